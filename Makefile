@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+
+SHELL := /bin/bash
+KERNEL_TARGET := x86_64-unknown-linux-gnu
+KERNEL_TARGET_DIR := target/kernel
+KERNEL_PROFILE := release
+KERNEL_RUSTFLAGS := -Crelocation-model=static -Ccode-model=kernel -Cno-redzone=yes -Cforce-frame-pointers=yes
+KERNEL_ELF := $(KERNEL_TARGET_DIR)/$(KERNEL_TARGET)/$(KERNEL_PROFILE)/kernel
+KERNEL_BZIMAGE := $(KERNEL_TARGET_DIR)/bzImage
+QEMU_ARGS ?=
+
+.PHONY: all deps kernel kernel-elf bzimage run run-ovmf test host-test ktest boot-test clean
+
+all: kernel
+
+deps:
+	@./deploy/deps.sh
+
+kernel-elf:
+	@env -u CARGO_ENCODED_RUSTFLAGS RUSTFLAGS="$(KERNEL_RUSTFLAGS)" \
+		cargo build -p kernel --profile $(KERNEL_PROFILE) --target $(KERNEL_TARGET) --target-dir $(KERNEL_TARGET_DIR)
+
+bzimage: kernel-elf
+	@cargo run -q -p images --bin mkbzimage -- $(KERNEL_ELF) $(KERNEL_BZIMAGE)
+
+# Builds both images; the last two lines are their paths (PVH ELF, then bzImage).
+kernel: bzimage
+	@echo $(abspath $(KERNEL_ELF))
+	@echo $(abspath $(KERNEL_BZIMAGE))
+
+run: deps kernel-elf
+	@./deploy/qemu/run-pvh.sh $(KERNEL_ELF) $(QEMU_ARGS)
+
+run-ovmf: deps bzimage
+	@./deploy/qemu/run-ovmf.sh $(KERNEL_BZIMAGE) $(QEMU_ARGS)
+
+host-test:
+	cargo test --workspace --exclude kernel --exclude ostd
+
+test: deps kernel
+	@cargo run -q -p tests --bin test-all -- --elf $(KERNEL_ELF) --bzimage $(KERNEL_BZIMAGE)
+
+clean:
+	cargo clean

@@ -1,0 +1,267 @@
+/* Boot entry points, up to the first instruction of Rust.
+ *
+ * Two ways in, one way out:
+ *   pvh_start32        32-bit protected mode, paging off, no stack (PVH: `qemu -kernel kernel.elf`).
+ *                      PVH loads the ELF at its link address, so absolute addresses are valid here.
+ *   efi_handover64     64-bit mode under UEFI boot services, identity-mapped, at any 4 KiB-aligned
+ *                      address (Linux boot protocol 2.12+, 64-bit EFI handover: OVMF, TDVF, SEV OVMF).
+ *   boot_common64      position-independent: builds page tables that map the higher half onto the
+ *                      physical place the image actually occupies, switches to the boot stack and
+ *                      calls `ostd_boot_entry(protocol, arg0, arg1, arg2, load_offset, entry_tsc)`.
+ *
+ * Everything in .boot runs before the higher half exists, so it may only use RIP-relative
+ * references to other .boot symbols (and movabs for higher-half ones).
+ */
+
+.set BOOT_PROTO_PVH, 1
+.set BOOT_PROTO_EFI_HANDOVER, 2
+
+.set PTE_PRESENT, 1
+.set PTE_WRITABLE, 2
+.set PTE_HUGE, 0x80
+
+.set KERNEL_LMA, 0x100000
+/* Number of 4 KiB page-table pages that map the image; 16 cover 32 MiB of virtual space. */
+.set KERNEL_PT_PAGES, 16
+
+.section .boot.entry, "ax"
+.code32
+.global pvh_start32
+pvh_start32:
+    cli
+    cld
+    /* ebx holds the physical address of hvm_start_info. */
+    mov esi, ebx
+    rdtsc
+    mov [boot_entry_tsc], eax
+    mov [boot_entry_tsc + 4], edx
+
+    /* A throwaway identity map of the first GiB, just enough to enter long mode. */
+    lea edi, [pvh_pml4]
+    xor eax, eax
+    mov ecx, 3 * 1024
+    rep stosd
+    lea eax, [pvh_pdpt + PTE_PRESENT + PTE_WRITABLE]
+    mov [pvh_pml4], eax
+    lea eax, [pvh_pd + PTE_PRESENT + PTE_WRITABLE]
+    mov [pvh_pdpt], eax
+    xor ecx, ecx
+1:
+    mov eax, ecx
+    shl eax, 21
+    or eax, PTE_PRESENT + PTE_WRITABLE + PTE_HUGE
+    mov [pvh_pd + ecx * 8], eax
+    inc ecx
+    cmp ecx, 512
+    jne 1b
+
+    mov eax, cr4
+    or eax, 1 << 5                      /* PAE */
+    mov cr4, eax
+    lea eax, [pvh_pml4]
+    mov cr3, eax
+    mov ecx, 0xc0000080                 /* EFER */
+    rdmsr
+    or eax, (1 << 8) | (1 << 11)        /* LME, NXE */
+    wrmsr
+    mov eax, cr0
+    or eax, (1 << 31) | (1 << 0)        /* PG, PE */
+    mov cr0, eax
+
+    lgdt [boot_gdt_desc]
+    push 0x08
+    lea eax, [pvh_start64]
+    push eax
+    retf
+
+.code64
+pvh_start64:
+    mov ax, 0x10
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    xor eax, eax
+    mov fs, ax
+    mov gs, ax
+    mov edi, BOOT_PROTO_PVH
+    mov esi, esi                        /* zero-extend the start_info address */
+    xor edx, edx
+    xor ecx, ecx
+    jmp boot_common64
+
+/* The 64-bit EFI handover entry sits at image offset 0x200 + handover_offset; the bzImage
+ * builder reads this symbol to fill in handover_offset. OVMF calls it as
+ * handover(image_handle: rdi, system_table: rsi, boot_params: rdx), never to return. */
+.balign 64
+.global efi_handover64
+efi_handover64:
+    cli
+    cld
+    mov r8, rdx
+    rdtsc
+    mov [rip + boot_entry_tsc], eax
+    mov [rip + boot_entry_tsc + 4], edx
+    mov rcx, r8                         /* arg2: boot_params */
+    mov rdx, rsi                        /* arg1: EFI system table */
+    mov rsi, rdi                        /* arg0: image handle */
+    mov edi, BOOT_PROTO_EFI_HANDOVER
+    jmp boot_common64
+
+/* In: edi = protocol, rsi/rdx/rcx = protocol arguments; identity-mapped; no usable stack. */
+boot_common64:
+    mov r12, rdi
+    mov r13, rsi
+    mov r14, rdx
+    mov r15, rcx
+
+    /* rbx = load offset: where the image really is minus where it was linked. */
+    lea rbx, [rip + __image_lma_start]
+    sub rbx, KERNEL_LMA
+
+    /* Zero the boot page tables (they are NOLOAD and the firmware may have left anything). */
+    lea rdi, [rip + boot_pml4]
+    lea rcx, [rip + boot_page_tables_end]
+    sub rcx, rdi
+    shr rcx, 3
+    xor eax, eax
+    rep stosq
+
+    /* Identity and direct map of the first 4 GiB: boot_pdpt_low[0..4] -> boot_pd_low, 2 MiB pages. */
+    lea rdi, [rip + boot_pd_low]
+    xor ecx, ecx
+2:
+    mov rax, rcx
+    shl rax, 21
+    or rax, PTE_PRESENT + PTE_WRITABLE + PTE_HUGE
+    mov [rdi + rcx * 8], rax
+    inc ecx
+    cmp ecx, 4 * 512
+    jne 2b
+    lea rsi, [rip + boot_pdpt_low]
+    xor ecx, ecx
+3:
+    mov rax, rcx
+    shl rax, 12
+    add rax, rdi
+    or rax, PTE_PRESENT + PTE_WRITABLE
+    mov [rsi + rcx * 8], rax
+    inc ecx
+    cmp ecx, 4
+    jne 3b
+    lea rdi, [rip + boot_pml4]
+    lea rax, [rsi + PTE_PRESENT + PTE_WRITABLE]
+    mov [rdi], rax                      /* PML4[0]: identity */
+    mov [rdi + 256 * 8], rax            /* PML4[256]: direct map at 0xffff800000000000 */
+
+    /* Higher half: PML4[511] -> boot_pdpt_high; [510] -> boot_pd_kernel -> boot_pt_kernel[..],
+     * virtual 0xffffffff80000000 + p maps physical p + load offset, for p >= KERNEL_LMA. */
+    lea rax, [rip + boot_pdpt_high + PTE_PRESENT + PTE_WRITABLE]
+    mov [rdi + 511 * 8], rax
+    lea rsi, [rip + boot_pdpt_high]
+    lea rax, [rip + boot_pd_kernel + PTE_PRESENT + PTE_WRITABLE]
+    mov [rsi + 510 * 8], rax
+    lea rsi, [rip + boot_pd_kernel]
+    lea rdi, [rip + boot_pt_kernel]
+    xor ecx, ecx
+4:
+    mov rax, rcx
+    shl rax, 12
+    add rax, rdi
+    or rax, PTE_PRESENT + PTE_WRITABLE
+    mov [rsi + rcx * 8], rax
+    inc ecx
+    cmp ecx, KERNEL_PT_PAGES
+    jne 4b
+    mov ecx, KERNEL_LMA >> 12
+5:
+    mov rax, rcx
+    shl rax, 12
+    add rax, rbx
+    or rax, PTE_PRESENT + PTE_WRITABLE
+    mov [rdi + rcx * 8], rax
+    inc ecx
+    cmp ecx, KERNEL_PT_PAGES * 512
+    jne 5b
+
+    /* SSE for the prebuilt core: CR0.EM=0, CR0.MP=1, CR4.OSFXSR=1, CR4.OSXMMEXCPT=1. */
+    mov rax, cr0
+    and rax, ~(1 << 2)
+    or rax, 1 << 1
+    mov cr0, rax
+    mov rax, cr4
+    or rax, (1 << 9) | (1 << 10)
+    mov cr4, rax
+    /* NX in page tables needs EFER.NXE (PVH set it already; UEFI may not have). */
+    mov ecx, 0xc0000080
+    rdmsr
+    or eax, 1 << 11
+    wrmsr
+
+    lea rax, [rip + boot_pml4]
+    mov cr3, rax
+
+    /* Now the higher half exists. Zero .bss, take the boot stack, enter Rust. */
+    movabs rdi, offset __bss_start
+    movabs rcx, offset __bss_end
+    sub rcx, rdi
+    xor eax, eax
+    rep stosb
+    fninit
+    movabs rsp, offset boot_stack_top
+    xor ebp, ebp
+
+    mov rdi, r12
+    mov rsi, r13
+    mov rdx, r14
+    mov rcx, r15
+    mov r8, rbx
+    mov r9, [rip + boot_entry_tsc]
+    movabs rax, offset ostd_boot_entry
+    call rax
+6:
+    hlt
+    jmp 6b
+
+.section .boot.data, "aw"
+.balign 8
+boot_entry_tsc:
+    .quad 0
+.balign 16
+boot_gdt:
+    .quad 0
+    .quad 0x00af9a000000ffff                /* 0x08: 64-bit code */
+    .quad 0x00cf92000000ffff                /* 0x10: data */
+boot_gdt_end:
+boot_gdt_desc:
+    .word boot_gdt_end - boot_gdt - 1
+    .long boot_gdt
+
+/* PVH ELF note: XEN_ELFNOTE_PHYS32_ENTRY (18), the 32-bit physical entry point. */
+.section .note.Xen, "a"
+.balign 4
+    .long 4                                 /* name size */
+    .long 4                                 /* desc size */
+    .long 18                                /* type */
+    .asciz "Xen"
+    .long pvh_start32
+
+.section .boot.bss, "aw", @nobits
+.balign 4096
+pvh_pml4:       .skip 4096
+pvh_pdpt:       .skip 4096
+pvh_pd:         .skip 4096
+boot_pml4:      .skip 4096
+boot_pdpt_low:  .skip 4096
+boot_pd_low:    .skip 4 * 4096
+boot_pdpt_high: .skip 4096
+boot_pd_kernel: .skip 4096
+boot_pt_kernel: .skip KERNEL_PT_PAGES * 4096
+boot_page_tables_end:
+
+.section .bss.boot_stack, "aw", @nobits
+.balign 4096
+.global boot_stack_bottom
+boot_stack_bottom:
+    .skip 128 * 1024
+.global boot_stack_top
+boot_stack_top:

@@ -1,0 +1,146 @@
+//! The few ACPI tables the core needs: MCFG (PCI ECAM) and MADT (IOAPIC base).
+//!
+//! Not the `acpi` crate: it would bring a table-mapping handler trait and AML types for two
+//! lookups of a handful of fields. Tables are copied out of firmware memory through
+//! [`IoMem`] and checked (signature, length bounds, checksum) before any field is used.
+//! Under a TEE these tables come from the host's firmware configuration and are measured,
+//! so a lie is visible to the verifier; here they are still only data.
+
+use alloc::vec::Vec;
+
+use spin::Once;
+
+use crate::boot::BootInfo;
+use crate::mm::IoMem;
+
+/// One PCI segment's ECAM window from MCFG.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EcamRegion {
+    /// Physical base of bus 0 (of `start_bus` when it is not 0, per the spec's formula).
+    pub base: u64,
+    /// PCI segment group.
+    pub segment: u16,
+    /// First bus decoded.
+    pub start_bus: u8,
+    /// Last bus decoded.
+    pub end_bus: u8,
+}
+
+#[derive(Default)]
+struct Tables {
+    ecam: Vec<EcamRegion>,
+    ioapic_base: Option<u64>,
+    revision: u8,
+}
+
+static TABLES: Once<Tables> = Once::new();
+const MAX_TABLE: usize = 64 * 1024;
+
+/// Returns the ECAM windows (empty when there is no MCFG, e.g. on QEMU's `pc` machine).
+pub fn ecam_regions() -> &'static [EcamRegion] {
+    TABLES.get().map_or(&[], |t| &t.ecam)
+}
+
+/// Returns the IOAPIC base from MADT.
+pub(crate) fn ioapic_base() -> Option<u64> {
+    TABLES.get().and_then(|t| t.ioapic_base)
+}
+
+/// Returns the ACPI revision of the RSDP (0 when no ACPI was found).
+pub fn revision() -> u8 {
+    TABLES.get().map_or(0, |t| t.revision)
+}
+
+fn copy_table(paddr: u64, max: usize) -> Option<Vec<u8>> {
+    let header = IoMem::map_firmware(paddr, 36)?;
+    let mut h = [0u8; 36];
+    header.read_bytes(0, &mut h);
+    let len = u32::from_le_bytes(h[4..8].try_into().ok()?) as usize;
+    if !(36..=max).contains(&len) {
+        return None;
+    }
+    let mem = IoMem::map_firmware(paddr, len)?;
+    let mut table = alloc::vec![0u8; len];
+    mem.read_bytes(0, &mut table);
+    (table.iter().fold(0u8, |s, &b| s.wrapping_add(b)) == 0).then_some(table)
+}
+
+fn find_rsdp(info: &BootInfo) -> Option<u64> {
+    if let Some(p) = info.rsdp {
+        return Some(p);
+    }
+    // Legacy BIOS: scan 0xe0000..0x100000 on 16-byte boundaries for "RSD PTR ".
+    let bios = IoMem::map_firmware(0xe0000, 0x20000)?;
+    (0..0x20000).step_by(16).find_map(|off| {
+        let mut sig = [0u8; 8];
+        bios.read_bytes(off, &mut sig);
+        (&sig == b"RSD PTR ").then_some(0xe0000 + off as u64)
+    })
+}
+
+pub(super) fn init(info: &BootInfo) {
+    TABLES.call_once(|| {
+        let mut tables = Tables::default();
+        let Some(rsdp_addr) = find_rsdp(info) else {
+            log::info!("acpi: no RSDP");
+            return tables;
+        };
+        let Some(rsdp_mem) = IoMem::map_firmware(rsdp_addr, 36) else { return tables };
+        let mut rsdp = [0u8; 36];
+        rsdp_mem.read_bytes(0, &mut rsdp);
+        if &rsdp[0..8] != b"RSD PTR " || rsdp[..20].iter().fold(0u8, |s, &b| s.wrapping_add(b)) != 0 {
+            log::warn!("acpi: RSDP at {rsdp_addr:#x} is invalid");
+            return tables;
+        }
+        tables.revision = rsdp[15];
+        let xsdt = u64::from_le_bytes(rsdp[24..32].try_into().unwrap_or_default());
+        let (root, entry_size) = if tables.revision >= 2 && xsdt != 0 {
+            (xsdt, 8)
+        } else {
+            (u64::from(u32::from_le_bytes(rsdp[16..20].try_into().unwrap_or_default())), 4)
+        };
+        let Some(root_table) = copy_table(root, MAX_TABLE) else {
+            log::warn!("acpi: root table at {root:#x} is invalid");
+            return tables;
+        };
+        for entry in root_table[36..].chunks_exact(entry_size) {
+            let addr = if entry_size == 8 {
+                u64::from_le_bytes(entry.try_into().unwrap_or_default())
+            } else {
+                u64::from(u32::from_le_bytes(entry.try_into().unwrap_or_default()))
+            };
+            let Some(table) = copy_table(addr, MAX_TABLE) else { continue };
+            match &table[0..4] {
+                b"MCFG" => parse_mcfg(&table, &mut tables),
+                b"APIC" => parse_madt(&table, &mut tables),
+                _ => {}
+            }
+        }
+        tables
+    });
+}
+
+fn parse_mcfg(table: &[u8], tables: &mut Tables) {
+    for e in table.get(44..).unwrap_or(&[]).chunks_exact(16) {
+        tables.ecam.push(EcamRegion {
+            base: u64::from_le_bytes(e[0..8].try_into().unwrap_or_default()),
+            segment: u16::from_le_bytes([e[8], e[9]]),
+            start_bus: e[10],
+            end_bus: e[11],
+        });
+    }
+}
+
+fn parse_madt(table: &[u8], tables: &mut Tables) {
+    let mut off = 44;
+    while off + 2 <= table.len() {
+        let (ty, len) = (table[off], table[off + 1] as usize);
+        if len < 2 || off + len > table.len() {
+            break;
+        }
+        if ty == 1 && len >= 12 && tables.ioapic_base.is_none() {
+            tables.ioapic_base = Some(u64::from(u32::from_le_bytes(table[off + 4..off + 8].try_into().unwrap_or_default())));
+        }
+        off += len;
+    }
+}

@@ -1,0 +1,35 @@
+//! The CPU: segments and the TSS, the per-CPU area, feature detection, and FPU/SSE state.
+//!
+//! One CPU (the bootstrap processor) runs today; per-CPU data already lives behind GS so the
+//! entry code needs no change when more CPUs come up.
+
+mod features;
+mod gdt;
+mod local;
+
+pub use features::{CpuFeatures, features};
+pub(crate) use gdt::{IST_DOUBLE_FAULT, IST_NMI, IST_TRAMPOLINE, KERNEL_CS, USER_CS, USER_SS};
+
+/// Sets up this CPU's GDT, TSS, per-CPU area and control registers.
+pub(crate) fn init_bsp() {
+    features::detect();
+    gdt::init();
+    local::init();
+    harden_control_registers();
+}
+
+fn harden_control_registers() {
+    use x86_64::registers::control::{Cr4, Cr4Flags};
+    let f = features();
+    let mut cr4 = Cr4::read();
+    if f.smep {
+        // The kernel never executes user pages.
+        cr4 |= Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION;
+    }
+    if f.umip {
+        cr4 |= Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION;
+    }
+    // SAFETY: SMEP and UMIP only restrict what code may do (kernel fetches from user pages,
+    // user SGDT/SIDT); the kernel does neither.
+    unsafe { Cr4::write(cr4) };
+}

@@ -1,0 +1,67 @@
+//! In-kernel tests, registered with [`crate::ktest!`] into the `.ktests` linker section.
+//!
+//! [`run_all`] runs each on its own task, so a failing assertion (a panic) ends that test
+//! only. Filter with `ktest.filter=substring` on the command line.
+
+use core::sync::atomic::Ordering;
+
+/// One registered test.
+#[repr(C)]
+pub struct KtestDescriptor {
+    /// The module path it was declared in.
+    pub module: &'static str,
+    /// The function name.
+    pub name: &'static str,
+    /// The test body.
+    pub run: fn(),
+}
+
+/// Outcome counts of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KtestSummary {
+    /// Tests that returned.
+    pub passed: usize,
+    /// Tests that panicked.
+    pub failed: usize,
+}
+
+fn descriptors() -> &'static [KtestDescriptor] {
+    unsafe extern "C" {
+        static __ktests_start: KtestDescriptor;
+        static __ktests_end: KtestDescriptor;
+    }
+    // SAFETY: the linker script gathers every `.ktests` static (each a KtestDescriptor,
+    // placed by `ktest!` with the section's natural alignment) between these two symbols,
+    // and the section is read-only for the kernel's lifetime.
+    unsafe {
+        let start = &raw const __ktests_start;
+        let end = &raw const __ktests_end;
+        let count = (end as usize - start as usize) / core::mem::size_of::<KtestDescriptor>();
+        core::slice::from_raw_parts(start, count)
+    }
+}
+
+/// Runs every registered test whose path contains `filter`; prints one line per test and a
+/// final `N passed, N failed` line.
+pub fn run_all(filter: Option<&str>) -> KtestSummary {
+    let mut summary = KtestSummary::default();
+    let selected = descriptors().iter().filter(|d| filter.is_none_or(|f| d.module.contains(f) || d.name.contains(f)));
+    for test in selected {
+        crate::early_println!("ktest {}::{} ...", test.module, test.name);
+        let run = test.run;
+        let handle = crate::task::spawn(test.name, move || {
+            crate::task::current().is_test.store(true, Ordering::Relaxed);
+            run();
+        });
+        let task = handle.join();
+        if task.test_failed.load(Ordering::Relaxed) {
+            summary.failed += 1;
+            crate::early_println!("ktest {}::{} FAILED", test.module, test.name);
+        } else {
+            summary.passed += 1;
+            crate::early_println!("ktest {}::{} ok", test.module, test.name);
+        }
+    }
+    crate::early_println!("{} passed, {} failed", summary.passed, summary.failed);
+    summary
+}

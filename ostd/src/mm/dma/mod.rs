@@ -1,0 +1,30 @@
+//! DMA and the shared pool: the only door between private guest memory and the host.
+//!
+//! Under a TEE, all guest memory is private and the host (and every device it emulates) can
+//! see only *shared* pages. So:
+//! - Private memory is [`Frame`](crate::mm::Frame)/[`Segment`](crate::mm::Segment);
+//!   shared memory is [`SharedBuffer`]. No value is ever both, and only this module converts.
+//! - Shared pages come from one growable [`pool`], which reports its size and high-water
+//!   mark and keeps freed pages shared for reuse; [`pool::shrink`] converts wholly free
+//!   chunks back to private before they return to the frame allocator.
+//! - Shared memory has no `&`/`&mut` view: it is read by copying out ([`SharedBuffer::read_into`])
+//!   and written by copying in. Each copy touches each byte once, so the host cannot change a
+//!   value between a check and its use (no double fetch), provided callers validate the copy.
+//! - Devices get addresses only from shared types ([`SharedBuffer::device_addr`]).
+//!   [`DmaStream`] bounces private data through the pool in the direction its type allows;
+//!   [`DmaCoherent`] is pool memory for the whole life of a ring.
+//!
+//! With no TEE the API is the same and conversion is a no-op; under the simulated TEE the
+//! conversions are recorded and `device_addr` checks the range really is shared.
+
+mod coherent;
+pub mod pool;
+mod shared;
+mod stream;
+
+pub use coherent::DmaCoherent;
+pub use pool::{PoolStats, pool_stats};
+pub use shared::{DmaError, SharedBuffer};
+pub use stream::{Bidirectional, DmaDirection, DmaStream, FromDevice, ToDevice};
+
+mod tests;

@@ -1,0 +1,114 @@
+//! Shared memory, reachable only by copying.
+
+use super::pool;
+use crate::mm::{PAGE_SIZE, Paddr, paddr_to_vaddr};
+use crate::tee::TeeError;
+
+/// Why a DMA operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DmaError {
+    /// The access falls outside the buffer.
+    OutOfBounds {
+        /// Offset asked for.
+        offset: usize,
+        /// Bytes asked for.
+        len: usize,
+        /// The buffer's size.
+        size: usize,
+    },
+    /// No frames were left to grow the pool.
+    OutOfMemory,
+    /// The TEE refused a conversion.
+    Conversion(TeeError),
+}
+
+/// Bytes in the shared pool: visible to the host, never referenced by the kernel.
+///
+/// # Invariants
+/// `paddr..paddr + frames * PAGE_SIZE` is shared memory allocated from the pool for this
+/// value alone, and `len <= frames * PAGE_SIZE`.
+#[derive(Debug)]
+pub struct SharedBuffer {
+    paddr: Paddr,
+    frames: usize,
+    len: usize,
+}
+
+impl SharedBuffer {
+    /// Allocates `len` bytes (rounded up to whole pages) of zeroed shared memory.
+    pub fn alloc(len: usize) -> Result<Self, DmaError> {
+        let frames = len.div_ceil(PAGE_SIZE).max(1);
+        let paddr = pool::alloc(frames)?;
+        let buffer = Self { paddr, frames, len };
+        buffer.fill_zero();
+        Ok(buffer)
+    }
+
+    /// Returns the size in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Returns whether the buffer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Returns the address a device uses to reach the buffer.
+    pub fn device_addr(&self) -> Paddr {
+        debug_assert!(crate::tee::is_shared(self.paddr, self.len), "handing a device a private address");
+        self.paddr
+    }
+
+    fn check(&self, offset: usize, len: usize) -> Result<*mut u8, DmaError> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len => Ok((paddr_to_vaddr(self.paddr) as usize + offset) as *mut u8),
+            _ => Err(DmaError::OutOfBounds { offset, len, size: self.len }),
+        }
+    }
+
+    /// Copies `buf.len()` bytes at `offset` out of shared memory, reading each byte once.
+    pub fn read_into(&self, offset: usize, buf: &mut [u8]) -> Result<(), DmaError> {
+        let src = self.check(offset, buf.len())?;
+        for (i, b) in buf.iter_mut().enumerate() {
+            // SAFETY: in bounds (checked) of pool memory owned by this buffer (invariant),
+            // mapped in the direct map. Volatile: the host may write it at any time, and
+            // the compiler must neither re-read nor assume a value.
+            *b = unsafe { src.add(i).read_volatile() };
+        }
+        Ok(())
+    }
+
+    /// Copies `buf` into shared memory at `offset`.
+    pub fn write_from(&self, offset: usize, buf: &[u8]) -> Result<(), DmaError> {
+        let dst = self.check(offset, buf.len())?;
+        for (i, &b) in buf.iter().enumerate() {
+            // SAFETY: as in `read_into`.
+            unsafe { dst.add(i).write_volatile(b) };
+        }
+        Ok(())
+    }
+
+    /// Copies a little-endian `u32` out of shared memory.
+    pub fn read_u32(&self, offset: usize) -> Result<u32, DmaError> {
+        let mut raw = [0u8; 4];
+        self.read_into(offset, &mut raw)?;
+        Ok(u32::from_le_bytes(raw))
+    }
+
+    /// Copies a little-endian `u32` into shared memory.
+    pub fn write_u32(&self, offset: usize, value: u32) -> Result<(), DmaError> {
+        self.write_from(offset, &value.to_le_bytes())
+    }
+
+    fn fill_zero(&self) {
+        // SAFETY: the whole allocation (frames pages) belongs to this buffer (invariant).
+        unsafe { core::ptr::write_bytes(paddr_to_vaddr(self.paddr) as *mut u8, 0, self.frames * PAGE_SIZE) };
+    }
+}
+
+impl Drop for SharedBuffer {
+    fn drop(&mut self) {
+        pool::free(self.paddr, self.frames);
+    }
+}

@@ -1,0 +1,81 @@
+//! Streaming DMA: private data bounced through the shared pool, one direction per type.
+
+use core::marker::PhantomData;
+
+use super::shared::{DmaError, SharedBuffer};
+use crate::mm::Paddr;
+
+/// Which way a stream's data flows.
+pub trait DmaDirection: sealed::Sealed {
+    /// The device reads the buffer (we copy in).
+    const TO_DEVICE: bool;
+    /// The device writes the buffer (we copy out).
+    const FROM_DEVICE: bool;
+}
+
+/// The device only reads.
+pub enum ToDevice {}
+/// The device only writes.
+pub enum FromDevice {}
+/// Both.
+pub enum Bidirectional {}
+
+impl DmaDirection for ToDevice {
+    const TO_DEVICE: bool = true;
+    const FROM_DEVICE: bool = false;
+}
+impl DmaDirection for FromDevice {
+    const TO_DEVICE: bool = false;
+    const FROM_DEVICE: bool = true;
+}
+impl DmaDirection for Bidirectional {
+    const TO_DEVICE: bool = true;
+    const FROM_DEVICE: bool = true;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::ToDevice {}
+    impl Sealed for super::FromDevice {}
+    impl Sealed for super::Bidirectional {}
+}
+
+/// A bounce buffer for one transfer direction. Copying the wrong way does not compile.
+pub struct DmaStream<D: DmaDirection> {
+    bounce: SharedBuffer,
+    _direction: PhantomData<D>,
+}
+
+impl<D: DmaDirection> DmaStream<D> {
+    /// Allocates a bounce buffer of `len` bytes in the shared pool.
+    pub fn alloc(len: usize) -> Result<Self, DmaError> {
+        Ok(Self { bounce: SharedBuffer::alloc(len)?, _direction: PhantomData })
+    }
+
+    /// Returns the address to give the device.
+    pub fn device_addr(&self) -> Paddr {
+        self.bounce.device_addr()
+    }
+
+    /// Returns the size in bytes.
+    pub fn len(&self) -> usize {
+        self.bounce.len()
+    }
+
+    /// Returns whether the stream is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bounce.is_empty()
+    }
+
+    /// Copies private `data` into the bounce buffer at `offset`, for the device to read.
+    pub fn sync_to_device(&self, offset: usize, data: &[u8]) -> Result<(), DmaError> {
+        const { assert!(D::TO_DEVICE, "this stream's device never reads") };
+        self.bounce.write_from(offset, data)
+    }
+
+    /// Copies what the device wrote at `offset` into private `data`.
+    pub fn sync_from_device(&self, offset: usize, data: &mut [u8]) -> Result<(), DmaError> {
+        const { assert!(D::FROM_DEVICE, "this stream's device never writes") };
+        self.bounce.read_into(offset, data)
+    }
+}

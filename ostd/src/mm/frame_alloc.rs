@@ -1,0 +1,217 @@
+//! The physical frame allocator: a bitmap of free frames plus a reference count per frame.
+//!
+//! Both arrays are carved out of the first usable RAM region big enough to hold them and are
+//! reached through the direct map. A set bit means "free". Until the kernel page table is
+//! live, only frames below 4 GiB (which the boot page tables map) are handed out.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use super::{PAGE_SIZE, Paddr, paddr_to_vaddr};
+use crate::boot::{BootInfo, MemoryKind, PhysRange};
+use crate::sync::SpinLock;
+
+const FRAME: u64 = PAGE_SIZE as u64;
+/// Physical memory above this is ignored (and reported), bounding the bitmap at 1 MiB.
+const MAX_PADDR: u64 = 256 << 30;
+const EARLY_LIMIT: u64 = 4 << 30;
+
+/// # Invariants
+/// 1. `bitmap` has a bit for each frame below `nframes`; a set bit means the frame is free
+///    RAM that nothing references.
+/// 2. `bitmap` and `refcounts` live in frames that are marked used and belong to nobody else.
+struct FrameAllocator {
+    bitmap: &'static mut [u64],
+    refcounts: &'static [AtomicU32],
+    nframes: usize,
+    hint: usize,
+    free: usize,
+    total: usize,
+    limit: usize,
+}
+
+static ALLOCATOR: SpinLock<Option<FrameAllocator>> = SpinLock::new(None);
+
+/// Counts of physical frames.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameStats {
+    /// Usable frames the allocator manages.
+    pub total: usize,
+    /// Frames free right now.
+    pub free: usize,
+}
+
+/// Returns the current frame counts.
+pub fn frame_stats() -> FrameStats {
+    let guard = ALLOCATOR.lock();
+    let a = guard.as_ref().expect("frame allocator not initialised");
+    FrameStats { total: a.total, free: a.free }
+}
+
+fn overlaps(a: PhysRange, b: PhysRange) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+fn align_up(x: u64) -> u64 {
+    x.div_ceil(FRAME) * FRAME
+}
+
+pub(super) fn init(info: &BootInfo) {
+    let usable = || info.memory.regions().iter().filter(|r| r.kind == MemoryKind::Usable).map(|r| r.range);
+    let max_paddr = usable().map(|r| r.end).max().unwrap_or(0).min(MAX_PADDR);
+    let nframes = (max_paddr / FRAME) as usize;
+    let bitmap_bytes = nframes.div_ceil(64) * 8;
+    let meta_bytes = nframes * 4;
+    let need = align_up((bitmap_bytes + meta_bytes) as u64);
+    let reserved = |r: PhysRange| info.reserved.iter().any(|&res| !res.is_empty() && overlaps(r, res));
+
+    // First fit below 4 GiB, stepping past reservations.
+    let mut home = None;
+    'regions: for region in usable() {
+        let mut start = align_up(region.start);
+        while start + need <= region.end.min(EARLY_LIMIT) {
+            let candidate = PhysRange { start, end: start + need };
+            match info.reserved.iter().find(|&&res| !res.is_empty() && overlaps(candidate, res)) {
+                Some(res) => start = align_up(res.end),
+                None => {
+                    home = Some(candidate);
+                    break 'regions;
+                }
+            }
+        }
+    }
+    let Some(home) = home else {
+        crate::early_println!("FATAL: no room below 4 GiB for the frame bitmap ({need} bytes)");
+        crate::power::exit_qemu(crate::power::ExitCode::Failure);
+    };
+
+    // SAFETY: `home` is usable RAM below 4 GiB (mapped at PHYS_OFFSET by the boot page
+    // tables), overlaps no reservation, and is marked used below before any frame is handed
+    // out, so these two slices are the only references to it (invariant 2).
+    let (bitmap, refcounts) = unsafe {
+        let base = paddr_to_vaddr(home.start) as *mut u8;
+        core::ptr::write_bytes(base, 0, need as usize);
+        (
+            core::slice::from_raw_parts_mut(base.cast::<u64>(), bitmap_bytes / 8),
+            core::slice::from_raw_parts(base.add(bitmap_bytes).cast::<AtomicU32>(), nframes),
+        )
+    };
+    let mut a = FrameAllocator { bitmap, refcounts, nframes, hint: 0, free: 0, total: 0, limit: (EARLY_LIMIT / FRAME) as usize };
+    for region in usable() {
+        let first = align_up(region.start) / FRAME;
+        let last = (region.end.min(max_paddr) / FRAME).max(first);
+        for f in first..last {
+            let frame = PhysRange { start: f * FRAME, end: (f + 1) * FRAME };
+            if !reserved(frame) && !overlaps(frame, home) {
+                a.set_free(f as usize, true);
+                a.free += 1;
+            }
+        }
+    }
+    a.total = a.free;
+    *ALLOCATOR.lock() = Some(a);
+}
+
+pub(super) fn lift_early_limit() {
+    let mut guard = ALLOCATOR.lock();
+    let a = guard.as_mut().expect("frame allocator not initialised");
+    a.limit = a.nframes;
+}
+
+impl FrameAllocator {
+    fn is_free(&self, f: usize) -> bool {
+        self.bitmap[f / 64] & (1 << (f % 64)) != 0
+    }
+
+    fn set_free(&mut self, f: usize, free: bool) {
+        if free {
+            self.bitmap[f / 64] |= 1 << (f % 64);
+        } else {
+            self.bitmap[f / 64] &= !(1 << (f % 64));
+        }
+    }
+
+    /// Finds `count` contiguous free frames, next-fit from the hint.
+    fn find(&self, count: usize) -> Option<usize> {
+        let end = self.nframes.min(self.limit);
+        let scan = |from: usize, to: usize| {
+            let mut run = 0;
+            let mut f = from;
+            while f < to {
+                if count == 1 && self.bitmap[f / 64] == 0 && f % 64 == 0 {
+                    f += 64; // a whole word of used frames
+                    continue;
+                }
+                if self.is_free(f) {
+                    run += 1;
+                    if run == count {
+                        return Some(f + 1 - count);
+                    }
+                } else {
+                    run = 0;
+                }
+                f += 1;
+            }
+            None
+        };
+        scan(self.hint.min(end), end).or_else(|| scan(0, end))
+    }
+}
+
+/// Allocates `count` physically contiguous frames, each with reference count 1.
+pub(super) fn alloc(count: usize) -> Option<Paddr> {
+    let mut guard = ALLOCATOR.lock();
+    let a = guard.as_mut()?;
+    if count == 0 || count > a.free {
+        return None;
+    }
+    let first = a.find(count)?;
+    for f in first..first + count {
+        a.set_free(f, false);
+        a.refcounts[f].store(1, Ordering::Relaxed);
+    }
+    a.free -= count;
+    a.hint = first + count;
+    Some(first as u64 * FRAME)
+}
+
+/// Returns `count` frames starting at `paddr` to the allocator.
+///
+/// Callers guarantee the frames came from [`alloc`] and nothing references them any more.
+pub(super) fn free(paddr: Paddr, count: usize) {
+    let mut guard = ALLOCATOR.lock();
+    let a = guard.as_mut().expect("frame allocator not initialised");
+    let first = (paddr / FRAME) as usize;
+    for f in first..first + count {
+        assert!(!a.is_free(f), "double free of frame {:#x}", f as u64 * FRAME);
+        a.refcounts[f].store(0, Ordering::Relaxed);
+        a.set_free(f, true);
+    }
+    a.free += count;
+}
+
+fn refcount(paddr: Paddr) -> &'static AtomicU32 {
+    let guard = ALLOCATOR.lock();
+    let a = guard.as_ref().expect("frame allocator not initialised");
+    let refs: &'static [AtomicU32] = a.refcounts;
+    &refs[(paddr / FRAME) as usize]
+}
+
+/// Adds a reference to an allocated frame.
+pub(super) fn get_ref(paddr: Paddr) {
+    refcount(paddr).fetch_add(1, Ordering::Relaxed);
+}
+
+/// Drops a reference; frees the frame and returns `true` when it was the last.
+pub(super) fn put_ref(paddr: Paddr) -> bool {
+    if refcount(paddr).fetch_sub(1, Ordering::AcqRel) == 1 {
+        free(paddr, 1);
+        true
+    } else {
+        false
+    }
+}
+
+/// Returns how many references an allocated frame has.
+pub(super) fn ref_count(paddr: Paddr) -> u32 {
+    refcount(paddr).load(Ordering::Relaxed)
+}

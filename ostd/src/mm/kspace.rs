@@ -1,0 +1,152 @@
+//! The kernel's half of every address space: the direct map, the I/O window and the image.
+//!
+//! Built once at boot to replace the coarse boot page tables, with tighter rights:
+//! the direct map covers RAM only (not device holes), the image is W^X (text read-execute,
+//! rodata read-only, data and bss read-write no-execute), and low memory is unmapped, so a
+//! null dereference faults.
+
+use x86_64::structures::paging::PageTableFlags as Hw;
+
+use super::page_table::{self, EntryRef, PageFlags, to_hw};
+use super::{IO_OFFSET, KERNEL_VMA, PAGE_SIZE, PHYS_OFFSET, Paddr, Vaddr};
+use crate::boot::{BootInfo, MemoryKind};
+use crate::sync::SpinLock;
+
+/// The kernel tree's root, written once at boot. Later changes (I/O mappings) go only into
+/// the pre-made kernel-half tables, which every address space shares.
+static KERNEL_ROOT: SpinLock<Paddr> = SpinLock::new(0);
+
+const HUGE: u64 = 2 << 20;
+/// PML4 slots of the kernel half that exist from boot: direct map, I/O window, image.
+const KERNEL_SLOTS: [usize; 3] = [256, 384, 511];
+
+pub(super) fn kernel_root() -> Paddr {
+    *KERNEL_ROOT.lock()
+}
+
+fn oom() -> ! {
+    crate::early_println!("FATAL: out of memory while building the kernel page table");
+    crate::power::exit_qemu(crate::power::ExitCode::Failure)
+}
+
+fn map_one(root: Paddr, va: Vaddr, pa: Paddr, hw: Hw, huge: bool) {
+    let table_flags = Hw::PRESENT | Hw::WRITABLE;
+    let level = if huge { 2 } else { 1 };
+    match page_table::walk(root, va, level, true, table_flags) {
+        Ok(Some(entry)) => entry.set(pa | hw.bits() | if huge { Hw::HUGE_PAGE.bits() } else { 0 }),
+        _ => oom(),
+    }
+}
+
+pub(super) fn init(info: &BootInfo) {
+    let root = page_table::alloc_table().unwrap_or_else(|| oom());
+    for slot in KERNEL_SLOTS {
+        let table = page_table::alloc_table().unwrap_or_else(|| oom());
+        EntryRef::at_root(root, slot).set(table | (Hw::PRESENT | Hw::WRITABLE).bits());
+    }
+
+    // The direct map: RAM (and reclaimable ACPI) only, plus the first MiB for firmware tables.
+    let rw = to_hw(PageFlags::READ | PageFlags::WRITE);
+    let map_range = |start: u64, end: u64| {
+        let mut pa = start & !(PAGE_SIZE as u64 - 1);
+        while pa < end {
+            let huge = pa % HUGE == 0 && pa + HUGE <= end;
+            map_one(root, PHYS_OFFSET + pa, pa, rw, huge);
+            pa += if huge { HUGE } else { PAGE_SIZE as u64 };
+        }
+    };
+    map_range(0, 0x10_0000);
+    for region in info.memory.regions() {
+        if matches!(region.kind, MemoryKind::Usable | MemoryKind::AcpiReclaimable) {
+            map_range(region.range.start, region.range.end);
+        }
+    }
+
+    // The image, section by section.
+    unsafe extern "C" {
+        static __image_lma_start: u8;
+        static __text_start: u8;
+        static __text_end: u8;
+        static __rodata_end: u8;
+        static __image_end: u8;
+    }
+    let (boot_start, text, text_end, rodata_end, end) = (
+            &raw const __image_lma_start as u64 + KERNEL_VMA,
+            &raw const __text_start as u64,
+            &raw const __text_end as u64,
+            &raw const __rodata_end as u64,
+            &raw const __image_end as u64,
+    );
+    let mut va = boot_start;
+    while va < end {
+        let flags = if va >= text && va < text_end {
+            PageFlags::READ | PageFlags::EXEC
+        } else if va >= text_end && va < rodata_end {
+            PageFlags::READ
+        } else {
+            PageFlags::READ | PageFlags::WRITE
+        };
+        map_one(root, va, va - KERNEL_VMA + info.load_offset, to_hw(flags), false);
+        va += PAGE_SIZE as u64;
+    }
+
+    *KERNEL_ROOT.lock() = root;
+    // SAFETY: the new tree maps the image (code, stack in .bss, data) at the same virtual
+    // addresses as the boot tables and the direct map over all RAM, so everything in use
+    // stays mapped; it lives forever.
+    unsafe { page_table::activate(root) };
+}
+
+/// Copies the kernel half of the root into a new user root.
+pub(super) fn copy_kernel_half(user_root: Paddr) {
+    let root = kernel_root();
+    for slot in 256..512 {
+        EntryRef::at_root(user_root, slot).set(EntryRef::at_root(root, slot).get());
+    }
+}
+
+static IO_LOCK: SpinLock<()> = SpinLock::new(());
+
+/// Maps `paddr..paddr+len` uncached into the I/O window and returns its virtual address.
+/// Mapping the same range twice is harmless.
+pub(super) fn map_io(paddr: Paddr, len: usize) -> Option<Vaddr> {
+    let _guard = IO_LOCK.lock();
+    let root = kernel_root();
+    let first = paddr & !(PAGE_SIZE as u64 - 1);
+    let end = paddr.checked_add(len as u64)?;
+    if end > 1 << 46 {
+        return None;
+    }
+    let hw = to_hw(PageFlags::READ | PageFlags::WRITE | PageFlags::UNCACHED);
+    let mut pa = first;
+    while pa < end {
+        let va = IO_OFFSET + pa;
+        match page_table::walk(root, va, 1, true, Hw::PRESENT | Hw::WRITABLE) {
+            Ok(Some(entry)) if !entry.is_present() => entry.set(pa | hw.bits()),
+            Ok(Some(_)) => {}
+            _ => return None,
+        }
+        page_table::flush(va);
+        pa += PAGE_SIZE as u64;
+    }
+    Some(IO_OFFSET + paddr)
+}
+
+crate::ktest! {
+    fn kernel_page_table_is_w_xor_x_and_leaves_null_unmapped() {
+        let root = kernel_root();
+        assert!(page_table::translate(root, 0).is_none(), "page zero is mapped");
+        let text = kernel_page_table_is_w_xor_x_and_leaves_null_unmapped as usize as u64;
+        let (_, flags) = page_table::translate(root, text).expect("text unmapped");
+        assert!(flags.contains(PageFlags::EXEC) && !flags.contains(PageFlags::WRITE));
+        static DATA: SpinLock<u32> = SpinLock::new(0);
+        let (_, flags) = page_table::translate(root, &DATA as *const _ as u64).expect("data unmapped");
+        assert!(flags.contains(PageFlags::WRITE) && !flags.contains(PageFlags::EXEC));
+    }
+
+    fn direct_map_translates_to_the_physical_address() {
+        let frame = super::Frame::alloc_zeroed().unwrap();
+        let (pa, _) = page_table::translate(kernel_root(), super::paddr_to_vaddr(frame.paddr())).unwrap();
+        assert_eq!(pa, frame.paddr());
+    }
+}

@@ -1,0 +1,224 @@
+//! x86-64 4-level page tables, walked through the direct map.
+//!
+//! This file is the only code that reads or writes page-table entries. Callers name a root
+//! table by physical address and must hold whatever lock serialises changes to that tree
+//! (the kernel tree changes only during boot and under `kspace`'s lock; each `VmSpace`
+//! guards its own).
+
+use bitflags::bitflags;
+use x86_64::structures::paging::PageTableFlags as Hw;
+
+use super::{PAGE_SIZE, Paddr, Vaddr, frame_alloc, paddr_to_vaddr};
+
+bitflags! {
+    /// What a mapping allows.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct PageFlags: u8 {
+        /// Readable (always true for a present mapping on x86).
+        const READ = 1;
+        /// Writable.
+        const WRITE = 2;
+        /// Executable.
+        const EXEC = 4;
+        /// Reachable from user mode.
+        const USER = 8;
+        /// Uncached (device memory).
+        const UNCACHED = 16;
+    }
+}
+
+/// The kind of access that faulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageAccess {
+    /// A data read.
+    Read,
+    /// A data write.
+    Write,
+    /// An instruction fetch.
+    Execute,
+}
+
+const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+pub(super) fn to_hw(flags: PageFlags) -> Hw {
+    let mut hw = Hw::PRESENT;
+    if flags.contains(PageFlags::WRITE) {
+        hw |= Hw::WRITABLE;
+    }
+    if !flags.contains(PageFlags::EXEC) {
+        hw |= Hw::NO_EXECUTE;
+    }
+    if flags.contains(PageFlags::USER) {
+        hw |= Hw::USER_ACCESSIBLE;
+    }
+    if flags.contains(PageFlags::UNCACHED) {
+        hw |= Hw::NO_CACHE | Hw::WRITE_THROUGH;
+    }
+    hw
+}
+
+pub(super) fn from_hw(hw: Hw) -> PageFlags {
+    let mut flags = PageFlags::READ;
+    if hw.contains(Hw::WRITABLE) {
+        flags |= PageFlags::WRITE;
+    }
+    if !hw.contains(Hw::NO_EXECUTE) {
+        flags |= PageFlags::EXEC;
+    }
+    if hw.contains(Hw::USER_ACCESSIBLE) {
+        flags |= PageFlags::USER;
+    }
+    if hw.contains(Hw::NO_CACHE) {
+        flags |= PageFlags::UNCACHED;
+    }
+    flags
+}
+
+/// Returns the index into the table at `level` (4 = PML4 .. 1 = PT) for `va`.
+fn index(va: Vaddr, level: u32) -> usize {
+    ((va >> (12 + 9 * (level - 1))) & 0x1ff) as usize
+}
+
+/// A pointer to one page-table entry, valid while the caller holds the tree's lock.
+#[derive(Clone, Copy)]
+pub(super) struct EntryRef(*mut u64);
+
+impl EntryRef {
+    fn at(table: Paddr, idx: usize) -> Self {
+        Self((paddr_to_vaddr(table) as *mut u64).wrapping_add(idx))
+    }
+
+    /// Returns the entry `idx` of the root table at `root`.
+    pub(super) fn at_root(root: Paddr, idx: usize) -> Self {
+        assert!(idx < 512);
+        Self::at(root, idx)
+    }
+
+    pub(super) fn get(self) -> u64 {
+        // SAFETY: `EntryRef`s are made only by `at`, for an index < 512 into a table page
+        // that belongs to a tree whose lock the caller holds; the page is RAM in the direct
+        // map. Volatile because the CPU sets accessed/dirty bits behind our back.
+        unsafe { self.0.read_volatile() }
+    }
+
+    pub(super) fn set(self, value: u64) {
+        // SAFETY: as in `get`; the caller holds the tree's lock, so no other writer exists.
+        unsafe { self.0.write_volatile(value) }
+    }
+
+    pub(super) fn is_present(self) -> bool {
+        self.get() & Hw::PRESENT.bits() != 0
+    }
+
+    pub(super) fn paddr(self) -> Paddr {
+        self.get() & ADDR_MASK
+    }
+
+    pub(super) fn flags(self) -> Hw {
+        Hw::from_bits_truncate(self.get())
+    }
+}
+
+/// Allocates a zeroed page-table page (with reference count 1, held by its parent entry).
+pub(super) fn alloc_table() -> Option<Paddr> {
+    let paddr = frame_alloc::alloc(1)?;
+    // SAFETY: a fresh frame from the allocator, RAM in the direct map, owned by nobody else.
+    unsafe { core::ptr::write_bytes(paddr_to_vaddr(paddr) as *mut u8, 0, PAGE_SIZE) };
+    Some(paddr)
+}
+
+/// Why a mapping operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalkError {
+    /// No frame was left for an intermediate table.
+    OutOfMemory,
+    /// A huge page already covers the address.
+    HugePageInTheWay,
+}
+
+/// Returns the entry at `level` for `va` under `root`, creating missing tables on the way
+/// (with `table_flags`) when `create` is set. `None` means absent and not created.
+pub(super) fn walk(root: Paddr, va: Vaddr, level: u32, create: bool, table_flags: Hw) -> Result<Option<EntryRef>, WalkError> {
+    let mut table = root;
+    for l in (level + 1..=4).rev() {
+        let entry = EntryRef::at(table, index(va, l));
+        if !entry.is_present() {
+            if !create {
+                return Ok(None);
+            }
+            let new = alloc_table().ok_or(WalkError::OutOfMemory)?;
+            entry.set(new | table_flags.bits());
+        } else if entry.flags().contains(Hw::HUGE_PAGE) {
+            return Err(WalkError::HugePageInTheWay);
+        } else if table_flags.contains(Hw::USER_ACCESSIBLE) && !entry.flags().contains(Hw::USER_ACCESSIBLE) {
+            entry.set(entry.get() | Hw::USER_ACCESSIBLE.bits());
+        }
+        table = entry.paddr();
+    }
+    Ok(Some(EntryRef::at(table, index(va, level))))
+}
+
+/// Finds the leaf mapping `va`: returns (entry, level) for a 4 KiB, 2 MiB or 1 GiB page.
+pub(super) fn find_leaf(root: Paddr, va: Vaddr) -> Option<(EntryRef, u32)> {
+    let mut table = root;
+    for level in (1..=4).rev() {
+        let entry = EntryRef::at(table, index(va, level));
+        if !entry.is_present() {
+            return None;
+        }
+        if level == 1 || entry.flags().contains(Hw::HUGE_PAGE) {
+            return Some((entry, level));
+        }
+        table = entry.paddr();
+    }
+    None
+}
+
+/// Returns the physical address `va` maps to under `root`, with the mapping's flags.
+pub(super) fn translate(root: Paddr, va: Vaddr) -> Option<(Paddr, PageFlags)> {
+    let (entry, level) = find_leaf(root, va)?;
+    let page_mask = (1u64 << (12 + 9 * (level - 1))) - 1;
+    Some(((entry.paddr() & !page_mask) | (va & page_mask), from_hw(entry.flags())))
+}
+
+/// Invalidates the TLB entry for `va` on this CPU.
+pub(super) fn flush(va: Vaddr) {
+    x86_64::instructions::tlb::flush(x86_64::VirtAddr::new_truncate(va));
+}
+
+/// Returns the root table this CPU is using.
+pub(crate) fn current_root() -> Paddr {
+    x86_64::registers::control::Cr3::read().0.start_address().as_u64()
+}
+
+/// Switches this CPU to the tree at `root`.
+///
+/// # Safety
+/// `root` must be a complete PML4 whose kernel half equals the kernel page table's, and it
+/// must stay alive until another root is loaded.
+pub(super) unsafe fn activate(root: Paddr) {
+    use x86_64::registers::control::{Cr3, Cr3Flags};
+    use x86_64::structures::paging::PhysFrame;
+    let frame = PhysFrame::from_start_address(x86_64::PhysAddr::new(root)).expect("unaligned page-table root");
+    // SAFETY: the caller guarantees the tree is complete and keeps the kernel half mapped,
+    // so the code, stack and data in use stay mapped across the switch.
+    unsafe { Cr3::write(frame, Cr3Flags::empty()) };
+}
+
+/// Frees every table and leaf reference below `table` at `level`, for the user-half slots
+/// `[first, last)` of the root (or all 512 below the root).
+pub(super) fn free_subtree(table: Paddr, level: u32, first: usize, last: usize) {
+    for idx in first..last {
+        let entry = EntryRef::at(table, idx);
+        if !entry.is_present() {
+            continue;
+        }
+        if level == 1 {
+            frame_alloc::put_ref(entry.paddr());
+        } else if !entry.flags().contains(Hw::HUGE_PAGE) {
+            free_subtree(entry.paddr(), level - 1, 0, 512);
+            frame_alloc::free(entry.paddr(), 1);
+        }
+        entry.set(0);
+    }
+}

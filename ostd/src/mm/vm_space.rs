@@ -1,0 +1,226 @@
+//! User address spaces.
+//!
+//! A [`VmSpace`] owns the user half of one page-table tree; the kernel half is shared with
+//! every other space. Mapping a [`Frame`] gives the tree one reference to it; unmapping gives
+//! it back. Page faults the kernel cannot resolve by itself go to the space's handler, which
+//! the kernel installs (demand paging, copy-on-write).
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+
+use x86_64::structures::paging::PageTableFlags as Hw;
+
+use super::page_table::{self, PageAccess, PageFlags, WalkError, to_hw};
+use super::{Frame, PAGE_SIZE, Paddr, USER_END, Vaddr, frame_alloc, kspace, user_copy};
+use crate::sync::SpinLock;
+
+/// Why an address-space operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmError {
+    /// The address is not page-aligned, or not in user space.
+    BadAddress(Vaddr),
+    /// Something is already mapped there.
+    AlreadyMapped(Vaddr),
+    /// Nothing is mapped there.
+    NotMapped(Vaddr),
+    /// No memory was left for a page table.
+    OutOfMemory,
+    /// A user copy hit an address that could not be made accessible.
+    Fault(Vaddr),
+    /// The operation needs this space to be the active one on this CPU.
+    NotActive,
+}
+
+/// A page fault, as the space's handler sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageFaultInfo {
+    /// The faulting address.
+    pub addr: Vaddr,
+    /// What the access was.
+    pub access: PageAccess,
+    /// Whether a mapping was present (a protection fault) rather than missing.
+    pub present: bool,
+    /// Whether the access came from user mode.
+    pub user: bool,
+}
+
+/// The handler a space calls for faults it cannot resolve itself; `Ok` means "fixed, retry".
+pub type PageFaultHandler = Box<dyn Fn(&VmSpace, &PageFaultInfo) -> Result<(), ()> + Send + Sync>;
+
+/// A user address space.
+///
+/// # Invariants
+/// `root` is a PML4 owned by this value whose kernel half equals the kernel tree's; every
+/// present user leaf entry holds one reference to its frame.
+pub struct VmSpace {
+    root: SpinLock<Paddr>,
+    fault_handler: SpinLock<Option<Arc<PageFaultHandler>>>,
+}
+
+static ACTIVE: SpinLock<Option<Arc<VmSpace>>> = SpinLock::new(None);
+
+impl VmSpace {
+    /// Creates an empty address space.
+    pub fn new() -> Result<Self, VmError> {
+        let root = page_table::alloc_table().ok_or(VmError::OutOfMemory)?;
+        kspace::copy_kernel_half(root);
+        Ok(Self { root: SpinLock::new(root), fault_handler: SpinLock::new(None) })
+    }
+
+    /// Installs the handler for faults on this space.
+    pub fn set_page_fault_handler(&self, handler: PageFaultHandler) {
+        *self.fault_handler.lock() = Some(Arc::new(handler));
+    }
+
+    fn check_page(va: Vaddr) -> Result<(), VmError> {
+        if va % PAGE_SIZE as u64 != 0 || va >= USER_END {
+            return Err(VmError::BadAddress(va));
+        }
+        Ok(())
+    }
+
+    /// Maps `frame` at `va` with `flags` (USER is implied).
+    pub fn map(&self, va: Vaddr, frame: Frame, flags: PageFlags) -> Result<(), VmError> {
+        Self::check_page(va)?;
+        let root = self.root.lock();
+        let table_flags = Hw::PRESENT | Hw::WRITABLE | Hw::USER_ACCESSIBLE;
+        let entry = match page_table::walk(*root, va, 1, true, table_flags) {
+            Ok(Some(entry)) => entry,
+            Ok(None) | Err(WalkError::OutOfMemory) => return Err(VmError::OutOfMemory),
+            Err(WalkError::HugePageInTheWay) => return Err(VmError::AlreadyMapped(va)),
+        };
+        if entry.is_present() {
+            return Err(VmError::AlreadyMapped(va));
+        }
+        entry.set(frame.into_raw() | to_hw(flags | PageFlags::USER).bits());
+        page_table::flush(va);
+        Ok(())
+    }
+
+    /// Unmaps the page at `va` and returns its frame.
+    pub fn unmap(&self, va: Vaddr) -> Result<Frame, VmError> {
+        Self::check_page(va)?;
+        let root = self.root.lock();
+        let entry = match page_table::walk(*root, va, 1, false, Hw::empty()) {
+            Ok(Some(entry)) if entry.is_present() => entry,
+            _ => return Err(VmError::NotMapped(va)),
+        };
+        let paddr = entry.paddr();
+        entry.set(0);
+        page_table::flush(va);
+        // SAFETY: the entry held one reference to this frame (invariant); clearing it hands
+        // that reference to the returned value.
+        Ok(unsafe { Frame::from_raw(paddr) })
+    }
+
+    /// Changes the rights of the page at `va`.
+    pub fn protect(&self, va: Vaddr, flags: PageFlags) -> Result<(), VmError> {
+        Self::check_page(va)?;
+        let root = self.root.lock();
+        let entry = match page_table::walk(*root, va, 1, false, Hw::empty()) {
+            Ok(Some(entry)) if entry.is_present() => entry,
+            _ => return Err(VmError::NotMapped(va)),
+        };
+        entry.set(entry.paddr() | to_hw(flags | PageFlags::USER).bits());
+        page_table::flush(va);
+        Ok(())
+    }
+
+    /// Returns the physical address and rights `va` maps to.
+    pub fn translate(&self, va: Vaddr) -> Option<(Paddr, PageFlags)> {
+        if va >= USER_END {
+            return None;
+        }
+        page_table::translate(*self.root.lock(), va)
+    }
+
+    /// Returns a new reference to the frame mapped at `va` (for copy-on-write and the like).
+    pub fn frame_at(&self, va: Vaddr) -> Option<Frame> {
+        let (paddr, _) = self.translate(va & !(PAGE_SIZE as u64 - 1))?;
+        let _root = self.root.lock();
+        // SAFETY: the frame is mapped, so the tree holds a raw reference to it (invariant),
+        // and the lock keeps it mapped while we take our own.
+        Some(unsafe { Frame::clone_raw(paddr & !(PAGE_SIZE as u64 - 1)) })
+    }
+
+    /// Makes this space the one the CPU uses.
+    pub fn activate(self: &Arc<Self>) {
+        let root = *self.root.lock();
+        let mut active = ACTIVE.lock();
+        // SAFETY: the root is a complete tree with the kernel half (invariant), and `ACTIVE`
+        // keeps this space (and so its tables) alive until another is activated.
+        unsafe { page_table::activate(root) };
+        *active = Some(self.clone());
+    }
+
+    /// Returns whether this space is the active one.
+    pub fn is_active(&self) -> bool {
+        page_table::current_root() == *self.root.lock()
+    }
+
+    /// Resolves a fault through the installed handler.
+    pub fn handle_page_fault(&self, info: &PageFaultInfo) -> Result<(), ()> {
+        let handler = self.fault_handler.lock().clone();
+        match handler {
+            Some(handler) => handler(self, info),
+            None => Err(()),
+        }
+    }
+
+    /// Copies user memory at `va` into `buf`. The space must be active.
+    pub fn read_bytes(&self, va: Vaddr, buf: &mut [u8]) -> Result<(), VmError> {
+        self.check_copy(va, buf.len())?;
+        match user_copy::copy_from_user(buf, va) {
+            0 => Ok(()),
+            left => Err(VmError::Fault(va + (buf.len() - left) as u64)),
+        }
+    }
+
+    /// Copies `buf` to user memory at `va`. The space must be active.
+    pub fn write_bytes(&self, va: Vaddr, buf: &[u8]) -> Result<(), VmError> {
+        self.check_copy(va, buf.len())?;
+        match user_copy::copy_to_user(va, buf) {
+            0 => Ok(()),
+            left => Err(VmError::Fault(va + (buf.len() - left) as u64)),
+        }
+    }
+
+    fn check_copy(&self, va: Vaddr, len: usize) -> Result<(), VmError> {
+        if !user_copy::is_user_range(va, len) {
+            return Err(VmError::BadAddress(va));
+        }
+        if !self.is_active() {
+            return Err(VmError::NotActive);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for VmSpace {
+    fn drop(&mut self) {
+        let root = *self.root.lock();
+        if page_table::current_root() == root {
+            // SAFETY: the kernel tree is complete and lives forever.
+            unsafe { page_table::activate(kspace::kernel_root()) };
+        }
+        page_table::free_subtree(root, 4, 0, 256);
+        frame_alloc::free(root, 1);
+    }
+}
+
+/// Offers a kernel-mode fault on a user address to the active space's handler.
+pub(crate) fn handle_kernel_fault_on_user(info: &PageFaultInfo) -> bool {
+    let active = ACTIVE.lock().clone();
+    match active {
+        Some(space) if info.addr < USER_END => space.handle_page_fault(info).is_ok(),
+        _ => false,
+    }
+}
+
+/// Returns to the kernel-only tree, releasing the active user space.
+pub fn deactivate_user_space() {
+    let mut active = ACTIVE.lock();
+    // SAFETY: the kernel tree is complete and lives forever.
+    unsafe { page_table::activate(kspace::kernel_root()) };
+    *active = None;
+}

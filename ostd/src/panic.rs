@@ -1,0 +1,58 @@
+//! The panic handler: a message, a frame-pointer backtrace, then either the end of one
+//! in-kernel test or the end of the machine.
+//!
+//! The kernel is built with frame pointers, so each frame starts with (saved rbp, return
+//! address). The walk stops at a null or misaligned rbp, an address outside the current
+//! stack, or after 32 frames, so a corrupt chain cannot fault inside the panic handler.
+//! Addresses are printed raw; `addr2line -e kernel.elf` turns them into names.
+
+use core::panic::PanicInfo;
+
+#[panic_handler]
+fn panic(info: &PanicInfo) -> ! {
+    x86_64::instructions::interrupts::disable();
+    let task = crate::task::current_if_any();
+    let is_test = task.as_ref().is_some_and(|t| t.is_test.load(core::sync::atomic::Ordering::Relaxed));
+    crate::console::emergency_print(format_args!(
+        "\n{}panic in task {}: {info}\n",
+        if is_test { "test " } else { "kernel " },
+        task.as_ref().map_or("<boot>", |t| t.name()),
+    ));
+    print_backtrace(task.as_ref().and_then(|t| t.stack_range()));
+    if let Some(task) = task.filter(|_| is_test) {
+        task.test_failed.store(true, core::sync::atomic::Ordering::Relaxed);
+        drop(task);
+        crate::task::exit_current();
+    }
+    crate::power::exit_qemu(crate::power::ExitCode::Failure)
+}
+
+fn print_backtrace(stack: Option<(u64, u64)>) {
+    let mut rbp: u64;
+    // SAFETY: reads the frame-pointer register only.
+    unsafe { core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags)) };
+    let (lo, hi) = stack.unwrap_or_else(boot_stack_range);
+    crate::console::emergency_print(format_args!("backtrace:\n"));
+    for depth in 0..32 {
+        if rbp % 8 != 0 || rbp < lo || rbp + 16 > hi {
+            break;
+        }
+        let frame = rbp as *const u64;
+        // SAFETY: `rbp..rbp+16` lies within the current task's (or the boot) stack, which
+        // is mapped, and is 8-aligned (both checked above).
+        let (next, ret) = unsafe { (frame.read(), frame.add(1).read()) };
+        if ret == 0 {
+            break;
+        }
+        crate::console::emergency_print(format_args!("  #{depth:<2} {ret:#018x}\n"));
+        rbp = next;
+    }
+}
+
+fn boot_stack_range() -> (u64, u64) {
+    unsafe extern "C" {
+        static boot_stack_bottom: u8;
+        static boot_stack_top: u8;
+    }
+    (&raw const boot_stack_bottom as u64, &raw const boot_stack_top as u64)
+}

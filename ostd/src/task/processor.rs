@@ -1,0 +1,234 @@
+//! The CPU's view of tasks: which one runs, switching between them, and their lifecycle.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use spin::Once;
+
+use super::context::{self, TaskContext};
+use super::scheduler::{RoundRobin, Scheduler};
+use super::task::{Task, TaskState};
+use crate::mm::{PAGE_SIZE, Segment};
+use crate::sync::{SpinLock, WaitQueue, disable_local_irqs};
+
+/// Kernel stacks are 64 KiB: deep enough for formatting and the trap frames nested on it.
+const STACK_FRAMES: usize = 16;
+
+static SCHEDULER: RoundRobin = RoundRobin::new(5);
+static CURRENT: SpinLock<Option<Arc<Task>>> = SpinLock::new(None);
+/// The task switched away from, kept alive until the next task is off its stack.
+static PREVIOUS: SpinLock<Option<Arc<Task>>> = SpinLock::new(None);
+static IDLE: Once<Arc<Task>> = Once::new();
+static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
+static PREEMPT_DISABLED: AtomicU32 = AtomicU32::new(0);
+static TICK_WQ: WaitQueue = WaitQueue::new();
+
+fn scheduler() -> &'static dyn Scheduler {
+    &SCHEDULER
+}
+
+/// Returns the running task.
+pub fn current() -> Arc<Task> {
+    CURRENT.lock().clone().expect("no current task before the scheduler starts")
+}
+
+/// A handle to wait for a spawned task.
+pub struct JoinHandle {
+    task: Arc<Task>,
+}
+
+impl JoinHandle {
+    /// Sleeps until the task has exited.
+    pub fn join(self) -> Arc<Task> {
+        let task = self.task;
+        task.exit_wq.wait_until(|| (task.state() == TaskState::Exited).then_some(()));
+        task
+    }
+
+    /// Returns the task.
+    pub fn task(&self) -> &Arc<Task> {
+        &self.task
+    }
+}
+
+fn new_task(name: String, entry: Option<Box<dyn FnOnce() + Send>>, is_idle: bool) -> Arc<Task> {
+    let stack = Segment::alloc_zeroed(STACK_FRAMES).expect("out of memory for a kernel stack");
+    let top = stack.vaddr() + stack.len() as u64;
+    let task = Arc::new(Task::new(name, Some(stack), entry, is_idle));
+    let (bottom, _) = task.stack_range().unwrap_or((0, 0));
+    let seg = task.stack.as_ref().expect("just given a stack");
+    let rsp = context::initial_frame(top, task_entry, |addr, value| {
+        let offset = (addr - bottom) as usize;
+        // The stack is not running yet; write the frame through a private copy of the
+        // bytes, via the owning segment's direct-map address.
+        write_stack_word(seg, offset, value);
+    });
+    // SAFETY: the task is not yet visible to the scheduler, so nothing else touches its
+    // context (Task's invariant).
+    unsafe { (*task.context.get()).rsp = rsp };
+    task
+}
+
+fn write_stack_word(seg: &Segment, offset: usize, value: u64) {
+    assert!(offset + 8 <= seg.len() && offset % 8 == 0);
+    let ptr = (seg.vaddr() as usize + offset) as *mut u64;
+    // SAFETY: in bounds and aligned (asserted); the segment belongs to a task that has never
+    // run, so no one else reads or writes its stack.
+    unsafe { ptr.write(value) };
+}
+
+/// Starts `f` on a new kernel task.
+pub fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> JoinHandle {
+    let task = new_task(String::from(name), Some(Box::new(f)), false);
+    scheduler().enqueue(task.clone());
+    JoinHandle { task }
+}
+
+/// The first code every task runs.
+extern "C" fn task_entry() -> ! {
+    finish_switch();
+    x86_64::instructions::interrupts::enable();
+    let entry = current().entry.lock().take();
+    if let Some(f) = entry {
+        f();
+    }
+    exit_current()
+}
+
+/// Ends the running task.
+pub(crate) fn exit_current() -> ! {
+    let _irq = disable_local_irqs();
+    let task = current();
+    task.set_state(TaskState::Exited);
+    task.exit_wq.wake_all();
+    drop(task);
+    switch_away(false);
+    unreachable!("an exited task was resumed");
+}
+
+/// Runs after every switch, on the new task: releases the previous task, whose stack is no
+/// longer in use.
+fn finish_switch() {
+    let previous = PREVIOUS.lock().take();
+    drop(previous);
+}
+
+/// Picks the next task and switches to it. Interrupts must be off.
+fn switch_away(requeue_current: bool) {
+    let current = current();
+    if requeue_current && current.state() == TaskState::Runnable && !current.is_idle {
+        scheduler().enqueue(current.clone());
+    }
+    let next = match scheduler().pick_next() {
+        Some(next) => next,
+        None if current.state() == TaskState::Runnable && !current.is_idle => return,
+        None => IDLE.get().expect("idle task missing").clone(),
+    };
+    if Arc::ptr_eq(&next, &current) {
+        return;
+    }
+    NEED_RESCHED.store(false, Ordering::Relaxed);
+    let save: *mut TaskContext = current.context.get();
+    // SAFETY: `next` is not running (it was queued or is idle), and interrupts are off, so
+    // we are the only accessor of its context (Task's invariant).
+    let next_rsp = unsafe { (*next.context.get()).rsp };
+    *CURRENT.lock() = Some(next);
+    *PREVIOUS.lock() = Some(current);
+    // SAFETY: `save` points into the previous task, kept alive by PREVIOUS until the next
+    // task has switched stacks; `next_rsp` was saved by a switch (or built by
+    // `initial_frame`) for a stack owned by `next`, which is alive (held by CURRENT) and not
+    // in use. Interrupts are off.
+    unsafe { context::switch(save, next_rsp) };
+    finish_switch();
+}
+
+/// Gives the CPU to another runnable task, if there is one.
+pub fn yield_now() {
+    let _irq = disable_local_irqs();
+    switch_away(true);
+}
+
+/// Puts the current task to sleep on a wait queue's behalf (the queue already holds it).
+pub(crate) fn block_current() {
+    switch_away(false);
+}
+
+/// Makes a sleeping task runnable.
+pub(crate) fn wake(task: Arc<Task>) {
+    if task.try_wake() {
+        scheduler().enqueue(task);
+    }
+}
+
+/// Called on every timer tick, in interrupt context.
+pub(crate) fn timer_tick() {
+    if let Some(current) = CURRENT.lock().clone() {
+        if scheduler().tick(&current) {
+            NEED_RESCHED.store(true, Ordering::Relaxed);
+        }
+    }
+    TICK_WQ.wake_all();
+}
+
+/// Preempts the interrupted task if its slice is over (called at the end of an interrupt).
+pub(crate) fn preempt_after_irq() {
+    if NEED_RESCHED.load(Ordering::Relaxed) && PREEMPT_DISABLED.load(Ordering::Relaxed) == 0 && CURRENT.lock().is_some() {
+        switch_away(true);
+    }
+}
+
+/// Returns a guard that keeps the current task from being preempted (it may still sleep).
+pub fn preempt_disabled() -> PreemptGuard {
+    PREEMPT_DISABLED.fetch_add(1, Ordering::Relaxed);
+    PreemptGuard(core::marker::PhantomData)
+}
+
+/// Keeps preemption off while alive.
+pub struct PreemptGuard(core::marker::PhantomData<*const ()>);
+
+impl Drop for PreemptGuard {
+    fn drop(&mut self) {
+        PREEMPT_DISABLED.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Sleeps for at least `ms` milliseconds (rounded up to timer ticks).
+pub fn sleep_ms(ms: u64) {
+    let deadline = crate::time::monotonic_ns() + ms * 1_000_000;
+    TICK_WQ.wait_until(|| (crate::time::monotonic_ns() >= deadline).then_some(()));
+}
+
+fn idle_loop() {
+    loop {
+        if scheduler().has_runnable() {
+            yield_now();
+        }
+        x86_64::instructions::interrupts::enable_and_hlt();
+    }
+}
+
+/// Starts scheduling with `main` as the first task; the boot stack is abandoned.
+pub(crate) fn run_first_task(main: fn() -> !) -> ! {
+    IDLE.call_once(|| new_task(String::from("idle"), Some(Box::new(idle_loop)), true));
+    let first = new_task(String::from("main"), Some(Box::new(move || main())), false);
+    let _irq = disable_local_irqs();
+    // SAFETY: `first` has never run and is not shared yet.
+    let rsp = unsafe { (*first.context.get()).rsp };
+    *CURRENT.lock() = Some(first);
+    let mut boot_context = TaskContext::default();
+    // SAFETY: `boot_context` is a valid save slot that is never resumed (we never switch
+    // back to the boot stack); `rsp` is the fresh frame of the first task, which CURRENT
+    // keeps alive. Interrupts are off.
+    unsafe { context::switch(&mut boot_context, rsp) };
+    unreachable!("the boot context was resumed");
+}
+
+/// The stack range, in pages, of kernel stacks (for diagnostics).
+pub const KERNEL_STACK_BYTES: usize = STACK_FRAMES * PAGE_SIZE;
+
+/// Returns the running task, or `None` before the scheduler starts.
+pub fn current_if_any() -> Option<Arc<Task>> {
+    CURRENT.try_lock().and_then(|c| c.clone())
+}

@@ -1,0 +1,105 @@
+//! A kernel task: a stack, a saved context, and a lifecycle.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+
+use super::context::TaskContext;
+use crate::mm::Segment;
+use crate::sync::{SpinLock, WaitQueue};
+
+/// Where a task is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TaskState {
+    /// Running or waiting for the CPU.
+    Runnable = 0,
+    /// Waiting on a [`WaitQueue`].
+    Sleeping = 1,
+    /// Finished; only its handle remains.
+    Exited = 2,
+}
+
+/// A kernel thread.
+///
+/// # Invariants
+/// `context` is read and written only by the scheduler (`processor.rs`), with local
+/// interrupts disabled, on the CPU that runs or last ran the task; so at most one access is
+/// in flight at any time.
+pub struct Task {
+    id: u64,
+    name: String,
+    pub(super) context: UnsafeCell<TaskContext>,
+    pub(super) stack: Option<Segment>,
+    pub(super) entry: SpinLock<Option<Box<dyn FnOnce() + Send>>>,
+    state: AtomicU8,
+    pub(super) exit_wq: WaitQueue,
+    pub(super) is_idle: bool,
+    /// Set by the panic handler when an in-kernel test running on this task fails.
+    pub(crate) test_failed: AtomicBool,
+    /// Whether a panic on this task should fail a test rather than the kernel.
+    pub(crate) is_test: AtomicBool,
+}
+
+// SAFETY: every field is Sync except `context`, whose accesses are serialised by the
+// scheduler with interrupts off (see the invariant above).
+unsafe impl Sync for Task {}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Task {
+    pub(super) fn new(name: String, stack: Option<Segment>, entry: Option<Box<dyn FnOnce() + Send>>, is_idle: bool) -> Self {
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            name,
+            context: UnsafeCell::new(TaskContext::default()),
+            stack,
+            entry: SpinLock::new(entry),
+            state: AtomicU8::new(TaskState::Runnable as u8),
+            exit_wq: WaitQueue::new(),
+            is_idle,
+            test_failed: AtomicBool::new(false),
+            is_test: AtomicBool::new(false),
+        }
+    }
+
+    /// Returns the task's unique ID.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Returns the name it was spawned with.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Returns its current state.
+    pub fn state(&self) -> TaskState {
+        match self.state.load(Ordering::Acquire) {
+            0 => TaskState::Runnable,
+            1 => TaskState::Sleeping,
+            _ => TaskState::Exited,
+        }
+    }
+
+    pub(crate) fn set_state_sleeping(&self) {
+        self.set_state(TaskState::Sleeping);
+    }
+
+    pub(super) fn set_state(&self, state: TaskState) {
+        self.state.store(state as u8, Ordering::Release);
+    }
+
+    /// Moves Sleeping -> Runnable; returns whether this call did it.
+    pub(super) fn try_wake(&self) -> bool {
+        self.state
+            .compare_exchange(TaskState::Sleeping as u8, TaskState::Runnable as u8, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Returns the stack's address range, if the task has its own stack.
+    pub fn stack_range(&self) -> Option<(u64, u64)> {
+        self.stack.as_ref().map(|s| (s.vaddr(), s.vaddr() + s.len() as u64))
+    }
+}

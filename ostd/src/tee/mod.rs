@@ -1,0 +1,151 @@
+//! The TEE platform the guest runs on, and the primitives that differ between them.
+//!
+//! Detected once at boot:
+//! - **TDX**: CPUID leaf 0x21 reads "IntelTDX    ".
+//! - **SEV-SNP**: CPUID 0x8000001f reports SEV, and the SEV_STATUS MSR has SNP active.
+//! - **Sim**: selected with `tee=sim` on a machine with neither; a software stand-in that
+//!   keeps the private/shared bookkeeping so the DMA discipline is checked in CI.
+//! - **None**: an ordinary VM.
+//!
+//! Memory conversion is the one primitive the rest of OSTD uses today (through
+//! `mm::dma`). The TDX (MapGPA + accept) and SNP (page-state change + PVALIDATE) paths are
+//! not written yet: on those platforms conversion fails loudly instead of pretending.
+
+mod sim;
+
+use core::arch::x86_64::__cpuid;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use spin::Once;
+
+use crate::boot::BootInfo;
+use crate::mm::Paddr;
+
+/// Which confidential-computing platform this guest runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Platform {
+    /// No TEE: an ordinary VM.
+    None,
+    /// Intel TDX.
+    Tdx,
+    /// AMD SEV-SNP.
+    SevSnp,
+    /// The simulated TEE (development and CI only).
+    Sim,
+}
+
+impl Platform {
+    /// Returns the platform's short name: "none", "TDX", "SNP" or "sim".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Tdx => "TDX",
+            Self::SevSnp => "SNP",
+            Self::Sim => "sim",
+        }
+    }
+}
+
+impl core::fmt::Display for Platform {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a TEE primitive failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TeeError {
+    /// This platform's implementation of the primitive does not exist yet.
+    NotImplemented { platform: Platform, primitive: &'static str },
+    /// The range is not page-aligned.
+    Unaligned(Paddr),
+}
+
+static PLATFORM: Once<Platform> = Once::new();
+static TO_SHARED: AtomicU64 = AtomicU64::new(0);
+static TO_PRIVATE: AtomicU64 = AtomicU64::new(0);
+
+/// Returns the platform detected at boot.
+pub fn platform() -> Platform {
+    *PLATFORM.get().unwrap_or(&Platform::None)
+}
+
+pub(crate) fn init(info: &BootInfo) {
+    let detected = detect();
+    let chosen = match (detected, info.cmdline.value("tee")) {
+        (Platform::None, Some("sim")) => Platform::Sim,
+        (hw, Some(asked)) if hw != Platform::None && !asked.eq_ignore_ascii_case(hw.name()) => {
+            log::warn!("tee: ignoring tee={asked}: running on {hw}");
+            hw
+        }
+        (hw, _) => hw,
+    };
+    PLATFORM.call_once(|| chosen);
+}
+
+fn detect() -> Platform {
+    let max = __cpuid(0).eax;
+    if max >= 0x21 {
+        let r = __cpuid(0x21);
+        let mut sig = [0u8; 12];
+        sig[0..4].copy_from_slice(&r.ebx.to_le_bytes());
+        sig[4..8].copy_from_slice(&r.edx.to_le_bytes());
+        sig[8..12].copy_from_slice(&r.ecx.to_le_bytes());
+        if &sig == b"IntelTDX    " {
+            return Platform::Tdx;
+        }
+    }
+    if __cpuid(0x8000_0000).eax >= 0x8000_001f && __cpuid(0x8000_001f).eax & 0b10 != 0 {
+        // SEV is supported; SEV_STATUS (MSR 0xc0010131) bit 2 says SNP is active for us.
+        let status = x86_64::registers::model_specific::Msr::new(0xc001_0131);
+        // SAFETY: SEV_STATUS exists whenever CPUID 0x8000001f reports SEV; reading it has
+        // no side effects.
+        if unsafe { status.read() } & (1 << 2) != 0 {
+            return Platform::SevSnp;
+        }
+    }
+    Platform::None
+}
+
+/// Makes `count` frames at `paddr` visible to the host.
+pub(crate) fn convert_to_shared(paddr: Paddr, count: usize) -> Result<(), TeeError> {
+    if paddr % crate::mm::PAGE_SIZE as u64 != 0 {
+        return Err(TeeError::Unaligned(paddr));
+    }
+    match platform() {
+        Platform::None => {}
+        Platform::Sim => sim::mark_shared(paddr, count),
+        p @ (Platform::Tdx | Platform::SevSnp) => {
+            return Err(TeeError::NotImplemented { platform: p, primitive: "convert to shared" });
+        }
+    }
+    TO_SHARED.fetch_add(count as u64, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Takes `count` frames at `paddr` back from the host, re-accepting them.
+pub(crate) fn convert_to_private(paddr: Paddr, count: usize) -> Result<(), TeeError> {
+    match platform() {
+        Platform::None => {}
+        Platform::Sim => sim::mark_private(paddr, count),
+        p @ (Platform::Tdx | Platform::SevSnp) => {
+            return Err(TeeError::NotImplemented { platform: p, primitive: "convert to private" });
+        }
+    }
+    TO_PRIVATE.fetch_add(count as u64, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Returns whether a device may touch `paddr..paddr+len`: always on a plain VM (where the
+/// IOMMU will enforce it), by the shared-set bookkeeping under sim.
+pub fn is_shared(paddr: Paddr, len: usize) -> bool {
+    match platform() {
+        Platform::Sim => sim::is_shared(paddr, len),
+        _ => true,
+    }
+}
+
+/// Returns (frames converted to shared, frames converted back) since boot.
+pub fn conversion_counts() -> (u64, u64) {
+    (TO_SHARED.load(Ordering::Relaxed), TO_PRIVATE.load(Ordering::Relaxed))
+}

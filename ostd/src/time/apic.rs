@@ -1,0 +1,113 @@
+//! The local APIC: x2APIC (MSRs) where the CPU has it, xAPIC (MMIO) otherwise.
+
+use spin::Once;
+use x86_64::registers::model_specific::Msr;
+
+use crate::mm::IoMem;
+use crate::trap::irq::{SPURIOUS_VECTOR, TIMER_VECTOR};
+
+const IA32_APIC_BASE: u32 = 0x1b;
+const REG_ID: u32 = 0x20;
+const REG_EOI: u32 = 0xb0;
+const REG_SVR: u32 = 0xf0;
+const REG_ICR_LOW: u32 = 0x300;
+const REG_ICR_HIGH: u32 = 0x310;
+const REG_LVT_TIMER: u32 = 0x320;
+const REG_TIMER_INIT: u32 = 0x380;
+const REG_TIMER_CURRENT: u32 = 0x390;
+const REG_TIMER_DIVIDE: u32 = 0x3e0;
+const X2APIC_SELF_IPI_MSR: u32 = 0x83f;
+const LVT_MASKED: u32 = 1 << 16;
+const LVT_PERIODIC: u32 = 1 << 17;
+
+enum Apic {
+    X2,
+    Mmio(IoMem),
+}
+
+static APIC: Once<Apic> = Once::new();
+
+/// Returns whether the APIC runs in x2APIC mode.
+pub fn is_x2apic() -> bool {
+    matches!(APIC.get(), Some(Apic::X2))
+}
+
+fn read(reg: u32) -> u32 {
+    match APIC.get() {
+        // SAFETY: reading an x2APIC register MSR (0x800 + reg/16) has no side effects for
+        // the registers this file reads (ID, timer count).
+        Some(Apic::X2) => unsafe { Msr::new(0x800 + (reg >> 4)).read() as u32 },
+        Some(Apic::Mmio(mmio)) => mmio.read::<u32>(reg as usize),
+        None => 0,
+    }
+}
+
+fn write(reg: u32, value: u32) {
+    match APIC.get() {
+        // SAFETY: writing x2APIC register MSRs affects only interrupt delivery to this CPU,
+        // which this module owns.
+        Some(Apic::X2) => unsafe { Msr::new(0x800 + (reg >> 4)).write(u64::from(value)) },
+        Some(Apic::Mmio(mmio)) => mmio.write::<u32>(reg as usize, value),
+        None => {}
+    }
+}
+
+pub(super) fn init() {
+    let mut base_msr = Msr::new(IA32_APIC_BASE);
+    // SAFETY: IA32_APIC_BASE exists on every x86-64 CPU; reading it has no side effects.
+    let base = unsafe { base_msr.read() };
+    let apic = if crate::cpu::features().x2apic {
+        // SAFETY: setting EN and EXTD switches this CPU's APIC to x2APIC mode, which the
+        // CPU supports (CPUID); nothing else uses the APIC yet.
+        unsafe { base_msr.write(base | (1 << 11) | (1 << 10)) };
+        Apic::X2
+    } else {
+        // SAFETY: setting EN keeps the APIC at its current MMIO base.
+        unsafe { base_msr.write(base | (1 << 11)) };
+        let mmio = IoMem::map(base & 0xf_ffff_f000, 4096).expect("APIC MMIO overlaps RAM");
+        Apic::Mmio(mmio)
+    };
+    APIC.call_once(|| apic);
+    write(REG_SVR, 0x100 | u32::from(SPURIOUS_VECTOR));
+    write(REG_LVT_TIMER, LVT_MASKED);
+}
+
+/// Returns this CPU's APIC ID.
+pub fn apic_id() -> u32 {
+    let id = read(REG_ID);
+    if is_x2apic() { id } else { id >> 24 }
+}
+
+/// Acknowledges the interrupt being serviced.
+pub(crate) fn end_of_interrupt() {
+    write(REG_EOI, 0);
+}
+
+/// Sends `vector` to this CPU as a fixed interrupt.
+pub(crate) fn self_interrupt(vector: u8) {
+    match APIC.get() {
+        // SAFETY: the x2APIC SELF IPI register only raises `vector` on this CPU.
+        Some(Apic::X2) => unsafe { Msr::new(X2APIC_SELF_IPI_MSR).write(u64::from(vector)) },
+        Some(Apic::Mmio(_)) => {
+            write(REG_ICR_HIGH, 0);
+            write(REG_ICR_LOW, u32::from(vector) | (1 << 18)); // destination shorthand: self
+        }
+        None => {}
+    }
+}
+
+/// Starts the timer at `hz` interrupts per second, calibrated against the TSC.
+pub(super) fn start_periodic_timer(hz: u32) {
+    write(REG_TIMER_DIVIDE, 0x3); // divide by 16
+    write(REG_LVT_TIMER, LVT_MASKED);
+    write(REG_TIMER_INIT, u32::MAX);
+    let start = super::read_tsc();
+    let window = super::tsc_hz() / 100; // 10 ms
+    while super::read_tsc() - start < window {
+        core::hint::spin_loop();
+    }
+    let elapsed = u32::MAX - read(REG_TIMER_CURRENT);
+    let per_tick = (u64::from(elapsed) * 100 / u64::from(hz)).clamp(1, u64::from(u32::MAX)) as u32;
+    write(REG_LVT_TIMER, u32::from(TIMER_VECTOR) | LVT_PERIODIC);
+    write(REG_TIMER_INIT, per_tick);
+}

@@ -1,0 +1,85 @@
+//! Time and interrupt controllers: the TSC clock, the legacy PIC (masked), the IOAPIC and
+//! the local APIC timer.
+//!
+//! The timer ticks at [`hz`] (100 by default, `hz=` on the command line, 10..=1000) and
+//! drives preemption. Time itself comes from the TSC, calibrated once at boot.
+
+pub mod apic;
+pub mod ioapic;
+mod pic;
+mod tsc;
+
+pub use tsc::{monotonic_ns, read_tsc, tsc_hz};
+
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use crate::boot::BootInfo;
+use crate::trap::IrqLine;
+
+static HZ: AtomicU32 = AtomicU32::new(100);
+static TICKS: AtomicU64 = AtomicU64::new(0);
+static TIMER_LINE: spin::Once<IrqLine> = spin::Once::new();
+
+/// Returns the timer frequency.
+pub fn hz() -> u32 {
+    HZ.load(Ordering::Relaxed)
+}
+
+/// Returns the timer interrupts since boot.
+pub fn ticks() -> u64 {
+    TICKS.load(Ordering::Relaxed)
+}
+
+/// Returns milliseconds since the TSC was calibrated, or 0 before that.
+pub(crate) fn uptime_ms_if_ready() -> u64 {
+    if tsc_hz() == 0 { 0 } else { monotonic_ns() / 1_000_000 }
+}
+
+/// Returns milliseconds since the kernel's first instruction.
+pub fn ms_since_entry() -> u64 {
+    let entry = crate::boot::boot_info().entry_tsc;
+    let hz = tsc_hz().max(1);
+    (u128::from(read_tsc().saturating_sub(entry)) * 1000 / u128::from(hz)) as u64
+}
+
+pub(crate) fn init(info: &BootInfo) {
+    if let Some(hz) = info.cmdline.value("hz") {
+        match hz.parse::<u32>() {
+            Ok(v @ 10..=1000) => HZ.store(v, Ordering::Relaxed),
+            _ => log::warn!("time: ignoring hz={hz}: want an integer in 10..=1000"),
+        }
+    }
+    pic::disable();
+    tsc::calibrate();
+    apic::init();
+    ioapic::init();
+    let line = TIMER_LINE.call_once(|| IrqLine::claim(crate::trap::irq::TIMER_VECTOR).expect("timer vector taken"));
+    line.on_active(|| {
+        TICKS.fetch_add(1, Ordering::Relaxed);
+        crate::task::timer_tick();
+    });
+    apic::start_periodic_timer(hz());
+}
+
+crate::ktest! {
+    fn timer_interrupts_arrive() {
+        let start = ticks();
+        let deadline = monotonic_ns() + 2_000_000_000;
+        while ticks() < start + 3 && monotonic_ns() < deadline {
+            x86_64::instructions::hlt();
+        }
+        assert!(ticks() >= start + 3, "only {} timer ticks in 2 s", ticks() - start);
+    }
+
+    fn monotonic_clock_advances_and_agrees_with_ticks() {
+        let (t0, k0) = (monotonic_ns(), ticks());
+        while ticks() < k0 + 5 {
+            x86_64::instructions::hlt();
+        }
+        let elapsed_ms = (monotonic_ns() - t0) / 1_000_000;
+        let expected_ms = 5 * 1000 / u64::from(hz());
+        // Generous bounds: TCG timing is noisy, but a clock off by 4x is broken.
+        assert!(elapsed_ms >= expected_ms / 4 && elapsed_ms <= expected_ms * 4,
+            "5 ticks took {elapsed_ms} ms by the TSC, expected about {expected_ms}");
+    }
+}

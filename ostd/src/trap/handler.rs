@@ -1,0 +1,106 @@
+//! What happens after a kernel-mode trap: the dispatch that `entry.S` calls.
+
+use super::TrapFrame;
+use crate::mm::{PageAccess, PageFaultInfo};
+use crate::sync::SpinLock;
+
+/// Returns the name of an exception vector.
+pub(crate) fn exception_name(vector: u64) -> &'static str {
+    match vector {
+        0 => "divide error (#DE)",
+        1 => "debug (#DB)",
+        2 => "NMI",
+        3 => "breakpoint (#BP)",
+        4 => "overflow (#OF)",
+        5 => "bound range (#BR)",
+        6 => "invalid opcode (#UD)",
+        7 => "device not available (#NM)",
+        8 => "double fault (#DF)",
+        10 => "invalid TSS (#TS)",
+        11 => "segment not present (#NP)",
+        12 => "stack fault (#SS)",
+        13 => "general protection (#GP)",
+        14 => "page fault (#PF)",
+        16 => "x87 floating point (#MF)",
+        17 => "alignment check (#AC)",
+        18 => "machine check (#MC)",
+        19 => "SIMD floating point (#XM)",
+        20 => "virtualization (#VE)",
+        21 => "control protection (#CP)",
+        29 => "VMM communication (#VC)",
+        32..=255 => "interrupt",
+        _ => "reserved exception",
+    }
+}
+
+type BreakpointHook = fn(&mut TrapFrame);
+static BREAKPOINT_HOOK: SpinLock<Option<BreakpointHook>> = SpinLock::new(None);
+
+/// Routes kernel-mode `int3` to `hook` (for in-kernel tests; `None` restores the default,
+/// which logs and continues).
+pub(crate) fn set_breakpoint_hook(hook: Option<BreakpointHook>) {
+    *BREAKPOINT_HOOK.lock() = hook;
+}
+
+/// Decodes a page-fault error code.
+pub(crate) fn page_fault_info(addr: u64, error_code: u64) -> PageFaultInfo {
+    let access = if error_code & 0x10 != 0 {
+        PageAccess::Execute
+    } else if error_code & 0x2 != 0 {
+        PageAccess::Write
+    } else {
+        PageAccess::Read
+    };
+    PageFaultInfo { addr, access, present: error_code & 1 != 0, user: error_code & 4 != 0 }
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn ostd_trap_from_kernel(frame: &mut TrapFrame) {
+    match frame.vector {
+        3 => {
+            let hook = *BREAKPOINT_HOOK.lock();
+            match hook {
+                Some(hook) => hook(frame),
+                None => log::warn!("int3 in kernel at {:#x}", frame.rip),
+            }
+        }
+        14 => {
+            let addr = x86_64::registers::control::Cr2::read_raw();
+            let info = page_fault_info(addr, frame.error_code);
+            // Only the user-copy routine may touch user memory from the kernel; a fault
+            // anywhere else is a kernel bug, even at a user address.
+            if let Some(resume) = crate::mm::user_copy_fixup(frame.rip) {
+                if !crate::mm::vm_space_fault(&info) {
+                    frame.rip = resume;
+                }
+                return;
+            }
+            panic!(
+                "kernel page fault: {:?} of {addr:#x} ({}) at rip {:#x}, error {:#x}",
+                info.access,
+                if info.present { "protection" } else { "not present" },
+                frame.rip,
+                frame.error_code
+            );
+        }
+        vector @ 32..=255 => {
+            super::irq::dispatch(vector as u8);
+            crate::task::preempt_after_irq();
+        }
+        vector => panic!(
+            "{} in kernel at rip {:#x}, error {:#x}\n{frame:#x?}",
+            exception_name(vector),
+            frame.rip,
+            frame.error_code
+        ),
+    }
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn ostd_double_fault(frame: &TrapFrame) -> ! {
+    crate::console::emergency_print(format_args!(
+        "\nFATAL: double fault at rip {:#x}, rsp {:#x} (kernel stack overflow?)\n",
+        frame.rip, frame.rsp
+    ));
+    crate::power::exit_qemu(crate::power::ExitCode::Failure)
+}

@@ -1,0 +1,248 @@
+//! Running user code.
+//!
+//! [`UserMode::execute`] enters ring 3 with a [`UserContext`] and returns when user code
+//! makes a syscall or takes an exception. Interrupts that arrive meanwhile are handled
+//! inside `execute` (and may preempt the task); the kernel only sees what it must act on.
+//! The user's registers, XMM state included, are saved into the context on every entry to
+//! the kernel, before any Rust runs, and restored on the way back; kernel code reads and
+//! writes them as plain fields.
+
+use alloc::sync::Arc;
+
+use x86_64::registers::model_specific::FsBase;
+
+use crate::mm::{PageFaultInfo, USER_END, VmSpace};
+use crate::trap::exception_name;
+
+const EXIT_SYSCALL: u64 = 1;
+const EXIT_TRAP: u64 = 2;
+
+/// RFLAGS bits user code may set: CF PF AF ZF SF TF DF OF AC ID (not IF, IOPL, NT, VM...).
+const USER_RFLAGS_MASK: u64 = 0x0025_0fd5;
+const RFLAGS_IF: u64 = 0x200;
+const RFLAGS_RESERVED_1: u64 = 0x2;
+
+/// The FXSAVE image of the x87/SSE state.
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+pub struct FpuState(pub [u8; 512]);
+
+impl FpuState {
+    /// The state of a fresh process: FCW 0x37f, MXCSR 0x1f80, all registers zero.
+    pub const fn initial() -> Self {
+        let mut bytes = [0u8; 512];
+        bytes[0] = 0x7f;
+        bytes[1] = 0x03;
+        bytes[24] = 0x80;
+        bytes[25] = 0x1f;
+        bytes[28] = 0xff; // MXCSR_MASK as FXSAVE reports it
+        bytes[29] = 0xff;
+        Self(bytes)
+    }
+
+    /// Returns XMM register `n` (0..16).
+    pub fn xmm(&self, n: usize) -> u128 {
+        u128::from_le_bytes(self.0[160 + 16 * n..176 + 16 * n].try_into().unwrap_or_default())
+    }
+
+    /// Returns MXCSR.
+    pub fn mxcsr(&self) -> u32 {
+        u32::from_le_bytes(self.0[24..28].try_into().unwrap_or_default())
+    }
+
+    /// Keeps only MXCSR bits the CPU accepts, so restoring this image cannot fault in the
+    /// kernel (call after filling it from user memory, e.g. in sigreturn).
+    pub fn sanitize(&mut self) {
+        let mxcsr = self.mxcsr() & 0xffff;
+        self.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+    }
+}
+
+/// User-mode registers.
+#[derive(Clone)]
+#[repr(C, align(16))]
+#[allow(missing_docs)]
+pub struct UserContext {
+    /// x87/SSE state (FXSAVE layout).
+    pub fpu: FpuState,
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub rsp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rip: u64,
+    pub rflags: u64,
+    /// The vector of the last trap (set by the entry code).
+    pub trap_vector: u64,
+    /// Its error code.
+    pub error_code: u64,
+    /// CR2 at the last trap (the fault address for page faults).
+    pub fault_addr: u64,
+    exit_kind: u64,
+    /// The FS base (user TLS pointer), loaded on every entry to user mode.
+    pub fs_base: u64,
+}
+
+// The layout is shared with trap/entry.S.
+const _: () = {
+    assert!(core::mem::offset_of!(UserContext, rax) == 512);
+    assert!(core::mem::offset_of!(UserContext, rsp) == 568);
+    assert!(core::mem::offset_of!(UserContext, r15) == 632);
+    assert!(core::mem::offset_of!(UserContext, rip) == 640);
+    assert!(core::mem::offset_of!(UserContext, trap_vector) == 656);
+    assert!(core::mem::offset_of!(UserContext, exit_kind) == 680);
+};
+
+impl Default for UserContext {
+    fn default() -> Self {
+        Self {
+            fpu: FpuState::initial(),
+            rax: 0, rbx: 0, rcx: 0, rdx: 0, rsi: 0, rdi: 0, rbp: 0, rsp: 0,
+            r8: 0, r9: 0, r10: 0, r11: 0, r12: 0, r13: 0, r14: 0, r15: 0,
+            rip: 0, rflags: RFLAGS_IF | RFLAGS_RESERVED_1,
+            trap_vector: 0, error_code: 0, fault_addr: 0, exit_kind: 0, fs_base: 0,
+        }
+    }
+}
+
+impl UserContext {
+    /// Returns the syscall number (rax at the time of `syscall`).
+    pub fn syscall_number(&self) -> u64 {
+        self.rax
+    }
+
+    /// Returns the six syscall arguments (rdi, rsi, rdx, r10, r8, r9).
+    pub fn syscall_args(&self) -> [u64; 6] {
+        [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9]
+    }
+
+    /// Sets the syscall return value.
+    pub fn set_syscall_return(&mut self, value: u64) {
+        self.rax = value;
+    }
+}
+
+/// Why [`UserMode::execute`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReturnReason {
+    /// User code executed `syscall`.
+    Syscall,
+    /// User code took a page fault the address space could not resolve.
+    PageFault(PageFaultInfo),
+    /// User code took another exception (vector, error code).
+    Exception {
+        /// The vector.
+        vector: u8,
+        /// The CPU's error code, or 0.
+        error_code: u64,
+    },
+    /// The context could not be entered (non-canonical instruction or stack pointer).
+    BadContext,
+}
+
+impl ReturnReason {
+    /// Returns a human-readable name for an exception vector.
+    pub fn exception_name(vector: u8) -> &'static str {
+        exception_name(u64::from(vector))
+    }
+}
+
+/// The right to run user code with one address space and one register set.
+///
+/// `!Send`: it is used on the task that created it.
+pub struct UserMode {
+    space: Arc<VmSpace>,
+    context: alloc::boxed::Box<UserContext>,
+    _not_send: core::marker::PhantomData<*const ()>,
+}
+
+fn is_canonical_user(addr: u64) -> bool {
+    addr < USER_END
+}
+
+unsafe extern "C" {
+    fn ostd_enter_user(ctx: *mut UserContext);
+}
+
+impl UserMode {
+    /// Prepares to run `context` in `space`.
+    pub fn new(space: Arc<VmSpace>, context: UserContext) -> Self {
+        Self { space, context: alloc::boxed::Box::new(context), _not_send: core::marker::PhantomData }
+    }
+
+    /// Returns the registers.
+    pub fn context(&self) -> &UserContext {
+        &self.context
+    }
+
+    /// Returns the registers for changing.
+    pub fn context_mut(&mut self) -> &mut UserContext {
+        &mut self.context
+    }
+
+    /// Returns the address space.
+    pub fn vm_space(&self) -> &Arc<VmSpace> {
+        &self.space
+    }
+
+    /// Runs user code until a syscall or an exception the kernel must handle.
+    ///
+    /// Page faults the address space's handler resolves are retried without returning.
+    pub fn execute(&mut self) -> ReturnReason {
+        if !self.space.is_active() {
+            self.space.activate();
+        }
+        loop {
+            let ctx = &mut *self.context;
+            if !is_canonical_user(ctx.rip) || !is_canonical_user(ctx.rsp) || !is_canonical_user(ctx.fs_base) {
+                return ReturnReason::BadContext;
+            }
+            ctx.rflags = (ctx.rflags & USER_RFLAGS_MASK) | RFLAGS_IF | RFLAGS_RESERVED_1;
+            ctx.fpu.sanitize();
+            x86_64::instructions::interrupts::disable();
+            FsBase::write(x86_64::VirtAddr::new(ctx.fs_base));
+            // SAFETY: interrupts are off (the entry code requires it); `ctx` is a live,
+            // exclusively borrowed UserContext whose layout matches entry.S (asserted
+            // above); rip, rsp and fs_base are user addresses and rflags is sanitised, so
+            // iretq cannot fault in the kernel and user code runs with IF set at CPL 3. The
+            // kernel state it clobbers is restored by `return_from_user` before we resume.
+            unsafe { ostd_enter_user(ctx) };
+            // Back from user mode with interrupts still off.
+            match ctx.exit_kind {
+                EXIT_SYSCALL => {
+                    x86_64::instructions::interrupts::enable();
+                    return ReturnReason::Syscall;
+                }
+                EXIT_TRAP => {}
+                other => panic!("user exit kind {other} is neither syscall nor trap"),
+            }
+            let vector = ctx.trap_vector;
+            if vector >= 32 {
+                crate::trap::irq::dispatch(vector as u8);
+                crate::task::preempt_after_irq();
+                x86_64::instructions::interrupts::enable();
+                continue;
+            }
+            x86_64::instructions::interrupts::enable();
+            if vector == 14 {
+                let info = crate::trap::page_fault_info_pub(ctx.fault_addr, ctx.error_code);
+                if self.space.handle_page_fault(&info).is_ok() {
+                    continue;
+                }
+                return ReturnReason::PageFault(info);
+            }
+            return ReturnReason::Exception { vector: vector as u8, error_code: ctx.error_code };
+        }
+    }
+}
