@@ -36,6 +36,7 @@ pub mod tee;
 pub mod time;
 pub mod trap;
 pub mod user;
+mod user_tests;
 
 
 /// The kernel's entry point, and its in-kernel test registration, as macros.

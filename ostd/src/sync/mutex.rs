@@ -43,7 +43,9 @@ impl<T: ?Sized> Mutex<T> {
         self.locked
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
-            .then_some(MutexGuard { mutex: self })
+            // `then`, not `then_some`: a guard built eagerly on failure would unlock the
+            // holder's lock when dropped.
+            .then(|| MutexGuard { mutex: self })
     }
 }
 

@@ -18,3 +18,6 @@ pub use scheduler::{RoundRobin, Scheduler};
 pub use task::{Task, TaskState};
 
 pub(crate) use processor::{block_current, exit_current, preempt_after_irq, run_first_task, timer_tick, wake};
+
+
+mod tests;

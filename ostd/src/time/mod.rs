@@ -30,6 +30,11 @@ pub fn ticks() -> u64 {
     TICKS.load(Ordering::Relaxed)
 }
 
+/// Returns the address of the tick counter (for the red-zone test's assembly).
+pub(crate) fn ticks_counter_addr() -> u64 {
+    &TICKS as *const AtomicU64 as u64
+}
+
 /// Returns milliseconds since the TSC was calibrated, or 0 before that.
 pub(crate) fn uptime_ms_if_ready() -> u64 {
     if tsc_hz() == 0 { 0 } else { monotonic_ns() / 1_000_000 }

@@ -50,3 +50,5 @@ fn init_syscall_msrs() {
     // SFMASK were set above, so it enters the kernel through the syscall trampoline.
     unsafe { Efer::update(|f| *f |= EferFlags::SYSTEM_CALL_EXTENSIONS) };
 }
+
+mod tests;

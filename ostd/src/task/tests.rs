@@ -1,0 +1,119 @@
+//! Tasks, switching and the sleeping primitives, on the machine.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{spawn, yield_now};
+use crate::sync::{Mutex, SpinLock, WaitQueue};
+static INSIDE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+crate::ktest! {
+    fn two_kernel_threads_interleave_by_yielding() {
+        let log = Arc::new(SpinLock::new(Vec::new()));
+        let handles: Vec<_> = ["a", "b"].into_iter().map(|name| {
+            let log = log.clone();
+            spawn(name, move || {
+                for i in 0..3 {
+                    log.lock().push((name, i));
+                    yield_now();
+                }
+            })
+        }).collect();
+        for h in handles {
+            h.join();
+        }
+        let log = log.lock();
+        assert_eq!(log.len(), 6);
+        // Strict alternation proves every yield switched to the other thread.
+        for pair in log.chunks(2) {
+            assert_ne!(pair[0].0, pair[1].0, "no switch between {:?}", pair);
+        }
+    }
+
+    fn busy_threads_are_preempted_by_the_timer() {
+        let spins = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let stop = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..2).map(|i| {
+            let (spins, stop) = (spins.clone(), stop.clone());
+            // Neither thread yields: only timer preemption lets the other one run.
+            spawn("spinner", move || while stop.load(Ordering::Relaxed) == 0 {
+                spins[i].fetch_add(1, Ordering::Relaxed);
+            })
+        }).collect();
+        super::sleep_ms(200);
+        stop.store(1, Ordering::Relaxed);
+        for h in handles {
+            h.join();
+        }
+        assert!(spins[0].load(Ordering::Relaxed) > 0 && spins[1].load(Ordering::Relaxed) > 0,
+            "a spinning thread starved the other");
+    }
+
+    fn mutex_serialises_sleeping_holders() {
+        let counter = Arc::new(Mutex::new(0u32));
+        let handles: Vec<_> = (0..4).map(|_| {
+            let counter = counter.clone();
+            spawn("incrementer", move || for _ in 0..50 {
+                let mut guard = counter.lock();
+                let seen = *guard;
+                assert!(!INSIDE.swap(true, Ordering::SeqCst), "two holders at once");
+                yield_now(); // holding the mutex while others run and block on it
+                INSIDE.store(false, Ordering::SeqCst);
+                *guard = seen + 1;
+            })
+        }).collect();
+        for h in handles {
+            h.join();
+        }
+        assert_eq!(*counter.lock(), 200);
+    }
+
+    fn mutex_counts_without_yield() {
+        let counter = Arc::new(Mutex::new(0u32));
+        let handles: Vec<_> = (0..4).map(|_| {
+            let counter = counter.clone();
+            spawn("incrementer", move || for _ in 0..50 {
+                let mut guard = counter.lock();
+                *guard += 1;
+            })
+        }).collect();
+        for h in handles {
+            h.join();
+        }
+        assert_eq!(*counter.lock(), 200);
+    }
+
+    fn yield_counts_without_mutex() {
+        let counter = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..4).map(|_| {
+            let counter = counter.clone();
+            spawn("incrementer", move || for _ in 0..50 {
+                counter.fetch_add(1, Ordering::SeqCst);
+                yield_now();
+            })
+        }).collect();
+        for h in handles {
+            h.join();
+        }
+        assert_eq!(counter.load(Ordering::SeqCst), 200);
+    }
+
+    fn wait_queue_wakes_a_sleeper() {
+        let ready = Arc::new(AtomicUsize::new(0));
+        let wq = Arc::new(WaitQueue::new());
+        let waiter = {
+            let (ready, wq) = (ready.clone(), wq.clone());
+            spawn("waiter", move || {
+                let v = wq.wait_until(|| match ready.load(Ordering::SeqCst) { 0 => None, v => Some(v) });
+                assert_eq!(v, 42);
+            })
+        };
+        yield_now();
+        assert!(!wq.is_empty(), "the waiter should be asleep on the queue");
+        ready.store(42, Ordering::SeqCst);
+        wq.wake_all();
+        let task = waiter.join();
+        assert!(!task.test_failed.load(Ordering::SeqCst));
+    }
+}

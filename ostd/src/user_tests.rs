@@ -1,0 +1,191 @@
+//! User mode on the machine: entering ring 3, syscalls, interrupts and faults from user
+//! code, with user XMM state preserved across all of them.
+
+use alloc::sync::Arc;
+
+use crate::mm::{Frame, PageFlags, PageFaultInfo, VmError, VmSpace, PAGE_SIZE};
+use crate::user::{ReturnReason, UserContext, UserMode};
+
+// Position-independent user programs, copied into user pages by the tests.
+core::arch::global_asm!(
+    ".section .user_blobs, \"a\"",
+    // rdi = TSC cycles to spin with interrupts arriving; exits with rdi = 0 if every XMM
+    // register kept both halves across the spin and a syscall, else 1.
+    "user_xmm_test:",
+    "    mov r12, rdi",
+    ".irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
+    "    movabs rax, 0x0123456789ab0000 + \\n",
+    "    movq xmm\\n, rax",
+    "    pshufd xmm\\n, xmm\\n, 0x44",
+    ".endr",
+    "    rdtsc",
+    "    shl rdx, 32",
+    "    or rax, rdx",
+    "    mov r14, rax",
+    "2:",
+    "    rdtsc",
+    "    shl rdx, 32",
+    "    or rax, rdx",
+    "    sub rax, r14",
+    "    cmp rax, r12",
+    "    jb 2b",
+    "    mov eax, 1000",
+    "    syscall",
+    ".irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
+    "    movabs rbx, 0x0123456789ab0000 + \\n",
+    "    movq rax, xmm\\n",
+    "    cmp rax, rbx",
+    "    jne 3f",
+    "    movhlps xmm\\n, xmm\\n",
+    "    movq rax, xmm\\n",
+    "    cmp rax, rbx",
+    "    jne 3f",
+    ".endr",
+    "    xor edi, edi",
+    "    jmp 4f",
+    "3:",
+    "    mov edi, 1",
+    "4:",
+    "    mov eax, 1001",
+    "    syscall",
+    "    ud2",
+    "user_xmm_test_end:",
+    // rdi = an address to write 0x77 to and read back; exits with what it read.
+    "user_touch_test:",
+    "    mov qword ptr [rdi], 0x77",
+    "    mov rdi, [rdi]",
+    "    mov eax, 1001",
+    "    syscall",
+    "    ud2",
+    "user_touch_test_end:",
+    ".section .text",
+);
+
+unsafe extern "C" {
+    static user_xmm_test: u8;
+    static user_xmm_test_end: u8;
+    static user_touch_test: u8;
+    static user_touch_test_end: u8;
+}
+
+const CODE: u64 = 0x40_0000;
+const STACK_TOP: u64 = 0x7fff_0000;
+const DEMAND: u64 = 0x1000_0000;
+
+fn blob(start: *const u8, end: *const u8) -> &'static [u8] {
+    // SAFETY: both symbols delimit one blob in the read-only `.user_blobs` section.
+    unsafe { core::slice::from_raw_parts(start, end as usize - start as usize) }
+}
+
+/// A space with `code` mapped at CODE and one stack page below STACK_TOP.
+fn space_with(code: &[u8]) -> Arc<VmSpace> {
+    assert!(code.len() <= PAGE_SIZE);
+    let space = VmSpace::new().unwrap();
+    let page = Frame::alloc_zeroed().unwrap();
+    page.write_bytes(0, code);
+    space.map(CODE, page, PageFlags::READ | PageFlags::EXEC).unwrap();
+    space.map(STACK_TOP - PAGE_SIZE as u64, Frame::alloc_zeroed().unwrap(), PageFlags::READ | PageFlags::WRITE).unwrap();
+    space.set_page_fault_handler(alloc::boxed::Box::new(|space: &VmSpace, info: &PageFaultInfo| {
+        if (DEMAND..DEMAND + 0x10_0000).contains(&info.addr) && !info.present {
+            let page = info.addr & !(PAGE_SIZE as u64 - 1);
+            space.map(page, Frame::alloc_zeroed().ok_or(())?, PageFlags::READ | PageFlags::WRITE).map_err(|_| ())
+        } else {
+            Err(())
+        }
+    }));
+    Arc::new(space)
+}
+
+fn context(rdi: u64) -> UserContext {
+    let mut ctx = UserContext::default();
+    (ctx.rip, ctx.rsp, ctx.rdi) = (CODE, STACK_TOP, rdi);
+    ctx
+}
+
+crate::ktest! {
+    fn user_xmm_state_survives_syscalls_and_interrupts() {
+        let code = blob(&raw const user_xmm_test, &raw const user_xmm_test_end);
+        let space = space_with(code);
+        let spin_cycles = crate::time::tsc_hz() / 20; // 50 ms: several timer ticks
+        let mut user = UserMode::new(space, context(spin_cycles));
+        let ticks_before = crate::time::ticks();
+        loop {
+            match user.execute() {
+                ReturnReason::Syscall if user.context().syscall_number() == 1000 => {
+                    // Kernel code that uses SSE registers heavily, between entry and exit.
+                    let text = alloc::format!("{:.6} {:.3}", 3.14159265f64 * 2.5, 1.0f64 / 3.0);
+                    assert_eq!(text, "7.853982 0.333");
+                    user.context_mut().set_syscall_return(0);
+                }
+                ReturnReason::Syscall if user.context().syscall_number() == 1001 => break,
+                other => panic!("unexpected return from user mode: {other:?} at rip {:#x}", user.context().rip),
+            }
+        }
+        assert_eq!(user.context().rdi, 0, "user code saw an XMM register change");
+        assert!(crate::time::ticks() >= ticks_before + 2, "no timer interrupts arrived while in user mode");
+    }
+
+    fn user_page_fault_is_resolved_by_the_space_handler() {
+        let code = blob(&raw const user_touch_test, &raw const user_touch_test_end);
+        let space = space_with(code);
+        let mut user = UserMode::new(space.clone(), context(DEMAND + 0x123 * 8));
+        assert_eq!(user.execute(), ReturnReason::Syscall);
+        assert_eq!(user.context().rdi, 0x77);
+        assert!(space.translate(DEMAND + 0x123 * 8).is_some(), "the handler did not map the page");
+
+        // Outside the demand region the fault comes back to the kernel, with its address.
+        let mut user = UserMode::new(space, context(0xdead_0000));
+        match user.execute() {
+            ReturnReason::PageFault(info) => {
+                assert_eq!(info.addr, 0xdead_0000);
+                assert!(info.user && !info.present);
+            }
+            other => panic!("expected a page fault, got {other:?}"),
+        }
+        crate::mm::deactivate_user_space();
+    }
+
+    fn kernel_copies_to_user_space_fault_in_pages_or_fail_cleanly() {
+        let space = space_with(&[0xcc]);
+        space.activate();
+        // A kernel-mode fault on a demand page is handled, and the copy completes.
+        space.write_bytes(DEMAND + 4090, b"across a page").unwrap();
+        let mut back = [0u8; 13];
+        space.read_bytes(DEMAND + 4090, &mut back).unwrap();
+        assert_eq!(&back, b"across a page");
+        // An unmapped address outside the handler's region is an error, not a panic.
+        assert_eq!(space.read_bytes(0x5000_0000, &mut back), Err(VmError::Fault(0x5000_0000)));
+        assert_eq!(space.write_bytes(u64::MAX - 3, b"wrap"), Err(VmError::BadAddress(u64::MAX - 3)));
+        crate::mm::deactivate_user_space();
+    }
+
+    fn vm_space_map_protect_unmap_translate() {
+        let space = VmSpace::new().unwrap();
+        let frame = Frame::alloc_zeroed().unwrap();
+        let paddr = frame.paddr();
+        space.map(0x20_0000, frame, PageFlags::READ | PageFlags::WRITE).unwrap();
+        assert_eq!(space.translate(0x20_0010), Some((paddr + 0x10, PageFlags::READ | PageFlags::WRITE | PageFlags::USER)));
+        assert_eq!(space.map(0x20_0000, Frame::alloc_zeroed().unwrap(), PageFlags::READ), Err(VmError::AlreadyMapped(0x20_0000)));
+        space.protect(0x20_0000, PageFlags::READ).unwrap();
+        assert_eq!(space.translate(0x20_0000).map(|(_, f)| f), Some(PageFlags::READ | PageFlags::USER));
+        let back = space.unmap(0x20_0000).unwrap();
+        assert_eq!(back.paddr(), paddr);
+        assert_eq!(back.ref_count(), 1);
+        assert_eq!(space.translate(0x20_0000), None);
+        assert_eq!(space.unmap(0x20_0000).map(|_| ()), Err(VmError::NotMapped(0x20_0000)));
+        assert_eq!(space.map(0x20_0001, Frame::alloc_zeroed().unwrap(), PageFlags::READ), Err(VmError::BadAddress(0x20_0001)));
+        assert_eq!(space.map(crate::mm::USER_END, Frame::alloc_zeroed().unwrap(), PageFlags::READ), Err(VmError::BadAddress(crate::mm::USER_END)));
+    }
+
+    fn dropping_a_vm_space_frees_its_frames_and_tables() {
+        let before = crate::mm::frame_stats().free;
+        {
+            let space = VmSpace::new().unwrap();
+            for i in 0..10 {
+                space.map(0x100_0000 + i * 0x20_0000, Frame::alloc_zeroed().unwrap(), PageFlags::READ).unwrap();
+            }
+            assert!(crate::mm::frame_stats().free < before - 10);
+        }
+        assert_eq!(crate::mm::frame_stats().free, before);
+    }
+}
