@@ -17,6 +17,7 @@ pub fn print() {
     let mut out = String::new();
     let _ = writeln!(out, "{KERNEL_NAME} {KERNEL_VERSION}: booted via {} in {} ms", info.protocol, ostd::time::ms_since_entry());
     let _ = writeln!(out, "  TEE platform: {}", ostd::tee::platform());
+    let _ = writeln!(out, "  image: physical {:#x}..{:#x}", info.kernel_image().start, info.kernel_image().end);
     let _ = writeln!(
         out,
         "  memory: {} MiB usable in {} map regions, {} MiB free",

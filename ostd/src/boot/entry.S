@@ -92,7 +92,10 @@ pvh_start64:
 /* The 64-bit EFI handover entry sits at image offset 0x200 + handover_offset; the bzImage
  * builder reads this symbol to fill in handover_offset. OVMF calls it as
  * handover(image_handle: rdi, system_table: rsi, boot_params: rdx), never to return. */
-.balign 64
+/* At image offset 0x240, so handover_offset (entry - 0x200) is 0x40: non-zero, which some
+ * loaders require before they use the handover path. */
+.balign 512
+.skip 64
 .global efi_handover64
 efi_handover64:
     cli
