@@ -21,29 +21,30 @@ impl Guid {
     /// Usable in `const` context, so well-known GUIDs can be written as text.
     /// Returns `None` if `s` is not exactly that shape.
     pub const fn parse_str(s: &str) -> Option<Guid> {
-        let s = s.as_bytes();
-        if s.len() != 36 {
-            return None;
-        }
-        let mut out = [0u8; 16];
-        let mut i = 0; // index into s
-        let mut o = 0; // index into out
-        while o < 16 {
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                if s[i] != b'-' {
-                    return None;
+        let mut rest = s.as_bytes();
+        let mut acc: u128 = 0;
+        let mut n = 0; // bytes decoded so far
+        while n < 16 {
+            if n == 4 || n == 6 || n == 8 || n == 10 {
+                match rest {
+                    [b'-', tail @ ..] => rest = tail,
+                    _ => return None,
                 }
-                i += 1;
-                continue;
             }
-            let (Some(hi), Some(lo)) = (hex_digit(s[i]), hex_digit(s[i + 1])) else {
+            let [hi, lo, tail @ ..] = rest else {
                 return None;
             };
-            out[o] = (hi << 4) | lo;
-            o += 1;
-            i += 2;
+            let (Some(hi), Some(lo)) = (hex_digit(*hi), hex_digit(*lo)) else {
+                return None;
+            };
+            acc = (acc << 8) | ((hi << 4) | lo) as u128;
+            rest = tail;
+            n += 1;
         }
-        Some(Guid(out))
+        if !rest.is_empty() {
+            return None;
+        }
+        Some(Guid(acc.to_be_bytes()))
     }
 }
 

@@ -61,6 +61,10 @@ fn grow(heap: &mut Heap<48>, bytes: usize) -> bool {
 // SAFETY: `alloc` returns blocks from the buddy heap, which hands each block out once until
 // `dealloc` returns it; every access is under the heap's lock.
 unsafe impl GlobalAlloc for KernelHeap {
+    /// Allocates a block for `layout`, growing the heap if needed; null when out of memory.
+    ///
+    /// # Safety
+    /// The `GlobalAlloc::alloc` contract: `layout` has a non-zero size.
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let mut heap = self.heap.lock();
         if let Ok(block) = heap.alloc(layout) {
@@ -75,6 +79,10 @@ unsafe impl GlobalAlloc for KernelHeap {
         core::ptr::null_mut()
     }
 
+    /// Returns a block to the heap.
+    ///
+    /// # Safety
+    /// The `GlobalAlloc::dealloc` contract: `ptr` came from `alloc` with this `layout`.
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if let Some(ptr) = NonNull::new(ptr) {
             self.heap.lock().dealloc(ptr, layout);

@@ -76,8 +76,11 @@ pub fn replay_rtmrs(log: &EventLog) -> Result<[[u8; 48]; 4], ReplayError> {
         if e.event_type == EventType::EV_NO_ACTION || e.pcr_index == 0 {
             continue;
         }
-        let slot = usize::try_from(e.pcr_index - 1)
-            .ok()
+        // MR index i (1..=4) extends RTMR[i-1]; index 0 was skipped above.
+        let slot = e
+            .pcr_index
+            .checked_sub(1)
+            .and_then(|n| usize::try_from(n).ok())
             .and_then(|n| rtmrs.get_mut(n))
             .ok_or(ReplayError::MrIndexOutOfRange { event: i, mr_index: e.pcr_index })?;
         let digest: &[u8; 48] = e

@@ -111,11 +111,11 @@ impl EventLog {
     pub fn parse(buf: &[u8]) -> Result<Self, ParseError> {
         let (log, used) = Self::parse_prefix(buf)?;
         let rest = buf.get(used..).unwrap_or(&[]);
-        if let Some(&first) = rest.first() {
-            if !matches!(first, 0x00 | 0xFF) || rest.iter().any(|b| *b != first) {
-                let reason = "bytes after the last event are not uniform 0xFF or 0x00 padding";
-                return Err(ParseError::Invalid { field: "event_log.padding", offset: used, reason });
-            }
+        if let Some(&first) = rest.first()
+            && (!matches!(first, 0x00 | 0xFF) || rest.iter().any(|b| *b != first))
+        {
+            let reason = "bytes after the last event are not uniform 0xFF or 0x00 padding";
+            return Err(ParseError::Invalid { field: "event_log.padding", offset: used, reason });
         }
         Ok(log)
     }

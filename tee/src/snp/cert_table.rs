@@ -76,10 +76,13 @@ impl CertKind {
     }
 }
 
+/// Parses a GUID literal. Used only to initialise `const` items, so a typo is a compile
+/// error rather than a panic at run time.
+#[allow(clippy::panic)]
 const fn guid(s: &str) -> Guid {
     match Guid::parse_str(s) {
         Some(g) => g,
-        None => Guid::NIL,
+        None => panic!("malformed GUID literal"),
     }
 }
 

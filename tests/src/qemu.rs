@@ -1,0 +1,1 @@
+//! Booting the kernel in QEMU and capturing what it prints.
