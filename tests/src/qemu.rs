@@ -1,1 +1,143 @@
-//! Booting the kernel in QEMU and capturing what it prints.
+//! Booting the kernel in QEMU and capturing what it prints on the serial console.
+//!
+//! Every boot gets `-no-reboot` (a triple fault ends QEMU instead of looping) and the
+//! isa-debug-exit device, through which the kernel reports 33 (success) or 35 (failure).
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// QEMU's exit status when the kernel reports success.
+pub const EXIT_SUCCESS: i32 = 33;
+/// QEMU's exit status when the kernel reports failure.
+pub const EXIT_FAILURE: i32 = 35;
+
+/// How to boot.
+#[derive(Clone, Debug)]
+pub struct BootSpec {
+    /// `-kernel` image: the PVH ELF or the bzImage.
+    pub kernel: OsString,
+    /// Boot the bzImage under OVMF rather than the ELF under SeaBIOS.
+    pub ovmf: bool,
+    /// `-append`, as raw bytes (malformed command lines are a test case).
+    pub cmdline: OsString,
+    /// `-initrd`, if any.
+    pub initrd: Option<OsString>,
+    /// `-m`.
+    pub memory: String,
+    /// `-machine`.
+    pub machine: String,
+    /// Wall-clock limit.
+    pub timeout: Duration,
+}
+
+impl BootSpec {
+    /// A PVH boot of `elf` with `cmdline`, 512 MiB, q35.
+    pub fn pvh(elf: &Path, cmdline: impl Into<OsString>) -> Self {
+        Self {
+            kernel: elf.into(),
+            ovmf: false,
+            cmdline: cmdline.into(),
+            initrd: None,
+            memory: "512M".into(),
+            machine: "q35".into(),
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// An OVMF boot of `bzimage` with `cmdline`.
+    pub fn ovmf(bzimage: &Path, cmdline: impl Into<OsString>) -> Self {
+        Self { ovmf: true, timeout: Duration::from_secs(120), ..Self::pvh(bzimage, cmdline) }
+    }
+}
+
+/// What a boot did.
+#[derive(Debug)]
+pub struct BootOutcome {
+    /// QEMU's exit status (`None` if it was killed).
+    pub status: Option<i32>,
+    /// Everything on the serial console, `\r` removed.
+    pub output: String,
+    /// Whether it hit the time limit.
+    pub timed_out: bool,
+    /// Wall-clock time.
+    pub elapsed: Duration,
+}
+
+impl BootOutcome {
+    /// Returns whether the kernel reported success.
+    pub fn succeeded(&self) -> bool {
+        self.status == Some(EXIT_SUCCESS)
+    }
+}
+
+/// Boots and waits for QEMU to exit or the time limit.
+pub fn boot(spec: &BootSpec) -> std::io::Result<BootOutcome> {
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args(["-machine", &spec.machine, "-cpu", "max", "-m", &spec.memory, "-accel", "tcg"]);
+    cmd.args(["-display", "none", "-no-reboot", "-serial", "stdio", "-monitor", "none", "-net", "none"]);
+    cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+    if spec.ovmf {
+        cmd.args(["-bios", "/usr/share/ovmf/OVMF.fd"]);
+    }
+    cmd.arg("-kernel").arg(&spec.kernel).arg("-append").arg(&spec.cmdline);
+    if let Some(initrd) = &spec.initrd {
+        cmd.arg("-initrd").arg(initrd);
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd.spawn()?;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status.code();
+        }
+        if start.elapsed() > spec.timeout {
+            timed_out = true;
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    let raw = reader.join().unwrap_or_default();
+    let mut output = String::from_utf8_lossy(&raw).replace('\r', "");
+    if !err.is_empty() {
+        output.push_str("\n[qemu stderr] ");
+        output.push_str(&err);
+    }
+    Ok(BootOutcome { status, output, timed_out, elapsed: start.elapsed() })
+}
+
+/// Returns the `N passed, M failed` counts of an in-kernel test run, if it printed them.
+pub fn ktest_counts(output: &str) -> Option<(usize, usize)> {
+    output.lines().rev().find_map(|line| {
+        let (passed, rest) = line.trim().split_once(" passed, ")?;
+        let failed = rest.strip_suffix(" failed")?;
+        Some((passed.parse().ok()?, failed.parse().ok()?))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ktest_counts_reads_the_last_summary_line() {
+        assert_eq!(ktest_counts("x\n3 passed, 1 failed\nmore\n28 passed, 0 failed\n"), Some((28, 0)));
+        assert_eq!(ktest_counts("no summary"), None);
+        assert_eq!(ktest_counts("x passed, y failed"), None);
+    }
+}

@@ -1,0 +1,146 @@
+//! `make test`: host tests, the in-kernel tests under PVH, the bzImage under OVMF, and boots
+//! with bad input. Prints one line per check and one summary line; exits non-zero if any
+//! check failed.
+//!
+//! Usage: test-all --elf KERNEL_ELF --bzimage BZIMAGE
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use tests::qemu::{BootOutcome, BootSpec, boot, ktest_counts};
+
+const BANNER: &str = "cocoon 0.1.0: booted via";
+
+struct Check {
+    name: String,
+    result: Result<String, String>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(elf), Some(bzimage)) = (flag(&args, "--elf"), flag(&args, "--bzimage")) else {
+        eprintln!("usage: test-all --elf KERNEL_ELF --bzimage BZIMAGE");
+        return ExitCode::from(2);
+    };
+    let scratch = PathBuf::from("target/test-all");
+    if let Err(e) = std::fs::create_dir_all(&scratch) {
+        eprintln!("test-all: cannot create {}: {e}", scratch.display());
+        return ExitCode::from(2);
+    }
+
+    let mut checks = Vec::new();
+    let mut record = |name: &str, result: Result<String, String>| {
+        match &result {
+            Ok(detail) => println!("PASS  {name}: {detail}"),
+            Err(reason) => println!("FAIL  {name}: {reason}"),
+        }
+        checks.push(Check { name: name.into(), result });
+    };
+
+    record("host tests (cargo test)", host_tests());
+    record("in-kernel tests under PVH", ktests(&elf));
+    record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
+    for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
+        record(&format!("bad boot input: {name}"), expect_banner(&spec, expect));
+    }
+
+    let failed: Vec<&Check> = checks.iter().filter(|c| c.result.is_err()).collect();
+    let passed = checks.len() - failed.len();
+    if failed.is_empty() {
+        println!("test-all: {passed} passed, 0 failed");
+        ExitCode::SUCCESS
+    } else {
+        let names: Vec<&str> = failed.iter().map(|c| c.name.as_str()).collect();
+        println!("test-all: {passed} passed, {} failed ({})", failed.len(), names.join("; "));
+        ExitCode::FAILURE
+    }
+}
+
+fn flag(args: &[String], name: &str) -> Option<PathBuf> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(PathBuf::from)
+}
+
+fn host_tests() -> Result<String, String> {
+    let status = Command::new("cargo")
+        .args(["test", "-q", "--workspace", "--exclude", "kernel", "--exclude", "ostd"])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    status.success().then(|| "all passed".to_string()).ok_or_else(|| format!("cargo test exited with {status}"))
+}
+
+fn tail(out: &BootOutcome) -> String {
+    let lines: Vec<&str> = out.output.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n      ")
+}
+
+fn describe_failure(out: &BootOutcome, what: &str) -> String {
+    let status = if out.timed_out { "timed out".into() } else { format!("qemu status {:?}", out.status) };
+    format!("{what} ({status}, {:.1} s); last output:\n      {}", out.elapsed.as_secs_f64(), tail(out))
+}
+
+fn ktests(elf: &Path) -> Result<String, String> {
+    let out = boot(&BootSpec::pvh(elf, "console=ttyS0 ktest")).map_err(|e| format!("cannot start qemu: {e}"))?;
+    for line in out.output.lines().filter(|l| l.ends_with(" FAILED")) {
+        println!("      {line}");
+    }
+    match ktest_counts(&out.output) {
+        Some((passed, 0)) if passed > 0 && out.succeeded() => {
+            Ok(format!("{passed} passed, 0 failed in {:.1} s", out.elapsed.as_secs_f64()))
+        }
+        Some((passed, failed)) => Err(describe_failure(&out, &format!("{passed} passed, {failed} failed"))),
+        None => Err(describe_failure(&out, "no 'N passed, N failed' line")),
+    }
+}
+
+fn ovmf_banner(bzimage: &Path) -> Result<String, String> {
+    expect_banner(&BootSpec::ovmf(bzimage, "console=ttyS0"), &["booted via Linux/EFI handover"])
+}
+
+fn expect_banner(spec: &BootSpec, expect: &[&str]) -> Result<String, String> {
+    let out = boot(spec).map_err(|e| format!("cannot start qemu: {e}"))?;
+    if !out.output.contains(BANNER) {
+        return Err(describe_failure(&out, "no banner"));
+    }
+    if let Some(missing) = expect.iter().find(|e| !out.output.contains(*e)) {
+        return Err(describe_failure(&out, &format!("banner lacks {missing:?}")));
+    }
+    if !out.succeeded() {
+        return Err(describe_failure(&out, "the kernel did not power off cleanly"));
+    }
+    Ok(format!("banner in {:.1} s", out.elapsed.as_secs_f64()))
+}
+
+type Case = (&'static str, BootSpec, &'static [&'static str]);
+
+fn bad_input_cases(elf: &Path, scratch: &Path) -> Vec<Case> {
+    let write = |name: &str, bytes: &[u8]| -> OsString {
+        let path = scratch.join(name);
+        std::fs::write(&path, bytes).expect("cannot write a test initrd");
+        path.into_os_string()
+    };
+    // A gzip member of "hello" (fixed bytes: deterministic, no tool needed).
+    let gzip: &[u8] = &[
+        0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x86, 0xa6, 0x10,
+        0x36, 0x05, 0, 0, 0,
+    ];
+    let corrupt: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let malformed = b"console=ttyS0 key=\xff\xfe\x01 quote=\"never closed tail".to_vec();
+    let overlong = format!("console=ttyS0 {}", "x".repeat(3000));
+    let plain = || BootSpec::pvh(elf, "console=ttyS0");
+    let with_initrd = |initrd: OsString| BootSpec { initrd: Some(initrd), ..plain() };
+    vec![
+        ("malformed command line", BootSpec::pvh(elf, OsString::from_vec(malformed)), &["non-printable bytes shown as '?'"]),
+        ("overlong command line", BootSpec::pvh(elf, overlong), &["bytes past 2048 dropped"]),
+        ("no initrd", plain(), &["initrd: none"]),
+        ("gzip initrd", with_initrd(write("hello.gz", gzip)), &["initrd: 25 bytes", "gzip"]),
+        ("corrupt initrd", with_initrd(write("corrupt.img", &corrupt)), &["initrd: 70000 bytes", "unrecognised format"]),
+        ("empty initrd", with_initrd(write("empty.img", &[])), &["initrd: none"]),
+        ("memory map with holes (3 GiB around the PCI hole)", BootSpec { memory: "3G".into(), ..plain() }, &["MiB usable"]),
+        ("tiny memory (-m 32)", BootSpec { memory: "32M".into(), ..plain() }, &["MiB usable"]),
+        ("legacy pc machine (no MCFG: port I/O PCI)", BootSpec { machine: "pc".into(), ..plain() }, &["via port I/O"]),
+        ("bad hz= value", BootSpec::pvh(elf, "console=ttyS0 hz=banana"), &["ignoring hz=banana", "at 100 Hz"]),
+    ]
+}
