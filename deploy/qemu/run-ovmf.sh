@@ -8,7 +8,7 @@ bz=$1
 shift
 ovmf=${OVMF:-/usr/share/ovmf/OVMF.fd}
 set -- -machine q35 -cpu max -m "${MEM:-512M}" -accel tcg -nographic -no-reboot \
-    -bios "$ovmf" -serial mon:stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -bios "$ovmf" -serial mon:stdio -net none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -kernel "$bz" -append "${CMDLINE:-console=ttyS0}" ${INITRD:+-initrd "$INITRD"} "$@"
 status=0
 qemu-system-x86_64 "$@" || status=$?

@@ -8,7 +8,7 @@ set -eu
 elf=$1
 shift
 set -- -machine "${MACHINE:-q35}" -cpu max -m "${MEM:-512M}" -accel tcg -nographic -no-reboot \
-    -serial mon:stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -serial mon:stdio -net none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -kernel "$elf" -append "${CMDLINE:-console=ttyS0}" ${INITRD:+-initrd "$INITRD"} "$@"
 status=0
 qemu-system-x86_64 "$@" || status=$?

@@ -127,6 +127,7 @@ pub fn setup_area(kernel: &FlatKernel) -> Result<Vec<u8>, BzImageError> {
     s[0x206..0x208].copy_from_slice(&PROTOCOL_VERSION.to_le_bytes());
     s[0x211] = LOADED_HIGH;
     s[0x214..0x218].copy_from_slice(&(LINK_BASE as u32).to_le_bytes()); // code32_start
+    s[0x22c..0x230].copy_from_slice(&0x7fff_ffffu32.to_le_bytes()); // initrd_addr_max (QEMU refuses initrds without it)
     s[0x230..0x234].copy_from_slice(&0x20_0000u32.to_le_bytes()); // kernel_alignment
     s[0x234] = 1; // relocatable_kernel
     s[0x235] = 12; // min_alignment: 4 KiB
@@ -176,6 +177,7 @@ mod tests {
         assert_eq!(u32_at(&s, 0x264), 0x40, "handover_offset is the entry minus 0x200");
         assert_eq!(u32_at(&s, 0x260), 0x40_0000, "init_size covers bss");
         assert_eq!(u32_at(&s, 0x1f4), 625, "syssize counts 16-byte paragraphs");
+        assert_eq!(u32_at(&s, 0x22c), 0x7fff_ffff, "initrd_addr_max: loaders refuse any initrd when it is 0");
     }
 
     #[test]

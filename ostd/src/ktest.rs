@@ -26,16 +26,17 @@ pub struct KtestSummary {
 }
 
 fn descriptors() -> &'static [KtestDescriptor] {
+    // Declared as bytes: these are linker symbols, only their addresses are used.
     unsafe extern "C" {
-        static __ktests_start: KtestDescriptor;
-        static __ktests_end: KtestDescriptor;
+        static __ktests_start: u8;
+        static __ktests_end: u8;
     }
     // SAFETY: the linker script gathers every `.ktests` static (each a KtestDescriptor,
     // placed by `ktest!` with the section's natural alignment) between these two symbols,
     // and the section is read-only for the kernel's lifetime.
     unsafe {
-        let start = &raw const __ktests_start;
-        let end = &raw const __ktests_end;
+        let start = (&raw const __ktests_start).cast::<KtestDescriptor>();
+        let end = (&raw const __ktests_end).cast::<KtestDescriptor>();
         let count = (end as usize - start as usize) / core::mem::size_of::<KtestDescriptor>();
         core::slice::from_raw_parts(start, count)
     }

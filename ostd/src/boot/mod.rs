@@ -61,7 +61,10 @@ extern "C" fn ostd_boot_entry(protocol: u64, arg0: u64, arg1: u64, arg2: u64, lo
 }
 
 /// Why the kernel could not make sense of what the boot loader handed it.
+///
+/// Field names say which boot structure and which value were wrong.
 #[derive(Debug)]
+#[allow(missing_docs)]
 pub enum BootError {
     /// `entry.S` passed a protocol number this file does not know.
     UnknownProtocol(u64),

@@ -34,9 +34,6 @@ pub(super) fn read_array<const N: usize>(what: &'static str, paddr: u64) -> Resu
 }
 
 /// Little-endian field accessors over a copied-out byte block.
-pub(super) fn u16_at(b: &[u8], off: usize) -> u16 {
-    u16::from_le_bytes([b[off], b[off + 1]])
-}
 pub(super) fn u32_at(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(b[off..off + 4].try_into().unwrap_or([0; 4]))
 }

@@ -20,10 +20,12 @@ pub(crate) struct PerCpu {
     pub user_ctx: u64,
 }
 
-/// Offsets into [`PerCpu`] for the assembly: (scratch, kernel_rsp, user_ctx).
-pub(crate) const fn per_cpu_offsets() -> (usize, usize, usize) {
-    (8, 16, 24)
-}
+// The offsets are shared with trap/entry.S (PCPU_SCRATCH, PCPU_KERNEL_RSP, PCPU_USER_CTX).
+const _: () = {
+    assert!(core::mem::offset_of!(PerCpu, scratch) == 8);
+    assert!(core::mem::offset_of!(PerCpu, kernel_rsp) == 16);
+    assert!(core::mem::offset_of!(PerCpu, user_ctx) == 24);
+};
 
 /// The bootstrap CPU's block. Only the entry assembly reads or writes it, through GS.
 static mut BSP: PerCpu = PerCpu { self_ptr: 0, scratch: 0, kernel_rsp: 0, user_ctx: 0 };

@@ -136,7 +136,7 @@ crate::ktest! {
     fn kernel_page_table_is_w_xor_x_and_leaves_null_unmapped() {
         let root = kernel_root();
         assert!(page_table::translate(root, 0).is_none(), "page zero is mapped");
-        let text = kernel_page_table_is_w_xor_x_and_leaves_null_unmapped as usize as u64;
+        let text = kernel_page_table_is_w_xor_x_and_leaves_null_unmapped as *const () as u64;
         let (_, flags) = page_table::translate(root, text).expect("text unmapped");
         assert!(flags.contains(PageFlags::EXEC) && !flags.contains(PageFlags::WRITE));
         static DATA: SpinLock<u32> = SpinLock::new(0);

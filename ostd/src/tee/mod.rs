@@ -54,6 +54,7 @@ impl core::fmt::Display for Platform {
 
 /// Why a TEE primitive failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
 pub enum TeeError {
     /// This platform's implementation of the primitive does not exist yet.
     NotImplemented { platform: Platform, primitive: &'static str },

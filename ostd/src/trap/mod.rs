@@ -29,7 +29,7 @@ fn init_syscall_msrs() {
     unsafe extern "C" {
         fn ostd_syscall_entry();
     }
-    LStar::write(VirtAddr::new(ostd_syscall_entry as usize as u64));
+    LStar::write(VirtAddr::new(ostd_syscall_entry as *const () as u64));
     SFMask::write(
         RFlags::INTERRUPT_FLAG
             | RFlags::TRAP_FLAG

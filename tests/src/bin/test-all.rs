@@ -43,6 +43,7 @@ fn main() -> ExitCode {
     record("host tests (cargo test)", host_tests());
     record("in-kernel tests under PVH", ktests(&elf));
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
+    record("bzImage under OVMF takes its command line and initrd", ovmf_with_initrd(&bzimage, &scratch));
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
         record(&format!("bad boot input: {name}"), expect_banner(&spec, expect));
     }
@@ -97,6 +98,14 @@ fn ktests(elf: &Path) -> Result<String, String> {
 
 fn ovmf_banner(bzimage: &Path) -> Result<String, String> {
     expect_banner(&BootSpec::ovmf(bzimage, "console=ttyS0"), &["booted via Linux/EFI handover"])
+}
+
+fn ovmf_with_initrd(bzimage: &Path, scratch: &Path) -> Result<String, String> {
+    let initrd = scratch.join("ovmf-initrd.img");
+    let bytes: Vec<u8> = b"070701".iter().copied().chain((0..5000u32).map(|i| i as u8)).collect();
+    std::fs::write(&initrd, &bytes).map_err(|e| format!("cannot write {}: {e}", initrd.display()))?;
+    let spec = BootSpec { initrd: Some(initrd.into()), ..BootSpec::ovmf(bzimage, "console=ttyS0 rdinit=/bin/sh marker=ovmf-42") };
+    expect_banner(&spec, &["marker=ovmf-42", "initrd: 5006 bytes", "cpio newc"])
 }
 
 fn expect_banner(spec: &BootSpec, expect: &[&str]) -> Result<String, String> {
