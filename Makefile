@@ -19,6 +19,7 @@ deps:
 kernel-elf:
 	@env -u CARGO_ENCODED_RUSTFLAGS RUSTFLAGS="$(KERNEL_RUSTFLAGS)" \
 		cargo build -p kernel --profile $(KERNEL_PROFILE) --target $(KERNEL_TARGET) --target-dir $(KERNEL_TARGET_DIR)
+	@cargo run -q -p images --bin ksyms -- $(KERNEL_ELF)
 
 bzimage: kernel-elf
 	@cargo run -q -p images --bin mkbzimage -- $(KERNEL_ELF) $(KERNEL_BZIMAGE)

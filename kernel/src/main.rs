@@ -17,6 +17,10 @@ ostd::main!(kernel_main);
 fn kernel_main() -> ! {
     banner::print();
     let cmdline = &ostd::boot::boot_info().cmdline;
+    if cmdline.value("selftest") == Some("panic") {
+        // Lets the test harness check the panic path: message, named backtrace, failure exit.
+        panic!("deliberate panic requested by selftest=panic");
+    }
     if cmdline.has_flag("ktest") {
         let summary = ostd::ktest::run_all(cmdline.value("ktest.filter"));
         exit_qemu(if summary.failed == 0 && summary.passed > 0 { ExitCode::Success } else { ExitCode::Failure });

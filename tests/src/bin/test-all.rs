@@ -44,6 +44,7 @@ fn main() -> ExitCode {
     record("in-kernel tests under PVH", ktests(&elf));
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
     record("bzImage under OVMF takes its command line and initrd", ovmf_with_initrd(&bzimage, &scratch));
+    record("a kernel panic prints a named backtrace and fails the run", panic_path(&elf));
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
         record(&format!("bad boot input: {name}"), expect_banner(&spec, expect));
     }
@@ -98,6 +99,18 @@ fn ktests(elf: &Path) -> Result<String, String> {
 
 fn ovmf_banner(bzimage: &Path) -> Result<String, String> {
     expect_banner(&BootSpec::ovmf(bzimage, "console=ttyS0"), &["booted via Linux/EFI handover"])
+}
+
+fn panic_path(elf: &Path) -> Result<String, String> {
+    let out = boot(&BootSpec::pvh(elf, "console=ttyS0 selftest=panic")).map_err(|e| format!("cannot start qemu: {e}"))?;
+    let expected = ["kernel panic in task main", "deliberate panic requested by selftest=panic", "backtrace:", "kernel::kernel_main+0x"];
+    if let Some(missing) = expected.iter().find(|e| !out.output.contains(*e)) {
+        return Err(describe_failure(&out, &format!("panic output lacks {missing:?}")));
+    }
+    if out.status != Some(tests::qemu::EXIT_FAILURE) {
+        return Err(describe_failure(&out, "the run did not end with the failure status"));
+    }
+    Ok("message, named frames, failure status".into())
 }
 
 fn ovmf_with_initrd(bzimage: &Path, scratch: &Path) -> Result<String, String> {

@@ -4,7 +4,10 @@
 //! The kernel is built with frame pointers, so each frame starts with (saved rbp, return
 //! address). The walk stops at a null or misaligned rbp, an address outside the current
 //! stack, or after 32 frames, so a corrupt chain cannot fault inside the panic handler.
-//! Addresses are printed raw; `addr2line -e kernel.elf` turns them into names.
+//! Each address is followed by its function's name when the image carries a symbol table
+//! (`make kernel` writes one; see [`symbols`]).
+
+mod symbols;
 
 use core::panic::PanicInfo;
 
@@ -44,7 +47,9 @@ fn print_backtrace(stack: Option<(u64, u64)>) {
         if ret == 0 {
             break;
         }
-        crate::console::emergency_print(format_args!("  #{depth:<2} {ret:#018x}\n"));
+        crate::console::emergency_print(format_args!("  #{depth:<2} {ret:#018x}"));
+        symbols::print_symbol(ret);
+        crate::console::emergency_print(format_args!("\n"));
         rbp = next;
     }
 }
