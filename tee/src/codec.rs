@@ -23,7 +23,11 @@ pub(crate) struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// Starts reading `buf` at absolute offset 0.
     pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Self { buf, pos: 0, base: 0 }
+        Self {
+            buf,
+            pos: 0,
+            base: 0,
+        }
     }
 
     /// Returns the absolute offset of the next unread byte.
@@ -44,7 +48,12 @@ impl<'a> Reader<'a> {
     /// Consumes `n` bytes for `field`.
     pub(crate) fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], ParseError> {
         let got = self.remaining();
-        let truncated = ParseError::Truncated { field, offset: self.offset(), need: n, got };
+        let truncated = ParseError::Truncated {
+            field,
+            offset: self.offset(),
+            need: n,
+            got,
+        };
         let end = self.pos.checked_add(n).ok_or(truncated.clone())?;
         let bytes = self.buf.get(self.pos..end).ok_or(truncated)?;
         self.pos = end;
@@ -52,7 +61,10 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes a fixed-size byte array for `field`.
-    pub(crate) fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], ParseError> {
+    pub(crate) fn array<const N: usize>(
+        &mut self,
+        field: &'static str,
+    ) -> Result<[u8; N], ParseError> {
         let bytes = self.take(N, field)?;
         let mut out = [0u8; N];
         out.copy_from_slice(bytes);
@@ -90,7 +102,11 @@ impl<'a> Reader<'a> {
     pub(crate) fn finish(&self, field: &'static str) -> Result<(), ParseError> {
         match self.remaining() {
             0 => Ok(()),
-            len => Err(ParseError::TrailingData { field, offset: self.offset(), len }),
+            len => Err(ParseError::TrailingData {
+                field,
+                offset: self.offset(),
+                len,
+            }),
         }
     }
 }
@@ -118,12 +134,20 @@ pub(crate) fn put_u64(out: &mut Vec<u8>, v: u64) {
 
 /// Returns `len` as a `u16` length prefix for `field`.
 pub(crate) fn prefix_u16(field: &'static str, len: usize) -> Result<u16, EmitError> {
-    u16::try_from(len).map_err(|_| EmitError::TooLong { field, len, max: u16::MAX as usize })
+    u16::try_from(len).map_err(|_| EmitError::TooLong {
+        field,
+        len,
+        max: u16::MAX as usize,
+    })
 }
 
 /// Returns `len` as a `u32` length prefix for `field`.
 pub(crate) fn prefix_u32(field: &'static str, len: usize) -> Result<u32, EmitError> {
-    u32::try_from(len).map_err(|_| EmitError::TooLong { field, len, max: u32::MAX as usize })
+    u32::try_from(len).map_err(|_| EmitError::TooLong {
+        field,
+        len,
+        max: u32::MAX as usize,
+    })
 }
 
 #[cfg(test)]
@@ -136,7 +160,12 @@ mod test {
         assert_eq!(r.u16("a"), Ok(0x0201));
         assert_eq!(
             r.u32("b"),
-            Err(ParseError::Truncated { field: "b", offset: 2, need: 4, got: 1 })
+            Err(ParseError::Truncated {
+                field: "b",
+                offset: 2,
+                need: 4,
+                got: 1
+            })
         );
     }
 
@@ -146,7 +175,14 @@ mod test {
         r.u16("skip").unwrap();
         let mut s = r.sub(2, "inner").unwrap();
         s.u8("x").unwrap();
-        assert_eq!(s.finish("inner"), Err(ParseError::TrailingData { field: "inner", offset: 3, len: 1 }));
+        assert_eq!(
+            s.finish("inner"),
+            Err(ParseError::TrailingData {
+                field: "inner",
+                offset: 3,
+                len: 1
+            })
+        );
         assert_eq!(r.offset(), 4);
     }
 
@@ -154,6 +190,13 @@ mod test {
     fn huge_declared_length_is_a_truncation_not_an_overflow() {
         let mut r = Reader::new(&[0]);
         r.u8("x").unwrap();
-        assert!(matches!(r.take(usize::MAX, "big"), Err(ParseError::Truncated { need: usize::MAX, got: 0, .. })));
+        assert!(matches!(
+            r.take(usize::MAX, "big"),
+            Err(ParseError::Truncated {
+                need: usize::MAX,
+                got: 0,
+                ..
+            })
+        ));
     }
 }

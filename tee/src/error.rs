@@ -79,14 +79,27 @@ impl ParseError {
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Truncated { field, offset, need, got } => write!(
+            Self::Truncated {
+                field,
+                offset,
+                need,
+                got,
+            } => write!(
                 f,
                 "truncated {field} at offset {offset}: need {need} bytes, got {got}"
             ),
-            Self::Unsupported { field, offset, value } => {
+            Self::Unsupported {
+                field,
+                offset,
+                value,
+            } => {
                 write!(f, "unsupported {field} {value:#x} at offset {offset}")
             }
-            Self::Invalid { field, offset, reason } => {
+            Self::Invalid {
+                field,
+                offset,
+                reason,
+            } => {
                 write!(f, "invalid {field} at offset {offset}: {reason}")
             }
             Self::TrailingData { field, offset, len } => {
@@ -128,7 +141,10 @@ impl fmt::Display for EmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TooLong { field, len, max } => {
-                write!(f, "{field} is {len} bytes long; the format allows at most {max}")
+                write!(
+                    f,
+                    "{field} is {len} bytes long; the format allows at most {max}"
+                )
             }
             Self::Inconsistent { field, reason } => write!(f, "inconsistent {field}: {reason}"),
         }

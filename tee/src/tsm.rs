@@ -88,7 +88,9 @@ impl core::fmt::Display for TsmReportError {
         match self {
             Self::Json(e) => write!(f, "tsm report JSON: {e}"),
             Self::Blob { blob, error } => write!(f, "tsm report {blob}: {error}"),
-            Self::WrongProvider { found } => write!(f, "tsm report from provider {:?}", found.trim_end()),
+            Self::WrongProvider { found } => {
+                write!(f, "tsm report from provider {:?}", found.trim_end())
+            }
             Self::NoAuxblob => f.write_str("tsm report has no auxblob"),
         }
     }
@@ -124,7 +126,9 @@ impl TsmReport {
         if self.provider() == want {
             Ok(())
         } else {
-            Err(TsmReportError::WrongProvider { found: self.provider.clone() })
+            Err(TsmReportError::WrongProvider {
+                found: self.provider.clone(),
+            })
         }
     }
 
@@ -134,7 +138,10 @@ impl TsmReport {
     /// [`TsmReportError::WrongProvider`] or [`TsmReportError::Blob`].
     pub fn snp_report(&self) -> Result<AttestationReport, TsmReportError> {
         self.expect(TsmProvider::SevGuest)?;
-        AttestationReport::from_bytes(&self.outblob).map_err(|error| TsmReportError::Blob { blob: "outblob", error })
+        AttestationReport::from_bytes(&self.outblob).map_err(|error| TsmReportError::Blob {
+            blob: "outblob",
+            error,
+        })
     }
 
     /// Parses `auxblob` as an SNP certificate table (provider `sev_guest`).
@@ -145,7 +152,10 @@ impl TsmReport {
     pub fn snp_cert_table(&self) -> Result<CertTable, TsmReportError> {
         self.expect(TsmProvider::SevGuest)?;
         let aux = self.auxblob.as_deref().ok_or(TsmReportError::NoAuxblob)?;
-        CertTable::parse(aux).map_err(|error| TsmReportError::Blob { blob: "auxblob", error })
+        CertTable::parse(aux).map_err(|error| TsmReportError::Blob {
+            blob: "auxblob",
+            error,
+        })
     }
 
     /// Checks `outblob` as a TDX quote (provider `tdx_guest`) and returns the checked view.
@@ -154,7 +164,10 @@ impl TsmReport {
     /// [`TsmReportError::WrongProvider`] or [`TsmReportError::Blob`].
     pub fn tdx_quote(&self) -> Result<QuoteBytes<&[u8]>, TsmReportError> {
         self.expect(TsmProvider::TdxGuest)?;
-        QuoteBytes::new_checked(&self.outblob[..]).map_err(|error| TsmReportError::Blob { blob: "outblob", error })
+        QuoteBytes::new_checked(&self.outblob[..]).map_err(|error| TsmReportError::Blob {
+            blob: "outblob",
+            error,
+        })
     }
 }
 
@@ -177,7 +190,11 @@ mod b64 {
     }
 
     pub(super) fn decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
-        if text.contains(['+', '/']) { STD.decode(text) } else { URL.decode(text) }
+        if text.contains(['+', '/']) {
+            STD.decode(text)
+        } else {
+            URL.decode(text)
+        }
     }
 
     pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -196,16 +213,23 @@ mod b64_opt {
     use std::string::String;
     use std::vec::Vec;
 
-    pub(super) fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(
+        bytes: &Option<Vec<u8>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match bytes {
             Some(b) => s.serialize_str(&super::b64::encode(b)),
             None => s.serialize_none(),
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<u8>>, D::Error> {
         match Option::<String>::deserialize(d)? {
-            Some(text) => super::b64::decode(&text).map(Some).map_err(serde::de::Error::custom),
+            Some(text) => super::b64::decode(&text)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
             None => Ok(None),
         }
     }
@@ -225,12 +249,17 @@ mod test {
 
     #[test]
     fn missing_outblob_is_a_json_error() {
-        assert!(matches!(TsmReport::from_json(r#"{"provider":"sev_guest\n"}"#), Err(TsmReportError::Json(_))));
+        assert!(matches!(
+            TsmReport::from_json(r#"{"provider":"sev_guest\n"}"#),
+            Err(TsmReportError::Json(_))
+        ));
     }
 
     #[test]
     fn asking_a_tdx_report_for_an_snp_report_names_the_provider() {
         let r = TsmReport::from_json(r#"{"outblob":"","provider":"tdx_guest\n"}"#).unwrap();
-        assert!(matches!(r.snp_report(), Err(TsmReportError::WrongProvider { found }) if found == "tdx_guest\n"));
+        assert!(
+            matches!(r.snp_report(), Err(TsmReportError::WrongProvider { found }) if found == "tdx_guest\n")
+        );
     }
 }

@@ -13,7 +13,7 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{put_u32, put_u64, Reader};
+use crate::codec::{Reader, put_u32, put_u64};
 use crate::error::ParseError;
 
 /// A parsed, checksum-verified CCEL table.
@@ -61,10 +61,18 @@ impl CcelTable {
     pub fn parse(buf: &[u8]) -> Result<Self, ParseError> {
         let mut r = Reader::new(buf);
         if r.array::<4>("signature")? != Self::SIGNATURE {
-            return Err(ParseError::Invalid { field: "signature", offset: 0, reason: "not \"CCEL\"" });
+            return Err(ParseError::Invalid {
+                field: "signature",
+                offset: 0,
+                reason: "not \"CCEL\"",
+            });
         }
         if r.u32("length")? != Self::LEN as u32 {
-            return Err(ParseError::Invalid { field: "length", offset: 4, reason: "a CCEL table is 56 bytes" });
+            return Err(ParseError::Invalid {
+                field: "length",
+                offset: 4,
+                reason: "a CCEL table is 56 bytes",
+            });
         }
         let revision = r.u8("revision")?;
         let _checksum = r.u8("checksum")?;
@@ -83,7 +91,11 @@ impl CcelTable {
         };
         r.finish("ccel")?;
         if buf.iter().fold(0u8, |s, b| s.wrapping_add(*b)) != 0 {
-            return Err(ParseError::Invalid { field: "checksum", offset: 9, reason: "bytes do not sum to zero" });
+            return Err(ParseError::Invalid {
+                field: "checksum",
+                offset: 9,
+                reason: "bytes do not sum to zero",
+            });
         }
         Ok(table)
     }
@@ -142,13 +154,26 @@ mod test {
     fn flipped_byte_fails_the_checksum() {
         let mut bytes = table().to_bytes();
         bytes[50] ^= 1;
-        assert!(matches!(CcelTable::parse(&bytes), Err(ParseError::Invalid { field: "checksum", offset: 9, .. })));
+        assert!(matches!(
+            CcelTable::parse(&bytes),
+            Err(ParseError::Invalid {
+                field: "checksum",
+                offset: 9,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn other_acpi_table_is_rejected_by_signature() {
         let mut bytes = table().to_bytes();
         bytes[..4].copy_from_slice(b"TDEL");
-        assert!(matches!(CcelTable::parse(&bytes), Err(ParseError::Invalid { field: "signature", .. })));
+        assert!(matches!(
+            CcelTable::parse(&bytes),
+            Err(ParseError::Invalid {
+                field: "signature",
+                ..
+            })
+        ));
     }
 }

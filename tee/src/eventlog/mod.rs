@@ -18,6 +18,6 @@ pub mod tcg2;
 
 pub use ccel::CcelTable;
 pub use event_type::{EventType, HashAlg};
-pub use replay::{extend_rtmr, replay_rtmrs, ReplayError};
+pub use replay::{ReplayError, extend_rtmr, replay_rtmrs};
 pub use spec_id::{AlgorithmSize, SpecIdEvent};
 pub use tcg2::{Digest, EventLog, PcrEvent2};

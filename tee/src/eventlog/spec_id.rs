@@ -15,7 +15,7 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{len_u32, prefix_u32, put_u16, put_u32, Reader};
+use crate::codec::{Reader, len_u32, prefix_u32, put_u16, put_u32};
 use crate::error::{EmitError, ParseError};
 use crate::eventlog::{EventType, HashAlg};
 
@@ -52,12 +52,19 @@ pub struct SpecIdEvent {
 }
 
 impl SpecIdEvent {
+    /// Most algorithms a log may declare. The TCG sets no number; real logs declare one to
+    /// four. The cap keeps per-event work (digest lookups, duplicate checks) constant.
+    pub const MAX_ALGORITHMS: u32 = 16;
+
     /// The 16-byte signature of a crypto-agile log's Spec ID event.
     pub const SIGNATURE: [u8; 16] = *b"Spec ID Event03\0";
 
     /// Returns the declared digest size of `alg`, if the log uses it.
     pub fn digest_size(&self, alg: HashAlg) -> Option<usize> {
-        self.algorithms.iter().find(|a| a.alg == alg).map(|a| usize::from(a.digest_size))
+        self.algorithms
+            .iter()
+            .find(|a| a.alg == alg)
+            .map(|a| usize::from(a.digest_size))
     }
 
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, ParseError> {
@@ -66,7 +73,11 @@ impl SpecIdEvent {
         let event_type = EventType(r.u32("spec_id.event_type")?);
         if event_type != EventType::EV_NO_ACTION {
             let reason = "the first event must be EV_NO_ACTION";
-            return Err(ParseError::Invalid { field: "spec_id.event_type", offset: type_at, reason });
+            return Err(ParseError::Invalid {
+                field: "spec_id.event_type",
+                offset: type_at,
+                reason,
+            });
         }
         let sha1_digest = r.array("spec_id.sha1_digest")?;
         let size = len_u32(r.u32("spec_id.event_size")?);
@@ -74,7 +85,11 @@ impl SpecIdEvent {
         let sig_at = e.offset();
         if e.array::<16>("spec_id.signature")? != Self::SIGNATURE {
             let reason = "not \"Spec ID Event03\": not a crypto-agile log";
-            return Err(ParseError::Invalid { field: "spec_id.signature", offset: sig_at, reason });
+            return Err(ParseError::Invalid {
+                field: "spec_id.signature",
+                offset: sig_at,
+                reason,
+            });
         }
         let platform_class = e.u32("spec_id.platform_class")?;
         let spec_version_minor = e.u8("spec_id.spec_version_minor")?;
@@ -83,9 +98,13 @@ impl SpecIdEvent {
         let uintn_size = e.u8("spec_id.uintn_size")?;
         let count_at = e.offset();
         let count = e.u32("spec_id.number_of_algorithms")?;
-        if count == 0 {
-            let reason = "a crypto-agile log needs at least one algorithm";
-            return Err(ParseError::Invalid { field: "spec_id.number_of_algorithms", offset: count_at, reason });
+        if count == 0 || count > Self::MAX_ALGORITHMS {
+            let reason = "a crypto-agile log declares 1 to 16 algorithms";
+            return Err(ParseError::Invalid {
+                field: "spec_id.number_of_algorithms",
+                offset: count_at,
+                reason,
+            });
         }
         // No preallocation: `count` is untrusted; each pair consumes 4 bytes or fails.
         let mut algorithms = Vec::new();
@@ -95,11 +114,19 @@ impl SpecIdEvent {
             let digest_size = e.u16("spec_id.digest_size")?;
             if known_size(alg).is_some_and(|s| s != digest_size) {
                 let reason = "digest size does not match the algorithm";
-                return Err(ParseError::Invalid { field: "spec_id.digest_size", offset: at + 2, reason });
+                return Err(ParseError::Invalid {
+                    field: "spec_id.digest_size",
+                    offset: at + 2,
+                    reason,
+                });
             }
             if algorithms.iter().any(|a: &AlgorithmSize| a.alg == alg) {
                 let reason = "algorithm listed twice";
-                return Err(ParseError::Invalid { field: "spec_id.algorithm_id", offset: at, reason });
+                return Err(ParseError::Invalid {
+                    field: "spec_id.algorithm_id",
+                    offset: at,
+                    reason,
+                });
             }
             algorithms.push(AlgorithmSize { alg, digest_size });
         }
@@ -126,8 +153,16 @@ impl SpecIdEvent {
         let mut e = Vec::new();
         e.extend_from_slice(&Self::SIGNATURE);
         put_u32(&mut e, self.platform_class);
-        e.extend_from_slice(&[self.spec_version_minor, self.spec_version_major, self.spec_errata, self.uintn_size]);
-        put_u32(&mut e, prefix_u32("spec_id.algorithms", self.algorithms.len())?);
+        e.extend_from_slice(&[
+            self.spec_version_minor,
+            self.spec_version_major,
+            self.spec_errata,
+            self.uintn_size,
+        ]);
+        put_u32(
+            &mut e,
+            prefix_u32("spec_id.algorithms", self.algorithms.len())?,
+        );
         for a in &self.algorithms {
             put_u16(&mut e, a.alg.0);
             put_u16(&mut e, a.digest_size);

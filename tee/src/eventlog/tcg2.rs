@@ -14,7 +14,7 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{len_u32, prefix_u32, put_u16, put_u32, Reader};
+use crate::codec::{Reader, len_u32, prefix_u32, put_u16, put_u32};
 use crate::error::{EmitError, ParseError};
 use crate::eventlog::{EventType, HashAlg, SpecIdEvent};
 
@@ -43,27 +43,59 @@ pub struct PcrEvent2 {
 impl PcrEvent2 {
     /// Returns the digest for `alg`, if the event has one.
     pub fn digest(&self, alg: HashAlg) -> Option<&[u8]> {
-        self.digests.iter().find(|d| d.alg == alg).map(|d| &d.bytes[..])
+        self.digests
+            .iter()
+            .find(|d| d.alg == alg)
+            .map(|d| &d.bytes[..])
     }
 
     fn read(r: &mut Reader<'_>, spec: &SpecIdEvent) -> Result<Self, ParseError> {
         let pcr_index = r.u32("event.pcr_index")?;
         let event_type = EventType(r.u32("event.event_type")?);
+        let count_at = r.offset();
         let count = r.u32("event.digest_count")?;
-        // No preallocation: `count` is untrusted; each digest consumes bytes or fails.
-        let mut digests = Vec::new();
+        if usize::try_from(count).map_or(true, |c| c > spec.algorithms.len()) {
+            let reason = "more digests than the Spec ID event declares algorithms";
+            return Err(ParseError::Invalid {
+                field: "event.digest_count",
+                offset: count_at,
+                reason,
+            });
+        }
+        let mut digests: Vec<Digest> = Vec::new();
         for _ in 0..count {
             let at = r.offset();
             let alg = HashAlg(r.u16("event.digest.algorithm_id")?);
             let Some(size) = spec.digest_size(alg) else {
                 let reason = "algorithm not declared in the Spec ID event";
-                return Err(ParseError::Invalid { field: "event.digest.algorithm_id", offset: at, reason });
+                return Err(ParseError::Invalid {
+                    field: "event.digest.algorithm_id",
+                    offset: at,
+                    reason,
+                });
             };
-            digests.push(Digest { alg, bytes: r.take(size, "event.digest")?.to_vec() });
+            // Two digests for one bank would let two readers see two different measurements.
+            if digests.iter().any(|d| d.alg == alg) {
+                let reason = "two digests for the same algorithm";
+                return Err(ParseError::Invalid {
+                    field: "event.digest.algorithm_id",
+                    offset: at,
+                    reason,
+                });
+            }
+            digests.push(Digest {
+                alg,
+                bytes: r.take(size, "event.digest")?.to_vec(),
+            });
         }
         let size = len_u32(r.u32("event.event_size")?);
         let event = r.take(size, "event.event")?.to_vec();
-        Ok(Self { pcr_index, event_type, digests, event })
+        Ok(Self {
+            pcr_index,
+            event_type,
+            digests,
+            event,
+        })
     }
 
     /// Appends the entry.
@@ -78,11 +110,17 @@ impl PcrEvent2 {
         for d in &self.digests {
             let Some(size) = spec.digest_size(d.alg) else {
                 let reason = "algorithm not declared in the Spec ID event";
-                return Err(EmitError::Inconsistent { field: "event.digest.algorithm_id", reason });
+                return Err(EmitError::Inconsistent {
+                    field: "event.digest.algorithm_id",
+                    reason,
+                });
             };
             if d.bytes.len() != size {
                 let reason = "digest length differs from the Spec ID event's size";
-                return Err(EmitError::Inconsistent { field: "event.digest", reason });
+                return Err(EmitError::Inconsistent {
+                    field: "event.digest",
+                    reason,
+                });
             }
             put_u16(out, d.alg.0);
             out.extend_from_slice(&d.bytes);
@@ -115,7 +153,11 @@ impl EventLog {
             && (!matches!(first, 0x00 | 0xFF) || rest.iter().any(|b| *b != first))
         {
             let reason = "bytes after the last event are not uniform 0xFF or 0x00 padding";
-            return Err(ParseError::Invalid { field: "event_log.padding", offset: used, reason });
+            return Err(ParseError::Invalid {
+                field: "event_log.padding",
+                offset: used,
+                reason,
+            });
         }
         Ok(log)
     }
@@ -155,5 +197,178 @@ fn at_end(rest: &[u8]) -> bool {
     match head.first() {
         None => true,
         Some(&b) => matches!(b, 0x00 | 0xFF) && head.iter().all(|x| *x == b),
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::eventlog::{AlgorithmSize, replay_rtmrs};
+    use alloc::vec;
+
+    fn spec(algs: &[(HashAlg, u16)]) -> SpecIdEvent {
+        SpecIdEvent {
+            pcr_index: 0,
+            sha1_digest: [0; 20],
+            platform_class: 0,
+            spec_version_minor: 0,
+            spec_version_major: 2,
+            spec_errata: 0,
+            uintn_size: 2,
+            algorithms: algs
+                .iter()
+                .map(|&(alg, digest_size)| AlgorithmSize { alg, digest_size })
+                .collect(),
+            vendor_info: Vec::new(),
+        }
+    }
+
+    fn two_bank_log() -> EventLog {
+        let event = PcrEvent2 {
+            pcr_index: 2,
+            event_type: EventType::EV_EFI_BOOT_SERVICES_APPLICATION,
+            digests: vec![
+                Digest {
+                    alg: HashAlg::SHA256,
+                    bytes: vec![0x11; 32],
+                },
+                Digest {
+                    alg: HashAlg::SHA384,
+                    bytes: vec![0x22; 48],
+                },
+            ],
+            event: b"kernel".to_vec(),
+        };
+        EventLog {
+            spec_id: spec(&[(HashAlg::SHA256, 32), (HashAlg::SHA384, 48)]),
+            events: vec![event],
+        }
+    }
+
+    #[test]
+    fn event_with_two_digests_round_trips_and_replays_its_sha384() {
+        let log = two_bank_log();
+        let bytes = log.to_bytes().unwrap();
+        assert_eq!(EventLog::parse(&bytes).unwrap(), log);
+        let rtmrs = replay_rtmrs(&log).unwrap();
+        assert_eq!(
+            rtmrs[1],
+            crate::eventlog::extend_rtmr(&[0; 48], &[0x22; 48])
+        );
+        assert_eq!(rtmrs[0], [0; 48]);
+    }
+
+    #[test]
+    fn zero_padding_after_the_log_is_accepted() {
+        let mut bytes = two_bank_log().to_bytes().unwrap();
+        bytes.extend_from_slice(&[0; 100]);
+        assert_eq!(EventLog::parse(&bytes).unwrap(), two_bank_log());
+    }
+
+    #[test]
+    fn digest_of_the_wrong_length_cannot_be_emitted() {
+        let mut log = two_bank_log();
+        log.events[0].digests[0].bytes.pop();
+        assert!(matches!(
+            log.to_bytes(),
+            Err(EmitError::Inconsistent {
+                field: "event.digest",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn first_event_other_than_no_action_is_not_a_crypto_agile_log() {
+        let mut bytes = two_bank_log().to_bytes().unwrap();
+        bytes[4] = 4; // EV_SEPARATOR
+        assert!(matches!(
+            EventLog::parse(&bytes),
+            Err(ParseError::Invalid {
+                field: "spec_id.event_type",
+                offset: 4,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn sha1_only_log_signature_is_rejected() {
+        let mut bytes = two_bank_log().to_bytes().unwrap();
+        bytes[32 + 14] = b'2'; // "Spec ID Event02"
+        assert!(matches!(
+            EventLog::parse(&bytes),
+            Err(ParseError::Invalid {
+                field: "spec_id.signature",
+                offset: 32,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn sha384_declared_with_32_byte_digests_is_rejected() {
+        let log = EventLog {
+            spec_id: spec(&[(HashAlg::SHA384, 32)]),
+            events: Vec::new(),
+        };
+        let bytes = log.to_bytes().unwrap();
+        assert!(matches!(
+            EventLog::parse(&bytes),
+            Err(ParseError::Invalid {
+                field: "spec_id.digest_size",
+                offset: 62,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn event_with_two_sha384_digests_is_rejected() {
+        let mut log = two_bank_log();
+        log.events[0].digests[0] = Digest {
+            alg: HashAlg::SHA384,
+            bytes: vec![0x33; 48],
+        };
+        let bytes = log.to_bytes().unwrap();
+        assert!(matches!(
+            EventLog::parse(&bytes),
+            Err(ParseError::Invalid {
+                field: "event.digest.algorithm_id",
+                reason: "two digests for the same algorithm",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn event_claiming_more_digests_than_banks_is_rejected() {
+        let mut bytes = two_bank_log().to_bytes().unwrap();
+        let count_at = bytes.len() - (4 + 6 + 2 + 32 + 2 + 48 + 4);
+        bytes[count_at] = 3;
+        assert!(matches!(
+            EventLog::parse(&bytes),
+            Err(ParseError::Invalid {
+                field: "event.digest_count",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn spec_id_without_algorithms_is_rejected() {
+        let log = EventLog {
+            spec_id: spec(&[]),
+            events: Vec::new(),
+        };
+        let bytes = log.to_bytes().unwrap();
+        assert!(matches!(
+            EventLog::parse(&bytes),
+            Err(ParseError::Invalid {
+                field: "spec_id.number_of_algorithms",
+                offset: 56,
+                ..
+            })
+        ));
     }
 }

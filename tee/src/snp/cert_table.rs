@@ -12,13 +12,14 @@
 //! crate does not look inside the data.
 //!
 //! The host writes this table, so every entry is checked: its data must lie inside the
-//! buffer, after the terminator. [`CertTable::to_bytes`] lays the data out contiguously in
+//! buffer, after the terminator, and share no byte with another entry's (so parsing copies
+//! at most the buffer's size). [`CertTable::to_bytes`] lays the data out contiguously in
 //! entry order, which is what Linux and the vectors produce, so such tables round-trip
 //! byte for byte.
 
 use alloc::vec::Vec;
 
-use crate::codec::{len_u32, prefix_u32, put_u32, Reader};
+use crate::codec::{Reader, len_u32, prefix_u32, put_u32};
 use crate::error::{EmitError, ParseError};
 use crate::guid::Guid;
 
@@ -110,8 +111,8 @@ impl CertTable {
     ///
     /// # Errors
     /// [`ParseError::Truncated`] if the terminator or an entry's data is missing;
-    /// [`ParseError::Invalid`] if an entry's data starts inside the table itself, or an entry
-    /// has the nil GUID but is not all zero.
+    /// [`ParseError::Invalid`] if an entry's data starts inside the table itself or shares
+    /// bytes with another entry's, or an entry has the nil GUID but is not all zero.
     pub fn parse(buf: &[u8]) -> Result<Self, ParseError> {
         // First pass: the entry headers, up to the terminator.
         let mut r = Reader::new(buf);
@@ -124,7 +125,11 @@ impl CertTable {
             if g == Guid::NIL {
                 if offset != 0 || length != 0 {
                     let reason = "nil GUID with a non-zero offset or length";
-                    return Err(ParseError::Invalid { field: "cert_table.guid", offset: at, reason });
+                    return Err(ParseError::Invalid {
+                        field: "cert_table.guid",
+                        offset: at,
+                        reason,
+                    });
                 }
                 break;
             }
@@ -132,26 +137,67 @@ impl CertTable {
         }
         let table_end = r.offset();
         // Second pass: each entry's data must lie after the table and inside the buffer.
-        let mut entries = Vec::with_capacity(headers.len());
-        for (at, g, offset, length) in headers {
+        let mut ranges = Vec::with_capacity(headers.len());
+        for &(at, _, offset, length) in &headers {
             let (offset, length) = (len_u32(offset), len_u32(length));
             if offset < table_end {
                 let reason = "certificate data overlaps the entry table";
-                return Err(ParseError::Invalid { field: "cert_table.offset", offset: at + 16, reason });
+                return Err(ParseError::Invalid {
+                    field: "cert_table.offset",
+                    offset: at + 16,
+                    reason,
+                });
             }
             let got = buf.len().saturating_sub(offset);
-            let data = offset
+            let end = offset
                 .checked_add(length)
-                .and_then(|end| buf.get(offset..end))
-                .ok_or(ParseError::Truncated { field: "cert_table.data", offset, need: length, got })?;
-            entries.push(CertTableEntry { kind: CertKind::from_guid(g), data: data.to_vec() });
+                .filter(|end| *end <= buf.len())
+                .ok_or(ParseError::Truncated {
+                    field: "cert_table.data",
+                    offset,
+                    need: length,
+                    got,
+                })?;
+            ranges.push((offset, end, at));
+        }
+        // No two entries may share bytes: otherwise a small table could make us copy the
+        // same large range once per entry.
+        // Sorted by start, any overlap shows up between neighbours.
+        let mut sorted: Vec<_> = ranges
+            .iter()
+            .copied()
+            .filter(|(start, end, _)| start < end)
+            .collect();
+        sorted.sort_unstable();
+        for pair in sorted.windows(2) {
+            if let [(_, end, _), (start, _, at)] = pair
+                && start < end
+            {
+                let reason = "certificate data of two entries overlaps";
+                return Err(ParseError::Invalid {
+                    field: "cert_table.offset",
+                    offset: at + 16,
+                    reason,
+                });
+            }
+        }
+        let mut entries = Vec::with_capacity(headers.len());
+        for ((_, g, _, _), (start, end, _)) in headers.into_iter().zip(ranges) {
+            let data = buf.get(start..end).unwrap_or(&[]).to_vec();
+            entries.push(CertTableEntry {
+                kind: CertKind::from_guid(g),
+                data,
+            });
         }
         Ok(Self { entries })
     }
 
     /// Returns the data of the first entry of `kind`.
     pub fn get(&self, kind: CertKind) -> Option<&[u8]> {
-        self.entries.iter().find(|e| e.kind == kind).map(|e| &e.data[..])
+        self.entries
+            .iter()
+            .find(|e| e.kind == kind)
+            .map(|e| &e.data[..])
     }
 
     /// Serializes the table: entries, terminator, then the data contiguously in entry order.
@@ -203,7 +249,12 @@ mod test {
         let b = entry(CertKind::ARK_GUID, 48, 0);
         assert_eq!(
             CertTable::parse(&b),
-            Err(ParseError::Truncated { field: "cert_table.guid", offset: 24, need: 16, got: 0 })
+            Err(ParseError::Truncated {
+                field: "cert_table.guid",
+                offset: 24,
+                need: 16,
+                got: 0
+            })
         );
     }
 
@@ -214,7 +265,12 @@ mod test {
         b.extend_from_slice(&[0; 10]);
         assert_eq!(
             CertTable::parse(&b),
-            Err(ParseError::Truncated { field: "cert_table.data", offset: 48, need: 100, got: 10 })
+            Err(ParseError::Truncated {
+                field: "cert_table.data",
+                offset: 48,
+                need: 100,
+                got: 10
+            })
         );
     }
 
@@ -224,14 +280,40 @@ mod test {
         b.extend(entry(Guid::NIL, 0, 0));
         assert!(matches!(
             CertTable::parse(&b),
-            Err(ParseError::Invalid { field: "cert_table.offset", offset: 16, .. })
+            Err(ParseError::Invalid {
+                field: "cert_table.offset",
+                offset: 16,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn entries_sharing_data_are_invalid() {
+        let mut b = entry(CertKind::ARK_GUID, 72, 4);
+        b.extend(entry(CertKind::ASK_GUID, 74, 4));
+        b.extend(entry(Guid::NIL, 0, 0));
+        b.extend_from_slice(&[0; 8]);
+        assert!(matches!(
+            CertTable::parse(&b),
+            Err(ParseError::Invalid {
+                field: "cert_table.offset",
+                offset: 40,
+                ..
+            })
         ));
     }
 
     #[test]
     fn nil_guid_with_nonzero_length_is_invalid() {
         let b = entry(Guid::NIL, 0, 5);
-        assert!(matches!(CertTable::parse(&b), Err(ParseError::Invalid { field: "cert_table.guid", .. })));
+        assert!(matches!(
+            CertTable::parse(&b),
+            Err(ParseError::Invalid {
+                field: "cert_table.guid",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -18,60 +18,12 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{put_u32, put_u64, Reader};
+use crate::codec::{Reader, put_u32, put_u64};
 use crate::error::ParseError;
-use crate::snp::{EcdsaP384Signature, Generation, GuestPolicy, KeyInfo, PlatformInfo, TcbLayout, TcbVersion};
-
-/// Signed range and signature range of a report.
-mod field {
-    use core::ops::Range;
-    pub(super) const SIGNED: Range<usize> = 0..0x2A0;
-    pub(super) const SIGNATURE: Range<usize> = 0x2A0..0x4A0;
-}
-
-/// A length- and version-checked SNP report. Once [`ReportBytes::new_checked`] succeeds, no
-/// accessor can fail or panic.
-#[derive(Debug, Clone)]
-pub struct ReportBytes<B: AsRef<[u8]>>(B);
-
-impl<B: AsRef<[u8]>> ReportBytes<B> {
-    /// Checks that `buf` is exactly 1184 bytes and of a supported version.
-    ///
-    /// # Errors
-    /// [`ParseError::Truncated`] or [`ParseError::TrailingData`] for a wrong length;
-    /// [`ParseError::Unsupported`] for a version outside 2..=5.
-    pub fn new_checked(buf: B) -> Result<Self, ParseError> {
-        let b = buf.as_ref();
-        let version = Reader::new(b).u32("version")?;
-        if !(AttestationReport::MIN_VERSION..=AttestationReport::MAX_VERSION).contains(&version) {
-            return Err(ParseError::Unsupported { field: "version", offset: 0, value: version.into() });
-        }
-        let got = b.len();
-        if got < AttestationReport::LEN {
-            return Err(ParseError::Truncated { field: "report", offset: 0, need: AttestationReport::LEN, got });
-        }
-        if got > AttestationReport::LEN {
-            let len = got - AttestationReport::LEN;
-            return Err(ParseError::TrailingData { field: "report", offset: AttestationReport::LEN, len });
-        }
-        Ok(Self(buf))
-    }
-
-    /// Returns the whole report.
-    pub fn as_bytes(&self) -> &[u8] {
-        self.0.as_ref()
-    }
-
-    /// Returns bytes `0..0x2A0`, which the VCEK or VLEK signs (ECDSA P-384 over SHA-384).
-    pub fn signed_bytes(&self) -> &[u8] {
-        self.0.as_ref().get(field::SIGNED).unwrap_or(&[])
-    }
-
-    /// Returns the 512-byte signature block at `0x2A0`.
-    pub fn signature_bytes(&self) -> &[u8] {
-        self.0.as_ref().get(field::SIGNATURE).unwrap_or(&[])
-    }
-}
+use crate::snp::{
+    EcdsaP384Signature, Generation, GuestPolicy, KeyInfo, PlatformInfo, ReportBytes, TcbLayout,
+    TcbVersion,
+};
 
 /// The CPUID identity a version 3+ report carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -251,10 +203,20 @@ impl AttestationReport {
         put_u64(&mut out, self.current_tcb.0);
         put_u64(&mut out, self.platform_info.0);
         put_u32(&mut out, self.key_info.0);
-        for part in [&self.reserved0[..], &self.report_data, &self.measurement, &self.host_data] {
+        for part in [
+            &self.reserved0[..],
+            &self.report_data,
+            &self.measurement,
+            &self.host_data,
+        ] {
             out.extend_from_slice(part);
         }
-        for part in [&self.id_key_digest[..], &self.author_key_digest, &self.report_id, &self.report_id_ma] {
+        for part in [
+            &self.id_key_digest[..],
+            &self.author_key_digest,
+            &self.report_id,
+            &self.report_id_ma,
+        ] {
             out.extend_from_slice(part);
         }
         put_u64(&mut out, self.reported_tcb.0);
@@ -276,13 +238,18 @@ impl AttestationReport {
     pub fn cpuid(&self) -> Option<Cpuid> {
         (self.version >= 3).then(|| {
             let [family, model, stepping] = self.cpuid_raw;
-            Cpuid { family, model, stepping }
+            Cpuid {
+                family,
+                model,
+                stepping,
+            }
         })
     }
 
     /// Returns the processor generation, if the report says (version 3+ with a known CPUID).
     pub fn generation(&self) -> Option<Generation> {
-        self.cpuid().and_then(|c| Generation::from_cpuid(c.family, c.model))
+        self.cpuid()
+            .and_then(|c| Generation::from_cpuid(c.family, c.model))
     }
 
     /// Returns the layout of this report's TCB words, if the report determines it.
@@ -306,7 +273,12 @@ impl AttestationReport {
 
 fn read_version(r: &mut Reader<'_>, field: &'static str) -> Result<FirmwareVersion, ParseError> {
     let [build, minor, major, reserved] = r.array(field)?;
-    Ok(FirmwareVersion { build, minor, major, reserved })
+    Ok(FirmwareVersion {
+        build,
+        minor,
+        major,
+        reserved,
+    })
 }
 
 #[cfg(test)]
@@ -324,7 +296,11 @@ mod test {
         for v in [1, 6] {
             assert_eq!(
                 AttestationReport::from_bytes(&report(v)),
-                Err(ParseError::Unsupported { field: "version", offset: 0, value: v.into() })
+                Err(ParseError::Unsupported {
+                    field: "version",
+                    offset: 0,
+                    value: v.into()
+                })
             );
         }
     }
@@ -334,7 +310,12 @@ mod test {
         let b = report(2);
         assert_eq!(
             AttestationReport::from_bytes(&b[..1183]),
-            Err(ParseError::Truncated { field: "report", offset: 0, need: 1184, got: 1183 })
+            Err(ParseError::Truncated {
+                field: "report",
+                offset: 0,
+                need: 1184,
+                got: 1183
+            })
         );
     }
 

@@ -5,15 +5,19 @@
 #[macro_export]
 macro_rules! vector {
     ($path:literal) => {
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/", $path))
-            .expect(concat!("missing test vector ", $path))
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/vectors/",
+            $path
+        ))
+        .expect(concat!("missing test vector ", $path))
     };
 }
 
 /// Decodes a hex string (whitespace ignored).
 pub fn hex(s: &str) -> Vec<u8> {
     let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    assert!(digits.len() % 2 == 0, "odd number of hex digits");
+    assert!(digits.len().is_multiple_of(2), "odd number of hex digits");
     digits
         .chunks(2)
         .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())

@@ -10,7 +10,7 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{put_u16, put_u32, Reader};
+use crate::codec::{Reader, put_u16, put_u32};
 use crate::error::ParseError;
 
 /// A TDX quote header.
@@ -45,7 +45,8 @@ impl QuoteHeader {
     pub const TEE_TYPE_TDX: u32 = 0x81;
     /// QE vendor ID of Intel's Quoting Enclave (`939a7233-f79c-4ca9-940a-0db3957f0607`).
     pub const INTEL_QE_VENDOR_ID: [u8; 16] = [
-        0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9, 0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07,
+        0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9, 0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06,
+        0x07,
     ];
 
     /// Reads and checks a header.
@@ -53,16 +54,28 @@ impl QuoteHeader {
         let at = r.offset();
         let version = r.u16("version")?;
         if version != Self::VERSION_4 && version != Self::VERSION_5 {
-            return Err(ParseError::Unsupported { field: "version", offset: at, value: version.into() });
+            return Err(ParseError::Unsupported {
+                field: "version",
+                offset: at,
+                value: version.into(),
+            });
         }
         let attestation_key_type = r.u16("attestation_key_type")?;
         if attestation_key_type != Self::ATT_KEY_ECDSA_P256 {
             let value = attestation_key_type.into();
-            return Err(ParseError::Unsupported { field: "attestation_key_type", offset: at + 2, value });
+            return Err(ParseError::Unsupported {
+                field: "attestation_key_type",
+                offset: at + 2,
+                value,
+            });
         }
         let tee_type = r.u32("tee_type")?;
         if tee_type != Self::TEE_TYPE_TDX {
-            return Err(ParseError::Unsupported { field: "tee_type", offset: at + 4, value: tee_type.into() });
+            return Err(ParseError::Unsupported {
+                field: "tee_type",
+                offset: at + 4,
+                value: tee_type.into(),
+            });
         }
         Ok(Self {
             version,
@@ -123,7 +136,11 @@ mod test {
     fn sgx_quote_version_3_is_unsupported() {
         assert_eq!(
             QuoteHeader::parse(&header(3, 2, 0)),
-            Err(ParseError::Unsupported { field: "version", offset: 0, value: 3 })
+            Err(ParseError::Unsupported {
+                field: "version",
+                offset: 0,
+                value: 3
+            })
         );
     }
 
@@ -131,7 +148,11 @@ mod test {
     fn p384_attestation_key_is_unsupported() {
         assert_eq!(
             QuoteHeader::parse(&header(4, 3, 0x81)),
-            Err(ParseError::Unsupported { field: "attestation_key_type", offset: 2, value: 3 })
+            Err(ParseError::Unsupported {
+                field: "attestation_key_type",
+                offset: 2,
+                value: 3
+            })
         );
     }
 
@@ -139,7 +160,11 @@ mod test {
     fn sgx_tee_type_in_a_v4_quote_is_unsupported() {
         assert_eq!(
             QuoteHeader::parse(&header(4, 2, 0)),
-            Err(ParseError::Unsupported { field: "tee_type", offset: 4, value: 0 })
+            Err(ParseError::Unsupported {
+                field: "tee_type",
+                offset: 4,
+                value: 0
+            })
         );
     }
 
