@@ -109,6 +109,33 @@ pub(crate) fn emergency_print(args: fmt::Arguments) {
     let _ = Uart { base: COM1 }.write_fmt(args);
 }
 
+static INPUT_LINE: spin::Once<crate::trap::IrqLine> = spin::Once::new();
+
+/// Delivers every byte received on COM1 to `handler`, from its interrupt (IRQ 4).
+///
+/// The handler runs in interrupt context: it must not sleep. Returns an error if the
+/// interrupt could not be routed (no IOAPIC).
+pub fn set_input_handler(handler: fn(u8)) -> Result<(), crate::trap::IrqError> {
+    let line = match INPUT_LINE.get() {
+        Some(line) => line,
+        None => {
+            let line = crate::trap::IrqLine::alloc()?;
+            crate::time::ioapic::route(4, line.vector())?;
+            INPUT_LINE.call_once(|| line)
+        }
+    };
+    line.on_active(move || {
+        while let Some(byte) = try_read_byte() {
+            handler(byte);
+        }
+    });
+    let uart = Uart { base: COM1 };
+    // SAFETY: setting IER bit 0 on COM1 enables its received-data interrupt, which is
+    // routed to the handler above; no memory is involved.
+    unsafe { uart.reg(1).write(0x01) };
+    Ok(())
+}
+
 /// Waits until everything written has left the UART's buffers.
 pub fn flush() {
     let uart = Uart { base: COM1 };

@@ -196,10 +196,25 @@ impl UserMode {
         &self.space
     }
 
+    /// Switches to another address space (after `execve`).
+    pub fn set_vm_space(&mut self, space: Arc<VmSpace>) {
+        self.space = space;
+    }
+
     /// Runs user code until a syscall or an exception the kernel must handle.
     ///
     /// Page faults the address space's handler resolves are retried without returning.
+    /// From the first call on, the current task keeps this address space: it is reloaded
+    /// whenever the task is switched back in, so the kernel may copy to and from user memory
+    /// while handling the syscall, even after sleeping.
     pub fn execute(&mut self) -> ReturnReason {
+        {
+            let task = crate::task::current();
+            let mut slot = task.vm_space.lock();
+            if !slot.as_ref().is_some_and(|s| Arc::ptr_eq(s, &self.space)) {
+                *slot = Some(self.space.clone());
+            }
+        }
         if !self.space.is_active() {
             self.space.activate();
         }

@@ -205,6 +205,31 @@ pub(super) unsafe fn activate(root: Paddr) {
     unsafe { Cr3::write(frame, Cr3Flags::empty()) };
 }
 
+/// Calls `f` with the virtual address and entry of every present 4 KiB user leaf under
+/// `root` (PML4 slots 0..256).
+pub(super) fn for_each_user_leaf(root: Paddr, f: &mut dyn FnMut(Vaddr, EntryRef)) {
+    fn visit(table: Paddr, level: u32, base: Vaddr, slots: usize, f: &mut dyn FnMut(Vaddr, EntryRef)) {
+        for idx in 0..slots {
+            let entry = EntryRef::at(table, idx);
+            if !entry.is_present() {
+                continue;
+            }
+            let va = base + ((idx as u64) << (12 + 9 * (level - 1)));
+            if level == 1 {
+                f(va, entry);
+            } else if !entry.flags().contains(Hw::HUGE_PAGE) {
+                visit(entry.paddr(), level - 1, va, 512, f);
+            }
+        }
+    }
+    visit(root, 4, 0, 256, f);
+}
+
+/// Flushes this CPU's TLB of all non-global entries.
+pub(super) fn flush_all() {
+    x86_64::instructions::tlb::flush_all();
+}
+
 /// Frees every table and leaf reference below `table` at `level`, for the user-half slots
 /// `[first, last)` of the root (or all 512 below the root).
 pub(super) fn free_subtree(table: Paddr, level: u32, first: usize, last: usize) {

@@ -143,6 +143,53 @@ impl VmSpace {
         Some(unsafe { Frame::clone_raw(paddr & !(PAGE_SIZE as u64 - 1)) })
     }
 
+    /// Returns a new space that shares every user page with this one, copy-on-write: both
+    /// sides lose write access to each shared page, and each keeps its own reference.
+    /// The kernel restores write access (or copies) in its page-fault handler, from its own
+    /// record of which mappings are writable. The page-fault handler is not copied.
+    pub fn fork_cow(&self) -> Result<VmSpace, VmError> {
+        let child = VmSpace::new()?;
+        let parent_root = *self.root.lock();
+        let child_root = *child.root.lock();
+        let table_flags = Hw::PRESENT | Hw::WRITABLE | Hw::USER_ACCESSIBLE;
+        let mut result = Ok(());
+        page_table::for_each_user_leaf(parent_root, &mut |va, entry| {
+            if result.is_err() {
+                return;
+            }
+            let shared = entry.get() & !Hw::WRITABLE.bits();
+            match page_table::walk(child_root, va, 1, true, table_flags) {
+                Ok(Some(child_entry)) => {
+                    frame_alloc::get_ref(entry.paddr());
+                    entry.set(shared);
+                    child_entry.set(shared);
+                }
+                _ => result = Err(VmError::OutOfMemory),
+            }
+        });
+        // Write access was removed from the parent's entries: its stale TLB entries must go.
+        if page_table::current_root() == parent_root {
+            page_table::flush_all();
+        }
+        result.map(|()| child)
+    }
+
+    /// Replaces the frame at `va` with `frame` (same rights unless `flags` says otherwise),
+    /// returning the old one; for resolving copy-on-write faults.
+    pub fn replace(&self, va: Vaddr, frame: Frame, flags: PageFlags) -> Result<Frame, VmError> {
+        Self::check_page(va)?;
+        let root = self.root.lock();
+        let entry = match page_table::walk(*root, va, 1, false, Hw::empty()) {
+            Ok(Some(entry)) if entry.is_present() => entry,
+            _ => return Err(VmError::NotMapped(va)),
+        };
+        let old = entry.paddr();
+        entry.set(frame.into_raw() | to_hw(flags | PageFlags::USER).bits());
+        page_table::flush(va);
+        // SAFETY: the entry held one reference to `old` (invariant), handed to the caller.
+        Ok(unsafe { Frame::from_raw(old) })
+    }
+
     /// Makes this space the one the CPU uses.
     pub fn activate(self: &Arc<Self>) {
         let root = *self.root.lock();
@@ -205,6 +252,32 @@ impl Drop for VmSpace {
         }
         page_table::free_subtree(root, 4, 0, 256);
         frame_alloc::free(root, 1);
+    }
+}
+
+crate::ktest! {
+    fn fork_cow_shares_frames_read_only_in_both_spaces() {
+        let parent = VmSpace::new().unwrap();
+        let frame = Frame::alloc_zeroed().unwrap();
+        frame.write_bytes(0, b"parent data");
+        let paddr = frame.paddr();
+        parent.map(0x40_0000, frame, PageFlags::READ | PageFlags::WRITE).unwrap();
+        let child = parent.fork_cow().unwrap();
+        let (child_pa, child_flags) = child.translate(0x40_0000).expect("child lacks the page");
+        let (parent_pa, parent_flags) = parent.translate(0x40_0000).unwrap();
+        assert_eq!((child_pa, parent_pa), (paddr, paddr));
+        assert!(!child_flags.contains(PageFlags::WRITE) && !parent_flags.contains(PageFlags::WRITE));
+        let shared = child.frame_at(0x40_0000).unwrap();
+        assert_eq!(shared.ref_count(), 3, "two mappings and this handle");
+        // Resolve the child's copy-on-write: give it a private copy.
+        let copy = Frame::alloc_zeroed().unwrap();
+        copy.copy_from(&shared);
+        drop(shared);
+        let old = child.replace(0x40_0000, copy, PageFlags::READ | PageFlags::WRITE).unwrap();
+        assert_eq!(old.ref_count(), 2, "the parent's mapping and `old`");
+        let mut buf = [0u8; 11];
+        child.frame_at(0x40_0000).unwrap().read_bytes(0, &mut buf);
+        assert_eq!(&buf, b"parent data");
     }
 }
 

@@ -102,6 +102,7 @@ pub(crate) fn exit_current() -> ! {
     let _irq = disable_local_irqs();
     let task = current();
     task.set_state(TaskState::Exited);
+    *task.vm_space.lock() = None;
     task.exit_wq.wake_all();
     drop(task);
     switch_away(false);
@@ -134,6 +135,14 @@ fn switch_away(requeue_current: bool) {
     // SAFETY: `next` is not running (it was queued or is idle), and interrupts are off, so
     // we are the only accessor of its context (Task's invariant).
     let next_rsp = unsafe { (*next.context.get()).rsp };
+    // A task with a user address space gets it back; kernel-only tasks run in whatever
+    // space is loaded (the kernel half is the same in all of them).
+    let space = next.vm_space.lock().clone();
+    if let Some(space) = space {
+        if !space.is_active() {
+            space.activate();
+        }
+    }
     *CURRENT.lock() = Some(next);
     *PREVIOUS.lock() = Some(current);
     // SAFETY: `save` points into the previous task, kept alive by PREVIOUS until the next

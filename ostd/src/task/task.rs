@@ -40,6 +40,8 @@ pub struct Task {
     pub(crate) test_failed: AtomicBool,
     /// Whether a panic on this task should fail a test rather than the kernel.
     pub(crate) is_test: AtomicBool,
+    /// The user address space this task runs in, activated whenever it is switched in.
+    pub(crate) vm_space: SpinLock<Option<alloc::sync::Arc<crate::mm::VmSpace>>>,
 }
 
 // SAFETY: every field is Sync except `context`, whose accesses are serialised by the
@@ -61,6 +63,7 @@ impl Task {
             is_idle,
             test_failed: AtomicBool::new(false),
             is_test: AtomicBool::new(false),
+            vm_space: SpinLock::new(None),
         }
     }
 
