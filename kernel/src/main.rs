@@ -1,7 +1,9 @@
 //! The kernel: the Linux ABI on top of OSTD.
 //!
-//! Today it boots, prints the banner that says what it found, and either runs the in-kernel
-//! tests (`ktest` on the command line) or powers off. The process model comes next.
+//! Boot, in order: the banner; the root filesystem (ramfs with /dev, then the initramfs
+//! unpacked into it); the console tty; then init (`rdinit=`, else `init=`, else `/init`,
+//! else `/sbin/init`) as pid 1. With `ktest` on the command line the in-kernel tests run
+//! instead. When init exits, the machine powers off.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -9,6 +11,17 @@
 extern crate alloc;
 
 mod banner;
+mod error;
+mod fs;
+mod process;
+mod random;
+mod syscall;
+mod time;
+mod tty;
+mod user_mem;
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use ostd::power::{ExitCode, exit_qemu};
 
@@ -16,6 +29,7 @@ ostd::main!(kernel_main);
 
 fn kernel_main() -> ! {
     banner::print();
+    time::init();
     let cmdline = &ostd::boot::boot_info().cmdline;
     if cmdline.value("selftest") == Some("panic") {
         // Lets the test harness check the panic path: message, named backtrace, failure exit.
@@ -25,6 +39,53 @@ fn kernel_main() -> ! {
         let summary = ostd::ktest::run_all(cmdline.value("ktest.filter"));
         exit_qemu(if summary.failed == 0 && summary.passed > 0 { ExitCode::Success } else { ExitCode::Failure });
     }
-    log::info!("no init to run yet: powering off");
-    exit_qemu(ExitCode::Success)
+    log::info!("{} syscalls implemented", syscall::table::TABLE.len());
+
+    let root = fs::root();
+    if let Err(e) = fs::devfs::populate(&root) {
+        log::error!("cannot create /dev: {e:?}");
+    }
+    match ostd::boot::initrd_bytes() {
+        Some(image) => match fs::initramfs::unpack(image, &root) {
+            Ok(u) => log::info!("initramfs: {} entries, {} bytes{}", u.entries, u.bytes, if u.compressed { " (gzip)" } else { "" }),
+            Err(e) => log::error!("initramfs: {e}"),
+        },
+        None => log::info!("no initramfs"),
+    }
+    let _ = fs::devfs::populate(&root);
+    tty::init();
+
+    let explicit = cmdline.value("rdinit").or(cmdline.value("init"));
+    let candidates: Vec<&str> = match explicit {
+        Some(path) => alloc::vec![path],
+        None => alloc::vec!["/init", "/sbin/init"],
+    };
+    let mut envp: Vec<String> = alloc::vec!["HOME=/".to_string(), "TERM=linux".to_string()];
+    let mut extra_args: Vec<String> = Vec::new();
+    for arg in cmdline.args() {
+        match (arg.key, arg.value) {
+            ("console" | "rdinit" | "init" | "quiet" | "hz" | "tee" | "ktest" | "ktest.filter" | "selftest", _) => {}
+            (k, Some(v)) if !k.contains('.') => envp.push(alloc::format!("{k}={v}")),
+            (k, None) if !k.contains('.') => extra_args.push(k.to_string()),
+            _ => {}
+        }
+    }
+    for path in &candidates {
+        let mut argv = alloc::vec![path.to_string()];
+        argv.extend(cmdline.init_args().map(String::from));
+        argv.extend(extra_args.iter().cloned());
+        match process::run::start_init(path, argv, envp.clone()) {
+            Ok(()) => wait_for_init(),
+            Err(e) => log::warn!("cannot run {path} as init: {e:?}"),
+        }
+    }
+    log::error!("no init found (tried {}); powering off", candidates.join(", "));
+    exit_qemu(ExitCode::Failure)
+}
+
+/// Waits until pid 1 exits, then powers off with its verdict.
+fn wait_for_init() -> ! {
+    let status = ostd::task::wait_ticks_until(|| process::table::get(1).and_then(|p| p.exit_status()));
+    log::info!("init exited ({status:?}); powering off");
+    exit_qemu(if status == process::ExitStatus::Exited(0) { ExitCode::Success } else { ExitCode::Failure })
 }

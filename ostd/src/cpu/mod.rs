@@ -10,6 +10,23 @@ mod local;
 pub use features::{CpuFeatures, features};
 pub(crate) use gdt::{IST_DOUBLE_FAULT, IST_NMI, IST_TRAMPOLINE, KERNEL_CS, USER_CS, USER_SS};
 
+/// Returns 64 random bits from RDRAND, or `None` if the CPU has no RDRAND or it keeps
+/// failing (the instruction may transiently run dry; ten tries, as Intel recommends).
+pub fn rdrand64() -> Option<u64> {
+    if !features().rdrand {
+        return None;
+    }
+    for _ in 0..10 {
+        let mut value = 0u64;
+        // SAFETY: the CPU supports RDRAND (CPUID checked above); the intrinsic writes only
+        // `value`.
+        if unsafe { core::arch::x86_64::_rdrand64_step(&mut value) } == 1 {
+            return Some(value);
+        }
+    }
+    None
+}
+
 /// Sets up this CPU's GDT, TSS, per-CPU area and control registers.
 pub(crate) fn init_bsp() {
     features::detect();

@@ -203,6 +203,12 @@ impl Drop for PreemptGuard {
     }
 }
 
+/// Sleeps until `cond` returns `Some`, re-checking it at every timer tick (and whenever
+/// the tick queue is woken). For waits on time, or on conditions nobody signals.
+pub fn wait_ticks_until<R>(cond: impl FnMut() -> Option<R>) -> R {
+    TICK_WQ.wait_until(cond)
+}
+
 /// Sleeps for at least `ms` milliseconds (rounded up to timer ticks).
 pub fn sleep_ms(ms: u64) {
     let deadline = crate::time::monotonic_ns() + ms * 1_000_000;

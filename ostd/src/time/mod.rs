@@ -7,6 +7,7 @@
 pub mod apic;
 pub mod ioapic;
 mod pic;
+pub mod rtc;
 mod tsc;
 
 pub use tsc::{monotonic_ns, read_tsc, tsc_hz};

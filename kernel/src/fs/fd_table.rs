@@ -1,0 +1,100 @@
+//! File descriptor tables.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::file::FileLike;
+use crate::error::{Errno, SysResult};
+
+/// The most descriptors a process may have open (RLIMIT_NOFILE's default soft limit).
+pub const MAX_FDS: usize = 1024;
+
+/// One slot.
+#[derive(Clone)]
+pub struct FdEntry {
+    /// The open file.
+    pub file: Arc<dyn FileLike>,
+    /// FD_CLOEXEC.
+    pub cloexec: bool,
+}
+
+/// A process's descriptors.
+#[derive(Clone, Default)]
+pub struct FdTable {
+    slots: Vec<Option<FdEntry>>,
+}
+
+impl FdTable {
+    /// Creates an empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Returns the file at `fd`.
+    pub fn get(&self, fd: i32) -> SysResult<Arc<dyn FileLike>> {
+        self.entry(fd).map(|e| e.file.clone())
+    }
+
+    /// Returns the slot at `fd`.
+    pub fn entry(&self, fd: i32) -> SysResult<&FdEntry> {
+        usize::try_from(fd).ok().and_then(|i| self.slots.get(i)).and_then(|s| s.as_ref()).ok_or(Errno::EBADF)
+    }
+
+    /// Sets FD_CLOEXEC on `fd`.
+    pub fn set_cloexec(&mut self, fd: i32, cloexec: bool) -> SysResult<()> {
+        let slot = usize::try_from(fd).ok().and_then(|i| self.slots.get_mut(i)).and_then(|s| s.as_mut()).ok_or(Errno::EBADF)?;
+        slot.cloexec = cloexec;
+        Ok(())
+    }
+
+    /// Installs `file` at the lowest free descriptor `>= min`.
+    pub fn insert_from(&mut self, min: usize, file: Arc<dyn FileLike>, cloexec: bool) -> SysResult<i32> {
+        if min >= MAX_FDS {
+            return Err(Errno::EINVAL);
+        }
+        let fd = (min..MAX_FDS).find(|&i| self.slots.get(i).is_none_or(|s| s.is_none())).ok_or(Errno::EMFILE)?;
+        if self.slots.len() <= fd {
+            self.slots.resize(fd + 1, None);
+        }
+        self.slots[fd] = Some(FdEntry { file, cloexec });
+        Ok(fd as i32)
+    }
+
+    /// Installs `file` at the lowest free descriptor.
+    pub fn insert(&mut self, file: Arc<dyn FileLike>, cloexec: bool) -> SysResult<i32> {
+        self.insert_from(0, file, cloexec)
+    }
+
+    /// Installs `file` at exactly `fd`, closing what was there; returns the old file.
+    pub fn insert_at(&mut self, fd: i32, file: Arc<dyn FileLike>, cloexec: bool) -> SysResult<Option<Arc<dyn FileLike>>> {
+        let i = usize::try_from(fd).ok().filter(|&i| i < MAX_FDS).ok_or(Errno::EBADF)?;
+        if self.slots.len() <= i {
+            self.slots.resize(i + 1, None);
+        }
+        Ok(self.slots[i].replace(FdEntry { file, cloexec }).map(|e| e.file))
+    }
+
+    /// Closes `fd`, returning the file.
+    pub fn remove(&mut self, fd: i32) -> SysResult<Arc<dyn FileLike>> {
+        usize::try_from(fd).ok().and_then(|i| self.slots.get_mut(i)).and_then(|s| s.take()).map(|e| e.file).ok_or(Errno::EBADF)
+    }
+
+    /// Closes every close-on-exec descriptor.
+    pub fn close_on_exec(&mut self) {
+        for slot in self.slots.iter_mut() {
+            if slot.as_ref().is_some_and(|e| e.cloexec) {
+                *slot = None;
+            }
+        }
+    }
+
+    /// Returns the open descriptors.
+    pub fn fds(&self) -> impl Iterator<Item = (i32, &FdEntry)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|e| (i as i32, e)))
+    }
+
+    /// Closes everything.
+    pub fn clear(&mut self) {
+        self.slots.clear();
+    }
+}

@@ -1,0 +1,325 @@
+//! Open files: what a file descriptor points to.
+//!
+//! [`FileLike`] is the interface every kind of open file implements (regular files and
+//! directories through [`NodeFile`], devices, pipes, the tty). Defaults give the errno Linux
+//! gives for an operation the kind does not support.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use bitflags::bitflags;
+use ostd::sync::{Mutex, SpinLock};
+
+use super::node::{Node, NodeKind, Timespec};
+use crate::error::{Errno, SysResult};
+use crate::user_mem::UserMem;
+
+bitflags! {
+    /// `open` flags (x86-64 values).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct OpenFlags: u32 {
+        /// Write only (access mode 1).
+        const WRONLY = 0o1;
+        /// Read and write (access mode 2).
+        const RDWR = 0o2;
+        /// Create if missing.
+        const CREAT = 0o100;
+        /// With CREAT: fail if it exists.
+        const EXCL = 0o200;
+        /// Do not become the controlling tty.
+        const NOCTTY = 0o400;
+        /// Truncate to zero length.
+        const TRUNC = 0o1000;
+        /// Every write appends.
+        const APPEND = 0o2000;
+        /// Non-blocking I/O.
+        const NONBLOCK = 0o4000;
+        /// Synchronous writes (accepted; ramfs is always synchronous).
+        const DSYNC = 0o10000;
+        /// Large files (always on, on x86-64).
+        const LARGEFILE = 0o100000;
+        /// Must be a directory.
+        const DIRECTORY = 0o200000;
+        /// Do not follow a final symlink.
+        const NOFOLLOW = 0o400000;
+        /// Keep atime (accepted, ignored).
+        const NOATIME = 0o1000000;
+        /// Close on exec.
+        const CLOEXEC = 0o2000000;
+        /// Full synchronous writes (accepted).
+        const SYNC = 0o4010000;
+        /// A path-only descriptor.
+        const PATH = 0o10000000;
+        /// An unnamed temporary file (not supported).
+        const TMPFILE = 0o20200000;
+    }
+}
+
+impl OpenFlags {
+    /// Returns whether the access mode allows reading.
+    pub fn readable(&self) -> bool {
+        !self.contains(Self::WRONLY) && !self.contains(Self::PATH)
+    }
+
+    /// Returns whether the access mode allows writing.
+    pub fn writable(&self) -> bool {
+        (self.contains(Self::WRONLY) || self.contains(Self::RDWR)) && !self.contains(Self::PATH)
+    }
+}
+
+/// `struct stat` for x86-64.
+#[derive(Clone, Copy, Debug, Default)]
+#[allow(missing_docs)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub nlink: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: i64,
+    pub blksize: i64,
+    pub blocks: i64,
+    pub atime: Timespec,
+    pub mtime: Timespec,
+    pub ctime: Timespec,
+}
+
+impl Stat {
+    /// Returns the 144-byte Linux layout.
+    pub fn to_bytes(&self) -> [u8; 144] {
+        let mut b = [0u8; 144];
+        let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
+        put(0, &self.dev.to_le_bytes());
+        put(8, &self.ino.to_le_bytes());
+        put(16, &self.nlink.to_le_bytes());
+        put(24, &self.mode.to_le_bytes());
+        put(28, &self.uid.to_le_bytes());
+        put(32, &self.gid.to_le_bytes());
+        put(40, &self.rdev.to_le_bytes());
+        put(48, &self.size.to_le_bytes());
+        put(56, &self.blksize.to_le_bytes());
+        put(64, &self.blocks.to_le_bytes());
+        put(72, &self.atime.sec.to_le_bytes());
+        put(80, &self.atime.nsec.to_le_bytes());
+        put(88, &self.mtime.sec.to_le_bytes());
+        put(96, &self.mtime.nsec.to_le_bytes());
+        put(104, &self.ctime.sec.to_le_bytes());
+        put(112, &self.ctime.nsec.to_le_bytes());
+        b
+    }
+
+    /// Returns the stat of a node.
+    pub fn of_node(node: &Node) -> Self {
+        let m = node.metadata();
+        let size = node.size();
+        Stat {
+            dev: 1,
+            ino: m.ino,
+            nlink: u64::from(m.nlink),
+            mode: node.kind().mode_bits() | m.perm,
+            uid: m.uid,
+            gid: m.gid,
+            rdev: match node.kind() {
+                NodeKind::CharDev(rdev) => u64::from(rdev),
+                _ => 0,
+            },
+            size: size as i64,
+            blksize: 4096,
+            blocks: (size.div_ceil(4096) * 8) as i64,
+            atime: m.atime,
+            mtime: m.mtime,
+            ctime: m.ctime,
+        }
+    }
+}
+
+/// `lseek` origins.
+pub const SEEK_SET: u32 = 0;
+/// Relative to the current offset.
+pub const SEEK_CUR: u32 = 1;
+/// Relative to the end.
+pub const SEEK_END: u32 = 2;
+
+/// Readiness, for poll/select.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// Reading would not block.
+    pub readable: bool,
+    /// Writing would not block.
+    pub writable: bool,
+    /// The other end is gone.
+    pub hangup: bool,
+}
+
+/// An open file.
+pub trait FileLike: Send + Sync {
+    /// Reads at the current offset.
+    fn read(&self, _buf: &mut [u8]) -> SysResult<usize> {
+        Err(Errno::EINVAL)
+    }
+    /// Writes at the current offset.
+    fn write(&self, _buf: &[u8]) -> SysResult<usize> {
+        Err(Errno::EINVAL)
+    }
+    /// Reads at `offset` without moving the offset.
+    fn read_at(&self, _offset: u64, _buf: &mut [u8]) -> SysResult<usize> {
+        Err(Errno::ESPIPE)
+    }
+    /// Writes at `offset` without moving the offset.
+    fn write_at(&self, _offset: u64, _buf: &[u8]) -> SysResult<usize> {
+        Err(Errno::ESPIPE)
+    }
+    /// Moves the offset.
+    fn seek(&self, _offset: i64, _whence: u32) -> SysResult<u64> {
+        Err(Errno::ESPIPE)
+    }
+    /// Returns the file's status.
+    fn stat(&self) -> Stat;
+    /// Device-specific control.
+    fn ioctl(&self, _cmd: u32, _arg: u64, _mem: &UserMem) -> SysResult<u64> {
+        Err(Errno::ENOTTY)
+    }
+    /// Returns the inode, for files that have one.
+    fn node(&self) -> Option<&Arc<Node>> {
+        None
+    }
+    /// Returns the open flags (access mode and status flags).
+    fn flags(&self) -> OpenFlags;
+    /// Replaces the status flags that `F_SETFL` may change (APPEND, NONBLOCK).
+    fn set_status_flags(&self, _flags: OpenFlags) {}
+    /// Returns directory entries from the current position, as `getdents64` records that fit
+    /// in `max` bytes.
+    fn getdents(&self, _max: usize) -> SysResult<Vec<u8>> {
+        Err(Errno::ENOTDIR)
+    }
+    /// Returns readiness for poll/select.
+    fn readiness(&self) -> Readiness {
+        Readiness { readable: true, writable: true, hangup: false }
+    }
+    /// Returns whether this is a terminal.
+    fn is_tty(&self) -> bool {
+        false
+    }
+}
+
+/// A regular file or directory opened through the VFS.
+pub struct NodeFile {
+    node: Arc<Node>,
+    offset: Mutex<u64>,
+    flags: SpinLock<OpenFlags>,
+}
+
+impl NodeFile {
+    /// Opens `node` with `flags`.
+    pub fn new(node: Arc<Node>, flags: OpenFlags) -> Self {
+        Self { node, offset: Mutex::new(0), flags: SpinLock::new(flags) }
+    }
+}
+
+const STATUS_FLAGS: OpenFlags = OpenFlags::APPEND.union(OpenFlags::NONBLOCK);
+
+impl FileLike for NodeFile {
+    fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
+        if !self.flags().readable() {
+            return Err(Errno::EBADF);
+        }
+        let mut offset = self.offset.lock();
+        let n = self.node.read_at(*offset, buf)?;
+        *offset += n as u64;
+        Ok(n)
+    }
+
+    fn write(&self, buf: &[u8]) -> SysResult<usize> {
+        if !self.flags().writable() {
+            return Err(Errno::EBADF);
+        }
+        let mut offset = self.offset.lock();
+        if self.flags().contains(OpenFlags::APPEND) {
+            *offset = self.node.size();
+        }
+        let n = self.node.write_at(*offset, buf)?;
+        *offset += n as u64;
+        Ok(n)
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
+        if !self.flags().readable() {
+            return Err(Errno::EBADF);
+        }
+        self.node.read_at(offset, buf)
+    }
+
+    fn write_at(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {
+        if !self.flags().writable() {
+            return Err(Errno::EBADF);
+        }
+        self.node.write_at(offset, buf)
+    }
+
+    fn seek(&self, off: i64, whence: u32) -> SysResult<u64> {
+        let mut offset = self.offset.lock();
+        let base = match whence {
+            SEEK_SET => 0,
+            SEEK_CUR => *offset as i64,
+            SEEK_END => self.node.size() as i64,
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = base.checked_add(off).filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
+        *offset = new as u64;
+        Ok(new as u64)
+    }
+
+    fn stat(&self) -> Stat {
+        Stat::of_node(&self.node)
+    }
+
+    fn node(&self) -> Option<&Arc<Node>> {
+        Some(&self.node)
+    }
+
+    fn flags(&self) -> OpenFlags {
+        *self.flags.lock()
+    }
+
+    fn set_status_flags(&self, flags: OpenFlags) {
+        let mut f = self.flags.lock();
+        *f = (*f - STATUS_FLAGS) | (flags & STATUS_FLAGS);
+    }
+
+    fn getdents(&self, max: usize) -> SysResult<Vec<u8>> {
+        let entries = self.node.entries()?;
+        let mut offset = self.offset.lock();
+        let mut out = Vec::new();
+        let parent = self.node.parent();
+        let total = entries.len() as u64 + 2;
+        while *offset < total {
+            let i = *offset;
+            let (name, ino, dtype) = match i {
+                0 => (".", self.node.metadata().ino, 4u8),
+                1 => ("..", parent.metadata().ino, 4u8),
+                _ => {
+                    let (name, node) = &entries[(i - 2) as usize];
+                    (name.as_str(), node.metadata().ino, node.kind().dirent_type())
+                }
+            };
+            let reclen = (19 + name.len() + 1).next_multiple_of(8);
+            if out.len() + reclen > max {
+                break;
+            }
+            let start = out.len();
+            out.extend_from_slice(&ino.to_le_bytes());
+            out.extend_from_slice(&((i + 1) as i64).to_le_bytes());
+            out.extend_from_slice(&(reclen as u16).to_le_bytes());
+            out.push(dtype);
+            out.extend_from_slice(name.as_bytes());
+            out.resize(start + reclen, 0);
+            *offset += 1;
+        }
+        if out.is_empty() && *offset < total {
+            return Err(Errno::EINVAL); // the buffer cannot hold even one entry
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,31 @@
+//! The virtual filesystem.
+//!
+//! - [`node`]: the in-memory inode tree (ramfs): files, directories, symlinks, device
+//!   nodes and FIFOs, with Unix metadata.
+//! - [`path`]: path resolution: `.`/`..`, symlinks with a loop limit, `*at` directory fds.
+//! - [`file`]: open files ([`FileLike`]): regular files, directories, devices, pipes, the tty.
+//! - [`fd_table`]: per-process descriptor tables.
+//! - [`devfs`], [`pipe`]: the special files.
+//! - [`initramfs`]: unpacks the boot loader's gzip'd cpio into the root.
+
+pub mod devfs;
+pub mod fd_table;
+pub mod file;
+pub mod initramfs;
+pub mod node;
+pub mod path;
+pub mod pipe;
+
+pub use fd_table::FdTable;
+pub use file::{FileLike, OpenFlags};
+pub use node::{Node, NodeKind};
+
+use alloc::sync::Arc;
+use spin::Once;
+
+static ROOT: Once<Arc<Node>> = Once::new();
+
+/// Returns the root directory.
+pub fn root() -> Arc<Node> {
+    ROOT.call_once(|| Node::new_dir(0o755)).clone()
+}

@@ -1,0 +1,343 @@
+//! Inodes of the in-memory filesystem (ramfs/tmpfs).
+//!
+//! Every node keeps its metadata under a spin lock and its contents under a sleeping
+//! mutex (file data, directory entries). Directories hold strong references to children
+//! and a weak one to their parent, so `..` works and unlinked subtrees are freed.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use ostd::sync::{Mutex, SpinLock};
+
+use crate::error::{Errno, SysResult};
+
+/// What kind of file a node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link.
+    Symlink,
+    /// A character device, with its device number.
+    CharDev(u32),
+    /// A named pipe.
+    Fifo,
+}
+
+impl NodeKind {
+    /// Returns the `S_IFMT` bits of `st_mode`.
+    pub fn mode_bits(&self) -> u32 {
+        match self {
+            Self::File => 0o100000,
+            Self::Dir => 0o040000,
+            Self::Symlink => 0o120000,
+            Self::CharDev(_) => 0o020000,
+            Self::Fifo => 0o010000,
+        }
+    }
+
+    /// Returns the `d_type` value for `getdents64`.
+    pub fn dirent_type(&self) -> u8 {
+        match self {
+            Self::File => 8,
+            Self::Dir => 4,
+            Self::Symlink => 10,
+            Self::CharDev(_) => 2,
+            Self::Fifo => 1,
+        }
+    }
+}
+
+/// A timestamp: seconds and nanoseconds since the epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timespec {
+    /// Seconds.
+    pub sec: i64,
+    /// Nanoseconds.
+    pub nsec: i64,
+}
+
+/// A node's metadata.
+#[derive(Clone, Copy, Debug)]
+pub struct Metadata {
+    /// Inode number.
+    pub ino: u64,
+    /// Permission bits (and setuid/setgid/sticky).
+    pub perm: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Hard links.
+    pub nlink: u32,
+    /// Last access.
+    pub atime: Timespec,
+    /// Last modification.
+    pub mtime: Timespec,
+    /// Last status change.
+    pub ctime: Timespec,
+}
+
+enum Content {
+    File(Mutex<Vec<u8>>),
+    Dir(Mutex<BTreeMap<String, Arc<Node>>>),
+    Symlink(String),
+    Special,
+}
+
+/// An inode.
+pub struct Node {
+    kind: NodeKind,
+    meta: SpinLock<Metadata>,
+    content: Content,
+    parent: SpinLock<Weak<Node>>,
+}
+
+static NEXT_INO: AtomicU64 = AtomicU64::new(1);
+
+/// The maximum length of one path component.
+pub const NAME_MAX: usize = 255;
+
+fn now() -> Timespec {
+    crate::time::realtime()
+}
+
+impl Node {
+    fn new(kind: NodeKind, perm: u32, content: Content) -> Arc<Self> {
+        let t = now();
+        Arc::new(Self {
+            kind,
+            meta: SpinLock::new(Metadata {
+                ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+                perm: perm & 0o7777,
+                uid: 0,
+                gid: 0,
+                nlink: if kind == NodeKind::Dir { 2 } else { 1 },
+                atime: t,
+                mtime: t,
+                ctime: t,
+            }),
+            content,
+            parent: SpinLock::new(Weak::new()),
+        })
+    }
+
+    /// Creates a detached directory.
+    pub fn new_dir(perm: u32) -> Arc<Self> {
+        Self::new(NodeKind::Dir, perm, Content::Dir(Mutex::new(BTreeMap::new())))
+    }
+
+    /// Creates a detached node of `kind`.
+    pub fn new_of(kind: NodeKind, perm: u32, symlink_target: &str) -> Arc<Self> {
+        match kind {
+            NodeKind::File => Self::new(kind, perm, Content::File(Mutex::new(Vec::new()))),
+            NodeKind::Dir => Self::new_dir(perm),
+            NodeKind::Symlink => Self::new(kind, 0o777, Content::Symlink(String::from(symlink_target))),
+            NodeKind::CharDev(_) | NodeKind::Fifo => Self::new(kind, perm, Content::Special),
+        }
+    }
+
+    /// Returns the kind.
+    pub fn kind(&self) -> NodeKind {
+        self.kind
+    }
+
+    /// Returns a copy of the metadata.
+    pub fn metadata(&self) -> Metadata {
+        *self.meta.lock()
+    }
+
+    /// Changes the metadata through `f`, stamping ctime.
+    pub fn update_metadata(&self, f: impl FnOnce(&mut Metadata)) {
+        let mut m = self.meta.lock();
+        f(&mut m);
+        m.ctime = now();
+    }
+
+    /// Returns the size in bytes (file length, symlink target length, 0 otherwise).
+    pub fn size(&self) -> u64 {
+        match &self.content {
+            Content::File(data) => data.lock().len() as u64,
+            Content::Symlink(t) => t.len() as u64,
+            Content::Dir(entries) => 4096 * (1 + entries.lock().len() as u64 / 64),
+            Content::Special => 0,
+        }
+    }
+
+    /// Returns the parent directory (itself for the root).
+    pub fn parent(self: &Arc<Self>) -> Arc<Node> {
+        self.parent.lock().upgrade().unwrap_or_else(|| self.clone())
+    }
+
+    fn dir(&self) -> SysResult<&Mutex<BTreeMap<String, Arc<Node>>>> {
+        match &self.content {
+            Content::Dir(entries) => Ok(entries),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    /// Looks up a child by name (not `.` or `..`: path resolution handles those).
+    pub fn lookup(&self, name: &str) -> SysResult<Arc<Node>> {
+        self.dir()?.lock().get(name).cloned().ok_or(Errno::ENOENT)
+    }
+
+    /// Links `child` into this directory as `name`.
+    pub fn link(self: &Arc<Self>, name: &str, child: Arc<Node>) -> SysResult<()> {
+        check_name(name)?;
+        let mut entries = self.dir()?.lock();
+        if entries.contains_key(name) {
+            return Err(Errno::EEXIST);
+        }
+        if child.kind == NodeKind::Dir {
+            *child.parent.lock() = Arc::downgrade(self);
+            self.update_metadata(|m| m.nlink += 1);
+        } else {
+            child.update_metadata(|m| m.nlink += 1);
+        }
+        entries.insert(String::from(name), child);
+        drop(entries);
+        self.touch_mtime();
+        Ok(())
+    }
+
+    /// Creates a new node of `kind` named `name`.
+    pub fn create(self: &Arc<Self>, name: &str, kind: NodeKind, perm: u32, symlink_target: &str) -> SysResult<Arc<Node>> {
+        let node = Node::new_of(kind, perm, symlink_target);
+        // A fresh non-directory starts with nlink 1 from `new`; `link` counts the entry.
+        if kind != NodeKind::Dir {
+            node.update_metadata(|m| m.nlink = 0);
+        }
+        self.link(name, node.clone())?;
+        Ok(node)
+    }
+
+    /// Removes the entry `name`; directories only when `dir` is set and they are empty.
+    pub fn unlink(&self, name: &str, dir: bool) -> SysResult<Arc<Node>> {
+        let mut entries = self.dir()?.lock();
+        let child = entries.get(name).cloned().ok_or(Errno::ENOENT)?;
+        match (child.kind == NodeKind::Dir, dir) {
+            (true, false) => return Err(Errno::EISDIR),
+            (false, true) => return Err(Errno::ENOTDIR),
+            (true, true) if !child.dir()?.lock().is_empty() => return Err(Errno::ENOTEMPTY),
+            _ => {}
+        }
+        entries.remove(name);
+        drop(entries);
+        if child.kind == NodeKind::Dir {
+            self.update_metadata(|m| m.nlink -= 1);
+        } else {
+            child.update_metadata(|m| m.nlink = m.nlink.saturating_sub(1));
+        }
+        self.touch_mtime();
+        Ok(child)
+    }
+
+    /// Returns the entries, sorted by name, without `.` and `..`.
+    pub fn entries(&self) -> SysResult<Vec<(String, Arc<Node>)>> {
+        Ok(self.dir()?.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
+    /// Returns whether `name` exists here.
+    pub fn contains(&self, name: &str) -> bool {
+        self.dir().is_ok_and(|d| d.lock().contains_key(name))
+    }
+
+    /// Replaces entry `name` with `node` (for rename), returning what was there.
+    pub fn replace_entry(self: &Arc<Self>, name: &str, node: Arc<Node>) -> SysResult<Option<Arc<Node>>> {
+        check_name(name)?;
+        if node.kind == NodeKind::Dir {
+            *node.parent.lock() = Arc::downgrade(self);
+        }
+        let old = self.dir()?.lock().insert(String::from(name), node);
+        self.touch_mtime();
+        Ok(old)
+    }
+
+    /// Removes entry `name` without touching link counts (the other half of a rename).
+    pub fn detach_entry(&self, name: &str) -> SysResult<Arc<Node>> {
+        self.dir()?.lock().remove(name).ok_or(Errno::ENOENT)
+    }
+
+    /// Returns the symlink target.
+    pub fn readlink(&self) -> SysResult<String> {
+        match &self.content {
+            Content::Symlink(t) => Ok(t.clone()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Reads file data at `offset`.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
+        match &self.content {
+            Content::File(data) => {
+                let data = data.lock();
+                let start = (offset.min(data.len() as u64)) as usize;
+                let n = buf.len().min(data.len() - start);
+                buf[..n].copy_from_slice(&data[start..start + n]);
+                Ok(n)
+            }
+            Content::Dir(_) => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Writes file data at `offset`, growing the file (with zeros) as needed.
+    pub fn write_at(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {
+        const MAX_FILE: u64 = 1 << 32;
+        match &self.content {
+            Content::File(data) => {
+                let end = offset.checked_add(buf.len() as u64).filter(|&e| e <= MAX_FILE).ok_or(Errno::EFBIG)?;
+                let mut data = data.lock();
+                if (data.len() as u64) < end {
+                    let grow = end as usize - data.len();
+                    data.try_reserve(grow).map_err(|_| Errno::ENOSPC)?;
+                    data.resize(end as usize, 0);
+                }
+                data[offset as usize..end as usize].copy_from_slice(buf);
+                drop(data);
+                self.touch_mtime();
+                Ok(buf.len())
+            }
+            Content::Dir(_) => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Sets the file length.
+    pub fn truncate(&self, len: u64) -> SysResult<()> {
+        match &self.content {
+            Content::File(data) => {
+                if len > 1 << 32 {
+                    return Err(Errno::EFBIG);
+                }
+                data.lock().resize(len as usize, 0);
+                self.touch_mtime();
+                Ok(())
+            }
+            Content::Dir(_) => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn touch_mtime(&self) {
+        let t = now();
+        let mut m = self.meta.lock();
+        m.mtime = t;
+        m.ctime = t;
+    }
+}
+
+fn check_name(name: &str) -> SysResult<()> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+        return Err(Errno::EINVAL);
+    }
+    if name.len() > NAME_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    Ok(())
+}

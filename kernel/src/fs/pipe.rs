@@ -1,0 +1,186 @@
+//! Pipes: a bounded byte queue with a read end and a write end.
+//!
+//! Reads block while the pipe is empty and a writer exists; EOF once no writer is left.
+//! Writes block while it is full; `EPIPE` once no reader is left. Writes of up to
+//! [`PIPE_BUF`] bytes are atomic, as POSIX requires.
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+
+use ostd::sync::{SpinLock, WaitQueue};
+
+use super::file::{FileLike, OpenFlags, Readiness, Stat};
+use crate::error::{Errno, SysResult};
+
+/// The capacity (Linux's default, 16 pages).
+pub const PIPE_CAPACITY: usize = 65536;
+/// Writes this size or smaller are never interleaved with others.
+pub const PIPE_BUF: usize = 4096;
+
+struct State {
+    buf: VecDeque<u8>,
+    readers: usize,
+    writers: usize,
+}
+
+struct Pipe {
+    state: SpinLock<State>,
+    readable: WaitQueue,
+    writable: WaitQueue,
+    ino: u64,
+}
+
+/// One end of a pipe.
+pub struct PipeEnd {
+    pipe: Arc<Pipe>,
+    write_end: bool,
+    flags: SpinLock<OpenFlags>,
+}
+
+static NEXT_PIPE_INO: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1 << 40);
+
+/// Creates a pipe; returns (read end, write end).
+pub fn new_pipe(flags: OpenFlags) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
+    let pipe = Arc::new(Pipe {
+        state: SpinLock::new(State { buf: VecDeque::new(), readers: 1, writers: 1 }),
+        readable: WaitQueue::new(),
+        writable: WaitQueue::new(),
+        ino: NEXT_PIPE_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
+    });
+    let status = flags & OpenFlags::NONBLOCK;
+    (
+        Arc::new(PipeEnd { pipe: pipe.clone(), write_end: false, flags: SpinLock::new(status) }),
+        Arc::new(PipeEnd { pipe, write_end: true, flags: SpinLock::new(status | OpenFlags::WRONLY) }),
+    )
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        let mut s = self.pipe.state.lock();
+        if self.write_end {
+            s.writers -= 1;
+        } else {
+            s.readers -= 1;
+        }
+        drop(s);
+        self.pipe.readable.wake_all();
+        self.pipe.writable.wake_all();
+    }
+}
+
+impl PipeEnd {
+    fn nonblocking(&self) -> bool {
+        self.flags.lock().contains(OpenFlags::NONBLOCK)
+    }
+}
+
+impl FileLike for PipeEnd {
+    fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
+        if self.write_end {
+            return Err(Errno::EBADF);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let nonblocking = self.nonblocking();
+        self.pipe.readable.wait_until(|| {
+            let mut s = self.pipe.state.lock();
+            if s.buf.is_empty() {
+                return match (s.writers, nonblocking) {
+                    (0, _) => Some(Ok(0)),
+                    (_, true) => Some(Err(Errno::EAGAIN)),
+                    _ => None,
+                };
+            }
+            let n = buf.len().min(s.buf.len());
+            for (dst, src) in buf.iter_mut().zip(s.buf.drain(..n)) {
+                *dst = src;
+            }
+            drop(s);
+            self.pipe.writable.wake_all();
+            Some(Ok(n))
+        })
+    }
+
+    fn write(&self, buf: &[u8]) -> SysResult<usize> {
+        if !self.write_end {
+            return Err(Errno::EBADF);
+        }
+        let nonblocking = self.nonblocking();
+        let mut written = 0;
+        while written < buf.len() {
+            let rest = &buf[written..];
+            let step = self.pipe.writable.wait_until(|| {
+                let mut s = self.pipe.state.lock();
+                if s.readers == 0 {
+                    return Some(Err(Errno::EPIPE));
+                }
+                let space = PIPE_CAPACITY - s.buf.len();
+                // Small writes go in whole or not at all.
+                let need = if rest.len() <= PIPE_BUF { rest.len() } else { 1 };
+                if space < need {
+                    return nonblocking.then_some(Err(Errno::EAGAIN));
+                }
+                let n = rest.len().min(space);
+                s.buf.extend(&rest[..n]);
+                drop(s);
+                self.pipe.readable.wake_all();
+                Some(Ok(n))
+            });
+            match step {
+                Ok(n) => written += n,
+                Err(e) if written == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(written)
+    }
+
+    fn stat(&self) -> Stat {
+        Stat { ino: self.pipe.ino, mode: 0o010600, nlink: 1, blksize: 4096, dev: 12, ..Stat::default() }
+    }
+
+    fn flags(&self) -> OpenFlags {
+        *self.flags.lock()
+    }
+
+    fn set_status_flags(&self, flags: OpenFlags) {
+        let mut f = self.flags.lock();
+        *f = (*f - OpenFlags::NONBLOCK) | (flags & OpenFlags::NONBLOCK);
+    }
+
+    fn readiness(&self) -> Readiness {
+        let s = self.pipe.state.lock();
+        if self.write_end {
+            Readiness { readable: false, writable: s.readers == 0 || s.buf.len() < PIPE_CAPACITY, hangup: s.readers == 0 }
+        } else {
+            Readiness { readable: !s.buf.is_empty() || s.writers == 0, writable: false, hangup: s.writers == 0 }
+        }
+    }
+}
+
+ostd::ktest! {
+    fn pipe_passes_bytes_and_reports_eof_and_epipe() {
+        let (r, w) = new_pipe(OpenFlags::empty());
+        assert_eq!(w.write(b"hello"), Ok(5));
+        let mut buf = [0u8; 16];
+        assert_eq!(r.read(&mut buf), Ok(5));
+        assert_eq!(&buf[..5], b"hello");
+        drop(w);
+        assert_eq!(r.read(&mut buf), Ok(0), "EOF once the writer is gone");
+        let (r, w) = new_pipe(OpenFlags::empty());
+        drop(r);
+        assert_eq!(w.write(b"x"), Err(Errno::EPIPE));
+    }
+
+    fn pipe_blocks_the_reader_until_a_writer_writes() {
+        let (r, w) = new_pipe(OpenFlags::empty());
+        let writer = ostd::task::spawn("pipe-writer", move || {
+            ostd::task::sleep_ms(20);
+            w.write(b"late").unwrap();
+        });
+        let mut buf = [0u8; 8];
+        assert_eq!(r.read(&mut buf), Ok(4));
+        writer.join();
+    }
+}

@@ -1,0 +1,223 @@
+//! Processes: identity, memory, files, signals, and the lifecycle (fork, exec, exit, wait).
+//!
+//! Each process runs on one ostd task (threads come with `clone(CLONE_THREAD)` later), in
+//! the loop of [`run`]: enter user mode, handle what comes back, repeat.
+
+pub mod exec;
+pub mod run;
+pub mod signal;
+pub mod table;
+pub mod vm;
+
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicI32, Ordering};
+
+use ostd::sync::{SpinLock, WaitQueue};
+
+use crate::fs::path::Start;
+use crate::fs::{FdTable, Node};
+use signal::SignalState;
+use vm::Vm;
+
+/// A process ID.
+pub type Pid = i32;
+
+/// How a process ended, as `wait4` encodes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// `exit(code)`.
+    Exited(u8),
+    /// Killed by a signal (with a core dump flag).
+    Signaled(u32, bool),
+}
+
+impl ExitStatus {
+    /// Returns the `wstatus` word.
+    pub fn wait_status(&self) -> u32 {
+        match *self {
+            Self::Exited(code) => u32::from(code) << 8,
+            Self::Signaled(sig, core) => sig | if core { 0x80 } else { 0 },
+        }
+    }
+}
+
+/// Where a process resolves paths, and its umask.
+#[derive(Clone)]
+pub struct FsContext {
+    /// The root directory.
+    pub root: Arc<Node>,
+    /// The working directory.
+    pub cwd: Arc<Node>,
+    /// The file-creation mask.
+    pub umask: u32,
+}
+
+/// A process.
+pub struct Process {
+    pid: Pid,
+    parent: SpinLock<Weak<Process>>,
+    children: SpinLock<Vec<Arc<Process>>>,
+    pgid: AtomicI32,
+    sid: AtomicI32,
+    vm: SpinLock<Arc<Vm>>,
+    /// Open files.
+    pub files: SpinLock<FdTable>,
+    /// Root, cwd, umask.
+    pub fs: SpinLock<FsContext>,
+    /// Dispositions, mask, pending.
+    pub signals: SpinLock<SignalState>,
+    exit_status: SpinLock<Option<ExitStatus>>,
+    /// Woken when a child exits (wait4 sleeps here), or a signal arrives.
+    pub child_wq: WaitQueue,
+    /// The program name (comm), at most 15 bytes.
+    pub comm: SpinLock<String>,
+    /// The full argv of the last execve, for /proc/[pid]/cmdline.
+    pub cmdline: SpinLock<Vec<String>>,
+    /// The path of the executable.
+    pub exe: SpinLock<String>,
+    /// The address `set_tid_address` registered (cleared and futex-woken at exit).
+    pub clear_child_tid: SpinLock<u64>,
+}
+
+impl Process {
+    /// Creates a process; it is not in the table and not running yet.
+    pub fn new(pid: Pid, parent: Weak<Process>, vm: Arc<Vm>, files: FdTable, fs: FsContext) -> Arc<Self> {
+        Arc::new(Self {
+            pid,
+            parent: SpinLock::new(parent),
+            children: SpinLock::new(Vec::new()),
+            pgid: AtomicI32::new(pid),
+            sid: AtomicI32::new(pid),
+            vm: SpinLock::new(vm),
+            files: SpinLock::new(files),
+            fs: SpinLock::new(fs),
+            signals: SpinLock::new(SignalState::default()),
+            exit_status: SpinLock::new(None),
+            child_wq: WaitQueue::new(),
+            comm: SpinLock::new(String::new()),
+            cmdline: SpinLock::new(Vec::new()),
+            exe: SpinLock::new(String::new()),
+            clear_child_tid: SpinLock::new(0),
+        })
+    }
+
+    /// Returns the PID.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Returns the parent's PID (0 for init).
+    pub fn ppid(&self) -> Pid {
+        self.parent.lock().upgrade().map_or(0, |p| p.pid)
+    }
+
+    /// Returns the parent.
+    pub fn parent(&self) -> Option<Arc<Process>> {
+        self.parent.lock().upgrade()
+    }
+
+    /// Returns the process group.
+    pub fn pgid(&self) -> Pid {
+        self.pgid.load(Ordering::Relaxed)
+    }
+
+    /// Sets the process group.
+    pub fn set_pgid(&self, pgid: Pid) {
+        self.pgid.store(pgid, Ordering::Relaxed);
+    }
+
+    /// Returns the session.
+    pub fn sid(&self) -> Pid {
+        self.sid.load(Ordering::Relaxed)
+    }
+
+    /// Makes this process a session and group leader.
+    pub fn set_sid(&self) {
+        self.sid.store(self.pid, Ordering::Relaxed);
+        self.pgid.store(self.pid, Ordering::Relaxed);
+    }
+
+    /// Returns the memory.
+    pub fn vm(&self) -> Arc<Vm> {
+        self.vm.lock().clone()
+    }
+
+    /// Replaces the memory (execve).
+    pub fn set_vm(&self, vm: Arc<Vm>) {
+        *self.vm.lock() = vm;
+    }
+
+    /// Returns a path-resolution start at the cwd.
+    pub fn start(&self) -> Start {
+        let fs = self.fs.lock();
+        Start { root: fs.root.clone(), dir: fs.cwd.clone() }
+    }
+
+    /// Returns the children.
+    pub fn children(&self) -> Vec<Arc<Process>> {
+        self.children.lock().clone()
+    }
+
+    /// Adds a child.
+    pub fn add_child(&self, child: Arc<Process>) {
+        self.children.lock().push(child);
+    }
+
+    /// Removes a (reaped) child.
+    pub fn remove_child(&self, pid: Pid) {
+        self.children.lock().retain(|c| c.pid != pid);
+    }
+
+    /// Returns how it ended, once it has.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        *self.exit_status.lock()
+    }
+
+    /// Returns whether it has exited and awaits reaping.
+    pub fn is_zombie(&self) -> bool {
+        self.exit_status.lock().is_some()
+    }
+
+    /// Returns whether a signal is waiting that would interrupt a blocking call.
+    pub fn has_pending_signal(&self) -> bool {
+        let s = self.signals.lock();
+        s.pending & !s.blocked != 0 || s.pending & (1 << (signal::SIGKILL - 1)) != 0
+    }
+
+    /// Wakes this process wherever it sleeps interruptibly.
+    pub fn interrupt_sleep(&self) {
+        self.child_wq.wake_all();
+        crate::syscall::wake_sleepers();
+    }
+
+    /// Ends the process: releases its files and memory, hands its children to init, and
+    /// leaves a zombie for the parent to reap.
+    pub fn exit(self: &Arc<Self>, status: ExitStatus) {
+        {
+            let mut s = self.exit_status.lock();
+            if s.is_some() {
+                return;
+            }
+            *s = Some(status);
+        }
+        let files = core::mem::take(&mut *self.files.lock());
+        drop(files);
+        let orphans = core::mem::take(&mut *self.children.lock());
+        if let Some(init) = table::get(1).filter(|init| init.pid != self.pid) {
+            for child in orphans {
+                *child.parent.lock() = Arc::downgrade(&init);
+                let zombie = child.is_zombie();
+                init.add_child(child);
+                if zombie {
+                    init.child_wq.wake_all();
+                }
+            }
+        }
+        if let Some(parent) = self.parent() {
+            signal::send(&parent, signal::SIGCHLD);
+            parent.child_wq.wake_all();
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The process table and PID allocation, and which process each task runs.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use ostd::sync::SpinLock;
+
+use super::{Pid, Process};
+
+struct Table {
+    processes: BTreeMap<Pid, Arc<Process>>,
+    by_task: BTreeMap<u64, Arc<Process>>,
+    next_pid: Pid,
+}
+
+static TABLE: SpinLock<Table> = SpinLock::new(Table { processes: BTreeMap::new(), by_task: BTreeMap::new(), next_pid: 1 });
+
+/// The largest PID (Linux's default pid_max).
+const PID_MAX: Pid = 32768;
+
+/// Allocates an unused PID.
+pub fn alloc_pid() -> Option<Pid> {
+    let mut t = TABLE.lock();
+    for _ in 0..PID_MAX {
+        let pid = t.next_pid;
+        t.next_pid = if pid >= PID_MAX { 2 } else { pid + 1 };
+        if !t.processes.contains_key(&pid) {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+/// Adds a process.
+pub fn insert(p: Arc<Process>) {
+    TABLE.lock().processes.insert(p.pid(), p);
+}
+
+/// Removes a reaped process.
+pub fn remove(pid: Pid) {
+    TABLE.lock().processes.remove(&pid);
+}
+
+/// Finds a process.
+pub fn get(pid: Pid) -> Option<Arc<Process>> {
+    TABLE.lock().processes.get(&pid).cloned()
+}
+
+/// Returns every process.
+pub fn all() -> Vec<Arc<Process>> {
+    TABLE.lock().processes.values().cloned().collect()
+}
+
+/// Records that the current task runs `p`.
+pub fn bind_current_task(p: Arc<Process>) {
+    let id = ostd::task::current().id();
+    TABLE.lock().by_task.insert(id, p);
+}
+
+/// Forgets the current task's process.
+pub fn unbind_current_task() {
+    let id = ostd::task::current().id();
+    TABLE.lock().by_task.remove(&id);
+}
+
+/// Returns the process the current task runs, if any.
+pub fn current() -> Option<Arc<Process>> {
+    let id = ostd::task::current_if_any()?.id();
+    TABLE.lock().by_task.get(&id).cloned()
+}

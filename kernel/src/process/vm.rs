@@ -1,0 +1,278 @@
+//! A process's memory: its address space and the record of what is mapped where.
+//!
+//! An [`Area`] is a VMA: a page-aligned range with protection and a kind. Pages are filled
+//! lazily by the fault handler (zero pages) or eagerly (file contents, shared memory); after
+//! a fork both processes map the same frames read-only, and the first write copies
+//! (unless the area is shared, or the frame has no other user).
+//! The areas live behind a spin lock shared with the fault handler, which never sleeps.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+
+use bitflags::bitflags;
+use ostd::mm::{Frame, PAGE_SIZE, PageAccess, PageFaultInfo, PageFlags, VmSpace};
+use ostd::sync::SpinLock;
+
+use crate::error::{Errno, SysResult};
+
+const PAGE: u64 = PAGE_SIZE as u64;
+/// The top of the main thread's stack.
+pub const STACK_TOP: u64 = 0x7fff_ffff_f000;
+/// The main thread's stack size (RLIMIT_STACK's default).
+pub const STACK_SIZE: u64 = 8 << 20;
+/// Where `mmap` starts looking for room, downwards.
+pub const MMAP_TOP: u64 = 0x7fff_f000_0000;
+/// The lowest address `mmap` hands out (vm.mmap_min_addr).
+pub const MMAP_MIN: u64 = 0x1_0000;
+
+bitflags! {
+    /// `PROT_*`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Prot: u32 {
+        /// PROT_READ.
+        const READ = 1;
+        /// PROT_WRITE.
+        const WRITE = 2;
+        /// PROT_EXEC.
+        const EXEC = 4;
+    }
+}
+
+impl Prot {
+    fn page_flags(self) -> PageFlags {
+        let mut f = PageFlags::READ;
+        if self.contains(Prot::WRITE) {
+            f |= PageFlags::WRITE;
+        }
+        if self.contains(Prot::EXEC) {
+            f |= PageFlags::EXEC;
+        }
+        f
+    }
+}
+
+/// One mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Area {
+    /// First byte (page-aligned).
+    pub start: u64,
+    /// One past the last byte (page-aligned).
+    pub end: u64,
+    /// Access rights.
+    pub prot: Prot,
+    /// MAP_SHARED: writes are seen by every process mapping it (never copied on write).
+    pub shared: bool,
+}
+
+/// The areas of one address space, plus the program break.
+#[derive(Clone, Debug, Default)]
+pub struct Areas {
+    map: BTreeMap<u64, Area>,
+    /// Where the heap starts (end of the executable's data).
+    pub brk_start: u64,
+    /// The current break.
+    pub brk: u64,
+}
+
+impl Areas {
+    /// Returns the area containing `addr`.
+    pub fn find(&self, addr: u64) -> Option<Area> {
+        self.map.range(..=addr).next_back().map(|(_, a)| *a).filter(|a| addr < a.end)
+    }
+
+    /// Returns whether any area overlaps `start..end`.
+    pub fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.map.range(..end).next_back().is_some_and(|(_, a)| a.end > start)
+    }
+
+    /// Returns the areas, in address order.
+    pub fn iter(&self) -> impl Iterator<Item = &Area> {
+        self.map.values()
+    }
+
+    /// Inserts an area; the range must be free.
+    pub fn insert(&mut self, area: Area) {
+        debug_assert!(!self.overlaps(area.start, area.end));
+        self.map.insert(area.start, area);
+    }
+
+    /// Removes `start..end` from the record, splitting areas at the edges; returns the
+    /// pieces removed.
+    pub fn remove_range(&mut self, start: u64, end: u64) -> alloc::vec::Vec<Area> {
+        let mut removed = alloc::vec::Vec::new();
+        let hits: alloc::vec::Vec<u64> = self.map.range(..end).filter(|(_, a)| a.end > start).map(|(&k, _)| k).collect();
+        for key in hits {
+            let Some(a) = self.map.remove(&key) else { continue };
+            if a.start < start {
+                self.map.insert(a.start, Area { end: start, ..a });
+            }
+            if a.end > end {
+                self.map.insert(end, Area { start: end, ..a });
+            }
+            removed.push(Area { start: a.start.max(start), end: a.end.min(end), ..a });
+        }
+        removed
+    }
+
+    /// Finds a free, page-aligned range of `len` bytes, preferring `hint`.
+    pub fn find_free(&self, hint: u64, len: u64) -> Option<u64> {
+        if hint >= MMAP_MIN && hint.checked_add(len).is_some_and(|e| e <= MMAP_TOP) && !self.overlaps(hint, hint + len) {
+            return Some(hint);
+        }
+        let mut top = MMAP_TOP;
+        for a in self.map.values().rev() {
+            if a.start >= top {
+                continue;
+            }
+            if a.end <= top && top - a.end >= len {
+                return Some(top - len);
+            }
+            top = top.min(a.start);
+        }
+        (top >= MMAP_MIN + len).then(|| top - len)
+    }
+}
+
+/// A process's address space and areas.
+pub struct Vm {
+    space: Arc<VmSpace>,
+    areas: Arc<SpinLock<Areas>>,
+}
+
+impl Vm {
+    /// Creates an empty address space with its fault handler installed.
+    pub fn new() -> SysResult<Arc<Self>> {
+        Self::with(VmSpace::new()?, Areas::default())
+    }
+
+    fn with(space: VmSpace, areas: Areas) -> SysResult<Arc<Self>> {
+        let areas = Arc::new(SpinLock::new(areas));
+        let for_handler = areas.clone();
+        space.set_page_fault_handler(alloc::boxed::Box::new(move |space: &VmSpace, info: &PageFaultInfo| {
+            let area = for_handler.lock().find(info.addr).ok_or(())?;
+            resolve_fault(space, &area, info)
+        }));
+        Ok(Arc::new(Self { space: Arc::new(space), areas }))
+    }
+
+    /// Returns the address space.
+    pub fn space(&self) -> &Arc<VmSpace> {
+        &self.space
+    }
+
+    /// Returns the areas, locked.
+    pub fn areas(&self) -> ostd::sync::SpinLockGuard<'_, Areas> {
+        self.areas.lock()
+    }
+
+    /// Returns a copy-on-write duplicate (for fork).
+    pub fn fork(&self) -> SysResult<Arc<Self>> {
+        let areas = self.areas.lock().clone();
+        Self::with(self.space.fork_cow()?, areas)
+    }
+
+    /// Records a new area (the range must be free); pages come on demand unless `populate`.
+    pub fn map_area(&self, area: Area, populate: bool) -> SysResult<()> {
+        self.areas.lock().insert(area);
+        if populate {
+            for page in (area.start..area.end).step_by(PAGE_SIZE) {
+                self.ensure_page(page, area.prot)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes sure `page` is mapped (zeroed if new) and returns its frame.
+    pub fn ensure_page(&self, page: u64, prot: Prot) -> SysResult<Frame> {
+        if let Some(frame) = self.space.frame_at(page) {
+            return Ok(frame);
+        }
+        let frame = Frame::alloc_zeroed().ok_or(Errno::ENOMEM)?;
+        self.space.map(page, frame.clone(), prot.page_flags())?;
+        Ok(frame)
+    }
+
+    /// Removes every mapping in `start..end`.
+    pub fn unmap_range(&self, start: u64, end: u64) {
+        let removed = self.areas.lock().remove_range(start, end);
+        for area in removed {
+            for page in (area.start..area.end).step_by(PAGE_SIZE) {
+                let _ = self.space.unmap(page);
+            }
+        }
+    }
+
+    /// Changes the protection of `start..end`, which must be fully mapped.
+    pub fn protect(&self, start: u64, end: u64, prot: Prot) -> SysResult<()> {
+        let mut areas = self.areas.lock();
+        let mut at = start;
+        while at < end {
+            let a = areas.find(at).ok_or(Errno::ENOMEM)?;
+            at = a.end;
+        }
+        let pieces = areas.remove_range(start, end);
+        for piece in pieces {
+            areas.insert(Area { prot, ..piece });
+        }
+        drop(areas);
+        // Write access comes back through the fault handler, which knows about sharing.
+        let flags = (prot - Prot::WRITE).page_flags();
+        for page in (start..end).step_by(PAGE_SIZE) {
+            if self.space.translate(page).is_some() {
+                self.space.protect(page, flags)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Resolves a fault inside `area`: zero-fill a missing page, or give write access to a
+/// present one (copying it first if another mapping still shares it).
+fn resolve_fault(space: &VmSpace, area: &Area, info: &PageFaultInfo) -> Result<(), ()> {
+    let allowed = match info.access {
+        PageAccess::Read => area.prot.contains(Prot::READ) || area.prot.contains(Prot::WRITE),
+        PageAccess::Write => area.prot.contains(Prot::WRITE),
+        PageAccess::Execute => area.prot.contains(Prot::EXEC),
+    };
+    if !allowed {
+        return Err(());
+    }
+    let page = info.addr & !(PAGE - 1);
+    let flags = area.prot.page_flags();
+    if !info.present {
+        // Another fault may have filled it meanwhile (a kernel copy racing a user access).
+        if space.translate(page).is_some() {
+            return Ok(());
+        }
+        let frame = Frame::alloc_zeroed().ok_or(())?;
+        return space.map(page, frame, flags).map_err(|_| ());
+    }
+    if info.access != PageAccess::Write {
+        return Err(()); // present and readable: a protection fault we cannot fix
+    }
+    let frame = space.frame_at(page).ok_or(())?;
+    if area.shared || frame.ref_count() <= 2 {
+        // Only this mapping (plus our handle) uses the frame: take it over.
+        return space.protect(page, flags).map_err(|_| ());
+    }
+    let copy = Frame::alloc_zeroed().ok_or(())?;
+    copy.copy_from(&frame);
+    drop(frame);
+    space.replace(page, copy, flags).map(drop).map_err(|_| ())
+}
+
+ostd::ktest! {
+    fn areas_split_and_find_free_ranges() {
+        let mut a = Areas::default();
+        a.insert(Area { start: 0x1000, end: 0x5000, prot: Prot::READ, shared: false });
+        let removed = a.remove_range(0x2000, 0x3000);
+        assert_eq!(removed, [Area { start: 0x2000, end: 0x3000, prot: Prot::READ, shared: false }]);
+        assert_eq!(a.find(0x1000).map(|x| x.end), Some(0x2000));
+        assert_eq!(a.find(0x2000), None);
+        assert_eq!(a.find(0x4fff).map(|x| x.start), Some(0x3000));
+        assert!(a.overlaps(0x0, 0x1001));
+        assert!(!a.overlaps(0x2000, 0x3000));
+        assert_eq!(a.find_free(0x2000, 0x1000), Some(0x2000), "a free hint is honoured");
+        assert_eq!(a.find_free(0, 0x1000), Some(MMAP_TOP - 0x1000));
+    }
+}

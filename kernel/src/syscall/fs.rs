@@ -1,0 +1,877 @@
+//! File and directory syscalls.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+
+use super::SyscallCtx;
+use crate::error::{Errno, SysResult};
+use crate::fs::file::{NodeFile, Stat};
+use crate::fs::path::{self, PATH_MAX, Start};
+use crate::fs::{FileLike, Node, NodeKind, OpenFlags, devfs, pipe};
+
+/// `dirfd` meaning "the working directory".
+pub const AT_FDCWD: i32 = -100;
+const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const AT_REMOVEDIR: u64 = 0x200;
+const AT_SYMLINK_FOLLOW: u64 = 0x400;
+const AT_EMPTY_PATH: u64 = 0x1000;
+const IO_CHUNK: usize = 64 * 1024;
+
+fn fd_arg(v: u64) -> i32 {
+    v as i32
+}
+
+/// Reads a path argument.
+pub fn path_arg(ctx: &SyscallCtx, addr: u64) -> SysResult<String> {
+    ctx.mem().read_cstring(addr, PATH_MAX)
+}
+
+/// Returns where a `*at` call resolves from.
+pub fn start_at(ctx: &SyscallCtx, dirfd: i32) -> SysResult<Start> {
+    let mut start = ctx.process.start();
+    if dirfd != AT_FDCWD {
+        let file = ctx.process.files.lock().get(dirfd)?;
+        let node = file.node().ok_or(Errno::ENOTDIR)?.clone();
+        if node.kind() != NodeKind::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        start.dir = node;
+    }
+    Ok(start)
+}
+
+fn file(ctx: &SyscallCtx, fd: i32) -> SysResult<Arc<dyn FileLike>> {
+    ctx.process.files.lock().get(fd)
+}
+
+/// Opens a node as a file.
+pub fn open_node(node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
+    match node.kind() {
+        NodeKind::CharDev(rdev) if !flags.contains(OpenFlags::PATH) => devfs::open(rdev, node, flags),
+        NodeKind::Fifo if !flags.contains(OpenFlags::PATH) => Err(Errno::ENXIO),
+        _ => Ok(Arc::new(NodeFile::new(node, flags))),
+    }
+}
+
+fn do_open(ctx: &mut SyscallCtx, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> SysResult<u64> {
+    let path = path_arg(ctx, path_addr)?;
+    let flags = OpenFlags::from_bits_truncate(flags as u32);
+    if flags.contains(OpenFlags::TMPFILE) {
+        return Err(Errno::ENOTSUP);
+    }
+    let start = start_at(ctx, dirfd)?;
+    let follow = !flags.contains(OpenFlags::NOFOLLOW);
+    let node = if flags.contains(OpenFlags::CREAT) {
+        let (dir, name) = path::resolve_parent(&start, &path).map_err(|e| if e == Errno::EEXIST { Errno::EISDIR } else { e })?;
+        match dir.lookup(&name) {
+            Ok(_) if flags.contains(OpenFlags::EXCL) => return Err(Errno::EEXIST),
+            Ok(existing) if existing.kind() == NodeKind::Symlink && follow => path::resolve(&start, &path, true)?,
+            Ok(existing) => existing,
+            Err(Errno::ENOENT) => {
+                if path.ends_with('/') {
+                    return Err(Errno::EISDIR);
+                }
+                let umask = ctx.process.fs.lock().umask;
+                dir.create(&name, NodeKind::File, (mode as u32) & 0o7777 & !umask, "")?
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        path::resolve(&start, &path, follow)?
+    };
+    if node.kind() == NodeKind::Symlink && !flags.contains(OpenFlags::PATH) {
+        return Err(Errno::ELOOP);
+    }
+    if flags.contains(OpenFlags::DIRECTORY) && node.kind() != NodeKind::Dir {
+        return Err(Errno::ENOTDIR);
+    }
+    if node.kind() == NodeKind::Dir && flags.writable() {
+        return Err(Errno::EISDIR);
+    }
+    if flags.contains(OpenFlags::TRUNC) && flags.writable() && node.kind() == NodeKind::File {
+        node.truncate(0)?;
+    }
+    let file = open_node(node, flags)?;
+    let fd = ctx.process.files.lock().insert(file, flags.contains(OpenFlags::CLOEXEC))?;
+    Ok(fd as u64)
+}
+
+/// open(2).
+pub fn sys_open(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    do_open(ctx, AT_FDCWD, a[0], a[1], a[2])
+}
+
+/// openat(2).
+pub fn sys_openat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    do_open(ctx, fd_arg(a[0]), a[1], a[2], a[3])
+}
+
+/// creat(2).
+pub fn sys_creat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let flags = (OpenFlags::CREAT | OpenFlags::WRONLY | OpenFlags::TRUNC).bits();
+    do_open(ctx, AT_FDCWD, a[0], u64::from(flags), a[1])
+}
+
+/// close(2).
+pub fn sys_close(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let file = ctx.process.files.lock().remove(fd_arg(a[0]))?;
+    drop(file);
+    Ok(0)
+}
+
+/// read(2).
+pub fn sys_read(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    read_into_user(ctx, &f, a[1], a[2] as usize, None)
+}
+
+fn read_into_user(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, buf: u64, len: usize, offset: Option<u64>) -> SysResult<u64> {
+    if buf.checked_add(len as u64).is_none() || (len > 0 && buf.checked_add(len as u64).is_some_and(|e| e > ostd::mm::USER_END)) {
+        return Err(Errno::EFAULT);
+    }
+    let mem = ctx.mem();
+    let mut chunk = alloc::vec![0u8; len.min(IO_CHUNK)];
+    let mut done = 0usize;
+    while done < len {
+        let want = (len - done).min(chunk.len());
+        let n = match offset {
+            Some(off) => f.read_at(off + done as u64, &mut chunk[..want]),
+            None => f.read(&mut chunk[..want]),
+        };
+        let n = match n {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        mem.write(buf + done as u64, &chunk[..n])?;
+        done += n;
+        if n < want {
+            break;
+        }
+    }
+    if len == 0 {
+        // Still report errors like EISDIR/EBADF for zero-length reads.
+        match offset {
+            Some(off) => f.read_at(off, &mut [])?,
+            None => f.read(&mut [])?,
+        };
+    }
+    Ok(done as u64)
+}
+
+fn write_from_user(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, buf: u64, len: usize, offset: Option<u64>) -> SysResult<u64> {
+    let mem = ctx.mem();
+    let mut chunk = alloc::vec![0u8; len.min(IO_CHUNK)];
+    let mut done = 0usize;
+    if len == 0 {
+        return match offset {
+            Some(off) => f.write_at(off, &[]).map(|n| n as u64),
+            None => f.write(&[]).map(|n| n as u64),
+        };
+    }
+    while done < len {
+        let want = (len - done).min(chunk.len());
+        if let Err(e) = mem.read(buf + done as u64, &mut chunk[..want]) {
+            if done == 0 {
+                return Err(e);
+            }
+            break;
+        }
+        let n = match offset {
+            Some(off) => f.write_at(off + done as u64, &chunk[..want]),
+            None => f.write(&chunk[..want]),
+        };
+        match n {
+            Ok(n) => {
+                done += n;
+                if n < want {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => {
+                if e == Errno::EPIPE {
+                    crate::process::signal::send(ctx.process, crate::process::signal::SIGPIPE);
+                }
+                return Err(e);
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(done as u64)
+}
+
+/// write(2).
+pub fn sys_write(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    write_from_user(ctx, &f, a[1], a[2] as usize, None)
+}
+
+/// pread64(2).
+pub fn sys_pread64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    read_into_user(ctx, &f, a[1], a[2] as usize, Some(a[3]))
+}
+
+/// pwrite64(2).
+pub fn sys_pwrite64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    write_from_user(ctx, &f, a[1], a[2] as usize, Some(a[3]))
+}
+
+fn iovecs(ctx: &SyscallCtx, addr: u64, count: u64) -> SysResult<alloc::vec::Vec<(u64, usize)>> {
+    if count > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let mem = ctx.mem();
+    let mut v = alloc::vec::Vec::new();
+    let mut total: u64 = 0;
+    for i in 0..count {
+        let base = mem.read_u64(addr + 16 * i)?;
+        let len = mem.read_u64(addr + 16 * i + 8)?;
+        total = total.checked_add(len).filter(|&t| t <= isize::MAX as u64).ok_or(Errno::EINVAL)?;
+        v.push((base, len as usize));
+    }
+    Ok(v)
+}
+
+/// readv(2).
+pub fn sys_readv(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    let mut total = 0;
+    for (base, len) in iovecs(ctx, a[1], a[2])? {
+        let n = read_into_user(ctx, &f, base, len, None)?;
+        total += n;
+        if (n as usize) < len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// writev(2).
+pub fn sys_writev(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    let mut total = 0;
+    for (base, len) in iovecs(ctx, a[1], a[2])? {
+        if len == 0 {
+            continue;
+        }
+        let n = match write_from_user(ctx, &f, base, len, None) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n;
+        if (n as usize) < len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// lseek(2).
+pub fn sys_lseek(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    file(ctx, fd_arg(a[0]))?.seek(a[1] as i64, a[2] as u32)
+}
+
+/// ioctl(2).
+pub fn sys_ioctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    const FIONBIO: u32 = 0x5421;
+    const FIOCLEX: u32 = 0x5451;
+    const FIONCLEX: u32 = 0x5450;
+    match a[1] as u32 {
+        FIOCLEX | FIONCLEX => {
+            ctx.process.files.lock().set_cloexec(fd_arg(a[0]), a[1] as u32 == FIOCLEX)?;
+            Ok(0)
+        }
+        FIONBIO => {
+            let on = ctx.mem().read_u32(a[2])? != 0;
+            let flags = if on { f.flags() | OpenFlags::NONBLOCK } else { f.flags() - OpenFlags::NONBLOCK };
+            f.set_status_flags(flags);
+            Ok(0)
+        }
+        cmd => f.ioctl(cmd, a[2], &ctx.mem()),
+    }
+}
+
+/// dup(2).
+pub fn sys_dup(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let mut files = ctx.process.files.lock();
+    let f = files.get(fd_arg(a[0]))?;
+    files.insert(f, false).map(|fd| fd as u64)
+}
+
+/// dup2(2).
+pub fn sys_dup2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (old, new) = (fd_arg(a[0]), fd_arg(a[1]));
+    let mut files = ctx.process.files.lock();
+    let f = files.get(old)?;
+    if old == new {
+        return Ok(new as u64);
+    }
+    let replaced = files.insert_at(new, f, false)?;
+    drop(files);
+    drop(replaced);
+    Ok(new as u64)
+}
+
+/// dup3(2).
+pub fn sys_dup3(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (old, new, flags) = (fd_arg(a[0]), fd_arg(a[1]), a[2]);
+    if old == new || flags & !u64::from(OpenFlags::CLOEXEC.bits()) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut files = ctx.process.files.lock();
+    let f = files.get(old)?;
+    let replaced = files.insert_at(new, f, flags != 0)?;
+    drop(files);
+    drop(replaced);
+    Ok(new as u64)
+}
+
+/// fcntl(2).
+pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const F_DUPFD: u64 = 0;
+    const F_GETFD: u64 = 1;
+    const F_SETFD: u64 = 2;
+    const F_GETFL: u64 = 3;
+    const F_SETFL: u64 = 4;
+    const F_GETLK: u64 = 5;
+    const F_SETLK: u64 = 6;
+    const F_SETLKW: u64 = 7;
+    const F_DUPFD_CLOEXEC: u64 = 1030;
+    let fd = fd_arg(a[0]);
+    let mut files = ctx.process.files.lock();
+    let entry = files.entry(fd)?.clone();
+    match a[1] {
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            let min = usize::try_from(a[2] as i64).map_err(|_| Errno::EINVAL)?;
+            files.insert_from(min, entry.file, a[1] == F_DUPFD_CLOEXEC).map(|fd| fd as u64)
+        }
+        F_GETFD => Ok(u64::from(entry.cloexec)),
+        F_SETFD => files.set_cloexec(fd, a[2] & 1 != 0).map(|()| 0),
+        F_GETFL => Ok(u64::from(entry.file.flags().bits() & !OpenFlags::CLOEXEC.bits())),
+        F_SETFL => {
+            entry.file.set_status_flags(OpenFlags::from_bits_truncate(a[2] as u32));
+            Ok(0)
+        }
+        F_GETLK | F_SETLK | F_SETLKW => Ok(0), // advisory locks: one process at a time holds them all
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// getdents64(2).
+pub fn sys_getdents64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    let records = f.getdents(a[2] as usize)?;
+    ctx.mem().write(a[1], &records)?;
+    Ok(records.len() as u64)
+}
+
+fn write_stat(ctx: &SyscallCtx, addr: u64, stat: &Stat) -> SysResult<u64> {
+    ctx.mem().write(addr, &stat.to_bytes())?;
+    Ok(0)
+}
+
+/// fstat(2).
+pub fn sys_fstat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let st = file(ctx, fd_arg(a[0]))?.stat();
+    write_stat(ctx, a[1], &st)
+}
+
+fn stat_path(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, flags: u64) -> SysResult<Stat> {
+    let path = path_arg(ctx, path_addr)?;
+    if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        return Ok(if dirfd == AT_FDCWD { Stat::of_node(&ctx.process.start().dir) } else { file(ctx, dirfd)?.stat() });
+    }
+    let node = path::resolve(&start_at(ctx, dirfd)?, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    Ok(Stat::of_node(&node))
+}
+
+/// stat(2).
+pub fn sys_stat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let st = stat_path(ctx, AT_FDCWD, a[0], 0)?;
+    write_stat(ctx, a[1], &st)
+}
+
+/// lstat(2).
+pub fn sys_lstat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let st = stat_path(ctx, AT_FDCWD, a[0], AT_SYMLINK_NOFOLLOW)?;
+    write_stat(ctx, a[1], &st)
+}
+
+/// newfstatat(2).
+pub fn sys_newfstatat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[3] & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let st = stat_path(ctx, fd_arg(a[0]), a[1], a[3])?;
+    write_stat(ctx, a[2], &st)
+}
+
+/// statx(2).
+pub fn sys_statx(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[2] & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800 | 0x6000) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let st = stat_path(ctx, fd_arg(a[0]), a[1], a[2])?;
+    let mut b = [0u8; 256];
+    let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
+    put(0, &0x7ffu32.to_le_bytes()); // STATX_BASIC_STATS
+    put(4, &(st.blksize as u32).to_le_bytes());
+    put(16, &(st.nlink as u32).to_le_bytes());
+    put(20, &st.uid.to_le_bytes());
+    put(24, &st.gid.to_le_bytes());
+    put(28, &(st.mode as u16).to_le_bytes());
+    put(32, &st.ino.to_le_bytes());
+    put(40, &(st.size as u64).to_le_bytes());
+    put(48, &(st.blocks as u64).to_le_bytes());
+    for (off, t) in [(64, st.atime), (96, st.ctime), (112, st.mtime)] {
+        put(off, &t.sec.to_le_bytes());
+        put(off + 8, &(t.nsec as u32).to_le_bytes());
+    }
+    put(128, &((st.rdev >> 8) as u32).to_le_bytes());
+    put(132, &((st.rdev & 0xff) as u32).to_le_bytes());
+    put(136, &0u32.to_le_bytes());
+    put(140, &1u32.to_le_bytes());
+    ctx.mem().write(a[4], &b)?;
+    Ok(0)
+}
+
+fn access(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -> SysResult<u64> {
+    if mode & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(ctx, path_addr)?;
+    let node = path::resolve(&start_at(ctx, dirfd)?, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    // Root may read and write anything; execute needs some x bit (or a directory).
+    if mode & 1 != 0 && node.kind() != NodeKind::Dir && node.metadata().perm & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(0)
+}
+
+/// access(2).
+pub fn sys_access(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    access(ctx, AT_FDCWD, a[0], a[1], 0)
+}
+
+/// faccessat(2) / faccessat2(2).
+pub fn sys_faccessat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    access(ctx, fd_arg(a[0]), a[1], a[2], a[3])
+}
+
+/// getcwd(2).
+pub fn sys_getcwd(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let fs = ctx.process.fs.lock().clone();
+    let mut p = path::absolute_path(&fs.root, &fs.cwd).into_bytes();
+    p.push(0);
+    if p.len() > a[1] as usize {
+        return Err(Errno::ERANGE);
+    }
+    ctx.mem().write(a[0], &p)?;
+    Ok(p.len() as u64)
+}
+
+/// chdir(2).
+pub fn sys_chdir(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let path = path_arg(ctx, a[0])?;
+    let node = path::resolve(&ctx.process.start(), &path, true)?;
+    if node.kind() != NodeKind::Dir {
+        return Err(Errno::ENOTDIR);
+    }
+    ctx.process.fs.lock().cwd = node;
+    Ok(0)
+}
+
+/// fchdir(2).
+pub fn sys_fchdir(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    let node = f.node().ok_or(Errno::ENOTDIR)?.clone();
+    if node.kind() != NodeKind::Dir {
+        return Err(Errno::ENOTDIR);
+    }
+    ctx.process.fs.lock().cwd = node;
+    Ok(0)
+}
+
+fn mknod(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, kind: NodeKind, mode: u64, target: &str) -> SysResult<u64> {
+    let path = path_arg(ctx, path_addr)?;
+    let (dir, name) = path::resolve_parent(&start_at(ctx, dirfd)?, &path)?;
+    let umask = if kind == NodeKind::Symlink { 0 } else { ctx.process.fs.lock().umask };
+    dir.create(&name, kind, (mode as u32) & 0o7777 & !umask, target)?;
+    Ok(0)
+}
+
+/// mkdir(2).
+pub fn sys_mkdir(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    mknod(ctx, AT_FDCWD, a[0], NodeKind::Dir, a[1], "")
+}
+
+/// mkdirat(2).
+pub fn sys_mkdirat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    mknod(ctx, fd_arg(a[0]), a[1], NodeKind::Dir, a[2], "")
+}
+
+/// mknodat(2).
+pub fn sys_mknodat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let mode = a[2];
+    let kind = match mode & 0o170000 {
+        0 | 0o100000 => NodeKind::File,
+        0o010000 => NodeKind::Fifo,
+        0o020000 => NodeKind::CharDev(a[3] as u32),
+        _ => return Err(Errno::EINVAL),
+    };
+    mknod(ctx, fd_arg(a[0]), a[1], kind, mode, "")
+}
+
+/// mknod(2).
+pub fn sys_mknod(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    sys_mknodat(ctx, [AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
+}
+
+/// symlinkat(2).
+pub fn sys_symlinkat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let target = path_arg(ctx, a[0])?;
+    if target.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    mknod(ctx, fd_arg(a[1]), a[2], NodeKind::Symlink, 0o777, &target)
+}
+
+/// symlink(2).
+pub fn sys_symlink(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    sys_symlinkat(ctx, [a[0], AT_FDCWD as u64, a[1], 0, 0, 0])
+}
+
+fn unlink(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, dir: bool) -> SysResult<u64> {
+    let path = path_arg(ctx, path_addr)?;
+    let (parent, name) = path::resolve_parent(&start_at(ctx, dirfd)?, &path).map_err(|e| if e == Errno::EEXIST { Errno::EBUSY } else { e })?;
+    if dir && path.trim_end_matches('/').ends_with("/.") || name == "." {
+        return Err(Errno::EINVAL);
+    }
+    if path.ends_with('/') && !dir && parent.lookup(&name)?.kind() != NodeKind::Dir {
+        return Err(Errno::ENOTDIR);
+    }
+    parent.unlink(&name, dir)?;
+    Ok(0)
+}
+
+/// unlink(2).
+pub fn sys_unlink(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    unlink(ctx, AT_FDCWD, a[0], false)
+}
+
+/// rmdir(2).
+pub fn sys_rmdir(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    unlink(ctx, AT_FDCWD, a[0], true)
+}
+
+/// unlinkat(2).
+pub fn sys_unlinkat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[2] & !AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    unlink(ctx, fd_arg(a[0]), a[1], a[2] & AT_REMOVEDIR != 0)
+}
+
+fn link(ctx: &SyscallCtx, olddirfd: i32, old: u64, newdirfd: i32, new: u64, flags: u64) -> SysResult<u64> {
+    let old_path = path_arg(ctx, old)?;
+    let new_path = path_arg(ctx, new)?;
+    let node = path::resolve(&start_at(ctx, olddirfd)?, &old_path, flags & AT_SYMLINK_FOLLOW != 0)?;
+    if node.kind() == NodeKind::Dir {
+        return Err(Errno::EPERM);
+    }
+    let (dir, name) = path::resolve_parent(&start_at(ctx, newdirfd)?, &new_path)?;
+    dir.link(&name, node)?;
+    Ok(0)
+}
+
+/// link(2).
+pub fn sys_link(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    link(ctx, AT_FDCWD, a[0], AT_FDCWD, a[1], 0)
+}
+
+/// linkat(2).
+pub fn sys_linkat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    link(ctx, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3], a[4])
+}
+
+fn rename(ctx: &SyscallCtx, olddirfd: i32, old: u64, newdirfd: i32, new: u64, flags: u64) -> SysResult<u64> {
+    const RENAME_NOREPLACE: u64 = 1;
+    if flags & !RENAME_NOREPLACE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old_path = path_arg(ctx, old)?;
+    let new_path = path_arg(ctx, new)?;
+    let (old_dir, old_name) = path::resolve_parent(&start_at(ctx, olddirfd)?, &old_path).map_err(|e| if e == Errno::EEXIST { Errno::EBUSY } else { e })?;
+    let (new_dir, new_name) = path::resolve_parent(&start_at(ctx, newdirfd)?, &new_path).map_err(|e| if e == Errno::EEXIST { Errno::EBUSY } else { e })?;
+    let node = old_dir.lookup(&old_name)?;
+    if let Ok(existing) = new_dir.lookup(&new_name) {
+        if flags & RENAME_NOREPLACE != 0 {
+            return Err(Errno::EEXIST);
+        }
+        if Arc::ptr_eq(&existing, &node) {
+            return Ok(0);
+        }
+        match (node.kind() == NodeKind::Dir, existing.kind() == NodeKind::Dir) {
+            (true, false) => return Err(Errno::ENOTDIR),
+            (false, true) => return Err(Errno::EISDIR),
+            (true, true) if !existing.entries()?.is_empty() => return Err(Errno::ENOTEMPTY),
+            _ => {}
+        }
+    }
+    // A directory may not move below itself.
+    if node.kind() == NodeKind::Dir {
+        let mut d = new_dir.clone();
+        loop {
+            if Arc::ptr_eq(&d, &node) {
+                return Err(Errno::EINVAL);
+            }
+            let p = d.parent();
+            if Arc::ptr_eq(&p, &d) {
+                break;
+            }
+            d = p;
+        }
+    }
+    old_dir.detach_entry(&old_name)?;
+    let replaced = new_dir.replace_entry(&new_name, node.clone())?;
+    if node.kind() == NodeKind::Dir && !Arc::ptr_eq(&old_dir, &new_dir) {
+        old_dir.update_metadata(|m| m.nlink -= 1);
+        if replaced.is_none() {
+            new_dir.update_metadata(|m| m.nlink += 1);
+        }
+    }
+    if let Some(r) = replaced {
+        if r.kind() != NodeKind::Dir {
+            r.update_metadata(|m| m.nlink = m.nlink.saturating_sub(1));
+        } else if Arc::ptr_eq(&old_dir, &new_dir) {
+            new_dir.update_metadata(|m| m.nlink -= 1);
+        }
+    }
+    Ok(0)
+}
+
+/// rename(2).
+pub fn sys_rename(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    rename(ctx, AT_FDCWD, a[0], AT_FDCWD, a[1], 0)
+}
+
+/// renameat(2).
+pub fn sys_renameat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    rename(ctx, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3], 0)
+}
+
+/// renameat2(2).
+pub fn sys_renameat2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    rename(ctx, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3], a[4])
+}
+
+fn readlink(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, buf: u64, size: u64) -> SysResult<u64> {
+    if (size as i64) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(ctx, path_addr)?;
+    let target = if path == "/proc/self/exe" {
+        ctx.process.exe.lock().clone()
+    } else {
+        path::resolve(&start_at(ctx, dirfd)?, &path, false)?.readlink()?
+    };
+    let n = target.len().min(size as usize);
+    ctx.mem().write(buf, &target.as_bytes()[..n])?;
+    Ok(n as u64)
+}
+
+/// readlink(2).
+pub fn sys_readlink(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    readlink(ctx, AT_FDCWD, a[0], a[1], a[2])
+}
+
+/// readlinkat(2).
+pub fn sys_readlinkat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    readlink(ctx, fd_arg(a[0]), a[1], a[2], a[3])
+}
+
+fn chmod_node(node: &Node, mode: u64) -> SysResult<u64> {
+    node.update_metadata(|m| m.perm = (mode as u32) & 0o7777);
+    Ok(0)
+}
+
+/// chmod(2).
+pub fn sys_chmod(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let path = path_arg(ctx, a[0])?;
+    chmod_node(&*path::resolve(&ctx.process.start(), &path, true)?, a[1])
+}
+
+/// fchmod(2).
+pub fn sys_fchmod(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    chmod_node(f.node().ok_or(Errno::EINVAL)?, a[1])
+}
+
+/// fchmodat(2).
+pub fn sys_fchmodat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let path = path_arg(ctx, a[1])?;
+    chmod_node(&*path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, true)?, a[2])
+}
+
+fn chown_node(node: &Node, uid: u64, gid: u64) -> SysResult<u64> {
+    node.update_metadata(|m| {
+        if uid as u32 != u32::MAX {
+            m.uid = uid as u32;
+        }
+        if gid as u32 != u32::MAX {
+            m.gid = gid as u32;
+        }
+    });
+    Ok(0)
+}
+
+/// fchownat(2).
+pub fn sys_fchownat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let path = path_arg(ctx, a[1])?;
+    if path.is_empty() && a[4] & AT_EMPTY_PATH != 0 {
+        let f = file(ctx, fd_arg(a[0]))?;
+        return chown_node(f.node().ok_or(Errno::EINVAL)?, a[2], a[3]);
+    }
+    chown_node(&*path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, a[4] & AT_SYMLINK_NOFOLLOW == 0)?, a[2], a[3])
+}
+
+/// chown(2).
+pub fn sys_chown(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    sys_fchownat(ctx, [AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
+}
+
+/// lchown(2).
+pub fn sys_lchown(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    sys_fchownat(ctx, [AT_FDCWD as u64, a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW, 0])
+}
+
+/// fchown(2).
+pub fn sys_fchown(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    chown_node(f.node().ok_or(Errno::EINVAL)?, a[1], a[2])
+}
+
+/// umask(2).
+pub fn sys_umask(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let mut fs = ctx.process.fs.lock();
+    let old = fs.umask;
+    fs.umask = (a[0] as u32) & 0o777;
+    Ok(u64::from(old))
+}
+
+/// truncate(2).
+pub fn sys_truncate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if (a[1] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(ctx, a[0])?;
+    path::resolve(&ctx.process.start(), &path, true)?.truncate(a[1])?;
+    Ok(0)
+}
+
+/// ftruncate(2).
+pub fn sys_ftruncate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if (a[1] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = file(ctx, fd_arg(a[0]))?;
+    if !f.flags().writable() {
+        return Err(Errno::EINVAL);
+    }
+    f.node().ok_or(Errno::EINVAL)?.truncate(a[1])?;
+    Ok(0)
+}
+
+/// pipe2(2).
+pub fn sys_pipe2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let flags = OpenFlags::from_bits_truncate(a[1] as u32);
+    if a[1] & !u64::from((OpenFlags::CLOEXEC | OpenFlags::NONBLOCK | OpenFlags::from_bits_retain(0o40000)).bits()) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (r, w) = pipe::new_pipe(flags);
+    let cloexec = flags.contains(OpenFlags::CLOEXEC);
+    let (rfd, wfd) = {
+        let mut files = ctx.process.files.lock();
+        let rfd = files.insert(r, cloexec)?;
+        match files.insert(w, cloexec) {
+            Ok(wfd) => (rfd, wfd),
+            Err(e) => {
+                let _ = files.remove(rfd);
+                return Err(e);
+            }
+        }
+    };
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&rfd.to_le_bytes());
+    out[4..].copy_from_slice(&wfd.to_le_bytes());
+    if let Err(e) = ctx.mem().write(a[0], &out) {
+        let mut files = ctx.process.files.lock();
+        let _ = files.remove(rfd);
+        let _ = files.remove(wfd);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+/// pipe(2).
+pub fn sys_pipe(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    sys_pipe2(ctx, [a[0], 0, 0, 0, 0, 0])
+}
+
+/// sync(2), fsync(2), fdatasync(2): ramfs is always in sync.
+pub fn sys_sync(_ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(0)
+}
+
+/// fsync(2).
+pub fn sys_fsync(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    file(ctx, fd_arg(a[0]))?;
+    Ok(0)
+}
+
+/// utimensat(2).
+pub fn sys_utimensat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let node = if a[1] == 0 {
+        file(ctx, fd_arg(a[0]))?.node().ok_or(Errno::EINVAL)?.clone()
+    } else {
+        let path = path_arg(ctx, a[1])?;
+        path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, a[3] & AT_SYMLINK_NOFOLLOW == 0)?
+    };
+    let now = crate::time::realtime();
+    let mut times = [now, now];
+    let mut omit = [false, false];
+    if a[2] != 0 {
+        let mem = ctx.mem();
+        for (i, t) in times.iter_mut().enumerate() {
+            let sec = mem.read_u64(a[2] + 16 * i as u64)? as i64;
+            let nsec = mem.read_u64(a[2] + 16 * i as u64 + 8)? as i64;
+            match nsec {
+                UTIME_NOW => {}
+                UTIME_OMIT => omit[i] = true,
+                0..=999_999_999 => *t = crate::fs::node::Timespec { sec, nsec },
+                _ => return Err(Errno::EINVAL),
+            }
+        }
+    }
+    node.update_metadata(|m| {
+        if !omit[0] {
+            m.atime = times[0];
+        }
+        if !omit[1] {
+            m.mtime = times[1];
+        }
+    });
+    Ok(0)
+}

@@ -1,0 +1,406 @@
+//! Time, identity of the system, limits, randomness, scheduling and polling syscalls.
+
+use super::SyscallCtx;
+use crate::error::{Errno, SysResult};
+use crate::fs::node::Timespec;
+
+fn write_timespec(ctx: &SyscallCtx, addr: u64, t: Timespec) -> SysResult<()> {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&t.sec.to_le_bytes());
+    b[8..].copy_from_slice(&t.nsec.to_le_bytes());
+    ctx.mem().write(addr, &b)
+}
+
+fn read_timespec(ctx: &SyscallCtx, addr: u64) -> SysResult<Timespec> {
+    let mem = ctx.mem();
+    let t = Timespec { sec: mem.read_u64(addr)? as i64, nsec: mem.read_u64(addr + 8)? as i64 };
+    if t.sec < 0 || !(0..1_000_000_000).contains(&t.nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(t)
+}
+
+/// uname(2).
+pub fn sys_uname(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let fields = ["Linux", "(none)", "6.1.0-cocoon", "#1 SMP PREEMPT cocoon 0.1.0", "x86_64", "(none)"];
+    let mut b = [0u8; 65 * 6];
+    for (i, f) in fields.iter().enumerate() {
+        b[i * 65..i * 65 + f.len()].copy_from_slice(f.as_bytes());
+    }
+    ctx.mem().write(a[0], &b)?;
+    Ok(0)
+}
+
+/// clock_gettime(2).
+pub fn sys_clock_gettime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let t = match a[0] as i32 {
+        0 | 5 | 8 | 11 => crate::time::realtime(), // REALTIME, _COARSE, _ALARM, TAI
+        1 | 4 | 6 | 7 | 9 => crate::time::monotonic(), // MONOTONIC, _RAW, _COARSE, BOOTTIME, _ALARM
+        2 | 3 => crate::time::monotonic(), // process/thread CPU time: approximated by uptime
+        _ => return Err(Errno::EINVAL),
+    };
+    write_timespec(ctx, a[1], t)?;
+    Ok(0)
+}
+
+/// clock_getres(2).
+pub fn sys_clock_getres(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if !(0..=11).contains(&(a[0] as i32)) || a[0] == 10 {
+        return Err(Errno::EINVAL);
+    }
+    if a[1] != 0 {
+        write_timespec(ctx, a[1], Timespec { sec: 0, nsec: 1 })?;
+    }
+    Ok(0)
+}
+
+/// gettimeofday(2).
+pub fn sys_gettimeofday(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] != 0 {
+        let t = crate::time::realtime();
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&t.sec.to_le_bytes());
+        b[8..].copy_from_slice(&(t.nsec / 1000).to_le_bytes());
+        ctx.mem().write(a[0], &b)?;
+    }
+    if a[1] != 0 {
+        ctx.mem().write(a[1], &[0u8; 8])?;
+    }
+    Ok(0)
+}
+
+/// time(2).
+pub fn sys_time(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let sec = crate::time::realtime().sec as u64;
+    if a[0] != 0 {
+        ctx.mem().write_u64(a[0], sec)?;
+    }
+    Ok(sec)
+}
+
+fn sleep_until_ns(ctx: &SyscallCtx, deadline: u64) -> SysResult<()> {
+    let process = ctx.process.clone();
+    ostd::task::wait_ticks_until(|| {
+        if crate::time::monotonic_ns() >= deadline {
+            Some(Ok(()))
+        } else if process.has_pending_signal() {
+            Some(Err(Errno::EINTR))
+        } else {
+            None
+        }
+    })
+}
+
+/// nanosleep(2).
+pub fn sys_nanosleep(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let t = read_timespec(ctx, a[0])?;
+    let ns = (t.sec as u64).saturating_mul(1_000_000_000).saturating_add(t.nsec as u64);
+    let deadline = crate::time::monotonic_ns().saturating_add(ns);
+    let result = sleep_until_ns(ctx, deadline);
+    if result.is_err() && a[1] != 0 {
+        let left = deadline.saturating_sub(crate::time::monotonic_ns());
+        write_timespec(ctx, a[1], Timespec { sec: (left / 1_000_000_000) as i64, nsec: (left % 1_000_000_000) as i64 })?;
+    }
+    result.map(|()| 0)
+}
+
+/// clock_nanosleep(2).
+pub fn sys_clock_nanosleep(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const TIMER_ABSTIME: u64 = 1;
+    let clock = a[0] as i32;
+    if !matches!(clock, 0 | 1 | 7) {
+        return Err(Errno::EINVAL);
+    }
+    let t = read_timespec(ctx, a[2])?;
+    let ns = (t.sec as u64).saturating_mul(1_000_000_000).saturating_add(t.nsec as u64);
+    let deadline = if a[1] & TIMER_ABSTIME != 0 {
+        let now_clock = if clock == 0 { crate::time::realtime() } else { crate::time::monotonic() };
+        let now_ns = (now_clock.sec as u64).saturating_mul(1_000_000_000) + now_clock.nsec as u64;
+        crate::time::monotonic_ns().saturating_add(ns.saturating_sub(now_ns))
+    } else {
+        crate::time::monotonic_ns().saturating_add(ns)
+    };
+    sleep_until_ns(ctx, deadline).map(|()| 0)
+}
+
+/// getrandom(2).
+pub fn sys_getrandom(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[2] & !0x7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = (a[1] as usize).min(32 * 1024 * 1024);
+    let mut buf = alloc::vec![0u8; len.min(64 * 1024)];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(buf.len());
+        crate::random::fill(&mut buf[..n]);
+        ctx.mem().write(a[0] + done as u64, &buf[..n])?;
+        done += n;
+    }
+    Ok(len as u64)
+}
+
+const RLIM_INFINITY: u64 = u64::MAX;
+
+fn rlimit(resource: u64) -> SysResult<(u64, u64)> {
+    Ok(match resource {
+        3 => (8 << 20, RLIM_INFINITY),                    // STACK
+        7 => (crate::fs::fd_table::MAX_FDS as u64, 4096), // NOFILE
+        6 => (4096, 4096),                                // NPROC
+        4 => (0, RLIM_INFINITY),                          // CORE
+        8 => (8 << 20, 8 << 20),                          // MEMLOCK
+        0..=15 => (RLIM_INFINITY, RLIM_INFINITY),
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+/// prlimit64(2): limits are reported; changes are accepted and not enforced.
+pub fn sys_prlimit64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (pid, resource, new, old) = (a[0] as i32, a[1], a[2], a[3]);
+    if pid != 0 && pid != ctx.process.pid() && crate::process::table::get(pid).is_none() {
+        return Err(Errno::ESRCH);
+    }
+    let (cur, max) = rlimit(resource)?;
+    if new != 0 {
+        let mem = ctx.mem();
+        let (ncur, nmax) = (mem.read_u64(new)?, mem.read_u64(new + 8)?);
+        if ncur > nmax {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if old != 0 {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&cur.to_le_bytes());
+        b[8..].copy_from_slice(&max.to_le_bytes());
+        ctx.mem().write(old, &b)?;
+    }
+    Ok(0)
+}
+
+/// getrlimit(2).
+pub fn sys_getrlimit(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    sys_prlimit64(ctx, [0, a[0], 0, a[1], 0, 0])
+}
+
+/// setrlimit(2).
+pub fn sys_setrlimit(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    sys_prlimit64(ctx, [0, a[0], a[1], 0, 0, 0])
+}
+
+/// sysinfo(2).
+pub fn sys_sysinfo(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let frames = ostd::mm::frame_stats();
+    let mut b = [0u8; 112];
+    let uptime = crate::time::monotonic().sec as u64;
+    b[0..8].copy_from_slice(&uptime.to_le_bytes());
+    b[32..40].copy_from_slice(&((frames.total * 4096) as u64).to_le_bytes());
+    b[40..48].copy_from_slice(&((frames.free * 4096) as u64).to_le_bytes());
+    b[80..82].copy_from_slice(&(crate::process::table::all().len() as u16).to_le_bytes());
+    b[104..108].copy_from_slice(&1u32.to_le_bytes()); // mem_unit
+    ctx.mem().write(a[0], &b)?;
+    Ok(0)
+}
+
+/// sched_yield(2).
+pub fn sys_sched_yield(_ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    ostd::task::yield_now();
+    Ok(0)
+}
+
+/// sched_getaffinity(2): one CPU.
+pub fn sys_sched_getaffinity(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let size = a[1] as usize;
+    if size < 8 || size % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    ctx.mem().write_u64(a[2], 1)?;
+    Ok(8)
+}
+
+/// getrusage(2) and times(2): no CPU accounting yet; zeros.
+pub fn sys_getrusage(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if !matches!(a[0] as i32, 0 | -1 | 1) {
+        return Err(Errno::EINVAL);
+    }
+    ctx.mem().write(a[1], &[0u8; 144])?;
+    Ok(0)
+}
+
+/// times(2).
+pub fn sys_times(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] != 0 {
+        ctx.mem().write(a[0], &[0u8; 32])?;
+    }
+    Ok(crate::time::monotonic_ns() / 10_000_000)
+}
+
+/// set_robust_list(2): recorded nowhere until threads exist.
+pub fn sys_set_robust_list(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[1] != 24 { Err(Errno::EINVAL) } else { Ok(0) }
+}
+
+/// poll(2).
+pub fn sys_poll(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let timeout_ms = a[2] as i32;
+    let deadline = (timeout_ms >= 0).then(|| crate::time::monotonic_ns() + timeout_ms as u64 * 1_000_000);
+    poll(ctx, a[0], a[1], deadline)
+}
+
+/// ppoll(2).
+pub fn sys_ppoll(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let deadline = if a[2] == 0 {
+        None
+    } else {
+        let t = read_timespec(ctx, a[2])?;
+        Some(crate::time::monotonic_ns() + t.sec as u64 * 1_000_000_000 + t.nsec as u64)
+    };
+    poll(ctx, a[0], a[1], deadline)
+}
+
+fn poll(ctx: &SyscallCtx, fds_addr: u64, nfds: u64, deadline: Option<u64>) -> SysResult<u64> {
+    const POLLIN: u16 = 1;
+    const POLLOUT: u16 = 4;
+    const POLLHUP: u16 = 0x10;
+    const POLLNVAL: u16 = 0x20;
+    if nfds > crate::fs::fd_table::MAX_FDS as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let mem = ctx.mem();
+    let mut raw = alloc::vec![0u8; nfds as usize * 8];
+    mem.read(fds_addr, &mut raw)?;
+    let process = ctx.process.clone();
+    let ready = ostd::task::wait_ticks_until(|| {
+        let mut count = 0u64;
+        for entry in raw.chunks_exact_mut(8) {
+            let fd = i32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]);
+            let events = u16::from_le_bytes([entry[4], entry[5]]);
+            let mut revents = 0u16;
+            if fd >= 0 {
+                match process.files.lock().get(fd) {
+                    Ok(f) => {
+                        let r = f.readiness();
+                        if r.readable && events & POLLIN != 0 {
+                            revents |= POLLIN;
+                        }
+                        if r.writable && events & POLLOUT != 0 {
+                            revents |= POLLOUT;
+                        }
+                        if r.hangup {
+                            revents |= POLLHUP;
+                        }
+                    }
+                    Err(_) => revents = POLLNVAL,
+                }
+            }
+            entry[6..8].copy_from_slice(&revents.to_le_bytes());
+            if revents != 0 {
+                count += 1;
+            }
+        }
+        if count > 0 || deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
+            Some(Ok(count))
+        } else if process.has_pending_signal() {
+            Some(Err(Errno::EINTR))
+        } else {
+            None
+        }
+    })?;
+    mem.write(fds_addr, &raw)?;
+    Ok(ready)
+}
+
+/// pselect6(2) / select(2).
+pub fn sys_pselect6(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let deadline = if a[4] == 0 {
+        None
+    } else {
+        let t = read_timespec(ctx, a[4])?;
+        Some(crate::time::monotonic_ns() + t.sec as u64 * 1_000_000_000 + t.nsec as u64)
+    };
+    select(ctx, a[0], [a[1], a[2], a[3]], deadline)
+}
+
+/// select(2).
+pub fn sys_select(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let deadline = if a[4] == 0 {
+        None
+    } else {
+        let mem = ctx.mem();
+        let (sec, usec) = (mem.read_u64(a[4])? as i64, mem.read_u64(a[4] + 8)? as i64);
+        if sec < 0 || !(0..1_000_000).contains(&usec) {
+            return Err(Errno::EINVAL);
+        }
+        Some(crate::time::monotonic_ns() + sec as u64 * 1_000_000_000 + usec as u64 * 1000)
+    };
+    select(ctx, a[0], [a[1], a[2], a[3]], deadline)
+}
+
+fn select(ctx: &SyscallCtx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) -> SysResult<u64> {
+    if nfds > crate::fs::fd_table::MAX_FDS as u64 || (nfds as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let bytes = (nfds as usize).div_ceil(64) * 8;
+    let mem = ctx.mem();
+    let mut input = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
+    for (i, &addr) in sets.iter().enumerate() {
+        if addr != 0 {
+            mem.read(addr, &mut input[i])?;
+        }
+    }
+    let bit = |set: &[u8], fd: usize| set[fd / 8] & (1 << (fd % 8)) != 0;
+    for fd in 0..nfds as usize {
+        if (0..3).any(|i| bit(&input[i], fd)) && ctx.process.files.lock().get(fd as i32).is_err() {
+            return Err(Errno::EBADF);
+        }
+    }
+    let process = ctx.process.clone();
+    let (count, output) = ostd::task::wait_ticks_until(|| {
+        let mut out = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
+        let mut count = 0u64;
+        for fd in 0..nfds as usize {
+            let Ok(f) = process.files.lock().get(fd as i32) else { continue };
+            let r = f.readiness();
+            for (i, ready) in [r.readable || r.hangup, r.writable, false].into_iter().enumerate() {
+                if ready && bit(&input[i], fd) {
+                    out[i][fd / 8] |= 1 << (fd % 8);
+                    count += 1;
+                }
+            }
+        }
+        if count > 0 || deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
+            Some(Ok((count, out)))
+        } else if process.has_pending_signal() {
+            Some(Err(Errno::EINTR))
+        } else {
+            None
+        }
+    })?;
+    for (i, &addr) in sets.iter().enumerate() {
+        if addr != 0 {
+            mem.write(addr, &output[i])?;
+        }
+    }
+    Ok(count)
+}
+
+/// reboot(2): power-off and restart end the machine (QEMU exits); init's way out.
+pub fn sys_reboot(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const MAGIC1: u64 = 0xfee1_dead;
+    const MAGICS2: [u64; 4] = [672_274_793, 85_072_278, 369_367_448, 537_993_216];
+    const CMD_RESTART: u64 = 0x0123_4567;
+    const CMD_HALT: u64 = 0xcdef_0123;
+    const CMD_POWER_OFF: u64 = 0x4321_fedc;
+    const CMD_CAD_ON: u64 = 0x89ab_cdef;
+    const CMD_CAD_OFF: u64 = 0;
+    if a[0] as u32 as u64 != MAGIC1 || !MAGICS2.contains(&(a[1] as u32 as u64)) {
+        return Err(Errno::EINVAL);
+    }
+    match a[2] as u32 as u64 {
+        CMD_CAD_ON | CMD_CAD_OFF => Ok(0),
+        CMD_RESTART | CMD_HALT | CMD_POWER_OFF => {
+            log::info!("reboot: powering off");
+            ostd::power::exit_qemu(ostd::power::ExitCode::Success)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}

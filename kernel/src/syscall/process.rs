@@ -1,0 +1,407 @@
+//! Process lifecycle and identity syscalls: fork/clone, execve, exit, wait, kill, IDs,
+//! signal dispositions, arch_prctl.
+
+use alloc::sync::Arc;
+
+use ostd::user::UserContext;
+
+use super::SyscallCtx;
+use super::fs::path_arg;
+use crate::error::{Errno, SysResult};
+use crate::fs::NodeKind;
+use crate::fs::path;
+use crate::process::signal::{self, NSIG, SIGKILL, SIGSTOP, SigAction};
+use crate::process::{ExitStatus, Process, exec, run, table};
+
+const CLONE_VM: u64 = 0x100;
+const CLONE_FS: u64 = 0x200;
+const CLONE_FILES: u64 = 0x400;
+const CLONE_SIGHAND: u64 = 0x800;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_THREAD: u64 = 0x10000;
+const CLONE_SETTLS: u64 = 0x80000;
+const CLONE_PARENT_SETTID: u64 = 0x100000;
+const CLONE_CHILD_CLEARTID: u64 = 0x200000;
+const CLONE_CHILD_SETTID: u64 = 0x1000000;
+
+fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid: u64, tls: u64) -> SysResult<u64> {
+    if flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FS | CLONE_FILES) != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
+        // Threads share memory and tables; they come with the thread model. glibc falls
+        // back or fails cleanly on ENOSYS.
+        return Err(Errno::ENOSYS);
+    }
+    let parent = ctx.process;
+    let pid = table::alloc_pid().ok_or(Errno::EAGAIN)?;
+    let vm = parent.vm().fork()?;
+    let files = parent.files.lock().clone();
+    let fs = parent.fs.lock().clone();
+    let child = Process::new(pid, Arc::downgrade(parent), vm, files, fs);
+    child.set_pgid(parent.pgid());
+    {
+        let mut s = parent.signals.lock().clone();
+        s.pending = 0;
+        *child.signals.lock() = s;
+    }
+    *child.comm.lock() = parent.comm.lock().clone();
+    *child.cmdline.lock() = parent.cmdline.lock().clone();
+    *child.exe.lock() = parent.exe.lock().clone();
+    if flags & CLONE_CHILD_CLEARTID != 0 {
+        *child.clear_child_tid.lock() = child_tid;
+    }
+    if flags & CLONE_PARENT_SETTID != 0 {
+        ctx.mem().write_u32(parent_tid, pid as u32)?;
+    }
+    let mut regs: UserContext = ctx.user.context().clone();
+    regs.rax = 0;
+    if stack != 0 {
+        regs.rsp = stack;
+    }
+    if flags & CLONE_SETTLS != 0 {
+        regs.fs_base = tls;
+    }
+    if flags & CLONE_CHILD_SETTID != 0 {
+        // The child's memory is a copy-on-write twin: write its TID there through its own
+        // address space before it runs.
+        let mem = crate::user_mem::UserMem::new(child.vm().space().clone());
+        let space = child.vm().space().clone();
+        space.activate();
+        let result = mem.write_u32(child_tid, pid as u32);
+        ctx.user.vm_space().activate();
+        result?;
+    }
+    parent.add_child(child.clone());
+    table::insert(child.clone());
+    run::spawn(child, regs);
+    Ok(pid as u64)
+}
+
+/// fork(2).
+pub fn sys_fork(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    fork(ctx, u64::from(signal::SIGCHLD), 0, 0, 0, 0)
+}
+
+/// vfork(2): a fork whose child has its own copy-on-write memory (allowed by POSIX).
+pub fn sys_vfork(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    fork(ctx, u64::from(signal::SIGCHLD), 0, 0, 0, 0)
+}
+
+/// clone(2): process-style clones; thread flags return ENOSYS for now.
+pub fn sys_clone(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    // x86-64 argument order: flags, stack, parent_tid, child_tid, tls.
+    fork(ctx, a[0], a[1], a[2], a[3], a[4])
+}
+
+/// execve(2).
+pub fn sys_execve(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let path = path_arg(ctx, a[0])?;
+    let mem = ctx.mem();
+    let argv = mem.read_string_array(a[1])?;
+    let envp = mem.read_string_array(a[2])?;
+    let start = ctx.process.start();
+    let node = path::resolve(&start, &path, true)?;
+    if node.kind() == NodeKind::Dir || node.kind() != NodeKind::File {
+        return Err(Errno::EACCES);
+    }
+    if node.metadata().perm & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    let resolver = |p: &str| path::resolve(&start, p, true);
+    let loaded = exec::load(&resolver, node, &path, argv.clone(), envp)?;
+    // The point of no return: the old image is gone from here on.
+    let process = ctx.process;
+    ctx.user.set_vm_space(loaded.vm.space().clone());
+    process.set_vm(loaded.vm);
+    process.files.lock().close_on_exec();
+    process.signals.lock().reset_for_exec();
+    *process.comm.lock() = loaded.comm;
+    *process.cmdline.lock() = argv;
+    *process.exe.lock() = path;
+    let mut regs = UserContext::default();
+    regs.rip = loaded.entry;
+    regs.rsp = loaded.stack_pointer;
+    *ctx.user.context_mut() = regs;
+    Ok(0)
+}
+
+/// exit(2) (one thread; the same as exit_group while processes have one thread).
+pub fn sys_exit(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    ctx.exit = Some(ExitStatus::Exited(a[0] as u8));
+    Ok(0)
+}
+
+/// wait4(2).
+pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const WNOHANG: u64 = 1;
+    const VALID: u64 = 1 | 2 | 8 | 0x2000_0000 | 0x4000_0000 | 0x8000_0000;
+    let (pid, status_addr, options, rusage) = (a[0] as i32, a[1], a[2], a[3]);
+    if options & !VALID != 0 || pid == i32::MIN {
+        return Err(Errno::EINVAL);
+    }
+    let me = ctx.process;
+    let matches = |c: &Arc<Process>| match pid {
+        p if p > 0 => c.pid() == p,
+        -1 => true,
+        0 => c.pgid() == me.pgid(),
+        p => c.pgid() == -p,
+    };
+    let found = me.child_wq.wait_until(|| {
+        let children: alloc::vec::Vec<_> = me.children().into_iter().filter(|c| matches(c)).collect();
+        if children.is_empty() {
+            return Some(Err(Errno::ECHILD));
+        }
+        if let Some(z) = children.iter().find(|c| c.is_zombie()) {
+            return Some(Ok(Some(z.clone())));
+        }
+        if options & WNOHANG != 0 {
+            return Some(Ok(None));
+        }
+        if me.has_pending_signal() {
+            return Some(Err(Errno::EINTR));
+        }
+        None
+    })?;
+    let Some(child) = found else { return Ok(0) };
+    let status = child.exit_status().map_or(0, |s| s.wait_status());
+    if status_addr != 0 {
+        ctx.mem().write_u32(status_addr, status)?;
+    }
+    if rusage != 0 {
+        ctx.mem().write(rusage, &[0u8; 144])?;
+    }
+    me.remove_child(child.pid());
+    table::remove(child.pid());
+    Ok(child.pid() as u64)
+}
+
+/// kill(2).
+pub fn sys_kill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (pid, sig) = (a[0] as i32, a[1]);
+    if sig > u64::from(NSIG) {
+        return Err(Errno::EINVAL);
+    }
+    let sig = sig as u32;
+    let targets: alloc::vec::Vec<Arc<Process>> = match pid {
+        p if p > 0 => alloc::vec![table::get(p).filter(|p| !p.is_zombie()).ok_or(Errno::ESRCH)?],
+        0 => table::all().into_iter().filter(|p| p.pgid() == ctx.process.pgid() && !p.is_zombie()).collect(),
+        -1 => table::all().into_iter().filter(|p| p.pid() != 1 && p.pid() != ctx.process.pid() && !p.is_zombie()).collect(),
+        p => table::all().into_iter().filter(|q| q.pgid() == -p && !q.is_zombie()).collect(),
+    };
+    if targets.is_empty() {
+        return Err(Errno::ESRCH);
+    }
+    for t in targets {
+        signal::send(&t, sig);
+    }
+    Ok(0)
+}
+
+/// tkill(2) / tgkill(2): one thread per process, so the TID is the PID.
+pub fn sys_tgkill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (tgid, tid, sig) = (a[0] as i32, a[1] as i32, a[2]);
+    if tgid <= 0 || tid <= 0 || sig > u64::from(NSIG) {
+        return Err(Errno::EINVAL);
+    }
+    if tgid != tid {
+        return Err(Errno::ESRCH);
+    }
+    sys_kill(ctx, [tid as u64, sig, 0, 0, 0, 0])
+}
+
+/// tkill(2).
+pub fn sys_tkill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if (a[0] as i32) <= 0 || a[1] > u64::from(NSIG) {
+        return Err(Errno::EINVAL);
+    }
+    sys_kill(ctx, [a[0], a[1], 0, 0, 0, 0])
+}
+
+/// getpid(2).
+pub fn sys_getpid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(ctx.process.pid() as u64)
+}
+
+/// getppid(2).
+pub fn sys_getppid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(ctx.process.ppid() as u64)
+}
+
+/// getuid(2) and friends: everyone is root.
+pub fn sys_getuid(_ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(0)
+}
+
+/// setuid(2) and friends: root may become root.
+pub fn sys_setuid(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] as u32 == 0 || a[0] as u32 == u32::MAX { Ok(0) } else { Err(Errno::EPERM) }
+}
+
+/// getresuid(2)/getresgid(2).
+pub fn sys_getresuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let mem = ctx.mem();
+    for addr in [a[0], a[1], a[2]] {
+        mem.write_u32(addr, 0)?;
+    }
+    Ok(0)
+}
+
+/// getgroups(2).
+pub fn sys_getgroups(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if (a[0] as i32) < 0 { Err(Errno::EINVAL) } else { Ok(0) }
+}
+
+/// set_tid_address(2).
+pub fn sys_set_tid_address(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    *ctx.process.clear_child_tid.lock() = a[0];
+    Ok(ctx.process.pid() as u64)
+}
+
+/// gettid(2).
+pub fn sys_gettid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(ctx.process.pid() as u64)
+}
+
+/// setpgid(2).
+pub fn sys_setpgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (pid, pgid) = (a[0] as i32, a[1] as i32);
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let target = if pid == 0 || pid == ctx.process.pid() {
+        ctx.process.clone()
+    } else {
+        ctx.process.children().into_iter().find(|c| c.pid() == pid).ok_or(Errno::ESRCH)?
+    };
+    if target.sid() == target.pid() {
+        return Err(Errno::EPERM);
+    }
+    target.set_pgid(if pgid == 0 { target.pid() } else { pgid });
+    Ok(0)
+}
+
+/// getpgid(2).
+pub fn sys_getpgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let pid = a[0] as i32;
+    let p = if pid == 0 { ctx.process.clone() } else { table::get(pid).ok_or(Errno::ESRCH)? };
+    Ok(p.pgid() as u64)
+}
+
+/// getpgrp(2).
+pub fn sys_getpgrp(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(ctx.process.pgid() as u64)
+}
+
+/// setsid(2).
+pub fn sys_setsid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    let me = ctx.process;
+    if table::all().iter().any(|p| p.pgid() == me.pid() && p.pid() != me.pid()) || me.pgid() == me.pid() && me.pid() != 1 && me.sid() != me.pid() {
+        return Err(Errno::EPERM);
+    }
+    me.set_sid();
+    Ok(me.pid() as u64)
+}
+
+/// getsid(2).
+pub fn sys_getsid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let pid = a[0] as i32;
+    let p = if pid == 0 { ctx.process.clone() } else { table::get(pid).ok_or(Errno::ESRCH)? };
+    Ok(p.sid() as u64)
+}
+
+/// rt_sigaction(2).
+pub fn sys_rt_sigaction(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (sig, act, oact, size) = (a[0], a[1], a[2], a[3]);
+    if size != 8 || sig == 0 || sig > u64::from(NSIG) {
+        return Err(Errno::EINVAL);
+    }
+    let sig = sig as u32;
+    let mem = ctx.mem();
+    let new = if act != 0 {
+        if sig == SIGKILL || sig == SIGSTOP {
+            return Err(Errno::EINVAL);
+        }
+        Some(SigAction { handler: mem.read_u64(act)?, flags: mem.read_u64(act + 8)?, restorer: mem.read_u64(act + 16)?, mask: mem.read_u64(act + 24)? })
+    } else {
+        None
+    };
+    let old = {
+        let mut s = ctx.process.signals.lock();
+        let old = s.actions[(sig - 1) as usize];
+        if let Some(new) = new {
+            s.actions[(sig - 1) as usize] = new;
+            if new.handler == signal::SIG_IGN {
+                s.pending &= !(1u64 << (sig - 1));
+            }
+        }
+        old
+    };
+    if oact != 0 {
+        let mut b = [0u8; 32];
+        b[0..8].copy_from_slice(&old.handler.to_le_bytes());
+        b[8..16].copy_from_slice(&old.flags.to_le_bytes());
+        b[16..24].copy_from_slice(&old.restorer.to_le_bytes());
+        b[24..32].copy_from_slice(&old.mask.to_le_bytes());
+        mem.write(oact, &b)?;
+    }
+    Ok(0)
+}
+
+/// rt_sigprocmask(2).
+pub fn sys_rt_sigprocmask(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (how, set, oset, size) = (a[0], a[1], a[2], a[3]);
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mem = ctx.mem();
+    let new = if set != 0 { Some(mem.read_u64(set)?) } else { None };
+    if new.is_some() && how > 2 {
+        return Err(Errno::EINVAL);
+    }
+    let unblockable = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
+    let old = {
+        let mut s = ctx.process.signals.lock();
+        let old = s.blocked;
+        if let Some(new) = new {
+            s.blocked = match how {
+                0 => old | new,
+                1 => old & !new,
+                _ => new,
+            } & !unblockable;
+        }
+        old
+    };
+    if oset != 0 {
+        mem.write_u64(oset, old)?;
+    }
+    Ok(0)
+}
+
+/// sigaltstack(2): recorded nowhere yet; reports "disabled".
+pub fn sys_sigaltstack(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[1] != 0 {
+        let mut b = [0u8; 24];
+        b[8..12].copy_from_slice(&2u32.to_le_bytes()); // SS_DISABLE
+        ctx.mem().write(a[1], &b)?;
+    }
+    Ok(0)
+}
+
+/// arch_prctl(2).
+pub fn sys_arch_prctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const ARCH_SET_FS: u64 = 0x1002;
+    const ARCH_GET_FS: u64 = 0x1003;
+    match a[0] {
+        ARCH_SET_FS => {
+            if a[1] >= ostd::mm::USER_END {
+                return Err(Errno::EPERM);
+            }
+            ctx.user.context_mut().fs_base = a[1];
+            Ok(0)
+        }
+        ARCH_GET_FS => {
+            let fs = ctx.user.context().fs_base;
+            ctx.mem().write_u64(a[1], fs)?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
