@@ -5,6 +5,7 @@
 
 pub mod exec;
 pub mod run;
+pub mod sigframe;
 pub mod signal;
 pub mod table;
 pub mod vm;
@@ -216,7 +217,12 @@ impl Process {
             }
         }
         if let Some(parent) = self.parent() {
-            signal::send(&parent, signal::SIGCHLD);
+            let (code, status) = match status {
+                ExitStatus::Exited(c) => (1, i32::from(c)),
+                ExitStatus::Signaled(s, false) => (2, s as i32),
+                ExitStatus::Signaled(s, true) => (3, s as i32),
+            };
+            signal::send_info(&parent, sigframe::SigInfo { signo: signal::SIGCHLD, code, pid: self.pid, status, addr: 0 });
             parent.child_wq.wake_all();
         }
     }

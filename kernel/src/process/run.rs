@@ -5,9 +5,12 @@ use alloc::sync::Arc;
 
 use ostd::user::{ReturnReason, UserContext, UserMode};
 
+use super::sigframe::{self, SigInfo};
 use super::signal::{self, DefaultAction};
 use super::{ExitStatus, Process, table};
+use crate::error::Errno;
 use crate::syscall::{self, Flow};
+use crate::user_mem::UserMem;
 
 /// Starts `process` running `context` on a new task.
 pub fn spawn(process: Arc<Process>, context: UserContext) {
@@ -15,38 +18,54 @@ pub fn spawn(process: Arc<Process>, context: UserContext) {
     ostd::task::spawn(&name, move || run(process, context));
 }
 
+/// Syscalls that Linux restarts after a handler with SA_RESTART (ERESTARTSYS), rather than
+/// failing with EINTR: reads, writes, waits, opens.
+fn restartable(nr: u64) -> bool {
+    matches!(nr, 0 | 1 | 2 | 17 | 18 | 19 | 20 | 61 | 257 | 247)
+}
+
+/// Syscalls that never restart after any signal (they report EINTR): sleeps and polls.
+fn never_restarts(nr: u64) -> bool {
+    matches!(nr, 7 | 23 | 35 | 230 | 270 | 271 | 34 | 130)
+}
+
 fn run(process: Arc<Process>, context: UserContext) {
     table::bind_current_task(process.clone());
     let mut user = UserMode::new(process.vm().space().clone(), context);
+    let mut interrupted: Option<u64> = None;
     let status = loop {
-        if let Some(status) = deliver_signals(&process) {
+        if let Some(status) = deliver_signals(&process, &mut user, interrupted.take()) {
             break status;
         }
         match user.execute() {
-            ReturnReason::Syscall => match syscall::dispatch(&process, &mut user) {
-                Flow::Continue => {}
-                Flow::Exit(status) => break status,
-            },
+            ReturnReason::Syscall => {
+                let nr = user.context().syscall_number();
+                match syscall::dispatch(&process, &mut user) {
+                    Flow::Continue => {}
+                    Flow::Exit(status) => break status,
+                }
+                if user.context().rax == (-(Errno::EINTR as i64)) as u64 && !never_restarts(nr) {
+                    interrupted = Some(nr);
+                }
+            }
             ReturnReason::PageFault(info) => {
-                log::debug!("pid {}: SIGSEGV at {:#x} ({:?}) rip {:#x}", process.pid(), info.addr, info.access, user.context().rip);
-                signal::send(&process, signal::SIGSEGV);
-                force_default(&process, signal::SIGSEGV);
+                let code = if info.present { 2 } else { 1 }; // SEGV_ACCERR / SEGV_MAPERR
+                synchronous(&process, SigInfo { signo: signal::SIGSEGV, code, addr: info.addr.max(1), ..SigInfo::default() });
             }
             ReturnReason::Exception { vector, .. } => {
-                let sig = match vector {
-                    0 | 16 | 19 => signal::SIGFPE,
-                    1 | 3 => signal::SIGTRAP,
-                    6 => signal::SIGILL,
-                    17 => signal::SIGBUS,
-                    _ => signal::SIGSEGV,
+                let (sig, code) = match vector {
+                    0 => (signal::SIGFPE, 1),         // FPE_INTDIV
+                    16 | 19 => (signal::SIGFPE, 0),
+                    1 | 3 => (signal::SIGTRAP, 1),    // TRAP_BRKPT
+                    6 => (signal::SIGILL, 2),         // ILL_ILLOPN
+                    17 => (signal::SIGBUS, 1),        // BUS_ADRALN
+                    _ => (signal::SIGSEGV, 0x80),     // SI_KERNEL, as Linux reports #GP
                 };
-                log::debug!("pid {}: {} -> signal {sig}", process.pid(), ReturnReason::exception_name(vector));
-                signal::send(&process, sig);
-                force_default(&process, sig);
+                let addr = if sig == signal::SIGSEGV { 0 } else { user.context().rip };
+                synchronous(&process, SigInfo { signo: sig, code, addr, ..SigInfo::default() });
             }
             ReturnReason::BadContext => {
-                signal::send(&process, signal::SIGSEGV);
-                force_default(&process, signal::SIGSEGV);
+                synchronous(&process, SigInfo { signo: signal::SIGSEGV, code: 0x80, ..SigInfo::default() });
             }
         }
     };
@@ -54,29 +73,64 @@ fn run(process: Arc<Process>, context: UserContext) {
     table::unbind_current_task();
 }
 
-/// Until handlers run, a synchronous fault must not loop forever on a caught signal: make
-/// sure its default action applies.
-fn force_default(process: &Process, sig: u32) {
-    let mut s = process.signals.lock();
-    s.actions[(sig - 1) as usize] = signal::SigAction::default();
-    s.blocked &= !(1u64 << (sig - 1));
-    s.pending |= 1u64 << (sig - 1);
+/// A fault raised by the process's own instruction: if the signal is blocked or ignored,
+/// Linux kills the process anyway (force_sig_fault), so the default action applies.
+fn synchronous(process: &Process, info: SigInfo) {
+    let sig = info.signo;
+    {
+        let mut s = process.signals.lock();
+        let bit = 1u64 << (sig - 1);
+        let action = s.actions[(sig - 1) as usize];
+        if s.blocked & bit != 0 || action.handler == signal::SIG_IGN {
+            s.actions[(sig - 1) as usize] = signal::SigAction::default();
+            s.blocked &= !bit;
+        }
+        s.pending |= bit;
+        s.info[(sig - 1) as usize] = info;
+    }
 }
 
-/// Applies pending signals' default actions; returns the exit status if one kills.
-fn deliver_signals(process: &Process) -> Option<ExitStatus> {
+/// Delivers pending signals: runs a handler (building its frame), or applies the default
+/// action. Returns the exit status if one kills the process.
+fn deliver_signals(process: &Process, user: &mut UserMode, interrupted: Option<u64>) -> Option<ExitStatus> {
+    let mut restart = interrupted;
+    let saved_mask = process.signals.lock().saved_mask.take();
     loop {
-        let (sig, action) = {
+        let (sig, action, info, oldmask) = {
             let mut s = process.signals.lock();
-            let sig = s.take_deliverable()?;
-            (sig, s.actions[(sig - 1) as usize])
+            let Some(sig) = s.take_deliverable() else { break };
+            (sig, s.actions[(sig - 1) as usize], s.info[(sig - 1) as usize], saved_mask.unwrap_or(s.blocked))
         };
         if action.handler == signal::SIG_IGN && sig != signal::SIGKILL {
             continue;
         }
         if action.handler > signal::SIG_IGN && sig != signal::SIGKILL && sig != signal::SIGSTOP {
-            // Handlers are not run yet; treat as the default action so nothing hangs.
-            log::warn!("pid {}: signal {sig} has a handler, which this kernel cannot run yet", process.pid());
+            let ctx = user.context_mut();
+            if let Some(nr) = restart.take() {
+                if action.flags & signal::SA_RESTART != 0 && restartable(nr) {
+                    ctx.rip -= 2;
+                    ctx.rax = nr;
+                }
+            }
+            let mem = UserMem::new(user.vm_space().clone());
+            let info = SigInfo { signo: sig, ..info };
+            match sigframe::setup(&mem, user.context_mut(), info, action.handler, action.restorer, oldmask, None) {
+                Ok(()) => {
+                    let mut s = process.signals.lock();
+                    let mut block = action.mask;
+                    if action.flags & signal::SA_NODEFER == 0 {
+                        block |= 1u64 << (sig - 1);
+                    }
+                    s.blocked |= block & !((1u64 << (signal::SIGKILL - 1)) | (1u64 << (signal::SIGSTOP - 1)));
+                    if action.flags & signal::SA_RESETHAND != 0 {
+                        s.actions[(sig - 1) as usize] = signal::SigAction::default();
+                    }
+                    // One handler frame at a time; further signals wait for the next return
+                    // to user mode.
+                    return None;
+                }
+                Err(_) => return Some(ExitStatus::Signaled(signal::SIGSEGV, true)),
+            }
         }
         match signal::default_action(sig) {
             DefaultAction::Terminate => return Some(ExitStatus::Signaled(sig, false)),
@@ -84,10 +138,20 @@ fn deliver_signals(process: &Process) -> Option<ExitStatus> {
             DefaultAction::Ignore | DefaultAction::Stop | DefaultAction::Continue => continue,
         }
     }
+    if let Some(mask) = saved_mask {
+        process.signals.lock().blocked = mask;
+    }
+    // Interrupted, but no handler ran: restart transparently, as Linux does.
+    if let Some(nr) = restart {
+        let ctx = user.context_mut();
+        ctx.rip -= 2;
+        ctx.rax = nr;
+    }
+    None
 }
 
 /// Creates pid 1 from `path` with `argv` and `envp`, on the console.
-pub fn start_init(path: &str, argv: alloc::vec::Vec<String>, envp: alloc::vec::Vec<String>) -> Result<(), crate::error::Errno> {
+pub fn start_init(path: &str, argv: alloc::vec::Vec<String>, envp: alloc::vec::Vec<String>) -> Result<(), Errno> {
     use crate::fs::{self, OpenFlags};
     let root = fs::root();
     let fs_context = super::FsContext { root: root.clone(), cwd: root.clone(), umask: 0o022 };
@@ -95,11 +159,15 @@ pub fn start_init(path: &str, argv: alloc::vec::Vec<String>, envp: alloc::vec::V
     let node = crate::fs::path::resolve(&start, path, true)?;
     let resolver = |p: &str| crate::fs::path::resolve(&start, p, true);
     let loaded = super::exec::load(&resolver, node, path, argv.clone(), envp)?;
-    let pid = table::alloc_pid().ok_or(crate::error::Errno::EAGAIN)?;
+    let pid = table::alloc_pid().ok_or(Errno::EAGAIN)?;
     let mut files = fs::FdTable::new();
     let console = crate::fs::path::resolve(&start, "/dev/console", true)?;
+    let rdev = match console.kind() {
+        crate::fs::NodeKind::CharDev(r) => r,
+        _ => return Err(Errno::ENODEV),
+    };
     for _ in 0..3 {
-        let file = crate::fs::devfs::open(console_rdev(&console), console.clone(), OpenFlags::RDWR)?;
+        let file = crate::fs::devfs::open(rdev, console.clone(), OpenFlags::RDWR)?;
         files.insert(file, false)?;
     }
     let process = Process::new(pid, alloc::sync::Weak::new(), loaded.vm.clone(), files, fs_context);
@@ -113,11 +181,4 @@ pub fn start_init(path: &str, argv: alloc::vec::Vec<String>, envp: alloc::vec::V
     ctx.rsp = loaded.stack_pointer;
     spawn(process, ctx);
     Ok(())
-}
-
-fn console_rdev(node: &crate::fs::Node) -> u32 {
-    match node.kind() {
-        crate::fs::NodeKind::CharDev(r) => r,
-        _ => 0,
-    }
 }

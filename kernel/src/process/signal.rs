@@ -4,6 +4,7 @@
 //! ignore); handlers are recorded by `rt_sigaction` and reported back, and running them
 //! (the rt_sigframe) comes next. SIGKILL and SIGSTOP cannot be caught or ignored.
 
+use super::sigframe::SigInfo;
 use super::{Process, table};
 
 /// Hangup.
@@ -96,13 +97,26 @@ pub struct SignalState {
     pub blocked: u64,
     /// Pending signals.
     pub pending: u64,
+    /// What each pending signal's sender said about it.
+    pub info: [SigInfo; NSIG as usize],
+    /// The mask to restore after `rt_sigsuspend`'s temporary one.
+    pub saved_mask: Option<u64>,
 }
 
 impl Default for SignalState {
     fn default() -> Self {
-        Self { actions: [SigAction::default(); NSIG as usize], blocked: 0, pending: 0 }
+        Self { actions: [SigAction::default(); NSIG as usize], blocked: 0, pending: 0, info: [SigInfo::default(); NSIG as usize], saved_mask: None }
     }
 }
+
+/// SA_NODEFER: do not block the signal while its handler runs.
+pub const SA_NODEFER: u64 = 0x4000_0000;
+/// SA_RESETHAND: one-shot handler.
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+/// SA_RESTART: restart interrupted syscalls.
+pub const SA_RESTART: u64 = 0x1000_0000;
+/// SA_RESTORER: `restorer` is valid.
+pub const SA_RESTORER: u64 = 0x0400_0000;
 
 impl SignalState {
     /// Resets caught signals to default, as `execve` does (ignored stay ignored).
@@ -127,8 +141,14 @@ impl SignalState {
     }
 }
 
-/// Marks `sig` pending on `process` and wakes it if it sleeps interruptibly.
+/// Marks `sig` pending on `process` (as sent by a user, SI_USER) and wakes it.
 pub fn send(process: &Process, sig: u32) {
+    send_info(process, SigInfo { signo: sig, ..SigInfo::default() });
+}
+
+/// Marks a signal pending with its details, and wakes the process if it sleeps.
+pub fn send_info(process: &Process, info: SigInfo) {
+    let sig = info.signo;
     if sig == 0 || sig > NSIG {
         return;
     }
@@ -140,6 +160,7 @@ pub fn send(process: &Process, sig: u32) {
             return;
         }
         s.pending |= 1u64 << (sig - 1);
+        s.info[(sig - 1) as usize] = info;
     }
     process.interrupt_sleep();
 }

@@ -405,3 +405,60 @@ pub fn sys_arch_prctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         _ => Err(Errno::EINVAL),
     }
 }
+
+/// rt_sigreturn(2): back from a handler.
+pub fn sys_rt_sigreturn(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    let mem = ctx.mem();
+    match crate::process::sigframe::restore(&mem, ctx.user.context_mut()) {
+        Ok(mask) => {
+            let unblockable = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
+            ctx.process.signals.lock().blocked = mask & !unblockable;
+            // rax is the interrupted code's, restored with the rest.
+            Ok(ctx.user.context().rax)
+        }
+        Err(_) => {
+            // A corrupt frame: Linux kills the process with SIGSEGV.
+            ctx.exit = Some(ExitStatus::Signaled(signal::SIGSEGV, true));
+            Ok(0)
+        }
+    }
+}
+
+/// rt_sigpending(2).
+pub fn sys_rt_sigpending(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[1] > 8 {
+        return Err(Errno::EINVAL);
+    }
+    let s = ctx.process.signals.lock();
+    let pending = s.pending & s.blocked;
+    drop(s);
+    ctx.mem().write(a[0], &pending.to_le_bytes()[..a[1] as usize])?;
+    Ok(0)
+}
+
+/// pause(2).
+pub fn sys_pause(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    let process = ctx.process.clone();
+    ostd::task::wait_ticks_until(|| process.has_pending_signal().then_some(()));
+    Err(Errno::EINTR)
+}
+
+/// rt_sigsuspend(2): waits with a temporary mask; the handler frame saves the old one.
+pub fn sys_rt_sigsuspend(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[1] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mask = ctx.mem().read_u64(a[0])?;
+    let unblockable = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
+    let old = {
+        let mut s = ctx.process.signals.lock();
+        let old = s.blocked;
+        s.blocked = mask & !unblockable;
+        old
+    };
+    let process = ctx.process.clone();
+    ostd::task::wait_ticks_until(|| process.has_pending_signal().then_some(()));
+    // The handler's frame must record the caller's own mask, not the temporary one.
+    ctx.process.signals.lock().saved_mask = Some(old);
+    Err(Errno::EINTR)
+}

@@ -1,0 +1,130 @@
+//! Running signal handlers: the x86-64 `rt_sigframe`, laid out exactly as Linux lays it out,
+//! and `rt_sigreturn`.
+//!
+//! Layout (arch/x86/include/asm/sigframe.h, uapi/asm/sigcontext.h):
+//! ```text
+//! frame+0    pretcode (the handler returns here: sa_restorer)
+//! frame+8    ucontext: uc_flags, uc_link, uc_stack (24 bytes), sigcontext (256 bytes), uc_sigmask
+//! frame+312  siginfo (128 bytes)
+//! above      the FXSAVE image (512 bytes, 64-byte aligned), which sigcontext.fpstate points at
+//! ```
+//! The handler starts with rdi = signal, rsi = &siginfo, rdx = &ucontext, rsp = frame
+//! (so rsp + 8 is 16-byte aligned, as at any function entry).
+
+use ostd::user::{FpuState, UserContext};
+
+use crate::error::{Errno, SysResult};
+use crate::user_mem::UserMem;
+
+const UC_OFFSET: u64 = 8;
+const MCONTEXT_OFFSET: u64 = UC_OFFSET + 40;
+const SIGMASK_OFFSET: u64 = MCONTEXT_OFFSET + 256;
+const SIGINFO_OFFSET: u64 = SIGMASK_OFFSET + 8;
+const FRAME_SIZE: u64 = SIGINFO_OFFSET + 128;
+const FPSTATE_SIZE: u64 = 512;
+const UC_FLAGS: u64 = 0x2 | 0x4; // UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
+const RED_ZONE: u64 = 128;
+
+/// What the handler is told about the signal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigInfo {
+    /// The signal.
+    pub signo: u32,
+    /// si_code (SI_USER = 0, SEGV_MAPERR = 1, CLD_EXITED = 1, ...).
+    pub code: i32,
+    /// Sender PID (kill, SIGCHLD).
+    pub pid: i32,
+    /// For SIGCHLD: exit code or signal.
+    pub status: i32,
+    /// For faults: the address.
+    pub addr: u64,
+}
+
+impl SigInfo {
+    fn to_bytes(self) -> [u8; 128] {
+        let mut b = [0u8; 128];
+        b[0..4].copy_from_slice(&self.signo.to_le_bytes());
+        b[8..12].copy_from_slice(&self.code.to_le_bytes());
+        if self.addr != 0 {
+            b[16..24].copy_from_slice(&self.addr.to_le_bytes());
+        } else {
+            b[16..20].copy_from_slice(&self.pid.to_le_bytes());
+            b[24..28].copy_from_slice(&self.status.to_le_bytes());
+        }
+        b
+    }
+}
+
+fn sigcontext(ctx: &UserContext, fpstate: u64, info: &SigInfo, oldmask: u64) -> [u8; 256] {
+    let regs = [
+        ctx.r8, ctx.r9, ctx.r10, ctx.r11, ctx.r12, ctx.r13, ctx.r14, ctx.r15, ctx.rdi, ctx.rsi, ctx.rbp, ctx.rbx,
+        ctx.rdx, ctx.rax, ctx.rcx, ctx.rsp, ctx.rip, ctx.rflags,
+    ];
+    let mut b = [0u8; 256];
+    for (i, r) in regs.iter().enumerate() {
+        b[i * 8..i * 8 + 8].copy_from_slice(&r.to_le_bytes());
+    }
+    // cs, gs, fs, ss as four u16s.
+    b[144..146].copy_from_slice(&0x33u16.to_le_bytes());
+    b[150..152].copy_from_slice(&0x2bu16.to_le_bytes());
+    let (err, trapno) = if info.addr != 0 { (ctx.error_code, ctx.trap_vector) } else { (0, 0) };
+    b[152..160].copy_from_slice(&err.to_le_bytes());
+    b[160..168].copy_from_slice(&trapno.to_le_bytes());
+    b[168..176].copy_from_slice(&oldmask.to_le_bytes());
+    b[176..184].copy_from_slice(&info.addr.to_le_bytes());
+    b[184..192].copy_from_slice(&fpstate.to_le_bytes());
+    b
+}
+
+/// Builds the frame on the user stack (or `altstack_top`) and points the registers at the
+/// handler. Fails with EFAULT if the stack cannot take the frame.
+pub fn setup(mem: &UserMem, ctx: &mut UserContext, info: SigInfo, handler: u64, restorer: u64, oldmask: u64, altstack_top: Option<u64>) -> SysResult<()> {
+    let sp = altstack_top.unwrap_or(ctx.rsp.wrapping_sub(RED_ZONE));
+    let fpstate = (sp.checked_sub(FPSTATE_SIZE).ok_or(Errno::EFAULT)?) & !63;
+    let frame = ((fpstate.checked_sub(FRAME_SIZE).ok_or(Errno::EFAULT)?) & !15) - 8;
+    mem.write(fpstate, &ctx.fpu.0)?;
+    let mut f = alloc::vec![0u8; FRAME_SIZE as usize];
+    f[0..8].copy_from_slice(&restorer.to_le_bytes());
+    f[8..16].copy_from_slice(&UC_FLAGS.to_le_bytes());
+    let mc = MCONTEXT_OFFSET as usize;
+    f[mc..mc + 256].copy_from_slice(&sigcontext(ctx, fpstate, &info, oldmask));
+    let sm = SIGMASK_OFFSET as usize;
+    f[sm..sm + 8].copy_from_slice(&oldmask.to_le_bytes());
+    let si = SIGINFO_OFFSET as usize;
+    f[si..si + 128].copy_from_slice(&info.to_bytes());
+    mem.write(frame, &f)?;
+    ctx.rsp = frame;
+    ctx.rip = handler;
+    ctx.rdi = u64::from(info.signo);
+    ctx.rsi = frame + SIGINFO_OFFSET;
+    ctx.rdx = frame + UC_OFFSET;
+    ctx.rax = 0;
+    ctx.rflags &= !(0x100 | 0x400 | 0x40000); // TF, DF, AC
+    ctx.fpu = FpuState::initial();
+    Ok(())
+}
+
+/// Restores the registers saved by [`setup`]; returns the signal mask to restore.
+/// The frame is found at rsp - 8 (the handler's `ret` popped the return address).
+pub fn restore(mem: &UserMem, ctx: &mut UserContext) -> SysResult<u64> {
+    let frame = ctx.rsp.checked_sub(8).ok_or(Errno::EFAULT)?;
+    let mut mc = [0u8; 256];
+    mem.read(frame + MCONTEXT_OFFSET, &mut mc)?;
+    let word = |i: usize| u64::from_le_bytes(mc[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    let mask = mem.read_u64(frame + SIGMASK_OFFSET)?;
+    let fpstate = word(23);
+    if fpstate != 0 {
+        let mut fx = [0u8; 512];
+        mem.read(fpstate, &mut fx)?;
+        ctx.fpu = FpuState(fx);
+        ctx.fpu.sanitize();
+    }
+    (ctx.r8, ctx.r9, ctx.r10, ctx.r11, ctx.r12, ctx.r13, ctx.r14, ctx.r15) =
+        (word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7));
+    (ctx.rdi, ctx.rsi, ctx.rbp, ctx.rbx, ctx.rdx, ctx.rax, ctx.rcx, ctx.rsp, ctx.rip) =
+        (word(8), word(9), word(10), word(11), word(12), word(13), word(14), word(15), word(16));
+    // Only the user-modifiable flags come back (UserMode::execute sanitises them again).
+    const USER_FLAGS: u64 = 0x0025_0fd5;
+    ctx.rflags = (ctx.rflags & !USER_FLAGS) | (word(17) & USER_FLAGS);
+    Ok(mask)
+}
