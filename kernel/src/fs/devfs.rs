@@ -33,6 +33,11 @@ pub fn populate(root: &Arc<Node>) -> SysResult<()> {
         Ok(dev) => dev,
         Err(_) => root.create("dev", NodeKind::Dir, 0o755, "")?,
     };
+    populate_dir(&dev)
+}
+
+/// Creates the device nodes in `dev` (what mounting devtmpfs there shows).
+pub fn populate_dir(dev: &Arc<Node>) -> SysResult<()> {
     for &(name, rdev, perm) in DEVICES {
         if !dev.contains(name) {
             dev.create(name, NodeKind::CharDev(rdev), perm, "")?;

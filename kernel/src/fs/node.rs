@@ -96,6 +96,9 @@ pub struct Node {
     meta: SpinLock<Metadata>,
     content: Content,
     parent: SpinLock<Weak<Node>>,
+    /// The file's contents as frames, for mapping into processes (exec, mmap) without
+    /// copying. Dropped on every write, so a mapping made later sees the new contents.
+    page_cache: SpinLock<Option<Arc<Vec<ostd::mm::Frame>>>>,
 }
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1);
@@ -124,6 +127,7 @@ impl Node {
             }),
             content,
             parent: SpinLock::new(Weak::new()),
+            page_cache: SpinLock::new(None),
         })
     }
 
@@ -324,7 +328,29 @@ impl Node {
         }
     }
 
+    /// Returns the file's contents as frames, one per page (the last zero-padded).
+    ///
+    /// The frames are shared: map them read-only (copy-on-write for private writable
+    /// mappings). They stop tracking the file at its next write.
+    pub fn page_frames(&self) -> SysResult<Arc<Vec<ostd::mm::Frame>>> {
+        if let Some(cached) = self.page_cache.lock().clone() {
+            return Ok(cached);
+        }
+        let Content::File(data) = &self.content else { return Err(Errno::EINVAL) };
+        let data = data.lock();
+        let mut frames = Vec::with_capacity(data.len().div_ceil(ostd::mm::PAGE_SIZE));
+        for chunk in data.chunks(ostd::mm::PAGE_SIZE) {
+            let frame = ostd::mm::Frame::alloc_zeroed().ok_or(Errno::ENOMEM)?;
+            frame.write_bytes(0, chunk);
+            frames.push(frame);
+        }
+        let frames = Arc::new(frames);
+        *self.page_cache.lock() = Some(frames.clone());
+        Ok(frames)
+    }
+
     fn touch_mtime(&self) {
+        *self.page_cache.lock() = None;
         let t = now();
         let mut m = self.meta.lock();
         m.mtime = t;

@@ -38,22 +38,22 @@ pub struct Loaded {
     pub comm: String,
 }
 
-/// Reads a whole file, 8-byte aligned (xmas-elf needs that).
-fn read_aligned(node: &Node) -> SysResult<(Vec<u64>, usize)> {
-    let len = node.size() as usize;
-    let mut words = alloc::vec![0u64; len.div_ceil(8)];
-    let mut bytes = alloc::vec![0u8; len];
-    node.read_at(0, &mut bytes)?;
-    for (w, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
-        let mut b = [0u8; 8];
-        b[..chunk.len()].copy_from_slice(chunk);
-        *w = u64::from_le_bytes(b);
+/// Reads the ELF header and program headers (not the whole file: segments are mapped
+/// from the page cache). The kernel heap's blocks are aligned to their power-of-two size,
+/// so the buffer meets xmas-elf's 8-byte alignment requirement.
+fn read_headers(node: &Node) -> SysResult<Vec<u8>> {
+    let mut ehdr = [0u8; 64];
+    if node.read_at(0, &mut ehdr)? < 64 || &ehdr[..4] != b"\x7fELF" {
+        return Err(Errno::ENOEXEC);
     }
-    Ok((words, len))
-}
-
-fn as_bytes(words: &[u64], len: usize) -> Vec<u8> {
-    words.iter().flat_map(|w| w.to_le_bytes()).take(len).collect()
+    let ph_offset = u64::from_le_bytes(ehdr[0x20..0x28].try_into().unwrap_or_default());
+    let ph_size = u64::from(u16::from_le_bytes([ehdr[0x36], ehdr[0x37]])) * u64::from(u16::from_le_bytes([ehdr[0x38], ehdr[0x39]]));
+    let len = ph_offset.checked_add(ph_size).filter(|&l| l <= 64 * 1024).ok_or(Errno::ENOEXEC)?.max(64);
+    let mut bytes = alloc::vec![0u8; len as usize];
+    if node.read_at(0, &mut bytes)? < len as usize {
+        return Err(Errno::ENOEXEC);
+    }
+    Ok(bytes)
 }
 
 /// Loads `node` (already resolved and checked executable) with `argv` and `envp`.
@@ -102,22 +102,20 @@ struct Image {
 }
 
 fn load_elf(resolve: &dyn Fn(&str) -> SysResult<Arc<Node>>, node: &Node, path: &str, argv: Vec<String>, envp: Vec<String>) -> SysResult<Loaded> {
-    let (words, len) = read_aligned(node)?;
-    let bytes = as_bytes(&words, len);
+    let bytes = read_headers(node)?;
     let elf = ElfFile::new(&bytes).map_err(|_| Errno::ENOEXEC)?;
     let interp = elf.program_iter().find(|ph| ph.get_type() == Ok(PhType::Interp));
     let vm = Vm::new()?;
-    let main = map_image(&vm, &elf, &bytes, PIE_BASE)?;
+    let main = map_image(&vm, &elf, &bytes, node, PIE_BASE)?;
     let (entry, interp_base) = match interp {
         Some(ph) => {
-            let start = ph.offset() as usize;
-            let raw = bytes.get(start..start + ph.file_size() as usize).ok_or(Errno::ENOEXEC)?;
-            let name = core::str::from_utf8(raw).map_err(|_| Errno::ENOEXEC)?.trim_end_matches('\0');
+            let mut raw = alloc::vec![0u8; (ph.file_size() as usize).min(4096)];
+            node.read_at(ph.offset(), &mut raw)?;
+            let name = core::str::from_utf8(&raw).map_err(|_| Errno::ENOEXEC)?.trim_end_matches('\0');
             let interp_node = resolve(name)?;
-            let (iw, il) = read_aligned(&interp_node)?;
-            let ib = as_bytes(&iw, il);
+            let ib = read_headers(&interp_node)?;
             let ielf = ElfFile::new(&ib).map_err(|_| Errno::ENOEXEC)?;
-            let image = map_image(&vm, &ielf, &ib, INTERP_BASE)?;
+            let image = map_image(&vm, &ielf, &ib, &interp_node, INTERP_BASE)?;
             (image.entry, image.base)
         }
         None => (main.entry, 0),
@@ -149,7 +147,8 @@ fn segment_prot(ph: &ProgramHeader) -> Prot {
 }
 
 /// Maps the PT_LOAD segments of `elf`; ET_DYN images go at `dyn_base`.
-fn map_image(vm: &Vm, elf: &ElfFile, bytes: &[u8], dyn_base: u64) -> SysResult<Image> {
+fn map_image(vm: &Vm, elf: &ElfFile, _headers: &[u8], node: &Node, dyn_base: u64) -> SysResult<Image> {
+    let cache = node.page_frames()?;
     let base = match elf.header.pt2.type_().as_type() {
         ElfType::Executable => 0,
         ElfType::SharedObject => dyn_base,
@@ -200,9 +199,22 @@ fn map_image(vm: &Vm, elf: &ElfFile, bytes: &[u8], dyn_base: u64) -> SysResult<I
                 }
             }
         }
-        let file = bytes.get(ph.offset() as usize..(ph.offset() + filesz) as usize).ok_or(Errno::ENOEXEC)?;
+        if ph.offset().checked_add(filesz).is_none_or(|end| end > node.size()) {
+            return Err(Errno::ENOEXEC);
+        }
+        let congruent = ph.offset() % PAGE == vaddr % PAGE;
         for page in (start_page..end_page).step_by(PAGE_SIZE) {
             let prot_here = vm.areas().find(page).map_or(prot, |a| a.prot);
+            // A page wholly inside the file part maps the file's own (shared) frame,
+            // read-only: writes to a writable segment copy it first (MAP_PRIVATE semantics).
+            let whole = page >= vaddr && page + PAGE <= vaddr + filesz;
+            if whole && congruent && vm.space().translate(page).is_none() {
+                let file_page = ((ph.offset() + (page - vaddr)) / PAGE) as usize;
+                if let Some(frame) = cache.get(file_page) {
+                    vm.space().map(page, frame.clone(), page_flags_of(prot_here - Prot::WRITE))?;
+                    continue;
+                }
+            }
             let frame = vm.ensure_page(page, prot_here)?;
             if prot_here != prot {
                 vm.space().protect(page, page_flags_of(prot_here))?;
@@ -211,8 +223,10 @@ fn map_image(vm: &Vm, elf: &ElfFile, bytes: &[u8], dyn_base: u64) -> SysResult<I
             let lo = page.max(vaddr);
             let hi = (page + PAGE).min(vaddr + filesz);
             if lo < hi {
-                let off = (lo - vaddr) as usize;
-                frame.write_bytes((lo - page) as usize, &file[off..off + (hi - lo) as usize]);
+                let mut part = [0u8; PAGE_SIZE];
+                let n = (hi - lo) as usize;
+                node.read_at(ph.offset() + (lo - vaddr), &mut part[..n])?;
+                frame.write_bytes((lo - page) as usize, &part[..n]);
             }
         }
         brk = brk.max(end_page);

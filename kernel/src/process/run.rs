@@ -24,9 +24,10 @@ fn restartable(nr: u64) -> bool {
     matches!(nr, 0 | 1 | 2 | 17 | 18 | 19 | 20 | 61 | 257 | 247)
 }
 
-/// Syscalls that never restart after any signal (they report EINTR): sleeps and polls.
+/// Syscalls that never restart after any signal (they report EINTR): sleeps and polls,
+/// and rt_sigreturn, whose "result" is the interrupted code's rax, EINTR or not.
 fn never_restarts(nr: u64) -> bool {
-    matches!(nr, 7 | 23 | 35 | 230 | 270 | 271 | 34 | 130)
+    matches!(nr, 7 | 15 | 23 | 35 | 230 | 270 | 271 | 34 | 130)
 }
 
 fn run(process: Arc<Process>, context: UserContext) {
@@ -49,10 +50,12 @@ fn run(process: Arc<Process>, context: UserContext) {
                 }
             }
             ReturnReason::PageFault(info) => {
+                log::info!("pid {}: page fault at {:#x} ({:?}, present={}) rip {:#x}", process.pid(), info.addr, info.access, info.present, user.context().rip);
                 let code = if info.present { 2 } else { 1 }; // SEGV_ACCERR / SEGV_MAPERR
                 synchronous(&process, SigInfo { signo: signal::SIGSEGV, code, addr: info.addr.max(1), ..SigInfo::default() });
             }
-            ReturnReason::Exception { vector, .. } => {
+            ReturnReason::Exception { vector, error_code } => {
+                log::info!("pid {}: {} (error {error_code:#x}) at rip {:#x}", process.pid(), ReturnReason::exception_name(vector), user.context().rip);
                 let (sig, code) = match vector {
                     0 => (signal::SIGFPE, 1),         // FPE_INTDIV
                     16 | 19 => (signal::SIGFPE, 0),
@@ -129,7 +132,10 @@ fn deliver_signals(process: &Process, user: &mut UserMode, interrupted: Option<u
                     // to user mode.
                     return None;
                 }
-                Err(_) => return Some(ExitStatus::Signaled(signal::SIGSEGV, true)),
+                Err(e) => {
+                    log::info!("pid {}: cannot build the frame for signal {sig} at rsp {:#x}: {e:?}", process.pid(), user.context().rsp);
+                    return Some(ExitStatus::Signaled(signal::SIGSEGV, true));
+                }
             }
         }
         match signal::default_action(sig) {

@@ -115,7 +115,7 @@ pub fn restore(mem: &UserMem, ctx: &mut UserContext) -> SysResult<u64> {
     let fpstate = word(23);
     if fpstate != 0 {
         let mut fx = [0u8; 512];
-        mem.read(fpstate, &mut fx)?;
+        mem.read(fpstate, &mut fx).inspect_err(|_| log::info!("sigreturn: fpstate {fpstate:#x} unreadable (frame {frame:#x})"))?;
         ctx.fpu = FpuState(fx);
         ctx.fpu.sanitize();
     }

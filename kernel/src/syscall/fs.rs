@@ -875,3 +875,31 @@ pub fn sys_utimensat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     });
     Ok(0)
 }
+
+/// mount(2): devtmpfs fills the target with the device nodes; tmpfs and ramfs are what every
+/// directory already is. Other filesystems do not exist yet (ENODEV).
+pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let target = path_arg(ctx, a[1])?;
+    let fstype = if a[2] != 0 { ctx.mem().read_cstring(a[2], 64)? } else { String::new() };
+    let dir = path::resolve(&ctx.process.start(), &target, true)?;
+    if dir.kind() != NodeKind::Dir {
+        return Err(Errno::ENOTDIR);
+    }
+    const MS_REMOUNT: u64 = 32;
+    const MS_BIND: u64 = 4096;
+    if a[3] & (MS_REMOUNT | MS_BIND) != 0 {
+        return Ok(0);
+    }
+    match fstype.as_str() {
+        "devtmpfs" => devfs::populate_dir(&dir).map(|()| 0),
+        "tmpfs" | "ramfs" => Ok(0),
+        _ => Err(Errno::ENODEV),
+    }
+}
+
+/// umount2(2).
+pub fn sys_umount2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let target = path_arg(ctx, a[0])?;
+    path::resolve(&ctx.process.start(), &target, true)?;
+    Ok(0)
+}

@@ -60,7 +60,7 @@ pub fn dispatch(process: &Arc<Process>, user: &mut UserMode) -> Flow {
         Some(entry) => (entry.handler)(&mut ctx, args),
         None => {
             if REPORTED_UNKNOWN.lock().insert(nr) {
-                log::warn!("unimplemented syscall {} ({nr}) from pid {}: ENOSYS", names::name(nr).unwrap_or("?"), process.pid());
+                log::info!("unimplemented syscall {} ({nr}) from pid {}: ENOSYS", names::name(nr).unwrap_or("?"), process.pid());
             }
             Err(Errno::ENOSYS)
         }

@@ -416,7 +416,8 @@ pub fn sys_rt_sigreturn(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
             // rax is the interrupted code's, restored with the rest.
             Ok(ctx.user.context().rax)
         }
-        Err(_) => {
+        Err(e) => {
+            log::info!("pid {}: rt_sigreturn with a bad frame at rsp {:#x}: {e:?}", ctx.process.pid(), ctx.user.context().rsp);
             // A corrupt frame: Linux kills the process with SIGSEGV.
             ctx.exit = Some(ExitStatus::Signaled(signal::SIGSEGV, true));
             Ok(0)

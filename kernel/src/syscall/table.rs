@@ -109,6 +109,8 @@ table! {
     158 arch_prctl => process::sys_arch_prctl,
     160 setrlimit => misc::sys_setrlimit,
     162 sync => fs::sys_sync,
+    165 mount => fs::sys_mount,
+    166 umount2 => fs::sys_umount2,
     169 reboot => misc::sys_reboot,
     186 gettid => process::sys_gettid,
     200 tkill => process::sys_tkill,

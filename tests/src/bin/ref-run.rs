@@ -1,0 +1,55 @@
+//! `ref-run SCRIPT KERNEL_ELF`: runs a busybox script under Linux and under our kernel and
+//! prints both outputs and their first differences. For investigating a reference mismatch.
+#![forbid(unsafe_code)]
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tests::qemu::{BootSpec, boot};
+use tests::reference::{build_busybox_image, extract, first_differences, linux_kernel};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, script, elf] = args.as_slice() else {
+        eprintln!("usage: ref-run SCRIPT KERNEL_ELF");
+        return ExitCode::from(2);
+    };
+    match run(Path::new(script), Path::new(elf)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("ref-run: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(script: &Path, elf: &Path) -> Result<bool, String> {
+    let work = std::env::current_dir().map_err(|e| e.to_string())?.join("target/reference");
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let image = work.join("busybox.cpio.gz");
+    build_busybox_image(script, &work, &image)?;
+    let linux = linux_kernel(Path::new("target/linux"))?;
+    let spec = |kernel: &Path, cmdline: &str| BootSpec {
+        initrd: Some(image.clone().into()),
+        timeout: Duration::from_secs(180),
+        ..BootSpec::pvh(kernel, cmdline)
+    };
+    let theirs = boot(&spec(&linux, "console=ttyS0 panic=-1 quiet")).map_err(|e| e.to_string())?;
+    let ours = boot(&spec(elf, "console=ttyS0 quiet")).map_err(|e| e.to_string())?;
+    let (Some(t), Some(o)) = (extract(&theirs.output), extract(&ours.output)) else {
+        println!("--- linux raw ---\n{}\n--- ours raw ---\n{}", theirs.output, ours.output);
+        return Ok(false);
+    };
+    println!("linux {:.1} s, ours {:.1} s", theirs.elapsed.as_secs_f64(), ours.elapsed.as_secs_f64());
+    if t == o {
+        println!("identical ({} lines)", t.lines().count());
+        return Ok(true);
+    }
+    println!("{}", first_differences(&t, &o, 20));
+    std::fs::write(work.join("linux.out"), &t).map_err(|e| e.to_string())?;
+    std::fs::write(work.join("ours.out"), &o).map_err(|e| e.to_string())?;
+    println!("full outputs: target/reference/linux.out, target/reference/ours.out");
+    Ok(false)
+}

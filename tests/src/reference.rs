@@ -1,0 +1,95 @@
+//! Comparing our kernel with Linux: the same initramfs and script under both.
+//!
+//! The image holds Debian's static busybox, the script, and an `/init` that prints a begin
+//! marker, runs the script, prints an end marker and powers off. Only the text between the
+//! markers is compared, after removing the serial console's `\r`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The markers around the script's output.
+pub const BEGIN: &str = "==== REFERENCE BEGIN ====";
+/// See [`BEGIN`].
+pub const END: &str = "==== REFERENCE END ====";
+
+/// Builds `out` (a gzip'd cpio newc) with busybox and `script` as /script.sh.
+pub fn build_busybox_image(script: &Path, work: &Path, out: &Path) -> Result<(), String> {
+    let root = work.join("root");
+    let _ = std::fs::remove_dir_all(&root);
+    for dir in ["bin", "sbin", "usr/bin", "usr/sbin", "tmp", "proc", "sys", "dev", "etc"] {
+        std::fs::create_dir_all(root.join(dir)).map_err(|e| format!("mkdir {dir}: {e}"))?;
+    }
+    std::fs::copy("/bin/busybox", root.join("bin/busybox")).map_err(|e| format!("copy /bin/busybox: {e}"))?;
+    std::fs::copy(script, root.join("script.sh")).map_err(|e| format!("copy {}: {e}", script.display()))?;
+    let init = format!(
+        "#!/bin/busybox sh\n/bin/busybox --install -s\nexport PATH=/bin:/sbin:/usr/bin:/usr/sbin\nmount -t devtmpfs devtmpfs /dev\ncd /\necho '{BEGIN}'\nsh /script.sh 2>&1\necho '{END}'\npoweroff -f\n"
+    );
+    std::fs::write(root.join("init"), init).map_err(|e| format!("write init: {e}"))?;
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "cd '{}' && chmod 755 init && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -n > '{}'",
+            root.display(),
+            out.display()
+        ))
+        .status()
+        .map_err(|e| format!("cannot run cpio: {e}"))?;
+    status.success().then_some(()).ok_or_else(|| format!("cpio/gzip failed: {status}"))
+}
+
+/// Returns the text between the markers, or `None` if the run did not get there.
+pub fn extract(output: &str) -> Option<String> {
+    let clean = output.replace('\r', "");
+    let start = clean.find(BEGIN)? + BEGIN.len();
+    let end = clean[start..].find(END)? + start;
+    Some(clean[start..end].trim_start_matches('\n').to_string())
+}
+
+/// Fetches (once) Debian's Linux cloud kernel; returns its vmlinuz.
+pub fn linux_kernel(cache: &Path) -> Result<PathBuf, String> {
+    let out = Command::new("sh")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/fetch-linux.sh"))
+        .arg(cache)
+        .output()
+        .map_err(|e| format!("cannot run fetch-linux.sh: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("fetch-linux.sh failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// Returns a unified-style list of the first differing lines.
+pub fn first_differences(expected: &str, actual: &str, max: usize) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    let mut out = String::new();
+    let mut shown = 0;
+    for i in 0..e.len().max(a.len()) {
+        let (x, y) = (e.get(i).copied(), a.get(i).copied());
+        if x != y {
+            out.push_str(&format!("line {}:\n  linux: {}\n  ours:  {}\n", i + 1, x.unwrap_or("<missing>"), y.unwrap_or("<missing>")));
+            shown += 1;
+            if shown == max {
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extract_takes_the_text_between_markers_without_carriage_returns() {
+        let out = format!("boot noise\r\n{BEGIN}\r\nline 1\r\nline 2\r\n{END}\r\npoweroff");
+        assert_eq!(extract(&out).as_deref(), Some("line 1\nline 2\n"));
+        assert_eq!(extract("no markers"), None);
+    }
+
+    #[test]
+    fn differences_name_the_line() {
+        let d = first_differences("a\nb\n", "a\nc\n", 5);
+        assert!(d.contains("line 2") && d.contains("linux: b") && d.contains("ours:  c"));
+    }
+}
