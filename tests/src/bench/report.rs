@@ -89,6 +89,33 @@ pub fn overall(rows: &[Row]) -> (Option<f64>, usize) {
     (geomean(&ratios), ratios.len())
 }
 
+/// Problems as printed: identical messages merged, with the runs they happened in
+/// (`msg (runs 1, 2)`); a message without a run is kept as it is.
+pub fn group_problems(list: &[(Option<usize>, String)]) -> Vec<String> {
+    let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (run, msg) in list {
+        let i = match groups.iter().position(|g| g.0 == msg.as_str()) {
+            Some(i) => i,
+            None => {
+                groups.push((msg.as_str(), Vec::new()));
+                groups.len() - 1
+            }
+        };
+        groups[i].1.extend(run);
+    }
+    groups
+        .into_iter()
+        .map(|(msg, runs)| match runs.len() {
+            0 => msg.to_string(),
+            1 => format!("{msg} (run {})", runs[0]),
+            _ => {
+                let runs: Vec<String> = runs.iter().map(usize::to_string).collect();
+                format!("{msg} (runs {})", runs.join(", "))
+            }
+        })
+        .collect()
+}
+
 /// A number to about 3–4 significant digits.
 pub fn num(v: f64) -> String {
     let a = v.abs();
@@ -282,6 +309,24 @@ mod tests {
         assert!(t
             .lines()
             .any(|l| l.starts_with("geometric mean over 2") && l.ends_with("1.00")));
+    }
+
+    #[test]
+    fn problems_are_grouped_by_message() {
+        let list = [
+            (Some(1), "ours: socket".to_string()),
+            (Some(2), "ours: socket".to_string()),
+            (None, "Linux: no memory".to_string()),
+            (Some(2), "Linux: odd".to_string()),
+        ];
+        assert_eq!(
+            group_problems(&list),
+            [
+                "ours: socket (runs 1, 2)",
+                "Linux: no memory",
+                "Linux: odd (run 2)"
+            ]
+        );
     }
 
     #[test]

@@ -144,9 +144,8 @@ fn main() -> ExitCode {
                 r.problems.len()
             );
             for p in &r.problems {
-                let p = format!("run {i} {}: {p}", k.label);
                 eprintln!("bench:   {p}");
-                problems.push(p);
+                problems.push((Some(i), format!("{}: {p}", k.label)));
             }
             if !r.problems.is_empty() && r.boot.is_none() {
                 eprint!("{}", b.tail(15));
@@ -167,9 +166,12 @@ fn main() -> ExitCode {
             let limit = Duration::from_secs(if k.ours { 15 } else { 40 });
             match run::min_memory(k, &o.initrd, o.mem_mib, limit) {
                 Some(m) => mem[i].push(m as f64),
-                None => problems.push(format!(
-                    "{}: does not run the script even at -m {}M",
-                    k.label, o.mem_mib
+                None => problems.push((
+                    None,
+                    format!(
+                        "{}: does not run the script even at -m {}M",
+                        k.label, o.mem_mib
+                    ),
                 )),
             }
         }
@@ -220,6 +222,7 @@ fn main() -> ExitCode {
             report::cell(c.ours.as_ref())
         );
     }
+    let problems = report::group_problems(&problems);
     if !problems.is_empty() {
         println!("problems ({}):", problems.len());
         for p in &problems {
