@@ -7,9 +7,10 @@ KERNEL_PROFILE := release
 KERNEL_RUSTFLAGS := -Crelocation-model=static -Ccode-model=kernel -Cno-redzone=yes -Cforce-frame-pointers=yes
 KERNEL_ELF := $(KERNEL_TARGET_DIR)/$(KERNEL_TARGET)/$(KERNEL_PROFILE)/kernel
 KERNEL_BZIMAGE := $(KERNEL_TARGET_DIR)/bzImage
+INITRAMFS := target/initramfs/busybox.cpio.gz
 QEMU_ARGS ?=
 
-.PHONY: all deps kernel kernel-elf bzimage run run-ovmf test host-test ktest boot-test clean
+.PHONY: all deps kernel kernel-elf bzimage initramfs run run-ovmf test host-test clean
 
 all: kernel
 
@@ -29,11 +30,16 @@ kernel: bzimage
 	@echo $(abspath $(KERNEL_ELF))
 	@echo $(abspath $(KERNEL_BZIMAGE))
 
-run: deps kernel-elf
-	@./deploy/qemu/run-pvh.sh $(KERNEL_ELF) $(QEMU_ARGS)
+# The default image: Debian's static busybox with an interactive shell as init.
+initramfs: $(INITRAMFS)
+$(INITRAMFS): images/initramfs/init images/initramfs/mkinitramfs.sh /bin/busybox
+	@./images/initramfs/mkinitramfs.sh $@
 
-run-ovmf: deps bzimage
-	@./deploy/qemu/run-ovmf.sh $(KERNEL_BZIMAGE) $(QEMU_ARGS)
+run: deps kernel-elf initramfs
+	@INITRD=$${INITRD:-$(INITRAMFS)} ./deploy/qemu/run-pvh.sh $(KERNEL_ELF) $(QEMU_ARGS)
+
+run-ovmf: deps bzimage initramfs
+	@INITRD=$${INITRD:-$(INITRAMFS)} ./deploy/qemu/run-ovmf.sh $(KERNEL_BZIMAGE) $(QEMU_ARGS)
 
 host-test:
 	cargo test --workspace --exclude kernel --exclude ostd
@@ -43,3 +49,14 @@ test: deps kernel
 
 clean:
 	cargo clean
+
+# Benchmarks against Linux (README, "Benchmarks"): Debian's cloud kernel (cached under
+# target/bench/linux), the benchmark initramfs, then the A/B runner. BENCH_ARGS is passed on.
+.PHONY: bench
+BENCH_DIR := target/bench
+BENCH_ARGS ?=
+bench: deps kernel
+	@vmlinuz=$$(./tests/bench/fetch-linux.sh $(BENCH_DIR)/linux) && \
+	initrd=$$(./tests/bench/mkimage.sh $(BENCH_DIR)/image) && \
+	cargo run -q --release -p tests --bin bench -- --linux "$$vmlinuz" --ours $(KERNEL_ELF) \
+		--initrd "$$initrd" --out $(BENCH_DIR)/results.json $(BENCH_ARGS)

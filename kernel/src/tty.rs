@@ -251,8 +251,14 @@ fn receive(mut byte: u8) {
     TTY.readers.wake_all();
 }
 
-/// Opens the console.
+/// Opens the console. A session leader opening it without O_NOCTTY makes it its controlling
+/// terminal, with its process group in the foreground (as on Linux).
 pub fn open(node: Arc<Node>, flags: OpenFlags) -> Arc<dyn FileLike> {
+    if !flags.contains(OpenFlags::NOCTTY) {
+        if let Some(p) = crate::process::table::current().filter(|p| p.sid() == p.pid()) {
+            TTY.state.lock().foreground_pgrp = p.pgid();
+        }
+    }
     Arc::new(TtyFile { node, flags: SpinLock::new(flags) })
 }
 
@@ -365,7 +371,12 @@ impl FileLike for TtyFile {
                 mem.read(arg, &mut w)?;
                 TTY.state.lock().winsize = w;
             }
-            TIOCSCTTY | TIOCNOTTY => {}
+            TIOCSCTTY => {
+                if let Some(p) = crate::process::table::current() {
+                    TTY.state.lock().foreground_pgrp = p.pgid();
+                }
+            }
+            TIOCNOTTY => {}
             _ => return Err(Errno::ENOTTY),
         }
         Ok(0)

@@ -134,6 +134,11 @@ impl Process {
         self.sid.load(Ordering::Relaxed)
     }
 
+    /// Joins session `sid` (a forked child stays in its parent's session).
+    pub fn set_session(&self, sid: Pid) {
+        self.sid.store(sid, Ordering::Relaxed);
+    }
+
     /// Makes this process a session and group leader.
     pub fn set_sid(&self) {
         self.sid.store(self.pid, Ordering::Relaxed);

@@ -272,7 +272,11 @@ ostd::ktest! {
         assert_eq!(a.find(0x4fff).map(|x| x.start), Some(0x3000));
         assert!(a.overlaps(0x0, 0x1001));
         assert!(!a.overlaps(0x2000, 0x3000));
-        assert_eq!(a.find_free(0x2000, 0x1000), Some(0x2000), "a free hint is honoured");
+        assert_eq!(a.find_free(0x2000, 0x1000), Some(MMAP_TOP - 0x1000), "hints below mmap_min_addr are ignored");
+        assert_eq!(a.find_free(0x20_0000, 0x1000), Some(0x20_0000), "a free hint is honoured");
+        a.insert(Area { start: MMAP_TOP - 0x1000, end: MMAP_TOP, prot: Prot::READ, shared: false });
+        assert_eq!(a.find_free(0, 0x1000), Some(MMAP_TOP - 0x2000), "the next gap down");
+        a.remove_range(MMAP_TOP - 0x1000, MMAP_TOP);
         assert_eq!(a.find_free(0, 0x1000), Some(MMAP_TOP - 0x1000));
     }
 }

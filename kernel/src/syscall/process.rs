@@ -37,6 +37,7 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
     let fs = parent.fs.lock().clone();
     let child = Process::new(pid, Arc::downgrade(parent), vm, files, fs);
     child.set_pgid(parent.pgid());
+    child.set_session(parent.sid());
     {
         let mut s = parent.signals.lock().clone();
         s.pending = 0;
