@@ -12,7 +12,9 @@ pub mod devfs;
 pub mod fd_table;
 pub mod file;
 pub mod initramfs;
+pub mod mount;
 pub mod node;
+pub mod procfs;
 pub mod path;
 pub mod pipe;
 

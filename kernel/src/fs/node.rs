@@ -88,6 +88,24 @@ enum Content {
     Dir(Mutex<BTreeMap<String, Arc<Node>>>),
     Symlink(String),
     Special,
+    Generated(alloc::boxed::Box<dyn Generated>),
+}
+
+/// A node whose contents are computed when read (procfs): file text, a symlink target, or a
+/// directory's entries.
+pub trait Generated: Send + Sync {
+    /// Returns the file's contents or the symlink's target.
+    fn read(&self) -> Vec<u8> {
+        Vec::new()
+    }
+    /// Returns the directory's entries.
+    fn entries(&self) -> Vec<(String, Arc<Node>)> {
+        Vec::new()
+    }
+    /// Looks up one entry (the default searches `entries`).
+    fn lookup(&self, name: &str) -> Option<Arc<Node>> {
+        self.entries().into_iter().find(|(n, _)| n == name).map(|(_, node)| node)
+    }
 }
 
 /// An inode.
@@ -146,6 +164,19 @@ impl Node {
         }
     }
 
+    /// Creates a node whose contents `generator` computes; `ino` keeps it stable across
+    /// lookups (procfs nodes are made afresh each time).
+    pub fn new_generated(kind: NodeKind, perm: u32, ino: u64, generator: impl Generated + 'static) -> Arc<Self> {
+        let node = Self::new(kind, perm, Content::Generated(alloc::boxed::Box::new(generator)));
+        node.meta.lock().ino = ino;
+        node
+    }
+
+    /// Sets the parent a generated directory reports for `..`.
+    pub fn set_parent(&self, parent: &Arc<Node>) {
+        *self.parent.lock() = Arc::downgrade(parent);
+    }
+
     /// Returns the kind.
     pub fn kind(&self) -> NodeKind {
         self.kind
@@ -170,6 +201,8 @@ impl Node {
             Content::Symlink(t) => t.len() as u64,
             Content::Dir(entries) => 4096 * (1 + entries.lock().len() as u64 / 64),
             Content::Special => 0,
+            Content::Generated(g) if self.kind == NodeKind::Symlink => g.read().len() as u64,
+            Content::Generated(_) => 0,
         }
     }
 
@@ -181,12 +214,21 @@ impl Node {
     fn dir(&self) -> SysResult<&Mutex<BTreeMap<String, Arc<Node>>>> {
         match &self.content {
             Content::Dir(entries) => Ok(entries),
+            Content::Generated(_) if self.kind == NodeKind::Dir => Err(Errno::EACCES),
             _ => Err(Errno::ENOTDIR),
         }
     }
 
     /// Looks up a child by name (not `.` or `..`: path resolution handles those).
-    pub fn lookup(&self, name: &str) -> SysResult<Arc<Node>> {
+    pub fn lookup(self: &Arc<Self>, name: &str) -> SysResult<Arc<Node>> {
+        if let Content::Generated(g) = &self.content {
+            if self.kind != NodeKind::Dir {
+                return Err(Errno::ENOTDIR);
+            }
+            let child = g.lookup(name).ok_or(Errno::ENOENT)?;
+            child.set_parent(self);
+            return Ok(child);
+        }
         self.dir()?.lock().get(name).cloned().ok_or(Errno::ENOENT)
     }
 
@@ -243,6 +285,9 @@ impl Node {
 
     /// Returns the entries, sorted by name, without `.` and `..`.
     pub fn entries(&self) -> SysResult<Vec<(String, Arc<Node>)>> {
+        if let Content::Generated(g) = &self.content {
+            return if self.kind == NodeKind::Dir { Ok(g.entries()) } else { Err(Errno::ENOTDIR) };
+        }
         Ok(self.dir()?.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 
@@ -271,6 +316,7 @@ impl Node {
     pub fn readlink(&self) -> SysResult<String> {
         match &self.content {
             Content::Symlink(t) => Ok(t.clone()),
+            Content::Generated(g) if self.kind == NodeKind::Symlink => Ok(String::from_utf8_lossy(&g.read()).into_owned()),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -285,7 +331,15 @@ impl Node {
                 buf[..n].copy_from_slice(&data[start..start + n]);
                 Ok(n)
             }
+            Content::Generated(g) if self.kind == NodeKind::File => {
+                let data = g.read();
+                let start = (offset.min(data.len() as u64)) as usize;
+                let n = buf.len().min(data.len() - start);
+                buf[..n].copy_from_slice(&data[start..start + n]);
+                Ok(n)
+            }
             Content::Dir(_) => Err(Errno::EISDIR),
+            Content::Generated(_) if self.kind == NodeKind::Dir => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -308,6 +362,7 @@ impl Node {
                 Ok(buf.len())
             }
             Content::Dir(_) => Err(Errno::EISDIR),
+            Content::Generated(_) => Err(Errno::EACCES),
             _ => Err(Errno::EINVAL),
         }
     }

@@ -55,8 +55,11 @@ pub fn resolve(start: &Start, path: &str, follow_last: bool) -> SysResult<Arc<No
         let next = match name.as_str() {
             "." => current.clone(),
             ".." if Arc::ptr_eq(&current, &start.root) => current.clone(),
-            ".." => current.parent(),
-            _ => current.lookup(&name)?,
+            ".." => match super::mount::mountpoint_of(&current) {
+                Some(point) => point.parent(),
+                None => current.parent(),
+            },
+            _ => super::mount::cross(current.lookup(&name)?),
         };
         let is_last = stack.is_empty();
         if next.kind() == NodeKind::Symlink && (!is_last || follow_last || must_be_dir) {

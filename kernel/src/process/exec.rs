@@ -36,6 +36,8 @@ pub struct Loaded {
     pub stack_pointer: u64,
     /// The program's name for /proc/self/comm.
     pub comm: String,
+    /// The executable actually loaded (the interpreter for `#!` scripts): /proc/self/exe.
+    pub exe: String,
 }
 
 /// Reads the ELF header and program headers (not the whole file: segments are mapped
@@ -59,6 +61,7 @@ fn read_headers(node: &Node) -> SysResult<Vec<u8>> {
 /// Loads `node` (already resolved and checked executable) with `argv` and `envp`.
 pub fn load(resolve: &dyn Fn(&str) -> SysResult<Arc<Node>>, node: Arc<Node>, path: &str, mut argv: Vec<String>, envp: Vec<String>) -> SysResult<Loaded> {
     let mut node = node;
+    let exec_name = path;
     let mut path = path.to_string();
     for _ in 0..=MAX_SCRIPT_DEPTH {
         if node.kind() != NodeKind::File {
@@ -88,7 +91,7 @@ pub fn load(resolve: &dyn Fn(&str) -> SysResult<Arc<Node>>, node: Arc<Node>, pat
             path = interp.to_string();
             continue;
         }
-        return load_elf(resolve, &node, &path, argv, envp);
+        return load_elf(resolve, &node, &path, argv, envp, exec_name);
     }
     Err(Errno::ELOOP)
 }
@@ -101,7 +104,7 @@ struct Image {
     brk: u64,
 }
 
-fn load_elf(resolve: &dyn Fn(&str) -> SysResult<Arc<Node>>, node: &Node, path: &str, argv: Vec<String>, envp: Vec<String>) -> SysResult<Loaded> {
+fn load_elf(resolve: &dyn Fn(&str) -> SysResult<Arc<Node>>, node: &Node, path: &str, argv: Vec<String>, envp: Vec<String>, exec_name: &str) -> SysResult<Loaded> {
     let bytes = read_headers(node)?;
     let elf = ElfFile::new(&bytes).map_err(|_| Errno::ENOEXEC)?;
     let interp = elf.program_iter().find(|ph| ph.get_type() == Ok(PhType::Interp));
@@ -126,9 +129,9 @@ fn load_elf(resolve: &dyn Fn(&str) -> SysResult<Arc<Node>>, node: &Node, path: &
         areas.brk = main.brk;
     }
     vm.map_area(Area { start: STACK_TOP - STACK_SIZE, end: STACK_TOP, prot: Prot::READ | Prot::WRITE, shared: false }, false)?;
-    let stack_pointer = build_stack(&vm, path, &argv, &envp, &main, interp_base)?;
-    let comm = path.rsplit('/').next().unwrap_or(path).chars().take(15).collect();
-    Ok(Loaded { vm, entry, stack_pointer, comm })
+    let stack_pointer = build_stack(&vm, exec_name, &argv, &envp, &main, interp_base)?;
+    let comm = argv.first().map_or(path, |a| a.as_str()).rsplit('/').next().unwrap_or(path).chars().take(15).collect();
+    Ok(Loaded { vm, entry, stack_pointer, comm, exe: path.to_string() })
 }
 
 fn segment_prot(ph: &ProgramHeader) -> Prot {

@@ -890,16 +890,28 @@ pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[3] & (MS_REMOUNT | MS_BIND) != 0 {
         return Ok(0);
     }
-    match fstype.as_str() {
-        "devtmpfs" => devfs::populate_dir(&dir).map(|()| 0),
-        "tmpfs" | "ramfs" => Ok(0),
-        _ => Err(Errno::ENODEV),
+    let source = if a[0] != 0 { ctx.mem().read_cstring(a[0], PATH_MAX)? } else { String::from("none") };
+    let root = match fstype.as_str() {
+        "devtmpfs" => {
+            devfs::populate_dir(&dir)?;
+            dir.clone()
+        }
+        "proc" => crate::fs::procfs::new_root(),
+        "tmpfs" | "ramfs" => Node::new_dir(0o1777),
+        _ => return Err(Errno::ENODEV),
+    };
+    if !Arc::ptr_eq(&root, &dir) {
+        crate::fs::mount::mount(dir, root, &fstype, &source, &target);
+    } else {
+        crate::fs::mount::mount(dir.clone(), dir, &fstype, &source, &target);
     }
+    Ok(0)
 }
 
 /// umount2(2).
 pub fn sys_umount2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let target = path_arg(ctx, a[0])?;
-    path::resolve(&ctx.process.start(), &target, true)?;
+    let root = path::resolve(&ctx.process.start(), &target, true)?;
+    crate::fs::mount::umount(&root)?;
     Ok(0)
 }

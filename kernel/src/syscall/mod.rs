@@ -65,6 +65,11 @@ pub fn dispatch(process: &Arc<Process>, user: &mut UserMode) -> Flow {
             Err(Errno::ENOSYS)
         }
     };
+    if let Some(comm) = ostd::boot::boot_info().cmdline.value("strace") {
+        if process.comm.lock().as_str() == comm {
+            log::info!("[{}] {}({:#x}, {:#x}, {:#x}, {:#x}) = {:?}", process.pid(), names::name(nr).unwrap_or("?"), args[0], args[1], args[2], args[3], result);
+        }
+    }
     if let Some(status) = ctx.exit {
         return Flow::Exit(status);
     }

@@ -116,12 +116,40 @@ pub fn sys_execve(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     process.signals.lock().reset_for_exec();
     *process.comm.lock() = loaded.comm;
     *process.cmdline.lock() = argv;
-    *process.exe.lock() = path;
+    *process.exe.lock() = real_path(&start, &loaded.exe);
     let mut regs = UserContext::default();
     regs.rip = loaded.entry;
     regs.rsp = loaded.stack_pointer;
     *ctx.user.context_mut() = regs;
     Ok(0)
+}
+
+/// Returns the canonical path of an executable (symlinks resolved), as /proc/self/exe shows.
+pub fn real_path(start: &crate::fs::path::Start, path: &str) -> alloc::string::String {
+    let Ok(node) = path::resolve(start, path, true) else { return alloc::string::String::from(path) };
+    let Ok((dir, _)) = path::resolve_parent(start, path) else { return alloc::string::String::from(path) };
+    // Follow the chain of links by hand to find the final name in its directory.
+    let mut dir = dir;
+    let mut name = alloc::string::String::from(path.rsplit('/').next().unwrap_or(path));
+    for _ in 0..path::MAX_SYMLINKS {
+        match dir.lookup(&name) {
+            Ok(n) if n.kind() == NodeKind::Symlink => {
+                let target = n.readlink().unwrap_or_default();
+                let sub = crate::fs::path::Start { root: start.root.clone(), dir: dir.clone() };
+                match path::resolve_parent(&sub, &target) {
+                    Ok((d, n2)) => {
+                        dir = d;
+                        name = n2;
+                    }
+                    Err(_) => break,
+                }
+            }
+            _ => break,
+        }
+    }
+    let _ = node;
+    let base = path::absolute_path(&start.root, &dir);
+    if base == "/" { alloc::format!("/{name}") } else { alloc::format!("{base}/{name}") }
 }
 
 /// exit(2) (one thread; the same as exit_group while processes have one thread).

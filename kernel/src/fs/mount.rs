@@ -1,0 +1,64 @@
+//! The mount table: which filesystem root covers which directory.
+//!
+//! Path resolution crosses into a mounted root when it reaches a mountpoint, and back out
+//! (to the mountpoint's parent) on `..` from that root. The table is also what
+//! /proc/mounts prints.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use ostd::sync::SpinLock;
+
+use super::node::Node;
+use crate::error::{Errno, SysResult};
+
+/// One mounted filesystem.
+#[derive(Clone)]
+pub struct Mount {
+    /// The directory it covers.
+    pub point: Arc<Node>,
+    /// Its root directory.
+    pub root: Arc<Node>,
+    /// Its type ("proc", "devtmpfs", ...).
+    pub fstype: String,
+    /// The source argument of mount(2).
+    pub source: String,
+    /// The path it was mounted at, as given.
+    pub target: String,
+}
+
+static MOUNTS: SpinLock<Vec<Mount>> = SpinLock::new(Vec::new());
+
+/// Mounts `root` over `point`.
+pub fn mount(point: Arc<Node>, root: Arc<Node>, fstype: &str, source: &str, target: &str) {
+    root.set_parent(&point.parent());
+    MOUNTS.lock().push(Mount { point, root, fstype: String::from(fstype), source: String::from(source), target: String::from(target) });
+}
+
+/// Unmounts whatever is mounted with root `root` (as resolution of the target finds it).
+pub fn umount(root: &Arc<Node>) -> SysResult<()> {
+    let mut mounts = MOUNTS.lock();
+    let i = mounts.iter().rposition(|m| Arc::ptr_eq(&m.root, root)).ok_or(Errno::EINVAL)?;
+    mounts.remove(i);
+    Ok(())
+}
+
+/// Returns the root mounted over `node`, or `node` itself.
+pub fn cross(node: Arc<Node>) -> Arc<Node> {
+    let mounts = MOUNTS.lock();
+    match mounts.iter().rev().find(|m| Arc::ptr_eq(&m.point, &node)) {
+        Some(m) => m.root.clone(),
+        None => node,
+    }
+}
+
+/// Returns the mountpoint of a mounted root.
+pub fn mountpoint_of(root: &Arc<Node>) -> Option<Arc<Node>> {
+    MOUNTS.lock().iter().rev().find(|m| Arc::ptr_eq(&m.root, root)).map(|m| m.point.clone())
+}
+
+/// Returns the table.
+pub fn list() -> Vec<Mount> {
+    MOUNTS.lock().clone()
+}

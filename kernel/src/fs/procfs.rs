@@ -1,0 +1,249 @@
+//! procfs: what real programs read from /proc, generated on every read.
+//!
+//! Global files: meminfo, cpuinfo, uptime, loadavg, mounts, stat, version, filesystems;
+//! `self`; and per process: stat, status, cmdline, comm, exe, cwd, maps, fd/.
+//! Formats follow Linux 6.1's (fs/proc/array.c, meminfo.c) so ps, top and free parse them.
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::node::{Generated, Node, NodeKind};
+use crate::process::{Process, table};
+
+const PROC_INO_BASE: u64 = 0xf000_0000;
+
+struct Text(Box<dyn Fn() -> String + Send + Sync>);
+
+impl Generated for Text {
+    fn read(&self) -> Vec<u8> {
+        (self.0)().into_bytes()
+    }
+}
+
+fn text(ino: u64, f: impl Fn() -> String + Send + Sync + 'static) -> Arc<Node> {
+    Node::new_generated(NodeKind::File, 0o444, ino, Text(Box::new(f)))
+}
+
+fn symlink(ino: u64, f: impl Fn() -> String + Send + Sync + 'static) -> Arc<Node> {
+    Node::new_generated(NodeKind::Symlink, 0o777, ino, Text(Box::new(f)))
+}
+
+/// Creates the root of a procfs instance.
+pub fn new_root() -> Arc<Node> {
+    Node::new_generated(NodeKind::Dir, 0o555, PROC_INO_BASE, Root)
+}
+
+struct Root;
+
+const GLOBAL: &[&str] = &["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "self", "stat", "uptime", "version"];
+
+impl Generated for Root {
+    fn entries(&self) -> Vec<(String, Arc<Node>)> {
+        let mut out: Vec<(String, Arc<Node>)> =
+            table::all().into_iter().filter_map(|p| Some((p.pid().to_string(), pid_dir(p.pid())?))).collect();
+        out.extend(GLOBAL.iter().filter_map(|&name| Some((name.to_string(), self.lookup(name)?))));
+        out
+    }
+
+    fn lookup(&self, name: &str) -> Option<Arc<Node>> {
+        let ino = PROC_INO_BASE + 1 + GLOBAL.iter().position(|&g| g == name).unwrap_or(0) as u64;
+        Some(match name {
+            "self" => symlink(ino, || table::current().map_or(String::from("0"), |p| p.pid().to_string())),
+            "meminfo" => text(ino, meminfo),
+            "cpuinfo" => text(ino, cpuinfo),
+            "uptime" => text(ino, || {
+                let ns = crate::time::monotonic_ns();
+                format!("{}.{:02} 0.00\n", ns / 1_000_000_000, (ns / 10_000_000) % 100)
+            }),
+            "loadavg" => text(ino, || {
+                let n = table::all().len();
+                let last = table::all().iter().map(|p| p.pid()).max().unwrap_or(0);
+                format!("0.00 0.00 0.00 1/{n} {last}\n")
+            }),
+            "mounts" => text(ino, mounts),
+            "stat" => text(ino, stat),
+            "version" => text(ino, || String::from("Linux version 6.1.0-cocoon (cocoon 0.1.0) #1 SMP PREEMPT\n")),
+            "filesystems" => text(ino, || String::from("nodev\tramfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\n")),
+            pid => pid_dir(pid.parse().ok()?)?,
+        })
+    }
+}
+
+fn meminfo() -> String {
+    let f = ostd::mm::frame_stats();
+    let (total, free) = (f.total * 4, f.free * 4);
+    let mut s = String::new();
+    for (k, v) in [
+        ("MemTotal", total),
+        ("MemFree", free),
+        ("MemAvailable", free),
+        ("Buffers", 0),
+        ("Cached", 0),
+        ("SwapCached", 0),
+        ("Active", 0),
+        ("Inactive", 0),
+        ("SwapTotal", 0),
+        ("SwapFree", 0),
+        ("Shmem", 0),
+        ("Slab", 0),
+    ] {
+        s.push_str(&format!("{:<16}{:>8} kB\n", format!("{k}:"), v));
+    }
+    s
+}
+
+fn cpuinfo() -> String {
+    let c = ostd::cpu::features();
+    let mhz = ostd::time::tsc_hz() / 1_000_000;
+    let flags: Vec<&str> = c.names().collect();
+    format!(
+        "processor\t: 0\nvendor_id\t: {}\nmodel name\t: {}\ncpu MHz\t\t: {mhz}.000\ncpu cores\t: 1\nflags\t\t: fpu sse sse2 {}\n\n",
+        c.vendor_str(),
+        c.brand_str(),
+        flags.join(" ")
+    )
+}
+
+fn mounts() -> String {
+    let mut s = String::from("rootfs / rootfs rw 0 0\n");
+    for m in super::mount::list() {
+        s.push_str(&format!("{} {} {} rw,relatime 0 0\n", m.source, m.target, m.fstype));
+    }
+    s
+}
+
+fn stat() -> String {
+    let ticks = crate::time::monotonic_ns() / 10_000_000;
+    let boot = crate::time::realtime().sec - (crate::time::monotonic_ns() / 1_000_000_000) as i64;
+    format!(
+        "cpu  0 0 0 {ticks} 0 0 0 0 0 0\ncpu0 0 0 0 {ticks} 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime {boot}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
+        table::all().len()
+    )
+}
+
+fn pid_dir(pid: i32) -> Option<Arc<Node>> {
+    table::get(pid)?;
+    Some(Node::new_generated(NodeKind::Dir, 0o555, PROC_INO_BASE + ((pid as u64) << 8), PidDir(pid)))
+}
+
+struct PidDir(i32);
+
+const PID_ENTRIES: &[&str] = &["cmdline", "comm", "cwd", "exe", "fd", "maps", "stat", "status"];
+
+impl Generated for PidDir {
+    fn entries(&self) -> Vec<(String, Arc<Node>)> {
+        PID_ENTRIES.iter().filter_map(|&n| Some((n.to_string(), self.lookup(n)?))).collect()
+    }
+
+    fn lookup(&self, name: &str) -> Option<Arc<Node>> {
+        let pid = self.0;
+        let ino = PROC_INO_BASE + ((pid as u64) << 8) + 1 + PID_ENTRIES.iter().position(|&e| e == name)? as u64;
+        let with = move |f: fn(&Process) -> String| move || table::get(pid).map_or_else(String::new, |p| f(&p));
+        Some(match name {
+            "cmdline" => text(ino, with(|p| p.cmdline.lock().iter().map(|a| format!("{a}\0")).collect())),
+            "comm" => text(ino, with(|p| format!("{}\n", p.comm.lock().as_str()))),
+            "exe" => symlink(ino, with(|p| p.exe.lock().clone())),
+            "cwd" => symlink(ino, with(|p| {
+                let fs = p.fs.lock().clone();
+                super::path::absolute_path(&fs.root, &fs.cwd)
+            })),
+            "stat" => text(ino, with(stat_line)),
+            "status" => text(ino, with(status)),
+            "maps" => text(ino, with(maps)),
+            "fd" => Node::new_generated(NodeKind::Dir, 0o500, ino, FdDir(pid)),
+            _ => return None,
+        })
+    }
+}
+
+fn state(p: &Process) -> (char, &'static str) {
+    if p.is_zombie() {
+        ('Z', "zombie")
+    } else if table::current().is_some_and(|c| c.pid() == p.pid()) {
+        ('R', "running")
+    } else {
+        ('S', "sleeping")
+    }
+}
+
+fn vm_kb(p: &Process) -> u64 {
+    p.vm().areas().iter().map(|a| a.end - a.start).sum::<u64>() / 1024
+}
+
+fn stat_line(p: &Process) -> String {
+    let (st, _) = state(p);
+    format!(
+        "{} ({}) {st} {} {} {} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 0 {} 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        p.pid(),
+        p.comm.lock().as_str(),
+        p.ppid(),
+        p.pgid(),
+        p.sid(),
+        vm_kb(p) * 1024,
+    )
+}
+
+fn status(p: &Process) -> String {
+    let (st, name) = state(p);
+    let s = p.signals.lock().clone();
+    let caught = s.actions.iter().enumerate().filter(|(_, a)| a.handler > 1).fold(0u64, |m, (i, _)| m | 1 << i);
+    let ignored = s.actions.iter().enumerate().filter(|(_, a)| a.handler == 1).fold(0u64, |m, (i, _)| m | 1 << i);
+    format!(
+        "Name:\t{}\nUmask:\t{:04o}\nState:\t{st} ({name})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nVmSize:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t1\nSigPnd:\t{:016x}\nShdPnd:\t0000000000000000\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n",
+        p.comm.lock().as_str(),
+        p.fs.lock().umask,
+        p.ppid(),
+        vm_kb(p),
+        vm_kb(p),
+        s.pending,
+        s.blocked,
+        pid = p.pid(),
+    )
+}
+
+fn maps(p: &Process) -> String {
+    let vm = p.vm();
+    let areas: Vec<_> = vm.areas().iter().copied().collect();
+    let mut s = String::new();
+    for a in areas {
+        let r = if a.prot.contains(crate::process::vm::Prot::READ) { 'r' } else { '-' };
+        let w = if a.prot.contains(crate::process::vm::Prot::WRITE) { 'w' } else { '-' };
+        let x = if a.prot.contains(crate::process::vm::Prot::EXEC) { 'x' } else { '-' };
+        let share = if a.shared { 's' } else { 'p' };
+        let name = if a.end == crate::process::vm::STACK_TOP { "[stack]" } else { "" };
+        s.push_str(&format!("{:08x}-{:08x} {r}{w}{x}{share} 00000000 00:00 0 {name}\n", a.start, a.end));
+    }
+    s
+}
+
+struct FdDir(i32);
+
+impl Generated for FdDir {
+    fn entries(&self) -> Vec<(String, Arc<Node>)> {
+        let Some(p) = table::get(self.0) else { return Vec::new() };
+        let fds: Vec<i32> = p.files.lock().fds().map(|(fd, _)| fd).collect();
+        fds.into_iter().filter_map(|fd| Some((fd.to_string(), self.lookup(&fd.to_string())?))).collect()
+    }
+
+    fn lookup(&self, name: &str) -> Option<Arc<Node>> {
+        let fd: i32 = name.parse().ok()?;
+        let p = table::get(self.0)?;
+        let file = p.files.lock().get(fd).ok()?;
+        let target = match file.node() {
+            Some(node) => {
+                let root = p.fs.lock().root.clone();
+                if node.kind() == NodeKind::Dir {
+                    super::path::absolute_path(&root, node)
+                } else {
+                    let st = file.stat();
+                    if st.rdev != 0 { String::from("/dev/console") } else { format!("/proc/{}/fd/{fd}", self.0) }
+                }
+            }
+            None => format!("pipe:[{}]", file.stat().ino),
+        };
+        Some(symlink(PROC_INO_BASE + ((self.0 as u64) << 8) + 0x80 + fd as u64, move || target.clone()))
+    }
+}
