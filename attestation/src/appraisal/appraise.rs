@@ -1,0 +1,312 @@
+//! Appraising verified evidence against a policy and reference values.
+//!
+//! Verification (signatures, chains, times) happens before; appraisal only decides whether
+//! what the evidence says is acceptable, and records each decision as a [`Claim`].
+
+use crate::appraisal::{Claim, Policy, ReferenceValues, Status, Verdict};
+use crate::binding::expected_report_data;
+use crate::evidence::{Evidence, TeeKind};
+use crate::time::VerificationTime;
+use crate::verifier::{VerifiedEvidence, VerifyError};
+
+/// Builds the verdict for evidence that failed verification: one failing claim naming why.
+pub fn denied_unverified(
+    evidence: Option<&Evidence>,
+    error: &VerifyError,
+    at: VerificationTime,
+) -> Verdict {
+    let mut v = empty(
+        evidence.map(|e| e.tee),
+        evidence.map_or("unrecognised", |e| e.format),
+        at,
+    );
+    v.simulated = evidence.is_some_and(|e| e.tee == TeeKind::Sim);
+    v.push(Claim::new(
+        "evidence",
+        "verified signature, chain and validity",
+        error.to_string(),
+        false,
+    ));
+    v
+}
+
+fn empty(tee: Option<TeeKind>, format: &str, at: VerificationTime) -> Verdict {
+    Verdict {
+        status: Status::Affirming,
+        tee,
+        simulated: tee == Some(TeeKind::Sim),
+        evidence_format: format.to_owned(),
+        verified_at: at.to_string(),
+        tcb_status: None,
+        claims: Vec::new(),
+        closest_reference: None,
+        measurements: Default::default(),
+        events: None,
+    }
+}
+
+/// Appraises verified evidence. `evidence` supplies the nonce and runtime data it claims to
+/// bind; the nonce's own freshness is the caller's check (the service adds that claim).
+pub fn appraise(
+    verified: &VerifiedEvidence,
+    evidence: &Evidence,
+    policy: &Policy,
+    refs: &ReferenceValues,
+    at: VerificationTime,
+) -> Verdict {
+    let mut v = empty(Some(verified.tee()), evidence.format, at);
+    v.measurements = verified
+        .measurements()
+        .into_iter()
+        .map(|(k, s)| (k.to_owned(), s))
+        .collect();
+    match verified {
+        VerifiedEvidence::Tdx { quote, events } => {
+            v.push(Claim::new(
+                "evidence",
+                "quote signed by a PCK chained to the Intel SGX Root CA, collateral current",
+                "verified",
+                true,
+            ));
+            let accepted: Vec<&str> = policy
+                .accepted_tcb_statuses
+                .iter()
+                .map(|s| s.name())
+                .collect();
+            let status = quote.tcb_status.name();
+            v.tcb_status = Some(status.to_owned());
+            v.push(Claim::new(
+                "tcb_status",
+                format!("one of {accepted:?}"),
+                status,
+                accepted.contains(&status),
+            ));
+            let expires = crate::time::VerificationTime::from_unix(quote.collateral_expires);
+            v.push(Claim::new(
+                "collateral_window",
+                format!("{at} inside every collateral validity window"),
+                format!("earliest expiry {expires}"),
+                true,
+            ));
+            if !quote.advisory_ids.is_empty() {
+                v.push(Claim::new(
+                    "advisory_ids",
+                    "reported (informational)",
+                    quote.advisory_ids.join(","),
+                    true,
+                ));
+            }
+            if let Some(min) = &policy.min_tee_tcb_svn {
+                let have = quote.quote.body.td10().tee_tcb_svn;
+                let ok = hex::decode(min)
+                    .is_ok_and(|m| m.len() == 16 && m.iter().zip(&have).all(|(m, h)| h >= m));
+                v.push(Claim::new(
+                    "tee_tcb_svn",
+                    format!(">= {min} (per byte)"),
+                    hex::encode(have),
+                    ok,
+                ));
+            }
+            if let Some(events) = events {
+                v.push(Claim::new(
+                    "event_log",
+                    "replays to the quoted RTMR0..3",
+                    format!("{} events replayed", events.len()),
+                    true,
+                ));
+                v.events = Some(events.clone());
+            }
+        }
+        VerifiedEvidence::Snp(r) => {
+            let signer = format!("{:?}", r.signer).to_uppercase();
+            v.push(Claim::new(
+                "evidence",
+                "report signed by a VCEK/VLEK chained to a built-in AMD ARK",
+                format!("verified ({signer}, {})", r.generation.name()),
+                true,
+            ));
+            let vmpl = r.report.vmpl;
+            match &policy.allowed_vmpl {
+                Some(list) => v.push(Claim::new(
+                    "vmpl",
+                    format!("one of {list:?}"),
+                    vmpl.to_string(),
+                    list.contains(&vmpl),
+                )),
+                None => v.push(Claim::new("vmpl", "any", vmpl.to_string(), true)),
+            }
+            if let Some(min) = &policy.min_snp_tcb {
+                let layout = if r.generation == tee::snp::Generation::Turin {
+                    tee::snp::TcbLayout::Turin
+                } else {
+                    tee::snp::TcbLayout::Legacy
+                };
+                let t = r.report.reported_tcb.decode(layout);
+                let mut parts = vec![
+                    ("bootloader", t.bootloader, min.bootloader),
+                    ("tee", t.tee, min.tee),
+                    ("snp", t.snp, min.snp),
+                    ("microcode", t.microcode, min.microcode),
+                ];
+                if let Some(fmc) = t.fmc {
+                    parts.push(("fmc", fmc, min.fmc));
+                }
+                for (name, have, need) in parts {
+                    v.push(Claim::new(
+                        format!("reported_tcb.{name}"),
+                        format!(">= {need}"),
+                        have.to_string(),
+                        have >= need,
+                    ));
+                }
+            }
+            if let Some(min) = policy.min_guest_svn {
+                let have = r.report.guest_svn;
+                v.push(Claim::new(
+                    "guest_svn",
+                    format!(">= {min}"),
+                    have.to_string(),
+                    have >= min,
+                ));
+            }
+        }
+        VerifiedEvidence::Sim(_) => {
+            v.push(Claim::new(
+                "simulated",
+                "hardware evidence, or a policy that allows simulated evidence",
+                "simulated evidence",
+                policy.allow_simulated,
+            ));
+        }
+    }
+    let debug = verified.debug();
+    let bit = match verified.tee() {
+        TeeKind::Tdx => "TD attributes bit 0",
+        TeeKind::Snp => "guest policy bit 19",
+        TeeKind::Sim => "sim debug flag",
+    };
+    let expected = if policy.debug_allowed {
+        format!("any ({bit}; policy allows debug)")
+    } else {
+        format!("false ({bit}; policy forbids debug)")
+    };
+    v.push(Claim::new(
+        "debug",
+        expected,
+        debug.to_string(),
+        policy.debug_allowed || !debug,
+    ));
+    allowed_values(&mut v, policy);
+    reference_match(&mut v, verified.tee(), policy, refs);
+    binding(&mut v, verified, evidence, policy);
+    v
+}
+
+fn allowed_values(v: &mut Verdict, policy: &Policy) {
+    for (reg, allowed) in &policy.allowed {
+        let observed = v
+            .measurements
+            .get(reg)
+            .cloned()
+            .unwrap_or_else(|| "absent".to_owned());
+        let ok = allowed.iter().any(|a| a.eq_ignore_ascii_case(&observed));
+        v.push(Claim::new(
+            format!("allowed.{reg}"),
+            format!("one of {allowed:?}"),
+            observed,
+            ok,
+        ));
+    }
+}
+
+fn reference_match(v: &mut Verdict, tee: TeeKind, policy: &Policy, refs: &ReferenceValues) {
+    let entries: Vec<_> = refs.entries.iter().filter(|e| e.tee == tee).collect();
+    if !policy
+        .require_reference_match
+        .unwrap_or(!refs.entries.is_empty())
+    {
+        return;
+    }
+    let score = |e: &&crate::appraisal::ReferenceEntry| {
+        e.values
+            .iter()
+            .filter(|(k, want)| v.measurements.get(k.as_str()) == Some(want))
+            .count()
+    };
+    let best = entries
+        .iter()
+        .max_by_key(|e| (score(e), std::cmp::Reverse(e.values.len())));
+    let Some(best) = best else {
+        v.push(Claim::new(
+            "reference_values",
+            format!("an entry for {tee:?}"),
+            "no entries for this TEE",
+            false,
+        ));
+        return;
+    };
+    let matched = score(best);
+    let total = best.values.len();
+    v.closest_reference = Some(best.name.clone());
+    if matched == total && total > 0 {
+        v.push(Claim::new(
+            "reference_values",
+            "a matching entry",
+            format!("matches {:?}", best.name),
+            true,
+        ));
+        return;
+    }
+    v.push(Claim::new(
+        "reference_values",
+        "a matching entry",
+        format!(
+            "no entry matches; closest is {:?} ({matched}/{total} registers equal)",
+            best.name
+        ),
+        false,
+    ));
+    for (reg, want) in &best.values {
+        let have = v
+            .measurements
+            .get(reg)
+            .cloned()
+            .unwrap_or_else(|| "absent".to_owned());
+        if &have != want {
+            v.push(Claim::new(
+                format!("measurement.{reg}"),
+                format!("{want} (from {:?})", best.name),
+                have,
+                false,
+            ));
+        }
+    }
+}
+
+fn binding(v: &mut Verdict, verified: &VerifiedEvidence, evidence: &Evidence, policy: &Policy) {
+    let observed = hex::encode(verified.report_data());
+    match &evidence.nonce {
+        Some(nonce) => {
+            let want = hex::encode(expected_report_data(
+                nonce.as_bytes(),
+                &evidence.runtime_data,
+            ));
+            let ok = want == observed;
+            v.push(Claim::new(
+                "report_data",
+                format!("SHA-512(nonce ‖ runtime_data) = {want}"),
+                observed,
+                ok,
+            ));
+        }
+        None if policy.require_nonce => {
+            v.push(Claim::new(
+                "report_data",
+                "bound to a nonce",
+                "evidence names no nonce",
+                false,
+            ));
+        }
+        None => {}
+    }
+}

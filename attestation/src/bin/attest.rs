@@ -1,0 +1,32 @@
+//! `attest`: verify TEE evidence from the command line, or serve the verifier over HTTP.
+//!
+//! Exit codes for `verify` are documented in `attestation::cli`: 0 affirming, 1 denied,
+//! 2 bad input.
+#![forbid(unsafe_code)]
+
+use clap::{Parser, Subcommand};
+
+/// The attestation verifier.
+#[derive(Debug, Parser)]
+#[command(name = "attest", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify one piece of evidence and print the verdict.
+    Verify(attestation::cli::VerifyArgs),
+    /// Serve the verifier over HTTP (loopback by default).
+    Serve(attestation::cli::ServeArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match &cli.command {
+        Command::Verify(args) => attestation::cli::run_verify(args),
+        Command::Serve(args) => attestation::cli::run_serve(args),
+    };
+    std::process::exit(code);
+}

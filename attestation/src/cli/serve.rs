@@ -1,0 +1,157 @@
+//! `attest serve`: loads configuration, then runs [`crate::serve`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::appraisal::{Policy, ReferenceValues};
+use crate::cli::{EXIT_BAD_INPUT, EXIT_DENIED};
+use crate::serve::{AppState, Metrics, serve};
+use crate::snp::{certs_from_path, crls_from_path};
+use crate::tdx::TdxCollateral;
+use crate::time::VerificationTime;
+use crate::token::{NonceIssuer, TokenSigner};
+
+/// Arguments of `attest serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback by default; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Appraisal policy JSON.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Reference values: a JSON file or directory.
+    #[arg(long = "reference-values")]
+    pub reference_values: Option<PathBuf>,
+    /// DCAP collateral for TDX (file or directory).
+    #[arg(long)]
+    pub collateral: Option<PathBuf>,
+    /// SNP certificate cache (file or directory; `*.crl` files in it are checked as CRLs).
+    #[arg(long)]
+    pub certs: Option<PathBuf>,
+    /// Accept simulated evidence (tokens say `x-attest.simulated: true`).
+    #[arg(long = "allow-sim")]
+    pub allow_sim: bool,
+    /// PKCS#8 P-256 token-signing key; share it between replicas (default: a fresh key).
+    #[arg(long = "signing-key")]
+    pub signing_key: Option<PathBuf>,
+    /// Nonce MAC key file; share it between replicas (default: a fresh random key).
+    #[arg(long = "nonce-key")]
+    pub nonce_key: Option<PathBuf>,
+    /// Directory of resources released at /kbs/v0/resource/<repo>/<type>/<tag>.
+    #[arg(long = "resource-dir")]
+    pub resource_dir: Option<PathBuf>,
+    /// Pin the service clock (RFC 3339), for demos and tests against old vectors.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Largest accepted request body, bytes.
+    #[arg(long = "max-body", default_value_t = 256 * 1024)]
+    pub max_body: usize,
+    /// Token lifetime, seconds.
+    #[arg(long = "token-lifetime", default_value_t = 300)]
+    pub token_lifetime: u64,
+    /// Nonce lifetime, seconds.
+    #[arg(long = "nonce-lifetime", default_value_t = 300)]
+    pub nonce_lifetime: u64,
+    /// Used nonces remembered per replica (the replay set's bound).
+    #[arg(long = "replay-capacity", default_value_t = 100_000)]
+    pub replay_capacity: usize,
+}
+
+fn load(args: &ServeArgs) -> Result<AppState, String> {
+    let read = |p: &PathBuf, what: &str| {
+        std::fs::read(p).map_err(|e| format!("{what} {}: {e}", p.display()))
+    };
+    let policy = match &args.policy {
+        Some(p) => Policy::from_json(&String::from_utf8_lossy(&read(p, "--policy")?))
+            .map_err(|e| format!("--policy: {e}"))?,
+        None => Policy::default(),
+    };
+    let refs = match &args.reference_values {
+        Some(p) => ReferenceValues::load(p).map_err(|e| format!("--reference-values {e}"))?,
+        None => ReferenceValues::default(),
+    };
+    let collateral = args
+        .collateral
+        .as_ref()
+        .map(|p| TdxCollateral::load(p))
+        .transpose()
+        .map_err(|e| format!("--collateral: {e}"))?;
+    let certs = args
+        .certs
+        .as_ref()
+        .map(|p| certs_from_path(p))
+        .transpose()
+        .map_err(|e| format!("--certs: {e}"))?
+        .unwrap_or_default();
+    let crls = args
+        .certs
+        .as_ref()
+        .map(|p| crls_from_path(p))
+        .transpose()
+        .map_err(|e| format!("--certs: {e}"))?
+        .unwrap_or_default();
+    let signer = match &args.signing_key {
+        Some(p) => TokenSigner::from_pkcs8(&read(p, "--signing-key")?),
+        None => TokenSigner::generate(),
+    }
+    .map_err(|e| format!("--signing-key: {e}"))?;
+    let nonce_key = match &args.nonce_key {
+        Some(p) => read(p, "--nonce-key")?,
+        None => {
+            let mut k = vec![0u8; 32];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut k)
+                .map_err(|_| "no OS randomness for the nonce key".to_owned())?;
+            k
+        }
+    };
+    let fixed_time = args
+        .at
+        .as_deref()
+        .map(VerificationTime::parse_rfc3339)
+        .transpose()
+        .map_err(|e| format!("--at: {e}"))?;
+    Ok(AppState {
+        signer,
+        nonces: NonceIssuer::new(&nonce_key, args.nonce_lifetime, args.replay_capacity),
+        policy,
+        refs,
+        collateral,
+        certs,
+        crls,
+        allow_sim: args.allow_sim,
+        resource_dir: args.resource_dir.clone(),
+        token_lifetime: args.token_lifetime,
+        fixed_time,
+        metrics: Metrics::default(),
+    })
+}
+
+/// Runs `attest serve` until the process is stopped; returns the exit code on failure.
+pub fn run_serve(args: &ServeArgs) -> i32 {
+    let state = match load(args) {
+        Ok(s) => Arc::new(s),
+        Err(msg) => {
+            eprintln!("attest serve: bad configuration: {msg}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("attest serve: {e}");
+            return EXIT_DENIED;
+        }
+    };
+    match runtime.block_on(serve(state, args.listen, args.max_body)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("attest serve: {}: {e}", args.listen);
+            EXIT_DENIED
+        }
+    }
+}

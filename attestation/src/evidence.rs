@@ -1,0 +1,308 @@
+//! Evidence as it arrives, and recognising which kind a byte string is.
+//!
+//! [`Evidence::detect`] accepts, in this order:
+//! 1. JSON with `outblob` and `provider`: a Linux configfs-tsm report (`tee::tsm`); for
+//!    `sev_guest` the `auxblob` certificate table supplies the VCEK and chain.
+//! 2. JSON with `tee`: this service's own evidence document ([`EvidenceDoc`]).
+//! 3. Binary starting with a v4/v5 quote header whose TEE type is 0x81: a raw TDX quote.
+//! 4. Binary of exactly 1184 bytes: a raw SNP report.
+//! 5. Hex text (whitespace allowed) that decodes to 3 or 4.
+
+use std::fmt;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use tee::tsm::{TsmProvider, TsmReport};
+
+use crate::snp::{AmdCert, AmdCrl, CertError, certs_from_table, crls_from_table};
+
+/// The TEE a piece of evidence comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TeeKind {
+    /// Intel TDX.
+    Tdx,
+    /// AMD SEV-SNP.
+    Snp,
+    /// The development simulator (accepted only when explicitly enabled).
+    Sim,
+}
+
+/// This service's evidence document: what `POST /attest` takes and `attest verify` reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceDoc {
+    /// Which TEE produced `evidence`.
+    pub tee: TeeKind,
+    /// The quote (TDX), report (SNP) or simulated report (sim), base64.
+    pub evidence: String,
+    /// SNP: an SNP certificate table (as in the configfs-tsm auxblob), base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auxblob: Option<String>,
+    /// SNP: extra certificates (VCEK/VLEK, ASK, ARK), each base64 DER or PEM text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certs: Vec<String>,
+    /// SNP: CRLs (ARK-signed), each base64 DER or PEM text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crls: Vec<String>,
+    /// TDX: the CC event log (CCEL data), base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_log: Option<String>,
+    /// The challenge nonce, exactly as issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// Data bound with the nonce into the report data, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_data: Option<String>,
+}
+
+/// Evidence, decoded and classified, not yet verified.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// Which TEE it claims to come from.
+    pub tee: TeeKind,
+    /// The quote, report or simulated report bytes.
+    pub bytes: Vec<u8>,
+    /// Certificates that came with it (SNP).
+    pub certs: Vec<AmdCert>,
+    /// CRLs that came with it (SNP).
+    pub crls: Vec<AmdCrl>,
+    /// The CC event log (TDX), if any.
+    pub event_log: Option<Vec<u8>>,
+    /// The nonce it claims to answer, if any.
+    pub nonce: Option<String>,
+    /// The runtime data bound with the nonce (empty if none).
+    pub runtime_data: Vec<u8>,
+    /// How it was recognised (for the verdict): `"raw TDX quote"`, `"configfs-tsm JSON"`, ...
+    pub format: &'static str,
+}
+
+/// Why bytes could not be read as evidence.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EvidenceError {
+    /// Not any recognised format.
+    Unrecognised {
+        /// Length of the input.
+        len: usize,
+    },
+    /// JSON of a recognised shape with a bad field.
+    Json {
+        /// The format being read.
+        format: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A base64 field does not decode.
+    Base64 {
+        /// The field.
+        field: &'static str,
+        /// The decoder's complaint.
+        reason: String,
+    },
+    /// A certificate that came with the evidence does not parse.
+    Cert(CertError),
+}
+
+impl fmt::Display for EvidenceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unrecognised { len } => write!(
+                f,
+                "{len} bytes are not a TDX quote, an SNP report, configfs-tsm JSON or evidence JSON"
+            ),
+            Self::Json { format, reason } => write!(f, "{format}: {reason}"),
+            Self::Base64 { field, reason } => {
+                write!(f, "evidence field {field:?} is not base64: {reason}")
+            }
+            Self::Cert(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for EvidenceError {}
+
+/// Decodes standard or URL-safe base64, padded or not.
+pub fn decode_b64(field: &'static str, text: &str) -> Result<Vec<u8>, EvidenceError> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    let cfg = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let alphabet = if text.contains(['+', '/']) {
+        &base64::alphabet::STANDARD
+    } else {
+        &base64::alphabet::URL_SAFE
+    };
+    GeneralPurpose::new(alphabet, cfg)
+        .decode(text.trim())
+        .map_err(|e| EvidenceError::Base64 {
+            field,
+            reason: e.to_string(),
+        })
+}
+
+impl Evidence {
+    /// Recognises and decodes `input` (see the module doc for the formats).
+    ///
+    /// # Errors
+    /// [`EvidenceError`] naming the format and the field that is wrong.
+    pub fn detect(input: &[u8]) -> Result<Self, EvidenceError> {
+        let text = std::str::from_utf8(input).ok().map(str::trim);
+        if let Some(t) = text.filter(|t| t.starts_with('{')) {
+            let v: serde_json::Value =
+                serde_json::from_str(t).map_err(|e| EvidenceError::Json {
+                    format: "evidence JSON",
+                    reason: e.to_string(),
+                })?;
+            return if v.get("outblob").is_some() && v.get("provider").is_some() {
+                Self::from_tsm(t)
+            } else if v.get("tee").is_some() {
+                let doc = serde_json::from_value(v).map_err(|e| EvidenceError::Json {
+                    format: "evidence JSON",
+                    reason: e.to_string(),
+                })?;
+                Self::from_doc(&doc)
+            } else {
+                Err(EvidenceError::Json {
+                    format: "evidence JSON",
+                    reason:
+                        "neither configfs-tsm (outblob, provider) nor evidence JSON (tee, evidence)"
+                            .into(),
+                })
+            };
+        }
+        if let Some(e) = Self::from_raw(input) {
+            return Ok(e);
+        }
+        let hex_text: Option<String> = text
+            .filter(|t| {
+                !t.is_empty()
+                    && t.chars()
+                        .all(|c| c.is_ascii_hexdigit() || c.is_ascii_whitespace())
+            })
+            .map(|t| t.chars().filter(char::is_ascii_hexdigit).collect());
+        hex_text
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|b| Self::from_raw(&b))
+            .ok_or(EvidenceError::Unrecognised { len: input.len() })
+    }
+
+    fn bare(tee: TeeKind, bytes: Vec<u8>, format: &'static str) -> Self {
+        Self {
+            tee,
+            bytes,
+            certs: Vec::new(),
+            crls: Vec::new(),
+            event_log: None,
+            nonce: None,
+            runtime_data: Vec::new(),
+            format,
+        }
+    }
+
+    fn from_raw(b: &[u8]) -> Option<Self> {
+        let version = b.get(0..2).map(|v| u16::from_le_bytes([v[0], v[1]]));
+        let tee_type = b
+            .get(4..8)
+            .map(|v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]));
+        if matches!(version, Some(4 | 5)) && tee_type == Some(0x81) {
+            Some(Self::bare(TeeKind::Tdx, b.to_vec(), "raw TDX quote"))
+        } else if b.len() == tee::snp::AttestationReport::LEN {
+            Some(Self::bare(TeeKind::Snp, b.to_vec(), "raw SNP report"))
+        } else {
+            None
+        }
+    }
+
+    fn from_tsm(text: &str) -> Result<Self, EvidenceError> {
+        let json_err = |reason: String| EvidenceError::Json {
+            format: "configfs-tsm JSON",
+            reason,
+        };
+        let tsm = TsmReport::from_json(text).map_err(|e| json_err(e.to_string()))?;
+        match tsm.provider() {
+            TsmProvider::SevGuest => {
+                let (certs, crls) = match tsm.auxblob {
+                    Some(_) => {
+                        let table = tsm.snp_cert_table().map_err(|e| json_err(e.to_string()))?;
+                        let certs = certs_from_table(&table).map_err(EvidenceError::Cert)?;
+                        (certs, crls_from_table(&table).map_err(EvidenceError::Cert)?)
+                    }
+                    None => (Vec::new(), Vec::new()),
+                };
+                Ok(Self {
+                    certs,
+                    crls,
+                    ..Self::bare(TeeKind::Snp, tsm.outblob, "configfs-tsm JSON (sev_guest)")
+                })
+            }
+            TsmProvider::TdxGuest => Ok(Self::bare(
+                TeeKind::Tdx,
+                tsm.outblob,
+                "configfs-tsm JSON (tdx_guest)",
+            )),
+            TsmProvider::Other => Err(json_err(format!(
+                "unknown provider {:?}",
+                tsm.provider.trim_end()
+            ))),
+        }
+    }
+
+    /// Decodes this service's evidence document.
+    ///
+    /// # Errors
+    /// [`EvidenceError`] naming the field that does not decode.
+    pub fn from_doc(doc: &EvidenceDoc) -> Result<Self, EvidenceError> {
+        let mut certs = Vec::new();
+        let mut crls = Vec::new();
+        if let Some(aux) = &doc.auxblob {
+            let table = tee::snp::CertTable::parse(&decode_b64("auxblob", aux)?).map_err(|e| {
+                EvidenceError::Json {
+                    format: "evidence JSON",
+                    reason: format!("auxblob: {e}"),
+                }
+            })?;
+            certs.extend(certs_from_table(&table).map_err(EvidenceError::Cert)?);
+            crls.extend(crls_from_table(&table).map_err(EvidenceError::Cert)?);
+        }
+        for (i, c) in doc.crls.iter().enumerate() {
+            let bytes = if c.trim_start().starts_with("-----BEGIN") {
+                c.as_bytes().to_vec()
+            } else {
+                decode_b64("crls", c)?
+            };
+            crls.push(
+                AmdCrl::parse(&bytes, &format!("evidence crls[{i}]"))
+                    .map_err(EvidenceError::Cert)?,
+            );
+        }
+        for (i, c) in doc.certs.iter().enumerate() {
+            let bytes = if c.trim_start().starts_with("-----BEGIN") {
+                c.as_bytes().to_vec()
+            } else {
+                decode_b64("certs", c)?
+            };
+            certs.extend(
+                AmdCert::parse_all(&bytes, &format!("evidence certs[{i}]"))
+                    .map_err(EvidenceError::Cert)?,
+            );
+        }
+        Ok(Self {
+            tee: doc.tee,
+            bytes: decode_b64("evidence", &doc.evidence)?,
+            certs,
+            crls,
+            event_log: doc
+                .event_log
+                .as_deref()
+                .map(|l| decode_b64("event_log", l))
+                .transpose()?,
+            nonce: doc.nonce.clone(),
+            runtime_data: doc
+                .runtime_data
+                .as_deref()
+                .map(|r| decode_b64("runtime_data", r))
+                .transpose()?
+                .unwrap_or_default(),
+            format: "evidence JSON",
+        })
+    }
+}

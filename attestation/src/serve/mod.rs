@@ -1,0 +1,68 @@
+//! `attest serve`: the verifier over HTTP (axum on tokio), loopback by default.
+//!
+//! Routes and refusal reasons are in [`routes`]; the API document is `openapi.json` at the
+//! crate root, served at `/openapi.json`. The service keeps no state but the per-replica
+//! nonce replay set (see [`crate::token::nonce`]); replicas that share `--signing-key` and
+//! `--nonce-key` are interchangeable.
+
+mod metrics;
+pub mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+pub use metrics::Metrics;
+pub use state::AppState;
+
+/// Builds the router over `state`, refusing bodies larger than `max_body` bytes.
+pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
+    Router::new()
+        .route("/challenge", post(routes::challenge))
+        .route("/kbs/v0/auth", post(routes::challenge))
+        .route("/attest", post(routes::attest))
+        .route("/kbs/v0/attest", post(routes::attest))
+        .route("/jwks", get(routes::jwks))
+        .route("/healthz", get(routes::healthz))
+        .route("/metrics", get(routes::metrics))
+        .route("/openapi.json", get(routes::openapi))
+        .route(
+            "/kbs/v0/resource/{repo}/{kind}/{tag}",
+            get(routes::resource),
+        )
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+/// Binds `addr`, prints `listening on <addr>` to stdout, and serves until the process ends.
+///
+/// # Errors
+/// The bind or accept error.
+pub async fn serve(state: Arc<AppState>, addr: SocketAddr, max_body: usize) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    axum::serve(listener, router(state, max_body)).await
+}
+
+#[cfg(test)]
+mod test {
+    #[test]
+    fn the_openapi_document_describes_every_primary_route() {
+        let doc: serde_json::Value = serde_json::from_str(super::routes::OPENAPI).unwrap();
+        for path in [
+            "/challenge",
+            "/attest",
+            "/jwks",
+            "/kbs/v0/resource/{repo}/{type}/{tag}",
+            "/healthz",
+            "/metrics",
+            "/openapi.json",
+        ] {
+            assert!(doc["paths"].get(path).is_some(), "{path} undocumented");
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! HTTP handlers. Every refusal is a 4xx with `{"error": <machine-readable reason>, "detail": <text>}`.
+//!
+//! | route | KBS alias | does |
+//! |---|---|---|
+//! | `POST /challenge` | `POST /kbs/v0/auth` | issues a nonce |
+//! | `POST /attest` | `POST /kbs/v0/attest` | evidence JSON in, token out |
+//! | `GET /jwks` | | the token-signing key |
+//! | `GET /kbs/v0/resource/{repo}/{type}/{tag}` | same | releases a resource to a valid, affirming token |
+//! | `GET /healthz`, `GET /metrics`, `GET /openapi.json` | | health, Prometheus, the API document |
+//!
+//! Reasons: `malformed_json`, `unknown_tee`, `body_too_large`, `bad_evidence`,
+//! `nonce_missing`, `nonce_invalid`, `nonce_expired`, `nonce_replayed`, `busy`, `denied`,
+//! `token_missing`, `token_invalid`, `token_expired`, `token_not_affirming`,
+//! `resource_not_found`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::appraisal::{Claim, Status, appraise, denied_unverified};
+use crate::evidence::{Evidence, EvidenceDoc};
+use crate::serve::metrics::Metrics;
+use crate::serve::state::AppState;
+use crate::token::{NonceError, TokenError, ear_claims, ear_status};
+use crate::verifier::{VerifyOptions, verify_evidence};
+
+type Shared = State<Arc<AppState>>;
+
+/// The checked-in OpenAPI document.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+fn refuse(state: &AppState, code: StatusCode, error: &str, detail: impl Into<String>) -> Response {
+    Metrics::inc(&state.metrics.rejected);
+    (code, Json(json!({"error": error, "detail": detail.into()}))).into_response()
+}
+
+/// `POST /challenge`: returns a fresh nonce and when it expires.
+pub async fn challenge(State(state): Shared) -> Response {
+    Metrics::inc(&state.metrics.challenges);
+    let now = state.now();
+    let nonce = state.nonces.issue(now);
+    Json(json!({"nonce": nonce, "extra-params": {"binding": "report_data = SHA-512(nonce || runtime_data)"}})).into_response()
+}
+
+/// `POST /attest`: verifies and appraises evidence JSON; 200 with a token if affirming.
+pub async fn attest(State(state): Shared, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refuse(
+                &state,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                e.body_text(),
+            );
+        }
+        Err(e) => {
+            return refuse(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                e.body_text(),
+            );
+        }
+    };
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return refuse(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                e.to_string(),
+            );
+        }
+    };
+    match value.get("tee").and_then(Value::as_str) {
+        Some("tdx" | "snp" | "sim") => {}
+        other => {
+            return refuse(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "unknown_tee",
+                format!("tee {other:?} is not tdx, snp or sim"),
+            );
+        }
+    }
+    let doc: EvidenceDoc = match serde_json::from_value(value) {
+        Ok(d) => d,
+        Err(e) => {
+            return refuse(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                e.to_string(),
+            );
+        }
+    };
+    let now = state.now();
+    let Some(nonce) = doc.nonce.clone() else {
+        return refuse(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "nonce_missing",
+            "evidence JSON must carry the challenge nonce",
+        );
+    };
+    if let Err(e) = state.nonces.consume(&nonce, now) {
+        let reason = match e {
+            NonceError::Expired { .. } => "nonce_expired",
+            NonceError::Replayed => "nonce_replayed",
+            NonceError::ReplayCacheFull => {
+                return refuse(
+                    &state,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    e.to_string(),
+                );
+            }
+            _ => "nonce_invalid",
+        };
+        return refuse(&state, StatusCode::UNAUTHORIZED, reason, e.to_string());
+    }
+    let evidence = match Evidence::from_doc(&doc) {
+        Ok(e) => e,
+        Err(e) => {
+            return refuse(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "bad_evidence",
+                e.to_string(),
+            );
+        }
+    };
+    let started = Instant::now();
+    let st = Arc::clone(&state);
+    let verdict = tokio::task::spawn_blocking(move || {
+        let opts = VerifyOptions {
+            collateral: st.collateral.as_ref(),
+            extra_certs: &st.certs,
+            extra_crls: &st.crls,
+            at: now,
+            allow_sim: st.allow_sim,
+        };
+        let mut verdict = match verify_evidence(&evidence, opts) {
+            Ok(v) => appraise(&v, &evidence, &st.policy, &st.refs, now),
+            Err(e) => denied_unverified(Some(&evidence), &e, now),
+        };
+        verdict.push(Claim::new(
+            "nonce",
+            "issued by this service, unexpired, first use",
+            "fresh",
+            true,
+        ));
+        (verdict, evidence.runtime_data)
+    })
+    .await;
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    state
+        .metrics
+        .verify_micros
+        .fetch_add(micros, std::sync::atomic::Ordering::Relaxed);
+    let Ok((verdict, runtime_data)) = verdict else {
+        return refuse(
+            &state,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "verification task failed",
+        );
+    };
+    if verdict.status == Status::Denied {
+        Metrics::inc(&state.metrics.denied);
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"error": "denied", "detail": "evidence denied", "verdict": verdict})),
+        )
+            .into_response();
+    }
+    Metrics::inc(&state.metrics.affirming);
+    let claims = ear_claims(
+        &verdict,
+        Some(&nonce),
+        &runtime_data,
+        now,
+        state.token_lifetime,
+    );
+    match state.signer.sign(&claims) {
+        Ok(token) => Json(json!({"token": token, "verdict": verdict})).into_response(),
+        Err(e) => refuse(
+            &state,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            e.to_string(),
+        ),
+    }
+}
+
+/// `GET /jwks`.
+pub async fn jwks(State(state): Shared) -> Response {
+    Json(state.signer.jwks()).into_response()
+}
+
+/// `GET /healthz`.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): Shared) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// `GET /kbs/v0/resource/{repo}/{type}/{tag}` with `Authorization: Bearer <token>`.
+pub async fn resource(
+    State(state): Shared,
+    Path((repo, kind, tag)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return refuse(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "token_missing",
+            "Authorization: Bearer <token> required",
+        );
+    };
+    let claims = match state.signer.verify(token.trim(), state.now()) {
+        Ok(c) => c,
+        Err(TokenError::Expired) => {
+            return refuse(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                "token_expired",
+                "token expired",
+            );
+        }
+        Err(e) => {
+            return refuse(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                "token_invalid",
+                e.to_string(),
+            );
+        }
+    };
+    match ear_status(&claims) {
+        Some(("affirming", simulated)) if !simulated || state.allow_sim => {}
+        other => {
+            return refuse(
+                &state,
+                StatusCode::FORBIDDEN,
+                "token_not_affirming",
+                format!("token status {other:?}"),
+            );
+        }
+    }
+    let safe = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && !s.starts_with('.')
+    };
+    let path = state
+        .resource_dir
+        .as_ref()
+        .filter(|_| safe(&repo) && safe(&kind) && safe(&tag))
+        .map(|d| d.join(&repo).join(&kind).join(&tag));
+    match path.and_then(|p| std::fs::read(p).ok()) {
+        Some(bytes) => {
+            Metrics::inc(&state.metrics.resources);
+            ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+        }
+        None => refuse(
+            &state,
+            StatusCode::NOT_FOUND,
+            "resource_not_found",
+            format!("no resource {repo}/{kind}/{tag}"),
+        ),
+    }
+}

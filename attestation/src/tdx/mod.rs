@@ -1,0 +1,11 @@
+//! Intel TDX: DCAP collateral from local files, quote verification, exact TCB status.
+
+mod collateral;
+mod tcb_status;
+mod verify;
+
+pub use collateral::{CollateralError, TdxCollateral};
+pub use tcb_status::TcbStatus;
+pub use verify::{
+    INTEL_SGX_ROOT_CA_DER, TdxError, VerifiedTdxQuote, verify_tdx_quote, verify_with_root,
+};

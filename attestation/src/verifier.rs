@@ -1,0 +1,185 @@
+//! One entry point for every kind of evidence: [`verify_evidence`] turns an [`Evidence`] into
+//! a [`VerifiedEvidence`], or says which check failed.
+//!
+//! What is checked per TEE is in [`crate::tdx`], [`crate::snp`] and [`crate::sim`]. A TDX
+//! event log that comes with the evidence must replay to the verified RTMRs, or the whole
+//! evidence fails: an unverifiable log is never shown as if it described the guest.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::eventlog::{EventLogError, EventSummary, check_event_log};
+use crate::evidence::{Evidence, TeeKind};
+use crate::sim::{SimError, VerifiedSimReport, verify_sim_report};
+use crate::snp::{AmdCert, AmdCrl, SnpError, VerifiedSnpReport, verify_snp_report_with_crls};
+use crate::tdx::{TdxCollateral, TdxError, VerifiedTdxQuote, verify_tdx_quote};
+use crate::time::VerificationTime;
+
+/// What the verifier needs besides the evidence.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyOptions<'a> {
+    /// DCAP collateral for TDX quotes.
+    pub collateral: Option<&'a TdxCollateral>,
+    /// Extra SNP certificates (a VCEK cache, `--certs`).
+    pub extra_certs: &'a [AmdCert],
+    /// Extra SNP CRLs (`*.crl` beside the certificates).
+    pub extra_crls: &'a [AmdCrl],
+    /// The time to verify at.
+    pub at: VerificationTime,
+    /// Whether simulated evidence may be accepted.
+    pub allow_sim: bool,
+}
+
+/// Evidence that passed every cryptographic and freshness check for its TEE.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum VerifiedEvidence {
+    /// A TDX quote, with its replayed event log if one came with it.
+    Tdx {
+        /// The verified quote (boxed: it is much larger than the other variants).
+        quote: Box<VerifiedTdxQuote>,
+        /// The events, if a log was supplied (it replayed to the quote's RTMRs).
+        events: Option<Vec<EventSummary>>,
+    },
+    /// An SNP report.
+    Snp(Box<VerifiedSnpReport>),
+    /// A simulated report (only with `allow_sim`).
+    Sim(VerifiedSimReport),
+}
+
+/// Why evidence failed verification.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// A TDX quote arrived but no collateral was configured.
+    NoCollateral,
+    /// TDX verification failed.
+    Tdx(TdxError),
+    /// SNP verification failed.
+    Snp(SnpError),
+    /// The TDX event log does not match the quote.
+    EventLog(EventLogError),
+    /// Simulated evidence was rejected.
+    Sim(SimError),
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoCollateral => f.write_str("TDX quote needs DCAP collateral (--collateral)"),
+            Self::Tdx(e) => write!(f, "{e}"),
+            Self::Snp(e) => write!(f, "{e}"),
+            Self::EventLog(e) => write!(f, "{e}"),
+            Self::Sim(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+/// Verifies `evidence` (see the module doc).
+///
+/// # Errors
+/// [`VerifyError`] naming the TEE-specific check that failed.
+pub fn verify_evidence(
+    evidence: &Evidence,
+    opts: VerifyOptions<'_>,
+) -> Result<VerifiedEvidence, VerifyError> {
+    match evidence.tee {
+        TeeKind::Tdx => {
+            let collateral = opts.collateral.ok_or(VerifyError::NoCollateral)?;
+            let quote =
+                verify_tdx_quote(&evidence.bytes, collateral, opts.at).map_err(VerifyError::Tdx)?;
+            let events = evidence
+                .event_log
+                .as_deref()
+                .map(|log| check_event_log(log, quote.quote.rtmrs()))
+                .transpose()
+                .map_err(VerifyError::EventLog)?;
+            Ok(VerifiedEvidence::Tdx {
+                quote: Box::new(quote),
+                events,
+            })
+        }
+        TeeKind::Snp => {
+            let mut certs = evidence.certs.clone();
+            certs.extend_from_slice(opts.extra_certs);
+            let mut crls = evidence.crls.clone();
+            crls.extend_from_slice(opts.extra_crls);
+            verify_snp_report_with_crls(&evidence.bytes, &certs, &crls, opts.at)
+                .map(|r| VerifiedEvidence::Snp(Box::new(r)))
+                .map_err(VerifyError::Snp)
+        }
+        TeeKind::Sim => verify_sim_report(&evidence.bytes, opts.allow_sim)
+            .map(VerifiedEvidence::Sim)
+            .map_err(VerifyError::Sim),
+    }
+}
+
+impl VerifiedEvidence {
+    /// Returns the TEE kind.
+    pub fn tee(&self) -> TeeKind {
+        match self {
+            Self::Tdx { .. } => TeeKind::Tdx,
+            Self::Snp(_) => TeeKind::Snp,
+            Self::Sim(_) => TeeKind::Sim,
+        }
+    }
+
+    /// Returns the 64 bytes of report data the guest bound.
+    pub fn report_data(&self) -> [u8; 64] {
+        match self {
+            Self::Tdx { quote, .. } => *quote.quote.report_data(),
+            Self::Snp(r) => r.report.report_data,
+            Self::Sim(r) => r.report_data,
+        }
+    }
+
+    /// Returns whether the guest runs with debug enabled (TD attribute bit 0; SNP policy
+    /// bit 19; the sim flag).
+    pub fn debug(&self) -> bool {
+        match self {
+            Self::Tdx { quote, .. } => quote.quote.body.td10().td_attributes[0] & 1 != 0,
+            Self::Snp(r) => r.report.policy.debug_allowed(),
+            Self::Sim(r) => r.debug,
+        }
+    }
+
+    /// Returns every measurement register by the name reference values use, as hex.
+    ///
+    /// TDX: `mr_td`, `mr_config_id`, `mr_owner`, `mr_owner_config`, `mr_seam`, `rtmr0`..`rtmr3`.
+    /// SNP: `measurement`, `host_data`, `id_key_digest`, `author_key_digest`, `family_id`,
+    /// `image_id`. Sim: `measurement`.
+    pub fn measurements(&self) -> BTreeMap<&'static str, String> {
+        let mut m = BTreeMap::new();
+        match self {
+            Self::Tdx { quote, .. } => {
+                let b = quote.quote.body.td10();
+                m.insert("mr_td", hex::encode(b.mr_td));
+                m.insert("mr_config_id", hex::encode(b.mr_config_id));
+                m.insert("mr_owner", hex::encode(b.mr_owner));
+                m.insert("mr_owner_config", hex::encode(b.mr_owner_config));
+                m.insert("mr_seam", hex::encode(b.mr_seam));
+                for (name, r) in ["rtmr0", "rtmr1", "rtmr2", "rtmr3"]
+                    .into_iter()
+                    .zip(&b.rtmr)
+                {
+                    m.insert(name, hex::encode(r));
+                }
+            }
+            Self::Snp(r) => {
+                let r = &r.report;
+                m.insert("measurement", hex::encode(r.measurement));
+                m.insert("host_data", hex::encode(r.host_data));
+                m.insert("id_key_digest", hex::encode(r.id_key_digest));
+                m.insert("author_key_digest", hex::encode(r.author_key_digest));
+                m.insert("family_id", hex::encode(r.family_id));
+                m.insert("image_id", hex::encode(r.image_id));
+            }
+            Self::Sim(r) => {
+                m.insert("measurement", hex::encode(r.measurement));
+            }
+        }
+        m
+    }
+}

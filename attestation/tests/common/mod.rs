@@ -1,0 +1,26 @@
+//! Helpers shared by the integration tests: vector paths and pinned times.
+#![allow(dead_code)]
+
+pub mod cli;
+pub mod http;
+
+use attestation::time::VerificationTime;
+
+/// Returns the path of a file under `shared/vectors/`.
+pub fn vector(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/vectors/"
+    ))
+    .join(rel)
+}
+
+/// Reads a file under `shared/vectors/`.
+pub fn read(rel: &str) -> Vec<u8> {
+    std::fs::read(vector(rel)).unwrap_or_else(|e| panic!("vector {rel}: {e}"))
+}
+
+/// Parses an RFC 3339 time.
+pub fn at(s: &str) -> VerificationTime {
+    VerificationTime::parse_rfc3339(s).unwrap()
+}

@@ -1,0 +1,242 @@
+//! `attest serve` over real loopback HTTP: challenge → attest → token → resource, and the
+//! refusals, each with its machine-readable reason.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use attestation::binding::expected_report_data;
+use attestation::sim::sign_sim_report;
+use base64::Engine as _;
+use common::http::{Reply, request};
+use common::{read, vector};
+use serde_json::json;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// A running server, killed on drop.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("attest-serve-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn start(dir: &Path, at: &str, extra: &[&str]) -> Server {
+    std::fs::write(dir.join("policy.json"), r#"{"allow_simulated": true}"#).unwrap();
+    std::fs::write(dir.join("nonce.key"), b"shared nonce key for both replicas").unwrap();
+    std::fs::create_dir_all(dir.join("res/default/key")).unwrap();
+    std::fs::write(dir.join("res/default/key/1"), b"the secret").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_attest"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--allow-sim",
+            "--at",
+            at,
+            "--max-body",
+            "65536",
+        ])
+        .arg("--policy")
+        .arg(dir.join("policy.json"))
+        .arg("--nonce-key")
+        .arg(dir.join("nonce.key"))
+        .arg("--resource-dir")
+        .arg(dir.join("res"))
+        .arg("--certs")
+        .arg(vector("snp/trustee"))
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    Server { child, addr }
+}
+
+impl Server {
+    fn post(&self, path: &str, body: &[u8]) -> Reply {
+        request(
+            &self.addr,
+            "POST",
+            path,
+            &[("Content-Type", "application/json")],
+            body,
+        )
+    }
+    fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        request(&self.addr, "GET", path, &headers, b"")
+    }
+    fn nonce(&self) -> String {
+        let r = self.post("/challenge", b"");
+        assert_eq!(r.status, 200);
+        r.json()["nonce"].as_str().unwrap().to_owned()
+    }
+}
+
+fn sim_doc(nonce: &str, debug: bool) -> Vec<u8> {
+    let rd = expected_report_data(nonce.as_bytes(), b"guest key");
+    let report = sign_sim_report(&[0x5A; 48], &rd, debug);
+    json!({"tee": "sim", "evidence": B64.encode(report), "nonce": nonce, "runtime_data": B64.encode(b"guest key")}).to_string().into_bytes()
+}
+
+#[test]
+fn sim_evidence_gets_a_simulated_token_that_releases_the_resource_once_per_nonce() {
+    let d = scratch("flow");
+    let s = start(&d, "2025-06-01T00:00:00Z", &[]);
+    assert_eq!(s.get("/healthz", None).status, 200);
+    let nonce = s.nonce();
+    let r = s.post("/attest", &sim_doc(&nonce, false));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let token = r.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(r.json()["verdict"]["simulated"], true);
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.split('.').nth(1).unwrap())
+        .unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(claims["submods"]["sim"]["ear.status"], "affirming");
+    assert_eq!(claims["submods"]["sim"]["x-attest.simulated"], true);
+    assert_eq!(claims["eat_nonce"], nonce.as_str());
+    let jwks = s.get("/jwks", None).json();
+    assert_eq!(jwks["keys"][0]["alg"], "ES256");
+
+    let res = s.get("/kbs/v0/resource/default/key/1", Some(&token));
+    assert_eq!((res.status, res.body.as_slice()), (200, &b"the secret"[..]));
+    assert_eq!(
+        s.get("/kbs/v0/resource/default/key/2", Some(&token)).json()["error"],
+        "resource_not_found"
+    );
+    assert_eq!(
+        s.get("/kbs/v0/resource/default/key/1", None).json()["error"],
+        "token_missing"
+    );
+    let mut forged = token.clone();
+    forged.push('x');
+    assert_eq!(
+        s.get("/kbs/v0/resource/default/key/1", Some(&forged))
+            .json()["error"],
+        "token_invalid"
+    );
+
+    let again = s.post("/attest", &sim_doc(&nonce, false));
+    assert_eq!(
+        (again.status, again.json()["error"].as_str()),
+        (401, Some("nonce_replayed"))
+    );
+    let metrics = String::from_utf8(s.get("/metrics", None).body).unwrap();
+    assert!(
+        metrics.contains("attest_requests_total{result=\"affirming\"} 1"),
+        "{metrics}"
+    );
+    let api = s.get("/openapi.json", None).json();
+    assert_eq!(api["openapi"], "3.0.3");
+}
+
+#[test]
+fn a_debug_sim_guest_is_denied_with_the_failing_claim_named() {
+    let d = scratch("debug");
+    let s = start(&d, "2025-06-01T00:00:00Z", &[]);
+    let r = s.post("/attest", &sim_doc(&s.nonce(), true));
+    assert_eq!(r.status, 403);
+    let v = r.json();
+    assert_eq!(v["error"], "denied");
+    let failing: Vec<&str> = v["verdict"]["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing, ["debug"]);
+}
+
+#[test]
+fn a_real_snp_report_verifies_over_http_and_is_denied_only_for_its_unbound_nonce() {
+    // The trustee report's report_data was fixed when it was made, so it cannot bind a
+    // fresh nonce: the signature, chain and policy pass, the binding claim fails.
+    let d = scratch("snp");
+    let s = start(&d, "2025-06-01T00:00:00Z", &[]);
+    let doc = json!({"tee": "snp", "evidence": B64.encode(read("snp/trustee/test-report.bin")), "nonce": s.nonce()});
+    let r = s.post("/attest", doc.to_string().as_bytes());
+    assert_eq!(r.status, 403);
+    let v = r.json();
+    let claims = v["verdict"]["claims"].as_array().unwrap();
+    assert_eq!(claims[0]["observed"], "verified (VCEK, Milan)");
+    let failing: Vec<&str> = claims
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing, ["report_data"]);
+}
+
+#[test]
+fn malformed_unknown_oversize_and_unissued_requests_get_their_reasons() {
+    let d = scratch("errors");
+    let s = start(&d, "2025-06-01T00:00:00Z", &[]);
+    let r = s.post("/attest", b"{not json");
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("malformed_json"))
+    );
+    let r = s.post("/attest", br#"{"tee": "sgx", "evidence": ""}"#);
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("unknown_tee"))
+    );
+    let big = vec![b' '; 70_000];
+    let r = s.post("/attest", &big);
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (413, Some("body_too_large"))
+    );
+    let r = s.post("/attest", br#"{"tee": "sim", "evidence": ""}"#);
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (400, Some("nonce_missing"))
+    );
+    let r = s.post("/attest", &sim_doc("AAAA", false));
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (401, Some("nonce_invalid"))
+    );
+}
+
+#[test]
+fn a_nonce_from_one_replica_is_accepted_by_another_and_expires_on_a_later_clock() {
+    let d = scratch("replicas");
+    let a = start(&d, "2025-06-01T00:00:00Z", &[]);
+    let b = start(&d, "2025-06-01T00:04:00Z", &[]);
+    let c = start(&d, "2025-06-01T01:00:00Z", &[]);
+    let r = b.post("/attest", &sim_doc(&a.nonce(), false));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let r = c.post("/attest", &sim_doc(&a.nonce(), false));
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (401, Some("nonce_expired"))
+    );
+}
