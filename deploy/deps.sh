@@ -13,6 +13,7 @@ qemu-system-x86_64:qemu-system-x86
 cpio:cpio
 objcopy:binutils
 mke2fs:e2fsprogs
+musl-gcc:musl-tools
 "
 
 missing=""

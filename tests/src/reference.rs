@@ -14,6 +14,22 @@ pub const END: &str = "==== REFERENCE END ====";
 
 /// Builds `out` (a gzip'd cpio newc) with busybox and `script` as /script.sh.
 pub fn build_busybox_image(script: &Path, work: &Path, out: &Path) -> Result<(), String> {
+    build_image(script, &[], work, out)
+}
+
+/// Compiles a C test program with `musl-gcc -static` into `out`.
+pub fn compile_static_c(source: &Path, out: &Path) -> Result<(), String> {
+    let status = Command::new("musl-gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(out)
+        .arg(source)
+        .status()
+        .map_err(|e| format!("cannot run musl-gcc (install musl-tools): {e}"))?;
+    status.success().then_some(()).ok_or_else(|| format!("musl-gcc {} failed: {status}", source.display()))
+}
+
+/// Builds an image like [`build_busybox_image`], with `extra` files copied to `/bin/NAME`.
+pub fn build_image(script: &Path, extra: &[&Path], work: &Path, out: &Path) -> Result<(), String> {
     let root = work.join("root");
     let _ = std::fs::remove_dir_all(&root);
     for dir in ["bin", "sbin", "usr/bin", "usr/sbin", "tmp", "proc", "sys", "dev", "etc"] {
@@ -21,6 +37,10 @@ pub fn build_busybox_image(script: &Path, work: &Path, out: &Path) -> Result<(),
     }
     std::fs::copy("/bin/busybox", root.join("bin/busybox")).map_err(|e| format!("copy /bin/busybox: {e}"))?;
     std::fs::copy(script, root.join("script.sh")).map_err(|e| format!("copy {}: {e}", script.display()))?;
+    for file in extra {
+        let name = file.file_name().ok_or_else(|| format!("{} has no file name", file.display()))?;
+        std::fs::copy(file, root.join("bin").join(name)).map_err(|e| format!("copy {}: {e}", file.display()))?;
+    }
     let init = format!(
         "#!/bin/busybox sh\n/bin/busybox --install -s\nexport PATH=/bin:/sbin:/usr/bin:/usr/sbin\nmount -t devtmpfs devtmpfs /dev\ncd /\necho '{BEGIN}'\nsh /script.sh 2>&1\necho '{END}'\npoweroff -f\n"
     );

@@ -119,11 +119,12 @@ pub fn group_problems(list: &[(Option<usize>, String)]) -> Vec<String> {
 /// A number to about 3–4 significant digits.
 pub fn num(v: f64) -> String {
     let a = v.abs();
-    if a >= 100.0 {
+    // Thresholds just below the powers of ten, so that 99.97 prints as "100", not "100.0".
+    if a >= 99.95 {
         format!("{v:.0}")
-    } else if a >= 10.0 {
+    } else if a >= 9.995 {
         format!("{v:.1}")
-    } else if a >= 1.0 {
+    } else if a >= 0.9995 {
         format!("{v:.2}")
     } else {
         format!("{v:.3}")
@@ -309,6 +310,16 @@ mod tests {
         assert!(t
             .lines()
             .any(|l| l.starts_with("geometric mean over 2") && l.ends_with("1.00")));
+    }
+
+    #[test]
+    fn numbers_keep_about_three_digits() {
+        assert_eq!(num(99.97), "100");
+        assert_eq!(num(12.34), "12.3");
+        assert_eq!(num(9.999), "10.0");
+        assert_eq!(num(1.234), "1.23");
+        assert_eq!(num(0.4567), "0.457");
+        assert_eq!(num(2408.4), "2408");
     }
 
     #[test]

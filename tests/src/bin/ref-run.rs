@@ -7,15 +7,18 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tests::qemu::{BootSpec, boot};
-use tests::reference::{build_busybox_image, extract, first_differences, linux_kernel};
+use tests::reference::{build_image, compile_static_c, extract, first_differences, linux_kernel};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let [_, script, elf] = args.as_slice() else {
-        eprintln!("usage: ref-run SCRIPT KERNEL_ELF");
-        return ExitCode::from(2);
+    let (script, elf, extra) = match args.as_slice() {
+        [_, script, elf, extra @ ..] => (script, elf, extra),
+        _ => {
+            eprintln!("usage: ref-run SCRIPT KERNEL_ELF [C_PROGRAM.c...]");
+            return ExitCode::from(2);
+        }
     };
-    match run(Path::new(script), Path::new(elf)) {
+    match run(Path::new(script), Path::new(elf), extra) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -25,11 +28,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(script: &Path, elf: &Path) -> Result<bool, String> {
-    let work = std::env::current_dir().map_err(|e| e.to_string())?.join("target/reference");
+fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
+    let work = std::env::current_dir().map_err(|e| e.to_string())?.join("target/ref-run");
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let image = work.join("busybox.cpio.gz");
-    build_busybox_image(script, &work, &image)?;
+    let mut binaries = Vec::new();
+    for source in extra {
+        let source = Path::new(source);
+        let out = work.join(source.file_stem().ok_or("a C program needs a file name")?);
+        compile_static_c(source, &out)?;
+        binaries.push(out);
+    }
+    let refs: Vec<&Path> = binaries.iter().map(|b| b.as_path()).collect();
+    build_image(script, &refs, &work, &image)?;
     let linux = linux_kernel(Path::new("target/linux"))?;
     let spec = |kernel: &Path, cmdline: &str| BootSpec {
         initrd: Some(image.clone().into()),
@@ -50,6 +61,6 @@ fn run(script: &Path, elf: &Path) -> Result<bool, String> {
     println!("{}", first_differences(&t, &o, 20));
     std::fs::write(work.join("linux.out"), &t).map_err(|e| e.to_string())?;
     std::fs::write(work.join("ours.out"), &o).map_err(|e| e.to_string())?;
-    println!("full outputs: target/reference/linux.out, target/reference/ours.out");
+    println!("full outputs: target/ref-run/linux.out, target/ref-run/ours.out");
     Ok(false)
 }

@@ -45,7 +45,8 @@ fn main() -> ExitCode {
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
     record("bzImage under OVMF takes its command line and initrd", ovmf_with_initrd(&bzimage, &scratch));
     record("a kernel panic prints a named backtrace and fails the run", panic_path(&elf));
-    record("busybox workout matches Linux 6.1 byte for byte", reference(&elf, "tests/ref/busybox-basics.sh"));
+    record("busybox workout matches Linux 6.1 byte for byte", reference(&elf, "tests/ref/busybox-basics.sh", &[]));
+    record("errno probe (bad pointers, fds, flags) matches Linux 6.1", reference(&elf, "tests/ref/errno.sh", &["tests/ref/errno.c"]));
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
         record(&format!("bad boot input: {name}"), expect_banner(&spec, expect));
     }
@@ -114,13 +115,21 @@ fn panic_path(elf: &Path) -> Result<String, String> {
     Ok("message, named frames, failure status".into())
 }
 
-fn reference(elf: &Path, script: &str) -> Result<String, String> {
-    use tests::reference::{build_busybox_image, extract, first_differences, linux_kernel};
-    let work = std::env::current_dir().map_err(|e| e.to_string())?.join("target/reference");
+fn reference(elf: &Path, script: &str, c_sources: &[&str]) -> Result<String, String> {
+    use tests::reference::{build_image, compile_static_c, extract, first_differences, linux_kernel};
+    let stem = Path::new(script).file_stem().and_then(|s| s.to_str()).unwrap_or("ref");
+    let work = std::env::current_dir().map_err(|e| e.to_string())?.join("target/reference").join(stem);
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    let image = work.join("busybox.cpio.gz");
-    build_busybox_image(Path::new(script), &work, &image)?;
-    let cache = work.join("../linux");
+    let image = work.join("image.cpio.gz");
+    let mut binaries = Vec::new();
+    for source in c_sources {
+        let out = work.join(Path::new(source).file_stem().unwrap_or_default());
+        compile_static_c(Path::new(source), &out)?;
+        binaries.push(out);
+    }
+    let refs: Vec<&Path> = binaries.iter().map(|b| b.as_path()).collect();
+    build_image(Path::new(script), &refs, &work, &image)?;
+    let cache = work.join("../../linux");
     let linux = linux_kernel(&cache).or_else(|first| {
         // A fresh machine may have no package lists yet.
         let updated = Command::new("apt-get").args(["update", "-qq"]).status().is_ok_and(|s| s.success());

@@ -1,0 +1,3 @@
+# Runs the errno probe (tests/ref/errno.c) from /tmp, as both kernels see it.
+cd /tmp && /bin/errno
+echo "exit $?"
