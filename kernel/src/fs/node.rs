@@ -374,7 +374,13 @@ impl Node {
                 if len > 1 << 32 {
                     return Err(Errno::EFBIG);
                 }
-                data.lock().resize(len as usize, 0);
+                // ramfs has no sparse files: every byte is real memory, so a length the
+                // heap cannot hold is ENOSPC (tmpfs would say the same when full).
+                let mut data = data.lock();
+                let grow = (len as usize).saturating_sub(data.len());
+                data.try_reserve(grow).map_err(|_| Errno::ENOSPC)?;
+                data.resize(len as usize, 0);
+                drop(data);
                 self.touch_mtime();
                 Ok(())
             }
