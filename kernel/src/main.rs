@@ -54,6 +54,7 @@ fn kernel_main() -> ! {
     }
     let _ = fs::devfs::populate(&root);
     tty::init();
+    process::itimer::init();
 
     let explicit = cmdline.value("rdinit").or(cmdline.value("init"));
     let candidates: Vec<&str> = match explicit {

@@ -4,6 +4,7 @@
 //! the loop of [`run`]: enter user mode, handle what comes back, repeat.
 
 pub mod exec;
+pub mod itimer;
 pub mod run;
 pub mod sigframe;
 pub mod signal;
@@ -80,6 +81,21 @@ pub struct Process {
     pub exe: SpinLock<String>,
     /// The address `set_tid_address` registered (cleared and futex-woken at exit).
     pub clear_child_tid: SpinLock<u64>,
+    /// Job control: stopped by this signal, and whether the parent has been told yet.
+    pub stop: SpinLock<StopState>,
+    /// ITIMER_REAL: next expiry (monotonic ns) and reload interval (0 = one-shot).
+    pub real_timer: SpinLock<Option<(u64, u64)>>,
+}
+
+/// Where a process is in the stop/continue cycle, and what its parent still has to hear.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StopState {
+    /// Stopped by this signal, if stopped.
+    pub stopped_by: Option<u32>,
+    /// A stop not yet reported by wait (WUNTRACED).
+    pub stop_unreported: bool,
+    /// A continue not yet reported by wait (WCONTINUED).
+    pub continue_unreported: bool,
 }
 
 impl Process {
@@ -101,6 +117,8 @@ impl Process {
             cmdline: SpinLock::new(Vec::new()),
             exe: SpinLock::new(String::new()),
             clear_child_tid: SpinLock::new(0),
+            stop: SpinLock::new(StopState::default()),
+            real_timer: SpinLock::new(None),
         })
     }
 

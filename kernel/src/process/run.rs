@@ -117,7 +117,11 @@ fn deliver_signals(process: &Process, user: &mut UserMode, interrupted: Option<u
             }
             let mem = UserMem::new(user.vm_space().clone());
             let info = SigInfo { signo: sig, ..info };
-            match sigframe::setup(&mem, user.context_mut(), info, action.handler, action.restorer, oldmask, None) {
+            let (base, size, disabled) = process.signals.lock().altstack;
+            let rsp = user.context().rsp;
+            let on_altstack = rsp > base && rsp <= base + size;
+            let altstack_top = (action.flags & signal::SA_ONSTACK != 0 && !disabled && !on_altstack).then_some(base + size);
+            match sigframe::setup(&mem, user.context_mut(), info, action.handler, action.restorer, oldmask, altstack_top) {
                 Ok(()) => {
                     let mut s = process.signals.lock();
                     let mut block = action.mask;
@@ -141,7 +145,8 @@ fn deliver_signals(process: &Process, user: &mut UserMode, interrupted: Option<u
         match signal::default_action(sig) {
             DefaultAction::Terminate => return Some(ExitStatus::Signaled(sig, false)),
             DefaultAction::CoreDump => return Some(ExitStatus::Signaled(sig, true)),
-            DefaultAction::Ignore | DefaultAction::Stop | DefaultAction::Continue => continue,
+            DefaultAction::Stop => stop(process, sig),
+            DefaultAction::Ignore | DefaultAction::Continue => continue,
         }
     }
     if let Some(mask) = saved_mask {
@@ -154,6 +159,21 @@ fn deliver_signals(process: &Process, user: &mut UserMode, interrupted: Option<u
         ctx.rax = nr;
     }
     None
+}
+
+/// Stops the process (job control) until SIGCONT or SIGKILL, telling the parent.
+fn stop(process: &Process, sig: u32) {
+    *process.stop.lock() = super::StopState { stopped_by: Some(sig), stop_unreported: true, continue_unreported: false };
+    if let Some(parent) = process.parent() {
+        if parent.signals.lock().actions[(signal::SIGCHLD - 1) as usize].flags & signal::SA_NOCLDSTOP == 0 {
+            signal::send_info(&parent, SigInfo { signo: signal::SIGCHLD, code: 5, pid: process.pid(), status: sig as i32, addr: 0 });
+        }
+        parent.child_wq.wake_all();
+    }
+    ostd::task::wait_ticks_until(|| {
+        let killed = process.signals.lock().pending & (1 << (signal::SIGKILL - 1)) != 0;
+        (process.stop.lock().stopped_by.is_none() || killed).then_some(())
+    });
 }
 
 /// Creates pid 1 from `path` with `argv` and `envp`, on the console.

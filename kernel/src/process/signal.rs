@@ -43,6 +43,13 @@ pub const SIGSTOP: u32 = 19;
 pub const SIGTSTP: u32 = 20;
 /// Window size change.
 pub const SIGWINCH: u32 = 28;
+/// SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU.
+pub const STOP_SIGNALS: u64 = (1 << (SIGSTOP - 1)) | (1 << (SIGTSTP - 1)) | (1 << 20) | (1 << 21);
+/// SA_NOCLDSTOP: no SIGCHLD when a child stops.
+pub const SA_NOCLDSTOP: u64 = 1;
+/// SA_ONSTACK: run the handler on the alternate stack.
+pub const SA_ONSTACK: u64 = 0x0800_0000;
+
 /// The number of signals (1..=64).
 pub const NSIG: u32 = 64;
 
@@ -101,11 +108,13 @@ pub struct SignalState {
     pub info: [SigInfo; NSIG as usize],
     /// The mask to restore after `rt_sigsuspend`'s temporary one.
     pub saved_mask: Option<u64>,
+    /// The alternate signal stack (sigaltstack): base, size, and SS_DISABLE.
+    pub altstack: (u64, u64, bool),
 }
 
 impl Default for SignalState {
     fn default() -> Self {
-        Self { actions: [SigAction::default(); NSIG as usize], blocked: 0, pending: 0, info: [SigInfo::default(); NSIG as usize], saved_mask: None }
+        Self { actions: [SigAction::default(); NSIG as usize], blocked: 0, pending: 0, info: [SigInfo::default(); NSIG as usize], saved_mask: None, altstack: (0, 0, true) }
     }
 }
 
@@ -151,6 +160,28 @@ pub fn send_info(process: &Process, info: SigInfo) {
     let sig = info.signo;
     if sig == 0 || sig > NSIG {
         return;
+    }
+    if sig == SIGCONT {
+        // SIGCONT resumes a stopped process whatever its disposition, and cancels pending stops.
+        let mut st = process.stop.lock();
+        if st.stopped_by.take().is_some() {
+            st.continue_unreported = true;
+            st.stop_unreported = false;
+            drop(st);
+            if let Some(parent) = process.parent() {
+                parent.child_wq.wake_all();
+            }
+        }
+        let mut s = process.signals.lock();
+        s.pending &= !STOP_SIGNALS;
+        drop(s);
+        if let Some(parent) = process.parent().filter(|_| process.stop.lock().continue_unreported) {
+            if parent.signals.lock().actions[(SIGCHLD - 1) as usize].flags & SA_NOCLDSTOP == 0 {
+                send_info(&parent, SigInfo { signo: SIGCHLD, code: 6, pid: process.pid(), status: SIGCONT as i32, addr: 0 });
+            }
+        }
+    } else if STOP_SIGNALS & (1 << (sig - 1)) != 0 {
+        process.signals.lock().pending &= !(1 << (SIGCONT - 1));
     }
     {
         let mut s = process.signals.lock();

@@ -915,3 +915,54 @@ pub fn sys_umount2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     crate::fs::mount::umount(&root)?;
     Ok(0)
 }
+
+/// sendfile(2).
+pub fn sys_sendfile(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (out_fd, in_fd, offset_ptr, count) = (fd_arg(a[0]), fd_arg(a[1]), a[2], a[3] as usize);
+    let out = file(ctx, out_fd)?;
+    let input = file(ctx, in_fd)?;
+    if !input.flags().readable() || !out.flags().writable() {
+        return Err(Errno::EBADF);
+    }
+    let mem = ctx.mem();
+    let mut offset = if offset_ptr != 0 {
+        let o = mem.read_u64(offset_ptr)? as i64;
+        if o < 0 {
+            return Err(Errno::EINVAL);
+        }
+        Some(o as u64)
+    } else {
+        None
+    };
+    let mut buf = alloc::vec![0u8; count.min(IO_CHUNK)];
+    let mut done = 0usize;
+    while done < count {
+        let want = (count - done).min(buf.len());
+        let n = match offset {
+            Some(off) => input.read_at(off, &mut buf[..want]),
+            None => input.read(&mut buf[..want]),
+        };
+        let n = match n {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let w = match out.write(&buf[..n]) {
+            Ok(w) => w,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += w;
+        if let Some(off) = offset.as_mut() {
+            *off += w as u64;
+        }
+        if w < n {
+            break;
+        }
+    }
+    if let Some(off) = offset {
+        mem.write_u64(offset_ptr, off)?;
+    }
+    Ok(done as u64)
+}

@@ -404,3 +404,67 @@ pub fn sys_reboot(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         _ => Err(Errno::EINVAL),
     }
 }
+
+fn timeval_ns(sec: u64, usec: u64) -> SysResult<u64> {
+    if (sec as i64) < 0 || usec >= 1_000_000 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(sec.saturating_mul(1_000_000_000).saturating_add(usec * 1000))
+}
+
+fn itimerval_of(ctx: &SyscallCtx) -> [u8; 32] {
+    let t = *ctx.process.real_timer.lock();
+    let (left, interval) = match t {
+        Some((at, interval)) => (at.saturating_sub(crate::time::monotonic_ns()).max(1), interval),
+        None => (0, 0),
+    };
+    let mut b = [0u8; 32];
+    for (i, ns) in [interval, left].into_iter().enumerate() {
+        b[i * 16..i * 16 + 8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+        b[i * 16 + 8..i * 16 + 16].copy_from_slice(&((ns % 1_000_000_000) / 1000).to_le_bytes());
+    }
+    b
+}
+
+/// setitimer(2): ITIMER_REAL only; the CPU-time timers need CPU accounting (EINVAL).
+pub fn sys_setitimer(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mem = ctx.mem();
+    let new = if a[1] != 0 {
+        let interval = timeval_ns(mem.read_u64(a[1])?, mem.read_u64(a[1] + 8)?)?;
+        let value = timeval_ns(mem.read_u64(a[1] + 16)?, mem.read_u64(a[1] + 24)?)?;
+        Some((value, interval))
+    } else {
+        None
+    };
+    let old = itimerval_of(ctx);
+    if let Some((value, interval)) = new {
+        *ctx.process.real_timer.lock() = (value > 0).then(|| (crate::time::monotonic_ns() + value, interval));
+    }
+    if a[2] != 0 {
+        mem.write(a[2], &old)?;
+    }
+    Ok(0)
+}
+
+/// getitimer(2).
+pub fn sys_getitimer(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let v = itimerval_of(ctx);
+    ctx.mem().write(a[1], &v)?;
+    Ok(0)
+}
+
+/// alarm(2).
+pub fn sys_alarm(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let now = crate::time::monotonic_ns();
+    let mut t = ctx.process.real_timer.lock();
+    let left = t.map_or(0, |(at, _)| at.saturating_sub(now).div_ceil(1_000_000_000).max(1));
+    let secs = a[0] as u32 as u64;
+    *t = (secs > 0).then(|| (now + secs * 1_000_000_000, 0));
+    Ok(left)
+}

@@ -161,6 +161,8 @@ pub fn sys_exit(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// wait4(2).
 pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const WNOHANG: u64 = 1;
+    const WUNTRACED: u64 = 2;
+    const WCONTINUED: u64 = 8;
     const VALID: u64 = 1 | 2 | 8 | 0x2000_0000 | 0x4000_0000 | 0x8000_0000;
     let (pid, status_addr, options, rusage) = (a[0] as i32, a[1], a[2], a[3]);
     if options & !VALID != 0 || pid == i32::MIN {
@@ -179,7 +181,19 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             return Some(Err(Errno::ECHILD));
         }
         if let Some(z) = children.iter().find(|c| c.is_zombie()) {
-            return Some(Ok(Some(z.clone())));
+            return Some(Ok(Some((z.clone(), None))));
+        }
+        for c in &children {
+            let mut st = c.stop.lock();
+            if options & WUNTRACED != 0 && st.stop_unreported {
+                st.stop_unreported = false;
+                let sig = st.stopped_by.unwrap_or(signal::SIGSTOP);
+                return Some(Ok(Some((c.clone(), Some((sig << 8) | 0x7f)))));
+            }
+            if options & WCONTINUED != 0 && st.continue_unreported {
+                st.continue_unreported = false;
+                return Some(Ok(Some((c.clone(), Some(0xffff)))));
+            }
         }
         if options & WNOHANG != 0 {
             return Some(Ok(None));
@@ -189,13 +203,16 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         None
     })?;
-    let Some(child) = found else { return Ok(0) };
-    let status = child.exit_status().map_or(0, |s| s.wait_status());
+    let Some((child, job_status)) = found else { return Ok(0) };
+    let status = job_status.unwrap_or_else(|| child.exit_status().map_or(0, |s| s.wait_status()));
     if status_addr != 0 {
         ctx.mem().write_u32(status_addr, status)?;
     }
     if rusage != 0 {
         ctx.mem().write(rusage, &[0u8; 144])?;
+    }
+    if job_status.is_some() {
+        return Ok(child.pid() as u64);
     }
     me.remove_child(child.pid());
     table::remove(child.pid());
@@ -404,12 +421,43 @@ pub fn sys_rt_sigprocmask(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-/// sigaltstack(2): recorded nowhere yet; reports "disabled".
+/// sigaltstack(2).
 pub fn sys_sigaltstack(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if a[1] != 0 {
+    const SS_ONSTACK: u32 = 1;
+    const SS_DISABLE: u32 = 2;
+    const MINSIGSTKSZ: u64 = 2048;
+    let mem = ctx.mem();
+    let (base, size, disabled) = ctx.process.signals.lock().altstack;
+    let rsp = ctx.user.context().rsp;
+    let on_stack = !disabled && rsp > base && rsp <= base + size;
+    let old = {
         let mut b = [0u8; 24];
-        b[8..12].copy_from_slice(&2u32.to_le_bytes()); // SS_DISABLE
-        ctx.mem().write(a[1], &b)?;
+        b[0..8].copy_from_slice(&(if disabled { 0 } else { base }).to_le_bytes());
+        let flags = if on_stack { SS_ONSTACK } else if disabled { SS_DISABLE } else { 0 };
+        b[8..12].copy_from_slice(&flags.to_le_bytes());
+        b[16..24].copy_from_slice(&(if disabled { 0 } else { size }).to_le_bytes());
+        b
+    };
+    if a[0] != 0 {
+        let sp = mem.read_u64(a[0])?;
+        let flags = mem.read_u32(a[0] + 8)?;
+        let ss_size = mem.read_u64(a[0] + 16)?;
+        if on_stack {
+            return Err(Errno::EPERM);
+        }
+        match flags & !0x8000_0000 /* SS_AUTODISARM */ {
+            SS_DISABLE => ctx.process.signals.lock().altstack = (0, 0, true),
+            0 | SS_ONSTACK => {
+                if ss_size < MINSIGSTKSZ {
+                    return Err(Errno::ENOMEM);
+                }
+                ctx.process.signals.lock().altstack = (sp, ss_size, false);
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+    }
+    if a[1] != 0 {
+        mem.write(a[1], &old)?;
     }
     Ok(0)
 }
@@ -491,4 +539,87 @@ pub fn sys_rt_sigsuspend(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     // The handler's frame must record the caller's own mask, not the temporary one.
     ctx.process.signals.lock().saved_mask = Some(old);
     Err(Errno::EINTR)
+}
+
+/// waitid(2).
+pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const P_ALL: u64 = 0;
+    const P_PID: u64 = 1;
+    const P_PGID: u64 = 2;
+    const WNOHANG: u64 = 1;
+    const WSTOPPED: u64 = 2;
+    const WEXITED: u64 = 4;
+    const WCONTINUED: u64 = 8;
+    const WNOWAIT: u64 = 0x0100_0000;
+    let (idtype, id, infop, options) = (a[0], a[1] as i32, a[2], a[3]);
+    if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | 0xe000_0000) != 0
+        || options & (WEXITED | WSTOPPED | WCONTINUED) == 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let me = ctx.process;
+    let matches = |c: &Arc<Process>| match idtype {
+        P_ALL => true,
+        P_PID => c.pid() == id,
+        P_PGID => c.pgid() == if id == 0 { me.pgid() } else { id },
+        _ => false,
+    };
+    if idtype > P_PGID {
+        return Err(Errno::EINVAL);
+    }
+    // (child, si_code, si_status)
+    let found = me.child_wq.wait_until(|| {
+        let children: alloc::vec::Vec<_> = me.children().into_iter().filter(|c| matches(c)).collect();
+        if children.is_empty() {
+            return Some(Err(Errno::ECHILD));
+        }
+        if options & WEXITED != 0 {
+            if let Some(z) = children.iter().find(|c| c.is_zombie()) {
+                let (code, status) = match z.exit_status() {
+                    Some(ExitStatus::Exited(c)) => (1, i32::from(c)),
+                    Some(ExitStatus::Signaled(s, false)) => (2, s as i32),
+                    Some(ExitStatus::Signaled(s, true)) => (3, s as i32),
+                    None => (1, 0),
+                };
+                return Some(Ok(Some((z.clone(), code as i32, status, true))));
+            }
+        }
+        for c in &children {
+            let mut st = c.stop.lock();
+            if options & WSTOPPED != 0 && st.stop_unreported {
+                if options & WNOWAIT == 0 {
+                    st.stop_unreported = false;
+                }
+                return Some(Ok(Some((c.clone(), 5i32, st.stopped_by.unwrap_or(signal::SIGSTOP) as i32, false))));
+            }
+            if options & WCONTINUED != 0 && st.continue_unreported {
+                if options & WNOWAIT == 0 {
+                    st.continue_unreported = false;
+                }
+                return Some(Ok(Some((c.clone(), 6i32, signal::SIGCONT as i32, false))));
+            }
+        }
+        if options & WNOHANG != 0 {
+            return Some(Ok(None));
+        }
+        if me.has_pending_signal() {
+            return Some(Err(Errno::EINTR));
+        }
+        None
+    })?;
+    let mut info = [0u8; 128];
+    if let Some((child, code, status, exited)) = &found {
+        info[0..4].copy_from_slice(&signal::SIGCHLD.to_le_bytes());
+        info[8..12].copy_from_slice(&code.to_le_bytes());
+        info[16..20].copy_from_slice(&child.pid().to_le_bytes());
+        info[24..28].copy_from_slice(&status.to_le_bytes());
+        if *exited && options & WNOWAIT == 0 {
+            me.remove_child(child.pid());
+            table::remove(child.pid());
+        }
+    }
+    if infop != 0 {
+        ctx.mem().write(infop, &info)?;
+    }
+    Ok(0)
 }
