@@ -46,5 +46,11 @@ wait $!; echo "sleep exited $?"
 sh -c 'kill -TERM $$'; echo "killed status $?"
 sh -c 'exit 42'; echo "exit status $?"
 echo "$(echo nested $(echo deeper))"
+(sleep 0.5; echo child-done) &
+c=$!; kill -STOP $c; echo stopped; sleep 0.2; kill -CONT $c; wait $c; echo "continued child status $?"
+sh -c 'trap "echo alarm trapped" ALRM; sleep 0.3 & kill -ALRM $$; wait'
+cat /proc/self/stat | cut -d' ' -f3
+tr '\0' ' ' < /proc/self/cmdline; echo
+sleep 0.2 & kill %1 2>/dev/null; wait; echo "after kill %1"
 i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i + 1)); done; echo "forked $i children"
 echo "== done"

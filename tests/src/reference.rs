@@ -42,7 +42,7 @@ pub fn build_image(script: &Path, extra: &[&Path], work: &Path, out: &Path) -> R
         std::fs::copy(file, root.join("bin").join(name)).map_err(|e| format!("copy {}: {e}", file.display()))?;
     }
     let init = format!(
-        "#!/bin/busybox sh\n/bin/busybox --install -s\nexport PATH=/bin:/sbin:/usr/bin:/usr/sbin\nmount -t devtmpfs devtmpfs /dev\ncd /\necho '{BEGIN}'\nsh /script.sh 2>&1\necho '{END}'\npoweroff -f\n"
+        "#!/bin/busybox sh\n/bin/busybox --install -s\nexport PATH=/bin:/sbin:/usr/bin:/usr/sbin\nmount -t devtmpfs devtmpfs /dev\nmount -t proc proc /proc\ncd /\necho '{BEGIN}'\nsh /script.sh 2>&1\necho '{END}'\npoweroff -f\n"
     );
     std::fs::write(root.join("init"), init).map_err(|e| format!("write init: {e}"))?;
     let status = Command::new("sh")
