@@ -41,6 +41,7 @@ pub enum Errno {
     ENOTEMPTY = 39,
     ELOOP = 40,
     ENOTSUP = 95,
+    ETIMEDOUT = 110,
 }
 
 /// What every syscall helper returns.

@@ -79,12 +79,30 @@ pub struct Process {
     pub cmdline: SpinLock<Vec<String>>,
     /// The path of the executable.
     pub exe: SpinLock<String>,
-    /// The address `set_tid_address` registered (cleared and futex-woken at exit).
-    pub clear_child_tid: SpinLock<u64>,
+    /// Threads still running user code; the process exits when the last one does.
+    pub live_threads: core::sync::atomic::AtomicUsize,
+    /// The status `exit_group` (or a fatal signal) chose for the whole process.
+    pub group_exit: SpinLock<Option<ExitStatus>>,
     /// Job control: stopped by this signal, and whether the parent has been told yet.
     pub stop: SpinLock<StopState>,
     /// ITIMER_REAL: next expiry (monotonic ns) and reload interval (0 = one-shot).
     pub real_timer: SpinLock<Option<(u64, u64)>>,
+}
+
+/// One thread of a process: its ID and what it asked to be told at exit.
+pub struct Thread {
+    /// The thread ID (the PID for the first thread).
+    pub tid: Pid,
+    /// The address `set_tid_address`/CLONE_CHILD_CLEARTID registered: zeroed and
+    /// futex-woken when the thread exits (how pthread_join learns of it).
+    pub clear_child_tid: SpinLock<u64>,
+}
+
+impl Thread {
+    /// Creates a thread record.
+    pub fn new(tid: Pid) -> Arc<Self> {
+        Arc::new(Self { tid, clear_child_tid: SpinLock::new(0) })
+    }
 }
 
 /// Where a process is in the stop/continue cycle, and what its parent still has to hear.
@@ -116,7 +134,8 @@ impl Process {
             comm: SpinLock::new(String::new()),
             cmdline: SpinLock::new(Vec::new()),
             exe: SpinLock::new(String::new()),
-            clear_child_tid: SpinLock::new(0),
+            live_threads: core::sync::atomic::AtomicUsize::new(1),
+            group_exit: SpinLock::new(None),
             stop: SpinLock::new(StopState::default()),
             real_timer: SpinLock::new(None),
         })
@@ -204,8 +223,12 @@ impl Process {
         self.exit_status.lock().is_some()
     }
 
-    /// Returns whether a signal is waiting that would interrupt a blocking call.
+    /// Returns whether a signal is waiting that would interrupt a blocking call (or the
+    /// process is being torn down by exit_group).
     pub fn has_pending_signal(&self) -> bool {
+        if self.group_exit.lock().is_some() {
+            return true;
+        }
         let s = self.signals.lock();
         s.pending & !s.blocked != 0 || s.pending & (1 << (signal::SIGKILL - 1)) != 0
     }

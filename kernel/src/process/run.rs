@@ -7,15 +7,15 @@ use ostd::user::{ReturnReason, UserContext, UserMode};
 
 use super::sigframe::{self, SigInfo};
 use super::signal::{self, DefaultAction};
-use super::{ExitStatus, Process, table};
+use super::{ExitStatus, Process, Thread, table};
 use crate::error::Errno;
 use crate::syscall::{self, Flow};
 use crate::user_mem::UserMem;
 
-/// Starts `process` running `context` on a new task.
-pub fn spawn(process: Arc<Process>, context: UserContext) {
-    let name = alloc::format!("pid{}", process.pid());
-    ostd::task::spawn(&name, move || run(process, context));
+/// Starts `thread` of `process` running `context` on a new task.
+pub fn spawn(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
+    let name = alloc::format!("pid{}.{}", process.pid(), thread.tid);
+    ostd::task::spawn(&name, move || run(process, thread, context));
 }
 
 /// Syscalls that Linux restarts after a handler with SA_RESTART (ERESTARTSYS), rather than
@@ -30,20 +30,24 @@ fn never_restarts(nr: u64) -> bool {
     matches!(nr, 7 | 15 | 23 | 35 | 230 | 270 | 271 | 34 | 130)
 }
 
-fn run(process: Arc<Process>, context: UserContext) {
-    table::bind_current_task(process.clone());
+fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
+    table::bind_current_task(process.clone(), thread.clone());
     let mut user = UserMode::new(process.vm().space().clone(), context);
     let mut interrupted: Option<u64> = None;
-    let status = loop {
+    let (status, whole_group) = loop {
+        if let Some(status) = *process.group_exit.lock() {
+            break (status, true);
+        }
         if let Some(status) = deliver_signals(&process, &mut user, interrupted.take()) {
-            break status;
+            break (status, true);
         }
         match user.execute() {
             ReturnReason::Syscall => {
                 let nr = user.context().syscall_number();
-                match syscall::dispatch(&process, &mut user) {
+                match syscall::dispatch(&process, &thread, &mut user) {
                     Flow::Continue => {}
-                    Flow::Exit(status) => break status,
+                    Flow::ExitThread(status) => break (status, false),
+                    Flow::ExitGroup(status) => break (status, true),
                 }
                 if user.context().rax == (-(Errno::EINTR as i64)) as u64 && !never_restarts(nr) {
                     interrupted = Some(nr);
@@ -72,7 +76,30 @@ fn run(process: Arc<Process>, context: UserContext) {
             }
         }
     };
-    process.exit(status);
+    if whole_group {
+        let mut g = process.group_exit.lock();
+        if g.is_none() {
+            *g = Some(status);
+        }
+        drop(g);
+        process.interrupt_sleep();
+    }
+    // Tell pthread_join: zero the registered word and wake whoever waits on it.
+    let clear = *thread.clear_child_tid.lock();
+    if clear != 0 {
+        let mem = UserMem::new(user.vm_space().clone());
+        if mem.write_u32(clear, 0).is_ok() {
+            crate::syscall::futex::wake_address(user.vm_space(), clear);
+        }
+    }
+    if thread.tid != process.pid() {
+        table::free_tid(thread.tid);
+    }
+    let last = process.live_threads.fetch_sub(1, core::sync::atomic::Ordering::AcqRel) == 1;
+    if last {
+        let final_status = process.group_exit.lock().unwrap_or(status);
+        process.exit(final_status);
+    }
     table::unbind_current_task();
 }
 
@@ -205,6 +232,6 @@ pub fn start_init(path: &str, argv: alloc::vec::Vec<String>, envp: alloc::vec::V
     let mut ctx = UserContext::default();
     ctx.rip = loaded.entry;
     ctx.rsp = loaded.stack_pointer;
-    spawn(process, ctx);
+    spawn(process, Thread::new(pid), ctx);
     Ok(())
 }

@@ -6,15 +6,18 @@ use alloc::vec::Vec;
 
 use ostd::sync::SpinLock;
 
-use super::{Pid, Process};
+use super::{Pid, Process, Thread};
 
 struct Table {
     processes: BTreeMap<Pid, Arc<Process>>,
-    by_task: BTreeMap<u64, Arc<Process>>,
+    by_task: BTreeMap<u64, (Arc<Process>, Arc<Thread>)>,
+    /// Thread IDs in use by threads other than a process's first.
+    tids: alloc::collections::BTreeSet<Pid>,
     next_pid: Pid,
 }
 
-static TABLE: SpinLock<Table> = SpinLock::new(Table { processes: BTreeMap::new(), by_task: BTreeMap::new(), next_pid: 1 });
+static TABLE: SpinLock<Table> =
+    SpinLock::new(Table { processes: BTreeMap::new(), by_task: BTreeMap::new(), tids: alloc::collections::BTreeSet::new(), next_pid: 1 });
 
 /// The largest PID (Linux's default pid_max).
 const PID_MAX: Pid = 32768;
@@ -25,7 +28,7 @@ pub fn alloc_pid() -> Option<Pid> {
     for _ in 0..PID_MAX {
         let pid = t.next_pid;
         t.next_pid = if pid >= PID_MAX { 2 } else { pid + 1 };
-        if !t.processes.contains_key(&pid) {
+        if !t.processes.contains_key(&pid) && !t.tids.contains(&pid) {
             return Some(pid);
         }
     }
@@ -52,10 +55,27 @@ pub fn all() -> Vec<Arc<Process>> {
     TABLE.lock().processes.values().cloned().collect()
 }
 
-/// Records that the current task runs `p`.
-pub fn bind_current_task(p: Arc<Process>) {
+/// Allocates a thread ID (from the PID space, which it shares).
+pub fn alloc_tid() -> Option<Pid> {
+    let tid = alloc_pid()?;
+    TABLE.lock().tids.insert(tid);
+    Some(tid)
+}
+
+/// Returns whether `tid` is a live thread of process `tgid`.
+pub fn is_thread_of(tid: Pid, tgid: Pid) -> bool {
+    TABLE.lock().by_task.values().any(|(p, t)| t.tid == tid && p.pid() == tgid)
+}
+
+/// Releases a thread ID.
+pub fn free_tid(tid: Pid) {
+    TABLE.lock().tids.remove(&tid);
+}
+
+/// Records that the current task runs `thread` of `p`.
+pub fn bind_current_task(p: Arc<Process>, thread: Arc<Thread>) {
     let id = ostd::task::current().id();
-    TABLE.lock().by_task.insert(id, p);
+    TABLE.lock().by_task.insert(id, (p, thread));
 }
 
 /// Forgets the current task's process.
@@ -67,5 +87,5 @@ pub fn unbind_current_task() {
 /// Returns the process the current task runs, if any.
 pub fn current() -> Option<Arc<Process>> {
     let id = ostd::task::current_if_any()?.id();
-    TABLE.lock().by_task.get(&id).cloned()
+    TABLE.lock().by_task.get(&id).map(|(p, _)| p.clone())
 }

@@ -5,6 +5,7 @@
 //! with its Linux name.
 
 pub mod fs;
+pub mod futex;
 pub mod mm;
 pub mod misc;
 pub mod names;
@@ -25,18 +26,22 @@ use crate::user_mem::UserMem;
 pub enum Flow {
     /// Return to user mode.
     Continue,
-    /// The process ends.
-    Exit(ExitStatus),
+    /// This thread ends (exit); the process too if it was the last.
+    ExitThread(ExitStatus),
+    /// The whole process ends (exit_group).
+    ExitGroup(ExitStatus),
 }
 
 /// What a handler gets.
 pub struct SyscallCtx<'a> {
     /// The calling process.
     pub process: &'a Arc<Process>,
+    /// The calling thread.
+    pub thread: &'a Arc<crate::process::Thread>,
     /// Its user-mode state (registers, address space).
     pub user: &'a mut UserMode,
-    /// Set by exit/exit_group.
-    pub exit: Option<ExitStatus>,
+    /// Set by exit (false) or exit_group (true).
+    pub exit: Option<(ExitStatus, bool)>,
 }
 
 impl SyscallCtx<'_> {
@@ -52,10 +57,10 @@ pub type Handler = fn(&mut SyscallCtx, [u64; 6]) -> SysResult<u64>;
 static REPORTED_UNKNOWN: SpinLock<BTreeSet<u64>> = SpinLock::new(BTreeSet::new());
 
 /// Runs the syscall in the user context's registers and stores its result in rax.
-pub fn dispatch(process: &Arc<Process>, user: &mut UserMode) -> Flow {
+pub fn dispatch(process: &Arc<Process>, thread: &Arc<crate::process::Thread>, user: &mut UserMode) -> Flow {
     let nr = user.context().syscall_number();
     let args = user.context().syscall_args();
-    let mut ctx = SyscallCtx { process, user, exit: None };
+    let mut ctx = SyscallCtx { process, thread, user, exit: None };
     let result = match table::lookup(nr) {
         Some(entry) => (entry.handler)(&mut ctx, args),
         None => {
@@ -70,8 +75,10 @@ pub fn dispatch(process: &Arc<Process>, user: &mut UserMode) -> Flow {
             log::info!("[{}] {}({:#x}, {:#x}, {:#x}, {:#x}) = {:?}", process.pid(), names::name(nr).unwrap_or("?"), args[0], args[1], args[2], args[3], result);
         }
     }
-    if let Some(status) = ctx.exit {
-        return Flow::Exit(status);
+    match ctx.exit {
+        Some((status, true)) => return Flow::ExitGroup(status),
+        Some((status, false)) => return Flow::ExitThread(status),
+        None => {}
     }
     let rax = match result {
         Ok(v) => v,
@@ -82,4 +89,6 @@ pub fn dispatch(process: &Arc<Process>, user: &mut UserMode) -> Flow {
 }
 
 /// Wakes processes sleeping in interruptible waits, so they notice a new signal.
-pub fn wake_sleepers() {}
+pub fn wake_sleepers() {
+    futex::wake_all_waiters();
+}

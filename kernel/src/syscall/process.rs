@@ -24,10 +24,51 @@ const CLONE_PARENT_SETTID: u64 = 0x100000;
 const CLONE_CHILD_CLEARTID: u64 = 0x200000;
 const CLONE_CHILD_SETTID: u64 = 0x1000000;
 
+/// Starts a new thread in the caller's process (clone with CLONE_THREAD).
+fn spawn_thread(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid: u64, tls: u64) -> SysResult<u64> {
+    const REQUIRED: u64 = CLONE_VM | CLONE_SIGHAND;
+    if flags & REQUIRED != REQUIRED {
+        return Err(Errno::EINVAL);
+    }
+    if flags & (CLONE_FS | CLONE_FILES) != CLONE_FS | CLONE_FILES {
+        // Threads with private fd tables or cwd are not modelled.
+        return Err(Errno::EINVAL);
+    }
+    let tid = table::alloc_tid().ok_or(Errno::EAGAIN)?;
+    let thread = crate::process::Thread::new(tid);
+    let mem = ctx.mem();
+    if flags & CLONE_PARENT_SETTID != 0 {
+        mem.write_u32(parent_tid, tid as u32)?;
+    }
+    if flags & CLONE_CHILD_SETTID != 0 {
+        mem.write_u32(child_tid, tid as u32)?;
+    }
+    if flags & CLONE_CHILD_CLEARTID != 0 {
+        *thread.clear_child_tid.lock() = child_tid;
+    }
+    let mut regs: UserContext = ctx.user.context().clone();
+    regs.rax = 0;
+    if stack != 0 {
+        regs.rsp = stack;
+    }
+    if flags & CLONE_SETTLS != 0 {
+        regs.fs_base = tls;
+    }
+    ctx.process.live_threads.fetch_add(1, core::sync::atomic::Ordering::AcqRel);
+    run::spawn(ctx.process.clone(), thread, regs);
+    Ok(tid as u64)
+}
+
 fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid: u64, tls: u64) -> SysResult<u64> {
-    if flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FS | CLONE_FILES) != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
-        // Threads share memory and tables; they come with the thread model. glibc falls
-        // back or fails cleanly on ENOSYS.
+    if flags & CLONE_THREAD != 0 {
+        return spawn_thread(ctx, flags, stack, parent_tid, child_tid, tls);
+    }
+    if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & (CLONE_SIGHAND | CLONE_FS | CLONE_FILES) != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
+        // Processes that share memory or tables without being threads are not modelled;
+        // CLONE_VM|CLONE_VFORK (posix_spawn) gets a copy-on-write child, which it cannot tell apart.
         return Err(Errno::ENOSYS);
     }
     let parent = ctx.process;
@@ -46,8 +87,9 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
     *child.comm.lock() = parent.comm.lock().clone();
     *child.cmdline.lock() = parent.cmdline.lock().clone();
     *child.exe.lock() = parent.exe.lock().clone();
+    let child_thread = crate::process::Thread::new(pid);
     if flags & CLONE_CHILD_CLEARTID != 0 {
-        *child.clear_child_tid.lock() = child_tid;
+        *child_thread.clear_child_tid.lock() = child_tid;
     }
     if flags & CLONE_PARENT_SETTID != 0 {
         ctx.mem().write_u32(parent_tid, pid as u32)?;
@@ -72,7 +114,7 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
     }
     parent.add_child(child.clone());
     table::insert(child.clone());
-    run::spawn(child, regs);
+    run::spawn(child, child_thread, regs);
     Ok(pid as u64)
 }
 
@@ -152,9 +194,15 @@ pub fn real_path(start: &crate::fs::path::Start, path: &str) -> alloc::string::S
     if base == "/" { alloc::format!("/{name}") } else { alloc::format!("{base}/{name}") }
 }
 
-/// exit(2) (one thread; the same as exit_group while processes have one thread).
+/// exit(2): ends the calling thread (and the process, if it was the last).
 pub fn sys_exit(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    ctx.exit = Some(ExitStatus::Exited(a[0] as u8));
+    ctx.exit = Some((ExitStatus::Exited(a[0] as u8), false));
+    Ok(0)
+}
+
+/// exit_group(2): ends every thread of the process.
+pub fn sys_exit_group(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    ctx.exit = Some((ExitStatus::Exited(a[0] as u8), true));
     Ok(0)
 }
 
@@ -247,10 +295,12 @@ pub fn sys_tgkill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if tgid <= 0 || tid <= 0 || sig > u64::from(NSIG) {
         return Err(Errno::EINVAL);
     }
-    if tgid != tid {
+    // Signals are per process here: a thread of the group stands for the group.
+    let target = table::get(tgid).ok_or(Errno::ESRCH)?;
+    if tgid != tid && !(target.pid() == ctx.process.pid() && tid == ctx.thread.tid) && !table::is_thread_of(tid, tgid) {
         return Err(Errno::ESRCH);
     }
-    sys_kill(ctx, [tid as u64, sig, 0, 0, 0, 0])
+    sys_kill(ctx, [tgid as u64, sig, 0, 0, 0, 0])
 }
 
 /// tkill(2).
@@ -297,13 +347,13 @@ pub fn sys_getgroups(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// set_tid_address(2).
 pub fn sys_set_tid_address(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    *ctx.process.clear_child_tid.lock() = a[0];
-    Ok(ctx.process.pid() as u64)
+    *ctx.thread.clear_child_tid.lock() = a[0];
+    Ok(ctx.thread.tid as u64)
 }
 
 /// gettid(2).
 pub fn sys_gettid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(ctx.process.pid() as u64)
+    Ok(ctx.thread.tid as u64)
 }
 
 /// setpgid(2).
@@ -496,7 +546,7 @@ pub fn sys_rt_sigreturn(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
         Err(e) => {
             log::info!("pid {}: rt_sigreturn with a bad frame at rsp {:#x}: {e:?}", ctx.process.pid(), ctx.user.context().rsp);
             // A corrupt frame: Linux kills the process with SIGSEGV.
-            ctx.exit = Some(ExitStatus::Signaled(signal::SIGSEGV, true));
+            ctx.exit = Some((ExitStatus::Signaled(signal::SIGSEGV, true), true));
             Ok(0)
         }
     }

@@ -1,6 +1,6 @@
 //! The syscall table: every implemented syscall, by number, in one place.
 
-use super::{Handler, fs, misc, mm, process};
+use super::{Handler, fs, futex, misc, mm, process};
 
 /// One implemented syscall.
 pub struct Syscall {
@@ -119,13 +119,14 @@ table! {
     186 gettid => process::sys_gettid,
     200 tkill => process::sys_tkill,
     201 time => misc::sys_time,
+    202 futex => futex::sys_futex,
     204 sched_getaffinity => misc::sys_sched_getaffinity,
     217 getdents64 => fs::sys_getdents64,
     218 set_tid_address => process::sys_set_tid_address,
     228 clock_gettime => misc::sys_clock_gettime,
     229 clock_getres => misc::sys_clock_getres,
     230 clock_nanosleep => misc::sys_clock_nanosleep,
-    231 exit_group => process::sys_exit,
+    231 exit_group => process::sys_exit_group,
     234 tgkill => process::sys_tgkill,
     247 waitid => process::sys_waitid,
     257 openat => fs::sys_openat,

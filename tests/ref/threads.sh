@@ -1,0 +1,3 @@
+# Runs the pthread probe (tests/ref/threads.c).
+/bin/threads
+echo "exit $?"
