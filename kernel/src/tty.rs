@@ -179,7 +179,9 @@ fn echo(state: &State, byte: u8) {
         return;
     }
     match byte {
-        b'\n' => write_output(b"\n"),
+        // Not write_output: the caller holds the state lock, which that would take again.
+        b'\n' if state.termios.oflag & OPOST != 0 && state.termios.oflag & ONLCR != 0 => ostd::console::write_bytes(b"\r\n"),
+        b'\n' => ostd::console::write_bytes(b"\n"),
         0..=0x1f | 0x7f if state.termios.lflag & ECHOCTL != 0 && byte != b'\t' => {
             ostd::console::write_bytes(&[b'^', byte ^ 0x40]);
         }
@@ -280,7 +282,10 @@ impl FileLike for TtyFile {
                 return Some(Ok(0));
             }
             if s.ready.is_empty() {
-                return nonblocking.then_some(Err(Errno::EAGAIN));
+                if nonblocking {
+                    return Some(Err(Errno::EAGAIN));
+                }
+                return crate::process::table::current_interrupted().then_some(Err(Errno::EINTR));
             }
             let canonical = s.termios.lflag & ICANON != 0;
             let mut n = 0;
@@ -386,4 +391,23 @@ impl FileLike for TtyFile {
 /// Sets the foreground process group (when init takes the console).
 pub fn set_foreground(pgrp: i32) {
     TTY.state.lock().foreground_pgrp = pgrp;
+}
+
+ostd::ktest! {
+    fn canonical_mode_edits_and_delivers_whole_lines() {
+        // Echo is on in canonical mode: this also proves echoing a newline does not take the
+        // state lock twice (which once hung the machine).
+        for &b in b"ab\x7fc\r" {
+            receive(b);
+        }
+        let mut s = TTY.state.lock();
+        let line: Vec<u8> = s.ready.drain(..).collect();
+        assert_eq!(line, b"ac\n");
+        assert!(s.line.is_empty());
+        drop(s);
+        receive(0x04); // ^D on an empty line: end of file
+        let mut s = TTY.state.lock();
+        assert_eq!(s.eofs, 1);
+        s.eofs = 0;
+    }
 }

@@ -89,6 +89,7 @@ impl FileLike for PipeEnd {
                 return match (s.writers, nonblocking) {
                     (0, _) => Some(Ok(0)),
                     (_, true) => Some(Err(Errno::EAGAIN)),
+                    _ if crate::process::table::current_interrupted() => Some(Err(Errno::EINTR)),
                     _ => None,
                 };
             }
@@ -119,7 +120,10 @@ impl FileLike for PipeEnd {
                 // Small writes go in whole or not at all.
                 let need = if rest.len() <= PIPE_BUF { rest.len() } else { 1 };
                 if space < need {
-                    return nonblocking.then_some(Err(Errno::EAGAIN));
+                    if nonblocking {
+                        return Some(Err(Errno::EAGAIN));
+                    }
+                    return crate::process::table::current_interrupted().then_some(Err(Errno::EINTR));
                 }
                 let n = rest.len().min(space);
                 s.buf.extend(&rest[..n]);

@@ -233,10 +233,14 @@ impl Process {
         s.pending & !s.blocked != 0 || s.pending & (1 << (signal::SIGKILL - 1)) != 0
     }
 
-    /// Wakes this process wherever it sleeps interruptibly.
+    /// Wakes this process's threads wherever they sleep, so interruptible waits notice a
+    /// signal (or exit_group) and return EINTR.
     pub fn interrupt_sleep(&self) {
         self.child_wq.wake_all();
         crate::syscall::wake_sleepers();
+        for task in table::tasks_of(self.pid) {
+            ostd::task::interrupt(&task);
+        }
     }
 
     /// Ends the process: releases its files and memory, hands its children to init, and

@@ -10,7 +10,7 @@ use super::{Pid, Process, Thread};
 
 struct Table {
     processes: BTreeMap<Pid, Arc<Process>>,
-    by_task: BTreeMap<u64, (Arc<Process>, Arc<Thread>)>,
+    by_task: BTreeMap<u64, (Arc<Process>, Arc<Thread>, Arc<ostd::task::Task>)>,
     /// Thread IDs in use by threads other than a process's first.
     tids: alloc::collections::BTreeSet<Pid>,
     next_pid: Pid,
@@ -64,7 +64,7 @@ pub fn alloc_tid() -> Option<Pid> {
 
 /// Returns whether `tid` is a live thread of process `tgid`.
 pub fn is_thread_of(tid: Pid, tgid: Pid) -> bool {
-    TABLE.lock().by_task.values().any(|(p, t)| t.tid == tid && p.pid() == tgid)
+    TABLE.lock().by_task.values().any(|(p, t, _)| t.tid == tid && p.pid() == tgid)
 }
 
 /// Releases a thread ID.
@@ -74,8 +74,8 @@ pub fn free_tid(tid: Pid) {
 
 /// Records that the current task runs `thread` of `p`.
 pub fn bind_current_task(p: Arc<Process>, thread: Arc<Thread>) {
-    let id = ostd::task::current().id();
-    TABLE.lock().by_task.insert(id, (p, thread));
+    let task = ostd::task::current();
+    TABLE.lock().by_task.insert(task.id(), (p, thread, task));
 }
 
 /// Forgets the current task's process.
@@ -87,5 +87,15 @@ pub fn unbind_current_task() {
 /// Returns the process the current task runs, if any.
 pub fn current() -> Option<Arc<Process>> {
     let id = ostd::task::current_if_any()?.id();
-    TABLE.lock().by_task.get(&id).map(|(p, _)| p.clone())
+    TABLE.lock().by_task.get(&id).map(|(p, _, _)| p.clone())
+}
+
+/// Returns the tasks running threads of process `pid`.
+pub fn tasks_of(pid: Pid) -> Vec<Arc<ostd::task::Task>> {
+    TABLE.lock().by_task.values().filter(|(p, _, _)| p.pid() == pid).map(|(_, _, t)| t.clone()).collect()
+}
+
+/// Returns whether the calling process has a signal that should interrupt a blocking wait.
+pub fn current_interrupted() -> bool {
+    current().is_some_and(|p| p.has_pending_signal())
 }

@@ -13,7 +13,7 @@ mod scheduler;
 #[allow(clippy::module_inception)]
 mod task;
 
-pub use processor::{JoinHandle, KERNEL_STACK_BYTES, PreemptGuard, current, current_if_any, preempt_disabled, sleep_ms, spawn, wait_ticks_until, yield_now};
+pub use processor::{JoinHandle, KERNEL_STACK_BYTES, PreemptGuard, current, current_if_any, interrupt, preempt_disabled, sleep_ms, spawn, wait_ticks_until, yield_now};
 pub use scheduler::{RoundRobin, Scheduler};
 pub use task::{Task, TaskState};
 

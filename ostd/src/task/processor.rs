@@ -171,6 +171,12 @@ pub(crate) fn wake(task: Arc<Task>) {
     }
 }
 
+/// Wakes `task` wherever it sleeps, so it re-checks its wait condition (a spurious wake-up
+/// by the wait-queue contract: callers use it to deliver "a signal arrived" to sleepers).
+pub fn interrupt(task: &Arc<Task>) {
+    wake(task.clone());
+}
+
 /// Called on every timer tick, in interrupt context.
 pub(crate) fn timer_tick() {
     if let Some(current) = CURRENT.lock().clone() {
