@@ -202,6 +202,10 @@ pub trait FileLike: Send + Sync {
     fn is_tty(&self) -> bool {
         false
     }
+    /// Returns an epoll instance behind this file, for epoll_ctl/epoll_wait.
+    fn as_epoll(&self) -> Option<&super::epoll::Epoll> {
+        None
+    }
 }
 
 /// A regular file or directory opened through the VFS.

@@ -9,6 +9,8 @@
 //! - [`initramfs`]: unpacks the boot loader's gzip'd cpio into the root.
 
 pub mod devfs;
+pub mod epoll;
+pub mod eventfd;
 pub mod fd_table;
 pub mod file;
 pub mod initramfs;

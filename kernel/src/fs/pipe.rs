@@ -21,6 +21,10 @@ struct State {
     buf: VecDeque<u8>,
     readers: usize,
     writers: usize,
+    /// How many times each end has been opened (FIFOs): an open that waits for the other
+    /// side is released by any open of it, even one that has closed again since.
+    reader_opens: u64,
+    writer_opens: u64,
 }
 
 struct Pipe {
@@ -39,10 +43,118 @@ pub struct PipeEnd {
 
 static NEXT_PIPE_INO: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1 << 40);
 
+/// The pipes behind named FIFOs, by inode number, alive while any end is open.
+static FIFOS: SpinLock<alloc::collections::BTreeMap<u64, alloc::sync::Weak<Pipe>>> = SpinLock::new(alloc::collections::BTreeMap::new());
+
+/// Opens a FIFO node: read, write or both ends of the pipe it names.
+///
+/// As on Linux: a reader waits for a writer and a writer for a reader (unless O_NONBLOCK,
+/// where a lone writer gets ENXIO); O_RDWR never waits.
+pub fn open_fifo(ino: u64, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
+    let pipe = {
+        let mut fifos = FIFOS.lock();
+        match fifos.get(&ino).and_then(|w| w.upgrade()) {
+            Some(p) => p,
+            None => {
+                let p = Arc::new(Pipe {
+                    state: SpinLock::new(State { buf: VecDeque::new(), readers: 0, writers: 0, reader_opens: 0, writer_opens: 0 }),
+                    readable: WaitQueue::new(),
+                    writable: WaitQueue::new(),
+                    ino,
+                });
+                fifos.insert(ino, Arc::downgrade(&p));
+                p
+            }
+        }
+    };
+    let nonblocking = flags.contains(OpenFlags::NONBLOCK);
+    let (read, write) = (flags.readable(), flags.writable());
+    if write && !read && nonblocking && pipe.state.lock().readers == 0 {
+        return Err(Errno::ENXIO);
+    }
+    let (reader_opens, writer_opens) = {
+        let mut s = pipe.state.lock();
+        if read {
+            s.readers += 1;
+            s.reader_opens += 1;
+        }
+        if write {
+            s.writers += 1;
+            s.writer_opens += 1;
+        }
+        (s.reader_opens, s.writer_opens)
+    };
+    pipe.readable.wake_all();
+    pipe.writable.wake_all();
+    let status = flags & (OpenFlags::NONBLOCK | OpenFlags::WRONLY | OpenFlags::RDWR);
+    let file: Arc<dyn FileLike> = match (read, write) {
+        (true, true) => Arc::new(FifoRdwr { pipe: pipe.clone(), flags: SpinLock::new(status) }),
+        (_, true) => Arc::new(PipeEnd { pipe: pipe.clone(), write_end: true, flags: SpinLock::new(status) }),
+        _ => Arc::new(PipeEnd { pipe: pipe.clone(), write_end: false, flags: SpinLock::new(status) }),
+    };
+    // Wait for the other side (the end is open meanwhile, so two openers meet).
+    if !(read && write) && !nonblocking {
+        let want_writers = read;
+        let queue = if want_writers { &pipe.readable } else { &pipe.writable };
+        queue.wait_until(|| {
+            let s = pipe.state.lock();
+            let (other, opened) = if want_writers { (s.writers, s.writer_opens > writer_opens) } else { (s.readers, s.reader_opens > reader_opens) };
+            if other > 0 || opened {
+                Some(Ok(()))
+            } else if crate::process::table::current_interrupted() {
+                Some(Err(Errno::EINTR))
+            } else {
+                None
+            }
+        })?;
+    }
+    Ok(file)
+}
+
+/// A FIFO opened O_RDWR: one file that is both ends.
+struct FifoRdwr {
+    pipe: Arc<Pipe>,
+    flags: SpinLock<OpenFlags>,
+}
+
+impl Drop for FifoRdwr {
+    fn drop(&mut self) {
+        let mut s = self.pipe.state.lock();
+        s.readers -= 1;
+        s.writers -= 1;
+        drop(s);
+        self.pipe.readable.wake_all();
+        self.pipe.writable.wake_all();
+    }
+}
+
+impl FileLike for FifoRdwr {
+    fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
+        self.pipe.read_bytes(buf, self.flags.lock().contains(OpenFlags::NONBLOCK))
+    }
+
+    fn write(&self, buf: &[u8]) -> SysResult<usize> {
+        self.pipe.write_bytes(buf, self.flags.lock().contains(OpenFlags::NONBLOCK))
+    }
+
+    fn stat(&self) -> Stat {
+        Stat { ino: self.pipe.ino, mode: 0o010600, nlink: 1, blksize: 4096, dev: 12, ..Stat::default() }
+    }
+
+    fn flags(&self) -> OpenFlags {
+        *self.flags.lock()
+    }
+
+    fn readiness(&self) -> Readiness {
+        let s = self.pipe.state.lock();
+        Readiness { readable: !s.buf.is_empty(), writable: s.buf.len() < PIPE_CAPACITY, hangup: false }
+    }
+}
+
 /// Creates a pipe; returns (read end, write end).
 pub fn new_pipe(flags: OpenFlags) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
     let pipe = Arc::new(Pipe {
-        state: SpinLock::new(State { buf: VecDeque::new(), readers: 1, writers: 1 }),
+        state: SpinLock::new(State { buf: VecDeque::new(), readers: 1, writers: 1, reader_opens: 1, writer_opens: 1 }),
         readable: WaitQueue::new(),
         writable: WaitQueue::new(),
         ino: NEXT_PIPE_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
@@ -74,17 +186,13 @@ impl PipeEnd {
     }
 }
 
-impl FileLike for PipeEnd {
-    fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
-        if self.write_end {
-            return Err(Errno::EBADF);
-        }
+impl Pipe {
+    fn read_bytes(&self, buf: &mut [u8], nonblocking: bool) -> SysResult<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let nonblocking = self.nonblocking();
-        self.pipe.readable.wait_until(|| {
-            let mut s = self.pipe.state.lock();
+        self.readable.wait_until(|| {
+            let mut s = self.state.lock();
             if s.buf.is_empty() {
                 return match (s.writers, nonblocking) {
                     (0, _) => Some(Ok(0)),
@@ -98,21 +206,17 @@ impl FileLike for PipeEnd {
                 *dst = src;
             }
             drop(s);
-            self.pipe.writable.wake_all();
+            self.writable.wake_all();
             Some(Ok(n))
         })
     }
 
-    fn write(&self, buf: &[u8]) -> SysResult<usize> {
-        if !self.write_end {
-            return Err(Errno::EBADF);
-        }
-        let nonblocking = self.nonblocking();
+    fn write_bytes(&self, buf: &[u8], nonblocking: bool) -> SysResult<usize> {
         let mut written = 0;
         while written < buf.len() {
             let rest = &buf[written..];
-            let step = self.pipe.writable.wait_until(|| {
-                let mut s = self.pipe.state.lock();
+            let step = self.writable.wait_until(|| {
+                let mut s = self.state.lock();
                 if s.readers == 0 {
                     return Some(Err(Errno::EPIPE));
                 }
@@ -128,7 +232,7 @@ impl FileLike for PipeEnd {
                 let n = rest.len().min(space);
                 s.buf.extend(&rest[..n]);
                 drop(s);
-                self.pipe.readable.wake_all();
+                self.readable.wake_all();
                 Some(Ok(n))
             });
             match step {
@@ -138,6 +242,22 @@ impl FileLike for PipeEnd {
             }
         }
         Ok(written)
+    }
+}
+
+impl FileLike for PipeEnd {
+    fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
+        if self.write_end {
+            return Err(Errno::EBADF);
+        }
+        self.pipe.read_bytes(buf, self.nonblocking())
+    }
+
+    fn write(&self, buf: &[u8]) -> SysResult<usize> {
+        if !self.write_end {
+            return Err(Errno::EBADF);
+        }
+        self.pipe.write_bytes(buf, self.nonblocking())
     }
 
     fn stat(&self) -> Stat {

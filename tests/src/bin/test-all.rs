@@ -48,6 +48,7 @@ fn main() -> ExitCode {
     record("busybox workout matches Linux 6.1 byte for byte", reference(&elf, "tests/ref/busybox-basics.sh", &[]));
     record("errno probe (bad pointers, fds, flags) matches Linux 6.1", reference(&elf, "tests/ref/errno.sh", &["tests/ref/errno.c"]));
     record("pthreads probe (clone threads, futex, join) matches Linux 6.1", reference(&elf, "tests/ref/threads.sh", &["tests/ref/threads.c"]));
+    record("FIFO, eventfd and epoll probe matches Linux 6.1", reference(&elf, "tests/ref/events.sh", &["tests/ref/events.c"]));
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
         record(&format!("bad boot input: {name}"), expect_banner(&spec, expect));
     }

@@ -1,0 +1,134 @@
+//! epoll: an interest list polled for readiness (level-triggered; EPOLLET is reported like
+//! level-triggered, EPOLLONESHOT disarms after one report).
+
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+
+use ostd::sync::SpinLock;
+
+use super::file::{FileLike, OpenFlags, Stat};
+use crate::error::{Errno, SysResult};
+
+/// EPOLLIN.
+pub const EPOLLIN: u32 = 0x001;
+/// EPOLLOUT.
+pub const EPOLLOUT: u32 = 0x004;
+/// EPOLLERR.
+pub const EPOLLERR: u32 = 0x008;
+/// EPOLLHUP.
+pub const EPOLLHUP: u32 = 0x010;
+/// EPOLLRDHUP.
+pub const EPOLLRDHUP: u32 = 0x2000;
+/// EPOLLONESHOT.
+pub const EPOLLONESHOT: u32 = 1 << 30;
+
+struct Interest {
+    file: Weak<dyn FileLike>,
+    events: u32,
+    data: u64,
+    armed: bool,
+}
+
+/// An epoll instance.
+pub struct Epoll {
+    interests: SpinLock<BTreeMap<i32, Interest>>,
+    flags: OpenFlags,
+}
+
+impl Epoll {
+    /// Creates an empty instance.
+    pub fn new(flags: OpenFlags) -> Arc<Self> {
+        Arc::new(Self { interests: SpinLock::new(BTreeMap::new()), flags })
+    }
+
+    /// EPOLL_CTL_ADD.
+    pub fn add(&self, fd: i32, file: &Arc<dyn FileLike>, events: u32, data: u64) -> SysResult<()> {
+        let mut i = self.interests.lock();
+        if i.get(&fd).is_some_and(|x| x.file.strong_count() > 0) {
+            return Err(Errno::EEXIST);
+        }
+        i.insert(fd, Interest { file: Arc::downgrade(file), events, data, armed: true });
+        Ok(())
+    }
+
+    /// EPOLL_CTL_MOD.
+    pub fn modify(&self, fd: i32, events: u32, data: u64) -> SysResult<()> {
+        let mut i = self.interests.lock();
+        let x = i.get_mut(&fd).filter(|x| x.file.strong_count() > 0).ok_or(Errno::ENOENT)?;
+        x.events = events;
+        x.data = data;
+        x.armed = true;
+        Ok(())
+    }
+
+    /// EPOLL_CTL_DEL.
+    pub fn delete(&self, fd: i32) -> SysResult<()> {
+        self.interests.lock().remove(&fd).map(drop).ok_or(Errno::ENOENT)
+    }
+
+    /// Returns up to `max` ready (events, data) pairs, without blocking.
+    pub fn collect_ready(&self, max: usize) -> Vec<(u32, u64)> {
+        let mut out = Vec::new();
+        let mut i = self.interests.lock();
+        i.retain(|_, x| x.file.strong_count() > 0);
+        for x in i.values_mut() {
+            if out.len() == max {
+                break;
+            }
+            if !x.armed {
+                continue;
+            }
+            let Some(file) = x.file.upgrade() else { continue };
+            let r = file.readiness();
+            let mut ev = 0;
+            if r.readable && x.events & EPOLLIN != 0 {
+                ev |= EPOLLIN;
+            }
+            if r.writable && x.events & EPOLLOUT != 0 {
+                ev |= EPOLLOUT;
+            }
+            if r.hangup {
+                ev |= EPOLLHUP | (x.events & EPOLLRDHUP);
+            }
+            if ev != 0 {
+                out.push((ev, x.data));
+                if x.events & EPOLLONESHOT != 0 {
+                    x.armed = false;
+                }
+            }
+        }
+        out
+    }
+}
+
+impl FileLike for Epoll {
+    fn stat(&self) -> Stat {
+        Stat { mode: 0o600, nlink: 1, blksize: 4096, dev: 13, ..Stat::default() }
+    }
+
+    fn flags(&self) -> OpenFlags {
+        self.flags | OpenFlags::RDWR
+    }
+
+    fn as_epoll(&self) -> Option<&Epoll> {
+        Some(self)
+    }
+
+    fn readiness(&self) -> super::file::Readiness {
+        super::file::Readiness { readable: !self.collect_ready_peek(), writable: false, hangup: false }
+    }
+}
+
+impl Epoll {
+    fn collect_ready_peek(&self) -> bool {
+        let i = self.interests.lock();
+        !i.values().any(|x| {
+            x.armed
+                && x.file.upgrade().is_some_and(|f| {
+                    let r = f.readiness();
+                    (r.readable && x.events & EPOLLIN != 0) || (r.writable && x.events & EPOLLOUT != 0) || r.hangup
+                })
+        })
+    }
+}

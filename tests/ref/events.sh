@@ -1,0 +1,3 @@
+# Runs the FIFO/eventfd/epoll probe (tests/ref/events.c).
+/bin/events
+echo "exit $?"
