@@ -14,6 +14,9 @@ use x86_64::registers::model_specific::FsBase;
 use crate::mm::{PageFaultInfo, USER_END, VmSpace};
 use crate::trap::exception_name;
 
+/// The FS base last loaded on this (the only) CPU; u64::MAX forces the first write.
+static LAST_FS_BASE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(u64::MAX);
+
 const EXIT_SYSCALL: u64 = 1;
 const EXIT_TRAP: u64 = 2;
 
@@ -226,7 +229,10 @@ impl UserMode {
             ctx.rflags = (ctx.rflags & USER_RFLAGS_MASK) | RFLAGS_IF | RFLAGS_RESERVED_1;
             ctx.fpu.sanitize();
             x86_64::instructions::interrupts::disable();
-            FsBase::write(x86_64::VirtAddr::new(ctx.fs_base));
+            // WRMSR is slow (and traps under a TEE): write FS base only when it changes.
+            if LAST_FS_BASE.swap(ctx.fs_base, core::sync::atomic::Ordering::Relaxed) != ctx.fs_base {
+                FsBase::write(x86_64::VirtAddr::new(ctx.fs_base));
+            }
             // SAFETY: interrupts are off (the entry code requires it); `ctx` is a live,
             // exclusively borrowed UserContext whose layout matches entry.S (asserted
             // above); rip, rsp and fs_base are user addresses and rflags is sanitised, so

@@ -70,7 +70,7 @@ pub fn dispatch(process: &Arc<Process>, thread: &Arc<crate::process::Thread>, us
             Err(Errno::ENOSYS)
         }
     };
-    if let Some(comm) = ostd::boot::boot_info().cmdline.value("strace") {
+    if let Some(comm) = strace_target() {
         if process.comm.lock().as_str() == comm {
             log::info!("[{}] {}({:#x}, {:#x}, {:#x}, {:#x}) = {:?}", process.pid(), names::name(nr).unwrap_or("?"), args[0], args[1], args[2], args[3], result);
         }
@@ -86,6 +86,12 @@ pub fn dispatch(process: &Arc<Process>, thread: &Arc<crate::process::Thread>, us
     };
     ctx.user.context_mut().set_syscall_return(rax);
     Flow::Continue
+}
+
+/// The program named by `strace=` on the command line, parsed once (not per syscall).
+fn strace_target() -> Option<&'static str> {
+    static TARGET: spin::Once<Option<&'static str>> = spin::Once::new();
+    *TARGET.call_once(|| ostd::boot::boot_info().cmdline.value("strace"))
 }
 
 /// Wakes processes sleeping in interruptible waits, so they notice a new signal.
