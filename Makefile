@@ -44,8 +44,8 @@ run-ovmf: deps bzimage initramfs
 host-test:
 	cargo test --workspace --exclude kernel --exclude ostd
 
-test: deps kernel
-	@cargo run -q -p tests --bin test-all -- --elf $(KERNEL_ELF) --bzimage $(KERNEL_BZIMAGE)
+test: deps kernel initramfs
+	@cargo run -q -p tests --bin test-all -- --elf $(KERNEL_ELF) --bzimage $(KERNEL_BZIMAGE) --initramfs $(INITRAMFS)
 
 clean:
 	cargo clean

@@ -141,3 +141,84 @@ mod tests {
         assert_eq!(ktest_counts("x passed, y failed"), None);
     }
 }
+
+/// A QEMU whose serial console a test types into and reads from.
+pub struct Interactive {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+    consumed: usize,
+}
+
+impl Interactive {
+    /// Boots `spec` with the console on stdin/stdout.
+    pub fn start(spec: &BootSpec) -> std::io::Result<Self> {
+        let mut cmd = Command::new("qemu-system-x86_64");
+        cmd.args(["-machine", &spec.machine, "-cpu", "max", "-m", &spec.memory, "-accel", "tcg"]);
+        cmd.args(["-display", "none", "-no-reboot", "-serial", "stdio", "-monitor", "none", "-net", "none"]);
+        cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+        cmd.arg("-kernel").arg(&spec.kernel).arg("-append").arg(&spec.cmdline);
+        if let Some(initrd) = &spec.initrd {
+            cmd.arg("-initrd").arg(initrd);
+        }
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut child = cmd.spawn()?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buf[..n]).replace('\r', "");
+                sink.lock().map(|mut s| s.push_str(&text)).ok();
+            }
+        });
+        Ok(Self { child, stdin, output, consumed: 0 })
+    }
+
+    /// Waits until `needle` appears in output not yet consumed; consumes through it.
+    pub fn expect(&mut self, needle: &str, timeout: Duration) -> Result<(), String> {
+        let start = Instant::now();
+        loop {
+            {
+                let out = self.output.lock().map_err(|_| "output lock poisoned")?;
+                if let Some(pos) = out[self.consumed..].find(needle) {
+                    self.consumed += pos + needle.len();
+                    return Ok(());
+                }
+            }
+            if start.elapsed() > timeout {
+                let out = self.output.lock().map_err(|_| "output lock poisoned")?;
+                let tail: String = out[self.consumed..].chars().rev().take(400).collect::<Vec<_>>().into_iter().rev().collect();
+                return Err(format!("timed out waiting for {needle:?}; unconsumed output ends with:\n{tail}"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Types `bytes` on the console.
+    pub fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        use std::io::Write;
+        self.stdin.write_all(bytes).and_then(|()| self.stdin.flush()).map_err(|e| format!("cannot type into qemu: {e}"))
+    }
+
+    /// Waits for QEMU to exit; returns its status.
+    pub fn wait(mut self, timeout: Duration) -> Option<i32> {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

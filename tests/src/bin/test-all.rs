@@ -21,8 +21,8 @@ struct Check {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(elf), Some(bzimage)) = (flag(&args, "--elf"), flag(&args, "--bzimage")) else {
-        eprintln!("usage: test-all --elf KERNEL_ELF --bzimage BZIMAGE");
+    let (Some(elf), Some(bzimage), Some(initramfs)) = (flag(&args, "--elf"), flag(&args, "--bzimage"), flag(&args, "--initramfs")) else {
+        eprintln!("usage: test-all --elf KERNEL_ELF --bzimage BZIMAGE --initramfs BUSYBOX_INITRAMFS");
         return ExitCode::from(2);
     };
     let scratch = PathBuf::from("target/test-all");
@@ -45,6 +45,7 @@ fn main() -> ExitCode {
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
     record("bzImage under OVMF takes its command line and initrd", ovmf_with_initrd(&bzimage, &scratch));
     record("a kernel panic prints a named backtrace and fails the run", panic_path(&elf));
+    record("interactive busybox shell: commands, ^C, background jobs, /proc, exit", interactive_shell(&elf, &initramfs));
     record("busybox workout matches Linux 6.1 byte for byte", reference(&elf, "tests/ref/busybox-basics.sh", &[]));
     record("errno probe (bad pointers, fds, flags) matches Linux 6.1", reference(&elf, "tests/ref/errno.sh", &["tests/ref/errno.c"]));
     record("pthreads probe (clone threads, futex, join) matches Linux 6.1", reference(&elf, "tests/ref/threads.sh", &["tests/ref/threads.c"]));
@@ -103,6 +104,39 @@ fn ktests(elf: &Path) -> Result<String, String> {
 
 fn ovmf_banner(bzimage: &Path) -> Result<String, String> {
     expect_banner(&BootSpec::ovmf(bzimage, "console=ttyS0"), &["booted via Linux/EFI handover"])
+}
+
+fn interactive_shell(elf: &Path, initramfs: &Path) -> Result<String, String> {
+    use std::time::Duration;
+    let spec = BootSpec { initrd: Some(initramfs.into()), ..BootSpec::pvh(elf, "console=ttyS0 quiet") };
+    let mut s = tests::qemu::Interactive::start(&spec).map_err(|e| format!("cannot start qemu: {e}"))?;
+    let long = Duration::from_secs(60);
+    let short = Duration::from_secs(20);
+    let prompt = "~ # ";
+    s.expect(prompt, long)?;
+    s.send(b"echo hello-$((6 * 7))\r")?;
+    s.expect("hello-42", short)?;
+    s.expect(prompt, short)?;
+    // ^C reaches the foreground job, not the shell.
+    s.send(b"sleep 30\r")?;
+    std::thread::sleep(Duration::from_millis(700));
+    s.send(b"\x03")?;
+    s.expect(prompt, short)?;
+    s.send(b"echo status=$?\r")?;
+    s.expect("status=130", short)?;
+    // A background job and wait.
+    s.send(b"sleep 1 & jobs; wait; echo waited-$?\r")?;
+    s.expect("Running", short)?;
+    s.expect("waited-0", short)?;
+    // Pipes, redirection, /proc.
+    s.send(b"echo piped | tr a-z A-Z > /tmp/out; cat /tmp/out; echo self-count=$(ls /proc | grep -c '^self$')\r")?;
+    s.expect("\nPIPED", short)?;
+    s.expect("self-count=1", short)?;
+    s.send(b"exit\r")?;
+    match s.wait(short) {
+        Some(tests::qemu::EXIT_SUCCESS) => Ok("prompt, ^C (130), jobs, pipes, /proc, clean power-off".into()),
+        other => Err(format!("after exit, qemu status {other:?}")),
+    }
 }
 
 fn panic_path(elf: &Path) -> Result<String, String> {
