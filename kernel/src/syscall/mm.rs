@@ -158,11 +158,47 @@ pub fn sys_madvise(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-/// mremap(2): not supported yet; glibc falls back to mmap+copy on ENOMEM... but not
-/// on ENOSYS, so answer as Linux does when a mapping cannot grow in place.
-pub fn sys_mremap(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if a[0] % PAGE != 0 {
+/// mremap(2): shrink, grow in place, or move (MREMAP_MAYMOVE) by remapping the same frames.
+pub fn sys_mremap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const MREMAP_MAYMOVE: u64 = 1;
+    const MREMAP_FIXED: u64 = 2;
+    let (old, old_size, new_size, flags) = (a[0], a[1], a[2], a[3]);
+    if old % PAGE != 0 || flags & !(MREMAP_MAYMOVE | MREMAP_FIXED) != 0 || (flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0) {
         return Err(Errno::EINVAL);
     }
-    Err(Errno::ENOMEM)
+    if flags & MREMAP_FIXED != 0 {
+        return Err(Errno::EINVAL); // fixed moves are not supported yet
+    }
+    let old_size = page_up(old_size).ok_or(Errno::EINVAL)?;
+    let new_size = page_up(new_size).filter(|&s| s > 0 && s <= USER_END).ok_or(Errno::EINVAL)?;
+    let old_end = old.checked_add(old_size).filter(|&e| e <= USER_END).ok_or(Errno::EFAULT)?;
+    let vm = ctx.process.vm();
+    let area = vm.areas().find(old).ok_or(Errno::EFAULT)?;
+    // The old range may span several adjacent areas (an earlier in-place growth).
+    let mut at = area.end;
+    while at < old_end {
+        at = vm.areas().find(at).ok_or(Errno::EFAULT)?.end;
+    }
+    if new_size <= old_size {
+        vm.unmap_range(old + new_size, old_end);
+        return Ok(old);
+    }
+    let grow_end = old.checked_add(new_size).filter(|&e| e <= USER_END).ok_or(Errno::ENOMEM)?;
+    if !vm.areas().overlaps(old_end, grow_end) {
+        vm.map_area(Area { start: old_end, end: grow_end, prot: area.prot, shared: area.shared }, area.shared)?;
+        return Ok(old);
+    }
+    if flags & MREMAP_MAYMOVE == 0 {
+        return Err(Errno::ENOMEM);
+    }
+    let new = vm.areas().find_free(0, new_size).ok_or(Errno::ENOMEM)?;
+    vm.map_area(Area { start: new, end: new + new_size, prot: area.prot, shared: area.shared }, false)?;
+    for offset in (0..old_size).step_by(PAGE_SIZE) {
+        if let Some((_, flags)) = vm.space().translate(old + offset) {
+            let frame = vm.space().unmap(old + offset)?;
+            vm.space().map(new + offset, frame, flags)?;
+        }
+    }
+    vm.unmap_range(old, old_end);
+    Ok(new)
 }

@@ -673,3 +673,51 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     Ok(0)
 }
+
+/// rt_sigtimedwait(2): takes a pending signal from `set` without running its handler.
+pub fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (set_addr, info_addr, timeout_addr, size) = (a[0], a[1], a[2], a[3]);
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mem = ctx.mem();
+    let set = mem.read_u64(set_addr)? & !((1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1)));
+    let deadline = if timeout_addr != 0 {
+        let (sec, nsec) = (mem.read_u64(timeout_addr)? as i64, mem.read_u64(timeout_addr + 8)? as i64);
+        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+            return Err(Errno::EINVAL);
+        }
+        Some(crate::time::monotonic_ns() + sec as u64 * 1_000_000_000 + nsec as u64)
+    } else {
+        None
+    };
+    let process = ctx.process.clone();
+    let taken = ostd::task::wait_ticks_until(|| {
+        {
+            let mut s = process.signals.lock();
+            let ready = s.pending & set;
+            if ready != 0 {
+                let sig = ready.trailing_zeros() + 1;
+                s.pending &= !(1u64 << (sig - 1));
+                return Some(Ok((sig, s.info[(sig - 1) as usize])));
+            }
+        }
+        if deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
+            Some(Err(Errno::EAGAIN))
+        } else if process.has_pending_signal() {
+            Some(Err(Errno::EINTR))
+        } else {
+            None
+        }
+    })?;
+    let (sig, info) = taken;
+    if info_addr != 0 {
+        let mut b = [0u8; 128];
+        b[0..4].copy_from_slice(&sig.to_le_bytes());
+        b[8..12].copy_from_slice(&info.code.to_le_bytes());
+        b[16..20].copy_from_slice(&info.pid.to_le_bytes());
+        b[24..28].copy_from_slice(&info.status.to_le_bytes());
+        mem.write(info_addr, &b)?;
+    }
+    Ok(u64::from(sig))
+}

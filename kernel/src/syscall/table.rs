@@ -107,6 +107,7 @@ table! {
     121 getpgid => process::sys_getpgid,
     124 getsid => process::sys_getsid,
     127 rt_sigpending => process::sys_rt_sigpending,
+    128 rt_sigtimedwait => process::sys_rt_sigtimedwait,
     130 rt_sigsuspend => process::sys_rt_sigsuspend,
     131 sigaltstack => process::sys_sigaltstack,
     133 mknod => fs::sys_mknod,

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
     record("errno probe (bad pointers, fds, flags) matches Linux 6.1", reference(&elf, "tests/ref/errno.sh", &["tests/ref/errno.c"]));
     record("pthreads probe (clone threads, futex, join) matches Linux 6.1", reference(&elf, "tests/ref/threads.sh", &["tests/ref/threads.c"]));
     record("FIFO, eventfd and epoll probe matches Linux 6.1", reference(&elf, "tests/ref/events.sh", &["tests/ref/events.c"]));
+    record("mremap and sigtimedwait probe matches Linux 6.1", reference(&elf, "tests/ref/sigmem.sh", &["tests/ref/sigmem.c"]));
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
         record(&format!("bad boot input: {name}"), expect_banner(&spec, expect));
     }

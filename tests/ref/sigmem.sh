@@ -1,0 +1,3 @@
+# Runs the mremap/sigtimedwait probe (tests/ref/sigmem.c).
+/bin/sigmem
+echo "exit $?"
