@@ -3,6 +3,7 @@
 //! Each process runs on one ostd task (threads come with `clone(CLONE_THREAD)` later), in
 //! the loop of [`run`]: enter user mode, handle what comes back, repeat.
 
+pub mod creds;
 pub mod exec;
 pub mod itimer;
 pub mod run;
@@ -79,6 +80,8 @@ pub struct Process {
     pub cmdline: SpinLock<Vec<String>>,
     /// The path of the executable.
     pub exe: SpinLock<String>,
+    /// User and group IDs.
+    pub creds: SpinLock<creds::Credentials>,
     /// Threads still running user code; the process exits when the last one does.
     pub live_threads: core::sync::atomic::AtomicUsize,
     /// The status `exit_group` (or a fatal signal) chose for the whole process.
@@ -134,6 +137,7 @@ impl Process {
             comm: SpinLock::new(String::new()),
             cmdline: SpinLock::new(Vec::new()),
             exe: SpinLock::new(String::new()),
+            creds: SpinLock::new(creds::Credentials::default()),
             live_threads: core::sync::atomic::AtomicUsize::new(1),
             group_exit: SpinLock::new(None),
             stop: SpinLock::new(StopState::default()),

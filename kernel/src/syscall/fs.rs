@@ -40,6 +40,36 @@ pub fn start_at(ctx: &SyscallCtx, dirfd: i32) -> SysResult<Start> {
     Ok(start)
 }
 
+use crate::process::creds::{MAY_EXEC, MAY_READ, MAY_WRITE};
+
+/// Checks the caller's access to `node` (EACCES if denied).
+pub fn check_access(ctx: &SyscallCtx, node: &Node, mask: u32) -> SysResult<()> {
+    let creds = *ctx.process.creds.lock();
+    if creds.may(&node.metadata(), node.kind() == NodeKind::Dir, mask) { Ok(()) } else { Err(Errno::EACCES) }
+}
+
+/// Checks that the caller may add or remove entries in `dir`.
+fn check_dir_write(ctx: &SyscallCtx, dir: &Node) -> SysResult<()> {
+    check_access(ctx, dir, MAY_WRITE | MAY_EXEC)
+}
+
+/// The sticky-bit rule: in a sticky directory only the owner of an entry (or of the
+/// directory, or root) may remove or rename it.
+fn check_sticky(ctx: &SyscallCtx, dir: &Node, victim: &Node) -> SysResult<()> {
+    let euid = ctx.process.creds.lock().euid;
+    let (d, v) = (dir.metadata(), victim.metadata());
+    if d.perm & 0o1000 != 0 && euid != 0 && euid != v.uid && euid != d.uid { Err(Errno::EPERM) } else { Ok(()) }
+}
+
+/// Makes the caller the owner of a node it just created.
+fn set_owner(ctx: &SyscallCtx, node: &Node) {
+    let c = *ctx.process.creds.lock();
+    node.update_metadata(|m| {
+        m.uid = c.euid;
+        m.gid = c.egid;
+    });
+}
+
 fn file(ctx: &SyscallCtx, fd: i32) -> SysResult<Arc<dyn FileLike>> {
     ctx.process.files.lock().get(fd)
 }
@@ -71,8 +101,15 @@ fn do_open(ctx: &mut SyscallCtx, dirfd: i32, path_addr: u64, flags: u64, mode: u
                 if path.ends_with('/') {
                     return Err(Errno::EISDIR);
                 }
+                check_dir_write(ctx, &dir)?;
                 let umask = ctx.process.fs.lock().umask;
-                dir.create(&name, NodeKind::File, (mode as u32) & 0o7777 & !umask, "")?
+                let node = dir.create(&name, NodeKind::File, (mode as u32) & 0o7777 & !umask, "")?;
+                set_owner(ctx, &node);
+                // A file the caller just created opens with the access it asked for,
+                // whatever mode it was given (as on Linux).
+                let file = open_node(node, flags)?;
+                let fd = ctx.process.files.lock().insert(file, flags.contains(OpenFlags::CLOEXEC))?;
+                return Ok(fd as u64);
             }
             Err(e) => return Err(e),
         }
@@ -87,6 +124,10 @@ fn do_open(ctx: &mut SyscallCtx, dirfd: i32, path_addr: u64, flags: u64, mode: u
     }
     if node.kind() == NodeKind::Dir && flags.writable() {
         return Err(Errno::EISDIR);
+    }
+    if !flags.contains(OpenFlags::PATH) {
+        let mask = if flags.readable() { MAY_READ } else { 0 } | if flags.writable() || flags.contains(OpenFlags::TRUNC) { MAY_WRITE } else { 0 };
+        check_access(ctx, &node, mask)?;
     }
     if flags.contains(OpenFlags::TRUNC) && flags.writable() && node.kind() == NodeKind::File {
         node.truncate(0)?;
@@ -451,8 +492,11 @@ fn access(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -
     }
     let path = path_arg(ctx, path_addr)?;
     let node = path::resolve(&start_at(ctx, dirfd)?, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
-    // Root may read and write anything; execute needs some x bit (or a directory).
-    if mode & 1 != 0 && node.kind() != NodeKind::Dir && node.metadata().perm & 0o111 == 0 {
+    const AT_EACCESS: u64 = 0x200;
+    let creds = *ctx.process.creds.lock();
+    let is_dir = node.kind() == NodeKind::Dir;
+    let ok = if flags & AT_EACCESS != 0 { creds.may(&node.metadata(), is_dir, mode as u32) } else { creds.may_real(&node.metadata(), is_dir, mode as u32) };
+    if !ok {
         return Err(Errno::EACCES);
     }
     Ok(0)
@@ -487,6 +531,7 @@ pub fn sys_chdir(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if node.kind() != NodeKind::Dir {
         return Err(Errno::ENOTDIR);
     }
+    check_access(ctx, &node, MAY_EXEC)?;
     ctx.process.fs.lock().cwd = node;
     Ok(0)
 }
@@ -505,8 +550,16 @@ pub fn sys_fchdir(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 fn mknod(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, kind: NodeKind, mode: u64, target: &str) -> SysResult<u64> {
     let path = path_arg(ctx, path_addr)?;
     let (dir, name) = path::resolve_parent(&start_at(ctx, dirfd)?, &path)?;
+    if dir.contains(&name) {
+        return Err(Errno::EEXIST);
+    }
+    check_dir_write(ctx, &dir)?;
+    if matches!(kind, NodeKind::CharDev(_)) && ctx.process.creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
     let umask = if kind == NodeKind::Symlink { 0 } else { ctx.process.fs.lock().umask };
-    dir.create(&name, kind, (mode as u32) & 0o7777 & !umask, target)?;
+    let node = dir.create(&name, kind, (mode as u32) & 0o7777 & !umask, target)?;
+    set_owner(ctx, &node);
     Ok(0)
 }
 
@@ -557,9 +610,12 @@ fn unlink(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, dir: bool) -> SysResult<
     if dir && path.trim_end_matches('/').ends_with("/.") || name == "." {
         return Err(Errno::EINVAL);
     }
-    if path.ends_with('/') && !dir && parent.lookup(&name)?.kind() != NodeKind::Dir {
+    let victim = parent.lookup(&name)?;
+    if path.ends_with('/') && !dir && victim.kind() != NodeKind::Dir {
         return Err(Errno::ENOTDIR);
     }
+    check_dir_write(ctx, &parent)?;
+    check_sticky(ctx, &parent, &victim)?;
     parent.unlink(&name, dir)?;
     Ok(0)
 }
@@ -590,6 +646,10 @@ fn link(ctx: &SyscallCtx, olddirfd: i32, old: u64, newdirfd: i32, new: u64, flag
         return Err(Errno::EPERM);
     }
     let (dir, name) = path::resolve_parent(&start_at(ctx, newdirfd)?, &new_path)?;
+    if dir.contains(&name) {
+        return Err(Errno::EEXIST);
+    }
+    check_dir_write(ctx, &dir)?;
     dir.link(&name, node)?;
     Ok(0)
 }
@@ -614,6 +674,9 @@ fn rename(ctx: &SyscallCtx, olddirfd: i32, old: u64, newdirfd: i32, new: u64, fl
     let (old_dir, old_name) = path::resolve_parent(&start_at(ctx, olddirfd)?, &old_path).map_err(|e| if e == Errno::EEXIST { Errno::EBUSY } else { e })?;
     let (new_dir, new_name) = path::resolve_parent(&start_at(ctx, newdirfd)?, &new_path).map_err(|e| if e == Errno::EEXIST { Errno::EBUSY } else { e })?;
     let node = old_dir.lookup(&old_name)?;
+    check_dir_write(ctx, &old_dir)?;
+    check_dir_write(ctx, &new_dir)?;
+    check_sticky(ctx, &old_dir, &node)?;
     if let Ok(existing) = new_dir.lookup(&new_name) {
         if flags & RENAME_NOREPLACE != 0 {
             return Err(Errno::EEXIST);
@@ -700,7 +763,11 @@ pub fn sys_readlinkat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     readlink(ctx, fd_arg(a[0]), a[1], a[2], a[3])
 }
 
-fn chmod_node(node: &Node, mode: u64) -> SysResult<u64> {
+fn chmod_node(ctx: &SyscallCtx, node: &Node, mode: u64) -> SysResult<u64> {
+    let euid = ctx.process.creds.lock().euid;
+    if euid != 0 && euid != node.metadata().uid {
+        return Err(Errno::EPERM);
+    }
     node.update_metadata(|m| m.perm = (mode as u32) & 0o7777);
     Ok(0)
 }
@@ -708,22 +775,29 @@ fn chmod_node(node: &Node, mode: u64) -> SysResult<u64> {
 /// chmod(2).
 pub fn sys_chmod(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let path = path_arg(ctx, a[0])?;
-    chmod_node(&*path::resolve(&ctx.process.start(), &path, true)?, a[1])
+    chmod_node(ctx, &*path::resolve(&ctx.process.start(), &path, true)?, a[1])
 }
 
 /// fchmod(2).
 pub fn sys_fchmod(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let f = file(ctx, fd_arg(a[0]))?;
-    chmod_node(f.node().ok_or(Errno::EINVAL)?, a[1])
+    chmod_node(ctx, f.node().ok_or(Errno::EINVAL)?, a[1])
 }
 
 /// fchmodat(2).
 pub fn sys_fchmodat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let path = path_arg(ctx, a[1])?;
-    chmod_node(&*path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, true)?, a[2])
+    chmod_node(ctx, &*path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, true)?, a[2])
 }
 
-fn chown_node(node: &Node, uid: u64, gid: u64) -> SysResult<u64> {
+fn chown_node(ctx: &SyscallCtx, node: &Node, uid: u64, gid: u64) -> SysResult<u64> {
+    let c = *ctx.process.creds.lock();
+    let m = node.metadata();
+    let uid_change = uid as u32 != u32::MAX && uid as u32 != m.uid;
+    let gid_ok = gid as u32 == u32::MAX || gid as u32 == m.gid || (c.euid == m.uid && gid as u32 == c.egid);
+    if c.euid != 0 && (uid_change || !gid_ok || c.euid != m.uid) {
+        return Err(Errno::EPERM);
+    }
     node.update_metadata(|m| {
         if uid as u32 != u32::MAX {
             m.uid = uid as u32;
@@ -740,9 +814,9 @@ pub fn sys_fchownat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let path = path_arg(ctx, a[1])?;
     if path.is_empty() && a[4] & AT_EMPTY_PATH != 0 {
         let f = file(ctx, fd_arg(a[0]))?;
-        return chown_node(f.node().ok_or(Errno::EINVAL)?, a[2], a[3]);
+        return chown_node(ctx, f.node().ok_or(Errno::EINVAL)?, a[2], a[3]);
     }
-    chown_node(&*path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, a[4] & AT_SYMLINK_NOFOLLOW == 0)?, a[2], a[3])
+    chown_node(ctx, &*path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, a[4] & AT_SYMLINK_NOFOLLOW == 0)?, a[2], a[3])
 }
 
 /// chown(2).
@@ -758,7 +832,7 @@ pub fn sys_lchown(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// fchown(2).
 pub fn sys_fchown(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let f = file(ctx, fd_arg(a[0]))?;
-    chown_node(f.node().ok_or(Errno::EINVAL)?, a[1], a[2])
+    chown_node(ctx, f.node().ok_or(Errno::EINVAL)?, a[1], a[2])
 }
 
 /// umask(2).
@@ -775,7 +849,12 @@ pub fn sys_truncate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let path = path_arg(ctx, a[0])?;
-    path::resolve(&ctx.process.start(), &path, true)?.truncate(a[1])?;
+    let node = path::resolve(&ctx.process.start(), &path, true)?;
+    if node.kind() == NodeKind::Dir {
+        return Err(Errno::EISDIR);
+    }
+    check_access(ctx, &node, MAY_WRITE)?;
+    node.truncate(a[1])?;
     Ok(0)
 }
 

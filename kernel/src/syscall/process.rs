@@ -84,6 +84,7 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
         s.pending = 0;
         *child.signals.lock() = s;
     }
+    *child.creds.lock() = *parent.creds.lock();
     *child.comm.lock() = parent.comm.lock().clone();
     *child.cmdline.lock() = parent.cmdline.lock().clone();
     *child.exe.lock() = parent.exe.lock().clone();
@@ -145,9 +146,7 @@ pub fn sys_execve(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if node.kind() == NodeKind::Dir || node.kind() != NodeKind::File {
         return Err(Errno::EACCES);
     }
-    if node.metadata().perm & 0o111 == 0 {
-        return Err(Errno::EACCES);
-    }
+    crate::syscall::fs::check_access(ctx, &node, crate::process::creds::MAY_EXEC)?;
     let resolver = |p: &str| path::resolve(&start, p, true);
     let loaded = exec::load(&resolver, node, &path, argv.clone(), envp)?;
     // The point of no return: the old image is gone from here on.
@@ -321,28 +320,131 @@ pub fn sys_getppid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
     Ok(ctx.process.ppid() as u64)
 }
 
-/// getuid(2) and friends: everyone is root.
-pub fn sys_getuid(_ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+/// getuid(2).
+pub fn sys_getuid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(u64::from(ctx.process.creds.lock().ruid))
+}
+
+/// geteuid(2).
+pub fn sys_geteuid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(u64::from(ctx.process.creds.lock().euid))
+}
+
+/// getgid(2).
+pub fn sys_getgid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(u64::from(ctx.process.creds.lock().rgid))
+}
+
+/// getegid(2).
+pub fn sys_getegid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(u64::from(ctx.process.creds.lock().egid))
+}
+
+/// Applies setresuid/setresgid rules to one (real, effective, saved) triple: root may set
+/// anything; others only to one of their current three IDs. u32::MAX means "unchanged".
+fn set_ids(ids: (u32, u32, u32), new: (u32, u32, u32), privileged: bool) -> SysResult<(u32, u32, u32)> {
+    let allowed = |v: u32| v == u32::MAX || privileged || v == ids.0 || v == ids.1 || v == ids.2;
+    if !(allowed(new.0) && allowed(new.1) && allowed(new.2)) {
+        return Err(Errno::EPERM);
+    }
+    let pick = |v: u32, old: u32| if v == u32::MAX { old } else { v };
+    Ok((pick(new.0, ids.0), pick(new.1, ids.1), pick(new.2, ids.2)))
+}
+
+/// setresuid(2).
+pub fn sys_setresuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let mut c = ctx.process.creds.lock();
+    let (r, e, s) = set_ids((c.ruid, c.euid, c.suid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
+    (c.ruid, c.euid, c.suid) = (r, e, s);
     Ok(0)
 }
 
-/// setuid(2) and friends: root may become root.
-pub fn sys_setuid(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if a[0] as u32 == 0 || a[0] as u32 == u32::MAX { Ok(0) } else { Err(Errno::EPERM) }
+/// setresgid(2).
+pub fn sys_setresgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let mut c = ctx.process.creds.lock();
+    let (r, e, s) = set_ids((c.rgid, c.egid, c.sgid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
+    (c.rgid, c.egid, c.sgid) = (r, e, s);
+    Ok(0)
 }
 
-/// getresuid(2)/getresgid(2).
-pub fn sys_getresuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mem = ctx.mem();
-    for addr in [a[0], a[1], a[2]] {
-        mem.write_u32(addr, 0)?;
+/// setuid(2): root sets all three IDs; others may set the effective ID to the real or saved one.
+pub fn sys_setuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let uid = a[0] as u32;
+    if uid == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut c = ctx.process.creds.lock();
+    if c.euid == 0 {
+        (c.ruid, c.euid, c.suid) = (uid, uid, uid);
+    } else if uid == c.ruid || uid == c.suid {
+        c.euid = uid;
+    } else {
+        return Err(Errno::EPERM);
     }
     Ok(0)
 }
 
-/// getgroups(2).
+/// setgid(2).
+pub fn sys_setgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let gid = a[0] as u32;
+    if gid == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut c = ctx.process.creds.lock();
+    if c.euid == 0 {
+        (c.rgid, c.egid, c.sgid) = (gid, gid, gid);
+    } else if gid == c.rgid || gid == c.sgid {
+        c.egid = gid;
+    } else {
+        return Err(Errno::EPERM);
+    }
+    Ok(0)
+}
+
+/// setreuid(2).
+pub fn sys_setreuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    sys_setresuid(ctx, [a[0], a[1], u64::from(u32::MAX), 0, 0, 0])
+}
+
+/// setregid(2).
+pub fn sys_setregid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    sys_setresgid(ctx, [a[0], a[1], u64::from(u32::MAX), 0, 0, 0])
+}
+
+/// getresuid(2).
+pub fn sys_getresuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let c = *ctx.process.creds.lock();
+    let mem = ctx.mem();
+    for (addr, v) in [(a[0], c.ruid), (a[1], c.euid), (a[2], c.suid)] {
+        mem.write_u32(addr, v)?;
+    }
+    Ok(0)
+}
+
+/// getresgid(2).
+pub fn sys_getresgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let c = *ctx.process.creds.lock();
+    let mem = ctx.mem();
+    for (addr, v) in [(a[0], c.rgid), (a[1], c.egid), (a[2], c.sgid)] {
+        mem.write_u32(addr, v)?;
+    }
+    Ok(0)
+}
+
+/// getgroups(2): no supplementary groups.
 pub fn sys_getgroups(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if (a[0] as i32) < 0 { Err(Errno::EINVAL) } else { Ok(0) }
+}
+
+/// setgroups(2): only root, and the list is not kept (supplementary groups are not modelled).
+pub fn sys_setgroups(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if ctx.process.creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    if a[0] > 65536 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
 }
 
 /// set_tid_address(2).

@@ -1,0 +1,3 @@
+# Runs the permission probe (tests/ref/perms.c).
+/bin/perms
+echo "exit $?"
