@@ -22,7 +22,7 @@ const PAGE: u64 = PAGE_SIZE as u64;
 /// Where a position-independent executable is placed.
 const PIE_BASE: u64 = 0x5555_5555_4000;
 /// Where the interpreter (ld.so) is placed.
-const INTERP_BASE: u64 = 0x7fff_f7dd_0000;
+const INTERP_BASE: u64 = 0x7fff_e000_0000; // below MMAP_TOP: ld.so maps libraries under it
 /// `#!` nesting limit (Linux allows 4 levels of interpreters; BINPRM_MAX_RECURSION).
 const MAX_SCRIPT_DEPTH: usize = 4;
 
@@ -55,6 +55,10 @@ fn read_headers(node: &Node) -> SysResult<Vec<u8>> {
     if node.read_at(0, &mut bytes)? < len as usize {
         return Err(Errno::ENOEXEC);
     }
+    // Loading needs no sections: hide the section table (it lies past what was read, and
+    // xmas-elf would look for the section-name table there).
+    bytes[0x28..0x30].fill(0); // e_shoff
+    bytes[0x3c..0x40].fill(0); // e_shnum, e_shstrndx
     Ok(bytes)
 }
 
