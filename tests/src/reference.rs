@@ -30,6 +30,19 @@ pub fn compile_static_c(source: &Path, out: &Path) -> Result<(), String> {
 
 /// Builds an image like [`build_busybox_image`], with `extra` files copied to `/bin/NAME`.
 pub fn build_image(script: &Path, extra: &[&Path], work: &Path, out: &Path) -> Result<(), String> {
+    build_image_with_host_programs(script, extra, &[], work, out)
+}
+
+/// Returns the shared libraries (and the dynamic loader) `program` needs, from `ldd`.
+pub fn shared_libraries(program: &Path) -> Result<Vec<PathBuf>, String> {
+    let out = Command::new("ldd").arg(program).output().map_err(|e| format!("cannot run ldd: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text.split_whitespace().filter(|w| w.starts_with('/')).map(PathBuf::from).collect())
+}
+
+/// Builds an image like [`build_image`], plus host programs (dynamically linked Debian
+/// binaries) at their own paths, with the libraries `ldd` says they need.
+pub fn build_image_with_host_programs(script: &Path, extra: &[&Path], host_programs: &[&Path], work: &Path, out: &Path) -> Result<(), String> {
     let root = work.join("root");
     let _ = std::fs::remove_dir_all(&root);
     for dir in ["bin", "sbin", "usr/bin", "usr/sbin", "tmp", "proc", "sys", "dev", "etc"] {
@@ -40,6 +53,18 @@ pub fn build_image(script: &Path, extra: &[&Path], work: &Path, out: &Path) -> R
     for file in extra {
         let name = file.file_name().ok_or_else(|| format!("{} has no file name", file.display()))?;
         std::fs::copy(file, root.join("bin").join(name)).map_err(|e| format!("copy {}: {e}", file.display()))?;
+    }
+    for program in host_programs {
+        let mut files = vec![program.to_path_buf()];
+        files.extend(shared_libraries(program)?);
+        for file in files {
+            let dest = root.join(file.strip_prefix("/").map_err(|_| format!("{} is not absolute", file.display()))?);
+            if let Some(dir) = dest.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+            }
+            // Copy the target of symlinks (ld.so and libraries are links on Debian).
+            std::fs::copy(&file, &dest).map_err(|e| format!("copy {}: {e}", file.display()))?;
+        }
     }
     let init = format!(
         "#!/bin/busybox sh\n/bin/busybox --install -s\nexport PATH=/bin:/sbin:/usr/bin:/usr/sbin\nmount -t devtmpfs devtmpfs /dev\nmount -t proc proc /proc\ncd /\necho '{BEGIN}'\nsh /script.sh 2>&1\necho '{END}'\npoweroff -f\n"

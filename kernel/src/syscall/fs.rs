@@ -1159,3 +1159,53 @@ pub fn sys_epoll_wait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 pub fn sys_epoll_pwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     sys_epoll_wait(ctx, a)
 }
+
+fn statfs_bytes(node: &Node) -> [u8; 120] {
+    // Every directory is in one ramfs; report it as tmpfs does (f_type TMPFS_MAGIC),
+    // with the free RAM as free blocks.
+    const TMPFS_MAGIC: u64 = 0x0102_1994;
+    let frames = ostd::mm::frame_stats();
+    let mut b = [0u8; 120];
+    let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put(0, if node.kind() == NodeKind::Dir && node.metadata().ino >= 0xf000_0000 { 0x9fa0 } else { TMPFS_MAGIC });
+    put(8, 4096); // f_bsize
+    put(16, frames.total as u64); // f_blocks
+    put(24, frames.free as u64); // f_bfree
+    put(32, frames.free as u64); // f_bavail
+    put(40, frames.total as u64); // f_files
+    put(48, frames.free as u64); // f_ffree
+    put(64, 255); // f_namelen
+    put(72, 4096); // f_frsize
+    b
+}
+
+/// statfs(2).
+pub fn sys_statfs(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let path = path_arg(ctx, a[0])?;
+    let node = path::resolve(&ctx.process.start(), &path, true)?;
+    ctx.mem().write(a[1], &statfs_bytes(&node))?;
+    Ok(0)
+}
+
+/// fstatfs(2).
+pub fn sys_fstatfs(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    let bytes = match f.node() {
+        Some(node) => statfs_bytes(node),
+        None => statfs_bytes(&Node::new_dir(0)),
+    };
+    ctx.mem().write(a[1], &bytes)?;
+    Ok(0)
+}
+
+/// fadvise64(2): advice only; checks its arguments.
+pub fn sys_fadvise64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    if f.node().is_none_or(|n| n.kind() == NodeKind::Fifo) && f.node().is_none() {
+        return Err(Errno::ESPIPE);
+    }
+    if a[3] > 5 || (a[2] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}

@@ -7,14 +7,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tests::qemu::{BootSpec, boot};
-use tests::reference::{build_image, compile_static_c, extract, first_differences, linux_kernel};
+use tests::reference::{build_image_with_host_programs, compile_static_c, extract, first_differences, linux_kernel};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (script, elf, extra) = match args.as_slice() {
         [_, script, elf, extra @ ..] => (script, elf, extra),
         _ => {
-            eprintln!("usage: ref-run SCRIPT KERNEL_ELF [C_PROGRAM.c...]");
+            eprintln!("usage: ref-run SCRIPT KERNEL_ELF [C_PROGRAM.c | /host/program ...]");
             return ExitCode::from(2);
         }
     };
@@ -33,14 +33,16 @@ fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let image = work.join("busybox.cpio.gz");
     let mut binaries = Vec::new();
-    for source in extra {
+    let (c_sources, host_programs): (Vec<&String>, Vec<&String>) = extra.iter().partition(|e| e.ends_with(".c"));
+    for source in c_sources {
         let source = Path::new(source);
         let out = work.join(source.file_stem().ok_or("a C program needs a file name")?);
         compile_static_c(source, &out)?;
         binaries.push(out);
     }
     let refs: Vec<&Path> = binaries.iter().map(|b| b.as_path()).collect();
-    build_image(script, &refs, &work, &image)?;
+    let hosts: Vec<&Path> = host_programs.iter().map(|p| Path::new(p.as_str())).collect();
+    build_image_with_host_programs(script, &refs, &hosts, &work, &image)?;
     let linux = linux_kernel(Path::new("target/linux"))?;
     let spec = |kernel: &Path, cmdline: &str| BootSpec {
         initrd: Some(image.clone().into()),

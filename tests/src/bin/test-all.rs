@@ -52,6 +52,7 @@ fn main() -> ExitCode {
     record("FIFO, eventfd and epoll probe matches Linux 6.1", reference(&elf, "tests/ref/events.sh", &["tests/ref/events.c"]));
     record("mremap and sigtimedwait probe matches Linux 6.1", reference(&elf, "tests/ref/sigmem.sh", &["tests/ref/sigmem.c"]));
     record("permission probe (uid/gid/mode, sticky, setuid) matches Linux 6.1", reference(&elf, "tests/ref/perms.sh", &["tests/ref/perms.c"]));
+    record("dynamically linked Debian coreutils match Linux 6.1", reference_with(&elf, "tests/ref/dynamic.sh", &[], DYNAMIC_PROGRAMS));
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
         record(&format!("bad boot input: {name}"), expect_banner(&spec, expect));
     }
@@ -153,8 +154,15 @@ fn panic_path(elf: &Path) -> Result<String, String> {
     Ok("message, named frames, failure status".into())
 }
 
+/// Debian programs (glibc, dynamically linked) that tests/ref/dynamic.sh runs.
+const DYNAMIC_PROGRAMS: &[&str] = &["/usr/bin/printf", "/usr/bin/sort", "/usr/bin/md5sum", "/usr/bin/ls", "/usr/bin/cat", "/usr/bin/wc", "/usr/bin/env", "/usr/bin/stat"];
+
 fn reference(elf: &Path, script: &str, c_sources: &[&str]) -> Result<String, String> {
-    use tests::reference::{build_image, compile_static_c, extract, first_differences, linux_kernel};
+    reference_with(elf, script, c_sources, &[])
+}
+
+fn reference_with(elf: &Path, script: &str, c_sources: &[&str], host_programs: &[&str]) -> Result<String, String> {
+    use tests::reference::{build_image_with_host_programs, compile_static_c, extract, first_differences, linux_kernel};
     let stem = Path::new(script).file_stem().and_then(|s| s.to_str()).unwrap_or("ref");
     let work = std::env::current_dir().map_err(|e| e.to_string())?.join("target/reference").join(stem);
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
@@ -166,7 +174,8 @@ fn reference(elf: &Path, script: &str, c_sources: &[&str]) -> Result<String, Str
         binaries.push(out);
     }
     let refs: Vec<&Path> = binaries.iter().map(|b| b.as_path()).collect();
-    build_image(Path::new(script), &refs, &work, &image)?;
+    let hosts: Vec<&Path> = host_programs.iter().map(Path::new).collect();
+    build_image_with_host_programs(Path::new(script), &refs, &hosts, &work, &image)?;
     let cache = work.join("../../linux");
     let linux = linux_kernel(&cache).or_else(|first| {
         // A fresh machine may have no package lists yet.
