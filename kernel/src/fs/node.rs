@@ -106,6 +106,11 @@ pub trait Generated: Send + Sync {
     fn lookup(&self, name: &str) -> Option<Arc<Node>> {
         self.entries().into_iter().find(|(n, _)| n == name).map(|(_, node)| node)
     }
+    /// For /proc/[pid]/fd/N: the open file the link stands for ("magic link": opening it
+    /// opens that file, whatever its textual target says).
+    fn magic_file(&self) -> Option<Arc<dyn crate::fs::FileLike>> {
+        None
+    }
 }
 
 /// An inode.
@@ -170,6 +175,14 @@ impl Node {
         let node = Self::new(kind, perm, Content::Generated(alloc::boxed::Box::new(generator)));
         node.meta.lock().ino = ino;
         node
+    }
+
+    /// Returns the open file a /proc fd link stands for.
+    pub fn magic_file(&self) -> Option<Arc<dyn crate::fs::FileLike>> {
+        match &self.content {
+            Content::Generated(g) => g.magic_file(),
+            _ => None,
+        }
     }
 
     /// Sets the parent a generated directory reports for `..`.

@@ -244,6 +244,22 @@ impl Generated for FdDir {
             }
             None => format!("pipe:[{}]", file.stat().ino),
         };
-        Some(symlink(PROC_INO_BASE + ((self.0 as u64) << 8) + 0x80 + fd as u64, move || target.clone()))
+        Some(Node::new_generated(NodeKind::Symlink, 0o777, PROC_INO_BASE + ((self.0 as u64) << 8) + 0x80 + fd as u64, FdLink { target, file }))
+    }
+}
+
+/// /proc/[pid]/fd/N: reads as a path, opens as the file itself.
+struct FdLink {
+    target: String,
+    file: Arc<dyn crate::fs::FileLike>,
+}
+
+impl Generated for FdLink {
+    fn read(&self) -> Vec<u8> {
+        self.target.clone().into_bytes()
+    }
+
+    fn magic_file(&self) -> Option<Arc<dyn crate::fs::FileLike>> {
+        Some(self.file.clone())
     }
 }

@@ -91,6 +91,13 @@ fn do_open(ctx: &mut SyscallCtx, dirfd: i32, path_addr: u64, flags: u64, mode: u
     }
     let start = start_at(ctx, dirfd)?;
     let follow = !flags.contains(OpenFlags::NOFOLLOW);
+    // /proc/[pid]/fd/N (and /dev/fd/N through it) opens the file itself, like Linux's magic links.
+    if follow {
+        if let Some(file) = path::resolve(&start, &path, false).ok().and_then(|n| n.magic_file()) {
+            let fd = ctx.process.files.lock().insert(file, flags.contains(OpenFlags::CLOEXEC))?;
+            return Ok(fd as u64);
+        }
+    }
     let node = if flags.contains(OpenFlags::CREAT) {
         let (dir, name) = path::resolve_parent(&start, &path).map_err(|e| if e == Errno::EEXIST { Errno::EISDIR } else { e })?;
         match dir.lookup(&name) {

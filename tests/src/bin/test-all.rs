@@ -53,6 +53,7 @@ fn main() -> ExitCode {
     record("mremap and sigtimedwait probe matches Linux 6.1", reference(&elf, "tests/ref/sigmem.sh", &["tests/ref/sigmem.c"]));
     record("permission probe (uid/gid/mode, sticky, setuid) matches Linux 6.1", reference(&elf, "tests/ref/perms.sh", &["tests/ref/perms.c"]));
     record("dynamically linked Debian coreutils match Linux 6.1", reference_with(&elf, "tests/ref/dynamic.sh", &[], DYNAMIC_PROGRAMS));
+    record("Debian's bash (arrays, process substitution, traps, wait -n) matches Linux 6.1", reference_with(&elf, "tests/ref/bash.sh", &[], &["/usr/bin/bash", "/usr/bin/sort"]));
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
         record(&format!("bad boot input: {name}"), expect_banner(&spec, expect));
     }
