@@ -8,6 +8,16 @@ KERNEL_RUSTFLAGS := -Crelocation-model=static -Ccode-model=kernel -Cno-redzone=y
 KERNEL_ELF := $(KERNEL_TARGET_DIR)/$(KERNEL_TARGET)/$(KERNEL_PROFILE)/kernel
 KERNEL_BZIMAGE := $(KERNEL_TARGET_DIR)/bzImage
 INITRAMFS := target/initramfs/busybox.cpio.gz
+DEBIAN_IMAGE := target/debian/debian.cpio.gz
+# make run IMAGE=debian boots Debian's userland (bash, coreutils, python3) instead of busybox.
+IMAGE ?= busybox
+ifeq ($(IMAGE),debian)
+RUN_INITRAMFS := $(DEBIAN_IMAGE)
+RUN_MEM := 2G
+else
+RUN_INITRAMFS := $(INITRAMFS)
+RUN_MEM := 512M
+endif
 QEMU_ARGS ?=
 
 .PHONY: all deps kernel kernel-elf bzimage initramfs run run-ovmf test host-test clean
@@ -35,11 +45,15 @@ initramfs: $(INITRAMFS)
 $(INITRAMFS): images/initramfs/init images/initramfs/mkinitramfs.sh /bin/busybox
 	@./images/initramfs/mkinitramfs.sh $@
 
-run: deps kernel-elf initramfs
-	@INITRD=$${INITRD:-$(INITRAMFS)} ./deploy/qemu/run-pvh.sh $(KERNEL_ELF) $(QEMU_ARGS)
+# The Debian image: debootstrap minbase + images/debian/packages, cached under target/debian.
+$(DEBIAN_IMAGE): images/debian/init images/debian/packages images/debian/mkimage.sh
+	@mkdir -p $(dir $@) && ./images/debian/mkimage.sh $@
 
-run-ovmf: deps bzimage initramfs
-	@INITRD=$${INITRD:-$(INITRAMFS)} ./deploy/qemu/run-ovmf.sh $(KERNEL_BZIMAGE) $(QEMU_ARGS)
+run: deps kernel-elf $(RUN_INITRAMFS)
+	@MEM=$${MEM:-$(RUN_MEM)} INITRD=$${INITRD:-$(RUN_INITRAMFS)} ./deploy/qemu/run-pvh.sh $(KERNEL_ELF) $(QEMU_ARGS)
+
+run-ovmf: deps bzimage $(RUN_INITRAMFS)
+	@MEM=$${MEM:-$(RUN_MEM)} INITRD=$${INITRD:-$(RUN_INITRAMFS)} ./deploy/qemu/run-ovmf.sh $(KERNEL_BZIMAGE) $(QEMU_ARGS)
 
 host-test:
 	cargo test --workspace --exclude kernel --exclude ostd

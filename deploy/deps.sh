@@ -14,6 +14,7 @@ cpio:cpio
 objcopy:binutils
 mke2fs:e2fsprogs
 musl-gcc:musl-tools
+debootstrap:debootstrap
 "
 
 missing=""
