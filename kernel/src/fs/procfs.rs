@@ -199,7 +199,7 @@ fn status(p: &Process) -> String {
         vm_kb(p),
         vm_kb(p),
         s.pending,
-        s.blocked,
+        table::thread_of(p.pid(), p.pid()).map_or(0, |t| t.signals.lock().blocked),
         pid = p.pid(),
     )
 }

@@ -96,6 +96,8 @@ pub struct Process {
 pub struct Thread {
     /// The thread ID (the PID for the first thread).
     pub tid: Pid,
+    /// Its signal mask and alternate stack.
+    pub signals: SpinLock<signal::ThreadSignals>,
     /// The address `set_tid_address`/CLONE_CHILD_CLEARTID registered: zeroed and
     /// futex-woken when the thread exits (how pthread_join learns of it).
     pub clear_child_tid: SpinLock<u64>,
@@ -104,7 +106,7 @@ pub struct Thread {
 impl Thread {
     /// Creates a thread record.
     pub fn new(tid: Pid) -> Arc<Self> {
-        Arc::new(Self { tid, clear_child_tid: SpinLock::new(0) })
+        Arc::new(Self { tid, signals: SpinLock::new(signal::ThreadSignals::default()), clear_child_tid: SpinLock::new(0) })
     }
 }
 
@@ -233,8 +235,9 @@ impl Process {
         if self.group_exit.lock().is_some() {
             return true;
         }
+        let blocked = table::current_thread().filter(|(p, _)| p.pid == self.pid).map_or(0, |(_, t)| t.signals.lock().blocked);
         let s = self.signals.lock();
-        s.pending & !s.blocked != 0 || s.pending & (1 << (signal::SIGKILL - 1)) != 0
+        s.pending & !blocked != 0 || s.pending & (1 << (signal::SIGKILL - 1)) != 0
     }
 
     /// Wakes this process's threads wherever they sleep, so interruptible waits notice a

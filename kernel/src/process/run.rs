@@ -38,7 +38,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
         if let Some(status) = *process.group_exit.lock() {
             break (status, true);
         }
-        if let Some(status) = deliver_signals(&process, &mut user, interrupted.take()) {
+        if let Some(status) = deliver_signals(&process, &thread, &mut user, interrupted.take()) {
             break (status, true);
         }
         match user.execute() {
@@ -56,7 +56,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
             ReturnReason::PageFault(info) => {
                 log::info!("pid {}: page fault at {:#x} ({:?}, present={}) rip {:#x}", process.pid(), info.addr, info.access, info.present, user.context().rip);
                 let code = if info.present { 2 } else { 1 }; // SEGV_ACCERR / SEGV_MAPERR
-                synchronous(&process, SigInfo { signo: signal::SIGSEGV, code, addr: info.addr.max(1), ..SigInfo::default() });
+                synchronous(&process, &thread, SigInfo { signo: signal::SIGSEGV, code, addr: info.addr.max(1), ..SigInfo::default() });
             }
             ReturnReason::Exception { vector, error_code } => {
                 log::info!("pid {}: {} (error {error_code:#x}) at rip {:#x}", process.pid(), ReturnReason::exception_name(vector), user.context().rip);
@@ -69,10 +69,10 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                     _ => (signal::SIGSEGV, 0x80),     // SI_KERNEL, as Linux reports #GP
                 };
                 let addr = if sig == signal::SIGSEGV { 0 } else { user.context().rip };
-                synchronous(&process, SigInfo { signo: sig, code, addr, ..SigInfo::default() });
+                synchronous(&process, &thread, SigInfo { signo: sig, code, addr, ..SigInfo::default() });
             }
             ReturnReason::BadContext => {
-                synchronous(&process, SigInfo { signo: signal::SIGSEGV, code: 0x80, ..SigInfo::default() });
+                synchronous(&process, &thread, SigInfo { signo: signal::SIGSEGV, code: 0x80, ..SigInfo::default() });
             }
         }
     };
@@ -105,15 +105,16 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
 
 /// A fault raised by the process's own instruction: if the signal is blocked or ignored,
 /// Linux kills the process anyway (force_sig_fault), so the default action applies.
-fn synchronous(process: &Process, info: SigInfo) {
+fn synchronous(process: &Process, thread: &Thread, info: SigInfo) {
     let sig = info.signo;
     {
         let mut s = process.signals.lock();
+        let mut t = thread.signals.lock();
         let bit = 1u64 << (sig - 1);
         let action = s.actions[(sig - 1) as usize];
-        if s.blocked & bit != 0 || action.handler == signal::SIG_IGN {
+        if t.blocked & bit != 0 || action.handler == signal::SIG_IGN {
             s.actions[(sig - 1) as usize] = signal::SigAction::default();
-            s.blocked &= !bit;
+            t.blocked &= !bit;
         }
         s.pending |= bit;
         s.info[(sig - 1) as usize] = info;
@@ -122,14 +123,15 @@ fn synchronous(process: &Process, info: SigInfo) {
 
 /// Delivers pending signals: runs a handler (building its frame), or applies the default
 /// action. Returns the exit status if one kills the process.
-fn deliver_signals(process: &Process, user: &mut UserMode, interrupted: Option<u64>) -> Option<ExitStatus> {
+fn deliver_signals(process: &Process, thread: &Thread, user: &mut UserMode, interrupted: Option<u64>) -> Option<ExitStatus> {
     let mut restart = interrupted;
-    let saved_mask = process.signals.lock().saved_mask.take();
+    let saved_mask = thread.signals.lock().saved_mask.take();
     loop {
         let (sig, action, info, oldmask) = {
+            let blocked = thread.signals.lock().blocked;
             let mut s = process.signals.lock();
-            let Some(sig) = s.take_deliverable() else { break };
-            (sig, s.actions[(sig - 1) as usize], s.info[(sig - 1) as usize], saved_mask.unwrap_or(s.blocked))
+            let Some(sig) = s.take_deliverable(blocked) else { break };
+            (sig, s.actions[(sig - 1) as usize], s.info[(sig - 1) as usize], saved_mask.unwrap_or(blocked))
         };
         if action.handler == signal::SIG_IGN && sig != signal::SIGKILL {
             continue;
@@ -144,18 +146,18 @@ fn deliver_signals(process: &Process, user: &mut UserMode, interrupted: Option<u
             }
             let mem = UserMem::new(user.vm_space().clone());
             let info = SigInfo { signo: sig, ..info };
-            let (base, size, disabled) = process.signals.lock().altstack;
+            let (base, size, disabled) = thread.signals.lock().altstack;
             let rsp = user.context().rsp;
             let on_altstack = rsp > base && rsp <= base + size;
             let altstack_top = (action.flags & signal::SA_ONSTACK != 0 && !disabled && !on_altstack).then_some(base + size);
             match sigframe::setup(&mem, user.context_mut(), info, action.handler, action.restorer, oldmask, altstack_top) {
                 Ok(()) => {
-                    let mut s = process.signals.lock();
                     let mut block = action.mask;
                     if action.flags & signal::SA_NODEFER == 0 {
                         block |= 1u64 << (sig - 1);
                     }
-                    s.blocked |= block & !((1u64 << (signal::SIGKILL - 1)) | (1u64 << (signal::SIGSTOP - 1)));
+                    thread.signals.lock().blocked |= block & !((1u64 << (signal::SIGKILL - 1)) | (1u64 << (signal::SIGSTOP - 1)));
+                    let mut s = process.signals.lock();
                     if action.flags & signal::SA_RESETHAND != 0 {
                         s.actions[(sig - 1) as usize] = signal::SigAction::default();
                     }
@@ -177,7 +179,7 @@ fn deliver_signals(process: &Process, user: &mut UserMode, interrupted: Option<u
         }
     }
     if let Some(mask) = saved_mask {
-        process.signals.lock().blocked = mask;
+        thread.signals.lock().blocked = mask;
     }
     // Interrupted, but no handler ran: restart transparently, as Linux does.
     if let Some(nr) = restart {

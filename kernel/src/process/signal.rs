@@ -100,21 +100,32 @@ pub const SIG_IGN: u64 = 1;
 pub struct SignalState {
     /// Dispositions, indexed by signal number - 1.
     pub actions: [SigAction; NSIG as usize],
-    /// Blocked signals (bit n-1 for signal n).
-    pub blocked: u64,
-    /// Pending signals.
+    /// Pending signals (process-wide; any thread that does not block one takes it).
     pub pending: u64,
     /// What each pending signal's sender said about it.
     pub info: [SigInfo; NSIG as usize],
+}
+
+impl Default for SignalState {
+    fn default() -> Self {
+        Self { actions: [SigAction::default(); NSIG as usize], pending: 0, info: [SigInfo::default(); NSIG as usize] }
+    }
+}
+
+/// One thread's signal state: what it blocks, and its alternate stack.
+#[derive(Clone, Copy, Debug)]
+pub struct ThreadSignals {
+    /// Blocked signals (bit n-1 for signal n).
+    pub blocked: u64,
     /// The mask to restore after `rt_sigsuspend`'s temporary one.
     pub saved_mask: Option<u64>,
     /// The alternate signal stack (sigaltstack): base, size, and SS_DISABLE.
     pub altstack: (u64, u64, bool),
 }
 
-impl Default for SignalState {
+impl Default for ThreadSignals {
     fn default() -> Self {
-        Self { actions: [SigAction::default(); NSIG as usize], blocked: 0, pending: 0, info: [SigInfo::default(); NSIG as usize], saved_mask: None, altstack: (0, 0, true) }
+        Self { blocked: 0, saved_mask: None, altstack: (0, 0, true) }
     }
 }
 
@@ -137,10 +148,10 @@ impl SignalState {
         }
     }
 
-    /// Takes the lowest pending, unblocked signal (SIGKILL/SIGSTOP ignore the mask).
-    pub fn take_deliverable(&mut self) -> Option<u32> {
+    /// Takes the lowest pending signal not in `blocked` (SIGKILL/SIGSTOP ignore the mask).
+    pub fn take_deliverable(&mut self, blocked: u64) -> Option<u32> {
         let unmaskable = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
-        let ready = self.pending & (!self.blocked | unmaskable);
+        let ready = self.pending & (!blocked | unmaskable);
         if ready == 0 {
             return None;
         }

@@ -90,6 +90,17 @@ pub fn current() -> Option<Arc<Process>> {
     TABLE.lock().by_task.get(&id).map(|(p, _, _)| p.clone())
 }
 
+/// Returns the process and thread the current task runs.
+pub fn current_thread() -> Option<(Arc<Process>, Arc<Thread>)> {
+    let id = ostd::task::current_if_any()?.id();
+    TABLE.lock().by_task.get(&id).map(|(p, t, _)| (p.clone(), t.clone()))
+}
+
+/// Returns thread `tid` of process `pid`, if it runs.
+pub fn thread_of(pid: Pid, tid: Pid) -> Option<Arc<Thread>> {
+    TABLE.lock().by_task.values().find(|(p, t, _)| p.pid() == pid && t.tid == tid).map(|(_, t, _)| t.clone())
+}
+
 /// Returns the tasks running threads of process `pid`.
 pub fn tasks_of(pid: Pid) -> Vec<Arc<ostd::task::Task>> {
     TABLE.lock().by_task.values().filter(|(p, _, _)| p.pid() == pid).map(|(_, _, t)| t.clone()).collect()

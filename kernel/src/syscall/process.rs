@@ -36,6 +36,8 @@ fn spawn_thread(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, c
     }
     let tid = table::alloc_tid().ok_or(Errno::EAGAIN)?;
     let thread = crate::process::Thread::new(tid);
+    // A new thread starts with its creator's mask and no alternate stack.
+    thread.signals.lock().blocked = ctx.thread.signals.lock().blocked;
     let mem = ctx.mem();
     if flags & CLONE_PARENT_SETTID != 0 {
         mem.write_u32(parent_tid, tid as u32)?;
@@ -89,6 +91,7 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
     *child.cmdline.lock() = parent.cmdline.lock().clone();
     *child.exe.lock() = parent.exe.lock().clone();
     let child_thread = crate::process::Thread::new(pid);
+    *child_thread.signals.lock() = crate::process::signal::ThreadSignals { saved_mask: None, ..*ctx.thread.signals.lock() };
     if flags & CLONE_CHILD_CLEARTID != 0 {
         *child_thread.clear_child_tid.lock() = child_tid;
     }
@@ -556,7 +559,7 @@ pub fn sys_rt_sigprocmask(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let unblockable = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
     let old = {
-        let mut s = ctx.process.signals.lock();
+        let mut s = ctx.thread.signals.lock();
         let old = s.blocked;
         if let Some(new) = new {
             s.blocked = match how {
@@ -579,7 +582,7 @@ pub fn sys_sigaltstack(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const SS_DISABLE: u32 = 2;
     const MINSIGSTKSZ: u64 = 2048;
     let mem = ctx.mem();
-    let (base, size, disabled) = ctx.process.signals.lock().altstack;
+    let (base, size, disabled) = ctx.thread.signals.lock().altstack;
     let rsp = ctx.user.context().rsp;
     let on_stack = !disabled && rsp > base && rsp <= base + size;
     let old = {
@@ -598,12 +601,12 @@ pub fn sys_sigaltstack(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             return Err(Errno::EPERM);
         }
         match flags & !0x8000_0000 /* SS_AUTODISARM */ {
-            SS_DISABLE => ctx.process.signals.lock().altstack = (0, 0, true),
+            SS_DISABLE => ctx.thread.signals.lock().altstack = (0, 0, true),
             0 | SS_ONSTACK => {
                 if ss_size < MINSIGSTKSZ {
                     return Err(Errno::ENOMEM);
                 }
-                ctx.process.signals.lock().altstack = (sp, ss_size, false);
+                ctx.thread.signals.lock().altstack = (sp, ss_size, false);
             }
             _ => return Err(Errno::EINVAL),
         }
@@ -641,7 +644,7 @@ pub fn sys_rt_sigreturn(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
     match crate::process::sigframe::restore(&mem, ctx.user.context_mut()) {
         Ok(mask) => {
             let unblockable = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
-            ctx.process.signals.lock().blocked = mask & !unblockable;
+            ctx.thread.signals.lock().blocked = mask & !unblockable;
             // rax is the interrupted code's, restored with the rest.
             Ok(ctx.user.context().rax)
         }
@@ -659,9 +662,8 @@ pub fn sys_rt_sigpending(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[1] > 8 {
         return Err(Errno::EINVAL);
     }
-    let s = ctx.process.signals.lock();
-    let pending = s.pending & s.blocked;
-    drop(s);
+    let blocked = ctx.thread.signals.lock().blocked;
+    let pending = ctx.process.signals.lock().pending & blocked;
     ctx.mem().write(a[0], &pending.to_le_bytes()[..a[1] as usize])?;
     Ok(0)
 }
@@ -681,7 +683,7 @@ pub fn sys_rt_sigsuspend(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let mask = ctx.mem().read_u64(a[0])?;
     let unblockable = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
     let old = {
-        let mut s = ctx.process.signals.lock();
+        let mut s = ctx.thread.signals.lock();
         let old = s.blocked;
         s.blocked = mask & !unblockable;
         old
@@ -689,7 +691,7 @@ pub fn sys_rt_sigsuspend(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let process = ctx.process.clone();
     ostd::task::wait_ticks_until(|| process.has_pending_signal().then_some(()));
     // The handler's frame must record the caller's own mask, not the temporary one.
-    ctx.process.signals.lock().saved_mask = Some(old);
+    ctx.thread.signals.lock().saved_mask = Some(old);
     Err(Errno::EINTR)
 }
 
