@@ -20,7 +20,7 @@ RUN_MEM := 512M
 endif
 QEMU_ARGS ?=
 
-.PHONY: all deps kernel kernel-elf bzimage initramfs run run-ovmf test host-test clean
+.PHONY: all deps kernel kernel-elf bzimage initramfs run run-ovmf test test-debian host-test clean
 
 all: kernel
 
@@ -60,6 +60,10 @@ host-test:
 
 test: deps kernel initramfs
 	@cargo run -q -p tests --bin test-all -- --elf $(KERNEL_ELF) --bzimage $(KERNEL_BZIMAGE) --initramfs $(INITRAMFS)
+
+# Debian's dynamically linked userland (bash, coreutils, python3) against Linux 6.1.
+test-debian: deps kernel-elf
+	@cargo run -q -p tests --bin debian-ref -- $(KERNEL_ELF)
 
 clean:
 	cargo clean
