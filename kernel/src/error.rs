@@ -3,7 +3,7 @@
 /// A Linux errno. Syscalls return `-(errno as isize)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(i32)]
-#[allow(clippy::upper_case_acronyms, missing_docs)]
+#[allow(clippy::upper_case_acronyms, missing_docs, dead_code)] // the full table, used or not yet
 pub enum Errno {
     EPERM = 1,
     ENOENT = 2,

@@ -323,10 +323,6 @@ impl FileLike for TtyFile {
         *f = (*f - OpenFlags::NONBLOCK) | (flags & OpenFlags::NONBLOCK);
     }
 
-    fn is_tty(&self) -> bool {
-        true
-    }
-
     fn readiness(&self) -> Readiness {
         let s = TTY.state.lock();
         Readiness { readable: !s.ready.is_empty() || s.eofs > 0, writable: true, hangup: false }

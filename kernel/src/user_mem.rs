@@ -23,11 +23,6 @@ impl UserMem {
         Self { space }
     }
 
-    /// Returns the address space.
-    pub fn space(&self) -> &Arc<VmSpace> {
-        &self.space
-    }
-
     /// Copies `buf.len()` bytes from user address `addr`.
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> SysResult<()> {
         if buf.is_empty() {

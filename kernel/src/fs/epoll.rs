@@ -14,8 +14,6 @@ use crate::error::{Errno, SysResult};
 pub const EPOLLIN: u32 = 0x001;
 /// EPOLLOUT.
 pub const EPOLLOUT: u32 = 0x004;
-/// EPOLLERR.
-pub const EPOLLERR: u32 = 0x008;
 /// EPOLLHUP.
 pub const EPOLLHUP: u32 = 0x010;
 /// EPOLLRDHUP.

@@ -93,8 +93,4 @@ impl FdTable {
         self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|e| (i as i32, e)))
     }
 
-    /// Closes everything.
-    pub fn clear(&mut self) {
-        self.slots.clear();
-    }
 }

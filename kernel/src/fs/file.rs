@@ -198,10 +198,6 @@ pub trait FileLike: Send + Sync {
     fn readiness(&self) -> Readiness {
         Readiness { readable: true, writable: true, hangup: false }
     }
-    /// Returns whether this is a terminal.
-    fn is_tty(&self) -> bool {
-        false
-    }
     /// Returns an epoll instance behind this file, for epoll_ctl/epoll_wait.
     fn as_epoll(&self) -> Option<&super::epoll::Epoll> {
         None

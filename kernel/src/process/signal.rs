@@ -7,8 +7,6 @@
 use super::sigframe::SigInfo;
 use super::{Process, table};
 
-/// Hangup.
-pub const SIGHUP: u32 = 1;
 /// Interrupt (^C).
 pub const SIGINT: u32 = 2;
 /// Quit (^\).
@@ -31,8 +29,6 @@ pub const SIGSEGV: u32 = 11;
 pub const SIGPIPE: u32 = 13;
 /// Alarm clock.
 pub const SIGALRM: u32 = 14;
-/// Termination.
-pub const SIGTERM: u32 = 15;
 /// Child stopped or exited.
 pub const SIGCHLD: u32 = 17;
 /// Continue.
@@ -135,8 +131,7 @@ pub const SA_NODEFER: u64 = 0x4000_0000;
 pub const SA_RESETHAND: u64 = 0x8000_0000;
 /// SA_RESTART: restart interrupted syscalls.
 pub const SA_RESTART: u64 = 0x1000_0000;
-/// SA_RESTORER: `restorer` is valid.
-pub const SA_RESTORER: u64 = 0x0400_0000;
+
 
 impl SignalState {
     /// Resets caught signals to default, as `execve` does (ignored stay ignored).

@@ -8,7 +8,6 @@ use crate::fs::NodeKind;
 use crate::process::vm::{Area, MMAP_MIN, Prot};
 
 const PAGE: u64 = PAGE_SIZE as u64;
-const MAP_SHARED: u64 = 0x01;
 const MAP_PRIVATE: u64 = 0x02;
 const MAP_SHARED_VALIDATE: u64 = 0x03;
 const MAP_FIXED: u64 = 0x10;
