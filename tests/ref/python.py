@@ -35,9 +35,11 @@ r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
     os.close(r)
-    signal.signal(signal.SIGUSR1, lambda *a: os.write(w, b"usr1\n"))
+    # Block first, then wait: no window where the signal could come before the wait.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     os.write(w, b"ready\n")
-    signal.pause()
+    info = signal.sigwaitinfo({signal.SIGUSR1})
+    os.write(w, f"got {signal.Signals(info.si_signo).name} from parent {info.si_pid == os.getppid()}\n".encode())
     os._exit(3)
 os.close(w)
 with os.fdopen(r) as f:

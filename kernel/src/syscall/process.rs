@@ -285,8 +285,10 @@ pub fn sys_kill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if targets.is_empty() {
         return Err(Errno::ESRCH);
     }
+    // SI_USER, with the sender's PID (what sigwaitinfo and SA_SIGINFO handlers see).
+    let info = crate::process::sigframe::SigInfo { signo: sig, code: 0, pid: ctx.process.pid(), status: 0, addr: 0 };
     for t in targets {
-        signal::send(&t, sig);
+        signal::send_info(&t, info);
     }
     Ok(0)
 }
