@@ -233,11 +233,11 @@ impl UserMode {
             if LAST_FS_BASE.swap(ctx.fs_base, core::sync::atomic::Ordering::Relaxed) != ctx.fs_base {
                 FsBase::write(x86_64::VirtAddr::new(ctx.fs_base));
             }
+            // rip, rsp and fs_base are user addresses and rflags is sanitised, so iretq cannot
+            // fault in the kernel and user code runs with IF set at CPL 3. The kernel state
+            // the entry clobbers is restored by `return_from_user` before we resume.
             // SAFETY: interrupts are off (the entry code requires it); `ctx` is a live,
-            // exclusively borrowed UserContext whose layout matches entry.S (asserted
-            // above); rip, rsp and fs_base are user addresses and rflags is sanitised, so
-            // iretq cannot fault in the kernel and user code runs with IF set at CPL 3. The
-            // kernel state it clobbers is restored by `return_from_user` before we resume.
+            // exclusively borrowed UserContext whose layout matches entry.S (asserted above).
             unsafe { ostd_enter_user(ctx) };
             // Back from user mode with interrupts still off.
             match ctx.exit_kind {

@@ -2,10 +2,10 @@
 //! every use there says why it is sound.
 //!
 //! The scan strips comments, string and char literals, then looks for the `unsafe` keyword.
-//! In ostd, each `unsafe` block or `unsafe impl` needs a `// SAFETY:` comment on the line or
-//! within the five lines above it (and no other `unsafe` in between); each `unsafe fn` and
-//! `unsafe trait` needs a `# Safety` section in its doc comment. `unsafe extern` blocks and
-//! `unsafe(...)` attributes are declarations, not uses, and are exempt.
+//! In ostd, each block or impl marked with the keyword needs a `// SAFETY:` comment on its
+//! line or just above it: at most three lines up, with only comment lines in between. Each
+//! function or trait marked with the keyword needs a `# Safety` section in its doc comment.
+//! Extern blocks and attributes marked with it are declarations, not uses, and are exempt.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -164,8 +164,8 @@ pub fn check_safe_crate(crate_dir: &Path) -> Vec<Violation> {
     violations
 }
 
-/// Checks ostd: every unsafe block and impl carries a SAFETY comment; every unsafe fn and
-/// trait documents its contract.
+/// Checks ostd: every marked block and impl carries a SAFETY comment; every marked function
+/// and trait documents its contract.
 pub fn check_ostd(ostd_dir: &Path) -> Vec<Violation> {
     let mut violations = Vec::new();
     let mut files = Vec::new();
@@ -174,7 +174,6 @@ pub fn check_ostd(ostd_dir: &Path) -> Vec<Violation> {
         let text = fs::read_to_string(&path).unwrap_or_default();
         let raw_lines: Vec<&str> = text.lines().collect();
         let code = strip_comments_and_literals(&text);
-        let code_lines: Vec<&str> = code.lines().collect();
         for at in has_unsafe_keyword(&code) {
             let line_idx = code[..at].matches('\n').count();
             let rest = code[at + 6..].trim_start();
@@ -187,13 +186,13 @@ pub fn check_ostd(ostd_dir: &Path) -> Vec<Violation> {
             };
             let ok = match kind {
                 "contract" => doc_block_above(&raw_lines, line_idx).contains("# Safety"),
-                _ => safety_comment_near(&raw_lines, &code_lines, line_idx),
+                _ => safety_comment_near(&raw_lines, line_idx),
             };
             if !ok {
                 let what = if kind == "contract" {
-                    "`unsafe fn`/`unsafe trait` without a `# Safety` doc section"
+                    "function or trait marked `unsafe` without a `# Safety` doc section"
                 } else {
-                    "`unsafe` block or impl without a `// SAFETY:` comment"
+                    "block or impl marked `unsafe` without a `// SAFETY:` comment just above"
                 };
                 violations.push(Violation { path: path.clone(), line: line_idx + 1, what: what.into() });
             }
@@ -216,16 +215,17 @@ fn doc_block_above(raw: &[&str], idx: usize) -> String {
     doc
 }
 
-fn safety_comment_near(raw: &[&str], code: &[&str], idx: usize) -> bool {
+fn safety_comment_near(raw: &[&str], idx: usize) -> bool {
     if raw[idx].contains("// SAFETY:") {
         return true;
     }
-    for back in 1..=5 {
+    for back in 1..=3 {
         let Some(i) = idx.checked_sub(back) else { return false };
-        if raw[i].contains("// SAFETY:") {
+        let line = raw[i].trim_start();
+        if line.starts_with("// SAFETY:") {
             return true;
         }
-        if !has_unsafe_keyword(code.get(i).copied().unwrap_or("")).is_empty() {
+        if !line.starts_with("//") {
             return false;
         }
     }
@@ -260,9 +260,29 @@ mod tests {
     fn safety_comment_must_be_close_and_not_belong_to_another_block() {
         let src = "// SAFETY: ok\nunsafe { a() };\nunsafe { b() };\n";
         let raw: Vec<&str> = src.lines().collect();
-        let code_s = strip_comments_and_literals(src);
-        let code: Vec<&str> = code_s.lines().collect();
-        assert!(safety_comment_near(&raw, &code, 1));
-        assert!(!safety_comment_near(&raw, &code, 2), "the second block reused the first one's comment");
+        assert!(safety_comment_near(&raw, 1));
+        assert!(!safety_comment_near(&raw, 2), "the second block reused the first one's comment");
+    }
+
+    #[test]
+    fn safety_comment_must_be_at_most_three_comment_lines_up() {
+        let src = "// SAFETY: ok
+// why, continued
+// and more
+unsafe { a() };
+";
+        assert!(safety_comment_near(&src.lines().collect::<Vec<_>>(), 3));
+        let src = "// SAFETY: ok
+// why
+// continued
+// and more
+unsafe { a() };
+";
+        assert!(!safety_comment_near(&src.lines().collect::<Vec<_>>(), 4), "four lines up is not just above");
+        let src = "// SAFETY: ok
+for x in y {
+    unsafe { a() };
+";
+        assert!(!safety_comment_near(&src.lines().collect::<Vec<_>>(), 2), "code stands between comment and use");
     }
 }

@@ -17,10 +17,11 @@ pub(super) fn read(what: &'static str, paddr: u64, buf: &mut [u8]) -> Result<(),
         return Err(BootError::OutOfReach { what, paddr, len });
     }
     let src = (PHYS_OFFSET + paddr) as *const u8;
-    // SAFETY: `paddr..paddr+len` lies in the first 4 GiB, which entry.S maps at PHYS_OFFSET
-    // for all of boot; the bytes are copied (volatile, byte by byte, no reference kept), so
-    // it does not matter what else may hold or change them.
+    // The bytes are copied volatile, one by one, and no reference is kept, so it does not
+    // matter what else may hold or change them.
     for (i, byte) in buf.iter_mut().enumerate() {
+        // SAFETY: `paddr..paddr+len` lies in the first 4 GiB, which entry.S maps at
+        // PHYS_OFFSET for all of boot.
         *byte = unsafe { src.add(i).read_volatile() };
     }
     Ok(())

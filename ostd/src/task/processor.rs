@@ -145,10 +145,10 @@ fn switch_away(requeue_current: bool) {
     }
     *CURRENT.lock() = Some(next);
     *PREVIOUS.lock() = Some(current);
-    // SAFETY: `save` points into the previous task, kept alive by PREVIOUS until the next
-    // task has switched stacks; `next_rsp` was saved by a switch (or built by
-    // `initial_frame`) for a stack owned by `next`, which is alive (held by CURRENT) and not
-    // in use. Interrupts are off.
+    // Interrupts are off. `next_rsp` was saved by a switch (or built by `initial_frame`) for
+    // a stack owned by `next`, which CURRENT keeps alive and nothing else is running on.
+    // SAFETY: `save` points into the previous task, which PREVIOUS keeps alive until the
+    // next task has switched stacks; `next_rsp` names a live, idle stack (above).
     unsafe { context::switch(save, next_rsp) };
     finish_switch();
 }
