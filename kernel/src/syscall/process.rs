@@ -359,50 +359,42 @@ fn set_ids(ids: (u32, u32, u32), new: (u32, u32, u32), privileged: bool) -> SysR
 /// setresuid(2).
 pub fn sys_setresuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let mut c = ctx.process.creds.lock();
-    let (r, e, s) = set_ids((c.ruid, c.euid, c.suid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
-    (c.ruid, c.euid, c.suid) = (r, e, s);
+    (c.ruid, c.euid, c.suid) = set_ids((c.ruid, c.euid, c.suid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
     Ok(0)
 }
 
 /// setresgid(2).
 pub fn sys_setresgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let mut c = ctx.process.creds.lock();
-    let (r, e, s) = set_ids((c.rgid, c.egid, c.sgid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
-    (c.rgid, c.egid, c.sgid) = (r, e, s);
+    (c.rgid, c.egid, c.sgid) = set_ids((c.rgid, c.egid, c.sgid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
     Ok(0)
 }
 
-/// setuid(2): root sets all three IDs; others may set the effective ID to the real or saved one.
-pub fn sys_setuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let uid = a[0] as u32;
-    if uid == u32::MAX {
-        return Err(Errno::EINVAL);
-    }
-    let mut c = ctx.process.creds.lock();
-    if c.euid == 0 {
-        (c.ruid, c.euid, c.suid) = (uid, uid, uid);
-    } else if uid == c.ruid || uid == c.suid {
-        c.euid = uid;
+/// Applies setuid/setgid rules to one (real, effective, saved) triple: root sets all three;
+/// others may set the effective ID to the real or saved one.
+fn set_one_id(ids: (u32, u32, u32), id: u32, privileged: bool) -> SysResult<(u32, u32, u32)> {
+    if id == u32::MAX {
+        Err(Errno::EINVAL)
+    } else if privileged {
+        Ok((id, id, id))
+    } else if id == ids.0 || id == ids.2 {
+        Ok((ids.0, id, ids.2))
     } else {
-        return Err(Errno::EPERM);
+        Err(Errno::EPERM)
     }
+}
+
+/// setuid(2).
+pub fn sys_setuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let mut c = ctx.process.creds.lock();
+    (c.ruid, c.euid, c.suid) = set_one_id((c.ruid, c.euid, c.suid), a[0] as u32, c.euid == 0)?;
     Ok(0)
 }
 
 /// setgid(2).
 pub fn sys_setgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let gid = a[0] as u32;
-    if gid == u32::MAX {
-        return Err(Errno::EINVAL);
-    }
     let mut c = ctx.process.creds.lock();
-    if c.euid == 0 {
-        (c.rgid, c.egid, c.sgid) = (gid, gid, gid);
-    } else if gid == c.rgid || gid == c.sgid {
-        c.egid = gid;
-    } else {
-        return Err(Errno::EPERM);
-    }
+    (c.rgid, c.egid, c.sgid) = set_one_id((c.rgid, c.egid, c.sgid), a[0] as u32, c.euid == 0)?;
     Ok(0)
 }
 
