@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// QEMU's exit status when the kernel reports success.
@@ -73,8 +73,9 @@ impl BootOutcome {
     }
 }
 
-/// Boots and waits for QEMU to exit or the time limit.
-pub fn boot(spec: &BootSpec) -> std::io::Result<BootOutcome> {
+/// The QEMU command for `spec` (TCG, `-cpu max`, serial on stdio, isa-debug-exit), built in
+/// one place so that tests, the interactive session and benchmarks boot with identical flags.
+pub fn qemu_command(spec: &BootSpec) -> Command {
     let mut cmd = Command::new("qemu-system-x86_64");
     cmd.args(["-machine", &spec.machine, "-cpu", "max", "-m", &spec.memory, "-accel", "tcg"]);
     cmd.args(["-display", "none", "-no-reboot", "-serial", "stdio", "-monitor", "none", "-net", "none"]);
@@ -86,6 +87,29 @@ pub fn boot(spec: &BootSpec) -> std::io::Result<BootOutcome> {
     if let Some(initrd) = &spec.initrd {
         cmd.arg("-initrd").arg(initrd);
     }
+    cmd
+}
+
+/// Waits for `child` to exit, polling every `poll`; kills it once `limit` has passed since
+/// `start`. Returns its exit code (None if killed by a signal or the limit) and whether the
+/// limit was hit.
+pub fn wait_or_kill(child: &mut Child, start: Instant, limit: Duration, poll: Duration) -> std::io::Result<(Option<i32>, bool)> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok((status.code(), false));
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok((None, true));
+        }
+        std::thread::sleep(poll);
+    }
+}
+
+/// Boots and waits for QEMU to exit or the time limit.
+pub fn boot(spec: &BootSpec) -> std::io::Result<BootOutcome> {
+    let mut cmd = qemu_command(spec);
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = cmd.spawn()?;
@@ -95,19 +119,7 @@ pub fn boot(spec: &BootSpec) -> std::io::Result<BootOutcome> {
         let _ = stdout.read_to_end(&mut buf);
         buf
     });
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status.code();
-        }
-        if start.elapsed() > spec.timeout {
-            timed_out = true;
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (status, timed_out) = wait_or_kill(&mut child, start, spec.timeout, Duration::from_millis(20))?;
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut err);
@@ -153,14 +165,7 @@ pub struct Interactive {
 impl Interactive {
     /// Boots `spec` with the console on stdin/stdout.
     pub fn start(spec: &BootSpec) -> std::io::Result<Self> {
-        let mut cmd = Command::new("qemu-system-x86_64");
-        cmd.args(["-machine", &spec.machine, "-cpu", "max", "-m", &spec.memory, "-accel", "tcg"]);
-        cmd.args(["-display", "none", "-no-reboot", "-serial", "stdio", "-monitor", "none", "-net", "none"]);
-        cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
-        cmd.arg("-kernel").arg(&spec.kernel).arg("-append").arg(&spec.cmdline);
-        if let Some(initrd) = &spec.initrd {
-            cmd.arg("-initrd").arg(initrd);
-        }
+        let mut cmd = qemu_command(spec);
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
         let mut child = cmd.spawn()?;
         let stdin = child.stdin.take().expect("stdin is piped");

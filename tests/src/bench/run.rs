@@ -4,13 +4,13 @@
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use super::judge::memory_probe_ok;
 use super::parse;
 use super::stats::bisect_min;
-use crate::qemu::BootSpec;
+use crate::qemu::{qemu_command, wait_or_kill, BootSpec};
 
 /// The kernel command line of every boot, under both kernels.
 pub const CMDLINE: &str = "console=ttyS0 quiet panic=-1 rdinit=/init";
@@ -64,45 +64,6 @@ impl TimedBoot {
     }
 }
 
-/// The QEMU command for `spec`: the same flags as `qemu::boot` (TCG, `-cpu max`, isa-debug-exit),
-/// built in one place so that both kernels get identical flags.
-pub fn qemu_command(spec: &BootSpec) -> Command {
-    let mut cmd = Command::new("qemu-system-x86_64");
-    cmd.args([
-        "-machine",
-        &spec.machine,
-        "-cpu",
-        "max",
-        "-m",
-        &spec.memory,
-        "-accel",
-        "tcg",
-    ]);
-    cmd.args([
-        "-display",
-        "none",
-        "-no-reboot",
-        "-serial",
-        "stdio",
-        "-monitor",
-        "none",
-        "-net",
-        "none",
-    ]);
-    cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
-    if spec.ovmf {
-        cmd.args(["-bios", "/usr/share/ovmf/OVMF.fd"]);
-    }
-    cmd.arg("-kernel")
-        .arg(&spec.kernel)
-        .arg("-append")
-        .arg(&spec.cmdline);
-    if let Some(initrd) = &spec.initrd {
-        cmd.arg("-initrd").arg(initrd);
-    }
-    cmd
-}
-
 /// Boots `spec`, timestamping each serial line as it streams in, until QEMU exits or the limit.
 pub fn boot_timed(spec: &BootSpec) -> std::io::Result<TimedBoot> {
     let mut cmd = qemu_command(spec);
@@ -130,19 +91,7 @@ pub fn boot_timed(spec: &BootSpec) -> std::io::Result<TimedBoot> {
         let _ = stderr.read_to_string(&mut s);
         s
     });
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status.code();
-        }
-        if start.elapsed() > spec.timeout {
-            timed_out = true;
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let (status, timed_out) = wait_or_kill(&mut child, start, spec.timeout, Duration::from_millis(5))?;
     let elapsed = start.elapsed();
     let lines = reader.join().unwrap_or_default();
     let stderr = err_reader.join().unwrap_or_default();
