@@ -28,6 +28,41 @@ static void make(const char *path, int mode, gid_t gid) {
     chmod(path, mode);
 }
 
+static void print_resids(void) {
+    uid_t r, e, s;
+    gid_t rg, eg, sg;
+    getresuid(&r, &e, &s);
+    getresgid(&rg, &eg, &sg);
+    printf("resuid %d %d %d resgid %d %d %d\n", r, e, s, rg, eg, sg);
+}
+
+/* setreuid/setregid: an unprivileged real ID may become only the real or effective one (not
+ * the saved one), and the saved ID follows the new effective ID when the real ID is set or
+ * the effective ID moves away from the old real one. */
+static void show_setre_rules(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        T("setresgid(100, 200, 300)", setresgid(100, 200, 300));
+        T("setresuid(1000, 2000, 3000)", setresuid(1000, 2000, 3000));
+        T("setreuid(saved, -1)", setreuid(3000, -1));
+        T("setregid(saved, -1)", setregid(300, -1));
+        T("setreuid(-1, real)", setreuid(-1, 1000));
+        T("setregid(-1, real)", setregid(-1, 100));
+        print_resids();
+        T("setreuid(-1, saved)", setreuid(-1, 3000));
+        T("setregid(-1, saved)", setregid(-1, 300));
+        print_resids();
+        T("setreuid(effective, -1)", setreuid(3000, -1));
+        T("setregid(effective, -1)", setregid(300, -1));
+        print_resids();
+        T("setreuid(-1, old real)", setreuid(-1, 1000));
+        _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    printf("setre child exit %d\n", WEXITSTATUS(status));
+}
+
 int main(void) {
     mkdir("/tmp/p", 0755);
     make("/tmp/p/secret", 0600, 0);
@@ -77,6 +112,7 @@ int main(void) {
     waitpid(pid, &status, 0);
     printf("child exit %d\n", WEXITSTATUS(status));
     T("root opens secret", open("/tmp/p/secret", O_RDONLY));
+    show_setre_rules();
     T("root executes no-x file", execve("/tmp/p/script", (char *[]){ "s", NULL }, NULL));
     return 0;
 }

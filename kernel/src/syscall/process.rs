@@ -398,14 +398,34 @@ pub fn sys_setgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
+/// Applies setreuid/setregid rules to one (real, effective, saved) triple. Unprivileged, the
+/// real ID may become the real or effective one and the effective ID any of the three. The
+/// saved ID follows the new effective ID when the real ID is set or the effective ID moves
+/// off the old real one, as Linux does. u32::MAX means "unchanged".
+fn set_re_ids(ids: (u32, u32, u32), real: u32, effective: u32, privileged: bool) -> SysResult<(u32, u32, u32)> {
+    let real_ok = real == u32::MAX || privileged || real == ids.0 || real == ids.1;
+    let effective_ok = effective == u32::MAX || privileged || [ids.0, ids.1, ids.2].contains(&effective);
+    if !(real_ok && effective_ok) {
+        return Err(Errno::EPERM);
+    }
+    let new_real = if real == u32::MAX { ids.0 } else { real };
+    let new_effective = if effective == u32::MAX { ids.1 } else { effective };
+    let saved_follows = real != u32::MAX || (effective != u32::MAX && effective != ids.0);
+    Ok((new_real, new_effective, if saved_follows { new_effective } else { ids.2 }))
+}
+
 /// setreuid(2).
 pub fn sys_setreuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    sys_setresuid(ctx, [a[0], a[1], u64::from(u32::MAX), 0, 0, 0])
+    let mut c = ctx.process.creds.lock();
+    (c.ruid, c.euid, c.suid) = set_re_ids((c.ruid, c.euid, c.suid), a[0] as u32, a[1] as u32, c.euid == 0)?;
+    Ok(0)
 }
 
 /// setregid(2).
 pub fn sys_setregid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    sys_setresgid(ctx, [a[0], a[1], u64::from(u32::MAX), 0, 0, 0])
+    let mut c = ctx.process.creds.lock();
+    (c.rgid, c.egid, c.sgid) = set_re_ids((c.rgid, c.egid, c.sgid), a[0] as u32, a[1] as u32, c.euid == 0)?;
+    Ok(0)
 }
 
 /// getresuid(2).
