@@ -9,6 +9,7 @@
 //!
 //! `attest serve` exits 2 if its configuration cannot be loaded, 1 if it cannot bind.
 
+mod inputs;
 mod serve;
 mod verify;
 

@@ -4,11 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::appraisal::{Policy, ReferenceValues};
+use crate::cli::inputs::{AppraisalInputs, read_flag_file};
 use crate::cli::{EXIT_BAD_INPUT, EXIT_DENIED};
 use crate::serve::{AppState, Metrics, serve};
-use crate::snp::{certs_from_path, crls_from_path};
-use crate::tdx::TdxCollateral;
 use crate::time::VerificationTime;
 use crate::token::{NonceIssuer, TokenSigner};
 
@@ -60,45 +58,19 @@ pub struct ServeArgs {
 }
 
 fn load(args: &ServeArgs) -> Result<AppState, String> {
-    let read = |p: &PathBuf, what: &str| {
-        std::fs::read(p).map_err(|e| format!("{what} {}: {e}", p.display()))
-    };
-    let policy = match &args.policy {
-        Some(p) => Policy::from_json(&String::from_utf8_lossy(&read(p, "--policy")?))
-            .map_err(|e| format!("--policy: {e}"))?,
-        None => Policy::default(),
-    };
-    let refs = match &args.reference_values {
-        Some(p) => ReferenceValues::load(p).map_err(|e| format!("--reference-values {e}"))?,
-        None => ReferenceValues::default(),
-    };
-    let collateral = args
-        .collateral
-        .as_ref()
-        .map(|p| TdxCollateral::load(p))
-        .transpose()
-        .map_err(|e| format!("--collateral: {e}"))?;
-    let certs = args
-        .certs
-        .as_ref()
-        .map(|p| certs_from_path(p))
-        .transpose()
-        .map_err(|e| format!("--certs: {e}"))?
-        .unwrap_or_default();
-    let crls = args
-        .certs
-        .as_ref()
-        .map(|p| crls_from_path(p))
-        .transpose()
-        .map_err(|e| format!("--certs: {e}"))?
-        .unwrap_or_default();
+    let inputs = AppraisalInputs::load(
+        args.policy.as_ref(),
+        args.reference_values.as_ref(),
+        args.collateral.as_ref(),
+        args.certs.as_ref(),
+    )?;
     let signer = match &args.signing_key {
-        Some(p) => TokenSigner::from_pkcs8(&read(p, "--signing-key")?),
+        Some(p) => TokenSigner::from_pkcs8(&read_flag_file(p, "--signing-key")?),
         None => TokenSigner::generate(),
     }
     .map_err(|e| format!("--signing-key: {e}"))?;
     let nonce_key = match &args.nonce_key {
-        Some(p) => read(p, "--nonce-key")?,
+        Some(p) => read_flag_file(p, "--nonce-key")?,
         None => {
             let mut k = vec![0u8; 32];
             ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut k)
@@ -115,11 +87,11 @@ fn load(args: &ServeArgs) -> Result<AppState, String> {
     Ok(AppState {
         signer,
         nonces: NonceIssuer::new(&nonce_key, args.nonce_lifetime, args.replay_capacity),
-        policy,
-        refs,
-        collateral,
-        certs,
-        crls,
+        policy: inputs.policy,
+        refs: inputs.refs,
+        collateral: inputs.collateral,
+        certs: inputs.certs,
+        crls: inputs.crls,
         allow_sim: args.allow_sim,
         resource_dir: args.resource_dir.clone(),
         token_lifetime: args.token_lifetime,

@@ -2,11 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::appraisal::{Policy, ReferenceValues, Status, Verdict, appraise, denied_unverified};
+use crate::appraisal::{Status, Verdict, appraise, denied_unverified};
+use crate::cli::inputs::{AppraisalInputs, read_flag_file};
 use crate::cli::{EXIT_AFFIRMING, EXIT_BAD_INPUT, EXIT_DENIED};
 use crate::evidence::Evidence;
-use crate::snp::{certs_from_path, crls_from_path};
-use crate::tdx::TdxCollateral;
 use crate::time::VerificationTime;
 use crate::verifier::{VerifyOptions, verify_evidence};
 
@@ -86,53 +85,30 @@ pub fn verify_to_verdict(args: &VerifyArgs) -> Result<Verdict, String> {
         Some(t) => VerificationTime::parse_rfc3339(t).map_err(|e| format!("--at: {e}"))?,
         None => VerificationTime::now(),
     };
-    let read = |p: &PathBuf, what: &str| {
-        std::fs::read(p).map_err(|e| format!("{what} {}: {e}", p.display()))
-    };
-    let bytes = read(&args.evidence, "--evidence")?;
+    let bytes = read_flag_file(&args.evidence, "--evidence")?;
     let mut evidence = Evidence::detect(&bytes)
         .map_err(|e| format!("--evidence {}: {e}", args.evidence.display()))?;
     if let Some(log) = &args.event_log {
-        evidence.event_log = Some(read(log, "--event-log")?);
+        evidence.event_log = Some(read_flag_file(log, "--event-log")?);
     }
     if let Some(n) = &args.nonce {
         evidence.nonce = Some(n.clone());
     }
-    let policy = match &args.policy {
-        Some(p) => {
-            let text = String::from_utf8(read(p, "--policy")?)
-                .map_err(|_| "--policy: not UTF-8".to_owned())?;
-            Policy::from_json(&text).map_err(|e| format!("--policy {}: {e}", p.display()))?
-        }
-        None => Policy::default(),
-    };
-    let refs = match &args.reference_values {
-        Some(p) => ReferenceValues::load(p).map_err(|e| format!("--reference-values {e}"))?,
-        None => ReferenceValues::default(),
-    };
-    let collateral = args
-        .collateral
-        .as_ref()
-        .map(|p| TdxCollateral::load(p))
-        .transpose()
-        .map_err(|e| format!("--collateral: {e}"))?;
-    let certs = match &args.certs {
-        Some(p) => certs_from_path(p).map_err(|e| format!("--certs: {e}"))?,
-        None => Vec::new(),
-    };
-    let crls = match &args.certs {
-        Some(p) => crls_from_path(p).map_err(|e| format!("--certs: {e}"))?,
-        None => Vec::new(),
-    };
+    let inputs = AppraisalInputs::load(
+        args.policy.as_ref(),
+        args.reference_values.as_ref(),
+        args.collateral.as_ref(),
+        args.certs.as_ref(),
+    )?;
     let opts = VerifyOptions {
-        collateral: collateral.as_ref(),
-        extra_certs: &certs,
-        extra_crls: &crls,
+        collateral: inputs.collateral.as_ref(),
+        extra_certs: &inputs.certs,
+        extra_crls: &inputs.crls,
         at,
         allow_sim: args.allow_sim,
     };
     Ok(match verify_evidence(&evidence, opts) {
-        Ok(verified) => appraise(&verified, &evidence, &policy, &refs, at),
+        Ok(verified) => appraise(&verified, &evidence, &inputs.policy, &inputs.refs, at),
         Err(e) => denied_unverified(Some(&evidence), &e, at),
     })
 }
