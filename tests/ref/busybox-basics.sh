@@ -28,6 +28,8 @@ tar cf /tmp/t.tar a && tar tf /tmp/t.tar | sort
 mkdir /tmp/u && cd /tmp/u && tar xf /tmp/t.tar && cat a/b/f && cd /tmp/t
 gzip -c /tmp/fruit > /tmp/fruit.gz && gzip -dc /tmp/fruit.gz | md5sum
 sha256sum /tmp/fruit
+# getcwd inside a mounted filesystem names the mountpoint (procfs and devtmpfs are mounts).
+(cd /proc && /bin/busybox pwd -P); (cd /dev && /bin/busybox pwd -P)
 dd if=/dev/zero of=/tmp/z bs=1k count=4 2>/dev/null && stat -c '%s %F %a' /tmp/z
 chmod 640 /tmp/z && stat -c '%a %h' /tmp/z
 ln /tmp/z /tmp/z-hard && stat -c '%h' /tmp/z

@@ -3,6 +3,7 @@
  * Build: musl-gcc -static -O2 -o threads threads.c */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -33,6 +34,55 @@ static void *waiter(void *arg) {
     return (void *)42;
 }
 
+/* Thread-directed signals (tgkill): only the target thread takes them, with SI_TKILL and
+ * the sender's pid, as glibc's setxid broadcast requires. */
+static volatile int handled_by_target, handled_code, handled_pid_ok;
+static pid_t target_tid;
+
+static void on_usr1(int sig, siginfo_t *info, void *ctx) {
+    (void)sig; (void)ctx;
+    handled_by_target = syscall(SYS_gettid) == target_tid;
+    handled_code = info->si_code;
+    handled_pid_ok = info->si_pid == getpid();
+}
+
+static void *signal_target(void *arg) {
+    (void)arg;
+    target_tid = syscall(SYS_gettid);
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+    while (!handled_code)
+        usleep(1000);
+    return NULL;
+}
+
+static void thread_directed_signals(void) {
+    struct sigaction sa = { .sa_sigaction = on_usr1, .sa_flags = SA_SIGINFO };
+    sigaction(SIGUSR1, &sa, NULL);
+    sigset_t usr1, pending;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    /* A signal for the blocked main thread stays pending there; no other thread takes it. */
+    syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR1);
+    sigpending(&pending);
+    printf("main: SIGUSR1 pending %d\n", sigismember(&pending, SIGUSR1));
+    int sig = 0;
+    siginfo_t info;
+    sig = sigwaitinfo(&usr1, &info);
+    printf("main: sigwaitinfo %d code %d own pid %d\n", sig, info.si_code, info.si_pid == getpid());
+    pthread_t t;
+    pthread_create(&t, NULL, signal_target, NULL);
+    while (!target_tid)
+        usleep(1000);
+    syscall(SYS_tgkill, getpid(), target_tid, SIGUSR1);
+    pthread_join(t, NULL);
+    printf("target thread handled it %d, code %d, sender pid ok %d\n", handled_by_target, handled_code, handled_pid_ok);
+    printf("tgkill with a foreign tgid: %ld\n", syscall(SYS_tgkill, getpid() + 1000, target_tid, 0));
+}
+
 int main(void) {
     pthread_t t[4];
     for (long i = 0; i < 4; i++)
@@ -54,5 +104,6 @@ int main(void) {
     pthread_join(w, &r);
     printf("waiter returned %ld\n", (long)r);
     printf("main tls %d\n", tls_value);
+    thread_directed_signals();
     return 0;
 }

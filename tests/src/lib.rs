@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod cpython;
 pub mod qemu;
 pub mod reference;
 pub mod unsafe_policy;

@@ -116,11 +116,13 @@ pub fn absolute_path(root: &Arc<Node>, node: &Arc<Node>) -> String {
     let mut parts = Vec::new();
     let mut current = node.clone();
     while !Arc::ptr_eq(&current, root) {
-        let parent = current.parent();
-        if Arc::ptr_eq(&parent, &current) {
+        // A mounted root is named by the directory it covers, in that directory's parent.
+        let named = super::mount::mountpoint_of(&current).unwrap_or_else(|| current.clone());
+        let parent = named.parent();
+        if Arc::ptr_eq(&parent, &named) {
             break;
         }
-        let name = parent.entries().ok().and_then(|es| es.into_iter().find(|(_, n)| Arc::ptr_eq(n, &current)).map(|(k, _)| k));
+        let name = parent.entries().ok().and_then(|es| es.into_iter().find(|(_, n)| Arc::ptr_eq(n, &named)).map(|(k, _)| k));
         parts.push(name.unwrap_or_else(|| String::from("?")));
         current = parent;
     }

@@ -189,17 +189,20 @@ fn stat_line(p: &Process) -> String {
 fn status(p: &Process) -> String {
     let (st, name) = state(p);
     let s = p.signals.lock().clone();
+    let main = table::thread_of(p.pid(), p.pid());
     let caught = s.actions.iter().enumerate().filter(|(_, a)| a.handler > 1).fold(0u64, |m, (i, _)| m | 1 << i);
     let ignored = s.actions.iter().enumerate().filter(|(_, a)| a.handler == 1).fold(0u64, |m, (i, _)| m | 1 << i);
     format!(
-        "Name:\t{}\nUmask:\t{:04o}\nState:\t{st} ({name})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nVmSize:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t1\nSigPnd:\t{:016x}\nShdPnd:\t0000000000000000\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n",
+        "Name:\t{}\nUmask:\t{:04o}\nState:\t{st} ({name})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nVmSize:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n",
         p.comm.lock().as_str(),
         p.fs.lock().umask,
         p.ppid(),
         vm_kb(p),
         vm_kb(p),
-        s.pending,
-        table::thread_of(p.pid(), p.pid()).map_or(0, |t| t.signals.lock().blocked),
+        p.live_threads.load(core::sync::atomic::Ordering::Relaxed).max(1),
+        main.as_ref().map_or(0, |t| t.signals.lock().private.pending),
+        s.shared.pending,
+        main.as_ref().map_or(0, |t| t.signals.lock().blocked),
         pid = p.pid(),
     )
 }

@@ -235,9 +235,14 @@ impl Process {
         if self.group_exit.lock().is_some() {
             return true;
         }
-        let blocked = table::current_thread().filter(|(p, _)| p.pid == self.pid).map_or(0, |(_, t)| t.signals.lock().blocked);
-        let s = self.signals.lock();
-        s.pending & !blocked != 0 || s.pending & (1 << (signal::SIGKILL - 1)) != 0
+        let (blocked, private) = table::current_thread()
+            .filter(|(p, _)| p.pid == self.pid)
+            .map_or((0, 0), |(_, t)| {
+                let t = t.signals.lock();
+                (t.blocked, t.private.pending)
+            });
+        let pending = self.signals.lock().shared.pending | private;
+        pending & !blocked != 0 || pending & (1 << (signal::SIGKILL - 1)) != 0
     }
 
     /// Wakes this process's threads wherever they sleep, so interruptible waits notice a
@@ -279,7 +284,7 @@ impl Process {
                 ExitStatus::Signaled(s, false) => (2, s as i32),
                 ExitStatus::Signaled(s, true) => (3, s as i32),
             };
-            signal::send_info(&parent, sigframe::SigInfo { signo: signal::SIGCHLD, code, pid: self.pid, status, addr: 0 });
+            signal::send_info(&parent, sigframe::SigInfo { signo: signal::SIGCHLD, code, pid: self.pid, uid: self.creds.lock().ruid, status, addr: 0 });
             parent.child_wq.wake_all();
         }
     }

@@ -103,7 +103,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
     table::unbind_current_task();
 }
 
-/// A fault raised by the process's own instruction: if the signal is blocked or ignored,
+/// A fault raised by the thread's own instruction, for it alone: if the signal is blocked or ignored,
 /// Linux kills the process anyway (force_sig_fault), so the default action applies.
 fn synchronous(process: &Process, thread: &Thread, info: SigInfo) {
     let sig = info.signo;
@@ -116,8 +116,7 @@ fn synchronous(process: &Process, thread: &Thread, info: SigInfo) {
             s.actions[(sig - 1) as usize] = signal::SigAction::default();
             t.blocked &= !bit;
         }
-        s.pending |= bit;
-        s.info[(sig - 1) as usize] = info;
+        t.private.add(info);
     }
 }
 
@@ -128,10 +127,12 @@ fn deliver_signals(process: &Process, thread: &Thread, user: &mut UserMode, inte
     let saved_mask = thread.signals.lock().saved_mask.take();
     loop {
         let (sig, action, info, oldmask) = {
-            let blocked = thread.signals.lock().blocked;
+            // The thread's own signals first, then the process's (as Linux dequeues them).
             let mut s = process.signals.lock();
-            let Some(sig) = s.take_deliverable(blocked) else { break };
-            (sig, s.actions[(sig - 1) as usize], s.info[(sig - 1) as usize], saved_mask.unwrap_or(blocked))
+            let mut t = thread.signals.lock();
+            let blocked = t.blocked;
+            let Some(info) = t.private.take_deliverable(blocked).or_else(|| s.shared.take_deliverable(blocked)) else { break };
+            (info.signo, s.actions[(info.signo - 1) as usize], info, saved_mask.unwrap_or(blocked))
         };
         if action.handler == signal::SIG_IGN && sig != signal::SIGKILL {
             continue;
@@ -145,7 +146,6 @@ fn deliver_signals(process: &Process, thread: &Thread, user: &mut UserMode, inte
                 }
             }
             let mem = UserMem::new(user.vm_space().clone());
-            let info = SigInfo { signo: sig, ..info };
             let (base, size, disabled) = thread.signals.lock().altstack;
             let rsp = user.context().rsp;
             let on_altstack = rsp > base && rsp <= base + size;
@@ -195,12 +195,12 @@ fn stop(process: &Process, sig: u32) {
     *process.stop.lock() = super::StopState { stopped_by: Some(sig), stop_unreported: true, continue_unreported: false };
     if let Some(parent) = process.parent() {
         if parent.signals.lock().actions[(signal::SIGCHLD - 1) as usize].flags & signal::SA_NOCLDSTOP == 0 {
-            signal::send_info(&parent, SigInfo { signo: signal::SIGCHLD, code: 5, pid: process.pid(), status: sig as i32, addr: 0 });
+            signal::send_info(&parent, SigInfo { signo: signal::SIGCHLD, code: 5, pid: process.pid(), uid: process.creds.lock().ruid, status: sig as i32, addr: 0 });
         }
         parent.child_wq.wake_all();
     }
     ostd::task::wait_ticks_until(|| {
-        let killed = process.signals.lock().pending & (1 << (signal::SIGKILL - 1)) != 0;
+        let killed = process.signals.lock().shared.pending & (1 << (signal::SIGKILL - 1)) != 0;
         (process.stop.lock().stopped_by.is_none() || killed).then_some(())
     });
 }

@@ -34,6 +34,8 @@ pub struct SigInfo {
     pub code: i32,
     /// Sender PID (kill, SIGCHLD).
     pub pid: i32,
+    /// Sender's real UID (kill, SIGCHLD).
+    pub uid: u32,
     /// For SIGCHLD: exit code or signal.
     pub status: i32,
     /// For faults: the address.
@@ -49,6 +51,7 @@ impl SigInfo {
             b[16..24].copy_from_slice(&self.addr.to_le_bytes());
         } else {
             b[16..20].copy_from_slice(&self.pid.to_le_bytes());
+            b[20..24].copy_from_slice(&self.uid.to_le_bytes());
             b[24..28].copy_from_slice(&self.status.to_le_bytes());
         }
         b

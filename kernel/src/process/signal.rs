@@ -5,7 +5,7 @@
 //! (the rt_sigframe) comes next. SIGKILL and SIGSTOP cannot be caught or ignored.
 
 use super::sigframe::SigInfo;
-use super::{Process, table};
+use super::{Process, Thread, table};
 
 /// Interrupt (^C).
 pub const SIGINT: u32 = 2;
@@ -91,24 +91,71 @@ pub struct SigAction {
 /// SIG_IGN.
 pub const SIG_IGN: u64 = 1;
 
+/// Signals sent and not yet taken, with what each sender said. Standard signals do not
+/// queue: a second send of a pending one only updates its details.
+#[derive(Clone, Copy, Debug)]
+pub struct SigQueue {
+    /// Bit n-1 for signal n.
+    pub pending: u64,
+    /// What each pending signal's sender said about it, indexed by signal number - 1.
+    pub info: [SigInfo; NSIG as usize],
+}
+
+impl Default for SigQueue {
+    fn default() -> Self {
+        Self { pending: 0, info: [SigInfo::default(); NSIG as usize] }
+    }
+}
+
+impl SigQueue {
+    /// Marks `info.signo` pending.
+    pub fn add(&mut self, info: SigInfo) {
+        self.pending |= 1u64 << (info.signo - 1);
+        self.info[(info.signo - 1) as usize] = info;
+    }
+
+    /// Forgets the signals in `set`.
+    pub fn discard(&mut self, set: u64) {
+        self.pending &= !set;
+    }
+
+    /// Takes the lowest pending signal in `set`, with its details.
+    pub fn take_in(&mut self, set: u64) -> Option<SigInfo> {
+        let ready = self.pending & set;
+        if ready == 0 {
+            return None;
+        }
+        let sig = ready.trailing_zeros() + 1;
+        self.pending &= !(1u64 << (sig - 1));
+        Some(SigInfo { signo: sig, ..self.info[(sig - 1) as usize] })
+    }
+
+    /// Takes the lowest pending signal not in `blocked` (SIGKILL/SIGSTOP ignore the mask).
+    pub fn take_deliverable(&mut self, blocked: u64) -> Option<SigInfo> {
+        self.take_in(!blocked | UNBLOCKABLE)
+    }
+}
+
+/// SIGKILL and SIGSTOP: no mask blocks them.
+pub const UNBLOCKABLE: u64 = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
+
 /// A process's signal state.
 #[derive(Clone, Debug)]
 pub struct SignalState {
     /// Dispositions, indexed by signal number - 1.
     pub actions: [SigAction; NSIG as usize],
-    /// Pending signals (process-wide; any thread that does not block one takes it).
-    pub pending: u64,
-    /// What each pending signal's sender said about it.
-    pub info: [SigInfo; NSIG as usize],
+    /// Process-directed signals (kill): any thread that does not block one takes it.
+    pub shared: SigQueue,
 }
 
 impl Default for SignalState {
     fn default() -> Self {
-        Self { actions: [SigAction::default(); NSIG as usize], pending: 0, info: [SigInfo::default(); NSIG as usize] }
+        Self { actions: [SigAction::default(); NSIG as usize], shared: SigQueue::default() }
     }
 }
 
-/// One thread's signal state: what it blocks, and its alternate stack.
+/// One thread's signal state: what it blocks, its alternate stack, and the signals sent to
+/// it alone (tgkill, faults), which only it can take.
 #[derive(Clone, Copy, Debug)]
 pub struct ThreadSignals {
     /// Blocked signals (bit n-1 for signal n).
@@ -117,11 +164,13 @@ pub struct ThreadSignals {
     pub saved_mask: Option<u64>,
     /// The alternate signal stack (sigaltstack): base, size, and SS_DISABLE.
     pub altstack: (u64, u64, bool),
+    /// Thread-directed signals.
+    pub private: SigQueue,
 }
 
 impl Default for ThreadSignals {
     fn default() -> Self {
-        Self { blocked: 0, saved_mask: None, altstack: (0, 0, true) }
+        Self { blocked: 0, saved_mask: None, altstack: (0, 0, true), private: SigQueue::default() }
     }
 }
 
@@ -142,18 +191,6 @@ impl SignalState {
             }
         }
     }
-
-    /// Takes the lowest pending signal not in `blocked` (SIGKILL/SIGSTOP ignore the mask).
-    pub fn take_deliverable(&mut self, blocked: u64) -> Option<u32> {
-        let unmaskable = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
-        let ready = self.pending & (!blocked | unmaskable);
-        if ready == 0 {
-            return None;
-        }
-        let sig = ready.trailing_zeros() + 1;
-        self.pending &= !(1u64 << (sig - 1));
-        Some(sig)
-    }
 }
 
 /// Marks `sig` pending on `process` (as sent by a user, SI_USER) and wakes it.
@@ -161,8 +198,14 @@ pub fn send(process: &Process, sig: u32) {
     send_info(process, SigInfo { signo: sig, ..SigInfo::default() });
 }
 
-/// Marks a signal pending with its details, and wakes the process if it sleeps.
+/// Marks a process-directed signal pending with its details, and wakes the process if it
+/// sleeps.
 pub fn send_info(process: &Process, info: SigInfo) {
+    send_to(process, None, info);
+}
+
+/// Marks a signal pending for `thread` alone (tgkill), or for the whole process if `None`.
+pub fn send_to(process: &Process, thread: Option<&Thread>, info: SigInfo) {
     let sig = info.signo;
     if sig == 0 || sig > NSIG {
         return;
@@ -178,28 +221,44 @@ pub fn send_info(process: &Process, info: SigInfo) {
                 parent.child_wq.wake_all();
             }
         }
-        let mut s = process.signals.lock();
-        s.pending &= !STOP_SIGNALS;
-        drop(s);
+        discard_everywhere(process, STOP_SIGNALS);
         if let Some(parent) = process.parent().filter(|_| process.stop.lock().continue_unreported) {
             if parent.signals.lock().actions[(SIGCHLD - 1) as usize].flags & SA_NOCLDSTOP == 0 {
-                send_info(&parent, SigInfo { signo: SIGCHLD, code: 6, pid: process.pid(), status: SIGCONT as i32, addr: 0 });
+                send_info(&parent, SigInfo { signo: SIGCHLD, code: 6, pid: process.pid(), status: SIGCONT as i32, ..SigInfo::default() });
             }
         }
     } else if STOP_SIGNALS & (1 << (sig - 1)) != 0 {
-        process.signals.lock().pending &= !(1 << (SIGCONT - 1));
+        discard_everywhere(process, 1 << (SIGCONT - 1));
     }
+    // Linux never drops a signal the receiving thread blocks: its disposition may change
+    // before it is unblocked. A process-directed one is judged by the main thread's mask.
+    let receiver = match thread {
+        Some(t) => Some(t.signals.lock().blocked),
+        None => table::thread_of(process.pid(), process.pid()).map(|t| t.signals.lock().blocked),
+    };
+    let bit = 1u64 << (sig - 1);
     {
         let mut s = process.signals.lock();
         let action = s.actions[(sig - 1) as usize];
         let ignored = action.handler == SIG_IGN || (action.handler == 0 && default_action(sig) == DefaultAction::Ignore);
-        if ignored && sig != SIGKILL && sig != SIGSTOP {
+        if ignored && sig != SIGKILL && sig != SIGSTOP && receiver.unwrap_or(0) & bit == 0 {
             return;
         }
-        s.pending |= 1u64 << (sig - 1);
-        s.info[(sig - 1) as usize] = info;
+        match thread {
+            Some(t) => t.signals.lock().private.add(info),
+            None => s.shared.add(info),
+        }
     }
     process.interrupt_sleep();
+}
+
+/// Forgets the signals in `set` wherever they are pending in `process` (shared and every
+/// thread's own), as Linux does when SIGCONT cancels stops or a disposition becomes SIG_IGN.
+pub fn discard_everywhere(process: &Process, set: u64) {
+    process.signals.lock().shared.discard(set);
+    for thread in table::threads_of(process.pid()) {
+        thread.signals.lock().private.discard(set);
+    }
 }
 
 /// Sends `sig` to every process in group `pgrp`.

@@ -62,11 +62,6 @@ pub fn alloc_tid() -> Option<Pid> {
     Some(tid)
 }
 
-/// Returns whether `tid` is a live thread of process `tgid`.
-pub fn is_thread_of(tid: Pid, tgid: Pid) -> bool {
-    TABLE.lock().by_task.values().any(|(p, t, _)| t.tid == tid && p.pid() == tgid)
-}
-
 /// Releases a thread ID.
 pub fn free_tid(tid: Pid) {
     TABLE.lock().tids.remove(&tid);
@@ -99,6 +94,16 @@ pub fn current_thread() -> Option<(Arc<Process>, Arc<Thread>)> {
 /// Returns thread `tid` of process `pid`, if it runs.
 pub fn thread_of(pid: Pid, tid: Pid) -> Option<Arc<Thread>> {
     TABLE.lock().by_task.values().find(|(p, t, _)| p.pid() == pid && t.tid == tid).map(|(_, t, _)| t.clone())
+}
+
+/// Returns the process and record of thread `tid`, if it runs.
+pub fn find_thread(tid: Pid) -> Option<(Arc<Process>, Arc<Thread>)> {
+    TABLE.lock().by_task.values().find(|(_, t, _)| t.tid == tid).map(|(p, t, _)| (p.clone(), t.clone()))
+}
+
+/// Returns the running threads of process `pid`.
+pub fn threads_of(pid: Pid) -> Vec<Arc<Thread>> {
+    TABLE.lock().by_task.values().filter(|(p, _, _)| p.pid() == pid).map(|(_, t, _)| t.clone()).collect()
 }
 
 /// Returns the tasks running threads of process `pid`.

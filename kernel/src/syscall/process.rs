@@ -83,7 +83,7 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
     child.set_session(parent.sid());
     {
         let mut s = parent.signals.lock().clone();
-        s.pending = 0;
+        s.shared = Default::default();
         *child.signals.lock() = s;
     }
     *child.creds.lock() = *parent.creds.lock();
@@ -91,7 +91,7 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
     *child.cmdline.lock() = parent.cmdline.lock().clone();
     *child.exe.lock() = parent.exe.lock().clone();
     let child_thread = crate::process::Thread::new(pid);
-    *child_thread.signals.lock() = crate::process::signal::ThreadSignals { saved_mask: None, ..*ctx.thread.signals.lock() };
+    *child_thread.signals.lock() = crate::process::signal::ThreadSignals { saved_mask: None, private: Default::default(), ..*ctx.thread.signals.lock() };
     if flags & CLONE_CHILD_CLEARTID != 0 {
         *child_thread.clear_child_tid.lock() = child_tid;
     }
@@ -285,34 +285,50 @@ pub fn sys_kill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if targets.is_empty() {
         return Err(Errno::ESRCH);
     }
-    // SI_USER, with the sender's PID (what sigwaitinfo and SA_SIGINFO handlers see).
-    let info = crate::process::sigframe::SigInfo { signo: sig, code: 0, pid: ctx.process.pid(), status: 0, addr: 0 };
+    // SI_USER, with the sender's PID and UID (what sigwaitinfo and SA_SIGINFO handlers see).
+    let info = sender_info(ctx, sig, SI_USER);
     for t in targets {
         signal::send_info(&t, info);
     }
     Ok(0)
 }
 
-/// tkill(2) / tgkill(2): one thread per process, so the TID is the PID.
+/// si_code of kill(2).
+const SI_USER: i32 = 0;
+/// si_code of tkill(2)/tgkill(2); glibc's setxid handler insists on it.
+const SI_TKILL: i32 = -6;
+
+fn sender_info(ctx: &SyscallCtx, sig: u32, code: i32) -> crate::process::sigframe::SigInfo {
+    crate::process::sigframe::SigInfo { signo: sig, code, pid: ctx.process.pid(), uid: ctx.process.creds.lock().ruid, status: 0, addr: 0 }
+}
+
+/// tgkill(2): a signal for one thread, which only that thread takes.
 pub fn sys_tgkill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let (tgid, tid, sig) = (a[0] as i32, a[1] as i32, a[2]);
     if tgid <= 0 || tid <= 0 || sig > u64::from(NSIG) {
         return Err(Errno::EINVAL);
     }
-    // Signals are per process here: a thread of the group stands for the group.
-    let target = table::get(tgid).ok_or(Errno::ESRCH)?;
-    if tgid != tid && !(target.pid() == ctx.process.pid() && tid == ctx.thread.tid) && !table::is_thread_of(tid, tgid) {
-        return Err(Errno::ESRCH);
-    }
-    sys_kill(ctx, [tgid as u64, sig, 0, 0, 0, 0])
+    signal_thread(ctx, Some(tgid), tid, sig as u32)
 }
 
-/// tkill(2).
+/// tkill(2): tgkill without the thread-group check.
 pub fn sys_tkill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if (a[0] as i32) <= 0 || a[1] > u64::from(NSIG) {
+    let (tid, sig) = (a[0] as i32, a[1]);
+    if tid <= 0 || sig > u64::from(NSIG) {
         return Err(Errno::EINVAL);
     }
-    sys_kill(ctx, [a[0], a[1], 0, 0, 0, 0])
+    signal_thread(ctx, None, tid, sig as u32)
+}
+
+fn signal_thread(ctx: &SyscallCtx, tgid: Option<i32>, tid: i32, sig: u32) -> SysResult<u64> {
+    let (process, thread) = table::find_thread(tid).filter(|(p, _)| !p.is_zombie()).ok_or(Errno::ESRCH)?;
+    if tgid.is_some_and(|tgid| tgid != process.pid()) {
+        return Err(Errno::ESRCH);
+    }
+    if sig != 0 {
+        signal::send_to(&process, Some(&thread), sender_info(ctx, sig, SI_TKILL));
+    }
+    Ok(0)
 }
 
 /// getpid(2).
@@ -543,12 +559,12 @@ pub fn sys_rt_sigaction(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         let old = s.actions[(sig - 1) as usize];
         if let Some(new) = new {
             s.actions[(sig - 1) as usize] = new;
-            if new.handler == signal::SIG_IGN {
-                s.pending &= !(1u64 << (sig - 1));
-            }
         }
         old
     };
+    if new.is_some_and(|n| n.handler == signal::SIG_IGN) {
+        signal::discard_everywhere(ctx.process, 1u64 << (sig - 1));
+    }
     if oact != 0 {
         let mut b = [0u8; 32];
         b[0..8].copy_from_slice(&old.handler.to_le_bytes());
@@ -676,8 +692,11 @@ pub fn sys_rt_sigpending(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[1] > 8 {
         return Err(Errno::EINVAL);
     }
-    let blocked = ctx.thread.signals.lock().blocked;
-    let pending = ctx.process.signals.lock().pending & blocked;
+    let (blocked, private) = {
+        let t = ctx.thread.signals.lock();
+        (t.blocked, t.private.pending)
+    };
+    let pending = (ctx.process.signals.lock().shared.pending | private) & blocked;
     ctx.mem().write(a[0], &pending.to_le_bytes()[..a[1] as usize])?;
     Ok(0)
 }
@@ -810,15 +829,10 @@ pub fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
         None
     };
     let process = ctx.process.clone();
+    let thread = ctx.thread.clone();
     let taken = ostd::task::wait_ticks_until(|| {
-        {
-            let mut s = process.signals.lock();
-            let ready = s.pending & set;
-            if ready != 0 {
-                let sig = ready.trailing_zeros() + 1;
-                s.pending &= !(1u64 << (sig - 1));
-                return Some(Ok((sig, s.info[(sig - 1) as usize])));
-            }
+        if let Some(info) = thread.signals.lock().private.take_in(set).or_else(|| process.signals.lock().shared.take_in(set)) {
+            return Some(Ok((info.signo, info)));
         }
         if deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
             Some(Err(Errno::EAGAIN))
