@@ -141,6 +141,10 @@ pub const SEEK_SET: u32 = 0;
 pub const SEEK_CUR: u32 = 1;
 /// Relative to the end.
 pub const SEEK_END: u32 = 2;
+/// lseek: the next offset holding data.
+pub const SEEK_DATA: u32 = 3;
+/// lseek: the next hole (for us, the end of the file).
+pub const SEEK_HOLE: u32 = 4;
 
 /// Readiness, for poll/select.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -202,6 +206,10 @@ pub trait FileLike: Send + Sync {
     fn as_epoll(&self) -> Option<&super::epoll::Epoll> {
         None
     }
+    /// Returns the socket behind this file, for the socket calls (ENOTSOCK otherwise).
+    fn into_socket(self: Arc<Self>) -> Option<Arc<crate::net::unix::UnixSocket>> {
+        None
+    }
 }
 
 /// A regular file or directory opened through the VFS.
@@ -260,10 +268,22 @@ impl FileLike for NodeFile {
 
     fn seek(&self, off: i64, whence: u32) -> SysResult<u64> {
         let mut offset = self.offset.lock();
+        let size = self.node.size() as i64;
         let base = match whence {
             SEEK_SET => 0,
             SEEK_CUR => *offset as i64,
-            SEEK_END => self.node.size() as i64,
+            SEEK_END => size,
+            // In-memory files have no holes: data runs from any offset to the end, and the
+            // only hole is the implicit one at the end (as on Linux's tmpfs with no holes).
+            SEEK_DATA | SEEK_HOLE if off < 0 || off >= size => return Err(Errno::ENXIO),
+            SEEK_DATA => {
+                *offset = off as u64;
+                return Ok(off as u64);
+            }
+            SEEK_HOLE => {
+                *offset = size as u64;
+                return Ok(size as u64);
+            }
             _ => return Err(Errno::EINVAL),
         };
         let new = base.checked_add(off).filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;

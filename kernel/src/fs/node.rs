@@ -27,6 +27,8 @@ pub enum NodeKind {
     CharDev(u32),
     /// A named pipe.
     Fifo,
+    /// A Unix socket's name in the filesystem (bind); connecting finds the socket by it.
+    Socket,
 }
 
 impl NodeKind {
@@ -38,6 +40,7 @@ impl NodeKind {
             Self::Symlink => 0o120000,
             Self::CharDev(_) => 0o020000,
             Self::Fifo => 0o010000,
+            Self::Socket => 0o140000,
         }
     }
 
@@ -49,6 +52,7 @@ impl NodeKind {
             Self::Symlink => 10,
             Self::CharDev(_) => 2,
             Self::Fifo => 1,
+            Self::Socket => 12,
         }
     }
 }
@@ -165,7 +169,7 @@ impl Node {
             NodeKind::File => Self::new(kind, perm, Content::File(Mutex::new(Vec::new()))),
             NodeKind::Dir => Self::new_dir(perm),
             NodeKind::Symlink => Self::new(kind, 0o777, Content::Symlink(String::from(symlink_target))),
-            NodeKind::CharDev(_) | NodeKind::Fifo => Self::new(kind, perm, Content::Special),
+            NodeKind::CharDev(_) | NodeKind::Fifo | NodeKind::Socket => Self::new(kind, perm, Content::Special),
         }
     }
 

@@ -67,6 +67,12 @@ pub fn resolve(start: &Start, path: &str, follow_last: bool) -> SysResult<Arc<No
             if follows > MAX_SYMLINKS {
                 return Err(Errno::ELOOP);
             }
+            // /proc/[pid]/fd/N is a "magic link": it leads to the open file itself, whatever
+            // its name (it may have none left).
+            if let Some(node) = next.magic_file().and_then(|f| f.node().cloned()) {
+                current = node;
+                continue;
+            }
             let target = next.readlink()?;
             if target.starts_with('/') {
                 current = start.root.clone();

@@ -90,6 +90,9 @@ pub struct Process {
     pub stop: SpinLock<StopState>,
     /// ITIMER_REAL: next expiry (monotonic ns) and reload interval (0 = one-shot).
     pub real_timer: SpinLock<Option<(u64, u64)>>,
+    /// The nice value (-20..=19), as getpriority/setpriority see it; the round-robin
+    /// scheduler does not weigh it yet.
+    pub nice: AtomicI32,
 }
 
 /// One thread of a process: its ID and what it asked to be told at exit.
@@ -144,6 +147,7 @@ impl Process {
             group_exit: SpinLock::new(None),
             stop: SpinLock::new(StopState::default()),
             real_timer: SpinLock::new(None),
+            nice: AtomicI32::new(0),
         })
     }
 

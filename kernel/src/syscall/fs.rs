@@ -79,6 +79,7 @@ pub fn open_node(node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn FileLik
     match node.kind() {
         NodeKind::CharDev(rdev) if !flags.contains(OpenFlags::PATH) => devfs::open(rdev, node, flags),
         NodeKind::Fifo if !flags.contains(OpenFlags::PATH) => pipe::open_fifo(node.metadata().ino, flags),
+        NodeKind::Socket if !flags.contains(OpenFlags::PATH) => Err(Errno::ENXIO),
         _ => Ok(Arc::new(NodeFile::new(node, flags))),
     }
 }
@@ -272,7 +273,7 @@ pub fn sys_pwrite64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     write_from_user(ctx, &f, a[1], a[2] as usize, Some(a[3]))
 }
 
-fn iovecs(ctx: &SyscallCtx, addr: u64, count: u64) -> SysResult<alloc::vec::Vec<(u64, usize)>> {
+pub fn iovecs(ctx: &SyscallCtx, addr: u64, count: u64) -> SysResult<alloc::vec::Vec<(u64, usize)>> {
     if count > 1024 {
         return Err(Errno::EINVAL);
     }
@@ -291,10 +292,50 @@ fn iovecs(ctx: &SyscallCtx, addr: u64, count: u64) -> SysResult<alloc::vec::Vec<
 /// readv(2).
 pub fn sys_readv(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let f = file(ctx, fd_arg(a[0]))?;
+    read_vectored(ctx, &f, a[1], a[2], None)
+}
+
+/// writev(2).
+pub fn sys_writev(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    write_vectored(ctx, &f, a[1], a[2], None)
+}
+
+/// preadv(2) and preadv2(2) (flags: only RWF_HIPRI, a hint, is accepted); an offset of -1
+/// in preadv2 means the file position, as readv.
+pub fn sys_preadv(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    read_vectored(ctx, &f, a[1], a[2], vectored_offset(a[3], a[5])?)
+}
+
+/// pwritev(2) and pwritev2(2).
+pub fn sys_pwritev(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    write_vectored(ctx, &f, a[1], a[2], vectored_offset(a[3], a[5])?)
+}
+
+fn vectored_offset(offset: u64, flags: u64) -> SysResult<Option<u64>> {
+    const RWF_HIPRI: u64 = 1;
+    if flags & !RWF_HIPRI != 0 {
+        return Err(Errno::ENOTSUP);
+    }
+    match offset as i64 {
+        -1 => Ok(None),
+        o if o < 0 => Err(Errno::EINVAL),
+        o => Ok(Some(o as u64)),
+    }
+}
+
+fn read_vectored(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, iov: u64, count: u64, mut offset: Option<u64>) -> SysResult<u64> {
     let mut total = 0;
-    for (base, len) in iovecs(ctx, a[1], a[2])? {
-        let n = read_into_user(ctx, &f, base, len, None)?;
+    for (base, len) in iovecs(ctx, iov, count)? {
+        let n = match read_into_user(ctx, f, base, len, offset) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
         total += n;
+        offset = offset.map(|o| o + n);
         if (n as usize) < len {
             break;
         }
@@ -302,20 +343,19 @@ pub fn sys_readv(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(total)
 }
 
-/// writev(2).
-pub fn sys_writev(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let f = file(ctx, fd_arg(a[0]))?;
+fn write_vectored(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, iov: u64, count: u64, mut offset: Option<u64>) -> SysResult<u64> {
     let mut total = 0;
-    for (base, len) in iovecs(ctx, a[1], a[2])? {
+    for (base, len) in iovecs(ctx, iov, count)? {
         if len == 0 {
             continue;
         }
-        let n = match write_from_user(ctx, &f, base, len, None) {
+        let n = match write_from_user(ctx, f, base, len, offset) {
             Ok(n) => n,
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
         };
         total += n;
+        offset = offset.map(|o| o + n);
         if (n as usize) < len {
             break;
         }
@@ -556,7 +596,13 @@ pub fn sys_fchdir(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 fn mknod(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, kind: NodeKind, mode: u64, target: &str) -> SysResult<u64> {
     let path = path_arg(ctx, path_addr)?;
-    let (dir, name) = path::resolve_parent(&start_at(ctx, dirfd)?, &path)?;
+    make_node(ctx, &start_at(ctx, dirfd)?, &path, kind, mode, target).map(|_| 0)
+}
+
+/// Creates a node at `path` owned by the caller, with `mode` less the umask (mknod, mkdir,
+/// symlink, and bind of a Unix socket).
+pub fn make_node(ctx: &SyscallCtx, start: &Start, path: &str, kind: NodeKind, mode: u64, target: &str) -> SysResult<Arc<Node>> {
+    let (dir, name) = path::resolve_parent(start, path)?;
     if dir.contains(&name) {
         return Err(Errno::EEXIST);
     }
@@ -567,7 +613,7 @@ fn mknod(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, kind: NodeKind, mode: u64
     let umask = if kind == NodeKind::Symlink { 0 } else { ctx.process.fs.lock().umask };
     let node = dir.create(&name, kind, (mode as u32) & 0o7777 & !umask, target)?;
     set_owner(ctx, &node);
-    Ok(0)
+    Ok(node)
 }
 
 /// mkdir(2).
@@ -587,6 +633,7 @@ pub fn sys_mknodat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         0 | 0o100000 => NodeKind::File,
         0o010000 => NodeKind::Fifo,
         0o020000 => NodeKind::CharDev(a[3] as u32),
+        0o140000 => NodeKind::Socket,
         _ => return Err(Errno::EINVAL),
     };
     mknod(ctx, fd_arg(a[0]), a[1], kind, mode, "")
@@ -875,6 +922,80 @@ pub fn sys_ftruncate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     f.node().ok_or(Errno::EINVAL)?.truncate(a[1])?;
+    Ok(0)
+}
+
+/// fallocate(2): mode 0 (allocate, growing the file) and FALLOC_FL_KEEP_SIZE; in-memory
+/// files have nothing to reserve, and the other modes (punching holes, ...) are not offered.
+pub fn sys_fallocate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const FALLOC_FL_KEEP_SIZE: u64 = 1;
+    let (mode, offset, len) = (a[1], a[2] as i64, a[3] as i64);
+    if offset < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = file(ctx, fd_arg(a[0]))?;
+    if !f.flags().writable() {
+        return Err(Errno::EBADF);
+    }
+    let node = f.node().ok_or(Errno::ESPIPE)?.clone();
+    match node.kind() {
+        NodeKind::File => {}
+        NodeKind::Dir => return Err(Errno::EISDIR),
+        _ => return Err(Errno::ENODEV),
+    }
+    if mode & !FALLOC_FL_KEEP_SIZE != 0 {
+        return Err(Errno::ENOTSUP);
+    }
+    let end = offset.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    if mode & FALLOC_FL_KEEP_SIZE == 0 && end > node.size() {
+        node.truncate(end)?;
+    }
+    Ok(0)
+}
+
+/// The file an xattr call names: a path (following symlinks or not) or, for the f* forms,
+/// an open descriptor. Looking it up first gives ENOENT/EBADF before ENOTSUP, as Linux does.
+fn xattr_target(ctx: &SyscallCtx, arg: u64, kind: XattrTarget) -> SysResult<()> {
+    match kind {
+        XattrTarget::Fd => file(ctx, fd_arg(arg)).map(|_| ()),
+        XattrTarget::Path { follow } => {
+            let path = path_arg(ctx, arg)?;
+            path::resolve(&ctx.process.start(), &path, follow).map(|_| ())
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum XattrTarget {
+    Path { follow: bool },
+    Fd,
+}
+
+fn xattr_kind(nr_in_family: u64) -> XattrTarget {
+    match nr_in_family {
+        0 => XattrTarget::Path { follow: true },
+        1 => XattrTarget::Path { follow: false },
+        _ => XattrTarget::Fd,
+    }
+}
+
+/// setxattr/getxattr/removexattr and their l*/f* forms: our filesystems keep no extended
+/// attributes, and say so with ENOTSUP (EOPNOTSUPP), as Linux 6.1's tmpfs does for user.*.
+pub fn sys_xattr_unsupported(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let nr = ctx.user.context().syscall_number();
+    let family_index = match nr {
+        188..=190 => nr - 188,
+        191..=193 => nr - 191,
+        _ => nr - 197,
+    };
+    xattr_target(ctx, a[0], xattr_kind(family_index))?;
+    Err(Errno::ENOTSUP)
+}
+
+/// listxattr/llistxattr/flistxattr: an empty list.
+pub fn sys_listxattr(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let nr = ctx.user.context().syscall_number();
+    xattr_target(ctx, a[0], xattr_kind(nr - 194))?;
     Ok(0)
 }
 

@@ -157,6 +157,45 @@ pub fn sys_madvise(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
+/// Checks that [addr, addr+len) is page-aligned at its start and wholly mapped (ENOMEM
+/// names an unmapped page, as Linux's msync and mincore do). Returns the length in pages.
+fn mapped_range(ctx: &SyscallCtx, addr: u64, len: u64) -> SysResult<u64> {
+    if addr % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_up(len).ok_or(Errno::ENOMEM)?;
+    let end = addr.checked_add(len).filter(|&e| e <= USER_END).ok_or(Errno::ENOMEM)?;
+    let vm = ctx.process.vm();
+    let areas = vm.areas();
+    if (addr..end).step_by(PAGE_SIZE).any(|page| areas.find(page).is_none()) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(len / PAGE)
+}
+
+/// msync(2): file mappings share the page cache's frames, so there is nothing to write
+/// back; what remains is Linux's argument checking.
+pub fn sys_msync(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const MS_ASYNC: u64 = 1;
+    const MS_INVALIDATE: u64 = 2;
+    const MS_SYNC: u64 = 4;
+    let flags = a[2];
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0 || flags & (MS_ASYNC | MS_SYNC) == (MS_ASYNC | MS_SYNC) {
+        return Err(Errno::EINVAL);
+    }
+    mapped_range(ctx, a[0], a[1])?;
+    Ok(0)
+}
+
+/// mincore(2): one byte per page, 1 if the page is resident (mapped in the page table now).
+pub fn sys_mincore(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let pages = mapped_range(ctx, a[0], a[1])?;
+    let vm = ctx.process.vm();
+    let resident: alloc::vec::Vec<u8> = (0..pages).map(|i| u8::from(vm.space().translate(a[0] + i * PAGE).is_some())).collect();
+    ctx.mem().write(a[2], &resident)?;
+    Ok(0)
+}
+
 /// mremap(2): shrink, grow in place, or move (MREMAP_MAYMOVE) by remapping the same frames.
 pub fn sys_mremap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const MREMAP_MAYMOVE: u64 = 1;

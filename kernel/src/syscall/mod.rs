@@ -10,6 +10,7 @@ pub mod mm;
 pub mod misc;
 pub mod names;
 pub mod process;
+pub mod socket;
 pub mod table;
 
 use alloc::collections::BTreeSet;

@@ -87,6 +87,7 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
         *child.signals.lock() = s;
     }
     *child.creds.lock() = *parent.creds.lock();
+    child.nice.store(parent.nice.load(core::sync::atomic::Ordering::Relaxed), core::sync::atomic::Ordering::Relaxed);
     *child.comm.lock() = parent.comm.lock().clone();
     *child.cmdline.lock() = parent.cmdline.lock().clone();
     *child.exe.lock() = parent.exe.lock().clone();
@@ -141,12 +142,47 @@ pub fn sys_clone(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// execve(2).
 pub fn sys_execve(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let path = path_arg(ctx, a[0])?;
+    let (argv, envp) = exec_arrays(ctx, a[1], a[2])?;
+    let node = path::resolve(&ctx.process.start(), &path, true)?;
+    exec_node(ctx, node, path, argv, envp)
+}
+
+/// Reads execve's argv and envp (before the program is looked up, as Linux does).
+fn exec_arrays(ctx: &SyscallCtx, argv: u64, envp: u64) -> SysResult<(alloc::vec::Vec<alloc::string::String>, alloc::vec::Vec<alloc::string::String>)> {
     let mem = ctx.mem();
-    let argv = mem.read_string_array(a[1])?;
-    let envp = mem.read_string_array(a[2])?;
+    Ok((mem.read_string_array(argv)?, mem.read_string_array(envp)?))
+}
+
+/// execveat(2): the program is `path` from `dirfd`, or with AT_EMPTY_PATH the file `dirfd`
+/// itself (how glibc's fexecve runs an open file).
+pub fn sys_execveat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+    const AT_EMPTY_PATH: u64 = 0x1000;
+    let (dirfd, flags) = (a[0] as i32, a[4]);
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(ctx, a[1])?;
+    let (argv, envp) = exec_arrays(ctx, a[2], a[3])?;
+    let (node, name) = if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        let file = ctx.process.files.lock().get(dirfd)?;
+        (file.node().ok_or(Errno::EACCES)?.clone(), alloc::format!("/dev/fd/{dirfd}"))
+    } else {
+        let start = crate::syscall::fs::start_at(ctx, dirfd)?;
+        let node = path::resolve(&start, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+        if node.kind() == NodeKind::Symlink {
+            return Err(Errno::ELOOP);
+        }
+        (node, path)
+    };
+    exec_node(ctx, node, name, argv, envp)
+}
+
+/// Replaces the process image with the program in `node`, named `path` (for /proc and
+/// AT_EXECFN).
+fn exec_node(ctx: &mut SyscallCtx, node: Arc<crate::fs::Node>, path: alloc::string::String, argv: alloc::vec::Vec<alloc::string::String>, envp: alloc::vec::Vec<alloc::string::String>) -> SysResult<u64> {
     let start = ctx.process.start();
-    let node = path::resolve(&start, &path, true)?;
-    if node.kind() == NodeKind::Dir || node.kind() != NodeKind::File {
+    if node.kind() != NodeKind::File {
         return Err(Errno::EACCES);
     }
     crate::syscall::fs::check_access(ctx, &node, crate::process::creds::MAY_EXEC)?;

@@ -1,0 +1,729 @@
+//! Unix-domain sockets (AF_UNIX): stream, datagram and seqpacket.
+//!
+//! Every socket owns its receive [`Queue`]. A connected socket sends into its peer's queue,
+//! and the two queues of a stream or seqpacket connection belong to that connection alone:
+//! when either side closes, both are closed, so the survivor reads EOF and its writes fail
+//! with EPIPE. A datagram socket's queue takes messages from anyone who names it.
+//!
+//! Names: a filesystem path (bind creates an `S_IFSOCK` node; connect resolves the path to
+//! that node) or an abstract name (a leading NUL; no node). [`NAMES`] maps either to the
+//! socket bound to it, weakly, so a closed socket's name refuses connections.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use ostd::sync::{SpinLock, WaitQueue};
+
+use crate::error::{Errno, SysResult};
+use crate::fs::file::{FileLike, OpenFlags, Readiness, Stat};
+use crate::fs::node::Node;
+
+/// Bytes a queue holds before senders wait (Linux's default socket buffer size).
+pub const QUEUE_CAPACITY: usize = 212_992;
+/// Datagrams a queue holds before senders wait (Linux's net.unix.max_dgram_qlen).
+const MAX_DATAGRAMS: usize = 10;
+/// The largest listen backlog (Linux's net.core.somaxconn).
+const MAX_BACKLOG: usize = 4096;
+
+/// The socket types AF_UNIX offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockType {
+    /// SOCK_STREAM: a byte stream.
+    Stream,
+    /// SOCK_DGRAM: messages, connectionless.
+    Dgram,
+    /// SOCK_SEQPACKET: messages over a connection.
+    Seqpacket,
+}
+
+impl SockType {
+    /// Decodes the type argument of socket(2) (flags already removed).
+    pub fn from_raw(raw: u64) -> SysResult<Self> {
+        match raw {
+            1 => Ok(Self::Stream),
+            2 => Ok(Self::Dgram),
+            5 => Ok(Self::Seqpacket),
+            3 | 4 | 6 | 10 => Err(Errno::ESOCKTNOSUPPORT),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// The number getsockopt(SO_TYPE) reports.
+    pub fn raw(self) -> u32 {
+        match self {
+            Self::Stream => 1,
+            Self::Dgram => 2,
+            Self::Seqpacket => 5,
+        }
+    }
+
+    fn connection_oriented(self) -> bool {
+        self != Self::Dgram
+    }
+}
+
+/// A Unix socket address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UnixAddr {
+    /// Not bound (or autobound never happened).
+    Unnamed,
+    /// A filesystem path, as given to bind.
+    Path(String),
+    /// An abstract name (the bytes after the leading NUL).
+    Abstract(Vec<u8>),
+}
+
+/// Who is at the other end (SO_PEERCRED), and who sent a message (SCM_CREDENTIALS).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub pid: i32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// One send: its bytes, the files passed with it (SCM_RIGHTS) and the sender's address.
+pub struct Message {
+    pub data: Vec<u8>,
+    pub rights: Vec<Arc<dyn FileLike>>,
+    pub from: UnixAddr,
+}
+
+struct QueueState {
+    messages: VecDeque<Message>,
+    bytes: usize,
+    /// No more data will come and none may be sent: the connection is shut down in this
+    /// direction, or its receiver is gone.
+    closed: bool,
+}
+
+/// A socket's receive queue.
+pub struct Queue {
+    state: SpinLock<QueueState>,
+    /// Receivers wait here for data.
+    readable: WaitQueue,
+    /// Senders wait here for room.
+    writable: WaitQueue,
+}
+
+impl Queue {
+    fn new() -> Arc<Self> {
+        Arc::new(Self { state: SpinLock::new(QueueState { messages: VecDeque::new(), bytes: 0, closed: false }), readable: WaitQueue::new(), writable: WaitQueue::new() })
+    }
+
+    fn close(&self) {
+        self.state.lock().closed = true;
+        self.readable.wake_all();
+        self.writable.wake_all();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+}
+
+/// Where a bound socket is registered: its filesystem node, or its abstract name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum NameKey {
+    Node(usize),
+    Abstract(Vec<u8>),
+}
+
+static NAMES: SpinLock<BTreeMap<NameKey, Weak<UnixSocket>>> = SpinLock::new(BTreeMap::new());
+static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 41);
+static NEXT_AUTOBIND: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Default)]
+struct Inner {
+    local: Option<(UnixAddr, NameKey, Option<Arc<Node>>)>,
+    /// The connected peer's receive queue, and its address.
+    peer: Option<(Arc<Queue>, UnixAddr)>,
+    peer_cred: Option<Credentials>,
+    /// Listening: the backlog limit and the accepted-but-not-taken connections.
+    listening: Option<(usize, VecDeque<Arc<UnixSocket>>)>,
+    /// shutdown(SHUT_WR) of a datagram socket (stream ones close the peer's queue).
+    send_shutdown: bool,
+    pass_cred: bool,
+    send_buffer: usize,
+    receive_buffer: usize,
+}
+
+/// A Unix-domain socket.
+pub struct UnixSocket {
+    kind: SockType,
+    flags: SpinLock<OpenFlags>,
+    rx: Arc<Queue>,
+    inner: SpinLock<Inner>,
+    /// Woken when a connection arrives at a listener.
+    incoming: WaitQueue,
+    creator: Credentials,
+    ino: u64,
+}
+
+/// What send and receive are asked to do beyond moving bytes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IoFlags {
+    pub nonblocking: bool,
+    pub peek: bool,
+    pub wait_all: bool,
+}
+
+/// What a receive produced.
+pub struct Received {
+    /// Bytes copied into the caller's buffer.
+    pub data: Vec<u8>,
+    /// The message's full length (differs from `data.len()` when a datagram was truncated).
+    pub full_len: usize,
+    pub rights: Vec<Arc<dyn FileLike>>,
+    pub from: UnixAddr,
+    pub truncated: bool,
+}
+
+impl UnixSocket {
+    /// Creates an unbound, unconnected socket.
+    pub fn new(kind: SockType, nonblocking: bool, creator: Credentials) -> Arc<Self> {
+        let flags = if nonblocking { OpenFlags::RDWR | OpenFlags::NONBLOCK } else { OpenFlags::RDWR };
+        Arc::new(Self {
+            kind,
+            flags: SpinLock::new(flags),
+            rx: Queue::new(),
+            inner: SpinLock::new(Inner { send_buffer: QUEUE_CAPACITY, receive_buffer: QUEUE_CAPACITY, ..Inner::default() }),
+            incoming: WaitQueue::new(),
+            creator,
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+        })
+    }
+
+    /// socketpair(2): two sockets connected to each other.
+    pub fn pair(kind: SockType, nonblocking: bool, creator: Credentials) -> (Arc<Self>, Arc<Self>) {
+        let (a, b) = (Self::new(kind, nonblocking, creator), Self::new(kind, nonblocking, creator));
+        a.connect_to(&b, UnixAddr::Unnamed, creator);
+        b.connect_to(&a, UnixAddr::Unnamed, creator);
+        (a, b)
+    }
+
+    fn connect_to(&self, peer: &UnixSocket, peer_addr: UnixAddr, peer_cred: Credentials) {
+        let mut inner = self.inner.lock();
+        inner.peer = Some((peer.rx.clone(), peer_addr));
+        inner.peer_cred = Some(peer_cred);
+    }
+
+    /// The socket's type.
+    pub fn kind(&self) -> SockType {
+        self.kind
+    }
+
+    fn nonblocking(&self) -> bool {
+        self.flags.lock().contains(OpenFlags::NONBLOCK)
+    }
+
+    /// bind(2). `path_node` creates the filesystem node for a path name (EADDRINUSE if one
+    /// exists), and is only called for path names.
+    pub fn bind(self: &Arc<Self>, addr: UnixAddr, path_node: impl FnOnce(&str) -> SysResult<Arc<Node>>) -> SysResult<()> {
+        if self.inner.lock().local.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        let addr = match addr {
+            UnixAddr::Unnamed => UnixAddr::Abstract(alloc::format!("{:05x}", NEXT_AUTOBIND.fetch_add(1, Ordering::Relaxed) & 0xfffff).into_bytes()),
+            other => other,
+        };
+        let (key, node) = match &addr {
+            UnixAddr::Path(path) => {
+                let node = path_node(path).map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
+                (NameKey::Node(Arc::as_ptr(&node) as usize), Some(node))
+            }
+            UnixAddr::Abstract(name) => (NameKey::Abstract(name.clone()), None),
+            UnixAddr::Unnamed => unreachable!("autobind chose a name"),
+        };
+        let mut names = NAMES.lock();
+        if names.get(&key).is_some_and(|w| w.strong_count() > 0) {
+            return Err(Errno::EADDRINUSE);
+        }
+        names.insert(key.clone(), Arc::downgrade(self));
+        drop(names);
+        self.inner.lock().local = Some((addr, key, node));
+        Ok(())
+    }
+
+    /// listen(2).
+    pub fn listen(&self, backlog: i32) -> SysResult<()> {
+        if !self.kind.connection_oriented() {
+            return Err(Errno::ENOTSUP);
+        }
+        let mut inner = self.inner.lock();
+        if inner.local.is_none() || inner.peer.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        let limit = (backlog.max(0) as usize).min(MAX_BACKLOG);
+        match &mut inner.listening {
+            Some((old, _)) => *old = limit,
+            None => inner.listening = Some((limit, VecDeque::new())),
+        }
+        Ok(())
+    }
+
+    /// connect(2) to the socket bound at `target` (found by the caller through the name
+    /// registry, see [`lookup_node`] and [`lookup_abstract`]).
+    pub fn connect(self: &Arc<Self>, target: Option<Arc<UnixSocket>>, target_addr: UnixAddr, me: Credentials) -> SysResult<()> {
+        let target = target.ok_or(Errno::ECONNREFUSED)?;
+        if target.kind != self.kind {
+            return Err(Errno::EPROTOTYPE);
+        }
+        if !self.kind.connection_oriented() {
+            // Connecting a datagram socket only sets its default destination.
+            let mut inner = self.inner.lock();
+            inner.peer = Some((target.rx.clone(), target_addr));
+            inner.peer_cred = Some(target.creator);
+            return Ok(());
+        }
+        {
+            let inner = self.inner.lock();
+            if inner.peer.is_some() {
+                return Err(Errno::EISCONN);
+            }
+            if inner.listening.is_some() {
+                return Err(Errno::EINVAL);
+            }
+        }
+        let my_addr = self.local_addr();
+        let nonblocking = self.nonblocking();
+        // The server side of the connection, handed to the listener's accept.
+        let server = Self::new(self.kind, false, target.creator);
+        server.inner.lock().local = target.inner.lock().local.as_ref().map(|(a, k, n)| (a.clone(), k.clone(), n.clone()));
+        server.connect_to(self, my_addr, me);
+        target.incoming.wait_until(|| {
+            let mut t = target.inner.lock();
+            let Some((limit, queue)) = t.listening.as_mut() else { return Some(Err(Errno::ECONNREFUSED)) };
+            if queue.len() <= *limit {
+                queue.push_back(server.clone());
+                return Some(Ok(()));
+            }
+            if nonblocking {
+                Some(Err(Errno::EAGAIN))
+            } else if crate::process::table::current_interrupted() {
+                Some(Err(Errno::EINTR))
+            } else {
+                None
+            }
+        })?;
+        self.connect_to(&server, target_addr, target.creator);
+        target.incoming.wake_all();
+        // A reader blocked in accept sleeps on the listener's receive queue too (poll).
+        target.rx.readable.wake_all();
+        Ok(())
+    }
+
+    /// accept(2): the next connection, with the peer's address.
+    pub fn accept(&self) -> SysResult<(Arc<UnixSocket>, UnixAddr)> {
+        if !self.kind.connection_oriented() {
+            return Err(Errno::ENOTSUP);
+        }
+        let nonblocking = self.nonblocking();
+        let server = self.incoming.wait_until(|| {
+            let mut inner = self.inner.lock();
+            let Some((_, queue)) = inner.listening.as_mut() else { return Some(Err(Errno::EINVAL)) };
+            if let Some(s) = queue.pop_front() {
+                return Some(Ok(s));
+            }
+            if nonblocking {
+                Some(Err(Errno::EAGAIN))
+            } else if crate::process::table::current_interrupted() {
+                Some(Err(Errno::EINTR))
+            } else {
+                None
+            }
+        })?;
+        self.incoming.wake_all();
+        let peer = server.peer_addr().unwrap_or(UnixAddr::Unnamed);
+        Ok((server, peer))
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> UnixAddr {
+        self.inner.lock().local.as_ref().map_or(UnixAddr::Unnamed, |(a, _, _)| a.clone())
+    }
+
+    /// The connected peer's address (ENOTCONN when there is none).
+    pub fn peer_addr(&self) -> SysResult<UnixAddr> {
+        self.inner.lock().peer.as_ref().map(|(_, a)| a.clone()).ok_or(Errno::ENOTCONN)
+    }
+
+    /// SO_PEERCRED.
+    pub fn peer_credentials(&self) -> Option<Credentials> {
+        self.inner.lock().peer_cred
+    }
+
+    /// Whether listen(2) was called (SO_ACCEPTCONN).
+    pub fn is_listening(&self) -> bool {
+        self.inner.lock().listening.is_some()
+    }
+
+    /// Sends `data` (with `rights`) to `to`, or to the connected peer. Returns the bytes sent.
+    pub fn send(&self, data: &[u8], rights: Vec<Arc<dyn FileLike>>, to: Option<Arc<UnixSocket>>, flags: IoFlags) -> SysResult<usize> {
+        let nonblocking = flags.nonblocking || self.nonblocking();
+        let (queue, from) = {
+            let inner = self.inner.lock();
+            let from = inner.local.as_ref().map_or(UnixAddr::Unnamed, |(a, _, _)| a.clone());
+            match (self.kind, to) {
+                (SockType::Dgram, Some(target)) => {
+                    if target.kind != SockType::Dgram {
+                        return Err(Errno::EPROTOTYPE);
+                    }
+                    (target.rx.clone(), from)
+                }
+                (SockType::Dgram, None) => (inner.peer.as_ref().ok_or(Errno::ENOTCONN)?.0.clone(), from),
+                (_, Some(_)) if inner.peer.is_some() => return Err(Errno::EISCONN),
+                (_, _) => (inner.peer.as_ref().ok_or(Errno::ENOTCONN)?.0.clone(), from),
+            }
+        };
+        if self.inner.lock().send_shutdown {
+            return Err(Errno::EPIPE);
+        }
+        match self.kind {
+            SockType::Stream => send_stream(&queue, data, rights, from, nonblocking),
+            SockType::Dgram | SockType::Seqpacket => {
+                if data.len() > QUEUE_CAPACITY {
+                    return Err(Errno::EMSGSIZE);
+                }
+                let refused = if self.kind == SockType::Dgram { Errno::ECONNREFUSED } else { Errno::EPIPE };
+                let mut message = Some(Message { data: data.to_vec(), rights, from });
+                queue.writable.wait_until(|| {
+                    let mut s = queue.state.lock();
+                    if s.closed {
+                        return Some(Err(refused));
+                    }
+                    let full = s.bytes + data.len() > QUEUE_CAPACITY || (self.kind == SockType::Dgram && s.messages.len() >= MAX_DATAGRAMS);
+                    if full && !s.messages.is_empty() {
+                        return if nonblocking {
+                            Some(Err(Errno::EAGAIN))
+                        } else if crate::process::table::current_interrupted() {
+                            Some(Err(Errno::EINTR))
+                        } else {
+                            None
+                        };
+                    }
+                    let m = message.take().expect("sent once");
+                    s.bytes += m.data.len();
+                    s.messages.push_back(m);
+                    Some(Ok(()))
+                })?;
+                queue.readable.wake_all();
+                Ok(data.len())
+            }
+        }
+    }
+
+    /// Receives up to `max` bytes.
+    pub fn receive(&self, max: usize, flags: IoFlags) -> SysResult<Received> {
+        let nonblocking = flags.nonblocking || self.nonblocking();
+        if self.kind.connection_oriented() && self.inner.lock().peer.is_none() && !self.rx.is_closed() {
+            return Err(if self.kind == SockType::Stream { Errno::EINVAL } else { Errno::ENOTCONN });
+        }
+        let queue = &self.rx;
+        let mut out = Received { data: Vec::new(), full_len: 0, rights: Vec::new(), from: UnixAddr::Unnamed, truncated: false };
+        loop {
+            let got = queue.readable.wait_until(|| {
+                let mut s = queue.state.lock();
+                if s.messages.is_empty() {
+                    return if s.closed || (flags.wait_all && !out.data.is_empty() && nonblocking) {
+                        Some(Ok(false))
+                    } else if nonblocking || (!out.data.is_empty() && !flags.wait_all) {
+                        Some(if out.data.is_empty() { Err(Errno::EAGAIN) } else { Ok(false) })
+                    } else if crate::process::table::current_interrupted() {
+                        Some(if out.data.is_empty() { Err(Errno::EINTR) } else { Ok(false) })
+                    } else {
+                        None
+                    };
+                }
+                Some(Ok(take(&mut s, self.kind, max - out.data.len(), flags.peek, &mut out)))
+            })?;
+            queue.writable.wake_all();
+            let more = got && self.kind == SockType::Stream && out.data.len() < max && out.rights.is_empty() && !flags.peek;
+            if !more {
+                break;
+            }
+            if !flags.wait_all && queue.state.lock().messages.is_empty() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether bind(2) has named this socket.
+    pub fn is_bound(&self) -> bool {
+        self.inner.lock().local.is_some()
+    }
+
+    /// shutdown(2): `read` and/or `write` directions.
+    pub fn shutdown(&self, read: bool, write: bool) -> SysResult<()> {
+        // Linux accepts shutdown of an unconnected Unix socket (it only marks it).
+        let mut inner = self.inner.lock();
+        let peer = inner.peer.as_ref().map(|(q, _)| q.clone());
+        if write {
+            match (self.kind, &peer) {
+                (SockType::Dgram, _) => inner.send_shutdown = true,
+                (_, Some(q)) => q.close(),
+                _ => {}
+            }
+        }
+        drop(inner);
+        if read {
+            self.rx.close();
+        }
+        Ok(())
+    }
+
+    /// SO_PASSCRED.
+    pub fn set_pass_cred(&self, on: bool) {
+        self.inner.lock().pass_cred = on;
+    }
+
+    /// SO_PASSCRED's value.
+    pub fn pass_cred(&self) -> bool {
+        self.inner.lock().pass_cred
+    }
+
+    /// SO_SNDBUF / SO_RCVBUF, as Linux reports them (twice what was asked, within limits).
+    pub fn set_buffer(&self, send: bool, size: u32) {
+        let doubled = (size as usize).clamp(2304, QUEUE_CAPACITY / 2) * 2;
+        let mut inner = self.inner.lock();
+        if send {
+            inner.send_buffer = doubled;
+        } else {
+            inner.receive_buffer = doubled;
+        }
+    }
+
+    /// SO_SNDBUF / SO_RCVBUF's values.
+    pub fn buffer(&self, send: bool) -> usize {
+        let inner = self.inner.lock();
+        if send { inner.send_buffer } else { inner.receive_buffer }
+    }
+}
+
+/// Moves one message's worth (datagram) or up to `room` bytes (stream) from the queue into
+/// `out`. Returns whether anything was taken.
+fn take(s: &mut QueueState, kind: SockType, room: usize, peek: bool, out: &mut Received) -> bool {
+    match kind {
+        SockType::Stream => {
+            let mut taken = 0;
+            let mut index = 0;
+            while taken < room && index < s.messages.len() {
+                let m = &mut s.messages[index];
+                // Files travel with the first byte of their message; a read stops after them
+                // so they reach the caller that got those bytes.
+                let carries_rights = !m.rights.is_empty();
+                let n = (room - taken).min(m.data.len());
+                out.data.extend_from_slice(&m.data[..n]);
+                if peek {
+                    if carries_rights {
+                        out.rights.extend(m.rights.iter().cloned());
+                    }
+                    index += 1;
+                } else {
+                    out.rights.append(&mut m.rights);
+                    m.data.drain(..n);
+                    if m.data.is_empty() {
+                        s.messages.remove(index);
+                    }
+                    s.bytes -= n;
+                }
+                taken += n;
+                if carries_rights {
+                    break;
+                }
+            }
+            out.full_len = out.data.len();
+            taken > 0 || room == 0
+        }
+        SockType::Dgram | SockType::Seqpacket => {
+            let m = if peek { None } else { s.messages.pop_front() };
+            let (data, rights, from) = match &m {
+                Some(m) => (&m.data, m.rights.clone(), m.from.clone()),
+                None => {
+                    let front = s.messages.front().expect("caller checked non-empty");
+                    (&front.data, front.rights.clone(), front.from.clone())
+                }
+            };
+            let n = room.min(data.len());
+            out.data.extend_from_slice(&data[..n]);
+            out.full_len = data.len();
+            out.truncated = n < data.len();
+            out.rights = rights;
+            out.from = from;
+            if let Some(m) = &m {
+                s.bytes -= m.data.len();
+            }
+            true
+        }
+    }
+}
+
+fn send_stream(queue: &Queue, data: &[u8], rights: Vec<Arc<dyn FileLike>>, from: UnixAddr, nonblocking: bool) -> SysResult<usize> {
+    let mut sent = 0;
+    let mut rights = Some(rights);
+    loop {
+        let step = queue.writable.wait_until(|| {
+            let mut s = queue.state.lock();
+            if s.closed {
+                return Some(Err(Errno::EPIPE));
+            }
+            let room = QUEUE_CAPACITY.saturating_sub(s.bytes);
+            if room == 0 {
+                return if nonblocking {
+                    Some(Err(Errno::EAGAIN))
+                } else if crate::process::table::current_interrupted() {
+                    Some(Err(Errno::EINTR))
+                } else {
+                    None
+                };
+            }
+            let n = room.min(data.len() - sent);
+            s.bytes += n;
+            s.messages.push_back(Message { data: data[sent..sent + n].to_vec(), rights: rights.take().unwrap_or_default(), from: from.clone() });
+            Some(Ok(n))
+        });
+        match step {
+            Ok(n) => {
+                sent += n;
+                queue.readable.wake_all();
+                if sent == data.len() {
+                    return Ok(sent);
+                }
+            }
+            Err(e) if sent == 0 => return Err(e),
+            Err(_) => return Ok(sent),
+        }
+    }
+}
+
+impl Drop for UnixSocket {
+    fn drop(&mut self) {
+        let inner = &mut *self.inner.lock();
+        if let Some((_, key, _)) = &inner.local {
+            let mut names = NAMES.lock();
+            if names.get(key).is_some_and(|w| w.strong_count() == 0) {
+                names.remove(key);
+            }
+        }
+        // Nobody will read this queue again; a stream peer also gets EOF.
+        self.rx.close();
+        if self.kind.connection_oriented() {
+            if let Some((peer, _)) = &inner.peer {
+                peer.close();
+            }
+        }
+        // Connections queued on a listener that never accepted them are reset.
+        if let Some((_, queue)) = inner.listening.take() {
+            drop(queue);
+        }
+    }
+}
+
+/// The socket bound to filesystem node `node`, if it is still open.
+pub fn lookup_node(node: &Arc<Node>) -> Option<Arc<UnixSocket>> {
+    NAMES.lock().get(&NameKey::Node(Arc::as_ptr(node) as usize)).and_then(Weak::upgrade)
+}
+
+/// The socket bound to abstract name `name`, if any.
+pub fn lookup_abstract(name: &[u8]) -> Option<Arc<UnixSocket>> {
+    NAMES.lock().get(&NameKey::Abstract(name.to_vec())).and_then(Weak::upgrade)
+}
+
+impl FileLike for UnixSocket {
+    fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
+        let got = self.receive(buf.len(), IoFlags::default())?;
+        buf[..got.data.len()].copy_from_slice(&got.data);
+        Ok(got.data.len())
+    }
+
+    fn write(&self, buf: &[u8]) -> SysResult<usize> {
+        self.send(buf, Vec::new(), None, IoFlags::default())
+    }
+
+    fn stat(&self) -> Stat {
+        Stat { ino: self.ino, mode: 0o140777, nlink: 1, blksize: 4096, dev: 8, ..Stat::default() }
+    }
+
+    fn flags(&self) -> OpenFlags {
+        *self.flags.lock()
+    }
+
+    fn set_status_flags(&self, flags: OpenFlags) {
+        let mut f = self.flags.lock();
+        *f = (*f - OpenFlags::NONBLOCK) | (flags & OpenFlags::NONBLOCK);
+    }
+
+    fn readiness(&self) -> Readiness {
+        let inner = self.inner.lock();
+        if let Some((_, queue)) = &inner.listening {
+            return Readiness { readable: !queue.is_empty(), writable: false, hangup: false };
+        }
+        let (rx_data, rx_closed) = {
+            let s = self.rx.state.lock();
+            (!s.messages.is_empty(), s.closed)
+        };
+        let (writable, peer_closed) = match &inner.peer {
+            Some((q, _)) => {
+                let s = q.state.lock();
+                let room = s.bytes < QUEUE_CAPACITY && (self.kind != SockType::Dgram || s.messages.len() < MAX_DATAGRAMS);
+                (room || s.closed, s.closed)
+            }
+            None => (!self.kind.connection_oriented(), false),
+        };
+        let connected = inner.peer.is_some();
+        Readiness {
+            readable: rx_data || (rx_closed && (connected || !self.kind.connection_oriented())),
+            writable,
+            hangup: self.kind.connection_oriented() && connected && rx_closed && peer_closed,
+        }
+    }
+
+    fn into_socket(self: Arc<Self>) -> Option<Arc<UnixSocket>> {
+        Some(self)
+    }
+}
+
+ostd::ktest! {
+    fn unix_stream_pair_carries_bytes_and_reports_eof_and_epipe() {
+        let me = Credentials::default();
+        let (a, b) = UnixSocket::pair(SockType::Stream, true, me);
+        assert_eq!(a.write(b"hello").unwrap(), 5);
+        let mut buf = [0u8; 16];
+        assert_eq!(b.read(&mut buf).unwrap(), 5);
+        assert_eq!(&buf[..5], b"hello");
+        assert_eq!(b.read(&mut buf).unwrap_err(), Errno::EAGAIN);
+        drop(a);
+        assert_eq!(b.read(&mut buf).unwrap(), 0, "EOF once the peer is gone");
+        assert_eq!(b.write(b"x").unwrap_err(), Errno::EPIPE);
+    }
+
+    fn unix_dgram_pair_keeps_message_boundaries_and_truncates() {
+        let (a, b) = UnixSocket::pair(SockType::Dgram, true, Credentials::default());
+        a.write(b"first").unwrap();
+        a.write(b"second").unwrap();
+        let got = b.receive(3, IoFlags::default()).unwrap();
+        assert_eq!((got.data.as_slice(), got.full_len, got.truncated), (&b"fir"[..], 5, true));
+        let got = b.receive(64, IoFlags::default()).unwrap();
+        assert_eq!(got.data, b"second");
+    }
+
+    fn unix_stream_fills_up_to_capacity_then_would_block() {
+        let (a, _b) = UnixSocket::pair(SockType::Stream, true, Credentials::default());
+        let chunk = alloc::vec![7u8; 65536];
+        let mut total = 0;
+        loop {
+            match a.write(&chunk) {
+                Ok(n) => total += n,
+                Err(e) => {
+                    assert_eq!(e, Errno::EAGAIN);
+                    break;
+                }
+            }
+        }
+        assert_eq!(total, QUEUE_CAPACITY);
+        assert!(!a.readiness().writable);
+    }
+}

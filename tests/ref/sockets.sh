@@ -1,0 +1,3 @@
+# Runs the Unix socket probe (tests/ref/sockets.c).
+/bin/sockets
+echo "exit $?"
