@@ -31,3 +31,8 @@ pub fn monotonic() -> Timespec {
     let ns = monotonic_ns();
     Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as i64 }
 }
+
+/// Converts a CLOCK_REALTIME instant (ns since the epoch) to monotonic ns (saturating at 0).
+pub fn realtime_to_monotonic_ns(realtime_ns: i128) -> u64 {
+    (realtime_ns - BOOT_EPOCH_NS.get().copied().unwrap_or(0)).clamp(0, i128::from(u64::MAX)) as u64
+}

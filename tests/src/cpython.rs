@@ -8,6 +8,10 @@
 //! every listed case still fails (the list only shrinks).
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::reference::{boot_both, debian_image};
 
 /// What happened to one test case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,6 +248,47 @@ pub fn compare(modules: &[String], linux: &BTreeMap<String, ModuleRun>, ours: &B
 /// The module names of tests/cpython/modules (first word of each non-comment line).
 pub fn module_names(list: &str) -> Vec<String> {
     list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).filter_map(|l| l.split_whitespace().next()).map(String::from).collect()
+}
+
+/// Runs the tracked modules under both kernels, prints the table, and judges the result
+/// against tests/cpython/known-gaps. The raw console output stays in
+/// target/cpython/{linux,ours}.out.
+pub fn run_suite(root: &Path, elf: &Path) -> Result<String, String> {
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).map_err(|e| format!("read {p}: {e}"));
+    let modules = module_names(&read("tests/cpython/modules")?);
+    let known = parse_known_gaps(&read("tests/cpython/known-gaps")?)?;
+    let work = root.join("target/cpython");
+    let image = debian_image(root, &work, &[("tests/cpython/rdinit", "cpython-init"), ("tests/cpython/modules", "cpython/modules")])?;
+    let (theirs, ours) = boot_both(root, elf, &image, "/cpython-init", Duration::from_secs(40 * 60))?;
+    std::fs::write(work.join("linux.out"), &theirs.output).map_err(|e| e.to_string())?;
+    std::fs::write(work.join("ours.out"), &ours.output).map_err(|e| e.to_string())?;
+
+    let comparison = compare(&modules, &parse_run(&theirs.output), &parse_run(&ours.output), &known);
+    print!("{}", comparison.table());
+    let mut problems = Vec::new();
+    for id in comparison.unlisted() {
+        problems.push(format!("passes under Linux, not here, not in tests/cpython/known-gaps: {id}"));
+    }
+    for pattern in &comparison.stale {
+        problems.push(format!("known-gaps lists {pattern}, which no longer fails here (or fails under Linux too): remove it"));
+    }
+    for m in comparison.modules.iter().filter(|m| m.linux_finished && !m.ours_finished) {
+        problems.push(format!("{} did not finish on our kernel (see target/cpython/ours.out)", m.module));
+    }
+    for m in comparison.modules.iter().filter(|m| !m.linux_finished) {
+        println!("note: {} did not finish under Linux either (see target/cpython/linux.out)", m.module);
+    }
+    let timing = format!("Linux {:.0} s, ours {:.0} s", theirs.elapsed.as_secs_f64(), ours.elapsed.as_secs_f64());
+    if problems.is_empty() {
+        return Ok(format!("{} modules; every case that passes under Linux passes here, but for {} listed gaps ({timing})", modules.len(), comparison.listed_count()));
+    }
+    for p in problems.iter().take(60) {
+        println!("  {p}");
+    }
+    if problems.len() > 60 {
+        println!("  ... and {} more", problems.len() - 60);
+    }
+    Err(format!("{} problems ({timing})", problems.len()))
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 pub mod bench;
 pub mod cpython;
+pub mod debian_workout;
 pub mod qemu;
 pub mod reference;
+pub mod stress;
 pub mod unsafe_policy;

@@ -31,6 +31,8 @@ pub struct BootSpec {
     pub machine: String,
     /// Wall-clock limit.
     pub timeout: Duration,
+    /// A file that receives the console output as it arrives (long runs can be watched).
+    pub console_log: Option<std::path::PathBuf>,
 }
 
 impl BootSpec {
@@ -44,6 +46,7 @@ impl BootSpec {
             memory: "512M".into(),
             machine: "q35".into(),
             timeout: Duration::from_secs(60),
+            console_log: None,
         }
     }
 
@@ -114,9 +117,22 @@ pub fn boot(spec: &BootSpec) -> std::io::Result<BootOutcome> {
     let start = Instant::now();
     let mut child = cmd.spawn()?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut log = match &spec.console_log {
+        Some(path) => Some(std::fs::File::create(path)?),
+        None => None,
+    };
     let reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(log) = log.as_mut() {
+                let _ = std::io::Write::write_all(log, &chunk[..n]);
+            }
+        }
         buf
     });
     let (status, timed_out) = wait_or_kill(&mut child, start, spec.timeout, Duration::from_millis(20))?;

@@ -103,6 +103,48 @@ pub fn linux_kernel(cache: &Path) -> Result<PathBuf, String> {
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
+/// Builds the Debian guest image (images/debian, cached rootfs) with `files` added as
+/// `(source in the repository, path in the guest)` pairs, at `work/image.cpio.gz`.
+pub fn debian_image(root: &Path, work: &Path, files: &[(&str, &str)]) -> Result<PathBuf, String> {
+    let extra = work.join("extra");
+    let _ = std::fs::remove_dir_all(&extra);
+    for (from, to) in files {
+        let dest = extra.join(to);
+        if let Some(dir) = dest.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+        }
+        std::fs::copy(root.join(from), &dest).map_err(|e| format!("copy {from}: {e}"))?;
+    }
+    let image = work.join("image.cpio.gz");
+    let status = Command::new(root.join("images/debian/mkimage.sh")).arg(&image).arg(&extra).status().map_err(|e| format!("cannot run images/debian/mkimage.sh: {e}"))?;
+    if !status.success() {
+        return Err(format!("images/debian/mkimage.sh failed: {status}"));
+    }
+    Ok(image)
+}
+
+/// Boots `initrd` with `rdinit` under Debian's Linux 6.1 and under our kernel `elf` at the
+/// same time (each QEMU is one TCG thread), with 2 GiB each. Returns (Linux, ours).
+pub fn boot_both(root: &Path, elf: &Path, initrd: &Path, rdinit: &str, timeout: std::time::Duration) -> Result<(crate::qemu::BootOutcome, crate::qemu::BootOutcome), String> {
+    use crate::qemu::{BootSpec, boot};
+    let linux = linux_kernel(&root.join("target/linux"))?;
+    let spec = |kernel: &Path, cmdline: String| BootSpec { initrd: Some(initrd.into()), memory: "2G".into(), timeout, ..BootSpec::pvh(kernel, cmdline) };
+    // The consoles are written as they arrive, next to the initrd, for watching long runs.
+    let log = |name: &str| initrd.parent().map(|dir| dir.join(name));
+    let linux_spec = BootSpec { console_log: log("linux.console"), ..spec(&linux, format!("console=ttyS0 panic=-1 quiet rdinit={rdinit}")) };
+    let ours_spec = BootSpec { console_log: log("ours.console"), ..spec(elf, format!("console=ttyS0 quiet rdinit={rdinit}")) };
+    let linux_run = std::thread::spawn(move || boot(&linux_spec));
+    let ours = boot(&ours_spec).map_err(|e| format!("boot ours: {e}"))?;
+    let theirs = linux_run.join().map_err(|_| "the Linux boot thread panicked".to_string())?.map_err(|e| format!("boot Linux: {e}"))?;
+    Ok((theirs, ours))
+}
+
+/// The last `n` lines of `text`.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
 /// Returns a unified-style list of the first differing lines.
 pub fn first_differences(expected: &str, actual: &str, max: usize) -> String {
     let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());

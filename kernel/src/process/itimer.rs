@@ -1,5 +1,5 @@
-//! ITIMER_REAL (alarm, setitimer): one kernel task checks every process's deadline at each
-//! timer tick and sends SIGALRM when it passes, reloading periodic timers.
+//! ITIMER_REAL (alarm, setitimer) and POSIX timers: one kernel task checks every process's
+//! deadlines at each timer tick and signals the ones that passed, reloading periodic timers.
 
 use super::{signal, table};
 
@@ -10,12 +10,16 @@ pub fn init() {
             let now = crate::time::monotonic_ns();
             let due: alloc::vec::Vec<_> = table::all()
                 .into_iter()
-                .filter(|p| p.real_timer.lock().is_some_and(|(at, _)| at <= now) && !p.is_zombie())
+                .filter(|p| !p.is_zombie() && (p.real_timer.lock().is_some_and(|(at, _)| at <= now) || super::posix_timer::next_deadline(p).is_some_and(|at| at <= now)))
                 .collect();
             (!due.is_empty()).then_some(due)
         });
         let now = crate::time::monotonic_ns();
         for p in due {
+            super::posix_timer::fire_due(&p, now);
+            if !p.real_timer.lock().is_some_and(|(at, _)| at <= now) {
+                continue;
+            }
             {
                 let mut t = p.real_timer.lock();
                 *t = match *t {

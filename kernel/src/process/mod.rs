@@ -6,6 +6,7 @@
 pub mod creds;
 pub mod exec;
 pub mod itimer;
+pub mod posix_timer;
 pub mod run;
 pub mod sigframe;
 pub mod signal;
@@ -90,6 +91,8 @@ pub struct Process {
     pub stop: SpinLock<StopState>,
     /// ITIMER_REAL: next expiry (monotonic ns) and reload interval (0 = one-shot).
     pub real_timer: SpinLock<Option<(u64, u64)>>,
+    /// POSIX timers (timer_create).
+    pub posix_timers: SpinLock<posix_timer::Timers>,
     /// The nice value (-20..=19), as getpriority/setpriority see it; the round-robin
     /// scheduler does not weigh it yet.
     pub nice: AtomicI32,
@@ -148,6 +151,7 @@ impl Process {
             stop: SpinLock::new(StopState::default()),
             real_timer: SpinLock::new(None),
             nice: AtomicI32::new(0),
+            posix_timers: SpinLock::new(posix_timer::Timers::default()),
         })
     }
 
@@ -288,7 +292,7 @@ impl Process {
                 ExitStatus::Signaled(s, false) => (2, s as i32),
                 ExitStatus::Signaled(s, true) => (3, s as i32),
             };
-            signal::send_info(&parent, sigframe::SigInfo { signo: signal::SIGCHLD, code, pid: self.pid, uid: self.creds.lock().ruid, status, addr: 0 });
+            signal::send_info(&parent, sigframe::SigInfo { signo: signal::SIGCHLD, code, pid: self.pid, uid: self.creds.lock().ruid, status, ..Default::default() });
             parent.child_wq.wake_all();
         }
     }

@@ -134,6 +134,9 @@ fn deliver_signals(process: &Process, thread: &Thread, user: &mut UserMode, inte
             let Some(info) = t.private.take_deliverable(blocked).or_else(|| s.shared.take_deliverable(blocked)) else { break };
             (info.signo, s.actions[(info.signo - 1) as usize], info, saved_mask.unwrap_or(blocked))
         };
+        if info.code == sigframe::SI_TIMER {
+            super::posix_timer::signal_taken(process, info.pid);
+        }
         if action.handler == signal::SIG_IGN && sig != signal::SIGKILL {
             continue;
         }
@@ -195,7 +198,7 @@ fn stop(process: &Process, sig: u32) {
     *process.stop.lock() = super::StopState { stopped_by: Some(sig), stop_unreported: true, continue_unreported: false };
     if let Some(parent) = process.parent() {
         if parent.signals.lock().actions[(signal::SIGCHLD - 1) as usize].flags & signal::SA_NOCLDSTOP == 0 {
-            signal::send_info(&parent, SigInfo { signo: signal::SIGCHLD, code: 5, pid: process.pid(), uid: process.creds.lock().ruid, status: sig as i32, addr: 0 });
+            signal::send_info(&parent, SigInfo { signo: signal::SIGCHLD, code: 5, pid: process.pid(), uid: process.creds.lock().ruid, status: sig as i32, ..SigInfo::default() });
         }
         parent.child_wq.wake_all();
     }

@@ -25,6 +25,11 @@ const FPSTATE_SIZE: u64 = 512;
 const UC_FLAGS: u64 = 0x2 | 0x4; // UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS
 const RED_ZONE: u64 = 128;
 
+/// si_code of a POSIX timer's expiry.
+pub const SI_TIMER: i32 = -2;
+/// si_code of sigqueue(3).
+pub const SI_QUEUE: i32 = -1;
+
 /// What the handler is told about the signal.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SigInfo {
@@ -40,6 +45,9 @@ pub struct SigInfo {
     pub status: i32,
     /// For faults: the address.
     pub addr: u64,
+    /// For SI_TIMER and SI_QUEUE: the sigval the receiver asked for (then `pid` holds the
+    /// timer ID and `uid` the overrun count, as Linux's union lays them out).
+    pub value: u64,
 }
 
 impl SigInfo {
@@ -49,6 +57,10 @@ impl SigInfo {
         b[8..12].copy_from_slice(&self.code.to_le_bytes());
         if self.addr != 0 {
             b[16..24].copy_from_slice(&self.addr.to_le_bytes());
+        } else if self.code == SI_TIMER || self.code == SI_QUEUE {
+            b[16..20].copy_from_slice(&self.pid.to_le_bytes());
+            b[20..24].copy_from_slice(&self.uid.to_le_bytes());
+            b[24..32].copy_from_slice(&self.value.to_le_bytes());
         } else {
             b[16..20].copy_from_slice(&self.pid.to_le_bytes());
             b[20..24].copy_from_slice(&self.uid.to_le_bytes());

@@ -618,3 +618,180 @@ pub fn sys_alarm(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     *t = (secs > 0).then(|| (now + secs * 1_000_000_000, 0));
     Ok(left)
 }
+
+/// The clocks timer_create accepts.
+fn timer_clock(clock: u64) -> SysResult<u32> {
+    match clock {
+        0 | 1 | 2 | 3 | 7 | 8 | 9 | 11 => Ok(clock as u32),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// timer_create(2).
+pub fn sys_timer_create(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    use crate::process::posix_timer::{MAX_TIMERS, Notify, PosixTimer};
+    const SIGEV_SIGNAL: u32 = 0;
+    const SIGEV_NONE: u32 = 1;
+    const SIGEV_THREAD_ID: u32 = 4;
+    let clock = timer_clock(a[0])?;
+    let mem = ctx.mem();
+    let mut timers = ctx.process.posix_timers.lock();
+    let id = (0..).find(|id| !timers.by_id.contains_key(id)).expect("fewer than i32::MAX timers");
+    let notify = if a[1] == 0 {
+        Notify::Process { signo: crate::process::signal::SIGALRM, value: id as u64 }
+    } else {
+        let value = mem.read_u64(a[1])?;
+        let signo = mem.read_u32(a[1] + 8)?;
+        let how = mem.read_u32(a[1] + 12)?;
+        let valid_signal = (1..=crate::process::signal::NSIG).contains(&signo);
+        match how {
+            SIGEV_NONE => Notify::Nothing,
+            SIGEV_SIGNAL if valid_signal => Notify::Process { signo, value },
+            SIGEV_THREAD_ID if valid_signal => {
+                let tid = mem.read_u32(a[1] + 16)? as i32;
+                if crate::process::table::thread_of(ctx.process.pid(), tid).is_none() {
+                    return Err(Errno::EINVAL);
+                }
+                Notify::Thread { signo, value, tid }
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+    };
+    if timers.by_id.len() >= MAX_TIMERS {
+        return Err(Errno::EAGAIN);
+    }
+    mem.write_u32(a[2], id as u32)?;
+    timers.by_id.insert(id, PosixTimer { clock, notify, deadline: None, interval: 0, overrun: 0, signal_pending: false });
+    Ok(0)
+}
+
+fn itimerspec_bytes(interval_ns: u64, value_ns: u64) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    for (i, ns) in [interval_ns, value_ns].into_iter().enumerate() {
+        b[i * 16..i * 16 + 8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+        b[i * 16 + 8..i * 16 + 16].copy_from_slice(&(ns % 1_000_000_000).to_le_bytes());
+    }
+    b
+}
+
+fn timespec_ns(mem: &crate::user_mem::UserMem, addr: u64) -> SysResult<u64> {
+    let (sec, nsec) = (mem.read_u64(addr)? as i64, mem.read_u64(addr + 8)? as i64);
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64))
+}
+
+/// timer_settime(2).
+pub fn sys_timer_settime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const TIMER_ABSTIME: u64 = 1;
+    let (id, flags) = (a[0] as i32, a[1]);
+    if flags & !TIMER_ABSTIME != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mem = ctx.mem();
+    let interval = timespec_ns(&mem, a[2])?;
+    let value = timespec_ns(&mem, a[2] + 16)?;
+    let now = crate::time::monotonic_ns();
+    let mut timers = ctx.process.posix_timers.lock();
+    let t = timers.by_id.get_mut(&id).ok_or(Errno::EINVAL)?;
+    let old = itimerspec_bytes(t.interval, t.deadline.map_or(0, |d| d.saturating_sub(now).max(1)));
+    t.interval = interval;
+    t.deadline = match (value, flags & TIMER_ABSTIME != 0) {
+        (0, _) => None,
+        (v, false) => Some(now.saturating_add(v)),
+        (v, true) if matches!(t.clock, 0 | 8 | 11) => Some(crate::time::realtime_to_monotonic_ns(i128::from(v))),
+        (v, true) => Some(v),
+    };
+    t.overrun = 0;
+    drop(timers);
+    if a[3] != 0 {
+        mem.write(a[3], &old)?;
+    }
+    Ok(0)
+}
+
+/// timer_gettime(2).
+pub fn sys_timer_gettime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let now = crate::time::monotonic_ns();
+    let bytes = {
+        let timers = ctx.process.posix_timers.lock();
+        let t = timers.by_id.get(&(a[0] as i32)).ok_or(Errno::EINVAL)?;
+        itimerspec_bytes(t.interval, t.deadline.map_or(0, |d| d.saturating_sub(now).max(1)))
+    };
+    ctx.mem().write(a[1], &bytes)?;
+    Ok(0)
+}
+
+/// timer_getoverrun(2).
+pub fn sys_timer_getoverrun(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    ctx.process.posix_timers.lock().by_id.get(&(a[0] as i32)).map(|t| u64::from(t.overrun)).ok_or(Errno::EINVAL)
+}
+
+/// timer_delete(2).
+pub fn sys_timer_delete(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    ctx.process.posix_timers.lock().by_id.remove(&(a[0] as i32)).map(|_| 0).ok_or(Errno::EINVAL)
+}
+
+/// The capability sets root holds (CAP_CHOWN..CAP_CHECKPOINT_RESTORE, Linux 6.1's 41).
+const ALL_CAPABILITIES: u64 = (1 << 41) - 1;
+const CAPABILITY_V1: u32 = 0x1998_0330;
+const CAPABILITY_V2: u32 = 0x2007_1026;
+const CAPABILITY_V3: u32 = 0x2008_0522;
+
+/// Reads capget/capset's header: the version (EINVAL, with the preferred version written
+/// back, if unknown) and the pid.
+fn capability_header(ctx: &SyscallCtx, header: u64) -> SysResult<(u32, i32)> {
+    let mem = ctx.mem();
+    let version = mem.read_u32(header)?;
+    if ![CAPABILITY_V1, CAPABILITY_V2, CAPABILITY_V3].contains(&version) {
+        mem.write_u32(header, CAPABILITY_V3)?;
+        return Err(Errno::EINVAL);
+    }
+    let pid = mem.read_u32(header + 4)? as i32;
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok((version, pid))
+}
+
+/// capget(2): no capability model beyond "root holds all": root's sets are full, every
+/// other user's empty.
+pub fn sys_capget(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (version, pid) = capability_header(ctx, a[0])?;
+    let target = if pid == 0 { ctx.process.clone() } else { crate::process::table::get(pid).ok_or(Errno::ESRCH)? };
+    if a[1] == 0 {
+        return Ok(0);
+    }
+    let caps = if target.creds.lock().euid == 0 { ALL_CAPABILITIES } else { 0 };
+    let words = if version == CAPABILITY_V1 { 1 } else { 2 };
+    let mut data = alloc::vec::Vec::new();
+    for word in 0..words {
+        let bits = (caps >> (32 * word)) as u32;
+        for set in [bits, bits, 0] {
+            // effective, permitted, inheritable
+            data.extend_from_slice(&set.to_le_bytes());
+        }
+    }
+    ctx.mem().write(a[1], &data)?;
+    Ok(0)
+}
+
+/// capset(2): a process may keep or drop what it has; nothing can be gained.
+pub fn sys_capset(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (version, pid) = capability_header(ctx, a[0])?;
+    if pid != 0 && pid != ctx.process.pid() {
+        return Err(Errno::EPERM);
+    }
+    let held = if ctx.process.creds.lock().euid == 0 { ALL_CAPABILITIES } else { 0 };
+    let mem = ctx.mem();
+    let words = if version == CAPABILITY_V1 { 1 } else { 2 };
+    for word in 0..words {
+        let at = a[1] + 12 * word;
+        let (effective, permitted) = (u64::from(mem.read_u32(at)?) << (32 * word), u64::from(mem.read_u32(at + 4)?) << (32 * word));
+        if permitted & !held != 0 || effective & !permitted != 0 {
+            return Err(Errno::EPERM);
+        }
+    }
+    Ok(0)
+}

@@ -194,6 +194,8 @@ fn exec_node(ctx: &mut SyscallCtx, node: Arc<crate::fs::Node>, path: alloc::stri
     process.set_vm(loaded.vm);
     process.files.lock().close_on_exec();
     process.signals.lock().reset_for_exec();
+    // POSIX timers do not survive execve.
+    *process.posix_timers.lock() = Default::default();
     *process.comm.lock() = loaded.comm;
     *process.cmdline.lock() = argv;
     *process.exe.lock() = real_path(&start, &loaded.exe);
@@ -335,7 +337,7 @@ const SI_USER: i32 = 0;
 const SI_TKILL: i32 = -6;
 
 fn sender_info(ctx: &SyscallCtx, sig: u32, code: i32) -> crate::process::sigframe::SigInfo {
-    crate::process::sigframe::SigInfo { signo: sig, code, pid: ctx.process.pid(), uid: ctx.process.creds.lock().ruid, status: 0, addr: 0 }
+    crate::process::sigframe::SigInfo { signo: sig, code, pid: ctx.process.pid(), uid: ctx.process.creds.lock().ruid, status: 0, ..Default::default() }
 }
 
 /// tgkill(2): a signal for one thread, which only that thread takes.
@@ -868,6 +870,9 @@ pub fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     let thread = ctx.thread.clone();
     let taken = ostd::task::wait_ticks_until(|| {
         if let Some(info) = thread.signals.lock().private.take_in(set).or_else(|| process.signals.lock().shared.take_in(set)) {
+            if info.code == crate::process::sigframe::SI_TIMER {
+                crate::process::posix_timer::signal_taken(&process, info.pid);
+            }
             return Some(Ok((info.signo, info)));
         }
         if deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {

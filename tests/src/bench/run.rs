@@ -125,6 +125,7 @@ pub fn spec_for(
         memory: format!("{memory_mib}M"),
         machine: "q35".into(),
         timeout,
+        console_log: None,
     }
 }
 

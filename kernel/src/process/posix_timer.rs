@@ -1,0 +1,94 @@
+//! POSIX per-process timers (timer_create and friends): each notifies by a signal to the
+//! process or to one thread (SIGEV_THREAD_ID, which glibc's SIGEV_THREAD is built on), or
+//! not at all. The itimer task fires them at timer ticks, as it does ITIMER_REAL.
+
+use alloc::collections::BTreeMap;
+
+use super::sigframe::{SI_TIMER, SigInfo};
+use super::{Process, signal, table};
+
+/// How an expiry is announced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notify {
+    /// SIGEV_NONE: only timer_gettime shows it.
+    Nothing,
+    /// SIGEV_SIGNAL: `signo` to the process.
+    Process { signo: u32, value: u64 },
+    /// SIGEV_THREAD_ID: `signo` to thread `tid` of the process.
+    Thread { signo: u32, value: u64, tid: i32 },
+}
+
+/// One timer.
+#[derive(Clone, Copy, Debug)]
+pub struct PosixTimer {
+    /// The clock it was created on (absolute times are read on it).
+    pub clock: u32,
+    pub notify: Notify,
+    /// Next expiry in monotonic ns, if armed.
+    pub deadline: Option<u64>,
+    /// Reload interval in ns (0: one-shot).
+    pub interval: u64,
+    /// Expiries missed while the previous signal was still pending.
+    pub overrun: u32,
+    /// Whether its signal is queued and not yet taken (expiries then count as overruns).
+    pub signal_pending: bool,
+}
+
+/// A process's timers by ID.
+#[derive(Default)]
+pub struct Timers {
+    pub by_id: BTreeMap<i32, PosixTimer>,
+}
+
+/// The most timers one process may hold (RLIMIT_SIGPENDING-like bound).
+pub const MAX_TIMERS: usize = 1024;
+
+/// Fires `p`'s timers that are due at `now`.
+pub fn fire_due(p: &Process, now: u64) {
+    let mut fired = alloc::vec::Vec::new();
+    {
+        let mut timers = p.posix_timers.lock();
+        for (id, t) in timers.by_id.iter_mut() {
+            let Some(at) = t.deadline.filter(|&at| at <= now) else { continue };
+            let mut expiries = 1u64;
+            t.deadline = if t.interval > 0 {
+                expiries += (now - at) / t.interval;
+                Some(at + expiries * t.interval)
+            } else {
+                None
+            };
+            if t.signal_pending {
+                t.overrun = t.overrun.saturating_add(expiries as u32);
+            } else {
+                t.overrun = (expiries - 1) as u32;
+                if t.notify != Notify::Nothing {
+                    t.signal_pending = true;
+                }
+                fired.push((*id, t.notify, t.overrun));
+            }
+        }
+    }
+    for (id, notify, overrun) in fired {
+        let info = |signo: u32, value: u64| SigInfo { signo, code: SI_TIMER, pid: id, uid: overrun, value, ..SigInfo::default() };
+        match notify {
+            Notify::Nothing => {}
+            Notify::Process { signo, value } => signal::send_info(p, info(signo, value)),
+            Notify::Thread { signo, value, tid } => match table::thread_of(p.pid(), tid) {
+                Some(thread) => signal::send_to(p, Some(&thread), info(signo, value)),
+                None => signal::send_info(p, info(signo, value)),
+            },
+        }
+    }
+}
+
+/// Called when a timer's signal is taken: later expiries signal again.
+pub fn signal_taken(p: &Process, id: i32) {
+    if let Some(t) = p.posix_timers.lock().by_id.get_mut(&id) {
+        t.signal_pending = false;
+    }
+}
+
+/// The earliest armed deadline among `p`'s timers.
+pub fn next_deadline(p: &Process) -> Option<u64> {
+    p.posix_timers.lock().by_id.values().filter_map(|t| t.deadline).min()
+}
