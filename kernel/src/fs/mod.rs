@@ -17,6 +17,7 @@ pub mod initramfs;
 pub mod mount;
 pub mod node;
 pub mod procfs;
+pub mod sysfs;
 pub mod path;
 pub mod pipe;
 

@@ -66,7 +66,7 @@ impl Generated for Root {
             "mounts" => text(ino, mounts),
             "stat" => text(ino, stat),
             "version" => text(ino, || String::from("Linux version 6.1.0-cocoon (cocoon 0.1.0) #1 SMP PREEMPT\n")),
-            "filesystems" => text(ino, || String::from("nodev\tramfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\n")),
+            "filesystems" => text(ino, || String::from("nodev\tramfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tsysfs\n")),
             pid => pid_dir(pid.parse().ok()?)?,
         })
     }

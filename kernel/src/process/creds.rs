@@ -32,23 +32,24 @@ pub struct Credentials {
 
 impl Credentials {
     /// Returns whether these credentials may access a node with `meta` for `mask`
-    /// (MAY_READ | MAY_WRITE | MAY_EXEC), using the effective IDs.
-    pub fn may(&self, meta: &Metadata, is_dir: bool, mask: u32) -> bool {
-        Self::check(self.euid, self.egid, meta, is_dir, mask)
+    /// (MAY_READ | MAY_WRITE | MAY_EXEC), using the effective IDs and the supplementary
+    /// `groups`.
+    pub fn may(&self, groups: &[u32], meta: &Metadata, is_dir: bool, mask: u32) -> bool {
+        Self::check(self.euid, self.egid, groups, meta, is_dir, mask)
     }
 
     /// The same check with the real IDs (access(2), faccessat(2) without AT_EACCESS).
-    pub fn may_real(&self, meta: &Metadata, is_dir: bool, mask: u32) -> bool {
-        Self::check(self.ruid, self.rgid, meta, is_dir, mask)
+    pub fn may_real(&self, groups: &[u32], meta: &Metadata, is_dir: bool, mask: u32) -> bool {
+        Self::check(self.ruid, self.rgid, groups, meta, is_dir, mask)
     }
 
-    fn check(uid: u32, gid: u32, meta: &Metadata, is_dir: bool, mask: u32) -> bool {
+    fn check(uid: u32, gid: u32, groups: &[u32], meta: &Metadata, is_dir: bool, mask: u32) -> bool {
         if uid == 0 {
             return mask & MAY_EXEC == 0 || is_dir || meta.perm & 0o111 != 0;
         }
         let bits = if uid == meta.uid {
             meta.perm >> 6
-        } else if gid == meta.gid {
+        } else if gid == meta.gid || groups.contains(&meta.gid) {
             meta.perm >> 3
         } else {
             meta.perm
@@ -64,14 +65,15 @@ ostd::ktest! {
             atime: Default::default(), mtime: Default::default(), ctime: Default::default(),
         };
         let user = Credentials { ruid: 1000, euid: 1000, suid: 1000, rgid: 100, egid: 100, sgid: 100 };
-        assert!(user.may(&meta(0o600, 1000, 0), false, MAY_READ | MAY_WRITE));
-        assert!(!user.may(&meta(0o077, 1000, 100), false, MAY_READ), "owner bits win even when group bits would allow");
-        assert!(user.may(&meta(0o040, 0, 100), false, MAY_READ));
-        assert!(!user.may(&meta(0o004, 0, 100), false, MAY_READ), "group bits win over other bits");
-        assert!(user.may(&meta(0o004, 0, 0), false, MAY_READ));
+        assert!(user.may(&[], &meta(0o600, 1000, 0), false, MAY_READ | MAY_WRITE));
+        assert!(!user.may(&[], &meta(0o077, 1000, 100), false, MAY_READ), "owner bits win even when group bits would allow");
+        assert!(user.may(&[], &meta(0o040, 0, 100), false, MAY_READ));
+        assert!(!user.may(&[], &meta(0o004, 0, 100), false, MAY_READ), "group bits win over other bits");
+        assert!(user.may(&[], &meta(0o004, 0, 0), false, MAY_READ));
+        assert!(user.may(&[7], &meta(0o040, 0, 7), false, MAY_READ), "a supplementary group counts as the group");
         let root = Credentials::default();
-        assert!(root.may(&meta(0o000, 5, 5), false, MAY_READ | MAY_WRITE));
-        assert!(!root.may(&meta(0o644, 5, 5), false, MAY_EXEC), "root still needs an execute bit on files");
-        assert!(root.may(&meta(0o000, 5, 5), true, MAY_EXEC), "but may search any directory");
+        assert!(root.may(&[], &meta(0o000, 5, 5), false, MAY_READ | MAY_WRITE));
+        assert!(!root.may(&[], &meta(0o644, 5, 5), false, MAY_EXEC), "root still needs an execute bit on files");
+        assert!(root.may(&[], &meta(0o000, 5, 5), true, MAY_EXEC), "but may search any directory");
     }
 }

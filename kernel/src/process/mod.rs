@@ -83,6 +83,8 @@ pub struct Process {
     pub exe: SpinLock<String>,
     /// User and group IDs.
     pub creds: SpinLock<creds::Credentials>,
+    /// Supplementary group IDs (setgroups), shared so that checks copy a pointer.
+    pub groups: SpinLock<Arc<Vec<u32>>>,
     /// Threads still running user code; the process exits when the last one does.
     pub live_threads: core::sync::atomic::AtomicUsize,
     /// The status `exit_group` (or a fatal signal) chose for the whole process.
@@ -146,6 +148,7 @@ impl Process {
             cmdline: SpinLock::new(Vec::new()),
             exe: SpinLock::new(String::new()),
             creds: SpinLock::new(creds::Credentials::default()),
+            groups: SpinLock::new(Arc::new(Vec::new())),
             live_threads: core::sync::atomic::AtomicUsize::new(1),
             group_exit: SpinLock::new(None),
             stop: SpinLock::new(StopState::default()),

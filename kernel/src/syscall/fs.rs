@@ -45,7 +45,8 @@ use crate::process::creds::{MAY_EXEC, MAY_READ, MAY_WRITE};
 /// Checks the caller's access to `node` (EACCES if denied).
 pub fn check_access(ctx: &SyscallCtx, node: &Node, mask: u32) -> SysResult<()> {
     let creds = *ctx.process.creds.lock();
-    if creds.may(&node.metadata(), node.kind() == NodeKind::Dir, mask) { Ok(()) } else { Err(Errno::EACCES) }
+    let groups = ctx.process.groups.lock().clone();
+    if creds.may(&groups, &node.metadata(), node.kind() == NodeKind::Dir, mask) { Ok(()) } else { Err(Errno::EACCES) }
 }
 
 /// Checks that the caller may add or remove entries in `dir`.
@@ -542,7 +543,8 @@ fn access(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -
     const AT_EACCESS: u64 = 0x200;
     let creds = *ctx.process.creds.lock();
     let is_dir = node.kind() == NodeKind::Dir;
-    let ok = if flags & AT_EACCESS != 0 { creds.may(&node.metadata(), is_dir, mode as u32) } else { creds.may_real(&node.metadata(), is_dir, mode as u32) };
+    let groups = ctx.process.groups.lock().clone();
+    let ok = if flags & AT_EACCESS != 0 { creds.may(&groups, &node.metadata(), is_dir, mode as u32) } else { creds.may_real(&groups, &node.metadata(), is_dir, mode as u32) };
     if !ok {
         return Err(Errno::EACCES);
     }
@@ -999,6 +1001,25 @@ pub fn sys_listxattr(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
+/// memfd_create(2): an anonymous in-memory file (a ramfs node with no name). Sealing is
+/// not offered; MFD_ALLOW_SEALING is accepted since F_ADD_SEALS is simply refused (EINVAL).
+pub fn sys_memfd_create(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const MFD_CLOEXEC: u64 = 1;
+    const MFD_ALLOW_SEALING: u64 = 2;
+    const NAME_MAX_MEMFD: usize = 249;
+    if a[1] & !(MFD_CLOEXEC | MFD_ALLOW_SEALING) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let name = ctx.mem().read_cstring(a[0], NAME_MAX_MEMFD + 1)?;
+    if name.len() > NAME_MAX_MEMFD {
+        return Err(Errno::EINVAL);
+    }
+    let node = Node::new_of(NodeKind::File, 0o777, "");
+    set_owner(ctx, &node);
+    let file: Arc<dyn FileLike> = Arc::new(NodeFile::new(node, OpenFlags::RDWR));
+    ctx.process.files.lock().insert(file, a[1] & MFD_CLOEXEC != 0).map(|fd| fd as u64)
+}
+
 /// pipe2(2).
 pub fn sys_pipe2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let flags = OpenFlags::from_bits_truncate(a[1] as u32);
@@ -1104,6 +1125,7 @@ pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             dir.clone()
         }
         "proc" => crate::fs::procfs::new_root(),
+        "sysfs" => crate::fs::sysfs::new_root(),
         "tmpfs" | "ramfs" => Node::new_dir(0o1777),
         _ => return Err(Errno::ENODEV),
     };

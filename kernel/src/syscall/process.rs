@@ -87,6 +87,7 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
         *child.signals.lock() = s;
     }
     *child.creds.lock() = *parent.creds.lock();
+    *child.groups.lock() = parent.groups.lock().clone();
     child.nice.store(parent.nice.load(core::sync::atomic::Ordering::Relaxed), core::sync::atomic::Ordering::Relaxed);
     *child.comm.lock() = parent.comm.lock().clone();
     *child.cmdline.lock() = parent.cmdline.lock().clone();
@@ -194,8 +195,10 @@ fn exec_node(ctx: &mut SyscallCtx, node: Arc<crate::fs::Node>, path: alloc::stri
     process.set_vm(loaded.vm);
     process.files.lock().close_on_exec();
     process.signals.lock().reset_for_exec();
-    // POSIX timers do not survive execve.
+    // POSIX timers and the alternate signal stack (it lay in the old image) do not
+    // survive execve.
     *process.posix_timers.lock() = Default::default();
+    ctx.thread.signals.lock().altstack = crate::process::signal::ThreadSignals::default().altstack;
     *process.comm.lock() = loaded.comm;
     *process.cmdline.lock() = argv;
     *process.exe.lock() = real_path(&start, &loaded.exe);
@@ -502,19 +505,38 @@ pub fn sys_getresgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-/// getgroups(2): no supplementary groups.
-pub fn sys_getgroups(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if (a[0] as i32) < 0 { Err(Errno::EINVAL) } else { Ok(0) }
+/// getgroups(2): the supplementary groups setgroups stored.
+pub fn sys_getgroups(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let size = a[0] as i32;
+    if size < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let groups = ctx.process.groups.lock().clone();
+    if size == 0 {
+        return Ok(groups.len() as u64);
+    }
+    if (size as usize) < groups.len() {
+        return Err(Errno::EINVAL);
+    }
+    let bytes: alloc::vec::Vec<u8> = groups.iter().flat_map(|g| g.to_le_bytes()).collect();
+    ctx.mem().write(a[1], &bytes)?;
+    Ok(groups.len() as u64)
 }
 
-/// setgroups(2): only root, and the list is not kept (supplementary groups are not modelled).
+/// setgroups(2): root only; at most NGROUPS_MAX (65536) groups, kept sorted as Linux keeps them.
 pub fn sys_setgroups(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const NGROUPS_MAX: u64 = 65536;
+    if a[0] as i32 > NGROUPS_MAX as i32 || (a[0] as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
     if ctx.process.creds.lock().euid != 0 {
         return Err(Errno::EPERM);
     }
-    if a[0] > 65536 {
-        return Err(Errno::EINVAL);
-    }
+    let mut raw = alloc::vec![0u8; a[0] as usize * 4];
+    ctx.mem().read(a[1], &mut raw)?;
+    let mut groups: alloc::vec::Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+    groups.sort_unstable();
+    *ctx.process.groups.lock() = Arc::new(groups);
     Ok(0)
 }
 

@@ -217,6 +217,7 @@ table! {
     306 syncfs => fs::sys_fsync,
     316 renameat2 => fs::sys_renameat2,
     318 getrandom => misc::sys_getrandom,
+    319 memfd_create => fs::sys_memfd_create,
     322 execveat => process::sys_execveat,
     327 preadv2 => fs::sys_preadv,
     328 pwritev2 => fs::sys_pwritev,

@@ -1,6 +1,7 @@
-//! `make test`: host tests, the in-kernel tests under PVH, the bzImage under OVMF, and boots
-//! with bad input. Prints one line per check and one summary line; exits non-zero if any
-//! check failed.
+//! `make test`: host tests, the in-kernel tests under PVH, the bzImage under OVMF, boots
+//! with bad input, probes compared with Linux 6.1, and Debian's userland (a workout,
+//! CPython's regression modules, stress-ng) under both kernels. Prints one line per check
+//! and one summary line; exits non-zero if any check failed.
 //!
 //! Usage: test-all --elf KERNEL_ELF --bzimage BZIMAGE
 #![forbid(unsafe_code)]
@@ -58,6 +59,12 @@ fn main() -> ExitCode {
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
         record(&format!("bad boot input: {name}"), expect_banner(&spec, expect));
     }
+    // Debian's userland (images/debian: built once, then cached by package list), side by
+    // side with Linux 6.1.
+    let root = std::env::current_dir().expect("a current directory");
+    record("Debian workout (bash, coreutils, python3) matches Linux 6.1", tests::debian_workout::run(&root, &elf));
+    record("CPython's regression modules: what passes under Linux passes here, or is a listed gap", tests::cpython::run_suite(&root, &elf));
+    record("stress-ng: every stressor finishes (no panic, no hang)", tests::stress::run(&root, &elf));
 
     let failed: Vec<&Check> = checks.iter().filter(|c| c.result.is_err()).collect();
     let passed = checks.len() - failed.len();

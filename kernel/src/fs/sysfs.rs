@@ -1,0 +1,59 @@
+//! sysfs: the few files programs read to learn the machine's shape. Today that is the CPU
+//! topology under /sys/devices/system/cpu (glibc's get_nprocs, stress-ng, lscpu) for the
+//! one CPU this kernel runs on; the tree is fixed at mount time and read-only.
+
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::node::{Generated, Node, NodeKind};
+
+const SYSFS_INO_BASE: u64 = 0xe000_0000;
+static NEXT_INO: AtomicU64 = AtomicU64::new(SYSFS_INO_BASE);
+
+/// A directory whose entries are fixed.
+struct Dir(Vec<(String, Arc<Node>)>);
+
+impl Generated for Dir {
+    fn entries(&self) -> Vec<(String, Arc<Node>)> {
+        self.0.clone()
+    }
+}
+
+/// A file whose contents are fixed.
+struct Text(&'static str);
+
+impl Generated for Text {
+    fn read(&self) -> Vec<u8> {
+        self.0.as_bytes().to_vec()
+    }
+}
+
+fn ino() -> u64 {
+    NEXT_INO.fetch_add(1, Ordering::Relaxed)
+}
+
+fn dir(entries: Vec<(&str, Arc<Node>)>) -> Arc<Node> {
+    let entries = entries.into_iter().map(|(n, node)| (n.to_string(), node)).collect();
+    Node::new_generated(NodeKind::Dir, 0o555, ino(), Dir(entries))
+}
+
+fn file(contents: &'static str) -> Arc<Node> {
+    Node::new_generated(NodeKind::File, 0o444, ino(), Text(contents))
+}
+
+/// Creates the root of a sysfs instance.
+pub fn new_root() -> Arc<Node> {
+    let cpu = dir(alloc::vec![
+        ("cpu0", dir(alloc::vec![("online", file("1\n"))])),
+        ("kernel_max", file("8191\n")),
+        ("offline", file("\n")),
+        ("online", file("0\n")),
+        ("possible", file("0\n")),
+        ("present", file("0\n")),
+    ]);
+    let system = dir(alloc::vec![("cpu", cpu)]);
+    let devices = dir(alloc::vec![("system", system)]);
+    dir(alloc::vec![("devices", devices), ("fs", dir(alloc::vec![])), ("kernel", dir(alloc::vec![]))])
+}
