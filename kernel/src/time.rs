@@ -1,18 +1,27 @@
 //! Clocks as Linux exposes them: CLOCK_REALTIME from the RTC epoch plus the TSC, and
 //! CLOCK_MONOTONIC/BOOTTIME from the TSC.
 
-use spin::Once;
+use core::sync::atomic::{AtomicI64, Ordering};
 
 use crate::fs::node::Timespec;
 
-static BOOT_EPOCH_NS: Once<i128> = Once::new();
+/// CLOCK_REALTIME minus CLOCK_MONOTONIC, in ns: the wall-clock time at boot. clock_settime
+/// moves it.
+static BOOT_EPOCH_NS: AtomicI64 = AtomicI64::new(0);
 
 /// Reads the RTC once; call early in boot.
 pub fn init() {
-    BOOT_EPOCH_NS.call_once(|| {
-        let rtc = ostd::time::rtc::read_unix_time().unwrap_or(0);
-        i128::from(rtc) * 1_000_000_000 - i128::from(ostd::time::monotonic_ns())
-    });
+    let rtc = ostd::time::rtc::read_unix_time().unwrap_or(0) as i64;
+    BOOT_EPOCH_NS.store(rtc.saturating_mul(1_000_000_000) - ostd::time::monotonic_ns() as i64, Ordering::Relaxed);
+}
+
+/// Sets CLOCK_REALTIME to `ns` since the epoch (clock_settime, settimeofday).
+pub fn set_realtime_ns(ns: i64) {
+    BOOT_EPOCH_NS.store(ns - monotonic_ns() as i64, Ordering::Relaxed);
+}
+
+fn boot_epoch_ns() -> i128 {
+    i128::from(BOOT_EPOCH_NS.load(Ordering::Relaxed))
 }
 
 /// Returns nanoseconds since boot.
@@ -22,7 +31,7 @@ pub fn monotonic_ns() -> u64 {
 
 /// Returns the wall-clock time.
 pub fn realtime() -> Timespec {
-    let ns = BOOT_EPOCH_NS.get().copied().unwrap_or(0) + i128::from(monotonic_ns());
+    let ns = boot_epoch_ns() + i128::from(monotonic_ns());
     Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as i64 }
 }
 
@@ -34,5 +43,5 @@ pub fn monotonic() -> Timespec {
 
 /// Converts a CLOCK_REALTIME instant (ns since the epoch) to monotonic ns (saturating at 0).
 pub fn realtime_to_monotonic_ns(realtime_ns: i128) -> u64 {
-    (realtime_ns - BOOT_EPOCH_NS.get().copied().unwrap_or(0)).clamp(0, i128::from(u64::MAX)) as u64
+    (realtime_ns - boot_epoch_ns()).clamp(0, i128::from(u64::MAX)) as u64
 }

@@ -6,8 +6,12 @@ use alloc::vec::Vec;
 use super::file::FileLike;
 use crate::error::{Errno, SysResult};
 
-/// The most descriptors a process may have open (RLIMIT_NOFILE's default soft limit).
-pub const MAX_FDS: usize = 1024;
+/// RLIMIT_NOFILE's default soft limit: the most descriptors a process may have open.
+pub const DEFAULT_NOFILE: usize = 1024;
+/// RLIMIT_NOFILE's default hard limit (Linux's INR_OPEN_MAX).
+pub const DEFAULT_NOFILE_HARD: usize = 4096;
+/// The ceiling even root cannot raise RLIMIT_NOFILE past (Linux's fs.nr_open).
+pub const NR_OPEN: usize = 1 << 20;
 
 /// One slot.
 #[derive(Clone)]
@@ -18,16 +22,34 @@ pub struct FdEntry {
     pub cloexec: bool,
 }
 
-/// A process's descriptors.
-#[derive(Clone, Default)]
+/// A process's descriptors, and RLIMIT_NOFILE, which bounds them (inherited with them).
+#[derive(Clone)]
 pub struct FdTable {
     slots: Vec<Option<FdEntry>>,
+    /// RLIMIT_NOFILE (soft, hard).
+    limit: (usize, usize),
+}
+
+impl Default for FdTable {
+    fn default() -> Self {
+        Self { slots: Vec::new(), limit: (DEFAULT_NOFILE, DEFAULT_NOFILE_HARD) }
+    }
 }
 
 impl FdTable {
     /// Creates an empty table.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// RLIMIT_NOFILE: (soft, hard).
+    pub fn limit(&self) -> (usize, usize) {
+        self.limit
+    }
+
+    /// Sets RLIMIT_NOFILE (the caller checked privilege and soft <= hard <= NR_OPEN).
+    pub fn set_limit(&mut self, soft: usize, hard: usize) {
+        self.limit = (soft, hard);
     }
 
     /// Returns the file at `fd`.
@@ -49,10 +71,10 @@ impl FdTable {
 
     /// Installs `file` at the lowest free descriptor `>= min`.
     pub fn insert_from(&mut self, min: usize, file: Arc<dyn FileLike>, cloexec: bool) -> SysResult<i32> {
-        if min >= MAX_FDS {
+        if min >= self.limit.0 {
             return Err(Errno::EINVAL);
         }
-        let fd = (min..MAX_FDS).find(|&i| self.slots.get(i).is_none_or(|s| s.is_none())).ok_or(Errno::EMFILE)?;
+        let fd = (min..self.limit.0).find(|&i| self.slots.get(i).is_none_or(|s| s.is_none())).ok_or(Errno::EMFILE)?;
         if self.slots.len() <= fd {
             self.slots.resize(fd + 1, None);
         }
@@ -67,7 +89,7 @@ impl FdTable {
 
     /// Installs `file` at exactly `fd`, closing what was there; returns the old file.
     pub fn insert_at(&mut self, fd: i32, file: Arc<dyn FileLike>, cloexec: bool) -> SysResult<Option<Arc<dyn FileLike>>> {
-        let i = usize::try_from(fd).ok().filter(|&i| i < MAX_FDS).ok_or(Errno::EBADF)?;
+        let i = usize::try_from(fd).ok().filter(|&i| i < self.limit.0).ok_or(Errno::EBADF)?;
         if self.slots.len() <= i {
             self.slots.resize(i + 1, None);
         }
@@ -77,6 +99,23 @@ impl FdTable {
     /// Closes `fd`, returning the file.
     pub fn remove(&mut self, fd: i32) -> SysResult<Arc<dyn FileLike>> {
         usize::try_from(fd).ok().and_then(|i| self.slots.get_mut(i)).and_then(|s| s.take()).map(|e| e.file).ok_or(Errno::EBADF)
+    }
+
+    /// Closes the descriptors in `first..=last` (or marks them close-on-exec), returning
+    /// the closed files so they are dropped outside the table's lock.
+    pub fn close_range(&mut self, first: usize, last: usize, cloexec_only: bool) -> Vec<Arc<dyn FileLike>> {
+        let mut closed = Vec::new();
+        let end = last.saturating_add(1).min(self.slots.len());
+        for slot in self.slots.iter_mut().take(end).skip(first) {
+            if cloexec_only {
+                if let Some(e) = slot.as_mut() {
+                    e.cloexec = true;
+                }
+            } else if let Some(e) = slot.take() {
+                closed.push(e.file);
+            }
+        }
+        closed
     }
 
     /// Closes every close-on-exec descriptor.

@@ -206,6 +206,14 @@ pub trait FileLike: Send + Sync {
     fn as_epoll(&self) -> Option<&super::epoll::Epoll> {
         None
     }
+    /// F_GETPIPE_SZ: a pipe's capacity (EBADF for anything else, as Linux answers).
+    fn pipe_size(&self) -> SysResult<usize> {
+        Err(Errno::EBADF)
+    }
+    /// F_SETPIPE_SZ.
+    fn set_pipe_size(&self, _size: usize, _privileged: bool) -> SysResult<usize> {
+        Err(Errno::EBADF)
+    }
     /// Returns the socket behind this file, for the socket calls (ENOTSOCK otherwise).
     fn into_socket(self: Arc<Self>) -> Option<Arc<crate::net::unix::UnixSocket>> {
         None
@@ -223,6 +231,13 @@ impl NodeFile {
     /// Opens `node` with `flags`.
     pub fn new(node: Arc<Node>, flags: OpenFlags) -> Self {
         Self { node, offset: Mutex::new(0), flags: SpinLock::new(flags) }
+    }
+}
+
+impl Drop for NodeFile {
+    fn drop(&mut self) {
+        // The last descriptor of this open file description is gone: so is its flock.
+        super::flock::release(self.node.metadata().ino, self as *const Self as *const u8 as usize);
     }
 }
 

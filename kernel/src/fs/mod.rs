@@ -13,6 +13,7 @@ pub mod epoll;
 pub mod eventfd;
 pub mod fd_table;
 pub mod file;
+pub mod flock;
 pub mod initramfs;
 pub mod mount;
 pub mod node;

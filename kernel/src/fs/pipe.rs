@@ -12,13 +12,16 @@ use ostd::sync::{SpinLock, WaitQueue};
 use super::file::{FileLike, OpenFlags, Readiness, Stat};
 use crate::error::{Errno, SysResult};
 
-/// The capacity (Linux's default, 16 pages).
+/// The capacity a pipe starts with (Linux's default, 16 pages); F_SETPIPE_SZ changes it.
 pub const PIPE_CAPACITY: usize = 65536;
+/// The largest capacity F_SETPIPE_SZ grants (Linux's fs.pipe-max-size).
+pub const PIPE_MAX_SIZE: usize = 1 << 20;
 /// Writes this size or smaller are never interleaved with others.
 pub const PIPE_BUF: usize = 4096;
 
 struct State {
     buf: VecDeque<u8>,
+    capacity: usize,
     readers: usize,
     writers: usize,
     /// How many times each end has been opened (FIFOs): an open that waits for the other
@@ -57,7 +60,7 @@ pub fn open_fifo(ino: u64, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
             Some(p) => p,
             None => {
                 let p = Arc::new(Pipe {
-                    state: SpinLock::new(State { buf: VecDeque::new(), readers: 0, writers: 0, reader_opens: 0, writer_opens: 0 }),
+                    state: SpinLock::new(State { buf: VecDeque::new(), capacity: PIPE_CAPACITY, readers: 0, writers: 0, reader_opens: 0, writer_opens: 0 }),
                     readable: WaitQueue::new(),
                     writable: WaitQueue::new(),
                     ino,
@@ -129,6 +132,14 @@ impl Drop for FifoRdwr {
 }
 
 impl FileLike for FifoRdwr {
+    fn pipe_size(&self) -> SysResult<usize> {
+        Ok(self.pipe.state.lock().capacity)
+    }
+
+    fn set_pipe_size(&self, size: usize, privileged: bool) -> SysResult<usize> {
+        self.pipe.resize(size, privileged)
+    }
+
     fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
         self.pipe.read_bytes(buf, self.flags.lock().contains(OpenFlags::NONBLOCK))
     }
@@ -147,14 +158,14 @@ impl FileLike for FifoRdwr {
 
     fn readiness(&self) -> Readiness {
         let s = self.pipe.state.lock();
-        Readiness { readable: !s.buf.is_empty(), writable: s.buf.len() < PIPE_CAPACITY, hangup: false }
+        Readiness { readable: !s.buf.is_empty(), writable: s.buf.len() < s.capacity, hangup: false }
     }
 }
 
 /// Creates a pipe; returns (read end, write end).
 pub fn new_pipe(flags: OpenFlags) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
     let pipe = Arc::new(Pipe {
-        state: SpinLock::new(State { buf: VecDeque::new(), readers: 1, writers: 1, reader_opens: 1, writer_opens: 1 }),
+        state: SpinLock::new(State { buf: VecDeque::new(), capacity: PIPE_CAPACITY, readers: 1, writers: 1, reader_opens: 1, writer_opens: 1 }),
         readable: WaitQueue::new(),
         writable: WaitQueue::new(),
         ino: NEXT_PIPE_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
@@ -187,6 +198,23 @@ impl PipeEnd {
 }
 
 impl Pipe {
+    /// F_SETPIPE_SZ: rounds `size` up to a power-of-two number of pages; EBUSY if the data
+    /// already queued would not fit. Returns the new capacity.
+    fn resize(&self, size: usize, privileged: bool) -> SysResult<usize> {
+        if size > PIPE_MAX_SIZE && !privileged {
+            return Err(Errno::EPERM);
+        }
+        let capacity = size.clamp(4096, 1 << 30).checked_next_power_of_two().ok_or(Errno::EINVAL)?;
+        let mut s = self.state.lock();
+        if s.buf.len() > capacity {
+            return Err(Errno::EBUSY);
+        }
+        s.capacity = capacity;
+        drop(s);
+        self.writable.wake_all();
+        Ok(capacity)
+    }
+
     fn read_bytes(&self, buf: &mut [u8], nonblocking: bool) -> SysResult<usize> {
         if buf.is_empty() {
             return Ok(0);
@@ -220,7 +248,7 @@ impl Pipe {
                 if s.readers == 0 {
                     return Some(Err(Errno::EPIPE));
                 }
-                let space = PIPE_CAPACITY - s.buf.len();
+                let space = s.capacity.saturating_sub(s.buf.len());
                 // Small writes go in whole or not at all.
                 let need = if rest.len() <= PIPE_BUF { rest.len() } else { 1 };
                 if space < need {
@@ -246,6 +274,14 @@ impl Pipe {
 }
 
 impl FileLike for PipeEnd {
+    fn pipe_size(&self) -> SysResult<usize> {
+        Ok(self.pipe.state.lock().capacity)
+    }
+
+    fn set_pipe_size(&self, size: usize, privileged: bool) -> SysResult<usize> {
+        self.pipe.resize(size, privileged)
+    }
+
     fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
         if self.write_end {
             return Err(Errno::EBADF);
@@ -276,7 +312,7 @@ impl FileLike for PipeEnd {
     fn readiness(&self) -> Readiness {
         let s = self.pipe.state.lock();
         if self.write_end {
-            Readiness { readable: false, writable: s.readers == 0 || s.buf.len() < PIPE_CAPACITY, hangup: s.readers == 0 }
+            Readiness { readable: false, writable: s.readers == 0 || s.buf.len() < s.capacity, hangup: s.readers == 0 }
         } else {
             Readiness { readable: !s.buf.is_empty() || s.writers == 0, writable: false, hangup: s.writers == 0 }
         }

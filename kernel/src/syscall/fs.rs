@@ -436,6 +436,8 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const F_SETLK: u64 = 6;
     const F_SETLKW: u64 = 7;
     const F_DUPFD_CLOEXEC: u64 = 1030;
+    const F_SETPIPE_SZ: u64 = 1031;
+    const F_GETPIPE_SZ: u64 = 1032;
     let fd = fd_arg(a[0]);
     let mut files = ctx.process.files.lock();
     let entry = files.entry(fd)?.clone();
@@ -452,6 +454,12 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             Ok(0)
         }
         F_GETLK | F_SETLK | F_SETLKW => Ok(0), // advisory locks: one process at a time holds them all
+        F_GETPIPE_SZ => entry.file.pipe_size().map(|n| n as u64),
+        F_SETPIPE_SZ => {
+            let size = usize::try_from(a[2] as i32).map_err(|_| Errno::EINVAL)?;
+            let privileged = ctx.process.creds.lock().euid == 0;
+            entry.file.set_pipe_size(size, privileged).map(|n| n as u64)
+        }
         _ => Err(Errno::EINVAL),
     }
 }
@@ -1018,6 +1026,163 @@ pub fn sys_memfd_create(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     set_owner(ctx, &node);
     let file: Arc<dyn FileLike> = Arc::new(NodeFile::new(node, OpenFlags::RDWR));
     ctx.process.files.lock().insert(file, a[1] & MFD_CLOEXEC != 0).map(|fd| fd as u64)
+}
+
+/// Moves up to `count` bytes from `input` to `out`, each at its offset if given (advancing
+/// it) or else at its file position. Stops at EOF, a short write, or an error after progress.
+fn copy_between(input: &Arc<dyn FileLike>, in_off: &mut Option<u64>, out: &Arc<dyn FileLike>, out_off: &mut Option<u64>, count: usize) -> SysResult<usize> {
+    let mut buf = alloc::vec![0u8; count.min(IO_CHUNK)];
+    let mut done = 0usize;
+    while done < count {
+        let want = (count - done).min(buf.len());
+        let read = match *in_off {
+            Some(off) => input.read_at(off, &mut buf[..want]),
+            None => input.read(&mut buf[..want]),
+        };
+        let n = match read {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let written = match *out_off {
+            Some(off) => out.write_at(off, &buf[..n]),
+            None => out.write(&buf[..n]),
+        };
+        let w = match written {
+            Ok(w) => w,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += w;
+        if let Some(off) = in_off.as_mut() {
+            *off += w as u64;
+        }
+        if let Some(off) = out_off.as_mut() {
+            *off += w as u64;
+        }
+        if w < n {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Reads an optional `loff_t *` argument.
+fn read_offset(ctx: &SyscallCtx, ptr: u64) -> SysResult<Option<u64>> {
+    if ptr == 0 {
+        return Ok(None);
+    }
+    let off = ctx.mem().read_u64(ptr)? as i64;
+    if off < 0 { Err(Errno::EINVAL) } else { Ok(Some(off as u64)) }
+}
+
+/// copy_file_range(2): between regular files, through the kernel's buffer.
+pub fn sys_copy_file_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (in_ptr, out_ptr, count, flags) = (a[1], a[3], a[4] as usize, a[5]);
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (input, out) = (file(ctx, fd_arg(a[0]))?, file(ctx, fd_arg(a[2]))?);
+    if !input.flags().readable() || !out.flags().writable() || out.flags().contains(OpenFlags::APPEND) {
+        return Err(Errno::EBADF);
+    }
+    let regular = |f: &Arc<dyn FileLike>| f.node().is_some_and(|n| n.kind() == NodeKind::File);
+    if input.node().is_some_and(|n| n.kind() == NodeKind::Dir) || out.node().is_some_and(|n| n.kind() == NodeKind::Dir) {
+        return Err(Errno::EISDIR);
+    }
+    if !regular(&input) || !regular(&out) {
+        return Err(Errno::EINVAL);
+    }
+    let (mut in_off, mut out_off) = (read_offset(ctx, in_ptr)?, read_offset(ctx, out_ptr)?);
+    let same = input.node().zip(out.node()).is_some_and(|(x, y)| Arc::ptr_eq(x, y));
+    if same {
+        // Overlapping ranges of one file are refused, as Linux does.
+        let start_in = in_off.unwrap_or(input.seek(0, crate::fs::file::SEEK_CUR)?);
+        let start_out = out_off.unwrap_or(out.seek(0, crate::fs::file::SEEK_CUR)?);
+        if start_in < start_out.saturating_add(count as u64) && start_out < start_in.saturating_add(count as u64) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    let done = copy_between(&input, &mut in_off, &out, &mut out_off, count)?;
+    let mem = ctx.mem();
+    if let Some(off) = in_off.filter(|_| in_ptr != 0) {
+        mem.write_u64(in_ptr, off)?;
+    }
+    if let Some(off) = out_off.filter(|_| out_ptr != 0) {
+        mem.write_u64(out_ptr, off)?;
+    }
+    Ok(done as u64)
+}
+
+/// splice(2): one end must be a pipe, and a pipe end takes no offset (ESPIPE). Data is copied
+/// through the kernel rather than moved page by page.
+pub fn sys_splice(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const SPLICE_F_ALL: u64 = 0xf;
+    let (in_ptr, out_ptr, count, flags) = (a[1], a[3], a[4] as usize, a[5]);
+    if flags & !SPLICE_F_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (input, out) = (file(ctx, fd_arg(a[0]))?, file(ctx, fd_arg(a[2]))?);
+    if !input.flags().readable() || !out.flags().writable() {
+        return Err(Errno::EBADF);
+    }
+    let is_pipe = |f: &Arc<dyn FileLike>| f.pipe_size().is_ok();
+    let (in_pipe, out_pipe) = (is_pipe(&input), is_pipe(&out));
+    if !in_pipe && !out_pipe {
+        return Err(Errno::EINVAL);
+    }
+    if (in_pipe && in_ptr != 0) || (out_pipe && out_ptr != 0) {
+        return Err(Errno::ESPIPE);
+    }
+    if out.flags().contains(OpenFlags::APPEND) && !out_pipe {
+        return Err(Errno::EINVAL);
+    }
+    let (mut in_off, mut out_off) = (read_offset(ctx, in_ptr)?, read_offset(ctx, out_ptr)?);
+    let done = copy_between(&input, &mut in_off, &out, &mut out_off, count)?;
+    let mem = ctx.mem();
+    if let Some(off) = in_off.filter(|_| in_ptr != 0) {
+        mem.write_u64(in_ptr, off)?;
+    }
+    if let Some(off) = out_off.filter(|_| out_ptr != 0) {
+        mem.write_u64(out_ptr, off)?;
+    }
+    Ok(done as u64)
+}
+
+/// flock(2): on files opened through the VFS (their open file description holds the lock).
+pub fn sys_flock(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    use crate::fs::flock::{Request, flock};
+    const LOCK_SH: u64 = 1;
+    const LOCK_EX: u64 = 2;
+    const LOCK_NB: u64 = 4;
+    const LOCK_UN: u64 = 8;
+    let f = file(ctx, fd_arg(a[0]))?;
+    let request = match a[1] & !LOCK_NB {
+        LOCK_SH => Request::Shared,
+        LOCK_EX => Request::Exclusive,
+        LOCK_UN => Request::Unlock,
+        _ => return Err(Errno::EINVAL),
+    };
+    let node = f.node().ok_or(Errno::EINVAL)?;
+    // The description's identity: the address of the open file, shared by dup and fork.
+    let holder = Arc::as_ptr(&f) as *const u8 as usize;
+    flock(node.metadata().ino, holder, request, a[1] & LOCK_NB != 0)?;
+    Ok(0)
+}
+
+/// close_range(2). CLOSE_RANGE_UNSHARE is accepted as is: descriptor tables are never
+/// shared between processes here.
+pub fn sys_close_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const CLOSE_RANGE_UNSHARE: u64 = 2;
+    const CLOSE_RANGE_CLOEXEC: u64 = 4;
+    let (first, last, flags) = (a[0] as u32, a[1] as u32, a[2]);
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    let closed = ctx.process.files.lock().close_range(first as usize, last as usize, flags & CLOSE_RANGE_CLOEXEC != 0);
+    drop(closed);
+    Ok(0)
 }
 
 /// pipe2(2).

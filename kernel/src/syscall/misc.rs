@@ -45,6 +45,19 @@ pub fn sys_clock_gettime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
+/// clock_settime(2): CLOCK_REALTIME only (the other clocks cannot be set: EINVAL), by root.
+pub fn sys_clock_settime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let t = read_timespec(ctx, a[1])?;
+    if ctx.process.creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    crate::time::set_realtime_ns(t.sec.saturating_mul(1_000_000_000).saturating_add(t.nsec));
+    Ok(0)
+}
+
 /// clock_getres(2).
 pub fn sys_clock_getres(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if !(0..=11).contains(&(a[0] as i32)) || a[0] == 10 {
@@ -147,7 +160,6 @@ const RLIM_INFINITY: u64 = u64::MAX;
 fn rlimit(resource: u64) -> SysResult<(u64, u64)> {
     Ok(match resource {
         3 => (8 << 20, RLIM_INFINITY),                    // STACK
-        7 => (crate::fs::fd_table::MAX_FDS as u64, 4096), // NOFILE
         6 => (4096, 4096),                                // NPROC
         4 => (0, RLIM_INFINITY),                          // CORE
         8 => (8 << 20, 8 << 20),                          // MEMLOCK
@@ -156,25 +168,42 @@ fn rlimit(resource: u64) -> SysResult<(u64, u64)> {
     })
 }
 
-/// prlimit64(2): limits are reported; changes are accepted and not enforced.
+const RLIMIT_NOFILE: u64 = 7;
+
+/// prlimit64(2): RLIMIT_NOFILE is kept and enforced (the descriptor table holds it); the
+/// other limits are reported and changes to them accepted but not enforced.
 pub fn sys_prlimit64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    use crate::fs::fd_table::NR_OPEN;
     let (pid, resource, new, old) = (a[0] as i32, a[1], a[2], a[3]);
-    if pid != 0 && pid != ctx.process.pid() && crate::process::table::get(pid).is_none() {
-        return Err(Errno::ESRCH);
-    }
-    let (cur, max) = rlimit(resource)?;
-    if new != 0 {
-        let mem = ctx.mem();
-        let (ncur, nmax) = (mem.read_u64(new)?, mem.read_u64(new + 8)?);
+    let target = match pid {
+        0 => ctx.process.clone(),
+        p => crate::process::table::get(p).ok_or(Errno::ESRCH)?,
+    };
+    let (cur, max) = if resource == RLIMIT_NOFILE {
+        let (soft, hard) = target.files.lock().limit();
+        (soft as u64, hard as u64)
+    } else {
+        rlimit(resource)?
+    };
+    let mem = ctx.mem();
+    let requested = if new != 0 { Some((mem.read_u64(new)?, mem.read_u64(new + 8)?)) } else { None };
+    if let Some((ncur, nmax)) = requested {
         if ncur > nmax {
             return Err(Errno::EINVAL);
+        }
+        if resource == RLIMIT_NOFILE {
+            let root = ctx.process.creds.lock().euid == 0;
+            if nmax > NR_OPEN as u64 || (nmax > max && !root) {
+                return Err(Errno::EPERM);
+            }
+            target.files.lock().set_limit(ncur as usize, nmax as usize);
         }
     }
     if old != 0 {
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&cur.to_le_bytes());
         b[8..].copy_from_slice(&max.to_le_bytes());
-        ctx.mem().write(old, &b)?;
+        mem.write(old, &b)?;
     }
     Ok(0)
 }
@@ -413,7 +442,7 @@ fn poll(ctx: &SyscallCtx, fds_addr: u64, nfds: u64, deadline: Option<u64>) -> Sy
     const POLLOUT: u16 = 4;
     const POLLHUP: u16 = 0x10;
     const POLLNVAL: u16 = 0x20;
-    if nfds > crate::fs::fd_table::MAX_FDS as u64 {
+    if nfds > ctx.process.files.lock().limit().0 as u64 {
         return Err(Errno::EINVAL);
     }
     let mem = ctx.mem();
@@ -487,9 +516,11 @@ pub fn sys_select(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn select(ctx: &SyscallCtx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) -> SysResult<u64> {
-    if nfds > crate::fs::fd_table::MAX_FDS as u64 || (nfds as i64) < 0 {
+    if (nfds as i64) < 0 {
         return Err(Errno::EINVAL);
     }
+    // Linux clips nfds to the descriptor table's size rather than refusing it.
+    let nfds = nfds.min(ctx.process.files.lock().limit().0 as u64);
     let bytes = (nfds as usize).div_ceil(64) * 8;
     let mem = ctx.mem();
     let mut input = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];

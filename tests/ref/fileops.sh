@@ -1,0 +1,3 @@
+# Runs the file-operations probe (tests/ref/fileops.c).
+/bin/fileops
+echo "exit $?"
