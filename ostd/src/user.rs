@@ -211,8 +211,8 @@ impl UserMode {
     /// whenever the task is switched back in, so the kernel may copy to and from user memory
     /// while handling the syscall, even after sleeping.
     pub fn execute(&mut self) -> ReturnReason {
+        let task = crate::task::current();
         {
-            let task = crate::task::current();
             let mut slot = task.vm_space.lock();
             if !slot.as_ref().is_some_and(|s| Arc::ptr_eq(s, &self.space)) {
                 *slot = Some(self.space.clone());
@@ -233,6 +233,7 @@ impl UserMode {
             if LAST_FS_BASE.swap(ctx.fs_base, core::sync::atomic::Ordering::Relaxed) != ctx.fs_base {
                 FsBase::write(x86_64::VirtAddr::new(ctx.fs_base));
             }
+            let entered = crate::time::monotonic_ns();
             // rip, rsp and fs_base are user addresses and rflags is sanitised, so iretq cannot
             // fault in the kernel and user code runs with IF set at CPL 3. The kernel state
             // the entry clobbers is restored by `return_from_user` before we resume.
@@ -240,6 +241,7 @@ impl UserMode {
             // exclusively borrowed UserContext whose layout matches entry.S (asserted above).
             unsafe { ostd_enter_user(ctx) };
             // Back from user mode with interrupts still off.
+            task.add_user_ns(crate::time::monotonic_ns().saturating_sub(entered));
             match ctx.exit_kind {
                 EXIT_SYSCALL => {
                     x86_64::instructions::interrupts::enable();

@@ -95,6 +95,13 @@ pub struct Process {
     pub real_timer: SpinLock<Option<(u64, u64)>>,
     /// POSIX timers (timer_create).
     pub posix_timers: SpinLock<posix_timer::Timers>,
+    /// CPU time of threads that have exited.
+    exited_threads_cpu: SpinLock<ostd::task::CpuTime>,
+    /// CPU time of reaped children (and theirs): RUSAGE_CHILDREN, times()'s cutime/cstime.
+    pub children_cpu: SpinLock<ostd::task::CpuTime>,
+    /// ITIMER_VIRTUAL and ITIMER_PROF: (deadline in the process's user or total CPU ns,
+    /// reload interval).
+    pub cpu_timers: SpinLock<[Option<(u64, u64)>; 2]>,
     /// The nice value (-20..=19), as getpriority/setpriority see it; the round-robin
     /// scheduler does not weigh it yet.
     pub nice: AtomicI32,
@@ -155,6 +162,9 @@ impl Process {
             real_timer: SpinLock::new(None),
             nice: AtomicI32::new(0),
             posix_timers: SpinLock::new(posix_timer::Timers::default()),
+            exited_threads_cpu: SpinLock::new(ostd::task::CpuTime::default()),
+            children_cpu: SpinLock::new(ostd::task::CpuTime::default()),
+            cpu_timers: SpinLock::new([None, None]),
         })
     }
 
@@ -233,6 +243,25 @@ impl Process {
     /// Returns how it ended, once it has.
     pub fn exit_status(&self) -> Option<ExitStatus> {
         *self.exit_status.lock()
+    }
+
+    /// The CPU time of all its threads, the running and the exited.
+    pub fn cpu_time(&self) -> ostd::task::CpuTime {
+        let running = table::tasks_of(self.pid).iter().fold(ostd::task::CpuTime::default(), |sum, t| sum + t.cpu_time());
+        running + *self.exited_threads_cpu.lock()
+    }
+
+    /// Records a thread's CPU time as it exits.
+    pub fn add_exited_thread_cpu(&self, t: ostd::task::CpuTime) {
+        let mut e = self.exited_threads_cpu.lock();
+        *e = *e + t;
+    }
+
+    /// Takes a reaped child's CPU time (its own and its children's) into the children total.
+    pub fn absorb_child_cpu(&self, child: &Process) {
+        let theirs = child.cpu_time() + *child.children_cpu.lock();
+        let mut c = self.children_cpu.lock();
+        *c = *c + theirs;
     }
 
     /// Returns whether it has exited and awaits reaping.

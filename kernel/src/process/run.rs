@@ -100,7 +100,9 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
         let final_status = process.group_exit.lock().unwrap_or(status);
         process.exit(final_status);
     }
+    let task = ostd::task::current();
     table::unbind_current_task();
+    process.add_exited_thread_cpu(task.cpu_time());
 }
 
 /// A fault raised by the thread's own instruction, for it alone: if the signal is blocked or ignored,

@@ -101,6 +101,11 @@ pub fn find_thread(tid: Pid) -> Option<(Arc<Process>, Arc<Thread>)> {
     TABLE.lock().by_task.values().find(|(_, t, _)| t.tid == tid).map(|(p, t, _)| (p.clone(), t.clone()))
 }
 
+/// Returns the task running thread `tid`, if it runs.
+pub fn task_of_thread(tid: Pid) -> Option<Arc<ostd::task::Task>> {
+    TABLE.lock().by_task.values().find(|(_, t, _)| t.tid == tid).map(|(_, _, task)| task.clone())
+}
+
 /// Returns the running threads of process `pid`.
 pub fn threads_of(pid: Pid) -> Vec<Arc<Thread>> {
     TABLE.lock().by_task.values().filter(|(p, _, _)| p.pid() == pid).map(|(_, t, _)| t.clone()).collect()

@@ -38,11 +38,37 @@ pub fn sys_clock_gettime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let t = match a[0] as i32 {
         0 | 5 | 8 | 11 => crate::time::realtime(), // REALTIME, _COARSE, _ALARM, TAI
         1 | 4 | 6 | 7 | 9 => crate::time::monotonic(), // MONOTONIC, _RAW, _COARSE, BOOTTIME, _ALARM
-        2 | 3 => crate::time::monotonic(), // process/thread CPU time: approximated by uptime
+        2 => ns_timespec(ctx.process.cpu_time().total_ns),
+        3 => ns_timespec(ostd::task::current().cpu_time().total_ns),
+        id if id < 0 => ns_timespec(cpu_clock(ctx, id)?),
         _ => return Err(Errno::EINVAL),
     };
     write_timespec(ctx, a[1], t)?;
     Ok(0)
+}
+
+fn ns_timespec(ns: u64) -> Timespec {
+    Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as i64 }
+}
+
+/// Reads a CPU-time clock named by a negative clock ID, as glibc builds them for
+/// clock_getcpuclockid and pthread_getcpuclockid: `!pid << 3 | thread << 2 | kind`, where
+/// kind is PROF (0, user+system), VIRT (1, user) or SCHED (2, total).
+fn cpu_clock(ctx: &SyscallCtx, id: i32) -> SysResult<u64> {
+    let kind = id & 3;
+    let thread = id & 4 != 0;
+    let pid = !(id >> 3);
+    if kind == 3 {
+        return Err(Errno::EINVAL);
+    }
+    let time = if thread {
+        let task = if pid == 0 { Some(ostd::task::current()) } else { crate::process::table::task_of_thread(pid) };
+        task.ok_or(Errno::EINVAL)?.cpu_time()
+    } else {
+        let p = if pid == 0 { Some(ctx.process.clone()) } else { crate::process::table::get(pid) };
+        p.ok_or(Errno::EINVAL)?.cpu_time()
+    };
+    Ok(if kind == 1 { time.user_ns } else { time.total_ns })
 }
 
 /// clock_settime(2): CLOCK_REALTIME only (the other clocks cannot be set: EINVAL), by root.
@@ -60,7 +86,10 @@ pub fn sys_clock_settime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// clock_getres(2).
 pub fn sys_clock_getres(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if !(0..=11).contains(&(a[0] as i32)) || a[0] == 10 {
+    let id = a[0] as i32;
+    if id < 0 {
+        cpu_clock(ctx, id)?;
+    } else if id > 11 || id == 10 {
         return Err(Errno::EINVAL);
     }
     if a[1] != 0 {
@@ -397,21 +426,44 @@ pub fn sys_setpriority(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-/// getrusage(2) and times(2): no CPU accounting yet; zeros.
-pub fn sys_getrusage(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if !matches!(a[0] as i32, 0 | -1 | 1) {
-        return Err(Errno::EINVAL);
+/// `struct rusage` with the CPU times filled in (the other fields are not kept).
+pub fn rusage_bytes(t: ostd::task::CpuTime) -> [u8; 144] {
+    let mut b = [0u8; 144];
+    for (at, ns) in [(0, t.user_ns), (16, t.system_ns())] {
+        b[at..at + 8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+        b[at + 8..at + 16].copy_from_slice(&((ns % 1_000_000_000) / 1000).to_le_bytes());
     }
-    ctx.mem().write(a[1], &[0u8; 144])?;
+    b
+}
+
+/// getrusage(2): RUSAGE_SELF, RUSAGE_CHILDREN (reaped ones) and RUSAGE_THREAD.
+pub fn sys_getrusage(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let usage = match a[0] as i32 {
+        0 => ctx.process.cpu_time(),
+        -1 => *ctx.process.children_cpu.lock(),
+        1 => ostd::task::current().cpu_time(),
+        _ => return Err(Errno::EINVAL),
+    };
+    ctx.mem().write(a[1], &rusage_bytes(usage))?;
     Ok(0)
 }
 
-/// times(2).
+/// Clock ticks (USER_HZ) in `ns`.
+fn clock_ticks(ns: u64) -> u64 {
+    ns / 10_000_000
+}
+
+/// times(2): CPU times in clock ticks; returns the ticks since boot.
 pub fn sys_times(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[0] != 0 {
-        ctx.mem().write(a[0], &[0u8; 32])?;
+        let (me, children) = (ctx.process.cpu_time(), *ctx.process.children_cpu.lock());
+        let mut b = [0u8; 32];
+        for (i, ns) in [me.user_ns, me.system_ns(), children.user_ns, children.system_ns()].into_iter().enumerate() {
+            b[i * 8..i * 8 + 8].copy_from_slice(&clock_ticks(ns).to_le_bytes());
+        }
+        ctx.mem().write(a[0], &b)?;
     }
-    Ok(crate::time::monotonic_ns() / 10_000_000)
+    Ok(clock_ticks(crate::time::monotonic_ns()))
 }
 
 /// set_robust_list(2): recorded nowhere until threads exist.
@@ -516,11 +568,8 @@ pub fn sys_select(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn select(ctx: &SyscallCtx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) -> SysResult<u64> {
-    if (nfds as i64) < 0 {
-        return Err(Errno::EINVAL);
-    }
-    // Linux clips nfds to the descriptor table's size rather than refusing it.
-    let nfds = nfds.min(ctx.process.files.lock().limit().0 as u64);
+    // nfds is an int; Linux clips it to the descriptor table's size rather than refusing it.
+    let nfds = u64::try_from(nfds as i32).map_err(|_| Errno::EINVAL)?.min(ctx.process.files.lock().limit().0 as u64);
     let bytes = (nfds as usize).div_ceil(64) * 8;
     let mem = ctx.mem();
     let mut input = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
@@ -594,10 +643,35 @@ fn timeval_ns(sec: u64, usec: u64) -> SysResult<u64> {
     Ok(sec.saturating_mul(1_000_000_000).saturating_add(usec * 1000))
 }
 
-fn itimerval_of(ctx: &SyscallCtx) -> [u8; 32] {
-    let t = *ctx.process.real_timer.lock();
-    let (left, interval) = match t {
-        Some((at, interval)) => (at.saturating_sub(crate::time::monotonic_ns()).max(1), interval),
+const ITIMER_REAL: u64 = 0;
+
+/// The clock an interval timer counts on, now: monotonic time for ITIMER_REAL, the
+/// process's user CPU time for ITIMER_VIRTUAL, its total CPU time for ITIMER_PROF.
+fn itimer_clock(process: &crate::process::Process, which: u64) -> u64 {
+    match which {
+        ITIMER_REAL => crate::time::monotonic_ns(),
+        1 => process.cpu_time().user_ns,
+        _ => process.cpu_time().total_ns,
+    }
+}
+
+fn itimer_get(process: &crate::process::Process, which: u64) -> Option<(u64, u64)> {
+    match which {
+        ITIMER_REAL => *process.real_timer.lock(),
+        w => process.cpu_timers.lock()[w as usize - 1],
+    }
+}
+
+fn itimer_set(process: &crate::process::Process, which: u64, value: Option<(u64, u64)>) {
+    match which {
+        ITIMER_REAL => *process.real_timer.lock() = value,
+        w => process.cpu_timers.lock()[w as usize - 1] = value,
+    }
+}
+
+fn itimerval_of(process: &crate::process::Process, which: u64) -> [u8; 32] {
+    let (left, interval) = match itimer_get(process, which) {
+        Some((at, interval)) => (at.saturating_sub(itimer_clock(process, which)).max(1), interval),
         None => (0, 0),
     };
     let mut b = [0u8; 32];
@@ -608,9 +682,11 @@ fn itimerval_of(ctx: &SyscallCtx) -> [u8; 32] {
     b
 }
 
-/// setitimer(2): ITIMER_REAL only; the CPU-time timers need CPU accounting (EINVAL).
+/// setitimer(2): ITIMER_REAL (SIGALRM), ITIMER_VIRTUAL (SIGVTALRM, user CPU time) and
+/// ITIMER_PROF (SIGPROF, all CPU time).
 pub fn sys_setitimer(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if a[0] != 0 {
+    let which = a[0];
+    if which > 2 {
         return Err(Errno::EINVAL);
     }
     let mem = ctx.mem();
@@ -621,9 +697,10 @@ pub fn sys_setitimer(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     } else {
         None
     };
-    let old = itimerval_of(ctx);
+    let old = itimerval_of(ctx.process, which);
     if let Some((value, interval)) = new {
-        *ctx.process.real_timer.lock() = (value > 0).then(|| (crate::time::monotonic_ns() + value, interval));
+        let armed = (value > 0).then(|| (itimer_clock(ctx.process, which) + value, interval));
+        itimer_set(ctx.process, which, armed);
     }
     if a[2] != 0 {
         mem.write(a[2], &old)?;
@@ -633,10 +710,10 @@ pub fn sys_setitimer(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// getitimer(2).
 pub fn sys_getitimer(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if a[0] != 0 {
+    if a[0] > 2 {
         return Err(Errno::EINVAL);
     }
-    let v = itimerval_of(ctx);
+    let v = itimerval_of(ctx.process, a[0]);
     ctx.mem().write(a[1], &v)?;
     Ok(0)
 }

@@ -300,12 +300,14 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         ctx.mem().write_u32(status_addr, status)?;
     }
     if rusage != 0 {
-        ctx.mem().write(rusage, &[0u8; 144])?;
+        let usage = child.cpu_time() + *child.children_cpu.lock();
+        ctx.mem().write(rusage, &crate::syscall::misc::rusage_bytes(usage))?;
     }
     if job_status.is_some() {
         return Ok(child.pid() as u64);
     }
     me.remove_child(child.pid());
+    me.absorb_child_cpu(&child);
     table::remove(child.pid());
     Ok(child.pid() as u64)
 }
@@ -862,6 +864,7 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         info[24..28].copy_from_slice(&status.to_le_bytes());
         if *exited && options & WNOWAIT == 0 {
             me.remove_child(child.pid());
+            me.absorb_child_cpu(child);
             table::remove(child.pid());
         }
     }

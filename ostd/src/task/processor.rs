@@ -131,6 +131,9 @@ fn switch_away(requeue_current: bool) {
         return;
     }
     NEED_RESCHED.store(false, Ordering::Relaxed);
+    let now = crate::time::monotonic_ns();
+    current.leave_cpu(now);
+    next.on_cpu_since.store(now, Ordering::Relaxed);
     let save: *mut TaskContext = current.context.get();
     // SAFETY: `next` is not running (it was queued or is idle), and interrupts are off, so
     // we are the only accessor of its context (Task's invariant).

@@ -42,6 +42,35 @@ pub struct Task {
     pub(crate) is_test: AtomicBool,
     /// The user address space this task runs in, activated whenever it is switched in.
     pub(crate) vm_space: SpinLock<Option<alloc::sync::Arc<crate::mm::VmSpace>>>,
+    /// Time on the CPU before its current stint (ns), and how much of it in user mode.
+    cpu_ns: AtomicU64,
+    user_ns: AtomicU64,
+    /// When its current stint on the CPU began (monotonic ns).
+    pub(super) on_cpu_since: AtomicU64,
+}
+
+/// How long a task has run, by the TSC: in all, and in user mode (the rest is the kernel
+/// working on its behalf).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuTime {
+    /// Nanoseconds on the CPU.
+    pub total_ns: u64,
+    /// Nanoseconds of that in user mode.
+    pub user_ns: u64,
+}
+
+impl CpuTime {
+    /// Nanoseconds in the kernel.
+    pub fn system_ns(&self) -> u64 {
+        self.total_ns.saturating_sub(self.user_ns)
+    }
+}
+
+impl core::ops::Add for CpuTime {
+    type Output = CpuTime;
+    fn add(self, other: CpuTime) -> CpuTime {
+        CpuTime { total_ns: self.total_ns + other.total_ns, user_ns: self.user_ns + other.user_ns }
+    }
 }
 
 // SAFETY: every field is Sync except `context`, whose accesses are serialised by the
@@ -64,7 +93,30 @@ impl Task {
             test_failed: AtomicBool::new(false),
             is_test: AtomicBool::new(false),
             vm_space: SpinLock::new(None),
+            cpu_ns: AtomicU64::new(0),
+            user_ns: AtomicU64::new(0),
+            on_cpu_since: AtomicU64::new(0),
         }
+    }
+
+    /// Returns the CPU time it has used so far, including the stint it may be in now.
+    pub fn cpu_time(self: &alloc::sync::Arc<Self>) -> CpuTime {
+        let mut total = self.cpu_ns.load(Ordering::Relaxed);
+        if super::current_if_any().is_some_and(|c| alloc::sync::Arc::ptr_eq(&c, self)) {
+            total += crate::time::monotonic_ns().saturating_sub(self.on_cpu_since.load(Ordering::Relaxed));
+        }
+        CpuTime { total_ns: total, user_ns: self.user_ns.load(Ordering::Relaxed).min(total) }
+    }
+
+    /// Ends a stint on the CPU at `now` (the scheduler switches the task out).
+    pub(super) fn leave_cpu(&self, now: u64) {
+        let since = self.on_cpu_since.load(Ordering::Relaxed);
+        self.cpu_ns.fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+    }
+
+    /// Adds time spent in user mode (measured around each entry to it).
+    pub(crate) fn add_user_ns(&self, ns: u64) {
+        self.user_ns.fetch_add(ns, Ordering::Relaxed);
     }
 
     /// Returns the task's unique ID.
