@@ -173,15 +173,28 @@ fn vm_kb(p: &Process) -> u64 {
     p.vm().areas().iter().map(|a| a.end - a.start).sum::<u64>() / 1024
 }
 
+/// Clock ticks (USER_HZ, 100 per second) in `ns`.
+fn ticks(ns: u64) -> u64 {
+    ns / 10_000_000
+}
+
 fn stat_line(p: &Process) -> String {
     let (st, _) = state(p);
+    let (cpu, children) = (p.cpu_time(), *p.children_cpu.lock());
+    let nice = p.nice.load(core::sync::atomic::Ordering::Relaxed);
     format!(
-        "{} ({}) {st} {} {} {} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 0 {} 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        "{} ({}) {st} {} {} {} 0 -1 4194304 0 0 0 0 {} {} {} {} {} {nice} {} 0 0 {} 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
         p.pid(),
         p.comm.lock().as_str(),
         p.ppid(),
         p.pgid(),
         p.sid(),
+        ticks(cpu.user_ns),
+        ticks(cpu.system_ns()),
+        ticks(children.user_ns),
+        ticks(children.system_ns()),
+        20 + nice,
+        p.live_threads.load(core::sync::atomic::Ordering::Relaxed).max(1),
         vm_kb(p) * 1024,
     )
 }
@@ -192,11 +205,22 @@ fn status(p: &Process) -> String {
     let main = table::thread_of(p.pid(), p.pid());
     let caught = s.actions.iter().enumerate().filter(|(_, a)| a.handler > 1).fold(0u64, |m, (i, _)| m | 1 << i);
     let ignored = s.actions.iter().enumerate().filter(|(_, a)| a.handler == 1).fold(0u64, |m, (i, _)| m | 1 << i);
+    let creds = *p.creds.lock();
+    // Linux separates the groups with spaces and always ends the list with one.
+    let groups = p.groups.lock().iter().map(|g| g.to_string()).collect::<Vec<_>>().join(" ") + " ";
     format!(
-        "Name:\t{}\nUmask:\t{:04o}\nState:\t{st} ({name})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nVmSize:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n",
+        "Name:\t{}\nUmask:\t{:04o}\nState:\t{st} ({name})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{groups}\nVmSize:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n",
         p.comm.lock().as_str(),
         p.fs.lock().umask,
         p.ppid(),
+        creds.ruid,
+        creds.euid,
+        creds.suid,
+        creds.euid,
+        creds.rgid,
+        creds.egid,
+        creds.sgid,
+        creds.egid,
         vm_kb(p),
         vm_kb(p),
         p.live_threads.load(core::sync::atomic::Ordering::Relaxed).max(1),
