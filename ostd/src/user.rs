@@ -152,6 +152,9 @@ pub enum ReturnReason {
     },
     /// The context could not be entered (non-canonical instruction or stack pointer).
     BadContext,
+    /// The kernel asked for the task back ([`crate::task::interrupt`]): user code was
+    /// running (or preempted) when something it must act on arrived, such as a signal.
+    Interrupted,
 }
 
 impl ReturnReason {
@@ -229,6 +232,13 @@ impl UserMode {
             ctx.rflags = (ctx.rflags & USER_RFLAGS_MASK) | RFLAGS_IF | RFLAGS_RESERVED_1;
             ctx.fpu.sanitize();
             x86_64::instructions::interrupts::disable();
+            // A request made while the task ran in user mode, or while it was preempted there,
+            // is answered before going back (checked with interrupts off, so none slips in
+            // between): a CPU-bound program still gets its signals.
+            if task.take_interrupt() {
+                x86_64::instructions::interrupts::enable();
+                return ReturnReason::Interrupted;
+            }
             // WRMSR is slow (and traps under a TEE): write FS base only when it changes.
             if LAST_FS_BASE.swap(ctx.fs_base, core::sync::atomic::Ordering::Relaxed) != ctx.fs_base {
                 FsBase::write(x86_64::VirtAddr::new(ctx.fs_base));

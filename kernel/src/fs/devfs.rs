@@ -1,8 +1,9 @@
-//! Device files: /dev/null, zero, full, random, urandom, tty and console.
+//! Device files: /dev/null, zero, full, random, urandom, tty, console and ptmx.
 //!
 //! Device nodes live in the ramfs like any other node (so `mknod` and `ls -l /dev` work);
 //! opening one maps its device number to the driver below.
 
+use alloc::string::String;
 use alloc::sync::Arc;
 
 use ostd::sync::SpinLock;
@@ -11,9 +12,19 @@ use super::file::{FileLike, OpenFlags, Stat};
 use super::node::{Node, NodeKind};
 use crate::error::{Errno, SysResult};
 
-/// Makes a device number from major and minor (Linux's encoding for small numbers).
+/// Makes a device number from major and minor, in Linux's (glibc's) 32-bit encoding.
 pub const fn makedev(major: u32, minor: u32) -> u32 {
-    (major << 8) | minor
+    (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12)
+}
+
+/// The major number of a device number.
+pub const fn major(dev: u32) -> u32 {
+    (dev >> 8) & 0xfff
+}
+
+/// The minor number of a device number.
+pub const fn minor(dev: u32) -> u32 {
+    (dev & 0xff) | ((dev >> 12) & !0xff)
 }
 
 /// The devices this kernel provides, with their Linux numbers.
@@ -25,7 +36,19 @@ pub const DEVICES: &[(&str, u32, u32)] = &[
     ("urandom", makedev(1, 9), 0o666),
     ("tty", makedev(5, 0), 0o666),
     ("console", makedev(5, 1), 0o600),
+    ("ptmx", makedev(5, 2), 0o666),
 ];
+
+/// The path a device is known by (what /proc/PID/fd shows for it).
+pub fn path_of(rdev: u32) -> String {
+    if major(rdev) == crate::tty::pty::PTS_MAJOR {
+        return alloc::format!("/dev/pts/{}", minor(rdev));
+    }
+    match DEVICES.iter().find(|(_, r, _)| *r == rdev) {
+        Some((name, _, _)) => alloc::format!("/dev/{name}"),
+        None => String::from("/dev/console"),
+    }
+}
 
 /// Creates /dev and its nodes under `root`.
 pub fn populate(root: &Arc<Node>) -> SysResult<()> {
@@ -57,6 +80,8 @@ pub fn open(rdev: u32, node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn F
         r if r == makedev(1, 7) => Kind::Full,
         r if r == makedev(1, 8) || r == makedev(1, 9) => Kind::Random,
         r if r == makedev(5, 0) || r == makedev(5, 1) => return Ok(crate::tty::open(node, flags)),
+        r if r == makedev(5, 2) => return crate::tty::pty::open_master(flags),
+        r if major(r) == crate::tty::pty::PTS_MAJOR => return crate::tty::pty::open_slave(minor(r), node, flags),
         _ => return Err(Errno::ENXIO),
     };
     Ok(Arc::new(Device { kind, node, flags: SpinLock::new(flags) }))

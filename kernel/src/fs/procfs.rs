@@ -66,7 +66,7 @@ impl Generated for Root {
             "mounts" => text(ino, mounts),
             "stat" => text(ino, stat),
             "version" => text(ino, || String::from("Linux version 6.1.0-cocoon (cocoon 0.1.0) #1 SMP PREEMPT\n")),
-            "filesystems" => text(ino, || String::from("nodev\tramfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tsysfs\n")),
+            "filesystems" => text(ino, || String::from("nodev\tramfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tsysfs\nnodev\tdevpts\n")),
             pid => pid_dir(pid.parse().ok()?)?,
         })
     }
@@ -266,7 +266,7 @@ impl Generated for FdDir {
                     super::path::absolute_path(&root, node)
                 } else {
                     let st = file.stat();
-                    if st.rdev != 0 { String::from("/dev/console") } else { format!("/proc/{}/fd/{fd}", self.0) }
+                    if st.rdev != 0 { super::devfs::path_of(st.rdev as u32) } else { format!("/proc/{}/fd/{fd}", self.0) }
                 }
             }
             None => format!("pipe:[{}]", file.stat().ino),

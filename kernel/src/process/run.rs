@@ -71,6 +71,8 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                 let addr = if sig == signal::SIGSEGV { 0 } else { user.context().rip };
                 synchronous(&process, &thread, SigInfo { signo: sig, code, addr, ..SigInfo::default() });
             }
+            // Back for something the kernel must act on (a signal): the loop delivers it.
+            ReturnReason::Interrupted => {}
             ReturnReason::BadContext => {
                 synchronous(&process, &thread, SigInfo { signo: signal::SIGSEGV, code: 0x80, ..SigInfo::default() });
             }

@@ -1291,6 +1291,7 @@ pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         "proc" => crate::fs::procfs::new_root(),
         "sysfs" => crate::fs::sysfs::new_root(),
+        "devpts" => crate::tty::pty::devpts_root(),
         "tmpfs" | "ramfs" => Node::new_dir(0o1777),
         _ => return Err(Errno::ENODEV),
     };

@@ -586,7 +586,9 @@ pub fn sys_getpgrp(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
 /// setsid(2).
 pub fn sys_setsid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
     let me = ctx.process;
-    if table::all().iter().any(|p| p.pgid() == me.pid() && p.pid() != me.pid()) || me.pgid() == me.pid() && me.pid() != 1 && me.sid() != me.pid() {
+    // A process group leader cannot start a session (its group would straddle two). Linux's
+    // init starts in group 0 and may; ours starts as leader of group 1, hence the exception.
+    if table::all().iter().any(|p| p.pgid() == me.pid() && p.pid() != me.pid()) || (me.pgid() == me.pid() && me.pid() != 1) {
         return Err(Errno::EPERM);
     }
     me.set_sid();

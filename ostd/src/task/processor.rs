@@ -175,8 +175,11 @@ pub(crate) fn wake(task: Arc<Task>) {
 }
 
 /// Wakes `task` wherever it sleeps, so it re-checks its wait condition (a spurious wake-up
-/// by the wait-queue contract: callers use it to deliver "a signal arrived" to sleepers).
+/// by the wait-queue contract: callers use it to deliver "a signal arrived" to sleepers),
+/// and makes its next return toward user mode come back to the kernel instead
+/// ([`crate::user::ReturnReason::Interrupted`]), so a task running user code notices too.
 pub fn interrupt(task: &Arc<Task>) {
+    task.request_interrupt();
     wake(task.clone());
 }
 

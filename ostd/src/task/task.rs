@@ -47,6 +47,8 @@ pub struct Task {
     user_ns: AtomicU64,
     /// When its current stint on the CPU began (monotonic ns).
     pub(super) on_cpu_since: AtomicU64,
+    /// Set by `interrupt`: user mode should hand the task back to the kernel.
+    interrupt_requested: AtomicBool,
 }
 
 /// How long a task has run, by the TSC: in all, and in user mode (the rest is the kernel
@@ -96,7 +98,17 @@ impl Task {
             cpu_ns: AtomicU64::new(0),
             user_ns: AtomicU64::new(0),
             on_cpu_since: AtomicU64::new(0),
+            interrupt_requested: AtomicBool::new(false),
         }
+    }
+
+    pub(super) fn request_interrupt(&self) {
+        self.interrupt_requested.store(true, Ordering::Release);
+    }
+
+    /// Consumes an interrupt request, if one is pending.
+    pub(crate) fn take_interrupt(&self) -> bool {
+        self.interrupt_requested.swap(false, Ordering::AcqRel)
     }
 
     /// Returns the CPU time it has used so far, including the stint it may be in now.

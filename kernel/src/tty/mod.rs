@@ -1,0 +1,489 @@
+//! Terminals: termios, the line discipline, and job-control ioctls, for the serial console
+//! and for pseudo-terminals ([`pty`]).
+//!
+//! A [`Terminal`] is the slave side: its input runs through the line discipline (canonical
+//! mode with echo, erase and kill, ^D as end of file, ^C/^Z/^\ as signals to the foreground
+//! process group; with ICANON off, bytes are delivered as they come) and its output through
+//! output processing (ONLCR) to a sink: the serial port, or a pty's master. Console bytes
+//! arrive from the COM1 interrupt into a raw queue and are fed to the discipline by a kernel
+//! task (it may signal processes, which takes sleeping locks).
+
+pub mod pty;
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use ostd::sync::{SpinLock, WaitQueue};
+
+use crate::error::{Errno, SysResult};
+use crate::fs::file::{FileLike, OpenFlags, Readiness, Stat};
+use crate::fs::Node;
+use crate::user_mem::UserMem;
+
+const TCGETS: u32 = 0x5401;
+const TCSETS: u32 = 0x5402;
+const TCSETSW: u32 = 0x5403;
+const TCSETSF: u32 = 0x5404;
+const TIOCGPGRP: u32 = 0x540f;
+const TIOCSPGRP: u32 = 0x5410;
+const FIONREAD: u32 = 0x541b;
+const TIOCGWINSZ: u32 = 0x5413;
+const TIOCSWINSZ: u32 = 0x5414;
+const TIOCSCTTY: u32 = 0x540e;
+const TIOCNOTTY: u32 = 0x5422;
+
+const ICRNL: u32 = 0o400;
+const OPOST: u32 = 0o1;
+const ONLCR: u32 = 0o4;
+const ISIG: u32 = 0o1;
+const ICANON: u32 = 0o2;
+const ECHO: u32 = 0o10;
+const ECHOE: u32 = 0o20;
+const ECHOK: u32 = 0o40;
+const ECHOCTL: u32 = 0o1000;
+const ECHOKE: u32 = 0o4000;
+const IEXTEN: u32 = 0o100000;
+const VINTR: usize = 0;
+const VQUIT: usize = 1;
+const VERASE: usize = 2;
+const VKILL: usize = 3;
+const VEOF: usize = 4;
+const VMIN: usize = 6;
+const VSUSP: usize = 10;
+
+/// The kernel's `struct termios` (36 bytes).
+#[derive(Clone, Copy)]
+struct Termios {
+    iflag: u32,
+    oflag: u32,
+    cflag: u32,
+    lflag: u32,
+    line: u8,
+    cc: [u8; 19],
+}
+
+impl Termios {
+    /// Linux's `tty_std_termios`.
+    const fn standard() -> Self {
+        let mut cc = [0u8; 19];
+        cc[VINTR] = 3;
+        cc[VQUIT] = 0x1c;
+        cc[VERASE] = 0x7f;
+        cc[VKILL] = 0x15;
+        cc[VEOF] = 4;
+        cc[VMIN] = 1;
+        cc[8] = 0x11; // VSTART
+        cc[9] = 0x13; // VSTOP
+        cc[VSUSP] = 0x1a;
+        cc[12] = 0x12; // VREPRINT
+        cc[13] = 0x0f; // VDISCARD
+        cc[14] = 0x17; // VWERASE
+        cc[15] = 0x16; // VLNEXT
+        Self {
+            iflag: ICRNL | 0o2000, // ICRNL | IXON
+            oflag: OPOST | ONLCR,
+            cflag: 0o17 | 0o60 | 0o200 | 0o2000, // B38400 | CS8 | CREAD | HUPCL
+            lflag: ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN,
+            line: 0,
+            cc,
+        }
+    }
+
+    fn to_bytes(self) -> [u8; 36] {
+        let mut b = [0u8; 36];
+        b[0..4].copy_from_slice(&self.iflag.to_le_bytes());
+        b[4..8].copy_from_slice(&self.oflag.to_le_bytes());
+        b[8..12].copy_from_slice(&self.cflag.to_le_bytes());
+        b[12..16].copy_from_slice(&self.lflag.to_le_bytes());
+        b[16] = self.line;
+        b[17..36].copy_from_slice(&self.cc);
+        b
+    }
+
+    fn from_bytes(b: &[u8; 36]) -> Self {
+        let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let mut cc = [0u8; 19];
+        cc.copy_from_slice(&b[17..36]);
+        Self { iflag: word(0), oflag: word(4), cflag: word(8), lflag: word(12), line: b[16], cc }
+    }
+}
+
+struct State {
+    termios: Termios,
+    /// Bytes ready for `read`.
+    ready: VecDeque<u8>,
+    /// The line being edited (canonical mode).
+    line: Vec<u8>,
+    /// End-of-file markers pending (one per ^D on an empty line).
+    eofs: usize,
+    foreground_pgrp: i32,
+    winsize: [u8; 8],
+    /// The other side is gone (a pty whose master closed): reads return EOF, writes EIO.
+    hung_up: bool,
+}
+
+/// Where a terminal's output (writes and echo) goes.
+pub trait Sink: Send + Sync {
+    /// Takes output bytes, already processed (ONLCR).
+    fn put(&self, bytes: &[u8]);
+}
+
+/// The serial console as a sink.
+struct Serial;
+
+impl Sink for Serial {
+    fn put(&self, bytes: &[u8]) {
+        ostd::console::write_bytes(bytes);
+    }
+}
+
+/// One terminal: its settings, its input queues, and its output sink.
+pub struct Terminal {
+    state: SpinLock<State>,
+    readers: WaitQueue,
+    sink: alloc::boxed::Box<dyn Sink>,
+}
+
+impl Terminal {
+    /// A terminal with Linux's standard settings writing to `sink`.
+    pub fn new(sink: alloc::boxed::Box<dyn Sink>) -> Self {
+        Self {
+            state: SpinLock::new(State {
+                termios: Termios::standard(),
+                ready: VecDeque::new(),
+                line: Vec::new(),
+                eofs: 0,
+                foreground_pgrp: 0,
+                winsize: [0; 8],
+                hung_up: false,
+            }),
+            readers: WaitQueue::new(),
+            sink,
+        }
+    }
+
+    /// Writes with output processing (ONLCR).
+    pub fn write_output(&self, buf: &[u8]) {
+        let oflag = self.state.lock().termios.oflag;
+        self.put_processed(oflag, buf);
+    }
+
+    fn put_processed(&self, oflag: u32, buf: &[u8]) {
+        if oflag & OPOST != 0 && oflag & ONLCR != 0 {
+            for part in buf.split_inclusive(|&b| b == b'\n') {
+                match part.split_last() {
+                    Some((b'\n', head)) => {
+                        self.sink.put(head);
+                        self.sink.put(b"\r\n");
+                    }
+                    _ => self.sink.put(part),
+                }
+            }
+        } else {
+            self.sink.put(buf);
+        }
+    }
+
+    fn echo(&self, state: &State, byte: u8) {
+        if state.termios.lflag & ECHO == 0 {
+            return;
+        }
+        match byte {
+            b'\n' => self.put_processed(state.termios.oflag, b"\n"),
+            0..=0x1f | 0x7f if state.termios.lflag & ECHOCTL != 0 && byte != b'\t' => self.sink.put(&[b'^', byte ^ 0x40]),
+            _ => self.sink.put(&[byte]),
+        }
+    }
+
+    /// The line discipline, for one received byte.
+    pub fn receive(&self, mut byte: u8) {
+        let mut signal = None;
+        {
+            let mut s = self.state.lock();
+            let t = s.termios;
+            if byte == b'\r' && t.iflag & ICRNL != 0 {
+                byte = b'\n';
+            }
+            if t.lflag & ISIG != 0 {
+                signal = match byte {
+                    b if b == t.cc[VINTR] => Some(crate::process::signal::SIGINT),
+                    b if b == t.cc[VQUIT] => Some(crate::process::signal::SIGQUIT),
+                    b if b == t.cc[VSUSP] => Some(crate::process::signal::SIGTSTP),
+                    _ => None,
+                };
+                if signal.is_some() {
+                    self.echo(&s, byte);
+                    s.line.clear();
+                    s.ready.clear();
+                }
+            }
+            if signal.is_none() {
+                if t.lflag & ICANON == 0 {
+                    s.ready.push_back(byte);
+                    self.echo(&s, byte);
+                } else if byte == t.cc[VERASE] || byte == 0x08 {
+                    if s.line.pop().is_some() && t.lflag & ECHO != 0 && t.lflag & ECHOE != 0 {
+                        self.sink.put(b"\x08 \x08");
+                    }
+                } else if byte == t.cc[VKILL] {
+                    let n = s.line.len();
+                    s.line.clear();
+                    if t.lflag & ECHO != 0 && t.lflag & ECHOK != 0 {
+                        for _ in 0..n {
+                            self.sink.put(b"\x08 \x08");
+                        }
+                    }
+                } else if byte == t.cc[VEOF] {
+                    if s.line.is_empty() {
+                        s.eofs += 1;
+                    } else {
+                        let line = core::mem::take(&mut s.line);
+                        s.ready.extend(line);
+                    }
+                } else {
+                    self.echo(&s, byte);
+                    s.line.push(byte);
+                    if byte == b'\n' {
+                        let line = core::mem::take(&mut s.line);
+                        s.ready.extend(line);
+                    }
+                }
+            }
+        }
+        if let Some(sig) = signal {
+            let pgrp = self.state.lock().foreground_pgrp;
+            if pgrp > 0 {
+                crate::process::signal::kill_pgrp(pgrp, sig);
+            }
+        }
+        self.readers.wake_all();
+    }
+
+    /// Marks the terminal hung up (its master is gone) and wakes its readers.
+    pub fn hang_up(&self) {
+        self.state.lock().hung_up = true;
+        self.readers.wake_all();
+    }
+
+    /// Reads what the line discipline has made ready.
+    pub fn read(&self, buf: &mut [u8], nonblocking: bool) -> SysResult<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.readers.wait_until(|| {
+            let mut s = self.state.lock();
+            if s.ready.is_empty() && s.eofs > 0 {
+                s.eofs -= 1;
+                return Some(Ok(0));
+            }
+            if s.ready.is_empty() {
+                if s.hung_up {
+                    return Some(Ok(0));
+                }
+                if nonblocking {
+                    return Some(Err(Errno::EAGAIN));
+                }
+                return crate::process::table::current_interrupted().then_some(Err(Errno::EINTR));
+            }
+            let canonical = s.termios.lflag & ICANON != 0;
+            let mut n = 0;
+            while n < buf.len() {
+                let Some(b) = s.ready.pop_front() else { break };
+                buf[n] = b;
+                n += 1;
+                if canonical && b == b'\n' {
+                    break;
+                }
+            }
+            Some(Ok(n))
+        })
+    }
+
+    /// Writes from a process (EIO once hung up).
+    pub fn write(&self, buf: &[u8]) -> SysResult<usize> {
+        if self.state.lock().hung_up {
+            return Err(Errno::EIO);
+        }
+        self.write_output(buf);
+        Ok(buf.len())
+    }
+
+    /// poll/select readiness of the slave side.
+    pub fn readiness(&self) -> Readiness {
+        let s = self.state.lock();
+        Readiness { readable: !s.ready.is_empty() || s.eofs > 0 || s.hung_up, writable: true, hangup: s.hung_up }
+    }
+
+    /// The terminal ioctls (termios, process groups, window size).
+    pub fn ioctl(&self, cmd: u32, arg: u64, mem: &UserMem) -> SysResult<u64> {
+        match cmd {
+            TCGETS => {
+                let t = self.state.lock().termios;
+                mem.write(arg, &t.to_bytes())?;
+            }
+            TCSETS | TCSETSW | TCSETSF => {
+                let mut b = [0u8; 36];
+                mem.read(arg, &mut b)?;
+                let mut s = self.state.lock();
+                s.termios = Termios::from_bytes(&b);
+                if cmd == TCSETSF {
+                    s.ready.clear();
+                    s.line.clear();
+                }
+                if s.termios.lflag & ICANON == 0 && !s.line.is_empty() {
+                    let line = core::mem::take(&mut s.line);
+                    s.ready.extend(line);
+                }
+            }
+            TIOCGPGRP => {
+                let pgrp = self.state.lock().foreground_pgrp;
+                mem.write_u32(arg, pgrp as u32)?;
+            }
+            TIOCSPGRP => {
+                let pgrp = mem.read_u32(arg)? as i32;
+                if pgrp <= 0 {
+                    return Err(Errno::EINVAL);
+                }
+                self.state.lock().foreground_pgrp = pgrp;
+            }
+            FIONREAD => {
+                let n = self.state.lock().ready.len();
+                mem.write_u32(arg, n as u32)?;
+            }
+            TIOCGWINSZ => {
+                let w = self.state.lock().winsize;
+                mem.write(arg, &w)?;
+            }
+            TIOCSWINSZ => {
+                let mut w = [0u8; 8];
+                mem.read(arg, &mut w)?;
+                self.state.lock().winsize = w;
+            }
+            TIOCSCTTY => {
+                if let Some(p) = crate::process::table::current() {
+                    self.set_foreground(p.pgid());
+                }
+            }
+            TIOCNOTTY => {}
+            _ => return Err(Errno::ENOTTY),
+        }
+        Ok(0)
+    }
+
+    /// Sets the foreground process group.
+    pub fn set_foreground(&self, pgrp: i32) {
+        self.state.lock().foreground_pgrp = pgrp;
+    }
+}
+
+/// The console terminal, and the raw bytes COM1 delivered that its task has not fed yet.
+struct Console {
+    terminal: Terminal,
+    raw: SpinLock<VecDeque<u8>>,
+    raw_arrived: WaitQueue,
+}
+
+static CONSOLE: spin::Once<Console> = spin::Once::new();
+
+fn console() -> &'static Console {
+    CONSOLE.call_once(|| Console { terminal: Terminal::new(alloc::boxed::Box::new(Serial)), raw: SpinLock::new(VecDeque::new()), raw_arrived: WaitQueue::new() })
+}
+
+/// Starts console input: the COM1 interrupt feeds the line discipline task.
+pub fn init() {
+    let console = console();
+    ostd::task::spawn("tty", move || loop {
+        let bytes: Vec<u8> = console.raw_arrived.wait_until(|| {
+            let mut raw = console.raw.lock();
+            (!raw.is_empty()).then(|| raw.drain(..).collect())
+        });
+        for b in bytes {
+            console.terminal.receive(b);
+        }
+    });
+    if let Err(e) = ostd::console::set_input_handler(|byte| {
+        let console = self::console();
+        console.raw.lock().push_back(byte);
+        console.raw_arrived.wake_all();
+    }) {
+        log::warn!("tty: no console input: {e:?}");
+    }
+}
+
+/// Opens the console. A session leader opening it without O_NOCTTY makes it its controlling
+/// terminal, with its process group in the foreground (as on Linux).
+pub fn open(node: Arc<Node>, flags: OpenFlags) -> Arc<dyn FileLike> {
+    if !flags.contains(OpenFlags::NOCTTY) {
+        if let Some(p) = crate::process::table::current().filter(|p| p.sid() == p.pid()) {
+            console().terminal.set_foreground(p.pgid());
+        }
+    }
+    Arc::new(TtyFile { node, flags: SpinLock::new(flags) })
+}
+
+struct TtyFile {
+    node: Arc<Node>,
+    flags: SpinLock<OpenFlags>,
+}
+
+impl FileLike for TtyFile {
+    fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
+        let nonblocking = self.flags.lock().contains(OpenFlags::NONBLOCK);
+        console().terminal.read(buf, nonblocking)
+    }
+
+    fn write(&self, buf: &[u8]) -> SysResult<usize> {
+        console().terminal.write(buf)
+    }
+
+    fn stat(&self) -> Stat {
+        Stat::of_node(&self.node)
+    }
+
+    fn node(&self) -> Option<&Arc<Node>> {
+        Some(&self.node)
+    }
+
+    fn flags(&self) -> OpenFlags {
+        *self.flags.lock()
+    }
+
+    fn set_status_flags(&self, flags: OpenFlags) {
+        let mut f = self.flags.lock();
+        *f = (*f - OpenFlags::NONBLOCK) | (flags & OpenFlags::NONBLOCK);
+    }
+
+    fn readiness(&self) -> Readiness {
+        console().terminal.readiness()
+    }
+
+    fn ioctl(&self, cmd: u32, arg: u64, mem: &UserMem) -> SysResult<u64> {
+        console().terminal.ioctl(cmd, arg, mem)
+    }
+}
+
+/// Sets the console's foreground process group (when init takes the console).
+pub fn set_foreground(pgrp: i32) {
+    console().terminal.set_foreground(pgrp);
+}
+
+ostd::ktest! {
+    fn canonical_mode_edits_and_delivers_whole_lines() {
+        // Echo is on in canonical mode: this also proves echoing a newline does not take the
+        // state lock twice (which once hung the machine).
+        let terminal = Terminal::new(alloc::boxed::Box::new(Serial));
+        for &b in b"ab\x7fc\r" {
+            terminal.receive(b);
+        }
+        let mut s = terminal.state.lock();
+        let line: Vec<u8> = s.ready.drain(..).collect();
+        assert_eq!(line, b"ac\n");
+        assert!(s.line.is_empty());
+        drop(s);
+        terminal.receive(0x04); // ^D on an empty line: end of file
+        let mut s = terminal.state.lock();
+        assert_eq!(s.eofs, 1);
+        s.eofs = 0;
+    }
+}
