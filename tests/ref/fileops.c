@@ -130,6 +130,38 @@ static void copies(void) {
     unlink("/tmp/dst");
 }
 
+/* What a MAP_SHARED file mapping writes reaches the file: after msync, after munmap, and
+ * when a child that never unmapped exits. Bytes past the end of the file stay out of it. */
+static void shared_file_mappings(void) {
+    int fd = open("/tmp/mapped", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    write(fd, "aaaaaaaaaa", 10);
+    char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    memcpy(m, "cc", 2);
+    report("msync", msync(m, 4096, MS_SYNC));
+    char buf[16] = { 0 };
+    pread(fd, buf, 10, 0);
+    printf("file after msync '%s'\n", buf);
+    memcpy(m + 2, "dd", 2);
+    memcpy(m + 20, "past the end", 12);
+    report("munmap", munmap(m, 4096));
+    memset(buf, 0, sizeof buf);
+    pread(fd, buf, 10, 0);
+    printf("file after munmap '%s', size %ld\n", buf, (long)lseek(fd, 0, SEEK_END));
+    pid_t child = fork();
+    if (child == 0) {
+        char *c = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        c[9] = 'Z';
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    memset(buf, 0, sizeof buf);
+    pread(fd, buf, 10, 0);
+    printf("file after the child exited '%s'\n", buf);
+    report("msync with MS_SYNC|MS_ASYNC", msync(m, 4096, MS_SYNC | MS_ASYNC));
+    close(fd);
+    unlink("/tmp/mapped");
+}
+
 static void memfd_and_limits(void) {
     int m = memfd_create("probe", MFD_CLOEXEC);
     report("memfd_create", m >= 0 ? 0 : -1);
@@ -161,6 +193,7 @@ int main(void) {
     pipes();
     ranges();
     copies();
+    shared_file_mappings();
     memfd_and_limits();
     return 0;
 }

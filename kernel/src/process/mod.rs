@@ -216,7 +216,10 @@ impl Process {
 
     /// Replaces the memory (execve).
     pub fn set_vm(&self, vm: Arc<Vm>) {
-        *self.vm.lock() = vm;
+        // The old space is dropped after the lock is released: dropping it writes shared
+        // file mappings back, which takes sleeping locks.
+        let old = core::mem::replace(&mut *self.vm.lock(), vm);
+        drop(old);
     }
 
     /// Returns a path-resolution start at the cwd.

@@ -42,7 +42,10 @@ pub fn insert(p: Arc<Process>) {
 
 /// Removes a reaped process.
 pub fn remove(pid: Pid) {
-    TABLE.lock().processes.remove(&pid);
+    // Dropped after the table's lock is released: the last reference to a process drops
+    // its address space, which may write files back (sleeping locks).
+    let removed = TABLE.lock().processes.remove(&pid);
+    drop(removed);
 }
 
 /// Finds a process.

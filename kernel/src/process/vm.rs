@@ -8,6 +8,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use bitflags::bitflags;
 use ostd::mm::{Frame, PAGE_SIZE, PageAccess, PageFaultInfo, PageFlags, VmSpace};
@@ -137,6 +138,19 @@ impl Areas {
 pub struct Vm {
     space: Arc<VmSpace>,
     areas: Arc<SpinLock<Areas>>,
+    /// MAP_SHARED file mappings: their pages are copies of the file made at mmap time, and
+    /// are written back to it on msync, munmap and when the address space goes.
+    shared_files: SpinLock<Vec<SharedFileMap>>,
+}
+
+/// One MAP_SHARED mapping of a file.
+#[derive(Clone)]
+struct SharedFileMap {
+    start: u64,
+    end: u64,
+    node: Arc<crate::fs::Node>,
+    /// File offset of `start`.
+    offset: u64,
 }
 
 impl Vm {
@@ -152,7 +166,54 @@ impl Vm {
             let area = for_handler.lock().find(info.addr).ok_or(())?;
             resolve_fault(space, &area, info)
         }));
-        Ok(Arc::new(Self { space: Arc::new(space), areas }))
+        Ok(Arc::new(Self { space: Arc::new(space), areas, shared_files: SpinLock::new(Vec::new()) }))
+    }
+
+    /// Records that `start..end` maps `node` from `offset`, shared: its writes go back to
+    /// the file (see [`Vm::write_back`]).
+    pub fn add_shared_file(&self, start: u64, end: u64, node: Arc<crate::fs::Node>, offset: u64) {
+        self.shared_files.lock().push(SharedFileMap { start, end, node, offset });
+    }
+
+    /// Writes the pages of shared file mappings within `start..end` back to their files,
+    /// up to each file's current size (bytes a mapping holds past the end of its file are
+    /// not file data, as on Linux).
+    pub fn write_back(&self, start: u64, end: u64) {
+        let maps: Vec<SharedFileMap> = self.shared_files.lock().iter().filter(|m| m.start < end && start < m.end).cloned().collect();
+        let mut buf = alloc::vec![0u8; PAGE_SIZE];
+        for m in maps {
+            for page in (m.start.max(start)..m.end.min(end)).step_by(PAGE_SIZE) {
+                let Some(frame) = self.space.frame_at(page) else { continue };
+                let file_offset = m.offset + (page - m.start);
+                let size = m.node.size();
+                if file_offset >= size {
+                    break;
+                }
+                let n = ((size - file_offset) as usize).min(PAGE_SIZE);
+                frame.read_bytes(0, &mut buf[..n]);
+                let _ = m.node.write_at(file_offset, &buf[..n]);
+            }
+        }
+    }
+
+    /// Forgets shared file mappings within `start..end` (after writing them back), keeping
+    /// the parts outside it.
+    fn drop_shared_files(&self, start: u64, end: u64) {
+        self.write_back(start, end);
+        let mut maps = self.shared_files.lock();
+        let old = core::mem::take(&mut *maps);
+        for m in old {
+            if m.end <= start || end <= m.start {
+                maps.push(m);
+                continue;
+            }
+            if m.start < start {
+                maps.push(SharedFileMap { end: start, ..m.clone() });
+            }
+            if end < m.end {
+                maps.push(SharedFileMap { start: end, offset: m.offset + (end - m.start), ..m });
+            }
+        }
     }
 
     /// Returns the address space.
@@ -165,10 +226,13 @@ impl Vm {
         self.areas.lock()
     }
 
-    /// Returns a copy-on-write duplicate (for fork).
+    /// Returns a copy-on-write duplicate (for fork). Shared mappings stay shared, file
+    /// write-back included.
     pub fn fork(&self) -> SysResult<Arc<Self>> {
         let areas = self.areas.lock().clone();
-        Self::with(self.space.fork_cow()?, areas)
+        let vm = Self::with(self.space.fork_cow()?, areas)?;
+        *vm.shared_files.lock() = self.shared_files.lock().clone();
+        Ok(vm)
     }
 
     /// Records a new area (the range must be free); pages come on demand unless `populate`.
@@ -194,6 +258,7 @@ impl Vm {
 
     /// Removes every mapping in `start..end`.
     pub fn unmap_range(&self, start: u64, end: u64) {
+        self.drop_shared_files(start, end);
         let removed = self.areas.lock().remove_range(start, end);
         for area in removed {
             for page in (area.start..area.end).step_by(PAGE_SIZE) {
@@ -223,6 +288,13 @@ impl Vm {
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        // The process exited or exec'd: what it wrote through shared file mappings stays.
+        self.write_back(0, u64::MAX);
     }
 }
 

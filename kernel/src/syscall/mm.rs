@@ -98,6 +98,9 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let populate = shared || file.is_some() || flags & MAP_POPULATE != 0;
     vm.map_area(area, populate)?;
     if let Some(node) = file {
+        if shared {
+            vm.add_shared_file(start, start + len, node.clone(), offset);
+        }
         let mut buf = alloc::vec![0u8; PAGE_SIZE];
         for (i, page) in (start..start + len).step_by(PAGE_SIZE).enumerate() {
             let n = node.read_at(offset + i as u64 * PAGE, &mut buf)?;
@@ -173,8 +176,8 @@ fn mapped_range(ctx: &SyscallCtx, addr: u64, len: u64) -> SysResult<u64> {
     Ok(len / PAGE)
 }
 
-/// msync(2): file mappings share the page cache's frames, so there is nothing to write
-/// back; what remains is Linux's argument checking.
+/// msync(2): writes shared file mappings in the range back to their files (their pages are
+/// copies made at mmap time; munmap and exit write them back too).
 pub fn sys_msync(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const MS_ASYNC: u64 = 1;
     const MS_INVALIDATE: u64 = 2;
@@ -183,7 +186,8 @@ pub fn sys_msync(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0 || flags & (MS_ASYNC | MS_SYNC) == (MS_ASYNC | MS_SYNC) {
         return Err(Errno::EINVAL);
     }
-    mapped_range(ctx, a[0], a[1])?;
+    let pages = mapped_range(ctx, a[0], a[1])?;
+    ctx.process.vm().write_back(a[0], a[0] + pages * PAGE);
     Ok(0)
 }
 
