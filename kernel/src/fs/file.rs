@@ -214,6 +214,10 @@ pub trait FileLike: Send + Sync {
     fn set_pipe_size(&self, _size: usize, _privileged: bool) -> SysResult<usize> {
         Err(Errno::EBADF)
     }
+    /// The process a pidfd names.
+    fn pidfd_process(&self) -> Option<Arc<crate::process::Process>> {
+        None
+    }
     /// Returns the socket behind this file, for the socket calls (ENOTSOCK otherwise).
     fn into_socket(self: Arc<Self>) -> Option<Arc<crate::net::unix::UnixSocket>> {
         None

@@ -124,6 +124,13 @@ fn stat() -> String {
     )
 }
 
+/// The PID a /proc/PID directory stands for (pidfd_send_signal accepts those as pidfds).
+pub fn pid_of_dir(node: &Node) -> Option<i32> {
+    let ino = node.metadata().ino;
+    let offset = ino.checked_sub(PROC_INO_BASE)?;
+    (node.kind() == NodeKind::Dir && offset > 0 && offset & 0xff == 0).then_some((offset >> 8) as i32)
+}
+
 fn pid_dir(pid: i32) -> Option<Arc<Node>> {
     table::get(pid)?;
     Some(Node::new_generated(NodeKind::Dir, 0o555, PROC_INO_BASE + ((pid as u64) << 8), PidDir(pid)))

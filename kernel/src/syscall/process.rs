@@ -345,6 +345,42 @@ fn sender_info(ctx: &SyscallCtx, sig: u32, code: i32) -> crate::process::sigfram
     crate::process::sigframe::SigInfo { signo: sig, code, pid: ctx.process.pid(), uid: ctx.process.creds.lock().ruid, status: 0, ..Default::default() }
 }
 
+/// pidfd_open(2): a descriptor for process `pid` (close-on-exec, as Linux makes it).
+pub fn sys_pidfd_open(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const PIDFD_NONBLOCK: u64 = 0o4000;
+    let (pid, flags) = (a[0] as i32, a[1]);
+    if flags & !PIDFD_NONBLOCK != 0 || pid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let process = table::get(pid).ok_or(Errno::ESRCH)?;
+    let file = crate::process::pidfd::PidFd::new(process, flags & PIDFD_NONBLOCK != 0);
+    ctx.process.files.lock().insert(file, true).map(|fd| fd as u64)
+}
+
+/// pidfd_send_signal(2): to the process a pidfd (or a /proc/PID directory) names. A
+/// caller-supplied siginfo is not supported yet (EINVAL); without one it is SI_USER.
+pub fn sys_pidfd_send_signal(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (fd, sig, info, flags) = (a[0] as i32, a[1], a[2], a[3]);
+    if flags != 0 || sig > u64::from(NSIG) || info != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file = ctx.process.files.lock().get(fd)?;
+    let process = match file.pidfd_process() {
+        Some(p) => p,
+        None => {
+            let pid = file.node().and_then(|n| crate::fs::procfs::pid_of_dir(n)).ok_or(Errno::EBADF)?;
+            table::get(pid).ok_or(Errno::ESRCH)?
+        }
+    };
+    if process.is_zombie() {
+        return Err(Errno::ESRCH);
+    }
+    if sig != 0 {
+        signal::send_info(&process, sender_info(ctx, sig as u32, SI_USER));
+    }
+    Ok(0)
+}
+
 /// tgkill(2): a signal for one thread, which only that thread takes.
 pub fn sys_tgkill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let (tgid, tid, sig) = (a[0] as i32, a[1] as i32, a[2]);
@@ -808,7 +844,15 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     {
         return Err(Errno::EINVAL);
     }
+    const P_PIDFD: u64 = 3;
     let me = ctx.process;
+    // P_PIDFD names the child by a pidfd: it waits like P_PID for that process.
+    let (idtype, id) = if idtype == P_PIDFD {
+        let file = me.files.lock().get(id)?;
+        (P_PID, file.pidfd_process().ok_or(Errno::EINVAL)?.pid())
+    } else {
+        (idtype, id)
+    };
     let matches = |c: &Arc<Process>| match idtype {
         P_ALL => true,
         P_PID => c.pid() == id,

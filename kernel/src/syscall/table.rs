@@ -226,6 +226,8 @@ table! {
     327 preadv2 => fs::sys_preadv,
     328 pwritev2 => fs::sys_pwritev,
     332 statx => fs::sys_statx,
+    424 pidfd_send_signal => process::sys_pidfd_send_signal,
+    434 pidfd_open => process::sys_pidfd_open,
     436 close_range => fs::sys_close_range,
     439 faccessat2 => fs::sys_faccessat,
 }
