@@ -269,24 +269,30 @@ pub fn sys_sched_yield(_ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
 
 /// sched_getaffinity(2): one CPU.
 pub fn sys_sched_getaffinity(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    scheduling_target(a[0])?;
     let size = a[1] as usize;
     if size < 8 || size % 8 != 0 {
         return Err(Errno::EINVAL);
     }
+    affinity_target(a[0])?;
     ctx.mem().write_u64(a[2], 1)?;
     Ok(8)
 }
 
 /// sched_setaffinity(2): the mask must include the one CPU there is.
 pub fn sys_sched_setaffinity(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    scheduling_target(a[0])?;
+    affinity_target(a[0])?;
     if a[1] == 0 {
         return Err(Errno::EINVAL);
     }
     let mut first = [0u8];
     ctx.mem().read(a[2], &mut first)?;
     if first[0] & 1 == 0 { Err(Errno::EINVAL) } else { Ok(0) }
+}
+
+/// The task sched_{get,set}affinity name: unlike the other sched_* calls, Linux does not
+/// check for a negative pid first, so one is simply not found (ESRCH).
+fn affinity_target(pid: u64) -> SysResult<()> {
+    if (pid as i32) < 0 { Err(Errno::ESRCH) } else { scheduling_target(pid) }
 }
 
 /// The process a sched_* call names (0 = the caller); ESRCH if there is none.
