@@ -3,13 +3,16 @@
  * preadv/pwritev, RLIMIT_NOFILE. Deterministic output only.
  * Build: musl-gcc -static -O2 -o fileops fileops.c */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -162,6 +165,44 @@ static void shared_file_mappings(void) {
     unlink("/tmp/mapped");
 }
 
+/* Deleting entries while listing the directory (rm -r, closing fds found in /proc/self/fd)
+ * must not make readdir skip the others. */
+static void delete_while_listing(void) {
+    mkdir("/tmp/many", 0755);
+    char path[300];
+    for (int i = 0; i < 300; i++) {
+        snprintf(path, sizeof path, "/tmp/many/entry-with-a-long-name-%03d", i);
+        close(open(path, O_CREAT | O_WRONLY, 0644));
+    }
+    DIR *d = opendir("/tmp/many");
+    struct dirent *e;
+    int seen = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/tmp/many/%s", e->d_name);
+        unlink(path);
+        seen++;
+    }
+    closedir(d);
+    printf("listed and deleted %d entries\n", seen);
+    report("rmdir (empty now)", rmdir("/tmp/many"));
+    int fds[40];
+    for (int i = 0; i < 40; i++)
+        fds[i] = open("/dev/null", O_RDONLY);
+    d = opendir("/proc/self/fd");
+    int closed = 0;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (fd >= fds[0] && fd <= fds[39]) {
+            close(fd);
+            closed++;
+        }
+    }
+    closedir(d);
+    printf("closed %d descriptors found in /proc/self/fd\n", closed);
+}
+
 static void memfd_and_limits(void) {
     int m = memfd_create("probe", MFD_CLOEXEC);
     report("memfd_create", m >= 0 ? 0 : -1);
@@ -194,6 +235,7 @@ int main(void) {
     ranges();
     copies();
     shared_file_mappings();
+    delete_while_listing();
     memfd_and_limits();
     return 0;
 }

@@ -228,13 +228,28 @@ pub trait FileLike: Send + Sync {
 pub struct NodeFile {
     node: Arc<Node>,
     offset: Mutex<u64>,
+    /// For directories: the name getdents returned last. Reading resumes after it in name
+    /// order, so entries removed or added meanwhile (a program deleting what it lists) do
+    /// not make it skip others, as a position index would.
+    dir_cursor: SpinLock<Option<alloc::string::String>>,
     flags: SpinLock<OpenFlags>,
+}
+
+/// The order getdents lists a directory in: numeric names first, by value (/proc, fd/),
+/// then the others bytewise. Any fixed total order would do; this one reads naturally.
+fn listing_order(a: &str, b: &str) -> core::cmp::Ordering {
+    match (a.parse::<u64>(), b.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y).then_with(|| a.cmp(b)),
+        (Ok(_), Err(_)) => core::cmp::Ordering::Less,
+        (Err(_), Ok(_)) => core::cmp::Ordering::Greater,
+        (Err(_), Err(_)) => a.cmp(b),
+    }
 }
 
 impl NodeFile {
     /// Opens `node` with `flags`.
     pub fn new(node: Arc<Node>, flags: OpenFlags) -> Self {
-        Self { node, offset: Mutex::new(0), flags: SpinLock::new(flags) }
+        Self { node, offset: Mutex::new(0), dir_cursor: SpinLock::new(None), flags: SpinLock::new(flags) }
     }
 }
 
@@ -286,6 +301,8 @@ impl FileLike for NodeFile {
     }
 
     fn seek(&self, off: i64, whence: u32) -> SysResult<u64> {
+        // A directory seek (rewinddir, seekdir) goes back to counting positions.
+        *self.dir_cursor.lock() = None;
         let mut offset = self.offset.lock();
         let size = self.node.size() as i64;
         let base = match whence {
@@ -328,11 +345,16 @@ impl FileLike for NodeFile {
     }
 
     fn getdents(&self, max: usize) -> SysResult<Vec<u8>> {
-        let entries = self.node.entries()?;
+        let mut entries = self.node.entries()?;
+        entries.sort_by(|a, b| listing_order(&a.0, &b.0));
         let mut offset = self.offset.lock();
+        let mut cursor = self.dir_cursor.lock();
         let mut out = Vec::new();
         let parent = self.node.parent();
         let total = entries.len() as u64 + 2;
+        if let Some(last) = cursor.as_ref().filter(|_| *offset >= 2) {
+            *offset = 2 + entries.partition_point(|(name, _)| listing_order(name, last) != core::cmp::Ordering::Greater) as u64;
+        }
         while *offset < total {
             let i = *offset;
             let (name, ino, dtype) = match i {
@@ -354,6 +376,9 @@ impl FileLike for NodeFile {
             out.push(dtype);
             out.extend_from_slice(name.as_bytes());
             out.resize(start + reclen, 0);
+            if i >= 2 {
+                *cursor = Some(alloc::string::String::from(name));
+            }
             *offset += 1;
         }
         if out.is_empty() && *offset < total {
