@@ -74,5 +74,13 @@ int main(void) {
     printf("hangup: %d events %s\n", k, (out[0].events & EPOLLHUP) ? "HUP" : "no HUP");
     int regular = open("/tmp/plain", O_CREAT | O_RDWR, 0600);
     printf("epoll on a regular file: %s\n", epoll_ctl(ep, EPOLL_CTL_ADD, regular, &ev) < 0 && errno == EPERM ? "EPERM" : "?");
+    /* Nested epoll instances: a loop is ELOOP, an instance in itself EINVAL. */
+    int outer = epoll_create1(0), inner = epoll_create1(0);
+    struct epoll_event nested = { .events = EPOLLIN };
+    printf("epoll in epoll: %d\n", epoll_ctl(outer, EPOLL_CTL_ADD, inner, &nested));
+    int loop = epoll_ctl(inner, EPOLL_CTL_ADD, outer, &nested);
+    printf("epoll loop: %d %s\n", loop, loop < 0 && errno == ELOOP ? "ELOOP" : "?");
+    int self = epoll_ctl(outer, EPOLL_CTL_ADD, outer, &nested);
+    printf("epoll in itself: %d %s\n", self, self < 0 && errno == EINVAL ? "EINVAL" : "?");
     return 0;
 }

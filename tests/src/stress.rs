@@ -35,8 +35,10 @@ pub fn parse(text: &str) -> Vec<(String, StressorRun)> {
                 run.failures.push(line.trim().to_string());
             } else if let Some(metrics) = line.split_once("stress-ng: metrc:").map(|(_, m)| m) {
                 // "[pid] NAME  BOGO_OPS  REAL ..." for this stressor's row.
+                // Later "miscellaneous metrics" rows also start with the name; the first
+                // numeric row is the bogo-ops one.
                 let words: Vec<&str> = metrics.split_whitespace().collect();
-                if words.get(1) == Some(&name.as_str()) {
+                if words.get(1) == Some(&name.as_str()) && run.bogo_ops.is_none() {
                     run.bogo_ops = words.get(2).and_then(|w| w.parse().ok());
                 }
             }
@@ -89,11 +91,14 @@ pub fn run(root: &Path, elf: &Path) -> Result<String, String> {
         return Err(format!("did not finish on our kernel: {} (see target/stress/ours.out)", unfinished.join(", ")));
     }
     let failed = |runs: &[(String, StressorRun)]| runs.iter().filter(|(_, r)| r.status != Some(0)).count();
+    let fail_lines = |runs: &[(String, StressorRun)]| runs.iter().map(|(_, r)| r.failures.len()).sum::<usize>();
     Ok(format!(
-        "{} stressors x {seconds} s finished; stress-ng failed {} here, {} under Linux (Linux {:.0} s, ours {:.0} s)",
+        "{} stressors x {seconds} s finished; stress-ng failed {} stressors and printed {} fail: lines here, {} and {} under Linux (Linux {:.0} s, ours {:.0} s)",
         stressors.len(),
         failed(&our_runs),
+        fail_lines(&our_runs),
         failed(&linux_runs),
+        fail_lines(&linux_runs),
         theirs.elapsed.as_secs_f64(),
         ours.elapsed.as_secs_f64()
     ))
@@ -110,6 +115,7 @@ mod tests {
 stress-ng: fail:  [563] fork: capget on pid 563 failed: errno=38 (Function not implemented)
 stress-ng: metrc: [562] stressor       bogo ops real time  usr time
 stress-ng: metrc: [562] fork                508      3.00      0.00
+stress-ng: metrc: [562] fork                  20.94 MB per sec of something
 ==== STRESSOR END fork status=2 ====
 ==== STRESSOR vm ====
 stress-ng: metrc: [9] vm                 1024      3.16

@@ -40,10 +40,31 @@ impl Epoll {
         Arc::new(Self { interests: SpinLock::new(BTreeMap::new()), flags })
     }
 
+    /// Whether `target` is this instance or is watched by it, directly or through nested
+    /// epoll instances (adding such a one would close a loop: ELOOP). Nesting deeper than
+    /// Linux's EP_MAX_NESTS (4) counts as a loop too, as Linux refuses it with ELOOP.
+    pub fn reaches(&self, target: &Epoll) -> bool {
+        self.reaches_within(target, 4)
+    }
+
+    fn reaches_within(&self, target: &Epoll, depth: u32) -> bool {
+        if core::ptr::eq(self, target) {
+            return true;
+        }
+        if depth == 0 {
+            return true;
+        }
+        let watched: Vec<Arc<dyn FileLike>> = self.interests.lock().values().filter_map(|x| x.file.upgrade()).collect();
+        watched.iter().filter_map(|f| f.as_epoll()).any(|inner| inner.reaches_within(target, depth - 1))
+    }
+
     /// EPOLL_CTL_ADD.
     pub fn add(&self, fd: i32, file: &Arc<dyn FileLike>, events: u32, data: u64) -> SysResult<()> {
         let mut i = self.interests.lock();
-        if i.get(&fd).is_some_and(|x| x.file.strong_count() > 0) {
+        // Linux keys interests by (file, fd): an entry left by a closed descriptor whose file
+        // lives on elsewhere (a dup in another process) does not block the number's new file.
+        let same_file = |x: &Interest| x.file.upgrade().is_some_and(|f| core::ptr::addr_eq(Arc::as_ptr(&f), Arc::as_ptr(file)));
+        if i.get(&fd).is_some_and(same_file) {
             return Err(Errno::EEXIST);
         }
         i.insert(fd, Interest { file: Arc::downgrade(file), events, data, armed: true });

@@ -1430,6 +1430,9 @@ pub fn sys_epoll_ctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     match op {
         ADD => {
             let (events, data) = read_event(ctx)?;
+            if target.as_epoll().is_some_and(|inner| inner.reaches(ep)) {
+                return Err(Errno::ELOOP);
+            }
             ep.add(fd, &target, events, data)?;
         }
         MOD => {
