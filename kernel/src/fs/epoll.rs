@@ -20,6 +20,14 @@ pub const EPOLLHUP: u32 = 0x010;
 pub const EPOLLRDHUP: u32 = 0x2000;
 /// EPOLLONESHOT.
 pub const EPOLLONESHOT: u32 = 1 << 30;
+/// EPOLLERR.
+pub const EPOLLERR: u32 = 0x008;
+/// EPOLLWAKEUP.
+pub const EPOLLWAKEUP: u32 = 1 << 29;
+/// EPOLLET.
+pub const EPOLLET: u32 = 1 << 31;
+/// EPOLLEXCLUSIVE.
+pub const EPOLLEXCLUSIVE: u32 = 1 << 28;
 
 struct Interest {
     file: Weak<dyn FileLike>,
@@ -69,6 +77,11 @@ impl Epoll {
         }
         i.insert(fd, Interest { file: Arc::downgrade(file), events, data, armed: true });
         Ok(())
+    }
+
+    /// Whether `fd` was added with EPOLLEXCLUSIVE.
+    pub fn is_exclusive(&self, fd: i32) -> bool {
+        self.interests.lock().get(&fd).is_some_and(|x| x.events & EPOLLEXCLUSIVE != 0)
     }
 
     /// EPOLL_CTL_MOD.

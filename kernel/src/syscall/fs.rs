@@ -1412,6 +1412,7 @@ pub fn sys_epoll_ctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const ADD: u64 = 1;
     const DEL: u64 = 2;
     const MOD: u64 = 3;
+    use crate::fs::epoll::{EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLWAKEUP};
     let (epfd, op, fd, event) = (fd_arg(a[0]), a[1], fd_arg(a[2]), a[3]);
     let ep_file = epoll_file(ctx, epfd)?;
     let ep = ep_file.as_epoll().ok_or(Errno::EINVAL)?;
@@ -1430,6 +1431,11 @@ pub fn sys_epoll_ctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     match op {
         ADD => {
             let (events, data) = read_event(ctx)?;
+            // EPOLLEXCLUSIVE takes only the plain readiness bits, and no epoll target.
+            const EXCLUSIVE_OK: u32 = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+            if events & EPOLLEXCLUSIVE != 0 && (events & !EXCLUSIVE_OK != 0 || target.as_epoll().is_some()) {
+                return Err(Errno::EINVAL);
+            }
             if target.as_epoll().is_some_and(|inner| inner.reaches(ep)) {
                 return Err(Errno::ELOOP);
             }
@@ -1437,6 +1443,10 @@ pub fn sys_epoll_ctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         MOD => {
             let (events, data) = read_event(ctx)?;
+            // An exclusive interest cannot be modified, nor made exclusive by MOD.
+            if events & EPOLLEXCLUSIVE != 0 || ep.is_exclusive(fd) {
+                return Err(Errno::EINVAL);
+            }
             ep.modify(fd, events, data)?;
         }
         DEL => ep.delete(fd)?,
