@@ -39,13 +39,7 @@ impl FileLike for EventFd {
         let value = self.changed.wait_until(|| {
             let mut c = self.count.lock();
             if *c == 0 {
-                return if nonblocking {
-                    Some(Err(Errno::EAGAIN))
-                } else if crate::process::table::current_interrupted() {
-                    Some(Err(Errno::EINTR))
-                } else {
-                    None
-                };
+                return crate::process::table::nothing_yet(nonblocking);
             }
             let v = if self.semaphore { 1 } else { *c };
             *c -= v;
@@ -69,13 +63,7 @@ impl FileLike for EventFd {
                 *c += add;
                 return Some(Ok(()));
             }
-            if nonblocking {
-                Some(Err(Errno::EAGAIN))
-            } else if crate::process::table::current_interrupted() {
-                Some(Err(Errno::EINTR))
-            } else {
-                None
-            }
+            crate::process::table::nothing_yet(nonblocking)
         })?;
         self.changed.wake_all();
         Ok(8)

@@ -54,13 +54,7 @@ pub fn flock(ino: u64, holder: usize, request: Request, nonblocking: bool) -> Sy
             }
             return Some(Ok(()));
         }
-        if nonblocking {
-            Some(Err(Errno::EAGAIN))
-        } else if crate::process::table::current_interrupted() {
-            Some(Err(Errno::EINTR))
-        } else {
-            None
-        }
+        crate::process::table::nothing_yet(nonblocking)
     })
 }
 

@@ -300,13 +300,7 @@ impl UnixSocket {
                 queue.push_back(server.clone());
                 return Some(Ok(()));
             }
-            if nonblocking {
-                Some(Err(Errno::EAGAIN))
-            } else if crate::process::table::current_interrupted() {
-                Some(Err(Errno::EINTR))
-            } else {
-                None
-            }
+            crate::process::table::nothing_yet(nonblocking)
         })?;
         self.connect_to(&server, target_addr, target.creator);
         target.incoming.wake_all();
@@ -327,13 +321,7 @@ impl UnixSocket {
             if let Some(s) = queue.pop_front() {
                 return Some(Ok(s));
             }
-            if nonblocking {
-                Some(Err(Errno::EAGAIN))
-            } else if crate::process::table::current_interrupted() {
-                Some(Err(Errno::EINTR))
-            } else {
-                None
-            }
+            crate::process::table::nothing_yet(nonblocking)
         })?;
         self.incoming.wake_all();
         let peer = server.peer_addr().unwrap_or(UnixAddr::Unnamed);
@@ -396,13 +384,7 @@ impl UnixSocket {
                     }
                     let full = s.bytes + data.len() > QUEUE_CAPACITY || (self.kind == SockType::Dgram && s.messages.len() >= MAX_DATAGRAMS);
                     if full && !s.messages.is_empty() {
-                        return if nonblocking {
-                            Some(Err(Errno::EAGAIN))
-                        } else if crate::process::table::current_interrupted() {
-                            Some(Err(Errno::EINTR))
-                        } else {
-                            None
-                        };
+                        return crate::process::table::nothing_yet(nonblocking);
                     }
                     let m = message.take().expect("sent once");
                     s.bytes += m.data.len();
@@ -572,13 +554,7 @@ fn send_stream(queue: &Queue, data: &[u8], rights: Vec<Arc<dyn FileLike>>, from:
             }
             let room = QUEUE_CAPACITY.saturating_sub(s.bytes);
             if room == 0 {
-                return if nonblocking {
-                    Some(Err(Errno::EAGAIN))
-                } else if crate::process::table::current_interrupted() {
-                    Some(Err(Errno::EINTR))
-                } else {
-                    None
-                };
+                return crate::process::table::nothing_yet(nonblocking);
             }
             let n = room.min(data.len() - sent);
             s.bytes += n;

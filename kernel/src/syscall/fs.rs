@@ -1094,17 +1094,23 @@ pub fn sys_copy_file_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     if !regular(&input) || !regular(&out) {
         return Err(Errno::EINVAL);
     }
-    let (mut in_off, mut out_off) = (read_offset(ctx, in_ptr)?, read_offset(ctx, out_ptr)?);
     let same = input.node().zip(out.node()).is_some_and(|(x, y)| Arc::ptr_eq(x, y));
     if same {
         // Overlapping ranges of one file are refused, as Linux does.
-        let start_in = in_off.unwrap_or(input.seek(0, crate::fs::file::SEEK_CUR)?);
-        let start_out = out_off.unwrap_or(out.seek(0, crate::fs::file::SEEK_CUR)?);
+        let start_in = read_offset(ctx, in_ptr)?.map_or_else(|| input.seek(0, crate::fs::file::SEEK_CUR), Ok)?;
+        let start_out = read_offset(ctx, out_ptr)?.map_or_else(|| out.seek(0, crate::fs::file::SEEK_CUR), Ok)?;
         if start_in < start_out.saturating_add(count as u64) && start_out < start_in.saturating_add(count as u64) {
             return Err(Errno::EINVAL);
         }
     }
-    let done = copy_between(&input, &mut in_off, &out, &mut out_off, count)?;
+    copy_at_user_offsets(ctx, &input, in_ptr, &out, out_ptr, count)
+}
+
+/// The common tail of copy_file_range and splice: each side at its `loff_t *` if given
+/// (updated afterwards), else at its file position.
+fn copy_at_user_offsets(ctx: &SyscallCtx, input: &Arc<dyn FileLike>, in_ptr: u64, out: &Arc<dyn FileLike>, out_ptr: u64, count: usize) -> SysResult<u64> {
+    let (mut in_off, mut out_off) = (read_offset(ctx, in_ptr)?, read_offset(ctx, out_ptr)?);
+    let done = copy_between(input, &mut in_off, out, &mut out_off, count)?;
     let mem = ctx.mem();
     if let Some(off) = in_off.filter(|_| in_ptr != 0) {
         mem.write_u64(in_ptr, off)?;
@@ -1138,16 +1144,7 @@ pub fn sys_splice(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if out.flags().contains(OpenFlags::APPEND) && !out_pipe {
         return Err(Errno::EINVAL);
     }
-    let (mut in_off, mut out_off) = (read_offset(ctx, in_ptr)?, read_offset(ctx, out_ptr)?);
-    let done = copy_between(&input, &mut in_off, &out, &mut out_off, count)?;
-    let mem = ctx.mem();
-    if let Some(off) = in_off.filter(|_| in_ptr != 0) {
-        mem.write_u64(in_ptr, off)?;
-    }
-    if let Some(off) = out_off.filter(|_| out_ptr != 0) {
-        mem.write_u64(out_ptr, off)?;
-    }
-    Ok(done as u64)
+    copy_at_user_offsets(ctx, &input, in_ptr, &out, out_ptr, count)
 }
 
 /// flock(2): on files opened through the VFS (their open file description holds the lock).
