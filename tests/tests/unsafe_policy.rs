@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use tests::unsafe_policy::{check_ostd, check_safe_crate};
+use tests::unsafe_policy::{check_ostd, check_safe_crate, fixture};
 
 fn workspace() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -29,7 +29,8 @@ fn every_unsafe_use_in_ostd_says_why_it_is_sound() {
 fn the_checker_catches_a_planted_violation() {
     let dir = std::env::temp_dir().join(format!("unsafe-policy-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("src")).unwrap();
-    std::fs::write(dir.join("src/lib.rs"), "#![forbid(unsafe_code)]\npub fn f() { unsafe { core::hint::unreachable_unchecked() } }\n").unwrap();
+    let planted = fixture("#![forbid(unsafe_code)]\npub fn f() { UNSAFE { core::hint::unreachable_unchecked() } }\n");
+    std::fs::write(dir.join("src/lib.rs"), planted).unwrap();
     let found = check_safe_crate(&dir);
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(found.len(), 1);
