@@ -411,30 +411,63 @@ pub fn init() {
     }
 }
 
-/// Opens the console. A session leader opening it without O_NOCTTY makes it its controlling
-/// terminal, with its process group in the foreground (as on Linux).
+/// Opens the console.
 pub fn open(node: Arc<Node>, flags: OpenFlags) -> Arc<dyn FileLike> {
-    if !flags.contains(OpenFlags::NOCTTY) {
-        if let Some(p) = crate::process::table::current().filter(|p| p.sid() == p.pid()) {
-            console().terminal.set_foreground(p.pgid());
-        }
-    }
-    Arc::new(TtyFile { node, flags: SpinLock::new(flags) })
+    TerminalFile::open(End::Console, node, flags, flags)
 }
 
-struct TtyFile {
+/// Which terminal a [`TerminalFile`] is the slave side of.
+enum End {
+    Console,
+    PtySlave(Arc<pty::Pty>),
+}
+
+/// An open terminal (the console or a pty slave): reads, writes, polls and ioctls go to its
+/// [`Terminal`].
+struct TerminalFile {
+    end: End,
     node: Arc<Node>,
     flags: SpinLock<OpenFlags>,
 }
 
-impl FileLike for TtyFile {
+impl TerminalFile {
+    /// Opens `end` with open(2)'s `flags`, keeping `kept` as the file's flags. A session
+    /// leader opening a terminal without O_NOCTTY makes it its controlling terminal, with its
+    /// process group in the foreground (as on Linux).
+    fn open(end: End, node: Arc<Node>, flags: OpenFlags, kept: OpenFlags) -> Arc<dyn FileLike> {
+        let file = Self { end, node, flags: SpinLock::new(kept) };
+        if !flags.contains(OpenFlags::NOCTTY) {
+            if let Some(p) = crate::process::table::current().filter(|p| p.sid() == p.pid()) {
+                file.terminal().set_foreground(p.pgid());
+            }
+        }
+        Arc::new(file)
+    }
+
+    fn terminal(&self) -> &Terminal {
+        match &self.end {
+            End::Console => &console().terminal,
+            End::PtySlave(pty) => pty.terminal(),
+        }
+    }
+}
+
+impl Drop for TerminalFile {
+    fn drop(&mut self) {
+        if let End::PtySlave(pty) = &self.end {
+            pty.slave_closed();
+        }
+    }
+}
+
+impl FileLike for TerminalFile {
     fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
         let nonblocking = self.flags.lock().contains(OpenFlags::NONBLOCK);
-        console().terminal.read(buf, nonblocking)
+        self.terminal().read(buf, nonblocking)
     }
 
     fn write(&self, buf: &[u8]) -> SysResult<usize> {
-        console().terminal.write(buf)
+        self.terminal().write(buf)
     }
 
     fn stat(&self) -> Stat {
@@ -455,11 +488,11 @@ impl FileLike for TtyFile {
     }
 
     fn readiness(&self) -> Readiness {
-        console().terminal.readiness()
+        self.terminal().readiness()
     }
 
     fn ioctl(&self, cmd: u32, arg: u64, mem: &UserMem) -> SysResult<u64> {
-        console().terminal.ioctl(cmd, arg, mem)
+        self.terminal().ioctl(cmd, arg, mem)
     }
 }
 

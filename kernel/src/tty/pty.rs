@@ -78,21 +78,29 @@ pub fn open_master(flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
     Ok(Arc::new(Master { pty, flags: SpinLock::new(flags & (OpenFlags::NONBLOCK | OpenFlags::RDWR)) }))
 }
 
-/// Opens /dev/pts/N (`node` is its devpts node). A session leader opening it without
-/// O_NOCTTY takes it as controlling terminal.
+/// Opens /dev/pts/N (`node` is its devpts node).
 pub fn open_slave(index: u32, node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
     let pty = PTYS.lock().get(&index).and_then(Weak::upgrade).ok_or(Errno::EIO)?;
     if pty.locked.load(Ordering::Relaxed) {
         return Err(Errno::EIO);
     }
-    if !flags.contains(OpenFlags::NOCTTY) {
-        if let Some(p) = crate::process::table::current().filter(|p| p.sid() == p.pid()) {
-            pty.terminal.set_foreground(p.pgid());
-        }
-    }
     pty.slave_opens.fetch_add(1, Ordering::Relaxed);
     pty.slave_seen.store(true, Ordering::Relaxed);
-    Ok(Arc::new(Slave { pty, node, flags: SpinLock::new(flags & (OpenFlags::NONBLOCK | OpenFlags::RDWR | OpenFlags::WRONLY)) }))
+    let kept = flags & (OpenFlags::NONBLOCK | OpenFlags::RDWR | OpenFlags::WRONLY);
+    Ok(super::TerminalFile::open(super::End::PtySlave(pty), node, flags, kept))
+}
+
+impl Pty {
+    /// The pair's terminal (the slave side's line discipline).
+    pub(super) fn terminal(&self) -> &Terminal {
+        &self.terminal
+    }
+
+    /// A slave descriptor closed: once none is left, the master reads EIO.
+    pub(super) fn slave_closed(&self) {
+        self.slave_opens.fetch_sub(1, Ordering::Relaxed);
+        self.to_master.readable.wake_all();
+    }
 }
 
 /// The master side.
@@ -192,56 +200,6 @@ impl FileLike for Master {
             // termios, window size and process groups act on the pair's terminal.
             _ => self.pty.terminal.ioctl(cmd, arg, mem),
         }
-    }
-}
-
-/// The slave side.
-struct Slave {
-    pty: Arc<Pty>,
-    node: Arc<Node>,
-    flags: SpinLock<OpenFlags>,
-}
-
-impl Drop for Slave {
-    fn drop(&mut self) {
-        self.pty.slave_opens.fetch_sub(1, Ordering::Relaxed);
-        self.pty.to_master.readable.wake_all();
-    }
-}
-
-impl FileLike for Slave {
-    fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
-        let nonblocking = self.flags.lock().contains(OpenFlags::NONBLOCK);
-        self.pty.terminal.read(buf, nonblocking)
-    }
-
-    fn write(&self, buf: &[u8]) -> SysResult<usize> {
-        self.pty.terminal.write(buf)
-    }
-
-    fn stat(&self) -> Stat {
-        Stat::of_node(&self.node)
-    }
-
-    fn node(&self) -> Option<&Arc<Node>> {
-        Some(&self.node)
-    }
-
-    fn flags(&self) -> OpenFlags {
-        *self.flags.lock()
-    }
-
-    fn set_status_flags(&self, flags: OpenFlags) {
-        let mut f = self.flags.lock();
-        *f = (*f - OpenFlags::NONBLOCK) | (flags & OpenFlags::NONBLOCK);
-    }
-
-    fn readiness(&self) -> Readiness {
-        self.pty.terminal.readiness()
-    }
-
-    fn ioctl(&self, cmd: u32, arg: u64, mem: &UserMem) -> SysResult<u64> {
-        self.pty.terminal.ioctl(cmd, arg, mem)
     }
 }
 
