@@ -163,7 +163,7 @@ fn deliver_signals(process: &Process, thread: &Thread, user: &mut UserMode, inte
                     if action.flags & signal::SA_NODEFER == 0 {
                         block |= 1u64 << (sig - 1);
                     }
-                    thread.signals.lock().blocked |= block & !((1u64 << (signal::SIGKILL - 1)) | (1u64 << (signal::SIGSTOP - 1)));
+                    thread.signals.lock().blocked |= block & !signal::UNBLOCKABLE;
                     let mut s = process.signals.lock();
                     if action.flags & signal::SA_RESETHAND != 0 {
                         s.actions[(sig - 1) as usize] = signal::SigAction::default();

@@ -687,7 +687,7 @@ pub fn sys_rt_sigprocmask(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if new.is_some() && how > 2 {
         return Err(Errno::EINVAL);
     }
-    let unblockable = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
+    let unblockable = signal::UNBLOCKABLE;
     let old = {
         let mut s = ctx.thread.signals.lock();
         let old = s.blocked;
@@ -773,7 +773,7 @@ pub fn sys_rt_sigreturn(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
     let mem = ctx.mem();
     match crate::process::sigframe::restore(&mem, ctx.user.context_mut()) {
         Ok(mask) => {
-            let unblockable = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
+            let unblockable = signal::UNBLOCKABLE;
             ctx.thread.signals.lock().blocked = mask & !unblockable;
             // rax is the interrupted code's, restored with the rest.
             Ok(ctx.user.context().rax)
@@ -814,7 +814,7 @@ pub fn sys_rt_sigsuspend(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let mask = ctx.mem().read_u64(a[0])?;
-    let unblockable = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
+    let unblockable = signal::UNBLOCKABLE;
     let old = {
         let mut s = ctx.thread.signals.lock();
         let old = s.blocked;
@@ -927,7 +927,7 @@ pub fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
         return Err(Errno::EINVAL);
     }
     let mem = ctx.mem();
-    let set = mem.read_u64(set_addr)? & !((1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1)));
+    let set = mem.read_u64(set_addr)? & !signal::UNBLOCKABLE;
     let deadline = if timeout_addr != 0 {
         let (sec, nsec) = (mem.read_u64(timeout_addr)? as i64, mem.read_u64(timeout_addr + 8)? as i64);
         if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
