@@ -1,7 +1,8 @@
 //! Saving one task's callee-saved state and resuming another's.
 //!
-//! A switch is a function call, so the SysV ABI lets us save only rbp, rbx, r12–r15 and the
-//! SSE/x87 control words; every other register is already dead at the call. User-mode state
+//! A switch is a function call, so the SysV ABI lets us save only rbp, rbx, r12–r15, RFLAGS
+//! and the SSE/x87 control words; every other register is already dead at the call. RFLAGS is
+//! kept per task so that no flag (AC inside a user copy, say) leaks from one task to the next. User-mode state
 //! never lives here: it is in the task's `UserContext`, saved on kernel entry.
 
 core::arch::global_asm!(
@@ -14,6 +15,7 @@ core::arch::global_asm!(
     "    push r13",
     "    push r14",
     "    push r15",
+    "    pushfq",
     "    sub rsp, 8",
     "    stmxcsr [rsp]",
     "    fnstcw [rsp + 4]",
@@ -22,6 +24,7 @@ core::arch::global_asm!(
     "    ldmxcsr [rsp]",
     "    fldcw [rsp + 4]",
     "    add rsp, 8",
+    "    popfq",
     "    pop r15",
     "    pop r14",
     "    pop r13",
@@ -44,8 +47,9 @@ pub(super) struct TaskContext {
 
 /// Builds the initial stack of a task that starts in `entry`, returning its `rsp`.
 ///
-/// The frame matches what `ostd_context_switch` pops: control words, six registers, then
-/// the return address; `entry` then starts with the ABI's stack alignment.
+/// The frame matches what `ostd_context_switch` pops: control words, RFLAGS (interrupts off,
+/// DF and AC clear), six registers, then the return address; `entry` then starts with the
+/// ABI's stack alignment.
 pub(super) fn initial_frame(stack_top: u64, entry: extern "C" fn() -> !, write: impl Fn(u64, u64)) -> u64 {
     let top = stack_top & !0xf;
     write(top - 8, 0); // alignment pad, as if a call had pushed a return address
@@ -53,8 +57,9 @@ pub(super) fn initial_frame(stack_top: u64, entry: extern "C" fn() -> !, write: 
     for i in 3..=8 {
         write(top - 8 * i, 0); // rbp, rbx, r12..r15
     }
-    write(top - 72, 0x037f_u64 << 32 | 0x1f80); // FCW (high dword), MXCSR (low dword)
-    top - 72
+    write(top - 72, 0x2); // RFLAGS: only the always-one bit
+    write(top - 80, 0x037f_u64 << 32 | 0x1f80); // FCW (high dword), MXCSR (low dword)
+    top - 80
 }
 
 /// Saves the running context into `save` and resumes the one whose stack pointer is `next`.

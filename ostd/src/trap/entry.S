@@ -9,6 +9,12 @@
  *     the current UserContext and returns from ostd_enter_user, on the task's kernel stack.
  * SYSCALL does the same as a user-mode trap, without the hardware frame.
  *
+ * Rust code needs DF clear (the SysV ABI) and AC clear (with SMAP on, AC set would let the
+ * kernel touch user pages anywhere). The CPU clears neither on a trap or interrupt gate, and a
+ * user program or a user-copy routine can leave either set, so every path into Rust first loads
+ * RFLAGS with only its reserved bit (IF is already clear there); iretq restores what was
+ * interrupted.
+ *
  * Offsets below are the contract with trap/frame.rs (TrapFrame), user.rs (UserContext) and
  * cpu/local.rs (PerCpu); each of those files asserts them at compile time.
  */
@@ -45,6 +51,8 @@
 .set EXIT_TRAP, 2
 
 .set USER_SS, 0x1b
+/* Only the always-one bit: IF, TF, DF and AC clear. */
+.set RFLAGS_KERNEL, 0x2
 .set USER_CS, 0x23
 
 .section .text.trap_entry, "ax"
@@ -126,7 +134,8 @@ trap_common:
     andq $-16, %rsp
     fxsave64 (%rsp)
     movq %rbx, %rdi
-    cld
+    pushq $RFLAGS_KERNEL
+    popfq
     call ostd_trap_from_kernel
     fxrstor64 (%rsp)
     movq %rbx, %rsp
@@ -216,6 +225,8 @@ ostd_syscall_entry:
 /* Back on the kernel stack saved by ostd_enter_user, with the kernel's FP control state. */
 return_from_user:
     movq %gs:PCPU_KERNEL_RSP, %rsp
+    pushq $RFLAGS_KERNEL
+    popfq
     fninit
     ldmxcsr kernel_mxcsr(%rip)
     popq %r15
@@ -282,6 +293,8 @@ trap_double_fault:
     pushq %r15
     movq %rsp, %rdi
     andq $-16, %rsp
+    pushq $RFLAGS_KERNEL
+    popfq
     call ostd_double_fault
 1:
     hlt
