@@ -88,8 +88,14 @@ pub struct SigAction {
     pub mask: u64,
 }
 
+/// SIG_DFL.
+pub const SIG_DFL: u64 = 0;
 /// SIG_IGN.
 pub const SIG_IGN: u64 = 1;
+/// The process that no signal without a handler reaches.
+const INIT_PID: i32 = 1;
+/// si_code of SIGCHLD for a child that continued.
+const CLD_CONTINUED: i32 = 6;
 
 /// Signals sent and not yet taken, with what each sender said. Standard signals do not
 /// queue: a second send of a pending one only updates its details.
@@ -193,6 +199,20 @@ impl SignalState {
     }
 }
 
+/// Returns whether `sender` may send `sig` to `target` from user space (kill(2) and friends),
+/// by Linux's rule: root may signal anyone; otherwise the sender's real or effective UID must
+/// equal the target's real or saved UID. SIGCONT may also go to any process of the sender's
+/// session (so that a shell resumes the jobs it started under another UID).
+pub fn may_send(sender: &Process, target: &Process, sig: u32) -> bool {
+    if core::ptr::eq(sender, target) {
+        return true;
+    }
+    let from = *sender.creds.lock();
+    let to = *target.creds.lock();
+    let by_uid = from.euid == 0 || [from.euid, from.ruid].iter().any(|&uid| uid == to.ruid || uid == to.suid);
+    by_uid || (sig == SIGCONT && sender.sid() == target.sid())
+}
+
 /// Marks `sig` pending on `process` (as sent by a user, SI_USER) and wakes it.
 pub fn send(process: &Process, sig: u32) {
     send_info(process, SigInfo { signo: sig, ..SigInfo::default() });
@@ -207,26 +227,11 @@ pub fn send_info(process: &Process, info: SigInfo) {
 /// Marks a signal pending for `thread` alone (tgkill), or for the whole process if `None`.
 pub fn send_to(process: &Process, thread: Option<&Thread>, info: SigInfo) {
     let sig = info.signo;
-    if sig == 0 || sig > NSIG {
+    if sig == 0 || sig > NSIG || process.is_zombie() {
         return;
     }
     if sig == SIGCONT {
-        // SIGCONT resumes a stopped process whatever its disposition, and cancels pending stops.
-        let mut st = process.stop.lock();
-        if st.stopped_by.take().is_some() {
-            st.continue_unreported = true;
-            st.stop_unreported = false;
-            drop(st);
-            if let Some(parent) = process.parent() {
-                parent.child_wq.wake_all();
-            }
-        }
-        discard_everywhere(process, STOP_SIGNALS);
-        if let Some(parent) = process.parent().filter(|_| process.stop.lock().continue_unreported) {
-            if parent.signals.lock().actions[(SIGCHLD - 1) as usize].flags & SA_NOCLDSTOP == 0 {
-                send_info(&parent, SigInfo { signo: SIGCHLD, code: 6, pid: process.pid(), status: SIGCONT as i32, ..SigInfo::default() });
-            }
-        }
+        resume(process);
     } else if STOP_SIGNALS & (1 << (sig - 1)) != 0 {
         discard_everywhere(process, 1 << (SIGCONT - 1));
     }
@@ -240,8 +245,14 @@ pub fn send_to(process: &Process, thread: Option<&Thread>, info: SigInfo) {
     {
         let mut s = process.signals.lock();
         let action = s.actions[(sig - 1) as usize];
-        let ignored = action.handler == SIG_IGN || (action.handler == 0 && default_action(sig) == DefaultAction::Ignore);
+        let ignored = action.handler == SIG_IGN || (action.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
         if ignored && sig != SIGKILL && sig != SIGSTOP && receiver.unwrap_or(0) & bit == 0 {
+            return;
+        }
+        // Init is unkillable from inside: a signal it has no handler for never reaches it,
+        // SIGKILL and SIGSTOP included (Linux's SIGNAL_UNKILLABLE). Faults it raises itself
+        // are forced and do not come through here.
+        if process.pid() == INIT_PID && action.handler == SIG_DFL {
             return;
         }
         match thread {
@@ -250,6 +261,31 @@ pub fn send_to(process: &Process, thread: Option<&Thread>, info: SigInfo) {
         }
     }
     process.interrupt_sleep();
+}
+
+/// What SIGCONT does on arrival, whatever its disposition: resumes a stopped process (telling
+/// its parent) and cancels pending stop signals.
+fn resume(process: &Process) {
+    let was_stopped = {
+        let mut st = process.stop.lock();
+        let was_stopped = st.stopped_by.take().is_some();
+        if was_stopped {
+            st.continue_unreported = true;
+            st.stop_unreported = false;
+        }
+        was_stopped
+    };
+    discard_everywhere(process, STOP_SIGNALS);
+    if !was_stopped {
+        return;
+    }
+    if let Some(parent) = process.parent() {
+        parent.child_wq.wake_all();
+        let nocldstop = parent.signals.lock().actions[(SIGCHLD - 1) as usize].flags & SA_NOCLDSTOP != 0;
+        if !nocldstop {
+            send_info(&parent, SigInfo { signo: SIGCHLD, code: CLD_CONTINUED, pid: process.pid(), status: SIGCONT as i32, ..SigInfo::default() });
+        }
+    }
 }
 
 /// Forgets the signals in `set` wherever they are pending in `process` (shared and every

@@ -320,20 +320,29 @@ pub fn sys_kill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let sig = sig as u32;
     let targets: alloc::vec::Vec<Arc<Process>> = match pid {
-        p if p > 0 => alloc::vec![table::get(p).filter(|p| !p.is_zombie()).ok_or(Errno::ESRCH)?],
-        0 => table::all().into_iter().filter(|p| p.pgid() == ctx.process.pgid() && !p.is_zombie()).collect(),
-        -1 => table::all().into_iter().filter(|p| p.pid() != 1 && p.pid() != ctx.process.pid() && !p.is_zombie()).collect(),
-        p => table::all().into_iter().filter(|q| q.pgid() == -p && !q.is_zombie()).collect(),
+        // A zombie can still be named (Linux answers 0 until it is reaped); the signal is lost.
+        p if p > 0 => alloc::vec![table::get(p).ok_or(Errno::ESRCH)?],
+        0 => table::all().into_iter().filter(|p| p.pgid() == ctx.process.pgid()).collect(),
+        -1 => table::all().into_iter().filter(|p| p.pid() != 1 && p.pid() != ctx.process.pid()).collect(),
+        p => table::all().into_iter().filter(|q| q.pgid() == -p).collect(),
     };
     if targets.is_empty() {
         return Err(Errno::ESRCH);
     }
     // SI_USER, with the sender's PID and UID (what sigwaitinfo and SA_SIGINFO handlers see).
+    // As on Linux, a signal to a group succeeds if it reached any member; kill(-1, sig)
+    // succeeds whenever there was anyone to try.
     let info = sender_info(ctx, sig, SI_USER);
+    let mut reached_any = false;
     for t in targets {
-        signal::send_info(&t, info);
+        if signal::may_send(ctx.process, &t, sig) {
+            reached_any = true;
+            if sig != 0 {
+                signal::send_info(&t, info);
+            }
+        }
     }
-    Ok(0)
+    if reached_any || pid == -1 { Ok(0) } else { Err(Errno::EPERM) }
 }
 
 /// si_code of kill(2).
@@ -375,6 +384,9 @@ pub fn sys_pidfd_send_signal(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64
     if process.is_zombie() {
         return Err(Errno::ESRCH);
     }
+    if !signal::may_send(ctx.process, &process, sig as u32) {
+        return Err(Errno::EPERM);
+    }
     if sig != 0 {
         signal::send_info(&process, sender_info(ctx, sig as u32, SI_USER));
     }
@@ -403,6 +415,9 @@ fn signal_thread(ctx: &SyscallCtx, tgid: Option<i32>, tid: i32, sig: u32) -> Sys
     let (process, thread) = table::find_thread(tid).filter(|(p, _)| !p.is_zombie()).ok_or(Errno::ESRCH)?;
     if tgid.is_some_and(|tgid| tgid != process.pid()) {
         return Err(Errno::ESRCH);
+    }
+    if !signal::may_send(ctx.process, &process, sig) {
+        return Err(Errno::EPERM);
     }
     if sig != 0 {
         signal::send_to(&process, Some(&thread), sender_info(ctx, sig, SI_TKILL));

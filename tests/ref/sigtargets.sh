@@ -1,0 +1,17 @@
+# Runs the signal-target probe (tests/ref/sigtargets.c), then job-control signals from the
+# shell, then a SIGKILL to the whole of init's process group (the script's shell is in it).
+/bin/sigtargets
+echo "exit $?"
+sleep 5 &
+kill -CONT $!
+echo "kill -CONT of a background sleep: $?"
+kill -CONT $$
+echo "kill -CONT of the shell itself: $?"
+kill -9 $!
+wait $!
+echo "background sleep ended: $?"
+echo "checks: 4"
+# Init has no SIGKILL handler, so of its process group only this shell dies; init goes on
+# to print the end marker.
+kill -9 0
+echo "not reached"
