@@ -13,6 +13,7 @@ extern crate alloc;
 mod banner;
 mod error;
 mod fs;
+mod memory;
 mod net;
 mod process;
 mod random;

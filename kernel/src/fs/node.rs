@@ -370,6 +370,9 @@ impl Node {
                 let mut data = data.lock();
                 if (data.len() as u64) < end {
                     let grow = end as usize - data.len();
+                    if !crate::memory::user_may_take(grow) {
+                        return Err(Errno::ENOSPC);
+                    }
                     data.try_reserve(grow).map_err(|_| Errno::ENOSPC)?;
                     data.resize(end as usize, 0);
                 }
@@ -395,6 +398,9 @@ impl Node {
                 // heap cannot hold is ENOSPC (tmpfs would say the same when full).
                 let mut data = data.lock();
                 let grow = (len as usize).saturating_sub(data.len());
+                if !crate::memory::user_may_take(grow) {
+                    return Err(Errno::ENOSPC);
+                }
                 data.try_reserve(grow).map_err(|_| Errno::ENOSPC)?;
                 data.resize(len as usize, 0);
                 drop(data);

@@ -6,6 +6,7 @@
 pub mod creds;
 pub mod exec;
 pub mod itimer;
+pub mod oom;
 pub mod pidfd;
 pub mod posix_timer;
 pub mod run;

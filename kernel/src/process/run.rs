@@ -49,11 +49,22 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                     Flow::ExitThread(status) => break (status, false),
                     Flow::ExitGroup(status) => break (status, true),
                 }
+                // A user copy inside the call found no frame (it answered EFAULT): make room
+                // before the program goes on.
+                if process.vm().take_starved() {
+                    super::oom::out_of_memory(&process);
+                }
                 if user.context().rax == (-(Errno::EINTR as i64)) as u64 && !never_restarts(nr) {
                     interrupted = Some(nr);
                 }
             }
             ReturnReason::PageFault(info) => {
+                if process.vm().take_starved() {
+                    // The access was allowed, but no frame was free: make room, then retry it
+                    // (or die, if this process was chosen).
+                    super::oom::out_of_memory(&process);
+                    continue;
+                }
                 log::info!("pid {}: page fault at {:#x} ({:?}, present={}) rip {:#x}", process.pid(), info.addr, info.access, info.present, user.context().rip);
                 let code = if info.present { 2 } else { 1 }; // SEGV_ACCERR / SEGV_MAPERR
                 synchronous(&process, &thread, SigInfo { signo: signal::SIGSEGV, code, addr: info.addr.max(1), ..SigInfo::default() });

@@ -22,9 +22,21 @@ static TABLE: SpinLock<Table> =
 /// The largest PID (Linux's default pid_max).
 const PID_MAX: Pid = 32768;
 
-/// Allocates an unused PID.
+/// The most tasks (processes and threads) that may exist at once: Linux's threads-max rule,
+/// kernel stacks taking at most an eighth of memory, and at least 20.
+fn threads_max() -> usize {
+    let memory = ostd::mm::frame_stats().total * ostd::mm::PAGE_SIZE;
+    (memory / (8 * ostd::task::KERNEL_STACK_BYTES)).max(20)
+}
+
+/// Allocates an unused PID, or `None` when PIDs or threads-max (fork and clone answer
+/// EAGAIN) are exhausted.
 pub fn alloc_pid() -> Option<Pid> {
+    let max_tasks = threads_max();
     let mut t = TABLE.lock();
+    if t.processes.len() + t.tids.len() >= max_tasks {
+        return None;
+    }
     for _ in 0..PID_MAX {
         let pid = t.next_pid;
         t.next_pid = if pid >= PID_MAX { 2 } else { pid + 1 };

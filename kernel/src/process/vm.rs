@@ -9,12 +9,14 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use bitflags::bitflags;
-use ostd::mm::{Frame, PAGE_SIZE, PageAccess, PageFaultInfo, PageFlags, VmSpace};
+use ostd::mm::{Frame, PAGE_SIZE, PageAccess, PageFaultInfo, PageFlags, VmError, VmSpace};
 use ostd::sync::SpinLock;
 
 use crate::error::{Errno, SysResult};
+use crate::memory;
 
 const PAGE: u64 = PAGE_SIZE as u64;
 /// The top of the main thread's stack.
@@ -25,6 +27,10 @@ pub const STACK_SIZE: u64 = 8 << 20;
 pub const MMAP_TOP: u64 = 0x7fff_f000_0000;
 /// The lowest address `mmap` hands out (vm.mmap_min_addr).
 pub const MMAP_MIN: u64 = 0x1_0000;
+/// vm.max_map_count's default.
+const MAX_MAP_COUNT: usize = 65_530;
+/// Free memory a fork needs beyond the kernel's reserve (for the child's page tables).
+const FORK_HEADROOM: usize = 256 * 1024;
 
 bitflags! {
     /// `PROT_*`.
@@ -91,10 +97,32 @@ impl Areas {
         self.map.values()
     }
 
-    /// Inserts an area; the range must be free.
+    /// Inserts an area; the range must be free. It merges with a neighbour that ends or
+    /// starts exactly at its edge and has the same rights and kind, as Linux merges VMAs, so
+    /// that a program mapping page after page holds one area, not millions.
     pub fn insert(&mut self, area: Area) {
         debug_assert!(!self.overlaps(area.start, area.end));
-        self.map.insert(area.start, area);
+        let mut merged = area;
+        let compatible = |a: &Area| a.prot == area.prot && a.shared == area.shared;
+        if let Some((&key, before)) = self.map.range(..area.start).next_back() {
+            if before.end == area.start && compatible(before) {
+                merged.start = before.start;
+                self.map.remove(&key);
+            }
+        }
+        if let Some(after) = self.map.get(&area.end).copied() {
+            if compatible(&after) {
+                merged.end = after.end;
+                self.map.remove(&area.end);
+            }
+        }
+        self.map.insert(merged.start, merged);
+    }
+
+    /// Returns whether the address space holds as many areas as Linux allows
+    /// (vm.max_map_count); a mapping that would add one more fails with ENOMEM.
+    pub fn is_full(&self) -> bool {
+        self.map.len() >= MAX_MAP_COUNT
     }
 
     /// Removes `start..end` from the record, splitting areas at the edges; returns the
@@ -141,6 +169,9 @@ pub struct Vm {
     /// MAP_SHARED file mappings: their pages are copies of the file made at mmap time, and
     /// are written back to it on msync, munmap and when the address space goes.
     shared_files: SpinLock<Vec<SharedFileMap>>,
+    /// Set by the fault handler when a fault failed only for want of a free frame (the
+    /// out-of-memory killer's cue, see [`Vm::take_starved`]).
+    starved: Arc<AtomicBool>,
 }
 
 /// One MAP_SHARED mapping of a file.
@@ -161,12 +192,22 @@ impl Vm {
 
     fn with(space: VmSpace, areas: Areas) -> SysResult<Arc<Self>> {
         let areas = Arc::new(SpinLock::new(areas));
-        let for_handler = areas.clone();
+        let starved = Arc::new(AtomicBool::new(false));
+        let (for_handler, starved_for_handler) = (areas.clone(), starved.clone());
         space.set_page_fault_handler(alloc::boxed::Box::new(move |space: &VmSpace, info: &PageFaultInfo| {
             let area = for_handler.lock().find(info.addr).ok_or(())?;
-            resolve_fault(space, &area, info)
+            resolve_fault(space, &area, info).map_err(|failure| {
+                if failure == FaultFailure::NoMemory {
+                    starved_for_handler.store(true, Ordering::Relaxed);
+                }
+            })
         }));
-        Ok(Arc::new(Self { space: Arc::new(space), areas, shared_files: SpinLock::new(Vec::new()) }))
+        Ok(Arc::new(Self { space: Arc::new(space), areas, shared_files: SpinLock::new(Vec::new()), starved }))
+    }
+
+    /// Returns whether a fault failed for want of memory since the last call, and forgets it.
+    pub fn take_starved(&self) -> bool {
+        self.starved.swap(false, Ordering::Relaxed)
     }
 
     /// Records that `start..end` maps `node` from `offset`, shared: its writes go back to
@@ -229,6 +270,10 @@ impl Vm {
     /// Returns a copy-on-write duplicate (for fork). Shared mappings stay shared, file
     /// write-back included.
     pub fn fork(&self) -> SysResult<Arc<Self>> {
+        // The child's page tables come from the frame allocator: leave the kernel's reserve.
+        if !memory::user_may_take(FORK_HEADROOM) {
+            return Err(Errno::ENOMEM);
+        }
         let areas = self.areas.lock().clone();
         let vm = Self::with(self.space.fork_cow()?, areas)?;
         *vm.shared_files.lock() = self.shared_files.lock().clone();
@@ -236,11 +281,24 @@ impl Vm {
     }
 
     /// Records a new area (the range must be free); pages come on demand unless `populate`.
+    /// If populating runs out of memory, the area is removed again and the answer is ENOMEM.
     pub fn map_area(&self, area: Area, populate: bool) -> SysResult<()> {
-        self.areas.lock().insert(area);
+        if populate && !memory::user_may_take((area.end - area.start) as usize) {
+            return Err(Errno::ENOMEM);
+        }
+        {
+            let mut areas = self.areas.lock();
+            if areas.is_full() {
+                return Err(Errno::ENOMEM);
+            }
+            areas.insert(area);
+        }
         if populate {
             for page in (area.start..area.end).step_by(PAGE_SIZE) {
-                self.ensure_page(page, area.prot)?;
+                if let Err(e) = self.ensure_page(page, area.prot) {
+                    self.unmap_range(area.start, area.end);
+                    return Err(e);
+                }
             }
         }
         Ok(())
@@ -251,25 +309,27 @@ impl Vm {
         if let Some(frame) = self.space.frame_at(page) {
             return Ok(frame);
         }
-        let frame = Frame::alloc_zeroed().ok_or(Errno::ENOMEM)?;
+        let frame = memory::alloc_user_frame().ok_or(Errno::ENOMEM)?;
         self.space.map(page, frame.clone(), prot.page_flags())?;
         Ok(frame)
     }
 
-    /// Removes every mapping in `start..end`.
+    /// Removes every mapping in `start..end` (page-aligned, in user space).
     pub fn unmap_range(&self, start: u64, end: u64) {
         self.drop_shared_files(start, end);
         let removed = self.areas.lock().remove_range(start, end);
         for area in removed {
-            for page in (area.start..area.end).step_by(PAGE_SIZE) {
-                let _ = self.space.unmap(page);
-            }
+            // The range was checked by the caller; an error here would mean nothing mapped.
+            let _ = self.space.unmap_range(area.start, area.end);
         }
     }
 
     /// Changes the protection of `start..end`, which must be fully mapped.
     pub fn protect(&self, start: u64, end: u64, prot: Prot) -> SysResult<()> {
         let mut areas = self.areas.lock();
+        if areas.is_full() {
+            return Err(Errno::ENOMEM); // splitting could add two more
+        }
         let mut at = start;
         while at < end {
             let a = areas.find(at).ok_or(Errno::ENOMEM)?;
@@ -282,11 +342,7 @@ impl Vm {
         drop(areas);
         // Write access comes back through the fault handler, which knows about sharing.
         let flags = (prot - Prot::WRITE).page_flags();
-        for page in (start..end).step_by(PAGE_SIZE) {
-            if self.space.translate(page).is_some() {
-                self.space.protect(page, flags)?;
-            }
-        }
+        self.space.protect_range(start, end, flags)?;
         Ok(())
     }
 }
@@ -300,14 +356,24 @@ impl Drop for Vm {
 
 /// Resolves a fault inside `area`: zero-fill a missing page, or give write access to a
 /// present one (copying it first if another mapping still shares it).
-fn resolve_fault(space: &VmSpace, area: &Area, info: &PageFaultInfo) -> Result<(), ()> {
+/// Why a page fault could not be resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FaultFailure {
+    /// The access is not allowed (or nothing is mapped): the thread gets SIGSEGV.
+    Denied,
+    /// The access is allowed but no frame was left for it: a case for the OOM killer.
+    NoMemory,
+}
+
+fn resolve_fault(space: &VmSpace, area: &Area, info: &PageFaultInfo) -> Result<(), FaultFailure> {
+    use FaultFailure::{Denied, NoMemory};
     let allowed = match info.access {
         PageAccess::Read => area.prot.contains(Prot::READ) || area.prot.contains(Prot::WRITE),
         PageAccess::Write => area.prot.contains(Prot::WRITE),
         PageAccess::Execute => area.prot.contains(Prot::EXEC),
     };
     if !allowed {
-        return Err(());
+        return Err(Denied);
     }
     let page = info.addr & !(PAGE - 1);
     let flags = area.prot.page_flags();
@@ -316,21 +382,35 @@ fn resolve_fault(space: &VmSpace, area: &Area, info: &PageFaultInfo) -> Result<(
         if space.translate(page).is_some() {
             return Ok(());
         }
-        let frame = Frame::alloc_zeroed().ok_or(())?;
-        return space.map(page, frame, flags).map_err(|_| ());
+        let frame = memory::alloc_user_frame().ok_or(NoMemory)?;
+        return space.map(page, frame, flags).map_err(|e| if e == VmError::OutOfMemory { NoMemory } else { Denied });
     }
     if info.access != PageAccess::Write {
-        return Err(()); // present and readable: a protection fault we cannot fix
+        return Err(Denied); // present and readable: a protection fault we cannot fix
     }
-    let frame = space.frame_at(page).ok_or(())?;
+    let frame = space.frame_at(page).ok_or(Denied)?;
     if area.shared || frame.ref_count() <= 2 {
         // Only this mapping (plus our handle) uses the frame: take it over.
-        return space.protect(page, flags).map_err(|_| ());
+        return space.protect(page, flags).map_err(|_| Denied);
     }
-    let copy = Frame::alloc_zeroed().ok_or(())?;
+    let copy = memory::alloc_user_frame().ok_or(NoMemory)?;
     copy.copy_from(&frame);
     drop(frame);
-    space.replace(page, copy, flags).map(drop).map_err(|_| ())
+    space.replace(page, copy, flags).map(drop).map_err(|_| Denied)
+}
+
+ostd::ktest! {
+    fn adjacent_areas_with_the_same_rights_merge() {
+        let mut a = Areas::default();
+        let rw = Prot::READ | Prot::WRITE;
+        a.insert(Area { start: 0x1000, end: 0x2000, prot: rw, shared: false });
+        a.insert(Area { start: 0x3000, end: 0x4000, prot: rw, shared: false });
+        a.insert(Area { start: 0x2000, end: 0x3000, prot: rw, shared: false });
+        assert_eq!(a.iter().copied().collect::<Vec<_>>(), [Area { start: 0x1000, end: 0x4000, prot: rw, shared: false }]);
+        a.insert(Area { start: 0x4000, end: 0x5000, prot: Prot::READ, shared: false });
+        a.insert(Area { start: 0x5000, end: 0x6000, prot: Prot::READ, shared: true });
+        assert_eq!(a.iter().count(), 3, "different rights or kinds stay apart");
+    }
 }
 
 ostd::ktest! {

@@ -36,7 +36,7 @@ pub fn sys_brk(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let (old_end, new_end) = (page_up(old).unwrap_or(old), page_up(want).ok_or(Errno::ENOMEM)?);
     if new_end > old_end {
-        if vm.areas().overlaps(old_end, new_end) {
+        if vm.areas().overlaps(old_end, new_end) || !crate::memory::could_ever_fit(new_end - old_end) {
             return Ok(old);
         }
         vm.map_area(Area { start: old_end, end: new_end, prot: Prot::READ | Prot::WRITE, shared: false }, false)?;
@@ -74,6 +74,12 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         Some(node)
     };
+    // Linux's heuristic overcommit: memory the mapping commits (private writable, or shared
+    // anonymous) must not exceed all of RAM at once.
+    let commits = flags & MAP_NORESERVE == 0 && ((!shared && prot.contains(Prot::WRITE)) || (shared && anonymous));
+    if commits && !crate::memory::could_ever_fit(len) {
+        return Err(Errno::ENOMEM);
+    }
     let vm = ctx.process.vm();
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
     let start = if fixed {

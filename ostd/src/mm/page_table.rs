@@ -225,6 +225,38 @@ pub(super) fn for_each_user_leaf(root: Paddr, f: &mut dyn FnMut(Vaddr, EntryRef)
     visit(root, 4, 0, 256, f);
 }
 
+/// Calls `f` with the virtual address and entry of every present 4 KiB user leaf in
+/// `start..end` under `root`, skipping absent subtrees whole: a sparse range of terabytes
+/// costs what its present tables cost, not one step per page.
+pub(super) fn for_each_leaf_in(root: Paddr, start: Vaddr, end: Vaddr, f: &mut dyn FnMut(Vaddr, EntryRef)) {
+    fn visit(table: Paddr, level: u32, base: Vaddr, start: Vaddr, end: Vaddr, f: &mut dyn FnMut(Vaddr, EntryRef)) {
+        let span = 1u64 << (12 + 9 * (level - 1));
+        for idx in 0..512u64 {
+            let va = base + idx * span;
+            if va >= end {
+                break;
+            }
+            if va + span <= start {
+                continue;
+            }
+            let entry = EntryRef::at(table, idx as usize);
+            if !entry.is_present() {
+                continue;
+            }
+            if level == 1 {
+                f(va, entry);
+            } else if !entry.flags().contains(Hw::HUGE_PAGE) {
+                visit(entry.paddr(), level - 1, va, start, end, f);
+            }
+        }
+    }
+    // Only the user half (PML4 slots 0..256, below 2^47) is walked.
+    let end = end.min(1 << 47);
+    if start < end {
+        visit(root, 4, 0, start, end, f);
+    }
+}
+
 /// Flushes this CPU's TLB of all non-global entries.
 pub(super) fn flush_all() {
     x86_64::instructions::tlb::flush_all();

@@ -126,6 +126,54 @@ impl VmSpace {
         Ok(())
     }
 
+    /// Unmaps every page in `start..end` (page-aligned, within user space), dropping the
+    /// tree's reference to each frame; returns how many pages were mapped. Absent page tables
+    /// are skipped whole, so the cost follows what is mapped, not the size of the range.
+    pub fn unmap_range(&self, start: Vaddr, end: Vaddr) -> Result<usize, VmError> {
+        Self::check_range(start, end)?;
+        let root = self.root.lock();
+        let mut unmapped = 0;
+        page_table::for_each_leaf_in(*root, start, end, &mut |va, entry| {
+            let paddr = entry.paddr();
+            entry.set(0);
+            page_table::flush(va);
+            // SAFETY: the entry held one reference to this frame (invariant); clearing it
+            // hands that reference to this value, which drops it.
+            drop(unsafe { Frame::from_raw(paddr) });
+            unmapped += 1;
+        });
+        Ok(unmapped)
+    }
+
+    /// Gives every mapped page in `start..end` the rights `flags` (USER is implied); pages
+    /// not mapped stay unmapped.
+    pub fn protect_range(&self, start: Vaddr, end: Vaddr, flags: PageFlags) -> Result<(), VmError> {
+        Self::check_range(start, end)?;
+        let root = self.root.lock();
+        let rights = to_hw(flags | PageFlags::USER).bits();
+        page_table::for_each_leaf_in(*root, start, end, &mut |va, entry| {
+            entry.set(entry.paddr() | rights);
+            page_table::flush(va);
+        });
+        Ok(())
+    }
+
+    /// Returns how many user pages are mapped (the resident set, shared pages included).
+    pub fn resident_pages(&self) -> usize {
+        let root = self.root.lock();
+        let mut pages = 0;
+        page_table::for_each_user_leaf(*root, &mut |_, _| pages += 1);
+        pages
+    }
+
+    fn check_range(start: Vaddr, end: Vaddr) -> Result<(), VmError> {
+        Self::check_page(start)?;
+        if end % PAGE_SIZE as u64 != 0 || end > USER_END || end < start {
+            return Err(VmError::BadAddress(end));
+        }
+        Ok(())
+    }
+
     /// Returns the physical address and rights `va` maps to.
     pub fn translate(&self, va: Vaddr) -> Option<(Paddr, PageFlags)> {
         if va >= USER_END {

@@ -1,0 +1,34 @@
+//! The memory budget: what user programs may take, and what always stays for the kernel.
+//!
+//! The kernel heap grows by taking frames, and an allocation that fails inside the kernel
+//! has nowhere to report to. So memory taken on a user's behalf (anonymous pages, page
+//! copies, file data in ramfs) stops short of a reserve that only the kernel may use. When a
+//! user allocation hits the reserve, the caller answers ENOMEM/ENOSPC or, for a page fault,
+//! asks the out-of-memory killer (`process::oom`) to make room.
+
+use ostd::mm::{Frame, PAGE_SIZE, frame_stats};
+
+/// Frames kept for the kernel: 1/32 of memory, at least 4 MiB.
+fn reserve_frames(total: usize) -> usize {
+    (total / 32).max((4 << 20) / PAGE_SIZE)
+}
+
+/// Returns whether `bytes` more may be taken for users without eating into the reserve.
+pub fn user_may_take(bytes: usize) -> bool {
+    let stats = frame_stats();
+    stats.free.saturating_sub(bytes.div_ceil(PAGE_SIZE)) >= reserve_frames(stats.total)
+}
+
+/// Allocates a zeroed frame for a user page, or `None` if that would eat into the reserve.
+pub fn alloc_user_frame() -> Option<Frame> {
+    if !user_may_take(PAGE_SIZE) {
+        return None;
+    }
+    Frame::alloc_zeroed()
+}
+
+/// Returns whether a single commitment of `bytes` could ever be met: Linux's heuristic
+/// overcommit (vm.overcommit_memory=0) refuses one larger than all of RAM (there is no swap).
+pub fn could_ever_fit(bytes: u64) -> bool {
+    bytes.div_ceil(PAGE_SIZE as u64) <= frame_stats().total as u64
+}
