@@ -3,6 +3,7 @@
 //! Each process runs on one ostd task (threads come with `clone(CLONE_THREAD)` later), in
 //! the loop of [`run`]: enter user mode, handle what comes back, repeat.
 
+pub mod attrs;
 pub mod creds;
 pub mod exec;
 pub mod itimer;
@@ -107,6 +108,8 @@ pub struct Process {
     /// The nice value (-20..=19), as getpriority/setpriority see it; the round-robin
     /// scheduler does not weigh it yet.
     pub nice: AtomicI32,
+    /// What prctl(2) sets: keep-caps, dumpable, no-new-privs, the parent-death signal...
+    pub attrs: SpinLock<attrs::Attrs>,
 }
 
 /// One thread of a process: its ID and what it asked to be told at exit.
@@ -163,6 +166,7 @@ impl Process {
             stop: SpinLock::new(StopState::default()),
             real_timer: SpinLock::new(None),
             nice: AtomicI32::new(0),
+            attrs: SpinLock::new(attrs::Attrs::default()),
             posix_timers: SpinLock::new(posix_timer::Timers::default()),
             exited_threads_cpu: SpinLock::new(ostd::task::CpuTime::default()),
             children_cpu: SpinLock::new(ostd::task::CpuTime::default()),
@@ -316,6 +320,10 @@ impl Process {
         if let Some(init) = table::get(1).filter(|init| init.pid != self.pid) {
             for child in orphans {
                 *child.parent.lock() = Arc::downgrade(&init);
+                let death_signal = child.attrs.lock().parent_death_signal;
+                if death_signal != 0 {
+                    signal::send_info(&child, sigframe::SigInfo { signo: death_signal, pid: self.pid, ..Default::default() });
+                }
                 let zombie = child.is_zombie();
                 init.add_child(child);
                 if zombie {

@@ -9,6 +9,7 @@ pub mod futex;
 pub mod mm;
 pub mod misc;
 pub mod names;
+pub mod prctl;
 pub mod process;
 pub mod socket;
 pub mod table;

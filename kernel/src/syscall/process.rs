@@ -89,6 +89,7 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
     *child.creds.lock() = *parent.creds.lock();
     *child.groups.lock() = parent.groups.lock().clone();
     child.nice.store(parent.nice.load(core::sync::atomic::Ordering::Relaxed), core::sync::atomic::Ordering::Relaxed);
+    *child.attrs.lock() = parent.attrs.lock().for_child();
     *child.comm.lock() = parent.comm.lock().clone();
     *child.cmdline.lock() = parent.cmdline.lock().clone();
     *child.exe.lock() = parent.exe.lock().clone();
@@ -195,6 +196,7 @@ fn exec_node(ctx: &mut SyscallCtx, node: Arc<crate::fs::Node>, path: alloc::stri
     process.set_vm(loaded.vm);
     process.files.lock().close_on_exec();
     process.signals.lock().reset_for_exec();
+    process.attrs.lock().reset_for_exec();
     // POSIX timers and the alternate signal stack (it lay in the old image) do not
     // survive execve.
     *process.posix_timers.lock() = Default::default();

@@ -1,6 +1,6 @@
 //! The syscall table: every implemented syscall, by number, in one place.
 
-use super::{Handler, fs, futex, misc, mm, process, socket};
+use super::{Handler, fs, futex, misc, mm, prctl, process, socket};
 
 /// One implemented syscall.
 pub struct Syscall {
@@ -147,6 +147,7 @@ table! {
     146 sched_get_priority_max => misc::sys_sched_get_priority_max,
     147 sched_get_priority_min => misc::sys_sched_get_priority_min,
     148 sched_rr_get_interval => misc::sys_sched_rr_get_interval,
+    157 prctl => prctl::sys_prctl,
     158 arch_prctl => process::sys_arch_prctl,
     160 setrlimit => misc::sys_setrlimit,
     162 sync => fs::sys_sync,

@@ -1,0 +1,38 @@
+//! Process attributes that prctl(2) reads and sets, and what fork and execve do to them.
+
+/// The timer slack a process starts with, in nanoseconds (Linux's default).
+pub const DEFAULT_TIMER_SLACK_NS: u64 = 50_000;
+
+/// prctl-visible attributes of one process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attrs {
+    /// PR_SET_KEEPCAPS: keep capabilities across a change away from UID 0.
+    pub keep_caps: bool,
+    /// PR_SET_DUMPABLE: whether the process may dump core and be inspected.
+    pub dumpable: bool,
+    /// PR_SET_NO_NEW_PRIVS: execve never grants privileges (set-user-ID bits are ignored).
+    pub no_new_privs: bool,
+    /// PR_SET_PDEATHSIG: the signal this process gets when its parent exits (0: none).
+    pub parent_death_signal: u32,
+    /// PR_SET_TIMERSLACK, in nanoseconds.
+    pub timer_slack_ns: u64,
+}
+
+impl Default for Attrs {
+    fn default() -> Self {
+        Self { keep_caps: false, dumpable: true, no_new_privs: false, parent_death_signal: 0, timer_slack_ns: DEFAULT_TIMER_SLACK_NS }
+    }
+}
+
+impl Attrs {
+    /// The attributes a forked child starts with: all inherited but the parent-death signal.
+    pub fn for_child(&self) -> Self {
+        Self { parent_death_signal: 0, ..*self }
+    }
+
+    /// What execve resets: keep-caps is cleared and the new image is dumpable again.
+    pub fn reset_for_exec(&mut self) {
+        self.keep_caps = false;
+        self.dumpable = true;
+    }
+}
