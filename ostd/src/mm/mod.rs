@@ -16,6 +16,7 @@ mod heap;
 mod io_mem;
 mod kspace;
 mod page_table;
+mod pt_index;
 mod user_copy;
 mod vm_space;
 
