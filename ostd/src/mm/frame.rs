@@ -26,7 +26,10 @@ impl Frame {
     }
 
     /// Returns the frame's physical address.
-    pub fn paddr(&self) -> Paddr {
+    ///
+    /// Crate-private: outside OSTD nothing needs a private frame's address, and the only
+    /// address a device may be given is a [`DeviceAddr`](crate::mm::dma::DeviceAddr).
+    pub(crate) fn paddr(&self) -> Paddr {
         self.paddr
     }
 
@@ -174,11 +177,6 @@ impl Segment {
         let mut seg = Self { start: frame_alloc::alloc(count)?, count };
         seg.as_bytes_mut().fill(0);
         Some(seg)
-    }
-
-    /// Returns the first frame's physical address.
-    pub fn paddr(&self) -> Paddr {
-        self.start
     }
 
     /// Returns the number of frames.
