@@ -6,7 +6,7 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use super::{PAGE_SIZE, Paddr, paddr_to_vaddr};
+use super::{PAGE_SIZE, Paddr, frame_ref, paddr_to_vaddr};
 use crate::boot::{BootInfo, MemoryKind, PhysRange};
 use crate::sync::SpinLock;
 
@@ -196,14 +196,14 @@ fn refcount(paddr: Paddr) -> &'static AtomicU32 {
     &refs[(paddr / FRAME) as usize]
 }
 
-/// Adds a reference to an allocated frame.
+/// Adds a reference to an allocated frame (see [`frame_ref::acquire`] for the rules).
 pub(super) fn get_ref(paddr: Paddr) {
-    refcount(paddr).fetch_add(1, Ordering::Relaxed);
+    frame_ref::acquire(refcount(paddr));
 }
 
 /// Drops a reference; frees the frame and returns `true` when it was the last.
 pub(super) fn put_ref(paddr: Paddr) -> bool {
-    if refcount(paddr).fetch_sub(1, Ordering::AcqRel) == 1 {
+    if frame_ref::release(refcount(paddr)) {
         free(paddr, 1);
         true
     } else {

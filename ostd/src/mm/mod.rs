@@ -12,6 +12,7 @@
 
 mod frame;
 mod frame_alloc;
+mod frame_ref;
 mod heap;
 mod io_mem;
 mod kspace;
