@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use super::pool;
 use crate::mm::Paddr;
 
 /// An address in the shared pool, as a device uses it: what a driver writes into a
@@ -17,19 +18,21 @@ use crate::mm::Paddr;
 /// ([`SharedBuffer::device_addr_at`](super::SharedBuffer::device_addr_at)). So safe code
 /// outside this module cannot name private memory to a device through OSTD's DMA API.
 ///
-/// Under the simulated TEE every value is checked against the TEE's shared set when it is
-/// made, in every build: see [`crate::tee::dma_violations`].
+/// Under the simulated TEE every value is checked when it is made, in every build, against
+/// the TEE's shared set and the pool's record of what it has handed out: see
+/// [`crate::tee::dma_violations`].
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DeviceAddr(u64);
 
 impl DeviceAddr {
     /// Makes the device address of `paddr..paddr + len`, which the caller (a pool buffer)
-    /// owns. Under the simulated TEE, a range that is not shared is a fatal, counted error.
+    /// owns. Under the simulated TEE, a range that is not shared, or not handed out by the
+    /// pool, is a fatal, counted error.
     ///
     /// # Panics
-    /// Under `tee=sim`, if any byte of the range is private memory.
+    /// Under `tee=sim`, if any byte of the range is private memory or free in the pool.
     pub(super) fn new(paddr: Paddr, len: usize) -> Self {
-        crate::tee::check_device_range(paddr, len);
+        crate::tee::check_device_range(paddr, len, || pool::is_handed_out(paddr, len));
         Self(paddr)
     }
 

@@ -19,6 +19,7 @@
 //! conversions are recorded, and making a [`DeviceAddr`] checks the range really is shared, in
 //! every build: a private range is a counted, fatal error ([`crate::tee::dma_violations`]).
 
+mod chunks;
 mod coherent;
 mod device_addr;
 pub mod pool;

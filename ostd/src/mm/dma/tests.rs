@@ -120,6 +120,19 @@ crate::ktest! {
         assert_eq!(dma_violations(), before + 1, "the violation was not counted");
     }
 
+    fn sim_pool_frame_no_longer_handed_out_fails_the_dma_check() {
+        if !sim_or_skip("sim_pool_frame_no_longer_handed_out_fails_the_dma_check") {
+            return;
+        }
+        let buf = SharedBuffer::alloc(4096).unwrap();
+        let paddr = buf.device_addr().as_u64();
+        drop(buf); // the frame stays shared, in the pool, but belongs to no buffer
+        assert!(crate::tee::is_shared(paddr, 4096));
+        let before = dma_violations();
+        assert!(panics(move || { let _ = DeviceAddr::new(paddr, 4096); }), "a freed pool frame reached a device");
+        assert_eq!(dma_violations(), before + 1);
+    }
+
     fn sim_buffer_converted_back_to_private_fails_the_dma_check() {
         if !sim_or_skip("sim_buffer_converted_back_to_private_fails_the_dma_check") {
             return;
