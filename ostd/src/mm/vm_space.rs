@@ -110,10 +110,15 @@ impl UserTree {
     }
 
     /// Returns a new reference to the frame `leaf` maps.
+    ///
+    /// # Panics
+    /// If the entry is not present.
     fn clone_frame(leaf: Leaf<'_>) -> Frame {
-        // SAFETY: the entry is present and holds a reference to its frame (invariant 2),
-        // and the tree's lock, borrowed by `leaf`, is held, so the entry cannot be cleared
-        // and the frame cannot be freed before `clone_raw` has taken its own reference.
+        assert!(leaf.entry.is_present(), "cloning the frame of an empty entry");
+        // SAFETY: the entry is present (asserted), so it holds a counted reference to its
+        // frame (invariant 2); the tree's lock, borrowed by `leaf`, is held, so the entry
+        // cannot be cleared and the frame cannot be freed before `clone_raw` has taken its own
+        // reference.
         unsafe { Frame::clone_raw(leaf.entry.paddr()) }
     }
 }
