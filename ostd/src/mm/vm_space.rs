@@ -398,6 +398,19 @@ crate::ktest! {
         child.clone_frame_at(0x40_0000).unwrap().read_bytes(0, &mut buf);
         assert_eq!(&buf, b"parent data");
     }
+
+    fn clone_frame_at_takes_a_new_reference_and_the_mapping_keeps_its_own() {
+        let space = VmSpace::new().unwrap();
+        space.map(0x50_0000, Frame::alloc_zeroed().unwrap(), PageFlags::READ).unwrap();
+        let handle = space.clone_frame_at(0x50_0abc).expect("any address in the page names it");
+        assert_eq!(handle.ref_count(), 2, "the mapping and this handle");
+        let unmapped = space.unmap(0x50_0000).unwrap();
+        assert_eq!(unmapped.ref_count(), 2, "the mapping's reference moved to `unmapped`");
+        drop(unmapped);
+        assert_eq!(handle.ref_count(), 1);
+        assert!(space.clone_frame_at(0x50_0000).is_none());
+        assert!(space.clone_frame_at(USER_END).is_none(), "kernel addresses are not the space's");
+    }
 }
 
 /// Offers a kernel-mode fault on a user address to the active space's handler.
