@@ -8,7 +8,7 @@
 use bitflags::bitflags;
 use x86_64::structures::paging::PageTableFlags as Hw;
 
-use super::pt_index::{ENTRIES, ROOT_LEVEL, USER_SLOTS, index, leaf_target, slot_base};
+use super::pt_index::{ENTRIES, ROOT_LEVEL, USER_SLOTS, entry_span, index, leaf_target, slot_base};
 use super::{PAGE_SIZE, Paddr, Vaddr, frame_alloc, paddr_to_vaddr};
 
 bitflags! {
@@ -243,16 +243,16 @@ pub(super) fn for_each_user_leaf(root: Paddr, f: &mut dyn FnMut(Vaddr, EntryRef)
 /// costs what its present tables cost, not one step per page.
 pub(super) fn for_each_leaf_in(root: Paddr, start: Vaddr, end: Vaddr, f: &mut dyn FnMut(Vaddr, EntryRef)) {
     fn visit(table: Paddr, level: u32, base: Vaddr, start: Vaddr, end: Vaddr, f: &mut dyn FnMut(Vaddr, EntryRef)) {
-        let span = 1u64 << (12 + 9 * (level - 1));
-        for idx in 0..512u64 {
-            let va = base + idx * span;
+        let span = entry_span(level);
+        for idx in 0..ENTRIES {
+            let va = slot_base(base, level, idx);
             if va >= end {
                 break;
             }
             if va + span <= start {
                 continue;
             }
-            let entry = EntryRef::at(table, idx as usize);
+            let entry = EntryRef::at(table, idx);
             if !entry.is_present() {
                 continue;
             }
@@ -263,10 +263,10 @@ pub(super) fn for_each_leaf_in(root: Paddr, start: Vaddr, end: Vaddr, f: &mut dy
             }
         }
     }
-    // Only the user half (PML4 slots 0..256, below 2^47) is walked.
-    let end = end.min(1 << 47);
+    // Only the user half (PML4 slots 0..USER_SLOTS, below 2^47) is walked.
+    let end = end.min(slot_base(0, ROOT_LEVEL, USER_SLOTS));
     if start < end {
-        visit(root, 4, 0, start, end, f);
+        visit(root, ROOT_LEVEL, 0, start, end, f);
     }
 }
 
