@@ -224,7 +224,7 @@ impl Vm {
         let mut buf = alloc::vec![0u8; PAGE_SIZE];
         for m in maps {
             for page in (m.start.max(start)..m.end.min(end)).step_by(PAGE_SIZE) {
-                let Some(frame) = self.space.frame_at(page) else { continue };
+                let Some(frame) = self.space.clone_frame_at(page) else { continue };
                 let file_offset = m.offset + (page - m.start);
                 let size = m.node.size();
                 if file_offset >= size {
@@ -306,7 +306,7 @@ impl Vm {
 
     /// Makes sure `page` is mapped (zeroed if new) and returns its frame.
     pub fn ensure_page(&self, page: u64, prot: Prot) -> SysResult<Frame> {
-        if let Some(frame) = self.space.frame_at(page) {
+        if let Some(frame) = self.space.clone_frame_at(page) {
             return Ok(frame);
         }
         let frame = memory::alloc_user_frame().ok_or(Errno::ENOMEM)?;
@@ -388,7 +388,7 @@ fn resolve_fault(space: &VmSpace, area: &Area, info: &PageFaultInfo) -> Result<(
     if info.access != PageAccess::Write {
         return Err(Denied); // present and readable: a protection fault we cannot fix
     }
-    let frame = space.frame_at(page).ok_or(Denied)?;
+    let frame = space.clone_frame_at(page).ok_or(Denied)?;
     if area.shared || frame.ref_count() <= 2 {
         // Only this mapping (plus our handle) uses the frame: take it over.
         return space.protect(page, flags).map_err(|_| Denied);

@@ -5,7 +5,7 @@
 
 mod features;
 mod gdt;
-mod local;
+pub(crate) mod local;
 
 pub use features::{CpuFeatures, features};
 pub(crate) use gdt::{IST_DOUBLE_FAULT, IST_NMI, IST_TRAMPOLINE, KERNEL_CS, USER_CS, USER_SS};

@@ -26,7 +26,10 @@ impl Frame {
     }
 
     /// Returns the frame's physical address.
-    pub fn paddr(&self) -> Paddr {
+    ///
+    /// Crate-private: outside OSTD nothing needs a private frame's address, and the only
+    /// address a device may be given is a [`DeviceAddr`](crate::mm::dma::DeviceAddr).
+    pub(crate) fn paddr(&self) -> Paddr {
         self.paddr
     }
 
@@ -42,10 +45,11 @@ impl Frame {
     pub fn read_bytes(&self, offset: usize, buf: &mut [u8]) {
         assert!(offset.checked_add(buf.len()).is_some_and(|end| end <= PAGE_SIZE), "read past the end of a frame");
         let src = (paddr_to_vaddr(self.paddr) as usize + offset) as *const u8;
-        // SAFETY: the frame is RAM in the direct map (invariant) and the range is in bounds
-        // (asserted). Other users (a user mapping) may write it concurrently, which makes the
-        // copied values arbitrary but is not UB for a byte copy of plain memory.
-        unsafe { core::ptr::copy_nonoverlapping(src, buf.as_mut_ptr(), buf.len()) };
+        // SAFETY: the frame is allocated RAM in the direct map (invariant) and the range is in
+        // bounds (asserted); `buf` is a distinct, writable private buffer. Others (a user
+        // mapping, another `Frame` on another CPU) may write the frame meanwhile: `racy_copy`
+        // tolerates that.
+        unsafe { racy_copy(buf.as_mut_ptr(), src, buf.len()) };
     }
 
     /// Copies `buf` into the frame at `offset`.
@@ -55,24 +59,37 @@ impl Frame {
     pub fn write_bytes(&self, offset: usize, buf: &[u8]) {
         assert!(offset.checked_add(buf.len()).is_some_and(|end| end <= PAGE_SIZE), "write past the end of a frame");
         let dst = (paddr_to_vaddr(self.paddr) as usize + offset) as *mut u8;
-        // SAFETY: as in `read_bytes`; no Rust reference to frame contents exists anywhere,
-        // so writing through the direct map cannot invalidate one.
-        unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), dst, buf.len()) };
+        // SAFETY: as in `read_bytes`, the other way round. No Rust reference to a frame's
+        // contents exists anywhere, so writing through the direct map invalidates none.
+        unsafe { racy_copy(dst, buf.as_ptr(), buf.len()) };
     }
 
     /// Fills the frame with zeros.
     pub fn fill_zero(&self) {
-        // SAFETY: as in `write_bytes`, for the whole page.
-        unsafe { core::ptr::write_bytes(paddr_to_vaddr(self.paddr) as *mut u8, 0, PAGE_SIZE) };
+        let dst = paddr_to_vaddr(self.paddr) as *mut u8;
+        // SAFETY: the frame is one whole allocated page of RAM in the direct map (invariant),
+        // and no Rust reference to a frame's contents exists. `rep stosb` stores forward
+        // (DF is clear in Rust code) into exactly that page, with no stack and no flag
+        // changes; as inline assembly it tolerates concurrent writers, like `racy_copy`.
+        unsafe {
+            core::arch::asm!(
+                "rep stosb",
+                inout("rcx") PAGE_SIZE => _,
+                inout("rdi") dst => _,
+                in("al") 0u8,
+                options(nostack, preserves_flags),
+            )
+        };
     }
 
     /// Copies the whole contents of `other` into this frame.
     pub fn copy_from(&self, other: &Frame) {
-        // SAFETY: both are whole pages of RAM in the direct map; if they are the same frame
-        // `copy` (memmove) is still defined.
-        unsafe {
-            core::ptr::copy(paddr_to_vaddr(other.paddr) as *const u8, paddr_to_vaddr(self.paddr) as *mut u8, PAGE_SIZE)
-        };
+        if self.paddr == other.paddr {
+            return;
+        }
+        // SAFETY: two distinct allocated frames (invariant), so two whole, non-overlapping
+        // pages of RAM in the direct map; concurrent writers are tolerated by `racy_copy`.
+        unsafe { racy_copy(paddr_to_vaddr(self.paddr) as *mut u8, paddr_to_vaddr(other.paddr) as *const u8, PAGE_SIZE) };
     }
 
     /// Gives up this reference without freeing, for a page table to hold.
@@ -82,22 +99,52 @@ impl Frame {
         paddr
     }
 
-    /// Takes back a reference given up by [`Frame::into_raw`].
+    /// Takes ownership of a counted reference that no `Frame` holds, such as one given up by
+    /// [`Frame::into_raw`].
     ///
     /// # Safety
-    /// `paddr` must come from `into_raw`, and each such reference may be taken back once.
+    /// The caller must own one counted reference to the allocated frame at `paddr` that no
+    /// `Frame` value holds (given up by `into_raw`, or counted with `frame_alloc::get_ref`
+    /// for a page-table entry), and hands it over: it must not be used or taken back again.
     pub(super) unsafe fn from_raw(paddr: Paddr) -> Self {
         Self { paddr }
     }
 
-    /// Makes a new reference to the frame behind a raw reference, which stays in place.
+    /// Takes a new counted reference to a frame that a raw reference keeps alive; the raw
+    /// reference stays where it is.
     ///
     /// # Safety
-    /// `paddr` must be a frame currently held by a raw reference (from `into_raw`).
+    /// A counted reference to the allocated frame at `paddr` must be held (for instance by a
+    /// page-table entry whose tree is locked) and must stay in place until this returns, so
+    /// the count cannot reach zero meanwhile.
     pub(super) unsafe fn clone_raw(paddr: Paddr) -> Self {
         frame_alloc::get_ref(paddr);
         Self { paddr }
     }
+}
+
+/// Copies `len` bytes from `src` to `dst` with `rep movsb`.
+///
+/// The copy is inline assembly, which the compiler treats as an opaque access: another CPU
+/// or a user mapping writing the same bytes meanwhile makes the copied values arbitrary, but
+/// is not a data race in the Rust sense, and the compiler cannot assume the bytes are stable.
+///
+/// # Safety
+/// `src..src + len` must be readable and `dst..dst + len` writable memory, the two ranges
+/// must not overlap, and no Rust reference may exist to any byte of `dst..dst + len`.
+unsafe fn racy_copy(dst: *mut u8, src: *const u8, len: usize) {
+    // SAFETY: the ranges are valid and disjoint (the caller's contract). `rep movsb` copies
+    // forward (every path into Rust clears DF), touches only those ranges and the three
+    // registers named here, uses no stack and leaves the flags alone.
+    unsafe {
+        core::arch::asm!(
+            "rep movsb",
+            inout("rcx") len => _,
+            inout("rdi") dst => _,
+            inout("rsi") src => _,
+            options(nostack, preserves_flags),
+        )
+    };
 }
 
 impl Clone for Frame {
@@ -130,11 +177,6 @@ impl Segment {
         let mut seg = Self { start: frame_alloc::alloc(count)?, count };
         seg.as_bytes_mut().fill(0);
         Some(seg)
-    }
-
-    /// Returns the first frame's physical address.
-    pub fn paddr(&self) -> Paddr {
-        self.start
     }
 
     /// Returns the number of frames.

@@ -6,7 +6,7 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use super::{PAGE_SIZE, Paddr, paddr_to_vaddr};
+use super::{PAGE_SIZE, Paddr, frame_ref, paddr_to_vaddr};
 use crate::boot::{BootInfo, MemoryKind, PhysRange};
 use crate::sync::SpinLock;
 
@@ -18,7 +18,8 @@ const EARLY_LIMIT: u64 = 4 << 30;
 /// # Invariants
 /// 1. `bitmap` has a bit for each frame below `nframes`; a set bit means the frame is free
 ///    RAM that nothing references.
-/// 2. `bitmap` and `refcounts` live in frames that are marked used and belong to nobody else.
+/// 2. `bitmap` and `refcounts` live in frames that are never marked free and belong to nobody
+///    else.
 struct FrameAllocator {
     bitmap: &'static mut [u64],
     refcounts: &'static [AtomicU32],
@@ -84,9 +85,13 @@ pub(super) fn init(info: &BootInfo) {
         crate::power::exit_qemu(crate::power::ExitCode::Failure);
     };
 
-    // SAFETY: `home` is usable RAM below 4 GiB (mapped at PHYS_OFFSET by the boot page
-    // tables), overlaps no reservation, and is marked used below before any frame is handed
-    // out, so these two slices are the only references to it (invariant 2).
+    // SAFETY: `home` is `need` bytes of usable RAM below 4 GiB (mapped at PHYS_OFFSET by
+    // the boot page tables) that overlaps no reservation, and the loop below never marks its
+    // frames free, so no frame handed out later aliases it: these two slices are the only
+    // references to it (invariant 2). `home.start` is page-aligned, so the `u64` bitmap is
+    // aligned, and `bitmap_bytes` is a multiple of 8, so the `AtomicU32` counts that follow
+    // are too; `bitmap_bytes + meta_bytes <= need` keeps both in bounds. All bytes are zeroed
+    // first, a valid value for both element types.
     let (bitmap, refcounts) = unsafe {
         let base = paddr_to_vaddr(home.start) as *mut u8;
         core::ptr::write_bytes(base, 0, need as usize);
@@ -176,7 +181,9 @@ pub(super) fn alloc(count: usize) -> Option<Paddr> {
 
 /// Returns `count` frames starting at `paddr` to the allocator.
 ///
-/// Callers guarantee the frames came from [`alloc`] and nothing references them any more.
+/// Not `unsafe`, but part of `mm`'s safety boundary: callers guarantee the frames came from
+/// [`alloc`] and that nothing references them any more (no `Frame`, page-table entry or
+/// owner), since the next `alloc` hands them out again. A frame already free panics.
 pub(super) fn free(paddr: Paddr, count: usize) {
     let mut guard = ALLOCATOR.lock();
     let a = guard.as_mut().expect("frame allocator not initialised");
@@ -196,14 +203,14 @@ fn refcount(paddr: Paddr) -> &'static AtomicU32 {
     &refs[(paddr / FRAME) as usize]
 }
 
-/// Adds a reference to an allocated frame.
+/// Adds a reference to an allocated frame (see [`frame_ref::acquire`] for the rules).
 pub(super) fn get_ref(paddr: Paddr) {
-    refcount(paddr).fetch_add(1, Ordering::Relaxed);
+    frame_ref::acquire(refcount(paddr));
 }
 
 /// Drops a reference; frees the frame and returns `true` when it was the last.
 pub(super) fn put_ref(paddr: Paddr) -> bool {
-    if refcount(paddr).fetch_sub(1, Ordering::AcqRel) == 1 {
+    if frame_ref::release(refcount(paddr)) {
         free(paddr, 1);
         true
     } else {

@@ -12,10 +12,12 @@
 
 mod frame;
 mod frame_alloc;
+mod frame_ref;
 mod heap;
 mod io_mem;
 mod kspace;
 mod page_table;
+mod pt_index;
 mod user_copy;
 mod vm_space;
 

@@ -8,6 +8,7 @@
 use bitflags::bitflags;
 use x86_64::structures::paging::PageTableFlags as Hw;
 
+use super::pt_index::{ENTRIES, ROOT_LEVEL, USER_SLOTS, entry_span, index, leaf_target, slot_base};
 use super::{PAGE_SIZE, Paddr, Vaddr, frame_alloc, paddr_to_vaddr};
 
 bitflags! {
@@ -74,35 +75,47 @@ pub(super) fn from_hw(hw: Hw) -> PageFlags {
     flags
 }
 
-/// Returns the index into the table at `level` (4 = PML4 .. 1 = PT) for `va`.
-fn index(va: Vaddr, level: u32) -> usize {
-    ((va >> (12 + 9 * (level - 1))) & 0x1ff) as usize
-}
-
-/// A pointer to one page-table entry, valid while the caller holds the tree's lock.
+/// A pointer to one page-table entry.
+///
+/// # Invariants
+/// Made only by [`EntryRef::at`], so the pointer is entry `idx < ENTRIES` of a page-table
+/// page: a frame from [`alloc_table`] (or, for the root argument, a root the caller owns),
+/// which is 4 KiB-aligned RAM in the direct map, so the pointer is 8-aligned and in bounds.
+///
+/// # The caller's side (the contract of this module)
+/// An `EntryRef` is used only while its caller holds the lock that serialises changes to
+/// its tree (module doc), and is never kept past it. Under that lock no table of the tree
+/// is freed (tables are freed only by [`free_subtree`], on a tree being torn down) and no
+/// other CPU writes its entries.
 #[derive(Clone, Copy)]
 pub(super) struct EntryRef(*mut u64);
 
 impl EntryRef {
+    /// Returns entry `idx` of the table page at `table`.
+    ///
+    /// # Panics
+    /// If `idx >= ENTRIES`.
     fn at(table: Paddr, idx: usize) -> Self {
+        assert!(idx < ENTRIES, "page-table index {idx} out of range");
         Self((paddr_to_vaddr(table) as *mut u64).wrapping_add(idx))
     }
 
     /// Returns the entry `idx` of the root table at `root`.
     pub(super) fn at_root(root: Paddr, idx: usize) -> Self {
-        assert!(idx < 512);
         Self::at(root, idx)
     }
 
     pub(super) fn get(self) -> u64 {
-        // SAFETY: `EntryRef`s are made only by `at`, for an index < 512 into a table page
-        // that belongs to a tree whose lock the caller holds; the page is RAM in the direct
-        // map. Volatile because the CPU sets accessed/dirty bits behind our back.
+        // SAFETY: the pointer is an aligned, in-bounds entry of a live table page in the
+        // direct map (invariant), and the caller holds the tree's lock (module contract), so
+        // the page is not freed under us. Volatile because the MMU sets accessed/dirty bits
+        // behind our back.
         unsafe { self.0.read_volatile() }
     }
 
     pub(super) fn set(self, value: u64) {
-        // SAFETY: as in `get`; the caller holds the tree's lock, so no other writer exists.
+        // SAFETY: as in `get`; the caller holds the tree's lock, so no other CPU writes the
+        // entry at the same time (the MMU's accessed/dirty updates are atomic in hardware).
         unsafe { self.0.write_volatile(value) }
     }
 
@@ -122,7 +135,8 @@ impl EntryRef {
 /// Allocates a zeroed page-table page (with reference count 1, held by its parent entry).
 pub(super) fn alloc_table() -> Option<Paddr> {
     let paddr = frame_alloc::alloc(1)?;
-    // SAFETY: a fresh frame from the allocator, RAM in the direct map, owned by nobody else.
+    // SAFETY: a fresh frame from the allocator: one whole page of RAM in the direct map that
+    // nothing else references yet.
     unsafe { core::ptr::write_bytes(paddr_to_vaddr(paddr) as *mut u8, 0, PAGE_SIZE) };
     Some(paddr)
 }
@@ -140,7 +154,7 @@ pub enum WalkError {
 /// (with `table_flags`) when `create` is set. `None` means absent and not created.
 pub(super) fn walk(root: Paddr, va: Vaddr, level: u32, create: bool, table_flags: Hw) -> Result<Option<EntryRef>, WalkError> {
     let mut table = root;
-    for l in (level + 1..=4).rev() {
+    for l in (level + 1..=ROOT_LEVEL).rev() {
         let entry = EntryRef::at(table, index(va, l));
         if !entry.is_present() {
             if !create {
@@ -161,7 +175,7 @@ pub(super) fn walk(root: Paddr, va: Vaddr, level: u32, create: bool, table_flags
 /// Finds the leaf mapping `va`: returns (entry, level) for a 4 KiB, 2 MiB or 1 GiB page.
 pub(super) fn find_leaf(root: Paddr, va: Vaddr) -> Option<(EntryRef, u32)> {
     let mut table = root;
-    for level in (1..=4).rev() {
+    for level in (1..=ROOT_LEVEL).rev() {
         let entry = EntryRef::at(table, index(va, level));
         if !entry.is_present() {
             return None;
@@ -177,8 +191,7 @@ pub(super) fn find_leaf(root: Paddr, va: Vaddr) -> Option<(EntryRef, u32)> {
 /// Returns the physical address `va` maps to under `root`, with the mapping's flags.
 pub(super) fn translate(root: Paddr, va: Vaddr) -> Option<(Paddr, PageFlags)> {
     let (entry, level) = find_leaf(root, va)?;
-    let page_mask = (1u64 << (12 + 9 * (level - 1))) - 1;
-    Some(((entry.paddr() & !page_mask) | (va & page_mask), from_hw(entry.flags())))
+    Some((leaf_target(entry.paddr(), va, level), from_hw(entry.flags())))
 }
 
 /// Invalidates the TLB entry for `va` on this CPU.
@@ -214,15 +227,15 @@ pub(super) fn for_each_user_leaf(root: Paddr, f: &mut dyn FnMut(Vaddr, EntryRef)
             if !entry.is_present() {
                 continue;
             }
-            let va = base + ((idx as u64) << (12 + 9 * (level - 1)));
+            let va = slot_base(base, level, idx);
             if level == 1 {
                 f(va, entry);
             } else if !entry.flags().contains(Hw::HUGE_PAGE) {
-                visit(entry.paddr(), level - 1, va, 512, f);
+                visit(entry.paddr(), level - 1, va, ENTRIES, f);
             }
         }
     }
-    visit(root, 4, 0, 256, f);
+    visit(root, ROOT_LEVEL, 0, USER_SLOTS, f);
 }
 
 /// Calls `f` with the virtual address and entry of every present 4 KiB user leaf in
@@ -230,16 +243,16 @@ pub(super) fn for_each_user_leaf(root: Paddr, f: &mut dyn FnMut(Vaddr, EntryRef)
 /// costs what its present tables cost, not one step per page.
 pub(super) fn for_each_leaf_in(root: Paddr, start: Vaddr, end: Vaddr, f: &mut dyn FnMut(Vaddr, EntryRef)) {
     fn visit(table: Paddr, level: u32, base: Vaddr, start: Vaddr, end: Vaddr, f: &mut dyn FnMut(Vaddr, EntryRef)) {
-        let span = 1u64 << (12 + 9 * (level - 1));
-        for idx in 0..512u64 {
-            let va = base + idx * span;
+        let span = entry_span(level);
+        for idx in 0..ENTRIES {
+            let va = slot_base(base, level, idx);
             if va >= end {
                 break;
             }
             if va + span <= start {
                 continue;
             }
-            let entry = EntryRef::at(table, idx as usize);
+            let entry = EntryRef::at(table, idx);
             if !entry.is_present() {
                 continue;
             }
@@ -250,10 +263,10 @@ pub(super) fn for_each_leaf_in(root: Paddr, start: Vaddr, end: Vaddr, f: &mut dy
             }
         }
     }
-    // Only the user half (PML4 slots 0..256, below 2^47) is walked.
-    let end = end.min(1 << 47);
+    // Only the user half (PML4 slots 0..USER_SLOTS, below 2^47) is walked.
+    let end = end.min(slot_base(0, ROOT_LEVEL, USER_SLOTS));
     if start < end {
-        visit(root, 4, 0, start, end, f);
+        visit(root, ROOT_LEVEL, 0, start, end, f);
     }
 }
 
@@ -273,7 +286,7 @@ pub(super) fn free_subtree(table: Paddr, level: u32, first: usize, last: usize) 
         if level == 1 {
             frame_alloc::put_ref(entry.paddr());
         } else if !entry.flags().contains(Hw::HUGE_PAGE) {
-            free_subtree(entry.paddr(), level - 1, 0, 512);
+            free_subtree(entry.paddr(), level - 1, 0, ENTRIES);
             frame_alloc::free(entry.paddr(), 1);
         }
         entry.set(0);

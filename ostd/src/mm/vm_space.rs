@@ -4,15 +4,32 @@
 //! every other space. Mapping a [`Frame`] gives the tree one reference to it; unmapping gives
 //! it back. Page faults the kernel cannot resolve by itself go to the space's handler, which
 //! the kernel installs (demand paging, copy-on-write).
+//!
+//! # Locking
+//! Each space has one lock, `VmSpace::tree`. Every operation holds it from its first look-up
+//! to its last entry rewrite, including the reference-count changes the entries imply: a
+//! frame found in an entry is alive only because the entry holds a reference to it, so a new
+//! reference may be taken only while the entry cannot change. The entries themselves are
+//! reachable only through the guard ([`Leaf`] borrows it), so the compiler keeps them inside
+//! the critical section.
+//!
+//! Lock order, outermost first: a space's `tree` lock; then `ACTIVE`; then the frame
+//! allocator's lock. [`VmSpace::fork_cow`] holds two tree locks, the parent's and then the
+//! child's. The child is new and no other CPU can reach it until `fork_cow` returns, so no
+//! one can hold the child's lock while waiting for the parent's: the pair cannot deadlock.
+//!
+//! TLB invalidation is local to this CPU ([`page_table::flush`]): correct while one CPU runs.
+//! A second CPU needs a shootdown before `unmap`/`replace` hand back a frame (not written yet).
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
+use core::marker::PhantomData;
 
 use x86_64::structures::paging::PageTableFlags as Hw;
 
-use super::page_table::{self, PageAccess, PageFlags, WalkError, to_hw};
+use super::page_table::{self, EntryRef, PageAccess, PageFlags, WalkError, to_hw};
 use super::{Frame, PAGE_SIZE, Paddr, USER_END, Vaddr, frame_alloc, kspace, user_copy};
-use crate::sync::SpinLock;
+use crate::sync::{SpinLock, SpinLockGuard};
 
 /// Why an address-space operation failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,11 +67,60 @@ pub type PageFaultHandler = Box<dyn Fn(&VmSpace, &PageFaultInfo) -> Result<(), (
 /// A user address space.
 ///
 /// # Invariants
-/// `root` is a PML4 owned by this value whose kernel half equals the kernel tree's; every
-/// present user leaf entry holds one reference to its frame.
+/// 1. `root` is a PML4 owned by this value whose kernel half equals the kernel tree's; it
+///    never changes.
+/// 2. Every present user leaf entry under `root` holds one reference to its frame.
+/// 3. The user half of the tree is read and written only with `tree` held (module doc).
 pub struct VmSpace {
-    root: SpinLock<Paddr>,
+    root: Paddr,
+    tree: SpinLock<UserTree>,
     fault_handler: SpinLock<Option<Arc<PageFaultHandler>>>,
+}
+
+/// The user half of a space's tree, as its lock hands it out.
+struct UserTree {
+    root: Paddr,
+}
+
+/// A user leaf entry (4 KiB page), usable only while the tree's guard it borrows lives.
+#[derive(Clone, Copy)]
+struct Leaf<'a> {
+    entry: EntryRef,
+    _tree: PhantomData<&'a mut UserTree>,
+}
+
+const TABLE_FLAGS: Hw = Hw::PRESENT.union(Hw::WRITABLE).union(Hw::USER_ACCESSIBLE);
+
+impl UserTree {
+    /// Returns the present leaf mapping `va`, if any.
+    fn present(&mut self, va: Vaddr) -> Option<Leaf<'_>> {
+        match page_table::walk(self.root, va, 1, false, Hw::empty()) {
+            Ok(Some(entry)) if entry.is_present() => Some(Leaf { entry, _tree: PhantomData }),
+            _ => None,
+        }
+    }
+
+    /// Returns the leaf slot for `va`, creating the tables above it.
+    fn slot(&mut self, va: Vaddr) -> Result<Leaf<'_>, VmError> {
+        match page_table::walk(self.root, va, 1, true, TABLE_FLAGS) {
+            Ok(Some(entry)) => Ok(Leaf { entry, _tree: PhantomData }),
+            Ok(None) | Err(WalkError::OutOfMemory) => Err(VmError::OutOfMemory),
+            Err(WalkError::HugePageInTheWay) => Err(VmError::AlreadyMapped(va)),
+        }
+    }
+
+    /// Returns a new reference to the frame `leaf` maps.
+    ///
+    /// # Panics
+    /// If the entry is not present.
+    fn clone_frame(leaf: Leaf<'_>) -> Frame {
+        assert!(leaf.entry.is_present(), "cloning the frame of an empty entry");
+        // SAFETY: the entry is present (asserted), so it holds a counted reference to its
+        // frame (invariant 2); the tree's lock, borrowed by `leaf`, is held, so the entry
+        // cannot be cleared and the frame cannot be freed before `clone_raw` has taken its own
+        // reference.
+        unsafe { Frame::clone_raw(leaf.entry.paddr()) }
+    }
 }
 
 static ACTIVE: SpinLock<Option<Arc<VmSpace>>> = SpinLock::new(None);
@@ -64,7 +130,11 @@ impl VmSpace {
     pub fn new() -> Result<Self, VmError> {
         let root = page_table::alloc_table().ok_or(VmError::OutOfMemory)?;
         kspace::copy_kernel_half(root);
-        Ok(Self { root: SpinLock::new(root), fault_handler: SpinLock::new(None) })
+        Ok(Self { root, tree: SpinLock::new(UserTree { root }), fault_handler: SpinLock::new(None) })
+    }
+
+    fn lock(&self) -> SpinLockGuard<'_, UserTree> {
+        self.tree.lock()
     }
 
     /// Installs the handler for faults on this space.
@@ -82,17 +152,13 @@ impl VmSpace {
     /// Maps `frame` at `va` with `flags` (USER is implied).
     pub fn map(&self, va: Vaddr, frame: Frame, flags: PageFlags) -> Result<(), VmError> {
         Self::check_page(va)?;
-        let root = self.root.lock();
-        let table_flags = Hw::PRESENT | Hw::WRITABLE | Hw::USER_ACCESSIBLE;
-        let entry = match page_table::walk(*root, va, 1, true, table_flags) {
-            Ok(Some(entry)) => entry,
-            Ok(None) | Err(WalkError::OutOfMemory) => return Err(VmError::OutOfMemory),
-            Err(WalkError::HugePageInTheWay) => return Err(VmError::AlreadyMapped(va)),
-        };
-        if entry.is_present() {
+        let mut tree = self.lock();
+        let leaf = tree.slot(va)?;
+        if leaf.entry.is_present() {
             return Err(VmError::AlreadyMapped(va));
         }
-        entry.set(frame.into_raw() | to_hw(flags | PageFlags::USER).bits());
+        // The entry takes over `frame`'s reference (invariant 2).
+        leaf.entry.set(frame.into_raw() | to_hw(flags | PageFlags::USER).bits());
         page_table::flush(va);
         Ok(())
     }
@@ -100,28 +166,22 @@ impl VmSpace {
     /// Unmaps the page at `va` and returns its frame.
     pub fn unmap(&self, va: Vaddr) -> Result<Frame, VmError> {
         Self::check_page(va)?;
-        let root = self.root.lock();
-        let entry = match page_table::walk(*root, va, 1, false, Hw::empty()) {
-            Ok(Some(entry)) if entry.is_present() => entry,
-            _ => return Err(VmError::NotMapped(va)),
-        };
-        let paddr = entry.paddr();
-        entry.set(0);
+        let mut tree = self.lock();
+        let leaf = tree.present(va).ok_or(VmError::NotMapped(va))?;
+        let paddr = leaf.entry.paddr();
+        leaf.entry.set(0);
         page_table::flush(va);
-        // SAFETY: the entry held one reference to this frame (invariant); clearing it hands
-        // that reference to the returned value.
+        // SAFETY: the entry held one counted reference to this frame that no `Frame` owns
+        // (invariant 2); clearing the entry under the lock hands it, once, to the result.
         Ok(unsafe { Frame::from_raw(paddr) })
     }
 
     /// Changes the rights of the page at `va`.
     pub fn protect(&self, va: Vaddr, flags: PageFlags) -> Result<(), VmError> {
         Self::check_page(va)?;
-        let root = self.root.lock();
-        let entry = match page_table::walk(*root, va, 1, false, Hw::empty()) {
-            Ok(Some(entry)) if entry.is_present() => entry,
-            _ => return Err(VmError::NotMapped(va)),
-        };
-        entry.set(entry.paddr() | to_hw(flags | PageFlags::USER).bits());
+        let mut tree = self.lock();
+        let leaf = tree.present(va).ok_or(VmError::NotMapped(va))?;
+        leaf.entry.set(leaf.entry.paddr() | to_hw(flags | PageFlags::USER).bits());
         page_table::flush(va);
         Ok(())
     }
@@ -131,14 +191,15 @@ impl VmSpace {
     /// are skipped whole, so the cost follows what is mapped, not the size of the range.
     pub fn unmap_range(&self, start: Vaddr, end: Vaddr) -> Result<usize, VmError> {
         Self::check_range(start, end)?;
-        let root = self.root.lock();
+        let tree = self.lock();
         let mut unmapped = 0;
-        page_table::for_each_leaf_in(*root, start, end, &mut |va, entry| {
+        page_table::for_each_leaf_in(tree.root, start, end, &mut |va, entry| {
             let paddr = entry.paddr();
             entry.set(0);
             page_table::flush(va);
-            // SAFETY: the entry held one reference to this frame (invariant); clearing it
-            // hands that reference to this value, which drops it.
+            // SAFETY: the entry held one counted reference to this frame that no `Frame`
+            // owns (invariant 2); clearing the entry under the lock hands it, once, to this
+            // value, which drops it.
             drop(unsafe { Frame::from_raw(paddr) });
             unmapped += 1;
         });
@@ -149,9 +210,9 @@ impl VmSpace {
     /// not mapped stay unmapped.
     pub fn protect_range(&self, start: Vaddr, end: Vaddr, flags: PageFlags) -> Result<(), VmError> {
         Self::check_range(start, end)?;
-        let root = self.root.lock();
+        let tree = self.lock();
         let rights = to_hw(flags | PageFlags::USER).bits();
-        page_table::for_each_leaf_in(*root, start, end, &mut |va, entry| {
+        page_table::for_each_leaf_in(tree.root, start, end, &mut |va, entry| {
             entry.set(entry.paddr() | rights);
             page_table::flush(va);
         });
@@ -160,9 +221,9 @@ impl VmSpace {
 
     /// Returns how many user pages are mapped (the resident set, shared pages included).
     pub fn resident_pages(&self) -> usize {
-        let root = self.root.lock();
+        let tree = self.lock();
         let mut pages = 0;
-        page_table::for_each_user_leaf(*root, &mut |_, _| pages += 1);
+        page_table::for_each_user_leaf(tree.root, &mut |_, _| pages += 1);
         pages
     }
 
@@ -179,16 +240,19 @@ impl VmSpace {
         if va >= USER_END {
             return None;
         }
-        page_table::translate(*self.root.lock(), va)
+        let tree = self.lock();
+        page_table::translate(tree.root, va)
     }
 
-    /// Returns a new reference to the frame mapped at `va` (for copy-on-write and the like).
-    pub fn frame_at(&self, va: Vaddr) -> Option<Frame> {
-        let (paddr, _) = self.translate(va & !(PAGE_SIZE as u64 - 1))?;
-        let _root = self.root.lock();
-        // SAFETY: the frame is mapped, so the tree holds a raw reference to it (invariant),
-        // and the lock keeps it mapped while we take our own.
-        Some(unsafe { Frame::clone_raw(paddr & !(PAGE_SIZE as u64 - 1)) })
+    /// Takes a new reference to the frame mapped at `va` (any address in the page) and
+    /// returns it; the mapping keeps its own. For copy-on-write, write-back and the like.
+    pub fn clone_frame_at(&self, va: Vaddr) -> Option<Frame> {
+        if va >= USER_END {
+            return None;
+        }
+        let mut tree = self.lock();
+        let leaf = tree.present(va & !(PAGE_SIZE as u64 - 1))?;
+        Some(UserTree::clone_frame(leaf))
     }
 
     /// Returns a new space that shares every user page with this one, copy-on-write: both
@@ -197,28 +261,33 @@ impl VmSpace {
     /// record of which mappings are writable. The page-fault handler is not copied.
     pub fn fork_cow(&self) -> Result<VmSpace, VmError> {
         let child = VmSpace::new()?;
-        let parent_root = *self.root.lock();
-        let child_root = *child.root.lock();
-        let table_flags = Hw::PRESENT | Hw::WRITABLE | Hw::USER_ACCESSIBLE;
-        let mut result = Ok(());
-        page_table::for_each_user_leaf(parent_root, &mut |va, entry| {
-            if result.is_err() {
-                return;
-            }
-            let shared = entry.get() & !Hw::WRITABLE.bits();
-            match page_table::walk(child_root, va, 1, true, table_flags) {
-                Ok(Some(child_entry)) => {
-                    frame_alloc::get_ref(entry.paddr());
-                    entry.set(shared);
-                    child_entry.set(shared);
+        let result = {
+            // Parent first, then child: see the module doc for why this cannot deadlock.
+            let parent_tree = self.lock();
+            let mut child_tree = child.lock();
+            let mut result = Ok(());
+            page_table::for_each_user_leaf(parent_tree.root, &mut |va, entry| {
+                if result.is_err() {
+                    return;
                 }
-                _ => result = Err(VmError::OutOfMemory),
+                let shared = entry.get() & !Hw::WRITABLE.bits();
+                match child_tree.slot(va) {
+                    Ok(child_leaf) => {
+                        // The child's entry gets a reference of its own (invariant 2); the
+                        // parent's entry holds one, and the parent's lock keeps it there.
+                        frame_alloc::get_ref(entry.paddr());
+                        entry.set(shared);
+                        child_leaf.entry.set(shared);
+                    }
+                    Err(e) => result = Err(e),
+                }
+            });
+            // Write access was removed from the parent's entries: its stale TLB entries must go.
+            if page_table::current_root() == self.root {
+                page_table::flush_all();
             }
-        });
-        // Write access was removed from the parent's entries: its stale TLB entries must go.
-        if page_table::current_root() == parent_root {
-            page_table::flush_all();
-        }
+            result
+        };
         result.map(|()| child)
     }
 
@@ -226,31 +295,29 @@ impl VmSpace {
     /// returning the old one; for resolving copy-on-write faults.
     pub fn replace(&self, va: Vaddr, frame: Frame, flags: PageFlags) -> Result<Frame, VmError> {
         Self::check_page(va)?;
-        let root = self.root.lock();
-        let entry = match page_table::walk(*root, va, 1, false, Hw::empty()) {
-            Ok(Some(entry)) if entry.is_present() => entry,
-            _ => return Err(VmError::NotMapped(va)),
-        };
-        let old = entry.paddr();
-        entry.set(frame.into_raw() | to_hw(flags | PageFlags::USER).bits());
+        let mut tree = self.lock();
+        let leaf = tree.present(va).ok_or(VmError::NotMapped(va))?;
+        let old = leaf.entry.paddr();
+        leaf.entry.set(frame.into_raw() | to_hw(flags | PageFlags::USER).bits());
         page_table::flush(va);
-        // SAFETY: the entry held one reference to `old` (invariant), handed to the caller.
+        // SAFETY: the entry held one counted reference to `old` that no `Frame` owns
+        // (invariant 2); overwriting the entry under the lock hands it, once, to the result.
         Ok(unsafe { Frame::from_raw(old) })
     }
 
     /// Makes this space the one the CPU uses.
     pub fn activate(self: &Arc<Self>) {
-        let root = *self.root.lock();
         let mut active = ACTIVE.lock();
-        // SAFETY: the root is a complete tree with the kernel half (invariant), and `ACTIVE`
-        // keeps this space (and so its tables) alive until another is activated.
-        unsafe { page_table::activate(root) };
+        // SAFETY: the root is a complete PML4 with the kernel half (invariant 1), and
+        // `ACTIVE` keeps this space (and so its tables) alive until another root is loaded:
+        // `activate` and `deactivate_user_space` replace it only after loading theirs.
+        unsafe { page_table::activate(self.root) };
         *active = Some(self.clone());
     }
 
     /// Returns whether this space is the active one.
     pub fn is_active(&self) -> bool {
-        page_table::current_root() == *self.root.lock()
+        page_table::current_root() == self.root
     }
 
     /// Resolves a fault through the installed handler.
@@ -293,12 +360,16 @@ impl VmSpace {
 
 impl Drop for VmSpace {
     fn drop(&mut self) {
-        let root = *self.root.lock();
+        let root = self.root;
         if page_table::current_root() == root {
-            // SAFETY: the kernel tree is complete and lives forever.
+            // SAFETY: the kernel tree is complete (its kernel half is every space's) and
+            // lives forever.
             unsafe { page_table::activate(kspace::kernel_root()) };
         }
-        page_table::free_subtree(root, 4, 0, 256);
+        // No other reference to the space exists (`&mut self`); the lock is taken anyway so
+        // the tree is only ever touched under it (invariant 3).
+        let _tree = self.lock();
+        page_table::free_subtree(root, 4, 0, super::pt_index::USER_SLOTS);
         frame_alloc::free(root, 1);
     }
 }
@@ -315,7 +386,7 @@ crate::ktest! {
         let (parent_pa, parent_flags) = parent.translate(0x40_0000).unwrap();
         assert_eq!((child_pa, parent_pa), (paddr, paddr));
         assert!(!child_flags.contains(PageFlags::WRITE) && !parent_flags.contains(PageFlags::WRITE));
-        let shared = child.frame_at(0x40_0000).unwrap();
+        let shared = child.clone_frame_at(0x40_0000).unwrap();
         assert_eq!(shared.ref_count(), 3, "two mappings and this handle");
         // Resolve the child's copy-on-write: give it a private copy.
         let copy = Frame::alloc_zeroed().unwrap();
@@ -324,8 +395,21 @@ crate::ktest! {
         let old = child.replace(0x40_0000, copy, PageFlags::READ | PageFlags::WRITE).unwrap();
         assert_eq!(old.ref_count(), 2, "the parent's mapping and `old`");
         let mut buf = [0u8; 11];
-        child.frame_at(0x40_0000).unwrap().read_bytes(0, &mut buf);
+        child.clone_frame_at(0x40_0000).unwrap().read_bytes(0, &mut buf);
         assert_eq!(&buf, b"parent data");
+    }
+
+    fn clone_frame_at_takes_a_new_reference_and_the_mapping_keeps_its_own() {
+        let space = VmSpace::new().unwrap();
+        space.map(0x50_0000, Frame::alloc_zeroed().unwrap(), PageFlags::READ).unwrap();
+        let handle = space.clone_frame_at(0x50_0abc).expect("any address in the page names it");
+        assert_eq!(handle.ref_count(), 2, "the mapping and this handle");
+        let unmapped = space.unmap(0x50_0000).unwrap();
+        assert_eq!(unmapped.ref_count(), 2, "the mapping's reference moved to `unmapped`");
+        drop(unmapped);
+        assert_eq!(handle.ref_count(), 1);
+        assert!(space.clone_frame_at(0x50_0000).is_none());
+        assert!(space.clone_frame_at(USER_END).is_none(), "kernel addresses are not the space's");
     }
 }
 

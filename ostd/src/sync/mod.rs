@@ -14,6 +14,7 @@ mod spin;
 mod wait;
 
 pub use irq_guard::{DisabledIrqGuard, disable_local_irqs};
+pub(crate) use irq_guard::{IrqNesting, restore_nesting, save_nesting};
 pub use mutex::{Mutex, MutexGuard};
 pub use spin::{SpinLock, SpinLockGuard};
 pub use wait::WaitQueue;

@@ -11,7 +11,7 @@ use super::context::{self, TaskContext};
 use super::scheduler::{RoundRobin, Scheduler};
 use super::task::{Task, TaskState};
 use crate::mm::{PAGE_SIZE, Segment};
-use crate::sync::{SpinLock, WaitQueue, disable_local_irqs};
+use crate::sync::{IrqNesting, SpinLock, WaitQueue, disable_local_irqs, restore_nesting, save_nesting};
 
 /// Kernel stacks are 64 KiB: deep enough for formatting and the trap frames nested on it.
 const STACK_FRAMES: usize = 16;
@@ -89,6 +89,7 @@ pub fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> JoinHandle {
 /// The first code every task runs.
 extern "C" fn task_entry() -> ! {
     finish_switch();
+    restore_nesting(IrqNesting::NONE);
     x86_64::instructions::interrupts::enable();
     let entry = current().entry.lock().take();
     if let Some(f) = entry {
@@ -150,9 +151,12 @@ fn switch_away(requeue_current: bool) {
     *PREVIOUS.lock() = Some(current);
     // Interrupts are off. `next_rsp` was saved by a switch (or built by `initial_frame`) for
     // a stack owned by `next`, which CURRENT keeps alive and nothing else is running on.
+    // The interrupt-guard depth is the task's: it waits on this stack while others run.
+    let nesting = save_nesting();
     // SAFETY: `save` points into the previous task, which PREVIOUS keeps alive until the
     // next task has switched stacks; `next_rsp` names a live, idle stack (above).
     unsafe { context::switch(save, next_rsp) };
+    restore_nesting(nesting);
     finish_switch();
 }
 

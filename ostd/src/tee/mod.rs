@@ -65,6 +65,7 @@ pub enum TeeError {
 static PLATFORM: Once<Platform> = Once::new();
 static TO_SHARED: AtomicU64 = AtomicU64::new(0);
 static TO_PRIVATE: AtomicU64 = AtomicU64::new(0);
+static DMA_VIOLATIONS: AtomicU64 = AtomicU64::new(0);
 
 /// Returns the platform detected at boot.
 pub fn platform() -> Platform {
@@ -144,6 +145,40 @@ pub fn is_shared(paddr: Paddr, len: usize) -> bool {
         Platform::Sim => sim::is_shared(paddr, len),
         _ => true,
     }
+}
+
+/// Checks, when the platform can, that a device may be given `paddr..paddr + len`.
+///
+/// Under the simulated TEE the range must lie in the TEE's shared set, and `in_pool` (asked
+/// only then) must say the shared pool has it handed out to a live buffer. Otherwise the
+/// violation is counted ([`dma_violations`]) and the kernel panics, naming the range. This is
+/// not a debug assertion: it runs in release builds. Elsewhere it does nothing: on a plain VM
+/// the IOMMU enforces the rule, and under TDX/SNP the hardware does.
+///
+/// # Panics
+/// Under `tee=sim`, if the range is not shared or not handed out by the pool.
+pub(crate) fn check_device_range(paddr: Paddr, len: usize, in_pool: impl FnOnce() -> bool) {
+    if platform() != Platform::Sim {
+        return;
+    }
+    let problem = if !sim::is_shared(paddr, len) {
+        "private memory"
+    } else if !in_pool() {
+        "shared, but not handed out by the shared pool"
+    } else {
+        return;
+    };
+    let count = DMA_VIOLATIONS.fetch_add(1, Ordering::SeqCst) + 1;
+    panic!(
+        "tee(sim): DMA violation #{count}: a device was to be given {paddr:#x}..{:#x}, which is {problem}",
+        paddr.saturating_add(len as u64)
+    );
+}
+
+/// Returns how many times a private address was about to reach a device (only the
+/// simulated TEE checks; each is also a panic, so a count above zero means a test caught one).
+pub fn dma_violations() -> u64 {
+    DMA_VIOLATIONS.load(Ordering::SeqCst)
 }
 
 /// Returns (frames converted to shared, frames converted back) since boot.

@@ -23,7 +23,8 @@ pub(super) fn mark_private(paddr: Paddr, count: usize) {
 
 pub(super) fn is_shared(paddr: Paddr, len: usize) -> bool {
     let set = SHARED.lock();
+    let Some(end) = paddr.checked_add(len.max(1) as u64) else { return false };
     let first = paddr / PAGE_SIZE as u64;
-    let last = (paddr + len.max(1) as u64 - 1) / PAGE_SIZE as u64;
+    let last = (end - 1) / PAGE_SIZE as u64;
     (first..=last).all(|f| set.contains(&f))
 }

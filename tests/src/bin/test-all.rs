@@ -42,7 +42,8 @@ fn main() -> ExitCode {
     };
 
     record("host tests (cargo test)", host_tests());
-    record("in-kernel tests under PVH", ktests(&elf));
+    record("in-kernel tests under PVH", ktests(&elf, "console=ttyS0 ktest"));
+    record("in-kernel DMA tests under tee=sim (release-build shared-pool check)", ktests(&elf, "console=ttyS0 ktest tee=sim ktest.filter=mm::dma"));
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
     record("bzImage under OVMF takes its command line and initrd", ovmf_with_initrd(&bzimage, &scratch));
     record("a kernel panic prints a named backtrace and fails the run", panic_path(&elf));
@@ -103,8 +104,8 @@ fn describe_failure(out: &BootOutcome, what: &str) -> String {
     format!("{what} ({status}, {:.1} s); last output:\n      {}", out.elapsed.as_secs_f64(), tail(out))
 }
 
-fn ktests(elf: &Path) -> Result<String, String> {
-    let out = boot(&BootSpec::pvh(elf, "console=ttyS0 ktest")).map_err(|e| format!("cannot start qemu: {e}"))?;
+fn ktests(elf: &Path, cmdline: &str) -> Result<String, String> {
+    let out = boot(&BootSpec::pvh(elf, cmdline)).map_err(|e| format!("cannot start qemu: {e}"))?;
     for line in out.output.lines().filter(|l| l.ends_with(" FAILED")) {
         println!("      {line}");
     }

@@ -10,19 +10,24 @@
 //! - Shared memory has no `&`/`&mut` view: it is read by copying out ([`SharedBuffer::read_into`])
 //!   and written by copying in. Each copy touches each byte once, so the host cannot change a
 //!   value between a check and its use (no double fetch), provided callers validate the copy.
-//! - Devices get addresses only from shared types ([`SharedBuffer::device_addr`]).
+//! - A device is given only a [`DeviceAddr`], which only the pool's buffers can make
+//!   ([`SharedBuffer::device_addr`], [`SharedBuffer::device_addr_at`]).
 //!   [`DmaStream`] bounces private data through the pool in the direction its type allows;
 //!   [`DmaCoherent`] is pool memory for the whole life of a ring.
 //!
 //! With no TEE the API is the same and conversion is a no-op; under the simulated TEE the
-//! conversions are recorded and `device_addr` checks the range really is shared.
+//! conversions are recorded, and making a [`DeviceAddr`] checks the range really is shared, in
+//! every build: a private range is a counted, fatal error ([`crate::tee::dma_violations`]).
 
+mod chunks;
 mod coherent;
+mod device_addr;
 pub mod pool;
 mod shared;
 mod stream;
 
 pub use coherent::DmaCoherent;
+pub use device_addr::DeviceAddr;
 pub use pool::{PoolStats, pool_stats};
 pub use shared::{DmaError, SharedBuffer};
 pub use stream::{Bidirectional, DmaDirection, DmaStream, FromDevice, ToDevice};

@@ -1,5 +1,6 @@
 //! Shared memory, reachable only by copying.
 
+use super::device_addr::DeviceAddr;
 use super::pool;
 use crate::mm::{PAGE_SIZE, Paddr, paddr_to_vaddr};
 use crate::tee::TeeError;
@@ -55,9 +56,21 @@ impl SharedBuffer {
     }
 
     /// Returns the address a device uses to reach the buffer.
-    pub fn device_addr(&self) -> Paddr {
-        debug_assert!(crate::tee::is_shared(self.paddr, self.len), "handing a device a private address");
-        self.paddr
+    ///
+    /// # Panics
+    /// Under `tee=sim`, if the buffer is not in the TEE's shared set (a broken pool).
+    pub fn device_addr(&self) -> DeviceAddr {
+        DeviceAddr::new(self.paddr, self.len.max(1))
+    }
+
+    /// Returns the address a device uses to reach `len` bytes at `offset` in the buffer (a
+    /// ring inside a coherent region, say).
+    ///
+    /// # Errors
+    /// [`DmaError::OutOfBounds`] unless `offset..offset + len` lies inside the buffer.
+    pub fn device_addr_at(&self, offset: usize, len: usize) -> Result<DeviceAddr, DmaError> {
+        self.check(offset, len)?;
+        Ok(DeviceAddr::new(self.paddr + offset as u64, len.max(1)))
     }
 
     fn check(&self, offset: usize, len: usize) -> Result<*mut u8, DmaError> {

@@ -2,8 +2,8 @@
 
 use core::marker::PhantomData;
 
+use super::device_addr::DeviceAddr;
 use super::shared::{DmaError, SharedBuffer};
-use crate::mm::Paddr;
 
 /// Which way a stream's data flows.
 pub trait DmaDirection: sealed::Sealed {
@@ -53,7 +53,7 @@ impl<D: DmaDirection> DmaStream<D> {
     }
 
     /// Returns the address to give the device.
-    pub fn device_addr(&self) -> Paddr {
+    pub fn device_addr(&self) -> DeviceAddr {
         self.bounce.device_addr()
     }
 

@@ -1,7 +1,32 @@
 //! The shared-memory rules, checked on the machine.
+//!
+//! The tests that name the simulated TEE check its release-build DMA check; they need
+//! `tee=sim` on the command line and say so when it is missing (the harness runs this module
+//! a second time with it).
+
+use core::sync::atomic::Ordering;
 
 use super::*;
-use crate::mm::frame_stats;
+use crate::mm::{Frame, frame_stats};
+use crate::tee::{Platform, dma_violations, platform};
+
+/// Runs `f` on a task of its own and returns whether it panicked.
+fn panics(f: impl FnOnce() + Send + 'static) -> bool {
+    let task = crate::task::spawn("dma-panic-probe", move || {
+        crate::task::current().is_test.store(true, Ordering::SeqCst);
+        f();
+    })
+    .join();
+    task.test_failed.load(Ordering::SeqCst)
+}
+
+fn sim_or_skip(test: &str) -> bool {
+    let sim = platform() == Platform::Sim;
+    if !sim {
+        crate::early_println!("ktest {test}: skipped: needs tee=sim");
+    }
+    sim
+}
 
 crate::ktest! {
     fn shared_pool_grows_and_tracks_high_water() {
@@ -57,24 +82,86 @@ crate::ktest! {
 
     fn device_addresses_are_in_the_shared_set() {
         let c = DmaCoherent::alloc(8192).unwrap();
-        assert!(crate::tee::is_shared(c.device_addr(), c.len()));
+        assert!(crate::tee::is_shared(c.device_addr().as_u64(), c.len()));
         c.write_u32(4096, 0xfeed_f00d).unwrap();
         assert_eq!(c.read_u32(4096), Ok(0xfeed_f00d));
     }
+
+    fn device_addresses_inside_a_buffer_are_bounds_checked() {
+        let c = DmaCoherent::alloc(8192).unwrap();
+        let ring = c.device_addr_at(4096, 64).unwrap();
+        assert_eq!(ring.as_u64(), c.device_addr().as_u64() + 4096);
+        assert_eq!(c.device_addr_at(8190, 4), Err(DmaError::OutOfBounds { offset: 8190, len: 4, size: 8192 }));
+        assert_eq!(c.device_addr_at(usize::MAX, 1), Err(DmaError::OutOfBounds { offset: usize::MAX, len: 1, size: 8192 }));
+    }
+
+    fn sim_pool_buffers_pass_the_release_build_dma_check() {
+        if !sim_or_skip("sim_pool_buffers_pass_the_release_build_dma_check") {
+            return;
+        }
+        let before = dma_violations();
+        let stream = DmaStream::<Bidirectional>::alloc(3 * 4096).unwrap();
+        let _ = stream.device_addr();
+        let coherent = DmaCoherent::alloc(100).unwrap();
+        let _ = coherent.device_addr_at(96, 4).unwrap();
+        assert_eq!(dma_violations(), before);
+    }
+
+    fn sim_private_address_for_a_device_is_a_counted_fatal_error() {
+        if !sim_or_skip("sim_private_address_for_a_device_is_a_counted_fatal_error") {
+            return;
+        }
+        let private = Frame::alloc_zeroed().unwrap();
+        let paddr = private.paddr();
+        assert!(!crate::tee::is_shared(paddr, 4096), "a fresh frame is private");
+        let before = dma_violations();
+        // Only `mm::dma` can make a `DeviceAddr`; this test plays a broken pool.
+        assert!(panics(move || { let _ = DeviceAddr::new(paddr, 4096); }), "a private address reached a device unchecked");
+        assert_eq!(dma_violations(), before + 1, "the violation was not counted");
+    }
+
+    fn sim_pool_frame_no_longer_handed_out_fails_the_dma_check() {
+        if !sim_or_skip("sim_pool_frame_no_longer_handed_out_fails_the_dma_check") {
+            return;
+        }
+        let buf = SharedBuffer::alloc(4096).unwrap();
+        let paddr = buf.device_addr().as_u64();
+        drop(buf); // the frame stays shared, in the pool, but belongs to no buffer
+        assert!(crate::tee::is_shared(paddr, 4096));
+        let before = dma_violations();
+        assert!(panics(move || { let _ = DeviceAddr::new(paddr, 4096); }), "a freed pool frame reached a device");
+        assert_eq!(dma_violations(), before + 1);
+    }
+
+    fn sim_buffer_converted_back_to_private_fails_the_dma_check() {
+        if !sim_or_skip("sim_buffer_converted_back_to_private_fails_the_dma_check") {
+            return;
+        }
+        // The pool itself went wrong: a page it hands out is no longer shared.
+        let buf = SharedBuffer::alloc(4096).unwrap();
+        let paddr = buf.device_addr().as_u64();
+        crate::tee::convert_to_private(paddr, 1).unwrap();
+        let before = dma_violations();
+        let probe = alloc::sync::Arc::new(buf);
+        let held = probe.clone();
+        assert!(panics(move || { let _ = held.device_addr(); }));
+        assert_eq!(dma_violations(), before + 1);
+        crate::tee::convert_to_shared(paddr, 1).unwrap();
+    }
 }
 
-/// A device's view: it reaches memory by physical address.
-fn device_read(paddr: crate::mm::Paddr, buf: &mut [u8]) {
-    let p = crate::mm::paddr_to_vaddr(paddr) as *const u8;
+/// A device's view: it reaches memory by the address it was given.
+fn device_read(addr: DeviceAddr, buf: &mut [u8]) {
+    let p = crate::mm::paddr_to_vaddr(addr.as_u64()) as *const u8;
     for (i, b) in buf.iter_mut().enumerate() {
-        // SAFETY: test-only stand-in for a device: `paddr` is a live pool buffer of at least
+        // SAFETY: test-only stand-in for a device: `addr` is a live pool buffer of at least
         // `buf.len()` bytes owned by the calling test; volatile like any access to shared memory.
         *b = unsafe { p.add(i).read_volatile() };
     }
 }
 
-fn device_write(paddr: crate::mm::Paddr, data: &[u8]) {
-    let p = crate::mm::paddr_to_vaddr(paddr) as *mut u8;
+fn device_write(addr: DeviceAddr, data: &[u8]) {
+    let p = crate::mm::paddr_to_vaddr(addr.as_u64()) as *mut u8;
     for (i, &b) in data.iter().enumerate() {
         // SAFETY: as in `device_read`.
         unsafe { p.add(i).write_volatile(b) };
