@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use tests::qemu::{BootOutcome, BootSpec, boot, ktest_counts};
+use tests::qemu::{BootOutcome, BootSpec, boot};
 
 const BANNER: &str = "cocoon 0.1.0: booted via";
 
@@ -104,17 +104,14 @@ fn describe_failure(out: &BootOutcome, what: &str) -> String {
 }
 
 fn ktests(elf: &Path) -> Result<String, String> {
+    let in_source = tests::ktests::count_in_tree(&[Path::new("ostd/src"), Path::new("kernel/src")])?;
     let out = boot(&BootSpec::pvh(elf, "console=ttyS0 ktest")).map_err(|e| format!("cannot start qemu: {e}"))?;
     for line in out.output.lines().filter(|l| l.ends_with(" FAILED")) {
         println!("      {line}");
     }
-    match ktest_counts(&out.output) {
-        Some((passed, 0)) if passed > 0 && out.succeeded() => {
-            Ok(format!("{passed} passed, 0 failed in {:.1} s", out.elapsed.as_secs_f64()))
-        }
-        Some((passed, failed)) => Err(describe_failure(&out, &format!("{passed} passed, {failed} failed"))),
-        None => Err(describe_failure(&out, "no 'N passed, N failed' line")),
-    }
+    tests::ktests::judge(&out.output, out.succeeded(), in_source)
+        .map(|verdict| format!("{verdict} in {:.1} s", out.elapsed.as_secs_f64()))
+        .map_err(|e| describe_failure(&out, &e))
 }
 
 fn ovmf_banner(bzimage: &Path) -> Result<String, String> {
