@@ -114,6 +114,16 @@ pub fn extract_parts(output: &str) -> Option<(String, String)> {
     Some((text, after.trim().to_string()))
 }
 
+/// Checks that a run of `script` includes its C probe: `X.sh` runs `/bin/X` when `X.c` sits
+/// next to it, and without the program both kernels would print the same "not found".
+pub fn require_probe_source(script: &Path, c_sources: &[&Path]) -> Result<(), String> {
+    let probe = script.with_extension("c");
+    if probe.exists() && !c_sources.iter().any(|c| c.file_name() == probe.file_name()) {
+        return Err(format!("{} runs the C probe {}: pass it too", script.display(), probe.display()));
+    }
+    Ok(())
+}
+
 /// Checks that one kernel ran the script to completion: [`SCRIPT_END`] is the last line,
 /// and there are exactly `c_probes` `checks: N` lines, each with N > 0. Returns the number of
 /// checks the C probes ran.
@@ -282,6 +292,15 @@ mod tests {
         let diff = outcome(OK, &console(&GOOD.replace("ok", "EFAULT"), ""));
         assert!(judge(&linux, &diff, 1).unwrap_err().contains("outputs differ"));
         assert!(judge(&linux, &outcome(OK, "no markers"), 1).unwrap_err().contains("our kernel did not run the script"));
+    }
+
+    #[test]
+    fn a_probe_script_cannot_run_without_its_program() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ref");
+        let (script, probe) = (dir.join("errno.sh"), dir.join("errno.c"));
+        assert!(require_probe_source(&script, &[]).unwrap_err().contains("errno.c"));
+        assert!(require_probe_source(&script, &[&probe]).is_ok());
+        assert!(require_probe_source(&dir.join("busybox-basics.sh"), &[]).is_ok(), "a script with no probe");
     }
 
     #[test]

@@ -35,6 +35,7 @@ fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
     let mut binaries = Vec::new();
     let (c_sources, host_programs): (Vec<&String>, Vec<&String>) = extra.iter().partition(|e| e.ends_with(".c"));
     let c_probes = c_sources.len();
+    tests::reference::require_probe_source(script, &c_sources.iter().map(|c| Path::new(c.as_str())).collect::<Vec<_>>())?;
     for source in c_sources {
         let source = Path::new(source);
         let out = work.join(source.file_stem().ok_or("a C program needs a file name")?);

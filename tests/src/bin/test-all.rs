@@ -175,6 +175,7 @@ fn reference_with(elf: &Path, script: &str, c_sources: &[&str], host_programs: &
     let stem = Path::new(script).file_stem().and_then(|s| s.to_str()).unwrap_or("ref");
     let work = std::env::current_dir().map_err(|e| e.to_string())?.join("target/reference").join(stem);
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    tests::reference::require_probe_source(Path::new(script), &c_sources.iter().map(Path::new).collect::<Vec<_>>())?;
     let image = work.join("image.cpio.gz");
     let mut binaries = Vec::new();
     for source in c_sources {
