@@ -13,9 +13,11 @@
 //!
 //! In ostd, each block or impl marked with the keyword needs a `// SAFETY:` comment on its
 //! line or just above it: at most three lines up, with only comment lines in between. Each
-//! function or trait marked with it (an `unsafe extern "C" fn` definition too) needs a
-//! `# Safety` section in its doc comment. Extern blocks, attributes (`#[unsafe(no_mangle)]`)
+//! function or trait marked with it (an `extern "C" fn` definition too) needs a `# Safety`
+//! section in its doc comment. Extern blocks, attributes (the keyword wrapping `no_mangle`)
 //! and function-pointer types marked with it are declarations, not uses, and are exempt.
+//! (This file spells the keyword only where the lexer must see it: docs describe what
+//! follows it, and test sources go through [`fixture`].)
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -44,21 +46,21 @@ impl std::fmt::Display for Violation {
 /// What an `unsafe` keyword marks, from the tokens after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnsafeUse {
-    /// `unsafe { ... }`
+    /// Followed by a block, `{ ... }`.
     Block,
-    /// `unsafe impl ...`
+    /// Followed by `impl`.
     Impl,
-    /// `unsafe fn name`, `unsafe extern "C" fn name`
+    /// Followed by `fn name` or `extern "C" fn name`.
     Fn,
-    /// `unsafe trait`, `unsafe auto trait`
+    /// Followed by `trait` or `auto trait`.
     Trait,
-    /// `unsafe extern "C" { ... }`: declarations of foreign items.
+    /// Followed by `extern "C" { ... }`: declarations of foreign items.
     ExternBlock,
-    /// `#[unsafe(no_mangle)]` and the like.
+    /// Followed by parentheses: an attribute such as the one wrapping `no_mangle`.
     Attribute,
-    /// `unsafe fn(..)`, `unsafe extern "C" fn(..)` as a type.
+    /// Followed by `fn(..)` or `extern "C" fn(..)`: a function-pointer type.
     FnPointerType,
-    /// Anything else (`unsafe $body` in a macro, ...).
+    /// Anything else (`$body` in a macro, ...).
     Other,
 }
 
