@@ -11,8 +11,8 @@ kill -9 $!
 wait $!
 echo "background sleep ended: $?"
 echo "shell checks: 4"
-# The script's last line is the kill below; the judge requires this marker to be the last
-# line of the output, so a kill that returns (and prints "not reached") fails the run.
+# The script ends with the kill below; init's shell then reports it ("Killed"), which is
+# compared with Linux like the rest.
 echo '==== SCRIPT END ===='
 # Init has no SIGKILL handler, so of its process group only this shell dies; init goes on
 # to print the end marker.

@@ -124,12 +124,15 @@ pub fn require_probe_source(script: &Path, c_sources: &[&Path]) -> Result<(), St
     Ok(())
 }
 
-/// Checks that one kernel ran the script to completion: [`SCRIPT_END`] is the last line,
-/// and there are exactly `c_probes` `checks: N` lines, each with N > 0. Returns the number of
-/// checks the C probes ran.
+/// Checks that one kernel ran the script to completion: the [`SCRIPT_END`] line appears once
+/// (it is each script's last command, but for a script that ends by killing its own shell,
+/// after which init's shell reports the kill), and there are exactly `c_probes` `checks: N`
+/// lines, each with N > 0. Returns the number of checks the C probes ran.
 pub fn check_complete(text: &str, c_probes: usize) -> Result<usize, String> {
-    if text.lines().last() != Some(SCRIPT_END) {
-        return Err(format!("the script did not reach its last line ({SCRIPT_END:?})"));
+    match text.lines().filter(|l| *l == SCRIPT_END).count() {
+        1 => {}
+        0 => return Err(format!("the script did not reach its end ({SCRIPT_END:?})")),
+        n => return Err(format!("{SCRIPT_END:?} printed {n} times")),
     }
     let counts: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix(CHECKS)).collect();
     if counts.len() != c_probes {
@@ -279,7 +282,9 @@ mod tests {
         let no_checks = console(&GOOD.replace("checks: 12", "checks: 0"), "");
         assert!(judge(&outcome(0, &no_checks), &outcome(OK, &no_checks), 1).unwrap_err().contains("ran no checks"));
         let cut = console("first line\n", "");
-        assert!(judge(&outcome(0, &cut), &outcome(OK, &cut), 0).unwrap_err().contains("did not reach its last line"));
+        assert!(judge(&outcome(0, &cut), &outcome(OK, &cut), 0).unwrap_err().contains("did not reach its end"));
+        let twice = console(&format!("{GOOD}{GOOD}"), "");
+        assert!(judge(&outcome(0, &twice), &outcome(OK, &twice), 2).unwrap_err().contains("2 times"));
     }
 
     #[test]
