@@ -2,6 +2,7 @@
 //!
 //! These arguments apply to the kernel binary only (`-bins`), never to build scripts or
 //! host crates; the codegen flags live in the Makefile's `kernel` target.
+#![forbid(unsafe_code)]
 fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     for arg in [

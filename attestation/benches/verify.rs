@@ -5,6 +5,7 @@
 //! Knobs (environment): `BENCH_SECS` per single-core measurement (default 3),
 //! `BENCH_LOAD_SECS` for the load phase (default 30), `BENCH_CONC` concurrent clients
 //! (default 4). The load phase talks only to 127.0.0.1 and stops by itself.
+#![forbid(unsafe_code)]
 
 #[path = "../tests/common/http.rs"]
 #[allow(dead_code)]

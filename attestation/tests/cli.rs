@@ -1,4 +1,5 @@
 //! `attest verify` end to end: the real binary, real vectors, exit codes and verdict text.
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! `attest verify` end to end, input side: every evidence format, and bad input (exit 2).
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! CC event log replay against the quote from the same boot (`shared/vectors/ccel`).
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Bad input never panics and is never accepted: truncations of every vector, and random
 //! bytes shaped to pass format detection, go through detection and verification.
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `attest serve` over real loopback HTTP: challenge → attest → token → resource, and the
 //! refusals, each with its machine-readable reason.
+#![forbid(unsafe_code)]
 
 mod common;
 

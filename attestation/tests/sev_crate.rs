@@ -5,6 +5,7 @@
 //! `TCB_VERSION` words (report offsets 0x3A..0x3E, 0x182..0x186, 0x1E2..0x1E6, 0x1F2..0x1F6),
 //! and its `verify()` hashes its own re-encoding. A report with one of those signed bytes
 //! changed therefore still verifies under `sev`, while this crate rejects it.
+#![forbid(unsafe_code)]
 
 mod common;
 

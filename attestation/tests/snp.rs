@@ -1,4 +1,5 @@
 //! SNP report verification against the real vectors in `shared/vectors/snp`.
+#![forbid(unsafe_code)]
 
 mod common;
 

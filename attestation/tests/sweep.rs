@@ -3,6 +3,7 @@
 //!
 //! (The ccel quote has no collateral in the vectors, so it cannot be verified at all; its
 //! event log is swept in `eventlog.rs` instead.)
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! TDX quote verification against the real vectors in `shared/vectors/tdx` and `ccel`.
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -42,12 +42,18 @@ fn descriptors() -> &'static [KtestDescriptor] {
     }
 }
 
-/// Runs every registered test whose path contains `filter`; prints one line per test and a
-/// final `N passed, N failed` line.
+/// The line [`run_all`] prints first: `ktest: N registered, M selected`. The host harness
+/// compares N with the number of tests in the source and requires every one to pass.
+pub const COUNT_PREFIX: &str = "ktest: ";
+
+/// Runs every registered test whose path contains `filter`; prints how many tests are
+/// registered and selected, one line per test, and a final `N passed, N failed` line.
 pub fn run_all(filter: Option<&str>) -> KtestSummary {
     let mut summary = KtestSummary::default();
-    let selected = descriptors().iter().filter(|d| filter.is_none_or(|f| d.module.contains(f) || d.name.contains(f)));
-    for test in selected {
+    let matches = |d: &&KtestDescriptor| filter.is_none_or(|f| d.module.contains(f) || d.name.contains(f));
+    let selected = descriptors().iter().filter(matches).count();
+    crate::early_println!("{COUNT_PREFIX}{} registered, {selected} selected", descriptors().len());
+    for test in descriptors().iter().filter(matches) {
         crate::early_println!("ktest {}::{} ...", test.module, test.name);
         let run = test.run;
         let handle = crate::task::spawn(test.name, move || {

@@ -1,5 +1,6 @@
 //! The CCEL (ACPI table and TCG2 log) from a real TDX boot (shared/vectors/ccel), replayed
 //! against the RTMRs of the quote from the same boot.
+#![forbid(unsafe_code)]
 
 mod common;
 

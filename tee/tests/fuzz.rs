@@ -7,6 +7,7 @@
 //! `tests/fuzz-findings/` and fails; `replay_saved_findings` (not ignored) runs every saved
 //! input through every parser on each `cargo test`, so whatever broke once stays fixed.
 //! There is no coverage feedback: cargo-fuzz needs nightly, and this toolchain is stable.
+#![forbid(unsafe_code)]
 
 mod common;
 

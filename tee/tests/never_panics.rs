@@ -3,6 +3,7 @@
 //!
 //! Two input sources: uniformly random bytes (reach the length and version checks), and real
 //! vectors with random bytes overwritten and a random cut (reach deep into the structure).
+#![forbid(unsafe_code)]
 
 mod common;
 

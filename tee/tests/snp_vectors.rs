@@ -2,6 +2,7 @@
 //!
 //! Expected values were read independently (a Python `struct` dump at the offsets of the
 //! SEV-SNP ABI spec's ATTESTATION_REPORT table).
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! Expected values were read independently of this crate (a Python `struct` dump of the
 //! files at the offsets of the Intel DCAP spec), and the QE-report binding is checked with
 //! SHA-256 over the ranges this crate extracted.
+#![forbid(unsafe_code)]
 
 mod common;
 

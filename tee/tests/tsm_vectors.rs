@@ -1,5 +1,6 @@
 //! The configfs-tsm JSON shape against the veraison SNP vector
 //! (shared/vectors/snp/veraison/sevsnp-tsm-report.json).
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -29,3 +29,4 @@ printf '%05d|%-4s|%x\n' 42 ab 255
 EOF
 /usr/bin/bash /tmp/t.bash
 echo "bash exit $?"
+echo '==== SCRIPT END ===='

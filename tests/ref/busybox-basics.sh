@@ -56,3 +56,4 @@ tr '\0' ' ' < /proc/self/cmdline; echo
 sleep 0.2 & kill %1 2>/dev/null; wait; echo "after kill %1"
 i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i + 1)); done; echo "forked $i children"
 echo "== done"
+echo '==== SCRIPT END ===='

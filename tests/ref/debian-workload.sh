@@ -13,3 +13,4 @@ declare -a arr=(3 1 2); IFS=$'\n' sorted=($(sort <<<"${arr[*]}")); unset IFS; ec
 ( trap 'echo subshell trap' EXIT; exit 0 )
 sleep 0.2 & sleep 0.05 & wait -n; echo "wait -n $?"; wait
 python3 /ref/python.py
+echo '==== SCRIPT END ===='

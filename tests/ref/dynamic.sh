@@ -7,3 +7,4 @@
 /usr/bin/env -i A=1 /usr/bin/env
 /usr/bin/stat -c '%s %F' /tmp/list
 /usr/bin/ls /nonexistent 2>&1; echo "ls status $?"
+echo '==== SCRIPT END ===='

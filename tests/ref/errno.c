@@ -13,6 +13,7 @@
 #include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "probe.h"
 
 static const char *name(int e) {
     switch (e) {
@@ -155,5 +156,5 @@ int main(void) {
     T("select negative nfds", SYS_select, -1, NULL, NULL, NULL, NULL);
     T("poll NULL with nfds 1", SYS_poll, NULL, 1, 0);
     T("syscall 999", 999);
-    return 0;
+    return probe_end();
 }

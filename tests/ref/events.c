@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "probe.h"
 
 int main(void) {
     /* A named pipe between parent and child. */
@@ -82,5 +83,5 @@ int main(void) {
     printf("epoll loop: %d %s\n", loop, loop < 0 && errno == ELOOP ? "ELOOP" : "?");
     int self = epoll_ctl(outer, EPOLL_CTL_ADD, outer, &nested);
     printf("epoll in itself: %d %s\n", self, self < 0 && errno == EINVAL ? "EINVAL" : "?");
-    return 0;
+    return probe_end();
 }

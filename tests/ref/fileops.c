@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "probe.h"
 
 static void report(const char *what, long r) {
     if (r < 0)
@@ -237,5 +238,5 @@ int main(void) {
     shared_file_mappings();
     delete_while_listing();
     memfd_and_limits();
-    return 0;
+    return probe_end();
 }

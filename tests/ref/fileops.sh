@@ -1,3 +1,4 @@
 # Runs the file-operations probe (tests/ref/fileops.c).
 /bin/fileops
 echo "exit $?"
+echo '==== SCRIPT END ===='

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "probe.h"
 
 static const char *res(long r) {
     if (r >= 0) return "ok";
@@ -114,5 +115,5 @@ int main(void) {
     T("root opens secret", open("/tmp/p/secret", O_RDONLY));
     show_setre_rules();
     T("root executes no-x file", execve("/tmp/p/script", (char *[]){ "s", NULL }, NULL));
-    return 0;
+    return probe_end();
 }

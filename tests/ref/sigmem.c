@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include "probe.h"
 
 /* Signals reach a process that never leaves user mode: a handler interrupts a busy loop,
  * and SIGKILL ends one. */
@@ -52,5 +53,5 @@ int main(void) {
     struct timespec ts = { 0, 50000000 };
     printf("sigtimedwait timeout: %s\n", sigtimedwait(&set, &info, &ts) < 0 && errno == EAGAIN ? "EAGAIN" : "?");
     cpu_bound();
-    return 0;
+    return probe_end();
 }

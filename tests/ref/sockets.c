@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "probe.h"
 
 static void report(const char *what, long r) {
     if (r < 0)
@@ -278,5 +279,5 @@ int main(void) {
     datagrams_by_name();
     pass_fd();
     misuse();
-    return 0;
+    return probe_end();
 }

@@ -1,3 +1,4 @@
 # Runs the Unix socket probe (tests/ref/sockets.c).
 /bin/sockets
 echo "exit $?"
+echo '==== SCRIPT END ===='

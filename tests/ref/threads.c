@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "probe.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
@@ -105,5 +106,5 @@ int main(void) {
     printf("waiter returned %ld\n", (long)r);
     printf("main tls %d\n", tls_value);
     thread_directed_signals();
-    return 0;
+    return probe_end();
 }

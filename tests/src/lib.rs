@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod cpython;
 pub mod debian_workout;
+pub mod ktests;
 pub mod qemu;
 pub mod reference;
 pub mod stress;

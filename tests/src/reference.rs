@@ -3,6 +3,12 @@
 //! The image holds Debian's static busybox, the script, and an `/init` that prints a begin
 //! marker, runs the script, prints an end marker and powers off. Only the text between the
 //! markers is compared, after removing the serial console's `\r`.
+//!
+//! Identical text is not enough on its own: a probe that is not found, or crashes the same
+//! way, on both kernels would compare equal. So [`judge`] also requires that each run is
+//! complete (the script's own last line is [`SCRIPT_END`], and each C probe printed
+//! `checks: N` with N > 0, see tests/ref/probe.h), and that our kernel printed nothing after
+//! the end marker (a panic at shutdown) and powered off with the success status.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,6 +17,10 @@ use std::process::Command;
 pub const BEGIN: &str = "==== REFERENCE BEGIN ====";
 /// See [`BEGIN`].
 pub const END: &str = "==== REFERENCE END ====";
+/// The last line every script in tests/ref prints itself: it ran to its end.
+pub const SCRIPT_END: &str = "==== SCRIPT END ====";
+/// How a C probe's last line starts (`checks: N`, see tests/ref/probe.h).
+pub const CHECKS: &str = "checks: ";
 
 /// Builds `out` (a gzip'd cpio newc) with busybox and `script` as /script.sh.
 pub fn build_busybox_image(script: &Path, work: &Path, out: &Path) -> Result<(), String> {
@@ -83,15 +93,84 @@ pub fn build_image_with_host_programs(script: &Path, extra: &[&Path], host_progr
 }
 
 /// Returns the text between the markers, or `None` if the run did not get there.
-///
-/// The out-of-memory killer's report is dropped: both kernels print one line when they kill
-/// a process for memory (tests/ref/oom.c makes them), with figures that cannot match.
 pub fn extract(output: &str) -> Option<String> {
+    extract_parts(output).map(|(text, _)| text)
+}
+
+/// Returns the text between the markers and what the guest printed after the end marker
+/// (QEMU's own stderr, which the harness appends, excluded).
+///
+/// The out-of-memory killer's report is dropped from the text: both kernels print one line
+/// when they kill a process for memory (tests/ref/oom.c makes them), with figures that
+/// cannot match.
+pub fn extract_parts(output: &str) -> Option<(String, String)> {
     let clean = output.replace('\r', "");
     let start = clean.find(BEGIN)? + BEGIN.len();
     let end = clean[start..].find(END)? + start;
+    let after = &clean[end + END.len()..];
+    let after = after.split_once("\n[qemu stderr] ").map_or(after, |(guest, _)| guest);
     let text = clean[start..end].trim_start_matches('\n');
-    Some(text.split_inclusive('\n').filter(|line| !line.contains("Out of memory: Killed process")).collect())
+    let text = text.split_inclusive('\n').filter(|line| !line.contains("Out of memory: Killed process")).collect();
+    Some((text, after.trim().to_string()))
+}
+
+/// Checks that a run of `script` includes its C probe: `X.sh` runs `/bin/X` when `X.c` sits
+/// next to it, and without the program both kernels would print the same "not found".
+pub fn require_probe_source(script: &Path, c_sources: &[&Path]) -> Result<(), String> {
+    let probe = script.with_extension("c");
+    if probe.exists() && !c_sources.iter().any(|c| c.file_name() == probe.file_name()) {
+        return Err(format!("{} runs the C probe {}: pass it too", script.display(), probe.display()));
+    }
+    Ok(())
+}
+
+/// Checks that one kernel ran the script to completion: the [`SCRIPT_END`] line appears once
+/// (it is each script's last command, but for a script that ends by killing its own shell,
+/// after which init's shell reports the kill), and there are exactly `c_probes` `checks: N`
+/// lines, each with N > 0. Returns the number of checks the C probes ran.
+pub fn check_complete(text: &str, c_probes: usize) -> Result<usize, String> {
+    match text.lines().filter(|l| *l == SCRIPT_END).count() {
+        1 => {}
+        0 => return Err(format!("the script did not reach its end ({SCRIPT_END:?})")),
+        n => return Err(format!("{SCRIPT_END:?} printed {n} times")),
+    }
+    let counts: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix(CHECKS)).collect();
+    if counts.len() != c_probes {
+        return Err(format!("{} of {c_probes} C probes printed their `{CHECKS}N` line (not found, crashed or stopped early?)", counts.len()));
+    }
+    let mut total = 0;
+    for count in counts {
+        match count.parse::<usize>() {
+            Ok(n) if n > 0 => total += n,
+            _ => return Err(format!("a C probe printed `{CHECKS}{count}`: it ran no checks")),
+        }
+    }
+    Ok(total)
+}
+
+/// Judges a reference run: both kernels ran the script to completion, ours printed nothing
+/// after the end marker and powered off with the success status, and the outputs are
+/// identical. Returns a summary, or what is wrong (with the end of the output concerned).
+pub fn judge(linux: &crate::qemu::BootOutcome, ours: &crate::qemu::BootOutcome, c_probes: usize) -> Result<String, String> {
+    let complete = |who: &str, out: &crate::qemu::BootOutcome| -> Result<(String, String, usize), String> {
+        let (text, after) = extract_parts(&out.output).ok_or_else(|| format!("{who} did not run the script to the end marker; output ends:\n{}", tail(&out.output, 15)))?;
+        let checks = check_complete(&text, c_probes).map_err(|e| format!("{who}: {e}; output ends:\n{}", tail(&text, 15)))?;
+        Ok((text, after, checks))
+    };
+    let (expected, _, checks) = complete("Linux", linux)?;
+    let (actual, after, _) = complete("our kernel", ours)?;
+    if !after.is_empty() {
+        return Err(format!("our kernel printed after the end marker:\n{}", tail(&after, 15)));
+    }
+    if !ours.succeeded() {
+        let status = if ours.timed_out { "timed out".to_string() } else { format!("qemu status {:?}", ours.status) };
+        return Err(format!("our kernel did not power off with the success status ({status})"));
+    }
+    if expected != actual {
+        return Err(format!("outputs differ:\n{}", first_differences(&expected, &actual, 10)));
+    }
+    let probes = if c_probes > 0 { format!(", {checks} probe checks") } else { String::new() };
+    Ok(format!("{} identical lines{probes} (Linux {:.1} s, ours {:.1} s)", expected.lines().count(), linux.elapsed.as_secs_f64(), ours.elapsed.as_secs_f64()))
 }
 
 /// Fetches (once) Debian's Linux cloud kernel; returns its vmlinuz.
@@ -176,6 +255,57 @@ mod tests {
         let out = format!("boot noise\r\n{BEGIN}\r\nline 1\r\nline 2\r\n{END}\r\npoweroff");
         assert_eq!(extract(&out).as_deref(), Some("line 1\nline 2\n"));
         assert_eq!(extract("no markers"), None);
+    }
+
+    fn outcome(status: i32, output: &str) -> crate::qemu::BootOutcome {
+        crate::qemu::BootOutcome { status: Some(status), output: output.into(), timed_out: false, elapsed: std::time::Duration::ZERO }
+    }
+
+    fn console(script_output: &str, after: &str) -> String {
+        format!("boot noise\n{BEGIN}\n{script_output}{END}\n{after}")
+    }
+
+    const GOOD: &str = "errno line ok\nchecks: 12\nexit 0\n==== SCRIPT END ====\n";
+    const OK: i32 = crate::qemu::EXIT_SUCCESS;
+
+    #[test]
+    fn a_complete_identical_run_passes() {
+        let run = console(GOOD, "\n[qemu stderr] qemu: warning: host noise\n");
+        let verdict = judge(&outcome(0, &run), &outcome(OK, &run), 1).unwrap();
+        assert!(verdict.contains("4 identical lines, 12 probe checks"), "{verdict}");
+    }
+
+    #[test]
+    fn the_same_failure_on_both_kernels_is_not_a_pass() {
+        let not_found = console("sh: /bin/errno: not found\nexit 127\n==== SCRIPT END ====\n", "");
+        assert!(judge(&outcome(0, &not_found), &outcome(OK, &not_found), 1).unwrap_err().contains("0 of 1 C probes"));
+        let no_checks = console(&GOOD.replace("checks: 12", "checks: 0"), "");
+        assert!(judge(&outcome(0, &no_checks), &outcome(OK, &no_checks), 1).unwrap_err().contains("ran no checks"));
+        let cut = console("first line\n", "");
+        assert!(judge(&outcome(0, &cut), &outcome(OK, &cut), 0).unwrap_err().contains("did not reach its end"));
+        let twice = console(&format!("{GOOD}{GOOD}"), "");
+        assert!(judge(&outcome(0, &twice), &outcome(OK, &twice), 2).unwrap_err().contains("2 times"));
+    }
+
+    #[test]
+    fn our_kernel_must_end_cleanly() {
+        let linux = outcome(0, &console(GOOD, "reboot: Power down\n"));
+        let panic = outcome(crate::qemu::EXIT_FAILURE, &console(GOOD, "kernel panic in task init: oops\n"));
+        assert!(judge(&linux, &panic, 1).unwrap_err().contains("printed after the end marker"));
+        let status = outcome(crate::qemu::EXIT_FAILURE, &console(GOOD, ""));
+        assert!(judge(&linux, &status, 1).unwrap_err().contains("success status"));
+        let diff = outcome(OK, &console(&GOOD.replace("ok", "EFAULT"), ""));
+        assert!(judge(&linux, &diff, 1).unwrap_err().contains("outputs differ"));
+        assert!(judge(&linux, &outcome(OK, "no markers"), 1).unwrap_err().contains("our kernel did not run the script"));
+    }
+
+    #[test]
+    fn a_probe_script_cannot_run_without_its_program() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ref");
+        let (script, probe) = (dir.join("errno.sh"), dir.join("errno.c"));
+        assert!(require_probe_source(&script, &[]).unwrap_err().contains("errno.c"));
+        assert!(require_probe_source(&script, &[&probe]).is_ok());
+        assert!(require_probe_source(&dir.join("busybox-basics.sh"), &[]).is_ok(), "a script with no probe");
     }
 
     #[test]

@@ -1,4 +1,5 @@
 //! Host property tests for OSTD's page-table index arithmetic (`ostd/src/mm/pt_index.rs`).
+#![forbid(unsafe_code)]
 
 #[path = "../../ostd/src/mm/pt_index.rs"]
 #[allow(dead_code)]

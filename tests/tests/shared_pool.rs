@@ -1,4 +1,5 @@
 //! Host property tests for the shared pool's bookkeeping (`ostd/src/mm/dma/chunks.rs`).
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tests::qemu::{BootSpec, boot};
-use tests::reference::{build_image_with_host_programs, compile_static_c, extract, first_differences, linux_kernel};
+use tests::reference::{build_image_with_host_programs, compile_static_c, extract, first_differences, judge, linux_kernel};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -34,6 +34,8 @@ fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
     let image = work.join("busybox.cpio.gz");
     let mut binaries = Vec::new();
     let (c_sources, host_programs): (Vec<&String>, Vec<&String>) = extra.iter().partition(|e| e.ends_with(".c"));
+    let c_probes = c_sources.len();
+    tests::reference::require_probe_source(script, &c_sources.iter().map(|c| Path::new(c.as_str())).collect::<Vec<_>>())?;
     for source in c_sources {
         let source = Path::new(source);
         let out = work.join(source.file_stem().ok_or("a C program needs a file name")?);
@@ -55,14 +57,21 @@ fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
         println!("--- linux raw ---\n{}\n--- ours raw ---\n{}", theirs.output, ours.output);
         return Ok(false);
     };
-    println!("linux {:.1} s, ours {:.1} s", theirs.elapsed.as_secs_f64(), ours.elapsed.as_secs_f64());
-    if t == o {
-        println!("identical ({} lines)", t.lines().count());
-        return Ok(true);
-    }
-    println!("{}", first_differences(&t, &o, 20));
     std::fs::write(work.join("linux.out"), &t).map_err(|e| e.to_string())?;
     std::fs::write(work.join("ours.out"), &o).map_err(|e| e.to_string())?;
-    println!("full outputs: target/ref-run/linux.out, target/ref-run/ours.out");
-    Ok(false)
+    if t != o {
+        println!("{}", first_differences(&t, &o, 20));
+        println!("full outputs: target/ref-run/linux.out, target/ref-run/ours.out");
+    }
+    // The same verdict as `make test`: identical, and complete, and a clean end on ours.
+    match judge(&theirs, &ours, c_probes) {
+        Ok(verdict) => {
+            println!("pass: {verdict}");
+            Ok(true)
+        }
+        Err(e) => {
+            println!("FAIL: {e}");
+            Ok(false)
+        }
+    }
 }
