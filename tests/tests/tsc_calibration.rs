@@ -82,6 +82,27 @@ mod windows {
     }
 
     #[test]
+    fn stretched_windows_do_not_vote_so_three_good_of_sixteen_suffice() {
+        // A busy host: most endpoint reads were preempted, and their windows say nothing.
+        let mut ws = vec![window(PM_TIMER, TRUE_HZ); MAX_WINDOWS];
+        for w in &mut ws[3..] {
+            w.bracket = w.tsc / 2;
+            w.tsc /= 3;
+        }
+        let e = estimate(&ws, PM_TIMER).unwrap();
+        assert_eq!((e.accepted, e.taken), (3, 16));
+        assert_eq!(e.hz, ws[0].hz(PM_TIMER).unwrap());
+    }
+
+    #[test]
+    fn a_bracket_of_a_thousandth_of_the_window_is_still_tight() {
+        assert!(is_tight(1_000, 1_000_000));
+        assert!(!is_tight(1_001, 1_000_000));
+        assert!(is_tight(0, 0));
+        assert!(!is_tight(u64::MAX, u64::MAX / 2));
+    }
+
+    #[test]
     fn windows_outside_100_mhz_to_10_ghz_are_rejected() {
         let ws = [window(PIT, 50_000_000), window(PIT, 20_000_000_000), window(PIT, 30_000_000_000)];
         assert_eq!(estimate(&ws, PIT), Err(Rejection::TooFewGood { accepted: 0, taken: 3 }));

@@ -3,6 +3,7 @@
 use spin::Once;
 use x86_64::registers::model_specific::Msr;
 
+use super::calibrate::{MAX_WINDOWS, Rejection, combine, is_tight};
 use crate::mm::IoMem;
 use crate::trap::irq::{SPURIOUS_VECTOR, TIMER_VECTOR};
 
@@ -99,8 +100,9 @@ pub(crate) fn self_interrupt(vector: u8) {
 /// The APIC timer's rate after the divide-by-16 that [`start_periodic_timer`] sets:
 /// 100 kHz (a 1.6 MHz bus) to 1 GHz (a 16 GHz bus), a range wider than any real one.
 const TIMER_RATE_BOUNDS: core::ops::RangeInclusive<u64> = 100_000..=1_000_000_000;
-/// Windows measured to find the APIC timer's rate, each 2 ms of TSC time.
-const TIMER_WINDOWS: usize = 5;
+/// The APIC timer's rate is measured in windows of 2 ms of TSC time, until this many have
+/// tight endpoint brackets or [`MAX_WINDOWS`] have been taken.
+const TIGHT_WINDOWS: usize = 5;
 
 /// Starts the timer at `hz` interrupts per second, calibrated against the TSC.
 pub(super) fn start_periodic_timer(hz: u32) {
@@ -126,11 +128,12 @@ pub(super) fn start_periodic_timer(hz: u32) {
 /// window read the current count between two TSC reads, and a window whose reads were
 /// stretched (the host preempted us mid-read) is dropped. A preemption between the reads
 /// is harmless: both clocks run on.
-fn measure_timer_rate() -> Result<super::Estimate, super::calibrate::Rejection> {
+fn measure_timer_rate() -> Result<super::Estimate, Rejection> {
     let tsc_hz = super::tsc_hz();
     let window_tsc = tsc_hz / 500; // 2 ms
-    let mut rates = [None; TIMER_WINDOWS];
-    for rate in rates.iter_mut() {
+    let mut rates = [None; MAX_WINDOWS];
+    let (mut taken, mut tight) = (0, 0);
+    while taken < MAX_WINDOWS && tight < TIGHT_WINDOWS {
         write(REG_TIMER_INIT, u32::MAX);
         let (s0, start, s1) = (super::read_tsc(), read(REG_TIMER_CURRENT), super::read_tsc());
         while super::read_tsc().saturating_sub(s1) < window_tsc {
@@ -141,16 +144,17 @@ fn measure_timer_rate() -> Result<super::Estimate, super::calibrate::Rejection> 
         let mid = |a: u64, b: u64| a + b.saturating_sub(a) / 2;
         let tsc = mid(e0, e1).saturating_sub(mid(s0, s1));
         let bracket = s1.saturating_sub(s0) + e1.saturating_sub(e0);
-        let tight = u128::from(bracket) * 1_000_000 <= u128::from(tsc) * u128::from(super::calibrate::BRACKET_LIMIT_PPM);
         // A count of 0 means the one-shot ran out: the window measured nothing.
         if let Some(ticks) = start.checked_sub(end)
-            && tight
+            && is_tight(bracket, tsc)
             && end != 0
             && tsc != 0
         {
-            *rate = u64::try_from(u128::from(ticks) * u128::from(tsc_hz) / u128::from(tsc)).ok();
+            rates[taken] = u64::try_from(u128::from(ticks) * u128::from(tsc_hz) / u128::from(tsc)).ok();
+            tight += 1;
         }
+        taken += 1;
     }
     write(REG_TIMER_INIT, 0);
-    super::calibrate::combine(&rates, TIMER_RATE_BOUNDS)
+    combine(&rates[..taken], TIMER_RATE_BOUNDS)
 }

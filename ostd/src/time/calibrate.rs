@@ -116,6 +116,11 @@ pub struct Window {
 }
 
 impl Window {
+    /// Returns whether the endpoint brackets are short enough to believe the window.
+    pub fn is_tight(&self) -> bool {
+        is_tight(self.bracket, self.tsc)
+    }
+
     /// Returns the TSC frequency this window implies, or `None` if it implies none
     /// (no reference ticks, or a value past `u64`).
     pub fn hz(&self, reference: Reference) -> Option<u64> {
@@ -157,6 +162,12 @@ pub enum Rejection {
     },
 }
 
+/// Returns whether endpoint brackets of `bracket` TSC ticks in all are short enough, within
+/// [`BRACKET_LIMIT_PPM`], for a window `span` TSC ticks long.
+pub fn is_tight(bracket: u64, span: u64) -> bool {
+    u128::from(bracket) * 1_000_000 <= u128::from(span) * u128::from(BRACKET_LIMIT_PPM)
+}
+
 /// Returns the median of `values` (the mean of the middle two for an even count), sorting
 /// them; `None` for an empty slice.
 pub fn median(values: &mut [u64]) -> Option<u64> {
@@ -190,8 +201,7 @@ pub fn estimate(windows: &[Window], reference: Reference) -> Result<Estimate, Re
     // Pass 1: a frequency, with tight endpoint brackets.
     let mut hz = [None; MAX_WINDOWS];
     for (i, w) in windows.iter().enumerate() {
-        let tight = u128::from(w.bracket) * 1_000_000 <= u128::from(w.tsc) * u128::from(BRACKET_LIMIT_PPM);
-        hz[i] = w.hz(reference).filter(|_| tight);
+        hz[i] = w.hz(reference).filter(|_| w.is_tight());
     }
     let hz = &mut hz[..windows.len()];
     let Some(provisional) = median_of(hz, MIN_TSC_HZ..=MAX_TSC_HZ) else {

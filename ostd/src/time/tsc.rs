@@ -22,12 +22,12 @@ static TSC_HZ: AtomicU64 = AtomicU64::new(0);
 static TSC_ZERO: AtomicU64 = AtomicU64::new(0);
 static CALIBRATION: Once<Calibration> = Once::new();
 
-/// Windows measured per reference, each [`WINDOW_US`] long.
-const WINDOWS: usize = 7;
+/// Each reference is measured in windows of [`WINDOW_US`], until [`TIGHT_WINDOWS`] have
+/// tight endpoint brackets and the windows give an estimate, or [`MAX_WINDOWS`] have been
+/// taken: on a busy host many reads are stretched by preemption, and those windows do not
+/// count.
+const TIGHT_WINDOWS: usize = 5;
 const WINDOW_US: u64 = 2_000;
-/// A reference whose first batch of windows fails gets one more batch.
-const BATCHES: usize = 2;
-const _: () = assert!(WINDOWS <= MAX_WINDOWS);
 
 /// Reads the time-stamp counter.
 pub fn read_tsc() -> u64 {
@@ -78,35 +78,33 @@ pub(super) fn calibrate(vouched: Option<u64>) {
     CALIBRATION.call_once(|| chosen);
 }
 
-/// Measures the TSC against `counter`: a batch of windows, a second batch if the first
-/// is rejected.
+/// Measures the TSC against `counter`, in windows as [`TIGHT_WINDOWS`] says.
 fn measure(mut counter: Counter) -> Result<Estimate, Rejection> {
     let reference = counter.reference();
     let ticks = reference.hz * WINDOW_US / 1_000_000;
+    let dead = |counter: &Counter| {
+        log::warn!("time: the {} does not count", counter.source().name());
+        Err(Rejection::Unavailable)
+    };
     // A first, discarded window: under an emulator the first reads are slow (the code is
     // being translated), which would stretch the first real window's brackets.
     if counter.window(1).is_none() {
-        log::warn!("time: the {} does not count", counter.source().name());
-        return Err(Rejection::Unavailable);
+        return dead(&counter);
     }
-    let mut result = Err(Rejection::Unavailable);
-    for _ in 0..BATCHES {
-        let mut windows = [Window { tsc: 0, ticks: 0, bracket: 0, max_gap: 0 }; WINDOWS];
-        for w in windows.iter_mut() {
-            match counter.window(ticks) {
-                Some(window) => *w = window,
-                None => {
-                    log::warn!("time: the {} does not count", counter.source().name());
-                    return Err(Rejection::Unavailable);
-                }
+    let mut windows = [Window { tsc: 0, ticks: 0, bracket: 0, max_gap: 0 }; MAX_WINDOWS];
+    let (mut taken, mut tight) = (0, 0);
+    loop {
+        let Some(window) = counter.window(ticks) else { return dead(&counter) };
+        tight += usize::from(window.is_tight());
+        windows[taken] = window;
+        taken += 1;
+        if tight >= TIGHT_WINDOWS || taken == MAX_WINDOWS {
+            let estimate = calibrate::estimate(&windows[..taken], reference);
+            if estimate.is_ok() || taken == MAX_WINDOWS {
+                return estimate;
             }
         }
-        result = calibrate::estimate(&windows, reference);
-        if result.is_ok() {
-            break;
-        }
     }
-    result
 }
 
 /// Returns CPUID leaf 0x16's base frequency in Hz, if the leaf exists and reports one.
