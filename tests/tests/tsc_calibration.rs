@@ -176,6 +176,13 @@ mod choice {
     }
 
     #[test]
+    fn agreement_means_within_one_percent() {
+        assert!(agree(TRUE_HZ, TRUE_HZ + TRUE_HZ / 100));
+        assert!(!agree(TRUE_HZ, TRUE_HZ + TRUE_HZ / 100 + 100_000));
+        assert!(!agree(0, 1));
+    }
+
+    #[test]
     fn ties_go_to_the_hpet_then_the_pm_timer() {
         let all = Inputs { hpet: measured(TRUE_HZ), pm_timer: measured(TRUE_HZ + 1), pit: measured(TRUE_HZ + 2), ..Inputs::default() };
         assert_eq!(choose(&all).source, Source::Hpet);

@@ -180,6 +180,11 @@ pub fn median(values: &mut [u64]) -> Option<u64> {
     }
 }
 
+/// Returns whether two frequencies agree, within [`AGREE_PPM`] of the first.
+pub fn agree(a: u64, b: u64) -> bool {
+    deviation_ppm(a, b, a) <= AGREE_PPM
+}
+
 /// Returns `|a - b|` relative to `base`, in parts per million (saturating).
 pub fn deviation_ppm(a: u64, b: u64, base: u64) -> u64 {
     let diff = u128::from(a.abs_diff(b)) * 1_000_000 / u128::from(base.max(1));
@@ -318,7 +323,7 @@ pub fn choose(inputs: &Inputs) -> Calibration {
         (Source::Pit, inputs.pit.and_then(Result::ok)),
     ];
     let measured = measured.map(|(s, e)| (s, e.filter(|e| sane(Some(e.hz)).is_some())));
-    let agreeing = |hz: u64| measured.iter().filter_map(|(_, e)| *e).filter(|e| deviation_ppm(e.hz, hz, hz) <= AGREE_PPM).count();
+    let agreeing = |hz: u64| measured.iter().filter_map(|(_, e)| *e).filter(|e| agree(hz, e.hz)).count();
     // `max_by_key` keeps the last maximum; iterate worst-first so ties go to the best.
     let best_measured = measured.iter().rev().filter_map(|(s, e)| e.map(|e| (*s, e))).max_by_key(|(_, e)| agreeing(e.hz));
 

@@ -2,7 +2,8 @@
 //!
 //! [`calibrate`] gathers every source there is: the frequency a TEE vouches for, CPUID
 //! leaves 0x15 and 0x16, and measurements against the HPET, the ACPI PM timer and PIT
-//! channel 2 ([`super::reference`]), several short windows each. [`super::calibrate`]
+//! channel 2 ([`super::reference`]), several short windows each (the PIT only when the
+//! other two are not both there and in agreement). [`super::calibrate`]
 //! decides which windows to believe and which source wins; [`calibration`] says what it
 //! decided, and the boot banner prints it.
 //!
@@ -62,7 +63,12 @@ pub(super) fn calibrate(vouched: Option<u64>) {
     if vouched.is_none() {
         inputs.hpet = Counter::hpet().map(measure);
         inputs.pm_timer = Counter::pm_timer().map(measure);
-        inputs.pit = Some(measure(Counter::pit()));
+        // Two references that agree settle the matter (the PIT could at most tie them), so
+        // the PIT, the slowest to read and the quickest to wrap, is then not measured.
+        let hz = |r: Option<Result<Estimate, Rejection>>| r.and_then(Result::ok).map(|e| e.hz);
+        if !matches!((hz(inputs.hpet), hz(inputs.pm_timer)), (Some(a), Some(b)) if calibrate::agree(a, b)) {
+            inputs.pit = Some(measure(Counter::pit()));
+        }
     }
     for (name, result) in [("HPET", inputs.hpet), ("PM timer", inputs.pm_timer), ("PIT", inputs.pit)] {
         if let Some(Err(why)) = result {
