@@ -63,8 +63,9 @@ pub(super) fn calibrate(vouched: Option<u64>) {
     if vouched.is_none() {
         inputs.hpet = Counter::hpet().map(measure);
         inputs.pm_timer = Counter::pm_timer().map(measure);
-        // Two references that agree settle the matter (the PIT could at most tie them), so
-        // the PIT, the slowest to read and the quickest to wrap, is then not measured.
+        // Two references that agree settle the matter: the PIT could only tip the choice
+        // between them, and they agree within 1%. So the PIT, the slowest to read and the
+        // quickest to wrap, is then not measured.
         let hz = |r: Option<Result<Estimate, Rejection>>| r.and_then(Result::ok).map(|e| e.hz);
         if !matches!((hz(inputs.hpet), hz(inputs.pm_timer)), (Some(a), Some(b)) if calibrate::agree(a, b)) {
             inputs.pit = Some(measure(Counter::pit()));
