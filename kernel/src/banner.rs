@@ -27,13 +27,11 @@ pub fn print() {
     );
     let features: Vec<&str> = cpu.names().collect();
     let _ = writeln!(out, "  CPU: {} \"{}\" [{}]", cpu.vendor_str(), cpu.brand_str(), features.join(" "));
-    let _ = writeln!(
-        out,
-        "  timer: {} at {} Hz, TSC {} MHz",
-        if ostd::time::apic::is_x2apic() { "x2APIC" } else { "xAPIC" },
-        ostd::time::hz(),
-        ostd::time::tsc_hz() / 1_000_000,
-    );
+    let _ = write!(out, "  timer: {} at {} Hz, TSC ", if ostd::time::apic::is_x2apic() { "x2APIC" } else { "xAPIC" }, ostd::time::hz());
+    let _ = match ostd::time::tsc_calibration() {
+        Some(calibration) => writeln!(out, "{calibration}"),
+        None => writeln!(out, "{} MHz", ostd::time::tsc_hz() / 1_000_000),
+    };
     let pci = ostd::bus::pci::enumerate_bus0();
     let _ = writeln!(
         out,

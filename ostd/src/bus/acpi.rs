@@ -1,4 +1,5 @@
-//! The few ACPI tables the core needs: MCFG (PCI ECAM) and MADT (IOAPIC base).
+//! The few ACPI tables the core needs: MCFG (PCI ECAM), MADT (IOAPIC base), and for TSC
+//! calibration FADT (the PM timer's port) and HPET (its MMIO base).
 //!
 //! Not the `acpi` crate: it would bring a table-mapping handler trait and AML types for two
 //! lookups of a handful of fields. Tables are copied out of firmware memory through
@@ -30,7 +31,18 @@ pub struct EcamRegion {
 struct Tables {
     ecam: Vec<EcamRegion>,
     ioapic_base: Option<u64>,
+    pm_timer: Option<PmTimerBlock>,
+    hpet_base: Option<u64>,
     revision: u8,
+}
+
+/// The ACPI PM timer's I/O port, from FADT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PmTimerBlock {
+    /// The 32-bit I/O port the counter is read from.
+    pub port: u16,
+    /// Counter width: 24, or 32 when FADT sets TMR_VAL_EXT.
+    pub bits: u8,
 }
 
 static TABLES: Once<Tables> = Once::new();
@@ -44,6 +56,16 @@ pub fn ecam_regions() -> &'static [EcamRegion] {
 /// Returns the IOAPIC base from MADT.
 pub(crate) fn ioapic_base() -> Option<u64> {
     TABLES.get().and_then(|t| t.ioapic_base)
+}
+
+/// Returns the PM timer from FADT.
+pub(crate) fn pm_timer() -> Option<PmTimerBlock> {
+    TABLES.get().and_then(|t| t.pm_timer)
+}
+
+/// Returns the HPET's MMIO base from the HPET table.
+pub(crate) fn hpet_base() -> Option<u64> {
+    TABLES.get().and_then(|t| t.hpet_base)
 }
 
 /// Returns the ACPI revision of the RSDP (0 when no ACPI was found).
@@ -78,7 +100,9 @@ fn find_rsdp(info: &BootInfo) -> Option<u64> {
     })
 }
 
-pub(super) fn init(info: &BootInfo) {
+/// Reads the tables, once: later calls return at once (`time` calls this before `bus` does,
+/// to find the PM timer and the HPET).
+pub(crate) fn init(info: &BootInfo) {
     TABLES.call_once(|| {
         let mut tables = Tables::default();
         let Some(rsdp_addr) = find_rsdp(info) else {
@@ -113,6 +137,8 @@ pub(super) fn init(info: &BootInfo) {
             match &table[0..4] {
                 b"MCFG" => parse_mcfg(&table, &mut tables),
                 b"APIC" => parse_madt(&table, &mut tables),
+                b"FACP" => tables.pm_timer = parse_fadt_pm_timer(&table),
+                b"HPET" => tables.hpet_base = parse_hpet_base(&table),
                 _ => {}
             }
         }
@@ -143,4 +169,24 @@ fn parse_madt(table: &[u8], tables: &mut Tables) {
         }
         off += len;
     }
+}
+
+/// Reads PM_TMR_BLK (offset 76), PM_TMR_LEN (91, must be 4) and TMR_VAL_EXT (flags at 112,
+/// bit 8). The 32-bit X_PM_TMR_BLK is not read: every FADT that has it also fills PM_TMR_BLK
+/// with the same I/O port.
+fn parse_fadt_pm_timer(table: &[u8]) -> Option<PmTimerBlock> {
+    let port = u32::from_le_bytes(table.get(76..80)?.try_into().ok()?);
+    if *table.get(91)? != 4 || port == 0 || port > 0xfffc {
+        return None;
+    }
+    let flags = table.get(112..116).map_or(0, |f| u32::from_le_bytes([f[0], f[1], f[2], f[3]]));
+    Some(PmTimerBlock { port: port as u16, bits: if flags & (1 << 8) != 0 { 32 } else { 24 } })
+}
+
+/// Reads the HPET's base address: a Generic Address Structure at offset 40 whose address
+/// space (byte 40) must be system memory (0); the address is bytes 44..52.
+fn parse_hpet_base(table: &[u8]) -> Option<u64> {
+    let gas = table.get(40..52)?;
+    let base = u64::from_le_bytes(gas[4..12].try_into().ok()?);
+    (gas[0] == 0 && base != 0 && base % 1024 == 0).then_some(base)
 }

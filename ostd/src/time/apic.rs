@@ -3,6 +3,7 @@
 use spin::Once;
 use x86_64::registers::model_specific::Msr;
 
+use super::calibrate::{MAX_WINDOWS, Rejection, combine, is_tight};
 use crate::mm::IoMem;
 use crate::trap::irq::{SPURIOUS_VECTOR, TIMER_VECTOR};
 
@@ -96,18 +97,64 @@ pub(crate) fn self_interrupt(vector: u8) {
     }
 }
 
+/// The APIC timer's rate after the divide-by-16 that [`start_periodic_timer`] sets:
+/// 100 kHz (a 1.6 MHz bus) to 1 GHz (a 16 GHz bus), a range wider than any real one.
+const TIMER_RATE_BOUNDS: core::ops::RangeInclusive<u64> = 100_000..=1_000_000_000;
+/// The APIC timer's rate is measured in windows of 2 ms of TSC time, until this many have
+/// tight endpoint brackets or [`MAX_WINDOWS`] have been taken.
+const TIGHT_WINDOWS: usize = 5;
+
 /// Starts the timer at `hz` interrupts per second, calibrated against the TSC.
 pub(super) fn start_periodic_timer(hz: u32) {
     write(REG_TIMER_DIVIDE, 0x3); // divide by 16
     write(REG_LVT_TIMER, LVT_MASKED);
-    write(REG_TIMER_INIT, u32::MAX);
-    let start = super::read_tsc();
-    let window = super::tsc_hz() / 100; // 10 ms
-    while super::read_tsc() - start < window {
-        core::hint::spin_loop();
-    }
-    let elapsed = u32::MAX - read(REG_TIMER_CURRENT);
-    let per_tick = (u64::from(elapsed) * 100 / u64::from(hz)).clamp(1, u64::from(u32::MAX)) as u32;
+    let rate = match measure_timer_rate() {
+        Ok(estimate) => estimate.hz,
+        Err(why) => {
+            // 62.5 MHz: QEMU's and KVM's 1 GHz APIC bus, divided by 16.
+            log::warn!("time: APIC timer calibration failed ({why:?}); assuming 62.5 MHz");
+            62_500_000
+        }
+    };
+    let per_tick = (rate / u64::from(hz)).clamp(1, u64::from(u32::MAX)) as u32;
     write(REG_LVT_TIMER, u32::from(TIMER_VECTOR) | LVT_PERIODIC);
     write(REG_TIMER_INIT, per_tick);
+}
+
+/// Measures the APIC timer's rate (ticks per second) against the TSC, over several
+/// one-shot windows combined as TSC calibration combines its windows.
+///
+/// The timer counts down from `u32::MAX` (masked, so it raises nothing); both ends of a
+/// window read the current count between two TSC reads, and a window whose reads were
+/// stretched (the host preempted us mid-read) is dropped. A preemption between the reads
+/// is harmless: both clocks run on.
+fn measure_timer_rate() -> Result<super::Estimate, Rejection> {
+    let tsc_hz = super::tsc_hz();
+    let window_tsc = tsc_hz / 500; // 2 ms
+    let mut rates = [None; MAX_WINDOWS];
+    let (mut taken, mut tight) = (0, 0);
+    while taken < MAX_WINDOWS && tight < TIGHT_WINDOWS {
+        write(REG_TIMER_INIT, u32::MAX);
+        let (s0, start, s1) = (super::read_tsc(), read(REG_TIMER_CURRENT), super::read_tsc());
+        while super::read_tsc().saturating_sub(s1) < window_tsc {
+            core::hint::spin_loop();
+        }
+        let (e0, end, e1) = (super::read_tsc(), read(REG_TIMER_CURRENT), super::read_tsc());
+        // Saturating: the host could make the TSC step back; that window then measures nothing.
+        let mid = |a: u64, b: u64| a + b.saturating_sub(a) / 2;
+        let tsc = mid(e0, e1).saturating_sub(mid(s0, s1));
+        let bracket = s1.saturating_sub(s0) + e1.saturating_sub(e0);
+        // A count of 0 means the one-shot ran out: the window measured nothing.
+        if let Some(ticks) = start.checked_sub(end)
+            && is_tight(bracket, tsc)
+            && end != 0
+            && tsc != 0
+        {
+            rates[taken] = u64::try_from(u128::from(ticks) * u128::from(tsc_hz) / u128::from(tsc)).ok();
+            tight += 1;
+        }
+        taken += 1;
+    }
+    write(REG_TIMER_INIT, 0);
+    combine(&rates[..taken], TIMER_RATE_BOUNDS)
 }
