@@ -106,7 +106,8 @@ crate::ktest! {
     fn user_xmm_state_survives_syscalls_and_interrupts() {
         let code = blob(&raw const user_xmm_test, &raw const user_xmm_test_end);
         let space = space_with(code);
-        let spin_cycles = crate::time::tsc_hz() / 20; // 50 ms: several timer ticks
+        // 250 ms: dozens of 10 ms ticks even when a busy host delays some of them.
+        let spin_cycles = crate::time::tsc_hz() / 4;
         let mut user = UserMode::new(space, context(spin_cycles));
         let ticks_before = crate::time::ticks();
         loop {

@@ -1,5 +1,6 @@
 //! TSC calibration's decisions (`ostd/src/time/calibrate.rs`), tested on the host: which
 //! measurement windows to believe, and which clock source wins.
+#![forbid(unsafe_code)]
 
 #[allow(dead_code)]
 #[path = "../../ostd/src/time/calibrate.rs"]
