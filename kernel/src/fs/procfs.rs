@@ -133,7 +133,21 @@ pub fn pid_of_dir(node: &Node) -> Option<i32> {
 
 fn pid_dir(pid: i32) -> Option<Arc<Node>> {
     table::get(pid)?;
-    Some(Node::new_generated(NodeKind::Dir, 0o555, PROC_INO_BASE + ((pid as u64) << 8), PidDir(pid)))
+    Some(owned_by_process(pid, Node::new_generated(NodeKind::Dir, 0o555, PROC_INO_BASE + ((pid as u64) << 8), PidDir(pid))))
+}
+
+/// Gives a /proc/PID node the process's effective user and group, as Linux does for a
+/// dumpable process (a non-dumpable one's files stay root's), so that a program can read its
+/// own /proc/self/fd (mode 0500) after dropping privileges.
+fn owned_by_process(pid: i32, node: Arc<Node>) -> Arc<Node> {
+    if let Some(p) = table::get(pid).filter(|p| p.attrs.lock().dumpable) {
+        let creds = *p.creds.lock();
+        node.update_metadata(|m| {
+            m.uid = creds.euid;
+            m.gid = creds.egid;
+        });
+    }
+    node
 }
 
 struct PidDir(i32);
@@ -163,6 +177,7 @@ impl Generated for PidDir {
             "fd" => Node::new_generated(NodeKind::Dir, 0o500, ino, FdDir(pid)),
             _ => return None,
         })
+        .map(|node| owned_by_process(pid, node))
     }
 }
 
