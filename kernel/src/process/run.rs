@@ -55,8 +55,13 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
             }
             ReturnReason::PageFault(info) => {
                 log::info!("pid {}: page fault at {:#x} ({:?}, present={}) rip {:#x}", process.pid(), info.addr, info.access, info.present, user.context().rip);
-                let code = if info.present { 2 } else { 1 }; // SEGV_ACCERR / SEGV_MAPERR
-                synchronous(&process, &thread, SigInfo { signo: signal::SIGSEGV, code, addr: info.addr.max(1), ..SigInfo::default() });
+                if process.vm().is_beyond_eof(info.addr) {
+                    // A file mapping's page past the end of the file.
+                    synchronous(&process, &thread, SigInfo { signo: signal::SIGBUS, code: 2, addr: info.addr, ..SigInfo::default() }); // BUS_ADRERR
+                } else {
+                    let code = if info.present { 2 } else { 1 }; // SEGV_ACCERR / SEGV_MAPERR
+                    synchronous(&process, &thread, SigInfo { signo: signal::SIGSEGV, code, addr: info.addr.max(1), ..SigInfo::default() });
+                }
             }
             ReturnReason::Exception { vector, error_code } => {
                 log::info!("pid {}: {} (error {error_code:#x}) at rip {:#x}", process.pid(), ReturnReason::exception_name(vector), user.context().rip);
