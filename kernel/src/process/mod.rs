@@ -4,6 +4,8 @@
 //! the loop of [`run`]: enter user mode, handle what comes back, repeat.
 
 pub mod creds;
+pub mod elf;
+mod elf_map;
 pub mod exec;
 pub mod itimer;
 pub mod pidfd;

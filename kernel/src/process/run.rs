@@ -224,8 +224,11 @@ pub fn start_init(path: &str, argv: alloc::vec::Vec<String>, envp: alloc::vec::V
     let fs_context = super::FsContext { root: root.clone(), cwd: root.clone(), umask: 0o022 };
     let start = crate::fs::path::Start { root: root.clone(), dir: root.clone() };
     let node = crate::fs::path::resolve(&start, path, true)?;
-    let resolver = |p: &str| crate::fs::path::resolve(&start, p, true);
-    let loaded = super::exec::load(&resolver, node, path, argv.clone(), envp)?;
+    let open_exec = |p: &str| crate::fs::path::resolve(&start, p, true);
+    let loaded = super::exec::load(&open_exec, node, path, argv.clone(), envp).map_err(|e| match e {
+        super::exec::ExecError::Refused(e) => e,
+        super::exec::ExecError::Fatal => Errno::ENOEXEC,
+    })?;
     let pid = table::alloc_pid().ok_or(Errno::EAGAIN)?;
     let mut files = fs::FdTable::new();
     let console = crate::fs::path::resolve(&start, "/dev/console", true)?;
