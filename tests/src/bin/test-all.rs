@@ -55,6 +55,7 @@ fn main() -> ExitCode {
     record("permission probe (uid/gid/mode, sticky, setuid) matches Linux 6.1", reference(&elf, "tests/ref/perms.sh", &["tests/ref/perms.c"]));
     record("file-operations probe (flock, pipe sizes, close_range, copy_file_range, splice, memfd, RLIMIT_NOFILE) matches Linux 6.1", reference(&elf, "tests/ref/fileops.sh", &["tests/ref/fileops.c"]));
     record("Unix socket probe (pairs, bind/connect/accept, SCM_RIGHTS, errnos) matches Linux 6.1", reference(&elf, "tests/ref/sockets.sh", &["tests/ref/sockets.c"]));
+    record("hostile-ELF probe (a few hundred corrupted executables: errno, exit or signal) matches Linux 6.1", reference(&elf, "tests/ref/badelf.sh", &["tests/ref/badelf.c"]));
     record("dynamically linked Debian coreutils match Linux 6.1", reference_with(&elf, "tests/ref/dynamic.sh", &[], DYNAMIC_PROGRAMS));
     record("Debian's bash (arrays, process substitution, traps, wait -n) matches Linux 6.1", reference_with(&elf, "tests/ref/bash.sh", &[], &["/usr/bin/bash", "/usr/bin/sort"]));
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
