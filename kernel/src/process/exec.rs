@@ -4,6 +4,11 @@
 //! too, and control starts there with AT_BASE pointing at it. `#!` scripts re-execute their
 //! interpreter. The stack follows the x86-64 System V ABI: argc, argv, envp, auxv, then the
 //! strings and AT_RANDOM's 16 bytes near the top.
+//!
+//! An ELF file is untrusted input. What Linux checks before its point of no return is checked
+//! first ([`super::elf`]), and failing there is an errno for execve; mapping the segments
+//! comes after ([`super::elf_map`]), and failing there kills the process with SIGSEGV
+//! ([`ExecError::Fatal`]), as on Linux. Nothing in either panics on a file's contents.
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
