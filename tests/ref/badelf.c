@@ -499,6 +499,29 @@ static void interp_cases(void) {
     }
 }
 
+/* A static-PIE with a PT_INTERP (/tmp/interp): Linux places such a program itself, aligned
+ * to its largest p_align, and runs the interpreter (exit 43). */
+static void pie_interp_cases(void) {
+    char what[96];
+    static const uint64_t aligns[] = { 0x1000, 0x200000, 0x40000000, 3, 0x8000000000000000 };
+    for (size_t i = 0; i < sizeof aligns / sizeof aligns[0]; i++) {
+        size_t tn = fresh_tiny();
+        Elf64_Ehdr te = eh_get(tiny);
+        Elf64_Phdr tp;
+        memcpy(&tp, tiny + 64, sizeof tp);
+        tp.p_align = aligns[i];
+        te.e_phnum = 2;
+        te.e_phoff = tn;
+        memcpy(tiny + tn, &tp, sizeof tp);
+        Elf64_Phdr ip = { PT_INTERP, PF_R, tn + 112, 0, 0, 12, 12, 1 };
+        memcpy(tiny + tn + 56, &ip, sizeof ip);
+        memcpy(tiny + tn + 112, "/tmp/interp", 12);
+        eh_put(tiny, &te);
+        snprintf(what, sizeof what, "static-pie with an interpreter, p_align=%#llx", (unsigned long long)aligns[i]);
+        run(what, tiny, tn + 124);
+    }
+}
+
 /* ---- seeded random corruption of header fields ---- */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -603,6 +626,7 @@ int main(int argc, char **argv) {
     segment_cases();
     tiny_cases();
     interp_cases();
+    pie_interp_cases();
     random_cases(200);
     printf("checks: %d\n", checks);
     return 0;
