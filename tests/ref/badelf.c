@@ -609,6 +609,46 @@ static void random_cases(int count) {
     }
 }
 
+/* execve's other untrusted input: one argument of MAX_ARG_STRLEN (NUL included) or more is
+ * E2BIG, and so are arguments past a quarter of the 8 MiB stack limit. */
+static int exec_args(char **args) {
+    char *envp[] = { NULL };
+    pid_t pid = fork();
+    if (pid == 0) {
+        execve("/bin/badelf", args, envp);
+        _exit(errno);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WEXITSTATUS(status);
+}
+
+static void argument_cases(void) {
+    static const size_t lens[] = { 131071, 131072, 131073 };
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        char *s = malloc(lens[i] + 1);
+        memset(s, 'a', lens[i]);
+        s[lens[i]] = 0;
+        char *args[] = { "badelf-case", "child", s, NULL };
+        int r = exec_args(args);
+        printf("case %d argument of %zu bytes: %s\n", ++checks, lens[i], r == 42 ? "exit 42" : errname(r));
+        free(s);
+    }
+    char *big = malloc(100001);
+    memset(big, 'b', 100000);
+    big[100000] = 0;
+    for (int n = 19; n <= 22; n++) {
+        char *args[26] = { "badelf-case" };
+        args[1] = "child";
+        for (int i = 2; i < n + 2; i++)
+            args[i] = big;
+        args[n + 2] = NULL;
+        int r = exec_args(args);
+        printf("case %d %d arguments of 100000 bytes: %s\n", ++checks, n, r == 42 ? "exit 42" : errname(r));
+    }
+    free(big);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "child") == 0)
         return 42;
@@ -628,6 +668,7 @@ int main(int argc, char **argv) {
     interp_cases();
     pie_interp_cases();
     random_cases(200);
+    argument_cases();
     printf("checks: %d\n", checks);
     return 0;
 }
