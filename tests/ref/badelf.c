@@ -7,7 +7,8 @@
  * interpreter (PT_INTERP) of the cases that have one. Each case is exec'd in a forked child;
  * the line says how it ended: the errno of execve, the exit status, or the signal. The first
  * cases are written out one by one; the rest are random corruptions of header fields from a
- * fixed seed, so every run (and either kernel) sees the same files. */
+ * fixed seed, so every run (and either kernel) sees the same files. The last few cases are
+ * execve's argument limits. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
