@@ -44,6 +44,7 @@ pub enum Errno {
     ELOOP = 40,
     ENODATA = 61,
     EOVERFLOW = 75,
+    ELIBBAD = 80,
     ENOTSOCK = 88,
     EDESTADDRREQ = 89,
     EMSGSIZE = 90,

@@ -103,7 +103,8 @@ impl UserMem {
             if ptr == 0 {
                 return Ok(out);
             }
-            let s = self.read_cstring(ptr, 128 * 1024).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
+            // MAX_ARG_STRLEN (32 pages) counts the NUL.
+            let s = self.read_cstring(ptr, 128 * 1024 - 1).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
             total += s.len() + 1 + 8;
             if total > MAX_TOTAL {
                 return Err(Errno::E2BIG);

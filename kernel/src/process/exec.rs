@@ -4,27 +4,30 @@
 //! too, and control starts there with AT_BASE pointing at it. `#!` scripts re-execute their
 //! interpreter. The stack follows the x86-64 System V ABI: argc, argv, envp, auxv, then the
 //! strings and AT_RANDOM's 16 bytes near the top.
+//!
+//! An ELF file is untrusted input. What Linux checks before its point of no return is checked
+//! first ([`super::elf`]), and failing there is an errno for execve; mapping the segments
+//! comes after ([`super::elf_map`]), and failing there kills the process with SIGSEGV
+//! ([`ExecError::Fatal`]), as on Linux. Nothing in either panics on a file's contents.
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use object::LittleEndian as LE;
 use ostd::mm::PAGE_SIZE;
-use xmas_elf::ElfFile;
-use xmas_elf::header::Type as ElfType;
-use xmas_elf::program::{ProgramHeader, Type as PhType};
 
+use super::elf::{self, Ehdr, Phdr};
+use super::elf_map::{Image, load_interp, load_main};
 use super::vm::{Area, Prot, STACK_SIZE, STACK_TOP, Vm};
 use crate::error::{Errno, SysResult};
 use crate::fs::{Node, NodeKind};
 
 const PAGE: u64 = PAGE_SIZE as u64;
-/// Where a position-independent executable is placed.
-const PIE_BASE: u64 = 0x5555_5555_4000;
-/// Where the interpreter (ld.so) is placed.
-const INTERP_BASE: u64 = 0x7fff_e000_0000; // below MMAP_TOP: ld.so maps libraries under it
 /// `#!` nesting limit (Linux allows 4 levels of interpreters; BINPRM_MAX_RECURSION).
 const MAX_SCRIPT_DEPTH: usize = 4;
+/// How much of the file Linux looks at to pick a format (BINPRM_BUF_SIZE).
+const BINPRM_BUF_SIZE: usize = 256;
 
 /// What `execve` produced.
 pub struct Loaded {
@@ -40,38 +43,53 @@ pub struct Loaded {
     pub exe: String,
 }
 
-/// Reads the ELF header and program headers (not the whole file: segments are mapped
-/// from the page cache). The kernel heap's blocks are aligned to their power-of-two size,
-/// so the buffer meets xmas-elf's 8-byte alignment requirement.
-fn read_headers(node: &Node) -> SysResult<Vec<u8>> {
-    let mut ehdr = [0u8; 64];
-    if node.read_at(0, &mut ehdr)? < 64 || &ehdr[..4] != b"\x7fELF" {
-        return Err(Errno::ENOEXEC);
+/// Why `execve` failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ExecError {
+    /// Before the point of no return: execve returns this errno and the caller goes on.
+    Refused(Errno),
+    /// Past it (Linux has already let go of the old image): the process dies of SIGSEGV.
+    Fatal,
+}
+
+impl From<Errno> for ExecError {
+    fn from(e: Errno) -> Self {
+        Self::Refused(e)
     }
-    let ph_offset = u64::from_le_bytes(ehdr[0x20..0x28].try_into().unwrap_or_default());
-    let ph_size = u64::from(u16::from_le_bytes([ehdr[0x36], ehdr[0x37]])) * u64::from(u16::from_le_bytes([ehdr[0x38], ehdr[0x39]]));
-    let len = ph_offset.checked_add(ph_size).filter(|&l| l <= 64 * 1024).ok_or(Errno::ENOEXEC)?.max(64);
-    let mut bytes = alloc::vec![0u8; len as usize];
-    if node.read_at(0, &mut bytes)? < len as usize {
-        return Err(Errno::ENOEXEC);
+}
+
+/// Opens an executable by path as Linux's `open_exec` does: resolved, a regular file,
+/// executable by the caller (EACCES otherwise).
+pub type OpenExec<'a> = dyn Fn(&str) -> SysResult<Arc<Node>> + 'a;
+
+/// Reads exactly `buf.len()` bytes at `offset`, as binfmt_elf's `elf_read`: a position a
+/// read refuses is EINVAL, a short read EIO.
+fn read_exact(node: &Node, offset: u64, buf: &mut [u8]) -> SysResult<()> {
+    elf::read_range(offset, buf.len())?;
+    if node.read_at(offset, buf)? != buf.len() {
+        return Err(Errno::EIO);
     }
-    // Loading needs no sections: hide the section table (it lies past what was read, and
-    // xmas-elf would look for the section-name table there).
-    bytes[0x28..0x30].fill(0); // e_shoff
-    bytes[0x3c..0x40].fill(0); // e_shnum, e_shstrndx
-    Ok(bytes)
+    Ok(())
+}
+
+/// Reads the program-header table Linux's `load_elf_phdrs` would, or `None` where it fails.
+fn read_phdrs(node: &Node, ehdr: &Ehdr) -> Option<Vec<Phdr>> {
+    let (offset, size) = elf::phdr_table(ehdr)?;
+    let mut bytes = alloc::vec![0u8; size];
+    read_exact(node, offset, &mut bytes).ok()?;
+    Some(elf::parse_phdrs(&bytes))
 }
 
 /// Loads `node` (already resolved and checked executable) with `argv` and `envp`.
-pub fn load(resolve: &dyn Fn(&str) -> SysResult<Arc<Node>>, node: Arc<Node>, path: &str, mut argv: Vec<String>, envp: Vec<String>) -> SysResult<Loaded> {
+pub fn load(open_exec: &OpenExec, node: Arc<Node>, path: &str, mut argv: Vec<String>, envp: Vec<String>) -> Result<Loaded, ExecError> {
     let mut node = node;
     let exec_name = path;
     let mut path = path.to_string();
     for _ in 0..=MAX_SCRIPT_DEPTH {
         if node.kind() != NodeKind::File {
-            return Err(Errno::EACCES);
+            return Err(Errno::EACCES.into());
         }
-        let mut head = [0u8; 256];
+        let mut head = [0u8; BINPRM_BUF_SIZE];
         let n = node.read_at(0, &mut head)?;
         let head = &head[..n];
         if head.starts_with(b"#!") {
@@ -82,7 +100,7 @@ pub fn load(resolve: &dyn Fn(&str) -> SysResult<Arc<Node>>, node: Arc<Node>, pat
                 None => (line, None),
             };
             if interp.is_empty() {
-                return Err(Errno::ENOEXEC);
+                return Err(Errno::ENOEXEC.into());
             }
             let mut new_argv = alloc::vec![interp.to_string()];
             if let Some(a) = arg.filter(|a| !a.is_empty()) {
@@ -91,170 +109,73 @@ pub fn load(resolve: &dyn Fn(&str) -> SysResult<Arc<Node>>, node: Arc<Node>, pat
             new_argv.push(path.clone());
             new_argv.extend(argv.into_iter().skip(1));
             argv = new_argv;
-            node = resolve(interp)?;
+            node = open_exec(interp)?;
             path = interp.to_string();
             continue;
         }
-        return load_elf(resolve, &node, &path, argv, envp, exec_name);
+        if !elf::is_elf(head) {
+            return Err(Errno::ENOEXEC.into());
+        }
+        return load_elf(open_exec, &node, head, &path, argv, envp, exec_name);
     }
-    Err(Errno::ELOOP)
+    Err(Errno::ELOOP.into())
 }
 
-struct Image {
-    entry: u64,
-    base: u64,
-    phdr: u64,
-    phnum: u64,
-    brk: u64,
+/// The interpreter named by PT_INTERP, opened and checked as far as Linux does before the
+/// point of no return.
+struct Interp {
+    node: Arc<Node>,
+    ehdr: Ehdr,
+    phdrs: Vec<Phdr>,
 }
 
-fn load_elf(resolve: &dyn Fn(&str) -> SysResult<Arc<Node>>, node: &Node, path: &str, argv: Vec<String>, envp: Vec<String>, exec_name: &str) -> SysResult<Loaded> {
-    let bytes = read_headers(node)?;
-    let elf = ElfFile::new(&bytes).map_err(|_| Errno::ENOEXEC)?;
-    let interp = elf.program_iter().find(|ph| ph.get_type() == Ok(PhType::Interp));
+/// Finds, opens and checks the interpreter (see [`elf`] for the errno of each check).
+fn open_interp(open_exec: &OpenExec, node: &Node, phdrs: &[Phdr]) -> SysResult<Option<Interp>> {
+    let Some(ph) = elf::find_interp(phdrs) else { return Ok(None) };
+    let (offset, len) = elf::interp_read(ph)?;
+    let mut raw = alloc::vec![0u8; len];
+    read_exact(node, offset, &mut raw)?;
+    let name = elf::interp_name(&raw)?;
+    // Our names are UTF-8; a name that is not cannot exist.
+    let name = core::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+    if name.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let interp = open_exec(name)?;
+    let mut head = [0u8; elf::EHDR_SIZE];
+    read_exact(&interp, 0, &mut head)?;
+    let ehdr = elf::check_interp(&head)?;
+    let phdrs = read_phdrs(&interp, &ehdr).ok_or(Errno::ELIBBAD)?;
+    Ok(Some(Interp { node: interp, ehdr, phdrs }))
+}
+
+fn load_elf(open_exec: &OpenExec, node: &Node, head: &[u8], path: &str, argv: Vec<String>, envp: Vec<String>, exec_name: &str) -> Result<Loaded, ExecError> {
+    let ehdr = elf::parse_ehdr(head)?;
+    elf::check_main(&ehdr)?;
+    let phdrs = read_phdrs(node, &ehdr).ok_or(Errno::ENOEXEC)?;
+    let interp = open_interp(open_exec, node, &phdrs)?;
     let vm = Vm::new()?;
-    let main = map_image(&vm, &elf, &bytes, node, PIE_BASE)?;
-    let (entry, interp_base) = match interp {
-        Some(ph) => {
-            let mut raw = alloc::vec![0u8; (ph.file_size() as usize).min(4096)];
-            node.read_at(ph.offset(), &mut raw)?;
-            let name = core::str::from_utf8(&raw).map_err(|_| Errno::ENOEXEC)?.trim_end_matches('\0');
-            let interp_node = resolve(name)?;
-            let ib = read_headers(&interp_node)?;
-            let ielf = ElfFile::new(&ib).map_err(|_| Errno::ENOEXEC)?;
-            let image = map_image(&vm, &ielf, &ib, &interp_node, INTERP_BASE)?;
-            (image.entry, image.base)
+    // The point of no return, for Linux: from here on a failure kills the process.
+    vm.map_area(Area { start: STACK_TOP - STACK_SIZE, end: STACK_TOP, prot: Prot::READ | Prot::WRITE, shared: false }, false).map_err(|_| ExecError::Fatal)?;
+    let main = load_main(&vm, node, &ehdr, &phdrs, interp.is_some()).map_err(|()| ExecError::Fatal)?;
+    let (entry, interp_base) = match &interp {
+        Some(i) => {
+            let base = load_interp(&vm, &i.node, &i.ehdr, &i.phdrs).map_err(|()| ExecError::Fatal)?;
+            (base.wrapping_add(i.ehdr.e_entry.get(LE)), base)
         }
         None => (main.entry, 0),
     };
+    if super::elf_map::bad_addr(entry) {
+        return Err(ExecError::Fatal);
+    }
     {
         let mut areas = vm.areas();
         areas.brk_start = main.brk;
         areas.brk = main.brk;
     }
-    vm.map_area(Area { start: STACK_TOP - STACK_SIZE, end: STACK_TOP, prot: Prot::READ | Prot::WRITE, shared: false }, false)?;
     let stack_pointer = build_stack(&vm, exec_name, &argv, &envp, &main, interp_base)?;
     let comm = argv.first().map_or(path, |a| a.as_str()).rsplit('/').next().unwrap_or(path).chars().take(15).collect();
     Ok(Loaded { vm, entry, stack_pointer, comm, exe: path.to_string() })
-}
-
-fn segment_prot(ph: &ProgramHeader) -> Prot {
-    let f = ph.flags();
-    let mut p = Prot::empty();
-    if f.is_read() {
-        p |= Prot::READ;
-    }
-    if f.is_write() {
-        p |= Prot::WRITE;
-    }
-    if f.is_execute() {
-        p |= Prot::EXEC;
-    }
-    p
-}
-
-/// Maps the PT_LOAD segments of `elf`; ET_DYN images go at `dyn_base`.
-fn map_image(vm: &Vm, elf: &ElfFile, _headers: &[u8], node: &Node, dyn_base: u64) -> SysResult<Image> {
-    let cache = node.page_frames()?;
-    let base = match elf.header.pt2.type_().as_type() {
-        ElfType::Executable => 0,
-        ElfType::SharedObject => dyn_base,
-        _ => return Err(Errno::ENOEXEC),
-    };
-    if elf.header.pt2.machine().as_machine() != xmas_elf::header::Machine::X86_64 {
-        return Err(Errno::ENOEXEC);
-    }
-    let mut brk = 0;
-    let mut phdr = 0;
-    let mut first_load = None;
-    for ph in elf.program_iter() {
-        match ph.get_type() {
-            Ok(PhType::Load) => {}
-            Ok(PhType::Phdr) => {
-                phdr = base + ph.virtual_addr();
-                continue;
-            }
-            _ => continue,
-        }
-        let vaddr = base.checked_add(ph.virtual_addr()).ok_or(Errno::ENOEXEC)?;
-        let memsz = ph.mem_size();
-        let filesz = ph.file_size().min(memsz);
-        let end = vaddr.checked_add(memsz).filter(|&e| e <= super::vm::MMAP_TOP).ok_or(Errno::ENOEXEC)?;
-        let start_page = vaddr & !(PAGE - 1);
-        let end_page = end.div_ceil(PAGE) * PAGE;
-        first_load.get_or_insert((vaddr, ph.offset()));
-        let prot = segment_prot(&ph);
-        // Segments may share a page at their edges: merge rights and keep existing frames.
-        {
-            let mut areas = vm.areas();
-            let mut at = start_page;
-            while at < end_page {
-                match areas.find(at) {
-                    Some(existing) => {
-                        let merged = existing.prot | prot;
-                        let pieces = areas.remove_range(at, existing.end.min(end_page));
-                        for p in pieces {
-                            areas.insert(Area { prot: merged, ..p });
-                        }
-                        at = existing.end.min(end_page);
-                    }
-                    None => {
-                        let next = areas.iter().map(|a| a.start).filter(|&s| s > at).min().unwrap_or(end_page).min(end_page);
-                        areas.insert(Area { start: at, end: next, prot, shared: false });
-                        at = next;
-                    }
-                }
-            }
-        }
-        if ph.offset().checked_add(filesz).is_none_or(|end| end > node.size()) {
-            return Err(Errno::ENOEXEC);
-        }
-        let congruent = ph.offset() % PAGE == vaddr % PAGE;
-        for page in (start_page..end_page).step_by(PAGE_SIZE) {
-            let prot_here = vm.areas().find(page).map_or(prot, |a| a.prot);
-            // A page wholly inside the file part maps the file's own (shared) frame,
-            // read-only: writes to a writable segment copy it first (MAP_PRIVATE semantics).
-            let whole = page >= vaddr && page + PAGE <= vaddr + filesz;
-            if whole && congruent && vm.space().translate(page).is_none() {
-                let file_page = ((ph.offset() + (page - vaddr)) / PAGE) as usize;
-                if let Some(frame) = cache.get(file_page) {
-                    vm.space().map(page, frame.clone(), page_flags_of(prot_here - Prot::WRITE))?;
-                    continue;
-                }
-            }
-            let frame = vm.ensure_page(page, prot_here)?;
-            if prot_here != prot {
-                vm.space().protect(page, page_flags_of(prot_here))?;
-            }
-            // The part of the file that lands in this page.
-            let lo = page.max(vaddr);
-            let hi = (page + PAGE).min(vaddr + filesz);
-            if lo < hi {
-                let mut part = [0u8; PAGE_SIZE];
-                let n = (hi - lo) as usize;
-                node.read_at(ph.offset() + (lo - vaddr), &mut part[..n])?;
-                frame.write_bytes((lo - page) as usize, &part[..n]);
-            }
-        }
-        brk = brk.max(end_page);
-    }
-    let Some((first_vaddr, first_offset)) = first_load else { return Err(Errno::ENOEXEC) };
-    if phdr == 0 {
-        // No PT_PHDR: the headers are in the first segment if it starts at file offset 0.
-        phdr = first_vaddr - first_offset + elf.header.pt2.ph_offset();
-    }
-    Ok(Image { entry: base + elf.header.pt2.entry_point(), base, phdr, phnum: u64::from(elf.header.pt2.ph_count()), brk })
-}
-
-fn page_flags_of(prot: Prot) -> ostd::mm::PageFlags {
-    let mut f = ostd::mm::PageFlags::READ;
-    if prot.contains(Prot::WRITE) {
-        f |= ostd::mm::PageFlags::WRITE;
-    }
-    if prot.contains(Prot::EXEC) {
-        f |= ostd::mm::PageFlags::EXEC;
-    }
-    f
 }
 
 const AT_NULL: u64 = 0;

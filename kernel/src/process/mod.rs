@@ -5,6 +5,8 @@
 
 pub mod attrs;
 pub mod creds;
+pub mod elf;
+mod elf_map;
 pub mod exec;
 pub mod itimer;
 pub mod oom;

@@ -66,8 +66,13 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                     continue;
                 }
                 log::info!("pid {}: page fault at {:#x} ({:?}, present={}) rip {:#x}", process.pid(), info.addr, info.access, info.present, user.context().rip);
-                let code = if info.present { 2 } else { 1 }; // SEGV_ACCERR / SEGV_MAPERR
-                synchronous(&process, &thread, SigInfo { signo: signal::SIGSEGV, code, addr: info.addr.max(1), ..SigInfo::default() });
+                if process.vm().is_beyond_eof(info.addr) {
+                    // A file mapping's page past the end of the file.
+                    synchronous(&process, &thread, SigInfo { signo: signal::SIGBUS, code: 2, addr: info.addr, ..SigInfo::default() }); // BUS_ADRERR
+                } else {
+                    let code = if info.present { 2 } else { 1 }; // SEGV_ACCERR / SEGV_MAPERR
+                    synchronous(&process, &thread, SigInfo { signo: signal::SIGSEGV, code, addr: info.addr.max(1), ..SigInfo::default() });
+                }
             }
             ReturnReason::Exception { vector, error_code } => {
                 log::info!("pid {}: {} (error {error_code:#x}) at rip {:#x}", process.pid(), ReturnReason::exception_name(vector), user.context().rip);
@@ -230,8 +235,11 @@ pub fn start_init(path: &str, argv: alloc::vec::Vec<String>, envp: alloc::vec::V
     let fs_context = super::FsContext { root: root.clone(), cwd: root.clone(), umask: 0o022 };
     let start = crate::fs::path::Start { root: root.clone(), dir: root.clone() };
     let node = crate::fs::path::resolve(&start, path, true)?;
-    let resolver = |p: &str| crate::fs::path::resolve(&start, p, true);
-    let loaded = super::exec::load(&resolver, node, path, argv.clone(), envp)?;
+    let open_exec = |p: &str| crate::fs::path::resolve(&start, p, true);
+    let loaded = super::exec::load(&open_exec, node, path, argv.clone(), envp).map_err(|e| match e {
+        super::exec::ExecError::Refused(e) => e,
+        super::exec::ExecError::Fatal => Errno::ENOEXEC,
+    })?;
     let pid = table::alloc_pid().ok_or(Errno::EAGAIN)?;
     let mut files = fs::FdTable::new();
     let console = crate::fs::path::resolve(&start, "/dev/console", true)?;

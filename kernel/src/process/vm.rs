@@ -172,6 +172,9 @@ pub struct Vm {
     /// Set by the fault handler when a fault failed only for want of a free frame (the
     /// out-of-memory killer's cue, see [`Vm::take_starved`]).
     starved: Arc<AtomicBool>,
+    /// Ranges of private file mappings that lie past the end of their file: touching them
+    /// is SIGBUS (the fault handler refuses them, [`Vm::is_beyond_eof`] tells why).
+    beyond_eof: Arc<SpinLock<Vec<(u64, u64)>>>,
 }
 
 /// One MAP_SHARED mapping of a file.
@@ -187,27 +190,59 @@ struct SharedFileMap {
 impl Vm {
     /// Creates an empty address space with its fault handler installed.
     pub fn new() -> SysResult<Arc<Self>> {
-        Self::with(VmSpace::new()?, Areas::default())
+        Self::with(VmSpace::new()?, Areas::default(), Vec::new())
     }
 
-    fn with(space: VmSpace, areas: Areas) -> SysResult<Arc<Self>> {
+    fn with(space: VmSpace, areas: Areas, beyond_eof: Vec<(u64, u64)>) -> SysResult<Arc<Self>> {
         let areas = Arc::new(SpinLock::new(areas));
         let starved = Arc::new(AtomicBool::new(false));
-        let (for_handler, starved_for_handler) = (areas.clone(), starved.clone());
+        let beyond_eof = Arc::new(SpinLock::new(beyond_eof));
+        let (for_handler, starved_for_handler, eof_for_handler) = (areas.clone(), starved.clone(), beyond_eof.clone());
         space.set_page_fault_handler(alloc::boxed::Box::new(move |space: &VmSpace, info: &PageFaultInfo| {
             let area = for_handler.lock().find(info.addr).ok_or(())?;
+            if eof_for_handler.lock().iter().any(|&(s, e)| s <= info.addr && info.addr < e) {
+                return Err(());
+            }
             resolve_fault(space, &area, info).map_err(|failure| {
                 if failure == FaultFailure::NoMemory {
                     starved_for_handler.store(true, Ordering::Relaxed);
                 }
             })
         }));
-        Ok(Arc::new(Self { space: Arc::new(space), areas, shared_files: SpinLock::new(Vec::new()), starved }))
+        Ok(Arc::new(Self { space: Arc::new(space), areas, shared_files: SpinLock::new(Vec::new()), starved, beyond_eof }))
     }
 
     /// Returns whether a fault failed for want of memory since the last call, and forgets it.
     pub fn take_starved(&self) -> bool {
         self.starved.swap(false, Ordering::Relaxed)
+    }
+
+    /// Records that `start..end` (page-aligned, inside a private file mapping) lies past the
+    /// end of the file: an access there is SIGBUS, as on Linux.
+    pub fn add_beyond_eof(&self, start: u64, end: u64) {
+        if start < end {
+            self.beyond_eof.lock().push((start, end));
+        }
+    }
+
+    /// Returns whether a fault at `addr` hit a page past the end of a mapped file (SIGBUS
+    /// rather than SIGSEGV).
+    pub fn is_beyond_eof(&self, addr: u64) -> bool {
+        self.beyond_eof.lock().iter().any(|&(s, e)| s <= addr && addr < e)
+    }
+
+    /// Forgets the past-the-end ranges within `start..end`, keeping the parts outside it.
+    fn drop_beyond_eof(&self, start: u64, end: u64) {
+        let mut ranges = self.beyond_eof.lock();
+        let old = core::mem::take(&mut *ranges);
+        for (s, e) in old {
+            if s < start {
+                ranges.push((s, e.min(start)));
+            }
+            if end < e {
+                ranges.push((s.max(end), e));
+            }
+        }
     }
 
     /// Records that `start..end` maps `node` from `offset`, shared: its writes go back to
@@ -275,7 +310,8 @@ impl Vm {
             return Err(Errno::ENOMEM);
         }
         let areas = self.areas.lock().clone();
-        let vm = Self::with(self.space.fork_cow()?, areas)?;
+        let beyond_eof = self.beyond_eof.lock().clone();
+        let vm = Self::with(self.space.fork_cow()?, areas, beyond_eof)?;
         *vm.shared_files.lock() = self.shared_files.lock().clone();
         Ok(vm)
     }
@@ -317,6 +353,7 @@ impl Vm {
     /// Removes every mapping in `start..end` (page-aligned, in user space).
     pub fn unmap_range(&self, start: u64, end: u64) {
         self.drop_shared_files(start, end);
+        self.drop_beyond_eof(start, end);
         let removed = self.areas.lock().remove_range(start, end);
         for area in removed {
             // The range was checked by the caller; an error here would mean nothing mapped.

@@ -188,8 +188,25 @@ fn exec_node(ctx: &mut SyscallCtx, node: Arc<crate::fs::Node>, path: alloc::stri
         return Err(Errno::EACCES);
     }
     crate::syscall::fs::check_access(ctx, &node, crate::process::creds::MAY_EXEC)?;
-    let resolver = |p: &str| path::resolve(&start, p, true);
-    let loaded = exec::load(&resolver, node, &path, argv.clone(), envp)?;
+    // Interpreters (`#!` and PT_INTERP) are opened as Linux's open_exec does.
+    let open_exec = |p: &str| {
+        let node = path::resolve(&start, p, true)?;
+        if node.kind() != NodeKind::File {
+            return Err(Errno::EACCES);
+        }
+        crate::syscall::fs::check_access(ctx, &node, crate::process::creds::MAY_EXEC)?;
+        Ok(node)
+    };
+    let loaded = match exec::load(&open_exec, node, &path, argv.clone(), envp) {
+        Ok(loaded) => loaded,
+        Err(exec::ExecError::Refused(e)) => return Err(e),
+        Err(exec::ExecError::Fatal) => {
+            // Past Linux's point of no return: the process dies of SIGSEGV.
+            log::info!("pid {}: execve of {path} failed past the point of no return", ctx.process.pid());
+            ctx.exit = Some((ExitStatus::Signaled(signal::SIGSEGV, true), true));
+            return Ok(0);
+        }
+    };
     // The point of no return: the old image is gone from here on.
     let process = ctx.process;
     ctx.user.set_vm_space(loaded.vm.space().clone());

@@ -58,6 +58,7 @@ fn main() -> ExitCode {
     record("signal-target probe (SIGCONT/SIGSTOP/SIGKILL to self, children, stopped ones, thread and process groups, init; permissions) matches Linux 6.1", reference(&elf, "tests/ref/sigtargets.sh", &["tests/ref/sigtargets.c"]));
     record("running-out probe (address space, memory and the OOM killer, threads, argument space) matches Linux 6.1", reference(&elf, "tests/ref/oom.sh", &["tests/ref/oom.c"]));
     record("Unix socket probe (pairs, bind/connect/accept, SCM_RIGHTS, errnos) matches Linux 6.1", reference(&elf, "tests/ref/sockets.sh", &["tests/ref/sockets.c"]));
+    record("hostile-ELF probe (a few hundred corrupted executables: errno, exit or signal) matches Linux 6.1", reference(&elf, "tests/ref/badelf.sh", &["tests/ref/badelf.c"]));
     record("dynamically linked Debian coreutils match Linux 6.1", reference_with(&elf, "tests/ref/dynamic.sh", &[], DYNAMIC_PROGRAMS));
     record("Debian's bash (arrays, process substitution, traps, wait -n) matches Linux 6.1", reference_with(&elf, "tests/ref/bash.sh", &[], &["/usr/bin/bash", "/usr/bin/sort"]));
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {

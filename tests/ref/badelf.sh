@@ -1,0 +1,3 @@
+# Runs the hostile-ELF probe (tests/ref/badelf.c): a few hundred corrupted executables.
+/bin/badelf
+echo "exit $?"
