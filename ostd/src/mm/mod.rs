@@ -17,6 +17,7 @@ mod heap;
 mod io_mem;
 mod kspace;
 mod page_table;
+mod phys_bounds;
 mod pt_index;
 mod user_copy;
 mod vm_space;
@@ -28,6 +29,7 @@ pub use frame_alloc::{FrameStats, frame_stats};
 pub use heap::heap_stats;
 pub use io_mem::IoMem;
 pub use page_table::PageFlags;
+pub use phys_bounds::{PhysSpan, WindowError, WindowPurpose};
 pub use vm_space::{PageFaultInfo, VmError, VmSpace};
 
 pub use page_table::PageAccess;
