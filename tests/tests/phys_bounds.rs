@@ -9,8 +9,8 @@
 mod phys_bounds;
 
 use phys_bounds::{
-    LEGACY_END, PAGE, PhysSpan, RegionUse, WINDOW_SPAN, WindowError, WindowPurpose, access, check_window, fits, page_ceil,
-    page_floor,
+    LEGACY_END, PAGE, PhysSpan, RegionUse, WINDOW_SPAN, WindowError, WindowPurpose, access, check_loaded, check_window, fits,
+    page_ceil, page_floor,
 };
 use proptest::prelude::*;
 
@@ -119,6 +119,30 @@ mod fixed_cases {
     }
 
     #[test]
+    fn an_initrd_in_usable_ram_is_taken_as_is() {
+        let image = span(IMAGE.0, IMAGE.1);
+        assert_eq!(check_loaded(0x1f00_0000, 0x12345, image, q35()), Ok(span(0x1f00_0000, 0x1f01_2345)));
+    }
+
+    #[test]
+    fn an_initrd_over_the_kernel_image_is_refused() {
+        let image = span(IMAGE.0, IMAGE.1);
+        let e = check_loaded(0x20_0000, 0x10_0000, image, q35()).unwrap_err();
+        assert_eq!(e, WindowError::OverlapsKernel { range: span(0x20_0000, 0x30_0000), image });
+        assert_eq!(e.to_string(), "0x200000..0x300000 overlaps the kernel image 0x100000..0x23a000");
+    }
+
+    #[test]
+    fn an_initrd_that_wraps_leaves_ram_or_passes_the_direct_map_is_refused() {
+        let image = span(IMAGE.0, IMAGE.1);
+        assert!(matches!(check_loaded(u64::MAX - 4, 16, image, q35()), Err(WindowError::Wraps { .. })));
+        assert!(matches!(check_loaded(0x1ffd_0000, 0x20000, image, q35()), Err(WindowError::NotInUsableRam { .. })));
+        let high = [(span(0, 1 << 40), RegionUse::Usable)];
+        assert!(matches!(check_loaded(WINDOW_SPAN - 8, 16, span(0, 0x1000), high), Err(WindowError::BeyondWindow { .. })));
+        assert_eq!(check_loaded(0x1f00_0000, 0, image, q35()), Err(WindowError::Empty { paddr: 0x1f00_0000 }));
+    }
+
+    #[test]
     fn page_rounding_saturates_at_the_top() {
         assert_eq!(page_ceil(u64::MAX), None);
         assert_eq!(page_ceil(u64::MAX - PAGE + 1), Some(u64::MAX - PAGE + 1));
@@ -211,9 +235,27 @@ proptest! {
                 WindowError::BeyondWindow { range } => prop_assert!(page_ceil(range.end()).is_none_or(|e| e > WINDOW_SPAN)),
                 WindowError::OverlapsKernel { .. } => {}
                 WindowError::OverlapsRam { region, .. } => prop_assert!(map.iter().any(|(r, k)| *r == region && *k != RegionUse::Reserved)),
-                WindowError::NoPageTables { .. } => prop_assert!(false, "the pure check never runs out of memory"),
+                WindowError::NoPageTables { .. } | WindowError::NotInUsableRam { .. } => {
+                    prop_assert!(false, "check_window never reports {e:?}")
+                }
             }
             prop_assert!(!e.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn an_accepted_initrd_is_inside_one_usable_region_below_the_limit_and_off_the_image(
+        paddr in addr(),
+        len in prop_oneof![0u64..(1 << 28), any::<u64>()],
+        map in memory_map(),
+        image_start in 0u64..(1 << 32),
+        image_len in 1u64..(64 << 20),
+    ) {
+        let image = span(image_start, image_start + image_len);
+        if let Ok(range) = check_loaded(paddr, len, image, map.iter().copied()) {
+            prop_assert_eq!((range.start(), range.len()), (paddr, len));
+            prop_assert!(len > 0 && range.end() <= WINDOW_SPAN && !range.overlaps(image));
+            prop_assert!(map.iter().any(|(r, k)| *k == RegionUse::Usable && r.contains(range)));
         }
     }
 

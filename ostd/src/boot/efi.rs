@@ -53,29 +53,24 @@ pub(super) fn take_over(
         return Err(BootError::NoUsableMemory);
     }
 
-    let mut warnings = [None; 4];
-    let initrd = match params.initrd {
-        Some(r) if !super::pvh::is_usable(&memory, r) => {
-            warnings[0] = Some("the initrd lies outside usable RAM; ignoring it");
-            None
-        }
-        other => other,
-    };
     let mut info = BootInfo {
         protocol: BootProtocol::EfiHandover,
         cmdline: params.cmdline,
-        initrd,
+        initrd: None,
+        initrd_refused: None,
         memory,
         reserved: [PhysRange::default(); 8],
         rsdp: params.rsdp.or(rsdp_from_efi),
         load_offset,
         entry_tsc,
-        warnings,
+        warnings: [None; 4],
     };
     info.reserved[0] = PhysRange { start: 0, end: 0x10_0000 };
     info.reserved[1] = info.kernel_image();
-    info.reserved[2] = initrd.unwrap_or_default();
     info.reserved[3] = params.self_range;
+    if let Some((paddr, len)) = params.initrd {
+        info.set_initrd(paddr, len);
+    }
     Ok(info)
 }
 

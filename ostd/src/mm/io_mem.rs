@@ -3,9 +3,8 @@
 //! Only volatile, bounds-checked, fixed-width accesses exist: no references, so neither the
 //! compiler nor a caller can assume the bytes stay put between reads.
 
-use super::phys_bounds::{self, PhysSpan, RegionUse, WindowError, WindowPurpose, check_window};
+use super::phys_bounds::{self, PhysSpan, WindowError, WindowPurpose, check_window};
 use super::{Paddr, Vaddr, kspace};
-use crate::boot::MemoryKind;
 
 /// A window onto physical device or firmware memory.
 ///
@@ -56,16 +55,9 @@ impl IoMem {
     fn map_checked(paddr: Paddr, len: usize, purpose: WindowPurpose) -> Result<Self, WindowError> {
         let info = crate::boot::boot_info();
         let image = info.kernel_image();
-        let image = PhysSpan::from_bounds(image.start, image.end).ok_or(WindowError::Empty { paddr: image.start })?;
-        let regions = info.memory.regions().iter().filter_map(|r| {
-            let kind = match r.kind {
-                MemoryKind::Usable => RegionUse::Usable,
-                MemoryKind::AcpiReclaimable => RegionUse::AcpiReclaimable,
-                MemoryKind::Reserved => RegionUse::Reserved,
-            };
-            Some((PhysSpan::from_bounds(r.range.start, r.range.end)?, kind))
-        });
-        let pages = check_window(paddr, len as u64, purpose, image, regions)?;
+        // As in `BootInfo::set_initrd`: an impossible image range refuses everything.
+        let image = PhysSpan::from_bounds(image.start, image.end).unwrap_or(PhysSpan::ALL);
+        let pages = check_window(paddr, len as u64, purpose, image, info.memory.spans())?;
         let vaddr = kspace::map_io(pages).ok_or(WindowError::NoPageTables { range: pages })?;
         Ok(Self { paddr, vaddr: vaddr + (paddr - pages.start()), len })
     }

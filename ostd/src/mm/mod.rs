@@ -30,6 +30,7 @@ pub use heap::heap_stats;
 pub use io_mem::IoMem;
 pub use page_table::PageFlags;
 pub use phys_bounds::{PhysSpan, WindowError, WindowPurpose};
+pub(crate) use phys_bounds::{RegionUse, check_loaded};
 pub use vm_space::{PageFaultInfo, VmError, VmSpace};
 
 pub use page_table::PageAccess;

@@ -36,6 +36,9 @@ pub struct PhysSpan {
 }
 
 impl PhysSpan {
+    /// Every address below 2^64 - 1: what to assume when a bound is unknown.
+    pub const ALL: PhysSpan = PhysSpan { start: 0, end: u64::MAX };
+
     /// Returns the range of `len` bytes at `start`, or `None` if it would run past 2^64.
     pub fn new(start: u64, len: u64) -> Option<Self> {
         Some(Self { start, end: start.checked_add(len)? })
@@ -141,13 +144,15 @@ pub enum WindowError {
     OverlapsKernel { range: PhysSpan, image: PhysSpan },
     /// The range passed the checks, but memory for its page tables ran out.
     NoPageTables { range: PhysSpan },
+    /// Data the loader placed in RAM (the initrd) does not lie wholly inside one usable region.
+    NotInUsableRam { range: PhysSpan },
 }
 
 impl fmt::Display for WindowError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
             Self::Wraps { paddr, len } => write!(f, "{paddr:#x} + {len:#x} wraps past the end of the address space"),
-            Self::Empty { paddr } => write!(f, "empty window at {paddr:#x}"),
+            Self::Empty { paddr } => write!(f, "empty range at {paddr:#x}"),
             Self::BeyondWindow { range } => {
                 write!(f, "{range} reaches past {WINDOW_SPAN:#x}, the highest physical address the kernel maps")
             }
@@ -159,6 +164,7 @@ impl fmt::Display for WindowError {
             }
             Self::OverlapsKernel { range, image } => write!(f, "{range} overlaps the kernel image {image}"),
             Self::NoPageTables { range } => write!(f, "out of memory for the page tables mapping {range}"),
+            Self::NotInUsableRam { range } => write!(f, "{range} does not lie inside one usable RAM region of the memory map"),
         }
     }
 }
@@ -205,6 +211,35 @@ pub fn check_window(
         }
     }
     Ok(pages)
+}
+
+/// Checks data of `len` bytes the loader placed at physical `paddr` (the initrd), which the
+/// kernel reads in place through the direct map: it must lie wholly inside one usable
+/// region, below [`WINDOW_SPAN`] (the direct map's reach), and clear of the kernel image.
+/// Returns the exact range.
+///
+/// # Errors
+/// A range that wraps, is empty, or breaks one of those rules (named in the error).
+pub fn check_loaded(
+    paddr: u64,
+    len: u64,
+    kernel_image: PhysSpan,
+    regions: impl IntoIterator<Item = (PhysSpan, RegionUse)>,
+) -> Result<PhysSpan, WindowError> {
+    let range = PhysSpan::new(paddr, len).ok_or(WindowError::Wraps { paddr, len })?;
+    if range.is_empty() {
+        return Err(WindowError::Empty { paddr });
+    }
+    if range.end > WINDOW_SPAN {
+        return Err(WindowError::BeyondWindow { range });
+    }
+    if range.overlaps(kernel_image) {
+        return Err(WindowError::OverlapsKernel { range, image: kernel_image });
+    }
+    if !regions.into_iter().any(|(region, kind)| kind == RegionUse::Usable && region.contains(range)) {
+        return Err(WindowError::NotInUsableRam { range });
+    }
+    Ok(range)
 }
 
 /// Returns the address of an access of `size` bytes at `offset` into a window of `len`
