@@ -48,6 +48,7 @@ fn main() -> ExitCode {
     record("bzImage under OVMF takes its command line and initrd", ovmf_with_initrd(&bzimage, &scratch));
     record("a kernel panic prints a named backtrace and fails the run", panic_path(&elf));
     record("interactive busybox shell: commands, ^C, background jobs, /proc, exit", interactive_shell(&elf, &initramfs));
+    record("console flood: 64 KiB typed at once is capped, and the shell survives", console_flood(&elf, &initramfs));
     record("busybox workout matches Linux 6.1 byte for byte", reference(&elf, "tests/ref/busybox-basics.sh", &[]));
     record("errno probe (bad pointers, fds, flags) matches Linux 6.1", reference(&elf, "tests/ref/errno.sh", &["tests/ref/errno.c"]));
     record("pthreads probe (clone threads, futex, join) matches Linux 6.1", reference(&elf, "tests/ref/threads.sh", &["tests/ref/threads.c"]));
@@ -156,6 +157,25 @@ fn interactive_shell(elf: &Path, initramfs: &Path) -> Result<String, String> {
     s.send(b"exit\r")?;
     match s.wait(short) {
         Some(tests::qemu::EXIT_SUCCESS) => Ok("prompt, ^C (130), jobs, pipes, /proc, clean power-off".into()),
+        other => Err(format!("after exit, qemu status {other:?}")),
+    }
+}
+
+/// The host can send console input faster than anything reads it; the kernel's buffers are
+/// capped (what does not fit is dropped and counted), so a flood costs bytes, not memory.
+fn console_flood(elf: &Path, initramfs: &Path) -> Result<String, String> {
+    use std::time::Duration;
+    let spec = BootSpec { initrd: Some(initramfs.into()), ..BootSpec::pvh(elf, "console=ttyS0 quiet") };
+    let mut s = tests::qemu::Interactive::start(&spec).map_err(|e| format!("cannot start qemu: {e}"))?;
+    s.expect("~ # ", Duration::from_secs(60))?;
+    s.send(&vec![b'a'; 64 * 1024])?;
+    std::thread::sleep(Duration::from_secs(3));
+    s.send(b"\x03")?;
+    s.send(b"\recho alive-$((40 + 2))\r")?;
+    s.expect("alive-42", Duration::from_secs(60))?;
+    s.send(b"exit\r")?;
+    match s.wait(Duration::from_secs(20)) {
+        Some(tests::qemu::EXIT_SUCCESS) => Ok("the shell answers after the flood; clean power-off".into()),
         other => Err(format!("after exit, qemu status {other:?}")),
     }
 }
