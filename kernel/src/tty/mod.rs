@@ -227,10 +227,12 @@ impl Terminal {
                     s.ready.clear();
                 }
             }
-            // Full: drop the byte, unless it ends a canonical line (then the reader can always
-            // make progress; the line may hold one byte past the capacity).
-            let ends_line = t.lflag & ICANON != 0 && (byte == b'\n' || byte == t.cc[VEOF]);
-            let edits = t.lflag & ICANON != 0 && (byte == t.cc[VERASE] || byte == 0x08 || byte == t.cc[VKILL]);
+            // Full: drop the byte, unless it ends the canonical line being edited (so a reader
+            // can always make progress; this holds at most one byte past the capacity, since
+            // it empties the line) or edits it (which only shrinks it).
+            let canonical = t.lflag & ICANON != 0;
+            let ends_line = canonical && !s.line.is_empty() && (byte == b'\n' || byte == t.cc[VEOF]);
+            let edits = canonical && (byte == t.cc[VERASE] || byte == 0x08 || byte == t.cc[VKILL]);
             if signal.is_none() && s.ready.len() + s.line.len() >= INPUT_CAPACITY && !ends_line && !edits {
                 s.dropped += 1;
             } else if signal.is_none() {
@@ -581,6 +583,12 @@ ostd::ktest! {
         let s = terminal.state.lock();
         assert_eq!((s.ready.len(), s.line.len()), (INPUT_CAPACITY + 1, 0));
         drop(s);
+        // A flood of empty lines cannot grow it further.
+        for _ in 0..10 {
+            terminal.receive(b'\n');
+        }
+        let ready = terminal.state.lock().ready.len();
+        assert_eq!((ready, terminal.dropped_input()), (INPUT_CAPACITY + 1, 110));
         // Raw mode: a full buffer drops everything until a reader drains it.
         let raw = Terminal::new(alloc::boxed::Box::new(Nowhere));
         raw.state.lock().termios.lflag &= !(ICANON | ECHO);
