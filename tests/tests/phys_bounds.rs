@@ -143,6 +143,14 @@ mod fixed_cases {
     }
 
     #[test]
+    fn a_usable_region_at_the_top_of_the_address_space_has_no_whole_pages() {
+        // Rounding its start up used to wrap to 0, handing the allocator every frame below.
+        assert_eq!(span(u64::MAX - 100, u64::MAX).whole_pages(), None);
+        assert_eq!(span(0x1001, 0x3fff).whole_pages(), Some(span(0x2000, 0x3000)));
+        assert_eq!(span(0x1001, 0x2fff).whole_pages(), None);
+    }
+
+    #[test]
     fn page_rounding_saturates_at_the_top() {
         assert_eq!(page_ceil(u64::MAX), None);
         assert_eq!(page_ceil(u64::MAX - PAGE + 1), Some(u64::MAX - PAGE + 1));
@@ -177,6 +185,20 @@ proptest! {
         match page_ceil(a) {
             Some(hi) => prop_assert!(hi >= a && hi - a < PAGE && hi % PAGE == 0),
             None => prop_assert!(a > u64::MAX - PAGE + 1),
+        }
+    }
+
+    #[test]
+    fn whole_pages_lie_inside_and_lose_less_than_a_page_at_each_end(start in addr(), end in addr()) {
+        let Some(span) = PhysSpan::from_bounds(start.min(end), start.max(end)) else { return Ok(()) };
+        match span.whole_pages() {
+            Some(p) => {
+                prop_assert!(span.contains(p) && !p.is_empty());
+                prop_assert!(p.start() % PAGE == 0 && p.end() % PAGE == 0);
+                prop_assert!(p.start() - span.start() < PAGE && span.end() - p.end() < PAGE);
+            }
+            // No aligned page fits: the span is short, or sits in the last partial page.
+            None => prop_assert!(page_ceil(span.start()).is_none_or(|s| s.checked_add(PAGE).is_none_or(|e| e > span.end()))),
         }
     }
 

@@ -80,6 +80,13 @@ impl PhysSpan {
         self.start <= other.start && other.end <= self.end
     }
 
+    /// Returns the largest page-aligned range inside `self` (what an allocator may hand out
+    /// of a RAM region), or `None` if no whole page fits.
+    pub fn whole_pages(&self) -> Option<PhysSpan> {
+        let (start, end) = (page_ceil(self.start)?, page_floor(self.end));
+        (start < end).then_some(PhysSpan { start, end })
+    }
+
     /// Returns the smallest page-aligned range holding `self`, or `None` if rounding the end
     /// up would pass 2^64.
     pub fn pages(&self) -> Option<PhysSpan> {
