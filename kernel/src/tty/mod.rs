@@ -135,6 +135,20 @@ const INPUT_CAPACITY: usize = 4096;
 pub trait Sink: Send + Sync {
     /// Takes output bytes, already processed (ONLCR).
     fn put(&self, bytes: &[u8]);
+
+    /// Waits until the sink has room and returns how many bytes a write may put now (at
+    /// least 1). A sink that never fills (the serial port, which paces itself) has no limit.
+    ///
+    /// # Errors
+    /// `EAGAIN` if it is full and `nonblocking`; `EINTR` if a signal interrupts the wait.
+    fn wait_for_room(&self, _nonblocking: bool) -> SysResult<usize> {
+        Ok(usize::MAX)
+    }
+
+    /// Returns whether a write would find room now (poll's POLLOUT).
+    fn has_room(&self) -> bool {
+        true
+    }
 }
 
 /// The serial console as a sink.
@@ -323,18 +337,30 @@ impl Terminal {
     }
 
     /// Writes from a process (EIO once hung up).
-    pub fn write(&self, buf: &[u8]) -> SysResult<usize> {
+    /// Writes `buf` through output processing, as far as the sink has room: a full sink
+    /// blocks the writer (or, `nonblocking`, ends the write early or fails with `EAGAIN`).
+    pub fn write(&self, buf: &[u8], nonblocking: bool) -> SysResult<usize> {
         if self.state.lock().hung_up {
             return Err(Errno::EIO);
         }
-        self.write_output(buf);
-        Ok(buf.len())
+        let mut done = 0;
+        while done < buf.len() {
+            let room = match self.sink.wait_for_room(nonblocking) {
+                Ok(room) => room,
+                Err(_) if done > 0 => break,
+                Err(e) => return Err(e),
+            };
+            let n = room.min(buf.len() - done);
+            self.write_output(&buf[done..done + n]);
+            done += n;
+        }
+        Ok(done)
     }
 
     /// poll/select readiness of the slave side.
     pub fn readiness(&self) -> Readiness {
         let s = self.state.lock();
-        Readiness { readable: !s.ready.is_empty() || s.eofs > 0 || s.hung_up, writable: true, hangup: s.hung_up }
+        Readiness { readable: !s.ready.is_empty() || s.eofs > 0 || s.hung_up, writable: self.sink.has_room(), hangup: s.hung_up }
     }
 
     /// The terminal ioctls (termios, process groups, window size).
@@ -516,7 +542,8 @@ impl FileLike for TerminalFile {
     }
 
     fn write(&self, buf: &[u8]) -> SysResult<usize> {
-        self.terminal().write(buf)
+        let nonblocking = self.flags.lock().contains(OpenFlags::NONBLOCK);
+        self.terminal().write(buf, nonblocking)
     }
 
     fn stat(&self) -> Stat {
