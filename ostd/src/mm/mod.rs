@@ -8,7 +8,10 @@
 //! 0xffff_ffff_8000_0000 ..                           the kernel image (slot 511)
 //! ```
 //! Kernel-half PML4 slots are created once at boot and never change, so every address space
-//! shares them by copying the PML4 entries.
+//! shares them by copying the PML4 entries. The direct map and the I/O window are one slot
+//! each, so they reach physical addresses below 512 GiB only; `phys_bounds` holds the
+//! (pure, host-tested) arithmetic that keeps every window inside its slot, off RAM the
+//! kernel owns and off the kernel image.
 
 mod frame;
 mod frame_alloc;
