@@ -57,7 +57,10 @@ fn cmdline_notes(info: &BootInfo) -> String {
 
 fn describe_initrd(info: &BootInfo) -> String {
     let Some(bytes) = ostd::boot::initrd_bytes() else {
-        return String::from("none");
+        return match &info.initrd_refused {
+            Some(e) => alloc::format!("none (refused: {e})"),
+            None => String::from("none"),
+        };
     };
     let kind = match bytes {
         [0x1f, 0x8b, ..] => "gzip",

@@ -1,6 +1,7 @@
 //! Integration-test support: source policy checks and QEMU boots.
 #![forbid(unsafe_code)]
 
+pub mod bad_initrd;
 pub mod bench;
 pub mod cpython;
 pub mod debian_workout;

@@ -8,6 +8,7 @@
 //! - [`devfs`], [`pipe`]: the special files.
 //! - [`initramfs`]: unpacks the boot loader's gzip'd cpio into the root.
 
+pub mod cpio;
 pub mod devfs;
 pub mod epoll;
 pub mod eventfd;

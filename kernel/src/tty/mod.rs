@@ -13,6 +13,7 @@ pub mod pty;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use ostd::sync::{SpinLock, WaitQueue};
 
@@ -121,12 +122,33 @@ struct State {
     winsize: [u8; 8],
     /// The other side is gone (a pty whose master closed): reads return EOF, writes EIO.
     hung_up: bool,
+    /// Input bytes dropped because `ready` and `line` were full.
+    dropped: usize,
 }
+
+/// How many input bytes a terminal holds (`ready` plus `line`): Linux's `N_TTY_BUF_SIZE`.
+/// The sender (the host on the console, a process on a pty master) cannot grow it further:
+/// past it, input is dropped and counted, as Linux drops it.
+const INPUT_CAPACITY: usize = 4096;
 
 /// Where a terminal's output (writes and echo) goes.
 pub trait Sink: Send + Sync {
     /// Takes output bytes, already processed (ONLCR).
     fn put(&self, bytes: &[u8]);
+
+    /// Waits until the sink has room and returns how many bytes a write may put now (at
+    /// least 1). A sink that never fills (the serial port, which paces itself) has no limit.
+    ///
+    /// # Errors
+    /// `EAGAIN` if it is full and `nonblocking`; `EINTR` if a signal interrupts the wait.
+    fn wait_for_room(&self, _nonblocking: bool) -> SysResult<usize> {
+        Ok(usize::MAX)
+    }
+
+    /// Returns whether a write would find room now (poll's POLLOUT).
+    fn has_room(&self) -> bool {
+        true
+    }
 }
 
 /// The serial console as a sink.
@@ -157,6 +179,7 @@ impl Terminal {
                 foreground_pgrp: 0,
                 winsize: [0; 8],
                 hung_up: false,
+                dropped: 0,
             }),
             readers: WaitQueue::new(),
             sink,
@@ -218,7 +241,15 @@ impl Terminal {
                     s.ready.clear();
                 }
             }
-            if signal.is_none() {
+            // Full: drop the byte, unless it ends the canonical line being edited (so a reader
+            // can always make progress; this holds at most one byte past the capacity, since
+            // it empties the line) or edits it (which only shrinks it).
+            let canonical = t.lflag & ICANON != 0;
+            let ends_line = canonical && !s.line.is_empty() && (byte == b'\n' || byte == t.cc[VEOF]);
+            let edits = canonical && (byte == t.cc[VERASE] || byte == 0x08 || byte == t.cc[VKILL]);
+            if signal.is_none() && s.ready.len() + s.line.len() >= INPUT_CAPACITY && !ends_line && !edits {
+                s.dropped += 1;
+            } else if signal.is_none() {
                 if t.lflag & ICANON == 0 {
                     s.ready.push_back(byte);
                     self.echo(&s, byte);
@@ -258,6 +289,11 @@ impl Terminal {
             }
         }
         self.readers.wake_all();
+    }
+
+    /// Returns how many input bytes were dropped because the terminal's buffer was full.
+    pub fn dropped_input(&self) -> usize {
+        self.state.lock().dropped
     }
 
     /// Marks the terminal hung up (its master is gone) and wakes its readers.
@@ -301,18 +337,30 @@ impl Terminal {
     }
 
     /// Writes from a process (EIO once hung up).
-    pub fn write(&self, buf: &[u8]) -> SysResult<usize> {
+    /// Writes `buf` through output processing, as far as the sink has room: a full sink
+    /// blocks the writer (or, `nonblocking`, ends the write early or fails with `EAGAIN`).
+    pub fn write(&self, buf: &[u8], nonblocking: bool) -> SysResult<usize> {
         if self.state.lock().hung_up {
             return Err(Errno::EIO);
         }
-        self.write_output(buf);
-        Ok(buf.len())
+        let mut done = 0;
+        while done < buf.len() {
+            let room = match self.sink.wait_for_room(nonblocking) {
+                Ok(room) => room,
+                Err(_) if done > 0 => break,
+                Err(e) => return Err(e),
+            };
+            let n = room.min(buf.len() - done);
+            self.write_output(&buf[done..done + n]);
+            done += n;
+        }
+        Ok(done)
     }
 
     /// poll/select readiness of the slave side.
     pub fn readiness(&self) -> Readiness {
         let s = self.state.lock();
-        Readiness { readable: !s.ready.is_empty() || s.eofs > 0 || s.hung_up, writable: true, hangup: s.hung_up }
+        Readiness { readable: !s.ready.is_empty() || s.eofs > 0 || s.hung_up, writable: self.sink.has_room(), hangup: s.hung_up }
     }
 
     /// The terminal ioctls (termios, process groups, window size).
@@ -380,31 +428,58 @@ impl Terminal {
 /// The console terminal, and the raw bytes COM1 delivered that its task has not fed yet.
 struct Console {
     terminal: Terminal,
+    /// At most [`RAW_CAPACITY`] bytes: the host decides how fast bytes arrive.
     raw: SpinLock<VecDeque<u8>>,
+    /// Bytes the interrupt dropped because `raw` was full.
+    raw_dropped: AtomicUsize,
     raw_arrived: WaitQueue,
 }
+
+/// How many received bytes wait for the tty task, like a tty's flip buffer.
+const RAW_CAPACITY: usize = 4096;
 
 static CONSOLE: spin::Once<Console> = spin::Once::new();
 
 fn console() -> &'static Console {
-    CONSOLE.call_once(|| Console { terminal: Terminal::new(alloc::boxed::Box::new(Serial)), raw: SpinLock::new(VecDeque::new()), raw_arrived: WaitQueue::new() })
+    CONSOLE.call_once(|| Console {
+        terminal: Terminal::new(alloc::boxed::Box::new(Serial)),
+        raw: SpinLock::new(VecDeque::with_capacity(RAW_CAPACITY)),
+        raw_dropped: AtomicUsize::new(0),
+        raw_arrived: WaitQueue::new(),
+    })
 }
 
 /// Starts console input: the COM1 interrupt feeds the line discipline task.
 pub fn init() {
     let console = console();
-    ostd::task::spawn("tty", move || loop {
-        let bytes: Vec<u8> = console.raw_arrived.wait_until(|| {
-            let mut raw = console.raw.lock();
-            (!raw.is_empty()).then(|| raw.drain(..).collect())
-        });
-        for b in bytes {
-            console.terminal.receive(b);
+    ostd::task::spawn("tty", move || {
+        let mut reported = 0;
+        loop {
+            let bytes: Vec<u8> = console.raw_arrived.wait_until(|| {
+                let mut raw = console.raw.lock();
+                (!raw.is_empty()).then(|| raw.drain(..).collect())
+            });
+            for b in bytes {
+                console.terminal.receive(b);
+            }
+            // Logged here, not in the interrupt (which must not take the console's lock).
+            let dropped = console.raw_dropped.load(Ordering::Relaxed) + console.terminal.dropped_input();
+            // At each doubling, so a flood cannot turn into a flood of warnings.
+            if dropped > 0 && (reported == 0 || dropped >= 2 * reported) {
+                log::warn!("tty: console input overran its {RAW_CAPACITY}-byte buffers; {dropped} bytes dropped so far");
+                reported = dropped;
+            }
         }
     });
     if let Err(e) = ostd::console::set_input_handler(|byte| {
         let console = self::console();
-        console.raw.lock().push_back(byte);
+        let mut raw = console.raw.lock();
+        if raw.len() < RAW_CAPACITY {
+            raw.push_back(byte);
+        } else {
+            console.raw_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        drop(raw);
         console.raw_arrived.wake_all();
     }) {
         log::warn!("tty: no console input: {e:?}");
@@ -467,7 +542,8 @@ impl FileLike for TerminalFile {
     }
 
     fn write(&self, buf: &[u8]) -> SysResult<usize> {
-        self.terminal().write(buf)
+        let nonblocking = self.flags.lock().contains(OpenFlags::NONBLOCK);
+        self.terminal().write(buf, nonblocking)
     }
 
     fn stat(&self) -> Stat {
@@ -518,5 +594,35 @@ ostd::ktest! {
         let mut s = terminal.state.lock();
         assert_eq!(s.eofs, 1);
         s.eofs = 0;
+    }
+
+    fn a_flood_of_input_is_capped_and_counted_but_a_newline_still_ends_the_line() {
+        struct Nowhere;
+        impl Sink for Nowhere {
+            fn put(&self, _: &[u8]) {}
+        }
+        let terminal = Terminal::new(alloc::boxed::Box::new(Nowhere));
+        for _ in 0..INPUT_CAPACITY + 100 {
+            terminal.receive(b'x');
+        }
+        assert_eq!(terminal.dropped_input(), 100);
+        terminal.receive(b'\n');
+        let s = terminal.state.lock();
+        assert_eq!((s.ready.len(), s.line.len()), (INPUT_CAPACITY + 1, 0));
+        drop(s);
+        // A flood of empty lines cannot grow it further.
+        for _ in 0..10 {
+            terminal.receive(b'\n');
+        }
+        let ready = terminal.state.lock().ready.len();
+        assert_eq!((ready, terminal.dropped_input()), (INPUT_CAPACITY + 1, 110));
+        // Raw mode: a full buffer drops everything until a reader drains it.
+        let raw = Terminal::new(alloc::boxed::Box::new(Nowhere));
+        raw.state.lock().termios.lflag &= !(ICANON | ECHO);
+        for _ in 0..INPUT_CAPACITY + 7 {
+            raw.receive(b'y');
+        }
+        let ready = raw.state.lock().ready.len();
+        assert_eq!((ready, raw.dropped_input()), (INPUT_CAPACITY, 7));
     }
 }

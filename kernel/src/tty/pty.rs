@@ -34,16 +34,47 @@ const TIOCGPTLCK: u32 = 0x8004_5439;
 const FIONREAD: u32 = 0x541b;
 const TIOCSWINSZ: u32 = 0x5414;
 
+/// How many bytes the slave's output may hold before a writer blocks (Linux's tty buffer
+/// limit for a pty). Echo of what the master types does not block; it may take the queue to
+/// twice this, past which it is dropped, so a master that writes and never reads cannot
+/// grow the queue either.
+const TO_MASTER_CAPACITY: usize = 64 * 1024;
+
 /// What the slave has written, waiting for the master to read.
 struct ToMaster {
+    /// At most `2 * TO_MASTER_CAPACITY` bytes.
     bytes: SpinLock<VecDeque<u8>>,
     readable: WaitQueue,
+    /// Woken when the master reads, for writers waiting for room.
+    writable: WaitQueue,
 }
 
 impl Sink for Arc<ToMaster> {
     fn put(&self, bytes: &[u8]) {
-        self.bytes.lock().extend(bytes.iter().copied());
+        let mut queue = self.bytes.lock();
+        let room = (2 * TO_MASTER_CAPACITY).saturating_sub(queue.len());
+        queue.extend(bytes.iter().copied().take(room));
+        drop(queue);
         self.readable.wake_all();
+    }
+
+    fn has_room(&self) -> bool {
+        self.bytes.lock().len() < TO_MASTER_CAPACITY
+    }
+
+    fn wait_for_room(&self, nonblocking: bool) -> SysResult<usize> {
+        self.writable.wait_until(|| {
+            let len = self.bytes.lock().len();
+            if len < TO_MASTER_CAPACITY {
+                Some(Ok(TO_MASTER_CAPACITY - len))
+            } else if nonblocking {
+                Some(Err(Errno::EAGAIN))
+            } else if crate::process::table::current_interrupted() {
+                Some(Err(Errno::EINTR))
+            } else {
+                None
+            }
+        })
     }
 }
 
@@ -65,7 +96,7 @@ static PTYS: SpinLock<BTreeMap<u32, Weak<Pty>>> = SpinLock::new(BTreeMap::new())
 pub fn open_master(flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
     let mut ptys = PTYS.lock();
     let index = (0..MAX_PTYS).find(|i| ptys.get(i).is_none_or(|w| w.strong_count() == 0)).ok_or(Errno::ENOSPC)?;
-    let to_master = Arc::new(ToMaster { bytes: SpinLock::new(VecDeque::new()), readable: WaitQueue::new() });
+    let to_master = Arc::new(ToMaster { bytes: SpinLock::new(VecDeque::new()), readable: WaitQueue::new(), writable: WaitQueue::new() });
     let pty = Arc::new(Pty {
         index,
         terminal: Terminal::new(alloc::boxed::Box::new(to_master.clone())),
@@ -129,7 +160,7 @@ impl FileLike for Master {
         }
         let nonblocking = self.flags.lock().contains(OpenFlags::NONBLOCK);
         let pty = &self.pty;
-        pty.to_master.readable.wait_until(|| {
+        let result = pty.to_master.readable.wait_until(|| {
             let mut bytes = pty.to_master.bytes.lock();
             if !bytes.is_empty() {
                 let n = buf.len().min(bytes.len());
@@ -147,7 +178,11 @@ impl FileLike for Master {
             } else {
                 None
             }
-        })
+        });
+        if result.is_ok() {
+            pty.to_master.writable.wake_all();
+        }
+        result
     }
 
     fn write(&self, buf: &[u8]) -> SysResult<usize> {
@@ -256,6 +291,23 @@ ostd::ktest! {
         slave.write(b"out\n").unwrap();
         let n = master.read(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"out\r\n");
+        // A master that never reads: the slave's writes stop at the capacity (EAGAIN when
+        // nonblocking), and its echo stops at twice that.
+        let big = alloc::vec![b'z'; TO_MASTER_CAPACITY + 100];
+        assert_eq!(slave.write(&big), Ok(TO_MASTER_CAPACITY));
+        assert!(!slave.readiness().writable);
+        assert_eq!(slave.write(b"more"), Err(Errno::EAGAIN));
+        let lines: Vec<u8> = (0..4000).map(|i| if i % 100 == 99 { b'\n' } else { b'z' }).collect();
+        for _ in 0..40 {
+            master.write(&lines).unwrap();
+            let mut sink = alloc::vec![0u8; 8192];
+            while slave.read(&mut sink).is_ok() {}
+        }
+        let queued = PTYS.lock().get(&index).and_then(Weak::upgrade).unwrap().to_master.bytes.lock().len();
+        assert_eq!(queued, 2 * TO_MASTER_CAPACITY);
+        let mut drain = alloc::vec![0u8; 2 * TO_MASTER_CAPACITY];
+        assert_eq!(master.read(&mut drain), Ok(2 * TO_MASTER_CAPACITY));
+        assert!(slave.readiness().writable);
         drop(slave);
         assert_eq!(master.read(&mut buf).unwrap_err(), Errno::EIO, "the slave is gone");
     }

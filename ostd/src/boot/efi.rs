@@ -53,47 +53,46 @@ pub(super) fn take_over(
         return Err(BootError::NoUsableMemory);
     }
 
-    let mut warnings = [None; 4];
-    let initrd = match params.initrd {
-        Some(r) if !super::pvh::is_usable(&memory, r) => {
-            warnings[0] = Some("the initrd lies outside usable RAM; ignoring it");
-            None
-        }
-        other => other,
-    };
     let mut info = BootInfo {
         protocol: BootProtocol::EfiHandover,
         cmdline: params.cmdline,
-        initrd,
+        initrd: None,
+        initrd_refused: None,
         memory,
         reserved: [PhysRange::default(); 8],
         rsdp: params.rsdp.or(rsdp_from_efi),
         load_offset,
         entry_tsc,
-        warnings,
+        warnings: [None; 4],
     };
     info.reserved[0] = PhysRange { start: 0, end: 0x10_0000 };
     info.reserved[1] = info.kernel_image();
-    info.reserved[2] = initrd.unwrap_or_default();
     info.reserved[3] = params.self_range;
+    if let Some((paddr, len)) = params.initrd {
+        info.set_initrd(paddr, len);
+    }
     Ok(info)
 }
 
 /// Returns (ACPI RSDP from the configuration table, bytes of map, descriptor size).
 fn exit_boot_services(handle: u64, system_table: u64, buf: &mut [u8]) -> Result<(Option<u64>, usize, usize), BootError> {
-    if system_table == 0 || system_table >= 4 << 30 {
+    if !in_boot_map::<SystemTable>(system_table, 1) {
         return Err(BootError::OutOfReach { what: "EFI system table", paddr: system_table, len: 0 });
     }
     // SAFETY: OVMF passed the system table's address in the handover call; it is identity
-    // mapped (checked above to be below 4 GiB) and boot services are still running, so the
+    // mapped (checked above to be aligned and below 4 GiB) and boot services are still running, so the
     // table and everything it points to are live. We read it through shared references only.
     let st = unsafe { &*(system_table as *const SystemTable) };
     if st.header.signature != SystemTable::SIGNATURE {
         return Err(BootError::BadEfiSystemTable { signature: st.header.signature });
     }
     let rsdp = find_rsdp(st);
-    // SAFETY: as above; the boot services table outlives this function (it dies with
-    // ExitBootServices, after which we never touch it again).
+    let bs_addr = st.boot_services as u64;
+    if !in_boot_map::<BootServices>(bs_addr, 1) {
+        return Err(BootError::OutOfReach { what: "EFI boot services table", paddr: bs_addr, len: size_of::<BootServices>() as u64 });
+    }
+    // SAFETY: as above (the table is aligned and below 4 GiB, checked just now); it outlives this
+    // function (it dies with ExitBootServices, after which we never touch it again).
     let bs: &BootServices = unsafe { &*st.boot_services };
 
     for attempt in 0..2 {
@@ -123,13 +122,21 @@ fn exit_boot_services(handle: u64, system_table: u64, buf: &mut [u8]) -> Result<
     unreachable!("the loop returns on its second attempt")
 }
 
+/// Returns whether `count` values of `T` at `addr` are non-null, aligned for `T`, and inside
+/// the first 4 GiB, which the boot page tables identity-map.
+fn in_boot_map<T>(addr: u64, count: usize) -> bool {
+    let len = (size_of::<T>() as u64).saturating_mul(count as u64);
+    addr != 0 && addr % align_of::<T>() as u64 == 0 && addr.checked_add(len).is_some_and(|end| end <= 4 << 30)
+}
+
 fn find_rsdp(st: &SystemTable) -> Option<u64> {
     let count = st.number_of_configuration_table_entries.min(256);
-    if st.configuration_table.is_null() {
+    if !in_boot_map::<uefi_raw::table::configuration::ConfigurationTable>(st.configuration_table as u64, count) {
         return None;
     }
     // SAFETY: the firmware's configuration table holds `count` entries (bounded to a sane
-    // number) and is live during boot services; we copy two fields out of each entry.
+    // number), is aligned and in the identity-mapped first 4 GiB (checked), and is live during boot
+    // services; we copy two fields out of each entry.
     let tables = unsafe { core::slice::from_raw_parts(st.configuration_table, count) };
     let find = |guid| tables.iter().find(|t| t.vendor_guid == guid).map(|t| t.vendor_table as u64);
     find(ACPI_20_TABLE_GUID).or_else(|| find(ACPI_10_TABLE_GUID))

@@ -1,6 +1,7 @@
 //! What the boot loader told the kernel, independent of which protocol said it.
 
 use super::cmdline::Cmdline;
+use crate::mm::{PhysSpan, RegionUse, WindowError};
 
 /// A range of physical addresses, `start..end`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -14,7 +15,7 @@ pub struct PhysRange {
 impl PhysRange {
     /// Returns the number of bytes in the range.
     pub fn len(&self) -> u64 {
-        self.end - self.start
+        self.end.saturating_sub(self.start)
     }
 
     /// Returns whether the range holds no bytes.
@@ -103,6 +104,18 @@ impl MemoryMap {
         &self.regions[..self.len]
     }
 
+    /// Returns the regions as the bounds checks in [`crate::mm`] see them.
+    pub(crate) fn spans(&self) -> impl Iterator<Item = (PhysSpan, RegionUse)> + '_ {
+        self.regions().iter().filter_map(|r| {
+            let kind = match r.kind {
+                MemoryKind::Usable => RegionUse::Usable,
+                MemoryKind::AcpiReclaimable => RegionUse::AcpiReclaimable,
+                MemoryKind::Reserved => RegionUse::Reserved,
+            };
+            Some((PhysSpan::from_bounds(r.range.start, r.range.end)?, kind))
+        })
+    }
+
     /// Returns the total bytes of usable RAM.
     pub fn usable_bytes(&self) -> u64 {
         self.regions().iter().filter(|r| r.kind == MemoryKind::Usable).map(|r| r.range.len()).sum()
@@ -115,8 +128,10 @@ pub struct BootInfo {
     pub protocol: BootProtocol,
     /// The kernel command line.
     pub cmdline: Cmdline,
-    /// The initial ramdisk, if the loader gave one.
+    /// The initial ramdisk, if the loader gave one and it passed [`BootInfo::set_initrd`]'s checks.
     pub initrd: Option<PhysRange>,
+    /// Why the loader's initrd was refused, if it was.
+    pub initrd_refused: Option<WindowError>,
     /// The physical memory map.
     pub memory: MemoryMap,
     /// Physical ranges the kernel must not allocate from (image, boot structures).
@@ -136,5 +151,24 @@ impl BootInfo {
     pub fn kernel_image(&self) -> PhysRange {
         let (start, end) = crate::mm::kernel_image_link_range();
         PhysRange { start: start + self.load_offset, end: end + self.load_offset }
+    }
+
+    /// Takes the loader's initrd (`len` bytes at `paddr`) if it lies wholly in one usable
+    /// RAM region within the direct map and clear of the kernel image, and reserves it;
+    /// otherwise records why it was refused. The kernel reads it in place
+    /// ([`super::initrd_bytes`]), so these checks are what make that view sound.
+    pub(super) fn set_initrd(&mut self, paddr: u64, len: u64) {
+        let image = self.kernel_image();
+        // The image's bounds are link-time symbols plus the load offset, so start <= end;
+        // were that ever false, everything counts as image and the initrd is refused.
+        let image = PhysSpan::from_bounds(image.start, image.end).unwrap_or(PhysSpan::ALL);
+        match crate::mm::check_loaded(paddr, len, image, self.memory.spans()) {
+            Ok(range) => {
+                let range = PhysRange { start: range.start(), end: range.end() };
+                self.initrd = Some(range);
+                self.reserved[2] = range;
+            }
+            Err(e) => self.initrd_refused = Some(e),
+        }
     }
 }

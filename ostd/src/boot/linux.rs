@@ -13,7 +13,8 @@ const HDR_MAGIC: u32 = 0x5372_6448; // "HdrS"
 /// What the kernel takes from `boot_params`.
 pub(super) struct LinuxBootParams {
     pub cmdline: Cmdline,
-    pub initrd: Option<PhysRange>,
+    /// The initrd's physical address and length, unchecked (see `BootInfo::set_initrd`).
+    pub initrd: Option<(u64, u64)>,
     pub rsdp: Option<u64>,
     pub self_range: PhysRange,
 }
@@ -34,8 +35,7 @@ pub(super) fn read(paddr: u64) -> Result<LinuxBootParams, BootError> {
     };
     let initrd_start = u64::from(u32_at(&bp, 0x218)) | u64::from(u32_at(&bp, 0x0c0)) << 32;
     let initrd_len = u64::from(u32_at(&bp, 0x21c)) | u64::from(u32_at(&bp, 0x0c4)) << 32;
-    let initrd = (initrd_start != 0 && initrd_len != 0)
-        .then(|| PhysRange { start: initrd_start, end: initrd_start.saturating_add(initrd_len) });
+    let initrd = (initrd_start != 0 && initrd_len != 0).then_some((initrd_start, initrd_len));
     let rsdp = Some(u64_at(&bp, 0x070)).filter(|&p| p != 0);
     Ok(LinuxBootParams { cmdline, initrd, rsdp, self_range: PhysRange { start: paddr, end: paddr + 4096 } })
 }

@@ -51,6 +51,9 @@ extern "C" fn ostd_boot_entry(protocol: u64, arg0: u64, arg1: u64, arg2: u64, lo
     for warning in info.warnings.iter().flatten() {
         log::warn!("boot: {warning}");
     }
+    if let Some(e) = &info.initrd_refused {
+        log::warn!("boot: ignoring the initrd: {e}");
+    }
     crate::cpu::init_bsp();
     crate::trap::init();
     crate::mm::init(info);
@@ -112,8 +115,8 @@ fn fatal(err: BootError) -> ! {
 pub fn initrd_bytes() -> Option<&'static [u8]> {
     let range = boot_info().initrd?;
     let start = crate::mm::paddr_to_vaddr(range.start) as *const u8;
-    // SAFETY: the range is usable RAM (checked when parsed), so it is in the direct map; it
-    // is in `BootInfo::reserved`, so the frame allocator never hands it out, and nothing
-    // writes it; it stays valid for the kernel's lifetime.
+    // SAFETY: `BootInfo::set_initrd` took it only inside one usable region below the direct
+    // map's end (so it is mapped) and off the kernel image, and reserved it: never handed
+    // out, never written, valid for the kernel's lifetime.
     Some(unsafe { core::slice::from_raw_parts(start, range.len() as usize) })
 }

@@ -21,7 +21,6 @@ pub(super) fn parse(start_info: u64, load_offset: u64, entry_tsc: u64) -> Result
         return Err(BootError::BadPvhStartInfo { paddr: start_info, magic });
     }
     let version = u32_at(&si, 4);
-    let mut warnings = [None; 4];
 
     let cmdline = match u64_at(&si, 24) {
         0 => Cmdline::from_raw(&[]),
@@ -37,7 +36,8 @@ pub(super) fn parse(start_info: u64, load_offset: u64, entry_tsc: u64) -> Result
     if version >= 1 && u64_at(&si, 40) != 0 {
         let (table, entries) = (u64_at(&si, 40), u32_at(&si, 48).min(1024));
         for i in 0..u64::from(entries) {
-            let e: [u8; 24] = phys::read_array("PVH memory map", table + i * 24)?;
+            let entry = table.checked_add(i * 24).ok_or(BootError::OutOfReach { what: "PVH memory map", paddr: table, len: i * 24 })?;
+            let e: [u8; 24] = phys::read_array("PVH memory map", entry)?;
             let (addr, size, ty) = (u64_at(&e, 0), u64_at(&e, 8), u32_at(&e, 16));
             let kind = match ty {
                 E820_USABLE => MemoryKind::Usable,
@@ -54,38 +54,26 @@ pub(super) fn parse(start_info: u64, load_offset: u64, entry_tsc: u64) -> Result
     let mut initrd = None;
     if u32_at(&si, 12) > 0 && u64_at(&si, 16) != 0 {
         let module: [u8; 32] = phys::read_array("PVH module list", u64_at(&si, 16))?;
-        let range = PhysRange { start: u64_at(&module, 0), end: u64_at(&module, 0).saturating_add(u64_at(&module, 8)) };
-        if range.is_empty() {
-            warnings[0] = Some("the initrd module is empty; ignoring it");
-        } else if !is_usable(&memory, range) {
-            warnings[0] = Some("the initrd module lies outside usable RAM; ignoring it");
-        } else {
-            initrd = Some(range);
-        }
+        initrd = Some((u64_at(&module, 0), u64_at(&module, 8)));
     }
 
     let rsdp = Some(u64_at(&si, 32)).filter(|&p| p != 0);
     let mut info = BootInfo {
         protocol: BootProtocol::Pvh,
         cmdline,
-        initrd,
+        initrd: None,
+        initrd_refused: None,
         memory,
         reserved: [PhysRange::default(); 8],
         rsdp,
         load_offset,
         entry_tsc,
-        warnings,
+        warnings: [None; 4],
     };
     info.reserved[0] = PhysRange { start: 0, end: 0x10_0000 };
     info.reserved[1] = info.kernel_image();
-    info.reserved[2] = initrd.unwrap_or_default();
+    if let Some((paddr, len)) = initrd {
+        info.set_initrd(paddr, len);
+    }
     Ok(info)
-}
-
-/// Returns whether `range` lies wholly inside one usable region.
-pub(super) fn is_usable(memory: &MemoryMap, range: PhysRange) -> bool {
-    memory
-        .regions()
-        .iter()
-        .any(|r| r.kind == MemoryKind::Usable && r.range.start <= range.start && range.end <= r.range.end)
 }

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use spin::Once;
 
 use crate::boot::BootInfo;
-use crate::mm::IoMem;
+use crate::mm::{IoMem, WindowError};
 
 /// One PCI segment's ECAM window from MCFG.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,18 +73,42 @@ pub fn revision() -> u8 {
     TABLES.get().map_or(0, |t| t.revision)
 }
 
-fn copy_table(paddr: u64, max: usize) -> Option<Vec<u8>> {
-    let header = IoMem::map_firmware(paddr, 36)?;
+/// Why a firmware table was not used.
+#[derive(Debug)]
+enum TableError {
+    /// Its address lies where no firmware table may (see [`crate::mm::WindowPurpose::Firmware`]).
+    Window(WindowError),
+    /// The header's length is below the header size or above the bound.
+    BadLength(usize),
+    /// The bytes do not sum to zero.
+    BadChecksum,
+}
+
+impl core::fmt::Display for TableError {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        match self {
+            Self::Window(e) => write!(f, "{e}"),
+            Self::BadLength(len) => write!(f, "length {len} is outside 36..={MAX_TABLE}"),
+            Self::BadChecksum => write!(f, "checksum mismatch"),
+        }
+    }
+}
+
+fn copy_table(paddr: u64, max: usize) -> Result<Vec<u8>, TableError> {
+    let header = IoMem::map_firmware(paddr, 36).map_err(TableError::Window)?;
     let mut h = [0u8; 36];
     header.read_bytes(0, &mut h);
-    let len = u32::from_le_bytes(h[4..8].try_into().ok()?) as usize;
+    let len = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize;
     if !(36..=max).contains(&len) {
-        return None;
+        return Err(TableError::BadLength(len));
     }
-    let mem = IoMem::map_firmware(paddr, len)?;
+    let mem = IoMem::map_firmware(paddr, len).map_err(TableError::Window)?;
     let mut table = alloc::vec![0u8; len];
     mem.read_bytes(0, &mut table);
-    (table.iter().fold(0u8, |s, &b| s.wrapping_add(b)) == 0).then_some(table)
+    if table.iter().fold(0u8, |s, &b| s.wrapping_add(b)) != 0 {
+        return Err(TableError::BadChecksum);
+    }
+    Ok(table)
 }
 
 fn find_rsdp(info: &BootInfo) -> Option<u64> {
@@ -92,7 +116,13 @@ fn find_rsdp(info: &BootInfo) -> Option<u64> {
         return Some(p);
     }
     // Legacy BIOS: scan 0xe0000..0x100000 on 16-byte boundaries for "RSD PTR ".
-    let bios = IoMem::map_firmware(0xe0000, 0x20000)?;
+    let bios = match IoMem::map_firmware(0xe0000, 0x20000) {
+        Ok(bios) => bios,
+        Err(e) => {
+            log::warn!("acpi: cannot scan the BIOS area for the RSDP: {e}");
+            return None;
+        }
+    };
     (0..0x20000).step_by(16).find_map(|off| {
         let mut sig = [0u8; 8];
         bios.read_bytes(off, &mut sig);
@@ -109,7 +139,13 @@ pub(crate) fn init(info: &BootInfo) {
             log::info!("acpi: no RSDP");
             return tables;
         };
-        let Some(rsdp_mem) = IoMem::map_firmware(rsdp_addr, 36) else { return tables };
+        let rsdp_mem = match IoMem::map_firmware(rsdp_addr, 36) {
+            Ok(mem) => mem,
+            Err(e) => {
+                log::warn!("acpi: ignoring the RSDP: {e}");
+                return tables;
+            }
+        };
         let mut rsdp = [0u8; 36];
         rsdp_mem.read_bytes(0, &mut rsdp);
         if &rsdp[0..8] != b"RSD PTR " || rsdp[..20].iter().fold(0u8, |s, &b| s.wrapping_add(b)) != 0 {
@@ -123,9 +159,12 @@ pub(crate) fn init(info: &BootInfo) {
         } else {
             (u64::from(u32::from_le_bytes(rsdp[16..20].try_into().unwrap_or_default())), 4)
         };
-        let Some(root_table) = copy_table(root, MAX_TABLE) else {
-            log::warn!("acpi: root table at {root:#x} is invalid");
-            return tables;
+        let root_table = match copy_table(root, MAX_TABLE) {
+            Ok(table) => table,
+            Err(e) => {
+                log::warn!("acpi: root table at {root:#x} is unusable: {e}");
+                return tables;
+            }
         };
         for entry in root_table[36..].chunks_exact(entry_size) {
             let addr = if entry_size == 8 {
@@ -133,7 +172,13 @@ pub(crate) fn init(info: &BootInfo) {
             } else {
                 u64::from(u32::from_le_bytes(entry.try_into().unwrap_or_default()))
             };
-            let Some(table) = copy_table(addr, MAX_TABLE) else { continue };
+            let table = match copy_table(addr, MAX_TABLE) {
+                Ok(table) => table,
+                Err(e) => {
+                    log::warn!("acpi: skipping the table at {addr:#x}: {e}");
+                    continue;
+                }
+            };
             match &table[0..4] {
                 b"MCFG" => parse_mcfg(&table, &mut tables),
                 b"APIC" => parse_madt(&table, &mut tables),

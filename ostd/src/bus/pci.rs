@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use spin::Once;
 use x86_64::instructions::port::Port;
 
-use crate::mm::IoMem;
+use crate::mm::{IoMem, WindowError};
 use crate::sync::SpinLock;
 
 /// A function's address on bus segment 0.
@@ -46,13 +46,27 @@ pub(super) fn init() {
         crate::bus::acpi::ecam_regions()
             .iter()
             .filter(|r| r.segment == 0)
-            .filter_map(|r| {
-                let buses = (usize::from(r.end_bus - r.start_bus) + 1).min(MAX_ECAM_BUSES);
-                let base = r.base + (u64::from(r.start_bus) << 20);
-                IoMem::map(base, buses << 20).map(|m| (*r, m))
+            .filter_map(|r| match map_ecam(r) {
+                Ok(mem) => Some((*r, mem)),
+                Err(e) => {
+                    log::warn!("pci: ignoring MCFG window {r:x?}: {e}");
+                    None
+                }
             })
             .collect()
     });
+}
+
+/// Maps the first buses of an MCFG window. Its base and bus range come from the host's
+/// firmware, so the arithmetic is checked and the window must pass [`IoMem::map`]'s rules.
+fn map_ecam(r: &crate::bus::acpi::EcamRegion) -> Result<IoMem, WindowError> {
+    let Some(span) = r.end_bus.checked_sub(r.start_bus) else {
+        return Err(WindowError::Empty { paddr: r.base });
+    };
+    let buses = (usize::from(span) + 1).min(MAX_ECAM_BUSES);
+    let offset = u64::from(r.start_bus) << 20;
+    let base = r.base.checked_add(offset).ok_or(WindowError::Wraps { paddr: r.base, len: offset })?;
+    IoMem::map(base, buses << 20)
 }
 
 /// Returns whether an ECAM window is in use.

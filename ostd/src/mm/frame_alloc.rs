@@ -6,8 +6,9 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use super::phys_bounds::{PhysSpan, RegionUse, page_ceil};
 use super::{PAGE_SIZE, Paddr, frame_ref, paddr_to_vaddr};
-use crate::boot::{BootInfo, MemoryKind, PhysRange};
+use crate::boot::{BootInfo, PhysRange};
 use crate::sync::SpinLock;
 
 const FRAME: u64 = PAGE_SIZE as u64;
@@ -52,27 +53,36 @@ fn overlaps(a: PhysRange, b: PhysRange) -> bool {
     a.start < b.end && b.start < a.end
 }
 
-fn align_up(x: u64) -> u64 {
-    x.div_ceil(FRAME) * FRAME
-}
-
 pub(super) fn init(info: &BootInfo) {
-    let usable = || info.memory.regions().iter().filter(|r| r.kind == MemoryKind::Usable).map(|r| r.range);
-    let max_paddr = usable().map(|r| r.end).max().unwrap_or(0).min(MAX_PADDR);
+    // The whole frames of each usable region below MAX_PADDR. The rounding is checked: a
+    // region the memory map puts at the top of the address space must not wrap to frame 0.
+    let usable = || {
+        info.memory
+            .spans()
+            .filter(|&(_, kind)| kind == RegionUse::Usable)
+            .filter_map(|(r, _)| PhysSpan::from_bounds(r.start(), r.end().min(MAX_PADDR))?.whole_pages())
+    };
+    let max_paddr = usable().map(|r| r.end()).max().unwrap_or(0);
     let nframes = (max_paddr / FRAME) as usize;
     let bitmap_bytes = nframes.div_ceil(64) * 8;
     let meta_bytes = nframes * 4;
-    let need = align_up((bitmap_bytes + meta_bytes) as u64);
+    // At most 8 MiB + 256 MiB (MAX_PADDR), so rounding up cannot fail.
+    let need = page_ceil((bitmap_bytes + meta_bytes) as u64).unwrap_or(u64::MAX);
     let reserved = |r: PhysRange| info.reserved.iter().any(|&res| !res.is_empty() && overlaps(r, res));
 
     // First fit below 4 GiB, stepping past reservations.
     let mut home = None;
     'regions: for region in usable() {
-        let mut start = align_up(region.start);
-        while start + need <= region.end.min(EARLY_LIMIT) {
-            let candidate = PhysRange { start, end: start + need };
+        let mut start = region.start();
+        let limit = region.end().min(EARLY_LIMIT);
+        while let Some(end) = start.checked_add(need).filter(|&end| end <= limit) {
+            let candidate = PhysRange { start, end };
             match info.reserved.iter().find(|&&res| !res.is_empty() && overlaps(candidate, res)) {
-                Some(res) => start = align_up(res.end),
+                // `res.end > start` (they overlap), so this always moves forward.
+                Some(res) => match page_ceil(res.end) {
+                    Some(next) => start = next,
+                    None => break,
+                },
                 None => {
                     home = Some(candidate);
                     break 'regions;
@@ -102,9 +112,7 @@ pub(super) fn init(info: &BootInfo) {
     };
     let mut a = FrameAllocator { bitmap, refcounts, nframes, hint: 0, free: 0, total: 0, limit: (EARLY_LIMIT / FRAME) as usize };
     for region in usable() {
-        let first = align_up(region.start) / FRAME;
-        let last = (region.end.min(max_paddr) / FRAME).max(first);
-        for f in first..last {
+        for f in region.start() / FRAME..region.end() / FRAME {
             let frame = PhysRange { start: f * FRAME, end: (f + 1) * FRAME };
             if !reserved(frame) && !overlaps(frame, home) {
                 a.set_free(f as usize, true);

@@ -3,12 +3,15 @@
 //! Only volatile, bounds-checked, fixed-width accesses exist: no references, so neither the
 //! compiler nor a caller can assume the bytes stay put between reads.
 
+use super::phys_bounds::{self, PhysSpan, WindowError, WindowPurpose, check_window};
 use super::{Paddr, Vaddr, kspace};
 
 /// A window onto physical device or firmware memory.
 ///
 /// # Invariants
-/// `vaddr..vaddr+len` is mapped uncached onto `paddr..paddr+len` for the kernel's lifetime.
+/// `vaddr..vaddr+len` is mapped uncached onto `paddr..paddr+len` for the kernel's lifetime,
+/// inside the I/O window (never over the direct map or the kernel image), and the physical
+/// range passed [`check_window`] for its purpose.
 #[derive(Clone, Debug)]
 pub struct IoMem {
     paddr: Paddr,
@@ -31,24 +34,32 @@ mod sealed {
 }
 
 impl IoMem {
-    /// Maps `len` bytes at physical `paddr`.
+    /// Maps `len` bytes of device registers at physical `paddr`.
     ///
-    /// Refuses (returns `None`) ranges that overlap RAM the allocator manages: device memory
-    /// must never alias memory the kernel hands out.
-    pub fn map(paddr: Paddr, len: usize) -> Option<Self> {
-        if crate::boot::boot_info().memory.regions().iter().any(|r| {
-            r.kind == crate::boot::MemoryKind::Usable && r.range.start < paddr + len as u64 && paddr < r.range.end
-        }) {
-            return None;
-        }
-        Self::map_firmware(paddr, len)
+    /// # Errors
+    /// The range wraps, is empty, lies past what the I/O window covers, or overlaps RAM or
+    /// the kernel image (see [`WindowPurpose::Device`]): device memory must never alias
+    /// memory the kernel uses. The error names the range and what it hit.
+    pub fn map(paddr: Paddr, len: usize) -> Result<Self, WindowError> {
+        Self::map_checked(paddr, len, WindowPurpose::Device)
     }
 
-    /// Maps firmware memory (ACPI tables), which may sit in RAM the firmware marked as
-    /// reclaimable; the mapping is read through volatile copies like any other `IoMem`.
-    pub(crate) fn map_firmware(paddr: Paddr, len: usize) -> Option<Self> {
-        let vaddr = kspace::map_io(paddr, len)?;
-        Some(Self { paddr, vaddr, len })
+    /// Maps a firmware table (ACPI) of `len` bytes at physical `paddr`. It may sit in
+    /// ACPI-reclaimable or reserved memory, or in the first MiB, but never in RAM the
+    /// allocator owns nor in the kernel image (see [`WindowPurpose::Firmware`]); it is read
+    /// through volatile copies like any other `IoMem`.
+    pub(crate) fn map_firmware(paddr: Paddr, len: usize) -> Result<Self, WindowError> {
+        Self::map_checked(paddr, len, WindowPurpose::Firmware)
+    }
+
+    fn map_checked(paddr: Paddr, len: usize, purpose: WindowPurpose) -> Result<Self, WindowError> {
+        let info = crate::boot::boot_info();
+        let image = info.kernel_image();
+        // As in `BootInfo::set_initrd`: an impossible image range refuses everything.
+        let image = PhysSpan::from_bounds(image.start, image.end).unwrap_or(PhysSpan::ALL);
+        let pages = check_window(paddr, len as u64, purpose, image, info.memory.spans())?;
+        let vaddr = kspace::map_io(pages).ok_or(WindowError::NoPageTables { range: pages })?;
+        Ok(Self { paddr, vaddr: vaddr + (paddr - pages.start()), len })
     }
 
     /// Returns the physical base.
@@ -66,10 +77,12 @@ impl IoMem {
         self.len == 0
     }
 
-    fn check<T>(&self, offset: usize) -> usize {
+    fn check<T>(&self, offset: usize) -> u64 {
         let size = core::mem::size_of::<T>();
-        assert!(offset % size == 0 && offset + size <= self.len, "IoMem access at {offset:#x} out of range");
-        self.vaddr as usize + offset
+        match phys_bounds::access(self.vaddr, self.len, offset, size) {
+            Some(addr) => addr,
+            None => panic!("IoMem access of {size} bytes at {offset:#x} is out of range or unaligned (window of {:#x} bytes at {:#x})", self.len, self.paddr),
+        }
     }
 
     /// Reads a value at `offset`.
@@ -93,7 +106,11 @@ impl IoMem {
     }
 
     /// Copies bytes at `offset` into `buf`.
+    ///
+    /// # Panics
+    /// If `offset..offset + buf.len()` is not inside the window.
     pub fn read_bytes(&self, offset: usize, buf: &mut [u8]) {
+        assert!(phys_bounds::fits(self.len, offset, buf.len()), "IoMem read of {} bytes at {offset:#x} is out of range", buf.len());
         for (i, b) in buf.iter_mut().enumerate() {
             *b = self.read::<u8>(offset + i);
         }

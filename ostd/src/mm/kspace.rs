@@ -8,6 +8,7 @@
 use x86_64::structures::paging::PageTableFlags as Hw;
 
 use super::page_table::{self, EntryRef, PageFlags, to_hw};
+use super::phys_bounds::{PhysSpan, WINDOW_SPAN};
 use super::{IO_OFFSET, KERNEL_VMA, PAGE_SIZE, PHYS_OFFSET, Paddr, Vaddr};
 use crate::boot::{BootInfo, MemoryKind};
 use crate::sync::SpinLock;
@@ -48,6 +49,9 @@ pub(super) fn init(info: &BootInfo) {
     // The direct map: RAM (and reclaimable ACPI) only, plus the first MiB for firmware tables.
     let rw = to_hw(PageFlags::READ | PageFlags::WRITE);
     let map_range = |start: u64, end: u64| {
+        // The direct map is one PML4 slot: RAM the map claims past it is left out, so a
+        // crafted memory map cannot push the direct map into the I/O window or the image.
+        let end = end.min(WINDOW_SPAN);
         let mut pa = start & !(PAGE_SIZE as u64 - 1);
         while pa < end {
             let huge = pa % HUGE == 0 && pa + HUGE <= end;
@@ -107,19 +111,22 @@ pub(super) fn copy_kernel_half(user_root: Paddr) {
 
 static IO_LOCK: SpinLock<()> = SpinLock::new(());
 
-/// Maps `paddr..paddr+len` uncached into the I/O window and returns its virtual address.
-/// Mapping the same range twice is harmless.
-pub(super) fn map_io(paddr: Paddr, len: usize) -> Option<Vaddr> {
-    let _guard = IO_LOCK.lock();
-    let root = kernel_root();
-    let first = paddr & !(PAGE_SIZE as u64 - 1);
-    let end = paddr.checked_add(len as u64)?;
-    if end > 1 << 46 {
+/// Maps the physical pages `pages` uncached into the I/O window and returns the virtual
+/// address of `pages.start()`. Mapping the same range twice is harmless.
+///
+/// `pages` comes from [`super::phys_bounds::check_window`], so it is page-aligned and below
+/// [`WINDOW_SPAN`]: every page lands in the I/O window's own PML4 slot, never in the next
+/// slots up (which lead to the kernel image in slot 511). Returns `None` if that does not
+/// hold or page-table memory runs out.
+pub(super) fn map_io(pages: PhysSpan) -> Option<Vaddr> {
+    if pages.end() > WINDOW_SPAN || pages.start() % PAGE_SIZE as u64 != 0 {
         return None;
     }
+    let _guard = IO_LOCK.lock();
+    let root = kernel_root();
     let hw = to_hw(PageFlags::READ | PageFlags::WRITE | PageFlags::UNCACHED);
-    let mut pa = first;
-    while pa < end {
+    let mut pa = pages.start();
+    while pa < pages.end() {
         let va = IO_OFFSET + pa;
         match page_table::walk(root, va, 1, true, Hw::PRESENT | Hw::WRITABLE) {
             Ok(Some(entry)) if !entry.is_present() => entry.set(pa | hw.bits()),
@@ -129,7 +136,7 @@ pub(super) fn map_io(paddr: Paddr, len: usize) -> Option<Vaddr> {
         page_table::flush(va);
         pa += PAGE_SIZE as u64;
     }
-    Some(IO_OFFSET + paddr)
+    Some(IO_OFFSET + pages.start())
 }
 
 crate::ktest! {

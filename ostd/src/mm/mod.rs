@@ -8,7 +8,10 @@
 //! 0xffff_ffff_8000_0000 ..                           the kernel image (slot 511)
 //! ```
 //! Kernel-half PML4 slots are created once at boot and never change, so every address space
-//! shares them by copying the PML4 entries.
+//! shares them by copying the PML4 entries. The direct map and the I/O window are one slot
+//! each, so they reach physical addresses below 512 GiB only; `phys_bounds` holds the
+//! (pure, host-tested) arithmetic that keeps every window inside its slot, off RAM the
+//! kernel owns and off the kernel image.
 
 mod frame;
 mod frame_alloc;
@@ -17,6 +20,7 @@ mod heap;
 mod io_mem;
 mod kspace;
 mod page_table;
+mod phys_bounds;
 mod pt_index;
 mod user_copy;
 mod vm_space;
@@ -28,6 +32,8 @@ pub use frame_alloc::{FrameStats, frame_stats};
 pub use heap::heap_stats;
 pub use io_mem::IoMem;
 pub use page_table::PageFlags;
+pub use phys_bounds::{PhysSpan, WindowError, WindowPurpose};
+pub(crate) use phys_bounds::{RegionUse, check_loaded};
 pub use vm_space::{PageFaultInfo, VmError, VmSpace};
 
 pub use page_table::PageAccess;

@@ -65,7 +65,10 @@ pub(super) fn init() {
     } else {
         // SAFETY: setting EN keeps the APIC at its current MMIO base.
         unsafe { base_msr.write(base | (1 << 11)) };
-        let mmio = IoMem::map(base & 0xf_ffff_f000, 4096).expect("APIC MMIO overlaps RAM");
+        let mmio = IoMem::map(base & 0xf_ffff_f000, 4096).unwrap_or_else(|e| {
+            crate::early_println!("FATAL: the local APIC's MMIO base is unusable: {e}");
+            crate::power::exit_qemu(crate::power::ExitCode::Failure)
+        });
         Apic::Mmio(mmio)
     };
     APIC.call_once(|| apic);

@@ -30,9 +30,12 @@ impl IoApic {
 
 pub(super) fn init() {
     let base = crate::bus::acpi::ioapic_base().unwrap_or(DEFAULT_BASE);
-    let Some(mmio) = IoMem::map(base, 0x20) else {
-        log::warn!("ioapic: base {base:#x} overlaps RAM; device interrupts unavailable");
-        return;
+    let mmio = match IoMem::map(base, 0x20) {
+        Ok(mmio) => mmio,
+        Err(e) => {
+            log::warn!("ioapic: refusing base {base:#x} ({e}); device interrupts unavailable");
+            return;
+        }
     };
     let mut ioapic = IoApic { mmio, lines: 0 };
     ioapic.lines = ((ioapic.read(REG_VERSION) >> 16) & 0xff) + 1;

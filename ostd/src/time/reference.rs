@@ -58,7 +58,14 @@ impl Counter {
 
     /// Maps the HPET named by ACPI and starts its main counter, if it has a sane period.
     pub(super) fn hpet() -> Option<Self> {
-        let mmio = IoMem::map(crate::bus::acpi::hpet_base()?, 1024)?;
+        let base = crate::bus::acpi::hpet_base()?;
+        let mmio = match IoMem::map(base, 1024) {
+            Ok(mmio) => mmio,
+            Err(e) => {
+                log::warn!("time: ignoring the HPET at {base:#x}: {e}");
+                return None;
+            }
+        };
         let period_fs = u64::from(mmio.read::<u32>(HPET_CAPABILITIES + 4));
         if period_fs == 0 || period_fs > HPET_MAX_PERIOD_FS {
             log::warn!("time: HPET reports a period of {period_fs} fs; not using it");
