@@ -9,4 +9,5 @@ pub mod ktests;
 pub mod qemu;
 pub mod reference;
 pub mod stress;
+pub mod trinity;
 pub mod unsafe_policy;

@@ -71,6 +71,7 @@ fn main() -> ExitCode {
     record("Debian workout (bash, coreutils, python3) matches Linux 6.1", tests::debian_workout::run(&root, &elf));
     record("CPython's regression modules: what passes under Linux passes here, or is a listed gap", tests::cpython::run_suite(&root, &elf));
     record("stress-ng: every stressor finishes, and ends with 0 wherever it does under Linux (or is a listed difference)", tests::stress::run(&root, &elf));
+    record("trinity as nobody: the fuzzer runs its syscalls, no panic, no hang, programs run afterwards", tests::trinity::run(&root, &elf));
 
     let failed: Vec<&Check> = checks.iter().filter(|c| c.result.is_err()).collect();
     let passed = checks.len() - failed.len();
