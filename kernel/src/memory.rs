@@ -6,7 +6,11 @@
 //! user allocation hits the reserve, the caller answers ENOMEM/ENOSPC or, for a page fault,
 //! asks the out-of-memory killer (`process::oom`) to make room.
 
+use alloc::vec::Vec;
+
 use ostd::mm::{Frame, PAGE_SIZE, frame_stats};
+
+use crate::error::{Errno, SysResult};
 
 /// Frames kept for the kernel: 1/32 of memory, at least 4 MiB.
 fn reserve_frames(total: usize) -> usize {
@@ -31,4 +35,16 @@ pub fn alloc_user_frame() -> Option<Frame> {
 /// overcommit (vm.overcommit_memory=0) refuses one larger than all of RAM (there is no swap).
 pub fn could_ever_fit(bytes: u64) -> bool {
     bytes.div_ceil(PAGE_SIZE as u64) <= frame_stats().total as u64
+}
+
+/// Allocates a zeroed kernel buffer of `len` bytes whose size a user chose (a message to
+/// send, say): ENOMEM, not a kernel panic, when it would not fit beside the reserve.
+pub fn user_sized_buffer(len: usize) -> SysResult<Vec<u8>> {
+    if !user_may_take(len) {
+        return Err(Errno::ENOMEM);
+    }
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    buf.resize(len, 0);
+    Ok(buf)
 }

@@ -251,7 +251,7 @@ fn send(ctx: &SyscallCtx, socket: &UnixSocket, data: &[u8], rights: Vec<Arc<dyn 
 /// sendto(2).
 pub fn sys_sendto(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let socket = socket_arg(ctx, a[0])?;
-    let mut data = alloc::vec![0u8; a[2] as usize];
+    let mut data = crate::memory::user_sized_buffer(a[2] as usize)?;
     ctx.mem().read(a[1], &mut data)?;
     let to = if a[4] != 0 { Some(read_address(ctx, a[4], a[5])?) } else { None };
     send(ctx, &socket, &data, Vec::new(), to, a[3])
@@ -331,11 +331,12 @@ fn read_rights(ctx: &SyscallCtx, control: u64, len: u64) -> SysResult<Vec<Arc<dy
 pub fn sys_sendmsg(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let socket = socket_arg(ctx, a[0])?;
     let msg = read_msghdr(ctx, a[1])?;
-    let mut data = Vec::new();
+    let total = msg.iov.iter().try_fold(0usize, |sum, (_, len)| sum.checked_add(*len)).ok_or(Errno::EINVAL)?;
+    let mut data = crate::memory::user_sized_buffer(total)?;
+    let mut start = 0;
     for (base, len) in &msg.iov {
-        let start = data.len();
-        data.resize(start + len, 0);
-        ctx.mem().read(*base, &mut data[start..])?;
+        ctx.mem().read(*base, &mut data[start..start + len])?;
+        start += len;
     }
     let rights = read_rights(ctx, msg.control, msg.control_len)?;
     let to = if msg.name != 0 && msg.name_len != 0 { Some(read_address(ctx, msg.name, msg.name_len)?) } else { None };
