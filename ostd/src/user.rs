@@ -232,6 +232,9 @@ impl UserMode {
             ctx.rflags = (ctx.rflags & USER_RFLAGS_MASK) | RFLAGS_IF | RFLAGS_RESERVED_1;
             ctx.fpu.sanitize();
             x86_64::instructions::interrupts::disable();
+            // User mode runs with interrupts on: entering it inside a SpinLock or a
+            // DisabledIrqGuard would let a timer preempt the lock holder (a deadlock).
+            assert_eq!(crate::sync::save_nesting().depth(), 0, "UserMode::execute with a SpinLock or DisabledIrqGuard held");
             // A request made while the task ran in user mode, or while it was preempted there,
             // is answered before going back (checked with interrupts off, so none slips in
             // between): a CPU-bound program still gets its signals.

@@ -95,6 +95,13 @@ pub(crate) fn save_nesting() -> IrqNesting {
     unsafe { IrqNesting { depth: (*cpu).irq_depth, outer_enabled: (*cpu).irq_outer_enabled } }
 }
 
+impl IrqNesting {
+    /// Returns how many guards are live.
+    pub(crate) fn depth(&self) -> u64 {
+        self.depth
+    }
+}
+
 /// Makes `nesting` this CPU's, for the task about to run on it.
 ///
 /// # Panics

@@ -1,6 +1,7 @@
 //! A sleeping mutex.
 
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -21,8 +22,13 @@ unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 
 /// Access to the data of a held [`Mutex`].
+///
+/// The marker makes the guard `Sync` only when `T: Sync`, as std's guard is: a shared guard
+/// hands out `&T` to every thread that can see it, which a `Cell` or `RefCell` inside would
+/// not survive. (Its one real field, `&Mutex<T>`, would be `Sync` for any `T: Send`.)
 pub struct MutexGuard<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
+    _shares_like: PhantomData<&'a mut T>,
 }
 
 impl<T> Mutex<T> {
@@ -45,7 +51,7 @@ impl<T: ?Sized> Mutex<T> {
             .is_ok()
             // `then`, not `then_some`: a guard built eagerly on failure would unlock the
             // holder's lock when dropped.
-            .then(|| MutexGuard { mutex: self })
+            .then(|| MutexGuard { mutex: self, _shares_like: PhantomData })
     }
 }
 

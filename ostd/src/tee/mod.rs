@@ -138,8 +138,16 @@ pub(crate) fn convert_to_private(paddr: Paddr, count: usize) -> Result<(), TeeEr
     Ok(())
 }
 
-/// Returns whether a device may touch `paddr..paddr+len`: always on a plain VM (where the
-/// IOMMU will enforce it), by the shared-set bookkeeping under sim.
+/// Returns whether converting memory back to private takes it away from devices: true under
+/// TDX and SEV-SNP, where the hardware refuses device access to private pages; false on a
+/// plain VM and under sim, where nothing does (OSTD programs no IOMMU yet).
+pub(crate) fn conversion_revokes_device_access() -> bool {
+    matches!(platform(), Platform::Tdx | Platform::SevSnp)
+}
+
+/// Returns whether a device may touch `paddr..paddr+len`: always on a plain VM (nothing
+/// restricts devices there yet: OSTD programs no IOMMU), by the shared-set bookkeeping under
+/// sim.
 pub fn is_shared(paddr: Paddr, len: usize) -> bool {
     match platform() {
         Platform::Sim => sim::is_shared(paddr, len),
@@ -152,8 +160,10 @@ pub fn is_shared(paddr: Paddr, len: usize) -> bool {
 /// Under the simulated TEE the range must lie in the TEE's shared set, and `in_pool` (asked
 /// only then) must say the shared pool has it handed out to a live buffer. Otherwise the
 /// violation is counted ([`dma_violations`]) and the kernel panics, naming the range. This is
-/// not a debug assertion: it runs in release builds. Elsewhere it does nothing: on a plain VM
-/// the IOMMU enforces the rule, and under TDX/SNP the hardware does.
+/// not a debug assertion: it runs in release builds. Elsewhere it does nothing: under TDX/SNP
+/// the hardware enforces the rule; on a plain VM nothing does yet (no IOMMU is programmed,
+/// and safe code can still name any address to a device through `IoMem` or PCI config
+/// writes), which the storage issue's IOMMU work closes.
 ///
 /// # Panics
 /// Under `tee=sim`, if the range is not shared or not handed out by the pool.

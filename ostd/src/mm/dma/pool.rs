@@ -58,7 +58,15 @@ pub(super) fn is_handed_out(paddr: Paddr, len: usize) -> bool {
 
 /// Returns wholly free chunks to the frame allocator, converting them back to private
 /// first. Returns the frames released.
-pub fn shrink() -> usize {
+///
+/// Only where converting back revokes the device's access (TDX, SEV-SNP) is a chunk released:
+/// a device may still hold a `DeviceAddr` into a buffer its driver gave up on (a timed-out
+/// request), and on a plain VM or under sim nothing would stop it writing there once the
+/// frames are reused as heap or page tables. Elsewhere idle chunks stay in the pool.
+pub(crate) fn shrink() -> usize {
+    if !crate::tee::conversion_revokes_device_access() {
+        return 0;
+    }
     let mut pool = POOL.lock();
     let mut released = 0;
     for (base, frames) in pool.remove_idle() {
@@ -67,8 +75,9 @@ pub fn shrink() -> usize {
                 released += frames;
                 // SAFETY: the chunk came from one `Segment::into_raw` in `alloc` (the pool's
                 // invariant) and is used only here, once, as `remove_idle` dropped it from the
-                // pool; nothing was handed out of it, so no `SharedBuffer` points into it; and it
-                // is private again.
+                // pool; nothing was handed out of it, so no `SharedBuffer` points into it; it is
+                // private again, and on this platform conversion revoked device access (checked
+                // above), so a `DeviceAddr` a device still holds cannot reach it.
                 drop(unsafe { Segment::from_raw(base, frames) });
             }
             // A page the host will not give back must never be reused as private memory.
