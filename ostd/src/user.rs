@@ -56,9 +56,27 @@ impl FpuState {
     /// Keeps only MXCSR bits the CPU accepts, so restoring this image cannot fault in the
     /// kernel (call after filling it from user memory, e.g. in sigreturn).
     pub fn sanitize(&mut self) {
-        let mxcsr = self.mxcsr() & 0xffff;
+        let mxcsr = self.mxcsr() & mxcsr_mask();
         self.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
     }
+}
+
+/// The MXCSR bits this CPU accepts (FXSAVE's MXCSR_MASK; 0 there means the architectural
+/// default, 0xffbf: no DAZ). FXRSTOR of any other bit is #GP, in kernel mode.
+fn mxcsr_mask() -> u32 {
+    static MASK: spin::Once<u32> = spin::Once::new();
+    *MASK.call_once(|| {
+        #[repr(C, align(16))]
+        struct Area([u8; 512]);
+        let mut area = Area([0; 512]);
+        // SAFETY: FXSAVE64 writes exactly 512 bytes at a 16-byte-aligned address: `area` is
+        // that, exclusively borrowed here. It reads CPU state only.
+        unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) area.0.as_mut_ptr(), options(nostack, preserves_flags)) };
+        match u32::from_le_bytes([area.0[28], area.0[29], area.0[30], area.0[31]]) {
+            0 => 0xffbf,
+            mask => mask,
+        }
+    })
 }
 
 /// User-mode registers.

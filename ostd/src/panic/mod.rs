@@ -37,7 +37,7 @@ fn print_backtrace(stack: Option<(u64, u64)>) {
     let (lo, hi) = stack.unwrap_or_else(boot_stack_range);
     crate::console::emergency_print(format_args!("backtrace:\n"));
     for depth in 0..32 {
-        if rbp % 8 != 0 || rbp < lo || rbp + 16 > hi {
+        if rbp % 8 != 0 || rbp < lo || rbp.checked_add(16).is_none_or(|end| end > hi) {
             break;
         }
         let frame = rbp as *const u64;
