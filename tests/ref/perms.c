@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,6 +99,9 @@ int main(void) {
         T("chgrp own directory to own group", chown("/tmp/shared/d", -1, 100));
         T("chgrp own directory to another group", chown("/tmp/shared/d", -1, 0));
         T("rmdir own directory", rmdir("/tmp/shared/d"));
+        T("mount a tmpfs", mount("none", "/tmp/shared", "tmpfs", 0, NULL));
+        T("umount /proc", umount2("/proc", 0));
+        T("umount a missing path", umount2("/nonexistent", 0));
         T("access secret R_OK", access("/tmp/p/secret", R_OK));
         T("access public R_OK", access("/tmp/p/public", R_OK));
         T("access public W_OK", access("/tmp/p/public", W_OK));

@@ -1272,6 +1272,8 @@ pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let target = path_arg(ctx, a[1])?;
     let fstype = if a[2] != 0 { ctx.mem().read_cstring(a[2], 64)? } else { String::new() };
     let dir = path::resolve(&ctx.process.start(), &target, true)?;
+    // Mounting needs CAP_SYS_ADMIN (root here), checked after the path, as Linux does.
+    require_mount_privilege(ctx)?;
     if dir.kind() != NodeKind::Dir {
         return Err(Errno::ENOTDIR);
     }
@@ -1304,8 +1306,18 @@ pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 pub fn sys_umount2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let target = path_arg(ctx, a[0])?;
     let root = path::resolve(&ctx.process.start(), &target, true)?;
+    require_mount_privilege(ctx)?;
     crate::fs::mount::umount(&root)?;
     Ok(0)
+}
+
+/// mount(2) and umount2(2) need CAP_SYS_ADMIN, which only root holds here: anyone else gets
+/// EPERM (before this check existed, trinity running as nobody unmounted /proc).
+fn require_mount_privilege(ctx: &SyscallCtx) -> SysResult<()> {
+    if ctx.process.creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
 }
 
 /// sendfile(2).
