@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -102,6 +104,8 @@ int main(void) {
         T("mount a tmpfs", mount("none", "/tmp/shared", "tmpfs", 0, NULL));
         T("umount /proc", umount2("/proc", 0));
         T("umount a missing path", umount2("/nonexistent", 0));
+        T("reboot (power off)", reboot(RB_POWER_OFF));
+        T("reboot with bad magic", syscall(SYS_reboot, 0, 0, 0, 0));
         T("access secret R_OK", access("/tmp/p/secret", R_OK));
         T("access public R_OK", access("/tmp/p/public", R_OK));
         T("access public W_OK", access("/tmp/p/public", W_OK));

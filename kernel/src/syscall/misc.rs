@@ -621,7 +621,7 @@ fn select(ctx: &SyscallCtx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) ->
 }
 
 /// reboot(2): power-off and restart end the machine (QEMU exits); init's way out.
-pub fn sys_reboot(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+pub fn sys_reboot(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const MAGIC1: u64 = 0xfee1_dead;
     const MAGICS2: [u64; 4] = [672_274_793, 85_072_278, 369_367_448, 537_993_216];
     const CMD_RESTART: u64 = 0x0123_4567;
@@ -629,6 +629,11 @@ pub fn sys_reboot(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const CMD_POWER_OFF: u64 = 0x4321_fedc;
     const CMD_CAD_ON: u64 = 0x89ab_cdef;
     const CMD_CAD_OFF: u64 = 0;
+    // CAP_SYS_BOOT (root here) comes first, before the magic numbers, as on Linux: anyone
+    // else could otherwise power the machine off.
+    if ctx.process.creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
     if a[0] as u32 as u64 != MAGIC1 || !MAGICS2.contains(&(a[1] as u32 as u64)) {
         return Err(Errno::EINVAL);
     }
