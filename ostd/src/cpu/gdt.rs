@@ -67,4 +67,11 @@ pub(super) fn init() {
         ES::set_reg(SegmentSelector(0));
         load_tss(SegmentSelector(0x28));
     }
+    // No LDT. LDTR must still be loaded: until `lldt` runs, it keeps its reset state (base 0,
+    // limit 0xffff), and a user selector with TI set (`mov $7, %ds`, `lret` to one) would read
+    // descriptors from linear address 0, a user page that a program could fill with a call
+    // gate into ring 0. With a null LDTR such a selector takes #GP, as on Linux.
+    // SAFETY: a null selector in LDTR only makes LDT selectors invalid; the kernel and user
+    // code use GDT selectors only.
+    unsafe { core::arch::asm!("lldt {0:x}", in(reg) 0u16, options(nostack, preserves_flags)) };
 }
