@@ -250,7 +250,14 @@ impl UserMode {
             // SAFETY: interrupts are off (the entry code requires it); `ctx` is a live,
             // exclusively borrowed UserContext whose layout matches entry.S (asserted above).
             unsafe { ostd_enter_user(ctx) };
-            // Back from user mode with interrupts still off.
+            // Back from user mode with interrupts still off. User code can change the FS
+            // base behind the kernel's back: loading any selector into FS (even a null one,
+            // on Intel and QEMU) reloads the base from the descriptor. Keep what the CPU has,
+            // as Linux does when it saves a task's FS base, so the next entry neither trusts
+            // a stale cache nor undoes the program's own change.
+            let fs_base = FsBase::read().as_u64();
+            ctx.fs_base = fs_base;
+            LAST_FS_BASE.store(fs_base, core::sync::atomic::Ordering::Relaxed);
             task.add_user_ns(crate::time::monotonic_ns().saturating_sub(entered));
             match ctx.exit_kind {
                 EXIT_SYSCALL => {
