@@ -48,6 +48,9 @@ pub struct SigInfo {
     /// For SI_TIMER and SI_QUEUE: the sigval the receiver asked for (then `pid` holds the
     /// timer ID and `uid` the overrun count, as Linux's union lays them out).
     pub value: u64,
+    /// For a signal raised by a CPU exception: (vector, error code), which the frame's
+    /// sigcontext reports as `trapno` and `err` (Linux's thread.trap_nr and error_code).
+    pub trap: Option<(u64, u64)>,
 }
 
 impl SigInfo {
@@ -82,7 +85,7 @@ fn sigcontext(ctx: &UserContext, fpstate: u64, info: &SigInfo, oldmask: u64) -> 
     // cs, gs, fs, ss as four u16s.
     b[144..146].copy_from_slice(&0x33u16.to_le_bytes());
     b[150..152].copy_from_slice(&0x2bu16.to_le_bytes());
-    let (err, trapno) = if info.addr != 0 { (ctx.error_code, ctx.trap_vector) } else { (0, 0) };
+    let (trapno, err) = info.trap.unwrap_or((0, 0));
     b[152..160].copy_from_slice(&err.to_le_bytes());
     b[160..168].copy_from_slice(&trapno.to_le_bytes());
     b[168..176].copy_from_slice(&oldmask.to_le_bytes());
@@ -114,7 +117,8 @@ pub fn setup(mem: &UserMem, ctx: &mut UserContext, info: SigInfo, handler: u64, 
     ctx.rsi = frame + SIGINFO_OFFSET;
     ctx.rdx = frame + UC_OFFSET;
     ctx.rax = 0;
-    ctx.rflags &= !(0x100 | 0x400 | 0x40000); // TF, DF, AC
+    // Linux clears TF, DF and RF for the handler; AC stays as the interrupted code left it.
+    ctx.rflags &= !(0x100 | 0x400 | 0x10000);
     ctx.fpu = FpuState::initial();
     Ok(())
 }
