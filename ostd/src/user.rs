@@ -25,6 +25,9 @@ const USER_RFLAGS_MASK: u64 = 0x0025_0fd5;
 const RFLAGS_IF: u64 = 0x200;
 const RFLAGS_RESERVED_1: u64 = 0x2;
 
+/// The MXCSR bits FXRSTOR accepts (the MXCSR_MASK this kernel reports in FXSAVE images).
+const MXCSR_MASK: u32 = 0xffff;
+
 /// The FXSAVE image of the x87/SSE state.
 #[derive(Clone, Copy)]
 #[repr(C, align(16))]
@@ -53,10 +56,16 @@ impl FpuState {
         u32::from_le_bytes(self.0[24..28].try_into().unwrap_or_default())
     }
 
+    /// Returns whether MXCSR has only bits the CPU accepts (FXRSTOR of any other value
+    /// takes #GP).
+    pub fn mxcsr_is_valid(&self) -> bool {
+        self.mxcsr() & !MXCSR_MASK == 0
+    }
+
     /// Keeps only MXCSR bits the CPU accepts, so restoring this image cannot fault in the
     /// kernel (call after filling it from user memory, e.g. in sigreturn).
     pub fn sanitize(&mut self) {
-        let mxcsr = self.mxcsr() & 0xffff;
+        let mxcsr = self.mxcsr() & MXCSR_MASK;
         self.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
     }
 }

@@ -146,7 +146,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
 
 /// A fault raised by the thread's own instruction, for it alone: if the signal is blocked or ignored,
 /// Linux kills the process anyway (force_sig_fault), so the default action applies.
-fn synchronous(process: &Process, thread: &Thread, info: SigInfo) {
+pub(crate) fn synchronous(process: &Process, thread: &Thread, info: SigInfo) {
     let sig = info.signo;
     {
         let mut s = process.signals.lock();
