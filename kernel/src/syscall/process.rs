@@ -316,20 +316,22 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     })?;
     let Some((child, job_status)) = found else { return Ok(0) };
     let status = job_status.unwrap_or_else(|| child.exit_status().map_or(0, |s| s.wait_status()));
+    // As on Linux, the child is reaped even if the status or usage cannot be stored: the
+    // call then fails with EFAULT and the child is gone.
+    let mut stored = Ok(());
     if status_addr != 0 {
-        ctx.mem().write_u32(status_addr, status)?;
+        stored = ctx.mem().write_u32(status_addr, status);
     }
-    if rusage != 0 {
+    if rusage != 0 && stored.is_ok() {
         let usage = child.cpu_time() + *child.children_cpu.lock();
-        ctx.mem().write(rusage, &crate::syscall::misc::rusage_bytes(usage))?;
+        stored = ctx.mem().write(rusage, &crate::syscall::misc::rusage_bytes(usage));
     }
-    if job_status.is_some() {
-        return Ok(child.pid() as u64);
+    if job_status.is_none() {
+        me.remove_child(child.pid());
+        me.absorb_child_cpu(&child);
+        table::remove(child.pid());
     }
-    me.remove_child(child.pid());
-    me.absorb_child_cpu(&child);
-    table::remove(child.pid());
-    Ok(child.pid() as u64)
+    stored.map(|()| child.pid() as u64)
 }
 
 /// kill(2).
