@@ -150,6 +150,9 @@ impl UserContext {
 pub enum ReturnReason {
     /// User code executed `syscall`.
     Syscall,
+    /// User code executed `int $0x80`, the i386 syscall gate (number in eax, arguments in
+    /// ebx, ecx, edx, esi, edi, ebp).
+    LegacySyscall,
     /// User code took a page fault the address space could not resolve.
     PageFault(PageFaultInfo),
     /// User code took another exception (vector, error code).
@@ -277,6 +280,10 @@ impl UserMode {
                 other => panic!("user exit kind {other} is neither syscall nor trap"),
             }
             let vector = ctx.trap_vector;
+            if vector == u64::from(crate::trap::irq::LEGACY_SYSCALL_VECTOR) {
+                x86_64::instructions::interrupts::enable();
+                return ReturnReason::LegacySyscall;
+            }
             if vector >= 32 {
                 crate::trap::irq::dispatch(vector as u8);
                 crate::task::preempt_after_irq();

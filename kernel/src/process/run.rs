@@ -64,6 +64,11 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                     interrupted = Some(nr);
                 }
             }
+            ReturnReason::LegacySyscall => match syscall::i386::dispatch(&process, &thread, &mut user) {
+                Flow::Continue => {}
+                Flow::ExitThread(status) => break (status, false),
+                Flow::ExitGroup(status) => break (status, true),
+            },
             ReturnReason::PageFault(info) => {
                 if process.vm().take_starved() {
                     // The access was allowed, but no frame was free: make room, then retry it
