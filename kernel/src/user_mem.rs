@@ -11,6 +11,16 @@ use ostd::mm::{PAGE_SIZE, VmSpace};
 
 use crate::error::{Errno, SysResult};
 
+/// Checks that `[addr, addr + len)` lies in the user half of the address space, as Linux's
+/// `access_ok` does before a call that may not touch the memory at all (a wake on a futex
+/// word, an empty event list): a kernel or non-canonical pointer is `EFAULT` even then.
+pub fn range_ok(addr: u64, len: u64) -> SysResult<()> {
+    match addr.checked_add(len) {
+        Some(end) if end <= ostd::mm::USER_END => Ok(()),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
 /// A process's user memory.
 #[derive(Clone)]
 pub struct UserMem {

@@ -53,6 +53,12 @@ impl FpuState {
         u32::from_le_bytes(self.0[24..28].try_into().unwrap_or_default())
     }
 
+    /// Returns whether MXCSR has only bits the CPU accepts (FXRSTOR of any other value
+    /// takes #GP).
+    pub fn mxcsr_is_valid(&self) -> bool {
+        self.mxcsr() & !mxcsr_mask() == 0
+    }
+
     /// Keeps only MXCSR bits the CPU accepts, so restoring this image cannot fault in the
     /// kernel (call after filling it from user memory, e.g. in sigreturn).
     pub fn sanitize(&mut self) {
@@ -159,6 +165,9 @@ impl UserContext {
 pub enum ReturnReason {
     /// User code executed `syscall`.
     Syscall,
+    /// User code executed `int $0x80`, the i386 syscall gate (number in eax, arguments in
+    /// ebx, ecx, edx, esi, edi, ebp).
+    LegacySyscall,
     /// User code took a page fault the address space could not resolve.
     PageFault(PageFaultInfo),
     /// User code took another exception (vector, error code).
@@ -271,7 +280,14 @@ impl UserMode {
             // SAFETY: interrupts are off (the entry code requires it); `ctx` is a live,
             // exclusively borrowed UserContext whose layout matches entry.S (asserted above).
             unsafe { ostd_enter_user(ctx) };
-            // Back from user mode with interrupts still off.
+            // Back from user mode with interrupts still off. User code can change the FS
+            // base behind the kernel's back: loading any selector into FS (even a null one,
+            // on Intel and QEMU) reloads the base from the descriptor. Keep what the CPU has,
+            // as Linux does when it saves a task's FS base, so the next entry neither trusts
+            // a stale cache nor undoes the program's own change.
+            let fs_base = FsBase::read().as_u64();
+            ctx.fs_base = fs_base;
+            LAST_FS_BASE.store(fs_base, core::sync::atomic::Ordering::Relaxed);
             task.add_user_ns(crate::time::monotonic_ns().saturating_sub(entered));
             match ctx.exit_kind {
                 EXIT_SYSCALL => {
@@ -282,6 +298,10 @@ impl UserMode {
                 other => panic!("user exit kind {other} is neither syscall nor trap"),
             }
             let vector = ctx.trap_vector;
+            if vector == u64::from(crate::trap::irq::LEGACY_SYSCALL_VECTOR) {
+                x86_64::instructions::interrupts::enable();
+                return ReturnReason::LegacySyscall;
+            }
             if vector >= 32 {
                 crate::trap::irq::dispatch(vector as u8);
                 crate::task::preempt_after_irq();

@@ -12,6 +12,12 @@ use crate::error::Errno;
 use crate::syscall::{self, Flow};
 use crate::user_mem::UserMem;
 
+/// si_code of a signal the kernel raised itself (a CPU exception without a finer code).
+const SI_KERNEL: i32 = 0x80;
+/// The end of the user address space as Linux 6.1 reports faults (TASK_SIZE_MAX: the last
+/// canonical page is kept unmapped).
+const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
+
 /// Starts `thread` of `process` running `context` on a new task.
 pub fn spawn(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
     let name = alloc::format!("pid{}.{}", process.pid(), thread.tid);
@@ -58,6 +64,11 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                     interrupted = Some(nr);
                 }
             }
+            ReturnReason::LegacySyscall => match syscall::i386::dispatch(&process, &thread, &mut user) {
+                Flow::Continue => {}
+                Flow::ExitThread(status) => break (status, false),
+                Flow::ExitGroup(status) => break (status, true),
+            },
             ReturnReason::PageFault(info) => {
                 if process.vm().take_starved() {
                     // The access was allowed, but no frame was free: make room, then retry it
@@ -66,26 +77,41 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                     continue;
                 }
                 log::info!("pid {}: page fault at {:#x} ({:?}, present={}) rip {:#x}", process.pid(), info.addr, info.access, info.present, user.context().rip);
+                // The frame's err: the CPU's error code, with the protection bit set for
+                // kernel addresses so that the kernel's page-table layout does not show
+                // (Linux's set_signal_archinfo).
+                let mut err = user.context().error_code | 4; // X86_PF_USER
+                if info.addr >= TASK_SIZE_MAX {
+                    err |= 1; // X86_PF_PROT
+                }
+                let trap = Some((14, err));
                 if process.vm().is_beyond_eof(info.addr) {
                     // A file mapping's page past the end of the file.
-                    synchronous(&process, &thread, SigInfo { signo: signal::SIGBUS, code: 2, addr: info.addr, ..SigInfo::default() }); // BUS_ADRERR
+                    synchronous(&process, &thread, SigInfo { signo: signal::SIGBUS, code: 2, addr: info.addr, trap, ..SigInfo::default() }); // BUS_ADRERR
                 } else {
                     let code = if info.present { 2 } else { 1 }; // SEGV_ACCERR / SEGV_MAPERR
-                    synchronous(&process, &thread, SigInfo { signo: signal::SIGSEGV, code, addr: info.addr.max(1), ..SigInfo::default() });
+                    synchronous(&process, &thread, SigInfo { signo: signal::SIGSEGV, code, addr: info.addr.max(1), trap, ..SigInfo::default() });
                 }
             }
             ReturnReason::Exception { vector, error_code } => {
                 log::info!("pid {}: {} (error {error_code:#x}) at rip {:#x}", process.pid(), ReturnReason::exception_name(vector), user.context().rip);
-                let (sig, code) = match vector {
-                    0 => (signal::SIGFPE, 1),         // FPE_INTDIV
-                    16 | 19 => (signal::SIGFPE, 0),
-                    1 | 3 => (signal::SIGTRAP, 1),    // TRAP_BRKPT
-                    6 => (signal::SIGILL, 2),         // ILL_ILLOPN
-                    17 => (signal::SIGBUS, 1),        // BUS_ADRALN
-                    _ => (signal::SIGSEGV, 0x80),     // SI_KERNEL, as Linux reports #GP
+                // As Linux's arch/x86/kernel/traps.c reports them: a signal, its si_code,
+                // and whether si_addr is the faulting rip (else 0).
+                let (sig, code, at_rip) = match vector {
+                    0 => (signal::SIGFPE, 1, true),       // FPE_INTDIV
+                    16 | 19 => (signal::SIGFPE, 0, true),
+                    // Single-step (user code has no debug registers): TRAP_TRACE.
+                    1 => (signal::SIGTRAP, 2, true),
+                    // int3 (do_int3_user): a plain force_sig, SI_KERNEL.
+                    3 => (signal::SIGTRAP, SI_KERNEL, false),
+                    6 => (signal::SIGILL, 2, true),       // ILL_ILLOPN
+                    17 => (signal::SIGBUS, 1, false),     // BUS_ADRALN, si_addr NULL
+                    // Segment not present, stack segment (a non-canonical rsp): SIGBUS.
+                    11 | 12 => (signal::SIGBUS, SI_KERNEL, false),
+                    _ => (signal::SIGSEGV, SI_KERNEL, false), // #GP, #OF, #NP, #SS ...
                 };
-                let addr = if sig == signal::SIGSEGV { 0 } else { user.context().rip };
-                synchronous(&process, &thread, SigInfo { signo: sig, code, addr, ..SigInfo::default() });
+                let addr = if at_rip { user.context().rip } else { 0 };
+                synchronous(&process, &thread, SigInfo { signo: sig, code, addr, trap: Some((u64::from(vector), error_code)), ..SigInfo::default() });
             }
             // Back for something the kernel must act on (a signal): the loop delivers it.
             ReturnReason::Interrupted => {}
@@ -125,7 +151,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
 
 /// A fault raised by the thread's own instruction, for it alone: if the signal is blocked or ignored,
 /// Linux kills the process anyway (force_sig_fault), so the default action applies.
-fn synchronous(process: &Process, thread: &Thread, info: SigInfo) {
+pub(crate) fn synchronous(process: &Process, thread: &Thread, info: SigInfo) {
     let sig = info.signo;
     {
         let mut s = process.signals.lock();

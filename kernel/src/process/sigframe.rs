@@ -48,6 +48,9 @@ pub struct SigInfo {
     /// For SI_TIMER and SI_QUEUE: the sigval the receiver asked for (then `pid` holds the
     /// timer ID and `uid` the overrun count, as Linux's union lays them out).
     pub value: u64,
+    /// For a signal raised by a CPU exception: (vector, error code), which the frame's
+    /// sigcontext reports as `trapno` and `err` (Linux's thread.trap_nr and error_code).
+    pub trap: Option<(u64, u64)>,
 }
 
 impl SigInfo {
@@ -82,7 +85,7 @@ fn sigcontext(ctx: &UserContext, fpstate: u64, info: &SigInfo, oldmask: u64) -> 
     // cs, gs, fs, ss as four u16s.
     b[144..146].copy_from_slice(&0x33u16.to_le_bytes());
     b[150..152].copy_from_slice(&0x2bu16.to_le_bytes());
-    let (err, trapno) = if info.addr != 0 { (ctx.error_code, ctx.trap_vector) } else { (0, 0) };
+    let (trapno, err) = info.trap.unwrap_or((0, 0));
     b[152..160].copy_from_slice(&err.to_le_bytes());
     b[160..168].copy_from_slice(&trapno.to_le_bytes());
     b[168..176].copy_from_slice(&oldmask.to_le_bytes());
@@ -114,26 +117,57 @@ pub fn setup(mem: &UserMem, ctx: &mut UserContext, info: SigInfo, handler: u64, 
     ctx.rsi = frame + SIGINFO_OFFSET;
     ctx.rdx = frame + UC_OFFSET;
     ctx.rax = 0;
-    ctx.rflags &= !(0x100 | 0x400 | 0x40000); // TF, DF, AC
+    // Linux clears TF, DF and RF for the handler; AC stays as the interrupted code left it.
+    ctx.rflags &= !(0x100 | 0x400 | 0x10000);
     ctx.fpu = FpuState::initial();
     Ok(())
 }
 
-/// Restores the registers saved by [`setup`]; returns the signal mask to restore.
+/// What [`restore`] found in the frame.
+pub struct Restored {
+    /// The signal mask to restore.
+    pub mask: u64,
+    /// The frame's code or stack selector is one the return to user mode would fault on
+    /// (Linux's IRET takes #GP): the caller raises SIGSEGV with the restored registers.
+    pub bad_selectors: bool,
+}
+
+/// The selectors Linux gives 64-bit user code (and reports in every frame).
+const USER_CS: u16 = 0x33;
+const USER_DS: u16 = 0x2b;
+/// uc_flags: the frame's ss is restored as is, even if it is unusable.
+const UC_STRICT_RESTORE_SS: u64 = 0x4;
+
+/// Restores the registers saved by [`setup`] (or edited by the handler).
 /// The frame is found at rsp - 8 (the handler's `ret` popped the return address).
-pub fn restore(mem: &UserMem, ctx: &mut UserContext) -> SysResult<u64> {
+///
+/// # Errors
+/// EFAULT if the frame or its FP state cannot be read, EINVAL if the FP state would fault
+/// when loaded (reserved MXCSR bits: the CPU's FXRSTOR/XRSTOR takes #GP, and Linux answers
+/// with SIGSEGV). On an error the registers are unchanged.
+pub fn restore(mem: &UserMem, ctx: &mut UserContext) -> SysResult<Restored> {
     let frame = ctx.rsp.checked_sub(8).ok_or(Errno::EFAULT)?;
     let mut mc = [0u8; 256];
     mem.read(frame + MCONTEXT_OFFSET, &mut mc)?;
     let word = |i: usize| u64::from_le_bytes(mc[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    let half = |at: usize| u16::from_le_bytes([mc[at], mc[at + 1]]);
     let mask = mem.read_u64(frame + SIGMASK_OFFSET)?;
+    let uc_flags = mem.read_u64(frame + UC_OFFSET)?;
     let fpstate = word(23);
-    if fpstate != 0 {
+    let fpu = if fpstate == 0 {
+        // No FP state: Linux resets the registers to their initial values.
+        FpuState::initial()
+    } else {
         let mut fx = [0u8; 512];
         mem.read(fpstate, &mut fx).inspect_err(|_| log::info!("sigreturn: fpstate {fpstate:#x} unreadable (frame {frame:#x})"))?;
-        ctx.fpu = FpuState(fx);
-        ctx.fpu.sanitize();
-    }
+        let fpu = FpuState(fx);
+        if !fpu.mxcsr_is_valid() {
+            log::info!("sigreturn: MXCSR {:#x} has reserved bits set", fpu.mxcsr());
+            return Err(Errno::EINVAL);
+        }
+        fpu
+    };
+    ctx.fpu = fpu;
     (ctx.r8, ctx.r9, ctx.r10, ctx.r11, ctx.r12, ctx.r13, ctx.r14, ctx.r15) =
         (word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7));
     (ctx.rdi, ctx.rsi, ctx.rbp, ctx.rbx, ctx.rdx, ctx.rax, ctx.rcx, ctx.rsp, ctx.rip) =
@@ -141,5 +175,10 @@ pub fn restore(mem: &UserMem, ctx: &mut UserContext) -> SysResult<u64> {
     // Only the user-modifiable flags come back (UserMode::execute sanitises them again).
     const USER_FLAGS: u64 = 0x0025_0fd5;
     ctx.rflags = (ctx.rflags & !USER_FLAGS) | (word(17) & USER_FLAGS);
-    Ok(mask)
+    // cs and ss come back with RPL 3 forced. Only 64-bit code is supported: any other code
+    // selector (Linux's 32-bit one included) faults on the way out. An unusable ss is
+    // replaced by the user data selector unless the frame asks for it strictly.
+    let (cs, ss) = (half(144) | 3, half(150) | 3);
+    let bad_ss = ss != USER_DS && uc_flags & UC_STRICT_RESTORE_SS != 0;
+    Ok(Restored { mask, bad_selectors: cs != USER_CS || bad_ss })
 }

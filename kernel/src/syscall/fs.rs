@@ -287,6 +287,11 @@ pub fn iovecs(ctx: &SyscallCtx, addr: u64, count: u64) -> SysResult<alloc::vec::
         total = total.checked_add(len).filter(|&t| t <= isize::MAX as u64).ok_or(Errno::EINVAL)?;
         v.push((base, len as usize));
     }
+    // Then every buffer must lie in user space (Linux's import_iovec checks each with
+    // access_ok before any data moves, so a bad one costs a socket or pipe nothing).
+    for &(base, len) in &v {
+        crate::user_mem::range_ok(base, len as u64)?;
+    }
     Ok(v)
 }
 
@@ -1470,6 +1475,8 @@ pub fn sys_epoll_wait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if max <= 0 || max > 1 << 20 {
         return Err(Errno::EINVAL);
     }
+    // Linux checks the whole array before waiting, even if nothing is ever written to it.
+    crate::user_mem::range_ok(events, max as u64 * 12)?;
     let ep_file = epoll_file(ctx, epfd)?;
     let ep = ep_file.as_epoll().ok_or(Errno::EINVAL)?;
     let deadline = (timeout >= 0).then(|| crate::time::monotonic_ns() + timeout as u64 * 1_000_000);

@@ -42,6 +42,7 @@ fn key(ctx: &SyscallCtx, uaddr: u64, private: bool) -> SysResult<Key> {
         return Err(Errno::EINVAL);
     }
     if private {
+        crate::user_mem::range_ok(uaddr, 4)?;
         let space = Arc::as_ptr(ctx.user.vm_space()) as u64;
         return Ok((space << 1, uaddr));
     }

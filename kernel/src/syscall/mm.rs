@@ -83,10 +83,19 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let vm = ctx.process.vm();
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
     let start = if fixed {
+        if addr == u64::MAX {
+            // Linux's get_unmapped_area hands a fixed address straight back and then takes
+            // it for an error code if it looks like one (IS_ERR_VALUE): -1 is -EPERM.
+            return Err(Errno::EPERM);
+        }
         if addr % PAGE != 0 {
             return Err(Errno::EINVAL);
         }
-        if addr < MMAP_MIN || addr.checked_add(len).is_none_or(|e| e > USER_END) {
+        if addr.checked_add(len).is_none_or(|e| e > USER_END) {
+            // Past the user address space (Linux: addr > TASK_SIZE - len).
+            return Err(Errno::ENOMEM);
+        }
+        if addr < MMAP_MIN {
             return Err(if flags & MAP_FIXED_NOREPLACE != 0 { Errno::EPERM } else { Errno::ENOMEM });
         }
         if vm.areas().overlaps(addr, addr + len) {
@@ -155,15 +164,24 @@ pub fn sys_madvise(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let len = page_up(len).ok_or(Errno::EINVAL)?;
+    let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+    let vm = ctx.process.vm();
+    // The parts of [addr, end) that are mapped, and whether they are private.
+    let parts: alloc::vec::Vec<(u64, u64, bool)> =
+        vm.areas().iter().filter(|a| a.start < end && a.end > addr).map(|a| (a.start.max(addr), a.end.min(end), !a.shared)).collect();
     if advice == MADV_DONTNEED {
-        let vm = ctx.process.vm();
-        for page in (addr..addr.saturating_add(len)).step_by(PAGE_SIZE) {
-            if vm.areas().find(page).is_some_and(|a| !a.shared) {
-                let _ = vm.space().unmap(page);
+        for &(start, stop, private) in &parts {
+            if private {
+                for page in (start..stop).step_by(PAGE_SIZE) {
+                    let _ = vm.space().unmap(page);
+                }
             }
         }
     }
-    Ok(0)
+    let mapped: u64 = parts.iter().map(|&(start, stop, _)| stop - start).sum();
+    let hole = mapped < end - addr;
+    // Linux applies the advice to what is mapped, then reports an unmapped part as ENOMEM.
+    if hole { Err(Errno::ENOMEM) } else { Ok(0) }
 }
 
 /// Checks that [addr, addr+len) is page-aligned at its start and wholly mapped (ENOMEM

@@ -6,6 +6,7 @@
 
 pub mod fs;
 pub mod futex;
+pub mod i386;
 pub mod mm;
 pub mod misc;
 pub mod names;

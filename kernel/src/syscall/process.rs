@@ -10,6 +10,7 @@ use super::fs::path_arg;
 use crate::error::{Errno, SysResult};
 use crate::fs::NodeKind;
 use crate::fs::path;
+use crate::process::sigframe::SigInfo;
 use crate::process::signal::{self, NSIG, SIGKILL, SIGSTOP, SigAction};
 use crate::process::{ExitStatus, Process, exec, run, table};
 
@@ -315,20 +316,22 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     })?;
     let Some((child, job_status)) = found else { return Ok(0) };
     let status = job_status.unwrap_or_else(|| child.exit_status().map_or(0, |s| s.wait_status()));
+    // As on Linux, the child is reaped even if the status or usage cannot be stored: the
+    // call then fails with EFAULT and the child is gone.
+    let mut stored = Ok(());
     if status_addr != 0 {
-        ctx.mem().write_u32(status_addr, status)?;
+        stored = ctx.mem().write_u32(status_addr, status);
     }
-    if rusage != 0 {
+    if rusage != 0 && stored.is_ok() {
         let usage = child.cpu_time() + *child.children_cpu.lock();
-        ctx.mem().write(rusage, &crate::syscall::misc::rusage_bytes(usage))?;
+        stored = ctx.mem().write(rusage, &crate::syscall::misc::rusage_bytes(usage));
     }
-    if job_status.is_some() {
-        return Ok(child.pid() as u64);
+    if job_status.is_none() {
+        me.remove_child(child.pid());
+        me.absorb_child_cpu(&child);
+        table::remove(child.pid());
     }
-    me.remove_child(child.pid());
-    me.absorb_child_cpu(&child);
-    table::remove(child.pid());
-    Ok(child.pid() as u64)
+    stored.map(|()| child.pid() as u64)
 }
 
 /// kill(2).
@@ -806,16 +809,23 @@ pub fn sys_arch_prctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 pub fn sys_rt_sigreturn(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
     let mem = ctx.mem();
     match crate::process::sigframe::restore(&mem, ctx.user.context_mut()) {
-        Ok(mask) => {
+        Ok(restored) => {
             let unblockable = signal::UNBLOCKABLE;
-            ctx.thread.signals.lock().blocked = mask & !unblockable;
+            ctx.thread.signals.lock().blocked = restored.mask & !unblockable;
+            if restored.bad_selectors {
+                // Linux's IRET to these selectors takes #GP: SIGSEGV, with the restored
+                // registers.
+                log::info!("pid {}: rt_sigreturn to unusable selectors", ctx.process.pid());
+                run::synchronous(ctx.process, ctx.thread, SigInfo { signo: signal::SIGSEGV, code: 0x80, trap: Some((13, 0)), ..SigInfo::default() });
+            }
             // rax is the interrupted code's, restored with the rest.
             Ok(ctx.user.context().rax)
         }
         Err(e) => {
             log::info!("pid {}: rt_sigreturn with a bad frame at rsp {:#x}: {e:?}", ctx.process.pid(), ctx.user.context().rsp);
-            // A corrupt frame: Linux kills the process with SIGSEGV.
-            ctx.exit = Some((ExitStatus::Signaled(signal::SIGSEGV, true), true));
+            // A corrupt frame: Linux forces SIGSEGV (signal_fault), which a handler may catch
+            // if the stack can take its frame.
+            run::synchronous(ctx.process, ctx.thread, SigInfo { signo: signal::SIGSEGV, code: 0x80, ..SigInfo::default() });
             Ok(0)
         }
     }

@@ -260,6 +260,8 @@ pub fn sys_sendto(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// recvfrom(2).
 pub fn sys_recvfrom(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let socket = socket_arg(ctx, a[0])?;
+    // Checked before anything is dequeued, as Linux's import_single_range does.
+    crate::user_mem::range_ok(a[1], a[2])?;
     let got = receive(&socket, a[2] as usize, a[3])?;
     ctx.mem().write(a[1], &got.data)?;
     write_source(ctx, a[4], a[5], &got.from)?;

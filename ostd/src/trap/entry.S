@@ -50,10 +50,10 @@
 .set EXIT_SYSCALL, 1
 .set EXIT_TRAP, 2
 
-.set USER_SS, 0x1b
+.set USER_SS, 0x2b
 /* Only the always-one bit: IF, TF, DF and AC clear. */
 .set RFLAGS_KERNEL, 0x2
-.set USER_CS, 0x23
+.set USER_CS, 0x33
 
 .section .text.trap_entry, "ax"
 

@@ -26,7 +26,8 @@ static IDT: spin::Once<Idt> = spin::Once::new();
 
 const STUB_SIZE: u64 = 16;
 const INTERRUPT_GATE: u8 = 0x8e;
-/// Gates user code may invoke with `int n`: #BP (int3) and #OF (into), as on Linux.
+/// Gates user code may invoke with `int n`: #BP (int3), #OF (into) and 0x80 (the i386
+/// syscall gate, which Linux keeps open to 64-bit code too), as on Linux.
 const USER_GATE: u8 = 0xee;
 
 pub(super) fn init() {
@@ -47,7 +48,7 @@ pub(super) fn init() {
                 offset_low: handler as u16,
                 selector: KERNEL_CS,
                 ist: ist as u8,
-                type_attr: if matches!(vector, 3 | 4) { USER_GATE } else { INTERRUPT_GATE },
+                type_attr: if matches!(vector, 3 | 4) || vector == usize::from(super::irq::LEGACY_SYSCALL_VECTOR) { USER_GATE } else { INTERRUPT_GATE },
                 offset_mid: (handler >> 16) as u16,
                 offset_high: (handler >> 32) as u32,
                 reserved: 0,

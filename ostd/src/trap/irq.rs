@@ -12,6 +12,9 @@ use crate::sync::SpinLock;
 pub(crate) const TIMER_VECTOR: u8 = 0xec;
 /// The APIC's spurious-interrupt vector (no EOI).
 pub(crate) const SPURIOUS_VECTOR: u8 = 0xff;
+/// The vector user code raises with `int $0x80` (Linux's i386 syscall gate): never given to
+/// a device, so a trap from user mode on it is always the instruction.
+pub(crate) const LEGACY_SYSCALL_VECTOR: u8 = 0x80;
 const FIRST_DYNAMIC: u8 = 0x30;
 const LAST_DYNAMIC: u8 = 0xef;
 
@@ -40,7 +43,9 @@ impl IrqLine {
     /// Allocates a free vector.
     pub fn alloc() -> Result<Self, IrqError> {
         let mut allocated = ALLOCATED.lock();
-        let vector = (FIRST_DYNAMIC..=LAST_DYNAMIC).find(|&v| !allocated[v as usize]).ok_or(IrqError::NoFreeVector)?;
+        let vector = (FIRST_DYNAMIC..=LAST_DYNAMIC)
+            .find(|&v| v != LEGACY_SYSCALL_VECTOR && !allocated[v as usize])
+            .ok_or(IrqError::NoFreeVector)?;
         allocated[vector as usize] = true;
         Ok(Self { vector })
     }

@@ -43,7 +43,7 @@ fn init_syscall_msrs() {
         SegmentSelector(crate::cpu::USER_CS),
         SegmentSelector(crate::cpu::USER_SS),
         SegmentSelector(crate::cpu::KERNEL_CS),
-        SegmentSelector(0x10),
+        SegmentSelector(crate::cpu::KERNEL_DS),
     )
     .expect("GDT layout does not fit SYSCALL/SYSRET");
     // SAFETY: turning on SYSCALL only makes the instruction available; LSTAR, STAR and

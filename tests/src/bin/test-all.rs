@@ -59,6 +59,8 @@ fn main() -> ExitCode {
     record("signal-target probe (SIGCONT/SIGSTOP/SIGKILL to self, children, stopped ones, thread and process groups, init; permissions) matches Linux 6.1", reference(&elf, "tests/ref/sigtargets.sh", &["tests/ref/sigtargets.c"]));
     record("running-out probe (address space, memory and the OOM killer, threads, argument space) matches Linux 6.1", reference(&elf, "tests/ref/oom.sh", &["tests/ref/oom.c"]));
     record("Unix socket probe (pairs, bind/connect/accept, SCM_RIGHTS, errnos) matches Linux 6.1", reference(&elf, "tests/ref/sockets.sh", &["tests/ref/sockets.c"]));
+    record("hostile-CPU probe (DF/AC across copies, faults and signals; single-step over SYSCALL; int3, int N, int 0x80; segment loads; XMM/x87 across signals, fork and edited frames) matches Linux 6.1", reference(&elf, "tests/ref/hostile-cpu.sh", &["tests/ref/hostile-cpu.c"]));
+    record("hostile-pointer probe (kernel and non-canonical addresses in syscall arguments, iovecs, msghdrs, execve vectors; garbage and edited sigreturn frames) matches Linux 6.1", reference(&elf, "tests/ref/hostile-ptr.sh", &["tests/ref/hostile-ptr.c"]));
     record("hostile-ELF probe (a few hundred corrupted executables: errno, exit or signal) matches Linux 6.1", reference(&elf, "tests/ref/badelf.sh", &["tests/ref/badelf.c"]));
     record("dynamically linked Debian coreutils match Linux 6.1", reference_with(&elf, "tests/ref/dynamic.sh", &[], DYNAMIC_PROGRAMS));
     record("Debian's bash (arrays, process substitution, traps, wait -n) matches Linux 6.1", reference_with(&elf, "tests/ref/bash.sh", &[], &["/usr/bin/bash", "/usr/bin/sort"]));
