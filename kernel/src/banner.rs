@@ -27,6 +27,8 @@ pub fn print() {
     );
     let features: Vec<&str> = cpu.names().collect();
     let _ = writeln!(out, "  CPU: {} \"{}\" [{}]", cpu.vendor_str(), cpu.brand_str(), features.join(" "));
+    let protections = ostd::cpu::protections().names().collect::<Vec<_>>().join(" ");
+    let _ = writeln!(out, "  protections: {}", if protections.is_empty() { "none" } else { &protections });
     let _ = writeln!(
         out,
         "  timer: {} at {} Hz, TSC {} MHz",

@@ -67,7 +67,7 @@ pub(crate) fn vm_space_fault(info: &PageFaultInfo) -> bool {
     vm_space::handle_kernel_fault_on_user(info)
 }
 
-/// If `rip` is the user-copy instruction, returns where to resume after an unfixable fault.
+/// If `rip` is a user-copy instruction, returns where to resume after an unfixable fault.
 pub(crate) fn user_copy_fixup(rip: u64) -> Option<u64> {
     user_copy::fixup_for(rip)
 }
