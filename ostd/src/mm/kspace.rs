@@ -17,8 +17,9 @@ use crate::sync::SpinLock;
 static KERNEL_ROOT: SpinLock<Paddr> = SpinLock::new(0);
 
 const HUGE: u64 = 2 << 20;
-/// PML4 slots of the kernel half that exist from boot: direct map, I/O window, image.
-const KERNEL_SLOTS: [usize; 3] = [256, 384, 511];
+/// PML4 slots of the kernel half that exist from boot: direct map, I/O window, kernel
+/// stacks, image.
+const KERNEL_SLOTS: [usize; 4] = [256, 384, super::kstack::KSTACK_PML4_SLOT, 511];
 
 pub(super) fn kernel_root() -> Paddr {
     *KERNEL_ROOT.lock()

@@ -5,6 +5,7 @@
 //! 0x0000_0000_0000_0000 ..= 0x0000_7fff_ffff_ffff   user space (one VmSpace per process)
 //! 0xffff_8000_0000_0000 ..                           direct map of RAM (PML4 slot 256)
 //! 0xffff_c000_0000_0000 ..                           device and firmware memory, uncached (slot 384)
+//! 0xffff_e000_0000_0000 ..                           kernel stacks with guard pages (slot 448)
 //! 0xffff_ffff_8000_0000 ..                           the kernel image (slot 511)
 //! ```
 //! Kernel-half PML4 slots are created once at boot and never change, so every address space
@@ -15,6 +16,7 @@ mod frame_alloc;
 mod heap;
 mod io_mem;
 mod kspace;
+mod kstack;
 mod page_table;
 mod user_copy;
 mod vm_space;
@@ -25,6 +27,8 @@ pub use frame::{Frame, Segment};
 pub use frame_alloc::{FrameStats, frame_stats};
 pub use heap::heap_stats;
 pub use io_mem::IoMem;
+pub(crate) use kstack::{KSTACK_AREA, KernelStack};
+pub(crate) use kstack::in_area as in_kernel_stack_area;
 pub use page_table::PageFlags;
 pub use vm_space::{PageFaultInfo, VmError, VmSpace};
 
