@@ -171,7 +171,8 @@ fn map_image(vm: &Vm, elf: &ElfFile, _headers: &[u8], node: &Node, dyn_base: u64
         match ph.get_type() {
             Ok(PhType::Load) => {}
             Ok(PhType::Phdr) => {
-                phdr = base + ph.virtual_addr();
+                // Only passed on to the program (AT_PHDR), so it wraps as on Linux.
+                phdr = base.wrapping_add(ph.virtual_addr());
                 continue;
             }
             _ => continue,
@@ -241,9 +242,11 @@ fn map_image(vm: &Vm, elf: &ElfFile, _headers: &[u8], node: &Node, dyn_base: u64
     let Some((first_vaddr, first_offset)) = first_load else { return Err(Errno::ENOEXEC) };
     if phdr == 0 {
         // No PT_PHDR: the headers are in the first segment if it starts at file offset 0.
-        phdr = first_vaddr - first_offset + elf.header.pt2.ph_offset();
+        // The file's numbers, for the program's eyes only: wrap as Linux does.
+        phdr = first_vaddr.wrapping_sub(first_offset).wrapping_add(elf.header.pt2.ph_offset());
     }
-    Ok(Image { entry: base + elf.header.pt2.entry_point(), base, phdr, phnum: u64::from(elf.header.pt2.ph_count()), brk })
+    // A wrapped entry point is a non-canonical rip, which user entry refuses (SIGSEGV).
+    Ok(Image { entry: base.wrapping_add(elf.header.pt2.entry_point()), base, phdr, phnum: u64::from(elf.header.pt2.ph_count()), brk })
 }
 
 fn page_flags_of(prot: Prot) -> ostd::mm::PageFlags {

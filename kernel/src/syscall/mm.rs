@@ -148,11 +148,16 @@ pub fn sys_madvise(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if addr % PAGE != 0 {
         return Err(Errno::EINVAL);
     }
-    let len = page_up(len).ok_or(Errno::EINVAL)?;
+    // A range that wraps past 2^64 is EINVAL, as on Linux.
+    let end = page_up(len).and_then(|len| addr.checked_add(len)).ok_or(Errno::EINVAL)?;
     if advice == MADV_DONTNEED {
+        // Only the private areas in the range have pages to drop: visit those, not every
+        // page of a range that may span the whole address space.
         let vm = ctx.process.vm();
-        for page in (addr..addr.saturating_add(len)).step_by(PAGE_SIZE) {
-            if vm.areas().find(page).is_some_and(|a| !a.shared) {
+        let private: alloc::vec::Vec<(u64, u64)> =
+            vm.areas().iter().filter(|a| !a.shared && a.start < end && addr < a.end).map(|a| (a.start.max(addr), a.end.min(end))).collect();
+        for (start, stop) in private {
+            for page in (start..stop).step_by(PAGE_SIZE) {
                 let _ = vm.space().unmap(page);
             }
         }

@@ -70,3 +70,18 @@ fn boot_stack_range() -> (u64, u64) {
     }
     (&raw const boot_stack_bottom as u64, &raw const boot_stack_top as u64)
 }
+
+crate::ktest! {
+    fn arithmetic_overflow_in_kernel_code_panics() {
+        // The kernel's release profile has overflow checks on (Cargo.toml): a wrapped add
+        // panics instead of yielding a small number. The probe runs on a task of its own,
+        // marked as a test, so its panic ends only that task.
+        let probe = crate::task::spawn("overflow-probe", || {
+            crate::task::current().is_test.store(true, core::sync::atomic::Ordering::Relaxed);
+            let wrapped = core::hint::black_box(u32::MAX) + core::hint::black_box(1);
+            crate::early_println!("overflow-probe: u32::MAX + 1 = {wrapped} without a panic");
+        });
+        let task = probe.join();
+        assert!(task.test_failed.load(core::sync::atomic::Ordering::Relaxed), "u32::MAX + 1 did not panic");
+    }
+}

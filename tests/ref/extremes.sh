@@ -1,0 +1,3 @@
+# Runs the edge-of-range argument probe (tests/ref/extremes.c).
+/bin/extremes
+echo "exit $?"
