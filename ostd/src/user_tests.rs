@@ -193,6 +193,8 @@ crate::ktest! {
         let read_only = Frame::alloc_zeroed().unwrap();
         child.map(PAGE + 0x1000, read_only.clone(), PageFlags::READ).unwrap();
         assert_eq!(child.write_bytes(PAGE + 0x1000, b"x"), Err(VmError::Fault(PAGE + 0x1000)));
+        // The fault fixup leaves through CLAC: SMAP is back in force.
+        assert!(!x86_64::registers::rflags::read().contains(x86_64::registers::rflags::RFlags::ALIGNMENT_CHECK));
         let mut byte = [0xffu8];
         read_only.read_bytes(0, &mut byte);
         assert_eq!(byte, [0]);

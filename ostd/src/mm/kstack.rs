@@ -133,6 +133,7 @@ impl Drop for KernelStack {
             let va = self.bottom() + (i * PAGE_SIZE) as u64;
             if let Ok(Some(entry)) = page_table::walk(root, va, 1, false, Hw::empty()) {
                 entry.set(0);
+                // One CPU runs the kernel: flushing its TLB is enough before the frames go.
                 page_table::flush(va);
             }
         }

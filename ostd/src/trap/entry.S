@@ -5,6 +5,8 @@
  *     128 bytes below its stack pointer (past the red zone the prebuilt core uses), and
  *     continues there. Nested traps therefore each get their own frame, and the IST stack is
  *     free again as soon as the move is done.
+ *     The one exception is a page fault on a kernel stack's guard page: that stack is exhausted,
+ *     so trap_kernel_page_fault reports it from a stack of its own instead.
  *   - From user mode, it saves the user registers (GPRs, then FXSAVE of XMM/x87 state) into
  *     the current UserContext and returns from ostd_enter_user, on the task's kernel stack.
  * SYSCALL does the same as a user-mode trap, without the hardware frame.
