@@ -27,6 +27,8 @@ pub fn print() {
     );
     let features: Vec<&str> = cpu.names().collect();
     let _ = writeln!(out, "  CPU: {} \"{}\" [{}]", cpu.vendor_str(), cpu.brand_str(), features.join(" "));
+    let protections = ostd::cpu::protections().names().collect::<Vec<_>>().join(" ");
+    let _ = writeln!(out, "  protections: {}", if protections.is_empty() { "none" } else { &protections });
     let _ = write!(out, "  timer: {} at {} Hz, TSC ", if ostd::time::apic::is_x2apic() { "x2APIC" } else { "xAPIC" }, ostd::time::hz());
     let _ = match ostd::time::tsc_calibration() {
         Some(calibration) => writeln!(out, "{calibration}"),

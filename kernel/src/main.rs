@@ -29,6 +29,18 @@ use ostd::power::{ExitCode, exit_qemu};
 
 ostd::main!(kernel_main);
 
+/// Recurses until the kernel stack runs out (for `selftest=stack-overflow`).
+///
+/// Each frame keeps a 256-byte array alive across the call, so the recursion can be neither
+/// turned into a loop nor have its frames shrunk; it stops only at an impossible depth.
+fn overflow_stack(depth: u64) -> u64 {
+    let frame = core::hint::black_box([depth; 32]);
+    if core::hint::black_box(depth) == u64::MAX {
+        return frame[0];
+    }
+    overflow_stack(depth + 1).wrapping_add(core::hint::black_box(frame)[31])
+}
+
 fn kernel_main() -> ! {
     banner::print();
     time::init();
@@ -36,6 +48,12 @@ fn kernel_main() -> ! {
     if cmdline.value("selftest") == Some("panic") {
         // Lets the test harness check the panic path: message, named backtrace, failure exit.
         panic!("deliberate panic requested by selftest=panic");
+    }
+    if cmdline.value("selftest") == Some("stack-overflow") {
+        // Lets the test harness check that a kernel stack overflow hits the guard page and
+        // is reported as one, naming the task.
+        let depth = overflow_stack(0);
+        panic!("selftest=stack-overflow: {depth} frames did not exhaust the kernel stack");
     }
     if cmdline.has_flag("ktest") {
         let summary = ostd::ktest::run_all(cmdline.value("ktest.filter"));

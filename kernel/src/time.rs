@@ -29,6 +29,12 @@ pub fn monotonic_ns() -> u64 {
     ostd::time::monotonic_ns()
 }
 
+/// Returns the monotonic instant `sec` seconds and `nsec` nanoseconds from now, for a
+/// timeout the program gave: one too far to represent saturates (it is as good as forever).
+pub fn deadline_after(sec: u64, nsec: u64) -> u64 {
+    monotonic_ns().saturating_add(sec.saturating_mul(1_000_000_000).saturating_add(nsec))
+}
+
 /// Returns the wall-clock time.
 pub fn realtime() -> Timespec {
     let ns = boot_epoch_ns() + i128::from(monotonic_ns());

@@ -160,6 +160,48 @@ crate::ktest! {
         crate::mm::deactivate_user_space();
     }
 
+    fn kernel_writes_to_copy_on_write_user_pages_go_through_the_fault_handler() {
+        use core::sync::atomic::{AtomicUsize, Ordering};
+        const PAGE: u64 = 0x30_0000;
+        let parent = VmSpace::new().unwrap();
+        let frame = Frame::alloc_zeroed().unwrap();
+        frame.write_bytes(0, b"parent data");
+        parent.map(PAGE, frame.clone(), PageFlags::READ | PageFlags::WRITE).unwrap();
+        let child = Arc::new(parent.fork_cow().unwrap());
+        static COPIES: AtomicUsize = AtomicUsize::new(0);
+        COPIES.store(0, Ordering::Relaxed);
+        child.set_page_fault_handler(alloc::boxed::Box::new(|space: &VmSpace, info: &PageFaultInfo| {
+            if info.addr & !(PAGE_SIZE as u64 - 1) != PAGE || !info.present || info.user {
+                return Err(());
+            }
+            COPIES.fetch_add(1, Ordering::Relaxed);
+            let copy = Frame::alloc_zeroed().ok_or(())?;
+            copy.copy_from(&space.clone_frame_at(PAGE).ok_or(())?);
+            space.replace(PAGE, copy, PageFlags::READ | PageFlags::WRITE).map(drop).map_err(|_| ())
+        }));
+        child.activate();
+        // With CR0.WP on, the kernel's write faults on the shared read-only entry, and the
+        // handler gives the child its own copy; the parent's page is untouched.
+        child.write_bytes(PAGE + 7, b"CHILD").unwrap();
+        assert_eq!(COPIES.load(Ordering::Relaxed), 1, "the write did not go through the fault handler");
+        let mut back = [0u8; 12];
+        child.read_bytes(PAGE, &mut back).unwrap();
+        assert_eq!(&back, b"parent CHILD");
+        let mut original = [0u8; 11];
+        frame.read_bytes(0, &mut original);
+        assert_eq!(&original, b"parent data", "the kernel wrote through a read-only user entry");
+        // A read-only page the handler refuses to copy is a clean failure, not a write.
+        let read_only = Frame::alloc_zeroed().unwrap();
+        child.map(PAGE + 0x1000, read_only.clone(), PageFlags::READ).unwrap();
+        assert_eq!(child.write_bytes(PAGE + 0x1000, b"x"), Err(VmError::Fault(PAGE + 0x1000)));
+        // The fault fixup leaves through CLAC: SMAP is back in force.
+        assert!(!x86_64::registers::rflags::read().contains(x86_64::registers::rflags::RFlags::ALIGNMENT_CHECK));
+        let mut byte = [0xffu8];
+        read_only.read_bytes(0, &mut byte);
+        assert_eq!(byte, [0]);
+        crate::mm::deactivate_user_space();
+    }
+
     fn vm_space_map_protect_unmap_translate() {
         let space = VmSpace::new().unwrap();
         let frame = Frame::alloc_zeroed().unwrap();

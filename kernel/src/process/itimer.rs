@@ -39,7 +39,7 @@ fn due(p: &Process, now: u64) -> Option<Due> {
 /// Re-arms a periodic timer from `clock`, or disarms a one-shot one.
 fn reload(timer: &mut Option<(u64, u64)>, clock: u64) {
     *timer = match *timer {
-        Some((_, interval)) if interval > 0 => Some((clock + interval, interval)),
+        Some((_, interval)) if interval > 0 => Some((clock.saturating_add(interval), interval)),
         _ => None,
     };
 }

@@ -53,7 +53,8 @@ pub fn fire_due(p: &Process, now: u64) {
             let mut expiries = 1u64;
             t.deadline = if t.interval > 0 {
                 expiries += (now - at) / t.interval;
-                Some(at + expiries * t.interval)
+                // A program may set an interval of centuries: saturate, never wrap.
+                Some(at.saturating_add(expiries.saturating_mul(t.interval)))
             } else {
                 None
             };

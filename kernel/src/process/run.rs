@@ -195,10 +195,12 @@ fn deliver_signals(process: &Process, thread: &Thread, user: &mut UserMode, inte
                 }
             }
             let mem = UserMem::new(user.vm_space().clone());
-            let (base, size, disabled) = thread.signals.lock().altstack;
-            let rsp = user.context().rsp;
-            let on_altstack = rsp > base && rsp <= base + size;
-            let altstack_top = (action.flags & signal::SA_ONSTACK != 0 && !disabled && !on_altstack).then_some(base + size);
+            let (on_altstack, (base, size, disabled)) = {
+                let signals = thread.signals.lock();
+                (signals.on_altstack(user.context().rsp), signals.altstack)
+            };
+            // A top past 2^64 wraps, as on Linux; the frame then fails to fit (SIGSEGV).
+            let altstack_top = (action.flags & signal::SA_ONSTACK != 0 && !disabled && !on_altstack).then_some(base.wrapping_add(size));
             match sigframe::setup(&mem, user.context_mut(), info, action.handler, action.restorer, oldmask, altstack_top) {
                 Ok(()) => {
                     let mut block = action.mask;

@@ -99,7 +99,7 @@ fn sigcontext(ctx: &UserContext, fpstate: u64, info: &SigInfo, oldmask: u64) -> 
 pub fn setup(mem: &UserMem, ctx: &mut UserContext, info: SigInfo, handler: u64, restorer: u64, oldmask: u64, altstack_top: Option<u64>) -> SysResult<()> {
     let sp = altstack_top.unwrap_or(ctx.rsp.wrapping_sub(RED_ZONE));
     let fpstate = (sp.checked_sub(FPSTATE_SIZE).ok_or(Errno::EFAULT)?) & !63;
-    let frame = ((fpstate.checked_sub(FRAME_SIZE).ok_or(Errno::EFAULT)?) & !15) - 8;
+    let frame = ((fpstate.checked_sub(FRAME_SIZE).ok_or(Errno::EFAULT)?) & !15).checked_sub(8).ok_or(Errno::EFAULT)?;
     mem.write(fpstate, &ctx.fpu.0)?;
     let mut f = alloc::vec![0u8; FRAME_SIZE as usize];
     f[0..8].copy_from_slice(&restorer.to_le_bytes());
@@ -146,7 +146,8 @@ const UC_STRICT_RESTORE_SS: u64 = 0x4;
 /// when loaded (reserved MXCSR bits: the CPU's FXRSTOR/XRSTOR takes #GP, and Linux answers
 /// with SIGSEGV). On an error the registers are unchanged.
 pub fn restore(mem: &UserMem, ctx: &mut UserContext) -> SysResult<Restored> {
-    let frame = ctx.rsp.checked_sub(8).ok_or(Errno::EFAULT)?;
+    // rsp is the program's: a frame that would reach past 2^64 is not there.
+    let frame = ctx.rsp.checked_sub(8).filter(|f| f.checked_add(FRAME_SIZE).is_some()).ok_or(Errno::EFAULT)?;
     let mut mc = [0u8; 256];
     mem.read(frame + MCONTEXT_OFFSET, &mut mc)?;
     let word = |i: usize| u64::from_le_bytes(mc[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));

@@ -168,10 +168,20 @@ pub struct ThreadSignals {
     pub blocked: u64,
     /// The mask to restore after `rt_sigsuspend`'s temporary one.
     pub saved_mask: Option<u64>,
-    /// The alternate signal stack (sigaltstack): base, size, and SS_DISABLE.
+    /// The alternate signal stack (sigaltstack): base, size, and SS_DISABLE. Base and size
+    /// are whatever the program set; nothing checks that they stay below 2^64 together.
     pub altstack: (u64, u64, bool),
     /// Thread-directed signals.
     pub private: SigQueue,
+}
+
+impl ThreadSignals {
+    /// Returns whether `rsp` is on the alternate stack (`base < rsp <= base + size`), as
+    /// Linux's `on_sig_stack` computes it: without forming `base + size`, which may wrap.
+    pub fn on_altstack(&self, rsp: u64) -> bool {
+        let (base, size, disabled) = self.altstack;
+        !disabled && rsp > base && rsp - base <= size
+    }
 }
 
 impl Default for ThreadSignals {

@@ -120,7 +120,7 @@ fn wait(ctx: &SyscallCtx, uaddr: u64, val: u32, timeout: Option<u64>, bitset: u3
                 Timeout::AbsoluteMonotonic => ns,
                 Timeout::AbsoluteRealtime => {
                     let now = crate::time::realtime();
-                    let now_ns = (now.sec as u64) * 1_000_000_000 + now.nsec as u64;
+                    let now_ns = (now.sec.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(now.nsec as u64);
                     crate::time::monotonic_ns().saturating_add(ns.saturating_sub(now_ns))
                 }
             })

@@ -490,7 +490,7 @@ pub fn sys_ppoll(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         None
     } else {
         let t = read_timespec(ctx, a[2])?;
-        Some(crate::time::monotonic_ns() + t.sec as u64 * 1_000_000_000 + t.nsec as u64)
+        Some(crate::time::deadline_after(t.sec as u64, t.nsec as u64))
     };
     poll(ctx, a[0], a[1], deadline)
 }
@@ -553,7 +553,7 @@ pub fn sys_pselect6(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         None
     } else {
         let t = read_timespec(ctx, a[4])?;
-        Some(crate::time::monotonic_ns() + t.sec as u64 * 1_000_000_000 + t.nsec as u64)
+        Some(crate::time::deadline_after(t.sec as u64, t.nsec as u64))
     };
     select(ctx, a[0], [a[1], a[2], a[3]], deadline)
 }
@@ -568,7 +568,7 @@ pub fn sys_select(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         if sec < 0 || !(0..1_000_000).contains(&usec) {
             return Err(Errno::EINVAL);
         }
-        Some(crate::time::monotonic_ns() + sec as u64 * 1_000_000_000 + usec as u64 * 1000)
+        Some(crate::time::deadline_after(sec as u64, usec as u64 * 1000))
     };
     select(ctx, a[0], [a[1], a[2], a[3]], deadline)
 }
@@ -710,7 +710,7 @@ pub fn sys_setitimer(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     };
     let old = itimerval_of(ctx.process, which);
     if let Some((value, interval)) = new {
-        let armed = (value > 0).then(|| (itimer_clock(ctx.process, which) + value, interval));
+        let armed = (value > 0).then(|| (itimer_clock(ctx.process, which).saturating_add(value), interval));
         itimer_set(ctx.process, which, armed);
     }
     if a[2] != 0 {

@@ -163,8 +163,8 @@ pub fn sys_madvise(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if addr % PAGE != 0 {
         return Err(Errno::EINVAL);
     }
-    let len = page_up(len).ok_or(Errno::EINVAL)?;
-    let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+    // A range that wraps past 2^64 is EINVAL, as on Linux.
+    let end = page_up(len).and_then(|len| addr.checked_add(len)).ok_or(Errno::EINVAL)?;
     let vm = ctx.process.vm();
     // The parts of [addr, end) that are mapped, and whether they are private.
     let parts: alloc::vec::Vec<(u64, u64, bool)> =
@@ -172,9 +172,8 @@ pub fn sys_madvise(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if advice == MADV_DONTNEED {
         for &(start, stop, private) in &parts {
             if private {
-                for page in (start..stop).step_by(PAGE_SIZE) {
-                    let _ = vm.space().unmap(page);
-                }
+                // Only the pages present are visited: the range may span the address space.
+                let _ = vm.space().unmap_range(start, stop);
             }
         }
     }
@@ -194,8 +193,10 @@ fn mapped_range(ctx: &SyscallCtx, addr: u64, len: u64) -> SysResult<u64> {
     let end = addr.checked_add(len).filter(|&e| e <= USER_END).ok_or(Errno::ENOMEM)?;
     let vm = ctx.process.vm();
     let areas = vm.areas();
-    if (addr..end).step_by(PAGE_SIZE).any(|page| areas.find(page).is_none()) {
-        return Err(Errno::ENOMEM);
+    // Walk the areas, not the pages: the range may span the whole address space.
+    let mut at = addr;
+    while at < end {
+        at = areas.find(at).ok_or(Errno::ENOMEM)?.end;
     }
     Ok(len / PAGE)
 }

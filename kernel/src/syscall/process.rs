@@ -749,9 +749,10 @@ pub fn sys_sigaltstack(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const SS_DISABLE: u32 = 2;
     const MINSIGSTKSZ: u64 = 2048;
     let mem = ctx.mem();
-    let (base, size, disabled) = ctx.thread.signals.lock().altstack;
-    let rsp = ctx.user.context().rsp;
-    let on_stack = !disabled && rsp > base && rsp <= base + size;
+    let (on_stack, (base, size, disabled)) = {
+        let signals = ctx.thread.signals.lock();
+        (signals.on_altstack(ctx.user.context().rsp), signals.altstack)
+    };
     let old = {
         let mut b = [0u8; 24];
         b[0..8].copy_from_slice(&(if disabled { 0 } else { base }).to_le_bytes());
@@ -977,7 +978,7 @@ pub fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
         if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
             return Err(Errno::EINVAL);
         }
-        Some(crate::time::monotonic_ns() + sec as u64 * 1_000_000_000 + nsec as u64)
+        Some(crate::time::deadline_after(sec as u64, nsec as u64))
     } else {
         None
     };

@@ -62,7 +62,7 @@ pvh_start32:
     mov cr3, eax
     mov ecx, 0xc0000080                 /* EFER */
     rdmsr
-    or eax, (1 << 8) | (1 << 11)        /* LME, NXE */
+    or eax, 1 << 8                      /* LME (NXE waits for the CPUID check in cpu::init_bsp) */
     wrmsr
     mov eax, cr0
     or eax, (1 << 31) | (1 << 0)        /* PG, PE */
@@ -194,11 +194,8 @@ boot_common64:
     mov rax, cr4
     or rax, (1 << 9) | (1 << 10)
     mov cr4, rax
-    /* NX in page tables needs EFER.NXE (PVH set it already; UEFI may not have). */
-    mov ecx, 0xc0000080
-    rdmsr
-    or eax, 1 << 11
-    wrmsr
+    /* The boot tables use no NX bit; EFER.NXE, CR0.WP, SMEP, SMAP and UMIP are turned on in
+     * Rust (cpu::init_bsp), on both paths, once CPUID says the CPU has them. */
 
     lea rax, [rip + boot_pml4]
     mov cr3, rax

@@ -26,6 +26,8 @@ pub struct CpuFeatures {
     pub avx: bool,
     /// 1 GiB pages.
     pub page1gb: bool,
+    /// The no-execute page bit (EFER.NXE).
+    pub nx: bool,
     /// Supervisor-mode execution prevention.
     pub smep: bool,
     /// Supervisor-mode access prevention.
@@ -51,7 +53,7 @@ pub(super) fn detect() {
     FEATURES.call_once(|| {
         let mut f = CpuFeatures {
             vendor: [0; 12], brand: [0; 48], x2apic: false, tsc_deadline: false, invariant_tsc: false,
-            rdrand: false, rdseed: false, xsave: false, avx: false, page1gb: false, smep: false,
+            rdrand: false, rdseed: false, xsave: false, avx: false, page1gb: false, nx: false, smep: false,
             smap: false, umip: false, fsgsbase: false, hypervisor: false, tsc_leaf_hz: None,
         };
         let l0 = __cpuid(0);
@@ -82,7 +84,9 @@ pub(super) fn detect() {
         }
         let ext_max = __cpuid(0x8000_0000).eax;
         if ext_max >= 0x8000_0001 {
-            f.page1gb = __cpuid(0x8000_0001).edx & (1 << 26) != 0;
+            let l81 = __cpuid(0x8000_0001);
+            f.nx = l81.edx & (1 << 20) != 0;
+            f.page1gb = l81.edx & (1 << 26) != 0;
         }
         if ext_max >= 0x8000_0004 {
             for (i, leaf) in (0x8000_0002..=0x8000_0004).enumerate() {
@@ -122,6 +126,7 @@ impl CpuFeatures {
             (self.rdrand, "rdrand"),
             (self.rdseed, "rdseed"),
             (self.page1gb, "1g-pages"),
+            (self.nx, "nx"),
             (self.smep, "smep"),
             (self.smap, "smap"),
             (self.umip, "umip"),

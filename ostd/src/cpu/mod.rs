@@ -6,8 +6,11 @@
 mod features;
 mod gdt;
 pub(crate) mod local;
+mod protection;
 
 pub use features::{CpuFeatures, features};
+pub use protection::{Protections, protections};
+pub(crate) use protection::{nx_enabled, smap_enabled};
 pub(crate) use gdt::{IST_DOUBLE_FAULT, IST_NMI, IST_TRAMPOLINE, KERNEL_CS, KERNEL_DS, USER_CS, USER_SS};
 
 /// Returns 64 random bits from RDRAND, or `None` if the CPU has no RDRAND or it keeps
@@ -27,26 +30,10 @@ pub fn rdrand64() -> Option<u64> {
     None
 }
 
-/// Sets up this CPU's GDT, TSS, per-CPU area and control registers.
+/// Sets up this CPU's GDT, TSS, per-CPU area and protection switches.
 pub(crate) fn init_bsp() {
     features::detect();
     gdt::init();
     local::init();
-    harden_control_registers();
-}
-
-fn harden_control_registers() {
-    use x86_64::registers::control::{Cr4, Cr4Flags};
-    let f = features();
-    let mut cr4 = Cr4::read();
-    if f.smep {
-        // The kernel never executes user pages.
-        cr4 |= Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION;
-    }
-    if f.umip {
-        cr4 |= Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION;
-    }
-    // SAFETY: SMEP and UMIP only restrict what code may do (kernel fetches from user pages,
-    // user SGDT/SIDT); the kernel does neither.
-    unsafe { Cr4::write(cr4) };
+    protection::enable();
 }

@@ -18,8 +18,9 @@ use crate::sync::SpinLock;
 static KERNEL_ROOT: SpinLock<Paddr> = SpinLock::new(0);
 
 const HUGE: u64 = 2 << 20;
-/// PML4 slots of the kernel half that exist from boot: direct map, I/O window, image.
-const KERNEL_SLOTS: [usize; 3] = [256, 384, 511];
+/// PML4 slots of the kernel half that exist from boot: direct map, I/O window, kernel
+/// stacks, image.
+const KERNEL_SLOTS: [usize; 4] = [256, 384, super::kstack::KSTACK_PML4_SLOT, 511];
 
 pub(super) fn kernel_root() -> Paddr {
     *KERNEL_ROOT.lock()
@@ -46,16 +47,38 @@ pub(super) fn init(info: &BootInfo) {
         EntryRef::at_root(root, slot).set(table | (Hw::PRESENT | Hw::WRITABLE).bits());
     }
 
-    // The direct map: RAM (and reclaimable ACPI) only, plus the first MiB for firmware tables.
+    // The image's sections, by link address (virtual) and by where they really are (physical).
+    unsafe extern "C" {
+        static __image_lma_start: u8;
+        static __text_start: u8;
+        static __text_end: u8;
+        static __rodata_end: u8;
+        static __image_end: u8;
+    }
+    let (boot_start, text, text_end, rodata_end, end) = (
+        &raw const __image_lma_start as u64 + KERNEL_VMA,
+        &raw const __text_start as u64,
+        &raw const __text_end as u64,
+        &raw const __rodata_end as u64,
+        &raw const __image_end as u64,
+    );
+    let to_phys = |va: u64| va - KERNEL_VMA + info.load_offset;
+    let (read_only_start, read_only_end) = (to_phys(text), to_phys(rodata_end));
+
+    // The direct map: RAM (and reclaimable ACPI) only, plus the first MiB for firmware tables,
+    // read-write and no-execute. Its alias of the image's text and rodata is read-only too, so
+    // no kernel address can write code or constants (huge pages stop short of that range).
     let rw = to_hw(PageFlags::READ | PageFlags::WRITE);
+    let ro = to_hw(PageFlags::READ);
     let map_range = |start: u64, end: u64| {
         // The direct map is one PML4 slot: RAM the map claims past it is left out, so a
         // crafted memory map cannot push the direct map into the I/O window or the image.
         let end = end.min(WINDOW_SPAN);
         let mut pa = start & !(PAGE_SIZE as u64 - 1);
         while pa < end {
-            let huge = pa % HUGE == 0 && pa + HUGE <= end;
-            map_one(root, PHYS_OFFSET + pa, pa, rw, huge);
+            let huge = pa % HUGE == 0 && pa + HUGE <= end && (pa + HUGE <= read_only_start || pa >= read_only_end);
+            let hw = if (read_only_start..read_only_end).contains(&pa) { ro } else { rw };
+            map_one(root, PHYS_OFFSET + pa, pa, hw, huge);
             pa += if huge { HUGE } else { PAGE_SIZE as u64 };
         }
     };
@@ -66,21 +89,8 @@ pub(super) fn init(info: &BootInfo) {
         }
     }
 
-    // The image, section by section.
-    unsafe extern "C" {
-        static __image_lma_start: u8;
-        static __text_start: u8;
-        static __text_end: u8;
-        static __rodata_end: u8;
-        static __image_end: u8;
-    }
-    let (boot_start, text, text_end, rodata_end, end) = (
-            &raw const __image_lma_start as u64 + KERNEL_VMA,
-            &raw const __text_start as u64,
-            &raw const __text_end as u64,
-            &raw const __rodata_end as u64,
-            &raw const __image_end as u64,
-    );
+    // The image, section by section: text read-execute, rodata read-only, the rest (the
+    // spent boot code and tables, data, bss) read-write; all but text no-execute.
     let mut va = boot_start;
     while va < end {
         let flags = if va >= text && va < text_end {
@@ -90,7 +100,7 @@ pub(super) fn init(info: &BootInfo) {
         } else {
             PageFlags::READ | PageFlags::WRITE
         };
-        map_one(root, va, va - KERNEL_VMA + info.load_offset, to_hw(flags), false);
+        map_one(root, va, to_phys(va), to_hw(flags), false);
         va += PAGE_SIZE as u64;
     }
 
@@ -149,6 +159,16 @@ crate::ktest! {
         static DATA: SpinLock<u32> = SpinLock::new(0);
         let (_, flags) = page_table::translate(root, &DATA as *const _ as u64).expect("data unmapped");
         assert!(flags.contains(PageFlags::WRITE) && !flags.contains(PageFlags::EXEC));
+        static RODATA: [u8; 4] = *b"ro!!";
+        let (_, flags) = page_table::translate(root, RODATA.as_ptr() as u64).expect("rodata unmapped");
+        assert!(!flags.contains(PageFlags::WRITE) && !flags.contains(PageFlags::EXEC), "rodata is {flags:?}");
+        // The direct map's alias of text is read-only and no-execute; a stack is no-execute.
+        let (text_pa, _) = page_table::translate(root, text).unwrap();
+        let (_, flags) = page_table::translate(root, super::paddr_to_vaddr(text_pa)).expect("text alias unmapped");
+        assert_eq!(flags, PageFlags::READ, "the direct map's alias of text");
+        let local = 0u64;
+        let (_, flags) = page_table::translate(root, &local as *const u64 as u64).expect("stack unmapped");
+        assert!(flags.contains(PageFlags::WRITE) && !flags.contains(PageFlags::EXEC), "the stack is {flags:?}");
     }
 
     fn direct_map_translates_to_the_physical_address() {

@@ -5,6 +5,7 @@
 //! 0x0000_0000_0000_0000 ..= 0x0000_7fff_ffff_ffff   user space (one VmSpace per process)
 //! 0xffff_8000_0000_0000 ..                           direct map of RAM (PML4 slot 256)
 //! 0xffff_c000_0000_0000 ..                           device and firmware memory, uncached (slot 384)
+//! 0xffff_e000_0000_0000 ..                           kernel stacks with guard pages (slot 448)
 //! 0xffff_ffff_8000_0000 ..                           the kernel image (slot 511)
 //! ```
 //! Kernel-half PML4 slots are created once at boot and never change, so every address space
@@ -19,6 +20,7 @@ mod frame_ref;
 mod heap;
 mod io_mem;
 mod kspace;
+mod kstack;
 mod page_table;
 mod phys_bounds;
 mod pt_index;
@@ -31,6 +33,8 @@ pub use frame::{Frame, Segment};
 pub use frame_alloc::{FrameStats, frame_stats};
 pub use heap::heap_stats;
 pub use io_mem::IoMem;
+pub(crate) use kstack::{KSTACK_AREA, KernelStack};
+pub(crate) use kstack::in_area as in_kernel_stack_area;
 pub use page_table::PageFlags;
 pub use phys_bounds::{PhysSpan, WindowError, WindowPurpose};
 pub(crate) use phys_bounds::{RegionUse, check_loaded};
@@ -75,7 +79,7 @@ pub(crate) fn vm_space_fault(info: &PageFaultInfo) -> bool {
     vm_space::handle_kernel_fault_on_user(info)
 }
 
-/// If `rip` is the user-copy instruction, returns where to resume after an unfixable fault.
+/// If `rip` is a user-copy instruction, returns where to resume after an unfixable fault.
 pub(crate) fn user_copy_fixup(rip: u64) -> Option<u64> {
     user_copy::fixup_for(rip)
 }

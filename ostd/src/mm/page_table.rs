@@ -46,7 +46,8 @@ pub(super) fn to_hw(flags: PageFlags) -> Hw {
     if flags.contains(PageFlags::WRITE) {
         hw |= Hw::WRITABLE;
     }
-    if !flags.contains(PageFlags::EXEC) {
+    // Bit 63 is reserved (a fault on every access) unless EFER.NXE is on.
+    if !flags.contains(PageFlags::EXEC) && crate::cpu::nx_enabled() {
         hw |= Hw::NO_EXECUTE;
     }
     if flags.contains(PageFlags::USER) {

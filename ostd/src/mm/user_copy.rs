@@ -1,8 +1,17 @@
 //! Copies between kernel memory and user addresses that may fault.
 //!
-//! `copy_user` is one `rep movsb`. If it faults on a user page that the address space's
-//! page-fault handler cannot fill, the trap handler resumes it at `copy_user_fault` with
-//! `rcx` still counting the bytes left, and the copy returns that count.
+//! This is the only code that touches user memory from the kernel. Each copy is one
+//! `rep movsb`. If it faults on a user page that the address space's page-fault handler cannot
+//! fill (or copy, for a write to a copy-on-write page under CR0.WP), the trap handler resumes
+//! it at the routine's fault label with `rcx` still counting the bytes left, and the copy
+//! returns that count.
+//!
+//! With SMAP on, the kernel may touch user pages only while RFLAGS.AC is set: the SMAP variant
+//! sets it (STAC) just before the copy and clears it (CLAC) at the fault label, which both the
+//! normal path and the fault fixup pass through. A trap taken in the middle of the copy runs
+//! its handler with AC clear (every entry into Rust loads RFLAGS) and `iretq` restores AC for
+//! the rest of the copy. STAC and CLAC are invalid opcodes on a CPU without SMAP, hence the
+//! plain variant.
 
 use super::{USER_END, Vaddr};
 
@@ -18,23 +27,55 @@ core::arch::global_asm!(
     "ostd_copy_user_fault:",
     "    mov rax, rcx",
     "    ret",
+    "",
+    ".global ostd_copy_user_smap",
+    ".global ostd_copy_user_smap_movsb",
+    ".global ostd_copy_user_smap_fault",
+    "ostd_copy_user_smap:",
+    "    mov rcx, rdx",
+    "    stac",
+    "ostd_copy_user_smap_movsb:",
+    "    rep movsb",
+    "ostd_copy_user_smap_fault:",
+    "    clac",
+    "    mov rax, rcx",
+    "    ret",
 );
 
 unsafe extern "C" {
     fn ostd_copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
     static ostd_copy_user_movsb: u8;
     static ostd_copy_user_fault: u8;
+    fn ostd_copy_user_smap(dst: *mut u8, src: *const u8, len: usize) -> usize;
+    static ostd_copy_user_smap_movsb: u8;
+    static ostd_copy_user_smap_fault: u8;
 }
 
-/// If `rip` is the faulting copy instruction, returns where to resume it.
+/// If `rip` is a faulting copy instruction, returns where to resume it.
 pub(crate) fn fixup_for(rip: u64) -> Option<u64> {
-    let (movsb, fault) = (&raw const ostd_copy_user_movsb as u64, &raw const ostd_copy_user_fault as u64);
-    (rip == movsb).then_some(fault)
+    let routines = [
+        (&raw const ostd_copy_user_movsb as u64, &raw const ostd_copy_user_fault as u64),
+        (&raw const ostd_copy_user_smap_movsb as u64, &raw const ostd_copy_user_smap_fault as u64),
+    ];
+    routines.into_iter().find(|&(movsb, _)| movsb == rip).map(|(_, fault)| fault)
 }
 
 /// Returns whether `[addr, addr+len)` lies in user space without wrapping.
 pub(super) fn is_user_range(addr: Vaddr, len: usize) -> bool {
     addr.checked_add(len as u64).is_some_and(|end| end <= USER_END)
+}
+
+/// Runs the copy routine that matches the CPU's SMAP setting.
+///
+/// # Safety
+/// `dst..dst+len` and `src..src+len` must each be either a valid kernel buffer or a user-space
+/// range of the active address space, with exactly one of them in user space.
+unsafe fn copy(dst: *mut u8, src: *const u8, len: usize) -> usize {
+    // SAFETY: the caller upholds the contract above. The SMAP routine runs only when SMAP is
+    // on, so the CPU has STAC and CLAC.
+    unsafe {
+        if crate::cpu::smap_enabled() { ostd_copy_user_smap(dst, src, len) } else { ostd_copy_user(dst, src, len) }
+    }
 }
 
 /// Copies from user `src` into `dst`; returns the bytes not copied (0 on success).
@@ -45,8 +86,8 @@ pub(super) fn copy_from_user(dst: &mut [u8], src: Vaddr) -> usize {
     debug_assert!(is_user_range(src, dst.len()));
     // SAFETY: `dst` is a valid kernel buffer of its length. `src` is a user-half address
     // (checked by the caller), so the copy reads only user pages of the active space; any
-    // fault there is resolved or redirected to `ostd_copy_user_fault` by the trap handler.
-    unsafe { ostd_copy_user(dst.as_mut_ptr(), src as *const u8, dst.len()) }
+    // fault there is resolved or redirected to the fault label by the trap handler.
+    unsafe { copy(dst.as_mut_ptr(), src as *const u8, dst.len()) }
 }
 
 /// Copies `src` to user `dst`; returns the bytes not copied (0 on success).
@@ -54,5 +95,5 @@ pub(super) fn copy_to_user(dst: Vaddr, src: &[u8]) -> usize {
     debug_assert!(is_user_range(dst, src.len()));
     // SAFETY: as in `copy_from_user`, with the roles swapped; writes go only to user pages,
     // which no Rust reference in the kernel points into.
-    unsafe { ostd_copy_user(dst as *mut u8, src.as_ptr(), src.len()) }
+    unsafe { copy(dst as *mut u8, src.as_ptr(), src.len()) }
 }

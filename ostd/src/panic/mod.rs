@@ -31,18 +31,22 @@ fn panic(info: &PanicInfo) -> ! {
 }
 
 fn print_backtrace(stack: Option<(u64, u64)>) {
-    let mut rbp: u64;
+    let rbp: u64;
     // SAFETY: reads the frame-pointer register only.
     unsafe { core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags)) };
-    let (lo, hi) = stack.unwrap_or_else(boot_stack_range);
+    print_backtrace_from(rbp, stack.unwrap_or_else(boot_stack_range));
+}
+
+/// Prints the frame-pointer chain that starts at `rbp`, following it only within `lo..hi`.
+pub(crate) fn print_backtrace_from(mut rbp: u64, (lo, hi): (u64, u64)) {
     crate::console::emergency_print(format_args!("backtrace:\n"));
     for depth in 0..32 {
         if rbp % 8 != 0 || rbp < lo || rbp.checked_add(16).is_none_or(|end| end > hi) {
             break;
         }
         let frame = rbp as *const u64;
-        // SAFETY: `rbp..rbp+16` lies within the current task's (or the boot) stack, which
-        // is mapped, and is 8-aligned (both checked above).
+        // SAFETY: `rbp..rbp+16` lies within `lo..hi`, which the callers pass as the current
+        // task's (or the boot) stack, mapped, and is 8-aligned (both checked above).
         let (next, ret) = unsafe { (frame.read(), frame.add(1).read()) };
         if ret == 0 {
             break;
@@ -54,10 +58,30 @@ fn print_backtrace(stack: Option<(u64, u64)>) {
     }
 }
 
+/// Prints ` name+0xoff` for a code address, if the symbol table has it.
+pub(crate) fn print_symbol(addr: u64) {
+    symbols::print_symbol(addr);
+}
+
 fn boot_stack_range() -> (u64, u64) {
     unsafe extern "C" {
         static boot_stack_bottom: u8;
         static boot_stack_top: u8;
     }
     (&raw const boot_stack_bottom as u64, &raw const boot_stack_top as u64)
+}
+
+crate::ktest! {
+    fn arithmetic_overflow_in_kernel_code_panics() {
+        // The kernel's release profile has overflow checks on (Cargo.toml): a wrapped add
+        // panics instead of yielding a small number. The probe runs on a task of its own,
+        // marked as a test, so its panic ends only that task.
+        let probe = crate::task::spawn("overflow-probe", || {
+            crate::task::current().is_test.store(true, core::sync::atomic::Ordering::Relaxed);
+            let wrapped = core::hint::black_box(u32::MAX) + core::hint::black_box(1);
+            crate::early_println!("overflow-probe: u32::MAX + 1 = {wrapped} without a panic");
+        });
+        let task = probe.join();
+        assert!(task.test_failed.load(core::sync::atomic::Ordering::Relaxed), "u32::MAX + 1 did not panic");
+    }
 }

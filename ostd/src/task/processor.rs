@@ -10,11 +10,12 @@ use spin::Once;
 use super::context::{self, TaskContext};
 use super::scheduler::{RoundRobin, Scheduler};
 use super::task::{Task, TaskState};
-use crate::mm::{PAGE_SIZE, Segment};
+use crate::mm::{KernelStack, PAGE_SIZE};
 use crate::sync::{IrqNesting, SpinLock, WaitQueue, disable_local_irqs, restore_nesting, save_nesting};
 
 /// Kernel stacks are 64 KiB: deep enough for formatting and the trap frames nested on it.
-const STACK_FRAMES: usize = 16;
+/// Each has unmapped guard pages below it (`mm::kstack`), so an overflow faults.
+const STACK_PAGES: usize = 16;
 
 static SCHEDULER: RoundRobin = RoundRobin::new(5);
 static CURRENT: SpinLock<Option<Arc<Task>>> = SpinLock::new(None);
@@ -54,29 +55,18 @@ impl JoinHandle {
 }
 
 fn new_task(name: String, entry: Option<Box<dyn FnOnce() + Send>>, is_idle: bool) -> Arc<Task> {
-    let stack = Segment::alloc_zeroed(STACK_FRAMES).expect("out of memory for a kernel stack");
-    let top = stack.vaddr() + stack.len() as u64;
-    let task = Arc::new(Task::new(name, Some(stack), entry, is_idle));
-    let (bottom, _) = task.stack_range().unwrap_or((0, 0));
-    let seg = task.stack.as_ref().expect("just given a stack");
+    let stack = KernelStack::new(STACK_PAGES).expect("out of memory for a kernel stack");
+    let (bottom, top) = (stack.bottom(), stack.top());
     let rsp = context::initial_frame(top, task_entry, |addr, value| {
-        let offset = (addr - bottom) as usize;
-        // The stack is not running yet; write the frame through a private copy of the
-        // bytes, via the owning segment's direct-map address.
-        write_stack_word(seg, offset, value);
+        // SAFETY: the stack is brand new; nothing runs on it until the scheduler switches
+        // to the frame being written here.
+        unsafe { stack.write_word((addr - bottom) as usize, value) };
     });
+    let task = Arc::new(Task::new(name, Some(stack), entry, is_idle));
     // SAFETY: the task is not yet visible to the scheduler, so nothing else touches its
     // context (Task's invariant).
     unsafe { (*task.context.get()).rsp = rsp };
     task
-}
-
-fn write_stack_word(seg: &Segment, offset: usize, value: u64) {
-    assert!(offset + 8 <= seg.len() && offset % 8 == 0);
-    let ptr = (seg.vaddr() as usize + offset) as *mut u64;
-    // SAFETY: in bounds and aligned (asserted); the segment belongs to a task that has never
-    // run, so no one else reads or writes its stack.
-    unsafe { ptr.write(value) };
 }
 
 /// Starts `f` on a new kernel task.
@@ -257,7 +247,7 @@ pub(crate) fn run_first_task(main: fn() -> !) -> ! {
 }
 
 /// The stack range, in pages, of kernel stacks (for diagnostics).
-pub const KERNEL_STACK_BYTES: usize = STACK_FRAMES * PAGE_SIZE;
+pub const KERNEL_STACK_BYTES: usize = STACK_PAGES * PAGE_SIZE;
 
 /// Returns the running task, or `None` before the scheduler starts.
 pub fn current_if_any() -> Option<Arc<Task>> {

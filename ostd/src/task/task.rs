@@ -6,7 +6,7 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 
 use super::context::TaskContext;
-use crate::mm::Segment;
+use crate::mm::KernelStack;
 use crate::sync::{SpinLock, WaitQueue};
 
 /// Where a task is in its life.
@@ -31,7 +31,7 @@ pub struct Task {
     id: u64,
     name: String,
     pub(super) context: UnsafeCell<TaskContext>,
-    pub(super) stack: Option<Segment>,
+    pub(super) stack: Option<KernelStack>,
     pub(super) entry: SpinLock<Option<Box<dyn FnOnce() + Send>>>,
     state: AtomicU8,
     pub(super) exit_wq: WaitQueue,
@@ -82,7 +82,7 @@ unsafe impl Sync for Task {}
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Task {
-    pub(super) fn new(name: String, stack: Option<Segment>, entry: Option<Box<dyn FnOnce() + Send>>, is_idle: bool) -> Self {
+    pub(super) fn new(name: String, stack: Option<KernelStack>, entry: Option<Box<dyn FnOnce() + Send>>, is_idle: bool) -> Self {
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name,
@@ -167,6 +167,11 @@ impl Task {
 
     /// Returns the stack's address range, if the task has its own stack.
     pub fn stack_range(&self) -> Option<(u64, u64)> {
-        self.stack.as_ref().map(|s| (s.vaddr(), s.vaddr() + s.len() as u64))
+        self.stack.as_ref().map(|s| (s.bottom(), s.top()))
+    }
+
+    /// Returns the unmapped guard range below the stack, if the task has its own stack.
+    pub fn stack_guard_range(&self) -> Option<(u64, u64)> {
+        self.stack.as_ref().map(KernelStack::guard)
     }
 }

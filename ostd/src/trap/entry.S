@@ -5,6 +5,8 @@
  *     128 bytes below its stack pointer (past the red zone the prebuilt core uses), and
  *     continues there. Nested traps therefore each get their own frame, and the IST stack is
  *     free again as soon as the move is done.
+ *     The one exception is a page fault on a kernel stack's guard page: that stack is exhausted,
+ *     so trap_kernel_page_fault reports it from a stack of its own instead.
  *   - From user mode, it saves the user registers (GPRs, then FXSAVE of XMM/x87 state) into
  *     the current UserContext and returns from ostd_enter_user, on the task's kernel stack.
  * SYSCALL does the same as a user-mode trap, without the hardware frame.
@@ -82,8 +84,11 @@ ostd_trap_stubs:
 trap_common:
     testb $3, 24(%rsp)
     jnz trap_from_user
+    cmpq $14, (%rsp)
+    je trap_kernel_page_fault
 
     /* Kernel mode: move the 7-word frame below the interrupted red zone. */
+trap_from_kernel:
     pushq %rax
     pushq %rbx
     movq 56(%rsp), %rax
@@ -273,7 +278,43 @@ ostd_enter_user:
     swapgs
     iretq
 
-/* Double fault: often a kernel stack overflow, so stay on the IST stack and report. */
+/* A kernel-mode page fault. One in the kernel-stack area (mm/kstack.rs: PML4 slot 448, so
+ * CR2 >> 39, shifted arithmetically, is {kstack_pml4_index}) hit a guard page: the
+ * interrupted stack is exhausted, or a stale stack pointer was used. Moving the frame onto that
+ * stack would fault again, so build the TrapFrame here on the IST stack and report from a stack
+ * of its own (ostd_kernel_stack_fault never returns). Any other page fault goes the usual way. */
+trap_kernel_page_fault:
+    pushq %rax
+    movq %cr2, %rax
+    sarq $39, %rax
+    cmpq ${kstack_pml4_index}, %rax
+    popq %rax
+    jne trap_from_kernel
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rdi
+    leaq stack_fault_stack_top(%rip), %rsp
+    pushq $RFLAGS_KERNEL
+    popfq
+    call ostd_kernel_stack_fault
+1:
+    hlt
+    jmp 1b
+
+/* Double fault: stay on the IST stack and report. */
 trap_double_fault:
     pushq $8
     pushq %rax
@@ -304,3 +345,10 @@ trap_double_fault:
 .balign 4
 kernel_mxcsr:
     .long 0x1f80
+
+/* The stack ostd_kernel_stack_fault reports from: the faulting task's stack is exhausted, and
+ * the IST stack holds the TrapFrame (and would be reused by any nested trap). */
+.section .bss.stack_fault_stack, "aw", @nobits
+.balign 16
+    .skip 32 * 1024
+stack_fault_stack_top:

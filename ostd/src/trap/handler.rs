@@ -96,11 +96,49 @@ extern "C" fn ostd_trap_from_kernel(frame: &mut TrapFrame) {
     }
 }
 
+/// Reports a kernel-mode page fault in the kernel-stack area (a guard page) and stops the
+/// machine: the faulting stack is exhausted, and whatever it was doing cannot go on.
+///
+/// `entry.S` calls it on a stack of its own, with `frame` on the IST stack.
+#[unsafe(no_mangle)]
+extern "C" fn ostd_kernel_stack_fault(frame: &TrapFrame) -> ! {
+    // Copy first: a nested trap would reuse the IST stack that holds `frame`.
+    let frame = frame.clone();
+    let addr = x86_64::registers::control::Cr2::read_raw();
+    let access = page_fault_info(addr, frame.error_code).access;
+    let task = crate::task::current_if_any();
+    let name = task.as_ref().map_or("<unknown>", |t| t.name());
+    let stack = task.as_ref().and_then(|t| t.stack_range());
+    match (task.as_ref().and_then(|t| t.stack_guard_range()), stack) {
+        (Some((guard_lo, guard_hi)), Some((lo, hi))) if (guard_lo..guard_hi).contains(&addr) => {
+            crate::console::emergency_print(format_args!(
+                "\nFATAL: kernel stack overflow in task {name} (id {}): {access:?} of {addr:#x}, {} bytes below its stack {lo:#x}..{hi:#x}, at rip {:#x}",
+                task.as_ref().map_or(0, |t| t.id()),
+                guard_hi - addr,
+                frame.rip,
+            ));
+        }
+        _ => crate::console::emergency_print(format_args!(
+            "\nFATAL: kernel page fault in the kernel-stack area, outside the guard of the running task {name}: {access:?} of {addr:#x} at rip {:#x} (a stale or corrupt stack pointer?)",
+            frame.rip,
+        )),
+    }
+    crate::panic::print_symbol(frame.rip);
+    crate::console::emergency_print(format_args!("\n"));
+    if let Some(range) = stack {
+        crate::panic::print_backtrace_from(frame.rbp, range);
+    }
+    crate::power::exit_qemu(crate::power::ExitCode::Failure)
+}
+
 #[unsafe(no_mangle)]
 extern "C" fn ostd_double_fault(frame: &TrapFrame) -> ! {
+    let cr2 = x86_64::registers::control::Cr2::read_raw();
     crate::console::emergency_print(format_args!(
-        "\nFATAL: double fault at rip {:#x}, rsp {:#x} (kernel stack overflow?)\n",
-        frame.rip, frame.rsp
+        "\nFATAL: double fault at rip {:#x}, rsp {:#x}, CR2 {cr2:#x}{}\n",
+        frame.rip,
+        frame.rsp,
+        if crate::mm::in_kernel_stack_area(cr2) { " (in the kernel-stack area: a kernel stack overflow?)" } else { "" },
     ));
     crate::power::exit_qemu(crate::power::ExitCode::Failure)
 }

@@ -13,7 +13,11 @@ pub use frame::TrapFrame;
 pub use irq::{IrqLine, IrqError};
 pub(crate) use handler::{exception_name, page_fault_info as page_fault_info_pub, set_breakpoint_hook};
 
-core::arch::global_asm!(include_str!("entry.S"), options(att_syntax));
+core::arch::global_asm!(
+    include_str!("entry.S"),
+    kstack_pml4_index = const (crate::mm::KSTACK_AREA as i64) >> 39,
+    options(att_syntax)
+);
 
 /// Installs the IDT and the SYSCALL MSRs on this CPU.
 pub(crate) fn init() {

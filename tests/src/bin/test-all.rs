@@ -47,6 +47,7 @@ fn main() -> ExitCode {
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
     record("bzImage under OVMF takes its command line and initrd", ovmf_with_initrd(&bzimage, &scratch));
     record("a kernel panic prints a named backtrace and fails the run", panic_path(&elf));
+    record("a kernel stack overflow hits the guard page and is reported as one", stack_overflow_path(&elf));
     record("interactive busybox shell: commands, ^C, background jobs, /proc, exit", interactive_shell(&elf, &initramfs));
     record("console flood: 64 KiB typed at once is capped, and the shell survives", console_flood(&elf, &initramfs));
     record("busybox workout matches Linux 6.1 byte for byte", reference(&elf, "tests/ref/busybox-basics.sh", &[]));
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
     record("pthreads probe (clone threads, futex, join) matches Linux 6.1", reference(&elf, "tests/ref/threads.sh", &["tests/ref/threads.c"]));
     record("FIFO, eventfd and epoll probe matches Linux 6.1", reference(&elf, "tests/ref/events.sh", &["tests/ref/events.c"]));
     record("mremap and sigtimedwait probe matches Linux 6.1", reference(&elf, "tests/ref/sigmem.sh", &["tests/ref/sigmem.c"]));
+    record("edge-of-range argument probe (centuries-long timeouts, wrapping ranges and stacks) matches Linux 6.1", reference(&elf, "tests/ref/extremes.sh", &["tests/ref/extremes.c"]));
     record("permission probe (uid/gid/mode, sticky, setuid) matches Linux 6.1", reference(&elf, "tests/ref/perms.sh", &["tests/ref/perms.c"]));
     record("file-operations probe (flock, pipe sizes, close_range, copy_file_range, splice, memfd, RLIMIT_NOFILE) matches Linux 6.1", reference(&elf, "tests/ref/fileops.sh", &["tests/ref/fileops.c"]));
     record("signal-target probe (SIGCONT/SIGSTOP/SIGKILL to self, children, stopped ones, thread and process groups, init; permissions) matches Linux 6.1", reference(&elf, "tests/ref/sigtargets.sh", &["tests/ref/sigtargets.c"]));
@@ -194,6 +196,18 @@ fn panic_path(elf: &Path) -> Result<String, String> {
         return Err(describe_failure(&out, "the run did not end with the failure status"));
     }
     Ok("message, named frames, failure status".into())
+}
+
+fn stack_overflow_path(elf: &Path) -> Result<String, String> {
+    let out = boot(&BootSpec::pvh(elf, "console=ttyS0 selftest=stack-overflow")).map_err(|e| format!("cannot start qemu: {e}"))?;
+    let expected = ["FATAL: kernel stack overflow in task main", "bytes below its stack", "backtrace:", "kernel::overflow_stack+0x"];
+    if let Some(missing) = expected.iter().find(|e| !out.output.contains(*e)) {
+        return Err(describe_failure(&out, &format!("stack-overflow output lacks {missing:?}")));
+    }
+    if out.status != Some(tests::qemu::EXIT_FAILURE) {
+        return Err(describe_failure(&out, "the run did not end with the failure status"));
+    }
+    Ok("guard-page fault named as an overflow of task main, backtrace, failure status".into())
 }
 
 /// Debian programs (glibc, dynamically linked) that tests/ref/dynamic.sh runs.
