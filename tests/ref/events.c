@@ -7,11 +7,49 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "probe.h"
+
+/* select(2): readiness per set, descriptors past nfds ignored, a closed one is EBADF. */
+static void select_cases(void) {
+    int p[2];
+    pipe(p);
+    fd_set r, w;
+    struct timeval zero = { 0, 0 };
+    FD_ZERO(&r); FD_ZERO(&w);
+    FD_SET(p[0], &r); FD_SET(p[1], &w);
+    int n = select(p[1] + 1, &r, &w, NULL, &zero);
+    printf("select, empty pipe: %d read=%d write=%d\n", n, FD_ISSET(p[0], &r), FD_ISSET(p[1], &w));
+    write(p[1], "x", 1);
+    FD_ZERO(&r); FD_ZERO(&w);
+    FD_SET(p[0], &r); FD_SET(p[1], &w);
+    zero.tv_sec = 0; zero.tv_usec = 0;
+    n = select(p[1] + 1, &r, &w, NULL, &zero);
+    printf("select, one byte: %d read=%d write=%d\n", n, FD_ISSET(p[0], &r), FD_ISSET(p[1], &w));
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    FD_SET(200, &r); /* past nfds: ignored, though 200 is not open */
+    zero.tv_sec = 0; zero.tv_usec = 0;
+    n = select(p[0] + 1, &r, NULL, NULL, &zero);
+    printf("select, a closed fd past nfds: %d\n", n);
+    FD_ZERO(&r);
+    FD_SET(40, &r); /* within Linux's smallest descriptor table (64), so it is looked at */
+    zero.tv_sec = 0; zero.tv_usec = 0;
+    n = select(41, &r, NULL, NULL, &zero);
+    printf("select, a closed fd: %d %s\n", n, n < 0 && errno == EBADF ? "EBADF" : "?");
+    struct timeval tenth = { 0, 100000 };
+    FD_ZERO(&r);
+    read(p[0], (char[1]){0}, 1);
+    FD_SET(p[0], &r);
+    n = select(p[0] + 1, &r, NULL, NULL, &tenth);
+    printf("select, timeout: %d read=%d\n", n, FD_ISSET(p[0], &r));
+    close(p[0]);
+    close(p[1]);
+}
 
 int main(void) {
     /* A named pipe between parent and child. */
@@ -83,5 +121,6 @@ int main(void) {
     printf("epoll loop: %d %s\n", loop, loop < 0 && errno == ELOOP ? "ELOOP" : "?");
     int self = epoll_ctl(outer, EPOLL_CTL_ADD, outer, &nested);
     printf("epoll in itself: %d %s\n", self, self < 0 && errno == EINVAL ? "EINVAL" : "?");
+    select_cases();
     return probe_end();
 }

@@ -584,21 +584,30 @@ fn select(ctx: &SyscallCtx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) ->
             mem.read(addr, &mut input[i])?;
         }
     }
-    let bit = |set: &[u8], fd: usize| set[fd / 8] & (1 << (fd % 8)) != 0;
-    for fd in 0..nfds as usize {
-        if (0..3).any(|i| bit(&input[i], fd)) && ctx.process.files.lock().get(fd as i32).is_err() {
-            return Err(Errno::EBADF);
+    // The descriptors named in any set, with which sets name them: looked up once, here
+    // (EBADF for a closed one), so each wake-up only asks the files for their readiness.
+    let mut watched: alloc::vec::Vec<(usize, [bool; 3], alloc::sync::Arc<dyn crate::fs::FileLike>)> = alloc::vec::Vec::new();
+    for (word, chunk) in (0..bytes / 8).map(|w| (w, w * 8..w * 8 + 8)) {
+        let words = [0, 1, 2].map(|i| u64::from_le_bytes(input[i][chunk.clone()].try_into().unwrap_or([0; 8])));
+        let mut any = words[0] | words[1] | words[2];
+        while any != 0 {
+            let bit = any.trailing_zeros() as usize;
+            any &= any - 1;
+            let fd = word * 64 + bit;
+            if fd >= nfds as usize {
+                break;
+            }
+            let file = ctx.process.files.lock().get(fd as i32).map_err(|_| Errno::EBADF)?;
+            watched.push((fd, [0, 1, 2].map(|i| words[i] & (1 << bit) != 0), file));
         }
     }
-    let process = ctx.process.clone();
     let (count, output) = ostd::task::wait_ticks_until(|| {
         let mut out = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
         let mut count = 0u64;
-        for fd in 0..nfds as usize {
-            let Ok(f) = process.files.lock().get(fd as i32) else { continue };
-            let r = f.readiness();
+        for (fd, wanted, file) in &watched {
+            let r = file.readiness();
             for (i, ready) in [r.readable || r.hangup, r.writable, false].into_iter().enumerate() {
-                if ready && bit(&input[i], fd) {
+                if ready && wanted[i] {
                     out[i][fd / 8] |= 1 << (fd % 8);
                     count += 1;
                 }
@@ -606,7 +615,7 @@ fn select(ctx: &SyscallCtx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) ->
         }
         if count > 0 || deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
             Some(Ok((count, out)))
-        } else if process.has_pending_signal() {
+        } else if ctx.process.has_pending_signal() {
             Some(Err(Errno::EINTR))
         } else {
             None
