@@ -69,6 +69,10 @@ ostd_trap_stubs:
     .balign 16
     .if vec == 8
         jmp trap_double_fault
+    .elseif (vec == 2) || (vec == 18)
+        pushq $0
+        pushq $vec
+        jmp trap_fatal_event
     .else
         .if (vec == 10) || (vec == 11) || (vec == 12) || (vec == 13) || (vec == 14) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
         .else
@@ -337,6 +341,37 @@ trap_double_fault:
     pushq $RFLAGS_KERNEL
     popfq
     call ostd_double_fault
+1:
+    hlt
+    jmp 1b
+
+/* NMI and machine check: neither is masked by clearing IF, so either can arrive inside the
+ * few instructions where the kernel runs with the user's stack pointer (after SYSCALL, before
+ * the switch to the kernel stack) or the user's GS base (around each swapgs). The kernel-mode
+ * trampoline would then move its frame onto a user-chosen stack, and Rust would find its per-CPU
+ * block at the user's GS. So these stay on their own IST stack, never move the frame, never
+ * read GS, and only report and stop: the host sends NMIs, and this kernel has no use for them. */
+trap_fatal_event:
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rdi
+    andq $-16, %rsp
+    pushq $RFLAGS_KERNEL
+    popfq
+    call ostd_fatal_event
 1:
     hlt
     jmp 1b

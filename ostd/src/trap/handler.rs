@@ -131,6 +131,19 @@ extern "C" fn ostd_kernel_stack_fault(frame: &TrapFrame) -> ! {
     crate::power::exit_qemu(crate::power::ExitCode::Failure)
 }
 
+/// An NMI or machine check (entry.S, `trap_fatal_event`): reported and fatal. It may have
+/// interrupted the kernel with the user's GS base or stack pointer still loaded, so this uses
+/// nothing but the serial port: no per-CPU data, no locks, no allocation.
+#[unsafe(no_mangle)]
+extern "C" fn ostd_fatal_event(frame: &TrapFrame) -> ! {
+    let what = if frame.vector == 2 { "NMI (from the host)" } else { "machine check" };
+    crate::console::emergency_print(format_args!(
+        "\nFATAL: {what} at rip {:#x} (cs {:#x}, rsp {:#x}): stopping\n",
+        frame.rip, frame.cs, frame.rsp
+    ));
+    crate::power::exit_qemu(crate::power::ExitCode::Failure)
+}
+
 #[unsafe(no_mangle)]
 extern "C" fn ostd_double_fault(frame: &TrapFrame) -> ! {
     let cr2 = x86_64::registers::control::Cr2::read_raw();
