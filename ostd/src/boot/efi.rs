@@ -113,6 +113,9 @@ fn exit_boot_services(handle: u64, system_table: u64, buf: &mut [u8]) -> Result<
         // just read. After success, boot services are gone and nothing here calls them again.
         let status = unsafe { (bs.exit_boot_services)(handle as Handle, key) };
         if status == Status::SUCCESS {
+            // Firmware may have enabled interrupts inside boot services (EDK2's RestoreTpl
+            // does); its handlers are gone now, and ours are not installed yet.
+            x86_64::instructions::interrupts::disable();
             return Ok((rsdp, size - size % desc_size, desc_size));
         }
         if attempt == 1 {
