@@ -22,7 +22,10 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use crate::boot::BootInfo;
 use crate::trap::IrqLine;
 
-static HZ: AtomicU32 = AtomicU32::new(100);
+/// The timer frequency unless `hz=` says otherwise: 250, Debian's CONFIG_HZ, so that timers
+/// that fire on the tick (setitimer, timed waits) have Linux's 4 ms granularity.
+const DEFAULT_HZ: u32 = 250;
+static HZ: AtomicU32 = AtomicU32::new(DEFAULT_HZ);
 static TICKS: AtomicU64 = AtomicU64::new(0);
 static TIMER_LINE: spin::Once<IrqLine> = spin::Once::new();
 

@@ -318,6 +318,6 @@ fn bad_input_cases(elf: &Path, scratch: &Path) -> Vec<Case> {
         ("memory map with holes (3 GiB around the PCI hole)", BootSpec { memory: "3G".into(), ..plain() }, &["MiB usable"]),
         ("tiny memory (-m 32)", BootSpec { memory: "32M".into(), ..plain() }, &["MiB usable"]),
         ("legacy pc machine (no MCFG: port I/O PCI)", BootSpec { machine: "pc".into(), ..plain() }, &["via port I/O"]),
-        ("bad hz= value", BootSpec::pvh(elf, "console=ttyS0 hz=banana"), &["ignoring hz=banana", "at 100 Hz"]),
+        ("bad hz= value", BootSpec::pvh(elf, "console=ttyS0 hz=banana"), &["ignoring hz=banana", "at 250 Hz"]),
     ]
 }
