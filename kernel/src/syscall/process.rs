@@ -113,11 +113,17 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
     if flags & CLONE_CHILD_SETTID != 0 {
         // The child's memory is a copy-on-write twin: write its TID there through its own
         // address space before it runs.
+        // Not preemptible meanwhile: switching back in restores the task's own space (the
+        // parent's), and the write would then fail (EFAULT from fork, seen with bash).
         let mem = crate::user_mem::UserMem::new(child.vm().space().clone());
         let space = child.vm().space().clone();
-        space.activate();
-        let result = mem.write_u32(child_tid, pid as u32);
-        ctx.user.vm_space().activate();
+        let result = {
+            let _stay = ostd::task::preempt_disabled();
+            space.activate();
+            let result = mem.write_u32(child_tid, pid as u32);
+            ctx.user.vm_space().activate();
+            result
+        };
         result?;
     }
     parent.add_child(child.clone());
