@@ -193,9 +193,11 @@ impl ReturnReason {
 
 /// The right to run user code with one address space and one register set.
 ///
-/// `!Send`: it is used on the task that created it.
+/// `!Send`: it is used on the task that created it, which it keeps (so that each return
+/// to user mode need not look the running task up).
 pub struct UserMode {
     space: Arc<VmSpace>,
+    task: Arc<crate::task::Task>,
     context: alloc::boxed::Box<UserContext>,
     _not_send: core::marker::PhantomData<*const ()>,
 }
@@ -211,7 +213,8 @@ unsafe extern "C" {
 impl UserMode {
     /// Prepares to run `context` in `space`.
     pub fn new(space: Arc<VmSpace>, context: UserContext) -> Self {
-        Self { space, context: alloc::boxed::Box::new(context), _not_send: core::marker::PhantomData }
+        let task = crate::task::current();
+        Self { space, task, context: alloc::boxed::Box::new(context), _not_send: core::marker::PhantomData }
     }
 
     /// Returns the registers.
@@ -241,7 +244,7 @@ impl UserMode {
     /// whenever the task is switched back in, so the kernel may copy to and from user memory
     /// while handling the syscall, even after sleeping.
     pub fn execute(&mut self) -> ReturnReason {
-        let task = crate::task::current();
+        let task = &self.task;
         {
             let mut slot = task.vm_space.lock();
             if !slot.as_ref().is_some_and(|s| Arc::ptr_eq(s, &self.space)) {

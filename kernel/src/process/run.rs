@@ -170,15 +170,18 @@ pub(crate) fn synchronous(process: &Process, thread: &Thread, info: SigInfo) {
 /// action. Returns the exit status if one kills the process.
 fn deliver_signals(process: &Process, thread: &Thread, user: &mut UserMode, interrupted: Option<u64>) -> Option<ExitStatus> {
     let mut restart = interrupted;
-    let saved_mask = thread.signals.lock().saved_mask.take();
+    // rt_sigsuspend's mask to put back, taken on the first pass (under the locks that pass
+    // takes anyway: this runs before every return to user mode).
+    let mut saved_mask: Option<Option<u64>> = None;
     loop {
         let (sig, action, info, oldmask) = {
             // The thread's own signals first, then the process's (as Linux dequeues them).
             let mut s = process.signals.lock();
             let mut t = thread.signals.lock();
+            let saved = *saved_mask.get_or_insert_with(|| t.saved_mask.take());
             let blocked = t.blocked;
             let Some(info) = t.private.take_deliverable(blocked).or_else(|| s.shared.take_deliverable(blocked)) else { break };
-            (info.signo, s.actions[(info.signo - 1) as usize], info, saved_mask.unwrap_or(blocked))
+            (info.signo, s.actions[(info.signo - 1) as usize], info, saved.unwrap_or(blocked))
         };
         if info.code == sigframe::SI_TIMER {
             super::posix_timer::signal_taken(process, info.pid);
@@ -229,7 +232,7 @@ fn deliver_signals(process: &Process, thread: &Thread, user: &mut UserMode, inte
             DefaultAction::Ignore | DefaultAction::Continue => continue,
         }
     }
-    if let Some(mask) = saved_mask {
+    if let Some(Some(mask)) = saved_mask {
         thread.signals.lock().blocked = mask;
     }
     // Interrupted, but no handler ran: restart transparently, as Linux does.

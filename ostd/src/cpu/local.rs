@@ -56,6 +56,7 @@ pub(super) fn init() {
 ///
 /// The pointer is valid for the kernel's lifetime (the blocks are statics). It stays *this*
 /// CPU's only while the caller cannot migrate, that is, with local interrupts off.
+#[inline]
 pub(crate) fn this_cpu() -> *mut PerCpu {
     if !GS_READY.load(Ordering::Acquire) {
         return &raw mut BSP;

@@ -31,6 +31,7 @@ pub struct DisabledIrqGuard {
 }
 
 /// Disables local interrupts until the returned guard (and every other live guard) is dropped.
+#[inline]
 pub fn disable_local_irqs() -> DisabledIrqGuard {
     let were_enabled = interrupts::are_enabled();
     interrupts::disable();
@@ -52,6 +53,7 @@ pub fn disable_local_irqs() -> DisabledIrqGuard {
 }
 
 impl Drop for DisabledIrqGuard {
+    #[inline]
     fn drop(&mut self) {
         let cpu = local::this_cpu();
         // SAFETY: as in `disable_local_irqs`: a live guard means interrupts are off (no

@@ -29,6 +29,7 @@ impl<T> SpinLock<T> {
 
 impl<T: ?Sized> SpinLock<T> {
     /// Disables local interrupts, then spins until the lock is free and takes it.
+    #[inline]
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
         let irq = disable_local_irqs();
         SpinLockGuard { data: self.inner.lock(), _irq: irq }
