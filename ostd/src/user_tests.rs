@@ -160,6 +160,40 @@ crate::ktest! {
         crate::mm::deactivate_user_space();
     }
 
+    fn user_copies_of_every_length_and_alignment_stop_exactly_at_the_first_bad_byte() {
+        let space = space_with(&[0xcc]);
+        space.activate();
+        let pattern: alloc::vec::Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(37).wrapping_add(1)).collect();
+        // Whole copies: the eight-byte steps and the byte tail together move every byte, and
+        // nothing next to the range.
+        let base = STACK_TOP - PAGE_SIZE as u64;
+        for offset in 0..8u64 {
+            for len in 0..=40usize {
+                space.write_bytes(base, &[0u8; 64]).unwrap();
+                space.write_bytes(base + offset, &pattern[..len]).unwrap();
+                let mut back = [0u8; 64];
+                space.read_bytes(base, &mut back).unwrap();
+                let mut expected = [0u8; 64];
+                expected[offset as usize..offset as usize + len].copy_from_slice(&pattern[..len]);
+                assert_eq!(back, expected, "copy of {len} bytes at offset {offset}");
+            }
+        }
+        // Copies that run off the mapped stack page into nothing: every byte before the
+        // boundary is copied and the error names the boundary, whatever the alignment (a
+        // fault inside an eight-byte step must not lose the bytes before it).
+        for before in [1u64, 3, 7, 8, 13, 16, 21] {
+            let start = STACK_TOP - before;
+            let mut back = [0u8; 64];
+            assert_eq!(space.write_bytes(start, &pattern[..40]), Err(VmError::Fault(STACK_TOP)), "write {before} bytes before the end");
+            space.read_bytes(start, &mut back[..before as usize]).unwrap();
+            assert_eq!(&back[..before as usize], &pattern[..before as usize]);
+            let mut into = [0xeeu8; 40];
+            assert_eq!(space.read_bytes(start, &mut into), Err(VmError::Fault(STACK_TOP)), "read {before} bytes before the end");
+            assert_eq!(&into[..before as usize], &pattern[..before as usize]);
+        }
+        crate::mm::deactivate_user_space();
+    }
+
     fn kernel_writes_to_copy_on_write_user_pages_go_through_the_fault_handler() {
         use core::sync::atomic::{AtomicUsize, Ordering};
         const PAGE: u64 = 0x30_0000;

@@ -33,6 +33,10 @@ pub struct BootSpec {
     pub timeout: Duration,
     /// A file that receives the console output as it arrives (long runs can be watched).
     pub console_log: Option<std::path::PathBuf>,
+    /// Run with `-icount shift=0,sleep=off`: the guest clock advances 1 ns per guest
+    /// instruction, so a guest timing counts the instructions executed (deterministic, and
+    /// blind to how fast TCG emulates each one). For A/B comparisons of work done.
+    pub icount: bool,
 }
 
 impl BootSpec {
@@ -47,6 +51,7 @@ impl BootSpec {
             machine: "q35".into(),
             timeout: Duration::from_secs(60),
             console_log: None,
+            icount: false,
         }
     }
 
@@ -83,6 +88,9 @@ pub fn qemu_command(spec: &BootSpec) -> Command {
     cmd.args(["-machine", &spec.machine, "-cpu", "max", "-m", &spec.memory, "-accel", "tcg"]);
     cmd.args(["-display", "none", "-no-reboot", "-serial", "stdio", "-monitor", "none", "-net", "none"]);
     cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+    if spec.icount {
+        cmd.args(["-icount", "shift=0,sleep=off"]);
+    }
     if spec.ovmf {
         cmd.args(["-bios", "/usr/share/ovmf/OVMF.fd"]);
     }

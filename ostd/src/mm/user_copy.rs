@@ -1,52 +1,82 @@
 //! Copies between kernel memory and user addresses that may fault.
 //!
-//! This is the only code that touches user memory from the kernel. Each copy is one
-//! `rep movsb`. If it faults on a user page that the address space's page-fault handler cannot
-//! fill (or copy, for a write to a copy-on-write page under CR0.WP), the trap handler resumes
-//! it at the routine's fault label with `rcx` still counting the bytes left, and the copy
-//! returns that count.
+//! This is the only code that touches user memory from the kernel. Each copy moves eight
+//! bytes per step (`rep movsq`, fast under QEMU's TCG, which emulates string instructions one
+//! step at a time), then the tail with `rep movsb`. If a step faults on a user page that the
+//! address space's page-fault handler cannot fill (or copy, for a write to a copy-on-write
+//! page under CR0.WP), the trap handler resumes the routine at the label that matches the
+//! faulting instruction:
+//! - in the eight-byte loop, at `..._qfault`, which turns the steps left into bytes and
+//!   finishes with `rep movsb` from where the copy stopped: that copies byte by byte up to
+//!   the faulting byte, so the count returned is exact (as Linux's), not rounded to eight;
+//! - in the byte loop, at `..._fault`, with `rcx` still counting the bytes left, which the
+//!   copy returns.
 //!
 //! With SMAP on, the kernel may touch user pages only while RFLAGS.AC is set: the SMAP variant
-//! sets it (STAC) just before the copy and clears it (CLAC) at the fault label, which both the
-//! normal path and the fault fixup pass through. A trap taken in the middle of the copy runs
-//! its handler with AC clear (every entry into Rust loads RFLAGS) and `iretq` restores AC for
-//! the rest of the copy. STAC and CLAC are invalid opcodes on a CPU without SMAP, hence the
-//! plain variant.
+//! sets it (STAC) before the copy and clears it (CLAC) at the fault label, which the normal
+//! path and both fixups pass through. A trap taken in the middle of the copy runs its handler
+//! with AC clear (every entry into Rust loads RFLAGS), and `iretq` restores the interrupted
+//! RFLAGS, AC included, at the instruction or the fixup label it resumes. STAC and CLAC are
+//! invalid opcodes on a CPU without SMAP, hence the plain variant.
 
 use super::{USER_END, Vaddr};
 
 core::arch::global_asm!(
     ".section .text.copy_user, \"ax\"",
     ".global ostd_copy_user",
+    ".global ostd_copy_user_movsq",
+    ".global ostd_copy_user_qfault",
     ".global ostd_copy_user_movsb",
     ".global ostd_copy_user_fault",
     "ostd_copy_user:",
+    "    mov rcx, rdx",
+    "    shr rcx, 3",
+    "    and edx, 7",
+    "ostd_copy_user_movsq:",
+    "    rep movsq",
     "    mov rcx, rdx",
     "ostd_copy_user_movsb:",
     "    rep movsb",
     "ostd_copy_user_fault:",
     "    mov rax, rcx",
     "    ret",
+    "ostd_copy_user_qfault:",
+    "    lea rcx, [rdx + rcx * 8]",
+    "    jmp ostd_copy_user_movsb",
     "",
     ".global ostd_copy_user_smap",
+    ".global ostd_copy_user_smap_movsq",
+    ".global ostd_copy_user_smap_qfault",
     ".global ostd_copy_user_smap_movsb",
     ".global ostd_copy_user_smap_fault",
     "ostd_copy_user_smap:",
     "    mov rcx, rdx",
+    "    shr rcx, 3",
+    "    and edx, 7",
     "    stac",
+    "ostd_copy_user_smap_movsq:",
+    "    rep movsq",
+    "    mov rcx, rdx",
     "ostd_copy_user_smap_movsb:",
     "    rep movsb",
     "ostd_copy_user_smap_fault:",
     "    clac",
     "    mov rax, rcx",
     "    ret",
+    "ostd_copy_user_smap_qfault:",
+    "    lea rcx, [rdx + rcx * 8]",
+    "    jmp ostd_copy_user_smap_movsb",
 );
 
 unsafe extern "C" {
     fn ostd_copy_user(dst: *mut u8, src: *const u8, len: usize) -> usize;
+    static ostd_copy_user_movsq: u8;
+    static ostd_copy_user_qfault: u8;
     static ostd_copy_user_movsb: u8;
     static ostd_copy_user_fault: u8;
     fn ostd_copy_user_smap(dst: *mut u8, src: *const u8, len: usize) -> usize;
+    static ostd_copy_user_smap_movsq: u8;
+    static ostd_copy_user_smap_qfault: u8;
     static ostd_copy_user_smap_movsb: u8;
     static ostd_copy_user_smap_fault: u8;
 }
@@ -54,10 +84,12 @@ unsafe extern "C" {
 /// If `rip` is a faulting copy instruction, returns where to resume it.
 pub(crate) fn fixup_for(rip: u64) -> Option<u64> {
     let routines = [
+        (&raw const ostd_copy_user_movsq as u64, &raw const ostd_copy_user_qfault as u64),
         (&raw const ostd_copy_user_movsb as u64, &raw const ostd_copy_user_fault as u64),
+        (&raw const ostd_copy_user_smap_movsq as u64, &raw const ostd_copy_user_smap_qfault as u64),
         (&raw const ostd_copy_user_smap_movsb as u64, &raw const ostd_copy_user_smap_fault as u64),
     ];
-    routines.into_iter().find(|&(movsb, _)| movsb == rip).map(|(_, fault)| fault)
+    routines.into_iter().find(|&(insn, _)| insn == rip).map(|(_, fault)| fault)
 }
 
 /// Returns whether `[addr, addr+len)` lies in user space without wrapping.

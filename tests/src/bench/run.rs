@@ -126,6 +126,7 @@ pub fn spec_for(
         machine: "q35".into(),
         timeout,
         console_log: None,
+        icount: false,
     }
 }
 

@@ -2,7 +2,8 @@
 //! identical QEMU flags, runs A/B/A/B, and prints the ratio table (see README, "Benchmarks").
 //!
 //! Usage: `bench --linux VMLINUZ --ours ELF --initrd IMAGE [--out JSON] [--runs N]
-//! [--mem-rounds N] [--mem MiB]`. It never fails on a speed; it fails only if it cannot run.
+//! [--mem-rounds N] [--mem MiB] [--icount]`. It never fails on a speed; it fails only if it
+//! cannot run. `--icount` makes the guest clock count instructions (`BootSpec::icount`).
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use tests::bench::judge;
 use tests::bench::report::{self, Collected, Row, Side};
 use tests::bench::run::{self, Kernel};
 use tests::bench::stats::Summary;
+use tests::qemu::BootSpec;
 
 /// Command-line options.
 struct Options {
@@ -23,6 +25,8 @@ struct Options {
     runs: usize,
     mem_rounds: usize,
     mem_mib: u32,
+    /// Guest time counts guest instructions (`BootSpec::icount`).
+    icount: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -34,9 +38,14 @@ fn parse_args() -> Result<Options, String> {
         runs: 5,
         mem_rounds: 5,
         mem_mib: 512,
+        icount: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--icount" {
+            o.icount = true;
+            continue;
+        }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         let number = || {
             value
@@ -108,9 +117,18 @@ fn main() -> ExitCode {
         o.mem_mib,
         run::CMDLINE
     );
+    if o.icount {
+        eprintln!(
+            "bench: -icount: guest time counts guest instructions (1 ns each); the micro rows \
+             measure work done, not TCG speed (boot_to_init is still host time)"
+        );
+    }
     for i in 1..=o.runs {
         for k in &kernels {
-            let spec = run::spec_for(k, &o.initrd, o.mem_mib, "", k.timeout);
+            let spec = BootSpec {
+                icount: o.icount,
+                ..run::spec_for(k, &o.initrd, o.mem_mib, "", k.timeout)
+            };
             let b = match run::boot_timed(&spec) {
                 Ok(b) => b,
                 Err(e) => {
@@ -242,7 +260,11 @@ fn main() -> ExitCode {
         ("initrd", o.initrd.display().to_string()),
         (
             "qemu",
-            format!("-machine q35 -cpu max -m {}M -accel tcg", o.mem_mib),
+            format!(
+                "-machine q35 -cpu max -m {}M -accel tcg{}",
+                o.mem_mib,
+                if o.icount { " -icount shift=0,sleep=off" } else { "" }
+            ),
         ),
         ("cmdline", run::CMDLINE.to_string()),
         ("runs", o.runs.to_string()),
