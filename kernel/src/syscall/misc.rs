@@ -587,6 +587,7 @@ fn select(ctx: &SyscallCtx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) ->
     // The descriptors named in any set, with which sets name them: looked up once, here
     // (EBADF for a closed one), so each wake-up only asks the files for their readiness.
     let mut watched: alloc::vec::Vec<(usize, [bool; 3], alloc::sync::Arc<dyn crate::fs::FileLike>)> = alloc::vec::Vec::new();
+    let files = ctx.process.files.lock();
     for (word, chunk) in (0..bytes / 8).map(|w| (w, w * 8..w * 8 + 8)) {
         let words = [0, 1, 2].map(|i| u64::from_le_bytes(input[i][chunk.clone()].try_into().unwrap_or([0; 8])));
         let mut any = words[0] | words[1] | words[2];
@@ -597,10 +598,11 @@ fn select(ctx: &SyscallCtx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) ->
             if fd >= nfds as usize {
                 break;
             }
-            let file = ctx.process.files.lock().get(fd as i32).map_err(|_| Errno::EBADF)?;
+            let file = files.get(fd as i32).map_err(|_| Errno::EBADF)?;
             watched.push((fd, [0, 1, 2].map(|i| words[i] & (1 << bit) != 0), file));
         }
     }
+    drop(files);
     let (count, output) = ostd::task::wait_ticks_until(|| {
         let mut out = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
         let mut count = 0u64;
