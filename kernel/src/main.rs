@@ -21,6 +21,7 @@ mod syscall;
 mod time;
 mod tty;
 mod user_mem;
+mod wait;
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -75,6 +76,8 @@ fn kernel_main() -> ! {
     let _ = fs::devfs::populate(&root);
     tty::init();
     process::itimer::init();
+    wait::set_signal_check(process::table::current_interrupted);
+    process::run::set_syscall_entries(process::run::SyscallEntries { native: syscall::dispatch, legacy: syscall::i386::dispatch });
 
     let explicit = cmdline.value("rdinit").or(cmdline.value("init"));
     let candidates: Vec<&str> = match explicit {

@@ -39,7 +39,7 @@ impl FileLike for EventFd {
         let value = self.changed.wait_until(|| {
             let mut c = self.count.lock();
             if *c == 0 {
-                return crate::process::table::nothing_yet(nonblocking);
+                return crate::wait::not_ready(nonblocking);
             }
             let v = if self.semaphore { 1 } else { *c };
             *c -= v;
@@ -63,7 +63,7 @@ impl FileLike for EventFd {
                 *c += add;
                 return Some(Ok(()));
             }
-            crate::process::table::nothing_yet(nonblocking)
+            crate::wait::not_ready(nonblocking)
         })?;
         self.changed.wake_all();
         Ok(8)

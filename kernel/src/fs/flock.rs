@@ -54,7 +54,7 @@ pub fn flock(ino: u64, holder: usize, request: Request, nonblocking: bool) -> Sy
             }
             return Some(Ok(()));
         }
-        crate::process::table::nothing_yet(nonblocking)
+        crate::wait::not_ready(nonblocking)
     })
 }
 

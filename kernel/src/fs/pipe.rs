@@ -104,7 +104,7 @@ pub fn open_fifo(ino: u64, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
             let (other, opened) = if want_writers { (s.writers, s.writer_opens > writer_opens) } else { (s.readers, s.reader_opens > reader_opens) };
             if other > 0 || opened {
                 Some(Ok(()))
-            } else if crate::process::table::current_interrupted() {
+            } else if crate::wait::signal_pending() {
                 Some(Err(Errno::EINTR))
             } else {
                 None
@@ -225,7 +225,7 @@ impl Pipe {
                 return match (s.writers, nonblocking) {
                     (0, _) => Some(Ok(0)),
                     (_, true) => Some(Err(Errno::EAGAIN)),
-                    _ if crate::process::table::current_interrupted() => Some(Err(Errno::EINTR)),
+                    _ if crate::wait::signal_pending() => Some(Err(Errno::EINTR)),
                     _ => None,
                 };
             }
@@ -255,7 +255,7 @@ impl Pipe {
                     if nonblocking {
                         return Some(Err(Errno::EAGAIN));
                     }
-                    return crate::process::table::current_interrupted().then_some(Err(Errno::EINTR));
+                    return crate::wait::signal_pending().then_some(Err(Errno::EINTR));
                 }
                 let n = rest.len().min(space);
                 s.buf.extend(&rest[..n]);

@@ -300,7 +300,7 @@ impl UnixSocket {
                 queue.push_back(server.clone());
                 return Some(Ok(()));
             }
-            crate::process::table::nothing_yet(nonblocking)
+            crate::wait::not_ready(nonblocking)
         })?;
         self.connect_to(&server, target_addr, target.creator);
         target.incoming.wake_all();
@@ -321,7 +321,7 @@ impl UnixSocket {
             if let Some(s) = queue.pop_front() {
                 return Some(Ok(s));
             }
-            crate::process::table::nothing_yet(nonblocking)
+            crate::wait::not_ready(nonblocking)
         })?;
         self.incoming.wake_all();
         let peer = server.peer_addr().unwrap_or(UnixAddr::Unnamed);
@@ -384,7 +384,7 @@ impl UnixSocket {
                     }
                     let full = s.bytes + data.len() > QUEUE_CAPACITY || (self.kind == SockType::Dgram && s.messages.len() >= MAX_DATAGRAMS);
                     if full && !s.messages.is_empty() {
-                        return crate::process::table::nothing_yet(nonblocking);
+                        return crate::wait::not_ready(nonblocking);
                     }
                     let m = message.take().expect("sent once");
                     s.bytes += m.data.len();
@@ -413,7 +413,7 @@ impl UnixSocket {
                         Some(Ok(false))
                     } else if nonblocking || (!out.data.is_empty() && !flags.wait_all) {
                         Some(if out.data.is_empty() { Err(Errno::EAGAIN) } else { Ok(false) })
-                    } else if crate::process::table::current_interrupted() {
+                    } else if crate::wait::signal_pending() {
                         Some(if out.data.is_empty() { Err(Errno::EINTR) } else { Ok(false) })
                     } else {
                         None
@@ -554,7 +554,7 @@ fn send_stream(queue: &Queue, data: &[u8], rights: Vec<Arc<dyn FileLike>>, from:
             }
             let room = QUEUE_CAPACITY.saturating_sub(s.bytes);
             if room == 0 {
-                return crate::process::table::nothing_yet(nonblocking);
+                return crate::wait::not_ready(nonblocking);
             }
             let n = room.min(data.len() - sent);
             s.bytes += n;

@@ -9,8 +9,37 @@ use super::sigframe::{self, SigInfo};
 use super::signal::{self, DefaultAction};
 use super::{ExitStatus, Process, Thread, table};
 use crate::error::Errno;
-use crate::syscall::{self, Flow};
 use crate::user_mem::UserMem;
+
+/// What the thread loop does after a system call.
+pub enum AfterSyscall {
+    /// Return to user mode.
+    Return,
+    /// This thread ends (exit); the process too if it was the last.
+    ExitThread(ExitStatus),
+    /// The whole process ends (exit_group).
+    ExitGroup(ExitStatus),
+}
+
+/// Runs one system call from the thread's registers and stores its result in them.
+pub type SyscallHandler = fn(&Arc<Process>, &Arc<Thread>, &mut UserMode) -> AfterSyscall;
+
+/// The system-call layer's two entry points: SYSCALL and `int 0x80`.
+pub struct SyscallEntries {
+    /// The 64-bit ABI (SYSCALL).
+    pub native: SyscallHandler,
+    /// The i386 ABI (`int 0x80`).
+    pub legacy: SyscallHandler,
+}
+
+/// Set once at boot by `main`: the syscall layer sits above this loop, so the loop is told
+/// where to send system calls rather than importing it.
+static SYSCALL_ENTRIES: spin::Once<SyscallEntries> = spin::Once::new();
+
+/// Registers the system-call layer. The first registration wins.
+pub fn set_syscall_entries(entries: SyscallEntries) {
+    SYSCALL_ENTRIES.call_once(|| entries);
+}
 
 /// si_code of a signal the kernel raised itself (a CPU exception without a finer code).
 const SI_KERNEL: i32 = 0x80;
@@ -37,6 +66,7 @@ fn never_restarts(nr: u64) -> bool {
 }
 
 fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
+    let entries = SYSCALL_ENTRIES.get().expect("a user thread started before the syscall layer was registered");
     table::bind_current_task(process.clone(), thread.clone());
     let mut user = UserMode::new(process.vm().space().clone(), context);
     let mut interrupted: Option<u64> = None;
@@ -50,10 +80,10 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
         match user.execute() {
             ReturnReason::Syscall => {
                 let nr = user.context().syscall_number();
-                match syscall::dispatch(&process, &thread, &mut user) {
-                    Flow::Continue => {}
-                    Flow::ExitThread(status) => break (status, false),
-                    Flow::ExitGroup(status) => break (status, true),
+                match (entries.native)(&process, &thread, &mut user) {
+                    AfterSyscall::Return => {}
+                    AfterSyscall::ExitThread(status) => break (status, false),
+                    AfterSyscall::ExitGroup(status) => break (status, true),
                 }
                 // A user copy inside the call found no frame (it answered EFAULT): make room
                 // before the program goes on.
@@ -64,10 +94,10 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                     interrupted = Some(nr);
                 }
             }
-            ReturnReason::LegacySyscall => match syscall::i386::dispatch(&process, &thread, &mut user) {
-                Flow::Continue => {}
-                Flow::ExitThread(status) => break (status, false),
-                Flow::ExitGroup(status) => break (status, true),
+            ReturnReason::LegacySyscall => match (entries.legacy)(&process, &thread, &mut user) {
+                AfterSyscall::Return => {}
+                AfterSyscall::ExitThread(status) => break (status, false),
+                AfterSyscall::ExitGroup(status) => break (status, true),
             },
             ReturnReason::PageFault(info) => {
                 if process.vm().take_starved() {

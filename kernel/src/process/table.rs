@@ -131,19 +131,8 @@ pub fn tasks_of(pid: Pid) -> Vec<Arc<ostd::task::Task>> {
     TABLE.lock().by_task.values().filter(|(p, _, _)| p.pid() == pid).map(|(_, _, t)| t.clone()).collect()
 }
 
-/// Returns whether the calling process has a signal that should interrupt a blocking wait.
+/// Returns whether the calling process has a signal that should interrupt a blocking wait
+/// (registered with `crate::wait` at boot, for the subsystems that must not know processes).
 pub fn current_interrupted() -> bool {
     current().is_some_and(|p| p.has_pending_signal())
-}
-
-/// What a wait condition answers when it found nothing to do: EAGAIN for a non-blocking
-/// caller, EINTR if a signal is pending, otherwise `None` (keep sleeping).
-pub fn nothing_yet<T>(nonblocking: bool) -> Option<crate::error::SysResult<T>> {
-    if nonblocking {
-        Some(Err(crate::error::Errno::EAGAIN))
-    } else if current_interrupted() {
-        Some(Err(crate::error::Errno::EINTR))
-    } else {
-        None
-    }
 }

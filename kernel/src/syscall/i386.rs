@@ -11,7 +11,7 @@ use alloc::sync::Arc;
 
 use ostd::user::UserMode;
 
-use super::Flow;
+use crate::process::run::AfterSyscall;
 use crate::error::Errno;
 use crate::process::{Process, Thread};
 
@@ -59,11 +59,11 @@ const CALLS: &[(u32, u64)] = &[
 ];
 
 /// Runs the i386 call the registers name; see the module doc.
-pub fn dispatch(process: &Arc<Process>, thread: &Arc<Thread>, user: &mut UserMode) -> Flow {
+pub fn dispatch(process: &Arc<Process>, thread: &Arc<Thread>, user: &mut UserMode) -> AfterSyscall {
     let saved = user.context().clone();
     let Some(&(_, nr)) = CALLS.iter().find(|&&(i386, _)| u64::from(i386) == saved.rax & 0xffff_ffff) else {
         user.context_mut().rax = (-(Errno::ENOSYS as i64)) as u64;
-        return Flow::Continue;
+        return AfterSyscall::Return;
     };
     let low = |r: u64| r & 0xffff_ffff;
     {

@@ -22,18 +22,9 @@ use ostd::sync::SpinLock;
 use ostd::user::UserMode;
 
 use crate::error::{Errno, SysResult};
+use crate::process::run::AfterSyscall;
 use crate::process::{ExitStatus, Process};
 use crate::user_mem::UserMem;
-
-/// What the process loop does after a syscall.
-pub enum Flow {
-    /// Return to user mode.
-    Continue,
-    /// This thread ends (exit); the process too if it was the last.
-    ExitThread(ExitStatus),
-    /// The whole process ends (exit_group).
-    ExitGroup(ExitStatus),
-}
 
 /// What a handler gets.
 pub struct SyscallCtx<'a> {
@@ -60,7 +51,7 @@ pub type Handler = fn(&mut SyscallCtx, [u64; 6]) -> SysResult<u64>;
 static REPORTED_UNKNOWN: SpinLock<BTreeSet<u64>> = SpinLock::new(BTreeSet::new());
 
 /// Runs the syscall in the user context's registers and stores its result in rax.
-pub fn dispatch(process: &Arc<Process>, thread: &Arc<crate::process::Thread>, user: &mut UserMode) -> Flow {
+pub fn dispatch(process: &Arc<Process>, thread: &Arc<crate::process::Thread>, user: &mut UserMode) -> AfterSyscall {
     let nr = user.context().syscall_number();
     let args = user.context().syscall_args();
     let mut ctx = SyscallCtx { process, thread, user, exit: None };
@@ -79,8 +70,8 @@ pub fn dispatch(process: &Arc<Process>, thread: &Arc<crate::process::Thread>, us
         }
     }
     match ctx.exit {
-        Some((status, true)) => return Flow::ExitGroup(status),
-        Some((status, false)) => return Flow::ExitThread(status),
+        Some((status, true)) => return AfterSyscall::ExitGroup(status),
+        Some((status, false)) => return AfterSyscall::ExitThread(status),
         None => {}
     }
     let rax = match result {
@@ -88,7 +79,7 @@ pub fn dispatch(process: &Arc<Process>, thread: &Arc<crate::process::Thread>, us
         Err(e) => (-(e as i64)) as u64,
     };
     ctx.user.context_mut().set_syscall_return(rax);
-    Flow::Continue
+    AfterSyscall::Return
 }
 
 /// The program named by `strace=` on the command line, parsed once (not per syscall).

@@ -320,7 +320,7 @@ impl Terminal {
                 if nonblocking {
                     return Some(Err(Errno::EAGAIN));
                 }
-                return crate::process::table::current_interrupted().then_some(Err(Errno::EINTR));
+                return crate::wait::signal_pending().then_some(Err(Errno::EINTR));
             }
             let canonical = s.termios.lflag & ICANON != 0;
             let mut n = 0;

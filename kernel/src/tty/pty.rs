@@ -69,7 +69,7 @@ impl Sink for Arc<ToMaster> {
                 Some(Ok(TO_MASTER_CAPACITY - len))
             } else if nonblocking {
                 Some(Err(Errno::EAGAIN))
-            } else if crate::process::table::current_interrupted() {
+            } else if crate::wait::signal_pending() {
                 Some(Err(Errno::EINTR))
             } else {
                 None
@@ -173,7 +173,7 @@ impl FileLike for Master {
                 Some(Err(Errno::EIO))
             } else if nonblocking {
                 Some(Err(Errno::EAGAIN))
-            } else if crate::process::table::current_interrupted() {
+            } else if crate::wait::signal_pending() {
                 Some(Err(Errno::EINTR))
             } else {
                 None
