@@ -21,6 +21,7 @@ pub mod node;
 pub mod procfs;
 pub mod sysfs;
 pub mod path;
+pub mod poll;
 pub mod pipe;
 
 pub use fd_table::FdTable;

@@ -4,6 +4,7 @@
 //! user (VIRTUAL) or total (PROF) CPU time, so they fire to tick precision.
 
 use super::{Process, signal, table};
+use crate::time::timer::{self, Armed, reload};
 
 /// SIGVTALRM and SIGPROF, for ITIMER_VIRTUAL and ITIMER_PROF.
 const SIGVTALRM: u32 = 26;
@@ -36,13 +37,6 @@ fn due(p: &Process, now: u64) -> Option<Due> {
     (real || posix || cpu.iter().any(Option::is_some)).then_some(Due { real, posix, cpu })
 }
 
-/// Re-arms a periodic timer from `clock`, or disarms a one-shot one.
-fn reload(timer: &mut Option<(u64, u64)>, clock: u64) {
-    *timer = match *timer {
-        Some((_, interval)) if interval > 0 => Some((clock.saturating_add(interval), interval)),
-        _ => None,
-    };
-}
 
 /// Starts the task that fires the timers.
 pub fn init() {
@@ -69,4 +63,59 @@ pub fn init() {
             }
         }
     });
+}
+
+/// ITIMER_REAL; ITIMER_VIRTUAL is 1 and ITIMER_PROF 2.
+pub const ITIMER_REAL: u64 = 0;
+
+/// The clock an interval timer counts on, now: monotonic time for ITIMER_REAL, the
+/// process's user CPU time for ITIMER_VIRTUAL, its total CPU time for ITIMER_PROF.
+fn clock(process: &Process, which: u64) -> u64 {
+    match which {
+        ITIMER_REAL => crate::time::monotonic_ns(),
+        1 => process.cpu_time().user_ns,
+        _ => process.cpu_time().total_ns,
+    }
+}
+
+fn get(process: &Process, which: u64) -> Option<Armed> {
+    match which {
+        ITIMER_REAL => *process.real_timer.lock(),
+        w => process.cpu_timers.lock()[w as usize - 1],
+    }
+}
+
+fn put(process: &Process, which: u64, value: Option<Armed>) {
+    match which {
+        ITIMER_REAL => *process.real_timer.lock() = value,
+        w => process.cpu_timers.lock()[w as usize - 1] = value,
+    }
+}
+
+/// Interval timer `which` (0..=2) of `process`: (time left, interval) in ns.
+pub fn read(process: &Process, which: u64) -> (u64, u64) {
+    match get(process, which) {
+        Some((at, interval)) => (timer::remaining(Some(at), clock(process, which)), interval),
+        None => (0, 0),
+    }
+}
+
+/// Sets interval timer `which` (0..=2) to fire `value` ns from now (0: disarm) and every
+/// `interval` ns after, if `new` is given; returns what it was before, as [`read`].
+pub fn set(process: &Process, which: u64, new: Option<(u64, u64)>) -> (u64, u64) {
+    let old = read(process, which);
+    if let Some((value, interval)) = new {
+        put(process, which, timer::arm_after(clock(process, which), value, interval));
+    }
+    old
+}
+
+/// alarm(2): ITIMER_REAL to fire once in `secs` seconds (0: disarm); returns the whole
+/// seconds that were left (rounded up, at least 1 if armed).
+pub fn alarm(process: &Process, secs: u64) -> u64 {
+    let now = crate::time::monotonic_ns();
+    let mut t = process.real_timer.lock();
+    let left = t.map_or(0, |(at, _)| at.saturating_sub(now).div_ceil(1_000_000_000).max(1));
+    *t = (secs > 0).then(|| (now + secs * 1_000_000_000, 0));
+    left
 }

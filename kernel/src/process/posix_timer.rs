@@ -6,6 +6,7 @@ use alloc::collections::BTreeMap;
 
 use super::sigframe::{SI_TIMER, SigInfo};
 use super::{Process, signal, table};
+use crate::error::{Errno, SysResult};
 
 /// How an expiry is announced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,14 +51,8 @@ pub fn fire_due(p: &Process, now: u64) {
         let mut timers = p.posix_timers.lock();
         for (id, t) in timers.by_id.iter_mut() {
             let Some(at) = t.deadline.filter(|&at| at <= now) else { continue };
-            let mut expiries = 1u64;
-            t.deadline = if t.interval > 0 {
-                expiries += (now - at) / t.interval;
-                // A program may set an interval of centuries: saturate, never wrap.
-                Some(at.saturating_add(expiries.saturating_mul(t.interval)))
-            } else {
-                None
-            };
+            let (expiries, next) = crate::time::timer::expire(at, t.interval, now);
+            t.deadline = next;
             if t.signal_pending {
                 t.overrun = t.overrun.saturating_add(expiries as u32);
             } else {
@@ -92,4 +87,51 @@ pub fn signal_taken(p: &Process, id: i32) {
 /// The earliest armed deadline among `p`'s timers.
 pub fn next_deadline(p: &Process) -> Option<u64> {
     p.posix_timers.lock().by_id.values().filter_map(|t| t.deadline).min()
+}
+
+/// timer_create: a new timer on `clock` announcing by `notify` (none: SIGALRM to the
+/// process with the timer's ID as value). `publish` gets the new ID before the timer is
+/// added (it is not added if that fails). EAGAIN past [`MAX_TIMERS`].
+pub fn create(p: &Process, clock: u32, notify: Option<Notify>, publish: impl FnOnce(i32) -> SysResult<()>) -> SysResult<()> {
+    let mut timers = p.posix_timers.lock();
+    let id = (0..).find(|id| !timers.by_id.contains_key(id)).expect("fewer than i32::MAX timers");
+    let notify = notify.unwrap_or(Notify::Process { signo: signal::SIGALRM, value: id as u64 });
+    if timers.by_id.len() >= MAX_TIMERS {
+        return Err(Errno::EAGAIN);
+    }
+    publish(id)?;
+    timers.by_id.insert(id, PosixTimer { clock, notify, deadline: None, interval: 0, overrun: 0, signal_pending: false });
+    Ok(())
+}
+
+/// timer_settime: sets timer `id` to `value` ns (relative, or an absolute time on the
+/// timer's clock) and `interval`; returns its old (interval, time left). EINVAL if no such
+/// timer.
+pub fn settime(p: &Process, id: i32, interval: u64, value: u64, absolute: bool) -> SysResult<(u64, u64)> {
+    let now = crate::time::monotonic_ns();
+    let mut timers = p.posix_timers.lock();
+    let t = timers.by_id.get_mut(&id).ok_or(Errno::EINVAL)?;
+    let old = (t.interval, crate::time::timer::remaining(t.deadline, now));
+    t.interval = interval;
+    t.deadline = crate::time::timer::deadline_for(t.clock, value, absolute, now);
+    t.overrun = 0;
+    Ok(old)
+}
+
+/// timer_gettime: timer `id`'s (interval, time left).
+pub fn gettime(p: &Process, id: i32) -> SysResult<(u64, u64)> {
+    let now = crate::time::monotonic_ns();
+    let timers = p.posix_timers.lock();
+    let t = timers.by_id.get(&id).ok_or(Errno::EINVAL)?;
+    Ok((t.interval, crate::time::timer::remaining(t.deadline, now)))
+}
+
+/// timer_getoverrun: the expiries timer `id` missed.
+pub fn overrun(p: &Process, id: i32) -> SysResult<u32> {
+    p.posix_timers.lock().by_id.get(&id).map(|t| t.overrun).ok_or(Errno::EINVAL)
+}
+
+/// timer_delete.
+pub fn delete(p: &Process, id: i32) -> SysResult<()> {
+    p.posix_timers.lock().by_id.remove(&id).map(|_| ()).ok_or(Errno::EINVAL)
 }

@@ -109,12 +109,7 @@ fn wait(ctx: &SyscallCtx, uaddr: u64, val: u32, timeout: Option<u64>, bitset: u3
     let deadline = match timeout {
         None => None,
         Some(addr) => {
-            let mem = ctx.mem();
-            let (sec, nsec) = (mem.read_u64(addr)? as i64, mem.read_u64(addr + 8)? as i64);
-            if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-                return Err(Errno::EINVAL);
-            }
-            let ns = (sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64);
+            let ns = crate::time::timespec_ns(super::decode::read_timespec(&ctx.mem(), addr)?);
             Some(match kind {
                 Timeout::Relative => crate::time::monotonic_ns().saturating_add(ns),
                 Timeout::AbsoluteMonotonic => ns,

@@ -4,16 +4,22 @@
 //! boot prints how many there are. An unknown number returns `ENOSYS` and is logged once
 //! with its Linux name.
 
+pub mod decode;
 pub mod fs;
 pub mod futex;
 pub mod i386;
 pub mod mm;
-pub mod misc;
 pub mod names;
+pub mod poll;
 pub mod prctl;
 pub mod process;
+pub mod resources;
+pub mod sched;
 pub mod socket;
+pub mod system;
 pub mod table;
+pub mod time;
+pub mod timer;
 
 use alloc::collections::BTreeSet;
 use alloc::sync::Arc;

@@ -330,7 +330,7 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     if rusage != 0 && stored.is_ok() {
         let usage = child.cpu_time() + *child.children_cpu.lock();
-        stored = ctx.mem().write(rusage, &crate::syscall::misc::rusage_bytes(usage));
+        stored = ctx.mem().write(rusage, &crate::syscall::resources::rusage_bytes(usage));
     }
     if job_status.is_none() {
         me.remove_child(child.pid());
@@ -625,6 +625,11 @@ pub fn sys_setgroups(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 pub fn sys_set_tid_address(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     *ctx.thread.clear_child_tid.lock() = a[0];
     Ok(ctx.thread.tid as u64)
+}
+
+/// set_robust_list(2): recorded nowhere until threads exist.
+pub fn sys_set_robust_list(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[1] != 24 { Err(Errno::EINVAL) } else { Ok(0) }
 }
 
 /// gettid(2).
@@ -980,11 +985,8 @@ pub fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     let mem = ctx.mem();
     let set = mem.read_u64(set_addr)? & !signal::UNBLOCKABLE;
     let deadline = if timeout_addr != 0 {
-        let (sec, nsec) = (mem.read_u64(timeout_addr)? as i64, mem.read_u64(timeout_addr + 8)? as i64);
-        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-            return Err(Errno::EINVAL);
-        }
-        Some(crate::time::deadline_after(sec as u64, nsec as u64))
+        let t = super::decode::read_timespec(&mem, timeout_addr)?;
+        Some(crate::time::deadline_after(t.sec as u64, t.nsec as u64))
     } else {
         None
     };

@@ -3,6 +3,7 @@
 
 use core::sync::atomic::{AtomicI64, Ordering};
 
+use crate::error::{Errno, SysResult};
 use crate::fs::node::Timespec;
 
 /// CLOCK_REALTIME minus CLOCK_MONOTONIC, in ns: the wall-clock time at boot. clock_settime
@@ -43,8 +44,32 @@ pub fn realtime() -> Timespec {
 
 /// Returns the monotonic time.
 pub fn monotonic() -> Timespec {
-    let ns = monotonic_ns();
+    ns_timespec(monotonic_ns())
+}
+
+/// Splits a count of nanoseconds into seconds and nanoseconds.
+pub fn ns_timespec(ns: u64) -> Timespec {
     Timespec { sec: (ns / 1_000_000_000) as i64, nsec: (ns % 1_000_000_000) as i64 }
+}
+
+/// Returns a valid (non-negative, normalised) timespec as nanoseconds, saturating: a
+/// timeout of centuries is as good as forever.
+pub fn timespec_ns(t: Timespec) -> u64 {
+    (t.sec as u64).saturating_mul(1_000_000_000).saturating_add(t.nsec as u64)
+}
+
+/// Sleeps until monotonic instant `deadline`, or until `interrupted` says a signal is
+/// pending (EINTR).
+pub fn sleep_until_ns(deadline: u64, interrupted: impl Fn() -> bool) -> SysResult<()> {
+    ostd::task::wait_ticks_until(|| {
+        if monotonic_ns() >= deadline {
+            Some(Ok(()))
+        } else if interrupted() {
+            Some(Err(Errno::EINTR))
+        } else {
+            None
+        }
+    })
 }
 
 /// Converts a CLOCK_REALTIME instant (ns since the epoch) to monotonic ns (saturating at 0).

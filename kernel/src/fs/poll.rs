@@ -1,0 +1,110 @@
+//! Waiting for files to become ready, as poll(2) and select(2) ask: each wake-up asks every
+//! watched file for its readiness until one is ready, the deadline (monotonic ns) passes,
+//! or a signal is pending (EINTR).
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::FileLike;
+use crate::error::{Errno, SysResult};
+use crate::process::Process;
+
+pub const POLLIN: u16 = 1;
+pub const POLLOUT: u16 = 4;
+pub const POLLHUP: u16 = 0x10;
+pub const POLLNVAL: u16 = 0x20;
+
+/// One `struct pollfd`: a descriptor (negative: ignored), the events asked for and the
+/// events found.
+#[derive(Clone, Copy, Debug)]
+pub struct PollFd {
+    pub fd: i32,
+    pub events: u16,
+    pub revents: u16,
+}
+
+/// poll: fills in every entry's `revents` (POLLNVAL for a closed descriptor) and returns
+/// how many entries have any.
+pub fn poll(process: &Process, fds: &mut [PollFd], deadline: Option<u64>) -> SysResult<u64> {
+    ostd::task::wait_ticks_until(|| {
+        let mut count = 0u64;
+        for entry in fds.iter_mut() {
+            let (fd, events) = (entry.fd, entry.events);
+            let mut revents = 0u16;
+            if fd >= 0 {
+                match process.files.lock().get(fd) {
+                    Ok(f) => {
+                        let r = f.readiness();
+                        if r.readable && events & POLLIN != 0 {
+                            revents |= POLLIN;
+                        }
+                        if r.writable && events & POLLOUT != 0 {
+                            revents |= POLLOUT;
+                        }
+                        if r.hangup {
+                            revents |= POLLHUP;
+                        }
+                    }
+                    Err(_) => revents = POLLNVAL,
+                }
+            }
+            entry.revents = revents;
+            if revents != 0 {
+                count += 1;
+            }
+        }
+        if count > 0 || deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
+            Some(Ok(count))
+        } else if process.has_pending_signal() {
+            Some(Err(Errno::EINTR))
+        } else {
+            None
+        }
+    })
+}
+
+/// select: `input` is the read, write and exception sets, bitmaps of the first `nfds`
+/// descriptors in little-endian 64-bit words (all three the same length). EBADF if a set
+/// names a closed descriptor. Returns how many bits are set in the output sets, and them.
+pub fn select(process: &Process, nfds: u64, input: &[Vec<u8>; 3], deadline: Option<u64>) -> SysResult<(u64, [Vec<u8>; 3])> {
+    let bytes = input[0].len();
+    // The descriptors named in any set, with which sets name them: looked up once, here
+    // (EBADF for a closed one), so each wake-up only asks the files for their readiness.
+    let mut watched: Vec<(usize, [bool; 3], Arc<dyn FileLike>)> = Vec::new();
+    let files = process.files.lock();
+    for (word, chunk) in (0..bytes / 8).map(|w| (w, w * 8..w * 8 + 8)) {
+        let words = [0, 1, 2].map(|i| u64::from_le_bytes(input[i][chunk.clone()].try_into().unwrap_or([0; 8])));
+        let mut any = words[0] | words[1] | words[2];
+        while any != 0 {
+            let bit = any.trailing_zeros() as usize;
+            any &= any - 1;
+            let fd = word * 64 + bit;
+            if fd >= nfds as usize {
+                break;
+            }
+            let file = files.get(fd as i32).map_err(|_| Errno::EBADF)?;
+            watched.push((fd, [0, 1, 2].map(|i| words[i] & (1 << bit) != 0), file));
+        }
+    }
+    drop(files);
+    ostd::task::wait_ticks_until(|| {
+        let mut out = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
+        let mut count = 0u64;
+        for (fd, wanted, file) in &watched {
+            let r = file.readiness();
+            for (i, ready) in [r.readable || r.hangup, r.writable, false].into_iter().enumerate() {
+                if ready && wanted[i] {
+                    out[i][fd / 8] |= 1 << (fd % 8);
+                    count += 1;
+                }
+            }
+        }
+        if count > 0 || deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
+            Some(Ok((count, out)))
+        } else if process.has_pending_signal() {
+            Some(Err(Errno::EINTR))
+        } else {
+            None
+        }
+    })
+}

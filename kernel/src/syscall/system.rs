@@ -1,0 +1,137 @@
+//! Syscalls about the machine as a whole: uname, sysinfo, getrandom, reboot, and the
+//! capability sets (capget, capset).
+
+use super::SyscallCtx;
+use crate::error::{Errno, SysResult};
+
+/// uname(2).
+pub fn sys_uname(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let fields = ["Linux", "(none)", "6.1.0-cocoon", "#1 SMP PREEMPT cocoon 0.1.0", "x86_64", "(none)"];
+    let mut b = [0u8; 65 * 6];
+    for (i, f) in fields.iter().enumerate() {
+        b[i * 65..i * 65 + f.len()].copy_from_slice(f.as_bytes());
+    }
+    ctx.mem().write(a[0], &b)?;
+    Ok(0)
+}
+
+/// getrandom(2).
+pub fn sys_getrandom(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[2] & !0x7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = (a[1] as usize).min(32 * 1024 * 1024);
+    let mut buf = alloc::vec![0u8; len.min(64 * 1024)];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(buf.len());
+        crate::random::fill(&mut buf[..n]);
+        ctx.mem().write(a[0] + done as u64, &buf[..n])?;
+        done += n;
+    }
+    Ok(len as u64)
+}
+
+/// sysinfo(2).
+pub fn sys_sysinfo(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let frames = ostd::mm::frame_stats();
+    let mut b = [0u8; 112];
+    let uptime = crate::time::monotonic().sec as u64;
+    b[0..8].copy_from_slice(&uptime.to_le_bytes());
+    b[32..40].copy_from_slice(&((frames.total * 4096) as u64).to_le_bytes());
+    b[40..48].copy_from_slice(&((frames.free * 4096) as u64).to_le_bytes());
+    b[80..82].copy_from_slice(&(crate::process::table::all().len() as u16).to_le_bytes());
+    b[104..108].copy_from_slice(&1u32.to_le_bytes()); // mem_unit
+    ctx.mem().write(a[0], &b)?;
+    Ok(0)
+}
+
+/// reboot(2): power-off and restart end the machine (QEMU exits); init's way out.
+pub fn sys_reboot(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const MAGIC1: u64 = 0xfee1_dead;
+    const MAGICS2: [u64; 4] = [672_274_793, 85_072_278, 369_367_448, 537_993_216];
+    const CMD_RESTART: u64 = 0x0123_4567;
+    const CMD_HALT: u64 = 0xcdef_0123;
+    const CMD_POWER_OFF: u64 = 0x4321_fedc;
+    const CMD_CAD_ON: u64 = 0x89ab_cdef;
+    const CMD_CAD_OFF: u64 = 0;
+    // CAP_SYS_BOOT (root here) comes first, before the magic numbers, as on Linux: anyone
+    // else could otherwise power the machine off.
+    if ctx.process.creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    if a[0] as u32 as u64 != MAGIC1 || !MAGICS2.contains(&(a[1] as u32 as u64)) {
+        return Err(Errno::EINVAL);
+    }
+    match a[2] as u32 as u64 {
+        CMD_CAD_ON | CMD_CAD_OFF => Ok(0),
+        CMD_RESTART | CMD_HALT | CMD_POWER_OFF => {
+            log::info!("reboot: powering off");
+            ostd::power::exit_qemu(ostd::power::ExitCode::Success)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// The capability sets root holds (CAP_CHOWN..CAP_CHECKPOINT_RESTORE, Linux 6.1's 41).
+const ALL_CAPABILITIES: u64 = (1 << 41) - 1;
+const CAPABILITY_V1: u32 = 0x1998_0330;
+const CAPABILITY_V2: u32 = 0x2007_1026;
+const CAPABILITY_V3: u32 = 0x2008_0522;
+
+/// Reads capget/capset's header: the version (EINVAL, with the preferred version written
+/// back, if unknown) and the pid.
+fn capability_header(ctx: &SyscallCtx, header: u64) -> SysResult<(u32, i32)> {
+    let mem = ctx.mem();
+    let version = mem.read_u32(header)?;
+    if ![CAPABILITY_V1, CAPABILITY_V2, CAPABILITY_V3].contains(&version) {
+        mem.write_u32(header, CAPABILITY_V3)?;
+        return Err(Errno::EINVAL);
+    }
+    let pid = mem.read_u32(header + 4)? as i32;
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok((version, pid))
+}
+
+/// capget(2): no capability model beyond "root holds all": root's sets are full, every
+/// other user's empty.
+pub fn sys_capget(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (version, pid) = capability_header(ctx, a[0])?;
+    let target = if pid == 0 { ctx.process.clone() } else { crate::process::table::get(pid).ok_or(Errno::ESRCH)? };
+    if a[1] == 0 {
+        return Ok(0);
+    }
+    let caps = if target.creds.lock().euid == 0 { ALL_CAPABILITIES } else { 0 };
+    let words = if version == CAPABILITY_V1 { 1 } else { 2 };
+    let mut data = alloc::vec::Vec::new();
+    for word in 0..words {
+        let bits = (caps >> (32 * word)) as u32;
+        for set in [bits, bits, 0] {
+            // effective, permitted, inheritable
+            data.extend_from_slice(&set.to_le_bytes());
+        }
+    }
+    ctx.mem().write(a[1], &data)?;
+    Ok(0)
+}
+
+/// capset(2): a process may keep or drop what it has; nothing can be gained.
+pub fn sys_capset(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (version, pid) = capability_header(ctx, a[0])?;
+    if pid != 0 && pid != ctx.process.pid() {
+        return Err(Errno::EPERM);
+    }
+    let held = if ctx.process.creds.lock().euid == 0 { ALL_CAPABILITIES } else { 0 };
+    let mem = ctx.mem();
+    let words = if version == CAPABILITY_V1 { 1 } else { 2 };
+    for word in 0..words {
+        let at = a[1] + 12 * word;
+        let (effective, permitted) = (u64::from(mem.read_u32(at)?) << (32 * word), u64::from(mem.read_u32(at + 4)?) << (32 * word));
+        if permitted & !held != 0 || effective & !permitted != 0 {
+            return Err(Errno::EPERM);
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,145 @@
+//! Clock syscalls: clock_gettime/settime/getres, gettimeofday, time, times, nanosleep and
+//! clock_nanosleep. The clocks themselves are `crate::time`.
+
+use super::SyscallCtx;
+use super::decode::{read_timespec, write_timespec, write_timeval};
+use crate::error::{Errno, SysResult};
+use crate::fs::node::Timespec;
+use crate::time::ns_timespec;
+
+/// clock_gettime(2).
+pub fn sys_clock_gettime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let t = match a[0] as i32 {
+        0 | 5 | 8 | 11 => crate::time::realtime(), // REALTIME, _COARSE, _ALARM, TAI
+        1 | 4 | 6 | 7 | 9 => crate::time::monotonic(), // MONOTONIC, _RAW, _COARSE, BOOTTIME, _ALARM
+        2 => ns_timespec(ctx.process.cpu_time().total_ns),
+        3 => ns_timespec(ostd::task::current().cpu_time().total_ns),
+        id if id < 0 => ns_timespec(cpu_clock(ctx, id)?),
+        _ => return Err(Errno::EINVAL),
+    };
+    write_timespec(&ctx.mem(), a[1], t)?;
+    Ok(0)
+}
+
+/// Reads a CPU-time clock named by a negative clock ID, as glibc builds them for
+/// clock_getcpuclockid and pthread_getcpuclockid: `!pid << 3 | thread << 2 | kind`, where
+/// kind is PROF (0, user+system), VIRT (1, user) or SCHED (2, total).
+fn cpu_clock(ctx: &SyscallCtx, id: i32) -> SysResult<u64> {
+    let kind = id & 3;
+    let thread = id & 4 != 0;
+    let pid = !(id >> 3);
+    if kind == 3 {
+        return Err(Errno::EINVAL);
+    }
+    let time = if thread {
+        let task = if pid == 0 { Some(ostd::task::current()) } else { crate::process::table::task_of_thread(pid) };
+        task.ok_or(Errno::EINVAL)?.cpu_time()
+    } else {
+        let p = if pid == 0 { Some(ctx.process.clone()) } else { crate::process::table::get(pid) };
+        p.ok_or(Errno::EINVAL)?.cpu_time()
+    };
+    Ok(if kind == 1 { time.user_ns } else { time.total_ns })
+}
+
+/// clock_settime(2): CLOCK_REALTIME only (the other clocks cannot be set: EINVAL), by root.
+pub fn sys_clock_settime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let t = read_timespec(&ctx.mem(), a[1])?;
+    if ctx.process.creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    crate::time::set_realtime_ns(t.sec.saturating_mul(1_000_000_000).saturating_add(t.nsec));
+    Ok(0)
+}
+
+/// clock_getres(2).
+pub fn sys_clock_getres(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let id = a[0] as i32;
+    if id < 0 {
+        cpu_clock(ctx, id)?;
+    } else if id > 11 || id == 10 {
+        return Err(Errno::EINVAL);
+    }
+    if a[1] != 0 {
+        write_timespec(&ctx.mem(), a[1], Timespec { sec: 0, nsec: 1 })?;
+    }
+    Ok(0)
+}
+
+/// gettimeofday(2).
+pub fn sys_gettimeofday(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] != 0 {
+        write_timeval(&ctx.mem(), a[0], crate::time::realtime())?;
+    }
+    if a[1] != 0 {
+        ctx.mem().write(a[1], &[0u8; 8])?;
+    }
+    Ok(0)
+}
+
+/// time(2).
+pub fn sys_time(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let sec = crate::time::realtime().sec as u64;
+    if a[0] != 0 {
+        ctx.mem().write_u64(a[0], sec)?;
+    }
+    Ok(sec)
+}
+
+/// Clock ticks (USER_HZ) in `ns`.
+fn clock_ticks(ns: u64) -> u64 {
+    ns / 10_000_000
+}
+
+/// times(2): CPU times in clock ticks; returns the ticks since boot.
+pub fn sys_times(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] != 0 {
+        let (me, children) = (ctx.process.cpu_time(), *ctx.process.children_cpu.lock());
+        let mut b = [0u8; 32];
+        for (i, ns) in [me.user_ns, me.system_ns(), children.user_ns, children.system_ns()].into_iter().enumerate() {
+            b[i * 8..i * 8 + 8].copy_from_slice(&clock_ticks(ns).to_le_bytes());
+        }
+        ctx.mem().write(a[0], &b)?;
+    }
+    Ok(clock_ticks(crate::time::monotonic_ns()))
+}
+
+/// Sleeps until monotonic `deadline`; EINTR if a signal comes first.
+fn sleep_until_ns(ctx: &SyscallCtx, deadline: u64) -> SysResult<()> {
+    let process = ctx.process.clone();
+    crate::time::sleep_until_ns(deadline, || process.has_pending_signal())
+}
+
+/// nanosleep(2).
+pub fn sys_nanosleep(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let t = read_timespec(&ctx.mem(), a[0])?;
+    let ns = crate::time::timespec_ns(t);
+    let deadline = crate::time::monotonic_ns().saturating_add(ns);
+    let result = sleep_until_ns(ctx, deadline);
+    if result.is_err() && a[1] != 0 {
+        let left = deadline.saturating_sub(crate::time::monotonic_ns());
+        write_timespec(&ctx.mem(), a[1], ns_timespec(left))?;
+    }
+    result.map(|()| 0)
+}
+
+/// clock_nanosleep(2).
+pub fn sys_clock_nanosleep(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const TIMER_ABSTIME: u64 = 1;
+    let clock = a[0] as i32;
+    if !matches!(clock, 0 | 1 | 7) {
+        return Err(Errno::EINVAL);
+    }
+    let t = read_timespec(&ctx.mem(), a[2])?;
+    let ns = crate::time::timespec_ns(t);
+    let deadline = if a[1] & TIMER_ABSTIME != 0 {
+        let now_clock = if clock == 0 { crate::time::realtime() } else { crate::time::monotonic() };
+        let now_ns = (now_clock.sec as u64).saturating_mul(1_000_000_000) + now_clock.nsec as u64;
+        crate::time::monotonic_ns().saturating_add(ns.saturating_sub(now_ns))
+    } else {
+        crate::time::monotonic_ns().saturating_add(ns)
+    };
+    sleep_until_ns(ctx, deadline).map(|()| 0)
+}
