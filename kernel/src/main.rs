@@ -13,6 +13,7 @@ extern crate alloc;
 mod banner;
 mod error;
 mod fs;
+mod ipc;
 mod memory;
 mod net;
 mod process;

@@ -300,7 +300,7 @@ impl Process {
     /// signal (or exit_group) and return EINTR.
     pub fn interrupt_sleep(&self) {
         self.child_wq.wake_all();
-        crate::syscall::wake_sleepers();
+        crate::ipc::futex::wake_all_waiters();
         for task in table::tasks_of(self.pid) {
             ostd::task::interrupt(&task);
         }

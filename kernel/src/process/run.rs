@@ -163,7 +163,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
     if clear != 0 {
         let mem = UserMem::new(user.vm_space().clone());
         if mem.write_u32(clear, 0).is_ok() {
-            crate::syscall::futex::wake_address(user.vm_space(), clear);
+            crate::ipc::futex::wake_address(user.vm_space(), clear);
         }
     }
     if thread.tid != process.pid() {

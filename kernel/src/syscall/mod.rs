@@ -93,8 +93,3 @@ fn strace_target() -> Option<&'static str> {
     static TARGET: spin::Once<Option<&'static str>> = spin::Once::new();
     *TARGET.call_once(|| ostd::boot::boot_info().cmdline.value("strace"))
 }
-
-/// Wakes processes sleeping in interruptible waits, so they notice a new signal.
-pub fn wake_sleepers() {
-    futex::wake_all_waiters();
-}
