@@ -36,7 +36,7 @@ fn poll(ctx: &SyscallCtx, fds_addr: u64, nfds: u64, deadline: Option<u64>) -> Sy
         .chunks_exact(8)
         .map(|e| PollFd { fd: i32::from_le_bytes([e[0], e[1], e[2], e[3]]), events: u16::from_le_bytes([e[4], e[5]]), revents: 0 })
         .collect();
-    let ready = crate::fs::poll::poll(ctx.process, &mut fds, deadline)?;
+    let ready = crate::fs::poll::poll(&ctx.process.files, &mut fds, deadline)?;
     for (entry, f) in raw.chunks_exact_mut(8).zip(&fds) {
         entry[6..8].copy_from_slice(&f.revents.to_le_bytes());
     }
@@ -79,7 +79,7 @@ fn select(ctx: &SyscallCtx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) ->
             mem.read(addr, &mut input[i])?;
         }
     }
-    let (count, output) = crate::fs::poll::select(ctx.process, nfds, &input, deadline)?;
+    let (count, output) = crate::fs::poll::select(&ctx.process.files, nfds, &input, deadline)?;
     for (i, &addr) in sets.iter().enumerate() {
         if addr != 0 {
             mem.write(addr, &output[i])?;
