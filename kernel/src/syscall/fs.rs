@@ -6,8 +6,12 @@ use alloc::sync::Arc;
 use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 use crate::fs::file::{NodeFile, Stat};
+use crate::fs::copy::{IO_CHUNK, copy_between};
 use crate::fs::path::{self, PATH_MAX, Start};
-use crate::fs::{FileLike, Node, NodeKind, OpenFlags, devfs, pipe};
+use crate::fs::perm::{Caller, MAY_EXEC, MAY_WRITE, set_owner};
+use crate::fs::stat::statfs_bytes;
+use crate::fs::{FileLike, Node, NodeKind, OpenFlags, attr, entries, pipe};
+use crate::process::Process;
 
 /// `dirfd` meaning "the working directory".
 pub const AT_FDCWD: i32 = -100;
@@ -15,7 +19,6 @@ const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 const AT_REMOVEDIR: u64 = 0x200;
 const AT_SYMLINK_FOLLOW: u64 = 0x400;
 const AT_EMPTY_PATH: u64 = 0x1000;
-const IO_CHUNK: usize = 64 * 1024;
 
 fn fd_arg(v: u64) -> i32 {
     v as i32
@@ -40,49 +43,40 @@ pub fn start_at(ctx: &SyscallCtx, dirfd: i32) -> SysResult<Start> {
     Ok(start)
 }
 
-use crate::process::creds::{MAY_EXEC, MAY_READ, MAY_WRITE};
+/// The calling process as the filesystem's permission rules see it: its credentials,
+/// supplementary groups and umask, read when a rule asks for them.
+pub struct ProcessCaller<'a>(&'a Process);
+
+impl Caller for ProcessCaller<'_> {
+    fn may(&self, node: &Node, mask: u32) -> bool {
+        let creds = *self.0.creds.lock();
+        let groups = self.0.groups.lock().clone();
+        creds.may(&groups, &node.metadata(), node.kind() == NodeKind::Dir, mask)
+    }
+
+    fn effective_ids(&self) -> (u32, u32) {
+        let c = *self.0.creds.lock();
+        (c.euid, c.egid)
+    }
+
+    fn umask(&self) -> u32 {
+        self.0.fs.lock().umask
+    }
+}
+
+/// Returns the caller of this syscall, for the filesystem's permission rules.
+pub fn caller<'a>(ctx: &SyscallCtx<'a>) -> ProcessCaller<'a> {
+    ProcessCaller(ctx.process)
+}
 
 /// Checks the caller's access to `node` (EACCES if denied).
 pub fn check_access(ctx: &SyscallCtx, node: &Node, mask: u32) -> SysResult<()> {
-    let creds = *ctx.process.creds.lock();
-    let groups = ctx.process.groups.lock().clone();
-    if creds.may(&groups, &node.metadata(), node.kind() == NodeKind::Dir, mask) { Ok(()) } else { Err(Errno::EACCES) }
+    crate::fs::perm::check_access(&caller(ctx), node, mask)
 }
 
-/// Checks that the caller may add or remove entries in `dir`.
-fn check_dir_write(ctx: &SyscallCtx, dir: &Node) -> SysResult<()> {
-    check_access(ctx, dir, MAY_WRITE | MAY_EXEC)
-}
-
-/// The sticky-bit rule: in a sticky directory only the owner of an entry (or of the
-/// directory, or root) may remove or rename it.
-fn check_sticky(ctx: &SyscallCtx, dir: &Node, victim: &Node) -> SysResult<()> {
-    let euid = ctx.process.creds.lock().euid;
-    let (d, v) = (dir.metadata(), victim.metadata());
-    if d.perm & 0o1000 != 0 && euid != 0 && euid != v.uid && euid != d.uid { Err(Errno::EPERM) } else { Ok(()) }
-}
-
-/// Makes the caller the owner of a node it just created.
-fn set_owner(ctx: &SyscallCtx, node: &Node) {
-    let c = *ctx.process.creds.lock();
-    node.update_metadata(|m| {
-        m.uid = c.euid;
-        m.gid = c.egid;
-    });
-}
-
+/// Returns the open file behind descriptor `fd`.
 fn file(ctx: &SyscallCtx, fd: i32) -> SysResult<Arc<dyn FileLike>> {
     ctx.process.files.lock().get(fd)
-}
-
-/// Opens a node as a file.
-pub fn open_node(node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
-    match node.kind() {
-        NodeKind::CharDev(rdev) if !flags.contains(OpenFlags::PATH) => devfs::open(rdev, node, flags),
-        NodeKind::Fifo if !flags.contains(OpenFlags::PATH) => pipe::open_fifo(node.metadata().ino, flags),
-        NodeKind::Socket if !flags.contains(OpenFlags::PATH) => Err(Errno::ENXIO),
-        _ => Ok(Arc::new(NodeFile::new(node, flags))),
-    }
 }
 
 fn do_open(ctx: &mut SyscallCtx, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> SysResult<u64> {
@@ -92,56 +86,7 @@ fn do_open(ctx: &mut SyscallCtx, dirfd: i32, path_addr: u64, flags: u64, mode: u
         return Err(Errno::ENOTSUP);
     }
     let start = start_at(ctx, dirfd)?;
-    let follow = !flags.contains(OpenFlags::NOFOLLOW);
-    // /proc/[pid]/fd/N (and /dev/fd/N through it) opens the file itself, like Linux's magic links.
-    if follow {
-        if let Some(file) = path::resolve(&start, &path, false).ok().and_then(|n| n.magic_file()) {
-            let fd = ctx.process.files.lock().insert(file, flags.contains(OpenFlags::CLOEXEC))?;
-            return Ok(fd as u64);
-        }
-    }
-    let node = if flags.contains(OpenFlags::CREAT) {
-        let (dir, name) = path::resolve_parent(&start, &path).map_err(|e| if e == Errno::EEXIST { Errno::EISDIR } else { e })?;
-        match dir.lookup(&name) {
-            Ok(_) if flags.contains(OpenFlags::EXCL) => return Err(Errno::EEXIST),
-            Ok(existing) if existing.kind() == NodeKind::Symlink && follow => path::resolve(&start, &path, true)?,
-            Ok(existing) => existing,
-            Err(Errno::ENOENT) => {
-                if path.ends_with('/') {
-                    return Err(Errno::EISDIR);
-                }
-                check_dir_write(ctx, &dir)?;
-                let umask = ctx.process.fs.lock().umask;
-                let node = dir.create(&name, NodeKind::File, (mode as u32) & 0o7777 & !umask, "")?;
-                set_owner(ctx, &node);
-                // A file the caller just created opens with the access it asked for,
-                // whatever mode it was given (as on Linux).
-                let file = open_node(node, flags)?;
-                let fd = ctx.process.files.lock().insert(file, flags.contains(OpenFlags::CLOEXEC))?;
-                return Ok(fd as u64);
-            }
-            Err(e) => return Err(e),
-        }
-    } else {
-        path::resolve(&start, &path, follow)?
-    };
-    if node.kind() == NodeKind::Symlink && !flags.contains(OpenFlags::PATH) {
-        return Err(Errno::ELOOP);
-    }
-    if flags.contains(OpenFlags::DIRECTORY) && node.kind() != NodeKind::Dir {
-        return Err(Errno::ENOTDIR);
-    }
-    if node.kind() == NodeKind::Dir && flags.writable() {
-        return Err(Errno::EISDIR);
-    }
-    if !flags.contains(OpenFlags::PATH) {
-        let mask = if flags.readable() { MAY_READ } else { 0 } | if flags.writable() || flags.contains(OpenFlags::TRUNC) { MAY_WRITE } else { 0 };
-        check_access(ctx, &node, mask)?;
-    }
-    if flags.contains(OpenFlags::TRUNC) && flags.writable() && node.kind() == NodeKind::File {
-        node.truncate(0)?;
-    }
-    let file = open_node(node, flags)?;
+    let file = crate::fs::open::open_path(&caller(ctx), &start, &path, flags, mode)?;
     let fd = ctx.process.files.lock().insert(file, flags.contains(OpenFlags::CLOEXEC))?;
     Ok(fd as u64)
 }
@@ -274,6 +219,8 @@ pub fn sys_pwrite64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     write_from_user(ctx, &f, a[1], a[2] as usize, Some(a[3]))
 }
 
+/// Reads an iovec array of `count` entries at `addr` as (base, length) pairs, checking
+/// every buffer lies in user space.
 pub fn iovecs(ctx: &SyscallCtx, addr: u64, count: u64) -> SysResult<alloc::vec::Vec<(u64, usize)>> {
     if count > 1024 {
         return Err(Errno::EINVAL);
@@ -524,26 +471,7 @@ pub fn sys_statx(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let st = stat_path(ctx, fd_arg(a[0]), a[1], a[2])?;
-    let mut b = [0u8; 256];
-    let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
-    put(0, &0x7ffu32.to_le_bytes()); // STATX_BASIC_STATS
-    put(4, &(st.blksize as u32).to_le_bytes());
-    put(16, &(st.nlink as u32).to_le_bytes());
-    put(20, &st.uid.to_le_bytes());
-    put(24, &st.gid.to_le_bytes());
-    put(28, &(st.mode as u16).to_le_bytes());
-    put(32, &st.ino.to_le_bytes());
-    put(40, &(st.size as u64).to_le_bytes());
-    put(48, &(st.blocks as u64).to_le_bytes());
-    for (off, t) in [(64, st.atime), (96, st.ctime), (112, st.mtime)] {
-        put(off, &t.sec.to_le_bytes());
-        put(off + 8, &(t.nsec as u32).to_le_bytes());
-    }
-    put(128, &((st.rdev >> 8) as u32).to_le_bytes());
-    put(132, &((st.rdev & 0xff) as u32).to_le_bytes());
-    put(136, &0u32.to_le_bytes());
-    put(140, &1u32.to_le_bytes());
-    ctx.mem().write(a[4], &b)?;
+    ctx.mem().write(a[4], &st.to_statx_bytes())?;
     Ok(0)
 }
 
@@ -617,18 +545,7 @@ fn mknod(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, kind: NodeKind, mode: u64
 /// Creates a node at `path` owned by the caller, with `mode` less the umask (mknod, mkdir,
 /// symlink, and bind of a Unix socket).
 pub fn make_node(ctx: &SyscallCtx, start: &Start, path: &str, kind: NodeKind, mode: u64, target: &str) -> SysResult<Arc<Node>> {
-    let (dir, name) = path::resolve_parent(start, path)?;
-    if dir.contains(&name) {
-        return Err(Errno::EEXIST);
-    }
-    check_dir_write(ctx, &dir)?;
-    if matches!(kind, NodeKind::CharDev(_)) && ctx.process.creds.lock().euid != 0 {
-        return Err(Errno::EPERM);
-    }
-    let umask = if kind == NodeKind::Symlink { 0 } else { ctx.process.fs.lock().umask };
-    let node = dir.create(&name, kind, (mode as u32) & 0o7777 & !umask, target)?;
-    set_owner(ctx, &node);
-    Ok(node)
+    crate::fs::entries::make_node(&caller(ctx), start, path, kind, mode, target)
 }
 
 /// mkdir(2).
@@ -675,17 +592,7 @@ pub fn sys_symlink(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 fn unlink(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, dir: bool) -> SysResult<u64> {
     let path = path_arg(ctx, path_addr)?;
-    let (parent, name) = path::resolve_parent(&start_at(ctx, dirfd)?, &path).map_err(|e| if e == Errno::EEXIST { Errno::EBUSY } else { e })?;
-    if dir && path.trim_end_matches('/').ends_with("/.") || name == "." {
-        return Err(Errno::EINVAL);
-    }
-    let victim = parent.lookup(&name)?;
-    if path.ends_with('/') && !dir && victim.kind() != NodeKind::Dir {
-        return Err(Errno::ENOTDIR);
-    }
-    check_dir_write(ctx, &parent)?;
-    check_sticky(ctx, &parent, &victim)?;
-    parent.unlink(&name, dir)?;
+    entries::unlink(&caller(ctx), &start_at(ctx, dirfd)?, &path, dir)?;
     Ok(0)
 }
 
@@ -710,16 +617,8 @@ pub fn sys_unlinkat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 fn link(ctx: &SyscallCtx, olddirfd: i32, old: u64, newdirfd: i32, new: u64, flags: u64) -> SysResult<u64> {
     let old_path = path_arg(ctx, old)?;
     let new_path = path_arg(ctx, new)?;
-    let node = path::resolve(&start_at(ctx, olddirfd)?, &old_path, flags & AT_SYMLINK_FOLLOW != 0)?;
-    if node.kind() == NodeKind::Dir {
-        return Err(Errno::EPERM);
-    }
-    let (dir, name) = path::resolve_parent(&start_at(ctx, newdirfd)?, &new_path)?;
-    if dir.contains(&name) {
-        return Err(Errno::EEXIST);
-    }
-    check_dir_write(ctx, &dir)?;
-    dir.link(&name, node)?;
+    let node = entries::link_source(&start_at(ctx, olddirfd)?, &old_path, flags & AT_SYMLINK_FOLLOW != 0)?;
+    entries::link(&caller(ctx), node, &start_at(ctx, newdirfd)?, &new_path)?;
     Ok(0)
 }
 
@@ -740,55 +639,9 @@ fn rename(ctx: &SyscallCtx, olddirfd: i32, old: u64, newdirfd: i32, new: u64, fl
     }
     let old_path = path_arg(ctx, old)?;
     let new_path = path_arg(ctx, new)?;
-    let (old_dir, old_name) = path::resolve_parent(&start_at(ctx, olddirfd)?, &old_path).map_err(|e| if e == Errno::EEXIST { Errno::EBUSY } else { e })?;
-    let (new_dir, new_name) = path::resolve_parent(&start_at(ctx, newdirfd)?, &new_path).map_err(|e| if e == Errno::EEXIST { Errno::EBUSY } else { e })?;
-    let node = old_dir.lookup(&old_name)?;
-    check_dir_write(ctx, &old_dir)?;
-    check_dir_write(ctx, &new_dir)?;
-    check_sticky(ctx, &old_dir, &node)?;
-    if let Ok(existing) = new_dir.lookup(&new_name) {
-        if flags & RENAME_NOREPLACE != 0 {
-            return Err(Errno::EEXIST);
-        }
-        if Arc::ptr_eq(&existing, &node) {
-            return Ok(0);
-        }
-        match (node.kind() == NodeKind::Dir, existing.kind() == NodeKind::Dir) {
-            (true, false) => return Err(Errno::ENOTDIR),
-            (false, true) => return Err(Errno::EISDIR),
-            (true, true) if !existing.entries()?.is_empty() => return Err(Errno::ENOTEMPTY),
-            _ => {}
-        }
-    }
-    // A directory may not move below itself.
-    if node.kind() == NodeKind::Dir {
-        let mut d = new_dir.clone();
-        loop {
-            if Arc::ptr_eq(&d, &node) {
-                return Err(Errno::EINVAL);
-            }
-            let p = d.parent();
-            if Arc::ptr_eq(&p, &d) {
-                break;
-            }
-            d = p;
-        }
-    }
-    old_dir.detach_entry(&old_name)?;
-    let replaced = new_dir.replace_entry(&new_name, node.clone())?;
-    if node.kind() == NodeKind::Dir && !Arc::ptr_eq(&old_dir, &new_dir) {
-        old_dir.update_metadata(|m| m.nlink -= 1);
-        if replaced.is_none() {
-            new_dir.update_metadata(|m| m.nlink += 1);
-        }
-    }
-    if let Some(r) = replaced {
-        if r.kind() != NodeKind::Dir {
-            r.update_metadata(|m| m.nlink = m.nlink.saturating_sub(1));
-        } else if Arc::ptr_eq(&old_dir, &new_dir) {
-            new_dir.update_metadata(|m| m.nlink -= 1);
-        }
-    }
+    let (old_dir, old_name) = entries::parent_of_entry(&start_at(ctx, olddirfd)?, &old_path)?;
+    let (new_dir, new_name) = entries::parent_of_entry(&start_at(ctx, newdirfd)?, &new_path)?;
+    entries::rename(&caller(ctx), &old_dir, &old_name, &new_dir, &new_name, flags & RENAME_NOREPLACE != 0)?;
     Ok(0)
 }
 
@@ -833,12 +686,7 @@ pub fn sys_readlinkat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn chmod_node(ctx: &SyscallCtx, node: &Node, mode: u64) -> SysResult<u64> {
-    let euid = ctx.process.creds.lock().euid;
-    if euid != 0 && euid != node.metadata().uid {
-        return Err(Errno::EPERM);
-    }
-    node.update_metadata(|m| m.perm = (mode as u32) & 0o7777);
-    Ok(0)
+    attr::chmod(&caller(ctx), node, mode).map(|()| 0)
 }
 
 /// chmod(2).
@@ -860,22 +708,7 @@ pub fn sys_fchmodat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn chown_node(ctx: &SyscallCtx, node: &Node, uid: u64, gid: u64) -> SysResult<u64> {
-    let c = *ctx.process.creds.lock();
-    let m = node.metadata();
-    let uid_change = uid as u32 != u32::MAX && uid as u32 != m.uid;
-    let gid_ok = gid as u32 == u32::MAX || gid as u32 == m.gid || (c.euid == m.uid && gid as u32 == c.egid);
-    if c.euid != 0 && (uid_change || !gid_ok || c.euid != m.uid) {
-        return Err(Errno::EPERM);
-    }
-    node.update_metadata(|m| {
-        if uid as u32 != u32::MAX {
-            m.uid = uid as u32;
-        }
-        if gid as u32 != u32::MAX {
-            m.gid = gid as u32;
-        }
-    });
-    Ok(0)
+    attr::chown(&caller(ctx), node, uid, gid).map(|()| 0)
 }
 
 /// fchownat(2).
@@ -1028,49 +861,9 @@ pub fn sys_memfd_create(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let node = Node::new_of(NodeKind::File, 0o777, "");
-    set_owner(ctx, &node);
+    set_owner(&caller(ctx), &node);
     let file: Arc<dyn FileLike> = Arc::new(NodeFile::new(node, OpenFlags::RDWR));
     ctx.process.files.lock().insert(file, a[1] & MFD_CLOEXEC != 0).map(|fd| fd as u64)
-}
-
-/// Moves up to `count` bytes from `input` to `out`, each at its offset if given (advancing
-/// it) or else at its file position. Stops at EOF, a short write, or an error after progress.
-fn copy_between(input: &Arc<dyn FileLike>, in_off: &mut Option<u64>, out: &Arc<dyn FileLike>, out_off: &mut Option<u64>, count: usize) -> SysResult<usize> {
-    let mut buf = alloc::vec![0u8; count.min(IO_CHUNK)];
-    let mut done = 0usize;
-    while done < count {
-        let want = (count - done).min(buf.len());
-        let read = match *in_off {
-            Some(off) => input.read_at(off, &mut buf[..want]),
-            None => input.read(&mut buf[..want]),
-        };
-        let n = match read {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
-        };
-        let written = match *out_off {
-            Some(off) => out.write_at(off, &buf[..n]),
-            None => out.write(&buf[..n]),
-        };
-        let w = match written {
-            Ok(w) => w,
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
-        };
-        done += w;
-        if let Some(off) = in_off.as_mut() {
-            *off += w as u64;
-        }
-        if let Some(off) = out_off.as_mut() {
-            *off += w as u64;
-        }
-        if w < n {
-            break;
-        }
-    }
-    Ok(done)
 }
 
 /// Reads an optional `loff_t *` argument.
@@ -1260,14 +1053,7 @@ pub fn sys_utimensat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             }
         }
     }
-    node.update_metadata(|m| {
-        if !omit[0] {
-            m.atime = times[0];
-        }
-        if !omit[1] {
-            m.mtime = times[1];
-        }
-    });
+    attr::set_times(&node, (!omit[0]).then_some(times[0]), (!omit[1]).then_some(times[1]));
     Ok(0)
 }
 
@@ -1288,22 +1074,7 @@ pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Ok(0);
     }
     let source = if a[0] != 0 { ctx.mem().read_cstring(a[0], PATH_MAX)? } else { String::from("none") };
-    let root = match fstype.as_str() {
-        "devtmpfs" => {
-            devfs::populate_dir(&dir)?;
-            dir.clone()
-        }
-        "proc" => crate::fs::procfs::new_root(),
-        "sysfs" => crate::fs::sysfs::new_root(),
-        "devpts" => crate::tty::pty::devpts_root(),
-        "tmpfs" | "ramfs" => Node::new_dir(0o1777),
-        _ => return Err(Errno::ENODEV),
-    };
-    if !Arc::ptr_eq(&root, &dir) {
-        crate::fs::mount::mount(dir, root, &fstype, &source, &target);
-    } else {
-        crate::fs::mount::mount(dir.clone(), dir, &fstype, &source, &target);
-    }
+    crate::fs::mount::mount_new(dir, &fstype, &source, &target)?;
     Ok(0)
 }
 
@@ -1503,25 +1274,6 @@ pub fn sys_epoll_wait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// epoll_pwait(2) (the signal mask argument is not applied).
 pub fn sys_epoll_pwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     sys_epoll_wait(ctx, a)
-}
-
-fn statfs_bytes(node: &Node) -> [u8; 120] {
-    // Every directory is in one ramfs; report it as tmpfs does (f_type TMPFS_MAGIC),
-    // with the free RAM as free blocks.
-    const TMPFS_MAGIC: u64 = 0x0102_1994;
-    let frames = ostd::mm::frame_stats();
-    let mut b = [0u8; 120];
-    let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    put(0, if node.kind() == NodeKind::Dir && node.metadata().ino >= 0xf000_0000 { 0x9fa0 } else { TMPFS_MAGIC });
-    put(8, 4096); // f_bsize
-    put(16, frames.total as u64); // f_blocks
-    put(24, frames.free as u64); // f_bfree
-    put(32, frames.free as u64); // f_bavail
-    put(40, frames.total as u64); // f_files
-    put(48, frames.free as u64); // f_ffree
-    put(64, 255); // f_namelen
-    put(72, 4096); // f_frsize
-    b
 }
 
 /// statfs(2).
