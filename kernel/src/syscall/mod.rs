@@ -4,11 +4,17 @@
 //! boot prints how many there are. An unknown number returns `ENOSYS` and is logged once
 //! with its Linux name.
 
+pub mod dir;
+pub mod epoll;
+pub mod fd;
+pub mod file_io;
+pub mod file_meta;
 pub mod fs;
 pub mod futex;
 pub mod i386;
 pub mod mm;
 pub mod misc;
+pub mod mount;
 pub mod names;
 pub mod prctl;
 pub mod process;
