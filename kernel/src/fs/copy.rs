@@ -1,4 +1,4 @@
-//! Copying between open files through a kernel buffer (copy_file_range, splice).
+//! Copying between open files through a kernel buffer (sendfile, copy_file_range, splice).
 
 use alloc::sync::Arc;
 

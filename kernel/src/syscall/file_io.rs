@@ -231,7 +231,7 @@ pub fn sys_copy_file_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     copy_at_user_offsets(ctx, &input, in_ptr, &out, out_ptr, count)
 }
 
-/// The common tail of copy_file_range and splice: each side at its `loff_t *` if given
+/// The common tail of copy_file_range, splice and sendfile: each side at its `loff_t *` if given
 /// (updated afterwards), else at its file position.
 fn copy_at_user_offsets(ctx: &SyscallCtx, input: &Arc<dyn FileLike>, in_ptr: u64, out: &Arc<dyn FileLike>, out_ptr: u64, count: usize) -> SysResult<u64> {
     let (mut in_off, mut out_off) = (read_offset(ctx, in_ptr)?, read_offset(ctx, out_ptr)?);
@@ -291,47 +291,8 @@ pub fn sys_sendfile(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if !input.flags().readable() || !out.flags().writable() {
         return Err(Errno::EBADF);
     }
-    let mem = ctx.mem();
-    let mut offset = if offset_ptr != 0 {
-        let o = mem.read_u64(offset_ptr)? as i64;
-        if o < 0 {
-            return Err(Errno::EINVAL);
-        }
-        Some(o as u64)
-    } else {
-        None
-    };
-    let mut buf = alloc::vec![0u8; count.min(IO_CHUNK)];
-    let mut done = 0usize;
-    while done < count {
-        let want = (count - done).min(buf.len());
-        let n = match offset {
-            Some(off) => input.read_at(off, &mut buf[..want]),
-            None => input.read(&mut buf[..want]),
-        };
-        let n = match n {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
-        };
-        let w = match out.write(&buf[..n]) {
-            Ok(w) => w,
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
-        };
-        done += w;
-        if let Some(off) = offset.as_mut() {
-            *off += w as u64;
-        }
-        if w < n {
-            break;
-        }
-    }
-    if let Some(off) = offset {
-        mem.write_u64(offset_ptr, off)?;
-    }
-    Ok(done as u64)
+    // The same copy as copy_file_range's, with the output always at its file position.
+    copy_at_user_offsets(ctx, &input, offset_ptr, &out, 0, count)
 }
 
 /// fadvise64(2): advice only; checks its arguments.
