@@ -6,10 +6,16 @@
 //! - [`file`]: open files ([`FileLike`]): regular files, directories, devices, pipes, the tty.
 //! - [`fd_table`]: per-process descriptor tables.
 //! - [`devfs`], [`pipe`]: the special files.
+//! - [`open`], [`entries`], [`attr`], [`perm`]: opening paths; creating, linking, removing
+//!   and renaming entries; changing attributes; and who may do each.
+//! - [`stat`], [`copy`]: the statx/statfs records; copying between open files.
 //! - [`initramfs`]: unpacks the boot loader's gzip'd cpio into the root.
 
+pub mod attr;
+pub mod copy;
 pub mod cpio;
 pub mod devfs;
+pub mod entries;
 pub mod epoll;
 pub mod eventfd;
 pub mod fd_table;
@@ -18,11 +24,14 @@ pub mod flock;
 pub mod initramfs;
 pub mod mount;
 pub mod node;
+pub mod open;
+pub mod perm;
 pub mod procfs;
 pub mod sysfs;
 pub mod path;
 pub mod poll;
 pub mod pipe;
+pub mod stat;
 
 pub use fd_table::FdTable;
 pub use file::{FileLike, OpenFlags};

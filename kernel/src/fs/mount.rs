@@ -62,3 +62,26 @@ pub fn mountpoint_of(root: &Arc<Node>) -> Option<Arc<Node>> {
 pub fn list() -> Vec<Mount> {
     MOUNTS.lock().clone()
 }
+
+/// Mounts a new filesystem of type `fstype` on the directory `dir` (mount(2) without
+/// MS_REMOUNT or MS_BIND): devtmpfs fills `dir` with the device nodes; tmpfs and ramfs are
+/// what every directory already is. Other filesystems do not exist yet (ENODEV).
+pub fn mount_new(dir: Arc<Node>, fstype: &str, source: &str, target: &str) -> SysResult<()> {
+    let root = match fstype {
+        "devtmpfs" => {
+            super::devfs::populate_dir(&dir)?;
+            dir.clone()
+        }
+        "proc" => super::procfs::new_root(),
+        "sysfs" => super::sysfs::new_root(),
+        "devpts" => crate::tty::pty::devpts_root(),
+        "tmpfs" | "ramfs" => Node::new_dir(0o1777),
+        _ => return Err(Errno::ENODEV),
+    };
+    if !Arc::ptr_eq(&root, &dir) {
+        mount(dir, root, fstype, source, target);
+    } else {
+        mount(dir.clone(), dir, fstype, source, target);
+    }
+    Ok(())
+}

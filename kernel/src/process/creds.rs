@@ -6,12 +6,7 @@
 
 use crate::fs::node::Metadata;
 
-/// Read permission.
-pub const MAY_READ: u32 = 4;
-/// Write permission.
-pub const MAY_WRITE: u32 = 2;
-/// Execute (or search, for directories) permission.
-pub const MAY_EXEC: u32 = 1;
+pub use crate::fs::perm::{MAY_EXEC, MAY_READ, MAY_WRITE};
 
 /// A process's user and group IDs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -5,10 +5,16 @@
 //! with its Linux name.
 
 pub mod decode;
+pub mod dir;
+pub mod epoll;
+pub mod fd;
+pub mod file_io;
+pub mod file_meta;
 pub mod fs;
 pub mod futex;
 pub mod i386;
 pub mod mm;
+pub mod mount;
 pub mod names;
 pub mod poll;
 pub mod prctl;

@@ -1,0 +1,122 @@
+//! Adding, removing and renaming directory entries: mknod/mkdir/symlink, unlink/rmdir, link
+//! and rename, with their permission rules and link counts.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+
+use super::node::{Node, NodeKind};
+use super::path::{self, Start};
+use super::perm::{Caller, check_dir_write, check_sticky, set_owner};
+use crate::error::{Errno, SysResult};
+
+/// Creates a node at `path` owned by the caller, with `mode` less the umask (mknod, mkdir,
+/// symlink, and bind of a Unix socket).
+pub fn make_node(caller: &dyn Caller, start: &Start, path: &str, kind: NodeKind, mode: u64, target: &str) -> SysResult<Arc<Node>> {
+    let (dir, name) = path::resolve_parent(start, path)?;
+    if dir.contains(&name) {
+        return Err(Errno::EEXIST);
+    }
+    check_dir_write(caller, &dir)?;
+    if matches!(kind, NodeKind::CharDev(_)) && caller.effective_ids().0 != 0 {
+        return Err(Errno::EPERM);
+    }
+    let umask = if kind == NodeKind::Symlink { 0 } else { caller.umask() };
+    let node = dir.create(&name, kind, (mode as u32) & 0o7777 & !umask, target)?;
+    set_owner(caller, &node);
+    Ok(node)
+}
+
+/// Resolves the directory holding the entry `path` names, for removing or renaming that
+/// entry: a path that names no entry of its own (`/`) is busy.
+pub fn parent_of_entry(start: &Start, path: &str) -> SysResult<(Arc<Node>, String)> {
+    path::resolve_parent(start, path).map_err(|e| if e == Errno::EEXIST { Errno::EBUSY } else { e })
+}
+
+/// Removes the entry `path` names: a directory (rmdir) if `dir`, else anything but one.
+pub fn unlink(caller: &dyn Caller, start: &Start, path: &str, dir: bool) -> SysResult<()> {
+    let (parent, name) = parent_of_entry(start, path)?;
+    if dir && path.trim_end_matches('/').ends_with("/.") || name == "." {
+        return Err(Errno::EINVAL);
+    }
+    let victim = parent.lookup(&name)?;
+    if path.ends_with('/') && !dir && victim.kind() != NodeKind::Dir {
+        return Err(Errno::ENOTDIR);
+    }
+    check_dir_write(caller, &parent)?;
+    check_sticky(caller, &parent, &victim)?;
+    parent.unlink(&name, dir)?;
+    Ok(())
+}
+
+/// Resolves what a hard link is to point at: anything but a directory (EPERM).
+pub fn link_source(start: &Start, path: &str, follow: bool) -> SysResult<Arc<Node>> {
+    let node = path::resolve(start, path, follow)?;
+    if node.kind() == NodeKind::Dir {
+        return Err(Errno::EPERM);
+    }
+    Ok(node)
+}
+
+/// Adds a new entry `path` for `node` (link).
+pub fn link(caller: &dyn Caller, node: Arc<Node>, start: &Start, path: &str) -> SysResult<()> {
+    let (dir, name) = path::resolve_parent(start, path)?;
+    if dir.contains(&name) {
+        return Err(Errno::EEXIST);
+    }
+    check_dir_write(caller, &dir)?;
+    dir.link(&name, node)?;
+    Ok(())
+}
+
+/// Moves the entry `old_name` of `old_dir` to `new_name` in `new_dir`, replacing what is
+/// there unless `noreplace` (rename, renameat2 with RENAME_NOREPLACE).
+pub fn rename(caller: &dyn Caller, old_dir: &Arc<Node>, old_name: &str, new_dir: &Arc<Node>, new_name: &str, noreplace: bool) -> SysResult<()> {
+    let node = old_dir.lookup(old_name)?;
+    check_dir_write(caller, old_dir)?;
+    check_dir_write(caller, new_dir)?;
+    check_sticky(caller, old_dir, &node)?;
+    if let Ok(existing) = new_dir.lookup(new_name) {
+        if noreplace {
+            return Err(Errno::EEXIST);
+        }
+        if Arc::ptr_eq(&existing, &node) {
+            return Ok(());
+        }
+        match (node.kind() == NodeKind::Dir, existing.kind() == NodeKind::Dir) {
+            (true, false) => return Err(Errno::ENOTDIR),
+            (false, true) => return Err(Errno::EISDIR),
+            (true, true) if !existing.entries()?.is_empty() => return Err(Errno::ENOTEMPTY),
+            _ => {}
+        }
+    }
+    // A directory may not move below itself.
+    if node.kind() == NodeKind::Dir {
+        let mut d = new_dir.clone();
+        loop {
+            if Arc::ptr_eq(&d, &node) {
+                return Err(Errno::EINVAL);
+            }
+            let p = d.parent();
+            if Arc::ptr_eq(&p, &d) {
+                break;
+            }
+            d = p;
+        }
+    }
+    old_dir.detach_entry(old_name)?;
+    let replaced = new_dir.replace_entry(new_name, node.clone())?;
+    if node.kind() == NodeKind::Dir && !Arc::ptr_eq(old_dir, new_dir) {
+        old_dir.update_metadata(|m| m.nlink -= 1);
+        if replaced.is_none() {
+            new_dir.update_metadata(|m| m.nlink += 1);
+        }
+    }
+    if let Some(r) = replaced {
+        if r.kind() != NodeKind::Dir {
+            r.update_metadata(|m| m.nlink = m.nlink.saturating_sub(1));
+        } else if Arc::ptr_eq(old_dir, new_dir) {
+            new_dir.update_metadata(|m| m.nlink -= 1);
+        }
+    }
+    Ok(())
+}

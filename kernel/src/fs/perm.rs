@@ -1,0 +1,55 @@
+//! Who may do what to a node: the access check, the rules for adding and removing
+//! directory entries (write and search on the directory, the sticky bit), and ownership of
+//! new nodes.
+//!
+//! The filesystem does not know processes: the syscall layer describes the caller through
+//! [`Caller`], and the rules here ask it only for what they need.
+
+use super::node::Node;
+use crate::error::{Errno, SysResult};
+
+/// Read permission.
+pub const MAY_READ: u32 = 4;
+/// Write permission.
+pub const MAY_WRITE: u32 = 2;
+/// Execute (or search, for directories) permission.
+pub const MAY_EXEC: u32 = 1;
+
+/// The process asking for a filesystem operation, as the permission rules see it.
+pub trait Caller {
+    /// Returns whether the caller's effective IDs (and supplementary groups) grant `mask`
+    /// (MAY_READ | MAY_WRITE | MAY_EXEC) on `node`.
+    fn may(&self, node: &Node, mask: u32) -> bool;
+    /// Returns the effective UID and GID.
+    fn effective_ids(&self) -> (u32, u32);
+    /// Returns the file-mode creation mask.
+    fn umask(&self) -> u32;
+}
+
+/// Checks the caller's access to `node` (EACCES if denied).
+pub fn check_access(caller: &dyn Caller, node: &Node, mask: u32) -> SysResult<()> {
+    if caller.may(node, mask) { Ok(()) } else { Err(Errno::EACCES) }
+}
+
+/// Checks that the caller may add or remove entries in `dir`.
+pub fn check_dir_write(caller: &dyn Caller, dir: &Node) -> SysResult<()> {
+    check_access(caller, dir, MAY_WRITE | MAY_EXEC)
+}
+
+/// The sticky-bit rule: in a sticky directory only the owner of an entry (or of the
+/// directory, or root) may remove or rename it.
+pub fn check_sticky(caller: &dyn Caller, dir: &Node, victim: &Node) -> SysResult<()> {
+    let (euid, _) = caller.effective_ids();
+    let (d, v) = (dir.metadata(), victim.metadata());
+    if d.perm & 0o1000 != 0 && euid != 0 && euid != v.uid && euid != d.uid { Err(Errno::EPERM) } else { Ok(()) }
+}
+
+/// Makes the caller the owner of a node it just created.
+pub fn set_owner(caller: &dyn Caller, node: &Node) {
+    let (euid, egid) = caller.effective_ids();
+    node.update_metadata(|m| {
+        m.uid = euid;
+        m.gid = egid;
+    });
+}
+

@@ -1,0 +1,52 @@
+//! The stat-family records user space reads, beyond `struct stat` ([`Stat::to_bytes`]):
+//! `struct statx` and `struct statfs`.
+
+use super::file::Stat;
+use super::node::{Node, NodeKind};
+
+impl Stat {
+    /// Returns the 256-byte `struct statx` with the basic fields (STATX_BASIC_STATS).
+    pub fn to_statx_bytes(&self) -> [u8; 256] {
+        let st = self;
+        let mut b = [0u8; 256];
+        let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
+        put(0, &0x7ffu32.to_le_bytes()); // STATX_BASIC_STATS
+        put(4, &(st.blksize as u32).to_le_bytes());
+        put(16, &(st.nlink as u32).to_le_bytes());
+        put(20, &st.uid.to_le_bytes());
+        put(24, &st.gid.to_le_bytes());
+        put(28, &(st.mode as u16).to_le_bytes());
+        put(32, &st.ino.to_le_bytes());
+        put(40, &(st.size as u64).to_le_bytes());
+        put(48, &(st.blocks as u64).to_le_bytes());
+        for (off, t) in [(64, st.atime), (96, st.ctime), (112, st.mtime)] {
+            put(off, &t.sec.to_le_bytes());
+            put(off + 8, &(t.nsec as u32).to_le_bytes());
+        }
+        put(128, &((st.rdev >> 8) as u32).to_le_bytes());
+        put(132, &((st.rdev & 0xff) as u32).to_le_bytes());
+        put(136, &0u32.to_le_bytes());
+        put(140, &1u32.to_le_bytes());
+        b
+    }
+}
+
+/// Returns the 120-byte `struct statfs` for the filesystem holding `node`.
+pub fn statfs_bytes(node: &Node) -> [u8; 120] {
+    // Every directory is in one ramfs; report it as tmpfs does (f_type TMPFS_MAGIC),
+    // with the free RAM as free blocks.
+    const TMPFS_MAGIC: u64 = 0x0102_1994;
+    let frames = ostd::mm::frame_stats();
+    let mut b = [0u8; 120];
+    let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put(0, if node.kind() == NodeKind::Dir && node.metadata().ino >= 0xf000_0000 { 0x9fa0 } else { TMPFS_MAGIC });
+    put(8, 4096); // f_bsize
+    put(16, frames.total as u64); // f_blocks
+    put(24, frames.free as u64); // f_bfree
+    put(32, frames.free as u64); // f_bavail
+    put(40, frames.total as u64); // f_files
+    put(48, frames.free as u64); // f_ffree
+    put(64, 255); // f_namelen
+    put(72, 4096); // f_frsize
+    b
+}

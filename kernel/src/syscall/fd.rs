@@ -1,0 +1,249 @@
+//! Descriptor syscalls: open, close, dup, fcntl, ioctl, and the calls that make new
+//! descriptors (pipes, memfd, eventfd), plus flock.
+
+use alloc::sync::Arc;
+
+use super::SyscallCtx;
+use super::fs::{AT_FDCWD, caller, fd_arg, file, path_arg, start_at};
+use crate::error::{Errno, SysResult};
+use crate::fs::file::NodeFile;
+use crate::fs::perm::set_owner;
+use crate::fs::{FileLike, Node, NodeKind, OpenFlags, pipe};
+
+fn do_open(ctx: &mut SyscallCtx, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> SysResult<u64> {
+    let path = path_arg(ctx, path_addr)?;
+    let flags = OpenFlags::from_bits_truncate(flags as u32);
+    if flags.contains(OpenFlags::TMPFILE) {
+        return Err(Errno::ENOTSUP);
+    }
+    let start = start_at(ctx, dirfd)?;
+    let file = crate::fs::open::open_path(&caller(ctx), &start, &path, flags, mode)?;
+    let fd = ctx.process.files.lock().insert(file, flags.contains(OpenFlags::CLOEXEC))?;
+    Ok(fd as u64)
+}
+
+/// open(2).
+pub fn sys_open(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    do_open(ctx, AT_FDCWD, a[0], a[1], a[2])
+}
+
+/// openat(2).
+pub fn sys_openat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    do_open(ctx, fd_arg(a[0]), a[1], a[2], a[3])
+}
+
+/// creat(2).
+pub fn sys_creat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let flags = (OpenFlags::CREAT | OpenFlags::WRONLY | OpenFlags::TRUNC).bits();
+    do_open(ctx, AT_FDCWD, a[0], u64::from(flags), a[1])
+}
+
+/// close(2).
+pub fn sys_close(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let file = ctx.process.files.lock().remove(fd_arg(a[0]))?;
+    drop(file);
+    Ok(0)
+}
+
+/// ioctl(2).
+pub fn sys_ioctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    const FIONBIO: u32 = 0x5421;
+    const FIOCLEX: u32 = 0x5451;
+    const FIONCLEX: u32 = 0x5450;
+    match a[1] as u32 {
+        FIOCLEX | FIONCLEX => {
+            ctx.process.files.lock().set_cloexec(fd_arg(a[0]), a[1] as u32 == FIOCLEX)?;
+            Ok(0)
+        }
+        FIONBIO => {
+            let on = ctx.mem().read_u32(a[2])? != 0;
+            let flags = if on { f.flags() | OpenFlags::NONBLOCK } else { f.flags() - OpenFlags::NONBLOCK };
+            f.set_status_flags(flags);
+            Ok(0)
+        }
+        cmd => f.ioctl(cmd, a[2], &ctx.mem()),
+    }
+}
+
+/// dup(2).
+pub fn sys_dup(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let mut files = ctx.process.files.lock();
+    let f = files.get(fd_arg(a[0]))?;
+    files.insert(f, false).map(|fd| fd as u64)
+}
+
+/// dup2(2).
+pub fn sys_dup2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (old, new) = (fd_arg(a[0]), fd_arg(a[1]));
+    let mut files = ctx.process.files.lock();
+    let f = files.get(old)?;
+    if old == new {
+        return Ok(new as u64);
+    }
+    let replaced = files.insert_at(new, f, false)?;
+    drop(files);
+    drop(replaced);
+    Ok(new as u64)
+}
+
+/// dup3(2).
+pub fn sys_dup3(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (old, new, flags) = (fd_arg(a[0]), fd_arg(a[1]), a[2]);
+    if old == new || flags & !u64::from(OpenFlags::CLOEXEC.bits()) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut files = ctx.process.files.lock();
+    let f = files.get(old)?;
+    let replaced = files.insert_at(new, f, flags != 0)?;
+    drop(files);
+    drop(replaced);
+    Ok(new as u64)
+}
+
+/// fcntl(2).
+pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const F_DUPFD: u64 = 0;
+    const F_GETFD: u64 = 1;
+    const F_SETFD: u64 = 2;
+    const F_GETFL: u64 = 3;
+    const F_SETFL: u64 = 4;
+    const F_GETLK: u64 = 5;
+    const F_SETLK: u64 = 6;
+    const F_SETLKW: u64 = 7;
+    const F_DUPFD_CLOEXEC: u64 = 1030;
+    const F_SETPIPE_SZ: u64 = 1031;
+    const F_GETPIPE_SZ: u64 = 1032;
+    let fd = fd_arg(a[0]);
+    let mut files = ctx.process.files.lock();
+    let entry = files.entry(fd)?.clone();
+    match a[1] {
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            let min = usize::try_from(a[2] as i64).map_err(|_| Errno::EINVAL)?;
+            files.insert_from(min, entry.file, a[1] == F_DUPFD_CLOEXEC).map(|fd| fd as u64)
+        }
+        F_GETFD => Ok(u64::from(entry.cloexec)),
+        F_SETFD => files.set_cloexec(fd, a[2] & 1 != 0).map(|()| 0),
+        F_GETFL => Ok(u64::from(entry.file.flags().bits() & !OpenFlags::CLOEXEC.bits())),
+        F_SETFL => {
+            entry.file.set_status_flags(OpenFlags::from_bits_truncate(a[2] as u32));
+            Ok(0)
+        }
+        F_GETLK | F_SETLK | F_SETLKW => Ok(0), // advisory locks: one process at a time holds them all
+        F_GETPIPE_SZ => entry.file.pipe_size().map(|n| n as u64),
+        F_SETPIPE_SZ => {
+            let size = usize::try_from(a[2] as i32).map_err(|_| Errno::EINVAL)?;
+            let privileged = ctx.process.creds.lock().euid == 0;
+            entry.file.set_pipe_size(size, privileged).map(|n| n as u64)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// memfd_create(2): an anonymous in-memory file (a ramfs node with no name). Sealing is
+/// not offered; MFD_ALLOW_SEALING is accepted since F_ADD_SEALS is simply refused (EINVAL).
+pub fn sys_memfd_create(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const MFD_CLOEXEC: u64 = 1;
+    const MFD_ALLOW_SEALING: u64 = 2;
+    const NAME_MAX_MEMFD: usize = 249;
+    if a[1] & !(MFD_CLOEXEC | MFD_ALLOW_SEALING) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let name = ctx.mem().read_cstring(a[0], NAME_MAX_MEMFD + 1)?;
+    if name.len() > NAME_MAX_MEMFD {
+        return Err(Errno::EINVAL);
+    }
+    let node = Node::new_of(NodeKind::File, 0o777, "");
+    set_owner(&caller(ctx), &node);
+    let file: Arc<dyn FileLike> = Arc::new(NodeFile::new(node, OpenFlags::RDWR));
+    ctx.process.files.lock().insert(file, a[1] & MFD_CLOEXEC != 0).map(|fd| fd as u64)
+}
+
+/// flock(2): on files opened through the VFS (their open file description holds the lock).
+pub fn sys_flock(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    use crate::fs::flock::{Request, flock};
+    const LOCK_SH: u64 = 1;
+    const LOCK_EX: u64 = 2;
+    const LOCK_NB: u64 = 4;
+    const LOCK_UN: u64 = 8;
+    let f = file(ctx, fd_arg(a[0]))?;
+    let request = match a[1] & !LOCK_NB {
+        LOCK_SH => Request::Shared,
+        LOCK_EX => Request::Exclusive,
+        LOCK_UN => Request::Unlock,
+        _ => return Err(Errno::EINVAL),
+    };
+    let node = f.node().ok_or(Errno::EINVAL)?;
+    // The description's identity: the address of the open file, shared by dup and fork.
+    let holder = Arc::as_ptr(&f) as *const u8 as usize;
+    flock(node.metadata().ino, holder, request, a[1] & LOCK_NB != 0)?;
+    Ok(0)
+}
+
+/// close_range(2). CLOSE_RANGE_UNSHARE is accepted as is: descriptor tables are never
+/// shared between processes here.
+pub fn sys_close_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const CLOSE_RANGE_UNSHARE: u64 = 2;
+    const CLOSE_RANGE_CLOEXEC: u64 = 4;
+    let (first, last, flags) = (a[0] as u32, a[1] as u32, a[2]);
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    let closed = ctx.process.files.lock().close_range(first as usize, last as usize, flags & CLOSE_RANGE_CLOEXEC != 0);
+    drop(closed);
+    Ok(0)
+}
+
+/// pipe2(2).
+pub fn sys_pipe2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let flags = OpenFlags::from_bits_truncate(a[1] as u32);
+    if a[1] & !u64::from((OpenFlags::CLOEXEC | OpenFlags::NONBLOCK | OpenFlags::from_bits_retain(0o40000)).bits()) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (r, w) = pipe::new_pipe(flags);
+    let cloexec = flags.contains(OpenFlags::CLOEXEC);
+    let (rfd, wfd) = {
+        let mut files = ctx.process.files.lock();
+        let rfd = files.insert(r, cloexec)?;
+        match files.insert(w, cloexec) {
+            Ok(wfd) => (rfd, wfd),
+            Err(e) => {
+                let _ = files.remove(rfd);
+                return Err(e);
+            }
+        }
+    };
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&rfd.to_le_bytes());
+    out[4..].copy_from_slice(&wfd.to_le_bytes());
+    if let Err(e) = ctx.mem().write(a[0], &out) {
+        let mut files = ctx.process.files.lock();
+        let _ = files.remove(rfd);
+        let _ = files.remove(wfd);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+/// pipe(2).
+pub fn sys_pipe(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    sys_pipe2(ctx, [a[0], 0, 0, 0, 0, 0])
+}
+
+/// eventfd2(2).
+pub fn sys_eventfd2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const EFD_NONBLOCK: u64 = 0o4000;
+    const EFD_CLOEXEC: u64 = 0o2000000;
+    let flags = a[1];
+    if flags & !(EFD_NONBLOCK | EFD_CLOEXEC | u64::from(crate::fs::eventfd::EFD_SEMAPHORE)) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file_flags = if flags & EFD_NONBLOCK != 0 { OpenFlags::NONBLOCK } else { OpenFlags::empty() };
+    let efd = crate::fs::eventfd::EventFd::new(a[0] as u32, flags & u64::from(crate::fs::eventfd::EFD_SEMAPHORE) != 0, file_flags);
+    ctx.process.files.lock().insert(efd, flags & EFD_CLOEXEC != 0).map(|fd| fd as u64)
+}
+
+/// eventfd(2).
+pub fn sys_eventfd(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    sys_eventfd2(ctx, [a[0], 0, 0, 0, 0, 0])
+}

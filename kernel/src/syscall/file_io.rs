@@ -1,0 +1,308 @@
+//! Data transfer syscalls: read and write in all their forms, lseek, and the copies
+//! between files (sendfile, copy_file_range, splice), plus sync and fadvise.
+
+use alloc::sync::Arc;
+
+use super::SyscallCtx;
+use super::fs::{fd_arg, file, iovecs};
+use crate::error::{Errno, SysResult};
+use crate::fs::copy::{IO_CHUNK, copy_between};
+use crate::fs::{FileLike, NodeKind, OpenFlags};
+
+/// read(2).
+pub fn sys_read(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    read_into_user(ctx, &f, a[1], a[2] as usize, None)
+}
+
+fn read_into_user(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, buf: u64, len: usize, offset: Option<u64>) -> SysResult<u64> {
+    if buf.checked_add(len as u64).is_none() || (len > 0 && buf.checked_add(len as u64).is_some_and(|e| e > ostd::mm::USER_END)) {
+        return Err(Errno::EFAULT);
+    }
+    let mem = ctx.mem();
+    let mut chunk = alloc::vec![0u8; len.min(IO_CHUNK)];
+    let mut done = 0usize;
+    while done < len {
+        let want = (len - done).min(chunk.len());
+        let n = match offset {
+            Some(off) => f.read_at(off + done as u64, &mut chunk[..want]),
+            None => f.read(&mut chunk[..want]),
+        };
+        let n = match n {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        mem.write(buf + done as u64, &chunk[..n])?;
+        done += n;
+        if n < want {
+            break;
+        }
+    }
+    if len == 0 {
+        // Still report errors like EISDIR/EBADF for zero-length reads.
+        match offset {
+            Some(off) => f.read_at(off, &mut [])?,
+            None => f.read(&mut [])?,
+        };
+    }
+    Ok(done as u64)
+}
+
+fn write_from_user(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, buf: u64, len: usize, offset: Option<u64>) -> SysResult<u64> {
+    let mem = ctx.mem();
+    let mut chunk = alloc::vec![0u8; len.min(IO_CHUNK)];
+    let mut done = 0usize;
+    if len == 0 {
+        return match offset {
+            Some(off) => f.write_at(off, &[]).map(|n| n as u64),
+            None => f.write(&[]).map(|n| n as u64),
+        };
+    }
+    while done < len {
+        let want = (len - done).min(chunk.len());
+        if let Err(e) = mem.read(buf + done as u64, &mut chunk[..want]) {
+            if done == 0 {
+                return Err(e);
+            }
+            break;
+        }
+        let n = match offset {
+            Some(off) => f.write_at(off + done as u64, &chunk[..want]),
+            None => f.write(&chunk[..want]),
+        };
+        match n {
+            Ok(n) => {
+                done += n;
+                if n < want {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => {
+                if e == Errno::EPIPE {
+                    crate::process::signal::send(ctx.process, crate::process::signal::SIGPIPE);
+                }
+                return Err(e);
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(done as u64)
+}
+
+/// write(2).
+pub fn sys_write(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    write_from_user(ctx, &f, a[1], a[2] as usize, None)
+}
+
+/// pread64(2).
+pub fn sys_pread64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    read_into_user(ctx, &f, a[1], a[2] as usize, Some(a[3]))
+}
+
+/// pwrite64(2).
+pub fn sys_pwrite64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    write_from_user(ctx, &f, a[1], a[2] as usize, Some(a[3]))
+}
+
+/// readv(2).
+pub fn sys_readv(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    read_vectored(ctx, &f, a[1], a[2], None)
+}
+
+/// writev(2).
+pub fn sys_writev(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    write_vectored(ctx, &f, a[1], a[2], None)
+}
+
+/// preadv(2) and preadv2(2) (flags: only RWF_HIPRI, a hint, is accepted); an offset of -1
+/// in preadv2 means the file position, as readv.
+pub fn sys_preadv(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    read_vectored(ctx, &f, a[1], a[2], vectored_offset(a[3], a[5])?)
+}
+
+/// pwritev(2) and pwritev2(2).
+pub fn sys_pwritev(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    write_vectored(ctx, &f, a[1], a[2], vectored_offset(a[3], a[5])?)
+}
+
+fn vectored_offset(offset: u64, flags: u64) -> SysResult<Option<u64>> {
+    const RWF_HIPRI: u64 = 1;
+    if flags & !RWF_HIPRI != 0 {
+        return Err(Errno::ENOTSUP);
+    }
+    match offset as i64 {
+        -1 => Ok(None),
+        o if o < 0 => Err(Errno::EINVAL),
+        o => Ok(Some(o as u64)),
+    }
+}
+
+fn read_vectored(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, iov: u64, count: u64, mut offset: Option<u64>) -> SysResult<u64> {
+    let mut total = 0;
+    for (base, len) in iovecs(ctx, iov, count)? {
+        let n = match read_into_user(ctx, f, base, len, offset) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n;
+        offset = offset.map(|o| o + n);
+        if (n as usize) < len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+fn write_vectored(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, iov: u64, count: u64, mut offset: Option<u64>) -> SysResult<u64> {
+    let mut total = 0;
+    for (base, len) in iovecs(ctx, iov, count)? {
+        if len == 0 {
+            continue;
+        }
+        let n = match write_from_user(ctx, f, base, len, offset) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n;
+        offset = offset.map(|o| o + n);
+        if (n as usize) < len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// lseek(2).
+pub fn sys_lseek(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    file(ctx, fd_arg(a[0]))?.seek(a[1] as i64, a[2] as u32)
+}
+
+/// Reads an optional `loff_t *` argument.
+fn read_offset(ctx: &SyscallCtx, ptr: u64) -> SysResult<Option<u64>> {
+    if ptr == 0 {
+        return Ok(None);
+    }
+    let off = ctx.mem().read_u64(ptr)? as i64;
+    if off < 0 { Err(Errno::EINVAL) } else { Ok(Some(off as u64)) }
+}
+
+/// copy_file_range(2): between regular files, through the kernel's buffer.
+pub fn sys_copy_file_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (in_ptr, out_ptr, count, flags) = (a[1], a[3], a[4] as usize, a[5]);
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (input, out) = (file(ctx, fd_arg(a[0]))?, file(ctx, fd_arg(a[2]))?);
+    if !input.flags().readable() || !out.flags().writable() || out.flags().contains(OpenFlags::APPEND) {
+        return Err(Errno::EBADF);
+    }
+    let regular = |f: &Arc<dyn FileLike>| f.node().is_some_and(|n| n.kind() == NodeKind::File);
+    if input.node().is_some_and(|n| n.kind() == NodeKind::Dir) || out.node().is_some_and(|n| n.kind() == NodeKind::Dir) {
+        return Err(Errno::EISDIR);
+    }
+    if !regular(&input) || !regular(&out) {
+        return Err(Errno::EINVAL);
+    }
+    let same = input.node().zip(out.node()).is_some_and(|(x, y)| Arc::ptr_eq(x, y));
+    if same {
+        // Overlapping ranges of one file are refused, as Linux does.
+        let start_in = read_offset(ctx, in_ptr)?.map_or_else(|| input.seek(0, crate::fs::file::SEEK_CUR), Ok)?;
+        let start_out = read_offset(ctx, out_ptr)?.map_or_else(|| out.seek(0, crate::fs::file::SEEK_CUR), Ok)?;
+        if start_in < start_out.saturating_add(count as u64) && start_out < start_in.saturating_add(count as u64) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    copy_at_user_offsets(ctx, &input, in_ptr, &out, out_ptr, count)
+}
+
+/// The common tail of copy_file_range, splice and sendfile: each side at its `loff_t *` if given
+/// (updated afterwards), else at its file position.
+fn copy_at_user_offsets(ctx: &SyscallCtx, input: &Arc<dyn FileLike>, in_ptr: u64, out: &Arc<dyn FileLike>, out_ptr: u64, count: usize) -> SysResult<u64> {
+    let (mut in_off, mut out_off) = (read_offset(ctx, in_ptr)?, read_offset(ctx, out_ptr)?);
+    let done = copy_between(input, &mut in_off, out, &mut out_off, count)?;
+    let mem = ctx.mem();
+    if let Some(off) = in_off.filter(|_| in_ptr != 0) {
+        mem.write_u64(in_ptr, off)?;
+    }
+    if let Some(off) = out_off.filter(|_| out_ptr != 0) {
+        mem.write_u64(out_ptr, off)?;
+    }
+    Ok(done as u64)
+}
+
+/// splice(2): one end must be a pipe, and a pipe end takes no offset (ESPIPE). Data is copied
+/// through the kernel rather than moved page by page.
+pub fn sys_splice(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const SPLICE_F_ALL: u64 = 0xf;
+    let (in_ptr, out_ptr, count, flags) = (a[1], a[3], a[4] as usize, a[5]);
+    if flags & !SPLICE_F_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (input, out) = (file(ctx, fd_arg(a[0]))?, file(ctx, fd_arg(a[2]))?);
+    if !input.flags().readable() || !out.flags().writable() {
+        return Err(Errno::EBADF);
+    }
+    let is_pipe = |f: &Arc<dyn FileLike>| f.pipe_size().is_ok();
+    let (in_pipe, out_pipe) = (is_pipe(&input), is_pipe(&out));
+    if !in_pipe && !out_pipe {
+        return Err(Errno::EINVAL);
+    }
+    if (in_pipe && in_ptr != 0) || (out_pipe && out_ptr != 0) {
+        return Err(Errno::ESPIPE);
+    }
+    if out.flags().contains(OpenFlags::APPEND) && !out_pipe {
+        return Err(Errno::EINVAL);
+    }
+    copy_at_user_offsets(ctx, &input, in_ptr, &out, out_ptr, count)
+}
+
+/// sync(2), fsync(2), fdatasync(2): ramfs is always in sync.
+pub fn sys_sync(_ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    Ok(0)
+}
+
+/// fsync(2).
+pub fn sys_fsync(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    file(ctx, fd_arg(a[0]))?;
+    Ok(0)
+}
+
+/// sendfile(2).
+pub fn sys_sendfile(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (out_fd, in_fd, offset_ptr, count) = (fd_arg(a[0]), fd_arg(a[1]), a[2], a[3] as usize);
+    let out = file(ctx, out_fd)?;
+    let input = file(ctx, in_fd)?;
+    if !input.flags().readable() || !out.flags().writable() {
+        return Err(Errno::EBADF);
+    }
+    // The same copy as copy_file_range's, with the output always at its file position.
+    copy_at_user_offsets(ctx, &input, offset_ptr, &out, 0, count)
+}
+
+/// fadvise64(2): advice only; checks its arguments.
+pub fn sys_fadvise64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    if f.node().is_none_or(|n| n.kind() == NodeKind::Fifo) && f.node().is_none() {
+        return Err(Errno::ESPIPE);
+    }
+    if a[3] > 5 || (a[2] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}

@@ -1,0 +1,300 @@
+//! Metadata syscalls: the stat family, access, chmod and chown, umask, truncation and
+//! fallocate, timestamps, extended attributes (none), and statfs.
+
+use super::SyscallCtx;
+use super::fs::{AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, caller, check_access, fd_arg, file, path_arg, start_at};
+use crate::error::{Errno, SysResult};
+use crate::fs::file::Stat;
+use crate::fs::path;
+use crate::fs::perm::MAY_WRITE;
+use crate::fs::stat::statfs_bytes;
+use crate::fs::{Node, NodeKind, attr};
+
+fn write_stat(ctx: &SyscallCtx, addr: u64, stat: &Stat) -> SysResult<u64> {
+    ctx.mem().write(addr, &stat.to_bytes())?;
+    Ok(0)
+}
+
+/// fstat(2).
+pub fn sys_fstat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let st = file(ctx, fd_arg(a[0]))?.stat();
+    write_stat(ctx, a[1], &st)
+}
+
+fn stat_path(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, flags: u64) -> SysResult<Stat> {
+    let path = path_arg(ctx, path_addr)?;
+    if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        return Ok(if dirfd == AT_FDCWD { Stat::of_node(&ctx.process.start().dir) } else { file(ctx, dirfd)?.stat() });
+    }
+    let node = path::resolve(&start_at(ctx, dirfd)?, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    Ok(Stat::of_node(&node))
+}
+
+/// stat(2).
+pub fn sys_stat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let st = stat_path(ctx, AT_FDCWD, a[0], 0)?;
+    write_stat(ctx, a[1], &st)
+}
+
+/// lstat(2).
+pub fn sys_lstat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let st = stat_path(ctx, AT_FDCWD, a[0], AT_SYMLINK_NOFOLLOW)?;
+    write_stat(ctx, a[1], &st)
+}
+
+/// newfstatat(2).
+pub fn sys_newfstatat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[3] & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let st = stat_path(ctx, fd_arg(a[0]), a[1], a[3])?;
+    write_stat(ctx, a[2], &st)
+}
+
+/// statx(2).
+pub fn sys_statx(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[2] & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800 | 0x6000) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let st = stat_path(ctx, fd_arg(a[0]), a[1], a[2])?;
+    ctx.mem().write(a[4], &st.to_statx_bytes())?;
+    Ok(0)
+}
+
+fn access(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -> SysResult<u64> {
+    if mode & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(ctx, path_addr)?;
+    let node = path::resolve(&start_at(ctx, dirfd)?, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    const AT_EACCESS: u64 = 0x200;
+    let creds = *ctx.process.creds.lock();
+    let is_dir = node.kind() == NodeKind::Dir;
+    let groups = ctx.process.groups.lock().clone();
+    let ok = if flags & AT_EACCESS != 0 { creds.may(&groups, &node.metadata(), is_dir, mode as u32) } else { creds.may_real(&groups, &node.metadata(), is_dir, mode as u32) };
+    if !ok {
+        return Err(Errno::EACCES);
+    }
+    Ok(0)
+}
+
+/// access(2).
+pub fn sys_access(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    access(ctx, AT_FDCWD, a[0], a[1], 0)
+}
+
+/// faccessat(2) / faccessat2(2).
+pub fn sys_faccessat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    access(ctx, fd_arg(a[0]), a[1], a[2], a[3])
+}
+
+fn chmod_node(ctx: &SyscallCtx, node: &Node, mode: u64) -> SysResult<u64> {
+    attr::chmod(&caller(ctx), node, mode).map(|()| 0)
+}
+
+/// chmod(2).
+pub fn sys_chmod(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let path = path_arg(ctx, a[0])?;
+    chmod_node(ctx, &*path::resolve(&ctx.process.start(), &path, true)?, a[1])
+}
+
+/// fchmod(2).
+pub fn sys_fchmod(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    chmod_node(ctx, f.node().ok_or(Errno::EINVAL)?, a[1])
+}
+
+/// fchmodat(2).
+pub fn sys_fchmodat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let path = path_arg(ctx, a[1])?;
+    chmod_node(ctx, &*path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, true)?, a[2])
+}
+
+fn chown_node(ctx: &SyscallCtx, node: &Node, uid: u64, gid: u64) -> SysResult<u64> {
+    attr::chown(&caller(ctx), node, uid, gid).map(|()| 0)
+}
+
+/// fchownat(2).
+pub fn sys_fchownat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let path = path_arg(ctx, a[1])?;
+    if path.is_empty() && a[4] & AT_EMPTY_PATH != 0 {
+        let f = file(ctx, fd_arg(a[0]))?;
+        return chown_node(ctx, f.node().ok_or(Errno::EINVAL)?, a[2], a[3]);
+    }
+    chown_node(ctx, &*path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, a[4] & AT_SYMLINK_NOFOLLOW == 0)?, a[2], a[3])
+}
+
+/// chown(2).
+pub fn sys_chown(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    sys_fchownat(ctx, [AT_FDCWD as u64, a[0], a[1], a[2], 0, 0])
+}
+
+/// lchown(2).
+pub fn sys_lchown(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    sys_fchownat(ctx, [AT_FDCWD as u64, a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW, 0])
+}
+
+/// fchown(2).
+pub fn sys_fchown(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    chown_node(ctx, f.node().ok_or(Errno::EINVAL)?, a[1], a[2])
+}
+
+/// umask(2).
+pub fn sys_umask(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let mut fs = ctx.process.fs.lock();
+    let old = fs.umask;
+    fs.umask = (a[0] as u32) & 0o777;
+    Ok(u64::from(old))
+}
+
+/// truncate(2).
+pub fn sys_truncate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if (a[1] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(ctx, a[0])?;
+    let node = path::resolve(&ctx.process.start(), &path, true)?;
+    if node.kind() == NodeKind::Dir {
+        return Err(Errno::EISDIR);
+    }
+    check_access(ctx, &node, MAY_WRITE)?;
+    node.truncate(a[1])?;
+    Ok(0)
+}
+
+/// ftruncate(2).
+pub fn sys_ftruncate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if (a[1] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = file(ctx, fd_arg(a[0]))?;
+    if !f.flags().writable() {
+        return Err(Errno::EINVAL);
+    }
+    f.node().ok_or(Errno::EINVAL)?.truncate(a[1])?;
+    Ok(0)
+}
+
+/// fallocate(2): mode 0 (allocate, growing the file) and FALLOC_FL_KEEP_SIZE; in-memory
+/// files have nothing to reserve, and the other modes (punching holes, ...) are not offered.
+pub fn sys_fallocate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const FALLOC_FL_KEEP_SIZE: u64 = 1;
+    let (mode, offset, len) = (a[1], a[2] as i64, a[3] as i64);
+    if offset < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = file(ctx, fd_arg(a[0]))?;
+    if !f.flags().writable() {
+        return Err(Errno::EBADF);
+    }
+    let node = f.node().ok_or(Errno::ESPIPE)?.clone();
+    match node.kind() {
+        NodeKind::File => {}
+        NodeKind::Dir => return Err(Errno::EISDIR),
+        _ => return Err(Errno::ENODEV),
+    }
+    if mode & !FALLOC_FL_KEEP_SIZE != 0 {
+        return Err(Errno::ENOTSUP);
+    }
+    let end = offset.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    if mode & FALLOC_FL_KEEP_SIZE == 0 && end > node.size() {
+        node.truncate(end)?;
+    }
+    Ok(0)
+}
+
+/// The file an xattr call names: a path (following symlinks or not) or, for the f* forms,
+/// an open descriptor. Looking it up first gives ENOENT/EBADF before ENOTSUP, as Linux does.
+fn xattr_target(ctx: &SyscallCtx, arg: u64, kind: XattrTarget) -> SysResult<()> {
+    match kind {
+        XattrTarget::Fd => file(ctx, fd_arg(arg)).map(|_| ()),
+        XattrTarget::Path { follow } => {
+            let path = path_arg(ctx, arg)?;
+            path::resolve(&ctx.process.start(), &path, follow).map(|_| ())
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum XattrTarget {
+    Path { follow: bool },
+    Fd,
+}
+
+fn xattr_kind(nr_in_family: u64) -> XattrTarget {
+    match nr_in_family {
+        0 => XattrTarget::Path { follow: true },
+        1 => XattrTarget::Path { follow: false },
+        _ => XattrTarget::Fd,
+    }
+}
+
+/// setxattr/getxattr/removexattr and their l*/f* forms: our filesystems keep no extended
+/// attributes, and say so with ENOTSUP (EOPNOTSUPP), as Linux 6.1's tmpfs does for user.*.
+pub fn sys_xattr_unsupported(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let nr = ctx.user.context().syscall_number();
+    let family_index = match nr {
+        188..=190 => nr - 188,
+        191..=193 => nr - 191,
+        _ => nr - 197,
+    };
+    xattr_target(ctx, a[0], xattr_kind(family_index))?;
+    Err(Errno::ENOTSUP)
+}
+
+/// listxattr/llistxattr/flistxattr: an empty list.
+pub fn sys_listxattr(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let nr = ctx.user.context().syscall_number();
+    xattr_target(ctx, a[0], xattr_kind(nr - 194))?;
+    Ok(0)
+}
+
+/// utimensat(2).
+pub fn sys_utimensat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let node = if a[1] == 0 {
+        file(ctx, fd_arg(a[0]))?.node().ok_or(Errno::EINVAL)?.clone()
+    } else {
+        let path = path_arg(ctx, a[1])?;
+        path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, a[3] & AT_SYMLINK_NOFOLLOW == 0)?
+    };
+    let now = crate::time::realtime();
+    let mut times = [now, now];
+    let mut omit = [false, false];
+    if a[2] != 0 {
+        let mem = ctx.mem();
+        for (i, t) in times.iter_mut().enumerate() {
+            let sec = mem.read_u64(a[2] + 16 * i as u64)? as i64;
+            let nsec = mem.read_u64(a[2] + 16 * i as u64 + 8)? as i64;
+            match nsec {
+                UTIME_NOW => {}
+                UTIME_OMIT => omit[i] = true,
+                0..=999_999_999 => *t = crate::fs::node::Timespec { sec, nsec },
+                _ => return Err(Errno::EINVAL),
+            }
+        }
+    }
+    attr::set_times(&node, (!omit[0]).then_some(times[0]), (!omit[1]).then_some(times[1]));
+    Ok(0)
+}
+
+/// statfs(2).
+pub fn sys_statfs(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let path = path_arg(ctx, a[0])?;
+    let node = path::resolve(&ctx.process.start(), &path, true)?;
+    ctx.mem().write(a[1], &statfs_bytes(&node))?;
+    Ok(0)
+}
+
+/// fstatfs(2).
+pub fn sys_fstatfs(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    let bytes = match f.node() {
+        Some(node) => statfs_bytes(node),
+        None => statfs_bytes(&Node::new_dir(0)),
+    };
+    ctx.mem().write(a[1], &bytes)?;
+    Ok(0)
+}
