@@ -167,3 +167,31 @@ ostd::ktest! {
         assert_eq!(absolute_path(&root, &a), "/a");
     }
 }
+
+/// Returns the canonical path of an executable (symlinks resolved), as /proc/self/exe shows.
+pub fn real_path(start: &Start, path: &str) -> String {
+    let Ok(node) = resolve(start, path, true) else { return String::from(path) };
+    let Ok((dir, _)) = resolve_parent(start, path) else { return String::from(path) };
+    // Follow the chain of links by hand to find the final name in its directory.
+    let mut dir = dir;
+    let mut name = String::from(path.rsplit('/').next().unwrap_or(path));
+    for _ in 0..MAX_SYMLINKS {
+        match dir.lookup(&name) {
+            Ok(n) if n.kind() == NodeKind::Symlink => {
+                let target = n.readlink().unwrap_or_default();
+                let sub = Start { root: start.root.clone(), dir: dir.clone() };
+                match resolve_parent(&sub, &target) {
+                    Ok((d, n2)) => {
+                        dir = d;
+                        name = n2;
+                    }
+                    Err(_) => break,
+                }
+            }
+            _ => break,
+        }
+    }
+    let _ = node;
+    let base = absolute_path(&start.root, &dir);
+    if base == "/" { alloc::format!("/{name}") } else { alloc::format!("{base}/{name}") }
+}

@@ -315,7 +315,7 @@ pub fn start_init(path: &str, argv: alloc::vec::Vec<String>, envp: alloc::vec::V
     let process = Process::new(pid, alloc::sync::Weak::new(), loaded.vm.clone(), files, fs_context);
     *process.comm.lock() = loaded.comm;
     *process.cmdline.lock() = argv;
-    *process.exe.lock() = crate::syscall::process::real_path(&start, &loaded.exe);
+    *process.exe.lock() = crate::fs::path::real_path(&start, &loaded.exe);
     table::insert(process.clone());
     crate::tty::set_foreground(pid);
     let mut ctx = UserContext::default();

@@ -227,40 +227,12 @@ fn exec_node(ctx: &mut SyscallCtx, node: Arc<crate::fs::Node>, path: alloc::stri
     ctx.thread.signals.lock().altstack = crate::process::signal::ThreadSignals::default().altstack;
     *process.comm.lock() = loaded.comm;
     *process.cmdline.lock() = argv;
-    *process.exe.lock() = real_path(&start, &loaded.exe);
+    *process.exe.lock() = crate::fs::path::real_path(&start, &loaded.exe);
     let mut regs = UserContext::default();
     regs.rip = loaded.entry;
     regs.rsp = loaded.stack_pointer;
     *ctx.user.context_mut() = regs;
     Ok(0)
-}
-
-/// Returns the canonical path of an executable (symlinks resolved), as /proc/self/exe shows.
-pub fn real_path(start: &crate::fs::path::Start, path: &str) -> alloc::string::String {
-    let Ok(node) = path::resolve(start, path, true) else { return alloc::string::String::from(path) };
-    let Ok((dir, _)) = path::resolve_parent(start, path) else { return alloc::string::String::from(path) };
-    // Follow the chain of links by hand to find the final name in its directory.
-    let mut dir = dir;
-    let mut name = alloc::string::String::from(path.rsplit('/').next().unwrap_or(path));
-    for _ in 0..path::MAX_SYMLINKS {
-        match dir.lookup(&name) {
-            Ok(n) if n.kind() == NodeKind::Symlink => {
-                let target = n.readlink().unwrap_or_default();
-                let sub = crate::fs::path::Start { root: start.root.clone(), dir: dir.clone() };
-                match path::resolve_parent(&sub, &target) {
-                    Ok((d, n2)) => {
-                        dir = d;
-                        name = n2;
-                    }
-                    Err(_) => break,
-                }
-            }
-            _ => break,
-        }
-    }
-    let _ = node;
-    let base = path::absolute_path(&start.root, &dir);
-    if base == "/" { alloc::format!("/{name}") } else { alloc::format!("{base}/{name}") }
 }
 
 /// exit(2): ends the calling thread (and the process, if it was the last).
