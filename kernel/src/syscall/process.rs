@@ -1,5 +1,5 @@
-//! Process lifecycle and identity syscalls: fork/clone, execve, exit, wait, kill, IDs,
-//! signal dispositions, arch_prctl.
+//! Process lifecycle syscalls: fork/clone, execve, exit, wait, pids, process groups and
+//! sessions, pidfd_open, arch_prctl. Signals are `signal.rs`, IDs `identity.rs`.
 
 use alloc::sync::Arc;
 
@@ -10,8 +10,7 @@ use super::fs::path_arg;
 use crate::error::{Errno, SysResult};
 use crate::fs::NodeKind;
 use crate::fs::path;
-use crate::process::sigframe::SigInfo;
-use crate::process::signal::{self, NSIG, SIGKILL, SIGSTOP, SigAction};
+use crate::process::signal;
 use crate::process::{ExitStatus, Process, exec, run, table};
 
 const CLONE_VM: u64 = 0x100;
@@ -312,48 +311,6 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     stored.map(|()| child.pid() as u64)
 }
 
-/// kill(2).
-pub fn sys_kill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let (pid, sig) = (a[0] as i32, a[1]);
-    if sig > u64::from(NSIG) {
-        return Err(Errno::EINVAL);
-    }
-    let sig = sig as u32;
-    let targets: alloc::vec::Vec<Arc<Process>> = match pid {
-        // A zombie can still be named (Linux answers 0 until it is reaped); the signal is lost.
-        p if p > 0 => alloc::vec![table::get(p).ok_or(Errno::ESRCH)?],
-        0 => table::all().into_iter().filter(|p| p.pgid() == ctx.process.pgid()).collect(),
-        -1 => table::all().into_iter().filter(|p| p.pid() != 1 && p.pid() != ctx.process.pid()).collect(),
-        p => table::all().into_iter().filter(|q| q.pgid() == -p).collect(),
-    };
-    if targets.is_empty() {
-        return Err(Errno::ESRCH);
-    }
-    // SI_USER, with the sender's PID and UID (what sigwaitinfo and SA_SIGINFO handlers see).
-    // As on Linux, a signal to a group succeeds if it reached any member; kill(-1, sig)
-    // succeeds whenever there was anyone to try.
-    let info = sender_info(ctx, sig, SI_USER);
-    let mut reached_any = false;
-    for t in targets {
-        if signal::may_send(ctx.process, &t, sig) {
-            reached_any = true;
-            if sig != 0 {
-                signal::send_info(&t, info);
-            }
-        }
-    }
-    if reached_any || pid == -1 { Ok(0) } else { Err(Errno::EPERM) }
-}
-
-/// si_code of kill(2).
-const SI_USER: i32 = 0;
-/// si_code of tkill(2)/tgkill(2); glibc's setxid handler insists on it.
-const SI_TKILL: i32 = -6;
-
-fn sender_info(ctx: &SyscallCtx, sig: u32, code: i32) -> crate::process::sigframe::SigInfo {
-    crate::process::sigframe::SigInfo { signo: sig, code, pid: ctx.process.pid(), uid: ctx.process.creds.lock().ruid, status: 0, ..Default::default() }
-}
-
 /// pidfd_open(2): a descriptor for process `pid` (close-on-exec, as Linux makes it).
 pub fn sys_pidfd_open(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const PIDFD_NONBLOCK: u64 = 0o4000;
@@ -366,65 +323,6 @@ pub fn sys_pidfd_open(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     ctx.process.files.lock().insert(file, true).map(|fd| fd as u64)
 }
 
-/// pidfd_send_signal(2): to the process a pidfd (or a /proc/PID directory) names. A
-/// caller-supplied siginfo is not supported yet (EINVAL); without one it is SI_USER.
-pub fn sys_pidfd_send_signal(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let (fd, sig, info, flags) = (a[0] as i32, a[1], a[2], a[3]);
-    if flags != 0 || sig > u64::from(NSIG) || info != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let file = ctx.process.files.lock().get(fd)?;
-    let process = match file.pidfd_process() {
-        Some(p) => p,
-        None => {
-            let pid = file.node().and_then(|n| crate::fs::procfs::pid_of_dir(n)).ok_or(Errno::EBADF)?;
-            table::get(pid).ok_or(Errno::ESRCH)?
-        }
-    };
-    if process.is_zombie() {
-        return Err(Errno::ESRCH);
-    }
-    if !signal::may_send(ctx.process, &process, sig as u32) {
-        return Err(Errno::EPERM);
-    }
-    if sig != 0 {
-        signal::send_info(&process, sender_info(ctx, sig as u32, SI_USER));
-    }
-    Ok(0)
-}
-
-/// tgkill(2): a signal for one thread, which only that thread takes.
-pub fn sys_tgkill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let (tgid, tid, sig) = (a[0] as i32, a[1] as i32, a[2]);
-    if tgid <= 0 || tid <= 0 || sig > u64::from(NSIG) {
-        return Err(Errno::EINVAL);
-    }
-    signal_thread(ctx, Some(tgid), tid, sig as u32)
-}
-
-/// tkill(2): tgkill without the thread-group check.
-pub fn sys_tkill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let (tid, sig) = (a[0] as i32, a[1]);
-    if tid <= 0 || sig > u64::from(NSIG) {
-        return Err(Errno::EINVAL);
-    }
-    signal_thread(ctx, None, tid, sig as u32)
-}
-
-fn signal_thread(ctx: &SyscallCtx, tgid: Option<i32>, tid: i32, sig: u32) -> SysResult<u64> {
-    let (process, thread) = table::find_thread(tid).filter(|(p, _)| !p.is_zombie()).ok_or(Errno::ESRCH)?;
-    if tgid.is_some_and(|tgid| tgid != process.pid()) {
-        return Err(Errno::ESRCH);
-    }
-    if !signal::may_send(ctx.process, &process, sig) {
-        return Err(Errno::EPERM);
-    }
-    if sig != 0 {
-        signal::send_to(&process, Some(&thread), sender_info(ctx, sig, SI_TKILL));
-    }
-    Ok(0)
-}
-
 /// getpid(2).
 pub fn sys_getpid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
     Ok(ctx.process.pid() as u64)
@@ -433,164 +331,6 @@ pub fn sys_getpid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
 /// getppid(2).
 pub fn sys_getppid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
     Ok(ctx.process.ppid() as u64)
-}
-
-/// getuid(2).
-pub fn sys_getuid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(u64::from(ctx.process.creds.lock().ruid))
-}
-
-/// geteuid(2).
-pub fn sys_geteuid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(u64::from(ctx.process.creds.lock().euid))
-}
-
-/// getgid(2).
-pub fn sys_getgid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(u64::from(ctx.process.creds.lock().rgid))
-}
-
-/// getegid(2).
-pub fn sys_getegid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(u64::from(ctx.process.creds.lock().egid))
-}
-
-/// Applies setresuid/setresgid rules to one (real, effective, saved) triple: root may set
-/// anything; others only to one of their current three IDs. u32::MAX means "unchanged".
-fn set_ids(ids: (u32, u32, u32), new: (u32, u32, u32), privileged: bool) -> SysResult<(u32, u32, u32)> {
-    let allowed = |v: u32| v == u32::MAX || privileged || v == ids.0 || v == ids.1 || v == ids.2;
-    if !(allowed(new.0) && allowed(new.1) && allowed(new.2)) {
-        return Err(Errno::EPERM);
-    }
-    let pick = |v: u32, old: u32| if v == u32::MAX { old } else { v };
-    Ok((pick(new.0, ids.0), pick(new.1, ids.1), pick(new.2, ids.2)))
-}
-
-/// setresuid(2).
-pub fn sys_setresuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut c = ctx.process.creds.lock();
-    (c.ruid, c.euid, c.suid) = set_ids((c.ruid, c.euid, c.suid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
-    Ok(0)
-}
-
-/// setresgid(2).
-pub fn sys_setresgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut c = ctx.process.creds.lock();
-    (c.rgid, c.egid, c.sgid) = set_ids((c.rgid, c.egid, c.sgid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
-    Ok(0)
-}
-
-/// Applies setuid/setgid rules to one (real, effective, saved) triple: root sets all three;
-/// others may set the effective ID to the real or saved one.
-fn set_one_id(ids: (u32, u32, u32), id: u32, privileged: bool) -> SysResult<(u32, u32, u32)> {
-    if id == u32::MAX {
-        Err(Errno::EINVAL)
-    } else if privileged {
-        Ok((id, id, id))
-    } else if id == ids.0 || id == ids.2 {
-        Ok((ids.0, id, ids.2))
-    } else {
-        Err(Errno::EPERM)
-    }
-}
-
-/// setuid(2).
-pub fn sys_setuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut c = ctx.process.creds.lock();
-    (c.ruid, c.euid, c.suid) = set_one_id((c.ruid, c.euid, c.suid), a[0] as u32, c.euid == 0)?;
-    Ok(0)
-}
-
-/// setgid(2).
-pub fn sys_setgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut c = ctx.process.creds.lock();
-    (c.rgid, c.egid, c.sgid) = set_one_id((c.rgid, c.egid, c.sgid), a[0] as u32, c.euid == 0)?;
-    Ok(0)
-}
-
-/// Applies setreuid/setregid rules to one (real, effective, saved) triple. Unprivileged, the
-/// real ID may become the real or effective one and the effective ID any of the three. The
-/// saved ID follows the new effective ID when the real ID is set or the effective ID moves
-/// off the old real one, as Linux does. u32::MAX means "unchanged".
-fn set_re_ids(ids: (u32, u32, u32), real: u32, effective: u32, privileged: bool) -> SysResult<(u32, u32, u32)> {
-    let real_ok = real == u32::MAX || privileged || real == ids.0 || real == ids.1;
-    let effective_ok = effective == u32::MAX || privileged || [ids.0, ids.1, ids.2].contains(&effective);
-    if !(real_ok && effective_ok) {
-        return Err(Errno::EPERM);
-    }
-    let new_real = if real == u32::MAX { ids.0 } else { real };
-    let new_effective = if effective == u32::MAX { ids.1 } else { effective };
-    let saved_follows = real != u32::MAX || (effective != u32::MAX && effective != ids.0);
-    Ok((new_real, new_effective, if saved_follows { new_effective } else { ids.2 }))
-}
-
-/// setreuid(2).
-pub fn sys_setreuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut c = ctx.process.creds.lock();
-    (c.ruid, c.euid, c.suid) = set_re_ids((c.ruid, c.euid, c.suid), a[0] as u32, a[1] as u32, c.euid == 0)?;
-    Ok(0)
-}
-
-/// setregid(2).
-pub fn sys_setregid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut c = ctx.process.creds.lock();
-    (c.rgid, c.egid, c.sgid) = set_re_ids((c.rgid, c.egid, c.sgid), a[0] as u32, a[1] as u32, c.euid == 0)?;
-    Ok(0)
-}
-
-/// getresuid(2).
-pub fn sys_getresuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let c = *ctx.process.creds.lock();
-    let mem = ctx.mem();
-    for (addr, v) in [(a[0], c.ruid), (a[1], c.euid), (a[2], c.suid)] {
-        mem.write_u32(addr, v)?;
-    }
-    Ok(0)
-}
-
-/// getresgid(2).
-pub fn sys_getresgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let c = *ctx.process.creds.lock();
-    let mem = ctx.mem();
-    for (addr, v) in [(a[0], c.rgid), (a[1], c.egid), (a[2], c.sgid)] {
-        mem.write_u32(addr, v)?;
-    }
-    Ok(0)
-}
-
-/// getgroups(2): the supplementary groups setgroups stored.
-pub fn sys_getgroups(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let size = a[0] as i32;
-    if size < 0 {
-        return Err(Errno::EINVAL);
-    }
-    let groups = ctx.process.groups.lock().clone();
-    if size == 0 {
-        return Ok(groups.len() as u64);
-    }
-    if (size as usize) < groups.len() {
-        return Err(Errno::EINVAL);
-    }
-    let bytes: alloc::vec::Vec<u8> = groups.iter().flat_map(|g| g.to_le_bytes()).collect();
-    ctx.mem().write(a[1], &bytes)?;
-    Ok(groups.len() as u64)
-}
-
-/// setgroups(2): root only; at most NGROUPS_MAX (65536) groups, kept sorted as Linux keeps them.
-pub fn sys_setgroups(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    const NGROUPS_MAX: u64 = 65536;
-    if a[0] as i32 > NGROUPS_MAX as i32 || (a[0] as i32) < 0 {
-        return Err(Errno::EINVAL);
-    }
-    if ctx.process.creds.lock().euid != 0 {
-        return Err(Errno::EPERM);
-    }
-    let mut raw = alloc::vec![0u8; a[0] as usize * 4];
-    ctx.mem().read(a[1], &mut raw)?;
-    let mut groups: alloc::vec::Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
-    groups.sort_unstable();
-    *ctx.process.groups.lock() = Arc::new(groups);
-    Ok(0)
 }
 
 /// set_tid_address(2).
@@ -658,116 +398,6 @@ pub fn sys_getsid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(p.sid() as u64)
 }
 
-/// rt_sigaction(2).
-pub fn sys_rt_sigaction(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let (sig, act, oact, size) = (a[0], a[1], a[2], a[3]);
-    if size != 8 || sig == 0 || sig > u64::from(NSIG) {
-        return Err(Errno::EINVAL);
-    }
-    let sig = sig as u32;
-    let mem = ctx.mem();
-    let new = if act != 0 {
-        if sig == SIGKILL || sig == SIGSTOP {
-            return Err(Errno::EINVAL);
-        }
-        Some(SigAction { handler: mem.read_u64(act)?, flags: mem.read_u64(act + 8)?, restorer: mem.read_u64(act + 16)?, mask: mem.read_u64(act + 24)? })
-    } else {
-        None
-    };
-    let old = {
-        let mut s = ctx.process.signals.lock();
-        let old = s.actions[(sig - 1) as usize];
-        if let Some(new) = new {
-            s.actions[(sig - 1) as usize] = new;
-        }
-        old
-    };
-    if new.is_some_and(|n| n.handler == signal::SIG_IGN) {
-        signal::discard_everywhere(ctx.process, 1u64 << (sig - 1));
-    }
-    if oact != 0 {
-        let mut b = [0u8; 32];
-        b[0..8].copy_from_slice(&old.handler.to_le_bytes());
-        b[8..16].copy_from_slice(&old.flags.to_le_bytes());
-        b[16..24].copy_from_slice(&old.restorer.to_le_bytes());
-        b[24..32].copy_from_slice(&old.mask.to_le_bytes());
-        mem.write(oact, &b)?;
-    }
-    Ok(0)
-}
-
-/// rt_sigprocmask(2).
-pub fn sys_rt_sigprocmask(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let (how, set, oset, size) = (a[0], a[1], a[2], a[3]);
-    if size != 8 {
-        return Err(Errno::EINVAL);
-    }
-    let mem = ctx.mem();
-    let new = if set != 0 { Some(mem.read_u64(set)?) } else { None };
-    if new.is_some() && how > 2 {
-        return Err(Errno::EINVAL);
-    }
-    let unblockable = signal::UNBLOCKABLE;
-    let old = {
-        let mut s = ctx.thread.signals.lock();
-        let old = s.blocked;
-        if let Some(new) = new {
-            s.blocked = match how {
-                0 => old | new,
-                1 => old & !new,
-                _ => new,
-            } & !unblockable;
-        }
-        old
-    };
-    if oset != 0 {
-        mem.write_u64(oset, old)?;
-    }
-    Ok(0)
-}
-
-/// sigaltstack(2).
-pub fn sys_sigaltstack(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    const SS_ONSTACK: u32 = 1;
-    const SS_DISABLE: u32 = 2;
-    const MINSIGSTKSZ: u64 = 2048;
-    let mem = ctx.mem();
-    let (on_stack, (base, size, disabled)) = {
-        let signals = ctx.thread.signals.lock();
-        (signals.on_altstack(ctx.user.context().rsp), signals.altstack)
-    };
-    let old = {
-        let mut b = [0u8; 24];
-        b[0..8].copy_from_slice(&(if disabled { 0 } else { base }).to_le_bytes());
-        let flags = if on_stack { SS_ONSTACK } else if disabled { SS_DISABLE } else { 0 };
-        b[8..12].copy_from_slice(&flags.to_le_bytes());
-        b[16..24].copy_from_slice(&(if disabled { 0 } else { size }).to_le_bytes());
-        b
-    };
-    if a[0] != 0 {
-        let sp = mem.read_u64(a[0])?;
-        let flags = mem.read_u32(a[0] + 8)?;
-        let ss_size = mem.read_u64(a[0] + 16)?;
-        if on_stack {
-            return Err(Errno::EPERM);
-        }
-        match flags & !0x8000_0000 /* SS_AUTODISARM */ {
-            SS_DISABLE => ctx.thread.signals.lock().altstack = (0, 0, true),
-            0 | SS_ONSTACK => {
-                if ss_size < MINSIGSTKSZ {
-                    return Err(Errno::ENOMEM);
-                }
-                ctx.thread.signals.lock().altstack = (sp, ss_size, false);
-            }
-            _ => return Err(Errno::EINVAL),
-        }
-    }
-    if a[1] != 0 {
-        mem.write(a[1], &old)?;
-    }
-    Ok(0)
-}
-
 /// arch_prctl(2).
 pub fn sys_arch_prctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const ARCH_SET_FS: u64 = 0x1002;
@@ -787,73 +417,6 @@ pub fn sys_arch_prctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         _ => Err(Errno::EINVAL),
     }
-}
-
-/// rt_sigreturn(2): back from a handler.
-pub fn sys_rt_sigreturn(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    let mem = ctx.mem();
-    match crate::process::sigframe::restore(&mem, ctx.user.context_mut()) {
-        Ok(restored) => {
-            let unblockable = signal::UNBLOCKABLE;
-            ctx.thread.signals.lock().blocked = restored.mask & !unblockable;
-            if restored.bad_selectors {
-                // Linux's IRET to these selectors takes #GP: SIGSEGV, with the restored
-                // registers.
-                log::info!("pid {}: rt_sigreturn to unusable selectors", ctx.process.pid());
-                run::synchronous(ctx.process, ctx.thread, SigInfo { signo: signal::SIGSEGV, code: 0x80, trap: Some((13, 0)), ..SigInfo::default() });
-            }
-            // rax is the interrupted code's, restored with the rest.
-            Ok(ctx.user.context().rax)
-        }
-        Err(e) => {
-            log::info!("pid {}: rt_sigreturn with a bad frame at rsp {:#x}: {e:?}", ctx.process.pid(), ctx.user.context().rsp);
-            // A corrupt frame: Linux forces SIGSEGV (signal_fault), which a handler may catch
-            // if the stack can take its frame.
-            run::synchronous(ctx.process, ctx.thread, SigInfo { signo: signal::SIGSEGV, code: 0x80, ..SigInfo::default() });
-            Ok(0)
-        }
-    }
-}
-
-/// rt_sigpending(2).
-pub fn sys_rt_sigpending(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if a[1] > 8 {
-        return Err(Errno::EINVAL);
-    }
-    let (blocked, private) = {
-        let t = ctx.thread.signals.lock();
-        (t.blocked, t.private.pending)
-    };
-    let pending = (ctx.process.signals.lock().shared.pending | private) & blocked;
-    ctx.mem().write(a[0], &pending.to_le_bytes()[..a[1] as usize])?;
-    Ok(0)
-}
-
-/// pause(2).
-pub fn sys_pause(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    let process = ctx.process.clone();
-    ostd::task::wait_ticks_until(|| process.has_pending_signal().then_some(()));
-    Err(Errno::EINTR)
-}
-
-/// rt_sigsuspend(2): waits with a temporary mask; the handler frame saves the old one.
-pub fn sys_rt_sigsuspend(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if a[1] != 8 {
-        return Err(Errno::EINVAL);
-    }
-    let mask = ctx.mem().read_u64(a[0])?;
-    let unblockable = signal::UNBLOCKABLE;
-    let old = {
-        let mut s = ctx.thread.signals.lock();
-        let old = s.blocked;
-        s.blocked = mask & !unblockable;
-        old
-    };
-    let process = ctx.process.clone();
-    ostd::task::wait_ticks_until(|| process.has_pending_signal().then_some(()));
-    // The handler's frame must record the caller's own mask, not the temporary one.
-    ctx.thread.signals.lock().saved_mask = Some(old);
-    Err(Errno::EINTR)
 }
 
 /// waitid(2).
@@ -946,47 +509,4 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         ctx.mem().write(infop, &info)?;
     }
     Ok(0)
-}
-
-/// rt_sigtimedwait(2): takes a pending signal from `set` without running its handler.
-pub fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let (set_addr, info_addr, timeout_addr, size) = (a[0], a[1], a[2], a[3]);
-    if size != 8 {
-        return Err(Errno::EINVAL);
-    }
-    let mem = ctx.mem();
-    let set = mem.read_u64(set_addr)? & !signal::UNBLOCKABLE;
-    let deadline = if timeout_addr != 0 {
-        let t = super::decode::read_timespec(&mem, timeout_addr)?;
-        Some(crate::time::deadline_after(t.sec as u64, t.nsec as u64))
-    } else {
-        None
-    };
-    let process = ctx.process.clone();
-    let thread = ctx.thread.clone();
-    let taken = ostd::task::wait_ticks_until(|| {
-        if let Some(info) = thread.signals.lock().private.take_in(set).or_else(|| process.signals.lock().shared.take_in(set)) {
-            if info.code == crate::process::sigframe::SI_TIMER {
-                crate::process::posix_timer::signal_taken(&process, info.pid);
-            }
-            return Some(Ok((info.signo, info)));
-        }
-        if deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
-            Some(Err(Errno::EAGAIN))
-        } else if process.has_pending_signal() {
-            Some(Err(Errno::EINTR))
-        } else {
-            None
-        }
-    })?;
-    let (sig, info) = taken;
-    if info_addr != 0 {
-        let mut b = [0u8; 128];
-        b[0..4].copy_from_slice(&sig.to_le_bytes());
-        b[8..12].copy_from_slice(&info.code.to_le_bytes());
-        b[16..20].copy_from_slice(&info.pid.to_le_bytes());
-        b[24..28].copy_from_slice(&info.status.to_le_bytes());
-        mem.write(info_addr, &b)?;
-    }
-    Ok(u64::from(sig))
 }
