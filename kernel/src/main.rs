@@ -77,7 +77,7 @@ fn kernel_main() -> ! {
     let _ = fs::devfs::populate(&root);
     tty::init();
     process::itimer::init();
-    wait::set_signal_check(process::table::current_interrupted);
+    wait::set_signal_check(process::registry::current_interrupted);
     process::run::set_syscall_entries(process::run::SyscallEntries { native: syscall::dispatch, legacy: syscall::i386::dispatch });
 
     let explicit = cmdline.value("rdinit").or(cmdline.value("init"));
@@ -110,7 +110,7 @@ fn kernel_main() -> ! {
 
 /// Waits until pid 1 exits, then powers off with its verdict.
 fn wait_for_init() -> ! {
-    let status = ostd::task::wait_ticks_until(|| process::table::get(1).and_then(|p| p.exit_status()));
+    let status = ostd::task::wait_ticks_until(|| process::registry::get(1).and_then(|p| p.exit_status()));
     log::info!("init exited ({status:?}); powering off");
     exit_qemu(if status == process::ExitStatus::Exited(0) { ExitCode::Success } else { ExitCode::Failure })
 }

@@ -11,7 +11,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::node::{Generated, Node, NodeKind};
-use crate::process::{Process, table};
+use crate::process::{registry, Process};
 
 const PROC_INO_BASE: u64 = 0xf000_0000;
 
@@ -43,7 +43,7 @@ const GLOBAL: &[&str] = &["cpuinfo", "filesystems", "loadavg", "meminfo", "mount
 impl Generated for Root {
     fn entries(&self) -> Vec<(String, Arc<Node>)> {
         let mut out: Vec<(String, Arc<Node>)> =
-            table::all().into_iter().filter_map(|p| Some((p.pid().to_string(), pid_dir(p.pid())?))).collect();
+            registry::all().into_iter().filter_map(|p| Some((p.pid().to_string(), pid_dir(p.pid())?))).collect();
         out.extend(GLOBAL.iter().filter_map(|&name| Some((name.to_string(), self.lookup(name)?))));
         out
     }
@@ -51,7 +51,7 @@ impl Generated for Root {
     fn lookup(&self, name: &str) -> Option<Arc<Node>> {
         let ino = PROC_INO_BASE + 1 + GLOBAL.iter().position(|&g| g == name).unwrap_or(0) as u64;
         Some(match name {
-            "self" => symlink(ino, || table::current().map_or(String::from("0"), |p| p.pid().to_string())),
+            "self" => symlink(ino, || registry::current().map_or(String::from("0"), |p| p.pid().to_string())),
             "meminfo" => text(ino, meminfo),
             "cpuinfo" => text(ino, cpuinfo),
             "uptime" => text(ino, || {
@@ -59,8 +59,8 @@ impl Generated for Root {
                 format!("{}.{:02} 0.00\n", ns / 1_000_000_000, (ns / 10_000_000) % 100)
             }),
             "loadavg" => text(ino, || {
-                let n = table::all().len();
-                let last = table::all().iter().map(|p| p.pid()).max().unwrap_or(0);
+                let n = registry::all().len();
+                let last = registry::all().iter().map(|p| p.pid()).max().unwrap_or(0);
                 format!("0.00 0.00 0.00 1/{n} {last}\n")
             }),
             "mounts" => text(ino, mounts),
@@ -120,7 +120,7 @@ fn stat() -> String {
     let boot = crate::time::realtime().sec - (crate::time::monotonic_ns() / 1_000_000_000) as i64;
     format!(
         "cpu  0 0 0 {ticks} 0 0 0 0 0 0\ncpu0 0 0 0 {ticks} 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime {boot}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
-        table::all().len()
+        registry::all().len()
     )
 }
 
@@ -132,7 +132,7 @@ pub fn pid_of_dir(node: &Node) -> Option<i32> {
 }
 
 fn pid_dir(pid: i32) -> Option<Arc<Node>> {
-    table::get(pid)?;
+    registry::get(pid)?;
     Some(owned_by_process(pid, Node::new_generated(NodeKind::Dir, 0o555, PROC_INO_BASE + ((pid as u64) << 8), PidDir(pid))))
 }
 
@@ -140,7 +140,7 @@ fn pid_dir(pid: i32) -> Option<Arc<Node>> {
 /// dumpable process (a non-dumpable one's files stay root's), so that a program can read its
 /// own /proc/self/fd (mode 0500) after dropping privileges.
 fn owned_by_process(pid: i32, node: Arc<Node>) -> Arc<Node> {
-    if let Some(p) = table::get(pid).filter(|p| p.attrs.lock().dumpable) {
+    if let Some(p) = registry::get(pid).filter(|p| p.attrs.lock().dumpable) {
         let creds = *p.creds.lock();
         node.update_metadata(|m| {
             m.uid = creds.euid;
@@ -162,7 +162,7 @@ impl Generated for PidDir {
     fn lookup(&self, name: &str) -> Option<Arc<Node>> {
         let pid = self.0;
         let ino = PROC_INO_BASE + ((pid as u64) << 8) + 1 + PID_ENTRIES.iter().position(|&e| e == name)? as u64;
-        let with = move |f: fn(&Process) -> String| move || table::get(pid).map_or_else(String::new, |p| f(&p));
+        let with = move |f: fn(&Process) -> String| move || registry::get(pid).map_or_else(String::new, |p| f(&p));
         Some(match name {
             "cmdline" => text(ino, with(|p| p.cmdline.lock().iter().map(|a| format!("{a}\0")).collect())),
             "comm" => text(ino, with(|p| format!("{}\n", p.comm.lock().as_str()))),
@@ -184,7 +184,7 @@ impl Generated for PidDir {
 fn state(p: &Process) -> (char, &'static str) {
     if p.is_zombie() {
         ('Z', "zombie")
-    } else if table::current().is_some_and(|c| c.pid() == p.pid()) {
+    } else if registry::current().is_some_and(|c| c.pid() == p.pid()) {
         ('R', "running")
     } else {
         ('S', "sleeping")
@@ -224,7 +224,7 @@ fn stat_line(p: &Process) -> String {
 fn status(p: &Process) -> String {
     let (st, name) = state(p);
     let s = p.signals.lock().clone();
-    let main = table::thread_of(p.pid(), p.pid());
+    let main = registry::thread_of(p.pid(), p.pid());
     let caught = s.actions.iter().enumerate().filter(|(_, a)| a.handler > 1).fold(0u64, |m, (i, _)| m | 1 << i);
     let ignored = s.actions.iter().enumerate().filter(|(_, a)| a.handler == 1).fold(0u64, |m, (i, _)| m | 1 << i);
     let creds = *p.creds.lock();
@@ -272,14 +272,14 @@ struct FdDir(i32);
 
 impl Generated for FdDir {
     fn entries(&self) -> Vec<(String, Arc<Node>)> {
-        let Some(p) = table::get(self.0) else { return Vec::new() };
+        let Some(p) = registry::get(self.0) else { return Vec::new() };
         let fds: Vec<i32> = p.files.lock().fds().map(|(fd, _)| fd).collect();
         fds.into_iter().filter_map(|fd| Some((fd.to_string(), self.lookup(&fd.to_string())?))).collect()
     }
 
     fn lookup(&self, name: &str) -> Option<Arc<Node>> {
         let fd: i32 = name.parse().ok()?;
-        let p = table::get(self.0)?;
+        let p = registry::get(self.0)?;
         let file = p.files.lock().get(fd).ok()?;
         let target = match file.node() {
             Some(node) => {

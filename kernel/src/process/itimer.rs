@@ -3,7 +3,7 @@
 //! the ones that passed, reloading periodic timers. The CPU-time timers count the process's
 //! user (VIRTUAL) or total (PROF) CPU time, so they fire to tick precision.
 
-use super::{Process, signal, table};
+use super::{registry, signal, Process};
 use crate::time::timer::{self, Armed, reload};
 
 /// SIGVTALRM and SIGPROF, for ITIMER_VIRTUAL and ITIMER_PROF.
@@ -43,7 +43,7 @@ pub fn init() {
     ostd::task::spawn("itimer", || loop {
         let fired = ostd::task::wait_ticks_until(|| {
             let now = crate::time::monotonic_ns();
-            let fired: alloc::vec::Vec<_> = table::all().into_iter().filter_map(|p| due(&p, now).map(|d| (p, d))).collect();
+            let fired: alloc::vec::Vec<_> = registry::all().into_iter().filter_map(|p| due(&p, now).map(|d| (p, d))).collect();
             (!fired.is_empty()).then_some(fired)
         });
         let now = crate::time::monotonic_ns();

@@ -15,7 +15,7 @@ pub mod posix_timer;
 pub mod run;
 pub mod sigframe;
 pub mod signal;
-pub mod table;
+pub mod registry;
 pub mod vm;
 
 use alloc::string::String;
@@ -258,7 +258,7 @@ impl Process {
 
     /// The CPU time of all its threads, the running and the exited.
     pub fn cpu_time(&self) -> ostd::task::CpuTime {
-        let running = table::tasks_of(self.pid).iter().fold(ostd::task::CpuTime::default(), |sum, t| sum + t.cpu_time());
+        let running = registry::tasks_of(self.pid).iter().fold(ostd::task::CpuTime::default(), |sum, t| sum + t.cpu_time());
         running + *self.exited_threads_cpu.lock()
     }
 
@@ -286,7 +286,7 @@ impl Process {
         if self.group_exit.lock().is_some() {
             return true;
         }
-        let (blocked, private) = table::current_thread()
+        let (blocked, private) = registry::current_thread()
             .filter(|(p, _)| p.pid == self.pid)
             .map_or((0, 0), |(_, t)| {
                 let t = t.signals.lock();
@@ -301,7 +301,7 @@ impl Process {
     pub fn interrupt_sleep(&self) {
         self.child_wq.wake_all();
         crate::ipc::futex::wake_all_waiters();
-        for task in table::tasks_of(self.pid) {
+        for task in registry::tasks_of(self.pid) {
             ostd::task::interrupt(&task);
         }
     }
@@ -319,7 +319,7 @@ impl Process {
         let files = core::mem::take(&mut *self.files.lock());
         drop(files);
         let orphans = core::mem::take(&mut *self.children.lock());
-        if let Some(init) = table::get(1).filter(|init| init.pid != self.pid) {
+        if let Some(init) = registry::get(1).filter(|init| init.pid != self.pid) {
             for child in orphans {
                 *child.parent.lock() = Arc::downgrade(&init);
                 let death_signal = child.attrs.lock().parent_death_signal;

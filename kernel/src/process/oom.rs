@@ -8,7 +8,7 @@ use alloc::sync::Arc;
 
 use ostd::sync::SpinLock;
 
-use super::{Pid, Process, signal, table};
+use super::{registry, signal, Pid, Process};
 
 /// The last victim, while it has not finished exiting.
 static DYING: SpinLock<Option<Pid>> = SpinLock::new(None);
@@ -18,7 +18,7 @@ static DYING: SpinLock<Option<Pid>> = SpinLock::new(None);
 /// previous one has freed its memory; the caller retries the access.
 pub fn out_of_memory(requester: &Process) {
     if let Some(pid) = *DYING.lock() {
-        if table::get(pid).is_some_and(|p| !p.is_zombie()) {
+        if registry::get(pid).is_some_and(|p| !p.is_zombie()) {
             ostd::task::sleep_ms(10);
             return;
         }
@@ -42,7 +42,7 @@ pub fn out_of_memory(requester: &Process) {
 }
 
 fn largest_process() -> Option<(Arc<Process>, usize)> {
-    table::all()
+    registry::all()
         .into_iter()
         .filter(|p| p.pid() != 1 && !p.is_zombie())
         .map(|p| {

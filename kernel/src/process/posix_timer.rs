@@ -5,7 +5,7 @@
 use alloc::collections::BTreeMap;
 
 use super::sigframe::{SI_TIMER, SigInfo};
-use super::{Process, signal, table};
+use super::{registry, signal, Process};
 use crate::error::{Errno, SysResult};
 
 /// How an expiry is announced.
@@ -69,7 +69,7 @@ pub fn fire_due(p: &Process, now: u64) {
         match notify {
             Notify::Nothing => {}
             Notify::Process { signo, value } => signal::send_info(p, info(signo, value)),
-            Notify::Thread { signo, value, tid } => match table::thread_of(p.pid(), tid) {
+            Notify::Thread { signo, value, tid } => match registry::thread_of(p.pid(), tid) {
                 Some(thread) => signal::send_to(p, Some(&thread), info(signo, value)),
                 None => signal::send_info(p, info(signo, value)),
             },

@@ -7,7 +7,7 @@ use ostd::user::{ReturnReason, UserContext, UserMode};
 
 use super::sigframe::{self, SigInfo};
 use super::signal::{self, DefaultAction};
-use super::{ExitStatus, Process, Thread, table};
+use super::{registry, ExitStatus, Process, Thread};
 use crate::error::Errno;
 use crate::user_mem::UserMem;
 
@@ -67,7 +67,7 @@ fn never_restarts(nr: u64) -> bool {
 
 fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
     let entries = SYSCALL_ENTRIES.get().expect("a user thread started before the syscall layer was registered");
-    table::bind_current_task(process.clone(), thread.clone());
+    registry::bind_current_task(process.clone(), thread.clone());
     let mut user = UserMode::new(process.vm().space().clone(), context);
     let mut interrupted: Option<u64> = None;
     let (status, whole_group) = loop {
@@ -167,7 +167,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
         }
     }
     if thread.tid != process.pid() {
-        table::free_tid(thread.tid);
+        registry::free_tid(thread.tid);
     }
     let last = process.live_threads.fetch_sub(1, core::sync::atomic::Ordering::AcqRel) == 1;
     if last {
@@ -175,7 +175,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
         process.exit(final_status);
     }
     let task = ostd::task::current();
-    table::unbind_current_task();
+    registry::unbind_current_task();
     process.add_exited_thread_cpu(task.cpu_time());
 }
 
@@ -301,7 +301,7 @@ pub fn start_init(path: &str, argv: alloc::vec::Vec<String>, envp: alloc::vec::V
         super::exec::ExecError::Refused(e) => e,
         super::exec::ExecError::Fatal => Errno::ENOEXEC,
     })?;
-    let pid = table::alloc_pid().ok_or(Errno::EAGAIN)?;
+    let pid = registry::alloc_pid().ok_or(Errno::EAGAIN)?;
     let mut files = fs::FdTable::new();
     let console = crate::fs::path::resolve(&start, "/dev/console", true)?;
     let rdev = match console.kind() {
@@ -316,7 +316,7 @@ pub fn start_init(path: &str, argv: alloc::vec::Vec<String>, envp: alloc::vec::V
     *process.comm.lock() = loaded.comm;
     *process.cmdline.lock() = argv;
     *process.exe.lock() = crate::fs::path::real_path(&start, &loaded.exe);
-    table::insert(process.clone());
+    registry::insert(process.clone());
     crate::tty::set_foreground(pid);
     let mut ctx = UserContext::default();
     ctx.rip = loaded.entry;

@@ -5,7 +5,7 @@
 //! (the rt_sigframe) comes next. SIGKILL and SIGSTOP cannot be caught or ignored.
 
 use super::sigframe::SigInfo;
-use super::{Process, Thread, table};
+use super::{registry, Process, Thread};
 
 /// Interrupt (^C).
 pub const SIGINT: u32 = 2;
@@ -249,7 +249,7 @@ pub fn send_to(process: &Process, thread: Option<&Thread>, info: SigInfo) {
     // before it is unblocked. A process-directed one is judged by the main thread's mask.
     let receiver = match thread {
         Some(t) => Some(t.signals.lock().blocked),
-        None => table::thread_of(process.pid(), process.pid()).map(|t| t.signals.lock().blocked),
+        None => registry::thread_of(process.pid(), process.pid()).map(|t| t.signals.lock().blocked),
     };
     let bit = 1u64 << (sig - 1);
     {
@@ -302,14 +302,14 @@ fn resume(process: &Process) {
 /// thread's own), as Linux does when SIGCONT cancels stops or a disposition becomes SIG_IGN.
 pub fn discard_everywhere(process: &Process, set: u64) {
     process.signals.lock().shared.discard(set);
-    for thread in table::threads_of(process.pid()) {
+    for thread in registry::threads_of(process.pid()) {
         thread.signals.lock().private.discard(set);
     }
 }
 
 /// Sends `sig` to every process in group `pgrp`.
 pub fn kill_pgrp(pgrp: i32, sig: u32) {
-    for p in table::all() {
+    for p in registry::all() {
         if p.pgid() == pgrp && !p.is_zombie() {
             send(&p, sig);
         }

@@ -11,7 +11,7 @@ use crate::error::{Errno, SysResult};
 use crate::fs::NodeKind;
 use crate::fs::path;
 use crate::process::signal;
-use crate::process::{ExitStatus, Process, exec, run, table};
+use crate::process::{exec, registry, run, ExitStatus, Process};
 
 const CLONE_VM: u64 = 0x100;
 const CLONE_FS: u64 = 0x200;
@@ -34,7 +34,7 @@ fn spawn_thread(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, c
         // Threads with private fd tables or cwd are not modelled.
         return Err(Errno::EINVAL);
     }
-    let tid = table::alloc_tid().ok_or(Errno::EAGAIN)?;
+    let tid = registry::alloc_tid().ok_or(Errno::EAGAIN)?;
     let thread = crate::process::Thread::new(tid);
     // A new thread starts with its creator's mask and no alternate stack.
     thread.signals.lock().blocked = ctx.thread.signals.lock().blocked;
@@ -74,7 +74,7 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
         return Err(Errno::ENOSYS);
     }
     let parent = ctx.process;
-    let pid = table::alloc_pid().ok_or(Errno::EAGAIN)?;
+    let pid = registry::alloc_pid().ok_or(Errno::EAGAIN)?;
     let vm = parent.vm().fork()?;
     let files = parent.files.lock().clone();
     let fs = parent.fs.lock().clone();
@@ -126,7 +126,7 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
         result?;
     }
     parent.add_child(child.clone());
-    table::insert(child.clone());
+    registry::insert(child.clone());
     run::spawn(child, child_thread, regs);
     Ok(pid as u64)
 }
@@ -306,7 +306,7 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if job_status.is_none() {
         me.remove_child(child.pid());
         me.absorb_child_cpu(&child);
-        table::remove(child.pid());
+        registry::remove(child.pid());
     }
     stored.map(|()| child.pid() as u64)
 }
@@ -318,7 +318,7 @@ pub fn sys_pidfd_open(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if flags & !PIDFD_NONBLOCK != 0 || pid <= 0 {
         return Err(Errno::EINVAL);
     }
-    let process = table::get(pid).ok_or(Errno::ESRCH)?;
+    let process = registry::get(pid).ok_or(Errno::ESRCH)?;
     let file = crate::process::pidfd::PidFd::new(process, flags & PIDFD_NONBLOCK != 0);
     ctx.process.files.lock().insert(file, true).map(|fd| fd as u64)
 }
@@ -370,7 +370,7 @@ pub fn sys_setpgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// getpgid(2).
 pub fn sys_getpgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let pid = a[0] as i32;
-    let p = if pid == 0 { ctx.process.clone() } else { table::get(pid).ok_or(Errno::ESRCH)? };
+    let p = if pid == 0 { ctx.process.clone() } else { registry::get(pid).ok_or(Errno::ESRCH)? };
     Ok(p.pgid() as u64)
 }
 
@@ -384,7 +384,7 @@ pub fn sys_setsid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
     let me = ctx.process;
     // A process group leader cannot start a session (its group would straddle two). Linux's
     // init starts in group 0 and may; ours starts as leader of group 1, hence the exception.
-    if table::all().iter().any(|p| p.pgid() == me.pid() && p.pid() != me.pid()) || (me.pgid() == me.pid() && me.pid() != 1) {
+    if registry::all().iter().any(|p| p.pgid() == me.pid() && p.pid() != me.pid()) || (me.pgid() == me.pid() && me.pid() != 1) {
         return Err(Errno::EPERM);
     }
     me.set_sid();
@@ -394,7 +394,7 @@ pub fn sys_setsid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
 /// getsid(2).
 pub fn sys_getsid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let pid = a[0] as i32;
-    let p = if pid == 0 { ctx.process.clone() } else { table::get(pid).ok_or(Errno::ESRCH)? };
+    let p = if pid == 0 { ctx.process.clone() } else { registry::get(pid).ok_or(Errno::ESRCH)? };
     Ok(p.sid() as u64)
 }
 
@@ -502,7 +502,7 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         if *exited && options & WNOWAIT == 0 {
             me.remove_child(child.pid());
             me.absorb_child_cpu(child);
-            table::remove(child.pid());
+            registry::remove(child.pid());
         }
     }
     if infop != 0 {

@@ -25,7 +25,7 @@ pub fn sys_prlimit64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let (pid, resource, new, old) = (a[0] as i32, a[1], a[2], a[3]);
     let target = match pid {
         0 => ctx.process.clone(),
-        p => crate::process::table::get(p).ok_or(Errno::ESRCH)?,
+        p => crate::process::registry::get(p).ok_or(Errno::ESRCH)?,
     };
     let (cur, max) = if resource == RLIMIT_NOFILE {
         let (soft, hard) = target.files.lock().limit();

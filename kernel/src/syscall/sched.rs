@@ -46,7 +46,7 @@ fn scheduling_target(pid: u64) -> SysResult<()> {
     match pid as i32 {
         p if p < 0 => Err(Errno::EINVAL),
         0 => Ok(()),
-        p => crate::process::table::get(p).or_else(|| crate::process::table::find_thread(p).map(|(p, _)| p)).map(|_| ()).ok_or(Errno::ESRCH),
+        p => crate::process::registry::get(p).or_else(|| crate::process::registry::find_thread(p).map(|(p, _)| p)).map(|_| ()).ok_or(Errno::ESRCH),
     }
 }
 
@@ -130,9 +130,9 @@ const PRIO_USER: u64 = 2;
 
 /// The processes getpriority/setpriority name.
 fn priority_targets(ctx: &SyscallCtx, which: u64, who: u64) -> SysResult<alloc::vec::Vec<alloc::sync::Arc<crate::process::Process>>> {
-    use crate::process::table;
+    use crate::process::registry;
     let who = who as i32;
-    let all = table::all().into_iter().filter(|p| !p.is_zombie());
+    let all = registry::all().into_iter().filter(|p| !p.is_zombie());
     let targets: alloc::vec::Vec<_> = match which {
         PRIO_PROCESS if who == 0 => alloc::vec![ctx.process.clone()],
         PRIO_PROCESS => all.filter(|p| p.pid() == who).collect(),

@@ -9,7 +9,7 @@ use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 use crate::process::sigframe::SigInfo;
 use crate::process::signal::{self, NSIG, SIGKILL, SIGSTOP, SigAction};
-use crate::process::{Process, run, table};
+use crate::process::{registry, run, Process};
 
 /// kill(2).
 pub fn sys_kill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
@@ -20,10 +20,10 @@ pub fn sys_kill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let sig = sig as u32;
     let targets: alloc::vec::Vec<Arc<Process>> = match pid {
         // A zombie can still be named (Linux answers 0 until it is reaped); the signal is lost.
-        p if p > 0 => alloc::vec![table::get(p).ok_or(Errno::ESRCH)?],
-        0 => table::all().into_iter().filter(|p| p.pgid() == ctx.process.pgid()).collect(),
-        -1 => table::all().into_iter().filter(|p| p.pid() != 1 && p.pid() != ctx.process.pid()).collect(),
-        p => table::all().into_iter().filter(|q| q.pgid() == -p).collect(),
+        p if p > 0 => alloc::vec![registry::get(p).ok_or(Errno::ESRCH)?],
+        0 => registry::all().into_iter().filter(|p| p.pgid() == ctx.process.pgid()).collect(),
+        -1 => registry::all().into_iter().filter(|p| p.pid() != 1 && p.pid() != ctx.process.pid()).collect(),
+        p => registry::all().into_iter().filter(|q| q.pgid() == -p).collect(),
     };
     if targets.is_empty() {
         return Err(Errno::ESRCH);
@@ -65,7 +65,7 @@ pub fn sys_pidfd_send_signal(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64
         Some(p) => p,
         None => {
             let pid = file.node().and_then(|n| crate::fs::procfs::pid_of_dir(n)).ok_or(Errno::EBADF)?;
-            table::get(pid).ok_or(Errno::ESRCH)?
+            registry::get(pid).ok_or(Errno::ESRCH)?
         }
     };
     if process.is_zombie() {
@@ -99,7 +99,7 @@ pub fn sys_tkill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn signal_thread(ctx: &SyscallCtx, tgid: Option<i32>, tid: i32, sig: u32) -> SysResult<u64> {
-    let (process, thread) = table::find_thread(tid).filter(|(p, _)| !p.is_zombie()).ok_or(Errno::ESRCH)?;
+    let (process, thread) = registry::find_thread(tid).filter(|(p, _)| !p.is_zombie()).ok_or(Errno::ESRCH)?;
     if tgid.is_some_and(|tgid| tgid != process.pid()) {
         return Err(Errno::ESRCH);
     }

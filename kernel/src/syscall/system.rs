@@ -40,7 +40,7 @@ pub fn sys_sysinfo(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     b[0..8].copy_from_slice(&uptime.to_le_bytes());
     b[32..40].copy_from_slice(&((frames.total * 4096) as u64).to_le_bytes());
     b[40..48].copy_from_slice(&((frames.free * 4096) as u64).to_le_bytes());
-    b[80..82].copy_from_slice(&(crate::process::table::all().len() as u16).to_le_bytes());
+    b[80..82].copy_from_slice(&(crate::process::registry::all().len() as u16).to_le_bytes());
     b[104..108].copy_from_slice(&1u32.to_le_bytes()); // mem_unit
     ctx.mem().write(a[0], &b)?;
     Ok(0)
@@ -99,7 +99,7 @@ fn capability_header(ctx: &SyscallCtx, header: u64) -> SysResult<(u32, i32)> {
 /// other user's empty.
 pub fn sys_capget(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let (version, pid) = capability_header(ctx, a[0])?;
-    let target = if pid == 0 { ctx.process.clone() } else { crate::process::table::get(pid).ok_or(Errno::ESRCH)? };
+    let target = if pid == 0 { ctx.process.clone() } else { crate::process::registry::get(pid).ok_or(Errno::ESRCH)? };
     if a[1] == 0 {
         return Ok(0);
     }

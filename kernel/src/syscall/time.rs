@@ -32,10 +32,10 @@ fn cpu_clock(ctx: &SyscallCtx, id: i32) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let time = if thread {
-        let task = if pid == 0 { Some(ostd::task::current()) } else { crate::process::table::task_of_thread(pid) };
+        let task = if pid == 0 { Some(ostd::task::current()) } else { crate::process::registry::task_of_thread(pid) };
         task.ok_or(Errno::EINVAL)?.cpu_time()
     } else {
-        let p = if pid == 0 { Some(ctx.process.clone()) } else { crate::process::table::get(pid) };
+        let p = if pid == 0 { Some(ctx.process.clone()) } else { crate::process::registry::get(pid) };
         p.ok_or(Errno::EINVAL)?.cpu_time()
     };
     Ok(if kind == 1 { time.user_ns } else { time.total_ns })

@@ -74,7 +74,7 @@ pub fn sys_timer_create(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             SIGEV_SIGNAL if valid_signal => Notify::Process { signo, value },
             SIGEV_THREAD_ID if valid_signal => {
                 let tid = mem.read_u32(a[1] + 16)? as i32;
-                if crate::process::table::thread_of(ctx.process.pid(), tid).is_none() {
+                if crate::process::registry::thread_of(ctx.process.pid(), tid).is_none() {
                     return Err(Errno::EINVAL);
                 }
                 Notify::Thread { signo, value, tid }

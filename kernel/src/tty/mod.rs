@@ -409,7 +409,7 @@ impl Terminal {
                 self.state.lock().winsize = w;
             }
             TIOCSCTTY => {
-                if let Some(p) = crate::process::table::current() {
+                if let Some(p) = crate::process::registry::current() {
                     self.set_foreground(p.pgid());
                 }
             }
@@ -512,7 +512,7 @@ impl TerminalFile {
     fn open(end: End, node: Arc<Node>, flags: OpenFlags, kept: OpenFlags) -> Arc<dyn FileLike> {
         let file = Self { end, node, flags: SpinLock::new(kept) };
         if !flags.contains(OpenFlags::NOCTTY) {
-            if let Some(p) = crate::process::table::current().filter(|p| p.sid() == p.pid()) {
+            if let Some(p) = crate::process::registry::current().filter(|p| p.sid() == p.pid()) {
                 file.terminal().set_foreground(p.pgid());
             }
         }
