@@ -78,6 +78,7 @@ fn kernel_main() -> ! {
     tty::init();
     process::itimer::init();
     wait::set_signal_check(process::registry::current_interrupted);
+    fs::mount::register_filesystem("proc", process::procfs::new_root);
     process::run::set_syscall_entries(process::run::SyscallEntries { native: syscall::dispatch, legacy: syscall::i386::dispatch });
 
     let explicit = cmdline.value("rdinit").or(cmdline.value("init"));

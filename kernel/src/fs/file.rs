@@ -214,8 +214,10 @@ pub trait FileLike: Send + Sync {
     fn set_pipe_size(&self, _size: usize, _privileged: bool) -> SysResult<usize> {
         Err(Errno::EBADF)
     }
-    /// The process a pidfd names.
-    fn pidfd_process(&self) -> Option<Arc<crate::process::Process>> {
+    /// The file as its concrete type, for the subsystem that made a special file and needs it
+    /// back (a pidfd is the process subsystem's: `process::pidfd::process_of`). `None` for
+    /// files nobody downcasts.
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
         None
     }
     /// Returns the socket behind this file, for the socket calls (ENOTSOCK otherwise).

@@ -26,7 +26,6 @@ pub mod mount;
 pub mod node;
 pub mod open;
 pub mod perm;
-pub mod procfs;
 pub mod sysfs;
 pub mod path;
 pub mod poll;

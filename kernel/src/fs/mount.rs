@@ -30,6 +30,16 @@ pub struct Mount {
 
 static MOUNTS: SpinLock<Vec<Mount>> = SpinLock::new(Vec::new());
 
+/// Filesystem types whose code lives outside fs/ (procfs is the process subsystem's view of
+/// itself), by name, with the function that makes a fresh root. Registered at boot, so fs
+/// does not import the subsystems above it.
+static REGISTERED: SpinLock<Vec<(&'static str, fn() -> Arc<Node>)>> = SpinLock::new(Vec::new());
+
+/// Makes `name` mountable: `mount -t name` gets the root `new_root` returns.
+pub fn register_filesystem(name: &'static str, new_root: fn() -> Arc<Node>) {
+    REGISTERED.lock().push((name, new_root));
+}
+
 /// Mounts `root` over `point`.
 pub fn mount(point: Arc<Node>, root: Arc<Node>, fstype: &str, source: &str, target: &str) {
     root.set_parent(&point.parent());
@@ -72,11 +82,13 @@ pub fn mount_new(dir: Arc<Node>, fstype: &str, source: &str, target: &str) -> Sy
             super::devfs::populate_dir(&dir)?;
             dir.clone()
         }
-        "proc" => super::procfs::new_root(),
         "sysfs" => super::sysfs::new_root(),
         "devpts" => crate::tty::pty::devpts_root(),
         "tmpfs" | "ramfs" => Node::new_dir(0o1777),
-        _ => return Err(Errno::ENODEV),
+        other => {
+            let registered = REGISTERED.lock().iter().find(|(name, _)| *name == other).map(|&(_, new_root)| new_root);
+            registered.ok_or(Errno::ENODEV)?()
+        }
     };
     if !Arc::ptr_eq(&root, &dir) {
         mount(dir, root, fstype, source, target);

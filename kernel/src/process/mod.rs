@@ -12,6 +12,7 @@ pub mod itimer;
 pub mod oom;
 pub mod pidfd;
 pub mod posix_timer;
+pub mod procfs;
 pub mod run;
 pub mod sigframe;
 pub mod signal;

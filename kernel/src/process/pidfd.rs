@@ -22,6 +22,11 @@ impl PidFd {
     }
 }
 
+/// The process `file` names, if it is a pidfd.
+pub fn process_of(file: &dyn FileLike) -> Option<Arc<Process>> {
+    file.as_any()?.downcast_ref::<PidFd>().map(|pidfd| pidfd.process.clone())
+}
+
 impl FileLike for PidFd {
     fn stat(&self) -> Stat {
         // An anonymous inode, as Linux 6.1 gives pidfds.
@@ -42,7 +47,7 @@ impl FileLike for PidFd {
         Readiness { readable: exited, writable: false, hangup: exited }
     }
 
-    fn pidfd_process(&self) -> Option<Arc<Process>> {
-        Some(self.process.clone())
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
     }
 }

@@ -437,10 +437,11 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     const P_PIDFD: u64 = 3;
     let me = ctx.process;
-    // P_PIDFD names the child by a pidfd: it waits like P_PID for that process.
+    // P_PIDFD names the child by a pidfd: it waits like P_PID for that process. Another kind
+    // of file is EBADF, as in Linux's pidfd_get_pid.
     let (idtype, id) = if idtype == P_PIDFD {
         let file = me.files.lock().get(id)?;
-        (P_PID, file.pidfd_process().ok_or(Errno::EINVAL)?.pid())
+        (P_PID, crate::process::pidfd::process_of(&*file).ok_or(Errno::EBADF)?.pid())
     } else {
         (idtype, id)
     };

@@ -61,10 +61,10 @@ pub fn sys_pidfd_send_signal(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64
         return Err(Errno::EINVAL);
     }
     let file = ctx.process.files.lock().get(fd)?;
-    let process = match file.pidfd_process() {
+    let process = match crate::process::pidfd::process_of(&*file) {
         Some(p) => p,
         None => {
-            let pid = file.node().and_then(|n| crate::fs::procfs::pid_of_dir(n)).ok_or(Errno::EBADF)?;
+            let pid = file.node().and_then(|n| crate::process::procfs::pid_of_dir(n)).ok_or(Errno::EBADF)?;
             registry::get(pid).ok_or(Errno::ESRCH)?
         }
     };

@@ -60,6 +60,7 @@ fn main() -> ExitCode {
     record("file-operations probe (flock, pipe sizes, close_range, copy_file_range, splice, memfd, RLIMIT_NOFILE) matches Linux 6.1", reference(&elf, "tests/ref/fileops.sh", &["tests/ref/fileops.c"]));
     record("signal-target probe (SIGCONT/SIGSTOP/SIGKILL to self, children, stopped ones, thread and process groups, init; permissions) matches Linux 6.1", reference(&elf, "tests/ref/sigtargets.sh", &["tests/ref/sigtargets.c"]));
     record("running-out probe (address space, memory and the OOM killer, threads, argument space) matches Linux 6.1", reference(&elf, "tests/ref/oom.sh", &["tests/ref/oom.c"]));
+    record("pidfd and /proc probe (pidfd_open, poll, pidfd_send_signal, waitid P_PIDFD, the exe link) matches Linux 6.1", reference(&elf, "tests/ref/pidfd.sh", &["tests/ref/pidfd.c"]));
     record("Unix socket probe (pairs, bind/connect/accept, SCM_RIGHTS, errnos) matches Linux 6.1", reference(&elf, "tests/ref/sockets.sh", &["tests/ref/sockets.c"]));
     record("hostile-CPU probe (DF/AC across copies, faults and signals; single-step over SYSCALL; int3, int N, int 0x80; segment loads; XMM/x87 across signals, fork and edited frames) matches Linux 6.1", reference(&elf, "tests/ref/hostile-cpu.sh", &["tests/ref/hostile-cpu.c"]));
     record("hostile-pointer probe (kernel and non-canonical addresses in syscall arguments, iovecs, msghdrs, execve vectors; garbage and edited sigreturn frames) matches Linux 6.1", reference(&elf, "tests/ref/hostile-ptr.sh", &["tests/ref/hostile-ptr.c"]));

@@ -10,8 +10,8 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::node::{Generated, Node, NodeKind};
-use crate::process::{registry, Process};
+use super::{Process, registry};
+use crate::fs::node::{Generated, Node, NodeKind};
 
 const PROC_INO_BASE: u64 = 0xf000_0000;
 
@@ -109,7 +109,7 @@ fn cpuinfo() -> String {
 
 fn mounts() -> String {
     let mut s = String::from("rootfs / rootfs rw 0 0\n");
-    for m in super::mount::list() {
+    for m in crate::fs::mount::list() {
         s.push_str(&format!("{} {} {} rw,relatime 0 0\n", m.source, m.target, m.fstype));
     }
     s
@@ -169,7 +169,7 @@ impl Generated for PidDir {
             "exe" => symlink(ino, with(|p| p.exe.lock().clone())),
             "cwd" => symlink(ino, with(|p| {
                 let fs = p.fs.lock().clone();
-                super::path::absolute_path(&fs.root, &fs.cwd)
+                crate::fs::path::absolute_path(&fs.root, &fs.cwd)
             })),
             "stat" => text(ino, with(stat_line)),
             "status" => text(ino, with(status)),
@@ -285,10 +285,10 @@ impl Generated for FdDir {
             Some(node) => {
                 let root = p.fs.lock().root.clone();
                 if node.kind() == NodeKind::Dir {
-                    super::path::absolute_path(&root, node)
+                    crate::fs::path::absolute_path(&root, node)
                 } else {
                     let st = file.stat();
-                    if st.rdev != 0 { super::devfs::path_of(st.rdev as u32) } else { format!("/proc/{}/fd/{fd}", self.0) }
+                    if st.rdev != 0 { crate::fs::devfs::path_of(st.rdev as u32) } else { format!("/proc/{}/fd/{fd}", self.0) }
                 }
             }
             None => format!("pipe:[{}]", file.stat().ino),
