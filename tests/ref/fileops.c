@@ -1,6 +1,6 @@
 /* File operations beyond read/write: flock between descriptions and processes, pipe sizes,
  * close_range, copy_file_range, splice, memfd_create, lseek SEEK_DATA/SEEK_HOLE, fallocate,
- * preadv/pwritev, RLIMIT_NOFILE. Deterministic output only.
+ * preadv/pwritev, RLIMIT_NOFILE, utimensat's special times. Deterministic output only.
  * Build: musl-gcc -static -O2 -o fileops fileops.c */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -229,6 +229,33 @@ static void memfd_and_limits(void) {
     report("setrlimit NOFILE above nr_open", setrlimit(RLIMIT_NOFILE, &too_big));
 }
 
+/* utimensat: a time before 1970, UTIME_OMIT keeping one time, UTIME_NOW, and bad nanoseconds. */
+static void file_times(void) {
+    const char *path = "/tmp/fileops-times";
+    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    report("create times file", fd < 0 ? -1 : 0);
+    struct timespec set[2] = { { 1000, 5 }, { -86400, 123456789 } };
+    report("utimensat atime 1000s, mtime -1 day", utimensat(AT_FDCWD, path, set, 0));
+    struct stat st;
+    fstat(fd, &st);
+    printf("times: atime %ld.%09ld mtime %ld.%09ld\n", (long)st.st_atim.tv_sec, st.st_atim.tv_nsec,
+           (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    struct timespec omit_atime[2] = { { 7, UTIME_OMIT }, { 2000, 0 } };
+    report("utimensat UTIME_OMIT atime, mtime 2000s", utimensat(AT_FDCWD, path, omit_atime, 0));
+    fstat(fd, &st);
+    printf("times: atime %ld mtime %ld\n", (long)st.st_atim.tv_sec, (long)st.st_mtim.tv_sec);
+    struct timespec now[2] = { { 0, UTIME_NOW }, { 0, UTIME_OMIT } };
+    report("utimensat UTIME_NOW atime", utimensat(AT_FDCWD, path, now, 0));
+    fstat(fd, &st);
+    printf("atime moved to now: %d, mtime kept: %d\n", st.st_atim.tv_sec > 1000, st.st_mtim.tv_sec == 2000);
+    struct timespec bad[2] = { { 0, 1000000000 }, { 0, 0 } };
+    report("utimensat nsec 1e9", utimensat(AT_FDCWD, path, bad, 0));
+    struct timespec negative_nsec[2] = { { 0, 0 }, { 0, -1 } };
+    report("utimensat nsec -1", utimensat(AT_FDCWD, path, negative_nsec, 0));
+    close(fd);
+    unlink(path);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     locks();
@@ -238,5 +265,6 @@ int main(void) {
     shared_file_mappings();
     delete_while_listing();
     memfd_and_limits();
+    file_times();
     return probe_end();
 }

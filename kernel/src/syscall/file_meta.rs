@@ -252,8 +252,6 @@ pub fn sys_listxattr(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// utimensat(2).
 pub fn sys_utimensat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    const UTIME_NOW: i64 = (1 << 30) - 1;
-    const UTIME_OMIT: i64 = (1 << 30) - 2;
     let node = if a[1] == 0 {
         file(ctx, fd_arg(a[0]))?.node().ok_or(Errno::EINVAL)?.clone()
     } else {
@@ -266,13 +264,10 @@ pub fn sys_utimensat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[2] != 0 {
         let mem = ctx.mem();
         for (i, t) in times.iter_mut().enumerate() {
-            let sec = mem.read_u64(a[2] + 16 * i as u64)? as i64;
-            let nsec = mem.read_u64(a[2] + 16 * i as u64 + 8)? as i64;
-            match nsec {
-                UTIME_NOW => {}
-                UTIME_OMIT => omit[i] = true,
-                0..=999_999_999 => *t = crate::fs::node::Timespec { sec, nsec },
-                _ => return Err(Errno::EINVAL),
+            match super::decode::read_file_time(&mem, a[2] + 16 * i as u64)? {
+                super::decode::FileTime::Now => {}
+                super::decode::FileTime::Omit => omit[i] = true,
+                super::decode::FileTime::At(at) => *t = at,
             }
         }
     }
