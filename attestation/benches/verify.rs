@@ -25,18 +25,11 @@ use sev::certs::snp::{Certificate, Chain, Verifiable, ca};
 use sev::parser::ByteParser;
 
 fn vector(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/"
-    ))
-    .join(rel)
+    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/")).join(rel)
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// Runs `f` repeatedly for `secs` on this thread; prints and returns operations per second.
@@ -61,18 +54,14 @@ fn main() {
     let quote = std::fs::read(vector("tdx/dcap-qvl/tdx_quote")).unwrap();
     let collateral =
         TdxCollateral::load(&vector("tdx/dcap-qvl/tdx_quote_collateral.json")).unwrap();
-    let quote_only = tee::tdx::QuoteBytes::new_checked(&quote[..])
-        .unwrap()
-        .quote_bytes()
-        .to_vec();
+    let quote_only = tee::tdx::QuoteBytes::new_checked(&quote[..]).unwrap().quote_bytes().to_vec();
     println!("== TDX quote tdx/dcap-qvl/tdx_quote");
     rate("attestation::tdx::verify_tdx_quote", secs, || {
         verify_tdx_quote(&quote, &collateral, tdx_at).unwrap();
     });
     let dcap = dcap_qvl::verify::QuoteVerifier::new(INTEL_SGX_ROOT_CA_DER.to_vec());
     rate("dcap_qvl QuoteVerifier::verify alone", secs, || {
-        dcap.verify(&quote_only, collateral.as_dcap(), tdx_at.unix())
-            .unwrap();
+        dcap.verify(&quote_only, collateral.as_dcap(), tdx_at.unix()).unwrap();
     });
 
     let report = std::fs::read(vector("snp/trustee/test-report.bin")).unwrap();
@@ -89,14 +78,10 @@ fn main() {
         vek: Certificate::from_der(&std::fs::read(vector("snp/trustee/test-vcek.der")).unwrap())
             .unwrap(),
     };
-    rate(
-        "sev (&Chain, &AttestationReport).verify alone*",
-        secs,
-        || {
-            let r = sev::firmware::guest::AttestationReport::from_bytes(&report).unwrap();
-            (&chain, &r).verify().unwrap();
-        },
-    );
+    rate("sev (&Chain, &AttestationReport).verify alone*", secs, || {
+        let r = sev::firmware::guest::AttestationReport::from_bytes(&report).unwrap();
+        (&chain, &r).verify().unwrap();
+    });
 
     println!(
         "  * sev checks ARK->ARK, ARK->ASK, ASK->VCEK and the report each time; this crate checks"
@@ -127,14 +112,9 @@ fn load(report: &[u8], at: VerificationTime) {
         fixed_time: Some(at),
         metrics: Metrics::default(),
     });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     rt.spawn(async move { axum::serve(listener, router(state, 256 * 1024)).await });
 
@@ -169,10 +149,7 @@ fn load(report: &[u8], at: VerificationTime) {
             })
         })
         .collect();
-    let mut lat: Vec<Duration> = workers
-        .into_iter()
-        .flat_map(|w| w.join().unwrap())
-        .collect();
+    let mut lat: Vec<Duration> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
     lat.sort();
     let pct = |p: f64| {
         lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))

@@ -28,10 +28,7 @@ pub fn expected_report_data(nonce: &[u8], runtime_data: &[u8]) -> [u8; 64] {
 /// Returns `true` if `report_data` binds `nonce` and `runtime_data`.
 pub fn binds(report_data: &[u8; 64], nonce: &[u8], runtime_data: &[u8]) -> bool {
     let want = expected_report_data(nonce, runtime_data);
-    want.iter()
-        .zip(report_data)
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0
+    want.iter().zip(report_data).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 #[cfg(test)]

@@ -49,14 +49,9 @@ impl fmt::Display for EventLogError {
         match self {
             Self::Parse(e) => write!(f, "event log malformed: {e}"),
             Self::Replay(e) => write!(f, "event log cannot be replayed: {e}"),
-            Self::RtmrMismatch {
-                rtmr,
-                quoted,
-                replayed,
-            } => write!(
-                f,
-                "event log replays RTMR{rtmr} to {replayed}, but the quote has {quoted}"
-            ),
+            Self::RtmrMismatch { rtmr, quoted, replayed } => {
+                write!(f, "event log replays RTMR{rtmr} to {replayed}, but the quote has {quoted}")
+            }
         }
     }
 }
@@ -99,10 +94,7 @@ pub fn summarize(log: &EventLog) -> Vec<EventSummary> {
                 .event_type
                 .name()
                 .map_or_else(|| format!("{:#x}", e.event_type.0), str::to_owned),
-            sha384: e
-                .digest(HashAlg::SHA384)
-                .map(hex::encode)
-                .unwrap_or_default(),
+            sha384: e.digest(HashAlg::SHA384).map(hex::encode).unwrap_or_default(),
             description: describe(&e.event),
         })
         .collect()

@@ -133,10 +133,7 @@ pub fn decode_b64(field: &'static str, text: &str) -> Result<Vec<u8>, EvidenceEr
     };
     GeneralPurpose::new(alphabet, cfg)
         .decode(text.trim())
-        .map_err(|e| EvidenceError::Base64 {
-            field,
-            reason: e.to_string(),
-        })
+        .map_err(|e| EvidenceError::Base64 { field, reason: e.to_string() })
 }
 
 impl Evidence {
@@ -147,11 +144,9 @@ impl Evidence {
     pub fn detect(input: &[u8]) -> Result<Self, EvidenceError> {
         let text = std::str::from_utf8(input).ok().map(str::trim);
         if let Some(t) = text.filter(|t| t.starts_with('{')) {
-            let v: serde_json::Value =
-                serde_json::from_str(t).map_err(|e| EvidenceError::Json {
-                    format: "evidence JSON",
-                    reason: e.to_string(),
-                })?;
+            let v: serde_json::Value = serde_json::from_str(t).map_err(|e| {
+                EvidenceError::Json { format: "evidence JSON", reason: e.to_string() }
+            })?;
             return if v.get("outblob").is_some() && v.get("provider").is_some() {
                 Self::from_tsm(t)
             } else if v.get("tee").is_some() {
@@ -174,9 +169,7 @@ impl Evidence {
         }
         let hex_text: Option<String> = text
             .filter(|t| {
-                !t.is_empty()
-                    && t.chars()
-                        .all(|c| c.is_ascii_hexdigit() || c.is_ascii_whitespace())
+                !t.is_empty() && t.chars().all(|c| c.is_ascii_hexdigit() || c.is_ascii_whitespace())
             })
             .map(|t| t.chars().filter(char::is_ascii_hexdigit).collect());
         hex_text
@@ -200,9 +193,7 @@ impl Evidence {
 
     fn from_raw(b: &[u8]) -> Option<Self> {
         let version = b.get(0..2).map(|v| u16::from_le_bytes([v[0], v[1]]));
-        let tee_type = b
-            .get(4..8)
-            .map(|v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]));
+        let tee_type = b.get(4..8).map(|v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]));
         if matches!(version, Some(4 | 5)) && tee_type == Some(0x81) {
             Some(Self::bare(TeeKind::Tdx, b.to_vec(), "raw TDX quote"))
         } else if b.len() == tee::snp::AttestationReport::LEN {
@@ -213,10 +204,7 @@ impl Evidence {
     }
 
     fn from_tsm(text: &str) -> Result<Self, EvidenceError> {
-        let json_err = |reason: String| EvidenceError::Json {
-            format: "configfs-tsm JSON",
-            reason,
-        };
+        let json_err = |reason: String| EvidenceError::Json { format: "configfs-tsm JSON", reason };
         let tsm = TsmReport::from_json(text).map_err(|e| json_err(e.to_string()))?;
         match tsm.provider() {
             TsmProvider::SevGuest => {
@@ -234,15 +222,12 @@ impl Evidence {
                     ..Self::bare(TeeKind::Snp, tsm.outblob, "configfs-tsm JSON (sev_guest)")
                 })
             }
-            TsmProvider::TdxGuest => Ok(Self::bare(
-                TeeKind::Tdx,
-                tsm.outblob,
-                "configfs-tsm JSON (tdx_guest)",
-            )),
-            TsmProvider::Other => Err(json_err(format!(
-                "unknown provider {:?}",
-                tsm.provider.trim_end()
-            ))),
+            TsmProvider::TdxGuest => {
+                Ok(Self::bare(TeeKind::Tdx, tsm.outblob, "configfs-tsm JSON (tdx_guest)"))
+            }
+            TsmProvider::Other => {
+                Err(json_err(format!("unknown provider {:?}", tsm.provider.trim_end())))
+            }
         }
     }
 
@@ -255,10 +240,7 @@ impl Evidence {
         let mut crls = Vec::new();
         if let Some(aux) = &doc.auxblob {
             let table = tee::snp::CertTable::parse(&decode_b64("auxblob", aux)?).map_err(|e| {
-                EvidenceError::Json {
-                    format: "evidence JSON",
-                    reason: format!("auxblob: {e}"),
-                }
+                EvidenceError::Json { format: "evidence JSON", reason: format!("auxblob: {e}") }
             })?;
             certs.extend(certs_from_table(&table).map_err(EvidenceError::Cert)?);
             crls.extend(crls_from_table(&table).map_err(EvidenceError::Cert)?);
@@ -290,11 +272,7 @@ impl Evidence {
             bytes: decode_b64("evidence", &doc.evidence)?,
             certs,
             crls,
-            event_log: doc
-                .event_log
-                .as_deref()
-                .map(|l| decode_b64("event_log", l))
-                .transpose()?,
+            event_log: doc.event_log.as_deref().map(|l| decode_b64("event_log", l)).transpose()?,
             nonce: doc.nonce.clone(),
             runtime_data: doc
                 .runtime_data

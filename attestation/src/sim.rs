@@ -83,12 +83,8 @@ fn dev_key() -> Option<&'static EcdsaKeyPair> {
     static KEY: OnceLock<Option<EcdsaKeyPair>> = OnceLock::new();
     KEY.get_or_init(|| {
         let rng = ring::rand::SystemRandom::new();
-        EcdsaKeyPair::from_pkcs8(
-            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            DEV_KEY_PKCS8,
-            &rng,
-        )
-        .ok()
+        EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, DEV_KEY_PKCS8, &rng)
+            .ok()
     })
     .as_ref()
 }
@@ -135,10 +131,7 @@ pub fn verify_sim_report(bytes: &[u8], allowed: bool) -> Result<VerifiedSimRepor
     if signed.get(9..16) != Some(&[0u8; 7][..]) {
         return Err(SimError::Header { field: "reserved" });
     }
-    let public = dev_key()
-        .ok_or(SimError::BadSignature)?
-        .public_key()
-        .as_ref();
+    let public = dev_key().ok_or(SimError::BadSignature)?.public_key().as_ref();
     signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, public)
         .verify(signed, sig)
         .map_err(|_| SimError::BadSignature)?;
@@ -146,12 +139,7 @@ pub fn verify_sim_report(bytes: &[u8], allowed: bool) -> Result<VerifiedSimRepor
     let mut report_data = [0u8; 64];
     measurement.copy_from_slice(signed.get(0x10..0x40).unwrap_or(&[0; 48]));
     report_data.copy_from_slice(signed.get(0x40..0x80).unwrap_or(&[0; 64]));
-    Ok(VerifiedSimReport {
-        measurement,
-        report_data,
-        debug,
-        _verified: (),
-    })
+    Ok(VerifiedSimReport { measurement, report_data, debug, _verified: () })
 }
 
 #[cfg(test)]

@@ -24,11 +24,7 @@ pub struct TimeParseError {
 
 impl fmt::Display for TimeParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:?} is not an RFC 3339 time: {}",
-            self.input, self.reason
-        )
+        write!(f, "{:?} is not an RFC 3339 time: {}", self.input, self.reason)
     }
 }
 
@@ -51,14 +47,9 @@ impl VerificationTime {
     /// # Errors
     /// [`TimeParseError`] if the text is not RFC 3339 or lies before 1970.
     pub fn parse_rfc3339(text: &str) -> Result<Self, TimeParseError> {
-        let err = |reason: String| TimeParseError {
-            input: text.to_owned(),
-            reason,
-        };
+        let err = |reason: String| TimeParseError { input: text.to_owned(), reason };
         let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|e| err(e.to_string()))?;
-        u64::try_from(t.unix_timestamp())
-            .map(Self)
-            .map_err(|_| err("before 1970".to_owned()))
+        u64::try_from(t.unix_timestamp()).map(Self).map_err(|_| err("before 1970".to_owned()))
     }
 
     /// Returns seconds since the Unix epoch.
@@ -74,9 +65,8 @@ impl VerificationTime {
 
 impl fmt::Display for VerificationTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let t = i64::try_from(self.0)
-            .ok()
-            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok());
+        let t =
+            i64::try_from(self.0).ok().and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok());
         match t.and_then(|t| t.format(&Rfc3339).ok()) {
             Some(s) => f.write_str(&s),
             None => write!(f, "@{}", self.0),

@@ -96,10 +96,7 @@ pub fn verify_evidence(
                 .map(|log| check_event_log(log, quote.quote.rtmrs()))
                 .transpose()
                 .map_err(VerifyError::EventLog)?;
-            Ok(VerifiedEvidence::Tdx {
-                quote: Box::new(quote),
-                events,
-            })
+            Ok(VerifiedEvidence::Tdx { quote: Box::new(quote), events })
         }
         TeeKind::Snp => {
             let mut certs = evidence.certs.clone();
@@ -160,10 +157,7 @@ impl VerifiedEvidence {
                 m.insert("mr_owner", hex::encode(b.mr_owner));
                 m.insert("mr_owner_config", hex::encode(b.mr_owner_config));
                 m.insert("mr_seam", hex::encode(b.mr_seam));
-                for (name, r) in ["rtmr0", "rtmr1", "rtmr2", "rtmr3"]
-                    .into_iter()
-                    .zip(&b.rtmr)
-                {
+                for (name, r) in ["rtmr0", "rtmr1", "rtmr2", "rtmr3"].into_iter().zip(&b.rtmr) {
                     m.insert(name, hex::encode(r));
                 }
             }

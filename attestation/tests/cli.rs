@@ -15,11 +15,7 @@ fn sim_evidence(dir: &Path, debug: bool, nonce: &str, bound_nonce: &str) -> Stri
     let report = sign_sim_report(&[0xAB; 48], &rd, debug);
     let b64 = base64::engine::general_purpose::STANDARD;
     let doc = serde_json::json!({"tee": "sim", "evidence": b64.encode(report), "nonce": nonce, "runtime_data": b64.encode(b"key")});
-    write(
-        dir,
-        &format!("sim-{debug}-{bound_nonce}.json"),
-        &doc.to_string(),
-    )
+    write(dir, &format!("sim-{debug}-{bound_nonce}.json"), &doc.to_string())
 }
 
 mod tdx {
@@ -85,12 +81,8 @@ mod tdx {
 
     #[test]
     fn a_tdx_quote_without_collateral_is_denied_naming_the_flag() {
-        let (code, out) = attest(&[
-            "--evidence",
-            &v("tdx/dcap-qvl/tdx_quote"),
-            "--at",
-            "2025-07-01T00:00:00Z",
-        ]);
+        let (code, out) =
+            attest(&["--evidence", &v("tdx/dcap-qvl/tdx_quote"), "--at", "2025-07-01T00:00:00Z"]);
         assert_eq!(code, DENIED, "{out}");
         assert!(out.contains("--collateral"), "{out}");
     }
@@ -189,10 +181,7 @@ mod snp {
             "2025-06-01T00:00:00Z",
         ]);
         assert_eq!(code, AFFIRMING, "{out}");
-        assert!(
-            out.contains("configfs-tsm JSON (sev_guest)") && out.contains("Genoa"),
-            "{out}"
-        );
+        assert!(out.contains("configfs-tsm JSON (sev_guest)") && out.contains("Genoa"), "{out}");
     }
 
     #[test]
@@ -214,10 +203,7 @@ mod snp {
         };
         let (code, out) = attest(&args(&p0).iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(code, DENIED, "{out}");
-        assert!(
-            out.contains("[FAIL] vmpl: expected one of [0], observed 1"),
-            "{out}"
-        );
+        assert!(out.contains("[FAIL] vmpl: expected one of [0], observed 1"), "{out}");
         let (code, out) = attest(&args(&p1).iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(code, AFFIRMING, "{out}");
     }
@@ -237,10 +223,7 @@ mod snp {
             &p,
         ]);
         assert_eq!(code, DENIED, "{out}");
-        assert!(
-            out.contains("[FAIL] reported_tcb.snp: expected >= 200"),
-            "{out}"
-        );
+        assert!(out.contains("[FAIL] reported_tcb.snp: expected >= 200"), "{out}");
     }
 }
 
@@ -273,11 +256,7 @@ mod sim {
         let d = scratch("sim-debug");
         let ev = sim_evidence(&d, true, "n1", "n1");
         let no = write(&d, "no.json", r#"{"allow_simulated": true}"#);
-        let yes = write(
-            &d,
-            "yes.json",
-            r#"{"allow_simulated": true, "debug_allowed": true}"#,
-        );
+        let yes = write(&d, "yes.json", r#"{"allow_simulated": true, "debug_allowed": true}"#);
         let (code, out) = attest(&["--evidence", &ev, "--allow-sim", "--policy", &no]);
         assert_eq!(code, DENIED, "{out}");
         assert!(out.contains("[FAIL] debug: expected false"), "{out}");
@@ -297,9 +276,6 @@ mod sim {
             &p,
         ]);
         assert_eq!(code, DENIED, "{out}");
-        assert!(
-            out.contains("[FAIL] report_data: expected SHA-512(nonce"),
-            "{out}"
-        );
+        assert!(out.contains("[FAIL] report_data: expected SHA-512(nonce"), "{out}");
     }
 }

@@ -66,11 +66,7 @@ mod formats {
     #[test]
     fn evidence_json_with_an_unknown_field_exits_2_naming_it() {
         let d = scratch("doc-bad");
-        let ev = write(
-            &d,
-            "ev.json",
-            r#"{"tee": "snp", "evidence": "", "colour": 1}"#,
-        );
+        let ev = write(&d, "ev.json", r#"{"tee": "snp", "evidence": "", "colour": 1}"#);
         let (code, out) = attest(&["--evidence", &ev]);
         assert_eq!(code, BAD_INPUT, "{out}");
         assert!(out.contains("colour"), "{out}");
@@ -84,20 +80,13 @@ mod bad_input {
     fn unrecognised_evidence_exits_2_naming_the_file() {
         let (code, out) = attest(&["--evidence", &v("tdx/go-tdx-guest/report.dat")]);
         assert_eq!(code, BAD_INPUT, "{out}");
-        assert!(
-            out.contains("report.dat") && out.contains("not a TDX quote"),
-            "{out}"
-        );
+        assert!(out.contains("report.dat") && out.contains("not a TDX quote"), "{out}");
     }
 
     #[test]
     fn a_bad_at_time_exits_2() {
-        let (code, out) = attest(&[
-            "--evidence",
-            &v("snp/trustee/test-report.bin"),
-            "--at",
-            "yesterday",
-        ]);
+        let (code, out) =
+            attest(&["--evidence", &v("snp/trustee/test-report.bin"), "--at", "yesterday"]);
         assert_eq!(code, BAD_INPUT, "{out}");
         assert!(out.contains("--at"), "{out}");
     }
@@ -106,12 +95,8 @@ mod bad_input {
     fn a_policy_with_an_unknown_field_exits_2_naming_it() {
         let d = scratch("bad-policy");
         let p = write(&d, "p.json", r#"{"allow_debug": true}"#);
-        let (code, out) = attest(&[
-            "--evidence",
-            &v("snp/trustee/test-report.bin"),
-            "--policy",
-            &p,
-        ]);
+        let (code, out) =
+            attest(&["--evidence", &v("snp/trustee/test-report.bin"), "--policy", &p]);
         assert_eq!(code, BAD_INPUT, "{out}");
         assert!(out.contains("allow_debug"), "{out}");
     }

@@ -9,9 +9,7 @@ use tee::tdx::{Quote, QuoteBytes};
 
 fn rtmrs() -> [[u8; 48]; 4] {
     let q = read("ccel/go-tdx-guest/cos-113-tdx-quote.dat");
-    *Quote::parse(&QuoteBytes::new_checked(&q[..]).unwrap())
-        .unwrap()
-        .rtmrs()
+    *Quote::parse(&QuoteBytes::new_checked(&q[..]).unwrap()).unwrap().rtmrs()
 }
 
 #[test]
@@ -32,10 +30,7 @@ fn a_changed_event_digest_is_rejected_naming_the_rtmr() {
     let mut bad = log.clone();
     bad[at] ^= 1;
     let e = check_event_log(&bad, &rtmrs()).unwrap_err();
-    assert!(
-        matches!(e, EventLogError::RtmrMismatch { rtmr: 1, .. }),
-        "{e}"
-    );
+    assert!(matches!(e, EventLogError::RtmrMismatch { rtmr: 1, .. }), "{e}");
 }
 
 #[test]

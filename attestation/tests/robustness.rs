@@ -22,11 +22,7 @@ const FILES: &[&str] = &[
 
 fn check(bytes: &[u8], opts: VerifyOptions<'_>) {
     if let Ok(e) = Evidence::detect(bytes) {
-        assert!(
-            verify_evidence(&e, opts).is_err(),
-            "accepted {} bytes",
-            bytes.len()
-        );
+        assert!(verify_evidence(&e, opts).is_err(), "accepted {} bytes", bytes.len());
     }
 }
 
@@ -47,10 +43,7 @@ fn every_vector_truncated_at_many_lengths_is_rejected_without_panicking() {
         // leaves a valid quote, so only cuts inside the quote must fail.
         let whole =
             tee::tdx::QuoteBytes::new_checked(&b[..]).map_or(b.len(), |q| q.quote_bytes().len());
-        for len in (0..b.len().min(6000))
-            .step_by(17)
-            .chain([1183, 1185, whole - 1])
-        {
+        for len in (0..b.len().min(6000)).step_by(17).chain([1183, 1185, whole - 1]) {
             if len < whole && !(f.ends_with(".hex") || f.ends_with(".json")) {
                 check(&b[..len], opts);
             } else if len < b.len() {

@@ -65,26 +65,15 @@ fn start(dir: &Path, at: &str, extra: &[&str]) -> Server {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_owned();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr =
+        line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
     Server { child, addr }
 }
 
 impl Server {
     fn post(&self, path: &str, body: &[u8]) -> Reply {
-        request(
-            &self.addr,
-            "POST",
-            path,
-            &[("Content-Type", "application/json")],
-            body,
-        )
+        request(&self.addr, "POST", path, &[("Content-Type", "application/json")], body)
     }
     fn get(&self, path: &str, token: Option<&str>) -> Reply {
         let auth = token.map(|t| format!("Bearer {t}"));
@@ -131,28 +120,18 @@ fn sim_evidence_gets_a_simulated_token_that_releases_the_resource_once_per_nonce
         s.get("/kbs/v0/resource/default/key/2", Some(&token)).json()["error"],
         "resource_not_found"
     );
-    assert_eq!(
-        s.get("/kbs/v0/resource/default/key/1", None).json()["error"],
-        "token_missing"
-    );
+    assert_eq!(s.get("/kbs/v0/resource/default/key/1", None).json()["error"], "token_missing");
     let mut forged = token.clone();
     forged.push('x');
     assert_eq!(
-        s.get("/kbs/v0/resource/default/key/1", Some(&forged))
-            .json()["error"],
+        s.get("/kbs/v0/resource/default/key/1", Some(&forged)).json()["error"],
         "token_invalid"
     );
 
     let again = s.post("/attest", &sim_doc(&nonce, false));
-    assert_eq!(
-        (again.status, again.json()["error"].as_str()),
-        (401, Some("nonce_replayed"))
-    );
+    assert_eq!((again.status, again.json()["error"].as_str()), (401, Some("nonce_replayed")));
     let metrics = String::from_utf8(s.get("/metrics", None).body).unwrap();
-    assert!(
-        metrics.contains("attest_requests_total{result=\"affirming\"} 1"),
-        "{metrics}"
-    );
+    assert!(metrics.contains("attest_requests_total{result=\"affirming\"} 1"), "{metrics}");
     let api = s.get("/openapi.json", None).json();
     assert_eq!(api["openapi"], "3.0.3");
 }
@@ -200,31 +179,16 @@ fn malformed_unknown_oversize_and_unissued_requests_get_their_reasons() {
     let d = scratch("errors");
     let s = start(&d, "2025-06-01T00:00:00Z", &[]);
     let r = s.post("/attest", b"{not json");
-    assert_eq!(
-        (r.status, r.json()["error"].as_str()),
-        (400, Some("malformed_json"))
-    );
+    assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("malformed_json")));
     let r = s.post("/attest", br#"{"tee": "sgx", "evidence": ""}"#);
-    assert_eq!(
-        (r.status, r.json()["error"].as_str()),
-        (400, Some("unknown_tee"))
-    );
+    assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("unknown_tee")));
     let big = vec![b' '; 70_000];
     let r = s.post("/attest", &big);
-    assert_eq!(
-        (r.status, r.json()["error"].as_str()),
-        (413, Some("body_too_large"))
-    );
+    assert_eq!((r.status, r.json()["error"].as_str()), (413, Some("body_too_large")));
     let r = s.post("/attest", br#"{"tee": "sim", "evidence": ""}"#);
-    assert_eq!(
-        (r.status, r.json()["error"].as_str()),
-        (400, Some("nonce_missing"))
-    );
+    assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("nonce_missing")));
     let r = s.post("/attest", &sim_doc("AAAA", false));
-    assert_eq!(
-        (r.status, r.json()["error"].as_str()),
-        (401, Some("nonce_invalid"))
-    );
+    assert_eq!((r.status, r.json()["error"].as_str()), (401, Some("nonce_invalid")));
 }
 
 #[test]
@@ -236,8 +200,5 @@ fn a_nonce_from_one_replica_is_accepted_by_another_and_expires_on_a_later_clock(
     let r = b.post("/attest", &sim_doc(&a.nonce(), false));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let r = c.post("/attest", &sim_doc(&a.nonce(), false));
-    assert_eq!(
-        (r.status, r.json()["error"].as_str()),
-        (401, Some("nonce_expired"))
-    );
+    assert_eq!((r.status, r.json()["error"].as_str()), (401, Some("nonce_expired")));
 }

@@ -30,10 +30,7 @@ fn unpreserved(report: &[u8]) -> Vec<usize> {
 #[test]
 fn sev_drops_the_reserved_tcb_bytes_of_the_signed_region() {
     let lost = unpreserved(&read("snp/trustee/test-report.bin"));
-    let want: Vec<usize> = [0x3A, 0x182, 0x1E2, 0x1F2]
-        .iter()
-        .flat_map(|&s| s..s + 4)
-        .collect();
+    let want: Vec<usize> = [0x3A, 0x182, 0x1E2, 0x1F2].iter().flat_map(|&s| s..s + 4).collect();
     assert_eq!(lost, want);
 }
 
@@ -43,10 +40,7 @@ fn a_changed_reserved_tcb_byte_passes_sev_verify_but_not_ours() {
     m[0x3A] ^= 0x01;
     let vcek = Certificate::from_der(&read("snp/trustee/test-vcek.der")).unwrap();
     let parsed = sev::firmware::guest::AttestationReport::from_bytes(&m).unwrap();
-    assert!(
-        (&vcek, &parsed).verify().is_ok(),
-        "sev accepts the modified report"
-    );
+    assert!((&vcek, &parsed).verify().is_ok(), "sev accepts the modified report");
     let certs = certs_from_path(&vector("snp/trustee/test-vcek.der")).unwrap();
     let e = verify_snp_report(&m, &certs, at("2025-06-01T00:00:00Z")).unwrap_err();
     assert!(matches!(e, SnpError::ReportSignature { .. }), "{e}");

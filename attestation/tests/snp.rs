@@ -38,10 +38,7 @@ fn virtee_milan_report_verifies_with_its_serial_zero_vcek() {
         at("2025-06-01T00:00:00Z"),
     )
     .unwrap();
-    assert_eq!(
-        (v.generation, v.signer, v.report.version),
-        (Generation::Milan, Signer::Vcek, 2)
-    );
+    assert_eq!((v.generation, v.signer, v.report.version), (Generation::Milan, Signer::Vcek, 2));
 }
 
 #[test]
@@ -60,10 +57,7 @@ fn trustee_report_verifies_and_its_policy_forbids_debug() {
     )
     .unwrap();
     assert_eq!(v.report.policy.0, 0x3001f);
-    assert!(
-        !v.report.policy.debug_allowed(),
-        "bit 19 is clear: the vectors README is wrong here"
-    );
+    assert!(!v.report.policy.debug_allowed(), "bit 19 is clear: the vectors README is wrong here");
 }
 
 #[test]
@@ -112,11 +106,8 @@ fn swapped_vcek_is_rejected_naming_the_report_signature() {
 
 #[test]
 fn milan_vcek_against_only_genoa_roots_is_rejected_as_unchained() {
-    let genoa: Vec<_> = builtin_roots()
-        .iter()
-        .filter(|r| r.generation == Generation::Genoa)
-        .cloned()
-        .collect();
+    let genoa: Vec<_> =
+        builtin_roots().iter().filter(|r| r.generation == Generation::Genoa).cloned().collect();
     let e = verify_with_roots(
         &milan_report(),
         &certs("snp/virtee-sev/vcek_milan.der"),
@@ -159,10 +150,7 @@ fn a_change_to_the_signature_itself_is_rejected() {
     for i in [0x2A0, 0x2A0 + 47, 0x2E8, 0x2E8 + 47] {
         let mut m = r.clone();
         m[i] ^= 0x01;
-        assert!(
-            verify_snp_report(&m, &c, at("2025-06-01T00:00:00Z")).is_err(),
-            "byte {i:#x}"
-        );
+        assert!(verify_snp_report(&m, &c, at("2025-06-01T00:00:00Z")).is_err(), "byte {i:#x}");
     }
 }
 
@@ -178,9 +166,5 @@ fn a_crl_the_ark_did_not_sign_is_rejected_even_when_the_report_is_valid() {
     )
     .unwrap_err();
     assert!(matches!(e, SnpError::Crl(_)), "{e}");
-    assert!(
-        e.to_string()
-            .contains("ARK-Milan did not sign CRL from pckcrl"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("ARK-Milan did not sign CRL from pckcrl"), "{e}");
 }

@@ -21,27 +21,15 @@ fn sweep_snp(report: &[u8], certs: &[AmdCert], when: &str) {
         m[i] ^= 0x01;
         let e = verify_snp_report(&m, certs, t).expect_err(&format!("byte {i:#x} accepted"));
         let text = e.to_string();
-        let named = [
-            "signature",
-            "malformed",
-            "signing key",
-            "does not chain",
-            "certifies",
-        ];
-        assert!(
-            named.iter().any(|n| text.contains(n)),
-            "byte {i:#x}: {text}"
-        );
+        let named = ["signature", "malformed", "signing key", "does not chain", "certifies"];
+        assert!(named.iter().any(|n| text.contains(n)), "byte {i:#x}: {text}");
     }
 }
 
 /// Flips one bit in each byte of header and body and checks each is rejected.
 fn sweep_tdx(quote: &[u8], collateral: &TdxCollateral, when: &str) {
     let t = at(when);
-    let signed = tee::tdx::QuoteBytes::new_checked(quote)
-        .unwrap()
-        .signed_bytes()
-        .len();
+    let signed = tee::tdx::QuoteBytes::new_checked(quote).unwrap().signed_bytes().len();
     for i in 0..signed {
         let mut m = quote.to_vec();
         m[i] ^= 0x01;
@@ -54,12 +42,7 @@ fn sweep_tdx(quote: &[u8], collateral: &TdxCollateral, when: &str) {
 
 fn hex_file(rel: &str) -> Vec<u8> {
     let text = String::from_utf8(read(rel)).unwrap();
-    hex::decode(
-        text.chars()
-            .filter(char::is_ascii_hexdigit)
-            .collect::<String>(),
-    )
-    .unwrap()
+    hex::decode(text.chars().filter(char::is_ascii_hexdigit).collect::<String>()).unwrap()
 }
 
 #[test]
@@ -102,12 +85,7 @@ fn sweep_snp_veraison_tsm() {
 #[test]
 fn sweep_tdx_dcap_qvl() {
     let c = TdxCollateral::load(&vector("tdx/dcap-qvl/tdx_quote_collateral.json")).unwrap();
-    verify_tdx_quote(
-        &read("tdx/dcap-qvl/tdx_quote"),
-        &c,
-        at("2025-07-01T00:00:00Z"),
-    )
-    .unwrap();
+    verify_tdx_quote(&read("tdx/dcap-qvl/tdx_quote"), &c, at("2025-07-01T00:00:00Z")).unwrap();
     sweep_tdx(&read("tdx/dcap-qvl/tdx_quote"), &c, "2025-07-01T00:00:00Z");
 }
 
@@ -116,30 +94,20 @@ fn sweep_tdx_go_tdx_guest() {
     // Unmodified, this quote is authentic but has no matching TCB level (see tdx.rs); every
     // change must turn that into a signature or structure failure instead.
     let c = TdxCollateral::load(&vector("tdx/go-tdx-guest")).unwrap();
-    sweep_tdx(
-        &read("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat"),
-        &c,
-        "2023-07-01T00:00:00Z",
-    );
+    sweep_tdx(&read("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat"), &c, "2023-07-01T00:00:00Z");
 }
 
 #[test]
 fn every_snp_vector_is_rejected_before_and_after_its_certificates_are_valid() {
     let cases = [
         ("snp/trustee/test-report.bin", "snp/trustee/test-vcek.der"),
-        (
-            "snp/trustee/test-vlek-report.bin",
-            "snp/trustee/test-vlek.der",
-        ),
+        ("snp/trustee/test-vlek-report.bin", "snp/trustee/test-vlek.der"),
     ];
     for (report, cert) in cases {
         let certs = certs_from_path(&vector(cert)).unwrap();
         for when in ["2019-01-01T00:00:00Z", "2060-01-01T00:00:00Z"] {
             let e = verify_snp_report(&read(report), &certs, at(when)).unwrap_err();
-            assert!(
-                e.to_string().contains("expired or not yet valid"),
-                "{report} at {when}: {e}"
-            );
+            assert!(e.to_string().contains("expired or not yet valid"), "{report} at {when}: {e}");
         }
     }
 }

@@ -81,9 +81,7 @@ fn a_different_root_ca_rejects_the_dcap_qvl_quote() {
     let pem = String::from_utf8(read("roots/amd-milan-ark.pem")).unwrap();
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     use base64::Engine as _;
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap();
+    let der = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
     let e = attestation::tdx::verify_with_root(
         &read("tdx/dcap-qvl/tdx_quote"),
         &dcap_collateral(),
@@ -98,10 +96,7 @@ fn a_different_root_ca_rejects_the_dcap_qvl_quote() {
 fn every_truncation_of_the_quote_is_rejected_as_malformed() {
     let q = read("tdx/dcap-qvl/tdx_quote");
     let c = dcap_collateral();
-    let quote_len = tee::tdx::QuoteBytes::new_checked(&q[..])
-        .unwrap()
-        .quote_bytes()
-        .len();
+    let quote_len = tee::tdx::QuoteBytes::new_checked(&q[..]).unwrap().quote_bytes().len();
     for len in (0..quote_len).step_by(13) {
         let e = verify_tdx_quote(&q[..len], &c, at("2025-07-01T00:00:00Z")).unwrap_err();
         assert!(matches!(e, TdxError::Parse(_)), "len {len}: {e}");
@@ -112,19 +107,13 @@ fn every_truncation_of_the_quote_is_rejected_as_malformed() {
 fn every_single_byte_change_in_header_and_body_is_rejected() {
     let q = read("tdx/dcap-qvl/tdx_quote");
     let c = dcap_collateral();
-    let signed = tee::tdx::QuoteBytes::new_checked(&q[..])
-        .unwrap()
-        .signed_bytes()
-        .len();
+    let signed = tee::tdx::QuoteBytes::new_checked(&q[..]).unwrap().signed_bytes().len();
     for i in 0..signed {
         let mut m = q.clone();
         m[i] ^= 0x01;
         let e = verify_tdx_quote(&m, &c, at("2025-07-01T00:00:00Z")).unwrap_err();
         let text = e.to_string();
-        assert!(
-            matches!(e, TdxError::Parse(_) | TdxError::Invalid { .. }),
-            "byte {i}: {text}"
-        );
+        assert!(matches!(e, TdxError::Parse(_) | TdxError::Invalid { .. }), "byte {i}: {text}");
     }
 }
 
@@ -132,10 +121,7 @@ fn every_single_byte_change_in_header_and_body_is_rejected() {
 fn changes_to_signature_key_and_qe_report_are_rejected() {
     let q = read("tdx/dcap-qvl/tdx_quote");
     let c = dcap_collateral();
-    let signed = tee::tdx::QuoteBytes::new_checked(&q[..])
-        .unwrap()
-        .signed_bytes()
-        .len();
+    let signed = tee::tdx::QuoteBytes::new_checked(&q[..]).unwrap().signed_bytes().len();
     // signature_data_len (4) | signature (64) | attestation key (64) | cert data header (6)
     // | QE report (384) | QE report signature (64)
     for i in (signed + 4..signed + 4 + 128)
@@ -144,10 +130,7 @@ fn changes_to_signature_key_and_qe_report_are_rejected() {
     {
         let mut m = q.clone();
         m[i] ^= 0x01;
-        assert!(
-            verify_tdx_quote(&m, &c, at("2025-07-01T00:00:00Z")).is_err(),
-            "byte {i}"
-        );
+        assert!(verify_tdx_quote(&m, &c, at("2025-07-01T00:00:00Z")).is_err(), "byte {i}");
     }
 }
 
@@ -156,18 +139,11 @@ fn a_changed_tcb_info_signature_is_rejected() {
     let mut c = dcap_collateral();
     let text = std::fs::read_to_string(vector("tdx/dcap-qvl/tdx_quote_collateral.json")).unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let tcb = v["tcb_info"]
-        .as_str()
-        .unwrap()
-        .replacen("UpToDate", "UpToDatf", 1);
+    let tcb = v["tcb_info"].as_str().unwrap().replacen("UpToDate", "UpToDatf", 1);
     v["tcb_info"] = tcb.into();
     c = TdxCollateral::from_json(&v.to_string()).unwrap_or(c);
-    let e = verify_tdx_quote(
-        &read("tdx/dcap-qvl/tdx_quote"),
-        &c,
-        at("2025-07-01T00:00:00Z"),
-    )
-    .unwrap_err();
+    let e = verify_tdx_quote(&read("tdx/dcap-qvl/tdx_quote"), &c, at("2025-07-01T00:00:00Z"))
+        .unwrap_err();
     assert!(e.to_string().to_lowercase().contains("tcb"), "{e}");
 }
 
@@ -180,10 +156,7 @@ fn collateral_for_another_platform_is_rejected() {
         at("2023-07-01T00:00:00Z"),
     )
     .unwrap_err();
-    assert!(
-        matches!(e, TdxError::Invalid { .. } | TdxError::Expired { .. }),
-        "{e}"
-    );
+    assert!(matches!(e, TdxError::Invalid { .. } | TdxError::Expired { .. }), "{e}");
     let e = verify_tdx_quote(
         &read("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat"),
         &dcap_collateral(),

@@ -48,10 +48,16 @@ impl fmt::Display for BzImageError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
             Self::BadElf(e) => write!(f, "not a usable kernel ELF: {e}"),
-            Self::SegmentBelowBase { paddr } => write!(f, "loadable segment at {paddr:#x} is below the link base {LINK_BASE:#x}"),
+            Self::SegmentBelowBase { paddr } => {
+                write!(f, "loadable segment at {paddr:#x} is below the link base {LINK_BASE:#x}")
+            }
             Self::Empty => write!(f, "the ELF has no loadable segments"),
-            Self::NoHandoverEntry => write!(f, "symbol {HANDOVER_SYMBOL} is missing or within the first 0x200 bytes"),
-            Self::TooLarge(n) => write!(f, "image of {n:#x} bytes does not fit the boot protocol's 32-bit fields"),
+            Self::NoHandoverEntry => {
+                write!(f, "symbol {HANDOVER_SYMBOL} is missing or within the first 0x200 bytes")
+            }
+            Self::TooLarge(n) => {
+                write!(f, "image of {n:#x} bytes does not fit the boot protocol's 32-bit fields")
+            }
         }
     }
 }
@@ -79,15 +85,17 @@ pub fn flatten(elf_bytes: &[u8]) -> Result<FlatKernel, BzImageError> {
             continue;
         }
         let paddr = ph.physical_addr();
-        let offset = paddr.checked_sub(LINK_BASE).ok_or(BzImageError::SegmentBelowBase { paddr })?;
+        let offset =
+            paddr.checked_sub(LINK_BASE).ok_or(BzImageError::SegmentBelowBase { paddr })?;
         mem_end = mem_end.max(offset + ph.mem_size());
         if ph.file_size() == 0 {
             continue;
         }
-        let start = usize::try_from(ph.offset()).map_err(|_| BzImageError::TooLarge(ph.offset()))?;
-        let data = elf_bytes
-            .get(start..start + ph.file_size() as usize)
-            .ok_or_else(|| BzImageError::BadElf(format!("segment at file offset {start:#x} runs past the end")))?;
+        let start =
+            usize::try_from(ph.offset()).map_err(|_| BzImageError::TooLarge(ph.offset()))?;
+        let data = elf_bytes.get(start..start + ph.file_size() as usize).ok_or_else(|| {
+            BzImageError::BadElf(format!("segment at file offset {start:#x} runs past the end"))
+        })?;
         let end = (offset + ph.file_size()) as usize;
         if bytes.len() < end {
             bytes.resize(end, 0);
@@ -98,7 +106,10 @@ pub fn flatten(elf_bytes: &[u8]) -> Result<FlatKernel, BzImageError> {
         return Err(BzImageError::Empty);
     }
     let handover = find_symbol(&elf, HANDOVER_SYMBOL).ok_or(BzImageError::NoHandoverEntry)?;
-    let handover_entry = handover.checked_sub(LINK_BASE).filter(|&o| o >= 0x200).ok_or(BzImageError::NoHandoverEntry)?;
+    let handover_entry = handover
+        .checked_sub(LINK_BASE)
+        .filter(|&o| o >= 0x200)
+        .ok_or(BzImageError::NoHandoverEntry)?;
     Ok(FlatKernel { bytes, init_size: mem_end.next_multiple_of(4096), handover_entry })
 }
 
@@ -115,9 +126,11 @@ fn find_symbol(elf: &ElfFile, name: &str) -> Option<u64> {
 /// Returns the 4 KiB setup area for a flat kernel.
 pub fn setup_area(kernel: &FlatKernel) -> Result<Vec<u8>, BzImageError> {
     let too_large = |n: u64| BzImageError::TooLarge(n);
-    let syssize = u32::try_from(kernel.bytes.len().div_ceil(16)).map_err(|_| too_large(kernel.bytes.len() as u64))?;
+    let syssize = u32::try_from(kernel.bytes.len().div_ceil(16))
+        .map_err(|_| too_large(kernel.bytes.len() as u64))?;
     let init_size = u32::try_from(kernel.init_size).map_err(|_| too_large(kernel.init_size))?;
-    let handover_offset = u32::try_from(kernel.handover_entry - 0x200).map_err(|_| too_large(kernel.handover_entry))?;
+    let handover_offset = u32::try_from(kernel.handover_entry - 0x200)
+        .map_err(|_| too_large(kernel.handover_entry))?;
     let mut s = vec![0u8; SETUP_LEN];
     s[0x1f1] = SETUP_SECTS;
     s[0x1f4..0x1f8].copy_from_slice(&syssize.to_le_bytes());
@@ -162,7 +175,11 @@ mod tests {
     #[test]
     fn setup_area_is_one_boot_params_page() {
         let s = setup_area(&kernel()).unwrap();
-        assert_eq!(s.len(), 4096, "OVMF silently skips kernels whose setup is smaller than boot_params");
+        assert_eq!(
+            s.len(),
+            4096,
+            "OVMF silently skips kernels whose setup is smaller than boot_params"
+        );
         assert_eq!(s[0x1f1], 7);
     }
 
@@ -173,11 +190,19 @@ mod tests {
         assert_eq!(u16::from_le_bytes([s[0x206], s[0x207]]), 0x020f);
         assert_eq!(u16::from_le_bytes([s[0x1fe], s[0x1ff]]), 0xaa55);
         assert_eq!(s[0x234], 1, "relocatable");
-        assert_eq!(u16::from_le_bytes([s[0x236], s[0x237]]), 0b1001, "XLF_KERNEL_64 | XLF_EFI_HANDOVER_64");
+        assert_eq!(
+            u16::from_le_bytes([s[0x236], s[0x237]]),
+            0b1001,
+            "XLF_KERNEL_64 | XLF_EFI_HANDOVER_64"
+        );
         assert_eq!(u32_at(&s, 0x264), 0x40, "handover_offset is the entry minus 0x200");
         assert_eq!(u32_at(&s, 0x260), 0x40_0000, "init_size covers bss");
         assert_eq!(u32_at(&s, 0x1f4), 625, "syssize counts 16-byte paragraphs");
-        assert_eq!(u32_at(&s, 0x22c), 0x7fff_ffff, "initrd_addr_max: loaders refuse any initrd when it is 0");
+        assert_eq!(
+            u32_at(&s, 0x22c),
+            0x7fff_ffff,
+            "initrd_addr_max: loaders refuse any initrd when it is 0"
+        );
     }
 
     #[test]

@@ -71,8 +71,10 @@ pub fn encode(mut symbols: Vec<(u64, String)>) -> Vec<u8> {
 pub fn fill(image: &mut [u8]) -> Result<usize, KsymsError> {
     let (offset, size, symbols) = {
         let elf = ElfFile::new(image).map_err(|e| KsymsError::BadElf(e.to_string()))?;
-        let section = elf.find_section_by_name(".ksyms").ok_or(KsymsError::MissingSection(".ksyms"))?;
-        let symtab = elf.find_section_by_name(".symtab").ok_or(KsymsError::MissingSection(".symtab"))?;
+        let section =
+            elf.find_section_by_name(".ksyms").ok_or(KsymsError::MissingSection(".ksyms"))?;
+        let symtab =
+            elf.find_section_by_name(".symtab").ok_or(KsymsError::MissingSection(".symtab"))?;
         let mut symbols = Vec::new();
         if let Ok(SectionData::SymbolTable64(entries)) = symtab.get_data(&elf) {
             for e in entries {

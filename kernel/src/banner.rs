@@ -15,9 +15,19 @@ pub fn print() {
     let cpu = ostd::cpu::features();
     let frames = ostd::mm::frame_stats();
     let mut out = String::new();
-    let _ = writeln!(out, "{KERNEL_NAME} {KERNEL_VERSION}: booted via {} in {} ms", info.protocol, ostd::time::ms_since_entry());
+    let _ = writeln!(
+        out,
+        "{KERNEL_NAME} {KERNEL_VERSION}: booted via {} in {} ms",
+        info.protocol,
+        ostd::time::ms_since_entry()
+    );
     let _ = writeln!(out, "  TEE platform: {}", ostd::tee::platform());
-    let _ = writeln!(out, "  image: physical {:#x}..{:#x}", info.kernel_image().start, info.kernel_image().end);
+    let _ = writeln!(
+        out,
+        "  image: physical {:#x}..{:#x}",
+        info.kernel_image().start,
+        info.kernel_image().end
+    );
     let _ = writeln!(
         out,
         "  memory: {} MiB usable in {} map regions, {} MiB free",
@@ -26,10 +36,25 @@ pub fn print() {
         (frames.free * 4096) >> 20,
     );
     let features: Vec<&str> = cpu.names().collect();
-    let _ = writeln!(out, "  CPU: {} \"{}\" [{}]", cpu.vendor_str(), cpu.brand_str(), features.join(" "));
+    let _ = writeln!(
+        out,
+        "  CPU: {} \"{}\" [{}]",
+        cpu.vendor_str(),
+        cpu.brand_str(),
+        features.join(" ")
+    );
     let protections = ostd::cpu::protections().names().collect::<Vec<_>>().join(" ");
-    let _ = writeln!(out, "  protections: {}", if protections.is_empty() { "none" } else { &protections });
-    let _ = write!(out, "  timer: {} at {} Hz, TSC ", if ostd::time::apic::is_x2apic() { "x2APIC" } else { "xAPIC" }, ostd::time::hz());
+    let _ = writeln!(
+        out,
+        "  protections: {}",
+        if protections.is_empty() { "none" } else { &protections }
+    );
+    let _ = write!(
+        out,
+        "  timer: {} at {} Hz, TSC ",
+        if ostd::time::apic::is_x2apic() { "x2APIC" } else { "xAPIC" },
+        ostd::time::hz()
+    );
     let _ = match ostd::time::tsc_calibration() {
         Some(calibration) => writeln!(out, "{calibration}"),
         None => writeln!(out, "{} MHz", ostd::time::tsc_hz() / 1_000_000),
@@ -52,7 +77,12 @@ fn cmdline_notes(info: &BootInfo) -> String {
         let _ = write!(notes, " ({} non-printable bytes shown as '?')", info.cmdline.replaced);
     }
     if info.cmdline.truncated > 0 {
-        let _ = write!(notes, " ({} bytes past {} dropped)", info.cmdline.truncated, ostd::boot::Cmdline::CAPACITY);
+        let _ = write!(
+            notes,
+            " ({} bytes past {} dropped)",
+            info.cmdline.truncated,
+            ostd::boot::Cmdline::CAPACITY
+        );
     }
     notes
 }

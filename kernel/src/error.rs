@@ -77,7 +77,9 @@ impl From<ostd::mm::VmError> for Errno {
         match e {
             ostd::mm::VmError::OutOfMemory => Errno::ENOMEM,
             ostd::mm::VmError::AlreadyMapped(_) => Errno::EEXIST,
-            ostd::mm::VmError::BadAddress(_) | ostd::mm::VmError::Fault(_) | ostd::mm::VmError::NotMapped(_) => Errno::EFAULT,
+            ostd::mm::VmError::BadAddress(_)
+            | ostd::mm::VmError::Fault(_)
+            | ostd::mm::VmError::NotMapped(_) => Errno::EFAULT,
             ostd::mm::VmError::NotActive => Errno::EFAULT,
         }
     }

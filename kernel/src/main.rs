@@ -59,7 +59,11 @@ fn kernel_main() -> ! {
     }
     if cmdline.has_flag("ktest") {
         let summary = ostd::ktest::run_all(cmdline.value("ktest.filter"));
-        exit_qemu(if summary.failed == 0 && summary.passed > 0 { ExitCode::Success } else { ExitCode::Failure });
+        exit_qemu(if summary.failed == 0 && summary.passed > 0 {
+            ExitCode::Success
+        } else {
+            ExitCode::Failure
+        });
     }
     log::info!("{} syscalls implemented", syscall::table::TABLE.len());
 
@@ -69,7 +73,12 @@ fn kernel_main() -> ! {
     }
     match ostd::boot::initrd_bytes() {
         Some(image) => match fs::initramfs::unpack(image, &root) {
-            Ok(u) => log::info!("initramfs: {} entries, {} bytes{}", u.entries, u.bytes, if u.compressed { " (gzip)" } else { "" }),
+            Ok(u) => log::info!(
+                "initramfs: {} entries, {} bytes{}",
+                u.entries,
+                u.bytes,
+                if u.compressed { " (gzip)" } else { "" }
+            ),
             Err(e) => log::error!("initramfs: {e}"),
         },
         None => log::info!("no initramfs"),
@@ -79,7 +88,10 @@ fn kernel_main() -> ! {
     process::itimer::init();
     wait::set_signal_check(process::registry::current_interrupted);
     fs::mount::register_filesystem("proc", process::procfs::new_root);
-    process::run::set_syscall_entries(process::run::SyscallEntries { native: syscall::dispatch, legacy: syscall::i386::dispatch });
+    process::run::set_syscall_entries(process::run::SyscallEntries {
+        native: syscall::dispatch,
+        legacy: syscall::i386::dispatch,
+    });
 
     let explicit = cmdline.value("rdinit").or(cmdline.value("init"));
     let candidates: Vec<&str> = match explicit {
@@ -90,7 +102,11 @@ fn kernel_main() -> ! {
     let mut extra_args: Vec<String> = Vec::new();
     for arg in cmdline.args() {
         match (arg.key, arg.value) {
-            ("console" | "rdinit" | "init" | "quiet" | "hz" | "tee" | "ktest" | "ktest.filter" | "selftest", _) => {}
+            (
+                "console" | "rdinit" | "init" | "quiet" | "hz" | "tee" | "ktest" | "ktest.filter"
+                | "selftest",
+                _,
+            ) => {}
             (k, Some(v)) if !k.contains('.') => envp.push(alloc::format!("{k}={v}")),
             (k, None) if !k.contains('.') => extra_args.push(k.to_string()),
             _ => {}
@@ -111,7 +127,12 @@ fn kernel_main() -> ! {
 
 /// Waits until pid 1 exits, then powers off with its verdict.
 fn wait_for_init() -> ! {
-    let status = ostd::task::wait_ticks_until(|| process::registry::get(1).and_then(|p| p.exit_status()));
+    let status =
+        ostd::task::wait_ticks_until(|| process::registry::get(1).and_then(|p| p.exit_status()));
     log::info!("init exited ({status:?}); powering off");
-    exit_qemu(if status == process::ExitStatus::Exited(0) { ExitCode::Success } else { ExitCode::Failure })
+    exit_qemu(if status == process::ExitStatus::Exited(0) {
+        ExitCode::Success
+    } else {
+        ExitCode::Failure
+    })
 }

@@ -14,7 +14,9 @@ fn fallback_u64() -> u64 {
         log::warn!("random: no RDRAND; using a TSC-seeded non-cryptographic generator");
         FALLBACK_STATE.store(ostd::time::read_tsc(), Ordering::Relaxed);
     }
-    let mut z = FALLBACK_STATE.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = FALLBACK_STATE
+        .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+        .wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

@@ -96,7 +96,8 @@ impl UserMem {
         if bytes.len() > max {
             return Err(Errno::ENAMETOOLONG);
         }
-        Ok(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     /// Reads a NULL-terminated array of string pointers (argv, envp), within Linux's limits.
@@ -114,7 +115,9 @@ impl UserMem {
                 return Ok(out);
             }
             // MAX_ARG_STRLEN (32 pages) counts the NUL.
-            let s = self.read_cstring(ptr, 128 * 1024 - 1).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
+            let s = self
+                .read_cstring(ptr, 128 * 1024 - 1)
+                .map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
             total += s.len() + 1 + 8;
             if total > MAX_TOTAL {
                 return Err(Errno::E2BIG);

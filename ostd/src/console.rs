@@ -171,7 +171,13 @@ impl Log for ConsoleLogger {
     fn log(&self, record: &Record) {
         if self.enabled(record.metadata()) {
             let ms = crate::time::uptime_ms_if_ready();
-            print(format_args!("[{:>5}.{:03}] {:<5} {}\n", ms / 1000, ms % 1000, record.level(), record.args()));
+            print(format_args!(
+                "[{:>5}.{:03}] {:<5} {}\n",
+                ms / 1000,
+                ms % 1000,
+                record.level(),
+                record.args()
+            ));
         }
     }
 

@@ -50,7 +50,8 @@ pub const COUNT_PREFIX: &str = "ktest: ";
 /// registered and selected, one line per test, and a final `N passed, N failed` line.
 pub fn run_all(filter: Option<&str>) -> KtestSummary {
     let mut summary = KtestSummary::default();
-    let matches = |d: &&KtestDescriptor| filter.is_none_or(|f| d.module.contains(f) || d.name.contains(f));
+    let matches =
+        |d: &&KtestDescriptor| filter.is_none_or(|f| d.module.contains(f) || d.name.contains(f));
     let selected = descriptors().iter().filter(matches).count();
     crate::early_println!("{COUNT_PREFIX}{} registered, {selected} selected", descriptors().len());
     for test in descriptors().iter().filter(matches) {

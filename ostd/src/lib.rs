@@ -39,7 +39,6 @@ pub mod trap;
 pub mod user;
 mod user_tests;
 
-
 /// The kernel's entry point, and its in-kernel test registration, as macros.
 ///
 /// These expand to the symbols and linker-section statics that the boot code and the test

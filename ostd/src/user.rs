@@ -135,10 +135,29 @@ impl Default for UserContext {
     fn default() -> Self {
         Self {
             fpu: FpuState::initial(),
-            rax: 0, rbx: 0, rcx: 0, rdx: 0, rsi: 0, rdi: 0, rbp: 0, rsp: 0,
-            r8: 0, r9: 0, r10: 0, r11: 0, r12: 0, r13: 0, r14: 0, r15: 0,
-            rip: 0, rflags: RFLAGS_IF | RFLAGS_RESERVED_1,
-            trap_vector: 0, error_code: 0, fault_addr: 0, exit_kind: 0, fs_base: 0,
+            rax: 0,
+            rbx: 0,
+            rcx: 0,
+            rdx: 0,
+            rsi: 0,
+            rdi: 0,
+            rbp: 0,
+            rsp: 0,
+            r8: 0,
+            r9: 0,
+            r10: 0,
+            r11: 0,
+            r12: 0,
+            r13: 0,
+            r14: 0,
+            r15: 0,
+            rip: 0,
+            rflags: RFLAGS_IF | RFLAGS_RESERVED_1,
+            trap_vector: 0,
+            error_code: 0,
+            fault_addr: 0,
+            exit_kind: 0,
+            fs_base: 0,
         }
     }
 }
@@ -214,7 +233,12 @@ impl UserMode {
     /// Prepares to run `context` in `space`.
     pub fn new(space: Arc<VmSpace>, context: UserContext) -> Self {
         let task = crate::task::current();
-        Self { space, task, context: alloc::boxed::Box::new(context), _not_send: core::marker::PhantomData }
+        Self {
+            space,
+            task,
+            context: alloc::boxed::Box::new(context),
+            _not_send: core::marker::PhantomData,
+        }
     }
 
     /// Returns the registers.
@@ -256,7 +280,10 @@ impl UserMode {
         }
         loop {
             let ctx = &mut *self.context;
-            if !is_canonical_user(ctx.rip) || !is_canonical_user(ctx.rsp) || !is_canonical_user(ctx.fs_base) {
+            if !is_canonical_user(ctx.rip)
+                || !is_canonical_user(ctx.rsp)
+                || !is_canonical_user(ctx.fs_base)
+            {
                 return ReturnReason::BadContext;
             }
             ctx.rflags = (ctx.rflags & USER_RFLAGS_MASK) | RFLAGS_IF | RFLAGS_RESERVED_1;
@@ -264,7 +291,11 @@ impl UserMode {
             x86_64::instructions::interrupts::disable();
             // User mode runs with interrupts on: entering it inside a SpinLock or a
             // DisabledIrqGuard would let a timer preempt the lock holder (a deadlock).
-            assert_eq!(crate::sync::save_nesting().depth(), 0, "UserMode::execute with a SpinLock or DisabledIrqGuard held");
+            assert_eq!(
+                crate::sync::save_nesting().depth(),
+                0,
+                "UserMode::execute with a SpinLock or DisabledIrqGuard held"
+            );
             // A request made while the task ran in user mode, or while it was preempted there,
             // is answered before going back (checked with interrupts off, so none slips in
             // between): a CPU-bound program still gets its signals.
@@ -273,7 +304,8 @@ impl UserMode {
                 return ReturnReason::Interrupted;
             }
             // WRMSR is slow (and traps under a TEE): write FS base only when it changes.
-            if LAST_FS_BASE.swap(ctx.fs_base, core::sync::atomic::Ordering::Relaxed) != ctx.fs_base {
+            if LAST_FS_BASE.swap(ctx.fs_base, core::sync::atomic::Ordering::Relaxed) != ctx.fs_base
+            {
                 FsBase::write(x86_64::VirtAddr::new(ctx.fs_base));
             }
             let entered = crate::time::monotonic_ns();

@@ -3,7 +3,7 @@
 
 use alloc::sync::Arc;
 
-use crate::mm::{Frame, PageFlags, PageFaultInfo, VmError, VmSpace, PAGE_SIZE};
+use crate::mm::{Frame, PAGE_SIZE, PageFaultInfo, PageFlags, VmError, VmSpace};
 use crate::user::{ReturnReason, UserContext, UserMode};
 
 // Position-independent user programs, copied into user pages by the tests.
@@ -84,15 +84,25 @@ fn space_with(code: &[u8]) -> Arc<VmSpace> {
     let page = Frame::alloc_zeroed().unwrap();
     page.write_bytes(0, code);
     space.map(CODE, page, PageFlags::READ | PageFlags::EXEC).unwrap();
-    space.map(STACK_TOP - PAGE_SIZE as u64, Frame::alloc_zeroed().unwrap(), PageFlags::READ | PageFlags::WRITE).unwrap();
-    space.set_page_fault_handler(alloc::boxed::Box::new(|space: &VmSpace, info: &PageFaultInfo| {
-        if (DEMAND..DEMAND + 0x10_0000).contains(&info.addr) && !info.present {
-            let page = info.addr & !(PAGE_SIZE as u64 - 1);
-            space.map(page, Frame::alloc_zeroed().ok_or(())?, PageFlags::READ | PageFlags::WRITE).map_err(|_| ())
-        } else {
-            Err(())
-        }
-    }));
+    space
+        .map(
+            STACK_TOP - PAGE_SIZE as u64,
+            Frame::alloc_zeroed().unwrap(),
+            PageFlags::READ | PageFlags::WRITE,
+        )
+        .unwrap();
+    space.set_page_fault_handler(alloc::boxed::Box::new(
+        |space: &VmSpace, info: &PageFaultInfo| {
+            if (DEMAND..DEMAND + 0x10_0000).contains(&info.addr) && !info.present {
+                let page = info.addr & !(PAGE_SIZE as u64 - 1);
+                space
+                    .map(page, Frame::alloc_zeroed().ok_or(())?, PageFlags::READ | PageFlags::WRITE)
+                    .map_err(|_| ())
+            } else {
+                Err(())
+            }
+        },
+    ));
     Arc::new(space)
 }
 

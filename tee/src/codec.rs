@@ -23,11 +23,7 @@ pub(crate) struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// Starts reading `buf` at absolute offset 0.
     pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Self {
-            buf,
-            pos: 0,
-            base: 0,
-        }
+        Self { buf, pos: 0, base: 0 }
     }
 
     /// Returns the absolute offset of the next unread byte.
@@ -48,12 +44,7 @@ impl<'a> Reader<'a> {
     /// Consumes `n` bytes for `field`.
     pub(crate) fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], ParseError> {
         let got = self.remaining();
-        let truncated = ParseError::Truncated {
-            field,
-            offset: self.offset(),
-            need: n,
-            got,
-        };
+        let truncated = ParseError::Truncated { field, offset: self.offset(), need: n, got };
         let end = self.pos.checked_add(n).ok_or(truncated.clone())?;
         let bytes = self.buf.get(self.pos..end).ok_or(truncated)?;
         self.pos = end;
@@ -102,11 +93,7 @@ impl<'a> Reader<'a> {
     pub(crate) fn finish(&self, field: &'static str) -> Result<(), ParseError> {
         match self.remaining() {
             0 => Ok(()),
-            len => Err(ParseError::TrailingData {
-                field,
-                offset: self.offset(),
-                len,
-            }),
+            len => Err(ParseError::TrailingData { field, offset: self.offset(), len }),
         }
     }
 }
@@ -134,20 +121,12 @@ pub(crate) fn put_u64(out: &mut Vec<u8>, v: u64) {
 
 /// Returns `len` as a `u16` length prefix for `field`.
 pub(crate) fn prefix_u16(field: &'static str, len: usize) -> Result<u16, EmitError> {
-    u16::try_from(len).map_err(|_| EmitError::TooLong {
-        field,
-        len,
-        max: u16::MAX as usize,
-    })
+    u16::try_from(len).map_err(|_| EmitError::TooLong { field, len, max: u16::MAX as usize })
 }
 
 /// Returns `len` as a `u32` length prefix for `field`.
 pub(crate) fn prefix_u32(field: &'static str, len: usize) -> Result<u32, EmitError> {
-    u32::try_from(len).map_err(|_| EmitError::TooLong {
-        field,
-        len,
-        max: u32::MAX as usize,
-    })
+    u32::try_from(len).map_err(|_| EmitError::TooLong { field, len, max: u32::MAX as usize })
 }
 
 #[cfg(test)]
@@ -160,12 +139,7 @@ mod test {
         assert_eq!(r.u16("a"), Ok(0x0201));
         assert_eq!(
             r.u32("b"),
-            Err(ParseError::Truncated {
-                field: "b",
-                offset: 2,
-                need: 4,
-                got: 1
-            })
+            Err(ParseError::Truncated { field: "b", offset: 2, need: 4, got: 1 })
         );
     }
 
@@ -177,11 +151,7 @@ mod test {
         s.u8("x").unwrap();
         assert_eq!(
             s.finish("inner"),
-            Err(ParseError::TrailingData {
-                field: "inner",
-                offset: 3,
-                len: 1
-            })
+            Err(ParseError::TrailingData { field: "inner", offset: 3, len: 1 })
         );
         assert_eq!(r.offset(), 4);
     }
@@ -192,11 +162,7 @@ mod test {
         r.u8("x").unwrap();
         assert!(matches!(
             r.take(usize::MAX, "big"),
-            Err(ParseError::Truncated {
-                need: usize::MAX,
-                got: 0,
-                ..
-            })
+            Err(ParseError::Truncated { need: usize::MAX, got: 0, .. })
         ));
     }
 }

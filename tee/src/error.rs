@@ -79,27 +79,13 @@ impl ParseError {
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Truncated {
-                field,
-                offset,
-                need,
-                got,
-            } => write!(
-                f,
-                "truncated {field} at offset {offset}: need {need} bytes, got {got}"
-            ),
-            Self::Unsupported {
-                field,
-                offset,
-                value,
-            } => {
+            Self::Truncated { field, offset, need, got } => {
+                write!(f, "truncated {field} at offset {offset}: need {need} bytes, got {got}")
+            }
+            Self::Unsupported { field, offset, value } => {
                 write!(f, "unsupported {field} {value:#x} at offset {offset}")
             }
-            Self::Invalid {
-                field,
-                offset,
-                reason,
-            } => {
+            Self::Invalid { field, offset, reason } => {
                 write!(f, "invalid {field} at offset {offset}: {reason}")
             }
             Self::TrailingData { field, offset, len } => {
@@ -141,10 +127,7 @@ impl fmt::Display for EmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TooLong { field, len, max } => {
-                write!(
-                    f,
-                    "{field} is {len} bytes long; the format allows at most {max}"
-                )
+                write!(f, "{field} is {len} bytes long; the format allows at most {max}")
             }
             Self::Inconsistent { field, reason } => write!(f, "inconsistent {field}: {reason}"),
         }

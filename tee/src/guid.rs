@@ -89,14 +89,8 @@ mod test {
 
     #[test]
     fn malformed_text_is_rejected() {
-        assert_eq!(
-            Guid::parse_str("c0b406a4a803-4952-9743-3fb6014cd0ae0"),
-            None
-        );
-        assert_eq!(
-            Guid::parse_str("g0b406a4-a803-4952-9743-3fb6014cd0ae"),
-            None
-        );
+        assert_eq!(Guid::parse_str("c0b406a4a803-4952-9743-3fb6014cd0ae0"), None);
+        assert_eq!(Guid::parse_str("g0b406a4-a803-4952-9743-3fb6014cd0ae"), None);
         assert_eq!(Guid::parse_str(""), None);
     }
 }

@@ -126,9 +126,7 @@ impl TsmReport {
         if self.provider() == want {
             Ok(())
         } else {
-            Err(TsmReportError::WrongProvider {
-                found: self.provider.clone(),
-            })
+            Err(TsmReportError::WrongProvider { found: self.provider.clone() })
         }
     }
 
@@ -138,10 +136,8 @@ impl TsmReport {
     /// [`TsmReportError::WrongProvider`] or [`TsmReportError::Blob`].
     pub fn snp_report(&self) -> Result<AttestationReport, TsmReportError> {
         self.expect(TsmProvider::SevGuest)?;
-        AttestationReport::from_bytes(&self.outblob).map_err(|error| TsmReportError::Blob {
-            blob: "outblob",
-            error,
-        })
+        AttestationReport::from_bytes(&self.outblob)
+            .map_err(|error| TsmReportError::Blob { blob: "outblob", error })
     }
 
     /// Parses `auxblob` as an SNP certificate table (provider `sev_guest`).
@@ -152,10 +148,7 @@ impl TsmReport {
     pub fn snp_cert_table(&self) -> Result<CertTable, TsmReportError> {
         self.expect(TsmProvider::SevGuest)?;
         let aux = self.auxblob.as_deref().ok_or(TsmReportError::NoAuxblob)?;
-        CertTable::parse(aux).map_err(|error| TsmReportError::Blob {
-            blob: "auxblob",
-            error,
-        })
+        CertTable::parse(aux).map_err(|error| TsmReportError::Blob { blob: "auxblob", error })
     }
 
     /// Checks `outblob` as a TDX quote (provider `tdx_guest`) and returns the checked view.
@@ -164,10 +157,8 @@ impl TsmReport {
     /// [`TsmReportError::WrongProvider`] or [`TsmReportError::Blob`].
     pub fn tdx_quote(&self) -> Result<QuoteBytes<&[u8]>, TsmReportError> {
         self.expect(TsmProvider::TdxGuest)?;
-        QuoteBytes::new_checked(&self.outblob[..]).map_err(|error| TsmReportError::Blob {
-            blob: "outblob",
-            error,
-        })
+        QuoteBytes::new_checked(&self.outblob[..])
+            .map_err(|error| TsmReportError::Blob { blob: "outblob", error })
     }
 }
 
@@ -190,11 +181,7 @@ mod b64 {
     }
 
     pub(super) fn decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
-        if text.contains(['+', '/']) {
-            STD.decode(text)
-        } else {
-            URL.decode(text)
-        }
+        if text.contains(['+', '/']) { STD.decode(text) } else { URL.decode(text) }
     }
 
     pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -227,9 +214,7 @@ mod b64_opt {
         d: D,
     ) -> Result<Option<Vec<u8>>, D::Error> {
         match Option::<String>::deserialize(d)? {
-            Some(text) => super::b64::decode(&text)
-                .map(Some)
-                .map_err(serde::de::Error::custom),
+            Some(text) => super::b64::decode(&text).map(Some).map_err(serde::de::Error::custom),
             None => Ok(None),
         }
     }

@@ -54,10 +54,7 @@ mod log {
         assert_eq!(s.algorithms.len(), 1);
         assert_eq!(s.algorithms[0].alg, HashAlg::SHA384);
         assert_eq!(s.digest_size(HashAlg::SHA384), Some(48));
-        assert_eq!(
-            (s.spec_version_major, s.spec_version_minor, s.uintn_size),
-            (2, 0, 2)
-        );
+        assert_eq!((s.spec_version_major, s.spec_version_minor, s.uintn_size), (2, 0, 2));
         // TCG puts the header in PCR 0; TDVF put it at MR index 1. Kept as found.
         assert_eq!(s.pcr_index, 1);
     }
@@ -67,23 +64,10 @@ mod log {
         let log = EventLog::parse(&log_area()).unwrap();
         assert_eq!(log.events.len(), 43);
         let first = &log.events[0];
-        assert_eq!(
-            (first.pcr_index, first.event_type),
-            (1, EventType::EV_EFI_HANDOFF_TABLES2)
-        );
+        assert_eq!((first.pcr_index, first.event_type), (1, EventType::EV_EFI_HANDOFF_TABLES2));
         assert_eq!(&first.event[..9], b"\tTdxTable");
-        assert_eq!(
-            log.events
-                .iter()
-                .filter(|e| e.event_type == EventType::EV_IPL)
-                .count(),
-            20
-        );
-        assert!(
-            log.events
-                .iter()
-                .all(|e| e.digest(HashAlg::SHA384).is_some())
-        );
+        assert_eq!(log.events.iter().filter(|e| e.event_type == EventType::EV_IPL).count(), 20);
+        assert!(log.events.iter().all(|e| e.digest(HashAlg::SHA384).is_some()));
         assert!(log.events.iter().all(|e| (1..=4).contains(&e.pcr_index)));
     }
 
@@ -151,12 +135,7 @@ mod log {
         // The first event starts at 65; its digest count is at 73 and its digest at 77.
         assert_eq!(
             EventLog::parse(&area[..80]).unwrap_err(),
-            ParseError::Truncated {
-                field: "event.digest",
-                offset: 79,
-                need: 48,
-                got: 1
-            }
+            ParseError::Truncated { field: "event.digest", offset: 79, need: 48, got: 1 }
         );
     }
 
@@ -166,11 +145,7 @@ mod log {
         area[LOG_LEN + 100] = 0x00;
         assert!(matches!(
             EventLog::parse(&area),
-            Err(ParseError::Invalid {
-                field: "event_log.padding",
-                offset: LOG_LEN,
-                ..
-            })
+            Err(ParseError::Invalid { field: "event_log.padding", offset: LOG_LEN, .. })
         ));
         assert!(EventLog::parse_prefix(&area).is_ok());
     }
@@ -181,48 +156,29 @@ mod log {
         area[77] = 0x0B; // first event's algorithm: SHA-384 -> SHA-256, not declared
         assert!(matches!(
             EventLog::parse(&area),
-            Err(ParseError::Invalid {
-                field: "event.digest.algorithm_id",
-                offset: 77,
-                ..
-            })
+            Err(ParseError::Invalid { field: "event.digest.algorithm_id", offset: 77, .. })
         ));
     }
 
     #[test]
     fn mr_index_beyond_rtmr3_cannot_be_replayed() {
         let mut log = EventLog::parse(&log_area()).unwrap();
-        log.events.push(PcrEvent2 {
-            pcr_index: 5,
-            ..log.events[0].clone()
-        });
+        log.events.push(PcrEvent2 { pcr_index: 5, ..log.events[0].clone() });
         assert_eq!(
             replay_rtmrs(&log),
-            Err(ReplayError::MrIndexOutOfRange {
-                event: 43,
-                mr_index: 5
-            })
+            Err(ReplayError::MrIndexOutOfRange { event: 43, mr_index: 5 })
         );
         log.events.pop();
         log.events[0].digests.clear();
-        assert_eq!(
-            replay_rtmrs(&log),
-            Err(ReplayError::MissingSha384 { event: 0 })
-        );
+        assert_eq!(replay_rtmrs(&log), Err(ReplayError::MissingSha384 { event: 0 }));
     }
 
     #[test]
     fn mrtd_and_no_action_events_are_not_replayed() {
         let mut log = EventLog::parse(&log_area()).unwrap();
         let before = replay_rtmrs(&log).unwrap();
-        log.events.push(PcrEvent2 {
-            pcr_index: 0,
-            ..log.events[0].clone()
-        });
-        log.events.push(PcrEvent2 {
-            event_type: EventType::EV_NO_ACTION,
-            ..log.events[0].clone()
-        });
+        log.events.push(PcrEvent2 { pcr_index: 0, ..log.events[0].clone() });
+        log.events.push(PcrEvent2 { event_type: EventType::EV_NO_ACTION, ..log.events[0].clone() });
         assert_eq!(replay_rtmrs(&log).unwrap(), before);
     }
 }

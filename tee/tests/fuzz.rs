@@ -66,7 +66,16 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
             6 if len >= 4 => {
                 // An interesting 32-bit value over a length or count field.
                 let i = rng.below(len - 3);
-                let v: u32 = [0, 1, 0xff, 0xffff, 0x7fff_ffff, 0xffff_ffff, len as u32, (len as u32).wrapping_sub(1)][rng.below(8)];
+                let v: u32 = [
+                    0,
+                    1,
+                    0xff,
+                    0xffff,
+                    0x7fff_ffff,
+                    0xffff_ffff,
+                    len as u32,
+                    (len as u32).wrapping_sub(1),
+                ][rng.below(8)];
                 b[i..i + 4].copy_from_slice(&v.to_le_bytes());
             }
             7 if len >= 2 => {
@@ -81,13 +90,27 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn seeds_for(target: &str) -> Vec<Vec<u8>> {
-    let tsm = TsmReport::from_json(std::str::from_utf8(&vector!("snp/veraison/sevsnp-tsm-report.json")).unwrap()).unwrap();
+    let tsm = TsmReport::from_json(
+        std::str::from_utf8(&vector!("snp/veraison/sevsnp-tsm-report.json")).unwrap(),
+    )
+    .unwrap();
     match target {
-        "tdx_quote" => vec![vector!("tdx/dcap-qvl/tdx_quote"), vector!("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat"), vector!("ccel/go-tdx-guest/cos-113-tdx-quote.dat")],
+        "tdx_quote" => vec![
+            vector!("tdx/dcap-qvl/tdx_quote"),
+            vector!("tdx/go-tdx-guest/tdx_prod_quote_SPR_E4.dat"),
+            vector!("ccel/go-tdx-guest/cos-113-tdx-quote.dat"),
+        ],
         "tdreport" => vec![vector!("tdx/go-tdx-guest/report.dat")],
-        "snp_report" => vec![vector!("snp/trustee/test-report.bin"), vector!("snp/trustee/test-vlek-report.bin"), tsm.outblob.clone()],
+        "snp_report" => vec![
+            vector!("snp/trustee/test-report.bin"),
+            vector!("snp/trustee/test-vlek-report.bin"),
+            tsm.outblob.clone(),
+        ],
         "cert_table" => vec![tsm.auxblob.clone().unwrap()],
-        "event_log" => vec![vector!("ccel/go-tdx-guest/ccel_data.dat")[..20000].to_vec(), vector!("ccel/go-tdx-guest/ccel_table.dat")],
+        "event_log" => vec![
+            vector!("ccel/go-tdx-guest/ccel_data.dat")[..20000].to_vec(),
+            vector!("ccel/go-tdx-guest/ccel_table.dat"),
+        ],
         "tsm_json" => vec![vector!("snp/veraison/sevsnp-tsm-report.json")],
         other => panic!("unknown fuzz target {other}"),
     }
@@ -139,10 +162,12 @@ fn run_target(target: &str, buf: &[u8]) {
     }
 }
 
-const TARGETS: [&str; 6] = ["tdx_quote", "tdreport", "snp_report", "cert_table", "event_log", "tsm_json"];
+const TARGETS: [&str; 6] =
+    ["tdx_quote", "tdreport", "snp_report", "cert_table", "event_log", "tsm_json"];
 
 fn fuzz(target: &str) {
-    let seconds = std::env::var("TEE_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(600);
+    let seconds =
+        std::env::var("TEE_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(600);
     let seeds = seeds_for(target);
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ target.len() as u64 ^ std::process::id() as u64);
     let start = Instant::now();
@@ -152,7 +177,8 @@ fn fuzz(target: &str) {
         let input = mutate(&mut rng, &seeds);
         if catch_unwind(AssertUnwindSafe(|| run_target(target, &input))).is_err() {
             let _ = std::panic::take_hook();
-            let name = format!("{}/tests/fuzz-findings/{target}-{runs}.bin", env!("CARGO_MANIFEST_DIR"));
+            let name =
+                format!("{}/tests/fuzz-findings/{target}-{runs}.bin", env!("CARGO_MANIFEST_DIR"));
             std::fs::write(&name, &input).unwrap();
             panic!("{target}: input {runs} panicked; saved to {name}");
         }

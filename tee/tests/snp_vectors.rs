@@ -24,13 +24,7 @@ fn trustee_vlek() -> Vec<u8> {
 }
 
 fn legacy(bootloader: u8, tee: u8, snp: u8, microcode: u8) -> TcbParts {
-    TcbParts {
-        fmc: None,
-        bootloader,
-        tee,
-        snp,
-        microcode,
-    }
+    TcbParts { fmc: None, bootloader, tee, snp, microcode }
 }
 
 #[test]
@@ -40,17 +34,11 @@ fn virtee_milan_report_is_v2_vcek_signed_with_tcb_3_0_8_115() {
     assert_eq!(rep.policy.0, 0x30000);
     assert!(!rep.policy.debug_allowed());
     assert_eq!(rep.vmpl, 0);
-    assert_eq!(
-        rep.signature_algo,
-        AttestationReport::SIG_ALGO_ECDSA_P384_SHA384
-    );
+    assert_eq!(rep.signature_algo, AttestationReport::SIG_ALGO_ECDSA_P384_SHA384);
     assert_eq!(rep.key_info.signing_key(), SigningKey::Vcek);
     assert_eq!(rep.cpuid(), None);
     assert_eq!(rep.tcb_layout(), Some(TcbLayout::Legacy));
-    assert_eq!(
-        rep.reported_tcb.decode(TcbLayout::Legacy),
-        legacy(3, 0, 8, 0x73)
-    );
+    assert_eq!(rep.reported_tcb.decode(TcbLayout::Legacy), legacy(3, 0, 8, 0x73));
     assert_eq!(
         rep.measurement,
         hexa(
@@ -65,11 +53,7 @@ fn virtee_milan_report_is_v2_vcek_signed_with_tcb_3_0_8_115() {
         )
     );
     assert_eq!(
-        (
-            rep.current_version.major,
-            rep.current_version.minor,
-            rep.current_version.build
-        ),
+        (rep.current_version.major, rep.current_version.minor, rep.current_version.build),
         (1, 52, 4)
     );
 }
@@ -84,14 +68,8 @@ fn trustee_report_policy_0x3001f_does_not_allow_debug() {
     assert!(rep.policy.smt_allowed());
     assert_eq!(rep.guest_svn, 4);
     // current_tcb has a newer microcode (0xce) than the TCB the VCEK was derived from (0x73).
-    assert_eq!(
-        rep.current_tcb.decode(TcbLayout::Legacy),
-        legacy(3, 0, 8, 0xce)
-    );
-    assert_eq!(
-        rep.reported_tcb.decode(TcbLayout::Legacy),
-        legacy(3, 0, 8, 0x73)
-    );
+    assert_eq!(rep.current_tcb.decode(TcbLayout::Legacy), legacy(3, 0, 8, 0xce));
+    assert_eq!(rep.reported_tcb.decode(TcbLayout::Legacy), legacy(3, 0, 8, 0x73));
 }
 
 #[test]
@@ -103,17 +81,11 @@ fn trustee_vlek_report_is_v3_milan_vmpl1_signed_by_vlek_with_masked_chip_id() {
     assert_eq!(rep.key_info.signing_key(), SigningKey::Vlek);
     assert_eq!(rep.chip_id, [0; 64]);
     let cpuid = rep.cpuid().unwrap();
-    assert_eq!(
-        (cpuid.family, cpuid.model, cpuid.stepping),
-        (0x19, 0x01, 0x01)
-    );
+    assert_eq!((cpuid.family, cpuid.model, cpuid.stepping), (0x19, 0x01, 0x01));
     assert_eq!(rep.generation(), Some(Generation::Milan));
     assert_eq!(rep.platform_info.0, 0x27);
     assert!(rep.platform_info.alias_check_complete());
-    assert_eq!(
-        rep.reported_tcb.decode(TcbLayout::Legacy),
-        legacy(4, 0, 0x18, 0xd9)
-    );
+    assert_eq!(rep.reported_tcb.decode(TcbLayout::Legacy), legacy(4, 0, 0x18, 0xd9));
     assert_eq!(rep.mit_vectors(), None);
 }
 
@@ -155,21 +127,11 @@ fn truncated_report_names_need_and_got() {
     let buf = trustee();
     assert_eq!(
         AttestationReport::from_bytes(&buf[..2]),
-        Err(ParseError::Truncated {
-            field: "version",
-            offset: 0,
-            need: 4,
-            got: 2
-        })
+        Err(ParseError::Truncated { field: "version", offset: 0, need: 4, got: 2 })
     );
     assert_eq!(
         AttestationReport::from_bytes(&buf[..0x2A0]),
-        Err(ParseError::Truncated {
-            field: "report",
-            offset: 0,
-            need: 1184,
-            got: 0x2A0
-        })
+        Err(ParseError::Truncated { field: "report", offset: 0, need: 1184, got: 0x2A0 })
     );
 }
 
@@ -184,14 +146,5 @@ fn tcb_of_a_turin_report_is_read_with_the_turin_layout() {
     let layout = rep.tcb_layout().unwrap();
     assert_eq!(layout, TcbLayout::Turin);
     let parts = TcbVersion(u64::from_le_bytes(hexa("04000000000018d9"))).decode(layout);
-    assert_eq!(
-        parts,
-        TcbParts {
-            fmc: Some(4),
-            bootloader: 0,
-            tee: 0,
-            snp: 0,
-            microcode: 0xd9
-        }
-    );
+    assert_eq!(parts, TcbParts { fmc: Some(4), bootloader: 0, tee: 0, snp: 0, microcode: 0xd9 });
 }

@@ -31,24 +31,16 @@ mod quote_v4 {
         let q = QuoteBytes::new_checked(dcap_qvl()).unwrap();
         let quote = Quote::parse(&q).unwrap();
         assert_eq!(quote.header.version, 4);
-        assert_eq!(
-            quote.header.attestation_key_type,
-            QuoteHeader::ATT_KEY_ECDSA_P256
-        );
+        assert_eq!(quote.header.attestation_key_type, QuoteHeader::ATT_KEY_ECDSA_P256);
         assert_eq!(quote.header.tee_type, 0x81);
         assert_eq!(quote.header.qe_vendor_id, QuoteHeader::INTEL_QE_VENDOR_ID);
-        assert_eq!(
-            quote.header.user_data,
-            hexa("889b7d6ff9df2405b240a830e73faf3d00000000")
-        );
+        assert_eq!(quote.header.user_data, hexa("889b7d6ff9df2405b240a830e73faf3d00000000"));
     }
 
     #[test]
     fn dcap_qvl_quote_body_has_the_measurements_of_that_td() {
         let quote = Quote::parse(&QuoteBytes::new_checked(dcap_qvl()).unwrap()).unwrap();
-        let QuoteBody::Td10(body) = &quote.body else {
-            panic!("v4 quotes carry body 1.0")
-        };
+        let QuoteBody::Td10(body) = &quote.body else { panic!("v4 quotes carry body 1.0") };
         assert_eq!(body.tee_tcb_svn, hexa("06010300000000000000000000000000"));
         assert_eq!(
             body.mr_seam,
@@ -87,10 +79,7 @@ mod quote_v4 {
         let cd = &quote.signature_data.certification;
         assert_eq!(cd.cert_type(), CertificationData::TYPE_QE_REPORT);
         let qe = cd.qe_report().unwrap();
-        assert_eq!(
-            qe.certification.cert_type(),
-            CertificationData::TYPE_PCK_CERT_CHAIN
-        );
+        assert_eq!(qe.certification.cert_type(), CertificationData::TYPE_PCK_CERT_CHAIN);
         assert_eq!(qe.qe_auth_data, (0u8..32).collect::<Vec<_>>());
         assert_eq!((qe.qe_report.isv_prod_id, qe.qe_report.isv_svn), (2, 6));
         assert_eq!(
@@ -102,12 +91,7 @@ mod quote_v4 {
         assert!(pem.starts_with(b"-----BEGIN CERTIFICATE-----\n"));
         // This producer NUL-terminates the PEM text; the byte is kept.
         assert!(pem.ends_with(b"-----END CERTIFICATE-----\n\0"));
-        assert_eq!(
-            pem.windows(27)
-                .filter(|w| w == b"-----BEGIN CERTIFICATE-----")
-                .count(),
-            3
-        );
+        assert_eq!(pem.windows(27).filter(|w| w == b"-----BEGIN CERTIFICATE-----").count(), 3);
     }
 
     #[test]
@@ -165,11 +149,7 @@ mod quote_v4 {
     fn strict_parse_names_the_trailing_bytes() {
         assert_eq!(
             Quote::from_bytes(&cos113()),
-            Err(ParseError::TrailingData {
-                field: "quote",
-                offset: 4935,
-                len: 3065
-            })
+            Err(ParseError::TrailingData { field: "quote", offset: 4935, len: 3065 })
         );
     }
 
@@ -178,45 +158,24 @@ mod quote_v4 {
         let buf = dcap_qvl();
         assert_eq!(
             QuoteBytes::new_checked(&buf[..633]).unwrap_err(),
-            ParseError::Truncated {
-                field: "signature_data_len",
-                offset: 632,
-                need: 4,
-                got: 1
-            }
+            ParseError::Truncated { field: "signature_data_len", offset: 632, need: 4, got: 1 }
         );
         assert_eq!(
             QuoteBytes::new_checked(&buf[..700]).unwrap_err(),
-            ParseError::Truncated {
-                field: "signature_data",
-                offset: 636,
-                need: 4300,
-                got: 64
-            }
+            ParseError::Truncated { field: "signature_data", offset: 636, need: 4300, got: 64 }
         );
         assert_eq!(
             QuoteBytes::new_checked(&buf[..100]).unwrap_err(),
-            ParseError::Truncated {
-                field: "mr_seam",
-                offset: 64,
-                need: 48,
-                got: 36
-            }
+            ParseError::Truncated { field: "mr_seam", offset: 64, need: 48, got: 36 }
         );
     }
 
     #[test]
     fn every_truncation_of_every_quote_is_an_error() {
         for buf in [dcap_qvl(), spr_e4(), cos113()] {
-            let len = QuoteBytes::new_checked(&buf[..])
-                .unwrap()
-                .quote_bytes()
-                .len();
+            let len = QuoteBytes::new_checked(&buf[..]).unwrap().quote_bytes().len();
             for cut in 0..len {
-                assert!(
-                    QuoteBytes::new_checked(&buf[..cut]).is_err(),
-                    "prefix {cut} parsed"
-                );
+                assert!(QuoteBytes::new_checked(&buf[..cut]).is_err(), "prefix {cut} parsed");
             }
         }
     }
@@ -259,10 +218,7 @@ mod quote_v5 {
         let quote = Quote::parse(&q).unwrap();
         assert_eq!(quote.body.body_type(), QuoteBody::TYPE_TD10);
         assert_eq!(quote.to_bytes().unwrap(), v5);
-        assert_eq!(
-            q.qe_report_bytes().unwrap(),
-            &v4[636 + 134..636 + 134 + 384]
-        );
+        assert_eq!(q.qe_report_bytes().unwrap(), &v4[636 + 134..636 + 134 + 384]);
     }
 
     #[test]
@@ -288,10 +244,7 @@ mod quote_v5 {
     fn every_truncation_of_a_v5_quote_is_an_error() {
         let v5 = as_v5(&dcap_qvl(), 4936);
         for cut in 0..v5.len() {
-            assert!(
-                QuoteBytes::new_checked(&v5[..cut]).is_err(),
-                "prefix {cut} parsed"
-            );
+            assert!(QuoteBytes::new_checked(&v5[..cut]).is_err(), "prefix {cut} parsed");
         }
     }
 }
@@ -317,14 +270,8 @@ mod tdreport {
         let buf = report();
         let rep = TdReport::from_bytes(&buf).unwrap();
         let t = rep.mac_struct.report_type;
-        assert_eq!(
-            [t.tee_type, t.subtype, t.version, t.reserved],
-            [0x0f, 0xd7, 0x20, 0xd1]
-        );
-        assert_eq!(
-            rep.mac_struct.cpu_svn,
-            hexa("ab85acdd56908227b01d158b232736fc")
-        );
+        assert_eq!([t.tee_type, t.subtype, t.version, t.reserved], [0x0f, 0xd7, 0x20, 0xd1]);
+        assert_eq!(rep.mac_struct.cpu_svn, hexa("ab85acdd56908227b01d158b232736fc"));
         assert_eq!(rep.mac_struct.report_data[..], buf[128..192]);
         assert_eq!(rep.mac_struct.mac[..], buf[224..256]);
         assert_eq!(rep.tee_tcb_info.valid, hexa("865b08b2ced320c9"));

@@ -35,22 +35,13 @@ fn outblob_is_a_v3_genoa_report() {
     let rep = TsmReport::from_json(&text()).unwrap().snp_report().unwrap();
     assert_eq!(rep.version, 3);
     let cpuid = rep.cpuid().unwrap();
-    assert_eq!(
-        (cpuid.family, cpuid.model, cpuid.stepping),
-        (0x19, 0x11, 0x01)
-    );
+    assert_eq!((cpuid.family, cpuid.model, cpuid.stepping), (0x19, 0x11, 0x01));
     assert_eq!(rep.generation(), Some(Generation::Genoa));
     assert_eq!(rep.policy.0, 0x30000);
     assert_eq!(rep.platform_info.0, 0x25);
     assert_eq!(
         rep.reported_tcb.decode(TcbLayout::Legacy),
-        TcbParts {
-            fmc: None,
-            bootloader: 0x0a,
-            tee: 0,
-            snp: 0x17,
-            microcode: 0x54
-        }
+        TcbParts { fmc: None, bootloader: 0x0a, tee: 0, snp: 0x17, microcode: 0x54 }
     );
     assert_eq!(&rep.report_data[..32], b"MIDBNH28iioisjPyxxxxxxxxxxxxxxxx");
     assert_eq!(
@@ -69,10 +60,7 @@ fn auxblob_is_a_cert_table_with_pem_ark_ask_vcek_in_rfc4122_guid_order() {
     assert_eq!(kinds, [CertKind::Ark, CertKind::Ask, CertKind::Vcek]);
     // RFC 4122 order: the first bytes on the wire are the first hex digits of the text form.
     assert_eq!(&r.auxblob.as_ref().unwrap()[..4], &[0xc0, 0xb4, 0x06, 0xa4]);
-    assert_eq!(
-        CertKind::ARK_GUID.to_string(),
-        "c0b406a4-a803-4952-9743-3fb6014cd0ae"
-    );
+    assert_eq!(CertKind::ARK_GUID.to_string(), "c0b406a4-a803-4952-9743-3fb6014cd0ae");
     assert_eq!(t.get(CertKind::Ark).unwrap().len(), 0x8e5);
     assert_eq!(t.get(CertKind::Ask).unwrap().len(), 0x915);
     assert_eq!(t.get(CertKind::Vcek).unwrap().len(), 0x757);
@@ -93,10 +81,7 @@ fn cert_table_round_trips_byte_for_byte() {
 fn every_truncation_of_the_cert_table_is_an_error() {
     let aux = TsmReport::from_json(&text()).unwrap().auxblob.unwrap();
     for cut in 0..aux.len() {
-        assert!(
-            CertTable::parse(&aux[..cut]).is_err(),
-            "prefix {cut} parsed"
-        );
+        assert!(CertTable::parse(&aux[..cut]).is_err(), "prefix {cut} parsed");
     }
 }
 

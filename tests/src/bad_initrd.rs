@@ -88,7 +88,13 @@ mod tests {
 
     /// Decompresses with the system's gzip, ignoring its complaint about the zero CRC.
     fn gunzip_len(data: &[u8]) -> Option<usize> {
-        let mut child = Command::new("gzip").args(["-dc"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().ok()?;
+        let mut child = Command::new("gzip")
+            .args(["-dc"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
         let mut stdin = child.stdin.take()?;
         let data = data.to_vec();
         let writer = std::thread::spawn(move || stdin.write_all(&data));
@@ -115,7 +121,14 @@ mod tests {
         archive.extend(newc_trailer());
         assert_eq!(archive.len() % 4, 0);
         assert_eq!(&archive[..6], b"070701");
-        let Ok(mut child) = Command::new("cpio").args(["-it", "--quiet"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn() else { return };
+        let Ok(mut child) = Command::new("cpio")
+            .args(["-it", "--quiet"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+        else {
+            return;
+        };
         child.stdin.take().unwrap().write_all(&archive).unwrap();
         let out = child.wait_with_output().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "f\n");

@@ -75,7 +75,9 @@ fn parse_module(lines: &[&str]) -> ModuleRun {
     let mut run = ModuleRun::default();
     let mut pending: Option<String> = None;
     for line in lines {
-        if let Some((_, rest)) = line.split_once(": ").filter(|(kind, _)| *kind == "FAIL" || *kind == "ERROR") {
+        if let Some((_, rest)) =
+            line.split_once(": ").filter(|(kind, _)| *kind == "FAIL" || *kind == "ERROR")
+        {
             if let Some(id) = case_id(rest) {
                 run.cases.insert(id, Outcome::Failed);
             }
@@ -115,7 +117,11 @@ fn case_id(line: &str) -> Option<String> {
     if !inner.contains('.') || !inner.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') {
         return None;
     }
-    Some(if inner.ends_with(&format!(".{name}")) { inner.to_string() } else { format!("{inner}.{name}") })
+    Some(if inner.ends_with(&format!(".{name}")) {
+        inner.to_string()
+    } else {
+        format!("{inner}.{name}")
+    })
 }
 
 fn status_outcome(status: &str) -> Option<Outcome> {
@@ -148,7 +154,9 @@ pub fn parse_known_gaps(text: &str) -> Result<Vec<KnownGap>, String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (pattern, reason) = line.split_once(char::is_whitespace).ok_or_else(|| format!("known-gaps line {}: `{line}` gives no reason", number + 1))?;
+        let (pattern, reason) = line
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| format!("known-gaps line {}: `{line}` gives no reason", number + 1))?;
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(format!("known-gaps line {}: `{pattern}` gives no reason", number + 1));
@@ -160,8 +168,15 @@ pub fn parse_known_gaps(text: &str) -> Result<Vec<KnownGap>, String> {
             ));
         }
         let words: Vec<&str> = pattern.split('.').collect();
-        if words.len() < 3 || words.iter().any(|w| w.is_empty() || !w.chars().all(|c| c.is_alphanumeric() || c == '_')) {
-            return Err(format!("known-gaps line {}: `{pattern}` is not a case id like test.test_os.FileTests.test_access", number + 1));
+        if words.len() < 3
+            || words
+                .iter()
+                .any(|w| w.is_empty() || !w.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        {
+            return Err(format!(
+                "known-gaps line {}: `{pattern}` is not a case id like test.test_os.FileTests.test_access",
+                number + 1
+            ));
         }
         if gaps.iter().any(|g: &KnownGap| g.id == pattern) {
             return Err(format!("known-gaps line {}: `{pattern}` is listed twice", number + 1));
@@ -194,7 +209,9 @@ pub struct Comparison {
 
 impl Comparison {
     pub fn unlisted(&self) -> impl Iterator<Item = &str> {
-        self.modules.iter().flat_map(|m| m.gaps.iter().filter(|(_, listed)| !listed).map(|(id, _)| id.as_str()))
+        self.modules
+            .iter()
+            .flat_map(|m| m.gaps.iter().filter(|(_, listed)| !listed).map(|(id, _)| id.as_str()))
     }
 
     pub fn listed_count(&self) -> usize {
@@ -209,15 +226,23 @@ impl Comparison {
     /// Whether the bar holds: no unlisted gap, no stale entry, every module ran to its end
     /// under both kernels, with cases under Linux.
     pub fn holds(&self) -> bool {
-        self.unlisted().next().is_none() && self.stale.is_empty() && self.incomplete_references().next().is_none() && self.modules.iter().all(|m| m.ours_finished)
+        self.unlisted().next().is_none()
+            && self.stale.is_empty()
+            && self.incomplete_references().next().is_none()
+            && self.modules.iter().all(|m| m.ours_finished)
     }
 
     /// The per-module table `make test` prints.
     pub fn table(&self) -> String {
-        let mut out = format!("{:<16} {:>21}   {:>21}   {}\n", "module", "Linux pass/fail/skip", "ours pass/fail/skip", "gaps (listed/unlisted)");
+        let mut out = format!(
+            "{:<16} {:>21}   {:>21}   {}\n",
+            "module", "Linux pass/fail/skip", "ours pass/fail/skip", "gaps (listed/unlisted)"
+        );
         for m in &self.modules {
             let listed = m.gaps.iter().filter(|(_, l)| *l).count();
-            let fmt = |(p, f, s): (usize, usize, usize), finished: bool| format!("{p}/{f}/{s}{}", if finished { "" } else { " (cut)" });
+            let fmt = |(p, f, s): (usize, usize, usize), finished: bool| {
+                format!("{p}/{f}/{s}{}", if finished { "" } else { " (cut)" })
+            };
             out.push_str(&format!(
                 "{:<16} {:>21}   {:>21}   {}/{}\n",
                 m.module,
@@ -232,13 +257,27 @@ impl Comparison {
 }
 
 /// Compares the two runs module by module (in `modules` order) against `known`.
-pub fn compare(modules: &[String], linux: &BTreeMap<String, ModuleRun>, ours: &BTreeMap<String, ModuleRun>, known: &[KnownGap]) -> Comparison {
+pub fn compare(
+    modules: &[String],
+    linux: &BTreeMap<String, ModuleRun>,
+    ours: &BTreeMap<String, ModuleRun>,
+    known: &[KnownGap],
+) -> Comparison {
     let empty = ModuleRun::default();
     let mut comparison = Comparison::default();
     for module in modules {
         let (l, o) = (linux.get(module).unwrap_or(&empty), ours.get(module).unwrap_or(&empty));
-        let counts = |r: &ModuleRun| (r.count(Outcome::Passed), r.count(Outcome::Failed), r.count(Outcome::Skipped));
-        let mut m = ModuleComparison { module: module.clone(), linux: counts(l), ours: counts(o), linux_finished: l.finished, ours_finished: o.finished, ..Default::default() };
+        let counts = |r: &ModuleRun| {
+            (r.count(Outcome::Passed), r.count(Outcome::Failed), r.count(Outcome::Skipped))
+        };
+        let mut m = ModuleComparison {
+            module: module.clone(),
+            linux: counts(l),
+            ours: counts(o),
+            linux_finished: l.finished,
+            ours_finished: o.finished,
+            ..Default::default()
+        };
         for (id, outcome) in &l.cases {
             if *outcome != Outcome::Passed || o.cases.get(id) == Some(&Outcome::Passed) {
                 continue;
@@ -248,12 +287,17 @@ pub fn compare(modules: &[String], linux: &BTreeMap<String, ModuleRun>, ours: &B
         comparison.modules.push(m);
     }
     // Each listed case on its own: it must pass under Linux and not here.
-    let outcome = |runs: &BTreeMap<String, ModuleRun>, id: &str| modules.iter().find_map(|m| runs.get(m)?.cases.get(id).copied());
-    let describe = |o: Option<Outcome>| o.map_or("not run".to_string(), |o| format!("{o:?}").to_lowercase());
+    let outcome = |runs: &BTreeMap<String, ModuleRun>, id: &str| {
+        modules.iter().find_map(|m| runs.get(m)?.cases.get(id).copied())
+    };
+    let describe =
+        |o: Option<Outcome>| o.map_or("not run".to_string(), |o| format!("{o:?}").to_lowercase());
     for gap in known {
         let (l, o) = (outcome(linux, &gap.id), outcome(ours, &gap.id));
         if l != Some(Outcome::Passed) {
-            comparison.stale.push((gap.id.clone(), format!("does not pass under Linux ({})", describe(l))));
+            comparison
+                .stale
+                .push((gap.id.clone(), format!("does not pass under Linux ({})", describe(l))));
         } else if o == Some(Outcome::Passed) {
             comparison.stale.push((gap.id.clone(), "passes here now".to_string()));
         }
@@ -263,7 +307,12 @@ pub fn compare(modules: &[String], linux: &BTreeMap<String, ModuleRun>, ours: &B
 
 /// The module names of tests/cpython/modules (first word of each non-comment line).
 pub fn module_names(list: &str) -> Vec<String> {
-    list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).filter_map(|l| l.split_whitespace().next()).map(String::from).collect()
+    list.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(String::from)
+        .collect()
 }
 
 /// Runs the tracked modules under both kernels, prints the table, and judges the result
@@ -271,47 +320,77 @@ pub fn module_names(list: &str) -> Vec<String> {
 /// target/cpython/{linux,ours}.out.
 pub fn run_suite(root: &Path, elf: &Path) -> Result<String, String> {
     let work = root.join("target/cpython");
-    let image = debian_image(root, &work, &[("tests/cpython/rdinit", "cpython-init"), ("tests/cpython/modules", "cpython/modules")])?;
-    let (theirs, ours) = boot_both(root, elf, &image, "/cpython-init", Duration::from_secs(40 * 60))?;
+    let image = debian_image(
+        root,
+        &work,
+        &[("tests/cpython/rdinit", "cpython-init"), ("tests/cpython/modules", "cpython/modules")],
+    )?;
+    let (theirs, ours) =
+        boot_both(root, elf, &image, "/cpython-init", Duration::from_secs(40 * 60))?;
     std::fs::write(work.join("linux.out"), &theirs.output).map_err(|e| e.to_string())?;
     std::fs::write(work.join("ours.out"), &ours.output).map_err(|e| e.to_string())?;
-    let timing = format!("Linux {:.0} s, ours {:.0} s", theirs.elapsed.as_secs_f64(), ours.elapsed.as_secs_f64());
-    judge(root, &theirs.output, &ours.output).map(|s| format!("{s} ({timing})")).map_err(|e| format!("{e} ({timing})"))
+    let timing = format!(
+        "Linux {:.0} s, ours {:.0} s",
+        theirs.elapsed.as_secs_f64(),
+        ours.elapsed.as_secs_f64()
+    );
+    judge(root, &theirs.output, &ours.output)
+        .map(|s| format!("{s} ({timing})"))
+        .map_err(|e| format!("{e} ({timing})"))
 }
 
 /// Judges two runs' console text against the module list and known-gaps; prints the table
 /// and the problems, and writes every unlisted gap to target/cpython/unlisted (one id per
 /// line: the starting point for a known-gaps entry, which still needs its reason).
 pub fn judge(root: &Path, linux: &str, ours: &str) -> Result<String, String> {
-    let read = |p: &str| std::fs::read_to_string(root.join(p)).map_err(|e| format!("read {p}: {e}"));
+    let read =
+        |p: &str| std::fs::read_to_string(root.join(p)).map_err(|e| format!("read {p}: {e}"));
     let modules = module_names(&read("tests/cpython/modules")?);
     let known = parse_known_gaps(&read("tests/cpython/known-gaps")?)?;
     let comparison = compare(&modules, &parse_run(linux), &parse_run(ours), &known);
     print!("{}", comparison.table());
     let unlisted: Vec<&str> = comparison.unlisted().collect();
-    let _ = std::fs::write(root.join("target/cpython/unlisted"), unlisted.iter().map(|id| format!("{id}\n")).collect::<String>());
+    let _ = std::fs::write(
+        root.join("target/cpython/unlisted"),
+        unlisted.iter().map(|id| format!("{id}\n")).collect::<String>(),
+    );
     let mut problems = Vec::new();
     for id in &unlisted {
-        problems.push(format!("passes under Linux, not here, not in tests/cpython/known-gaps: {id}"));
+        problems
+            .push(format!("passes under Linux, not here, not in tests/cpython/known-gaps: {id}"));
     }
     for (id, why) in &comparison.stale {
         problems.push(format!("known-gaps lists {id}, which {why}: remove its line"));
     }
     for m in comparison.incomplete_references() {
-        let what = if m.linux_finished { "ran no test cases" } else { "did not reach its end marker" };
-        problems.push(format!("{} {what} under Linux, so nothing in it can be judged (see target/cpython/linux.out)", m.module));
+        let what =
+            if m.linux_finished { "ran no test cases" } else { "did not reach its end marker" };
+        problems.push(format!(
+            "{} {what} under Linux, so nothing in it can be judged (see target/cpython/linux.out)",
+            m.module
+        ));
     }
     for m in comparison.modules.iter().filter(|m| !m.ours_finished) {
-        problems.push(format!("{} did not reach its end marker on our kernel (see target/cpython/ours.out)", m.module));
+        problems.push(format!(
+            "{} did not reach its end marker on our kernel (see target/cpython/ours.out)",
+            m.module
+        ));
     }
     if problems.is_empty() {
-        return Ok(format!("{} modules; every case that passes under Linux passes here, but for {} listed gaps", modules.len(), comparison.listed_count()));
+        return Ok(format!(
+            "{} modules; every case that passes under Linux passes here, but for {} listed gaps",
+            modules.len(),
+            comparison.listed_count()
+        ));
     }
     for p in problems.iter().take(40) {
         println!("  {p}");
     }
     if problems.len() > 40 {
-        println!("  ... and {} more (all unlisted ones are in target/cpython/unlisted)", problems.len() - 40);
+        println!(
+            "  ... and {} more (all unlisted ones are in target/cpython/unlisted)",
+            problems.len() - 40
+        );
     }
     Err(format!("{} problems", problems.len()))
 }
@@ -356,7 +435,11 @@ test_two (test.test_cut.C.test_two) ...";
         assert_eq!(get("test.test_demo.B.setUpClass"), Some(Outcome::Skipped));
         assert_eq!(get("test.test_demo.A.test_xfail"), Some(Outcome::Passed));
         assert_eq!(get("test.test_demo.A.test_sub"), Some(Outcome::Failed));
-        assert_eq!(get("test.test_demo.A.test_err"), Some(Outcome::Failed), "the final ERROR: header wins over an earlier ok");
+        assert_eq!(
+            get("test.test_demo.A.test_err"),
+            Some(Outcome::Failed),
+            "the final ERROR: header wins over an earlier ok"
+        );
         let cut = &run["test_cut"];
         assert!(!cut.finished);
         assert_eq!(cut.cases.len(), 1);
@@ -381,9 +464,15 @@ test_two (test.test_cut.C.test_two) ...";
         let (linux, ours) = runs();
         let none = compare(&demo_only(), &linux, &ours, &[]);
         assert!(!none.holds());
-        assert_eq!(none.unlisted().collect::<Vec<_>>(), ["test.test_demo.A.test_plain", "test.test_demo.A.test_xfail"]);
+        assert_eq!(
+            none.unlisted().collect::<Vec<_>>(),
+            ["test.test_demo.A.test_plain", "test.test_demo.A.test_xfail"]
+        );
 
-        let known = parse_known_gaps("# why\ntest.test_demo.A.test_plain  no foo\ntest.test_demo.A.test_xfail  no bar\n").unwrap();
+        let known = parse_known_gaps(
+            "# why\ntest.test_demo.A.test_plain  no foo\ntest.test_demo.A.test_xfail  no bar\n",
+        )
+        .unwrap();
         let listed = compare(&demo_only(), &linux, &ours, &known);
         assert!(listed.holds(), "{listed:?}");
         assert_eq!(listed.listed_count(), 2);
@@ -400,7 +489,10 @@ test_two (test.test_cut.C.test_two) ...";
         let known = parse_known_gaps("test.test_demo.A.test_plain  x\ntest.test_demo.A.test_xfail  y\ntest.test_demo.A.test_noisy  fixed since\n").unwrap();
         let verdict = compare(&demo_only(), &linux, &ours, &known);
         assert!(!verdict.holds());
-        assert_eq!(verdict.stale, [("test.test_demo.A.test_noisy".to_string(), "passes here now".to_string())]);
+        assert_eq!(
+            verdict.stale,
+            [("test.test_demo.A.test_noisy".to_string(), "passes here now".to_string())]
+        );
     }
 
     #[test]
@@ -412,7 +504,8 @@ test_two (test.test_cut.C.test_two) ...";
         .unwrap();
         let verdict = compare(&demo_only(), &linux, &ours, &known);
         assert!(!verdict.holds());
-        let stale: Vec<(&str, &str)> = verdict.stale.iter().map(|(id, why)| (id.as_str(), why.as_str())).collect();
+        let stale: Vec<(&str, &str)> =
+            verdict.stale.iter().map(|(id, why)| (id.as_str(), why.as_str())).collect();
         assert_eq!(
             stale,
             [
@@ -440,14 +533,18 @@ test_two (test.test_cut.C.test_two) ...";
         let cut = compare(&["test_cut".to_string()], &linux, &ours, &[]);
         assert!(cut.unlisted().next().is_none());
         assert!(!cut.holds(), "Linux did not reach the end of test_cut");
-        assert_eq!(cut.incomplete_references().map(|m| m.module.as_str()).collect::<Vec<_>>(), ["test_cut"]);
+        assert_eq!(
+            cut.incomplete_references().map(|m| m.module.as_str()).collect::<Vec<_>>(),
+            ["test_cut"]
+        );
 
         let empty_text = "==== MODULE test_none ====\nno tests ran\n==== MODULE END test_none status=5 seconds=0 ====\n";
         let (linux, ours) = (parse_run(empty_text), parse_run(empty_text));
         let empty = compare(&["test_none".to_string()], &linux, &ours, &[]);
         assert!(!empty.holds(), "a module with no cases under Linux checks nothing");
 
-        let missing = compare(&["test_absent".to_string()], &BTreeMap::new(), &BTreeMap::new(), &[]);
+        let missing =
+            compare(&["test_absent".to_string()], &BTreeMap::new(), &BTreeMap::new(), &[]);
         assert!(!missing.holds(), "a module absent from the Linux run");
     }
 
@@ -460,7 +557,12 @@ test_two (test.test_cut.C.test_two) ...";
 
     #[test]
     fn known_gaps_reject_patterns_and_non_ids() {
-        for line in ["test.test_epoll.TestEPoll.*  x", "test.test_signal.StressTest.test_stress_delivery_*  x", "test.a.B.test_[ab]  x", "test.a.B.c?  x"] {
+        for line in [
+            "test.test_epoll.TestEPoll.*  x",
+            "test.test_signal.StressTest.test_stress_delivery_*  x",
+            "test.a.B.test_[ab]  x",
+            "test.a.B.c?  x",
+        ] {
             let err = parse_known_gaps(line).unwrap_err();
             assert!(err.contains("is a pattern") && err.contains("line 1"), "{line}: {err}");
         }
@@ -471,7 +573,9 @@ test_two (test.test_cut.C.test_two) ...";
 
     #[test]
     fn the_tracked_known_gaps_file_is_valid() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/cpython/known-gaps")).unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/cpython/known-gaps"))
+                .unwrap();
         let gaps = parse_known_gaps(&text).unwrap();
         assert!(!gaps.is_empty());
     }

@@ -13,11 +13,16 @@ pub fn run(root: &Path, elf: &Path) -> Result<String, String> {
     let image = debian_image(
         root,
         &work,
-        &[("tests/ref/debian-init", "ref-init"), ("tests/ref/debian-workload.sh", "ref/debian-workload.sh"), ("tests/ref/python.py", "ref/python.py")],
+        &[
+            ("tests/ref/debian-init", "ref-init"),
+            ("tests/ref/debian-workload.sh", "ref/debian-workload.sh"),
+            ("tests/ref/python.py", "ref/python.py"),
+        ],
     )?;
     let (theirs, ours) = boot_both(root, elf, &image, "/ref-init", Duration::from_secs(600))?;
     for (name, out) in [("linux.out", &theirs), ("ours.out", &ours)] {
-        std::fs::write(work.join(name), extract(&out.output).unwrap_or_else(|| out.output.clone())).map_err(|e| e.to_string())?;
+        std::fs::write(work.join(name), extract(&out.output).unwrap_or_else(|| out.output.clone()))
+            .map_err(|e| e.to_string())?;
     }
     // The script's end marker under both, a clean power-off on ours, identical text.
     judge(&theirs, &ours, 0).map_err(|e| format!("{e} (target/debian-ref/*.out)"))

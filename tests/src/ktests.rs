@@ -14,7 +14,8 @@ use crate::qemu::ktest_counts;
 
 /// Counts the functions declared inside `ktest! { ... }` invocations in `source`.
 pub fn count_in_source(source: &str) -> Result<usize, String> {
-    let tokens = crate::unsafe_policy::lex(source).map_err(|e| format!("line {}: {}", e.line, e.message))?;
+    let tokens =
+        crate::unsafe_policy::lex(source).map_err(|e| format!("line {}: {}", e.line, e.message))?;
     Ok(count_in_tokens(tokens))
 }
 
@@ -26,9 +27,14 @@ fn count_in_tokens(stream: TokenStream) -> usize {
             // `ktest ! { fn a() {..} fn b() {..} }`, however the path to it is spelled; the
             // macro's own definition (`macro_rules! ktest { .. }`) has no `!` after the name.
             TokenTree::Ident(ident) if ident == "ktest" => {
-                let bang = matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!');
+                let bang =
+                    matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!');
                 if let (true, Some(TokenTree::Group(body))) = (bang, tokens.get(i + 2)) {
-                    count += body.stream().into_iter().filter(|t| matches!(t, TokenTree::Ident(f) if f == "fn")).count();
+                    count += body
+                        .stream()
+                        .into_iter()
+                        .filter(|t| matches!(t, TokenTree::Ident(f) if f == "fn"))
+                        .count();
                 }
             }
             TokenTree::Group(group) => count += count_in_tokens(group.stream()),
@@ -44,10 +50,12 @@ pub fn count_in_tree(dirs: &[&Path]) -> Result<usize, String> {
     let mut stack: Vec<std::path::PathBuf> = dirs.iter().map(|d| d.to_path_buf()).collect();
     while let Some(path) = stack.pop() {
         if path.is_dir() {
-            let entries = std::fs::read_dir(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+            let entries =
+                std::fs::read_dir(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
             stack.extend(entries.flatten().map(|e| e.path()));
         } else if path.extension().is_some_and(|e| e == "rs") {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("read {}: {e}", path.display()))?;
             total += count_in_source(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
@@ -71,22 +79,36 @@ pub fn judge(output: &str, succeeded: bool, in_source: usize) -> Result<String, 
 /// Judges a run with a `ktest.filter`: the kernel must have registered `in_source` tests,
 /// selected `expected_selected` of them (as many as the filtered part of the source
 /// declares), and every selected one must pass.
-pub fn judge_selection(output: &str, succeeded: bool, in_source: usize, expected_selected: usize) -> Result<String, String> {
-    let (registered, selected) = registered_and_selected(output).ok_or("no 'ktest: N registered, M selected' line")?;
+pub fn judge_selection(
+    output: &str,
+    succeeded: bool,
+    in_source: usize,
+    expected_selected: usize,
+) -> Result<String, String> {
+    let (registered, selected) =
+        registered_and_selected(output).ok_or("no 'ktest: N registered, M selected' line")?;
     if registered != in_source {
-        return Err(format!("the source declares {in_source} in-kernel tests but the kernel registered {registered} (a test module not compiled in, or dropped at link time?)"));
+        return Err(format!(
+            "the source declares {in_source} in-kernel tests but the kernel registered {registered} (a test module not compiled in, or dropped at link time?)"
+        ));
     }
     if selected != expected_selected {
-        return Err(format!("{selected} of {registered} tests selected, expected {expected_selected} (a ktest.filter?)"));
+        return Err(format!(
+            "{selected} of {registered} tests selected, expected {expected_selected} (a ktest.filter?)"
+        ));
     }
     let (passed, failed) = ktest_counts(output).ok_or("no 'N passed, N failed' line")?;
     if failed != 0 || passed != selected {
         return Err(format!("{passed} passed, {failed} failed of {selected} selected"));
     }
     if !succeeded {
-        return Err(format!("all {passed} passed, but the kernel did not power off with the success status"));
+        return Err(format!(
+            "all {passed} passed, but the kernel did not power off with the success status"
+        ));
     }
-    Ok(format!("{passed} of {selected} selected passed ({registered} registered, as many as the source declares), 0 failed"))
+    Ok(format!(
+        "{passed} of {selected} selected passed ({registered} registered, as many as the source declares), 0 failed"
+    ))
 }
 
 #[cfg(test)]
@@ -111,7 +133,10 @@ mod nested {
     fn counts_test_functions_not_nested_items_strings_or_the_definition() {
         // `inner` is an item inside a test body, not a test.
         assert_eq!(count_in_source(SOURCE), Ok(3));
-        assert!(count_in_source("ktest! { fn a() { }").is_err(), "a file that does not lex is an error");
+        assert!(
+            count_in_source("ktest! { fn a() { }").is_err(),
+            "a file that does not lex is an error"
+        );
     }
 
     const RUN: &str = "banner\nktest: 3 registered, 3 selected\nktest a::one ...\nktest a::one ok\n3 passed, 0 failed\n";
@@ -122,9 +147,21 @@ mod nested {
         assert!(judge(RUN, true, 4).unwrap_err().contains("source declares 4"));
         assert!(judge(RUN, false, 3).unwrap_err().contains("success status"));
         assert!(judge(&RUN.replace("3 passed, 0 failed", "2 passed, 1 failed"), true, 3).is_err());
-        assert!(judge(&RUN.replace("3 passed, 0 failed", "2 passed, 0 failed"), true, 3).unwrap_err().contains("2 passed"), "a test that vanished mid-run");
-        assert!(judge(&RUN.replace("3 selected", "1 selected"), true, 3).unwrap_err().contains("selected"));
-        assert!(judge("3 passed, 0 failed\n", true, 3).unwrap_err().contains("registered"), "no count line");
+        assert!(
+            judge(&RUN.replace("3 passed, 0 failed", "2 passed, 0 failed"), true, 3)
+                .unwrap_err()
+                .contains("2 passed"),
+            "a test that vanished mid-run"
+        );
+        assert!(
+            judge(&RUN.replace("3 selected", "1 selected"), true, 3)
+                .unwrap_err()
+                .contains("selected")
+        );
+        assert!(
+            judge("3 passed, 0 failed\n", true, 3).unwrap_err().contains("registered"),
+            "no count line"
+        );
         assert!(judge("ktest: 3 registered, 3 selected\n", true, 3).is_err(), "no summary");
     }
 
@@ -133,9 +170,16 @@ mod nested {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let dirs = [root.join("ostd/src"), root.join("kernel/src")];
         let total = count_in_tree(&[&dirs[0], &dirs[1]]).unwrap();
-        let grep = std::process::Command::new("grep").args(["-rlE", "^(crate|ostd)::ktest! \\{"]).args(&dirs).output().unwrap();
+        let grep = std::process::Command::new("grep")
+            .args(["-rlE", "^(crate|ostd)::ktest! \\{"])
+            .args(&dirs)
+            .output()
+            .unwrap();
         let files = String::from_utf8_lossy(&grep.stdout).lines().count();
-        assert!(files > 0 && total >= files, "{total} tests counted in {files} files that invoke ktest!");
+        assert!(
+            files > 0 && total >= files,
+            "{total} tests counted in {files} files that invoke ktest!"
+        );
         println!("{total} in-kernel tests in {files} files");
     }
 }

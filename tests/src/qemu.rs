@@ -86,7 +86,17 @@ impl BootOutcome {
 pub fn qemu_command(spec: &BootSpec) -> Command {
     let mut cmd = Command::new("qemu-system-x86_64");
     cmd.args(["-machine", &spec.machine, "-cpu", "max", "-m", &spec.memory, "-accel", "tcg"]);
-    cmd.args(["-display", "none", "-no-reboot", "-serial", "stdio", "-monitor", "none", "-net", "none"]);
+    cmd.args([
+        "-display",
+        "none",
+        "-no-reboot",
+        "-serial",
+        "stdio",
+        "-monitor",
+        "none",
+        "-net",
+        "none",
+    ]);
     cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     if spec.icount {
         cmd.args(["-icount", "shift=0,sleep=off"]);
@@ -104,7 +114,12 @@ pub fn qemu_command(spec: &BootSpec) -> Command {
 /// Waits for `child` to exit, polling every `poll`; kills it once `limit` has passed since
 /// `start`. Returns its exit code (None if killed by a signal or the limit) and whether the
 /// limit was hit.
-pub fn wait_or_kill(child: &mut Child, start: Instant, limit: Duration, poll: Duration) -> std::io::Result<(Option<i32>, bool)> {
+pub fn wait_or_kill(
+    child: &mut Child,
+    start: Instant,
+    limit: Duration,
+    poll: Duration,
+) -> std::io::Result<(Option<i32>, bool)> {
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok((status.code(), false));
@@ -143,7 +158,8 @@ pub fn boot(spec: &BootSpec) -> std::io::Result<BootOutcome> {
         }
         buf
     });
-    let (status, timed_out) = wait_or_kill(&mut child, start, spec.timeout, Duration::from_millis(20))?;
+    let (status, timed_out) =
+        wait_or_kill(&mut child, start, spec.timeout, Duration::from_millis(20))?;
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut err);
@@ -172,7 +188,10 @@ mod tests {
 
     #[test]
     fn ktest_counts_reads_the_last_summary_line() {
-        assert_eq!(ktest_counts("x\n3 passed, 1 failed\nmore\n28 passed, 0 failed\n"), Some((28, 0)));
+        assert_eq!(
+            ktest_counts("x\n3 passed, 1 failed\nmore\n28 passed, 0 failed\n"),
+            Some((28, 0))
+        );
         assert_eq!(ktest_counts("no summary"), None);
         assert_eq!(ktest_counts("x passed, y failed"), None);
     }
@@ -222,8 +241,17 @@ impl Interactive {
             }
             if start.elapsed() > timeout {
                 let out = self.output.lock().map_err(|_| "output lock poisoned")?;
-                let tail: String = out[self.consumed..].chars().rev().take(400).collect::<Vec<_>>().into_iter().rev().collect();
-                return Err(format!("timed out waiting for {needle:?}; unconsumed output ends with:\n{tail}"));
+                let tail: String = out[self.consumed..]
+                    .chars()
+                    .rev()
+                    .take(400)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                return Err(format!(
+                    "timed out waiting for {needle:?}; unconsumed output ends with:\n{tail}"
+                ));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -232,7 +260,10 @@ impl Interactive {
     /// Types `bytes` on the console.
     pub fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
         use std::io::Write;
-        self.stdin.write_all(bytes).and_then(|()| self.stdin.flush()).map_err(|e| format!("cannot type into qemu: {e}"))
+        self.stdin
+            .write_all(bytes)
+            .and_then(|()| self.stdin.flush())
+            .map_err(|e| format!("cannot type into qemu: {e}"))
     }
 
     /// Waits for QEMU to exit; returns its status.

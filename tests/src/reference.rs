@@ -35,7 +35,10 @@ pub fn compile_static_c(source: &Path, out: &Path) -> Result<(), String> {
         .arg(source)
         .status()
         .map_err(|e| format!("cannot run musl-gcc (install musl-tools): {e}"))?;
-    status.success().then_some(()).ok_or_else(|| format!("musl-gcc {} failed: {status}", source.display()))
+    status
+        .success()
+        .then_some(())
+        .ok_or_else(|| format!("musl-gcc {} failed: {status}", source.display()))
 }
 
 /// Builds an image like [`build_busybox_image`], with `extra` files copied to `/bin/NAME`.
@@ -45,32 +48,47 @@ pub fn build_image(script: &Path, extra: &[&Path], work: &Path, out: &Path) -> R
 
 /// Returns the shared libraries (and the dynamic loader) `program` needs, from `ldd`.
 pub fn shared_libraries(program: &Path) -> Result<Vec<PathBuf>, String> {
-    let out = Command::new("ldd").arg(program).output().map_err(|e| format!("cannot run ldd: {e}"))?;
+    let out =
+        Command::new("ldd").arg(program).output().map_err(|e| format!("cannot run ldd: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(text.split_whitespace().filter(|w| w.starts_with('/')).map(PathBuf::from).collect())
 }
 
 /// Builds an image like [`build_image`], plus host programs (dynamically linked Debian
 /// binaries) at their own paths, with the libraries `ldd` says they need.
-pub fn build_image_with_host_programs(script: &Path, extra: &[&Path], host_programs: &[&Path], work: &Path, out: &Path) -> Result<(), String> {
+pub fn build_image_with_host_programs(
+    script: &Path,
+    extra: &[&Path],
+    host_programs: &[&Path],
+    work: &Path,
+    out: &Path,
+) -> Result<(), String> {
     let root = work.join("root");
     let _ = std::fs::remove_dir_all(&root);
     for dir in ["bin", "sbin", "usr/bin", "usr/sbin", "tmp", "proc", "sys", "dev", "etc"] {
         std::fs::create_dir_all(root.join(dir)).map_err(|e| format!("mkdir {dir}: {e}"))?;
     }
-    std::fs::copy("/bin/busybox", root.join("bin/busybox")).map_err(|e| format!("copy /bin/busybox: {e}"))?;
-    std::fs::copy(script, root.join("script.sh")).map_err(|e| format!("copy {}: {e}", script.display()))?;
+    std::fs::copy("/bin/busybox", root.join("bin/busybox"))
+        .map_err(|e| format!("copy /bin/busybox: {e}"))?;
+    std::fs::copy(script, root.join("script.sh"))
+        .map_err(|e| format!("copy {}: {e}", script.display()))?;
     for file in extra {
-        let name = file.file_name().ok_or_else(|| format!("{} has no file name", file.display()))?;
-        std::fs::copy(file, root.join("bin").join(name)).map_err(|e| format!("copy {}: {e}", file.display()))?;
+        let name =
+            file.file_name().ok_or_else(|| format!("{} has no file name", file.display()))?;
+        std::fs::copy(file, root.join("bin").join(name))
+            .map_err(|e| format!("copy {}: {e}", file.display()))?;
     }
     for program in host_programs {
         let mut files = vec![program.to_path_buf()];
         files.extend(shared_libraries(program)?);
         for file in files {
-            let dest = root.join(file.strip_prefix("/").map_err(|_| format!("{} is not absolute", file.display()))?);
+            let dest = root.join(
+                file.strip_prefix("/")
+                    .map_err(|_| format!("{} is not absolute", file.display()))?,
+            );
             if let Some(dir) = dest.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
             }
             // Copy the target of symlinks (ld.so and libraries are links on Debian).
             std::fs::copy(&file, &dest).map_err(|e| format!("copy {}: {e}", file.display()))?;
@@ -110,7 +128,10 @@ pub fn extract_parts(output: &str) -> Option<(String, String)> {
     let after = &clean[end + END.len()..];
     let after = after.split_once("\n[qemu stderr] ").map_or(after, |(guest, _)| guest);
     let text = clean[start..end].trim_start_matches('\n');
-    let text = text.split_inclusive('\n').filter(|line| !line.contains("Out of memory: Killed process")).collect();
+    let text = text
+        .split_inclusive('\n')
+        .filter(|line| !line.contains("Out of memory: Killed process"))
+        .collect();
     Some((text, after.trim().to_string()))
 }
 
@@ -119,7 +140,11 @@ pub fn extract_parts(output: &str) -> Option<(String, String)> {
 pub fn require_probe_source(script: &Path, c_sources: &[&Path]) -> Result<(), String> {
     let probe = script.with_extension("c");
     if probe.exists() && !c_sources.iter().any(|c| c.file_name() == probe.file_name()) {
-        return Err(format!("{} runs the C probe {}: pass it too", script.display(), probe.display()));
+        return Err(format!(
+            "{} runs the C probe {}: pass it too",
+            script.display(),
+            probe.display()
+        ));
     }
     Ok(())
 }
@@ -136,7 +161,10 @@ pub fn check_complete(text: &str, c_probes: usize) -> Result<usize, String> {
     }
     let counts: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix(CHECKS)).collect();
     if counts.len() != c_probes {
-        return Err(format!("{} of {c_probes} C probes printed their `{CHECKS}N` line (not found, crashed or stopped early?)", counts.len()));
+        return Err(format!(
+            "{} of {c_probes} C probes printed their `{CHECKS}N` line (not found, crashed or stopped early?)",
+            counts.len()
+        ));
     }
     let mut total = 0;
     for count in counts {
@@ -151,26 +179,46 @@ pub fn check_complete(text: &str, c_probes: usize) -> Result<usize, String> {
 /// Judges a reference run: both kernels ran the script to completion, ours printed nothing
 /// after the end marker and powered off with the success status, and the outputs are
 /// identical. Returns a summary, or what is wrong (with the end of the output concerned).
-pub fn judge(linux: &crate::qemu::BootOutcome, ours: &crate::qemu::BootOutcome, c_probes: usize) -> Result<String, String> {
-    let complete = |who: &str, out: &crate::qemu::BootOutcome| -> Result<(String, String, usize), String> {
-        let (text, after) = extract_parts(&out.output).ok_or_else(|| format!("{who} did not run the script to the end marker; output ends:\n{}", tail(&out.output, 15)))?;
-        let checks = check_complete(&text, c_probes).map_err(|e| format!("{who}: {e}; output ends:\n{}", tail(&text, 15)))?;
-        Ok((text, after, checks))
-    };
+pub fn judge(
+    linux: &crate::qemu::BootOutcome,
+    ours: &crate::qemu::BootOutcome,
+    c_probes: usize,
+) -> Result<String, String> {
+    let complete =
+        |who: &str, out: &crate::qemu::BootOutcome| -> Result<(String, String, usize), String> {
+            let (text, after) = extract_parts(&out.output).ok_or_else(|| {
+                format!(
+                    "{who} did not run the script to the end marker; output ends:\n{}",
+                    tail(&out.output, 15)
+                )
+            })?;
+            let checks = check_complete(&text, c_probes)
+                .map_err(|e| format!("{who}: {e}; output ends:\n{}", tail(&text, 15)))?;
+            Ok((text, after, checks))
+        };
     let (expected, _, checks) = complete("Linux", linux)?;
     let (actual, after, _) = complete("our kernel", ours)?;
     if !after.is_empty() {
         return Err(format!("our kernel printed after the end marker:\n{}", tail(&after, 15)));
     }
     if !ours.succeeded() {
-        let status = if ours.timed_out { "timed out".to_string() } else { format!("qemu status {:?}", ours.status) };
+        let status = if ours.timed_out {
+            "timed out".to_string()
+        } else {
+            format!("qemu status {:?}", ours.status)
+        };
         return Err(format!("our kernel did not power off with the success status ({status})"));
     }
     if expected != actual {
         return Err(format!("outputs differ:\n{}", first_differences(&expected, &actual, 10)));
     }
     let probes = if c_probes > 0 { format!(", {checks} probe checks") } else { String::new() };
-    Ok(format!("{} identical lines{probes} (Linux {:.1} s, ours {:.1} s)", expected.lines().count(), linux.elapsed.as_secs_f64(), ours.elapsed.as_secs_f64()))
+    Ok(format!(
+        "{} identical lines{probes} (Linux {:.1} s, ours {:.1} s)",
+        expected.lines().count(),
+        linux.elapsed.as_secs_f64(),
+        ours.elapsed.as_secs_f64()
+    ))
 }
 
 /// Fetches (once) Debian's Linux cloud kernel; returns its vmlinuz.
@@ -199,7 +247,11 @@ pub fn debian_image(root: &Path, work: &Path, files: &[(&str, &str)]) -> Result<
         std::fs::copy(root.join(from), &dest).map_err(|e| format!("copy {from}: {e}"))?;
     }
     let image = work.join("image.cpio.gz");
-    let status = Command::new(root.join("images/debian/mkimage.sh")).arg(&image).arg(&extra).status().map_err(|e| format!("cannot run images/debian/mkimage.sh: {e}"))?;
+    let status = Command::new(root.join("images/debian/mkimage.sh"))
+        .arg(&image)
+        .arg(&extra)
+        .status()
+        .map_err(|e| format!("cannot run images/debian/mkimage.sh: {e}"))?;
     if !status.success() {
         return Err(format!("images/debian/mkimage.sh failed: {status}"));
     }
@@ -208,17 +260,37 @@ pub fn debian_image(root: &Path, work: &Path, files: &[(&str, &str)]) -> Result<
 
 /// Boots `initrd` with `rdinit` under Debian's Linux 6.1 and under our kernel `elf` at the
 /// same time (each QEMU is one TCG thread), with 2 GiB each. Returns (Linux, ours).
-pub fn boot_both(root: &Path, elf: &Path, initrd: &Path, rdinit: &str, timeout: std::time::Duration) -> Result<(crate::qemu::BootOutcome, crate::qemu::BootOutcome), String> {
+pub fn boot_both(
+    root: &Path,
+    elf: &Path,
+    initrd: &Path,
+    rdinit: &str,
+    timeout: std::time::Duration,
+) -> Result<(crate::qemu::BootOutcome, crate::qemu::BootOutcome), String> {
     use crate::qemu::{BootSpec, boot};
     let linux = linux_kernel(&root.join("target/linux"))?;
-    let spec = |kernel: &Path, cmdline: String| BootSpec { initrd: Some(initrd.into()), memory: "2G".into(), timeout, ..BootSpec::pvh(kernel, cmdline) };
+    let spec = |kernel: &Path, cmdline: String| BootSpec {
+        initrd: Some(initrd.into()),
+        memory: "2G".into(),
+        timeout,
+        ..BootSpec::pvh(kernel, cmdline)
+    };
     // The consoles are written as they arrive, next to the initrd, for watching long runs.
     let log = |name: &str| initrd.parent().map(|dir| dir.join(name));
-    let linux_spec = BootSpec { console_log: log("linux.console"), ..spec(&linux, format!("console=ttyS0 panic=-1 quiet rdinit={rdinit}")) };
-    let ours_spec = BootSpec { console_log: log("ours.console"), ..spec(elf, format!("console=ttyS0 quiet rdinit={rdinit}")) };
+    let linux_spec = BootSpec {
+        console_log: log("linux.console"),
+        ..spec(&linux, format!("console=ttyS0 panic=-1 quiet rdinit={rdinit}"))
+    };
+    let ours_spec = BootSpec {
+        console_log: log("ours.console"),
+        ..spec(elf, format!("console=ttyS0 quiet rdinit={rdinit}"))
+    };
     let linux_run = std::thread::spawn(move || boot(&linux_spec));
     let ours = boot(&ours_spec).map_err(|e| format!("boot ours: {e}"))?;
-    let theirs = linux_run.join().map_err(|_| "the Linux boot thread panicked".to_string())?.map_err(|e| format!("boot Linux: {e}"))?;
+    let theirs = linux_run
+        .join()
+        .map_err(|_| "the Linux boot thread panicked".to_string())?
+        .map_err(|e| format!("boot Linux: {e}"))?;
     Ok((theirs, ours))
 }
 
@@ -236,7 +308,12 @@ pub fn first_differences(expected: &str, actual: &str, max: usize) -> String {
     for i in 0..e.len().max(a.len()) {
         let (x, y) = (e.get(i).copied(), a.get(i).copied());
         if x != y {
-            out.push_str(&format!("line {}:\n  linux: {}\n  ours:  {}\n", i + 1, x.unwrap_or("<missing>"), y.unwrap_or("<missing>")));
+            out.push_str(&format!(
+                "line {}:\n  linux: {}\n  ours:  {}\n",
+                i + 1,
+                x.unwrap_or("<missing>"),
+                y.unwrap_or("<missing>")
+            ));
             shown += 1;
             if shown == max {
                 break;
@@ -258,7 +335,12 @@ mod tests {
     }
 
     fn outcome(status: i32, output: &str) -> crate::qemu::BootOutcome {
-        crate::qemu::BootOutcome { status: Some(status), output: output.into(), timed_out: false, elapsed: std::time::Duration::ZERO }
+        crate::qemu::BootOutcome {
+            status: Some(status),
+            output: output.into(),
+            timed_out: false,
+            elapsed: std::time::Duration::ZERO,
+        }
     }
 
     fn console(script_output: &str, after: &str) -> String {
@@ -278,25 +360,44 @@ mod tests {
     #[test]
     fn the_same_failure_on_both_kernels_is_not_a_pass() {
         let not_found = console("sh: /bin/errno: not found\nexit 127\n==== SCRIPT END ====\n", "");
-        assert!(judge(&outcome(0, &not_found), &outcome(OK, &not_found), 1).unwrap_err().contains("0 of 1 C probes"));
+        assert!(
+            judge(&outcome(0, &not_found), &outcome(OK, &not_found), 1)
+                .unwrap_err()
+                .contains("0 of 1 C probes")
+        );
         let no_checks = console(&GOOD.replace("checks: 12", "checks: 0"), "");
-        assert!(judge(&outcome(0, &no_checks), &outcome(OK, &no_checks), 1).unwrap_err().contains("ran no checks"));
+        assert!(
+            judge(&outcome(0, &no_checks), &outcome(OK, &no_checks), 1)
+                .unwrap_err()
+                .contains("ran no checks")
+        );
         let cut = console("first line\n", "");
-        assert!(judge(&outcome(0, &cut), &outcome(OK, &cut), 0).unwrap_err().contains("did not reach its end"));
+        assert!(
+            judge(&outcome(0, &cut), &outcome(OK, &cut), 0)
+                .unwrap_err()
+                .contains("did not reach its end")
+        );
         let twice = console(&format!("{GOOD}{GOOD}"), "");
-        assert!(judge(&outcome(0, &twice), &outcome(OK, &twice), 2).unwrap_err().contains("2 times"));
+        assert!(
+            judge(&outcome(0, &twice), &outcome(OK, &twice), 2).unwrap_err().contains("2 times")
+        );
     }
 
     #[test]
     fn our_kernel_must_end_cleanly() {
         let linux = outcome(0, &console(GOOD, "reboot: Power down\n"));
-        let panic = outcome(crate::qemu::EXIT_FAILURE, &console(GOOD, "kernel panic in task init: oops\n"));
+        let panic =
+            outcome(crate::qemu::EXIT_FAILURE, &console(GOOD, "kernel panic in task init: oops\n"));
         assert!(judge(&linux, &panic, 1).unwrap_err().contains("printed after the end marker"));
         let status = outcome(crate::qemu::EXIT_FAILURE, &console(GOOD, ""));
         assert!(judge(&linux, &status, 1).unwrap_err().contains("success status"));
         let diff = outcome(OK, &console(&GOOD.replace("ok", "EFAULT"), ""));
         assert!(judge(&linux, &diff, 1).unwrap_err().contains("outputs differ"));
-        assert!(judge(&linux, &outcome(OK, "no markers"), 1).unwrap_err().contains("our kernel did not run the script"));
+        assert!(
+            judge(&linux, &outcome(OK, "no markers"), 1)
+                .unwrap_err()
+                .contains("our kernel did not run the script")
+        );
     }
 
     #[test]
@@ -305,7 +406,10 @@ mod tests {
         let (script, probe) = (dir.join("errno.sh"), dir.join("errno.c"));
         assert!(require_probe_source(&script, &[]).unwrap_err().contains("errno.c"));
         assert!(require_probe_source(&script, &[&probe]).is_ok());
-        assert!(require_probe_source(&dir.join("busybox-basics.sh"), &[]).is_ok(), "a script with no probe");
+        assert!(
+            require_probe_source(&dir.join("busybox-basics.sh"), &[]).is_ok(),
+            "a script with no probe"
+        );
     }
 
     #[test]

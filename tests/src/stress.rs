@@ -26,7 +26,10 @@ pub fn parse(text: &str) -> Vec<(String, StressorRun)> {
     let mut runs: Vec<(String, StressorRun)> = Vec::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("==== STRESSOR END ") {
-            let status = rest.split_whitespace().find_map(|w| w.strip_prefix("status=")).and_then(|s| s.parse().ok());
+            let status = rest
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("status="))
+                .and_then(|s| s.parse().ok());
             if let Some((_, run)) = runs.last_mut() {
                 run.status = status;
             }
@@ -63,7 +66,8 @@ pub fn parse_known_differences(text: &str) -> Result<Vec<(String, String)>, Stri
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (name, reason) = line.split_once(char::is_whitespace).map_or((line, ""), |(n, r)| (n, r.trim()));
+        let (name, reason) =
+            line.split_once(char::is_whitespace).map_or((line, ""), |(n, r)| (n, r.trim()));
         if reason.is_empty() {
             return Err(format!("known-differences line {}: `{name}` gives no reason", number + 1));
         }
@@ -78,7 +82,11 @@ pub fn parse_known_differences(text: &str) -> Result<Vec<(String, String)>, Stri
 /// What a status means, for messages: `ended with status 2`, or `was killed by signal 9`
 /// for a shell status of 128 + N.
 fn describe_status(status: i32) -> String {
-    if status > 128 { format!("was killed by signal {}", status - 128) } else { format!("ended with status {status}") }
+    if status > 128 {
+        format!("was killed by signal {}", status - 128)
+    } else {
+        format!("ended with status {status}")
+    }
 }
 
 /// Compares each stressor's ending under both kernels against the known differences; returns
@@ -86,20 +94,27 @@ fn describe_status(status: i32) -> String {
 /// reference); ours must finish every stressor too, and wherever Linux ends with status 0 so
 /// must ours, unless the stressor is listed. A listed stressor that ends with 0 here, or not
 /// with 0 under Linux, is a stale entry.
-pub fn compare(stressors: &[String], linux: &[(String, StressorRun)], ours: &[(String, StressorRun)], known: &[(String, String)]) -> Vec<String> {
+pub fn compare(
+    stressors: &[String],
+    linux: &[(String, StressorRun)],
+    ours: &[(String, StressorRun)],
+    known: &[(String, String)],
+) -> Vec<String> {
     let mut problems = Vec::new();
     for (name, _) in known.iter().filter(|(n, _)| !stressors.contains(n)) {
         problems.push(format!("tests/stress/known-differences lists {name}, which is not in tests/stress/stressors: remove its line"));
     }
     for name in stressors {
         let listed = known.iter().any(|(n, _)| n == name);
-        let (l, o) = (find(linux, name).and_then(|r| r.status), find(ours, name).and_then(|r| r.status));
+        let (l, o) =
+            (find(linux, name).and_then(|r| r.status), find(ours, name).and_then(|r| r.status));
         let Some(l) = l else {
             problems.push(format!("{name} did not finish under Linux, so it cannot be compared (see target/stress/linux.out)"));
             continue;
         };
         let Some(o) = o else {
-            problems.push(format!("{name} did not finish on our kernel (see target/stress/ours.out)"));
+            problems
+                .push(format!("{name} did not finish on our kernel (see target/stress/ours.out)"));
             continue;
         };
         match (l == 0, o == 0, listed) {
@@ -115,30 +130,59 @@ pub fn compare(stressors: &[String], linux: &[(String, StressorRun)], ours: &[(S
 /// Runs the stressors under both kernels, saves the consoles to target/stress/{linux,ours}.out
 /// and judges them ([`judge`]).
 pub fn run(root: &Path, elf: &Path) -> Result<String, String> {
-    let read = |p: &str| std::fs::read_to_string(root.join(p)).map_err(|e| format!("read {p}: {e}"));
-    let stressors: Vec<String> = read("tests/stress/stressors")?.split_whitespace().map(String::from).collect();
-    let seconds: u64 = read("tests/stress/seconds")?.trim().parse().map_err(|e| format!("tests/stress/seconds: {e}"))?;
+    let read =
+        |p: &str| std::fs::read_to_string(root.join(p)).map_err(|e| format!("read {p}: {e}"));
+    let stressors: Vec<String> =
+        read("tests/stress/stressors")?.split_whitespace().map(String::from).collect();
+    let seconds: u64 = read("tests/stress/seconds")?
+        .trim()
+        .parse()
+        .map_err(|e| format!("tests/stress/seconds: {e}"))?;
     let work = root.join("target/stress");
-    let image = debian_image(root, &work, &[("tests/stress/rdinit", "stress-init"), ("tests/stress/stressors", "stress/stressors"), ("tests/stress/seconds", "stress/seconds")])?;
+    let image = debian_image(
+        root,
+        &work,
+        &[
+            ("tests/stress/rdinit", "stress-init"),
+            ("tests/stress/stressors", "stress/stressors"),
+            ("tests/stress/seconds", "stress/seconds"),
+        ],
+    )?;
     // Each stressor runs `seconds`, plus start-up; a kernel that hangs is cut off at twice that.
     let limit = Duration::from_secs(120 + 2 * seconds * stressors.len() as u64);
     let (theirs, ours) = boot_both(root, elf, &image, "/stress-init", limit)?;
     std::fs::write(work.join("linux.out"), &theirs.output).map_err(|e| e.to_string())?;
     std::fs::write(work.join("ours.out"), &ours.output).map_err(|e| e.to_string())?;
-    let timing = format!("Linux {:.0} s, ours {:.0} s", theirs.elapsed.as_secs_f64(), ours.elapsed.as_secs_f64());
-    judge(root, &theirs.output, &ours.output).map(|s| format!("{s} ({timing})")).map_err(|e| format!("{e} ({timing})"))
+    let timing = format!(
+        "Linux {:.0} s, ours {:.0} s",
+        theirs.elapsed.as_secs_f64(),
+        ours.elapsed.as_secs_f64()
+    );
+    judge(root, &theirs.output, &ours.output)
+        .map(|s| format!("{s} ({timing})"))
+        .map_err(|e| format!("{e} ({timing})"))
 }
 
 /// Judges two runs' console text: prints the table, then checks every stressor's ending
 /// against Linux's and tests/stress/known-differences ([`compare`]).
 pub fn judge(root: &Path, linux_text: &str, ours_text: &str) -> Result<String, String> {
-    let read = |p: &str| std::fs::read_to_string(root.join(p)).map_err(|e| format!("read {p}: {e}"));
-    let stressors: Vec<String> = read("tests/stress/stressors")?.split_whitespace().map(String::from).collect();
+    let read =
+        |p: &str| std::fs::read_to_string(root.join(p)).map_err(|e| format!("read {p}: {e}"));
+    let stressors: Vec<String> =
+        read("tests/stress/stressors")?.split_whitespace().map(String::from).collect();
     let known = parse_known_differences(&read("tests/stress/known-differences")?)?;
     let (linux_runs, our_runs) = (parse(linux_text), parse(ours_text));
-    println!("{:<12} {:>22}   {:>22}   {}", "stressor", "Linux status/fails/ops", "ours status/fails/ops", "ours/Linux ops");
+    println!(
+        "{:<12} {:>22}   {:>22}   {}",
+        "stressor", "Linux status/fails/ops", "ours status/fails/ops", "ours/Linux ops"
+    );
     let cell = |r: Option<&StressorRun>| match r {
-        Some(r) => format!("{}/{}/{}", r.status.map_or("-".into(), |s| s.to_string()), r.failures.len(), r.bogo_ops.map_or("-".into(), |o| o.to_string())),
+        Some(r) => format!(
+            "{}/{}/{}",
+            r.status.map_or("-".into(), |s| s.to_string()),
+            r.failures.len(),
+            r.bogo_ops.map_or("-".into(), |o| o.to_string())
+        ),
         None => "not reached".into(),
     };
     for name in &stressors {
@@ -147,7 +191,10 @@ pub fn judge(root: &Path, linux_text: &str, ours_text: &str) -> Result<String, S
             (Some(l), Some(o)) if l > 0 => format!("{:.2}", o as f64 / l as f64),
             _ => "-".into(),
         };
-        let listed = known.iter().find(|(n, _)| n == name).map_or(String::new(), |(_, why)| format!("   (known difference: {why})"));
+        let listed = known
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(String::new(), |(_, why)| format!("   (known difference: {why})"));
         println!("{name:<12} {:>22}   {:>22}   {ratio}{listed}", cell(l), cell(o));
         for f in o.map(|r| r.failures.as_slice()).unwrap_or_default() {
             println!("    ours: {f}");
@@ -163,7 +210,8 @@ pub fn judge(root: &Path, linux_text: &str, ours_text: &str) -> Result<String, S
         }
         return Err(format!("{} problems: {}", problems.len(), problems.join("; ")));
     }
-    let failed = |runs: &[(String, StressorRun)]| runs.iter().filter(|(_, r)| r.status != Some(0)).count();
+    let failed =
+        |runs: &[(String, StressorRun)]| runs.iter().filter(|(_, r)| r.status != Some(0)).count();
     Ok(format!(
         "{} stressors finished under both kernels; every one that passes under Linux passes here, but for {} known differences ({} non-zero here, {} under Linux)",
         stressors.len(),
@@ -195,11 +243,18 @@ stress-ng: metrc: [9] vm                 1024      3.16
         assert_eq!(runs[0].1.status, Some(2));
         assert_eq!(runs[0].1.bogo_ops, Some(508));
         assert_eq!(runs[0].1.failures.len(), 1);
-        assert_eq!(runs[1].1, StressorRun { status: None, bogo_ops: Some(1024), failures: vec![] }, "no END line: cut short");
+        assert_eq!(
+            runs[1].1,
+            StressorRun { status: None, bogo_ops: Some(1024), failures: vec![] },
+            "no END line: cut short"
+        );
     }
 
     fn ended(statuses: &[(&str, Option<i32>)]) -> Vec<(String, StressorRun)> {
-        statuses.iter().map(|(n, s)| (n.to_string(), StressorRun { status: *s, ..Default::default() })).collect()
+        statuses
+            .iter()
+            .map(|(n, s)| (n.to_string(), StressorRun { status: *s, ..Default::default() }))
+            .collect()
     }
 
     fn names(list: &[&str]) -> Vec<String> {
@@ -226,13 +281,29 @@ stress-ng: metrc: [9] vm                 1024      3.16
         let stressors = names(&["fork", "pipe"]);
         let linux = ended(&[("fork", Some(0)), ("pipe", Some(2))]);
         let known = parse_known_differences("# why\nfork  capget is not implemented\n").unwrap();
-        assert!(compare(&stressors, &linux, &ended(&[("fork", Some(2)), ("pipe", Some(2))]), &known).is_empty());
-        let fixed = compare(&stressors, &linux, &ended(&[("fork", Some(0)), ("pipe", Some(2))]), &known);
-        assert!(fixed.len() == 1 && fixed[0].contains("lists fork, which ended with status 0 here this time"), "{fixed:?}");
+        assert!(
+            compare(&stressors, &linux, &ended(&[("fork", Some(2)), ("pipe", Some(2))]), &known)
+                .is_empty()
+        );
+        let fixed =
+            compare(&stressors, &linux, &ended(&[("fork", Some(0)), ("pipe", Some(2))]), &known);
+        assert!(
+            fixed.len() == 1
+                && fixed[0].contains("lists fork, which ended with status 0 here this time"),
+            "{fixed:?}"
+        );
         let known = parse_known_differences("pipe  x\nsock  y\n").unwrap();
         let stale = compare(&stressors, &linux, &linux, &known);
-        assert!(stale.iter().any(|p| p.contains("lists pipe, which ended with status 2 under Linux too")), "{stale:?}");
-        assert!(stale.iter().any(|p| p.contains("lists sock, which is not in tests/stress/stressors")), "{stale:?}");
+        assert!(
+            stale
+                .iter()
+                .any(|p| p.contains("lists pipe, which ended with status 2 under Linux too")),
+            "{stale:?}"
+        );
+        assert!(
+            stale.iter().any(|p| p.contains("lists sock, which is not in tests/stress/stressors")),
+            "{stale:?}"
+        );
     }
 
     #[test]
@@ -241,18 +312,33 @@ stress-ng: metrc: [9] vm                 1024      3.16
         let done = ended(&[("fork", Some(0)), ("vm", Some(0))]);
         let cut = ended(&[("fork", Some(0)), ("vm", None)]);
         assert!(compare(&stressors, &cut, &done, &[])[0].contains("vm did not finish under Linux"));
-        assert!(compare(&stressors, &done, &cut, &[])[0].contains("vm did not finish on our kernel"));
-        assert!(compare(&stressors, &done, &ended(&[("fork", Some(0))]), &[])[0].contains("vm did not finish on our kernel"), "never reached");
+        assert!(
+            compare(&stressors, &done, &cut, &[])[0].contains("vm did not finish on our kernel")
+        );
+        assert!(
+            compare(&stressors, &done, &ended(&[("fork", Some(0))]), &[])[0]
+                .contains("vm did not finish on our kernel"),
+            "never reached"
+        );
     }
 
     #[test]
     fn known_differences_need_a_reason_and_the_tracked_file_is_valid() {
         assert!(parse_known_differences("fork\n").unwrap_err().contains("no reason"));
         assert!(parse_known_differences("fork x\nfork y\n").unwrap_err().contains("twice"));
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stress/known-differences")).unwrap();
-        let stressors = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stress/stressors")).unwrap();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/stress/known-differences"
+        ))
+        .unwrap();
+        let stressors =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stress/stressors"))
+                .unwrap();
         for (name, _) in parse_known_differences(&text).unwrap() {
-            assert!(stressors.split_whitespace().any(|s| s == name), "{name} is not a tracked stressor");
+            assert!(
+                stressors.split_whitespace().any(|s| s == name),
+                "{name} is not a tracked stressor"
+            );
         }
     }
 }

@@ -26,7 +26,10 @@ pub fn parse(text: &str) -> TrinityRun {
     let mut run = TrinityRun::default();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("==== TRINITY END ") {
-            run.status = rest.split_whitespace().find_map(|w| w.strip_prefix("status=")).and_then(|s| s.parse().ok());
+            run.status = rest
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("status="))
+                .and_then(|s| s.parse().ok());
         } else if line.starts_with("after trinity: ALIVE ") {
             run.alive_after = true;
         } else if let Some(n) = syscall_count(line) {
@@ -57,7 +60,11 @@ pub fn run(root: &Path, elf: &Path) -> Result<String, String> {
     let image = debian_image(
         root,
         &work,
-        &[("tests/trinity/rdinit", "trinity-init"), ("tests/trinity/seconds", "trinity/seconds"), ("tests/trinity/syscalls", "trinity/syscalls")],
+        &[
+            ("tests/trinity/rdinit", "trinity-init"),
+            ("tests/trinity/seconds", "trinity/seconds"),
+            ("tests/trinity/syscalls", "trinity/syscalls"),
+        ],
     )?;
     let limit = Duration::from_secs(240 + 2 * seconds);
     let (theirs, ours) = boot_both(root, elf, &image, "/trinity-init", limit)?;
@@ -75,12 +82,22 @@ pub fn run(root: &Path, elf: &Path) -> Result<String, String> {
         return Err(format!("our kernel panicked ({figures}):\n{}", tail(&ours.output, 30)));
     }
     if mine.status.is_none() || !mine.alive_after {
-        return Err(format!("trinity did not end, or the kernel was dead after it ({figures}; see target/trinity/ours.out):\n{}", tail(&ours.output, 20)));
+        return Err(format!(
+            "trinity did not end, or the kernel was dead after it ({figures}; see target/trinity/ours.out):\n{}",
+            tail(&ours.output, 20)
+        ));
     }
     if mine.syscalls.is_none_or(|n| n == 0) {
-        return Err(format!("trinity reported no syscalls on our kernel: it never reached its fuzzing loop or never finished it ({figures}; see target/trinity/ours.out):\n{}", tail(&ours.output, 20)));
+        return Err(format!(
+            "trinity reported no syscalls on our kernel: it never reached its fuzzing loop or never finished it ({figures}; see target/trinity/ours.out):\n{}",
+            tail(&ours.output, 20)
+        ));
     }
-    Ok(format!("{figures}; no panic, no hang, programs run afterwards (Linux {:.0} s, ours {:.0} s)", theirs.elapsed.as_secs_f64(), ours.elapsed.as_secs_f64()))
+    Ok(format!(
+        "{figures}; no panic, no hang, programs run afterwards (Linux {:.0} s, ours {:.0} s)",
+        theirs.elapsed.as_secs_f64(),
+        ours.elapsed.as_secs_f64()
+    ))
 }
 
 #[cfg(test)]
@@ -97,13 +114,19 @@ Ran 20871 syscalls. Successes: 5120  Failures: 15751
 ==== TRINITY END status=124 ====
 after trinity: ALIVE 19 entries in /
 ";
-        assert_eq!(parse(text), TrinityRun { status: Some(124), syscalls: Some(20871), alive_after: true });
+        assert_eq!(
+            parse(text),
+            TrinityRun { status: Some(124), syscalls: Some(20871), alive_after: true }
+        );
     }
 
     #[test]
     fn a_run_cut_short_has_no_status_and_no_sign_of_life() {
         let text = "==== TRINITY ====\n[main] 12 iterations. [F:7 S:5 HI:1]\n";
-        assert_eq!(parse(text), TrinityRun { status: None, syscalls: Some(12), alive_after: false });
+        assert_eq!(
+            parse(text),
+            TrinityRun { status: None, syscalls: Some(12), alive_after: false }
+        );
     }
 
     #[test]

@@ -75,7 +75,9 @@ pub struct LexError {
 
 /// Lexes `source` as Rust tokens.
 pub fn lex(source: &str) -> Result<TokenStream, LexError> {
-    source.parse::<TokenStream>().map_err(|e| LexError { line: e.span().start().line.max(1), message: e.to_string() })
+    source
+        .parse::<TokenStream>()
+        .map_err(|e| LexError { line: e.span().start().line.max(1), message: e.to_string() })
 }
 
 /// Every `unsafe` keyword in `source`, with its 1-based line and what it marks, in order.
@@ -92,7 +94,9 @@ fn walk(stream: TokenStream, found: &mut Vec<(usize, UnsafeUse)>) {
         match token {
             TokenTree::Group(group) => walk(group.stream(), found),
             // A raw identifier `r#unsafe` prints as such and is not the keyword.
-            TokenTree::Ident(ident) if ident == "unsafe" => found.push((ident.span().start().line, classify(&tokens[i + 1..]))),
+            TokenTree::Ident(ident) if ident == "unsafe" => {
+                found.push((ident.span().start().line, classify(&tokens[i + 1..])))
+            }
             _ => {}
         }
     }
@@ -108,10 +112,18 @@ fn is_group(token: Option<&TokenTree>, delimiter: Delimiter) -> bool {
 
 fn classify(rest: &[TokenTree]) -> UnsafeUse {
     // `fn NAME` defines a function; `fn (` is a function-pointer type.
-    let after_fn = |at: usize| if matches!(rest.get(at + 1), Some(TokenTree::Ident(_))) { UnsafeUse::Fn } else { UnsafeUse::FnPointerType };
+    let after_fn = |at: usize| {
+        if matches!(rest.get(at + 1), Some(TokenTree::Ident(_))) {
+            UnsafeUse::Fn
+        } else {
+            UnsafeUse::FnPointerType
+        }
+    };
     match rest.first() {
         Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace => UnsafeUse::Block,
-        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis => UnsafeUse::Attribute,
+        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis => {
+            UnsafeUse::Attribute
+        }
         Some(TokenTree::Ident(i)) if i == "impl" => UnsafeUse::Impl,
         Some(TokenTree::Ident(i)) if i == "trait" || i == "auto" => UnsafeUse::Trait,
         Some(TokenTree::Ident(i)) if i == "fn" => after_fn(0),
@@ -134,13 +146,25 @@ fn classify(rest: &[TokenTree]) -> UnsafeUse {
 pub fn forbids_unsafe_code(tokens: &TokenStream) -> bool {
     let top: Vec<TokenTree> = tokens.clone().into_iter().collect();
     top.windows(3).any(|w| {
-        let (TokenTree::Punct(hash), TokenTree::Punct(bang), TokenTree::Group(attr)) = (&w[0], &w[1], &w[2]) else { return false };
-        if hash.as_char() != '#' || bang.as_char() != '!' || attr.delimiter() != Delimiter::Bracket {
+        let (TokenTree::Punct(hash), TokenTree::Punct(bang), TokenTree::Group(attr)) =
+            (&w[0], &w[1], &w[2])
+        else {
+            return false;
+        };
+        if hash.as_char() != '#' || bang.as_char() != '!' || attr.delimiter() != Delimiter::Bracket
+        {
             return false;
         }
         let inner: Vec<TokenTree> = attr.stream().into_iter().collect();
-        let [TokenTree::Ident(forbid), TokenTree::Group(lints)] = inner.as_slice() else { return false };
-        forbid == "forbid" && lints.delimiter() == Delimiter::Parenthesis && lints.stream().into_iter().any(|t| matches!(&t, TokenTree::Ident(i) if i == "unsafe_code"))
+        let [TokenTree::Ident(forbid), TokenTree::Group(lints)] = inner.as_slice() else {
+            return false;
+        };
+        forbid == "forbid"
+            && lints.delimiter() == Delimiter::Parenthesis
+            && lints
+                .stream()
+                .into_iter()
+                .any(|t| matches!(&t, TokenTree::Ident(i) if i == "unsafe_code"))
     })
 }
 
@@ -174,20 +198,40 @@ pub struct Package {
 /// Reads the workspace members and their targets from `cargo metadata --format-version 1`
 /// output.
 pub fn parse_metadata(json: &str) -> Result<Vec<Package>, String> {
-    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("cargo metadata output is not JSON: {e}"))?;
-    let members: BTreeSet<&str> = value["workspace_members"].as_array().ok_or("cargo metadata: no workspace_members")?.iter().filter_map(|m| m.as_str()).collect();
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| format!("cargo metadata output is not JSON: {e}"))?;
+    let members: BTreeSet<&str> = value["workspace_members"]
+        .as_array()
+        .ok_or("cargo metadata: no workspace_members")?
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
     let mut packages = Vec::new();
     for package in value["packages"].as_array().ok_or("cargo metadata: no packages")? {
         if !package["id"].as_str().is_some_and(|id| members.contains(id)) {
             continue;
         }
-        let name = package["name"].as_str().ok_or("cargo metadata: a package without a name")?.to_string();
-        let manifest = package["manifest_path"].as_str().ok_or_else(|| format!("cargo metadata: {name} has no manifest_path"))?;
-        let dir = Path::new(manifest).parent().ok_or_else(|| format!("cargo metadata: {manifest} has no directory"))?.to_path_buf();
+        let name =
+            package["name"].as_str().ok_or("cargo metadata: a package without a name")?.to_string();
+        let manifest = package["manifest_path"]
+            .as_str()
+            .ok_or_else(|| format!("cargo metadata: {name} has no manifest_path"))?;
+        let dir = Path::new(manifest)
+            .parent()
+            .ok_or_else(|| format!("cargo metadata: {manifest} has no directory"))?
+            .to_path_buf();
         let mut targets = Vec::new();
-        for target in package["targets"].as_array().ok_or_else(|| format!("cargo metadata: {name} has no targets"))? {
-            let kinds = target["kind"].as_array().map(|k| k.iter().filter_map(|k| k.as_str().map(String::from)).collect()).unwrap_or_default();
-            let root = target["src_path"].as_str().ok_or_else(|| format!("cargo metadata: a target of {name} has no src_path"))?;
+        for target in package["targets"]
+            .as_array()
+            .ok_or_else(|| format!("cargo metadata: {name} has no targets"))?
+        {
+            let kinds = target["kind"]
+                .as_array()
+                .map(|k| k.iter().filter_map(|k| k.as_str().map(String::from)).collect())
+                .unwrap_or_default();
+            let root = target["src_path"]
+                .as_str()
+                .ok_or_else(|| format!("cargo metadata: a target of {name} has no src_path"))?;
             targets.push(Target { kinds, root: PathBuf::from(root) });
         }
         packages.push(Package { name, dir, targets });
@@ -269,15 +313,27 @@ fn rust_files(dir: &Path, skip: &[&Path], out: &mut Vec<PathBuf>) {
 }
 
 fn read_and_lex(path: &Path) -> Result<(String, TokenStream), Violation> {
-    let text = fs::read_to_string(path).map_err(|e| Violation { path: path.into(), line: 1, what: format!("cannot read: {e}") })?;
-    let tokens = lex(&text).map_err(|e| Violation { path: path.into(), line: e.line, what: format!("does not lex as Rust ({}), so it cannot be checked", e.message) })?;
+    let text = fs::read_to_string(path).map_err(|e| Violation {
+        path: path.into(),
+        line: 1,
+        what: format!("cannot read: {e}"),
+    })?;
+    let tokens = lex(&text).map_err(|e| Violation {
+        path: path.into(),
+        line: e.line,
+        what: format!("does not lex as Rust ({}), so it cannot be checked", e.message),
+    })?;
     Ok((text, tokens))
 }
 
 /// Checks one package outside ostd: every target root forbids unsafe code, and no file
 /// under its directory (nor any target root elsewhere) contains the keyword. `skip` are
 /// directories of other packages nested inside it.
-pub fn check_safe_package(package: &Package, skip: &[&Path], coverage: &mut Coverage) -> Vec<Violation> {
+pub fn check_safe_package(
+    package: &Package,
+    skip: &[&Path],
+    coverage: &mut Coverage,
+) -> Vec<Violation> {
     let mut violations = Vec::new();
     let mut files = Vec::new();
     rust_files(&package.dir, skip, &mut files);
@@ -291,7 +347,11 @@ pub fn check_safe_package(package: &Package, skip: &[&Path], coverage: &mut Cove
             Ok(_) => violations.push(Violation {
                 path: target.root.clone(),
                 line: 1,
-                what: format!("root of {} target of {} lacks #![forbid(unsafe_code)]", target.kinds.join("/"), package.name),
+                what: format!(
+                    "root of {} target of {} lacks #![forbid(unsafe_code)]",
+                    target.kinds.join("/"),
+                    package.name
+                ),
             }),
             Err(_) => {} // reported below with the file
         }
@@ -300,7 +360,11 @@ pub fn check_safe_package(package: &Package, skip: &[&Path], coverage: &mut Cove
         match read_and_lex(&path) {
             Ok((text, _)) => {
                 let uses = unsafe_keywords(&text).expect("lexed once already");
-                violations.extend(uses.into_iter().map(|(line, use_)| Violation { path: path.clone(), line, what: format!("`unsafe` outside ostd ({use_:?})") }));
+                violations.extend(uses.into_iter().map(|(line, use_)| Violation {
+                    path: path.clone(),
+                    line,
+                    what: format!("`unsafe` outside ostd ({use_:?})"),
+                }));
             }
             Err(v) => violations.push(v),
         }
@@ -316,7 +380,10 @@ pub fn check_ostd_file(path: &Path) -> Vec<Violation> {
         Ok((text, _)) => text,
         Err(v) => return vec![v],
     };
-    check_ostd_source(&text).into_iter().map(|(line, what)| Violation { path: path.into(), line, what: what.into() }).collect()
+    check_ostd_source(&text)
+        .into_iter()
+        .map(|(line, what)| Violation { path: path.into(), line, what: what.into() })
+        .collect()
 }
 
 /// The ostd rules on one file's text: (line, what is wrong) for each unjustified use.
@@ -333,12 +400,18 @@ pub fn check_ostd_source(text: &str) -> Vec<(usize, &'static str)> {
             UnsafeUse::ExternBlock | UnsafeUse::Attribute | UnsafeUse::FnPointerType => {}
             UnsafeUse::Fn | UnsafeUse::Trait => {
                 if !doc_block_above(&raw_lines, idx).contains("# Safety") {
-                    problems.push((line, "function or trait marked `unsafe` without a `# Safety` doc section"));
+                    problems.push((
+                        line,
+                        "function or trait marked `unsafe` without a `# Safety` doc section",
+                    ));
                 }
             }
             UnsafeUse::Block | UnsafeUse::Impl | UnsafeUse::Other => {
                 if !safety_comment_near(&raw_lines, idx) {
-                    problems.push((line, "block or impl marked `unsafe` without a `// SAFETY:` comment just above"));
+                    problems.push((
+                        line,
+                        "block or impl marked `unsafe` without a `// SAFETY:` comment just above",
+                    ));
                 }
             }
         }
@@ -412,7 +485,11 @@ mod tests {
 
     #[test]
     fn raw_byte_strings_end_where_rust_ends_them() {
-        assert_eq!(lines("let a = br\"\\\"; UNSAFE { evil() }"), [1], "br\"\\\" is a complete one-byte string");
+        assert_eq!(
+            lines("let a = br\"\\\"; UNSAFE { evil() }"),
+            [1],
+            "br\"\\\" is a complete one-byte string"
+        );
         assert_eq!(lines("let a = br#\"x\"# ; UNSAFE { evil() }"), [1]);
         assert_eq!(lines("let a = br#\"\"UNSAFE {}\"#;"), Vec::<usize>::new());
     }
@@ -456,7 +533,10 @@ mod tests {
     fn every_kind_of_unsafe_item_is_found_and_named() {
         let src = "UNSAFE impl Send for X {}\nUNSAFE fn f() {}\nUNSAFE extern \"C\" { fn g(); }\nUNSAFE trait T {}\n#[UNSAFE(no_mangle)] fn h() {}\nUNSAFE extern \"C\" fn k() {}\ntype P = UNSAFE fn(u8);\ntype Q = UNSAFE extern \"C\" fn();\nUNSAFE { x() }\n";
         use UnsafeUse::*;
-        assert_eq!(kinds(src), [Impl, Fn, ExternBlock, Trait, Attribute, Fn, FnPointerType, FnPointerType, Block]);
+        assert_eq!(
+            kinds(src),
+            [Impl, Fn, ExternBlock, Trait, Attribute, Fn, FnPointerType, FnPointerType, Block]
+        );
         assert_eq!(lines(src), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     }
 
@@ -465,7 +545,11 @@ mod tests {
         assert!(unsafe_keywords("let s = \"never closed; UNSAFE {}").is_err());
         assert!(unsafe_keywords(&fixture("fn f() { UNSAFE { x() }")).is_err(), "unbalanced brace");
         assert!(unsafe_keywords("let s = br\"never closed").is_err());
-        assert!(check_ostd_source("/* never closed").iter().any(|(_, what)| what.contains("does not lex")));
+        assert!(
+            check_ostd_source("/* never closed")
+                .iter()
+                .any(|(_, what)| what.contains("does not lex"))
+        );
     }
 
     #[test]
@@ -477,16 +561,31 @@ mod tests {
         assert!(!yes("const S: &str = \"#![forbid(unsafe_code)]\";"), "a string");
         assert!(!yes("#![deny(unsafe_code)]"), "deny can be overridden by allow");
         assert!(!yes("#[forbid(unsafe_code)]\nfn f() {}"), "an outer attribute covers one item");
-        assert!(!yes("mod m {\n#![forbid(unsafe_code)]\n}"), "a module's attribute leaves the rest of the crate open");
+        assert!(
+            !yes("mod m {\n#![forbid(unsafe_code)]\n}"),
+            "a module's attribute leaves the rest of the crate open"
+        );
     }
 
     #[test]
     fn ostd_rules_by_kind() {
-        let problems = |s: &str| check_ostd_source(&fixture(s)).into_iter().map(|(line, _)| line).collect::<Vec<_>>();
+        let problems = |s: &str| {
+            check_ostd_source(&fixture(s)).into_iter().map(|(line, _)| line).collect::<Vec<_>>()
+        };
         assert_eq!(problems("// SAFETY: fine\nUNSAFE { a() };\nUNSAFE { b() };\n"), [3]);
-        assert_eq!(problems("/// Does.\n///\n/// # Safety\n/// Caller.\nUNSAFE fn f() {}\n/// Undocumented.\nUNSAFE fn g() {}\n"), [7]);
+        assert_eq!(
+            problems(
+                "/// Does.\n///\n/// # Safety\n/// Caller.\nUNSAFE fn f() {}\n/// Undocumented.\nUNSAFE fn g() {}\n"
+            ),
+            [7]
+        );
         assert_eq!(problems("/// No contract.\npub UNSAFE extern \"C\" fn memset() {}\n"), [2]);
-        assert_eq!(problems("UNSAFE extern \"C\" { fn g(); }\n#[UNSAFE(no_mangle)]\nfn h() {}\ntype P = UNSAFE fn();\n"), Vec::<usize>::new());
+        assert_eq!(
+            problems(
+                "UNSAFE extern \"C\" { fn g(); }\n#[UNSAFE(no_mangle)]\nfn h() {}\ntype P = UNSAFE fn();\n"
+            ),
+            Vec::<usize>::new()
+        );
         assert_eq!(problems("UNSAFE impl Send for X {}\n"), [1]);
         assert_eq!(problems("let s = br\"\\\"; UNSAFE { evil() }\n"), [1]);
     }
@@ -509,7 +608,10 @@ mod tests {
 UNSAFE { a() };
 ",
         );
-        assert!(safety_comment_near(&src.lines().collect::<Vec<_>>(), 4), "a long justification is fine");
+        assert!(
+            safety_comment_near(&src.lines().collect::<Vec<_>>(), 4),
+            "a long justification is fine"
+        );
         let src = fixture(
             "// SAFETY: ok
 
@@ -517,14 +619,20 @@ UNSAFE { a() };
 UNSAFE { a() };
 ",
         );
-        assert!(!safety_comment_near(&src.lines().collect::<Vec<_>>(), 3), "a blank line ends the block");
+        assert!(
+            !safety_comment_near(&src.lines().collect::<Vec<_>>(), 3),
+            "a blank line ends the block"
+        );
         let src = fixture(
             "// SAFETY: ok
 for x in y {
     UNSAFE { a() };
 ",
         );
-        assert!(!safety_comment_near(&src.lines().collect::<Vec<_>>(), 2), "code stands between comment and use");
+        assert!(
+            !safety_comment_near(&src.lines().collect::<Vec<_>>(), 2),
+            "code stands between comment and use"
+        );
     }
 
     #[test]
@@ -540,8 +648,18 @@ for x in y {
         assert_eq!(packages.len(), 1, "only workspace members");
         assert_eq!(packages[0].dir, Path::new("/w/a"));
         let roots: Vec<&Path> = packages[0].targets.iter().map(|t| t.root.as_path()).collect();
-        assert_eq!(roots, [Path::new("/w/a/src/lib.rs"), Path::new("/w/a/tests/t.rs"), Path::new("/w/a/build.rs")]);
-        assert!(parse_metadata("{\"packages\":[],\"workspace_members\":[]}").is_err(), "no members is an error, not a clean pass");
+        assert_eq!(
+            roots,
+            [
+                Path::new("/w/a/src/lib.rs"),
+                Path::new("/w/a/tests/t.rs"),
+                Path::new("/w/a/build.rs")
+            ]
+        );
+        assert!(
+            parse_metadata("{\"packages\":[],\"workspace_members\":[]}").is_err(),
+            "no members is an error, not a clean pass"
+        );
         assert!(parse_metadata("not json").is_err());
     }
 }

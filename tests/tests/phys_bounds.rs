@@ -9,8 +9,8 @@
 mod phys_bounds;
 
 use phys_bounds::{
-    LEGACY_END, PAGE, PhysSpan, RegionUse, WINDOW_SPAN, WindowError, WindowPurpose, access, check_loaded, check_window, fits,
-    page_ceil, page_floor,
+    LEGACY_END, PAGE, PhysSpan, RegionUse, WINDOW_SPAN, WindowError, WindowPurpose, access,
+    check_loaded, check_window, fits, page_ceil, page_floor,
 };
 use proptest::prelude::*;
 
@@ -44,9 +44,18 @@ mod fixed_cases {
 
     #[test]
     fn the_q35_devices_map() {
-        assert_eq!(check(0xb000_0000, 8 << 20, WindowPurpose::Device), Ok(span(0xb000_0000, 0xb080_0000)));
-        assert_eq!(check(0xfee0_0000, 4096, WindowPurpose::Device), Ok(span(0xfee0_0000, 0xfee0_1000)));
-        assert_eq!(check(0xfec0_0000, 0x20, WindowPurpose::Device), Ok(span(0xfec0_0000, 0xfec0_1000)));
+        assert_eq!(
+            check(0xb000_0000, 8 << 20, WindowPurpose::Device),
+            Ok(span(0xb000_0000, 0xb080_0000))
+        );
+        assert_eq!(
+            check(0xfee0_0000, 4096, WindowPurpose::Device),
+            Ok(span(0xfee0_0000, 0xfee0_1000))
+        );
+        assert_eq!(
+            check(0xfec0_0000, 0x20, WindowPurpose::Device),
+            Ok(span(0xfec0_0000, 0xfec0_1000))
+        );
     }
 
     #[test]
@@ -60,60 +69,102 @@ mod fixed_cases {
     fn a_window_in_pml4_slot_511_is_refused() {
         // IO_OFFSET + paddr lands in slot 511 (the kernel image) for paddr = 0x3f80_0000_0000 + x.
         let paddr = 0x3f80_0000_0000 + IMAGE.0;
-        assert!(matches!(check(paddr, 4096, WindowPurpose::Device), Err(WindowError::BeyondWindow { .. })));
-        assert!(matches!(check(paddr, 36, WindowPurpose::Firmware), Err(WindowError::BeyondWindow { .. })));
+        assert!(matches!(
+            check(paddr, 4096, WindowPurpose::Device),
+            Err(WindowError::BeyondWindow { .. })
+        ));
+        assert!(matches!(
+            check(paddr, 36, WindowPurpose::Firmware),
+            Err(WindowError::BeyondWindow { .. })
+        ));
     }
 
     #[test]
     fn a_window_ending_exactly_at_the_limit_is_accepted_and_one_byte_more_is_not() {
-        assert_eq!(check(WINDOW_SPAN - 4096, 4096, WindowPurpose::Device), Ok(span(WINDOW_SPAN - 4096, WINDOW_SPAN)));
-        assert!(matches!(check(WINDOW_SPAN - 4096, 4097, WindowPurpose::Device), Err(WindowError::BeyondWindow { .. })));
+        assert_eq!(
+            check(WINDOW_SPAN - 4096, 4096, WindowPurpose::Device),
+            Ok(span(WINDOW_SPAN - 4096, WINDOW_SPAN))
+        );
+        assert!(matches!(
+            check(WINDOW_SPAN - 4096, 4097, WindowPurpose::Device),
+            Err(WindowError::BeyondWindow { .. })
+        ));
     }
 
     #[test]
     fn a_wrapping_range_is_named_as_such() {
-        assert_eq!(check(u64::MAX - 10, 36, WindowPurpose::Firmware), Err(WindowError::Wraps { paddr: u64::MAX - 10, len: 36 }));
+        assert_eq!(
+            check(u64::MAX - 10, 36, WindowPurpose::Firmware),
+            Err(WindowError::Wraps { paddr: u64::MAX - 10, len: 36 })
+        );
         let e = check(u64::MAX, 2, WindowPurpose::Device).unwrap_err();
-        assert_eq!(e.to_string(), "0xffffffffffffffff + 0x2 wraps past the end of the address space");
+        assert_eq!(
+            e.to_string(),
+            "0xffffffffffffffff + 0x2 wraps past the end of the address space"
+        );
     }
 
     #[test]
     fn a_crafted_mcfg_base_on_ram_is_refused_naming_the_region() {
         let e = check(0x0100_0000, 8 << 20, WindowPurpose::Device).unwrap_err();
-        assert_eq!(e, WindowError::OverlapsRam { range: span(0x0100_0000, 0x0180_0000), region: span(0x10_0000, 0x1ffe_0000), purpose: WindowPurpose::Device });
-        assert_eq!(e.to_string(), "device window 0x1000000..0x1800000 overlaps RAM 0x100000..0x1ffe0000 in the memory map");
+        assert_eq!(
+            e,
+            WindowError::OverlapsRam {
+                range: span(0x0100_0000, 0x0180_0000),
+                region: span(0x10_0000, 0x1ffe_0000),
+                purpose: WindowPurpose::Device
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "device window 0x1000000..0x1800000 overlaps RAM 0x100000..0x1ffe0000 in the memory map"
+        );
     }
 
     #[test]
     fn a_firmware_table_in_allocator_ram_is_refused() {
         let e = check(0x0200_0000, 36, WindowPurpose::Firmware).unwrap_err();
-        assert!(e.to_string().starts_with("firmware table 0x2000000..0x2000024 lies in usable RAM"), "{e}");
+        assert!(
+            e.to_string().starts_with("firmware table 0x2000000..0x2000024 lies in usable RAM"),
+            "{e}"
+        );
     }
 
     #[test]
     fn the_kernel_image_is_refused_even_where_the_map_does_not_call_it_ram() {
         let regions = [(span(0, 1 << 32), RegionUse::Reserved)];
         let image = span(0x0400_0000, 0x0500_0000);
-        let e = check_window(0x04ff_f000, 0x2000, WindowPurpose::Firmware, image, regions).unwrap_err();
+        let e =
+            check_window(0x04ff_f000, 0x2000, WindowPurpose::Firmware, image, regions).unwrap_err();
         assert_eq!(e, WindowError::OverlapsKernel { range: span(0x04ff_f000, 0x0500_1000), image });
     }
 
     #[test]
     fn a_device_window_sharing_a_page_with_ram_is_refused() {
         // The bytes miss RAM, but the page that maps them does not.
-        assert!(matches!(check(0x1ffd_fff0, 8, WindowPurpose::Device), Err(WindowError::OverlapsRam { .. })));
+        assert!(matches!(
+            check(0x1ffd_fff0, 8, WindowPurpose::Device),
+            Err(WindowError::OverlapsRam { .. })
+        ));
     }
 
     #[test]
     fn an_empty_window_is_refused() {
-        assert_eq!(check(0xb000_0000, 0, WindowPurpose::Device), Err(WindowError::Empty { paddr: 0xb000_0000 }));
+        assert_eq!(
+            check(0xb000_0000, 0, WindowPurpose::Device),
+            Err(WindowError::Empty { paddr: 0xb000_0000 })
+        );
     }
 
     #[test]
     fn accesses_must_be_in_bounds_and_aligned_at_their_address() {
         assert_eq!(access(0x1000, 8, 4, 4), Some(0x1004));
         assert_eq!(access(0x1000, 8, 8, 1), None);
-        assert_eq!(access(0x1002, 8, 0, 4), None, "offset 0 of a window at an odd address is unaligned");
+        assert_eq!(
+            access(0x1002, 8, 0, 4),
+            None,
+            "offset 0 of a window at an odd address is unaligned"
+        );
         assert_eq!(access(0x1000, 8, usize::MAX - 1, 4), None, "offset + size wraps");
         assert!(fits(8, 4, 4) && !fits(8, 5, 4) && !fits(8, usize::MAX, 2));
     }
@@ -121,7 +172,10 @@ mod fixed_cases {
     #[test]
     fn an_initrd_in_usable_ram_is_taken_as_is() {
         let image = span(IMAGE.0, IMAGE.1);
-        assert_eq!(check_loaded(0x1f00_0000, 0x12345, image, q35()), Ok(span(0x1f00_0000, 0x1f01_2345)));
+        assert_eq!(
+            check_loaded(0x1f00_0000, 0x12345, image, q35()),
+            Ok(span(0x1f00_0000, 0x1f01_2345))
+        );
     }
 
     #[test]
@@ -129,17 +183,32 @@ mod fixed_cases {
         let image = span(IMAGE.0, IMAGE.1);
         let e = check_loaded(0x20_0000, 0x10_0000, image, q35()).unwrap_err();
         assert_eq!(e, WindowError::OverlapsKernel { range: span(0x20_0000, 0x30_0000), image });
-        assert_eq!(e.to_string(), "0x200000..0x300000 overlaps the kernel image 0x100000..0x23a000");
+        assert_eq!(
+            e.to_string(),
+            "0x200000..0x300000 overlaps the kernel image 0x100000..0x23a000"
+        );
     }
 
     #[test]
     fn an_initrd_that_wraps_leaves_ram_or_passes_the_direct_map_is_refused() {
         let image = span(IMAGE.0, IMAGE.1);
-        assert!(matches!(check_loaded(u64::MAX - 4, 16, image, q35()), Err(WindowError::Wraps { .. })));
-        assert!(matches!(check_loaded(0x1ffd_0000, 0x20000, image, q35()), Err(WindowError::NotInUsableRam { .. })));
+        assert!(matches!(
+            check_loaded(u64::MAX - 4, 16, image, q35()),
+            Err(WindowError::Wraps { .. })
+        ));
+        assert!(matches!(
+            check_loaded(0x1ffd_0000, 0x20000, image, q35()),
+            Err(WindowError::NotInUsableRam { .. })
+        ));
         let high = [(span(0, 1 << 40), RegionUse::Usable)];
-        assert!(matches!(check_loaded(WINDOW_SPAN - 8, 16, span(0, 0x1000), high), Err(WindowError::BeyondWindow { .. })));
-        assert_eq!(check_loaded(0x1f00_0000, 0, image, q35()), Err(WindowError::Empty { paddr: 0x1f00_0000 }));
+        assert!(matches!(
+            check_loaded(WINDOW_SPAN - 8, 16, span(0, 0x1000), high),
+            Err(WindowError::BeyondWindow { .. })
+        ));
+        assert_eq!(
+            check_loaded(0x1f00_0000, 0, image, q35()),
+            Err(WindowError::Empty { paddr: 0x1f00_0000 })
+        );
     }
 
     #[test]
@@ -159,7 +228,11 @@ mod fixed_cases {
 }
 
 fn region_use() -> impl Strategy<Value = RegionUse> {
-    prop_oneof![Just(RegionUse::Usable), Just(RegionUse::AcpiReclaimable), Just(RegionUse::Reserved)]
+    prop_oneof![
+        Just(RegionUse::Usable),
+        Just(RegionUse::AcpiReclaimable),
+        Just(RegionUse::Reserved)
+    ]
 }
 
 /// Addresses near the interesting edges as well as anywhere.

@@ -15,7 +15,10 @@ fn user_va() -> impl Strategy<Value = u64> {
 
 #[test]
 fn entry_spans_are_4k_2m_1g_512g() {
-    assert_eq!([entry_span(1), entry_span(2), entry_span(3), entry_span(4)], [4 << 10, 2 << 20, 1 << 30, 512 << 30]);
+    assert_eq!(
+        [entry_span(1), entry_span(2), entry_span(3), entry_span(4)],
+        [4 << 10, 2 << 20, 1 << 30, 512 << 30]
+    );
 }
 
 #[test]

@@ -28,7 +28,10 @@ mod windows {
 
     #[test]
     fn clean_windows_give_their_median() {
-        let ws: Vec<Window> = [0, 10, -10, 20, -20].iter().map(|d| window(PIT, (TRUE_HZ as i64 + d * 100_000) as u64)).collect();
+        let ws: Vec<Window> = [0, 10, -10, 20, -20]
+            .iter()
+            .map(|d| window(PIT, (TRUE_HZ as i64 + d * 100_000) as u64))
+            .collect();
         let e = estimate(&ws, PIT).unwrap();
         assert!(e.hz.abs_diff(TRUE_HZ) < 10_000, "{e:?}");
         assert_eq!((e.accepted, e.taken), (5, 5));
@@ -68,7 +71,8 @@ mod windows {
         w.tsc += TRUE_HZ / 20;
         w.ticks += PM_TIMER.hz / 20;
         w.max_gap = TRUE_HZ / 20;
-        let e = estimate(&[w, window(PM_TIMER, TRUE_HZ), window(PM_TIMER, TRUE_HZ)], PM_TIMER).unwrap();
+        let e =
+            estimate(&[w, window(PM_TIMER, TRUE_HZ), window(PM_TIMER, TRUE_HZ)], PM_TIMER).unwrap();
         assert_eq!(e.accepted, 3);
     }
 
@@ -105,13 +109,19 @@ mod windows {
 
     #[test]
     fn windows_outside_100_mhz_to_10_ghz_are_rejected() {
-        let ws = [window(PIT, 50_000_000), window(PIT, 20_000_000_000), window(PIT, 30_000_000_000)];
+        let ws =
+            [window(PIT, 50_000_000), window(PIT, 20_000_000_000), window(PIT, 30_000_000_000)];
         assert_eq!(estimate(&ws, PIT), Err(Rejection::TooFewGood { accepted: 0, taken: 3 }));
     }
 
     #[test]
     fn disagreeing_windows_without_a_majority_are_rejected() {
-        let ws = [window(PIT, 2_000_000_000), window(PIT, 2_000_000_000), window(PIT, 3_000_000_000), window(PIT, 3_000_000_000)];
+        let ws = [
+            window(PIT, 2_000_000_000),
+            window(PIT, 2_000_000_000),
+            window(PIT, 3_000_000_000),
+            window(PIT, 3_000_000_000),
+        ];
         assert!(matches!(estimate(&ws, PIT), Err(Rejection::TooFewGood { .. })));
     }
 
@@ -129,7 +139,10 @@ mod windows {
         let huge = Window { tsc: u64::MAX, ticks: 1, bracket: 0, max_gap: 0 };
         assert!(estimate(&[zero, huge, zero], PIT).is_err());
         assert_eq!(estimate(&[], PIT), Err(Rejection::NoWindows));
-        assert_eq!(estimate(&[zero; MAX_WINDOWS + 1], PIT), Err(Rejection::TooManyWindows(MAX_WINDOWS + 1)));
+        assert_eq!(
+            estimate(&[zero; MAX_WINDOWS + 1], PIT),
+            Err(Rejection::TooManyWindows(MAX_WINDOWS + 1))
+        );
     }
 
     #[test]
@@ -153,26 +166,44 @@ mod choice {
 
     #[test]
     fn the_tee_vouched_frequency_wins_over_everything() {
-        let c = choose(&Inputs { tee: Some(2_100_000_000), cpuid15: Some(TRUE_HZ), pit: measured(TRUE_HZ), ..Inputs::default() });
+        let c = choose(&Inputs {
+            tee: Some(2_100_000_000),
+            cpuid15: Some(TRUE_HZ),
+            pit: measured(TRUE_HZ),
+            ..Inputs::default()
+        });
         assert_eq!((c.hz, c.source), (2_100_000_000, Source::Tee));
     }
 
     #[test]
     fn cpuid_0x15_wins_over_a_measurement_that_roughly_agrees() {
-        let c = choose(&Inputs { cpuid15: Some(TRUE_HZ), pit: measured(TRUE_HZ + TRUE_HZ / 50), ..Inputs::default() });
+        let c = choose(&Inputs {
+            cpuid15: Some(TRUE_HZ),
+            pit: measured(TRUE_HZ + TRUE_HZ / 50),
+            ..Inputs::default()
+        });
         assert_eq!((c.hz, c.source), (TRUE_HZ, Source::Cpuid15));
         assert_eq!(c.checks[0], Some(CrossCheck { source: Source::Pit, deviation_ppm: 20_000 }));
     }
 
     #[test]
     fn a_measurement_overrides_cpuid_0x15_that_is_off_by_more_than_10_percent() {
-        let c = choose(&Inputs { cpuid15: Some(TRUE_HZ * 2), pm_timer: measured(TRUE_HZ), ..Inputs::default() });
+        let c = choose(&Inputs {
+            cpuid15: Some(TRUE_HZ * 2),
+            pm_timer: measured(TRUE_HZ),
+            ..Inputs::default()
+        });
         assert_eq!((c.hz, c.source), (TRUE_HZ, Source::PmTimer));
     }
 
     #[test]
     fn agreeing_references_outvote_a_better_one() {
-        let c = choose(&Inputs { hpet: measured(TRUE_HZ * 3), pm_timer: measured(TRUE_HZ), pit: measured(TRUE_HZ + 1_000), ..Inputs::default() });
+        let c = choose(&Inputs {
+            hpet: measured(TRUE_HZ * 3),
+            pm_timer: measured(TRUE_HZ),
+            pit: measured(TRUE_HZ + 1_000),
+            ..Inputs::default()
+        });
         assert_eq!((c.hz, c.source), (TRUE_HZ, Source::PmTimer));
     }
 
@@ -185,9 +216,19 @@ mod choice {
 
     #[test]
     fn ties_go_to_the_hpet_then_the_pm_timer() {
-        let all = Inputs { hpet: measured(TRUE_HZ), pm_timer: measured(TRUE_HZ + 1), pit: measured(TRUE_HZ + 2), ..Inputs::default() };
+        let all = Inputs {
+            hpet: measured(TRUE_HZ),
+            pm_timer: measured(TRUE_HZ + 1),
+            pit: measured(TRUE_HZ + 2),
+            ..Inputs::default()
+        };
         assert_eq!(choose(&all).source, Source::Hpet);
-        let split = Inputs { hpet: None, pm_timer: measured(TRUE_HZ * 2), pit: measured(TRUE_HZ), ..Inputs::default() };
+        let split = Inputs {
+            hpet: None,
+            pm_timer: measured(TRUE_HZ * 2),
+            pit: measured(TRUE_HZ),
+            ..Inputs::default()
+        };
         assert_eq!(choose(&split).source, Source::PmTimer);
     }
 
@@ -206,7 +247,11 @@ mod choice {
 
     #[test]
     fn cpuid_0x16_is_the_last_resort_and_then_an_assumption() {
-        let c = choose(&Inputs { cpuid16: Some(2_000_000_000), pit: Some(Err(Rejection::NoWindows)), ..Inputs::default() });
+        let c = choose(&Inputs {
+            cpuid16: Some(2_000_000_000),
+            pit: Some(Err(Rejection::NoWindows)),
+            ..Inputs::default()
+        });
         assert_eq!((c.hz, c.source), (2_000_000_000, Source::Cpuid16));
         let c = choose(&Inputs::default());
         assert_eq!((c.hz, c.source), (ASSUMED_HZ, Source::Assumed));
@@ -215,8 +260,12 @@ mod choice {
     #[test]
     fn the_banner_names_the_winner_its_windows_and_the_cross_checks() {
         let e = Estimate { hz: 2_601_234_567, accepted: 5, taken: 7, spread_ppm: 1_049 };
-        let c = choose(&Inputs { pit: Some(Ok(e)), cpuid16: Some(2_600_000_000), ..Inputs::default() });
-        assert_eq!(c.to_string(), "2601 MHz (PIT, 5/7 windows, spread 0.10%; CPUID 0x16 base -0.05%)");
+        let c =
+            choose(&Inputs { pit: Some(Ok(e)), cpuid16: Some(2_600_000_000), ..Inputs::default() });
+        assert_eq!(
+            c.to_string(),
+            "2601 MHz (PIT, 5/7 windows, spread 0.10%; CPUID 0x16 base -0.05%)"
+        );
         let c = choose(&Inputs { cpuid15: Some(TRUE_HZ), ..Inputs::default() });
         assert_eq!(c.to_string(), "2600 MHz (CPUID 0x15)");
     }

@@ -15,11 +15,7 @@ pub fn denied_unverified(
     error: &VerifyError,
     at: VerificationTime,
 ) -> Verdict {
-    let mut v = empty(
-        evidence.map(|e| e.tee),
-        evidence.map_or("unrecognised", |e| e.format),
-        at,
-    );
+    let mut v = empty(evidence.map(|e| e.tee), evidence.map_or("unrecognised", |e| e.format), at);
     v.simulated = evidence.is_some_and(|e| e.tee == TeeKind::Sim);
     v.push(Claim::new(
         "evidence",
@@ -55,11 +51,7 @@ pub fn appraise(
     at: VerificationTime,
 ) -> Verdict {
     let mut v = empty(Some(verified.tee()), evidence.format, at);
-    v.measurements = verified
-        .measurements()
-        .into_iter()
-        .map(|(k, s)| (k.to_owned(), s))
-        .collect();
+    v.measurements = verified.measurements().into_iter().map(|(k, s)| (k.to_owned(), s)).collect();
     match verified {
         VerifiedEvidence::Tdx { quote, events } => {
             v.push(Claim::new(
@@ -68,11 +60,8 @@ pub fn appraise(
                 "verified",
                 true,
             ));
-            let accepted: Vec<&str> = policy
-                .accepted_tcb_statuses
-                .iter()
-                .map(|s| s.name())
-                .collect();
+            let accepted: Vec<&str> =
+                policy.accepted_tcb_statuses.iter().map(|s| s.name()).collect();
             let status = quote.tcb_status.name();
             v.tcb_status = Some(status.to_owned());
             v.push(Claim::new(
@@ -162,12 +151,7 @@ pub fn appraise(
             }
             if let Some(min) = policy.min_guest_svn {
                 let have = r.report.guest_svn;
-                v.push(Claim::new(
-                    "guest_svn",
-                    format!(">= {min}"),
-                    have.to_string(),
-                    have >= min,
-                ));
+                v.push(Claim::new("guest_svn", format!(">= {min}"), have.to_string(), have >= min));
             }
         }
         VerifiedEvidence::Sim(_) => {
@@ -190,12 +174,7 @@ pub fn appraise(
     } else {
         format!("false ({bit}; policy forbids debug)")
     };
-    v.push(Claim::new(
-        "debug",
-        expected,
-        debug.to_string(),
-        policy.debug_allowed || !debug,
-    ));
+    v.push(Claim::new("debug", expected, debug.to_string(), policy.debug_allowed || !debug));
     allowed_values(&mut v, policy);
     reference_match(&mut v, verified.tee(), policy, refs);
     binding(&mut v, verified, evidence, policy);
@@ -204,38 +183,21 @@ pub fn appraise(
 
 fn allowed_values(v: &mut Verdict, policy: &Policy) {
     for (reg, allowed) in &policy.allowed {
-        let observed = v
-            .measurements
-            .get(reg)
-            .cloned()
-            .unwrap_or_else(|| "absent".to_owned());
+        let observed = v.measurements.get(reg).cloned().unwrap_or_else(|| "absent".to_owned());
         let ok = allowed.iter().any(|a| a.eq_ignore_ascii_case(&observed));
-        v.push(Claim::new(
-            format!("allowed.{reg}"),
-            format!("one of {allowed:?}"),
-            observed,
-            ok,
-        ));
+        v.push(Claim::new(format!("allowed.{reg}"), format!("one of {allowed:?}"), observed, ok));
     }
 }
 
 fn reference_match(v: &mut Verdict, tee: TeeKind, policy: &Policy, refs: &ReferenceValues) {
     let entries: Vec<_> = refs.entries.iter().filter(|e| e.tee == tee).collect();
-    if !policy
-        .require_reference_match
-        .unwrap_or(!refs.entries.is_empty())
-    {
+    if !policy.require_reference_match.unwrap_or(!refs.entries.is_empty()) {
         return;
     }
     let score = |e: &&crate::appraisal::ReferenceEntry| {
-        e.values
-            .iter()
-            .filter(|(k, want)| v.measurements.get(k.as_str()) == Some(want))
-            .count()
+        e.values.iter().filter(|(k, want)| v.measurements.get(k.as_str()) == Some(want)).count()
     };
-    let best = entries
-        .iter()
-        .max_by_key(|e| (score(e), std::cmp::Reverse(e.values.len())));
+    let best = entries.iter().max_by_key(|e| (score(e), std::cmp::Reverse(e.values.len())));
     let Some(best) = best else {
         v.push(Claim::new(
             "reference_values",
@@ -260,18 +222,11 @@ fn reference_match(v: &mut Verdict, tee: TeeKind, policy: &Policy, refs: &Refere
     v.push(Claim::new(
         "reference_values",
         "a matching entry",
-        format!(
-            "no entry matches; closest is {:?} ({matched}/{total} registers equal)",
-            best.name
-        ),
+        format!("no entry matches; closest is {:?} ({matched}/{total} registers equal)", best.name),
         false,
     ));
     for (reg, want) in &best.values {
-        let have = v
-            .measurements
-            .get(reg)
-            .cloned()
-            .unwrap_or_else(|| "absent".to_owned());
+        let have = v.measurements.get(reg).cloned().unwrap_or_else(|| "absent".to_owned());
         if &have != want {
             v.push(Claim::new(
                 format!("measurement.{reg}"),
@@ -287,10 +242,7 @@ fn binding(v: &mut Verdict, verified: &VerifiedEvidence, evidence: &Evidence, po
     let observed = hex::encode(verified.report_data());
     match &evidence.nonce {
         Some(nonce) => {
-            let want = hex::encode(expected_report_data(
-                nonce.as_bytes(),
-                &evidence.runtime_data,
-            ));
+            let want = hex::encode(expected_report_data(nonce.as_bytes(), &evidence.runtime_data));
             let ok = want == observed;
             v.push(Claim::new(
                 "report_data",
@@ -300,12 +252,7 @@ fn binding(v: &mut Verdict, verified: &VerifiedEvidence, evidence: &Evidence, po
             ));
         }
         None if policy.require_nonce => {
-            v.push(Claim::new(
-                "report_data",
-                "bound to a nonce",
-                "evidence names no nonce",
-                false,
-            ));
+            v.push(Claim::new("report_data", "bound to a nonce", "evidence names no nonce", false));
         }
         None => {}
     }

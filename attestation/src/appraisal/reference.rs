@@ -56,9 +56,7 @@ impl ReferenceValues {
             entries: entries
                 .into_iter()
                 .map(|mut e| {
-                    e.values
-                        .values_mut()
-                        .for_each(|v| *v = v.to_ascii_lowercase());
+                    e.values.values_mut().for_each(|v| *v = v.to_ascii_lowercase());
                     e
                 })
                 .collect(),

@@ -42,12 +42,7 @@ impl Claim {
         observed: impl Into<String>,
         passed: bool,
     ) -> Self {
-        Self {
-            name: name.into(),
-            expected: expected.into(),
-            observed: observed.into(),
-            passed,
-        }
+        Self { name: name.into(), expected: expected.into(), observed: observed.into(), passed }
     }
 }
 
@@ -83,11 +78,8 @@ impl Verdict {
     /// Adds a claim and recomputes the status.
     pub fn push(&mut self, claim: Claim) {
         self.claims.push(claim);
-        self.status = if self.claims.iter().all(|c| c.passed) {
-            Status::Affirming
-        } else {
-            Status::Denied
-        };
+        self.status =
+            if self.claims.iter().all(|c| c.passed) { Status::Affirming } else { Status::Denied };
     }
 
     /// Returns the failing claims.
@@ -122,11 +114,7 @@ impl fmt::Display for Verdict {
         }
         for c in &self.claims {
             let mark = if c.passed { "ok  " } else { "FAIL" };
-            writeln!(
-                f,
-                "  [{mark}] {}: expected {}, observed {}",
-                c.name, c.expected, c.observed
-            )?;
+            writeln!(f, "  [{mark}] {}: expected {}, observed {}", c.name, c.expected, c.observed)?;
         }
         if let Some(r) = &self.closest_reference {
             writeln!(f, "reference entry: {r}")?;
@@ -138,11 +126,7 @@ impl fmt::Display for Verdict {
             }
         }
         if let Some(events) = &self.events {
-            writeln!(
-                f,
-                "event log ({} events, replayed to the quoted RTMRs):",
-                events.len()
-            )?;
+            writeln!(f, "event log ({} events, replayed to the quoted RTMRs):", events.len())?;
             for e in events {
                 writeln!(
                     f,

@@ -53,12 +53,6 @@ impl AppraisalInputs {
             ),
             None => (Vec::new(), Vec::new()),
         };
-        Ok(Self {
-            policy,
-            refs,
-            collateral,
-            certs,
-            crls,
-        })
+        Ok(Self { policy, refs, collateral, certs, crls })
     }
 }

@@ -109,10 +109,7 @@ pub fn run_serve(args: &ServeArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("attest serve: {e}");

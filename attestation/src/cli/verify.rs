@@ -51,10 +51,7 @@ pub fn run_verify(args: &VerifyArgs) -> i32 {
     match verify_to_verdict(args) {
         Ok(verdict) => {
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&verdict).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&verdict).unwrap_or_default());
             } else {
                 print!("{verdict}");
             }
@@ -65,10 +62,7 @@ pub fn run_verify(args: &VerifyArgs) -> i32 {
         }
         Err(msg) => {
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"status": "bad_input", "error": msg})
-                );
+                println!("{}", serde_json::json!({"status": "bad_input", "error": msg}));
             }
             eprintln!("attest: bad input: {msg}");
             EXIT_BAD_INPUT

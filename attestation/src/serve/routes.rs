@@ -54,31 +54,16 @@ pub async fn attest(State(state): Shared, body: Result<Bytes, BytesRejection>) -
     let body = match body {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return refuse(
-                &state,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                e.body_text(),
-            );
+            return refuse(&state, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.body_text());
         }
         Err(e) => {
-            return refuse(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                e.body_text(),
-            );
+            return refuse(&state, StatusCode::BAD_REQUEST, "malformed_json", e.body_text());
         }
     };
     let value: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
-            return refuse(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                e.to_string(),
-            );
+            return refuse(&state, StatusCode::BAD_REQUEST, "malformed_json", e.to_string());
         }
     };
     match value.get("tee").and_then(Value::as_str) {
@@ -95,12 +80,7 @@ pub async fn attest(State(state): Shared, body: Result<Bytes, BytesRejection>) -
     let doc: EvidenceDoc = match serde_json::from_value(value) {
         Ok(d) => d,
         Err(e) => {
-            return refuse(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                e.to_string(),
-            );
+            return refuse(&state, StatusCode::BAD_REQUEST, "malformed_json", e.to_string());
         }
     };
     let now = state.now();
@@ -117,12 +97,7 @@ pub async fn attest(State(state): Shared, body: Result<Bytes, BytesRejection>) -
             NonceError::Expired { .. } => "nonce_expired",
             NonceError::Replayed => "nonce_replayed",
             NonceError::ReplayCacheFull => {
-                return refuse(
-                    &state,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "busy",
-                    e.to_string(),
-                );
+                return refuse(&state, StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string());
             }
             _ => "nonce_invalid",
         };
@@ -131,12 +106,7 @@ pub async fn attest(State(state): Shared, body: Result<Bytes, BytesRejection>) -
     let evidence = match Evidence::from_doc(&doc) {
         Ok(e) => e,
         Err(e) => {
-            return refuse(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "bad_evidence",
-                e.to_string(),
-            );
+            return refuse(&state, StatusCode::BAD_REQUEST, "bad_evidence", e.to_string());
         }
     };
     let started = Instant::now();
@@ -163,10 +133,7 @@ pub async fn attest(State(state): Shared, body: Result<Bytes, BytesRejection>) -
     })
     .await;
     let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    state
-        .metrics
-        .verify_micros
-        .fetch_add(micros, std::sync::atomic::Ordering::Relaxed);
+    state.metrics.verify_micros.fetch_add(micros, std::sync::atomic::Ordering::Relaxed);
     let Ok((verdict, runtime_data)) = verdict else {
         return refuse(
             &state,
@@ -184,21 +151,10 @@ pub async fn attest(State(state): Shared, body: Result<Bytes, BytesRejection>) -
             .into_response();
     }
     Metrics::inc(&state.metrics.affirming);
-    let claims = ear_claims(
-        &verdict,
-        Some(&nonce),
-        &runtime_data,
-        now,
-        state.token_lifetime,
-    );
+    let claims = ear_claims(&verdict, Some(&nonce), &runtime_data, now, state.token_lifetime);
     match state.signer.sign(&claims) {
         Ok(token) => Json(json!({"token": token, "verdict": verdict})).into_response(),
-        Err(e) => refuse(
-            &state,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            e.to_string(),
-        ),
+        Err(e) => refuse(&state, StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
     }
 }
 
@@ -214,11 +170,7 @@ pub async fn healthz() -> &'static str {
 
 /// `GET /metrics`.
 pub async fn metrics(State(state): Shared) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
 /// `GET /openapi.json`.
@@ -247,20 +199,10 @@ pub async fn resource(
     let claims = match state.signer.verify(token.trim(), state.now()) {
         Ok(c) => c,
         Err(TokenError::Expired) => {
-            return refuse(
-                &state,
-                StatusCode::UNAUTHORIZED,
-                "token_expired",
-                "token expired",
-            );
+            return refuse(&state, StatusCode::UNAUTHORIZED, "token_expired", "token expired");
         }
         Err(e) => {
-            return refuse(
-                &state,
-                StatusCode::UNAUTHORIZED,
-                "token_invalid",
-                e.to_string(),
-            );
+            return refuse(&state, StatusCode::UNAUTHORIZED, "token_invalid", e.to_string());
         }
     };
     match ear_status(&claims) {
@@ -276,8 +218,7 @@ pub async fn resource(
     }
     let safe = |s: &str| {
         !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             && !s.starts_with('.')
     };
     let path = state

@@ -68,12 +68,7 @@ impl fmt::Display for CertError {
             Self::Malformed { source, reason } => {
                 write!(f, "certificate from {source} is malformed: {reason}")
             }
-            Self::OutsideValidity {
-                cert,
-                at,
-                not_before,
-                not_after,
-            } => write!(
+            Self::OutsideValidity { cert, at, not_before, not_after } => write!(
                 f,
                 "certificate {cert} is expired or not yet valid at {at} \
                  (valid {not_before} to {not_after})"
@@ -81,11 +76,7 @@ impl fmt::Display for CertError {
             Self::Revoked { cert, crl } => {
                 write!(f, "certificate {cert} is revoked by the CRL from {crl}")
             }
-            Self::BadSignature {
-                issuer,
-                subject,
-                reason,
-            } => {
+            Self::BadSignature { issuer, subject, reason } => {
                 write!(f, "{issuer} did not sign {subject}: {reason}")
             }
         }
@@ -112,10 +103,7 @@ impl AmdCert {
         } else {
             x509_cert::Certificate::from_der(trimmed).map_err(|e| e.to_string())
         }
-        .map_err(|reason| CertError::Malformed {
-            source: source.to_owned(),
-            reason,
-        })?;
+        .map_err(|reason| CertError::Malformed { source: source.to_owned(), reason })?;
         let sev = sev::certs::snp::Certificate::from(x509.clone());
         Ok(Self { x509, sev })
     }
@@ -134,14 +122,9 @@ impl AmdCert {
         while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
             let tail = rest.get(start..).unwrap_or_default();
             let end_marker = "-----END CERTIFICATE-----";
-            let end = tail
-                .find(end_marker)
-                .map_or(tail.len(), |e| e + end_marker.len());
+            let end = tail.find(end_marker).map_or(tail.len(), |e| e + end_marker.len());
             let block = tail.get(..end).unwrap_or_default();
-            out.push(Self::parse(
-                block.as_bytes(),
-                &format!("{source} #{}", out.len() + 1),
-            )?);
+            out.push(Self::parse(block.as_bytes(), &format!("{source} #{}", out.len() + 1))?);
             rest = tail.get(end..).unwrap_or_default();
         }
         Ok(out)
@@ -164,13 +147,7 @@ impl AmdCert {
 
     /// Returns `true` if the key is an EC key: a VCEK or VLEK rather than an AMD CA.
     pub fn is_endorsement_key(&self) -> bool {
-        self.x509
-            .tbs_certificate
-            .subject_public_key_info
-            .algorithm
-            .oid
-            .to_string()
-            == EC_PUBLIC_KEY
+        self.x509.tbs_certificate.subject_public_key_info.algorithm.oid.to_string() == EC_PUBLIC_KEY
     }
 
     /// Returns the DER encoding of the certificate as it was given.
@@ -187,11 +164,7 @@ impl AmdCert {
     /// Returns the DER SubjectPublicKeyInfo.
     pub fn spki_der(&self) -> Vec<u8> {
         use x509_cert::der::Encode;
-        self.x509
-            .tbs_certificate
-            .subject_public_key_info
-            .to_der()
-            .unwrap_or_default()
+        self.x509.tbs_certificate.subject_public_key_info.to_der().unwrap_or_default()
     }
 
     /// Returns the subject public key in SEC1 form (for the VCEK/VLEK: a P-384 point).
@@ -235,13 +208,11 @@ impl AmdCert {
     /// [`CertError::BadSignature`] naming both certificates.
     pub fn check_signed(&self, subject: &AmdCert) -> Result<(), CertError> {
         use sev::certs::snp::Verifiable;
-        (&self.sev, &subject.sev)
-            .verify()
-            .map_err(|e| CertError::BadSignature {
-                issuer: self.common_name(),
-                subject: subject.common_name(),
-                reason: e.to_string(),
-            })
+        (&self.sev, &subject.sev).verify().map_err(|e| CertError::BadSignature {
+            issuer: self.common_name(),
+            subject: subject.common_name(),
+            reason: e.to_string(),
+        })
     }
 
     /// Returns `true` if both are the same certificate, byte for byte.

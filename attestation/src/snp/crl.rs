@@ -36,14 +36,8 @@ impl AmdCrl {
         } else {
             CertificateList::from_der(bytes).map_err(|e| e.to_string())
         }
-        .map_err(|reason| CertError::Malformed {
-            source: source.to_owned(),
-            reason,
-        })?;
-        Ok(Self {
-            crl,
-            source: source.to_owned(),
-        })
+        .map_err(|reason| CertError::Malformed { source: source.to_owned(), reason })?;
+        Ok(Self { crl, source: source.to_owned() })
     }
 
     /// Returns the serial numbers (big-endian bytes) the CRL lists.
@@ -76,11 +70,7 @@ impl AmdCrl {
         };
         let key = rsa::RsaPublicKey::from_public_key_der(&ark.spki_der())
             .map_err(|e| bad_sig(format!("ARK key: {e}")))?;
-        let tbs = self
-            .crl
-            .tbs_cert_list
-            .to_der()
-            .map_err(|e| bad_sig(e.to_string()))?;
+        let tbs = self.crl.tbs_cert_list.to_der().map_err(|e| bad_sig(e.to_string()))?;
         let sig = rsa::pss::Signature::try_from(self.crl.signature.raw_bytes())
             .map_err(|e| bad_sig(e.to_string()))?;
         rsa::pss::VerifyingKey::<sha2::Sha384>::new(key)
@@ -122,10 +112,8 @@ mod test {
     use crate::snp::roots::builtin_roots;
 
     fn intel_pck_crl() -> AmdCrl {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/vectors/tdx/go-tdx-guest/pckcrl"
-        );
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/tdx/go-tdx-guest/pckcrl");
         AmdCrl::parse(&std::fs::read(path).unwrap(), "pckcrl").unwrap()
     }
 
@@ -139,9 +127,7 @@ mod test {
     fn a_crl_not_signed_by_the_ark_is_rejected_naming_the_ark() {
         let milan = &builtin_roots()[0];
         let at = VerificationTime::parse_rfc3339("2023-06-20T00:00:00Z").unwrap();
-        let e = intel_pck_crl()
-            .check(&milan.ark, at, &[&milan.ask])
-            .unwrap_err();
+        let e = intel_pck_crl().check(&milan.ark, at, &[&milan.ask]).unwrap_err();
         assert!(
             matches!(&e, CertError::BadSignature { issuer, .. } if issuer == "ARK-Milan"),
             "{e}"

@@ -45,13 +45,7 @@ impl AmdRoots {
         ark.check_signed(&ark)?;
         ark.check_signed(&ask)?;
         ark.check_signed(&asvk)?;
-        Ok(Self {
-            generation,
-            ark,
-            ask,
-            asvk,
-            _linked: (),
-        })
+        Ok(Self { generation, ark, ask, asvk, _linked: () })
     }
 }
 

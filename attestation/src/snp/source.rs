@@ -22,10 +22,7 @@ pub fn certs_from_table(table: &CertTable) -> Result<Vec<AmdCert>, CertError> {
         .entries
         .iter()
         .filter(|e| {
-            matches!(
-                e.kind,
-                CertKind::Ark | CertKind::Ask | CertKind::Vcek | CertKind::Vlek
-            )
+            matches!(e.kind, CertKind::Ark | CertKind::Ask | CertKind::Vcek | CertKind::Vlek)
         })
         .map(|e| AmdCert::parse(&e.data, &format!("cert table entry {:?}", e.kind)))
         .collect()

@@ -83,17 +83,13 @@ impl fmt::Display for SnpError {
             Self::UnsupportedSigningKey(k) => {
                 write!(f, "SNP report key_info names signing key {k:?}")
             }
-            Self::SignatureAlgorithm(a) => write!(
-                f,
-                "SNP report signature_algo {a} is not 1 (ECDSA P-384/SHA-384)"
-            ),
+            Self::SignatureAlgorithm(a) => {
+                write!(f, "SNP report signature_algo {a} is not 1 (ECDSA P-384/SHA-384)")
+            }
             Self::SignatureEncoding => f.write_str("SNP report signature r/s exceed 48 bytes"),
             Self::NoEndorsementKey { wanted } => write!(f, "no {wanted} certificate supplied"),
             Self::ReportSignature { tried } => {
-                write!(
-                    f,
-                    "SNP report signature (bytes 0..0x2A0) does not verify under {tried:?}"
-                )
+                write!(f, "SNP report signature (bytes 0..0x2A0) does not verify under {tried:?}")
             }
             Self::Chain { errors } => {
                 f.write_str("endorsement key does not chain to a built-in AMD root:")?;
@@ -107,14 +103,9 @@ impl fmt::Display for SnpError {
             }
             Self::Expired(e) => write!(f, "{e}"),
             Self::Crl(e) => write!(f, "CRL check failed: {e}"),
-            Self::KeyMismatch {
-                field,
-                cert,
-                report,
-            } => write!(
-                f,
-                "endorsement key certifies {field} = {cert}, but the report has {report}"
-            ),
+            Self::KeyMismatch { field, cert, report } => {
+                write!(f, "endorsement key certifies {field} = {cert}, but the report has {report}")
+            }
         }
     }
 }
@@ -222,11 +213,7 @@ pub fn verify_with_roots(
     let mut errors = Vec::new();
     let mut anchor = None;
     for root in generations {
-        let issuer = if signer == Signer::Vcek {
-            &root.ask
-        } else {
-            &root.asvk
-        };
+        let issuer = if signer == Signer::Vcek { &root.ask } else { &root.asvk };
         // ARK → ARK and ARK → ASK/ASVK were checked when `root` was built.
         match issuer.check_signed(vek) {
             Ok(()) => {
@@ -238,29 +225,18 @@ pub fn verify_with_roots(
     }
     let (root, issuer) = anchor.ok_or(SnpError::Chain { errors })?;
     for ca in certs.iter().filter(|c| !c.is_endorsement_key()) {
-        if ![&root.ark, &root.ask, &root.asvk]
-            .iter()
-            .any(|b| b.same_as(ca))
-        {
-            return Err(SnpError::UntrustedCa {
-                cert: ca.common_name(),
-            });
+        if ![&root.ark, &root.ask, &root.asvk].iter().any(|b| b.same_as(ca)) {
+            return Err(SnpError::UntrustedCa { cert: ca.common_name() });
         }
     }
     for cert in [&root.ark, issuer, vek] {
         cert.check_validity(at).map_err(SnpError::Expired)?;
     }
     for crl in crls {
-        crl.check(&root.ark, at, &[issuer, vek])
-            .map_err(SnpError::Crl)?;
+        crl.check(&root.ark, at, &[issuer, vek]).map_err(SnpError::Crl)?;
     }
     check_key_binding(&report, vek, root.generation)?;
-    Ok(VerifiedSnpReport {
-        report,
-        generation: root.generation,
-        signer,
-        _verified: (),
-    })
+    Ok(VerifiedSnpReport { report, generation: root.generation, signer, _verified: () })
 }
 
 /// Checks the VCEK/VLEK extensions (AMD KDS spec, table "VCEK certificate extensions").
@@ -269,25 +245,13 @@ fn check_key_binding(
     vek: &AmdCert,
     g: Generation,
 ) -> Result<(), SnpError> {
-    let layout = if g == Generation::Turin {
-        TcbLayout::Turin
-    } else {
-        TcbLayout::Legacy
-    };
+    let layout = if g == Generation::Turin { TcbLayout::Turin } else { TcbLayout::Legacy };
     let tcb = report.reported_tcb.decode(layout);
     let mut spls = vec![
-        (
-            "reported_tcb.bootloader",
-            "1.3.6.1.4.1.3704.1.3.1",
-            tcb.bootloader,
-        ),
+        ("reported_tcb.bootloader", "1.3.6.1.4.1.3704.1.3.1", tcb.bootloader),
         ("reported_tcb.tee", "1.3.6.1.4.1.3704.1.3.2", tcb.tee),
         ("reported_tcb.snp", "1.3.6.1.4.1.3704.1.3.3", tcb.snp),
-        (
-            "reported_tcb.microcode",
-            "1.3.6.1.4.1.3704.1.3.8",
-            tcb.microcode,
-        ),
+        ("reported_tcb.microcode", "1.3.6.1.4.1.3704.1.3.8", tcb.microcode),
     ];
     if let Some(fmc) = tcb.fmc {
         spls.push(("reported_tcb.fmc", "1.3.6.1.4.1.3704.1.3.9", fmc));

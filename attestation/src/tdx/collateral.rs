@@ -103,22 +103,18 @@ impl TdxCollateral {
     /// # Errors
     /// [`CollateralError::Malformed`] if the text is not that shape.
     pub fn from_json(text: &str) -> Result<Self, CollateralError> {
-        serde_json::from_str(text)
-            .map(Self)
-            .map_err(|e| CollateralError::Malformed {
-                path: PathBuf::from("<collateral json>"),
-                reason: e.to_string(),
-            })
+        serde_json::from_str(text).map(Self).map_err(|e| CollateralError::Malformed {
+            path: PathBuf::from("<collateral json>"),
+            reason: e.to_string(),
+        })
     }
 
     fn from_json_file(path: &Path) -> Result<Self, CollateralError> {
         let text = read_text(path)?;
-        serde_json::from_str(&text)
-            .map(Self)
-            .map_err(|e| CollateralError::Malformed {
-                path: path.to_owned(),
-                reason: format!("not QuoteCollateralV3 JSON: {e}"),
-            })
+        serde_json::from_str(&text).map(Self).map_err(|e| CollateralError::Malformed {
+            path: path.to_owned(),
+            reason: format!("not QuoteCollateralV3 JSON: {e}"),
+        })
     }
 
     fn from_pccs_dir(dir: &Path) -> Result<Self, CollateralError> {
@@ -158,10 +154,7 @@ fn need(
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>, CollateralError> {
-    std::fs::read(path).map_err(|error| CollateralError::Io {
-        path: path.to_owned(),
-        error,
-    })
+    std::fs::read(path).map_err(|error| CollateralError::Io { path: path.to_owned(), error })
 }
 
 fn read_text(path: &Path) -> Result<String, CollateralError> {
@@ -180,12 +173,12 @@ fn read_crl(path: &Path) -> Result<Vec<u8>, CollateralError> {
     let text = std::str::from_utf8(&bytes).unwrap_or_default();
     let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(body.trim())
-        .map_err(|e| CollateralError::Malformed {
+    base64::engine::general_purpose::STANDARD.decode(body.trim()).map_err(|e| {
+        CollateralError::Malformed {
             path: path.to_owned(),
             reason: format!("PEM CRL body is not base64: {e}"),
-        })
+        }
+    })
 }
 
 /// Reads a PCCS `{"<key>": {...}, "signature": "hex"}` body, keeping `<key>` byte for byte.
@@ -205,10 +198,7 @@ fn signed_json(
     }
     let path = need(dir, item, names)?;
     let text = read_text(&path)?;
-    let malformed = |reason: String| CollateralError::Malformed {
-        path: path.clone(),
-        reason,
-    };
+    let malformed = |reason: String| CollateralError::Malformed { path: path.clone(), reason };
     let body: Body<'_> = serde_json::from_str(&text).map_err(|e| malformed(e.to_string()))?;
     let raw = match key {
         "tcbInfo" => body.tcb_info,

@@ -58,15 +58,9 @@ impl fmt::Display for TdxError {
         match self {
             Self::Parse(e) => write!(f, "TDX quote malformed: {e}"),
             Self::Expired { at, detail } => {
-                write!(
-                    f,
-                    "TDX collateral expired or not yet valid at {at}: {detail}"
-                )
+                write!(f, "TDX collateral expired or not yet valid at {at}: {detail}")
             }
-            Self::TcbLevelNotFound {
-                tee_tcb_svn,
-                detail,
-            } => write!(
+            Self::TcbLevelNotFound { tee_tcb_svn, detail } => write!(
                 f,
                 "TDX quote signatures valid, but no TCB level in the TCB info matches \
                  TEE TCB SVN {tee_tcb_svn} and the PCK's SVNs: {detail}"
@@ -158,18 +152,10 @@ fn classify(e: &anyhow::Error, at: VerificationTime, quote: &Quote) -> TdxError 
     let detail = format!("{e:#}");
     if detail.contains("No matching TCB level") {
         let tee_tcb_svn = hex::encode(quote.body.td10().tee_tcb_svn);
-        return TdxError::TcbLevelNotFound {
-            tee_tcb_svn,
-            detail,
-        };
+        return TdxError::TcbLevelNotFound { tee_tcb_svn, detail };
     }
     let lower = detail.to_ascii_lowercase();
-    let time_words = [
-        "expired",
-        "in the future",
-        "not yet valid",
-        "notvalidforname",
-    ];
+    let time_words = ["expired", "in the future", "not yet valid", "notvalidforname"];
     if time_words.iter().any(|w| lower.contains(w))
         || lower.contains("time") && lower.contains("valid")
     {

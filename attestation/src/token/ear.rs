@@ -65,8 +65,5 @@ pub fn ear_claims(
 /// Returns `(status, simulated)` of the single submodule in EAR claims.
 pub fn ear_status(claims: &Value) -> Option<(&str, bool)> {
     let (_, sub) = claims["submods"].as_object()?.iter().next()?;
-    Some((
-        sub["ear.status"].as_str()?,
-        sub["x-attest.simulated"].as_bool().unwrap_or(true),
-    ))
+    Some((sub["ear.status"].as_str()?, sub["x-attest.simulated"].as_bool().unwrap_or(true)))
 }

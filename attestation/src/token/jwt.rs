@@ -91,10 +91,8 @@ impl TokenSigner {
     /// Returns the JWKS document (`{"keys": [..]}`) publishing the public key.
     pub fn jwks(&self) -> Value {
         let point = self.key.public_key().as_ref();
-        let (x, y) = point
-            .get(1..)
-            .unwrap_or_default()
-            .split_at(32.min(point.len().saturating_sub(1)));
+        let (x, y) =
+            point.get(1..).unwrap_or_default().split_at(32.min(point.len().saturating_sub(1)));
         json!({"keys": [{"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig",
             "kid": self.kid, "x": B64.encode(x), "y": B64.encode(y)}]})
     }
@@ -105,11 +103,8 @@ impl TokenSigner {
     /// [`TokenError::Key`] if signing fails.
     pub fn sign(&self, claims: &Value) -> Result<String, TokenError> {
         let header = json!({"alg": "ES256", "typ": "JWT", "kid": self.kid});
-        let input = format!(
-            "{}.{}",
-            B64.encode(header.to_string()),
-            B64.encode(claims.to_string())
-        );
+        let input =
+            format!("{}.{}", B64.encode(header.to_string()), B64.encode(claims.to_string()));
         let sig = self
             .key
             .sign(&SystemRandom::new(), input.as_bytes())
@@ -136,9 +131,7 @@ impl TokenSigner {
         if header["alg"] != "ES256" || header["kid"] != self.kid.as_str() {
             return Err(TokenError::WrongKey);
         }
-        let sig = B64
-            .decode(s)
-            .map_err(|_| TokenError::Malformed("signature"))?;
+        let sig = B64.decode(s).map_err(|_| TokenError::Malformed("signature"))?;
         signature::UnparsedPublicKey::new(
             &signature::ECDSA_P256_SHA256_FIXED,
             self.key.public_key().as_ref(),
@@ -162,22 +155,14 @@ mod test {
     fn a_signed_token_verifies_until_exp_and_not_after() {
         let s = TokenSigner::generate().unwrap();
         let t = s.sign(&json!({"exp": 100, "x": 1})).unwrap();
-        assert_eq!(
-            s.verify(&t, VerificationTime::from_unix(100)).unwrap()["x"],
-            1
-        );
-        assert_eq!(
-            s.verify(&t, VerificationTime::from_unix(101)),
-            Err(TokenError::Expired)
-        );
+        assert_eq!(s.verify(&t, VerificationTime::from_unix(100)).unwrap()["x"], 1);
+        assert_eq!(s.verify(&t, VerificationTime::from_unix(101)), Err(TokenError::Expired));
     }
 
     #[test]
     fn a_token_with_changed_claims_or_from_another_key_is_rejected() {
         let s = TokenSigner::generate().unwrap();
-        let t = s
-            .sign(&json!({"exp": 100, "ear.status": "contraindicated"}))
-            .unwrap();
+        let t = s.sign(&json!({"exp": 100, "ear.status": "contraindicated"})).unwrap();
         let parts: Vec<&str> = t.split('.').collect();
         let forged = format!(
             "{}.{}.{}",
@@ -190,10 +175,7 @@ mod test {
             Err(TokenError::BadSignature)
         );
         let other = TokenSigner::generate().unwrap();
-        assert_eq!(
-            other.verify(&t, VerificationTime::from_unix(0)),
-            Err(TokenError::WrongKey)
-        );
+        assert_eq!(other.verify(&t, VerificationTime::from_unix(0)), Err(TokenError::WrongKey));
     }
 
     #[test]
@@ -201,17 +183,7 @@ mod test {
         let s = TokenSigner::generate().unwrap();
         let jwks = s.jwks();
         assert_eq!(jwks["keys"][0]["kid"], s.kid());
-        assert_eq!(
-            B64.decode(jwks["keys"][0]["x"].as_str().unwrap())
-                .unwrap()
-                .len(),
-            32
-        );
-        assert_eq!(
-            B64.decode(jwks["keys"][0]["y"].as_str().unwrap())
-                .unwrap()
-                .len(),
-            32
-        );
+        assert_eq!(B64.decode(jwks["keys"][0]["x"].as_str().unwrap()).unwrap().len(), 32);
+        assert_eq!(B64.decode(jwks["keys"][0]["y"].as_str().unwrap()).unwrap().len(), 32);
     }
 }

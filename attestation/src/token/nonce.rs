@@ -77,11 +77,7 @@ pub struct NonceIssuer {
 
 impl fmt::Debug for NonceIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "NonceIssuer(lifetime {} s, capacity {})",
-            self.lifetime_secs, self.capacity
-        )
+        write!(f, "NonceIssuer(lifetime {} s, capacity {})", self.lifetime_secs, self.capacity)
     }
 }
 
@@ -123,11 +119,8 @@ impl NonceIssuer {
             return Err(NonceError::Malformed);
         }
         let tag = hmac::sign(&self.key, &raw[..25]);
-        let mac_ok = tag.as_ref()[..MAC_LEN]
-            .iter()
-            .zip(&raw[25..])
-            .fold(0, |a, (x, y)| a | (x ^ y))
-            == 0;
+        let mac_ok =
+            tag.as_ref()[..MAC_LEN].iter().zip(&raw[25..]).fold(0, |a, (x, y)| a | (x ^ y)) == 0;
         if !mac_ok {
             return Err(NonceError::BadMac);
         }
@@ -135,16 +128,11 @@ impl NonceIssuer {
         expiry.copy_from_slice(&raw[1..9]);
         let expiry = u64::from_be_bytes(expiry);
         if now.unix() > expiry {
-            return Err(NonceError::Expired {
-                expired_at: VerificationTime::from_unix(expiry),
-            });
+            return Err(NonceError::Expired { expired_at: VerificationTime::from_unix(expiry) });
         }
         let mut id = [0u8; 16];
         id.copy_from_slice(&raw[9..25]);
-        let mut seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if seen.contains_key(&id) {
             return Err(NonceError::Replayed);
         }
@@ -171,10 +159,7 @@ mod test {
         let nonce = n.issue(T0);
         assert_eq!(nonce.len(), 55);
         assert_eq!(n.consume(&nonce, T0.plus_secs(10)), Ok(()));
-        assert_eq!(
-            n.consume(&nonce, T0.plus_secs(11)),
-            Err(NonceError::Replayed)
-        );
+        assert_eq!(n.consume(&nonce, T0.plus_secs(11)), Err(NonceError::Replayed));
     }
 
     #[test]
@@ -200,10 +185,7 @@ mod test {
         for _ in 0..2 {
             n.consume(&n.issue(T0), T0).unwrap();
         }
-        assert_eq!(
-            n.consume(&n.issue(T0), T0),
-            Err(NonceError::ReplayCacheFull)
-        );
+        assert_eq!(n.consume(&n.issue(T0), T0), Err(NonceError::ReplayCacheFull));
         let later = T0.plus_secs(400);
         assert_eq!(n.consume(&n.issue(later), later), Ok(()));
     }
@@ -213,13 +195,8 @@ mod test {
         let n = NonceIssuer::new(b"k", 300, 10);
         let mut nonce = n.issue(T0).into_bytes();
         nonce[20] = if nonce[20] == b'A' { b'B' } else { b'A' };
-        let e = n
-            .consume(std::str::from_utf8(&nonce).unwrap(), T0)
-            .unwrap_err();
-        assert!(
-            matches!(e, NonceError::BadMac | NonceError::Malformed),
-            "{e}"
-        );
+        let e = n.consume(std::str::from_utf8(&nonce).unwrap(), T0).unwrap_err();
+        assert!(matches!(e, NonceError::BadMac | NonceError::Malformed), "{e}");
         assert_eq!(n.consume("short", T0), Err(NonceError::Malformed));
     }
 }

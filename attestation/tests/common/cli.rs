@@ -10,11 +10,7 @@ pub const DENIED: i32 = 1;
 pub const BAD_INPUT: i32 = 2;
 
 pub fn attest(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_attest"))
-        .arg("verify")
-        .args(args)
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_attest")).arg("verify").args(args).output().unwrap();
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code().unwrap(), text)

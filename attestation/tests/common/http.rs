@@ -13,11 +13,7 @@ pub struct Reply {
 impl Reply {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "status {} body {:?}: {e}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
+            panic!("status {} body {:?}: {e}", self.status, String::from_utf8_lossy(&self.body))
         })
     }
 }
@@ -44,17 +40,11 @@ pub fn request(
     let _ = s.write_all(body); // the server may refuse an oversize body before reading it all
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("no header end");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("no header end");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     let mut body = raw[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         body = dechunk(&body);
     }
     Reply { status, body }

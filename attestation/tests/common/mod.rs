@@ -8,11 +8,7 @@ use attestation::time::VerificationTime;
 
 /// Returns the path of a file under `shared/vectors/`.
 pub fn vector(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/"
-    ))
-    .join(rel)
+    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/")).join(rel)
 }
 
 /// Reads a file under `shared/vectors/`.

@@ -9,9 +9,8 @@ fn main() -> ExitCode {
         eprintln!("usage: ksyms KERNEL_ELF");
         return ExitCode::from(2);
     };
-    let result = std::fs::read(elf)
-        .map_err(|e| format!("cannot read {elf}: {e}"))
-        .and_then(|mut image| {
+    let result =
+        std::fs::read(elf).map_err(|e| format!("cannot read {elf}: {e}")).and_then(|mut image| {
             let count = images::ksyms::fill(&mut image).map_err(|e| format!("{elf}: {e}"))?;
             std::fs::write(elf, &image).map_err(|e| format!("cannot write {elf}: {e}"))?;
             Ok(count)

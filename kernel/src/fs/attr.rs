@@ -20,7 +20,8 @@ pub fn chown(caller: &dyn Caller, node: &Node, uid: u64, gid: u64) -> SysResult<
     let (euid, egid) = caller.effective_ids();
     let m = node.metadata();
     let uid_change = uid as u32 != u32::MAX && uid as u32 != m.uid;
-    let gid_ok = gid as u32 == u32::MAX || gid as u32 == m.gid || (euid == m.uid && gid as u32 == egid);
+    let gid_ok =
+        gid as u32 == u32::MAX || gid as u32 == m.gid || (euid == m.uid && gid as u32 == egid);
     if euid != 0 && (uid_change || !gid_ok || euid != m.uid) {
         return Err(Errno::EPERM);
     }

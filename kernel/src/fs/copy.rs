@@ -10,7 +10,13 @@ pub const IO_CHUNK: usize = 64 * 1024;
 
 /// Moves up to `count` bytes from `input` to `out`, each at its offset if given (advancing
 /// it) or else at its file position. Stops at EOF, a short write, or an error after progress.
-pub fn copy_between(input: &Arc<dyn FileLike>, in_off: &mut Option<u64>, out: &Arc<dyn FileLike>, out_off: &mut Option<u64>, count: usize) -> SysResult<usize> {
+pub fn copy_between(
+    input: &Arc<dyn FileLike>,
+    in_off: &mut Option<u64>,
+    out: &Arc<dyn FileLike>,
+    out_off: &mut Option<u64>,
+    count: usize,
+) -> SysResult<usize> {
     let mut buf = alloc::vec![0u8; count.min(IO_CHUNK)];
     let mut done = 0usize;
     while done < count {

@@ -58,7 +58,11 @@ pub struct CpioError {
 impl fmt::Display for CpioError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match &self.name {
-            Some(name) => write!(f, "malformed cpio entry {name:?} at offset {:#x}: {}", self.offset, self.why),
+            Some(name) => write!(
+                f,
+                "malformed cpio entry {name:?} at offset {:#x}: {}",
+                self.offset, self.why
+            ),
             None => write!(f, "malformed cpio entry at offset {:#x}: {}", self.offset, self.why),
         }
     }
@@ -81,21 +85,46 @@ fn align4(x: usize) -> Option<usize> {
 }
 
 const FIELDS: [&str; 13] = [
-    "ino", "mode", "uid", "gid", "nlink", "mtime", "filesize", "devmajor", "devminor", "rdevmajor", "rdevminor", "namesize", "check",
+    "ino",
+    "mode",
+    "uid",
+    "gid",
+    "nlink",
+    "mtime",
+    "filesize",
+    "devmajor",
+    "devminor",
+    "rdevmajor",
+    "rdevminor",
+    "namesize",
+    "check",
 ];
 
 impl<'a> Entries<'a> {
     /// Parses the entry at `offset`: returns it (`None` for the trailer) and where the next
     /// one starts.
     fn parse(&self, offset: usize) -> Result<(Option<Entry<'a>>, usize), CpioError> {
-        let fail = |name: Option<&str>, why: String| CpioError { offset, name: name.map(String::from), why };
+        let fail = |name: Option<&str>, why: String| CpioError {
+            offset,
+            name: name.map(String::from),
+            why,
+        };
         let rest = &self.archive[offset..];
-        let header = rest
-            .get(..HEADER)
-            .ok_or_else(|| fail(None, alloc::format!("truncated header ({} bytes left, a header is {HEADER})", rest.len())))?;
+        let header = rest.get(..HEADER).ok_or_else(|| {
+            fail(
+                None,
+                alloc::format!(
+                    "truncated header ({} bytes left, a header is {HEADER})",
+                    rest.len()
+                ),
+            )
+        })?;
         if &header[..6] != b"070701" && &header[..6] != b"070702" {
             let magic = String::from_utf8_lossy(&header[..6]);
-            return Err(fail(None, alloc::format!("bad magic {magic:?} (not newc 070701 or 070702)")));
+            return Err(fail(
+                None,
+                alloc::format!("bad magic {magic:?} (not newc 070701 or 070702)"),
+            ));
         }
         let mut v = [0u32; 13];
         for (i, field) in FIELDS.iter().enumerate() {
@@ -104,18 +133,41 @@ impl<'a> Entries<'a> {
                 .ok()
                 .filter(|s| s.bytes().all(|b| b.is_ascii_hexdigit()))
                 .and_then(|s| u32::from_str_radix(s, 16).ok())
-                .ok_or_else(|| fail(None, alloc::format!("{field} field {:?} is not 8 hex digits", String::from_utf8_lossy(digits))))?;
+                .ok_or_else(|| {
+                    fail(
+                        None,
+                        alloc::format!(
+                            "{field} field {:?} is not 8 hex digits",
+                            String::from_utf8_lossy(digits)
+                        ),
+                    )
+                })?;
         }
-        let [ino, mode, uid, gid, nlink, mtime, filesize, _, _, rdevmajor, rdevminor, namesize, check] = v;
+        let [
+            ino,
+            mode,
+            uid,
+            gid,
+            nlink,
+            mtime,
+            filesize,
+            _,
+            _,
+            rdevmajor,
+            rdevminor,
+            namesize,
+            check,
+        ] = v;
         let (filesize, namesize) = (filesize as usize, namesize as usize);
         if namesize == 0 {
             return Err(fail(None, "namesize is 0 (the name needs at least its NUL)".into()));
         }
-        let name_bytes = rest
-            .get(HEADER..HEADER + namesize)
-            .ok_or_else(|| fail(None, alloc::format!("the {namesize}-byte name runs past the end of the archive")))?;
+        let name_bytes = rest.get(HEADER..HEADER + namesize).ok_or_else(|| {
+            fail(None, alloc::format!("the {namesize}-byte name runs past the end of the archive"))
+        })?;
         let (last, name) = name_bytes.split_last().unwrap_or((&0, &[]));
-        let name = core::str::from_utf8(name).map_err(|_| fail(None, "the name is not UTF-8".into()))?;
+        let name =
+            core::str::from_utf8(name).map_err(|_| fail(None, "the name is not UTF-8".into()))?;
         if *last != 0 || name.contains('\0') {
             return Err(fail(Some(name), "the name is not a single NUL-terminated string".into()));
         }
@@ -126,14 +178,23 @@ impl<'a> Entries<'a> {
             .and_then(|end| rest.get(data_start..end))
             .ok_or_else(|| {
                 let left = rest.len().saturating_sub(data_start);
-                fail(Some(name), alloc::format!("its {filesize} bytes of data run past the end of the archive ({left} left)"))
+                fail(
+                    Some(name),
+                    alloc::format!(
+                        "its {filesize} bytes of data run past the end of the archive ({left} left)"
+                    ),
+                )
             })?;
         // Within `rest` (checked above), so no overflow; the last entry's padding may be cut off.
-        let next = align4(offset + data_start + filesize).unwrap_or(usize::MAX).min(self.archive.len());
+        let next =
+            align4(offset + data_start + filesize).unwrap_or(usize::MAX).min(self.archive.len());
         if name == TRAILER {
             return Ok((None, next));
         }
-        let known = matches!(mode & 0o170000, 0o010000 | 0o020000 | 0o040000 | 0o060000 | 0o100000 | 0o120000 | 0o140000);
+        let known = matches!(
+            mode & 0o170000,
+            0o010000 | 0o020000 | 0o040000 | 0o060000 | 0o100000 | 0o120000 | 0o140000
+        );
         if !known {
             return Err(fail(Some(name), alloc::format!("mode {mode:#o} is no known file type")));
         }
@@ -143,10 +204,14 @@ impl<'a> Entries<'a> {
         if &header[..6] == b"070702" && mode & 0o170000 != 0o120000 {
             let sum = data.iter().fold(0u32, |s, &b| s.wrapping_add(u32::from(b)));
             if sum != check {
-                return Err(fail(Some(name), alloc::format!("checksum {sum:#x} differs from the header's {check:#x}")));
+                return Err(fail(
+                    Some(name),
+                    alloc::format!("checksum {sum:#x} differs from the header's {check:#x}"),
+                ));
             }
         }
-        let entry = Entry { offset, ino, mode, uid, gid, nlink, mtime, rdevmajor, rdevminor, name, data };
+        let entry =
+            Entry { offset, ino, mode, uid, gid, nlink, mtime, rdevmajor, rdevminor, name, data };
         Ok((Some(entry), next))
     }
 }
@@ -160,7 +225,11 @@ impl<'a> Iterator for Entries<'a> {
                 // Only an entry that was not the trailer leads here (or an empty archive).
                 self.done = true;
                 return (self.at > 0).then(|| {
-                    Err(CpioError { offset: self.at, name: None, why: "the archive ends without a TRAILER!!! entry".into() })
+                    Err(CpioError {
+                        offset: self.at,
+                        name: None,
+                        why: "the archive ends without a TRAILER!!! entry".into(),
+                    })
                 });
             }
             match self.parse(self.at) {

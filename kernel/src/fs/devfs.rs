@@ -81,7 +81,9 @@ pub fn open(rdev: u32, node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn F
         r if r == makedev(1, 8) || r == makedev(1, 9) => Kind::Random,
         r if r == makedev(5, 0) || r == makedev(5, 1) => return Ok(crate::tty::open(node, flags)),
         r if r == makedev(5, 2) => return crate::tty::pty::open_master(flags),
-        r if major(r) == crate::tty::pty::PTS_MAJOR => return crate::tty::pty::open_slave(minor(r), node, flags),
+        r if major(r) == crate::tty::pty::PTS_MAJOR => {
+            return crate::tty::pty::open_slave(minor(r), node, flags);
+        }
         _ => return Err(Errno::ENXIO),
     };
     Ok(Arc::new(Device { kind, node, flags: SpinLock::new(flags) }))

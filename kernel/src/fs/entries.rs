@@ -11,7 +11,14 @@ use crate::error::{Errno, SysResult};
 
 /// Creates a node at `path` owned by the caller, with `mode` less the umask (mknod, mkdir,
 /// symlink, and bind of a Unix socket).
-pub fn make_node(caller: &dyn Caller, start: &Start, path: &str, kind: NodeKind, mode: u64, target: &str) -> SysResult<Arc<Node>> {
+pub fn make_node(
+    caller: &dyn Caller,
+    start: &Start,
+    path: &str,
+    kind: NodeKind,
+    mode: u64,
+    target: &str,
+) -> SysResult<Arc<Node>> {
     let (dir, name) = path::resolve_parent(start, path)?;
     if dir.contains(&name) {
         return Err(Errno::EEXIST);
@@ -70,7 +77,14 @@ pub fn link(caller: &dyn Caller, node: Arc<Node>, start: &Start, path: &str) -> 
 
 /// Moves the entry `old_name` of `old_dir` to `new_name` in `new_dir`, replacing what is
 /// there unless `noreplace` (rename, renameat2 with RENAME_NOREPLACE).
-pub fn rename(caller: &dyn Caller, old_dir: &Arc<Node>, old_name: &str, new_dir: &Arc<Node>, new_name: &str, noreplace: bool) -> SysResult<()> {
+pub fn rename(
+    caller: &dyn Caller,
+    old_dir: &Arc<Node>,
+    old_name: &str,
+    new_dir: &Arc<Node>,
+    new_name: &str,
+    noreplace: bool,
+) -> SysResult<()> {
     let node = old_dir.lookup(old_name)?;
     check_dir_write(caller, old_dir)?;
     check_dir_write(caller, new_dir)?;

@@ -62,8 +62,12 @@ impl Epoll {
         if depth == 0 {
             return true;
         }
-        let watched: Vec<Arc<dyn FileLike>> = self.interests.lock().values().filter_map(|x| x.file.upgrade()).collect();
-        watched.iter().filter_map(|f| f.as_epoll()).any(|inner| inner.reaches_within(target, depth - 1))
+        let watched: Vec<Arc<dyn FileLike>> =
+            self.interests.lock().values().filter_map(|x| x.file.upgrade()).collect();
+        watched
+            .iter()
+            .filter_map(|f| f.as_epoll())
+            .any(|inner| inner.reaches_within(target, depth - 1))
     }
 
     /// EPOLL_CTL_ADD.
@@ -71,7 +75,9 @@ impl Epoll {
         let mut i = self.interests.lock();
         // Linux keys interests by (file, fd): an entry left by a closed descriptor whose file
         // lives on elsewhere (a dup in another process) does not block the number's new file.
-        let same_file = |x: &Interest| x.file.upgrade().is_some_and(|f| core::ptr::addr_eq(Arc::as_ptr(&f), Arc::as_ptr(file)));
+        let same_file = |x: &Interest| {
+            x.file.upgrade().is_some_and(|f| core::ptr::addr_eq(Arc::as_ptr(&f), Arc::as_ptr(file)))
+        };
         if i.get(&fd).is_some_and(same_file) {
             return Err(Errno::EEXIST);
         }
@@ -148,7 +154,11 @@ impl FileLike for Epoll {
     }
 
     fn readiness(&self) -> super::file::Readiness {
-        super::file::Readiness { readable: !self.collect_ready_peek(), writable: false, hangup: false }
+        super::file::Readiness {
+            readable: !self.collect_ready_peek(),
+            writable: false,
+            hangup: false,
+        }
     }
 }
 
@@ -159,7 +169,9 @@ impl Epoll {
             x.armed
                 && x.file.upgrade().is_some_and(|f| {
                     let r = f.readiness();
-                    (r.readable && x.events & EPOLLIN != 0) || (r.writable && x.events & EPOLLOUT != 0) || r.hangup
+                    (r.readable && x.events & EPOLLIN != 0)
+                        || (r.writable && x.events & EPOLLOUT != 0)
+                        || r.hangup
                 })
         })
     }

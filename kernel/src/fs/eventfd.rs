@@ -22,7 +22,12 @@ pub struct EventFd {
 impl EventFd {
     /// Creates one with `initval`.
     pub fn new(initval: u32, semaphore: bool, flags: OpenFlags) -> Arc<Self> {
-        Arc::new(Self { count: SpinLock::new(u64::from(initval)), semaphore, flags: SpinLock::new(flags | OpenFlags::RDWR), changed: WaitQueue::new() })
+        Arc::new(Self {
+            count: SpinLock::new(u64::from(initval)),
+            semaphore,
+            flags: SpinLock::new(flags | OpenFlags::RDWR),
+            changed: WaitQueue::new(),
+        })
     }
 
     fn nonblocking(&self) -> bool {

@@ -59,22 +59,37 @@ impl FdTable {
 
     /// Returns the slot at `fd`.
     pub fn entry(&self, fd: i32) -> SysResult<&FdEntry> {
-        usize::try_from(fd).ok().and_then(|i| self.slots.get(i)).and_then(|s| s.as_ref()).ok_or(Errno::EBADF)
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get(i))
+            .and_then(|s| s.as_ref())
+            .ok_or(Errno::EBADF)
     }
 
     /// Sets FD_CLOEXEC on `fd`.
     pub fn set_cloexec(&mut self, fd: i32, cloexec: bool) -> SysResult<()> {
-        let slot = usize::try_from(fd).ok().and_then(|i| self.slots.get_mut(i)).and_then(|s| s.as_mut()).ok_or(Errno::EBADF)?;
+        let slot = usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get_mut(i))
+            .and_then(|s| s.as_mut())
+            .ok_or(Errno::EBADF)?;
         slot.cloexec = cloexec;
         Ok(())
     }
 
     /// Installs `file` at the lowest free descriptor `>= min`.
-    pub fn insert_from(&mut self, min: usize, file: Arc<dyn FileLike>, cloexec: bool) -> SysResult<i32> {
+    pub fn insert_from(
+        &mut self,
+        min: usize,
+        file: Arc<dyn FileLike>,
+        cloexec: bool,
+    ) -> SysResult<i32> {
         if min >= self.limit.0 {
             return Err(Errno::EINVAL);
         }
-        let fd = (min..self.limit.0).find(|&i| self.slots.get(i).is_none_or(|s| s.is_none())).ok_or(Errno::EMFILE)?;
+        let fd = (min..self.limit.0)
+            .find(|&i| self.slots.get(i).is_none_or(|s| s.is_none()))
+            .ok_or(Errno::EMFILE)?;
         if self.slots.len() <= fd {
             self.slots.resize(fd + 1, None);
         }
@@ -88,7 +103,12 @@ impl FdTable {
     }
 
     /// Installs `file` at exactly `fd`, closing what was there; returns the old file.
-    pub fn insert_at(&mut self, fd: i32, file: Arc<dyn FileLike>, cloexec: bool) -> SysResult<Option<Arc<dyn FileLike>>> {
+    pub fn insert_at(
+        &mut self,
+        fd: i32,
+        file: Arc<dyn FileLike>,
+        cloexec: bool,
+    ) -> SysResult<Option<Arc<dyn FileLike>>> {
         let i = usize::try_from(fd).ok().filter(|&i| i < self.limit.0).ok_or(Errno::EBADF)?;
         if self.slots.len() <= i {
             self.slots.resize(i + 1, None);
@@ -98,12 +118,22 @@ impl FdTable {
 
     /// Closes `fd`, returning the file.
     pub fn remove(&mut self, fd: i32) -> SysResult<Arc<dyn FileLike>> {
-        usize::try_from(fd).ok().and_then(|i| self.slots.get_mut(i)).and_then(|s| s.take()).map(|e| e.file).ok_or(Errno::EBADF)
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get_mut(i))
+            .and_then(|s| s.take())
+            .map(|e| e.file)
+            .ok_or(Errno::EBADF)
     }
 
     /// Closes the descriptors in `first..=last` (or marks them close-on-exec), returning
     /// the closed files so they are dropped outside the table's lock.
-    pub fn close_range(&mut self, first: usize, last: usize, cloexec_only: bool) -> Vec<Arc<dyn FileLike>> {
+    pub fn close_range(
+        &mut self,
+        first: usize,
+        last: usize,
+        cloexec_only: bool,
+    ) -> Vec<Arc<dyn FileLike>> {
         let mut closed = Vec::new();
         let end = last.saturating_add(1).min(self.slots.len());
         for slot in self.slots.iter_mut().take(end).skip(first) {
@@ -131,5 +161,4 @@ impl FdTable {
     pub fn fds(&self) -> impl Iterator<Item = (i32, &FdEntry)> {
         self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|e| (i as i32, e)))
     }
-
 }

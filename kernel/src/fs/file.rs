@@ -251,7 +251,12 @@ fn listing_order(a: &str, b: &str) -> core::cmp::Ordering {
 impl NodeFile {
     /// Opens `node` with `flags`.
     pub fn new(node: Arc<Node>, flags: OpenFlags) -> Self {
-        Self { node, offset: Mutex::new(0), dir_cursor: SpinLock::new(None), flags: SpinLock::new(flags) }
+        Self {
+            node,
+            offset: Mutex::new(0),
+            dir_cursor: SpinLock::new(None),
+            flags: SpinLock::new(flags),
+        }
     }
 }
 
@@ -355,7 +360,9 @@ impl FileLike for NodeFile {
         let parent = self.node.parent();
         let total = entries.len() as u64 + 2;
         if let Some(last) = cursor.as_ref().filter(|_| *offset >= 2) {
-            *offset = 2 + entries.partition_point(|(name, _)| listing_order(name, last) != core::cmp::Ordering::Greater) as u64;
+            *offset = 2 + entries.partition_point(|(name, _)| {
+                listing_order(name, last) != core::cmp::Ordering::Greater
+            }) as u64;
         }
         while *offset < total {
             let i = *offset;

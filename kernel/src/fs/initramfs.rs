@@ -49,10 +49,18 @@ impl fmt::Display for InitramfsError {
             Self::UnknownFormat(m) => write!(f, "not gzip or cpio newc (starts with {m:02x?})"),
             Self::EmptyArchive => write!(f, "the cpio archive has no entries"),
             Self::TooLarge { limit } => {
-                write!(f, "the archive decompresses to more than {limit} bytes, a quarter of free memory; refusing it")
+                write!(
+                    f,
+                    "the archive decompresses to more than {limit} bytes, a quarter of free memory; refusing it"
+                )
             }
-            Self::IsizeExceeded { isize } => write!(f, "the deflate stream inflates past the {isize} bytes its gzip trailer declares"),
-            Self::OutOfMemory { bytes } => write!(f, "out of memory growing the decompressed archive to {bytes} bytes"),
+            Self::IsizeExceeded { isize } => write!(
+                f,
+                "the deflate stream inflates past the {isize} bytes its gzip trailer declares"
+            ),
+            Self::OutOfMemory { bytes } => {
+                write!(f, "out of memory growing the decompressed archive to {bytes} bytes")
+            }
             Self::BadCpio(e) => write!(f, "{e}"),
             Self::Create { path, errno } => write!(f, "cannot create {path}: {errno:?}"),
         }
@@ -82,7 +90,11 @@ pub fn unpack(image: &[u8], root: &Arc<Node>) -> Result<Unpacked, InitramfsError
 }
 
 /// Unpacks `image` into `root`, decompressing at most `limit` bytes.
-pub fn unpack_with_limit(image: &[u8], root: &Arc<Node>, limit: usize) -> Result<Unpacked, InitramfsError> {
+pub fn unpack_with_limit(
+    image: &[u8],
+    root: &Arc<Node>,
+    limit: usize,
+) -> Result<Unpacked, InitramfsError> {
     let inflated;
     let (archive, compressed): (&[u8], bool) = match image {
         [0x1f, 0x8b, ..] => {
@@ -122,16 +134,23 @@ pub fn unpack_with_limit(image: &[u8], root: &Arc<Node>, limit: usize) -> Result
             (NodeKind::Dir, Some(n)) if n.kind() == NodeKind::Dir => n,
             (_, existing) => {
                 if existing.is_some() {
-                    dir.unlink(name, existing.as_ref().is_some_and(|n| n.kind() == NodeKind::Dir)).map_err(fail)?;
+                    dir.unlink(name, existing.as_ref().is_some_and(|n| n.kind() == NodeKind::Dir))
+                        .map_err(fail)?;
                 }
-                let hard_link = (kind == NodeKind::File && entry.nlink > 1).then(|| by_ino.get(&entry.ino).cloned()).flatten();
+                let hard_link = (kind == NodeKind::File && entry.nlink > 1)
+                    .then(|| by_ino.get(&entry.ino).cloned())
+                    .flatten();
                 match hard_link {
                     Some(target) => {
                         dir.link(name, target.clone()).map_err(fail)?;
                         target
                     }
                     None => {
-                        let target = if kind == NodeKind::Symlink { core::str::from_utf8(entry.data).unwrap_or("") } else { "" };
+                        let target = if kind == NodeKind::Symlink {
+                            core::str::from_utf8(entry.data).unwrap_or("")
+                        } else {
+                            ""
+                        };
                         dir.create(name, kind, perm, target).map_err(fail)?
                     }
                 }
@@ -192,12 +211,16 @@ fn gunzip(data: &[u8], limit: usize) -> Result<Vec<u8>, InitramfsError> {
     let mut at = 10;
     let truncated = InitramfsError::BadGzipHeader("optional fields run past the end");
     if flags & FEXTRA != 0 {
-        let len = data.get(at..at + 2).ok_or(InitramfsError::BadGzipHeader("FEXTRA length missing"))?;
+        let len =
+            data.get(at..at + 2).ok_or(InitramfsError::BadGzipHeader("FEXTRA length missing"))?;
         at += 2 + usize::from(u16::from_le_bytes([len[0], len[1]]));
     }
     for flag in [FNAME, FCOMMENT] {
         if flags & flag != 0 {
-            let end = data.get(at..).and_then(|d| d.iter().position(|&b| b == 0)).ok_or(InitramfsError::BadGzipHeader("unterminated name or comment"))?;
+            let end = data
+                .get(at..)
+                .and_then(|d| d.iter().position(|&b| b == 0))
+                .ok_or(InitramfsError::BadGzipHeader("unterminated name or comment"))?;
             at += end + 1;
         }
     }
@@ -208,9 +231,18 @@ fn gunzip(data: &[u8], limit: usize) -> Result<Vec<u8>, InitramfsError> {
     if at > data.len() {
         return Err(truncated);
     }
-    let body_end = data.len().checked_sub(8).filter(|&end| end >= at).ok_or(InitramfsError::BadGzipTrailer("the 8-byte trailer is missing"))?;
+    let body_end = data
+        .len()
+        .checked_sub(8)
+        .filter(|&end| end >= at)
+        .ok_or(InitramfsError::BadGzipTrailer("the 8-byte trailer is missing"))?;
     let body = &data[at..body_end];
-    let isize = u32::from_le_bytes([data[body_end + 4], data[body_end + 5], data[body_end + 6], data[body_end + 7]]);
+    let isize = u32::from_le_bytes([
+        data[body_end + 4],
+        data[body_end + 5],
+        data[body_end + 6],
+        data[body_end + 7],
+    ]);
     // ISIZE is the length mod 2^32, so the real length is at least ISIZE: past the limit, no
     // need to inflate anything. Below it, it sizes the buffer (one allocation, if it is honest).
     if isize as usize > limit {
@@ -249,7 +281,8 @@ fn inflate_bounded(mut input: &[u8], isize: u32, limit: usize) -> Result<Vec<u8>
             } else {
                 len.saturating_mul(2).min(limit)
             };
-            out.try_reserve_exact(want - out.len()).map_err(|_| InitramfsError::OutOfMemory { bytes: want })?;
+            out.try_reserve_exact(want - out.len())
+                .map_err(|_| InitramfsError::OutOfMemory { bytes: want })?;
             out.resize(want, 0);
         }
         let r = inflate(&mut state, input, &mut out[len..], MZFlush::None);
@@ -258,7 +291,9 @@ fn inflate_bounded(mut input: &[u8], isize: u32, limit: usize) -> Result<Vec<u8>
         match r.status {
             Ok(MZStatus::StreamEnd) => break,
             Ok(_) | Err(MZError::Buf) if r.bytes_consumed + r.bytes_written > 0 => {}
-            Ok(_) | Err(MZError::Buf) => return Err(InitramfsError::Inflate("the deflate stream ends early".into())),
+            Ok(_) | Err(MZError::Buf) => {
+                return Err(InitramfsError::Inflate("the deflate stream ends early".into()));
+            }
             Err(e) => return Err(InitramfsError::Inflate(alloc::format!("{e:?}"))),
         }
     }

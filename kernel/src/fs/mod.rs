@@ -25,12 +25,12 @@ pub mod initramfs;
 pub mod mount;
 pub mod node;
 pub mod open;
-pub mod perm;
-pub mod sysfs;
 pub mod path;
-pub mod poll;
+pub mod perm;
 pub mod pipe;
+pub mod poll;
 pub mod stat;
+pub mod sysfs;
 
 pub use fd_table::FdTable;
 pub use file::{FileLike, OpenFlags};

@@ -43,7 +43,13 @@ pub fn register_filesystem(name: &'static str, new_root: fn() -> Arc<Node>) {
 /// Mounts `root` over `point`.
 pub fn mount(point: Arc<Node>, root: Arc<Node>, fstype: &str, source: &str, target: &str) {
     root.set_parent(&point.parent());
-    MOUNTS.lock().push(Mount { point, root, fstype: String::from(fstype), source: String::from(source), target: String::from(target) });
+    MOUNTS.lock().push(Mount {
+        point,
+        root,
+        fstype: String::from(fstype),
+        source: String::from(source),
+        target: String::from(target),
+    });
 }
 
 /// Unmounts whatever is mounted with root `root` (as resolution of the target finds it).
@@ -86,7 +92,11 @@ pub fn mount_new(dir: Arc<Node>, fstype: &str, source: &str, target: &str) -> Sy
         "devpts" => crate::tty::pty::devpts_root(),
         "tmpfs" | "ramfs" => Node::new_dir(0o1777),
         other => {
-            let registered = REGISTERED.lock().iter().find(|(name, _)| *name == other).map(|&(_, new_root)| new_root);
+            let registered = REGISTERED
+                .lock()
+                .iter()
+                .find(|(name, _)| *name == other)
+                .map(|&(_, new_root)| new_root);
             registered.ok_or(Errno::ENODEV)?()
         }
     };

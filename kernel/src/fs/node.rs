@@ -168,14 +168,23 @@ impl Node {
         match kind {
             NodeKind::File => Self::new(kind, perm, Content::File(Mutex::new(Vec::new()))),
             NodeKind::Dir => Self::new_dir(perm),
-            NodeKind::Symlink => Self::new(kind, 0o777, Content::Symlink(String::from(symlink_target))),
-            NodeKind::CharDev(_) | NodeKind::Fifo | NodeKind::Socket => Self::new(kind, perm, Content::Special),
+            NodeKind::Symlink => {
+                Self::new(kind, 0o777, Content::Symlink(String::from(symlink_target)))
+            }
+            NodeKind::CharDev(_) | NodeKind::Fifo | NodeKind::Socket => {
+                Self::new(kind, perm, Content::Special)
+            }
         }
     }
 
     /// Creates a node whose contents `generator` computes; `ino` keeps it stable across
     /// lookups (procfs nodes are made afresh each time).
-    pub fn new_generated(kind: NodeKind, perm: u32, ino: u64, generator: impl Generated + 'static) -> Arc<Self> {
+    pub fn new_generated(
+        kind: NodeKind,
+        perm: u32,
+        ino: u64,
+        generator: impl Generated + 'static,
+    ) -> Arc<Self> {
         let node = Self::new(kind, perm, Content::Generated(alloc::boxed::Box::new(generator)));
         node.meta.lock().ino = ino;
         node
@@ -269,7 +278,13 @@ impl Node {
     }
 
     /// Creates a new node of `kind` named `name`.
-    pub fn create(self: &Arc<Self>, name: &str, kind: NodeKind, perm: u32, symlink_target: &str) -> SysResult<Arc<Node>> {
+    pub fn create(
+        self: &Arc<Self>,
+        name: &str,
+        kind: NodeKind,
+        perm: u32,
+        symlink_target: &str,
+    ) -> SysResult<Arc<Node>> {
         let node = Node::new_of(kind, perm, symlink_target);
         // A fresh non-directory starts with nlink 1 from `new`; `link` counts the entry.
         if kind != NodeKind::Dir {
@@ -314,7 +329,11 @@ impl Node {
     }
 
     /// Replaces entry `name` with `node` (for rename), returning what was there.
-    pub fn replace_entry(self: &Arc<Self>, name: &str, node: Arc<Node>) -> SysResult<Option<Arc<Node>>> {
+    pub fn replace_entry(
+        self: &Arc<Self>,
+        name: &str,
+        node: Arc<Node>,
+    ) -> SysResult<Option<Arc<Node>>> {
         check_name(name)?;
         if node.kind == NodeKind::Dir {
             *node.parent.lock() = Arc::downgrade(self);
@@ -333,7 +352,9 @@ impl Node {
     pub fn readlink(&self) -> SysResult<String> {
         match &self.content {
             Content::Symlink(t) => Ok(t.clone()),
-            Content::Generated(g) if self.kind == NodeKind::Symlink => Ok(String::from_utf8_lossy(&g.read()).into_owned()),
+            Content::Generated(g) if self.kind == NodeKind::Symlink => {
+                Ok(String::from_utf8_lossy(&g.read()).into_owned())
+            }
             _ => Err(Errno::EINVAL),
         }
     }
@@ -366,7 +387,10 @@ impl Node {
         const MAX_FILE: u64 = 1 << 32;
         match &self.content {
             Content::File(data) => {
-                let end = offset.checked_add(buf.len() as u64).filter(|&e| e <= MAX_FILE).ok_or(Errno::EFBIG)?;
+                let end = offset
+                    .checked_add(buf.len() as u64)
+                    .filter(|&e| e <= MAX_FILE)
+                    .ok_or(Errno::EFBIG)?;
                 let mut data = data.lock();
                 if (data.len() as u64) < end {
                     let grow = end as usize - data.len();

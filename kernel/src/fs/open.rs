@@ -12,8 +12,12 @@ use crate::error::{Errno, SysResult};
 /// Opens a node as a file.
 pub fn open_node(node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
     match node.kind() {
-        NodeKind::CharDev(rdev) if !flags.contains(OpenFlags::PATH) => devfs::open(rdev, node, flags),
-        NodeKind::Fifo if !flags.contains(OpenFlags::PATH) => pipe::open_fifo(node.metadata().ino, flags),
+        NodeKind::CharDev(rdev) if !flags.contains(OpenFlags::PATH) => {
+            devfs::open(rdev, node, flags)
+        }
+        NodeKind::Fifo if !flags.contains(OpenFlags::PATH) => {
+            pipe::open_fifo(node.metadata().ino, flags)
+        }
         NodeKind::Socket if !flags.contains(OpenFlags::PATH) => Err(Errno::ENXIO),
         _ => Ok(Arc::new(NodeFile::new(node, flags))),
     }
@@ -21,7 +25,13 @@ pub fn open_node(node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn FileLik
 
 /// Opens `path` with `flags` (open(2) without O_TMPFILE), creating a regular file with
 /// `mode` less the umask under O_CREAT.
-pub fn open_path(caller: &dyn Caller, start: &Start, path: &str, flags: OpenFlags, mode: u64) -> SysResult<Arc<dyn FileLike>> {
+pub fn open_path(
+    caller: &dyn Caller,
+    start: &Start,
+    path: &str,
+    flags: OpenFlags,
+    mode: u64,
+) -> SysResult<Arc<dyn FileLike>> {
     let follow = !flags.contains(OpenFlags::NOFOLLOW);
     // /proc/[pid]/fd/N (and /dev/fd/N through it) opens the file itself, like Linux's magic links.
     if follow {
@@ -30,10 +40,13 @@ pub fn open_path(caller: &dyn Caller, start: &Start, path: &str, flags: OpenFlag
         }
     }
     let node = if flags.contains(OpenFlags::CREAT) {
-        let (dir, name) = path::resolve_parent(start, path).map_err(|e| if e == Errno::EEXIST { Errno::EISDIR } else { e })?;
+        let (dir, name) = path::resolve_parent(start, path)
+            .map_err(|e| if e == Errno::EEXIST { Errno::EISDIR } else { e })?;
         match dir.lookup(&name) {
             Ok(_) if flags.contains(OpenFlags::EXCL) => return Err(Errno::EEXIST),
-            Ok(existing) if existing.kind() == NodeKind::Symlink && follow => path::resolve(start, path, true)?,
+            Ok(existing) if existing.kind() == NodeKind::Symlink && follow => {
+                path::resolve(start, path, true)?
+            }
             Ok(existing) => existing,
             Err(Errno::ENOENT) => {
                 if path.ends_with('/') {
@@ -41,7 +54,8 @@ pub fn open_path(caller: &dyn Caller, start: &Start, path: &str, flags: OpenFlag
                 }
                 check_dir_write(caller, &dir)?;
                 let umask = caller.umask();
-                let node = dir.create(&name, NodeKind::File, (mode as u32) & 0o7777 & !umask, "")?;
+                let node =
+                    dir.create(&name, NodeKind::File, (mode as u32) & 0o7777 & !umask, "")?;
                 set_owner(caller, &node);
                 // A file the caller just created opens with the access it asked for,
                 // whatever mode it was given (as on Linux).
@@ -62,7 +76,8 @@ pub fn open_path(caller: &dyn Caller, start: &Start, path: &str, flags: OpenFlag
         return Err(Errno::EISDIR);
     }
     if !flags.contains(OpenFlags::PATH) {
-        let mask = if flags.readable() { MAY_READ } else { 0 } | if flags.writable() || flags.contains(OpenFlags::TRUNC) { MAY_WRITE } else { 0 };
+        let mask = if flags.readable() { MAY_READ } else { 0 }
+            | if flags.writable() || flags.contains(OpenFlags::TRUNC) { MAY_WRITE } else { 0 };
         check_access(caller, &node, mask)?;
     }
     if flags.contains(OpenFlags::TRUNC) && flags.writable() && node.kind() == NodeKind::File {

@@ -128,7 +128,10 @@ pub fn absolute_path(root: &Arc<Node>, node: &Arc<Node>) -> String {
         if Arc::ptr_eq(&parent, &named) {
             break;
         }
-        let name = parent.entries().ok().and_then(|es| es.into_iter().find(|(_, n)| Arc::ptr_eq(n, &named)).map(|(k, _)| k));
+        let name = parent
+            .entries()
+            .ok()
+            .and_then(|es| es.into_iter().find(|(_, n)| Arc::ptr_eq(n, &named)).map(|(k, _)| k));
         parts.push(name.unwrap_or_else(|| String::from("?")));
         current = parent;
     }

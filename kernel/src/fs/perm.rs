@@ -41,7 +41,11 @@ pub fn check_dir_write(caller: &dyn Caller, dir: &Node) -> SysResult<()> {
 pub fn check_sticky(caller: &dyn Caller, dir: &Node, victim: &Node) -> SysResult<()> {
     let (euid, _) = caller.effective_ids();
     let (d, v) = (dir.metadata(), victim.metadata());
-    if d.perm & 0o1000 != 0 && euid != 0 && euid != v.uid && euid != d.uid { Err(Errno::EPERM) } else { Ok(()) }
+    if d.perm & 0o1000 != 0 && euid != 0 && euid != v.uid && euid != d.uid {
+        Err(Errno::EPERM)
+    } else {
+        Ok(())
+    }
 }
 
 /// Makes the caller the owner of a node it just created.
@@ -52,4 +56,3 @@ pub fn set_owner(caller: &dyn Caller, node: &Node) {
         m.gid = egid;
     });
 }
-

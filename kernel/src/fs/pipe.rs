@@ -47,7 +47,8 @@ pub struct PipeEnd {
 static NEXT_PIPE_INO: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1 << 40);
 
 /// The pipes behind named FIFOs, by inode number, alive while any end is open.
-static FIFOS: SpinLock<alloc::collections::BTreeMap<u64, alloc::sync::Weak<Pipe>>> = SpinLock::new(alloc::collections::BTreeMap::new());
+static FIFOS: SpinLock<alloc::collections::BTreeMap<u64, alloc::sync::Weak<Pipe>>> =
+    SpinLock::new(alloc::collections::BTreeMap::new());
 
 /// Opens a FIFO node: read, write or both ends of the pipe it names.
 ///
@@ -60,7 +61,14 @@ pub fn open_fifo(ino: u64, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
             Some(p) => p,
             None => {
                 let p = Arc::new(Pipe {
-                    state: SpinLock::new(State { buf: VecDeque::new(), capacity: PIPE_CAPACITY, readers: 0, writers: 0, reader_opens: 0, writer_opens: 0 }),
+                    state: SpinLock::new(State {
+                        buf: VecDeque::new(),
+                        capacity: PIPE_CAPACITY,
+                        readers: 0,
+                        writers: 0,
+                        reader_opens: 0,
+                        writer_opens: 0,
+                    }),
                     readable: WaitQueue::new(),
                     writable: WaitQueue::new(),
                     ino,
@@ -92,8 +100,12 @@ pub fn open_fifo(ino: u64, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
     let status = flags & (OpenFlags::NONBLOCK | OpenFlags::WRONLY | OpenFlags::RDWR);
     let file: Arc<dyn FileLike> = match (read, write) {
         (true, true) => Arc::new(FifoRdwr { pipe: pipe.clone(), flags: SpinLock::new(status) }),
-        (_, true) => Arc::new(PipeEnd { pipe: pipe.clone(), write_end: true, flags: SpinLock::new(status) }),
-        _ => Arc::new(PipeEnd { pipe: pipe.clone(), write_end: false, flags: SpinLock::new(status) }),
+        (_, true) => {
+            Arc::new(PipeEnd { pipe: pipe.clone(), write_end: true, flags: SpinLock::new(status) })
+        }
+        _ => {
+            Arc::new(PipeEnd { pipe: pipe.clone(), write_end: false, flags: SpinLock::new(status) })
+        }
     };
     // Wait for the other side (the end is open meanwhile, so two openers meet).
     if !(read && write) && !nonblocking {
@@ -101,7 +113,11 @@ pub fn open_fifo(ino: u64, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
         let queue = if want_writers { &pipe.readable } else { &pipe.writable };
         queue.wait_until(|| {
             let s = pipe.state.lock();
-            let (other, opened) = if want_writers { (s.writers, s.writer_opens > writer_opens) } else { (s.readers, s.reader_opens > reader_opens) };
+            let (other, opened) = if want_writers {
+                (s.writers, s.writer_opens > writer_opens)
+            } else {
+                (s.readers, s.reader_opens > reader_opens)
+            };
             if other > 0 || opened {
                 Some(Ok(()))
             } else if crate::wait::signal_pending() {
@@ -149,7 +165,14 @@ impl FileLike for FifoRdwr {
     }
 
     fn stat(&self) -> Stat {
-        Stat { ino: self.pipe.ino, mode: 0o010600, nlink: 1, blksize: 4096, dev: 12, ..Stat::default() }
+        Stat {
+            ino: self.pipe.ino,
+            mode: 0o010600,
+            nlink: 1,
+            blksize: 4096,
+            dev: 12,
+            ..Stat::default()
+        }
     }
 
     fn flags(&self) -> OpenFlags {
@@ -165,7 +188,14 @@ impl FileLike for FifoRdwr {
 /// Creates a pipe; returns (read end, write end).
 pub fn new_pipe(flags: OpenFlags) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
     let pipe = Arc::new(Pipe {
-        state: SpinLock::new(State { buf: VecDeque::new(), capacity: PIPE_CAPACITY, readers: 1, writers: 1, reader_opens: 1, writer_opens: 1 }),
+        state: SpinLock::new(State {
+            buf: VecDeque::new(),
+            capacity: PIPE_CAPACITY,
+            readers: 1,
+            writers: 1,
+            reader_opens: 1,
+            writer_opens: 1,
+        }),
         readable: WaitQueue::new(),
         writable: WaitQueue::new(),
         ino: NEXT_PIPE_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
@@ -173,7 +203,11 @@ pub fn new_pipe(flags: OpenFlags) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
     let status = flags & OpenFlags::NONBLOCK;
     (
         Arc::new(PipeEnd { pipe: pipe.clone(), write_end: false, flags: SpinLock::new(status) }),
-        Arc::new(PipeEnd { pipe, write_end: true, flags: SpinLock::new(status | OpenFlags::WRONLY) }),
+        Arc::new(PipeEnd {
+            pipe,
+            write_end: true,
+            flags: SpinLock::new(status | OpenFlags::WRONLY),
+        }),
     )
 }
 
@@ -204,7 +238,8 @@ impl Pipe {
         if size > PIPE_MAX_SIZE && !privileged {
             return Err(Errno::EPERM);
         }
-        let capacity = size.clamp(4096, 1 << 30).checked_next_power_of_two().ok_or(Errno::EINVAL)?;
+        let capacity =
+            size.clamp(4096, 1 << 30).checked_next_power_of_two().ok_or(Errno::EINVAL)?;
         let mut s = self.state.lock();
         if s.buf.len() > capacity {
             return Err(Errno::EBUSY);
@@ -297,7 +332,14 @@ impl FileLike for PipeEnd {
     }
 
     fn stat(&self) -> Stat {
-        Stat { ino: self.pipe.ino, mode: 0o010600, nlink: 1, blksize: 4096, dev: 12, ..Stat::default() }
+        Stat {
+            ino: self.pipe.ino,
+            mode: 0o010600,
+            nlink: 1,
+            blksize: 4096,
+            dev: 12,
+            ..Stat::default()
+        }
     }
 
     fn flags(&self) -> OpenFlags {
@@ -312,9 +354,17 @@ impl FileLike for PipeEnd {
     fn readiness(&self) -> Readiness {
         let s = self.pipe.state.lock();
         if self.write_end {
-            Readiness { readable: false, writable: s.readers == 0 || s.buf.len() < s.capacity, hangup: s.readers == 0 }
+            Readiness {
+                readable: false,
+                writable: s.readers == 0 || s.buf.len() < s.capacity,
+                hangup: s.readers == 0,
+            }
         } else {
-            Readiness { readable: !s.buf.is_empty() || s.writers == 0, writable: false, hangup: s.writers == 0 }
+            Readiness {
+                readable: !s.buf.is_empty() || s.writers == 0,
+                writable: false,
+                hangup: s.writers == 0,
+            }
         }
     }
 }

@@ -26,7 +26,11 @@ pub struct PollFd {
 
 /// poll: fills in every entry's `revents` (POLLNVAL for a closed descriptor) and returns
 /// how many entries have any.
-pub fn poll(files: &SpinLock<FdTable>, fds: &mut [PollFd], deadline: Option<u64>) -> SysResult<u64> {
+pub fn poll(
+    files: &SpinLock<FdTable>,
+    fds: &mut [PollFd],
+    deadline: Option<u64>,
+) -> SysResult<u64> {
     ostd::task::wait_ticks_until(|| {
         let mut count = 0u64;
         for entry in fds.iter_mut() {
@@ -67,14 +71,20 @@ pub fn poll(files: &SpinLock<FdTable>, fds: &mut [PollFd], deadline: Option<u64>
 /// select: `input` is the read, write and exception sets, bitmaps of the first `nfds`
 /// descriptors in little-endian 64-bit words (all three the same length). EBADF if a set
 /// names a closed descriptor. Returns how many bits are set in the output sets, and them.
-pub fn select(files: &SpinLock<FdTable>, nfds: u64, input: &[Vec<u8>; 3], deadline: Option<u64>) -> SysResult<(u64, [Vec<u8>; 3])> {
+pub fn select(
+    files: &SpinLock<FdTable>,
+    nfds: u64,
+    input: &[Vec<u8>; 3],
+    deadline: Option<u64>,
+) -> SysResult<(u64, [Vec<u8>; 3])> {
     let bytes = input[0].len();
     // The descriptors named in any set, with which sets name them: looked up once, here
     // (EBADF for a closed one), so each wake-up only asks the files for their readiness.
     let mut watched: Vec<(usize, [bool; 3], Arc<dyn FileLike>)> = Vec::new();
     let files = files.lock();
     for (word, chunk) in (0..bytes / 8).map(|w| (w, w * 8..w * 8 + 8)) {
-        let words = [0, 1, 2].map(|i| u64::from_le_bytes(input[i][chunk.clone()].try_into().unwrap_or([0; 8])));
+        let words = [0, 1, 2]
+            .map(|i| u64::from_le_bytes(input[i][chunk.clone()].try_into().unwrap_or([0; 8])));
         let mut any = words[0] | words[1] | words[2];
         while any != 0 {
             let bit = any.trailing_zeros() as usize;

@@ -39,7 +39,14 @@ pub fn statfs_bytes(node: &Node) -> [u8; 120] {
     let frames = ostd::mm::frame_stats();
     let mut b = [0u8; 120];
     let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    put(0, if node.kind() == NodeKind::Dir && node.metadata().ino >= 0xf000_0000 { 0x9fa0 } else { TMPFS_MAGIC });
+    put(
+        0,
+        if node.kind() == NodeKind::Dir && node.metadata().ino >= 0xf000_0000 {
+            0x9fa0
+        } else {
+            TMPFS_MAGIC
+        },
+    );
     put(8, 4096); // f_bsize
     put(16, frames.total as u64); // f_blocks
     put(24, frames.free as u64); // f_bfree

@@ -55,5 +55,9 @@ pub fn new_root() -> Arc<Node> {
     ]);
     let system = dir(alloc::vec![("cpu", cpu)]);
     let devices = dir(alloc::vec![("system", system)]);
-    dir(alloc::vec![("devices", devices), ("fs", dir(alloc::vec![])), ("kernel", dir(alloc::vec![]))])
+    dir(alloc::vec![
+        ("devices", devices),
+        ("fs", dir(alloc::vec![])),
+        ("kernel", dir(alloc::vec![]))
+    ])
 }

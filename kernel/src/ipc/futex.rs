@@ -90,8 +90,16 @@ pub fn wake_address(space: &Arc<ostd::mm::VmSpace>, uaddr: u64) {
 /// Sleeps on `key` while the word at `uaddr` holds `val`: EAGAIN if it does not when the
 /// caller queues, then 0 when woken, ETIMEDOUT at `deadline` (monotonic ns), EINTR on a
 /// signal. `bitset` (not 0) picks which wakes match.
-pub fn wait(mem: &UserMem, key: Key, uaddr: u64, val: u32, deadline: Option<u64>, bitset: u32) -> SysResult<u64> {
-    let waiter = Arc::new(Waiter { key: SpinLock::new(key), bitset, woken: AtomicBool::new(false) });
+pub fn wait(
+    mem: &UserMem,
+    key: Key,
+    uaddr: u64,
+    val: u32,
+    deadline: Option<u64>,
+    bitset: u32,
+) -> SysResult<u64> {
+    let waiter =
+        Arc::new(Waiter { key: SpinLock::new(key), bitset, woken: AtomicBool::new(false) });
     {
         // The value check and the queueing are one step: interrupts are off inside.
         let _irq = ostd::sync::disable_local_irqs();
@@ -111,7 +119,11 @@ pub fn wait(mem: &UserMem, key: Key, uaddr: u64, val: u32, deadline: Option<u64>
             None
         }
     };
-    let result = if deadline.is_some() { ostd::task::wait_ticks_until(check) } else { WOKEN.wait_until(check) };
+    let result = if deadline.is_some() {
+        ostd::task::wait_ticks_until(check)
+    } else {
+        WOKEN.wait_until(check)
+    };
     if result.is_err() {
         // Leave the queue (a requeue may have moved us).
         let k = *waiter.key.lock();
@@ -151,4 +163,3 @@ pub fn requeue(from: Key, to: Key, wake_n: usize, move_n: usize) -> usize {
     }
     woken + moved
 }
-

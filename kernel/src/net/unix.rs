@@ -110,7 +110,11 @@ pub struct Queue {
 
 impl Queue {
     fn new() -> Arc<Self> {
-        Arc::new(Self { state: SpinLock::new(QueueState { messages: VecDeque::new(), bytes: 0, closed: false }), readable: WaitQueue::new(), writable: WaitQueue::new() })
+        Arc::new(Self {
+            state: SpinLock::new(QueueState { messages: VecDeque::new(), bytes: 0, closed: false }),
+            readable: WaitQueue::new(),
+            writable: WaitQueue::new(),
+        })
     }
 
     fn close(&self) {
@@ -184,12 +188,17 @@ pub struct Received {
 impl UnixSocket {
     /// Creates an unbound, unconnected socket.
     pub fn new(kind: SockType, nonblocking: bool, creator: Credentials) -> Arc<Self> {
-        let flags = if nonblocking { OpenFlags::RDWR | OpenFlags::NONBLOCK } else { OpenFlags::RDWR };
+        let flags =
+            if nonblocking { OpenFlags::RDWR | OpenFlags::NONBLOCK } else { OpenFlags::RDWR };
         Arc::new(Self {
             kind,
             flags: SpinLock::new(flags),
             rx: Queue::new(),
-            inner: SpinLock::new(Inner { send_buffer: QUEUE_CAPACITY, receive_buffer: QUEUE_CAPACITY, ..Inner::default() }),
+            inner: SpinLock::new(Inner {
+                send_buffer: QUEUE_CAPACITY,
+                receive_buffer: QUEUE_CAPACITY,
+                ..Inner::default()
+            }),
             incoming: WaitQueue::new(),
             creator,
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
@@ -221,17 +230,25 @@ impl UnixSocket {
 
     /// bind(2). `path_node` creates the filesystem node for a path name (EADDRINUSE if one
     /// exists), and is only called for path names.
-    pub fn bind(self: &Arc<Self>, addr: UnixAddr, path_node: impl FnOnce(&str) -> SysResult<Arc<Node>>) -> SysResult<()> {
+    pub fn bind(
+        self: &Arc<Self>,
+        addr: UnixAddr,
+        path_node: impl FnOnce(&str) -> SysResult<Arc<Node>>,
+    ) -> SysResult<()> {
         if self.inner.lock().local.is_some() {
             return Err(Errno::EINVAL);
         }
         let addr = match addr {
-            UnixAddr::Unnamed => UnixAddr::Abstract(alloc::format!("{:05x}", NEXT_AUTOBIND.fetch_add(1, Ordering::Relaxed) & 0xfffff).into_bytes()),
+            UnixAddr::Unnamed => UnixAddr::Abstract(
+                alloc::format!("{:05x}", NEXT_AUTOBIND.fetch_add(1, Ordering::Relaxed) & 0xfffff)
+                    .into_bytes(),
+            ),
             other => other,
         };
         let (key, node) = match &addr {
             UnixAddr::Path(path) => {
-                let node = path_node(path).map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
+                let node = path_node(path)
+                    .map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
                 (NameKey::Node(Arc::as_ptr(&node) as usize), Some(node))
             }
             UnixAddr::Abstract(name) => (NameKey::Abstract(name.clone()), None),
@@ -266,7 +283,12 @@ impl UnixSocket {
 
     /// connect(2) to the socket bound at `target` (found by the caller through the name
     /// registry, see [`lookup_node`] and [`lookup_abstract`]).
-    pub fn connect(self: &Arc<Self>, target: Option<Arc<UnixSocket>>, target_addr: UnixAddr, me: Credentials) -> SysResult<()> {
+    pub fn connect(
+        self: &Arc<Self>,
+        target: Option<Arc<UnixSocket>>,
+        target_addr: UnixAddr,
+        me: Credentials,
+    ) -> SysResult<()> {
         let target = target.ok_or(Errno::ECONNREFUSED)?;
         if target.kind != self.kind {
             return Err(Errno::EPROTOTYPE);
@@ -291,11 +313,14 @@ impl UnixSocket {
         let nonblocking = self.nonblocking();
         // The server side of the connection, handed to the listener's accept.
         let server = Self::new(self.kind, false, target.creator);
-        server.inner.lock().local = target.inner.lock().local.as_ref().map(|(a, k, n)| (a.clone(), k.clone(), n.clone()));
+        server.inner.lock().local =
+            target.inner.lock().local.as_ref().map(|(a, k, n)| (a.clone(), k.clone(), n.clone()));
         server.connect_to(self, my_addr, me);
         target.incoming.wait_until(|| {
             let mut t = target.inner.lock();
-            let Some((limit, queue)) = t.listening.as_mut() else { return Some(Err(Errno::ECONNREFUSED)) };
+            let Some((limit, queue)) = t.listening.as_mut() else {
+                return Some(Err(Errno::ECONNREFUSED));
+            };
             if queue.len() <= *limit {
                 queue.push_back(server.clone());
                 return Some(Ok(()));
@@ -317,7 +342,9 @@ impl UnixSocket {
         let nonblocking = self.nonblocking();
         let server = self.incoming.wait_until(|| {
             let mut inner = self.inner.lock();
-            let Some((_, queue)) = inner.listening.as_mut() else { return Some(Err(Errno::EINVAL)) };
+            let Some((_, queue)) = inner.listening.as_mut() else {
+                return Some(Err(Errno::EINVAL));
+            };
             if let Some(s) = queue.pop_front() {
                 return Some(Ok(s));
             }
@@ -349,7 +376,13 @@ impl UnixSocket {
     }
 
     /// Sends `data` (with `rights`) to `to`, or to the connected peer. Returns the bytes sent.
-    pub fn send(&self, data: &[u8], rights: Vec<Arc<dyn FileLike>>, to: Option<Arc<UnixSocket>>, flags: IoFlags) -> SysResult<usize> {
+    pub fn send(
+        &self,
+        data: &[u8],
+        rights: Vec<Arc<dyn FileLike>>,
+        to: Option<Arc<UnixSocket>>,
+        flags: IoFlags,
+    ) -> SysResult<usize> {
         let nonblocking = flags.nonblocking || self.nonblocking();
         let (queue, from) = {
             let inner = self.inner.lock();
@@ -361,7 +394,9 @@ impl UnixSocket {
                     }
                     (target.rx.clone(), from)
                 }
-                (SockType::Dgram, None) => (inner.peer.as_ref().ok_or(Errno::ENOTCONN)?.0.clone(), from),
+                (SockType::Dgram, None) => {
+                    (inner.peer.as_ref().ok_or(Errno::ENOTCONN)?.0.clone(), from)
+                }
                 (_, Some(_)) if inner.peer.is_some() => return Err(Errno::EISCONN),
                 (_, _) => (inner.peer.as_ref().ok_or(Errno::ENOTCONN)?.0.clone(), from),
             }
@@ -375,14 +410,16 @@ impl UnixSocket {
                 if data.len() > QUEUE_CAPACITY {
                     return Err(Errno::EMSGSIZE);
                 }
-                let refused = if self.kind == SockType::Dgram { Errno::ECONNREFUSED } else { Errno::EPIPE };
+                let refused =
+                    if self.kind == SockType::Dgram { Errno::ECONNREFUSED } else { Errno::EPIPE };
                 let mut message = Some(Message { data: data.to_vec(), rights, from });
                 queue.writable.wait_until(|| {
                     let mut s = queue.state.lock();
                     if s.closed {
                         return Some(Err(refused));
                     }
-                    let full = s.bytes + data.len() > QUEUE_CAPACITY || (self.kind == SockType::Dgram && s.messages.len() >= MAX_DATAGRAMS);
+                    let full = s.bytes + data.len() > QUEUE_CAPACITY
+                        || (self.kind == SockType::Dgram && s.messages.len() >= MAX_DATAGRAMS);
                     if full && !s.messages.is_empty() {
                         return crate::wait::not_ready(nonblocking);
                     }
@@ -400,11 +437,24 @@ impl UnixSocket {
     /// Receives up to `max` bytes.
     pub fn receive(&self, max: usize, flags: IoFlags) -> SysResult<Received> {
         let nonblocking = flags.nonblocking || self.nonblocking();
-        if self.kind.connection_oriented() && self.inner.lock().peer.is_none() && !self.rx.is_closed() {
-            return Err(if self.kind == SockType::Stream { Errno::EINVAL } else { Errno::ENOTCONN });
+        if self.kind.connection_oriented()
+            && self.inner.lock().peer.is_none()
+            && !self.rx.is_closed()
+        {
+            return Err(if self.kind == SockType::Stream {
+                Errno::EINVAL
+            } else {
+                Errno::ENOTCONN
+            });
         }
         let queue = &self.rx;
-        let mut out = Received { data: Vec::new(), full_len: 0, rights: Vec::new(), from: UnixAddr::Unnamed, truncated: false };
+        let mut out = Received {
+            data: Vec::new(),
+            full_len: 0,
+            rights: Vec::new(),
+            from: UnixAddr::Unnamed,
+            truncated: false,
+        };
         loop {
             let got = queue.readable.wait_until(|| {
                 let mut s = queue.state.lock();
@@ -422,7 +472,11 @@ impl UnixSocket {
                 Some(Ok(take(&mut s, self.kind, max - out.data.len(), flags.peek, &mut out)))
             })?;
             queue.writable.wake_all();
-            let more = got && self.kind == SockType::Stream && out.data.len() < max && out.rights.is_empty() && !flags.peek;
+            let more = got
+                && self.kind == SockType::Stream
+                && out.data.len() < max
+                && out.rights.is_empty()
+                && !flags.peek;
             if !more {
                 break;
             }
@@ -543,7 +597,13 @@ fn take(s: &mut QueueState, kind: SockType, room: usize, peek: bool, out: &mut R
     }
 }
 
-fn send_stream(queue: &Queue, data: &[u8], rights: Vec<Arc<dyn FileLike>>, from: UnixAddr, nonblocking: bool) -> SysResult<usize> {
+fn send_stream(
+    queue: &Queue,
+    data: &[u8],
+    rights: Vec<Arc<dyn FileLike>>,
+    from: UnixAddr,
+    nonblocking: bool,
+) -> SysResult<usize> {
     let mut sent = 0;
     let mut rights = Some(rights);
     loop {
@@ -558,7 +618,11 @@ fn send_stream(queue: &Queue, data: &[u8], rights: Vec<Arc<dyn FileLike>>, from:
             }
             let n = room.min(data.len() - sent);
             s.bytes += n;
-            s.messages.push_back(Message { data: data[sent..sent + n].to_vec(), rights: rights.take().unwrap_or_default(), from: from.clone() });
+            s.messages.push_back(Message {
+                data: data[sent..sent + n].to_vec(),
+                rights: rights.take().unwrap_or_default(),
+                from: from.clone(),
+            });
             Some(Ok(n))
         });
         match step {
@@ -644,7 +708,8 @@ impl FileLike for UnixSocket {
         let (writable, peer_closed) = match &inner.peer {
             Some((q, _)) => {
                 let s = q.state.lock();
-                let room = s.bytes < QUEUE_CAPACITY && (self.kind != SockType::Dgram || s.messages.len() < MAX_DATAGRAMS);
+                let room = s.bytes < QUEUE_CAPACITY
+                    && (self.kind != SockType::Dgram || s.messages.len() < MAX_DATAGRAMS);
                 (room || s.closed, s.closed)
             }
             None => (!self.kind.connection_oriented(), false),

@@ -20,7 +20,13 @@ pub struct Attrs {
 
 impl Default for Attrs {
     fn default() -> Self {
-        Self { keep_caps: false, dumpable: true, no_new_privs: false, parent_death_signal: 0, timer_slack_ns: DEFAULT_TIMER_SLACK_NS }
+        Self {
+            keep_caps: false,
+            dumpable: true,
+            no_new_privs: false,
+            parent_death_signal: 0,
+            timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
+        }
     }
 }
 

@@ -90,7 +90,9 @@ pub fn phdr_table(ehdr: &Ehdr) -> Option<(u64, usize)> {
 
 /// Parses a program-header table read whole (`bytes.len()` a multiple of 56).
 pub fn parse_phdrs(bytes: &[u8]) -> Vec<Phdr> {
-    pod::slice_from_bytes::<Phdr>(bytes, bytes.len() / PHENT_SIZE).map(|(s, _)| s.to_vec()).unwrap_or_default()
+    pod::slice_from_bytes::<Phdr>(bytes, bytes.len() / PHENT_SIZE)
+        .map(|(s, _)| s.to_vec())
+        .unwrap_or_default()
 }
 
 /// Checks that a kernel read of `len` bytes at `offset` is allowed (`rw_verify_area`): the

@@ -91,7 +91,11 @@ fn total_mapping_size(phdrs: &[Phdr]) -> u64 {
 
 /// The largest power-of-two `p_align` of the PT_LOADs, at least a page.
 fn maximum_alignment(phdrs: &[Phdr]) -> u64 {
-    let align = loads(phdrs).map(|ph| ph.p_align.get(LE)).filter(|a| a.is_power_of_two()).max().unwrap_or(0);
+    let align = loads(phdrs)
+        .map(|ph| ph.p_align.get(LE))
+        .filter(|a| a.is_power_of_two())
+        .max()
+        .unwrap_or(0);
     page_align(align)
 }
 
@@ -149,7 +153,14 @@ impl<'a> Mapper<'a> {
     /// Maps the file part of segment `ph` at `addr` (Linux's `elf_map`); `total_size`, for
     /// the first segment of an ET_DYN, reserves room for the whole image. Returns where the
     /// segment went.
-    fn elf_map(&self, addr: u64, ph: &Phdr, prot: Prot, placement: Placement, total_size: u64) -> Result<u64, ()> {
+    fn elf_map(
+        &self,
+        addr: u64,
+        ph: &Phdr,
+        prot: Prot,
+        placement: Placement,
+        total_size: u64,
+    ) -> Result<u64, ()> {
         let vaddr = ph.p_vaddr.get(LE);
         let size = page_align(ph.p_filesz.get(LE).wrapping_add(page_offset(vaddr)));
         let off = ph.p_offset.get(LE).wrapping_sub(page_offset(vaddr));
@@ -169,7 +180,9 @@ impl<'a> Mapper<'a> {
         let start = match placement {
             Placement::Fixed | Placement::NoReplace => addr,
             Placement::Hint => {
-                let free = addr.checked_add(len).is_some_and(|end| end <= TASK_SIZE && !self.vm.areas().overlaps(addr, end));
+                let free = addr
+                    .checked_add(len)
+                    .is_some_and(|end| end <= TASK_SIZE && !self.vm.areas().overlaps(addr, end));
                 if free { addr } else { self.vm.areas().find_free(0, len).ok_or(())? }
             }
         };
@@ -189,7 +202,14 @@ impl<'a> Mapper<'a> {
     /// Maps segment `ph` with its bss (Linux's `elf_load`): the file part as [`Self::elf_map`],
     /// the rest of its last page cleared (a failure is ignored), and anonymous pages up to
     /// `p_vaddr + p_memsz`.
-    fn elf_load(&self, addr: u64, ph: &Phdr, prot: Prot, placement: Placement, total_size: u64) -> Result<u64, ()> {
+    fn elf_load(
+        &self,
+        addr: u64,
+        ph: &Phdr,
+        prot: Prot,
+        placement: Placement,
+        total_size: u64,
+    ) -> Result<u64, ()> {
         let (vaddr, filesz, memsz) = (ph.p_vaddr.get(LE), ph.p_filesz.get(LE), ph.p_memsz.get(LE));
         let (map, zero_start, zero_end);
         if filesz != 0 {
@@ -293,7 +313,13 @@ fn segment_fits(start: u64, ph: &Phdr) -> bool {
 /// Maps the main program (`load_elf_binary`'s loop, with `elf_load` for each segment, as
 /// in Debian's 6.1 kernel). An ET_DYN goes at [`PIE_BASE`] (aligned to its largest segment
 /// alignment when it has an interpreter, as Linux places PIE programs).
-pub fn load_main(vm: &Vm, node: &Node, ehdr: &Ehdr, phdrs: &[Phdr], has_interp: bool) -> Result<Image, ()> {
+pub fn load_main(
+    vm: &Vm,
+    node: &Node,
+    ehdr: &Ehdr,
+    phdrs: &[Phdr],
+    has_interp: bool,
+) -> Result<Image, ()> {
     let m = Mapper::new(vm, node)?;
     let is_dyn = ehdr.e_type.get(LE) == ET_DYN;
     let phoff = ehdr.e_phoff.get(LE);
@@ -327,10 +353,12 @@ pub fn load_main(vm: &Vm, node: &Node, ehdr: &Ehdr, phdrs: &[Phdr], has_interp: 
         if first {
             first = false;
             if is_dyn {
-                load_bias = load_bias.wrapping_add(map.wrapping_sub(page_start(load_bias.wrapping_add(vaddr))));
+                load_bias = load_bias
+                    .wrapping_add(map.wrapping_sub(page_start(load_bias.wrapping_add(vaddr))));
             }
         }
-        let (offset, filesz, memsz) = (ph.p_offset.get(LE), ph.p_filesz.get(LE), ph.p_memsz.get(LE));
+        let (offset, filesz, memsz) =
+            (ph.p_offset.get(LE), ph.p_filesz.get(LE), ph.p_memsz.get(LE));
         // AT_PHDR: where the segment holding the program headers put them.
         if offset <= phoff && phoff < offset.wrapping_add(filesz) {
             phdr_addr = phoff.wrapping_sub(offset).wrapping_add(vaddr);

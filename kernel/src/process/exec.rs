@@ -81,7 +81,13 @@ fn read_phdrs(node: &Node, ehdr: &Ehdr) -> Option<Vec<Phdr>> {
 }
 
 /// Loads `node` (already resolved and checked executable) with `argv` and `envp`.
-pub fn load(open_exec: &OpenExec, node: Arc<Node>, path: &str, mut argv: Vec<String>, envp: Vec<String>) -> Result<Loaded, ExecError> {
+pub fn load(
+    open_exec: &OpenExec,
+    node: Arc<Node>,
+    path: &str,
+    mut argv: Vec<String>,
+    envp: Vec<String>,
+) -> Result<Loaded, ExecError> {
     let mut node = node;
     let exec_name = path;
     let mut path = path.to_string();
@@ -149,18 +155,37 @@ fn open_interp(open_exec: &OpenExec, node: &Node, phdrs: &[Phdr]) -> SysResult<O
     Ok(Some(Interp { node: interp, ehdr, phdrs }))
 }
 
-fn load_elf(open_exec: &OpenExec, node: &Node, head: &[u8], path: &str, argv: Vec<String>, envp: Vec<String>, exec_name: &str) -> Result<Loaded, ExecError> {
+fn load_elf(
+    open_exec: &OpenExec,
+    node: &Node,
+    head: &[u8],
+    path: &str,
+    argv: Vec<String>,
+    envp: Vec<String>,
+    exec_name: &str,
+) -> Result<Loaded, ExecError> {
     let ehdr = elf::parse_ehdr(head)?;
     elf::check_main(&ehdr)?;
     let phdrs = read_phdrs(node, &ehdr).ok_or(Errno::ENOEXEC)?;
     let interp = open_interp(open_exec, node, &phdrs)?;
     let vm = Vm::new()?;
     // The point of no return, for Linux: from here on a failure kills the process.
-    vm.map_area(Area { start: STACK_TOP - STACK_SIZE, end: STACK_TOP, prot: Prot::READ | Prot::WRITE, shared: false }, false).map_err(|_| ExecError::Fatal)?;
-    let main = load_main(&vm, node, &ehdr, &phdrs, interp.is_some()).map_err(|()| ExecError::Fatal)?;
+    vm.map_area(
+        Area {
+            start: STACK_TOP - STACK_SIZE,
+            end: STACK_TOP,
+            prot: Prot::READ | Prot::WRITE,
+            shared: false,
+        },
+        false,
+    )
+    .map_err(|_| ExecError::Fatal)?;
+    let main =
+        load_main(&vm, node, &ehdr, &phdrs, interp.is_some()).map_err(|()| ExecError::Fatal)?;
     let (entry, interp_base) = match &interp {
         Some(i) => {
-            let base = load_interp(&vm, &i.node, &i.ehdr, &i.phdrs).map_err(|()| ExecError::Fatal)?;
+            let base =
+                load_interp(&vm, &i.node, &i.ehdr, &i.phdrs).map_err(|()| ExecError::Fatal)?;
             (base.wrapping_add(i.ehdr.e_entry.get(LE)), base)
         }
         None => (main.entry, 0),
@@ -174,7 +199,15 @@ fn load_elf(open_exec: &OpenExec, node: &Node, head: &[u8], path: &str, argv: Ve
         areas.brk = main.brk;
     }
     let stack_pointer = build_stack(&vm, exec_name, &argv, &envp, &main, interp_base)?;
-    let comm = argv.first().map_or(path, |a| a.as_str()).rsplit('/').next().unwrap_or(path).chars().take(15).collect();
+    let comm = argv
+        .first()
+        .map_or(path, |a| a.as_str())
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
+        .chars()
+        .take(15)
+        .collect();
     Ok(Loaded { vm, entry, stack_pointer, comm, exe: path.to_string() })
 }
 
@@ -199,7 +232,14 @@ const AT_HWCAP2: u64 = 26;
 const AT_EXECFN: u64 = 31;
 
 /// Writes argc, argv, envp, auxv and the strings below STACK_TOP; returns the new rsp.
-fn build_stack(vm: &Vm, path: &str, argv: &[String], envp: &[String], main: &Image, interp_base: u64) -> SysResult<u64> {
+fn build_stack(
+    vm: &Vm,
+    path: &str,
+    argv: &[String],
+    envp: &[String],
+    main: &Image,
+    interp_base: u64,
+) -> SysResult<u64> {
     // Lay the string area out first, in a private buffer, then copy it in one go.
     let mut strings: Vec<u8> = Vec::new();
     let offsets = |s: &str, strings: &mut Vec<u8>| {

@@ -3,7 +3,7 @@
 //! the ones that passed, reloading periodic timers. The CPU-time timers count the process's
 //! user (VIRTUAL) or total (PROF) CPU time, so they fire to tick precision.
 
-use super::{registry, signal, Process};
+use super::{Process, registry, signal};
 use crate::time::timer::{self, Armed, reload};
 
 /// SIGVTALRM and SIGPROF, for ITIMER_VIRTUAL and ITIMER_PROF.
@@ -37,28 +37,32 @@ fn due(p: &Process, now: u64) -> Option<Due> {
     (real || posix || cpu.iter().any(Option::is_some)).then_some(Due { real, posix, cpu })
 }
 
-
 /// Starts the task that fires the timers.
 pub fn init() {
-    ostd::task::spawn("itimer", || loop {
-        let fired = ostd::task::wait_ticks_until(|| {
+    ostd::task::spawn("itimer", || {
+        loop {
+            let fired = ostd::task::wait_ticks_until(|| {
+                let now = crate::time::monotonic_ns();
+                let fired: alloc::vec::Vec<_> = registry::all()
+                    .into_iter()
+                    .filter_map(|p| due(&p, now).map(|d| (p, d)))
+                    .collect();
+                (!fired.is_empty()).then_some(fired)
+            });
             let now = crate::time::monotonic_ns();
-            let fired: alloc::vec::Vec<_> = registry::all().into_iter().filter_map(|p| due(&p, now).map(|d| (p, d))).collect();
-            (!fired.is_empty()).then_some(fired)
-        });
-        let now = crate::time::monotonic_ns();
-        for (p, d) in fired {
-            if d.posix {
-                super::posix_timer::fire_due(&p, now);
-            }
-            if d.real {
-                reload(&mut p.real_timer.lock(), now);
-                signal::send(&p, signal::SIGALRM);
-            }
-            for (i, sig) in [SIGVTALRM, SIGPROF].into_iter().enumerate() {
-                if let Some(clock) = d.cpu[i] {
-                    reload(&mut p.cpu_timers.lock()[i], clock);
-                    signal::send(&p, sig);
+            for (p, d) in fired {
+                if d.posix {
+                    super::posix_timer::fire_due(&p, now);
+                }
+                if d.real {
+                    reload(&mut p.real_timer.lock(), now);
+                    signal::send(&p, signal::SIGALRM);
+                }
+                for (i, sig) in [SIGVTALRM, SIGPROF].into_iter().enumerate() {
+                    if let Some(clock) = d.cpu[i] {
+                        reload(&mut p.cpu_timers.lock()[i], clock);
+                        signal::send(&p, sig);
+                    }
                 }
             }
         }

@@ -13,10 +13,10 @@ pub mod oom;
 pub mod pidfd;
 pub mod posix_timer;
 pub mod procfs;
+pub mod registry;
 pub mod run;
 pub mod sigframe;
 pub mod signal;
-pub mod registry;
 pub mod vm;
 
 use alloc::string::String;
@@ -129,7 +129,11 @@ pub struct Thread {
 impl Thread {
     /// Creates a thread record.
     pub fn new(tid: Pid) -> Arc<Self> {
-        Arc::new(Self { tid, signals: SpinLock::new(signal::ThreadSignals::default()), clear_child_tid: SpinLock::new(0) })
+        Arc::new(Self {
+            tid,
+            signals: SpinLock::new(signal::ThreadSignals::default()),
+            clear_child_tid: SpinLock::new(0),
+        })
     }
 }
 
@@ -146,7 +150,13 @@ pub struct StopState {
 
 impl Process {
     /// Creates a process; it is not in the table and not running yet.
-    pub fn new(pid: Pid, parent: Weak<Process>, vm: Arc<Vm>, files: FdTable, fs: FsContext) -> Arc<Self> {
+    pub fn new(
+        pid: Pid,
+        parent: Weak<Process>,
+        vm: Arc<Vm>,
+        files: FdTable,
+        fs: FsContext,
+    ) -> Arc<Self> {
         Arc::new(Self {
             pid,
             parent: SpinLock::new(parent),
@@ -259,7 +269,9 @@ impl Process {
 
     /// The CPU time of all its threads, the running and the exited.
     pub fn cpu_time(&self) -> ostd::task::CpuTime {
-        let running = registry::tasks_of(self.pid).iter().fold(ostd::task::CpuTime::default(), |sum, t| sum + t.cpu_time());
+        let running = registry::tasks_of(self.pid)
+            .iter()
+            .fold(ostd::task::CpuTime::default(), |sum, t| sum + t.cpu_time());
         running + *self.exited_threads_cpu.lock()
     }
 
@@ -325,7 +337,14 @@ impl Process {
                 *child.parent.lock() = Arc::downgrade(&init);
                 let death_signal = child.attrs.lock().parent_death_signal;
                 if death_signal != 0 {
-                    signal::send_info(&child, sigframe::SigInfo { signo: death_signal, pid: self.pid, ..Default::default() });
+                    signal::send_info(
+                        &child,
+                        sigframe::SigInfo {
+                            signo: death_signal,
+                            pid: self.pid,
+                            ..Default::default()
+                        },
+                    );
                 }
                 let zombie = child.is_zombie();
                 init.add_child(child);
@@ -340,7 +359,17 @@ impl Process {
                 ExitStatus::Signaled(s, false) => (2, s as i32),
                 ExitStatus::Signaled(s, true) => (3, s as i32),
             };
-            signal::send_info(&parent, sigframe::SigInfo { signo: signal::SIGCHLD, code, pid: self.pid, uid: self.creds.lock().ruid, status, ..Default::default() });
+            signal::send_info(
+                &parent,
+                sigframe::SigInfo {
+                    signo: signal::SIGCHLD,
+                    code,
+                    pid: self.pid,
+                    uid: self.creds.lock().ruid,
+                    status,
+                    ..Default::default()
+                },
+            );
             parent.child_wq.wake_all();
         }
     }

@@ -8,7 +8,7 @@ use alloc::sync::Arc;
 
 use ostd::sync::SpinLock;
 
-use super::{registry, signal, Pid, Process};
+use super::{Pid, Process, registry, signal};
 
 /// The last victim, while it has not finished exiting.
 static DYING: SpinLock<Option<Pid>> = SpinLock::new(None);

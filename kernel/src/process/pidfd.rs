@@ -17,7 +17,8 @@ pub struct PidFd {
 impl PidFd {
     /// A pidfd for `process`; `nonblocking` is PIDFD_NONBLOCK.
     pub fn new(process: Arc<Process>, nonblocking: bool) -> Arc<Self> {
-        let flags = if nonblocking { OpenFlags::RDWR | OpenFlags::NONBLOCK } else { OpenFlags::RDWR };
+        let flags =
+            if nonblocking { OpenFlags::RDWR | OpenFlags::NONBLOCK } else { OpenFlags::RDWR };
         Arc::new(Self { process, flags: SpinLock::new(flags) })
     }
 }
@@ -30,7 +31,13 @@ pub fn process_of(file: &dyn FileLike) -> Option<Arc<Process>> {
 impl FileLike for PidFd {
     fn stat(&self) -> Stat {
         // An anonymous inode, as Linux 6.1 gives pidfds.
-        Stat { mode: 0o100600, nlink: 1, blksize: 4096, ino: 0x7000_0000 + self.process.pid() as u64, ..Stat::default() }
+        Stat {
+            mode: 0o100600,
+            nlink: 1,
+            blksize: 4096,
+            ino: 0x7000_0000 + self.process.pid() as u64,
+            ..Stat::default()
+        }
     }
 
     fn flags(&self) -> OpenFlags {

@@ -5,7 +5,7 @@
 use alloc::collections::BTreeMap;
 
 use super::sigframe::{SI_TIMER, SigInfo};
-use super::{registry, signal, Process};
+use super::{Process, registry, signal};
 use crate::error::{Errno, SysResult};
 
 /// How an expiry is announced.
@@ -65,7 +65,14 @@ pub fn fire_due(p: &Process, now: u64) {
         }
     }
     for (id, notify, overrun) in fired {
-        let info = |signo: u32, value: u64| SigInfo { signo, code: SI_TIMER, pid: id, uid: overrun, value, ..SigInfo::default() };
+        let info = |signo: u32, value: u64| SigInfo {
+            signo,
+            code: SI_TIMER,
+            pid: id,
+            uid: overrun,
+            value,
+            ..SigInfo::default()
+        };
         match notify {
             Notify::Nothing => {}
             Notify::Process { signo, value } => signal::send_info(p, info(signo, value)),
@@ -92,7 +99,12 @@ pub fn next_deadline(p: &Process) -> Option<u64> {
 /// timer_create: a new timer on `clock` announcing by `notify` (none: SIGALRM to the
 /// process with the timer's ID as value). `publish` gets the new ID before the timer is
 /// added (it is not added if that fails). EAGAIN past [`MAX_TIMERS`].
-pub fn create(p: &Process, clock: u32, notify: Option<Notify>, publish: impl FnOnce(i32) -> SysResult<()>) -> SysResult<()> {
+pub fn create(
+    p: &Process,
+    clock: u32,
+    notify: Option<Notify>,
+    publish: impl FnOnce(i32) -> SysResult<()>,
+) -> SysResult<()> {
     let mut timers = p.posix_timers.lock();
     let id = (0..).find(|id| !timers.by_id.contains_key(id)).expect("fewer than i32::MAX timers");
     let notify = notify.unwrap_or(Notify::Process { signo: signal::SIGALRM, value: id as u64 });
@@ -100,14 +112,30 @@ pub fn create(p: &Process, clock: u32, notify: Option<Notify>, publish: impl FnO
         return Err(Errno::EAGAIN);
     }
     publish(id)?;
-    timers.by_id.insert(id, PosixTimer { clock, notify, deadline: None, interval: 0, overrun: 0, signal_pending: false });
+    timers.by_id.insert(
+        id,
+        PosixTimer {
+            clock,
+            notify,
+            deadline: None,
+            interval: 0,
+            overrun: 0,
+            signal_pending: false,
+        },
+    );
     Ok(())
 }
 
 /// timer_settime: sets timer `id` to `value` ns (relative, or an absolute time on the
 /// timer's clock) and `interval`; returns its old (interval, time left). EINVAL if no such
 /// timer.
-pub fn settime(p: &Process, id: i32, interval: u64, value: u64, absolute: bool) -> SysResult<(u64, u64)> {
+pub fn settime(
+    p: &Process,
+    id: i32,
+    interval: u64,
+    value: u64,
+    absolute: bool,
+) -> SysResult<(u64, u64)> {
     let now = crate::time::monotonic_ns();
     let mut timers = p.posix_timers.lock();
     let t = timers.by_id.get_mut(&id).ok_or(Errno::EINVAL)?;

@@ -38,12 +38,24 @@ pub fn new_root() -> Arc<Node> {
 
 struct Root;
 
-const GLOBAL: &[&str] = &["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "self", "stat", "uptime", "version"];
+const GLOBAL: &[&str] = &[
+    "cpuinfo",
+    "filesystems",
+    "loadavg",
+    "meminfo",
+    "mounts",
+    "self",
+    "stat",
+    "uptime",
+    "version",
+];
 
 impl Generated for Root {
     fn entries(&self) -> Vec<(String, Arc<Node>)> {
-        let mut out: Vec<(String, Arc<Node>)> =
-            registry::all().into_iter().filter_map(|p| Some((p.pid().to_string(), pid_dir(p.pid())?))).collect();
+        let mut out: Vec<(String, Arc<Node>)> = registry::all()
+            .into_iter()
+            .filter_map(|p| Some((p.pid().to_string(), pid_dir(p.pid())?)))
+            .collect();
         out.extend(GLOBAL.iter().filter_map(|&name| Some((name.to_string(), self.lookup(name)?))));
         out
     }
@@ -51,7 +63,9 @@ impl Generated for Root {
     fn lookup(&self, name: &str) -> Option<Arc<Node>> {
         let ino = PROC_INO_BASE + 1 + GLOBAL.iter().position(|&g| g == name).unwrap_or(0) as u64;
         Some(match name {
-            "self" => symlink(ino, || registry::current().map_or(String::from("0"), |p| p.pid().to_string())),
+            "self" => symlink(ino, || {
+                registry::current().map_or(String::from("0"), |p| p.pid().to_string())
+            }),
             "meminfo" => text(ino, meminfo),
             "cpuinfo" => text(ino, cpuinfo),
             "uptime" => text(ino, || {
@@ -65,8 +79,14 @@ impl Generated for Root {
             }),
             "mounts" => text(ino, mounts),
             "stat" => text(ino, stat),
-            "version" => text(ino, || String::from("Linux version 6.1.0-cocoon (cocoon 0.1.0) #1 SMP PREEMPT\n")),
-            "filesystems" => text(ino, || String::from("nodev\tramfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tsysfs\nnodev\tdevpts\n")),
+            "version" => text(ino, || {
+                String::from("Linux version 6.1.0-cocoon (cocoon 0.1.0) #1 SMP PREEMPT\n")
+            }),
+            "filesystems" => text(ino, || {
+                String::from(
+                    "nodev\tramfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tsysfs\nnodev\tdevpts\n",
+                )
+            }),
             pid => pid_dir(pid.parse().ok()?)?,
         })
     }
@@ -128,12 +148,16 @@ fn stat() -> String {
 pub fn pid_of_dir(node: &Node) -> Option<i32> {
     let ino = node.metadata().ino;
     let offset = ino.checked_sub(PROC_INO_BASE)?;
-    (node.kind() == NodeKind::Dir && offset > 0 && offset & 0xff == 0).then_some((offset >> 8) as i32)
+    (node.kind() == NodeKind::Dir && offset > 0 && offset & 0xff == 0)
+        .then_some((offset >> 8) as i32)
 }
 
 fn pid_dir(pid: i32) -> Option<Arc<Node>> {
     registry::get(pid)?;
-    Some(owned_by_process(pid, Node::new_generated(NodeKind::Dir, 0o555, PROC_INO_BASE + ((pid as u64) << 8), PidDir(pid))))
+    Some(owned_by_process(
+        pid,
+        Node::new_generated(NodeKind::Dir, 0o555, PROC_INO_BASE + ((pid as u64) << 8), PidDir(pid)),
+    ))
 }
 
 /// Gives a /proc/PID node the process's effective user and group, as Linux does for a
@@ -161,16 +185,26 @@ impl Generated for PidDir {
 
     fn lookup(&self, name: &str) -> Option<Arc<Node>> {
         let pid = self.0;
-        let ino = PROC_INO_BASE + ((pid as u64) << 8) + 1 + PID_ENTRIES.iter().position(|&e| e == name)? as u64;
-        let with = move |f: fn(&Process) -> String| move || registry::get(pid).map_or_else(String::new, |p| f(&p));
+        let ino = PROC_INO_BASE
+            + ((pid as u64) << 8)
+            + 1
+            + PID_ENTRIES.iter().position(|&e| e == name)? as u64;
+        let with = move |f: fn(&Process) -> String| {
+            move || registry::get(pid).map_or_else(String::new, |p| f(&p))
+        };
         Some(match name {
-            "cmdline" => text(ino, with(|p| p.cmdline.lock().iter().map(|a| format!("{a}\0")).collect())),
+            "cmdline" => {
+                text(ino, with(|p| p.cmdline.lock().iter().map(|a| format!("{a}\0")).collect()))
+            }
             "comm" => text(ino, with(|p| format!("{}\n", p.comm.lock().as_str()))),
             "exe" => symlink(ino, with(|p| p.exe.lock().clone())),
-            "cwd" => symlink(ino, with(|p| {
-                let fs = p.fs.lock().clone();
-                crate::fs::path::absolute_path(&fs.root, &fs.cwd)
-            })),
+            "cwd" => symlink(
+                ino,
+                with(|p| {
+                    let fs = p.fs.lock().clone();
+                    crate::fs::path::absolute_path(&fs.root, &fs.cwd)
+                }),
+            ),
             "stat" => text(ino, with(stat_line)),
             "status" => text(ino, with(status)),
             "maps" => text(ino, with(maps)),
@@ -225,8 +259,18 @@ fn status(p: &Process) -> String {
     let (st, name) = state(p);
     let s = p.signals.lock().clone();
     let main = registry::thread_of(p.pid(), p.pid());
-    let caught = s.actions.iter().enumerate().filter(|(_, a)| a.handler > 1).fold(0u64, |m, (i, _)| m | 1 << i);
-    let ignored = s.actions.iter().enumerate().filter(|(_, a)| a.handler == 1).fold(0u64, |m, (i, _)| m | 1 << i);
+    let caught = s
+        .actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.handler > 1)
+        .fold(0u64, |m, (i, _)| m | 1 << i);
+    let ignored = s
+        .actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.handler == 1)
+        .fold(0u64, |m, (i, _)| m | 1 << i);
     let creds = *p.creds.lock();
     // Linux separates the groups with spaces and always ends the list with one.
     let groups = p.groups.lock().iter().map(|g| g.to_string()).collect::<Vec<_>>().join(" ") + " ";
@@ -263,7 +307,10 @@ fn maps(p: &Process) -> String {
         let x = if a.prot.contains(crate::process::vm::Prot::EXEC) { 'x' } else { '-' };
         let share = if a.shared { 's' } else { 'p' };
         let name = if a.end == crate::process::vm::STACK_TOP { "[stack]" } else { "" };
-        s.push_str(&format!("{:08x}-{:08x} {r}{w}{x}{share} 00000000 00:00 0 {name}\n", a.start, a.end));
+        s.push_str(&format!(
+            "{:08x}-{:08x} {r}{w}{x}{share} 00000000 00:00 0 {name}\n",
+            a.start, a.end
+        ));
     }
     s
 }
@@ -274,7 +321,9 @@ impl Generated for FdDir {
     fn entries(&self) -> Vec<(String, Arc<Node>)> {
         let Some(p) = registry::get(self.0) else { return Vec::new() };
         let fds: Vec<i32> = p.files.lock().fds().map(|(fd, _)| fd).collect();
-        fds.into_iter().filter_map(|fd| Some((fd.to_string(), self.lookup(&fd.to_string())?))).collect()
+        fds.into_iter()
+            .filter_map(|fd| Some((fd.to_string(), self.lookup(&fd.to_string())?)))
+            .collect()
     }
 
     fn lookup(&self, name: &str) -> Option<Arc<Node>> {
@@ -288,12 +337,21 @@ impl Generated for FdDir {
                     crate::fs::path::absolute_path(&root, node)
                 } else {
                     let st = file.stat();
-                    if st.rdev != 0 { crate::fs::devfs::path_of(st.rdev as u32) } else { format!("/proc/{}/fd/{fd}", self.0) }
+                    if st.rdev != 0 {
+                        crate::fs::devfs::path_of(st.rdev as u32)
+                    } else {
+                        format!("/proc/{}/fd/{fd}", self.0)
+                    }
                 }
             }
             None => format!("pipe:[{}]", file.stat().ino),
         };
-        Some(Node::new_generated(NodeKind::Symlink, 0o777, PROC_INO_BASE + ((self.0 as u64) << 8) + 0x80 + fd as u64, FdLink { target, file }))
+        Some(Node::new_generated(
+            NodeKind::Symlink,
+            0o777,
+            PROC_INO_BASE + ((self.0 as u64) << 8) + 0x80 + fd as u64,
+            FdLink { target, file },
+        ))
     }
 }
 

@@ -16,8 +16,12 @@ struct Table {
     next_pid: Pid,
 }
 
-static TABLE: SpinLock<Table> =
-    SpinLock::new(Table { processes: BTreeMap::new(), by_task: BTreeMap::new(), tids: alloc::collections::BTreeSet::new(), next_pid: 1 });
+static TABLE: SpinLock<Table> = SpinLock::new(Table {
+    processes: BTreeMap::new(),
+    by_task: BTreeMap::new(),
+    tids: alloc::collections::BTreeSet::new(),
+    next_pid: 1,
+});
 
 /// The largest PID (Linux's default pid_max).
 const PID_MAX: Pid = 32768;
@@ -108,12 +112,22 @@ pub fn current_thread() -> Option<(Arc<Process>, Arc<Thread>)> {
 
 /// Returns thread `tid` of process `pid`, if it runs.
 pub fn thread_of(pid: Pid, tid: Pid) -> Option<Arc<Thread>> {
-    TABLE.lock().by_task.values().find(|(p, t, _)| p.pid() == pid && t.tid == tid).map(|(_, t, _)| t.clone())
+    TABLE
+        .lock()
+        .by_task
+        .values()
+        .find(|(p, t, _)| p.pid() == pid && t.tid == tid)
+        .map(|(_, t, _)| t.clone())
 }
 
 /// Returns the process and record of thread `tid`, if it runs.
 pub fn find_thread(tid: Pid) -> Option<(Arc<Process>, Arc<Thread>)> {
-    TABLE.lock().by_task.values().find(|(_, t, _)| t.tid == tid).map(|(p, t, _)| (p.clone(), t.clone()))
+    TABLE
+        .lock()
+        .by_task
+        .values()
+        .find(|(_, t, _)| t.tid == tid)
+        .map(|(p, t, _)| (p.clone(), t.clone()))
 }
 
 /// Returns the task running thread `tid`, if it runs.
@@ -123,12 +137,24 @@ pub fn task_of_thread(tid: Pid) -> Option<Arc<ostd::task::Task>> {
 
 /// Returns the running threads of process `pid`.
 pub fn threads_of(pid: Pid) -> Vec<Arc<Thread>> {
-    TABLE.lock().by_task.values().filter(|(p, _, _)| p.pid() == pid).map(|(_, t, _)| t.clone()).collect()
+    TABLE
+        .lock()
+        .by_task
+        .values()
+        .filter(|(p, _, _)| p.pid() == pid)
+        .map(|(_, t, _)| t.clone())
+        .collect()
 }
 
 /// Returns the tasks running threads of process `pid`.
 pub fn tasks_of(pid: Pid) -> Vec<Arc<ostd::task::Task>> {
-    TABLE.lock().by_task.values().filter(|(p, _, _)| p.pid() == pid).map(|(_, _, t)| t.clone()).collect()
+    TABLE
+        .lock()
+        .by_task
+        .values()
+        .filter(|(p, _, _)| p.pid() == pid)
+        .map(|(_, _, t)| t.clone())
+        .collect()
 }
 
 /// Returns whether the calling process has a signal that should interrupt a blocking wait

@@ -7,7 +7,7 @@ use ostd::user::{ReturnReason, UserContext, UserMode};
 
 use super::sigframe::{self, SigInfo};
 use super::signal::{self, DefaultAction};
-use super::{registry, ExitStatus, Process, Thread};
+use super::{ExitStatus, Process, Thread, registry};
 use crate::error::Errno;
 use crate::user_mem::UserMem;
 
@@ -66,7 +66,9 @@ fn never_restarts(nr: u64) -> bool {
 }
 
 fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
-    let entries = SYSCALL_ENTRIES.get().expect("a user thread started before the syscall layer was registered");
+    let entries = SYSCALL_ENTRIES
+        .get()
+        .expect("a user thread started before the syscall layer was registered");
     registry::bind_current_task(process.clone(), thread.clone());
     let mut user = UserMode::new(process.vm().space().clone(), context);
     let mut interrupted: Option<u64> = None;
@@ -106,7 +108,14 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                     super::oom::out_of_memory(&process);
                     continue;
                 }
-                log::info!("pid {}: page fault at {:#x} ({:?}, present={}) rip {:#x}", process.pid(), info.addr, info.access, info.present, user.context().rip);
+                log::info!(
+                    "pid {}: page fault at {:#x} ({:?}, present={}) rip {:#x}",
+                    process.pid(),
+                    info.addr,
+                    info.access,
+                    info.present,
+                    user.context().rip
+                );
                 // The frame's err: the CPU's error code, with the protection bit set for
                 // kernel addresses so that the kernel's page-table layout does not show
                 // (Linux's set_signal_archinfo).
@@ -117,36 +126,75 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                 let trap = Some((14, err));
                 if process.vm().is_beyond_eof(info.addr) {
                     // A file mapping's page past the end of the file.
-                    synchronous(&process, &thread, SigInfo { signo: signal::SIGBUS, code: 2, addr: info.addr, trap, ..SigInfo::default() }); // BUS_ADRERR
+                    synchronous(
+                        &process,
+                        &thread,
+                        SigInfo {
+                            signo: signal::SIGBUS,
+                            code: 2,
+                            addr: info.addr,
+                            trap,
+                            ..SigInfo::default()
+                        },
+                    ); // BUS_ADRERR
                 } else {
                     let code = if info.present { 2 } else { 1 }; // SEGV_ACCERR / SEGV_MAPERR
-                    synchronous(&process, &thread, SigInfo { signo: signal::SIGSEGV, code, addr: info.addr.max(1), trap, ..SigInfo::default() });
+                    synchronous(
+                        &process,
+                        &thread,
+                        SigInfo {
+                            signo: signal::SIGSEGV,
+                            code,
+                            addr: info.addr.max(1),
+                            trap,
+                            ..SigInfo::default()
+                        },
+                    );
                 }
             }
             ReturnReason::Exception { vector, error_code } => {
-                log::info!("pid {}: {} (error {error_code:#x}) at rip {:#x}", process.pid(), ReturnReason::exception_name(vector), user.context().rip);
+                log::info!(
+                    "pid {}: {} (error {error_code:#x}) at rip {:#x}",
+                    process.pid(),
+                    ReturnReason::exception_name(vector),
+                    user.context().rip
+                );
                 // As Linux's arch/x86/kernel/traps.c reports them: a signal, its si_code,
                 // and whether si_addr is the faulting rip (else 0).
                 let (sig, code, at_rip) = match vector {
-                    0 => (signal::SIGFPE, 1, true),       // FPE_INTDIV
+                    0 => (signal::SIGFPE, 1, true), // FPE_INTDIV
                     16 | 19 => (signal::SIGFPE, 0, true),
                     // Single-step (user code has no debug registers): TRAP_TRACE.
                     1 => (signal::SIGTRAP, 2, true),
                     // int3 (do_int3_user): a plain force_sig, SI_KERNEL.
                     3 => (signal::SIGTRAP, SI_KERNEL, false),
-                    6 => (signal::SIGILL, 2, true),       // ILL_ILLOPN
-                    17 => (signal::SIGBUS, 1, false),     // BUS_ADRALN, si_addr NULL
+                    6 => (signal::SIGILL, 2, true),   // ILL_ILLOPN
+                    17 => (signal::SIGBUS, 1, false), // BUS_ADRALN, si_addr NULL
                     // Segment not present, stack segment (a non-canonical rsp): SIGBUS.
                     11 | 12 => (signal::SIGBUS, SI_KERNEL, false),
                     _ => (signal::SIGSEGV, SI_KERNEL, false), // #GP, #OF, #NP, #SS ...
                 };
                 let addr = if at_rip { user.context().rip } else { 0 };
-                synchronous(&process, &thread, SigInfo { signo: sig, code, addr, trap: Some((u64::from(vector), error_code)), ..SigInfo::default() });
+                synchronous(
+                    &process,
+                    &thread,
+                    SigInfo {
+                        signo: sig,
+                        code,
+                        addr,
+                        trap: Some((u64::from(vector), error_code)),
+                        ..SigInfo::default()
+                    },
+                );
             }
             // Back for something the kernel must act on (a signal): the loop delivers it.
             ReturnReason::Interrupted => {}
             ReturnReason::BadContext => {
-                synchronous(&process, &thread, SigInfo { signo: signal::SIGSEGV, code: 0x80, ..SigInfo::default() });
+                synchronous(
+                    &process,
+                    &thread,
+                    SigInfo { signo: signal::SIGSEGV, code: 0x80, ..SigInfo::default() },
+                );
             }
         }
     };
@@ -198,7 +246,12 @@ pub(crate) fn synchronous(process: &Process, thread: &Thread, info: SigInfo) {
 
 /// Delivers pending signals: runs a handler (building its frame), or applies the default
 /// action. Returns the exit status if one kills the process.
-fn deliver_signals(process: &Process, thread: &Thread, user: &mut UserMode, interrupted: Option<u64>) -> Option<ExitStatus> {
+fn deliver_signals(
+    process: &Process,
+    thread: &Thread,
+    user: &mut UserMode,
+    interrupted: Option<u64>,
+) -> Option<ExitStatus> {
     let mut restart = interrupted;
     // rt_sigsuspend's mask to put back, taken on the first pass (under the locks that pass
     // takes anyway: this runs before every return to user mode).
@@ -210,7 +263,11 @@ fn deliver_signals(process: &Process, thread: &Thread, user: &mut UserMode, inte
             let mut t = thread.signals.lock();
             let saved = *saved_mask.get_or_insert_with(|| t.saved_mask.take());
             let blocked = t.blocked;
-            let Some(info) = t.private.take_deliverable(blocked).or_else(|| s.shared.take_deliverable(blocked)) else { break };
+            let Some(info) =
+                t.private.take_deliverable(blocked).or_else(|| s.shared.take_deliverable(blocked))
+            else {
+                break;
+            };
             (info.signo, s.actions[(info.signo - 1) as usize], info, saved.unwrap_or(blocked))
         };
         if info.code == sigframe::SI_TIMER {
@@ -233,8 +290,18 @@ fn deliver_signals(process: &Process, thread: &Thread, user: &mut UserMode, inte
                 (signals.on_altstack(user.context().rsp), signals.altstack)
             };
             // A top past 2^64 wraps, as on Linux; the frame then fails to fit (SIGSEGV).
-            let altstack_top = (action.flags & signal::SA_ONSTACK != 0 && !disabled && !on_altstack).then_some(base.wrapping_add(size));
-            match sigframe::setup(&mem, user.context_mut(), info, action.handler, action.restorer, oldmask, altstack_top) {
+            let altstack_top =
+                (action.flags & signal::SA_ONSTACK != 0 && !disabled && !on_altstack)
+                    .then_some(base.wrapping_add(size));
+            match sigframe::setup(
+                &mem,
+                user.context_mut(),
+                info,
+                action.handler,
+                action.restorer,
+                oldmask,
+                altstack_top,
+            ) {
                 Ok(()) => {
                     let mut block = action.mask;
                     if action.flags & signal::SA_NODEFER == 0 {
@@ -250,7 +317,11 @@ fn deliver_signals(process: &Process, thread: &Thread, user: &mut UserMode, inte
                     return None;
                 }
                 Err(e) => {
-                    log::info!("pid {}: cannot build the frame for signal {sig} at rsp {:#x}: {e:?}", process.pid(), user.context().rsp);
+                    log::info!(
+                        "pid {}: cannot build the frame for signal {sig} at rsp {:#x}: {e:?}",
+                        process.pid(),
+                        user.context().rsp
+                    );
                     return Some(ExitStatus::Signaled(signal::SIGSEGV, true));
                 }
             }
@@ -276,10 +347,27 @@ fn deliver_signals(process: &Process, thread: &Thread, user: &mut UserMode, inte
 
 /// Stops the process (job control) until SIGCONT or SIGKILL, telling the parent.
 fn stop(process: &Process, sig: u32) {
-    *process.stop.lock() = super::StopState { stopped_by: Some(sig), stop_unreported: true, continue_unreported: false };
+    *process.stop.lock() = super::StopState {
+        stopped_by: Some(sig),
+        stop_unreported: true,
+        continue_unreported: false,
+    };
     if let Some(parent) = process.parent() {
-        if parent.signals.lock().actions[(signal::SIGCHLD - 1) as usize].flags & signal::SA_NOCLDSTOP == 0 {
-            signal::send_info(&parent, SigInfo { signo: signal::SIGCHLD, code: 5, pid: process.pid(), uid: process.creds.lock().ruid, status: sig as i32, ..SigInfo::default() });
+        if parent.signals.lock().actions[(signal::SIGCHLD - 1) as usize].flags
+            & signal::SA_NOCLDSTOP
+            == 0
+        {
+            signal::send_info(
+                &parent,
+                SigInfo {
+                    signo: signal::SIGCHLD,
+                    code: 5,
+                    pid: process.pid(),
+                    uid: process.creds.lock().ruid,
+                    status: sig as i32,
+                    ..SigInfo::default()
+                },
+            );
         }
         parent.child_wq.wake_all();
     }
@@ -290,17 +378,22 @@ fn stop(process: &Process, sig: u32) {
 }
 
 /// Creates pid 1 from `path` with `argv` and `envp`, on the console.
-pub fn start_init(path: &str, argv: alloc::vec::Vec<String>, envp: alloc::vec::Vec<String>) -> Result<(), Errno> {
+pub fn start_init(
+    path: &str,
+    argv: alloc::vec::Vec<String>,
+    envp: alloc::vec::Vec<String>,
+) -> Result<(), Errno> {
     use crate::fs::{self, OpenFlags};
     let root = fs::root();
     let fs_context = super::FsContext { root: root.clone(), cwd: root.clone(), umask: 0o022 };
     let start = crate::fs::path::Start { root: root.clone(), dir: root.clone() };
     let node = crate::fs::path::resolve(&start, path, true)?;
     let open_exec = |p: &str| crate::fs::path::resolve(&start, p, true);
-    let loaded = super::exec::load(&open_exec, node, path, argv.clone(), envp).map_err(|e| match e {
-        super::exec::ExecError::Refused(e) => e,
-        super::exec::ExecError::Fatal => Errno::ENOEXEC,
-    })?;
+    let loaded =
+        super::exec::load(&open_exec, node, path, argv.clone(), envp).map_err(|e| match e {
+            super::exec::ExecError::Refused(e) => e,
+            super::exec::ExecError::Fatal => Errno::ENOEXEC,
+        })?;
     let pid = registry::alloc_pid().ok_or(Errno::EAGAIN)?;
     let mut files = fs::FdTable::new();
     let console = crate::fs::path::resolve(&start, "/dev/console", true)?;

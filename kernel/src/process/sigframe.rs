@@ -75,8 +75,8 @@ impl SigInfo {
 
 fn sigcontext(ctx: &UserContext, fpstate: u64, info: &SigInfo, oldmask: u64) -> [u8; 256] {
     let regs = [
-        ctx.r8, ctx.r9, ctx.r10, ctx.r11, ctx.r12, ctx.r13, ctx.r14, ctx.r15, ctx.rdi, ctx.rsi, ctx.rbp, ctx.rbx,
-        ctx.rdx, ctx.rax, ctx.rcx, ctx.rsp, ctx.rip, ctx.rflags,
+        ctx.r8, ctx.r9, ctx.r10, ctx.r11, ctx.r12, ctx.r13, ctx.r14, ctx.r15, ctx.rdi, ctx.rsi,
+        ctx.rbp, ctx.rbx, ctx.rdx, ctx.rax, ctx.rcx, ctx.rsp, ctx.rip, ctx.rflags,
     ];
     let mut b = [0u8; 256];
     for (i, r) in regs.iter().enumerate() {
@@ -96,10 +96,20 @@ fn sigcontext(ctx: &UserContext, fpstate: u64, info: &SigInfo, oldmask: u64) -> 
 
 /// Builds the frame on the user stack (or `altstack_top`) and points the registers at the
 /// handler. Fails with EFAULT if the stack cannot take the frame.
-pub fn setup(mem: &UserMem, ctx: &mut UserContext, info: SigInfo, handler: u64, restorer: u64, oldmask: u64, altstack_top: Option<u64>) -> SysResult<()> {
+pub fn setup(
+    mem: &UserMem,
+    ctx: &mut UserContext,
+    info: SigInfo,
+    handler: u64,
+    restorer: u64,
+    oldmask: u64,
+    altstack_top: Option<u64>,
+) -> SysResult<()> {
     let sp = altstack_top.unwrap_or(ctx.rsp.wrapping_sub(RED_ZONE));
     let fpstate = (sp.checked_sub(FPSTATE_SIZE).ok_or(Errno::EFAULT)?) & !63;
-    let frame = ((fpstate.checked_sub(FRAME_SIZE).ok_or(Errno::EFAULT)?) & !15).checked_sub(8).ok_or(Errno::EFAULT)?;
+    let frame = ((fpstate.checked_sub(FRAME_SIZE).ok_or(Errno::EFAULT)?) & !15)
+        .checked_sub(8)
+        .ok_or(Errno::EFAULT)?;
     mem.write(fpstate, &ctx.fpu.0)?;
     let mut f = alloc::vec![0u8; FRAME_SIZE as usize];
     f[0..8].copy_from_slice(&restorer.to_le_bytes());
@@ -147,7 +157,11 @@ const UC_STRICT_RESTORE_SS: u64 = 0x4;
 /// with SIGSEGV). On an error the registers are unchanged.
 pub fn restore(mem: &UserMem, ctx: &mut UserContext) -> SysResult<Restored> {
     // rsp is the program's: a frame that would reach past 2^64 is not there.
-    let frame = ctx.rsp.checked_sub(8).filter(|f| f.checked_add(FRAME_SIZE).is_some()).ok_or(Errno::EFAULT)?;
+    let frame = ctx
+        .rsp
+        .checked_sub(8)
+        .filter(|f| f.checked_add(FRAME_SIZE).is_some())
+        .ok_or(Errno::EFAULT)?;
     let mut mc = [0u8; 256];
     mem.read(frame + MCONTEXT_OFFSET, &mut mc)?;
     let word = |i: usize| u64::from_le_bytes(mc[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
@@ -160,7 +174,9 @@ pub fn restore(mem: &UserMem, ctx: &mut UserContext) -> SysResult<Restored> {
         FpuState::initial()
     } else {
         let mut fx = [0u8; 512];
-        mem.read(fpstate, &mut fx).inspect_err(|_| log::info!("sigreturn: fpstate {fpstate:#x} unreadable (frame {frame:#x})"))?;
+        mem.read(fpstate, &mut fx).inspect_err(|_| {
+            log::info!("sigreturn: fpstate {fpstate:#x} unreadable (frame {frame:#x})")
+        })?;
         let fpu = FpuState(fx);
         if !fpu.mxcsr_is_valid() {
             log::info!("sigreturn: MXCSR {:#x} has reserved bits set", fpu.mxcsr());

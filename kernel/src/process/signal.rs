@@ -5,7 +5,7 @@
 //! (the rt_sigframe) comes next. SIGKILL and SIGSTOP cannot be caught or ignored.
 
 use super::sigframe::SigInfo;
-use super::{registry, Process, Thread};
+use super::{Process, Thread, registry};
 
 /// Interrupt (^C).
 pub const SIGINT: u32 = 2;
@@ -197,7 +197,6 @@ pub const SA_RESETHAND: u64 = 0x8000_0000;
 /// SA_RESTART: restart interrupted syscalls.
 pub const SA_RESTART: u64 = 0x1000_0000;
 
-
 impl SignalState {
     /// Resets caught signals to default, as `execve` does (ignored stay ignored).
     pub fn reset_for_exec(&mut self) {
@@ -219,7 +218,8 @@ pub fn may_send(sender: &Process, target: &Process, sig: u32) -> bool {
     }
     let from = *sender.creds.lock();
     let to = *target.creds.lock();
-    let by_uid = from.euid == 0 || [from.euid, from.ruid].iter().any(|&uid| uid == to.ruid || uid == to.suid);
+    let by_uid = from.euid == 0
+        || [from.euid, from.ruid].iter().any(|&uid| uid == to.ruid || uid == to.suid);
     by_uid || (sig == SIGCONT && sender.sid() == target.sid())
 }
 
@@ -255,7 +255,8 @@ pub fn send_to(process: &Process, thread: Option<&Thread>, info: SigInfo) {
     {
         let mut s = process.signals.lock();
         let action = s.actions[(sig - 1) as usize];
-        let ignored = action.handler == SIG_IGN || (action.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
+        let ignored = action.handler == SIG_IGN
+            || (action.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
         if ignored && sig != SIGKILL && sig != SIGSTOP && receiver.unwrap_or(0) & bit == 0 {
             return;
         }
@@ -291,9 +292,19 @@ fn resume(process: &Process) {
     }
     if let Some(parent) = process.parent() {
         parent.child_wq.wake_all();
-        let nocldstop = parent.signals.lock().actions[(SIGCHLD - 1) as usize].flags & SA_NOCLDSTOP != 0;
+        let nocldstop =
+            parent.signals.lock().actions[(SIGCHLD - 1) as usize].flags & SA_NOCLDSTOP != 0;
         if !nocldstop {
-            send_info(&parent, SigInfo { signo: SIGCHLD, code: CLD_CONTINUED, pid: process.pid(), status: SIGCONT as i32, ..SigInfo::default() });
+            send_info(
+                &parent,
+                SigInfo {
+                    signo: SIGCHLD,
+                    code: CLD_CONTINUED,
+                    pid: process.pid(),
+                    status: SIGCONT as i32,
+                    ..SigInfo::default()
+                },
+            );
         }
     }
 }

@@ -129,7 +129,8 @@ impl Areas {
     /// pieces removed.
     pub fn remove_range(&mut self, start: u64, end: u64) -> alloc::vec::Vec<Area> {
         let mut removed = alloc::vec::Vec::new();
-        let hits: alloc::vec::Vec<u64> = self.map.range(..end).filter(|(_, a)| a.end > start).map(|(&k, _)| k).collect();
+        let hits: alloc::vec::Vec<u64> =
+            self.map.range(..end).filter(|(_, a)| a.end > start).map(|(&k, _)| k).collect();
         for key in hits {
             let Some(a) = self.map.remove(&key) else { continue };
             if a.start < start {
@@ -145,7 +146,10 @@ impl Areas {
 
     /// Finds a free, page-aligned range of `len` bytes, preferring `hint`.
     pub fn find_free(&self, hint: u64, len: u64) -> Option<u64> {
-        if hint >= MMAP_MIN && hint.checked_add(len).is_some_and(|e| e <= MMAP_TOP) && !self.overlaps(hint, hint + len) {
+        if hint >= MMAP_MIN
+            && hint.checked_add(len).is_some_and(|e| e <= MMAP_TOP)
+            && !self.overlaps(hint, hint + len)
+        {
             return Some(hint);
         }
         let mut top = MMAP_TOP;
@@ -197,19 +201,28 @@ impl Vm {
         let areas = Arc::new(SpinLock::new(areas));
         let starved = Arc::new(AtomicBool::new(false));
         let beyond_eof = Arc::new(SpinLock::new(beyond_eof));
-        let (for_handler, starved_for_handler, eof_for_handler) = (areas.clone(), starved.clone(), beyond_eof.clone());
-        space.set_page_fault_handler(alloc::boxed::Box::new(move |space: &VmSpace, info: &PageFaultInfo| {
-            let area = for_handler.lock().find(info.addr).ok_or(())?;
-            if eof_for_handler.lock().iter().any(|&(s, e)| s <= info.addr && info.addr < e) {
-                return Err(());
-            }
-            resolve_fault(space, &area, info).map_err(|failure| {
-                if failure == FaultFailure::NoMemory {
-                    starved_for_handler.store(true, Ordering::Relaxed);
+        let (for_handler, starved_for_handler, eof_for_handler) =
+            (areas.clone(), starved.clone(), beyond_eof.clone());
+        space.set_page_fault_handler(alloc::boxed::Box::new(
+            move |space: &VmSpace, info: &PageFaultInfo| {
+                let area = for_handler.lock().find(info.addr).ok_or(())?;
+                if eof_for_handler.lock().iter().any(|&(s, e)| s <= info.addr && info.addr < e) {
+                    return Err(());
                 }
-            })
-        }));
-        Ok(Arc::new(Self { space: Arc::new(space), areas, shared_files: SpinLock::new(Vec::new()), starved, beyond_eof }))
+                resolve_fault(space, &area, info).map_err(|failure| {
+                    if failure == FaultFailure::NoMemory {
+                        starved_for_handler.store(true, Ordering::Relaxed);
+                    }
+                })
+            },
+        ));
+        Ok(Arc::new(Self {
+            space: Arc::new(space),
+            areas,
+            shared_files: SpinLock::new(Vec::new()),
+            starved,
+            beyond_eof,
+        }))
     }
 
     /// Returns whether a fault failed for want of memory since the last call, and forgets it.
@@ -255,7 +268,13 @@ impl Vm {
     /// up to each file's current size (bytes a mapping holds past the end of its file are
     /// not file data, as on Linux).
     pub fn write_back(&self, start: u64, end: u64) {
-        let maps: Vec<SharedFileMap> = self.shared_files.lock().iter().filter(|m| m.start < end && start < m.end).cloned().collect();
+        let maps: Vec<SharedFileMap> = self
+            .shared_files
+            .lock()
+            .iter()
+            .filter(|m| m.start < end && start < m.end)
+            .cloned()
+            .collect();
         let mut buf = alloc::vec![0u8; PAGE_SIZE];
         for m in maps {
             for page in (m.start.max(start)..m.end.min(end)).step_by(PAGE_SIZE) {
@@ -420,7 +439,9 @@ fn resolve_fault(space: &VmSpace, area: &Area, info: &PageFaultInfo) -> Result<(
             return Ok(());
         }
         let frame = memory::alloc_user_frame().ok_or(NoMemory)?;
-        return space.map(page, frame, flags).map_err(|e| if e == VmError::OutOfMemory { NoMemory } else { Denied });
+        return space
+            .map(page, frame, flags)
+            .map_err(|e| if e == VmError::OutOfMemory { NoMemory } else { Denied });
     }
     if info.access != PageAccess::Write {
         return Err(Denied); // present and readable: a protection fault we cannot fix

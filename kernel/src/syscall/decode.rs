@@ -83,7 +83,11 @@ pub fn interval_pair_bytes(interval_ns: u64, value_ns: u64, timeval: bool) -> [u
     let mut b = [0u8; 32];
     for (i, ns) in [interval_ns, value_ns].into_iter().enumerate() {
         let t = crate::time::ns_timespec(ns);
-        b[i * 16..i * 16 + 16].copy_from_slice(&if timeval { timeval_bytes(t) } else { timespec_bytes(t) });
+        b[i * 16..i * 16 + 16].copy_from_slice(&if timeval {
+            timeval_bytes(t)
+        } else {
+            timespec_bytes(t)
+        });
     }
     b
 }

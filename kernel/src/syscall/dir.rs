@@ -2,7 +2,10 @@
 //! unlink/rmdir, link, rename, readlink.
 
 use super::SyscallCtx;
-use super::fs::{AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, caller, check_access, fd_arg, file, make_node, path_arg, start_at};
+use super::fs::{
+    AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, caller, check_access, fd_arg, file, make_node,
+    path_arg, start_at,
+};
 use crate::error::{Errno, SysResult};
 use crate::fs::path;
 use crate::fs::perm::MAY_EXEC;
@@ -51,7 +54,14 @@ pub fn sys_fchdir(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-fn mknod(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, kind: NodeKind, mode: u64, target: &str) -> SysResult<u64> {
+fn mknod(
+    ctx: &SyscallCtx,
+    dirfd: i32,
+    path_addr: u64,
+    kind: NodeKind,
+    mode: u64,
+    target: &str,
+) -> SysResult<u64> {
     let path = path_arg(ctx, path_addr)?;
     make_node(ctx, &start_at(ctx, dirfd)?, &path, kind, mode, target).map(|_| 0)
 }
@@ -122,10 +132,18 @@ pub fn sys_unlinkat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     unlink(ctx, fd_arg(a[0]), a[1], a[2] & AT_REMOVEDIR != 0)
 }
 
-fn link(ctx: &SyscallCtx, olddirfd: i32, old: u64, newdirfd: i32, new: u64, flags: u64) -> SysResult<u64> {
+fn link(
+    ctx: &SyscallCtx,
+    olddirfd: i32,
+    old: u64,
+    newdirfd: i32,
+    new: u64,
+    flags: u64,
+) -> SysResult<u64> {
     let old_path = path_arg(ctx, old)?;
     let new_path = path_arg(ctx, new)?;
-    let node = entries::link_source(&start_at(ctx, olddirfd)?, &old_path, flags & AT_SYMLINK_FOLLOW != 0)?;
+    let node =
+        entries::link_source(&start_at(ctx, olddirfd)?, &old_path, flags & AT_SYMLINK_FOLLOW != 0)?;
     entries::link(&caller(ctx), node, &start_at(ctx, newdirfd)?, &new_path)?;
     Ok(0)
 }
@@ -140,7 +158,14 @@ pub fn sys_linkat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     link(ctx, fd_arg(a[0]), a[1], fd_arg(a[2]), a[3], a[4])
 }
 
-fn rename(ctx: &SyscallCtx, olddirfd: i32, old: u64, newdirfd: i32, new: u64, flags: u64) -> SysResult<u64> {
+fn rename(
+    ctx: &SyscallCtx,
+    olddirfd: i32,
+    old: u64,
+    newdirfd: i32,
+    new: u64,
+    flags: u64,
+) -> SysResult<u64> {
     const RENAME_NOREPLACE: u64 = 1;
     if flags & !RENAME_NOREPLACE != 0 {
         return Err(Errno::EINVAL);
@@ -149,7 +174,14 @@ fn rename(ctx: &SyscallCtx, olddirfd: i32, old: u64, newdirfd: i32, new: u64, fl
     let new_path = path_arg(ctx, new)?;
     let (old_dir, old_name) = entries::parent_of_entry(&start_at(ctx, olddirfd)?, &old_path)?;
     let (new_dir, new_name) = entries::parent_of_entry(&start_at(ctx, newdirfd)?, &new_path)?;
-    entries::rename(&caller(ctx), &old_dir, &old_name, &new_dir, &new_name, flags & RENAME_NOREPLACE != 0)?;
+    entries::rename(
+        &caller(ctx),
+        &old_dir,
+        &old_name,
+        &new_dir,
+        &new_name,
+        flags & RENAME_NOREPLACE != 0,
+    )?;
     Ok(0)
 }
 

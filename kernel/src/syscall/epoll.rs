@@ -39,7 +39,9 @@ pub fn sys_epoll_ctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const ADD: u64 = 1;
     const DEL: u64 = 2;
     const MOD: u64 = 3;
-    use crate::fs::epoll::{EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLWAKEUP};
+    use crate::fs::epoll::{
+        EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLWAKEUP,
+    };
     let (epfd, op, fd, event) = (fd_arg(a[0]), a[1], fd_arg(a[2]), a[3]);
     let ep_file = epoll_file(ctx, epfd)?;
     let ep = ep_file.as_epoll().ok_or(Errno::EINVAL)?;
@@ -53,14 +55,20 @@ pub fn sys_epoll_ctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let read_event = |ctx: &SyscallCtx| -> SysResult<(u32, u64)> {
         let mut b = [0u8; 12];
         ctx.mem().read(event, &mut b)?;
-        Ok((u32::from_le_bytes(b[0..4].try_into().unwrap_or_default()), u64::from_le_bytes(b[4..12].try_into().unwrap_or_default())))
+        Ok((
+            u32::from_le_bytes(b[0..4].try_into().unwrap_or_default()),
+            u64::from_le_bytes(b[4..12].try_into().unwrap_or_default()),
+        ))
     };
     match op {
         ADD => {
             let (events, data) = read_event(ctx)?;
             // EPOLLEXCLUSIVE takes only the plain readiness bits, and no epoll target.
-            const EXCLUSIVE_OK: u32 = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
-            if events & EPOLLEXCLUSIVE != 0 && (events & !EXCLUSIVE_OK != 0 || target.as_epoll().is_some()) {
+            const EXCLUSIVE_OK: u32 =
+                EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
+            if events & EPOLLEXCLUSIVE != 0
+                && (events & !EXCLUSIVE_OK != 0 || target.as_epoll().is_some())
+            {
                 return Err(Errno::EINVAL);
             }
             if target.as_epoll().is_some_and(|inner| inner.reaches(ep)) {

@@ -10,7 +10,13 @@ use crate::fs::file::NodeFile;
 use crate::fs::perm::set_owner;
 use crate::fs::{FileLike, Node, NodeKind, OpenFlags, pipe};
 
-fn do_open(ctx: &mut SyscallCtx, dirfd: i32, path_addr: u64, flags: u64, mode: u64) -> SysResult<u64> {
+fn do_open(
+    ctx: &mut SyscallCtx,
+    dirfd: i32,
+    path_addr: u64,
+    flags: u64,
+    mode: u64,
+) -> SysResult<u64> {
     let path = path_arg(ctx, path_addr)?;
     let flags = OpenFlags::from_bits_truncate(flags as u32);
     if flags.contains(OpenFlags::TMPFILE) {
@@ -58,7 +64,8 @@ pub fn sys_ioctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         FIONBIO => {
             let on = ctx.mem().read_u32(a[2])? != 0;
-            let flags = if on { f.flags() | OpenFlags::NONBLOCK } else { f.flags() - OpenFlags::NONBLOCK };
+            let flags =
+                if on { f.flags() | OpenFlags::NONBLOCK } else { f.flags() - OpenFlags::NONBLOCK };
             f.set_status_flags(flags);
             Ok(0)
         }
@@ -189,7 +196,11 @@ pub fn sys_close_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
         return Err(Errno::EINVAL);
     }
-    let closed = ctx.process.files.lock().close_range(first as usize, last as usize, flags & CLOSE_RANGE_CLOEXEC != 0);
+    let closed = ctx.process.files.lock().close_range(
+        first as usize,
+        last as usize,
+        flags & CLOSE_RANGE_CLOEXEC != 0,
+    );
     drop(closed);
     Ok(0)
 }
@@ -197,7 +208,13 @@ pub fn sys_close_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// pipe2(2).
 pub fn sys_pipe2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let flags = OpenFlags::from_bits_truncate(a[1] as u32);
-    if a[1] & !u64::from((OpenFlags::CLOEXEC | OpenFlags::NONBLOCK | OpenFlags::from_bits_retain(0o40000)).bits()) != 0 {
+    if a[1]
+        & !u64::from(
+            (OpenFlags::CLOEXEC | OpenFlags::NONBLOCK | OpenFlags::from_bits_retain(0o40000))
+                .bits(),
+        )
+        != 0
+    {
         return Err(Errno::EINVAL);
     }
     let (r, w) = pipe::new_pipe(flags);
@@ -238,8 +255,13 @@ pub fn sys_eventfd2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if flags & !(EFD_NONBLOCK | EFD_CLOEXEC | u64::from(crate::fs::eventfd::EFD_SEMAPHORE)) != 0 {
         return Err(Errno::EINVAL);
     }
-    let file_flags = if flags & EFD_NONBLOCK != 0 { OpenFlags::NONBLOCK } else { OpenFlags::empty() };
-    let efd = crate::fs::eventfd::EventFd::new(a[0] as u32, flags & u64::from(crate::fs::eventfd::EFD_SEMAPHORE) != 0, file_flags);
+    let file_flags =
+        if flags & EFD_NONBLOCK != 0 { OpenFlags::NONBLOCK } else { OpenFlags::empty() };
+    let efd = crate::fs::eventfd::EventFd::new(
+        a[0] as u32,
+        flags & u64::from(crate::fs::eventfd::EFD_SEMAPHORE) != 0,
+        file_flags,
+    );
     ctx.process.files.lock().insert(efd, flags & EFD_CLOEXEC != 0).map(|fd| fd as u64)
 }
 

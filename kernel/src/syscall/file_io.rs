@@ -15,8 +15,16 @@ pub fn sys_read(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     read_into_user(ctx, &f, a[1], a[2] as usize, None)
 }
 
-fn read_into_user(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, buf: u64, len: usize, offset: Option<u64>) -> SysResult<u64> {
-    if buf.checked_add(len as u64).is_none() || (len > 0 && buf.checked_add(len as u64).is_some_and(|e| e > ostd::mm::USER_END)) {
+fn read_into_user(
+    ctx: &SyscallCtx,
+    f: &Arc<dyn FileLike>,
+    buf: u64,
+    len: usize,
+    offset: Option<u64>,
+) -> SysResult<u64> {
+    if buf.checked_add(len as u64).is_none()
+        || (len > 0 && buf.checked_add(len as u64).is_some_and(|e| e > ostd::mm::USER_END))
+    {
         return Err(Errno::EFAULT);
     }
     let mem = ctx.mem();
@@ -49,7 +57,13 @@ fn read_into_user(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, buf: u64, len: usize,
     Ok(done as u64)
 }
 
-fn write_from_user(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, buf: u64, len: usize, offset: Option<u64>) -> SysResult<u64> {
+fn write_from_user(
+    ctx: &SyscallCtx,
+    f: &Arc<dyn FileLike>,
+    buf: u64,
+    len: usize,
+    offset: Option<u64>,
+) -> SysResult<u64> {
     let mem = ctx.mem();
     let mut chunk = alloc::vec![0u8; len.min(IO_CHUNK)];
     let mut done = 0usize;
@@ -151,7 +165,13 @@ fn vectored_offset(offset: u64, flags: u64) -> SysResult<Option<u64>> {
     }
 }
 
-fn read_vectored(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, iov: u64, count: u64, mut offset: Option<u64>) -> SysResult<u64> {
+fn read_vectored(
+    ctx: &SyscallCtx,
+    f: &Arc<dyn FileLike>,
+    iov: u64,
+    count: u64,
+    mut offset: Option<u64>,
+) -> SysResult<u64> {
     let mut total = 0;
     for (base, len) in iovecs(ctx, iov, count)? {
         let n = match read_into_user(ctx, f, base, len, offset) {
@@ -168,7 +188,13 @@ fn read_vectored(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, iov: u64, count: u64, 
     Ok(total)
 }
 
-fn write_vectored(ctx: &SyscallCtx, f: &Arc<dyn FileLike>, iov: u64, count: u64, mut offset: Option<u64>) -> SysResult<u64> {
+fn write_vectored(
+    ctx: &SyscallCtx,
+    f: &Arc<dyn FileLike>,
+    iov: u64,
+    count: u64,
+    mut offset: Option<u64>,
+) -> SysResult<u64> {
     let mut total = 0;
     for (base, len) in iovecs(ctx, iov, count)? {
         if len == 0 {
@@ -209,11 +235,16 @@ pub fn sys_copy_file_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
         return Err(Errno::EINVAL);
     }
     let (input, out) = (file(ctx, fd_arg(a[0]))?, file(ctx, fd_arg(a[2]))?);
-    if !input.flags().readable() || !out.flags().writable() || out.flags().contains(OpenFlags::APPEND) {
+    if !input.flags().readable()
+        || !out.flags().writable()
+        || out.flags().contains(OpenFlags::APPEND)
+    {
         return Err(Errno::EBADF);
     }
     let regular = |f: &Arc<dyn FileLike>| f.node().is_some_and(|n| n.kind() == NodeKind::File);
-    if input.node().is_some_and(|n| n.kind() == NodeKind::Dir) || out.node().is_some_and(|n| n.kind() == NodeKind::Dir) {
+    if input.node().is_some_and(|n| n.kind() == NodeKind::Dir)
+        || out.node().is_some_and(|n| n.kind() == NodeKind::Dir)
+    {
         return Err(Errno::EISDIR);
     }
     if !regular(&input) || !regular(&out) {
@@ -222,9 +253,13 @@ pub fn sys_copy_file_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     let same = input.node().zip(out.node()).is_some_and(|(x, y)| Arc::ptr_eq(x, y));
     if same {
         // Overlapping ranges of one file are refused, as Linux does.
-        let start_in = read_offset(ctx, in_ptr)?.map_or_else(|| input.seek(0, crate::fs::file::SEEK_CUR), Ok)?;
-        let start_out = read_offset(ctx, out_ptr)?.map_or_else(|| out.seek(0, crate::fs::file::SEEK_CUR), Ok)?;
-        if start_in < start_out.saturating_add(count as u64) && start_out < start_in.saturating_add(count as u64) {
+        let start_in = read_offset(ctx, in_ptr)?
+            .map_or_else(|| input.seek(0, crate::fs::file::SEEK_CUR), Ok)?;
+        let start_out = read_offset(ctx, out_ptr)?
+            .map_or_else(|| out.seek(0, crate::fs::file::SEEK_CUR), Ok)?;
+        if start_in < start_out.saturating_add(count as u64)
+            && start_out < start_in.saturating_add(count as u64)
+        {
             return Err(Errno::EINVAL);
         }
     }
@@ -233,7 +268,14 @@ pub fn sys_copy_file_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
 
 /// The common tail of copy_file_range, splice and sendfile: each side at its `loff_t *` if given
 /// (updated afterwards), else at its file position.
-fn copy_at_user_offsets(ctx: &SyscallCtx, input: &Arc<dyn FileLike>, in_ptr: u64, out: &Arc<dyn FileLike>, out_ptr: u64, count: usize) -> SysResult<u64> {
+fn copy_at_user_offsets(
+    ctx: &SyscallCtx,
+    input: &Arc<dyn FileLike>,
+    in_ptr: u64,
+    out: &Arc<dyn FileLike>,
+    out_ptr: u64,
+    count: usize,
+) -> SysResult<u64> {
     let (mut in_off, mut out_off) = (read_offset(ctx, in_ptr)?, read_offset(ctx, out_ptr)?);
     let done = copy_between(input, &mut in_off, out, &mut out_off, count)?;
     let mem = ctx.mem();

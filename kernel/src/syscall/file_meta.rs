@@ -2,7 +2,10 @@
 //! fallocate, timestamps, extended attributes (none), and statfs.
 
 use super::SyscallCtx;
-use super::fs::{AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, caller, check_access, fd_arg, file, path_arg, start_at};
+use super::fs::{
+    AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, caller, check_access, fd_arg, file, path_arg,
+    start_at,
+};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::Stat;
 use crate::fs::path;
@@ -24,7 +27,11 @@ pub fn sys_fstat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 fn stat_path(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, flags: u64) -> SysResult<Stat> {
     let path = path_arg(ctx, path_addr)?;
     if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
-        return Ok(if dirfd == AT_FDCWD { Stat::of_node(&ctx.process.start().dir) } else { file(ctx, dirfd)?.stat() });
+        return Ok(if dirfd == AT_FDCWD {
+            Stat::of_node(&ctx.process.start().dir)
+        } else {
+            file(ctx, dirfd)?.stat()
+        });
     }
     let node = path::resolve(&start_at(ctx, dirfd)?, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
     Ok(Stat::of_node(&node))
@@ -71,7 +78,11 @@ fn access(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -
     let creds = *ctx.process.creds.lock();
     let is_dir = node.kind() == NodeKind::Dir;
     let groups = ctx.process.groups.lock().clone();
-    let ok = if flags & AT_EACCESS != 0 { creds.may(&groups, &node.metadata(), is_dir, mode as u32) } else { creds.may_real(&groups, &node.metadata(), is_dir, mode as u32) };
+    let ok = if flags & AT_EACCESS != 0 {
+        creds.may(&groups, &node.metadata(), is_dir, mode as u32)
+    } else {
+        creds.may_real(&groups, &node.metadata(), is_dir, mode as u32)
+    };
     if !ok {
         return Err(Errno::EACCES);
     }
@@ -121,7 +132,12 @@ pub fn sys_fchownat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         let f = file(ctx, fd_arg(a[0]))?;
         return chown_node(ctx, f.node().ok_or(Errno::EINVAL)?, a[2], a[3]);
     }
-    chown_node(ctx, &*path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, a[4] & AT_SYMLINK_NOFOLLOW == 0)?, a[2], a[3])
+    chown_node(
+        ctx,
+        &*path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, a[4] & AT_SYMLINK_NOFOLLOW == 0)?,
+        a[2],
+        a[3],
+    )
 }
 
 /// chown(2).

@@ -76,7 +76,14 @@ pub fn check_access(ctx: &SyscallCtx, node: &Node, mask: u32) -> SysResult<()> {
 
 /// Creates a node at `path` owned by the caller, with `mode` less the umask (mknod, mkdir,
 /// symlink, and bind of a Unix socket).
-pub fn make_node(ctx: &SyscallCtx, start: &Start, path: &str, kind: NodeKind, mode: u64, target: &str) -> SysResult<Arc<Node>> {
+pub fn make_node(
+    ctx: &SyscallCtx,
+    start: &Start,
+    path: &str,
+    kind: NodeKind,
+    mode: u64,
+    target: &str,
+) -> SysResult<Arc<Node>> {
     crate::fs::entries::make_node(&caller(ctx), start, path, kind, mode, target)
 }
 

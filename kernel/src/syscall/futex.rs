@@ -31,7 +31,15 @@ enum Timeout {
     AbsoluteRealtime,
 }
 
-fn wait(ctx: &SyscallCtx, uaddr: u64, val: u32, timeout: Option<u64>, bitset: u32, private: bool, kind: Timeout) -> SysResult<u64> {
+fn wait(
+    ctx: &SyscallCtx,
+    uaddr: u64,
+    val: u32,
+    timeout: Option<u64>,
+    bitset: u32,
+    private: bool,
+    kind: Timeout,
+) -> SysResult<u64> {
     if bitset == 0 {
         return Err(Errno::EINVAL);
     }
@@ -45,7 +53,9 @@ fn wait(ctx: &SyscallCtx, uaddr: u64, val: u32, timeout: Option<u64>, bitset: u3
                 Timeout::AbsoluteMonotonic => ns,
                 Timeout::AbsoluteRealtime => {
                     let now = crate::time::realtime();
-                    let now_ns = (now.sec.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(now.nsec as u64);
+                    let now_ns = (now.sec.max(0) as u64)
+                        .saturating_mul(1_000_000_000)
+                        .saturating_add(now.nsec as u64);
                     crate::time::monotonic_ns().saturating_add(ns.saturating_sub(now_ns))
                 }
             })
@@ -56,7 +66,8 @@ fn wait(ctx: &SyscallCtx, uaddr: u64, val: u32, timeout: Option<u64>, bitset: u3
 
 /// futex(2).
 pub fn sys_futex(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let (uaddr, op, val, timeout_or_val2, uaddr2, val3) = (a[0], a[1], a[2] as u32, a[3], a[4], a[5] as u32);
+    let (uaddr, op, val, timeout_or_val2, uaddr2, val3) =
+        (a[0], a[1], a[2] as u32, a[3], a[4], a[5] as u32);
     let private = op & FUTEX_PRIVATE_FLAG != 0;
     let realtime = op & FUTEX_CLOCK_REALTIME != 0;
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
@@ -72,10 +83,13 @@ pub fn sys_futex(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         FUTEX_WAIT_BITSET => {
             let timeout = (timeout_or_val2 != 0).then_some(timeout_or_val2);
-            let kind = if realtime { Timeout::AbsoluteRealtime } else { Timeout::AbsoluteMonotonic };
+            let kind =
+                if realtime { Timeout::AbsoluteRealtime } else { Timeout::AbsoluteMonotonic };
             wait(ctx, uaddr, val, timeout, val3, private, kind)
         }
-        FUTEX_WAKE => Ok(futex::wake(key(ctx, uaddr, private)?, val as usize, BITSET_MATCH_ANY) as u64),
+        FUTEX_WAKE => {
+            Ok(futex::wake(key(ctx, uaddr, private)?, val as usize, BITSET_MATCH_ANY) as u64)
+        }
         FUTEX_WAKE_BITSET => {
             if val3 == 0 {
                 return Err(Errno::EINVAL);

@@ -11,8 +11,8 @@ use alloc::sync::Arc;
 
 use ostd::user::UserMode;
 
-use crate::process::run::AfterSyscall;
 use crate::error::Errno;
+use crate::process::run::AfterSyscall;
 use crate::process::{Process, Thread};
 
 /// (i386 number, x86-64 number) for the calls translated. Not here: anything that takes a
@@ -61,19 +61,29 @@ const CALLS: &[(u32, u64)] = &[
 /// Runs the i386 call the registers name; see the module doc.
 pub fn dispatch(process: &Arc<Process>, thread: &Arc<Thread>, user: &mut UserMode) -> AfterSyscall {
     let saved = user.context().clone();
-    let Some(&(_, nr)) = CALLS.iter().find(|&&(i386, _)| u64::from(i386) == saved.rax & 0xffff_ffff) else {
+    let Some(&(_, nr)) =
+        CALLS.iter().find(|&&(i386, _)| u64::from(i386) == saved.rax & 0xffff_ffff)
+    else {
         user.context_mut().rax = (-(Errno::ENOSYS as i64)) as u64;
         return AfterSyscall::Return;
     };
     let low = |r: u64| r & 0xffff_ffff;
     {
         let ctx = user.context_mut();
-        (ctx.rax, ctx.rdi, ctx.rsi, ctx.rdx, ctx.r10, ctx.r8, ctx.r9) =
-            (nr, low(saved.rbx), low(saved.rcx), low(saved.rdx), low(saved.rsi), low(saved.rdi), low(saved.rbp));
+        (ctx.rax, ctx.rdi, ctx.rsi, ctx.rdx, ctx.r10, ctx.r8, ctx.r9) = (
+            nr,
+            low(saved.rbx),
+            low(saved.rcx),
+            low(saved.rdx),
+            low(saved.rsi),
+            low(saved.rdi),
+            low(saved.rbp),
+        );
     }
     let flow = super::dispatch(process, thread, user);
     // Only rax changes; the registers used to pass the arguments come back as they were.
     let ctx = user.context_mut();
-    (ctx.rdi, ctx.rsi, ctx.rdx, ctx.r10, ctx.r8, ctx.r9) = (saved.rdi, saved.rsi, saved.rdx, saved.r10, saved.r8, saved.r9);
+    (ctx.rdi, ctx.rsi, ctx.rdx, ctx.r10, ctx.r8, ctx.r9) =
+        (saved.rdi, saved.rsi, saved.rdx, saved.r10, saved.r8, saved.r9);
     flow
 }

@@ -28,7 +28,11 @@ pub fn sys_getegid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
 
 /// Applies setresuid/setresgid rules to one (real, effective, saved) triple: root may set
 /// anything; others only to one of their current three IDs. u32::MAX means "unchanged".
-fn set_ids(ids: (u32, u32, u32), new: (u32, u32, u32), privileged: bool) -> SysResult<(u32, u32, u32)> {
+fn set_ids(
+    ids: (u32, u32, u32),
+    new: (u32, u32, u32),
+    privileged: bool,
+) -> SysResult<(u32, u32, u32)> {
     let allowed = |v: u32| v == u32::MAX || privileged || v == ids.0 || v == ids.1 || v == ids.2;
     if !(allowed(new.0) && allowed(new.1) && allowed(new.2)) {
         return Err(Errno::EPERM);
@@ -40,14 +44,16 @@ fn set_ids(ids: (u32, u32, u32), new: (u32, u32, u32), privileged: bool) -> SysR
 /// setresuid(2).
 pub fn sys_setresuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let mut c = ctx.process.creds.lock();
-    (c.ruid, c.euid, c.suid) = set_ids((c.ruid, c.euid, c.suid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
+    (c.ruid, c.euid, c.suid) =
+        set_ids((c.ruid, c.euid, c.suid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
     Ok(0)
 }
 
 /// setresgid(2).
 pub fn sys_setresgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let mut c = ctx.process.creds.lock();
-    (c.rgid, c.egid, c.sgid) = set_ids((c.rgid, c.egid, c.sgid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
+    (c.rgid, c.egid, c.sgid) =
+        set_ids((c.rgid, c.egid, c.sgid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
     Ok(0)
 }
 
@@ -83,9 +89,15 @@ pub fn sys_setgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// real ID may become the real or effective one and the effective ID any of the three. The
 /// saved ID follows the new effective ID when the real ID is set or the effective ID moves
 /// off the old real one, as Linux does. u32::MAX means "unchanged".
-fn set_re_ids(ids: (u32, u32, u32), real: u32, effective: u32, privileged: bool) -> SysResult<(u32, u32, u32)> {
+fn set_re_ids(
+    ids: (u32, u32, u32),
+    real: u32,
+    effective: u32,
+    privileged: bool,
+) -> SysResult<(u32, u32, u32)> {
     let real_ok = real == u32::MAX || privileged || real == ids.0 || real == ids.1;
-    let effective_ok = effective == u32::MAX || privileged || [ids.0, ids.1, ids.2].contains(&effective);
+    let effective_ok =
+        effective == u32::MAX || privileged || [ids.0, ids.1, ids.2].contains(&effective);
     if !(real_ok && effective_ok) {
         return Err(Errno::EPERM);
     }
@@ -98,14 +110,16 @@ fn set_re_ids(ids: (u32, u32, u32), real: u32, effective: u32, privileged: bool)
 /// setreuid(2).
 pub fn sys_setreuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let mut c = ctx.process.creds.lock();
-    (c.ruid, c.euid, c.suid) = set_re_ids((c.ruid, c.euid, c.suid), a[0] as u32, a[1] as u32, c.euid == 0)?;
+    (c.ruid, c.euid, c.suid) =
+        set_re_ids((c.ruid, c.euid, c.suid), a[0] as u32, a[1] as u32, c.euid == 0)?;
     Ok(0)
 }
 
 /// setregid(2).
 pub fn sys_setregid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let mut c = ctx.process.creds.lock();
-    (c.rgid, c.egid, c.sgid) = set_re_ids((c.rgid, c.egid, c.sgid), a[0] as u32, a[1] as u32, c.euid == 0)?;
+    (c.rgid, c.egid, c.sgid) =
+        set_re_ids((c.rgid, c.egid, c.sgid), a[0] as u32, a[1] as u32, c.euid == 0)?;
     Ok(0)
 }
 
@@ -158,7 +172,8 @@ pub fn sys_setgroups(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let mut raw = alloc::vec![0u8; a[0] as usize * 4];
     ctx.mem().read(a[1], &mut raw)?;
-    let mut groups: alloc::vec::Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
+    let mut groups: alloc::vec::Vec<u32> =
+        raw.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
     groups.sort_unstable();
     *ctx.process.groups.lock() = Arc::new(groups);
     Ok(0)

@@ -36,10 +36,15 @@ pub fn sys_brk(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let (old_end, new_end) = (page_up(old).unwrap_or(old), page_up(want).ok_or(Errno::ENOMEM)?);
     if new_end > old_end {
-        if vm.areas().overlaps(old_end, new_end) || !crate::memory::could_ever_fit(new_end - old_end) {
+        if vm.areas().overlaps(old_end, new_end)
+            || !crate::memory::could_ever_fit(new_end - old_end)
+        {
             return Ok(old);
         }
-        vm.map_area(Area { start: old_end, end: new_end, prot: Prot::READ | Prot::WRITE, shared: false }, false)?;
+        vm.map_area(
+            Area { start: old_end, end: new_end, prot: Prot::READ | Prot::WRITE, shared: false },
+            false,
+        )?;
     } else if new_end < old_end {
         vm.unmap_range(new_end, old_end);
     }
@@ -69,14 +74,16 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         if node.kind() != NodeKind::File {
             return Err(if node.kind() == NodeKind::Dir { Errno::ENODEV } else { Errno::EACCES });
         }
-        if !f.flags().readable() || (shared && prot.contains(Prot::WRITE) && !f.flags().writable()) {
+        if !f.flags().readable() || (shared && prot.contains(Prot::WRITE) && !f.flags().writable())
+        {
             return Err(Errno::EACCES);
         }
         Some(node)
     };
     // Linux's heuristic overcommit: memory the mapping commits (private writable, or shared
     // anonymous) must not exceed all of RAM at once.
-    let commits = flags & MAP_NORESERVE == 0 && ((!shared && prot.contains(Prot::WRITE)) || (shared && anonymous));
+    let commits = flags & MAP_NORESERVE == 0
+        && ((!shared && prot.contains(Prot::WRITE)) || (shared && anonymous));
     if commits && !crate::memory::could_ever_fit(len) {
         return Err(Errno::ENOMEM);
     }
@@ -96,7 +103,11 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             return Err(Errno::ENOMEM);
         }
         if addr < MMAP_MIN {
-            return Err(if flags & MAP_FIXED_NOREPLACE != 0 { Errno::EPERM } else { Errno::ENOMEM });
+            return Err(if flags & MAP_FIXED_NOREPLACE != 0 {
+                Errno::EPERM
+            } else {
+                Errno::ENOMEM
+            });
         }
         if vm.areas().overlaps(addr, addr + len) {
             if flags & MAP_FIXED_NOREPLACE != 0 {
@@ -167,8 +178,12 @@ pub fn sys_madvise(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let end = page_up(len).and_then(|len| addr.checked_add(len)).ok_or(Errno::EINVAL)?;
     let vm = ctx.process.vm();
     // The parts of [addr, end) that are mapped, and whether they are private.
-    let parts: alloc::vec::Vec<(u64, u64, bool)> =
-        vm.areas().iter().filter(|a| a.start < end && a.end > addr).map(|a| (a.start.max(addr), a.end.min(end), !a.shared)).collect();
+    let parts: alloc::vec::Vec<(u64, u64, bool)> = vm
+        .areas()
+        .iter()
+        .filter(|a| a.start < end && a.end > addr)
+        .map(|a| (a.start.max(addr), a.end.min(end), !a.shared))
+        .collect();
     if advice == MADV_DONTNEED {
         for &(start, stop, private) in &parts {
             if private {
@@ -208,7 +223,9 @@ pub fn sys_msync(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const MS_INVALIDATE: u64 = 2;
     const MS_SYNC: u64 = 4;
     let flags = a[2];
-    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0 || flags & (MS_ASYNC | MS_SYNC) == (MS_ASYNC | MS_SYNC) {
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || flags & (MS_ASYNC | MS_SYNC) == (MS_ASYNC | MS_SYNC)
+    {
         return Err(Errno::EINVAL);
     }
     let pages = mapped_range(ctx, a[0], a[1])?;
@@ -220,7 +237,8 @@ pub fn sys_msync(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 pub fn sys_mincore(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let pages = mapped_range(ctx, a[0], a[1])?;
     let vm = ctx.process.vm();
-    let resident: alloc::vec::Vec<u8> = (0..pages).map(|i| u8::from(vm.space().translate(a[0] + i * PAGE).is_some())).collect();
+    let resident: alloc::vec::Vec<u8> =
+        (0..pages).map(|i| u8::from(vm.space().translate(a[0] + i * PAGE).is_some())).collect();
     ctx.mem().write(a[2], &resident)?;
     Ok(0)
 }
@@ -230,7 +248,10 @@ pub fn sys_mremap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const MREMAP_MAYMOVE: u64 = 1;
     const MREMAP_FIXED: u64 = 2;
     let (old, old_size, new_size, flags) = (a[0], a[1], a[2], a[3]);
-    if old % PAGE != 0 || flags & !(MREMAP_MAYMOVE | MREMAP_FIXED) != 0 || (flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0) {
+    if old % PAGE != 0
+        || flags & !(MREMAP_MAYMOVE | MREMAP_FIXED) != 0
+        || (flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0)
+    {
         return Err(Errno::EINVAL);
     }
     if flags & MREMAP_FIXED != 0 {
@@ -252,14 +273,20 @@ pub fn sys_mremap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let grow_end = old.checked_add(new_size).filter(|&e| e <= USER_END).ok_or(Errno::ENOMEM)?;
     if !vm.areas().overlaps(old_end, grow_end) {
-        vm.map_area(Area { start: old_end, end: grow_end, prot: area.prot, shared: area.shared }, area.shared)?;
+        vm.map_area(
+            Area { start: old_end, end: grow_end, prot: area.prot, shared: area.shared },
+            area.shared,
+        )?;
         return Ok(old);
     }
     if flags & MREMAP_MAYMOVE == 0 {
         return Err(Errno::ENOMEM);
     }
     let new = vm.areas().find_free(0, new_size).ok_or(Errno::ENOMEM)?;
-    vm.map_area(Area { start: new, end: new + new_size, prot: area.prot, shared: area.shared }, false)?;
+    vm.map_area(
+        Area { start: new, end: new + new_size, prot: area.prot, shared: area.shared },
+        false,
+    )?;
     for offset in (0..old_size).step_by(PAGE_SIZE) {
         if let Some((_, flags)) = vm.space().translate(old + offset) {
             let frame = vm.space().unmap(old + offset)?;

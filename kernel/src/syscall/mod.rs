@@ -21,8 +21,8 @@ pub mod poll;
 pub mod prctl;
 pub mod process;
 pub mod resources;
-pub mod signal;
 pub mod sched;
+pub mod signal;
 pub mod socket;
 pub mod system;
 pub mod table;
@@ -65,7 +65,11 @@ pub type Handler = fn(&mut SyscallCtx, [u64; 6]) -> SysResult<u64>;
 static REPORTED_UNKNOWN: SpinLock<BTreeSet<u64>> = SpinLock::new(BTreeSet::new());
 
 /// Runs the syscall in the user context's registers and stores its result in rax.
-pub fn dispatch(process: &Arc<Process>, thread: &Arc<crate::process::Thread>, user: &mut UserMode) -> AfterSyscall {
+pub fn dispatch(
+    process: &Arc<Process>,
+    thread: &Arc<crate::process::Thread>,
+    user: &mut UserMode,
+) -> AfterSyscall {
     let nr = user.context().syscall_number();
     let args = user.context().syscall_args();
     let mut ctx = SyscallCtx { process, thread, user, exit: None };
@@ -73,14 +77,27 @@ pub fn dispatch(process: &Arc<Process>, thread: &Arc<crate::process::Thread>, us
         Some(entry) => (entry.handler)(&mut ctx, args),
         None => {
             if REPORTED_UNKNOWN.lock().insert(nr) {
-                log::info!("unimplemented syscall {} ({nr}) from pid {}: ENOSYS", names::name(nr).unwrap_or("?"), process.pid());
+                log::info!(
+                    "unimplemented syscall {} ({nr}) from pid {}: ENOSYS",
+                    names::name(nr).unwrap_or("?"),
+                    process.pid()
+                );
             }
             Err(Errno::ENOSYS)
         }
     };
     if let Some(comm) = strace_target() {
         if process.comm.lock().as_str() == comm {
-            log::info!("[{}] {}({:#x}, {:#x}, {:#x}, {:#x}) = {:?}", process.pid(), names::name(nr).unwrap_or("?"), args[0], args[1], args[2], args[3], result);
+            log::info!(
+                "[{}] {}({:#x}, {:#x}, {:#x}, {:#x}) = {:?}",
+                process.pid(),
+                names::name(nr).unwrap_or("?"),
+                args[0],
+                args[1],
+                args[2],
+                args[3],
+                result
+            );
         }
     }
     match ctx.exit {

@@ -24,7 +24,8 @@ pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[3] & (MS_REMOUNT | MS_BIND) != 0 {
         return Ok(0);
     }
-    let source = if a[0] != 0 { ctx.mem().read_cstring(a[0], PATH_MAX)? } else { String::from("none") };
+    let source =
+        if a[0] != 0 { ctx.mem().read_cstring(a[0], PATH_MAX)? } else { String::from("none") };
     crate::fs::mount::mount_new(dir, &fstype, &source, &target)?;
     Ok(0)
 }

@@ -9,7 +9,8 @@ use crate::fs::poll::PollFd;
 /// poll(2).
 pub fn sys_poll(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let timeout_ms = a[2] as i32;
-    let deadline = (timeout_ms >= 0).then(|| crate::time::monotonic_ns() + timeout_ms as u64 * 1_000_000);
+    let deadline =
+        (timeout_ms >= 0).then(|| crate::time::monotonic_ns() + timeout_ms as u64 * 1_000_000);
     poll(ctx, a[0], a[1], deadline)
 }
 
@@ -34,7 +35,11 @@ fn poll(ctx: &SyscallCtx, fds_addr: u64, nfds: u64, deadline: Option<u64>) -> Sy
     mem.read(fds_addr, &mut raw)?;
     let mut fds: alloc::vec::Vec<PollFd> = raw
         .chunks_exact(8)
-        .map(|e| PollFd { fd: i32::from_le_bytes([e[0], e[1], e[2], e[3]]), events: u16::from_le_bytes([e[4], e[5]]), revents: 0 })
+        .map(|e| PollFd {
+            fd: i32::from_le_bytes([e[0], e[1], e[2], e[3]]),
+            events: u16::from_le_bytes([e[4], e[5]]),
+            revents: 0,
+        })
         .collect();
     let ready = crate::fs::poll::poll(&ctx.process.files, &mut fds, deadline)?;
     for (entry, f) in raw.chunks_exact_mut(8).zip(&fds) {
@@ -70,7 +75,9 @@ pub fn sys_select(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// writes them back with only the ready descriptors left.
 fn select(ctx: &SyscallCtx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) -> SysResult<u64> {
     // nfds is an int; Linux clips it to the descriptor table's size rather than refusing it.
-    let nfds = u64::try_from(nfds as i32).map_err(|_| Errno::EINVAL)?.min(ctx.process.files.lock().limit().0 as u64);
+    let nfds = u64::try_from(nfds as i32)
+        .map_err(|_| Errno::EINVAL)?
+        .min(ctx.process.files.lock().limit().0 as u64);
     let bytes = (nfds as usize).div_ceil(64) * 8;
     let mem = ctx.mem();
     let mut input = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];

@@ -72,10 +72,17 @@ pub fn sys_prctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         // No seccomp filters here: mode 0 (disabled) is the truth.
         PR_GET_SECCOMP => Ok(0),
         // Every capability is in the bounding set (none can be dropped from it yet).
-        PR_CAPBSET_READ => if arg2 <= CAP_LAST_CAP { Ok(1) } else { Err(Errno::EINVAL) },
+        PR_CAPBSET_READ => {
+            if arg2 <= CAP_LAST_CAP {
+                Ok(1)
+            } else {
+                Err(Errno::EINVAL)
+            }
+        }
         PR_GET_TIMERSLACK => Ok(process.attrs.lock().timer_slack_ns),
         PR_SET_TIMERSLACK => {
-            let slack = if arg2 == 0 { crate::process::attrs::DEFAULT_TIMER_SLACK_NS } else { arg2 };
+            let slack =
+                if arg2 == 0 { crate::process::attrs::DEFAULT_TIMER_SLACK_NS } else { arg2 };
             process.attrs.lock().timer_slack_ns = slack;
             Ok(0)
         }

@@ -11,7 +11,7 @@ use crate::error::{Errno, SysResult};
 use crate::fs::NodeKind;
 use crate::fs::path;
 use crate::process::signal;
-use crate::process::{exec, registry, run, ExitStatus, Process};
+use crate::process::{ExitStatus, Process, exec, registry, run};
 
 const CLONE_VM: u64 = 0x100;
 const CLONE_FS: u64 = 0x200;
@@ -25,7 +25,14 @@ const CLONE_CHILD_CLEARTID: u64 = 0x200000;
 const CLONE_CHILD_SETTID: u64 = 0x1000000;
 
 /// Starts a new thread in the caller's process (clone with CLONE_THREAD).
-fn spawn_thread(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid: u64, tls: u64) -> SysResult<u64> {
+fn spawn_thread(
+    ctx: &mut SyscallCtx,
+    flags: u64,
+    stack: u64,
+    parent_tid: u64,
+    child_tid: u64,
+    tls: u64,
+) -> SysResult<u64> {
     const REQUIRED: u64 = CLONE_VM | CLONE_SIGHAND;
     if flags & REQUIRED != REQUIRED {
         return Err(Errno::EINVAL);
@@ -61,14 +68,23 @@ fn spawn_thread(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, c
     Ok(tid as u64)
 }
 
-fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid: u64, tls: u64) -> SysResult<u64> {
+fn fork(
+    ctx: &mut SyscallCtx,
+    flags: u64,
+    stack: u64,
+    parent_tid: u64,
+    child_tid: u64,
+    tls: u64,
+) -> SysResult<u64> {
     if flags & CLONE_THREAD != 0 {
         return spawn_thread(ctx, flags, stack, parent_tid, child_tid, tls);
     }
     if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & (CLONE_SIGHAND | CLONE_FS | CLONE_FILES) != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
+    if flags & (CLONE_SIGHAND | CLONE_FS | CLONE_FILES) != 0
+        || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0)
+    {
         // Processes that share memory or tables without being threads are not modelled;
         // CLONE_VM|CLONE_VFORK (posix_spawn) gets a copy-on-write child, which it cannot tell apart.
         return Err(Errno::ENOSYS);
@@ -88,13 +104,20 @@ fn fork(ctx: &mut SyscallCtx, flags: u64, stack: u64, parent_tid: u64, child_tid
     }
     *child.creds.lock() = *parent.creds.lock();
     *child.groups.lock() = parent.groups.lock().clone();
-    child.nice.store(parent.nice.load(core::sync::atomic::Ordering::Relaxed), core::sync::atomic::Ordering::Relaxed);
+    child.nice.store(
+        parent.nice.load(core::sync::atomic::Ordering::Relaxed),
+        core::sync::atomic::Ordering::Relaxed,
+    );
     *child.attrs.lock() = parent.attrs.lock().for_child();
     *child.comm.lock() = parent.comm.lock().clone();
     *child.cmdline.lock() = parent.cmdline.lock().clone();
     *child.exe.lock() = parent.exe.lock().clone();
     let child_thread = crate::process::Thread::new(pid);
-    *child_thread.signals.lock() = crate::process::signal::ThreadSignals { saved_mask: None, private: Default::default(), ..*ctx.thread.signals.lock() };
+    *child_thread.signals.lock() = crate::process::signal::ThreadSignals {
+        saved_mask: None,
+        private: Default::default(),
+        ..*ctx.thread.signals.lock()
+    };
     if flags & CLONE_CHILD_CLEARTID != 0 {
         *child_thread.clear_child_tid.lock() = child_tid;
     }
@@ -156,7 +179,11 @@ pub fn sys_execve(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 /// Reads execve's argv and envp (before the program is looked up, as Linux does).
-fn exec_arrays(ctx: &SyscallCtx, argv: u64, envp: u64) -> SysResult<(alloc::vec::Vec<alloc::string::String>, alloc::vec::Vec<alloc::string::String>)> {
+fn exec_arrays(
+    ctx: &SyscallCtx,
+    argv: u64,
+    envp: u64,
+) -> SysResult<(alloc::vec::Vec<alloc::string::String>, alloc::vec::Vec<alloc::string::String>)> {
     let mem = ctx.mem();
     Ok((mem.read_string_array(argv)?, mem.read_string_array(envp)?))
 }
@@ -188,7 +215,13 @@ pub fn sys_execveat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// Replaces the process image with the program in `node`, named `path` (for /proc and
 /// AT_EXECFN).
-fn exec_node(ctx: &mut SyscallCtx, node: Arc<crate::fs::Node>, path: alloc::string::String, argv: alloc::vec::Vec<alloc::string::String>, envp: alloc::vec::Vec<alloc::string::String>) -> SysResult<u64> {
+fn exec_node(
+    ctx: &mut SyscallCtx,
+    node: Arc<crate::fs::Node>,
+    path: alloc::string::String,
+    argv: alloc::vec::Vec<alloc::string::String>,
+    envp: alloc::vec::Vec<alloc::string::String>,
+) -> SysResult<u64> {
     let start = ctx.process.start();
     if node.kind() != NodeKind::File {
         return Err(Errno::EACCES);
@@ -208,7 +241,10 @@ fn exec_node(ctx: &mut SyscallCtx, node: Arc<crate::fs::Node>, path: alloc::stri
         Err(exec::ExecError::Refused(e)) => return Err(e),
         Err(exec::ExecError::Fatal) => {
             // Past Linux's point of no return: the process dies of SIGSEGV.
-            log::info!("pid {}: execve of {path} failed past the point of no return", ctx.process.pid());
+            log::info!(
+                "pid {}: execve of {path} failed past the point of no return",
+                ctx.process.pid()
+            );
             ctx.exit = Some((ExitStatus::Signaled(signal::SIGSEGV, true), true));
             return Ok(0);
         }
@@ -264,7 +300,8 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         p => c.pgid() == -p,
     };
     let found = me.child_wq.wait_until(|| {
-        let children: alloc::vec::Vec<_> = me.children().into_iter().filter(|c| matches(c)).collect();
+        let children: alloc::vec::Vec<_> =
+            me.children().into_iter().filter(|c| matches(c)).collect();
         if children.is_empty() {
             return Some(Err(Errno::ECHILD));
         }
@@ -384,7 +421,9 @@ pub fn sys_setsid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
     let me = ctx.process;
     // A process group leader cannot start a session (its group would straddle two). Linux's
     // init starts in group 0 and may; ours starts as leader of group 1, hence the exception.
-    if registry::all().iter().any(|p| p.pgid() == me.pid() && p.pid() != me.pid()) || (me.pgid() == me.pid() && me.pid() != 1) {
+    if registry::all().iter().any(|p| p.pgid() == me.pid() && p.pid() != me.pid())
+        || (me.pgid() == me.pid() && me.pid() != 1)
+    {
         return Err(Errno::EPERM);
     }
     me.set_sid();
@@ -456,7 +495,8 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     // (child, si_code, si_status)
     let found = me.child_wq.wait_until(|| {
-        let children: alloc::vec::Vec<_> = me.children().into_iter().filter(|c| matches(c)).collect();
+        let children: alloc::vec::Vec<_> =
+            me.children().into_iter().filter(|c| matches(c)).collect();
         if children.is_empty() {
             return Some(Err(Errno::ECHILD));
         }
@@ -477,7 +517,12 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
                 if options & WNOWAIT == 0 {
                     st.stop_unreported = false;
                 }
-                return Some(Ok(Some((c.clone(), 5i32, st.stopped_by.unwrap_or(signal::SIGSTOP) as i32, false))));
+                return Some(Ok(Some((
+                    c.clone(),
+                    5i32,
+                    st.stopped_by.unwrap_or(signal::SIGSTOP) as i32,
+                    false,
+                ))));
             }
             if options & WCONTINUED != 0 && st.continue_unreported {
                 if options & WNOWAIT == 0 {

@@ -7,10 +7,10 @@ const RLIM_INFINITY: u64 = u64::MAX;
 
 fn rlimit(resource: u64) -> SysResult<(u64, u64)> {
     Ok(match resource {
-        3 => (8 << 20, RLIM_INFINITY),                    // STACK
-        6 => (4096, 4096),                                // NPROC
-        4 => (0, RLIM_INFINITY),                          // CORE
-        8 => (8 << 20, 8 << 20),                          // MEMLOCK
+        3 => (8 << 20, RLIM_INFINITY), // STACK
+        6 => (4096, 4096),             // NPROC
+        4 => (0, RLIM_INFINITY),       // CORE
+        8 => (8 << 20, 8 << 20),       // MEMLOCK
         0..=15 => (RLIM_INFINITY, RLIM_INFINITY),
         _ => return Err(Errno::EINVAL),
     })
@@ -34,7 +34,8 @@ pub fn sys_prlimit64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         rlimit(resource)?
     };
     let mem = ctx.mem();
-    let requested = if new != 0 { Some((mem.read_u64(new)?, mem.read_u64(new + 8)?)) } else { None };
+    let requested =
+        if new != 0 { Some((mem.read_u64(new)?, mem.read_u64(new + 8)?)) } else { None };
     if let Some((ncur, nmax)) = requested {
         if ncur > nmax {
             return Err(Errno::EINVAL);

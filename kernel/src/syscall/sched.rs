@@ -46,7 +46,10 @@ fn scheduling_target(pid: u64) -> SysResult<()> {
     match pid as i32 {
         p if p < 0 => Err(Errno::EINVAL),
         0 => Ok(()),
-        p => crate::process::registry::get(p).or_else(|| crate::process::registry::find_thread(p).map(|(p, _)| p)).map(|_| ()).ok_or(Errno::ESRCH),
+        p => crate::process::registry::get(p)
+            .or_else(|| crate::process::registry::find_thread(p).map(|(p, _)| p))
+            .map(|_| ())
+            .ok_or(Errno::ESRCH),
     }
 }
 
@@ -120,7 +123,11 @@ pub fn sys_sched_get_priority_min(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResu
 pub fn sys_sched_rr_get_interval(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     scheduling_target(a[0])?;
     let slice_ns = 1_000_000_000 / u64::from(ostd::time::hz());
-    super::decode::write_timespec(&ctx.mem(), a[1], crate::fs::node::Timespec { sec: 0, nsec: slice_ns as i64 })?;
+    super::decode::write_timespec(
+        &ctx.mem(),
+        a[1],
+        crate::fs::node::Timespec { sec: 0, nsec: slice_ns as i64 },
+    )?;
     Ok(0)
 }
 
@@ -129,7 +136,11 @@ const PRIO_PGRP: u64 = 1;
 const PRIO_USER: u64 = 2;
 
 /// The processes getpriority/setpriority name.
-fn priority_targets(ctx: &SyscallCtx, which: u64, who: u64) -> SysResult<alloc::vec::Vec<alloc::sync::Arc<crate::process::Process>>> {
+fn priority_targets(
+    ctx: &SyscallCtx,
+    which: u64,
+    who: u64,
+) -> SysResult<alloc::vec::Vec<alloc::sync::Arc<crate::process::Process>>> {
     use crate::process::registry;
     let who = who as i32;
     let all = registry::all().into_iter().filter(|p| !p.is_zombie());
@@ -152,7 +163,11 @@ fn priority_targets(ctx: &SyscallCtx, which: u64, who: u64) -> SysResult<alloc::
 /// getpriority(2): returns 20 - nice of the highest-priority target (the raw syscall's
 /// convention; glibc converts it back to a nice value).
 pub fn sys_getpriority(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let nice = priority_targets(ctx, a[0], a[1])?.iter().map(|p| p.nice.load(Ordering::Relaxed)).min().unwrap_or(0);
+    let nice = priority_targets(ctx, a[0], a[1])?
+        .iter()
+        .map(|p| p.nice.load(Ordering::Relaxed))
+        .min()
+        .unwrap_or(0);
     Ok((20 - nice) as u64)
 }
 

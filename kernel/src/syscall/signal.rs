@@ -4,12 +4,11 @@
 
 use alloc::sync::Arc;
 
-
 use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 use crate::process::sigframe::SigInfo;
 use crate::process::signal::{self, NSIG, SIGKILL, SIGSTOP, SigAction};
-use crate::process::{registry, run, Process};
+use crate::process::{Process, registry, run};
 
 /// kill(2).
 pub fn sys_kill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
@@ -22,7 +21,10 @@ pub fn sys_kill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         // A zombie can still be named (Linux answers 0 until it is reaped); the signal is lost.
         p if p > 0 => alloc::vec![registry::get(p).ok_or(Errno::ESRCH)?],
         0 => registry::all().into_iter().filter(|p| p.pgid() == ctx.process.pgid()).collect(),
-        -1 => registry::all().into_iter().filter(|p| p.pid() != 1 && p.pid() != ctx.process.pid()).collect(),
+        -1 => registry::all()
+            .into_iter()
+            .filter(|p| p.pid() != 1 && p.pid() != ctx.process.pid())
+            .collect(),
         p => registry::all().into_iter().filter(|q| q.pgid() == -p).collect(),
     };
     if targets.is_empty() {
@@ -50,7 +52,14 @@ const SI_USER: i32 = 0;
 const SI_TKILL: i32 = -6;
 
 fn sender_info(ctx: &SyscallCtx, sig: u32, code: i32) -> crate::process::sigframe::SigInfo {
-    crate::process::sigframe::SigInfo { signo: sig, code, pid: ctx.process.pid(), uid: ctx.process.creds.lock().ruid, status: 0, ..Default::default() }
+    crate::process::sigframe::SigInfo {
+        signo: sig,
+        code,
+        pid: ctx.process.pid(),
+        uid: ctx.process.creds.lock().ruid,
+        status: 0,
+        ..Default::default()
+    }
 }
 
 /// pidfd_send_signal(2): to the process a pidfd (or a /proc/PID directory) names. A
@@ -64,7 +73,10 @@ pub fn sys_pidfd_send_signal(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64
     let process = match crate::process::pidfd::process_of(&*file) {
         Some(p) => p,
         None => {
-            let pid = file.node().and_then(|n| crate::process::procfs::pid_of_dir(n)).ok_or(Errno::EBADF)?;
+            let pid = file
+                .node()
+                .and_then(|n| crate::process::procfs::pid_of_dir(n))
+                .ok_or(Errno::EBADF)?;
             registry::get(pid).ok_or(Errno::ESRCH)?
         }
     };
@@ -99,7 +111,8 @@ pub fn sys_tkill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn signal_thread(ctx: &SyscallCtx, tgid: Option<i32>, tid: i32, sig: u32) -> SysResult<u64> {
-    let (process, thread) = registry::find_thread(tid).filter(|(p, _)| !p.is_zombie()).ok_or(Errno::ESRCH)?;
+    let (process, thread) =
+        registry::find_thread(tid).filter(|(p, _)| !p.is_zombie()).ok_or(Errno::ESRCH)?;
     if tgid.is_some_and(|tgid| tgid != process.pid()) {
         return Err(Errno::ESRCH);
     }
@@ -124,7 +137,12 @@ pub fn sys_rt_sigaction(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         if sig == SIGKILL || sig == SIGSTOP {
             return Err(Errno::EINVAL);
         }
-        Some(SigAction { handler: mem.read_u64(act)?, flags: mem.read_u64(act + 8)?, restorer: mem.read_u64(act + 16)?, mask: mem.read_u64(act + 24)? })
+        Some(SigAction {
+            handler: mem.read_u64(act)?,
+            flags: mem.read_u64(act + 8)?,
+            restorer: mem.read_u64(act + 16)?,
+            mask: mem.read_u64(act + 24)?,
+        })
     } else {
         None
     };
@@ -193,7 +211,13 @@ pub fn sys_sigaltstack(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let old = {
         let mut b = [0u8; 24];
         b[0..8].copy_from_slice(&(if disabled { 0 } else { base }).to_le_bytes());
-        let flags = if on_stack { SS_ONSTACK } else if disabled { SS_DISABLE } else { 0 };
+        let flags = if on_stack {
+            SS_ONSTACK
+        } else if disabled {
+            SS_DISABLE
+        } else {
+            0
+        };
         b[8..12].copy_from_slice(&flags.to_le_bytes());
         b[16..24].copy_from_slice(&(if disabled { 0 } else { size }).to_le_bytes());
         b
@@ -233,16 +257,33 @@ pub fn sys_rt_sigreturn(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
                 // Linux's IRET to these selectors takes #GP: SIGSEGV, with the restored
                 // registers.
                 log::info!("pid {}: rt_sigreturn to unusable selectors", ctx.process.pid());
-                run::synchronous(ctx.process, ctx.thread, SigInfo { signo: signal::SIGSEGV, code: 0x80, trap: Some((13, 0)), ..SigInfo::default() });
+                run::synchronous(
+                    ctx.process,
+                    ctx.thread,
+                    SigInfo {
+                        signo: signal::SIGSEGV,
+                        code: 0x80,
+                        trap: Some((13, 0)),
+                        ..SigInfo::default()
+                    },
+                );
             }
             // rax is the interrupted code's, restored with the rest.
             Ok(ctx.user.context().rax)
         }
         Err(e) => {
-            log::info!("pid {}: rt_sigreturn with a bad frame at rsp {:#x}: {e:?}", ctx.process.pid(), ctx.user.context().rsp);
+            log::info!(
+                "pid {}: rt_sigreturn with a bad frame at rsp {:#x}: {e:?}",
+                ctx.process.pid(),
+                ctx.user.context().rsp
+            );
             // A corrupt frame: Linux forces SIGSEGV (signal_fault), which a handler may catch
             // if the stack can take its frame.
-            run::synchronous(ctx.process, ctx.thread, SigInfo { signo: signal::SIGSEGV, code: 0x80, ..SigInfo::default() });
+            run::synchronous(
+                ctx.process,
+                ctx.thread,
+                SigInfo { signo: signal::SIGSEGV, code: 0x80, ..SigInfo::default() },
+            );
             Ok(0)
         }
     }
@@ -306,7 +347,13 @@ pub fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     let process = ctx.process.clone();
     let thread = ctx.thread.clone();
     let taken = ostd::task::wait_ticks_until(|| {
-        if let Some(info) = thread.signals.lock().private.take_in(set).or_else(|| process.signals.lock().shared.take_in(set)) {
+        if let Some(info) = thread
+            .signals
+            .lock()
+            .private
+            .take_in(set)
+            .or_else(|| process.signals.lock().shared.take_in(set))
+        {
             if info.code == crate::process::sigframe::SI_TIMER {
                 crate::process::posix_timer::signal_taken(&process, info.pid);
             }

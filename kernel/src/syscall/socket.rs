@@ -10,7 +10,9 @@ use super::fs::{check_access, make_node, start_at};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::FileLike;
 use crate::fs::{NodeKind, path};
-use crate::net::unix::{Credentials, IoFlags, Received, SockType, UnixAddr, UnixSocket, lookup_abstract, lookup_node};
+use crate::net::unix::{
+    Credentials, IoFlags, Received, SockType, UnixAddr, UnixSocket, lookup_abstract, lookup_node,
+};
 use crate::process::creds::MAY_WRITE;
 
 const AF_UNIX: u64 = 1;
@@ -180,7 +182,11 @@ pub fn sys_bind(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     // EADDRINUSE even then.
     if let UnixAddr::Path(p) = &addr {
         if socket.is_bound() {
-            return Err(if path::resolve(&start, p, false).is_ok() { Errno::EADDRINUSE } else { Errno::EINVAL });
+            return Err(if path::resolve(&start, p, false).is_ok() {
+                Errno::EADDRINUSE
+            } else {
+                Errno::EINVAL
+            });
         }
     }
     socket.bind(addr, |p| make_node(ctx, &start, p, NodeKind::Socket, 0o777, ""))?;
@@ -226,17 +232,35 @@ pub fn sys_accept(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn io_flags(flags: u64) -> IoFlags {
-    IoFlags { nonblocking: flags & MSG_DONTWAIT != 0, peek: flags & MSG_PEEK != 0, wait_all: flags & MSG_WAITALL != 0 }
+    IoFlags {
+        nonblocking: flags & MSG_DONTWAIT != 0,
+        peek: flags & MSG_PEEK != 0,
+        wait_all: flags & MSG_WAITALL != 0,
+    }
 }
 
 /// Sends, raising SIGPIPE on EPIPE unless MSG_NOSIGNAL.
-fn send(ctx: &SyscallCtx, socket: &UnixSocket, data: &[u8], rights: Vec<Arc<dyn FileLike>>, to: Option<UnixAddr>, flags: u64) -> SysResult<u64> {
-    if flags & !(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_EOR | 0x4 /* MSG_DONTROUTE */ | 0x8000 /* MSG_MORE */) != 0 {
+fn send(
+    ctx: &SyscallCtx,
+    socket: &UnixSocket,
+    data: &[u8],
+    rights: Vec<Arc<dyn FileLike>>,
+    to: Option<UnixAddr>,
+    flags: u64,
+) -> SysResult<u64> {
+    if flags
+        & !(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_EOR | 0x4 /* MSG_DONTROUTE */ | 0x8000/* MSG_MORE */)
+        != 0
+    {
         return Err(Errno::ENOTSUP);
     }
     let target = match &to {
-        Some(addr) if socket.kind() == SockType::Dgram => Some(find_target(ctx, addr)?.ok_or(Errno::ECONNREFUSED)?),
-        Some(_) => Some(socket.peer_addr().map(|_| Err(Errno::EISCONN)).unwrap_or(Err(Errno::ENOTCONN))?),
+        Some(addr) if socket.kind() == SockType::Dgram => {
+            Some(find_target(ctx, addr)?.ok_or(Errno::ECONNREFUSED)?)
+        }
+        Some(_) => {
+            Some(socket.peer_addr().map(|_| Err(Errno::EISCONN)).unwrap_or(Err(Errno::ENOTCONN))?)
+        }
         None => None,
     };
     match socket.send(data, rights, target, io_flags(flags)) {
@@ -269,7 +293,10 @@ pub fn sys_recvfrom(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn receive(socket: &UnixSocket, max: usize, flags: u64) -> SysResult<Received> {
-    if flags & !(MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_WAITALL | MSG_CMSG_CLOEXEC | 0x2000 /* MSG_ERRQUEUE */) != 0 {
+    if flags
+        & !(MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_WAITALL | MSG_CMSG_CLOEXEC | 0x2000/* MSG_ERRQUEUE */)
+        != 0
+    {
         return Err(Errno::ENOTSUP);
     }
     socket.receive(max, io_flags(flags))
@@ -333,7 +360,11 @@ fn read_rights(ctx: &SyscallCtx, control: u64, len: u64) -> SysResult<Vec<Arc<dy
 pub fn sys_sendmsg(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let socket = socket_arg(ctx, a[0])?;
     let msg = read_msghdr(ctx, a[1])?;
-    let total = msg.iov.iter().try_fold(0usize, |sum, (_, len)| sum.checked_add(*len)).ok_or(Errno::EINVAL)?;
+    let total = msg
+        .iov
+        .iter()
+        .try_fold(0usize, |sum, (_, len)| sum.checked_add(*len))
+        .ok_or(Errno::EINVAL)?;
     let mut data = crate::memory::user_sized_buffer(total)?;
     let mut start = 0;
     for (base, len) in &msg.iov {
@@ -341,7 +372,11 @@ pub fn sys_sendmsg(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         start += len;
     }
     let rights = read_rights(ctx, msg.control, msg.control_len)?;
-    let to = if msg.name != 0 && msg.name_len != 0 { Some(read_address(ctx, msg.name, msg.name_len)?) } else { None };
+    let to = if msg.name != 0 && msg.name_len != 0 {
+        Some(read_address(ctx, msg.name, msg.name_len)?)
+    } else {
+        None
+    };
     send(ctx, &socket, &data, rights, to, a[2])
 }
 
@@ -359,7 +394,8 @@ pub fn sys_recvmsg(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         at += n;
     }
     let mut msg_flags = if got.truncated { MSG_TRUNC as u32 } else { 0 };
-    let control_used = deliver_rights(ctx, &msg, got.rights, a[2] & MSG_CMSG_CLOEXEC != 0, &mut msg_flags)?;
+    let control_used =
+        deliver_rights(ctx, &msg, got.rights, a[2] & MSG_CMSG_CLOEXEC != 0, &mut msg_flags)?;
     if msg.name != 0 {
         // msg_namelen is an in/out field inside the header.
         mem.write_u32(a[1] + 8, msg.name_len as u32)?;
@@ -374,7 +410,13 @@ pub fn sys_recvmsg(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// Installs received files as descriptors and writes their SCM_RIGHTS message; what does not
 /// fit the control buffer is dropped and MSG_CTRUNC set. Returns the control bytes used.
-fn deliver_rights(ctx: &SyscallCtx, msg: &MsgHdr, rights: Vec<Arc<dyn FileLike>>, cloexec: bool, msg_flags: &mut u32) -> SysResult<u64> {
+fn deliver_rights(
+    ctx: &SyscallCtx,
+    msg: &MsgHdr,
+    rights: Vec<Arc<dyn FileLike>>,
+    cloexec: bool,
+    msg_flags: &mut u32,
+) -> SysResult<u64> {
     if rights.is_empty() {
         return Ok(0);
     }
@@ -493,7 +535,8 @@ pub fn sys_getsockopt(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         SO_PROTOCOL => 0u32.to_le_bytes().to_vec(),
         SO_PEERCRED => {
             // Linux reports pid 0 and the overflow IDs when there is no peer.
-            let c = socket.peer_credentials().unwrap_or(Credentials { pid: 0, uid: 65534, gid: 65534 });
+            let c =
+                socket.peer_credentials().unwrap_or(Credentials { pid: 0, uid: 65534, gid: 65534 });
             let mut v = Vec::from(c.pid.to_le_bytes());
             v.extend_from_slice(&c.uid.to_le_bytes());
             v.extend_from_slice(&c.gid.to_le_bytes());

@@ -6,7 +6,8 @@ use crate::error::{Errno, SysResult};
 
 /// uname(2).
 pub fn sys_uname(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let fields = ["Linux", "(none)", "6.1.0-cocoon", "#1 SMP PREEMPT cocoon 0.1.0", "x86_64", "(none)"];
+    let fields =
+        ["Linux", "(none)", "6.1.0-cocoon", "#1 SMP PREEMPT cocoon 0.1.0", "x86_64", "(none)"];
     let mut b = [0u8; 65 * 6];
     for (i, f) in fields.iter().enumerate() {
         b[i * 65..i * 65 + f.len()].copy_from_slice(f.as_bytes());
@@ -99,7 +100,11 @@ fn capability_header(ctx: &SyscallCtx, header: u64) -> SysResult<(u32, i32)> {
 /// other user's empty.
 pub fn sys_capget(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let (version, pid) = capability_header(ctx, a[0])?;
-    let target = if pid == 0 { ctx.process.clone() } else { crate::process::registry::get(pid).ok_or(Errno::ESRCH)? };
+    let target = if pid == 0 {
+        ctx.process.clone()
+    } else {
+        crate::process::registry::get(pid).ok_or(Errno::ESRCH)?
+    };
     if a[1] == 0 {
         return Ok(0);
     }
@@ -128,7 +133,10 @@ pub fn sys_capset(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let words = if version == CAPABILITY_V1 { 1 } else { 2 };
     for word in 0..words {
         let at = a[1] + 12 * word;
-        let (effective, permitted) = (u64::from(mem.read_u32(at)?) << (32 * word), u64::from(mem.read_u32(at + 4)?) << (32 * word));
+        let (effective, permitted) = (
+            u64::from(mem.read_u32(at)?) << (32 * word),
+            u64::from(mem.read_u32(at + 4)?) << (32 * word),
+        );
         if permitted & !held != 0 || effective & !permitted != 0 {
             return Err(Errno::EPERM);
         }

@@ -1,6 +1,9 @@
 //! The syscall table: every implemented syscall, by number, in one place.
 
-use super::{Handler, dir, epoll, fd, file_io, file_meta, futex, identity, mm, mount, poll, prctl, process, resources, sched, signal, socket, system, time, timer};
+use super::{
+    Handler, dir, epoll, fd, file_io, file_meta, futex, identity, mm, mount, poll, prctl, process,
+    resources, sched, signal, socket, system, time, timer,
+};
 
 /// One implemented syscall.
 pub struct Syscall {

@@ -32,10 +32,15 @@ fn cpu_clock(ctx: &SyscallCtx, id: i32) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let time = if thread {
-        let task = if pid == 0 { Some(ostd::task::current()) } else { crate::process::registry::task_of_thread(pid) };
+        let task = if pid == 0 {
+            Some(ostd::task::current())
+        } else {
+            crate::process::registry::task_of_thread(pid)
+        };
         task.ok_or(Errno::EINVAL)?.cpu_time()
     } else {
-        let p = if pid == 0 { Some(ctx.process.clone()) } else { crate::process::registry::get(pid) };
+        let p =
+            if pid == 0 { Some(ctx.process.clone()) } else { crate::process::registry::get(pid) };
         p.ok_or(Errno::EINVAL)?.cpu_time()
     };
     Ok(if kind == 1 { time.user_ns } else { time.total_ns })
@@ -98,7 +103,10 @@ pub fn sys_times(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[0] != 0 {
         let (me, children) = (ctx.process.cpu_time(), *ctx.process.children_cpu.lock());
         let mut b = [0u8; 32];
-        for (i, ns) in [me.user_ns, me.system_ns(), children.user_ns, children.system_ns()].into_iter().enumerate() {
+        for (i, ns) in [me.user_ns, me.system_ns(), children.user_ns, children.system_ns()]
+            .into_iter()
+            .enumerate()
+        {
             b[i * 8..i * 8 + 8].copy_from_slice(&clock_ticks(ns).to_le_bytes());
         }
         ctx.mem().write(a[0], &b)?;

@@ -96,7 +96,8 @@ pub fn sys_timer_settime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let mem = ctx.mem();
     let interval = timespec_ns(read_timespec(&mem, a[2])?);
     let value = timespec_ns(read_timespec(&mem, a[2] + 16)?);
-    let (old_interval, old_left) = posix_timer::settime(ctx.process, id, interval, value, flags & TIMER_ABSTIME != 0)?;
+    let (old_interval, old_left) =
+        posix_timer::settime(ctx.process, id, interval, value, flags & TIMER_ABSTIME != 0)?;
     if a[3] != 0 {
         mem.write(a[3], &interval_pair_bytes(old_interval, old_left, false))?;
     }

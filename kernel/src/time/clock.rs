@@ -13,7 +13,10 @@ static BOOT_EPOCH_NS: AtomicI64 = AtomicI64::new(0);
 /// Reads the RTC once; call early in boot.
 pub fn init() {
     let rtc = ostd::time::rtc::read_unix_time().unwrap_or(0) as i64;
-    BOOT_EPOCH_NS.store(rtc.saturating_mul(1_000_000_000) - ostd::time::monotonic_ns() as i64, Ordering::Relaxed);
+    BOOT_EPOCH_NS.store(
+        rtc.saturating_mul(1_000_000_000) - ostd::time::monotonic_ns() as i64,
+        Ordering::Relaxed,
+    );
 }
 
 /// Sets CLOCK_REALTIME to `ns` since the epoch (clock_settime, settimeofday).

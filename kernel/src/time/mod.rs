@@ -7,4 +7,7 @@
 pub mod clock;
 pub mod timer;
 
-pub use clock::{deadline_after, init, monotonic, monotonic_ns, ns_timespec, realtime, set_realtime_ns, sleep_until_ns, timespec_ns};
+pub use clock::{
+    deadline_after, init, monotonic, monotonic_ns, ns_timespec, realtime, set_realtime_ns,
+    sleep_until_ns, timespec_ns,
+};

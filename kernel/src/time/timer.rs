@@ -46,7 +46,9 @@ pub fn deadline_for(clock: u32, value: u64, absolute: bool, now: u64) -> Option<
     match (value, absolute) {
         (0, _) => None,
         (v, false) => Some(now.saturating_add(v)),
-        (v, true) if matches!(clock, 0 | 8 | 11) => Some(super::clock::realtime_to_monotonic_ns(i128::from(v))),
+        (v, true) if matches!(clock, 0 | 8 | 11) => {
+            Some(super::clock::realtime_to_monotonic_ns(i128::from(v)))
+        }
         (v, true) => Some(v),
     }
 }

@@ -18,8 +18,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use ostd::sync::{SpinLock, WaitQueue};
 
 use crate::error::{Errno, SysResult};
-use crate::fs::file::{FileLike, OpenFlags, Readiness, Stat};
 use crate::fs::Node;
+use crate::fs::file::{FileLike, OpenFlags, Readiness, Stat};
 use crate::user_mem::UserMem;
 
 const TCGETS: u32 = 0x5401;
@@ -214,7 +214,9 @@ impl Terminal {
         }
         match byte {
             b'\n' => self.put_processed(state.termios.oflag, b"\n"),
-            0..=0x1f | 0x7f if state.termios.lflag & ECHOCTL != 0 && byte != b'\t' => self.sink.put(&[b'^', byte ^ 0x40]),
+            0..=0x1f | 0x7f if state.termios.lflag & ECHOCTL != 0 && byte != b'\t' => {
+                self.sink.put(&[b'^', byte ^ 0x40])
+            }
             _ => self.sink.put(&[byte]),
         }
     }
@@ -245,9 +247,14 @@ impl Terminal {
             // can always make progress; this holds at most one byte past the capacity, since
             // it empties the line) or edits it (which only shrinks it).
             let canonical = t.lflag & ICANON != 0;
-            let ends_line = canonical && !s.line.is_empty() && (byte == b'\n' || byte == t.cc[VEOF]);
+            let ends_line =
+                canonical && !s.line.is_empty() && (byte == b'\n' || byte == t.cc[VEOF]);
             let edits = canonical && (byte == t.cc[VERASE] || byte == 0x08 || byte == t.cc[VKILL]);
-            if signal.is_none() && s.ready.len() + s.line.len() >= INPUT_CAPACITY && !ends_line && !edits {
+            if signal.is_none()
+                && s.ready.len() + s.line.len() >= INPUT_CAPACITY
+                && !ends_line
+                && !edits
+            {
                 s.dropped += 1;
             } else if signal.is_none() {
                 if t.lflag & ICANON == 0 {
@@ -360,7 +367,11 @@ impl Terminal {
     /// poll/select readiness of the slave side.
     pub fn readiness(&self) -> Readiness {
         let s = self.state.lock();
-        Readiness { readable: !s.ready.is_empty() || s.eofs > 0 || s.hung_up, writable: self.sink.has_room(), hangup: s.hung_up }
+        Readiness {
+            readable: !s.ready.is_empty() || s.eofs > 0 || s.hung_up,
+            writable: self.sink.has_room(),
+            hangup: s.hung_up,
+        }
     }
 
     /// The terminal ioctls (termios, process groups, window size).
@@ -463,10 +474,13 @@ pub fn init() {
                 console.terminal.receive(b);
             }
             // Logged here, not in the interrupt (which must not take the console's lock).
-            let dropped = console.raw_dropped.load(Ordering::Relaxed) + console.terminal.dropped_input();
+            let dropped =
+                console.raw_dropped.load(Ordering::Relaxed) + console.terminal.dropped_input();
             // At each doubling, so a flood cannot turn into a flood of warnings.
             if dropped > 0 && (reported == 0 || dropped >= 2 * reported) {
-                log::warn!("tty: console input overran its {RAW_CAPACITY}-byte buffers; {dropped} bytes dropped so far");
+                log::warn!(
+                    "tty: console input overran its {RAW_CAPACITY}-byte buffers; {dropped} bytes dropped so far"
+                );
                 reported = dropped;
             }
         }

@@ -95,8 +95,14 @@ static PTYS: SpinLock<BTreeMap<u32, Weak<Pty>>> = SpinLock::new(BTreeMap::new())
 /// Opens /dev/ptmx: a new pair, returning its master.
 pub fn open_master(flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
     let mut ptys = PTYS.lock();
-    let index = (0..MAX_PTYS).find(|i| ptys.get(i).is_none_or(|w| w.strong_count() == 0)).ok_or(Errno::ENOSPC)?;
-    let to_master = Arc::new(ToMaster { bytes: SpinLock::new(VecDeque::new()), readable: WaitQueue::new(), writable: WaitQueue::new() });
+    let index = (0..MAX_PTYS)
+        .find(|i| ptys.get(i).is_none_or(|w| w.strong_count() == 0))
+        .ok_or(Errno::ENOSPC)?;
+    let to_master = Arc::new(ToMaster {
+        bytes: SpinLock::new(VecDeque::new()),
+        readable: WaitQueue::new(),
+        writable: WaitQueue::new(),
+    });
     let pty = Arc::new(Pty {
         index,
         terminal: Terminal::new(alloc::boxed::Box::new(to_master.clone())),
@@ -106,7 +112,10 @@ pub fn open_master(flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
         slave_seen: AtomicBool::new(false),
     });
     ptys.insert(index, Arc::downgrade(&pty));
-    Ok(Arc::new(Master { pty, flags: SpinLock::new(flags & (OpenFlags::NONBLOCK | OpenFlags::RDWR)) }))
+    Ok(Arc::new(Master {
+        pty,
+        flags: SpinLock::new(flags & (OpenFlags::NONBLOCK | OpenFlags::RDWR)),
+    }))
 }
 
 /// Opens /dev/pts/N (`node` is its devpts node).
@@ -169,7 +178,9 @@ impl FileLike for Master {
                 }
                 return Some(Ok(n));
             }
-            if pty.slave_seen.load(Ordering::Relaxed) && pty.slave_opens.load(Ordering::Relaxed) == 0 {
+            if pty.slave_seen.load(Ordering::Relaxed)
+                && pty.slave_opens.load(Ordering::Relaxed) == 0
+            {
                 Some(Err(Errno::EIO))
             } else if nonblocking {
                 Some(Err(Errno::EAGAIN))
@@ -193,7 +204,14 @@ impl FileLike for Master {
     }
 
     fn stat(&self) -> Stat {
-        Stat { mode: 0o020666, rdev: u64::from(makedev(5, 2)), ino: PTS_INO_BASE + 0xffff, nlink: 1, blksize: 1024, ..Stat::default() }
+        Stat {
+            mode: 0o020666,
+            rdev: u64::from(makedev(5, 2)),
+            ino: PTS_INO_BASE + 0xffff,
+            nlink: 1,
+            blksize: 1024,
+            ..Stat::default()
+        }
     }
 
     fn flags(&self) -> OpenFlags {
@@ -207,7 +225,8 @@ impl FileLike for Master {
 
     fn readiness(&self) -> Readiness {
         let data = !self.pty.to_master.bytes.lock().is_empty();
-        let gone = self.pty.slave_seen.load(Ordering::Relaxed) && self.pty.slave_opens.load(Ordering::Relaxed) == 0;
+        let gone = self.pty.slave_seen.load(Ordering::Relaxed)
+            && self.pty.slave_opens.load(Ordering::Relaxed) == 0;
         Readiness { readable: data || gone, writable: true, hangup: gone }
     }
 
@@ -219,7 +238,9 @@ impl FileLike for Master {
                 self.pty.locked.store(lock, Ordering::Relaxed);
                 Ok(0)
             }
-            TIOCGPTLCK => mem.write_u32(arg, u32::from(self.pty.locked.load(Ordering::Relaxed))).map(|()| 0),
+            TIOCGPTLCK => {
+                mem.write_u32(arg, u32::from(self.pty.locked.load(Ordering::Relaxed))).map(|()| 0)
+            }
             FIONREAD => {
                 let n = self.pty.to_master.bytes.lock().len();
                 mem.write_u32(arg, n as u32).map(|()| 0)
@@ -251,7 +272,12 @@ struct DeviceNode;
 impl Generated for DeviceNode {}
 
 fn slave_node(index: u32) -> Arc<Node> {
-    let node = Node::new_generated(NodeKind::CharDev(makedev(PTS_MAJOR, index)), 0o620, PTS_INO_BASE + 1 + u64::from(index), DeviceNode);
+    let node = Node::new_generated(
+        NodeKind::CharDev(makedev(PTS_MAJOR, index)),
+        0o620,
+        PTS_INO_BASE + 1 + u64::from(index),
+        DeviceNode,
+    );
     // Linux's devpts default: owned by the opener's group tty (5).
     node.update_metadata(|m| m.gid = 5);
     node
@@ -259,8 +285,17 @@ fn slave_node(index: u32) -> Arc<Node> {
 
 impl Generated for DevptsRoot {
     fn entries(&self) -> Vec<(String, Arc<Node>)> {
-        let live: Vec<u32> = PTYS.lock().iter().filter(|(_, w)| w.strong_count() > 0).map(|(i, _)| *i).collect();
-        let mut out = alloc::vec![(String::from("ptmx"), Node::new_generated(NodeKind::CharDev(makedev(5, 2)), 0o000, PTS_INO_BASE + 0xffff, DeviceNode))];
+        let live: Vec<u32> =
+            PTYS.lock().iter().filter(|(_, w)| w.strong_count() > 0).map(|(i, _)| *i).collect();
+        let mut out = alloc::vec![(
+            String::from("ptmx"),
+            Node::new_generated(
+                NodeKind::CharDev(makedev(5, 2)),
+                0o000,
+                PTS_INO_BASE + 0xffff,
+                DeviceNode
+            )
+        )];
         out.extend(live.into_iter().map(|i| (i.to_string(), slave_node(i))));
         out
     }

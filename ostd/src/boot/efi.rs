@@ -23,7 +23,8 @@ const MAP_BUF_SIZE: usize = 64 * 1024;
 #[repr(C, align(16))]
 struct MapBuffer([u8; MAP_BUF_SIZE]);
 
-static MAP_BUFFER: crate::sync::SpinLock<MapBuffer> = crate::sync::SpinLock::new(MapBuffer([0; MAP_BUF_SIZE]));
+static MAP_BUFFER: crate::sync::SpinLock<MapBuffer> =
+    crate::sync::SpinLock::new(MapBuffer([0; MAP_BUF_SIZE]));
 
 pub(super) fn take_over(
     image_handle: u64,
@@ -34,7 +35,8 @@ pub(super) fn take_over(
 ) -> Result<BootInfo, BootError> {
     let params = linux::read(boot_params)?;
     let mut map_buf = MAP_BUFFER.lock();
-    let (rsdp_from_efi, map_len, desc_size) = exit_boot_services(image_handle, system_table, &mut map_buf.0)?;
+    let (rsdp_from_efi, map_len, desc_size) =
+        exit_boot_services(image_handle, system_table, &mut map_buf.0)?;
 
     let mut memory = MemoryMap::new();
     for desc in map_buf.0[..map_len].chunks_exact(desc_size) {
@@ -46,7 +48,10 @@ pub(super) fn take_over(
             9 => MemoryKind::AcpiReclaimable,
             _ => MemoryKind::Reserved,
         };
-        memory.push(MemoryRegion { range: PhysRange { start, end: start.saturating_add(pages.saturating_mul(4096)) }, kind });
+        memory.push(MemoryRegion {
+            range: PhysRange { start, end: start.saturating_add(pages.saturating_mul(4096)) },
+            kind,
+        });
     }
     drop(map_buf);
     if memory.usable_bytes() == 0 {
@@ -75,9 +80,17 @@ pub(super) fn take_over(
 }
 
 /// Returns (ACPI RSDP from the configuration table, bytes of map, descriptor size).
-fn exit_boot_services(handle: u64, system_table: u64, buf: &mut [u8]) -> Result<(Option<u64>, usize, usize), BootError> {
+fn exit_boot_services(
+    handle: u64,
+    system_table: u64,
+    buf: &mut [u8],
+) -> Result<(Option<u64>, usize, usize), BootError> {
     if !in_boot_map::<SystemTable>(system_table, 1) {
-        return Err(BootError::OutOfReach { what: "EFI system table", paddr: system_table, len: 0 });
+        return Err(BootError::OutOfReach {
+            what: "EFI system table",
+            paddr: system_table,
+            len: 0,
+        });
     }
     // SAFETY: OVMF passed the system table's address in the handover call; it is identity
     // mapped (checked above to be aligned and below 4 GiB) and boot services are still running, so the
@@ -89,7 +102,11 @@ fn exit_boot_services(handle: u64, system_table: u64, buf: &mut [u8]) -> Result<
     let rsdp = find_rsdp(st);
     let bs_addr = st.boot_services as u64;
     if !in_boot_map::<BootServices>(bs_addr, 1) {
-        return Err(BootError::OutOfReach { what: "EFI boot services table", paddr: bs_addr, len: size_of::<BootServices>() as u64 });
+        return Err(BootError::OutOfReach {
+            what: "EFI boot services table",
+            paddr: bs_addr,
+            len: size_of::<BootServices>() as u64,
+        });
     }
     // SAFETY: as above (the table is aligned and below 4 GiB, checked just now); it outlives this
     // function (it dies with ExitBootServices, after which we never touch it again).
@@ -101,13 +118,22 @@ fn exit_boot_services(handle: u64, system_table: u64, buf: &mut [u8]) -> Result<
         // SAFETY: every pointer is to a live local or to `buf`, whose length is `size`;
         // GetMemoryMap writes at most `size` bytes and updates `size`.
         let status = unsafe {
-            (bs.get_memory_map)(&mut size, buf.as_mut_ptr().cast(), &mut key, &mut desc_size, &mut desc_version)
+            (bs.get_memory_map)(
+                &mut size,
+                buf.as_mut_ptr().cast(),
+                &mut key,
+                &mut desc_size,
+                &mut desc_version,
+            )
         };
         if status != Status::SUCCESS {
             return Err(BootError::Efi { call: "GetMemoryMap", status: status.0 });
         }
         if desc_size < 40 || size > buf.len() {
-            return Err(BootError::Efi { call: "GetMemoryMap (descriptor size)", status: desc_size });
+            return Err(BootError::Efi {
+                call: "GetMemoryMap (descriptor size)",
+                status: desc_size,
+            });
         }
         // SAFETY: `handle` is the image handle OVMF passed us, and `key` is from the memory map
         // just read. After success, boot services are gone and nothing here calls them again.
@@ -129,12 +155,17 @@ fn exit_boot_services(handle: u64, system_table: u64, buf: &mut [u8]) -> Result<
 /// the first 4 GiB, which the boot page tables identity-map.
 fn in_boot_map<T>(addr: u64, count: usize) -> bool {
     let len = (size_of::<T>() as u64).saturating_mul(count as u64);
-    addr != 0 && addr % align_of::<T>() as u64 == 0 && addr.checked_add(len).is_some_and(|end| end <= 4 << 30)
+    addr != 0
+        && addr % align_of::<T>() as u64 == 0
+        && addr.checked_add(len).is_some_and(|end| end <= 4 << 30)
 }
 
 fn find_rsdp(st: &SystemTable) -> Option<u64> {
     let count = st.number_of_configuration_table_entries.min(256);
-    if !in_boot_map::<uefi_raw::table::configuration::ConfigurationTable>(st.configuration_table as u64, count) {
+    if !in_boot_map::<uefi_raw::table::configuration::ConfigurationTable>(
+        st.configuration_table as u64,
+        count,
+    ) {
         return None;
     }
     // SAFETY: the firmware's configuration table holds `count` entries (bounded to a sane

@@ -76,7 +76,8 @@ impl MemoryMap {
     pub const CAPACITY: usize = 256;
 
     pub(super) const fn new() -> Self {
-        const EMPTY: MemoryRegion = MemoryRegion { range: PhysRange { start: 0, end: 0 }, kind: MemoryKind::Reserved };
+        const EMPTY: MemoryRegion =
+            MemoryRegion { range: PhysRange { start: 0, end: 0 }, kind: MemoryKind::Reserved };
         Self { regions: [EMPTY; Self::CAPACITY], len: 0, dropped: 0 }
     }
 

@@ -3,10 +3,10 @@
 //! Offsets from Documentation/arch/x86/boot.rst and zero-page.rst. The block is copied out
 //! whole, then read field by field from the copy.
 
+use super::BootError;
 use super::cmdline::Cmdline;
 use super::info::PhysRange;
 use super::phys::{self, u32_at, u64_at};
-use super::BootError;
 
 const HDR_MAGIC: u32 = 0x5372_6448; // "HdrS"
 
@@ -37,5 +37,10 @@ pub(super) fn read(paddr: u64) -> Result<LinuxBootParams, BootError> {
     let initrd_len = u64::from(u32_at(&bp, 0x21c)) | u64::from(u32_at(&bp, 0x0c4)) << 32;
     let initrd = (initrd_start != 0 && initrd_len != 0).then_some((initrd_start, initrd_len));
     let rsdp = Some(u64_at(&bp, 0x070)).filter(|&p| p != 0);
-    Ok(LinuxBootParams { cmdline, initrd, rsdp, self_range: PhysRange { start: paddr, end: paddr + 4096 } })
+    Ok(LinuxBootParams {
+        cmdline,
+        initrd,
+        rsdp,
+        self_range: PhysRange { start: paddr, end: paddr + 4096 },
+    })
 }

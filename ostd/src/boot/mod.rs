@@ -33,7 +33,14 @@ const BOOT_PROTO_EFI_HANDOVER: u64 = 2;
 
 /// The first Rust code: called by `entry.S` on the boot stack, higher half mapped.
 #[unsafe(no_mangle)]
-extern "C" fn ostd_boot_entry(protocol: u64, arg0: u64, arg1: u64, arg2: u64, load_offset: u64, entry_tsc: u64) -> ! {
+extern "C" fn ostd_boot_entry(
+    protocol: u64,
+    arg0: u64,
+    arg1: u64,
+    arg2: u64,
+    load_offset: u64,
+    entry_tsc: u64,
+) -> ! {
     crate::console::init();
     let parsed = match protocol {
         BOOT_PROTO_PVH => pvh::parse(arg0, load_offset, entry_tsc),
@@ -93,11 +100,18 @@ impl core::fmt::Display for BootError {
                 write!(f, "PVH start info at {paddr:#x} has magic {magic:#x}, expected 0x336ec578")
             }
             Self::OutOfReach { what, paddr, len } => {
-                write!(f, "{what} at {paddr:#x} (+{len:#x}) is outside the first 4 GiB the boot map covers")
+                write!(
+                    f,
+                    "{what} at {paddr:#x} (+{len:#x}) is outside the first 4 GiB the boot map covers"
+                )
             }
-            Self::BadEfiSystemTable { signature } => write!(f, "EFI system table signature {signature:#x} is not 'IBI SYST'"),
+            Self::BadEfiSystemTable { signature } => {
+                write!(f, "EFI system table signature {signature:#x} is not 'IBI SYST'")
+            }
             Self::Efi { call, status } => write!(f, "EFI {call} failed with status {status:#x}"),
-            Self::BadBootParams { magic } => write!(f, "boot_params header magic {magic:#x} is not 'HdrS'"),
+            Self::BadBootParams { magic } => {
+                write!(f, "boot_params header magic {magic:#x} is not 'HdrS'")
+            }
             Self::NoUsableMemory => write!(f, "the firmware memory map has no usable RAM"),
         }
     }

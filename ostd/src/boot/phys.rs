@@ -28,7 +28,10 @@ pub(super) fn read(what: &'static str, paddr: u64, buf: &mut [u8]) -> Result<(),
 }
 
 /// Reads a little-endian value of `N` bytes at `paddr`.
-pub(super) fn read_array<const N: usize>(what: &'static str, paddr: u64) -> Result<[u8; N], BootError> {
+pub(super) fn read_array<const N: usize>(
+    what: &'static str,
+    paddr: u64,
+) -> Result<[u8; N], BootError> {
     let mut buf = [0u8; N];
     read(what, paddr, &mut buf)?;
     Ok(buf)

@@ -5,16 +5,20 @@
 //! memmap_paddr u64 @40, memmap_entries u32 @48. A module is {paddr u64, size u64,
 //! cmdline_paddr u64, reserved u64}; a memory-map entry is {addr u64, size u64, type u32, pad u32}.
 
+use super::BootError;
 use super::cmdline::Cmdline;
 use super::info::{BootInfo, BootProtocol, MemoryKind, MemoryMap, MemoryRegion, PhysRange};
 use super::phys::{self, u32_at, u64_at};
-use super::BootError;
 
 const PVH_MAGIC: u32 = 0x336e_c578;
 const E820_USABLE: u32 = 1;
 const E820_ACPI: u32 = 3;
 
-pub(super) fn parse(start_info: u64, load_offset: u64, entry_tsc: u64) -> Result<BootInfo, BootError> {
+pub(super) fn parse(
+    start_info: u64,
+    load_offset: u64,
+    entry_tsc: u64,
+) -> Result<BootInfo, BootError> {
     let si: [u8; 56] = phys::read_array("PVH start info", start_info)?;
     let magic = u32_at(&si, 0);
     if magic != PVH_MAGIC {
@@ -27,7 +31,9 @@ pub(super) fn parse(start_info: u64, load_offset: u64, entry_tsc: u64) -> Result
         paddr => {
             let mut raw = [0u8; Cmdline::CAPACITY + 1];
             // A command line near the end of the mapped area is read only as far as it goes.
-            let len = (super::phys::read("command line", paddr, &mut raw).is_ok()).then_some(raw.len()).unwrap_or(0);
+            let len = (super::phys::read("command line", paddr, &mut raw).is_ok())
+                .then_some(raw.len())
+                .unwrap_or(0);
             Cmdline::from_raw(&raw[..len])
         }
     };
@@ -36,7 +42,11 @@ pub(super) fn parse(start_info: u64, load_offset: u64, entry_tsc: u64) -> Result
     if version >= 1 && u64_at(&si, 40) != 0 {
         let (table, entries) = (u64_at(&si, 40), u32_at(&si, 48).min(1024));
         for i in 0..u64::from(entries) {
-            let entry = table.checked_add(i * 24).ok_or(BootError::OutOfReach { what: "PVH memory map", paddr: table, len: i * 24 })?;
+            let entry = table.checked_add(i * 24).ok_or(BootError::OutOfReach {
+                what: "PVH memory map",
+                paddr: table,
+                len: i * 24,
+            })?;
             let e: [u8; 24] = phys::read_array("PVH memory map", entry)?;
             let (addr, size, ty) = (u64_at(&e, 0), u64_at(&e, 8), u32_at(&e, 16));
             let kind = match ty {
@@ -44,7 +54,10 @@ pub(super) fn parse(start_info: u64, load_offset: u64, entry_tsc: u64) -> Result
                 E820_ACPI => MemoryKind::AcpiReclaimable,
                 _ => MemoryKind::Reserved,
             };
-            memory.push(MemoryRegion { range: PhysRange { start: addr, end: addr.saturating_add(size) }, kind });
+            memory.push(MemoryRegion {
+                range: PhysRange { start: addr, end: addr.saturating_add(size) },
+                kind,
+            });
         }
     }
     if memory.usable_bytes() == 0 {

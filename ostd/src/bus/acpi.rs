@@ -148,7 +148,8 @@ pub(crate) fn init(info: &BootInfo) {
         };
         let mut rsdp = [0u8; 36];
         rsdp_mem.read_bytes(0, &mut rsdp);
-        if &rsdp[0..8] != b"RSD PTR " || rsdp[..20].iter().fold(0u8, |s, &b| s.wrapping_add(b)) != 0 {
+        if &rsdp[0..8] != b"RSD PTR " || rsdp[..20].iter().fold(0u8, |s, &b| s.wrapping_add(b)) != 0
+        {
             log::warn!("acpi: RSDP at {rsdp_addr:#x} is invalid");
             return tables;
         }
@@ -210,7 +211,9 @@ fn parse_madt(table: &[u8], tables: &mut Tables) {
             break;
         }
         if ty == 1 && len >= 12 && tables.ioapic_base.is_none() {
-            tables.ioapic_base = Some(u64::from(u32::from_le_bytes(table[off + 4..off + 8].try_into().unwrap_or_default())));
+            tables.ioapic_base = Some(u64::from(u32::from_le_bytes(
+                table[off + 4..off + 8].try_into().unwrap_or_default(),
+            )));
         }
         off += len;
     }

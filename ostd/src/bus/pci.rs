@@ -65,7 +65,8 @@ fn map_ecam(r: &crate::bus::acpi::EcamRegion) -> Result<IoMem, WindowError> {
     };
     let buses = (usize::from(span) + 1).min(MAX_ECAM_BUSES);
     let offset = u64::from(r.start_bus) << 20;
-    let base = r.base.checked_add(offset).ok_or(WindowError::Wraps { paddr: r.base, len: offset })?;
+    let base =
+        r.base.checked_add(offset).ok_or(WindowError::Wraps { paddr: r.base, len: offset })?;
     IoMem::map(base, buses << 20)
 }
 
@@ -76,7 +77,10 @@ pub fn has_ecam() -> bool {
 
 impl PciAddress {
     fn check(&self, offset: u16) {
-        assert!(self.device < 32 && self.function < 8 && offset % 4 == 0, "bad PCI address {self:?}+{offset:#x}");
+        assert!(
+            self.device < 32 && self.function < 8 && offset % 4 == 0,
+            "bad PCI address {self:?}+{offset:#x}"
+        );
     }
 
     /// Reads a config dword through ports 0xcf8/0xcfc (offsets below 0x100 only).
@@ -115,7 +119,8 @@ impl PciAddress {
     }
 
     fn ecam_window(&self, offset: u16) -> Option<(&'static IoMem, usize)> {
-        let (region, mem) = ECAM.get()?.iter().find(|(r, _)| (r.start_bus..=r.end_bus).contains(&self.bus))?;
+        let (region, mem) =
+            ECAM.get()?.iter().find(|(r, _)| (r.start_bus..=r.end_bus).contains(&self.bus))?;
         let off = (usize::from(self.bus - region.start_bus) << 20)
             | usize::from(self.device) << 15
             | usize::from(self.function) << 12

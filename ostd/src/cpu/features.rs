@@ -52,9 +52,23 @@ pub fn features() -> &'static CpuFeatures {
 pub(super) fn detect() {
     FEATURES.call_once(|| {
         let mut f = CpuFeatures {
-            vendor: [0; 12], brand: [0; 48], x2apic: false, tsc_deadline: false, invariant_tsc: false,
-            rdrand: false, rdseed: false, xsave: false, avx: false, page1gb: false, nx: false, smep: false,
-            smap: false, umip: false, fsgsbase: false, hypervisor: false, tsc_leaf_hz: None,
+            vendor: [0; 12],
+            brand: [0; 48],
+            x2apic: false,
+            tsc_deadline: false,
+            invariant_tsc: false,
+            rdrand: false,
+            rdseed: false,
+            xsave: false,
+            avx: false,
+            page1gb: false,
+            nx: false,
+            smep: false,
+            smap: false,
+            umip: false,
+            fsgsbase: false,
+            hypervisor: false,
+            tsc_leaf_hz: None,
         };
         let l0 = __cpuid(0);
         f.vendor[0..4].copy_from_slice(&l0.ebx.to_le_bytes());

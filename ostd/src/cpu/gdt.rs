@@ -19,13 +19,13 @@
 //! 64-bit code), so that STAR can name both. Every IDT vector runs on an IST stack (see
 //! `trap`), so the TSS's job is to hold those stacks.
 
+use spin::Once;
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::load_tss;
 use x86_64::registers::segmentation::SegmentSelector;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
 use x86_64::structures::tss::TaskStateSegment;
-use spin::Once;
 
 /// Kernel code selector.
 pub(crate) const KERNEL_CS: u16 = 0x10;
@@ -63,7 +63,8 @@ pub(super) fn init() {
         for (slot, stack) in [IST_TRAMPOLINE, IST_NMI, IST_DOUBLE_FAULT].into_iter().enumerate() {
             // SAFETY: only the address of the static is taken, never a reference.
             let base = unsafe { &raw mut IST_STACKS[slot] } as u64;
-            tss.interrupt_stack_table[usize::from(stack - 1)] = VirtAddr::new(base + IST_STACK_SIZE as u64);
+            tss.interrupt_stack_table[usize::from(stack - 1)] =
+                VirtAddr::new(base + IST_STACK_SIZE as u64);
         }
         tss
     });

@@ -35,7 +35,14 @@ const _: () = {
 };
 
 /// The bootstrap CPU's block. Only the entry assembly reads or writes it, through GS.
-static mut BSP: PerCpu = PerCpu { self_ptr: 0, scratch: 0, kernel_rsp: 0, user_ctx: 0, irq_depth: 0, irq_outer_enabled: false };
+static mut BSP: PerCpu = PerCpu {
+    self_ptr: 0,
+    scratch: 0,
+    kernel_rsp: 0,
+    user_ctx: 0,
+    irq_depth: 0,
+    irq_outer_enabled: false,
+};
 
 /// Whether GS points at the per-CPU block. Before that only the bootstrap CPU runs, so
 /// [`this_cpu`] can name its block directly. A CPU brought up later must set its GS base
@@ -68,6 +75,8 @@ pub(crate) fn this_cpu() -> *mut PerCpu {
     // swapgs, with IF clear; the NMI and machine check, which IF does not mask, never run
     // Rust that reads GS (entry.S, trap_fatal_event).
     // The load reads only that field and changes no register but the output, nor the flags.
-    unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) block, options(nostack, preserves_flags, readonly)) };
+    unsafe {
+        core::arch::asm!("mov {}, gs:[0]", out(reg) block, options(nostack, preserves_flags, readonly))
+    };
     block as *mut PerCpu
 }

@@ -9,9 +9,11 @@ pub(crate) mod local;
 mod protection;
 
 pub use features::{CpuFeatures, features};
+pub(crate) use gdt::{
+    IST_DOUBLE_FAULT, IST_NMI, IST_TRAMPOLINE, KERNEL_CS, KERNEL_DS, USER_CS, USER_SS,
+};
 pub use protection::{Protections, protections};
 pub(crate) use protection::{nx_enabled, smap_enabled};
-pub(crate) use gdt::{IST_DOUBLE_FAULT, IST_NMI, IST_TRAMPOLINE, KERNEL_CS, KERNEL_DS, USER_CS, USER_SS};
 
 /// Returns 64 random bits from RDRAND, or `None` if the CPU has no RDRAND or it keeps
 /// failing (the instruction may transiently run dry; ten tries, as Intel recommends).

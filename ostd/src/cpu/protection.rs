@@ -41,9 +41,15 @@ pub struct Protections {
 impl Protections {
     /// Returns the names of the protections that are on, e.g. `wp nx smep smap umip`.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        [(self.wp, "wp"), (self.nx, "nx"), (self.smep, "smep"), (self.smap, "smap"), (self.umip, "umip")]
-            .into_iter()
-            .filter_map(|(on, name)| on.then_some(name))
+        [
+            (self.wp, "wp"),
+            (self.nx, "nx"),
+            (self.smep, "smep"),
+            (self.smap, "smap"),
+            (self.umip, "umip"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
     }
 }
 

@@ -43,7 +43,10 @@ impl Frame {
     /// # Panics
     /// If `offset + buf.len()` exceeds the page.
     pub fn read_bytes(&self, offset: usize, buf: &mut [u8]) {
-        assert!(offset.checked_add(buf.len()).is_some_and(|end| end <= PAGE_SIZE), "read past the end of a frame");
+        assert!(
+            offset.checked_add(buf.len()).is_some_and(|end| end <= PAGE_SIZE),
+            "read past the end of a frame"
+        );
         let src = (paddr_to_vaddr(self.paddr) as usize + offset) as *const u8;
         // SAFETY: the frame is allocated RAM in the direct map (invariant) and the range is in
         // bounds (asserted); `buf` is a distinct, writable private buffer. Others (a user
@@ -57,7 +60,10 @@ impl Frame {
     /// # Panics
     /// If `offset + buf.len()` exceeds the page.
     pub fn write_bytes(&self, offset: usize, buf: &[u8]) {
-        assert!(offset.checked_add(buf.len()).is_some_and(|end| end <= PAGE_SIZE), "write past the end of a frame");
+        assert!(
+            offset.checked_add(buf.len()).is_some_and(|end| end <= PAGE_SIZE),
+            "write past the end of a frame"
+        );
         let dst = (paddr_to_vaddr(self.paddr) as usize + offset) as *mut u8;
         // SAFETY: as in `read_bytes`, the other way round. No Rust reference to a frame's
         // contents exists anywhere, so writing through the direct map invalidates none.
@@ -89,7 +95,13 @@ impl Frame {
         }
         // SAFETY: two distinct allocated frames (invariant), so two whole, non-overlapping
         // pages of RAM in the direct map; concurrent writers are tolerated by `racy_copy`.
-        unsafe { racy_copy(paddr_to_vaddr(self.paddr) as *mut u8, paddr_to_vaddr(other.paddr) as *const u8, PAGE_SIZE) };
+        unsafe {
+            racy_copy(
+                paddr_to_vaddr(self.paddr) as *mut u8,
+                paddr_to_vaddr(other.paddr) as *const u8,
+                PAGE_SIZE,
+            )
+        };
     }
 
     /// Gives up this reference without freeing, for a page table to hold.
@@ -204,7 +216,9 @@ impl Segment {
     /// Returns the contents for writing.
     pub fn as_bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `as_bytes`, and `&mut self` makes this the only reference.
-        unsafe { core::slice::from_raw_parts_mut(paddr_to_vaddr(self.start) as *mut u8, self.len()) }
+        unsafe {
+            core::slice::from_raw_parts_mut(paddr_to_vaddr(self.start) as *mut u8, self.len())
+        }
     }
 
     /// Returns the kernel virtual address of the first byte.

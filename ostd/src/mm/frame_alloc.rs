@@ -57,10 +57,9 @@ pub(super) fn init(info: &BootInfo) {
     // The whole frames of each usable region below MAX_PADDR. The rounding is checked: a
     // region the memory map puts at the top of the address space must not wrap to frame 0.
     let usable = || {
-        info.memory
-            .spans()
-            .filter(|&(_, kind)| kind == RegionUse::Usable)
-            .filter_map(|(r, _)| PhysSpan::from_bounds(r.start(), r.end().min(MAX_PADDR))?.whole_pages())
+        info.memory.spans().filter(|&(_, kind)| kind == RegionUse::Usable).filter_map(|(r, _)| {
+            PhysSpan::from_bounds(r.start(), r.end().min(MAX_PADDR))?.whole_pages()
+        })
     };
     let max_paddr = usable().map(|r| r.end()).max().unwrap_or(0);
     let nframes = (max_paddr / FRAME) as usize;
@@ -68,7 +67,8 @@ pub(super) fn init(info: &BootInfo) {
     let meta_bytes = nframes * 4;
     // At most 8 MiB + 256 MiB (MAX_PADDR), so rounding up cannot fail.
     let need = page_ceil((bitmap_bytes + meta_bytes) as u64).unwrap_or(u64::MAX);
-    let reserved = |r: PhysRange| info.reserved.iter().any(|&res| !res.is_empty() && overlaps(r, res));
+    let reserved =
+        |r: PhysRange| info.reserved.iter().any(|&res| !res.is_empty() && overlaps(r, res));
 
     // First fit below 4 GiB, stepping past reservations.
     let mut home = None;
@@ -110,7 +110,15 @@ pub(super) fn init(info: &BootInfo) {
             core::slice::from_raw_parts(base.add(bitmap_bytes).cast::<AtomicU32>(), nframes),
         )
     };
-    let mut a = FrameAllocator { bitmap, refcounts, nframes, hint: 0, free: 0, total: 0, limit: (EARLY_LIMIT / FRAME) as usize };
+    let mut a = FrameAllocator {
+        bitmap,
+        refcounts,
+        nframes,
+        hint: 0,
+        free: 0,
+        total: 0,
+        limit: (EARLY_LIMIT / FRAME) as usize,
+    };
     for region in usable() {
         for f in region.start() / FRAME..region.end() / FRAME {
             let frame = PhysRange { start: f * FRAME, end: (f + 1) * FRAME };

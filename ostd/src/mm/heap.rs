@@ -70,7 +70,8 @@ unsafe impl GlobalAlloc for KernelHeap {
         if let Ok(block) = heap.alloc(layout) {
             return block.as_ptr();
         }
-        let want = layout.size().max(layout.align()).next_power_of_two().saturating_mul(2).max(MIN_GROWTH);
+        let want =
+            layout.size().max(layout.align()).next_power_of_two().saturating_mul(2).max(MIN_GROWTH);
         if grow(&mut heap, want) {
             if let Ok(block) = heap.alloc(layout) {
                 return block.as_ptr();

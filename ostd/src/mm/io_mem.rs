@@ -81,7 +81,10 @@ impl IoMem {
         let size = core::mem::size_of::<T>();
         match phys_bounds::access(self.vaddr, self.len, offset, size) {
             Some(addr) => addr,
-            None => panic!("IoMem access of {size} bytes at {offset:#x} is out of range or unaligned (window of {:#x} bytes at {:#x})", self.len, self.paddr),
+            None => panic!(
+                "IoMem access of {size} bytes at {offset:#x} is out of range or unaligned (window of {:#x} bytes at {:#x})",
+                self.len, self.paddr
+            ),
         }
     }
 
@@ -110,7 +113,11 @@ impl IoMem {
     /// # Panics
     /// If `offset..offset + buf.len()` is not inside the window.
     pub fn read_bytes(&self, offset: usize, buf: &mut [u8]) {
-        assert!(phys_bounds::fits(self.len, offset, buf.len()), "IoMem read of {} bytes at {offset:#x} is out of range", buf.len());
+        assert!(
+            phys_bounds::fits(self.len, offset, buf.len()),
+            "IoMem read of {} bytes at {offset:#x} is out of range",
+            buf.len()
+        );
         for (i, b) in buf.iter_mut().enumerate() {
             *b = self.read::<u8>(offset + i);
         }

@@ -76,7 +76,9 @@ pub(super) fn init(info: &BootInfo) {
         let end = end.min(WINDOW_SPAN);
         let mut pa = start & !(PAGE_SIZE as u64 - 1);
         while pa < end {
-            let huge = pa % HUGE == 0 && pa + HUGE <= end && (pa + HUGE <= read_only_start || pa >= read_only_end);
+            let huge = pa % HUGE == 0
+                && pa + HUGE <= end
+                && (pa + HUGE <= read_only_start || pa >= read_only_end);
             let hw = if (read_only_start..read_only_end).contains(&pa) { ro } else { rw };
             map_one(root, PHYS_OFFSET + pa, pa, hw, huge);
             pa += if huge { HUGE } else { PAGE_SIZE as u64 };

@@ -153,7 +153,13 @@ pub enum WalkError {
 
 /// Returns the entry at `level` for `va` under `root`, creating missing tables on the way
 /// (with `table_flags`) when `create` is set. `None` means absent and not created.
-pub(super) fn walk(root: Paddr, va: Vaddr, level: u32, create: bool, table_flags: Hw) -> Result<Option<EntryRef>, WalkError> {
+pub(super) fn walk(
+    root: Paddr,
+    va: Vaddr,
+    level: u32,
+    create: bool,
+    table_flags: Hw,
+) -> Result<Option<EntryRef>, WalkError> {
     let mut table = root;
     for l in (level + 1..=ROOT_LEVEL).rev() {
         let entry = EntryRef::at(table, index(va, l));
@@ -165,7 +171,9 @@ pub(super) fn walk(root: Paddr, va: Vaddr, level: u32, create: bool, table_flags
             entry.set(new | table_flags.bits());
         } else if entry.flags().contains(Hw::HUGE_PAGE) {
             return Err(WalkError::HugePageInTheWay);
-        } else if table_flags.contains(Hw::USER_ACCESSIBLE) && !entry.flags().contains(Hw::USER_ACCESSIBLE) {
+        } else if table_flags.contains(Hw::USER_ACCESSIBLE)
+            && !entry.flags().contains(Hw::USER_ACCESSIBLE)
+        {
             entry.set(entry.get() | Hw::USER_ACCESSIBLE.bits());
         }
         table = entry.paddr();
@@ -213,7 +221,8 @@ pub(crate) fn current_root() -> Paddr {
 pub(super) unsafe fn activate(root: Paddr) {
     use x86_64::registers::control::{Cr3, Cr3Flags};
     use x86_64::structures::paging::PhysFrame;
-    let frame = PhysFrame::from_start_address(x86_64::PhysAddr::new(root)).expect("unaligned page-table root");
+    let frame = PhysFrame::from_start_address(x86_64::PhysAddr::new(root))
+        .expect("unaligned page-table root");
     // SAFETY: the caller guarantees the tree is complete and keeps the kernel half mapped,
     // so the code, stack and data in use stay mapped across the switch.
     unsafe { Cr3::write(frame, Cr3Flags::empty()) };
@@ -222,7 +231,13 @@ pub(super) unsafe fn activate(root: Paddr) {
 /// Calls `f` with the virtual address and entry of every present 4 KiB user leaf under
 /// `root` (PML4 slots 0..256).
 pub(super) fn for_each_user_leaf(root: Paddr, f: &mut dyn FnMut(Vaddr, EntryRef)) {
-    fn visit(table: Paddr, level: u32, base: Vaddr, slots: usize, f: &mut dyn FnMut(Vaddr, EntryRef)) {
+    fn visit(
+        table: Paddr,
+        level: u32,
+        base: Vaddr,
+        slots: usize,
+        f: &mut dyn FnMut(Vaddr, EntryRef),
+    ) {
         for idx in 0..slots {
             let entry = EntryRef::at(table, idx);
             if !entry.is_present() {
@@ -242,8 +257,20 @@ pub(super) fn for_each_user_leaf(root: Paddr, f: &mut dyn FnMut(Vaddr, EntryRef)
 /// Calls `f` with the virtual address and entry of every present 4 KiB user leaf in
 /// `start..end` under `root`, skipping absent subtrees whole: a sparse range of terabytes
 /// costs what its present tables cost, not one step per page.
-pub(super) fn for_each_leaf_in(root: Paddr, start: Vaddr, end: Vaddr, f: &mut dyn FnMut(Vaddr, EntryRef)) {
-    fn visit(table: Paddr, level: u32, base: Vaddr, start: Vaddr, end: Vaddr, f: &mut dyn FnMut(Vaddr, EntryRef)) {
+pub(super) fn for_each_leaf_in(
+    root: Paddr,
+    start: Vaddr,
+    end: Vaddr,
+    f: &mut dyn FnMut(Vaddr, EntryRef),
+) {
+    fn visit(
+        table: Paddr,
+        level: u32,
+        base: Vaddr,
+        start: Vaddr,
+        end: Vaddr,
+        f: &mut dyn FnMut(Vaddr, EntryRef),
+    ) {
         let span = entry_span(level);
         for idx in 0..ENTRIES {
             let va = slot_base(base, level, idx);

@@ -158,20 +158,34 @@ pub enum WindowError {
 impl fmt::Display for WindowError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
-            Self::Wraps { paddr, len } => write!(f, "{paddr:#x} + {len:#x} wraps past the end of the address space"),
+            Self::Wraps { paddr, len } => {
+                write!(f, "{paddr:#x} + {len:#x} wraps past the end of the address space")
+            }
             Self::Empty { paddr } => write!(f, "empty range at {paddr:#x}"),
             Self::BeyondWindow { range } => {
-                write!(f, "{range} reaches past {WINDOW_SPAN:#x}, the highest physical address the kernel maps")
+                write!(
+                    f,
+                    "{range} reaches past {WINDOW_SPAN:#x}, the highest physical address the kernel maps"
+                )
             }
             Self::OverlapsRam { range, region, purpose: WindowPurpose::Device } => {
                 write!(f, "device window {range} overlaps RAM {region} in the memory map")
             }
             Self::OverlapsRam { range, region, purpose: WindowPurpose::Firmware } => {
-                write!(f, "firmware table {range} lies in usable RAM {region}, not reserved or ACPI memory")
+                write!(
+                    f,
+                    "firmware table {range} lies in usable RAM {region}, not reserved or ACPI memory"
+                )
             }
-            Self::OverlapsKernel { range, image } => write!(f, "{range} overlaps the kernel image {image}"),
-            Self::NoPageTables { range } => write!(f, "out of memory for the page tables mapping {range}"),
-            Self::NotInUsableRam { range } => write!(f, "{range} does not lie inside one usable RAM region of the memory map"),
+            Self::OverlapsKernel { range, image } => {
+                write!(f, "{range} overlaps the kernel image {image}")
+            }
+            Self::NoPageTables { range } => {
+                write!(f, "out of memory for the page tables mapping {range}")
+            }
+            Self::NotInUsableRam { range } => {
+                write!(f, "{range} does not lie inside one usable RAM region of the memory map")
+            }
         }
     }
 }
@@ -194,7 +208,10 @@ pub fn check_window(
     if range.is_empty() {
         return Err(WindowError::Empty { paddr });
     }
-    let pages = range.pages().filter(|p| p.end <= WINDOW_SPAN).ok_or(WindowError::BeyondWindow { range })?;
+    let pages = range
+        .pages()
+        .filter(|p| p.end <= WINDOW_SPAN)
+        .ok_or(WindowError::BeyondWindow { range })?;
     // The pages, not just the bytes, must stay clear: a mapping is page-granular, and an
     // uncached alias of a page the kernel uses as RAM is a memory-type conflict.
     if pages.overlaps(kernel_image) {
@@ -243,7 +260,10 @@ pub fn check_loaded(
     if range.overlaps(kernel_image) {
         return Err(WindowError::OverlapsKernel { range, image: kernel_image });
     }
-    if !regions.into_iter().any(|(region, kind)| kind == RegionUse::Usable && region.contains(range)) {
+    if !regions
+        .into_iter()
+        .any(|(region, kind)| kind == RegionUse::Usable && region.contains(range))
+    {
         return Err(WindowError::NotInUsableRam { range });
     }
     Ok(range)

@@ -106,7 +106,11 @@ unsafe fn copy(dst: *mut u8, src: *const u8, len: usize) -> usize {
     // SAFETY: the caller upholds the contract above. The SMAP routine runs only when SMAP is
     // on, so the CPU has STAC and CLAC.
     unsafe {
-        if crate::cpu::smap_enabled() { ostd_copy_user_smap(dst, src, len) } else { ostd_copy_user(dst, src, len) }
+        if crate::cpu::smap_enabled() {
+            ostd_copy_user_smap(dst, src, len)
+        } else {
+            ostd_copy_user(dst, src, len)
+        }
     }
 }
 

@@ -130,7 +130,11 @@ impl VmSpace {
     pub fn new() -> Result<Self, VmError> {
         let root = page_table::alloc_table().ok_or(VmError::OutOfMemory)?;
         kspace::copy_kernel_half(root);
-        Ok(Self { root, tree: SpinLock::new(UserTree { root }), fault_handler: SpinLock::new(None) })
+        Ok(Self {
+            root,
+            tree: SpinLock::new(UserTree { root }),
+            fault_handler: SpinLock::new(None),
+        })
     }
 
     fn lock(&self) -> SpinLockGuard<'_, UserTree> {

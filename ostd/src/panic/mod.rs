@@ -15,7 +15,8 @@ use core::panic::PanicInfo;
 fn panic(info: &PanicInfo) -> ! {
     x86_64::instructions::interrupts::disable();
     let task = crate::task::current_if_any();
-    let is_test = task.as_ref().is_some_and(|t| t.is_test.load(core::sync::atomic::Ordering::Relaxed));
+    let is_test =
+        task.as_ref().is_some_and(|t| t.is_test.load(core::sync::atomic::Ordering::Relaxed));
     crate::console::emergency_print(format_args!(
         "\n{}panic in task {}: {info}\n",
         if is_test { "test " } else { "kernel " },
@@ -33,7 +34,9 @@ fn panic(info: &PanicInfo) -> ! {
 fn print_backtrace(stack: Option<(u64, u64)>) {
     let rbp: u64;
     // SAFETY: reads the frame-pointer register only.
-    unsafe { core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags))
+    };
     print_backtrace_from(rbp, stack.unwrap_or_else(boot_stack_range));
 }
 

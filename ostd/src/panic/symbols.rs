@@ -34,7 +34,9 @@ fn lookup(addr: u64) -> Option<(usize, usize, u64)> {
         return None;
     }
     let count = u32_at(4)? as usize;
-    let entry = |i: usize| Some((u64_at(8 + 16 * i)?, u32_at(16 + 16 * i)? as usize, u32_at(20 + 16 * i)? as usize));
+    let entry = |i: usize| {
+        Some((u64_at(8 + 16 * i)?, u32_at(16 + 16 * i)? as usize, u32_at(20 + 16 * i)? as usize))
+    };
     // Binary search for the last entry at or below `addr`.
     let (mut lo, mut hi) = (0usize, count);
     while lo < hi {

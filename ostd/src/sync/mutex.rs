@@ -34,7 +34,11 @@ pub struct MutexGuard<'a, T: ?Sized> {
 impl<T> Mutex<T> {
     /// Creates an unlocked mutex.
     pub const fn new(value: T) -> Self {
-        Self { locked: AtomicBool::new(false), waiters: WaitQueue::new(), data: UnsafeCell::new(value) }
+        Self {
+            locked: AtomicBool::new(false),
+            waiters: WaitQueue::new(),
+            data: UnsafeCell::new(value),
+        }
     }
 }
 

@@ -50,7 +50,11 @@ pub(super) struct TaskContext {
 /// The frame matches what `ostd_context_switch` pops: control words, RFLAGS (interrupts off,
 /// DF and AC clear), six registers, then the return address; `entry` then starts with the
 /// ABI's stack alignment.
-pub(super) fn initial_frame(stack_top: u64, entry: extern "C" fn() -> !, write: impl Fn(u64, u64)) -> u64 {
+pub(super) fn initial_frame(
+    stack_top: u64,
+    entry: extern "C" fn() -> !,
+    write: impl Fn(u64, u64),
+) -> u64 {
     let top = stack_top & !0xf;
     write(top - 8, 0); // alignment pad, as if a call had pushed a return address
     write(top - 16, entry as usize as u64);

@@ -13,11 +13,15 @@ mod scheduler;
 #[allow(clippy::module_inception)]
 mod task;
 
-pub use processor::{JoinHandle, KERNEL_STACK_BYTES, PreemptGuard, current, current_if_any, interrupt, preempt_disabled, sleep_ms, spawn, wait_ticks_until, yield_now};
+pub use processor::{
+    JoinHandle, KERNEL_STACK_BYTES, PreemptGuard, current, current_if_any, interrupt,
+    preempt_disabled, sleep_ms, spawn, wait_ticks_until, yield_now,
+};
 pub use scheduler::{RoundRobin, Scheduler};
 pub use task::{CpuTime, Task, TaskState};
 
-pub(crate) use processor::{block_current, exit_current, preempt_after_irq, run_first_task, timer_tick, wake};
-
+pub(crate) use processor::{
+    block_current, exit_current, preempt_after_irq, run_first_task, timer_tick, wake,
+};
 
 mod tests;

@@ -11,7 +11,9 @@ use super::context::{self, TaskContext};
 use super::scheduler::{RoundRobin, Scheduler};
 use super::task::{Task, TaskState};
 use crate::mm::{KernelStack, PAGE_SIZE};
-use crate::sync::{IrqNesting, SpinLock, WaitQueue, disable_local_irqs, restore_nesting, save_nesting};
+use crate::sync::{
+    IrqNesting, SpinLock, WaitQueue, disable_local_irqs, restore_nesting, save_nesting,
+};
 
 /// Kernel stacks are 64 KiB: deep enough for formatting and the trap frames nested on it.
 /// Each has unmapped guard pages below it (`mm::kstack`), so an overflow faults.
@@ -189,7 +191,10 @@ pub(crate) fn timer_tick() {
 
 /// Preempts the interrupted task if its slice is over (called at the end of an interrupt).
 pub(crate) fn preempt_after_irq() {
-    if NEED_RESCHED.load(Ordering::Relaxed) && PREEMPT_DISABLED.load(Ordering::Relaxed) == 0 && CURRENT.lock().is_some() {
+    if NEED_RESCHED.load(Ordering::Relaxed)
+        && PREEMPT_DISABLED.load(Ordering::Relaxed) == 0
+        && CURRENT.lock().is_some()
+    {
         switch_away(true);
     }
 }

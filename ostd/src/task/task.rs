@@ -82,7 +82,12 @@ unsafe impl Sync for Task {}
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Task {
-    pub(super) fn new(name: String, stack: Option<KernelStack>, entry: Option<Box<dyn FnOnce() + Send>>, is_idle: bool) -> Self {
+    pub(super) fn new(
+        name: String,
+        stack: Option<KernelStack>,
+        entry: Option<Box<dyn FnOnce() + Send>>,
+        is_idle: bool,
+    ) -> Self {
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name,
@@ -115,7 +120,8 @@ impl Task {
     pub fn cpu_time(self: &alloc::sync::Arc<Self>) -> CpuTime {
         let mut total = self.cpu_ns.load(Ordering::Relaxed);
         if super::current_if_any().is_some_and(|c| alloc::sync::Arc::ptr_eq(&c, self)) {
-            total += crate::time::monotonic_ns().saturating_sub(self.on_cpu_since.load(Ordering::Relaxed));
+            total += crate::time::monotonic_ns()
+                .saturating_sub(self.on_cpu_since.load(Ordering::Relaxed));
         }
         CpuTime { total_ns: total, user_ns: self.user_ns.load(Ordering::Relaxed).min(total) }
     }
@@ -161,7 +167,12 @@ impl Task {
     /// Moves Sleeping -> Runnable; returns whether this call did it.
     pub(super) fn try_wake(&self) -> bool {
         self.state
-            .compare_exchange(TaskState::Sleeping as u8, TaskState::Runnable as u8, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                TaskState::Sleeping as u8,
+                TaskState::Runnable as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_ok()
     }
 

@@ -153,7 +153,8 @@ fn measure_timer_rate() -> Result<super::Estimate, Rejection> {
             && end != 0
             && tsc != 0
         {
-            rates[taken] = u64::try_from(u128::from(ticks) * u128::from(tsc_hz) / u128::from(tsc)).ok();
+            rates[taken] =
+                u64::try_from(u128::from(ticks) * u128::from(tsc_hz) / u128::from(tsc)).ok();
             tight += 1;
         }
         taken += 1;

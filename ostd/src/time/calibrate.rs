@@ -176,7 +176,11 @@ pub fn median(values: &mut [u64]) -> Option<u64> {
     match n {
         0 => None,
         _ if n % 2 == 1 => Some(values[n / 2]),
-        _ => Some(values[n / 2 - 1] / 2 + values[n / 2] / 2 + (values[n / 2 - 1] % 2 + values[n / 2] % 2) / 2),
+        _ => Some(
+            values[n / 2 - 1] / 2
+                + values[n / 2] / 2
+                + (values[n / 2 - 1] % 2 + values[n / 2] % 2) / 2,
+        ),
     }
 }
 
@@ -250,7 +254,9 @@ pub fn combine(rates: &[Option<u64>], bounds: RangeInclusive<u64>) -> Result<Est
     let plausible = kept.iter().flatten().count();
     let center = median_of(kept, bounds.clone()).ok_or(too_few(0))?;
     for r in kept.iter_mut() {
-        *r = r.filter(|f| bounds.contains(f) && deviation_ppm(*f, center, center) <= WINDOW_TOLERANCE_PPM);
+        *r = r.filter(|f| {
+            bounds.contains(f) && deviation_ppm(*f, center, center) <= WINDOW_TOLERANCE_PPM
+        });
     }
     let accepted = kept.iter().flatten().count();
     if accepted < MIN_ACCEPTED || accepted * 2 <= plausible {
@@ -323,9 +329,14 @@ pub fn choose(inputs: &Inputs) -> Calibration {
         (Source::Pit, inputs.pit.and_then(Result::ok)),
     ];
     let measured = measured.map(|(s, e)| (s, e.filter(|e| sane(Some(e.hz)).is_some())));
-    let agreeing = |hz: u64| measured.iter().filter_map(|(_, e)| *e).filter(|e| agree(hz, e.hz)).count();
+    let agreeing =
+        |hz: u64| measured.iter().filter_map(|(_, e)| *e).filter(|e| agree(hz, e.hz)).count();
     // `max_by_key` keeps the last maximum; iterate worst-first so ties go to the best.
-    let best_measured = measured.iter().rev().filter_map(|(s, e)| e.map(|e| (*s, e))).max_by_key(|(_, e)| agreeing(e.hz));
+    let best_measured = measured
+        .iter()
+        .rev()
+        .filter_map(|(s, e)| e.map(|e| (*s, e)))
+        .max_by_key(|(_, e)| agreeing(e.hz));
 
     let (hz, source, estimate) = if let Some(hz) = sane(inputs.tee) {
         (hz, Source::Tee, None)
@@ -366,7 +377,13 @@ pub fn choose(inputs: &Inputs) -> Calibration {
 
 /// Writes `ppm` as a percentage with two decimals (`0.05%`, `+1.20%` when `signed`).
 fn write_percent(f: &mut fmt::Formatter<'_>, ppm: i64, signed: bool) -> fmt::Result {
-    let sign = if ppm < 0 { "-" } else if signed { "+" } else { "" };
+    let sign = if ppm < 0 {
+        "-"
+    } else if signed {
+        "+"
+    } else {
+        ""
+    };
     let hundredths = (ppm.unsigned_abs() + 50) / 100;
     write!(f, "{sign}{}.{:02}%", hundredths / 100, hundredths % 100)
 }

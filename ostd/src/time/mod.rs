@@ -70,7 +70,8 @@ pub(crate) fn init(info: &BootInfo) {
     tsc::calibrate(tee_vouched_tsc_hz());
     apic::init();
     ioapic::init();
-    let line = TIMER_LINE.call_once(|| IrqLine::claim(crate::trap::irq::TIMER_VECTOR).expect("timer vector taken"));
+    let line = TIMER_LINE
+        .call_once(|| IrqLine::claim(crate::trap::irq::TIMER_VECTOR).expect("timer vector taken"));
     line.on_active(|| {
         TICKS.fetch_add(1, Ordering::Relaxed);
         crate::task::timer_tick();

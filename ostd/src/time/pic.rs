@@ -7,7 +7,12 @@ pub(super) fn disable() {
     // standard ICW1-4 sequence remaps them to vectors 0x20..0x2f so a stray IRQ cannot
     // look like an exception, and OCW1 then masks every line.
     unsafe {
-        let (mut c1, mut d1, mut c2, mut d2) = (Port::<u8>::new(0x20), Port::<u8>::new(0x21), Port::<u8>::new(0xa0), Port::<u8>::new(0xa1));
+        let (mut c1, mut d1, mut c2, mut d2) = (
+            Port::<u8>::new(0x20),
+            Port::<u8>::new(0x21),
+            Port::<u8>::new(0xa0),
+            Port::<u8>::new(0xa1),
+        );
         c1.write(0x11);
         c2.write(0x11);
         d1.write(0x20);

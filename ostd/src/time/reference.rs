@@ -155,7 +155,12 @@ impl Counter {
             if counted >= ticks {
                 let mid = |a: u64, b: u64| a + b.saturating_sub(a) / 2;
                 let bracket = s1.saturating_sub(s0) + e1.saturating_sub(e0);
-                return Some(Window { tsc: mid(e0, e1).saturating_sub(mid(s0, s1)), ticks: counted, bracket, max_gap });
+                return Some(Window {
+                    tsc: mid(e0, e1).saturating_sub(mid(s0, s1)),
+                    ticks: counted,
+                    bracket,
+                    max_gap,
+                });
             }
         }
     }

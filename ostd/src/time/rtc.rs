@@ -22,7 +22,15 @@ fn snapshot() -> [u8; 7] {
             break;
         }
     }
-    [read_register(0x00), read_register(0x02), read_register(0x04), read_register(0x07), read_register(0x08), read_register(0x09), read_register(0x32)]
+    [
+        read_register(0x00),
+        read_register(0x02),
+        read_register(0x04),
+        read_register(0x07),
+        read_register(0x08),
+        read_register(0x09),
+        read_register(0x32),
+    ]
 }
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {

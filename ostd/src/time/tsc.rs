@@ -59,7 +59,12 @@ pub fn monotonic_ns() -> u64 {
 /// Calibrates the TSC. `vouched` is the frequency the TEE guarantees, if it does: it wins
 /// over everything else, and the host-controlled references are then not measured at all.
 pub(super) fn calibrate(vouched: Option<u64>) {
-    let mut inputs = Inputs { tee: vouched, cpuid15: crate::cpu::features().tsc_leaf_hz, cpuid16: cpuid16_base_hz(), ..Inputs::default() };
+    let mut inputs = Inputs {
+        tee: vouched,
+        cpuid15: crate::cpu::features().tsc_leaf_hz,
+        cpuid16: cpuid16_base_hz(),
+        ..Inputs::default()
+    };
     if vouched.is_none() {
         inputs.hpet = Counter::hpet().map(measure);
         inputs.pm_timer = Counter::pm_timer().map(measure);
@@ -67,17 +72,21 @@ pub(super) fn calibrate(vouched: Option<u64>) {
         // between them, and they agree within 1%. So the PIT, the slowest to read and the
         // quickest to wrap, is then not measured.
         let hz = |r: Option<Result<Estimate, Rejection>>| r.and_then(Result::ok).map(|e| e.hz);
-        if !matches!((hz(inputs.hpet), hz(inputs.pm_timer)), (Some(a), Some(b)) if calibrate::agree(a, b)) {
+        if !matches!((hz(inputs.hpet), hz(inputs.pm_timer)), (Some(a), Some(b)) if calibrate::agree(a, b))
+        {
             inputs.pit = Some(measure(Counter::pit()));
         }
     }
-    for (name, result) in [("HPET", inputs.hpet), ("PM timer", inputs.pm_timer), ("PIT", inputs.pit)] {
+    for (name, result) in
+        [("HPET", inputs.hpet), ("PM timer", inputs.pm_timer), ("PIT", inputs.pit)]
+    {
         if let Some(Err(why)) = result {
             log::warn!("time: TSC calibration against the {name} failed: {why:?}");
         }
     }
     let chosen = calibrate::choose(&inputs);
-    if chosen.checks.iter().flatten().any(|c| c.deviation_ppm.unsigned_abs() > calibrate::AGREE_PPM) {
+    if chosen.checks.iter().flatten().any(|c| c.deviation_ppm.unsigned_abs() > calibrate::AGREE_PPM)
+    {
         log::warn!("time: TSC clock sources disagree: {chosen}");
     }
     TSC_ZERO.store(read_tsc(), Ordering::Relaxed);

@@ -151,7 +151,11 @@ extern "C" fn ostd_double_fault(frame: &TrapFrame) -> ! {
         "\nFATAL: double fault at rip {:#x}, rsp {:#x}, CR2 {cr2:#x}{}\n",
         frame.rip,
         frame.rsp,
-        if crate::mm::in_kernel_stack_area(cr2) { " (in the kernel-stack area: a kernel stack overflow?)" } else { "" },
+        if crate::mm::in_kernel_stack_area(cr2) {
+            " (in the kernel-stack area: a kernel stack overflow?)"
+        } else {
+            ""
+        },
     ));
     crate::power::exit_qemu(crate::power::ExitCode::Failure)
 }

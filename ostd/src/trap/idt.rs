@@ -48,7 +48,13 @@ pub(super) fn init() {
                 offset_low: handler as u16,
                 selector: KERNEL_CS,
                 ist: ist as u8,
-                type_attr: if matches!(vector, 3 | 4) || vector == usize::from(super::irq::LEGACY_SYSCALL_VECTOR) { USER_GATE } else { INTERRUPT_GATE },
+                type_attr: if matches!(vector, 3 | 4)
+                    || vector == usize::from(super::irq::LEGACY_SYSCALL_VECTOR)
+                {
+                    USER_GATE
+                } else {
+                    INTERRUPT_GATE
+                },
                 offset_mid: (handler >> 16) as u16,
                 offset_high: (handler >> 32) as u32,
                 reserved: 0,
@@ -56,7 +62,10 @@ pub(super) fn init() {
         }
         idt
     });
-    let pointer = DescriptorTablePointer { limit: (core::mem::size_of::<Idt>() - 1) as u16, base: VirtAddr::new(idt as *const Idt as u64) };
+    let pointer = DescriptorTablePointer {
+        limit: (core::mem::size_of::<Idt>() - 1) as u16,
+        base: VirtAddr::new(idt as *const Idt as u64),
+    };
     // SAFETY: the IDT lives in a static forever, and every gate points at a stub in
     // entry.S that handles its vector on a valid IST stack (set up by cpu::init_bsp).
     unsafe { lidt(&pointer) };

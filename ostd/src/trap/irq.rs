@@ -22,7 +22,8 @@ type Handler = Arc<dyn Fn() + Send + Sync>;
 
 static HANDLERS: SpinLock<[Option<Handler>; 256]> = SpinLock::new([const { None }; 256]);
 static ALLOCATED: SpinLock<[bool; 256]> = SpinLock::new([false; 256]);
-static COUNTS: [core::sync::atomic::AtomicU64; 256] = [const { core::sync::atomic::AtomicU64::new(0) }; 256];
+static COUNTS: [core::sync::atomic::AtomicU64; 256] =
+    [const { core::sync::atomic::AtomicU64::new(0) }; 256];
 
 /// Why an interrupt line could not be had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,10 @@ mod idt;
 pub mod irq;
 
 pub use frame::TrapFrame;
-pub use irq::{IrqLine, IrqError};
-pub(crate) use handler::{exception_name, page_fault_info as page_fault_info_pub, set_breakpoint_hook};
+pub(crate) use handler::{
+    exception_name, page_fault_info as page_fault_info_pub, set_breakpoint_hook,
+};
+pub use irq::{IrqError, IrqLine};
 
 core::arch::global_asm!(
     include_str!("entry.S"),

@@ -156,11 +156,7 @@ mod test {
         bytes[50] ^= 1;
         assert!(matches!(
             CcelTable::parse(&bytes),
-            Err(ParseError::Invalid {
-                field: "checksum",
-                offset: 9,
-                ..
-            })
+            Err(ParseError::Invalid { field: "checksum", offset: 9, .. })
         ));
     }
 
@@ -170,10 +166,7 @@ mod test {
         bytes[..4].copy_from_slice(b"TDEL");
         assert!(matches!(
             CcelTable::parse(&bytes),
-            Err(ParseError::Invalid {
-                field: "signature",
-                ..
-            })
+            Err(ParseError::Invalid { field: "signature", .. })
         ));
     }
 }

@@ -46,10 +46,7 @@ impl fmt::Display for ReplayError {
         match self {
             Self::MissingSha384 { event } => write!(f, "event {event} has no SHA-384 digest"),
             Self::MrIndexOutOfRange { event, mr_index } => {
-                write!(
-                    f,
-                    "event {event} names MR index {mr_index}; TDX has 0 (MRTD) to 4 (RTMR3)"
-                )
+                write!(f, "event {event} names MR index {mr_index}; TDX has 0 (MRTD) to 4 (RTMR3)")
             }
         }
     }
@@ -85,10 +82,7 @@ pub fn replay_rtmrs(log: &EventLog) -> Result<[[u8; 48]; 4], ReplayError> {
             .checked_sub(1)
             .and_then(|n| usize::try_from(n).ok())
             .and_then(|n| rtmrs.get_mut(n))
-            .ok_or(ReplayError::MrIndexOutOfRange {
-                event: i,
-                mr_index: e.pcr_index,
-            })?;
+            .ok_or(ReplayError::MrIndexOutOfRange { event: i, mr_index: e.pcr_index })?;
         let digest: &[u8; 48] = e
             .digest(HashAlg::SHA384)
             .and_then(|d| d.try_into().ok())

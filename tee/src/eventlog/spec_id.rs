@@ -61,10 +61,7 @@ impl SpecIdEvent {
 
     /// Returns the declared digest size of `alg`, if the log uses it.
     pub fn digest_size(&self, alg: HashAlg) -> Option<usize> {
-        self.algorithms
-            .iter()
-            .find(|a| a.alg == alg)
-            .map(|a| usize::from(a.digest_size))
+        self.algorithms.iter().find(|a| a.alg == alg).map(|a| usize::from(a.digest_size))
     }
 
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, ParseError> {
@@ -85,11 +82,7 @@ impl SpecIdEvent {
         let sig_at = e.offset();
         if e.array::<16>("spec_id.signature")? != Self::SIGNATURE {
             let reason = "not \"Spec ID Event03\": not a crypto-agile log";
-            return Err(ParseError::Invalid {
-                field: "spec_id.signature",
-                offset: sig_at,
-                reason,
-            });
+            return Err(ParseError::Invalid { field: "spec_id.signature", offset: sig_at, reason });
         }
         let platform_class = e.u32("spec_id.platform_class")?;
         let spec_version_minor = e.u8("spec_id.spec_version_minor")?;
@@ -159,10 +152,7 @@ impl SpecIdEvent {
             self.spec_errata,
             self.uintn_size,
         ]);
-        put_u32(
-            &mut e,
-            prefix_u32("spec_id.algorithms", self.algorithms.len())?,
-        );
+        put_u32(&mut e, prefix_u32("spec_id.algorithms", self.algorithms.len())?);
         for a in &self.algorithms {
             put_u16(&mut e, a.alg.0);
             put_u16(&mut e, a.digest_size);

@@ -43,10 +43,7 @@ pub struct PcrEvent2 {
 impl PcrEvent2 {
     /// Returns the digest for `alg`, if the event has one.
     pub fn digest(&self, alg: HashAlg) -> Option<&[u8]> {
-        self.digests
-            .iter()
-            .find(|d| d.alg == alg)
-            .map(|d| &d.bytes[..])
+        self.digests.iter().find(|d| d.alg == alg).map(|d| &d.bytes[..])
     }
 
     fn read(r: &mut Reader<'_>, spec: &SpecIdEvent) -> Result<Self, ParseError> {
@@ -83,19 +80,11 @@ impl PcrEvent2 {
                     reason,
                 });
             }
-            digests.push(Digest {
-                alg,
-                bytes: r.take(size, "event.digest")?.to_vec(),
-            });
+            digests.push(Digest { alg, bytes: r.take(size, "event.digest")?.to_vec() });
         }
         let size = len_u32(r.u32("event.event_size")?);
         let event = r.take(size, "event.event")?.to_vec();
-        Ok(Self {
-            pcr_index,
-            event_type,
-            digests,
-            event,
-        })
+        Ok(Self { pcr_index, event_type, digests, event })
     }
 
     /// Appends the entry.
@@ -110,17 +99,11 @@ impl PcrEvent2 {
         for d in &self.digests {
             let Some(size) = spec.digest_size(d.alg) else {
                 let reason = "algorithm not declared in the Spec ID event";
-                return Err(EmitError::Inconsistent {
-                    field: "event.digest.algorithm_id",
-                    reason,
-                });
+                return Err(EmitError::Inconsistent { field: "event.digest.algorithm_id", reason });
             };
             if d.bytes.len() != size {
                 let reason = "digest length differs from the Spec ID event's size";
-                return Err(EmitError::Inconsistent {
-                    field: "event.digest",
-                    reason,
-                });
+                return Err(EmitError::Inconsistent { field: "event.digest", reason });
             }
             put_u16(out, d.alg.0);
             out.extend_from_slice(&d.bytes);
@@ -153,11 +136,7 @@ impl EventLog {
             && (!matches!(first, 0x00 | 0xFF) || rest.iter().any(|b| *b != first))
         {
             let reason = "bytes after the last event are not uniform 0xFF or 0x00 padding";
-            return Err(ParseError::Invalid {
-                field: "event_log.padding",
-                offset: used,
-                reason,
-            });
+            return Err(ParseError::Invalid { field: "event_log.padding", offset: used, reason });
         }
         Ok(log)
     }
@@ -228,14 +207,8 @@ mod test {
             pcr_index: 2,
             event_type: EventType::EV_EFI_BOOT_SERVICES_APPLICATION,
             digests: vec![
-                Digest {
-                    alg: HashAlg::SHA256,
-                    bytes: vec![0x11; 32],
-                },
-                Digest {
-                    alg: HashAlg::SHA384,
-                    bytes: vec![0x22; 48],
-                },
+                Digest { alg: HashAlg::SHA256, bytes: vec![0x11; 32] },
+                Digest { alg: HashAlg::SHA384, bytes: vec![0x22; 48] },
             ],
             event: b"kernel".to_vec(),
         };
@@ -251,10 +224,7 @@ mod test {
         let bytes = log.to_bytes().unwrap();
         assert_eq!(EventLog::parse(&bytes).unwrap(), log);
         let rtmrs = replay_rtmrs(&log).unwrap();
-        assert_eq!(
-            rtmrs[1],
-            crate::eventlog::extend_rtmr(&[0; 48], &[0x22; 48])
-        );
+        assert_eq!(rtmrs[1], crate::eventlog::extend_rtmr(&[0; 48], &[0x22; 48]));
         assert_eq!(rtmrs[0], [0; 48]);
     }
 
@@ -271,10 +241,7 @@ mod test {
         log.events[0].digests[0].bytes.pop();
         assert!(matches!(
             log.to_bytes(),
-            Err(EmitError::Inconsistent {
-                field: "event.digest",
-                ..
-            })
+            Err(EmitError::Inconsistent { field: "event.digest", .. })
         ));
     }
 
@@ -284,11 +251,7 @@ mod test {
         bytes[4] = 4; // EV_SEPARATOR
         assert!(matches!(
             EventLog::parse(&bytes),
-            Err(ParseError::Invalid {
-                field: "spec_id.event_type",
-                offset: 4,
-                ..
-            })
+            Err(ParseError::Invalid { field: "spec_id.event_type", offset: 4, .. })
         ));
     }
 
@@ -298,38 +261,24 @@ mod test {
         bytes[32 + 14] = b'2'; // "Spec ID Event02"
         assert!(matches!(
             EventLog::parse(&bytes),
-            Err(ParseError::Invalid {
-                field: "spec_id.signature",
-                offset: 32,
-                ..
-            })
+            Err(ParseError::Invalid { field: "spec_id.signature", offset: 32, .. })
         ));
     }
 
     #[test]
     fn sha384_declared_with_32_byte_digests_is_rejected() {
-        let log = EventLog {
-            spec_id: spec(&[(HashAlg::SHA384, 32)]),
-            events: Vec::new(),
-        };
+        let log = EventLog { spec_id: spec(&[(HashAlg::SHA384, 32)]), events: Vec::new() };
         let bytes = log.to_bytes().unwrap();
         assert!(matches!(
             EventLog::parse(&bytes),
-            Err(ParseError::Invalid {
-                field: "spec_id.digest_size",
-                offset: 62,
-                ..
-            })
+            Err(ParseError::Invalid { field: "spec_id.digest_size", offset: 62, .. })
         ));
     }
 
     #[test]
     fn event_with_two_sha384_digests_is_rejected() {
         let mut log = two_bank_log();
-        log.events[0].digests[0] = Digest {
-            alg: HashAlg::SHA384,
-            bytes: vec![0x33; 48],
-        };
+        log.events[0].digests[0] = Digest { alg: HashAlg::SHA384, bytes: vec![0x33; 48] };
         let bytes = log.to_bytes().unwrap();
         assert!(matches!(
             EventLog::parse(&bytes),
@@ -348,27 +297,17 @@ mod test {
         bytes[count_at] = 3;
         assert!(matches!(
             EventLog::parse(&bytes),
-            Err(ParseError::Invalid {
-                field: "event.digest_count",
-                ..
-            })
+            Err(ParseError::Invalid { field: "event.digest_count", .. })
         ));
     }
 
     #[test]
     fn spec_id_without_algorithms_is_rejected() {
-        let log = EventLog {
-            spec_id: spec(&[]),
-            events: Vec::new(),
-        };
+        let log = EventLog { spec_id: spec(&[]), events: Vec::new() };
         let bytes = log.to_bytes().unwrap();
         assert!(matches!(
             EventLog::parse(&bytes),
-            Err(ParseError::Invalid {
-                field: "spec_id.number_of_algorithms",
-                offset: 56,
-                ..
-            })
+            Err(ParseError::Invalid { field: "spec_id.number_of_algorithms", offset: 56, .. })
         ));
     }
 }

@@ -149,25 +149,16 @@ impl CertTable {
                 });
             }
             let got = buf.len().saturating_sub(offset);
-            let end = offset
-                .checked_add(length)
-                .filter(|end| *end <= buf.len())
-                .ok_or(ParseError::Truncated {
-                    field: "cert_table.data",
-                    offset,
-                    need: length,
-                    got,
-                })?;
+            let end = offset.checked_add(length).filter(|end| *end <= buf.len()).ok_or(
+                ParseError::Truncated { field: "cert_table.data", offset, need: length, got },
+            )?;
             ranges.push((offset, end, at));
         }
         // No two entries may share bytes: otherwise a small table could make us copy the
         // same large range once per entry.
         // Sorted by start, any overlap shows up between neighbours.
-        let mut sorted: Vec<_> = ranges
-            .iter()
-            .copied()
-            .filter(|(start, end, _)| start < end)
-            .collect();
+        let mut sorted: Vec<_> =
+            ranges.iter().copied().filter(|(start, end, _)| start < end).collect();
         sorted.sort_unstable();
         for pair in sorted.windows(2) {
             if let [(_, end, _), (start, _, at)] = pair
@@ -184,20 +175,14 @@ impl CertTable {
         let mut entries = Vec::with_capacity(headers.len());
         for ((_, g, _, _), (start, end, _)) in headers.into_iter().zip(ranges) {
             let data = buf.get(start..end).unwrap_or(&[]).to_vec();
-            entries.push(CertTableEntry {
-                kind: CertKind::from_guid(g),
-                data,
-            });
+            entries.push(CertTableEntry { kind: CertKind::from_guid(g), data });
         }
         Ok(Self { entries })
     }
 
     /// Returns the data of the first entry of `kind`.
     pub fn get(&self, kind: CertKind) -> Option<&[u8]> {
-        self.entries
-            .iter()
-            .find(|e| e.kind == kind)
-            .map(|e| &e.data[..])
+        self.entries.iter().find(|e| e.kind == kind).map(|e| &e.data[..])
     }
 
     /// Serializes the table: entries, terminator, then the data contiguously in entry order.
@@ -249,12 +234,7 @@ mod test {
         let b = entry(CertKind::ARK_GUID, 48, 0);
         assert_eq!(
             CertTable::parse(&b),
-            Err(ParseError::Truncated {
-                field: "cert_table.guid",
-                offset: 24,
-                need: 16,
-                got: 0
-            })
+            Err(ParseError::Truncated { field: "cert_table.guid", offset: 24, need: 16, got: 0 })
         );
     }
 
@@ -265,12 +245,7 @@ mod test {
         b.extend_from_slice(&[0; 10]);
         assert_eq!(
             CertTable::parse(&b),
-            Err(ParseError::Truncated {
-                field: "cert_table.data",
-                offset: 48,
-                need: 100,
-                got: 10
-            })
+            Err(ParseError::Truncated { field: "cert_table.data", offset: 48, need: 100, got: 10 })
         );
     }
 
@@ -280,11 +255,7 @@ mod test {
         b.extend(entry(Guid::NIL, 0, 0));
         assert!(matches!(
             CertTable::parse(&b),
-            Err(ParseError::Invalid {
-                field: "cert_table.offset",
-                offset: 16,
-                ..
-            })
+            Err(ParseError::Invalid { field: "cert_table.offset", offset: 16, .. })
         ));
     }
 
@@ -296,11 +267,7 @@ mod test {
         b.extend_from_slice(&[0; 8]);
         assert!(matches!(
             CertTable::parse(&b),
-            Err(ParseError::Invalid {
-                field: "cert_table.offset",
-                offset: 40,
-                ..
-            })
+            Err(ParseError::Invalid { field: "cert_table.offset", offset: 40, .. })
         ));
     }
 
@@ -309,10 +276,7 @@ mod test {
         let b = entry(Guid::NIL, 0, 5);
         assert!(matches!(
             CertTable::parse(&b),
-            Err(ParseError::Invalid {
-                field: "cert_table.guid",
-                ..
-            })
+            Err(ParseError::Invalid { field: "cert_table.guid", .. })
         ));
     }
 

@@ -203,20 +203,12 @@ impl AttestationReport {
         put_u64(&mut out, self.current_tcb.0);
         put_u64(&mut out, self.platform_info.0);
         put_u32(&mut out, self.key_info.0);
-        for part in [
-            &self.reserved0[..],
-            &self.report_data,
-            &self.measurement,
-            &self.host_data,
-        ] {
+        for part in [&self.reserved0[..], &self.report_data, &self.measurement, &self.host_data] {
             out.extend_from_slice(part);
         }
-        for part in [
-            &self.id_key_digest[..],
-            &self.author_key_digest,
-            &self.report_id,
-            &self.report_id_ma,
-        ] {
+        for part in
+            [&self.id_key_digest[..], &self.author_key_digest, &self.report_id, &self.report_id_ma]
+        {
             out.extend_from_slice(part);
         }
         put_u64(&mut out, self.reported_tcb.0);
@@ -238,18 +230,13 @@ impl AttestationReport {
     pub fn cpuid(&self) -> Option<Cpuid> {
         (self.version >= 3).then(|| {
             let [family, model, stepping] = self.cpuid_raw;
-            Cpuid {
-                family,
-                model,
-                stepping,
-            }
+            Cpuid { family, model, stepping }
         })
     }
 
     /// Returns the processor generation, if the report says (version 3+ with a known CPUID).
     pub fn generation(&self) -> Option<Generation> {
-        self.cpuid()
-            .and_then(|c| Generation::from_cpuid(c.family, c.model))
+        self.cpuid().and_then(|c| Generation::from_cpuid(c.family, c.model))
     }
 
     /// Returns the layout of this report's TCB words, if the report determines it.
@@ -273,12 +260,7 @@ impl AttestationReport {
 
 fn read_version(r: &mut Reader<'_>, field: &'static str) -> Result<FirmwareVersion, ParseError> {
     let [build, minor, major, reserved] = r.array(field)?;
-    Ok(FirmwareVersion {
-        build,
-        minor,
-        major,
-        reserved,
-    })
+    Ok(FirmwareVersion { build, minor, major, reserved })
 }
 
 #[cfg(test)]
@@ -296,11 +278,7 @@ mod test {
         for v in [1, 6] {
             assert_eq!(
                 AttestationReport::from_bytes(&report(v)),
-                Err(ParseError::Unsupported {
-                    field: "version",
-                    offset: 0,
-                    value: v.into()
-                })
+                Err(ParseError::Unsupported { field: "version", offset: 0, value: v.into() })
             );
         }
     }
@@ -310,12 +288,7 @@ mod test {
         let b = report(2);
         assert_eq!(
             AttestationReport::from_bytes(&b[..1183]),
-            Err(ParseError::Truncated {
-                field: "report",
-                offset: 0,
-                need: 1184,
-                got: 1183
-            })
+            Err(ParseError::Truncated { field: "report", offset: 0, need: 1184, got: 1183 })
         );
     }
 

@@ -32,11 +32,7 @@ impl EcdsaP384Signature {
 
     /// Returns `true` if every byte is zero, as in a report whose chip key is masked.
     pub fn is_zero(&self) -> bool {
-        self.r
-            .iter()
-            .chain(&self.s)
-            .chain(&self.reserved)
-            .all(|b| *b == 0)
+        self.r.iter().chain(&self.s).chain(&self.reserved).all(|b| *b == 0)
     }
 }
 
@@ -58,11 +54,7 @@ mod test {
 
     #[test]
     fn little_endian_component_becomes_big_endian_scalar() {
-        let mut sig = EcdsaP384Signature {
-            r: [0; 72],
-            s: [0; 72],
-            reserved: [0; 368],
-        };
+        let mut sig = EcdsaP384Signature { r: [0; 72], s: [0; 72], reserved: [0; 368] };
         sig.r[0] = 0x01; // least significant byte
         sig.r[47] = 0xFF; // most significant byte of a 48-byte scalar
         let r = sig.r_be().unwrap();
@@ -71,11 +63,7 @@ mod test {
 
     #[test]
     fn component_wider_than_48_bytes_is_refused() {
-        let mut sig = EcdsaP384Signature {
-            r: [0; 72],
-            s: [0; 72],
-            reserved: [0; 368],
-        };
+        let mut sig = EcdsaP384Signature { r: [0; 72], s: [0; 72], reserved: [0; 368] };
         sig.s[48] = 1;
         assert_eq!(sig.s_be(), None);
     }

@@ -91,13 +91,9 @@ impl TcbVersion {
     pub fn decode(self, layout: TcbLayout) -> TcbParts {
         let b = self.0.to_le_bytes();
         match layout {
-            TcbLayout::Legacy => TcbParts {
-                fmc: None,
-                bootloader: b[0],
-                tee: b[1],
-                snp: b[6],
-                microcode: b[7],
-            },
+            TcbLayout::Legacy => {
+                TcbParts { fmc: None, bootloader: b[0], tee: b[1], snp: b[6], microcode: b[7] }
+            }
             TcbLayout::Turin => TcbParts {
                 fmc: Some(b[0]),
                 bootloader: b[1],
@@ -122,16 +118,7 @@ impl TcbParts {
     /// Packs the SVNs into a word with `layout`; `fmc` is dropped for the legacy layout.
     pub fn encode(self, layout: TcbLayout) -> TcbVersion {
         let b = match layout {
-            TcbLayout::Legacy => [
-                self.bootloader,
-                self.tee,
-                0,
-                0,
-                0,
-                0,
-                self.snp,
-                self.microcode,
-            ],
+            TcbLayout::Legacy => [self.bootloader, self.tee, 0, 0, 0, 0, self.snp, self.microcode],
             TcbLayout::Turin => [
                 self.fmc.unwrap_or(0),
                 self.bootloader,
@@ -162,16 +149,7 @@ mod test {
         // reported_tcb of the virtee Milan report: bytes 03 00 00 00 00 00 08 73.
         let t = TcbVersion(u64::from_le_bytes([3, 0, 0, 0, 0, 0, 8, 0x73]));
         let p = t.decode(TcbLayout::Legacy);
-        assert_eq!(
-            p,
-            TcbParts {
-                fmc: None,
-                bootloader: 3,
-                tee: 0,
-                snp: 8,
-                microcode: 0x73
-            }
-        );
+        assert_eq!(p, TcbParts { fmc: None, bootloader: 3, tee: 0, snp: 8, microcode: 0x73 });
         assert_eq!(p.encode(TcbLayout::Legacy), t);
         assert!(t.reserved_is_zero(TcbLayout::Legacy));
     }
@@ -180,16 +158,7 @@ mod test {
     fn turin_word_puts_fmc_first_and_snp_in_byte_3() {
         let t = TcbVersion(u64::from_le_bytes([1, 2, 3, 4, 0, 0, 0, 0x50]));
         let p = t.decode(TcbLayout::Turin);
-        assert_eq!(
-            p,
-            TcbParts {
-                fmc: Some(1),
-                bootloader: 2,
-                tee: 3,
-                snp: 4,
-                microcode: 0x50
-            }
-        );
+        assert_eq!(p, TcbParts { fmc: Some(1), bootloader: 2, tee: 3, snp: 4, microcode: 0x50 });
         assert_eq!(p.encode(TcbLayout::Turin), t);
         assert!(!t.reserved_is_zero(TcbLayout::Legacy));
     }

@@ -58,11 +58,7 @@ impl<B: AsRef<[u8]>> TdReportBytes<B> {
         }
         if got > TdReport::LEN {
             let len = got - TdReport::LEN;
-            return Err(ParseError::TrailingData {
-                field: "tdreport",
-                offset: TdReport::LEN,
-                len,
-            });
+            return Err(ParseError::TrailingData { field: "tdreport", offset: TdReport::LEN, len });
         }
         Ok(Self(buf))
     }
@@ -239,12 +235,7 @@ impl TdReport {
             reserved: r.array("td_info.reserved")?,
         };
         r.finish("tdreport")?;
-        Ok(Self {
-            mac_struct,
-            tee_tcb_info,
-            reserved,
-            td_info,
-        })
+        Ok(Self { mac_struct, tee_tcb_info, reserved, td_info })
     }
 
     /// Checks and parses a TDREPORT in one step.
@@ -261,12 +252,7 @@ impl TdReport {
         let m = &self.mac_struct;
         let t = &m.report_type;
         out.extend_from_slice(&[t.tee_type, t.subtype, t.version, t.reserved]);
-        for part in [
-            &m.reserved1[..],
-            &m.cpu_svn,
-            &m.tee_tcb_info_hash,
-            &m.tee_info_hash,
-        ] {
+        for part in [&m.reserved1[..], &m.cpu_svn, &m.tee_tcb_info_hash, &m.tee_info_hash] {
             out.extend_from_slice(part);
         }
         for part in [&m.report_data[..], &m.reserved2, &m.mac] {
@@ -276,22 +262,11 @@ impl TdReport {
         for part in [&i.valid[..], &i.tee_tcb_svn, &i.mr_seam, &i.mr_signer_seam] {
             out.extend_from_slice(part);
         }
-        for part in [
-            &i.attributes[..],
-            &i.tee_tcb_svn2,
-            &i.reserved,
-            &self.reserved,
-        ] {
+        for part in [&i.attributes[..], &i.tee_tcb_svn2, &i.reserved, &self.reserved] {
             out.extend_from_slice(part);
         }
         let d = &self.td_info;
-        for part in [
-            &d.attributes[..],
-            &d.xfam,
-            &d.mr_td,
-            &d.mr_config_id,
-            &d.mr_owner,
-        ] {
+        for part in [&d.attributes[..], &d.xfam, &d.mr_td, &d.mr_config_id, &d.mr_owner] {
             out.extend_from_slice(part);
         }
         out.extend_from_slice(&d.mr_owner_config);
@@ -340,20 +315,11 @@ mod test {
     fn report_of_wrong_length_is_rejected_with_need_and_got() {
         assert_eq!(
             TdReport::from_bytes(&[0; 1023]),
-            Err(ParseError::Truncated {
-                field: "tdreport",
-                offset: 0,
-                need: 1024,
-                got: 1023
-            })
+            Err(ParseError::Truncated { field: "tdreport", offset: 0, need: 1024, got: 1023 })
         );
         assert_eq!(
             TdReport::from_bytes(&[0; 1025]),
-            Err(ParseError::TrailingData {
-                field: "tdreport",
-                offset: 1024,
-                len: 1
-            })
+            Err(ParseError::TrailingData { field: "tdreport", offset: 1024, len: 1 })
         );
     }
 

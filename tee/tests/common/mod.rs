@@ -5,12 +5,8 @@
 #[macro_export]
 macro_rules! vector {
     ($path:literal) => {
-        std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/vectors/",
-            $path
-        ))
-        .expect(concat!("missing test vector ", $path))
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/", $path))
+            .expect(concat!("missing test vector ", $path))
     };
 }
 

@@ -46,11 +46,7 @@ pub fn clock_check(boot: &TimedBoot) -> (Option<f64>, Option<u64>) {
 /// samples, and what went wrong. Pure, so that it can be tested on canned output.
 pub fn judge_run(kernel: &Kernel, boot: &TimedBoot) -> RunResult {
     let init_at = boot.first_line_at(|l| l.trim() == parse::INIT_MARKER);
-    let banner_at = if kernel.ours {
-        boot.first_line_at(parse::is_banner)
-    } else {
-        None
-    };
+    let banner_at = if kernel.ours { boot.first_line_at(parse::is_banner) } else { None };
     let marker = match (init_at, banner_at) {
         (Some(t), _) => Some((t, "init")),
         (None, Some(t)) => Some((t, "banner")),
@@ -76,10 +72,7 @@ pub fn judge_run(kernel: &Kernel, boot: &TimedBoot) -> RunResult {
         ));
     }
     if kernel.ours && init_at.is_none() && boot.status != Some(EXIT_SUCCESS) {
-        problems.push(format!(
-            "exit status {:?}, expected {EXIT_SUCCESS}",
-            boot.status
-        ));
+        problems.push(format!("exit status {:?}, expected {EXIT_SUCCESS}", boot.status));
     }
     let (clock_ratio, clock_step_ns) = clock_check(boot);
     RunResult {
@@ -111,12 +104,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn kernel(ours: bool) -> Kernel {
-        Kernel {
-            label: "k",
-            image: PathBuf::new(),
-            ours,
-            timeout: Duration::from_secs(1),
-        }
+        Kernel { label: "k", image: PathBuf::new(), ours, timeout: Duration::from_secs(1) }
     }
 
     fn boot(status: i32, lines: &[(u64, &str)]) -> TimedBoot {
@@ -161,29 +149,21 @@ mod tests {
         let (ratio, step) = clock_check(&b);
         assert!((ratio.unwrap() - 0.5).abs() < 1e-9);
         assert_eq!(step, Some(100));
-        assert_eq!(
-            clock_check(&boot(0, &[(1, "BENCH-CLOCK mono_ns=5")])).0,
-            None
-        );
+        assert_eq!(clock_check(&boot(0, &[(1, "BENCH-CLOCK mono_ns=5")])).0, None);
     }
 
     #[test]
     fn ours_falls_back_to_the_banner_until_init_runs() {
         let b = boot(
             33,
-            &[
-                (120, "cocoon 0.1.0: booted via PVH in 45 ms"),
-                (130, "  TEE platform: none"),
-            ],
+            &[(120, "cocoon 0.1.0: booted via PVH in 45 ms"), (130, "  TEE platform: none")],
         );
         let r = judge_run(&kernel(true), &b);
         assert_eq!(r.boot, Some((Duration::from_millis(120), "banner")));
         assert!(!r.init_ran);
         assert!(r.problems.is_empty(), "{:?}", r.problems);
-        let bad = judge_run(
-            &kernel(true),
-            &boot(35, &[(120, "cocoon 0.1.0: booted via PVH in 45 ms")]),
-        );
+        let bad =
+            judge_run(&kernel(true), &boot(35, &[(120, "cocoon 0.1.0: booted via PVH in 45 ms")]));
         assert_eq!(bad.problems.len(), 1);
     }
 
@@ -191,10 +171,7 @@ mod tests {
     fn an_unfinished_script_is_a_problem() {
         let b = boot(
             0,
-            &[
-                (1500, "BENCH-INIT-REACHED"),
-                (1600, "BENCH-FAIL name=x what=run errno=ENOSYS"),
-            ],
+            &[(1500, "BENCH-INIT-REACHED"), (1600, "BENCH-FAIL name=x what=run errno=ENOSYS")],
         );
         let r = judge_run(&kernel(true), &b);
         assert_eq!(r.boot.map(|b| b.1), Some("init"));
@@ -212,13 +189,8 @@ mod tests {
         let panicked = boot(35, &[(1, "cocoon 0.1.0: booted via PVH in 45 ms")]);
         assert!(!memory_probe_ok(&kernel(true), &panicked));
         // Once our /init runs, the script must finish too.
-        let init_only = boot(
-            33,
-            &[
-                (1, "cocoon 0.1.0: booted via PVH in 45 ms"),
-                (2, "BENCH-INIT-REACHED"),
-            ],
-        );
+        let init_only =
+            boot(33, &[(1, "cocoon 0.1.0: booted via PVH in 45 ms"), (2, "BENCH-INIT-REACHED")]);
         assert!(!memory_probe_ok(&kernel(true), &init_only));
     }
 }

@@ -70,11 +70,7 @@ pub fn parse_bench_line(line: &str) -> Option<Sample> {
             _ => {}
         }
     }
-    Some(Sample {
-        name: name?.to_string(),
-        unit: unit?.to_string(),
-        value: value?,
-    })
+    Some(Sample { name: name?.to_string(), unit: unit?.to_string(), value: value? })
 }
 
 /// All samples in a boot's output, in order.
@@ -89,9 +85,7 @@ pub fn parse_failures(output: &str) -> Vec<(String, String)> {
         .filter_map(|line| {
             let at = line.find("BENCH-FAIL ")?;
             let rest = line[at + "BENCH-FAIL ".len()..].trim();
-            let name = fields(rest)
-                .find(|(k, _)| *k == "name")
-                .map(|(_, v)| v.to_string())?;
+            let name = fields(rest).find(|(k, _)| *k == "name").map(|(_, v)| v.to_string())?;
             Some((name, rest.to_string()))
         })
         .collect()
@@ -124,14 +118,7 @@ mod tests {
     #[test]
     fn parses_bench_lines() {
         let s = parse_bench_line("BENCH name=null_syscall unit=us value=0.83").unwrap();
-        assert_eq!(
-            s,
-            Sample {
-                name: "null_syscall".into(),
-                unit: "us".into(),
-                value: 0.83
-            }
-        );
+        assert_eq!(s, Sample { name: "null_syscall".into(), unit: "us".into(), value: 0.83 });
         let bw = parse_bench_line("BENCH name=pipe_bandwidth unit=MB/s value=1.446e+02").unwrap();
         assert_eq!((bw.unit.as_str(), bw.value), ("MB/s", 144.6));
         // Field order does not matter; a kernel message may precede it on the line.
@@ -144,10 +131,7 @@ mod tests {
         assert_eq!(parse_bench_line("BENCH name=x unit=us"), None);
         assert_eq!(parse_bench_line("BENCH name=x unit=us value=fast"), None);
         assert_eq!(parse_bench_line("BENCH name=x unit=us value=inf"), None);
-        assert_eq!(
-            parse_bench_line("BENCH-FAIL name=x what=run errno=EPERM"),
-            None
-        );
+        assert_eq!(parse_bench_line("BENCH-FAIL name=x what=run errno=EPERM"), None);
         assert_eq!(parse_bench_line("BENCH-START"), None);
         assert_eq!(parse_bench_line(""), None);
     }
@@ -156,10 +140,7 @@ mod tests {
     fn collects_samples_and_failures() {
         let out = "BENCH-START\nBENCH name=a unit=us value=1\nnoise\nBENCH-FAIL name=b what=open errno=No such file\nBENCH name=c unit=MB/s value=2.5\n";
         let s = parse_samples(out);
-        assert_eq!(
-            s.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
-            ["a", "c"]
-        );
+        assert_eq!(s.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["a", "c"]);
         let f = parse_failures(out);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].0, "b");
@@ -176,10 +157,7 @@ mod tests {
 
     #[test]
     fn parses_clock_lines() {
-        assert_eq!(
-            parse_clock_line("BENCH-CLOCK mono_ns=123 step_ns=40"),
-            Some((123, Some(40)))
-        );
+        assert_eq!(parse_clock_line("BENCH-CLOCK mono_ns=123 step_ns=40"), Some((123, Some(40))));
         assert_eq!(parse_clock_line("BENCH-CLOCK mono_ns=9"), Some((9, None)));
         assert_eq!(parse_clock_line("BENCH-CLOCK step_ns=9"), None);
         assert_eq!(parse_clock_line("BENCH name=a unit=us value=1"), None);

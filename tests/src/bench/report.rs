@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::stats::{geomean, ratio, Direction, Summary};
+use super::stats::{Direction, Summary, geomean, ratio};
 
 /// Which column a sample belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,11 +36,7 @@ impl Row {
 
     /// The ratio of medians (>1: we are faster), when both columns exist.
     pub fn ratio(&self) -> Option<f64> {
-        ratio(
-            self.linux.as_ref()?.median,
-            self.ours.as_ref()?.median,
-            self.direction(),
-        )
+        ratio(self.linux.as_ref()?.median, self.ours.as_ref()?.median, self.direction())
     }
 }
 
@@ -56,8 +52,7 @@ impl Collected {
         let i = match self.entries.iter().position(|e| e.0 == name) {
             Some(i) => i,
             None => {
-                self.entries
-                    .push((name.to_string(), unit.to_string(), Vec::new(), Vec::new()));
+                self.entries.push((name.to_string(), unit.to_string(), Vec::new(), Vec::new()));
                 self.entries.len() - 1
             }
         };
@@ -148,18 +143,8 @@ pub fn table(rows: &[Row]) -> String {
         .max()
         .unwrap_or(9)
         .max(9);
-    let lw = rows
-        .iter()
-        .map(|r| cell(r.linux.as_ref()).chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(22);
-    let ow = rows
-        .iter()
-        .map(|r| cell(r.ours.as_ref()).chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(21);
+    let lw = rows.iter().map(|r| cell(r.linux.as_ref()).chars().count()).max().unwrap_or(0).max(22);
+    let ow = rows.iter().map(|r| cell(r.ours.as_ref()).chars().count()).max().unwrap_or(0).max(21);
     let _ = writeln!(
         out,
         "{:<w$}  {:<5}  {:<lw$}  {:<ow$}  ratio",
@@ -174,17 +159,16 @@ pub fn table(rows: &[Row]) -> String {
         }
         let ratio = r.ratio().map_or("—".to_string(), |x| format!("{x:.2}"));
         let (l, o) = (cell(r.linux.as_ref()), cell(r.ours.as_ref()));
-        let _ = writeln!(
-            out,
-            "{name:<w$}  {:<5}  {l:<lw$}  {o:<ow$}  {ratio}",
-            r.unit
-        );
+        let _ = writeln!(out, "{name:<w$}  {:<5}  {l:<lw$}  {o:<ow$}  {ratio}", r.unit);
     }
     let (g, n) = overall(rows);
     let g = g.map_or("—".to_string(), |g| format!("{g:.2}"));
     let label = format!("geometric mean over {n} benchmark(s) with both columns");
     let _ = writeln!(out, "{label:<width$}  {g}", width = w + lw + ow + 11);
-    let _ = writeln!(out, "ratio: Linux÷ours for latencies, ours÷Linux for bandwidths (MB/s); >1 means we are faster.");
+    let _ = writeln!(
+        out,
+        "ratio: Linux÷ours for latencies, ours÷Linux for bandwidths (MB/s); >1 means we are faster."
+    );
     for n in notes {
         let _ = writeln!(out, "{n}");
     }
@@ -211,11 +195,7 @@ pub fn json_str(s: &str) -> String {
 
 /// A JSON number (`null` for NaN or infinity).
 fn json_num(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v}")
-    } else {
-        "null".to_string()
-    }
+    if v.is_finite() { format!("{v}") } else { "null".to_string() }
 }
 
 fn json_summary(s: Option<&Summary>) -> String {
@@ -286,10 +266,7 @@ mod tests {
     #[test]
     fn collects_in_first_seen_order_with_ratios() {
         let r = rows();
-        assert_eq!(
-            r.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
-            ["lat", "bw", "only"]
-        );
+        assert_eq!(r.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["lat", "bw", "only"]);
         assert_eq!(r[0].ratio(), Some(2.0));
         assert_eq!(r[1].ratio(), Some(0.5));
         assert_eq!(r[2].ratio(), None);
@@ -307,9 +284,7 @@ mod tests {
         assert!(t.contains("2.00 (1.00–3.00)"));
         assert!(t.contains("only*"));
         assert!(t.contains("* only: a footnote"));
-        assert!(t
-            .lines()
-            .any(|l| l.starts_with("geometric mean over 2") && l.ends_with("1.00")));
+        assert!(t.lines().any(|l| l.starts_with("geometric mean over 2") && l.ends_with("1.00")));
     }
 
     #[test]
@@ -332,11 +307,7 @@ mod tests {
         ];
         assert_eq!(
             group_problems(&list),
-            [
-                "ours: socket (runs 1, 2)",
-                "Linux: no memory",
-                "Linux: odd (run 2)"
-            ]
+            ["ours: socket (runs 1, 2)", "Linux: no memory", "Linux: odd (run 2)"]
         );
     }
 

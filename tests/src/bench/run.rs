@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::judge::memory_probe_ok;
 use super::parse;
 use super::stats::bisect_min;
-use crate::qemu::{qemu_command, wait_or_kill, BootSpec};
+use crate::qemu::{BootSpec, qemu_command, wait_or_kill};
 
 /// The kernel command line of every boot, under both kernels.
 pub const CMDLINE: &str = "console=ttyS0 quiet panic=-1 rdinit=/init";
@@ -57,19 +57,14 @@ impl TimedBoot {
     /// The last `n` lines, for error reports.
     pub fn tail(&self, n: usize) -> String {
         let start = self.lines.len().saturating_sub(n);
-        self.lines[start..]
-            .iter()
-            .map(|(_, l)| format!("    | {l}\n"))
-            .collect()
+        self.lines[start..].iter().map(|(_, l)| format!("    | {l}\n")).collect()
     }
 }
 
 /// Boots `spec`, timestamping each serial line as it streams in, until QEMU exits or the limit.
 pub fn boot_timed(spec: &BootSpec) -> std::io::Result<TimedBoot> {
     let mut cmd = qemu_command(spec);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = cmd.spawn()?;
     let stdout = child.stdout.take().expect("stdout is piped");
@@ -91,17 +86,12 @@ pub fn boot_timed(spec: &BootSpec) -> std::io::Result<TimedBoot> {
         let _ = stderr.read_to_string(&mut s);
         s
     });
-    let (status, timed_out) = wait_or_kill(&mut child, start, spec.timeout, Duration::from_millis(5))?;
+    let (status, timed_out) =
+        wait_or_kill(&mut child, start, spec.timeout, Duration::from_millis(5))?;
     let elapsed = start.elapsed();
     let lines = reader.join().unwrap_or_default();
     let stderr = err_reader.join().unwrap_or_default();
-    Ok(TimedBoot {
-        status,
-        lines,
-        stderr,
-        timed_out,
-        elapsed,
-    })
+    Ok(TimedBoot { status, lines, stderr, timed_out, elapsed })
 }
 
 /// The boot of the benchmark image under `kernel` with `memory_mib` and extra command-line words.
@@ -157,12 +147,7 @@ mod tests {
     use super::*;
 
     fn kernel(ours: bool) -> Kernel {
-        Kernel {
-            label: "k",
-            image: PathBuf::new(),
-            ours,
-            timeout: Duration::from_secs(1),
-        }
+        Kernel { label: "k", image: PathBuf::new(), ours, timeout: Duration::from_secs(1) }
     }
 
     #[test]
@@ -170,10 +155,7 @@ mod tests {
         let initrd = PathBuf::from("img");
         let args = |k: &Kernel| -> Vec<String> {
             let spec = spec_for(k, &initrd, 256, "", Duration::from_secs(1));
-            qemu_command(&spec)
-                .get_args()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect()
+            qemu_command(&spec).get_args().map(|a| a.to_string_lossy().into_owned()).collect()
         };
         let (mut a, mut b) = (kernel(false), kernel(true));
         a.image = "vmlinuz".into();

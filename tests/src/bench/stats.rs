@@ -25,12 +25,7 @@ impl Summary {
             _ if n % 2 == 1 => sorted[n / 2],
             _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
         };
-        Some(Self {
-            median,
-            min: sorted[0],
-            max: sorted[n - 1],
-            samples: kept,
-        })
+        Some(Self { median, min: sorted[0], max: sorted[n - 1], samples: kept })
     }
 }
 
@@ -46,11 +41,7 @@ pub enum Direction {
 impl Direction {
     /// The direction of a unit: rates (`MB/s`, anything per second) are bandwidths.
     pub fn of_unit(unit: &str) -> Self {
-        if unit.ends_with("/s") {
-            Direction::Bandwidth
-        } else {
-            Direction::Latency
-        }
+        if unit.ends_with("/s") { Direction::Bandwidth } else { Direction::Latency }
     }
 
     /// The name used in the JSON output.

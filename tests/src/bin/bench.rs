@@ -47,11 +47,7 @@ fn parse_args() -> Result<Options, String> {
             continue;
         }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
-        let number = || {
-            value
-                .parse::<usize>()
-                .map_err(|e| format!("{flag} {value}: {e}"))
-        };
+        let number = || value.parse::<usize>().map_err(|e| format!("{flag} {value}: {e}"));
         match flag.as_str() {
             "--linux" => o.linux = value.into(),
             "--ours" => o.ours = value.into(),
@@ -63,11 +59,7 @@ fn parse_args() -> Result<Options, String> {
             _ => return Err(format!("unknown option {flag}")),
         }
     }
-    for (name, p) in [
-        ("--linux", &o.linux),
-        ("--ours", &o.ours),
-        ("--initrd", &o.initrd),
-    ] {
+    for (name, p) in [("--linux", &o.linux), ("--ours", &o.ours), ("--initrd", &o.initrd)] {
         if !p.is_file() {
             return Err(format!("{name} {}: not a file", p.display()));
         }
@@ -76,11 +68,7 @@ fn parse_args() -> Result<Options, String> {
 }
 
 fn side(k: &Kernel) -> Side {
-    if k.ours {
-        Side::Ours
-    } else {
-        Side::Linux
-    }
+    if k.ours { Side::Ours } else { Side::Linux }
 }
 
 fn main() -> ExitCode {
@@ -181,19 +169,13 @@ fn main() -> ExitCode {
     let mut mem: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for round in 1..=o.mem_rounds {
         for (i, k) in kernels.iter().enumerate() {
-            eprintln!(
-                "bench: minimum memory, round {round}/{}, {}",
-                o.mem_rounds, k.label
-            );
+            eprintln!("bench: minimum memory, round {round}/{}, {}", o.mem_rounds, k.label);
             let limit = Duration::from_secs(if k.ours { 15 } else { 40 });
             match run::min_memory(k, &o.initrd, o.mem_mib, limit) {
                 Some(m) => mem[i].push(m as f64),
                 None => problems.push((
                     None,
-                    format!(
-                        "{}: does not run the script even at -m {}M",
-                        k.label, o.mem_mib
-                    ),
+                    format!("{}: does not run the script even at -m {}M", k.label, o.mem_mib),
                 )),
             }
         }

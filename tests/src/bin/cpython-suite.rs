@@ -15,7 +15,10 @@ fn main() -> ExitCode {
     };
     let root = std::env::current_dir().expect("a current directory");
     let result = if elf == "--judge" {
-        let read = |name: &str| std::fs::read_to_string(root.join("target/cpython").join(name)).map_err(|e| format!("read target/cpython/{name}: {e}"));
+        let read = |name: &str| {
+            std::fs::read_to_string(root.join("target/cpython").join(name))
+                .map_err(|e| format!("read target/cpython/{name}: {e}"))
+        };
         read("linux.out").and_then(|linux| tests::cpython::judge(&root, &linux, &read("ours.out")?))
     } else {
         tests::cpython::run_suite(&root, Path::new(elf))

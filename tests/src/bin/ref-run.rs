@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tests::qemu::{BootSpec, boot};
-use tests::reference::{build_image_with_host_programs, compile_static_c, extract, first_differences, judge, linux_kernel};
+use tests::reference::{
+    build_image_with_host_programs, compile_static_c, extract, first_differences, judge,
+    linux_kernel,
+};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -33,9 +36,13 @@ fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let image = work.join("busybox.cpio.gz");
     let mut binaries = Vec::new();
-    let (c_sources, host_programs): (Vec<&String>, Vec<&String>) = extra.iter().partition(|e| e.ends_with(".c"));
+    let (c_sources, host_programs): (Vec<&String>, Vec<&String>) =
+        extra.iter().partition(|e| e.ends_with(".c"));
     let c_probes = c_sources.len();
-    tests::reference::require_probe_source(script, &c_sources.iter().map(|c| Path::new(c.as_str())).collect::<Vec<_>>())?;
+    tests::reference::require_probe_source(
+        script,
+        &c_sources.iter().map(|c| Path::new(c.as_str())).collect::<Vec<_>>(),
+    )?;
     for source in c_sources {
         let source = Path::new(source);
         let out = work.join(source.file_stem().ok_or("a C program needs a file name")?);

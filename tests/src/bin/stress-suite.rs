@@ -14,7 +14,10 @@ fn main() -> ExitCode {
     };
     let root = std::env::current_dir().expect("a current directory");
     let result = if elf == "--judge" {
-        let read = |name: &str| std::fs::read_to_string(root.join("target/stress").join(name)).map_err(|e| format!("read target/stress/{name}: {e}"));
+        let read = |name: &str| {
+            std::fs::read_to_string(root.join("target/stress").join(name))
+                .map_err(|e| format!("read target/stress/{name}: {e}"))
+        };
         read("linux.out").and_then(|linux| tests::stress::judge(&root, &linux, &read("ours.out")?))
     } else {
         tests::stress::run(&root, Path::new(elf))

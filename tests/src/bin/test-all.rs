@@ -22,8 +22,12 @@ struct Check {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(elf), Some(bzimage), Some(initramfs)) = (flag(&args, "--elf"), flag(&args, "--bzimage"), flag(&args, "--initramfs")) else {
-        eprintln!("usage: test-all --elf KERNEL_ELF --bzimage BZIMAGE --initramfs BUSYBOX_INITRAMFS");
+    let (Some(elf), Some(bzimage), Some(initramfs)) =
+        (flag(&args, "--elf"), flag(&args, "--bzimage"), flag(&args, "--initramfs"))
+    else {
+        eprintln!(
+            "usage: test-all --elf KERNEL_ELF --bzimage BZIMAGE --initramfs BUSYBOX_INITRAMFS"
+        );
         return ExitCode::from(2);
     };
     let scratch = PathBuf::from("target/test-all");
@@ -42,41 +46,120 @@ fn main() -> ExitCode {
     };
 
     record("host tests (cargo test)", host_tests());
+    record("formatting (cargo fmt --all --check, rustfmt.toml)", formatting());
     record("in-kernel tests under PVH", ktests(&elf, "console=ttyS0 ktest", &[]));
-    record("in-kernel DMA tests under tee=sim (release-build shared-pool check)", ktests(&elf, "console=ttyS0 ktest tee=sim ktest.filter=mm::dma", &["ostd/src/mm/dma"]));
+    record(
+        "in-kernel DMA tests under tee=sim (release-build shared-pool check)",
+        ktests(&elf, "console=ttyS0 ktest tee=sim ktest.filter=mm::dma", &["ostd/src/mm/dma"]),
+    );
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
-    record("bzImage under OVMF takes its command line and initrd", ovmf_with_initrd(&bzimage, &scratch));
+    record(
+        "bzImage under OVMF takes its command line and initrd",
+        ovmf_with_initrd(&bzimage, &scratch),
+    );
     record("a kernel panic prints a named backtrace and fails the run", panic_path(&elf));
-    record("a kernel stack overflow hits the guard page and is reported as one", stack_overflow_path(&elf));
-    record("interactive busybox shell: commands, ^C, background jobs, /proc, exit", interactive_shell(&elf, &initramfs));
-    record("console flood: 64 KiB typed at once is capped, and the shell survives", console_flood(&elf, &initramfs));
-    record("busybox workout matches Linux 6.1 byte for byte", reference(&elf, "tests/ref/busybox-basics.sh", &[]));
-    record("errno probe (bad pointers, fds, flags) matches Linux 6.1", reference(&elf, "tests/ref/errno.sh", &["tests/ref/errno.c"]));
-    record("pthreads probe (clone threads, futex, join) matches Linux 6.1", reference(&elf, "tests/ref/threads.sh", &["tests/ref/threads.c"]));
-    record("FIFO, eventfd and epoll probe matches Linux 6.1", reference(&elf, "tests/ref/events.sh", &["tests/ref/events.c"]));
-    record("mremap and sigtimedwait probe matches Linux 6.1", reference(&elf, "tests/ref/sigmem.sh", &["tests/ref/sigmem.c"]));
-    record("edge-of-range argument probe (centuries-long timeouts, wrapping ranges and stacks) matches Linux 6.1", reference(&elf, "tests/ref/extremes.sh", &["tests/ref/extremes.c"]));
-    record("permission probe (uid/gid/mode, sticky, setuid) matches Linux 6.1", reference(&elf, "tests/ref/perms.sh", &["tests/ref/perms.c"]));
-    record("file-operations probe (flock, pipe sizes, close_range, copy_file_range, splice, memfd, RLIMIT_NOFILE) matches Linux 6.1", reference(&elf, "tests/ref/fileops.sh", &["tests/ref/fileops.c"]));
-    record("signal-target probe (SIGCONT/SIGSTOP/SIGKILL to self, children, stopped ones, thread and process groups, init; permissions) matches Linux 6.1", reference(&elf, "tests/ref/sigtargets.sh", &["tests/ref/sigtargets.c"]));
-    record("running-out probe (address space, memory and the OOM killer, threads, argument space) matches Linux 6.1", reference(&elf, "tests/ref/oom.sh", &["tests/ref/oom.c"]));
-    record("pidfd and /proc probe (pidfd_open, poll, pidfd_send_signal, waitid P_PIDFD, the exe link) matches Linux 6.1", reference(&elf, "tests/ref/pidfd.sh", &["tests/ref/pidfd.c"]));
-    record("Unix socket probe (pairs, bind/connect/accept, SCM_RIGHTS, errnos) matches Linux 6.1", reference(&elf, "tests/ref/sockets.sh", &["tests/ref/sockets.c"]));
-    record("hostile-CPU probe (DF/AC across copies, faults and signals; single-step over SYSCALL; int3, int N, int 0x80; segment loads; XMM/x87 across signals, fork and edited frames) matches Linux 6.1", reference(&elf, "tests/ref/hostile-cpu.sh", &["tests/ref/hostile-cpu.c"]));
-    record("hostile-pointer probe (kernel and non-canonical addresses in syscall arguments, iovecs, msghdrs, execve vectors; garbage and edited sigreturn frames) matches Linux 6.1", reference(&elf, "tests/ref/hostile-ptr.sh", &["tests/ref/hostile-ptr.c"]));
-    record("hostile-ELF probe (a few hundred corrupted executables: errno, exit or signal) matches Linux 6.1", reference(&elf, "tests/ref/badelf.sh", &["tests/ref/badelf.c"]));
-    record("dynamically linked Debian coreutils match Linux 6.1", reference_with(&elf, "tests/ref/dynamic.sh", &[], DYNAMIC_PROGRAMS));
-    record("Debian's bash (arrays, process substitution, traps, wait -n) matches Linux 6.1", reference_with(&elf, "tests/ref/bash.sh", &[], &["/usr/bin/bash", "/usr/bin/sort"]));
+    record(
+        "a kernel stack overflow hits the guard page and is reported as one",
+        stack_overflow_path(&elf),
+    );
+    record(
+        "interactive busybox shell: commands, ^C, background jobs, /proc, exit",
+        interactive_shell(&elf, &initramfs),
+    );
+    record(
+        "console flood: 64 KiB typed at once is capped, and the shell survives",
+        console_flood(&elf, &initramfs),
+    );
+    record(
+        "busybox workout matches Linux 6.1 byte for byte",
+        reference(&elf, "tests/ref/busybox-basics.sh", &[]),
+    );
+    record(
+        "errno probe (bad pointers, fds, flags) matches Linux 6.1",
+        reference(&elf, "tests/ref/errno.sh", &["tests/ref/errno.c"]),
+    );
+    record(
+        "pthreads probe (clone threads, futex, join) matches Linux 6.1",
+        reference(&elf, "tests/ref/threads.sh", &["tests/ref/threads.c"]),
+    );
+    record(
+        "FIFO, eventfd and epoll probe matches Linux 6.1",
+        reference(&elf, "tests/ref/events.sh", &["tests/ref/events.c"]),
+    );
+    record(
+        "mremap and sigtimedwait probe matches Linux 6.1",
+        reference(&elf, "tests/ref/sigmem.sh", &["tests/ref/sigmem.c"]),
+    );
+    record(
+        "edge-of-range argument probe (centuries-long timeouts, wrapping ranges and stacks) matches Linux 6.1",
+        reference(&elf, "tests/ref/extremes.sh", &["tests/ref/extremes.c"]),
+    );
+    record(
+        "permission probe (uid/gid/mode, sticky, setuid) matches Linux 6.1",
+        reference(&elf, "tests/ref/perms.sh", &["tests/ref/perms.c"]),
+    );
+    record(
+        "file-operations probe (flock, pipe sizes, close_range, copy_file_range, splice, memfd, RLIMIT_NOFILE) matches Linux 6.1",
+        reference(&elf, "tests/ref/fileops.sh", &["tests/ref/fileops.c"]),
+    );
+    record(
+        "signal-target probe (SIGCONT/SIGSTOP/SIGKILL to self, children, stopped ones, thread and process groups, init; permissions) matches Linux 6.1",
+        reference(&elf, "tests/ref/sigtargets.sh", &["tests/ref/sigtargets.c"]),
+    );
+    record(
+        "running-out probe (address space, memory and the OOM killer, threads, argument space) matches Linux 6.1",
+        reference(&elf, "tests/ref/oom.sh", &["tests/ref/oom.c"]),
+    );
+    record(
+        "pidfd and /proc probe (pidfd_open, poll, pidfd_send_signal, waitid P_PIDFD, the exe link) matches Linux 6.1",
+        reference(&elf, "tests/ref/pidfd.sh", &["tests/ref/pidfd.c"]),
+    );
+    record(
+        "Unix socket probe (pairs, bind/connect/accept, SCM_RIGHTS, errnos) matches Linux 6.1",
+        reference(&elf, "tests/ref/sockets.sh", &["tests/ref/sockets.c"]),
+    );
+    record(
+        "hostile-CPU probe (DF/AC across copies, faults and signals; single-step over SYSCALL; int3, int N, int 0x80; segment loads; XMM/x87 across signals, fork and edited frames) matches Linux 6.1",
+        reference(&elf, "tests/ref/hostile-cpu.sh", &["tests/ref/hostile-cpu.c"]),
+    );
+    record(
+        "hostile-pointer probe (kernel and non-canonical addresses in syscall arguments, iovecs, msghdrs, execve vectors; garbage and edited sigreturn frames) matches Linux 6.1",
+        reference(&elf, "tests/ref/hostile-ptr.sh", &["tests/ref/hostile-ptr.c"]),
+    );
+    record(
+        "hostile-ELF probe (a few hundred corrupted executables: errno, exit or signal) matches Linux 6.1",
+        reference(&elf, "tests/ref/badelf.sh", &["tests/ref/badelf.c"]),
+    );
+    record(
+        "dynamically linked Debian coreutils match Linux 6.1",
+        reference_with(&elf, "tests/ref/dynamic.sh", &[], DYNAMIC_PROGRAMS),
+    );
+    record(
+        "Debian's bash (arrays, process substitution, traps, wait -n) matches Linux 6.1",
+        reference_with(&elf, "tests/ref/bash.sh", &[], &["/usr/bin/bash", "/usr/bin/sort"]),
+    );
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
         record(&format!("bad boot input: {name}"), expect_banner(&spec, expect));
     }
     // Debian's userland (images/debian: built once, then cached by package list), side by
     // side with Linux 6.1.
     let root = std::env::current_dir().expect("a current directory");
-    record("Debian workout (bash, coreutils, python3) matches Linux 6.1", tests::debian_workout::run(&root, &elf));
-    record("CPython's regression modules: what passes under Linux passes here, or is a listed gap", tests::cpython::run_suite(&root, &elf));
-    record("stress-ng: every stressor finishes, and ends with 0 wherever it does under Linux (or is a listed difference)", tests::stress::run(&root, &elf));
-    record("trinity as nobody: the fuzzer runs its syscalls, no panic, no hang, programs run afterwards", tests::trinity::run(&root, &elf));
+    record(
+        "Debian workout (bash, coreutils, python3) matches Linux 6.1",
+        tests::debian_workout::run(&root, &elf),
+    );
+    record(
+        "CPython's regression modules: what passes under Linux passes here, or is a listed gap",
+        tests::cpython::run_suite(&root, &elf),
+    );
+    record(
+        "stress-ng: every stressor finishes, and ends with 0 wherever it does under Linux (or is a listed difference)",
+        tests::stress::run(&root, &elf),
+    );
+    record(
+        "trinity as nobody: the fuzzer runs its syscalls, no panic, no hang, programs run afterwards",
+        tests::trinity::run(&root, &elf),
+    );
 
     let failed: Vec<&Check> = checks.iter().filter(|c| c.result.is_err()).collect();
     let passed = checks.len() - failed.len();
@@ -99,7 +182,30 @@ fn host_tests() -> Result<String, String> {
         .args(["test", "-q", "--workspace", "--exclude", "kernel", "--exclude", "ostd"])
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
-    status.success().then(|| "all passed".to_string()).ok_or_else(|| format!("cargo test exited with {status}"))
+    status
+        .success()
+        .then(|| "all passed".to_string())
+        .ok_or_else(|| format!("cargo test exited with {status}"))
+}
+
+/// The tree is formatted as `rustfmt.toml` says (lines up to 100 columns).
+fn formatting() -> Result<String, String> {
+    let out = Command::new("cargo")
+        .args(["fmt", "--all", "--check"])
+        .output()
+        .map_err(|e| format!("cannot run cargo fmt: {e}"))?;
+    if out.status.success() {
+        return Ok("the tree is formatted".to_string());
+    }
+    let diff = String::from_utf8_lossy(&out.stdout);
+    let files: Vec<&str> =
+        diff.lines().filter_map(|l| l.strip_prefix("Diff in ")).take(10).collect();
+    Err(format!(
+        "cargo fmt --all --check exited with {} (run `cargo fmt --all`): {}{}",
+        out.status,
+        files.join("; "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    ))
 }
 
 fn tail(out: &BootOutcome) -> String {
@@ -108,14 +214,20 @@ fn tail(out: &BootOutcome) -> String {
 }
 
 fn describe_failure(out: &BootOutcome, what: &str) -> String {
-    let status = if out.timed_out { "timed out".into() } else { format!("qemu status {:?}", out.status) };
-    format!("{what} ({status}, {:.1} s); last output:\n      {}", out.elapsed.as_secs_f64(), tail(out))
+    let status =
+        if out.timed_out { "timed out".into() } else { format!("qemu status {:?}", out.status) };
+    format!(
+        "{what} ({status}, {:.1} s); last output:\n      {}",
+        out.elapsed.as_secs_f64(),
+        tail(out)
+    )
 }
 
 /// Boots the in-kernel tests with `cmdline`; `filtered_dirs` names the source directories
 /// whose tests a `ktest.filter` selects (empty: all of them must run).
 fn ktests(elf: &Path, cmdline: &str, filtered_dirs: &[&str]) -> Result<String, String> {
-    let in_source = tests::ktests::count_in_tree(&[Path::new("ostd/src"), Path::new("kernel/src")])?;
+    let in_source =
+        tests::ktests::count_in_tree(&[Path::new("ostd/src"), Path::new("kernel/src")])?;
     let expected = if filtered_dirs.is_empty() {
         in_source
     } else {
@@ -137,8 +249,10 @@ fn ovmf_banner(bzimage: &Path) -> Result<String, String> {
 
 fn interactive_shell(elf: &Path, initramfs: &Path) -> Result<String, String> {
     use std::time::Duration;
-    let spec = BootSpec { initrd: Some(initramfs.into()), ..BootSpec::pvh(elf, "console=ttyS0 quiet") };
-    let mut s = tests::qemu::Interactive::start(&spec).map_err(|e| format!("cannot start qemu: {e}"))?;
+    let spec =
+        BootSpec { initrd: Some(initramfs.into()), ..BootSpec::pvh(elf, "console=ttyS0 quiet") };
+    let mut s =
+        tests::qemu::Interactive::start(&spec).map_err(|e| format!("cannot start qemu: {e}"))?;
     let long = Duration::from_secs(60);
     let short = Duration::from_secs(20);
     let prompt = "~ # ";
@@ -163,7 +277,9 @@ fn interactive_shell(elf: &Path, initramfs: &Path) -> Result<String, String> {
     s.expect("self-count=1", short)?;
     s.send(b"exit\r")?;
     match s.wait(short) {
-        Some(tests::qemu::EXIT_SUCCESS) => Ok("prompt, ^C (130), jobs, pipes, /proc, clean power-off".into()),
+        Some(tests::qemu::EXIT_SUCCESS) => {
+            Ok("prompt, ^C (130), jobs, pipes, /proc, clean power-off".into())
+        }
         other => Err(format!("after exit, qemu status {other:?}")),
     }
 }
@@ -172,8 +288,10 @@ fn interactive_shell(elf: &Path, initramfs: &Path) -> Result<String, String> {
 /// capped (what does not fit is dropped and counted), so a flood costs bytes, not memory.
 fn console_flood(elf: &Path, initramfs: &Path) -> Result<String, String> {
     use std::time::Duration;
-    let spec = BootSpec { initrd: Some(initramfs.into()), ..BootSpec::pvh(elf, "console=ttyS0 quiet") };
-    let mut s = tests::qemu::Interactive::start(&spec).map_err(|e| format!("cannot start qemu: {e}"))?;
+    let spec =
+        BootSpec { initrd: Some(initramfs.into()), ..BootSpec::pvh(elf, "console=ttyS0 quiet") };
+    let mut s =
+        tests::qemu::Interactive::start(&spec).map_err(|e| format!("cannot start qemu: {e}"))?;
     s.expect("~ # ", Duration::from_secs(60))?;
     s.send(&vec![b'a'; 64 * 1024])?;
     std::thread::sleep(Duration::from_secs(3));
@@ -182,14 +300,22 @@ fn console_flood(elf: &Path, initramfs: &Path) -> Result<String, String> {
     s.expect("alive-42", Duration::from_secs(60))?;
     s.send(b"exit\r")?;
     match s.wait(Duration::from_secs(20)) {
-        Some(tests::qemu::EXIT_SUCCESS) => Ok("the shell answers after the flood; clean power-off".into()),
+        Some(tests::qemu::EXIT_SUCCESS) => {
+            Ok("the shell answers after the flood; clean power-off".into())
+        }
         other => Err(format!("after exit, qemu status {other:?}")),
     }
 }
 
 fn panic_path(elf: &Path) -> Result<String, String> {
-    let out = boot(&BootSpec::pvh(elf, "console=ttyS0 selftest=panic")).map_err(|e| format!("cannot start qemu: {e}"))?;
-    let expected = ["kernel panic in task main", "deliberate panic requested by selftest=panic", "backtrace:", "kernel::kernel_main+0x"];
+    let out = boot(&BootSpec::pvh(elf, "console=ttyS0 selftest=panic"))
+        .map_err(|e| format!("cannot start qemu: {e}"))?;
+    let expected = [
+        "kernel panic in task main",
+        "deliberate panic requested by selftest=panic",
+        "backtrace:",
+        "kernel::kernel_main+0x",
+    ];
     if let Some(missing) = expected.iter().find(|e| !out.output.contains(*e)) {
         return Err(describe_failure(&out, &format!("panic output lacks {missing:?}")));
     }
@@ -200,8 +326,14 @@ fn panic_path(elf: &Path) -> Result<String, String> {
 }
 
 fn stack_overflow_path(elf: &Path) -> Result<String, String> {
-    let out = boot(&BootSpec::pvh(elf, "console=ttyS0 selftest=stack-overflow")).map_err(|e| format!("cannot start qemu: {e}"))?;
-    let expected = ["FATAL: kernel stack overflow in task main", "bytes below its stack", "backtrace:", "kernel::overflow_stack+0x"];
+    let out = boot(&BootSpec::pvh(elf, "console=ttyS0 selftest=stack-overflow"))
+        .map_err(|e| format!("cannot start qemu: {e}"))?;
+    let expected = [
+        "FATAL: kernel stack overflow in task main",
+        "bytes below its stack",
+        "backtrace:",
+        "kernel::overflow_stack+0x",
+    ];
     if let Some(missing) = expected.iter().find(|e| !out.output.contains(*e)) {
         return Err(describe_failure(&out, &format!("stack-overflow output lacks {missing:?}")));
     }
@@ -212,18 +344,36 @@ fn stack_overflow_path(elf: &Path) -> Result<String, String> {
 }
 
 /// Debian programs (glibc, dynamically linked) that tests/ref/dynamic.sh runs.
-const DYNAMIC_PROGRAMS: &[&str] = &["/usr/bin/printf", "/usr/bin/sort", "/usr/bin/md5sum", "/usr/bin/ls", "/usr/bin/cat", "/usr/bin/wc", "/usr/bin/env", "/usr/bin/stat"];
+const DYNAMIC_PROGRAMS: &[&str] = &[
+    "/usr/bin/printf",
+    "/usr/bin/sort",
+    "/usr/bin/md5sum",
+    "/usr/bin/ls",
+    "/usr/bin/cat",
+    "/usr/bin/wc",
+    "/usr/bin/env",
+    "/usr/bin/stat",
+];
 
 fn reference(elf: &Path, script: &str, c_sources: &[&str]) -> Result<String, String> {
     reference_with(elf, script, c_sources, &[])
 }
 
-fn reference_with(elf: &Path, script: &str, c_sources: &[&str], host_programs: &[&str]) -> Result<String, String> {
+fn reference_with(
+    elf: &Path,
+    script: &str,
+    c_sources: &[&str],
+    host_programs: &[&str],
+) -> Result<String, String> {
     use tests::reference::{build_image_with_host_programs, compile_static_c, judge, linux_kernel};
     let stem = Path::new(script).file_stem().and_then(|s| s.to_str()).unwrap_or("ref");
-    let work = std::env::current_dir().map_err(|e| e.to_string())?.join("target/reference").join(stem);
+    let work =
+        std::env::current_dir().map_err(|e| e.to_string())?.join("target/reference").join(stem);
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    tests::reference::require_probe_source(Path::new(script), &c_sources.iter().map(Path::new).collect::<Vec<_>>())?;
+    tests::reference::require_probe_source(
+        Path::new(script),
+        &c_sources.iter().map(Path::new).collect::<Vec<_>>(),
+    )?;
     let image = work.join("image.cpio.gz");
     let mut binaries = Vec::new();
     for source in c_sources {
@@ -237,7 +387,8 @@ fn reference_with(elf: &Path, script: &str, c_sources: &[&str], host_programs: &
     let cache = work.join("../../linux");
     let linux = linux_kernel(&cache).or_else(|first| {
         // A fresh machine may have no package lists yet.
-        let updated = Command::new("apt-get").args(["update", "-qq"]).status().is_ok_and(|s| s.success());
+        let updated =
+            Command::new("apt-get").args(["update", "-qq"]).status().is_ok_and(|s| s.success());
         if updated { linux_kernel(&cache) } else { Err(first) }
     })?;
     let spec = |kernel: &Path, cmdline: &str| BootSpec {
@@ -245,8 +396,10 @@ fn reference_with(elf: &Path, script: &str, c_sources: &[&str], host_programs: &
         timeout: std::time::Duration::from_secs(300),
         ..BootSpec::pvh(kernel, cmdline)
     };
-    let theirs = boot(&spec(&linux, "console=ttyS0 panic=-1 quiet")).map_err(|e| format!("cannot start qemu: {e}"))?;
-    let ours = boot(&spec(elf, "console=ttyS0 quiet")).map_err(|e| format!("cannot start qemu: {e}"))?;
+    let theirs = boot(&spec(&linux, "console=ttyS0 panic=-1 quiet"))
+        .map_err(|e| format!("cannot start qemu: {e}"))?;
+    let ours =
+        boot(&spec(elf, "console=ttyS0 quiet")).map_err(|e| format!("cannot start qemu: {e}"))?;
     // Complete runs (script end marker, every C probe's `checks: N`), nothing after the end
     // marker and a clean power-off on ours, identical text.
     judge(&theirs, &ours, c_sources.len())
@@ -255,9 +408,22 @@ fn reference_with(elf: &Path, script: &str, c_sources: &[&str], host_programs: &
 fn ovmf_with_initrd(bzimage: &Path, scratch: &Path) -> Result<String, String> {
     let initrd = scratch.join("ovmf-initrd.img");
     let bytes: Vec<u8> = b"070701".iter().copied().chain((0..5000u32).map(|i| i as u8)).collect();
-    std::fs::write(&initrd, &bytes).map_err(|e| format!("cannot write {}: {e}", initrd.display()))?;
-    let spec = BootSpec { initrd: Some(initrd.into()), ..BootSpec::ovmf(bzimage, "console=ttyS0 rdinit=/bin/sh marker=ovmf-42") };
-    expect_banner(&spec, &["marker=ovmf-42", "initrd: 5006 bytes", "cpio newc", "initramfs: malformed cpio entry at offset 0x0: ino field", "tried /bin/sh"])
+    std::fs::write(&initrd, &bytes)
+        .map_err(|e| format!("cannot write {}: {e}", initrd.display()))?;
+    let spec = BootSpec {
+        initrd: Some(initrd.into()),
+        ..BootSpec::ovmf(bzimage, "console=ttyS0 rdinit=/bin/sh marker=ovmf-42")
+    };
+    expect_banner(
+        &spec,
+        &[
+            "marker=ovmf-42",
+            "initrd: 5006 bytes",
+            "cpio newc",
+            "initramfs: malformed cpio entry at offset 0x0: ino field",
+            "tried /bin/sh",
+        ],
+    )
 }
 
 fn expect_banner(spec: &BootSpec, expect: &[&str]) -> Result<String, String> {
@@ -286,8 +452,8 @@ fn bad_input_cases(elf: &Path, scratch: &Path) -> Vec<Case> {
     };
     // A gzip member of "hello" (fixed bytes: deterministic, no tool needed).
     let gzip: &[u8] = &[
-        0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x86, 0xa6, 0x10,
-        0x36, 0x05, 0, 0, 0,
+        0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00,
+        0x86, 0xa6, 0x10, 0x36, 0x05, 0, 0, 0,
     ];
     use tests::bad_initrd::{gzip_zeros, newc_entry, newc_trailer};
     let bomb = gzip_zeros(300 << 20, 300 << 20);
@@ -300,25 +466,83 @@ fn bad_input_cases(elf: &Path, scratch: &Path) -> Vec<Case> {
     let mut bogus = newc_entry(0o100644, "ok", b"hi\n");
     bogus.extend(newc_entry(0o170644, "bogus", &[]));
     bogus.extend(newc_trailer());
-    let corrupt: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let corrupt: Vec<u8> =
+        (0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let malformed = b"console=ttyS0 key=\xff\xfe\x01 quote=\"never closed tail".to_vec();
     let overlong = format!("console=ttyS0 {}", "x".repeat(3000));
     let plain = || BootSpec::pvh(elf, "console=ttyS0");
     let with_initrd = |initrd: OsString| BootSpec { initrd: Some(initrd), ..plain() };
     vec![
-        ("malformed command line", BootSpec::pvh(elf, OsString::from_vec(malformed)), &["non-printable bytes shown as '?'"]),
+        (
+            "malformed command line",
+            BootSpec::pvh(elf, OsString::from_vec(malformed)),
+            &["non-printable bytes shown as '?'"],
+        ),
         ("overlong command line", BootSpec::pvh(elf, overlong), &["bytes past 2048 dropped"]),
         ("no initrd", plain(), &["initrd: none"]),
-        ("gzip initrd that is not a cpio archive", with_initrd(write("hello.gz", gzip)), &["initrd: 25 bytes", "gzip", "initramfs: malformed cpio entry at offset 0x0: truncated header (5 bytes left"]),
-        ("gzip bomb initrd (300 MiB of zeros)", with_initrd(write("bomb.gz", &bomb)), &["gzip", "initramfs: the archive decompresses to more than", "a quarter of free memory"]),
-        ("gzip bomb whose trailer understates its size", with_initrd(write("bomb-liar.gz", &bomb_liar)), &["gzip", "initramfs: the deflate stream inflates past the 4096 bytes its gzip trailer declares"]),
-        ("truncated cpio archive", with_initrd(write("truncated.cpio", &truncated)), &["cpio newc", "initramfs: malformed cpio entry \"bin/data\" at offset 0x74: its 5000 bytes of data run past the end of the archive (1000 left)"]),
-        ("cpio archive with a bogus entry", with_initrd(write("bogus.cpio", &bogus)), &["cpio newc", "initramfs: malformed cpio entry \"bogus\" at offset 0x78: mode 0o170644 is no known file type"]),
-        ("corrupt initrd", with_initrd(write("corrupt.img", &corrupt)), &["initrd: 70000 bytes", "unrecognised format", "initramfs: not gzip or cpio newc"]),
+        (
+            "gzip initrd that is not a cpio archive",
+            with_initrd(write("hello.gz", gzip)),
+            &[
+                "initrd: 25 bytes",
+                "gzip",
+                "initramfs: malformed cpio entry at offset 0x0: truncated header (5 bytes left",
+            ],
+        ),
+        (
+            "gzip bomb initrd (300 MiB of zeros)",
+            with_initrd(write("bomb.gz", &bomb)),
+            &[
+                "gzip",
+                "initramfs: the archive decompresses to more than",
+                "a quarter of free memory",
+            ],
+        ),
+        (
+            "gzip bomb whose trailer understates its size",
+            with_initrd(write("bomb-liar.gz", &bomb_liar)),
+            &[
+                "gzip",
+                "initramfs: the deflate stream inflates past the 4096 bytes its gzip trailer declares",
+            ],
+        ),
+        (
+            "truncated cpio archive",
+            with_initrd(write("truncated.cpio", &truncated)),
+            &[
+                "cpio newc",
+                "initramfs: malformed cpio entry \"bin/data\" at offset 0x74: its 5000 bytes of data run past the end of the archive (1000 left)",
+            ],
+        ),
+        (
+            "cpio archive with a bogus entry",
+            with_initrd(write("bogus.cpio", &bogus)),
+            &[
+                "cpio newc",
+                "initramfs: malformed cpio entry \"bogus\" at offset 0x78: mode 0o170644 is no known file type",
+            ],
+        ),
+        (
+            "corrupt initrd",
+            with_initrd(write("corrupt.img", &corrupt)),
+            &["initrd: 70000 bytes", "unrecognised format", "initramfs: not gzip or cpio newc"],
+        ),
         ("empty initrd", with_initrd(write("empty.img", &[])), &["initrd: none"]),
-        ("memory map with holes (3 GiB around the PCI hole)", BootSpec { memory: "3G".into(), ..plain() }, &["MiB usable"]),
+        (
+            "memory map with holes (3 GiB around the PCI hole)",
+            BootSpec { memory: "3G".into(), ..plain() },
+            &["MiB usable"],
+        ),
         ("tiny memory (-m 32)", BootSpec { memory: "32M".into(), ..plain() }, &["MiB usable"]),
-        ("legacy pc machine (no MCFG: port I/O PCI)", BootSpec { machine: "pc".into(), ..plain() }, &["via port I/O"]),
-        ("bad hz= value", BootSpec::pvh(elf, "console=ttyS0 hz=banana"), &["ignoring hz=banana", "at 250 Hz"]),
+        (
+            "legacy pc machine (no MCFG: port I/O PCI)",
+            BootSpec { machine: "pc".into(), ..plain() },
+            &["via port I/O"],
+        ),
+        (
+            "bad hz= value",
+            BootSpec::pvh(elf, "console=ttyS0 hz=banana"),
+            &["ignoring hz=banana", "at 250 Hz"],
+        ),
     ]
 }

@@ -73,7 +73,11 @@ impl Chunks {
         if count == 0 {
             return None;
         }
-        let (c, i) = self.chunks.iter().enumerate().find_map(|(c, chunk)| chunk.find(count).map(|i| (c, i)))?;
+        let (c, i) = self
+            .chunks
+            .iter()
+            .enumerate()
+            .find_map(|(c, chunk)| chunk.find(count).map(|i| (c, i)))?;
         let chunk = &mut self.chunks[c];
         chunk.used[i..i + count].fill(true);
         self.stats.in_use += count;
@@ -103,14 +107,15 @@ impl Chunks {
     /// If the range is not inside one chunk, or any of its frames is not handed out (a
     /// double free).
     pub(super) fn give_back(&mut self, paddr: u64, count: usize) {
-        let chunk = self
-            .chunks
-            .iter_mut()
-            .find(|c| c.base <= paddr && paddr < c.end())
-            .unwrap_or_else(|| panic!("freeing {paddr:#x}, which the shared pool does not own"));
+        let chunk =
+            self.chunks.iter_mut().find(|c| c.base <= paddr && paddr < c.end()).unwrap_or_else(
+                || panic!("freeing {paddr:#x}, which the shared pool does not own"),
+            );
         let first = ((paddr - chunk.base) / FRAME_SIZE) as usize;
         let frames = chunk.used.get_mut(first..first + count);
-        let frames = frames.unwrap_or_else(|| panic!("freeing {paddr:#x}+{count} frames, past the end of its chunk"));
+        let frames = frames.unwrap_or_else(|| {
+            panic!("freeing {paddr:#x}+{count} frames, past the end of its chunk")
+        });
         assert!(frames.iter().all(|&u| u), "double free of shared frames at {paddr:#x}+{count}");
         frames.fill(false);
         self.stats.in_use -= count;
@@ -122,7 +127,10 @@ impl Chunks {
         self.chunks.iter().any(|c| {
             c.base <= paddr
                 && end <= c.end()
-                && c.used[((paddr - c.base) / FRAME_SIZE) as usize..=((end - 1 - c.base) / FRAME_SIZE) as usize].iter().all(|&u| u)
+                && c.used[((paddr - c.base) / FRAME_SIZE) as usize
+                    ..=((end - 1 - c.base) / FRAME_SIZE) as usize]
+                    .iter()
+                    .all(|&u| u)
         })
     }
 

@@ -75,7 +75,9 @@ impl SharedBuffer {
 
     fn check(&self, offset: usize, len: usize) -> Result<*mut u8, DmaError> {
         match offset.checked_add(len) {
-            Some(end) if end <= self.len => Ok((paddr_to_vaddr(self.paddr) as usize + offset) as *mut u8),
+            Some(end) if end <= self.len => {
+                Ok((paddr_to_vaddr(self.paddr) as usize + offset) as *mut u8)
+            }
             _ => Err(DmaError::OutOfBounds { offset, len, size: self.len }),
         }
     }
@@ -116,7 +118,13 @@ impl SharedBuffer {
 
     fn fill_zero(&self) {
         // SAFETY: the whole allocation (frames pages) belongs to this buffer (invariant).
-        unsafe { core::ptr::write_bytes(paddr_to_vaddr(self.paddr) as *mut u8, 0, self.frames * PAGE_SIZE) };
+        unsafe {
+            core::ptr::write_bytes(
+                paddr_to_vaddr(self.paddr) as *mut u8,
+                0,
+                self.frames * PAGE_SIZE,
+            )
+        };
     }
 }
 

@@ -57,12 +57,7 @@ impl TdReportBody10 {
             mr_config_id: r.array("mr_config_id")?,
             mr_owner: r.array("mr_owner")?,
             mr_owner_config: r.array("mr_owner_config")?,
-            rtmr: [
-                r.array("rtmr0")?,
-                r.array("rtmr1")?,
-                r.array("rtmr2")?,
-                r.array("rtmr3")?,
-            ],
+            rtmr: [r.array("rtmr0")?, r.array("rtmr1")?, r.array("rtmr2")?, r.array("rtmr3")?],
             report_data: r.array("report_data")?,
         })
     }
@@ -74,12 +69,7 @@ impl TdReportBody10 {
         for part in [&self.seam_attributes[..], &self.td_attributes, &self.xfam] {
             out.extend_from_slice(part);
         }
-        for part in [
-            &self.mr_td[..],
-            &self.mr_config_id,
-            &self.mr_owner,
-            &self.mr_owner_config,
-        ] {
+        for part in [&self.mr_td[..], &self.mr_config_id, &self.mr_owner, &self.mr_owner_config] {
             out.extend_from_slice(part);
         }
         for rtmr in &self.rtmr {
@@ -174,14 +164,12 @@ impl QuoteBody {
         let size_at = r.offset();
         let body_size = r.u32("body_size")?;
         let (expected, name) = match body_type {
-            Self::TYPE_TD10 => (
-                TdReportBody10::LEN,
-                "body_size does not match TD report 1.0 (584)",
-            ),
-            Self::TYPE_TD15 => (
-                TdReportBody15::LEN,
-                "body_size does not match TD report 1.5 (648)",
-            ),
+            Self::TYPE_TD10 => {
+                (TdReportBody10::LEN, "body_size does not match TD report 1.0 (584)")
+            }
+            Self::TYPE_TD15 => {
+                (TdReportBody15::LEN, "body_size does not match TD report 1.5 (648)")
+            }
             other => {
                 return Err(ParseError::Unsupported {
                     field: "body_type",
@@ -191,11 +179,7 @@ impl QuoteBody {
             }
         };
         if usize::try_from(body_size).ok() != Some(expected) {
-            return Err(ParseError::Invalid {
-                field: "body_size",
-                offset: size_at,
-                reason: name,
-            });
+            return Err(ParseError::Invalid { field: "body_size", offset: size_at, reason: name });
         }
         let mut body = r.sub(expected, "body")?;
         let parsed = match body_type {
@@ -240,11 +224,7 @@ mod test {
         let b = descriptor(1, 384, 384);
         assert_eq!(
             QuoteBody::read_v5(&mut Reader::new(&b)),
-            Err(ParseError::Unsupported {
-                field: "body_type",
-                offset: 0,
-                value: 1
-            })
+            Err(ParseError::Unsupported { field: "body_type", offset: 0, value: 1 })
         );
     }
 
@@ -253,11 +233,7 @@ mod test {
         let b = descriptor(3, 584, 648);
         assert!(matches!(
             QuoteBody::read_v5(&mut Reader::new(&b)),
-            Err(ParseError::Invalid {
-                field: "body_size",
-                offset: 2,
-                ..
-            })
+            Err(ParseError::Invalid { field: "body_size", offset: 2, .. })
         ));
     }
 
@@ -266,9 +242,7 @@ mod test {
         let mut b = descriptor(3, 648, 648);
         b[6 + 584] = 0x5A; // first byte of tee_tcb_svn2
         let body = QuoteBody::read_v5(&mut Reader::new(&b)).unwrap();
-        let QuoteBody::Td15(ref td15) = body else {
-            panic!("expected TD 1.5 body")
-        };
+        let QuoteBody::Td15(ref td15) = body else { panic!("expected TD 1.5 body") };
         assert_eq!(td15.tee_tcb_svn2[0], 0x5A);
         let mut out = Vec::new();
         body.write_v5(&mut out);

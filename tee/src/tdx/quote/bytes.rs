@@ -61,13 +61,7 @@ impl<B: AsRef<[u8]>> QuoteBytes<B> {
             }
             _ => None,
         };
-        let layout = Layout {
-            signed,
-            signature,
-            attestation_key,
-            qe_report,
-            end,
-        };
+        let layout = Layout { signed, signature, attestation_key, qe_report, end };
         Ok(Self { buf, layout })
     }
 
@@ -93,10 +87,7 @@ impl<B: AsRef<[u8]>> QuoteBytes<B> {
     /// Returns the quote format version (4 or 5).
     pub fn version(&self) -> u16 {
         let b = self.as_bytes();
-        u16::from_le_bytes([
-            b.first().copied().unwrap_or(0),
-            b.get(1).copied().unwrap_or(0),
-        ])
+        u16::from_le_bytes([b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0)])
     }
 
     /// Returns the bytes the attestation key signs: header, v5 body descriptor, and body.

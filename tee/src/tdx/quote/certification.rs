@@ -88,10 +88,7 @@ impl CertificationData {
                 });
             }
             Self::TYPE_QE_REPORT => Self::QeReport(Box::new(QeReportCertData::read(&mut data)?)),
-            _ => Self::Other {
-                cert_type,
-                data: data.take(size, "certification_data")?.to_vec(),
-            },
+            _ => Self::Other { cert_type, data: data.take(size, "certification_data")?.to_vec() },
         };
         data.finish("certification_data")?;
         Ok(parsed)
@@ -136,12 +133,7 @@ impl QeReportCertData {
         let auth_len = usize::from(r.u16("qe_auth_data_len")?);
         let qe_auth_data = r.take(auth_len, "qe_auth_data")?.to_vec();
         let certification = CertificationData::read(r, true)?;
-        Ok(Self {
-            qe_report,
-            qe_report_signature,
-            qe_auth_data,
-            certification,
-        })
+        Ok(Self { qe_report, qe_report_signature, qe_auth_data, certification })
     }
 
     pub(crate) fn write(&self, out: &mut Vec<u8>) -> Result<(), EmitError> {
@@ -177,10 +169,7 @@ mod test {
     fn type6_wrapping_type5_exposes_the_pem_chain() {
         let b = qe_block(&block(5, b"-----BEGIN CERTIFICATE-----\n"));
         let cd = CertificationData::read(&mut Reader::new(&b), false).unwrap();
-        assert_eq!(
-            cd.pck_cert_chain(),
-            Some(&b"-----BEGIN CERTIFICATE-----\n"[..])
-        );
+        assert_eq!(cd.pck_cert_chain(), Some(&b"-----BEGIN CERTIFICATE-----\n"[..]));
         assert_eq!(cd.qe_report().unwrap().qe_auth_data, [0xA1, 0xA2]);
         let mut out = Vec::new();
         cd.write(&mut out).unwrap();
@@ -192,11 +181,7 @@ mod test {
         let b = qe_block(&qe_block(&block(5, b"x")));
         assert!(matches!(
             CertificationData::read(&mut Reader::new(&b), false),
-            Err(ParseError::Invalid {
-                field: "certification_data_type",
-                offset: 458,
-                ..
-            })
+            Err(ParseError::Invalid { field: "certification_data_type", offset: 458, .. })
         ));
     }
 
@@ -207,11 +192,7 @@ mod test {
         let b = qe_block(&inner);
         assert!(matches!(
             CertificationData::read(&mut Reader::new(&b), false),
-            Err(ParseError::TrailingData {
-                field: "certification_data",
-                len: 1,
-                ..
-            })
+            Err(ParseError::TrailingData { field: "certification_data", len: 1, .. })
         ));
     }
 
@@ -219,13 +200,7 @@ mod test {
     fn unknown_type_is_kept_verbatim() {
         let b = block(7, &[1, 2, 3]);
         let cd = CertificationData::read(&mut Reader::new(&b), false).unwrap();
-        assert_eq!(
-            cd,
-            CertificationData::Other {
-                cert_type: 7,
-                data: alloc::vec![1, 2, 3]
-            }
-        );
+        assert_eq!(cd, CertificationData::Other { cert_type: 7, data: alloc::vec![1, 2, 3] });
     }
 
     #[test]
@@ -238,11 +213,7 @@ mod test {
         }));
         assert_eq!(
             cd.write(&mut Vec::new()),
-            Err(EmitError::TooLong {
-                field: "qe_auth_data",
-                len: 70_000,
-                max: 65_535
-            })
+            Err(EmitError::TooLong { field: "qe_auth_data", len: 70_000, max: 65_535 })
         );
     }
 }

@@ -63,12 +63,7 @@ impl EnclaveReport {
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.cpu_svn);
         put_u32(out, self.misc_select);
-        for part in [
-            &self.reserved1[..],
-            &self.attributes,
-            &self.mr_enclave,
-            &self.reserved2,
-        ] {
+        for part in [&self.reserved1[..], &self.attributes, &self.mr_enclave, &self.reserved2] {
             out.extend_from_slice(part);
         }
         out.extend_from_slice(&self.mr_signer);
@@ -109,10 +104,7 @@ mod test {
         b[258] = 7; // isv_svn
         b[320] = 0xEE; // report_data[0]
         let rep = EnclaveReport::parse(&b).unwrap();
-        assert_eq!(
-            (rep.isv_prod_id, rep.isv_svn, rep.report_data[0]),
-            (1, 7, 0xEE)
-        );
+        assert_eq!((rep.isv_prod_id, rep.isv_svn, rep.report_data[0]), (1, 7, 0xEE));
         assert_eq!(rep.to_bytes(), b);
     }
 }

@@ -136,11 +136,7 @@ mod test {
     fn sgx_quote_version_3_is_unsupported() {
         assert_eq!(
             QuoteHeader::parse(&header(3, 2, 0)),
-            Err(ParseError::Unsupported {
-                field: "version",
-                offset: 0,
-                value: 3
-            })
+            Err(ParseError::Unsupported { field: "version", offset: 0, value: 3 })
         );
     }
 
@@ -148,11 +144,7 @@ mod test {
     fn p384_attestation_key_is_unsupported() {
         assert_eq!(
             QuoteHeader::parse(&header(4, 3, 0x81)),
-            Err(ParseError::Unsupported {
-                field: "attestation_key_type",
-                offset: 2,
-                value: 3
-            })
+            Err(ParseError::Unsupported { field: "attestation_key_type", offset: 2, value: 3 })
         );
     }
 
@@ -160,11 +152,7 @@ mod test {
     fn sgx_tee_type_in_a_v4_quote_is_unsupported() {
         assert_eq!(
             QuoteHeader::parse(&header(4, 2, 0)),
-            Err(ParseError::Unsupported {
-                field: "tee_type",
-                offset: 4,
-                value: 0
-            })
+            Err(ParseError::Unsupported { field: "tee_type", offset: 4, value: 0 })
         );
     }
 

@@ -37,11 +37,7 @@ impl Quote {
         let sig_len = len_u32(r.u32("signature_data_len")?);
         let mut sig = r.sub(sig_len, "signature_data")?;
         let signature_data = QuoteSignatureData::read(&mut sig)?;
-        Ok(Self {
-            header,
-            body,
-            signature_data,
-        })
+        Ok(Self { header, body, signature_data })
     }
 
     /// Parses the quote a checked view holds.
@@ -101,18 +97,12 @@ impl Quote {
             (QuoteHeader::VERSION_4, QuoteBody::Td10(b)) => b.write(&mut out),
             (QuoteHeader::VERSION_4, QuoteBody::Td15(_)) => {
                 let reason = "a v4 quote carries only a TD report 1.0 body";
-                return Err(EmitError::Inconsistent {
-                    field: "body",
-                    reason,
-                });
+                return Err(EmitError::Inconsistent { field: "body", reason });
             }
             (QuoteHeader::VERSION_5, body) => body.write_v5(&mut out),
             _ => {
                 let reason = "only quote versions 4 and 5 can be emitted";
-                return Err(EmitError::Inconsistent {
-                    field: "header.version",
-                    reason,
-                });
+                return Err(EmitError::Inconsistent { field: "header.version", reason });
             }
         }
         let mut sig = Vec::new();
