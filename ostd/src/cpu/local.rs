@@ -69,12 +69,12 @@ pub(crate) fn this_cpu() -> *mut PerCpu {
         return &raw mut BSP;
     }
     let block: u64;
-    // SAFETY: in all Rust code GS points at this CPU's block (set by `init`, swapped back by
-    // the entry code on every way in from user mode), whose first field is its own address.
     // The only windows with the user's GS are a few instructions in entry.S around each
     // swapgs, with IF clear; the NMI and machine check, which IF does not mask, never run
     // Rust that reads GS (entry.S, trap_fatal_event).
-    // The load reads only that field and changes no register but the output, nor the flags.
+    // SAFETY: in all Rust code GS points at this CPU's block (set by `init`, swapped back on
+    // every way in from user mode), whose first field is its own address; the load reads
+    // only that field and changes no register but the output, nor the flags.
     unsafe {
         core::arch::asm!("mov {}, gs:[0]", out(reg) block, options(nostack, preserves_flags, readonly))
     };

@@ -77,10 +77,11 @@ pub(crate) fn nx_enabled() -> bool {
 pub(super) fn enable() {
     let f = features();
     let on = Protections { wp: true, nx: f.nx, smep: f.smep, smap: f.smap, umip: f.umip };
-    // SAFETY: WP only makes supervisor writes to read-only pages fault. The page tables in
-    // use now (the boot tables) are all writable; the kernel's own tables map read-only only
-    // text and rodata, which nothing writes; user pages are written only by the user-copy
-    // routine, whose faults go to the address space's handler (module doc).
+    // The boot tables in use now are all writable; the kernel's own tables map read-only only
+    // text and rodata, which nothing writes; user pages are written only by the user copy,
+    // whose faults go to the address space's handler (module doc).
+    // SAFETY: WP only makes supervisor writes to read-only pages fault; none are expected and
+    // the user copy's are handled (above).
     unsafe { Cr0::update(|cr0| cr0.insert(Cr0Flags::WRITE_PROTECT)) };
     if on.nx {
         // SAFETY: the CPU has NX (CPUID checked). NXE only makes bit 63 of a page-table entry
@@ -91,10 +92,10 @@ pub(super) fn enable() {
     cr4.set(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION, on.smep);
     cr4.set(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION, on.smap);
     cr4.set(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION, on.umip);
-    // SAFETY: the CPU has each bit set here (CPUID checked), and the bits only restrict:
-    // the kernel never executes user pages (SMEP), touches user pages only inside the
-    // user-copy routine with AC set (SMAP), and needs no user SGDT/SIDT (UMIP). All other
-    // CR4 bits keep their values.
+    // The bits only restrict: the kernel never executes user pages (SMEP), touches user pages
+    // only inside the user-copy routine with AC set (SMAP), and needs no SGDT/SIDT (UMIP).
+    // SAFETY: the CPU has each bit set here (CPUID checked), none breaks the kernel (above),
+    // and all other CR4 bits keep their values.
     unsafe { Cr4::write(cr4) };
     PROTECTIONS.call_once(|| on);
 }

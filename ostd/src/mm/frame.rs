@@ -48,10 +48,10 @@ impl Frame {
             "read past the end of a frame"
         );
         let src = (paddr_to_vaddr(self.paddr) as usize + offset) as *const u8;
-        // SAFETY: the frame is allocated RAM in the direct map (invariant) and the range is in
-        // bounds (asserted); `buf` is a distinct, writable private buffer. Others (a user
-        // mapping, another `Frame` on another CPU) may write the frame meanwhile: `racy_copy`
-        // tolerates that.
+        // Others (a user mapping, another `Frame` on another CPU) may write the frame
+        // meanwhile: `racy_copy` tolerates that.
+        // SAFETY: the frame is allocated RAM in the direct map (invariant), the range is in
+        // bounds (asserted), and `buf` is a distinct, writable private buffer.
         unsafe { racy_copy(buf.as_mut_ptr(), src, buf.len()) };
     }
 
@@ -73,10 +73,10 @@ impl Frame {
     /// Fills the frame with zeros.
     pub fn fill_zero(&self) {
         let dst = paddr_to_vaddr(self.paddr) as *mut u8;
-        // SAFETY: the frame is one whole allocated page of RAM in the direct map (invariant),
-        // and no Rust reference to a frame's contents exists. `rep stosb` stores forward
-        // (DF is clear in Rust code) into exactly that page, with no stack and no flag
+        // `rep stosb` stores forward (DF is clear in Rust code), with no stack and no flag
         // changes; as inline assembly it tolerates concurrent writers, like `racy_copy`.
+        // SAFETY: the frame is one whole allocated page of RAM in the direct map (invariant),
+        // no Rust reference to its contents exists, and the store covers exactly that page.
         unsafe {
             core::arch::asm!(
                 "rep stosb",

@@ -95,13 +95,13 @@ pub(super) fn init(info: &BootInfo) {
         crate::power::exit_qemu(crate::power::ExitCode::Failure);
     };
 
-    // SAFETY: `home` is `need` bytes of usable RAM below 4 GiB (mapped at PHYS_OFFSET by
-    // the boot page tables) that overlaps no reservation, and the loop below never marks its
-    // frames free, so no frame handed out later aliases it: these two slices are the only
-    // references to it (invariant 2). `home.start` is page-aligned, so the `u64` bitmap is
-    // aligned, and `bitmap_bytes` is a multiple of 8, so the `AtomicU32` counts that follow
-    // are too; `bitmap_bytes + meta_bytes <= need` keeps both in bounds. All bytes are zeroed
-    // first, a valid value for both element types.
+    // `home` is `need` bytes of usable RAM below 4 GiB (mapped at PHYS_OFFSET by the boot
+    // page tables) that overlaps no reservation, and the loop below never marks its frames
+    // free, so no frame handed out later aliases it. `home.start` is page-aligned, so the
+    // `u64` bitmap is aligned, and `bitmap_bytes` is a multiple of 8, so the `AtomicU32`
+    // counts that follow are too; `bitmap_bytes + meta_bytes <= need` keeps both in bounds.
+    // SAFETY: by the above, both slices are aligned, in bounds and the only references to
+    // `home` (invariant 2); all bytes are zeroed first, a valid value for both element types.
     let (bitmap, refcounts) = unsafe {
         let base = paddr_to_vaddr(home.start) as *mut u8;
         core::ptr::write_bytes(base, 0, need as usize);

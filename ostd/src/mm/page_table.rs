@@ -107,10 +107,9 @@ impl EntryRef {
     }
 
     pub(super) fn get(self) -> u64 {
-        // SAFETY: the pointer is an aligned, in-bounds entry of a live table page in the
-        // direct map (invariant), and the caller holds the tree's lock (module contract), so
-        // the page is not freed under us. Volatile because the MMU sets accessed/dirty bits
-        // behind our back.
+        // Volatile because the MMU sets accessed/dirty bits behind our back.
+        // SAFETY: an aligned, in-bounds entry of a live table page in the direct map
+        // (invariant); the caller holds the tree's lock (module contract), so it stays live.
         unsafe { self.0.read_volatile() }
     }
 

@@ -115,10 +115,10 @@ impl UserTree {
     /// If the entry is not present.
     fn clone_frame(leaf: Leaf<'_>) -> Frame {
         assert!(leaf.entry.is_present(), "cloning the frame of an empty entry");
+        // The tree's lock, borrowed by `leaf`, is held until `clone_raw` has taken its own
+        // reference, so the entry cannot be cleared and the frame freed in between.
         // SAFETY: the entry is present (asserted), so it holds a counted reference to its
-        // frame (invariant 2); the tree's lock, borrowed by `leaf`, is held, so the entry
-        // cannot be cleared and the frame cannot be freed before `clone_raw` has taken its own
-        // reference.
+        // frame (invariant 2), which stays alive while the lock is held (above).
         unsafe { Frame::clone_raw(leaf.entry.paddr()) }
     }
 }

@@ -37,10 +37,10 @@ pub fn disable_local_irqs() -> DisabledIrqGuard {
     interrupts::disable();
     compiler_fence(Ordering::SeqCst);
     let cpu = local::this_cpu();
-    // SAFETY: `cpu` is this CPU's block, a static (`this_cpu`), and interrupts are off, so
-    // we stay on this CPU and only an NMI can run in between, which leaves the fields as it
-    // found them (module doc). No reference to the block exists; these are plain
-    // reads and writes of two fields that only this module touches.
+    // Interrupts are off, so we stay on this CPU and only an NMI can run in between, which
+    // leaves the fields as it found them (module doc).
+    // SAFETY: `cpu` is this CPU's block, a static (`this_cpu`); no reference to it exists, and
+    // these are plain reads and writes of two fields that only this module touches.
     unsafe {
         let depth = (*cpu).irq_depth;
         // Depth first: an NMI from here on sees a nested guard and leaves the flag alone.

@@ -73,11 +73,11 @@ pub(crate) fn shrink() -> usize {
         match crate::tee::convert_to_private(base, frames) {
             Ok(()) => {
                 released += frames;
+                // `remove_idle` dropped the chunk from the pool with nothing handed out of it,
+                // and on this platform conversion revoked device access (checked above), so
+                // neither a `SharedBuffer` nor a `DeviceAddr` a device holds can reach it.
                 // SAFETY: the chunk came from one `Segment::into_raw` in `alloc` (the pool's
-                // invariant) and is used only here, once, as `remove_idle` dropped it from the
-                // pool; nothing was handed out of it, so no `SharedBuffer` points into it; it is
-                // private again, and on this platform conversion revoked device access (checked
-                // above), so a `DeviceAddr` a device still holds cannot reach it.
+                // invariant) and is turned back into a segment here, once (above).
                 drop(unsafe { Segment::from_raw(base, frames) });
             }
             // A page the host will not give back must never be reused as private memory.
