@@ -165,14 +165,7 @@ impl FileLike for FifoRdwr {
     }
 
     fn stat(&self) -> Stat {
-        Stat {
-            ino: self.pipe.ino,
-            mode: 0o010600,
-            nlink: 1,
-            blksize: 4096,
-            dev: 12,
-            ..Stat::default()
-        }
+        self.pipe.stat()
     }
 
     fn flags(&self) -> OpenFlags {
@@ -232,6 +225,11 @@ impl PipeEnd {
 }
 
 impl Pipe {
+    /// What fstat says of either end (a FIFO inode of the pipe filesystem, as on Linux).
+    fn stat(&self) -> Stat {
+        Stat { ino: self.ino, mode: 0o010600, nlink: 1, blksize: 4096, dev: 12, ..Stat::default() }
+    }
+
     /// F_SETPIPE_SZ: rounds `size` up to a power-of-two number of pages; EBUSY if the data
     /// already queued would not fit. Returns the new capacity.
     fn resize(&self, size: usize, privileged: bool) -> SysResult<usize> {
@@ -332,14 +330,7 @@ impl FileLike for PipeEnd {
     }
 
     fn stat(&self) -> Stat {
-        Stat {
-            ino: self.pipe.ino,
-            mode: 0o010600,
-            nlink: 1,
-            blksize: 4096,
-            dev: 12,
-            ..Stat::default()
-        }
+        self.pipe.stat()
     }
 
     fn flags(&self) -> OpenFlags {

@@ -170,22 +170,9 @@ fn read_vectored(
     f: &Arc<dyn FileLike>,
     iov: u64,
     count: u64,
-    mut offset: Option<u64>,
+    offset: Option<u64>,
 ) -> SysResult<u64> {
-    let mut total = 0;
-    for (base, len) in iovecs(ctx, iov, count)? {
-        let n = match read_into_user(ctx, f, base, len, offset) {
-            Ok(n) => n,
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        };
-        total += n;
-        offset = offset.map(|o| o + n);
-        if (n as usize) < len {
-            break;
-        }
-    }
-    Ok(total)
+    vectored(ctx, iov, count, offset, false, |base, len, at| read_into_user(ctx, f, base, len, at))
 }
 
 fn write_vectored(
@@ -193,14 +180,28 @@ fn write_vectored(
     f: &Arc<dyn FileLike>,
     iov: u64,
     count: u64,
+    offset: Option<u64>,
+) -> SysResult<u64> {
+    vectored(ctx, iov, count, offset, true, |base, len, at| write_from_user(ctx, f, base, len, at))
+}
+
+/// Runs `op` on each iovec in turn (from `offset`, if any), as readv/writev do: stops at the
+/// first short transfer, and reports an error only if nothing was transferred before it.
+/// Empty iovecs are skipped when `skip_empty` (writev), else passed on (readv).
+fn vectored(
+    ctx: &SyscallCtx,
+    iov: u64,
+    count: u64,
     mut offset: Option<u64>,
+    skip_empty: bool,
+    op: impl Fn(u64, usize, Option<u64>) -> SysResult<u64>,
 ) -> SysResult<u64> {
     let mut total = 0;
     for (base, len) in iovecs(ctx, iov, count)? {
-        if len == 0 {
+        if skip_empty && len == 0 {
             continue;
         }
-        let n = match write_from_user(ctx, f, base, len, offset) {
+        let n = match op(base, len, offset) {
             Ok(n) => n,
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
