@@ -216,6 +216,9 @@ impl ReturnReason {
 /// to user mode need not look the running task up).
 pub struct UserMode {
     space: Arc<VmSpace>,
+    /// Whether the task's address-space slot holds `space` (it is set on the first
+    /// `execute` after `new` or `set_vm_space`; nothing else changes it while the task runs).
+    space_published: bool,
     task: Arc<crate::task::Task>,
     context: alloc::boxed::Box<UserContext>,
     _not_send: core::marker::PhantomData<*const ()>,
@@ -235,6 +238,7 @@ impl UserMode {
         let task = crate::task::current();
         Self {
             space,
+            space_published: false,
             task,
             context: alloc::boxed::Box::new(context),
             _not_send: core::marker::PhantomData,
@@ -259,6 +263,7 @@ impl UserMode {
     /// Switches to another address space (after `execve`).
     pub fn set_vm_space(&mut self, space: Arc<VmSpace>) {
         self.space = space;
+        self.space_published = false;
     }
 
     /// Runs user code until a syscall or an exception the kernel must handle.
@@ -269,11 +274,9 @@ impl UserMode {
     /// while handling the syscall, even after sleeping.
     pub fn execute(&mut self) -> ReturnReason {
         let task = &self.task;
-        {
-            let mut slot = task.vm_space.lock();
-            if !slot.as_ref().is_some_and(|s| Arc::ptr_eq(s, &self.space)) {
-                *slot = Some(self.space.clone());
-            }
+        if !self.space_published {
+            *task.vm_space.lock() = Some(self.space.clone());
+            self.space_published = true;
         }
         if !self.space.is_active() {
             self.space.activate();

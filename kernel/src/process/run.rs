@@ -72,14 +72,31 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
     registry::bind_current_task(process.clone(), thread.clone());
     let mut user = UserMode::new(process.vm().space().clone(), context);
     let mut interrupted: Option<u64> = None;
+    // Whether the way back to user mode must look at the group exit and the signals. It is
+    // cleared only when a look found no signal pending at all (blocked or not); from then
+    // on, anything that could need a look reaches this loop by another road: a signal sent
+    // or a group exit set by anyone interrupts the task (`Process::interrupt_sleep`), so
+    // `execute` comes back with `Interrupted`; the thread's own faults come back as other
+    // reasons; a call that ended with EINTR sets `interrupted`. A mask change alone cannot
+    // make a signal deliverable when none is pending. So a plain system call returns to user
+    // mode without taking the signal locks (Linux's TIF_SIGPENDING plays this part).
+    let mut attention = true;
     let (status, whole_group) = loop {
-        if let Some(status) = *process.group_exit.lock() {
-            break (status, true);
+        if attention || interrupted.is_some() {
+            if let Some(status) = *process.group_exit.lock() {
+                break (status, true);
+            }
+            match deliver_signals(&process, &thread, &mut user, interrupted.take()) {
+                Delivered::Exit(status) => break (status, true),
+                Delivered::NothingPending => attention = false,
+                Delivered::MayHaveMore => attention = true,
+            }
         }
-        if let Some(status) = deliver_signals(&process, &thread, &mut user, interrupted.take()) {
-            break (status, true);
+        let reason = user.execute();
+        if !matches!(reason, ReturnReason::Syscall) {
+            attention = true;
         }
-        match user.execute() {
+        match reason {
             ReturnReason::Syscall => {
                 let nr = user.context().syscall_number();
                 match (entries.native)(&process, &thread, &mut user) {
@@ -91,6 +108,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                 // before the program goes on.
                 if process.vm().take_starved() {
                     super::oom::out_of_memory(&process);
+                    attention = true;
                 }
                 if user.context().rax == (-(Errno::EINTR as i64)) as u64 && !never_restarts(nr) {
                     interrupted = Some(nr);
@@ -242,21 +260,34 @@ pub(crate) fn synchronous(process: &Process, thread: &Thread, info: SigInfo) {
         }
         t.private.add(info);
     }
+    // The thread may be inside a system call (a bad sigreturn frame): make its way back to
+    // user mode stop in the loop, which delivers it.
+    ostd::task::interrupt(&ostd::task::current());
+}
+
+/// What a look at the pending signals ended with.
+enum Delivered {
+    /// A signal ends the process with this status.
+    Exit(ExitStatus),
+    /// No signal is pending for the thread or the process, blocked or not.
+    NothingPending,
+    /// A handler frame was built, or signals stay pending (blocked ones): look again next time.
+    MayHaveMore,
 }
 
 /// Delivers pending signals: runs a handler (building its frame), or applies the default
-/// action. Returns the exit status if one kills the process.
+/// action.
 fn deliver_signals(
     process: &Process,
     thread: &Thread,
     user: &mut UserMode,
     interrupted: Option<u64>,
-) -> Option<ExitStatus> {
+) -> Delivered {
     let mut restart = interrupted;
     // rt_sigsuspend's mask to put back, taken on the first pass (under the locks that pass
     // takes anyway: this runs before every return to user mode).
     let mut saved_mask: Option<Option<u64>> = None;
-    loop {
+    let still_pending = loop {
         let (sig, action, info, oldmask) = {
             // The thread's own signals first, then the process's (as Linux dequeues them).
             let mut s = process.signals.lock();
@@ -266,7 +297,7 @@ fn deliver_signals(
             let Some(info) =
                 t.private.take_deliverable(blocked).or_else(|| s.shared.take_deliverable(blocked))
             else {
-                break;
+                break t.private.pending | s.shared.pending != 0;
             };
             (info.signo, s.actions[(info.signo - 1) as usize], info, saved.unwrap_or(blocked))
         };
@@ -314,7 +345,7 @@ fn deliver_signals(
                     }
                     // One handler frame at a time; further signals wait for the next return
                     // to user mode.
-                    return None;
+                    return Delivered::MayHaveMore;
                 }
                 Err(e) => {
                     log::info!(
@@ -322,19 +353,22 @@ fn deliver_signals(
                         process.pid(),
                         user.context().rsp
                     );
-                    return Some(ExitStatus::Signaled(signal::SIGSEGV, true));
+                    return Delivered::Exit(ExitStatus::Signaled(signal::SIGSEGV, true));
                 }
             }
         }
         match signal::default_action(sig) {
-            DefaultAction::Terminate => return Some(ExitStatus::Signaled(sig, false)),
-            DefaultAction::CoreDump => return Some(ExitStatus::Signaled(sig, true)),
+            DefaultAction::Terminate => return Delivered::Exit(ExitStatus::Signaled(sig, false)),
+            DefaultAction::CoreDump => return Delivered::Exit(ExitStatus::Signaled(sig, true)),
             DefaultAction::Stop => stop(process, sig),
             DefaultAction::Ignore | DefaultAction::Continue => continue,
         }
-    }
+    };
+    let mut still_pending = still_pending;
     if let Some(Some(mask)) = saved_mask {
         thread.signals.lock().blocked = mask;
+        // The mask put back may block what was deliverable under the suspended one.
+        still_pending = true;
     }
     // Interrupted, but no handler ran: restart transparently, as Linux does.
     if let Some(nr) = restart {
@@ -342,7 +376,7 @@ fn deliver_signals(
         ctx.rip -= 2;
         ctx.rax = nr;
     }
-    None
+    if still_pending { Delivered::MayHaveMore } else { Delivered::NothingPending }
 }
 
 /// Stops the process (job control) until SIGCONT or SIGKILL, telling the parent.

@@ -133,8 +133,7 @@ fn switch_away(requeue_current: bool) {
     let next_rsp = unsafe { (*next.context.get()).rsp };
     // A task with a user address space gets it back; kernel-only tasks run in whatever
     // space is loaded (the kernel half is the same in all of them).
-    let space = next.vm_space.lock().clone();
-    if let Some(space) = space {
+    if let Some(space) = next.vm_space.lock().as_ref() {
         if !space.is_active() {
             space.activate();
         }
