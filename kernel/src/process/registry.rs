@@ -3,6 +3,7 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use ostd::sync::SpinLock;
 
@@ -89,25 +90,41 @@ pub fn free_tid(tid: Pid) {
 /// Records that the current task runs `thread` of `p`.
 pub fn bind_current_task(p: Arc<Process>, thread: Arc<Thread>) {
     let task = ostd::task::current();
+    let binding = Binding { process: p.clone(), thread: thread.clone(), bound: true.into() };
+    if task.attach(alloc::boxed::Box::new(binding)).is_err() {
+        panic!("task {} already runs a thread", task.id());
+    }
     TABLE.lock().by_task.insert(task.id(), (p, thread, task));
 }
 
 /// Forgets the current task's process.
 pub fn unbind_current_task() {
-    let id = ostd::task::current().id();
-    TABLE.lock().by_task.remove(&id);
+    let task = ostd::task::current();
+    if let Some(binding) = task.attached().and_then(|b| b.downcast_ref::<Binding>()) {
+        binding.bound.store(false, Ordering::Release);
+    }
+    TABLE.lock().by_task.remove(&task.id());
 }
 
 /// Returns the process the current task runs, if any.
 pub fn current() -> Option<Arc<Process>> {
-    let id = ostd::task::current_if_any()?.id();
-    TABLE.lock().by_task.get(&id).map(|(p, _, _)| p.clone())
+    current_thread().map(|(p, _)| p)
 }
 
 /// Returns the process and thread the current task runs.
 pub fn current_thread() -> Option<(Arc<Process>, Arc<Thread>)> {
-    let id = ostd::task::current_if_any()?.id();
-    TABLE.lock().by_task.get(&id).map(|(p, t, _)| (p.clone(), t.clone()))
+    let task = ostd::task::current_if_any()?;
+    let binding = task.attached()?.downcast_ref::<Binding>()?;
+    // After `unbind_current_task` the task is on its way out and runs no thread.
+    binding.bound.load(Ordering::Acquire).then(|| (binding.process.clone(), binding.thread.clone()))
+}
+
+/// What a user task carries (`ostd::task::Task::attach`): the thread it runs, so that
+/// finding the caller of a system call takes no look-up in the table.
+struct Binding {
+    process: Arc<Process>,
+    thread: Arc<Thread>,
+    bound: AtomicBool,
 }
 
 /// Returns thread `tid` of process `pid`, if it runs.

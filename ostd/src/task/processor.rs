@@ -3,7 +3,8 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 use spin::Once;
 
@@ -11,18 +12,57 @@ use super::context::{self, TaskContext};
 use super::scheduler::{RoundRobin, Scheduler};
 use super::task::{Task, TaskState};
 use crate::mm::{KernelStack, PAGE_SIZE};
-use crate::sync::{
-    IrqNesting, SpinLock, WaitQueue, disable_local_irqs, restore_nesting, save_nesting,
-};
+use crate::sync::{IrqNesting, WaitQueue, disable_local_irqs, restore_nesting, save_nesting};
 
 /// Kernel stacks are 64 KiB: deep enough for formatting and the trap frames nested on it.
 /// Each has unmapped guard pages below it (`mm::kstack`), so an overflow faults.
 const STACK_PAGES: usize = 16;
 
 static SCHEDULER: RoundRobin = RoundRobin::new(5);
-static CURRENT: SpinLock<Option<Arc<Task>>> = SpinLock::new(None);
+/// The running task. Whenever a task runs, this names it (`switch_away` changes it, with
+/// interrupts off, only just before switching stacks), which is what lets [`current`] read
+/// it without a lock.
+static CURRENT: TaskSlot = TaskSlot::EMPTY;
 /// The task switched away from, kept alive until the next task is off its stack.
-static PREVIOUS: SpinLock<Option<Arc<Task>>> = SpinLock::new(None);
+static PREVIOUS: TaskSlot = TaskSlot::EMPTY;
+
+/// A place that holds one task, owning one strong count of it, swapped without a lock.
+///
+/// # Invariant
+/// `ptr` is null or comes from `Arc::into_raw`, and the slot owns that strong count until
+/// `replace` hands it back.
+struct TaskSlot {
+    ptr: AtomicPtr<Task>,
+}
+
+impl TaskSlot {
+    const EMPTY: Self = Self { ptr: AtomicPtr::new(ptr::null_mut()) };
+
+    /// Puts `task` in the slot and returns what it held.
+    fn replace(&self, task: Option<Arc<Task>>) -> Option<Arc<Task>> {
+        let new = task.map_or(ptr::null_mut(), |t| Arc::into_raw(t).cast_mut());
+        let old = self.ptr.swap(new, Ordering::AcqRel);
+        // SAFETY: `old` came from `Arc::into_raw` with its count owned by the slot (the
+        // invariant), and the swap took it out, so this is its one reconstruction.
+        (!old.is_null()).then(|| unsafe { Arc::from_raw(old) })
+    }
+
+    /// Returns a new reference to the running task, which the slot names (CURRENT only).
+    fn running(&self) -> Option<Arc<Task>> {
+        let task = self.ptr.load(Ordering::Acquire);
+        if task.is_null() {
+            return None;
+        }
+        // The count is taken while the task that reads the slot runs, and so is the one the
+        // slot names and keeps alive: an interrupt in between may run other tasks, but
+        // ours resumes only after `switch_away` has made the slot name it again.
+        // SAFETY: `task` is live and from `Arc::into_raw` (the invariant and the above).
+        unsafe {
+            Arc::increment_strong_count(task);
+            Some(Arc::from_raw(task))
+        }
+    }
+}
 static IDLE: Once<Arc<Task>> = Once::new();
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 static PREEMPT_DISABLED: AtomicU32 = AtomicU32::new(0);
@@ -34,7 +74,7 @@ fn scheduler() -> &'static dyn Scheduler {
 
 /// Returns the running task.
 pub fn current() -> Arc<Task> {
-    CURRENT.lock().clone().expect("no current task before the scheduler starts")
+    CURRENT.running().expect("no current task before the scheduler starts")
 }
 
 /// A handle to wait for a spawned task.
@@ -105,8 +145,7 @@ pub(crate) fn exit_current() -> ! {
 /// Runs after every switch, on the new task: releases the previous task, whose stack is no
 /// longer in use.
 fn finish_switch() {
-    let previous = PREVIOUS.lock().take();
-    drop(previous);
+    drop(PREVIOUS.replace(None));
 }
 
 /// Picks the next task and switches to it. Interrupts must be off.
@@ -138,8 +177,10 @@ fn switch_away(requeue_current: bool) {
             space.activate();
         }
     }
-    *CURRENT.lock() = Some(next);
-    *PREVIOUS.lock() = Some(current);
+    // From here until the switch, nothing may ask for the current task.
+    let previous = CURRENT.replace(Some(next));
+    drop(PREVIOUS.replace(previous));
+    drop(current);
     // Interrupts are off. `next_rsp` was saved by a switch (or built by `initial_frame`) for
     // a stack owned by `next`, which CURRENT keeps alive and nothing else is running on.
     // The interrupt-guard depth is the task's: it waits on this stack while others run.
@@ -180,7 +221,7 @@ pub fn interrupt(task: &Arc<Task>) {
 
 /// Called on every timer tick, in interrupt context.
 pub(crate) fn timer_tick() {
-    if let Some(current) = CURRENT.lock().clone() {
+    if let Some(current) = CURRENT.running() {
         if scheduler().tick(&current) {
             NEED_RESCHED.store(true, Ordering::Relaxed);
         }
@@ -192,7 +233,7 @@ pub(crate) fn timer_tick() {
 pub(crate) fn preempt_after_irq() {
     if NEED_RESCHED.load(Ordering::Relaxed)
         && PREEMPT_DISABLED.load(Ordering::Relaxed) == 0
-        && CURRENT.lock().is_some()
+        && !CURRENT.ptr.load(Ordering::Relaxed).is_null()
     {
         switch_away(true);
     }
@@ -241,7 +282,7 @@ pub(crate) fn run_first_task(main: fn() -> !) -> ! {
     let _irq = disable_local_irqs();
     // SAFETY: `first` has never run and is not shared yet.
     let rsp = unsafe { (*first.context.get()).rsp };
-    *CURRENT.lock() = Some(first);
+    drop(CURRENT.replace(Some(first)));
     let mut boot_context = TaskContext::default();
     // SAFETY: `boot_context` is a valid save slot that is never resumed (we never switch
     // back to the boot stack); `rsp` is the fresh frame of the first task, which CURRENT
@@ -255,5 +296,5 @@ pub const KERNEL_STACK_BYTES: usize = STACK_PAGES * PAGE_SIZE;
 
 /// Returns the running task, or `None` before the scheduler starts.
 pub fn current_if_any() -> Option<Arc<Task>> {
-    CURRENT.try_lock().and_then(|c| c.clone())
+    CURRENT.running()
 }

@@ -49,6 +49,8 @@ pub struct Task {
     pub(super) on_cpu_since: AtomicU64,
     /// Set by `interrupt`: user mode should hand the task back to the kernel.
     interrupt_requested: AtomicBool,
+    /// What the kernel attached to the task (which thread of which process it runs).
+    attached: spin::Once<Box<dyn core::any::Any + Send + Sync>>,
 }
 
 /// How long a task has run, by the TSC: in all, and in user mode (the rest is the kernel
@@ -104,7 +106,25 @@ impl Task {
             user_ns: AtomicU64::new(0),
             on_cpu_since: AtomicU64::new(0),
             interrupt_requested: AtomicBool::new(false),
+            attached: spin::Once::new(),
         }
+    }
+
+    /// Attaches `data` to the task for good, so that code running on it finds it again
+    /// through [`Task::attached`] without a look-up. Only the first attachment counts; a
+    /// later one is handed back.
+    pub fn attach(
+        &self,
+        data: Box<dyn core::any::Any + Send + Sync>,
+    ) -> Result<(), Box<dyn core::any::Any + Send + Sync>> {
+        let mut data = Some(data);
+        self.attached.call_once(|| data.take().expect("taken only here"));
+        data.map_or(Ok(()), Err)
+    }
+
+    /// Returns what was attached to the task, if anything.
+    pub fn attached(&self) -> Option<&(dyn core::any::Any + Send + Sync)> {
+        self.attached.get().map(|data| &**data)
     }
 
     pub(super) fn request_interrupt(&self) {
