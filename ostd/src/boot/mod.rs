@@ -41,6 +41,7 @@ extern "C" fn ostd_boot_entry(
     load_offset: u64,
     entry_tsc: u64,
 ) -> ! {
+    crate::cpu::init_local();
     crate::console::init();
     let parsed = match protocol {
         BOOT_PROTO_PVH => pvh::parse(arg0, load_offset, entry_tsc),

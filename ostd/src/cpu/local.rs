@@ -4,8 +4,6 @@
 //! current user context here with `gs:[offset]`, after `swapgs`. Layout is fixed: the
 //! offsets are part of the contract with `trap/entry.S` and `user.rs`.
 
-use core::sync::atomic::{AtomicBool, Ordering};
-
 use x86_64::VirtAddr;
 use x86_64::registers::model_specific::{GsBase, KernelGsBase};
 
@@ -27,14 +25,19 @@ pub(crate) struct PerCpu {
     pub irq_outer_enabled: bool,
 }
 
-// The offsets are shared with trap/entry.S (PCPU_SCRATCH, PCPU_KERNEL_RSP, PCPU_USER_CTX).
+// The offsets are shared with trap/entry.S (PCPU_SCRATCH, PCPU_KERNEL_RSP, PCPU_USER_CTX) and
+// with the gs-relative accessors below.
+const IRQ_DEPTH_OFFSET: usize = 32;
+const IRQ_OUTER_ENABLED_OFFSET: usize = 40;
 const _: () = {
     assert!(core::mem::offset_of!(PerCpu, scratch) == 8);
     assert!(core::mem::offset_of!(PerCpu, kernel_rsp) == 16);
     assert!(core::mem::offset_of!(PerCpu, user_ctx) == 24);
+    assert!(core::mem::offset_of!(PerCpu, irq_depth) == IRQ_DEPTH_OFFSET);
+    assert!(core::mem::offset_of!(PerCpu, irq_outer_enabled) == IRQ_OUTER_ENABLED_OFFSET);
 };
 
-/// The bootstrap CPU's block. Only the entry assembly reads or writes it, through GS.
+/// The bootstrap CPU's block. Only GS-relative accesses reach it once `init` has run.
 static mut BSP: PerCpu = PerCpu {
     self_ptr: 0,
     scratch: 0,
@@ -44,39 +47,85 @@ static mut BSP: PerCpu = PerCpu {
     irq_outer_enabled: false,
 };
 
-/// Whether GS points at the per-CPU block. Before that only the bootstrap CPU runs, so
-/// [`this_cpu`] can name its block directly. A CPU brought up later must set its GS base
-/// before it takes its first lock.
-static GS_READY: AtomicBool = AtomicBool::new(false);
-
-pub(super) fn init() {
+/// Points GS at the bootstrap CPU's block. `boot::ostd_boot_entry` calls it before any
+/// other Rust code runs, so that every lock (whose interrupt guard counts in this block
+/// through GS) finds it; nothing after that loads a GS selector in the kernel. A CPU brought
+/// up later must do the same before its first lock.
+///
+/// On the EFI path this runs while the firmware's boot services are still in use: UEFI's
+/// x64 firmware does not use GS (the calling convention leaves it to the OS), so the
+/// firmware calls made before ExitBootServices are unaffected.
+pub(crate) fn init() {
     let base = &raw mut BSP as u64;
     // SAFETY: writing our own block's address into its first field before anything reads
     // it; nothing else references the static.
     unsafe { (*(&raw mut BSP)).self_ptr = base };
     GsBase::write(VirtAddr::new(base));
     KernelGsBase::write(VirtAddr::new(0));
-    GS_READY.store(true, Ordering::Release);
 }
 
-/// Returns a pointer to the running CPU's block.
-///
-/// The pointer is valid for the kernel's lifetime (the blocks are statics). It stays *this*
-/// CPU's only while the caller cannot migrate, that is, with local interrupts off.
-#[inline]
-pub(crate) fn this_cpu() -> *mut PerCpu {
-    if !GS_READY.load(Ordering::Acquire) {
-        return &raw mut BSP;
-    }
-    let block: u64;
-    // The only windows with the user's GS are a few instructions in entry.S around each
-    // swapgs, with IF clear; the NMI and machine check, which IF does not mask, never run
-    // Rust that reads GS (entry.S, trap_fatal_event).
-    // SAFETY: in all Rust code GS points at this CPU's block (set by `init`, swapped back on
-    // every way in from user mode), whose first field is its own address; the load reads
-    // only that field and changes no register but the output, nor the flags.
+// In all Rust code GS points at this CPU's block (set by `init` before any other Rust code,
+// swapped back on every way in from user mode). The only windows with the user's GS are a
+// few instructions in entry.S around each swapgs, with IF clear; the NMI and machine check,
+// which IF does not mask, never run Rust that reads GS (entry.S, trap_fatal_event).
+
+/// Returns the number of live interrupt guards on this CPU (`sync::irq_guard`).
+#[inline(always)]
+pub(crate) fn irq_depth() -> u64 {
+    let depth: u64;
+    // SAFETY: GS points at this CPU's block (above); the load reads one of its fields and
+    // changes no register but the output, nor the flags.
     unsafe {
-        core::arch::asm!("mov {}, gs:[0]", out(reg) block, options(nostack, preserves_flags, readonly))
+        core::arch::asm!(
+            "mov {}, gs:[{off}]", out(reg) depth, off = const IRQ_DEPTH_OFFSET,
+            options(nostack, preserves_flags, readonly)
+        )
     };
-    block as *mut PerCpu
+    depth
+}
+
+/// Returns whether interrupts were on when this CPU's outermost live guard was made.
+#[inline(always)]
+pub(crate) fn irq_outer_enabled() -> bool {
+    let enabled: u8;
+    // SAFETY: as in `irq_depth`; the field is a `bool`, so the byte is 0 or 1.
+    unsafe {
+        core::arch::asm!(
+            "mov {}, byte ptr gs:[{off}]", out(reg_byte) enabled,
+            off = const IRQ_OUTER_ENABLED_OFFSET, options(nostack, preserves_flags, readonly)
+        )
+    };
+    enabled != 0
+}
+
+/// Sets this CPU's interrupt-guard depth.
+///
+/// # Safety
+/// Local interrupts are off, and the caller is `sync::irq_guard`, keeping its invariant
+/// (the depth counts the live guards of the running task).
+#[inline(always)]
+pub(crate) unsafe fn set_irq_depth(depth: u64) {
+    // SAFETY: GS points at this CPU's block (above); the store writes one of its fields,
+    // which no reference covers (they are reached only through these accessors).
+    unsafe {
+        core::arch::asm!(
+            "mov gs:[{off}], {}", in(reg) depth, off = const IRQ_DEPTH_OFFSET,
+            options(nostack, preserves_flags)
+        )
+    };
+}
+
+/// Sets whether interrupts were on when this CPU's outermost live guard was made.
+///
+/// # Safety
+/// As for [`set_irq_depth`].
+#[inline(always)]
+pub(crate) unsafe fn set_irq_outer_enabled(enabled: bool) {
+    // SAFETY: as in `set_irq_depth`; a `bool` is stored as 0 or 1.
+    unsafe {
+        core::arch::asm!(
+            "mov byte ptr gs:[{off}], {}", in(reg_byte) u8::from(enabled),
+            off = const IRQ_OUTER_ENABLED_OFFSET, options(nostack, preserves_flags)
+        )
+    };
 }

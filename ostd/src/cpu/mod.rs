@@ -32,10 +32,16 @@ pub fn rdrand64() -> Option<u64> {
     None
 }
 
-/// Sets up this CPU's GDT, TSS, per-CPU area and protection switches.
+/// Sets up this CPU's GDT, TSS and protection switches (its per-CPU area came first:
+/// [`init_local`]).
 pub(crate) fn init_bsp() {
     features::detect();
     gdt::init();
-    local::init();
     protection::enable();
+}
+
+/// Points GS at the bootstrap CPU's per-CPU block: the first thing the kernel does, since
+/// every lock counts its interrupt guard there.
+pub(crate) fn init_local() {
+    local::init();
 }

@@ -36,17 +36,16 @@ pub fn disable_local_irqs() -> DisabledIrqGuard {
     let were_enabled = interrupts::are_enabled();
     interrupts::disable();
     compiler_fence(Ordering::SeqCst);
-    let cpu = local::this_cpu();
     // Interrupts are off, so we stay on this CPU and only an NMI can run in between, which
     // leaves the fields as it found them (module doc).
-    // SAFETY: `cpu` is this CPU's block, a static (`this_cpu`); no reference to it exists, and
-    // these are plain reads and writes of two fields that only this module touches.
+    let depth = local::irq_depth();
+    // SAFETY: interrupts are off and this module keeps the count (module doc). Depth first:
+    // an NMI from here on sees a nested guard and leaves the flag alone. The count cannot
+    // wrap: each guard is a value on some stack.
     unsafe {
-        let depth = (*cpu).irq_depth;
-        // Depth first: an NMI from here on sees a nested guard and leaves the flag alone.
-        (*cpu).irq_depth = depth + 1;
+        local::set_irq_depth(depth.wrapping_add(1));
         if depth == 0 {
-            (*cpu).irq_outer_enabled = were_enabled;
+            local::set_irq_outer_enabled(were_enabled);
         }
     }
     DisabledIrqGuard { _not_send: PhantomData }
@@ -55,20 +54,16 @@ pub fn disable_local_irqs() -> DisabledIrqGuard {
 impl Drop for DisabledIrqGuard {
     #[inline]
     fn drop(&mut self) {
-        let cpu = local::this_cpu();
-        // SAFETY: as in `disable_local_irqs`: a live guard means interrupts are off (no
-        // code re-enables them while the depth is above zero), so we are on the CPU that
-        // counted it.
-        let enable = unsafe {
-            // The flag first: once the depth reads zero an NMI may overwrite it.
-            let outer_enabled = (*cpu).irq_outer_enabled;
-            let depth = (*cpu).irq_depth;
-            assert!(depth > 0, "interrupt-guard depth underflow");
-            (*cpu).irq_depth = depth - 1;
-            depth == 1 && outer_enabled
-        };
+        // A live guard means interrupts are off (no code re-enables them while the depth is
+        // above zero), so we are on the CPU that counted it. The flag first: once the depth
+        // reads zero an NMI may overwrite it.
+        let outer_enabled = local::irq_outer_enabled();
+        let depth = local::irq_depth();
+        assert!(depth > 0, "interrupt-guard depth underflow");
+        // SAFETY: interrupts are off (above) and this module keeps the count.
+        unsafe { local::set_irq_depth(depth - 1) };
         compiler_fence(Ordering::SeqCst);
-        if enable {
+        if depth == 1 && outer_enabled {
             interrupts::enable();
         }
     }
@@ -92,9 +87,7 @@ impl IrqNesting {
 /// If local interrupts are on.
 pub(crate) fn save_nesting() -> IrqNesting {
     assert!(!interrupts::are_enabled(), "task switch with interrupts on");
-    let cpu = local::this_cpu();
-    // SAFETY: as in `disable_local_irqs` (interrupts are off, asserted).
-    unsafe { IrqNesting { depth: (*cpu).irq_depth, outer_enabled: (*cpu).irq_outer_enabled } }
+    IrqNesting { depth: local::irq_depth(), outer_enabled: local::irq_outer_enabled() }
 }
 
 impl IrqNesting {
@@ -110,13 +103,13 @@ impl IrqNesting {
 /// If local interrupts are on.
 pub(crate) fn restore_nesting(nesting: IrqNesting) {
     assert!(!interrupts::are_enabled(), "task switch with interrupts on");
-    let cpu = local::this_cpu();
-    // SAFETY: as in `disable_local_irqs` (interrupts are off, asserted). An NMI between the
-    // two writes sees a depth of zero and rewrites the flag only if the depth written is
-    // zero too, in which case the flag does not matter.
+    // SAFETY: interrupts are off (asserted), and the scheduler hands back the nesting the
+    // task had when it was switched away. An NMI between the two writes sees a depth of zero
+    // and rewrites the flag only if the depth written is zero too, in which case the flag
+    // does not matter.
     unsafe {
-        (*cpu).irq_outer_enabled = nesting.outer_enabled;
-        (*cpu).irq_depth = nesting.depth;
+        local::set_irq_outer_enabled(nesting.outer_enabled);
+        local::set_irq_depth(nesting.depth);
     }
 }
 
