@@ -296,15 +296,21 @@ impl Process {
     /// Returns whether a signal is waiting that would interrupt a blocking call (or the
     /// process is being torn down by exit_group).
     pub fn has_pending_signal(&self) -> bool {
+        let caller = registry::current_thread().filter(|(p, _)| p.pid == self.pid);
+        self.has_signal_for(caller.as_ref().map(|(_, t)| &**t))
+    }
+
+    /// Returns whether a signal is waiting that would interrupt `thread`'s blocking call
+    /// (any thread's, judged by an empty mask, if `None`), or the process is being torn
+    /// down by exit_group.
+    pub fn has_signal_for(&self, thread: Option<&Thread>) -> bool {
         if self.group_exit.lock().is_some() {
             return true;
         }
-        let (blocked, private) = registry::current_thread()
-            .filter(|(p, _)| p.pid == self.pid)
-            .map_or((0, 0), |(_, t)| {
-                let t = t.signals.lock();
-                (t.blocked, t.private.pending)
-            });
+        let (blocked, private) = thread.map_or((0, 0), |t| {
+            let t = t.signals.lock();
+            (t.blocked, t.private.pending)
+        });
         let pending = self.signals.lock().shared.pending | private;
         pending & !blocked != 0 || pending & (1 << (signal::SIGKILL - 1)) != 0
     }

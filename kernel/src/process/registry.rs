@@ -177,5 +177,5 @@ pub fn tasks_of(pid: Pid) -> Vec<Arc<ostd::task::Task>> {
 /// Returns whether the calling process has a signal that should interrupt a blocking wait
 /// (registered with `crate::wait` at boot, for the subsystems that must not know processes).
 pub fn current_interrupted() -> bool {
-    current().is_some_and(|p| p.has_pending_signal())
+    current_thread().is_some_and(|(p, t)| p.has_signal_for(Some(&t)))
 }

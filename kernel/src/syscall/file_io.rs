@@ -2,6 +2,7 @@
 //! between files (sendfile, copy_file_range, splice), plus sync and fadvise.
 
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use super::SyscallCtx;
 use super::fs::{fd_arg, file, iovecs};
@@ -13,6 +14,25 @@ use crate::fs::{FileLike, NodeKind, OpenFlags};
 pub fn sys_read(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let f = file(ctx, fd_arg(a[0]))?;
     read_into_user(ctx, &f, a[1], a[2] as usize, None)
+}
+
+/// Transfers up to this many bytes (counters, notifications, short messages) bounce through
+/// the kernel stack rather than the heap.
+const SMALL_IO: usize = 128;
+
+/// Returns the kernel buffer one read or write of `len` bytes bounces through: `small` if
+/// it fits, else `large`, grown to at most one chunk.
+fn bounce_buffer<'a>(
+    small: &'a mut [u8; SMALL_IO],
+    large: &'a mut Vec<u8>,
+    len: usize,
+) -> &'a mut [u8] {
+    if len <= SMALL_IO {
+        &mut small[..len]
+    } else {
+        large.resize(len.min(IO_CHUNK), 0);
+        large
+    }
 }
 
 fn read_into_user(
@@ -28,7 +48,9 @@ fn read_into_user(
         return Err(Errno::EFAULT);
     }
     let mem = ctx.mem();
-    let mut chunk = alloc::vec![0u8; len.min(IO_CHUNK)];
+    let mut small = [0u8; SMALL_IO];
+    let mut large = Vec::new();
+    let chunk = bounce_buffer(&mut small, &mut large, len);
     let mut done = 0usize;
     while done < len {
         let want = (len - done).min(chunk.len());
@@ -65,7 +87,9 @@ fn write_from_user(
     offset: Option<u64>,
 ) -> SysResult<u64> {
     let mem = ctx.mem();
-    let mut chunk = alloc::vec![0u8; len.min(IO_CHUNK)];
+    let mut small = [0u8; SMALL_IO];
+    let mut large = Vec::new();
+    let chunk = bounce_buffer(&mut small, &mut large, len);
     let mut done = 0usize;
     if len == 0 {
         return match offset {

@@ -2,6 +2,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{SpinLock, disable_local_irqs};
 use crate::task::{self, Task, TaskState};
@@ -13,6 +14,11 @@ use crate::task::{self, Task, TaskState};
 /// spurious wake-up costs a check, never correctness.
 pub struct WaitQueue {
     waiters: SpinLock<VecDeque<Arc<Task>>>,
+    /// How many tasks `waiters` holds, kept under its lock, so that a wake-up with nobody
+    /// to wake takes no lock. A sleeper checks its condition and queues itself with
+    /// interrupts off on the one CPU, so a waker that made the condition true either ran
+    /// before the check or finds the sleeper counted.
+    len: AtomicUsize,
 }
 
 impl Default for WaitQueue {
@@ -24,7 +30,7 @@ impl Default for WaitQueue {
 impl WaitQueue {
     /// Creates an empty queue.
     pub const fn new() -> Self {
-        Self { waiters: SpinLock::new(VecDeque::new()) }
+        Self { waiters: SpinLock::new(VecDeque::new()), len: AtomicUsize::new(0) }
     }
 
     /// Sleeps until `cond` returns `Some`, and returns that value.
@@ -40,14 +46,24 @@ impl WaitQueue {
             }
             let current = task::current();
             current.set_state_sleeping();
-            self.waiters.lock().push_back(current);
+            let mut waiters = self.waiters.lock();
+            waiters.push_back(current);
+            self.len.store(waiters.len(), Ordering::Release);
+            drop(waiters);
             task::block_current();
         }
     }
 
     /// Wakes every sleeper.
     pub fn wake_all(&self) {
-        let waiters = core::mem::take(&mut *self.waiters.lock());
+        if self.len.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let waiters = {
+            let mut waiters = self.waiters.lock();
+            self.len.store(0, Ordering::Release);
+            core::mem::take(&mut *waiters)
+        };
         for t in waiters {
             task::wake(t);
         }
@@ -56,7 +72,15 @@ impl WaitQueue {
     /// Wakes the longest sleeper that is still asleep.
     pub fn wake_one(&self) {
         loop {
-            let next = self.waiters.lock().pop_front();
+            if self.len.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            let next = {
+                let mut waiters = self.waiters.lock();
+                let next = waiters.pop_front();
+                self.len.store(waiters.len(), Ordering::Release);
+                next
+            };
             match next {
                 Some(t) if t.state() == TaskState::Sleeping => {
                     task::wake(t);
@@ -70,6 +94,6 @@ impl WaitQueue {
 
     /// Returns whether nobody waits.
     pub fn is_empty(&self) -> bool {
-        self.waiters.lock().is_empty()
+        self.len.load(Ordering::Acquire) == 0
     }
 }
