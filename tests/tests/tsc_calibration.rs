@@ -270,3 +270,48 @@ mod choice {
         assert_eq!(c.to_string(), "2600 MHz (CPUID 0x15)");
     }
 }
+
+mod scale {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn exact(ticks: u64, hz: u64) -> u64 {
+        (u128::from(ticks) * 1_000_000_000 / u128::from(hz)) as u64
+    }
+
+    #[test]
+    fn one_second_of_ticks_is_one_second() {
+        for hz in [MIN_TSC_HZ, 1_000_000_000, TRUE_HZ, 3_000_000_007, MAX_TSC_HZ] {
+            let ns = TscScale::new(hz).ns(hz);
+            assert!(ns <= 1_000_000_000 && ns >= 999_999_999, "{hz} Hz: {ns}");
+        }
+    }
+
+    #[test]
+    fn frequencies_out_of_range_are_clamped() {
+        assert_eq!(TscScale::new(0), TscScale::new(MIN_TSC_HZ));
+        assert_eq!(TscScale::new(u64::MAX), TscScale::new(MAX_TSC_HZ));
+    }
+
+    proptest! {
+        #[test]
+        fn never_above_exact_and_close_below(
+            hz in MIN_TSC_HZ..=MAX_TSC_HZ,
+            ticks in 0u64..(1 << 56),
+        ) {
+            let got = TscScale::new(hz).ns(ticks);
+            let want = exact(ticks, hz);
+            prop_assert!(got <= want, "{got} > {want}");
+            prop_assert!(want - got <= (ticks >> 40) + 1, "{got} vs {want}");
+        }
+
+        #[test]
+        // Up to 2^60 ticks: at least 3.6 years at the highest frequency, whose nanoseconds
+        // still fit in 64 bits at the lowest.
+        fn monotonic(hz in MIN_TSC_HZ..=MAX_TSC_HZ, a in 0u64..(1 << 60), b in 0u64..(1 << 60)) {
+            let s = TscScale::new(hz);
+            let (lo, hi) = (a.min(b), a.max(b));
+            prop_assert!(s.ns(lo) <= s.ns(hi));
+        }
+    }
+}

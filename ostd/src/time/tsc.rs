@@ -16,11 +16,15 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use spin::Once;
 
-use super::calibrate::{self, Calibration, Estimate, Inputs, MAX_WINDOWS, Rejection, Window};
+use super::calibrate::{
+    self, Calibration, Estimate, Inputs, MAX_WINDOWS, Rejection, TscScale, Window,
+};
 use super::reference::Counter;
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
 static TSC_ZERO: AtomicU64 = AtomicU64::new(0);
+/// `TscScale::raw` of the calibrated frequency (0 before calibration).
+static TSC_SCALE: AtomicU64 = AtomicU64::new(0);
 static CALIBRATION: Once<Calibration> = Once::new();
 
 /// Each reference is measured in windows of [`WINDOW_US`], until [`TIGHT_WINDOWS`] have
@@ -48,12 +52,9 @@ pub fn calibration() -> Option<&'static Calibration> {
 
 /// Returns nanoseconds since calibration.
 pub fn monotonic_ns() -> u64 {
-    let hz = tsc_hz();
-    if hz == 0 {
-        return 0;
-    }
+    let scale = TSC_SCALE.load(Ordering::Relaxed);
     let delta = read_tsc().saturating_sub(TSC_ZERO.load(Ordering::Relaxed));
-    (u128::from(delta) * 1_000_000_000 / u128::from(hz)) as u64
+    TscScale::from_raw(scale).ns(delta)
 }
 
 /// Calibrates the TSC. `vouched` is the frequency the TEE guarantees, if it does: it wins
@@ -91,6 +92,7 @@ pub(super) fn calibrate(vouched: Option<u64>) {
     }
     TSC_ZERO.store(read_tsc(), Ordering::Relaxed);
     TSC_HZ.store(chosen.hz, Ordering::Relaxed);
+    TSC_SCALE.store(TscScale::new(chosen.hz).raw(), Ordering::Relaxed);
     CALIBRATION.call_once(|| chosen);
 }
 
