@@ -41,7 +41,7 @@ fn poll(ctx: &SyscallCtx, fds_addr: u64, nfds: u64, deadline: Option<u64>) -> Sy
             revents: 0,
         })
         .collect();
-    let ready = crate::fs::poll::poll(&ctx.process.files, &mut fds, deadline)?;
+    let ready = crate::fs::poll::poll(|fd| ctx.process.files.lock().get(fd), &mut fds, deadline)?;
     for (entry, f) in raw.chunks_exact_mut(8).zip(&fds) {
         entry[6..8].copy_from_slice(&f.revents.to_le_bytes());
     }
@@ -86,7 +86,8 @@ fn select(ctx: &SyscallCtx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) ->
             mem.read(addr, &mut input[i])?;
         }
     }
-    let (count, output) = crate::fs::poll::select(&ctx.process.files, nfds, &input, deadline)?;
+    let watched = crate::fs::poll::select_watched(&ctx.process.files.lock(), nfds, &input)?;
+    let (count, output) = crate::fs::poll::select(watched, deadline)?;
     for (i, &addr) in sets.iter().enumerate() {
         if addr != 0 {
             mem.write(addr, &output[i])?;
