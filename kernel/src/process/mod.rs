@@ -28,6 +28,7 @@ use ostd::sync::{SpinLock, WaitQueue};
 
 use crate::fs::path::Start;
 use crate::fs::{FdTable, Node};
+use creds::{FsCaller, Identity};
 use signal::SignalState;
 use vm::Vm;
 
@@ -372,5 +373,24 @@ impl Process {
             );
             parent.child_wq.wake_all();
         }
+    }
+}
+
+/// Who the process is: user and group IDs, supplementary groups.
+impl Process {
+    /// Returns the IDs and supplementary groups, read together (for access checks).
+    pub fn identity(&self) -> Identity {
+        let creds = self.creds.lock();
+        let groups = self.groups.lock().clone();
+        Identity { creds: *creds, groups }
+    }
+
+    /// Returns the process as the filesystem's rules see a caller: IDs, supplementary
+    /// groups, root, working directory and umask, read together (open, mkdir, ...).
+    pub fn fs_caller(&self) -> FsCaller {
+        let creds = self.creds.lock();
+        let groups = self.groups.lock().clone();
+        let fs = self.fs.lock().clone();
+        FsCaller { identity: Identity { creds: *creds, groups }, fs }
     }
 }

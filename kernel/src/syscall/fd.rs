@@ -4,7 +4,7 @@
 use alloc::sync::Arc;
 
 use super::SyscallCtx;
-use super::fs::{AT_FDCWD, caller, fd_arg, file, path_arg, start_at};
+use super::fs::{AT_FDCWD, caller, caller_at, fd_arg, file, path_arg};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::NodeFile;
 use crate::fs::perm::set_owner;
@@ -22,8 +22,9 @@ fn do_open(
     if flags.contains(OpenFlags::TMPFILE) {
         return Err(Errno::ENOTSUP);
     }
-    let start = start_at(ctx, dirfd)?;
-    let file = crate::fs::open::open_path(&caller(ctx), &start, &path, flags, mode)?;
+    // One snapshot of the caller's IDs, groups, root, cwd and umask serves the whole open.
+    let (caller, start) = caller_at(ctx, dirfd)?;
+    let file = crate::fs::open::open_path(&caller, &start, &path, flags, mode)?;
     let fd = ctx.process.files.lock().insert(file, flags.contains(OpenFlags::CLOEXEC))?;
     Ok(fd as u64)
 }
