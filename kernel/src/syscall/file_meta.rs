@@ -156,10 +156,7 @@ pub fn sys_fchown(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// umask(2).
 pub fn sys_umask(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut fs = ctx.process.fs.lock();
-    let old = fs.umask;
-    fs.umask = (a[0] as u32) & 0o777;
-    Ok(u64::from(old))
+    Ok(u64::from(ctx.process.set_umask(a[0] as u32)))
 }
 
 /// truncate(2).

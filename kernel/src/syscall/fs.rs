@@ -36,7 +36,7 @@ pub fn start_at(ctx: &SyscallCtx, dirfd: i32) -> SysResult<Start> {
 /// Returns where a `*at` call resolves from, given the start at the working directory.
 fn start_from(ctx: &SyscallCtx, mut start: Start, dirfd: i32) -> SysResult<Start> {
     if dirfd != AT_FDCWD {
-        let file = ctx.process.files.lock().get(dirfd)?;
+        let file = ctx.process.file(dirfd)?;
         let node = file.node().ok_or(Errno::ENOTDIR)?.clone();
         if node.kind() != NodeKind::Dir {
             return Err(Errno::ENOTDIR);
@@ -80,7 +80,7 @@ pub fn make_node(
 
 /// Returns the open file behind descriptor `fd`.
 pub(super) fn file(ctx: &SyscallCtx, fd: i32) -> SysResult<Arc<dyn FileLike>> {
-    ctx.process.files.lock().get(fd)
+    ctx.process.file(fd)
 }
 
 /// Reads an iovec array of `count` entries at `addr` as (base, length) pairs, checking
