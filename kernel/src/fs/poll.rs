@@ -5,8 +5,6 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use ostd::sync::SpinLock;
-
 use super::{FdTable, FileLike};
 use crate::error::{Errno, SysResult};
 
@@ -25,9 +23,10 @@ pub struct PollFd {
 }
 
 /// poll: fills in every entry's `revents` (POLLNVAL for a closed descriptor) and returns
-/// how many entries have any.
+/// how many entries have any. `file_of` looks a descriptor up in the caller's table, at
+/// every wake-up.
 pub fn poll(
-    files: &SpinLock<FdTable>,
+    file_of: impl Fn(i32) -> SysResult<Arc<dyn FileLike>>,
     fds: &mut [PollFd],
     deadline: Option<u64>,
 ) -> SysResult<u64> {
@@ -37,7 +36,7 @@ pub fn poll(
             let (fd, events) = (entry.fd, entry.events);
             let mut revents = 0u16;
             if fd >= 0 {
-                match files.lock().get(fd) {
+                match file_of(fd) {
                     Ok(f) => {
                         let r = f.readiness();
                         if r.readable && events & POLLIN != 0 {
@@ -68,20 +67,25 @@ pub fn poll(
     })
 }
 
-/// select: `input` is the read, write and exception sets, bitmaps of the first `nfds`
-/// descriptors in little-endian 64-bit words (all three the same length). EBADF if a set
-/// names a closed descriptor. Returns how many bits are set in the output sets, and them.
-pub fn select(
-    files: &SpinLock<FdTable>,
+/// The descriptors a select(2) watches, with which of the three sets name each: looked up
+/// once, by [`select_watched`], so that each wake-up only asks the files for their
+/// readiness.
+pub struct SelectWatched {
+    /// The length of each set in bytes.
+    bytes: usize,
+    watched: Vec<(usize, [bool; 3], Arc<dyn FileLike>)>,
+}
+
+/// Looks up the descriptors select(2) is to watch in `files`. `input` is the read, write
+/// and exception sets, bitmaps of the first `nfds` descriptors in little-endian 64-bit
+/// words (all three the same length). EBADF if a set names a closed descriptor.
+pub fn select_watched(
+    files: &FdTable,
     nfds: u64,
     input: &[Vec<u8>; 3],
-    deadline: Option<u64>,
-) -> SysResult<(u64, [Vec<u8>; 3])> {
+) -> SysResult<SelectWatched> {
     let bytes = input[0].len();
-    // The descriptors named in any set, with which sets name them: looked up once, here
-    // (EBADF for a closed one), so each wake-up only asks the files for their readiness.
     let mut watched: Vec<(usize, [bool; 3], Arc<dyn FileLike>)> = Vec::new();
-    let files = files.lock();
     for (word, chunk) in (0..bytes / 8).map(|w| (w, w * 8..w * 8 + 8)) {
         let words = [0, 1, 2]
             .map(|i| u64::from_le_bytes(input[i][chunk.clone()].try_into().unwrap_or([0; 8])));
@@ -97,7 +101,13 @@ pub fn select(
             watched.push((fd, [0, 1, 2].map(|i| words[i] & (1 << bit) != 0), file));
         }
     }
-    drop(files);
+    Ok(SelectWatched { bytes, watched })
+}
+
+/// select: waits for the descriptors in `watched`. Returns how many bits are set in the
+/// output sets, and them.
+pub fn select(watched: SelectWatched, deadline: Option<u64>) -> SysResult<(u64, [Vec<u8>; 3])> {
+    let SelectWatched { bytes, watched } = watched;
     ostd::task::wait_ticks_until(|| {
         let mut out = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
         let mut count = 0u64;

@@ -1,10 +1,18 @@
 //! Credentials and the discretionary access check (owner/group/other bits).
 //!
 //! Root (effective UID 0) passes every check except executing a file with no execute bit,
-//! as on Linux without capabilities. Supplementary groups are not modelled: a process is
-//! in its effective group only.
+//! as on Linux without capabilities. A process is in its effective group and its
+//! supplementary groups. [`Identity`] and [`FsCaller`] are snapshots a process hands out
+//! ([`Process::identity`](super::Process::identity),
+//! [`Process::fs_caller`](super::Process::fs_caller)), so that one check sees one set of IDs.
 
-use crate::fs::node::Metadata;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::FsContext;
+use crate::fs::node::{Metadata, Node, NodeKind};
+use crate::fs::path::Start;
+use crate::fs::perm::Caller;
 
 pub use crate::fs::perm::{MAY_EXEC, MAY_READ, MAY_WRITE};
 
@@ -50,6 +58,60 @@ impl Credentials {
             meta.perm
         } & 7;
         bits & mask == mask
+    }
+}
+
+/// A process's IDs and supplementary groups, read together.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// User and group IDs.
+    pub creds: Credentials,
+    /// Supplementary groups.
+    pub groups: Arc<Vec<u32>>,
+}
+
+impl Identity {
+    /// Returns whether the effective IDs and groups grant `mask` on `node`.
+    pub fn may(&self, node: &Node, mask: u32) -> bool {
+        let is_dir = node.kind() == NodeKind::Dir;
+        self.creds.may(&self.groups, &node.metadata(), is_dir, mask)
+    }
+
+    /// Returns whether the real IDs and groups grant `mask` on `node` (access(2)).
+    pub fn may_real(&self, node: &Node, mask: u32) -> bool {
+        let is_dir = node.kind() == NodeKind::Dir;
+        self.creds.may_real(&self.groups, &node.metadata(), is_dir, mask)
+    }
+}
+
+/// A process as the filesystem's permission rules see the caller of an operation: its
+/// IDs, supplementary groups, root, working directory and umask, read together.
+#[derive(Clone)]
+pub struct FsCaller {
+    /// IDs and supplementary groups.
+    pub identity: Identity,
+    /// Root, working directory, umask.
+    pub fs: FsContext,
+}
+
+impl FsCaller {
+    /// Returns a path-resolution start at the working directory.
+    pub fn start(&self) -> Start {
+        Start { root: self.fs.root.clone(), dir: self.fs.cwd.clone() }
+    }
+}
+
+impl Caller for FsCaller {
+    fn may(&self, node: &Node, mask: u32) -> bool {
+        self.identity.may(node, mask)
+    }
+
+    fn effective_ids(&self) -> (u32, u32) {
+        (self.identity.creds.euid, self.identity.creds.egid)
+    }
+
+    fn umask(&self) -> u32 {
+        self.fs.umask
     }
 }
 

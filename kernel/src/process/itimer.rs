@@ -22,9 +22,9 @@ fn due(p: &Process, now: u64) -> Option<Due> {
     if p.is_zombie() {
         return None;
     }
-    let real = p.real_timer.lock().is_some_and(|(at, _)| at <= now);
+    let real = p.with_real_timer(|t| t.is_some_and(|(at, _)| at <= now));
     let posix = super::posix_timer::next_deadline(p).is_some_and(|at| at <= now);
-    let timers = *p.cpu_timers.lock();
+    let timers = p.with_cpu_timers(|t| *t);
     let mut cpu = [None, None];
     if timers.iter().any(Option::is_some) {
         let used = p.cpu_time();
@@ -55,12 +55,12 @@ pub fn init() {
                     super::posix_timer::fire_due(&p, now);
                 }
                 if d.real {
-                    reload(&mut p.real_timer.lock(), now);
+                    p.with_real_timer(|t| reload(t, now));
                     signal::send(&p, signal::SIGALRM);
                 }
                 for (i, sig) in [SIGVTALRM, SIGPROF].into_iter().enumerate() {
                     if let Some(clock) = d.cpu[i] {
-                        reload(&mut p.cpu_timers.lock()[i], clock);
+                        p.with_cpu_timers(|t| reload(&mut t[i], clock));
                         signal::send(&p, sig);
                     }
                 }
@@ -84,15 +84,15 @@ fn clock(process: &Process, which: u64) -> u64 {
 
 fn get(process: &Process, which: u64) -> Option<Armed> {
     match which {
-        ITIMER_REAL => *process.real_timer.lock(),
-        w => process.cpu_timers.lock()[w as usize - 1],
+        ITIMER_REAL => process.with_real_timer(|t| *t),
+        w => process.with_cpu_timers(|t| t[w as usize - 1]),
     }
 }
 
 fn put(process: &Process, which: u64, value: Option<Armed>) {
     match which {
-        ITIMER_REAL => *process.real_timer.lock() = value,
-        w => process.cpu_timers.lock()[w as usize - 1] = value,
+        ITIMER_REAL => process.with_real_timer(|t| *t = value),
+        w => process.with_cpu_timers(|t| t[w as usize - 1] = value),
     }
 }
 
@@ -118,8 +118,9 @@ pub fn set(process: &Process, which: u64, new: Option<(u64, u64)>) -> (u64, u64)
 /// seconds that were left (rounded up, at least 1 if armed).
 pub fn alarm(process: &Process, secs: u64) -> u64 {
     let now = crate::time::monotonic_ns();
-    let mut t = process.real_timer.lock();
-    let left = t.map_or(0, |(at, _)| at.saturating_sub(now).div_ceil(1_000_000_000).max(1));
-    *t = (secs > 0).then(|| (now + secs * 1_000_000_000, 0));
-    left
+    process.with_real_timer(|t| {
+        let left = t.map_or(0, |(at, _)| at.saturating_sub(now).div_ceil(1_000_000_000).max(1));
+        *t = (secs > 0).then(|| (now + secs * 1_000_000_000, 0));
+        left
+    })
 }

@@ -22,13 +22,16 @@ pub mod vm;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicI32, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
-use ostd::sync::{SpinLock, WaitQueue};
+use ostd::sync::{SpinLock, SpinLockGuard, WaitQueue};
+use ostd::task::CpuTime;
 
+use crate::error::SysResult;
 use crate::fs::path::Start;
-use crate::fs::{FdTable, Node};
-use signal::SignalState;
+use crate::fs::{FdTable, FileLike, Node};
+use creds::{Credentials, FsCaller, Identity};
+use signal::{SigAction, SignalState, ThreadSignals};
 use vm::Vm;
 
 /// A process ID.
@@ -65,6 +68,19 @@ pub struct FsContext {
 }
 
 /// A process.
+///
+/// Every field is private; other code goes through the operations below, each of which
+/// takes one lock, or a fixed set of them. Locks are never nested except in this order:
+///
+/// 1. `signals` before any of its threads' [`Thread`] signal state (delivery, sending to a
+///    thread, [`Process::with_signal_states`]);
+/// 2. `creds` before `groups` before `fs` (the snapshots [`Process::identity`] and
+///    [`Process::fs_caller`]);
+/// 3. `files` before `creds` (fcntl's F_SETPIPE_SZ asks for privilege with the table held,
+///    inside [`Process::with_files`]).
+///
+/// Every other lock is taken alone (fork also holds one of the parent's while it fills the
+/// same field of a child no one else can reach yet).
 pub struct Process {
     pid: Pid,
     parent: SpinLock<Weak<Process>>,
@@ -73,79 +89,137 @@ pub struct Process {
     sid: AtomicI32,
     vm: SpinLock<Arc<Vm>>,
     /// Open files.
-    pub files: SpinLock<FdTable>,
+    files: SpinLock<FdTable>,
     /// Root, cwd, umask.
-    pub fs: SpinLock<FsContext>,
-    /// Dispositions, mask, pending.
-    pub signals: SpinLock<SignalState>,
+    fs: SpinLock<FsContext>,
+    /// Dispositions and process-directed pending signals.
+    signals: SpinLock<SignalState>,
     exit_status: SpinLock<Option<ExitStatus>>,
-    /// Woken when a child exits (wait4 sleeps here), or a signal arrives.
-    pub child_wq: WaitQueue,
+    /// Woken when a child exits, stops or continues (wait4 sleeps here), or a signal arrives.
+    child_wq: WaitQueue,
     /// The program name (comm), at most 15 bytes.
-    pub comm: SpinLock<String>,
+    comm: SpinLock<String>,
     /// The full argv of the last execve, for /proc/[pid]/cmdline.
-    pub cmdline: SpinLock<Vec<String>>,
+    cmdline: SpinLock<Vec<String>>,
     /// The path of the executable.
-    pub exe: SpinLock<String>,
+    exe: SpinLock<String>,
     /// User and group IDs.
-    pub creds: SpinLock<creds::Credentials>,
+    creds: SpinLock<creds::Credentials>,
     /// Supplementary group IDs (setgroups), shared so that checks copy a pointer.
-    pub groups: SpinLock<Arc<Vec<u32>>>,
+    groups: SpinLock<Arc<Vec<u32>>>,
     /// Threads still running user code; the process exits when the last one does.
-    pub live_threads: core::sync::atomic::AtomicUsize,
+    live_threads: AtomicUsize,
     /// The status `exit_group` (or a fatal signal) chose for the whole process.
-    pub group_exit: SpinLock<Option<ExitStatus>>,
+    group_exit: SpinLock<Option<ExitStatus>>,
     /// Job control: stopped by this signal, and whether the parent has been told yet.
-    pub stop: SpinLock<StopState>,
+    stop: SpinLock<StopState>,
     /// ITIMER_REAL: next expiry (monotonic ns) and reload interval (0 = one-shot).
-    pub real_timer: SpinLock<Option<(u64, u64)>>,
+    real_timer: SpinLock<Option<(u64, u64)>>,
     /// POSIX timers (timer_create).
-    pub posix_timers: SpinLock<posix_timer::Timers>,
+    posix_timers: SpinLock<posix_timer::Timers>,
     /// CPU time of threads that have exited.
-    exited_threads_cpu: SpinLock<ostd::task::CpuTime>,
+    exited_threads_cpu: SpinLock<CpuTime>,
     /// CPU time of reaped children (and theirs): RUSAGE_CHILDREN, times()'s cutime/cstime.
-    pub children_cpu: SpinLock<ostd::task::CpuTime>,
+    children_cpu: SpinLock<CpuTime>,
     /// ITIMER_VIRTUAL and ITIMER_PROF: (deadline in the process's user or total CPU ns,
     /// reload interval).
-    pub cpu_timers: SpinLock<[Option<(u64, u64)>; 2]>,
+    cpu_timers: SpinLock<[Option<(u64, u64)>; 2]>,
     /// The nice value (-20..=19), as getpriority/setpriority see it; the round-robin
     /// scheduler does not weigh it yet.
-    pub nice: AtomicI32,
+    nice: AtomicI32,
     /// What prctl(2) sets: keep-caps, dumpable, no-new-privs, the parent-death signal...
-    pub attrs: SpinLock<attrs::Attrs>,
+    attrs: SpinLock<attrs::Attrs>,
 }
 
-/// One thread of a process: its ID and what it asked to be told at exit.
+/// One thread of a process: its ID, its signal state and what it asked to be told at exit.
 pub struct Thread {
     /// The thread ID (the PID for the first thread).
-    pub tid: Pid,
-    /// Its signal mask and alternate stack.
-    pub signals: SpinLock<signal::ThreadSignals>,
+    tid: Pid,
+    /// Its signal mask, alternate stack and thread-directed pending signals. Taken after
+    /// its process's `signals` when both are held.
+    signals: SpinLock<signal::ThreadSignals>,
     /// The address `set_tid_address`/CLONE_CHILD_CLEARTID registered: zeroed and
     /// futex-woken when the thread exits (how pthread_join learns of it).
-    pub clear_child_tid: SpinLock<u64>,
+    clear_child_tid: SpinLock<u64>,
 }
 
 impl Thread {
-    /// Creates a thread record.
+    /// Creates a thread record: nothing blocked, no alternate stack, nothing pending.
     pub fn new(tid: Pid) -> Arc<Self> {
-        Arc::new(Self {
-            tid,
-            signals: SpinLock::new(signal::ThreadSignals::default()),
-            clear_child_tid: SpinLock::new(0),
-        })
+        Self::with_state(tid, signal::ThreadSignals::default())
+    }
+
+    /// Creates the first thread of a forked child: `parent`'s mask and alternate stack,
+    /// nothing pending, no rt_sigsuspend mask to restore.
+    pub fn forked(tid: Pid, parent: &Thread) -> Arc<Self> {
+        let signals = signal::ThreadSignals {
+            saved_mask: None,
+            private: Default::default(),
+            ..*parent.signals.lock()
+        };
+        Self::with_state(tid, signals)
+    }
+
+    fn with_state(tid: Pid, signals: signal::ThreadSignals) -> Arc<Self> {
+        Arc::new(Self { tid, signals: SpinLock::new(signals), clear_child_tid: SpinLock::new(0) })
+    }
+
+    /// Returns the thread ID.
+    pub fn tid(&self) -> Pid {
+        self.tid
+    }
+
+    /// Runs `f` on the thread's signal state (mask, alternate stack, its own pending
+    /// signals), locked.
+    pub fn with_signals<R>(&self, f: impl FnOnce(&mut signal::ThreadSignals) -> R) -> R {
+        f(&mut self.signals.lock())
+    }
+
+    /// Returns the blocked signals.
+    pub fn blocked(&self) -> u64 {
+        self.signals.lock().blocked
+    }
+
+    /// Replaces the blocked signals (the caller has removed SIGKILL and SIGSTOP).
+    pub fn set_blocked(&self, mask: u64) {
+        self.signals.lock().blocked = mask;
+    }
+
+    /// Locks the signal state, for the delivery code in `run` and `signal`, which holds it
+    /// across several steps.
+    fn lock_signals(&self) -> SpinLockGuard<'_, signal::ThreadSignals> {
+        self.signals.lock()
+    }
+
+    /// Returns the address to clear at exit (0: none).
+    pub fn clear_child_tid(&self) -> u64 {
+        *self.clear_child_tid.lock()
+    }
+
+    /// Sets the address to clear at exit (set_tid_address, CLONE_CHILD_CLEARTID).
+    pub fn set_clear_child_tid(&self, addr: u64) {
+        *self.clear_child_tid.lock() = addr;
     }
 }
 
 /// Where a process is in the stop/continue cycle, and what its parent still has to hear.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct StopState {
+struct StopState {
     /// Stopped by this signal, if stopped.
-    pub stopped_by: Option<u32>,
+    stopped_by: Option<u32>,
     /// A stop not yet reported by wait (WUNTRACED).
-    pub stop_unreported: bool,
+    stop_unreported: bool,
     /// A continue not yet reported by wait (WCONTINUED).
-    pub continue_unreported: bool,
+    continue_unreported: bool,
+}
+
+/// A job-control change that wait4/waitid have not reported yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobChange {
+    /// Stopped, by this signal.
+    Stopped(u32),
+    /// Continued (SIGCONT).
+    Continued,
 }
 
 impl Process {
@@ -378,5 +452,351 @@ impl Process {
             );
             parent.child_wq.wake_all();
         }
+    }
+}
+
+/// The descriptor table and the filesystem context.
+impl Process {
+    /// Returns the open file behind descriptor `fd` (EBADF if none).
+    pub fn file(&self, fd: i32) -> SysResult<Arc<dyn FileLike>> {
+        self.files.lock().get(fd)
+    }
+
+    /// Installs `file` at the lowest free descriptor and returns it (EMFILE past
+    /// RLIMIT_NOFILE).
+    pub fn install_file(&self, file: Arc<dyn FileLike>, cloexec: bool) -> SysResult<i32> {
+        self.files.lock().insert(file, cloexec)
+    }
+
+    /// Installs two files at the two lowest free descriptors, or neither (pipe2,
+    /// socketpair).
+    pub fn install_file_pair(
+        &self,
+        first: Arc<dyn FileLike>,
+        second: Arc<dyn FileLike>,
+        cloexec: bool,
+    ) -> SysResult<(i32, i32)> {
+        let mut files = self.files.lock();
+        let a = files.insert(first, cloexec)?;
+        match files.insert(second, cloexec) {
+            Ok(b) => Ok((a, b)),
+            Err(e) => {
+                let _ = files.remove(a);
+                Err(e)
+            }
+        }
+    }
+
+    /// Takes the file out of descriptor `fd` (EBADF if none); the caller drops it once the
+    /// table is unlocked.
+    pub fn remove_file(&self, fd: i32) -> SysResult<Arc<dyn FileLike>> {
+        self.files.lock().remove(fd)
+    }
+
+    /// Runs `f` on the descriptor table, locked: for what changes several slots at once or
+    /// must see them together (dup, fcntl, close_range, RLIMIT_NOFILE, SCM_RIGHTS).
+    /// Files that leave the table should be returned from `f` and dropped after it.
+    pub fn with_files<R>(&self, f: impl FnOnce(&mut FdTable) -> R) -> R {
+        f(&mut self.files.lock())
+    }
+
+    /// Returns the root, working directory and umask.
+    pub fn fs_context(&self) -> FsContext {
+        self.fs.lock().clone()
+    }
+
+    /// Changes the working directory.
+    pub fn set_cwd(&self, dir: Arc<Node>) {
+        self.fs.lock().cwd = dir;
+    }
+
+    /// Sets the umask (to `mask & 0o777`) and returns the old one.
+    pub fn set_umask(&self, mask: u32) -> u32 {
+        core::mem::replace(&mut self.fs.lock().umask, mask & 0o777)
+    }
+}
+
+/// Who the process is: user and group IDs, supplementary groups.
+impl Process {
+    /// Returns the user and group IDs.
+    pub fn creds(&self) -> Credentials {
+        *self.creds.lock()
+    }
+
+    /// Runs `f` on the IDs, locked, so that a set*id call checks and changes them in one
+    /// step.
+    pub fn update_creds<R>(&self, f: impl FnOnce(&mut Credentials) -> R) -> R {
+        f(&mut self.creds.lock())
+    }
+
+    /// Returns the supplementary groups.
+    pub fn groups(&self) -> Arc<Vec<u32>> {
+        self.groups.lock().clone()
+    }
+
+    /// Replaces the supplementary groups (setgroups; already sorted).
+    pub fn set_groups(&self, groups: Vec<u32>) {
+        *self.groups.lock() = Arc::new(groups);
+    }
+
+    /// Returns the IDs and supplementary groups, read together (for access checks).
+    pub fn identity(&self) -> Identity {
+        let creds = self.creds.lock();
+        let groups = self.groups.lock().clone();
+        Identity { creds: *creds, groups }
+    }
+
+    /// Returns the process as the filesystem's rules see a caller: IDs, supplementary
+    /// groups, root, working directory and umask, read together (open, mkdir, ...).
+    pub fn fs_caller(&self) -> FsCaller {
+        let creds = self.creds.lock();
+        let groups = self.groups.lock().clone();
+        let fs = self.fs.lock().clone();
+        FsCaller { identity: Identity { creds: *creds, groups }, fs }
+    }
+}
+
+/// Names: comm, argv, the executable; and the prctl attributes.
+impl Process {
+    /// Returns the program name (comm).
+    pub fn comm(&self) -> String {
+        self.comm.lock().clone()
+    }
+
+    /// Sets the program name (PR_SET_NAME; the caller truncated it).
+    pub fn set_comm(&self, comm: String) {
+        *self.comm.lock() = comm;
+    }
+
+    /// Returns the argv of the last execve.
+    pub fn cmdline(&self) -> Vec<String> {
+        self.cmdline.lock().clone()
+    }
+
+    /// Returns the path of the executable.
+    pub fn exe(&self) -> String {
+        self.exe.lock().clone()
+    }
+
+    /// Records the program a new image runs: its comm, argv and executable path.
+    pub fn set_program(&self, comm: String, cmdline: Vec<String>, exe: String) {
+        *self.comm.lock() = comm;
+        *self.cmdline.lock() = cmdline;
+        *self.exe.lock() = exe;
+    }
+
+    /// Returns the prctl attributes.
+    pub fn attrs(&self) -> attrs::Attrs {
+        *self.attrs.lock()
+    }
+
+    /// Runs `f` on the prctl attributes, locked.
+    pub fn update_attrs<R>(&self, f: impl FnOnce(&mut attrs::Attrs) -> R) -> R {
+        f(&mut self.attrs.lock())
+    }
+
+    /// Returns the nice value.
+    pub fn nice(&self) -> i32 {
+        self.nice.load(Ordering::Relaxed)
+    }
+
+    /// Sets the nice value (the caller clamped it to -20..=19).
+    pub fn set_nice(&self, nice: i32) {
+        self.nice.store(nice, Ordering::Relaxed);
+    }
+}
+
+/// Signal state and job control.
+impl Process {
+    /// Runs `f` on the dispositions and process-directed pending signals, locked.
+    pub fn with_signals<R>(&self, f: impl FnOnce(&mut SignalState) -> R) -> R {
+        f(&mut self.signals.lock())
+    }
+
+    /// Runs `f` on the process's signal state and `thread`'s together, locked in the one
+    /// order every path takes both (the process's first).
+    pub fn with_signal_states<R>(
+        &self,
+        thread: &Thread,
+        f: impl FnOnce(&mut SignalState, &mut ThreadSignals) -> R,
+    ) -> R {
+        let (mut s, mut t) = self.lock_signal_states(thread);
+        f(&mut s, &mut t)
+    }
+
+    /// Locks the process's signal state, for the delivery code in `run` and `signal`.
+    fn lock_signals(&self) -> SpinLockGuard<'_, SignalState> {
+        self.signals.lock()
+    }
+
+    /// Locks the process's signal state and then `thread`'s, for the delivery code in
+    /// `run`.
+    fn lock_signal_states<'a>(
+        &'a self,
+        thread: &'a Thread,
+    ) -> (SpinLockGuard<'a, SignalState>, SpinLockGuard<'a, ThreadSignals>) {
+        let s = self.signals.lock();
+        (s, thread.signals.lock())
+    }
+
+    /// Returns the disposition of `sig` (1..=64).
+    pub fn sig_action(&self, sig: u32) -> SigAction {
+        self.signals.lock().actions[(sig - 1) as usize]
+    }
+
+    /// Returns the disposition of `sig` (1..=64), replacing it with `new` if given.
+    pub fn swap_sig_action(&self, sig: u32, new: Option<SigAction>) -> SigAction {
+        let mut s = self.signals.lock();
+        let old = s.actions[(sig - 1) as usize];
+        if let Some(new) = new {
+            s.actions[(sig - 1) as usize] = new;
+        }
+        old
+    }
+
+    /// Returns the process-directed pending signals.
+    pub fn shared_pending(&self) -> u64 {
+        self.signals.lock().shared.pending
+    }
+
+    /// Returns whether the process is stopped (job control).
+    pub fn is_stopped(&self) -> bool {
+        self.stop.lock().stopped_by.is_some()
+    }
+
+    /// Stops the process by `sig`, a stop its parent has yet to hear of.
+    pub fn mark_stopped(&self, sig: u32) {
+        *self.stop.lock() =
+            StopState { stopped_by: Some(sig), stop_unreported: true, continue_unreported: false };
+    }
+
+    /// Ends a stop (SIGCONT arrived): returns whether the process was stopped, in which
+    /// case the continue awaits its report and an unreported stop is forgotten.
+    pub fn mark_continued(&self) -> bool {
+        let mut st = self.stop.lock();
+        let was_stopped = st.stopped_by.take().is_some();
+        if was_stopped {
+            st.continue_unreported = true;
+            st.stop_unreported = false;
+        }
+        was_stopped
+    }
+
+    /// Returns the unreported stop (if `stops`), or else the unreported continue (if
+    /// `continues`), and marks it reported unless `keep` (WNOWAIT).
+    pub fn take_job_change(&self, stops: bool, continues: bool, keep: bool) -> Option<JobChange> {
+        let mut st = self.stop.lock();
+        if stops && st.stop_unreported {
+            if !keep {
+                st.stop_unreported = false;
+            }
+            return Some(JobChange::Stopped(st.stopped_by.unwrap_or(signal::SIGSTOP)));
+        }
+        if continues && st.continue_unreported {
+            if !keep {
+                st.continue_unreported = false;
+            }
+            return Some(JobChange::Continued);
+        }
+        None
+    }
+
+    /// Sleeps until `cond` returns a value, checking it again whenever a child changes
+    /// state or a signal arrives (wait4, waitid).
+    pub fn wait_for_children<R>(&self, cond: impl FnMut() -> Option<R>) -> R {
+        self.child_wq.wait_until(cond)
+    }
+
+    /// Wakes whoever sleeps in [`Process::wait_for_children`]: a child changed state.
+    pub fn wake_child_waiters(&self) {
+        self.child_wq.wake_all();
+    }
+}
+
+/// Threads, the group exit, and CPU-time accounting.
+impl Process {
+    /// Counts a new thread in (clone with CLONE_THREAD).
+    pub fn add_thread(&self) {
+        self.live_threads.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts a thread out; returns whether it was the last.
+    pub fn thread_exited(&self) -> bool {
+        self.live_threads.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// Returns how many threads still run user code.
+    pub fn thread_count(&self) -> usize {
+        self.live_threads.load(Ordering::Relaxed)
+    }
+
+    /// Returns the status exit_group (or a fatal signal) chose, once one has.
+    pub fn group_exit_status(&self) -> Option<ExitStatus> {
+        *self.group_exit.lock()
+    }
+
+    /// Chooses `status` for the whole process, unless a status is chosen already.
+    pub fn set_group_exit(&self, status: ExitStatus) {
+        let mut g = self.group_exit.lock();
+        if g.is_none() {
+            *g = Some(status);
+        }
+    }
+
+    /// Returns the CPU time of reaped children (RUSAGE_CHILDREN).
+    pub fn children_cpu_time(&self) -> CpuTime {
+        *self.children_cpu.lock()
+    }
+
+    /// Runs `f` on ITIMER_REAL, locked.
+    fn with_real_timer<R>(&self, f: impl FnOnce(&mut Option<(u64, u64)>) -> R) -> R {
+        f(&mut self.real_timer.lock())
+    }
+
+    /// Runs `f` on ITIMER_VIRTUAL and ITIMER_PROF, locked.
+    fn with_cpu_timers<R>(&self, f: impl FnOnce(&mut [Option<(u64, u64)>; 2]) -> R) -> R {
+        f(&mut self.cpu_timers.lock())
+    }
+
+    /// Runs `f` on the POSIX timers, locked.
+    fn with_posix_timers<R>(&self, f: impl FnOnce(&mut posix_timer::Timers) -> R) -> R {
+        f(&mut self.posix_timers.lock())
+    }
+}
+
+/// Fork and exec.
+impl Process {
+    /// Creates the child fork(2) makes, as process `pid` with memory `vm`: in this
+    /// process's group and session, with copies of its descriptors, filesystem context,
+    /// dispositions (nothing pending), IDs, groups, nice value and names, and the
+    /// attributes a child inherits. It is not in the table and not running yet.
+    pub fn fork_child(self: &Arc<Self>, pid: Pid, vm: Arc<Vm>) -> Arc<Process> {
+        let files = self.files.lock().clone();
+        let fs = self.fs.lock().clone();
+        let child = Process::new(pid, Arc::downgrade(self), vm, files, fs);
+        child.set_pgid(self.pgid());
+        child.set_session(self.sid());
+        {
+            let mut s = self.signals.lock().clone();
+            s.shared = Default::default();
+            *child.signals.lock() = s;
+        }
+        *child.creds.lock() = *self.creds.lock();
+        *child.groups.lock() = self.groups.lock().clone();
+        child.set_nice(self.nice());
+        *child.attrs.lock() = self.attrs.lock().for_child();
+        *child.comm.lock() = self.comm.lock().clone();
+        *child.cmdline.lock() = self.cmdline.lock().clone();
+        *child.exe.lock() = self.exe.lock().clone();
+        child
+    }
+
+    /// Forgets what execve does not keep: close-on-exec descriptors, caught
+    /// dispositions, keep-caps (and non-dumpability), and the POSIX timers.
+    pub fn reset_for_exec(&self) {
+        self.files.lock().close_on_exec();
+        self.signals.lock().reset_for_exec();
+        self.attrs.lock().reset_for_exec();
+        *self.posix_timers.lock() = Default::default();
     }
 }

@@ -31,7 +31,7 @@ pub fn out_of_memory(requester: &Process) {
     log::error!(
         "Out of memory: Killed process {} ({}) anon-rss:{}kB",
         victim.pid(),
-        victim.comm.lock().as_str(),
+        victim.comm(),
         resident * ostd::mm::PAGE_SIZE / 1024
     );
     *DYING.lock() = Some(victim.pid());

@@ -47,8 +47,7 @@ pub const MAX_TIMERS: usize = 1024;
 /// Fires `p`'s timers that are due at `now`.
 pub fn fire_due(p: &Process, now: u64) {
     let mut fired = alloc::vec::Vec::new();
-    {
-        let mut timers = p.posix_timers.lock();
+    p.with_posix_timers(|timers| {
         for (id, t) in timers.by_id.iter_mut() {
             let Some(at) = t.deadline.filter(|&at| at <= now) else { continue };
             let (expiries, next) = crate::time::timer::expire(at, t.interval, now);
@@ -63,7 +62,7 @@ pub fn fire_due(p: &Process, now: u64) {
                 fired.push((*id, t.notify, t.overrun));
             }
         }
-    }
+    });
     for (id, notify, overrun) in fired {
         let info = |signo: u32, value: u64| SigInfo {
             signo,
@@ -86,14 +85,16 @@ pub fn fire_due(p: &Process, now: u64) {
 
 /// Called when a timer's signal is taken: later expiries signal again.
 pub fn signal_taken(p: &Process, id: i32) {
-    if let Some(t) = p.posix_timers.lock().by_id.get_mut(&id) {
-        t.signal_pending = false;
-    }
+    p.with_posix_timers(|timers| {
+        if let Some(t) = timers.by_id.get_mut(&id) {
+            t.signal_pending = false;
+        }
+    });
 }
 
 /// The earliest armed deadline among `p`'s timers.
 pub fn next_deadline(p: &Process) -> Option<u64> {
-    p.posix_timers.lock().by_id.values().filter_map(|t| t.deadline).min()
+    p.with_posix_timers(|timers| timers.by_id.values().filter_map(|t| t.deadline).min())
 }
 
 /// timer_create: a new timer on `clock` announcing by `notify` (none: SIGALRM to the
@@ -105,25 +106,27 @@ pub fn create(
     notify: Option<Notify>,
     publish: impl FnOnce(i32) -> SysResult<()>,
 ) -> SysResult<()> {
-    let mut timers = p.posix_timers.lock();
-    let id = (0..).find(|id| !timers.by_id.contains_key(id)).expect("fewer than i32::MAX timers");
-    let notify = notify.unwrap_or(Notify::Process { signo: signal::SIGALRM, value: id as u64 });
-    if timers.by_id.len() >= MAX_TIMERS {
-        return Err(Errno::EAGAIN);
-    }
-    publish(id)?;
-    timers.by_id.insert(
-        id,
-        PosixTimer {
-            clock,
-            notify,
-            deadline: None,
-            interval: 0,
-            overrun: 0,
-            signal_pending: false,
-        },
-    );
-    Ok(())
+    p.with_posix_timers(|timers| {
+        let id =
+            (0..).find(|id| !timers.by_id.contains_key(id)).expect("fewer than i32::MAX timers");
+        let notify = notify.unwrap_or(Notify::Process { signo: signal::SIGALRM, value: id as u64 });
+        if timers.by_id.len() >= MAX_TIMERS {
+            return Err(Errno::EAGAIN);
+        }
+        publish(id)?;
+        timers.by_id.insert(
+            id,
+            PosixTimer {
+                clock,
+                notify,
+                deadline: None,
+                interval: 0,
+                overrun: 0,
+                signal_pending: false,
+            },
+        );
+        Ok(())
+    })
 }
 
 /// timer_settime: sets timer `id` to `value` ns (relative, or an absolute time on the
@@ -137,29 +140,31 @@ pub fn settime(
     absolute: bool,
 ) -> SysResult<(u64, u64)> {
     let now = crate::time::monotonic_ns();
-    let mut timers = p.posix_timers.lock();
-    let t = timers.by_id.get_mut(&id).ok_or(Errno::EINVAL)?;
-    let old = (t.interval, crate::time::timer::remaining(t.deadline, now));
-    t.interval = interval;
-    t.deadline = crate::time::timer::deadline_for(t.clock, value, absolute, now);
-    t.overrun = 0;
-    Ok(old)
+    p.with_posix_timers(|timers| {
+        let t = timers.by_id.get_mut(&id).ok_or(Errno::EINVAL)?;
+        let old = (t.interval, crate::time::timer::remaining(t.deadline, now));
+        t.interval = interval;
+        t.deadline = crate::time::timer::deadline_for(t.clock, value, absolute, now);
+        t.overrun = 0;
+        Ok(old)
+    })
 }
 
 /// timer_gettime: timer `id`'s (interval, time left).
 pub fn gettime(p: &Process, id: i32) -> SysResult<(u64, u64)> {
     let now = crate::time::monotonic_ns();
-    let timers = p.posix_timers.lock();
-    let t = timers.by_id.get(&id).ok_or(Errno::EINVAL)?;
-    Ok((t.interval, crate::time::timer::remaining(t.deadline, now)))
+    p.with_posix_timers(|timers| {
+        let t = timers.by_id.get(&id).ok_or(Errno::EINVAL)?;
+        Ok((t.interval, crate::time::timer::remaining(t.deadline, now)))
+    })
 }
 
 /// timer_getoverrun: the expiries timer `id` missed.
 pub fn overrun(p: &Process, id: i32) -> SysResult<u32> {
-    p.posix_timers.lock().by_id.get(&id).map(|t| t.overrun).ok_or(Errno::EINVAL)
+    p.with_posix_timers(|timers| timers.by_id.get(&id).map(|t| t.overrun).ok_or(Errno::EINVAL))
 }
 
 /// timer_delete.
 pub fn delete(p: &Process, id: i32) -> SysResult<()> {
-    p.posix_timers.lock().by_id.remove(&id).map(|_| ()).ok_or(Errno::EINVAL)
+    p.with_posix_timers(|timers| timers.by_id.remove(&id).map(|_| ()).ok_or(Errno::EINVAL))
 }

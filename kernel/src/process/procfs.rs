@@ -10,6 +10,7 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use super::creds::Identity;
 use super::{Process, registry};
 use crate::fs::node::{Generated, Node, NodeKind};
 
@@ -164,8 +165,8 @@ fn pid_dir(pid: i32) -> Option<Arc<Node>> {
 /// dumpable process (a non-dumpable one's files stay root's), so that a program can read its
 /// own /proc/self/fd (mode 0500) after dropping privileges.
 fn owned_by_process(pid: i32, node: Arc<Node>) -> Arc<Node> {
-    if let Some(p) = registry::get(pid).filter(|p| p.attrs.lock().dumpable) {
-        let creds = *p.creds.lock();
+    if let Some(p) = registry::get(pid).filter(|p| p.attrs().dumpable) {
+        let creds = p.creds();
         node.update_metadata(|m| {
             m.uid = creds.euid;
             m.gid = creds.egid;
@@ -194,14 +195,14 @@ impl Generated for PidDir {
         };
         Some(match name {
             "cmdline" => {
-                text(ino, with(|p| p.cmdline.lock().iter().map(|a| format!("{a}\0")).collect()))
+                text(ino, with(|p| p.cmdline().iter().map(|a| format!("{a}\0")).collect()))
             }
-            "comm" => text(ino, with(|p| format!("{}\n", p.comm.lock().as_str()))),
-            "exe" => symlink(ino, with(|p| p.exe.lock().clone())),
+            "comm" => text(ino, with(|p| format!("{}\n", p.comm()))),
+            "exe" => symlink(ino, with(|p| p.exe())),
             "cwd" => symlink(
                 ino,
                 with(|p| {
-                    let fs = p.fs.lock().clone();
+                    let fs = p.fs_context();
                     crate::fs::path::absolute_path(&fs.root, &fs.cwd)
                 }),
             ),
@@ -236,12 +237,12 @@ fn ticks(ns: u64) -> u64 {
 
 fn stat_line(p: &Process) -> String {
     let (st, _) = state(p);
-    let (cpu, children) = (p.cpu_time(), *p.children_cpu.lock());
-    let nice = p.nice.load(core::sync::atomic::Ordering::Relaxed);
+    let (cpu, children) = (p.cpu_time(), p.children_cpu_time());
+    let nice = p.nice();
     format!(
         "{} ({}) {st} {} {} {} 0 -1 4194304 0 0 0 0 {} {} {} {} {} {nice} {} 0 0 {} 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
         p.pid(),
-        p.comm.lock().as_str(),
+        p.comm(),
         p.ppid(),
         p.pgid(),
         p.sid(),
@@ -250,34 +251,31 @@ fn stat_line(p: &Process) -> String {
         ticks(children.user_ns),
         ticks(children.system_ns()),
         20 + nice,
-        p.live_threads.load(core::sync::atomic::Ordering::Relaxed).max(1),
+        p.thread_count().max(1),
         vm_kb(p) * 1024,
     )
 }
 
 fn status(p: &Process) -> String {
     let (st, name) = state(p);
-    let s = p.signals.lock().clone();
+    let (caught, ignored, shared_pending) = p.with_signals(|s| {
+        let with_handler = |pick: fn(u64) -> bool| {
+            s.actions
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| pick(a.handler))
+                .fold(0u64, |m, (i, _)| m | 1 << i)
+        };
+        (with_handler(|h| h > 1), with_handler(|h| h == 1), s.shared.pending)
+    });
     let main = registry::thread_of(p.pid(), p.pid());
-    let caught = s
-        .actions
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| a.handler > 1)
-        .fold(0u64, |m, (i, _)| m | 1 << i);
-    let ignored = s
-        .actions
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| a.handler == 1)
-        .fold(0u64, |m, (i, _)| m | 1 << i);
-    let creds = *p.creds.lock();
+    let Identity { creds, groups } = p.identity();
     // Linux separates the groups with spaces and always ends the list with one.
-    let groups = p.groups.lock().iter().map(|g| g.to_string()).collect::<Vec<_>>().join(" ") + " ";
+    let groups = groups.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(" ") + " ";
     format!(
         "Name:\t{}\nUmask:\t{:04o}\nState:\t{st} ({name})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{groups}\nVmSize:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n",
-        p.comm.lock().as_str(),
-        p.fs.lock().umask,
+        p.comm(),
+        p.fs_context().umask,
         p.ppid(),
         creds.ruid,
         creds.euid,
@@ -289,10 +287,10 @@ fn status(p: &Process) -> String {
         creds.egid,
         vm_kb(p),
         vm_kb(p),
-        p.live_threads.load(core::sync::atomic::Ordering::Relaxed).max(1),
-        main.as_ref().map_or(0, |t| t.signals.lock().private.pending),
-        s.shared.pending,
-        main.as_ref().map_or(0, |t| t.signals.lock().blocked),
+        p.thread_count().max(1),
+        main.as_ref().map_or(0, |t| t.with_signals(|t| t.private.pending)),
+        shared_pending,
+        main.as_ref().map_or(0, |t| t.blocked()),
         pid = p.pid(),
     )
 }
@@ -320,7 +318,7 @@ struct FdDir(i32);
 impl Generated for FdDir {
     fn entries(&self) -> Vec<(String, Arc<Node>)> {
         let Some(p) = registry::get(self.0) else { return Vec::new() };
-        let fds: Vec<i32> = p.files.lock().fds().map(|(fd, _)| fd).collect();
+        let fds: Vec<i32> = p.with_files(|files| files.fds().map(|(fd, _)| fd).collect());
         fds.into_iter()
             .filter_map(|fd| Some((fd.to_string(), self.lookup(&fd.to_string())?)))
             .collect()
@@ -329,10 +327,10 @@ impl Generated for FdDir {
     fn lookup(&self, name: &str) -> Option<Arc<Node>> {
         let fd: i32 = name.parse().ok()?;
         let p = registry::get(self.0)?;
-        let file = p.files.lock().get(fd).ok()?;
+        let file = p.file(fd).ok()?;
         let target = match file.node() {
             Some(node) => {
-                let root = p.fs.lock().root.clone();
+                let root = p.fs_context().root;
                 if node.kind() == NodeKind::Dir {
                     crate::fs::path::absolute_path(&root, node)
                 } else {

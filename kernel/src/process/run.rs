@@ -49,7 +49,7 @@ const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
 
 /// Starts `thread` of `process` running `context` on a new task.
 pub fn spawn(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
-    let name = alloc::format!("pid{}.{}", process.pid(), thread.tid);
+    let name = alloc::format!("pid{}.{}", process.pid(), thread.tid());
     ostd::task::spawn(&name, move || run(process, thread, context));
 }
 
@@ -83,7 +83,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
     let mut attention = true;
     let (status, whole_group) = loop {
         if attention || interrupted.is_some() {
-            if let Some(status) = *process.group_exit.lock() {
+            if let Some(status) = process.group_exit_status() {
                 break (status, true);
             }
             match deliver_signals(&process, &thread, &mut user, interrupted.take()) {
@@ -217,27 +217,23 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
         }
     };
     if whole_group {
-        let mut g = process.group_exit.lock();
-        if g.is_none() {
-            *g = Some(status);
-        }
-        drop(g);
+        process.set_group_exit(status);
         process.interrupt_sleep();
     }
     // Tell pthread_join: zero the registered word and wake whoever waits on it.
-    let clear = *thread.clear_child_tid.lock();
+    let clear = thread.clear_child_tid();
     if clear != 0 {
         let mem = UserMem::new(user.vm_space().clone());
         if mem.write_u32(clear, 0).is_ok() {
             crate::ipc::futex::wake_address(user.vm_space(), clear);
         }
     }
-    if thread.tid != process.pid() {
-        registry::free_tid(thread.tid);
+    if thread.tid() != process.pid() {
+        registry::free_tid(thread.tid());
     }
-    let last = process.live_threads.fetch_sub(1, core::sync::atomic::Ordering::AcqRel) == 1;
+    let last = process.thread_exited();
     if last {
-        let final_status = process.group_exit.lock().unwrap_or(status);
+        let final_status = process.group_exit_status().unwrap_or(status);
         process.exit(final_status);
     }
     let task = ostd::task::current();
@@ -250,8 +246,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
 pub(crate) fn synchronous(process: &Process, thread: &Thread, info: SigInfo) {
     let sig = info.signo;
     {
-        let mut s = process.signals.lock();
-        let mut t = thread.signals.lock();
+        let (mut s, mut t) = process.lock_signal_states(thread);
         let bit = 1u64 << (sig - 1);
         let action = s.actions[(sig - 1) as usize];
         if t.blocked & bit != 0 || action.handler == signal::SIG_IGN {
@@ -290,8 +285,7 @@ fn deliver_signals(
     let still_pending = loop {
         let (sig, action, info, oldmask) = {
             // The thread's own signals first, then the process's (as Linux dequeues them).
-            let mut s = process.signals.lock();
-            let mut t = thread.signals.lock();
+            let (mut s, mut t) = process.lock_signal_states(thread);
             let saved = *saved_mask.get_or_insert_with(|| t.saved_mask.take());
             let blocked = t.blocked;
             let Some(info) =
@@ -317,7 +311,7 @@ fn deliver_signals(
             }
             let mem = UserMem::new(user.vm_space().clone());
             let (on_altstack, (base, size, disabled)) = {
-                let signals = thread.signals.lock();
+                let signals = thread.lock_signals();
                 (signals.on_altstack(user.context().rsp), signals.altstack)
             };
             // A top past 2^64 wraps, as on Linux; the frame then fails to fit (SIGSEGV).
@@ -338,8 +332,8 @@ fn deliver_signals(
                     if action.flags & signal::SA_NODEFER == 0 {
                         block |= 1u64 << (sig - 1);
                     }
-                    thread.signals.lock().blocked |= block & !signal::UNBLOCKABLE;
-                    let mut s = process.signals.lock();
+                    thread.lock_signals().blocked |= block & !signal::UNBLOCKABLE;
+                    let mut s = process.lock_signals();
                     if action.flags & signal::SA_RESETHAND != 0 {
                         s.actions[(sig - 1) as usize] = signal::SigAction::default();
                     }
@@ -366,7 +360,7 @@ fn deliver_signals(
     };
     let mut still_pending = still_pending;
     if let Some(Some(mask)) = saved_mask {
-        thread.signals.lock().blocked = mask;
+        thread.set_blocked(mask);
         // The mask put back may block what was deliverable under the suspended one.
         still_pending = true;
     }
@@ -381,33 +375,26 @@ fn deliver_signals(
 
 /// Stops the process (job control) until SIGCONT or SIGKILL, telling the parent.
 fn stop(process: &Process, sig: u32) {
-    *process.stop.lock() = super::StopState {
-        stopped_by: Some(sig),
-        stop_unreported: true,
-        continue_unreported: false,
-    };
+    process.mark_stopped(sig);
     if let Some(parent) = process.parent() {
-        if parent.signals.lock().actions[(signal::SIGCHLD - 1) as usize].flags
-            & signal::SA_NOCLDSTOP
-            == 0
-        {
+        if parent.sig_action(signal::SIGCHLD).flags & signal::SA_NOCLDSTOP == 0 {
             signal::send_info(
                 &parent,
                 SigInfo {
                     signo: signal::SIGCHLD,
                     code: 5,
                     pid: process.pid(),
-                    uid: process.creds.lock().ruid,
+                    uid: process.creds().ruid,
                     status: sig as i32,
                     ..SigInfo::default()
                 },
             );
         }
-        parent.child_wq.wake_all();
+        parent.wake_child_waiters();
     }
     ostd::task::wait_ticks_until(|| {
-        let killed = process.signals.lock().shared.pending & (1 << (signal::SIGKILL - 1)) != 0;
-        (process.stop.lock().stopped_by.is_none() || killed).then_some(())
+        let killed = process.shared_pending() & (1 << (signal::SIGKILL - 1)) != 0;
+        (!process.is_stopped() || killed).then_some(())
     });
 }
 
@@ -440,9 +427,7 @@ pub fn start_init(
         files.insert(file, false)?;
     }
     let process = Process::new(pid, alloc::sync::Weak::new(), loaded.vm.clone(), files, fs_context);
-    *process.comm.lock() = loaded.comm;
-    *process.cmdline.lock() = argv;
-    *process.exe.lock() = crate::fs::path::real_path(&start, &loaded.exe);
+    process.set_program(loaded.comm, argv, crate::fs::path::real_path(&start, &loaded.exe));
     registry::insert(process.clone());
     crate::tty::set_foreground(pid);
     let mut ctx = UserContext::default();

@@ -216,8 +216,8 @@ pub fn may_send(sender: &Process, target: &Process, sig: u32) -> bool {
     if core::ptr::eq(sender, target) {
         return true;
     }
-    let from = *sender.creds.lock();
-    let to = *target.creds.lock();
+    let from = sender.creds();
+    let to = target.creds();
     let by_uid = from.euid == 0
         || [from.euid, from.ruid].iter().any(|&uid| uid == to.ruid || uid == to.suid);
     by_uid || (sig == SIGCONT && sender.sid() == target.sid())
@@ -248,12 +248,12 @@ pub fn send_to(process: &Process, thread: Option<&Thread>, info: SigInfo) {
     // Linux never drops a signal the receiving thread blocks: its disposition may change
     // before it is unblocked. A process-directed one is judged by the main thread's mask.
     let receiver = match thread {
-        Some(t) => Some(t.signals.lock().blocked),
-        None => registry::thread_of(process.pid(), process.pid()).map(|t| t.signals.lock().blocked),
+        Some(t) => Some(t.blocked()),
+        None => registry::thread_of(process.pid(), process.pid()).map(|t| t.blocked()),
     };
     let bit = 1u64 << (sig - 1);
     {
-        let mut s = process.signals.lock();
+        let mut s = process.lock_signals();
         let action = s.actions[(sig - 1) as usize];
         let ignored = action.handler == SIG_IGN
             || (action.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
@@ -267,7 +267,7 @@ pub fn send_to(process: &Process, thread: Option<&Thread>, info: SigInfo) {
             return;
         }
         match thread {
-            Some(t) => t.signals.lock().private.add(info),
+            Some(t) => t.lock_signals().private.add(info),
             None => s.shared.add(info),
         }
     }
@@ -277,23 +277,14 @@ pub fn send_to(process: &Process, thread: Option<&Thread>, info: SigInfo) {
 /// What SIGCONT does on arrival, whatever its disposition: resumes a stopped process (telling
 /// its parent) and cancels pending stop signals.
 fn resume(process: &Process) {
-    let was_stopped = {
-        let mut st = process.stop.lock();
-        let was_stopped = st.stopped_by.take().is_some();
-        if was_stopped {
-            st.continue_unreported = true;
-            st.stop_unreported = false;
-        }
-        was_stopped
-    };
+    let was_stopped = process.mark_continued();
     discard_everywhere(process, STOP_SIGNALS);
     if !was_stopped {
         return;
     }
     if let Some(parent) = process.parent() {
-        parent.child_wq.wake_all();
-        let nocldstop =
-            parent.signals.lock().actions[(SIGCHLD - 1) as usize].flags & SA_NOCLDSTOP != 0;
+        parent.wake_child_waiters();
+        let nocldstop = parent.sig_action(SIGCHLD).flags & SA_NOCLDSTOP != 0;
         if !nocldstop {
             send_info(
                 &parent,
@@ -312,9 +303,9 @@ fn resume(process: &Process) {
 /// Forgets the signals in `set` wherever they are pending in `process` (shared and every
 /// thread's own), as Linux does when SIGCONT cancels stops or a disposition becomes SIG_IGN.
 pub fn discard_everywhere(process: &Process, set: u64) {
-    process.signals.lock().shared.discard(set);
+    process.with_signals(|s| s.shared.discard(set));
     for thread in registry::threads_of(process.pid()) {
-        thread.signals.lock().private.discard(set);
+        thread.with_signals(|t| t.private.discard(set));
     }
 }
 

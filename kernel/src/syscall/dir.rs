@@ -21,7 +21,7 @@ pub fn sys_getdents64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// getcwd(2).
 pub fn sys_getcwd(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let fs = ctx.process.fs.lock().clone();
+    let fs = ctx.process.fs_context();
     let mut p = path::absolute_path(&fs.root, &fs.cwd).into_bytes();
     p.push(0);
     if p.len() > a[1] as usize {
@@ -39,7 +39,7 @@ pub fn sys_chdir(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ENOTDIR);
     }
     check_access(ctx, &node, MAY_EXEC)?;
-    ctx.process.fs.lock().cwd = node;
+    ctx.process.set_cwd(node);
     Ok(0)
 }
 
@@ -50,7 +50,7 @@ pub fn sys_fchdir(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if node.kind() != NodeKind::Dir {
         return Err(Errno::ENOTDIR);
     }
-    ctx.process.fs.lock().cwd = node;
+    ctx.process.set_cwd(node);
     Ok(0)
 }
 
@@ -206,7 +206,7 @@ fn readlink(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, buf: u64, size: u64) -
     }
     let path = path_arg(ctx, path_addr)?;
     let target = if path == "/proc/self/exe" {
-        ctx.process.exe.lock().clone()
+        ctx.process.exe()
     } else {
         path::resolve(&start_at(ctx, dirfd)?, &path, false)?.readlink()?
     };

@@ -14,7 +14,7 @@ pub fn sys_epoll_create1(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let ep = crate::fs::epoll::Epoll::new(OpenFlags::empty());
-    ctx.process.files.lock().insert(ep, a[0] != 0).map(|fd| fd as u64)
+    ctx.process.install_file(ep, a[0] != 0).map(|fd| fd as u64)
 }
 
 /// epoll_create(2).

@@ -4,7 +4,7 @@
 use alloc::sync::Arc;
 
 use super::SyscallCtx;
-use super::fs::{AT_FDCWD, caller, fd_arg, file, path_arg, start_at};
+use super::fs::{AT_FDCWD, caller, caller_at, fd_arg, file, path_arg};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::NodeFile;
 use crate::fs::perm::set_owner;
@@ -22,9 +22,10 @@ fn do_open(
     if flags.contains(OpenFlags::TMPFILE) {
         return Err(Errno::ENOTSUP);
     }
-    let start = start_at(ctx, dirfd)?;
-    let file = crate::fs::open::open_path(&caller(ctx), &start, &path, flags, mode)?;
-    let fd = ctx.process.files.lock().insert(file, flags.contains(OpenFlags::CLOEXEC))?;
+    // One snapshot of the caller's IDs, groups, root, cwd and umask serves the whole open.
+    let (caller, start) = caller_at(ctx, dirfd)?;
+    let file = crate::fs::open::open_path(&caller, &start, &path, flags, mode)?;
+    let fd = ctx.process.install_file(file, flags.contains(OpenFlags::CLOEXEC))?;
     Ok(fd as u64)
 }
 
@@ -46,7 +47,7 @@ pub fn sys_creat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// close(2).
 pub fn sys_close(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let file = ctx.process.files.lock().remove(fd_arg(a[0]))?;
+    let file = ctx.process.remove_file(fd_arg(a[0]))?;
     drop(file);
     Ok(0)
 }
@@ -59,7 +60,8 @@ pub fn sys_ioctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const FIONCLEX: u32 = 0x5450;
     match a[1] as u32 {
         FIOCLEX | FIONCLEX => {
-            ctx.process.files.lock().set_cloexec(fd_arg(a[0]), a[1] as u32 == FIOCLEX)?;
+            let cloexec = a[1] as u32 == FIOCLEX;
+            ctx.process.with_files(|files| files.set_cloexec(fd_arg(a[0]), cloexec))?;
             Ok(0)
         }
         FIONBIO => {
@@ -75,21 +77,22 @@ pub fn sys_ioctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// dup(2).
 pub fn sys_dup(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut files = ctx.process.files.lock();
-    let f = files.get(fd_arg(a[0]))?;
-    files.insert(f, false).map(|fd| fd as u64)
+    ctx.process.with_files(|files| {
+        let f = files.get(fd_arg(a[0]))?;
+        files.insert(f, false).map(|fd| fd as u64)
+    })
 }
 
 /// dup2(2).
 pub fn sys_dup2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let (old, new) = (fd_arg(a[0]), fd_arg(a[1]));
-    let mut files = ctx.process.files.lock();
-    let f = files.get(old)?;
-    if old == new {
-        return Ok(new as u64);
-    }
-    let replaced = files.insert_at(new, f, false)?;
-    drop(files);
+    let replaced = ctx.process.with_files(|files| {
+        let f = files.get(old)?;
+        if old == new {
+            return Ok(None);
+        }
+        files.insert_at(new, f, false).map(Some)
+    })?;
     drop(replaced);
     Ok(new as u64)
 }
@@ -100,10 +103,10 @@ pub fn sys_dup3(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if old == new || flags & !u64::from(OpenFlags::CLOEXEC.bits()) != 0 {
         return Err(Errno::EINVAL);
     }
-    let mut files = ctx.process.files.lock();
-    let f = files.get(old)?;
-    let replaced = files.insert_at(new, f, flags != 0)?;
-    drop(files);
+    let replaced = ctx.process.with_files(|files| {
+        let f = files.get(old)?;
+        files.insert_at(new, f, flags != 0)
+    })?;
     drop(replaced);
     Ok(new as u64)
 }
@@ -122,29 +125,31 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const F_SETPIPE_SZ: u64 = 1031;
     const F_GETPIPE_SZ: u64 = 1032;
     let fd = fd_arg(a[0]);
-    let mut files = ctx.process.files.lock();
-    let entry = files.entry(fd)?.clone();
-    match a[1] {
-        F_DUPFD | F_DUPFD_CLOEXEC => {
-            let min = usize::try_from(a[2] as i64).map_err(|_| Errno::EINVAL)?;
-            files.insert_from(min, entry.file, a[1] == F_DUPFD_CLOEXEC).map(|fd| fd as u64)
+    ctx.process.with_files(|files| {
+        let entry = files.entry(fd)?.clone();
+        match a[1] {
+            F_DUPFD | F_DUPFD_CLOEXEC => {
+                let min = usize::try_from(a[2] as i64).map_err(|_| Errno::EINVAL)?;
+                files.insert_from(min, entry.file, a[1] == F_DUPFD_CLOEXEC).map(|fd| fd as u64)
+            }
+            F_GETFD => Ok(u64::from(entry.cloexec)),
+            F_SETFD => files.set_cloexec(fd, a[2] & 1 != 0).map(|()| 0),
+            F_GETFL => Ok(u64::from(entry.file.flags().bits() & !OpenFlags::CLOEXEC.bits())),
+            F_SETFL => {
+                entry.file.set_status_flags(OpenFlags::from_bits_truncate(a[2] as u32));
+                Ok(0)
+            }
+            // Advisory locks: one process at a time holds them all.
+            F_GETLK | F_SETLK | F_SETLKW => Ok(0),
+            F_GETPIPE_SZ => entry.file.pipe_size().map(|n| n as u64),
+            F_SETPIPE_SZ => {
+                let size = usize::try_from(a[2] as i32).map_err(|_| Errno::EINVAL)?;
+                let privileged = ctx.process.creds().euid == 0;
+                entry.file.set_pipe_size(size, privileged).map(|n| n as u64)
+            }
+            _ => Err(Errno::EINVAL),
         }
-        F_GETFD => Ok(u64::from(entry.cloexec)),
-        F_SETFD => files.set_cloexec(fd, a[2] & 1 != 0).map(|()| 0),
-        F_GETFL => Ok(u64::from(entry.file.flags().bits() & !OpenFlags::CLOEXEC.bits())),
-        F_SETFL => {
-            entry.file.set_status_flags(OpenFlags::from_bits_truncate(a[2] as u32));
-            Ok(0)
-        }
-        F_GETLK | F_SETLK | F_SETLKW => Ok(0), // advisory locks: one process at a time holds them all
-        F_GETPIPE_SZ => entry.file.pipe_size().map(|n| n as u64),
-        F_SETPIPE_SZ => {
-            let size = usize::try_from(a[2] as i32).map_err(|_| Errno::EINVAL)?;
-            let privileged = ctx.process.creds.lock().euid == 0;
-            entry.file.set_pipe_size(size, privileged).map(|n| n as u64)
-        }
-        _ => Err(Errno::EINVAL),
-    }
+    })
 }
 
 /// memfd_create(2): an anonymous in-memory file (a ramfs node with no name). Sealing is
@@ -163,7 +168,7 @@ pub fn sys_memfd_create(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let node = Node::new_of(NodeKind::File, 0o777, "");
     set_owner(&caller(ctx), &node);
     let file: Arc<dyn FileLike> = Arc::new(NodeFile::new(node, OpenFlags::RDWR));
-    ctx.process.files.lock().insert(file, a[1] & MFD_CLOEXEC != 0).map(|fd| fd as u64)
+    ctx.process.install_file(file, a[1] & MFD_CLOEXEC != 0).map(|fd| fd as u64)
 }
 
 /// flock(2): on files opened through the VFS (their open file description holds the lock).
@@ -196,11 +201,10 @@ pub fn sys_close_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
         return Err(Errno::EINVAL);
     }
-    let closed = ctx.process.files.lock().close_range(
-        first as usize,
-        last as usize,
-        flags & CLOSE_RANGE_CLOEXEC != 0,
-    );
+    let cloexec_only = flags & CLOSE_RANGE_CLOEXEC != 0;
+    let closed = ctx
+        .process
+        .with_files(|files| files.close_range(first as usize, last as usize, cloexec_only));
     drop(closed);
     Ok(0)
 }
@@ -219,24 +223,15 @@ pub fn sys_pipe2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let (r, w) = pipe::new_pipe(flags);
     let cloexec = flags.contains(OpenFlags::CLOEXEC);
-    let (rfd, wfd) = {
-        let mut files = ctx.process.files.lock();
-        let rfd = files.insert(r, cloexec)?;
-        match files.insert(w, cloexec) {
-            Ok(wfd) => (rfd, wfd),
-            Err(e) => {
-                let _ = files.remove(rfd);
-                return Err(e);
-            }
-        }
-    };
+    let (rfd, wfd) = ctx.process.install_file_pair(r, w, cloexec)?;
     let mut out = [0u8; 8];
     out[..4].copy_from_slice(&rfd.to_le_bytes());
     out[4..].copy_from_slice(&wfd.to_le_bytes());
     if let Err(e) = ctx.mem().write(a[0], &out) {
-        let mut files = ctx.process.files.lock();
-        let _ = files.remove(rfd);
-        let _ = files.remove(wfd);
+        ctx.process.with_files(|files| {
+            let _ = files.remove(rfd);
+            let _ = files.remove(wfd);
+        });
         return Err(e);
     }
     Ok(0)
@@ -262,7 +257,7 @@ pub fn sys_eventfd2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         flags & u64::from(crate::fs::eventfd::EFD_SEMAPHORE) != 0,
         file_flags,
     );
-    ctx.process.files.lock().insert(efd, flags & EFD_CLOEXEC != 0).map(|fd| fd as u64)
+    ctx.process.install_file(efd, flags & EFD_CLOEXEC != 0).map(|fd| fd as u64)
 }
 
 /// eventfd(2).

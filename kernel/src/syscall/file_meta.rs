@@ -75,13 +75,11 @@ fn access(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -
     let path = path_arg(ctx, path_addr)?;
     let node = path::resolve(&start_at(ctx, dirfd)?, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
     const AT_EACCESS: u64 = 0x200;
-    let creds = *ctx.process.creds.lock();
-    let is_dir = node.kind() == NodeKind::Dir;
-    let groups = ctx.process.groups.lock().clone();
+    let identity = ctx.process.identity();
     let ok = if flags & AT_EACCESS != 0 {
-        creds.may(&groups, &node.metadata(), is_dir, mode as u32)
+        identity.may(&node, mode as u32)
     } else {
-        creds.may_real(&groups, &node.metadata(), is_dir, mode as u32)
+        identity.may_real(&node, mode as u32)
     };
     if !ok {
         return Err(Errno::EACCES);
@@ -158,10 +156,7 @@ pub fn sys_fchown(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// umask(2).
 pub fn sys_umask(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut fs = ctx.process.fs.lock();
-    let old = fs.umask;
-    fs.umask = (a[0] as u32) & 0o777;
-    Ok(u64::from(old))
+    Ok(u64::from(ctx.process.set_umask(a[0] as u32)))
 }
 
 /// truncate(2).

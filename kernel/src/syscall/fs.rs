@@ -9,9 +9,8 @@ use alloc::sync::Arc;
 use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 use crate::fs::path::{PATH_MAX, Start};
-use crate::fs::perm::Caller;
 use crate::fs::{FileLike, Node, NodeKind};
-use crate::process::Process;
+use crate::process::creds::FsCaller;
 
 /// `dirfd` meaning "the working directory".
 pub const AT_FDCWD: i32 = -100;
@@ -31,9 +30,13 @@ pub fn path_arg(ctx: &SyscallCtx, addr: u64) -> SysResult<String> {
 
 /// Returns where a `*at` call resolves from.
 pub fn start_at(ctx: &SyscallCtx, dirfd: i32) -> SysResult<Start> {
-    let mut start = ctx.process.start();
+    start_from(ctx, ctx.process.start(), dirfd)
+}
+
+/// Returns where a `*at` call resolves from, given the start at the working directory.
+fn start_from(ctx: &SyscallCtx, mut start: Start, dirfd: i32) -> SysResult<Start> {
     if dirfd != AT_FDCWD {
-        let file = ctx.process.files.lock().get(dirfd)?;
+        let file = ctx.process.file(dirfd)?;
         let node = file.node().ok_or(Errno::ENOTDIR)?.clone();
         if node.kind() != NodeKind::Dir {
             return Err(Errno::ENOTDIR);
@@ -43,30 +46,18 @@ pub fn start_at(ctx: &SyscallCtx, dirfd: i32) -> SysResult<Start> {
     Ok(start)
 }
 
-/// The calling process as the filesystem's permission rules see it: its credentials,
-/// supplementary groups and umask, read when a rule asks for them.
-pub struct ProcessCaller<'a>(&'a Process);
-
-impl Caller for ProcessCaller<'_> {
-    fn may(&self, node: &Node, mask: u32) -> bool {
-        let creds = *self.0.creds.lock();
-        let groups = self.0.groups.lock().clone();
-        creds.may(&groups, &node.metadata(), node.kind() == NodeKind::Dir, mask)
-    }
-
-    fn effective_ids(&self) -> (u32, u32) {
-        let c = *self.0.creds.lock();
-        (c.euid, c.egid)
-    }
-
-    fn umask(&self) -> u32 {
-        self.0.fs.lock().umask
-    }
+/// Returns the caller of this syscall, for the filesystem's permission rules: its IDs,
+/// supplementary groups, root, working directory and umask, read together.
+pub fn caller(ctx: &SyscallCtx) -> FsCaller {
+    ctx.process.fs_caller()
 }
 
-/// Returns the caller of this syscall, for the filesystem's permission rules.
-pub fn caller<'a>(ctx: &SyscallCtx<'a>) -> ProcessCaller<'a> {
-    ProcessCaller(ctx.process)
+/// Returns the caller (as [`caller`]) and where its `*at` call resolves from: the
+/// working directory of that same snapshot, or `dirfd`.
+pub fn caller_at(ctx: &SyscallCtx, dirfd: i32) -> SysResult<(FsCaller, Start)> {
+    let caller = caller(ctx);
+    let start = start_from(ctx, caller.start(), dirfd)?;
+    Ok((caller, start))
 }
 
 /// Checks the caller's access to `node` (EACCES if denied).
@@ -89,7 +80,7 @@ pub fn make_node(
 
 /// Returns the open file behind descriptor `fd`.
 pub(super) fn file(ctx: &SyscallCtx, fd: i32) -> SysResult<Arc<dyn FileLike>> {
-    ctx.process.files.lock().get(fd)
+    ctx.process.file(fd)
 }
 
 /// Reads an iovec array of `count` entries at `addr` as (base, length) pairs, checking

@@ -1,29 +1,27 @@
 //! Who a process is: user and group IDs (get/set, real/effective/saved) and supplementary
 //! groups.
 
-use alloc::sync::Arc;
-
 use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 
 /// getuid(2).
 pub fn sys_getuid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(u64::from(ctx.process.creds.lock().ruid))
+    Ok(u64::from(ctx.process.creds().ruid))
 }
 
 /// geteuid(2).
 pub fn sys_geteuid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(u64::from(ctx.process.creds.lock().euid))
+    Ok(u64::from(ctx.process.creds().euid))
 }
 
 /// getgid(2).
 pub fn sys_getgid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(u64::from(ctx.process.creds.lock().rgid))
+    Ok(u64::from(ctx.process.creds().rgid))
 }
 
 /// getegid(2).
 pub fn sys_getegid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(u64::from(ctx.process.creds.lock().egid))
+    Ok(u64::from(ctx.process.creds().egid))
 }
 
 /// Applies setresuid/setresgid rules to one (real, effective, saved) triple: root may set
@@ -43,18 +41,26 @@ fn set_ids(
 
 /// setresuid(2).
 pub fn sys_setresuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut c = ctx.process.creds.lock();
-    (c.ruid, c.euid, c.suid) =
-        set_ids((c.ruid, c.euid, c.suid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
-    Ok(0)
+    ctx.process.update_creds(|c| {
+        (c.ruid, c.euid, c.suid) = set_ids(
+            (c.ruid, c.euid, c.suid),
+            (a[0] as u32, a[1] as u32, a[2] as u32),
+            c.euid == 0,
+        )?;
+        Ok(0)
+    })
 }
 
 /// setresgid(2).
 pub fn sys_setresgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut c = ctx.process.creds.lock();
-    (c.rgid, c.egid, c.sgid) =
-        set_ids((c.rgid, c.egid, c.sgid), (a[0] as u32, a[1] as u32, a[2] as u32), c.euid == 0)?;
-    Ok(0)
+    ctx.process.update_creds(|c| {
+        (c.rgid, c.egid, c.sgid) = set_ids(
+            (c.rgid, c.egid, c.sgid),
+            (a[0] as u32, a[1] as u32, a[2] as u32),
+            c.euid == 0,
+        )?;
+        Ok(0)
+    })
 }
 
 /// Applies setuid/setgid rules to one (real, effective, saved) triple: root sets all three;
@@ -73,16 +79,18 @@ fn set_one_id(ids: (u32, u32, u32), id: u32, privileged: bool) -> SysResult<(u32
 
 /// setuid(2).
 pub fn sys_setuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut c = ctx.process.creds.lock();
-    (c.ruid, c.euid, c.suid) = set_one_id((c.ruid, c.euid, c.suid), a[0] as u32, c.euid == 0)?;
-    Ok(0)
+    ctx.process.update_creds(|c| {
+        (c.ruid, c.euid, c.suid) = set_one_id((c.ruid, c.euid, c.suid), a[0] as u32, c.euid == 0)?;
+        Ok(0)
+    })
 }
 
 /// setgid(2).
 pub fn sys_setgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut c = ctx.process.creds.lock();
-    (c.rgid, c.egid, c.sgid) = set_one_id((c.rgid, c.egid, c.sgid), a[0] as u32, c.euid == 0)?;
-    Ok(0)
+    ctx.process.update_creds(|c| {
+        (c.rgid, c.egid, c.sgid) = set_one_id((c.rgid, c.egid, c.sgid), a[0] as u32, c.euid == 0)?;
+        Ok(0)
+    })
 }
 
 /// Applies setreuid/setregid rules to one (real, effective, saved) triple. Unprivileged, the
@@ -109,23 +117,25 @@ fn set_re_ids(
 
 /// setreuid(2).
 pub fn sys_setreuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut c = ctx.process.creds.lock();
-    (c.ruid, c.euid, c.suid) =
-        set_re_ids((c.ruid, c.euid, c.suid), a[0] as u32, a[1] as u32, c.euid == 0)?;
-    Ok(0)
+    ctx.process.update_creds(|c| {
+        (c.ruid, c.euid, c.suid) =
+            set_re_ids((c.ruid, c.euid, c.suid), a[0] as u32, a[1] as u32, c.euid == 0)?;
+        Ok(0)
+    })
 }
 
 /// setregid(2).
 pub fn sys_setregid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mut c = ctx.process.creds.lock();
-    (c.rgid, c.egid, c.sgid) =
-        set_re_ids((c.rgid, c.egid, c.sgid), a[0] as u32, a[1] as u32, c.euid == 0)?;
-    Ok(0)
+    ctx.process.update_creds(|c| {
+        (c.rgid, c.egid, c.sgid) =
+            set_re_ids((c.rgid, c.egid, c.sgid), a[0] as u32, a[1] as u32, c.euid == 0)?;
+        Ok(0)
+    })
 }
 
 /// getresuid(2).
 pub fn sys_getresuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let c = *ctx.process.creds.lock();
+    let c = ctx.process.creds();
     let mem = ctx.mem();
     for (addr, v) in [(a[0], c.ruid), (a[1], c.euid), (a[2], c.suid)] {
         mem.write_u32(addr, v)?;
@@ -135,7 +145,7 @@ pub fn sys_getresuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// getresgid(2).
 pub fn sys_getresgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let c = *ctx.process.creds.lock();
+    let c = ctx.process.creds();
     let mem = ctx.mem();
     for (addr, v) in [(a[0], c.rgid), (a[1], c.egid), (a[2], c.sgid)] {
         mem.write_u32(addr, v)?;
@@ -149,7 +159,7 @@ pub fn sys_getgroups(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if size < 0 {
         return Err(Errno::EINVAL);
     }
-    let groups = ctx.process.groups.lock().clone();
+    let groups = ctx.process.groups();
     if size == 0 {
         return Ok(groups.len() as u64);
     }
@@ -167,7 +177,7 @@ pub fn sys_setgroups(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[0] as i32 > NGROUPS_MAX as i32 || (a[0] as i32) < 0 {
         return Err(Errno::EINVAL);
     }
-    if ctx.process.creds.lock().euid != 0 {
+    if ctx.process.creds().euid != 0 {
         return Err(Errno::EPERM);
     }
     let mut raw = alloc::vec![0u8; a[0] as usize * 4];
@@ -175,6 +185,6 @@ pub fn sys_setgroups(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let mut groups: alloc::vec::Vec<u32> =
         raw.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))).collect();
     groups.sort_unstable();
-    *ctx.process.groups.lock() = Arc::new(groups);
+    ctx.process.set_groups(groups);
     Ok(0)
 }

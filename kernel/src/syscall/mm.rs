@@ -69,7 +69,7 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let file = if anonymous {
         None
     } else {
-        let f = ctx.process.files.lock().get(fd)?;
+        let f = ctx.process.file(fd)?;
         let node = f.node().ok_or(Errno::ENODEV)?.clone();
         if node.kind() != NodeKind::File {
             return Err(if node.kind() == NodeKind::Dir { Errno::ENODEV } else { Errno::EACCES });

@@ -87,7 +87,7 @@ pub fn dispatch(
         }
     };
     if let Some(comm) = strace_target() {
-        if process.comm.lock().as_str() == comm {
+        if process.comm() == comm {
             log::info!(
                 "[{}] {}({:#x}, {:#x}, {:#x}, {:#x}) = {:?}",
                 process.pid(),

@@ -42,7 +42,7 @@ pub fn sys_umount2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// mount(2) and umount2(2) need CAP_SYS_ADMIN, which only root holds here: anyone else gets
 /// EPERM (before this check existed, trinity running as nobody unmounted /proc).
 fn require_mount_privilege(ctx: &SyscallCtx) -> SysResult<()> {
-    if ctx.process.creds.lock().euid != 0 {
+    if ctx.process.creds().euid != 0 {
         return Err(Errno::EPERM);
     }
     Ok(())

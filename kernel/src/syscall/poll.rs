@@ -27,7 +27,7 @@ pub fn sys_ppoll(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// Reads the `struct pollfd` array, waits, and writes it back with `revents` filled in.
 fn poll(ctx: &SyscallCtx, fds_addr: u64, nfds: u64, deadline: Option<u64>) -> SysResult<u64> {
-    if nfds > ctx.process.files.lock().limit().0 as u64 {
+    if nfds > ctx.process.with_files(|files| files.limit().0) as u64 {
         return Err(Errno::EINVAL);
     }
     let mem = ctx.mem();
@@ -41,7 +41,7 @@ fn poll(ctx: &SyscallCtx, fds_addr: u64, nfds: u64, deadline: Option<u64>) -> Sy
             revents: 0,
         })
         .collect();
-    let ready = crate::fs::poll::poll(&ctx.process.files, &mut fds, deadline)?;
+    let ready = crate::fs::poll::poll(|fd| ctx.process.file(fd), &mut fds, deadline)?;
     for (entry, f) in raw.chunks_exact_mut(8).zip(&fds) {
         entry[6..8].copy_from_slice(&f.revents.to_le_bytes());
     }
@@ -77,7 +77,7 @@ fn select(ctx: &SyscallCtx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) ->
     // nfds is an int; Linux clips it to the descriptor table's size rather than refusing it.
     let nfds = u64::try_from(nfds as i32)
         .map_err(|_| Errno::EINVAL)?
-        .min(ctx.process.files.lock().limit().0 as u64);
+        .min(ctx.process.with_files(|files| files.limit().0) as u64);
     let bytes = (nfds as usize).div_ceil(64) * 8;
     let mem = ctx.mem();
     let mut input = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
@@ -86,7 +86,9 @@ fn select(ctx: &SyscallCtx, nfds: u64, sets: [u64; 3], deadline: Option<u64>) ->
             mem.read(addr, &mut input[i])?;
         }
     }
-    let (count, output) = crate::fs::poll::select(&ctx.process.files, nfds, &input, deadline)?;
+    let watched =
+        ctx.process.with_files(|files| crate::fs::poll::select_watched(files, nfds, &input))?;
+    let (count, output) = crate::fs::poll::select(watched, deadline)?;
     for (i, &addr) in sets.iter().enumerate() {
         if addr != 0 {
             mem.write(addr, &output[i])?;

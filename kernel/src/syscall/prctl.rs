@@ -36,34 +36,36 @@ pub fn sys_prctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             if arg2 > u64::from(NSIG) {
                 return Err(Errno::EINVAL);
             }
-            process.attrs.lock().parent_death_signal = arg2 as u32;
+            process.update_attrs(|a| a.parent_death_signal = arg2 as u32);
             Ok(0)
         }
         PR_GET_PDEATHSIG => {
-            let sig = process.attrs.lock().parent_death_signal;
+            let sig = process.attrs().parent_death_signal;
             ctx.mem().write_u32(arg2, sig)?;
             Ok(0)
         }
-        PR_GET_DUMPABLE => Ok(u64::from(process.attrs.lock().dumpable)),
+        PR_GET_DUMPABLE => Ok(u64::from(process.attrs().dumpable)),
         PR_SET_DUMPABLE => {
-            process.attrs.lock().dumpable = decode_bool(arg2)?;
+            let dumpable = decode_bool(arg2)?;
+            process.update_attrs(|a| a.dumpable = dumpable);
             Ok(0)
         }
-        PR_GET_KEEPCAPS => Ok(u64::from(process.attrs.lock().keep_caps)),
+        PR_GET_KEEPCAPS => Ok(u64::from(process.attrs().keep_caps)),
         PR_SET_KEEPCAPS => {
-            process.attrs.lock().keep_caps = decode_bool(arg2)?;
+            let keep_caps = decode_bool(arg2)?;
+            process.update_attrs(|a| a.keep_caps = keep_caps);
             Ok(0)
         }
         PR_SET_NAME => {
             let mut raw = [0u8; TASK_COMM_LEN];
             read_name(ctx, arg2, &mut raw)?;
             let len = raw.iter().position(|&b| b == 0).unwrap_or(TASK_COMM_LEN - 1);
-            *process.comm.lock() = alloc::string::String::from_utf8_lossy(&raw[..len]).into_owned();
+            process.set_comm(alloc::string::String::from_utf8_lossy(&raw[..len]).into_owned());
             Ok(0)
         }
         PR_GET_NAME => {
             let mut raw = [0u8; TASK_COMM_LEN];
-            let comm = process.comm.lock().clone();
+            let comm = process.comm();
             let len = comm.len().min(TASK_COMM_LEN - 1);
             raw[..len].copy_from_slice(&comm.as_bytes()[..len]);
             ctx.mem().write(arg2, &raw)?;
@@ -79,25 +81,25 @@ pub fn sys_prctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
                 Err(Errno::EINVAL)
             }
         }
-        PR_GET_TIMERSLACK => Ok(process.attrs.lock().timer_slack_ns),
+        PR_GET_TIMERSLACK => Ok(process.attrs().timer_slack_ns),
         PR_SET_TIMERSLACK => {
             let slack =
                 if arg2 == 0 { crate::process::attrs::DEFAULT_TIMER_SLACK_NS } else { arg2 };
-            process.attrs.lock().timer_slack_ns = slack;
+            process.update_attrs(|a| a.timer_slack_ns = slack);
             Ok(0)
         }
         PR_SET_NO_NEW_PRIVS => {
             if arg2 != 1 || a[2..5].iter().any(|&x| x != 0) {
                 return Err(Errno::EINVAL);
             }
-            process.attrs.lock().no_new_privs = true;
+            process.update_attrs(|a| a.no_new_privs = true);
             Ok(0)
         }
         PR_GET_NO_NEW_PRIVS => {
             if a[1..5].iter().any(|&x| x != 0) {
                 return Err(Errno::EINVAL);
             }
-            Ok(u64::from(process.attrs.lock().no_new_privs))
+            Ok(u64::from(process.attrs().no_new_privs))
         }
         _ => Err(Errno::EINVAL),
     }

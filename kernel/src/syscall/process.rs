@@ -11,7 +11,7 @@ use crate::error::{Errno, SysResult};
 use crate::fs::NodeKind;
 use crate::fs::path;
 use crate::process::signal;
-use crate::process::{ExitStatus, Process, exec, registry, run};
+use crate::process::{ExitStatus, JobChange, Process, exec, registry, run};
 
 const CLONE_VM: u64 = 0x100;
 const CLONE_FS: u64 = 0x200;
@@ -44,7 +44,7 @@ fn spawn_thread(
     let tid = registry::alloc_tid().ok_or(Errno::EAGAIN)?;
     let thread = crate::process::Thread::new(tid);
     // A new thread starts with its creator's mask and no alternate stack.
-    thread.signals.lock().blocked = ctx.thread.signals.lock().blocked;
+    thread.set_blocked(ctx.thread.blocked());
     let mem = ctx.mem();
     if flags & CLONE_PARENT_SETTID != 0 {
         mem.write_u32(parent_tid, tid as u32)?;
@@ -53,7 +53,7 @@ fn spawn_thread(
         mem.write_u32(child_tid, tid as u32)?;
     }
     if flags & CLONE_CHILD_CLEARTID != 0 {
-        *thread.clear_child_tid.lock() = child_tid;
+        thread.set_clear_child_tid(child_tid);
     }
     let mut regs: UserContext = ctx.user.context().clone();
     regs.rax = 0;
@@ -63,7 +63,7 @@ fn spawn_thread(
     if flags & CLONE_SETTLS != 0 {
         regs.fs_base = tls;
     }
-    ctx.process.live_threads.fetch_add(1, core::sync::atomic::Ordering::AcqRel);
+    ctx.process.add_thread();
     run::spawn(ctx.process.clone(), thread, regs);
     Ok(tid as u64)
 }
@@ -92,34 +92,10 @@ fn fork(
     let parent = ctx.process;
     let pid = registry::alloc_pid().ok_or(Errno::EAGAIN)?;
     let vm = parent.vm().fork()?;
-    let files = parent.files.lock().clone();
-    let fs = parent.fs.lock().clone();
-    let child = Process::new(pid, Arc::downgrade(parent), vm, files, fs);
-    child.set_pgid(parent.pgid());
-    child.set_session(parent.sid());
-    {
-        let mut s = parent.signals.lock().clone();
-        s.shared = Default::default();
-        *child.signals.lock() = s;
-    }
-    *child.creds.lock() = *parent.creds.lock();
-    *child.groups.lock() = parent.groups.lock().clone();
-    child.nice.store(
-        parent.nice.load(core::sync::atomic::Ordering::Relaxed),
-        core::sync::atomic::Ordering::Relaxed,
-    );
-    *child.attrs.lock() = parent.attrs.lock().for_child();
-    *child.comm.lock() = parent.comm.lock().clone();
-    *child.cmdline.lock() = parent.cmdline.lock().clone();
-    *child.exe.lock() = parent.exe.lock().clone();
-    let child_thread = crate::process::Thread::new(pid);
-    *child_thread.signals.lock() = crate::process::signal::ThreadSignals {
-        saved_mask: None,
-        private: Default::default(),
-        ..*ctx.thread.signals.lock()
-    };
+    let child = parent.fork_child(pid, vm);
+    let child_thread = crate::process::Thread::forked(pid, ctx.thread);
     if flags & CLONE_CHILD_CLEARTID != 0 {
-        *child_thread.clear_child_tid.lock() = child_tid;
+        child_thread.set_clear_child_tid(child_tid);
     }
     if flags & CLONE_PARENT_SETTID != 0 {
         ctx.mem().write_u32(parent_tid, pid as u32)?;
@@ -200,7 +176,7 @@ pub fn sys_execveat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let path = path_arg(ctx, a[1])?;
     let (argv, envp) = exec_arrays(ctx, a[2], a[3])?;
     let (node, name) = if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
-        let file = ctx.process.files.lock().get(dirfd)?;
+        let file = ctx.process.file(dirfd)?;
         (file.node().ok_or(Errno::EACCES)?.clone(), alloc::format!("/dev/fd/{dirfd}"))
     } else {
         let start = crate::syscall::fs::start_at(ctx, dirfd)?;
@@ -253,16 +229,12 @@ fn exec_node(
     let process = ctx.process;
     ctx.user.set_vm_space(loaded.vm.space().clone());
     process.set_vm(loaded.vm);
-    process.files.lock().close_on_exec();
-    process.signals.lock().reset_for_exec();
-    process.attrs.lock().reset_for_exec();
-    // POSIX timers and the alternate signal stack (it lay in the old image) do not
-    // survive execve.
-    *process.posix_timers.lock() = Default::default();
-    ctx.thread.signals.lock().altstack = crate::process::signal::ThreadSignals::default().altstack;
-    *process.comm.lock() = loaded.comm;
-    *process.cmdline.lock() = argv;
-    *process.exe.lock() = crate::fs::path::real_path(&start, &loaded.exe);
+    // Close-on-exec files, caught signals, POSIX timers and the alternate signal stack (it
+    // lay in the old image) do not survive execve.
+    process.reset_for_exec();
+    let no_altstack = crate::process::signal::ThreadSignals::default().altstack;
+    ctx.thread.with_signals(|s| s.altstack = no_altstack);
+    process.set_program(loaded.comm, argv, crate::fs::path::real_path(&start, &loaded.exe));
     let mut regs = UserContext::default();
     regs.rip = loaded.entry;
     regs.rsp = loaded.stack_pointer;
@@ -299,7 +271,7 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         0 => c.pgid() == me.pgid(),
         p => c.pgid() == -p,
     };
-    let found = me.child_wq.wait_until(|| {
+    let found = me.wait_for_children(|| {
         let children: alloc::vec::Vec<_> =
             me.children().into_iter().filter(|c| matches(c)).collect();
         if children.is_empty() {
@@ -309,15 +281,12 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             return Some(Ok(Some((z.clone(), None))));
         }
         for c in &children {
-            let mut st = c.stop.lock();
-            if options & WUNTRACED != 0 && st.stop_unreported {
-                st.stop_unreported = false;
-                let sig = st.stopped_by.unwrap_or(signal::SIGSTOP);
-                return Some(Ok(Some((c.clone(), Some((sig << 8) | 0x7f)))));
-            }
-            if options & WCONTINUED != 0 && st.continue_unreported {
-                st.continue_unreported = false;
-                return Some(Ok(Some((c.clone(), Some(0xffff)))));
+            match c.take_job_change(options & WUNTRACED != 0, options & WCONTINUED != 0, false) {
+                Some(JobChange::Stopped(sig)) => {
+                    return Some(Ok(Some((c.clone(), Some((sig << 8) | 0x7f)))));
+                }
+                Some(JobChange::Continued) => return Some(Ok(Some((c.clone(), Some(0xffff))))),
+                None => {}
             }
         }
         if options & WNOHANG != 0 {
@@ -337,7 +306,7 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         stored = ctx.mem().write_u32(status_addr, status);
     }
     if rusage != 0 && stored.is_ok() {
-        let usage = child.cpu_time() + *child.children_cpu.lock();
+        let usage = child.cpu_time() + child.children_cpu_time();
         stored = ctx.mem().write(rusage, &crate::syscall::resources::rusage_bytes(usage));
     }
     if job_status.is_none() {
@@ -357,7 +326,7 @@ pub fn sys_pidfd_open(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let process = registry::get(pid).ok_or(Errno::ESRCH)?;
     let file = crate::process::pidfd::PidFd::new(process, flags & PIDFD_NONBLOCK != 0);
-    ctx.process.files.lock().insert(file, true).map(|fd| fd as u64)
+    ctx.process.install_file(file, true).map(|fd| fd as u64)
 }
 
 /// getpid(2).
@@ -372,8 +341,8 @@ pub fn sys_getppid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
 
 /// set_tid_address(2).
 pub fn sys_set_tid_address(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    *ctx.thread.clear_child_tid.lock() = a[0];
-    Ok(ctx.thread.tid as u64)
+    ctx.thread.set_clear_child_tid(a[0]);
+    Ok(ctx.thread.tid() as u64)
 }
 
 /// set_robust_list(2): recorded nowhere until threads exist.
@@ -383,7 +352,7 @@ pub fn sys_set_robust_list(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64>
 
 /// gettid(2).
 pub fn sys_gettid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(ctx.thread.tid as u64)
+    Ok(ctx.thread.tid() as u64)
 }
 
 /// setpgid(2).
@@ -479,7 +448,7 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     // P_PIDFD names the child by a pidfd: it waits like P_PID for that process. Another kind
     // of file is EBADF, as in Linux's pidfd_get_pid.
     let (idtype, id) = if idtype == P_PIDFD {
-        let file = me.files.lock().get(id)?;
+        let file = me.file(id)?;
         (P_PID, crate::process::pidfd::process_of(&*file).ok_or(Errno::EBADF)?.pid())
     } else {
         (idtype, id)
@@ -494,7 +463,7 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     // (child, si_code, si_status)
-    let found = me.child_wq.wait_until(|| {
+    let found = me.wait_for_children(|| {
         let children: alloc::vec::Vec<_> =
             me.children().into_iter().filter(|c| matches(c)).collect();
         if children.is_empty() {
@@ -511,24 +480,16 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
                 return Some(Ok(Some((z.clone(), code as i32, status, true))));
             }
         }
+        let (stops, continues) = (options & WSTOPPED != 0, options & WCONTINUED != 0);
         for c in &children {
-            let mut st = c.stop.lock();
-            if options & WSTOPPED != 0 && st.stop_unreported {
-                if options & WNOWAIT == 0 {
-                    st.stop_unreported = false;
+            match c.take_job_change(stops, continues, options & WNOWAIT != 0) {
+                Some(JobChange::Stopped(sig)) => {
+                    return Some(Ok(Some((c.clone(), 5i32, sig as i32, false))));
                 }
-                return Some(Ok(Some((
-                    c.clone(),
-                    5i32,
-                    st.stopped_by.unwrap_or(signal::SIGSTOP) as i32,
-                    false,
-                ))));
-            }
-            if options & WCONTINUED != 0 && st.continue_unreported {
-                if options & WNOWAIT == 0 {
-                    st.continue_unreported = false;
+                Some(JobChange::Continued) => {
+                    return Some(Ok(Some((c.clone(), 6i32, signal::SIGCONT as i32, false))));
                 }
-                return Some(Ok(Some((c.clone(), 6i32, signal::SIGCONT as i32, false))));
+                None => {}
             }
         }
         if options & WNOHANG != 0 {

@@ -28,7 +28,7 @@ pub fn sys_prlimit64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         p => crate::process::registry::get(p).ok_or(Errno::ESRCH)?,
     };
     let (cur, max) = if resource == RLIMIT_NOFILE {
-        let (soft, hard) = target.files.lock().limit();
+        let (soft, hard) = target.with_files(|files| files.limit());
         (soft as u64, hard as u64)
     } else {
         rlimit(resource)?
@@ -41,11 +41,11 @@ pub fn sys_prlimit64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             return Err(Errno::EINVAL);
         }
         if resource == RLIMIT_NOFILE {
-            let root = ctx.process.creds.lock().euid == 0;
+            let root = ctx.process.creds().euid == 0;
             if nmax > NR_OPEN as u64 || (nmax > max && !root) {
                 return Err(Errno::EPERM);
             }
-            target.files.lock().set_limit(ncur as usize, nmax as usize);
+            target.with_files(|files| files.set_limit(ncur as usize, nmax as usize));
         }
     }
     if old != 0 {
@@ -80,7 +80,7 @@ pub fn rusage_bytes(t: ostd::task::CpuTime) -> [u8; 144] {
 pub fn sys_getrusage(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let usage = match a[0] as i32 {
         0 => ctx.process.cpu_time(),
-        -1 => *ctx.process.children_cpu.lock(),
+        -1 => ctx.process.children_cpu_time(),
         1 => ostd::task::current().cpu_time(),
         _ => return Err(Errno::EINVAL),
     };

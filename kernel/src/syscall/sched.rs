@@ -2,8 +2,6 @@
 //! sched_{get,set}param, sched_get_priority_{min,max}, sched_rr_get_interval, and the nice
 //! value (getpriority, setpriority). There is one CPU and one policy, SCHED_OTHER.
 
-use core::sync::atomic::Ordering;
-
 use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 
@@ -152,8 +150,8 @@ fn priority_targets(
             all.filter(|p| p.pgid() == pgrp).collect()
         }
         PRIO_USER => {
-            let uid = if who == 0 { ctx.process.creds.lock().ruid } else { who as u32 };
-            all.filter(|p| p.creds.lock().ruid == uid).collect()
+            let uid = if who == 0 { ctx.process.creds().ruid } else { who as u32 };
+            all.filter(|p| p.creds().ruid == uid).collect()
         }
         _ => return Err(Errno::EINVAL),
     };
@@ -163,11 +161,7 @@ fn priority_targets(
 /// getpriority(2): returns 20 - nice of the highest-priority target (the raw syscall's
 /// convention; glibc converts it back to a nice value).
 pub fn sys_getpriority(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let nice = priority_targets(ctx, a[0], a[1])?
-        .iter()
-        .map(|p| p.nice.load(Ordering::Relaxed))
-        .min()
-        .unwrap_or(0);
+    let nice = priority_targets(ctx, a[0], a[1])?.iter().map(|p| p.nice()).min().unwrap_or(0);
     Ok((20 - nice) as u64)
 }
 
@@ -175,18 +169,18 @@ pub fn sys_getpriority(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 pub fn sys_setpriority(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let nice = (a[2] as i32).clamp(-20, 19);
     let targets = priority_targets(ctx, a[0], a[1])?;
-    let creds = *ctx.process.creds.lock();
+    let creds = ctx.process.creds();
     for p in &targets {
-        let theirs = *p.creds.lock();
+        let theirs = p.creds();
         if creds.euid != 0 && creds.euid != theirs.euid && creds.euid != theirs.ruid {
             return Err(Errno::EPERM);
         }
-        if creds.euid != 0 && nice < p.nice.load(Ordering::Relaxed) {
+        if creds.euid != 0 && nice < p.nice() {
             return Err(Errno::EACCES);
         }
     }
     for p in targets {
-        p.nice.store(nice, Ordering::Relaxed);
+        p.set_nice(nice);
     }
     Ok(0)
 }

@@ -56,7 +56,7 @@ fn sender_info(ctx: &SyscallCtx, sig: u32, code: i32) -> crate::process::sigfram
         signo: sig,
         code,
         pid: ctx.process.pid(),
-        uid: ctx.process.creds.lock().ruid,
+        uid: ctx.process.creds().ruid,
         status: 0,
         ..Default::default()
     }
@@ -69,7 +69,7 @@ pub fn sys_pidfd_send_signal(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64
     if flags != 0 || sig > u64::from(NSIG) || info != 0 {
         return Err(Errno::EINVAL);
     }
-    let file = ctx.process.files.lock().get(fd)?;
+    let file = ctx.process.file(fd)?;
     let process = match crate::process::pidfd::process_of(&*file) {
         Some(p) => p,
         None => {
@@ -146,14 +146,7 @@ pub fn sys_rt_sigaction(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     } else {
         None
     };
-    let old = {
-        let mut s = ctx.process.signals.lock();
-        let old = s.actions[(sig - 1) as usize];
-        if let Some(new) = new {
-            s.actions[(sig - 1) as usize] = new;
-        }
-        old
-    };
+    let old = ctx.process.swap_sig_action(sig, new);
     if new.is_some_and(|n| n.handler == signal::SIG_IGN) {
         signal::discard_everywhere(ctx.process, 1u64 << (sig - 1));
     }
@@ -180,8 +173,7 @@ pub fn sys_rt_sigprocmask(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let unblockable = signal::UNBLOCKABLE;
-    let old = {
-        let mut s = ctx.thread.signals.lock();
+    let old = ctx.thread.with_signals(|s| {
         let old = s.blocked;
         if let Some(new) = new {
             s.blocked = match how {
@@ -191,7 +183,7 @@ pub fn sys_rt_sigprocmask(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             } & !unblockable;
         }
         old
-    };
+    });
     if oset != 0 {
         mem.write_u64(oset, old)?;
     }
@@ -204,10 +196,9 @@ pub fn sys_sigaltstack(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const SS_DISABLE: u32 = 2;
     const MINSIGSTKSZ: u64 = 2048;
     let mem = ctx.mem();
-    let (on_stack, (base, size, disabled)) = {
-        let signals = ctx.thread.signals.lock();
-        (signals.on_altstack(ctx.user.context().rsp), signals.altstack)
-    };
+    let rsp = ctx.user.context().rsp;
+    let (on_stack, (base, size, disabled)) =
+        ctx.thread.with_signals(|signals| (signals.on_altstack(rsp), signals.altstack));
     let old = {
         let mut b = [0u8; 24];
         b[0..8].copy_from_slice(&(if disabled { 0 } else { base }).to_le_bytes());
@@ -230,12 +221,12 @@ pub fn sys_sigaltstack(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             return Err(Errno::EPERM);
         }
         match flags & !0x8000_0000 /* SS_AUTODISARM */ {
-            SS_DISABLE => ctx.thread.signals.lock().altstack = (0, 0, true),
+            SS_DISABLE => ctx.thread.with_signals(|s| s.altstack = (0, 0, true)),
             0 | SS_ONSTACK => {
                 if ss_size < MINSIGSTKSZ {
                     return Err(Errno::ENOMEM);
                 }
-                ctx.thread.signals.lock().altstack = (sp, ss_size, false);
+                ctx.thread.with_signals(|s| s.altstack = (sp, ss_size, false));
             }
             _ => return Err(Errno::EINVAL),
         }
@@ -252,7 +243,7 @@ pub fn sys_rt_sigreturn(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
     match crate::process::sigframe::restore(&mem, ctx.user.context_mut()) {
         Ok(restored) => {
             let unblockable = signal::UNBLOCKABLE;
-            ctx.thread.signals.lock().blocked = restored.mask & !unblockable;
+            ctx.thread.set_blocked(restored.mask & !unblockable);
             if restored.bad_selectors {
                 // Linux's IRET to these selectors takes #GP: SIGSEGV, with the restored
                 // registers.
@@ -294,11 +285,9 @@ pub fn sys_rt_sigpending(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[1] > 8 {
         return Err(Errno::EINVAL);
     }
-    let (blocked, private) = {
-        let t = ctx.thread.signals.lock();
-        (t.blocked, t.private.pending)
-    };
-    let pending = (ctx.process.signals.lock().shared.pending | private) & blocked;
+    let pending = ctx
+        .process
+        .with_signal_states(ctx.thread, |s, t| (s.shared.pending | t.private.pending) & t.blocked);
     ctx.mem().write(a[0], &pending.to_le_bytes()[..a[1] as usize])?;
     Ok(0)
 }
@@ -317,16 +306,11 @@ pub fn sys_rt_sigsuspend(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let mask = ctx.mem().read_u64(a[0])?;
     let unblockable = signal::UNBLOCKABLE;
-    let old = {
-        let mut s = ctx.thread.signals.lock();
-        let old = s.blocked;
-        s.blocked = mask & !unblockable;
-        old
-    };
+    let old = ctx.thread.with_signals(|s| core::mem::replace(&mut s.blocked, mask & !unblockable));
     let process = ctx.process.clone();
     ostd::task::wait_ticks_until(|| process.has_pending_signal().then_some(()));
     // The handler's frame must record the caller's own mask, not the temporary one.
-    ctx.thread.signals.lock().saved_mask = Some(old);
+    ctx.thread.with_signals(|s| s.saved_mask = Some(old));
     Err(Errno::EINTR)
 }
 
@@ -347,13 +331,11 @@ pub fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     let process = ctx.process.clone();
     let thread = ctx.thread.clone();
     let taken = ostd::task::wait_ticks_until(|| {
-        if let Some(info) = thread
-            .signals
-            .lock()
-            .private
-            .take_in(set)
-            .or_else(|| process.signals.lock().shared.take_in(set))
-        {
+        // The thread's own signals first, then the process's (as delivery takes them).
+        let taken = process.with_signal_states(&thread, |s, t| {
+            t.private.take_in(set).or_else(|| s.shared.take_in(set))
+        });
+        if let Some(info) = taken {
             if info.code == crate::process::sigframe::SI_TIMER {
                 crate::process::posix_timer::signal_taken(&process, info.pid);
             }

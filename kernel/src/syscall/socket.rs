@@ -35,12 +35,12 @@ const SCM_RIGHTS: i32 = 1;
 const SCM_MAX_FD: usize = 253;
 
 fn credentials(ctx: &SyscallCtx) -> Credentials {
-    let c = *ctx.process.creds.lock();
+    let c = ctx.process.creds();
     Credentials { pid: ctx.process.pid(), uid: c.euid, gid: c.egid }
 }
 
 fn socket_arg(ctx: &SyscallCtx, fd: u64) -> SysResult<Arc<UnixSocket>> {
-    let file = ctx.process.files.lock().get(fd as i32)?;
+    let file = ctx.process.file(fd as i32)?;
     file.into_socket().ok_or(Errno::ENOTSOCK)
 }
 
@@ -67,7 +67,7 @@ pub fn sys_socket(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let (kind, nonblocking, cloexec) = type_and_flags(a[1])?;
     check_family(a[0], a[2])?;
     let socket: Arc<dyn FileLike> = UnixSocket::new(kind, nonblocking, credentials(ctx));
-    ctx.process.files.lock().insert(socket, cloexec).map(|fd| fd as u64)
+    ctx.process.install_file(socket, cloexec).map(|fd| fd as u64)
 }
 
 /// socketpair(2).
@@ -75,24 +75,15 @@ pub fn sys_socketpair(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let (kind, nonblocking, cloexec) = type_and_flags(a[1])?;
     check_family(a[0], a[2])?;
     let (x, y) = UnixSocket::pair(kind, nonblocking, credentials(ctx));
-    let (fx, fy) = {
-        let mut files = ctx.process.files.lock();
-        let fx = files.insert(x, cloexec)?;
-        match files.insert(y, cloexec) {
-            Ok(fy) => (fx, fy),
-            Err(e) => {
-                let _ = files.remove(fx);
-                return Err(e);
-            }
-        }
-    };
+    let (fx, fy) = ctx.process.install_file_pair(x, y, cloexec)?;
     let mut out = [0u8; 8];
     out[..4].copy_from_slice(&fx.to_le_bytes());
     out[4..].copy_from_slice(&fy.to_le_bytes());
     if let Err(e) = ctx.mem().write(a[3], &out) {
-        let mut files = ctx.process.files.lock();
-        let _ = files.remove(fx);
-        let _ = files.remove(fy);
+        ctx.process.with_files(|files| {
+            let _ = files.remove(fx);
+            let _ = files.remove(fy);
+        });
         return Err(e);
     }
     Ok(0)
@@ -218,9 +209,9 @@ pub fn sys_accept4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[3] & SOCK_NONBLOCK != 0 {
         conn.set_status_flags(conn.flags() | crate::fs::OpenFlags::NONBLOCK);
     }
-    let fd = ctx.process.files.lock().insert(conn, a[3] & SOCK_CLOEXEC != 0)?;
+    let fd = ctx.process.install_file(conn, a[3] & SOCK_CLOEXEC != 0)?;
     if let Err(e) = write_address(ctx, a[1], a[2], &peer) {
-        let _ = ctx.process.files.lock().remove(fd);
+        let _ = ctx.process.remove_file(fd);
         return Err(e);
     }
     Ok(fd as u64)
@@ -341,10 +332,12 @@ fn read_rights(ctx: &SyscallCtx, control: u64, len: u64) -> SysResult<Vec<Arc<dy
         }
         if level as u64 == SOL_SOCKET && kind == SCM_RIGHTS {
             let fds = &raw[at + 16..at + cmsg_len];
-            let files = ctx.process.files.lock();
-            for fd in fds.chunks_exact(4) {
-                rights.push(files.get(i32::from_le_bytes(fd.try_into().expect("4 bytes")))?);
-            }
+            ctx.process.with_files(|files| {
+                for fd in fds.chunks_exact(4) {
+                    rights.push(files.get(i32::from_le_bytes(fd.try_into().expect("4 bytes")))?);
+                }
+                SysResult::Ok(())
+            })?;
             if rights.len() > SCM_MAX_FD {
                 return Err(Errno::EINVAL);
             }
@@ -426,8 +419,7 @@ fn deliver_rights(
         *msg_flags |= MSG_CTRUNC;
     }
     let mut fds = Vec::new();
-    {
-        let mut files = ctx.process.files.lock();
+    ctx.process.with_files(|files| {
         for file in rights.into_iter().take(fit) {
             match files.insert(file, cloexec) {
                 Ok(fd) => fds.push(fd),
@@ -437,7 +429,7 @@ fn deliver_rights(
                 }
             }
         }
-    }
+    });
     if fds.is_empty() {
         return Ok(0);
     }

@@ -58,7 +58,7 @@ pub fn sys_reboot(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const CMD_CAD_OFF: u64 = 0;
     // CAP_SYS_BOOT (root here) comes first, before the magic numbers, as on Linux: anyone
     // else could otherwise power the machine off.
-    if ctx.process.creds.lock().euid != 0 {
+    if ctx.process.creds().euid != 0 {
         return Err(Errno::EPERM);
     }
     if a[0] as u32 as u64 != MAGIC1 || !MAGICS2.contains(&(a[1] as u32 as u64)) {
@@ -108,7 +108,7 @@ pub fn sys_capget(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[1] == 0 {
         return Ok(0);
     }
-    let caps = if target.creds.lock().euid == 0 { ALL_CAPABILITIES } else { 0 };
+    let caps = if target.creds().euid == 0 { ALL_CAPABILITIES } else { 0 };
     let words = if version == CAPABILITY_V1 { 1 } else { 2 };
     let mut data = alloc::vec::Vec::new();
     for word in 0..words {
@@ -128,7 +128,7 @@ pub fn sys_capset(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if pid != 0 && pid != ctx.process.pid() {
         return Err(Errno::EPERM);
     }
-    let held = if ctx.process.creds.lock().euid == 0 { ALL_CAPABILITIES } else { 0 };
+    let held = if ctx.process.creds().euid == 0 { ALL_CAPABILITIES } else { 0 };
     let mem = ctx.mem();
     let words = if version == CAPABILITY_V1 { 1 } else { 2 };
     for word in 0..words {

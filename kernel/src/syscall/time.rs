@@ -52,7 +52,7 @@ pub fn sys_clock_settime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let t = read_timespec(&ctx.mem(), a[1])?;
-    if ctx.process.creds.lock().euid != 0 {
+    if ctx.process.creds().euid != 0 {
         return Err(Errno::EPERM);
     }
     crate::time::set_realtime_ns(t.sec.saturating_mul(1_000_000_000).saturating_add(t.nsec));
@@ -101,7 +101,7 @@ fn clock_ticks(ns: u64) -> u64 {
 /// times(2): CPU times in clock ticks; returns the ticks since boot.
 pub fn sys_times(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[0] != 0 {
-        let (me, children) = (ctx.process.cpu_time(), *ctx.process.children_cpu.lock());
+        let (me, children) = (ctx.process.cpu_time(), ctx.process.children_cpu_time());
         let mut b = [0u8; 32];
         for (i, ns) in [me.user_ns, me.system_ns(), children.user_ns, children.system_ns()]
             .into_iter()
