@@ -110,7 +110,7 @@ pub struct Process {
     /// Threads still running user code; the process exits when the last one does.
     live_threads: AtomicUsize,
     /// The status `exit_group` (or a fatal signal) chose for the whole process.
-    group_exit: SpinLock<Option<ExitStatus>>,
+    group_exit: spin::Once<ExitStatus>,
     /// Job control: stopped by this signal, and whether the parent has been told yet.
     stop: SpinLock<StopState>,
     /// ITIMER_REAL: next expiry (monotonic ns) and reload interval (0 = one-shot).
@@ -249,7 +249,7 @@ impl Process {
             creds: SpinLock::new(creds::Credentials::default()),
             groups: SpinLock::new(Arc::new(Vec::new())),
             live_threads: core::sync::atomic::AtomicUsize::new(1),
-            group_exit: SpinLock::new(None),
+            group_exit: spin::Once::new(),
             stop: SpinLock::new(StopState::default()),
             real_timer: SpinLock::new(None),
             nice: AtomicI32::new(0),
@@ -378,7 +378,7 @@ impl Process {
     /// (any thread's, judged by an empty mask, if `None`), or the process is being torn
     /// down by exit_group.
     pub fn has_signal_for(&self, thread: Option<&Thread>) -> bool {
-        if self.group_exit.lock().is_some() {
+        if self.group_exit.is_completed() {
             return true;
         }
         let (blocked, private) = thread.map_or((0, 0), |t| {
@@ -732,15 +732,12 @@ impl Process {
 
     /// Returns the status exit_group (or a fatal signal) chose, once one has.
     pub fn group_exit_status(&self) -> Option<ExitStatus> {
-        *self.group_exit.lock()
+        self.group_exit.get().copied()
     }
 
     /// Chooses `status` for the whole process, unless a status is chosen already.
     pub fn set_group_exit(&self, status: ExitStatus) {
-        let mut g = self.group_exit.lock();
-        if g.is_none() {
-            *g = Some(status);
-        }
+        self.group_exit.call_once(|| status);
     }
 
     /// Returns the CPU time of reaped children (RUSAGE_CHILDREN).
