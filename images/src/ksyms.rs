@@ -78,10 +78,11 @@ pub fn fill(image: &mut [u8]) -> Result<usize, KsymsError> {
         let mut symbols = Vec::new();
         if let Ok(SectionData::SymbolTable64(entries)) = symtab.get_data(&elf) {
             for e in entries {
-                if e.get_type() == Ok(Type::Func) && e.value() != 0 {
-                    if let Ok(name) = e.get_name(&elf) {
-                        symbols.push((e.value(), format!("{:#}", rustc_demangle::demangle(name))));
-                    }
+                if e.get_type() == Ok(Type::Func)
+                    && e.value() != 0
+                    && let Ok(name) = e.get_name(&elf)
+                {
+                    symbols.push((e.value(), format!("{:#}", rustc_demangle::demangle(name))));
                 }
             }
         }
