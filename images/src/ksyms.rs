@@ -25,7 +25,12 @@ pub enum KsymsError {
     /// The ELF has no `.ksyms` section or no symbol table.
     MissingSection(&'static str),
     /// The table does not fit the reserved space.
-    TooBig { need: usize, have: usize },
+    TooBig {
+        /// The size of the encoded table.
+        need: usize,
+        /// The size of the `.ksyms` section.
+        have: usize,
+    },
 }
 
 impl std::fmt::Display for KsymsError {

@@ -4,7 +4,7 @@
 //! `forbid(unsafe_code)` also proves it holds no `unsafe`.
 #![forbid(unsafe_code)]
 
-#[allow(dead_code)]
+#[allow(dead_code, reason = "the kernel uses parts of this file that these tests do not")]
 #[path = "../../ostd/src/mm/phys_bounds.rs"]
 mod phys_bounds;
 
