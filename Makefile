@@ -20,7 +20,7 @@ RUN_MEM := 512M
 endif
 QEMU_ARGS ?=
 
-.PHONY: all deps kernel kernel-elf bzimage initramfs run run-ovmf test test-debian host-test clean
+.PHONY: all deps kernel kernel-elf bzimage initramfs run run-ovmf test test-debian host-test clippy clean
 
 all: kernel
 
@@ -57,6 +57,11 @@ run-ovmf: deps bzimage $(RUN_INITRAMFS)
 
 host-test:
 	cargo test --workspace --exclude kernel --exclude ostd
+
+# What make test's clippy check runs: the host crates, then tee alone as the no_std library.
+clippy:
+	cargo clippy --workspace --exclude kernel --exclude ostd --all-targets -- -D warnings
+	cargo clippy -p tee --lib -- -D warnings
 
 test: deps kernel initramfs
 	@cargo run -q -p tests --bin test-all -- --elf $(KERNEL_ELF) --bzimage $(KERNEL_BZIMAGE) --initramfs $(INITRAMFS)

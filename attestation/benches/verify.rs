@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 
 #[path = "../tests/common/http.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, reason = "the benchmark uses only the server helpers")]
 mod http;
 
 use std::sync::Arc;

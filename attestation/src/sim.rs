@@ -29,9 +29,11 @@ pub const SIM_REPORT_LEN: usize = 0xC0;
 
 /// A simulated report whose signature verified (and whose use was allowed).
 #[derive(Debug, Clone, PartialEq, Eq)]
-// The private `_verified` field, not `#[non_exhaustive]`, is what keeps construction
-// inside this module, where the checks are: the type is the proof.
-#[allow(clippy::manual_non_exhaustive)]
+#[allow(
+    clippy::manual_non_exhaustive,
+    reason = "the private `_verified` field, not `#[non_exhaustive]`, keeps construction \
+              inside this module, where the checks are: the type is the proof"
+)]
 pub struct VerifiedSimReport {
     /// The simulated launch measurement.
     pub measurement: [u8; 48],

@@ -35,7 +35,10 @@ pub enum BzImageError {
     /// The input is not a 64-bit ELF the parser accepts.
     BadElf(String),
     /// A loadable segment sits below the link base.
-    SegmentBelowBase { paddr: u64 },
+    SegmentBelowBase {
+        /// The segment's physical load address.
+        paddr: u64,
+    },
     /// The ELF has no loadable contents.
     Empty,
     /// The handover symbol is missing or not past the first 0x200 bytes.

@@ -25,7 +25,12 @@ pub enum KsymsError {
     /// The ELF has no `.ksyms` section or no symbol table.
     MissingSection(&'static str),
     /// The table does not fit the reserved space.
-    TooBig { need: usize, have: usize },
+    TooBig {
+        /// The size of the encoded table.
+        need: usize,
+        /// The size of the `.ksyms` section.
+        have: usize,
+    },
 }
 
 impl std::fmt::Display for KsymsError {
@@ -78,10 +83,11 @@ pub fn fill(image: &mut [u8]) -> Result<usize, KsymsError> {
         let mut symbols = Vec::new();
         if let Ok(SectionData::SymbolTable64(entries)) = symtab.get_data(&elf) {
             for e in entries {
-                if e.get_type() == Ok(Type::Func) && e.value() != 0 {
-                    if let Ok(name) = e.get_name(&elf) {
-                        symbols.push((e.value(), format!("{:#}", rustc_demangle::demangle(name))));
-                    }
+                if e.get_type() == Ok(Type::Func)
+                    && e.value() != 0
+                    && let Ok(name) = e.get_name(&elf)
+                {
+                    symbols.push((e.value(), format!("{:#}", rustc_demangle::demangle(name))));
                 }
             }
         }

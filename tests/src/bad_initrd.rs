@@ -11,11 +11,11 @@ pub fn newc_entry(mode: u32, name: &str, data: &[u8]) -> Vec<u8> {
     }
     e.extend_from_slice(name.as_bytes());
     e.push(0);
-    while e.len() % 4 != 0 {
+    while !e.len().is_multiple_of(4) {
         e.push(0);
     }
     e.extend_from_slice(data);
-    while e.len() % 4 != 0 {
+    while !e.len().is_multiple_of(4) {
         e.push(0);
     }
     e

@@ -19,20 +19,25 @@ use crate::reference::{boot_both, debian_image};
 /// What happened to one test case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// unittest reported `ok` (an expected failure counts too).
     Passed,
+    /// unittest reported `FAIL` or `ERROR` (an unexpected success counts too).
     Failed,
+    /// unittest reported `skipped`.
     Skipped,
 }
 
 /// One module's cases, keyed by unittest id (`test.test_os.FileTests.test_access`).
 #[derive(Debug, Default)]
 pub struct ModuleRun {
+    /// Each case the run reported, by id.
     pub cases: BTreeMap<String, Outcome>,
     /// Whether the `==== MODULE END` line was reached (a hang or crash loses it).
     pub finished: bool,
 }
 
 impl ModuleRun {
+    /// Returns how many cases ended with `outcome`.
     pub fn count(&self, outcome: Outcome) -> usize {
         self.cases.values().filter(|o| **o == outcome).count()
     }
@@ -140,7 +145,9 @@ fn status_outcome(status: &str) -> Option<Outcome> {
 /// One line of the known-gaps file: an exact case id and why it fails here.
 #[derive(Debug, PartialEq, Eq)]
 pub struct KnownGap {
+    /// The exact dotted case id.
     pub id: String,
+    /// Why the case fails under this kernel.
     pub reason: String,
 }
 
@@ -189,18 +196,24 @@ pub fn parse_known_gaps(text: &str) -> Result<Vec<KnownGap>, String> {
 /// The verdict on one module.
 #[derive(Debug, Default)]
 pub struct ModuleComparison {
+    /// The module's name (`test.test_os`).
     pub module: String,
+    /// Passed, failed and skipped cases under Linux.
     pub linux: (usize, usize, usize),
+    /// Passed, failed and skipped cases under this kernel.
     pub ours: (usize, usize, usize),
     /// Cases that pass under Linux and not here, with whether known-gaps lists them.
     pub gaps: Vec<(String, bool)>,
+    /// Whether the Linux run reached the module's end marker.
     pub linux_finished: bool,
+    /// Whether the run under this kernel reached the module's end marker.
     pub ours_finished: bool,
 }
 
 /// The verdict on a whole run.
 #[derive(Debug, Default)]
 pub struct Comparison {
+    /// One verdict per module, in the order the module list gives.
     pub modules: Vec<ModuleComparison>,
     /// Known-gaps entries that are no gap, each with why: the case passes here now, or it
     /// does not pass under Linux (fails, is skipped, or was not run).
@@ -208,12 +221,14 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// Returns the ids of cases that pass under Linux, fail here, and are not in known-gaps.
     pub fn unlisted(&self) -> impl Iterator<Item = &str> {
         self.modules
             .iter()
             .flat_map(|m| m.gaps.iter().filter(|(_, listed)| !listed).map(|(id, _)| id.as_str()))
     }
 
+    /// Returns how many cases that pass under Linux and fail here known-gaps lists.
     pub fn listed_count(&self) -> usize {
         self.modules.iter().map(|m| m.gaps.iter().filter(|(_, listed)| *listed).count()).sum()
     }

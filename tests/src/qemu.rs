@@ -182,21 +182,6 @@ pub fn ktest_counts(output: &str) -> Option<(usize, usize)> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ktest_counts_reads_the_last_summary_line() {
-        assert_eq!(
-            ktest_counts("x\n3 passed, 1 failed\nmore\n28 passed, 0 failed\n"),
-            Some((28, 0))
-        );
-        assert_eq!(ktest_counts("no summary"), None);
-        assert_eq!(ktest_counts("x passed, y failed"), None);
-    }
-}
-
 /// A QEMU whose serial console a test types into and reads from.
 pub struct Interactive {
     child: std::process::Child,
@@ -280,5 +265,20 @@ impl Interactive {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ktest_counts_reads_the_last_summary_line() {
+        assert_eq!(
+            ktest_counts("x\n3 passed, 1 failed\nmore\n28 passed, 0 failed\n"),
+            Some((28, 0))
+        );
+        assert_eq!(ktest_counts("no summary"), None);
+        assert_eq!(ktest_counts("x passed, y failed"), None);
     }
 }

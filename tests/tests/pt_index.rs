@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 #[path = "../../ostd/src/mm/pt_index.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, reason = "the kernel uses parts of this file that these tests do not")]
 mod pt_index;
 
 use proptest::prelude::*;

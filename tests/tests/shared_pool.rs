@@ -156,7 +156,7 @@ proptest! {
                             "an idle chunk held a live allocation"
                         );
                         failed_conversions += 1;
-                        if failed_conversions % 2 == 0 {
+                        if failed_conversions.is_multiple_of(2) {
                             pool.add(base, frames);
                         } else {
                             chunk_frames.retain(|&(b, _)| b != base);

@@ -2,7 +2,7 @@
 //! measurement windows to believe, and which clock source wins.
 #![forbid(unsafe_code)]
 
-#[allow(dead_code)]
+#[allow(dead_code, reason = "the kernel uses parts of this file that these tests do not")]
 #[path = "../../ostd/src/time/calibrate.rs"]
 mod calibrate;
 

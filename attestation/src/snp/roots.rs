@@ -17,8 +17,10 @@ use crate::snp::cert::{AmdCert, CertError};
 /// The ARK signs itself, the ASK and the ASVK ([`AmdRoots::new`] checks this once, so each
 /// report verification only checks the ASK/ASVK → VCEK/VLEK link).
 #[derive(Debug, Clone)]
-// The private `_linked` field, not `#[non_exhaustive]`, keeps construction in `new`.
-#[allow(clippy::manual_non_exhaustive)]
+#[allow(
+    clippy::manual_non_exhaustive,
+    reason = "the private `_linked` field, not `#[non_exhaustive]`, keeps construction in `new`"
+)]
 pub struct AmdRoots {
     /// The generation these roots belong to.
     pub generation: Generation,

@@ -123,9 +123,11 @@ pub enum Signer {
 
 /// An SNP report whose signature, chain and key binding checked out at a given time.
 #[derive(Debug, Clone)]
-// The private `_verified` field, not `#[non_exhaustive]`, is what keeps construction
-// inside this module, where the checks are: the type is the proof.
-#[allow(clippy::manual_non_exhaustive)]
+#[allow(
+    clippy::manual_non_exhaustive,
+    reason = "the private `_verified` field, not `#[non_exhaustive]`, keeps construction \
+              inside this module, where the checks are: the type is the proof"
+)]
 pub struct VerifiedSnpReport {
     /// The report as `tee` parsed it.
     pub report: AttestationReport,

@@ -74,9 +74,11 @@ impl std::error::Error for TdxError {}
 
 /// A TDX quote whose signatures, chains and collateral checked out at a given time.
 #[derive(Debug, Clone)]
-// The private `_verified` field, not `#[non_exhaustive]`, is what keeps construction
-// inside this module, where the checks are: the type is the proof.
-#[allow(clippy::manual_non_exhaustive)]
+#[allow(
+    clippy::manual_non_exhaustive,
+    reason = "the private `_verified` field, not `#[non_exhaustive]`, keeps construction \
+              inside this module, where the checks are: the type is the proof"
+)]
 pub struct VerifiedTdxQuote {
     /// The quote as `tee` parsed it (header, body, signature data).
     pub quote: Quote,

@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: vector paths and pinned times.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses its own subset of the helpers")]
 
 pub mod cli;
 pub mod http;

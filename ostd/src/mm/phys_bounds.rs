@@ -137,7 +137,7 @@ pub enum RegionUse {
 ///
 /// `range` is the window asked for; `region` and `image` are what it ran into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
+#[allow(missing_docs, reason = "the fields are described once, in the paragraph above")]
 pub enum WindowError {
     /// `paddr + len` runs past 2^64.
     Wraps { paddr: u64, len: u64 },

@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: reading the real-hardware vectors and hex literals.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses its own subset of the helpers")]
 
 /// Reads a file from `shared/vectors/` (a sibling of the project root).
 #[macro_export]

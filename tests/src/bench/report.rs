@@ -223,9 +223,9 @@ pub fn to_json(meta: &[(&str, String)], rows: &[Row], problems: &[String]) -> St
     }
     out.push_str("  \"rows\": [\n");
     for (i, r) in rows.iter().enumerate() {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "    {{\"name\": {}, \"unit\": {}, \"direction\": {}, \"linux\": {}, \"ours\": {}, \"ratio\": {}, \"note\": {}}}{}\n",
+            "    {{\"name\": {}, \"unit\": {}, \"direction\": {}, \"linux\": {}, \"ours\": {}, \"ratio\": {}, \"note\": {}}}{}",
             json_str(&r.name),
             json_str(&r.unit),
             json_str(r.direction().name()),

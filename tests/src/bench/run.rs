@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -97,7 +97,7 @@ pub fn boot_timed(spec: &BootSpec) -> std::io::Result<TimedBoot> {
 /// The boot of the benchmark image under `kernel` with `memory_mib` and extra command-line words.
 pub fn spec_for(
     kernel: &Kernel,
-    initrd: &PathBuf,
+    initrd: &Path,
     memory_mib: u32,
     extra: &str,
     timeout: Duration,
@@ -111,7 +111,7 @@ pub fn spec_for(
         kernel: kernel.image.clone().into(),
         ovmf: false,
         cmdline,
-        initrd: Some(initrd.clone().into()),
+        initrd: Some(initrd.to_path_buf().into()),
         memory: format!("{memory_mib}M"),
         machine: "q35".into(),
         timeout,
@@ -121,12 +121,7 @@ pub fn spec_for(
 }
 
 /// Finds the smallest `-m` (MiB, in `1..=max_mib`) at which `kernel` still runs the script.
-pub fn min_memory(
-    kernel: &Kernel,
-    initrd: &PathBuf,
-    max_mib: u32,
-    timeout: Duration,
-) -> Option<u32> {
+pub fn min_memory(kernel: &Kernel, initrd: &Path, max_mib: u32, timeout: Duration) -> Option<u32> {
     bisect_min(1, max_mib, |mib| {
         let spec = spec_for(kernel, initrd, mib, "benchmode=mem", timeout);
         let (ok, secs) = match boot_timed(&spec) {

@@ -47,6 +47,7 @@ fn main() -> ExitCode {
 
     record("host tests (cargo test)", host_tests());
     record("formatting (cargo fmt --all --check, rustfmt.toml)", formatting());
+    record("clippy on the host crates (-D warnings, Cargo.toml's [workspace.lints])", clippy());
     record("in-kernel tests under PVH", ktests(&elf, "console=ttyS0 ktest", &[]));
     record(
         "in-kernel DMA tests under tee=sim (release-build shared-pool check)",
@@ -206,6 +207,47 @@ fn formatting() -> Result<String, String> {
         files.join("; "),
         String::from_utf8_lossy(&out.stderr).trim()
     ))
+}
+
+/// The host crates pass clippy's default lints and the workspace's own (`[workspace.lints]` in
+/// Cargo.toml) with no warning: every target of the default members, then tee on its own,
+/// which checks it as the no_std library it is (in the workspace run attestation turns on
+/// tee's `std` feature).
+fn clippy() -> Result<String, String> {
+    let host = ["--workspace", "--exclude", "kernel", "--exclude", "ostd", "--all-targets"];
+    let runs: [&[&str]; 2] = [&host, &["-p", "tee", "--lib"]];
+    for run in runs {
+        let out = Command::new("cargo")
+            .args(["clippy", "-q", "--message-format=short"])
+            .args(run)
+            .args(["--", "-D", "warnings"])
+            .output()
+            .map_err(|e| format!("cannot run cargo clippy: {e}"))?;
+        if out.status.success() {
+            continue;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("no such command") {
+            return Err("clippy is not installed (rustup component add clippy)".to_string());
+        }
+        // Short-format diagnostics are one line each: `path:line:col: error: message`.
+        // A file shared by several targets reports the same finding more than once.
+        let mut found: Vec<&str> = Vec::new();
+        for line in stderr.lines().filter(|l| l.contains(": error: ")) {
+            if !found.contains(&line) {
+                found.push(line);
+            }
+        }
+        let shown = if found.is_empty() { vec![stderr.trim()] } else { found };
+        return Err(format!(
+            "cargo clippy {} -- -D warnings exited with {} ({} finding(s); first ones):\n      {}",
+            run.join(" "),
+            out.status,
+            shown.len(),
+            shown.iter().take(10).copied().collect::<Vec<_>>().join("\n      ")
+        ));
+    }
+    Ok("no warnings".to_string())
 }
 
 fn tail(out: &BootOutcome) -> String {

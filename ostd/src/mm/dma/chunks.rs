@@ -91,7 +91,10 @@ impl Chunks {
     /// If `base` is not frame-aligned, `frames` is zero, or the chunk overlaps one the pool
     /// already has (invariant 1).
     pub(super) fn add(&mut self, base: u64, frames: usize) {
-        assert!(base % FRAME_SIZE == 0 && frames > 0, "bad shared-pool chunk {base:#x}+{frames}");
+        assert!(
+            base.is_multiple_of(FRAME_SIZE) && frames > 0,
+            "bad shared-pool chunk {base:#x}+{frames}"
+        );
         let end = base + frames as u64 * FRAME_SIZE;
         assert!(
             self.chunks.iter().all(|c| end <= c.base || c.end() <= base),
