@@ -21,7 +21,8 @@ const STACK_PAGES: usize = 16;
 static SCHEDULER: RoundRobin = RoundRobin::new(5);
 /// The running task. Whenever a task runs, this names it (`switch_away` changes it, with
 /// interrupts off, only just before switching stacks), which is what lets [`current`] read
-/// it without a lock.
+/// it without a lock. There is one CPU, as for the run queue; a second one would make this
+/// a per-CPU field.
 static CURRENT: TaskSlot = TaskSlot::EMPTY;
 /// The task switched away from, kept alive until the next task is off its stack.
 static PREVIOUS: TaskSlot = TaskSlot::EMPTY;
