@@ -2,7 +2,8 @@
 # Boots the bzImage under OVMF (UEFI), through the Linux boot protocol's 64-bit EFI handover:
 # the path TDVF and SEV OVMF take on confidential-computing hosts.
 #   run-ovmf.sh BZIMAGE [extra qemu args...]
-# Environment: MEM (default 512M), CMDLINE, INITRD, OVMF (firmware image).
+# Environment: MEM (default 512M), CMDLINE, INITRD, OVMF (firmware image); DISK, DISK_RO,
+#              IOMMU (devices.sh).
 set -eu
 bz=$1
 shift
@@ -10,6 +11,7 @@ ovmf=${OVMF:-/usr/share/ovmf/OVMF.fd}
 set -- -machine q35 -cpu max -m "${MEM:-512M}" -accel tcg -nographic -no-reboot \
     -bios "$ovmf" -serial mon:stdio -net none -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -kernel "$bz" -append "${CMDLINE:-console=ttyS0}" ${INITRD:+-initrd "$INITRD"} "$@"
+. "$(dirname "$0")/devices.sh"
 status=0
 qemu-system-x86_64 "$@" || status=$?
 case $status in

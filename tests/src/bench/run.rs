@@ -117,6 +117,8 @@ pub fn spec_for(
         timeout,
         console_log: None,
         icount: false,
+        disks: Vec::new(),
+        iommu: false,
     }
 }
 

@@ -1,0 +1,15 @@
+# Sourced by run-pvh.sh and run-ovmf.sh after they set their arguments: appends the devices
+# the environment asks for, with the same flags as tests/src/qemu.rs (`disk_args`).
+#   DISK=path      a raw image as a modern virtio-blk disk (the guest's vda)
+#   DISK_RO=1      attach it read-only
+#   IOMMU=1        QEMU's Intel IOMMU (intremap=off); the disk must then go through it
+if [ -n "${IOMMU:-}" ]; then
+    set -- "$@" -device intel-iommu,intremap=off
+fi
+if [ -n "${DISK:-}" ]; then
+    case $DISK in
+        *,*) echo "devices.sh: DISK must not contain a comma: $DISK" >&2; exit 2 ;;
+    esac
+    set -- "$@" -drive "file=$DISK,if=none,id=disk0,format=raw${DISK_RO:+,readonly=on}" \
+        -device "virtio-blk-pci,drive=disk0,disable-legacy=on${IOMMU:+,iommu_platform=on}"
+fi
