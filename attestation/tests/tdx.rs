@@ -174,6 +174,7 @@ fn a_collateral_directory_missing_a_file_names_the_item() {
     let e = TdxCollateral::load(&dir).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "collateral TCB info missing: none of [\"tcb_info.json\", \"sample_tcbInfo_response\"] exists"
+        "collateral TCB info missing: none of [\"tcb_info.json\", \"sample_tcbInfo_response\"] \
+         exists"
     );
 }

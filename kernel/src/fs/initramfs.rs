@@ -51,7 +51,8 @@ impl fmt::Display for InitramfsError {
             Self::TooLarge { limit } => {
                 write!(
                     f,
-                    "the archive decompresses to more than {limit} bytes, a quarter of free memory; refusing it"
+                    "the archive decompresses to more than {limit} bytes, a quarter of free \
+                     memory; refusing it"
                 )
             }
             Self::IsizeExceeded { isize } => write!(

@@ -225,7 +225,8 @@ pub fn to_json(meta: &[(&str, String)], rows: &[Row], problems: &[String]) -> St
     for (i, r) in rows.iter().enumerate() {
         let _ = writeln!(
             out,
-            "    {{\"name\": {}, \"unit\": {}, \"direction\": {}, \"linux\": {}, \"ours\": {}, \"ratio\": {}, \"note\": {}}}{}",
+            "    {{\"name\": {}, \"unit\": {}, \"direction\": {}, \"linux\": {}, \"ours\": {}, \
+             \"ratio\": {}, \"note\": {}}}{}",
             json_str(&r.name),
             json_str(&r.unit),
             json_str(r.direction().name()),
