@@ -647,7 +647,8 @@ for x in y {
                 {"kind":["lib"],"src_path":"/w/a/src/lib.rs"},
                 {"kind":["test"],"src_path":"/w/a/tests/t.rs"},
                 {"kind":["custom-build"],"src_path":"/w/a/build.rs"}]},
-            {"id":"registry+x#dep@1.0.0","name":"dep","manifest_path":"/r/dep/Cargo.toml","targets":[]}],
+            {"id":"registry+x#dep@1.0.0","name":"dep","manifest_path":"/r/dep/Cargo.toml",
+                "targets":[]}],
             "workspace_members":["path+file:///w/a#0.1.0"]}"#;
         let packages = parse_metadata(json).unwrap();
         assert_eq!(packages.len(), 1, "only workspace members");

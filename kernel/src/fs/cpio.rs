@@ -258,9 +258,22 @@ ostd::ktest! {
         use alloc::vec::Vec;
         fn entry(mode: u32, name: &str, data: &[u8]) -> Vec<u8> {
             let mut e = alloc::format!(
-                "070701{:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-                1, 0, 0, 1, 0, data.len(), 0, 0, 0, 0, name.len() + 1, 0
-            ).into_bytes();
+                "070701{:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{:08x}\
+                 {:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
+                1,
+                0,
+                0,
+                1,
+                0,
+                data.len(),
+                0,
+                0,
+                0,
+                0,
+                name.len() + 1,
+                0
+            )
+            .into_bytes();
             e.extend_from_slice(name.as_bytes());
             e.push(0);
             while e.len() % 4 != 0 {

@@ -324,9 +324,20 @@ ostd::ktest! {
         // One directory and one file ("d/f" = "hi\n"), as `cpio -o -H newc` writes them.
         fn header(ino: u32, mode: u32, size: usize, name: &str) -> Vec<u8> {
             let mut h = alloc::format!(
-                "070701{ino:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{size:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-                0, 0, 1, 0, 0, 0, 0, 0, name.len() + 1, 0
-            ).into_bytes();
+                "070701{ino:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{size:08x}\
+                 {:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
+                0,
+                0,
+                1,
+                0,
+                0,
+                0,
+                0,
+                0,
+                name.len() + 1,
+                0
+            )
+            .into_bytes();
             h.extend_from_slice(name.as_bytes());
             h.push(0);
             while h.len() % 4 != 0 {

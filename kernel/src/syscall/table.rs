@@ -18,7 +18,8 @@ pub struct Syscall {
 macro_rules! table {
     ($($nr:literal $name:ident => $handler:path,)*) => {
         /// Implemented syscalls, sorted by number.
-        pub static TABLE: &[Syscall] = &[$(Syscall { nr: $nr, name: stringify!($name), handler: $handler },)*];
+        pub static TABLE: &[Syscall] =
+            &[$(Syscall { nr: $nr, name: stringify!($name), handler: $handler },)*];
     };
 }
 
