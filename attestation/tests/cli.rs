@@ -14,7 +14,12 @@ fn sim_evidence(dir: &Path, debug: bool, nonce: &str, bound_nonce: &str) -> Stri
     let rd = expected_report_data(bound_nonce.as_bytes(), b"key");
     let report = sign_sim_report(&[0xAB; 48], &rd, debug);
     let b64 = base64::engine::general_purpose::STANDARD;
-    let doc = serde_json::json!({"tee": "sim", "evidence": b64.encode(report), "nonce": nonce, "runtime_data": b64.encode(b"key")});
+    let doc = serde_json::json!({
+        "tee": "sim",
+        "evidence": b64.encode(report),
+        "nonce": nonce,
+        "runtime_data": b64.encode(b"key")
+    });
     write(dir, &format!("sim-{debug}-{bound_nonce}.json"), &doc.to_string())
 }
 
@@ -91,7 +96,11 @@ mod tdx {
     fn reference_values_that_differ_name_the_closest_entry_and_register() {
         let d = scratch("refs");
         let refs = serde_json::json!({"entries": [
-            {"name": "build-A", "tee": "tdx", "values": {"mr_td": "00".repeat(48), "rtmr3": "00".repeat(48)}},
+            {
+                "name": "build-A",
+                "tee": "tdx",
+                "values": {"mr_td": "00".repeat(48), "rtmr3": "00".repeat(48)}
+            },
             {"name": "build-B", "tee": "tdx", "values": {"mr_td": "11".repeat(48)}},
         ]});
         let refs = write(&d, "refs.json", &refs.to_string());
@@ -122,8 +131,11 @@ mod tdx {
     #[test]
     fn matching_reference_values_are_affirmed_naming_the_entry() {
         let d = scratch("refs-ok");
-        let mr_td = "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7";
-        let refs = serde_json::json!([{"name": "build-C", "tee": "tdx", "values": {"mr_td": mr_td.to_uppercase()}}]);
+        let mr_td = "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a\
+                     3520c942a604a407de03ae6dc5f87f27428b2538873118b7";
+        let refs = serde_json::json!([
+            {"name": "build-C", "tee": "tdx", "values": {"mr_td": mr_td.to_uppercase()}}
+        ]);
         let refs = write(&d, "refs.json", &refs.to_string());
         let (code, out) = attest(&[
             "--evidence",
@@ -155,7 +167,13 @@ mod snp {
             "2025-06-01T00:00:00Z",
         ]);
         assert_eq!(code, AFFIRMING, "{out}");
-        assert!(out.contains("[ok  ] debug: expected false (guest policy bit 19; policy forbids debug), observed false"), "{out}");
+        assert!(
+            out.contains(
+                "[ok  ] debug: expected false (guest policy bit 19; policy forbids debug), \
+                 observed false"
+            ),
+            "{out}"
+        );
     }
 
     #[test]

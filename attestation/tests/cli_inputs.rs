@@ -39,7 +39,11 @@ mod formats {
     #[test]
     fn snp_evidence_json_with_embedded_certs_is_affirmed() {
         let d = scratch("doc-snp");
-        let doc = serde_json::json!({"tee": "snp", "evidence": b64("snp/trustee/test-vlek-report.bin"), "certs": [b64("snp/trustee/test-vlek.der")]});
+        let doc = serde_json::json!({
+            "tee": "snp",
+            "evidence": b64("snp/trustee/test-vlek-report.bin"),
+            "certs": [b64("snp/trustee/test-vlek.der")]
+        });
         let ev = write(&d, "ev.json", &doc.to_string());
         let (code, out) = attest(&["--evidence", &ev, "--at", "2025-06-01T00:00:00Z"]);
         assert_eq!(code, AFFIRMING, "{out}");
@@ -49,7 +53,11 @@ mod formats {
     #[test]
     fn tdx_evidence_json_with_a_foreign_event_log_is_denied_naming_the_rtmr() {
         let d = scratch("doc-tdx");
-        let doc = serde_json::json!({"tee": "tdx", "evidence": b64("tdx/dcap-qvl/tdx_quote"), "event_log": b64("ccel/go-tdx-guest/ccel_data.dat")});
+        let doc = serde_json::json!({
+            "tee": "tdx",
+            "evidence": b64("tdx/dcap-qvl/tdx_quote"),
+            "event_log": b64("ccel/go-tdx-guest/ccel_data.dat")
+        });
         let ev = write(&d, "ev.json", &doc.to_string());
         let (code, out) = attest(&[
             "--evidence",

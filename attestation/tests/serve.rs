@@ -91,7 +91,14 @@ impl Server {
 fn sim_doc(nonce: &str, debug: bool) -> Vec<u8> {
     let rd = expected_report_data(nonce.as_bytes(), b"guest key");
     let report = sign_sim_report(&[0x5A; 48], &rd, debug);
-    json!({"tee": "sim", "evidence": B64.encode(report), "nonce": nonce, "runtime_data": B64.encode(b"guest key")}).to_string().into_bytes()
+    json!({
+        "tee": "sim",
+        "evidence": B64.encode(report),
+        "nonce": nonce,
+        "runtime_data": B64.encode(b"guest key")
+    })
+    .to_string()
+    .into_bytes()
 }
 
 #[test]
@@ -160,7 +167,11 @@ fn a_real_snp_report_verifies_over_http_and_is_denied_only_for_its_unbound_nonce
     // fresh nonce: the signature, chain and policy pass, the binding claim fails.
     let d = scratch("snp");
     let s = start(&d, "2025-06-01T00:00:00Z", &[]);
-    let doc = json!({"tee": "snp", "evidence": B64.encode(read("snp/trustee/test-report.bin")), "nonce": s.nonce()});
+    let doc = json!({
+        "tee": "snp",
+        "evidence": B64.encode(read("snp/trustee/test-report.bin")),
+        "nonce": s.nonce()
+    });
     let r = s.post("/attest", doc.to_string().as_bytes());
     assert_eq!(r.status, 403);
     let v = r.json();

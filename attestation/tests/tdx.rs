@@ -59,7 +59,10 @@ fn go_tdx_guest_quote_is_authentic_but_below_every_tcb_level_in_its_sample_tcb_i
     )
     .unwrap_err();
     assert!(
-        matches!(&e, TdxError::TcbLevelNotFound { tee_tcb_svn, .. } if tee_tcb_svn.starts_with("030004")),
+        matches!(
+            &e,
+            TdxError::TcbLevelNotFound { tee_tcb_svn, .. } if tee_tcb_svn.starts_with("030004")
+        ),
         "{e}"
     );
 }
@@ -174,6 +177,7 @@ fn a_collateral_directory_missing_a_file_names_the_item() {
     let e = TdxCollateral::load(&dir).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "collateral TCB info missing: none of [\"tcb_info.json\", \"sample_tcbInfo_response\"] exists"
+        "collateral TCB info missing: none of [\"tcb_info.json\", \"sample_tcbInfo_response\"] \
+         exists"
     );
 }

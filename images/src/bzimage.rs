@@ -143,7 +143,8 @@ pub fn setup_area(kernel: &FlatKernel) -> Result<Vec<u8>, BzImageError> {
     s[0x206..0x208].copy_from_slice(&PROTOCOL_VERSION.to_le_bytes());
     s[0x211] = LOADED_HIGH;
     s[0x214..0x218].copy_from_slice(&(LINK_BASE as u32).to_le_bytes()); // code32_start
-    s[0x22c..0x230].copy_from_slice(&0x7fff_ffffu32.to_le_bytes()); // initrd_addr_max (QEMU refuses initrds without it)
+    // initrd_addr_max (QEMU refuses initrds without it)
+    s[0x22c..0x230].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
     s[0x230..0x234].copy_from_slice(&0x20_0000u32.to_le_bytes()); // kernel_alignment
     s[0x234] = 1; // relocatable_kernel
     s[0x235] = 12; // min_alignment: 4 KiB

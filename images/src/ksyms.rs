@@ -40,7 +40,8 @@ impl std::fmt::Display for KsymsError {
             Self::MissingSection(s) => write!(f, "the ELF has no {s} section"),
             Self::TooBig { need, have } => write!(
                 f,
-                "the symbol table needs {need} bytes but .ksyms reserves {have}: raise KSYMS_CAPACITY in ostd/src/panic/symbols.rs"
+                "the symbol table needs {need} bytes but .ksyms reserves {have}: raise \
+                 KSYMS_CAPACITY in ostd/src/panic/symbols.rs"
             ),
         }
     }

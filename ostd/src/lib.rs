@@ -70,11 +70,12 @@ mod ostd_main_macro {
                 const _: () = {
                     #[used]
                     #[unsafe(link_section = ".ktests")]
-                    static DESCRIPTOR: $crate::ktest::KtestDescriptor = $crate::ktest::KtestDescriptor {
-                        module: module_path!(),
-                        name: stringify!($name),
-                        run: $name,
-                    };
+                    static DESCRIPTOR: $crate::ktest::KtestDescriptor =
+                        $crate::ktest::KtestDescriptor {
+                            module: module_path!(),
+                            name: stringify!($name),
+                            run: $name,
+                        };
                 };
             )*
         };

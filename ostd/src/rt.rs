@@ -45,7 +45,9 @@ pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut
         // source byte before it is overwritten, and DF is cleared again before returning.
         unsafe {
             asm!("std", "rep movsb", "cld",
-                 inout("rcx") n => _, inout("rdi") dst.add(n - 1) => _, inout("rsi") src.add(n - 1) => _,
+                 inout("rcx") n => _,
+                 inout("rdi") dst.add(n - 1) => _,
+                 inout("rsi") src.add(n - 1) => _,
                  options(nostack));
         }
         dst

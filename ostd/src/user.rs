@@ -77,7 +77,13 @@ fn mxcsr_mask() -> u32 {
         let mut area = Area([0; 512]);
         // SAFETY: FXSAVE64 writes exactly 512 bytes at a 16-byte-aligned address: `area` is
         // that, exclusively borrowed here. It reads CPU state only.
-        unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) area.0.as_mut_ptr(), options(nostack, preserves_flags)) };
+        unsafe {
+            core::arch::asm!(
+                "fxsave64 [{}]",
+                in(reg) area.0.as_mut_ptr(),
+                options(nostack, preserves_flags)
+            )
+        };
         match u32::from_le_bytes([area.0[28], area.0[29], area.0[30], area.0[31]]) {
             0 => 0xffbf,
             mask => mask,

@@ -129,11 +129,17 @@ crate::ktest! {
                     user.context_mut().set_syscall_return(0);
                 }
                 ReturnReason::Syscall if user.context().syscall_number() == 1001 => break,
-                other => panic!("unexpected return from user mode: {other:?} at rip {:#x}", user.context().rip),
+                other => panic!(
+                    "unexpected return from user mode: {other:?} at rip {:#x}",
+                    user.context().rip
+                ),
             }
         }
         assert_eq!(user.context().rdi, 0, "user code saw an XMM register change");
-        assert!(crate::time::ticks() >= ticks_before + 2, "no timer interrupts arrived while in user mode");
+        assert!(
+            crate::time::ticks() >= ticks_before + 2,
+            "no timer interrupts arrived while in user mode"
+        );
     }
 
     fn user_page_fault_is_resolved_by_the_space_handler() {
@@ -166,14 +172,18 @@ crate::ktest! {
         assert_eq!(&back, b"across a page");
         // An unmapped address outside the handler's region is an error, not a panic.
         assert_eq!(space.read_bytes(0x5000_0000, &mut back), Err(VmError::Fault(0x5000_0000)));
-        assert_eq!(space.write_bytes(u64::MAX - 3, b"wrap"), Err(VmError::BadAddress(u64::MAX - 3)));
+        assert_eq!(
+            space.write_bytes(u64::MAX - 3, b"wrap"),
+            Err(VmError::BadAddress(u64::MAX - 3))
+        );
         crate::mm::deactivate_user_space();
     }
 
     fn user_copies_of_every_length_and_alignment_stop_exactly_at_the_first_bad_byte() {
         let space = space_with(&[0xcc]);
         space.activate();
-        let pattern: alloc::vec::Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(37).wrapping_add(1)).collect();
+        let pattern: alloc::vec::Vec<u8> =
+            (0..64u8).map(|i| i.wrapping_mul(37).wrapping_add(1)).collect();
         // Whole copies: the eight-byte steps and the byte tail together move every byte, and
         // nothing next to the range.
         let base = STACK_TOP - PAGE_SIZE as u64;
@@ -194,11 +204,19 @@ crate::ktest! {
         for before in [1u64, 3, 7, 8, 13, 16, 21] {
             let start = STACK_TOP - before;
             let mut back = [0u8; 64];
-            assert_eq!(space.write_bytes(start, &pattern[..40]), Err(VmError::Fault(STACK_TOP)), "write {before} bytes before the end");
+            assert_eq!(
+                space.write_bytes(start, &pattern[..40]),
+                Err(VmError::Fault(STACK_TOP)),
+                "write {before} bytes before the end"
+            );
             space.read_bytes(start, &mut back[..before as usize]).unwrap();
             assert_eq!(&back[..before as usize], &pattern[..before as usize]);
             let mut into = [0xeeu8; 40];
-            assert_eq!(space.read_bytes(start, &mut into), Err(VmError::Fault(STACK_TOP)), "read {before} bytes before the end");
+            assert_eq!(
+                space.read_bytes(start, &mut into),
+                Err(VmError::Fault(STACK_TOP)),
+                "read {before} bytes before the end"
+            );
             assert_eq!(&into[..before as usize], &pattern[..before as usize]);
         }
         crate::mm::deactivate_user_space();
@@ -214,20 +232,29 @@ crate::ktest! {
         let child = Arc::new(parent.fork_cow().unwrap());
         static COPIES: AtomicUsize = AtomicUsize::new(0);
         COPIES.store(0, Ordering::Relaxed);
-        child.set_page_fault_handler(alloc::boxed::Box::new(|space: &VmSpace, info: &PageFaultInfo| {
-            if info.addr & !(PAGE_SIZE as u64 - 1) != PAGE || !info.present || info.user {
-                return Err(());
-            }
-            COPIES.fetch_add(1, Ordering::Relaxed);
-            let copy = Frame::alloc_zeroed().ok_or(())?;
-            copy.copy_from(&space.clone_frame_at(PAGE).ok_or(())?);
-            space.replace(PAGE, copy, PageFlags::READ | PageFlags::WRITE).map(drop).map_err(|_| ())
-        }));
+        child.set_page_fault_handler(alloc::boxed::Box::new(
+            |space: &VmSpace, info: &PageFaultInfo| {
+                if info.addr & !(PAGE_SIZE as u64 - 1) != PAGE || !info.present || info.user {
+                    return Err(());
+                }
+                COPIES.fetch_add(1, Ordering::Relaxed);
+                let copy = Frame::alloc_zeroed().ok_or(())?;
+                copy.copy_from(&space.clone_frame_at(PAGE).ok_or(())?);
+                space
+                    .replace(PAGE, copy, PageFlags::READ | PageFlags::WRITE)
+                    .map(drop)
+                    .map_err(|_| ())
+            },
+        ));
         child.activate();
         // With CR0.WP on, the kernel's write faults on the shared read-only entry, and the
         // handler gives the child its own copy; the parent's page is untouched.
         child.write_bytes(PAGE + 7, b"CHILD").unwrap();
-        assert_eq!(COPIES.load(Ordering::Relaxed), 1, "the write did not go through the fault handler");
+        assert_eq!(
+            COPIES.load(Ordering::Relaxed),
+            1,
+            "the write did not go through the fault handler"
+        );
         let mut back = [0u8; 12];
         child.read_bytes(PAGE, &mut back).unwrap();
         assert_eq!(&back, b"parent CHILD");
@@ -239,7 +266,10 @@ crate::ktest! {
         child.map(PAGE + 0x1000, read_only.clone(), PageFlags::READ).unwrap();
         assert_eq!(child.write_bytes(PAGE + 0x1000, b"x"), Err(VmError::Fault(PAGE + 0x1000)));
         // The fault fixup leaves through CLAC: SMAP is back in force.
-        assert!(!x86_64::registers::rflags::read().contains(x86_64::registers::rflags::RFlags::ALIGNMENT_CHECK));
+        assert!(
+            !x86_64::registers::rflags::read()
+                .contains(x86_64::registers::rflags::RFlags::ALIGNMENT_CHECK)
+        );
         let mut byte = [0xffu8];
         read_only.read_bytes(0, &mut byte);
         assert_eq!(byte, [0]);
@@ -251,17 +281,32 @@ crate::ktest! {
         let frame = Frame::alloc_zeroed().unwrap();
         let paddr = frame.paddr();
         space.map(0x20_0000, frame, PageFlags::READ | PageFlags::WRITE).unwrap();
-        assert_eq!(space.translate(0x20_0010), Some((paddr + 0x10, PageFlags::READ | PageFlags::WRITE | PageFlags::USER)));
-        assert_eq!(space.map(0x20_0000, Frame::alloc_zeroed().unwrap(), PageFlags::READ), Err(VmError::AlreadyMapped(0x20_0000)));
+        assert_eq!(
+            space.translate(0x20_0010),
+            Some((paddr + 0x10, PageFlags::READ | PageFlags::WRITE | PageFlags::USER))
+        );
+        assert_eq!(
+            space.map(0x20_0000, Frame::alloc_zeroed().unwrap(), PageFlags::READ),
+            Err(VmError::AlreadyMapped(0x20_0000))
+        );
         space.protect(0x20_0000, PageFlags::READ).unwrap();
-        assert_eq!(space.translate(0x20_0000).map(|(_, f)| f), Some(PageFlags::READ | PageFlags::USER));
+        assert_eq!(
+            space.translate(0x20_0000).map(|(_, f)| f),
+            Some(PageFlags::READ | PageFlags::USER)
+        );
         let back = space.unmap(0x20_0000).unwrap();
         assert_eq!(back.paddr(), paddr);
         assert_eq!(back.ref_count(), 1);
         assert_eq!(space.translate(0x20_0000), None);
         assert_eq!(space.unmap(0x20_0000).map(|_| ()), Err(VmError::NotMapped(0x20_0000)));
-        assert_eq!(space.map(0x20_0001, Frame::alloc_zeroed().unwrap(), PageFlags::READ), Err(VmError::BadAddress(0x20_0001)));
-        assert_eq!(space.map(crate::mm::USER_END, Frame::alloc_zeroed().unwrap(), PageFlags::READ), Err(VmError::BadAddress(crate::mm::USER_END)));
+        assert_eq!(
+            space.map(0x20_0001, Frame::alloc_zeroed().unwrap(), PageFlags::READ),
+            Err(VmError::BadAddress(0x20_0001))
+        );
+        assert_eq!(
+            space.map(crate::mm::USER_END, Frame::alloc_zeroed().unwrap(), PageFlags::READ),
+            Err(VmError::BadAddress(crate::mm::USER_END))
+        );
     }
 
     fn dropping_a_vm_space_frees_its_frames_and_tables() {
@@ -269,7 +314,13 @@ crate::ktest! {
         {
             let space = VmSpace::new().unwrap();
             for i in 0..10 {
-                space.map(0x100_0000 + i * 0x20_0000, Frame::alloc_zeroed().unwrap(), PageFlags::READ).unwrap();
+                space
+                    .map(
+                        0x100_0000 + i * 0x20_0000,
+                        Frame::alloc_zeroed().unwrap(),
+                        PageFlags::READ,
+                    )
+                    .unwrap();
             }
             assert!(crate::mm::frame_stats().free < before - 10);
         }

@@ -243,8 +243,9 @@ mod test {
     #[test]
     fn asking_a_tdx_report_for_an_snp_report_names_the_provider() {
         let r = TsmReport::from_json(r#"{"outblob":"","provider":"tdx_guest\n"}"#).unwrap();
-        assert!(
-            matches!(r.snp_report(), Err(TsmReportError::WrongProvider { found }) if found == "tdx_guest\n")
-        );
+        assert!(matches!(
+            r.snp_report(),
+            Err(TsmReportError::WrongProvider { found }) if found == "tdx_guest\n"
+        ));
     }
 }

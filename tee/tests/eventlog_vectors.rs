@@ -92,7 +92,8 @@ mod log {
         assert_eq!(
             rtmrs[0],
             hexa(
-                "3fa2f61f395b7f5feefb4ec2df61297f109ad8abcd6410c1b7df60f21f37b19297fc35e544039c7e1edece752afd17f6"
+                "3fa2f61f395b7f5feefb4ec2df61297f109ad8abcd6410c1\
+                 b7df60f21f37b19297fc35e544039c7e1edece752afd17f6"
             )
         );
         assert_eq!(rtmrs[3], [0; 48]);

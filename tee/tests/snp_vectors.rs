@@ -42,7 +42,8 @@ fn virtee_milan_report_is_v2_vcek_signed_with_tcb_3_0_8_115() {
     assert_eq!(
         rep.measurement,
         hexa(
-            "7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e1a0dc39b2c60bd95b9c480cd81841f"
+            "7a1e5c266c0108dbc9bb94fa926951320940915d0aafb424\
+             64bd88b579ea158d3e1a0dc39b2c60bd95b9c480cd81841f"
         )
     );
     assert_eq!(

@@ -45,7 +45,8 @@ mod quote_v4 {
         assert_eq!(
             body.mr_seam,
             hexa(
-                "5b38e33a6487958b72c3c12a938eaa5e3fd4510c51aeeab58c7d5ecee41d7c436489d6c8e4f92f160b7cad34207b00c1"
+                "5b38e33a6487958b72c3c12a938eaa5e3fd4510c51aeeab5\
+                 8c7d5ecee41d7c436489d6c8e4f92f160b7cad34207b00c1"
             )
         );
         assert_eq!(body.mr_signer_seam, [0; 48]);
@@ -54,13 +55,15 @@ mod quote_v4 {
         assert_eq!(
             *quote.mr_td(),
             hexa(
-                "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7"
+                "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a\
+                 3520c942a604a407de03ae6dc5f87f27428b2538873118b7"
             )
         );
         assert_eq!(
             quote.rtmrs()[2],
             hexa(
-                "d833feef2cd945148aa38ead2c53e9b7f138190aaaebfc551dccd829fc207aa3ba80b70870d7330733642e01d48c3132"
+                "d833feef2cd945148aa38ead2c53e9b7f138190aaaebfc55\
+                 1dccd829fc207aa3ba80b70870d7330733642e01d48c3132"
             )
         );
         assert_eq!(quote.rtmrs()[3], [0; 48]);
@@ -186,7 +189,8 @@ mod quote_v4 {
         assert_eq!(
             *spr.mr_td(),
             hexa(
-                "6363b8043668a3ad953278e10389574d326c6749fb78aa810ecd9336923db86f22fc00b8dcd404bc10d5e119d7215cbb"
+                "6363b8043668a3ad953278e10389574d326c6749fb78aa81\
+                 0ecd9336923db86f22fc00b8dcd404bc10d5e119d7215cbb"
             )
         );
         let cos = Quote::parse(&QuoteBytes::new_checked(cos113()).unwrap()).unwrap();

@@ -47,7 +47,8 @@ fn outblob_is_a_v3_genoa_report() {
     assert_eq!(
         rep.measurement,
         hexa(
-            "7699e6ac12ccdfd1dfac70e649ce1f046cb2afbb003438f4cdddfe2ccbe182fa5ffbe8dcdb930454324e10c52c788980"
+            "7699e6ac12ccdfd1dfac70e649ce1f046cb2afbb003438f4\
+             cdddfe2ccbe182fa5ffbe8dcdb930454324e10c52c788980"
         )
     );
 }

@@ -170,7 +170,9 @@ pub fn parse_known_gaps(text: &str) -> Result<Vec<KnownGap>, String> {
         }
         if pattern.contains(['*', '?', '[', ']']) {
             return Err(format!(
-                "known-gaps line {}: `{pattern}` is a pattern; list each failing case by its exact id (`cargo run -p tests --bin cpython-suite -- --judge` writes them to target/cpython/unlisted)",
+                "known-gaps line {}: `{pattern}` is a pattern; list each failing case by its exact \
+                 id (`cargo run -p tests --bin cpython-suite -- --judge` writes them to \
+                 target/cpython/unlisted)",
                 number + 1
             ));
         }
@@ -181,7 +183,8 @@ pub fn parse_known_gaps(text: &str) -> Result<Vec<KnownGap>, String> {
                 .any(|w| w.is_empty() || !w.chars().all(|c| c.is_alphanumeric() || c == '_'))
         {
             return Err(format!(
-                "known-gaps line {}: `{pattern}` is not a case id like test.test_os.FileTests.test_access",
+                "known-gaps line {}: `{pattern}` is not a case id like \
+                 test.test_os.FileTests.test_access",
                 number + 1
             ));
         }
@@ -501,7 +504,11 @@ test_two (test.test_cut.C.test_two) ...";
     #[test]
     fn a_listed_case_that_passes_here_is_stale() {
         let (linux, ours) = runs();
-        let known = parse_known_gaps("test.test_demo.A.test_plain  x\ntest.test_demo.A.test_xfail  y\ntest.test_demo.A.test_noisy  fixed since\n").unwrap();
+        let known = parse_known_gaps(
+            "test.test_demo.A.test_plain  x\ntest.test_demo.A.test_xfail  \
+             y\ntest.test_demo.A.test_noisy  fixed since\n",
+        )
+        .unwrap();
         let verdict = compare(&demo_only(), &linux, &ours, &known);
         assert!(!verdict.holds());
         assert_eq!(
@@ -514,7 +521,9 @@ test_two (test.test_cut.C.test_two) ...";
     fn a_listed_case_that_does_not_pass_under_linux_is_stale() {
         let (linux, ours) = runs();
         let known = parse_known_gaps(
-            "test.test_demo.A.test_plain  x\ntest.test_demo.A.test_xfail  y\ntest.test_demo.A.test_doc  fails there too\ntest.test_demo.A.test_skip  skipped there\ntest.test_demo.A.test_gone  renamed\n",
+            "test.test_demo.A.test_plain  x\ntest.test_demo.A.test_xfail  y\n\
+             test.test_demo.A.test_doc  fails there too\ntest.test_demo.A.test_skip  skipped \
+             there\ntest.test_demo.A.test_gone  renamed\n",
         )
         .unwrap();
         let verdict = compare(&demo_only(), &linux, &ours, &known);
@@ -553,7 +562,8 @@ test_two (test.test_cut.C.test_two) ...";
             ["test_cut"]
         );
 
-        let empty_text = "==== MODULE test_none ====\nno tests ran\n==== MODULE END test_none status=5 seconds=0 ====\n";
+        let empty_text = "==== MODULE test_none ====\nno tests ran\n==== MODULE END test_none \
+            status=5 seconds=0 ====\n";
         let (linux, ours) = (parse_run(empty_text), parse_run(empty_text));
         let empty = compare(&["test_none".to_string()], &linux, &ours, &[]);
         assert!(!empty.holds(), "a module with no cases under Linux checks nothing");

@@ -89,12 +89,14 @@ pub fn judge_selection(
         registered_and_selected(output).ok_or("no 'ktest: N registered, M selected' line")?;
     if registered != in_source {
         return Err(format!(
-            "the source declares {in_source} in-kernel tests but the kernel registered {registered} (a test module not compiled in, or dropped at link time?)"
+            "the source declares {in_source} in-kernel tests but the kernel registered \
+             {registered} (a test module not compiled in, or dropped at link time?)"
         ));
     }
     if selected != expected_selected {
         return Err(format!(
-            "{selected} of {registered} tests selected, expected {expected_selected} (a ktest.filter?)"
+            "{selected} of {registered} tests selected, expected {expected_selected} (a \
+             ktest.filter?)"
         ));
     }
     let (passed, failed) = ktest_counts(output).ok_or("no 'N passed, N failed' line")?;
@@ -107,7 +109,8 @@ pub fn judge_selection(
         ));
     }
     Ok(format!(
-        "{passed} of {selected} selected passed ({registered} registered, as many as the source declares), 0 failed"
+        "{passed} of {selected} selected passed ({registered} registered, as many as the source \
+         declares), 0 failed"
     ))
 }
 
@@ -139,7 +142,8 @@ mod nested {
         );
     }
 
-    const RUN: &str = "banner\nktest: 3 registered, 3 selected\nktest a::one ...\nktest a::one ok\n3 passed, 0 failed\n";
+    const RUN: &str = "banner\nktest: 3 registered, 3 selected\nktest a::one ...\nktest a::one ok\n\
+        3 passed, 0 failed\n";
 
     #[test]
     fn every_registered_test_must_pass_and_match_the_source() {

@@ -95,13 +95,16 @@ pub fn build_image_with_host_programs(
         }
     }
     let init = format!(
-        "#!/bin/busybox sh\n/bin/busybox --install -s\nexport PATH=/bin:/sbin:/usr/bin:/usr/sbin\nmount -t devtmpfs devtmpfs /dev\nmount -t proc proc /proc\ncd /\necho '{BEGIN}'\nsh /script.sh 2>&1\necho '{END}'\npoweroff -f\n"
+        "#!/bin/busybox sh\n/bin/busybox --install -s\nexport PATH=/bin:/sbin:/usr/bin:/usr/sbin\n\
+         mount -t devtmpfs devtmpfs /dev\nmount -t proc proc /proc\ncd /\necho '{BEGIN}'\nsh \
+         /script.sh 2>&1\necho '{END}'\npoweroff -f\n"
     );
     std::fs::write(root.join("init"), init).map_err(|e| format!("write init: {e}"))?;
     let status = Command::new("sh")
         .arg("-c")
         .arg(format!(
-            "cd '{}' && chmod 755 init && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -n > '{}'",
+            "cd '{}' && chmod 755 init && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip \
+             -n > '{}'",
             root.display(),
             out.display()
         ))
@@ -162,7 +165,8 @@ pub fn check_complete(text: &str, c_probes: usize) -> Result<usize, String> {
     let counts: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix(CHECKS)).collect();
     if counts.len() != c_probes {
         return Err(format!(
-            "{} of {c_probes} C probes printed their `{CHECKS}N` line (not found, crashed or stopped early?)",
+            "{} of {c_probes} C probes printed their `{CHECKS}N` line (not found, crashed or \
+             stopped early?)",
             counts.len()
         ));
     }

@@ -102,14 +102,20 @@ pub fn compare(
 ) -> Vec<String> {
     let mut problems = Vec::new();
     for (name, _) in known.iter().filter(|(n, _)| !stressors.contains(n)) {
-        problems.push(format!("tests/stress/known-differences lists {name}, which is not in tests/stress/stressors: remove its line"));
+        problems.push(format!(
+            "tests/stress/known-differences lists {name}, which is not in tests/stress/stressors: \
+             remove its line"
+        ));
     }
     for name in stressors {
         let listed = known.iter().any(|(n, _)| n == name);
         let (l, o) =
             (find(linux, name).and_then(|r| r.status), find(ours, name).and_then(|r| r.status));
         let Some(l) = l else {
-            problems.push(format!("{name} did not finish under Linux, so it cannot be compared (see target/stress/linux.out)"));
+            problems.push(format!(
+                "{name} did not finish under Linux, so it cannot be compared (see \
+                 target/stress/linux.out)"
+            ));
             continue;
         };
         let Some(o) = o else {
@@ -118,9 +124,20 @@ pub fn compare(
             continue;
         };
         match (l == 0, o == 0, listed) {
-            (true, false, false) => problems.push(format!("{name} {} here and ended with status 0 under Linux, and tests/stress/known-differences does not list it", describe_status(o))),
-            (_, true, true) => problems.push(format!("tests/stress/known-differences lists {name}, which ended with status 0 here this time: remove its line")),
-            (false, _, true) => problems.push(format!("tests/stress/known-differences lists {name}, which {} under Linux too: remove its line", describe_status(l))),
+            (true, false, false) => problems.push(format!(
+                "{name} {} here and ended with status 0 under Linux, and \
+                 tests/stress/known-differences does not list it",
+                describe_status(o)
+            )),
+            (_, true, true) => problems.push(format!(
+                "tests/stress/known-differences lists {name}, which ended with status 0 here this \
+                 time: remove its line"
+            )),
+            (false, _, true) => problems.push(format!(
+                "tests/stress/known-differences lists {name}, which {} under Linux too: remove its \
+                 line",
+                describe_status(l)
+            )),
             _ => {}
         }
     }
@@ -213,7 +230,8 @@ pub fn judge(root: &Path, linux_text: &str, ours_text: &str) -> Result<String, S
     let failed =
         |runs: &[(String, StressorRun)]| runs.iter().filter(|(_, r)| r.status != Some(0)).count();
     Ok(format!(
-        "{} stressors finished under both kernels; every one that passes under Linux passes here, but for {} known differences ({} non-zero here, {} under Linux)",
+        "{} stressors finished under both kernels; every one that passes under Linux passes here, \
+         but for {} known differences ({} non-zero here, {} under Linux)",
         stressors.len(),
         known.len(),
         failed(&our_runs),

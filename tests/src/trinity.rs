@@ -83,13 +83,15 @@ pub fn run(root: &Path, elf: &Path) -> Result<String, String> {
     }
     if mine.status.is_none() || !mine.alive_after {
         return Err(format!(
-            "trinity did not end, or the kernel was dead after it ({figures}; see target/trinity/ours.out):\n{}",
+            "trinity did not end, or the kernel was dead after it ({figures}; see \
+             target/trinity/ours.out):\n{}",
             tail(&ours.output, 20)
         ));
     }
     if mine.syscalls.is_none_or(|n| n == 0) {
         return Err(format!(
-            "trinity reported no syscalls on our kernel: it never reached its fuzzing loop or never finished it ({figures}; see target/trinity/ours.out):\n{}",
+            "trinity reported no syscalls on our kernel: it never reached its fuzzing loop or \
+             never finished it ({figures}; see target/trinity/ours.out):\n{}",
             tail(&ours.output, 20)
         ));
     }
@@ -131,7 +133,8 @@ after trinity: ALIVE 19 entries in /
 
     #[test]
     fn a_fuzzer_that_never_started_counts_no_syscalls() {
-        let text = "==== TRINITY ====\n*** glibc detected *** malloc(): corrupted\n==== TRINITY END status=134 ====\nafter trinity: ALIVE 19 entries in /\n";
+        let text = "==== TRINITY ====\n*** glibc detected *** malloc(): corrupted\n==== TRINITY \
+            END status=134 ====\nafter trinity: ALIVE 19 entries in /\n";
         assert_eq!(parse(text).syscalls, None);
     }
 }

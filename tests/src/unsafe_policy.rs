@@ -466,7 +466,8 @@ mod tests {
 
     #[test]
     fn comments_and_strings_do_not_count_as_unsafe() {
-        let src = "// UNSAFE here\nlet s = \"UNSAFE {}\"; /* UNSAFE */ let r = r#\"UNSAFE\"#; let c = 'u';\n/// UNSAFE { doc }\nfn f() {}\n";
+        let src = "// UNSAFE here\nlet s = \"UNSAFE {}\"; /* UNSAFE */ let r = r#\"UNSAFE\"#; let \
+            c = 'u';\n/// UNSAFE { doc }\nfn f() {}\n";
         assert_eq!(lines(src), Vec::<usize>::new());
     }
 
@@ -531,7 +532,9 @@ mod tests {
 
     #[test]
     fn every_kind_of_unsafe_item_is_found_and_named() {
-        let src = "UNSAFE impl Send for X {}\nUNSAFE fn f() {}\nUNSAFE extern \"C\" { fn g(); }\nUNSAFE trait T {}\n#[UNSAFE(no_mangle)] fn h() {}\nUNSAFE extern \"C\" fn k() {}\ntype P = UNSAFE fn(u8);\ntype Q = UNSAFE extern \"C\" fn();\nUNSAFE { x() }\n";
+        let src = "UNSAFE impl Send for X {}\nUNSAFE fn f() {}\nUNSAFE extern \"C\" { fn g(); }\n\
+            UNSAFE trait T {}\n#[UNSAFE(no_mangle)] fn h() {}\nUNSAFE extern \"C\" fn k() {}\ntype \
+            P = UNSAFE fn(u8);\ntype Q = UNSAFE extern \"C\" fn();\nUNSAFE { x() }\n";
         use UnsafeUse::*;
         assert_eq!(
             kinds(src),
@@ -575,14 +578,16 @@ mod tests {
         assert_eq!(problems("// SAFETY: fine\nUNSAFE { a() };\nUNSAFE { b() };\n"), [3]);
         assert_eq!(
             problems(
-                "/// Does.\n///\n/// # Safety\n/// Caller.\nUNSAFE fn f() {}\n/// Undocumented.\nUNSAFE fn g() {}\n"
+                "/// Does.\n///\n/// # Safety\n/// Caller.\nUNSAFE fn f() {}\n/// Undocumented.\n\
+                 UNSAFE fn g() {}\n"
             ),
             [7]
         );
         assert_eq!(problems("/// No contract.\npub UNSAFE extern \"C\" fn memset() {}\n"), [2]);
         assert_eq!(
             problems(
-                "UNSAFE extern \"C\" { fn g(); }\n#[UNSAFE(no_mangle)]\nfn h() {}\ntype P = UNSAFE fn();\n"
+                "UNSAFE extern \"C\" { fn g(); }\n#[UNSAFE(no_mangle)]\nfn h() {}\ntype P = UNSAFE \
+                 fn();\n"
             ),
             Vec::<usize>::new()
         );
@@ -642,7 +647,8 @@ for x in y {
                 {"kind":["lib"],"src_path":"/w/a/src/lib.rs"},
                 {"kind":["test"],"src_path":"/w/a/tests/t.rs"},
                 {"kind":["custom-build"],"src_path":"/w/a/build.rs"}]},
-            {"id":"registry+x#dep@1.0.0","name":"dep","manifest_path":"/r/dep/Cargo.toml","targets":[]}],
+            {"id":"registry+x#dep@1.0.0","name":"dep","manifest_path":"/r/dep/Cargo.toml",
+                "targets":[]}],
             "workspace_members":["path+file:///w/a#0.1.0"]}"#;
         let packages = parse_metadata(json).unwrap();
         assert_eq!(packages.len(), 1, "only workspace members");

@@ -262,8 +262,13 @@ proptest! {
     }
 
     #[test]
-    fn whole_pages_lie_inside_and_lose_less_than_a_page_at_each_end(start in addr(), end in addr()) {
-        let Some(span) = PhysSpan::from_bounds(start.min(end), start.max(end)) else { return Ok(()) };
+    fn whole_pages_lie_inside_and_lose_less_than_a_page_at_each_end(
+        start in addr(),
+        end in addr(),
+    ) {
+        let Some(span) = PhysSpan::from_bounds(start.min(end), start.max(end)) else {
+            return Ok(());
+        };
         match span.whole_pages() {
             Some(p) => {
                 prop_assert!(span.contains(p) && !p.is_empty());
@@ -271,7 +276,10 @@ proptest! {
                 prop_assert!(p.start() - span.start() < PAGE && span.end() - p.end() < PAGE);
             }
             // No aligned page fits: the span is short, or sits in the last partial page.
-            None => prop_assert!(page_ceil(span.start()).is_none_or(|s| s.checked_add(PAGE).is_none_or(|e| e > span.end()))),
+            None => prop_assert!(
+                page_ceil(span.start())
+                    .is_none_or(|s| s.checked_add(PAGE).is_none_or(|e| e > span.end()))
+            ),
         }
     }
 
@@ -294,17 +302,25 @@ proptest! {
     ) {
         let purpose = if device { WindowPurpose::Device } else { WindowPurpose::Firmware };
         let image = span(image_start, image_start + image_len);
-        let Ok(pages) = check_window(paddr, len, purpose, image, map.iter().copied()) else { return Ok(()) };
+        let Ok(pages) = check_window(paddr, len, purpose, image, map.iter().copied()) else {
+            return Ok(());
+        };
         // Whatever was accepted covers the request, in whole pages, below the window limit:
         // the I/O window address IO_OFFSET + pages.end() stays in PML4 slot 384.
         prop_assert!(pages.start() <= paddr && paddr + len <= pages.end());
-        prop_assert!(pages.start() % PAGE == 0 && pages.end() % PAGE == 0 && pages.end() - pages.start() < len + 2 * PAGE);
+        prop_assert!(
+            pages.start() % PAGE == 0
+                && pages.end() % PAGE == 0
+                && pages.end() - pages.start() < len + 2 * PAGE
+        );
         prop_assert!(pages.end() <= WINDOW_SPAN);
         prop_assert!(!pages.overlaps(image));
         for (region, kind) in &map {
             match (purpose, kind) {
                 (_, RegionUse::Reserved) => {}
-                (WindowPurpose::Device, _) => prop_assert!(!pages.overlaps(*region), "{pages} vs {region}"),
+                (WindowPurpose::Device, _) => {
+                    prop_assert!(!pages.overlaps(*region), "{pages} vs {region}")
+                }
                 (WindowPurpose::Firmware, RegionUse::AcpiReclaimable) => {}
                 (WindowPurpose::Firmware, RegionUse::Usable) => {
                     if region.end() > LEGACY_END {
@@ -323,13 +339,18 @@ proptest! {
         map in memory_map(),
     ) {
         let image = span(0x10_0000, 0x40_0000);
-        if let Err(e) = check_window(paddr, len, WindowPurpose::Device, image, map.iter().copied()) {
+        if let Err(e) = check_window(paddr, len, WindowPurpose::Device, image, map.iter().copied())
+        {
             match e {
                 WindowError::Wraps { .. } => prop_assert!(paddr.checked_add(len).is_none()),
                 WindowError::Empty { .. } => prop_assert_eq!(len, 0),
-                WindowError::BeyondWindow { range } => prop_assert!(page_ceil(range.end()).is_none_or(|e| e > WINDOW_SPAN)),
+                WindowError::BeyondWindow { range } => {
+                    prop_assert!(page_ceil(range.end()).is_none_or(|e| e > WINDOW_SPAN))
+                }
                 WindowError::OverlapsKernel { .. } => {}
-                WindowError::OverlapsRam { region, .. } => prop_assert!(map.iter().any(|(r, k)| *r == region && *k != RegionUse::Reserved)),
+                WindowError::OverlapsRam { region, .. } => prop_assert!(
+                    map.iter().any(|(r, k)| *r == region && *k != RegionUse::Reserved)
+                ),
                 WindowError::NoPageTables { .. } | WindowError::NotInUsableRam { .. } => {
                     prop_assert!(false, "check_window never reports {e:?}")
                 }

@@ -74,14 +74,22 @@ proptest! {
     }
 
     #[test]
-    fn a_leaf_keeps_the_offset_within_its_page(page in 0u64..(1 << 52), va in user_va(), level in 1u32..=3) {
+    fn a_leaf_keeps_the_offset_within_its_page(
+        page in 0u64..(1 << 52),
+        va in user_va(),
+        level in 1u32..=3,
+    ) {
         let page = page & !(entry_span(level) - 1);
         let target = leaf_target(page, va, level);
         prop_assert_eq!(target - page, va % entry_span(level));
     }
 
     #[test]
-    fn a_leaf_ignores_low_bits_in_the_entry_address(page in 0u64..(1 << 52), va in user_va(), level in 1u32..=3) {
+    fn a_leaf_ignores_low_bits_in_the_entry_address(
+        page in 0u64..(1 << 52),
+        va in user_va(),
+        level in 1u32..=3,
+    ) {
         // A 2 MiB/1 GiB leaf's address bits below the page size (PAT bit, reserved) do not
         // leak into the target.
         let aligned = page & !(entry_span(level) - 1);

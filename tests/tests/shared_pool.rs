@@ -111,7 +111,11 @@ enum Op {
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {
     prop::collection::vec(
-        prop_oneof![4 => (1usize..24).prop_map(Op::Alloc), 3 => any::<usize>().prop_map(Op::Free), 1 => Just(Op::Shrink)],
+        prop_oneof![
+            4 => (1usize..24).prop_map(Op::Alloc),
+            3 => any::<usize>().prop_map(Op::Free),
+            1 => Just(Op::Shrink),
+        ],
         0..120,
     )
 }
@@ -172,7 +176,11 @@ proptest! {
             }
             for &(paddr, count) in &live {
                 prop_assert!(pool.is_handed_out(paddr, count * F as usize));
-                prop_assert!(chunk_frames.iter().any(|&(b, f)| b <= paddr && paddr + count as u64 * F <= b + f as u64 * F));
+                prop_assert!(
+                    chunk_frames
+                        .iter()
+                        .any(|&(b, f)| b <= paddr && paddr + count as u64 * F <= b + f as u64 * F)
+                );
             }
             let in_use: usize = live.iter().map(|&(_, c)| c).sum();
             high_water = high_water.max(in_use);

@@ -83,7 +83,8 @@ const FORBID: &str = "#![forbid(unsafe_code)]\n";
 #[test]
 fn the_checker_catches_a_planted_block_after_a_raw_byte_string() {
     let lib = format!(
-        "{FORBID}pub fn f() {{ let _a = br\"\\\"; UNSAFE {{ core::hint::unreachable_unchecked() }} }}\n"
+        "{FORBID}pub fn f() {{ let _a = br\"\\\"; UNSAFE {{ core::hint::unreachable_unchecked() }} \
+         }}\n"
     );
     let found = Scratch::new("planted", &[("p/src/lib.rs", &lib)]).check();
     assert_eq!(found.len(), 1, "{found:?}");

@@ -6,7 +6,8 @@
 //!   "debug_allowed": false,                     // [false]
 //!   "accepted_tcb_statuses": ["UpToDate"],      // TDX [["UpToDate"]]
 //!   "allowed_vmpl": [0],                        // SNP [any]
-//!   "min_snp_tcb": {"bootloader": 3, "tee": 0, "snp": 8, "microcode": 115},  // SNP reported_tcb [none]
+//!   // SNP reported_tcb [none]
+//!   "min_snp_tcb": {"bootloader": 3, "tee": 0, "snp": 8, "microcode": 115},
 //!   "min_guest_svn": 0,                         // SNP [none]
 //!   "min_tee_tcb_svn": "03000400000000000000000000000000",  // TDX, per byte [none]
 //!   "allowed": {"mr_td": ["<hex>", ...]},       // per register [none]

@@ -12,7 +12,8 @@ use crate::verifier::{VerifyOptions, verify_evidence};
 /// Arguments of `attest verify`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct VerifyArgs {
-    /// Evidence: raw TDX quote, raw SNP report (binary or hex), configfs-tsm JSON, or evidence JSON.
+    /// Evidence: raw TDX quote, raw SNP report (binary or hex), configfs-tsm JSON, or evidence
+    /// JSON.
     #[arg(long)]
     pub evidence: PathBuf,
     /// DCAP collateral: a QuoteCollateralV3 JSON file or a PCCS-shaped directory.

@@ -30,15 +30,19 @@ impl Metrics {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let verified = g(&self.affirming) + g(&self.denied);
         format!(
-            "# HELP attest_challenges_total Challenges issued.\n# TYPE attest_challenges_total counter\n\
+            "# HELP attest_challenges_total Challenges issued.\n# TYPE attest_challenges_total \
+             counter\n\
              attest_challenges_total {}\n\
-             # HELP attest_requests_total Attestation requests by outcome.\n# TYPE attest_requests_total counter\n\
+             # HELP attest_requests_total Attestation requests by outcome.\n# TYPE \
+             attest_requests_total counter\n\
              attest_requests_total{{result=\"affirming\"}} {}\n\
              attest_requests_total{{result=\"denied\"}} {}\n\
              attest_requests_total{{result=\"rejected\"}} {}\n\
-             # HELP attest_resources_released_total Resources released to valid tokens.\n# TYPE attest_resources_released_total counter\n\
+             # HELP attest_resources_released_total Resources released to valid tokens.\n# TYPE \
+             attest_resources_released_total counter\n\
              attest_resources_released_total {}\n\
-             # HELP attest_verify_seconds Time spent verifying and appraising evidence.\n# TYPE attest_verify_seconds summary\n\
+             # HELP attest_verify_seconds Time spent verifying and appraising evidence.\n# TYPE \
+             attest_verify_seconds summary\n\
              attest_verify_seconds_sum {:.6}\nattest_verify_seconds_count {}\n",
             g(&self.challenges),
             g(&self.affirming),

@@ -1,4 +1,5 @@
-//! HTTP handlers. Every refusal is a 4xx with `{"error": <machine-readable reason>, "detail": <text>}`.
+//! HTTP handlers. Every refusal is a 4xx with
+//! `{"error": <machine-readable reason>, "detail": <text>}`.
 //!
 //! | route | KBS alias | does |
 //! |---|---|---|
@@ -46,7 +47,11 @@ pub async fn challenge(State(state): Shared) -> Response {
     Metrics::inc(&state.metrics.challenges);
     let now = state.now();
     let nonce = state.nonces.issue(now);
-    Json(json!({"nonce": nonce, "extra-params": {"binding": "report_data = SHA-512(nonce || runtime_data)"}})).into_response()
+    Json(json!({
+        "nonce": nonce,
+        "extra-params": {"binding": "report_data = SHA-512(nonce || runtime_data)"}
+    }))
+    .into_response()
 }
 
 /// `POST /attest`: verifies and appraises evidence JSON; 200 with a token if affirming.

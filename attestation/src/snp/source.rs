@@ -1,9 +1,9 @@
 //! Where SNP certificates come from: the evidence's certificate table, a file, or a directory.
 //!
-//! A file may be one DER certificate or a PEM bundle; `*.crl` files are CRLs. A directory contributes every `*.der`,
-//! `*.pem`, `*.crt` and `*.cer` file in it (not recursive). The verifier then picks the
-//! endorsement key the report names and ignores the rest, so a directory can hold the VCEKs
-//! of many machines (a local cache).
+//! A file may be one DER certificate or a PEM bundle; `*.crl` files are CRLs. A directory
+//! contributes every `*.der`, `*.pem`, `*.crt` and `*.cer` file in it (not recursive). The verifier
+//! then picks the endorsement key the report names and ignores the rest, so a directory can hold
+//! the VCEKs of many machines (a local cache).
 
 use std::path::Path;
 

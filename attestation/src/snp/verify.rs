@@ -11,8 +11,8 @@
 //! 4. The key's chain: ARK (self-signed) → ASK (VCEK) or ASVK (VLEK) → key, with the
 //!    built-in roots of the report's generation (or of each generation for a v2 report),
 //!    each link RSA-PSS-SHA384 via `sev`. The ARK links are checked once, when the roots
-//!    are built ([`AmdRoots::new`]); each report checks the ASK/ASVK → key link. ARK/ASK certificates that came with the evidence
-//!    must equal the built-in ones.
+//!    are built ([`AmdRoots::new`]); each report checks the ASK/ASVK → key link. ARK/ASK
+//!    certificates that came with the evidence must equal the built-in ones.
 //! 5. ARK, ASK/ASVK and the key are valid at the verification time.
 //! 6. Every CRL given is signed by the anchoring ARK, current, and lists none of the chain.
 //! 7. The key belongs to this report: its TCB extensions equal `reported_tcb`, and a VCEK's

@@ -45,7 +45,10 @@ pub fn ear_claims(
         "eat_profile": EAR_PROFILE,
         "iat": now.unix(),
         "exp": now.plus_secs(lifetime_secs).unix(),
-        "ear.verifier-id": {"developer": "attestation verifier", "build": concat!("attestation ", env!("CARGO_PKG_VERSION"))},
+        "ear.verifier-id": {
+            "developer": "attestation verifier",
+            "build": concat!("attestation ", env!("CARGO_PKG_VERSION"))
+        },
         "submods": {submod: {
             "ear.status": status,
             "x-attest.simulated": verdict.simulated,
@@ -53,7 +56,8 @@ pub fn ear_claims(
             "x-attest.claims": verdict.claims,
             "x-attest.measurements": verdict.measurements,
             "x-attest.reference": verdict.closest_reference,
-            "x-attest.runtime_data": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(runtime_data),
+            "x-attest.runtime_data":
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(runtime_data),
         }},
     });
     if let Some(n) = nonce {

@@ -1,7 +1,9 @@
 //! Stateless challenge nonces: each carries its own expiry and MAC.
 //!
 //! ```text
-//! nonce = base64url_nopad( 0x01 ‖ expiry: u64 BE ‖ random: 16 B ‖ HMAC-SHA256(key, first 25 B)[..16] )
+//! nonce = base64url_nopad(
+//!     0x01 ‖ expiry: u64 BE ‖ random: 16 B ‖ HMAC-SHA256(key, first 25 B)[..16]
+//! )
 //! ```
 //! Always 41 bytes, so always 55 characters: the binding `SHA-512(nonce ‖ runtime_data)`
 //! (see [`crate::binding`]) cannot shift bytes between the two parts.

@@ -258,14 +258,31 @@ ostd::ktest! {
         use alloc::vec::Vec;
         fn entry(mode: u32, name: &str, data: &[u8]) -> Vec<u8> {
             let mut e = alloc::format!(
-                "070701{:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-                1, 0, 0, 1, 0, data.len(), 0, 0, 0, 0, name.len() + 1, 0
-            ).into_bytes();
+                "070701{:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{:08x}\
+                 {:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
+                1,
+                0,
+                0,
+                1,
+                0,
+                data.len(),
+                0,
+                0,
+                0,
+                0,
+                name.len() + 1,
+                0
+            )
+            .into_bytes();
             e.extend_from_slice(name.as_bytes());
             e.push(0);
-            while e.len() % 4 != 0 { e.push(0); }
+            while e.len() % 4 != 0 {
+                e.push(0);
+            }
             e.extend_from_slice(data);
-            while e.len() % 4 != 0 { e.push(0); }
+            while e.len() % 4 != 0 {
+                e.push(0);
+            }
             e
         }
         let mut good = entry(0o100644, "a", b"hello");
@@ -292,11 +309,17 @@ ostd::ktest! {
         bogus.extend(entry(0o170644, "weird", b""));
         let e = entries(&bogus).find_map(|e| e.err()).unwrap();
         assert_eq!((e.offset, e.name.as_deref()), (second, Some("weird")));
-        assert_eq!(alloc::format!("{e}"), "malformed cpio entry \"weird\" at offset 0x78: mode 0o170644 is no known file type");
+        assert_eq!(
+            alloc::format!("{e}"),
+            "malformed cpio entry \"weird\" at offset 0x78: mode 0o170644 is no known file type"
+        );
         let mut not_hex = entry(0o100644, "a", b"hello");
         not_hex[6 + 8 * 6..6 + 8 * 7].copy_from_slice(b"0000zzzz");
         let e = entries(&not_hex).find_map(|e| e.err()).unwrap();
-        assert_eq!(alloc::format!("{e}"), "malformed cpio entry at offset 0x0: filesize field \"0000zzzz\" is not 8 hex digits");
+        assert_eq!(
+            alloc::format!("{e}"),
+            "malformed cpio entry at offset 0x0: filesize field \"0000zzzz\" is not 8 hex digits"
+        );
 
         // Concatenated archives with NUL padding between them are one archive stream.
         let mut two = good.clone();

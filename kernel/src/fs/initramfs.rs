@@ -51,7 +51,8 @@ impl fmt::Display for InitramfsError {
             Self::TooLarge { limit } => {
                 write!(
                     f,
-                    "the archive decompresses to more than {limit} bytes, a quarter of free memory; refusing it"
+                    "the archive decompresses to more than {limit} bytes, a quarter of free \
+                     memory; refusing it"
                 )
             }
             Self::IsizeExceeded { isize } => write!(
@@ -306,22 +307,42 @@ ostd::ktest! {
         let root = Node::new_dir(0o755);
         assert_eq!(unpack(b"garbage!", &root), Err(InitramfsError::UnknownFormat(*b"garb")));
         // Block type 3 does not exist.
-        let reserved_block = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0];
+        let reserved_block =
+            [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0];
         assert!(matches!(unpack(&reserved_block, &root), Err(InitramfsError::Inflate(_))));
-        assert_eq!(unpack(&reserved_block[..14], &root), Err(InitramfsError::BadGzipTrailer("the 8-byte trailer is missing")));
-        assert_eq!(unpack(&[0x1f, 0x8b], &root), Err(InitramfsError::BadGzipHeader("shorter than 10 bytes")));
+        assert_eq!(
+            unpack(&reserved_block[..14], &root),
+            Err(InitramfsError::BadGzipTrailer("the 8-byte trailer is missing"))
+        );
+        assert_eq!(
+            unpack(&[0x1f, 0x8b], &root),
+            Err(InitramfsError::BadGzipHeader("shorter than 10 bytes"))
+        );
     }
 
     fn initramfs_unpacks_a_newc_archive() {
         // One directory and one file ("d/f" = "hi\n"), as `cpio -o -H newc` writes them.
         fn header(ino: u32, mode: u32, size: usize, name: &str) -> Vec<u8> {
             let mut h = alloc::format!(
-                "070701{ino:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{size:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-                0, 0, 1, 0, 0, 0, 0, 0, name.len() + 1, 0
-            ).into_bytes();
+                "070701{ino:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{size:08x}\
+                 {:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
+                0,
+                0,
+                1,
+                0,
+                0,
+                0,
+                0,
+                0,
+                name.len() + 1,
+                0
+            )
+            .into_bytes();
             h.extend_from_slice(name.as_bytes());
             h.push(0);
-            while h.len() % 4 != 0 { h.push(0); }
+            while h.len() % 4 != 0 {
+                h.push(0);
+            }
             h
         }
         let mut a = header(1, 0o040755, 0, "d");

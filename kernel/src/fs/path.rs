@@ -156,7 +156,10 @@ ostd::ktest! {
         root.create("loop", NodeKind::Symlink, 0, "loop").unwrap();
         assert!(Arc::ptr_eq(&resolve(&start, "/a/f", true).unwrap(), &f));
         assert!(Arc::ptr_eq(&resolve(&start, "a/./../a//f", true).unwrap(), &f));
-        assert!(Arc::ptr_eq(&resolve(&start, "/../../a/f", true).unwrap(), &f), ".. stops at the root");
+        assert!(
+            Arc::ptr_eq(&resolve(&start, "/../../a/f", true).unwrap(), &f),
+            ".. stops at the root"
+        );
         assert!(Arc::ptr_eq(&resolve(&start, "to_a/f", false).unwrap(), &f));
         assert_eq!(resolve(&start, "to_a", false).unwrap().kind(), NodeKind::Symlink);
         assert_eq!(resolve(&start, "loop", true).map(|_| ()), Err(Errno::ELOOP));

@@ -118,19 +118,38 @@ impl Caller for FsCaller {
 ostd::ktest! {
     fn owner_group_and_other_bits_are_checked_in_that_order() {
         let meta = |perm, uid, gid| Metadata {
-            ino: 1, perm, uid, gid, nlink: 1,
-            atime: Default::default(), mtime: Default::default(), ctime: Default::default(),
+            ino: 1,
+            perm,
+            uid,
+            gid,
+            nlink: 1,
+            atime: Default::default(),
+            mtime: Default::default(),
+            ctime: Default::default(),
         };
-        let user = Credentials { ruid: 1000, euid: 1000, suid: 1000, rgid: 100, egid: 100, sgid: 100 };
+        let user =
+            Credentials { ruid: 1000, euid: 1000, suid: 1000, rgid: 100, egid: 100, sgid: 100 };
         assert!(user.may(&[], &meta(0o600, 1000, 0), false, MAY_READ | MAY_WRITE));
-        assert!(!user.may(&[], &meta(0o077, 1000, 100), false, MAY_READ), "owner bits win even when group bits would allow");
+        assert!(
+            !user.may(&[], &meta(0o077, 1000, 100), false, MAY_READ),
+            "owner bits win even when group bits would allow"
+        );
         assert!(user.may(&[], &meta(0o040, 0, 100), false, MAY_READ));
-        assert!(!user.may(&[], &meta(0o004, 0, 100), false, MAY_READ), "group bits win over other bits");
+        assert!(
+            !user.may(&[], &meta(0o004, 0, 100), false, MAY_READ),
+            "group bits win over other bits"
+        );
         assert!(user.may(&[], &meta(0o004, 0, 0), false, MAY_READ));
-        assert!(user.may(&[7], &meta(0o040, 0, 7), false, MAY_READ), "a supplementary group counts as the group");
+        assert!(
+            user.may(&[7], &meta(0o040, 0, 7), false, MAY_READ),
+            "a supplementary group counts as the group"
+        );
         let root = Credentials::default();
         assert!(root.may(&[], &meta(0o000, 5, 5), false, MAY_READ | MAY_WRITE));
-        assert!(!root.may(&[], &meta(0o644, 5, 5), false, MAY_EXEC), "root still needs an execute bit on files");
+        assert!(
+            !root.may(&[], &meta(0o644, 5, 5), false, MAY_EXEC),
+            "root still needs an execute bit on files"
+        );
         assert!(root.may(&[], &meta(0o000, 5, 5), true, MAY_EXEC), "but may search any directory");
     }
 }

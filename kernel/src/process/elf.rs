@@ -154,13 +154,21 @@ ostd::ktest! {
         for phentsize in [0u8, 1, 32, 55, 57, 64] {
             bad = head;
             bad[0x36] = phentsize;
-            assert_eq!(phdr_table(&parse_ehdr(&bad).unwrap()), None, "e_phentsize {phentsize} is refused, never parsed");
+            assert_eq!(
+                phdr_table(&parse_ehdr(&bad).unwrap()),
+                None,
+                "e_phentsize {phentsize} is refused, never parsed"
+            );
         }
         bad = head;
         bad[0x38] = 0;
         assert_eq!(phdr_table(&parse_ehdr(&bad).unwrap()), None, "no program headers");
         bad[0x38] = 73;
-        assert_eq!(phdr_table(&parse_ehdr(&bad).unwrap()), Some((64, 73 * 56)), "73 headers still fit a page");
+        assert_eq!(
+            phdr_table(&parse_ehdr(&bad).unwrap()),
+            Some((64, 73 * 56)),
+            "73 headers still fit a page"
+        );
         bad[0x38] = 74;
         assert_eq!(phdr_table(&parse_ehdr(&bad).unwrap()), None, "74 do not");
         bad = head;
@@ -168,7 +176,11 @@ ostd::ktest! {
         assert_eq!(phdr_table(&parse_ehdr(&bad).unwrap()), None, "a negative position");
         bad[0x20..0x28].copy_from_slice(&(i64::MAX as u64 - 10).to_le_bytes());
         assert_eq!(phdr_table(&parse_ehdr(&bad).unwrap()), None, "an end past i64::MAX");
-        assert_eq!(check_main(&parse_ehdr(b"\x7fELF").unwrap()), Err(Errno::ENOEXEC), "a short file reads as zeros");
+        assert_eq!(
+            check_main(&parse_ehdr(b"\x7fELF").unwrap()),
+            Err(Errno::ENOEXEC),
+            "a short file reads as zeros"
+        );
     }
 
     fn elf_program_headers_parse_at_any_offset() {

@@ -85,7 +85,8 @@ impl Generated for Root {
             }),
             "filesystems" => text(ino, || {
                 String::from(
-                    "nodev\tramfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tsysfs\nnodev\tdevpts\n",
+                    "nodev\tramfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tsysfs\n\
+                     nodev\tdevpts\n",
                 )
             }),
             pid => pid_dir(pid.parse().ok()?)?,
@@ -121,7 +122,8 @@ fn cpuinfo() -> String {
     let mhz = ostd::time::tsc_hz() / 1_000_000;
     let flags: Vec<&str> = c.names().collect();
     format!(
-        "processor\t: 0\nvendor_id\t: {}\nmodel name\t: {}\ncpu MHz\t\t: {mhz}.000\ncpu cores\t: 1\nflags\t\t: fpu sse sse2 {}\n\n",
+        "processor\t: 0\nvendor_id\t: {}\nmodel name\t: {}\ncpu MHz\t\t: {mhz}.000\ncpu cores\t: \
+         1\nflags\t\t: fpu sse sse2 {}\n\n",
         c.vendor_str(),
         c.brand_str(),
         flags.join(" ")
@@ -140,7 +142,8 @@ fn stat() -> String {
     let ticks = crate::time::monotonic_ns() / 10_000_000;
     let boot = crate::time::realtime().sec - (crate::time::monotonic_ns() / 1_000_000_000) as i64;
     format!(
-        "cpu  0 0 0 {ticks} 0 0 0 0 0 0\ncpu0 0 0 0 {ticks} 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime {boot}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
+        "cpu  0 0 0 {ticks} 0 0 0 0 0 0\ncpu0 0 0 0 {ticks} 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime \
+         {boot}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
         registry::all().len()
     )
 }
@@ -240,7 +243,8 @@ fn stat_line(p: &Process) -> String {
     let (cpu, children) = (p.cpu_time(), p.children_cpu_time());
     let nice = p.nice();
     format!(
-        "{} ({}) {st} {} {} {} 0 -1 4194304 0 0 0 0 {} {} {} {} {} {nice} {} 0 0 {} 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        "{} ({}) {st} {} {} {} 0 -1 4194304 0 0 0 0 {} {} {} {} {} {nice} {} 0 0 {} 0 \
+         18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
         p.pid(),
         p.comm(),
         p.ppid(),
@@ -273,7 +277,10 @@ fn status(p: &Process) -> String {
     // Linux separates the groups with spaces and always ends the list with one.
     let groups = groups.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(" ") + " ";
     format!(
-        "Name:\t{}\nUmask:\t{:04o}\nState:\t{st} ({name})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{groups}\nVmSize:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n",
+        "Name:\t{}\nUmask:\t{:04o}\nState:\t{st} ({name})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\n\
+         PPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\n\
+         Groups:\t{groups}\nVmSize:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\n\
+         ShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n",
         p.comm(),
         p.fs_context().umask,
         p.ppid(),

@@ -241,8 +241,8 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
     process.add_exited_thread_cpu(task.cpu_time());
 }
 
-/// A fault raised by the thread's own instruction, for it alone: if the signal is blocked or ignored,
-/// Linux kills the process anyway (force_sig_fault), so the default action applies.
+/// A fault raised by the thread's own instruction, for it alone: if the signal is blocked or
+/// ignored, Linux kills the process anyway (force_sig_fault), so the default action applies.
 pub(crate) fn synchronous(process: &Process, thread: &Thread, info: SigInfo) {
     let sig = info.signo;
     {

@@ -70,7 +70,9 @@ pub fn default_action(sig: u32) -> DefaultAction {
         SIGCHLD | SIGWINCH | 23 /* SIGURG */ => DefaultAction::Ignore,
         SIGCONT => DefaultAction::Continue,
         SIGSTOP | SIGTSTP | 21 | 22 => DefaultAction::Stop,
-        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | 24 | 25 | 31 => DefaultAction::CoreDump,
+        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | 24 | 25 | 31 => {
+            DefaultAction::CoreDump
+        }
         _ => DefaultAction::Terminate,
     }
 }

@@ -464,7 +464,10 @@ ostd::ktest! {
         a.insert(Area { start: 0x1000, end: 0x2000, prot: rw, shared: false });
         a.insert(Area { start: 0x3000, end: 0x4000, prot: rw, shared: false });
         a.insert(Area { start: 0x2000, end: 0x3000, prot: rw, shared: false });
-        assert_eq!(a.iter().copied().collect::<Vec<_>>(), [Area { start: 0x1000, end: 0x4000, prot: rw, shared: false }]);
+        assert_eq!(
+            a.iter().copied().collect::<Vec<_>>(),
+            [Area { start: 0x1000, end: 0x4000, prot: rw, shared: false }]
+        );
         a.insert(Area { start: 0x4000, end: 0x5000, prot: Prot::READ, shared: false });
         a.insert(Area { start: 0x5000, end: 0x6000, prot: Prot::READ, shared: true });
         assert_eq!(a.iter().count(), 3, "different rights or kinds stay apart");
@@ -482,7 +485,11 @@ ostd::ktest! {
         assert_eq!(a.find(0x4fff).map(|x| x.start), Some(0x3000));
         assert!(a.overlaps(0x0, 0x1001));
         assert!(!a.overlaps(0x2000, 0x3000));
-        assert_eq!(a.find_free(0x2000, 0x1000), Some(MMAP_TOP - 0x1000), "hints below mmap_min_addr are ignored");
+        assert_eq!(
+            a.find_free(0x2000, 0x1000),
+            Some(MMAP_TOP - 0x1000),
+            "hints below mmap_min_addr are ignored"
+        );
         assert_eq!(a.find_free(0x20_0000, 0x1000), Some(0x20_0000), "a free hint is honoured");
         a.insert(Area { start: MMAP_TOP - 0x1000, end: MMAP_TOP, prot: Prot::READ, shared: false });
         assert_eq!(a.find_free(0, 0x1000), Some(MMAP_TOP - 0x2000), "the next gap down");

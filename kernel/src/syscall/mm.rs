@@ -15,8 +15,18 @@ const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_NORESERVE: u64 = 0x4000;
 const MAP_POPULATE: u64 = 0x8000;
 const MAP_FIXED_NOREPLACE: u64 = 0x100000;
-const MAP_KNOWN: u64 = 0x3 | MAP_FIXED | MAP_ANONYMOUS | 0x100 /* GROWSDOWN */ | 0x800 /* DENYWRITE */ | 0x1000 /* EXECUTABLE */
-    | 0x2000 /* LOCKED */ | MAP_NORESERVE | MAP_POPULATE | 0x10000 /* NONBLOCK */ | 0x20000 /* STACK */ | 0x40000 /* HUGETLB */
+const MAP_KNOWN: u64 = 0x3
+    | MAP_FIXED
+    | MAP_ANONYMOUS
+    | 0x100 /* GROWSDOWN */
+    | 0x800 /* DENYWRITE */
+    | 0x1000 /* EXECUTABLE */
+    | 0x2000 /* LOCKED */
+    | MAP_NORESERVE
+    | MAP_POPULATE
+    | 0x10000 /* NONBLOCK */
+    | 0x20000 /* STACK */
+    | 0x40000 /* HUGETLB */
     | MAP_FIXED_NOREPLACE;
 
 fn page_up(len: u64) -> Option<u64> {

@@ -86,7 +86,8 @@ fn fork(
         || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0)
     {
         // Processes that share memory or tables without being threads are not modelled;
-        // CLONE_VM|CLONE_VFORK (posix_spawn) gets a copy-on-write child, which it cannot tell apart.
+        // CLONE_VM|CLONE_VFORK (posix_spawn) gets a copy-on-write child, which it cannot tell
+        // apart.
         return Err(Errno::ENOSYS);
     }
     let parent = ctx.process;

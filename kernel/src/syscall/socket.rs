@@ -284,9 +284,8 @@ pub fn sys_recvfrom(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn receive(socket: &UnixSocket, max: usize, flags: u64) -> SysResult<Received> {
-    if flags
-        & !(MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_WAITALL | MSG_CMSG_CLOEXEC | 0x2000/* MSG_ERRQUEUE */)
-        != 0
+    // 0x2000 is MSG_ERRQUEUE.
+    if flags & !(MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_WAITALL | MSG_CMSG_CLOEXEC | 0x2000) != 0
     {
         return Err(Errno::ENOTSUP);
     }

@@ -18,7 +18,8 @@ pub struct Syscall {
 macro_rules! table {
     ($($nr:literal $name:ident => $handler:path,)*) => {
         /// Implemented syscalls, sorted by number.
-        pub static TABLE: &[Syscall] = &[$(Syscall { nr: $nr, name: stringify!($name), handler: $handler },)*];
+        pub static TABLE: &[Syscall] =
+            &[$(Syscall { nr: $nr, name: stringify!($name), handler: $handler },)*];
     };
 }
 
@@ -247,7 +248,13 @@ ostd::ktest! {
             assert!(pair[0].nr < pair[1].nr, "{} and {} out of order", pair[0].name, pair[1].name);
         }
         for s in TABLE {
-            assert_eq!(super::names::name(s.nr), Some(s.name), "syscall {} is not Linux's {}", s.nr, s.name);
+            assert_eq!(
+                super::names::name(s.nr),
+                Some(s.name),
+                "syscall {} is not Linux's {}",
+                s.nr,
+                s.name
+            );
         }
     }
 }

@@ -479,7 +479,8 @@ pub fn init() {
             // At each doubling, so a flood cannot turn into a flood of warnings.
             if dropped > 0 && (reported == 0 || dropped >= 2 * reported) {
                 log::warn!(
-                    "tty: console input overran its {RAW_CAPACITY}-byte buffers; {dropped} bytes dropped so far"
+                    "tty: console input overran its {RAW_CAPACITY}-byte buffers; {dropped} bytes \
+                     dropped so far"
                 );
                 reported = dropped;
             }

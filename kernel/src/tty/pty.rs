@@ -313,10 +313,25 @@ impl Generated for DevptsRoot {
 ostd::ktest! {
     fn pty_master_and_slave_talk_through_the_line_discipline() {
         let master = open_master(OpenFlags::RDWR | OpenFlags::NONBLOCK).unwrap();
-        let index = PTYS.lock().iter().rev().find(|(_, w)| w.strong_count() > 0).map(|(i, _)| *i).unwrap();
-        assert_eq!(open_slave(index, slave_node(index), OpenFlags::RDWR | OpenFlags::NOCTTY).err(), Some(Errno::EIO), "locked until unlockpt");
-        PTYS.lock().get(&index).and_then(Weak::upgrade).unwrap().locked.store(false, Ordering::Relaxed);
-        let slave = open_slave(index, slave_node(index), OpenFlags::RDWR | OpenFlags::NOCTTY | OpenFlags::NONBLOCK).unwrap();
+        let index =
+            PTYS.lock().iter().rev().find(|(_, w)| w.strong_count() > 0).map(|(i, _)| *i).unwrap();
+        assert_eq!(
+            open_slave(index, slave_node(index), OpenFlags::RDWR | OpenFlags::NOCTTY).err(),
+            Some(Errno::EIO),
+            "locked until unlockpt"
+        );
+        PTYS.lock()
+            .get(&index)
+            .and_then(Weak::upgrade)
+            .unwrap()
+            .locked
+            .store(false, Ordering::Relaxed);
+        let slave = open_slave(
+            index,
+            slave_node(index),
+            OpenFlags::RDWR | OpenFlags::NOCTTY | OpenFlags::NONBLOCK,
+        )
+        .unwrap();
         master.write(b"hi\r").unwrap();
         let mut buf = [0u8; 16];
         assert_eq!(slave.read(&mut buf).unwrap(), 3);
@@ -338,7 +353,8 @@ ostd::ktest! {
             let mut sink = alloc::vec![0u8; 8192];
             while slave.read(&mut sink).is_ok() {}
         }
-        let queued = PTYS.lock().get(&index).and_then(Weak::upgrade).unwrap().to_master.bytes.lock().len();
+        let queued =
+            PTYS.lock().get(&index).and_then(Weak::upgrade).unwrap().to_master.bytes.lock().len();
         assert_eq!(queued, 2 * TO_MASTER_CAPACITY);
         let mut drain = alloc::vec![0u8; 2 * TO_MASTER_CAPACITY];
         assert_eq!(master.read(&mut drain), Ok(2 * TO_MASTER_CAPACITY));

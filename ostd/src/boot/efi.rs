@@ -92,8 +92,8 @@ fn exit_boot_services(
             len: 0,
         });
     }
-    // SAFETY: OVMF passed the system table's address in the handover call; it is identity
-    // mapped (checked above to be aligned and below 4 GiB) and boot services are still running, so the
+    // SAFETY: OVMF passed the system table's address in the handover call; it is identity mapped
+    // (checked above to be aligned and below 4 GiB) and boot services are still running, so the
     // table and everything it points to are live. We read it through shared references only.
     let st = unsafe { &*(system_table as *const SystemTable) };
     if st.header.signature != SystemTable::SIGNATURE {

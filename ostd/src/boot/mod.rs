@@ -103,7 +103,8 @@ impl core::fmt::Display for BootError {
             Self::OutOfReach { what, paddr, len } => {
                 write!(
                     f,
-                    "{what} at {paddr:#x} (+{len:#x}) is outside the first 4 GiB the boot map covers"
+                    "{what} at {paddr:#x} (+{len:#x}) is outside the first 4 GiB the boot map \
+                     covers"
                 )
             }
             Self::BadEfiSystemTable { signature } => {

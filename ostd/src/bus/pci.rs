@@ -189,12 +189,19 @@ crate::ktest! {
     fn ecam_and_port_access_agree() {
         if !has_ecam() {
             // Only acceptable when the firmware really has no MCFG (QEMU's `pc` machine).
-            assert!(crate::bus::acpi::ecam_regions().is_empty(), "MCFG lists ECAM windows but none was mapped");
+            assert!(
+                crate::bus::acpi::ecam_regions().is_empty(),
+                "MCFG lists ECAM windows but none was mapped"
+            );
             return;
         }
         for f in enumerate_bus0() {
             for offset in [0u16, 8, 0x2c] {
-                assert_eq!(f.address.read32_ecam(offset), Some(f.address.read32_ports(offset)), "{f:?}+{offset:#x}");
+                assert_eq!(
+                    f.address.read32_ecam(offset),
+                    Some(f.address.read32_ports(offset)),
+                    "{f:?}+{offset:#x}"
+                );
             }
         }
     }

@@ -107,11 +107,21 @@ crate::ktest! {
         assert!(Cr0::read().contains(Cr0Flags::WRITE_PROTECT), "CR0.WP is off");
         assert_eq!(Efer::read().contains(EferFlags::NO_EXECUTE_ENABLE), f.nx, "EFER.NXE");
         let cr4 = Cr4::read();
-        assert_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION), f.smep, "CR4.SMEP");
+        assert_eq!(
+            cr4.contains(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION),
+            f.smep,
+            "CR4.SMEP"
+        );
         assert_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION), f.smap, "CR4.SMAP");
         assert_eq!(cr4.contains(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION), f.umip, "CR4.UMIP");
-        assert_eq!(*p, Protections { wp: true, nx: f.nx, smep: f.smep, smap: f.smap, umip: f.umip });
+        assert_eq!(
+            *p,
+            Protections { wp: true, nx: f.nx, smep: f.smep, smap: f.smap, umip: f.umip }
+        );
         // Rust code runs with AC clear, so SMAP is in force outside the user-copy routine.
-        assert!(!x86_64::registers::rflags::read().contains(x86_64::registers::rflags::RFlags::ALIGNMENT_CHECK));
+        assert!(
+            !x86_64::registers::rflags::read()
+                .contains(x86_64::registers::rflags::RFlags::ALIGNMENT_CHECK)
+        );
     }
 }

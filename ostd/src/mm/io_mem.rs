@@ -82,7 +82,8 @@ impl IoMem {
         match phys_bounds::access(self.vaddr, self.len, offset, size) {
             Some(addr) => addr,
             None => panic!(
-                "IoMem access of {size} bytes at {offset:#x} is out of range or unaligned (window of {:#x} bytes at {:#x})",
+                "IoMem access of {size} bytes at {offset:#x} is out of range or unaligned (window \
+                 of {:#x} bytes at {:#x})",
                 self.len, self.paddr
             ),
         }

@@ -159,23 +159,34 @@ crate::ktest! {
         let (_, flags) = page_table::translate(root, text).expect("text unmapped");
         assert!(flags.contains(PageFlags::EXEC) && !flags.contains(PageFlags::WRITE));
         static DATA: SpinLock<u32> = SpinLock::new(0);
-        let (_, flags) = page_table::translate(root, &DATA as *const _ as u64).expect("data unmapped");
+        let (_, flags) =
+            page_table::translate(root, &DATA as *const _ as u64).expect("data unmapped");
         assert!(flags.contains(PageFlags::WRITE) && !flags.contains(PageFlags::EXEC));
         static RODATA: [u8; 4] = *b"ro!!";
-        let (_, flags) = page_table::translate(root, RODATA.as_ptr() as u64).expect("rodata unmapped");
-        assert!(!flags.contains(PageFlags::WRITE) && !flags.contains(PageFlags::EXEC), "rodata is {flags:?}");
+        let (_, flags) =
+            page_table::translate(root, RODATA.as_ptr() as u64).expect("rodata unmapped");
+        assert!(
+            !flags.contains(PageFlags::WRITE) && !flags.contains(PageFlags::EXEC),
+            "rodata is {flags:?}"
+        );
         // The direct map's alias of text is read-only and no-execute; a stack is no-execute.
         let (text_pa, _) = page_table::translate(root, text).unwrap();
-        let (_, flags) = page_table::translate(root, super::paddr_to_vaddr(text_pa)).expect("text alias unmapped");
+        let (_, flags) = page_table::translate(root, super::paddr_to_vaddr(text_pa))
+            .expect("text alias unmapped");
         assert_eq!(flags, PageFlags::READ, "the direct map's alias of text");
         let local = 0u64;
-        let (_, flags) = page_table::translate(root, &local as *const u64 as u64).expect("stack unmapped");
-        assert!(flags.contains(PageFlags::WRITE) && !flags.contains(PageFlags::EXEC), "the stack is {flags:?}");
+        let (_, flags) =
+            page_table::translate(root, &local as *const u64 as u64).expect("stack unmapped");
+        assert!(
+            flags.contains(PageFlags::WRITE) && !flags.contains(PageFlags::EXEC),
+            "the stack is {flags:?}"
+        );
     }
 
     fn direct_map_translates_to_the_physical_address() {
         let frame = super::Frame::alloc_zeroed().unwrap();
-        let (pa, _) = page_table::translate(kernel_root(), super::paddr_to_vaddr(frame.paddr())).unwrap();
+        let (pa, _) =
+            page_table::translate(kernel_root(), super::paddr_to_vaddr(frame.paddr())).unwrap();
         assert_eq!(pa, frame.paddr());
     }
 }

@@ -160,9 +160,13 @@ crate::ktest! {
         let (guard_lo, guard_hi) = stack.guard();
         assert_eq!(guard_hi, stack.bottom());
         assert!(guard_hi - guard_lo >= 64 * 1024);
-        assert!(page_table::translate(root, guard_hi - 1).is_none(), "the page below the stack is mapped");
+        assert!(
+            page_table::translate(root, guard_hi - 1).is_none(),
+            "the page below the stack is mapped"
+        );
         assert!(page_table::translate(root, guard_lo).is_none(), "the guard's bottom is mapped");
-        let (_, flags) = page_table::translate(root, stack.bottom()).expect("the stack is unmapped");
+        let (_, flags) =
+            page_table::translate(root, stack.bottom()).expect("the stack is unmapped");
         assert_eq!(flags, PageFlags::READ | PageFlags::WRITE);
         assert!(page_table::translate(root, stack.top() - 8).is_some());
         assert!(in_area(stack.bottom()) && in_area(guard_lo) && !in_area(KSTACK_AREA - 1));

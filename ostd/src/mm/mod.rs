@@ -4,7 +4,8 @@
 //! ```text
 //! 0x0000_0000_0000_0000 ..= 0x0000_7fff_ffff_ffff   user space (one VmSpace per process)
 //! 0xffff_8000_0000_0000 ..                           direct map of RAM (PML4 slot 256)
-//! 0xffff_c000_0000_0000 ..                           device and firmware memory, uncached (slot 384)
+//! 0xffff_c000_0000_0000 ..                           device and firmware memory, uncached
+//!                                                    (slot 384)
 //! 0xffff_e000_0000_0000 ..                           kernel stacks with guard pages (slot 448)
 //! 0xffff_ffff_8000_0000 ..                           the kernel image (slot 511)
 //! ```

@@ -165,7 +165,8 @@ impl fmt::Display for WindowError {
             Self::BeyondWindow { range } => {
                 write!(
                     f,
-                    "{range} reaches past {WINDOW_SPAN:#x}, the highest physical address the kernel maps"
+                    "{range} reaches past {WINDOW_SPAN:#x}, the highest physical address the \
+                     kernel maps"
                 )
             }
             Self::OverlapsRam { range, region, purpose: WindowPurpose::Device } => {
@@ -174,7 +175,8 @@ impl fmt::Display for WindowError {
             Self::OverlapsRam { range, region, purpose: WindowPurpose::Firmware } => {
                 write!(
                     f,
-                    "firmware table {range} lies in usable RAM {region}, not reserved or ACPI memory"
+                    "firmware table {range} lies in usable RAM {region}, not reserved or ACPI \
+                     memory"
                 )
             }
             Self::OverlapsKernel { range, image } => {

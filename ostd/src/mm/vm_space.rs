@@ -389,7 +389,9 @@ crate::ktest! {
         let (child_pa, child_flags) = child.translate(0x40_0000).expect("child lacks the page");
         let (parent_pa, parent_flags) = parent.translate(0x40_0000).unwrap();
         assert_eq!((child_pa, parent_pa), (paddr, paddr));
-        assert!(!child_flags.contains(PageFlags::WRITE) && !parent_flags.contains(PageFlags::WRITE));
+        assert!(
+            !child_flags.contains(PageFlags::WRITE) && !parent_flags.contains(PageFlags::WRITE)
+        );
         let shared = child.clone_frame_at(0x40_0000).unwrap();
         assert_eq!(shared.ref_count(), 3, "two mappings and this handle");
         // Resolve the child's copy-on-write: give it a private copy.

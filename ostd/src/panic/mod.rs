@@ -85,6 +85,9 @@ crate::ktest! {
             crate::early_println!("overflow-probe: u32::MAX + 1 = {wrapped} without a panic");
         });
         let task = probe.join();
-        assert!(task.test_failed.load(core::sync::atomic::Ordering::Relaxed), "u32::MAX + 1 did not panic");
+        assert!(
+            task.test_failed.load(core::sync::atomic::Ordering::Relaxed),
+            "u32::MAX + 1 did not panic"
+        );
     }
 }

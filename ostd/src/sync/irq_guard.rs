@@ -119,7 +119,10 @@ crate::ktest! {
         let outer = disable_local_irqs();
         let inner = disable_local_irqs();
         drop(outer);
-        assert!(!interrupts::are_enabled(), "dropping the first guard turned interrupts on under the second");
+        assert!(
+            !interrupts::are_enabled(),
+            "dropping the first guard turned interrupts on under the second"
+        );
         drop(inner);
         assert!(interrupts::are_enabled(), "the last guard did not turn interrupts back on");
     }

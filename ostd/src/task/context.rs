@@ -2,8 +2,8 @@
 //!
 //! A switch is a function call, so the SysV ABI lets us save only rbp, rbx, r12–r15, RFLAGS
 //! and the SSE/x87 control words; every other register is already dead at the call. RFLAGS is
-//! kept per task so that no flag (AC inside a user copy, say) leaks from one task to the next. User-mode state
-//! never lives here: it is in the task's `UserContext`, saved on kernel entry.
+//! kept per task so that no flag (AC inside a user copy, say) leaks from one task to the next.
+//! User-mode state never lives here: it is in the task's `UserContext`, saved on kernel entry.
 
 core::arch::global_asm!(
     ".section .text.context_switch, \"ax\"",

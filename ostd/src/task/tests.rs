@@ -11,15 +11,18 @@ static INSIDE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::
 crate::ktest! {
     fn two_kernel_threads_interleave_by_yielding() {
         let log = Arc::new(SpinLock::new(Vec::new()));
-        let handles: Vec<_> = ["a", "b"].into_iter().map(|name| {
-            let log = log.clone();
-            spawn(name, move || {
-                for i in 0..3 {
-                    log.lock().push((name, i));
-                    yield_now();
-                }
+        let handles: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                let log = log.clone();
+                spawn(name, move || {
+                    for i in 0..3 {
+                        log.lock().push((name, i));
+                        yield_now();
+                    }
+                })
             })
-        }).collect();
+            .collect();
         for h in handles {
             h.join();
         }
@@ -34,35 +37,45 @@ crate::ktest! {
     fn busy_threads_are_preempted_by_the_timer() {
         let spins = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
         let stop = Arc::new(AtomicUsize::new(0));
-        let handles: Vec<_> = (0..2).map(|i| {
-            let (spins, stop) = (spins.clone(), stop.clone());
-            // Neither thread yields: only timer preemption lets the other one run.
-            spawn("spinner", move || while stop.load(Ordering::Relaxed) == 0 {
-                spins[i].fetch_add(1, Ordering::Relaxed);
+        let handles: Vec<_> = (0..2)
+            .map(|i| {
+                let (spins, stop) = (spins.clone(), stop.clone());
+                // Neither thread yields: only timer preemption lets the other one run.
+                spawn("spinner", move || {
+                    while stop.load(Ordering::Relaxed) == 0 {
+                        spins[i].fetch_add(1, Ordering::Relaxed);
+                    }
+                })
             })
-        }).collect();
+            .collect();
         super::sleep_ms(200);
         stop.store(1, Ordering::Relaxed);
         for h in handles {
             h.join();
         }
-        assert!(spins[0].load(Ordering::Relaxed) > 0 && spins[1].load(Ordering::Relaxed) > 0,
-            "a spinning thread starved the other");
+        assert!(
+            spins[0].load(Ordering::Relaxed) > 0 && spins[1].load(Ordering::Relaxed) > 0,
+            "a spinning thread starved the other"
+        );
     }
 
     fn mutex_serialises_sleeping_holders() {
         let counter = Arc::new(Mutex::new(0u32));
-        let handles: Vec<_> = (0..4).map(|_| {
-            let counter = counter.clone();
-            spawn("incrementer", move || for _ in 0..50 {
-                let mut guard = counter.lock();
-                let seen = *guard;
-                assert!(!INSIDE.swap(true, Ordering::SeqCst), "two holders at once");
-                yield_now(); // holding the mutex while others run and block on it
-                INSIDE.store(false, Ordering::SeqCst);
-                *guard = seen + 1;
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let counter = counter.clone();
+                spawn("incrementer", move || {
+                    for _ in 0..50 {
+                        let mut guard = counter.lock();
+                        let seen = *guard;
+                        assert!(!INSIDE.swap(true, Ordering::SeqCst), "two holders at once");
+                        yield_now(); // holding the mutex while others run and block on it
+                        INSIDE.store(false, Ordering::SeqCst);
+                        *guard = seen + 1;
+                    }
+                })
             })
-        }).collect();
+            .collect();
         for h in handles {
             h.join();
         }
@@ -71,13 +84,17 @@ crate::ktest! {
 
     fn mutex_counts_without_yield() {
         let counter = Arc::new(Mutex::new(0u32));
-        let handles: Vec<_> = (0..4).map(|_| {
-            let counter = counter.clone();
-            spawn("incrementer", move || for _ in 0..50 {
-                let mut guard = counter.lock();
-                *guard += 1;
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let counter = counter.clone();
+                spawn("incrementer", move || {
+                    for _ in 0..50 {
+                        let mut guard = counter.lock();
+                        *guard += 1;
+                    }
+                })
             })
-        }).collect();
+            .collect();
         for h in handles {
             h.join();
         }
@@ -86,13 +103,17 @@ crate::ktest! {
 
     fn yield_counts_without_mutex() {
         let counter = Arc::new(AtomicUsize::new(0));
-        let handles: Vec<_> = (0..4).map(|_| {
-            let counter = counter.clone();
-            spawn("incrementer", move || for _ in 0..50 {
-                counter.fetch_add(1, Ordering::SeqCst);
-                yield_now();
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let counter = counter.clone();
+                spawn("incrementer", move || {
+                    for _ in 0..50 {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        yield_now();
+                    }
+                })
             })
-        }).collect();
+            .collect();
         for h in handles {
             h.join();
         }
@@ -107,7 +128,10 @@ crate::ktest! {
         let waiter = {
             let (ready, seen, wq) = (ready.clone(), seen.clone(), wq.clone());
             spawn("waiter", move || {
-                let v = wq.wait_until(|| match ready.load(Ordering::SeqCst) { 0 => None, v => Some(v) });
+                let v = wq.wait_until(|| match ready.load(Ordering::SeqCst) {
+                    0 => None,
+                    v => Some(v),
+                });
                 seen.store(v, Ordering::SeqCst);
             })
         };
@@ -119,6 +143,10 @@ crate::ktest! {
         waiter.join();
         // The waiter is not a test task (a panic there would stop the kernel, not fail this
         // test), so it reports what it saw and the test checks it here.
-        assert_eq!(seen.load(Ordering::SeqCst), 42, "the woken waiter did not see the value it waited for");
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            42,
+            "the woken waiter did not see the value it waited for"
+        );
     }
 }

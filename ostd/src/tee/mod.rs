@@ -180,7 +180,8 @@ pub(crate) fn check_device_range(paddr: Paddr, len: usize, in_pool: impl FnOnce(
     };
     let count = DMA_VIOLATIONS.fetch_add(1, Ordering::SeqCst) + 1;
     panic!(
-        "tee(sim): DMA violation #{count}: a device was to be given {paddr:#x}..{:#x}, which is {problem}",
+        "tee(sim): DMA violation #{count}: a device was to be given {paddr:#x}..{:#x}, which is \
+         {problem}",
         paddr.saturating_add(len as u64)
     );
 }

@@ -320,7 +320,8 @@ pub struct Calibration {
     pub checks: [Option<CrossCheck>; 5],
 }
 
-/// Picks the TSC frequency by the rule in the [module documentation](self#choosing-between-sources).
+/// Picks the TSC frequency by the rule in the
+/// [module documentation](self#choosing-between-sources).
 pub fn choose(inputs: &Inputs) -> Calibration {
     let sane = |hz: Option<u64>| hz.filter(|f| (MIN_TSC_HZ..=MAX_TSC_HZ).contains(f));
     let measured: [(Source, Option<Estimate>); 3] = [

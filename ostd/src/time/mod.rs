@@ -111,7 +111,9 @@ crate::ktest! {
         let elapsed_ms = (monotonic_ns() - t0) / 1_000_000;
         let expected_ms = 5 * 1000 / u64::from(hz());
         // Generous bounds: TCG timing is noisy, but a clock off by 4x is broken.
-        assert!(elapsed_ms >= expected_ms / 4 && elapsed_ms <= expected_ms * 4,
-            "5 ticks took {elapsed_ms} ms by the TSC, expected about {expected_ms}");
+        assert!(
+            elapsed_ms >= expected_ms / 4 && elapsed_ms <= expected_ms * 4,
+            "5 ticks took {elapsed_ms} ms by the TSC, expected about {expected_ms}"
+        );
     }
 }

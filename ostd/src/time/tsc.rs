@@ -73,8 +73,10 @@ pub(super) fn calibrate(vouched: Option<u64>) {
         // between them, and they agree within 1%. So the PIT, the slowest to read and the
         // quickest to wrap, is then not measured.
         let hz = |r: Option<Result<Estimate, Rejection>>| r.and_then(Result::ok).map(|e| e.hz);
-        if !matches!((hz(inputs.hpet), hz(inputs.pm_timer)), (Some(a), Some(b)) if calibrate::agree(a, b))
-        {
+        if !matches!(
+            (hz(inputs.hpet), hz(inputs.pm_timer)),
+            (Some(a), Some(b)) if calibrate::agree(a, b)
+        ) {
             inputs.pit = Some(measure(Counter::pit()));
         }
     }

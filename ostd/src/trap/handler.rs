@@ -112,14 +112,16 @@ extern "C" fn ostd_kernel_stack_fault(frame: &TrapFrame) -> ! {
     match (task.as_ref().and_then(|t| t.stack_guard_range()), stack) {
         (Some((guard_lo, guard_hi)), Some((lo, hi))) if (guard_lo..guard_hi).contains(&addr) => {
             crate::console::emergency_print(format_args!(
-                "\nFATAL: kernel stack overflow in task {name} (id {}): {access:?} of {addr:#x}, {} bytes below its stack {lo:#x}..{hi:#x}, at rip {:#x}",
+                "\nFATAL: kernel stack overflow in task {name} (id {}): {access:?} of {addr:#x}, \
+                 {} bytes below its stack {lo:#x}..{hi:#x}, at rip {:#x}",
                 task.as_ref().map_or(0, |t| t.id()),
                 guard_hi - addr,
                 frame.rip,
             ));
         }
         _ => crate::console::emergency_print(format_args!(
-            "\nFATAL: kernel page fault in the kernel-stack area, outside the guard of the running task {name}: {access:?} of {addr:#x} at rip {:#x} (a stale or corrupt stack pointer?)",
+            "\nFATAL: kernel page fault in the kernel-stack area, outside the guard of the running \
+             task {name}: {access:?} of {addr:#x} at rip {:#x} (a stale or corrupt stack pointer?)",
             frame.rip,
         )),
     }

@@ -79,6 +79,9 @@ crate::ktest! {
                 count = out(reg) clobbered,
             );
         }
-        assert_eq!(clobbered, 0, "{clobbered} of 16 red-zone qwords were overwritten by interrupts");
+        assert_eq!(
+            clobbered, 0,
+            "{clobbered} of 16 red-zone qwords were overwritten by interrupts"
+        );
     }
 }

@@ -138,7 +138,8 @@ mod tests {
 
     #[test]
     fn collects_samples_and_failures() {
-        let out = "BENCH-START\nBENCH name=a unit=us value=1\nnoise\nBENCH-FAIL name=b what=open errno=No such file\nBENCH name=c unit=MB/s value=2.5\n";
+        let out = "BENCH-START\nBENCH name=a unit=us value=1\nnoise\nBENCH-FAIL name=b what=open \
+            errno=No such file\nBENCH name=c unit=MB/s value=2.5\n";
         let s = parse_samples(out);
         assert_eq!(s.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["a", "c"]);
         let f = parse_failures(out);

@@ -167,7 +167,8 @@ pub fn table(rows: &[Row]) -> String {
     let _ = writeln!(out, "{label:<width$}  {g}", width = w + lw + ow + 11);
     let _ = writeln!(
         out,
-        "ratio: Linux÷ours for latencies, ours÷Linux for bandwidths (MB/s); >1 means we are faster."
+        "ratio: Linux÷ours for latencies, ours÷Linux for bandwidths (MB/s); >1 means we are \
+         faster."
     );
     for n in notes {
         let _ = writeln!(out, "{n}");
@@ -225,7 +226,8 @@ pub fn to_json(meta: &[(&str, String)], rows: &[Row], problems: &[String]) -> St
     for (i, r) in rows.iter().enumerate() {
         let _ = writeln!(
             out,
-            "    {{\"name\": {}, \"unit\": {}, \"direction\": {}, \"linux\": {}, \"ours\": {}, \"ratio\": {}, \"note\": {}}}{}",
+            "    {{\"name\": {}, \"unit\": {}, \"direction\": {}, \"linux\": {}, \"ours\": {}, \
+             \"ratio\": {}, \"note\": {}}}{}",
             json_str(&r.name),
             json_str(&r.unit),
             json_str(r.direction().name()),

@@ -193,7 +193,8 @@ fn main() -> ExitCode {
     }
     if ours_to_banner > 0 {
         rows[0].note = Some(format!(
-            "ours is timed to its banner line in {ours_to_banner} of {} runs (stand-in until it runs /init); Linux to /init's first write",
+            "ours is timed to its banner line in {ours_to_banner} of {} runs (stand-in until it \
+             runs /init); Linux to /init's first write",
             ours_to_banner + ours_to_init
         ));
     }

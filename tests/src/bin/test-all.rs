@@ -92,7 +92,8 @@ fn main() -> ExitCode {
         reference(&elf, "tests/ref/sigmem.sh", &["tests/ref/sigmem.c"]),
     );
     record(
-        "edge-of-range argument probe (centuries-long timeouts, wrapping ranges and stacks) matches Linux 6.1",
+        "edge-of-range argument probe (centuries-long timeouts, wrapping ranges and stacks) \
+         matches Linux 6.1",
         reference(&elf, "tests/ref/extremes.sh", &["tests/ref/extremes.c"]),
     );
     record(
@@ -100,19 +101,23 @@ fn main() -> ExitCode {
         reference(&elf, "tests/ref/perms.sh", &["tests/ref/perms.c"]),
     );
     record(
-        "file-operations probe (flock, pipe sizes, close_range, copy_file_range, splice, memfd, RLIMIT_NOFILE) matches Linux 6.1",
+        "file-operations probe (flock, pipe sizes, close_range, copy_file_range, splice, memfd, \
+         RLIMIT_NOFILE) matches Linux 6.1",
         reference(&elf, "tests/ref/fileops.sh", &["tests/ref/fileops.c"]),
     );
     record(
-        "signal-target probe (SIGCONT/SIGSTOP/SIGKILL to self, children, stopped ones, thread and process groups, init; permissions) matches Linux 6.1",
+        "signal-target probe (SIGCONT/SIGSTOP/SIGKILL to self, children, stopped ones, thread and \
+         process groups, init; permissions) matches Linux 6.1",
         reference(&elf, "tests/ref/sigtargets.sh", &["tests/ref/sigtargets.c"]),
     );
     record(
-        "running-out probe (address space, memory and the OOM killer, threads, argument space) matches Linux 6.1",
+        "running-out probe (address space, memory and the OOM killer, threads, argument space) \
+         matches Linux 6.1",
         reference(&elf, "tests/ref/oom.sh", &["tests/ref/oom.c"]),
     );
     record(
-        "pidfd and /proc probe (pidfd_open, poll, pidfd_send_signal, waitid P_PIDFD, the exe link) matches Linux 6.1",
+        "pidfd and /proc probe (pidfd_open, poll, pidfd_send_signal, waitid P_PIDFD, the exe link) \
+         matches Linux 6.1",
         reference(&elf, "tests/ref/pidfd.sh", &["tests/ref/pidfd.c"]),
     );
     record(
@@ -120,15 +125,19 @@ fn main() -> ExitCode {
         reference(&elf, "tests/ref/sockets.sh", &["tests/ref/sockets.c"]),
     );
     record(
-        "hostile-CPU probe (DF/AC across copies, faults and signals; single-step over SYSCALL; int3, int N, int 0x80; segment loads; XMM/x87 across signals, fork and edited frames) matches Linux 6.1",
+        "hostile-CPU probe (DF/AC across copies, faults and signals; single-step over SYSCALL; \
+         int3, int N, int 0x80; segment loads; XMM/x87 across signals, fork and edited frames) \
+         matches Linux 6.1",
         reference(&elf, "tests/ref/hostile-cpu.sh", &["tests/ref/hostile-cpu.c"]),
     );
     record(
-        "hostile-pointer probe (kernel and non-canonical addresses in syscall arguments, iovecs, msghdrs, execve vectors; garbage and edited sigreturn frames) matches Linux 6.1",
+        "hostile-pointer probe (kernel and non-canonical addresses in syscall arguments, iovecs, \
+         msghdrs, execve vectors; garbage and edited sigreturn frames) matches Linux 6.1",
         reference(&elf, "tests/ref/hostile-ptr.sh", &["tests/ref/hostile-ptr.c"]),
     );
     record(
-        "hostile-ELF probe (a few hundred corrupted executables: errno, exit or signal) matches Linux 6.1",
+        "hostile-ELF probe (a few hundred corrupted executables: errno, exit or signal) matches \
+         Linux 6.1",
         reference(&elf, "tests/ref/badelf.sh", &["tests/ref/badelf.c"]),
     );
     record(
@@ -154,11 +163,13 @@ fn main() -> ExitCode {
         tests::cpython::run_suite(&root, &elf),
     );
     record(
-        "stress-ng: every stressor finishes, and ends with 0 wherever it does under Linux (or is a listed difference)",
+        "stress-ng: every stressor finishes, and ends with 0 wherever it does under Linux (or is a \
+         listed difference)",
         tests::stress::run(&root, &elf),
     );
     record(
-        "trinity as nobody: the fuzzer runs its syscalls, no panic, no hang, programs run afterwards",
+        "trinity as nobody: the fuzzer runs its syscalls, no panic, no hang, programs run \
+         afterwards",
         tests::trinity::run(&root, &elf),
     );
 
@@ -314,7 +325,10 @@ fn interactive_shell(elf: &Path, initramfs: &Path) -> Result<String, String> {
     s.expect("Running", short)?;
     s.expect("waited-0", short)?;
     // Pipes, redirection, /proc.
-    s.send(b"echo piped | tr a-z A-Z > /tmp/out; cat /tmp/out; echo self-count=$(ls /proc | grep -c '^self$')\r")?;
+    s.send(
+        b"echo piped | tr a-z A-Z > /tmp/out; cat /tmp/out; echo self-count=$(ls /proc | grep \
+          -c '^self$')\r",
+    )?;
     s.expect("\nPIPED", short)?;
     s.expect("self-count=1", short)?;
     s.send(b"exit\r")?;
@@ -545,7 +559,8 @@ fn bad_input_cases(elf: &Path, scratch: &Path) -> Vec<Case> {
             with_initrd(write("bomb-liar.gz", &bomb_liar)),
             &[
                 "gzip",
-                "initramfs: the deflate stream inflates past the 4096 bytes its gzip trailer declares",
+                "initramfs: the deflate stream inflates past the 4096 bytes its gzip trailer \
+                 declares",
             ],
         ),
         (
@@ -553,7 +568,8 @@ fn bad_input_cases(elf: &Path, scratch: &Path) -> Vec<Case> {
             with_initrd(write("truncated.cpio", &truncated)),
             &[
                 "cpio newc",
-                "initramfs: malformed cpio entry \"bin/data\" at offset 0x74: its 5000 bytes of data run past the end of the archive (1000 left)",
+                "initramfs: malformed cpio entry \"bin/data\" at offset 0x74: its 5000 bytes of \
+                 data run past the end of the archive (1000 left)",
             ],
         ),
         (
@@ -561,7 +577,8 @@ fn bad_input_cases(elf: &Path, scratch: &Path) -> Vec<Case> {
             with_initrd(write("bogus.cpio", &bogus)),
             &[
                 "cpio newc",
-                "initramfs: malformed cpio entry \"bogus\" at offset 0x78: mode 0o170644 is no known file type",
+                "initramfs: malformed cpio entry \"bogus\" at offset 0x78: mode 0o170644 is no \
+                 known file type",
             ],
         ),
         (

@@ -83,7 +83,8 @@ pub(crate) fn shrink() -> usize {
             // A page the host will not give back must never be reused as private memory.
             Err(e) => {
                 log::warn!(
-                    "dma: cannot convert {base:#x}+{frames} frames back to private: {e:?}; keeping them shared"
+                    "dma: cannot convert {base:#x}+{frames} frames back to private: {e:?}; keeping \
+                     them shared"
                 );
                 pool.add(base, frames);
             }

@@ -31,7 +31,8 @@ fn sim_or_skip(test: &str) -> bool {
 crate::ktest! {
     fn shared_pool_grows_and_tracks_high_water() {
         let before = pool_stats();
-        let bufs: alloc::vec::Vec<_> = (0..40).map(|_| SharedBuffer::alloc(4096).unwrap()).collect();
+        let bufs: alloc::vec::Vec<_> =
+            (0..40).map(|_| SharedBuffer::alloc(4096).unwrap()).collect();
         let during = pool_stats();
         assert!(during.total >= before.in_use + 40, "pool did not grow: {during:?}");
         assert_eq!(during.in_use, before.in_use + 40);
@@ -48,15 +49,25 @@ crate::ktest! {
         let (to_shared, to_private) = crate::tee::conversion_counts();
         assert!(to_shared >= 20);
         drop(buf);
-        assert!(frame_stats().free < frames_before, "shared frames went straight back to the allocator");
+        assert!(
+            frame_stats().free < frames_before,
+            "shared frames went straight back to the allocator"
+        );
         let released = pool::shrink();
         let (_, to_private_after) = crate::tee::conversion_counts();
         if crate::tee::conversion_revokes_device_access() {
             assert!(released >= 20);
-            assert_eq!(to_private_after - to_private, released as u64, "every released frame was converted back first");
+            assert_eq!(
+                to_private_after - to_private,
+                released as u64,
+                "every released frame was converted back first"
+            );
         } else {
             // Nothing would stop a device that still holds an address into the chunk.
-            assert_eq!(released, 0, "idle shared memory left the pool where devices keep access to it");
+            assert_eq!(
+                released, 0,
+                "idle shared memory left the pool where devices keep access to it"
+            );
             assert_eq!(to_private_after, to_private);
         }
     }
@@ -67,8 +78,14 @@ crate::ktest! {
         let mut out = [0u8; 4];
         buf.read_into(96, &mut out).unwrap();
         assert_eq!(out, [1, 2, 3, 4]);
-        assert_eq!(buf.read_into(97, &mut out), Err(DmaError::OutOfBounds { offset: 97, len: 4, size: 100 }));
-        assert_eq!(buf.write_from(usize::MAX, &[0]), Err(DmaError::OutOfBounds { offset: usize::MAX, len: 1, size: 100 }));
+        assert_eq!(
+            buf.read_into(97, &mut out),
+            Err(DmaError::OutOfBounds { offset: 97, len: 4, size: 100 })
+        );
+        assert_eq!(
+            buf.write_from(usize::MAX, &[0]),
+            Err(DmaError::OutOfBounds { offset: usize::MAX, len: 1, size: 100 })
+        );
     }
 
     fn streams_bounce_data_in_their_direction() {
@@ -97,8 +114,14 @@ crate::ktest! {
         let c = DmaCoherent::alloc(8192).unwrap();
         let ring = c.device_addr_at(4096, 64).unwrap();
         assert_eq!(ring.as_u64(), c.device_addr().as_u64() + 4096);
-        assert_eq!(c.device_addr_at(8190, 4), Err(DmaError::OutOfBounds { offset: 8190, len: 4, size: 8192 }));
-        assert_eq!(c.device_addr_at(usize::MAX, 1), Err(DmaError::OutOfBounds { offset: usize::MAX, len: 1, size: 8192 }));
+        assert_eq!(
+            c.device_addr_at(8190, 4),
+            Err(DmaError::OutOfBounds { offset: 8190, len: 4, size: 8192 })
+        );
+        assert_eq!(
+            c.device_addr_at(usize::MAX, 1),
+            Err(DmaError::OutOfBounds { offset: usize::MAX, len: 1, size: 8192 })
+        );
     }
 
     fn sim_pool_buffers_pass_the_release_build_dma_check() {
@@ -122,7 +145,12 @@ crate::ktest! {
         assert!(!crate::tee::is_shared(paddr, 4096), "a fresh frame is private");
         let before = dma_violations();
         // Only `mm::dma` can make a `DeviceAddr`; this test plays a broken pool.
-        assert!(panics(move || { let _ = DeviceAddr::new(paddr, 4096); }), "a private address reached a device unchecked");
+        assert!(
+            panics(move || {
+                let _ = DeviceAddr::new(paddr, 4096);
+            }),
+            "a private address reached a device unchecked"
+        );
         assert_eq!(dma_violations(), before + 1, "the violation was not counted");
     }
 
@@ -135,7 +163,12 @@ crate::ktest! {
         drop(buf); // the frame stays shared, in the pool, but belongs to no buffer
         assert!(crate::tee::is_shared(paddr, 4096));
         let before = dma_violations();
-        assert!(panics(move || { let _ = DeviceAddr::new(paddr, 4096); }), "a freed pool frame reached a device");
+        assert!(
+            panics(move || {
+                let _ = DeviceAddr::new(paddr, 4096);
+            }),
+            "a freed pool frame reached a device"
+        );
         assert_eq!(dma_violations(), before + 1);
     }
 
@@ -150,7 +183,9 @@ crate::ktest! {
         let before = dma_violations();
         let probe = alloc::sync::Arc::new(buf);
         let held = probe.clone();
-        assert!(panics(move || { let _ = held.device_addr(); }));
+        assert!(panics(move || {
+            let _ = held.device_addr();
+        }));
         assert_eq!(dma_violations(), before + 1);
         crate::tee::convert_to_shared(paddr, 1).unwrap();
     }

@@ -11,9 +11,9 @@
 //!   ```
 //!   The inner block must fill `size` exactly.
 //!
-//! Other types (1–4 PPID/PCK forms, 7 platform manifest) are kept as [`CertificationData::Other`].
-//! A type-6 block nested inside another type-6 block is rejected, so an attacker cannot make
-//! the recursive parser recurse more than once.
+//! Other types (1–4 PPID/PCK forms, 7 platform manifest) are kept as
+//! [`CertificationData::Other`]. A type-6 block nested inside another type-6 block is rejected, so
+//! an attacker cannot make the recursive parser recurse more than once.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;

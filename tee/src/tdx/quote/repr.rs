@@ -1,8 +1,10 @@
 //! A parsed TDX quote (v4 or v5): header, body and signature data.
 //!
 //! ```text
-//! v4:  header [48] | TD report body 1.0 [584]                         | sig_len u32 | signature data
-//! v5:  header [48] | body_type u16 | body_size u32 | body [584 or 648] | sig_len u32 | signature data
+//! v4:  header [48] | TD report body 1.0 [584]                         | sig_len u32 |
+//!      signature data
+//! v5:  header [48] | body_type u16 | body_size u32 | body [584 or 648] | sig_len u32 |
+//!      signature data
 //! ```
 //! [`Quote`] keeps every byte of the quote proper, so [`Quote::to_bytes`] reproduces it
 //! exactly. Bytes after the signature data are not part of the quote; see
