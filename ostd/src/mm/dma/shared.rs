@@ -21,6 +21,31 @@ pub enum DmaError {
     OutOfMemory,
     /// The TEE refused a conversion.
     Conversion(TeeError),
+    /// A single-access read or write at an offset not aligned to its size.
+    Misaligned {
+        /// Offset asked for.
+        offset: usize,
+        /// The alignment it needed.
+        align: usize,
+    },
+}
+
+/// Copies `len` bytes from `src` to `dst` with one `rep movsb`, reading each source byte
+/// once. The compiler sees an opaque block: it can neither read the host-visible side twice
+/// nor assume what it holds, so a device writing at the same time gets no say over what the
+/// kernel does with the copy beyond the bytes themselves.
+///
+/// # Safety
+/// `src` is readable and `dst` writable for `len` bytes, and the two do not overlap.
+unsafe fn copy_once(dst: *mut u8, src: *const u8, len: usize) {
+    // DF is clear in all kernel code (every way into the kernel clears it, and nothing sets
+    // it), so `rep movsb` runs upwards.
+    // SAFETY: the caller's contract; rep movsb touches exactly dst..dst+len and src..src+len
+    // and leaves the flags alone.
+    unsafe {
+        core::arch::asm!("rep movsb", inout("rcx") len => _, inout("rdi") dst => _,
+            inout("rsi") src => _, options(nostack, preserves_flags))
+    };
 }
 
 /// Bytes in the shared pool: visible to the host, never referenced by the kernel.
@@ -85,22 +110,17 @@ impl SharedBuffer {
     /// Copies `buf.len()` bytes at `offset` out of shared memory, reading each byte once.
     pub fn read_into(&self, offset: usize, buf: &mut [u8]) -> Result<(), DmaError> {
         let src = self.check(offset, buf.len())?;
-        for (i, b) in buf.iter_mut().enumerate() {
-            // SAFETY: in bounds (checked) of pool memory owned by this buffer (invariant),
-            // mapped in the direct map. Volatile: the host may write it at any time, and
-            // the compiler must neither re-read nor assume a value.
-            *b = unsafe { src.add(i).read_volatile() };
-        }
+        // SAFETY: `src` is in bounds (checked) of pool memory owned by this buffer
+        // (invariant), mapped in the direct map; `buf` is private memory, disjoint from it.
+        unsafe { copy_once(buf.as_mut_ptr(), src, buf.len()) };
         Ok(())
     }
 
-    /// Copies `buf` into shared memory at `offset`.
+    /// Copies `buf` into shared memory at `offset`, writing each byte once.
     pub fn write_from(&self, offset: usize, buf: &[u8]) -> Result<(), DmaError> {
         let dst = self.check(offset, buf.len())?;
-        for (i, &b) in buf.iter().enumerate() {
-            // SAFETY: as in `read_into`.
-            unsafe { dst.add(i).write_volatile(b) };
-        }
+        // SAFETY: as in `read_into`, the other way round.
+        unsafe { copy_once(dst, buf.as_ptr(), buf.len()) };
         Ok(())
     }
 
@@ -114,6 +134,47 @@ impl SharedBuffer {
     /// Copies a little-endian `u32` into shared memory.
     pub fn write_u32(&self, offset: usize, value: u32) -> Result<(), DmaError> {
         self.write_from(offset, &value.to_le_bytes())
+    }
+
+    /// Reads the naturally aligned little-endian `u16` at `offset` in one access, so a
+    /// value the device writes meanwhile is seen whole, old or new (a ring index).
+    ///
+    /// # Errors
+    /// [`DmaError::OutOfBounds`] if it is outside the buffer, [`DmaError::Misaligned`] if
+    /// `offset` is odd.
+    pub fn read_u16_once(&self, offset: usize) -> Result<u16, DmaError> {
+        let src = self.check_aligned(offset, 2)?;
+        let value: u16;
+        // SAFETY: two in-bounds, aligned bytes of this buffer's pool memory (checked); the
+        // load is one instruction the compiler cannot split, repeat or elide.
+        unsafe {
+            core::arch::asm!("mov {:x}, word ptr [{}]", out(reg) value, in(reg) src,
+                options(nostack, preserves_flags, readonly))
+        };
+        Ok(value)
+    }
+
+    /// Writes the naturally aligned little-endian `u16` at `offset` in one access, so the
+    /// device never sees half of it (a ring index).
+    ///
+    /// # Errors
+    /// As for [`SharedBuffer::read_u16_once`].
+    pub fn write_u16_once(&self, offset: usize, value: u16) -> Result<(), DmaError> {
+        let dst = self.check_aligned(offset, 2)?;
+        // SAFETY: as in `read_u16_once`; a store of two bytes this buffer owns.
+        unsafe {
+            core::arch::asm!("mov word ptr [{}], {:x}", in(reg) dst, in(reg) value,
+                options(nostack, preserves_flags))
+        };
+        Ok(())
+    }
+
+    fn check_aligned(&self, offset: usize, size: usize) -> Result<*mut u8, DmaError> {
+        let ptr = self.check(offset, size)?;
+        if (ptr as usize) % size != 0 {
+            return Err(DmaError::Misaligned { offset, align: size });
+        }
+        Ok(ptr)
     }
 
     fn fill_zero(&self) {

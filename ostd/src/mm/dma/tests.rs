@@ -110,6 +110,27 @@ crate::ktest! {
         assert_eq!(c.read_u32(4096), Ok(0xfeed_f00d));
     }
 
+    fn ring_indices_are_read_and_written_whole_and_aligned() {
+        let c = DmaCoherent::alloc(64).unwrap();
+        c.write_u16_once(6, 0xbeef).unwrap();
+        assert_eq!(c.read_u16_once(6), Ok(0xbeef));
+        let mut raw = [0u8; 2];
+        c.read_into(6, &mut raw).unwrap();
+        assert_eq!(raw, [0xef, 0xbe], "not little-endian");
+        assert_eq!(c.read_u16_once(7), Err(DmaError::Misaligned { offset: 7, align: 2 }));
+        assert_eq!(
+            c.write_u16_once(63, 1),
+            Err(DmaError::OutOfBounds { offset: 63, len: 2, size: 64 })
+        );
+        // A long copy in both directions, across a page boundary.
+        let big = DmaCoherent::alloc(3 * 4096).unwrap();
+        let data: alloc::vec::Vec<u8> = (0..9000u32).map(|i| (i * 7 + 3) as u8).collect();
+        big.write_from(100, &data).unwrap();
+        let mut back = alloc::vec![0u8; data.len()];
+        big.read_into(100, &mut back).unwrap();
+        assert!(back == data, "a bulk copy changed the bytes");
+    }
+
     fn device_addresses_inside_a_buffer_are_bounds_checked() {
         let c = DmaCoherent::alloc(8192).unwrap();
         let ring = c.device_addr_at(4096, 64).unwrap();
