@@ -11,6 +11,7 @@
 extern crate alloc;
 
 mod banner;
+mod block;
 mod error;
 mod fs;
 mod ipc;

@@ -122,7 +122,7 @@ impl Stat {
             uid: m.uid,
             gid: m.gid,
             rdev: match node.kind() {
-                NodeKind::CharDev(rdev) => u64::from(rdev),
+                NodeKind::CharDev(rdev) | NodeKind::BlockDev(rdev) => u64::from(rdev),
                 _ => 0,
             },
             size: size as i64,

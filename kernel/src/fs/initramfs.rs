@@ -125,6 +125,7 @@ pub fn unpack_with_limit(
             0o040000 => NodeKind::Dir,
             0o120000 => NodeKind::Symlink,
             0o020000 => NodeKind::CharDev(super::devfs::makedev(entry.rdevmajor, entry.rdevminor)),
+            0o060000 => NodeKind::BlockDev(super::devfs::makedev(entry.rdevmajor, entry.rdevminor)),
             0o010000 => NodeKind::Fifo,
             _ => NodeKind::File,
         };

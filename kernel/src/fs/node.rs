@@ -25,6 +25,8 @@ pub enum NodeKind {
     Symlink,
     /// A character device, with its device number.
     CharDev(u32),
+    /// A block device (a disk), with its device number.
+    BlockDev(u32),
     /// A named pipe.
     Fifo,
     /// A Unix socket's name in the filesystem (bind); connecting finds the socket by it.
@@ -39,6 +41,7 @@ impl NodeKind {
             Self::Dir => 0o040000,
             Self::Symlink => 0o120000,
             Self::CharDev(_) => 0o020000,
+            Self::BlockDev(_) => 0o060000,
             Self::Fifo => 0o010000,
             Self::Socket => 0o140000,
         }
@@ -51,6 +54,7 @@ impl NodeKind {
             Self::Dir => 4,
             Self::Symlink => 10,
             Self::CharDev(_) => 2,
+            Self::BlockDev(_) => 6,
             Self::Fifo => 1,
             Self::Socket => 12,
         }
@@ -171,7 +175,7 @@ impl Node {
             NodeKind::Symlink => {
                 Self::new(kind, 0o777, Content::Symlink(String::from(symlink_target)))
             }
-            NodeKind::CharDev(_) | NodeKind::Fifo | NodeKind::Socket => {
+            NodeKind::CharDev(_) | NodeKind::BlockDev(_) | NodeKind::Fifo | NodeKind::Socket => {
                 Self::new(kind, perm, Content::Special)
             }
         }

@@ -15,6 +15,10 @@ pub fn open_node(node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn FileLik
         NodeKind::CharDev(rdev) if !flags.contains(OpenFlags::PATH) => {
             devfs::open(rdev, node, flags)
         }
+        NodeKind::BlockDev(rdev) if !flags.contains(OpenFlags::PATH) => {
+            let device = crate::block::by_rdev(rdev).ok_or(Errno::ENXIO)?;
+            Ok(Arc::new(crate::block::file::BlockFile::new(device, node, flags)))
+        }
         NodeKind::Fifo if !flags.contains(OpenFlags::PATH) => {
             pipe::open_fifo(node.metadata().ino, flags)
         }

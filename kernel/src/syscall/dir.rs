@@ -83,6 +83,7 @@ pub fn sys_mknodat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         0 | 0o100000 => NodeKind::File,
         0o010000 => NodeKind::Fifo,
         0o020000 => NodeKind::CharDev(a[3] as u32),
+        0o060000 => NodeKind::BlockDev(a[3] as u32),
         0o140000 => NodeKind::Socket,
         _ => return Err(Errno::EINVAL),
     };

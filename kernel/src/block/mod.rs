@@ -1,0 +1,100 @@
+//! Block devices: the disks drivers find, named and numbered as Linux names them, and the
+//! device files (`/dev/vda`) that read and write them.
+//!
+//! A driver implements [`BlockDevice`] and calls [`register`]; devfs then shows the disk, and
+//! opening it gives a [`file::BlockFile`]. Filesystems will read through the same trait.
+
+pub mod file;
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use ostd::sync::SpinLock;
+
+use crate::error::SysResult;
+
+/// The unit of [`BlockDevice`] addresses: 512 bytes, whatever the device's own block size
+/// (Linux's `sector_t`).
+pub const SECTOR_SIZE: usize = 512;
+
+/// A disk.
+///
+/// Sector numbers and lengths are in [`SECTOR_SIZE`] units; callers pass whole sectors
+/// inside the capacity ([`file::BlockFile`] does the partial-sector and bounds work).
+pub trait BlockDevice: Send + Sync {
+    /// Capacity in sectors.
+    fn sectors(&self) -> u64;
+    /// The smallest unit the device transfers, in bytes (a power of two, 512..=4096).
+    fn logical_block_size(&self) -> usize {
+        SECTOR_SIZE
+    }
+    /// Whether writes are refused (the device is read-only).
+    fn read_only(&self) -> bool;
+    /// Reads `buf.len() / SECTOR_SIZE` sectors from `sector`.
+    fn read(&self, sector: u64, buf: &mut [u8]) -> SysResult<()>;
+    /// Writes `buf.len() / SECTOR_SIZE` sectors at `sector`.
+    fn write(&self, sector: u64, buf: &[u8]) -> SysResult<()>;
+    /// Makes every completed write durable.
+    fn flush(&self) -> SysResult<()>;
+}
+
+/// The major number of virtio disks: Linux allocates it dynamically, and on Debian's 6.1
+/// (which registers no other dynamic block majors first) it is 254, with 16 minors a disk.
+pub const VIRTIO_BLK_MAJOR: u32 = 254;
+const MINORS_PER_DISK: u32 = 16;
+
+struct Disk {
+    name: String,
+    rdev: u32,
+    device: Arc<dyn BlockDevice>,
+}
+
+static DISKS: SpinLock<Vec<Disk>> = SpinLock::new(Vec::new());
+
+/// Registers a virtio disk; it becomes `vda`, `vdb`, ... in the order drivers find them.
+/// Returns its name and device number.
+pub fn register_virtio(device: Arc<dyn BlockDevice>) -> (String, u32) {
+    let mut disks = DISKS.lock();
+    let index = disks.len() as u32;
+    let name = virtio_name(index);
+    let rdev = crate::fs::devfs::makedev(VIRTIO_BLK_MAJOR, index * MINORS_PER_DISK);
+    disks.push(Disk { name: name.clone(), rdev, device });
+    (name, rdev)
+}
+
+/// Linux's virtio_blk names: vda..vdz, then vdaa..vdzz, and so on.
+fn virtio_name(mut index: u32) -> String {
+    let mut letters = Vec::new();
+    loop {
+        letters.push(b'a' + (index % 26) as u8);
+        if index < 26 {
+            break;
+        }
+        index = index / 26 - 1;
+    }
+    letters.reverse();
+    let mut name = String::from("vd");
+    name.extend(letters.iter().map(|&b| b as char));
+    name
+}
+
+/// Returns the disk with device number `rdev`.
+pub fn by_rdev(rdev: u32) -> Option<Arc<dyn BlockDevice>> {
+    DISKS.lock().iter().find(|d| d.rdev == rdev).map(|d| d.device.clone())
+}
+
+/// Returns every disk's name and device number, in registration order.
+pub fn names() -> Vec<(String, u32)> {
+    DISKS.lock().iter().map(|d| (d.name.clone(), d.rdev)).collect()
+}
+
+ostd::ktest! {
+    fn virtio_disks_are_named_as_linux_names_them() {
+        let names: Vec<String> = [0, 1, 25, 26, 27, 51, 52, 701, 702].map(virtio_name).into();
+        assert_eq!(
+            names,
+            ["vda", "vdb", "vdz", "vdaa", "vdab", "vdaz", "vdba", "vdzz", "vdaaa"]
+        );
+    }
+}
