@@ -11,6 +11,7 @@
 extern crate alloc;
 
 mod banner;
+mod device;
 mod error;
 mod fs;
 mod ipc;
