@@ -503,8 +503,15 @@ fn drain(r: &mut Ring<SimMem>, dev: &mut Device, books: &mut Books) {
     assert_eq!((r.free_descriptors(), r.in_flight()), (usize::from(r.size()), 0));
 }
 
+/// `default` cases, or `PROPTEST_CASES` for a long run (e.g. `PROPTEST_CASES=1000000
+/// cargo test --release -p tests --test virtqueue`).
+fn cases(default: u32) -> ProptestConfig {
+    let env = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok());
+    ProptestConfig::with_cases(env.unwrap_or(default))
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(cases(1000))]
 
     /// With a device that keeps the protocol, every chain comes back once, with its token
     /// and the length the device wrote, and no descriptor is lost or handed out twice.
@@ -639,7 +646,7 @@ impl Model {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(cases(1000))]
 
     /// Whatever the device writes, the ring never panics, answers each `pop_used` exactly as
     /// the spec's rules say (naming the field on a violation), and after `reset` hands back
