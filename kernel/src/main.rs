@@ -12,6 +12,7 @@ extern crate alloc;
 
 mod banner;
 mod block;
+mod device;
 mod error;
 mod fs;
 mod ipc;

@@ -1,7 +1,9 @@
-//! Buses and firmware tables: ACPI (just enough to find PCI ECAM and the IOAPIC) and PCI.
+//! Buses and firmware tables: ACPI (just enough to find PCI ECAM and the IOAPIC), PCI and
+//! virtio.
 
 pub mod acpi;
 pub mod pci;
+pub(crate) mod virtio;
 
 pub(crate) fn init(info: &crate::boot::BootInfo) {
     acpi::init(info);
