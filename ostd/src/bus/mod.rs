@@ -3,7 +3,7 @@
 
 pub mod acpi;
 pub mod pci;
-pub(crate) mod virtio;
+pub mod virtio;
 
 pub(crate) fn init(info: &crate::boot::BootInfo) {
     acpi::init(info);

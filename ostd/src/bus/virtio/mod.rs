@@ -1,4 +1,7 @@
-//! Virtio devices (virtio 1.2): the split virtqueue's bookkeeping, pure and host-tested.
+//! Virtio devices (virtio 1.2): the split virtqueue's bookkeeping (pure, host-tested) and the
+//! queue over the shared pool that drivers use.
 
-#[allow(dead_code, reason = "the virtqueue over coherent DMA (queue.rs) is not written yet")]
+pub mod queue;
 pub(crate) mod ring;
+
+pub use queue::{DmaBuffer, QueueError, RequestId, UsedChain, VirtQueue};
