@@ -323,3 +323,8 @@ pub(crate) fn store_dev(i: &mut Inode, rdev: u32) {
         i.block[1] = rdev;
     }
 }
+
+/// Encodes a device number as Linux's `new_encode_dev` (12-bit major, 20-bit minor).
+pub fn encode_dev(major: u32, minor: u32) -> u32 {
+    (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12)
+}
