@@ -147,6 +147,11 @@ impl<D: BlockDevice> Filesystem<D> {
                 0,
             ));
         }
+        // Without this, a 4 GiB directory whose pointers all name one block would take
+        // millions of reads on a tiny disk: keep the work bounded by the device.
+        if dir.size > self.geo.block_offset(self.geo.blocks_count) {
+            return Err(corrupt("directory larger than the filesystem", ino.get(), 0));
+        }
         let mut block = self.block_buf();
         for lblk in 0..dir.size / bs {
             let phys =
