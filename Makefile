@@ -58,10 +58,11 @@ run-ovmf: deps bzimage $(RUN_INITRAMFS)
 host-test:
 	cargo test --workspace --exclude kernel --exclude ostd
 
-# What make test's clippy check runs: the host crates, then tee alone as the no_std library.
+# What make test's clippy check runs: the host crates, then tee and ext2 alone as no_std libraries.
 clippy:
 	cargo clippy --workspace --exclude kernel --exclude ostd --all-targets -- -D warnings
 	cargo clippy -p tee --lib -- -D warnings
+	cargo clippy -p ext2 --lib -- -D warnings
 
 test: deps kernel initramfs
 	@cargo run -q -p tests --bin test-all -- --elf $(KERNEL_ELF) --bzimage $(KERNEL_BZIMAGE) --initramfs $(INITRAMFS)
