@@ -2,6 +2,7 @@
 
 pub mod acpi;
 pub mod pci;
+pub mod virtio;
 
 pub(crate) fn init(info: &crate::boot::BootInfo) {
     acpi::init(info);
