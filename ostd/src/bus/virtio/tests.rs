@@ -63,7 +63,8 @@ crate::ktest! {
         let pci = claim_and_check_bars();
         let mut dev = VirtioPciDevice::new(pci).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(dev.device_type(), spec::DEVICE_TYPE_BLOCK);
-        let features = dev.negotiate(1 << feature::ACCESS_PLATFORM).unwrap_or_else(|e| panic!("{e}"));
+        let wanted = 1 << feature::ACCESS_PLATFORM;
+        let features = dev.negotiate(wanted).unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(features & 1 << feature::VERSION_1, 0);
         assert_ne!(dev.device_status() & status::FEATURES_OK, 0);
 
