@@ -179,7 +179,7 @@ impl VirtioRegions {
                 return Err(VirtioCapError::OutsideBar { cfg_type: kind, region, bar_len });
             }
             let align = if kind == cfg_type::NOTIFY { 2 } else { 4 };
-            if region.offset % align != 0 {
+            if !region.offset.is_multiple_of(align) {
                 return Err(VirtioCapError::Misaligned { cfg_type: kind, offset: region.offset });
             }
             if kind == cfg_type::NOTIFY {
