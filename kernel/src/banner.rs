@@ -59,10 +59,10 @@ pub fn print() {
         Some(calibration) => writeln!(out, "{calibration}"),
         None => writeln!(out, "{} MHz", ostd::time::tsc_hz() / 1_000_000),
     };
-    let pci = ostd::bus::pci::enumerate_bus0();
+    let pci = ostd::bus::pci::enumerate();
     let _ = writeln!(
         out,
-        "  PCI: {} functions on bus 0 via {}",
+        "  PCI: {} functions via {}",
         pci.len(),
         if ostd::bus::pci::has_ecam() { "ECAM" } else { "port I/O" }
     );

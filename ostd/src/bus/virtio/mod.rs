@@ -1,7 +1,17 @@
-//! Virtio devices (virtio 1.2): the split virtqueue's bookkeeping (pure, host-tested) and the
-//! queue over the shared pool that drivers use.
+//! Virtio over PCI (modern, 1.x only): the transport, its spec constants, and the split
+//! virtqueue (its bookkeeping pure and host-tested, its memory in the shared pool).
+//!
+//! OSTD owns every register write and descriptor that names an address to the device (queue
+//! addresses, MSI-X messages, buffer addresses); drivers in the kernel see only
+//! [`VirtioPciDevice`] and the bounce buffers they hand it.
 
+pub mod pci_caps;
 pub mod queue;
 pub(crate) mod ring;
+pub mod spec;
+mod transport;
 
 pub use queue::{DmaBuffer, QueueError, RequestId, UsedChain, VirtQueue};
+pub use transport::{QueueMemory, TransportError, TransportErrorKind, VirtioPciDevice};
+
+mod tests;

@@ -3,6 +3,10 @@
 //!
 //! [`PciAddress::read32`] picks ECAM when a window covers the bus and the port pair
 //! otherwise; [`PciAddress::read32_ports`] and [`PciAddress::read32_ecam`] force one.
+//!
+//! Reads are public. Writes are `pub(crate)`: BAR, command and MSI registers name physical
+//! addresses to the device, so only OSTD may write config space, through the typed
+//! operations of [`super::PciDevice`], [`super::bar`] and [`super::msix`].
 
 use alloc::vec::Vec;
 
@@ -23,17 +27,10 @@ pub struct PciAddress {
     pub function: u8,
 }
 
-/// One function found by enumeration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PciFunction {
-    /// Where it is.
-    pub address: PciAddress,
-    /// Vendor ID.
-    pub vendor: u16,
-    /// Device ID.
-    pub device: u16,
-    /// Class, subclass, prog-if.
-    pub class: [u8; 3],
+impl core::fmt::Display for PciAddress {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:02x}:{:02x}.{}", self.bus, self.device, self.function)
+    }
 }
 
 static PORTS: SpinLock<()> = SpinLock::new(());
@@ -102,7 +99,7 @@ impl PciAddress {
     }
 
     /// Writes a config dword through ports 0xcf8/0xcfc.
-    pub fn write32_ports(&self, offset: u16, value: u32) {
+    pub(crate) fn write32_ports(&self, offset: u16, value: u32) {
         self.check(offset);
         assert!(offset < 0x100, "port access reaches only the first 256 bytes");
         let addr = 0x8000_0000
@@ -139,70 +136,42 @@ impl PciAddress {
         self.read32_ecam(offset).unwrap_or_else(|| self.read32_ports(offset))
     }
 
+    /// Copies the first 256 bytes of config space (the part ports reach too).
+    pub fn read_config(&self) -> [u8; 256] {
+        let mut out = [0u8; 256];
+        for (i, dword) in out.chunks_exact_mut(4).enumerate() {
+            dword.copy_from_slice(&self.read32(i as u16 * 4).to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads the 16-bit register at `offset` (2-aligned).
+    pub fn read16(&self, offset: u16) -> u16 {
+        (self.read32(offset & !3) >> ((offset & 2) * 8)) as u16
+    }
+
+    /// Writes the 16-bit register at `offset` (2-aligned) with one dword write that
+    /// writes back the other half as it read it. Only for registers whose neighbour has
+    /// no write-1-to-clear bits (the command register's neighbour, status, has them:
+    /// use [`Self::write_command`]).
+    pub(crate) fn write16(&self, offset: u16, value: u16) {
+        let shift = (offset & 2) * 8;
+        let old = self.read32(offset & !3) & !(0xffff << shift);
+        self.write32(offset & !3, old | u32::from(value) << shift);
+    }
+
+    /// Writes the command register, writing zeros to the status register beside it (its
+    /// error bits are write-1-to-clear, so zeros leave them alone).
+    pub(crate) fn write_command(&self, value: u16) {
+        self.write32(4, u32::from(value));
+    }
+
     /// Writes a config dword by the best available mechanism.
-    pub fn write32(&self, offset: u16, value: u32) {
+    pub(crate) fn write32(&self, offset: u16, value: u32) {
         self.check(offset);
         match self.ecam_window(offset) {
             Some((mem, off)) => mem.write::<u32>(off, value),
             None => self.write32_ports(offset, value),
-        }
-    }
-}
-
-/// Lists the functions on bus 0 (and the buses behind nothing else: no bridges yet).
-pub fn enumerate_bus0() -> Vec<PciFunction> {
-    let mut found = Vec::new();
-    for device in 0..32 {
-        for function in 0..8 {
-            let address = PciAddress { bus: 0, device, function };
-            let id = address.read32(0);
-            if id & 0xffff == 0xffff {
-                if function == 0 {
-                    break;
-                }
-                continue;
-            }
-            let class = address.read32(8);
-            found.push(PciFunction {
-                address,
-                vendor: id as u16,
-                device: (id >> 16) as u16,
-                class: [(class >> 24) as u8, (class >> 16) as u8, (class >> 8) as u8],
-            });
-            let header_type = (address.read32(0xc) >> 16) as u8;
-            if function == 0 && header_type & 0x80 == 0 {
-                break;
-            }
-        }
-    }
-    found
-}
-
-crate::ktest! {
-    fn pci_finds_the_host_bridge_on_bus_0() {
-        let functions = enumerate_bus0();
-        let host = functions.iter().find(|f| f.address.device == 0).expect("no device 0 on bus 0");
-        assert_eq!(host.class[0], 0x06, "device 0 is not a bridge: {host:?}");
-        assert_eq!(host.vendor, 0x8086);
-    }
-
-    fn ecam_and_port_access_agree() {
-        if !has_ecam() {
-            // Only acceptable when the firmware really has no MCFG (QEMU's `pc` machine).
-            assert!(
-                crate::bus::acpi::ecam_regions().is_empty(),
-                "MCFG lists ECAM windows but none was mapped"
-            );
-            return;
-        }
-        for f in enumerate_bus0() {
-            for offset in [0u16, 8, 0x2c] {
-                assert_eq!(
-                    f.address.read32_ecam(offset),
-                    Some(f.address.read32_ports(offset)),
-                    "{f:?}+{offset:#x}"
-                );
-            }
         }
     }
 }
