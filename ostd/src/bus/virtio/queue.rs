@@ -74,6 +74,11 @@ pub enum QueueError {
     },
     /// The shared pool could not provide the ring.
     Dma(DmaError),
+    /// The queue was never set up on the device.
+    NotSetUp {
+        /// The queue index.
+        index: u16,
+    },
     /// The device broke the virtqueue protocol; reset it, then [`VirtQueue::reset`].
     Violation {
         /// The field it wrote (`used.idx`, `used.id`, `used.len`, `queue_size`).
@@ -253,18 +258,5 @@ impl VirtQueue {
         // The ring only completes heads in flight, and every head in flight holds buffers.
         let buffers = self.held[usize::from(head)].take().unwrap_or_default();
         Ok(Some(UsedChain { id: RequestId(head), written: done.written_len, buffers }))
-    }
-
-    /// Forgets every chain in flight, once the device is reset (its status read 0), and
-    /// returns their ids and buffers so the driver can fail them.
-    pub(crate) fn reset(&mut self) -> Vec<(RequestId, Vec<DmaBuffer>)> {
-        self.ring
-            .reset()
-            .into_iter()
-            .map(|t| {
-                let head = t.index();
-                (RequestId(head), self.held[usize::from(head)].take().unwrap_or_default())
-            })
-            .collect()
     }
 }

@@ -3,30 +3,33 @@
 //!
 //! Use it in the order of §3.1.1: [`VirtioPciDevice::claim`] (maps the structures and
 //! resets the device), [`negotiate`](VirtioPciDevice::negotiate), read the device
-//! configuration, then for each queue [`queue_size`](VirtioPciDevice::queue_size),
-//! allocate its rings as [`DmaCoherent`] and [`setup_queue`](VirtioPciDevice::setup_queue),
-//! and finally [`driver_ok`](VirtioPciDevice::driver_ok).
+//! configuration, then [`setup_queue`](VirtioPciDevice::setup_queue) for each queue (the
+//! transport allocates its rings in the shared pool), and finally
+//! [`driver_ok`](VirtioPciDevice::driver_ok). Requests go through
+//! [`submit`](VirtioPciDevice::submit) and come back from
+//! [`pop_used`](VirtioPciDevice::pop_used).
 //!
 //! The device is untrusted. Every value it provides is checked, and a bad one is a
 //! [`TransportError`] naming the device, the field and the value, never a panic. Waits
 //! are bounded: reset gives up after [`RESET_TIMEOUT_MS`], and a device configuration
 //! read retries at most [`CONFIG_TRIES`] times while `config_generation` changes. Ring
 //! addresses reach the device only as [`DeviceAddr`](crate::mm::dma::DeviceAddr)s of the
-//! caller's [`DmaCoherent`] buffers, which the transport keeps alive until the device has
-//! been reset; if it never confirms the reset, they are kept forever.
+//! queues' own coherent memory, which the transport keeps (with every buffer in flight)
+//! until the device has been reset; if it never confirms the reset, they are kept forever.
 
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
 use super::pci_caps::{Region, VirtioCapError, VirtioRegions};
+use super::queue::{DmaBuffer, QueueError, RequestId, UsedChain, VirtQueue};
+use super::ring::DRIVER_QUEUE_CAP;
 use super::spec::{self, common, feature, status};
 use crate::bus::pci::bar::BarError;
 use crate::bus::pci::caps::CapError;
 use crate::bus::pci::msix::{Msix, MsixError};
 use crate::bus::pci::{PciAddress, PciDevice};
 use crate::mm::IoMem;
-use crate::mm::dma::{DmaCoherent, DmaError};
+use crate::mm::dma::DmaError;
 use crate::trap::IrqLine;
 
 /// How long a reset may take before the device is given up on.
@@ -143,23 +146,11 @@ impl fmt::Display for TransportError {
     }
 }
 
-/// The rings of one split virtqueue, allocated by the caller in the shared pool.
-/// Sizes and alignments are those of [`spec::split`] for the queue size.
-#[derive(Clone)]
-pub struct QueueMemory {
-    /// The descriptor table.
-    pub desc: Arc<DmaCoherent>,
-    /// The available (driver) ring.
-    pub avail: Arc<DmaCoherent>,
-    /// The used (device) ring.
-    pub used: Arc<DmaCoherent>,
-}
-
 struct Queue {
     index: u16,
     notify_offset: usize,
-    /// Kept alive while the device may use the rings.
-    _memory: QueueMemory,
+    /// The rings and the buffers in flight, kept while the device may use them.
+    ring: VirtQueue,
 }
 
 /// A claimed modern virtio-pci device.
@@ -330,7 +321,7 @@ impl VirtioPciDevice {
         self.quarantined = true;
         // The device may still write these rings: never give them back to the pool.
         for queue in self.queues.drain(..) {
-            core::mem::forget(queue._memory);
+            core::mem::forget(queue.ring);
         }
     }
 
@@ -464,40 +455,24 @@ impl VirtioPciDevice {
         Ok(size.min(driver_max))
     }
 
-    /// Sets up queue `index` with `size` entries (from [`Self::queue_size`]) on `memory`,
-    /// binds `irq` (if given, and if the device has MSI-X) to it, and enables it. The
-    /// queue's notify offset is checked here. `memory` is kept until the device is reset.
+    /// Sets up queue `index`: sizes it (the device's size, capped at the driver's
+    /// maximum), allocates its rings in the shared pool, binds `irq` (if given, and if the
+    /// device has MSI-X) to it, and enables it. The queue's notify offset is checked here.
+    /// Returns the queue size.
     ///
     /// # Errors
-    /// A bad size or ring buffer; a `queue_notify_off` outside the notify region; the
-    /// device refusing the MSI-X vector; or MSI-X errors.
-    pub fn setup_queue(
-        &mut self,
-        index: u16,
-        size: u16,
-        memory: QueueMemory,
-        irq: Option<IrqLine>,
-    ) -> Result<(), TransportError> {
+    /// No such queue or a bad size; no pool memory; a `queue_notify_off` outside the notify
+    /// region; the device refusing the MSI-X vector; or MSI-X errors.
+    pub fn setup_queue(&mut self, index: u16, irq: Option<IrqLine>) -> Result<u16, TransportError> {
         if self.quarantined {
             return Err(self.err(TransportErrorKind::Quarantined));
         }
-        if self.queue_size(index, size)? != size {
-            return Err(self.err(TransportErrorKind::BadQueueSize { size }));
-        }
-        let rings = [
-            ("desc", &memory.desc, spec::split::desc_len(size)),
-            ("avail", &memory.avail, spec::split::avail_len(size)),
-            ("used", &memory.used, spec::split::used_len(size)),
-        ];
-        let mut addrs = [0u64; 3];
-        for (i, (ring, buffer, len)) in rings.into_iter().enumerate() {
-            let bad = self.err(TransportErrorKind::BadRing { ring });
-            let addr = buffer.device_addr_at(0, len).map_err(|_| bad)?.as_u64();
-            if addr % spec::split::ALIGN[i] != 0 {
-                return Err(bad);
-            }
-            addrs[i] = addr;
-        }
+        let size = self.queue_size(index, DRIVER_QUEUE_CAP)?;
+        let ring = VirtQueue::new(size).map_err(|e| match e {
+            QueueError::Dma(e) => self.err(TransportErrorKind::Dma(e)),
+            _ => self.err(TransportErrorKind::BadQueueSize { size }),
+        })?;
+        let areas = ring.areas();
         let notify_off = self.common.read::<u16>(common::QUEUE_NOTIFY_OFF);
         let notify_offset = self
             .regions
@@ -508,7 +483,8 @@ impl VirtioPciDevice {
             None => None,
         };
 
-        self.common.write::<u16>(common::QUEUE_SIZE, size);
+        self.common.write::<u16>(common::QUEUE_SIZE, areas.size);
+        let addrs = [areas.desc, areas.driver, areas.device].map(|a| a.as_u64());
         for (reg, addr) in
             [common::QUEUE_DESC, common::QUEUE_DRIVER, common::QUEUE_DEVICE].into_iter().zip(addrs)
         {
@@ -519,12 +495,46 @@ impl VirtioPciDevice {
         self.queues.retain(|q| q.index != index);
         // Fits: checked against the notify region's length, which is a usize (mapped).
         let notify_offset = notify_offset as usize;
-        self.queues.push(Queue { index, notify_offset, _memory: memory });
+        self.queues.push(Queue { index, notify_offset, ring });
         if let Some(entry) = entry {
             self.set_vector(common::QUEUE_MSIX_VECTOR, "queue", entry)?;
         }
         self.common.write::<u16>(common::QUEUE_ENABLE, 1);
-        Ok(())
+        Ok(areas.size)
+    }
+
+    /// Posts `buffers` as one chain on queue `index` (those the device reads first) and
+    /// notifies the device. The transport keeps the buffers until the chain comes back
+    /// from [`Self::pop_used`], or the device is reset.
+    ///
+    /// # Errors
+    /// The queue is not set up, full ([`QueueError::Full`]) or broken, or the chain is
+    /// malformed; the buffers come back with the error.
+    pub fn submit(
+        &mut self,
+        index: u16,
+        buffers: Vec<DmaBuffer>,
+    ) -> Result<RequestId, (QueueError, Vec<DmaBuffer>)> {
+        let Some(queue) = self.queues.iter_mut().find(|q| q.index == index) else {
+            return Err((QueueError::NotSetUp { index }, buffers));
+        };
+        let id = queue.ring.submit(buffers)?;
+        // The chain is published (release-ordered) before this write reaches the device.
+        self.notify.write::<u16>(queue.notify_offset, index);
+        Ok(id)
+    }
+
+    /// Takes the next chain the device has finished with on queue `index`, if any.
+    ///
+    /// # Errors
+    /// The queue is not set up, or the device broke the protocol: [`Self::fail`] it.
+    pub fn pop_used(&mut self, index: u16) -> Result<Option<UsedChain>, QueueError> {
+        let queue = self
+            .queues
+            .iter_mut()
+            .find(|q| q.index == index)
+            .ok_or(QueueError::NotSetUp { index })?;
+        queue.ring.pop_used()
     }
 
     /// Binds `line` to the device-configuration-change interrupt.
