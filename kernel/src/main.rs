@@ -68,6 +68,7 @@ fn kernel_main() -> ! {
         });
     }
     log::info!("{} syscalls implemented", syscall::table::TABLE.len());
+    device::probe();
 
     let root = fs::root();
     if let Err(e) = fs::devfs::populate(&root) {

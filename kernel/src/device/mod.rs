@@ -1,4 +1,9 @@
 //! Device drivers. Every device is the host's, so everything it says is checked
 //! (ARCHITECTURE.md, "Devices").
 
-mod virtio;
+pub mod virtio;
+
+/// Finds the devices the kernel drives and brings them up (at boot, before /dev is made).
+pub fn probe() {
+    virtio::blk::probe();
+}

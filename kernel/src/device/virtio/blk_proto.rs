@@ -38,7 +38,7 @@ pub(crate) mod feature {
 }
 
 /// The features this driver accepts when the device offers them.
-const WANTED: u64 = feature::SIZE_MAX
+pub(crate) const WANTED: u64 = feature::SIZE_MAX
     | feature::SEG_MAX
     | feature::RO
     | feature::BLK_SIZE

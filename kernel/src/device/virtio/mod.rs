@@ -1,4 +1,5 @@
-//! Virtio drivers: the protocols (pure, host-tested) and, later, the drivers on ostd's queues.
+//! Virtio drivers: the protocols (pure, host-tested) and the drivers on ostd's transport.
 
-#[allow(dead_code, reason = "the virtio-blk driver that uses it is not written yet")]
+pub mod blk;
+#[allow(dead_code, reason = "parts of the protocol are used only by the host tests")]
 mod blk_proto;

@@ -1,0 +1,317 @@
+//! The virtio-blk driver: a disk on ostd's virtio transport, read and written through bounce
+//! buffers in the shared pool, one request per chain (header, data, status), several in
+//! flight, the issuing task asleep until its completion.
+//!
+//! The device is the host's. Its configuration is checked once ([`BlkConfig`]); every
+//! completion is checked by the queue (ids, lengths) and here (the status byte). A device
+//! that breaks the protocol is reset and marked failed, and every request to it, in flight or
+//! later, fails with EIO; the kernel goes on.
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use ostd::bus::virtio::spec::DEVICE_TYPE_BLOCK;
+use ostd::bus::virtio::{DmaBuffer, QueueError, RequestId, UsedChain, VirtioPciDevice};
+use ostd::mm::dma::{DmaStream, FromDevice, ToDevice};
+use ostd::sync::{SpinLock, WaitQueue};
+use ostd::trap::IrqLine;
+
+use super::blk_proto::{
+    self, BlkConfig, CONFIG_LEN, Features, HEADER_LEN, RequestHeader, SECTOR_SIZE, SectorRange,
+    Status,
+};
+use crate::block::BlockDevice;
+use crate::error::{Errno, SysResult};
+
+/// The one request queue (virtio-blk's queue 0).
+const QUEUE: u16 = 0;
+/// The most data one request carries: large transfers are split.
+const MAX_REQUEST_BYTES: u32 = 64 * 1024;
+
+/// A virtio disk.
+pub struct VirtioBlk {
+    config: BlkConfig,
+    state: SpinLock<State>,
+    /// Woken by the queue's interrupt (or, without MSI-X, by the timer tick).
+    completions: Arc<WaitQueue>,
+    /// Whether completions raise an interrupt; otherwise waits poll on the tick.
+    has_irq: bool,
+}
+
+struct State {
+    device: VirtioPciDevice,
+    /// Chains the device has handed back, until their issuer collects them.
+    done: BTreeMap<RequestId, UsedChain>,
+    /// Set when the device broke the protocol (or could not be driven): why.
+    failed: Option<String>,
+}
+
+impl State {
+    /// Collects every chain the device has finished with. A protocol violation fails the
+    /// device: it is reset, so it no longer touches the buffers, and all waiters give up.
+    fn reap(&mut self) {
+        if self.failed.is_some() {
+            return;
+        }
+        loop {
+            match self.device.pop_used(QUEUE) {
+                Ok(Some(chain)) => {
+                    self.done.insert(chain.id, chain);
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    self.fail(alloc::format!("{e:?}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, why: String) {
+        log::error!("virtio-blk {}: {why}; the disk is failed", self.device.address());
+        if let Err(e) = self.device.fail() {
+            log::error!("{e}");
+        }
+        self.failed = Some(why);
+        self.done.clear();
+    }
+}
+
+/// Why a disk could not be brought up.
+#[derive(Debug)]
+pub struct ProbeError(String);
+
+impl core::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl VirtioBlk {
+    /// Brings up `device` (§3.1.1): features, configuration, the request queue with its
+    /// MSI-X vector where the device has one, DRIVER_OK.
+    pub fn new(mut device: VirtioPciDevice) -> Result<Arc<Self>, ProbeError> {
+        let at = device.address();
+        let err = |what: &str| ProbeError(alloc::format!("virtio-blk {at}: {what}"));
+        let agreed = device.negotiate(blk_proto::WANTED).map_err(|e| err(&e.to_string()))?;
+        let need_access_platform = ostd::tee::platform() != ostd::tee::Platform::None;
+        let features = Features::negotiate(agreed, need_access_platform)
+            .map_err(|e| err(&alloc::format!("the device lacks {}", e.name)))?;
+        let config = read_config(&device, features).map_err(|e| err(&e))?;
+
+        let completions = Arc::new(WaitQueue::new());
+        let irq = IrqLine::alloc().ok().map(|line| {
+            let woken = completions.clone();
+            line.on_active(move || woken.wake_all());
+            line
+        });
+        let want_irq = irq.is_some();
+        let has_irq = match device.setup_queue(QUEUE, irq) {
+            Ok(_) => want_irq,
+            Err(e) if want_irq => {
+                // No MSI-X (or no vector): poll completions on the timer tick instead.
+                log::warn!("{e}; polling for completions");
+                device.setup_queue(QUEUE, None).map_err(|e| err(&e.to_string()))?;
+                false
+            }
+            Err(e) => return Err(err(&e.to_string())),
+        };
+        device.driver_ok().map_err(|e| err(&e.to_string()))?;
+        let state = State { device, done: BTreeMap::new(), failed: None };
+        Ok(Arc::new(Self { config, state: SpinLock::new(state), completions, has_irq }))
+    }
+
+    /// Returns the device's PCI address, for messages.
+    pub fn address(&self) -> String {
+        self.state.lock().device.address().to_string()
+    }
+
+    /// Runs one request: `data` out (a write), or `into` filled (a read), or neither (flush).
+    fn request(
+        &self,
+        header: RequestHeader,
+        data: Option<&[u8]>,
+        into: Option<&mut [u8]>,
+    ) -> SysResult<()> {
+        let io = |_| Errno::EIO;
+        let head = DmaStream::<ToDevice>::alloc(HEADER_LEN).map_err(|_| Errno::ENOMEM)?;
+        head.sync_to_device(0, &header.encode()).map_err(io)?;
+        let mut chain = vec![DmaBuffer::ToDevice(head)];
+        if let Some(data) = data {
+            let out = DmaStream::<ToDevice>::alloc(data.len()).map_err(|_| Errno::ENOMEM)?;
+            out.sync_to_device(0, data).map_err(io)?;
+            chain.push(DmaBuffer::ToDevice(out));
+        }
+        if let Some(into) = &into {
+            let buf = DmaStream::<FromDevice>::alloc(into.len()).map_err(|_| Errno::ENOMEM)?;
+            chain.push(DmaBuffer::FromDevice(buf));
+        }
+        let status = DmaStream::<FromDevice>::alloc(1).map_err(|_| Errno::ENOMEM)?;
+        chain.push(DmaBuffer::FromDevice(status));
+
+        let id = self.submit(chain)?;
+        let used = self.wait_for(id)?;
+        self.finish(used, into)
+    }
+
+    /// Posts `chain`, waiting for room if the queue is full.
+    fn submit(&self, mut chain: Vec<DmaBuffer>) -> SysResult<RequestId> {
+        loop {
+            let mut state = self.state.lock();
+            if state.failed.is_some() {
+                return Err(Errno::EIO);
+            }
+            match state.device.submit(QUEUE, chain) {
+                Ok(id) => return Ok(id),
+                Err((QueueError::Full, back)) => chain = back,
+                Err((e, _)) => {
+                    state.fail(alloc::format!("{e:?}"));
+                    return Err(Errno::EIO);
+                }
+            }
+            drop(state);
+            // Room comes back with completions.
+            self.wait(|| {
+                let mut state = self.state.lock();
+                state.reap();
+                (state.failed.is_some() || !state.done.is_empty()).then_some(())
+            });
+        }
+    }
+
+    /// Sleeps until chain `id` comes back.
+    fn wait_for(&self, id: RequestId) -> SysResult<UsedChain> {
+        self.wait(|| {
+            let mut state = self.state.lock();
+            state.reap();
+            if state.failed.is_some() {
+                return Some(Err(Errno::EIO));
+            }
+            state.done.remove(&id).map(Ok)
+        })
+    }
+
+    fn wait<R>(&self, cond: impl FnMut() -> Option<R>) -> R {
+        if self.has_irq {
+            self.completions.wait_until(cond)
+        } else {
+            ostd::task::wait_ticks_until(cond)
+        }
+    }
+
+    /// Checks a finished chain's status byte and copies the data the device read.
+    fn finish(&self, used: UsedChain, into: Option<&mut [u8]>) -> SysResult<()> {
+        let mut buffers = used.buffers.into_iter().skip(1);
+        let data = if into.is_some() { buffers.next() } else { None };
+        let Some(DmaBuffer::FromDevice(status)) = buffers.last() else {
+            return Err(Errno::EIO);
+        };
+        let mut byte = [0u8];
+        status.sync_from_device(0, &mut byte).map_err(|_| Errno::EIO)?;
+        match Status::decode(byte[0]) {
+            Ok(Status::Ok) => {}
+            Ok(Status::IoErr) => return Err(Errno::EIO),
+            Ok(Status::Unsupported) => return Err(Errno::ENOTSUP),
+            Err(v) => {
+                self.state.lock().fail(v.to_string());
+                return Err(Errno::EIO);
+            }
+        }
+        if let (Some(into), Some(DmaBuffer::FromDevice(data))) = (into, data) {
+            data.sync_from_device(0, into).map_err(|_| Errno::EIO)?;
+        }
+        Ok(())
+    }
+
+    /// The sectors of one request starting at `sector`, at most `bytes` long.
+    fn range(&self, sector: u64, bytes: usize) -> SysResult<SectorRange> {
+        let count = (bytes / SECTOR_SIZE as usize) as u64;
+        SectorRange::new(sector, count, &self.config).map_err(|_| Errno::EIO)
+    }
+
+    fn request_bytes(&self) -> usize {
+        self.config.size_max().min(MAX_REQUEST_BYTES) as usize
+    }
+}
+
+/// Reads and checks the device configuration (§5.2.4).
+fn read_config(device: &VirtioPciDevice, features: Features) -> Result<BlkConfig, String> {
+    let mut raw = [0u8; CONFIG_LEN];
+    let capacity = device.config_u64(0).map_err(|e| e.to_string())?;
+    raw[0..8].copy_from_slice(&capacity.to_le_bytes());
+    for offset in (8..CONFIG_LEN).step_by(4) {
+        let word = device.config_u32(offset).map_err(|e| e.to_string())?;
+        raw[offset..offset + 4].copy_from_slice(&word.to_le_bytes());
+    }
+    BlkConfig::parse(&raw, features).map_err(|v| v.to_string())
+}
+
+impl BlockDevice for VirtioBlk {
+    fn sectors(&self) -> u64 {
+        self.config.capacity()
+    }
+
+    fn logical_block_size(&self) -> usize {
+        self.config.block_size() as usize
+    }
+
+    fn read_only(&self) -> bool {
+        self.config.read_only()
+    }
+
+    fn read(&self, sector: u64, buf: &mut [u8]) -> SysResult<()> {
+        let step = self.request_bytes();
+        for (i, chunk) in buf.chunks_mut(step).enumerate() {
+            let first = sector + (i * step / SECTOR_SIZE as usize) as u64;
+            let range = self.range(first, chunk.len())?;
+            self.request(RequestHeader::read(&range), None, Some(chunk))?;
+        }
+        Ok(())
+    }
+
+    fn write(&self, sector: u64, buf: &[u8]) -> SysResult<()> {
+        if self.config.read_only() {
+            return Err(Errno::EPERM);
+        }
+        let step = self.request_bytes();
+        for (i, chunk) in buf.chunks(step).enumerate() {
+            let first = sector + (i * step / SECTOR_SIZE as usize) as u64;
+            let range = self.range(first, chunk.len())?;
+            self.request(RequestHeader::write(&range), Some(chunk), None)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> SysResult<()> {
+        if !self.config.flush() {
+            // Without VIRTIO_BLK_F_FLUSH the device writes through (§5.2.5).
+            return Ok(());
+        }
+        self.request(RequestHeader::flush(), None, None)
+    }
+}
+
+/// Finds every virtio disk, brings it up and registers it (vda, vdb, ...). A disk that
+/// cannot be driven is reported and left alone.
+pub fn probe() {
+    while let Some(found) = VirtioPciDevice::claim(DEVICE_TYPE_BLOCK) {
+        let disk = match found.map_err(|e| ProbeError(e.to_string())).and_then(VirtioBlk::new) {
+            Ok(disk) => disk,
+            Err(e) => {
+                log::error!("{e}");
+                continue;
+            }
+        };
+        let (address, sectors, ro) = (disk.address(), disk.sectors(), disk.read_only());
+        let irq = if disk.has_irq { "MSI-X" } else { "polled" };
+        let (name, _) = crate::block::register_virtio(disk);
+        log::info!(
+            "virtio-blk {address}: {name}, {} MiB{}, {irq}",
+            sectors * SECTOR_SIZE / (1024 * 1024),
+            if ro { ", read-only" } else { "" }
+        );
+    }
+}
