@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use tests::qemu::{BootOutcome, BootSpec, boot};
+use tests::qemu::{BootOutcome, BootSpec, Disk, boot};
 
 const BANNER: &str = "cocoon 0.1.0: booted via";
 
@@ -48,10 +48,19 @@ fn main() -> ExitCode {
     record("host tests (cargo test)", host_tests());
     record("formatting (cargo fmt --all --check, rustfmt.toml)", formatting());
     record("clippy on the host crates (-D warnings, Cargo.toml's [workspace.lints])", clippy());
-    record("in-kernel tests under PVH", ktests(&elf, "console=ttyS0 ktest", &[]));
+    record(
+        "in-kernel tests under PVH, with two virtio-blk disks",
+        pattern_disks(&scratch)
+            .and_then(|disks| ktests(&elf, "console=ttyS0 ktest ktest.disk=pattern", &[], disks)),
+    );
     record(
         "in-kernel DMA tests under tee=sim (release-build shared-pool check)",
-        ktests(&elf, "console=ttyS0 ktest tee=sim ktest.filter=mm::dma", &["ostd/src/mm/dma"]),
+        ktests(
+            &elf,
+            "console=ttyS0 ktest tee=sim ktest.filter=mm::dma",
+            &["ostd/src/mm/dma"],
+            Vec::new(),
+        ),
     );
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
     record(
@@ -278,7 +287,12 @@ fn describe_failure(out: &BootOutcome, what: &str) -> String {
 
 /// Boots the in-kernel tests with `cmdline`; `filtered_dirs` names the source directories
 /// whose tests a `ktest.filter` selects (empty: all of them must run).
-fn ktests(elf: &Path, cmdline: &str, filtered_dirs: &[&str]) -> Result<String, String> {
+fn ktests(
+    elf: &Path,
+    cmdline: &str,
+    filtered_dirs: &[&str],
+    disks: Vec<Disk>,
+) -> Result<String, String> {
     let in_source =
         tests::ktests::count_in_tree(&[Path::new("ostd/src"), Path::new("kernel/src")])?;
     let expected = if filtered_dirs.is_empty() {
@@ -287,13 +301,32 @@ fn ktests(elf: &Path, cmdline: &str, filtered_dirs: &[&str]) -> Result<String, S
         let dirs: Vec<&Path> = filtered_dirs.iter().map(Path::new).collect();
         tests::ktests::count_in_tree(&dirs)?
     };
-    let out = boot(&BootSpec::pvh(elf, cmdline)).map_err(|e| format!("cannot start qemu: {e}"))?;
+    let spec = BootSpec { disks, ..BootSpec::pvh(elf, cmdline) };
+    let out = boot(&spec).map_err(|e| format!("cannot start qemu: {e}"))?;
     for line in out.output.lines().filter(|l| l.ends_with(" FAILED")) {
         println!("      {line}");
     }
     tests::ktests::judge_selection(&out.output, out.succeeded(), in_source, expected)
         .map(|verdict| format!("{verdict} in {:.1} s", out.elapsed.as_secs_f64()))
         .map_err(|e| describe_failure(&out, &e))
+}
+
+/// Two fresh 8 MiB disks for the in-kernel virtio tests (`ktest.disk=pattern`): sector `k`
+/// starts with `k` as a little-endian u64, the rest zero. Fresh each run, as the tests write.
+fn pattern_disks(scratch: &Path) -> Result<Vec<Disk>, String> {
+    const SECTORS: u64 = 8 * 1024 * 1024 / 512;
+    let mut image = vec![0u8; (SECTORS * 512) as usize];
+    for (k, sector) in image.chunks_mut(512).enumerate() {
+        sector[..8].copy_from_slice(&(k as u64).to_le_bytes());
+    }
+    (0..2)
+        .map(|i| {
+            let path = scratch.join(format!("ktest-disk{i}.img"));
+            std::fs::write(&path, &image)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(Disk::writable(path))
+        })
+        .collect()
 }
 
 fn ovmf_banner(bzimage: &Path) -> Result<String, String> {

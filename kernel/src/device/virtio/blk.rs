@@ -43,8 +43,12 @@ pub struct VirtioBlk {
 
 struct State {
     device: VirtioPciDevice,
-    /// Chains the device has handed back, until their issuer collects them.
-    done: BTreeMap<RequestId, UsedChain>,
+    /// The ticket of each chain in flight. A head index is free for another chain as soon
+    /// as the device hands its chain back, so completions are filed by ticket, not by head.
+    tickets: BTreeMap<RequestId, u64>,
+    next_ticket: u64,
+    /// Chains the device has handed back, by ticket, until their issuer collects them.
+    done: BTreeMap<u64, UsedChain>,
     /// Set when the device broke the protocol (or could not be driven): why.
     failed: Option<String>,
 }
@@ -58,9 +62,16 @@ impl State {
         }
         loop {
             match self.device.pop_used(QUEUE) {
-                Ok(Some(chain)) => {
-                    self.done.insert(chain.id, chain);
-                }
+                Ok(Some(chain)) => match self.tickets.remove(&chain.id) {
+                    Some(ticket) => {
+                        self.done.insert(ticket, chain);
+                    }
+                    // The queue only returns chains in flight, each submitted with a ticket.
+                    None => {
+                        self.fail(alloc::format!("chain {:?} came back untracked", chain.id));
+                        return;
+                    }
+                },
                 Ok(None) => return,
                 Err(e) => {
                     self.fail(alloc::format!("{e:?}"));
@@ -77,6 +88,7 @@ impl State {
         }
         self.failed = Some(why);
         self.done.clear();
+        self.tickets.clear();
     }
 }
 
@@ -120,7 +132,13 @@ impl VirtioBlk {
             Err(e) => return Err(err(&e.to_string())),
         };
         device.driver_ok().map_err(|e| err(&e.to_string()))?;
-        let state = State { device, done: BTreeMap::new(), failed: None };
+        let state = State {
+            device,
+            tickets: BTreeMap::new(),
+            next_ticket: 0,
+            done: BTreeMap::new(),
+            failed: None,
+        };
         Ok(Arc::new(Self { config, state: SpinLock::new(state), completions, has_irq }))
     }
 
@@ -152,20 +170,25 @@ impl VirtioBlk {
         let status = DmaStream::<FromDevice>::alloc(1).map_err(|_| Errno::ENOMEM)?;
         chain.push(DmaBuffer::FromDevice(status));
 
-        let id = self.submit(chain)?;
-        let used = self.wait_for(id)?;
+        let ticket = self.submit(chain)?;
+        let used = self.wait_for(ticket)?;
         self.finish(used, into)
     }
 
-    /// Posts `chain`, waiting for room if the queue is full.
-    fn submit(&self, mut chain: Vec<DmaBuffer>) -> SysResult<RequestId> {
+    /// Posts `chain`, waiting for room if the queue is full; returns its ticket.
+    fn submit(&self, mut chain: Vec<DmaBuffer>) -> SysResult<u64> {
         loop {
             let mut state = self.state.lock();
             if state.failed.is_some() {
                 return Err(Errno::EIO);
             }
             match state.device.submit(QUEUE, chain) {
-                Ok(id) => return Ok(id),
+                Ok(id) => {
+                    let ticket = state.next_ticket;
+                    state.next_ticket += 1;
+                    state.tickets.insert(id, ticket);
+                    return Ok(ticket);
+                }
                 Err((QueueError::Full, back)) => chain = back,
                 Err((e, _)) => {
                     state.fail(alloc::format!("{e:?}"));
@@ -182,15 +205,15 @@ impl VirtioBlk {
         }
     }
 
-    /// Sleeps until chain `id` comes back.
-    fn wait_for(&self, id: RequestId) -> SysResult<UsedChain> {
+    /// Sleeps until the chain with `ticket` comes back.
+    fn wait_for(&self, ticket: u64) -> SysResult<UsedChain> {
         self.wait(|| {
             let mut state = self.state.lock();
             state.reap();
             if state.failed.is_some() {
                 return Some(Err(Errno::EIO));
             }
-            state.done.remove(&id).map(Ok)
+            state.done.remove(&ticket).map(Ok)
         })
     }
 

@@ -13,6 +13,9 @@ fn no_disk(test: &str) -> bool {
     let present = PciDevice::unclaimed().iter().any(|f| {
         f.vendor == spec::PCI_VENDOR && f.device == spec::PCI_MODERN_BASE + spec::DEVICE_TYPE_BLOCK
     });
+    // The harness says when it attached disks: then a missing one is a failure, not a skip.
+    let expected = crate::boot::boot_info().cmdline.value("ktest.disk") == Some("pattern");
+    assert!(present || !expected, "ktest.disk=pattern, but no unclaimed virtio-blk is attached");
     if !present {
         crate::early_println!("ktest {test}: skipped: no virtio-blk");
     }
