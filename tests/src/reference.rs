@@ -43,7 +43,7 @@ pub fn compile_static_c(source: &Path, out: &Path) -> Result<(), String> {
 
 /// Builds an image like [`build_busybox_image`], with `extra` files copied to `/bin/NAME`.
 pub fn build_image(script: &Path, extra: &[&Path], work: &Path, out: &Path) -> Result<(), String> {
-    build_image_with_host_programs(script, extra, &[], work, out)
+    build_image_with_host_programs(script, extra, &[], &[], work, out)
 }
 
 /// Returns the shared libraries (and the dynamic loader) `program` needs, from `ldd`.
@@ -55,11 +55,13 @@ pub fn shared_libraries(program: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Builds an image like [`build_image`], plus host programs (dynamically linked Debian
-/// binaries) at their own paths, with the libraries `ldd` says they need.
+/// binaries) at their own paths, with the libraries `ldd` says they need, and Linux kernel
+/// modules in `/lib/ref-modules` (for a script to `insmod` under Linux).
 pub fn build_image_with_host_programs(
     script: &Path,
     extra: &[&Path],
     host_programs: &[&Path],
+    linux_modules: &[PathBuf],
     work: &Path,
     out: &Path,
 ) -> Result<(), String> {
@@ -77,6 +79,16 @@ pub fn build_image_with_host_programs(
             file.file_name().ok_or_else(|| format!("{} has no file name", file.display()))?;
         std::fs::copy(file, root.join("bin").join(name))
             .map_err(|e| format!("copy {}: {e}", file.display()))?;
+    }
+    if !linux_modules.is_empty() {
+        let dir = root.join("lib/ref-modules");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+        for module in linux_modules {
+            let name =
+                module.file_name().ok_or_else(|| format!("{} is no file", module.display()))?;
+            std::fs::copy(module, dir.join(name))
+                .map_err(|e| format!("copy {}: {e}", module.display()))?;
+        }
     }
     for program in host_programs {
         let mut files = vec![program.to_path_buf()];
@@ -236,6 +248,50 @@ pub fn linux_kernel(cache: &Path) -> Result<PathBuf, String> {
         return Err(format!("fetch-linux.sh failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// The modules Linux needs for a virtio disk on PCI, in load order.
+pub const VIRTIO_BLK_MODULES: [&str; 6] = [
+    "drivers/virtio/virtio_ring",
+    "drivers/virtio/virtio",
+    "drivers/virtio/virtio_pci_modern_dev",
+    "drivers/virtio/virtio_pci_legacy_dev",
+    "drivers/virtio/virtio_pci",
+    "drivers/block/virtio_blk",
+];
+
+/// Finds `modules` (paths under `kernel/`, without `.ko`) in the package `vmlinuz` came
+/// from ([`linux_kernel`] unpacks the whole package).
+pub fn linux_modules(vmlinuz: &Path, modules: &[&str]) -> Result<Vec<PathBuf>, String> {
+    let package = vmlinuz
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| format!("{} is not in an unpacked package", vmlinuz.display()))?;
+    let version = vmlinuz
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("vmlinuz-"))
+        .ok_or_else(|| format!("{} is not named vmlinuz-VERSION", vmlinuz.display()))?;
+    let dir = package.join("lib/modules").join(version).join("kernel");
+    modules
+        .iter()
+        .map(|m| {
+            let path = dir.join(format!("{m}.ko"));
+            path.exists().then_some(path.clone()).ok_or_else(|| {
+                format!("{} is missing (the Linux package has no such module)", path.display())
+            })
+        })
+        .collect()
+}
+
+/// Writes an image of `bytes` bytes (a multiple of 512) whose sector `k` starts with `k` as
+/// a little-endian u64, the rest zero: disks whose every sector says where it is.
+pub fn write_pattern_disk(path: &Path, bytes: u64) -> Result<(), String> {
+    let mut image = vec![0u8; bytes as usize];
+    for (k, sector) in image.chunks_mut(512).enumerate() {
+        sector[..8].copy_from_slice(&(k as u64).to_le_bytes());
+    }
+    std::fs::write(path, &image).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Builds the Debian guest image (images/debian, cached rootfs) with `files` added as

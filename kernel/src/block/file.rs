@@ -12,7 +12,7 @@ use ostd::sync::{Mutex, SpinLock};
 
 use super::{BlockDevice, SECTOR_SIZE};
 use crate::error::{Errno, SysResult};
-use crate::fs::file::{SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET, Stat};
+use crate::fs::file::{SEEK_CUR, SEEK_END, SEEK_SET, Stat};
 use crate::fs::{FileLike, Node, OpenFlags};
 use crate::user_mem::UserMem;
 
@@ -145,8 +145,8 @@ impl FileLike for BlockFile {
         self.write_bytes(offset, buf)
     }
 
-    /// Linux's `fixed_size_llseek`: no position beyond the disk's end, and the whole disk is
-    /// data.
+    /// Linux's `fixed_size_llseek`: no position beyond the disk's end, and no SEEK_DATA or
+    /// SEEK_HOLE.
     fn seek(&self, off: i64, whence: u32) -> SysResult<u64> {
         let size = i64::try_from(self.size()).map_err(|_| Errno::EOVERFLOW)?;
         let mut offset = self.offset.lock();
@@ -154,10 +154,6 @@ impl FileLike for BlockFile {
             SEEK_SET => off,
             SEEK_CUR => (*offset as i64).checked_add(off).ok_or(Errno::EINVAL)?,
             SEEK_END => size.checked_add(off).ok_or(Errno::EINVAL)?,
-            SEEK_DATA if off < 0 || off >= size => return Err(Errno::ENXIO),
-            SEEK_DATA => off,
-            SEEK_HOLE if off < 0 || off >= size => return Err(Errno::ENXIO),
-            SEEK_HOLE => size,
             _ => return Err(Errno::EINVAL),
         };
         if new < 0 || new > size {
@@ -253,8 +249,7 @@ ostd::ktest! {
         assert_eq!(file.seek(0, SEEK_END), Ok(end));
         assert_eq!(file.seek(1, SEEK_END), Err(Errno::EINVAL));
         assert_eq!(file.seek(-1, SEEK_SET), Err(Errno::EINVAL));
-        assert_eq!(file.seek(5, SEEK_HOLE), Ok(end));
-        assert_eq!(file.seek(end as i64, SEEK_DATA), Err(Errno::ENXIO));
+        assert_eq!(file.seek(5, crate::fs::file::SEEK_HOLE), Err(Errno::EINVAL));
         // Sequential reads through the offset, in one large request.
         assert_eq!(file.seek(0, SEEK_SET), Ok(0));
         let mut all = alloc::vec![0u8; 8 * SECTOR_SIZE + 100];

@@ -39,9 +39,6 @@ pub const DEVICES: &[(&str, u32, u32)] = &[
     ("ptmx", makedev(5, 2), 0o666),
 ];
 
-/// Debian's `disk` group, which owns disk device nodes.
-const DISK_GID: u32 = 6;
-
 /// The path a device is known by (what /proc/PID/fd shows for it).
 pub fn path_of(rdev: u32) -> String {
     if major(rdev) == crate::tty::pty::PTS_MAJOR {
@@ -69,11 +66,11 @@ pub fn populate_dir(dev: &Arc<Node>) -> SysResult<()> {
             dev.create(name, NodeKind::CharDev(rdev), perm, "")?;
         }
     }
-    // Disks: brw-rw---- root:disk, as udev leaves them on Debian.
+    // Disks: brw------- root:root, as devtmpfs makes them (udev, where there is one, hands
+    // them to the disk group afterwards).
     for (name, rdev) in crate::block::names() {
         if !dev.contains(&name) {
-            let node = dev.create(&name, NodeKind::BlockDev(rdev), 0o660, "")?;
-            node.update_metadata(|m| (m.uid, m.gid) = (0, DISK_GID));
+            dev.create(&name, NodeKind::BlockDev(rdev), 0o600, "")?;
         }
     }
     if !dev.contains("shm") {

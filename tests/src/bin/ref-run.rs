@@ -1,15 +1,17 @@
-//! `ref-run SCRIPT KERNEL_ELF`: runs a busybox script under Linux and under our kernel and
-//! prints both outputs and their first differences. For investigating a reference mismatch.
+//! `ref-run SCRIPT KERNEL_ELF [--disk] [C_PROGRAM.c | /host/program ...]`: runs a busybox
+//! script under Linux and under our kernel and prints both outputs and their first
+//! differences. For investigating a reference mismatch. `--disk` gives each kernel a fresh
+//! 8 MiB pattern disk and Linux its virtio modules, as `make test` does for tests/ref/vdisk.sh.
 #![forbid(unsafe_code)]
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tests::qemu::{BootSpec, boot};
+use tests::qemu::{BootSpec, Disk, boot};
 use tests::reference::{
-    build_image_with_host_programs, compile_static_c, extract, first_differences, judge,
-    linux_kernel,
+    VIRTIO_BLK_MODULES, build_image_with_host_programs, compile_static_c, extract,
+    first_differences, judge, linux_kernel, linux_modules, write_pattern_disk,
 };
 
 fn main() -> ExitCode {
@@ -17,7 +19,9 @@ fn main() -> ExitCode {
     let (script, elf, extra) = match args.as_slice() {
         [_, script, elf, extra @ ..] => (script, elf, extra),
         _ => {
-            eprintln!("usage: ref-run SCRIPT KERNEL_ELF [C_PROGRAM.c | /host/program ...]");
+            eprintln!(
+                "usage: ref-run SCRIPT KERNEL_ELF [--disk] [C_PROGRAM.c | /host/program ...]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -36,8 +40,9 @@ fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let image = work.join("busybox.cpio.gz");
     let mut binaries = Vec::new();
+    let disk = extra.iter().any(|e| e == "--disk");
     let (c_sources, host_programs): (Vec<&String>, Vec<&String>) =
-        extra.iter().partition(|e| e.ends_with(".c"));
+        extra.iter().filter(|e| *e != "--disk").partition(|e| e.ends_with(".c"));
     let c_probes = c_sources.len();
     tests::reference::require_probe_source(
         script,
@@ -51,15 +56,27 @@ fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
     }
     let refs: Vec<&Path> = binaries.iter().map(|b| b.as_path()).collect();
     let hosts: Vec<&Path> = host_programs.iter().map(|p| Path::new(p.as_str())).collect();
-    build_image_with_host_programs(script, &refs, &hosts, &work, &image)?;
     let linux = linux_kernel(Path::new("target/linux"))?;
-    let spec = |kernel: &Path, cmdline: &str| BootSpec {
-        initrd: Some(image.clone().into()),
-        timeout: Duration::from_secs(180),
-        ..BootSpec::pvh(kernel, cmdline)
+    let modules = if disk { linux_modules(&linux, &VIRTIO_BLK_MODULES)? } else { Vec::new() };
+    build_image_with_host_programs(script, &refs, &hosts, &modules, &work, &image)?;
+    let spec = |kernel: &Path, cmdline: &str, name: &str| -> Result<BootSpec, String> {
+        let mut disks = Vec::new();
+        if disk {
+            let path = work.join(name);
+            write_pattern_disk(&path, 8 << 20)?;
+            disks.push(Disk::writable(path));
+        }
+        Ok(BootSpec {
+            initrd: Some(image.clone().into()),
+            timeout: Duration::from_secs(180),
+            disks,
+            ..BootSpec::pvh(kernel, cmdline)
+        })
     };
-    let theirs = boot(&spec(&linux, "console=ttyS0 panic=-1 quiet")).map_err(|e| e.to_string())?;
-    let ours = boot(&spec(elf, "console=ttyS0 quiet")).map_err(|e| e.to_string())?;
+    let theirs = boot(&spec(&linux, "console=ttyS0 panic=-1 quiet", "linux-disk.img")?)
+        .map_err(|e| e.to_string())?;
+    let ours =
+        boot(&spec(elf, "console=ttyS0 quiet", "our-disk.img")?).map_err(|e| e.to_string())?;
     let (Some(t), Some(o)) = (extract(&theirs.output), extract(&ours.output)) else {
         println!("--- linux raw ---\n{}\n--- ours raw ---\n{}", theirs.output, ours.output);
         return Ok(false);

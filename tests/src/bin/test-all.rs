@@ -130,6 +130,11 @@ fn main() -> ExitCode {
         reference(&elf, "tests/ref/pidfd.sh", &["tests/ref/pidfd.c"]),
     );
     record(
+        "virtio disk probe (/dev/vda: stat, BLK* ioctls, seeks, reads and writes across sectors \
+         and the end, sha256 of the contents) matches Linux 6.1",
+        reference_with(&elf, "tests/ref/vdisk.sh", &["tests/ref/vdisk.c"], &[], true),
+    );
+    record(
         "Unix socket probe (pairs, bind/connect/accept, SCM_RIGHTS, errnos) matches Linux 6.1",
         reference(&elf, "tests/ref/sockets.sh", &["tests/ref/sockets.c"]),
     );
@@ -151,11 +156,11 @@ fn main() -> ExitCode {
     );
     record(
         "dynamically linked Debian coreutils match Linux 6.1",
-        reference_with(&elf, "tests/ref/dynamic.sh", &[], DYNAMIC_PROGRAMS),
+        reference_with(&elf, "tests/ref/dynamic.sh", &[], DYNAMIC_PROGRAMS, false),
     );
     record(
         "Debian's bash (arrays, process substitution, traps, wait -n) matches Linux 6.1",
-        reference_with(&elf, "tests/ref/bash.sh", &[], &["/usr/bin/bash", "/usr/bin/sort"]),
+        reference_with(&elf, "tests/ref/bash.sh", &[], &["/usr/bin/bash", "/usr/bin/sort"], false),
     );
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
         record(&format!("bad boot input: {name}"), expect_banner(&spec, expect));
@@ -311,19 +316,13 @@ fn ktests(
         .map_err(|e| describe_failure(&out, &e))
 }
 
-/// Two fresh 8 MiB disks for the in-kernel virtio tests (`ktest.disk=pattern`): sector `k`
-/// starts with `k` as a little-endian u64, the rest zero. Fresh each run, as the tests write.
+/// Two fresh 8 MiB disks for the in-kernel virtio tests (`ktest.disk=pattern`: sector `k`
+/// starts with `k`). Fresh each run, as the tests write.
 fn pattern_disks(scratch: &Path) -> Result<Vec<Disk>, String> {
-    const SECTORS: u64 = 8 * 1024 * 1024 / 512;
-    let mut image = vec![0u8; (SECTORS * 512) as usize];
-    for (k, sector) in image.chunks_mut(512).enumerate() {
-        sector[..8].copy_from_slice(&(k as u64).to_le_bytes());
-    }
     (0..2)
         .map(|i| {
             let path = scratch.join(format!("ktest-disk{i}.img"));
-            std::fs::write(&path, &image)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            tests::reference::write_pattern_disk(&path, 8 << 20)?;
             Ok(Disk::writable(path))
         })
         .collect()
@@ -445,14 +444,18 @@ const DYNAMIC_PROGRAMS: &[&str] = &[
 ];
 
 fn reference(elf: &Path, script: &str, c_sources: &[&str]) -> Result<String, String> {
-    reference_with(elf, script, c_sources, &[])
+    reference_with(elf, script, c_sources, &[], false)
 }
 
+/// Runs `script` (and its C probes, and Debian `host_programs`) under Linux and ours and
+/// compares the outputs; with `disk`, each kernel gets a fresh 8 MiB pattern disk (sector
+/// `k` starts with `k`) and the image carries Linux's virtio modules.
 fn reference_with(
     elf: &Path,
     script: &str,
     c_sources: &[&str],
     host_programs: &[&str],
+    disk: bool,
 ) -> Result<String, String> {
     use tests::reference::{build_image_with_host_programs, compile_static_c, judge, linux_kernel};
     let stem = Path::new(script).file_stem().and_then(|s| s.to_str()).unwrap_or("ref");
@@ -472,7 +475,6 @@ fn reference_with(
     }
     let refs: Vec<&Path> = binaries.iter().map(|b| b.as_path()).collect();
     let hosts: Vec<&Path> = host_programs.iter().map(Path::new).collect();
-    build_image_with_host_programs(Path::new(script), &refs, &hosts, &work, &image)?;
     let cache = work.join("../../linux");
     let linux = linux_kernel(&cache).or_else(|first| {
         // A fresh machine may have no package lists yet.
@@ -480,15 +482,32 @@ fn reference_with(
             Command::new("apt-get").args(["update", "-qq"]).status().is_ok_and(|s| s.success());
         if updated { linux_kernel(&cache) } else { Err(first) }
     })?;
-    let spec = |kernel: &Path, cmdline: &str| BootSpec {
+    let modules = if disk {
+        tests::reference::linux_modules(&linux, &tests::reference::VIRTIO_BLK_MODULES)?
+    } else {
+        Vec::new()
+    };
+    build_image_with_host_programs(Path::new(script), &refs, &hosts, &modules, &work, &image)?;
+    // Each kernel gets a fresh copy of the disk: the scripts write to it.
+    let fresh_disk = |name: &str| -> Result<Vec<Disk>, String> {
+        if !disk {
+            return Ok(Vec::new());
+        }
+        let path = work.join(name);
+        tests::reference::write_pattern_disk(&path, 8 << 20)?;
+        Ok(vec![Disk::writable(path)])
+    };
+    let (linux_disks, our_disks) = (fresh_disk("linux-disk.img")?, fresh_disk("our-disk.img")?);
+    let spec = |kernel: &Path, cmdline: &str, disks: Vec<Disk>| BootSpec {
         initrd: Some(image.clone().into()),
         timeout: std::time::Duration::from_secs(300),
+        disks,
         ..BootSpec::pvh(kernel, cmdline)
     };
-    let theirs = boot(&spec(&linux, "console=ttyS0 panic=-1 quiet"))
+    let theirs = boot(&spec(&linux, "console=ttyS0 panic=-1 quiet", linux_disks))
         .map_err(|e| format!("cannot start qemu: {e}"))?;
-    let ours =
-        boot(&spec(elf, "console=ttyS0 quiet")).map_err(|e| format!("cannot start qemu: {e}"))?;
+    let ours = boot(&spec(elf, "console=ttyS0 quiet", our_disks))
+        .map_err(|e| format!("cannot start qemu: {e}"))?;
     // Complete runs (script end marker, every C probe's `checks: N`), nothing after the end
     // marker and a clean power-off on ours, identical text.
     judge(&theirs, &ours, c_sources.len())
