@@ -40,7 +40,10 @@ impl IoMem {
     /// The range wraps, is empty, lies past what the I/O window covers, or overlaps RAM or
     /// the kernel image (see [`WindowPurpose::Device`]): device memory must never alias
     /// memory the kernel uses. The error names the range and what it hit.
-    pub fn map(paddr: Paddr, len: usize) -> Result<Self, WindowError> {
+    ///
+    /// Crate-only: device registers can name addresses to the device (ring bases, MSI
+    /// messages, BARs), so only OSTD maps them, and hands drivers typed operations instead.
+    pub(crate) fn map(paddr: Paddr, len: usize) -> Result<Self, WindowError> {
         Self::map_checked(paddr, len, WindowPurpose::Device)
     }
 
