@@ -110,22 +110,3 @@ pub mod feature {
 
 /// `queue_msix_vector`/`config_msix_vector` value meaning "no vector" (§4.1.5.1.2).
 pub const NO_VECTOR: u16 = 0xffff;
-
-/// Split-ring sizes in bytes for a queue of `n` entries (§2.7), with the event-index
-/// fields included (a `u16` size cannot overflow them).
-pub mod split {
-    /// Descriptor table: 16 bytes per entry, 16-byte aligned.
-    pub const fn desc_len(n: u16) -> usize {
-        16 * n as usize
-    }
-    /// Available ring: flags, idx, ring[n], used_event; 2-byte aligned.
-    pub const fn avail_len(n: u16) -> usize {
-        6 + 2 * n as usize
-    }
-    /// Used ring: flags, idx, ring[n] of 8 bytes, avail_event; 4-byte aligned.
-    pub const fn used_len(n: u16) -> usize {
-        6 + 8 * n as usize
-    }
-    /// Alignment of the descriptor table, available ring and used ring.
-    pub const ALIGN: [u64; 3] = [16, 2, 4];
-}
