@@ -9,8 +9,9 @@
 mod phys_bounds;
 
 use phys_bounds::{
-    LEGACY_END, PAGE, PhysSpan, RegionUse, WINDOW_SPAN, WindowError, WindowPurpose, access,
-    check_loaded, check_window, fits, page_ceil, page_floor,
+    IO_WINDOW_SLOTS, LEGACY_END, PAGE, PhysSpan, RegionUse, WINDOW_SPAN, WindowError,
+    WindowPurpose, access, check_loaded, check_window, fits, io_window_reach, page_ceil,
+    page_floor,
 };
 use proptest::prelude::*;
 
@@ -35,8 +36,11 @@ fn q35() -> Vec<(PhysSpan, RegionUse)> {
 
 const IMAGE: (u64, u64) = (0x10_0000, 0x23_a000);
 
+/// The I/O window's reach with QEMU's default 40-bit physical addresses: 1 TiB, two slots.
+const REACH: u64 = 1 << 40;
+
 fn check(paddr: u64, len: u64, purpose: WindowPurpose) -> Result<PhysSpan, WindowError> {
-    check_window(paddr, len, purpose, span(IMAGE.0, IMAGE.1), q35())
+    check_window(paddr, len, purpose, REACH, span(IMAGE.0, IMAGE.1), q35())
 }
 
 mod fixed_cases {
@@ -81,14 +85,30 @@ mod fixed_cases {
 
     #[test]
     fn a_window_ending_exactly_at_the_limit_is_accepted_and_one_byte_more_is_not() {
+        assert_eq!(check(REACH - 4096, 4096, WindowPurpose::Device), Ok(span(REACH - 4096, REACH)));
         assert_eq!(
-            check(WINDOW_SPAN - 4096, 4096, WindowPurpose::Device),
-            Ok(span(WINDOW_SPAN - 4096, WINDOW_SPAN))
+            check(REACH - 4096, 4097, WindowPurpose::Device),
+            Err(WindowError::BeyondWindow { range: span(REACH - 4096, REACH + 1), reach: REACH })
         );
-        assert!(matches!(
-            check(WINDOW_SPAN - 4096, 4097, WindowPurpose::Device),
-            Err(WindowError::BeyondWindow { .. })
-        ));
+    }
+
+    #[test]
+    fn a_64_bit_bar_where_ovmf_puts_it_maps_above_the_first_slot() {
+        // OVMF places 64-bit BARs from 896 GiB up; QEMU's CPUs report 40 physical-address bits.
+        assert_eq!(
+            check(0xe0_0000_0000, 0x4000, WindowPurpose::Device),
+            Ok(span(0xe0_0000_0000, 0xe0_0000_4000))
+        );
+    }
+
+    #[test]
+    fn the_io_window_reaches_as_far_as_the_cpu_addresses_and_no_further_than_its_slots() {
+        assert_eq!(io_window_reach(40), 1 << 40);
+        assert_eq!(io_window_reach(45), IO_WINDOW_SLOTS * WINDOW_SPAN);
+        assert_eq!(io_window_reach(52), IO_WINDOW_SLOTS * WINDOW_SPAN);
+        assert_eq!(io_window_reach(255), IO_WINDOW_SLOTS * WINDOW_SPAN);
+        // A width no CPU reports still leaves the devices under 4 GiB reachable.
+        assert_eq!(io_window_reach(0), 1 << 32);
     }
 
     #[test]
@@ -134,8 +154,8 @@ mod fixed_cases {
     fn the_kernel_image_is_refused_even_where_the_map_does_not_call_it_ram() {
         let regions = [(span(0, 1 << 32), RegionUse::Reserved)];
         let image = span(0x0400_0000, 0x0500_0000);
-        let e =
-            check_window(0x04ff_f000, 0x2000, WindowPurpose::Firmware, image, regions).unwrap_err();
+        let e = check_window(0x04ff_f000, 0x2000, WindowPurpose::Firmware, REACH, image, regions)
+            .unwrap_err();
         assert_eq!(e, WindowError::OverlapsKernel { range: span(0x04ff_f000, 0x0500_1000), image });
     }
 
@@ -299,21 +319,24 @@ proptest! {
         map in memory_map(),
         image_start in 0u64..(1 << 32),
         image_len in 1u64..(64 << 20),
+        phys_bits in any::<u8>(),
     ) {
         let purpose = if device { WindowPurpose::Device } else { WindowPurpose::Firmware };
         let image = span(image_start, image_start + image_len);
-        let Ok(pages) = check_window(paddr, len, purpose, image, map.iter().copied()) else {
+        let reach = io_window_reach(phys_bits);
+        let Ok(pages) = check_window(paddr, len, purpose, reach, image, map.iter().copied())
+        else {
             return Ok(());
         };
         // Whatever was accepted covers the request, in whole pages, below the window limit:
-        // the I/O window address IO_OFFSET + pages.end() stays in PML4 slot 384.
+        // the I/O window address IO_OFFSET + pages.end() stays in the I/O window's slots.
         prop_assert!(pages.start() <= paddr && paddr + len <= pages.end());
         prop_assert!(
             pages.start() % PAGE == 0
                 && pages.end() % PAGE == 0
                 && pages.end() - pages.start() < len + 2 * PAGE
         );
-        prop_assert!(pages.end() <= WINDOW_SPAN);
+        prop_assert!(pages.end() <= reach && reach <= IO_WINDOW_SLOTS * WINDOW_SPAN);
         prop_assert!(!pages.overlaps(image));
         for (region, kind) in &map {
             match (purpose, kind) {
@@ -339,13 +362,15 @@ proptest! {
         map in memory_map(),
     ) {
         let image = span(0x10_0000, 0x40_0000);
-        if let Err(e) = check_window(paddr, len, WindowPurpose::Device, image, map.iter().copied())
+        if let Err(e) =
+            check_window(paddr, len, WindowPurpose::Device, REACH, image, map.iter().copied())
         {
             match e {
                 WindowError::Wraps { .. } => prop_assert!(paddr.checked_add(len).is_none()),
                 WindowError::Empty { .. } => prop_assert_eq!(len, 0),
-                WindowError::BeyondWindow { range } => {
-                    prop_assert!(page_ceil(range.end()).is_none_or(|e| e > WINDOW_SPAN))
+                WindowError::BeyondWindow { range, reach } => {
+                    prop_assert_eq!(reach, REACH);
+                    prop_assert!(page_ceil(range.end()).is_none_or(|e| e > REACH))
                 }
                 WindowError::OverlapsKernel { .. } => {}
                 WindowError::OverlapsRam { region, .. } => prop_assert!(

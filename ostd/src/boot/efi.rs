@@ -1,46 +1,82 @@
-//! The 64-bit EFI handover: leave UEFI boot services and keep its memory map.
+//! The 64-bit EFI handover: what is left after UEFI boot services, and its memory map.
 //!
-//! We arrive from `entry.S` on our own stack and page tables (which identity-map the first
-//! 4 GiB, so UEFI's code and data stay reachable), with boot services still running.
-//! This file makes exactly the calls Linux's EFI stub makes for the same purpose:
-//! GetMemoryMap, then ExitBootServices with that map's key (retried once if the map changed
-//! in between, as the UEFI spec allows), then never calls UEFI again.
+//! `efi_handover64` (entry.S) makes exactly the calls Linux's EFI stub makes for the same
+//! purpose: GetMemoryMap, then ExitBootServices with that map's key (retried once if the map
+//! changed in between, as the UEFI spec allows), then never calls UEFI again. It makes them
+//! in assembly, on the firmware's page tables and stack, because boot services may touch any
+//! address the firmware mapped (OVMF's virtio drivers reset their devices through 64-bit BARs
+//! in an ExitBootServices notification), while our boot page tables map only the first
+//! 4 GiB. It records the outcome in [`exit_record`]; this file reads that record, the map,
+//! and the ACPI RSDP from the system table's configuration table, on our page tables.
 
+use uefi_raw::Guid;
 use uefi_raw::table::boot::BootServices;
 use uefi_raw::table::system::SystemTable;
-use uefi_raw::{Guid, Handle, Status};
 
 use super::info::{BootInfo, BootProtocol, MemoryKind, MemoryMap, MemoryRegion, PhysRange};
-use super::phys::{u32_at, u64_at};
+use super::phys::{self, u32_at, u64_at};
 use super::{BootError, linux};
 
 const ACPI_20_TABLE_GUID: Guid = uefi_raw::guid!("8868e871-e4f1-11d3-bc22-0080c73c8881");
 const ACPI_10_TABLE_GUID: Guid = uefi_raw::guid!("eb9d2d30-2d88-11d3-9a16-0090273fc14d");
 
-/// Room for the firmware's memory map (OVMF's is 4–8 KiB).
-const MAP_BUF_SIZE: usize = 64 * 1024;
+/// Room for the firmware's memory map (OVMF's is 4–8 KiB), reserved in entry.S.
+pub(super) const MAP_BUF_SIZE: usize = 64 * 1024;
+/// The part of a memory descriptor we read (type, physical start, virtual start, pages).
+const DESC_READ: usize = 32;
 
-#[repr(C, align(16))]
-struct MapBuffer([u8; MAP_BUF_SIZE]);
+/// Offsets entry.S needs into the firmware's tables.
+pub(super) const ST_BOOT_SERVICES: usize = core::mem::offset_of!(SystemTable, boot_services);
+pub(super) const BS_GET_MEMORY_MAP: usize = core::mem::offset_of!(BootServices, get_memory_map);
+pub(super) const BS_EXIT_BOOT_SERVICES: usize =
+    core::mem::offset_of!(BootServices, exit_boot_services);
 
-static MAP_BUFFER: crate::sync::SpinLock<MapBuffer> =
-    crate::sync::SpinLock::new(MapBuffer([0; MAP_BUF_SIZE]));
+/// The record `efi_handover64` leaves: eight-byte little-endian slots at these offsets.
+pub(super) mod exit_record {
+    /// Which call failed: [`NONE`], [`GET_MEMORY_MAP`], [`EXIT_BOOT_SERVICES`] or
+    /// [`BAD_SIGNATURE`] (no call was made).
+    pub const FAILED_CALL: usize = 0;
+    /// The failed call's EFI status, or the system table's signature for [`BAD_SIGNATURE`].
+    pub const STATUS: usize = 8;
+    /// Bytes of memory map GetMemoryMap wrote.
+    pub const MAP_SIZE: usize = 16;
+    /// Bytes from one memory descriptor to the next.
+    pub const DESC_SIZE: usize = 24;
+    /// The map key ExitBootServices took.
+    pub const MAP_KEY: usize = 32;
+    /// The descriptor version (a u32, in a u64 slot).
+    pub const DESC_VERSION: usize = 40;
+    /// The physical address of the memory map.
+    pub const MAP: usize = 48;
+    /// The record's size.
+    pub const LEN: usize = 56;
 
+    pub const NONE: u64 = 0;
+    pub const GET_MEMORY_MAP: u64 = 1;
+    pub const EXIT_BOOT_SERVICES: u64 = 2;
+    pub const BAD_SIGNATURE: u64 = 3;
+}
+
+/// Builds the boot information once `efi_handover64` has left boot services.
+///
+/// `exit_record` is the physical address of [`exit_record`]; the system table and
+/// `boot_params` are the firmware's handover arguments.
 pub(super) fn take_over(
-    image_handle: u64,
+    exit_record: u64,
     system_table: u64,
     boot_params: u64,
     load_offset: u64,
     entry_tsc: u64,
 ) -> Result<BootInfo, BootError> {
+    let (map, map_len, desc_size) = exit_outcome(exit_record)?;
     let params = linux::read(boot_params)?;
-    let mut map_buf = MAP_BUFFER.lock();
-    let (rsdp_from_efi, map_len, desc_size) =
-        exit_boot_services(image_handle, system_table, &mut map_buf.0)?;
+    let rsdp_from_efi = rsdp_from_system_table(system_table)?;
 
     let mut memory = MemoryMap::new();
-    for desc in map_buf.0[..map_len].chunks_exact(desc_size) {
-        let (ty, start, pages) = (u32_at(desc, 0), u64_at(desc, 8), u64_at(desc, 24));
+    for i in 0..map_len / desc_size {
+        let desc: [u8; DESC_READ] =
+            phys::read_array("EFI memory map", map + (i * desc_size) as u64)?;
+        let (ty, start, pages) = (u32_at(&desc, 0), u64_at(&desc, 8), u64_at(&desc, 24));
         let kind = match ty {
             // Loader code/data hold this image, boot_params and the initrd: those are
             // reserved explicitly below, and the rest is free once boot services are gone.
@@ -53,7 +89,6 @@ pub(super) fn take_over(
             kind,
         });
     }
-    drop(map_buf);
     if memory.usable_bytes() == 0 {
         return Err(BootError::NoUsableMemory);
     }
@@ -79,12 +114,34 @@ pub(super) fn take_over(
     Ok(info)
 }
 
-/// Returns (ACPI RSDP from the configuration table, bytes of map, descriptor size).
-fn exit_boot_services(
-    handle: u64,
-    system_table: u64,
-    buf: &mut [u8],
-) -> Result<(Option<u64>, usize, usize), BootError> {
+/// Returns (physical address of the memory map, bytes of whole descriptors, descriptor size),
+/// or the failure `efi_handover64` recorded.
+fn exit_outcome(paddr: u64) -> Result<(u64, usize, usize), BootError> {
+    let record: [u8; exit_record::LEN] = phys::read_array("EFI exit record", paddr)?;
+    let status = u64_at(&record, exit_record::STATUS);
+    let call = match u64_at(&record, exit_record::FAILED_CALL) {
+        exit_record::NONE => None,
+        exit_record::GET_MEMORY_MAP => Some("GetMemoryMap"),
+        exit_record::EXIT_BOOT_SERVICES => Some("ExitBootServices"),
+        _ => return Err(BootError::BadEfiSystemTable { signature: status }),
+    };
+    if let Some(call) = call {
+        return Err(BootError::Efi { call, status: status as usize });
+    }
+    let size = u64_at(&record, exit_record::MAP_SIZE) as usize;
+    let desc_size = u64_at(&record, exit_record::DESC_SIZE) as usize;
+    if desc_size < 40 || size > MAP_BUF_SIZE {
+        return Err(BootError::Efi { call: "GetMemoryMap (descriptor size)", status: desc_size });
+    }
+    Ok((u64_at(&record, exit_record::MAP), size - size % desc_size, desc_size))
+}
+
+/// Returns the ACPI RSDP the firmware's configuration table names, if any.
+///
+/// Runs after ExitBootServices, which the UEFI spec allows: the system table's header,
+/// `NumberOfTableEntries` and `ConfigurationTable` stay valid (UEFI 2.10, section 4.3), as
+/// Linux relies on too.
+fn rsdp_from_system_table(system_table: u64) -> Result<Option<u64>, BootError> {
     if !in_boot_map::<SystemTable>(system_table, 1) {
         return Err(BootError::OutOfReach {
             what: "EFI system table",
@@ -93,62 +150,13 @@ fn exit_boot_services(
         });
     }
     // SAFETY: OVMF passed the system table's address in the handover call; it is identity mapped
-    // (checked above to be aligned and below 4 GiB) and boot services are still running, so the
-    // table and everything it points to are live. We read it through shared references only.
+    // (checked above to be aligned and below 4 GiB), and it is runtime-services data, which
+    // stays after ExitBootServices. Nothing writes it now; we read it through shared references.
     let st = unsafe { &*(system_table as *const SystemTable) };
     if st.header.signature != SystemTable::SIGNATURE {
         return Err(BootError::BadEfiSystemTable { signature: st.header.signature });
     }
-    let rsdp = find_rsdp(st);
-    let bs_addr = st.boot_services as u64;
-    if !in_boot_map::<BootServices>(bs_addr, 1) {
-        return Err(BootError::OutOfReach {
-            what: "EFI boot services table",
-            paddr: bs_addr,
-            len: size_of::<BootServices>() as u64,
-        });
-    }
-    // SAFETY: as above (the table is aligned and below 4 GiB, checked just now); it outlives this
-    // function (it dies with ExitBootServices, after which we never touch it again).
-    let bs: &BootServices = unsafe { &*st.boot_services };
-
-    for attempt in 0..2 {
-        let mut size = buf.len();
-        let (mut key, mut desc_size, mut desc_version) = (0usize, 0usize, 0u32);
-        // SAFETY: every pointer is to a live local or to `buf`, whose length is `size`;
-        // GetMemoryMap writes at most `size` bytes and updates `size`.
-        let status = unsafe {
-            (bs.get_memory_map)(
-                &mut size,
-                buf.as_mut_ptr().cast(),
-                &mut key,
-                &mut desc_size,
-                &mut desc_version,
-            )
-        };
-        if status != Status::SUCCESS {
-            return Err(BootError::Efi { call: "GetMemoryMap", status: status.0 });
-        }
-        if desc_size < 40 || size > buf.len() {
-            return Err(BootError::Efi {
-                call: "GetMemoryMap (descriptor size)",
-                status: desc_size,
-            });
-        }
-        // SAFETY: `handle` is the image handle OVMF passed us, and `key` is from the memory map
-        // just read. After success, boot services are gone and nothing here calls them again.
-        let status = unsafe { (bs.exit_boot_services)(handle as Handle, key) };
-        if status == Status::SUCCESS {
-            // Firmware may have enabled interrupts inside boot services (EDK2's RestoreTpl
-            // does); its handlers are gone now, and ours are not installed yet.
-            x86_64::instructions::interrupts::disable();
-            return Ok((rsdp, size - size % desc_size, desc_size));
-        }
-        if attempt == 1 {
-            return Err(BootError::Efi { call: "ExitBootServices", status: status.0 });
-        }
-    }
-    unreachable!("the loop returns on its second attempt")
+    Ok(find_rsdp(st))
 }
 
 /// Returns whether `count` values of `T` at `addr` are non-null, aligned for `T`, and inside
@@ -169,8 +177,8 @@ fn find_rsdp(st: &SystemTable) -> Option<u64> {
         return None;
     }
     // SAFETY: the firmware's configuration table holds `count` entries (bounded to a sane
-    // number), is aligned and in the identity-mapped first 4 GiB (checked), and is live during boot
-    // services; we copy two fields out of each entry.
+    // number), is aligned and in the identity-mapped first 4 GiB (checked), and stays valid after
+    // ExitBootServices (UEFI 2.10, section 4.3); we copy two fields out of each entry.
     let tables = unsafe { core::slice::from_raw_parts(st.configuration_table, count) };
     let find = |guid| tables.iter().find(|t| t.vendor_guid == guid).map(|t| t.vendor_table as u64);
     find(ACPI_20_TABLE_GUID).or_else(|| find(ACPI_10_TABLE_GUID))

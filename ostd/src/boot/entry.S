@@ -5,12 +5,15 @@
  *                      PVH loads the ELF at its link address, so absolute addresses are valid here.
  *   efi_handover64     64-bit mode under UEFI boot services, identity-mapped, at any 4 KiB-aligned
  *                      address (Linux boot protocol 2.12+, 64-bit EFI handover: OVMF, TDVF, SEV OVMF).
+ *                      Calls GetMemoryMap and ExitBootServices on the firmware's page tables.
  *   boot_common64      position-independent: builds page tables that map the higher half onto the
  *                      physical place the image actually occupies, switches to the boot stack and
  *                      calls `ostd_boot_entry(protocol, arg0, arg1, arg2, load_offset, entry_tsc)`.
  *
  * Everything in .boot runs before the higher half exists, so it may only use RIP-relative
  * references to other .boot symbols (and movabs for higher-half ones).
+ *
+ * Names in braces are constants that boot/mod.rs passes to global_asm!, most from efi.rs.
  */
 
 .set BOOT_PROTO_PVH, 1
@@ -104,9 +107,67 @@ efi_handover64:
     rdtsc
     mov [rip + boot_entry_tsc], eax
     mov [rip + boot_entry_tsc + 4], edx
-    mov rcx, r8                         /* arg2: boot_params */
-    mov rdx, rsi                        /* arg1: EFI system table */
-    mov rsi, rdi                        /* arg0: image handle */
+    /* rbx, r12-r14 are callee-saved in the EFI (Microsoft x64) ABI: they survive the calls. */
+    mov r12, rdi                        /* image handle */
+    mov r13, rsi                        /* EFI system table */
+    mov r14, r8                         /* boot_params */
+
+    /* Leave boot services here, before boot_common64 switches to our page tables. Boot
+     * services (and the ExitBootServices notifications they run, such as OVMF's virtio
+     * drivers resetting their devices through 64-bit BARs far above 4 GiB) assume the
+     * firmware's own page tables, which identity-map everything the firmware may touch; ours
+     * map only the first 4 GiB. So every call into the firmware happens on its page tables
+     * and its stack, and efi.rs only reads the outcome from efi_exit_record afterwards. */
+    lea rbx, [rip + efi_exit_record]
+    xor eax, eax
+    mov [rbx + {exit_failed_call}], rax
+    mov [rbx + {exit_status}], rax
+    lea rax, [rip + efi_memory_map]
+    mov [rbx + {exit_map}], rax
+    movabs rax, {st_signature}
+    mov rcx, [r13]
+    cmp rcx, rax
+    jne efi_bad_system_table
+    mov r15, [r13 + {st_boot_services}]
+    and rsp, -16
+    sub rsp, 48                         /* shadow space (32), 5th argument, keeps 16-alignment */
+    mov ebp, 2                          /* attempts: the map may change once under us */
+efi_exit_attempt:
+    /* GetMemoryMap(&size, map, &key, &desc_size, &desc_version) */
+    mov qword ptr [rbx + {exit_map_size}], {map_buf_size}
+    lea rcx, [rbx + {exit_map_size}]
+    lea rdx, [rip + efi_memory_map]
+    lea r8, [rbx + {exit_map_key}]
+    lea r9, [rbx + {exit_desc_size}]
+    lea rax, [rbx + {exit_desc_version}]
+    mov [rsp + 32], rax
+    call [r15 + {bs_get_memory_map}]
+    test rax, rax
+    jnz efi_get_memory_map_failed
+    /* ExitBootServices(image_handle, key) */
+    mov rcx, r12
+    mov rdx, [rbx + {exit_map_key}]
+    call [r15 + {bs_exit_boot_services}]
+    test rax, rax
+    jz efi_exited
+    dec ebp
+    jnz efi_exit_attempt
+    mov qword ptr [rbx + {exit_failed_call}], {failed_exit_boot_services}
+    mov [rbx + {exit_status}], rax
+    jmp efi_exited
+efi_bad_system_table:
+    mov qword ptr [rbx + {exit_failed_call}], {failed_signature}
+    mov [rbx + {exit_status}], rcx
+    jmp efi_exited
+efi_get_memory_map_failed:
+    mov qword ptr [rbx + {exit_failed_call}], {failed_get_memory_map}
+    mov [rbx + {exit_status}], rax
+efi_exited:
+    /* EDK2's RestoreTpl may have enabled interrupts; the firmware's handlers are gone. */
+    cli
+    mov rcx, r14                        /* arg2: boot_params */
+    mov rdx, r13                        /* arg1: EFI system table */
+    mov rsi, rbx                        /* arg0: efi_exit_record */
     mov edi, BOOT_PROTO_EFI_HANDOVER
     jmp boot_common64
 
@@ -257,6 +318,11 @@ boot_pdpt_high: .skip 4096
 boot_pd_kernel: .skip 4096
 boot_pt_kernel: .skip KERNEL_PT_PAGES * 4096
 boot_page_tables_end:
+/* Filled by efi_handover64 and read by efi.rs (the layout is in efi.rs, `exit_record`). */
+.balign 8
+efi_exit_record: .skip {exit_record_len}
+.balign 16
+efi_memory_map: .skip {map_buf_size}
 
 .section .bss.boot_stack, "aw", @nobits
 .balign 4096

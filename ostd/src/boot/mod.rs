@@ -16,7 +16,25 @@ pub use info::{BootInfo, BootProtocol, MemoryKind, MemoryMap, MemoryRegion, Phys
 
 use spin::Once;
 
-core::arch::global_asm!(include_str!("entry.S"));
+core::arch::global_asm!(
+    include_str!("entry.S"),
+    st_signature = const uefi_raw::table::system::SystemTable::SIGNATURE,
+    st_boot_services = const efi::ST_BOOT_SERVICES,
+    bs_get_memory_map = const efi::BS_GET_MEMORY_MAP,
+    bs_exit_boot_services = const efi::BS_EXIT_BOOT_SERVICES,
+    map_buf_size = const efi::MAP_BUF_SIZE,
+    exit_record_len = const efi::exit_record::LEN,
+    exit_failed_call = const efi::exit_record::FAILED_CALL,
+    exit_status = const efi::exit_record::STATUS,
+    exit_map_size = const efi::exit_record::MAP_SIZE,
+    exit_desc_size = const efi::exit_record::DESC_SIZE,
+    exit_map_key = const efi::exit_record::MAP_KEY,
+    exit_desc_version = const efi::exit_record::DESC_VERSION,
+    exit_map = const efi::exit_record::MAP,
+    failed_get_memory_map = const efi::exit_record::GET_MEMORY_MAP,
+    failed_exit_boot_services = const efi::exit_record::EXIT_BOOT_SERVICES,
+    failed_signature = const efi::exit_record::BAD_SIGNATURE,
+);
 
 static BOOT_INFO: Once<BootInfo> = Once::new();
 

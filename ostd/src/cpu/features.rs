@@ -40,6 +40,9 @@ pub struct CpuFeatures {
     pub hypervisor: bool,
     /// Crystal clock (Hz) and TSC/crystal ratio from leaf 0x15, if reported.
     pub tsc_leaf_hz: Option<u64>,
+    /// Physical-address width in bits (CPUID 0x80000008 EAX[7:0]; 36, the architectural
+    /// default, when the leaf is absent).
+    pub phys_addr_bits: u8,
 }
 
 static FEATURES: Once<CpuFeatures> = Once::new();
@@ -69,6 +72,7 @@ pub(super) fn detect() {
             fsgsbase: false,
             hypervisor: false,
             tsc_leaf_hz: None,
+            phys_addr_bits: 36,
         };
         let l0 = __cpuid(0);
         f.vendor[0..4].copy_from_slice(&l0.ebx.to_le_bytes());
@@ -112,6 +116,9 @@ pub(super) fn detect() {
         }
         if ext_max >= 0x8000_0007 {
             f.invariant_tsc = __cpuid(0x8000_0007).edx & (1 << 8) != 0;
+        }
+        if ext_max >= 0x8000_0008 {
+            f.phys_addr_bits = __cpuid(0x8000_0008).eax as u8;
         }
         f
     });

@@ -60,7 +60,8 @@ impl IoMem {
         let image = info.kernel_image();
         // As in `BootInfo::set_initrd`: an impossible image range refuses everything.
         let image = PhysSpan::from_bounds(image.start, image.end).unwrap_or(PhysSpan::ALL);
-        let pages = check_window(paddr, len as u64, purpose, image, info.memory.spans())?;
+        let reach = kspace::io_reach();
+        let pages = check_window(paddr, len as u64, purpose, reach, image, info.memory.spans())?;
         let vaddr = kspace::map_io(pages).ok_or(WindowError::NoPageTables { range: pages })?;
         Ok(Self { paddr, vaddr: vaddr + (paddr - pages.start()), len })
     }

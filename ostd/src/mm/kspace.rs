@@ -8,7 +8,7 @@
 use x86_64::structures::paging::PageTableFlags as Hw;
 
 use super::page_table::{self, EntryRef, PageFlags, to_hw};
-use super::phys_bounds::{PhysSpan, WINDOW_SPAN};
+use super::phys_bounds::{IO_WINDOW_SLOTS, PhysSpan, WINDOW_SPAN, io_window_reach};
 use super::{IO_OFFSET, KERNEL_VMA, PAGE_SIZE, PHYS_OFFSET, Paddr, Vaddr};
 use crate::boot::{BootInfo, MemoryKind};
 use crate::sync::SpinLock;
@@ -17,10 +17,23 @@ use crate::sync::SpinLock;
 /// the pre-made kernel-half tables, which every address space shares.
 static KERNEL_ROOT: SpinLock<Paddr> = SpinLock::new(0);
 
+/// How far the I/O window reaches (see [`io_window_reach`]), set once at boot.
+static IO_REACH: spin::Once<u64> = spin::Once::new();
+
 const HUGE: u64 = 2 << 20;
-/// PML4 slots of the kernel half that exist from boot: direct map, I/O window, kernel
-/// stacks, image.
-const KERNEL_SLOTS: [usize; 4] = [256, 384, super::kstack::KSTACK_PML4_SLOT, 511];
+/// PML4 slots of the kernel half that exist from boot, besides the I/O window's: direct
+/// map, kernel stacks, image.
+const KERNEL_SLOTS: [usize; 3] = [256, super::kstack::KSTACK_PML4_SLOT, 511];
+/// The I/O window's first PML4 slot; it takes as many after it as the CPU's physical
+/// addresses need, at most [`IO_WINDOW_SLOTS`], which stop short of the kernel stacks.
+const IO_SLOT: usize = 384;
+const _: () = assert!(IO_OFFSET == 0xffff_0000_0000_0000 | (IO_SLOT as u64) << 39);
+const _: () = assert!(IO_SLOT + IO_WINDOW_SLOTS as usize <= super::kstack::KSTACK_PML4_SLOT);
+
+/// Returns how far the I/O window reaches: device and firmware ranges must end below this.
+pub(super) fn io_reach() -> u64 {
+    *IO_REACH.get().unwrap_or(&0)
+}
 
 pub(super) fn kernel_root() -> Paddr {
     *KERNEL_ROOT.lock()
@@ -42,7 +55,13 @@ fn map_one(root: Paddr, va: Vaddr, pa: Paddr, hw: Hw, huge: bool) {
 
 pub(super) fn init(info: &BootInfo) {
     let root = page_table::alloc_table().unwrap_or_else(|| oom());
-    for slot in KERNEL_SLOTS {
+    // Every kernel-half slot must exist now: address spaces copy the kernel half once, when
+    // they are made. So the I/O window's slots are all made here, enough to reach any
+    // physical address the CPU can form (a 64-bit BAR may sit far above RAM: OVMF puts them
+    // at 896 GiB and up), one 4 KiB table each.
+    let reach = *IO_REACH.call_once(|| io_window_reach(crate::cpu::features().phys_addr_bits));
+    let io_slots = IO_SLOT..IO_SLOT + reach.div_ceil(WINDOW_SPAN) as usize;
+    for slot in KERNEL_SLOTS.into_iter().chain(io_slots) {
         let table = page_table::alloc_table().unwrap_or_else(|| oom());
         EntryRef::at_root(root, slot).set(table | (Hw::PRESENT | Hw::WRITABLE).bits());
     }
@@ -127,11 +146,11 @@ static IO_LOCK: SpinLock<()> = SpinLock::new(());
 /// address of `pages.start()`. Mapping the same range twice is harmless.
 ///
 /// `pages` comes from [`super::phys_bounds::check_window`], so it is page-aligned and below
-/// [`WINDOW_SPAN`]: every page lands in the I/O window's own PML4 slot, never in the next
-/// slots up (which lead to the kernel image in slot 511). Returns `None` if that does not
+/// [`io_reach`]: every page lands in one of the I/O window's PML4 slots, made at boot, never
+/// in the slots above (the kernel stacks and the image). Returns `None` if that does not
 /// hold or page-table memory runs out.
 pub(super) fn map_io(pages: PhysSpan) -> Option<Vaddr> {
-    if pages.end() > WINDOW_SPAN || pages.start() % PAGE_SIZE as u64 != 0 {
+    if pages.end() > io_reach() || pages.start() % PAGE_SIZE as u64 != 0 {
         return None;
     }
     let _guard = IO_LOCK.lock();

@@ -5,13 +5,14 @@
 //! 0x0000_0000_0000_0000 ..= 0x0000_7fff_ffff_ffff   user space (one VmSpace per process)
 //! 0xffff_8000_0000_0000 ..                           direct map of RAM (PML4 slot 256)
 //! 0xffff_c000_0000_0000 ..                           device and firmware memory, uncached
-//!                                                    (slot 384)
+//!                                                    (slots 384.., up to 64)
 //! 0xffff_e000_0000_0000 ..                           kernel stacks with guard pages (slot 448)
 //! 0xffff_ffff_8000_0000 ..                           the kernel image (slot 511)
 //! ```
 //! Kernel-half PML4 slots are created once at boot and never change, so every address space
-//! shares them by copying the PML4 entries. The direct map and the I/O window are one slot
-//! each, so they reach physical addresses below 512 GiB only; `phys_bounds` holds the
+//! shares them by copying the PML4 entries. The direct map is one slot, so it reaches RAM
+//! below 512 GiB only; the I/O window has as many slots as the CPU's physical-address width
+//! needs, up to 64 (32 TiB), so a 64-bit BAR far above RAM still maps. `phys_bounds` holds the
 //! (pure, host-tested) arithmetic that keeps every window inside its slot, off RAM the
 //! kernel owns and off the kernel image.
 

@@ -15,11 +15,22 @@ use core::fmt;
 /// The size of a base page.
 pub const PAGE: u64 = 4096;
 
-/// How many bytes of physical address space one window covers: one PML4 slot (512 GiB).
-/// The direct map (slot 256) and the I/O window (slot 384) are each one slot, so a physical
-/// address at or above this has no place in either, and can never reach the next slot (the
-/// I/O window's next slots lead to the kernel image in slot 511).
+/// How many bytes of physical address space one PML4 slot covers (512 GiB), and so the
+/// direct map's reach: it is one slot (256), so RAM at or above this has no place in it.
 pub const WINDOW_SPAN: u64 = 1 << 39;
+
+/// How many PML4 slots the I/O window may use: from its own (384) up to, not including, the
+/// kernel stacks' (448). 64 slots reach 32 TiB, a 45-bit physical address.
+pub const IO_WINDOW_SLOTS: u64 = 64;
+
+/// Returns how far the I/O window reaches on a CPU with `phys_bits`-bit physical addresses:
+/// to `2^phys_bits` (no device sits above, and a page-table entry cannot name it), but at most
+/// [`IO_WINDOW_SLOTS`] slots, so a mapping never reaches the kernel stacks or the image. A
+/// width below 32 bits is taken as 32: every PC has device registers just under 4 GiB.
+pub fn io_window_reach(phys_bits: u8) -> u64 {
+    let bits = u32::from(phys_bits).clamp(32, 63);
+    (1u64 << bits).min(IO_WINDOW_SLOTS * WINDOW_SPAN)
+}
 
 /// The first MiB: the legacy BIOS area, where firmware tables may sit in RAM the allocator
 /// never owns.
@@ -143,8 +154,9 @@ pub enum WindowError {
     Wraps { paddr: u64, len: u64 },
     /// The window would hold no bytes.
     Empty { paddr: u64 },
-    /// The range reaches at or past [`WINDOW_SPAN`], which no window covers.
-    BeyondWindow { range: PhysSpan },
+    /// The range reaches past `reach`, the end of what its window covers: the I/O window's
+    /// reach for [`check_window`] (see [`io_window_reach`]), [`WINDOW_SPAN`] for the direct map.
+    BeyondWindow { range: PhysSpan, reach: u64 },
     /// The range overlaps RAM the kernel owns (`region` is the memory-map entry).
     OverlapsRam { range: PhysSpan, region: PhysSpan, purpose: WindowPurpose },
     /// The range overlaps the kernel image.
@@ -162,11 +174,11 @@ impl fmt::Display for WindowError {
                 write!(f, "{paddr:#x} + {len:#x} wraps past the end of the address space")
             }
             Self::Empty { paddr } => write!(f, "empty range at {paddr:#x}"),
-            Self::BeyondWindow { range } => {
+            Self::BeyondWindow { range, reach } => {
                 write!(
                     f,
-                    "{range} reaches past {WINDOW_SPAN:#x}, the highest physical address the \
-                     kernel maps"
+                    "{range} reaches past {reach:#x}, the highest physical address the kernel \
+                     maps"
                 )
             }
             Self::OverlapsRam { range, region, purpose: WindowPurpose::Device } => {
@@ -194,15 +206,16 @@ impl fmt::Display for WindowError {
 
 /// Checks a window of `len` bytes at physical `paddr` for `purpose`, against the memory
 /// map (`regions`) and where the kernel image sits, and returns its page-aligned extent: the
-/// pages to map, all below [`WINDOW_SPAN`].
+/// pages to map, all below `reach` (the I/O window's, from [`io_window_reach`]).
 ///
 /// # Errors
-/// A range that wraps, is empty, reaches past [`WINDOW_SPAN`], or breaks the rule of its
+/// A range that wraps, is empty, reaches past `reach`, or breaks the rule of its
 /// [`WindowPurpose`] (named in the error).
 pub fn check_window(
     paddr: u64,
     len: u64,
     purpose: WindowPurpose,
+    reach: u64,
     kernel_image: PhysSpan,
     regions: impl IntoIterator<Item = (PhysSpan, RegionUse)>,
 ) -> Result<PhysSpan, WindowError> {
@@ -212,8 +225,8 @@ pub fn check_window(
     }
     let pages = range
         .pages()
-        .filter(|p| p.end <= WINDOW_SPAN)
-        .ok_or(WindowError::BeyondWindow { range })?;
+        .filter(|p| p.end <= reach)
+        .ok_or(WindowError::BeyondWindow { range, reach })?;
     // The pages, not just the bytes, must stay clear: a mapping is page-granular, and an
     // uncached alias of a page the kernel uses as RAM is a memory-type conflict.
     if pages.overlaps(kernel_image) {
@@ -257,7 +270,7 @@ pub fn check_loaded(
         return Err(WindowError::Empty { paddr });
     }
     if range.end > WINDOW_SPAN {
-        return Err(WindowError::BeyondWindow { range });
+        return Err(WindowError::BeyondWindow { range, reach: WINDOW_SPAN });
     }
     if range.overlaps(kernel_image) {
         return Err(WindowError::OverlapsKernel { range, image: kernel_image });
