@@ -17,12 +17,18 @@ use crate::error::Errno;
 fn test_disk(test: &str) -> Option<Arc<VirtioBlk>> {
     static DISK: spin::Once<Option<Arc<VirtioBlk>>> = spin::Once::new();
     let expected = ostd::boot::boot_info().cmdline.value("ktest.disk") == Some("pattern");
-    let disk = DISK.call_once(|| {
-        VirtioPciDevice::claim(DEVICE_TYPE_BLOCK).map(|found| {
-            let device = found.unwrap_or_else(|e| panic!("{e}"));
-            VirtioBlk::new(device).unwrap_or_else(|e| panic!("{e}"))
-        })
-    });
+    // Claimed outside `call_once`: a test that panics inside it would leave the `Once`
+    // running, and the next test would spin on it instead of failing.
+    let disk = match DISK.get() {
+        Some(disk) => disk,
+        None => {
+            let claimed = VirtioPciDevice::claim(DEVICE_TYPE_BLOCK).map(|found| {
+                let device = found.unwrap_or_else(|e| panic!("{e}"));
+                VirtioBlk::new(device).unwrap_or_else(|e| panic!("{e}"))
+            });
+            DISK.call_once(|| claimed)
+        }
+    };
     match disk {
         Some(disk) => Some(disk.clone()),
         None if expected => panic!("ktest.disk=pattern, but no unclaimed virtio-blk is attached"),
