@@ -206,7 +206,7 @@ mod hostile {
             }
             if let Ok(d) = Dmar::parse(&t) {
                 for u in d.units {
-                    prop_assert!(u.register_base != 0 && u.register_base % 4096 == 0);
+                    prop_assert!(u.register_base != 0 && u.register_base.is_multiple_of(4096));
                 }
             }
         }

@@ -6,6 +6,7 @@
 //! indirect blocks), mounts it, walks the whole tree reading every file, then tries a round
 //! of writes. A watchdog aborts the run if one case stops making progress, naming the seed.
 //! Images that once broke the crate go in `tests/data/*.bin` and are replayed first.
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The read path against images built by mke2fs from a host directory: every name, type,
 //! permission, owner, size, link count, mtime and byte must match what was put in.
+#![forbid(unsafe_code)]
 
 mod common;
 

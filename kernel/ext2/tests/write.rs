@@ -1,5 +1,6 @@
 //! The write path: change an mke2fs image with this crate, then let e2fsprogs judge it.
 //! `e2fsck -fn` must find nothing to fix, and debugfs must read back what was written.
+#![forbid(unsafe_code)]
 
 mod common;
 

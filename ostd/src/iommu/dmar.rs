@@ -165,7 +165,7 @@ fn parse_drhd(body: &[u8], offset: usize) -> Result<Drhd, DmarError> {
     let mut base = [0u8; 8];
     base.copy_from_slice(&fixed[8..16]);
     let register_base = u64::from_le_bytes(base);
-    if register_base == 0 || register_base % 4096 != 0 {
+    if register_base == 0 || !register_base.is_multiple_of(4096) {
         return Err(DmarError::BadRegisterBase(register_base));
     }
     let mut scopes = Vec::new();
@@ -173,7 +173,7 @@ fn parse_drhd(body: &[u8], offset: usize) -> Result<Drhd, DmarError> {
     while off < body.len() {
         let head = slice(body, "device scope", off, 2)?;
         let len = usize::from(head[1]);
-        if len < SCOPE_LEN || (len - SCOPE_LEN) % 2 != 0 {
+        if len < SCOPE_LEN || !(len - SCOPE_LEN).is_multiple_of(2) {
             return Err(DmarError::BadLength { what: "device scope", offset: offset + off, len });
         }
         let scope = slice(body, "device scope", off, len).map_err(|_| DmarError::BadLength {
