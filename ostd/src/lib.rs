@@ -26,6 +26,7 @@ pub mod boot;
 pub mod bus;
 pub mod console;
 pub mod cpu;
+pub mod iommu;
 pub mod ktest;
 pub mod mm;
 mod panic;

@@ -189,3 +189,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn ranges_list_every_chunk_for_the_iommu_to_map() {
+    let mut pool = Chunks::new();
+    pool.add(0x1000, 2);
+    pool.add(0x10_0000, 16);
+    pool.take(1);
+    assert_eq!(pool.ranges(), vec![(0x1000, 2), (0x10_0000, 16)]);
+    pool.give_back(0x1000, 1);
+    pool.remove_idle();
+    assert_eq!(pool.ranges(), vec![]);
+}

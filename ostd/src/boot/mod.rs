@@ -86,6 +86,7 @@ extern "C" fn ostd_boot_entry(
     crate::tee::init(info);
     crate::time::init(info);
     crate::bus::init(info);
+    crate::iommu::init();
     crate::task::run_first_task(crate::kernel_main_trampoline)
 }
 

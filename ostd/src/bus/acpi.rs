@@ -1,5 +1,6 @@
-//! The few ACPI tables the core needs: MCFG (PCI ECAM), MADT (IOAPIC base), and for TSC
-//! calibration FADT (the PM timer's port) and HPET (its MMIO base).
+//! The few ACPI tables the core needs: MCFG (PCI ECAM), MADT (IOAPIC base), for TSC
+//! calibration FADT (the PM timer's port) and HPET (its MMIO base), and DMAR (the IOMMU;
+//! kept as a checked copy for [`crate::iommu`] to parse).
 //!
 //! Not the `acpi` crate: it would bring a table-mapping handler trait and AML types for two
 //! lookups of a handful of fields. Tables are copied out of firmware memory through
@@ -33,6 +34,7 @@ struct Tables {
     ioapic_base: Option<u64>,
     pm_timer: Option<PmTimerBlock>,
     hpet_base: Option<u64>,
+    dmar: Option<Vec<u8>>,
     revision: u8,
 }
 
@@ -66,6 +68,11 @@ pub(crate) fn pm_timer() -> Option<PmTimerBlock> {
 /// Returns the HPET's MMIO base from the HPET table.
 pub(crate) fn hpet_base() -> Option<u64> {
     TABLES.get().and_then(|t| t.hpet_base)
+}
+
+/// Returns a copy of the DMAR table (signature, length and checksum checked), if there is one.
+pub(crate) fn dmar() -> Option<&'static [u8]> {
+    TABLES.get().and_then(|t| t.dmar.as_deref())
 }
 
 /// Returns the ACPI revision of the RSDP (0 when no ACPI was found).
@@ -185,6 +192,7 @@ pub(crate) fn init(info: &BootInfo) {
                 b"APIC" => parse_madt(&table, &mut tables),
                 b"FACP" => tables.pm_timer = parse_fadt_pm_timer(&table),
                 b"HPET" => tables.hpet_base = parse_hpet_base(&table),
+                b"DMAR" if tables.dmar.is_none() => tables.dmar = Some(table),
                 _ => {}
             }
         }

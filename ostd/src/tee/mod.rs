@@ -145,9 +145,9 @@ pub(crate) fn conversion_revokes_device_access() -> bool {
     matches!(platform(), Platform::Tdx | Platform::SevSnp)
 }
 
-/// Returns whether a device may touch `paddr..paddr+len`: always on a plain VM (nothing
-/// restricts devices there yet: OSTD programs no IOMMU), by the shared-set bookkeeping under
-/// sim.
+/// Returns whether a device may touch `paddr..paddr+len`: always on a plain VM (where the
+/// IOMMU, when there is one, confines devices to the pool: [`crate::iommu`]), by the
+/// shared-set bookkeeping under sim.
 pub fn is_shared(paddr: Paddr, len: usize) -> bool {
     match platform() {
         Platform::Sim => sim::is_shared(paddr, len),

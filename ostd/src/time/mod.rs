@@ -75,6 +75,7 @@ pub(crate) fn init(info: &BootInfo) {
     line.on_active(|| {
         TICKS.fetch_add(1, Ordering::Relaxed);
         crate::task::timer_tick();
+        crate::iommu::poll_faults_on_tick();
     });
     apic::start_periodic_timer(hz());
 }

@@ -54,6 +54,12 @@ fn main() -> ExitCode {
             .and_then(|disks| ktests(&elf, "console=ttyS0 ktest ktest.disk=pattern", &[], disks)),
     );
     record(
+        "in-kernel tests behind intel-iommu (DMA remapped to the shared pool only)",
+        pattern_disks(&scratch).and_then(|disks| {
+            ktests_with(&elf, "console=ttyS0 ktest ktest.disk=pattern", &[], disks, true)
+        }),
+    );
+    record(
         "in-kernel DMA tests under tee=sim (release-build shared-pool check)",
         ktests(
             &elf,
@@ -298,6 +304,17 @@ fn ktests(
     filtered_dirs: &[&str],
     disks: Vec<Disk>,
 ) -> Result<String, String> {
+    ktests_with(elf, cmdline, filtered_dirs, disks, false)
+}
+
+/// As [`ktests`], with QEMU's Intel IOMMU attached (and the disks behind it) when `iommu`.
+fn ktests_with(
+    elf: &Path,
+    cmdline: &str,
+    filtered_dirs: &[&str],
+    disks: Vec<Disk>,
+    iommu: bool,
+) -> Result<String, String> {
     let in_source =
         tests::ktests::count_in_tree(&[Path::new("ostd/src"), Path::new("kernel/src")])?;
     let expected = if filtered_dirs.is_empty() {
@@ -306,7 +323,7 @@ fn ktests(
         let dirs: Vec<&Path> = filtered_dirs.iter().map(Path::new).collect();
         tests::ktests::count_in_tree(&dirs)?
     };
-    let spec = BootSpec { disks, ..BootSpec::pvh(elf, cmdline) };
+    let spec = BootSpec { disks, iommu, ..BootSpec::pvh(elf, cmdline) };
     let out = boot(&spec).map_err(|e| format!("cannot start qemu: {e}"))?;
     for line in out.output.lines().filter(|l| l.ends_with(" FAILED")) {
         println!("      {line}");

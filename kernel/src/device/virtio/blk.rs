@@ -109,7 +109,9 @@ impl VirtioBlk {
         let at = device.address();
         let err = |what: &str| ProbeError(alloc::format!("virtio-blk {at}: {what}"));
         let agreed = device.negotiate(blk_proto::WANTED).map_err(|e| err(&e.to_string()))?;
-        let need_access_platform = ostd::tee::platform() != ostd::tee::Platform::None;
+        // Without ACCESS_PLATFORM a virtio device bypasses the IOMMU (QEMU's does).
+        let need_access_platform =
+            ostd::tee::platform() != ostd::tee::Platform::None || ostd::iommu::is_enabled();
         let features = Features::negotiate(agreed, need_access_platform)
             .map_err(|e| err(&alloc::format!("the device lacks {}", e.name)))?;
         let config = read_config(&device, features).map_err(|e| err(&e))?;

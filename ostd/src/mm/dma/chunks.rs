@@ -137,6 +137,11 @@ impl Chunks {
         })
     }
 
+    /// Returns every chunk as (base, frames).
+    pub(super) fn ranges(&self) -> Vec<(u64, usize)> {
+        self.chunks.iter().map(|c| (c.base, c.used.len())).collect()
+    }
+
     /// Removes every chunk with nothing handed out and returns them as (base, frames), for
     /// the pool to convert back to private. A chunk that cannot be converted goes back with
     /// [`Chunks::add`].

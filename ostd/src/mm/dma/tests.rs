@@ -55,7 +55,7 @@ crate::ktest! {
         );
         let released = pool::shrink();
         let (_, to_private_after) = crate::tee::conversion_counts();
-        if crate::tee::conversion_revokes_device_access() {
+        if pool::release_revokes_device_access() {
             assert!(released >= 20);
             assert_eq!(
                 to_private_after - to_private,

@@ -1,0 +1,87 @@
+//! DMA faults: the unit's fault-recording registers, read, logged and cleared.
+//!
+//! Polled from the timer tick and on demand ([`super::poll_faults`]); the fault interrupt
+//! stays masked. Each fault is logged with the requester as `bb:dd.f`, the page it tried
+//! to reach and the reason code; after [`LOGGED_MAX`] lines faults are only counted, so a
+//! device that storms cannot flood the console.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::regs::{FSTS_PFO, FSTS_PPF, Regs};
+
+/// Faults seen since boot (logged or not).
+static FAULTS: AtomicU64 = AtomicU64::new(0);
+/// Faults logged one per line before the rest are only counted.
+const LOGGED_MAX: u64 = 64;
+
+/// Returns how many DMA faults the IOMMU has reported since boot.
+pub(super) fn count() -> u64 {
+    FAULTS.load(Ordering::Relaxed)
+}
+
+/// One decoded fault record.
+struct Fault {
+    source: u16,
+    page: u64,
+    reason: u8,
+    read: bool,
+}
+
+impl Fault {
+    /// Decodes a record's two quadwords: the page in bits 63:12 of the low one; in the high
+    /// one the source id (bits 15:0), the reason (39:32), the type (62: 1 = read) and F (63).
+    fn decode(lo: u64, hi: u64) -> Option<Self> {
+        (hi >> 63 != 0).then(|| Self {
+            source: hi as u16,
+            page: lo & !0xfff,
+            reason: (hi >> 32) as u8,
+            read: hi & (1 << 62) != 0,
+        })
+    }
+}
+
+impl core::fmt::Display for Fault {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        let (bus, dev, func) = (self.source >> 8, (self.source >> 3) & 0x1f, self.source & 7);
+        let reason = match self.reason {
+            0x1 => "no root entry",
+            0x2 => "no context entry",
+            0x5 => "write to a read-only page",
+            0x6 => "read of a write-only page",
+            0x4 | 0x7 => "address not mapped",
+            _ => "see the VT-d fault reason table",
+        };
+        write!(
+            f,
+            "device {bus:02x}:{dev:02x}.{func} {} at {:#x}: reason {:#x} ({reason})",
+            if self.read { "read" } else { "write" },
+            self.page,
+            self.reason
+        )
+    }
+}
+
+/// Logs and clears every pending fault record of `regs`; returns how many there were.
+pub(super) fn drain(regs: &Regs) -> usize {
+    let status = regs.fault_status();
+    if status & (FSTS_PPF | FSTS_PFO) == 0 {
+        return 0;
+    }
+    let first = ((status >> 8) & 0xff) as usize;
+    let mut seen = 0;
+    for i in 0..regs.fault_records() {
+        let index = (first + i) % regs.fault_records();
+        let (lo, hi) = regs.fault_record(index);
+        let Some(fault) = Fault::decode(lo, hi) else { continue };
+        regs.clear_fault_record(index);
+        seen += 1;
+        if FAULTS.fetch_add(1, Ordering::Relaxed) < LOGGED_MAX {
+            log::warn!("IOMMU: DMA fault: {fault}");
+        }
+    }
+    if status & FSTS_PFO != 0 {
+        regs.clear_overflow();
+        log::warn!("IOMMU: fault records overflowed; some DMA faults were not recorded");
+    }
+    seen
+}
