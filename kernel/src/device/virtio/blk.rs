@@ -28,6 +28,8 @@ use crate::error::{Errno, SysResult};
 
 /// The one request queue (virtio-blk's queue 0).
 const QUEUE: u16 = 0;
+/// The most buffers one request uses: header, data, status.
+const CHAIN_MAX: usize = 3;
 /// The most data one request carries: large transfers are split.
 const MAX_REQUEST_BYTES: u32 = 64 * 1024;
 
@@ -123,16 +125,20 @@ impl VirtioBlk {
             line
         });
         let want_irq = irq.is_some();
-        let has_irq = match device.setup_queue(QUEUE, irq) {
-            Ok(_) => want_irq,
+        let (size, has_irq) = match device.setup_queue(QUEUE, irq) {
+            Ok(size) => (size, want_irq),
             Err(e) if want_irq => {
                 // No MSI-X (or no vector): poll completions on the timer tick instead.
                 log::warn!("{e}; polling for completions");
-                device.setup_queue(QUEUE, None).map_err(|e| err(&e.to_string()))?;
-                false
+                (device.setup_queue(QUEUE, None).map_err(|e| err(&e.to_string()))?, false)
             }
             Err(e) => return Err(err(&e.to_string())),
         };
+        // Every request is a chain of up to CHAIN_MAX buffers: a smaller queue could never
+        // take one, and its callers would wait forever.
+        if usize::from(size) < CHAIN_MAX {
+            return Err(err(&alloc::format!("queue_size {size} is below {CHAIN_MAX}")));
+        }
         device.driver_ok().map_err(|e| err(&e.to_string()))?;
         let state = State {
             device,
@@ -198,11 +204,14 @@ impl VirtioBlk {
                 }
             }
             drop(state);
-            // Room comes back with completions.
+            // Room comes back with completions: sleep until the chain fits (or the device
+            // failed), not merely until some other waiter's chain is back.
+            let need = chain.len();
             self.wait(|| {
                 let mut state = self.state.lock();
                 state.reap();
-                (state.failed.is_some() || !state.done.is_empty()).then_some(())
+                let fits = state.device.free_descriptors(QUEUE) >= need;
+                (state.failed.is_some() || fits).then_some(())
             });
         }
     }

@@ -211,6 +211,11 @@ impl VirtQueue {
         self.ring.in_flight()
     }
 
+    /// Returns how many descriptors are free: a chain of that many buffers fits now.
+    pub fn free_descriptors(&self) -> usize {
+        self.ring.free_descriptors()
+    }
+
     /// Posts `buffers` as one chain (the ones the device reads first). The queue keeps
     /// them until the device hands the chain back. The caller then notifies the device.
     ///

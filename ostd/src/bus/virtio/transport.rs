@@ -524,6 +524,11 @@ impl VirtioPciDevice {
         Ok(id)
     }
 
+    /// Returns how many descriptors queue `index` has free (0 if it is not set up).
+    pub fn free_descriptors(&self, index: u16) -> usize {
+        self.queues.iter().find(|q| q.index == index).map_or(0, |q| q.ring.free_descriptors())
+    }
+
     /// Takes the next chain the device has finished with on queue `index`, if any.
     ///
     /// # Errors
