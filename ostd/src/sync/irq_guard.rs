@@ -103,10 +103,10 @@ impl IrqNesting {
 /// If local interrupts are on.
 pub(crate) fn restore_nesting(nesting: IrqNesting) {
     assert!(!interrupts::are_enabled(), "task switch with interrupts on");
+    // An NMI between the two writes sees a depth of zero and rewrites the flag only if the
+    // depth written is zero too, in which case the flag does not matter.
     // SAFETY: interrupts are off (asserted), and the scheduler hands back the nesting the
-    // task had when it was switched away. An NMI between the two writes sees a depth of zero
-    // and rewrites the flag only if the depth written is zero too, in which case the flag
-    // does not matter.
+    // task had when it was switched away.
     unsafe {
         local::set_irq_outer_enabled(nesting.outer_enabled);
         local::set_irq_depth(nesting.depth);
