@@ -44,21 +44,12 @@ impl BlockFile {
             return Ok(0);
         }
         let len = buf.len().min(usize::try_from(size - offset).unwrap_or(usize::MAX));
-        let mut done = 0;
-        let mut chunk =
-            vec![0u8; sectors_spanned(offset, len).min(MAX_SECTORS_PER_REQUEST) * SECTOR_SIZE];
-        while done < len {
-            let pos = offset + done as u64;
-            let first = pos / SECTOR_SIZE as u64;
-            let skip = (pos % SECTOR_SIZE as u64) as usize;
-            let want = (len - done).min(chunk.len() - skip);
-            let sectors = (skip + want).div_ceil(SECTOR_SIZE);
-            let span = &mut chunk[..sectors * SECTOR_SIZE];
-            self.device.read(first, span)?;
-            buf[done..done + want].copy_from_slice(&span[skip..skip + want]);
-            done += want;
-        }
-        Ok(done)
+        self.each_span(offset, len, |piece, span| {
+            self.device.read(piece.first, span)?;
+            buf[piece.done..piece.done + piece.len]
+                .copy_from_slice(&span[piece.skip..piece.skip + piece.len]);
+            Ok(())
+        })
     }
 
     /// Writes at `offset`; ENOSPC if it starts at or past the end, short if it crosses it.
@@ -74,26 +65,54 @@ impl BlockFile {
             return Err(Errno::ENOSPC);
         }
         let len = buf.len().min(usize::try_from(size - offset).unwrap_or(usize::MAX));
-        let mut done = 0;
+        self.each_span(offset, len, |piece, span| {
+            // A partial first or last sector keeps the bytes around the write.
+            if piece.skip != 0 || (piece.skip + piece.len) % SECTOR_SIZE != 0 {
+                self.device.read(piece.first, span)?;
+            }
+            span[piece.skip..piece.skip + piece.len]
+                .copy_from_slice(&buf[piece.done..piece.done + piece.len]);
+            self.device.write(piece.first, span)
+        })
+    }
+
+    /// Walks `len` bytes at `offset` in whole-sector spans of at most one request, calling
+    /// `step` with each piece and a kernel buffer exactly the span's sectors long. Returns
+    /// the bytes walked (`len`), or the first error.
+    fn each_span(
+        &self,
+        offset: u64,
+        len: usize,
+        mut step: impl FnMut(Piece, &mut [u8]) -> SysResult<()>,
+    ) -> SysResult<usize> {
         let mut chunk =
             vec![0u8; sectors_spanned(offset, len).min(MAX_SECTORS_PER_REQUEST) * SECTOR_SIZE];
+        let mut done = 0;
         while done < len {
             let pos = offset + done as u64;
-            let first = pos / SECTOR_SIZE as u64;
             let skip = (pos % SECTOR_SIZE as u64) as usize;
-            let want = (len - done).min(chunk.len() - skip);
-            let sectors = (skip + want).div_ceil(SECTOR_SIZE);
-            let span = &mut chunk[..sectors * SECTOR_SIZE];
-            // A partial first or last sector keeps the bytes around the write.
-            if skip != 0 || (skip + want) % SECTOR_SIZE != 0 {
-                self.device.read(first, span)?;
-            }
-            span[skip..skip + want].copy_from_slice(&buf[done..done + want]);
-            self.device.write(first, span)?;
-            done += want;
+            let piece = Piece {
+                first: pos / SECTOR_SIZE as u64,
+                skip,
+                len: (len - done).min(chunk.len() - skip),
+                done,
+            };
+            let sectors = (skip + piece.len).div_ceil(SECTOR_SIZE);
+            step(piece, &mut chunk[..sectors * SECTOR_SIZE])?;
+            done += piece.len;
         }
         Ok(done)
     }
+}
+
+/// One step of [`BlockFile::each_span`]: the span's first sector, where the bytes start in
+/// it, how many, and how many came before.
+#[derive(Clone, Copy)]
+struct Piece {
+    first: u64,
+    skip: usize,
+    len: usize,
+    done: usize,
 }
 
 /// How many sectors `len` bytes at `offset` touch.

@@ -80,15 +80,21 @@ impl PciAddress {
         );
     }
 
-    /// Reads a config dword through ports 0xcf8/0xcfc (offsets below 0x100 only).
-    pub fn read32_ports(&self, offset: u16) -> u32 {
+    /// The value for the 0xcf8 address port that selects `offset` of this function
+    /// (configuration mechanism #1: the enable bit, bus, device, function, register).
+    fn port_address(&self, offset: u16) -> u32 {
         self.check(offset);
         assert!(offset < 0x100, "port access reaches only the first 256 bytes");
-        let addr = 0x8000_0000
+        0x8000_0000
             | u32::from(self.bus) << 16
             | u32::from(self.device) << 11
             | u32::from(self.function) << 8
-            | u32::from(offset);
+            | u32::from(offset)
+    }
+
+    /// Reads a config dword through ports 0xcf8/0xcfc (offsets below 0x100 only).
+    pub fn read32_ports(&self, offset: u16) -> u32 {
+        let addr = self.port_address(offset);
         let _guard = PORTS.lock();
         // SAFETY: 0xcf8/0xcfc are the PCI configuration mechanism #1 ports; the lock keeps
         // the address/data pair atomic.
@@ -100,13 +106,7 @@ impl PciAddress {
 
     /// Writes a config dword through ports 0xcf8/0xcfc.
     pub(crate) fn write32_ports(&self, offset: u16, value: u32) {
-        self.check(offset);
-        assert!(offset < 0x100, "port access reaches only the first 256 bytes");
-        let addr = 0x8000_0000
-            | u32::from(self.bus) << 16
-            | u32::from(self.device) << 11
-            | u32::from(self.function) << 8
-            | u32::from(offset);
+        let addr = self.port_address(offset);
         let _guard = PORTS.lock();
         // SAFETY: as in `read32_ports`.
         unsafe {
