@@ -33,6 +33,9 @@ pub struct Filesystem<D: BlockDevice> {
     read_only: bool,
     /// The time stamped on inodes this filesystem changes (see [`Filesystem::set_time`]).
     pub(crate) now: u32,
+    /// Whether a non-directory that loses its last name is kept (links 0) for
+    /// [`Filesystem::release_unlinked`] instead of freed (see [`Filesystem::keep_unlinked`]).
+    pub(crate) keep_unlinked: bool,
 }
 
 /// What `statfs` reports.
@@ -72,7 +75,7 @@ impl<D: BlockDevice> Filesystem<D> {
             groups.push(GroupDesc::parse(d, g as u32, &geo)?);
         }
         let read_only = geo.read_only;
-        Ok(Filesystem { dev, geo, sb, groups, read_only, now: 0 })
+        Ok(Filesystem { dev, geo, sb, groups, read_only, now: 0, keep_unlinked: false })
     }
 
     /// Mounts the filesystem on `dev` for reading only.
@@ -105,6 +108,15 @@ impl<D: BlockDevice> Filesystem<D> {
     /// The crate has no clock of its own; the kernel sets this before each operation.
     pub fn set_time(&mut self, secs: u32) {
         self.now = secs;
+    }
+
+    /// Keeps the inode of a file whose last name goes away (unlink, or rename over it) with
+    /// a link count of 0 instead of freeing it, so that a kernel can go on reading and
+    /// writing it while it is open; the kernel calls [`Filesystem::release_unlinked`] at the
+    /// last close. Until then the inode and its blocks stay allocated (after a crash,
+    /// `e2fsck` finds and frees them, as it does for Linux's ext2).
+    pub fn keep_unlinked(&mut self, keep: bool) {
+        self.keep_unlinked = keep;
     }
 
     /// Returns the root directory.

@@ -366,12 +366,33 @@ impl<D: BlockDevice> Filesystem<D> {
         Err(crate::error::corrupt("`..` chain does not reach the root", dir.get(), 0))
     }
 
-    /// Drops one link of non-directory `ino`, freeing it with the last.
+    /// Drops one link of non-directory `ino`, freeing it with the last (unless unlinked
+    /// inodes are kept, see [`Filesystem::keep_unlinked`]).
     fn drop_link(&mut self, ino: InodeNo) -> Result<(), Error> {
         let mut i = self.read_inode(ino)?;
         i.links = i.links.saturating_sub(1);
         i.ctime = self.now;
-        if i.links == 0 { self.free_inode(ino, i) } else { self.write_inode(ino, &i) }
+        if i.links == 0 && !self.keep_unlinked {
+            self.free_inode(ino, i)
+        } else {
+            self.write_inode(ino, &i)
+        }
+    }
+
+    /// Frees `ino` if it has no names left and was not freed yet: the last close of a file
+    /// that was unlinked while open (see [`Filesystem::keep_unlinked`]). Returns whether it
+    /// was freed.
+    ///
+    /// # Errors
+    /// [`Error::ReadOnly`], [`Error::Io`], [`Error::Corrupt`] if its blocks are damaged.
+    pub fn release_unlinked(&mut self, ino: InodeNo) -> Result<bool, Error> {
+        self.writable()?;
+        let i = self.read_inode(ino)?;
+        if i.links != 0 || i.dtime != 0 || i.mode == 0 {
+            return Ok(false);
+        }
+        self.free_inode(ino, i)?;
+        Ok(true)
     }
 
     /// Allocates an inode of type `ty_bits`, lets `init` fill it in (blocks, size), writes

@@ -255,3 +255,39 @@ fn directories_can_be_replaced_and_moved_up() {
     fsck_clean(&img);
     assert_eq!(cat(&img, "/a/b/many/file-000"), b"0");
 }
+
+#[test]
+fn an_unlinked_file_stays_readable_until_released() {
+    let (_s, img) = fixture(1024, &[]);
+    let mut fs = open_rw(&img);
+    let before = fs.statfs();
+    fs.keep_unlinked(true);
+    let root = fs.root();
+    let victim = resolve(&fs, "/a/victim").unwrap();
+    let a = resolve(&fs, "/a").unwrap();
+    fs.unlink(a, b"victim").unwrap();
+    assert_eq!(fs.lookup(a, b"victim"), Err(Error::NotFound));
+    assert_eq!(fs.stat(victim).unwrap().links, 0);
+    // Still a whole file: readable and writable through its inode number.
+    assert_eq!(read_all(&fs, victim), pattern(2, 20_000));
+    assert_eq!(fs.write(victim, 20_000, b"tail").unwrap(), 4);
+    // Renaming over a file orphans it the same way.
+    let one = resolve(&fs, "/one").unwrap();
+    let fresh = fs.create(root, b"fresh", OWNER).unwrap();
+    fs.rename(root, b"fresh", root, b"one").unwrap();
+    assert_eq!(fs.lookup(root, b"one"), Ok(fresh));
+    assert_eq!(read_all(&fs, one), b"one");
+    let held = (fs.stat(victim).unwrap().blocks + fs.stat(one).unwrap().blocks) / 2;
+    assert_eq!(fs.release_unlinked(victim), Ok(true));
+    assert_eq!(fs.release_unlinked(victim), Ok(false), "released twice");
+    assert_eq!(fs.release_unlinked(one), Ok(true));
+    assert_eq!(fs.release_unlinked(fresh), Ok(false), "a named file is not released");
+    fs.unlink(root, b"one").unwrap();
+    assert_eq!(fs.release_unlinked(fresh), Ok(true));
+    fs.sync().unwrap();
+    let after = fs.statfs();
+    let freed = (after.free_blocks - before.free_blocks, after.free_inodes - before.free_inodes);
+    assert_eq!(freed, (u64::from(held), 2), "the released files' blocks and inodes are free");
+    drop(fs);
+    fsck_clean(&img);
+}
