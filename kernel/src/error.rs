@@ -19,6 +19,7 @@ pub enum Errno {
     ENOMEM = 12,
     EACCES = 13,
     EFAULT = 14,
+    ENOTBLK = 15,
     EBUSY = 16,
     EEXIST = 17,
     EXDEV = 18,
@@ -67,6 +68,7 @@ pub enum Errno {
     ECONNREFUSED = 111,
     EALREADY = 114,
     EINPROGRESS = 115,
+    EUCLEAN = 117,
 }
 
 /// What every syscall helper returns.

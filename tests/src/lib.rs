@@ -5,6 +5,7 @@ pub mod bad_initrd;
 pub mod bench;
 pub mod cpython;
 pub mod debian_workout;
+pub mod ext2_disk;
 pub mod ktests;
 pub mod qemu;
 pub mod reference;

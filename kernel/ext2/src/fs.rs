@@ -47,6 +47,11 @@ pub struct StatFs {
     pub blocks: u32,
     /// Free blocks.
     pub free_blocks: u64,
+    /// Blocks that only root may take (`s_r_blocks_count`).
+    pub reserved_blocks: u32,
+    /// Blocks that hold metadata rather than files: the superblock copies and descriptor
+    /// tables, the bitmaps and the inode tables (Linux's `df` leaves them out of the size).
+    pub overhead_blocks: u32,
     /// Inodes on the filesystem.
     pub inodes: u32,
     /// Free inodes.
@@ -165,10 +170,24 @@ impl<D: BlockDevice> Filesystem<D> {
             block_size: self.geo.block_size,
             blocks: self.geo.blocks_count,
             free_blocks: self.groups.iter().map(|g| u64::from(g.free_blocks)).sum(),
+            reserved_blocks: crate::bytes::le32(&self.sb, sbf::R_BLOCKS_COUNT),
+            overhead_blocks: self.overhead_blocks(),
             inodes: self.geo.inodes_count,
             free_inodes: self.groups.iter().map(|g| u64::from(g.free_inodes)).sum(),
             name_max: 255,
         }
+    }
+
+    /// Returns the blocks that are not for files: those before the first group, and in each
+    /// group its superblock copy and descriptor tables (where it has them), its two bitmaps
+    /// and its inode table. Each term is bounded by the validated geometry.
+    fn overhead_blocks(&self) -> u32 {
+        let per_group =
+            |g: u32| Layout::super_blocks(&self.geo, g) + 2 + self.geo.inode_table_blocks;
+        (0..self.geo.group_count)
+            .map(per_group)
+            .fold(self.geo.first_data_block, u32::saturating_add)
+            .min(self.geo.blocks_count)
     }
 
     /// Writes the group descriptors and the superblock's free counts back to the device.

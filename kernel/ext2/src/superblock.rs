@@ -20,6 +20,7 @@ const EXT2_MAGIC: u16 = 0xEF53;
 pub(crate) mod field {
     pub const INODES_COUNT: usize = 0;
     pub const BLOCKS_COUNT: usize = 4;
+    pub const R_BLOCKS_COUNT: usize = 8;
     pub const FREE_BLOCKS: usize = 12;
     pub const FREE_INODES: usize = 16;
     pub const FIRST_DATA_BLOCK: usize = 20;

@@ -229,6 +229,9 @@ fn statfs_matches_the_superblock_counts() {
     assert_eq!(st.free_blocks, field("Free blocks:"));
     assert_eq!(st.free_inodes, field("Free inodes:"));
     assert_eq!(u64::from(st.blocks), field("Block count:"));
+    assert_eq!(u64::from(st.reserved_blocks), field("Reserved block count:"));
+    // The overhead is checked against Linux's statfs by tests/ref/ext2.sh.
+    assert!(st.overhead_blocks > 0 && st.overhead_blocks < st.blocks);
 }
 
 mod superblock {

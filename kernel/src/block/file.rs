@@ -216,37 +216,10 @@ impl FileLike for BlockFile {
 
 ostd::ktest! {
     fn a_disk_file_reads_and_writes_across_sector_boundaries_and_stops_at_its_end() {
+        use super::mem::MemDisk;
         use crate::fs::NodeKind;
-        /// A disk in memory, counting its requests.
-        struct MemDisk {
-            bytes: SpinLock<alloc::vec::Vec<u8>>,
-            read_only: bool,
-        }
-        impl BlockDevice for MemDisk {
-            fn sectors(&self) -> u64 {
-                (self.bytes.lock().len() / SECTOR_SIZE) as u64
-            }
-            fn read_only(&self) -> bool {
-                self.read_only
-            }
-            fn read(&self, sector: u64, buf: &mut [u8]) -> SysResult<()> {
-                assert_eq!(buf.len() % SECTOR_SIZE, 0, "a partial sector reached the device");
-                let at = sector as usize * SECTOR_SIZE;
-                buf.copy_from_slice(&self.bytes.lock()[at..at + buf.len()]);
-                Ok(())
-            }
-            fn write(&self, sector: u64, buf: &[u8]) -> SysResult<()> {
-                assert_eq!(buf.len() % SECTOR_SIZE, 0, "a partial sector reached the device");
-                let at = sector as usize * SECTOR_SIZE;
-                self.bytes.lock()[at..at + buf.len()].copy_from_slice(buf);
-                Ok(())
-            }
-            fn flush(&self) -> SysResult<()> {
-                Ok(())
-            }
-        }
         let pattern: alloc::vec::Vec<u8> = (0..8 * SECTOR_SIZE).map(|i| (i * 13) as u8).collect();
-        let disk = Arc::new(MemDisk { bytes: SpinLock::new(pattern.clone()), read_only: false });
+        let disk = Arc::new(MemDisk::new(pattern.clone(), false));
         let node = Node::new_of(NodeKind::BlockDev(0), 0o660, "");
         let file = BlockFile::new(disk.clone(), node.clone(), OpenFlags::RDWR);
         // Unaligned read across two sectors.
@@ -274,7 +247,7 @@ ostd::ktest! {
         let mut all = alloc::vec![0u8; 8 * SECTOR_SIZE + 100];
         assert_eq!(file.read(&mut all), Ok(8 * SECTOR_SIZE));
         // A read-only disk refuses writes with EPERM.
-        let ro = Arc::new(MemDisk { bytes: SpinLock::new(pattern), read_only: true });
+        let ro = Arc::new(MemDisk::new(pattern, true));
         let file = BlockFile::new(ro, node, OpenFlags::RDWR);
         assert_eq!(file.write_at(0, b"x"), Err(Errno::EPERM));
     }

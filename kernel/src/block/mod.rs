@@ -4,7 +4,9 @@
 //! A driver implements [`BlockDevice`] and calls [`register`]; devfs then shows the disk, and
 //! opening it gives a [`file::BlockFile`]. Filesystems will read through the same trait.
 
+pub mod cache;
 pub mod file;
+pub mod mem;
 
 use alloc::string::String;
 use alloc::sync::Arc;

@@ -10,8 +10,7 @@ pub fn chmod(caller: &dyn Caller, node: &Node, mode: u64) -> SysResult<()> {
     if euid != 0 && euid != node.metadata().uid {
         return Err(Errno::EPERM);
     }
-    node.update_metadata(|m| m.perm = (mode as u32) & 0o7777);
-    Ok(())
+    node.try_update_metadata(|m| m.perm = (mode as u32) & 0o7777)
 }
 
 /// Changes the owner and group of `node` (chown); `u32::MAX` leaves one as it is. Root may
@@ -25,25 +24,24 @@ pub fn chown(caller: &dyn Caller, node: &Node, uid: u64, gid: u64) -> SysResult<
     if euid != 0 && (uid_change || !gid_ok || euid != m.uid) {
         return Err(Errno::EPERM);
     }
-    node.update_metadata(|m| {
+    node.try_update_metadata(|m| {
         if uid as u32 != u32::MAX {
             m.uid = uid as u32;
         }
         if gid as u32 != u32::MAX {
             m.gid = gid as u32;
         }
-    });
-    Ok(())
+    })
 }
 
 /// Sets the access and modification times of `node` (utimensat); `None` leaves one as it is.
-pub fn set_times(node: &Node, atime: Option<Timespec>, mtime: Option<Timespec>) {
-    node.update_metadata(|m| {
+pub fn set_times(node: &Node, atime: Option<Timespec>, mtime: Option<Timespec>) -> SysResult<()> {
+    node.try_update_metadata(|m| {
         if let Some(t) = atime {
             m.atime = t;
         }
         if let Some(t) = mtime {
             m.mtime = t;
         }
-    });
+    })
 }

@@ -118,6 +118,9 @@ pub fn rename(
             d = p;
         }
     }
+    if old_dir.disk().is_some() || new_dir.disk().is_some() {
+        return super::node::rename_on_disk(old_dir, old_name, new_dir, new_name);
+    }
     old_dir.detach_entry(old_name)?;
     let replaced = new_dir.replace_entry(new_name, node.clone())?;
     if node.kind() == NodeKind::Dir && !Arc::ptr_eq(old_dir, new_dir) {

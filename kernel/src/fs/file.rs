@@ -115,7 +115,7 @@ impl Stat {
         let m = node.metadata();
         let size = node.size();
         Stat {
-            dev: 1,
+            dev: node.dev(),
             ino: m.ino,
             nlink: u64::from(m.nlink),
             mode: node.kind().mode_bits() | m.perm,
@@ -127,7 +127,7 @@ impl Stat {
             },
             size: size as i64,
             blksize: 4096,
-            blocks: (size.div_ceil(4096) * 8) as i64,
+            blocks: node.blocks() as i64,
             atime: m.atime,
             mtime: m.mtime,
             ctime: m.ctime,

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 
 use ostd::sync::SpinLock;
 
-use super::node::Node;
+use super::node::{Node, NodeKind};
 use crate::error::{Errno, SysResult};
 
 /// One mounted filesystem.
@@ -53,11 +53,71 @@ pub fn mount(point: Arc<Node>, root: Arc<Node>, fstype: &str, source: &str, targ
 }
 
 /// Unmounts whatever is mounted with root `root` (as resolution of the target finds it).
+/// A disk filesystem mounted nowhere else is written back first, and refused with EBUSY while
+/// any of its files is in use (open, a working directory, a running program), as on Linux.
 pub fn umount(root: &Arc<Node>) -> SysResult<()> {
+    let mounted_at = MOUNTS.lock().iter().filter(|m| Arc::ptr_eq(&m.root, root)).count();
+    if mounted_at == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let last_of_disk = root.disk().filter(|_| mounted_at == 1);
+    if let Some(disk) = last_of_disk {
+        if disk.mount().busy(root) {
+            return Err(Errno::EBUSY);
+        }
+        disk.mount().sync()?;
+    }
     let mut mounts = MOUNTS.lock();
     let i = mounts.iter().rposition(|m| Arc::ptr_eq(&m.root, root)).ok_or(Errno::EINVAL)?;
     mounts.remove(i);
+    drop(mounts);
+    if let Some(disk) = last_of_disk {
+        disk.mount().fs().unmount();
+    }
     Ok(())
+}
+
+/// Writes every mounted disk filesystem back to its disk (sync(2)); returns the first error.
+pub fn sync_all() -> SysResult<()> {
+    let roots: Vec<Arc<Node>> = MOUNTS.lock().iter().map(|m| m.root.clone()).collect();
+    let mut result = Ok(());
+    for root in roots {
+        if let Some(disk) = root.disk() {
+            let synced = disk.mount().sync();
+            result = result.and(synced);
+        }
+    }
+    result
+}
+
+/// Mounts the disk filesystem `fstype` from the block device node `device` on `dir`.
+///
+/// # Errors
+/// ENODEV for a type that is not a disk filesystem here; ENOTBLK if `device` is not a block
+/// device; ENXIO if no disk has its number; the filesystem's own errors (EINVAL for a disk
+/// that holds no such filesystem, EBUSY if it is mounted already).
+pub fn mount_disk(
+    dir: Arc<Node>,
+    fstype: &str,
+    device: &Node,
+    read_only: bool,
+    source: &str,
+    target: &str,
+) -> SysResult<()> {
+    if fstype != "ext2" {
+        return Err(Errno::ENODEV);
+    }
+    let NodeKind::BlockDev(rdev) = device.kind() else { return Err(Errno::ENOTBLK) };
+    let disk = crate::block::by_rdev(rdev).ok_or(Errno::ENXIO)?;
+    let root = super::ext2::mount(disk, rdev, read_only)?;
+    mount(dir, root, fstype, source, target);
+    Ok(())
+}
+
+/// Returns whether `fstype` names a filesystem that lives on a disk (mount(2) then resolves
+/// its source as a block device).
+pub fn is_disk_filesystem(fstype: &str) -> bool {
+    fstype == "ext2"
 }
 
 /// Returns the root mounted over `node`, or `node` itself.

@@ -12,6 +12,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostd::sync::{Mutex, SpinLock};
 
+use super::disk::DiskInode;
 use crate::error::{Errno, SysResult};
 
 /// What kind of file a node is.
@@ -97,6 +98,8 @@ enum Content {
     Symlink(String),
     Special,
     Generated(alloc::boxed::Box<dyn Generated>),
+    /// An inode of a disk filesystem: every operation goes to it ([`super::disk`]).
+    Disk(DiskInode),
 }
 
 /// A node whose contents are computed when read (procfs): file text, a symlink target, or a
@@ -194,6 +197,47 @@ impl Node {
         node
     }
 
+    /// Makes the node of an on-disk inode (only [`super::disk::DiskMount`] does).
+    pub(super) fn new_disk(kind: NodeKind, meta: Metadata, disk: DiskInode) -> Arc<Self> {
+        Arc::new(Self {
+            kind,
+            meta: SpinLock::new(meta),
+            content: Content::Disk(disk),
+            parent: SpinLock::new(Weak::new()),
+            page_cache: SpinLock::new(None),
+        })
+    }
+
+    /// Returns the on-disk inode behind this node, if it has one.
+    pub fn disk(&self) -> Option<&DiskInode> {
+        match &self.content {
+            Content::Disk(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Returns `st_dev`: the disk's device number, or 1 for the in-memory filesystems.
+    pub fn dev(&self) -> u64 {
+        self.disk().map_or(1, |d| d.mount().dev())
+    }
+
+    /// Returns `st_blocks`: 512-byte units allocated.
+    pub fn blocks(&self) -> u64 {
+        match &self.content {
+            Content::Disk(d) => d.blocks(),
+            _ => self.size().div_ceil(4096) * 8,
+        }
+    }
+
+    /// Re-reads a disk inode's metadata after an operation changed it.
+    fn refresh(&self) -> SysResult<()> {
+        if let Content::Disk(d) = &self.content {
+            *self.meta.lock() = d.refresh()?;
+            *self.page_cache.lock() = None;
+        }
+        Ok(())
+    }
+
     /// Returns the open file a /proc fd link stands for.
     pub fn magic_file(&self) -> Option<Arc<dyn crate::fs::FileLike>> {
         match &self.content {
@@ -217,11 +261,27 @@ impl Node {
         *self.meta.lock()
     }
 
-    /// Changes the metadata through `f`, stamping ctime.
+    /// Changes the metadata through `f`, stamping ctime. A disk inode that cannot store it
+    /// (read-only mount, failed disk) keeps it only in memory; callers that must report that
+    /// use [`Node::try_update_metadata`].
     pub fn update_metadata(&self, f: impl FnOnce(&mut Metadata)) {
-        let mut m = self.meta.lock();
+        if let Err(e) = self.try_update_metadata(f) {
+            log::debug!("inode {}: metadata not stored: {e:?}", self.metadata().ino);
+        }
+    }
+
+    /// Changes the metadata through `f`, stamping ctime; on a disk inode, stores it there
+    /// first (EROFS on a read-only mount, and then nothing changes).
+    pub fn try_update_metadata(&self, f: impl FnOnce(&mut Metadata)) -> SysResult<()> {
+        let mut m = self.metadata();
         f(&mut m);
         m.ctime = now();
+        if let Content::Disk(d) = &self.content {
+            d.mount().fs().set_attr(d.ino(), &m)?;
+            return self.refresh();
+        }
+        *self.meta.lock() = m;
+        Ok(())
     }
 
     /// Returns the size in bytes (file length, symlink target length, 0 otherwise).
@@ -233,6 +293,7 @@ impl Node {
             Content::Special => 0,
             Content::Generated(g) if self.kind == NodeKind::Symlink => g.read().len() as u64,
             Content::Generated(_) => 0,
+            Content::Disk(d) => d.size(),
         }
     }
 
@@ -251,6 +312,16 @@ impl Node {
 
     /// Looks up a child by name (not `.` or `..`: path resolution handles those).
     pub fn lookup(self: &Arc<Self>, name: &str) -> SysResult<Arc<Node>> {
+        if let Content::Disk(d) = &self.content {
+            if self.kind != NodeKind::Dir {
+                return Err(Errno::ENOTDIR);
+            }
+            let child = d.mount().node(d.mount().fs().lookup(d.ino(), name)?)?;
+            if child.kind == NodeKind::Dir {
+                child.set_parent(self);
+            }
+            return Ok(child);
+        }
         if let Content::Generated(g) = &self.content {
             if self.kind != NodeKind::Dir {
                 return Err(Errno::ENOTDIR);
@@ -265,6 +336,18 @@ impl Node {
     /// Links `child` into this directory as `name`.
     pub fn link(self: &Arc<Self>, name: &str, child: Arc<Node>) -> SysResult<()> {
         check_name(name)?;
+        if let Content::Disk(d) = &self.content {
+            let target = same_disk(d, &child)?;
+            if d.is_removed() {
+                return Err(Errno::ENOENT);
+            }
+            d.mount().fs().link(target, d.ino(), name)?;
+            child.refresh()?;
+            return self.refresh();
+        }
+        if child.disk().is_some() {
+            return Err(Errno::EXDEV);
+        }
         let mut entries = self.dir()?.lock();
         if entries.contains_key(name) {
             return Err(Errno::EEXIST);
@@ -289,6 +372,19 @@ impl Node {
         perm: u32,
         symlink_target: &str,
     ) -> SysResult<Arc<Node>> {
+        if let Content::Disk(d) = &self.content {
+            check_name(name)?;
+            if d.is_removed() {
+                return Err(Errno::ENOENT);
+            }
+            let ino = d.mount().fs().create(d.ino(), name, kind, perm, symlink_target)?;
+            let node = d.mount().node(ino)?;
+            if kind == NodeKind::Dir {
+                node.set_parent(self);
+            }
+            self.refresh()?;
+            return Ok(node);
+        }
         let node = Node::new_of(kind, perm, symlink_target);
         // A fresh non-directory starts with nlink 1 from `new`; `link` counts the entry.
         if kind != NodeKind::Dir {
@@ -299,7 +395,22 @@ impl Node {
     }
 
     /// Removes the entry `name`; directories only when `dir` is set and they are empty.
-    pub fn unlink(&self, name: &str, dir: bool) -> SysResult<Arc<Node>> {
+    pub fn unlink(self: &Arc<Self>, name: &str, dir: bool) -> SysResult<Arc<Node>> {
+        if let Content::Disk(d) = &self.content {
+            let child = self.lookup(name)?;
+            match (child.kind == NodeKind::Dir, dir) {
+                (true, false) => return Err(Errno::EISDIR),
+                (false, true) => return Err(Errno::ENOTDIR),
+                _ => {}
+            }
+            d.mount().fs().unlink(d.ino(), name, dir)?;
+            match child.disk() {
+                Some(cd) if dir => cd.mark_removed(&child),
+                _ => child.refresh()?,
+            }
+            self.refresh()?;
+            return Ok(child);
+        }
         let mut entries = self.dir()?.lock();
         let child = entries.get(name).cloned().ok_or(Errno::ENOENT)?;
         match (child.kind == NodeKind::Dir, dir) {
@@ -320,7 +431,21 @@ impl Node {
     }
 
     /// Returns the entries, sorted by name, without `.` and `..`.
-    pub fn entries(&self) -> SysResult<Vec<(String, Arc<Node>)>> {
+    pub fn entries(self: &Arc<Self>) -> SysResult<Vec<(String, Arc<Node>)>> {
+        if let Content::Disk(d) = &self.content {
+            if self.kind != NodeKind::Dir {
+                return Err(Errno::ENOTDIR);
+            }
+            let mut out = Vec::new();
+            for (name, ino) in d.mount().fs().read_dir(d.ino())? {
+                let child = d.mount().node(ino)?;
+                if child.kind == NodeKind::Dir {
+                    child.set_parent(self);
+                }
+                out.push((name, child));
+            }
+            return Ok(out);
+        }
         if let Content::Generated(g) = &self.content {
             return if self.kind == NodeKind::Dir { Ok(g.entries()) } else { Err(Errno::ENOTDIR) };
         }
@@ -328,7 +453,10 @@ impl Node {
     }
 
     /// Returns whether `name` exists here.
-    pub fn contains(&self, name: &str) -> bool {
+    pub fn contains(self: &Arc<Self>, name: &str) -> bool {
+        if self.disk().is_some() {
+            return self.lookup(name).is_ok();
+        }
         self.dir().is_ok_and(|d| d.lock().contains_key(name))
     }
 
@@ -339,6 +467,9 @@ impl Node {
         node: Arc<Node>,
     ) -> SysResult<Option<Arc<Node>>> {
         check_name(name)?;
+        if self.disk().is_some() || node.disk().is_some() {
+            return Err(Errno::EXDEV);
+        }
         if node.kind == NodeKind::Dir {
             *node.parent.lock() = Arc::downgrade(self);
         }
@@ -349,6 +480,9 @@ impl Node {
 
     /// Removes entry `name` without touching link counts (the other half of a rename).
     pub fn detach_entry(&self, name: &str) -> SysResult<Arc<Node>> {
+        if self.disk().is_some() {
+            return Err(Errno::EXDEV);
+        }
         self.dir()?.lock().remove(name).ok_or(Errno::ENOENT)
     }
 
@@ -356,6 +490,7 @@ impl Node {
     pub fn readlink(&self) -> SysResult<String> {
         match &self.content {
             Content::Symlink(t) => Ok(t.clone()),
+            Content::Disk(d) if self.kind == NodeKind::Symlink => d.mount().fs().readlink(d.ino()),
             Content::Generated(g) if self.kind == NodeKind::Symlink => {
                 Ok(String::from_utf8_lossy(&g.read()).into_owned())
             }
@@ -380,8 +515,13 @@ impl Node {
                 buf[..n].copy_from_slice(&data[start..start + n]);
                 Ok(n)
             }
+            Content::Disk(d) if self.kind == NodeKind::File => {
+                d.mount().fs().read(d.ino(), offset, buf)
+            }
             Content::Dir(_) => Err(Errno::EISDIR),
-            Content::Generated(_) if self.kind == NodeKind::Dir => Err(Errno::EISDIR),
+            Content::Generated(_) | Content::Disk(_) if self.kind == NodeKind::Dir => {
+                Err(Errno::EISDIR)
+            }
             _ => Err(Errno::EINVAL),
         }
     }
@@ -409,6 +549,13 @@ impl Node {
                 self.touch_mtime();
                 Ok(buf.len())
             }
+            Content::Disk(d) if self.kind == NodeKind::File => {
+                let written = d.mount().fs().write(d.ino(), offset, buf);
+                // Even a failed write may have allocated blocks or changed the size.
+                self.refresh()?;
+                written
+            }
+            Content::Disk(_) if self.kind == NodeKind::Dir => Err(Errno::EISDIR),
             Content::Dir(_) => Err(Errno::EISDIR),
             Content::Generated(_) => Err(Errno::EACCES),
             _ => Err(Errno::EINVAL),
@@ -435,6 +582,12 @@ impl Node {
                 self.touch_mtime();
                 Ok(())
             }
+            Content::Disk(d) if self.kind == NodeKind::File => {
+                let result = d.mount().fs().truncate(d.ino(), len);
+                self.refresh()?;
+                result
+            }
+            Content::Disk(_) if self.kind == NodeKind::Dir => Err(Errno::EISDIR),
             Content::Dir(_) => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
         }
@@ -447,6 +600,9 @@ impl Node {
     pub fn page_frames(&self) -> SysResult<Arc<Vec<ostd::mm::Frame>>> {
         if let Some(cached) = self.page_cache.lock().clone() {
             return Ok(cached);
+        }
+        if let Content::Disk(_) = &self.content {
+            return self.disk_page_frames();
         }
         let Content::File(data) = &self.content else { return Err(Errno::EINVAL) };
         let data = data.lock();
@@ -461,12 +617,76 @@ impl Node {
         Ok(frames)
     }
 
+    /// [`Node::page_frames`] for a disk file: read page by page into fresh frames.
+    fn disk_page_frames(&self) -> SysResult<Arc<Vec<ostd::mm::Frame>>> {
+        let size = self.size();
+        let pages = size.div_ceil(ostd::mm::PAGE_SIZE as u64) as usize;
+        if !crate::memory::user_may_take(pages * ostd::mm::PAGE_SIZE) {
+            return Err(Errno::ENOMEM);
+        }
+        let mut frames = Vec::with_capacity(pages);
+        let mut buf = alloc::vec![0u8; ostd::mm::PAGE_SIZE];
+        for i in 0..pages {
+            let n = self.read_at((i * ostd::mm::PAGE_SIZE) as u64, &mut buf)?;
+            let frame = ostd::mm::Frame::alloc_zeroed().ok_or(Errno::ENOMEM)?;
+            frame.write_bytes(0, &buf[..n]);
+            frames.push(frame);
+        }
+        let frames = Arc::new(frames);
+        *self.page_cache.lock() = Some(frames.clone());
+        Ok(frames)
+    }
+
     fn touch_mtime(&self) {
         *self.page_cache.lock() = None;
         let t = now();
         let mut m = self.meta.lock();
         m.mtime = t;
         m.ctime = t;
+    }
+}
+
+/// Moves `old_dir/old_name` to `new_dir/new_name` on a disk filesystem (the checks of
+/// [`super::entries::rename`] done); both directories must be on the same one (EXDEV).
+pub fn rename_on_disk(
+    old_dir: &Arc<Node>,
+    old_name: &str,
+    new_dir: &Arc<Node>,
+    new_name: &str,
+) -> SysResult<()> {
+    check_name(new_name)?;
+    let (Some(from), Some(to)) = (old_dir.disk(), new_dir.disk()) else {
+        return Err(Errno::EXDEV);
+    };
+    if !Arc::ptr_eq(from.mount(), to.mount()) {
+        return Err(Errno::EXDEV);
+    }
+    if to.is_removed() {
+        return Err(Errno::ENOENT);
+    }
+    let node = old_dir.lookup(old_name)?;
+    let replaced = new_dir.lookup(new_name).ok();
+    from.mount().fs().rename(from.ino(), old_name, to.ino(), new_name)?;
+    if node.kind == NodeKind::Dir {
+        node.set_parent(new_dir);
+    }
+    if let Some(r) = replaced {
+        match r.disk() {
+            Some(rd) if r.kind == NodeKind::Dir => rd.mark_removed(&r),
+            _ => r.refresh()?,
+        }
+    }
+    node.refresh()?;
+    old_dir.refresh()?;
+    new_dir.refresh()
+}
+
+/// Returns the inode number of `child` for a link in directory `dir`: it must live on the
+/// same disk filesystem (EXDEV otherwise).
+fn same_disk(dir: &DiskInode, child: &Node) -> SysResult<u32> {
+    match child.disk() {
+        Some(c) if Arc::ptr_eq(c.mount(), dir.mount()) => Ok(c.ino()),
+        _ => Err(Errno::EXDEV),
     }
 }
 

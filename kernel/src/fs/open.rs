@@ -79,6 +79,14 @@ pub fn open_path(
     if node.kind() == NodeKind::Dir && flags.writable() {
         return Err(Errno::EISDIR);
     }
+    let changes = flags.writable() || flags.contains(OpenFlags::TRUNC);
+    if changes && node.kind() == NodeKind::File && !flags.contains(OpenFlags::PATH) {
+        if let Some(disk) = node.disk() {
+            if disk.mount().fs().statfs().read_only {
+                return Err(Errno::EROFS);
+            }
+        }
+    }
     if !flags.contains(OpenFlags::PATH) {
         let mask = if flags.readable() { MAY_READ } else { 0 }
             | if flags.writable() || flags.contains(OpenFlags::TRUNC) { MAY_WRITE } else { 0 };

@@ -33,6 +33,9 @@ impl Stat {
 
 /// Returns the 120-byte `struct statfs` for the filesystem holding `node`.
 pub fn statfs_bytes(node: &Node) -> [u8; 120] {
+    if let Some(disk) = node.disk() {
+        return disk_statfs_bytes(&disk.mount().fs().statfs(), disk.mount().dev());
+    }
     // Every directory is in one ramfs; report it as tmpfs does (f_type TMPFS_MAGIC),
     // with the free RAM as free blocks.
     const TMPFS_MAGIC: u64 = 0x0102_1994;
@@ -55,5 +58,27 @@ pub fn statfs_bytes(node: &Node) -> [u8; 120] {
     put(48, frames.free as u64); // f_ffree
     put(64, 255); // f_namelen
     put(72, 4096); // f_frsize
+    b
+}
+
+/// `struct statfs` of a disk filesystem, with Linux's `f_flags` (ST_VALID, and ST_RDONLY on a
+/// read-only mount) and an `f_fsid` made from the device number, as ext2 derives it from
+/// its UUID (any value unique per mount serves).
+fn disk_statfs_bytes(s: &super::disk::DiskStatFs, dev: u64) -> [u8; 120] {
+    const ST_RDONLY: u64 = 1;
+    const ST_VALID: u64 = 0x20;
+    let mut b = [0u8; 120];
+    let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put(0, s.magic);
+    put(8, s.block_size);
+    put(16, s.blocks);
+    put(24, s.free_blocks);
+    put(32, s.available_blocks);
+    put(40, s.files);
+    put(48, s.free_files);
+    put(56, dev);
+    put(64, 255);
+    put(72, s.block_size);
+    put(80, ST_VALID | if s.read_only { ST_RDONLY } else { 0 });
     b
 }

@@ -339,14 +339,20 @@ pub fn sys_splice(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     copy_at_user_offsets(ctx, &input, in_ptr, &out, out_ptr, count)
 }
 
-/// sync(2), fsync(2), fdatasync(2): ramfs is always in sync.
+/// sync(2): writes every disk filesystem back.
 pub fn sys_sync(_ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
+    // sync(2) cannot fail; a disk that fails is logged by its filesystem.
+    let _ = crate::fs::mount::sync_all();
     Ok(0)
 }
 
-/// fsync(2).
+/// fsync(2), fdatasync(2) and syncfs(2): a file on a disk filesystem is made durable by
+/// writing back the whole filesystem (its metadata and the file's blocks share one cache).
 pub fn sys_fsync(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    file(ctx, fd_arg(a[0]))?;
+    let f = file(ctx, fd_arg(a[0]))?;
+    if let Some(disk) = f.node().and_then(|n| n.disk()) {
+        disk.mount().sync()?;
+    }
     Ok(0)
 }
 

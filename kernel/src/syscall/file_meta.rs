@@ -282,7 +282,7 @@ pub fn sys_utimensat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             }
         }
     }
-    attr::set_times(&node, (!omit[0]).then_some(times[0]), (!omit[1]).then_some(times[1]));
+    attr::set_times(&node, (!omit[0]).then_some(times[0]), (!omit[1]).then_some(times[1]))?;
     Ok(0)
 }
 

@@ -26,6 +26,16 @@ pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let source =
         if a[0] != 0 { ctx.mem().read_cstring(a[0], PATH_MAX)? } else { String::from("none") };
+    if crate::fs::mount::is_disk_filesystem(&fstype) {
+        const MS_RDONLY: u64 = 1;
+        if a[0] == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let device = path::resolve(&ctx.process.start(), &source, true)?;
+        let read_only = a[3] & MS_RDONLY != 0;
+        crate::fs::mount::mount_disk(dir, &fstype, &device, read_only, &source, &target)?;
+        return Ok(0);
+    }
     crate::fs::mount::mount_new(dir, &fstype, &source, &target)?;
     Ok(0)
 }

@@ -1,13 +1,16 @@
-//! `ref-run SCRIPT KERNEL_ELF [--disk] [C_PROGRAM.c | /host/program ...]`: runs a busybox
+//! `ref-run SCRIPT KERNEL_ELF [--disk | --ext2] [C_PROGRAM.c | /host/program ...]`: runs a busybox
 //! script under Linux and under our kernel and prints both outputs and their first
 //! differences. For investigating a reference mismatch. `--disk` gives each kernel a fresh
-//! 8 MiB pattern disk and Linux its virtio modules, as `make test` does for tests/ref/vdisk.sh.
+//! 8 MiB pattern disk and Linux its virtio modules, as `make test` does for tests/ref/vdisk.sh;
+//! `--ext2` gives each an identical ext2 disk instead (tests/ref/ext2.sh) and afterwards checks
+//! both disks with e2fsck and compares their trees.
 #![forbid(unsafe_code)]
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use tests::ext2_disk::{self, EXT2_BLOCK_SIZE, EXT2_SIZE};
 use tests::qemu::{BootSpec, Disk, boot};
 use tests::reference::{
     VIRTIO_BLK_MODULES, build_image_with_host_programs, compile_static_c, extract,
@@ -20,7 +23,7 @@ fn main() -> ExitCode {
         [_, script, elf, extra @ ..] => (script, elf, extra),
         _ => {
             eprintln!(
-                "usage: ref-run SCRIPT KERNEL_ELF [--disk] [C_PROGRAM.c | /host/program ...]"
+                "usage: ref-run SCRIPT KERNEL_ELF [--disk | --ext2] [C_PROGRAM.c | /host/program ...]"
             );
             return ExitCode::from(2);
         }
@@ -40,9 +43,10 @@ fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let image = work.join("busybox.cpio.gz");
     let mut binaries = Vec::new();
-    let disk = extra.iter().any(|e| e == "--disk");
+    let ext2 = extra.iter().any(|e| e == "--ext2");
+    let disk = ext2 || extra.iter().any(|e| e == "--disk");
     let (c_sources, host_programs): (Vec<&String>, Vec<&String>) =
-        extra.iter().filter(|e| *e != "--disk").partition(|e| e.ends_with(".c"));
+        extra.iter().filter(|e| *e != "--disk" && *e != "--ext2").partition(|e| e.ends_with(".c"));
     let c_probes = c_sources.len();
     tests::reference::require_probe_source(
         script,
@@ -59,9 +63,19 @@ fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
     let linux = linux_kernel(Path::new("target/linux"))?;
     let modules = if disk { linux_modules(&linux, &VIRTIO_BLK_MODULES)? } else { Vec::new() };
     build_image_with_host_programs(script, &refs, &hosts, &modules, &work, &image)?;
+    if ext2 {
+        ext2_disk::prepare_disks(
+            &work,
+            EXT2_BLOCK_SIZE,
+            EXT2_SIZE,
+            &["linux-disk.img", "our-disk.img"],
+        )?;
+    }
     let spec = |kernel: &Path, cmdline: &str, name: &str| -> Result<BootSpec, String> {
         let mut disks = Vec::new();
-        if disk {
+        if ext2 {
+            disks.push(Disk::writable(work.join(name)));
+        } else if disk {
             let path = work.join(name);
             write_pattern_disk(&path, 8 << 20)?;
             disks.push(Disk::writable(path));
@@ -86,6 +100,15 @@ fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
     if t != o {
         println!("{}", first_differences(&t, &o, 20));
         println!("full outputs: target/ref-run/linux.out, target/ref-run/ours.out");
+    }
+    if ext2 {
+        match ext2_disk::compare_disks(&work.join("linux-disk.img"), &work.join("our-disk.img")) {
+            Ok(()) => println!("disks: both clean, trees equal"),
+            Err(e) => {
+                println!("FAIL (disks): {e}");
+                return Ok(false);
+            }
+        }
     }
     // The same verdict as `make test`: identical, and complete, and a clean end on ours.
     match judge(&theirs, &ours, c_probes) {

@@ -1,0 +1,370 @@
+//! The block cache: a disk's contents in page-sized pieces, held in frames, written back on
+//! sync.
+//!
+//! Filesystems read and write disks through this cache (ext2 through its byte-offset device
+//! trait), so metadata that is read again and again (inode tables, bitmaps, indirect blocks,
+//! directories) costs a copy, not a device request, and writes cost nothing until they are
+//! written back.
+//!
+//! - Reads fill whole pages. A miss reads a run of pages in one request: the run (the
+//!   readahead window) doubles while misses are sequential, up to [`READAHEAD_MAX`] pages,
+//!   and falls back to [`READAHEAD_MIN`] when they are not.
+//! - Writes change pages in memory and mark them dirty; a write of a whole page does not
+//!   read it first.
+//! - [`BlockCache::sync`] writes dirty pages back, adjacent ones in one request of up to
+//!   [`WRITEBACK_RUN`] pages, then flushes the device's own cache.
+//! - The cache stays below a quarter of memory, and leaves the reserve of
+//!   [`crate::memory`] alone: past either, it writes back and drops the least recently used
+//!   quarter of its pages.
+//!
+//! Callers serialise their calls (a filesystem holds its own lock around each operation).
+//! The spin lock here guards the page map and is never held across device I/O.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use ostd::mm::{Frame, PAGE_SIZE};
+use ostd::sync::SpinLock;
+
+use super::{BlockDevice, SECTOR_SIZE};
+use crate::error::{Errno, SysResult};
+
+/// Pages read by a miss that does not continue the previous one.
+pub const READAHEAD_MIN: usize = 4;
+/// The largest readahead window, in pages (128 KiB).
+pub const READAHEAD_MAX: usize = 32;
+/// The most pages written back in one request (256 KiB).
+pub const WRITEBACK_RUN: usize = 64;
+
+const SECTORS_PER_PAGE: u64 = (PAGE_SIZE / SECTOR_SIZE) as u64;
+
+/// A disk seen through the cache.
+pub struct BlockCache {
+    device: Arc<dyn BlockDevice>,
+    /// The disk's size in bytes (whole sectors).
+    bytes: u64,
+    state: SpinLock<State>,
+}
+
+struct State {
+    pages: BTreeMap<u64, CachedPage>,
+    /// Counts accesses; each page remembers the count at its last use (for eviction).
+    clock: u64,
+    /// The page after the last run a miss read: a miss there is sequential.
+    next_sequential: u64,
+    window: usize,
+}
+
+struct CachedPage {
+    frame: Frame,
+    dirty: bool,
+    last_use: u64,
+}
+
+/// Counts for tests and statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Pages held.
+    pub pages: usize,
+    /// Pages changed since they were last written back.
+    pub dirty: usize,
+}
+
+impl BlockCache {
+    /// Puts a cache in front of `device`.
+    pub fn new(device: Arc<dyn BlockDevice>) -> Self {
+        let bytes = device.sectors() * SECTOR_SIZE as u64;
+        Self {
+            device,
+            bytes,
+            state: SpinLock::new(State {
+                pages: BTreeMap::new(),
+                clock: 0,
+                next_sequential: u64::MAX,
+                window: READAHEAD_MIN,
+            }),
+        }
+    }
+
+    /// Returns the disk's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Returns whether the disk refuses writes.
+    pub fn read_only(&self) -> bool {
+        self.device.read_only()
+    }
+
+    /// Returns how many pages are held, and how many of them are dirty.
+    pub fn stats(&self) -> CacheStats {
+        let state = self.state.lock();
+        CacheStats {
+            pages: state.pages.len(),
+            dirty: state.pages.values().filter(|p| p.dirty).count(),
+        }
+    }
+
+    /// Fills `buf` with the bytes at `offset`.
+    ///
+    /// # Errors
+    /// EIO if the range leaves the disk or the disk fails; ENOMEM if no frame is left.
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> SysResult<()> {
+        self.each_piece(offset, buf.len(), |index, within, range| {
+            self.load(index)?;
+            let mut state = self.state.lock();
+            let page = state.touch(index).ok_or(Errno::EIO)?;
+            page.frame.read_bytes(within, &mut buf[range]);
+            Ok(())
+        })
+    }
+
+    /// Writes `buf` at `offset` into the cache; [`BlockCache::sync`] makes it durable.
+    ///
+    /// # Errors
+    /// EIO if the range leaves the disk or a page to be partly overwritten cannot be read;
+    /// EPERM if the disk is read-only; ENOMEM if no frame is left.
+    pub fn write(&self, offset: u64, buf: &[u8]) -> SysResult<()> {
+        if self.device.read_only() {
+            return Err(Errno::EPERM);
+        }
+        self.each_piece(offset, buf.len(), |index, within, range| {
+            let whole = within == 0 && range.len() == self.page_len(index);
+            if whole && !self.state.lock().pages.contains_key(&index) {
+                let frame = self.new_frame(1)?;
+                self.state.lock().insert(index, frame, false);
+            } else {
+                self.load(index)?;
+            }
+            let mut state = self.state.lock();
+            let page = state.touch(index).ok_or(Errno::EIO)?;
+            page.frame.write_bytes(within, &buf[range]);
+            page.dirty = true;
+            Ok(())
+        })
+    }
+
+    /// Writes every dirty page back and flushes the device.
+    ///
+    /// # Errors
+    /// EIO if the device fails; the pages that were not written stay dirty.
+    pub fn sync(&self) -> SysResult<()> {
+        self.write_back()?;
+        self.device.flush()
+    }
+
+    /// Calls `f(page index, offset within the page, range of the caller's buffer)` for each
+    /// page that `offset..offset + len` touches, after checking the range against the disk.
+    fn each_piece(
+        &self,
+        offset: u64,
+        len: usize,
+        mut f: impl FnMut(u64, usize, core::ops::Range<usize>) -> SysResult<()>,
+    ) -> SysResult<()> {
+        let end = offset.checked_add(len as u64).ok_or(Errno::EIO)?;
+        if end > self.bytes {
+            return Err(Errno::EIO);
+        }
+        let mut done = 0;
+        while done < len {
+            let at = offset + done as u64;
+            let within = (at % PAGE_SIZE as u64) as usize;
+            let n = (PAGE_SIZE - within).min(len - done);
+            f(at / PAGE_SIZE as u64, within, done..done + n)?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Returns the bytes of page `index` that lie on the disk (the last page may be short).
+    fn page_len(&self, index: u64) -> usize {
+        (self.bytes - index * PAGE_SIZE as u64).min(PAGE_SIZE as u64) as usize
+    }
+
+    /// Makes sure page `index` is cached, reading it (and the readahead window after it).
+    fn load(&self, index: u64) -> SysResult<()> {
+        let pages = self.bytes.div_ceil(PAGE_SIZE as u64);
+        let run = {
+            let mut state = self.state.lock();
+            if state.pages.contains_key(&index) {
+                return Ok(());
+            }
+            state.window = if index == state.next_sequential {
+                (state.window * 2).min(READAHEAD_MAX)
+            } else {
+                READAHEAD_MIN
+            };
+            let mut run = 1;
+            while run < state.window
+                && index + (run as u64) < pages
+                && !state.pages.contains_key(&(index + run as u64))
+            {
+                run += 1;
+            }
+            state.next_sequential = index + run as u64;
+            run
+        };
+        let frames = self.new_frames(run)?;
+        let bytes: usize = (0..run as u64).map(|i| self.page_len(index + i)).sum();
+        let mut data = vec![0u8; bytes];
+        self.device.read(index * SECTORS_PER_PAGE, &mut data)?;
+        let mut state = self.state.lock();
+        for (i, (frame, chunk)) in frames.into_iter().zip(data.chunks(PAGE_SIZE)).enumerate() {
+            frame.write_bytes(0, chunk);
+            let at = index + i as u64;
+            // Another caller may have cached the page meanwhile; its copy wins (it may be dirty).
+            if !state.pages.contains_key(&at) {
+                state.insert(at, frame, false);
+            }
+        }
+        Ok(())
+    }
+
+    fn new_frame(&self, room_for: usize) -> SysResult<Frame> {
+        Ok(self.new_frames(room_for)?.remove(0))
+    }
+
+    /// Allocates `count` frames for new pages, making room first if the cache is at its
+    /// limit or users are short of memory.
+    fn new_frames(&self, count: usize) -> SysResult<Vec<Frame>> {
+        let over = self.state.lock().pages.len() + count > limit_pages();
+        if over || !crate::memory::user_may_take(count * PAGE_SIZE) {
+            self.shrink()?;
+        }
+        (0..count).map(|_| crate::memory::alloc_user_frame().ok_or(Errno::ENOMEM)).collect()
+    }
+
+    /// Writes back, then drops the least recently used quarter of the pages.
+    fn shrink(&self) -> SysResult<()> {
+        self.write_back()?;
+        let mut state = self.state.lock();
+        let mut ages: Vec<(u64, u64)> =
+            state.pages.iter().filter(|(_, p)| !p.dirty).map(|(&i, p)| (p.last_use, i)).collect();
+        ages.sort_unstable();
+        let drop_count = state.pages.len().div_ceil(4);
+        for &(_, index) in ages.iter().take(drop_count) {
+            state.pages.remove(&index);
+        }
+        Ok(())
+    }
+
+    /// Writes every dirty page to the disk, adjacent pages in one request.
+    fn write_back(&self) -> SysResult<()> {
+        let runs = self.state.lock().dirty_runs();
+        for (n, (first, frames)) in runs.iter().enumerate() {
+            let bytes: usize = (0..frames.len() as u64).map(|i| self.page_len(first + i)).sum();
+            let mut data = vec![0u8; bytes];
+            for (frame, chunk) in frames.iter().zip(data.chunks_mut(PAGE_SIZE)) {
+                frame.read_bytes(0, chunk);
+            }
+            if let Err(e) = self.device.write(first * SECTORS_PER_PAGE, &data) {
+                // This run and the ones after it are still only here: keep them dirty.
+                let mut state = self.state.lock();
+                for (first, frames) in &runs[n..] {
+                    for i in 0..frames.len() as u64 {
+                        if let Some(page) = state.pages.get_mut(&(first + i)) {
+                            page.dirty = true;
+                        }
+                    }
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl State {
+    fn insert(&mut self, index: u64, frame: Frame, dirty: bool) {
+        self.clock += 1;
+        self.pages.insert(index, CachedPage { frame, dirty, last_use: self.clock });
+    }
+
+    fn touch(&mut self, index: u64) -> Option<&mut CachedPage> {
+        self.clock += 1;
+        let clock = self.clock;
+        let page = self.pages.get_mut(&index)?;
+        page.last_use = clock;
+        Some(page)
+    }
+
+    /// Takes the dirty pages as runs of adjacent pages (each at most [`WRITEBACK_RUN`]),
+    /// marking them clean: a write after this point dirties them again.
+    fn dirty_runs(&mut self) -> Vec<(u64, Vec<Frame>)> {
+        let mut runs: Vec<(u64, Vec<Frame>)> = Vec::new();
+        for (&index, page) in self.pages.iter_mut().filter(|(_, p)| p.dirty) {
+            page.dirty = false;
+            match runs.last_mut() {
+                Some((first, frames))
+                    if *first + frames.len() as u64 == index && frames.len() < WRITEBACK_RUN =>
+                {
+                    frames.push(page.frame.clone());
+                }
+                _ => runs.push((index, vec![page.frame.clone()])),
+            }
+        }
+        runs
+    }
+}
+
+/// The most pages one cache holds: a quarter of memory.
+fn limit_pages() -> usize {
+    ostd::mm::frame_stats().total / 4
+}
+
+ostd::ktest! {
+    fn the_block_cache_holds_writes_until_sync_and_reads_ahead() {
+        use core::sync::atomic::Ordering::Relaxed;
+
+        use super::mem::MemDisk;
+        // 40 pages and 3 sectors: the last page is short.
+        let len = 40 * PAGE_SIZE + 3 * SECTOR_SIZE;
+        let pattern: Vec<u8> = (0..len).map(|i| (i * 7 + i / 4096) as u8).collect();
+        let disk = Arc::new(MemDisk::new(pattern.clone(), false));
+        let cache = BlockCache::new(disk.clone());
+        assert_eq!(cache.size(), len as u64);
+
+        // Sequential reads: the window grows, so 40 pages take far fewer requests.
+        let mut all = vec![0u8; len];
+        for (i, chunk) in all.chunks_mut(1000).enumerate() {
+            cache.read((i * 1000) as u64, chunk).unwrap();
+        }
+        assert!(all == pattern, "reads through the cache differ from the disk");
+        let reads = disk.reads.load(Relaxed);
+        assert!(reads <= 6, "{reads} requests for 41 sequential pages");
+
+        // Writes stay in memory until sync; a partial page keeps the bytes around it.
+        cache.write(5000, b"cached").unwrap();
+        cache.write((len - 4) as u64, b"end!").unwrap();
+        assert_eq!(cache.write((len - 3) as u64, b"over"), Err(Errno::EIO));
+        assert_eq!(cache.read(len as u64, &mut [0u8; 1]), Err(Errno::EIO));
+        assert_eq!(disk.writes.load(Relaxed), 0);
+        assert_eq!(cache.stats().dirty, 2);
+        let mut got = [0u8; 10];
+        cache.read(4998, &mut got).unwrap();
+        assert_eq!(&got, &[pattern[4998], pattern[4999], b'c', b'a', b'c', b'h', b'e', b'd', pattern[5006], pattern[5007]]);
+
+        // A device that fails keeps the data dirty; a later sync writes it.
+        disk.fail_writes.store(true, Relaxed);
+        assert_eq!(cache.sync(), Err(Errno::EIO));
+        assert_eq!(cache.stats().dirty, 2, "a failed write-back lost dirty pages");
+        disk.fail_writes.store(false, Relaxed);
+        cache.sync().unwrap();
+        assert_eq!(cache.stats().dirty, 0);
+        assert!(disk.flushes.load(Relaxed) >= 1);
+        let mut expect = pattern.clone();
+        expect[5000..5006].copy_from_slice(b"cached");
+        expect[len - 4..].copy_from_slice(b"end!");
+        assert!(*disk.bytes.lock() == expect, "sync wrote something other than what was cached");
+
+        // A whole-page write of an uncached page does not read it first.
+        let fresh = BlockCache::new(disk.clone());
+        let before = disk.reads.load(Relaxed);
+        fresh.write(PAGE_SIZE as u64, &[0xab; PAGE_SIZE]).unwrap();
+        assert_eq!(disk.reads.load(Relaxed), before);
+        fresh.sync().unwrap();
+        assert!(disk.bytes.lock()[PAGE_SIZE..2 * PAGE_SIZE].iter().all(|&b| b == 0xab));
+    }
+}

@@ -1,0 +1,263 @@
+//! Filesystems whose inodes live on a disk: the operations the VFS asks of them
+//! ([`DiskFs`]), and the table that gives each on-disk inode one [`Node`] while it is in use
+//! ([`DiskMount`]).
+//!
+//! A disk inode's [`Node`] holds a copy of its metadata, refreshed from the filesystem after
+//! every operation that changes it, so `stat` costs no disk access. Directory entries are not
+//! cached here: a lookup asks the filesystem, which reads through the block cache.
+//!
+//! A file that loses its last name while it is open stays on the disk with no names until
+//! its node is dropped (the last close); the node then queues the inode, and the next
+//! operation on the mount frees it ([`DiskFs::release`]).
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use ostd::sync::SpinLock;
+
+use super::node::{Metadata, Node, NodeKind};
+use crate::error::SysResult;
+
+/// An inode as the filesystem reports it.
+#[derive(Clone, Copy, Debug)]
+pub struct DiskStat {
+    /// File type (and device number).
+    pub kind: NodeKind,
+    /// Permissions, owners, link count, times (`ino` is the on-disk inode number).
+    pub meta: Metadata,
+    /// Size in bytes.
+    pub size: u64,
+    /// 512-byte units allocated.
+    pub blocks: u64,
+}
+
+/// What `statfs` reports for a disk filesystem.
+#[derive(Clone, Copy, Debug)]
+pub struct DiskStatFs {
+    /// `f_type`.
+    pub magic: u64,
+    /// Block size in bytes.
+    pub block_size: u64,
+    /// Blocks, free blocks, blocks free for unprivileged users.
+    pub blocks: u64,
+    /// Free blocks.
+    pub free_blocks: u64,
+    /// Free blocks that unprivileged users may take.
+    pub available_blocks: u64,
+    /// Inodes.
+    pub files: u64,
+    /// Free inodes.
+    pub free_files: u64,
+    /// Whether the mount is read-only.
+    pub read_only: bool,
+}
+
+/// The operations of one mounted disk filesystem, by inode number. Each checks what the disk
+/// says before using it; a damaged disk gives EUCLEAN (logged), a failed device EIO.
+pub trait DiskFs: Send + Sync {
+    /// The root directory's inode number.
+    fn root(&self) -> u32;
+    /// Reads an inode's metadata.
+    fn stat(&self, ino: u32) -> SysResult<DiskStat>;
+    /// Finds `name` in directory `dir`.
+    fn lookup(&self, dir: u32, name: &str) -> SysResult<u32>;
+    /// Lists directory `dir` (without `.` and `..`).
+    fn read_dir(&self, dir: u32) -> SysResult<Vec<(String, u32)>>;
+    /// Creates `name` in `dir`: a file, directory, symlink (to `target`), device node, FIFO
+    /// or socket, owned by root with permissions `perm`.
+    fn create(
+        &self,
+        dir: u32,
+        name: &str,
+        kind: NodeKind,
+        perm: u32,
+        target: &str,
+    ) -> SysResult<u32>;
+    /// Adds the name `name` in `dir` for inode `ino`.
+    fn link(&self, ino: u32, dir: u32, name: &str) -> SysResult<()>;
+    /// Removes `name` from `dir`: a directory (empty) if `is_dir`, else anything else.
+    fn unlink(&self, dir: u32, name: &str, is_dir: bool) -> SysResult<()>;
+    /// Moves `src_dir/src_name` to `dst_dir/dst_name`, replacing what is there.
+    fn rename(&self, src_dir: u32, src_name: &str, dst_dir: u32, dst_name: &str) -> SysResult<()>;
+    /// Reads file data.
+    fn read(&self, ino: u32, offset: u64, buf: &mut [u8]) -> SysResult<usize>;
+    /// Writes file data, growing the file.
+    fn write(&self, ino: u32, offset: u64, buf: &[u8]) -> SysResult<usize>;
+    /// Sets a file's length.
+    fn truncate(&self, ino: u32, len: u64) -> SysResult<()>;
+    /// Reads a symlink's target.
+    fn readlink(&self, ino: u32) -> SysResult<String>;
+    /// Stores permissions, owners and times from `meta`.
+    fn set_attr(&self, ino: u32, meta: &Metadata) -> SysResult<()>;
+    /// Frees an inode that has no names and is no longer open.
+    fn release(&self, ino: u32) -> SysResult<()>;
+    /// Reports the filesystem's counts.
+    fn statfs(&self) -> DiskStatFs;
+    /// Writes everything back to the disk and flushes it.
+    fn sync(&self) -> SysResult<()>;
+    /// Called at unmount, after the last sync.
+    fn unmount(&self) {}
+}
+
+/// One mounted disk filesystem and the nodes of its inodes in use.
+pub struct DiskMount {
+    fs: Arc<dyn DiskFs>,
+    /// `st_dev` of every inode on it (the disk's device number).
+    dev: u64,
+    nodes: SpinLock<BTreeMap<u32, Weak<Node>>>,
+    /// Inodes with no names whose last node was dropped, to be freed.
+    released: SpinLock<Vec<u32>>,
+}
+
+/// The part of a [`Node`] that ties it to an on-disk inode.
+pub struct DiskInode {
+    mount: Arc<DiskMount>,
+    ino: u32,
+    size: AtomicU64,
+    blocks: AtomicU64,
+    /// Set once a non-directory has no names left: it is freed after its last close.
+    unlinked: AtomicBool,
+    /// Set when a directory is removed (the filesystem frees it at once).
+    removed: AtomicBool,
+    is_dir: bool,
+}
+
+impl DiskMount {
+    /// Starts using `fs`, whose inodes report device number `dev`.
+    pub fn new(fs: Arc<dyn DiskFs>, dev: u64) -> Arc<Self> {
+        Arc::new(Self {
+            fs,
+            dev,
+            nodes: SpinLock::new(BTreeMap::new()),
+            released: SpinLock::new(Vec::new()),
+        })
+    }
+
+    /// Returns the filesystem.
+    pub fn fs(&self) -> &dyn DiskFs {
+        &*self.fs
+    }
+
+    /// Returns the root directory's node.
+    pub fn root(self: &Arc<Self>) -> SysResult<Arc<Node>> {
+        self.node(self.fs.root())
+    }
+
+    /// Returns the node of inode `ino`: the one in use, or a new one read from the disk.
+    pub fn node(self: &Arc<Self>, ino: u32) -> SysResult<Arc<Node>> {
+        self.free_released();
+        if let Some(node) = self.nodes.lock().get(&ino).and_then(Weak::upgrade) {
+            return Ok(node);
+        }
+        let stat = self.fs.stat(ino)?;
+        let disk = DiskInode {
+            mount: self.clone(),
+            ino,
+            size: AtomicU64::new(stat.size),
+            blocks: AtomicU64::new(stat.blocks),
+            unlinked: AtomicBool::new(stat.meta.nlink == 0 && stat.kind != NodeKind::Dir),
+            removed: AtomicBool::new(false),
+            is_dir: stat.kind == NodeKind::Dir,
+        };
+        let node = Node::new_disk(stat.kind, stat.meta, disk);
+        let mut nodes = self.nodes.lock();
+        // Another task may have made the node meanwhile; there must be only one.
+        if let Some(existing) = nodes.get(&ino).and_then(Weak::upgrade) {
+            return Ok(existing);
+        }
+        nodes.retain(|_, weak| weak.strong_count() > 0);
+        nodes.insert(ino, Arc::downgrade(&node));
+        Ok(node)
+    }
+
+    /// Writes everything back (sync, fsync, syncfs, unmount).
+    pub fn sync(&self) -> SysResult<()> {
+        self.free_released();
+        self.fs.sync()
+    }
+
+    /// Returns `st_dev` for the inodes on this mount.
+    pub fn dev(&self) -> u64 {
+        self.dev
+    }
+
+    /// Returns whether any inode of this mount other than `root` is in use (EBUSY at unmount).
+    pub fn busy(&self, root: &Arc<Node>) -> bool {
+        self.nodes.lock().values().filter_map(Weak::upgrade).any(|n| !Arc::ptr_eq(&n, root))
+    }
+
+    fn free_released(&self) {
+        let released = core::mem::take(&mut *self.released.lock());
+        for ino in released {
+            if let Err(e) = self.fs.release(ino) {
+                log::warn!("disk inode {ino}: not freed after its last close: {e:?}");
+            }
+        }
+    }
+}
+
+impl DiskInode {
+    /// Returns the mount the inode is on.
+    pub fn mount(&self) -> &Arc<DiskMount> {
+        &self.mount
+    }
+
+    /// Returns the on-disk inode number.
+    pub fn ino(&self) -> u32 {
+        self.ino
+    }
+
+    /// Returns the size in bytes as last read.
+    pub fn size(&self) -> u64 {
+        self.size.load(Ordering::Relaxed)
+    }
+
+    /// Returns the 512-byte units allocated, as last read.
+    pub fn blocks(&self) -> u64 {
+        self.blocks.load(Ordering::Relaxed)
+    }
+
+    /// Returns whether the inode has lost its last name.
+    pub fn is_unlinked(&self) -> bool {
+        self.unlinked.load(Ordering::Relaxed)
+    }
+
+    /// Re-reads the inode; returns its metadata for the node to keep.
+    pub fn refresh(&self) -> SysResult<Metadata> {
+        let stat = self.mount.fs.stat(self.ino)?;
+        self.size.store(stat.size, Ordering::Relaxed);
+        self.blocks.store(stat.blocks, Ordering::Relaxed);
+        if stat.meta.nlink == 0 && !self.is_dir {
+            self.unlinked.store(true, Ordering::Relaxed);
+        }
+        Ok(stat.meta)
+    }
+
+    /// Marks a directory as removed. The filesystem has freed its inode, so the number may
+    /// soon name another file: the mount forgets this node, and nothing is created in it.
+    /// `node` is the node this inode belongs to.
+    pub fn mark_removed(&self, node: &Arc<Node>) {
+        self.removed.store(true, Ordering::Relaxed);
+        let mut nodes = self.mount.nodes.lock();
+        if nodes.get(&self.ino).is_some_and(|w| w.as_ptr() == Arc::as_ptr(node)) {
+            nodes.remove(&self.ino);
+        }
+    }
+
+    /// Returns whether this is a removed directory.
+    pub fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for DiskInode {
+    fn drop(&mut self) {
+        // Freeing needs the disk, and a node can be dropped with spin locks held: queue it.
+        if self.is_unlinked() {
+            self.mount.released.lock().push(self.ino);
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! ext2 on a disk: the [`DiskFs`] operations over the `ext2` crate, through the disk's
+//! [`BlockCache`].
+//!
+//! The crate owns the on-disk format and checks every value it reads; this file maps its
+//! answers to errnos (a damaged disk is EUCLEAN, logged with the inode and block), stamps
+//! the time on each change, and serialises the operations with one sleeping lock per mount.
+//! Files unlinked while open are kept until their last close (`keep_unlinked`).
+
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+
+use ext2::{Error, FileType, Filesystem, InodeNo, Owner, SetAttr};
+use ostd::sync::{Mutex, SpinLock};
+
+use super::disk::{DiskFs, DiskMount, DiskStat, DiskStatFs};
+use super::node::{Metadata, Node, NodeKind, Timespec};
+use crate::block::BlockDevice;
+use crate::block::cache::BlockCache;
+use crate::error::{Errno, SysResult};
+
+/// `f_type` of ext2 (and ext3/ext4) in `statfs`.
+const EXT2_SUPER_MAGIC: u64 = 0xef53;
+
+/// The ext2 crate's view of a disk: byte offsets into the block cache.
+struct CachedDisk(Arc<BlockCache>);
+
+impl ext2::BlockDevice for CachedDisk {
+    fn size(&self) -> u64 {
+        self.0.size()
+    }
+
+    fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), ext2::IoError> {
+        self.0.read(offset, buf).map_err(|_| ext2::IoError { offset, len: buf.len() })
+    }
+
+    fn write(&mut self, offset: u64, buf: &[u8]) -> Result<(), ext2::IoError> {
+        self.0.write(offset, buf).map_err(|_| ext2::IoError { offset, len: buf.len() })
+    }
+}
+
+/// One mounted ext2 filesystem.
+struct Ext2 {
+    fs: Mutex<Filesystem<CachedDisk>>,
+    cache: Arc<BlockCache>,
+    /// The disk's device number, so that a disk is mounted once.
+    rdev: u32,
+}
+
+/// Disks with a mounted ext2 filesystem, and its root. Mounting a disk again (elsewhere)
+/// shows the same filesystem there, as Linux shares one superblock between its mounts.
+static MOUNTED: SpinLock<Vec<(u32, Weak<Node>)>> = SpinLock::new(Vec::new());
+
+fn mounted_root(rdev: u32) -> Option<Arc<Node>> {
+    MOUNTED.lock().iter().find(|(r, _)| *r == rdev).and_then(|(_, root)| root.upgrade())
+}
+
+/// Mounts the ext2 filesystem on `device` (device number `rdev`) and returns its root.
+///
+/// A disk that is mounted already gives the root it has (the mount flags of the first mount
+/// stay in force).
+///
+/// # Errors
+/// EINVAL if it holds no ext2 filesystem this kernel can mount (logged with the reason);
+/// EIO if the disk fails.
+pub fn mount(device: Arc<dyn BlockDevice>, rdev: u32, read_only: bool) -> SysResult<Arc<Node>> {
+    if let Some(root) = mounted_root(rdev) {
+        return Ok(root);
+    }
+    let cache = Arc::new(BlockCache::new(device));
+    let disk = CachedDisk(cache.clone());
+    let read_only = read_only || cache.read_only();
+    let opened = if read_only { Filesystem::open_read_only(disk) } else { Filesystem::open(disk) };
+    let mut fs = opened.map_err(|e| {
+        log::warn!("ext2: cannot mount disk {:#x}: {e}", rdev);
+        match e {
+            Error::Io(_) => Errno::EIO,
+            _ => Errno::EINVAL,
+        }
+    })?;
+    fs.keep_unlinked(true);
+    let ext2 = Arc::new(Ext2 { fs: Mutex::new(fs), cache, rdev });
+    let root = DiskMount::new(ext2, u64::from(rdev)).root()?;
+    let mut mounted = MOUNTED.lock();
+    // Mount(2) calls for one disk can race; the first to get here wins, and the loser's
+    // filesystem (which changed nothing) is dropped.
+    if let Some(winner) = mounted.iter().find(|(r, _)| *r == rdev).and_then(|(_, w)| w.upgrade()) {
+        return Ok(winner);
+    }
+    mounted.retain(|(_, w)| w.strong_count() > 0);
+    mounted.push((rdev, Arc::downgrade(&root)));
+    Ok(root)
+}
+
+impl Ext2 {
+    /// Runs a change with the current time stamped on what it touches.
+    fn change<T>(
+        &self,
+        f: impl FnOnce(&mut Filesystem<CachedDisk>) -> Result<T, Error>,
+    ) -> SysResult<T> {
+        let mut fs = self.fs.lock();
+        fs.set_time(crate::time::realtime().sec.clamp(0, i64::from(u32::MAX)) as u32);
+        f(&mut fs).map_err(errno)
+    }
+
+    fn look<T>(&self, f: impl FnOnce(&Filesystem<CachedDisk>) -> Result<T, Error>) -> SysResult<T> {
+        f(&self.fs.lock()).map_err(errno)
+    }
+}
+
+/// Checks an inode number the VFS hands back (it came from this filesystem).
+fn ino(fs: &Filesystem<CachedDisk>, n: u32) -> Result<InodeNo, Error> {
+    fs.inode_no(n)
+}
+
+/// The errno for an ext2 error; a damaged disk or failed device is also logged.
+fn errno(e: Error) -> Errno {
+    match e {
+        Error::Io(_) => {
+            log::error!("ext2: {e}");
+            Errno::EIO
+        }
+        Error::Corrupt { .. } | Error::Unsupported { .. } => {
+            log::error!("ext2: {e}");
+            Errno::EUCLEAN
+        }
+        Error::NotFound => Errno::ENOENT,
+        Error::Exists => Errno::EEXIST,
+        Error::NoSpace => Errno::ENOSPC,
+        Error::NotDir => Errno::ENOTDIR,
+        Error::IsDir => Errno::EISDIR,
+        Error::NotEmpty => Errno::ENOTEMPTY,
+        Error::NameTooLong => Errno::ENAMETOOLONG,
+        Error::TooManyLinks => Errno::EMLINK,
+        Error::FileTooLarge => Errno::EFBIG,
+        Error::ReadOnly => Errno::EROFS,
+        Error::InvalidArgument(_) | Error::NotSymlink => Errno::EINVAL,
+        _ => Errno::EIO,
+    }
+}
+
+fn time(secs: u32) -> Timespec {
+    Timespec { sec: i64::from(secs), nsec: 0 }
+}
+
+fn secs(t: Timespec) -> u32 {
+    t.sec.clamp(0, i64::from(u32::MAX)) as u32
+}
+
+impl DiskFs for Ext2 {
+    fn root(&self) -> u32 {
+        self.fs.lock().root().get()
+    }
+
+    fn stat(&self, n: u32) -> SysResult<DiskStat> {
+        let m = self.look(|fs| fs.stat(ino(fs, n)?))?;
+        let kind = match m.file_type {
+            FileType::Regular => NodeKind::File,
+            FileType::Directory => NodeKind::Dir,
+            FileType::Symlink => NodeKind::Symlink,
+            FileType::CharDevice => NodeKind::CharDev(m.rdev),
+            FileType::BlockDevice => NodeKind::BlockDev(m.rdev),
+            FileType::Fifo => NodeKind::Fifo,
+            FileType::Socket => NodeKind::Socket,
+            _ => {
+                log::error!("ext2: inode {n} has no file type (mode {:#o})", m.mode);
+                return Err(Errno::EUCLEAN);
+            }
+        };
+        Ok(DiskStat {
+            kind,
+            meta: Metadata {
+                ino: u64::from(m.ino),
+                perm: u32::from(m.mode) & 0o7777,
+                uid: m.uid,
+                gid: m.gid,
+                nlink: u32::from(m.links),
+                atime: time(m.atime),
+                mtime: time(m.mtime),
+                ctime: time(m.ctime),
+            },
+            size: m.size,
+            blocks: u64::from(m.blocks),
+        })
+    }
+
+    fn lookup(&self, dir: u32, name: &str) -> SysResult<u32> {
+        self.look(|fs| fs.lookup(ino(fs, dir)?, name.as_bytes())).map(InodeNo::get)
+    }
+
+    fn read_dir(&self, dir: u32) -> SysResult<Vec<(String, u32)>> {
+        let entries = self.look(|fs| fs.read_dir(ino(fs, dir)?))?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.name != b"." && e.name != b"..")
+            .map(|e| (String::from_utf8_lossy(&e.name).into_owned(), e.ino.get()))
+            .collect())
+    }
+
+    fn create(
+        &self,
+        dir: u32,
+        name: &str,
+        kind: NodeKind,
+        perm: u32,
+        target: &str,
+    ) -> SysResult<u32> {
+        let owner = Owner { perm: (perm & 0o7777) as u16, uid: 0, gid: 0 };
+        let name = name.as_bytes();
+        let made = self.change(|fs| {
+            let dir = ino(fs, dir)?;
+            match kind {
+                NodeKind::File => fs.create(dir, name, owner),
+                NodeKind::Dir => fs.mkdir(dir, name, owner),
+                NodeKind::Symlink => fs.symlink(dir, name, target.as_bytes(), owner),
+                NodeKind::CharDev(rdev) => fs.mknod(dir, name, FileType::CharDevice, owner, rdev),
+                NodeKind::BlockDev(rdev) => fs.mknod(dir, name, FileType::BlockDevice, owner, rdev),
+                NodeKind::Fifo => fs.mknod(dir, name, FileType::Fifo, owner, 0),
+                NodeKind::Socket => fs.mknod(dir, name, FileType::Socket, owner, 0),
+            }
+        })?;
+        Ok(made.get())
+    }
+
+    fn link(&self, target: u32, dir: u32, name: &str) -> SysResult<()> {
+        self.change(|fs| fs.link(ino(fs, target)?, ino(fs, dir)?, name.as_bytes()))
+    }
+
+    fn unlink(&self, dir: u32, name: &str, is_dir: bool) -> SysResult<()> {
+        self.change(|fs| {
+            let dir = ino(fs, dir)?;
+            if is_dir { fs.rmdir(dir, name.as_bytes()) } else { fs.unlink(dir, name.as_bytes()) }
+        })
+    }
+
+    fn rename(&self, src_dir: u32, src_name: &str, dst_dir: u32, dst_name: &str) -> SysResult<()> {
+        self.change(|fs| {
+            let (src, dst) = (ino(fs, src_dir)?, ino(fs, dst_dir)?);
+            fs.rename(src, src_name.as_bytes(), dst, dst_name.as_bytes())
+        })
+    }
+
+    fn read(&self, n: u32, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
+        self.look(|fs| fs.read(ino(fs, n)?, offset, buf))
+    }
+
+    fn write(&self, n: u32, offset: u64, buf: &[u8]) -> SysResult<usize> {
+        self.change(|fs| fs.write(ino(fs, n)?, offset, buf))
+    }
+
+    fn truncate(&self, n: u32, len: u64) -> SysResult<()> {
+        self.change(|fs| fs.truncate(ino(fs, n)?, len))
+    }
+
+    fn readlink(&self, n: u32) -> SysResult<String> {
+        let target = self.look(|fs| fs.readlink(ino(fs, n)?))?;
+        Ok(String::from_utf8_lossy(&target).into_owned())
+    }
+
+    fn set_attr(&self, n: u32, meta: &Metadata) -> SysResult<()> {
+        let attr = SetAttr {
+            perm: Some((meta.perm & 0o7777) as u16),
+            uid: Some(meta.uid),
+            gid: Some(meta.gid),
+            atime: Some(secs(meta.atime)),
+            mtime: Some(secs(meta.mtime)),
+            ctime: Some(secs(meta.ctime)),
+        };
+        self.change(|fs| fs.set_attr(ino(fs, n)?, &attr))
+    }
+
+    fn release(&self, n: u32) -> SysResult<()> {
+        self.change(|fs| fs.release_unlinked(ino(fs, n)?)).map(drop)
+    }
+
+    fn statfs(&self) -> DiskStatFs {
+        let fs = self.fs.lock();
+        let s = fs.statfs();
+        DiskStatFs {
+            magic: EXT2_SUPER_MAGIC,
+            block_size: u64::from(s.block_size),
+            // Linux's ext2 and ext4 (in their default "bsddf" mode) leave the metadata out.
+            blocks: u64::from(s.blocks - s.overhead_blocks),
+            free_blocks: s.free_blocks,
+            available_blocks: s.free_blocks.saturating_sub(u64::from(s.reserved_blocks)),
+            files: u64::from(s.inodes),
+            free_files: s.free_inodes,
+            read_only: fs.is_read_only(),
+        }
+    }
+
+    fn sync(&self) -> SysResult<()> {
+        let mut fs = self.fs.lock();
+        if fs.is_read_only() {
+            return Ok(());
+        }
+        fs.sync().map_err(errno)?;
+        self.cache.sync()
+    }
+
+    fn unmount(&self) {
+        MOUNTED.lock().retain(|(r, _)| *r != self.rdev);
+    }
+}
