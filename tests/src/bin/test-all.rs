@@ -138,7 +138,13 @@ fn main() -> ExitCode {
     record(
         "virtio disk probe (/dev/vda: stat, BLK* ioctls, seeks, reads and writes across sectors \
          and the end, sha256 of the contents) matches Linux 6.1",
-        reference_with(&elf, "tests/ref/vdisk.sh", &["tests/ref/vdisk.c"], &[], true),
+        reference_with(&elf, "tests/ref/vdisk.sh", &["tests/ref/vdisk.c"], &[], RefDisk::Pattern),
+    );
+    record(
+        "ext2 workload (mount, create, append, rename, link, truncate, sparse and 200 MB files, \
+         unlink while open, sync, umount, read-only remount) matches Linux 6.1, and e2fsck and \
+         debugfs find the same clean tree on both disks",
+        reference_with(&elf, "tests/ref/ext2.sh", &[], &[], RefDisk::Ext2),
     );
     record(
         "Unix socket probe (pairs, bind/connect/accept, SCM_RIGHTS, errnos) matches Linux 6.1",
@@ -162,11 +168,17 @@ fn main() -> ExitCode {
     );
     record(
         "dynamically linked Debian coreutils match Linux 6.1",
-        reference_with(&elf, "tests/ref/dynamic.sh", &[], DYNAMIC_PROGRAMS, false),
+        reference_with(&elf, "tests/ref/dynamic.sh", &[], DYNAMIC_PROGRAMS, RefDisk::None),
     );
     record(
         "Debian's bash (arrays, process substitution, traps, wait -n) matches Linux 6.1",
-        reference_with(&elf, "tests/ref/bash.sh", &[], &["/usr/bin/bash", "/usr/bin/sort"], false),
+        reference_with(
+            &elf,
+            "tests/ref/bash.sh",
+            &[],
+            &["/usr/bin/bash", "/usr/bin/sort"],
+            RefDisk::None,
+        ),
     );
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
         record(&format!("bad boot input: {name}"), expect_banner(&spec, expect));
@@ -461,7 +473,7 @@ const DYNAMIC_PROGRAMS: &[&str] = &[
 ];
 
 fn reference(elf: &Path, script: &str, c_sources: &[&str]) -> Result<String, String> {
-    reference_with(elf, script, c_sources, &[], false)
+    reference_with(elf, script, c_sources, &[], RefDisk::None)
 }
 
 /// Runs `script` (and its C probes, and Debian `host_programs`) under Linux and ours and
@@ -472,7 +484,7 @@ fn reference_with(
     script: &str,
     c_sources: &[&str],
     host_programs: &[&str],
-    disk: bool,
+    disk: RefDisk,
 ) -> Result<String, String> {
     use tests::reference::{build_image_with_host_programs, compile_static_c, judge, linux_kernel};
     let stem = Path::new(script).file_stem().and_then(|s| s.to_str()).unwrap_or("ref");
@@ -499,19 +511,24 @@ fn reference_with(
             Command::new("apt-get").args(["update", "-qq"]).status().is_ok_and(|s| s.success());
         if updated { linux_kernel(&cache) } else { Err(first) }
     })?;
-    let modules = if disk {
+    let modules = if disk != RefDisk::None {
         tests::reference::linux_modules(&linux, &tests::reference::VIRTIO_BLK_MODULES)?
     } else {
         Vec::new()
     };
     build_image_with_host_programs(Path::new(script), &refs, &hosts, &modules, &work, &image)?;
     // Each kernel gets a fresh copy of the disk: the scripts write to it.
+    if disk == RefDisk::Ext2 {
+        use tests::ext2_disk::{EXT2_BLOCK_SIZE, EXT2_SIZE, prepare_disks};
+        prepare_disks(&work, EXT2_BLOCK_SIZE, EXT2_SIZE, &["linux-disk.img", "our-disk.img"])?;
+    }
     let fresh_disk = |name: &str| -> Result<Vec<Disk>, String> {
-        if !disk {
-            return Ok(Vec::new());
-        }
         let path = work.join(name);
-        tests::reference::write_pattern_disk(&path, 8 << 20)?;
+        match disk {
+            RefDisk::None => return Ok(Vec::new()),
+            RefDisk::Pattern => tests::reference::write_pattern_disk(&path, 8 << 20)?,
+            RefDisk::Ext2 => {}
+        }
         Ok(vec![Disk::writable(path)])
     };
     let (linux_disks, our_disks) = (fresh_disk("linux-disk.img")?, fresh_disk("our-disk.img")?);
@@ -527,7 +544,23 @@ fn reference_with(
         .map_err(|e| format!("cannot start qemu: {e}"))?;
     // Complete runs (script end marker, every C probe's `checks: N`), nothing after the end
     // marker and a clean power-off on ours, identical text.
-    judge(&theirs, &ours, c_sources.len())
+    let verdict = judge(&theirs, &ours, c_sources.len())?;
+    if disk == RefDisk::Ext2 {
+        // And what the two kernels left on their disks: both clean, the same files.
+        tests::ext2_disk::compare_disks(&work.join("linux-disk.img"), &work.join("our-disk.img"))?;
+        return Ok(format!("{verdict}; both disks pass e2fsck -fn and hold the same tree"));
+    }
+    Ok(verdict)
+}
+
+/// The disk a reference run attaches to both kernels.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RefDisk {
+    None,
+    /// 8 MiB whose sector k starts with k (tests/ref/vdisk.sh).
+    Pattern,
+    /// An mke2fs image of the ext2 workload's tree (tests/ref/ext2.sh).
+    Ext2,
 }
 
 fn ovmf_with_initrd(bzimage: &Path, scratch: &Path) -> Result<String, String> {
