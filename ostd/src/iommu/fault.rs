@@ -3,35 +3,51 @@
 //! Polled from the timer tick and on demand ([`super::poll_faults`]); the fault interrupt
 //! stays masked. Each fault is logged with the requester as `bb:dd.f`, the page it tried
 //! to reach and the reason code; after [`LOGGED_MAX`] lines faults are only counted, so a
-//! device that storms cannot flood the console.
+//! device that storms cannot flood the console. The last [`KEPT`] faults are also kept,
+//! decoded, for [`recent`] (a fixed array: draining runs in the timer interrupt, which
+//! must not allocate).
 
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::regs::{FSTS_PFO, FSTS_PPF, Regs};
 use crate::bus::pci::PciAddress;
+use crate::sync::SpinLock;
 
 /// Faults seen since boot (logged or not).
 static FAULTS: AtomicU64 = AtomicU64::new(0);
 /// Faults logged one per line before the rest are only counted.
 const LOGGED_MAX: u64 = 64;
+/// How many of the latest faults [`recent`] returns.
+const KEPT: usize = 16;
+
+/// The latest faults: slot `n % KEPT` holds the `n`th fault since boot.
+static RECENT: SpinLock<[Option<DmaFault>; KEPT]> = SpinLock::new([None; KEPT]);
 
 /// Returns how many DMA faults the IOMMU has reported since boot.
 pub(super) fn count() -> u64 {
     FAULTS.load(Ordering::Relaxed)
 }
 
+/// Returns the latest faults (at most [`KEPT`]), oldest first.
+pub(super) fn recent() -> Vec<DmaFault> {
+    let kept = RECENT.lock();
+    let next = (count() % KEPT as u64) as usize;
+    (0..KEPT).filter_map(|i| kept[(next + i) % KEPT]).collect()
+}
+
 /// One decoded fault record: which device tried to reach which page, and why it could not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct DmaFault {
+pub(crate) struct DmaFault {
     /// The requester (the record's source id).
-    device: PciAddress,
+    pub(crate) device: PciAddress,
     /// The page it tried to reach (the device address, which is the physical address in
     /// this identity-mapped domain).
-    page: u64,
+    pub(crate) page: u64,
     /// The VT-d fault reason code.
-    reason: u8,
+    pub(crate) reason: u8,
     /// Whether it was a write (the device storing into memory) rather than a read.
-    write: bool,
+    pub(crate) write: bool,
 }
 
 impl DmaFault {
@@ -89,7 +105,11 @@ pub(super) fn drain(regs: &Regs) -> usize {
         let Some(fault) = DmaFault::decode(lo, hi) else { continue };
         regs.clear_fault_record(index);
         seen += 1;
-        if FAULTS.fetch_add(1, Ordering::Relaxed) < LOGGED_MAX {
+        let mut kept = RECENT.lock();
+        let n = FAULTS.fetch_add(1, Ordering::Relaxed);
+        kept[(n % KEPT as u64) as usize] = Some(fault);
+        drop(kept);
+        if n < LOGGED_MAX {
             log::warn!("IOMMU: DMA fault: {fault}");
         }
     }
