@@ -114,6 +114,37 @@ pub fn judge_selection(
     ))
 }
 
+/// The end-to-end IOMMU test (`ostd/src/bus/virtio/tests.rs`): a virtio-blk descriptor at
+/// a private frame must fault in the IOMMU.
+pub const IOMMU_FAULT_TEST: &str =
+    "iommu_blocks_a_virtio_blk_read_into_a_private_frame_and_the_reset_device_recovers";
+/// How the kernel logs each DMA fault the IOMMU reports (`ostd/src/iommu/fault.rs`).
+pub const IOMMU_FAULT_LOG: &str = "IOMMU: DMA fault: device ";
+
+/// Checks a run behind intel-iommu (`ktest.iommu=on`) for the fault test's own evidence, on
+/// top of [`judge_selection`]: the test ran and passed rather than skipping, and the kernel
+/// logged the DMA fault it provoked. A run that passes only by skipping it fails here.
+pub fn judge_iommu_fault(output: &str) -> Result<(), String> {
+    let test_line = |suffix: &str| {
+        output.lines().any(|l| {
+            l.trim()
+                .strip_prefix("ktest ")
+                .and_then(|rest| rest.strip_suffix(suffix))
+                .is_some_and(|path| path.rsplit("::").next() == Some(IOMMU_FAULT_TEST))
+        })
+    };
+    if !test_line(" ok") {
+        return Err(format!("the IOMMU fault test ({IOMMU_FAULT_TEST}) did not pass"));
+    }
+    if output.lines().any(|l| l.contains("skipped: the IOMMU is off")) {
+        return Err("an IOMMU test skipped: the IOMMU is off".into());
+    }
+    if !output.lines().any(|l| l.contains(IOMMU_FAULT_LOG)) {
+        return Err(format!("no '{IOMMU_FAULT_LOG}...' line: the IOMMU logged no DMA fault"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +198,25 @@ mod nested {
             "no count line"
         );
         assert!(judge("ktest: 3 registered, 3 selected\n", true, 3).is_err(), "no summary");
+    }
+
+    #[test]
+    fn an_iommu_run_must_show_the_fault_test_passing_and_the_fault_logged() {
+        let test = format!("ostd::bus::virtio::tests::{IOMMU_FAULT_TEST}");
+        let run = format!(
+            "ktest {test} ...\n[    0.045] WARN  IOMMU: DMA fault: device 00:03.0 write at \
+             0x46d000: reason 0x5 (page not writable)\nktest {test} ok\n"
+        );
+        assert_eq!(judge_iommu_fault(&run), Ok(()));
+        let failed = run.replace(&format!("{test} ok"), &format!("{test} FAILED"));
+        assert!(judge_iommu_fault(&failed).unwrap_err().contains("did not pass"));
+        assert!(judge_iommu_fault("").unwrap_err().contains("did not pass"), "never ran");
+        let other = run.replace(&format!("{test} ok"), &format!("{test}_too ok"));
+        assert!(judge_iommu_fault(&other).is_err(), "another test's line");
+        let skipped = format!("ktest {IOMMU_FAULT_TEST}: skipped: the IOMMU is off\n{run}");
+        assert!(judge_iommu_fault(&skipped).unwrap_err().contains("skipped"));
+        let no_fault = run.replace("IOMMU: DMA fault", "IOMMU: fault");
+        assert!(judge_iommu_fault(&no_fault).unwrap_err().contains("no DMA fault"));
     }
 
     #[test]

@@ -98,6 +98,36 @@ mod well_formed {
     }
 
     #[test]
+    fn an_include_pci_all_unit_translates_every_function_of_its_segment_only() {
+        let t = table(38, 0, &[drhd(1, 0, 0xfed9_0000, &[])]);
+        let d = Dmar::parse(&t).unwrap();
+        assert!(d.translates(0, 0, 3, 0));
+        assert!(d.translates(0, 0xff, 0x1f, 7));
+        assert!(!d.translates(1, 0, 3, 0), "another segment");
+    }
+
+    #[test]
+    fn a_listed_endpoint_is_translated_and_an_unlisted_one_is_not() {
+        // QEMU 7.2's intel-iommu on q35: no INCLUDE_PCI_ALL, one endpoint scope per device.
+        let scopes = [
+            scope(3, 0, 0xff, &[(0, 0)]), // an I/O APIC, which is no PCI function
+            scope(1, 0, 0, &[(3, 0)]),
+            scope(1, 0, 0, &[(4, 0)]),
+            scope(1, 0, 2, &[(1, 0), (0, 0)]), // behind a bridge
+            scope(2, 0, 0, &[(5, 0)]),         // a bridge's sub-hierarchy
+        ];
+        let d = Dmar::parse(&table(38, 0, &[drhd(0, 0, 0xfed9_0000, &scopes)])).unwrap();
+        assert!(d.translates(0, 0, 3, 0));
+        assert!(d.translates(0, 0, 4, 0));
+        assert!(!d.translates(0, 0, 3, 1), "another function of a listed device");
+        assert!(!d.translates(0, 1, 3, 0), "the same slot on another bus");
+        assert!(!d.translates(0, 0xff, 0, 0), "an I/O APIC scope is not an endpoint");
+        assert!(!d.translates(0, 2, 1, 0), "a multi-hop path is not followed");
+        assert!(!d.translates(0, 0, 5, 0), "a sub-hierarchy scope is not trusted");
+        assert!(!d.translates(1, 0, 3, 0), "another segment");
+    }
+
+    #[test]
     fn other_remapping_structures_are_skipped_by_their_length() {
         let t = table(
             38,

@@ -20,6 +20,8 @@ const DRHD_LEN: usize = 16;
 const SCOPE_LEN: usize = 6;
 /// Remapping structure type 0: DMA Remapping Hardware Unit Definition.
 const TYPE_DRHD: u16 = 0;
+/// Device scope type 1: a PCI endpoint.
+const SCOPE_PCI_ENDPOINT: u8 = 1;
 /// DRHD flag: the unit covers every PCI device of its segment not claimed by another unit.
 const DRHD_INCLUDE_PCI_ALL: u8 = 1 << 0;
 
@@ -157,6 +159,24 @@ impl Dmar {
             off += len;
         }
         Ok(dmar)
+    }
+}
+
+impl Dmar {
+    /// Returns whether a unit is sure to translate the DMA of PCI function `bus:device.function`
+    /// of `segment`: a unit of that segment has INCLUDE_PCI_ALL, or lists the function as an
+    /// endpoint directly on its start bus. Conservative: a function behind a bridge (a path
+    /// of several hops, which needs the bridges' bus numbers to follow) or under a
+    /// sub-hierarchy scope gives `false` even if a unit covers it; `true` is never wrong.
+    pub fn translates(&self, segment: u16, bus: u8, device: u8, function: u8) -> bool {
+        self.units.iter().filter(|u| u.segment == segment).any(|u| {
+            u.include_pci_all
+                || u.scopes.iter().any(|s| {
+                    s.kind == SCOPE_PCI_ENDPOINT
+                        && s.start_bus == bus
+                        && s.path[..] == [(device, function)]
+                })
+        })
     }
 }
 

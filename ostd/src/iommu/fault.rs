@@ -3,58 +3,88 @@
 //! Polled from the timer tick and on demand ([`super::poll_faults`]); the fault interrupt
 //! stays masked. Each fault is logged with the requester as `bb:dd.f`, the page it tried
 //! to reach and the reason code; after [`LOGGED_MAX`] lines faults are only counted, so a
-//! device that storms cannot flood the console.
+//! device that storms cannot flood the console. The last [`KEPT`] faults are also kept,
+//! decoded, for [`recent`] (a fixed array: draining runs in the timer interrupt, which
+//! must not allocate).
 
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::regs::{FSTS_PFO, FSTS_PPF, Regs};
+use crate::bus::pci::PciAddress;
+use crate::sync::SpinLock;
 
 /// Faults seen since boot (logged or not).
 static FAULTS: AtomicU64 = AtomicU64::new(0);
 /// Faults logged one per line before the rest are only counted.
 const LOGGED_MAX: u64 = 64;
+/// How many of the latest faults [`recent`] returns.
+const KEPT: usize = 16;
+
+/// The latest faults: slot `n % KEPT` holds the `n`th fault since boot.
+static RECENT: SpinLock<[Option<DmaFault>; KEPT]> = SpinLock::new([None; KEPT]);
 
 /// Returns how many DMA faults the IOMMU has reported since boot.
 pub(super) fn count() -> u64 {
     FAULTS.load(Ordering::Relaxed)
 }
 
-/// One decoded fault record.
-struct Fault {
-    source: u16,
-    page: u64,
-    reason: u8,
-    read: bool,
+/// Returns the latest faults (at most [`KEPT`]), oldest first.
+pub(super) fn recent() -> Vec<DmaFault> {
+    let kept = RECENT.lock();
+    let next = (count() % KEPT as u64) as usize;
+    (0..KEPT).filter_map(|i| kept[(next + i) % KEPT]).collect()
 }
 
-impl Fault {
+/// One decoded fault record: which device tried to reach which page, and why it could not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DmaFault {
+    /// The requester (the record's source id).
+    pub(crate) device: PciAddress,
+    /// The page it tried to reach (the device address, which is the physical address in
+    /// this identity-mapped domain).
+    pub(crate) page: u64,
+    /// The VT-d fault reason code.
+    pub(crate) reason: u8,
+    /// Whether it was a write (the device storing into memory) rather than a read.
+    pub(crate) write: bool,
+}
+
+impl DmaFault {
     /// Decodes a record's two quadwords: the page in bits 63:12 of the low one; in the high
     /// one the source id (bits 15:0), the reason (39:32), the type (62: 1 = read) and F (63).
     fn decode(lo: u64, hi: u64) -> Option<Self> {
+        let source = hi as u16;
         (hi >> 63 != 0).then(|| Self {
-            source: hi as u16,
+            device: PciAddress {
+                bus: (source >> 8) as u8,
+                device: (source >> 3) as u8 & 0x1f,
+                function: source as u8 & 7,
+            },
             page: lo & !0xfff,
             reason: (hi >> 32) as u8,
-            read: hi & (1 << 62) != 0,
+            write: hi & (1 << 62) == 0,
         })
     }
 }
 
-impl core::fmt::Display for Fault {
+impl core::fmt::Display for DmaFault {
     fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
-        let (bus, dev, func) = (self.source >> 8, (self.source >> 3) & 0x1f, self.source & 7);
         let reason = match self.reason {
             0x1 => "no root entry",
             0x2 => "no context entry",
-            0x5 => "write to a read-only page",
-            0x6 => "read of a write-only page",
+            // A second-level entry with R and W clear is not present, so an unmapped page
+            // gives these two as well as a read-only or write-only one.
+            0x5 => "page not writable",
+            0x6 => "page not readable",
             0x4 | 0x7 => "address not mapped",
             _ => "see the VT-d fault reason table",
         };
         write!(
             f,
-            "device {bus:02x}:{dev:02x}.{func} {} at {:#x}: reason {:#x} ({reason})",
-            if self.read { "read" } else { "write" },
+            "device {} {} at {:#x}: reason {:#x} ({reason})",
+            self.device,
+            if self.write { "write" } else { "read" },
             self.page,
             self.reason
         )
@@ -72,10 +102,14 @@ pub(super) fn drain(regs: &Regs) -> usize {
     for i in 0..regs.fault_records() {
         let index = (first + i) % regs.fault_records();
         let (lo, hi) = regs.fault_record(index);
-        let Some(fault) = Fault::decode(lo, hi) else { continue };
+        let Some(fault) = DmaFault::decode(lo, hi) else { continue };
         regs.clear_fault_record(index);
         seen += 1;
-        if FAULTS.fetch_add(1, Ordering::Relaxed) < LOGGED_MAX {
+        let mut kept = RECENT.lock();
+        let n = FAULTS.fetch_add(1, Ordering::Relaxed);
+        kept[(n % KEPT as u64) as usize] = Some(fault);
+        drop(kept);
+        if n < LOGGED_MAX {
             log::warn!("IOMMU: DMA fault: {fault}");
         }
     }

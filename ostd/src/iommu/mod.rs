@@ -13,6 +13,8 @@
 //! - `sl_table`: second-level page tables (pure; host-tested); `tables`: the root and
 //!   context tables and the one domain, in private frames.
 //! - `fault`: fault records, polled from the timer tick.
+//! - `tests`: the ktests; the end-to-end one (a virtio-blk descriptor at a private frame
+//!   faults and the device is reset) is in `bus::virtio::tests`, next to the transport.
 //!
 //! The pool calls [`map_pool_chunk`] before a new chunk is handed out and
 //! [`unmap_pool_chunk`] (which invalidates the IOTLB) before a chunk leaves the pool.
@@ -38,10 +40,14 @@ use regs::{Regs, RegsError};
 use sl_table::MapError;
 use tables::{DOMAIN_ID, Domain};
 
+pub(crate) use fault::DmaFault;
+
 /// Every remapping unit, sharing one domain.
 struct Iommu {
     units: Vec<Regs>,
     domain: Domain,
+    /// The DMAR table the units came from: which devices they cover.
+    dmar: Dmar,
 }
 
 /// Set once translation is on; locked after the pool's lock when both are held.
@@ -55,6 +61,12 @@ pub fn is_enabled() -> bool {
 /// Returns how many DMA faults the IOMMU has reported since boot.
 pub fn fault_count() -> u64 {
     fault::count()
+}
+
+/// Returns the latest DMA faults the IOMMU reported (at most 16), oldest first: what the
+/// log lines say, decoded.
+pub(crate) fn recent_faults() -> Vec<DmaFault> {
+    fault::recent()
 }
 
 /// Logs and clears pending DMA faults now (the timer tick does this too); returns how many
@@ -72,6 +84,14 @@ pub(crate) fn poll_faults_on_tick() {
 /// when translation is off, `Some(None)` when the IOMMU blocks it.
 pub fn device_translation(iova: u64) -> Option<Option<u64>> {
     IOMMU.get().map(|iommu| iommu.lock().domain.translate(iova))
+}
+
+/// Returns whether the IOMMU is on and sure to translate `device`'s DMA (see
+/// [`Dmar::translates`]: a device the DMAR does not plainly list may bypass it).
+pub(crate) fn translates_for(device: crate::bus::pci::PciAddress) -> bool {
+    IOMMU.get().is_some_and(|iommu| {
+        iommu.lock().dmar.translates(0, device.bus, device.device, device.function)
+    })
 }
 
 /// Returns whether `paddr` is one of the domain's own page tables (which no device may
@@ -169,8 +189,8 @@ pub(crate) fn init() {
     let Some(domain) = Domain::new(levels, !units.iter().all(Regs::coherent)) else {
         return log::warn!("IOMMU: off: no memory for its tables");
     };
-    let mut iommu = Iommu { units, domain };
     let base = dmar.units[0].register_base;
+    let mut iommu = Iommu { units, domain, dmar };
     let version = iommu.units[0].version();
     let width = iommu.domain.width_bits();
     // Under the pool's lock: no chunk can be added between mapping the pool and publishing
@@ -224,4 +244,4 @@ fn enable(iommu: &mut Iommu) -> Result<(), RegsError> {
     result
 }
 
-mod tests;
+pub(crate) mod tests;

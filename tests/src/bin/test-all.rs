@@ -54,9 +54,11 @@ fn main() -> ExitCode {
             .and_then(|disks| ktests(&elf, "console=ttyS0 ktest ktest.disk=pattern", &[], disks)),
     );
     record(
-        "in-kernel tests behind intel-iommu (DMA remapped to the shared pool only)",
+        "in-kernel tests behind intel-iommu (DMA remapped to the shared pool only; a descriptor \
+         at a private frame faults)",
         pattern_disks(&scratch).and_then(|disks| {
-            ktests_with(&elf, "console=ttyS0 ktest ktest.disk=pattern", &[], disks, true)
+            let cmdline = "console=ttyS0 ktest ktest.disk=pattern ktest.iommu=on";
+            ktests_with(&elf, cmdline, &[], disks, true)
         }),
     );
     record(
@@ -319,7 +321,8 @@ fn ktests(
     ktests_with(elf, cmdline, filtered_dirs, disks, false)
 }
 
-/// As [`ktests`], with QEMU's Intel IOMMU attached (and the disks behind it) when `iommu`.
+/// As [`ktests`], with QEMU's Intel IOMMU attached (and the disks behind it) when `iommu`;
+/// then the IOMMU fault test must also have run and made the IOMMU log its fault.
 fn ktests_with(
     elf: &Path,
     cmdline: &str,
@@ -341,6 +344,12 @@ fn ktests_with(
         println!("      {line}");
     }
     tests::ktests::judge_selection(&out.output, out.succeeded(), in_source, expected)
+        .and_then(|verdict| {
+            if iommu {
+                tests::ktests::judge_iommu_fault(&out.output)?;
+            }
+            Ok(verdict)
+        })
         .map(|verdict| format!("{verdict} in {:.1} s", out.elapsed.as_secs_f64()))
         .map_err(|e| describe_failure(&out, &e))
 }

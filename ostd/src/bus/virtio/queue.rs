@@ -171,7 +171,11 @@ impl RingMemory for CoherentRing {
 ///
 /// # Invariants
 /// Every descriptor the device can see holds the address of a buffer in `held` (under the
-/// chain's head), so the device can never reach memory that was freed or reused.
+/// chain's head), so the device can never reach memory that was freed or reused. The one
+/// exception is the segment [`VirtQueue::submit_with_blocked`] adds for the IOMMU fault
+/// ktest, whose address the IOMMU was checked to block (it is no pool memory; only pool
+/// chunks are ever mapped for devices, so it stays blocked until the pool takes it in, and
+/// pool memory is the device's to write anyway).
 pub struct VirtQueue {
     ring: Ring<CoherentRing>,
     held: Vec<Option<Vec<DmaBuffer>>>,
@@ -225,11 +229,35 @@ impl VirtQueue {
         &mut self,
         buffers: Vec<DmaBuffer>,
     ) -> Result<RequestId, (QueueError, Vec<DmaBuffer>)> {
+        self.submit_with(buffers, None)
+    }
+
+    /// As [`Self::submit`], with `blocked` inserted into the chain at `position`: a segment
+    /// whose address is no pool buffer's. Only for
+    /// [`VirtioPciDevice::submit_blocked_for_test`](super::VirtioPciDevice::submit_blocked_for_test),
+    /// which first checks that the IOMMU blocks that address (see the invariant).
+    pub(super) fn submit_with_blocked(
+        &mut self,
+        buffers: Vec<DmaBuffer>,
+        position: usize,
+        blocked: ring::Segment,
+    ) -> Result<RequestId, (QueueError, Vec<DmaBuffer>)> {
+        self.submit_with(buffers, Some((position, blocked)))
+    }
+
+    fn submit_with(
+        &mut self,
+        buffers: Vec<DmaBuffer>,
+        blocked: Option<(usize, ring::Segment)>,
+    ) -> Result<RequestId, (QueueError, Vec<DmaBuffer>)> {
         let segments: Result<Vec<_>, _> = buffers.iter().map(DmaBuffer::segment).collect();
-        let segments = match segments {
+        let mut segments = match segments {
             Ok(s) => s,
             Err(e) => return Err((e, buffers)),
         };
+        if let Some((position, segment)) = blocked {
+            segments.insert(position.min(segments.len()), segment);
+        }
         match self.ring.submit(&segments) {
             Ok(token) => {
                 let head = token.index();

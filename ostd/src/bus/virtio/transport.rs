@@ -22,14 +22,14 @@ use core::fmt;
 
 use super::pci_caps::{Region, VirtioCapError, VirtioRegions};
 use super::queue::{DmaBuffer, QueueError, RequestId, UsedChain, VirtQueue};
-use super::ring::DRIVER_QUEUE_CAP;
+use super::ring::{DRIVER_QUEUE_CAP, Segment};
 use super::spec::{self, common, feature, status};
 use crate::bus::pci::bar::BarError;
 use crate::bus::pci::caps::CapError;
 use crate::bus::pci::msix::{Msix, MsixError};
 use crate::bus::pci::{PciAddress, PciDevice};
-use crate::mm::IoMem;
 use crate::mm::dma::DmaError;
+use crate::mm::{Frame, IoMem, PAGE_SIZE};
 use crate::trap::IrqLine;
 
 /// How long a reset may take before the device is given up on.
@@ -520,6 +520,46 @@ impl VirtioPciDevice {
         };
         let id = queue.ring.submit(buffers)?;
         // The chain is published (release-ordered) before this write reaches the device.
+        self.notify.write::<u16>(queue.notify_offset, index);
+        Ok(id)
+    }
+
+    /// Posts `buffers` on queue `index` as [`Self::submit`] does, but with a segment at
+    /// `position` that names the private `frame` (its first `len` bytes, written by the
+    /// device if `device_writable`) instead of a pool buffer: the IOMMU fault ktest's bad
+    /// DMA address (`tests.rs`). The device's access to it must fault in the IOMMU.
+    ///
+    /// Visible only inside `bus::virtio`, and refused (the buffers come back with
+    /// [`QueueError::BadChain`]) unless the device reaches memory through the IOMMU
+    /// (ACCESS_PLATFORM negotiated, translation on, and the DMAR plainly covers the device)
+    /// and the IOMMU blocks the frame, so even this path cannot let a device reach private
+    /// memory. Everything else a device is given is a
+    /// [`DeviceAddr`](crate::mm::dma::DeviceAddr).
+    pub(super) fn submit_blocked_for_test(
+        &mut self,
+        index: u16,
+        buffers: Vec<DmaBuffer>,
+        position: usize,
+        frame: &Frame,
+        len: u32,
+        device_writable: bool,
+    ) -> Result<RequestId, (QueueError, Vec<DmaBuffer>)> {
+        let translated = self.features & 1 << feature::ACCESS_PLATFORM != 0
+            && crate::iommu::translates_for(self.address());
+        if !translated || crate::iommu::device_translation(frame.paddr()) != Some(None) {
+            return Err((QueueError::BadChain("an address the IOMMU does not block"), buffers));
+        }
+        if len == 0 || len as usize > PAGE_SIZE {
+            return Err((
+                QueueError::BadChain("a blocked segment empty or past its frame"),
+                buffers,
+            ));
+        }
+        let Some(queue) = self.queues.iter_mut().find(|q| q.index == index) else {
+            return Err((QueueError::NotSetUp { index }, buffers));
+        };
+        let blocked = Segment { addr: frame.paddr(), len, device_writable };
+        let id = queue.ring.submit_with_blocked(buffers, position, blocked)?;
         self.notify.write::<u16>(queue.notify_offset, index);
         Ok(id)
     }
