@@ -9,13 +9,21 @@ KERNEL_ELF := $(KERNEL_TARGET_DIR)/$(KERNEL_TARGET)/$(KERNEL_PROFILE)/kernel
 KERNEL_BZIMAGE := $(KERNEL_TARGET_DIR)/bzImage
 INITRAMFS := target/initramfs/busybox.cpio.gz
 DEBIAN_IMAGE := target/debian/debian.cpio.gz
-# make run IMAGE=debian boots Debian's userland (bash, coreutils, python3) instead of busybox.
+DEBIAN_DISK := target/debian/debian.img
+# make run IMAGE=debian boots Debian's userland (bash, coreutils, python3) from an ext2 root
+# disk instead of busybox from an initramfs (IMAGE=debian-initramfs: the same in RAM).
 IMAGE ?= busybox
 ifeq ($(IMAGE),debian)
-RUN_INITRAMFS := $(DEBIAN_IMAGE)
+RUN_DEPS := $(DEBIAN_DISK)
+RUN_ENV := DISK=$(DEBIAN_DISK) CMDLINE="$${CMDLINE:-console=ttyS0 root=/dev/vda rw init=/init}"
+RUN_MEM := 2G
+else ifeq ($(IMAGE),debian-initramfs)
+RUN_DEPS := $(DEBIAN_IMAGE)
+RUN_ENV := INITRD=$${INITRD:-$(DEBIAN_IMAGE)}
 RUN_MEM := 2G
 else
-RUN_INITRAMFS := $(INITRAMFS)
+RUN_DEPS := $(INITRAMFS)
+RUN_ENV := INITRD=$${INITRD:-$(INITRAMFS)}
 RUN_MEM := 512M
 endif
 QEMU_ARGS ?=
@@ -46,14 +54,14 @@ $(INITRAMFS): images/initramfs/init images/initramfs/mkinitramfs.sh /bin/busybox
 	@./images/initramfs/mkinitramfs.sh $@
 
 # The Debian image: debootstrap minbase + images/debian/packages, cached under target/debian.
-$(DEBIAN_IMAGE): images/debian/init images/debian/packages images/debian/mkimage.sh
+$(DEBIAN_IMAGE) $(DEBIAN_DISK): images/debian/init images/debian/packages images/debian/mkimage.sh
 	@mkdir -p $(dir $@) && ./images/debian/mkimage.sh $@
 
-run: deps kernel-elf $(RUN_INITRAMFS)
-	@MEM=$${MEM:-$(RUN_MEM)} INITRD=$${INITRD:-$(RUN_INITRAMFS)} ./deploy/qemu/run-pvh.sh $(KERNEL_ELF) $(QEMU_ARGS)
+run: deps kernel-elf $(RUN_DEPS)
+	@MEM=$${MEM:-$(RUN_MEM)} $(RUN_ENV) ./deploy/qemu/run-pvh.sh $(KERNEL_ELF) $(QEMU_ARGS)
 
-run-ovmf: deps bzimage $(RUN_INITRAMFS)
-	@MEM=$${MEM:-$(RUN_MEM)} INITRD=$${INITRD:-$(RUN_INITRAMFS)} ./deploy/qemu/run-ovmf.sh $(KERNEL_BZIMAGE) $(QEMU_ARGS)
+run-ovmf: deps bzimage $(RUN_DEPS)
+	@MEM=$${MEM:-$(RUN_MEM)} $(RUN_ENV) ./deploy/qemu/run-ovmf.sh $(KERNEL_BZIMAGE) $(QEMU_ARGS)
 
 host-test:
 	cargo test --workspace --exclude kernel --exclude ostd

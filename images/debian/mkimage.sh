@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the Debian guest image: debootstrap --variant=minbase bookworm plus ./packages,
 # cached under target/debian/ and rebuilt only when the package list changes, packed with
-# ./init as a gzip'd cpio initramfs.
+# ./init as a gzip'd cpio initramfs, or (OUT ending in .img) as an ext2 root disk to boot
+# with root=/dev/vda init=/init.
 #   mkimage.sh OUT [EXTRA_DIR]
 # EXTRA_DIR's files are added to this image only (tests put their scripts and an rdinit there).
 set -eu
@@ -29,10 +30,29 @@ if [ -n "$extra" ]; then
     cp -a "$extra"/. "$rootfs"/
 fi
 [ -s "$rootfs/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n' > "$rootfs/etc/hosts"
-# The image lives in guest RAM: leave out package caches, documentation and translations.
-(cd "$rootfs" && find . -xdev \( -path ./var/cache/apt -o -path ./var/lib/apt/lists -o -path ./usr/share/doc \
-    -o -path ./usr/share/man -o -path ./usr/share/locale -o -path ./usr/share/info \) -prune -o -print |
-    LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 -n) > "$out.tmp"
+# Leave out package caches, documentation and translations (an initramfs lives in guest RAM).
+pruned="./var/cache/apt ./var/lib/apt/lists ./usr/share/doc ./usr/share/man ./usr/share/locale ./usr/share/info"
+case $out in
+*.img)
+    # An ext2 disk (4 KiB blocks) made by mke2fs from a hard-linked copy of the tree without
+    # the pruned directories, with room to spare; same inputs, same bytes.
+    stage=$cache/disk-stage
+    rm -rf "$stage"
+    cp -al "$rootfs" "$stage"
+    for p in $pruned; do rm -rf "${stage:?}/$p"; done
+    rm -f "$stage/.cocoon-packages"
+    size=$(( $(du -sm "$stage" | cut -f1) * 3 / 2 + 256 ))M
+    E2FSPROGS_FAKE_TIME=1700000000 /usr/sbin/mke2fs -q -t ext2 -b 4096 \
+        -U c0c0a000-0000-4000-8000-00000000deb1 -E root_owner=0:0 -d "$stage" -F "$out.tmp" "$size"
+    rm -rf "$stage"
+    ;;
+*)
+    prune_args=""
+    for p in $pruned; do prune_args="$prune_args -o -path $p"; done
+    (cd "$rootfs" && find . -xdev \( -path ./nonexistent $prune_args \) -prune -o -print |
+        LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1 -n) > "$out.tmp"
+    ;;
+esac
 mv "$out.tmp" "$out"
 if [ -n "$extra" ]; then
     (cd "$rootfs" && xargs rm -f < "$cache/extra-files")

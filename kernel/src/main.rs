@@ -96,10 +96,34 @@ fn kernel_main() -> ! {
         legacy: syscall::i386::dispatch,
     });
 
-    let explicit = cmdline.value("rdinit").or(cmdline.value("init"));
-    let candidates: Vec<&str> = match explicit {
-        Some(path) => alloc::vec![path],
-        None => alloc::vec!["/init", "/sbin/init"],
+    // As Linux: the initramfs's own init first; only without one, the root= disk.
+    let rdinit = cmdline.value("rdinit").unwrap_or("/init");
+    let memory_root = fs::root();
+    let start = fs::path::Start { root: memory_root.clone(), dir: memory_root.clone() };
+    let has_rdinit = fs::path::resolve(&start, rdinit, true).is_ok();
+    let disk_root = match fs::rootfs::RootSpec::from_cmdline(cmdline) {
+        Some(spec) if !has_rdinit => match fs::rootfs::mount_root(&spec) {
+            Ok(root) => {
+                log::info!("root: {} ({}) mounted", spec.device, spec.fstype);
+                Some(root)
+            }
+            Err(e) => {
+                log::error!("{}; powering off", fs::rootfs::explain(&spec, e));
+                exit_qemu(ExitCode::Failure);
+            }
+        },
+        _ => None,
+    };
+    let (root, candidates): (_, Vec<&str>) = match disk_root {
+        Some(root) => {
+            let inits =
+                cmdline.value("init").map_or(fs::rootfs::ROOT_INITS.to_vec(), |p| alloc::vec![p]);
+            (root, inits)
+        }
+        None => match cmdline.value("rdinit").or(cmdline.value("init")) {
+            Some(path) => (memory_root, alloc::vec![path]),
+            None => (memory_root, alloc::vec!["/init", "/sbin/init"]),
+        },
     };
     let mut envp: Vec<String> = alloc::vec!["HOME=/".to_string(), "TERM=linux".to_string()];
     let mut extra_args: Vec<String> = Vec::new();
@@ -107,7 +131,7 @@ fn kernel_main() -> ! {
         match (arg.key, arg.value) {
             (
                 "console" | "rdinit" | "init" | "quiet" | "hz" | "tee" | "ktest" | "ktest.filter"
-                | "selftest",
+                | "selftest" | "root" | "rootfstype" | "ro" | "rw" | "rootwait",
                 _,
             ) => {}
             (k, Some(v)) if !k.contains('.') => envp.push(alloc::format!("{k}={v}")),
@@ -119,7 +143,7 @@ fn kernel_main() -> ! {
         let mut argv = alloc::vec![path.to_string()];
         argv.extend(cmdline.init_args().map(String::from));
         argv.extend(extra_args.iter().cloned());
-        match process::run::start_init(path, argv, envp.clone()) {
+        match process::run::start_init(root.clone(), path, argv, envp.clone()) {
             Ok(()) => wait_for_init(),
             Err(e) => log::warn!("cannot run {path} as init: {e:?}"),
         }

@@ -93,6 +93,20 @@ impl<D: BlockDevice> Filesystem<D> {
         Ok(fs)
     }
 
+    /// Switches between read-only and read-write (a remount). Call [`Filesystem::sync`]
+    /// before going read-only to keep what was written.
+    ///
+    /// # Errors
+    /// [`Error::ReadOnly`] to go read-write on a filesystem with RO_COMPAT features this
+    /// crate does not know.
+    pub fn set_read_only(&mut self, read_only: bool) -> Result<(), Error> {
+        if !read_only && self.geo.read_only {
+            return Err(Error::ReadOnly);
+        }
+        self.read_only = read_only;
+        Ok(())
+    }
+
     /// Gives the device back (call [`Filesystem::sync`] first to keep changes).
     pub fn into_device(self) -> D {
         self.dev

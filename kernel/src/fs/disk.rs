@@ -98,6 +98,9 @@ pub trait DiskFs: Send + Sync {
     fn statfs(&self) -> DiskStatFs;
     /// Writes everything back to the disk and flushes it.
     fn sync(&self) -> SysResult<()>;
+    /// Switches the mount between read-only and read-write (writing back first when it
+    /// becomes read-only).
+    fn remount(&self, read_only: bool) -> SysResult<()>;
     /// Called at unmount, after the last sync.
     fn unmount(&self) {}
 }

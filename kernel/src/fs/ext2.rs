@@ -298,6 +298,15 @@ impl DiskFs for Ext2 {
         self.cache.sync()
     }
 
+    fn remount(&self, read_only: bool) -> SysResult<()> {
+        if read_only {
+            self.sync()?;
+        } else if self.cache.read_only() {
+            return Err(Errno::EACCES);
+        }
+        self.fs.lock().set_read_only(read_only).map_err(errno)
+    }
+
     fn unmount(&self) {
         MOUNTED.lock().retain(|(r, _)| *r != self.rdev);
     }

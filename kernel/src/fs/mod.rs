@@ -31,6 +31,7 @@ pub mod path;
 pub mod perm;
 pub mod pipe;
 pub mod poll;
+pub mod rootfs;
 pub mod stat;
 pub mod sysfs;
 

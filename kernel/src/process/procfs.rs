@@ -131,9 +131,15 @@ fn cpuinfo() -> String {
 }
 
 fn mounts() -> String {
-    let mut s = String::from("rootfs / rootfs rw 0 0\n");
-    for m in crate::fs::mount::list() {
-        s.push_str(&format!("{} {} {} rw,relatime 0 0\n", m.source, m.target, m.fstype));
+    let mounts = crate::fs::mount::list();
+    // The in-memory rootfs is hidden once a disk is mounted over it as `/` (Linux shows
+    // only what the reader's root can reach).
+    let disk_root = mounts.iter().any(|m| m.target == "/");
+    let mut s = String::from(if disk_root { "" } else { "rootfs / rootfs rw 0 0\n" });
+    for m in mounts {
+        let read_only = m.root.disk().is_some_and(|d| d.mount().fs().statfs().read_only);
+        let mode = if read_only { "ro" } else { "rw" };
+        s.push_str(&format!("{} {} {} {mode},relatime 0 0\n", m.source, m.target, m.fstype));
     }
     s
 }

@@ -398,14 +398,15 @@ fn stop(process: &Process, sig: u32) {
     });
 }
 
-/// Creates pid 1 from `path` with `argv` and `envp`, on the console.
+/// Creates pid 1 from `path` with `argv` and `envp`, on the console, with `root` as its root
+/// and working directory.
 pub fn start_init(
+    root: alloc::sync::Arc<crate::fs::Node>,
     path: &str,
     argv: alloc::vec::Vec<String>,
     envp: alloc::vec::Vec<String>,
 ) -> Result<(), Errno> {
     use crate::fs::{self, OpenFlags};
-    let root = fs::root();
     let fs_context = super::FsContext { root: root.clone(), cwd: root.clone(), umask: 0o022 };
     let start = crate::fs::path::Start { root: root.clone(), dir: root.clone() };
     let node = crate::fs::path::resolve(&start, path, true)?;

@@ -21,13 +21,21 @@ pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     const MS_REMOUNT: u64 = 32;
     const MS_BIND: u64 = 4096;
-    if a[3] & (MS_REMOUNT | MS_BIND) != 0 {
+    const MS_RDONLY: u64 = 1;
+    if a[3] & MS_REMOUNT != 0 {
+        // A disk filesystem really changes between read-only and read-write; the in-memory
+        // ones have nothing to change.
+        if let Some(disk) = dir.disk() {
+            disk.mount().fs().remount(a[3] & MS_RDONLY != 0)?;
+        }
+        return Ok(0);
+    }
+    if a[3] & MS_BIND != 0 {
         return Ok(0);
     }
     let source =
         if a[0] != 0 { ctx.mem().read_cstring(a[0], PATH_MAX)? } else { String::from("none") };
     if crate::fs::mount::is_disk_filesystem(&fstype) {
-        const MS_RDONLY: u64 = 1;
         if a[0] == 0 {
             return Err(Errno::EINVAL);
         }

@@ -1,0 +1,96 @@
+//! The root filesystem from a disk, as Linux chooses it: `root=/dev/vda` (with
+//! `rootfstype=ext2`, and `ro` or `rw`) when the initramfs has no init of its own.
+//!
+//! Linux unpacks the initramfs first and runs its `/init` (or `rdinit=`) if there is one;
+//! that program is then in charge of finding the real root. Only without one does the kernel
+//! mount `root=` itself, read-only unless the command line says `rw`, with the in-memory
+//! `/dev` (devtmpfs) mounted over the disk's `/dev`, and run `init=` or the first of
+//! `/sbin/init`, `/etc/init`, `/bin/init`, `/bin/sh` from it.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+
+use super::node::{Node, NodeKind};
+use super::path::{self, Start};
+use crate::error::{Errno, SysResult};
+
+/// What the command line asks for as the root filesystem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootSpec {
+    /// The block device, e.g. `/dev/vda`.
+    pub device: String,
+    /// The filesystem type (`ext2` when not given).
+    pub fstype: String,
+    /// Mount read-only (Linux's default; `rw` turns it off).
+    pub read_only: bool,
+}
+
+impl RootSpec {
+    /// Reads `root=`, `rootfstype=`, `ro` and `rw` from the command line; `None` without
+    /// `root=`.
+    pub fn from_cmdline(cmdline: &ostd::boot::Cmdline) -> Option<Self> {
+        let device = cmdline.value("root")?;
+        let mut read_only = true;
+        for arg in cmdline.args() {
+            match (arg.key, arg.value) {
+                ("ro", None) => read_only = true,
+                ("rw", None) => read_only = false,
+                _ => {}
+            }
+        }
+        Some(Self {
+            device: String::from(device),
+            fstype: String::from(cmdline.value("rootfstype").unwrap_or("ext2")),
+            read_only,
+        })
+    }
+}
+
+/// The init programs Linux tries on a root it mounted itself, in order.
+pub const ROOT_INITS: [&str; 4] = ["/sbin/init", "/etc/init", "/bin/init", "/bin/sh"];
+
+/// Mounts the root filesystem `spec` names over the in-memory root (whose `/dev` is already
+/// populated), mounts that `/dev` over the disk's, and returns the disk's root directory:
+/// init's root and working directory.
+///
+/// # Errors
+/// ENOENT if the device does not exist (no such disk was found), ENOTBLK if it is not a
+/// block device, and the mount's own errors (EINVAL: not a filesystem of that type).
+pub fn mount_root(spec: &RootSpec) -> SysResult<Arc<Node>> {
+    let memory_root = super::root();
+    let start = Start { root: memory_root.clone(), dir: memory_root.clone() };
+    let device = path::resolve(&start, &spec.device, true)?;
+    super::mount::mount_disk(
+        memory_root.clone(),
+        &spec.fstype,
+        &device,
+        spec.read_only,
+        &spec.device,
+        "/",
+    )?;
+    let root = super::mount::cross(memory_root.clone());
+    match (root.lookup("dev"), memory_root.lookup("dev")) {
+        (Ok(disk_dev), Ok(devices)) if disk_dev.kind() == NodeKind::Dir => {
+            super::mount::mount(disk_dev, devices, "devtmpfs", "devtmpfs", "/dev");
+        }
+        _ => log::warn!("root: {} has no /dev directory; devtmpfs is not mounted", spec.device),
+    }
+    Ok(root)
+}
+
+/// Explains a failed root mount the way Linux's "VFS: Cannot open root device" does.
+pub fn explain(spec: &RootSpec, e: Errno) -> String {
+    let why = match e {
+        Errno::ENOENT | Errno::ENXIO => "no such device (is the disk attached?)",
+        Errno::ENOTBLK => "not a block device",
+        Errno::ENODEV => "unknown filesystem type (only ext2 can be a root here)",
+        Errno::EINVAL => "no valid filesystem of that type on it",
+        _ => "the device failed",
+    };
+    alloc::format!(
+        "cannot mount root {} ({}, {}): {why} ({e:?})",
+        spec.device,
+        spec.fstype,
+        if spec.read_only { "ro" } else { "rw" }
+    )
+}
