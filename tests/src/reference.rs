@@ -297,6 +297,17 @@ pub fn write_pattern_disk(path: &Path, bytes: u64) -> Result<(), String> {
 /// Builds the Debian guest image (images/debian, cached rootfs) with `files` added as
 /// `(source in the repository, path in the guest)` pairs, at `work/image.cpio.gz`.
 pub fn debian_image(root: &Path, work: &Path, files: &[(&str, &str)]) -> Result<PathBuf, String> {
+    debian_image_as(root, work, files, "image.cpio.gz")
+}
+
+/// As [`debian_image`], but written as `name` under `work`: a name ending in `.img` gives an
+/// ext2 root disk instead of an initramfs.
+pub fn debian_image_as(
+    root: &Path,
+    work: &Path,
+    files: &[(&str, &str)],
+    name: &str,
+) -> Result<PathBuf, String> {
     let extra = work.join("extra");
     let _ = std::fs::remove_dir_all(&extra);
     for (from, to) in files {
@@ -306,7 +317,7 @@ pub fn debian_image(root: &Path, work: &Path, files: &[(&str, &str)]) -> Result<
         }
         std::fs::copy(root.join(from), &dest).map_err(|e| format!("copy {from}: {e}"))?;
     }
-    let image = work.join("image.cpio.gz");
+    let image = work.join(name);
     let status = Command::new(root.join("images/debian/mkimage.sh"))
         .arg(&image)
         .arg(&extra)
