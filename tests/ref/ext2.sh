@@ -1,7 +1,8 @@
 # The ext2 workload: mounts the disk the harness attaches (an mke2fs image with 1 KiB
 # blocks, from ext2_disk::write_source_tree), reads what the host wrote, then creates,
 # appends, renames, links, truncates, writes sparse and large files (through triple-indirect
-# blocks), removes, syncs and unmounts. The harness then runs e2fsck -fn on the image and
+# blocks), removes, syncs and unmounts; the page-cache probe (pagecache.c) runs in /tmp and
+# on the disk. The harness then runs e2fsck -fn on the image and
 # compares the tree it reads with debugfs against Linux's run on an identical image.
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk; do
     [ -e /lib/ref-modules/$m.ko ] && insmod /lib/ref-modules/$m.ko 2>/dev/null
@@ -10,6 +11,7 @@ i=0
 while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 mkdir -p /mnt
 mount -t ext2 /dev/vda /mnt; echo "mount $?"
+/bin/pagecache /tmp /mnt
 mkdir -p /again; mount -t ext2 /dev/vda /again; echo "mounted twice: $?"
 cat /again/hello.txt; umount /again; echo "umount one of two: $?"
 grep ' /mnt ' /proc/mounts | cut -d' ' -f1-3

@@ -27,6 +27,7 @@ pub mod initramfs;
 pub mod mount;
 pub mod node;
 pub mod open;
+pub mod page_cache;
 pub mod path;
 pub mod perm;
 pub mod pipe;

@@ -13,6 +13,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use ostd::sync::{Mutex, SpinLock};
 
 use super::disk::DiskInode;
+use super::page_cache::{PageCache, new_file_page};
 use crate::error::{Errno, SysResult};
 
 /// What kind of file a node is.
@@ -93,7 +94,9 @@ pub struct Metadata {
 }
 
 enum Content {
-    File(Mutex<Vec<u8>>),
+    /// A regular file in memory: its size (the bytes are in the node's page cache), under a
+    /// sleeping lock that orders writes and truncation.
+    File(Mutex<u64>),
     Dir(Mutex<BTreeMap<String, Arc<Node>>>),
     Symlink(String),
     Special,
@@ -130,9 +133,9 @@ pub struct Node {
     meta: SpinLock<Metadata>,
     content: Content,
     parent: SpinLock<Weak<Node>>,
-    /// The file's contents as frames, for mapping into processes (exec, mmap) without
-    /// copying. Dropped on every write, so a mapping made later sees the new contents.
-    page_cache: SpinLock<Option<Arc<Vec<ostd::mm::Frame>>>>,
+    /// A regular file's pages: all its data for an in-memory file, the mapped pages for a
+    /// disk file ([`PageCache`]).
+    pages: PageCache,
 }
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1);
@@ -161,7 +164,7 @@ impl Node {
             }),
             content,
             parent: SpinLock::new(Weak::new()),
-            page_cache: SpinLock::new(None),
+            pages: PageCache::new(),
         })
     }
 
@@ -173,7 +176,7 @@ impl Node {
     /// Creates a detached node of `kind`.
     pub fn new_of(kind: NodeKind, perm: u32, symlink_target: &str) -> Arc<Self> {
         match kind {
-            NodeKind::File => Self::new(kind, perm, Content::File(Mutex::new(Vec::new()))),
+            NodeKind::File => Self::new(kind, perm, Content::File(Mutex::new(0))),
             NodeKind::Dir => Self::new_dir(perm),
             NodeKind::Symlink => {
                 Self::new(kind, 0o777, Content::Symlink(String::from(symlink_target)))
@@ -204,7 +207,7 @@ impl Node {
             meta: SpinLock::new(meta),
             content: Content::Disk(disk),
             parent: SpinLock::new(Weak::new()),
-            page_cache: SpinLock::new(None),
+            pages: PageCache::new(),
         })
     }
 
@@ -233,7 +236,6 @@ impl Node {
     fn refresh(&self) -> SysResult<()> {
         if let Content::Disk(d) = &self.content {
             *self.meta.lock() = d.refresh()?;
-            *self.page_cache.lock() = None;
         }
         Ok(())
     }
@@ -287,7 +289,7 @@ impl Node {
     /// Returns the size in bytes (file length, symlink target length, 0 otherwise).
     pub fn size(&self) -> u64 {
         match &self.content {
-            Content::File(data) => data.lock().len() as u64,
+            Content::File(size) => *size.lock(),
             Content::Symlink(t) => t.len() as u64,
             Content::Dir(entries) => 4096 * (1 + entries.lock().len() as u64 / 64),
             Content::Special => 0,
@@ -501,11 +503,14 @@ impl Node {
     /// Reads file data at `offset`.
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
         match &self.content {
-            Content::File(data) => {
-                let data = data.lock();
-                let start = (offset.min(data.len() as u64)) as usize;
-                let n = buf.len().min(data.len() - start);
-                buf[..n].copy_from_slice(&data[start..start + n]);
+            Content::File(size) => {
+                let size = *size.lock();
+                let n = buf.len().min(size.saturating_sub(offset) as usize);
+                // A page never written is a hole.
+                self.pages.read(offset, &mut buf[..n], |_, hole| {
+                    hole.fill(0);
+                    Ok(())
+                })?;
                 Ok(n)
             }
             Content::Generated(g) if self.kind == NodeKind::File => {
@@ -516,7 +521,9 @@ impl Node {
                 Ok(n)
             }
             Content::Disk(d) if self.kind == NodeKind::File => {
-                d.mount().fs().read(d.ino(), offset, buf)
+                let n = buf.len().min(d.size().saturating_sub(offset) as usize);
+                self.pages.read(offset, &mut buf[..n], |at, out| disk_read_exact(d, at, out))?;
+                Ok(n)
             }
             Content::Dir(_) => Err(Errno::EISDIR),
             Content::Generated(_) | Content::Disk(_) if self.kind == NodeKind::Dir => {
@@ -526,31 +533,27 @@ impl Node {
         }
     }
 
-    /// Writes file data at `offset`, growing the file (with zeros) as needed.
+    /// Writes file data at `offset`, growing the file (with a hole) as needed.
     pub fn write_at(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {
         const MAX_FILE: u64 = 1 << 32;
         match &self.content {
-            Content::File(data) => {
+            Content::File(size) => {
                 let end = offset
                     .checked_add(buf.len() as u64)
                     .filter(|&e| e <= MAX_FILE)
                     .ok_or(Errno::EFBIG)?;
-                let mut data = data.lock();
-                if (data.len() as u64) < end {
-                    let grow = end as usize - data.len();
-                    if !crate::memory::user_may_take(grow) {
-                        return Err(Errno::ENOSPC);
-                    }
-                    data.try_reserve(grow).map_err(|_| Errno::ENOSPC)?;
-                    data.resize(end as usize, 0);
-                }
-                data[offset as usize..end as usize].copy_from_slice(buf);
-                drop(data);
+                let mut size = size.lock();
+                self.pages.write_allocating(offset, buf, new_file_page)?;
+                *size = (*size).max(end);
+                drop(size);
                 self.touch_mtime();
                 Ok(buf.len())
             }
             Content::Disk(d) if self.kind == NodeKind::File => {
                 let written = d.mount().fs().write(d.ino(), offset, buf);
+                if let Ok(n) = written {
+                    self.pages.write_cached(offset, &buf[..n]);
+                }
                 // Even a failed write may have allocated blocks or changed the size.
                 self.refresh()?;
                 written
@@ -562,28 +565,27 @@ impl Node {
         }
     }
 
-    /// Sets the file length.
+    /// Sets the file length. Growing leaves a hole; shrinking drops the pages past the end
+    /// and zeroes the rest of the last one (mappings of them keep their frames).
     pub fn truncate(&self, len: u64) -> SysResult<()> {
         match &self.content {
-            Content::File(data) => {
+            Content::File(size) => {
                 if len > 1 << 32 {
                     return Err(Errno::EFBIG);
                 }
-                // ramfs has no sparse files: every byte is real memory, so a length the
-                // heap cannot hold is ENOSPC (tmpfs would say the same when full).
-                let mut data = data.lock();
-                let grow = (len as usize).saturating_sub(data.len());
-                if !crate::memory::user_may_take(grow) {
-                    return Err(Errno::ENOSPC);
-                }
-                data.try_reserve(grow).map_err(|_| Errno::ENOSPC)?;
-                data.resize(len as usize, 0);
-                drop(data);
+                let mut size = size.lock();
+                self.pages.truncate(len.min(*size));
+                *size = len;
+                drop(size);
                 self.touch_mtime();
                 Ok(())
             }
             Content::Disk(d) if self.kind == NodeKind::File => {
+                let old = d.size();
                 let result = d.mount().fs().truncate(d.ino(), len);
+                if result.is_ok() {
+                    self.pages.truncate(len.min(old));
+                }
                 self.refresh()?;
                 result
             }
@@ -593,57 +595,60 @@ impl Node {
         }
     }
 
-    /// Returns the file's contents as frames, one per page (the last zero-padded).
-    ///
-    /// The frames are shared: map them read-only (copy-on-write for private writable
-    /// mappings). They stop tracking the file at its next write.
-    pub fn page_frames(&self) -> SysResult<Arc<Vec<ostd::mm::Frame>>> {
-        if let Some(cached) = self.page_cache.lock().clone() {
-            return Ok(cached);
+    /// Returns page `index` of a regular file from its page cache, reading it (disk) or
+    /// making it (a hole in memory) if needed: the frame a shared mapping maps.
+    pub fn page(&self, index: u64) -> SysResult<ostd::mm::Frame> {
+        match &self.content {
+            Content::File(_) => self.pages.get_or_fill(index, new_file_page),
+            Content::Disk(d) if self.kind == NodeKind::File => {
+                self.pages.get_or_fill(index, || read_disk_page(d, index))
+            }
+            _ => Err(Errno::EINVAL),
         }
-        if let Content::Disk(_) = &self.content {
-            return self.disk_page_frames();
-        }
-        let Content::File(data) = &self.content else { return Err(Errno::EINVAL) };
-        let data = data.lock();
-        let mut frames = Vec::with_capacity(data.len().div_ceil(ostd::mm::PAGE_SIZE));
-        for chunk in data.chunks(ostd::mm::PAGE_SIZE) {
-            let frame = ostd::mm::Frame::alloc_zeroed().ok_or(Errno::ENOMEM)?;
-            frame.write_bytes(0, chunk);
-            frames.push(frame);
-        }
-        let frames = Arc::new(frames);
-        *self.page_cache.lock() = Some(frames.clone());
-        Ok(frames)
     }
 
-    /// [`Node::page_frames`] for a disk file: read page by page into fresh frames.
-    fn disk_page_frames(&self) -> SysResult<Arc<Vec<ostd::mm::Frame>>> {
-        let size = self.size();
-        let pages = size.div_ceil(ostd::mm::PAGE_SIZE as u64) as usize;
-        if !crate::memory::user_may_take(pages * ostd::mm::PAGE_SIZE) {
-            return Err(Errno::ENOMEM);
-        }
-        let mut frames = Vec::with_capacity(pages);
-        let mut buf = alloc::vec![0u8; ostd::mm::PAGE_SIZE];
-        for i in 0..pages {
-            let n = self.read_at((i * ostd::mm::PAGE_SIZE) as u64, &mut buf)?;
-            let frame = ostd::mm::Frame::alloc_zeroed().ok_or(Errno::ENOMEM)?;
-            frame.write_bytes(0, &buf[..n]);
-            frames.push(frame);
-        }
-        let frames = Arc::new(frames);
-        *self.page_cache.lock() = Some(frames.clone());
-        Ok(frames)
+    /// Returns the file's contents as frames of its page cache, one per page (the last
+    /// zero-padded past the end).
+    ///
+    /// The frames are the file's own: map them read-only, copy-on-write for private
+    /// writable mappings (the cache's reference keeps the count above one).
+    pub fn page_frames(&self) -> SysResult<Arc<Vec<ostd::mm::Frame>>> {
+        let pages = self.size().div_ceil(ostd::mm::PAGE_SIZE as u64);
+        let frames = match &self.content {
+            Content::File(_) => self.pages.pages(pages, |_| new_file_page())?,
+            Content::Disk(d) if self.kind == NodeKind::File => {
+                if !crate::memory::user_may_take(pages as usize * ostd::mm::PAGE_SIZE) {
+                    return Err(Errno::ENOMEM);
+                }
+                self.pages.pages(pages, |i| read_disk_page(d, i))?
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        Ok(Arc::new(frames))
     }
 
     fn touch_mtime(&self) {
-        *self.page_cache.lock() = None;
         let t = now();
         let mut m = self.meta.lock();
         m.mtime = t;
         m.ctime = t;
     }
+}
+
+/// Fills `out` with a disk file's bytes at `offset` (zeros past its end).
+fn disk_read_exact(d: &DiskInode, offset: u64, out: &mut [u8]) -> SysResult<()> {
+    let n = d.mount().fs().read(d.ino(), offset, out)?;
+    out[n..].fill(0);
+    Ok(())
+}
+
+/// Reads page `index` of a disk file into a new frame.
+fn read_disk_page(d: &DiskInode, index: u64) -> SysResult<ostd::mm::Frame> {
+    let mut buf = alloc::vec![0u8; ostd::mm::PAGE_SIZE];
+    disk_read_exact(d, index * ostd::mm::PAGE_SIZE as u64, &mut buf)?;
+    let frame = crate::memory::alloc_user_frame().ok_or(Errno::ENOMEM)?;
+    frame.write_bytes(0, &buf);
+    Ok(frame)
 }
 
 /// Moves `old_dir/old_name` to `new_dir/new_name` on a disk filesystem (the checks of

@@ -276,7 +276,9 @@ impl Vm {
             .cloned()
             .collect();
         let mut buf = alloc::vec![0u8; PAGE_SIZE];
-        for m in maps {
+        // An in-memory file's mapped pages are its data already; a disk file's go back to
+        // the filesystem (the page cache keeps the same frames).
+        for m in maps.into_iter().filter(|m| m.node.disk().is_some()) {
             for page in (m.start.max(start)..m.end.min(end)).step_by(PAGE_SIZE) {
                 let Some(frame) = self.space.clone_frame_at(page) else { continue };
                 let file_offset = m.offset + (page - m.start);
@@ -356,6 +358,12 @@ impl Vm {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Maps `frame` at `page` (inside an area) with `prot`: a file's page-cache frame.
+    pub fn map_page(&self, page: u64, frame: Frame, prot: Prot) -> SysResult<()> {
+        self.space.map(page, frame, prot.page_flags())?;
         Ok(())
     }
 

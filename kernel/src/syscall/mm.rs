@@ -130,13 +130,31 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         vm.areas().find_free(addr & !(PAGE - 1), len).ok_or(Errno::ENOMEM)?
     };
     let area = Area { start, end: start + len, prot, shared };
-    // Shared memory must exist before a fork can share it; file contents are copied now.
+    if let (Some(node), true) = (&file, shared) {
+        // A shared file mapping maps the file's own pages (its page cache), so stores
+        // through it, read(), write() and every other shared mapping of the file agree.
+        // Pages past the end of the file come zero-filled on demand (Linux: SIGBUS).
+        vm.map_area(area, false)?;
+        vm.add_shared_file(start, start + len, node.clone(), offset);
+        let size = node.size();
+        for (i, page) in (start..start + len).step_by(PAGE_SIZE).enumerate() {
+            let file_offset = offset + i as u64 * PAGE;
+            if file_offset >= size {
+                break;
+            }
+            let mapped = node.page(file_offset / PAGE).and_then(|f| vm.map_page(page, f, prot));
+            if let Err(e) = mapped {
+                vm.unmap_range(start, start + len);
+                return Err(e);
+            }
+        }
+        return Ok(start);
+    }
+    // Shared memory must exist before a fork can share it; private file contents are
+    // copied now.
     let populate = shared || file.is_some() || flags & MAP_POPULATE != 0;
     vm.map_area(area, populate)?;
     if let Some(node) = file {
-        if shared {
-            vm.add_shared_file(start, start + len, node.clone(), offset);
-        }
         let mut buf = alloc::vec![0u8; PAGE_SIZE];
         for (i, page) in (start..start + len).step_by(PAGE_SIZE).enumerate() {
             let n = node.read_at(offset + i as u64 * PAGE, &mut buf)?;

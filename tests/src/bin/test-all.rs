@@ -144,9 +144,10 @@ fn main() -> ExitCode {
     );
     record(
         "ext2 workload (mount, create, append, rename, link, truncate, sparse and 200 MB files, \
-         unlink while open, sync, umount, read-only remount) matches Linux 6.1, and e2fsck and \
-         debugfs find the same clean tree on both disks",
-        reference_with(&elf, "tests/ref/ext2.sh", &[], &[], RefDisk::Ext2),
+         unlink while open, shared mappings coherent with read/write in memory and on disk, \
+         sync, umount, read-only remount) matches Linux 6.1, and e2fsck and debugfs find the \
+         same clean tree on both disks",
+        reference_with(&elf, "tests/ref/ext2.sh", &["tests/ref/pagecache.c"], &[], RefDisk::Ext2),
     );
     record(
         "Unix socket probe (pairs, bind/connect/accept, SCM_RIGHTS, errnos) matches Linux 6.1",
