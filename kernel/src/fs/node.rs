@@ -140,6 +140,9 @@ pub struct Node {
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1);
 
+/// The largest in-memory file (Linux's MAX_LFS_FILESIZE): only written pages take memory.
+const MAX_FILE_SIZE: u64 = i64::MAX as u64;
+
 /// The maximum length of one path component.
 pub const NAME_MAX: usize = 255;
 
@@ -535,12 +538,11 @@ impl Node {
 
     /// Writes file data at `offset`, growing the file (with a hole) as needed.
     pub fn write_at(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {
-        const MAX_FILE: u64 = 1 << 32;
         match &self.content {
             Content::File(size) => {
                 let end = offset
                     .checked_add(buf.len() as u64)
-                    .filter(|&e| e <= MAX_FILE)
+                    .filter(|&e| e <= MAX_FILE_SIZE)
                     .ok_or(Errno::EFBIG)?;
                 let mut size = size.lock();
                 self.pages.write_allocating(offset, buf, new_file_page)?;
@@ -570,7 +572,7 @@ impl Node {
     pub fn truncate(&self, len: u64) -> SysResult<()> {
         match &self.content {
             Content::File(size) => {
-                if len > 1 << 32 {
+                if len > MAX_FILE_SIZE {
                     return Err(Errno::EFBIG);
                 }
                 let mut size = size.lock();
