@@ -66,6 +66,26 @@ pub fn fsck(img: &Path) -> Result<(), String> {
     ))
 }
 
+/// Runs `e2fsck -fy`, which repairs what it finds. Returns its exit code when that is 0
+/// (nothing to fix) or 1 (errors fixed), else its report: 4 or more means errors were left
+/// or it could not run, and 2 or 3 (fixed, reboot) has no business on an image file.
+pub fn repair(img: &Path) -> Result<i32, String> {
+    let out = Command::new(tool("e2fsck")?)
+        .arg("-fy")
+        .arg(img)
+        .output()
+        .map_err(|e| format!("cannot run e2fsck: {e}"))?;
+    match out.status.code() {
+        Some(code @ (0 | 1)) => Ok(code),
+        code => Err(format!(
+            "e2fsck -fy {} (exit {code:?}):\n{}{}",
+            img.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
 fn debugfs(img: &Path, request: &str) -> Result<Vec<u8>, String> {
     let out = Command::new(tool("debugfs")?)
         .args(["-R", request])
@@ -116,6 +136,34 @@ fn list(img: &Path, dir: &str) -> Result<Vec<Entry>, String> {
     Ok(entries)
 }
 
+/// The entry at the absolute `path` in the image: its type bits (`mode & 0o170000`, e.g.
+/// 0o040000 for a directory) and size, or None if there is no such entry (debugfs lists
+/// nothing in a directory that does not exist).
+pub fn lookup(img: &Path, path: &str) -> Result<Option<(u32, u64)>, String> {
+    let (dir, name) = path.rsplit_once('/').ok_or_else(|| format!("{path} is not absolute"))?;
+    let dir = if dir.is_empty() { "/" } else { dir };
+    Ok(list(img, dir)?.into_iter().find(|e| e.name == name).map(|e| (e.mode & 0o170000, e.size)))
+}
+
+/// The contents of the regular file at the absolute `path` in the image: an error if there
+/// is none, or if debugfs reads other than its size.
+pub fn read_file(img: &Path, path: &str) -> Result<Vec<u8>, String> {
+    match lookup(img, path)? {
+        Some((0o100000, size)) => cat(img, path, size),
+        Some((kind, _)) => Err(format!("{path} is not a regular file (type {kind:o})")),
+        None => Err(format!("{path} does not exist")),
+    }
+}
+
+/// The `size` bytes of the regular file `path`, read with debugfs.
+fn cat(img: &Path, path: &str, size: u64) -> Result<Vec<u8>, String> {
+    let data = debugfs(img, &format!("cat \"{path}\""))?;
+    if data.len() as u64 != size {
+        return Err(format!("{path}: debugfs read {} of {size} bytes", data.len()));
+    }
+    Ok(data)
+}
+
 /// Describes every file in the image, one line each, sorted by path: type and permissions,
 /// owner, size, and the SHA-256 of a regular file or the target of a symlink. Names that
 /// share an inode (hard links) say so by naming the first path of the group. Inode numbers
@@ -133,17 +181,7 @@ pub fn tree(img: &Path) -> Result<String, String> {
                     pending.push(path.clone());
                     String::from("dir")
                 }
-                0o100000 => {
-                    let data = debugfs(img, &format!("cat \"{path}\""))?;
-                    if data.len() as u64 != e.size {
-                        return Err(format!(
-                            "{path}: debugfs read {} of {} bytes",
-                            data.len(),
-                            e.size
-                        ));
-                    }
-                    format!("file {}", hex(&Sha256::digest(&data)))
-                }
+                0o100000 => format!("file {}", hex(&Sha256::digest(cat(img, &path, e.size)?))),
                 0o120000 => {
                     let out = String::from_utf8_lossy(&debugfs(img, &format!("stat \"{path}\""))?)
                         .into_owned();
@@ -186,7 +224,8 @@ pub fn tree(img: &Path) -> Result<String, String> {
     Ok(lines.iter().map(|(p, l)| format!("{p}: {l}\n")).collect())
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// `bytes` in lower-case hexadecimal (as sha256sum prints a digest).
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -7,6 +7,7 @@ pub mod cpython;
 pub mod debian_workout;
 pub mod ext2_disk;
 pub mod ktests;
+pub mod power_cut;
 pub mod qemu;
 pub mod reference;
 pub mod stress;

@@ -7,6 +7,8 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// QEMU's exit status when the kernel reports success.
@@ -43,6 +45,9 @@ pub struct BootSpec {
     /// Attach QEMU's Intel IOMMU (`intel-iommu,intremap=off`); the disks then require the
     /// driver to go through it (`iommu_platform=on`).
     pub iommu: bool,
+    /// Kill QEMU (SIGKILL: no shutdown, the guest flushes nothing) as soon as the console
+    /// prints a whole line that starts with this text: a power cut at a point the guest names.
+    pub kill_on: Option<String>,
 }
 
 /// A raw disk image given to the guest as a virtio block device.
@@ -101,6 +106,7 @@ impl BootSpec {
             icount: false,
             disks: Vec::new(),
             iommu: false,
+            kill_on: None,
         }
     }
 
@@ -119,6 +125,8 @@ pub struct BootOutcome {
     pub output: String,
     /// Whether it hit the time limit.
     pub timed_out: bool,
+    /// Whether the harness killed it because the console printed the `kill_on` line.
+    pub killed_on_line: bool,
     /// Wall-clock time.
     pub elapsed: Duration,
 }
@@ -173,20 +181,65 @@ pub fn wait_or_kill(
     limit: Duration,
     poll: Duration,
 ) -> std::io::Result<(Option<i32>, bool)> {
+    Ok(match wait_or_kill_when(child, start, limit, poll, || false)? {
+        Waited::Exited(code) => (code, false),
+        // Nothing asks it to stop.
+        Waited::TimedOut | Waited::Stopped => (None, true),
+    })
+}
+
+/// How [`wait_or_kill_when`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Waited {
+    /// The child exited by itself, with this code (None: a signal).
+    Exited(Option<i32>),
+    /// The time limit passed; the child was killed.
+    TimedOut,
+    /// `stop` said so; the child was killed.
+    Stopped,
+}
+
+/// As [`wait_or_kill`], and also kills the child (SIGKILL) as soon as `stop()` returns true.
+fn wait_or_kill_when(
+    child: &mut Child,
+    start: Instant,
+    limit: Duration,
+    poll: Duration,
+    stop: impl Fn() -> bool,
+) -> std::io::Result<Waited> {
     loop {
         if let Some(status) = child.try_wait()? {
-            return Ok((status.code(), false));
+            return Ok(Waited::Exited(status.code()));
         }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok((None, true));
-        }
-        std::thread::sleep(poll);
+        let ending = if stop() {
+            Waited::Stopped
+        } else if start.elapsed() > limit {
+            Waited::TimedOut
+        } else {
+            std::thread::sleep(poll);
+            continue;
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        return Ok(ending);
     }
 }
 
-/// Boots and waits for QEMU to exit or the time limit.
+/// Finds a whole line (ended by `\n`) that starts with `prefix` in `buf`, looking at lines
+/// that start at or after `*from`; advances `*from` past the whole lines it looked at, so a
+/// growing buffer is scanned once.
+fn find_line_start(buf: &[u8], from: &mut usize, prefix: &[u8]) -> bool {
+    while let Some(len) = buf[*from..].iter().position(|&b| b == b'\n') {
+        let line = &buf[*from..*from + len];
+        *from += len + 1;
+        if line.starts_with(prefix) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Boots and waits for QEMU to exit, the time limit, or the `kill_on` line.
 pub fn boot(spec: &BootSpec) -> std::io::Result<BootOutcome> {
     let mut cmd = qemu_command(spec);
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -197,9 +250,12 @@ pub fn boot(spec: &BootSpec) -> std::io::Result<BootOutcome> {
         Some(path) => Some(std::fs::File::create(path)?),
         None => None,
     };
+    let seen = Arc::new(AtomicBool::new(false));
+    let (kill_on, seen_by_reader) = (spec.kill_on.clone(), seen.clone());
     let reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 4096];
+        let mut scanned = 0;
         while let Ok(n) = stdout.read(&mut chunk) {
             if n == 0 {
                 break;
@@ -208,11 +264,17 @@ pub fn boot(spec: &BootSpec) -> std::io::Result<BootOutcome> {
             if let Some(log) = log.as_mut() {
                 let _ = std::io::Write::write_all(log, &chunk[..n]);
             }
+            if let Some(prefix) = &kill_on
+                && find_line_start(&buf, &mut scanned, prefix.as_bytes())
+            {
+                seen_by_reader.store(true, Ordering::Release);
+            }
         }
         buf
     });
-    let (status, timed_out) =
-        wait_or_kill(&mut child, start, spec.timeout, Duration::from_millis(20))?;
+    let stop = || seen.load(Ordering::Acquire);
+    let waited =
+        wait_or_kill_when(&mut child, start, spec.timeout, Duration::from_millis(20), stop)?;
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut err);
@@ -223,7 +285,17 @@ pub fn boot(spec: &BootSpec) -> std::io::Result<BootOutcome> {
         output.push_str("\n[qemu stderr] ");
         output.push_str(&err);
     }
-    Ok(BootOutcome { status, output, timed_out, elapsed: start.elapsed() })
+    let status = match waited {
+        Waited::Exited(code) => code,
+        Waited::TimedOut | Waited::Stopped => None,
+    };
+    Ok(BootOutcome {
+        status,
+        output,
+        timed_out: waited == Waited::TimedOut,
+        killed_on_line: waited == Waited::Stopped,
+        elapsed: start.elapsed(),
+    })
 }
 
 /// Returns the `N passed, M failed` counts of an in-kernel test run, if it printed them.
@@ -333,6 +405,46 @@ mod tests {
         );
         assert_eq!(ktest_counts("no summary"), None);
         assert_eq!(ktest_counts("x passed, y failed"), None);
+    }
+
+    #[test]
+    fn a_kill_line_is_found_whole_at_a_line_start_across_chunks() {
+        let prefix = b"FSYNCED ";
+        let mut from = 0;
+        let mut buf = b"boot\r\nnot FSYNCED here\r\nFSYNC".to_vec();
+        assert!(!find_line_start(&buf, &mut from, prefix));
+        // The first two lines are scanned once; the partial one waits for its end.
+        assert_eq!(from, b"boot\r\nnot FSYNCED here\r\n".len());
+        buf.extend_from_slice(b"ED abc");
+        assert!(!find_line_start(&buf, &mut from, prefix), "not a whole line yet");
+        buf.extend_from_slice(b"\r\nmore");
+        assert!(find_line_start(&buf, &mut from, prefix));
+        assert!(!find_line_start(b"FSYNCED\n", &mut 0, prefix));
+    }
+
+    #[test]
+    fn a_stop_request_kills_the_child_and_says_so() {
+        let start = Instant::now();
+        let mut sleeper = Command::new("sleep").arg("60").spawn().expect("sleep runs");
+        let waited = wait_or_kill_when(
+            &mut sleeper,
+            start,
+            Duration::from_secs(60),
+            Duration::from_millis(1),
+            || true,
+        )
+        .expect("wait");
+        assert_eq!(waited, Waited::Stopped);
+        assert!(sleeper.try_wait().expect("reaped").is_some(), "the child is gone");
+        let mut quick = Command::new("sh").args(["-c", "exit 3"]).spawn().expect("sh runs");
+        let waited = wait_or_kill_when(
+            &mut quick,
+            start,
+            Duration::from_secs(60),
+            Duration::from_millis(1),
+            || false,
+        );
+        assert_eq!(waited.expect("wait"), Waited::Exited(Some(3)));
     }
 
     #[test]

@@ -410,6 +410,7 @@ mod tests {
             status: Some(status),
             output: output.into(),
             timed_out: false,
+            killed_on_line: false,
             elapsed: std::time::Duration::ZERO,
         }
     }

@@ -150,6 +150,12 @@ fn main() -> ExitCode {
         reference_with(&elf, "tests/ref/ext2.sh", &["tests/ref/pagecache.c"], &[], RefDisk::Ext2),
     );
     record(
+        "unclean power-off: QEMU killed (SIGKILL) right after fsync returns on an ext2 disk, \
+         and again after unsynced writes outgrew the cache; e2fsck -fy, then -fn clean, and the \
+         fsynced files and new directory read back intact (Linux 6.1 too)",
+        tests::power_cut::run(&std::env::current_dir().expect("a current directory"), &elf),
+    );
+    record(
         "Unix socket probe (pairs, bind/connect/accept, SCM_RIGHTS, errnos) matches Linux 6.1",
         reference(&elf, "tests/ref/sockets.sh", &["tests/ref/sockets.c"]),
     );
