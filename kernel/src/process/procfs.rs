@@ -49,6 +49,7 @@ const GLOBAL: &[&str] = &[
     "stat",
     "uptime",
     "version",
+    "cmdline",
 ];
 
 impl Generated for Root {
@@ -79,6 +80,7 @@ impl Generated for Root {
                 format!("0.00 0.00 0.00 1/{n} {last}\n")
             }),
             "mounts" => text(ino, mounts),
+            "cmdline" => text(ino, || format!("{}\n", ostd::boot::boot_info().cmdline.as_str())),
             "stat" => text(ino, stat),
             "version" => text(ino, || {
                 String::from("Linux version 6.1.0-cocoon (cocoon 0.1.0) #1 SMP PREEMPT\n")
@@ -86,7 +88,7 @@ impl Generated for Root {
             "filesystems" => text(ino, || {
                 String::from(
                     "nodev\tramfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tsysfs\n\
-                     nodev\tdevpts\n",
+                     nodev\tdevpts\n\text2\n",
                 )
             }),
             pid => pid_dir(pid.parse().ok()?)?,
