@@ -98,6 +98,8 @@ pub trait DiskFs: Send + Sync {
     fn statfs(&self) -> DiskStatFs;
     /// Writes everything back to the disk and flushes it.
     fn sync(&self) -> SysResult<()>;
+    /// Whether anything changed since the last write-back.
+    fn has_dirty(&self) -> bool;
     /// Switches the mount between read-only and read-write (writing back first when it
     /// becomes read-only).
     fn remount(&self, read_only: bool) -> SysResult<()>;
@@ -180,6 +182,12 @@ impl DiskMount {
     pub fn sync(&self) -> SysResult<()> {
         self.free_released();
         self.fs.sync()
+    }
+
+    /// Writes back if anything changed since the last write-back (the periodic flusher).
+    pub fn sync_if_dirty(&self) -> SysResult<()> {
+        let released = !self.released.lock().is_empty();
+        if released || self.fs.has_dirty() { self.sync() } else { Ok(()) }
     }
 
     /// Returns `st_dev` for the inodes on this mount.

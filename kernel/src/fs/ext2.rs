@@ -81,6 +81,7 @@ pub fn mount(device: Arc<dyn BlockDevice>, rdev: u32, read_only: bool) -> SysRes
     fs.keep_unlinked(true);
     let ext2 = Arc::new(Ext2 { fs: Mutex::new(fs), cache, rdev });
     let root = DiskMount::new(ext2, u64::from(rdev)).root()?;
+    super::mount::start_writeback();
     let mut mounted = MOUNTED.lock();
     // Mount(2) calls for one disk can race; the first to get here wins, and the loser's
     // filesystem (which changed nothing) is dropped.
@@ -296,6 +297,11 @@ impl DiskFs for Ext2 {
         }
         fs.sync().map_err(errno)?;
         self.cache.sync()
+    }
+
+    fn has_dirty(&self) -> bool {
+        // Every change (free counts included) dirties a cached block: a bitmap, an inode.
+        self.cache.stats().dirty > 0
     }
 
     fn remount(&self, read_only: bool) -> SysResult<()> {

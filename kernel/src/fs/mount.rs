@@ -77,6 +77,32 @@ pub fn umount(root: &Arc<Node>) -> SysResult<()> {
     Ok(())
 }
 
+/// How often the writeback task writes changed disk filesystems back: Linux writes dirty data
+/// back once it is 30 s old (vm.dirty_expire_centisecs); writing all of it every 30 s bounds
+/// the age the same way.
+const WRITEBACK_INTERVAL_MS: u64 = 30_000;
+
+/// Starts the writeback task (once, at the first disk mount): without it, changes would reach
+/// the disk only at sync, fsync, unmount or when the block cache is full.
+pub fn start_writeback() {
+    static STARTED: spin::Once<()> = spin::Once::new();
+    STARTED.call_once(|| {
+        drop(ostd::task::spawn("writeback", || {
+            loop {
+                ostd::task::sleep_ms(WRITEBACK_INTERVAL_MS);
+                let roots: Vec<Arc<Node>> = MOUNTS.lock().iter().map(|m| m.root.clone()).collect();
+                for root in roots {
+                    if let Some(disk) = root.disk() {
+                        if let Err(e) = disk.mount().sync_if_dirty() {
+                            log::warn!("writeback of {}: {e:?}", disk.mount().dev());
+                        }
+                    }
+                }
+            }
+        }));
+    });
+}
+
 /// Writes every mounted disk filesystem back to its disk (sync(2)); returns the first error.
 pub fn sync_all() -> SysResult<()> {
     let roots: Vec<Arc<Node>> = MOUNTS.lock().iter().map(|m| m.root.clone()).collect();

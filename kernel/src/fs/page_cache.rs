@@ -70,7 +70,11 @@ impl PageCache {
 
     /// Returns page `index`, calling `fill` to make it if it is not cached. If another task
     /// cached the page meanwhile, its frame wins (it may have been written since).
-    pub fn get_or_fill(&self, index: u64, fill: impl FnOnce() -> SysResult<Frame>) -> SysResult<Frame> {
+    pub fn get_or_fill(
+        &self,
+        index: u64,
+        fill: impl FnOnce() -> SysResult<Frame>,
+    ) -> SysResult<Frame> {
         if let Some(frame) = self.get(index) {
             return Ok(frame);
         }
