@@ -94,15 +94,21 @@ pub struct Metadata {
 }
 
 enum Content {
-    /// A regular file in memory: its size (the bytes are in the node's page cache), under a
-    /// sleeping lock that orders writes and truncation.
-    File(Mutex<u64>),
+    /// A regular file in memory (the bytes are in the node's page cache).
+    File(InMemoryFile),
     Dir(Mutex<BTreeMap<String, Arc<Node>>>),
     Symlink(String),
     Special,
     Generated(alloc::boxed::Box<dyn Generated>),
     /// An inode of a disk filesystem: every operation goes to it ([`super::disk`]).
     Disk(DiskInode),
+}
+
+/// The size of a regular file in memory. Writers and truncation hold `order`; readers (and
+/// the page-fault handler, which must not sleep) read `len` without it.
+struct InMemoryFile {
+    order: Mutex<()>,
+    len: AtomicU64,
 }
 
 /// A node whose contents are computed when read (procfs): file text, a symlink target, or a
@@ -179,7 +185,10 @@ impl Node {
     /// Creates a detached node of `kind`.
     pub fn new_of(kind: NodeKind, perm: u32, symlink_target: &str) -> Arc<Self> {
         match kind {
-            NodeKind::File => Self::new(kind, perm, Content::File(Mutex::new(0))),
+            NodeKind::File => {
+                let file = InMemoryFile { order: Mutex::new(()), len: AtomicU64::new(0) };
+                Self::new(kind, perm, Content::File(file))
+            }
             NodeKind::Dir => Self::new_dir(perm),
             NodeKind::Symlink => {
                 Self::new(kind, 0o777, Content::Symlink(String::from(symlink_target)))
@@ -292,7 +301,7 @@ impl Node {
     /// Returns the size in bytes (file length, symlink target length, 0 otherwise).
     pub fn size(&self) -> u64 {
         match &self.content {
-            Content::File(size) => *size.lock(),
+            Content::File(f) => f.len.load(Ordering::Acquire),
             Content::Symlink(t) => t.len() as u64,
             Content::Dir(entries) => 4096 * (1 + entries.lock().len() as u64 / 64),
             Content::Special => 0,
@@ -506,8 +515,8 @@ impl Node {
     /// Reads file data at `offset`.
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
         match &self.content {
-            Content::File(size) => {
-                let size = *size.lock();
+            Content::File(f) => {
+                let size = f.len.load(Ordering::Acquire);
                 let n = buf.len().min(size.saturating_sub(offset) as usize);
                 // A page never written is a hole.
                 self.pages.read(offset, &mut buf[..n], |_, hole| {
@@ -539,15 +548,15 @@ impl Node {
     /// Writes file data at `offset`, growing the file (with a hole) as needed.
     pub fn write_at(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {
         match &self.content {
-            Content::File(size) => {
+            Content::File(f) => {
                 let end = offset
                     .checked_add(buf.len() as u64)
                     .filter(|&e| e <= MAX_FILE_SIZE)
                     .ok_or(Errno::EFBIG)?;
-                let mut size = size.lock();
+                let order = f.order.lock();
                 self.pages.write_allocating(offset, buf, new_file_page)?;
-                *size = (*size).max(end);
-                drop(size);
+                f.len.fetch_max(end, Ordering::Release);
+                drop(order);
                 self.touch_mtime();
                 Ok(buf.len())
             }
@@ -571,14 +580,14 @@ impl Node {
     /// and zeroes the rest of the last one (mappings of them keep their frames).
     pub fn truncate(&self, len: u64) -> SysResult<()> {
         match &self.content {
-            Content::File(size) => {
+            Content::File(f) => {
                 if len > MAX_FILE_SIZE {
                     return Err(Errno::EFBIG);
                 }
-                let mut size = size.lock();
-                self.pages.truncate(len.min(*size));
-                *size = len;
-                drop(size);
+                let order = f.order.lock();
+                self.pages.truncate(len.min(f.len.load(Ordering::Acquire)));
+                f.len.store(len, Ordering::Release);
+                drop(order);
                 self.touch_mtime();
                 Ok(())
             }
@@ -607,6 +616,15 @@ impl Node {
             }
             _ => Err(Errno::EINVAL),
         }
+    }
+
+    /// Returns page `index` of an in-memory file for the page-fault handler of a shared
+    /// mapping: `None` for a disk file (its pages are mapped at mmap time, since reading
+    /// them may sleep) or a page past the end of the file. Never sleeps.
+    pub fn in_memory_page(&self, index: u64) -> Option<SysResult<ostd::mm::Frame>> {
+        let Content::File(f) = &self.content else { return None };
+        let pages = f.len.load(Ordering::Acquire).div_ceil(ostd::mm::PAGE_SIZE as u64);
+        (index < pages).then(|| self.pages.get_or_fill(index, new_file_page))
     }
 
     /// Returns the file's contents as frames of its page cache, one per page (the last

@@ -170,9 +170,10 @@ impl Areas {
 pub struct Vm {
     space: Arc<VmSpace>,
     areas: Arc<SpinLock<Areas>>,
-    /// MAP_SHARED file mappings: their pages are copies of the file made at mmap time, and
-    /// are written back to it on msync, munmap and when the address space goes.
-    shared_files: SpinLock<Vec<SharedFileMap>>,
+    /// MAP_SHARED file mappings: they map the file's page-cache frames (a disk file's at
+    /// mmap time, an in-memory file's as they are touched, by the fault handler); a disk
+    /// file's are written back to it on msync, munmap and when the address space goes.
+    shared_files: Arc<SpinLock<Vec<SharedFileMap>>>,
     /// Set by the fault handler when a fault failed only for want of a free frame (the
     /// out-of-memory killer's cue, see [`Vm::take_starved`]).
     starved: Arc<AtomicBool>,
@@ -194,20 +195,35 @@ struct SharedFileMap {
 impl Vm {
     /// Creates an empty address space with its fault handler installed.
     pub fn new() -> SysResult<Arc<Self>> {
-        Self::with(VmSpace::new()?, Areas::default(), Vec::new())
+        Self::with(VmSpace::new()?, Areas::default(), Vec::new(), Vec::new())
     }
 
-    fn with(space: VmSpace, areas: Areas, beyond_eof: Vec<(u64, u64)>) -> SysResult<Arc<Self>> {
+    fn with(
+        space: VmSpace,
+        areas: Areas,
+        beyond_eof: Vec<(u64, u64)>,
+        shared_files: Vec<SharedFileMap>,
+    ) -> SysResult<Arc<Self>> {
         let areas = Arc::new(SpinLock::new(areas));
         let starved = Arc::new(AtomicBool::new(false));
         let beyond_eof = Arc::new(SpinLock::new(beyond_eof));
-        let (for_handler, starved_for_handler, eof_for_handler) =
-            (areas.clone(), starved.clone(), beyond_eof.clone());
+        let shared_files = Arc::new(SpinLock::new(shared_files));
+        let (for_handler, starved_for_handler, eof_for_handler, files_for_handler) =
+            (areas.clone(), starved.clone(), beyond_eof.clone(), shared_files.clone());
         space.set_page_fault_handler(alloc::boxed::Box::new(
             move |space: &VmSpace, info: &PageFaultInfo| {
                 let area = for_handler.lock().find(info.addr).ok_or(())?;
                 if eof_for_handler.lock().iter().any(|&(s, e)| s <= info.addr && info.addr < e) {
                     return Err(());
+                }
+                if area.shared && !info.present {
+                    if let Some(frame) = shared_file_page(&files_for_handler.lock(), info.addr) {
+                        let frame = frame.map_err(|_| {
+                            starved_for_handler.store(true, Ordering::Relaxed);
+                        })?;
+                        let page = info.addr & !(PAGE - 1);
+                        return space.map(page, frame, area.prot.page_flags()).map_err(drop);
+                    }
                 }
                 resolve_fault(space, &area, info).map_err(|failure| {
                     if failure == FaultFailure::NoMemory {
@@ -219,7 +235,7 @@ impl Vm {
         Ok(Arc::new(Self {
             space: Arc::new(space),
             areas,
-            shared_files: SpinLock::new(Vec::new()),
+            shared_files,
             starved,
             beyond_eof,
         }))
@@ -332,8 +348,8 @@ impl Vm {
         }
         let areas = self.areas.lock().clone();
         let beyond_eof = self.beyond_eof.lock().clone();
-        let vm = Self::with(self.space.fork_cow()?, areas, beyond_eof)?;
-        *vm.shared_files.lock() = self.shared_files.lock().clone();
+        let shared_files = self.shared_files.lock().clone();
+        let vm = Self::with(self.space.fork_cow()?, areas, beyond_eof, shared_files)?;
         Ok(vm)
     }
 
@@ -416,6 +432,14 @@ impl Drop for Vm {
         // The process exited or exec'd: what it wrote through shared file mappings stays.
         self.write_back(0, u64::MAX);
     }
+}
+
+/// Returns the page-cache frame for `addr` if it lies in a shared mapping of an in-memory
+/// file, inside the file (the fault handler maps it; see [`crate::fs::Node::in_memory_page`]).
+fn shared_file_page(maps: &[SharedFileMap], addr: u64) -> Option<SysResult<Frame>> {
+    let m = maps.iter().find(|m| m.start <= addr && addr < m.end)?;
+    let index = (m.offset + (addr & !(PAGE - 1)) - m.start) / PAGE;
+    m.node.in_memory_page(index)
 }
 
 /// Resolves a fault inside `area`: zero-fill a missing page, or give write access to a

@@ -132,10 +132,16 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let area = Area { start, end: start + len, prot, shared };
     if let (Some(node), true) = (&file, shared) {
         // A shared file mapping maps the file's own pages (its page cache), so stores
-        // through it, read(), write() and every other shared mapping of the file agree.
-        // Pages past the end of the file come zero-filled on demand (Linux: SIGBUS).
+        // through it, read(), write() and every other shared mapping of the file agree. An
+        // in-memory file's pages come as they are touched (the fault handler takes them from
+        // the cache: a sparse file costs only what is touched); a disk file's are read now,
+        // since reading may sleep. Pages past the end of the file come zero-filled on demand
+        // (Linux: SIGBUS).
         vm.map_area(area, false)?;
         vm.add_shared_file(start, start + len, node.clone(), offset);
+        if node.disk().is_none() {
+            return Ok(start);
+        }
         let size = node.size();
         for (i, page) in (start..start + len).step_by(PAGE_SIZE).enumerate() {
             let file_offset = offset + i as u64 * PAGE;
