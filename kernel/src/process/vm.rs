@@ -232,13 +232,7 @@ impl Vm {
                 })
             },
         ));
-        Ok(Arc::new(Self {
-            space: Arc::new(space),
-            areas,
-            shared_files,
-            starved,
-            beyond_eof,
-        }))
+        Ok(Arc::new(Self { space: Arc::new(space), areas, shared_files, starved, beyond_eof }))
     }
 
     /// Returns whether a fault failed for want of memory since the last call, and forgets it.

@@ -21,6 +21,28 @@ const LOGGED_MAX: u64 = 64;
 /// How many of the latest faults [`recent`] returns.
 const KEPT: usize = 16;
 
+/// Faults counted per requester (PCI source id), for the drivers of those devices
+/// ([`count_for`]); a fixed table, since draining must not allocate. Once [`DEVICES`]
+/// different devices have faulted, further devices are not counted here (the total in
+/// [`count`] still counts every fault, and each is logged).
+static BY_DEVICE: SpinLock<[(Option<PciAddress>, u64); DEVICES]> =
+    SpinLock::new([(None, 0); DEVICES]);
+/// How many faulting devices [`BY_DEVICE`] tells apart.
+const DEVICES: usize = 32;
+
+/// Returns how many DMA faults `device` has caused since boot (as drained so far).
+pub(super) fn count_for(device: PciAddress) -> u64 {
+    BY_DEVICE.lock().iter().find(|(d, _)| *d == Some(device)).map_or(0, |&(_, n)| n)
+}
+
+fn count_device(device: PciAddress) {
+    let mut table = BY_DEVICE.lock();
+    if let Some(slot) = table.iter_mut().find(|(d, _)| d.is_none() || *d == Some(device)) {
+        slot.0 = Some(device);
+        slot.1 += 1;
+    }
+}
+
 /// The latest faults: slot `n % KEPT` holds the `n`th fault since boot.
 static RECENT: SpinLock<[Option<DmaFault>; KEPT]> = SpinLock::new([None; KEPT]);
 
@@ -109,6 +131,7 @@ pub(super) fn drain(regs: &Regs) -> usize {
         let n = FAULTS.fetch_add(1, Ordering::Relaxed);
         kept[(n % KEPT as u64) as usize] = Some(fault);
         drop(kept);
+        count_device(fault.device);
         if n < LOGGED_MAX {
             log::warn!("IOMMU: DMA fault: {fault}");
         }

@@ -69,6 +69,17 @@ pub(crate) fn recent_faults() -> Vec<DmaFault> {
     fault::recent()
 }
 
+/// Returns how many DMA faults `device` has caused since boot, after draining the pending
+/// ones: a driver that sees the count rise knows its device reached outside the shared pool
+/// (and that the request it just completed may not have transferred its data).
+pub fn faults_of(device: crate::bus::pci::PciAddress) -> u64 {
+    if !is_enabled() {
+        return 0;
+    }
+    poll_faults();
+    fault::count_for(device)
+}
+
 /// Logs and clears pending DMA faults now (the timer tick does this too); returns how many
 /// were found.
 pub fn poll_faults() -> usize {

@@ -53,6 +53,8 @@ struct State {
     done: BTreeMap<u64, UsedChain>,
     /// Set when the device broke the protocol (or could not be driven): why.
     failed: Option<String>,
+    /// The IOMMU's count of this device's DMA faults when it was brought up.
+    dma_faults: u64,
 }
 
 impl State {
@@ -67,6 +69,17 @@ impl State {
                 Ok(Some(chain)) => match self.tickets.remove(&chain.id) {
                     Some(ticket) => {
                         self.done.insert(ticket, chain);
+                        // A device that reached outside the shared pool had its access
+                        // blocked by the IOMMU, and then may well report the request done:
+                        // its data cannot be trusted, nor the device.
+                        let faults = self.device.dma_faults();
+                        if faults > self.dma_faults {
+                            let n = faults - self.dma_faults;
+                            self.fail(alloc::format!(
+                                "{n} DMA fault(s) in the IOMMU (access outside the shared pool)"
+                            ));
+                            return;
+                        }
                     }
                     // The queue only returns chains in flight, each submitted with a ticket.
                     None => {
@@ -140,12 +153,14 @@ impl VirtioBlk {
             return Err(err(&alloc::format!("queue_size {size} is below {CHAIN_MAX}")));
         }
         device.driver_ok().map_err(|e| err(&e.to_string()))?;
+        let dma_faults = device.dma_faults();
         let state = State {
             device,
             tickets: BTreeMap::new(),
             next_ticket: 0,
             done: BTreeMap::new(),
             failed: None,
+            dma_faults,
         };
         Ok(Arc::new(Self { config, state: SpinLock::new(state), completions, has_irq }))
     }

@@ -209,6 +209,7 @@ crate::ktest! {
         let past = PAGE_SIZE as u32 + 1;
         assert!(refused(dev.submit_blocked_for_test(REQUEST_QUEUE, chain, 1, &frame, past, true)));
         let faults_before = crate::iommu::fault_count();
+        let device_faults_before = dev.dma_faults();
 
         // header | 512 bytes at the private frame (device-writable) | status
         let (header, status_byte) = read_request(SECTOR);
@@ -239,6 +240,8 @@ crate::ktest! {
             fault.reason
         );
         assert!(crate::iommu::fault_count() > faults_before);
+        // What a driver checks after each completion (the kernel's virtio-blk fails the disk).
+        assert!(dev.dma_faults() > device_faults_before, "the device's own count rose");
 
         // What the device makes of the failed access is up to it: QEMU drops the write
         // (the IOMMU faults it again) and completes the chain, claiming success; a device may
@@ -268,6 +271,7 @@ crate::ktest! {
         // with no new fault.
         bring_up(&mut dev);
         let faults_before_good_read = crate::iommu::fault_count();
+        let device_faults_before_good_read = dev.dma_faults();
         let (header, status_byte) = read_request(SECTOR);
         let data = DmaBuffer::FromDevice(DmaStream::alloc(512).expect("pool memory"));
         let id = dev
@@ -282,6 +286,7 @@ crate::ktest! {
         assert!(sector[8..].iter().all(|&b| b == 0));
         crate::iommu::poll_faults();
         assert_eq!(crate::iommu::fault_count(), faults_before_good_read);
+        assert_eq!(dev.dma_faults(), device_faults_before_good_read, "a good read, no fault");
         dev.reset().unwrap_or_else(|e| panic!("{e}"));
     }
 }

@@ -266,6 +266,13 @@ impl VirtioPciDevice {
         self.pci.address()
     }
 
+    /// Returns how many DMA faults the IOMMU has recorded for this device since boot (0
+    /// without an IOMMU). A rise means the device tried to reach memory outside the shared
+    /// pool: the driver should fail it.
+    pub fn dma_faults(&self) -> u64 {
+        crate::iommu::faults_of(self.address())
+    }
+
     /// Returns the virtio device type (2 = block).
     pub fn device_type(&self) -> u16 {
         self.device_type
