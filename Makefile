@@ -83,12 +83,14 @@ clean:
 	cargo clean
 
 # Benchmarks against Linux (README, "Benchmarks"): Debian's cloud kernel (cached under
-# target/bench/linux), the benchmark initramfs, then the A/B runner. BENCH_ARGS is passed on.
+# target/bench/linux), Debian's fio with its libraries (target/bench/fio-package, for the storage
+# rows), the benchmark initramfs, then the A/B runner. BENCH_ARGS is passed on.
 .PHONY: bench
 BENCH_DIR := target/bench
 BENCH_ARGS ?=
 bench: deps kernel
 	@vmlinuz=$$(./tests/bench/fetch-linux.sh $(BENCH_DIR)/linux) && \
-	initrd=$$(./tests/bench/mkimage.sh $(BENCH_DIR)/image) && \
+	fio=$$(./tests/bench/fetch-fio.sh $(BENCH_DIR)/fio-package) && \
+	initrd=$$(./tests/bench/mkimage.sh $(BENCH_DIR)/image "$$vmlinuz") && \
 	cargo run -q --release -p tests --bin bench -- --linux "$$vmlinuz" --ours $(KERNEL_ELF) \
-		--initrd "$$initrd" --out $(BENCH_DIR)/results.json $(BENCH_ARGS)
+		--initrd "$$initrd" --fio-root "$$fio" --out $(BENCH_DIR)/results.json $(BENCH_ARGS)

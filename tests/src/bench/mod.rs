@@ -4,6 +4,7 @@
 //!
 //! Nothing here asserts a speed: timing is measured and printed, never judged.
 
+pub mod fio;
 pub mod judge;
 pub mod parse;
 pub mod report;

@@ -167,7 +167,7 @@ pub fn table(rows: &[Row]) -> String {
     let _ = writeln!(out, "{label:<width$}  {g}", width = w + lw + ow + 11);
     let _ = writeln!(
         out,
-        "ratio: Linux÷ours for latencies, ours÷Linux for bandwidths (MB/s); >1 means we are \
+        "ratio: Linux÷ours for latencies, ours÷Linux for rates (MB/s, IO/s); >1 means we are \
          faster."
     );
     for n in notes {

@@ -2,19 +2,27 @@
 //! identical QEMU flags, runs A/B/A/B, and prints the ratio table (see README, "Benchmarks").
 //!
 //! Usage: `bench --linux VMLINUZ --ours ELF --initrd IMAGE [--out JSON] [--runs N]
-//! [--mem-rounds N] [--mem MiB] [--icount]`. It never fails on a speed; it fails only if it
-//! cannot run. `--icount` makes the guest clock count instructions (`BootSpec::icount`).
+//! [--mem-rounds N] [--mem MiB] [--icount] [--fio-root DIR] [--fio-runs N]
+//! [--only micro,mem,fio]`. It never fails on a speed; it fails only if it cannot run.
+//! `--icount` makes the guest clock count instructions (`BootSpec::icount`). `--fio-root` is
+//! tests/bench/fetch-fio.sh's tree: without it the storage rows are left out. `--only` runs
+//! some of the three groups: the micro runs (with boot_to_init), the minimum-memory
+//! bisection, the storage rows.
 #![forbid(unsafe_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use tests::bench::fio;
 use tests::bench::judge;
 use tests::bench::report::{self, Collected, Row, Side};
 use tests::bench::run::{self, Kernel};
 use tests::bench::stats::Summary;
-use tests::qemu::BootSpec;
+use tests::qemu::{BootSpec, Disk};
+
+/// The wall-clock limit of one storage boot (eight fio jobs).
+const FIO_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Command-line options.
 struct Options {
@@ -27,6 +35,18 @@ struct Options {
     mem_mib: u32,
     /// Guest time counts guest instructions (`BootSpec::icount`).
     icount: bool,
+    /// fio and its libraries (tests/bench/fetch-fio.sh), for the storage rows.
+    fio_root: Option<PathBuf>,
+    /// Storage boots per kernel.
+    fio_runs: usize,
+    /// Which groups run: micro, mem, fio.
+    only: Vec<String>,
+}
+
+impl Options {
+    fn runs_group(&self, group: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|g| g == group)
+    }
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -39,6 +59,9 @@ fn parse_args() -> Result<Options, String> {
         mem_rounds: 5,
         mem_mib: 512,
         icount: false,
+        fio_root: None,
+        fio_runs: 3,
+        only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -56,6 +79,16 @@ fn parse_args() -> Result<Options, String> {
             "--runs" => o.runs = number()?.max(1),
             "--mem-rounds" => o.mem_rounds = number()?,
             "--mem" => o.mem_mib = number()? as u32,
+            "--fio-root" => o.fio_root = Some(value.into()),
+            "--fio-runs" => o.fio_runs = number()?,
+            "--only" => {
+                for group in value.split(',') {
+                    if !["micro", "mem", "fio"].contains(&group) {
+                        return Err(format!("--only {group}: the groups are micro, mem, fio"));
+                    }
+                    o.only.push(group.to_string());
+                }
+            }
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -63,6 +96,9 @@ fn parse_args() -> Result<Options, String> {
         if !p.is_file() {
             return Err(format!("{name} {}: not a file", p.display()));
         }
+    }
+    if o.only.iter().any(|g| g == "fio") && o.fio_root.is_none() {
+        return Err("--only fio needs --fio-root (tests/bench/fetch-fio.sh)".into());
     }
     Ok(o)
 }
@@ -99,9 +135,9 @@ fn main() -> ExitCode {
     let (mut ours_to_init, mut ours_to_banner) = (0usize, 0usize);
     let mut clock = Collected::default();
 
+    let micro_runs = if o.runs_group("micro") { o.runs } else { 0 };
     eprintln!(
-        "bench: {} interleaved runs per kernel at -m {}M, cmdline {:?}",
-        o.runs,
+        "bench: {micro_runs} interleaved runs per kernel at -m {}M, cmdline {:?}",
         o.mem_mib,
         run::CMDLINE
     );
@@ -111,7 +147,7 @@ fn main() -> ExitCode {
              measure work done, not TCG speed (boot_to_init is still host time)"
         );
     }
-    for i in 1..=o.runs {
+    for i in 1..=micro_runs {
         for k in &kernels {
             let spec = BootSpec {
                 icount: o.icount,
@@ -147,7 +183,7 @@ fn main() -> ExitCode {
             });
             eprintln!(
                 "bench: run {i}/{} {:<5}: {:.1} s wall, {boot_ms}, {} samples, {} problem(s)",
-                o.runs,
+                micro_runs,
                 k.label,
                 b.elapsed.as_secs_f64(),
                 r.samples.len(),
@@ -166,10 +202,37 @@ fn main() -> ExitCode {
         }
     }
 
+    let mut storage = Collected::default();
+    let mut storage_failures = Vec::new();
+    let fio_runs = match &o.fio_root {
+        Some(root) if o.runs_group("fio") && o.fio_runs > 0 => {
+            let work = o.out.parent().unwrap_or(Path::new(".")).join("fio");
+            if let Err(e) = run_fio(
+                &o,
+                root,
+                &work,
+                &kernels,
+                &mut storage,
+                &mut storage_failures,
+                &mut problems,
+            ) {
+                eprintln!("bench: storage rows: {e}");
+                return ExitCode::from(1);
+            }
+            o.fio_runs
+        }
+        Some(_) => 0,
+        None => {
+            eprintln!("bench: no --fio-root: the storage (fio) rows are left out");
+            0
+        }
+    };
+
+    let mem_rounds = if o.runs_group("mem") { o.mem_rounds } else { 0 };
     let mut mem: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    for round in 1..=o.mem_rounds {
+    for round in 1..=mem_rounds {
         for (i, k) in kernels.iter().enumerate() {
-            eprintln!("bench: minimum memory, round {round}/{}, {}", o.mem_rounds, k.label);
+            eprintln!("bench: minimum memory, round {round}/{mem_rounds}, {}", k.label);
             let limit = Duration::from_secs(if k.ours { 15 } else { 40 });
             match run::min_memory(k, &o.initrd, o.mem_mib, limit) {
                 Some(m) => mem[i].push(m as f64),
@@ -182,7 +245,7 @@ fn main() -> ExitCode {
     }
 
     let mut rows: Vec<Row> = boot.rows();
-    if rows.is_empty() {
+    if rows.is_empty() && micro_runs > 0 {
         rows.push(Row {
             name: "boot_to_init".into(),
             unit: "ms".into(),
@@ -191,14 +254,14 @@ fn main() -> ExitCode {
             note: None,
         });
     }
-    if ours_to_banner > 0 {
+    if ours_to_banner > 0 && !rows.is_empty() {
         rows[0].note = Some(format!(
             "ours is timed to its banner line in {ours_to_banner} of {} runs (stand-in until it \
              runs /init); Linux to /init's first write",
             ours_to_banner + ours_to_init
         ));
     }
-    if o.mem_rounds > 0 {
+    if mem_rounds > 0 {
         rows.push(Row {
             name: "min_memory".into(),
             unit: "MiB".into(),
@@ -212,11 +275,14 @@ fn main() -> ExitCode {
                     ""
                 },
                 o.mem_mib,
-                o.mem_rounds
+                mem_rounds
             )),
         });
     }
     rows.extend(micro.rows());
+    if fio_runs > 0 {
+        rows.extend(fio::table_rows(&storage, &storage_failures, fio_runs));
+    }
 
     println!();
     print!("{}", report::table(&rows));
@@ -250,7 +316,9 @@ fn main() -> ExitCode {
             ),
         ),
         ("cmdline", run::CMDLINE.to_string()),
-        ("runs", o.runs.to_string()),
+        ("runs", micro_runs.to_string()),
+        ("fio_runs", fio_runs.to_string()),
+        ("fio_script", "tests/bench/fio.sh (psync, 256 MiB file, 16 MiB of random I/O)".into()),
         (
             "boot_marker_ours",
             format!("init in {ours_to_init} runs, banner in {ours_to_banner} runs"),
@@ -283,4 +351,85 @@ fn main() -> ExitCode {
     }
     println!("results: {}", o.out.display());
     ExitCode::SUCCESS
+}
+
+/// The storage rows: `o.fio_runs` boots per kernel, interleaved, each with `benchmode=fio`, a
+/// fresh copy of the empty test disk (/dev/vda) and the read-only fio disk (/dev/vdb). Each
+/// boot's console is kept in `work` as LABEL-RUN.console.
+fn run_fio(
+    o: &Options,
+    root: &Path,
+    work: &Path,
+    kernels: &[Kernel],
+    storage: &mut Collected,
+    failures: &mut Vec<fio::Failure>,
+    problems: &mut Vec<(Option<usize>, String)>,
+) -> Result<(), String> {
+    let disks = fio::Disks::prepare(work, root)?;
+    eprintln!(
+        "bench: storage rows: {} interleaved fio boots per kernel, test disk {} ext2 (4 KiB \
+         blocks), fio from {}",
+        o.fio_runs,
+        fio::TEST_DISK_SIZE,
+        disks.tree.display()
+    );
+    if o.icount {
+        eprintln!(
+            "bench: -icount: fio's rates are in guest time, which advances by instructions and \
+             skips ahead while the guest waits for the disk: not comparable with a host-time run"
+        );
+    }
+    for i in 1..=o.fio_runs {
+        for k in kernels {
+            let test_disk = disks.fresh_test_disk()?;
+            let spec = BootSpec {
+                icount: o.icount,
+                disks: vec![Disk::writable(test_disk), Disk::readonly(&disks.tree)],
+                ..run::spec_for(k, &o.initrd, o.mem_mib, "benchmode=fio", FIO_TIMEOUT)
+            };
+            let b = run::boot_timed(&spec)
+                .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
+            let console = work.join(format!("{}-{i}.console", k.label));
+            let _ = std::fs::write(&console, b.output());
+            let r = judge::judge_run(k, &b);
+            let f = fio::results(&b.output());
+            for s in &f.samples {
+                storage.add(side(k), &s.name, &s.unit, s.value);
+            }
+            for (row, reason) in &f.failed {
+                failures.push(fio::Failure {
+                    side: side(k),
+                    row: row.clone(),
+                    reason: reason.clone(),
+                });
+            }
+            eprintln!(
+                "bench: fio run {i}/{} {:<5}: {:.1} s wall, {} of {} rows, console {}",
+                o.fio_runs,
+                k.label,
+                b.elapsed.as_secs_f64(),
+                f.samples.len(),
+                fio::ROWS.len(),
+                console.display()
+            );
+            // A failed row is told in its note; the rest is a problem of the run.
+            let row_failure = |p: &str| {
+                p.strip_prefix("BENCH-FAIL name=")
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .is_some_and(fio::is_row)
+            };
+            for p in r.problems.iter().filter(|p| !row_failure(p)) {
+                eprintln!("bench:   {p}");
+                problems.push((Some(i), format!("{} (fio): {p}", k.label)));
+            }
+            for (row, text) in &f.stderr {
+                problems.push((Some(i), format!("{} (fio): {row} stderr: {text}", k.label)));
+            }
+            if r.boot.is_none() || b.timed_out {
+                eprint!("{}", b.tail(15));
+            }
+            disks.remove_test_disk();
+        }
+    }
+    Ok(())
 }
