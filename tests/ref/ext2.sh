@@ -43,6 +43,8 @@ echo tail >> sparse; tail -c 6 sparse
 echo "== large (through triple-indirect blocks)"
 yes 'cocoon writes a large file through the page cache ' | head -c 209715200 > large
 stat -c '%s %b' large; sha256sum large
+echo "== deep directories: .. and the working directory's path"
+mkdir -p deep/a/b/c; cd deep/a/b/c; pwd; cd ..; pwd; cd ../../..; pwd; cd /mnt
 echo "== open and unlinked"
 echo "still here" > gone; exec 3< gone; rm gone; ls gone 2>/dev/null; echo "ls gone: $?"; cat <&3; exec 3<&-
 echo "== remove"

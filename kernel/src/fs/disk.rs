@@ -128,6 +128,10 @@ pub struct DiskInode {
     /// Set when a directory is removed (the filesystem frees it at once).
     removed: AtomicBool,
     is_dir: bool,
+    /// A directory's parent, held strongly (as a Linux dentry pins its parent): nothing else
+    /// keeps the nodes above a working directory alive, and `..` must still find them. No
+    /// cycle: a disk directory does not hold its children (the mount's table is weak).
+    parent: SpinLock<Option<Arc<Node>>>,
 }
 
 impl DiskMount {
@@ -166,6 +170,7 @@ impl DiskMount {
             unlinked: AtomicBool::new(stat.meta.nlink == 0 && stat.kind != NodeKind::Dir),
             removed: AtomicBool::new(false),
             is_dir: stat.kind == NodeKind::Dir,
+            parent: SpinLock::new(None),
         };
         let node = Node::new_disk(stat.kind, stat.meta, disk);
         let mut nodes = self.nodes.lock();
@@ -256,6 +261,18 @@ impl DiskInode {
         if nodes.get(&self.ino).is_some_and(|w| w.as_ptr() == Arc::as_ptr(node)) {
             nodes.remove(&self.ino);
         }
+    }
+
+    /// Records a directory's parent (lookup, create, rename, mount).
+    pub fn set_parent(&self, parent: Arc<Node>) {
+        if self.is_dir {
+            *self.parent.lock() = Some(parent);
+        }
+    }
+
+    /// Returns a directory's parent, if one was recorded.
+    pub fn parent(&self) -> Option<Arc<Node>> {
+        self.parent.lock().clone()
     }
 
     /// Returns whether this is a removed directory.

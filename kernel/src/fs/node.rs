@@ -263,6 +263,9 @@ impl Node {
     /// Sets the parent a generated directory reports for `..`.
     pub fn set_parent(&self, parent: &Arc<Node>) {
         *self.parent.lock() = Arc::downgrade(parent);
+        if let Content::Disk(d) = &self.content {
+            d.set_parent(parent.clone());
+        }
     }
 
     /// Returns the kind.
@@ -313,6 +316,9 @@ impl Node {
 
     /// Returns the parent directory (itself for the root).
     pub fn parent(self: &Arc<Self>) -> Arc<Node> {
+        if let Some(parent) = self.disk().and_then(DiskInode::parent) {
+            return parent;
+        }
         self.parent.lock().upgrade().unwrap_or_else(|| self.clone())
     }
 
