@@ -612,6 +612,16 @@ impl Node {
         }
     }
 
+    /// Returns whether the file's data goes through its page cache (an in-memory or disk
+    /// regular file; not a generated one), so [`Node::page`] works.
+    pub fn has_page_cache(&self) -> bool {
+        match &self.content {
+            Content::File(_) => true,
+            Content::Disk(_) => self.kind == NodeKind::File,
+            _ => false,
+        }
+    }
+
     /// Returns page `index` of a regular file from its page cache, reading it (disk) or
     /// making it (a hole in memory) if needed: the frame a shared mapping maps.
     pub fn page(&self, index: u64) -> SysResult<ostd::mm::Frame> {

@@ -156,8 +156,29 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         return Ok(start);
     }
-    // Shared memory must exist before a fork can share it; private file contents are
-    // copied now.
+    if let Some(node) = file.as_ref().filter(|n| n.has_page_cache() && !prot.is_empty()) {
+        // A private file mapping maps the file's page-cache frames read-only, as exec does:
+        // the first store copies the page (the cache's own reference keeps the frame from
+        // being taken over). Pages past the end of the file come zero-filled on demand.
+        vm.map_area(area, false)?;
+        let size = node.size();
+        for (i, page) in (start..start + len).step_by(PAGE_SIZE).enumerate() {
+            let file_offset = offset + i as u64 * PAGE;
+            if file_offset >= size {
+                break;
+            }
+            let mapped = node
+                .page(file_offset / PAGE)
+                .and_then(|f| vm.map_page(page, f, prot - Prot::WRITE));
+            if let Err(e) = mapped {
+                vm.unmap_range(start, start + len);
+                return Err(e);
+            }
+        }
+        return Ok(start);
+    }
+    // Shared memory must exist before a fork can share it; the contents of other private
+    // file mappings (generated files, PROT_NONE) are copied now.
     let populate = shared || file.is_some() || flags & MAP_POPULATE != 0;
     vm.map_area(area, populate)?;
     if let Some(node) = file {
