@@ -18,6 +18,7 @@ mod fs;
 mod ipc;
 mod memory;
 mod net;
+mod page_span;
 mod process;
 mod random;
 mod syscall;

@@ -133,7 +133,7 @@ impl BlockCache {
         self.each_piece(offset, buf.len(), |index, within, range| {
             let whole = within == 0 && range.len() == self.page_len(index);
             if whole && !self.state.lock().pages.contains_key(&index) {
-                let frame = self.new_frame(1)?;
+                let frame = self.new_frame()?;
                 self.state.lock().insert(index, frame, false);
             } else {
                 self.load(index)?;
@@ -167,13 +167,8 @@ impl BlockCache {
         if end > self.bytes {
             return Err(Errno::EIO);
         }
-        let mut done = 0;
-        while done < len {
-            let at = offset + done as u64;
-            let within = (at % PAGE_SIZE as u64) as usize;
-            let n = (PAGE_SIZE - within).min(len - done);
-            f(at / PAGE_SIZE as u64, within, done..done + n)?;
-            done += n;
+        for p in crate::page_span::page_pieces(offset, len) {
+            f(p.index, p.within, p.range)?;
         }
         Ok(())
     }
@@ -222,8 +217,8 @@ impl BlockCache {
         Ok(())
     }
 
-    fn new_frame(&self, room_for: usize) -> SysResult<Frame> {
-        Ok(self.new_frames(room_for)?.remove(0))
+    fn new_frame(&self) -> SysResult<Frame> {
+        Ok(self.new_frames(1)?.remove(0))
     }
 
     /// Allocates `count` frames for new pages, making room first if the cache is at its

@@ -17,34 +17,11 @@ use ostd::mm::{Frame, PAGE_SIZE};
 use ostd::sync::SpinLock;
 
 use crate::error::{Errno, SysResult};
+use crate::page_span::page_pieces;
 
 /// The cached pages of one file, by page index.
 pub struct PageCache {
     pages: SpinLock<BTreeMap<u64, Frame>>,
-}
-
-/// One page-sized piece of a byte range: the page, where in it, and where in the caller's
-/// buffer.
-struct Piece {
-    index: u64,
-    within: usize,
-    range: core::ops::Range<usize>,
-}
-
-/// Splits `offset..offset + len` at page boundaries.
-fn pieces(offset: u64, len: usize) -> impl Iterator<Item = Piece> {
-    let mut done = 0;
-    core::iter::from_fn(move || {
-        if done >= len {
-            return None;
-        }
-        let at = offset + done as u64;
-        let within = (at % PAGE_SIZE as u64) as usize;
-        let n = (PAGE_SIZE - within).min(len - done);
-        let piece = Piece { index: at / PAGE_SIZE as u64, within, range: done..done + n };
-        done += n;
-        Some(piece)
-    })
 }
 
 impl PageCache {
@@ -93,7 +70,7 @@ impl PageCache {
         if self.is_empty() {
             return miss(offset, buf);
         }
-        for p in pieces(offset, buf.len()) {
+        for p in page_pieces(offset, buf.len()) {
             let out = &mut buf[p.range.clone()];
             match self.get(p.index) {
                 Some(frame) => frame.read_bytes(p.within, out),
@@ -111,7 +88,7 @@ impl PageCache {
         data: &[u8],
         mut new_page: impl FnMut() -> SysResult<Frame>,
     ) -> SysResult<()> {
-        for p in pieces(offset, data.len()) {
+        for p in page_pieces(offset, data.len()) {
             let frame = self.get_or_fill(p.index, &mut new_page)?;
             frame.write_bytes(p.within, &data[p.range]);
         }
@@ -124,7 +101,7 @@ impl PageCache {
         if self.is_empty() {
             return;
         }
-        for p in pieces(offset, data.len()) {
+        for p in page_pieces(offset, data.len()) {
             if let Some(frame) = self.get(p.index) {
                 frame.write_bytes(p.within, &data[p.range]);
             }
