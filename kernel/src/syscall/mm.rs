@@ -130,58 +130,37 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         vm.areas().find_free(addr & !(PAGE - 1), len).ok_or(Errno::ENOMEM)?
     };
     let area = Area { start, end: start + len, prot, shared };
-    if let (Some(node), true) = (&file, shared) {
-        // A shared file mapping maps the file's own pages (its page cache), so stores
-        // through it, read(), write() and every other shared mapping of the file agree. An
-        // in-memory file's pages come as they are touched (the fault handler takes them from
-        // the cache: a sparse file costs only what is touched); a disk file's are read now,
-        // since reading may sleep. Pages past the end of the file come zero-filled on demand
-        // (Linux: SIGBUS).
+    // Files with a page cache map its frames; a private PROT_NONE mapping copies instead
+    // (below), as do generated files.
+    let cached = file.as_ref().filter(|n| n.has_page_cache() && (shared || !prot.is_empty()));
+    if let Some(node) = cached {
         vm.map_area(area, false)?;
-        vm.add_shared_file(start, start + len, node.clone(), offset);
-        if node.disk().is_none() {
-            return Ok(start);
-        }
-        let size = node.size();
-        for (i, page) in (start..start + len).step_by(PAGE_SIZE).enumerate() {
-            let file_offset = offset + i as u64 * PAGE;
-            if file_offset >= size {
-                break;
+        if shared {
+            // A shared mapping maps the file's own pages (its page cache), so stores through
+            // it, read(), write() and every other shared mapping of the file agree. An
+            // in-memory file's pages come as they are touched (the fault handler takes them
+            // from the cache: a sparse file costs only what is touched); a disk file's are
+            // read now, since reading may sleep.
+            vm.add_shared_file(start, start + len, node.clone(), offset);
+            if node.disk().is_some() {
+                map_file_pages(&vm, node, area, offset, prot)?;
             }
-            let mapped = node.page(file_offset / PAGE).and_then(|f| vm.map_page(page, f, prot));
-            if let Err(e) = mapped {
-                vm.unmap_range(start, start + len);
-                return Err(e);
-            }
+        } else {
+            // A private mapping maps the same frames read-only, as exec does: the first
+            // store copies the page (the cache's own reference keeps the frame from being
+            // taken over).
+            map_file_pages(&vm, node, area, offset, prot - Prot::WRITE)?;
         }
         return Ok(start);
     }
-    if let Some(node) = file.as_ref().filter(|n| n.has_page_cache() && !prot.is_empty()) {
-        // A private file mapping maps the file's page-cache frames read-only, as exec does:
-        // the first store copies the page (the cache's own reference keeps the frame from
-        // being taken over). Pages past the end of the file come zero-filled on demand.
-        vm.map_area(area, false)?;
-        let size = node.size();
-        for (i, page) in (start..start + len).step_by(PAGE_SIZE).enumerate() {
-            let file_offset = offset + i as u64 * PAGE;
-            if file_offset >= size {
-                break;
-            }
-            let mapped = node
-                .page(file_offset / PAGE)
-                .and_then(|f| vm.map_page(page, f, prot - Prot::WRITE));
-            if let Err(e) = mapped {
-                vm.unmap_range(start, start + len);
-                return Err(e);
-            }
-        }
-        return Ok(start);
-    }
-    // Shared memory must exist before a fork can share it; the contents of other private
-    // file mappings (generated files, PROT_NONE) are copied now.
+    // Shared memory must exist before a fork can share it; the contents of other file
+    // mappings (generated files, private PROT_NONE) are copied now.
     let populate = shared || file.is_some() || flags & MAP_POPULATE != 0;
     vm.map_area(area, populate)?;
     if let Some(node) = file {
+        if shared {
+            vm.add_shared_file(start, start + len, node.clone(), offset);
+        }
         let mut buf = alloc::vec![0u8; PAGE_SIZE];
         for (i, page) in (start..start + len).step_by(PAGE_SIZE).enumerate() {
             let n = node.read_at(offset + i as u64 * PAGE, &mut buf)?;
@@ -193,6 +172,31 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
     }
     Ok(start)
+}
+
+/// Maps the page-cache frames of `node` from `offset` into `area` with `prot`, up to the end
+/// of the file (pages past it come zero-filled on demand; Linux: SIGBUS). On failure the
+/// area is unmapped again.
+fn map_file_pages(
+    vm: &crate::process::vm::Vm,
+    node: &crate::fs::Node,
+    area: Area,
+    offset: u64,
+    prot: Prot,
+) -> SysResult<()> {
+    let size = node.size();
+    for (i, page) in (area.start..area.end).step_by(PAGE_SIZE).enumerate() {
+        let file_offset = offset + i as u64 * PAGE;
+        if file_offset >= size {
+            break;
+        }
+        let mapped = node.page(file_offset / PAGE).and_then(|f| vm.map_page(page, f, prot));
+        if let Err(e) = mapped {
+            vm.unmap_range(area.start, area.end);
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// munmap(2).
