@@ -10,6 +10,7 @@ use alloc::vec::Vec;
 
 use ostd::sync::SpinLock;
 
+use super::disk::DiskMount;
 use super::node::{Node, NodeKind};
 use crate::error::{Errno, SysResult};
 
@@ -90,12 +91,9 @@ pub fn start_writeback() {
         drop(ostd::task::spawn("writeback", || {
             loop {
                 ostd::task::sleep_ms(WRITEBACK_INTERVAL_MS);
-                let roots: Vec<Arc<Node>> = MOUNTS.lock().iter().map(|m| m.root.clone()).collect();
-                for root in roots {
-                    if let Some(disk) = root.disk() {
-                        if let Err(e) = disk.mount().sync_if_dirty() {
-                            log::warn!("writeback of {}: {e:?}", disk.mount().dev());
-                        }
+                for disk in mounted_disks() {
+                    if let Err(e) = disk.sync_if_dirty() {
+                        log::warn!("writeback of {}: {e:?}", disk.dev());
                     }
                 }
             }
@@ -105,15 +103,20 @@ pub fn start_writeback() {
 
 /// Writes every mounted disk filesystem back to its disk (sync(2)); returns the first error.
 pub fn sync_all() -> SysResult<()> {
-    let roots: Vec<Arc<Node>> = MOUNTS.lock().iter().map(|m| m.root.clone()).collect();
-    let mut result = Ok(());
-    for root in roots {
-        if let Some(disk) = root.disk() {
-            let synced = disk.mount().sync();
-            result = result.and(synced);
+    mounted_disks().iter().map(|disk| disk.sync()).fold(Ok(()), SysResult::and)
+}
+
+/// Returns each mounted disk filesystem once (a disk mounted in two places is one).
+fn mounted_disks() -> Vec<Arc<DiskMount>> {
+    let mut disks: Vec<Arc<DiskMount>> = Vec::new();
+    for m in MOUNTS.lock().iter() {
+        if let Some(disk) = m.root.disk() {
+            if !disks.iter().any(|d| Arc::ptr_eq(d, disk.mount())) {
+                disks.push(disk.mount().clone());
+            }
         }
     }
-    result
+    disks
 }
 
 /// Mounts the disk filesystem `fstype` from the block device node `device` on `dir`.
@@ -130,7 +133,7 @@ pub fn mount_disk(
     source: &str,
     target: &str,
 ) -> SysResult<()> {
-    if fstype != "ext2" {
+    if !is_disk_filesystem(fstype) {
         return Err(Errno::ENODEV);
     }
     let NodeKind::BlockDev(rdev) = device.kind() else { return Err(Errno::ENOTBLK) };
