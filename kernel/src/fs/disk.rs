@@ -41,7 +41,7 @@ pub struct DiskStatFs {
     pub magic: u64,
     /// Block size in bytes.
     pub block_size: u64,
-    /// Blocks, free blocks, blocks free for unprivileged users.
+    /// Blocks that can hold files (without the metadata overhead).
     pub blocks: u64,
     /// Free blocks.
     pub free_blocks: u64,

@@ -51,8 +51,9 @@ struct Ext2 {
 /// shows the same filesystem there, as Linux shares one superblock between its mounts.
 static MOUNTED: SpinLock<Vec<(u32, Weak<Node>)>> = SpinLock::new(Vec::new());
 
-fn mounted_root(rdev: u32) -> Option<Arc<Node>> {
-    MOUNTED.lock().iter().find(|(r, _)| *r == rdev).and_then(|(_, root)| root.upgrade())
+/// Returns the root of disk `rdev` in `mounted` (the locked [`MOUNTED`]), if it is mounted.
+fn mounted_root(mounted: &[(u32, Weak<Node>)], rdev: u32) -> Option<Arc<Node>> {
+    mounted.iter().find(|(r, _)| *r == rdev).and_then(|(_, root)| root.upgrade())
 }
 
 /// Mounts the ext2 filesystem on `device` (device number `rdev`) and returns its root.
@@ -64,7 +65,7 @@ fn mounted_root(rdev: u32) -> Option<Arc<Node>> {
 /// EINVAL if it holds no ext2 filesystem this kernel can mount (logged with the reason);
 /// EIO if the disk fails.
 pub fn mount(device: Arc<dyn BlockDevice>, rdev: u32, read_only: bool) -> SysResult<Arc<Node>> {
-    if let Some(root) = mounted_root(rdev) {
+    if let Some(root) = mounted_root(&MOUNTED.lock(), rdev) {
         return Ok(root);
     }
     let cache = Arc::new(BlockCache::new(device));
@@ -85,7 +86,7 @@ pub fn mount(device: Arc<dyn BlockDevice>, rdev: u32, read_only: bool) -> SysRes
     let mut mounted = MOUNTED.lock();
     // Mount(2) calls for one disk can race; the first to get here wins, and the loser's
     // filesystem (which changed nothing) is dropped.
-    if let Some(winner) = mounted.iter().find(|(r, _)| *r == rdev).and_then(|(_, w)| w.upgrade()) {
+    if let Some(winner) = mounted_root(&mounted, rdev) {
         return Ok(winner);
     }
     mounted.retain(|(_, w)| w.strong_count() > 0);
