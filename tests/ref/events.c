@@ -1,4 +1,4 @@
-/* FIFOs, eventfd and epoll, checked against Linux. Deterministic output only.
+/* FIFOs, eventfd, epoll and timerfd, checked against Linux. Deterministic output only.
  * Build: musl-gcc -static -O2 -o events events.c */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <poll.h>
+#include <time.h>
 #include <sys/select.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -49,6 +52,73 @@ static void select_cases(void) {
     printf("select, timeout: %d read=%d\n", n, FD_ISSET(p[0], &r));
     close(p[0]);
     close(p[1]);
+}
+
+/* timerfd: expiry counts, nonblocking reads, periodic timers, gettime, bad arguments, and
+ * readiness through poll and epoll. Times are chosen so that no line depends on timing. */
+static void timerfd_cases(void) {
+    printf("timerfd bad clock: %s\n", timerfd_create(42, 0) < 0 && errno == EINVAL ? "EINVAL" : "?");
+    printf("timerfd bad flags: %s\n", timerfd_create(CLOCK_MONOTONIC, 1) < 0 && errno == EINVAL ? "EINVAL" : "?");
+    int t = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    printf("timerfd cloexec: %d\n", (fcntl(t, F_GETFD) & FD_CLOEXEC) != 0);
+    uint64_t n = 0;
+    printf("disarmed read: %s\n", read(t, &n, 8) < 0 && errno == EAGAIN ? "EAGAIN" : "?");
+    printf("short read: %s\n", read(t, &n, 4) < 0 && errno == EINVAL ? "EINVAL" : "?");
+    printf("write: %s\n", write(t, &n, 8) < 0 && errno == EINVAL ? "EINVAL" : "?");
+    struct itimerspec its = { .it_value = { 0, 20 * 1000 * 1000 } }, old;
+    printf("settime: %d\n", timerfd_settime(t, 0, &its, NULL));
+    timerfd_gettime(t, &old);
+    printf("armed: %d interval %ld\n", old.it_value.tv_sec == 0 && old.it_value.tv_nsec > 0, (long)old.it_interval.tv_nsec);
+    struct pollfd pfd = { .fd = t, .events = POLLIN };
+    int ready = poll(&pfd, 1, 5000);
+    printf("poll: %d revents %d\n", ready, pfd.revents);
+    ssize_t got_bytes = read(t, &n, 8);
+    printf("one-shot read: %zd %llu\n", got_bytes, (unsigned long long)n);
+    printf("read again: %s\n", read(t, &n, 8) < 0 && errno == EAGAIN ? "EAGAIN" : "?");
+    timerfd_gettime(t, &old);
+    printf("after one-shot: %ld %ld\n", (long)old.it_value.tv_sec, (long)old.it_value.tv_nsec);
+    /* A periodic timer that ran for a while has counted several expiries. */
+    struct itimerspec every = { .it_interval = { 0, 5 * 1000 * 1000 }, .it_value = { 0, 5 * 1000 * 1000 } };
+    timerfd_settime(t, 0, &every, NULL);
+    usleep(100 * 1000);
+    read(t, &n, 8);
+    printf("periodic expiries >= 2: %d\n", n >= 2);
+    /* A blocking read waits for the next expiry. */
+    int b = timerfd_create(CLOCK_REALTIME, 0);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct itimerspec abs = { .it_value = { now.tv_sec, now.tv_nsec } };
+    abs.it_value.tv_nsec += 30 * 1000 * 1000;
+    if (abs.it_value.tv_nsec >= 1000000000) { abs.it_value.tv_sec++; abs.it_value.tv_nsec -= 1000000000; }
+    printf("absolute settime: %d\n", timerfd_settime(b, TFD_TIMER_ABSTIME, &abs, NULL));
+    got_bytes = read(b, &n, 8);
+    printf("blocking read: %zd %llu\n", got_bytes, (unsigned long long)n);
+    /* Disarming drops unread expiries; old value comes back. */
+    timerfd_settime(t, 0, &every, NULL);
+    usleep(20 * 1000);
+    struct itimerspec off = { 0 };
+    timerfd_settime(t, 0, &off, &old);
+    printf("old interval: %ld\n", (long)old.it_interval.tv_nsec);
+    printf("after disarm: %s\n", read(t, &n, 8) < 0 && errno == EAGAIN ? "EAGAIN" : "?");
+    /* epoll sees it too. */
+    int ep = epoll_create1(0);
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 5 };
+    epoll_ctl(ep, EPOLL_CTL_ADD, t, &ev);
+    its.it_value.tv_nsec = 10 * 1000 * 1000;
+    timerfd_settime(t, 0, &its, NULL);
+    struct epoll_event got = { 0 };
+    int events = epoll_wait(ep, &got, 1, 5000);
+    printf("epoll: %d data %llu\n", events, (unsigned long long)got.data.u64);
+    /* Bad arguments. */
+    struct itimerspec bad = { .it_value = { 0, 1000000000 } };
+    printf("bad nsec: %s\n", timerfd_settime(t, 0, &bad, NULL) < 0 && errno == EINVAL ? "EINVAL" : "?");
+    printf("bad settime flags: %s\n", timerfd_settime(t, 8, &its, NULL) < 0 && errno == EINVAL ? "EINVAL" : "?");
+    printf("settime on an epoll fd: %s\n", timerfd_settime(ep, 0, &its, NULL) < 0 && errno == EINVAL ? "EINVAL" : "?");
+    printf("gettime on a bad fd: %s\n", timerfd_gettime(999, &old) < 0 && errno == EBADF ? "EBADF" : "?");
+    printf("settime from a bad pointer: %s\n", timerfd_settime(t, 0, (void *)8, NULL) < 0 && errno == EFAULT ? "EFAULT" : "?");
+    close(t);
+    close(b);
+    close(ep);
 }
 
 int main(void) {
@@ -122,5 +192,6 @@ int main(void) {
     int self = epoll_ctl(outer, EPOLL_CTL_ADD, outer, &nested);
     printf("epoll in itself: %d %s\n", self, self < 0 && errno == EINVAL ? "EINVAL" : "?");
     select_cases();
+    timerfd_cases();
     return probe_end();
 }

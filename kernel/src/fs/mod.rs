@@ -35,6 +35,7 @@ pub mod poll;
 pub mod rootfs;
 pub mod stat;
 pub mod sysfs;
+pub mod timerfd;
 
 pub use fd_table::FdTable;
 pub use file::{FileLike, OpenFlags};

@@ -1,10 +1,12 @@
 //! Timer syscalls: the interval timers (getitimer, setitimer, alarm) and the POSIX timers
-//! (timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete). The
-//! timers live in `process::itimer` and `process::posix_timer`.
+//! (timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete), and timerfd.
+//! The timers live in `process::itimer`, `process::posix_timer` and `fs::timerfd`.
 
 use super::SyscallCtx;
 use super::decode::{interval_pair_bytes, read_timespec, read_timeval};
 use crate::error::{Errno, SysResult};
+use crate::fs::OpenFlags;
+use crate::fs::timerfd::{self, TimerFd};
 use crate::process::itimer;
 use crate::process::posix_timer::{self, Notify};
 use crate::time::timespec_ns;
@@ -119,4 +121,57 @@ pub fn sys_timer_getoverrun(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64>
 /// timer_delete(2).
 pub fn sys_timer_delete(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     posix_timer::delete(ctx.process, a[0] as i32).map(|()| 0)
+}
+
+/// The timerfd behind descriptor `fd`: EBADF if none, EINVAL if it is another kind of file.
+fn timerfd_of(ctx: &SyscallCtx, fd: u64) -> SysResult<alloc::sync::Arc<dyn crate::fs::FileLike>> {
+    let file = ctx.process.file(fd as i32)?;
+    if file.as_any().is_some_and(|any| any.is::<TimerFd>()) { Ok(file) } else { Err(Errno::EINVAL) }
+}
+
+fn with_timerfd<R>(file: &dyn crate::fs::FileLike, f: impl FnOnce(&TimerFd) -> R) -> R {
+    f(file.as_any().and_then(|any| any.downcast_ref::<TimerFd>()).expect("checked by timerfd_of"))
+}
+
+/// timerfd_create(2).
+pub fn sys_timerfd_create(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const TFD_NONBLOCK: u64 = 0o4000;
+    const TFD_CLOEXEC: u64 = 0o2000000;
+    let (clock, flags) = (a[0], a[1]);
+    if flags & !(TFD_NONBLOCK | TFD_CLOEXEC) != 0 || !timerfd::valid_clock(clock) {
+        return Err(Errno::EINVAL);
+    }
+    let file_flags =
+        if flags & TFD_NONBLOCK != 0 { OpenFlags::NONBLOCK } else { OpenFlags::empty() };
+    let file = TimerFd::new(clock as u32, file_flags);
+    ctx.process.install_file(file, flags & TFD_CLOEXEC != 0).map(|fd| fd as u64)
+}
+
+/// timerfd_settime(2). TFD_TIMER_CANCEL_ON_SET is accepted; the realtime clock is never
+/// set here, so it never cancels.
+pub fn sys_timerfd_settime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const TFD_TIMER_ABSTIME: u64 = 1;
+    const TFD_TIMER_CANCEL_ON_SET: u64 = 2;
+    let flags = a[1];
+    let mem = ctx.mem();
+    let interval = timespec_ns(read_timespec(&mem, a[2])?);
+    let value = timespec_ns(read_timespec(&mem, a[2] + 16)?);
+    if flags & !(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file = timerfd_of(ctx, a[0])?;
+    let (old_interval, old_left) =
+        with_timerfd(&*file, |t| t.set(interval, value, flags & TFD_TIMER_ABSTIME != 0));
+    if a[3] != 0 {
+        mem.write(a[3], &interval_pair_bytes(old_interval, old_left, false))?;
+    }
+    Ok(0)
+}
+
+/// timerfd_gettime(2).
+pub fn sys_timerfd_gettime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let file = timerfd_of(ctx, a[0])?;
+    let (interval, left) = with_timerfd(&*file, TimerFd::get);
+    ctx.mem().write(a[1], &interval_pair_bytes(interval, left, false))?;
+    Ok(0)
 }

@@ -1,0 +1,130 @@
+//! timerfd: a timer that counts its expiries in a file (timerfd_create(2)). Reading takes
+//! the count; the file is readable while it is non-zero. The count is brought up to date
+//! whenever the file is asked (read, poll, gettime), so no task has to fire it.
+
+use alloc::sync::Arc;
+
+use ostd::sync::SpinLock;
+
+use super::file::{FileLike, OpenFlags, Readiness, Stat};
+use crate::error::{Errno, SysResult};
+use crate::time::timer::{deadline_for, expire, remaining};
+
+/// The clocks a timerfd may count on: REALTIME, MONOTONIC, BOOTTIME, REALTIME_ALARM,
+/// BOOTTIME_ALARM (as timerfd_create accepts them).
+pub fn valid_clock(clock: u64) -> bool {
+    matches!(clock, 0 | 1 | 7 | 8 | 9)
+}
+
+#[derive(Default)]
+struct State {
+    /// Next expiry in monotonic ns, if armed.
+    deadline: Option<u64>,
+    /// Reload interval in ns (0: one-shot).
+    interval: u64,
+    /// Expiries not yet read.
+    ticks: u64,
+}
+
+impl State {
+    /// Counts the expiries that have passed by `now`.
+    fn catch_up(&mut self, now: u64) {
+        if let Some(at) = self.deadline.filter(|&at| at <= now) {
+            let (expiries, next) = expire(at, self.interval, now);
+            self.ticks = self.ticks.saturating_add(expiries);
+            self.deadline = next;
+        }
+    }
+}
+
+/// A timerfd.
+pub struct TimerFd {
+    clock: u32,
+    state: SpinLock<State>,
+    flags: SpinLock<OpenFlags>,
+}
+
+impl TimerFd {
+    /// A disarmed timer on `clock` (checked by [`valid_clock`]).
+    pub fn new(clock: u32, flags: OpenFlags) -> Arc<Self> {
+        Arc::new(Self {
+            clock,
+            state: SpinLock::new(State::default()),
+            flags: SpinLock::new(flags | OpenFlags::RDWR),
+        })
+    }
+
+    /// timerfd_settime: arms the timer `value` ns from now (or at the absolute time `value`
+    /// on its clock), reloading every `interval` ns; a value of 0 disarms it. Unread
+    /// expiries are dropped. Returns the old (interval, time left).
+    pub fn set(&self, interval: u64, value: u64, absolute: bool) -> (u64, u64) {
+        let now = crate::time::monotonic_ns();
+        let mut s = self.state.lock();
+        s.catch_up(now);
+        let old = (s.interval, remaining(s.deadline, now));
+        s.deadline = deadline_for(self.clock, value, absolute, now);
+        s.interval = if s.deadline.is_some() { interval } else { 0 };
+        s.ticks = 0;
+        old
+    }
+
+    /// timerfd_gettime: (interval, time left), 0 left if disarmed.
+    pub fn get(&self) -> (u64, u64) {
+        let now = crate::time::monotonic_ns();
+        let mut s = self.state.lock();
+        s.catch_up(now);
+        (s.interval, remaining(s.deadline, now))
+    }
+
+    fn take_ticks(&self) -> u64 {
+        let mut s = self.state.lock();
+        s.catch_up(crate::time::monotonic_ns());
+        core::mem::take(&mut s.ticks)
+    }
+
+    fn nonblocking(&self) -> bool {
+        self.flags.lock().contains(OpenFlags::NONBLOCK)
+    }
+}
+
+impl FileLike for TimerFd {
+    fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
+        if buf.len() < 8 {
+            return Err(Errno::EINVAL);
+        }
+        let nonblocking = self.nonblocking();
+        let ticks = ostd::task::wait_ticks_until(|| match self.take_ticks() {
+            0 => crate::wait::not_ready(nonblocking),
+            n => Some(Ok(n)),
+        })?;
+        buf[..8].copy_from_slice(&ticks.to_le_bytes());
+        Ok(8)
+    }
+
+    fn write(&self, _buf: &[u8]) -> SysResult<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    fn stat(&self) -> Stat {
+        Stat { mode: 0o600, nlink: 1, blksize: 4096, dev: 13, ..Stat::default() }
+    }
+
+    fn flags(&self) -> OpenFlags {
+        *self.flags.lock()
+    }
+
+    fn set_status_flags(&self, flags: OpenFlags) {
+        let mut f = self.flags.lock();
+        *f = (*f - OpenFlags::NONBLOCK) | (flags & OpenFlags::NONBLOCK);
+    }
+
+    fn readiness(&self) -> Readiness {
+        let mut s = self.state.lock();
+        s.catch_up(crate::time::monotonic_ns());
+        Readiness { readable: s.ticks > 0, writable: false, hangup: false }
+    }
+
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
+    }
+}
