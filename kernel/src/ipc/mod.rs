@@ -1,4 +1,5 @@
-//! Inter-thread and inter-process communication that is not a file: futexes (System V IPC
-//! and message queues would land here too).
+//! Inter-thread and inter-process communication that is not a file: futexes and System V
+//! shared memory (System V semaphores and message queues would land here too).
 
 pub mod futex;
+pub mod shm;

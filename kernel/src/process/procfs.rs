@@ -1,6 +1,7 @@
 //! procfs: what real programs read from /proc, generated on every read.
 //!
-//! Global files: meminfo, cpuinfo, uptime, loadavg, mounts, stat, version, filesystems;
+//! Global files: meminfo, cpuinfo, uptime, loadavg, mounts, stat, version, filesystems,
+//! sysvipc/shm;
 //! `self`; and per process: stat, status, cmdline, comm, exe, cwd, maps, fd/.
 //! Formats follow Linux 6.1's (fs/proc/array.c, meminfo.c) so ps, top and free parse them.
 
@@ -50,6 +51,7 @@ const GLOBAL: &[&str] = &[
     "uptime",
     "version",
     "cmdline",
+    "sysvipc",
 ];
 
 impl Generated for Root {
@@ -91,8 +93,21 @@ impl Generated for Root {
                      nodev\tdevpts\n\text2\n",
                 )
             }),
+            "sysvipc" => Node::new_generated(NodeKind::Dir, 0o555, ino, SysvIpc),
             pid => pid_dir(pid.parse().ok()?)?,
         })
+    }
+}
+
+/// /proc/sysvipc: the System V IPC objects (shared memory so far).
+struct SysvIpc;
+
+impl Generated for SysvIpc {
+    fn entries(&self) -> Vec<(String, Arc<Node>)> {
+        // Below PROC_INO_BASE: the numbers above it belong to the global files and to
+        // the per-process directories.
+        let shm = text(PROC_INO_BASE - 1, crate::ipc::shm::proc_listing);
+        alloc::vec![(String::from("shm"), shm)]
     }
 }
 

@@ -190,6 +190,8 @@ struct SharedFileMap {
     node: Arc<crate::fs::Node>,
     /// File offset of `start`.
     offset: u64,
+    /// The System V segment this maps, if it is one (counts as one attachment).
+    shm: Option<crate::ipc::shm::Attachment>,
 }
 
 impl Vm {
@@ -271,7 +273,42 @@ impl Vm {
     /// Records that `start..end` maps `node` from `offset`, shared: its writes go back to
     /// the file (see [`Vm::write_back`]).
     pub fn add_shared_file(&self, start: u64, end: u64, node: Arc<crate::fs::Node>, offset: u64) {
-        self.shared_files.lock().push(SharedFileMap { start, end, node, offset });
+        self.shared_files.lock().push(SharedFileMap { start, end, node, offset, shm: None });
+    }
+
+    /// Records that `start..end` maps System V segment `attachment`, whose file is `node`.
+    pub fn add_shm(
+        &self,
+        start: u64,
+        end: u64,
+        node: Arc<crate::fs::Node>,
+        attachment: crate::ipc::shm::Attachment,
+    ) {
+        let map = SharedFileMap { start, end, node, offset: 0, shm: Some(attachment) };
+        self.shared_files.lock().push(map);
+    }
+
+    /// shmdt: unmaps the segment attached at `addr` (every piece of that attachment within
+    /// the segment's length from `addr`). Returns false if no attachment starts at `addr`.
+    pub fn detach_shm(&self, addr: u64) -> bool {
+        let pieces: Vec<(u64, u64)> = {
+            let maps = self.shared_files.lock();
+            let Some(first) =
+                maps.iter().find(|m| m.start == addr && m.offset == 0).and_then(|m| m.shm.as_ref())
+            else {
+                return false;
+            };
+            let end = addr.saturating_add(first.mapped_len());
+            maps.iter()
+                .filter(|m| m.shm.as_ref().is_some_and(|a| a.same_segment(first)))
+                .filter(|m| m.start >= addr && m.end <= end && m.offset == m.start - addr)
+                .map(|m| (m.start, m.end))
+                .collect()
+        };
+        for (start, end) in pieces {
+            self.unmap_range(start, end);
+        }
+        true
     }
 
     /// Writes the pages of shared file mappings within `start..end` back to their files,

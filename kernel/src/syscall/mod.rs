@@ -14,6 +14,7 @@ pub mod fs;
 pub mod futex;
 pub mod i386;
 pub mod identity;
+pub mod ipc;
 pub mod mm;
 pub mod mount;
 pub mod names;

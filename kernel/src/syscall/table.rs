@@ -1,8 +1,8 @@
 //! The syscall table: every implemented syscall, by number, in one place.
 
 use super::{
-    Handler, dir, epoll, fd, file_io, file_meta, futex, identity, mm, mount, poll, prctl, process,
-    resources, sched, signal, socket, system, time, timer,
+    Handler, dir, epoll, fd, file_io, file_meta, futex, identity, ipc, mm, mount, poll, prctl,
+    process, resources, sched, signal, socket, system, time, timer,
 };
 
 /// One implemented syscall.
@@ -53,6 +53,9 @@ table! {
     26 msync => mm::sys_msync,
     27 mincore => mm::sys_mincore,
     28 madvise => mm::sys_madvise,
+    29 shmget => ipc::sys_shmget,
+    30 shmat => ipc::sys_shmat,
+    31 shmctl => ipc::sys_shmctl,
     32 dup => fd::sys_dup,
     33 dup2 => fd::sys_dup2,
     34 pause => signal::sys_pause,
@@ -85,6 +88,7 @@ table! {
     61 wait4 => process::sys_wait4,
     62 kill => signal::sys_kill,
     63 uname => system::sys_uname,
+    67 shmdt => ipc::sys_shmdt,
     72 fcntl => fd::sys_fcntl,
     73 flock => fd::sys_flock,
     74 fsync => file_io::sys_fsync,
@@ -212,8 +216,11 @@ table! {
     275 splice => file_io::sys_splice,
     280 utimensat => file_meta::sys_utimensat,
     281 epoll_pwait => epoll::sys_epoll_pwait,
+    283 timerfd_create => timer::sys_timerfd_create,
     284 eventfd => fd::sys_eventfd,
     285 fallocate => file_meta::sys_fallocate,
+    286 timerfd_settime => timer::sys_timerfd_settime,
+    287 timerfd_gettime => timer::sys_timerfd_gettime,
     288 accept4 => socket::sys_accept4,
     290 eventfd2 => fd::sys_eventfd2,
     291 epoll_create1 => epoll::sys_epoll_create1,

@@ -101,8 +101,13 @@ fn main() -> ExitCode {
         reference(&elf, "tests/ref/threads.sh", &["tests/ref/threads.c"]),
     );
     record(
-        "FIFO, eventfd and epoll probe matches Linux 6.1",
+        "FIFO, eventfd, epoll and timerfd probe matches Linux 6.1",
         reference(&elf, "tests/ref/events.sh", &["tests/ref/events.c"]),
+    );
+    record(
+        "System V shared memory probe (keys, attach at addresses, fork, IPC_STAT/SET/RMID while \
+         attached, SHM_INFO, /proc/sysvipc/shm) matches Linux 6.1",
+        reference(&elf, "tests/ref/sysvshm.sh", &["tests/ref/sysvshm.c"]),
     );
     record(
         "mremap and sigtimedwait probe matches Linux 6.1",
