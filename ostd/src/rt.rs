@@ -2,15 +2,64 @@
 //!
 //! On this toolchain (no rust-src, host target) `compiler_builtins` does not export the C
 //! memory functions, and `alloc` was built with unwinding, so the kernel provides both.
-//! The memory functions use string instructions, which are fast on every CPU we target and
-//! cannot be turned back into calls to themselves by the optimiser. Bulk copies and fills
-//! move eight bytes per step (`rep movsq`/`rep stosq`), then the tail byte by byte. On
-//! hardware that is as fast as `rep movsb`; under QEMU's TCG, which emulates a string
-//! instruction one step at a time with a TLB look-up per access, it is up to eight times
-//! faster, and a copy whose source and destination pages share a TLB slot (each step then
-//! evicts the other's entry) stays usable instead of slowing to a crawl.
+//! The memory functions are inline assembly, which the optimiser cannot turn back into calls
+//! to themselves. Copies move 64 bytes per
+//! step through eight registers ([`copy_forward`]), fills 64 bytes per step with eight stores
+//! ([`fill_forward`]), then the tail with `rep movsb`/`rep stosb`. On hardware both are
+//! close to `rep movsb`; under QEMU's TCG, which emulates a string instruction one step at a
+//! time (each step leaves the translated block), the register loop stays inside one block
+//! and copies about 2.4 times faster than `rep movsq` (1 MiB: 1.45 ms against 3.5 ms,
+//! measured in the guest), and a copy whose source and destination pages share a TLB slot
+//! stays usable instead of slowing to a crawl.
 
 use core::arch::asm;
+
+/// Copies `n` bytes forward, each source byte read once and each destination byte written
+/// once: 64 bytes a step through eight registers, then the tail with `rep movsb`. The same
+/// loop serves `memcpy`, frame copies and the shared pool's copies (see the module comment
+/// for why not `rep movsq` alone).
+///
+/// # Safety
+/// `src..src + n` is readable, `dst..dst + n` writable, and the two do not overlap.
+#[inline(always)]
+pub(crate) unsafe fn copy_forward(dst: *mut u8, src: *const u8, n: usize) {
+    // SAFETY: the caller guarantees both ranges are valid and disjoint; the loop reads and
+    // writes exactly them (whole 64-byte blocks while at least 64 bytes remain, then the
+    // rest byte by byte); DF is clear in Rust code (the SysV ABI requires it at every call
+    // boundary); only the registers named here change.
+    unsafe {
+        asm!(
+            "2:",
+            "cmp rcx, 64",
+            "jb 3f",
+            "mov r8, [rsi]",
+            "mov r9, [rsi + 8]",
+            "mov r10, [rsi + 16]",
+            "mov r11, [rsi + 24]",
+            "mov [rdi], r8",
+            "mov [rdi + 8], r9",
+            "mov [rdi + 16], r10",
+            "mov [rdi + 24], r11",
+            "mov r8, [rsi + 32]",
+            "mov r9, [rsi + 40]",
+            "mov r10, [rsi + 48]",
+            "mov r11, [rsi + 56]",
+            "mov [rdi + 32], r8",
+            "mov [rdi + 40], r9",
+            "mov [rdi + 48], r10",
+            "mov [rdi + 56], r11",
+            "add rsi, 64",
+            "add rdi, 64",
+            "sub rcx, 64",
+            "jmp 2b",
+            "3:",
+            "rep movsb",
+            inout("rcx") n => _, inout("rdi") dst => _, inout("rsi") src => _,
+            out("r8") _, out("r9") _, out("r10") _, out("r11") _,
+            options(nostack),
+        );
+    }
+}
 
 /// Copies `n` bytes forward.
 ///
@@ -18,15 +67,8 @@ use core::arch::asm;
 /// The C contract: `src` and `dst` are valid for `n` bytes and do not overlap.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-    // SAFETY: the caller guarantees both ranges are valid and disjoint (n/8 eight-byte steps,
-    // then n%8 bytes, cover exactly them); DF is clear in Rust code (the SysV ABI requires it
-    // at every call boundary).
-    unsafe {
-        asm!("rep movsq", "mov rcx, {tail}", "rep movsb",
-             tail = in(reg) n % 8,
-             inout("rcx") n / 8 => _, inout("rdi") dst => _, inout("rsi") src => _,
-             options(nostack, preserves_flags));
-    }
+    // SAFETY: the C contract is copy_forward's.
+    unsafe { copy_forward(dst, src, n) };
     dst
 }
 
@@ -54,22 +96,50 @@ pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut
     }
 }
 
+/// Fills `n` bytes at `dst` with `byte`: 64 bytes a step with eight stores, then the tail
+/// with `rep stosb` (the copy loop's shape, for the same reason).
+///
+/// # Safety
+/// `dst..dst + n` is writable.
+#[inline(always)]
+pub(crate) unsafe fn fill_forward(dst: *mut u8, byte: u8, n: usize) {
+    // The byte repeated in all eight lanes of rax, for the eight-byte stores.
+    let pattern = u64::from(byte).wrapping_mul(0x0101_0101_0101_0101);
+    // SAFETY: the caller guarantees `dst..dst+n` is writable; the loop stores whole 64-byte
+    // blocks while at least 64 bytes remain, then the rest byte by byte (al is the low byte
+    // of the pattern), exactly that range; DF is clear.
+    unsafe {
+        asm!(
+            "2:",
+            "cmp rcx, 64",
+            "jb 3f",
+            "mov [rdi], rax",
+            "mov [rdi + 8], rax",
+            "mov [rdi + 16], rax",
+            "mov [rdi + 24], rax",
+            "mov [rdi + 32], rax",
+            "mov [rdi + 40], rax",
+            "mov [rdi + 48], rax",
+            "mov [rdi + 56], rax",
+            "add rdi, 64",
+            "sub rcx, 64",
+            "jmp 2b",
+            "3:",
+            "rep stosb",
+            inout("rcx") n => _, inout("rdi") dst => _, in("rax") pattern,
+            options(nostack),
+        );
+    }
+}
+
 /// Fills `n` bytes with `c`.
 ///
 /// # Safety
 /// The C contract: `dst` is valid for `n` bytes of writes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
-    // The byte repeated in all eight lanes of rax, for the eight-byte steps.
-    let pattern = u64::from(c as u8).wrapping_mul(0x0101_0101_0101_0101);
-    // SAFETY: the caller guarantees `dst..dst+n` is writable (n/8 eight-byte steps, then
-    // n%8 bytes, cover exactly that range); DF is clear.
-    unsafe {
-        asm!("rep stosq", "mov rcx, {tail}", "rep stosb",
-             tail = in(reg) n % 8,
-             inout("rcx") n / 8 => _, inout("rdi") dst => _, in("rax") pattern,
-             options(nostack, preserves_flags));
-    }
+    // SAFETY: the C contract is fill_forward's.
+    unsafe { fill_forward(dst, c as u8, n) };
     dst
 }
 

@@ -276,6 +276,35 @@ crate::ktest! {
         crate::mm::deactivate_user_space();
     }
 
+    fn a_copy_that_runs_into_an_unmapped_page_stops_at_its_first_byte() {
+        // The copy loop moves 64-byte blocks; a fault inside one restarts it byte by byte,
+        // so the fault is reported at the first unmapped byte and every byte before it is
+        // copied, wherever the hole falls (within the first block, on a block boundary,
+        // after whole blocks, at an odd offset).
+        const PAGE: u64 = 0x60_0000;
+        let space = Arc::new(VmSpace::new().unwrap());
+        let frame = Frame::alloc_zeroed().unwrap();
+        space.map(PAGE, frame.clone(), PageFlags::READ | PageFlags::WRITE).unwrap();
+        space.activate();
+        let hole = PAGE + PAGE_SIZE as u64;
+        let data: alloc::vec::Vec<u8> = (0..4096u32).map(|i| (i * 7 + 1) as u8).collect();
+        for before in [1usize, 13, 63, 64, 65, 100, 256, 1000, 3003] {
+            let start = hole - before as u64;
+            frame.fill_zero();
+            let len = before + 500;
+            assert_eq!(space.write_bytes(start, &data[..len]), Err(VmError::Fault(hole)));
+            let mut landed = alloc::vec![0u8; before];
+            frame.read_bytes(PAGE_SIZE - before, &mut landed);
+            assert!(landed == data[..before], "{before} bytes before the hole were not all written");
+            let mut back = alloc::vec![0u8; len];
+            assert_eq!(space.read_bytes(start, &mut back), Err(VmError::Fault(hole)));
+            assert!(back[..before] == data[..before], "{before} bytes before the hole not read");
+        }
+        let mut whole = alloc::vec![0u8; 4096];
+        space.read_bytes(PAGE, &mut whole).unwrap();
+        crate::mm::deactivate_user_space();
+    }
+
     fn vm_space_map_protect_unmap_translate() {
         let space = VmSpace::new().unwrap();
         let frame = Frame::alloc_zeroed().unwrap();

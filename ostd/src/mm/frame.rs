@@ -73,19 +73,10 @@ impl Frame {
     /// Fills the frame with zeros.
     pub fn fill_zero(&self) {
         let dst = paddr_to_vaddr(self.paddr) as *mut u8;
-        // `rep stosb` stores forward (DF is clear in Rust code), with no stack and no flag
-        // changes; as inline assembly it tolerates concurrent writers, like `racy_copy`.
         // SAFETY: the frame is one whole allocated page of RAM in the direct map (invariant),
-        // no Rust reference to its contents exists, and the store covers exactly that page.
-        unsafe {
-            core::arch::asm!(
-                "rep stosb",
-                inout("rcx") PAGE_SIZE => _,
-                inout("rdi") dst => _,
-                in("al") 0u8,
-                options(nostack, preserves_flags),
-            )
-        };
+        // no Rust reference to its contents exists, and the fill covers exactly that page;
+        // as inline assembly it tolerates concurrent writers, like `racy_copy`.
+        unsafe { crate::rt::fill_forward(dst, 0, PAGE_SIZE) };
     }
 
     /// Copies the whole contents of `other` into this frame.
@@ -135,7 +126,7 @@ impl Frame {
     }
 }
 
-/// Copies `len` bytes from `src` to `dst` with `rep movsb`.
+/// Copies `len` bytes from `src` to `dst` with [`crate::rt::copy_forward`].
 ///
 /// The copy is inline assembly, which the compiler treats as an opaque access: another CPU
 /// or a user mapping writing the same bytes meanwhile makes the copied values arbitrary, but
@@ -145,18 +136,11 @@ impl Frame {
 /// `src..src + len` must be readable and `dst..dst + len` writable memory, the two ranges
 /// must not overlap, and no Rust reference may exist to any byte of `dst..dst + len`.
 unsafe fn racy_copy(dst: *mut u8, src: *const u8, len: usize) {
-    // SAFETY: the ranges are valid and disjoint (the caller's contract). `rep movsb` copies
-    // forward (every path into Rust clears DF), touches only those ranges and the three
-    // registers named here, uses no stack and leaves the flags alone.
-    unsafe {
-        core::arch::asm!(
-            "rep movsb",
-            inout("rcx") len => _,
-            inout("rdi") dst => _,
-            inout("rsi") src => _,
-            options(nostack, preserves_flags),
-        )
-    };
+    // SAFETY: the ranges are valid and disjoint (the caller's contract, which is
+    // copy_forward's); copy_forward is plain loads and stores in asm, which the compiler
+    // cannot assume anything about, so concurrent writers make the bytes read arbitrary but
+    // never undefined.
+    unsafe { crate::rt::copy_forward(dst, src, len) };
 }
 
 impl Clone for Frame {

@@ -30,7 +30,7 @@ pub enum DmaError {
     },
 }
 
-/// Copies `len` bytes from `src` to `dst` with one `rep movsb`, reading each source byte
+/// Copies `len` bytes from `src` to `dst` with [`crate::rt::copy_forward`], reading each source byte
 /// once. The compiler sees an opaque block: it can neither read the host-visible side twice
 /// nor assume what it holds, so a device writing at the same time gets no say over what the
 /// kernel does with the copy beyond the bytes themselves.
@@ -38,14 +38,9 @@ pub enum DmaError {
 /// # Safety
 /// `src` is readable and `dst` writable for `len` bytes, and the two do not overlap.
 unsafe fn copy_once(dst: *mut u8, src: *const u8, len: usize) {
-    // DF is clear in all kernel code (every way into the kernel clears it, and nothing sets
-    // it), so `rep movsb` runs upwards.
-    // SAFETY: the caller's contract; rep movsb touches exactly dst..dst+len and src..src+len
-    // and leaves the flags alone.
-    unsafe {
-        core::arch::asm!("rep movsb", inout("rcx") len => _, inout("rdi") dst => _,
-            inout("rsi") src => _, options(nostack, preserves_flags))
-    };
+    // SAFETY: the caller's contract is copy_forward's; it reads each source byte once and
+    // writes each destination byte once, in asm the compiler cannot re-read from.
+    unsafe { crate::rt::copy_forward(dst, src, len) };
 }
 
 /// Bytes in the shared pool: visible to the host, never referenced by the kernel.
