@@ -33,10 +33,10 @@ use crate::error::{Errno, SysResult};
 
 /// Pages read by a miss that does not continue the previous one.
 pub const READAHEAD_MIN: usize = 4;
-/// The largest readahead window, in pages (128 KiB).
-pub const READAHEAD_MAX: usize = 32;
-/// The most pages written back in one request (256 KiB).
-pub const WRITEBACK_RUN: usize = 64;
+/// The largest readahead window, in pages (1 MiB: one virtio-blk request).
+pub const READAHEAD_MAX: usize = 256;
+/// The most pages written back in one request (1 MiB).
+pub const WRITEBACK_RUN: usize = 256;
 
 const SECTORS_PER_PAGE: u64 = (PAGE_SIZE / SECTOR_SIZE) as u64;
 
@@ -203,11 +203,9 @@ impl BlockCache {
         };
         let frames = self.new_frames(run)?;
         let bytes: usize = (0..run as u64).map(|i| self.page_len(index + i)).sum();
-        let mut data = vec![0u8; bytes];
-        self.device.read(index * SECTORS_PER_PAGE, &mut data)?;
+        self.device.read_frames(index * SECTORS_PER_PAGE, bytes, &frames)?;
         let mut state = self.state.lock();
-        for (i, (frame, chunk)) in frames.into_iter().zip(data.chunks(PAGE_SIZE)).enumerate() {
-            frame.write_bytes(0, chunk);
+        for (i, frame) in frames.into_iter().enumerate() {
             let at = index + i as u64;
             // Another caller may have cached the page meanwhile; its copy wins (it may be dirty).
             if !state.pages.contains_key(&at) {
@@ -250,11 +248,7 @@ impl BlockCache {
         let runs = self.state.lock().dirty_runs();
         for (n, (first, frames)) in runs.iter().enumerate() {
             let bytes: usize = (0..frames.len() as u64).map(|i| self.page_len(first + i)).sum();
-            let mut data = vec![0u8; bytes];
-            for (frame, chunk) in frames.iter().zip(data.chunks_mut(PAGE_SIZE)) {
-                frame.read_bytes(0, chunk);
-            }
-            if let Err(e) = self.device.write(first * SECTORS_PER_PAGE, &data) {
+            if let Err(e) = self.device.write_frames(first * SECTORS_PER_PAGE, bytes, frames) {
                 // This run and the ones after it are still only here: keep them dirty.
                 let mut state = self.state.lock();
                 for (first, frames) in &runs[n..] {

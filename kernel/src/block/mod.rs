@@ -12,6 +12,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use ostd::mm::{Frame, PAGE_SIZE};
 use ostd::sync::SpinLock;
 
 use crate::error::SysResult;
@@ -39,6 +40,48 @@ pub trait BlockDevice: Send + Sync {
     fn write(&self, sector: u64, buf: &[u8]) -> SysResult<()>;
     /// Makes every completed write durable.
     fn flush(&self) -> SysResult<()>;
+
+    /// Reads `bytes` (whole sectors) from `sector` into `frames`, a page to a frame (the last
+    /// may be filled only in part). A driver that can copy from its device straight into
+    /// frames overrides this; by default the bytes pass through a buffer.
+    fn read_frames(&self, sector: u64, bytes: usize, frames: &[Frame]) -> SysResult<()> {
+        read_frames_buffered(self, sector, bytes, frames)
+    }
+
+    /// Writes `bytes` (whole sectors) at `sector` from `frames`, a page from each frame (the
+    /// last may be used only in part). Overridden as [`BlockDevice::read_frames`] is.
+    fn write_frames(&self, sector: u64, bytes: usize, frames: &[Frame]) -> SysResult<()> {
+        write_frames_buffered(self, sector, bytes, frames)
+    }
+}
+
+/// [`BlockDevice::read_frames`] through a buffer and [`BlockDevice::read`].
+pub fn read_frames_buffered<D: BlockDevice + ?Sized>(
+    device: &D,
+    sector: u64,
+    bytes: usize,
+    frames: &[Frame],
+) -> SysResult<()> {
+    let mut data = alloc::vec![0u8; bytes];
+    device.read(sector, &mut data)?;
+    for (frame, chunk) in frames.iter().zip(data.chunks(PAGE_SIZE)) {
+        frame.write_bytes(0, chunk);
+    }
+    Ok(())
+}
+
+/// [`BlockDevice::write_frames`] through a buffer and [`BlockDevice::write`].
+pub fn write_frames_buffered<D: BlockDevice + ?Sized>(
+    device: &D,
+    sector: u64,
+    bytes: usize,
+    frames: &[Frame],
+) -> SysResult<()> {
+    let mut data = alloc::vec![0u8; bytes];
+    for (frame, chunk) in frames.iter().zip(data.chunks_mut(PAGE_SIZE)) {
+        frame.read_bytes(0, chunk);
+    }
+    device.write(sector, &data)
 }
 
 /// The major number of virtio disks: Linux allocates it dynamically, and on Debian's 6.1

@@ -15,7 +15,8 @@ use alloc::vec::Vec;
 
 use ostd::bus::virtio::spec::DEVICE_TYPE_BLOCK;
 use ostd::bus::virtio::{DmaBuffer, QueueError, RequestId, UsedChain, VirtioPciDevice};
-use ostd::mm::dma::{DmaStream, FromDevice, ToDevice};
+use ostd::mm::dma::{DmaError, DmaStream, FromDevice, ToDevice};
+use ostd::mm::{Frame, PAGE_SIZE};
 use ostd::sync::{SpinLock, WaitQueue};
 use ostd::trap::IrqLine;
 
@@ -31,7 +32,7 @@ const QUEUE: u16 = 0;
 /// The most buffers one request uses: header, data, status.
 const CHAIN_MAX: usize = 3;
 /// The most data one request carries: large transfers are split.
-const MAX_REQUEST_BYTES: u32 = 64 * 1024;
+const MAX_REQUEST_BYTES: u32 = 1 << 20;
 
 /// A virtio disk.
 pub struct VirtioBlk {
@@ -170,32 +171,32 @@ impl VirtioBlk {
         self.state.lock().device.address().to_string()
     }
 
-    /// Runs one request: `data` out (a write), or `into` filled (a read), or neither (flush).
-    fn request(
-        &self,
-        header: RequestHeader,
-        data: Option<&[u8]>,
-        into: Option<&mut [u8]>,
-    ) -> SysResult<()> {
+    /// Runs one request: data out (a write), data in (a read), or neither (flush).
+    fn request(&self, header: RequestHeader, data: Data<'_>) -> SysResult<()> {
         let io = |_| Errno::EIO;
         let head = DmaStream::<ToDevice>::alloc(HEADER_LEN).map_err(|_| Errno::ENOMEM)?;
         head.sync_to_device(0, &header.encode()).map_err(io)?;
         let mut chain = vec![DmaBuffer::ToDevice(head)];
-        if let Some(data) = data {
-            let out = DmaStream::<ToDevice>::alloc(data.len()).map_err(|_| Errno::ENOMEM)?;
-            out.sync_to_device(0, data).map_err(io)?;
-            chain.push(DmaBuffer::ToDevice(out));
-        }
-        if let Some(into) = &into {
-            let buf = DmaStream::<FromDevice>::alloc(into.len()).map_err(|_| Errno::ENOMEM)?;
-            chain.push(DmaBuffer::FromDevice(buf));
+        let mut drain = None;
+        match data {
+            Data::None => {}
+            Data::Out(len, fill) => {
+                let out = DmaStream::<ToDevice>::alloc(len).map_err(|_| Errno::ENOMEM)?;
+                fill(&out).map_err(io)?;
+                chain.push(DmaBuffer::ToDevice(out));
+            }
+            Data::In(len, copy_out) => {
+                let buf = DmaStream::<FromDevice>::alloc(len).map_err(|_| Errno::ENOMEM)?;
+                chain.push(DmaBuffer::FromDevice(buf));
+                drain = Some(copy_out);
+            }
         }
         let status = DmaStream::<FromDevice>::alloc(1).map_err(|_| Errno::ENOMEM)?;
         chain.push(DmaBuffer::FromDevice(status));
 
         let ticket = self.submit(chain)?;
         let used = self.wait_for(ticket)?;
-        self.finish(used, into)
+        self.finish(used, drain)
     }
 
     /// Posts `chain`, waiting for room if the queue is full; returns its ticket.
@@ -252,9 +253,9 @@ impl VirtioBlk {
     }
 
     /// Checks a finished chain's status byte and copies the data the device read.
-    fn finish(&self, used: UsedChain, into: Option<&mut [u8]>) -> SysResult<()> {
+    fn finish(&self, used: UsedChain, drain: Option<&mut Drain<'_>>) -> SysResult<()> {
         let mut buffers = used.buffers.into_iter().skip(1);
-        let data = if into.is_some() { buffers.next() } else { None };
+        let data = if drain.is_some() { buffers.next() } else { None };
         let Some(DmaBuffer::FromDevice(status)) = buffers.last() else {
             return Err(Errno::EIO);
         };
@@ -269,8 +270,8 @@ impl VirtioBlk {
                 return Err(Errno::EIO);
             }
         }
-        if let (Some(into), Some(DmaBuffer::FromDevice(data))) = (into, data) {
-            data.sync_from_device(0, into).map_err(|_| Errno::EIO)?;
+        if let (Some(drain), Some(DmaBuffer::FromDevice(data))) = (drain, data) {
+            drain(&data).map_err(|_| Errno::EIO)?;
         }
         Ok(())
     }
@@ -284,6 +285,37 @@ impl VirtioBlk {
     fn request_bytes(&self) -> usize {
         self.config.size_max().min(MAX_REQUEST_BYTES) as usize
     }
+
+    /// Whole pages per request, for the frame transfers (none if the device's segments are
+    /// smaller than a page).
+    fn request_pages(&self) -> usize {
+        self.request_bytes() / PAGE_SIZE
+    }
+}
+
+/// Copies a read request's data out of its bounce buffer.
+type Drain<'a> = dyn FnMut(&DmaStream<FromDevice>) -> Result<(), DmaError> + 'a;
+/// Copies a write request's data into its bounce buffer.
+type Fill<'a> = dyn Fn(&DmaStream<ToDevice>) -> Result<(), DmaError> + 'a;
+
+/// What a request carries between its header and its status byte.
+enum Data<'a> {
+    /// Nothing (a flush).
+    None,
+    /// `len` bytes for the device, put into the bounce buffer by the closure.
+    Out(usize, &'a Fill<'a>),
+    /// `len` bytes from the device, taken out of the bounce buffer by the closure.
+    In(usize, &'a mut Drain<'a>),
+}
+
+/// The pieces of `frames` that the first `len` bytes of a bounce buffer fill, a page to a
+/// frame: (frame, offset in the bounce buffer, bytes).
+fn frame_pieces(frames: &[Frame], len: usize) -> impl Iterator<Item = (&Frame, usize, usize)> {
+    frames
+        .iter()
+        .enumerate()
+        .map(move |(i, f)| (f, i * PAGE_SIZE, (len - i * PAGE_SIZE).min(PAGE_SIZE)))
+        .take(len.div_ceil(PAGE_SIZE))
 }
 
 /// Reads and checks the device configuration (§5.2.4).
@@ -316,7 +348,9 @@ impl BlockDevice for VirtioBlk {
         for (i, chunk) in buf.chunks_mut(step).enumerate() {
             let first = sector + (i * step / SECTOR_SIZE as usize) as u64;
             let range = self.range(first, chunk.len())?;
-            self.request(RequestHeader::read(&range), None, Some(chunk))?;
+            let len = chunk.len();
+            let mut copy_out = |s: &DmaStream<FromDevice>| s.sync_from_device(0, chunk);
+            self.request(RequestHeader::read(&range), Data::In(len, &mut copy_out))?;
         }
         Ok(())
     }
@@ -329,7 +363,53 @@ impl BlockDevice for VirtioBlk {
         for (i, chunk) in buf.chunks(step).enumerate() {
             let first = sector + (i * step / SECTOR_SIZE as usize) as u64;
             let range = self.range(first, chunk.len())?;
-            self.request(RequestHeader::write(&range), Some(chunk), None)?;
+            let fill = |s: &DmaStream<ToDevice>| s.sync_to_device(0, chunk);
+            self.request(RequestHeader::write(&range), Data::Out(chunk.len(), &fill))?;
+        }
+        Ok(())
+    }
+
+    fn read_frames(&self, sector: u64, bytes: usize, frames: &[Frame]) -> SysResult<()> {
+        let pages = self.request_pages();
+        if pages == 0 || frames.len() < bytes.div_ceil(PAGE_SIZE) {
+            return crate::block::read_frames_buffered(self, sector, bytes, frames);
+        }
+        for (i, group) in frames.chunks(pages).enumerate() {
+            let done = i * pages * PAGE_SIZE;
+            let len = (bytes - done).min(pages * PAGE_SIZE);
+            let range = self.range(sector + (done / SECTOR_SIZE as usize) as u64, len)?;
+            let mut copy_out = |s: &DmaStream<FromDevice>| {
+                frame_pieces(group, len)
+                    .try_for_each(|(f, at, n)| s.sync_from_device_to_frame(at, f, 0, n))
+            };
+            self.request(RequestHeader::read(&range), Data::In(len, &mut copy_out))?;
+            if done + len >= bytes {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_frames(&self, sector: u64, bytes: usize, frames: &[Frame]) -> SysResult<()> {
+        if self.config.read_only() {
+            return Err(Errno::EPERM);
+        }
+        let pages = self.request_pages();
+        if pages == 0 || frames.len() < bytes.div_ceil(PAGE_SIZE) {
+            return crate::block::write_frames_buffered(self, sector, bytes, frames);
+        }
+        for (i, group) in frames.chunks(pages).enumerate() {
+            let done = i * pages * PAGE_SIZE;
+            let len = (bytes - done).min(pages * PAGE_SIZE);
+            let range = self.range(sector + (done / SECTOR_SIZE as usize) as u64, len)?;
+            let fill = |s: &DmaStream<ToDevice>| {
+                frame_pieces(group, len)
+                    .try_for_each(|(f, at, n)| s.sync_to_device_from_frame(at, f, 0, n))
+            };
+            self.request(RequestHeader::write(&range), Data::Out(len, &fill))?;
+            if done + len >= bytes {
+                break;
+            }
         }
         Ok(())
     }
@@ -339,7 +419,7 @@ impl BlockDevice for VirtioBlk {
             // Without VIRTIO_BLK_F_FLUSH the device writes through (§5.2.5).
             return Ok(());
         }
-        self.request(RequestHeader::flush(), None, None)
+        self.request(RequestHeader::flush(), Data::None)
     }
 }
 

@@ -48,7 +48,7 @@ ostd::ktest! {
     fn virtio_blk_reads_what_the_host_wrote_and_writes_what_it_reads_back() {
         let Some(disk) = test_disk("virtio_blk_reads_what_the_host_wrote") else { return };
         assert_eq!(disk.sectors(), 8 * 1024 * 1024 / 512, "the harness's disks are 8 MiB");
-        // Host data: one sector, then 200 sectors (three requests of at most 64 KiB).
+        // Host data: one sector, then 200 sectors.
         let mut one = [0u8; 512];
         disk.read(5, &mut one).unwrap();
         assert_eq!(pattern_of(&one), 5);
@@ -93,5 +93,35 @@ ostd::ktest! {
         for worker in workers {
             worker.join();
         }
+    }
+}
+
+ostd::ktest! {
+    fn virtio_blk_moves_frames_across_request_boundaries_and_a_short_last_page() {
+        use ostd::mm::{Frame, PAGE_SIZE};
+        let Some(disk) = test_disk("virtio_blk_moves_frames") else { return };
+        // 260 pages and three sectors: two requests of up to 1 MiB, the last page cut short.
+        let bytes = 260 * PAGE_SIZE + 3 * 512;
+        let frames: alloc::vec::Vec<Frame> =
+            (0..261).map(|_| Frame::alloc_zeroed().expect("a frame")).collect();
+        let first = 24u64;
+        disk.read_frames(first, bytes, &frames).unwrap();
+        let mut sector = [0u8; 512];
+        for k in 0..(bytes / 512) as u64 {
+            let (page, within) = ((k as usize * 512) / PAGE_SIZE, (k as usize * 512) % PAGE_SIZE);
+            frames[page].read_bytes(within, &mut sector);
+            assert_eq!(pattern_of(&sector), first + k, "sector {} landed wrong", first + k);
+        }
+        let mut past = [0u8; 8];
+        frames[260].read_bytes(3 * 512, &mut past);
+        assert_eq!(past, [0; 8], "bytes past the last sector were written");
+        // Written back from the frames, the disk reads the same (the pattern is unchanged).
+        disk.write_frames(first, bytes, &frames).unwrap();
+        let mut back = vec![0u8; bytes];
+        disk.read(first, &mut back).unwrap();
+        for (k, s) in back.chunks(512).enumerate() {
+            assert_eq!(pattern_of(s), first + k as u64, "sector {} written back wrong", first + k as u64);
+        }
+        assert_eq!(disk.read_frames(disk.sectors() - 1, 1024, &frames[..1]), Err(Errno::EIO));
     }
 }

@@ -2,7 +2,7 @@
 
 use super::device_addr::DeviceAddr;
 use super::pool;
-use crate::mm::{PAGE_SIZE, Paddr, paddr_to_vaddr};
+use crate::mm::{Frame, PAGE_SIZE, Paddr, paddr_to_vaddr};
 use crate::tee::TeeError;
 
 /// Why a DMA operation failed.
@@ -41,6 +41,16 @@ unsafe fn copy_once(dst: *mut u8, src: *const u8, len: usize) {
     // SAFETY: the caller's contract is copy_forward's; it reads each source byte once and
     // writes each destination byte once, in asm the compiler cannot re-read from.
     unsafe { crate::rt::copy_forward(dst, src, len) };
+}
+
+/// The direct-map address of `frame_offset..frame_offset + len` in `frame`, if it fits.
+fn frame_range(frame: &Frame, frame_offset: usize, len: usize) -> Result<*mut u8, DmaError> {
+    match frame_offset.checked_add(len) {
+        Some(end) if end <= PAGE_SIZE => {
+            Ok((paddr_to_vaddr(frame.paddr()) as usize + frame_offset) as *mut u8)
+        }
+        _ => Err(DmaError::OutOfBounds { offset: frame_offset, len, size: PAGE_SIZE }),
+    }
 }
 
 /// Bytes in the shared pool: visible to the host, never referenced by the kernel.
@@ -116,6 +126,47 @@ impl SharedBuffer {
         let dst = self.check(offset, buf.len())?;
         // SAFETY: as in `read_into`, the other way round.
         unsafe { copy_once(dst, buf.as_ptr(), buf.len()) };
+        Ok(())
+    }
+
+    /// Copies `len` bytes at `offset` out of shared memory into `frame` at `frame_offset`,
+    /// reading each byte once (a page cache filled straight from a device's bounce buffer).
+    ///
+    /// # Errors
+    /// [`DmaError::OutOfBounds`] unless both ranges lie inside their buffer and frame.
+    pub fn read_into_frame(
+        &self,
+        offset: usize,
+        frame: &Frame,
+        frame_offset: usize,
+        len: usize,
+    ) -> Result<(), DmaError> {
+        let src = self.check(offset, len)?;
+        let dst = frame_range(frame, frame_offset, len)?;
+        // SAFETY: `src` is in bounds (checked) of pool memory owned by this buffer; `dst` is
+        // in bounds (checked) of an allocated frame in the direct map, which is private
+        // memory and so disjoint from the pool, and to which no Rust reference exists
+        // (Frame's invariant: its contents are reached only through copies like this one).
+        unsafe { copy_once(dst, src, len) };
+        Ok(())
+    }
+
+    /// Copies `len` bytes of `frame` at `frame_offset` into shared memory at `offset`,
+    /// writing each byte once.
+    ///
+    /// # Errors
+    /// As [`SharedBuffer::read_into_frame`].
+    pub fn write_from_frame(
+        &self,
+        offset: usize,
+        frame: &Frame,
+        frame_offset: usize,
+        len: usize,
+    ) -> Result<(), DmaError> {
+        let dst = self.check(offset, len)?;
+        let src = frame_range(frame, frame_offset, len)?;
+        // SAFETY: as in `read_into_frame`, the other way round.
+        unsafe { copy_once(dst, src, len) };
         Ok(())
     }
 

@@ -4,6 +4,7 @@ use core::marker::PhantomData;
 
 use super::device_addr::DeviceAddr;
 use super::shared::{DmaError, SharedBuffer};
+use crate::mm::Frame;
 
 /// Which way a stream's data flows.
 pub trait DmaDirection: sealed::Sealed {
@@ -71,6 +72,32 @@ impl<D: DmaDirection> DmaStream<D> {
     pub fn sync_to_device(&self, offset: usize, data: &[u8]) -> Result<(), DmaError> {
         const { assert!(D::TO_DEVICE, "this stream's device never reads") };
         self.bounce.write_from(offset, data)
+    }
+
+    /// Copies `len` bytes of private `frame` at `frame_offset` into the bounce buffer at
+    /// `offset`, for the device to read.
+    pub fn sync_to_device_from_frame(
+        &self,
+        offset: usize,
+        frame: &Frame,
+        frame_offset: usize,
+        len: usize,
+    ) -> Result<(), DmaError> {
+        const { assert!(D::TO_DEVICE, "this stream's device never reads") };
+        self.bounce.write_from_frame(offset, frame, frame_offset, len)
+    }
+
+    /// Copies `len` bytes the device wrote at `offset` into private `frame` at
+    /// `frame_offset`.
+    pub fn sync_from_device_to_frame(
+        &self,
+        offset: usize,
+        frame: &Frame,
+        frame_offset: usize,
+        len: usize,
+    ) -> Result<(), DmaError> {
+        const { assert!(D::FROM_DEVICE, "this stream's device never writes") };
+        self.bounce.read_into_frame(offset, frame, frame_offset, len)
     }
 
     /// Copies what the device wrote at `offset` into private `data`.
