@@ -17,11 +17,11 @@ use crate::fs::Filesystem;
 use crate::inode::{Inode, InodeNo, N_DIRECT};
 
 /// Where a logical block's pointer lives: the `i_block` slot, then an index per level.
-struct Path {
-    slot: usize,
+pub(crate) struct Path {
+    pub(crate) slot: usize,
     /// Indexes into the indirect blocks, outermost first; `depth` of them are used.
-    idx: [u32; 3],
-    depth: usize,
+    pub(crate) idx: [u32; 3],
+    pub(crate) depth: usize,
 }
 
 /// How many indirect blocks a walk over a block map may still read.
@@ -59,7 +59,7 @@ impl<D: BlockDevice> Filesystem<D> {
     }
 
     /// Splits logical block `lblk` into its path through the map.
-    fn path(&self, lblk: u64, ino: InodeNo) -> Result<Path, Error> {
+    pub(crate) fn path(&self, lblk: u64, ino: InodeNo) -> Result<Path, Error> {
         let p = u64::from(self.geo.ptrs_per_block());
         let [d, s, s2, s3] = self.spans();
         let mut l = lblk;
@@ -87,7 +87,7 @@ impl<D: BlockDevice> Filesystem<D> {
     }
 
     /// Reads pointer `i` of indirect block `b` (already checked).
-    fn read_ptr(&self, b: u32, i: u32) -> Result<u32, Error> {
+    pub(crate) fn read_ptr(&self, b: u32, i: u32) -> Result<u32, Error> {
         let mut raw = [0u8; 4];
         self.dev.read(self.geo.block_offset(b) + u64::from(i) * 4, &mut raw)?;
         Ok(u32::from_le_bytes(raw))

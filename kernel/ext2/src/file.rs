@@ -1,7 +1,7 @@
 //! File contents: read, write, truncate, and symlink targets.
 //!
-//! Reads go straight from the device into the caller's buffer, block by block; holes read as
-//! zeros. Writes allocate blocks as they go (a new block that is only partly written is
+//! Reads go straight from the device into the caller's buffer, one access per run of
+//! adjacent blocks (`runs.rs`); holes read as zeros. Writes allocate blocks as they go (a new block that is only partly written is
 //! zeroed first, so no stale disk contents become readable), and truncation frees the blocks
 //! past the new end and zeroes the tail of the last one, so that growing the file again
 //! reads zeros there.
@@ -12,6 +12,7 @@ use crate::dev::BlockDevice;
 use crate::error::{Error, corrupt};
 use crate::fs::Filesystem;
 use crate::inode::{FAST_SYMLINK_MAX, FileType, Inode, InodeNo};
+use crate::runs::DataRun;
 
 impl<D: BlockDevice> Filesystem<D> {
     /// Reads a regular file's inode, or says why it is not one.
@@ -36,20 +37,27 @@ impl<D: BlockDevice> Filesystem<D> {
             return Ok(0);
         }
         let n = (inode.size - offset).min(buf.len() as u64) as usize;
-        let bs = u64::from(self.geo.block_size);
-        let mut done = 0;
-        while done < n {
-            let pos = offset + done as u64;
-            let within = pos % bs;
-            let chunk = ((bs - within) as usize).min(n - done);
-            let out = &mut buf[done..done + chunk];
-            match self.bmap(ino, &inode, pos / bs)? {
+        for run in self.runs(ino, &inode, offset, n as u64)? {
+            let start = (run.file_offset - offset) as usize;
+            let out = &mut buf[start..start + run.len as usize];
+            match run.disk_offset {
                 None => out.fill(0),
-                Some(b) => self.dev.read(self.geo.block_offset(b) + within, out)?,
+                Some(at) => self.dev.read(at, out)?,
             }
-            done += chunk;
         }
         Ok(n)
+    }
+
+    /// Returns where bytes `offset..offset + len` of regular file `ino` lie on the disk
+    /// (cut at the end of the file), as runs in file order: what a caller needs to move the
+    /// data itself (direct I/O).
+    ///
+    /// # Errors
+    /// As [`Filesystem::read`].
+    pub fn data_runs(&self, ino: InodeNo, offset: u64, len: u64) -> Result<Vec<DataRun>, Error> {
+        let inode = self.regular(ino)?;
+        let len = len.min(inode.size.saturating_sub(offset));
+        self.runs(ino, &inode, offset, len)
     }
 
     /// Writes `data` to regular file `ino` at `offset`, allocating blocks (and indirect

@@ -48,6 +48,7 @@ mod fs;
 mod group;
 pub mod inode;
 mod namespace;
+mod runs;
 pub mod superblock;
 mod xattr;
 
@@ -58,4 +59,5 @@ pub use fs::{Filesystem, StatFs};
 pub use group::GroupDesc;
 pub use inode::{FileType, InodeNo, Metadata};
 pub use namespace::{Owner, SetAttr};
+pub use runs::DataRun;
 pub use superblock::Geometry;

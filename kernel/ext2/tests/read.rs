@@ -198,6 +198,28 @@ fn sparse_files_keep_their_holes_and_use_triple_indirect_blocks() {
     assert_eq!(fs.read(ino, 70 * 1024 * 1024 - 2, &mut tail).unwrap(), 8);
     assert_eq!(&tail, b"\0\0tail\0\0");
     assert!(String::from_utf8_lossy(&common::debugfs(&img, "stat /sparse")).contains("(TIND)"));
+    // Its runs: data where the pieces are, holes between them, covering the range exactly,
+    // and each data run reading as the file does.
+    let size = st.size;
+    let runs = fs.data_runs(ino, 0, u64::MAX).unwrap();
+    let mut at = 0;
+    for run in &runs {
+        assert_eq!(run.file_offset, at, "runs leave a gap or overlap: {runs:?}");
+        at += run.len;
+        if let Some(disk) = run.disk_offset {
+            let len = run.len.min(64 * 1024) as usize;
+            let (mut direct, mut through) = (vec![0u8; len], vec![0u8; len]);
+            ext2::BlockDevice::read(&File::open(&img).unwrap(), disk, &mut direct).unwrap();
+            fs.read(ino, run.file_offset, &mut through).unwrap();
+            assert!(direct == through, "run at {} reads other bytes", run.file_offset);
+        }
+    }
+    assert_eq!(at, size, "runs do not end at the end of the file");
+    assert!(runs.iter().filter(|r| r.disk_offset.is_none()).count() >= 2, "{runs:?}");
+    // Cut at the end of the file.
+    let near_end = size - 50;
+    let tail = fs.data_runs(ino, near_end, 100).unwrap();
+    assert_eq!(tail.iter().map(|r| r.len).sum::<u64>(), 50);
 }
 
 #[test]

@@ -146,6 +146,41 @@ impl BlockCache {
         })
     }
 
+    /// Fills `buf` with the bytes at `offset` straight from the device, bypassing the cache
+    /// (direct I/O): cached pages in the range that are dirty are written back first, so the
+    /// device holds the newest bytes. A range that is not in whole sectors goes through the
+    /// cache instead.
+    ///
+    /// # Errors
+    /// As [`BlockCache::read`].
+    pub fn read_uncached(&self, offset: u64, buf: &mut [u8]) -> SysResult<()> {
+        let sector = SECTOR_SIZE as u64;
+        if offset % sector != 0 || buf.len() as u64 % sector != 0 {
+            return self.read(offset, buf);
+        }
+        if offset.checked_add(buf.len() as u64).is_none_or(|end| end > self.bytes) {
+            return Err(Errno::EIO);
+        }
+        let first = offset / PAGE_SIZE as u64;
+        let last = (offset + buf.len() as u64).div_ceil(PAGE_SIZE as u64);
+        if self.state.lock().pages.range(first..last).any(|(_, p)| p.dirty) {
+            self.write_back_range(first, last)?;
+        }
+        self.device.read(offset / sector, buf)
+    }
+
+    /// Writes the dirty cached pages holding bytes `offset..offset + len` to the device (an
+    /// O_DIRECT write's data, which must be on the device when the write returns), without
+    /// flushing the device's own cache.
+    ///
+    /// # Errors
+    /// EIO if the device fails; the pages that were not written stay dirty.
+    pub fn write_back_bytes(&self, offset: u64, len: u64) -> SysResult<()> {
+        let first = offset / PAGE_SIZE as u64;
+        let last = offset.saturating_add(len).div_ceil(PAGE_SIZE as u64);
+        self.write_back_range(first, last)
+    }
+
     /// Writes every dirty page back and flushes the device.
     ///
     /// # Errors
@@ -245,7 +280,12 @@ impl BlockCache {
 
     /// Writes every dirty page to the disk, adjacent pages in one request.
     fn write_back(&self) -> SysResult<()> {
-        let runs = self.state.lock().dirty_runs();
+        self.write_back_range(0, u64::MAX)
+    }
+
+    /// Writes the dirty pages with indices in `first..last` to the disk.
+    fn write_back_range(&self, first: u64, last: u64) -> SysResult<()> {
+        let runs = self.state.lock().dirty_runs(first, last);
         for (n, (first, frames)) in runs.iter().enumerate() {
             let bytes: usize = (0..frames.len() as u64).map(|i| self.page_len(first + i)).sum();
             if let Err(e) = self.device.write_frames(first * SECTORS_PER_PAGE, bytes, frames) {
@@ -279,11 +319,12 @@ impl State {
         Some(page)
     }
 
-    /// Takes the dirty pages as runs of adjacent pages (each at most [`WRITEBACK_RUN`]),
-    /// marking them clean: a write after this point dirties them again.
-    fn dirty_runs(&mut self) -> Vec<(u64, Vec<Frame>)> {
+    /// Takes the dirty pages with indices in `first..last` as runs of adjacent pages (each at
+    /// most [`WRITEBACK_RUN`]), marking them clean: a write after this point dirties them
+    /// again.
+    fn dirty_runs(&mut self, first: u64, last: u64) -> Vec<(u64, Vec<Frame>)> {
         let mut runs: Vec<(u64, Vec<Frame>)> = Vec::new();
-        for (&index, page) in self.pages.iter_mut().filter(|(_, p)| p.dirty) {
+        for (&index, page) in self.pages.range_mut(first..last).filter(|(_, p)| p.dirty) {
             page.dirty = false;
             match runs.last_mut() {
                 Some((first, frames))

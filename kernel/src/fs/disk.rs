@@ -84,8 +84,19 @@ pub trait DiskFs: Send + Sync {
     fn rename(&self, src_dir: u32, src_name: &str, dst_dir: u32, dst_name: &str) -> SysResult<()>;
     /// Reads file data.
     fn read(&self, ino: u32, offset: u64, buf: &mut [u8]) -> SysResult<usize>;
+    /// Reads file data straight from the device, leaving no copy in any cache (O_DIRECT);
+    /// returns the bytes read. A filesystem without a direct path reads as [`DiskFs::read`].
+    fn read_direct(&self, ino: u32, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
+        self.read(ino, offset, buf)
+    }
     /// Writes file data, growing the file.
     fn write(&self, ino: u32, offset: u64, buf: &[u8]) -> SysResult<usize>;
+    /// Writes file data and puts it on the device before returning (O_DIRECT; the
+    /// metadata may stay cached). A filesystem without a direct path writes as
+    /// [`DiskFs::write`].
+    fn write_direct(&self, ino: u32, offset: u64, buf: &[u8]) -> SysResult<usize> {
+        self.write(ino, offset, buf)
+    }
     /// Sets a file's length.
     fn truncate(&self, ino: u32, len: u64) -> SysResult<()>;
     /// Reads a symlink's target.

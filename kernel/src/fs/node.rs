@@ -551,8 +551,34 @@ impl Node {
         }
     }
 
+    /// Reads file data at `offset` for a file opened O_DIRECT: a disk file's bytes come
+    /// straight from the device and stay in no cache, unless pages of the file are mapped
+    /// (their page cache may hold bytes newer than the disk), in which case, and for every
+    /// other kind of file, this is [`Node::read_at`].
+    pub fn read_direct_at(&self, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
+        match &self.content {
+            Content::Disk(d) if self.kind == NodeKind::File && self.pages.is_empty() => {
+                let n = buf.len().min(d.size().saturating_sub(offset) as usize);
+                let got = d.mount().fs().read_direct(d.ino(), offset, &mut buf[..n])?;
+                buf[got.min(n)..n].fill(0);
+                Ok(n)
+            }
+            _ => self.read_at(offset, buf),
+        }
+    }
+
     /// Writes file data at `offset`, growing the file (with a hole) as needed.
     pub fn write_at(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {
+        self.write_at_with(offset, buf, false)
+    }
+
+    /// [`Node::write_at`] for a file opened O_DIRECT: a disk file's data is on the device
+    /// when this returns.
+    pub fn write_direct_at(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {
+        self.write_at_with(offset, buf, true)
+    }
+
+    fn write_at_with(&self, offset: u64, buf: &[u8], direct: bool) -> SysResult<usize> {
         match &self.content {
             Content::File(f) => {
                 let end = offset
@@ -567,7 +593,12 @@ impl Node {
                 Ok(buf.len())
             }
             Content::Disk(d) if self.kind == NodeKind::File => {
-                let written = d.mount().fs().write(d.ino(), offset, buf);
+                let fs = d.mount().fs();
+                let written = if direct {
+                    fs.write_direct(d.ino(), offset, buf)
+                } else {
+                    fs.write(d.ino(), offset, buf)
+                };
                 if let Ok(n) = written {
                     self.pages.write_cached(offset, &buf[..n]);
                 }

@@ -20,9 +20,39 @@ pub fn sys_read(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// the kernel stack rather than the heap.
 const SMALL_IO: usize = 128;
 
-/// Returns the kernel buffer one read or write of `len` bytes bounces through: `small` if
-/// it fits, else `large`, grown to at most one chunk.
+/// EINVAL for a direct transfer (O_DIRECT on a disk file) from or to a buffer that is not
+/// aligned to [`crate::fs::file::DIRECT_ALIGN`], as Linux's direct I/O answers. A read at
+/// `read_at` (the file position if `None`) at or past the end of the file is not checked:
+/// Linux returns 0 for it first.
+fn check_direct_buffer(
+    f: &Arc<dyn FileLike>,
+    buf: u64,
+    len: usize,
+    read_at: Option<Option<u64>>,
+) -> SysResult<()> {
+    if len == 0 || !crate::fs::file::is_direct(&**f) || buf % crate::fs::file::DIRECT_ALIGN == 0 {
+        return Ok(());
+    }
+    if let (Some(at), Some(node)) = (read_at, f.node()) {
+        let position = match at {
+            Some(offset) => offset,
+            None => f.seek(0, 1)?,
+        };
+        if position >= node.size() {
+            return Ok(());
+        }
+    }
+    Err(Errno::EINVAL)
+}
+
+/// The largest piece of an O_DIRECT read: one device request (the block layer's largest).
+const DIRECT_CHUNK: usize = 1 << 20;
+
+/// Returns the kernel buffer one read or write of `len` bytes on `f` bounces through:
+/// `small` if it fits, else `large`, grown to at most one chunk (an O_DIRECT file's chunk
+/// is a whole device request, so that a large direct read is not cut into small ones).
 fn bounce_buffer<'a>(
+    f: &Arc<dyn FileLike>,
     small: &'a mut [u8; SMALL_IO],
     large: &'a mut Vec<u8>,
     len: usize,
@@ -30,7 +60,8 @@ fn bounce_buffer<'a>(
     if len <= SMALL_IO {
         &mut small[..len]
     } else {
-        large.resize(len.min(IO_CHUNK), 0);
+        let direct = crate::fs::file::is_direct(&**f);
+        large.resize(len.min(if direct { DIRECT_CHUNK } else { IO_CHUNK }), 0);
         large
     }
 }
@@ -47,10 +78,11 @@ fn read_into_user(
     {
         return Err(Errno::EFAULT);
     }
+    check_direct_buffer(f, buf, len, Some(offset))?;
     let mem = ctx.mem();
     let mut small = [0u8; SMALL_IO];
     let mut large = Vec::new();
-    let chunk = bounce_buffer(&mut small, &mut large, len);
+    let chunk = bounce_buffer(f, &mut small, &mut large, len);
     let mut done = 0usize;
     while done < len {
         let want = (len - done).min(chunk.len());
@@ -86,10 +118,11 @@ fn write_from_user(
     len: usize,
     offset: Option<u64>,
 ) -> SysResult<u64> {
+    check_direct_buffer(f, buf, len, None)?;
     let mem = ctx.mem();
     let mut small = [0u8; SMALL_IO];
     let mut large = Vec::new();
-    let chunk = bounce_buffer(&mut small, &mut large, len);
+    let chunk = bounce_buffer(f, &mut small, &mut large, len);
     let mut done = 0usize;
     if len == 0 {
         return match offset {
