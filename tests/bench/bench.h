@@ -22,6 +22,11 @@ uint64_t now_ns(void);
  */
 double measure_us(bench_fn fn, void *ctx);
 
+/* Where scratch files go ($LMB_DIR, default /tmp), and what every row name gets appended
+ * ($LMB_SUFFIX, default none: "_ext2" when the file rows run on a disk). */
+extern const char *lmb_dir;
+extern const char *lmb_suffix;
+
 /* Prints a BENCH line. */
 void report(const char *name, const char *unit, double value);
 
@@ -39,8 +44,11 @@ void bench_sys(void);
 void bench_proc(void);
 void bench_mem(void);
 void bench_sock(void);
+/* The file rows of sys and mem, for running them alone in another directory. */
+void bench_file_meta(void);
+void bench_file_data(void);
 
-/* A scratch file of `size` bytes on the root (ram) file system; returns its path. */
+/* A scratch file of `size` bytes in lmb_dir; returns its path. */
 const char *scratch_file(uint64_t size);
 
 #endif

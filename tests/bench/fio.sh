@@ -10,7 +10,8 @@
 # after /mnt is unmounted and mounted again so that it starts with nothing of the file cached.
 # Writes end with fsync (end_fsync=1), so buffered writes are counted until they reach the
 # disk. Random rows do a fixed number of I/Os at seeded random offsets over the whole file.
-# Each row prints one line: `BENCH-FIO name=NAME status=S {fio's JSON on one line}`, or
+# After the fio rows, lmbench's file rows run on the same disk (`/bin/lmb files`, rows named
+# `*_ext2`). Each fio row prints one line: `BENCH-FIO name=NAME status=S {fio's JSON on one line}`, or
 # `BENCH-FAIL name=NAME what=fio status=S ...` with fio's stderr if it wrote no JSON; fio's
 # stderr on success is printed as `BENCH-FIO-STDERR name=NAME ...`.
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -68,6 +69,13 @@ else
         row fio_rand_write_4k_$mode "$file" randwrite 4k $direct --io_size="$random_io" --end_fsync=1
         rm -f "/mnt/$file"
     done
+    # lmbench's file rows (tests/bench/sys.c and mem.c) on the ext2 disk, named *_ext2.
+    cd /
+    if umount /mnt 2>/tmp/mount.err && mount -t ext2 /dev/vda /mnt 2>>/tmp/mount.err; then
+        LMB_DIR=/mnt LMB_SUFFIX=_ext2 /bin/lmb files
+    else
+        echo "BENCH-FAIL name=lmb_files_ext2 what=remount $(tr '\n' ' ' < /tmp/mount.err)"
+    fi
     cd /
     umount /mnt
     umount /opt/fio

@@ -80,13 +80,14 @@ static double file_read_bw(int fd)
 static int fs_round(unsigned size, double *create_us, double *delete_us)
 {
 	static char data[10240];
-	char path[64];
+	char dir[128], path[160];
 	memset(data, 'f', sizeof data);
-	if (mkdir("/tmp/lmb-fs", 0755) < 0)
+	snprintf(dir, sizeof dir, "%s/lmb-fs", lmb_dir);
+	if (mkdir(dir, 0755) < 0)
 		return -1;
 	uint64_t t0 = now_ns();
 	for (int i = 0; i < FS_FILES; i++) {
-		snprintf(path, sizeof path, "/tmp/lmb-fs/%d", i);
+		snprintf(path, sizeof path, "%s/%d", dir, i);
 		int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
 		if (fd < 0)
 			return -1;
@@ -96,12 +97,12 @@ static int fs_round(unsigned size, double *create_us, double *delete_us)
 	}
 	uint64_t t1 = now_ns();
 	for (int i = 0; i < FS_FILES; i++) {
-		snprintf(path, sizeof path, "/tmp/lmb-fs/%d", i);
+		snprintf(path, sizeof path, "%s/%d", dir, i);
 		if (unlink(path) < 0)
 			return -1;
 	}
 	uint64_t t2 = now_ns();
-	rmdir("/tmp/lmb-fs");
+	rmdir(dir);
 	*create_us = (double)(t1 - t0) / 1000.0 / FS_FILES;
 	*delete_us = (double)(t2 - t1) / 1000.0 / FS_FILES;
 	return 0;
@@ -128,10 +129,9 @@ static void report_or_fail(const char *name, const char *unit, double v)
 		report(name, unit, v);
 }
 
-void bench_mem(void)
+/* The rows on a file's data, and creating and deleting files (in lmb_dir). */
+void bench_file_data(void)
 {
-	report_or_fail("pagefault_anon", "us", fault_us(-1));
-
 	const char *big = scratch_file(FAULT_BYTES);
 	int fd = big ? open(big, O_RDONLY) : -1;
 	if (fd < 0) {
@@ -145,4 +145,10 @@ void bench_mem(void)
 
 	fs_bench(0, "fs_create_0k", "fs_delete_0k");
 	fs_bench(10240, "fs_create_10k", "fs_delete_10k");
+}
+
+void bench_mem(void)
+{
+	report_or_fail("pagefault_anon", "us", fault_us(-1));
+	bench_file_data();
 }

@@ -175,35 +175,37 @@ pub struct Failure {
 }
 
 /// The table rows of the storage benchmarks: every row of [`ROWS`], in order, whether or not
-/// a kernel gave figures for it, with a note that says why a kernel has fewer figures than
+/// a kernel gave figures for it, then the other rows of the storage boots (lmbench's file rows
+/// on the ext2 disk, `*_ext2`), with a note that says why a kernel has fewer figures than
 /// `runs` (each distinct reason once, with how many runs it happened in).
 pub fn table_rows(collected: &Collected, failures: &[Failure], runs: usize) -> Vec<Row> {
     let got = collected.rows();
-    ROWS.iter()
-        .map(|(name, unit)| {
-            let found = got.iter().find(|r| r.name == *name);
-            let mut notes = Vec::new();
-            for (side, label) in [(Side::Linux, "Linux"), (Side::Ours, "ours")] {
-                let mut reasons: Vec<(&str, usize)> = Vec::new();
-                for f in failures.iter().filter(|f| f.side == side && f.row == *name) {
-                    match reasons.iter_mut().find(|(r, _)| *r == f.reason) {
-                        Some((_, n)) => *n += 1,
-                        None => reasons.push((&f.reason, 1)),
-                    }
-                }
-                for (reason, n) in reasons {
-                    notes.push(format!("{label} failed in {n} of {runs} run(s): {reason}"));
+    let fio_rows = ROWS.iter().map(|(name, unit)| {
+        let found = got.iter().find(|r| r.name == *name);
+        let mut notes = Vec::new();
+        for (side, label) in [(Side::Linux, "Linux"), (Side::Ours, "ours")] {
+            let mut reasons: Vec<(&str, usize)> = Vec::new();
+            for f in failures.iter().filter(|f| f.side == side && f.row == *name) {
+                match reasons.iter_mut().find(|(r, _)| *r == f.reason) {
+                    Some((_, n)) => *n += 1,
+                    None => reasons.push((&f.reason, 1)),
                 }
             }
-            Row {
-                name: name.to_string(),
-                unit: unit.to_string(),
-                linux: found.and_then(|r| r.linux.clone()),
-                ours: found.and_then(|r| r.ours.clone()),
-                note: (!notes.is_empty()).then(|| notes.join("; ")),
+            for (reason, n) in reasons {
+                notes.push(format!("{label} failed in {n} of {runs} run(s): {reason}"));
             }
-        })
-        .collect()
+        }
+        Row {
+            name: name.to_string(),
+            unit: unit.to_string(),
+            linux: found.and_then(|r| r.linux.clone()),
+            ours: found.and_then(|r| r.ours.clone()),
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
+        }
+    });
+    // Then the lmbench file rows that ran on the same disk, in the order they came.
+    let file_rows = got.iter().filter(|r| !is_row(&r.name)).cloned();
+    fio_rows.chain(file_rows).collect()
 }
 
 /// Whether `name` is one of the storage rows.

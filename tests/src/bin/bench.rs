@@ -393,7 +393,8 @@ fn run_fio(
             let _ = std::fs::write(&console, b.output());
             let r = judge::judge_run(k, &b);
             let f = fio::results(&b.output());
-            for s in &f.samples {
+            // fio's rows, then lmbench's file rows on the same disk (`BENCH name=*_ext2`).
+            for s in f.samples.iter().chain(&r.samples) {
                 storage.add(side(k), &s.name, &s.unit, s.value);
             }
             for (row, reason) in &f.failed {
