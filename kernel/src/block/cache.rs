@@ -12,7 +12,8 @@
 //! - Writes change pages in memory and mark them dirty; a write of a whole page does not
 //!   read it first.
 //! - [`BlockCache::sync`] writes dirty pages back, adjacent ones in one request of up to
-//!   [`WRITEBACK_RUN`] pages, then flushes the device's own cache.
+//!   [`WRITEBACK_RUN`] pages, all runs handed to the device together (it keeps several
+//!   requests in flight), then flushes the device's own cache.
 //! - The cache stays below a quarter of memory, and leaves the reserve of
 //!   [`crate::memory`] alone: past either, it writes back and drops the least recently used
 //!   quarter of its pages.
@@ -286,20 +287,29 @@ impl BlockCache {
     /// Writes the dirty pages with indices in `first..last` to the disk.
     fn write_back_range(&self, first: u64, last: u64) -> SysResult<()> {
         let runs = self.state.lock().dirty_runs(first, last);
-        for (n, (first, frames)) in runs.iter().enumerate() {
-            let bytes: usize = (0..frames.len() as u64).map(|i| self.page_len(first + i)).sum();
-            if let Err(e) = self.device.write_frames(first * SECTORS_PER_PAGE, bytes, frames) {
-                // This run and the ones after it are still only here: keep them dirty.
-                let mut state = self.state.lock();
-                for (first, frames) in &runs[n..] {
-                    for i in 0..frames.len() as u64 {
-                        if let Some(page) = state.pages.get_mut(&(first + i)) {
-                            page.dirty = true;
-                        }
+        if runs.is_empty() {
+            return Ok(());
+        }
+        let requests: Vec<super::FrameRun<'_>> = runs
+            .iter()
+            .map(|(first, frames)| super::FrameRun {
+                sector: first * SECTORS_PER_PAGE,
+                bytes: (0..frames.len() as u64).map(|i| self.page_len(first + i)).sum(),
+                frames,
+            })
+            .collect();
+        if let Err(e) = self.device.write_frame_runs(&requests) {
+            // Which runs reached the disk is not known: all of them stay dirty (writing one
+            // again is harmless).
+            let mut state = self.state.lock();
+            for (first, frames) in &runs {
+                for i in 0..frames.len() as u64 {
+                    if let Some(page) = state.pages.get_mut(&(first + i)) {
+                        page.dirty = true;
                     }
                 }
-                return Err(e);
             }
+            return Err(e);
         }
         Ok(())
     }

@@ -53,6 +53,21 @@ pub trait BlockDevice: Send + Sync {
     fn write_frames(&self, sector: u64, bytes: usize, frames: &[Frame]) -> SysResult<()> {
         write_frames_buffered(self, sector, bytes, frames)
     }
+
+    /// Writes several runs of frames ([`BlockDevice::write_frames`] each). A driver that can
+    /// keep several requests in flight overrides this; on an error, some of the runs may
+    /// have been written and some not.
+    fn write_frame_runs(&self, runs: &[FrameRun<'_>]) -> SysResult<()> {
+        runs.iter().try_for_each(|r| self.write_frames(r.sector, r.bytes, r.frames))
+    }
+}
+
+/// One run of [`BlockDevice::write_frame_runs`]: `bytes` (whole sectors) at `sector`, from
+/// `frames`, a page from each.
+pub struct FrameRun<'a> {
+    pub sector: u64,
+    pub bytes: usize,
+    pub frames: &'a [Frame],
 }
 
 /// [`BlockDevice::read_frames`] through a buffer and [`BlockDevice::read`].

@@ -24,7 +24,7 @@ use super::blk_proto::{
     self, BlkConfig, CONFIG_LEN, Features, HEADER_LEN, RequestHeader, SECTOR_SIZE, SectorRange,
     Status,
 };
-use crate::block::BlockDevice;
+use crate::block::{BlockDevice, FrameRun};
 use crate::error::{Errno, SysResult};
 
 /// The one request queue (virtio-blk's queue 0).
@@ -33,6 +33,9 @@ const QUEUE: u16 = 0;
 const CHAIN_MAX: usize = 3;
 /// The most data one request carries: large transfers are split.
 const MAX_REQUEST_BYTES: u32 = 1 << 20;
+/// The most write requests one write-back keeps posted at once (the device may work on them
+/// together; each holds three descriptors and its bounce buffer).
+const WRITES_IN_FLIGHT: usize = 32;
 
 /// A virtio disk.
 pub struct VirtioBlk {
@@ -173,6 +176,19 @@ impl VirtioBlk {
 
     /// Runs one request: data out (a write), data in (a read), or neither (flush).
     fn request(&self, header: RequestHeader, data: Data<'_>) -> SysResult<()> {
+        let (chain, drain) = self.chain(header, data)?;
+        let ticket = self.submit(chain)?;
+        let used = self.wait_for(ticket)?;
+        self.finish(used, drain)
+    }
+
+    /// Builds a request's chain: header, data (filled now if it goes out), status byte.
+    /// Returns it with the closure that takes data in out of it afterwards.
+    fn chain<'a>(
+        &self,
+        header: RequestHeader,
+        data: Data<'a>,
+    ) -> SysResult<(Vec<DmaBuffer>, Option<&'a mut Drain<'a>>)> {
         let io = |_| Errno::EIO;
         let head = DmaStream::<ToDevice>::alloc(HEADER_LEN).map_err(|_| Errno::ENOMEM)?;
         head.sync_to_device(0, &header.encode()).map_err(io)?;
@@ -193,10 +209,7 @@ impl VirtioBlk {
         }
         let status = DmaStream::<FromDevice>::alloc(1).map_err(|_| Errno::ENOMEM)?;
         chain.push(DmaBuffer::FromDevice(status));
-
-        let ticket = self.submit(chain)?;
-        let used = self.wait_for(ticket)?;
-        self.finish(used, drain)
+        Ok((chain, drain))
     }
 
     /// Posts `chain`, waiting for room if the queue is full; returns its ticket.
@@ -284,6 +297,17 @@ impl VirtioBlk {
 
     fn request_bytes(&self) -> usize {
         self.config.size_max().min(MAX_REQUEST_BYTES) as usize
+    }
+
+    /// Waits for the posted write `ticket` and checks it; the first failure is kept in
+    /// `result`.
+    fn collect_write(&self, ticket: Option<u64>, result: &mut SysResult<()>) {
+        if let Some(ticket) = ticket {
+            let done = self.wait_for(ticket).and_then(|used| self.finish(used, None));
+            if result.is_ok() {
+                *result = done;
+            }
+        }
     }
 
     /// Whole pages per request, for the frame transfers (none if the device's segments are
@@ -412,6 +436,58 @@ impl BlockDevice for VirtioBlk {
             }
         }
         Ok(())
+    }
+
+    fn write_frame_runs(&self, runs: &[FrameRun<'_>]) -> SysResult<()> {
+        if self.config.read_only() {
+            return Err(Errno::EPERM);
+        }
+        let pages = self.request_pages();
+        if pages == 0 {
+            return runs.iter().try_for_each(|r| self.write_frames(r.sector, r.bytes, r.frames));
+        }
+        // Up to WRITES_IN_FLIGHT requests are posted before the oldest is waited for; every
+        // posted one is collected, even after a failure, so none is left behind.
+        let mut in_flight = alloc::collections::VecDeque::new();
+        let mut result = Ok(());
+        'runs: for run in runs {
+            if run.frames.len() < run.bytes.div_ceil(PAGE_SIZE) {
+                result = Err(Errno::EIO);
+                break;
+            }
+            for (i, group) in run.frames.chunks(pages).enumerate() {
+                let done = i * pages * PAGE_SIZE;
+                if done >= run.bytes {
+                    break;
+                }
+                let len = (run.bytes - done).min(pages * PAGE_SIZE);
+                let posted = self
+                    .range(run.sector + (done / SECTOR_SIZE as usize) as u64, len)
+                    .and_then(|range| {
+                        let fill = |s: &DmaStream<ToDevice>| {
+                            frame_pieces(group, len)
+                                .try_for_each(|(f, at, n)| s.sync_to_device_from_frame(at, f, 0, n))
+                        };
+                        let (chain, _) =
+                            self.chain(RequestHeader::write(&range), Data::Out(len, &fill))?;
+                        self.submit(chain)
+                    });
+                match posted {
+                    Ok(ticket) => in_flight.push_back(ticket),
+                    Err(e) => {
+                        result = Err(e);
+                        break 'runs;
+                    }
+                }
+                if in_flight.len() >= WRITES_IN_FLIGHT {
+                    self.collect_write(in_flight.pop_front(), &mut result);
+                }
+            }
+        }
+        while !in_flight.is_empty() {
+            self.collect_write(in_flight.pop_front(), &mut result);
+        }
+        result
     }
 
     fn flush(&self) -> SysResult<()> {

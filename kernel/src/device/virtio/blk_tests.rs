@@ -115,8 +115,24 @@ ostd::ktest! {
         let mut past = [0u8; 8];
         frames[260].read_bytes(3 * 512, &mut past);
         assert_eq!(past, [0; 8], "bytes past the last sector were written");
-        // Written back from the frames, the disk reads the same (the pattern is unchanged).
+        // Written back from the frames, whole and as three runs in flight together, the disk
+        // reads the same (the pattern is unchanged; a run written to the wrong place breaks it).
         disk.write_frames(first, bytes, &frames).unwrap();
+        let page_sectors = (PAGE_SIZE / 512) as u64;
+        let runs = [
+            crate::block::FrameRun { sector: first, bytes: 100 * PAGE_SIZE, frames: &frames[..100] },
+            crate::block::FrameRun {
+                sector: first + 100 * page_sectors,
+                bytes: 160 * PAGE_SIZE,
+                frames: &frames[100..260],
+            },
+            crate::block::FrameRun {
+                sector: first + 260 * page_sectors,
+                bytes: 3 * 512,
+                frames: &frames[260..],
+            },
+        ];
+        disk.write_frame_runs(&runs).unwrap();
         let mut back = vec![0u8; bytes];
         disk.read(first, &mut back).unwrap();
         for (k, s) in back.chunks(512).enumerate() {
