@@ -62,6 +62,60 @@ impl<D: BlockDevice> Filesystem<D> {
         Err(Error::NoSpace)
     }
 
+    /// Allocates a block for inode `ino`: right after the block allocated for it last, if
+    /// that one is free (a sequential write then looks at one byte of the bitmap, and the
+    /// file stays contiguous, as with Linux's per-inode allocation goal), else as
+    /// [`Filesystem::alloc_block`].
+    pub(crate) fn alloc_block_for(
+        &mut self,
+        ino: InodeNo,
+        goal: u32,
+        zero: bool,
+    ) -> Result<u32, Error> {
+        let hinted = match self.next_alloc {
+            Some((owner, b)) if owner == ino => self.alloc_exact(b)?,
+            _ => None,
+        };
+        let b = match hinted {
+            Some(b) => {
+                if zero {
+                    let z = self.block_buf();
+                    self.write_block(b, &z)?;
+                }
+                b
+            }
+            None => self.alloc_block(goal, zero)?,
+        };
+        self.next_alloc = Some((ino, b + 1));
+        Ok(b)
+    }
+
+    /// Takes block `b` if it exists and is free; `None` if not.
+    fn alloc_exact(&mut self, b: u32) -> Result<Option<u32>, Error> {
+        if b < self.geo.first_data_block || b >= self.geo.blocks_count {
+            return Ok(None);
+        }
+        let g = self.geo.group_of_block(b);
+        if self.groups[g as usize].free_blocks == 0 {
+            return Ok(None);
+        }
+        let (start, _) = self.geo.group_blocks(g);
+        let bit = b - start;
+        let at = self.geo.block_offset(self.groups[g as usize].block_bitmap) + u64::from(bit / 8);
+        let mut byte = [0u8];
+        self.dev.read(at, &mut byte)?;
+        if byte[0] & (1 << (bit % 8)) != 0 {
+            return Ok(None);
+        }
+        if Layout::is_metadata(&self.geo, &self.groups, b) {
+            return Err(corrupt("block bitmap marks metadata free", 0, b.into()));
+        }
+        byte[0] |= 1 << (bit % 8);
+        self.dev.write(at, &byte)?;
+        self.groups[g as usize].free_blocks -= 1;
+        Ok(Some(b))
+    }
+
     /// Frees block `b` (already checked to be a data block).
     pub(crate) fn free_block(&mut self, b: u32) -> Result<(), Error> {
         let g = self.geo.group_of_block(b);

@@ -137,7 +137,7 @@ impl<D: BlockDevice> Filesystem<D> {
         let mut ptr = inode.block[path.slot];
         if ptr == 0 {
             // A new indirect block must read as all holes; a data block the caller fills.
-            ptr = self.alloc_block(goal, path.depth > 0)?;
+            ptr = self.alloc_block_for(ino, goal, path.depth > 0)?;
             inode.block[path.slot] = ptr;
             inode.blocks = inode.blocks.saturating_add(sectors);
             fresh = true;
@@ -146,7 +146,7 @@ impl<D: BlockDevice> Filesystem<D> {
             let parent = self.check_block(ptr, ino)?;
             ptr = self.read_ptr(parent, i)?;
             if ptr == 0 {
-                ptr = self.alloc_block(goal, level + 1 < path.depth)?;
+                ptr = self.alloc_block_for(ino, goal, level + 1 < path.depth)?;
                 self.write_ptr(parent, i, ptr)?;
                 inode.blocks = inode.blocks.saturating_add(sectors);
                 fresh = true;

@@ -36,6 +36,9 @@ pub struct Filesystem<D: BlockDevice> {
     /// Whether a non-directory that loses its last name is kept (links 0) for
     /// [`Filesystem::release_unlinked`] instead of freed (see [`Filesystem::keep_unlinked`]).
     pub(crate) keep_unlinked: bool,
+    /// The block after the last data or indirect block allocated, and for which inode: the
+    /// first place that inode's next block is looked for (see `Filesystem::alloc_block_for`).
+    pub(crate) next_alloc: Option<(InodeNo, u32)>,
 }
 
 /// What `statfs` reports.
@@ -80,7 +83,16 @@ impl<D: BlockDevice> Filesystem<D> {
             groups.push(GroupDesc::parse(d, g as u32, &geo)?);
         }
         let read_only = geo.read_only;
-        Ok(Filesystem { dev, geo, sb, groups, read_only, now: 0, keep_unlinked: false })
+        Ok(Filesystem {
+            dev,
+            geo,
+            sb,
+            groups,
+            read_only,
+            now: 0,
+            keep_unlinked: false,
+            next_alloc: None,
+        })
     }
 
     /// Mounts the filesystem on `dev` for reading only.
