@@ -23,10 +23,10 @@ use core::arch::asm;
 /// `src..src + n` is readable, `dst..dst + n` writable, and the two do not overlap.
 #[inline(always)]
 pub(crate) unsafe fn copy_forward(dst: *mut u8, src: *const u8, n: usize) {
+    // The loop moves whole 64-byte blocks while at least 64 bytes remain, then the rest
+    // byte by byte; DF is clear in Rust code (the SysV ABI requires it at every call).
     // SAFETY: the caller guarantees both ranges are valid and disjoint; the loop reads and
-    // writes exactly them (whole 64-byte blocks while at least 64 bytes remain, then the
-    // rest byte by byte); DF is clear in Rust code (the SysV ABI requires it at every call
-    // boundary); only the registers named here change.
+    // writes exactly them, and only the registers named here change.
     unsafe {
         asm!(
             "2:",

@@ -136,10 +136,9 @@ impl Frame {
 /// `src..src + len` must be readable and `dst..dst + len` writable memory, the two ranges
 /// must not overlap, and no Rust reference may exist to any byte of `dst..dst + len`.
 unsafe fn racy_copy(dst: *mut u8, src: *const u8, len: usize) {
-    // SAFETY: the ranges are valid and disjoint (the caller's contract, which is
-    // copy_forward's); copy_forward is plain loads and stores in asm, which the compiler
-    // cannot assume anything about, so concurrent writers make the bytes read arbitrary but
-    // never undefined.
+    // copy_forward is plain loads and stores in asm, which the compiler cannot assume
+    // anything about: concurrent writers make the bytes arbitrary, never undefined.
+    // SAFETY: the ranges are valid and disjoint (the caller's contract, copy_forward's).
     unsafe { crate::rt::copy_forward(dst, src, len) };
 }
 

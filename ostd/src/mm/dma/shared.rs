@@ -143,10 +143,10 @@ impl SharedBuffer {
     ) -> Result<(), DmaError> {
         let src = self.check(offset, len)?;
         let dst = frame_range(frame, frame_offset, len)?;
+        // A frame is private memory, so disjoint from the pool, and no Rust reference to its
+        // contents exists (Frame's invariant: they are reached only through copies).
         // SAFETY: `src` is in bounds (checked) of pool memory owned by this buffer; `dst` is
-        // in bounds (checked) of an allocated frame in the direct map, which is private
-        // memory and so disjoint from the pool, and to which no Rust reference exists
-        // (Frame's invariant: its contents are reached only through copies like this one).
+        // in bounds (checked) of an allocated frame in the direct map.
         unsafe { copy_once(dst, src, len) };
         Ok(())
     }
