@@ -269,11 +269,14 @@ impl DiskFs for Ext2 {
     }
 
     fn write_direct(&self, n: u32, offset: u64, buf: &[u8]) -> SysResult<usize> {
-        let mut fs = self.fs.lock();
-        fs.set_time(crate::time::realtime().sec.clamp(0, i64::from(u32::MAX)) as u32);
-        let file = ino(&fs, n).map_err(errno)?;
-        let written = fs.write(file, offset, buf).map_err(errno)?;
-        for run in fs.data_runs(file, offset, written as u64).map_err(errno)? {
+        let (written, runs) = self.change(|fs| {
+            let file = ino(fs, n)?;
+            let written = fs.write(file, offset, buf)?;
+            Ok((written, fs.data_runs(file, offset, written as u64)?))
+        })?;
+        // Outside the lock: if the blocks changed hands meanwhile, writing back what the
+        // cache holds for them now is still right.
+        for run in runs {
             if let Some(at) = run.disk_offset {
                 self.cache.write_back_bytes(at, run.len)?;
             }

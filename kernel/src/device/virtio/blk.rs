@@ -332,6 +332,25 @@ enum Data<'a> {
     In(usize, &'a mut Drain<'a>),
 }
 
+/// The requests a transfer of `bytes` at `sector` to or from `frames` is cut into, `pages`
+/// whole pages each: every request's first sector, length, and the frames it covers.
+fn frame_requests(
+    sector: u64,
+    bytes: usize,
+    frames: &[Frame],
+    pages: usize,
+) -> impl Iterator<Item = (u64, usize, &[Frame])> {
+    frames
+        .chunks(pages)
+        .enumerate()
+        .map(move |(i, group)| (i * pages * PAGE_SIZE, group))
+        .take_while(move |&(done, _)| done < bytes)
+        .map(move |(done, group)| {
+            let first = sector + (done / SECTOR_SIZE as usize) as u64;
+            (first, (bytes - done).min(pages * PAGE_SIZE), group)
+        })
+}
+
 /// The pieces of `frames` that the first `len` bytes of a bounce buffer fill, a page to a
 /// frame: (frame, offset in the bounce buffer, bytes).
 fn frame_pieces(frames: &[Frame], len: usize) -> impl Iterator<Item = (&Frame, usize, usize)> {
@@ -398,44 +417,19 @@ impl BlockDevice for VirtioBlk {
         if pages == 0 || frames.len() < bytes.div_ceil(PAGE_SIZE) {
             return crate::block::read_frames_buffered(self, sector, bytes, frames);
         }
-        for (i, group) in frames.chunks(pages).enumerate() {
-            let done = i * pages * PAGE_SIZE;
-            let len = (bytes - done).min(pages * PAGE_SIZE);
-            let range = self.range(sector + (done / SECTOR_SIZE as usize) as u64, len)?;
+        for (first, len, group) in frame_requests(sector, bytes, frames, pages) {
+            let range = self.range(first, len)?;
             let mut copy_out = |s: &DmaStream<FromDevice>| {
                 frame_pieces(group, len)
                     .try_for_each(|(f, at, n)| s.sync_from_device_to_frame(at, f, 0, n))
             };
             self.request(RequestHeader::read(&range), Data::In(len, &mut copy_out))?;
-            if done + len >= bytes {
-                break;
-            }
         }
         Ok(())
     }
 
     fn write_frames(&self, sector: u64, bytes: usize, frames: &[Frame]) -> SysResult<()> {
-        if self.config.read_only() {
-            return Err(Errno::EPERM);
-        }
-        let pages = self.request_pages();
-        if pages == 0 || frames.len() < bytes.div_ceil(PAGE_SIZE) {
-            return crate::block::write_frames_buffered(self, sector, bytes, frames);
-        }
-        for (i, group) in frames.chunks(pages).enumerate() {
-            let done = i * pages * PAGE_SIZE;
-            let len = (bytes - done).min(pages * PAGE_SIZE);
-            let range = self.range(sector + (done / SECTOR_SIZE as usize) as u64, len)?;
-            let fill = |s: &DmaStream<ToDevice>| {
-                frame_pieces(group, len)
-                    .try_for_each(|(f, at, n)| s.sync_to_device_from_frame(at, f, 0, n))
-            };
-            self.request(RequestHeader::write(&range), Data::Out(len, &fill))?;
-            if done + len >= bytes {
-                break;
-            }
-        }
-        Ok(())
+        self.write_frame_runs(&[FrameRun { sector, bytes, frames }])
     }
 
     fn write_frame_runs(&self, runs: &[FrameRun<'_>]) -> SysResult<()> {
@@ -443,35 +437,30 @@ impl BlockDevice for VirtioBlk {
             return Err(Errno::EPERM);
         }
         let pages = self.request_pages();
-        if pages == 0 {
-            return runs.iter().try_for_each(|r| self.write_frames(r.sector, r.bytes, r.frames));
-        }
         // Up to WRITES_IN_FLIGHT requests are posted before the oldest is waited for; every
         // posted one is collected, even after a failure, so none is left behind.
         let mut in_flight = alloc::collections::VecDeque::new();
         let mut result = Ok(());
         'runs: for run in runs {
-            if run.frames.len() < run.bytes.div_ceil(PAGE_SIZE) {
-                result = Err(Errno::EIO);
-                break;
-            }
-            for (i, group) in run.frames.chunks(pages).enumerate() {
-                let done = i * pages * PAGE_SIZE;
-                if done >= run.bytes {
+            if pages == 0 || run.frames.len() < run.bytes.div_ceil(PAGE_SIZE) {
+                let written =
+                    crate::block::write_frames_buffered(self, run.sector, run.bytes, run.frames);
+                if let Err(e) = written {
+                    result = Err(e);
                     break;
                 }
-                let len = (run.bytes - done).min(pages * PAGE_SIZE);
-                let posted = self
-                    .range(run.sector + (done / SECTOR_SIZE as usize) as u64, len)
-                    .and_then(|range| {
-                        let fill = |s: &DmaStream<ToDevice>| {
-                            frame_pieces(group, len)
-                                .try_for_each(|(f, at, n)| s.sync_to_device_from_frame(at, f, 0, n))
-                        };
-                        let (chain, _) =
-                            self.chain(RequestHeader::write(&range), Data::Out(len, &fill))?;
-                        self.submit(chain)
-                    });
+                continue;
+            }
+            for (first, len, group) in frame_requests(run.sector, run.bytes, run.frames, pages) {
+                let posted = self.range(first, len).and_then(|range| {
+                    let fill = |s: &DmaStream<ToDevice>| {
+                        frame_pieces(group, len)
+                            .try_for_each(|(f, at, n)| s.sync_to_device_from_frame(at, f, 0, n))
+                    };
+                    let (chain, _) =
+                        self.chain(RequestHeader::write(&range), Data::Out(len, &fill))?;
+                    self.submit(chain)
+                });
                 match posted {
                     Ok(ticket) => in_flight.push_back(ticket),
                     Err(e) => {
