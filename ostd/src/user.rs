@@ -297,6 +297,7 @@ impl UserMode {
             }
             ctx.rflags = (ctx.rflags & USER_RFLAGS_MASK) | RFLAGS_IF | RFLAGS_RESERVED_1;
             ctx.fpu.sanitize();
+            crate::task::preempt_point();
             x86_64::instructions::interrupts::disable();
             // User mode runs with interrupts on: entering it inside a SpinLock or a
             // DisabledIrqGuard would let a timer preempt the lock holder (a deadlock).

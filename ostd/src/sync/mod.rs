@@ -17,4 +17,4 @@ pub use irq_guard::{DisabledIrqGuard, disable_local_irqs};
 pub(crate) use irq_guard::{IrqNesting, restore_nesting, save_nesting};
 pub use mutex::{Mutex, MutexGuard};
 pub use spin::{SpinLock, SpinLockGuard};
-pub use wait::WaitQueue;
+pub use wait::{TimedOut, WaitQueue};

@@ -15,13 +15,13 @@ mod task;
 
 pub use processor::{
     JoinHandle, KERNEL_STACK_BYTES, PreemptGuard, current, current_if_any, interrupt,
-    preempt_disabled, sleep_ms, spawn, wait_ticks_until, yield_now,
+    preempt_disabled, sleep_ms, sleep_until, spawn, wait_ticks_until, yield_now,
 };
 pub use scheduler::{RoundRobin, Scheduler};
 pub use task::{CpuTime, Task, TaskState};
 
 pub(crate) use processor::{
-    block_current, exit_current, preempt_after_irq, run_first_task, timer_tick, wake,
+    block_current, exit_current, preempt_after_irq, preempt_point, run_first_task, timer_tick, wake,
 };
 
 mod tests;

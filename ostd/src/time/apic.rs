@@ -1,5 +1,7 @@
 //! The local APIC: x2APIC (MSRs) where the CPU has it, xAPIC (MMIO) otherwise.
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use spin::Once;
 use x86_64::registers::model_specific::Msr;
 
@@ -19,7 +21,6 @@ const REG_TIMER_CURRENT: u32 = 0x390;
 const REG_TIMER_DIVIDE: u32 = 0x3e0;
 const X2APIC_SELF_IPI_MSR: u32 = 0x83f;
 const LVT_MASKED: u32 = 1 << 16;
-const LVT_PERIODIC: u32 = 1 << 17;
 
 enum Apic {
     X2,
@@ -27,6 +28,8 @@ enum Apic {
 }
 
 static APIC: Once<Apic> = Once::new();
+/// The timer's measured rate (counts per second, after the divider); 0 until measured.
+static TIMER_RATE: AtomicU64 = AtomicU64::new(0);
 
 /// Returns whether the APIC runs in x2APIC mode.
 pub fn is_x2apic() -> bool {
@@ -100,15 +103,16 @@ pub(crate) fn self_interrupt(vector: u8) {
     }
 }
 
-/// The APIC timer's rate after the divide-by-16 that [`start_periodic_timer`] sets:
+/// The APIC timer's rate after the divide-by-16 that [`start_oneshot_timer`] sets:
 /// 100 kHz (a 1.6 MHz bus) to 1 GHz (a 16 GHz bus), a range wider than any real one.
 const TIMER_RATE_BOUNDS: core::ops::RangeInclusive<u64> = 100_000..=1_000_000_000;
 /// The APIC timer's rate is measured in windows of 2 ms of TSC time, until this many have
 /// tight endpoint brackets or [`MAX_WINDOWS`] have been taken.
 const TIGHT_WINDOWS: usize = 5;
 
-/// Starts the timer at `hz` interrupts per second, calibrated against the TSC.
-pub(super) fn start_periodic_timer(hz: u32) {
+/// Calibrates the timer against the TSC and sets it up one-shot on the timer vector,
+/// disarmed ([`arm_oneshot_ns`] arms it).
+pub(super) fn start_oneshot_timer() {
     write(REG_TIMER_DIVIDE, 0x3); // divide by 16
     write(REG_LVT_TIMER, LVT_MASKED);
     let rate = match measure_timer_rate() {
@@ -119,9 +123,20 @@ pub(super) fn start_periodic_timer(hz: u32) {
             62_500_000
         }
     };
-    let per_tick = (rate / u64::from(hz)).clamp(1, u64::from(u32::MAX)) as u32;
-    write(REG_LVT_TIMER, u32::from(TIMER_VECTOR) | LVT_PERIODIC);
-    write(REG_TIMER_INIT, per_tick);
+    TIMER_RATE.store(rate, Ordering::Relaxed);
+    // LVT timer mode 00: one-shot.
+    write(REG_LVT_TIMER, u32::from(TIMER_VECTOR));
+}
+
+/// Arms the one-shot timer to fire once, `delay_ns` from now (at least one count: a
+/// count of 0 would disarm it instead).
+pub(super) fn arm_oneshot_ns(delay_ns: u64) {
+    let rate = TIMER_RATE.load(Ordering::Relaxed);
+    if rate == 0 {
+        return;
+    }
+    let counts = (u128::from(delay_ns) * u128::from(rate)).div_ceil(1_000_000_000);
+    write(REG_TIMER_INIT, counts.clamp(1, u128::from(u32::MAX)) as u32);
 }
 
 /// Measures the APIC timer's rate (ticks per second) against the TSC, over several

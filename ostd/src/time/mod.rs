@@ -1,8 +1,9 @@
 //! Time and interrupt controllers: the TSC clock, the legacy PIC (masked), the IOAPIC and
 //! the local APIC timer.
 //!
-//! The timer ticks at [`hz`] (100 by default, `hz=` on the command line, 10..=1000) and
-//! drives preemption. Time itself comes from the TSC, calibrated once at boot against every
+//! The scheduler ticks at [`hz`] (250 by default, `hz=` on the command line, 10..=1000) and
+//! drives preemption; the tick is one deadline among those of [`Timer`]s and timed waits,
+//! all served by the local APIC's one-shot timer (`timer`). Time itself comes from the TSC, calibrated once at boot against every
 //! reference there is (`tsc`, `reference`); the choice of which to believe is `calibrate`,
 //! pure logic that the host-side tests also compile.
 
@@ -12,9 +13,12 @@ pub mod ioapic;
 mod pic;
 mod reference;
 pub mod rtc;
+pub(crate) mod timer;
+mod timer_queue;
 mod tsc;
 
 pub use calibrate::{Calibration, CrossCheck, Estimate, Source};
+pub use timer::Timer;
 pub use tsc::{calibration as tsc_calibration, monotonic_ns, read_tsc, tsc_hz};
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -73,11 +77,15 @@ pub(crate) fn init(info: &BootInfo) {
     let line = TIMER_LINE
         .call_once(|| IrqLine::claim(crate::trap::irq::TIMER_VECTOR).expect("timer vector taken"));
     line.on_active(|| {
-        TICKS.fetch_add(1, Ordering::Relaxed);
-        crate::task::timer_tick();
-        crate::iommu::poll_faults_on_tick();
+        let due = timer::on_interrupt();
+        if due > 0 {
+            TICKS.fetch_add(due, Ordering::Relaxed);
+            crate::task::timer_tick();
+            crate::iommu::poll_faults_on_tick();
+        }
     });
-    apic::start_periodic_timer(hz());
+    apic::start_oneshot_timer();
+    timer::start(hz());
 }
 
 /// Returns the TSC frequency the TEE vouches for, if any.
