@@ -34,3 +34,14 @@ pub fn not_ready<T>(nonblocking: bool) -> Option<SysResult<T>> {
         None
     }
 }
+
+/// Sleeps until `cond` answers or the monotonic clock reaches `deadline_ns` (then `None`),
+/// for waits that nothing signals but the clock and signals: a signal wakes its thread
+/// wherever it sleeps (`Process::interrupt_sleep`), so `cond` sees it.
+pub fn until_signal_or_deadline<R>(
+    cond: impl FnMut() -> Option<R>,
+    deadline_ns: Option<u64>,
+) -> Option<R> {
+    let alone = ostd::sync::WaitQueue::new();
+    alone.wait_until_or_deadline(cond, deadline_ns).ok()
+}

@@ -27,10 +27,11 @@ struct Waiter {
     key: SpinLock<Key>,
     bitset: u32,
     woken: AtomicBool,
+    /// Where this waiter's thread sleeps: a wake touches only the threads it picked.
+    sleep: WaitQueue,
 }
 
 static WAITERS: SpinLock<BTreeMap<Key, Vec<Arc<Waiter>>>> = SpinLock::new(BTreeMap::new());
-static WOKEN: WaitQueue = WaitQueue::new();
 
 /// Returns the key of the futex word at `uaddr` in `space` (EINVAL if misaligned, EFAULT if
 /// unmapped): private futexes are keyed by the space, shared ones by the word's frame.
@@ -57,6 +58,7 @@ pub fn wake(key: Key, n: usize, bitset: u32) -> usize {
     list.retain(|w| {
         if woken < n && w.bitset & bitset != 0 {
             w.woken.store(true, Ordering::Release);
+            w.sleep.wake_all();
             woken += 1;
             false
         } else {
@@ -66,16 +68,7 @@ pub fn wake(key: Key, n: usize, bitset: u32) -> usize {
     if list.is_empty() {
         map.remove(&key);
     }
-    drop(map);
-    if woken > 0 {
-        WOKEN.wake_all();
-    }
     woken
-}
-
-/// Makes every futex waiter re-check its condition (a signal or exit_group arrived).
-pub fn wake_all_waiters() {
-    WOKEN.wake_all();
 }
 
 /// Wakes one waiter at a user address in the current address space (CLONE_CHILD_CLEARTID).
@@ -98,8 +91,12 @@ pub fn wait(
     deadline: Option<u64>,
     bitset: u32,
 ) -> SysResult<u64> {
-    let waiter =
-        Arc::new(Waiter { key: SpinLock::new(key), bitset, woken: AtomicBool::new(false) });
+    let waiter = Arc::new(Waiter {
+        key: SpinLock::new(key),
+        bitset,
+        woken: AtomicBool::new(false),
+        sleep: WaitQueue::new(),
+    });
     {
         // The value check and the queueing are one step: interrupts are off inside.
         let _irq = ostd::sync::disable_local_irqs();
@@ -108,22 +105,18 @@ pub fn wait(
         }
         WAITERS.lock().entry(key).or_default().push(waiter.clone());
     }
+    // A signal wakes the thread wherever it sleeps (`Process::interrupt_sleep`).
     let check = || {
         if waiter.woken.load(Ordering::Acquire) {
             Some(Ok(0))
-        } else if deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
-            Some(Err(Errno::ETIMEDOUT))
         } else if crate::wait::signal_pending() {
             Some(Err(Errno::EINTR))
         } else {
             None
         }
     };
-    let result = if deadline.is_some() {
-        ostd::task::wait_ticks_until(check)
-    } else {
-        WOKEN.wait_until(check)
-    };
+    let result =
+        waiter.sleep.wait_until_or_deadline(check, deadline).unwrap_or(Err(Errno::ETIMEDOUT));
     if result.is_err() {
         // Leave the queue (a requeue may have moved us).
         let k = *waiter.key.lock();

@@ -393,7 +393,6 @@ impl Process {
     /// signal (or exit_group) and return EINTR.
     pub fn interrupt_sleep(&self) {
         self.child_wq.wake_all();
-        crate::ipc::futex::wake_all_waiters();
         for task in registry::tasks_of(self.pid) {
             ostd::task::interrupt(&task);
         }

@@ -295,7 +295,7 @@ pub fn sys_rt_sigpending(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// pause(2).
 pub fn sys_pause(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
     let process = ctx.process.clone();
-    ostd::task::wait_ticks_until(|| process.has_pending_signal().then_some(()));
+    crate::wait::until_signal_or_deadline(|| process.has_pending_signal().then_some(()), None);
     Err(Errno::EINTR)
 }
 
@@ -308,7 +308,7 @@ pub fn sys_rt_sigsuspend(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let unblockable = signal::UNBLOCKABLE;
     let old = ctx.thread.with_signals(|s| core::mem::replace(&mut s.blocked, mask & !unblockable));
     let process = ctx.process.clone();
-    ostd::task::wait_ticks_until(|| process.has_pending_signal().then_some(()));
+    crate::wait::until_signal_or_deadline(|| process.has_pending_signal().then_some(()), None);
     // The handler's frame must record the caller's own mask, not the temporary one.
     ctx.thread.with_signals(|s| s.saved_mask = Some(old));
     Err(Errno::EINTR)
@@ -330,25 +330,23 @@ pub fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     };
     let process = ctx.process.clone();
     let thread = ctx.thread.clone();
-    let taken = ostd::task::wait_ticks_until(|| {
-        // The thread's own signals first, then the process's (as delivery takes them).
-        let taken = process.with_signal_states(&thread, |s, t| {
-            t.private.take_in(set).or_else(|| s.shared.take_in(set))
-        });
-        if let Some(info) = taken {
-            if info.code == crate::process::sigframe::SI_TIMER {
-                crate::process::posix_timer::signal_taken(&process, info.pid);
+    let taken = crate::wait::until_signal_or_deadline(
+        || {
+            // The thread's own signals first, then the process's (as delivery takes them).
+            let taken = process.with_signal_states(&thread, |s, t| {
+                t.private.take_in(set).or_else(|| s.shared.take_in(set))
+            });
+            if let Some(info) = taken {
+                if info.code == crate::process::sigframe::SI_TIMER {
+                    crate::process::posix_timer::signal_taken(&process, info.pid);
+                }
+                return Some(Ok((info.signo, info)));
             }
-            return Some(Ok((info.signo, info)));
-        }
-        if deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
-            Some(Err(Errno::EAGAIN))
-        } else if process.has_pending_signal() {
-            Some(Err(Errno::EINTR))
-        } else {
-            None
-        }
-    })?;
+            process.has_pending_signal().then_some(Err(Errno::EINTR))
+        },
+        deadline,
+    )
+    .unwrap_or(Err(Errno::EAGAIN))?;
     let (sig, info) = taken;
     if info_addr != 0 {
         let mut b = [0u8; 128];

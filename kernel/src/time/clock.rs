@@ -64,15 +64,12 @@ pub fn timespec_ns(t: Timespec) -> u64 {
 /// Sleeps until monotonic instant `deadline`, or until `interrupted` says a signal is
 /// pending (EINTR).
 pub fn sleep_until_ns(deadline: u64, interrupted: impl Fn() -> bool) -> SysResult<()> {
-    ostd::task::wait_ticks_until(|| {
-        if monotonic_ns() >= deadline {
-            Some(Ok(()))
-        } else if interrupted() {
-            Some(Err(Errno::EINTR))
-        } else {
-            None
-        }
-    })
+    // Only the deadline or a signal (which wakes the thread wherever it sleeps) ends it.
+    let alone = ostd::sync::WaitQueue::new();
+    match alone.wait_until_or_deadline(|| interrupted().then_some(()), Some(deadline)) {
+        Ok(()) => Err(Errno::EINTR),
+        Err(ostd::sync::TimedOut) => Ok(()),
+    }
 }
 
 /// Converts a CLOCK_REALTIME instant (ns since the epoch) to monotonic ns (saturating at 0).
