@@ -2,10 +2,11 @@
 
 use alloc::sync::Arc;
 
-use ostd::sync::{SpinLock, WaitQueue};
+use ostd::sync::SpinLock;
 
 use super::file::{FileLike, OpenFlags, Readiness, Stat};
 use crate::error::{Errno, SysResult};
+use crate::fs::poll::FileWaitQueue;
 
 /// EFD_SEMAPHORE: each read takes 1.
 pub const EFD_SEMAPHORE: u32 = 1;
@@ -16,7 +17,7 @@ pub struct EventFd {
     count: SpinLock<u64>,
     semaphore: bool,
     flags: SpinLock<OpenFlags>,
-    changed: WaitQueue,
+    changed: FileWaitQueue,
 }
 
 impl EventFd {
@@ -26,7 +27,7 @@ impl EventFd {
             count: SpinLock::new(u64::from(initval)),
             semaphore,
             flags: SpinLock::new(flags | OpenFlags::RDWR),
-            changed: WaitQueue::new(),
+            changed: FileWaitQueue::new(),
         })
     }
 

@@ -7,10 +7,11 @@
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 
-use ostd::sync::{SpinLock, WaitQueue};
+use ostd::sync::SpinLock;
 
 use super::file::{FileLike, OpenFlags, Readiness, Stat};
 use crate::error::{Errno, SysResult};
+use crate::fs::poll::FileWaitQueue;
 
 /// The capacity a pipe starts with (Linux's default, 16 pages); F_SETPIPE_SZ changes it.
 pub const PIPE_CAPACITY: usize = 65536;
@@ -32,8 +33,8 @@ struct State {
 
 struct Pipe {
     state: SpinLock<State>,
-    readable: WaitQueue,
-    writable: WaitQueue,
+    readable: FileWaitQueue,
+    writable: FileWaitQueue,
     ino: u64,
 }
 
@@ -69,8 +70,8 @@ pub fn open_fifo(ino: u64, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
                         reader_opens: 0,
                         writer_opens: 0,
                     }),
-                    readable: WaitQueue::new(),
-                    writable: WaitQueue::new(),
+                    readable: FileWaitQueue::new(),
+                    writable: FileWaitQueue::new(),
                     ino,
                 });
                 fifos.insert(ino, Arc::downgrade(&p));
@@ -189,8 +190,8 @@ pub fn new_pipe(flags: OpenFlags) -> (Arc<PipeEnd>, Arc<PipeEnd>) {
             reader_opens: 1,
             writer_opens: 1,
         }),
-        readable: WaitQueue::new(),
-        writable: WaitQueue::new(),
+        readable: FileWaitQueue::new(),
+        writable: FileWaitQueue::new(),
         ino: NEXT_PIPE_INO.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
     });
     let status = flags & OpenFlags::NONBLOCK;

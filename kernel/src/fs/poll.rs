@@ -1,9 +1,17 @@
-//! Waiting for files to become ready, as poll(2) and select(2) ask: each wake-up asks every
-//! watched file for its readiness until one is ready, the deadline (monotonic ns) passes,
-//! or a signal is pending (EINTR).
+//! Waiting for files to become ready, as poll(2), select(2) and epoll_wait(2) ask: each
+//! wake-up asks every watched file for its readiness until one is ready, the deadline
+//! (monotonic ns) passes, or a signal is pending (EINTR).
+//!
+//! Pollers sleep on one queue, which every change that can make a file ready wakes: the
+//! files' own wait queues are [`FileWaitQueue`]s, which wake it too, and other sources
+//! (timers, child exits) call [`notify_readiness`]. One queue for all pollers is simple and
+//! loses no wake-up; if many pollers ever watch unrelated files, per-file observer lists
+//! are the next step.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+
+use ostd::sync::WaitQueue;
 
 use super::{FdTable, FileLike};
 use crate::error::{Errno, SysResult};
@@ -12,6 +20,54 @@ pub const POLLIN: u16 = 1;
 pub const POLLOUT: u16 = 4;
 pub const POLLHUP: u16 = 0x10;
 pub const POLLNVAL: u16 = 0x20;
+
+/// Where poll, select and epoll_wait sleep.
+static READINESS: WaitQueue = WaitQueue::new();
+
+/// Wakes every poll, select and epoll_wait, so they ask their files again: call it after a
+/// change that can make a file ready, or after the last reader of a file ran.
+pub fn notify_readiness() {
+    READINESS.wake_all();
+}
+
+/// Sleeps until `cond` answers (after any readiness change it is asked again) or until the
+/// monotonic clock reaches `deadline_ns` (then `None`).
+pub fn wait_for_readiness<R>(
+    cond: impl FnMut() -> Option<R>,
+    deadline_ns: Option<u64>,
+) -> Option<R> {
+    READINESS.wait_until_or_deadline(cond, deadline_ns).ok()
+}
+
+/// The wait queue of a pollable file (a pipe's readers, a socket's writers): waking it also
+/// wakes the pollers, which may be watching the same change.
+pub struct FileWaitQueue {
+    queue: WaitQueue,
+}
+
+impl Default for FileWaitQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FileWaitQueue {
+    /// Creates an empty queue.
+    pub const fn new() -> Self {
+        Self { queue: WaitQueue::new() }
+    }
+
+    /// Sleeps until `cond` returns `Some` (see [`WaitQueue::wait_until`]).
+    pub fn wait_until<R>(&self, cond: impl FnMut() -> Option<R>) -> R {
+        self.queue.wait_until(cond)
+    }
+
+    /// Wakes every sleeper, and the pollers.
+    pub fn wake_all(&self) {
+        self.queue.wake_all();
+        notify_readiness();
+    }
+}
 
 /// One `struct pollfd`: a descriptor (negative: ignored), the events asked for and the
 /// events found.
@@ -30,41 +86,44 @@ pub fn poll(
     fds: &mut [PollFd],
     deadline: Option<u64>,
 ) -> SysResult<u64> {
-    ostd::task::wait_ticks_until(|| {
-        let mut count = 0u64;
-        for entry in fds.iter_mut() {
-            let (fd, events) = (entry.fd, entry.events);
-            let mut revents = 0u16;
-            if fd >= 0 {
-                match file_of(fd) {
-                    Ok(f) => {
-                        let r = f.readiness();
-                        if r.readable && events & POLLIN != 0 {
-                            revents |= POLLIN;
+    let answer = wait_for_readiness(
+        || {
+            let mut count = 0u64;
+            for entry in fds.iter_mut() {
+                let (fd, events) = (entry.fd, entry.events);
+                let mut revents = 0u16;
+                if fd >= 0 {
+                    match file_of(fd) {
+                        Ok(f) => {
+                            let r = f.readiness();
+                            if r.readable && events & POLLIN != 0 {
+                                revents |= POLLIN;
+                            }
+                            if r.writable && events & POLLOUT != 0 {
+                                revents |= POLLOUT;
+                            }
+                            if r.hangup {
+                                revents |= POLLHUP;
+                            }
                         }
-                        if r.writable && events & POLLOUT != 0 {
-                            revents |= POLLOUT;
-                        }
-                        if r.hangup {
-                            revents |= POLLHUP;
-                        }
+                        Err(_) => revents = POLLNVAL,
                     }
-                    Err(_) => revents = POLLNVAL,
+                }
+                entry.revents = revents;
+                if revents != 0 {
+                    count += 1;
                 }
             }
-            entry.revents = revents;
-            if revents != 0 {
-                count += 1;
+            if count > 0 {
+                Some(Ok(count))
+            } else {
+                crate::wait::signal_pending().then_some(Err(Errno::EINTR))
             }
-        }
-        if count > 0 || deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
-            Some(Ok(count))
-        } else if crate::wait::signal_pending() {
-            Some(Err(Errno::EINTR))
-        } else {
-            None
-        }
-    })
+        },
+        deadline,
+    );
+    // At the deadline every entry's `revents` is 0, from the last look.
+    answer.unwrap_or(Ok(0))
 }
 
 /// The descriptors a select(2) watches, with which of the three sets name each: looked up
@@ -108,24 +167,31 @@ pub fn select_watched(
 /// output sets, and them.
 pub fn select(watched: SelectWatched, deadline: Option<u64>) -> SysResult<(u64, [Vec<u8>; 3])> {
     let SelectWatched { bytes, watched } = watched;
-    ostd::task::wait_ticks_until(|| {
-        let mut out = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
-        let mut count = 0u64;
-        for (fd, wanted, file) in &watched {
-            let r = file.readiness();
-            for (i, ready) in [r.readable || r.hangup, r.writable, false].into_iter().enumerate() {
-                if ready && wanted[i] {
-                    out[i][fd / 8] |= 1 << (fd % 8);
-                    count += 1;
+    let answer = wait_for_readiness(
+        || {
+            let mut out =
+                [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
+            let mut count = 0u64;
+            for (fd, wanted, file) in &watched {
+                let r = file.readiness();
+                for (i, ready) in
+                    [r.readable || r.hangup, r.writable, false].into_iter().enumerate()
+                {
+                    if ready && wanted[i] {
+                        out[i][fd / 8] |= 1 << (fd % 8);
+                        count += 1;
+                    }
                 }
             }
-        }
-        if count > 0 || deadline.is_some_and(|d| crate::time::monotonic_ns() >= d) {
-            Some(Ok((count, out)))
-        } else if crate::wait::signal_pending() {
-            Some(Err(Errno::EINTR))
-        } else {
-            None
-        }
+            if count > 0 {
+                Some(Ok((count, out)))
+            } else {
+                crate::wait::signal_pending().then_some(Err(Errno::EINTR))
+            }
+        },
+        deadline,
+    );
+    answer.unwrap_or_else(|| {
+        Ok((0, [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]]))
     })
 }

@@ -1,10 +1,12 @@
 //! timerfd: a timer that counts its expiries in a file (timerfd_create(2)). Reading takes
 //! the count; the file is readable while it is non-zero. The count is brought up to date
-//! whenever the file is asked (read, poll, gettime), so no task has to fire it.
+//! whenever the file is asked (read, poll, gettime); a deadline timer at each expiry only
+//! wakes the readers and pollers, so that they ask.
 
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 
 use ostd::sync::SpinLock;
+use ostd::time::Timer;
 
 use super::file::{FileLike, OpenFlags, Readiness, Stat};
 use crate::error::{Errno, SysResult};
@@ -42,16 +44,40 @@ pub struct TimerFd {
     clock: u32,
     state: SpinLock<State>,
     flags: SpinLock<OpenFlags>,
+    /// Set for the next expiry while the timer is armed.
+    alarm: Timer,
 }
 
 impl TimerFd {
     /// A disarmed timer on `clock` (checked by [`valid_clock`]).
     pub fn new(clock: u32, flags: OpenFlags) -> Arc<Self> {
-        Arc::new(Self {
-            clock,
-            state: SpinLock::new(State::default()),
-            flags: SpinLock::new(flags | OpenFlags::RDWR),
+        Arc::new_cyclic(|me: &Weak<Self>| {
+            let me = me.clone();
+            Self {
+                clock,
+                state: SpinLock::new(State::default()),
+                flags: SpinLock::new(flags | OpenFlags::RDWR),
+                alarm: Timer::new(move || {
+                    if let Some(timer) = me.upgrade() {
+                        timer.expired();
+                    }
+                }),
+            }
         })
+    }
+
+    /// The alarm's callback (interrupt context): counts the expiry, sets the alarm for the
+    /// next one of a periodic timer, and wakes whoever waits for the file.
+    fn expired(&self) {
+        let next = {
+            let mut s = self.state.lock();
+            s.catch_up(crate::time::monotonic_ns());
+            s.deadline
+        };
+        if let Some(at) = next {
+            self.alarm.set(at);
+        }
+        crate::fs::poll::notify_readiness();
     }
 
     /// timerfd_settime: arms the timer `value` ns from now (or at the absolute time `value`
@@ -65,6 +91,10 @@ impl TimerFd {
         s.deadline = deadline_for(self.clock, value, absolute, now);
         s.interval = if s.deadline.is_some() { interval } else { 0 };
         s.ticks = 0;
+        match s.deadline {
+            Some(at) => self.alarm.set(at),
+            None => self.alarm.cancel(),
+        }
         old
     }
 
@@ -93,10 +123,15 @@ impl FileLike for TimerFd {
             return Err(Errno::EINVAL);
         }
         let nonblocking = self.nonblocking();
-        let ticks = ostd::task::wait_ticks_until(|| match self.take_ticks() {
-            0 => crate::wait::not_ready(nonblocking),
-            n => Some(Ok(n)),
-        })?;
+        // Woken by the alarm (or any other readiness change): the count decides.
+        let ticks = crate::fs::poll::wait_for_readiness(
+            || match self.take_ticks() {
+                0 => crate::wait::not_ready(nonblocking),
+                n => Some(Ok(n)),
+            },
+            None,
+        )
+        .unwrap_or(Err(Errno::EAGAIN))?;
         buf[..8].copy_from_slice(&ticks.to_le_bytes());
         Ok(8)
     }

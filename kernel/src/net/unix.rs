@@ -15,11 +15,12 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use ostd::sync::{SpinLock, WaitQueue};
+use ostd::sync::SpinLock;
 
 use crate::error::{Errno, SysResult};
 use crate::fs::file::{FileLike, OpenFlags, Readiness, Stat};
 use crate::fs::node::Node;
+use crate::fs::poll::FileWaitQueue;
 
 /// Bytes a queue holds before senders wait (Linux's default socket buffer size).
 pub const QUEUE_CAPACITY: usize = 212_992;
@@ -103,17 +104,17 @@ struct QueueState {
 pub struct Queue {
     state: SpinLock<QueueState>,
     /// Receivers wait here for data.
-    readable: WaitQueue,
+    readable: FileWaitQueue,
     /// Senders wait here for room.
-    writable: WaitQueue,
+    writable: FileWaitQueue,
 }
 
 impl Queue {
     fn new() -> Arc<Self> {
         Arc::new(Self {
             state: SpinLock::new(QueueState { messages: VecDeque::new(), bytes: 0, closed: false }),
-            readable: WaitQueue::new(),
-            writable: WaitQueue::new(),
+            readable: FileWaitQueue::new(),
+            writable: FileWaitQueue::new(),
         })
     }
 
@@ -161,7 +162,7 @@ pub struct UnixSocket {
     rx: Arc<Queue>,
     inner: SpinLock<Inner>,
     /// Woken when a connection arrives at a listener.
-    incoming: WaitQueue,
+    incoming: FileWaitQueue,
     creator: Credentials,
     ino: u64,
 }
@@ -199,7 +200,7 @@ impl UnixSocket {
                 receive_buffer: QUEUE_CAPACITY,
                 ..Inner::default()
             }),
-            incoming: WaitQueue::new(),
+            incoming: FileWaitQueue::new(),
             creator,
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
         })

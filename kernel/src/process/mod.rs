@@ -24,11 +24,12 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
-use ostd::sync::{SpinLock, SpinLockGuard, WaitQueue};
+use ostd::sync::{SpinLock, SpinLockGuard};
 use ostd::task::CpuTime;
 
 use crate::error::SysResult;
 use crate::fs::path::Start;
+use crate::fs::poll::FileWaitQueue;
 use crate::fs::{FdTable, FileLike, Node};
 use creds::{Credentials, FsCaller, Identity};
 use signal::{SigAction, SignalState, ThreadSignals};
@@ -96,7 +97,7 @@ pub struct Process {
     signals: SpinLock<SignalState>,
     exit_status: SpinLock<Option<ExitStatus>>,
     /// Woken when a child exits, stops or continues (wait4 sleeps here), or a signal arrives.
-    child_wq: WaitQueue,
+    child_wq: FileWaitQueue,
     /// The program name (comm), at most 15 bytes.
     comm: SpinLock<String>,
     /// The full argv of the last execve, for /proc/[pid]/cmdline.
@@ -242,7 +243,7 @@ impl Process {
             fs: SpinLock::new(fs),
             signals: SpinLock::new(SignalState::default()),
             exit_status: SpinLock::new(None),
-            child_wq: WaitQueue::new(),
+            child_wq: FileWaitQueue::new(),
             comm: SpinLock::new(String::new()),
             cmdline: SpinLock::new(Vec::new()),
             exe: SpinLock::new(String::new()),

@@ -15,11 +15,12 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use ostd::sync::{SpinLock, WaitQueue};
+use ostd::sync::SpinLock;
 
 use crate::error::{Errno, SysResult};
 use crate::fs::Node;
 use crate::fs::file::{FileLike, OpenFlags, Readiness, Stat};
+use crate::fs::poll::FileWaitQueue;
 use crate::user_mem::UserMem;
 
 const TCGETS: u32 = 0x5401;
@@ -163,7 +164,7 @@ impl Sink for Serial {
 /// One terminal: its settings, its input queues, and its output sink.
 pub struct Terminal {
     state: SpinLock<State>,
-    readers: WaitQueue,
+    readers: FileWaitQueue,
     sink: alloc::boxed::Box<dyn Sink>,
 }
 
@@ -181,7 +182,7 @@ impl Terminal {
                 hung_up: false,
                 dropped: 0,
             }),
-            readers: WaitQueue::new(),
+            readers: FileWaitQueue::new(),
             sink,
         }
     }
@@ -443,7 +444,7 @@ struct Console {
     raw: SpinLock<VecDeque<u8>>,
     /// Bytes the interrupt dropped because `raw` was full.
     raw_dropped: AtomicUsize,
-    raw_arrived: WaitQueue,
+    raw_arrived: FileWaitQueue,
 }
 
 /// How many received bytes wait for the tty task, like a tty's flip buffer.
@@ -456,7 +457,7 @@ fn console() -> &'static Console {
         terminal: Terminal::new(alloc::boxed::Box::new(Serial)),
         raw: SpinLock::new(VecDeque::with_capacity(RAW_CAPACITY)),
         raw_dropped: AtomicUsize::new(0),
-        raw_arrived: WaitQueue::new(),
+        raw_arrived: FileWaitQueue::new(),
     })
 }
 

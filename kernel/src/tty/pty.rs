@@ -13,13 +13,14 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use ostd::sync::{SpinLock, WaitQueue};
+use ostd::sync::SpinLock;
 
 use super::{Sink, Terminal};
 use crate::error::{Errno, SysResult};
 use crate::fs::devfs::makedev;
 use crate::fs::file::{FileLike, OpenFlags, Readiness, Stat};
 use crate::fs::node::{Generated, Node, NodeKind};
+use crate::fs::poll::FileWaitQueue;
 use crate::user_mem::UserMem;
 
 /// The slaves' device major (Unix98 ptys).
@@ -44,9 +45,9 @@ const TO_MASTER_CAPACITY: usize = 64 * 1024;
 struct ToMaster {
     /// At most `2 * TO_MASTER_CAPACITY` bytes.
     bytes: SpinLock<VecDeque<u8>>,
-    readable: WaitQueue,
+    readable: FileWaitQueue,
     /// Woken when the master reads, for writers waiting for room.
-    writable: WaitQueue,
+    writable: FileWaitQueue,
 }
 
 impl Sink for Arc<ToMaster> {
@@ -100,8 +101,8 @@ pub fn open_master(flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
         .ok_or(Errno::ENOSPC)?;
     let to_master = Arc::new(ToMaster {
         bytes: SpinLock::new(VecDeque::new()),
-        readable: WaitQueue::new(),
-        writable: WaitQueue::new(),
+        readable: FileWaitQueue::new(),
+        writable: FileWaitQueue::new(),
     });
     let pty = Arc::new(Pty {
         index,
