@@ -76,7 +76,14 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let prot = Prot::from_bits_truncate(prot as u32);
     let shared = kind != MAP_PRIVATE;
     let anonymous = flags & MAP_ANONYMOUS != 0;
-    let file = if anonymous {
+    let file = if anonymous && shared {
+        // Linux backs shared anonymous memory with an unnamed in-memory file (shmem): its
+        // pages come as they are touched, and every process the mapping is forked into
+        // maps the same ones.
+        let node = crate::fs::Node::new_of(NodeKind::File, 0o600, "");
+        node.truncate(len)?;
+        Some(node)
+    } else if anonymous {
         None
     } else {
         let f = ctx.process.file(fd)?;
@@ -90,6 +97,8 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         Some(node)
     };
+    // An anonymous mapping's offset means nothing (Linux ignores it).
+    let offset = if anonymous { 0 } else { offset };
     // Linux's heuristic overcommit: memory the mapping commits (private writable, or shared
     // anonymous) must not exceed all of RAM at once.
     let commits = flags & MAP_NORESERVE == 0
@@ -153,9 +162,9 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         return Ok(start);
     }
-    // Shared memory must exist before a fork can share it; the contents of other file
-    // mappings (generated files, private PROT_NONE) are copied now.
-    let populate = shared || file.is_some() || flags & MAP_POPULATE != 0;
+    // The contents of other file mappings (generated files, private PROT_NONE) are copied
+    // now.
+    let populate = file.is_some() || flags & MAP_POPULATE != 0;
     vm.map_area(area, populate)?;
     if let Some(node) = file {
         if shared {
