@@ -10,15 +10,28 @@ use ostd::sync::SpinLock;
 
 use super::{Pid, Process, registry, signal};
 
+/// How long a victim may take to exit before the kernel says it is stuck.
+const STUCK_AFTER_NS: u64 = 2_000_000_000;
+
 /// The last victim, while it has not finished exiting.
-static DYING: SpinLock<Option<Pid>> = SpinLock::new(None);
+struct Dying {
+    pid: Pid,
+    /// When it was chosen (monotonic ns).
+    since: u64,
+    /// Whether the console was told that it is slow to die.
+    reported: bool,
+}
+
+static DYING: SpinLock<Option<Dying>> = SpinLock::new(None);
 
 /// Makes room after `requester` failed to get a frame for a user page. Returns once a victim
 /// has been chosen (possibly `requester` itself, whose SIGKILL is then pending) or the
 /// previous one has freed its memory; the caller retries the access.
 pub fn out_of_memory(requester: &Process) {
-    if let Some(pid) = *DYING.lock() {
-        if registry::get(pid).is_some_and(|p| !p.is_zombie()) {
+    let dying = DYING.lock().as_ref().map(|d| d.pid);
+    if let Some(pid) = dying {
+        if let Some(victim) = registry::get(pid).filter(|p| !p.is_zombie()) {
+            report_if_stuck(&victim);
             ostd::task::sleep_ms(10);
             return;
         }
@@ -28,17 +41,51 @@ pub fn out_of_memory(requester: &Process) {
         log::error!("Out of memory: no killable process (pid {} needs a page)", requester.pid());
         return;
     };
+    let frames = ostd::mm::frame_stats();
+    let heap = ostd::mm::heap_stats();
     log::error!(
-        "Out of memory: Killed process {} ({}) anon-rss:{}kB",
+        "Out of memory: Killed process {} ({}) anon-rss:{}kB (free {} of {} kB; kernel heap \
+         {} kB; all processes' resident pages {} kB)",
         victim.pid(),
         victim.comm(),
-        resident * ostd::mm::PAGE_SIZE / 1024
+        resident * ostd::mm::PAGE_SIZE / 1024,
+        frames.free * 4,
+        frames.total * 4,
+        heap.total / 1024,
+        registry::all().iter().map(|p| p.vm().space().resident_pages()).sum::<usize>() * 4,
     );
-    *DYING.lock() = Some(victim.pid());
+    *DYING.lock() =
+        Some(Dying { pid: victim.pid(), since: crate::time::monotonic_ns(), reported: false });
     signal::send(&victim, signal::SIGKILL);
     if victim.pid() != requester.pid() {
         ostd::task::sleep_ms(10);
     }
+}
+
+/// Says once on the console that the victim has not exited in time, and where its threads
+/// are: memory stays short until it does, so this is what a hung machine needs explained.
+fn report_if_stuck(victim: &Process) {
+    {
+        let mut dying = DYING.lock();
+        let Some(d) = dying.as_mut().filter(|d| d.pid == victim.pid()) else { return };
+        if d.reported || crate::time::monotonic_ns() < d.since + STUCK_AFTER_NS {
+            return;
+        }
+        d.reported = true;
+    }
+    let threads: alloc::vec::Vec<_> = registry::tasks_of(victim.pid())
+        .iter()
+        .map(|t| alloc::format!("{}:{:?}", t.name(), t.state()))
+        .collect();
+    log::error!(
+        "Out of memory: process {} ({}) has not exited 2 s after SIGKILL (stopped: {}, group \
+         exit: {:?}; threads {})",
+        victim.pid(),
+        victim.comm(),
+        victim.is_stopped(),
+        victim.group_exit_status(),
+        threads.join(" ")
+    );
 }
 
 fn largest_process() -> Option<(Arc<Process>, usize)> {
