@@ -4,7 +4,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use spin::Once;
 
@@ -66,6 +66,9 @@ impl TaskSlot {
 }
 static IDLE: Once<Arc<Task>> = Once::new();
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
+/// When the running task is to give way to a task woken meanwhile (monotonic ns; `u64::MAX`
+/// while nobody waits for that): checked at each preemption point.
+static RESCHED_AT: AtomicU64 = AtomicU64::new(u64::MAX);
 static PREEMPT_DISABLED: AtomicU32 = AtomicU32::new(0);
 static TICK_WQ: WaitQueue = WaitQueue::new();
 
@@ -151,6 +154,9 @@ fn finish_switch() {
 
 /// Picks the next task and switches to it. Interrupts must be off.
 fn switch_away(requeue_current: bool) {
+    // Whatever happens below answers any request to switch.
+    NEED_RESCHED.store(false, Ordering::Relaxed);
+    RESCHED_AT.store(u64::MAX, Ordering::Relaxed);
     let current = current();
     if requeue_current && current.state() == TaskState::Runnable && !current.is_idle {
         scheduler().enqueue(current.clone());
@@ -163,7 +169,6 @@ fn switch_away(requeue_current: bool) {
     if Arc::ptr_eq(&next, &current) {
         return;
     }
-    NEED_RESCHED.store(false, Ordering::Relaxed);
     let now = crate::time::monotonic_ns();
     current.leave_cpu(now);
     next.on_cpu_since.store(now, Ordering::Relaxed);
@@ -204,31 +209,41 @@ pub(crate) fn block_current() {
     switch_away(false);
 }
 
-/// How long the running task keeps the CPU after it wakes another (Linux's
-/// sched_wakeup_granularity on one CPU): a task that sleeps and is woken often, such as one
-/// end of a request/response pair, runs soon after its wake-up instead of at the end of the
-/// waker's slice, while a pair of tasks that wake each other cannot take turns faster.
+/// The longest the running task keeps the CPU after another task is woken (Linux's
+/// sched_wakeup_granularity on one CPU).
 const WAKEUP_GRANULARITY_NS: u64 = 1_000_000;
 
-/// Makes a sleeping task runnable; asks for a switch at the next preemption point if the
-/// running task has had the CPU for at least [`WAKEUP_GRANULARITY_NS`].
+/// Makes a sleeping task runnable. The running task gives way to it once it has had the
+/// CPU for as long as the woken one last ran, or for [`WAKEUP_GRANULARITY_NS`] if less: a
+/// task that mostly waits (one end of a request/response pair, a timer-driven poller) runs
+/// soon after its wake-up instead of at the end of the waker's slice, as under Linux's
+/// CFS, while two busy tasks that wake each other still run for a while in turn.
 pub(crate) fn wake(task: Arc<Task>) {
     if task.try_wake() {
+        let wakee_stint = task.last_stint_ns.load(Ordering::Relaxed);
         scheduler().enqueue(task);
         if let Some(current) = CURRENT.running() {
-            let ran = crate::time::monotonic_ns()
-                .saturating_sub(current.on_cpu_since.load(Ordering::Relaxed));
-            if current.is_idle || ran >= WAKEUP_GRANULARITY_NS {
+            if current.is_idle {
                 NEED_RESCHED.store(true, Ordering::Relaxed);
+            } else {
+                let since = current.on_cpu_since.load(Ordering::Relaxed);
+                let at = since.saturating_add(wakee_stint.min(WAKEUP_GRANULARITY_NS));
+                RESCHED_AT.fetch_min(at, Ordering::Relaxed);
             }
         }
     }
 }
 
+/// Returns whether the running task should switch: the timer or a wake-up asked for it.
+fn resched_due() -> bool {
+    NEED_RESCHED.load(Ordering::Relaxed)
+        || RESCHED_AT.load(Ordering::Relaxed) <= crate::time::monotonic_ns()
+}
+
 /// Switches to another task if a wake-up or the timer asked for it (called before going
 /// back to user mode, where the kernel holds nothing).
 pub(crate) fn preempt_point() {
-    if NEED_RESCHED.load(Ordering::Relaxed) && PREEMPT_DISABLED.load(Ordering::Relaxed) == 0 {
+    if resched_due() && PREEMPT_DISABLED.load(Ordering::Relaxed) == 0 {
         yield_now();
     }
 }
@@ -254,7 +269,7 @@ pub(crate) fn timer_tick() {
 
 /// Preempts the interrupted task if its slice is over (called at the end of an interrupt).
 pub(crate) fn preempt_after_irq() {
-    if NEED_RESCHED.load(Ordering::Relaxed)
+    if resched_due()
         && PREEMPT_DISABLED.load(Ordering::Relaxed) == 0
         && !CURRENT.ptr.load(Ordering::Relaxed).is_null()
     {

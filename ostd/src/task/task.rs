@@ -47,6 +47,8 @@ pub struct Task {
     user_ns: AtomicU64,
     /// When its current stint on the CPU began (monotonic ns).
     pub(super) on_cpu_since: AtomicU64,
+    /// How long its last stint on the CPU lasted (ns): short for a task that mostly waits.
+    pub(super) last_stint_ns: AtomicU64,
     /// Set by `interrupt`: user mode should hand the task back to the kernel.
     interrupt_requested: AtomicBool,
     /// What the kernel attached to the task (which thread of which process it runs).
@@ -105,6 +107,7 @@ impl Task {
             cpu_ns: AtomicU64::new(0),
             user_ns: AtomicU64::new(0),
             on_cpu_since: AtomicU64::new(0),
+            last_stint_ns: AtomicU64::new(0),
             interrupt_requested: AtomicBool::new(false),
             attached: spin::Once::new(),
         }
@@ -148,8 +151,9 @@ impl Task {
 
     /// Ends a stint on the CPU at `now` (the scheduler switches the task out).
     pub(super) fn leave_cpu(&self, now: u64) {
-        let since = self.on_cpu_since.load(Ordering::Relaxed);
-        self.cpu_ns.fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+        let stint = now.saturating_sub(self.on_cpu_since.load(Ordering::Relaxed));
+        self.cpu_ns.fetch_add(stint, Ordering::Relaxed);
+        self.last_stint_ns.store(stint, Ordering::Relaxed);
     }
 
     /// Adds time spent in user mode (measured around each entry to it).
