@@ -174,6 +174,12 @@ impl Segment {
         Some(seg)
     }
 
+    /// Allocates `count` contiguous frames without clearing them: for the kernel heap,
+    /// whose callers never read memory before writing it.
+    pub(crate) fn alloc_uninit(count: usize) -> Option<Self> {
+        Some(Self { start: frame_alloc::alloc(count)?, count })
+    }
+
     /// Returns the number of frames.
     pub fn frames(&self) -> usize {
         self.count
