@@ -86,3 +86,17 @@ impl From<ostd::mm::VmError> for Errno {
         }
     }
 }
+
+impl From<crate::net::addr::AddrError> for Errno {
+    /// The errno Linux gives for each way a sockaddr can be wrong.
+    fn from(e: crate::net::addr::AddrError) -> Self {
+        use crate::net::addr::{AddrError, Family};
+        match e {
+            AddrError::Length { .. } | AddrError::PathNotUtf8 => Errno::EINVAL,
+            AddrError::WrongFamily { socket: Family::Unix, .. } => Errno::EINVAL,
+            AddrError::WrongFamily { socket: Family::Inet | Family::Inet6, .. } => {
+                Errno::EAFNOSUPPORT
+            }
+        }
+    }
+}

@@ -10,13 +10,13 @@
 //! socket bound to it, weakly, so a closed socket's name refuses connections.
 
 use alloc::collections::{BTreeMap, VecDeque};
-use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostd::sync::SpinLock;
 
+use super::addr::UnixAddr;
 use crate::error::{Errno, SysResult};
 use crate::fs::file::{FileLike, OpenFlags, Readiness, Stat};
 use crate::fs::node::Node;
@@ -64,17 +64,6 @@ impl SockType {
     fn connection_oriented(self) -> bool {
         self != Self::Dgram
     }
-}
-
-/// A Unix socket address.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UnixAddr {
-    /// Not bound (or autobound never happened).
-    Unnamed,
-    /// A filesystem path, as given to bind.
-    Path(String),
-    /// An abstract name (the bytes after the leading NUL).
-    Abstract(Vec<u8>),
 }
 
 /// Who is at the other end (SO_PEERCRED), and who sent a message (SCM_CREDENTIALS).

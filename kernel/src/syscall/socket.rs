@@ -10,15 +10,15 @@ use super::fs::{check_access, make_node, start_at};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::FileLike;
 use crate::fs::{NodeKind, path};
+use crate::net::addr::{Family, SockAddr, UnixAddr};
 use crate::net::unix::{
-    Credentials, IoFlags, Received, SockType, UnixAddr, UnixSocket, lookup_abstract, lookup_node,
+    Credentials, IoFlags, Received, SockType, UnixSocket, lookup_abstract, lookup_node,
 };
 use crate::process::creds::MAY_WRITE;
 
 const AF_UNIX: u64 = 1;
 const SOCK_NONBLOCK: u64 = 0o4000;
 const SOCK_CLOEXEC: u64 = 0o2000000;
-const SOCKADDR_UN_LEN: usize = 110;
 
 const MSG_PEEK: u64 = 0x2;
 const MSG_CTRUNC: u32 = 0x8;
@@ -92,23 +92,13 @@ pub fn sys_socketpair(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// Reads a `sockaddr_un` of `len` bytes.
 fn read_address(ctx: &SyscallCtx, addr: u64, len: u64) -> SysResult<UnixAddr> {
     let len = len as usize;
-    if !(2..=SOCKADDR_UN_LEN).contains(&len) {
-        return Err(Errno::EINVAL);
-    }
+    SockAddr::check_len(Family::Unix, len)?;
     let mut raw = alloc::vec![0u8; len];
     ctx.mem().read(addr, &mut raw)?;
-    if u16::from_le_bytes([raw[0], raw[1]]) != AF_UNIX as u16 {
-        return Err(Errno::EINVAL);
+    match SockAddr::parse(Family::Unix, &raw)? {
+        SockAddr::Unix(name) => Ok(name),
+        _ => Err(Errno::EINVAL),
     }
-    let path = &raw[2..];
-    Ok(match path.first() {
-        None => UnixAddr::Unnamed,
-        Some(0) => UnixAddr::Abstract(path[1..].to_vec()),
-        Some(_) => {
-            let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
-            UnixAddr::Path(core::str::from_utf8(&path[..end]).map_err(|_| Errno::EINVAL)?.into())
-        }
-    })
 }
 
 /// Writes a received message's source address: an unnamed sender has none at all
@@ -131,18 +121,7 @@ fn write_address(ctx: &SyscallCtx, addr: u64, len_addr: u64, value: &UnixAddr) -
     if room < 0 {
         return Err(Errno::EINVAL);
     }
-    let mut raw = Vec::from((AF_UNIX as u16).to_le_bytes());
-    match value {
-        UnixAddr::Unnamed => {}
-        UnixAddr::Path(p) => {
-            raw.extend_from_slice(p.as_bytes());
-            raw.push(0);
-        }
-        UnixAddr::Abstract(name) => {
-            raw.push(0);
-            raw.extend_from_slice(name);
-        }
-    }
+    let raw = SockAddr::Unix(value.clone()).to_bytes();
     let n = raw.len().min(room as usize);
     mem.write(addr, &raw[..n])?;
     mem.write_u32(len_addr, raw.len() as u32)
