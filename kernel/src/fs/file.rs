@@ -223,7 +223,7 @@ pub trait FileLike: Send + Sync {
         None
     }
     /// Returns the socket behind this file, for the socket calls (ENOTSOCK otherwise).
-    fn into_socket(self: Arc<Self>) -> Option<Arc<crate::net::unix::UnixSocket>> {
+    fn into_socket(self: Arc<Self>) -> Option<crate::net::socket::Socket> {
         None
     }
 }

@@ -7,7 +7,9 @@
 //!
 //! Names: a filesystem path (bind creates an `S_IFSOCK` node; connect resolves the path to
 //! that node) or an abstract name (a leading NUL; no node). [`NAMES`] maps either to the
-//! socket bound to it, weakly, so a closed socket's name refuses connections.
+//! socket bound to it, weakly, so a closed socket's name refuses connections. Paths resolve
+//! in the caller's filesystem view ([`SocketCaller::fs`]); connect and sendto need write
+//! access to the node.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
@@ -16,11 +18,14 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostd::sync::SpinLock;
 
-use super::addr::UnixAddr;
+use super::addr::{SockAddr, UnixAddr};
+use super::socket::{Credentials, IoFlags, Received, SockType, Socket, SocketCaller};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::{FileLike, OpenFlags, Readiness, Stat};
 use crate::fs::node::Node;
 use crate::fs::poll::FileWaitQueue;
+use crate::fs::{NodeKind, entries, path, perm};
+use crate::process::creds::MAY_WRITE;
 
 /// Bytes a queue holds before senders wait (Linux's default socket buffer size).
 pub const QUEUE_CAPACITY: usize = 212_992;
@@ -28,51 +33,6 @@ pub const QUEUE_CAPACITY: usize = 212_992;
 const MAX_DATAGRAMS: usize = 10;
 /// The largest listen backlog (Linux's net.core.somaxconn).
 const MAX_BACKLOG: usize = 4096;
-
-/// The socket types AF_UNIX offers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SockType {
-    /// SOCK_STREAM: a byte stream.
-    Stream,
-    /// SOCK_DGRAM: messages, connectionless.
-    Dgram,
-    /// SOCK_SEQPACKET: messages over a connection.
-    Seqpacket,
-}
-
-impl SockType {
-    /// Decodes the type argument of socket(2) (flags already removed).
-    pub fn from_raw(raw: u64) -> SysResult<Self> {
-        match raw {
-            1 => Ok(Self::Stream),
-            2 => Ok(Self::Dgram),
-            5 => Ok(Self::Seqpacket),
-            3 | 4 | 6 | 10 => Err(Errno::ESOCKTNOSUPPORT),
-            _ => Err(Errno::EINVAL),
-        }
-    }
-
-    /// The number getsockopt(SO_TYPE) reports.
-    pub fn raw(self) -> u32 {
-        match self {
-            Self::Stream => 1,
-            Self::Dgram => 2,
-            Self::Seqpacket => 5,
-        }
-    }
-
-    fn connection_oriented(self) -> bool {
-        self != Self::Dgram
-    }
-}
-
-/// Who is at the other end (SO_PEERCRED), and who sent a message (SCM_CREDENTIALS).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Credentials {
-    pub pid: i32,
-    pub uid: u32,
-    pub gid: u32,
-}
 
 /// One send: its bytes, the files passed with it (SCM_RIGHTS) and the sender's address.
 pub struct Message {
@@ -156,25 +116,6 @@ pub struct UnixSocket {
     ino: u64,
 }
 
-/// What send and receive are asked to do beyond moving bytes.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IoFlags {
-    pub nonblocking: bool,
-    pub peek: bool,
-    pub wait_all: bool,
-}
-
-/// What a receive produced.
-pub struct Received {
-    /// Bytes copied into the caller's buffer.
-    pub data: Vec<u8>,
-    /// The message's full length (differs from `data.len()` when a datagram was truncated).
-    pub full_len: usize,
-    pub rights: Vec<Arc<dyn FileLike>>,
-    pub from: UnixAddr,
-    pub truncated: bool,
-}
-
 impl UnixSocket {
     /// Creates an unbound, unconnected socket.
     pub fn new(kind: SockType, nonblocking: bool, creator: Credentials) -> Arc<Self> {
@@ -218,9 +159,31 @@ impl UnixSocket {
         self.flags.lock().contains(OpenFlags::NONBLOCK)
     }
 
-    /// bind(2). `path_node` creates the filesystem node for a path name (EADDRINUSE if one
-    /// exists), and is only called for path names.
-    pub fn bind(
+    /// bind(2). A path name gets its filesystem node, made with the caller's IDs and umask
+    /// (EADDRINUSE if the path exists).
+    pub fn bind(self: &Arc<Self>, addr: UnixAddr, caller: &dyn SocketCaller) -> SysResult<()> {
+        let UnixAddr::Path(name) = &addr else {
+            // Only path names have nodes: the closure is never called.
+            return self.bind_name(addr, |_| Err(Errno::EINVAL));
+        };
+        let fs = caller.fs();
+        let start = fs.start();
+        // Linux makes the node before noticing the socket is already bound: a taken path is
+        // EADDRINUSE even then.
+        if self.is_bound() {
+            return Err(if path::resolve(&start, name, false).is_ok() {
+                Errno::EADDRINUSE
+            } else {
+                Errno::EINVAL
+            });
+        }
+        self.bind_name(addr, |p| entries::make_node(&fs, &start, p, NodeKind::Socket, 0o777, ""))
+    }
+
+    /// Names the socket `addr` (autobinding an unnamed one). `path_node` creates the
+    /// filesystem node for a path name (EADDRINUSE if one exists), and is only called for
+    /// path names.
+    fn bind_name(
         self: &Arc<Self>,
         addr: UnixAddr,
         path_node: impl FnOnce(&str) -> SysResult<Arc<Node>>,
@@ -271,9 +234,15 @@ impl UnixSocket {
         Ok(())
     }
 
-    /// connect(2) to the socket bound at `target` (found by the caller through the name
-    /// registry, see [`lookup_node`] and [`lookup_abstract`]).
-    pub fn connect(
+    /// connect(2) to the socket bound at `addr`.
+    pub fn connect(self: &Arc<Self>, addr: UnixAddr, caller: &dyn SocketCaller) -> SysResult<()> {
+        let target = find_bound(&addr, caller)?;
+        self.connect_to_socket(target, addr, caller.credentials())
+    }
+
+    /// Connects to `target`, the socket bound at `target_addr` when the name was looked up
+    /// (`None`: nothing is bound there).
+    fn connect_to_socket(
         self: &Arc<Self>,
         target: Option<Arc<UnixSocket>>,
         target_addr: UnixAddr,
@@ -365,8 +334,35 @@ impl UnixSocket {
         self.inner.lock().listening.is_some()
     }
 
+    /// sendto(2) and sendmsg(2): sends `data` (with `rights`) to the socket bound at `to`,
+    /// or to the connected peer. Returns the bytes sent.
+    pub fn send_to(
+        &self,
+        data: &[u8],
+        rights: Vec<Arc<dyn FileLike>>,
+        to: Option<UnixAddr>,
+        flags: IoFlags,
+        caller: &dyn SocketCaller,
+    ) -> SysResult<usize> {
+        let target = match &to {
+            Some(addr) if self.kind == SockType::Dgram => {
+                Some(find_bound(addr, caller)?.ok_or(Errno::ECONNREFUSED)?)
+            }
+            // A connection has one destination: naming another is refused.
+            Some(_) => {
+                return Err(if self.peer_addr().is_ok() {
+                    Errno::EISCONN
+                } else {
+                    Errno::ENOTCONN
+                });
+            }
+            None => None,
+        };
+        self.send(data, rights, target, flags)
+    }
+
     /// Sends `data` (with `rights`) to `to`, or to the connected peer. Returns the bytes sent.
-    pub fn send(
+    fn send(
         &self,
         data: &[u8],
         rights: Vec<Arc<dyn FileLike>>,
@@ -442,7 +438,7 @@ impl UnixSocket {
             data: Vec::new(),
             full_len: 0,
             rights: Vec::new(),
-            from: UnixAddr::Unnamed,
+            from: None,
             truncated: false,
         };
         loop {
@@ -578,7 +574,7 @@ fn take(s: &mut QueueState, kind: SockType, room: usize, peek: bool, out: &mut R
             out.full_len = data.len();
             out.truncated = n < data.len();
             out.rights = rights;
-            out.from = from;
+            out.from = source_addr(from);
             if let Some(m) = &m {
                 s.bytes -= m.data.len();
             }
@@ -652,13 +648,40 @@ impl Drop for UnixSocket {
     }
 }
 
+/// Returns the address recvfrom reports for a message from `from`: an unnamed sender has
+/// none at all (length 0), unlike getsockname and accept, which report the bare family.
+fn source_addr(from: UnixAddr) -> Option<SockAddr> {
+    match from {
+        UnixAddr::Unnamed => None,
+        named => Some(SockAddr::Unix(named)),
+    }
+}
+
+/// Finds the socket bound at `addr` (connect, sendto), checking that the caller may write
+/// to a path's node. `None` when nothing is bound there.
+fn find_bound(addr: &UnixAddr, caller: &dyn SocketCaller) -> SysResult<Option<Arc<UnixSocket>>> {
+    match addr {
+        UnixAddr::Unnamed => Err(Errno::EINVAL),
+        UnixAddr::Abstract(name) => Ok(lookup_abstract(name)),
+        UnixAddr::Path(name) => {
+            let fs = caller.fs();
+            let node = path::resolve(&fs.start(), name, true)?;
+            if node.kind() != NodeKind::Socket {
+                return Err(Errno::ECONNREFUSED);
+            }
+            perm::check_access(&fs, &node, MAY_WRITE)?;
+            Ok(lookup_node(&node))
+        }
+    }
+}
+
 /// The socket bound to filesystem node `node`, if it is still open.
-pub fn lookup_node(node: &Arc<Node>) -> Option<Arc<UnixSocket>> {
+fn lookup_node(node: &Arc<Node>) -> Option<Arc<UnixSocket>> {
     NAMES.lock().get(&NameKey::Node(Arc::as_ptr(node) as usize)).and_then(Weak::upgrade)
 }
 
 /// The socket bound to abstract name `name`, if any.
-pub fn lookup_abstract(name: &[u8]) -> Option<Arc<UnixSocket>> {
+fn lookup_abstract(name: &[u8]) -> Option<Arc<UnixSocket>> {
     NAMES.lock().get(&NameKey::Abstract(name.to_vec())).and_then(Weak::upgrade)
 }
 
@@ -712,8 +735,8 @@ impl FileLike for UnixSocket {
         }
     }
 
-    fn into_socket(self: Arc<Self>) -> Option<Arc<UnixSocket>> {
-        Some(self)
+    fn into_socket(self: Arc<Self>) -> Option<Socket> {
+        Some(Socket::Unix(self))
     }
 }
 

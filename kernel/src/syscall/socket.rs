@@ -6,17 +6,12 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::SyscallCtx;
-use super::fs::{check_access, make_node, start_at};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::FileLike;
-use crate::fs::{NodeKind, path};
-use crate::net::addr::{Family, SockAddr, UnixAddr};
-use crate::net::unix::{
-    Credentials, IoFlags, Received, SockType, UnixSocket, lookup_abstract, lookup_node,
-};
-use crate::process::creds::MAY_WRITE;
+use crate::net::addr::{Family, SockAddr};
+use crate::net::socket::{Credentials, IoFlags, Received, SockType, Socket, SocketCaller};
+use crate::process::creds::FsCaller;
 
-const AF_UNIX: u64 = 1;
 const SOCK_NONBLOCK: u64 = 0o4000;
 const SOCK_CLOEXEC: u64 = 0o2000000;
 
@@ -34,12 +29,19 @@ const SCM_RIGHTS: i32 = 1;
 /// The most descriptors one SCM_RIGHTS message may carry (Linux's SCM_MAX_FD).
 const SCM_MAX_FD: usize = 253;
 
-fn credentials(ctx: &SyscallCtx) -> Credentials {
-    let c = ctx.process.creds();
-    Credentials { pid: ctx.process.pid(), uid: c.euid, gid: c.egid }
+impl SocketCaller for SyscallCtx<'_> {
+    fn credentials(&self) -> Credentials {
+        let c = self.process.creds();
+        Credentials { pid: self.process.pid(), uid: c.euid, gid: c.egid }
+    }
+
+    fn fs(&self) -> FsCaller {
+        super::fs::caller(self)
+    }
 }
 
-fn socket_arg(ctx: &SyscallCtx, fd: u64) -> SysResult<Arc<UnixSocket>> {
+/// Returns the socket behind descriptor `fd` (EBADF, or ENOTSOCK for another file).
+fn socket_arg(ctx: &SyscallCtx, fd: u64) -> SysResult<Socket> {
     let file = ctx.process.file(fd as i32)?;
     file.into_socket().ok_or(Errno::ENOTSOCK)
 }
@@ -52,30 +54,23 @@ fn type_and_flags(raw: u64) -> SysResult<(SockType, bool, bool)> {
     Ok((SockType::from_raw(raw & 0xf)?, raw & SOCK_NONBLOCK != 0, raw & SOCK_CLOEXEC != 0))
 }
 
-fn check_family(domain: u64, protocol: u64) -> SysResult<()> {
-    if domain != AF_UNIX {
-        return Err(Errno::EAFNOSUPPORT);
-    }
-    if protocol != 0 && protocol != AF_UNIX {
-        return Err(Errno::EPROTONOSUPPORT);
-    }
-    Ok(())
+/// Decodes socket(2)'s domain argument (EAFNOSUPPORT for a family without sockets).
+fn family_arg(raw: u64) -> SysResult<Family> {
+    u16::try_from(raw).ok().and_then(Family::from_raw).ok_or(Errno::EAFNOSUPPORT)
 }
 
 /// socket(2).
 pub fn sys_socket(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let (kind, nonblocking, cloexec) = type_and_flags(a[1])?;
-    check_family(a[0], a[2])?;
-    let socket: Arc<dyn FileLike> = UnixSocket::new(kind, nonblocking, credentials(ctx));
-    ctx.process.install_file(socket, cloexec).map(|fd| fd as u64)
+    let socket = Socket::new(family_arg(a[0])?, kind, a[2], nonblocking, ctx)?;
+    ctx.process.install_file(socket.into_file(), cloexec).map(|fd| fd as u64)
 }
 
 /// socketpair(2).
 pub fn sys_socketpair(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let (kind, nonblocking, cloexec) = type_and_flags(a[1])?;
-    check_family(a[0], a[2])?;
-    let (x, y) = UnixSocket::pair(kind, nonblocking, credentials(ctx));
-    let (fx, fy) = ctx.process.install_file_pair(x, y, cloexec)?;
+    let (x, y) = Socket::pair(family_arg(a[0])?, kind, a[2], nonblocking, ctx)?;
+    let (fx, fy) = ctx.process.install_file_pair(x.into_file(), y.into_file(), cloexec)?;
     let mut out = [0u8; 8];
     out[..4].copy_from_slice(&fx.to_le_bytes());
     out[4..].copy_from_slice(&fy.to_le_bytes());
@@ -89,30 +84,32 @@ pub fn sys_socketpair(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-/// Reads a `sockaddr_un` of `len` bytes.
-fn read_address(ctx: &SyscallCtx, addr: u64, len: u64) -> SysResult<UnixAddr> {
+/// Reads the sockaddr of `len` bytes at `addr` for a socket of `family`.
+fn read_address(ctx: &SyscallCtx, family: Family, addr: u64, len: u64) -> SysResult<SockAddr> {
     let len = len as usize;
-    SockAddr::check_len(Family::Unix, len)?;
+    SockAddr::check_len(family, len)?;
     let mut raw = alloc::vec![0u8; len];
     ctx.mem().read(addr, &mut raw)?;
-    match SockAddr::parse(Family::Unix, &raw)? {
-        SockAddr::Unix(name) => Ok(name),
-        _ => Err(Errno::EINVAL),
-    }
+    Ok(SockAddr::parse(family, &raw)?)
 }
 
-/// Writes a received message's source address: an unnamed sender has none at all
-/// (length 0), unlike getsockname/accept, which report the bare family.
-fn write_source(ctx: &SyscallCtx, addr: u64, len_addr: u64, value: &UnixAddr) -> SysResult<()> {
+/// Writes a received message's source address; `None` writes length 0 (no address).
+fn write_source(
+    ctx: &SyscallCtx,
+    addr: u64,
+    len_addr: u64,
+    value: Option<&SockAddr>,
+) -> SysResult<()> {
     match value {
-        UnixAddr::Unnamed if addr != 0 && len_addr != 0 => ctx.mem().write_u32(len_addr, 0),
-        _ => write_address(ctx, addr, len_addr, value),
+        None if addr != 0 && len_addr != 0 => ctx.mem().write_u32(len_addr, 0),
+        None => Ok(()),
+        Some(value) => write_address(ctx, addr, len_addr, value),
     }
 }
 
-/// Writes `addr` as a `sockaddr_un` into a buffer of `*len_addr` bytes (truncating, as
-/// Linux does) and stores the full length in `*len_addr`.
-fn write_address(ctx: &SyscallCtx, addr: u64, len_addr: u64, value: &UnixAddr) -> SysResult<()> {
+/// Writes `value` into a buffer of `*len_addr` bytes (truncating, as Linux does) and
+/// stores the full length in `*len_addr`.
+fn write_address(ctx: &SyscallCtx, addr: u64, len_addr: u64, value: &SockAddr) -> SysResult<()> {
     if addr == 0 || len_addr == 0 {
         return Ok(());
     }
@@ -121,45 +118,17 @@ fn write_address(ctx: &SyscallCtx, addr: u64, len_addr: u64, value: &UnixAddr) -
     if room < 0 {
         return Err(Errno::EINVAL);
     }
-    let raw = SockAddr::Unix(value.clone()).to_bytes();
+    let raw = value.to_bytes();
     let n = raw.len().min(room as usize);
     mem.write(addr, &raw[..n])?;
     mem.write_u32(len_addr, raw.len() as u32)
 }
 
-/// Finds the socket bound at `addr` (connect, sendto), checking write access to a path's node.
-fn find_target(ctx: &SyscallCtx, addr: &UnixAddr) -> SysResult<Option<Arc<UnixSocket>>> {
-    match addr {
-        UnixAddr::Unnamed => Err(Errno::EINVAL),
-        UnixAddr::Abstract(name) => Ok(lookup_abstract(name)),
-        UnixAddr::Path(p) => {
-            let node = path::resolve(&start_at(ctx, super::fs::AT_FDCWD)?, p, true)?;
-            if node.kind() != NodeKind::Socket {
-                return Err(Errno::ECONNREFUSED);
-            }
-            check_access(ctx, &node, MAY_WRITE)?;
-            Ok(lookup_node(&node))
-        }
-    }
-}
-
 /// bind(2).
 pub fn sys_bind(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let socket = socket_arg(ctx, a[0])?;
-    let addr = read_address(ctx, a[1], a[2])?;
-    let start = start_at(ctx, super::fs::AT_FDCWD)?;
-    // Linux makes the node before noticing the socket is already bound: a taken path is
-    // EADDRINUSE even then.
-    if let UnixAddr::Path(p) = &addr {
-        if socket.is_bound() {
-            return Err(if path::resolve(&start, p, false).is_ok() {
-                Errno::EADDRINUSE
-            } else {
-                Errno::EINVAL
-            });
-        }
-    }
-    socket.bind(addr, |p| make_node(ctx, &start, p, NodeKind::Socket, 0o777, ""))?;
+    let addr = read_address(ctx, socket.family(), a[1], a[2])?;
+    socket.bind(addr, ctx)?;
     Ok(0)
 }
 
@@ -172,9 +141,8 @@ pub fn sys_listen(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// connect(2).
 pub fn sys_connect(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let socket = socket_arg(ctx, a[0])?;
-    let addr = read_address(ctx, a[1], a[2])?;
-    let target = find_target(ctx, &addr)?;
-    socket.connect(target, addr, credentials(ctx))?;
+    let addr = read_address(ctx, socket.family(), a[1], a[2])?;
+    socket.connect(addr, ctx)?;
     Ok(0)
 }
 
@@ -185,6 +153,7 @@ pub fn sys_accept4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let socket = socket_arg(ctx, a[0])?;
     let (conn, peer) = socket.accept()?;
+    let conn = conn.into_file();
     if a[3] & SOCK_NONBLOCK != 0 {
         conn.set_status_flags(conn.flags() | crate::fs::OpenFlags::NONBLOCK);
     }
@@ -212,10 +181,10 @@ fn io_flags(flags: u64) -> IoFlags {
 /// Sends, raising SIGPIPE on EPIPE unless MSG_NOSIGNAL.
 fn send(
     ctx: &SyscallCtx,
-    socket: &UnixSocket,
+    socket: &Socket,
     data: &[u8],
     rights: Vec<Arc<dyn FileLike>>,
-    to: Option<UnixAddr>,
+    to: Option<SockAddr>,
     flags: u64,
 ) -> SysResult<u64> {
     if flags
@@ -224,16 +193,7 @@ fn send(
     {
         return Err(Errno::ENOTSUP);
     }
-    let target = match &to {
-        Some(addr) if socket.kind() == SockType::Dgram => {
-            Some(find_target(ctx, addr)?.ok_or(Errno::ECONNREFUSED)?)
-        }
-        Some(_) => {
-            Some(socket.peer_addr().map(|_| Err(Errno::EISCONN)).unwrap_or(Err(Errno::ENOTCONN))?)
-        }
-        None => None,
-    };
-    match socket.send(data, rights, target, io_flags(flags)) {
+    match socket.send(data, rights, to, io_flags(flags), ctx) {
         Err(Errno::EPIPE) if flags & MSG_NOSIGNAL == 0 => {
             crate::process::signal::send(ctx.process, crate::process::signal::SIGPIPE);
             Err(Errno::EPIPE)
@@ -247,7 +207,7 @@ pub fn sys_sendto(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let socket = socket_arg(ctx, a[0])?;
     let mut data = crate::memory::user_sized_buffer(a[2] as usize)?;
     ctx.mem().read(a[1], &mut data)?;
-    let to = if a[4] != 0 { Some(read_address(ctx, a[4], a[5])?) } else { None };
+    let to = if a[4] != 0 { Some(read_address(ctx, socket.family(), a[4], a[5])?) } else { None };
     send(ctx, &socket, &data, Vec::new(), to, a[3])
 }
 
@@ -258,11 +218,11 @@ pub fn sys_recvfrom(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     crate::user_mem::range_ok(a[1], a[2])?;
     let got = receive(&socket, a[2] as usize, a[3])?;
     ctx.mem().write(a[1], &got.data)?;
-    write_source(ctx, a[4], a[5], &got.from)?;
+    write_source(ctx, a[4], a[5], got.from.as_ref())?;
     Ok(if a[3] & MSG_TRUNC != 0 { got.full_len } else { got.data.len() } as u64)
 }
 
-fn receive(socket: &UnixSocket, max: usize, flags: u64) -> SysResult<Received> {
+fn receive(socket: &Socket, max: usize, flags: u64) -> SysResult<Received> {
     // 0x2000 is MSG_ERRQUEUE.
     if flags & !(MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT | MSG_WAITALL | MSG_CMSG_CLOEXEC | 0x2000) != 0
     {
@@ -344,7 +304,7 @@ pub fn sys_sendmsg(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let rights = read_rights(ctx, msg.control, msg.control_len)?;
     let to = if msg.name != 0 && msg.name_len != 0 {
-        Some(read_address(ctx, msg.name, msg.name_len)?)
+        Some(read_address(ctx, socket.family(), msg.name, msg.name_len)?)
     } else {
         None
     };
@@ -370,7 +330,7 @@ pub fn sys_recvmsg(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if msg.name != 0 {
         // msg_namelen is an in/out field inside the header.
         mem.write_u32(a[1] + 8, msg.name_len as u32)?;
-        write_source(ctx, msg.name, a[1] + 8, &got.from)?;
+        write_source(ctx, msg.name, a[1] + 8, got.from.as_ref())?;
     } else {
         mem.write_u32(a[1] + 8, 0)?;
     }
@@ -501,8 +461,8 @@ pub fn sys_getsockopt(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         SO_RCVBUF => (socket.buffer(false) as u32).to_le_bytes().to_vec(),
         SO_PASSCRED => u32::from(socket.pass_cred()).to_le_bytes().to_vec(),
         SO_ACCEPTCONN => u32::from(socket.is_listening()).to_le_bytes().to_vec(),
-        SO_DOMAIN => (AF_UNIX as u32).to_le_bytes().to_vec(),
-        SO_PROTOCOL => 0u32.to_le_bytes().to_vec(),
+        SO_DOMAIN => u32::from(socket.family().raw()).to_le_bytes().to_vec(),
+        SO_PROTOCOL => socket.protocol().to_le_bytes().to_vec(),
         SO_PEERCRED => {
             // Linux reports pid 0 and the overflow IDs when there is no peer.
             let c =

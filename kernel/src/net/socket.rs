@@ -1,0 +1,310 @@
+//! The socket behind a socket descriptor, whatever its family.
+//!
+//! [`Socket`] is what [`FileLike::into_socket`] returns and what the socket calls act on.
+//! Each method matches on the family and hands the call to that family's socket, so a new
+//! family is a new variant and one arm per method, not a change to every syscall. What
+//! every family shares lives here too: the socket types ([`SockType`]), what send and
+//! receive are asked to do ([`IoFlags`]) and what a receive produced ([`Received`]).
+//!
+//! A call that needs to know its caller (credentials for SO_PEERCRED; the filesystem view
+//! that resolves and creates Unix path names) asks through [`SocketCaller`], which the
+//! syscall layer implements, so the sockets never see the whole process.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::addr::{AF_UNIX, Family, SockAddr, UnixAddr};
+use super::unix::UnixSocket;
+use crate::error::{Errno, SysResult};
+use crate::fs::file::FileLike;
+use crate::process::creds::FsCaller;
+
+/// An open socket, by family.
+#[derive(Clone)]
+pub enum Socket {
+    /// AF_UNIX.
+    Unix(Arc<UnixSocket>),
+}
+
+/// The socket types, as socket(2) numbers them for every family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockType {
+    /// SOCK_STREAM: a byte stream.
+    Stream,
+    /// SOCK_DGRAM: messages, connectionless.
+    Dgram,
+    /// SOCK_SEQPACKET: messages over a connection.
+    Seqpacket,
+}
+
+impl SockType {
+    /// Decodes the type argument of socket(2) (flags already removed). The types no family
+    /// here has (SOCK_RAW, SOCK_RDM, SOCK_DCCP, SOCK_PACKET) are ESOCKTNOSUPPORT whatever the
+    /// family, since socket(2) decodes the type first; inet's SOCK_RAW will change that.
+    pub fn from_raw(raw: u64) -> SysResult<Self> {
+        match raw {
+            1 => Ok(Self::Stream),
+            2 => Ok(Self::Dgram),
+            5 => Ok(Self::Seqpacket),
+            3 | 4 | 6 | 10 => Err(Errno::ESOCKTNOSUPPORT),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Returns the number getsockopt(SO_TYPE) reports.
+    pub fn raw(self) -> u32 {
+        match self {
+            Self::Stream => 1,
+            Self::Dgram => 2,
+            Self::Seqpacket => 5,
+        }
+    }
+
+    /// Returns whether the type has connections (listen, accept, a fixed peer).
+    pub fn connection_oriented(self) -> bool {
+        self != Self::Dgram
+    }
+}
+
+/// Who is at the other end (SO_PEERCRED), and who sent a message (SCM_CREDENTIALS).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub pid: i32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// What a socket call may ask about its caller. Asked only when needed: most sends never
+/// look at the filesystem.
+pub trait SocketCaller {
+    /// Returns the caller's pid and effective IDs.
+    fn credentials(&self) -> Credentials;
+    /// Returns the caller's filesystem view: root, working directory, IDs, umask.
+    fn fs(&self) -> FsCaller;
+}
+
+/// What send and receive are asked to do beyond moving bytes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IoFlags {
+    pub nonblocking: bool,
+    pub peek: bool,
+    pub wait_all: bool,
+}
+
+/// What a receive produced.
+pub struct Received {
+    /// Bytes copied into the caller's buffer.
+    pub data: Vec<u8>,
+    /// The message's full length (differs from `data.len()` when a datagram was truncated).
+    pub full_len: usize,
+    /// Files passed with the message (SCM_RIGHTS).
+    pub rights: Vec<Arc<dyn FileLike>>,
+    /// The sender's address; `None` when it has none to report (recvfrom writes length 0).
+    pub from: Option<SockAddr>,
+    /// The message was longer than the room given (MSG_TRUNC in msg_flags).
+    pub truncated: bool,
+}
+
+impl Socket {
+    /// socket(2): a new socket of `family` and `kind`. `protocol` is socket(2)'s argument.
+    ///
+    /// # Errors
+    /// EAFNOSUPPORT for a family with no sockets yet; EPROTONOSUPPORT for a protocol the
+    /// family does not have.
+    pub fn new(
+        family: Family,
+        kind: SockType,
+        protocol: u64,
+        nonblocking: bool,
+        caller: &dyn SocketCaller,
+    ) -> SysResult<Self> {
+        match family {
+            Family::Unix => {
+                check_unix_protocol(protocol)?;
+                Ok(Self::Unix(UnixSocket::new(kind, nonblocking, caller.credentials())))
+            }
+            Family::Inet | Family::Inet6 => Err(Errno::EAFNOSUPPORT),
+        }
+    }
+
+    /// socketpair(2): two sockets connected to each other. Errors as [`Socket::new`].
+    pub fn pair(
+        family: Family,
+        kind: SockType,
+        protocol: u64,
+        nonblocking: bool,
+        caller: &dyn SocketCaller,
+    ) -> SysResult<(Self, Self)> {
+        match family {
+            Family::Unix => {
+                check_unix_protocol(protocol)?;
+                let (a, b) = UnixSocket::pair(kind, nonblocking, caller.credentials());
+                Ok((Self::Unix(a), Self::Unix(b)))
+            }
+            Family::Inet | Family::Inet6 => Err(Errno::EAFNOSUPPORT),
+        }
+    }
+
+    /// Returns the socket as the open file a descriptor holds.
+    pub fn into_file(self) -> Arc<dyn FileLike> {
+        match self {
+            Self::Unix(s) => s,
+        }
+    }
+
+    /// Returns the family (SO_DOMAIN; the layout of its addresses).
+    pub fn family(&self) -> Family {
+        match self {
+            Self::Unix(_) => Family::Unix,
+        }
+    }
+
+    /// Returns the type (SO_TYPE).
+    pub fn kind(&self) -> SockType {
+        match self {
+            Self::Unix(s) => s.kind(),
+        }
+    }
+
+    /// Returns the protocol number (SO_PROTOCOL).
+    pub fn protocol(&self) -> u32 {
+        match self {
+            Self::Unix(_) => 0,
+        }
+    }
+
+    /// bind(2).
+    pub fn bind(&self, addr: SockAddr, caller: &dyn SocketCaller) -> SysResult<()> {
+        match self {
+            Self::Unix(s) => s.bind(unix_name(addr)?, caller),
+        }
+    }
+
+    /// listen(2).
+    pub fn listen(&self, backlog: i32) -> SysResult<()> {
+        match self {
+            Self::Unix(s) => s.listen(backlog),
+        }
+    }
+
+    /// connect(2).
+    pub fn connect(&self, addr: SockAddr, caller: &dyn SocketCaller) -> SysResult<()> {
+        match self {
+            Self::Unix(s) => s.connect(unix_name(addr)?, caller),
+        }
+    }
+
+    /// accept(2): the next connection, with the peer's address.
+    pub fn accept(&self) -> SysResult<(Self, SockAddr)> {
+        match self {
+            Self::Unix(s) => {
+                let (conn, peer) = s.accept()?;
+                Ok((Self::Unix(conn), SockAddr::Unix(peer)))
+            }
+        }
+    }
+
+    /// Sends `data` (with `rights`) to `to`, or to the connected peer. Returns the bytes
+    /// sent.
+    pub fn send(
+        &self,
+        data: &[u8],
+        rights: Vec<Arc<dyn FileLike>>,
+        to: Option<SockAddr>,
+        flags: IoFlags,
+        caller: &dyn SocketCaller,
+    ) -> SysResult<usize> {
+        match self {
+            Self::Unix(s) => s.send_to(data, rights, to.map(unix_name).transpose()?, flags, caller),
+        }
+    }
+
+    /// Receives up to `max` bytes.
+    pub fn receive(&self, max: usize, flags: IoFlags) -> SysResult<Received> {
+        match self {
+            Self::Unix(s) => s.receive(max, flags),
+        }
+    }
+
+    /// shutdown(2): the `read` and/or `write` direction.
+    pub fn shutdown(&self, read: bool, write: bool) -> SysResult<()> {
+        match self {
+            Self::Unix(s) => s.shutdown(read, write),
+        }
+    }
+
+    /// Returns the bound address (getsockname); an unbound AF_UNIX socket reports the bare
+    /// family.
+    pub fn local_addr(&self) -> SockAddr {
+        match self {
+            Self::Unix(s) => SockAddr::Unix(s.local_addr()),
+        }
+    }
+
+    /// Returns the connected peer's address (getpeername; ENOTCONN when there is none).
+    pub fn peer_addr(&self) -> SysResult<SockAddr> {
+        match self {
+            Self::Unix(s) => s.peer_addr().map(SockAddr::Unix),
+        }
+    }
+
+    /// Returns who is at the other end (SO_PEERCRED), if anyone.
+    pub fn peer_credentials(&self) -> Option<Credentials> {
+        match self {
+            Self::Unix(s) => s.peer_credentials(),
+        }
+    }
+
+    /// Returns whether listen(2) was called (SO_ACCEPTCONN).
+    pub fn is_listening(&self) -> bool {
+        match self {
+            Self::Unix(s) => s.is_listening(),
+        }
+    }
+
+    /// Sets SO_PASSCRED.
+    pub fn set_pass_cred(&self, on: bool) {
+        match self {
+            Self::Unix(s) => s.set_pass_cred(on),
+        }
+    }
+
+    /// Returns SO_PASSCRED's value.
+    pub fn pass_cred(&self) -> bool {
+        match self {
+            Self::Unix(s) => s.pass_cred(),
+        }
+    }
+
+    /// Sets SO_SNDBUF (`send`) or SO_RCVBUF to what Linux would make of `size`.
+    pub fn set_buffer(&self, send: bool, size: u32) {
+        match self {
+            Self::Unix(s) => s.set_buffer(send, size),
+        }
+    }
+
+    /// Returns SO_SNDBUF's (`send`) or SO_RCVBUF's value.
+    pub fn buffer(&self, send: bool) -> usize {
+        match self {
+            Self::Unix(s) => s.buffer(send),
+        }
+    }
+}
+
+/// AF_UNIX has one protocol, 0; PF_UNIX (1) names it too, as Linux accepts.
+fn check_unix_protocol(protocol: u64) -> SysResult<()> {
+    if protocol != 0 && protocol != u64::from(AF_UNIX) {
+        return Err(Errno::EPROTONOSUPPORT);
+    }
+    Ok(())
+}
+
+/// Returns the Unix name inside `addr`. The syscall layer parses addresses for the
+/// socket's own family, so another family cannot reach here; it would be EINVAL, which is
+/// what a Unix socket says to a foreign address.
+fn unix_name(addr: SockAddr) -> SysResult<UnixAddr> {
+    match addr {
+        SockAddr::Unix(name) => Ok(name),
+        SockAddr::V4 { .. } | SockAddr::V6 { .. } => Err(Errno::EINVAL),
+    }
+}
