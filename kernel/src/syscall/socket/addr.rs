@@ -1,8 +1,8 @@
 //! bind(2), connect(2), getsockname(2), getpeername(2), and the sockaddrs every socket call
 //! reads and writes.
 
-use super::{SyscallCtx, socket_arg};
-use crate::error::{Errno, SysResult};
+use super::{SyscallCtx, socket_arg, socklen_arg};
+use crate::error::SysResult;
 use crate::net::addr::{Family, SockAddr};
 
 /// Reads the sockaddr of `len` bytes at `addr` for a socket of `family`.
@@ -45,12 +45,9 @@ pub(super) fn write_address(
         return Ok(());
     }
     let mem = ctx.mem();
-    let room = mem.read_u32(len_addr)? as i32;
-    if room < 0 {
-        return Err(Errno::EINVAL);
-    }
+    let room = socklen_arg(&mem, len_addr)?;
     let raw = value.to_bytes();
-    let n = raw.len().min(room as usize);
+    let n = raw.len().min(room);
     mem.write(addr, &raw[..n])?;
     mem.write_u32(len_addr, raw.len() as u32)
 }

@@ -1,7 +1,7 @@
 //! listen(2), accept(2), accept4(2), shutdown(2): connections.
 
 use super::addr::write_address;
-use super::create::{SOCK_CLOEXEC, SOCK_NONBLOCK};
+use super::create::NewFdFlags;
 use super::{SyscallCtx, socket_arg};
 use crate::error::{Errno, SysResult};
 
@@ -13,16 +13,14 @@ pub fn sys_listen(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// accept4(2).
 pub fn sys_accept4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if a[3] & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
-        return Err(Errno::EINVAL);
-    }
+    let flags = NewFdFlags::decode(a[3], 0)?;
     let socket = socket_arg(ctx, a[0])?;
     let (conn, peer) = socket.accept()?;
     let conn = conn.into_file();
-    if a[3] & SOCK_NONBLOCK != 0 {
+    if flags.nonblocking {
         conn.set_status_flags(conn.flags() | crate::fs::OpenFlags::NONBLOCK);
     }
-    let fd = ctx.process.install_file(conn, a[3] & SOCK_CLOEXEC != 0)?;
+    let fd = ctx.process.install_file(conn, flags.cloexec)?;
     if let Err(e) = write_address(ctx, a[1], a[2], &peer) {
         let _ = ctx.process.remove_file(fd);
         return Err(e);

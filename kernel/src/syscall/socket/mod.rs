@@ -29,6 +29,7 @@ use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 use crate::net::socket::{Credentials, Socket, SocketCaller};
 use crate::process::creds::FsCaller;
+use crate::user_mem::UserMem;
 
 impl SocketCaller for SyscallCtx<'_> {
     fn credentials(&self) -> Credentials {
@@ -45,4 +46,11 @@ impl SocketCaller for SyscallCtx<'_> {
 pub(super) fn socket_arg(ctx: &SyscallCtx, fd: u64) -> SysResult<Socket> {
     let file = ctx.process.file(fd as i32)?;
     file.into_socket().ok_or(Errno::ENOTSOCK)
+}
+
+/// Reads the room a value-result `socklen_t *` gives, for the sockaddrs and option values
+/// written back (EINVAL when negative).
+pub(super) fn socklen_arg(mem: &UserMem, len_addr: u64) -> SysResult<usize> {
+    let room = mem.read_u32(len_addr)? as i32;
+    usize::try_from(room).map_err(|_| Errno::EINVAL)
 }

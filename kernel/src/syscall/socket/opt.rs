@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use super::{SyscallCtx, socket_arg};
+use super::{SyscallCtx, socket_arg, socklen_arg};
 use crate::error::{Errno, SysResult};
 use crate::net::socket::Credentials;
 
@@ -46,10 +46,7 @@ pub fn sys_getsockopt(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ENOPROTOOPT);
     }
     let mem = ctx.mem();
-    let room = mem.read_u32(a[4])? as i32;
-    if room < 0 {
-        return Err(Errno::EINVAL);
-    }
+    let room = socklen_arg(&mem, a[4])?;
     let value: Vec<u8> = match a[2] {
         SO_TYPE => socket.kind().raw().to_le_bytes().to_vec(),
         SO_ERROR | SO_REUSEADDR | SO_KEEPALIVE => 0u32.to_le_bytes().to_vec(),
@@ -70,7 +67,7 @@ pub fn sys_getsockopt(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         _ => return Err(Errno::ENOPROTOOPT),
     };
-    let n = value.len().min(room as usize);
+    let n = value.len().min(room);
     mem.write(a[3], &value[..n])?;
     mem.write_u32(a[4], n as u32)?;
     Ok(0)
