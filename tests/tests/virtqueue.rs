@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use ring::{
-    Completion, DESC_F_INDIRECT, DESC_F_NEXT, DESC_F_WRITE, DESC_SIZE, QueueSize, Ring, RingError,
-    RingMemory, Rule, Segment, SubmitError, Token, USED_ELEM_SIZE,
+    AVAIL_F_NO_INTERRUPT, Completion, DESC_F_INDIRECT, DESC_F_NEXT, DESC_F_WRITE, DESC_SIZE,
+    QueueSize, Ring, RingError, RingMemory, Rule, Segment, SubmitError, Token, USED_ELEM_SIZE,
 };
 
 // ---- The shared memory and the device ----
@@ -24,6 +24,7 @@ use ring::{
 /// The three ring areas, as plain memory.
 struct SimMem {
     desc: Vec<[u8; DESC_SIZE]>,
+    avail_flags: u16,
     avail_ring: Vec<u16>,
     avail_idx: u16,
     used_ring: Vec<[u8; USED_ELEM_SIZE]>,
@@ -36,6 +37,7 @@ impl SimMem {
         // Start dirty, so a missing `clear` shows.
         Self {
             desc: vec![[0xaa; DESC_SIZE]; n],
+            avail_flags: 0xaaaa,
             avail_ring: vec![0xaaaa; n],
             avail_idx: 0xaaaa,
             used_ring: vec![[0xaa; USED_ELEM_SIZE]; n],
@@ -66,6 +68,7 @@ impl SimMem {
 impl RingMemory for SimMem {
     fn clear(&mut self) {
         self.desc.fill([0; DESC_SIZE]);
+        self.avail_flags = 0;
         self.avail_ring.fill(0);
         self.avail_idx = 0;
         self.used_ring.fill([0; USED_ELEM_SIZE]);
@@ -79,6 +82,9 @@ impl RingMemory for SimMem {
     }
     fn publish_avail_idx(&mut self, idx: u16) {
         self.avail_idx = idx;
+    }
+    fn write_avail_flags(&mut self, flags: u16) {
+        self.avail_flags = flags;
     }
     fn read_used_idx(&mut self) -> u16 {
         self.used_idx
@@ -387,6 +393,68 @@ fn reset_returns_every_token_in_flight_and_the_ring_works_again() {
     assert_eq!(r.pop_used(), Ok(Some(Completion { token: t, written_len: 513 })));
 }
 
+// ---- Interrupt suppression ----
+
+#[test]
+fn interrupts_are_on_after_new_and_reset_and_the_flag_follows_set_interrupts() {
+    let mut r = ring(8);
+    assert!(r.interrupts());
+    assert_eq!(r.memory().avail_flags, 0, "new clears the dirty flags");
+    r.set_interrupts(false).unwrap();
+    assert!(!r.interrupts());
+    assert_eq!(r.memory().avail_flags, AVAIL_F_NO_INTERRUPT);
+    r.set_interrupts(true).unwrap();
+    assert_eq!(r.memory().avail_flags, 0);
+    r.set_interrupts(false).unwrap();
+    r.reset();
+    assert!(r.interrupts());
+    assert_eq!(r.memory().avail_flags, 0, "reset turns interrupts back on");
+}
+
+#[test]
+fn a_device_that_ignores_no_interrupt_changes_nothing() {
+    // The same device script, once with interrupts on and once muted while the device
+    // completes (and ignores the flag, and scribbles on it): the same answers.
+    let run = |mute: bool| {
+        let mut r = ring(8);
+        let mut dev = Device::default();
+        let mut answers = Vec::new();
+        for round in 0..20u64 {
+            if mute {
+                r.set_interrupts(false).unwrap();
+            }
+            let a = r.submit(&request(round * 0x1000, true)).unwrap().index();
+            let b = r.submit(&[seg(round * 0x1000 + 0x800, 64, true)]).unwrap().index();
+            dev.fetch(r.memory());
+            if mute {
+                r.memory_mut().avail_flags = 0xffff;
+            }
+            dev.complete(r.memory_mut(), 1, 40).unwrap();
+            dev.complete(r.memory_mut(), 0, 513).unwrap();
+            if mute {
+                r.set_interrupts(true).unwrap();
+            }
+            while let Some(c) = r.pop_used().unwrap() {
+                answers.push((c.token.index(), c.written_len));
+            }
+            answers.push((a, b.into()));
+        }
+        (answers, r.free_descriptors(), r.in_flight())
+    };
+    assert_eq!(run(true), run(false));
+}
+
+#[test]
+fn set_interrupts_on_a_broken_ring_is_refused_and_writes_nothing() {
+    let mut r = ring(8);
+    r.submit(&request(0, true)).unwrap();
+    r.memory_mut().push_used(9, 0);
+    let e = r.pop_used().unwrap_err();
+    assert_eq!(r.set_interrupts(false), Err(e));
+    assert!(r.interrupts());
+    assert_eq!(r.memory().avail_flags, 0);
+}
+
 // ---- Property tests ----
 
 /// A chain: 1..=6 segments of 1..=8192 bytes, the device-readable ones first.
@@ -573,6 +641,10 @@ enum Evil {
     Duplicate,
     /// Moves `used.idx` by an arbitrary amount (backwards, a little, far forward).
     Jump(u16),
+    /// The driver mutes (`false`) or unmutes the queue's interrupts.
+    Interrupts(bool),
+    /// The device overwrites the driver-owned `avail.flags`.
+    ScribbleFlags(u16),
 }
 
 fn evil() -> impl Strategy<Value = Evil> {
@@ -591,6 +663,8 @@ fn evil() -> impl Strategy<Value = Evil> {
         1 => (id, len).prop_map(|(id, len)| Evil::Forge { id, len }),
         1 => Just(Evil::Duplicate),
         1 => prop_oneof![Just(1u16), Just(0xffff), any::<u16>()].prop_map(Evil::Jump),
+        1 => any::<bool>().prop_map(Evil::Interrupts),
+        1 => any::<u16>().prop_map(Evil::ScribbleFlags),
     ]
 }
 
@@ -650,7 +724,8 @@ proptest! {
 
     /// Whatever the device writes, the ring never panics, answers each `pop_used` exactly as
     /// the spec's rules say (naming the field on a violation), and after `reset` hands back
-    /// every token in flight and works with a well-behaved device again.
+    /// every token in flight and works with a well-behaved device again. Muting interrupts,
+    /// and a device that overwrites the flag, change none of the answers.
     #[test]
     fn a_malicious_device_gets_a_named_error_never_a_panic(
         size in queue_size(),
@@ -714,6 +789,9 @@ proptest! {
                     let mem = r.memory_mut();
                     mem.used_idx = mem.used_idx.wrapping_add(*by);
                 }
+                // The model ignores both: muting is a hint, and the flags are never read back.
+                Evil::Interrupts(on) => prop_assert_eq!(r.set_interrupts(*on).err(), model.broken),
+                Evil::ScribbleFlags(flags) => r.memory_mut().avail_flags = *flags,
             }
             prop_assert_eq!(usize::from(r.in_flight()), model.in_flight.len());
         }

@@ -152,6 +152,14 @@ impl RingMemory for CoherentRing {
         Self::expect_in_layout(self.mem.write_u16_once(at, idx));
     }
 
+    fn write_avail_flags(&mut self, flags: u16) {
+        let at = self.avail + ring::AVAIL_FLAGS_OFFSET;
+        Self::expect_in_layout(self.mem.write_u16_once(at, flags));
+        // The next `read_used_idx` must not be performed before the device can see the flag
+        // (a store followed by a load needs the full fence; see the trait).
+        fence(Ordering::SeqCst);
+    }
+
     fn read_used_idx(&mut self) -> u16 {
         let idx = Self::expect_in_layout(self.mem.read_u16_once(self.used + ring::USED_IDX_OFFSET));
         // No element is read before the index that announced it.
@@ -277,6 +285,16 @@ impl VirtQueue {
                 Err((e, buffers))
             }
         }
+    }
+
+    /// Asks the device to interrupt (`on`) or not when it finishes a chain; a hint it may
+    /// ignore. After turning interrupts on, call [`Self::pop_used`] again: a chain finished
+    /// while they were off raised none.
+    ///
+    /// # Errors
+    /// The device broke the protocol earlier.
+    pub fn set_interrupts(&mut self, on: bool) -> Result<(), QueueError> {
+        Ok(self.ring.set_interrupts(on)?)
     }
 
     /// Takes the next chain the device has finished with, if any.

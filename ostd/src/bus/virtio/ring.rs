@@ -22,8 +22,15 @@
 //! private memory and is never read back from the ring. A violation is sticky: the ring
 //! changes nothing, reports the same error until [`Ring::reset`], and refuses new chains.
 //!
-//! Not supported: indirect descriptors, `VIRTIO_F_EVENT_IDX` and notification suppression
-//! (the driver always notifies and always takes interrupts).
+//! Interrupt suppression: [`Ring::set_interrupts`] writes `VIRTQ_AVAIL_F_NO_INTERRUPT` into
+//! the available ring's `flags`, a field only the driver writes and the ring never reads
+//! back. It is a hint the device may ignore (§2.7.7), so nothing here depends on it: a device
+//! that interrupts anyway, or scribbles on the field, changes no answer the ring gives. A
+//! driver that turns interrupts back on must then call [`Ring::pop_used`] once more, since a
+//! chain completed while they were off raised none.
+//!
+//! Not supported: indirect descriptors, `VIRTIO_F_EVENT_IDX`, and the device's notification
+//! suppression (`VIRTQ_USED_F_NO_NOTIFY`: the driver notifies whenever it is asked to).
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -51,6 +58,11 @@ pub(crate) const DESC_F_WRITE: u16 = 2;
 /// Descriptor flag: the buffer is an indirect table. This driver never sets it.
 pub(crate) const DESC_F_INDIRECT: u16 = 4;
 
+/// Offset of `le16 flags` in the available ring.
+pub(crate) const AVAIL_FLAGS_OFFSET: usize = 0;
+/// Available-ring flag: the driver asks the device not to interrupt when it uses a chain
+/// (`VIRTQ_AVAIL_F_NO_INTERRUPT`, §2.7.7). Only a hint.
+pub(crate) const AVAIL_F_NO_INTERRUPT: u16 = 1;
 /// Offset of `le16 idx` in the available ring (after `le16 flags`).
 pub(crate) const AVAIL_IDX_OFFSET: usize = 2;
 /// Offset of `le16 ring[0]` in the available ring.
@@ -147,6 +159,14 @@ pub(crate) trait RingMemory {
     /// store must be a single 16-bit write, so the device never sees a torn index. The
     /// caller's notify (an MMIO write) comes after this store.
     fn publish_avail_idx(&mut self, idx: u16);
+
+    /// Writes the available ring's `flags` (0 or [`AVAIL_F_NO_INTERRUPT`]).
+    ///
+    /// Ordering: **SeqCst** (the store, then a full fence). A driver that turns interrupts
+    /// back on then reads `used.idx`; if that load were performed before this store became
+    /// visible, a chain the device used in between would raise no interrupt and go unseen
+    /// until some later one. The store must be a single 16-bit write.
+    fn write_avail_flags(&mut self, flags: u16);
 
     /// Reads the used ring's `idx` once.
     ///
@@ -337,6 +357,9 @@ pub(crate) struct Ring<M: RingMemory> {
     last_used: u16,
     /// The last `used.idx` read and accepted.
     seen_used: u16,
+    /// Whether the driver takes interrupts: the available ring's `flags` as last written
+    /// (cleared memory reads 0, interrupts on).
+    interrupts: bool,
     broken: Option<RingError>,
 }
 
@@ -355,6 +378,7 @@ impl<M: RingMemory> Ring<M> {
             avail_idx: 0,
             last_used: 0,
             seen_used: 0,
+            interrupts: true,
             broken: None,
         }
     }
@@ -372,6 +396,27 @@ impl<M: RingMemory> Ring<M> {
     /// Returns the number of chains in flight.
     pub(crate) fn in_flight(&self) -> u16 {
         self.in_flight_count
+    }
+
+    /// Returns whether the driver asks for interrupts ([`Ring::set_interrupts`]).
+    pub(crate) fn interrupts(&self) -> bool {
+        self.interrupts
+    }
+
+    /// Asks the device to interrupt (`on`) or not when it uses a chain, by writing the
+    /// available ring's `flags`. Only a hint: the device may interrupt anyway, and nothing the
+    /// ring does depends on it. After turning interrupts on, call [`Ring::pop_used`] again:
+    /// a chain used while they were off raised none.
+    ///
+    /// # Errors
+    /// The device broke the protocol earlier; the ring changes nothing until [`Ring::reset`].
+    pub(crate) fn set_interrupts(&mut self, on: bool) -> Result<(), RingError> {
+        if let Some(e) = self.broken {
+            return Err(e);
+        }
+        self.interrupts = on;
+        self.mem.write_avail_flags(if on { 0 } else { AVAIL_F_NO_INTERRUPT });
+        Ok(())
     }
 
     /// Returns the protocol violation that stopped the ring, if one did.
@@ -476,7 +521,8 @@ impl<M: RingMemory> Ring<M> {
     }
 
     /// Forgets every chain in flight and returns their tokens, so the caller can fail
-    /// them; the ring is then as [`Ring::new`] made it, and clears a violation.
+    /// them; the ring is then as [`Ring::new`] made it (interrupts on), and clears a
+    /// violation.
     ///
     /// Call it only once the device is reset (its status reads 0): the memory is cleared,
     /// and the buffers the tokens name are free for reuse. If the device cannot be reset,
@@ -493,6 +539,7 @@ impl<M: RingMemory> Ring<M> {
         self.avail_idx = 0;
         self.last_used = 0;
         self.seen_used = 0;
+        self.interrupts = true;
         self.broken = None;
         tokens
     }
