@@ -8,6 +8,8 @@ pub const PCI_VENDOR: u16 = 0x1af4;
 pub const PCI_MODERN_BASE: u16 = 0x1040;
 /// Transitional (legacy-capable) device IDs are 0x1000..=0x103f.
 pub const PCI_TRANSITIONAL: core::ops::RangeInclusive<u16> = 0x1000..=0x103f;
+/// Virtio device type of a network device (§5.1).
+pub const DEVICE_TYPE_NET: u16 = 1;
 /// Virtio device type of a block device (§5.2).
 pub const DEVICE_TYPE_BLOCK: u16 = 2;
 

@@ -7,7 +7,17 @@
 //! transport allocates its rings in the shared pool), and finally
 //! [`driver_ok`](VirtioPciDevice::driver_ok). Requests go through
 //! [`submit`](VirtioPciDevice::submit) and come back from
-//! [`pop_used`](VirtioPciDevice::pop_used).
+//! [`pop_used`](VirtioPciDevice::pop_used). A driver that posts many chains at once (a
+//! network driver refilling its receive queue) uses [`post`](VirtioPciDevice::post) for
+//! each and one [`notify`](VirtioPciDevice::notify) at the end: every notification is an
+//! exit to the host (a #VE or #VC under a TEE).
+//!
+//! Interrupts: each queue set up with an [`IrqLine`] gets its own MSI-X entry, and the
+//! device-configuration interrupt another. A table has only so many entries
+//! ([`free_irq_entries`](VirtioPciDevice::free_irq_entries)); a queue set up without a line
+//! raises no interrupt and its driver polls it.
+//! [`set_queue_interrupts`](VirtioPciDevice::set_queue_interrupts) asks the device to hold a
+//! queue's interrupts while the driver polls anyway.
 //!
 //! The device is untrusted. Every value it provides is checked, and a bad one is a
 //! [`TransportError`] naming the device, the field and the value, never a panic. Waits
@@ -184,7 +194,7 @@ impl fmt::Debug for VirtioPciDevice {
 }
 
 impl VirtioPciDevice {
-    /// Claims the first unclaimed modern virtio device of `device_type` (2 = block) and
+    /// Claims the first unclaimed modern virtio device of `device_type` (1 = net, 2 = block) and
     /// sets it up as [`Self::new`] does. `None` if there is none.
     pub fn claim(device_type: u16) -> Option<Result<Self, TransportError>> {
         let id = spec::PCI_MODERN_BASE.checked_add(device_type)?;
@@ -273,7 +283,7 @@ impl VirtioPciDevice {
         crate::iommu::faults_of(self.address())
     }
 
-    /// Returns the virtio device type (2 = block).
+    /// Returns the virtio device type (1 = net, 2 = block).
     pub fn device_type(&self) -> u16 {
         self.device_type
     }
@@ -463,13 +473,15 @@ impl VirtioPciDevice {
     }
 
     /// Sets up queue `index`: sizes it (the device's size, capped at the driver's
-    /// maximum), allocates its rings in the shared pool, binds `irq` (if given, and if the
-    /// device has MSI-X) to it, and enables it. The queue's notify offset is checked here.
-    /// Returns the queue size.
+    /// maximum), allocates its rings in the shared pool, binds `irq` (if given) to a fresh
+    /// MSI-X entry for it, and enables it. Without `irq` the queue gets no vector
+    /// (`NO_VECTOR`) and raises no interrupt: poll it. The queue's notify offset is checked
+    /// here. Returns the queue size.
     ///
     /// # Errors
     /// No such queue or a bad size; no pool memory; a `queue_notify_off` outside the notify
-    /// region; the device refusing the MSI-X vector; or MSI-X errors.
+    /// region; the device refusing the MSI-X vector; or MSI-X errors (no MSI-X, or no free
+    /// entry: see [`Self::free_irq_entries`]). A line given is dropped with the error.
     pub fn setup_queue(&mut self, index: u16, irq: Option<IrqLine>) -> Result<u16, TransportError> {
         if self.quarantined {
             return Err(self.err(TransportErrorKind::Quarantined));
@@ -503,8 +515,14 @@ impl VirtioPciDevice {
         // Fits: checked against the notify region's length, which is a usize (mapped).
         let notify_offset = notify_offset as usize;
         self.queues.push(Queue { index, notify_offset, ring });
-        if let Some(entry) = entry {
-            self.set_vector(common::QUEUE_MSIX_VECTOR, "queue", entry)?;
+        match entry {
+            Some(entry) => self.set_vector(common::QUEUE_MSIX_VECTOR, "queue", entry)?,
+            // Said explicitly rather than left to the reset: with MSI-X on, a queue whose
+            // vector still named an entry would interrupt through it.
+            None if self.msix.is_some() => {
+                self.common.write::<u16>(common::QUEUE_MSIX_VECTOR, spec::NO_VECTOR);
+            }
+            None => {}
         }
         self.common.write::<u16>(common::QUEUE_ENABLE, 1);
         Ok(areas.size)
@@ -522,13 +540,43 @@ impl VirtioPciDevice {
         index: u16,
         buffers: Vec<DmaBuffer>,
     ) -> Result<RequestId, (QueueError, Vec<DmaBuffer>)> {
+        let id = self.post(index, buffers)?;
+        // `post` checked the queue is set up, so this cannot fail.
+        let _ = self.notify(index);
+        Ok(id)
+    }
+
+    /// Posts `buffers` as one chain on queue `index`, as [`Self::submit`] does, but does not
+    /// notify the device: call [`Self::notify`] once after posting a batch. Until then the
+    /// device may or may not see the chain (it may be polling the ring).
+    ///
+    /// # Errors
+    /// As [`Self::submit`]; the buffers come back with the error.
+    pub fn post(
+        &mut self,
+        index: u16,
+        buffers: Vec<DmaBuffer>,
+    ) -> Result<RequestId, (QueueError, Vec<DmaBuffer>)> {
         let Some(queue) = self.queues.iter_mut().find(|q| q.index == index) else {
             return Err((QueueError::NotSetUp { index }, buffers));
         };
-        let id = queue.ring.submit(buffers)?;
-        // The chain is published (release-ordered) before this write reaches the device.
-        self.notify.write::<u16>(queue.notify_offset, index);
-        Ok(id)
+        queue.ring.submit(buffers)
+    }
+
+    /// Asks the device to interrupt (`on`) or not when it finishes a chain on queue `index`
+    /// (`VIRTQ_AVAIL_F_NO_INTERRUPT`). A hint the device may ignore; interrupts are on when a
+    /// queue is set up. After turning them back on, call [`Self::pop_used`] once more: a chain
+    /// finished while they were off raised none.
+    ///
+    /// # Errors
+    /// The queue is not set up, or the device broke the protocol earlier.
+    pub fn set_queue_interrupts(&mut self, index: u16, on: bool) -> Result<(), QueueError> {
+        let queue = self
+            .queues
+            .iter_mut()
+            .find(|q| q.index == index)
+            .ok_or(QueueError::NotSetUp { index })?;
+        queue.ring.set_interrupts(on)
     }
 
     /// Posts `buffers` on queue `index` as [`Self::submit`] does, but with a segment at
@@ -602,6 +650,14 @@ impl VirtioPciDevice {
     /// order they were bound: MSI-X entry `entry`.
     pub fn irq(&self, entry: u16) -> Option<&IrqLine> {
         self.msix.as_ref()?.line(entry)
+    }
+
+    /// Returns how many more interrupt lines can be bound (queues set up with a line, or the
+    /// configuration interrupt): the MSI-X entries not yet used, 0 without MSI-X. A driver
+    /// with more queues than this sets the least urgent ones up without a line, and polls
+    /// them.
+    pub fn free_irq_entries(&self) -> u16 {
+        self.msix.as_ref().map_or(0, |msix| msix.table_size().saturating_sub(self.next_entry))
     }
 
     fn bind_entry(&mut self, line: IrqLine) -> Result<u16, TransportError> {
