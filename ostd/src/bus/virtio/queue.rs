@@ -22,6 +22,15 @@ use crate::mm::dma::{DeviceAddr, DmaCoherent, DmaError, DmaStream, FromDevice, T
 pub enum DmaBuffer {
     /// The device reads it (a request header, data to write).
     ToDevice(DmaStream<ToDevice>),
+    /// The device reads its first `len` bytes only: a buffer sized for the largest transfer
+    /// and reused for smaller ones (a network frame). `len` must be at most the buffer's
+    /// length, or the chain is refused.
+    ToDevicePrefix {
+        /// The buffer.
+        buffer: DmaStream<ToDevice>,
+        /// The bytes the device is told about, from the start.
+        len: usize,
+    },
     /// The device writes it (data read, a status byte).
     FromDevice(DmaStream<FromDevice>),
 }
@@ -30,6 +39,14 @@ impl DmaBuffer {
     fn segment(&self) -> Result<ring::Segment, QueueError> {
         let (addr, len, device_writable) = match self {
             Self::ToDevice(b) => (b.device_addr(), b.len(), false),
+            Self::ToDevicePrefix { buffer, len } => {
+                // The descriptor must not reach past the buffer into pool memory it does not
+                // own.
+                if *len > buffer.len() {
+                    return Err(QueueError::BadChain("a prefix longer than its buffer"));
+                }
+                (buffer.device_addr(), *len, false)
+            }
             Self::FromDevice(b) => (b.device_addr(), b.len(), true),
         };
         let len = u32::try_from(len).map_err(|_| QueueError::TooLarge { len })?;
@@ -178,8 +195,9 @@ impl RingMemory for CoherentRing {
 /// One virtqueue of a device.
 ///
 /// # Invariants
-/// Every descriptor the device can see holds the address of a buffer in `held` (under the
-/// chain's head), so the device can never reach memory that was freed or reused. The one
+/// Every descriptor the device can see holds the address and length of a buffer in `held`
+/// (under the chain's head), or of a prefix of one, so the device can never reach memory that
+/// was freed or reused. The one
 /// exception is the segment [`VirtQueue::submit_with_blocked`] adds for the IOMMU fault
 /// ktest, whose address the IOMMU was checked to block (it is no pool memory; only pool
 /// chunks are ever mapped for devices, so it stays blocked until the pool takes it in, and
