@@ -20,6 +20,7 @@ use ostd::mm::{Frame, PAGE_SIZE};
 use ostd::sync::{SpinLock, WaitQueue};
 use ostd::trap::IrqLine;
 
+use super::ProbeError;
 use super::blk_proto::{
     self, BlkConfig, CONFIG_LEN, Features, HEADER_LEN, RequestHeader, SECTOR_SIZE, SectorRange,
     Status,
@@ -108,16 +109,6 @@ impl State {
         self.failed = Some(why);
         self.done.clear();
         self.tickets.clear();
-    }
-}
-
-/// Why a disk could not be brought up.
-#[derive(Debug)]
-pub struct ProbeError(String);
-
-impl core::fmt::Display for ProbeError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -4,3 +4,6 @@ pub mod blk;
 #[allow(dead_code, reason = "parts of the protocol are used only by the host tests")]
 mod blk_proto;
 mod blk_tests;
+mod probe_error;
+
+pub use probe_error::ProbeError;
