@@ -4,6 +4,8 @@ pub mod blk;
 #[allow(dead_code, reason = "parts of the protocol are used only by the host tests")]
 mod blk_proto;
 mod blk_tests;
+#[allow(dead_code, reason = "parts of the protocol are used only by the host tests")]
+mod net_proto;
 mod probe_error;
 
 pub use probe_error::ProbeError;
