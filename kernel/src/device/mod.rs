@@ -6,4 +6,5 @@ pub mod virtio;
 /// Finds the devices the kernel drives and brings them up (at boot, before /dev is made).
 pub fn probe() {
     virtio::blk::probe();
+    virtio::net::probe();
 }

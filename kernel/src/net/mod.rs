@@ -1,5 +1,5 @@
-//! Sockets. Unix-domain sockets today; the network stack (smoltcp over virtio-net) will
-//! sit beside them.
+//! Sockets and network interfaces. Unix-domain sockets today, and the registry of the NICs
+//! the drivers found; the network stack (smoltcp over virtio-net) will sit beside them.
 
 #[allow(
     dead_code,
@@ -7,4 +7,5 @@
 )]
 pub mod addr;
 pub mod socket;
+pub mod devices;
 pub mod unix;
