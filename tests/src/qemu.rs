@@ -42,9 +42,12 @@ pub struct BootSpec {
     /// Virtio block disks (modern virtio-pci only), attached in order: Linux names them
     /// vda, vdb, ...
     pub disks: Vec<Disk>,
-    /// Attach QEMU's Intel IOMMU (`intel-iommu,intremap=off`); the disks then require the
-    /// driver to go through it (`iommu_platform=on`).
+    /// Attach QEMU's Intel IOMMU (`intel-iommu,intremap=off`); the disks (and the NIC) then
+    /// require the driver to go through it (`iommu_platform=on`).
     pub iommu: bool,
+    /// Attach a virtio-net NIC (modern only) on QEMU's user networking, slirp: the guest is
+    /// 10.0.2.15/24, the gateway 10.0.2.2, and nothing outside is reachable but through slirp.
+    pub nic: bool,
     /// Kill QEMU (SIGKILL: no shutdown, the guest flushes nothing) as soon as the console
     /// prints a whole line that starts with this text: a power cut at a point the guest names.
     pub kill_on: Option<String>,
@@ -91,6 +94,15 @@ pub fn disk_args(disks: &[Disk], iommu: bool) -> Vec<OsString> {
     args
 }
 
+/// Returns the `-netdev`/`-device` arguments of the NIC [`BootSpec::nic`] asks for.
+pub fn nic_args(iommu: bool) -> Vec<OsString> {
+    let mut device = String::from("virtio-net-pci,netdev=n0,disable-legacy=on");
+    if iommu {
+        device.push_str(",iommu_platform=on");
+    }
+    ["-netdev", "user,id=n0", "-device", &device].map(OsString::from).to_vec()
+}
+
 impl BootSpec {
     /// A PVH boot of `elf` with `cmdline`, 512 MiB, q35.
     pub fn pvh(elf: &Path, cmdline: impl Into<OsString>) -> Self {
@@ -106,6 +118,7 @@ impl BootSpec {
             icount: false,
             disks: Vec::new(),
             iommu: false,
+            nic: false,
             kill_on: None,
         }
     }
@@ -165,6 +178,9 @@ pub fn qemu_command(spec: &BootSpec) -> Command {
         cmd.args(["-device", "intel-iommu,intremap=off"]);
     }
     cmd.args(disk_args(&spec.disks, spec.iommu));
+    if spec.nic {
+        cmd.args(nic_args(spec.iommu));
+    }
     cmd.arg("-kernel").arg(&spec.kernel).arg("-append").arg(&spec.cmdline);
     if let Some(initrd) = &spec.initrd {
         cmd.arg("-initrd").arg(initrd);

@@ -119,6 +119,7 @@ pub fn spec_for(
         icount: false,
         disks: Vec::new(),
         iommu: false,
+        nic: false,
         kill_on: None,
     }
 }

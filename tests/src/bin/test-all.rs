@@ -49,15 +49,16 @@ fn main() -> ExitCode {
     record("formatting (cargo fmt --all --check, rustfmt.toml)", formatting());
     record("clippy on the host crates (-D warnings, Cargo.toml's [workspace.lints])", clippy());
     record(
-        "in-kernel tests under PVH, with two virtio-blk disks",
-        pattern_disks(&scratch)
-            .and_then(|disks| ktests(&elf, "console=ttyS0 ktest ktest.disk=pattern", &[], disks)),
+        "in-kernel tests under PVH, with two virtio-blk disks and a virtio-net NIC on slirp",
+        pattern_disks(&scratch).and_then(|disks| {
+            ktests(&elf, "console=ttyS0 ktest ktest.disk=pattern ktest.net=user", &[], disks)
+        }),
     );
     record(
         "in-kernel tests behind intel-iommu (DMA remapped to the shared pool only; a descriptor \
          at a private frame faults)",
         pattern_disks(&scratch).and_then(|disks| {
-            let cmdline = "console=ttyS0 ktest ktest.disk=pattern ktest.iommu=on";
+            let cmdline = "console=ttyS0 ktest ktest.disk=pattern ktest.net=user ktest.iommu=on";
             ktests_with(&elf, cmdline, &[], disks, true)
         }),
     );
@@ -353,7 +354,10 @@ fn ktests_with(
         let dirs: Vec<&Path> = filtered_dirs.iter().map(Path::new).collect();
         tests::ktests::count_in_tree(&dirs)?
     };
-    let spec = BootSpec { disks, iommu, ..BootSpec::pvh(elf, cmdline) };
+    // The NIC is attached exactly when the command line tells the kernel it is, so the two
+    // cannot disagree (a promised NIC that is missing fails the net tests).
+    let nic = cmdline.contains("ktest.net=user");
+    let spec = BootSpec { disks, iommu, nic, ..BootSpec::pvh(elf, cmdline) };
     let out = boot(&spec).map_err(|e| format!("cannot start qemu: {e}"))?;
     for line in out.output.lines().filter(|l| l.ends_with(" FAILED")) {
         println!("      {line}");
