@@ -6,6 +6,6 @@
     reason = "the AF_INET and AF_INET6 forms wait for inet sockets; the host tests use them"
 )]
 pub mod addr;
-pub mod socket;
 pub mod devices;
+pub mod socket;
 pub mod unix;

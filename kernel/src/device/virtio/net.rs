@@ -23,8 +23,8 @@
 //!
 //! Interrupts: MSI-X entries go to receive, then configuration changes, then transmit, while
 //! the table lasts (QEMU gives 4). Handlers only set a flag or wake [`VirtioNet::wait`]'s
-//! queue; they never take the device lock. Without a receive interrupt, waits poll on the
-//! timer tick. Locking: one `SpinLock` over the device and both queues, as in virtio-blk.
+//! queue; they never take the device lock. Without a receive interrupt, waits look at the
+//! device every millisecond. Locking: one `SpinLock` over the device and both queues, as in virtio-blk.
 
 use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
@@ -51,6 +51,8 @@ use super::net_proto::{
 pub const RX_BUDGET: usize = 64;
 /// The most transmit buffers (fewer if the transmit queue is smaller).
 const TX_BUFFERS: usize = 128;
+/// How often a device without the interrupt a waiter needs is looked at.
+const POLL_INTERVAL_NS: u64 = 1_000_000;
 
 /// Why [`VirtioNet::transmit`] did not send a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -513,10 +515,8 @@ impl VirtioNet {
     /// has passed; returns what is ready. Once the device is failed it returns at once (and
     /// [`Self::link_up`] is false).
     ///
-    /// Without a deadline it sleeps until an interrupt wakes it. With one, or without the
-    /// interrupts it needs, it checks on every timer tick: OSTD has no timed wait yet
-    /// (network-design §4), so a frame that comes before the deadline is seen up to a tick
-    /// late.
+    /// It sleeps until an interrupt wakes it or the deadline passes; without the interrupts
+    /// it needs, it looks at the device every millisecond.
     pub fn wait(&self, deadline_ns: Option<u64>) -> Readiness {
         let check = || {
             let mut state = self.state.lock();
@@ -533,10 +533,20 @@ impl VirtioNet {
         }
         let tx_waiting = self.state.lock().tx_waiting;
         let irq_wakes = self.irqs.receive && (self.irqs.transmit || !tx_waiting);
-        if deadline_ns.is_none() && irq_wakes {
-            self.events.wait_until(check)
-        } else {
-            ostd::task::wait_ticks_until(check)
+        // Without an interrupt for what the caller waits for, look again every millisecond.
+        let poll_every = (!irq_wakes).then_some(POLL_INTERVAL_NS);
+        let mut check = check;
+        loop {
+            let now = ostd::time::monotonic_ns();
+            let wake_at = match (deadline_ns, poll_every) {
+                (Some(d), Some(p)) => Some(d.min(now + p)),
+                (None, Some(p)) => Some(now + p),
+                (d, None) => d,
+            };
+            // At the caller's deadline `check` answers, so a time-out only means "look again".
+            if let Ok(ready) = self.events.wait_until_or_deadline(&mut check, wake_at) {
+                return ready;
+            }
         }
     }
 
