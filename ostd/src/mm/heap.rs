@@ -1,13 +1,15 @@
-//! The kernel heap: a buddy allocator that grows by taking frames from the frame allocator.
+//! The kernel heap.
 //!
-//! It starts with 256 KiB and, when an allocation does not fit, adds a contiguous chunk of at
-//! least twice the request (buddy blocks must be aligned to their size, so a chunk exactly the
-//! size of the request might not yield one block that big). Growth happens under the heap
-//! lock; the frame allocator never allocates from the heap, so this cannot recurse.
+//! Small allocations (below 64 KiB) come from buddy allocators, one per chunk of 512 KiB of
+//! contiguous frames: the heap takes a chunk from the frame allocator when no chunk has room,
+//! and gives a chunk back once nothing in it is allocated (keeping a couple spare). Large
+//! allocations are whole pages straight from the frame allocator, returned when freed. So
+//! memory the kernel used for a while (a burst of socket messages, say) goes back to the
+//! frame allocator for user pages; a heap that only grew would leave the OOM killer killing
+//! processes that do not hold the memory.
 //!
-//! The buddy heap never gives memory back, so large allocations bypass it: they are whole
-//! pages from the frame allocator, returned to it when freed. A user who makes the kernel
-//! buffer a large message once must not shrink the machine's memory for good.
+//! The frame allocator never allocates from the heap, so growing under the heap lock cannot
+//! recurse.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
@@ -17,27 +19,144 @@ use buddy_system_allocator::Heap;
 use super::{PAGE_SIZE, Segment};
 use crate::sync::SpinLock;
 
-const INITIAL_BYTES: usize = 256 * 1024;
-const MIN_GROWTH: usize = 256 * 1024;
 /// Allocations at least this big (and at most page-aligned) are whole pages of their own.
 const LARGE_BYTES: usize = 64 * 1024;
+/// Buddy orders 0..=16: blocks up to [`LARGE_BYTES`], the largest a small allocation needs.
+const ORDER: usize = 17;
+const CHUNK_FRAMES: usize = 128;
+const CHUNK_BYTES: usize = CHUNK_FRAMES * PAGE_SIZE;
+/// At most 2 GiB of small allocations.
+const MAX_CHUNKS: usize = 4096;
+/// Empty chunks kept rather than returned, so that freeing and allocating one object at a
+/// chunk's edge does not take and give back frames each time.
+const SPARE_CHUNKS: usize = 2;
 
-/// Returns whether `layout` is served by whole pages rather than by the buddy heap.
+/// Returns whether `layout` is served by whole pages rather than by a chunk.
 fn is_large(layout: Layout) -> bool {
     layout.size() >= LARGE_BYTES && layout.align() <= PAGE_SIZE
 }
 
+/// One chunk of frames and the buddy allocator over it.
+///
+/// # Invariant
+/// A chunk in [`Chunks::chunks`]`[..len]` owns the frames `start..start + CHUNK_BYTES` of
+/// the direct map (taken from the frame allocator with `Segment::into_raw`), and `heap`
+/// hands out blocks only from them.
+struct Chunk {
+    start: usize,
+    heap: Heap<ORDER>,
+}
+
+impl Chunk {
+    const UNUSED: Self = Self { start: 0, heap: Heap::empty() };
+
+    fn contains(&self, addr: usize) -> bool {
+        (self.start..self.start + CHUNK_BYTES).contains(&addr)
+    }
+}
+
+/// The chunks, sorted by address (so a free finds its chunk by binary search).
+struct Chunks {
+    chunks: [Chunk; MAX_CHUNKS],
+    len: usize,
+    /// The chunk that served the last allocation: tried first.
+    hint: usize,
+    /// How many chunks have nothing allocated.
+    empty: usize,
+}
+
+impl Chunks {
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        let order = (self.hint..self.len).chain(0..self.hint.min(self.len));
+        for i in order {
+            let was_empty = self.chunks[i].heap.stats_alloc_actual() == 0;
+            if let Ok(block) = self.chunks[i].heap.alloc(layout) {
+                self.hint = i;
+                if was_empty {
+                    self.empty -= 1;
+                }
+                return Some(block);
+            }
+        }
+        let i = self.grow()?;
+        let block = self.chunks[i].heap.alloc(layout).ok()?;
+        self.empty -= 1;
+        self.hint = i;
+        Some(block)
+    }
+
+    fn dealloc(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        let addr = ptr.as_ptr() as usize;
+        // The last chunk starting at or below `addr` is the one holding it.
+        let i = self.chunks[..self.len].partition_point(|c| c.start <= addr).wrapping_sub(1);
+        let Some(chunk) = self.chunks[..self.len].get_mut(i).filter(|c| c.contains(addr)) else {
+            panic!("kernel heap: freeing {addr:#x}, which no chunk holds");
+        };
+        chunk.heap.dealloc(ptr, layout);
+        if chunk.heap.stats_alloc_actual() == 0 {
+            self.empty += 1;
+            if self.empty > SPARE_CHUNKS {
+                self.release(i);
+            }
+        }
+    }
+
+    /// Takes a chunk from the frame allocator; returns its index.
+    fn grow(&mut self) -> Option<usize> {
+        if self.len == MAX_CHUNKS {
+            return None;
+        }
+        let (paddr, _) = Segment::alloc_uninit(CHUNK_FRAMES)?.into_raw();
+        let start = super::paddr_to_vaddr(paddr) as usize;
+        let at = self.chunks[..self.len].partition_point(|c| c.start < start);
+        self.chunks[at..=self.len].rotate_right(1);
+        let mut heap = Heap::empty();
+        // SAFETY: `start..start + CHUNK_BYTES` is RAM in the direct map whose frames the
+        // chunk now owns alone (`into_raw` gave up the segment's ownership), so the buddy
+        // allocator may hand out blocks of it.
+        unsafe { heap.add_to_heap(start, start + CHUNK_BYTES) };
+        self.chunks[at] = Chunk { start, heap };
+        self.len += 1;
+        self.empty += 1;
+        Some(at)
+    }
+
+    /// Gives chunk `i`, which has nothing allocated, back to the frame allocator.
+    fn release(&mut self, i: usize) {
+        let start = self.chunks[i].start;
+        self.chunks[i..self.len].rotate_left(1);
+        self.len -= 1;
+        self.chunks[self.len] = Chunk::UNUSED;
+        self.empty -= 1;
+        if self.hint >= self.len {
+            self.hint = 0;
+        }
+        // SAFETY: the chunk owned these frames since `grow` took them with `into_raw`
+        // (invariant), nothing in it is allocated, and it just left the array, so they are
+        // taken back exactly once.
+        drop(unsafe { Segment::from_raw(start as u64 - super::PHYS_OFFSET, CHUNK_FRAMES) });
+    }
+}
+
 struct KernelHeap {
-    heap: SpinLock<Heap<48>>,
+    chunks: SpinLock<Chunks>,
 }
 
 #[global_allocator]
-static HEAP: KernelHeap = KernelHeap { heap: SpinLock::new(Heap::empty()) };
+static HEAP: KernelHeap = KernelHeap {
+    chunks: SpinLock::new(Chunks {
+        chunks: [const { Chunk::UNUSED }; MAX_CHUNKS],
+        len: 0,
+        hint: 0,
+        empty: 0,
+    }),
+};
 
-/// Heap usage figures, in bytes.
+/// Heap usage figures, in bytes, for small allocations (large ones are whole pages of the
+/// frame allocator's and show in its counts).
 #[derive(Clone, Copy, Debug)]
 pub struct HeapStats {
-    /// Bytes the heap owns.
+    /// Bytes the chunks hold.
     pub total: usize,
     /// Bytes handed out (as the allocator rounds them).
     pub allocated: usize,
@@ -45,34 +164,22 @@ pub struct HeapStats {
 
 /// Returns the heap's current usage.
 pub fn heap_stats() -> HeapStats {
-    let heap = HEAP.heap.lock();
-    HeapStats { total: heap.stats_total_bytes(), allocated: heap.stats_alloc_actual() }
+    let c = HEAP.chunks.lock();
+    let allocated = c.chunks[..c.len].iter().map(|c| c.heap.stats_alloc_actual()).sum();
+    HeapStats { total: c.len * CHUNK_BYTES, allocated }
 }
 
 pub(super) fn init() {
-    let mut heap = HEAP.heap.lock();
-    if !grow(&mut heap, INITIAL_BYTES) {
+    if HEAP.chunks.lock().grow().is_none() {
         crate::early_println!("FATAL: no memory for the initial kernel heap");
         crate::power::exit_qemu(crate::power::ExitCode::Failure);
     }
 }
 
-fn grow(heap: &mut Heap<48>, bytes: usize) -> bool {
-    let frames = bytes.div_ceil(PAGE_SIZE);
-    let Some(seg) = Segment::alloc_zeroed(frames) else { return false };
-    let start = seg.vaddr() as usize;
-    // The heap owns these frames from now on; it never gives memory back.
-    let _ = seg.into_raw();
-    // SAFETY: `start..start + frames * PAGE_SIZE` is RAM in the direct map that we own
-    // exclusively (the segment's ownership was just given up to the heap, forever).
-    unsafe { heap.add_to_heap(start, start + frames * PAGE_SIZE) };
-    true
-}
-
-// SAFETY: `alloc` returns blocks from the buddy heap, which hands each block out once until
-// `dealloc` returns it; every access is under the heap's lock.
+// SAFETY: small blocks come from the chunks' buddy allocators, each handing a block out once
+// until `dealloc` returns it, under the heap's lock; large ones are frames of their own.
 unsafe impl GlobalAlloc for KernelHeap {
-    /// Allocates a block for `layout`, growing the heap if needed; null when out of memory.
+    /// Allocates a block for `layout`; null when out of memory.
     ///
     /// # Safety
     /// The `GlobalAlloc::alloc` contract: `layout` has a non-zero size.
@@ -86,21 +193,10 @@ unsafe impl GlobalAlloc for KernelHeap {
                 None => core::ptr::null_mut(),
             };
         }
-        let mut heap = self.heap.lock();
-        if let Ok(block) = heap.alloc(layout) {
-            return block.as_ptr();
-        }
-        let want =
-            layout.size().max(layout.align()).next_power_of_two().saturating_mul(2).max(MIN_GROWTH);
-        if grow(&mut heap, want) {
-            if let Ok(block) = heap.alloc(layout) {
-                return block.as_ptr();
-            }
-        }
-        core::ptr::null_mut()
+        self.chunks.lock().alloc(layout).map_or(core::ptr::null_mut(), NonNull::as_ptr)
     }
 
-    /// Returns a block to the heap.
+    /// Returns a block.
     ///
     /// # Safety
     /// The `GlobalAlloc::dealloc` contract: `ptr` came from `alloc` with this `layout`.
@@ -114,7 +210,7 @@ unsafe impl GlobalAlloc for KernelHeap {
             return;
         }
         if let Some(ptr) = NonNull::new(ptr) {
-            self.heap.lock().dealloc(ptr, layout);
+            self.chunks.lock().dealloc(ptr, layout);
         }
     }
 }
@@ -127,10 +223,15 @@ crate::ktest! {
         let before = stats.total;
         // In blocks below the large-allocation size, which the buddy heap serves.
         let block = LARGE_BYTES / 2;
-        let blocks = (stats.total - stats.allocated + INITIAL_BYTES).div_ceil(block);
+        let blocks = (stats.total - stats.allocated + 4 * CHUNK_BYTES).div_ceil(block);
         let big: Vec<Vec<u8>> = (0..blocks).map(|i| alloc::vec![i as u8; block]).collect();
         assert!(heap_stats().total > before, "the heap did not grow");
         assert!(big.iter().enumerate().all(|(i, b)| b.iter().all(|&x| x == i as u8)));
+        // Freed, the chunks it grew by go back to the frame allocator (but for the spares).
+        let free_full = super::frame_stats().free;
+        drop(big);
+        let returned = super::frame_stats().free - free_full;
+        assert!(returned >= CHUNK_FRAMES, "only {returned} frames came back from the heap");
         let many: Vec<alloc::boxed::Box<u64>> = (0..10_000).map(alloc::boxed::Box::new).collect();
         assert_eq!(many.iter().map(|b| **b).sum::<u64>(), 10_000 * 9_999 / 2);
     }
