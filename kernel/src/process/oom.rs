@@ -24,22 +24,24 @@ struct Dying {
 
 static DYING: SpinLock<Option<Dying>> = SpinLock::new(None);
 
-/// Makes room after `requester` failed to get a frame for a user page. Returns once a victim
-/// has been chosen (possibly `requester` itself, whose SIGKILL is then pending) or the
-/// previous one has freed its memory; the caller retries the access.
-pub fn out_of_memory(requester: &Process) {
+/// Makes room after `requester` failed to get a frame for a user page. Returns `true` once
+/// a victim has been chosen (possibly `requester` itself, whose SIGKILL is then pending) or
+/// the previous one is still dying: the caller retries the access. Returns `false` when no
+/// process but init is left to kill: retrying would fault forever (Linux panics here), so
+/// the caller lets the access fail instead.
+pub fn out_of_memory(requester: &Process) -> bool {
     let dying = DYING.lock().as_ref().map(|d| d.pid);
     if let Some(pid) = dying {
         if let Some(victim) = registry::get(pid).filter(|p| !p.is_zombie()) {
             report_if_stuck(&victim);
             ostd::task::sleep_ms(10);
-            return;
+            return true;
         }
     }
     let Some((victim, resident)) = largest_process() else {
         // Only init is left and it cannot be killed: let it see the fault.
         log::error!("Out of memory: no killable process (pid {} needs a page)", requester.pid());
-        return;
+        return false;
     };
     let frames = ostd::mm::frame_stats();
     let heap = ostd::mm::heap_stats();
@@ -60,6 +62,7 @@ pub fn out_of_memory(requester: &Process) {
     if victim.pid() != requester.pid() {
         ostd::task::sleep_ms(10);
     }
+    true
 }
 
 /// Says once on the console that the victim has not exited in time, and where its threads

@@ -107,7 +107,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                 // A user copy inside the call found no frame (it answered EFAULT): make room
                 // before the program goes on.
                 if process.vm().take_starved() {
-                    super::oom::out_of_memory(&process);
+                    let _ = super::oom::out_of_memory(&process);
                     attention = true;
                 }
                 if user.context().rax == (-(Errno::EINTR as i64)) as u64 && !never_restarts(nr) {
@@ -120,10 +120,10 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                 AfterSyscall::ExitGroup(status) => break (status, true),
             },
             ReturnReason::PageFault(info) => {
-                if process.vm().take_starved() {
-                    // The access was allowed, but no frame was free: make room, then retry it
-                    // (or die, if this process was chosen).
-                    super::oom::out_of_memory(&process);
+                // The access was allowed, but no frame was free: make room, then retry it
+                // (or die, if this process was chosen). With nothing left to kill, the
+                // access fails like any other the kernel cannot resolve.
+                if process.vm().take_starved() && super::oom::out_of_memory(&process) {
                     continue;
                 }
                 log::info!(
