@@ -1,7 +1,13 @@
 //! Interval timers (alarm, setitimer: ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF) and POSIX
-//! timers: one kernel task checks every process's deadlines at each timer tick and signals
-//! the ones that passed, reloading periodic timers. The CPU-time timers count the process's
-//! user (VIRTUAL) or total (PROF) CPU time, so they fire to tick precision.
+//! timers: one kernel task signals the processes whose timers passed, reloading periodic
+//! ones. It sleeps until the earliest real-time deadline of any process (woken early when a
+//! timer is set: [`timers_changed`]), so alarms fire when due, not at the next tick. The
+//! CPU-time timers count the process's user (VIRTUAL) or total (PROF) CPU time, which
+//! advances only while it runs: while one is armed, the task also looks every tick.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use ostd::sync::WaitQueue;
 
 use super::{Process, registry, signal};
 use crate::time::timer::{self, Armed, reload};
@@ -9,6 +15,16 @@ use crate::time::timer::{self, Armed, reload};
 /// SIGVTALRM and SIGPROF, for ITIMER_VIRTUAL and ITIMER_PROF.
 const SIGVTALRM: u32 = 26;
 const SIGPROF: u32 = 27;
+
+/// Bumped whenever a timer is set; the task's sleep ends when it changes.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+static CHANGED: WaitQueue = WaitQueue::new();
+
+/// Tells the timer task that a timer was set, so it recomputes when to wake.
+pub fn timers_changed() {
+    GENERATION.fetch_add(1, Ordering::Release);
+    CHANGED.wake_all();
+}
 
 /// What is due for one process now.
 struct Due {
@@ -37,19 +53,39 @@ fn due(p: &Process, now: u64) -> Option<Due> {
     (real || posix || cpu.iter().any(Option::is_some)).then_some(Due { real, posix, cpu })
 }
 
+/// When the timer task must look again, given every process: the earliest real-time
+/// deadline, or the next tick while a CPU-time timer is armed.
+fn next_look(processes: &[alloc::sync::Arc<Process>], now: u64) -> Option<u64> {
+    let tick_ns = 1_000_000_000 / u64::from(ostd::time::hz());
+    processes
+        .iter()
+        .filter(|p| !p.is_zombie())
+        .filter_map(|p| {
+            let real = p.with_real_timer(|t| t.map(|(at, _)| at));
+            let posix = super::posix_timer::next_deadline(p);
+            let cpu = p.with_cpu_timers(|t| t.iter().any(Option::is_some)).then_some(now + tick_ns);
+            [real, posix, cpu].into_iter().flatten().min()
+        })
+        .min()
+}
+
 /// Starts the task that fires the timers.
 pub fn init() {
     ostd::task::spawn("itimer", || {
         loop {
-            let fired = ostd::task::wait_ticks_until(|| {
-                let now = crate::time::monotonic_ns();
-                let fired: alloc::vec::Vec<_> = registry::all()
-                    .into_iter()
-                    .filter_map(|p| due(&p, now).map(|d| (p, d)))
-                    .collect();
-                (!fired.is_empty()).then_some(fired)
-            });
+            let seen = GENERATION.load(Ordering::Acquire);
             let now = crate::time::monotonic_ns();
+            let processes = registry::all();
+            let fired: alloc::vec::Vec<_> =
+                processes.iter().filter_map(|p| due(p, now).map(|d| (p.clone(), d))).collect();
+            if fired.is_empty() {
+                let wake_at = next_look(&processes, now);
+                drop(processes);
+                let changed = || (GENERATION.load(Ordering::Acquire) != seen).then_some(());
+                let _ = CHANGED.wait_until_or_deadline(changed, wake_at);
+                continue;
+            }
+            drop(processes);
             for (p, d) in fired {
                 if d.posix {
                     super::posix_timer::fire_due(&p, now);
@@ -110,6 +146,7 @@ pub fn set(process: &Process, which: u64, new: Option<(u64, u64)>) -> (u64, u64)
     let old = read(process, which);
     if let Some((value, interval)) = new {
         put(process, which, timer::arm_after(clock(process, which), value, interval));
+        timers_changed();
     }
     old
 }
@@ -118,9 +155,11 @@ pub fn set(process: &Process, which: u64, new: Option<(u64, u64)>) -> (u64, u64)
 /// seconds that were left (rounded up, at least 1 if armed).
 pub fn alarm(process: &Process, secs: u64) -> u64 {
     let now = crate::time::monotonic_ns();
-    process.with_real_timer(|t| {
+    let left = process.with_real_timer(|t| {
         let left = t.map_or(0, |(at, _)| at.saturating_sub(now).div_ceil(1_000_000_000).max(1));
         *t = (secs > 0).then(|| (now + secs * 1_000_000_000, 0));
         left
-    })
+    });
+    timers_changed();
+    left
 }

@@ -140,14 +140,16 @@ pub fn settime(
     absolute: bool,
 ) -> SysResult<(u64, u64)> {
     let now = crate::time::monotonic_ns();
-    p.with_posix_timers(|timers| {
+    let old = p.with_posix_timers(|timers| {
         let t = timers.by_id.get_mut(&id).ok_or(Errno::EINVAL)?;
         let old = (t.interval, crate::time::timer::remaining(t.deadline, now));
         t.interval = interval;
         t.deadline = crate::time::timer::deadline_for(t.clock, value, absolute, now);
         t.overrun = 0;
-        Ok(old)
-    })
+        Ok::<_, Errno>(old)
+    })?;
+    super::itimer::timers_changed();
+    Ok(old)
 }
 
 /// timer_gettime: timer `id`'s (interval, time left).

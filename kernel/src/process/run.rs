@@ -392,10 +392,14 @@ fn stop(process: &Process, sig: u32) {
         }
         parent.wake_child_waiters();
     }
-    ostd::task::wait_ticks_until(|| {
-        let killed = process.shared_pending() & (1 << (signal::SIGKILL - 1)) != 0;
-        (!process.is_stopped() || killed).then_some(())
-    });
+    // SIGCONT and SIGKILL wake the thread wherever it sleeps (`Process::interrupt_sleep`).
+    crate::wait::until_signal_or_deadline(
+        || {
+            let killed = process.shared_pending() & (1 << (signal::SIGKILL - 1)) != 0;
+            (!process.is_stopped() || killed).then_some(())
+        },
+        None,
+    );
 }
 
 /// Creates pid 1 from `path` with `argv` and `envp`, on the console, with `root` as its root

@@ -284,6 +284,8 @@ fn resume(process: &Process) {
     if !was_stopped {
         return;
     }
+    // Its threads sleep until they see it continued; an ignored SIGCONT wakes nobody else.
+    process.interrupt_sleep();
     if let Some(parent) = process.parent() {
         parent.wake_child_waiters();
         let nocldstop = parent.sig_action(SIGCHLD).flags & SA_NOCLDSTOP != 0;
