@@ -51,7 +51,7 @@ pub fn print() {
     );
     let _ = write!(
         out,
-        "  timer: {} at {} Hz, TSC ",
+        "  timer: {} one-shot (deadlines; {} Hz tick), TSC ",
         if ostd::time::apic::is_x2apic() { "x2APIC" } else { "xAPIC" },
         ostd::time::hz()
     );
