@@ -7,5 +7,7 @@
 )]
 pub mod addr;
 pub mod devices;
+#[allow(dead_code, reason = "the network stack applies it at boot; the host tests use all of it")]
+pub mod ipconfig;
 pub mod socket;
 pub mod unix;
