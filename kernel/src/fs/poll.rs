@@ -64,6 +64,16 @@ impl FileWaitQueue {
         self.queue.wait_until(cond)
     }
 
+    /// Sleeps until `cond` returns `Some` or the monotonic clock reaches `deadline_ns`
+    /// (see [`WaitQueue::wait_until_or_deadline`]).
+    pub fn wait_until_or_deadline<R>(
+        &self,
+        cond: impl FnMut() -> Option<R>,
+        deadline_ns: Option<u64>,
+    ) -> Result<R, ostd::sync::TimedOut> {
+        self.queue.wait_until_or_deadline(cond, deadline_ns)
+    }
+
     /// Wakes every sleeper, and the pollers.
     pub fn wake_all(&self) {
         self.queue.wake_all();
