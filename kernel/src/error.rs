@@ -36,6 +36,7 @@ pub enum Errno {
     EROFS = 30,
     EMLINK = 31,
     EPIPE = 32,
+    EDOM = 33,
     ERANGE = 34,
     EDEADLK = 35,
     ENAMETOOLONG = 36,

@@ -90,6 +90,7 @@ fn kernel_main() -> ! {
     let _ = fs::devfs::populate(&root);
     tty::init();
     process::itimer::init();
+    net::init();
     wait::set_signal_check(process::registry::current_interrupted);
     fs::mount::register_filesystem("proc", process::procfs::new_root);
     process::run::set_syscall_entries(process::run::SyscallEntries {

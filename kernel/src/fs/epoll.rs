@@ -129,6 +129,12 @@ impl Epoll {
             if r.hangup {
                 ev |= EPOLLHUP | (x.events & EPOLLRDHUP);
             }
+            if r.read_hangup {
+                ev |= x.events & (EPOLLIN | EPOLLRDHUP);
+            }
+            if r.error {
+                ev |= EPOLLERR;
+            }
             if ev != 0 {
                 out.push((ev, x.data));
                 if x.events & EPOLLONESHOT != 0 {
@@ -158,6 +164,7 @@ impl FileLike for Epoll {
             readable: !self.collect_ready_peek(),
             writable: false,
             hangup: false,
+            ..super::file::Readiness::default()
         }
     }
 }
@@ -172,6 +179,8 @@ impl Epoll {
                     (r.readable && x.events & EPOLLIN != 0)
                         || (r.writable && x.events & EPOLLOUT != 0)
                         || r.hangup
+                        || r.error
+                        || (r.read_hangup && x.events & EPOLLRDHUP != 0)
                 })
         })
     }

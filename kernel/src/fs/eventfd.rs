@@ -90,6 +90,6 @@ impl FileLike for EventFd {
 
     fn readiness(&self) -> Readiness {
         let c = *self.count.lock();
-        Readiness { readable: c > 0, writable: c < MAX, hangup: false }
+        Readiness { readable: c > 0, writable: c < MAX, hangup: false, ..Readiness::default() }
     }
 }

@@ -155,8 +155,12 @@ pub struct Readiness {
     pub readable: bool,
     /// Writing would not block.
     pub writable: bool,
-    /// The other end is gone.
+    /// The other end is gone (POLLHUP).
     pub hangup: bool,
+    /// The peer shut its sending side down, or we shut our receiving side (POLLRDHUP).
+    pub read_hangup: bool,
+    /// An error is pending (POLLERR): SO_ERROR would report it.
+    pub error: bool,
 }
 
 /// An open file.
@@ -202,7 +206,7 @@ pub trait FileLike: Send + Sync {
     }
     /// Returns readiness for poll/select.
     fn readiness(&self) -> Readiness {
-        Readiness { readable: true, writable: true, hangup: false }
+        Readiness { readable: true, writable: true, hangup: false, ..Readiness::default() }
     }
     /// Returns an epoll instance behind this file, for epoll_ctl/epoll_wait.
     fn as_epoll(&self) -> Option<&super::epoll::Epoll> {

@@ -175,7 +175,12 @@ impl FileLike for FifoRdwr {
 
     fn readiness(&self) -> Readiness {
         let s = self.pipe.state.lock();
-        Readiness { readable: !s.buf.is_empty(), writable: s.buf.len() < s.capacity, hangup: false }
+        Readiness {
+            readable: !s.buf.is_empty(),
+            writable: s.buf.len() < s.capacity,
+            hangup: false,
+            ..Readiness::default()
+        }
     }
 }
 
@@ -350,12 +355,14 @@ impl FileLike for PipeEnd {
                 readable: false,
                 writable: s.readers == 0 || s.buf.len() < s.capacity,
                 hangup: s.readers == 0,
+                ..Readiness::default()
             }
         } else {
             Readiness {
                 readable: !s.buf.is_empty() || s.writers == 0,
                 writable: false,
                 hangup: s.writers == 0,
+                ..Readiness::default()
             }
         }
     }

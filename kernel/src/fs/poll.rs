@@ -18,8 +18,10 @@ use crate::error::{Errno, SysResult};
 
 pub const POLLIN: u16 = 1;
 pub const POLLOUT: u16 = 4;
+pub const POLLERR: u16 = 8;
 pub const POLLHUP: u16 = 0x10;
 pub const POLLNVAL: u16 = 0x20;
+pub const POLLRDHUP: u16 = 0x2000;
 
 /// Where poll, select and epoll_wait sleep.
 static READINESS: WaitQueue = WaitQueue::new();
@@ -62,6 +64,16 @@ impl FileWaitQueue {
         self.queue.wait_until(cond)
     }
 
+    /// Sleeps until `cond` returns `Some` or the monotonic clock reaches `deadline_ns`
+    /// (see [`WaitQueue::wait_until_or_deadline`]).
+    pub fn wait_until_or_deadline<R>(
+        &self,
+        cond: impl FnMut() -> Option<R>,
+        deadline_ns: Option<u64>,
+    ) -> Result<R, ostd::sync::TimedOut> {
+        self.queue.wait_until_or_deadline(cond, deadline_ns)
+    }
+
     /// Wakes every sleeper, and the pollers.
     pub fn wake_all(&self) {
         self.queue.wake_all();
@@ -102,8 +114,14 @@ pub fn poll(
                             if r.writable && events & POLLOUT != 0 {
                                 revents |= POLLOUT;
                             }
+                            if r.read_hangup && events & POLLRDHUP != 0 {
+                                revents |= POLLRDHUP;
+                            }
                             if r.hangup {
                                 revents |= POLLHUP;
+                            }
+                            if r.error {
+                                revents |= POLLERR;
                             }
                         }
                         Err(_) => revents = POLLNVAL,
@@ -175,7 +193,10 @@ pub fn select(watched: SelectWatched, deadline: Option<u64>) -> SysResult<(u64, 
             for (fd, wanted, file) in &watched {
                 let r = file.readiness();
                 for (i, ready) in
-                    [r.readable || r.hangup, r.writable, false].into_iter().enumerate()
+                    // As Linux's POLLIN_SET and POLLOUT_SET: an error is both.
+                    [r.readable || r.hangup || r.error, r.writable || r.error, false]
+                            .into_iter()
+                            .enumerate()
                 {
                     if ready && wanted[i] {
                         out[i][fd / 8] |= 1 << (fd % 8);

@@ -14,6 +14,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::addr::{AF_UNIX, Family, SockAddr, UnixAddr};
+use super::inet::{InetSocket, SockFlag};
 use super::unix::UnixSocket;
 use crate::error::{Errno, SysResult};
 use crate::fs::file::FileLike;
@@ -24,6 +25,8 @@ use crate::process::creds::FsCaller;
 pub enum Socket {
     /// AF_UNIX.
     Unix(Arc<UnixSocket>),
+    /// AF_INET: TCP and UDP.
+    Inet(Arc<InetSocket>),
 }
 
 /// The socket types, as socket(2) numbers them for every family.
@@ -123,7 +126,8 @@ impl Socket {
                 check_unix_protocol(protocol)?;
                 Ok(Self::Unix(UnixSocket::new(kind, nonblocking, caller.credentials())))
             }
-            Family::Inet | Family::Inet6 => Err(Errno::EAFNOSUPPORT),
+            Family::Inet => Ok(Self::Inet(InetSocket::new(family, kind, protocol, nonblocking)?)),
+            Family::Inet6 => Err(Errno::EAFNOSUPPORT),
         }
     }
 
@@ -141,7 +145,8 @@ impl Socket {
                 let (a, b) = UnixSocket::pair(kind, nonblocking, caller.credentials());
                 Ok((Self::Unix(a), Self::Unix(b)))
             }
-            Family::Inet | Family::Inet6 => Err(Errno::EAFNOSUPPORT),
+            // Linux: inet has no socketpair.
+            Family::Inet | Family::Inet6 => Err(Errno::ENOTSUP),
         }
     }
 
@@ -149,6 +154,7 @@ impl Socket {
     pub fn into_file(self) -> Arc<dyn FileLike> {
         match self {
             Self::Unix(s) => s,
+            Self::Inet(s) => s,
         }
     }
 
@@ -156,6 +162,7 @@ impl Socket {
     pub fn family(&self) -> Family {
         match self {
             Self::Unix(_) => Family::Unix,
+            Self::Inet(s) => s.family(),
         }
     }
 
@@ -163,6 +170,7 @@ impl Socket {
     pub fn kind(&self) -> SockType {
         match self {
             Self::Unix(s) => s.kind(),
+            Self::Inet(s) => s.kind(),
         }
     }
 
@@ -170,6 +178,7 @@ impl Socket {
     pub fn protocol(&self) -> u32 {
         match self {
             Self::Unix(_) => 0,
+            Self::Inet(s) => s.protocol(),
         }
     }
 
@@ -177,6 +186,7 @@ impl Socket {
     pub fn bind(&self, addr: SockAddr, caller: &dyn SocketCaller) -> SysResult<()> {
         match self {
             Self::Unix(s) => s.bind(unix_name(addr)?, caller),
+            Self::Inet(s) => s.bind(addr),
         }
     }
 
@@ -184,6 +194,7 @@ impl Socket {
     pub fn listen(&self, backlog: i32) -> SysResult<()> {
         match self {
             Self::Unix(s) => s.listen(backlog),
+            Self::Inet(s) => s.listen(backlog),
         }
     }
 
@@ -191,6 +202,7 @@ impl Socket {
     pub fn connect(&self, addr: SockAddr, caller: &dyn SocketCaller) -> SysResult<()> {
         match self {
             Self::Unix(s) => s.connect(unix_name(addr)?, caller),
+            Self::Inet(s) => s.connect(addr),
         }
     }
 
@@ -200,6 +212,10 @@ impl Socket {
             Self::Unix(s) => {
                 let (conn, peer) = s.accept()?;
                 Ok((Self::Unix(conn), SockAddr::Unix(peer)))
+            }
+            Self::Inet(s) => {
+                let (conn, peer) = s.accept()?;
+                Ok((Self::Inet(conn), peer))
             }
         }
     }
@@ -216,6 +232,8 @@ impl Socket {
     ) -> SysResult<usize> {
         match self {
             Self::Unix(s) => s.send_to(data, rights, to.map(unix_name).transpose()?, flags, caller),
+            // SCM_RIGHTS means nothing to inet; Linux ignores it there.
+            Self::Inet(s) => s.send(data, to, flags),
         }
     }
 
@@ -223,6 +241,7 @@ impl Socket {
     pub fn receive(&self, max: usize, flags: IoFlags) -> SysResult<Received> {
         match self {
             Self::Unix(s) => s.receive(max, flags),
+            Self::Inet(s) => s.receive(max, flags),
         }
     }
 
@@ -230,6 +249,7 @@ impl Socket {
     pub fn shutdown(&self, read: bool, write: bool) -> SysResult<()> {
         match self {
             Self::Unix(s) => s.shutdown(read, write),
+            Self::Inet(s) => s.shutdown(read, write),
         }
     }
 
@@ -238,6 +258,7 @@ impl Socket {
     pub fn local_addr(&self) -> SockAddr {
         match self {
             Self::Unix(s) => SockAddr::Unix(s.local_addr()),
+            Self::Inet(s) => s.local_addr(),
         }
     }
 
@@ -245,6 +266,7 @@ impl Socket {
     pub fn peer_addr(&self) -> SysResult<SockAddr> {
         match self {
             Self::Unix(s) => s.peer_addr().map(SockAddr::Unix),
+            Self::Inet(s) => s.peer_addr(),
         }
     }
 
@@ -252,6 +274,7 @@ impl Socket {
     pub fn peer_credentials(&self) -> Option<Credentials> {
         match self {
             Self::Unix(s) => s.peer_credentials(),
+            Self::Inet(_) => None,
         }
     }
 
@@ -259,6 +282,7 @@ impl Socket {
     pub fn is_listening(&self) -> bool {
         match self {
             Self::Unix(s) => s.is_listening(),
+            Self::Inet(s) => s.is_listening(),
         }
     }
 
@@ -266,6 +290,7 @@ impl Socket {
     pub fn set_pass_cred(&self, on: bool) {
         match self {
             Self::Unix(s) => s.set_pass_cred(on),
+            Self::Inet(_) => {}
         }
     }
 
@@ -273,6 +298,7 @@ impl Socket {
     pub fn pass_cred(&self) -> bool {
         match self {
             Self::Unix(s) => s.pass_cred(),
+            Self::Inet(_) => false,
         }
     }
 
@@ -280,6 +306,7 @@ impl Socket {
     pub fn set_buffer(&self, send: bool, size: u32) {
         match self {
             Self::Unix(s) => s.set_buffer(send, size),
+            Self::Inet(s) => s.set_buffer(send, size),
         }
     }
 
@@ -287,6 +314,56 @@ impl Socket {
     pub fn buffer(&self, send: bool) -> usize {
         match self {
             Self::Unix(s) => s.buffer(send),
+            Self::Inet(s) => s.buffer(send),
+        }
+    }
+}
+
+impl Socket {
+    /// Sets a boolean option. Unix sockets accept SO_REUSEADDR and SO_KEEPALIVE and keep
+    /// neither; they have no TCP_NODELAY (ENOPROTOOPT).
+    pub fn set_flag(&self, flag: SockFlag, on: bool) -> SysResult<()> {
+        match self {
+            Self::Unix(_) if flag == SockFlag::NoDelay => Err(Errno::ENOPROTOOPT),
+            Self::Unix(_) => Ok(()),
+            Self::Inet(s) => s.set_flag(flag, on),
+        }
+    }
+
+    /// Returns a boolean option's value.
+    pub fn flag(&self, flag: SockFlag) -> SysResult<bool> {
+        match self {
+            Self::Unix(_) if flag == SockFlag::NoDelay => Err(Errno::ENOPROTOOPT),
+            Self::Unix(_) => Ok(false),
+            Self::Inet(s) => s.flag(flag),
+        }
+    }
+
+    /// Sets SO_SNDTIMEO (`send`) or SO_RCVTIMEO in ns (`None`: none). Unix sockets do not
+    /// have them yet (ENOPROTOOPT).
+    pub fn set_timeout(&self, send: bool, ns: Option<u64>) -> SysResult<()> {
+        match self {
+            Self::Unix(_) => Err(Errno::ENOPROTOOPT),
+            Self::Inet(s) => {
+                s.set_timeout(send, ns);
+                Ok(())
+            }
+        }
+    }
+
+    /// Returns SO_SNDTIMEO (`send`) or SO_RCVTIMEO in ns.
+    pub fn timeout(&self, send: bool) -> SysResult<Option<u64>> {
+        match self {
+            Self::Unix(_) => Err(Errno::ENOPROTOOPT),
+            Self::Inet(s) => Ok(s.timeout_value(send)),
+        }
+    }
+
+    /// Takes the pending error (SO_ERROR reads and clears it).
+    pub fn take_error(&self) -> Option<Errno> {
+        match self {
+            Self::Unix(_) => None,
+            Self::Inet(s) => s.take_error(),
         }
     }
 }

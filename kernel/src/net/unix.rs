@@ -712,7 +712,12 @@ impl FileLike for UnixSocket {
     fn readiness(&self) -> Readiness {
         let inner = self.inner.lock();
         if let Some((_, queue)) = &inner.listening {
-            return Readiness { readable: !queue.is_empty(), writable: false, hangup: false };
+            return Readiness {
+                readable: !queue.is_empty(),
+                writable: false,
+                hangup: false,
+                ..Readiness::default()
+            };
         }
         let (rx_data, rx_closed) = {
             let s = self.rx.state.lock();
@@ -732,6 +737,7 @@ impl FileLike for UnixSocket {
             readable: rx_data || (rx_closed && (connected || !self.kind.connection_oriented())),
             writable,
             hangup: self.kind.connection_oriented() && connected && rx_closed && peer_closed,
+            ..Readiness::default()
         }
     }
 

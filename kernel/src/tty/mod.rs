@@ -372,6 +372,7 @@ impl Terminal {
             readable: !s.ready.is_empty() || s.eofs > 0 || s.hung_up,
             writable: self.sink.has_room(),
             hangup: s.hung_up,
+            ..Readiness::default()
         }
     }
 

@@ -228,7 +228,7 @@ impl FileLike for Master {
         let data = !self.pty.to_master.bytes.lock().is_empty();
         let gone = self.pty.slave_seen.load(Ordering::Relaxed)
             && self.pty.slave_opens.load(Ordering::Relaxed) == 0;
-        Readiness { readable: data || gone, writable: true, hangup: gone }
+        Readiness { readable: data || gone, writable: true, hangup: gone, ..Readiness::default() }
     }
 
     fn ioctl(&self, cmd: u32, arg: u64, mem: &UserMem) -> SysResult<u64> {

@@ -166,6 +166,12 @@ fn main() -> ExitCode {
         reference(&elf, "tests/ref/sockets.sh", &["tests/ref/sockets.c"]),
     );
     record(
+        "inet socket probe over loopback (TCP listen/connect/accept/echo, non-blocking connect, \
+         ECONNREFUSED, EADDRINUSE, shutdown, EPIPE/SIGPIPE, resets; UDP send/recv, MSG_PEEK, \
+         MSG_TRUNC, the connected filter; names, options, timeouts, poll/epoll) matches Linux 6.1",
+        reference(&elf, "tests/ref/inet.sh", &["tests/ref/inet.c"]),
+    );
+    record(
         "hostile-CPU probe (DF/AC across copies, faults and signals; single-step over SYSCALL; \
          int3, int N, int 0x80; segment loads; XMM/x87 across signals, fork and edited frames) \
          matches Linux 6.1",

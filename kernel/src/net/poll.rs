@@ -1,0 +1,49 @@
+//! The `net` kernel task: polls the stack when smoltcp asks to be polled (retransmissions,
+//! delayed ACKs, TIME-WAIT, keep-alives), sleeping until then with a deadline wait, or until
+//! a device interrupt or a socket call that moved that time earlier wakes it.
+//!
+//! Socket calls poll inline ([`super::stack::with`]), so loopback traffic never waits for
+//! this task; it only keeps the timers.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use ostd::sync::WaitQueue;
+
+/// Where the task sleeps.
+static NET_WQ: WaitQueue = WaitQueue::new();
+/// Set by whoever wants the task to look again.
+static KICKED: AtomicBool = AtomicBool::new(false);
+/// When the task will wake on its own (monotonic ns; `u64::MAX`: never).
+static SLEEPS_UNTIL: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Starts the task.
+pub fn init() {
+    drop(ostd::task::spawn("net", || {
+        loop {
+            let poll_at = super::stack::poll_now();
+            let deadline = poll_at.unwrap_or(u64::MAX);
+            SLEEPS_UNTIL.store(deadline, Ordering::Release);
+            let _ = NET_WQ.wait_until_or_deadline(
+                || KICKED.swap(false, Ordering::AcqRel).then_some(()),
+                poll_at,
+            );
+        }
+    }));
+}
+
+/// Makes sure the stack is polled by `poll_at` (monotonic ns): wakes the task if it would
+/// sleep past it.
+pub fn poll_by(poll_at: Option<u64>) {
+    if let Some(at) = poll_at {
+        if at < SLEEPS_UNTIL.load(Ordering::Acquire) {
+            kick();
+        }
+    }
+}
+
+/// Wakes the task now (a frame arrived, or the stack needs an earlier poll).
+pub fn kick() {
+    SLEEPS_UNTIL.store(0, Ordering::Release);
+    KICKED.store(true, Ordering::Release);
+    NET_WQ.wake_all();
+}

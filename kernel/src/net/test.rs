@@ -1,0 +1,89 @@
+//! In-kernel tests of the inet sockets over lo: the stack, TCP's handshake, data and close,
+//! and UDP, driven through the same calls the syscalls make.
+
+use alloc::sync::Arc;
+
+use super::addr::{Family, SockAddr};
+use super::inet::InetSocket;
+use super::socket::{IoFlags, SockType};
+use crate::error::Errno;
+use crate::fs::file::FileLike;
+
+const NONBLOCKING: IoFlags = IoFlags { nonblocking: true, peek: false, wait_all: false };
+
+fn loopback(port: u16) -> SockAddr {
+    SockAddr::V4 { addr: [127, 0, 0, 1], port }
+}
+
+fn port_of(socket: &InetSocket) -> u16 {
+    match socket.local_addr() {
+        SockAddr::V4 { port, .. } => port,
+        _ => 0,
+    }
+}
+
+fn tcp(nonblocking: bool) -> Arc<InetSocket> {
+    InetSocket::new(Family::Inet, SockType::Stream, 0, nonblocking).unwrap()
+}
+
+ostd::ktest! {
+    fn tcp_over_lo_connects_echoes_and_ends_with_eof() {
+        let server = tcp(false);
+        server.bind(loopback(0)).unwrap();
+        server.listen(4).unwrap();
+        let port = port_of(&server);
+        assert!((32768..=60999).contains(&port), "ephemeral port {port}");
+        let client = tcp(false);
+        client.connect(loopback(port)).unwrap();
+        assert!(server.readiness().readable, "a connection waits for accept");
+        let (conn, peer) = server.accept().unwrap();
+        assert_eq!(peer, loopback(port_of(&client)));
+        assert_eq!(client.write(b"ping").unwrap(), 4);
+        let got = conn.receive(16, NONBLOCKING).unwrap();
+        assert_eq!(got.data, b"ping");
+        assert_eq!(conn.receive(16, NONBLOCKING).err(), Some(Errno::EAGAIN));
+        drop(client);
+        let got = conn.receive(16, NONBLOCKING).unwrap();
+        assert!(got.data.is_empty(), "EOF once the client closed");
+        assert!(conn.readiness().read_hangup);
+    }
+
+    fn tcp_connect_to_a_port_nobody_listens_on_is_refused() {
+        let probe = tcp(false);
+        probe.bind(loopback(0)).unwrap();
+        let port = port_of(&probe);
+        drop(probe);
+        let client = tcp(false);
+        assert_eq!(client.connect(loopback(port)).unwrap_err(), Errno::ECONNREFUSED);
+        let nonblocking = tcp(true);
+        assert_eq!(nonblocking.connect(loopback(port)).unwrap_err(), Errno::EINPROGRESS);
+        assert!(nonblocking.readiness().error);
+        assert_eq!(nonblocking.take_error(), Some(Errno::ECONNREFUSED));
+        assert_eq!(nonblocking.take_error(), None);
+    }
+
+    fn tcp_bind_of_a_taken_port_is_eaddrinuse() {
+        let a = tcp(false);
+        a.bind(loopback(0)).unwrap();
+        let b = tcp(false);
+        assert_eq!(b.bind(loopback(port_of(&a))).unwrap_err(), Errno::EADDRINUSE);
+        assert_eq!(
+            b.bind(SockAddr::V4 { addr: [10, 9, 8, 7], port: 0 }).unwrap_err(),
+            Errno::EADDRNOTAVAIL
+        );
+    }
+
+    fn udp_over_lo_keeps_datagrams_and_reports_the_sender() {
+        let a = InetSocket::new(Family::Inet, SockType::Dgram, 0, true).unwrap();
+        let b = InetSocket::new(Family::Inet, SockType::Dgram, 0, true).unwrap();
+        a.bind(loopback(0)).unwrap();
+        let to = loopback(port_of(&a));
+        assert_eq!(b.send(b"one", Some(to.clone()), IoFlags::default()).unwrap(), 3);
+        assert_eq!(b.send(b"twelve bytes", Some(to), IoFlags::default()).unwrap(), 12);
+        let got = a.receive(64, NONBLOCKING).unwrap();
+        assert_eq!((got.data.as_slice(), got.from), (&b"one"[..], Some(loopback(port_of(&b)))));
+        let got = a.receive(4, NONBLOCKING).unwrap();
+        assert_eq!((got.data.len(), got.full_len, got.truncated), (4, 12, true));
+        assert_eq!(a.receive(64, NONBLOCKING).err(), Some(Errno::EAGAIN));
+    }
+}

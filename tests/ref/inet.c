@@ -1,0 +1,521 @@
+/* Inet sockets over loopback: TCP listen/connect/accept and echo, non-blocking connect,
+ * ECONNREFUSED, EADDRINUSE/EADDRNOTAVAIL, shutdown, EPIPE and SIGPIPE, resets, UDP
+ * send/receive (peek, truncation, the connected filter), names, options, timeouts and
+ * poll/epoll readiness. Deterministic output only: never a port the kernel chose (only
+ * whether two agree, or lie in the ephemeral range), never a timing.
+ * Build: musl-gcc -static -O2 -o inet inet.c */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "probe.h"
+
+static volatile int sigpipes;
+
+static void on_sigpipe(int sig) {
+    (void)sig;
+    sigpipes++;
+}
+
+static void report(const char *what, long r) {
+    if (r < 0)
+        printf("%-48s -1 %s\n", what, strerror(errno));
+    else
+        printf("%-48s %ld\n", what, r);
+}
+
+static struct sockaddr_in loopback(unsigned short port) {
+    struct sockaddr_in a = { 0 };
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+}
+
+static struct sockaddr_in name_of(int fd, int peer) {
+    struct sockaddr_in a = { 0 };
+    socklen_t len = sizeof a;
+    if (peer)
+        getpeername(fd, (struct sockaddr *)&a, &len);
+    else
+        getsockname(fd, (struct sockaddr *)&a, &len);
+    return a;
+}
+
+static unsigned short port_of(int fd) {
+    return ntohs(name_of(fd, 0).sin_port);
+}
+
+static void print_name(const char *what, int fd, int peer) {
+    struct sockaddr_in a = { 0 };
+    socklen_t len = sizeof a;
+    int r = peer ? getpeername(fd, (struct sockaddr *)&a, &len)
+                 : getsockname(fd, (struct sockaddr *)&a, &len);
+    if (r < 0) {
+        printf("%-48s -1 %s\n", what, strerror(errno));
+        return;
+    }
+    printf("%-48s family %d addr %s len %u port-set %d\n", what, a.sin_family, inet_ntoa(a.sin_addr),
+           len, a.sin_port != 0);
+}
+
+static void print_revents(const char *what, int fd, short events) {
+    struct pollfd p = { fd, events, 0 };
+    int n = poll(&p, 1, 0);
+    printf("%-48s %d:%s%s%s%s%s\n", what, n, p.revents & POLLIN ? " IN" : "",
+           p.revents & POLLOUT ? " OUT" : "", p.revents & POLLHUP ? " HUP" : "",
+           p.revents & POLLERR ? " ERR" : "", p.revents & POLLRDHUP ? " RDHUP" : "");
+}
+
+static int int_option(int fd, int level, int name) {
+    int v = -1;
+    socklen_t len = sizeof v;
+    if (getsockopt(fd, level, name, &v, &len) < 0)
+        return -errno;
+    return v;
+}
+
+static void print_so_error(const char *what, int fd) {
+    int e = int_option(fd, SOL_SOCKET, SO_ERROR);
+    printf("%-48s %s\n", what, e ? strerror(e) : "0");
+}
+
+/* A listener on 127.0.0.1 and a port of the kernel's choosing. */
+static int listener(int backlog) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = loopback(0);
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    listen(s, backlog);
+    return s;
+}
+
+/* Connects a new socket to `server` (blocking) and returns it; *accepted gets the other end. */
+static int connected(int server, int *accepted) {
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = loopback(port_of(server));
+    connect(c, (struct sockaddr *)&a, sizeof a);
+    *accepted = accept(server, NULL, NULL);
+    return c;
+}
+
+/* A port nothing listens on: bound by a socket that is then closed. */
+static unsigned short dead_port(void) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = loopback(0);
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    unsigned short port = port_of(s);
+    close(s);
+    return port;
+}
+
+static void creation(void) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    report("socket stream", s >= 0 ? 0 : -1);
+    printf("SO_TYPE %d SO_PROTOCOL %d SO_DOMAIN %d\n", int_option(s, SOL_SOCKET, SO_TYPE),
+           int_option(s, SOL_SOCKET, SO_PROTOCOL), int_option(s, SOL_SOCKET, SO_DOMAIN));
+    print_name("unbound getsockname", s, 0);
+    print_name("unbound getpeername", s, 1);
+    print_revents("fresh stream poll", s, POLLIN | POLLOUT | POLLRDHUP);
+    char c;
+    report("recv on fresh stream", recv(s, &c, 1, MSG_DONTWAIT));
+    report("send on fresh stream", send(s, "x", 1, MSG_NOSIGNAL));
+    report("shutdown fresh stream", shutdown(s, SHUT_RDWR));
+    report("accept on fresh stream", accept(s, NULL, NULL));
+    close(s);
+    report("socket seqpacket", socket(AF_INET, SOCK_SEQPACKET, 0));
+    report("socket stream with UDP protocol", socket(AF_INET, SOCK_STREAM, IPPROTO_UDP));
+    report("socket dgram with TCP protocol", socket(AF_INET, SOCK_DGRAM, IPPROTO_TCP));
+    int u = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    printf("udp SO_TYPE %d SO_PROTOCOL %d\n", int_option(u, SOL_SOCKET, SO_TYPE),
+           int_option(u, SOL_SOCKET, SO_PROTOCOL));
+    close(u);
+    int sv[2];
+    report("socketpair AF_INET", socketpair(AF_INET, SOCK_STREAM, 0, sv));
+}
+
+static void binding(void) {
+    int a = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = loopback(0);
+    report("bind 127.0.0.1:0", bind(a, (struct sockaddr *)&addr, sizeof addr));
+    unsigned short port = port_of(a);
+    printf("ephemeral port in 32768..60999 %d\n", port >= 32768 && port <= 60999);
+    print_name("bound getsockname", a, 0);
+    report("bind again", bind(a, (struct sockaddr *)&addr, sizeof addr));
+    int b = socket(AF_INET, SOCK_STREAM, 0);
+    addr = loopback(port);
+    report("bind same port", bind(b, (struct sockaddr *)&addr, sizeof addr));
+    struct sockaddr_in any = { 0 };
+    any.sin_family = AF_INET;
+    any.sin_port = htons(port);
+    report("bind same port on 0.0.0.0", bind(b, (struct sockaddr *)&any, sizeof any));
+    struct sockaddr_in far = loopback(0);
+    far.sin_addr.s_addr = inet_addr("10.1.2.3");
+    report("bind 10.1.2.3", bind(b, (struct sockaddr *)&far, sizeof far));
+    report("bind short address", bind(b, (struct sockaddr *)&addr, 8));
+    close(a);
+    report("bind the port once its owner closed", bind(b, (struct sockaddr *)&addr, sizeof addr));
+    close(b);
+
+    int r1 = socket(AF_INET, SOCK_STREAM, 0), r2 = socket(AF_INET, SOCK_STREAM, 0);
+    int on = 1;
+    setsockopt(r1, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    setsockopt(r2, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    addr = loopback(0);
+    bind(r1, (struct sockaddr *)&addr, sizeof addr);
+    addr = loopback(port_of(r1));
+    report("SO_REUSEADDR: bind same port", bind(r2, (struct sockaddr *)&addr, sizeof addr));
+    report("SO_REUSEADDR: first listens", listen(r1, 1));
+    report("SO_REUSEADDR: second listens", listen(r2, 1));
+    int r3 = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(r3, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    report("SO_REUSEADDR: bind a listening port", bind(r3, (struct sockaddr *)&addr, sizeof addr));
+    close(r1);
+    close(r2);
+    close(r3);
+
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    report("listen unbound (autobinds)", listen(l, 1));
+    port = port_of(l);
+    printf("listener got a port %d\n", port != 0);
+    print_name("autobound getsockname", l, 0);
+    close(l);
+}
+
+static void echo(void) {
+    int server = listener(4);
+    printf("SO_ACCEPTCONN listener %d\n", int_option(server, SOL_SOCKET, SO_ACCEPTCONN));
+    print_revents("idle listener poll", server, POLLIN | POLLOUT);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = loopback(port_of(server));
+    report("connect", connect(c, (struct sockaddr *)&a, sizeof a));
+    print_revents("listener with a pending connection", server, POLLIN | POLLOUT);
+    struct sockaddr_in peer = { 0 };
+    socklen_t len = sizeof peer;
+    int s = accept(server, (struct sockaddr *)&peer, &len);
+    report("accept", s >= 0 ? 0 : -1);
+    printf("accept peer: family %d addr %s len %u\n", peer.sin_family, inet_ntoa(peer.sin_addr), len);
+    printf("accept peer port is the client's %d\n", ntohs(peer.sin_port) == port_of(c));
+    printf("client's peer port is the server's %d\n",
+           ntohs(name_of(c, 1).sin_port) == port_of(server));
+    printf("accepted socket's port is the server's %d\n", port_of(s) == port_of(server));
+    print_name("client getsockname", c, 0);
+    print_name("client getpeername", c, 1);
+    print_name("accepted getpeername", s, 1);
+    printf("SO_ACCEPTCONN client %d accepted %d\n", int_option(c, SOL_SOCKET, SO_ACCEPTCONN),
+           int_option(s, SOL_SOCKET, SO_ACCEPTCONN));
+    print_revents("connected idle poll", s, POLLIN | POLLOUT | POLLRDHUP);
+    report("client writes hello", write(c, "hello", 5));
+    print_revents("server with data", s, POLLIN | POLLOUT | POLLRDHUP);
+    char buf[64];
+    report("server peeks 3", recv(s, buf, 3, MSG_PEEK));
+    report("server reads", read(s, buf, sizeof buf));
+    report("server echoes", write(s, buf, 5));
+    memset(buf, 0, sizeof buf);
+    report("client reads echo", read(c, buf, sizeof buf));
+    printf("echo is %s\n", buf);
+    report("recv empty DONTWAIT", recv(c, buf, sizeof buf, MSG_DONTWAIT));
+    report("recv of 0 bytes DONTWAIT", recv(c, buf, 0, MSG_DONTWAIT));
+    send(c, "abc", 3, 0);
+    send(c, "def", 3, 0);
+    report("MSG_WAITALL of 6 after two sends", recv(s, buf, 6, MSG_WAITALL));
+    report("listen on a connected socket", listen(c, 1));
+    report("connect a connected socket", connect(c, (struct sockaddr *)&a, sizeof a));
+    report("accept on a connected socket", accept(c, NULL, NULL));
+    report("recv on a listener", recv(server, buf, 1, MSG_DONTWAIT));
+    int fl = fcntl(server, F_GETFL);
+    fcntl(server, F_SETFL, fl | O_NONBLOCK);
+    report("accept with none pending (nonblocking)", accept(server, NULL, NULL));
+    fcntl(server, F_SETFL, fl);
+    int c2 = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c2, (struct sockaddr *)&a, sizeof a);
+    int s2 = accept4(server, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    printf("accept4 nonblock %d cloexec %d\n", !!(fcntl(s2, F_GETFL) & O_NONBLOCK),
+           !!(fcntl(s2, F_GETFD) & FD_CLOEXEC));
+    report("nonblocking accepted: read", read(s2, buf, 1));
+
+    /* A blocking read that a child's later write ends. */
+    pid_t child = fork();
+    if (child == 0) {
+        usleep(50000);
+        write(c2, "late", 4);
+        _exit(0);
+    }
+    fcntl(s2, F_SETFL, 0);
+    report("blocking read until the child writes", read(s2, buf, sizeof buf));
+    waitpid(child, NULL, 0);
+    close(c2);
+    close(s2);
+    close(c);
+    close(s);
+    close(server);
+}
+
+static void nonblocking_connect(void) {
+    int server = listener(4);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = loopback(port_of(server));
+    report("nonblocking connect", connect(c, (struct sockaddr *)&a, sizeof a));
+    struct pollfd p = { c, POLLOUT, 0 };
+    report("poll for POLLOUT", poll(&p, 1, 2000));
+    print_revents("connected (nonblocking) poll", c, POLLOUT);
+    print_so_error("SO_ERROR after connect", c);
+    report("connect again", connect(c, (struct sockaddr *)&a, sizeof a));
+    int s = accept(server, NULL, NULL);
+    report("accept it", s >= 0 ? 0 : -1);
+    close(s);
+    close(c);
+    close(server);
+}
+
+static void refused(void) {
+    unsigned short port = dead_port();
+    struct sockaddr_in a = loopback(port);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    report("connect to a closed port", connect(c, (struct sockaddr *)&a, sizeof a));
+    print_so_error("SO_ERROR after refused connect", c);
+    print_name("getpeername after refused", c, 1);
+    close(c);
+    c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    report("nonblocking connect to a closed port", connect(c, (struct sockaddr *)&a, sizeof a));
+    struct pollfd p = { c, POLLOUT, 0 };
+    poll(&p, 1, 2000);
+    print_revents("refused poll", c, POLLIN | POLLOUT | POLLRDHUP);
+    print_so_error("SO_ERROR", c);
+    print_so_error("SO_ERROR again", c);
+    print_revents("refused poll after SO_ERROR", c, POLLIN | POLLOUT | POLLRDHUP);
+    report("connect again after SO_ERROR took the error", connect(c, (struct sockaddr *)&a, sizeof a));
+    report("and again: a new attempt", connect(c, (struct sockaddr *)&a, sizeof a));
+    poll(&p, 1, 2000);
+    report("connect after the new attempt failed", connect(c, (struct sockaddr *)&a, sizeof a));
+    close(c);
+}
+
+static void shutdowns(void) {
+    int server = listener(4), s;
+    int c = connected(server, &s);
+    char buf[16];
+    report("shutdown bad how", shutdown(c, 7));
+    report("client SHUT_WR", shutdown(c, SHUT_WR));
+    report("server reads EOF", read(s, buf, sizeof buf));
+    print_revents("server after peer SHUT_WR", s, POLLIN | POLLOUT | POLLRDHUP);
+    print_revents("client after own SHUT_WR", c, POLLIN | POLLOUT | POLLRDHUP);
+    report("client sends after SHUT_WR", send(c, "x", 1, MSG_NOSIGNAL));
+    report("server still writes", write(s, "back", 4));
+    report("client still reads", read(c, buf, sizeof buf));
+    report("server SHUT_WR too", shutdown(s, SHUT_WR));
+    report("client reads EOF", read(c, buf, sizeof buf));
+    print_revents("client after both shut", c, POLLIN | POLLOUT | POLLRDHUP);
+    print_revents("server after both shut", s, POLLIN | POLLOUT | POLLRDHUP);
+    print_name("server getpeername after both shut", s, 1);
+    close(c);
+    close(s);
+
+    c = connected(server, &s);
+    report("client SHUT_RD", shutdown(c, SHUT_RD));
+    report("client reads after SHUT_RD", recv(c, buf, sizeof buf, MSG_DONTWAIT));
+    print_revents("client after SHUT_RD", c, POLLIN | POLLOUT | POLLRDHUP);
+    report("client still sends after SHUT_RD", send(c, "y", 1, 0));
+    report("server receives it", recv(s, buf, sizeof buf, 0));
+    close(c);
+    close(s);
+
+    int l = listener(4);
+    report("listener SHUT_RDWR", shutdown(l, SHUT_RDWR));
+    printf("SO_ACCEPTCONN after shutdown %d\n", int_option(l, SOL_SOCKET, SO_ACCEPTCONN));
+    close(l);
+    close(server);
+}
+
+static void pipes_and_resets(void) {
+    int server = listener(4), s;
+    int c = connected(server, &s);
+    char buf[16];
+    close(s);
+    report("read after peer close", read(c, buf, sizeof buf));
+    print_revents("after peer close", c, POLLIN | POLLOUT | POLLRDHUP);
+    report("first write after peer close", write(c, "abc", 3));
+    sigpipes = 0;
+    report("second write after peer close", write(c, "abc", 3));
+    printf("SIGPIPE count %d\n", sigpipes);
+    report("MSG_NOSIGNAL send", send(c, "abc", 3, MSG_NOSIGNAL));
+    printf("SIGPIPE count %d\n", sigpipes);
+    report("read after the reset", read(c, buf, sizeof buf));
+    print_revents("after the reset", c, POLLIN | POLLOUT | POLLRDHUP);
+    close(c);
+
+    c = connected(server, &s);
+    write(c, "unread", 6);
+    close(s);
+    print_revents("peer closed with unread data", c, POLLIN | POLLOUT | POLLRDHUP);
+    report("read after reset", read(c, buf, sizeof buf));
+    report("read again", read(c, buf, sizeof buf));
+    print_name("getpeername after reset", c, 1);
+    sigpipes = 0;
+    report("write after reset", write(c, "x", 1));
+    printf("SIGPIPE count %d\n", sigpipes);
+    close(c);
+
+    int l = listener(4);
+    int pending = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = loopback(port_of(l));
+    connect(pending, (struct sockaddr *)&a, sizeof a);
+    close(l);
+    report("read when the listener closed unaccepted", read(pending, buf, sizeof buf));
+    close(pending);
+    close(server);
+}
+
+static void options(void) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    int on = 1;
+    printf("TCP_NODELAY default %d\n", int_option(s, IPPROTO_TCP, TCP_NODELAY));
+    report("set TCP_NODELAY", setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on));
+    printf("TCP_NODELAY %d\n", int_option(s, IPPROTO_TCP, TCP_NODELAY));
+    report("set SO_KEEPALIVE", setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on));
+    printf("SO_KEEPALIVE %d\n", int_option(s, SOL_SOCKET, SO_KEEPALIVE));
+    printf("SO_REUSEADDR default %d\n", int_option(s, SOL_SOCKET, SO_REUSEADDR));
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    printf("SO_REUSEADDR %d\n", int_option(s, SOL_SOCKET, SO_REUSEADDR));
+    report("set TCP_NODELAY with short length", setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, 2));
+    struct timeval tv = { 0, 100000 }, got = { 9, 9 };
+    socklen_t len = sizeof got;
+    report("set SO_RCVTIMEO", setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+    getsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &got, &len);
+    printf("SO_RCVTIMEO %ld.%06ld len %u\n", (long)got.tv_sec, (long)got.tv_usec, len);
+    struct timeval bad = { 0, 2000000 };
+    report("set SO_SNDTIMEO with 2e6 usec", setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &bad, sizeof bad));
+    report("set SO_SNDTIMEO short", setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, 8));
+    close(s);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    report("TCP_NODELAY on UDP", setsockopt(u, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on));
+    close(u);
+
+    int server = listener(4);
+    int c = connected(server, &s);
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4];
+    report("recv past SO_RCVTIMEO", recv(c, buf, sizeof buf, 0));
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    printf("TCP_NODELAY on a connection %d\n", int_option(c, IPPROTO_TCP, TCP_NODELAY));
+    close(c);
+    close(s);
+    close(server);
+}
+
+static void epolling(void) {
+    int server = listener(4), s;
+    int c = connected(server, &s);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u32 = 7 }, out[4];
+    epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev);
+    report("epoll idle", epoll_wait(ep, out, 4, 0));
+    write(c, "x", 1);
+    int n = epoll_wait(ep, out, 4, 1000);
+    printf("epoll after write: %d events %#x data %u\n", n, n > 0 ? out[0].events : 0,
+           n > 0 ? out[0].data.u32 : 0);
+    char b;
+    read(s, &b, 1);
+    shutdown(c, SHUT_WR);
+    n = epoll_wait(ep, out, 4, 1000);
+    printf("epoll after peer SHUT_WR: %d events %#x\n", n, n > 0 ? out[0].events : 0);
+    close(ep);
+    close(c);
+    close(s);
+    close(server);
+}
+
+static void datagrams(void) {
+    int a = socket(AF_INET, SOCK_DGRAM, 0), b = socket(AF_INET, SOCK_DGRAM, 0);
+    print_revents("fresh udp poll", a, POLLIN | POLLOUT | POLLRDHUP);
+    struct sockaddr_in addr = loopback(0);
+    report("udp bind", bind(a, (struct sockaddr *)&addr, sizeof addr));
+    struct sockaddr_in to = loopback(port_of(a));
+    report("udp sendto", sendto(b, "hello", 5, 0, (struct sockaddr *)&to, sizeof to));
+    printf("sender got a port %d\n", port_of(b) != 0);
+    print_name("sender getsockname", b, 0);
+    print_revents("udp with a datagram", a, POLLIN | POLLOUT);
+    char buf[64];
+    struct sockaddr_in from = { 0 };
+    socklen_t len = sizeof from;
+    report("udp peek", recvfrom(a, buf, 2, MSG_PEEK, (struct sockaddr *)&from, &len));
+    len = sizeof from;
+    report("udp recvfrom", recvfrom(a, buf, sizeof buf, 0, (struct sockaddr *)&from, &len));
+    printf("from: family %d addr %s len %u is the sender %d\n", from.sin_family,
+           inet_ntoa(from.sin_addr), len, ntohs(from.sin_port) == port_of(b));
+    report("udp recv empty DONTWAIT", recv(a, buf, sizeof buf, MSG_DONTWAIT));
+    sendto(b, "0123456789", 10, 0, (struct sockaddr *)&to, sizeof to);
+    report("udp recv 4 of 10 with MSG_TRUNC", recv(a, buf, 4, MSG_TRUNC));
+    sendto(b, "abcdef", 6, 0, (struct sockaddr *)&to, sizeof to);
+    struct msghdr m = { 0 };
+    struct iovec iov = { buf, 3 };
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    report("udp recvmsg of 6 into 3", recvmsg(a, &m, 0));
+    printf("msg_flags MSG_TRUNC %d\n", (m.msg_flags & MSG_TRUNC) != 0);
+    sendto(b, "", 0, 0, (struct sockaddr *)&to, sizeof to);
+    report("udp empty datagram", recv(a, buf, sizeof buf, 0));
+    report("udp send without address", send(b, "x", 1, 0));
+    print_name("unconnected udp getpeername", b, 1);
+    static char big[65600];
+    report("udp sendto 65508 bytes", sendto(b, big, 65508, 0, (struct sockaddr *)&to, sizeof to));
+    report("udp sendto 65507 bytes", sendto(b, big, 65507, 0, (struct sockaddr *)&to, sizeof to));
+    report("udp receives it", recv(a, big, sizeof big, 0));
+    report("listen on udp", listen(a, 1));
+    report("accept on udp", accept(a, NULL, NULL));
+    report("udp shutdown unconnected", shutdown(a, SHUT_RD));
+
+    /* Connected: the default destination, and the only source. */
+    int c = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in bto = loopback(0);
+    bind(c, (struct sockaddr *)&bto, sizeof bto);
+    struct sockaddr_in cto = loopback(port_of(c));
+    int d = socket(AF_INET, SOCK_DGRAM, 0);
+    report("udp connect", connect(d, (struct sockaddr *)&cto, sizeof cto));
+    print_name("connected udp getsockname", d, 0);
+    print_name("connected udp getpeername", d, 1);
+    report("udp send when connected", send(d, "to-c", 4, 0));
+    report("peer receives", recv(c, buf, sizeof buf, 0));
+    struct sockaddr_in dto = loopback(port_of(d));
+    sendto(a, "stranger", 8, 0, (struct sockaddr *)&dto, sizeof dto);
+    sendto(c, "friend", 6, 0, (struct sockaddr *)&dto, sizeof dto);
+    memset(buf, 0, sizeof buf);
+    report("connected udp receives", recv(d, buf, sizeof buf, 0));
+    printf("it is %s\n", buf);
+    report("and nothing else", recv(d, buf, sizeof buf, MSG_DONTWAIT));
+    report("udp shutdown connected SHUT_WR", shutdown(d, SHUT_WR));
+    report("udp send after SHUT_WR", send(d, "x", 1, MSG_NOSIGNAL));
+
+    struct timeval tv = { 0, 50000 };
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    report("udp recv past SO_RCVTIMEO", recv(c, buf, sizeof buf, 0));
+    close(a);
+    close(b);
+    close(c);
+    close(d);
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    signal(SIGPIPE, on_sigpipe);
+    creation();
+    binding();
+    echo();
+    nonblocking_connect();
+    refused();
+    shutdowns();
+    pipes_and_resets();
+    options();
+    epolling();
+    datagrams();
+    return probe_end();
+}
