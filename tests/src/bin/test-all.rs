@@ -737,7 +737,7 @@ fn bad_input_cases(elf: &Path, scratch: &Path) -> Vec<Case> {
         (
             "bad hz= value",
             BootSpec::pvh(elf, "console=ttyS0 hz=banana"),
-            &["ignoring hz=banana", "at 250 Hz"],
+            &["ignoring hz=banana", "250 Hz tick"],
         ),
     ]
 }
