@@ -9,6 +9,9 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ostd::sync::WaitQueue;
 
+/// The shortest sleep between two polls by the task.
+const MIN_SLEEP_NS: u64 = 1_000_000;
+
 /// Where the task sleeps.
 static NET_WQ: WaitQueue = WaitQueue::new();
 /// Set by whoever wants the task to look again.
@@ -20,7 +23,10 @@ static SLEEPS_UNTIL: AtomicU64 = AtomicU64::new(u64::MAX);
 pub fn init() {
     drop(ostd::task::spawn("net", || {
         loop {
-            let poll_at = super::stack::poll_now();
+            // A time already past (smoltcp asks again at once) waits a millisecond, so a
+            // socket that cannot make progress does not keep the CPU.
+            let floor = ostd::time::monotonic_ns() + MIN_SLEEP_NS;
+            let poll_at = super::stack::poll_now().map(|at| at.max(floor));
             let deadline = poll_at.unwrap_or(u64::MAX);
             SLEEPS_UNTIL.store(deadline, Ordering::Release);
             let _ = NET_WQ.wait_until_or_deadline(

@@ -59,6 +59,9 @@ impl Iface {
             let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(Ipv4Address::new(127, 0, 0, 1)), 8));
             let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
         });
+        // Every packet on lo is for this host, whatever 127.x.y.z it names (Linux routes all
+        // of 127.0.0.0/8 to lo): smoltcp would otherwise drop those not equal to 127.0.0.1.
+        iface.set_any_ip(true);
         Self { iface, device, sockets: SocketSet::new(Vec::new()) }
     }
 

@@ -36,7 +36,7 @@ const TX_BUFFER: usize = 64 * 1024;
 /// The largest backlog (Linux's net.core.somaxconn).
 const MAX_BACKLOG: usize = 4096;
 /// LISTEN sockets a listener keeps ready at most: each holds a connection's buffers.
-const SPARE_LISTENERS: usize = 4;
+const SPARE_LISTENERS: usize = 2;
 /// The idle time before keep-alive probes (Linux's net.ipv4.tcp_keepalive_time).
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(7200);
 
