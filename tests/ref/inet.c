@@ -1,7 +1,7 @@
 /* Inet sockets over loopback: TCP listen/connect/accept and echo, non-blocking connect,
  * ECONNREFUSED, EADDRINUSE/EADDRNOTAVAIL, shutdown, EPIPE and SIGPIPE, resets, UDP
- * send/receive (peek, truncation, the connected filter), names, options, timeouts and
- * poll/epoll readiness. Deterministic output only: never a port the kernel chose (only
+ * send/receive (peek, truncation, the connected filter), names, options, timeouts,
+ * poll/epoll readiness, and AF_INET6 on ::1 and through v4-mapped addresses. Deterministic output only: never a port the kernel chose (only
  * whether two agree, or lie in the ephemeral range), never a timing.
  * Build: musl-gcc -static -O2 -o inet inet.c */
 #define _GNU_SOURCE
@@ -398,6 +398,7 @@ static void options(void) {
     close(s);
     int u = socket(AF_INET, SOCK_DGRAM, 0);
     report("TCP_NODELAY on UDP", setsockopt(u, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on));
+    printf("get TCP_NODELAY on UDP %d\n", int_option(u, IPPROTO_TCP, TCP_NODELAY));
     close(u);
 
     int server = listener(4);
@@ -504,6 +505,120 @@ static void datagrams(void) {
     close(d);
 }
 
+static struct sockaddr_in6 loopback6(const char *text, unsigned short port) {
+    struct sockaddr_in6 a = { 0 };
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    inet_pton(AF_INET6, text, &a.sin6_addr);
+    return a;
+}
+
+static unsigned short port6_of(int fd) {
+    struct sockaddr_in6 a = { 0 };
+    socklen_t len = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    return ntohs(a.sin6_port);
+}
+
+static void print_name6(const char *what, int fd, int peer) {
+    struct sockaddr_in6 a = { 0 };
+    socklen_t len = sizeof a;
+    int r = peer ? getpeername(fd, (struct sockaddr *)&a, &len)
+                 : getsockname(fd, (struct sockaddr *)&a, &len);
+    if (r < 0) {
+        printf("%-48s -1 %s\n", what, strerror(errno));
+        return;
+    }
+    char text[64];
+    inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof text);
+    printf("%-48s family %d addr %s len %u port-set %d flow %u scope %u\n", what, a.sin6_family,
+           text, len, a.sin6_port != 0, a.sin6_flowinfo, a.sin6_scope_id);
+}
+
+static void ipv6(void) {
+    int server = socket(AF_INET6, SOCK_STREAM, 0);
+    report("socket AF_INET6 stream", server >= 0 ? 0 : -1);
+    printf("IPV6_V6ONLY default %d\n", int_option(server, IPPROTO_IPV6, IPV6_V6ONLY));
+    struct sockaddr_in6 a = loopback6("::1", 0);
+    report("bind [::1]:0", bind(server, (struct sockaddr *)&a, sizeof a));
+    print_name6("bound getsockname", server, 0);
+    report("listen", listen(server, 4));
+    int c = socket(AF_INET6, SOCK_STREAM, 0);
+    a = loopback6("::1", port6_of(server));
+    report("connect [::1]", connect(c, (struct sockaddr *)&a, sizeof a));
+    int s = accept(server, NULL, NULL);
+    print_name6("client getsockname", c, 0);
+    print_name6("client getpeername", c, 1);
+    print_name6("accepted getpeername", s, 1);
+    report("v6 client writes", write(c, "six", 3));
+    char buf[16] = { 0 };
+    report("v6 server reads", read(s, buf, sizeof buf));
+    printf("got %s\n", buf);
+    close(s);
+    close(c);
+    struct sockaddr_in v4 = loopback(port6_of(server));
+    int c4 = socket(AF_INET, SOCK_STREAM, 0);
+    report("AF_INET connect to a [::1] listener", connect(c4, (struct sockaddr *)&v4, sizeof v4));
+    close(c4);
+    close(server);
+
+    /* A dual-stack listener on [::] takes IPv4 clients, reported v4-mapped. */
+    server = socket(AF_INET6, SOCK_STREAM, 0);
+    a = loopback6("::", 0);
+    report("bind [::]:0", bind(server, (struct sockaddr *)&a, sizeof a));
+    listen(server, 4);
+    print_name6("dual-stack listener getsockname", server, 0);
+    c4 = socket(AF_INET, SOCK_STREAM, 0);
+    v4 = loopback(port6_of(server));
+    report("AF_INET connect to [::]", connect(c4, (struct sockaddr *)&v4, sizeof v4));
+    struct sockaddr_in6 peer = { 0 };
+    socklen_t len = sizeof peer;
+    s = accept(server, (struct sockaddr *)&peer, &len);
+    char text[64];
+    inet_ntop(AF_INET6, &peer.sin6_addr, text, sizeof text);
+    printf("accepted v4 peer as %s len %u\n", text, len);
+    print_name6("accepted getsockname", s, 0);
+    report("v4 client writes", write(c4, "four", 4));
+    report("dual-stack side reads", read(s, buf, sizeof buf));
+    close(s);
+    close(c4);
+    int c6 = socket(AF_INET6, SOCK_STREAM, 0);
+    a = loopback6("::ffff:127.0.0.1", port6_of(server));
+    report("AF_INET6 connect to v4-mapped 127.0.0.1", connect(c6, (struct sockaddr *)&a, sizeof a));
+    print_name6("v4-mapped client getsockname", c6, 0);
+    s = accept(server, NULL, NULL);
+    close(s);
+    close(c6);
+    close(server);
+
+    int only = socket(AF_INET6, SOCK_STREAM, 0);
+    int on = 1;
+    report("set IPV6_V6ONLY", setsockopt(only, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on));
+    printf("IPV6_V6ONLY %d\n", int_option(only, IPPROTO_IPV6, IPV6_V6ONLY));
+    a = loopback6("::ffff:127.0.0.1", 0);
+    report("V6ONLY bind v4-mapped", bind(only, (struct sockaddr *)&a, sizeof a));
+    a = loopback6("::ffff:127.0.0.1", 9);
+    report("V6ONLY connect v4-mapped", connect(only, (struct sockaddr *)&a, sizeof a));
+    close(only);
+    int four = socket(AF_INET, SOCK_STREAM, 0);
+    printf("IPV6_V6ONLY on AF_INET %d\n", int_option(four, IPPROTO_IPV6, IPV6_V6ONLY));
+    close(four);
+
+    int u = socket(AF_INET6, SOCK_DGRAM, 0), w = socket(AF_INET6, SOCK_DGRAM, 0);
+    a = loopback6("::1", 0);
+    report("udp6 bind [::1]:0", bind(u, (struct sockaddr *)&a, sizeof a));
+    a = loopback6("::1", port6_of(u));
+    report("udp6 sendto", sendto(w, "dgram6", 6, 0, (struct sockaddr *)&a, sizeof a));
+    struct sockaddr_in6 from = { 0 };
+    len = sizeof from;
+    report("udp6 recvfrom", recvfrom(u, buf, sizeof buf, 0, (struct sockaddr *)&from, &len));
+    inet_ntop(AF_INET6, &from.sin6_addr, text, sizeof text);
+    printf("from %s len %u is the sender %d\n", text, len, ntohs(from.sin6_port) == port6_of(w));
+    report("udp6 sendto short sockaddr_in6", sendto(w, "x", 1, 0, (struct sockaddr *)&a, 20));
+    close(u);
+    close(w);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     signal(SIGPIPE, on_sigpipe);
@@ -517,5 +632,6 @@ int main(void) {
     options();
     epolling();
     datagrams();
+    ipv6();
     return probe_end();
 }

@@ -1,4 +1,8 @@
-//! Inet sockets (AF_INET): the open file behind a TCP or UDP socket descriptor.
+//! Inet sockets (AF_INET, AF_INET6): the open file behind a TCP or UDP socket descriptor.
+//!
+//! An AF_INET6 socket reaches IPv4 through v4-mapped addresses (`::ffff:a.b.c.d`) unless
+//! IPV6_V6ONLY is set; its IPv4 peers are reported mapped. The stack works in plain IPv4
+//! and IPv6 endpoints: the mapping is done here, at the edge.
 //!
 //! An [`InetSocket`] holds what the socket calls need without the stack: its id in the
 //! stack, its type, its file flags and timeouts, and its [`Shared`] part (readiness
@@ -14,7 +18,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostd::sync::SpinLock;
-use smoltcp::wire::{IpAddress, IpEndpoint, Ipv4Address, Ipv6Address};
+use smoltcp::wire::{IpAddress, IpEndpoint, IpVersion, Ipv4Address, Ipv6Address};
 
 use super::addr::{Family, SockAddr, v4_mapped, v4_unmapped};
 use super::socket::{IoFlags, Received, SockType, Socket};
@@ -54,8 +58,10 @@ pub struct InetSocket {
     timeouts: SpinLock<[Option<u64>; 2]>,
     /// SO_SNDBUF and SO_RCVBUF as getsockopt reports them.
     buffers: SpinLock<[usize; 2]>,
-    /// SO_KEEPALIVE and SO_REUSEADDR as getsockopt reports them (UDP keeps them here only).
+    /// SO_KEEPALIVE as getsockopt reports it.
     keep_alive: SpinLock<bool>,
+    /// IPV6_V6ONLY (AF_INET6 only): no v4-mapped addresses.
+    v6_only: SpinLock<bool>,
     ino: u64,
 }
 
@@ -102,6 +108,7 @@ impl InetSocket {
             timeouts: SpinLock::new([None, None]),
             buffers: SpinLock::new(buffers),
             keep_alive: SpinLock::new(false),
+            v6_only: SpinLock::new(false),
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
         })
     }
@@ -162,6 +169,20 @@ impl InetSocket {
         self.timeouts.lock()[usize::from(send)]
     }
 
+    /// Converts a caller's address into an endpoint; `v4_refused` is the errno for a
+    /// v4-mapped address on an IPV6_V6ONLY socket.
+    fn endpoint_for(&self, addr: &SockAddr, v4_refused: Errno) -> SysResult<IpEndpoint> {
+        let ep = self.endpoint(addr)?;
+        if self.family == Family::Inet6 && ep.addr.version() == IpVersion::Ipv4 && self.v6_only() {
+            return Err(v4_refused);
+        }
+        Ok(ep)
+    }
+
+    fn v6_only(&self) -> bool {
+        *self.v6_only.lock()
+    }
+
     /// Converts a caller's address into an endpoint, refusing the other family.
     fn endpoint(&self, addr: &SockAddr) -> SysResult<IpEndpoint> {
         match *addr {
@@ -196,7 +217,7 @@ impl InetSocket {
 
     /// bind(2).
     pub fn bind(&self, addr: SockAddr) -> SysResult<()> {
-        let ep = self.endpoint(&addr)?;
+        let ep = self.endpoint_for(&addr, Errno::EINVAL)?;
         let ip = (!ep.addr.is_unspecified()).then_some(ep.addr);
         stack::with(|s| {
             if self.is_tcp() {
@@ -218,7 +239,7 @@ impl InetSocket {
     /// connect(2): blocks until the handshake ends, unless non-blocking (EINPROGRESS,
     /// then POLLOUT and SO_ERROR tell the end).
     pub fn connect(&self, addr: SockAddr) -> SysResult<()> {
-        let remote = self.endpoint(&addr)?;
+        let remote = self.endpoint_for(&addr, Errno::ENETUNREACH)?;
         if !self.is_tcp() {
             return stack::with(|s| udp::connect(s, self.id, remote));
         }
@@ -264,7 +285,7 @@ impl InetSocket {
         let nonblocking = flags.nonblocking || self.nonblocking();
         let timeout = self.timeout(true);
         if !self.is_tcp() {
-            let to = to.map(|a| self.endpoint(&a)).transpose()?;
+            let to = to.map(|a| self.endpoint_for(&a, Errno::ENETUNREACH)).transpose()?;
             let max = if self.family == Family::Inet6 {
                 udp::MAX_PAYLOAD_V6
             } else {
@@ -427,6 +448,23 @@ impl InetSocket {
             SockFlag::KeepAlive => options.keep_alive,
             SockFlag::NoDelay => options.no_delay,
         })
+    }
+
+    /// Sets IPV6_V6ONLY (ENOPROTOOPT on an AF_INET socket, as Linux).
+    pub fn set_v6_only(&self, on: bool) -> SysResult<()> {
+        if self.family != Family::Inet6 {
+            return Err(Errno::ENOPROTOOPT);
+        }
+        *self.v6_only.lock() = on;
+        Ok(())
+    }
+
+    /// Returns IPV6_V6ONLY's value.
+    pub fn v6_only_option(&self) -> SysResult<bool> {
+        if self.family != Family::Inet6 {
+            return Err(Errno::ENOPROTOOPT);
+        }
+        Ok(self.v6_only())
     }
 
     /// Sets SO_SNDTIMEO (`send`) or SO_RCVTIMEO, in ns (`None`: none).

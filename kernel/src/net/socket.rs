@@ -126,8 +126,9 @@ impl Socket {
                 check_unix_protocol(protocol)?;
                 Ok(Self::Unix(UnixSocket::new(kind, nonblocking, caller.credentials())))
             }
-            Family::Inet => Ok(Self::Inet(InetSocket::new(family, kind, protocol, nonblocking)?)),
-            Family::Inet6 => Err(Errno::EAFNOSUPPORT),
+            Family::Inet | Family::Inet6 => {
+                Ok(Self::Inet(InetSocket::new(family, kind, protocol, nonblocking)?))
+            }
         }
     }
 
@@ -356,6 +357,22 @@ impl Socket {
         match self {
             Self::Unix(_) => Err(Errno::ENOPROTOOPT),
             Self::Inet(s) => Ok(s.timeout_value(send)),
+        }
+    }
+
+    /// Sets IPV6_V6ONLY (ENOPROTOOPT but on AF_INET6).
+    pub fn set_v6_only(&self, on: bool) -> SysResult<()> {
+        match self {
+            Self::Unix(_) => Err(Errno::ENOPROTOOPT),
+            Self::Inet(s) => s.set_v6_only(on),
+        }
+    }
+
+    /// Returns IPV6_V6ONLY.
+    pub fn v6_only(&self) -> SysResult<bool> {
+        match self {
+            Self::Unix(_) => Err(Errno::ENOPROTOOPT),
+            Self::Inet(s) => s.v6_only_option(),
         }
     }
 

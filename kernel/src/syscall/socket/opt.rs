@@ -1,14 +1,18 @@
-//! getsockopt(2), setsockopt(2): SOL_SOCKET options, and IPPROTO_TCP's TCP_NODELAY.
+//! getsockopt(2), setsockopt(2): SOL_SOCKET options, IPPROTO_TCP's TCP_NODELAY and
+//! IPPROTO_IPV6's IPV6_V6ONLY.
 
 use alloc::vec::Vec;
 
 use super::{SyscallCtx, socket_arg, socklen_arg};
 use crate::error::{Errno, SysResult};
+use crate::net::addr::Family;
 use crate::net::inet::SockFlag;
 use crate::net::socket::{Credentials, Socket};
 
 pub(super) const SOL_SOCKET: u64 = 1;
 const IPPROTO_TCP: u64 = 6;
+const IPPROTO_IPV6: u64 = 41;
+const IPV6_V6ONLY: u64 = 26;
 const SO_REUSEADDR: u64 = 2;
 const SO_TYPE: u64 = 3;
 const SO_ERROR: u64 = 4;
@@ -36,9 +40,12 @@ fn flag_option(level: u64, name: u64) -> Option<SockFlag> {
     }
 }
 
-/// Returns the protocol level a socket answers besides SOL_SOCKET (IPPROTO_TCP for TCP).
+/// Returns whether a socket answers options of `level`: SOL_SOCKET, IPPROTO_TCP for TCP,
+/// IPPROTO_IPV6 for AF_INET6.
 fn has_level(socket: &Socket, level: u64) -> bool {
-    level == SOL_SOCKET || (level == IPPROTO_TCP && socket.protocol() == IPPROTO_TCP as u32)
+    level == SOL_SOCKET
+        || (level == IPPROTO_TCP && socket.protocol() == IPPROTO_TCP as u32)
+        || (level == IPPROTO_IPV6 && socket.family() == Family::Inet6)
 }
 
 /// Decodes a `struct timeval` timeout as Linux's `sock_set_timeout`: EDOM for microseconds
@@ -81,6 +88,7 @@ pub fn sys_setsockopt(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Ok(0);
     }
     match name {
+        IPV6_V6ONLY if level == IPPROTO_IPV6 => socket.set_v6_only(value != 0)?,
         SO_PASSCRED if level == SOL_SOCKET => socket.set_pass_cred(value != 0),
         SO_SNDBUF if level == SOL_SOCKET => socket.set_buffer(true, value),
         SO_RCVBUF if level == SOL_SOCKET => socket.set_buffer(false, value),
@@ -94,13 +102,21 @@ pub fn sys_getsockopt(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let socket = socket_arg(ctx, a[0])?;
     let (level, name) = (a[1], a[2]);
     if !has_level(&socket, level) {
-        return Err(Errno::ENOPROTOOPT);
+        // Linux's ip_getsockopt answers a level it does not know with EOPNOTSUPP (its
+        // setsockopt, and IPv6's both ways, with ENOPROTOOPT).
+        return Err(if socket.family() == Family::Inet {
+            Errno::ENOTSUP
+        } else {
+            Errno::ENOPROTOOPT
+        });
     }
     let mem = ctx.mem();
     let room = socklen_arg(&mem, a[4])?;
     let int = |v: u32| v.to_le_bytes().to_vec();
     let value: Vec<u8> = if let Some(flag) = flag_option(level, name) {
         int(u32::from(socket.flag(flag)?))
+    } else if level == IPPROTO_IPV6 && name == IPV6_V6ONLY {
+        int(u32::from(socket.v6_only()?))
     } else if level != SOL_SOCKET {
         return Err(Errno::ENOPROTOOPT);
     } else {
