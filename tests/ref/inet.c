@@ -505,6 +505,41 @@ static void datagrams(void) {
     close(d);
 }
 
+/* A few MB each way between two processes: blocking sends that fill the window, and reads
+ * that a writer in another process ends. */
+static void bulk(void) {
+    int server = listener(4), s;
+    int c = connected(server, &s);
+    enum { TOTAL = 4 << 20 };
+    pid_t child = fork();
+    if (child == 0) {
+        static unsigned char chunk[65536];
+        for (long sent = 0; sent < TOTAL;) {
+            for (unsigned i = 0; i < sizeof chunk; i++)
+                chunk[i] = (unsigned char)((sent + i) * 7);
+            long n = write(c, chunk, sizeof chunk);
+            if (n <= 0)
+                _exit(1);
+            sent += n;
+        }
+        shutdown(c, SHUT_WR);
+        _exit(0);
+    }
+    close(c);
+    static unsigned char buf[50000];
+    long got = 0, bad = 0, n;
+    while ((n = read(s, buf, sizeof buf)) > 0) {
+        for (long i = 0; i < n; i++)
+            bad += buf[i] != (unsigned char)((got + i) * 7);
+        got += n;
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("bulk: received %ld bytes, %ld wrong, writer exit %d\n", got, bad, WEXITSTATUS(status));
+    close(s);
+    close(server);
+}
+
 static struct sockaddr_in6 loopback6(const char *text, unsigned short port) {
     struct sockaddr_in6 a = { 0 };
     a.sin6_family = AF_INET6;
@@ -633,5 +668,6 @@ int main(void) {
     epolling();
     datagrams();
     ipv6();
+    bulk();
     return probe_end();
 }
