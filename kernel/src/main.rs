@@ -133,7 +133,7 @@ fn kernel_main() -> ! {
         match (arg.key, arg.value) {
             (
                 "console" | "rdinit" | "init" | "quiet" | "hz" | "tee" | "ktest" | "ktest.filter"
-                | "selftest" | "root" | "rootfstype" | "ro" | "rw" | "rootwait",
+                | "selftest" | "root" | "rootfstype" | "ro" | "rw" | "rootwait" | "ip",
                 _,
             ) => {}
             (k, Some(v)) if !k.contains('.') => envp.push(alloc::format!("{k}={v}")),

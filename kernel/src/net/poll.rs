@@ -7,7 +7,11 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use alloc::sync::Arc;
+
 use ostd::sync::WaitQueue;
+
+use crate::device::virtio::net::VirtioNet;
 
 /// The shortest sleep between two polls by the task.
 const MIN_SLEEP_NS: u64 = 1_000_000;
@@ -34,6 +38,23 @@ pub fn init() {
                 poll_at,
             );
         }
+    }));
+}
+
+/// Starts the task that polls the stack whenever `nic` has received frames: its receive
+/// interrupt wakes the task, which hands the frames to smoltcp at once. It stops if the
+/// device is failed (eth0 then stays down).
+pub fn watch_nic(nic: Arc<VirtioNet>) {
+    drop(ostd::task::spawn("net-rx", move || {
+        while nic.failure().is_none() {
+            let ready = nic.wait(None);
+            super::stack::poll_now();
+            if !ready.can_receive {
+                // Woken for a transmit buffer that nothing was waiting to use: do not spin.
+                ostd::task::sleep_ms(1);
+            }
+        }
+        log::error!("eth0: the device failed ({:?}); no more frames", nic.failure());
     }));
 }
 

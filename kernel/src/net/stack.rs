@@ -1,5 +1,5 @@
-//! The network stack: the interfaces, each a smoltcp [`Interface`] with its own
-//! [`SocketSet`], the port tables, and the state of every inet socket, all behind one lock.
+//! The network stack: the interfaces ([`super::iface`]), the port tables, and the state of
+//! every inet socket, all behind one lock.
 //!
 //! Interface: [`with`] runs a closure on the stack and then polls it, so whatever the
 //! closure changed (a SYN queued, a window opened) goes out at once and a loopback reply
@@ -18,72 +18,24 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostd::sync::SpinLock;
-use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
-use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
-use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv6Address};
 
-use super::lo::LoDevice;
+use super::iface::{AttachError, Handle, Ifaces};
+use super::ipconfig::StaticConfig;
 use super::port::PortTable;
 use super::tcp::Tcp;
 use super::udp::Udp;
+use super::virtio_phy::VirtioPhy;
 use crate::fs::file::Readiness;
 use crate::fs::poll::FileWaitQueue;
 
 /// Identifies an inet socket inside the stack (and owns its port bindings).
 pub type SockId = u64;
 
-/// The most rounds one poll makes while the sockets keep producing work for each other.
-const MAX_POLL_ROUNDS: usize = 64;
+/// The most rounds one poll makes while the protocols' reactions make more work.
+const MAX_POLL_ROUNDS: usize = 16;
 
 static STACK: SpinLock<Option<Stack>> = SpinLock::new(None);
-
-/// One network interface: its smoltcp state, its device and its sockets.
-pub struct Iface {
-    pub iface: Interface,
-    pub device: LoDevice,
-    pub sockets: SocketSet<'static>,
-}
-
-impl Iface {
-    /// Creates lo with 127.0.0.1/8 and ::1/128, up.
-    fn loopback(now: Instant) -> Self {
-        let mut device = LoDevice::default();
-        let mut config = Config::new(HardwareAddress::Ip);
-        let mut seed = [0u8; 8];
-        crate::random::fill(&mut seed);
-        config.random_seed = u64::from_le_bytes(seed);
-        let mut iface = Interface::new(config, &mut device, now);
-        iface.update_ip_addrs(|addrs| {
-            // Both constants are unicast, so smoltcp's configuration check cannot panic.
-            let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(Ipv4Address::new(127, 0, 0, 1)), 8));
-            let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
-        });
-        // Every packet on lo is for this host, whatever 127.x.y.z it names (Linux routes all
-        // of 127.0.0.0/8 to lo): smoltcp would otherwise drop those not equal to 127.0.0.1.
-        iface.set_any_ip(true);
-        Self { iface, device, sockets: SocketSet::new(Vec::new()) }
-    }
-
-    /// Polls until the device and the sockets have nothing left to do (bounded). Returns
-    /// whether any socket's state may have changed.
-    fn poll(&mut self, now: Instant) -> bool {
-        let mut changed = false;
-        for _ in 0..MAX_POLL_ROUNDS {
-            let result = self.iface.poll(now, &mut self.device, &mut self.sockets);
-            changed |= result == PollResult::SocketStateChanged;
-            if !self.device.has_pending() {
-                break;
-            }
-        }
-        changed
-    }
-
-    /// Returns the TCP socket behind `handle`.
-    pub fn tcp(&mut self, handle: SocketHandle) -> &mut tcp::Socket<'static> {
-        self.sockets.get_mut::<tcp::Socket>(handle)
-    }
-}
 
 /// The part of an inet socket that waiters and pollers reach without the stack lock.
 pub struct Shared {
@@ -138,13 +90,13 @@ pub struct Entry {
 
 /// The whole stack.
 pub struct Stack {
-    pub lo: Iface,
+    pub ifaces: Ifaces,
     pub tcp_ports: PortTable,
     pub udp_ports: PortTable,
     pub entries: BTreeMap<SockId, Entry>,
     /// TCP connections whose socket was closed while they were still open: they finish
     /// their FIN exchange here and are dropped once CLOSED.
-    pub orphans: Vec<SocketHandle>,
+    pub orphans: Vec<Handle>,
     next_id: SockId,
 }
 
@@ -153,7 +105,7 @@ impl Stack {
         let mut seed = [0u8; 4];
         crate::random::fill(&mut seed);
         Self {
-            lo: Iface::loopback(now),
+            ifaces: Ifaces::new(now),
             tcp_ports: PortTable::new(true, u16::from_le_bytes([seed[0], seed[1]])),
             udp_ports: PortTable::new(false, u16::from_le_bytes([seed[2], seed[3]])),
             entries: BTreeMap::new(),
@@ -174,20 +126,19 @@ impl Stack {
     /// UDP filters), and polls again while that made work. Returns the sockets to wake.
     fn poll(&mut self) -> Vec<Arc<Shared>> {
         for _ in 0..MAX_POLL_ROUNDS {
-            let now = now();
-            self.lo.poll(now);
+            self.ifaces.poll(now());
             let mut more = super::tcp::after_poll(self);
             more |= super::udp::after_poll(self);
-            if !more && !self.lo.device.has_pending() {
+            if !more && !self.ifaces.has_pending() {
                 break;
             }
         }
         let mut woken = Vec::new();
-        let Self { lo, entries, .. } = self;
+        let Self { ifaces, entries, .. } = self;
         for entry in entries.values_mut() {
             let seen = match &mut entry.proto {
-                Proto::Tcp(t) => t.observe(lo),
-                Proto::Udp(u) => u.observe(lo),
+                Proto::Tcp(t) => t.observe(ifaces),
+                Proto::Udp(u) => u.observe(ifaces),
             };
             if entry.seen != Some(seen) {
                 entry.seen = Some(seen);
@@ -200,8 +151,7 @@ impl Stack {
 
     /// Returns when the stack next needs a poll (monotonic ns), if ever.
     fn poll_at_ns(&mut self) -> Option<u64> {
-        let now = now();
-        let at = self.lo.iface.poll_at(now, &self.lo.sockets)?;
+        let at = self.ifaces.poll_at(now())?;
         Some(at.total_micros().max(0) as u64 * 1000)
     }
 }
@@ -254,26 +204,19 @@ pub fn poll_now() -> Option<u64> {
     poll_at
 }
 
-/// Returns whether `addr` belongs to this host, so bind(2) may name it: lo's 127.0.0.0/8
-/// (all of it, as on Linux) and ::1.
-pub fn is_local_addr(addr: IpAddress) -> bool {
-    match addr {
-        IpAddress::Ipv4(a) => a.octets()[0] == 127,
-        IpAddress::Ipv6(a) => a == Ipv6Address::LOCALHOST,
-    }
+/// Configures eth0 on `phy` with `config`.
+///
+/// # Errors
+/// See [`AttachError`].
+pub fn attach_eth0(phy: VirtioPhy, config: &StaticConfig<'_>) -> Result<(), AttachError> {
+    peek(|s| s.ifaces.attach_eth0(phy, config, now()))
 }
 
-/// Returns whether a packet to `addr` has a route: only lo's addresses so far.
-pub fn is_reachable(addr: IpAddress) -> bool {
-    is_local_addr(addr)
-}
-
-/// Returns the address a connection to the wildcard address goes to: Linux treats
-/// 0.0.0.0 and :: as this host.
-pub fn wildcard_to_loopback(addr: IpAddress) -> IpAddress {
-    match addr {
-        IpAddress::Ipv4(a) if a.is_unspecified() => IpAddress::Ipv4(Ipv4Address::LOCALHOST),
-        IpAddress::Ipv6(a) if a.is_unspecified() => IpAddress::Ipv6(Ipv6Address::LOCALHOST),
-        other => other,
-    }
+/// Removes eth0, and the connections still finishing on it. The sockets that live on it
+/// must be closed first. For the tests that share the NIC with the driver's own tests.
+pub fn detach_eth0() {
+    peek(|s| {
+        s.orphans.retain(|h| h.iface != super::iface::IfaceId::Eth0);
+        s.ifaces.detach_eth0();
+    });
 }

@@ -19,13 +19,13 @@
 
 use alloc::vec::Vec;
 
-use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::{self, ConnectError, State};
 use smoltcp::time::Duration;
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
+use super::iface::{self, Handle, Ifaces};
 use super::port::PortTable;
-use super::stack::{self, Iface, Proto, SockId, Stack};
+use super::stack::{Proto, SockId, Stack};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::Readiness;
 
@@ -60,7 +60,7 @@ pub struct TcpOptions {
 
 /// A connection: ours from connect(2), or taken from a listener by accept(2).
 struct Conn {
-    handle: SocketHandle,
+    handle: Handle,
     /// The port binding this connection owns (`None`: an accepted one, on its listener's).
     bound: Option<Bound>,
     local: IpEndpoint,
@@ -82,7 +82,7 @@ enum Phase {
     Listening {
         bound: Bound,
         backlog: usize,
-        queue: Vec<SocketHandle>,
+        queue: Vec<Handle>,
     },
     Conn(Conn),
 }
@@ -113,10 +113,10 @@ impl Default for Tcp {
 }
 
 /// Returns socket `id`'s TCP state, with the interface and port table beside it.
-fn parts(stack: &mut Stack, id: SockId) -> (&mut Tcp, &mut Iface, &mut PortTable) {
-    let Stack { lo, tcp_ports, entries, .. } = stack;
+fn parts(stack: &mut Stack, id: SockId) -> (&mut Tcp, &mut Ifaces, &mut PortTable) {
+    let Stack { ifaces, tcp_ports, entries, .. } = stack;
     match entries.get_mut(&id).map(|e| &mut e.proto) {
-        Some(Proto::Tcp(t)) => (t, lo, tcp_ports),
+        Some(Proto::Tcp(t)) => (t, ifaces, tcp_ports),
         _ => unreachable!("socket {id} is a live TCP socket"),
     }
 }
@@ -139,10 +139,10 @@ fn apply_options(socket: &mut tcp::Socket, options: TcpOptions) {
 
 /// bind(2) to `addr` (`None`: any) and `port` (0: an ephemeral one).
 pub fn bind(stack: &mut Stack, id: SockId, addr: Option<IpAddress>, port: u16) -> SysResult<()> {
-    if addr.is_some_and(|a| !stack::is_local_addr(a)) {
+    let (tcp, ifaces, ports) = parts(stack, id);
+    if addr.is_some_and(|a| !ifaces.is_local(a)) {
         return Err(Errno::EADDRNOTAVAIL);
     }
-    let (tcp, _, ports) = parts(stack, id);
     let Phase::Idle { bound: bound @ None, .. } = &mut tcp.phase else {
         return Err(Errno::EINVAL);
     };
@@ -181,14 +181,14 @@ pub fn listen(stack: &mut Stack, id: SockId, backlog: i32) -> SysResult<()> {
 
 /// Keeps a listener's LISTEN sockets at what its backlog still allows, and drops the
 /// connections that died before they were accepted. Returns whether it changed anything.
-fn top_up(tcp: &mut Tcp, iface: &mut Iface) -> bool {
+fn top_up(tcp: &mut Tcp, iface: &mut Ifaces) -> bool {
     let options = tcp.options;
     let Phase::Listening { bound, backlog, queue } = &mut tcp.phase else { return false };
     let mut changed = false;
     queue.retain(|&h| {
         let dead = iface.tcp(h).state() == State::Closed;
         if dead {
-            iface.sockets.remove(h);
+            iface.remove(h);
             changed = true;
         }
         !dead
@@ -196,14 +196,21 @@ fn top_up(tcp: &mut Tcp, iface: &mut Iface) -> bool {
     let listening = queue.iter().filter(|&&h| iface.tcp(h).state() == State::Listen).count();
     let pending = queue.len() - listening;
     let allowed = (*backlog + 1).saturating_sub(pending).min(SPARE_LISTENERS);
-    for _ in listening..allowed {
-        let mut socket = new_socket(options);
-        let endpoint = IpListenEndpoint { addr: bound.addr, port: bound.port };
-        if socket.listen(endpoint).is_err() {
-            break;
+    // Each interface the address is on gets its own spares: a SYN arrives on one of them.
+    for on in iface.bound_on(bound.addr) {
+        let here = queue
+            .iter()
+            .filter(|&&h| h.iface == on && iface.tcp(h).state() == State::Listen)
+            .count();
+        for _ in here..allowed {
+            let mut socket = new_socket(options);
+            let endpoint = IpListenEndpoint { addr: bound.addr, port: bound.port };
+            if socket.listen(endpoint).is_err() {
+                break;
+            }
+            queue.push(iface.add(on, socket));
+            changed = true;
         }
-        queue.push(iface.sockets.add(socket));
-        changed = true;
     }
     changed
 }
@@ -212,7 +219,7 @@ fn top_up(tcp: &mut Tcp, iface: &mut Iface) -> bool {
 /// connect has not told its caller how it ended yet, which [`connect_result`] will. The
 /// handshake goes on in the stack.
 pub fn connect(stack: &mut Stack, id: SockId, remote: IpEndpoint) -> SysResult<bool> {
-    let remote = IpEndpoint { addr: stack::wildcard_to_loopback(remote.addr), ..remote };
+    let remote = IpEndpoint { addr: iface::wildcard_to_loopback(remote.addr), ..remote };
     let (tcp, iface, ports) = parts(stack, id);
     if tcp.connect_pending {
         return Ok(false);
@@ -226,9 +233,9 @@ pub fn connect(stack: &mut Stack, id: SockId, remote: IpEndpoint) -> SysResult<b
     if remote.port == 0 {
         return Err(Errno::ECONNREFUSED);
     }
-    if !stack::is_reachable(remote.addr) {
+    let Some(route) = iface.route(remote.addr) else {
         return Err(Errno::ENETUNREACH);
-    }
+    };
     let bound = match bound {
         Some(b) => b,
         None => {
@@ -238,7 +245,7 @@ pub fn connect(stack: &mut Stack, id: SockId, remote: IpEndpoint) -> SysResult<b
     };
     let mut socket = new_socket(tcp.options);
     let local = IpListenEndpoint { addr: bound.addr, port: bound.port };
-    if let Err(e) = socket.connect(iface.iface.context(), remote, local) {
+    if let Err(e) = socket.connect(iface.context(route), remote, local) {
         if !bound.explicit {
             ports.release(id, bound.port);
         }
@@ -248,7 +255,7 @@ pub fn connect(stack: &mut Stack, id: SockId, remote: IpEndpoint) -> SysResult<b
         });
     }
     let local = socket.local_endpoint().unwrap_or(IpEndpoint { addr: remote.addr, port: 0 });
-    let handle = iface.sockets.add(socket);
+    let handle = iface.add(route, socket);
     tcp.phase = Phase::Conn(Conn {
         handle,
         bound: Some(bound),
@@ -295,7 +302,7 @@ pub fn accept(stack: &mut Stack, id: SockId) -> Option<SysResult<Tcp>> {
     let (Some(local), Some(peer)) = (socket.local_endpoint(), socket.remote_endpoint()) else {
         // Reset between the handshake and now: Linux would hand it out and report the
         // reset on first use; it is dropped here, and accept waits for the next.
-        iface.sockets.remove(handle);
+        iface.remove(handle);
         return None;
     };
     let last = socket.state();
@@ -418,7 +425,7 @@ pub fn shutdown(stack: &mut Stack, id: SockId, read: bool, write: bool) -> SysRe
 }
 
 /// Hands sockets to the stack's orphans, which drop each once its last segment is out.
-fn drop_later(stack: &mut Stack, handles: Vec<SocketHandle>) {
+fn drop_later(stack: &mut Stack, handles: Vec<Handle>) {
     stack.orphans.extend(handles);
 }
 
@@ -436,13 +443,13 @@ pub fn close(stack: &mut Stack, id: SockId) {
         }
         Phase::Listening { bound, queue, .. } => {
             for h in queue {
-                stack.lo.tcp(h).abort();
+                stack.ifaces.tcp(h).abort();
                 orphans.push(h);
             }
             stack.tcp_ports.release(id, bound.port);
         }
         Phase::Conn(conn) => {
-            let socket = stack.lo.tcp(conn.handle);
+            let socket = stack.ifaces.tcp(conn.handle);
             if socket.recv_queue() > 0 || socket.state() == State::Closed {
                 socket.abort();
             } else {
@@ -501,14 +508,14 @@ pub fn set_options(stack: &mut Stack, id: SockId, change: impl FnOnce(&mut TcpOp
 /// stocked, and drops or resets orphans. Returns whether that made work for another poll.
 pub fn after_poll(stack: &mut Stack) -> bool {
     let mut more = false;
-    let Stack { lo, tcp_ports, entries, orphans, .. } = stack;
+    let Stack { ifaces, tcp_ports, entries, orphans, .. } = stack;
     for (&id, entry) in entries.iter_mut() {
         let Proto::Tcp(tcp) = &mut entry.proto else { continue };
         if let Phase::Conn(conn) = &mut tcp.phase {
-            let state = lo.tcp(conn.handle).state();
+            let state = ifaces.tcp(conn.handle).state();
             if conn.connecting && state == State::Closed {
                 // The SYN was answered with a reset.
-                lo.sockets.remove(conn.handle);
+                ifaces.remove(conn.handle);
                 let bound = conn.bound.filter(|b| b.explicit);
                 if let Some(b) = conn.bound.filter(|b| !b.explicit) {
                     tcp_ports.release(id, b.port);
@@ -530,12 +537,12 @@ pub fn after_poll(stack: &mut Stack) -> bool {
             }
             conn.last = state;
         }
-        more |= top_up(tcp, lo);
+        more |= top_up(tcp, ifaces);
     }
     orphans.retain(|&h| {
-        let socket = lo.tcp(h);
+        let socket = ifaces.tcp(h);
         if socket.state() == State::Closed && socket.remote_endpoint().is_none() {
-            lo.sockets.remove(h);
+            ifaces.remove(h);
             return false;
         }
         if socket.recv_queue() > 0 && socket.state() != State::Closed {
@@ -551,7 +558,7 @@ pub fn after_poll(stack: &mut Stack) -> bool {
 impl Tcp {
     /// Returns the socket's readiness, as Linux's `tcp_poll` computes it, and the numbers
     /// whose change should wake its waiters.
-    pub fn observe(&self, iface: &mut Iface) -> (Readiness, [usize; 3]) {
+    pub fn observe(&self, iface: &mut Ifaces) -> (Readiness, [usize; 3]) {
         let error = self.so_error.is_some();
         match &self.phase {
             Phase::Idle { done, .. } => {

@@ -87,3 +87,31 @@ ostd::ktest! {
         assert_eq!(a.receive(64, NONBLOCKING).err(), Some(Errno::EAGAIN));
     }
 }
+
+ostd::ktest! {
+    fn tcp_over_eth0_reaches_slirp_and_hears_back() {
+        let Some(nic) = crate::device::virtio::net_tests::test_nic("eth0 stack") else { return };
+        let parsed = super::ipconfig::parse("10.0.2.15::10.0.2.2:255.255.255.0::eth0:off");
+        let Ok(super::ipconfig::IpConfig::Static(config)) = parsed else {
+            panic!("the slirp configuration is static: {parsed:?}")
+        };
+        super::stack::attach_eth0(super::virtio_phy::VirtioPhy::new(nic), &config).unwrap();
+        // slirp relays a connection to its host address to the host's loopback; nothing
+        // listens on port 1 there, so the answer is a reset (or, at worst, a handshake).
+        let client = tcp(true);
+        let host = SockAddr::V4 { addr: [10, 0, 2, 2], port: 1 };
+        assert_eq!(client.connect(host).unwrap_err(), Errno::EINPROGRESS);
+        // No task polls eth0 in a ktest boot: poll until the attempt ends (ARP first).
+        let deadline = ostd::time::monotonic_ns() + 5_000_000_000;
+        while !client.readiness().writable && ostd::time::monotonic_ns() < deadline {
+            super::stack::poll_now();
+            ostd::task::sleep_ms(1);
+        }
+        let error = client.take_error();
+        ostd::early_println!("eth0: connect to 10.0.2.2:1 ended with {error:?}");
+        assert!(client.readiness().writable, "no answer from slirp through eth0");
+        assert!(matches!(error, None | Some(Errno::ECONNREFUSED)), "{error:?}");
+        drop(client);
+        super::stack::detach_eth0();
+    }
+}

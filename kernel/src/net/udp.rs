@@ -13,12 +13,12 @@
 
 use alloc::vec::Vec;
 
-use smoltcp::iface::SocketHandle;
 use smoltcp::socket::udp::{self, SendError, UdpMetadata};
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
+use super::iface::{self, Handle, Ifaces};
 use super::port::PortTable;
-use super::stack::{self, Iface, Proto, SockId, Stack};
+use super::stack::{Proto, SockId, Stack};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::Readiness;
 
@@ -37,8 +37,8 @@ pub const MAX_PAYLOAD_V6: usize = 65527;
 /// A UDP socket's state in the stack.
 #[derive(Default)]
 pub struct Udp {
-    /// The smoltcp socket, once bound.
-    handle: Option<SocketHandle>,
+    /// The smoltcp sockets, once bound: one on each interface the bound address is on.
+    handles: Vec<Handle>,
     /// The bound address (`None`: any) and port.
     bound: Option<(Option<IpAddress>, u16)>,
     peer: Option<IpEndpoint>,
@@ -56,49 +56,50 @@ pub struct Datagram {
     pub from: IpEndpoint,
 }
 
-fn parts(stack: &mut Stack, id: SockId) -> (&mut Udp, &mut Iface, &mut PortTable) {
-    let Stack { lo, udp_ports, entries, .. } = stack;
+fn parts(stack: &mut Stack, id: SockId) -> (&mut Udp, &mut Ifaces, &mut PortTable) {
+    let Stack { ifaces, udp_ports, entries, .. } = stack;
     match entries.get_mut(&id).map(|e| &mut e.proto) {
-        Some(Proto::Udp(u)) => (u, lo, udp_ports),
+        Some(Proto::Udp(u)) => (u, ifaces, udp_ports),
         _ => unreachable!("socket {id} is a live UDP socket"),
     }
 }
 
-/// Binds to `addr` (`None`: any) and `port` (0: an ephemeral one).
+/// Binds to `addr` (`None`: any) and `port` (0: an ephemeral one), with a smoltcp socket
+/// on each interface the address is on.
 fn bind_to(
     udp: &mut Udp,
-    iface: &mut Iface,
+    iface: &mut Ifaces,
     ports: &mut PortTable,
     id: SockId,
     addr: Option<IpAddress>,
     port: u16,
 ) -> SysResult<()> {
     let port = ports.bind(id, addr, port, udp.reuse_addr)?;
-    let mut socket = udp::Socket::new(
-        udp::PacketBuffer::new(
-            alloc::vec![udp::PacketMetadata::EMPTY; RX_PACKETS],
-            alloc::vec![0u8; RX_BYTES],
-        ),
-        udp::PacketBuffer::new(
-            alloc::vec![udp::PacketMetadata::EMPTY; TX_PACKETS],
-            alloc::vec![0u8; TX_BYTES],
-        ),
-    );
-    if socket.bind(IpListenEndpoint { addr, port }).is_err() {
-        ports.release(id, port);
-        return Err(Errno::EINVAL);
+    for on in iface.bound_on(addr) {
+        let mut socket = udp::Socket::new(
+            udp::PacketBuffer::new(
+                alloc::vec![udp::PacketMetadata::EMPTY; RX_PACKETS],
+                alloc::vec![0u8; RX_BYTES],
+            ),
+            udp::PacketBuffer::new(
+                alloc::vec![udp::PacketMetadata::EMPTY; TX_PACKETS],
+                alloc::vec![0u8; TX_BYTES],
+            ),
+        );
+        // The port is not 0, so smoltcp's bind cannot fail.
+        let _ = socket.bind(IpListenEndpoint { addr, port });
+        udp.handles.push(iface.add(on, socket));
     }
-    udp.handle = Some(iface.sockets.add(socket));
     udp.bound = Some((addr, port));
     Ok(())
 }
 
 /// bind(2).
 pub fn bind(stack: &mut Stack, id: SockId, addr: Option<IpAddress>, port: u16) -> SysResult<()> {
-    if addr.is_some_and(|a| !stack::is_local_addr(a)) {
+    let (udp, iface, ports) = parts(stack, id);
+    if addr.is_some_and(|a| !iface.is_local(a)) {
         return Err(Errno::EADDRNOTAVAIL);
     }
-    let (udp, iface, ports) = parts(stack, id);
     if udp.bound.is_some() {
         return Err(Errno::EINVAL);
     }
@@ -107,11 +108,11 @@ pub fn bind(stack: &mut Stack, id: SockId, addr: Option<IpAddress>, port: u16) -
 
 /// connect(2): sets the default destination and the only source accepted.
 pub fn connect(stack: &mut Stack, id: SockId, remote: IpEndpoint) -> SysResult<()> {
-    let remote = IpEndpoint { addr: stack::wildcard_to_loopback(remote.addr), ..remote };
-    if !stack::is_reachable(remote.addr) {
+    let remote = IpEndpoint { addr: iface::wildcard_to_loopback(remote.addr), ..remote };
+    let (udp, iface, ports) = parts(stack, id);
+    if iface.route(remote.addr).is_none() {
         return Err(Errno::ENETUNREACH);
     }
-    let (udp, iface, ports) = parts(stack, id);
     if udp.bound.is_none() {
         bind_to(udp, iface, ports, id, None, 0)?;
     }
@@ -133,24 +134,25 @@ pub fn send(
         return Some(Err(Errno::EPIPE));
     }
     let Some(to) = to.or(udp.peer) else { return Some(Err(Errno::EDESTADDRREQ)) };
-    let to = IpEndpoint { addr: stack::wildcard_to_loopback(to.addr), ..to };
+    let to = IpEndpoint { addr: iface::wildcard_to_loopback(to.addr), ..to };
     if to.port == 0 {
         return Some(Err(Errno::EINVAL));
     }
     if data.len() > max_payload {
         return Some(Err(Errno::EMSGSIZE));
     }
-    if !stack::is_reachable(to.addr) {
-        return Some(Err(Errno::ENETUNREACH));
-    }
+    let Some(route) = iface.route(to.addr) else { return Some(Err(Errno::ENETUNREACH)) };
     if udp.bound.is_none() {
         if let Err(e) = bind_to(udp, iface, ports, id, None, 0) {
             return Some(Err(e));
         }
     }
-    let handle = udp.handle?;
+    // Bound to an address of another interface: no route from here.
+    let Some(&handle) = udp.handles.iter().find(|h| h.iface == route) else {
+        return Some(Err(Errno::ENETUNREACH));
+    };
     let local_address = udp.bound.and_then(|(addr, _)| addr);
-    let socket = iface.sockets.get_mut::<udp::Socket>(handle);
+    let socket = iface.udp(handle);
     let meta = UdpMetadata { local_address, ..UdpMetadata::from(to) };
     match socket.send_slice(data, meta) {
         Ok(()) => Some(Ok(data.len())),
@@ -168,10 +170,10 @@ pub fn receive(
     peek: bool,
 ) -> Option<SysResult<Option<Datagram>>> {
     let (udp, iface, _) = parts(stack, id);
-    let Some(handle) = udp.handle else {
+    let Some(&handle) = udp.handles.iter().find(|&&h| iface.udp(h).can_recv()) else {
         return udp.shut_rd.then_some(Ok(None));
     };
-    let socket = iface.sockets.get_mut::<udp::Socket>(handle);
+    let socket = iface.udp(handle);
     let got = if peek {
         socket.peek().ok().map(|(data, meta)| (data, meta.endpoint))
     } else {
@@ -199,8 +201,8 @@ pub fn shutdown(stack: &mut Stack, id: SockId, read: bool, write: bool) -> SysRe
 pub fn close(stack: &mut Stack, id: SockId) {
     let Some(entry) = stack.entries.remove(&id) else { return };
     let Proto::Udp(udp) = entry.proto else { return };
-    if let Some(handle) = udp.handle {
-        stack.lo.sockets.remove(handle);
+    for handle in udp.handles {
+        stack.ifaces.remove(handle);
     }
     if let Some((_, port)) = udp.bound {
         stack.udp_ports.release(id, port);
@@ -238,16 +240,18 @@ pub fn set_reuse_addr(stack: &mut Stack, id: SockId, on: bool) {
 
 /// After each poll: a connected socket drops the datagrams from anyone but its peer.
 pub fn after_poll(stack: &mut Stack) -> bool {
-    let Stack { lo, entries, .. } = stack;
+    let Stack { ifaces, entries, .. } = stack;
     for entry in entries.values_mut() {
         let Proto::Udp(udp) = &entry.proto else { continue };
-        let (Some(handle), Some(peer)) = (udp.handle, udp.peer) else { continue };
-        let socket = lo.sockets.get_mut::<udp::Socket>(handle);
-        while let Ok((_, meta)) = socket.peek() {
-            if meta.endpoint == peer {
-                break;
+        let Some(peer) = udp.peer else { continue };
+        for &handle in &udp.handles {
+            let socket = ifaces.udp(handle);
+            while let Ok((_, meta)) = socket.peek() {
+                if meta.endpoint == peer {
+                    break;
+                }
+                let _ = socket.recv();
             }
-            let _ = socket.recv();
         }
     }
     false
@@ -255,14 +259,9 @@ pub fn after_poll(stack: &mut Stack) -> bool {
 
 impl Udp {
     /// Returns the socket's readiness, as Linux's `udp_poll`, and what wakes its waiters.
-    pub fn observe(&self, iface: &mut Iface) -> (Readiness, [usize; 3]) {
-        let (can_recv, can_send) = match self.handle {
-            Some(h) => {
-                let socket = iface.sockets.get_mut::<udp::Socket>(h);
-                (socket.can_recv(), socket.can_send())
-            }
-            None => (false, true),
-        };
+    pub fn observe(&self, iface: &mut Ifaces) -> (Readiness, [usize; 3]) {
+        let can_recv = self.handles.iter().any(|&h| iface.udp(h).can_recv());
+        let can_send = self.handles.iter().all(|&h| iface.udp(h).can_send());
         let r = Readiness {
             readable: can_recv || self.shut_rd,
             writable: can_send,

@@ -7,7 +7,7 @@ mod blk_tests;
 pub mod net;
 #[allow(dead_code, reason = "parts of the protocol are used only by the host tests")]
 mod net_proto;
-mod net_tests;
+pub(crate) mod net_tests;
 mod probe_error;
 
 pub use probe_error::ProbeError;

@@ -25,7 +25,7 @@ const ARP_REPLY: u16 = 2;
 
 /// The NIC the tests share (claimed once: claims last for the boot), or `None` (skip) when the
 /// harness attached none.
-fn test_nic(test: &str) -> Option<Arc<VirtioNet>> {
+pub(crate) fn test_nic(test: &str) -> Option<Arc<VirtioNet>> {
     static NIC: spin::Once<Option<Arc<VirtioNet>>> = spin::Once::new();
     let expected = ostd::boot::boot_info().cmdline.value("ktest.net") == Some("user");
     // Claimed outside `call_once`: a test that panics inside it would leave the `Once`
