@@ -31,7 +31,6 @@ pub fn register(device: Arc<VirtioNet>) -> String {
 }
 
 /// Returns the interface called `name`.
-#[allow(dead_code, reason = "for the network stack, which is being built (network-design §2)")]
 pub fn by_name(name: &str) -> Option<Arc<VirtioNet>> {
     DEVICES.lock().iter().find(|d| d.name == name).map(|d| d.device.clone())
 }

@@ -61,10 +61,10 @@ pub fn watch_nic(nic: Arc<VirtioNet>) {
 /// Makes sure the stack is polled by `poll_at` (monotonic ns): wakes the task if it would
 /// sleep past it.
 pub fn poll_by(poll_at: Option<u64>) {
-    if let Some(at) = poll_at {
-        if at < SLEEPS_UNTIL.load(Ordering::Acquire) {
-            kick();
-        }
+    if let Some(at) = poll_at
+        && at < SLEEPS_UNTIL.load(Ordering::Acquire)
+    {
+        kick();
     }
 }
 

@@ -142,10 +142,10 @@ pub fn send(
         return Some(Err(Errno::EMSGSIZE));
     }
     let Some(route) = iface.route(to.addr) else { return Some(Err(Errno::ENETUNREACH)) };
-    if udp.bound.is_none() {
-        if let Err(e) = bind_to(udp, iface, ports, id, None, 0) {
-            return Some(Err(e));
-        }
+    if udp.bound.is_none()
+        && let Err(e) = bind_to(udp, iface, ports, id, None, 0)
+    {
+        return Some(Err(e));
     }
     // Bound to an address of another interface: no route from here.
     let Some(&handle) = udp.handles.iter().find(|h| h.iface == route) else {
