@@ -15,10 +15,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "probe.h"
+
+/* SIOCOUTQ is linux/sockios.h's name for TIOCOUTQ; musl has no linux/ headers. */
+#ifndef SIOCOUTQ
+#define SIOCOUTQ TIOCOUTQ
+#endif
 
 static volatile int sigpipes;
 
@@ -217,6 +223,10 @@ static void echo(void) {
     report("client writes hello", write(c, "hello", 5));
     print_revents("server with data", s, POLLIN | POLLOUT | POLLRDHUP);
     char buf[64];
+    int avail = -1;
+    report("FIONREAD on the server", ioctl(s, FIONREAD, &avail));
+    printf("FIONREAD %d\n", avail);
+    report("FIONREAD on a listener", ioctl(server, FIONREAD, &avail));
     report("server peeks 3", recv(s, buf, 3, MSG_PEEK));
     report("server reads", read(s, buf, sizeof buf));
     report("server echoes", write(s, buf, 5));
@@ -224,6 +234,9 @@ static void echo(void) {
     report("client reads echo", read(c, buf, sizeof buf));
     printf("echo is %s\n", buf);
     report("recv empty DONTWAIT", recv(c, buf, sizeof buf, MSG_DONTWAIT));
+    int outq = -1;
+    report("SIOCOUTQ on an idle connection", ioctl(c, SIOCOUTQ, &outq));
+    printf("SIOCOUTQ %d\n", outq);
     report("recv of 0 bytes DONTWAIT", recv(c, buf, 0, MSG_DONTWAIT));
     send(c, "abc", 3, 0);
     send(c, "def", 3, 0);
@@ -455,6 +468,9 @@ static void datagrams(void) {
            inet_ntoa(from.sin_addr), len, ntohs(from.sin_port) == port_of(b));
     report("udp recv empty DONTWAIT", recv(a, buf, sizeof buf, MSG_DONTWAIT));
     sendto(b, "0123456789", 10, 0, (struct sockaddr *)&to, sizeof to);
+    int avail = -1;
+    ioctl(a, FIONREAD, &avail);
+    printf("udp FIONREAD with a 10-byte datagram queued %d\n", avail);
     report("udp recv 4 of 10 with MSG_TRUNC", recv(a, buf, 4, MSG_TRUNC));
     sendto(b, "abcdef", 6, 0, (struct sockaddr *)&to, sizeof to);
     struct msghdr m = { 0 };

@@ -27,8 +27,13 @@ use super::tcp::{self, Tcp, TcpOptions};
 use super::udp::{self, Udp};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::{FileLike, OpenFlags, Readiness, Stat};
+use crate::user_mem::UserMem;
 
 const IPPROTO_TCP: u64 = 6;
+/// ioctl: the bytes waiting to be read (SIOCINQ), or the next datagram's size.
+const FIONREAD: u32 = 0x541b;
+/// ioctl: the bytes sent and not yet acknowledged (TIOCOUTQ's number).
+const SIOCOUTQ: u32 = 0x5411;
 const IPPROTO_UDP: u64 = 17;
 /// SO_SNDBUF and SO_RCVBUF of a new TCP socket (Linux's tcp_wmem and tcp_rmem defaults).
 const TCP_DEFAULT_BUFFERS: [usize; 2] = [16_384, 131_072];
@@ -531,6 +536,17 @@ impl FileLike for InetSocket {
 
     fn readiness(&self) -> Readiness {
         self.shared.readiness()
+    }
+
+    fn ioctl(&self, cmd: u32, arg: u64, mem: &UserMem) -> SysResult<u64> {
+        let (unread, unsent) = match cmd {
+            FIONREAD | SIOCOUTQ if self.is_tcp() => stack::peek(|s| tcp::queued(s, self.id))?,
+            FIONREAD => (stack::peek(|s| udp::next_size(s, self.id)), 0),
+            SIOCOUTQ => (0, 0),
+            _ => return Err(Errno::ENOTTY),
+        };
+        let value = if cmd == FIONREAD { unread } else { unsent };
+        mem.write_u32(arg, value.min(i32::MAX as usize) as u32).map(|()| 0)
     }
 
     fn into_socket(self: Arc<Self>) -> Option<Socket> {

@@ -485,6 +485,21 @@ pub fn peer_endpoint(stack: &mut Stack, id: SockId) -> SysResult<IpEndpoint> {
     }
 }
 
+/// Returns the bytes waiting to be read and those sent but not yet acknowledged (FIONREAD,
+/// SIOCOUTQ); EINVAL on a listener, as Linux's `tcp_ioctl`.
+pub fn queued(stack: &mut Stack, id: SockId) -> SysResult<(usize, usize)> {
+    let (tcp, iface, _) = parts(stack, id);
+    match &tcp.phase {
+        Phase::Listening { .. } => Err(Errno::EINVAL),
+        Phase::Idle { .. } => Ok((0, 0)),
+        Phase::Conn(c) if c.connecting => Ok((0, 0)),
+        Phase::Conn(c) => {
+            let socket = iface.tcp(c.handle);
+            Ok((socket.recv_queue(), socket.send_queue()))
+        }
+    }
+}
+
 /// Takes the pending error (SO_ERROR).
 pub fn take_error(stack: &mut Stack, id: SockId) -> Option<Errno> {
     parts(stack, id).0.so_error.take()

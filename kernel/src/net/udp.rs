@@ -189,6 +189,12 @@ pub fn receive(
     }
 }
 
+/// Returns the size of the next datagram (FIONREAD: Linux's SIOCINQ on UDP), 0 if none.
+pub fn next_size(stack: &mut Stack, id: SockId) -> usize {
+    let (udp, iface, _) = parts(stack, id);
+    udp.handles.iter().find_map(|&h| iface.udp(h).peek().ok().map(|(d, _)| d.len())).unwrap_or(0)
+}
+
 /// shutdown(2): ENOTCONN unless connected, as Linux (which still sets the flags).
 pub fn shutdown(stack: &mut Stack, id: SockId, read: bool, write: bool) -> SysResult<()> {
     let (udp, _, _) = parts(stack, id);
