@@ -9,13 +9,21 @@
 //!   that moves on, so that a port just given up is not handed out again at once.
 //!
 //! A binding lasts until its socket is closed; a connection in TIME-WAIT keeps no port.
+//!
+//! Pure (`core` and `alloc`), generic over the address type, and host-tested in
+//! tests/tests/ports.rs; the stack uses it with smoltcp's `IpAddress`.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use smoltcp::wire::IpAddress;
-
-use crate::error::{Errno, SysResult};
+/// Why a binding was refused: every case is Linux's EADDRINUSE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortError {
+    /// Another socket holds an overlapping binding of the port (or listens on it).
+    InUse,
+    /// Every ephemeral port is taken.
+    NoEphemeral,
+}
 
 /// The first and last ephemeral port.
 const EPHEMERAL: core::ops::RangeInclusive<u16> = 32768..=60999;
@@ -23,23 +31,23 @@ const EPHEMERAL: core::ops::RangeInclusive<u16> = 32768..=60999;
 /// Identifies the socket that holds a binding.
 pub type Owner = u64;
 
-struct Binding {
+struct Binding<A> {
     owner: Owner,
     /// `None`: the wildcard address (INADDR_ANY, in6addr_any).
-    addr: Option<IpAddress>,
+    addr: Option<A>,
     reuse_addr: bool,
     listening: bool,
 }
 
 /// The bindings of one protocol's ports.
-pub struct PortTable {
+pub struct PortTable<A> {
     /// Whether a listening binding refuses SO_REUSEADDR company (TCP), or not (UDP).
     listen_excludes: bool,
-    ports: BTreeMap<u16, Vec<Binding>>,
+    ports: BTreeMap<u16, Vec<Binding<A>>>,
     next_ephemeral: u16,
 }
 
-impl PortTable {
+impl<A: Copy + PartialEq> PortTable<A> {
     /// Creates an empty table; `tcp` selects TCP's rule for listening sockets.
     pub fn new(tcp: bool, seed: u16) -> Self {
         let span = EPHEMERAL.end() - EPHEMERAL.start() + 1;
@@ -54,17 +62,18 @@ impl PortTable {
     /// Returns the port.
     ///
     /// # Errors
-    /// EADDRINUSE when the port conflicts, or no ephemeral port is free.
+    /// [`PortError::InUse`] when the port conflicts; [`PortError::NoEphemeral`] when no
+    /// ephemeral port is free.
     pub fn bind(
         &mut self,
         owner: Owner,
-        addr: Option<IpAddress>,
+        addr: Option<A>,
         port: u16,
         reuse_addr: bool,
-    ) -> SysResult<u16> {
-        let port = if port == 0 { self.free_ephemeral(addr, reuse_addr)? } else { port };
+    ) -> Result<u16, PortError> {
+        let port = if port == 0 { self.free_ephemeral()? } else { port };
         if self.conflicts(port, addr, reuse_addr) {
-            return Err(Errno::EADDRINUSE);
+            return Err(PortError::InUse);
         }
         let binding = Binding { owner, addr, reuse_addr, listening: false };
         self.ports.entry(port).or_default().push(binding);
@@ -74,18 +83,27 @@ impl PortTable {
     /// Marks `owner`'s binding of `port` listening (listen(2)).
     ///
     /// # Errors
-    /// EADDRINUSE when another socket already listens on an overlapping address.
-    pub fn listen(&mut self, owner: Owner, port: u16) -> SysResult<()> {
+    /// [`PortError::InUse`] when another socket already listens on an overlapping address
+    /// (TCP).
+    pub fn listen(&mut self, owner: Owner, port: u16) -> Result<(), PortError> {
         let Some(bindings) = self.ports.get_mut(&port) else { return Ok(()) };
         let Some(mine) = bindings.iter().position(|b| b.owner == owner) else { return Ok(()) };
         let addr = bindings[mine].addr;
         let taken =
             bindings.iter().any(|b| b.owner != owner && b.listening && overlap(b.addr, addr));
         if taken && self.listen_excludes {
-            return Err(Errno::EADDRINUSE);
+            return Err(PortError::InUse);
         }
         bindings[mine].listening = true;
         Ok(())
+    }
+
+    /// Marks `owner`'s binding of `port` not listening any more (shutdown of a listener).
+    pub fn unlisten(&mut self, owner: Owner, port: u16) {
+        let bindings = self.ports.get_mut(&port).into_iter().flatten();
+        for b in bindings.filter(|b| b.owner == owner) {
+            b.listening = false;
+        }
     }
 
     /// Gives up `owner`'s binding of `port`.
@@ -98,7 +116,7 @@ impl PortTable {
         }
     }
 
-    fn conflicts(&self, port: u16, addr: Option<IpAddress>, reuse_addr: bool) -> bool {
+    fn conflicts(&self, port: u16, addr: Option<A>, reuse_addr: bool) -> bool {
         self.ports.get(&port).is_some_and(|bindings| {
             bindings.iter().any(|b| {
                 let shared = reuse_addr && b.reuse_addr && !(self.listen_excludes && b.listening);
@@ -107,23 +125,24 @@ impl PortTable {
         })
     }
 
-    fn free_ephemeral(&mut self, addr: Option<IpAddress>, reuse_addr: bool) -> SysResult<u16> {
+    /// Returns the next ephemeral port that nobody holds at all: an ephemeral port is never
+    /// shared, even with SO_REUSEADDR on both sides.
+    fn free_ephemeral(&mut self) -> Result<u16, PortError> {
         let span = EPHEMERAL.end() - EPHEMERAL.start() + 1;
         for _ in 0..span {
             let port = self.next_ephemeral;
             self.next_ephemeral =
                 if port == *EPHEMERAL.end() { *EPHEMERAL.start() } else { port + 1 };
-            // An ephemeral port is never shared, even with SO_REUSEADDR on both sides.
-            if !self.ports.contains_key(&port) && !self.conflicts(port, addr, reuse_addr) {
+            if !self.ports.contains_key(&port) {
                 return Ok(port);
             }
         }
-        Err(Errno::EADDRINUSE)
+        Err(PortError::NoEphemeral)
     }
 }
 
 /// Returns whether two bound addresses overlap: equal, or either the wildcard.
-fn overlap(a: Option<IpAddress>, b: Option<IpAddress>) -> bool {
+fn overlap<A: PartialEq>(a: Option<A>, b: Option<A>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => a == b,
         _ => true,

@@ -22,10 +22,13 @@ use smoltcp::time::Instant;
 
 use super::iface::{AttachError, Handle, Ifaces};
 use super::ipconfig::StaticConfig;
-use super::port::PortTable;
+use smoltcp::wire::IpAddress;
+
+use super::port::{PortError, PortTable};
 use super::tcp::Tcp;
 use super::udp::Udp;
 use super::virtio_phy::VirtioPhy;
+use crate::error::Errno;
 use crate::fs::file::Readiness;
 use crate::fs::poll::FileWaitQueue;
 
@@ -91,8 +94,8 @@ pub struct Entry {
 /// The whole stack.
 pub struct Stack {
     pub ifaces: Ifaces,
-    pub tcp_ports: PortTable,
-    pub udp_ports: PortTable,
+    pub tcp_ports: PortTable<IpAddress>,
+    pub udp_ports: PortTable<IpAddress>,
     pub entries: BTreeMap<SockId, Entry>,
     /// TCP connections whose socket was closed while they were still open: they finish
     /// their FIN exchange here and are dropped once CLOSED.
@@ -153,6 +156,13 @@ impl Stack {
     fn poll_at_ns(&mut self) -> Option<u64> {
         let at = self.ifaces.poll_at(now())?;
         Some(at.total_micros().max(0) as u64 * 1000)
+    }
+}
+
+impl From<PortError> for Errno {
+    /// Both ways a port is refused are EADDRINUSE to the caller, as on Linux.
+    fn from(_: PortError) -> Self {
+        Errno::EADDRINUSE
     }
 }
 

@@ -113,7 +113,7 @@ impl Default for Tcp {
 }
 
 /// Returns socket `id`'s TCP state, with the interface and port table beside it.
-fn parts(stack: &mut Stack, id: SockId) -> (&mut Tcp, &mut Ifaces, &mut PortTable) {
+fn parts(stack: &mut Stack, id: SockId) -> (&mut Tcp, &mut Ifaces, &mut PortTable<IpAddress>) {
     let Stack { ifaces, tcp_ports, entries, .. } = stack;
     match entries.get_mut(&id).map(|e| &mut e.proto) {
         Some(Proto::Tcp(t)) => (t, ifaces, tcp_ports),
@@ -170,7 +170,7 @@ pub fn listen(stack: &mut Stack, id: SockId, backlog: i32) -> SysResult<()> {
     };
     if let Err(e) = ports.listen(id, bound.port) {
         tcp.phase = Phase::Idle { bound: Some(bound), done: false };
-        return Err(e);
+        return Err(e.into());
     }
     tcp.phase = Phase::Listening { bound, backlog, queue: Vec::new() };
     tcp.shut_rd = false;
@@ -391,7 +391,7 @@ pub fn receive(
 
 /// shutdown(2).
 pub fn shutdown(stack: &mut Stack, id: SockId, read: bool, write: bool) -> SysResult<()> {
-    let (tcp, iface, _) = parts(stack, id);
+    let (tcp, iface, ports) = parts(stack, id);
     tcp.shut_rd |= read;
     tcp.shut_wr |= write;
     match &mut tcp.phase {
@@ -405,6 +405,7 @@ pub fn shutdown(stack: &mut Stack, id: SockId, read: bool, write: bool) -> SysRe
                     iface.tcp(h).abort();
                 }
                 tcp.phase = Phase::Idle { bound: Some(bound), done: false };
+                ports.unlisten(id, bound.port);
                 drop_later(stack, queue);
             }
             Ok(())

@@ -56,7 +56,7 @@ pub struct Datagram {
     pub from: IpEndpoint,
 }
 
-fn parts(stack: &mut Stack, id: SockId) -> (&mut Udp, &mut Ifaces, &mut PortTable) {
+fn parts(stack: &mut Stack, id: SockId) -> (&mut Udp, &mut Ifaces, &mut PortTable<IpAddress>) {
     let Stack { ifaces, udp_ports, entries, .. } = stack;
     match entries.get_mut(&id).map(|e| &mut e.proto) {
         Some(Proto::Udp(u)) => (u, ifaces, udp_ports),
@@ -69,7 +69,7 @@ fn parts(stack: &mut Stack, id: SockId) -> (&mut Udp, &mut Ifaces, &mut PortTabl
 fn bind_to(
     udp: &mut Udp,
     iface: &mut Ifaces,
-    ports: &mut PortTable,
+    ports: &mut PortTable<IpAddress>,
     id: SockId,
     addr: Option<IpAddress>,
     port: u16,

@@ -1,0 +1,129 @@
+//! Host tests of the port tables (`kernel/src/net/port.rs`): bind(2)'s conflicts with and
+//! without SO_REUSEADDR, listening, release, and the ephemeral range, with `[u8; 4]`
+//! addresses standing in for smoltcp's.
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+#[path = "../../kernel/src/net/port.rs"]
+mod port;
+
+use port::{PortError, PortTable};
+use proptest::prelude::*;
+
+const LOCALHOST: Option<[u8; 4]> = Some([127, 0, 0, 1]);
+const OTHER: Option<[u8; 4]> = Some([127, 0, 0, 2]);
+const ANY: Option<[u8; 4]> = None;
+
+fn tcp() -> PortTable<[u8; 4]> {
+    PortTable::new(true, 0)
+}
+
+#[test]
+fn a_port_bound_twice_on_one_address_is_in_use() {
+    let mut t = tcp();
+    assert_eq!(t.bind(1, LOCALHOST, 8080, false), Ok(8080));
+    assert_eq!(t.bind(2, LOCALHOST, 8080, false), Err(PortError::InUse));
+}
+
+#[test]
+fn the_wildcard_overlaps_every_address_both_ways() {
+    let mut t = tcp();
+    t.bind(1, LOCALHOST, 8080, false).unwrap();
+    assert_eq!(t.bind(2, ANY, 8080, false), Err(PortError::InUse));
+    let mut t = tcp();
+    t.bind(1, ANY, 8080, false).unwrap();
+    assert_eq!(t.bind(2, OTHER, 8080, false), Err(PortError::InUse));
+}
+
+#[test]
+fn different_addresses_share_a_port() {
+    let mut t = tcp();
+    t.bind(1, LOCALHOST, 8080, false).unwrap();
+    assert_eq!(t.bind(2, OTHER, 8080, false), Ok(8080));
+}
+
+#[test]
+fn reuse_addr_on_both_shares_a_port_until_one_listens() {
+    let mut t = tcp();
+    t.bind(1, LOCALHOST, 8080, true).unwrap();
+    assert_eq!(t.bind(2, LOCALHOST, 8080, true), Ok(8080));
+    assert_eq!(t.listen(1, 8080), Ok(()));
+    assert_eq!(t.listen(2, 8080), Err(PortError::InUse));
+    assert_eq!(t.bind(3, LOCALHOST, 8080, true), Err(PortError::InUse));
+}
+
+#[test]
+fn reuse_addr_on_one_side_only_is_not_enough() {
+    let mut t = tcp();
+    t.bind(1, LOCALHOST, 8080, false).unwrap();
+    assert_eq!(t.bind(2, LOCALHOST, 8080, true), Err(PortError::InUse));
+}
+
+#[test]
+fn udp_listening_does_not_exclude_reuse() {
+    let mut t: PortTable<[u8; 4]> = PortTable::new(false, 0);
+    t.bind(1, LOCALHOST, 53, true).unwrap();
+    t.listen(1, 53).unwrap();
+    assert_eq!(t.bind(2, LOCALHOST, 53, true), Ok(53));
+}
+
+#[test]
+fn a_released_port_can_be_bound_again() {
+    let mut t = tcp();
+    t.bind(1, LOCALHOST, 8080, false).unwrap();
+    t.release(1, 8080);
+    assert_eq!(t.bind(2, LOCALHOST, 8080, false), Ok(8080));
+}
+
+#[test]
+fn a_listener_that_stopped_no_longer_blocks_reuse() {
+    let mut t = tcp();
+    t.bind(1, LOCALHOST, 8080, true).unwrap();
+    t.listen(1, 8080).unwrap();
+    t.unlisten(1, 8080);
+    assert_eq!(t.bind(2, LOCALHOST, 8080, true), Ok(8080));
+}
+
+#[test]
+fn ephemeral_ports_come_from_32768_to_60999_and_are_never_shared() {
+    let mut t: PortTable<[u8; 4]> = PortTable::new(true, u16::MAX);
+    let a = t.bind(1, ANY, 0, true).unwrap();
+    let b = t.bind(2, ANY, 0, true).unwrap();
+    assert!((32768..=60999).contains(&a) && (32768..=60999).contains(&b));
+    assert_ne!(a, b);
+}
+
+#[test]
+fn the_ephemeral_range_runs_out() {
+    let mut t = tcp();
+    for owner in 0..(60999 - 32768 + 1) {
+        t.bind(owner, LOCALHOST, 0, false).unwrap();
+    }
+    assert_eq!(t.bind(u64::MAX, LOCALHOST, 0, false), Err(PortError::NoEphemeral));
+}
+
+proptest! {
+    #[test]
+    fn no_two_live_bindings_without_reuse_overlap(
+        ops in proptest::collection::vec((0u64..6, 0u8..3, 1u16..4, any::<bool>()), 1..60),
+    ) {
+        let mut t = tcp();
+        let mut live: Vec<(u64, Option<[u8; 4]>, u16)> = Vec::new();
+        for (owner, which, port, release) in ops {
+            let addr = [ANY, LOCALHOST, OTHER][which as usize];
+            if release {
+                t.release(owner, port);
+                live.retain(|&(o, _, p)| !(o == owner && p == port));
+            } else if t.bind(owner, addr, port, false).is_ok() {
+                live.push((owner, addr, port));
+            }
+        }
+        for (i, a) in live.iter().enumerate() {
+            for b in &live[i + 1..] {
+                let overlap = a.1.is_none() || b.1.is_none() || a.1 == b.1;
+                prop_assert!(!(a.2 == b.2 && overlap), "{a:?} and {b:?}");
+            }
+        }
+    }
+}
