@@ -13,6 +13,9 @@
 #include <sys/select.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "probe.h"
@@ -121,6 +124,101 @@ static void timerfd_cases(void) {
     close(ep);
 }
 
+/* Prints what one epoll_wait (timeout 0) reports: the count, then each event's data and
+ * bits (IN, OUT, HUP), in the order reported. */
+static void show_wait(const char *what, int ep) {
+    struct epoll_event out[4];
+    int k = epoll_wait(ep, out, 4, 0);
+    printf("%s: %d", what, k);
+    for (int i = 0; i < k; i++)
+        printf(" [%llu%s%s%s]", (unsigned long long)out[i].data.u64,
+               out[i].events & EPOLLIN ? " IN" : "", out[i].events & EPOLLOUT ? " OUT" : "",
+               out[i].events & EPOLLHUP ? " HUP" : "");
+    printf("\n");
+}
+
+/* Edge-triggered epoll: an event once per change, not while the file stays ready. */
+static void edge_triggered_cases(void) {
+    int p[2];
+    pipe(p);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = 1 };
+    epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+    show_wait("et pipe empty", ep);
+    write(p[1], "a", 1);
+    show_wait("et pipe after a write", ep);
+    show_wait("et pipe again, no new write", ep);
+    write(p[1], "b", 1);
+    show_wait("et pipe after a second write", ep);
+    char c;
+    read(p[0], &c, 1);
+    show_wait("et pipe after a partial read", ep);
+    epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev);
+    show_wait("et pipe after EPOLL_CTL_MOD", ep);
+    read(p[0], &c, 1);
+    show_wait("et pipe drained", ep);
+    write(p[1], "c", 1);
+    show_wait("et pipe refilled", ep);
+    close(p[1]);
+    show_wait("et pipe writer closed", ep);
+    close(p[0]);
+    close(ep);
+
+    /* Two connected sockets, each watched for IN and OUT edge-triggered: writable once. */
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    ep = epoll_create1(0);
+    struct epoll_event both = { .events = EPOLLIN | EPOLLOUT | EPOLLET };
+    for (int i = 0; i < 2; i++) {
+        both.data.u64 = 10 + i;
+        epoll_ctl(ep, EPOLL_CTL_ADD, sv[i], &both);
+    }
+    show_wait("et unix pair", ep);
+    show_wait("et unix pair again", ep);
+    write(sv[0], "x", 1);
+    show_wait("et unix pair after a write", ep);
+    close(sv[0]);
+    close(sv[1]);
+    close(ep);
+
+    /* The same over TCP on loopback (CPython's test_epoll.test_control_and_wait). */
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof a;
+    bind(l, (struct sockaddr *)&a, sizeof a);
+    listen(l, 1);
+    getsockname(l, (struct sockaddr *)&a, &alen);
+    int cl = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(cl, (struct sockaddr *)&a, sizeof a) != 0) {
+        printf("et tcp: connect failed: %s\n", strerror(errno));
+        return;
+    }
+    int sv2 = accept(l, NULL, NULL);
+    ep = epoll_create1(0);
+    both.data.u64 = 20;
+    epoll_ctl(ep, EPOLL_CTL_ADD, cl, &both);
+    both.data.u64 = 21;
+    epoll_ctl(ep, EPOLL_CTL_ADD, sv2, &both);
+    struct epoll_event out[4];
+    int k = epoll_wait(ep, out, 4, 1000);
+    unsigned long long seen = 0;
+    for (int i = 0; i < k; i++)
+        seen |= (out[i].events & EPOLLOUT ? 1ull : 0) << (out[i].data.u64 - 20);
+    printf("et tcp first wait: both writable %s\n", seen == 3 ? "yes" : "no");
+    k = epoll_wait(ep, out, 4, 100);
+    printf("et tcp second wait: %d\n", k);
+    write(cl, "hello", 5);
+    k = epoll_wait(ep, out, 4, 1000);
+    int in_at_server = 0;
+    for (int i = 0; i < k; i++)
+        if (out[i].data.u64 == 21 && (out[i].events & EPOLLIN)) in_at_server = 1;
+    printf("et tcp after a write: server readable %d\n", in_at_server);
+    close(cl);
+    close(sv2);
+    close(l);
+    close(ep);
+}
+
 int main(void) {
     /* A named pipe between parent and child. */
     if (mkfifo("/tmp/fifo", 0600) != 0) { perror("mkfifo"); return 1; }
@@ -193,5 +291,6 @@ int main(void) {
     printf("epoll in itself: %d %s\n", self, self < 0 && errno == EINVAL ? "EINVAL" : "?");
     select_cases();
     timerfd_cases();
+    edge_triggered_cases();
     return probe_end();
 }

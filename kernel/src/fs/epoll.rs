@@ -1,5 +1,8 @@
-//! epoll: an interest list polled for readiness (level-triggered; EPOLLET is reported like
-//! level-triggered, EPOLLONESHOT disarms after one report).
+//! epoll: an interest list polled for readiness. Level-triggered interests are reported
+//! while their file is ready. Edge-triggered ones (EPOLLET) are reported when ready and
+//! something happened to the file since the last report (its `readiness_changes` count
+//! moved; files without a count are reported as level-triggered ones are). EPOLLONESHOT
+//! disarms after one report, until EPOLL_CTL_MOD.
 
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
@@ -7,7 +10,7 @@ use alloc::vec::Vec;
 
 use ostd::sync::SpinLock;
 
-use super::file::{FileLike, OpenFlags, Stat};
+use super::file::{FileLike, OpenFlags, ReadinessChanges, Stat};
 use crate::error::{Errno, SysResult};
 
 /// EPOLLIN.
@@ -34,6 +37,27 @@ struct Interest {
     events: u32,
     data: u64,
     armed: bool,
+    /// For EPOLLET: the file's `readiness_changes` counts at the last report (`None`: not
+    /// reported since it was added or modified).
+    reported_at: Option<ReadinessChanges>,
+}
+
+impl Interest {
+    /// Whether an edge-triggered interest has a new edge: never reported yet, or the side
+    /// it watches was woken since (a wake-up of the other side is not its edge, as Linux
+    /// ignores a wake-up whose key misses the interest's events). Level-triggered
+    /// interests, and files that count nothing, always do.
+    fn has_new_edge(&self, now: Option<ReadinessChanges>) -> bool {
+        let (Some(now), Some(then)) = (now, self.reported_at) else { return true };
+        if self.events & EPOLLET == 0 {
+            return true;
+        }
+        let watches_input = self.events & (EPOLLIN | EPOLLRDHUP) != 0;
+        let watches_output = self.events & EPOLLOUT != 0;
+        let watches_neither = !watches_input && !watches_output;
+        (now.input != then.input && (watches_input || watches_neither))
+            || (now.output != then.output && (watches_output || watches_neither))
+    }
 }
 
 /// An epoll instance.
@@ -81,7 +105,10 @@ impl Epoll {
         if i.get(&fd).is_some_and(same_file) {
             return Err(Errno::EEXIST);
         }
-        i.insert(fd, Interest { file: Arc::downgrade(file), events, data, armed: true });
+        i.insert(
+            fd,
+            Interest { file: Arc::downgrade(file), events, data, armed: true, reported_at: None },
+        );
         Ok(())
     }
 
@@ -97,6 +124,7 @@ impl Epoll {
         x.events = events;
         x.data = data;
         x.armed = true;
+        x.reported_at = None;
         Ok(())
     }
 
@@ -118,6 +146,12 @@ impl Epoll {
                 continue;
             }
             let Some(file) = x.file.upgrade() else { continue };
+            // Read before the readiness: a change between the two is then seen next time
+            // (a repeated report) rather than lost.
+            let changes = file.readiness_changes();
+            if !x.has_new_edge(changes) {
+                continue;
+            }
             let r = file.readiness();
             let mut ev = 0;
             if r.readable && x.events & EPOLLIN != 0 {
@@ -137,6 +171,7 @@ impl Epoll {
             }
             if ev != 0 {
                 out.push((ev, x.data));
+                x.reported_at = changes;
                 if x.events & EPOLLONESHOT != 0 {
                     x.armed = false;
                 }
@@ -175,6 +210,9 @@ impl Epoll {
         !i.values().any(|x| {
             x.armed
                 && x.file.upgrade().is_some_and(|f| {
+                    if !x.has_new_edge(f.readiness_changes()) {
+                        return false;
+                    }
                     let r = f.readiness();
                     (r.readable && x.events & EPOLLIN != 0)
                         || (r.writable && x.events & EPOLLOUT != 0)

@@ -4,7 +4,7 @@ use alloc::sync::Arc;
 
 use ostd::sync::SpinLock;
 
-use super::file::{FileLike, OpenFlags, Readiness, Stat};
+use super::file::{FileLike, OpenFlags, Readiness, ReadinessChanges, Stat};
 use crate::error::{Errno, SysResult};
 use crate::fs::poll::FileWaitQueue;
 
@@ -86,6 +86,10 @@ impl FileLike for EventFd {
     fn set_status_flags(&self, flags: OpenFlags) {
         let mut f = self.flags.lock();
         *f = (*f - OpenFlags::NONBLOCK) | (flags & OpenFlags::NONBLOCK);
+    }
+
+    fn readiness_changes(&self) -> Option<ReadinessChanges> {
+        Some(ReadinessChanges::both(self.changed.wakes()))
     }
 
     fn readiness(&self) -> Readiness {

@@ -148,6 +148,21 @@ pub const SEEK_DATA: u32 = 3;
 /// lseek: the next hole (for us, the end of the file).
 pub const SEEK_HOLE: u32 = 4;
 
+/// How many times a file's input side (data, connections or end of file arrived) and its
+/// output side (room to write came) were woken: see [`FileLike::readiness_changes`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadinessChanges {
+    pub input: u64,
+    pub output: u64,
+}
+
+impl ReadinessChanges {
+    /// The same count for both sides, for files with one wait queue.
+    pub fn both(count: u64) -> Self {
+        Self { input: count, output: count }
+    }
+}
+
 /// Readiness, for poll/select.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Readiness {
@@ -207,6 +222,14 @@ pub trait FileLike: Send + Sync {
     /// Returns readiness for poll/select.
     fn readiness(&self) -> Readiness {
         Readiness { readable: true, writable: true, hangup: false, ..Readiness::default() }
+    }
+    /// Counts that grow whenever the file's readiness may have changed (its wait queues
+    /// were woken): edge-triggered epoll reports a ready file once per change, as Linux
+    /// reports it once per wake-up of the file's queue. `None` for files that keep no such
+    /// counts: epoll then reports them whenever they are ready, as if level-triggered, which
+    /// can repeat an event but never loses one.
+    fn readiness_changes(&self) -> Option<ReadinessChanges> {
+        None
     }
     /// Returns an epoll instance behind this file, for epoll_ctl/epoll_wait.
     fn as_epoll(&self) -> Option<&super::epoll::Epoll> {

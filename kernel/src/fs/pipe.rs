@@ -9,7 +9,7 @@ use alloc::sync::Arc;
 
 use ostd::sync::SpinLock;
 
-use super::file::{FileLike, OpenFlags, Readiness, Stat};
+use super::file::{FileLike, OpenFlags, Readiness, ReadinessChanges, Stat};
 use crate::error::{Errno, SysResult};
 use crate::fs::poll::FileWaitQueue;
 
@@ -171,6 +171,13 @@ impl FileLike for FifoRdwr {
 
     fn flags(&self) -> OpenFlags {
         *self.flags.lock()
+    }
+
+    fn readiness_changes(&self) -> Option<ReadinessChanges> {
+        Some(ReadinessChanges {
+            input: self.pipe.readable.wakes(),
+            output: self.pipe.writable.wakes(),
+        })
     }
 
     fn readiness(&self) -> Readiness {
@@ -346,6 +353,13 @@ impl FileLike for PipeEnd {
     fn set_status_flags(&self, flags: OpenFlags) {
         let mut f = self.flags.lock();
         *f = (*f - OpenFlags::NONBLOCK) | (flags & OpenFlags::NONBLOCK);
+    }
+
+    fn readiness_changes(&self) -> Option<ReadinessChanges> {
+        Some(ReadinessChanges {
+            input: self.pipe.readable.wakes(),
+            output: self.pipe.writable.wakes(),
+        })
     }
 
     fn readiness(&self) -> Readiness {

@@ -10,6 +10,7 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostd::sync::WaitQueue;
 
@@ -45,6 +46,9 @@ pub fn wait_for_readiness<R>(
 /// wakes the pollers, which may be watching the same change.
 pub struct FileWaitQueue {
     queue: WaitQueue,
+    /// How many times it was woken: edge-triggered epoll reports a ready file again only
+    /// after one of its queues was woken (see [`FileLike::readiness_changes`]).
+    wakes: AtomicU64,
 }
 
 impl Default for FileWaitQueue {
@@ -56,7 +60,7 @@ impl Default for FileWaitQueue {
 impl FileWaitQueue {
     /// Creates an empty queue.
     pub const fn new() -> Self {
-        Self { queue: WaitQueue::new() }
+        Self { queue: WaitQueue::new(), wakes: AtomicU64::new(0) }
     }
 
     /// Sleeps until `cond` returns `Some` (see [`WaitQueue::wait_until`]).
@@ -74,8 +78,15 @@ impl FileWaitQueue {
         self.queue.wait_until_or_deadline(cond, deadline_ns)
     }
 
+    /// Returns how many times the queue was woken.
+    pub fn wakes(&self) -> u64 {
+        self.wakes.load(Ordering::Acquire)
+    }
+
     /// Wakes every sleeper, and the pollers.
     pub fn wake_all(&self) {
+        // Counted before the wake-up, so a poller woken by it sees the new count.
+        self.wakes.fetch_add(1, Ordering::AcqRel);
         self.queue.wake_all();
         notify_readiness();
     }

@@ -26,7 +26,7 @@ use super::stack::{self, Proto, Shared, SockId, Stack};
 use super::tcp::{self, Tcp, TcpOptions};
 use super::udp::{self, Udp};
 use crate::error::{Errno, SysResult};
-use crate::fs::file::{FileLike, OpenFlags, Readiness, Stat};
+use crate::fs::file::{FileLike, OpenFlags, Readiness, ReadinessChanges, Stat};
 use crate::user_mem::UserMem;
 
 const IPPROTO_TCP: u64 = 6;
@@ -536,6 +536,10 @@ impl FileLike for InetSocket {
 
     fn readiness(&self) -> Readiness {
         self.shared.readiness()
+    }
+
+    fn readiness_changes(&self) -> Option<ReadinessChanges> {
+        Some(ReadinessChanges::both(self.shared.generation()))
     }
 
     fn ioctl(&self, cmd: u32, arg: u64, mem: &UserMem) -> SysResult<u64> {

@@ -21,7 +21,7 @@ use ostd::sync::SpinLock;
 use super::addr::{SockAddr, UnixAddr};
 use super::socket::{Credentials, IoFlags, Received, SockType, Socket, SocketCaller};
 use crate::error::{Errno, SysResult};
-use crate::fs::file::{FileLike, OpenFlags, Readiness, Stat};
+use crate::fs::file::{FileLike, OpenFlags, Readiness, ReadinessChanges, Stat};
 use crate::fs::node::Node;
 use crate::fs::poll::FileWaitQueue;
 use crate::fs::{NodeKind, entries, path, perm};
@@ -707,6 +707,16 @@ impl FileLike for UnixSocket {
     fn set_status_flags(&self, flags: OpenFlags) {
         let mut f = self.flags.lock();
         *f = (*f - OpenFlags::NONBLOCK) | (flags & OpenFlags::NONBLOCK);
+    }
+
+    fn readiness_changes(&self) -> Option<ReadinessChanges> {
+        // Input arrives in its own queue (data, or the peer's close) or as a connection;
+        // room comes when the peer's receiver reads from the peer's queue.
+        let peer = self.inner.lock().peer.as_ref().map(|(q, _)| q.clone());
+        Some(ReadinessChanges {
+            input: self.rx.readable.wakes() + self.incoming.wakes(),
+            output: peer.map_or(0, |q| q.writable.wakes()),
+        })
     }
 
     fn readiness(&self) -> Readiness {
