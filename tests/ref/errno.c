@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -156,5 +157,22 @@ int main(void) {
     T("select negative nfds", SYS_select, -1, NULL, NULL, NULL, NULL);
     T("poll NULL with nfds 1", SYS_poll, NULL, 1, 0);
     T("syscall 999", 999);
+    T("sethostname 65 bytes", SYS_sethostname, "0123456789012345678901234567890123456789012345678901234567890123x", 65);
+    T("sethostname negative length", SYS_sethostname, "x", -1);
+    T("sethostname from NULL", SYS_sethostname, NULL, 4);
+    T("sethostname 64 bytes", SYS_sethostname, "0123456789012345678901234567890123456789012345678901234567890123", 64);
+    T("setdomainname cocoon.test", SYS_setdomainname, "cocoon.test!", 11);
+    struct utsname_raw { char f[6][65]; } u;
+    syscall(SYS_uname, &u);
+    printf("uname nodename %s domainname %s\n", u.f[1], u.f[5]);
+    T("sethostname probe", SYS_sethostname, "probe", 5);
+    syscall(SYS_uname, &u);
+    printf("uname nodename %s\n", u.f[1]);
+    if (fork() == 0) {
+        setuid(65534);
+        T("sethostname as nobody", SYS_sethostname, "x", 1);
+        _exit(0);
+    }
+    wait(NULL);
     return probe_end();
 }

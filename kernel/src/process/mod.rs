@@ -17,6 +17,7 @@ pub mod registry;
 pub mod run;
 pub mod sigframe;
 pub mod signal;
+pub mod uts;
 pub mod vm;
 
 use alloc::string::String;

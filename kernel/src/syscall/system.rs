@@ -1,18 +1,51 @@
-//! Syscalls about the machine as a whole: uname, sysinfo, getrandom, reboot, and the
+//! Syscalls about the machine as a whole: uname and the names it reports, sysinfo, getrandom, reboot, and the
 //! capability sets (capget, capset).
 
 use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
+use crate::process::uts::{self, Which};
 
 /// uname(2).
 pub fn sys_uname(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let fields =
-        ["Linux", "(none)", "6.1.0-cocoon", "#1 SMP PREEMPT cocoon 0.1.0", "x86_64", "(none)"];
-    let mut b = [0u8; 65 * 6];
+    let (host, domain) = (uts::get(Which::Host), uts::get(Which::Domain));
+    let fields: [&[u8]; 6] = [
+        b"Linux",
+        host.as_bytes(),
+        b"6.1.0-cocoon",
+        b"#1 SMP PREEMPT cocoon 0.1.0",
+        b"x86_64",
+        domain.as_bytes(),
+    ];
+    const FIELD: usize = uts::MAX_NAME + 1;
+    let mut b = [0u8; FIELD * 6];
     for (i, f) in fields.iter().enumerate() {
-        b[i * 65..i * 65 + f.len()].copy_from_slice(f.as_bytes());
+        b[i * FIELD..i * FIELD + f.len()].copy_from_slice(f);
     }
     ctx.mem().write(a[0], &b)?;
+    Ok(0)
+}
+
+/// sethostname(2).
+pub fn sys_sethostname(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    set_uts_name(ctx, Which::Host, a[0], a[1])
+}
+
+/// setdomainname(2).
+pub fn sys_setdomainname(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    set_uts_name(ctx, Which::Domain, a[0], a[1])
+}
+
+/// Both setters, in Linux's order of checks: CAP_SYS_ADMIN (root here) is EPERM, a length
+/// (an int) outside 0..=64 is EINVAL, then the copy (EFAULT).
+fn set_uts_name(ctx: &mut SyscallCtx, which: Which, name: u64, len: u64) -> SysResult<u64> {
+    if ctx.process.creds().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let len = len as i32;
+    let len = usize::try_from(len).ok().filter(|&l| l <= uts::MAX_NAME).ok_or(Errno::EINVAL)?;
+    let mut buf = [0u8; uts::MAX_NAME];
+    ctx.mem().read(name, &mut buf[..len])?;
+    uts::set(which, &buf[..len])?;
     Ok(0)
 }
 

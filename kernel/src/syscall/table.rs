@@ -162,6 +162,8 @@ table! {
     165 mount => mount::sys_mount,
     166 umount2 => mount::sys_umount2,
     169 reboot => system::sys_reboot,
+    170 sethostname => system::sys_sethostname,
+    171 setdomainname => system::sys_setdomainname,
     186 gettid => process::sys_gettid,
     188 setxattr => file_meta::sys_xattr_unsupported,
     189 lsetxattr => file_meta::sys_xattr_unsupported,
