@@ -189,6 +189,35 @@ static void binding(void) {
     close(r2);
     close(r3);
 
+    /* SO_REUSEPORT: sockets that all set it share a port, listening too. A fixed port: an
+     * ephemeral one follows other rules on Linux. */
+    int p1 = socket(AF_INET, SOCK_STREAM, 0), p2 = socket(AF_INET, SOCK_STREAM, 0);
+    printf("SO_REUSEPORT default %d\n", int_option(p1, SOL_SOCKET, SO_REUSEPORT));
+    setsockopt(p1, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+    setsockopt(p2, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+    printf("SO_REUSEPORT set %d\n", int_option(p1, SOL_SOCKET, SO_REUSEPORT));
+    addr = loopback(47001);
+    report("SO_REUSEPORT: first binds", bind(p1, (struct sockaddr *)&addr, sizeof addr));
+    report("SO_REUSEPORT: second binds", bind(p2, (struct sockaddr *)&addr, sizeof addr));
+    report("SO_REUSEPORT: first listens", listen(p1, 1));
+    report("SO_REUSEPORT: second listens", listen(p2, 1));
+    int p3 = socket(AF_INET, SOCK_STREAM, 0);
+    report("SO_REUSEPORT: a socket without it", bind(p3, (struct sockaddr *)&addr, sizeof addr));
+    report("SO_REUSEPORT: connect", connect(p3, (struct sockaddr *)&addr, sizeof addr));
+    struct pollfd both[2] = { { .fd = p1, .events = POLLIN }, { .fd = p2, .events = POLLIN } };
+    int ready = poll(both, 2, 5000);
+    printf("SO_REUSEPORT: one listener has it %d\n", ready == 1);
+    close(p1);
+    close(p2);
+    close(p3);
+    int u1 = socket(AF_INET, SOCK_DGRAM, 0), u2 = socket(AF_INET, SOCK_DGRAM, 0);
+    setsockopt(u1, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+    setsockopt(u2, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+    report("SO_REUSEPORT: UDP binds", bind(u1, (struct sockaddr *)&addr, sizeof addr));
+    report("SO_REUSEPORT: UDP binds again", bind(u2, (struct sockaddr *)&addr, sizeof addr));
+    close(u1);
+    close(u2);
+
     int l = socket(AF_INET, SOCK_STREAM, 0);
     report("listen unbound (autobinds)", listen(l, 1));
     port = port_of(l);

@@ -8,7 +8,11 @@ extern crate alloc;
 #[path = "../../kernel/src/net/port.rs"]
 mod port;
 
-use port::{PortError, PortTable};
+use port::{PortError, PortTable, Reuse};
+
+const NONE: Reuse = Reuse::NONE;
+const ADDR: Reuse = Reuse { addr: true, port: false };
+const PORT: Reuse = Reuse { addr: false, port: true };
 use proptest::prelude::*;
 
 const LOCALHOST: Option<[u8; 4]> = Some([127, 0, 0, 1]);
@@ -22,74 +26,100 @@ fn tcp() -> PortTable<[u8; 4]> {
 #[test]
 fn a_port_bound_twice_on_one_address_is_in_use() {
     let mut t = tcp();
-    assert_eq!(t.bind(1, LOCALHOST, 8080, false), Ok(8080));
-    assert_eq!(t.bind(2, LOCALHOST, 8080, false), Err(PortError::InUse));
+    assert_eq!(t.bind(1, LOCALHOST, 8080, NONE), Ok(8080));
+    assert_eq!(t.bind(2, LOCALHOST, 8080, NONE), Err(PortError::InUse));
 }
 
 #[test]
 fn the_wildcard_overlaps_every_address_both_ways() {
     let mut t = tcp();
-    t.bind(1, LOCALHOST, 8080, false).unwrap();
-    assert_eq!(t.bind(2, ANY, 8080, false), Err(PortError::InUse));
+    t.bind(1, LOCALHOST, 8080, NONE).unwrap();
+    assert_eq!(t.bind(2, ANY, 8080, NONE), Err(PortError::InUse));
     let mut t = tcp();
-    t.bind(1, ANY, 8080, false).unwrap();
-    assert_eq!(t.bind(2, OTHER, 8080, false), Err(PortError::InUse));
+    t.bind(1, ANY, 8080, NONE).unwrap();
+    assert_eq!(t.bind(2, OTHER, 8080, NONE), Err(PortError::InUse));
 }
 
 #[test]
 fn different_addresses_share_a_port() {
     let mut t = tcp();
-    t.bind(1, LOCALHOST, 8080, false).unwrap();
-    assert_eq!(t.bind(2, OTHER, 8080, false), Ok(8080));
+    t.bind(1, LOCALHOST, 8080, NONE).unwrap();
+    assert_eq!(t.bind(2, OTHER, 8080, NONE), Ok(8080));
 }
 
 #[test]
 fn reuse_addr_on_both_shares_a_port_until_one_listens() {
     let mut t = tcp();
-    t.bind(1, LOCALHOST, 8080, true).unwrap();
-    assert_eq!(t.bind(2, LOCALHOST, 8080, true), Ok(8080));
+    t.bind(1, LOCALHOST, 8080, ADDR).unwrap();
+    assert_eq!(t.bind(2, LOCALHOST, 8080, ADDR), Ok(8080));
     assert_eq!(t.listen(1, 8080), Ok(()));
     assert_eq!(t.listen(2, 8080), Err(PortError::InUse));
-    assert_eq!(t.bind(3, LOCALHOST, 8080, true), Err(PortError::InUse));
+    assert_eq!(t.bind(3, LOCALHOST, 8080, ADDR), Err(PortError::InUse));
 }
 
 #[test]
 fn reuse_addr_on_one_side_only_is_not_enough() {
     let mut t = tcp();
-    t.bind(1, LOCALHOST, 8080, false).unwrap();
-    assert_eq!(t.bind(2, LOCALHOST, 8080, true), Err(PortError::InUse));
+    t.bind(1, LOCALHOST, 8080, NONE).unwrap();
+    assert_eq!(t.bind(2, LOCALHOST, 8080, ADDR), Err(PortError::InUse));
+}
+
+#[test]
+fn reuse_port_on_both_shares_a_port_even_listening() {
+    let mut t = tcp();
+    t.bind(1, ANY, 8080, PORT).unwrap();
+    assert_eq!(t.bind(2, ANY, 8080, PORT), Ok(8080));
+    assert_eq!(t.listen(1, 8080), Ok(()));
+    assert_eq!(t.listen(2, 8080), Ok(()));
+    assert_eq!(t.bind(3, LOCALHOST, 8080, PORT), Ok(8080), "a third with the option joins");
+}
+
+#[test]
+fn reuse_port_on_one_side_only_is_not_enough() {
+    let mut t = tcp();
+    t.bind(1, ANY, 8080, PORT).unwrap();
+    assert_eq!(t.bind(2, ANY, 8080, NONE), Err(PortError::InUse));
+    assert_eq!(t.bind(3, ANY, 8080, ADDR), Err(PortError::InUse));
+}
+
+#[test]
+fn a_reuse_port_listener_still_excludes_reuse_addr_company() {
+    let mut t = tcp();
+    t.bind(1, ANY, 8080, Reuse { addr: true, port: true }).unwrap();
+    t.listen(1, 8080).unwrap();
+    assert_eq!(t.bind(2, ANY, 8080, ADDR), Err(PortError::InUse));
 }
 
 #[test]
 fn udp_listening_does_not_exclude_reuse() {
     let mut t: PortTable<[u8; 4]> = PortTable::new(false, 0);
-    t.bind(1, LOCALHOST, 53, true).unwrap();
+    t.bind(1, LOCALHOST, 53, ADDR).unwrap();
     t.listen(1, 53).unwrap();
-    assert_eq!(t.bind(2, LOCALHOST, 53, true), Ok(53));
+    assert_eq!(t.bind(2, LOCALHOST, 53, ADDR), Ok(53));
 }
 
 #[test]
 fn a_released_port_can_be_bound_again() {
     let mut t = tcp();
-    t.bind(1, LOCALHOST, 8080, false).unwrap();
+    t.bind(1, LOCALHOST, 8080, NONE).unwrap();
     t.release(1, 8080);
-    assert_eq!(t.bind(2, LOCALHOST, 8080, false), Ok(8080));
+    assert_eq!(t.bind(2, LOCALHOST, 8080, NONE), Ok(8080));
 }
 
 #[test]
 fn a_listener_that_stopped_no_longer_blocks_reuse() {
     let mut t = tcp();
-    t.bind(1, LOCALHOST, 8080, true).unwrap();
+    t.bind(1, LOCALHOST, 8080, ADDR).unwrap();
     t.listen(1, 8080).unwrap();
     t.unlisten(1, 8080);
-    assert_eq!(t.bind(2, LOCALHOST, 8080, true), Ok(8080));
+    assert_eq!(t.bind(2, LOCALHOST, 8080, ADDR), Ok(8080));
 }
 
 #[test]
 fn ephemeral_ports_come_from_32768_to_60999_and_are_never_shared() {
     let mut t: PortTable<[u8; 4]> = PortTable::new(true, u16::MAX);
-    let a = t.bind(1, ANY, 0, true).unwrap();
-    let b = t.bind(2, ANY, 0, true).unwrap();
+    let a = t.bind(1, ANY, 0, ADDR).unwrap();
+    let b = t.bind(2, ANY, 0, ADDR).unwrap();
     assert!((32768..=60999).contains(&a) && (32768..=60999).contains(&b));
     assert_ne!(a, b);
 }
@@ -98,9 +128,9 @@ fn ephemeral_ports_come_from_32768_to_60999_and_are_never_shared() {
 fn the_ephemeral_range_runs_out() {
     let mut t = tcp();
     for owner in 0..(60999 - 32768 + 1) {
-        t.bind(owner, LOCALHOST, 0, false).unwrap();
+        t.bind(owner, LOCALHOST, 0, NONE).unwrap();
     }
-    assert_eq!(t.bind(u64::MAX, LOCALHOST, 0, false), Err(PortError::NoEphemeral));
+    assert_eq!(t.bind(u64::MAX, LOCALHOST, 0, NONE), Err(PortError::NoEphemeral));
 }
 
 proptest! {
@@ -115,7 +145,7 @@ proptest! {
             if release {
                 t.release(owner, port);
                 live.retain(|&(o, _, p)| !(o == owner && p == port));
-            } else if t.bind(owner, addr, port, false).is_ok() {
+            } else if t.bind(owner, addr, port, NONE).is_ok() {
                 live.push((owner, addr, port));
             }
         }

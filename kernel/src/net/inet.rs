@@ -21,6 +21,7 @@ use ostd::sync::SpinLock;
 use smoltcp::wire::{IpAddress, IpEndpoint, IpVersion, Ipv4Address, Ipv6Address};
 
 use super::addr::{Family, SockAddr, v4_mapped, v4_unmapped};
+use super::port::Reuse;
 use super::socket::{IoFlags, Received, SockType, Socket};
 use super::stack::{self, Proto, Shared, SockId, Stack};
 use super::tcp::{self, Tcp, TcpOptions};
@@ -44,10 +45,12 @@ const MAX_BUFFER: usize = 212_992;
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 42);
 
-/// The boolean options a socket keeps (SO_REUSEADDR, SO_KEEPALIVE, TCP_NODELAY).
+/// The boolean options a socket keeps (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE,
+/// TCP_NODELAY).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SockFlag {
     ReuseAddr,
+    ReusePort,
     KeepAlive,
     NoDelay,
 }
@@ -418,8 +421,9 @@ impl InetSocket {
         if !self.is_tcp() {
             return match flag {
                 SockFlag::NoDelay => Err(Errno::ENOPROTOOPT),
-                SockFlag::ReuseAddr => {
-                    stack::peek(|s| udp::set_reuse_addr(s, self.id, on));
+                SockFlag::ReuseAddr | SockFlag::ReusePort => {
+                    let reuse = with_reuse(stack::peek(|s| udp_reuse(s, self.id)), flag, on);
+                    stack::peek(|s| udp::set_reuse(s, self.id, reuse));
                     Ok(())
                 }
                 SockFlag::KeepAlive => Ok(()),
@@ -427,7 +431,9 @@ impl InetSocket {
         }
         stack::with(|s| {
             tcp::set_options(s, self.id, |o: &mut TcpOptions| match flag {
-                SockFlag::ReuseAddr => o.reuse_addr = on,
+                SockFlag::ReuseAddr | SockFlag::ReusePort => {
+                    o.reuse = with_reuse(o.reuse, flag, on)
+                }
                 SockFlag::KeepAlive => o.keep_alive = on,
                 SockFlag::NoDelay => o.no_delay = on,
             })
@@ -443,13 +449,16 @@ impl InetSocket {
         if !self.is_tcp() {
             return match flag {
                 SockFlag::NoDelay => Err(Errno::ENOPROTOOPT),
-                _ => Ok(stack::peek(|s| udp_reuse_addr(s, self.id))),
+                SockFlag::ReuseAddr => Ok(stack::peek(|s| udp_reuse(s, self.id)).addr),
+                SockFlag::ReusePort => Ok(stack::peek(|s| udp_reuse(s, self.id)).port),
+                SockFlag::KeepAlive => unreachable!("answered above"),
             };
         }
         let mut options = TcpOptions::default();
         stack::peek(|s| tcp::set_options(s, self.id, |o| options = *o));
         Ok(match flag {
-            SockFlag::ReuseAddr => options.reuse_addr,
+            SockFlag::ReuseAddr => options.reuse.addr,
+            SockFlag::ReusePort => options.reuse.port,
             SockFlag::KeepAlive => options.keep_alive,
             SockFlag::NoDelay => options.no_delay,
         })
@@ -495,10 +504,18 @@ impl InetSocket {
     }
 }
 
-fn udp_reuse_addr(stack: &mut Stack, id: SockId) -> bool {
+fn udp_reuse(stack: &mut Stack, id: SockId) -> Reuse {
     match stack.entries.get(&id).map(|e| &e.proto) {
-        Some(Proto::Udp(u)) => u.reuse_addr,
-        _ => false,
+        Some(Proto::Udp(u)) => u.reuse,
+        _ => Reuse::NONE,
+    }
+}
+
+/// `reuse` with the option `flag` names (SO_REUSEADDR or SO_REUSEPORT) set to `on`.
+fn with_reuse(reuse: Reuse, flag: SockFlag, on: bool) -> Reuse {
+    match flag {
+        SockFlag::ReusePort => Reuse { port: on, ..reuse },
+        _ => Reuse { addr: on, ..reuse },
     }
 }
 

@@ -5,6 +5,8 @@
 //! - Two bindings of one port conflict when their addresses overlap: equal, or either is
 //!   the wildcard. IPv4 and IPv6 share one port space.
 //! - SO_REUSEADDR on both lifts the conflict, except (TCP) against a listening socket.
+//! - SO_REUSEPORT on both lifts it always, listening or not (Linux also asks for the same
+//!   owner uid; this table knows no users, so it does not).
 //! - Ephemeral ports come from 32768–60999 (net.ipv4.ip_local_port_range), at a position
 //!   that moves on, so that a port just given up is not handed out again at once.
 //!
@@ -31,11 +33,23 @@ const EPHEMERAL: core::ops::RangeInclusive<u16> = 32768..=60999;
 /// Identifies the socket that holds a binding.
 pub type Owner = u64;
 
+/// The sharing a binding allows: SO_REUSEADDR and SO_REUSEPORT.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reuse {
+    pub addr: bool,
+    pub port: bool,
+}
+
+impl Reuse {
+    /// Neither option.
+    pub const NONE: Self = Self { addr: false, port: false };
+}
+
 struct Binding<A> {
     owner: Owner,
     /// `None`: the wildcard address (INADDR_ANY, in6addr_any).
     addr: Option<A>,
-    reuse_addr: bool,
+    reuse: Reuse,
     listening: bool,
 }
 
@@ -69,13 +83,13 @@ impl<A: Copy + PartialEq> PortTable<A> {
         owner: Owner,
         addr: Option<A>,
         port: u16,
-        reuse_addr: bool,
+        reuse: Reuse,
     ) -> Result<u16, PortError> {
         let port = if port == 0 { self.free_ephemeral()? } else { port };
-        if self.conflicts(port, addr, reuse_addr) {
+        if self.conflicts(port, addr, reuse) {
             return Err(PortError::InUse);
         }
-        let binding = Binding { owner, addr, reuse_addr, listening: false };
+        let binding = Binding { owner, addr, reuse, listening: false };
         self.ports.entry(port).or_default().push(binding);
         Ok(port)
     }
@@ -84,13 +98,17 @@ impl<A: Copy + PartialEq> PortTable<A> {
     ///
     /// # Errors
     /// [`PortError::InUse`] when another socket already listens on an overlapping address
-    /// (TCP).
+    /// (TCP), unless both set SO_REUSEPORT.
     pub fn listen(&mut self, owner: Owner, port: u16) -> Result<(), PortError> {
         let Some(bindings) = self.ports.get_mut(&port) else { return Ok(()) };
         let Some(mine) = bindings.iter().position(|b| b.owner == owner) else { return Ok(()) };
-        let addr = bindings[mine].addr;
-        let taken =
-            bindings.iter().any(|b| b.owner != owner && b.listening && overlap(b.addr, addr));
+        let (addr, reuse_port) = (bindings[mine].addr, bindings[mine].reuse.port);
+        let taken = bindings.iter().any(|b| {
+            b.owner != owner
+                && b.listening
+                && overlap(b.addr, addr)
+                && !(reuse_port && b.reuse.port)
+        });
         if taken && self.listen_excludes {
             return Err(PortError::InUse);
         }
@@ -116,11 +134,13 @@ impl<A: Copy + PartialEq> PortTable<A> {
         }
     }
 
-    fn conflicts(&self, port: u16, addr: Option<A>, reuse_addr: bool) -> bool {
+    fn conflicts(&self, port: u16, addr: Option<A>, reuse: Reuse) -> bool {
         self.ports.get(&port).is_some_and(|bindings| {
             bindings.iter().any(|b| {
-                let shared = reuse_addr && b.reuse_addr && !(self.listen_excludes && b.listening);
-                overlap(b.addr, addr) && !shared
+                let shared_addr =
+                    reuse.addr && b.reuse.addr && !(self.listen_excludes && b.listening);
+                let shared_port = reuse.port && b.reuse.port;
+                overlap(b.addr, addr) && !shared_addr && !shared_port
             })
         })
     }

@@ -24,7 +24,7 @@ use smoltcp::time::Duration;
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
 use super::iface::{self, Handle, Ifaces};
-use super::port::PortTable;
+use super::port::{PortTable, Reuse};
 use super::stack::{Proto, SockId, Stack};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::Readiness;
@@ -53,7 +53,8 @@ pub struct Bound {
 /// The options that reach smoltcp's socket.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TcpOptions {
-    pub reuse_addr: bool,
+    /// SO_REUSEADDR and SO_REUSEPORT.
+    pub reuse: Reuse,
     pub keep_alive: bool,
     pub no_delay: bool,
 }
@@ -146,7 +147,7 @@ pub fn bind(stack: &mut Stack, id: SockId, addr: Option<IpAddress>, port: u16) -
     let Phase::Idle { bound: bound @ None, .. } = &mut tcp.phase else {
         return Err(Errno::EINVAL);
     };
-    let port = ports.bind(id, addr, port, tcp.options.reuse_addr)?;
+    let port = ports.bind(id, addr, port, tcp.options.reuse)?;
     *bound = Some(Bound { addr, port, explicit: true });
     Ok(())
 }
@@ -164,7 +165,7 @@ pub fn listen(stack: &mut Stack, id: SockId, backlog: i32) -> SysResult<()> {
         Phase::Conn(_) => return Err(Errno::EINVAL),
         Phase::Idle { bound: Some(b), .. } => *b,
         Phase::Idle { bound: None, .. } => {
-            let port = ports.bind(id, None, 0, tcp.options.reuse_addr)?;
+            let port = ports.bind(id, None, 0, tcp.options.reuse)?;
             Bound { addr: None, port, explicit: true }
         }
     };
@@ -239,7 +240,7 @@ pub fn connect(stack: &mut Stack, id: SockId, remote: IpEndpoint) -> SysResult<b
     let bound = match bound {
         Some(b) => b,
         None => {
-            let port = ports.bind(id, None, 0, tcp.options.reuse_addr)?;
+            let port = ports.bind(id, None, 0, tcp.options.reuse)?;
             Bound { addr: None, port, explicit: false }
         }
     };

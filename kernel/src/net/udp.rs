@@ -17,7 +17,7 @@ use smoltcp::socket::udp::{self, SendError, UdpMetadata};
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
 use super::iface::{self, Handle, Ifaces};
-use super::port::PortTable;
+use super::port::{PortTable, Reuse};
 use super::stack::{Proto, SockId, Stack};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::Readiness;
@@ -44,7 +44,8 @@ pub struct Udp {
     peer: Option<IpEndpoint>,
     shut_rd: bool,
     shut_wr: bool,
-    pub reuse_addr: bool,
+    /// SO_REUSEADDR and SO_REUSEPORT.
+    pub reuse: Reuse,
 }
 
 /// A datagram received.
@@ -74,7 +75,7 @@ fn bind_to(
     addr: Option<IpAddress>,
     port: u16,
 ) -> SysResult<()> {
-    let port = ports.bind(id, addr, port, udp.reuse_addr)?;
+    let port = ports.bind(id, addr, port, udp.reuse)?;
     for on in iface.bound_on(addr) {
         let mut socket = udp::Socket::new(
             udp::PacketBuffer::new(
@@ -239,9 +240,9 @@ pub fn peer_endpoint(stack: &mut Stack, id: SockId) -> SysResult<IpEndpoint> {
     parts(stack, id).0.peer.ok_or(Errno::ENOTCONN)
 }
 
-/// Sets SO_REUSEADDR.
-pub fn set_reuse_addr(stack: &mut Stack, id: SockId, on: bool) {
-    parts(stack, id).0.reuse_addr = on;
+/// Sets SO_REUSEADDR and SO_REUSEPORT.
+pub fn set_reuse(stack: &mut Stack, id: SockId, reuse: Reuse) {
+    parts(stack, id).0.reuse = reuse;
 }
 
 /// After each poll: a connected socket drops the datagrams from anyone but its peer.

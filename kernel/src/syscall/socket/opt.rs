@@ -14,6 +14,7 @@ const IPPROTO_TCP: u64 = 6;
 const IPPROTO_IPV6: u64 = 41;
 const IPV6_V6ONLY: u64 = 26;
 const SO_REUSEADDR: u64 = 2;
+const SO_REUSEPORT: u64 = 15;
 const SO_TYPE: u64 = 3;
 const SO_ERROR: u64 = 4;
 const SO_SNDBUF: u64 = 7;
@@ -34,6 +35,7 @@ const TIMEVAL_LEN: usize = 16;
 fn flag_option(level: u64, name: u64) -> Option<SockFlag> {
     match (level, name) {
         (SOL_SOCKET, SO_REUSEADDR) => Some(SockFlag::ReuseAddr),
+        (SOL_SOCKET, SO_REUSEPORT) => Some(SockFlag::ReusePort),
         (SOL_SOCKET, SO_KEEPALIVE) => Some(SockFlag::KeepAlive),
         (IPPROTO_TCP, TCP_NODELAY) => Some(SockFlag::NoDelay),
         _ => None,
