@@ -91,11 +91,8 @@ ostd::ktest! {
 ostd::ktest! {
     fn tcp_over_eth0_reaches_slirp_and_hears_back() {
         let Some(nic) = crate::device::virtio::net_tests::test_nic("eth0 stack") else { return };
-        let parsed = super::ipconfig::parse("10.0.2.15::10.0.2.2:255.255.255.0::eth0:off");
-        let Ok(super::ipconfig::IpConfig::Static(config)) = parsed else {
-            panic!("the slirp configuration is static: {parsed:?}")
-        };
-        super::stack::attach_eth0(super::virtio_phy::VirtioPhy::new(nic), &config).unwrap();
+        super::stack::attach_eth0(super::virtio_phy::VirtioPhy::new(nic)).unwrap();
+        super::apply_static([10, 0, 2, 15], 24, Some([10, 0, 2, 2])).unwrap();
         // slirp relays a connection to its host address to the host's loopback; nothing
         // listens on port 1 there, so the answer is a reset (or, at worst, a handshake).
         let client = tcp(true);
