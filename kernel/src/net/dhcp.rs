@@ -36,6 +36,10 @@ pub fn after_poll(ifaces: &mut Ifaces) -> bool {
         }),
         Some(dhcpv4::Event::Deconfigured) => None,
     };
+    if event.is_none() && ifaces.lease.is_none() {
+        // The client reports "deconfigured" when it starts: nothing to take away.
+        return false;
+    }
     drop_lease(ifaces);
     if let Some(lease) = event {
         apply(ifaces, &lease);

@@ -1,6 +1,5 @@
-//! Sockets and network interfaces: Unix-domain sockets, and inet sockets (TCP and UDP) on
-//! smoltcp over the interfaces the stack keeps (lo today; the NICs the drivers found are
-//! registered in `devices` for it).
+//! Sockets and network interfaces: Unix-domain sockets, inet sockets (TCP and UDP) on
+//! smoltcp over lo and eth0, netlink sockets, and the interfaces' configuration.
 //!
 //! - `socket`: the family-independent seam the socket calls act on;
 //! - `addr`: sockaddrs, parsed and formatted;
@@ -9,7 +8,14 @@
 //! - `tcp`, `udp`: the protocols' state, on smoltcp's sockets;
 //! - `port`: the port tables;
 //! - `stack`: the interfaces and the lock over all inet state; `lo`: the loopback device;
-//! - `poll`: the task that keeps smoltcp's timers.
+//!   `iface`: the smoltcp interfaces, following `config`;
+//! - `poll`: the task that keeps smoltcp's timers;
+//! - `config`: links up or down, IPv4 addresses, the main route table (pure);
+//! - `links`: the interfaces as users see them (flags, counters, addresses, routes);
+//! - `netlink`, `rtnetlink`, `netlink_proto`: AF_NETLINK sockets, what rtnetlink does, and
+//!   its wire format (pure);
+//! - `ioctl`: the SIOCGIF*/SIOCSIF*/SIOCADDRT ioctls; `procfs`: /proc/net;
+//! - `ipconfig`: the `ip=` parameter (pure); `dhcp`: `ip=dhcp`'s client.
 
 #[allow(
     dead_code,

@@ -172,6 +172,18 @@ fn main() -> ExitCode {
         reference(&elf, "tests/ref/inet.sh", &["tests/ref/inet.c"]),
     );
     record(
+        "network configuration probe on a virtio NIC (iproute2's and busybox's ip, ifconfig, \
+         route, /proc/net; addresses, links up and down, routes; interface ioctls and rtnetlink \
+         errnos; DNS through slirp) matches Linux 6.1",
+        reference_with(
+            &elf,
+            "tests/ref/netconf.sh",
+            &["tests/ref/netconf.c"],
+            &["/usr/sbin/ip"],
+            RefDisk::Nic,
+        ),
+    );
+    record(
         "hostile-CPU probe (DF/AC across copies, faults and signals; single-step over SYSCALL; \
          int3, int N, int 0x80; segment loads; XMM/x87 across signals, fork and edited frames) \
          matches Linux 6.1",
