@@ -59,6 +59,7 @@ pub enum Errno {
     EAFNOSUPPORT = 97,
     EADDRINUSE = 98,
     EADDRNOTAVAIL = 99,
+    ENETDOWN = 100,
     ENETUNREACH = 101,
     ECONNABORTED = 103,
     ECONNRESET = 104,
@@ -94,7 +95,7 @@ impl From<crate::net::addr::AddrError> for Errno {
         use crate::net::addr::{AddrError, Family};
         match e {
             AddrError::Length { .. } | AddrError::PathNotUtf8 => Errno::EINVAL,
-            AddrError::WrongFamily { socket: Family::Unix, .. } => Errno::EINVAL,
+            AddrError::WrongFamily { socket: Family::Unix | Family::Netlink, .. } => Errno::EINVAL,
             AddrError::WrongFamily { socket: Family::Inet | Family::Inet6, .. } => {
                 Errno::EAFNOSUPPORT
             }

@@ -260,6 +260,18 @@ pub const VIRTIO_BLK_MODULES: [&str; 6] = [
     "drivers/block/virtio_blk",
 ];
 
+/// The modules Linux needs for a virtio NIC on PCI, in load order.
+pub const VIRTIO_NET_MODULES: [&str; 8] = [
+    "drivers/virtio/virtio_ring",
+    "drivers/virtio/virtio",
+    "drivers/virtio/virtio_pci_modern_dev",
+    "drivers/virtio/virtio_pci_legacy_dev",
+    "drivers/virtio/virtio_pci",
+    "net/core/failover",
+    "drivers/net/net_failover",
+    "drivers/net/virtio_net",
+];
+
 /// Finds `modules` (paths under `kernel/`, without `.ko`) in the package `vmlinuz` came
 /// from ([`linux_kernel`] unpacks the whole package).
 pub fn linux_modules(vmlinuz: &Path, modules: &[&str]) -> Result<Vec<PathBuf>, String> {

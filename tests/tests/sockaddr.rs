@@ -12,8 +12,8 @@ extern crate alloc;
 mod addr;
 
 use addr::{
-    AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC, AddrError, Family, SOCKADDR_IN_LEN, SOCKADDR_IN6_LEN,
-    SOCKADDR_UN_LEN, SockAddr, UnixAddr, family_field, v4_mapped, v4_unmapped,
+    AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, AF_UNSPEC, AddrError, Family, SOCKADDR_IN_LEN,
+    SOCKADDR_IN6_LEN, SOCKADDR_UN_LEN, SockAddr, UnixAddr, family_field, v4_mapped, v4_unmapped,
 };
 use proptest::prelude::*;
 
@@ -49,17 +49,32 @@ mod families {
 
     #[test]
     fn the_numbers_are_linux_s() {
-        assert_eq!((AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6), (0, 1, 2, 10));
-        for family in [Family::Unix, Family::Inet, Family::Inet6] {
+        assert_eq!((AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK), (0, 1, 2, 10, 16));
+        for family in [Family::Unix, Family::Inet, Family::Inet6, Family::Netlink] {
             assert_eq!(Family::from_raw(family.raw()), Some(family));
         }
     }
 
     #[test]
     fn families_without_a_layout_are_unknown() {
-        for raw in [AF_UNSPEC, 3, 9, 16, 17, 0xffff] {
+        for raw in [AF_UNSPEC, 3, 9, 17, 0xffff] {
             assert_eq!(Family::from_raw(raw), None, "family {raw}");
         }
+    }
+
+    #[test]
+    fn a_netlink_address_is_port_and_groups_and_needs_twelve_bytes() {
+        let mut raw = Vec::from(AF_NETLINK.to_ne_bytes());
+        raw.extend_from_slice(&[0, 0]);
+        raw.extend_from_slice(&1234u32.to_ne_bytes());
+        raw.extend_from_slice(&5u32.to_ne_bytes());
+        let addr = SockAddr::parse(Family::Netlink, &raw).unwrap();
+        assert_eq!(addr, SockAddr::Netlink { pid: 1234, groups: 5 });
+        assert_eq!(addr.to_bytes(), raw);
+        assert_eq!(
+            SockAddr::parse(Family::Netlink, &raw[..8]),
+            Err(AddrError::Length { family: Family::Netlink, len: 8 })
+        );
     }
 
     #[test]

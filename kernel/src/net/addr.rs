@@ -34,6 +34,8 @@ pub const AF_UNIX: u16 = 1;
 pub const AF_INET: u16 = 2;
 /// `AF_INET6`.
 pub const AF_INET6: u16 = 10;
+/// `AF_NETLINK`.
+pub const AF_NETLINK: u16 = 16;
 
 /// `sizeof(struct sockaddr_un)`: the family and 108 bytes of path.
 pub const SOCKADDR_UN_LEN: usize = 110;
@@ -44,6 +46,8 @@ pub const SOCKADDR_IN6_LEN: usize = 28;
 /// The shortest `sockaddr_in6` Linux takes: RFC 2133's, from before `sin6_scope_id`
 /// (`SIN6_LEN_RFC2133`). A shorter one's scope is 0.
 pub const SOCKADDR_IN6_MIN_LEN: usize = 24;
+/// `sizeof(struct sockaddr_nl)`: family, padding, port and groups.
+pub const SOCKADDR_NL_LEN: usize = 12;
 /// `sizeof(struct sockaddr_storage)`: the longest `addrlen` any socket call takes.
 pub const SOCKADDR_STORAGE_LEN: usize = 128;
 
@@ -56,6 +60,8 @@ pub enum Family {
     Inet,
     /// AF_INET6: `sockaddr_in6`.
     Inet6,
+    /// AF_NETLINK: `sockaddr_nl`.
+    Netlink,
 }
 
 impl Family {
@@ -65,6 +71,7 @@ impl Family {
             AF_UNIX => Some(Self::Unix),
             AF_INET => Some(Self::Inet),
             AF_INET6 => Some(Self::Inet6),
+            AF_NETLINK => Some(Self::Netlink),
             _ => None,
         }
     }
@@ -75,6 +82,7 @@ impl Family {
             Self::Unix => AF_UNIX,
             Self::Inet => AF_INET,
             Self::Inet6 => AF_INET6,
+            Self::Netlink => AF_NETLINK,
         }
     }
 }
@@ -112,6 +120,13 @@ pub enum SockAddr {
         flowinfo: u32,
         /// `sin6_scope_id`: the interface a link-local address belongs to (0: none).
         scope_id: u32,
+    },
+    /// AF_NETLINK.
+    Netlink {
+        /// `nl_pid`: the port (0: the kernel).
+        pid: u32,
+        /// `nl_groups`: the multicast groups, one bit each.
+        groups: u32,
     },
 }
 
@@ -173,7 +188,7 @@ impl SockAddr {
     pub fn check_len(family: Family, len: usize) -> Result<(), AddrError> {
         let fits = match family {
             Family::Unix => (2..=SOCKADDR_UN_LEN).contains(&len),
-            Family::Inet | Family::Inet6 => len <= SOCKADDR_STORAGE_LEN,
+            Family::Inet | Family::Inet6 | Family::Netlink => len <= SOCKADDR_STORAGE_LEN,
         };
         if fits { Ok(()) } else { Err(AddrError::Length { family, len }) }
     }
@@ -186,6 +201,7 @@ impl SockAddr {
     ///   otherwise the path runs to the first NUL or the end.
     /// - AF_INET: at least 16 bytes; the padding is ignored.
     /// - AF_INET6: at least 24 bytes; `sin6_scope_id` is read only when all 28 are there.
+    /// - AF_NETLINK: at least 12 bytes.
     ///
     /// # Errors
     /// [`AddrError::Length`] before anything else, then [`AddrError::WrongFamily`], then
@@ -196,6 +212,7 @@ impl SockAddr {
             Family::Unix => 2,
             Family::Inet => SOCKADDR_IN_LEN,
             Family::Inet6 => SOCKADDR_IN6_MIN_LEN,
+            Family::Netlink => SOCKADDR_NL_LEN,
         };
         if raw.len() < min {
             return Err(AddrError::Length { family, len: raw.len() });
@@ -217,6 +234,10 @@ impl SockAddr {
                     None => 0,
                 },
             },
+            Family::Netlink => Self::Netlink {
+                pid: u32::from_ne_bytes(array(&raw[4..8])),
+                groups: u32::from_ne_bytes(array(&raw[8..12])),
+            },
         })
     }
 
@@ -226,6 +247,7 @@ impl SockAddr {
             Self::Unix(_) => Family::Unix,
             Self::V4 { .. } => Family::Inet,
             Self::V6 { .. } => Family::Inet6,
+            Self::Netlink { .. } => Family::Netlink,
         }
     }
 
@@ -255,6 +277,11 @@ impl SockAddr {
                 raw.extend_from_slice(&flowinfo.to_be_bytes());
                 raw.extend_from_slice(addr);
                 raw.extend_from_slice(&scope_id.to_ne_bytes());
+            }
+            Self::Netlink { pid, groups } => {
+                raw.extend_from_slice(&[0, 0]);
+                raw.extend_from_slice(&pid.to_ne_bytes());
+                raw.extend_from_slice(&groups.to_ne_bytes());
             }
         }
         raw

@@ -1,15 +1,16 @@
 //! The interfaces: lo, and eth0 once it is configured, each a smoltcp [`Interface`] with its
 //! own device and [`SocketSet`], and the routing between them.
 //!
-//! A smoltcp socket lives in one interface's set, named by a [`Handle`]. Routes are simple:
-//! this host's own addresses (127.0.0.0/8, ::1, eth0's address) go through lo, which carries
-//! a /32 copy of eth0's address so that such traffic has the right source; anything else
-//! goes out of eth0 when its subnet or default route covers it. Sets are never shared: lo's
+//! A smoltcp socket lives in one interface's set, named by a [`Handle`]. Routes follow the
+//! configuration ([`super::config`]): this host's own addresses (127.0.0.0/8, ::1, eth0's
+//! addresses) go through lo, which carries a /32 copy of each of eth0's so that such traffic
+//! has the right source; anything else goes out of eth0 when a route of the main table
+//! covers it. Sets are never shared: lo's
 //! egress would otherwise try (and fail, and back off) to send eth0's sockets' packets.
 
 use alloc::vec::Vec;
 
-use smoltcp::iface::{Config, Context, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::iface::{Config, Context, Interface, PollResult, Route, SocketHandle, SocketSet};
 use smoltcp::phy::Device;
 use smoltcp::socket::{AnySocket, tcp, udp};
 use smoltcp::time::Instant;
@@ -17,7 +18,7 @@ use smoltcp::wire::{
     EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address,
 };
 
-use super::ipconfig::StaticConfig;
+use super::config::{ETH0_INDEX, Lease, NetConfig, V4Addr};
 use super::lo::LoDevice;
 use super::virtio_phy::VirtioPhy;
 
@@ -60,45 +61,41 @@ impl<D: Device> Iface<D> {
     }
 }
 
-/// Why eth0 could not be configured.
+/// Why eth0 could not be attached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttachError {
-    /// eth0 is configured already.
+    /// eth0 is attached already.
     Attached,
     /// The NIC's MAC is not a unicast address (smoltcp would panic on it).
     MacNotUnicast,
 }
 
-/// Every interface.
+/// Every interface, and their configuration.
 pub struct Ifaces {
     pub lo: Iface<LoDevice>,
     pub eth0: Option<Iface<VirtioPhy>>,
-    /// eth0's address and subnet, and its default gateway.
-    eth0_config: Option<(Ipv4Cidr, Option<Ipv4Address>)>,
+    /// What users and DHCP configured; smoltcp follows it ([`Ifaces::sync`]).
+    pub config: NetConfig,
+    /// eth0's DHCP client, while one runs.
+    pub dhcp: Option<SocketHandle>,
+    /// The lease it holds.
+    pub lease: Option<Lease>,
 }
 
 impl Ifaces {
     /// Creates lo with 127.0.0.1/8 and ::1/128, up.
     pub fn new(now: Instant) -> Self {
         let mut lo = Iface::new(HardwareAddress::Ip, LoDevice::default(), now);
-        lo.iface.update_ip_addrs(|addrs| {
-            // Both constants are unicast, so smoltcp's configuration check cannot panic.
-            let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(Ipv4Address::new(127, 0, 0, 1)), 8));
-            let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
-        });
         // Every packet on lo is for this host, whatever 127.x.y.z it names (Linux routes all
         // of 127.0.0.0/8 to lo): smoltcp would otherwise drop those not equal to 127.0.0.1.
         lo.iface.set_any_ip(true);
-        Self { lo, eth0: None, eth0_config: None }
+        let mut ifaces = Self { lo, eth0: None, config: NetConfig::new(), dhcp: None, lease: None };
+        ifaces.sync();
+        ifaces
     }
 
-    /// Configures eth0 on `phy` with `config` (already validated by the `ip=` parser).
-    pub fn attach_eth0(
-        &mut self,
-        phy: VirtioPhy,
-        config: &StaticConfig<'_>,
-        now: Instant,
-    ) -> Result<(), AttachError> {
+    /// Attaches eth0 on `phy`: down and without addresses, as a driver's NIC starts.
+    pub fn attach_eth0(&mut self, phy: VirtioPhy, now: Instant) -> Result<(), AttachError> {
         if self.eth0.is_some() {
             return Err(AttachError::Attached);
         }
@@ -106,31 +103,64 @@ impl Ifaces {
         if !mac.is_unicast() {
             return Err(AttachError::MacNotUnicast);
         }
-        let client = Ipv4Address::from(config.client);
-        let cidr = Ipv4Cidr::new(client, config.prefix_len);
-        let mut eth0 = Iface::new(HardwareAddress::Ethernet(mac), phy, now);
-        eth0.iface.update_ip_addrs(|addrs| {
-            let _ = addrs.push(IpCidr::Ipv4(cidr));
-        });
-        let gateway = config.gateway.map(Ipv4Address::from);
-        if let Some(gw) = gateway {
-            let _ = eth0.iface.routes_mut().add_default_ipv4_route(gw);
-        }
-        self.lo.iface.update_ip_addrs(|addrs| {
-            let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(client), 32));
-        });
-        self.eth0 = Some(eth0);
-        self.eth0_config = Some((cidr, gateway));
+        self.eth0 = Some(Iface::new(HardwareAddress::Ethernet(mac), phy, now));
+        self.config.add_eth0();
+        self.sync();
         Ok(())
     }
 
     /// Removes eth0 and what lives on it (the tests that share the NIC use it).
     pub fn detach_eth0(&mut self) {
-        if let Some((cidr, _)) = self.eth0_config.take() {
-            let own = IpCidr::new(IpAddress::Ipv4(cidr.address()), 32);
-            self.lo.iface.update_ip_addrs(|addrs| addrs.retain(|a| *a != own));
-        }
         self.eth0 = None;
+        self.dhcp = None;
+        self.lease = None;
+        self.config.eth0 = None;
+        let _ = self.config.set_up(ETH0_INDEX, false);
+        self.sync();
+    }
+
+    /// Makes smoltcp follow the configuration: eth0's addresses and gateway routes while it
+    /// is up (none while down), and lo's addresses plus a /32 copy of each of eth0's, so
+    /// traffic to them from this host has the right source.
+    pub fn sync(&mut self) {
+        let lo_v4: Vec<Ipv4Cidr> = self.config.lo.addrs.iter().map(cidr).collect();
+        let eth0_v4: Vec<Ipv4Cidr> = match &self.config.eth0 {
+            Some(link) if link.up => link.addrs.iter().map(cidr).collect(),
+            _ => Vec::new(),
+        };
+        self.lo.iface.update_ip_addrs(|addrs| {
+            addrs.clear();
+            // Both families' loopback addresses are unicast, so smoltcp's check cannot panic;
+            // pushes past the capacity (8) are dropped.
+            for c in lo_v4.iter().chain(&eth0_v4).filter(|c| is_unicast(c.address())) {
+                let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(c.address()), c.prefix_len()));
+            }
+            let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
+        });
+        let gateways: Vec<(Ipv4Cidr, Ipv4Address)> = self
+            .config
+            .gateway_routes(ETH0_INDEX)
+            .filter_map(|r| Some((Ipv4Cidr::new(r.dst.into(), r.prefix_len), r.gateway?.into())))
+            .collect();
+        if let Some(eth0) = &mut self.eth0 {
+            eth0.iface.update_ip_addrs(|addrs| {
+                addrs.clear();
+                for c in eth0_v4.iter().filter(|c| is_unicast(c.address())) {
+                    let _ = addrs.push(IpCidr::Ipv4(*c));
+                }
+            });
+            eth0.iface.routes_mut().update(|routes| {
+                routes.clear();
+                for (dst, via) in gateways {
+                    let _ = routes.push(Route {
+                        cidr: IpCidr::Ipv4(dst),
+                        via_router: IpAddress::Ipv4(via),
+                        preferred_until: None,
+                        expires_at: None,
+                    });
+                }
+            });
+        }
     }
 
     /// Returns the interfaces there are.
@@ -143,12 +173,10 @@ impl Ifaces {
     }
 
     /// Returns whether `addr` belongs to this host, so bind(2) may name it: all of
-    /// 127.0.0.0/8 (as on Linux), ::1, and eth0's address.
+    /// 127.0.0.0/8 (as on Linux), ::1, and eth0's addresses while it is up.
     pub fn is_local(&self, addr: IpAddress) -> bool {
         match addr {
-            IpAddress::Ipv4(a) => {
-                a.octets()[0] == 127 || self.eth0_config.is_some_and(|(c, _)| c.address() == a)
-            }
+            IpAddress::Ipv4(a) => self.config.is_local(a.octets()),
             IpAddress::Ipv6(a) => a == Ipv6Address::LOCALHOST,
         }
     }
@@ -159,8 +187,10 @@ impl Ifaces {
             return Some(IfaceId::Lo);
         }
         let IpAddress::Ipv4(a) = remote else { return None };
-        let (cidr, gateway) = self.eth0_config?;
-        (cidr.contains_addr(&a) || gateway.is_some()).then_some(IfaceId::Eth0)
+        match self.config.route_to(a.octets())? {
+            (ETH0_INDEX, _) if self.eth0.is_some() => Some(IfaceId::Eth0),
+            _ => None,
+        }
     }
 
     /// Returns the interfaces whose sockets a binding to `addr` (`None`: any) listens on.
@@ -237,6 +267,16 @@ impl Ifaces {
             (a, b) => a.or(b),
         }
     }
+}
+
+/// Returns whether smoltcp takes `a` as an interface address (it panics on others).
+fn is_unicast(a: Ipv4Address) -> bool {
+    !(a.is_unspecified() || a.is_broadcast() || a.is_multicast())
+}
+
+/// Returns an address as smoltcp's CIDR.
+fn cidr(a: &V4Addr) -> Ipv4Cidr {
+    Ipv4Cidr::new(a.local.into(), a.prefix_len.min(32))
 }
 
 /// Returns whether `addr` is a loopback address (127.0.0.0/8, ::1).

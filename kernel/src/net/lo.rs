@@ -18,9 +18,17 @@ pub const LO_MTU: usize = 65535;
 #[derive(Default)]
 pub struct LoDevice {
     queue: VecDeque<Vec<u8>>,
+    /// Packets and bytes carried (lo receives what it sends: one count serves both ways).
+    packets: u64,
+    bytes: u64,
 }
 
 impl LoDevice {
+    /// Returns the packets and bytes carried so far.
+    pub fn counters(&self) -> (u64, u64) {
+        (self.packets, self.bytes)
+    }
+
     /// Returns whether a packet waits to be received.
     pub fn has_pending(&self) -> bool {
         !self.queue.is_empty()
@@ -41,6 +49,8 @@ impl phy::Device for LoDevice {
 
     fn receive(&mut self, _now: Instant) -> Option<(LoRxToken, LoTxToken<'_>)> {
         let packet = self.queue.pop_front()?;
+        self.packets += 1;
+        self.bytes += packet.len() as u64;
         Some((LoRxToken { packet }, LoTxToken { queue: &mut self.queue }))
     }
 

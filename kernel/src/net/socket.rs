@@ -15,6 +15,7 @@ use alloc::vec::Vec;
 
 use super::addr::{AF_UNIX, Family, SockAddr, UnixAddr};
 use super::inet::{InetSocket, SockFlag};
+use super::netlink::NetlinkSocket;
 use super::unix::UnixSocket;
 use crate::error::{Errno, SysResult};
 use crate::fs::file::FileLike;
@@ -27,6 +28,8 @@ pub enum Socket {
     Unix(Arc<UnixSocket>),
     /// AF_INET: TCP and UDP.
     Inet(Arc<InetSocket>),
+    /// AF_NETLINK: rtnetlink.
+    Netlink(Arc<NetlinkSocket>),
 }
 
 /// The socket types, as socket(2) numbers them for every family.
@@ -38,18 +41,21 @@ pub enum SockType {
     Dgram,
     /// SOCK_SEQPACKET: messages over a connection.
     Seqpacket,
+    /// SOCK_RAW: a protocol's own messages (netlink's only, here).
+    Raw,
 }
 
 impl SockType {
     /// Decodes the type argument of socket(2) (flags already removed). The types no family
-    /// here has (SOCK_RAW, SOCK_RDM, SOCK_DCCP, SOCK_PACKET) are ESOCKTNOSUPPORT whatever the
-    /// family, since socket(2) decodes the type first; inet's SOCK_RAW will change that.
+    /// here has (SOCK_RDM, SOCK_DCCP, SOCK_PACKET) are ESOCKTNOSUPPORT whatever the family,
+    /// since socket(2) decodes the type first; SOCK_RAW is the family's to refuse.
     pub fn from_raw(raw: u64) -> SysResult<Self> {
         match raw {
             1 => Ok(Self::Stream),
             2 => Ok(Self::Dgram),
+            3 => Ok(Self::Raw),
             5 => Ok(Self::Seqpacket),
-            3 | 4 | 6 | 10 => Err(Errno::ESOCKTNOSUPPORT),
+            4 | 6 | 10 => Err(Errno::ESOCKTNOSUPPORT),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -60,12 +66,13 @@ impl SockType {
             Self::Stream => 1,
             Self::Dgram => 2,
             Self::Seqpacket => 5,
+            Self::Raw => 3,
         }
     }
 
     /// Returns whether the type has connections (listen, accept, a fixed peer).
     pub fn connection_oriented(self) -> bool {
-        self != Self::Dgram
+        matches!(self, Self::Stream | Self::Seqpacket)
     }
 }
 
@@ -122,6 +129,10 @@ impl Socket {
         caller: &dyn SocketCaller,
     ) -> SysResult<Self> {
         match family {
+            // SOCK_RAW stays refused where it was before netlink had it.
+            Family::Unix | Family::Inet | Family::Inet6 if kind == SockType::Raw => {
+                Err(Errno::ESOCKTNOSUPPORT)
+            }
             Family::Unix => {
                 check_unix_protocol(protocol)?;
                 Ok(Self::Unix(UnixSocket::new(kind, nonblocking, caller.credentials())))
@@ -129,6 +140,7 @@ impl Socket {
             Family::Inet | Family::Inet6 => {
                 Ok(Self::Inet(InetSocket::new(family, kind, protocol, nonblocking)?))
             }
+            Family::Netlink => Ok(Self::Netlink(NetlinkSocket::new(kind, protocol, nonblocking)?)),
         }
     }
 
@@ -141,6 +153,7 @@ impl Socket {
         caller: &dyn SocketCaller,
     ) -> SysResult<(Self, Self)> {
         match family {
+            Family::Unix | Family::Netlink if kind == SockType::Raw => Err(Errno::ESOCKTNOSUPPORT),
             Family::Unix => {
                 check_unix_protocol(protocol)?;
                 let (a, b) = UnixSocket::pair(kind, nonblocking, caller.credentials());
@@ -148,6 +161,8 @@ impl Socket {
             }
             // Linux: inet has no socketpair.
             Family::Inet | Family::Inet6 => Err(Errno::ENOTSUP),
+            // Linux: netlink has no socketpair either.
+            Family::Netlink => Err(Errno::ENOTSUP),
         }
     }
 
@@ -156,6 +171,7 @@ impl Socket {
         match self {
             Self::Unix(s) => s,
             Self::Inet(s) => s,
+            Self::Netlink(s) => s,
         }
     }
 
@@ -164,6 +180,7 @@ impl Socket {
         match self {
             Self::Unix(_) => Family::Unix,
             Self::Inet(s) => s.family(),
+            Self::Netlink(_) => Family::Netlink,
         }
     }
 
@@ -172,13 +189,14 @@ impl Socket {
         match self {
             Self::Unix(s) => s.kind(),
             Self::Inet(s) => s.kind(),
+            Self::Netlink(s) => s.kind(),
         }
     }
 
     /// Returns the protocol number (SO_PROTOCOL).
     pub fn protocol(&self) -> u32 {
         match self {
-            Self::Unix(_) => 0,
+            Self::Unix(_) | Self::Netlink(_) => 0,
             Self::Inet(s) => s.protocol(),
         }
     }
@@ -188,6 +206,7 @@ impl Socket {
         match self {
             Self::Unix(s) => s.bind(unix_name(addr)?, caller),
             Self::Inet(s) => s.bind(addr),
+            Self::Netlink(s) => s.bind(addr, caller.credentials()),
         }
     }
 
@@ -196,6 +215,7 @@ impl Socket {
         match self {
             Self::Unix(s) => s.listen(backlog),
             Self::Inet(s) => s.listen(backlog),
+            Self::Netlink(_) => Err(Errno::ENOTSUP),
         }
     }
 
@@ -204,6 +224,7 @@ impl Socket {
         match self {
             Self::Unix(s) => s.connect(unix_name(addr)?, caller),
             Self::Inet(s) => s.connect(addr),
+            Self::Netlink(s) => s.connect(addr, caller.credentials()),
         }
     }
 
@@ -218,6 +239,7 @@ impl Socket {
                 let (conn, peer) = s.accept()?;
                 Ok((Self::Inet(conn), peer))
             }
+            Self::Netlink(_) => Err(Errno::ENOTSUP),
         }
     }
 
@@ -235,6 +257,7 @@ impl Socket {
             Self::Unix(s) => s.send_to(data, rights, to.map(unix_name).transpose()?, flags, caller),
             // SCM_RIGHTS means nothing to inet; Linux ignores it there.
             Self::Inet(s) => s.send(data, to, flags),
+            Self::Netlink(s) => s.send(data, to, caller.credentials()),
         }
     }
 
@@ -243,6 +266,7 @@ impl Socket {
         match self {
             Self::Unix(s) => s.receive(max, flags),
             Self::Inet(s) => s.receive(max, flags),
+            Self::Netlink(s) => s.receive(max, flags),
         }
     }
 
@@ -251,6 +275,8 @@ impl Socket {
         match self {
             Self::Unix(s) => s.shutdown(read, write),
             Self::Inet(s) => s.shutdown(read, write),
+            // Linux's netlink has no shutdown.
+            Self::Netlink(_) => Err(Errno::ENOTSUP),
         }
     }
 
@@ -260,6 +286,7 @@ impl Socket {
         match self {
             Self::Unix(s) => SockAddr::Unix(s.local_addr()),
             Self::Inet(s) => s.local_addr(),
+            Self::Netlink(s) => s.local_addr(),
         }
     }
 
@@ -268,6 +295,8 @@ impl Socket {
         match self {
             Self::Unix(s) => s.peer_addr().map(SockAddr::Unix),
             Self::Inet(s) => s.peer_addr(),
+            // The peer is always the kernel.
+            Self::Netlink(_) => Ok(SockAddr::Netlink { pid: 0, groups: 0 }),
         }
     }
 
@@ -275,7 +304,7 @@ impl Socket {
     pub fn peer_credentials(&self) -> Option<Credentials> {
         match self {
             Self::Unix(s) => s.peer_credentials(),
-            Self::Inet(_) => None,
+            Self::Inet(_) | Self::Netlink(_) => None,
         }
     }
 
@@ -284,6 +313,7 @@ impl Socket {
         match self {
             Self::Unix(s) => s.is_listening(),
             Self::Inet(s) => s.is_listening(),
+            Self::Netlink(_) => false,
         }
     }
 
@@ -291,7 +321,7 @@ impl Socket {
     pub fn set_pass_cred(&self, on: bool) {
         match self {
             Self::Unix(s) => s.set_pass_cred(on),
-            Self::Inet(_) => {}
+            Self::Inet(_) | Self::Netlink(_) => {}
         }
     }
 
@@ -299,7 +329,7 @@ impl Socket {
     pub fn pass_cred(&self) -> bool {
         match self {
             Self::Unix(s) => s.pass_cred(),
-            Self::Inet(_) => false,
+            Self::Inet(_) | Self::Netlink(_) => false,
         }
     }
 
@@ -308,6 +338,7 @@ impl Socket {
         match self {
             Self::Unix(s) => s.set_buffer(send, size),
             Self::Inet(s) => s.set_buffer(send, size),
+            Self::Netlink(s) => s.set_buffer(send, size),
         }
     }
 
@@ -316,6 +347,7 @@ impl Socket {
         match self {
             Self::Unix(s) => s.buffer(send),
             Self::Inet(s) => s.buffer(send),
+            Self::Netlink(s) => s.buffer(send),
         }
     }
 }
@@ -325,8 +357,10 @@ impl Socket {
     /// neither; they have no TCP_NODELAY (ENOPROTOOPT).
     pub fn set_flag(&self, flag: SockFlag, on: bool) -> SysResult<()> {
         match self {
-            Self::Unix(_) if flag == SockFlag::NoDelay => Err(Errno::ENOPROTOOPT),
-            Self::Unix(_) => Ok(()),
+            Self::Unix(_) | Self::Netlink(_) if flag == SockFlag::NoDelay => {
+                Err(Errno::ENOPROTOOPT)
+            }
+            Self::Unix(_) | Self::Netlink(_) => Ok(()),
             Self::Inet(s) => s.set_flag(flag, on),
         }
     }
@@ -334,8 +368,10 @@ impl Socket {
     /// Returns a boolean option's value.
     pub fn flag(&self, flag: SockFlag) -> SysResult<bool> {
         match self {
-            Self::Unix(_) if flag == SockFlag::NoDelay => Err(Errno::ENOPROTOOPT),
-            Self::Unix(_) => Ok(false),
+            Self::Unix(_) | Self::Netlink(_) if flag == SockFlag::NoDelay => {
+                Err(Errno::ENOPROTOOPT)
+            }
+            Self::Unix(_) | Self::Netlink(_) => Ok(false),
             Self::Inet(s) => s.flag(flag),
         }
     }
@@ -344,7 +380,7 @@ impl Socket {
     /// have them yet (ENOPROTOOPT).
     pub fn set_timeout(&self, send: bool, ns: Option<u64>) -> SysResult<()> {
         match self {
-            Self::Unix(_) => Err(Errno::ENOPROTOOPT),
+            Self::Unix(_) | Self::Netlink(_) => Err(Errno::ENOPROTOOPT),
             Self::Inet(s) => {
                 s.set_timeout(send, ns);
                 Ok(())
@@ -355,7 +391,7 @@ impl Socket {
     /// Returns SO_SNDTIMEO (`send`) or SO_RCVTIMEO in ns.
     pub fn timeout(&self, send: bool) -> SysResult<Option<u64>> {
         match self {
-            Self::Unix(_) => Err(Errno::ENOPROTOOPT),
+            Self::Unix(_) | Self::Netlink(_) => Err(Errno::ENOPROTOOPT),
             Self::Inet(s) => Ok(s.timeout_value(send)),
         }
     }
@@ -363,7 +399,7 @@ impl Socket {
     /// Sets IPV6_V6ONLY (ENOPROTOOPT but on AF_INET6).
     pub fn set_v6_only(&self, on: bool) -> SysResult<()> {
         match self {
-            Self::Unix(_) => Err(Errno::ENOPROTOOPT),
+            Self::Unix(_) | Self::Netlink(_) => Err(Errno::ENOPROTOOPT),
             Self::Inet(s) => s.set_v6_only(on),
         }
     }
@@ -371,7 +407,7 @@ impl Socket {
     /// Returns IPV6_V6ONLY.
     pub fn v6_only(&self) -> SysResult<bool> {
         match self {
-            Self::Unix(_) => Err(Errno::ENOPROTOOPT),
+            Self::Unix(_) | Self::Netlink(_) => Err(Errno::ENOPROTOOPT),
             Self::Inet(s) => s.v6_only_option(),
         }
     }
@@ -379,7 +415,7 @@ impl Socket {
     /// Takes the pending error (SO_ERROR reads and clears it).
     pub fn take_error(&self) -> Option<Errno> {
         match self {
-            Self::Unix(_) => None,
+            Self::Unix(_) | Self::Netlink(_) => None,
             Self::Inet(s) => s.take_error(),
         }
     }
@@ -399,6 +435,6 @@ fn check_unix_protocol(protocol: u64) -> SysResult<()> {
 fn unix_name(addr: SockAddr) -> SysResult<UnixAddr> {
     match addr {
         SockAddr::Unix(name) => Ok(name),
-        SockAddr::V4 { .. } | SockAddr::V6 { .. } => Err(Errno::EINVAL),
+        SockAddr::V4 { .. } | SockAddr::V6 { .. } | SockAddr::Netlink { .. } => Err(Errno::EINVAL),
     }
 }

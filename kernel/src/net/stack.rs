@@ -21,7 +21,6 @@ use ostd::sync::SpinLock;
 use smoltcp::time::Instant;
 
 use super::iface::{AttachError, Handle, Ifaces};
-use super::ipconfig::StaticConfig;
 use smoltcp::wire::IpAddress;
 
 use super::port::{PortError, PortTable};
@@ -132,6 +131,7 @@ impl Stack {
             self.ifaces.poll(now());
             let mut more = super::tcp::after_poll(self);
             more |= super::udp::after_poll(self);
+            more |= super::dhcp::after_poll(&mut self.ifaces);
             if !more && !self.ifaces.has_pending() {
                 break;
             }
@@ -214,12 +214,22 @@ pub fn poll_now() -> Option<u64> {
     poll_at
 }
 
-/// Configures eth0 on `phy` with `config`.
+/// Attaches eth0 on `phy`, down and without addresses.
 ///
 /// # Errors
 /// See [`AttachError`].
-pub fn attach_eth0(phy: VirtioPhy, config: &StaticConfig<'_>) -> Result<(), AttachError> {
-    peek(|s| s.ifaces.attach_eth0(phy, config, now()))
+pub fn attach_eth0(phy: VirtioPhy) -> Result<(), AttachError> {
+    peek(|s| s.ifaces.attach_eth0(phy, now()))
+}
+
+/// Changes the interfaces' configuration with `f`, then makes smoltcp follow it and polls
+/// (so that, say, a DHCP client started here sends at once).
+pub fn configure<R>(f: impl FnOnce(&mut Ifaces) -> R) -> R {
+    with(|s| {
+        let result = f(&mut s.ifaces);
+        s.ifaces.sync();
+        result
+    })
 }
 
 /// Removes eth0, and the connections still finishing on it. The sockets that live on it

@@ -91,11 +91,8 @@ ostd::ktest! {
 ostd::ktest! {
     fn tcp_over_eth0_reaches_slirp_and_hears_back() {
         let Some(nic) = crate::device::virtio::net_tests::test_nic("eth0 stack") else { return };
-        let parsed = super::ipconfig::parse("10.0.2.15::10.0.2.2:255.255.255.0::eth0:off");
-        let Ok(super::ipconfig::IpConfig::Static(config)) = parsed else {
-            panic!("the slirp configuration is static: {parsed:?}")
-        };
-        super::stack::attach_eth0(super::virtio_phy::VirtioPhy::new(nic), &config).unwrap();
+        super::stack::attach_eth0(super::virtio_phy::VirtioPhy::new(nic)).unwrap();
+        super::apply_static([10, 0, 2, 15], 24, Some([10, 0, 2, 2])).unwrap();
         // slirp relays a connection to its host address to the host's loopback; nothing
         // listens on port 1 there, so the answer is a reset (or, at worst, a handshake).
         let client = tcp(true);
@@ -112,6 +109,37 @@ ostd::ktest! {
         assert!(client.readiness().writable, "no answer from slirp through eth0");
         assert!(matches!(error, None | Some(Errno::ECONNREFUSED)), "{error:?}");
         drop(client);
+        super::stack::detach_eth0();
+    }
+}
+
+ostd::ktest! {
+    fn dhcp_on_eth0_gets_slirps_lease_and_default_route() {
+        let Some(nic) = crate::device::virtio::net_tests::test_nic("eth0 DHCP") else { return };
+        super::stack::attach_eth0(super::virtio_phy::VirtioPhy::new(nic)).unwrap();
+        super::stack::configure(|i| {
+            i.config.set_up(super::config::ETH0_INDEX, true).unwrap();
+            super::dhcp::start(i);
+        });
+        // No task polls eth0 in a ktest boot: poll until the lease comes (DISCOVER, OFFER,
+        // REQUEST, ACK with slirp).
+        let deadline = ostd::time::monotonic_ns() + 10_000_000_000;
+        while super::stack_lease().is_none() && ostd::time::monotonic_ns() < deadline {
+            super::stack::poll_now();
+            ostd::task::sleep_ms(1);
+        }
+        let lease = super::stack_lease().expect("no DHCP lease from slirp");
+        assert_eq!((lease.address, lease.prefix_len), ([10, 0, 2, 15], 24));
+        assert_eq!(lease.router, Some([10, 0, 2, 2]));
+        assert_eq!(lease.dns, alloc::vec![[10, 0, 2, 3]]);
+        let config = super::stack::peek(|s| s.ifaces.config.clone());
+        let table = config.main_table();
+        assert_eq!(table.len(), 2, "{table:?}");
+        assert_eq!((table[0].prefix_len, table[0].gateway), (0, Some([10, 0, 2, 2])));
+        assert_eq!((table[1].dst, table[1].prefix_len), ([10, 0, 2, 0], 24));
+        assert!(config.is_local([10, 0, 2, 15]));
+        let pnp = super::config::pnp_text(Some(&lease));
+        assert_eq!(pnp, "#PROTO: DHCP\nnameserver 10.0.2.3\nbootserver 10.0.2.2\n");
         super::stack::detach_eth0();
     }
 }

@@ -392,7 +392,8 @@ impl UnixSocket {
         }
         match self.kind {
             SockType::Stream => send_stream(&queue, data, rights, from, nonblocking),
-            SockType::Dgram | SockType::Seqpacket => {
+            // Unix sockets are never SOCK_RAW (socket(2) refuses it).
+            SockType::Dgram | SockType::Seqpacket | SockType::Raw => {
                 if data.len() > QUEUE_CAPACITY {
                     return Err(Errno::EMSGSIZE);
                 }
@@ -560,7 +561,7 @@ fn take(s: &mut QueueState, kind: SockType, room: usize, peek: bool, out: &mut R
             out.full_len = out.data.len();
             taken > 0 || room == 0
         }
-        SockType::Dgram | SockType::Seqpacket => {
+        SockType::Dgram | SockType::Seqpacket | SockType::Raw => {
             let m = if peek { None } else { s.messages.pop_front() };
             let (data, rights, from) = match &m {
                 Some(m) => (&m.data, m.rights.clone(), m.from.clone()),

@@ -52,6 +52,7 @@ const GLOBAL: &[&str] = &[
     "version",
     "cmdline",
     "sysvipc",
+    "net",
 ];
 
 impl Generated for Root {
@@ -94,8 +95,31 @@ impl Generated for Root {
                 )
             }),
             "sysvipc" => Node::new_generated(NodeKind::Dir, 0o555, ino, SysvIpc),
+            "net" => Node::new_generated(NodeKind::Dir, 0o555, ino, Net),
             pid => pid_dir(pid.parse().ok()?)?,
         })
+    }
+}
+
+/// /proc/net: the interfaces' counters and the routes (`crate::net::procfs`).
+struct Net;
+
+impl Generated for Net {
+    fn entries(&self) -> Vec<(String, Arc<Node>)> {
+        crate::net::procfs::names()
+            .iter()
+            .filter_map(|&name| Some((name.to_string(), self.lookup(name)?)))
+            .collect()
+    }
+
+    fn lookup(&self, name: &str) -> Option<Arc<Node>> {
+        let at = crate::net::procfs::names().iter().position(|&n| n == name)?;
+        crate::net::procfs::text(name)?;
+        // Below PROC_INO_BASE, under /proc/sysvipc/shm's number.
+        let owned = String::from(name);
+        Some(text(PROC_INO_BASE - 2 - at as u64, move || {
+            crate::net::procfs::text(&owned).unwrap_or_default()
+        }))
     }
 }
 

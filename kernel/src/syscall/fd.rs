@@ -71,6 +71,14 @@ pub fn sys_ioctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             f.set_status_flags(flags);
             Ok(0)
         }
+        cmd if crate::net::ioctl::is_interface_ioctl(cmd) => {
+            // Every socket answers the interface ioctls (the AF_INET ones only AF_INET
+            // sockets); other files do not know them.
+            let Some(socket) = f.into_socket() else { return Err(Errno::ENOTTY) };
+            let inet = socket.family() == crate::net::addr::Family::Inet;
+            let privileged = ctx.process.creds().euid == 0;
+            crate::net::ioctl::interface_ioctl(cmd, a[2], &ctx.mem(), inet, privileged)
+        }
         cmd => f.ioctl(cmd, a[2], &ctx.mem()),
     }
 }

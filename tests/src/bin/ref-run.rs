@@ -1,9 +1,10 @@
-//! `ref-run SCRIPT KERNEL_ELF [--disk | --ext2] [C_PROGRAM.c | /host/program ...]`: runs a busybox
+//! `ref-run SCRIPT KERNEL_ELF [--disk | --ext2 | --nic] [C_PROGRAM.c | /host/program ...]`: runs a busybox
 //! script under Linux and under our kernel and prints both outputs and their first
 //! differences. For investigating a reference mismatch. `--disk` gives each kernel a fresh
 //! 8 MiB pattern disk and Linux its virtio modules, as `make test` does for tests/ref/vdisk.sh;
 //! `--ext2` gives each an identical ext2 disk instead (tests/ref/ext2.sh) and afterwards checks
-//! both disks with e2fsck and compares their trees.
+//! both disks with e2fsck and compares their trees. `--nic` gives each a virtio NIC on slirp
+//! and Linux its virtio-net modules (tests/ref/netconf.sh).
 #![forbid(unsafe_code)]
 
 use std::path::Path;
@@ -13,8 +14,8 @@ use std::time::Duration;
 use tests::ext2_disk::{self, EXT2_BLOCK_SIZE, EXT2_SIZE};
 use tests::qemu::{BootSpec, Disk, boot};
 use tests::reference::{
-    VIRTIO_BLK_MODULES, build_image_with_host_programs, compile_static_c, extract,
-    first_differences, judge, linux_kernel, linux_modules, write_pattern_disk,
+    VIRTIO_BLK_MODULES, VIRTIO_NET_MODULES, build_image_with_host_programs, compile_static_c,
+    extract, first_differences, judge, linux_kernel, linux_modules, write_pattern_disk,
 };
 
 fn main() -> ExitCode {
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
         [_, script, elf, extra @ ..] => (script, elf, extra),
         _ => {
             eprintln!(
-                "usage: ref-run SCRIPT KERNEL_ELF [--disk | --ext2] [C_PROGRAM.c | /host/program ...]"
+                "usage: ref-run SCRIPT KERNEL_ELF [--disk | --ext2 | --nic] [C_PROGRAM.c | /host/program ...]"
             );
             return ExitCode::from(2);
         }
@@ -45,8 +46,11 @@ fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
     let mut binaries = Vec::new();
     let ext2 = extra.iter().any(|e| e == "--ext2");
     let disk = ext2 || extra.iter().any(|e| e == "--disk");
-    let (c_sources, host_programs): (Vec<&String>, Vec<&String>) =
-        extra.iter().filter(|e| *e != "--disk" && *e != "--ext2").partition(|e| e.ends_with(".c"));
+    let nic = extra.iter().any(|e| e == "--nic");
+    let (c_sources, host_programs): (Vec<&String>, Vec<&String>) = extra
+        .iter()
+        .filter(|e| !matches!(e.as_str(), "--disk" | "--ext2" | "--nic"))
+        .partition(|e| e.ends_with(".c"));
     let c_probes = c_sources.len();
     tests::reference::require_probe_source(
         script,
@@ -61,7 +65,11 @@ fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
     let refs: Vec<&Path> = binaries.iter().map(|b| b.as_path()).collect();
     let hosts: Vec<&Path> = host_programs.iter().map(|p| Path::new(p.as_str())).collect();
     let linux = linux_kernel(Path::new("target/linux"))?;
-    let modules = if disk { linux_modules(&linux, &VIRTIO_BLK_MODULES)? } else { Vec::new() };
+    let modules = match (disk, nic) {
+        (true, _) => linux_modules(&linux, &VIRTIO_BLK_MODULES)?,
+        (false, true) => linux_modules(&linux, &VIRTIO_NET_MODULES)?,
+        (false, false) => Vec::new(),
+    };
     build_image_with_host_programs(script, &refs, &hosts, &modules, &work, &image)?;
     if ext2 {
         ext2_disk::prepare_disks(
@@ -84,6 +92,7 @@ fn run(script: &Path, elf: &Path, extra: &[String]) -> Result<bool, String> {
             initrd: Some(image.clone().into()),
             timeout: Duration::from_secs(180),
             disks,
+            nic,
             ..BootSpec::pvh(kernel, cmdline)
         })
     };

@@ -172,6 +172,18 @@ fn main() -> ExitCode {
         reference(&elf, "tests/ref/inet.sh", &["tests/ref/inet.c"]),
     );
     record(
+        "network configuration probe on a virtio NIC (iproute2's and busybox's ip, ifconfig, \
+         route, /proc/net; addresses, links up and down, routes; interface ioctls and rtnetlink \
+         errnos; DNS through slirp) matches Linux 6.1",
+        reference_with(
+            &elf,
+            "tests/ref/netconf.sh",
+            &["tests/ref/netconf.c"],
+            &["/usr/sbin/ip"],
+            RefDisk::Nic,
+        ),
+    );
+    record(
         "hostile-CPU probe (DF/AC across copies, faults and signals; single-step over SYSCALL; \
          int3, int N, int 0x80; segment loads; XMM/x87 across signals, fork and edited frames) \
          matches Linux 6.1",
@@ -545,10 +557,14 @@ fn reference_with(
             Command::new("apt-get").args(["update", "-qq"]).status().is_ok_and(|s| s.success());
         if updated { linux_kernel(&cache) } else { Err(first) }
     })?;
-    let modules = if disk != RefDisk::None {
-        tests::reference::linux_modules(&linux, &tests::reference::VIRTIO_BLK_MODULES)?
-    } else {
-        Vec::new()
+    let modules = match disk {
+        RefDisk::None => Vec::new(),
+        RefDisk::Nic => {
+            tests::reference::linux_modules(&linux, &tests::reference::VIRTIO_NET_MODULES)?
+        }
+        RefDisk::Pattern | RefDisk::Ext2 => {
+            tests::reference::linux_modules(&linux, &tests::reference::VIRTIO_BLK_MODULES)?
+        }
     };
     build_image_with_host_programs(Path::new(script), &refs, &hosts, &modules, &work, &image)?;
     // Each kernel gets a fresh copy of the disk: the scripts write to it.
@@ -559,7 +575,7 @@ fn reference_with(
     let fresh_disk = |name: &str| -> Result<Vec<Disk>, String> {
         let path = work.join(name);
         match disk {
-            RefDisk::None => return Ok(Vec::new()),
+            RefDisk::None | RefDisk::Nic => return Ok(Vec::new()),
             RefDisk::Pattern => tests::reference::write_pattern_disk(&path, 8 << 20)?,
             RefDisk::Ext2 => {}
         }
@@ -570,6 +586,7 @@ fn reference_with(
         initrd: Some(image.clone().into()),
         timeout: std::time::Duration::from_secs(300),
         disks,
+        nic: disk == RefDisk::Nic,
         ..BootSpec::pvh(kernel, cmdline)
     };
     let theirs = boot(&spec(&linux, "console=ttyS0 panic=-1 quiet", linux_disks))
@@ -595,6 +612,9 @@ enum RefDisk {
     Pattern,
     /// An mke2fs image of the ext2 workload's tree (tests/ref/ext2.sh).
     Ext2,
+    /// No disk: a virtio NIC on slirp instead, and Linux's virtio-net modules
+    /// (tests/ref/netconf.sh).
+    Nic,
 }
 
 fn ovmf_with_initrd(bzimage: &Path, scratch: &Path) -> Result<String, String> {

@@ -12,6 +12,7 @@ use crate::net::socket::{Credentials, Socket};
 pub(super) const SOL_SOCKET: u64 = 1;
 const IPPROTO_TCP: u64 = 6;
 const IPPROTO_IPV6: u64 = 41;
+const SOL_NETLINK: u64 = 270;
 const IPV6_V6ONLY: u64 = 26;
 const SO_REUSEADDR: u64 = 2;
 const SO_REUSEPORT: u64 = 15;
@@ -48,6 +49,15 @@ fn has_level(socket: &Socket, level: u64) -> bool {
     level == SOL_SOCKET
         || (level == IPPROTO_TCP && socket.protocol() == IPPROTO_TCP as u32)
         || (level == IPPROTO_IPV6 && socket.family() == Family::Inet6)
+        || (level == SOL_NETLINK && socket.family() == Family::Netlink)
+}
+
+/// Returns whether `name` is a SOL_NETLINK option Linux 6.1 has. They are all accepted
+/// and none changes anything here: no multicast group ever gets a message, and replies
+/// carry no extended acknowledgement (which programs treat as optional).
+fn netlink_option(name: u64) -> bool {
+    // NETLINK_ADD_MEMBERSHIP .. NETLINK_GET_STRICT_CHK.
+    (1..=12).contains(&name)
 }
 
 /// Decodes a `struct timeval` timeout as Linux's `sock_set_timeout`: EDOM for microseconds
@@ -90,6 +100,7 @@ pub fn sys_setsockopt(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Ok(0);
     }
     match name {
+        _ if level == SOL_NETLINK && netlink_option(name) => {}
         IPV6_V6ONLY if level == IPPROTO_IPV6 => socket.set_v6_only(value != 0)?,
         SO_PASSCRED if level == SOL_SOCKET => socket.set_pass_cred(value != 0),
         SO_SNDBUF if level == SOL_SOCKET => socket.set_buffer(true, value),
@@ -119,6 +130,8 @@ pub fn sys_getsockopt(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         int(u32::from(socket.flag(flag)?))
     } else if level == IPPROTO_IPV6 && name == IPV6_V6ONLY {
         int(u32::from(socket.v6_only()?))
+    } else if level == SOL_NETLINK && netlink_option(name) {
+        int(0)
     } else if level != SOL_SOCKET {
         return Err(Errno::ENOPROTOOPT);
     } else {
