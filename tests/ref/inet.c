@@ -684,6 +684,40 @@ static void ipv6(void) {
     printf("IPV6_V6ONLY on AF_INET %d\n", int_option(four, IPPROTO_IPV6, IPV6_V6ONLY));
     close(four);
 
+    /* What asyncio's create_server(host=None) binds: 0.0.0.0:P and a V6ONLY [::]:P, both
+     * listening; each family's clients reach their own listener. */
+    int l4 = socket(AF_INET, SOCK_STREAM, 0), l6 = socket(AF_INET6, SOCK_STREAM, 0);
+    setsockopt(l6, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    struct sockaddr_in any4 = { .sin_family = AF_INET, .sin_port = htons(47002) };
+    report("dual pair: bind 0.0.0.0", bind(l4, (struct sockaddr *)&any4, sizeof any4));
+    a = loopback6("::", 47002);
+    report("dual pair: bind V6ONLY [::]", bind(l6, (struct sockaddr *)&a, sizeof a));
+    report("dual pair: v4 listens", listen(l4, 4));
+    report("dual pair: v6 listens", listen(l6, 4));
+    c4 = socket(AF_INET, SOCK_STREAM, 0);
+    v4 = loopback(47002);
+    report("dual pair: v4 client connects", connect(c4, (struct sockaddr *)&v4, sizeof v4));
+    c6 = socket(AF_INET6, SOCK_STREAM, 0);
+    a = loopback6("::1", 47002);
+    report("dual pair: v6 client connects", connect(c6, (struct sockaddr *)&a, sizeof a));
+    struct pollfd listeners[2] = { { .fd = l4, .events = POLLIN }, { .fd = l6, .events = POLLIN } };
+    poll(listeners, 2, 5000);
+    poll(listeners, 2, 1000);
+    printf("dual pair: v4 listener has one %d, v6 listener has one %d\n",
+           !!(listeners[0].revents & POLLIN), !!(listeners[1].revents & POLLIN));
+    int n4 = accept(l4, NULL, NULL);
+    struct sockaddr_in6 from6 = { 0 };
+    len = sizeof from6;
+    int n6 = accept(l6, (struct sockaddr *)&from6, &len);
+    inet_ntop(AF_INET6, &from6.sin6_addr, text, sizeof text);
+    printf("dual pair: the v6 listener's client is %s\n", text);
+    close(n4);
+    close(n6);
+    close(c4);
+    close(c6);
+    close(l4);
+    close(l6);
+
     int u = socket(AF_INET6, SOCK_DGRAM, 0), w = socket(AF_INET6, SOCK_DGRAM, 0);
     a = loopback6("::1", 0);
     report("udp6 bind [::1]:0", bind(u, (struct sockaddr *)&a, sizeof a));

@@ -8,18 +8,35 @@ extern crate alloc;
 #[path = "../../kernel/src/net/port.rs"]
 mod port;
 
-use port::{PortError, PortTable, Reuse};
+use port::{Local, PortAddr, PortError, PortTable, Reuse, Wildcard};
 
 const NONE: Reuse = Reuse::NONE;
 const ADDR: Reuse = Reuse { addr: true, port: false };
 const PORT: Reuse = Reuse { addr: false, port: true };
 use proptest::prelude::*;
 
-const LOCALHOST: Option<[u8; 4]> = Some([127, 0, 0, 1]);
-const OTHER: Option<[u8; 4]> = Some([127, 0, 0, 2]);
-const ANY: Option<[u8; 4]> = None;
+/// An address of either family, standing in for smoltcp's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Addr {
+    V4([u8; 4]),
+    V6(u8),
+}
 
-fn tcp() -> PortTable<[u8; 4]> {
+impl PortAddr for Addr {
+    fn is_v4(&self) -> bool {
+        matches!(self, Addr::V4(_))
+    }
+}
+
+const LOCALHOST: Local<Addr> = Local::At(Addr::V4([127, 0, 0, 1]));
+const OTHER: Local<Addr> = Local::At(Addr::V4([127, 0, 0, 2]));
+const LOCALHOST6: Local<Addr> = Local::At(Addr::V6(1));
+/// The wildcard of a dual-stack AF_INET6 socket.
+const ANY: Local<Addr> = Local::Any(Wildcard::Dual);
+const ANY4: Local<Addr> = Local::Any(Wildcard::V4);
+const ANY6_ONLY: Local<Addr> = Local::Any(Wildcard::V6Only);
+
+fn tcp() -> PortTable<Addr> {
     PortTable::new(true, 0)
 }
 
@@ -91,8 +108,39 @@ fn a_reuse_port_listener_still_excludes_reuse_addr_company() {
 }
 
 #[test]
+fn a_v4_wildcard_and_a_v6_only_wildcard_coexist_listening() {
+    // What asyncio's create_server(host=None) binds: 0.0.0.0:P and [::]:P with V6ONLY.
+    let mut t = tcp();
+    t.bind(1, ANY4, 8080, ADDR).unwrap();
+    assert_eq!(t.bind(2, ANY6_ONLY, 8080, ADDR), Ok(8080));
+    assert_eq!(t.listen(1, 8080), Ok(()));
+    assert_eq!(t.listen(2, 8080), Ok(()));
+}
+
+#[test]
+fn a_dual_stack_wildcard_covers_both_families() {
+    let mut t = tcp();
+    t.bind(1, ANY, 8080, NONE).unwrap();
+    assert_eq!(t.bind(2, ANY4, 8080, NONE), Err(PortError::InUse));
+    assert_eq!(t.bind(3, ANY6_ONLY, 8080, NONE), Err(PortError::InUse));
+    assert_eq!(t.bind(4, LOCALHOST6, 8080, NONE), Err(PortError::InUse));
+}
+
+#[test]
+fn a_wildcard_covers_only_its_family_s_addresses() {
+    let mut t = tcp();
+    t.bind(1, ANY4, 8080, NONE).unwrap();
+    assert_eq!(t.bind(2, LOCALHOST6, 8080, NONE), Ok(8080));
+    assert_eq!(t.bind(3, LOCALHOST, 8080, NONE), Err(PortError::InUse));
+    let mut t = tcp();
+    t.bind(1, ANY6_ONLY, 9090, NONE).unwrap();
+    assert_eq!(t.bind(2, LOCALHOST, 9090, NONE), Ok(9090));
+    assert_eq!(t.bind(3, LOCALHOST6, 9090, NONE), Err(PortError::InUse));
+}
+
+#[test]
 fn udp_listening_does_not_exclude_reuse() {
-    let mut t: PortTable<[u8; 4]> = PortTable::new(false, 0);
+    let mut t: PortTable<Addr> = PortTable::new(false, 0);
     t.bind(1, LOCALHOST, 53, ADDR).unwrap();
     t.listen(1, 53).unwrap();
     assert_eq!(t.bind(2, LOCALHOST, 53, ADDR), Ok(53));
@@ -117,7 +165,7 @@ fn a_listener_that_stopped_no_longer_blocks_reuse() {
 
 #[test]
 fn ephemeral_ports_come_from_32768_to_60999_and_are_never_shared() {
-    let mut t: PortTable<[u8; 4]> = PortTable::new(true, u16::MAX);
+    let mut t: PortTable<Addr> = PortTable::new(true, u16::MAX);
     let a = t.bind(1, ANY, 0, ADDR).unwrap();
     let b = t.bind(2, ANY, 0, ADDR).unwrap();
     assert!((32768..=60999).contains(&a) && (32768..=60999).contains(&b));
@@ -139,7 +187,7 @@ proptest! {
         ops in proptest::collection::vec((0u64..6, 0u8..3, 1u16..4, any::<bool>()), 1..60),
     ) {
         let mut t = tcp();
-        let mut live: Vec<(u64, Option<[u8; 4]>, u16)> = Vec::new();
+        let mut live: Vec<(u64, Local<Addr>, u16)> = Vec::new();
         for (owner, which, port, release) in ops {
             let addr = [ANY, LOCALHOST, OTHER][which as usize];
             if release {
@@ -151,7 +199,7 @@ proptest! {
         }
         for (i, a) in live.iter().enumerate() {
             for b in &live[i + 1..] {
-                let overlap = a.1.is_none() || b.1.is_none() || a.1 == b.1;
+                let overlap = a.1 == ANY || b.1 == ANY || a.1 == b.1;
                 prop_assert!(!(a.2 == b.2 && overlap), "{a:?} and {b:?}");
             }
         }

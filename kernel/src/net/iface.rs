@@ -7,6 +7,12 @@
 //! has the right source; anything else goes out of eth0 when a route of the main table
 //! covers it. Sets are never shared: lo's
 //! egress would otherwise try (and fail, and back off) to send eth0's sockets' packets.
+//!
+//! lo is two smoltcp interfaces, one per family (`Lo` for 127.0.0.0/8, `Lo6` for ::1), one
+//! link to users. smoltcp's listening sockets match a SYN by port and address, not family,
+//! so a wildcard listener would take the other family's connections: 0.0.0.0:P and a
+//! V6ONLY [::]:P, which dual-stack servers (nginx, asyncio) bind together, each get their
+//! own family's clients only because their LISTEN sockets live in different sets.
 
 use alloc::vec::Vec;
 
@@ -15,11 +21,13 @@ use smoltcp::phy::Device;
 use smoltcp::socket::{AnySocket, tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{
-    EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address,
+    EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpVersion, Ipv4Address, Ipv4Cidr,
+    Ipv6Address,
 };
 
 use super::config::{ETH0_INDEX, Lease, NetConfig, V4Addr};
 use super::lo::LoDevice;
+use super::port::{Local, Wildcard};
 use super::virtio_phy::VirtioPhy;
 
 /// The most rounds one poll of lo makes while its sockets keep answering each other.
@@ -28,7 +36,10 @@ const MAX_LO_ROUNDS: usize = 64;
 /// Names an interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IfaceId {
+    /// lo's IPv4 half.
     Lo,
+    /// lo's IPv6 half.
+    Lo6,
     Eth0,
 }
 
@@ -73,6 +84,7 @@ pub enum AttachError {
 /// Every interface, and their configuration.
 pub struct Ifaces {
     pub lo: Iface<LoDevice>,
+    pub lo6: Iface<LoDevice>,
     pub eth0: Option<Iface<VirtioPhy>>,
     /// What users and DHCP configured; smoltcp follows it ([`Ifaces::sync`]).
     pub config: NetConfig,
@@ -89,7 +101,13 @@ impl Ifaces {
         // Every packet on lo is for this host, whatever 127.x.y.z it names (Linux routes all
         // of 127.0.0.0/8 to lo): smoltcp would otherwise drop those not equal to 127.0.0.1.
         lo.iface.set_any_ip(true);
-        let mut ifaces = Self { lo, eth0: None, config: NetConfig::new(), dhcp: None, lease: None };
+        let mut lo6 = Iface::new(HardwareAddress::Ip, LoDevice::default(), now);
+        lo6.iface.update_ip_addrs(|addrs| {
+            // ::1 is unicast, so smoltcp's check cannot panic.
+            let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
+        });
+        let config = NetConfig::new();
+        let mut ifaces = Self { lo, lo6, eth0: None, config, dhcp: None, lease: None };
         ifaces.sync();
         ifaces
     }
@@ -130,12 +148,11 @@ impl Ifaces {
         };
         self.lo.iface.update_ip_addrs(|addrs| {
             addrs.clear();
-            // Both families' loopback addresses are unicast, so smoltcp's check cannot panic;
-            // pushes past the capacity (8) are dropped.
+            // Only unicast addresses, so smoltcp's check cannot panic; pushes past the
+            // capacity (8) are dropped.
             for c in lo_v4.iter().chain(&eth0_v4).filter(|c| is_unicast(c.address())) {
                 let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(c.address()), c.prefix_len()));
             }
-            let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
         });
         let gateways: Vec<(Ipv4Cidr, Ipv4Address)> = self
             .config
@@ -165,7 +182,7 @@ impl Ifaces {
 
     /// Returns the interfaces there are.
     pub fn ids(&self) -> Vec<IfaceId> {
-        let mut ids = alloc::vec![IfaceId::Lo];
+        let mut ids = alloc::vec![IfaceId::Lo, IfaceId::Lo6];
         if self.eth0.is_some() {
             ids.push(IfaceId::Eth0);
         }
@@ -184,7 +201,11 @@ impl Ifaces {
     /// Returns the interface a packet to `remote` leaves by, if any route covers it.
     pub fn route(&self, remote: IpAddress) -> Option<IfaceId> {
         if self.is_local(remote) {
-            return Some(IfaceId::Lo);
+            return Some(if remote.version() == IpVersion::Ipv6 {
+                IfaceId::Lo6
+            } else {
+                IfaceId::Lo
+            });
         }
         let IpAddress::Ipv4(a) = remote else { return None };
         match self.config.route_to(a.octets())? {
@@ -193,21 +214,30 @@ impl Ifaces {
         }
     }
 
-    /// Returns the interfaces whose sockets a binding to `addr` (`None`: any) listens on.
-    pub fn bound_on(&self, addr: Option<IpAddress>) -> Vec<IfaceId> {
-        match addr {
-            None => self.ids(),
+    /// Returns the interfaces whose sockets a binding to `local` listens on: a wildcard's
+    /// families' (eth0 has IPv4 only), or the address's.
+    pub fn bound_on(&self, local: Local<IpAddress>) -> Vec<IfaceId> {
+        let mut ids = self.ids();
+        match local {
+            Local::Any(Wildcard::Dual) => {}
+            Local::Any(Wildcard::V4) => ids.retain(|&id| id != IfaceId::Lo6),
+            Local::Any(Wildcard::V6Only) => ids = alloc::vec![IfaceId::Lo6],
+            Local::At(IpAddress::Ipv6(_)) => ids = alloc::vec![IfaceId::Lo6],
             // eth0's own address is reached from outside through eth0 and from this host
             // through lo.
-            Some(a) if self.is_local(a) && !is_loopback(a) => self.ids(),
-            Some(_) => alloc::vec![IfaceId::Lo],
+            Local::At(a) if self.is_local(a) && !is_loopback(a) => {
+                ids.retain(|&id| id != IfaceId::Lo6);
+            }
+            Local::At(_) => ids = alloc::vec![IfaceId::Lo],
         }
+        ids
     }
 
     /// Returns the socket set of `id`.
     pub fn sockets(&mut self, id: IfaceId) -> &mut SocketSet<'static> {
         match (id, &mut self.eth0) {
             (IfaceId::Eth0, Some(eth0)) => &mut eth0.sockets,
+            (IfaceId::Lo6, _) => &mut self.lo6.sockets,
             _ => &mut self.lo.sockets,
         }
     }
@@ -216,6 +246,7 @@ impl Ifaces {
     pub fn context(&mut self, id: IfaceId) -> &mut Context {
         match (id, &mut self.eth0) {
             (IfaceId::Eth0, Some(eth0)) => eth0.iface.context(),
+            (IfaceId::Lo6, _) => self.lo6.iface.context(),
             _ => self.lo.iface.context(),
         }
     }
@@ -242,10 +273,12 @@ impl Ifaces {
 
     /// Polls every interface until lo has nothing left in flight (bounded).
     pub fn poll(&mut self, now: Instant) {
-        for _ in 0..MAX_LO_ROUNDS {
-            self.lo.poll_once(now);
-            if !self.lo.device.has_pending() {
-                break;
+        for lo in [&mut self.lo, &mut self.lo6] {
+            for _ in 0..MAX_LO_ROUNDS {
+                lo.poll_once(now);
+                if !lo.device.has_pending() {
+                    break;
+                }
             }
         }
         if let Some(eth0) = &mut self.eth0 {
@@ -255,17 +288,21 @@ impl Ifaces {
 
     /// Returns whether lo holds packets not yet received.
     pub fn has_pending(&self) -> bool {
-        self.lo.device.has_pending()
+        self.lo.device.has_pending() || self.lo6.device.has_pending()
+    }
+
+    /// Returns lo's packets and bytes carried, both halves.
+    pub fn lo_counters(&self) -> (u64, u64) {
+        let ((p4, b4), (p6, b6)) = (self.lo.device.counters(), self.lo6.device.counters());
+        (p4 + p6, b4 + b6)
     }
 
     /// Returns when the interfaces next need a poll.
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
         let lo = self.lo.iface.poll_at(now, &self.lo.sockets);
+        let lo6 = self.lo6.iface.poll_at(now, &self.lo6.sockets);
         let eth0 = self.eth0.as_mut().and_then(|e| e.iface.poll_at(now, &e.sockets));
-        match (lo, eth0) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [lo, lo6, eth0].into_iter().flatten().min()
     }
 }
 

@@ -21,7 +21,7 @@ use ostd::sync::SpinLock;
 use smoltcp::wire::{IpAddress, IpEndpoint, IpVersion, Ipv4Address, Ipv6Address};
 
 use super::addr::{Family, SockAddr, v4_mapped, v4_unmapped};
-use super::port::Reuse;
+use super::port::{Reuse, Wildcard};
 use super::socket::{IoFlags, Received, SockType, Socket};
 use super::stack::{self, Proto, Shared, SockId, Stack};
 use super::tcp::{self, Tcp, TcpOptions};
@@ -187,6 +187,15 @@ impl InetSocket {
         Ok(ep)
     }
 
+    /// The families this socket's wildcard address stands for.
+    fn wildcard(&self) -> Wildcard {
+        match (self.family, self.v6_only()) {
+            (Family::Inet6, true) => Wildcard::V6Only,
+            (Family::Inet6, false) => Wildcard::Dual,
+            _ => Wildcard::V4,
+        }
+    }
+
     fn v6_only(&self) -> bool {
         *self.v6_only.lock()
     }
@@ -227,11 +236,12 @@ impl InetSocket {
     pub fn bind(&self, addr: SockAddr) -> SysResult<()> {
         let ep = self.endpoint_for(&addr, Errno::EINVAL)?;
         let ip = (!ep.addr.is_unspecified()).then_some(ep.addr);
+        let wildcard = self.wildcard();
         stack::with(|s| {
             if self.is_tcp() {
-                tcp::bind(s, self.id, ip, ep.port)
+                tcp::bind(s, self.id, ip, wildcard, ep.port)
             } else {
-                udp::bind(s, self.id, ip, ep.port)
+                udp::bind(s, self.id, ip, wildcard, ep.port)
             }
         })
     }
@@ -241,7 +251,8 @@ impl InetSocket {
         if !self.is_tcp() {
             return Err(Errno::ENOTSUP);
         }
-        stack::with(|s| tcp::listen(s, self.id, backlog))
+        let wildcard = self.wildcard();
+        stack::with(|s| tcp::listen(s, self.id, wildcard, backlog))
     }
 
     /// connect(2): blocks until the handshake ends, unless non-blocking (EINPROGRESS,

@@ -43,8 +43,7 @@ const RTN_UNICAST: u8 = 1;
 /// Returns every link, in index order.
 pub fn all() -> Vec<LinkInfo> {
     let nic = super::devices::by_name("eth0");
-    let (config, lo_counts) =
-        stack::peek(|s| (s.ifaces.config.clone(), s.ifaces.lo.device.counters()));
+    let (config, lo_counts) = stack::peek(|s| (s.ifaces.config.clone(), s.ifaces.lo_counters()));
     let mut out = Vec::new();
     let lo_up = config.lo.up;
     let (packets, bytes) = lo_counts;

@@ -2,8 +2,10 @@
 //! the ephemeral ports an unbound socket gets when it connects, sends or listens.
 //!
 //! The rules are Linux's, simplified to what this stack has:
-//! - Two bindings of one port conflict when their addresses overlap: equal, or either is
-//!   the wildcard. IPv4 and IPv6 share one port space.
+//! - Two bindings of one port conflict when their addresses overlap: equal, or one is a
+//!   wildcard that covers the other's family. IPv4 and IPv6 share one port space: the
+//!   wildcard of an AF_INET6 socket covers both families, unless IPV6_V6ONLY narrows it
+//!   to IPv6 (so 0.0.0.0:P and a V6ONLY [::]:P coexist, as dual-stack servers bind them).
 //! - SO_REUSEADDR on both lifts the conflict, except (TCP) against a listening socket.
 //! - SO_REUSEPORT on both lifts it always, listening or not (Linux also asks for the same
 //!   owner uid; this table knows no users, so it does not).
@@ -45,10 +47,49 @@ impl Reuse {
     pub const NONE: Self = Self { addr: false, port: false };
 }
 
+/// The families a binding to the wildcard address receives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wildcard {
+    /// INADDR_ANY: IPv4 only.
+    V4,
+    /// in6addr_any with IPV6_V6ONLY: IPv6 only.
+    V6Only,
+    /// in6addr_any without it: both (IPv4 as v4-mapped addresses).
+    Dual,
+}
+
+impl Wildcard {
+    fn covers(self, v4: bool) -> bool {
+        match self {
+            Self::V4 => v4,
+            Self::V6Only => !v4,
+            Self::Dual => true,
+        }
+    }
+}
+
+/// An address a binding can name: it knows its family.
+pub trait PortAddr: Copy + PartialEq {
+    fn is_v4(&self) -> bool;
+}
+
+/// What a binding covers: one address, or a wildcard's families.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Local<A> {
+    Any(Wildcard),
+    At(A),
+}
+
+impl<A> Local<A> {
+    /// What an implicit binding (connect, sendto or listen without bind) covers: every
+    /// family, the widest claim; its port is a fresh ephemeral one, so it takes nothing
+    /// from anyone.
+    pub const AUTOBOUND: Self = Local::Any(Wildcard::Dual);
+}
+
 struct Binding<A> {
     owner: Owner,
-    /// `None`: the wildcard address (INADDR_ANY, in6addr_any).
-    addr: Option<A>,
+    addr: Local<A>,
     reuse: Reuse,
     listening: bool,
 }
@@ -61,7 +102,7 @@ pub struct PortTable<A> {
     next_ephemeral: u16,
 }
 
-impl<A: Copy + PartialEq> PortTable<A> {
+impl<A: PortAddr> PortTable<A> {
     /// Creates an empty table; `tcp` selects TCP's rule for listening sockets.
     pub fn new(tcp: bool, seed: u16) -> Self {
         let span = EPHEMERAL.end() - EPHEMERAL.start() + 1;
@@ -81,7 +122,7 @@ impl<A: Copy + PartialEq> PortTable<A> {
     pub fn bind(
         &mut self,
         owner: Owner,
-        addr: Option<A>,
+        addr: Local<A>,
         port: u16,
         reuse: Reuse,
     ) -> Result<u16, PortError> {
@@ -134,7 +175,7 @@ impl<A: Copy + PartialEq> PortTable<A> {
         }
     }
 
-    fn conflicts(&self, port: u16, addr: Option<A>, reuse: Reuse) -> bool {
+    fn conflicts(&self, port: u16, addr: Local<A>, reuse: Reuse) -> bool {
         self.ports.get(&port).is_some_and(|bindings| {
             bindings.iter().any(|b| {
                 let shared_addr =
@@ -161,10 +202,14 @@ impl<A: Copy + PartialEq> PortTable<A> {
     }
 }
 
-/// Returns whether two bound addresses overlap: equal, or either the wildcard.
-fn overlap<A: PartialEq>(a: Option<A>, b: Option<A>) -> bool {
+/// Returns whether two bindings' addresses overlap: equal, a wildcard covering the other's
+/// family, or two wildcards with a family in common.
+fn overlap<A: PortAddr>(a: Local<A>, b: Local<A>) -> bool {
     match (a, b) {
-        (Some(a), Some(b)) => a == b,
-        _ => true,
+        (Local::At(a), Local::At(b)) => a == b,
+        (Local::Any(w), Local::At(a)) | (Local::At(a), Local::Any(w)) => w.covers(a.is_v4()),
+        (Local::Any(v), Local::Any(w)) => {
+            !matches!((v, w), (Wildcard::V4, Wildcard::V6Only) | (Wildcard::V6Only, Wildcard::V4))
+        }
     }
 }

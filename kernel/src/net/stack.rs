@@ -23,7 +23,7 @@ use smoltcp::time::Instant;
 use super::iface::{AttachError, Handle, Ifaces};
 use smoltcp::wire::IpAddress;
 
-use super::port::{PortError, PortTable};
+use super::port::{PortAddr, PortError, PortTable};
 use super::tcp::Tcp;
 use super::udp::Udp;
 use super::virtio_phy::VirtioPhy;
@@ -239,4 +239,10 @@ pub fn detach_eth0() {
         s.orphans.retain(|h| h.iface != super::iface::IfaceId::Eth0);
         s.ifaces.detach_eth0();
     });
+}
+
+impl PortAddr for IpAddress {
+    fn is_v4(&self) -> bool {
+        matches!(self, IpAddress::Ipv4(_))
+    }
 }

@@ -24,7 +24,7 @@ use smoltcp::time::Duration;
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
 use super::iface::{self, Handle, Ifaces};
-use super::port::{PortTable, Reuse};
+use super::port::{Local, PortTable, Reuse, Wildcard};
 use super::stack::{Proto, SockId, Stack};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::Readiness;
@@ -45,6 +45,8 @@ const KEEPALIVE_IDLE: Duration = Duration::from_secs(7200);
 pub struct Bound {
     /// `None`: the wildcard address.
     pub addr: Option<IpAddress>,
+    /// The families the wildcard address stands for.
+    pub wildcard: Wildcard,
     pub port: u16,
     /// bind(2) chose it: it outlives a failed connect.
     pub explicit: bool,
@@ -138,8 +140,14 @@ fn apply_options(socket: &mut tcp::Socket, options: TcpOptions) {
     socket.set_keep_alive(options.keep_alive.then_some(KEEPALIVE_IDLE));
 }
 
-/// bind(2) to `addr` (`None`: any) and `port` (0: an ephemeral one).
-pub fn bind(stack: &mut Stack, id: SockId, addr: Option<IpAddress>, port: u16) -> SysResult<()> {
+/// bind(2) to `addr` (`None`: the `wildcard`) and `port` (0: an ephemeral one).
+pub fn bind(
+    stack: &mut Stack,
+    id: SockId,
+    addr: Option<IpAddress>,
+    wildcard: Wildcard,
+    port: u16,
+) -> SysResult<()> {
     let (tcp, ifaces, ports) = parts(stack, id);
     if addr.is_some_and(|a| !ifaces.is_local(a)) {
         return Err(Errno::EADDRNOTAVAIL);
@@ -147,13 +155,14 @@ pub fn bind(stack: &mut Stack, id: SockId, addr: Option<IpAddress>, port: u16) -
     let Phase::Idle { bound: bound @ None, .. } = &mut tcp.phase else {
         return Err(Errno::EINVAL);
     };
-    let port = ports.bind(id, addr, port, tcp.options.reuse)?;
-    *bound = Some(Bound { addr, port, explicit: true });
+    let local = addr.map_or(Local::Any(wildcard), Local::At);
+    let port = ports.bind(id, local, port, tcp.options.reuse)?;
+    *bound = Some(Bound { addr, wildcard, port, explicit: true });
     Ok(())
 }
 
-/// listen(2).
-pub fn listen(stack: &mut Stack, id: SockId, backlog: i32) -> SysResult<()> {
+/// listen(2); an unbound socket is bound to `wildcard` on an ephemeral port first.
+pub fn listen(stack: &mut Stack, id: SockId, wildcard: Wildcard, backlog: i32) -> SysResult<()> {
     // A negative backlog reads as a huge unsigned one, which Linux caps at somaxconn.
     let backlog = (backlog as u32 as usize).min(MAX_BACKLOG);
     let (tcp, iface, ports) = parts(stack, id);
@@ -165,8 +174,8 @@ pub fn listen(stack: &mut Stack, id: SockId, backlog: i32) -> SysResult<()> {
         Phase::Conn(_) => return Err(Errno::EINVAL),
         Phase::Idle { bound: Some(b), .. } => *b,
         Phase::Idle { bound: None, .. } => {
-            let port = ports.bind(id, None, 0, tcp.options.reuse)?;
-            Bound { addr: None, port, explicit: true }
+            let port = ports.bind(id, Local::Any(wildcard), 0, tcp.options.reuse)?;
+            Bound { addr: None, wildcard, port, explicit: true }
         }
     };
     if let Err(e) = ports.listen(id, bound.port) {
@@ -198,7 +207,7 @@ fn top_up(tcp: &mut Tcp, iface: &mut Ifaces) -> bool {
     let pending = queue.len() - listening;
     let allowed = (*backlog + 1).saturating_sub(pending).min(SPARE_LISTENERS);
     // Each interface the address is on gets its own spares: a SYN arrives on one of them.
-    for on in iface.bound_on(bound.addr) {
+    for on in iface.bound_on(bound.addr.map_or(Local::Any(bound.wildcard), Local::At)) {
         let here = queue
             .iter()
             .filter(|&&h| h.iface == on && iface.tcp(h).state() == State::Listen)
@@ -240,8 +249,8 @@ pub fn connect(stack: &mut Stack, id: SockId, remote: IpEndpoint) -> SysResult<b
     let bound = match bound {
         Some(b) => b,
         None => {
-            let port = ports.bind(id, None, 0, tcp.options.reuse)?;
-            Bound { addr: None, port, explicit: false }
+            let port = ports.bind(id, Local::AUTOBOUND, 0, tcp.options.reuse)?;
+            Bound { addr: None, wildcard: Wildcard::Dual, port, explicit: false }
         }
     };
     let mut socket = new_socket(tcp.options);

@@ -17,7 +17,7 @@ use smoltcp::socket::udp::{self, SendError, UdpMetadata};
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
 use super::iface::{self, Handle, Ifaces};
-use super::port::{PortTable, Reuse};
+use super::port::{Local, PortTable, Reuse, Wildcard};
 use super::stack::{Proto, SockId, Stack};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::Readiness;
@@ -73,10 +73,11 @@ fn bind_to(
     ports: &mut PortTable<IpAddress>,
     id: SockId,
     addr: Option<IpAddress>,
+    local: Local<IpAddress>,
     port: u16,
 ) -> SysResult<()> {
-    let port = ports.bind(id, addr, port, udp.reuse)?;
-    for on in iface.bound_on(addr) {
+    let port = ports.bind(id, local, port, udp.reuse)?;
+    for on in iface.bound_on(local) {
         let mut socket = udp::Socket::new(
             udp::PacketBuffer::new(
                 alloc::vec![udp::PacketMetadata::EMPTY; RX_PACKETS],
@@ -96,7 +97,13 @@ fn bind_to(
 }
 
 /// bind(2).
-pub fn bind(stack: &mut Stack, id: SockId, addr: Option<IpAddress>, port: u16) -> SysResult<()> {
+pub fn bind(
+    stack: &mut Stack,
+    id: SockId,
+    addr: Option<IpAddress>,
+    wildcard: Wildcard,
+    port: u16,
+) -> SysResult<()> {
     let (udp, iface, ports) = parts(stack, id);
     if addr.is_some_and(|a| !iface.is_local(a)) {
         return Err(Errno::EADDRNOTAVAIL);
@@ -104,7 +111,8 @@ pub fn bind(stack: &mut Stack, id: SockId, addr: Option<IpAddress>, port: u16) -
     if udp.bound.is_some() {
         return Err(Errno::EINVAL);
     }
-    bind_to(udp, iface, ports, id, addr, port)
+    let local = addr.map_or(Local::Any(wildcard), Local::At);
+    bind_to(udp, iface, ports, id, addr, local, port)
 }
 
 /// connect(2): sets the default destination and the only source accepted.
@@ -115,7 +123,7 @@ pub fn connect(stack: &mut Stack, id: SockId, remote: IpEndpoint) -> SysResult<(
         return Err(Errno::ENETUNREACH);
     }
     if udp.bound.is_none() {
-        bind_to(udp, iface, ports, id, None, 0)?;
+        bind_to(udp, iface, ports, id, None, Local::AUTOBOUND, 0)?;
     }
     udp.peer = Some(remote);
     Ok(())
@@ -144,7 +152,7 @@ pub fn send(
     }
     let Some(route) = iface.route(to.addr) else { return Some(Err(Errno::ENETUNREACH)) };
     if udp.bound.is_none()
-        && let Err(e) = bind_to(udp, iface, ports, id, None, 0)
+        && let Err(e) = bind_to(udp, iface, ports, id, None, Local::AUTOBOUND, 0)
     {
         return Some(Err(e));
     }
