@@ -139,6 +139,14 @@ fn a_wildcard_covers_only_its_family_s_addresses() {
 }
 
 #[test]
+fn an_autobound_port_covers_both_families() {
+    let mut t = tcp();
+    let port = t.bind(1, Local::AUTOBOUND, 0, ADDR).unwrap();
+    assert_eq!(t.bind(2, ANY4, port, ADDR), Err(PortError::InUse));
+    assert_eq!(t.bind(3, ANY6_ONLY, port, NONE), Err(PortError::InUse));
+}
+
+#[test]
 fn udp_listening_does_not_exclude_reuse() {
     let mut t: PortTable<Addr> = PortTable::new(false, 0);
     t.bind(1, LOCALHOST, 53, ADDR).unwrap();
