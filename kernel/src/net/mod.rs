@@ -44,6 +44,7 @@ mod tcp;
 mod test;
 mod udp;
 pub mod unix;
+mod unix_tests;
 mod virtio_phy;
 
 use core::sync::atomic::{AtomicBool, Ordering};

@@ -1,0 +1,50 @@
+//! In-kernel tests of Unix-domain sockets: pairs, EOF and EPIPE, and the rest that needs no
+//! process around them.
+
+use crate::error::Errno;
+use crate::fs::file::FileLike;
+
+use super::socket::{Credentials, IoFlags, SockType};
+use super::unix::{QUEUE_CAPACITY, UnixSocket};
+
+ostd::ktest! {
+    fn unix_stream_pair_carries_bytes_and_reports_eof_and_epipe() {
+        let me = Credentials::default();
+        let (a, b) = UnixSocket::pair(SockType::Stream, true, me);
+        assert_eq!(a.write(b"hello").unwrap(), 5);
+        let mut buf = [0u8; 16];
+        assert_eq!(b.read(&mut buf).unwrap(), 5);
+        assert_eq!(&buf[..5], b"hello");
+        assert_eq!(b.read(&mut buf).unwrap_err(), Errno::EAGAIN);
+        drop(a);
+        assert_eq!(b.read(&mut buf).unwrap(), 0, "EOF once the peer is gone");
+        assert_eq!(b.write(b"x").unwrap_err(), Errno::EPIPE);
+    }
+
+    fn unix_dgram_pair_keeps_message_boundaries_and_truncates() {
+        let (a, b) = UnixSocket::pair(SockType::Dgram, true, Credentials::default());
+        a.write(b"first").unwrap();
+        a.write(b"second").unwrap();
+        let got = b.receive(3, IoFlags::default()).unwrap();
+        assert_eq!((got.data.as_slice(), got.full_len, got.truncated), (&b"fir"[..], 5, true));
+        let got = b.receive(64, IoFlags::default()).unwrap();
+        assert_eq!(got.data, b"second");
+    }
+
+    fn unix_stream_fills_up_to_capacity_then_would_block() {
+        let (a, _b) = UnixSocket::pair(SockType::Stream, true, Credentials::default());
+        let chunk = alloc::vec![7u8; 65536];
+        let mut total = 0;
+        loop {
+            match a.write(&chunk) {
+                Ok(n) => total += n,
+                Err(e) => {
+                    assert_eq!(e, Errno::EAGAIN);
+                    break;
+                }
+            }
+        }
+        assert_eq!(total, QUEUE_CAPACITY);
+        assert!(!a.readiness().writable);
+    }
+}
