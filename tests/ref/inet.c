@@ -452,6 +452,29 @@ static void options(void) {
     printf("TCP_NODELAY on a connection %d\n", int_option(c, IPPROTO_TCP, TCP_NODELAY));
     close(c);
     close(s);
+
+    /* SO_LINGER: kept as set (the time survives switching it off); on with no time, close
+     * resets the connection, which the peer reads as ECONNRESET. */
+    c = connected(server, &s);
+    struct linger lg = { 0 };
+    len = sizeof lg;
+    getsockopt(c, SOL_SOCKET, SO_LINGER, &lg, &len);
+    printf("SO_LINGER default %d %d len %u\n", lg.l_onoff, lg.l_linger, len);
+    struct linger set = { 1, 7 };
+    report("set SO_LINGER 1 7", setsockopt(c, SOL_SOCKET, SO_LINGER, &set, sizeof set));
+    set = (struct linger){ 0, 3 };
+    report("set SO_LINGER 0 3", setsockopt(c, SOL_SOCKET, SO_LINGER, &set, sizeof set));
+    getsockopt(c, SOL_SOCKET, SO_LINGER, &lg, &len);
+    printf("SO_LINGER %d %d\n", lg.l_onoff, lg.l_linger);
+    report("set SO_LINGER short", setsockopt(c, SOL_SOCKET, SO_LINGER, &set, 4));
+    set = (struct linger){ 1, 0 };
+    setsockopt(c, SOL_SOCKET, SO_LINGER, &set, sizeof set);
+    write(c, "x", 1);
+    close(c);
+    char one;
+    report("peer reads after a lingering-0 close", read(s, &one, 1));
+    report("peer reads again", read(s, &one, 1));
+    close(s);
     close(server);
 }
 

@@ -22,7 +22,7 @@ use smoltcp::wire::{IpAddress, IpEndpoint, IpVersion, Ipv4Address, Ipv6Address};
 
 use super::addr::{Family, SockAddr, v4_mapped, v4_unmapped};
 use super::port::{Reuse, Wildcard};
-use super::socket::{IoFlags, Received, SockType, Socket};
+use super::socket::{IoFlags, Linger, Received, SockType, Socket};
 use super::stack::{self, Proto, Shared, SockId, Stack};
 use super::tcp::{self, Tcp, TcpOptions};
 use super::udp::{self, Udp};
@@ -68,6 +68,8 @@ pub struct InetSocket {
     buffers: SpinLock<[usize; 2]>,
     /// SO_KEEPALIVE as getsockopt reports it.
     keep_alive: SpinLock<bool>,
+    /// SO_LINGER: on, with no time, makes close(2) reset the connection.
+    linger: SpinLock<Linger>,
     /// IPV6_V6ONLY (AF_INET6 only): no v4-mapped addresses.
     v6_only: SpinLock<bool>,
     ino: u64,
@@ -116,6 +118,7 @@ impl InetSocket {
             timeouts: SpinLock::new([None, None]),
             buffers: SpinLock::new(buffers),
             keep_alive: SpinLock::new(false),
+            linger: SpinLock::new(Linger::default()),
             v6_only: SpinLock::new(false),
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
         })
@@ -294,6 +297,7 @@ impl InetSocket {
             })?;
         let socket = Self::with_id(id, self.family, self.kind, shared, false, TCP_DEFAULT_BUFFERS);
         *socket.keep_alive.lock() = *self.keep_alive.lock();
+        *socket.linger.lock() = *self.linger.lock();
         let peer = peer.map_or(self.sockaddr(None, 0), |p| self.sockaddr(Some(p.addr), p.port));
         Ok((socket, peer))
     }
@@ -475,6 +479,16 @@ impl InetSocket {
         })
     }
 
+    /// Sets SO_LINGER.
+    pub fn set_linger(&self, linger: Linger) {
+        *self.linger.lock() = linger;
+    }
+
+    /// Returns SO_LINGER.
+    pub fn linger(&self) -> Linger {
+        *self.linger.lock()
+    }
+
     /// Sets IPV6_V6ONLY (ENOPROTOOPT on an AF_INET socket, as Linux).
     pub fn set_v6_only(&self, on: bool) -> SysResult<()> {
         if self.family != Family::Inet6 {
@@ -534,7 +548,11 @@ impl Drop for InetSocket {
     fn drop(&mut self) {
         let id = self.id;
         let is_tcp = self.is_tcp();
-        stack::with(|s| if is_tcp { tcp::close(s, id) } else { udp::close(s, id) });
+        // SO_LINGER on with a zero time resets the connection instead of closing it, as
+        // Linux's tcp_close does; a non-zero time does not make close wait here.
+        let linger = *self.linger.lock();
+        let reset = linger.on && linger.seconds == 0;
+        stack::with(|s| if is_tcp { tcp::close(s, id, reset) } else { udp::close(s, id) });
     }
 }
 

@@ -350,6 +350,32 @@ impl Socket {
             Self::Netlink(s) => s.buffer(send),
         }
     }
+
+    /// Sets SO_LINGER (netlink sockets keep nothing).
+    pub fn set_linger(&self, linger: Linger) {
+        match self {
+            Self::Unix(s) => s.set_linger(linger),
+            Self::Inet(s) => s.set_linger(linger),
+            Self::Netlink(_) => {}
+        }
+    }
+
+    /// Returns SO_LINGER's value.
+    pub fn linger(&self) -> Linger {
+        match self {
+            Self::Unix(s) => s.linger(),
+            Self::Inet(s) => s.linger(),
+            Self::Netlink(_) => Linger::default(),
+        }
+    }
+}
+
+/// SO_LINGER: whether close(2) lingers, and for how many seconds. Linux keeps the time when
+/// the option is switched off, and getsockopt reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Linger {
+    pub on: bool,
+    pub seconds: u32,
 }
 
 impl Socket {

@@ -440,9 +440,9 @@ fn drop_later(stack: &mut Stack, handles: Vec<Handle>) {
     stack.orphans.extend(handles);
 }
 
-/// close(2): the socket is gone. Unread data or a dead connection resets it, as on Linux;
-/// otherwise it is closed with FIN and left to finish.
-pub fn close(stack: &mut Stack, id: SockId) {
+/// close(2): the socket is gone. Unread data, a dead connection or `reset` (SO_LINGER with
+/// no time) resets it, as on Linux; otherwise it is closed with FIN and left to finish.
+pub fn close(stack: &mut Stack, id: SockId, reset: bool) {
     let Some(entry) = stack.entries.remove(&id) else { return };
     let Proto::Tcp(tcp) = entry.proto else { return };
     let mut orphans = Vec::new();
@@ -461,7 +461,7 @@ pub fn close(stack: &mut Stack, id: SockId) {
         }
         Phase::Conn(conn) => {
             let socket = stack.ifaces.tcp(conn.handle);
-            if socket.recv_queue() > 0 || socket.state() == State::Closed {
+            if reset || socket.recv_queue() > 0 || socket.state() == State::Closed {
                 socket.abort();
             } else {
                 socket.close();

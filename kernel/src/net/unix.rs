@@ -19,7 +19,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use ostd::sync::SpinLock;
 
 use super::addr::{SockAddr, UnixAddr};
-use super::socket::{Credentials, IoFlags, Received, SockType, Socket, SocketCaller};
+use super::socket::{Credentials, IoFlags, Linger, Received, SockType, Socket, SocketCaller};
 use crate::error::{Errno, SysResult};
 use crate::fs::file::{FileLike, OpenFlags, Readiness, ReadinessChanges, Stat};
 use crate::fs::node::Node;
@@ -100,6 +100,8 @@ struct Inner {
     /// shutdown(SHUT_WR) of a datagram socket (stream ones close the peer's queue).
     send_shutdown: bool,
     pass_cred: bool,
+    /// SO_LINGER, kept for getsockopt: closing a Unix socket never waits.
+    linger: Linger,
     send_buffer: usize,
     receive_buffer: usize,
 }
@@ -506,6 +508,16 @@ impl UnixSocket {
     /// SO_PASSCRED's value.
     pub fn pass_cred(&self) -> bool {
         self.inner.lock().pass_cred
+    }
+
+    /// Sets SO_LINGER.
+    pub fn set_linger(&self, linger: Linger) {
+        self.inner.lock().linger = linger;
+    }
+
+    /// Returns SO_LINGER.
+    pub fn linger(&self) -> Linger {
+        self.inner.lock().linger
     }
 
     /// SO_SNDBUF / SO_RCVBUF, as Linux reports them (twice what was asked, within limits).

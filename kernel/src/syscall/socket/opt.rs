@@ -23,12 +23,15 @@ const SO_RCVBUF: u64 = 8;
 const SO_KEEPALIVE: u64 = 9;
 const SO_PASSCRED: u64 = 16;
 const SO_PEERCRED: u64 = 17;
+const SO_LINGER: u64 = 13;
 const SO_RCVTIMEO: u64 = 20;
 const SO_SNDTIMEO: u64 = 21;
 const SO_ACCEPTCONN: u64 = 30;
 const SO_PROTOCOL: u64 = 38;
 const SO_DOMAIN: u64 = 39;
 const TCP_NODELAY: u64 = 1;
+/// The size of `struct linger` (SO_LINGER).
+const LINGER_LEN: usize = 8;
 /// The size of `struct timeval` (SO_RCVTIMEO, SO_SNDTIMEO).
 const TIMEVAL_LEN: usize = 16;
 
@@ -91,6 +94,23 @@ pub fn sys_setsockopt(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         socket.set_timeout(name == SO_SNDTIMEO, timeout_arg(&raw)?)?;
         return Ok(0);
     }
+    if level == SOL_SOCKET && name == SO_LINGER {
+        if len < LINGER_LEN as i32 {
+            return Err(Errno::EINVAL);
+        }
+        let mut raw = [0u8; LINGER_LEN];
+        ctx.mem().read(a[3], &mut raw)?;
+        let [on, seconds] =
+            [&raw[..4], &raw[4..]].map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        let mut linger = socket.linger();
+        // Switching it off keeps the time, as Linux keeps sk_lingertime.
+        linger.on = on != 0;
+        if linger.on {
+            linger.seconds = seconds;
+        }
+        socket.set_linger(linger);
+        return Ok(0);
+    }
     if len < 4 {
         return Err(Errno::EINVAL);
     }
@@ -144,6 +164,12 @@ pub fn sys_getsockopt(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             SO_ACCEPTCONN => int(u32::from(socket.is_listening())),
             SO_DOMAIN => int(u32::from(socket.family().raw())),
             SO_PROTOCOL => int(socket.protocol()),
+            SO_LINGER => {
+                let linger = socket.linger();
+                let mut v = Vec::from(u32::from(linger.on).to_le_bytes());
+                v.extend_from_slice(&linger.seconds.to_le_bytes());
+                v
+            }
             SO_RCVTIMEO | SO_SNDTIMEO => {
                 let ns = socket.timeout(name == SO_SNDTIMEO)?.unwrap_or(0);
                 let mut v = Vec::from(((ns / 1_000_000_000) as i64).to_le_bytes());
