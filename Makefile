@@ -15,7 +15,7 @@ DEBIAN_DISK := target/debian/debian.img
 IMAGE ?= busybox
 ifeq ($(IMAGE),debian)
 RUN_DEPS := $(DEBIAN_DISK)
-RUN_ENV := DISK=$(DEBIAN_DISK) CMDLINE="$${CMDLINE:-console=ttyS0 root=/dev/vda rw init=/init}"
+RUN_ENV := DISK=$(DEBIAN_DISK) CMDLINE="$${CMDLINE:-console=ttyS0 root=/dev/vda rw init=/init$(if $(filter user,$(NET)), ip=dhcp)}"
 RUN_MEM := 2G
 else ifeq ($(IMAGE),debian-initramfs)
 RUN_DEPS := $(DEBIAN_IMAGE)
@@ -27,6 +27,10 @@ RUN_ENV := INITRD=$${INITRD:-$(INITRAMFS)}
 RUN_MEM := 512M
 endif
 QEMU_ARGS ?=
+# make run gives the guest a NIC on QEMU's user networking, configured by ip=dhcp (NET=none:
+# no NIC); HOSTFWD="tcp:127.0.0.1:8080-:80" forwards host ports to it (deploy/qemu/devices.sh).
+NET ?= user
+export NET HOSTFWD
 
 .PHONY: all deps kernel kernel-elf bzimage initramfs run run-ovmf test test-debian host-test clippy clean
 

@@ -3,6 +3,9 @@
 #   DISK=path      a raw image as a modern virtio-blk disk (the guest's vda)
 #   DISK_RO=1      attach it read-only
 #   IOMMU=1        QEMU's Intel IOMMU (intremap=off); the disk must then go through it
+#   NET=user       a modern virtio-net NIC on QEMU's user networking (slirp: the guest is
+#                  10.0.2.15, the host 10.0.2.2, DNS 10.0.2.3); the guest's eth0 with ip=dhcp
+#   HOSTFWD="tcp:127.0.0.1:8080-:80 ..."  host ports forwarded to the guest (NET=user)
 if [ -n "${IOMMU:-}" ]; then
     set -- "$@" -device intel-iommu,intremap=off
 fi
@@ -13,3 +16,15 @@ if [ -n "${DISK:-}" ]; then
     set -- "$@" -drive "file=$DISK,if=none,id=disk0,format=raw${DISK_RO:+,readonly=on}" \
         -device "virtio-blk-pci,drive=disk0,disable-legacy=on${IOMMU:+,iommu_platform=on}"
 fi
+case ${NET:-none} in
+    none) ;;
+    user)
+        netdev=user,id=n0
+        for rule in ${HOSTFWD:-}; do
+            netdev="$netdev,hostfwd=$rule"
+        done
+        set -- "$@" -netdev "$netdev" \
+            -device "virtio-net-pci,netdev=n0,disable-legacy=on${IOMMU:+,iommu_platform=on}"
+        ;;
+    *) echo "devices.sh: NET must be user or none, not $NET" >&2; exit 2 ;;
+esac
