@@ -15,6 +15,7 @@ objcopy:binutils
 mke2fs:e2fsprogs
 musl-gcc:musl-tools
 debootstrap:debootstrap
+redis-benchmark:redis-tools
 "
 
 missing=""

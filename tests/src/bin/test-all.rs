@@ -227,6 +227,13 @@ fn main() -> ExitCode {
         from_disk,
     );
     record(
+        "Debian's network programs on virtio-net (guest busybox httpd and nginx serve random files \
+         the host fetches through hostfwd, SHA-256 equal; guest wget and python3 urllib fetch \
+         from the host; redis-server with redis-cli and redis-benchmark in the guest and from \
+         the host) under ours and Linux 6.1",
+        tests::net_services::run(&root, &elf),
+    );
+    record(
         "CPython's regression modules: what passes under Linux passes here, or is a listed gap",
         tests::cpython::run_suite(&root, &elf),
     );
