@@ -16,6 +16,7 @@ mke2fs:e2fsprogs
 musl-gcc:musl-tools
 debootstrap:debootstrap
 redis-benchmark:redis-tools
+iperf3:iperf3
 "
 
 missing=""

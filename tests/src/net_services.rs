@@ -47,7 +47,7 @@ struct Kernels<T> {
 }
 
 /// The files of one run, random per run.
-struct Payloads {
+pub struct Payloads {
     /// What the guest serves, as (name, content).
     served: Vec<(String, Vec<u8>)>,
     /// What the host serves to the guest.
@@ -75,17 +75,8 @@ pub fn run(root: &Path, elf: &Path) -> Result<String, String> {
     let payloads = Payloads::random()?;
     let image = build_image(root, &work, &linux, &payloads)?;
     let server = FileServer::start("payload.bin", payloads.to_guest.clone())?;
-    let (linux_cmdline, ours_cmdline) = (
-        format!(
-            "console=ttyS0 panic=-1 quiet rdinit=/net-init linux_modules=1 hostport={}",
-            server.port()
-        ),
-        format!(
-            "console=ttyS0 quiet rdinit=/net-init ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off \
-             hostport={}",
-            server.port()
-        ),
-    );
+    let extra = format!("hostport={}", server.port());
+    let (linux_cmdline, ours_cmdline) = (cmdline(false, &extra), cmdline(true, &extra));
     let both = std::thread::scope(|scope| {
         let theirs = scope.spawn(|| {
             session(&linux, &linux_cmdline, &image, &work.join("linux.console"), &payloads, false)
@@ -101,15 +92,30 @@ pub fn run(root: &Path, elf: &Path) -> Result<String, String> {
     // Each run fetched the file twice (wget, urllib).
     if server.served() < 4 {
         return Err(format!(
-            "the host's server answered {} whole requests, not 4",
+            "the host's server answered {} whole requests, not the 4 of wget and urllib under \
+             each kernel",
             server.served()
         ));
     }
     Ok(summary(&Kernels { linux, ours }))
 }
 
+/// The command line that boots the image into net-init under our kernel (eth0 from `ip=`) or
+/// Linux (which loads virtio-net and configures eth0 itself), with `extra` words.
+pub fn cmdline(ours: bool, extra: &str) -> String {
+    if ours {
+        format!(
+            "console=ttyS0 quiet rdinit=/net-init ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off \
+             {extra}"
+        )
+    } else {
+        format!("console=ttyS0 panic=-1 quiet rdinit=/net-init linux_modules=1 {extra}")
+    }
+}
+
 impl Payloads {
-    fn random() -> Result<Self, String> {
+    /// New files of random content.
+    pub fn random() -> Result<Self, String> {
         let mut served = Vec::new();
         for (name, size) in SERVED {
             let content = if size == 0 {
@@ -144,7 +150,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The Debian image with net-init, the nginx configuration, the served files and Linux's
 /// virtio-net modules (in /usr/lib: /lib is a link to it in Debian).
-fn build_image(
+pub fn build_image(
     root: &Path,
     work: &Path,
     linux: &Path,
@@ -221,7 +227,10 @@ fn session(
     let fetch_time = fetch_start.elapsed();
 
     // Host → guest redis: a key the guest reads back after `finish`, one the guest set.
-    let token = format!("host-value-{}", hex(&random_bytes(6).map_err(|e| fail(&guest, "", e))?));
+    let token = format!(
+        "host-value-{}",
+        hex(&random_bytes(6).map_err(|e| fail(&guest, "make a random key value", e))?)
+    );
     let step = "host SET/GET through hostfwd to the guest's redis";
     host_redis(redis.host, &token).map_err(|e| fail(&guest, step, e))?;
     let host_benchmark = host_redis_benchmark(redis.host).map_err(|e| fail(&guest, step, e))?;
