@@ -172,6 +172,12 @@ fn main() -> ExitCode {
         reference(&elf, "tests/ref/inet.sh", &["tests/ref/inet.c"]),
     );
     record(
+        "server-sockets probe (a dual-stack [::] listener holds the IPv4 port; a refused \
+         non-blocking connect under epoll: EPOLLOUT|ERR|HUP, then ECONNREFUSED and EPIPE) \
+         matches Linux 6.1",
+        reference(&elf, "tests/ref/servers.sh", &["tests/ref/servers.c"]),
+    );
+    record(
         "network configuration probe on a virtio NIC (iproute2's and busybox's ip, ifconfig, \
          route, /proc/net; addresses, links up and down, routes; interface ioctls and rtnetlink \
          errnos; DNS through slirp) matches Linux 6.1",
