@@ -16,6 +16,8 @@ mke2fs:e2fsprogs
 musl-gcc:musl-tools
 debootstrap:debootstrap
 /usr/sbin/ip:iproute2
+redis-benchmark:redis-tools
+iperf3:iperf3
 "
 
 missing=""

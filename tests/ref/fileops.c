@@ -1,6 +1,7 @@
 /* File operations beyond read/write: flock between descriptions and processes, pipe sizes,
  * close_range, copy_file_range, splice, memfd_create, lseek SEEK_DATA/SEEK_HOLE, fallocate,
- * preadv/pwritev, RLIMIT_NOFILE, utimensat's special times. Deterministic output only.
+ * preadv/pwritev, RLIMIT_NOFILE, utimensat's special times, O_ASYNC and F_SETOWN (what nginx
+ * sets on its master-worker socketpairs). Deterministic output only.
  * Build: musl-gcc -static -O2 -o fileops fileops.c */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -11,7 +12,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -256,6 +259,39 @@ static void file_times(void) {
     unlink(path);
 }
 
+/* FIOASYNC and F_SETFL's O_ASYNC, and the owner F_SETOWN records per open file description
+ * (a dup sees it). Pids vary between kernels, so owners are printed relative to ours. */
+static void async_owners(void) {
+    int sv[2], p[2], on = 1, off = 0;
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pipe(p);
+    report("socketpair ioctl(FIOASYNC, 1)", ioctl(sv[0], FIOASYNC, &on));
+    printf("F_GETFL has O_ASYNC: %d\n", (fcntl(sv[0], F_GETFL) & O_ASYNC) != 0);
+    report("ioctl(FIOASYNC, 0)", ioctl(sv[0], FIOASYNC, &off));
+    printf("F_GETFL has O_ASYNC after off: %d\n", (fcntl(sv[0], F_GETFL) & O_ASYNC) != 0);
+    report("pipe F_SETFL O_ASYNC|O_NONBLOCK", fcntl(p[0], F_SETFL, O_ASYNC | O_NONBLOCK));
+    printf("pipe F_GETFL async %d nonblock %d\n", (fcntl(p[0], F_GETFL) & O_ASYNC) != 0,
+           (fcntl(p[0], F_GETFL) & O_NONBLOCK) != 0);
+    report("ioctl(FIOASYNC) bad pointer", ioctl(sv[0], FIOASYNC, (int *)8));
+    report("F_GETOWN before F_SETOWN", fcntl(sv[0], F_GETOWN));
+    report("F_SETOWN getpid()", fcntl(sv[0], F_SETOWN, getpid()));
+    printf("F_GETOWN is getpid(): %d\n", fcntl(sv[0], F_GETOWN) == getpid());
+    int copy = dup(sv[0]);
+    printf("a dup sees the owner: %d\n", fcntl(copy, F_GETOWN) == getpid());
+    printf("the peer has none: %ld\n", (long)fcntl(sv[1], F_GETOWN));
+    report("F_SETOWN -getpgrp()", fcntl(sv[0], F_SETOWN, -getpgrp()));
+    printf("F_GETOWN is -getpgrp(): %d\n", fcntl(copy, F_GETOWN) == -getpgrp());
+    report("F_SETOWN a pid that does not exist", fcntl(sv[0], F_SETOWN, 4000000));
+    report("F_SETOWN INT_MIN", fcntl(sv[0], F_SETOWN, -2147483647 - 1));
+    report("F_SETOWN 0", fcntl(sv[0], F_SETOWN, 0));
+    report("F_GETOWN after clearing", fcntl(copy, F_GETOWN));
+    close(copy);
+    close(sv[0]);
+    close(sv[1]);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     locks();
@@ -266,5 +302,6 @@ int main(void) {
     delete_while_listing();
     memfd_and_limits();
     file_times();
+    async_owners();
     return probe_end();
 }

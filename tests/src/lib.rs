@@ -7,6 +7,8 @@ pub mod cpython;
 pub mod debian_workout;
 pub mod ext2_disk;
 pub mod ktests;
+pub mod net_clients;
+pub mod net_services;
 pub mod power_cut;
 pub mod qemu;
 pub mod reference;

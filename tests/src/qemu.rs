@@ -48,6 +48,8 @@ pub struct BootSpec {
     /// Attach a virtio-net NIC (modern only) on QEMU's user networking, slirp: the guest is
     /// 10.0.2.15/24, the gateway 10.0.2.2, and nothing outside is reachable but through slirp.
     pub nic: bool,
+    /// TCP ports slirp forwards from the host's loopback to the guest (only with `nic`).
+    pub host_forwards: Vec<HostForward>,
     /// Kill QEMU (SIGKILL: no shutdown, the guest flushes nothing) as soon as the console
     /// prints a whole line that starts with this text: a power cut at a point the guest names.
     pub kill_on: Option<String>,
@@ -74,6 +76,26 @@ impl Disk {
     }
 }
 
+/// A slirp `hostfwd` rule: connections to `127.0.0.1:host` on the host reach the guest's
+/// 10.0.2.15:`guest` over TCP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostForward {
+    /// The port on the host's loopback.
+    pub host: u16,
+    /// The port in the guest.
+    pub guest: u16,
+}
+
+impl HostForward {
+    /// Forwards a port the host's kernel picked as free to `guest`, so that parallel runs do
+    /// not collide. The port is free when this returns; another program could take it before
+    /// QEMU binds it, and QEMU then fails to start and says so on stderr.
+    pub fn to_guest_port(guest: u16) -> std::io::Result<Self> {
+        let probe = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        Ok(Self { host: probe.local_addr()?.port(), guest })
+    }
+}
+
 /// Returns `-drive`/`-device` arguments for `disks`, in order. QEMU's option syntax separates
 /// fields with commas, and a comma inside a value is written twice.
 pub fn disk_args(disks: &[Disk], iommu: bool) -> Vec<OsString> {
@@ -94,13 +116,18 @@ pub fn disk_args(disks: &[Disk], iommu: bool) -> Vec<OsString> {
     args
 }
 
-/// Returns the `-netdev`/`-device` arguments of the NIC [`BootSpec::nic`] asks for.
-pub fn nic_args(iommu: bool) -> Vec<OsString> {
+/// Returns the `-netdev`/`-device` arguments of the NIC [`BootSpec::nic`] asks for, with
+/// its `hostfwd` rules.
+pub fn nic_args(iommu: bool, forwards: &[HostForward]) -> Vec<OsString> {
     let mut device = String::from("virtio-net-pci,netdev=n0,disable-legacy=on");
     if iommu {
         device.push_str(",iommu_platform=on");
     }
-    ["-netdev", "user,id=n0", "-device", &device].map(OsString::from).to_vec()
+    let mut netdev = String::from("user,id=n0");
+    for HostForward { host, guest } in forwards {
+        netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
+    }
+    ["-netdev", &netdev, "-device", &device].map(OsString::from).to_vec()
 }
 
 impl BootSpec {
@@ -119,6 +146,7 @@ impl BootSpec {
             disks: Vec::new(),
             iommu: false,
             nic: false,
+            host_forwards: Vec::new(),
             kill_on: None,
         }
     }
@@ -179,7 +207,7 @@ pub fn qemu_command(spec: &BootSpec) -> Command {
     }
     cmd.args(disk_args(&spec.disks, spec.iommu));
     if spec.nic {
-        cmd.args(nic_args(spec.iommu));
+        cmd.args(nic_args(spec.iommu, &spec.host_forwards));
     }
     cmd.arg("-kernel").arg(&spec.kernel).arg("-append").arg(&spec.cmdline);
     if let Some(initrd) = &spec.initrd {
@@ -323,23 +351,33 @@ pub fn ktest_counts(output: &str) -> Option<(usize, usize)> {
     })
 }
 
-/// A QEMU whose serial console a test types into and reads from.
+/// A QEMU whose serial console a test types into and reads from while the guest runs: the
+/// guest announces states by console lines, the host acts on them (through [`HostForward`]
+/// ports, say), and tells the guest to go on by typing.
 pub struct Interactive {
     child: std::process::Child,
     stdin: std::process::ChildStdin,
-    output: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The console so far, `\r` removed.
+    output: Arc<std::sync::Mutex<String>>,
+    /// QEMU's own stderr (hostfwd errors, for instance).
+    stderr: Arc<std::sync::Mutex<String>>,
     consumed: usize,
 }
 
 impl Interactive {
-    /// Boots `spec` with the console on stdin/stdout.
+    /// Boots `spec` with the console on stdin/stdout (and copied to `spec.console_log`).
     pub fn start(spec: &BootSpec) -> std::io::Result<Self> {
         let mut cmd = qemu_command(spec);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut log = match &spec.console_log {
+            Some(path) => Some(std::fs::File::create(path)?),
+            None => None,
+        };
         let mut child = cmd.spawn()?;
         let stdin = child.stdin.take().expect("stdin is piped");
         let mut stdout = child.stdout.take().expect("stdout is piped");
-        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        let output = Arc::new(std::sync::Mutex::new(String::new()));
         let sink = output.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
@@ -347,36 +385,75 @@ impl Interactive {
                 if n == 0 {
                     break;
                 }
+                if let Some(log) = log.as_mut() {
+                    let _ = std::io::Write::write_all(log, &buf[..n]);
+                }
                 let text = String::from_utf8_lossy(&buf[..n]).replace('\r', "");
                 sink.lock().map(|mut s| s.push_str(&text)).ok();
             }
         });
-        Ok(Self { child, stdin, output, consumed: 0 })
+        let errors = Arc::new(std::sync::Mutex::new(String::new()));
+        let error_sink = errors.clone();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            error_sink.lock().map(|mut s| s.push_str(&text)).ok();
+        });
+        Ok(Self { child, stdin, output, stderr: errors, consumed: 0 })
     }
 
     /// Waits until `needle` appears in output not yet consumed; consumes through it.
     pub fn expect(&mut self, needle: &str, timeout: Duration) -> Result<(), String> {
+        self.wait_for(timeout, &format!("{needle:?}"), |unconsumed| {
+            unconsumed.find(needle).map(|pos| (pos + needle.len(), String::new()))
+        })
+        .map(drop)
+    }
+
+    /// Waits for a whole line that starts with `prefix` in output not yet consumed; consumes
+    /// through it and returns the rest of the line after the prefix.
+    pub fn expect_line(&mut self, prefix: &str, timeout: Duration) -> Result<String, String> {
+        self.wait_for(timeout, &format!("a line starting {prefix:?}"), |unconsumed| {
+            let mut start = 0;
+            while let Some(len) = unconsumed[start..].find('\n') {
+                let line = &unconsumed[start..start + len];
+                start += len + 1;
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    return Some((start, rest.to_string()));
+                }
+            }
+            None
+        })
+    }
+
+    /// Polls the unconsumed output with `find` (which returns how much to consume and a
+    /// value) until it matches, QEMU exits, or `timeout` passes.
+    fn wait_for(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        find: impl Fn(&str) -> Option<(usize, String)>,
+    ) -> Result<String, String> {
         let start = Instant::now();
         loop {
             {
                 let out = self.output.lock().map_err(|_| "output lock poisoned")?;
-                if let Some(pos) = out[self.consumed..].find(needle) {
-                    self.consumed += pos + needle.len();
-                    return Ok(());
+                if let Some((used, value)) = find(&out[self.consumed..]) {
+                    self.consumed += used;
+                    return Ok(value);
                 }
             }
-            if start.elapsed() > timeout {
-                let out = self.output.lock().map_err(|_| "output lock poisoned")?;
-                let tail: String = out[self.consumed..]
-                    .chars()
-                    .rev()
-                    .take(400)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
+            let exited = self.child.try_wait().ok().flatten();
+            if exited.is_some() || start.elapsed() > timeout {
+                // The reader may still hold the last bytes QEMU wrote before it exited.
+                std::thread::sleep(Duration::from_millis(200));
+                let why = match exited {
+                    Some(status) => format!("qemu exited ({status})"),
+                    None => format!("no such output within {} s", timeout.as_secs()),
+                };
                 return Err(format!(
-                    "timed out waiting for {needle:?}; unconsumed output ends with:\n{tail}"
+                    "waiting for {what}: {why}; the console ends with:\n{}",
+                    self.tail(25)
                 ));
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -392,11 +469,36 @@ impl Interactive {
             .map_err(|e| format!("cannot type into qemu: {e}"))
     }
 
-    /// Waits for QEMU to exit; returns its status.
+    /// Returns the last `lines` lines of the console, and QEMU's stderr if it wrote any.
+    pub fn tail(&self, lines: usize) -> String {
+        let out = self.output.lock().map(|s| s.clone()).unwrap_or_default();
+        let all: Vec<&str> = out.lines().collect();
+        let mut text = all[all.len().saturating_sub(lines)..].join("\n");
+        let err = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+        if !err.trim().is_empty() {
+            text.push_str("\n[qemu stderr] ");
+            text.push_str(err.trim());
+        }
+        text
+    }
+
+    /// Returns everything the console printed so far.
+    pub fn output(&self) -> String {
+        self.output.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Waits for QEMU to exit; returns its status (None: killed at the time limit).
     pub fn wait(mut self, timeout: Duration) -> Option<i32> {
+        self.wait_exit(timeout)
+    }
+
+    /// As [`Interactive::wait`], keeping the console readable afterwards.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
         let start = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
+                // Let the reader threads take the last bytes.
+                std::thread::sleep(Duration::from_millis(200));
                 return status.code();
             }
             if start.elapsed() > timeout {
@@ -405,6 +507,16 @@ impl Interactive {
                 return None;
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Interactive {
+    /// A test that gives up early leaves no QEMU behind.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
@@ -461,6 +573,26 @@ mod tests {
             || false,
         );
         assert_eq!(waited.expect("wait"), Waited::Exited(Some(3)));
+    }
+
+    #[test]
+    fn host_forwards_become_hostfwd_rules_on_the_host_loopback() {
+        let forwards =
+            [HostForward { host: 40001, guest: 80 }, HostForward { host: 40002, guest: 6379 }];
+        let args: Vec<String> =
+            nic_args(false, &forwards).iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            args,
+            [
+                "-netdev",
+                "user,id=n0,hostfwd=tcp:127.0.0.1:40001-:80,hostfwd=tcp:127.0.0.1:40002-:6379",
+                "-device",
+                "virtio-net-pci,netdev=n0,disable-legacy=on",
+            ]
+        );
+        let free = HostForward::to_guest_port(8080).expect("a free port");
+        assert_eq!(free.guest, 8080);
+        assert_ne!(free.host, 0, "a port the host's kernel picked");
     }
 
     #[test]

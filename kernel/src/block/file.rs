@@ -208,7 +208,7 @@ impl FileLike for BlockFile {
     }
 
     fn set_status_flags(&self, flags: OpenFlags) {
-        const STATUS_FLAGS: OpenFlags = OpenFlags::APPEND.union(OpenFlags::NONBLOCK);
+        const STATUS_FLAGS: OpenFlags = OpenFlags::APPEND.union(OpenFlags::STREAM_STATUS);
         let mut f = self.flags.lock();
         *f = (*f - STATUS_FLAGS) | (flags & STATUS_FLAGS);
     }

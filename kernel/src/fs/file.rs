@@ -36,6 +36,9 @@ bitflags! {
         const NONBLOCK = 0o4000;
         /// Synchronous writes (accepted; ramfs is always synchronous).
         const DSYNC = 0o10000;
+        /// Signal-driven I/O (FASYNC): recorded and reported by F_GETFL, but no SIGIO is
+        /// sent yet (see `fs::async_owner`).
+        const ASYNC = 0o20000;
         /// Direct I/O: reads of disk files bypass the caches (see `Node::read_direct_at`).
         const DIRECT = 0o40000;
         /// Large files (always on, on x86-64).
@@ -58,6 +61,10 @@ bitflags! {
 }
 
 impl OpenFlags {
+    /// The status flags F_SETFL (and FIONBIO, FIOASYNC) change on a pipe, socket, tty or
+    /// event file.
+    pub const STREAM_STATUS: Self = Self::NONBLOCK.union(Self::ASYNC);
+
     /// Returns whether the access mode allows reading.
     pub fn readable(&self) -> bool {
         !self.contains(Self::WRONLY) && !self.contains(Self::PATH)
@@ -212,7 +219,8 @@ pub trait FileLike: Send + Sync {
     }
     /// Returns the open flags (access mode and status flags).
     fn flags(&self) -> OpenFlags;
-    /// Replaces the status flags that `F_SETFL` may change (APPEND, NONBLOCK).
+    /// Replaces the status flags that `F_SETFL` may change (APPEND, NONBLOCK, ASYNC, and
+    /// DIRECT on disk files).
     fn set_status_flags(&self, _flags: OpenFlags) {}
     /// Returns directory entries from the current position, as `getdents64` records that fit
     /// in `max` bytes.
@@ -349,7 +357,7 @@ impl Drop for NodeFile {
 }
 
 const STATUS_FLAGS: OpenFlags =
-    OpenFlags::APPEND.union(OpenFlags::NONBLOCK).union(OpenFlags::DIRECT);
+    OpenFlags::APPEND.union(OpenFlags::STREAM_STATUS).union(OpenFlags::DIRECT);
 
 impl FileLike for NodeFile {
     fn read(&self, buf: &mut [u8]) -> SysResult<usize> {

@@ -8,9 +8,11 @@
 //! - [`devfs`], [`pipe`]: the special files.
 //! - [`open`], [`entries`], [`attr`], [`perm`]: opening paths; creating, linking, removing
 //!   and renaming entries; changing attributes; and who may do each.
+//! - [`async_owner`]: the owner F_SETOWN names for an open file.
 //! - [`stat`], [`copy`]: the statx/statfs records; copying between open files.
 //! - [`initramfs`]: unpacks the boot loader's gzip'd cpio into the root.
 
+pub mod async_owner;
 pub mod attr;
 pub mod copy;
 pub mod cpio;

@@ -128,11 +128,16 @@ impl Stack {
     /// UDP filters), and polls again while that made work. Returns the sockets to wake.
     fn poll(&mut self) -> Vec<Arc<Shared>> {
         for _ in 0..MAX_POLL_ROUNDS {
+            if let Some(eth0) = &mut self.ifaces.eth0 {
+                eth0.device.begin_round();
+            }
             self.ifaces.poll(now());
             let mut more = super::tcp::after_poll(self);
             more |= super::udp::after_poll(self);
             more |= super::dhcp::after_poll(&mut self.ifaces);
-            if !more && !self.ifaces.has_pending() {
+            // eth0 stops a round after a SYN, so that listeners are topped up before the next.
+            let eth0_left = self.ifaces.eth0.as_ref().is_some_and(|e| e.device.stopped_early());
+            if !more && !self.ifaces.has_pending() && !eth0_left {
                 break;
             }
         }

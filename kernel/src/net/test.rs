@@ -143,3 +143,45 @@ ostd::ktest! {
         super::stack::detach_eth0();
     }
 }
+
+/// An Ethernet frame to our MAC carrying `ethertype` and `payload`.
+fn ethernet(ethertype: [u8; 2], payload: &[u8]) -> alloc::vec::Vec<u8> {
+    let mut frame = alloc::vec![0x52, 0x54, 0, 0x12, 0x34, 0x56, 0x52, 0x55, 10, 0, 2, 2];
+    frame.extend_from_slice(&ethertype);
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// A 20-byte TCP header from port 40000 to 6379 with `flags` (SYN 0x02, ACK 0x10).
+fn tcp_header(flags: u8) -> [u8; 20] {
+    [0x9c, 0x40, 0x18, 0xeb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]
+}
+
+/// An IPv4 packet 10.0.2.2 → 10.0.2.15 of `protocol` around `payload`.
+fn ipv4(protocol: u8, payload: &[u8]) -> alloc::vec::Vec<u8> {
+    let total = (20 + payload.len()) as u16;
+    let [hi, lo] = total.to_be_bytes();
+    let mut packet = alloc::vec![0x45, 0, hi, lo, 0, 0, 0, 0, 64, protocol, 0, 0];
+    packet.extend_from_slice(&[10, 0, 2, 2, 10, 0, 2, 15]);
+    packet.extend_from_slice(payload);
+    packet
+}
+
+ostd::ktest! {
+    fn only_a_tcp_syn_without_ack_ends_an_eth0_receive_round() {
+        use super::virtio_phy::is_connection_request;
+        const IPV4: [u8; 2] = [0x08, 0x00];
+        let syn = ethernet(IPV4, &ipv4(6, &tcp_header(0x02)));
+        assert!(is_connection_request(&syn));
+        assert!(!is_connection_request(&ethernet(IPV4, &ipv4(6, &tcp_header(0x12)))), "SYN-ACK");
+        assert!(!is_connection_request(&ethernet(IPV4, &ipv4(6, &tcp_header(0x10)))), "ACK");
+        assert!(!is_connection_request(&ethernet(IPV4, &ipv4(17, &tcp_header(0x02)))), "UDP");
+        assert!(!is_connection_request(&ethernet([0x08, 0x06], &ipv4(6, &tcp_header(0x02)))), "ARP");
+        assert!(!is_connection_request(&syn[..40]), "cut inside the TCP header");
+        // IPv6: 40-byte header, payload length 20, next header TCP.
+        let mut ipv6 = alloc::vec![0x60, 0, 0, 0, 0, 20, 6, 64];
+        ipv6.extend_from_slice(&[0xfe; 32]);
+        ipv6.extend_from_slice(&tcp_header(0x02));
+        assert!(is_connection_request(&ethernet([0x86, 0xdd], &ipv6)));
+    }
+}

@@ -719,7 +719,7 @@ impl FileLike for UnixSocket {
 
     fn set_status_flags(&self, flags: OpenFlags) {
         let mut f = self.flags.lock();
-        *f = (*f - OpenFlags::NONBLOCK) | (flags & OpenFlags::NONBLOCK);
+        *f = (*f - OpenFlags::STREAM_STATUS) | (flags & OpenFlags::STREAM_STATUS);
     }
 
     fn readiness_changes(&self) -> Option<ReadinessChanges> {

@@ -58,6 +58,7 @@ pub fn sys_ioctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const FIONBIO: u32 = 0x5421;
     const FIOCLEX: u32 = 0x5451;
     const FIONCLEX: u32 = 0x5450;
+    const FIOASYNC: u32 = 0x5452;
     match a[1] as u32 {
         FIOCLEX | FIONCLEX => {
             let cloexec = a[1] as u32 == FIOCLEX;
@@ -68,6 +69,14 @@ pub fn sys_ioctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             let on = ctx.mem().read_u32(a[2])? != 0;
             let flags =
                 if on { f.flags() | OpenFlags::NONBLOCK } else { f.flags() - OpenFlags::NONBLOCK };
+            f.set_status_flags(flags);
+            Ok(0)
+        }
+        // As F_SETFL with O_ASYNC, on any file (Linux's ioctl_fioasync).
+        FIOASYNC => {
+            let on = ctx.mem().read_u32(a[2])? != 0;
+            let flags =
+                if on { f.flags() | OpenFlags::ASYNC } else { f.flags() - OpenFlags::ASYNC };
             f.set_status_flags(flags);
             Ok(0)
         }
@@ -129,6 +138,8 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const F_GETLK: u64 = 5;
     const F_SETLK: u64 = 6;
     const F_SETLKW: u64 = 7;
+    const F_SETOWN: u64 = 8;
+    const F_GETOWN: u64 = 9;
     const F_DUPFD_CLOEXEC: u64 = 1030;
     const F_SETPIPE_SZ: u64 = 1031;
     const F_GETPIPE_SZ: u64 = 1032;
@@ -147,6 +158,13 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
                 entry.file.set_status_flags(OpenFlags::from_bits_truncate(a[2] as u32));
                 Ok(0)
             }
+            F_SETOWN => {
+                let owner = a[2] as i32;
+                check_owner_exists(owner)?;
+                crate::fs::async_owner::set_owner(&entry.file, owner);
+                Ok(0)
+            }
+            F_GETOWN => Ok(i64::from(crate::fs::async_owner::owner(&entry.file)) as u64),
             // Advisory locks: one process at a time holds them all.
             F_GETLK | F_SETLK | F_SETLKW => Ok(0),
             F_GETPIPE_SZ => entry.file.pipe_size().map(|n| n as u64),
@@ -158,6 +176,19 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             _ => Err(Errno::EINVAL),
         }
     })
+}
+
+/// F_SETOWN's check of its argument, as Linux's `f_setown`: a pid, or a process group as
+/// `-pgid`, that exists (ESRCH otherwise); 0 clears the owner; `i32::MIN` has no group.
+fn check_owner_exists(owner: i32) -> SysResult<()> {
+    use crate::process::registry;
+    let exists = match owner {
+        0 => true,
+        i32::MIN => return Err(Errno::EINVAL),
+        pid if pid > 0 => registry::get(pid).is_some(),
+        group => registry::all().iter().any(|p| p.pgid() == -group),
+    };
+    if exists { Ok(()) } else { Err(Errno::ESRCH) }
 }
 
 /// memfd_create(2): an anonymous in-memory file (a ramfs node with no name). Sealing is

@@ -6,6 +6,7 @@
 
 pub mod fio;
 pub mod judge;
+pub mod net;
 pub mod parse;
 pub mod report;
 pub mod run;

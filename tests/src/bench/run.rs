@@ -120,6 +120,7 @@ pub fn spec_for(
         disks: Vec::new(),
         iommu: false,
         nic: false,
+        host_forwards: Vec::new(),
         kill_on: None,
     }
 }

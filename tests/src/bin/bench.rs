@@ -2,12 +2,14 @@
 //! identical QEMU flags, runs A/B/A/B, and prints the ratio table (see README, "Benchmarks").
 //!
 //! Usage: `bench --linux VMLINUZ --ours ELF --initrd IMAGE [--out JSON] [--runs N]
-//! [--mem-rounds N] [--mem MiB] [--icount] [--fio-root DIR] [--fio-runs N]
-//! [--only micro,mem,fio]`. It never fails on a speed; it fails only if it cannot run.
+//! [--mem-rounds N] [--mem MiB] [--icount] [--fio-root DIR] [--fio-runs N] [--net-runs N]
+//! [--only micro,mem,fio,net]`. It never fails on a speed; it fails only if it cannot run.
 //! `--icount` makes the guest clock count instructions (`BootSpec::icount`). `--fio-root` is
 //! tests/bench/fetch-fio.sh's tree: without it the storage rows are left out. `--only` runs
-//! some of the three groups: the micro runs (with boot_to_init), the minimum-memory
-//! bisection, the storage rows.
+//! some of the four groups: the micro runs (with boot_to_init), the minimum-memory
+//! bisection, the storage rows, the network rows (tests::bench::net: the Debian image with
+//! iperf3 and redis-server, measured from the host; left out when the host lacks iperf3 or
+//! redis-benchmark).
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -23,6 +25,8 @@ use tests::qemu::{BootSpec, Disk};
 
 /// The wall-clock limit of one storage boot (eight fio jobs).
 const FIO_TIMEOUT: Duration = Duration::from_secs(900);
+/// The memory of a network boot: the Debian image is a 230 MB initramfs.
+const NET_MEMORY_MIB: u32 = 2048;
 
 /// Command-line options.
 struct Options {
@@ -39,6 +43,8 @@ struct Options {
     fio_root: Option<PathBuf>,
     /// Storage boots per kernel.
     fio_runs: usize,
+    /// Network boots per kernel.
+    net_runs: usize,
     /// Which groups run: micro, mem, fio.
     only: Vec<String>,
 }
@@ -61,6 +67,7 @@ fn parse_args() -> Result<Options, String> {
         icount: false,
         fio_root: None,
         fio_runs: 3,
+        net_runs: 3,
         only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -81,10 +88,11 @@ fn parse_args() -> Result<Options, String> {
             "--mem" => o.mem_mib = number()? as u32,
             "--fio-root" => o.fio_root = Some(value.into()),
             "--fio-runs" => o.fio_runs = number()?,
+            "--net-runs" => o.net_runs = number()?,
             "--only" => {
                 for group in value.split(',') {
-                    if !["micro", "mem", "fio"].contains(&group) {
-                        return Err(format!("--only {group}: the groups are micro, mem, fio"));
+                    if !["micro", "mem", "fio", "net"].contains(&group) {
+                        return Err(format!("--only {group}: the groups are micro, mem, fio, net"));
                     }
                     o.only.push(group.to_string());
                 }
@@ -228,6 +236,27 @@ fn main() -> ExitCode {
         }
     };
 
+    let mut network = Collected::default();
+    let net_runs = if o.runs_group("net") { o.net_runs } else { 0 };
+    let net_runs = match tests::bench::net::missing_host_tools().as_slice() {
+        [] => net_runs,
+        missing if net_runs > 0 => {
+            eprintln!(
+                "bench: the host lacks {} (deploy/deps.sh): the network rows are left out",
+                missing.join(", ")
+            );
+            0
+        }
+        _ => 0,
+    };
+    if net_runs > 0 {
+        let work = o.out.parent().unwrap_or(Path::new(".")).join("net");
+        if let Err(e) = run_net(&o, net_runs, &work, &kernels, &mut network, &mut problems) {
+            eprintln!("bench: network rows: {e}");
+            return ExitCode::from(1);
+        }
+    }
+
     let mem_rounds = if o.runs_group("mem") { o.mem_rounds } else { 0 };
     let mut mem: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for round in 1..=mem_rounds {
@@ -283,6 +312,7 @@ fn main() -> ExitCode {
     if fio_runs > 0 {
         rows.extend(fio::table_rows(&storage, &storage_failures, fio_runs));
     }
+    rows.extend(network.rows());
 
     println!();
     print!("{}", report::table(&rows));
@@ -318,6 +348,7 @@ fn main() -> ExitCode {
         ("cmdline", run::CMDLINE.to_string()),
         ("runs", micro_runs.to_string()),
         ("fio_runs", fio_runs.to_string()),
+        ("net_runs", net_runs.to_string()),
         ("fio_script", "tests/bench/fio.sh (psync, 256 MiB file, 16 MiB of random I/O)".into()),
         (
             "boot_marker_ours",
@@ -430,6 +461,44 @@ fn run_fio(
                 eprint!("{}", b.tail(15));
             }
             disks.remove_test_disk();
+        }
+    }
+    Ok(())
+}
+
+/// The network rows: `net_runs` boots per kernel, interleaved, of the Debian image with
+/// `benchmode=net` (tests::bench::net). Each boot's console is kept in `work`.
+fn run_net(
+    o: &Options,
+    net_runs: usize,
+    work: &Path,
+    kernels: &[Kernel],
+    network: &mut Collected,
+    problems: &mut Vec<(Option<usize>, String)>,
+) -> Result<(), String> {
+    let root = std::env::current_dir().map_err(|e| e.to_string())?;
+    let image = tests::bench::net::prepare(&root, work, &o.linux)?;
+    eprintln!(
+        "bench: network rows: {net_runs} interleaved boots per kernel at -m {NET_MEMORY_MIB}M, \
+         iperf3 from the host through slirp hostfwd, redis-benchmark (50 clients) in the guest"
+    );
+    for i in 1..=net_runs {
+        for k in kernels {
+            let console = work.join(format!("{}-{i}.console", k.label));
+            match tests::bench::net::measure(&k.image, k.ours, &image, NET_MEMORY_MIB, &console) {
+                Ok(rows) => {
+                    let text: Vec<String> =
+                        rows.iter().map(|(n, u, v)| format!("{n} {v:.1} {u}")).collect();
+                    eprintln!("bench: net run {i}/{net_runs} {:<5}: {}", k.label, text.join(", "));
+                    for (name, unit, value) in rows {
+                        network.add(side(k), name, unit, value);
+                    }
+                }
+                Err(e) => {
+                    eprintln!("bench: net run {i}/{net_runs} {:<5}: {e}", k.label);
+                    problems.push((Some(i), format!("{} (net): {e}", k.label)));
+                }
+            }
         }
     }
     Ok(())

@@ -172,6 +172,12 @@ fn main() -> ExitCode {
         reference(&elf, "tests/ref/inet.sh", &["tests/ref/inet.c"]),
     );
     record(
+        "server-sockets probe (a dual-stack [::] listener holds the IPv4 port; a refused \
+         non-blocking connect under epoll: EPOLLOUT|ERR|HUP, then ECONNREFUSED and EPIPE) \
+         matches Linux 6.1",
+        reference(&elf, "tests/ref/servers.sh", &["tests/ref/servers.c"]),
+    );
+    record(
         "network configuration probe on a virtio NIC (iproute2's and busybox's ip, ifconfig, \
          route, /proc/net; addresses, links up and down, routes; interface ioctls and rtnetlink \
          errnos; DNS through slirp) matches Linux 6.1",
@@ -225,6 +231,13 @@ fn main() -> ExitCode {
         "Debian workout from an ext2 root disk (root=/dev/vda) matches Linux 6.1 from an \
          initramfs, and the disk passes e2fsck -fn",
         from_disk,
+    );
+    record(
+        "Debian's network programs on virtio-net (guest busybox httpd and nginx serve random files \
+         the host fetches through hostfwd, SHA-256 equal; guest wget and python3 urllib fetch \
+         from the host; redis-server with redis-cli and redis-benchmark in the guest and from \
+         the host) under ours and Linux 6.1",
+        tests::net_services::run(&root, &elf),
     );
     record(
         "CPython's regression modules: what passes under Linux passes here, or is a listed gap",
