@@ -339,6 +339,11 @@ fn check_guest_results(
     let checks = [
         ("redis-set", "OK", "redis-cli SET in the guest"),
         ("redis-get", "guest-value-42", "redis-cli GET in the guest"),
+        (
+            "redis-get6",
+            "guest-value-42",
+            "redis-cli GET over ::1 (redis's dual-stack default bind)",
+        ),
         ("host-key", token, "redis-cli GET of the key the host set"),
     ];
     for (key, want, what) in checks {
