@@ -429,6 +429,11 @@ static void options(void) {
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     printf("SO_REUSEADDR %d\n", int_option(s, SOL_SOCKET, SO_REUSEADDR));
     report("set TCP_NODELAY with short length", setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, 2));
+    printf("TCP_USER_TIMEOUT default %d\n", int_option(s, IPPROTO_TCP, TCP_USER_TIMEOUT));
+    int ms = 5000, negative = -1;
+    report("set TCP_USER_TIMEOUT 5000", setsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms));
+    printf("TCP_USER_TIMEOUT %d\n", int_option(s, IPPROTO_TCP, TCP_USER_TIMEOUT));
+    report("set TCP_USER_TIMEOUT -1", setsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &negative, sizeof negative));
     struct timeval tv = { 0, 100000 }, got = { 9, 9 };
     socklen_t len = sizeof got;
     report("set SO_RCVTIMEO", setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));

@@ -489,6 +489,25 @@ impl InetSocket {
         *self.linger.lock()
     }
 
+    /// Sets TCP_USER_TIMEOUT in ms (ENOPROTOOPT on UDP).
+    pub fn set_user_timeout(&self, ms: u32) -> SysResult<()> {
+        if !self.is_tcp() {
+            return Err(Errno::ENOPROTOOPT);
+        }
+        stack::with(|s| tcp::set_options(s, self.id, |o| o.user_timeout_ms = ms));
+        Ok(())
+    }
+
+    /// Returns TCP_USER_TIMEOUT in ms.
+    pub fn user_timeout(&self) -> SysResult<u32> {
+        if !self.is_tcp() {
+            return Err(Errno::ENOPROTOOPT);
+        }
+        let mut options = TcpOptions::default();
+        stack::peek(|s| tcp::set_options(s, self.id, |o| options = *o));
+        Ok(options.user_timeout_ms)
+    }
+
     /// Sets IPV6_V6ONLY (ENOPROTOOPT on an AF_INET socket, as Linux).
     pub fn set_v6_only(&self, on: bool) -> SysResult<()> {
         if self.family != Family::Inet6 {

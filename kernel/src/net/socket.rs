@@ -430,6 +430,22 @@ impl Socket {
         }
     }
 
+    /// Sets TCP_USER_TIMEOUT, in ms (only TCP sockets reach it: the level check).
+    pub fn set_user_timeout(&self, ms: u32) -> SysResult<()> {
+        match self {
+            Self::Unix(_) | Self::Netlink(_) => Err(Errno::ENOPROTOOPT),
+            Self::Inet(s) => s.set_user_timeout(ms),
+        }
+    }
+
+    /// Returns TCP_USER_TIMEOUT, in ms.
+    pub fn user_timeout(&self) -> SysResult<u32> {
+        match self {
+            Self::Unix(_) | Self::Netlink(_) => Err(Errno::ENOPROTOOPT),
+            Self::Inet(s) => s.user_timeout(),
+        }
+    }
+
     /// Returns IPV6_V6ONLY.
     pub fn v6_only(&self) -> SysResult<bool> {
         match self {

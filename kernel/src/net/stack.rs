@@ -159,7 +159,9 @@ impl Stack {
 
     /// Returns when the stack next needs a poll (monotonic ns), if ever.
     fn poll_at_ns(&mut self) -> Option<u64> {
-        let at = self.ifaces.poll_at(now())?;
+        let smoltcp = self.ifaces.poll_at(now());
+        let give_up = super::tcp::next_give_up(self);
+        let at = [smoltcp, give_up].into_iter().flatten().min()?;
         Some(at.total_micros().max(0) as u64 * 1000)
     }
 }

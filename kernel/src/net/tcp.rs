@@ -7,6 +7,8 @@
 //! - **The accept queue**: smoltcp answers a SYN only with a socket in LISTEN, so a
 //!   listener keeps a few LISTEN sockets (never more than its backlog allows). The ones that
 //!   leave LISTEN wait in its queue until accept(2) takes them, established.
+//! - **A handshake that never ends** (no SYN-ACK, or no ARP answer, where smoltcp waits
+//!   without limit) is given up at its deadline with ETIMEDOUT.
 //! - **Errors from transitions**: SYN-SENT → CLOSED is ECONNREFUSED; a reset of an open
 //!   connection is ECONNRESET (EPIPE in CLOSE-WAIT, as Linux's `tcp_reset`). The error waits
 //!   in `so_error` for the next call or SO_ERROR.
@@ -20,7 +22,7 @@
 use alloc::vec::Vec;
 
 use smoltcp::socket::tcp::{self, ConnectError, State};
-use smoltcp::time::Duration;
+use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
 use super::iface::{self, Handle, Ifaces};
@@ -39,6 +41,9 @@ const MAX_BACKLOG: usize = 4096;
 const SPARE_LISTENERS: usize = 2;
 /// The idle time before keep-alive probes (Linux's net.ipv4.tcp_keepalive_time).
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(7200);
+/// How long a connect(2) waits for the handshake before ETIMEDOUT: Linux's 127 s (the first
+/// SYN and tcp_syn_retries = 6 doubling retransmissions), unless TCP_USER_TIMEOUT says.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(127);
 
 /// A local address and port that a socket holds in the port table.
 #[derive(Clone, Copy, Debug)]
@@ -59,6 +64,8 @@ pub struct TcpOptions {
     pub reuse: Reuse,
     pub keep_alive: bool,
     pub no_delay: bool,
+    /// TCP_USER_TIMEOUT in ms (0: the default); here it bounds the handshake only.
+    pub user_timeout_ms: u32,
 }
 
 /// A connection: ours from connect(2), or taken from a listener by accept(2).
@@ -72,6 +79,9 @@ struct Conn {
     connecting: bool,
     /// smoltcp's state at the last look, to tell a reset from a close.
     last: State,
+    /// When the handshake of a connect(2) still under way is given up (ETIMEDOUT); `None`
+    /// for an accepted connection.
+    give_up_at: Option<Instant>,
 }
 
 enum Phase {
@@ -133,6 +143,27 @@ fn new_socket(options: TcpOptions) -> tcp::Socket<'static> {
     socket.set_ack_delay(None);
     apply_options(&mut socket, options);
     socket
+}
+
+/// How long a handshake may take: TCP_USER_TIMEOUT if set, else Linux's default.
+fn connect_timeout(options: TcpOptions) -> Duration {
+    match options.user_timeout_ms {
+        0 => CONNECT_TIMEOUT,
+        ms => Duration::from_millis(u64::from(ms)),
+    }
+}
+
+/// Returns the earliest moment a handshake under way is given up, for the net task's
+/// wake-up (smoltcp's own `poll_at` knows nothing of it).
+pub fn next_give_up(stack: &Stack) -> Option<Instant> {
+    stack
+        .entries
+        .values()
+        .filter_map(|e| match &e.proto {
+            Proto::Tcp(Tcp { phase: Phase::Conn(c), .. }) if c.connecting => c.give_up_at,
+            _ => None,
+        })
+        .min()
 }
 
 fn apply_options(socket: &mut tcp::Socket, options: TcpOptions) {
@@ -273,6 +304,7 @@ pub fn connect(stack: &mut Stack, id: SockId, remote: IpEndpoint) -> SysResult<b
         peer: remote,
         connecting: true,
         last: State::SynSent,
+        give_up_at: Some(super::stack::now() + connect_timeout(tcp.options)),
     });
     tcp.so_error = None;
     tcp.shut_rd = false;
@@ -318,7 +350,15 @@ pub fn accept(stack: &mut Stack, id: SockId) -> Option<SysResult<Tcp>> {
     let last = socket.state();
     top_up(tcp, iface);
     Some(Ok(Tcp {
-        phase: Phase::Conn(Conn { handle, bound: None, local, peer, connecting: false, last }),
+        phase: Phase::Conn(Conn {
+            handle,
+            bound: None,
+            local,
+            peer,
+            connecting: false,
+            last,
+            give_up_at: None,
+        }),
         options,
         ..Tcp::default()
     }))
@@ -534,11 +574,24 @@ pub fn set_options(stack: &mut Stack, id: SockId, change: impl FnOnce(&mut TcpOp
 /// stocked, and drops or resets orphans. Returns whether that made work for another poll.
 pub fn after_poll(stack: &mut Stack) -> bool {
     let mut more = false;
+    let now = super::stack::now();
     let Stack { ifaces, tcp_ports, entries, orphans, .. } = stack;
     for (&id, entry) in entries.iter_mut() {
         let Proto::Tcp(tcp) = &mut entry.proto else { continue };
         if let Phase::Conn(conn) = &mut tcp.phase {
             let state = ifaces.tcp(conn.handle).state();
+            let expired = conn.give_up_at.is_some_and(|at| now >= at);
+            if conn.connecting && state != State::Closed && expired {
+                // Linux gives up without a reset: the peer never answered.
+                ifaces.remove(conn.handle);
+                let bound = conn.bound.filter(|b| b.explicit);
+                if let Some(b) = conn.bound.filter(|b| !b.explicit) {
+                    tcp_ports.release(id, b.port);
+                }
+                tcp.phase = Phase::Idle { bound, done: true };
+                tcp.so_error = Some(Errno::ETIMEDOUT);
+                continue;
+            }
             if conn.connecting && state == State::Closed {
                 // The SYN was answered with a reset.
                 ifaces.remove(conn.handle);

@@ -114,6 +114,31 @@ ostd::ktest! {
 }
 
 ostd::ktest! {
+    fn a_handshake_nobody_answers_ends_with_etimedout() {
+        let Some(nic) = crate::device::virtio::net_tests::test_nic("eth0 timeout") else { return };
+        super::stack::attach_eth0(super::virtio_phy::VirtioPhy::new(nic)).unwrap();
+        super::apply_static([10, 0, 2, 15], 24, Some([10, 0, 2, 2])).unwrap();
+        // slirp answers ARP for its own addresses only: 10.0.2.99 never answers, and smoltcp
+        // would wait for it for ever.
+        let client = tcp(true);
+        client.set_user_timeout(300).unwrap();
+        assert_eq!(client.user_timeout(), Ok(300));
+        let nobody = SockAddr::V4 { addr: [10, 0, 2, 99], port: 80 };
+        assert_eq!(client.connect(nobody).unwrap_err(), Errno::EINPROGRESS);
+        // No task polls eth0 in a ktest boot: poll until the attempt ends.
+        let limit = ostd::time::monotonic_ns() + 10_000_000_000;
+        while !client.readiness().writable && ostd::time::monotonic_ns() < limit {
+            super::stack::poll_now();
+            ostd::task::sleep_ms(5);
+        }
+        assert!(client.readiness().writable, "the handshake was never given up");
+        assert_eq!(client.take_error(), Some(Errno::ETIMEDOUT));
+        drop(client);
+        super::stack::detach_eth0();
+    }
+}
+
+ostd::ktest! {
     fn dhcp_on_eth0_gets_slirps_lease_and_default_route() {
         let Some(nic) = crate::device::virtio::net_tests::test_nic("eth0 DHCP") else { return };
         super::stack::attach_eth0(super::virtio_phy::VirtioPhy::new(nic)).unwrap();

@@ -30,6 +30,7 @@ const SO_ACCEPTCONN: u64 = 30;
 const SO_PROTOCOL: u64 = 38;
 const SO_DOMAIN: u64 = 39;
 const TCP_NODELAY: u64 = 1;
+const TCP_USER_TIMEOUT: u64 = 18;
 /// The size of `struct linger` (SO_LINGER).
 const LINGER_LEN: usize = 8;
 /// The size of `struct timeval` (SO_RCVTIMEO, SO_SNDTIMEO).
@@ -122,6 +123,11 @@ pub fn sys_setsockopt(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     match name {
         _ if level == SOL_NETLINK && netlink_option(name) => {}
         IPV6_V6ONLY if level == IPPROTO_IPV6 => socket.set_v6_only(value != 0)?,
+        // A negative timeout is EINVAL, as Linux answers.
+        TCP_USER_TIMEOUT if level == IPPROTO_TCP => {
+            let ms = i32::try_from(value).map_err(|_| Errno::EINVAL)?;
+            socket.set_user_timeout(ms as u32)?;
+        }
         SO_PASSCRED if level == SOL_SOCKET => socket.set_pass_cred(value != 0),
         SO_SNDBUF if level == SOL_SOCKET => socket.set_buffer(true, value),
         SO_RCVBUF if level == SOL_SOCKET => socket.set_buffer(false, value),
@@ -150,6 +156,8 @@ pub fn sys_getsockopt(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         int(u32::from(socket.flag(flag)?))
     } else if level == IPPROTO_IPV6 && name == IPV6_V6ONLY {
         int(u32::from(socket.v6_only()?))
+    } else if level == IPPROTO_TCP && name == TCP_USER_TIMEOUT {
+        int(socket.user_timeout()?)
     } else if level == SOL_NETLINK && netlink_option(name) {
         int(0)
     } else if level != SOL_SOCKET {
