@@ -242,6 +242,15 @@ impl Ifaces {
         }
     }
 
+    /// Returns the socket set of `id`, to read.
+    fn sockets_ref(&self, id: IfaceId) -> &SocketSet<'static> {
+        match (id, &self.eth0) {
+            (IfaceId::Eth0, Some(eth0)) => &eth0.sockets,
+            (IfaceId::Lo6, _) => &self.lo6.sockets,
+            _ => &self.lo.sockets,
+        }
+    }
+
     /// Returns the smoltcp context of `id`, for connect.
     pub fn context(&mut self, id: IfaceId) -> &mut Context {
         match (id, &mut self.eth0) {
@@ -261,14 +270,25 @@ impl Ifaces {
         self.sockets(handle.iface).remove(handle.socket);
     }
 
-    /// Returns the TCP socket behind `handle`.
+    /// Returns the TCP socket behind `handle`, to change. smoltcp then dispatches it on the
+    /// next poll: use [`Ifaces::tcp_ref`] to only look (third_party/README.md).
     pub fn tcp(&mut self, handle: Handle) -> &mut tcp::Socket<'static> {
         self.sockets(handle.iface).get_mut::<tcp::Socket>(handle.socket)
     }
 
-    /// Returns the UDP socket behind `handle`.
+    /// Returns the TCP socket behind `handle`, to read.
+    pub fn tcp_ref(&self, handle: Handle) -> &tcp::Socket<'static> {
+        self.sockets_ref(handle.iface).get::<tcp::Socket>(handle.socket)
+    }
+
+    /// Returns the UDP socket behind `handle`, to change.
     pub fn udp(&mut self, handle: Handle) -> &mut udp::Socket<'static> {
         self.sockets(handle.iface).get_mut::<udp::Socket>(handle.socket)
+    }
+
+    /// Returns the UDP socket behind `handle`, to read.
+    pub fn udp_ref(&self, handle: Handle) -> &udp::Socket<'static> {
+        self.sockets_ref(handle.iface).get::<udp::Socket>(handle.socket)
     }
 
     /// Polls every interface until lo has nothing left in flight (bounded).

@@ -227,21 +227,21 @@ fn top_up(tcp: &mut Tcp, iface: &mut Ifaces) -> bool {
     let Phase::Listening { bound, backlog, queue } = &mut tcp.phase else { return false };
     let mut changed = false;
     queue.retain(|&h| {
-        let dead = iface.tcp(h).state() == State::Closed;
+        let dead = iface.tcp_ref(h).state() == State::Closed;
         if dead {
             iface.remove(h);
             changed = true;
         }
         !dead
     });
-    let listening = queue.iter().filter(|&&h| iface.tcp(h).state() == State::Listen).count();
+    let listening = queue.iter().filter(|&&h| iface.tcp_ref(h).state() == State::Listen).count();
     let pending = queue.len() - listening;
     let allowed = (*backlog + 1).saturating_sub(pending).min(SPARE_LISTENERS);
     // Each interface the address is on gets its own spares: a SYN arrives on one of them.
     for on in iface.bound_on(bound.addr.map_or(Local::Any(bound.wildcard), Local::At)) {
         let here = queue
             .iter()
-            .filter(|&&h| h.iface == on && iface.tcp(h).state() == State::Listen)
+            .filter(|&&h| h.iface == on && iface.tcp_ref(h).state() == State::Listen)
             .count();
         for _ in here..allowed {
             let mut socket = new_socket(options);
@@ -337,7 +337,7 @@ pub fn accept(stack: &mut Stack, id: SockId) -> Option<SysResult<Tcp>> {
     };
     let at = queue
         .iter()
-        .position(|&h| !matches!(iface.tcp(h).state(), State::Listen | State::SynReceived))?;
+        .position(|&h| !matches!(iface.tcp_ref(h).state(), State::Listen | State::SynReceived))?;
     let handle = queue.remove(at);
     let socket = iface.tcp(handle);
     apply_options(socket, options);
@@ -529,7 +529,7 @@ pub fn local_endpoint(stack: &mut Stack, id: SockId) -> (Option<IpAddress>, u16)
 pub fn peer_endpoint(stack: &mut Stack, id: SockId) -> SysResult<IpEndpoint> {
     let (tcp, iface, _) = parts(stack, id);
     match &tcp.phase {
-        Phase::Conn(c) if !c.connecting && iface.tcp(c.handle).state() != State::Closed => {
+        Phase::Conn(c) if !c.connecting && iface.tcp_ref(c.handle).state() != State::Closed => {
             Ok(c.peer)
         }
         _ => Err(Errno::ENOTCONN),
@@ -579,7 +579,7 @@ pub fn after_poll(stack: &mut Stack) -> bool {
     for (&id, entry) in entries.iter_mut() {
         let Proto::Tcp(tcp) = &mut entry.proto else { continue };
         if let Phase::Conn(conn) = &mut tcp.phase {
-            let state = ifaces.tcp(conn.handle).state();
+            let state = ifaces.tcp_ref(conn.handle).state();
             let expired = conn.give_up_at.is_some_and(|at| now >= at);
             if conn.connecting && state != State::Closed && expired {
                 // Linux gives up without a reset: the peer never answered.
@@ -619,14 +619,14 @@ pub fn after_poll(stack: &mut Stack) -> bool {
         more |= top_up(tcp, ifaces);
     }
     orphans.retain(|&h| {
-        let socket = ifaces.tcp(h);
+        let socket = ifaces.tcp_ref(h);
         if socket.state() == State::Closed && socket.remote_endpoint().is_none() {
             ifaces.remove(h);
             return false;
         }
         if socket.recv_queue() > 0 && socket.state() != State::Closed {
             // Data for a socket nobody can read any more: Linux answers with a reset.
-            socket.abort();
+            ifaces.tcp(h).abort();
             more = true;
         }
         true
@@ -637,7 +637,7 @@ pub fn after_poll(stack: &mut Stack) -> bool {
 impl Tcp {
     /// Returns the socket's readiness, as Linux's `tcp_poll` computes it, and the numbers
     /// whose change should wake its waiters.
-    pub fn observe(&self, iface: &mut Ifaces) -> (Readiness, [usize; 3]) {
+    pub fn observe(&self, iface: &Ifaces) -> (Readiness, [usize; 3]) {
         let error = self.so_error.is_some();
         match &self.phase {
             Phase::Idle { done, .. } => {
@@ -654,13 +654,13 @@ impl Tcp {
                 let ready = queue
                     .iter()
                     .filter(|&&h| {
-                        !matches!(iface.tcp(h).state(), State::Listen | State::SynReceived)
+                        !matches!(iface.tcp_ref(h).state(), State::Listen | State::SynReceived)
                     })
                     .count();
                 (Readiness { readable: ready > 0, error, ..Readiness::default() }, [1, ready, 0])
             }
             Phase::Conn(conn) => {
-                let socket = iface.tcp(conn.handle);
+                let socket = iface.tcp_ref(conn.handle);
                 let state = socket.state();
                 let closed = state == State::Closed;
                 let peer_fin = matches!(

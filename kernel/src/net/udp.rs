@@ -179,7 +179,7 @@ pub fn receive(
     peek: bool,
 ) -> Option<SysResult<Option<Datagram>>> {
     let (udp, iface, _) = parts(stack, id);
-    let Some(&handle) = udp.handles.iter().find(|&&h| iface.udp(h).can_recv()) else {
+    let Some(&handle) = udp.handles.iter().find(|&&h| iface.udp_ref(h).can_recv()) else {
         return udp.shut_rd.then_some(Ok(None));
     };
     let socket = iface.udp(handle);
@@ -274,9 +274,9 @@ pub fn after_poll(stack: &mut Stack) -> bool {
 
 impl Udp {
     /// Returns the socket's readiness, as Linux's `udp_poll`, and what wakes its waiters.
-    pub fn observe(&self, iface: &mut Ifaces) -> (Readiness, [usize; 3]) {
-        let can_recv = self.handles.iter().any(|&h| iface.udp(h).can_recv());
-        let can_send = self.handles.iter().all(|&h| iface.udp(h).can_send());
+    pub fn observe(&self, iface: &Ifaces) -> (Readiness, [usize; 3]) {
+        let can_recv = self.handles.iter().any(|&h| iface.udp_ref(h).can_recv());
+        let can_send = self.handles.iter().all(|&h| iface.udp_ref(h).can_send());
         let r = Readiness {
             readable: can_recv || self.shut_rd,
             writable: can_send,
