@@ -14,6 +14,7 @@
 //! V6ONLY [::]:P, which dual-stack servers (nginx, asyncio) bind together, each get their
 //! own family's clients only because their LISTEN sockets live in different sets.
 
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use smoltcp::iface::{Config, Context, Interface, PollResult, Route, SocketHandle, SocketSet};
@@ -28,13 +29,14 @@ use smoltcp::wire::{
 use super::config::{ETH0_INDEX, Lease, NetConfig, V4Addr};
 use super::lo::LoDevice;
 use super::port::{Local, Wildcard};
+use super::stack::SockId;
 use super::virtio_phy::VirtioPhy;
 
 /// The most rounds one poll of lo makes while its sockets keep answering each other.
 const MAX_LO_ROUNDS: usize = 64;
 
 /// Names an interface.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum IfaceId {
     /// lo's IPv4 half.
     Lo,
@@ -44,7 +46,7 @@ pub enum IfaceId {
 }
 
 /// A smoltcp socket: the interface whose set holds it, and its handle there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Handle {
     pub iface: IfaceId,
     pub socket: SocketHandle,
@@ -92,6 +94,21 @@ pub struct Ifaces {
     pub dhcp: Option<SocketHandle>,
     /// The lease it holds.
     pub lease: Option<Lease>,
+    /// The inet socket each smoltcp socket belongs to, so that what smoltcp reports as
+    /// changed ([`Ifaces::drain_changed`]) reaches the right socket.
+    owners: BTreeMap<Handle, SockId>,
+}
+
+/// When a smoltcp socket that changed next needs a poll, as far as the poll that just ran
+/// knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextPoll {
+    /// At this time (or at once, if it is past).
+    At(Instant),
+    /// Only when a packet arrives or the socket is used.
+    OnActivity,
+    /// Not known: the interfaces' [`Ifaces::poll_at`] must be asked.
+    Unknown,
 }
 
 impl Ifaces {
@@ -107,7 +124,8 @@ impl Ifaces {
             let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
         });
         let config = NetConfig::new();
-        let mut ifaces = Self { lo, lo6, eth0: None, config, dhcp: None, lease: None };
+        let mut ifaces =
+            Self { lo, lo6, eth0: None, config, dhcp: None, lease: None, owners: BTreeMap::new() };
         ifaces.sync();
         ifaces
     }
@@ -129,6 +147,7 @@ impl Ifaces {
 
     /// Removes eth0 and what lives on it (the tests that share the NIC use it).
     pub fn detach_eth0(&mut self) {
+        self.owners.retain(|h, _| h.iface != IfaceId::Eth0);
         self.eth0 = None;
         self.dhcp = None;
         self.lease = None;
@@ -260,14 +279,47 @@ impl Ifaces {
         }
     }
 
-    /// Adds `socket` to `id`'s set.
-    pub fn add<S: AnySocket<'static>>(&mut self, id: IfaceId, socket: S) -> Handle {
-        Handle { iface: id, socket: self.sockets(id).add(socket) }
+    /// Adds `socket`, which belongs to inet socket `owner`, to `id`'s set.
+    pub fn add<S: AnySocket<'static>>(&mut self, owner: SockId, id: IfaceId, socket: S) -> Handle {
+        let handle = Handle { iface: id, socket: self.sockets(id).add(socket) };
+        self.owners.insert(handle, owner);
+        handle
+    }
+
+    /// Hands the socket behind `handle` to inet socket `owner` (an accepted connection
+    /// leaves its listener).
+    pub fn set_owner(&mut self, handle: Handle, owner: SockId) {
+        self.owners.insert(handle, owner);
     }
 
     /// Removes the socket behind `handle`.
     pub fn remove(&mut self, handle: Handle) {
+        self.owners.remove(&handle);
         self.sockets(handle.iface).remove(handle.socket);
+    }
+
+    /// Calls `f` with the owner of every smoltcp socket that may have changed since the last
+    /// call (used, given a packet, or dispatched), and with when it next needs a poll; then
+    /// forgets them. Sockets without an owner (DHCP's, orphans') are left out.
+    pub fn drain_changed(&mut self, now: Instant, mut f: impl FnMut(SockId, NextPoll)) {
+        let owners = &self.owners;
+        let mut report = |id: IfaceId, socket, next: Option<Option<Instant>>| {
+            if let Some(&owner) = owners.get(&Handle { iface: id, socket }) {
+                f(
+                    owner,
+                    match next {
+                        Some(Some(at)) => NextPoll::At(at),
+                        Some(None) => NextPoll::OnActivity,
+                        None => NextPoll::Unknown,
+                    },
+                );
+            }
+        };
+        self.lo.iface.drain_changed(now, &mut self.lo.sockets, |s, n| report(IfaceId::Lo, s, n));
+        self.lo6.iface.drain_changed(now, &mut self.lo6.sockets, |s, n| report(IfaceId::Lo6, s, n));
+        if let Some(eth0) = &mut self.eth0 {
+            eth0.iface.drain_changed(now, &mut eth0.sockets, |s, n| report(IfaceId::Eth0, s, n));
+        }
     }
 
     /// Returns the TCP socket behind `handle`, to change. smoltcp then dispatches it on the

@@ -95,7 +95,7 @@ impl InetSocket {
         let buffers =
             if kind == SockType::Stream { TCP_DEFAULT_BUFFERS } else { UDP_DEFAULT_BUFFERS };
         let shared = Arc::new(Shared::default());
-        let id = stack::with(|s| s.insert(shared.clone(), proto));
+        let id = stack::peek(|s| s.insert(shared.clone(), proto));
         Ok(Self::with_id(id, family, kind, shared, nonblocking, buffers))
     }
 
@@ -161,7 +161,7 @@ impl InetSocket {
             || {
                 loop {
                     let seen = self.shared.generation();
-                    if let Some(result) = stack::with(&mut attempt) {
+                    if let Some(result) = stack::with_socket(self.id, &mut attempt) {
                         return Some(result);
                     }
                     // A wake-up that came while looking would be lost by sleeping now.
@@ -240,7 +240,7 @@ impl InetSocket {
         let ep = self.endpoint_for(&addr, Errno::EINVAL)?;
         let ip = (!ep.addr.is_unspecified()).then_some(ep.addr);
         let wildcard = self.wildcard();
-        stack::with(|s| {
+        stack::with_socket(self.id, |s| {
             if self.is_tcp() {
                 tcp::bind(s, self.id, ip, wildcard, ep.port)
             } else {
@@ -255,7 +255,7 @@ impl InetSocket {
             return Err(Errno::ENOTSUP);
         }
         let wildcard = self.wildcard();
-        stack::with(|s| tcp::listen(s, self.id, wildcard, backlog))
+        stack::with_socket(self.id, |s| tcp::listen(s, self.id, wildcard, backlog))
     }
 
     /// connect(2): blocks until the handshake ends, unless non-blocking (EINPROGRESS,
@@ -263,9 +263,9 @@ impl InetSocket {
     pub fn connect(&self, addr: SockAddr) -> SysResult<()> {
         let remote = self.endpoint_for(&addr, Errno::ENETUNREACH)?;
         if !self.is_tcp() {
-            return stack::with(|s| udp::connect(s, self.id, remote));
+            return stack::with_socket(self.id, |s| udp::connect(s, self.id, remote));
         }
-        let fresh = stack::with(|s| tcp::connect(s, self.id, remote))?;
+        let fresh = stack::with_socket(self.id, |s| tcp::connect(s, self.id, remote))?;
         if self.nonblocking() {
             if fresh {
                 return Err(Errno::EINPROGRESS);
@@ -382,7 +382,7 @@ impl InetSocket {
 
     /// shutdown(2).
     pub fn shutdown(&self, read: bool, write: bool) -> SysResult<()> {
-        stack::with(|s| {
+        stack::with_socket(self.id, |s| {
             if self.is_tcp() {
                 tcp::shutdown(s, self.id, read, write)
             } else {
@@ -425,7 +425,7 @@ impl InetSocket {
         if !self.is_tcp() {
             return None;
         }
-        stack::with(|s| tcp::take_error(s, self.id))
+        stack::with_socket(self.id, |s| tcp::take_error(s, self.id))
     }
 
     /// Sets a boolean option. TCP_NODELAY on a UDP socket is ENOPROTOOPT, as on Linux.
@@ -444,7 +444,7 @@ impl InetSocket {
                 SockFlag::KeepAlive => Ok(()),
             };
         }
-        stack::with(|s| {
+        stack::with_socket(self.id, |s| {
             tcp::set_options(s, self.id, |o: &mut TcpOptions| match flag {
                 SockFlag::ReuseAddr | SockFlag::ReusePort => {
                     o.reuse = with_reuse(o.reuse, flag, on)
@@ -494,7 +494,7 @@ impl InetSocket {
         if !self.is_tcp() {
             return Err(Errno::ENOPROTOOPT);
         }
-        stack::with(|s| tcp::set_options(s, self.id, |o| o.user_timeout_ms = ms));
+        stack::with_socket(self.id, |s| tcp::set_options(s, self.id, |o| o.user_timeout_ms = ms));
         Ok(())
     }
 
@@ -571,7 +571,10 @@ impl Drop for InetSocket {
         // Linux's tcp_close does; a non-zero time does not make close wait here.
         let linger = *self.linger.lock();
         let reset = linger.on && linger.seconds == 0;
-        stack::with(|s| if is_tcp { tcp::close(s, id, reset) } else { udp::close(s, id) });
+        stack::with_socket(
+            id,
+            |s| if is_tcp { tcp::close(s, id, reset) } else { udp::close(s, id) },
+        );
     }
 }
 

@@ -1,18 +1,24 @@
 //! The network stack: the interfaces ([`super::iface`]), the port tables, and the state of
 //! every inet socket, all behind one lock.
 //!
-//! Interface: [`with`] runs a closure on the stack and then polls it, so whatever the
-//! closure changed (a SYN queued, a window opened) goes out at once and a loopback reply
-//! comes back before the lock is released. [`peek`] runs one without polling, for
-//! questions. After each poll every socket's readiness snapshot is refreshed, and the
-//! sockets whose state moved are woken once the lock is dropped.
+//! Interface: [`with_socket`] runs a closure for one socket on the stack and then polls it,
+//! so whatever the closure changed (a SYN queued, a window opened) goes out at once and a
+//! loopback reply comes back before the lock is released. [`peek`] runs one without
+//! polling, for questions.
+//!
+//! A poll costs what changed, not what exists: smoltcp (patched, third_party/README.md)
+//! reports the sockets it touched, the closure names its own, and only those, with the
+//! handshakes under way, are looked at again. Their readiness snapshots are refreshed, the
+//! ones whose state moved are woken once the lock is dropped, and the net task is told if
+//! one of them needs a poll earlier than it planned. [`with`] (for a closure that names no
+//! socket) and the net task's own polls look at everything.
 //!
 //! Locking: [`STACK`] is a spin lock, so it may be taken inside a wait queue's condition
 //! (which runs with interrupts off) and by `readiness()`'s callers; nothing that sleeps runs
 //! under it, and user memory is never touched under it (the socket calls copy first).
 //! Each socket's [`Shared`] part (its snapshot and wait queue) is reachable without it.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +26,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use ostd::sync::SpinLock;
 use smoltcp::time::Instant;
 
-use super::iface::{AttachError, Handle, Ifaces};
+use super::iface::{AttachError, Handle, Ifaces, NextPoll};
 use smoltcp::wire::IpAddress;
 
 use super::port::{PortAddr, PortError, PortTable};
@@ -100,6 +106,14 @@ pub struct Stack {
     /// their FIN exchange here and are dropped once CLOSED.
     pub orphans: Vec<Handle>,
     next_id: SockId,
+    /// The sockets to look at when the current poll ends: named by the socket call, or
+    /// reported by smoltcp.
+    changed: BTreeSet<SockId>,
+    /// Whether every socket must be looked at (a call that named none, or the net task's).
+    all_changed: bool,
+    /// TCP sockets whose handshake may be under way: their give-up time is this stack's own
+    /// timer, so every poll looks at them.
+    connecting: BTreeSet<SockId>,
 }
 
 impl Stack {
@@ -113,27 +127,57 @@ impl Stack {
             entries: BTreeMap::new(),
             orphans: Vec::new(),
             next_id: 1,
+            changed: BTreeSet::new(),
+            all_changed: false,
+            connecting: BTreeSet::new(),
         }
     }
 
-    /// Registers a socket and returns its id.
+    /// Registers a socket and returns its id. The smoltcp sockets it comes with (an accepted
+    /// connection's) become its own.
     pub fn insert(&mut self, shared: Arc<Shared>, proto: Proto) -> SockId {
         let id = self.next_id;
         self.next_id += 1;
-        self.entries.insert(id, Entry { shared, proto, seen: None });
+        if let Proto::Tcp(tcp) = &proto
+            && let Some(handle) = tcp.handle()
+        {
+            self.ifaces.set_owner(handle, id);
+        }
+        // Its readiness is right from the start: poll(2) may ask before any stack poll.
+        let seen = observe(&proto, &self.ifaces);
+        *shared.snapshot.lock() = seen.0;
+        self.entries.insert(id, Entry { shared, proto, seen: Some(seen) });
         id
     }
 
     /// Polls the interfaces, lets the protocols react (spare listeners, orphans, connected
-    /// UDP filters), and polls again while that made work. Returns the sockets to wake.
-    fn poll(&mut self) -> Vec<Arc<Shared>> {
+    /// UDP filters), and polls again while that made work. Returns the sockets to wake, and
+    /// the earliest time one of those that changed needs a poll (`None` inside: ask
+    /// [`Stack::poll_at_ns`]).
+    fn poll(&mut self) -> (Vec<Arc<Shared>>, Option<Option<u64>>) {
+        let mut next: Option<Option<Instant>> = Some(None);
         for _ in 0..MAX_POLL_ROUNDS {
             if let Some(eth0) = &mut self.ifaces.eth0 {
                 eth0.device.begin_round();
             }
-            self.ifaces.poll(now());
-            let mut more = super::tcp::after_poll(self);
-            more |= super::udp::after_poll(self);
+            let now = now();
+            self.ifaces.poll(now);
+            let Self { ifaces, changed, .. } = self;
+            ifaces.drain_changed(now, |id, when| {
+                changed.insert(id);
+                next = match (next, when) {
+                    (None, _) | (_, NextPoll::Unknown) => None,
+                    (Some(a), NextPoll::At(b)) => Some(Some(a.map_or(b, |a| a.min(b)))),
+                    (Some(a), NextPoll::OnActivity) => Some(a),
+                };
+            });
+            if self.all_changed {
+                self.changed.extend(self.entries.keys());
+            }
+            let mut look: BTreeSet<SockId> = self.changed.clone();
+            look.extend(&self.connecting);
+            let mut more = super::tcp::after_poll(self, &look);
+            more |= super::udp::after_poll(self, &look);
             more |= super::dhcp::after_poll(&mut self.ifaces);
             // eth0 stops a round after a SYN, so that listeners are topped up before the next.
             let eth0_left = self.ifaces.eth0.as_ref().is_some_and(|e| e.device.stopped_early());
@@ -141,28 +185,43 @@ impl Stack {
                 break;
             }
         }
+        // Handshakes under way stay looked at until they end; their give-up times count.
+        self.connecting.extend(self.changed.iter().copied());
+        let connecting = core::mem::take(&mut self.connecting);
+        for id in connecting {
+            if let Some(at) = super::tcp::give_up_at(self, id) {
+                next = next.map(|a| Some(a.map_or(at, |a| a.min(at))));
+                self.connecting.insert(id);
+            }
+        }
         let mut woken = Vec::new();
-        let Self { ifaces, entries, .. } = self;
-        for entry in entries.values_mut() {
-            let seen = match &mut entry.proto {
-                Proto::Tcp(t) => t.observe(ifaces),
-                Proto::Udp(u) => u.observe(ifaces),
-            };
+        let Self { ifaces, entries, changed, .. } = self;
+        for id in core::mem::take(changed) {
+            let Some(entry) = entries.get_mut(&id) else { continue };
+            let seen = observe(&entry.proto, ifaces);
             if entry.seen != Some(seen) {
                 entry.seen = Some(seen);
                 *entry.shared.snapshot.lock() = seen.0;
                 woken.push(entry.shared.clone());
             }
         }
-        woken
+        self.all_changed = false;
+        (woken, next.map(|at| at.map(instant_ns)))
     }
 
-    /// Returns when the stack next needs a poll (monotonic ns), if ever.
+    /// Returns when the stack next needs a poll (monotonic ns), if ever: asks every socket.
     fn poll_at_ns(&mut self) -> Option<u64> {
         let smoltcp = self.ifaces.poll_at(now());
-        let give_up = super::tcp::next_give_up(self);
-        let at = [smoltcp, give_up].into_iter().flatten().min()?;
-        Some(at.total_micros().max(0) as u64 * 1000)
+        let give_up = self.connecting.iter().filter_map(|&id| super::tcp::give_up_at(self, id));
+        smoltcp.into_iter().chain(give_up).min().map(instant_ns)
+    }
+}
+
+/// Returns a socket's readiness and the numbers whose change wakes its waiters.
+fn observe(proto: &Proto, ifaces: &Ifaces) -> (Readiness, [usize; 3]) {
+    match proto {
+        Proto::Tcp(t) => t.observe(ifaces),
+        Proto::Udp(u) => u.observe(ifaces),
     }
 }
 
@@ -171,6 +230,11 @@ impl From<PortError> for Errno {
     fn from(_: PortError) -> Self {
         Errno::EADDRINUSE
     }
+}
+
+/// Returns `at` on the monotonic clock (ns).
+fn instant_ns(at: Instant) -> u64 {
+    at.total_micros().max(0) as u64 * 1000
 }
 
 /// Returns the stack's clock: the monotonic clock, in smoltcp's units.
@@ -186,14 +250,28 @@ pub fn init() {
     }
 }
 
-/// Runs `f` on the stack, then polls it and wakes the sockets whose state moved.
+/// Runs `f` on the stack for socket `id`, then polls it and wakes the sockets whose state
+/// moved. `f` may change other sockets only through smoltcp, or by creating them.
+pub fn with_socket<R>(id: SockId, f: impl FnOnce(&mut Stack) -> R) -> R {
+    run_and_poll(Some(id), f)
+}
+
+/// Runs `f` on the stack, then polls it and looks at every socket.
 pub fn with<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
+    run_and_poll(None, f)
+}
+
+fn run_and_poll<R>(id: Option<SockId>, f: impl FnOnce(&mut Stack) -> R) -> R {
     let (result, woken, poll_at) = {
         let mut guard = STACK.lock();
         let stack = guard.get_or_insert_with(|| Stack::new(now()));
         let result = f(stack);
-        let woken = stack.poll();
-        (result, woken, stack.poll_at_ns())
+        match id {
+            Some(id) => _ = stack.changed.insert(id),
+            None => stack.all_changed = true,
+        }
+        let (woken, next) = stack.poll();
+        (result, woken, next.unwrap_or_else(|| stack.poll_at_ns()))
     };
     for shared in woken {
         shared.wake();
@@ -213,7 +291,8 @@ pub fn poll_now() -> Option<u64> {
     let (woken, poll_at) = {
         let mut guard = STACK.lock();
         let stack = guard.get_or_insert_with(|| Stack::new(now()));
-        (stack.poll(), stack.poll_at_ns())
+        stack.all_changed = true;
+        (stack.poll().0, stack.poll_at_ns())
     };
     for shared in woken {
         shared.wake();

@@ -19,6 +19,7 @@
 //! Every operation here runs under the stack lock and never sleeps: one that cannot finish
 //! yet answers `None`, and the socket layer ([`super::inet`]) decides whether to wait.
 
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 use smoltcp::socket::tcp::{self, ConnectError, State};
@@ -153,17 +154,13 @@ fn connect_timeout(options: TcpOptions) -> Duration {
     }
 }
 
-/// Returns the earliest moment a handshake under way is given up, for the net task's
-/// wake-up (smoltcp's own `poll_at` knows nothing of it).
-pub fn next_give_up(stack: &Stack) -> Option<Instant> {
-    stack
-        .entries
-        .values()
-        .filter_map(|e| match &e.proto {
-            Proto::Tcp(Tcp { phase: Phase::Conn(c), .. }) if c.connecting => c.give_up_at,
-            _ => None,
-        })
-        .min()
+/// Returns when the handshake of socket `id` is given up, if it is under way: the stack
+/// keeps that timer itself (smoltcp's own `poll_at` knows nothing of it).
+pub fn give_up_at(stack: &Stack, id: SockId) -> Option<Instant> {
+    match stack.entries.get(&id).map(|e| &e.proto) {
+        Some(Proto::Tcp(Tcp { phase: Phase::Conn(c), .. })) if c.connecting => c.give_up_at,
+        _ => None,
+    }
 }
 
 fn apply_options(socket: &mut tcp::Socket, options: TcpOptions) {
@@ -216,13 +213,13 @@ pub fn listen(stack: &mut Stack, id: SockId, wildcard: Wildcard, backlog: i32) -
     tcp.phase = Phase::Listening { bound, backlog, queue: Vec::new() };
     tcp.shut_rd = false;
     tcp.shut_wr = false;
-    top_up(tcp, iface);
+    top_up(id, tcp, iface);
     Ok(())
 }
 
 /// Keeps a listener's LISTEN sockets at what its backlog still allows, and drops the
 /// connections that died before they were accepted. Returns whether it changed anything.
-fn top_up(tcp: &mut Tcp, iface: &mut Ifaces) -> bool {
+fn top_up(id: SockId, tcp: &mut Tcp, iface: &mut Ifaces) -> bool {
     let options = tcp.options;
     let Phase::Listening { bound, backlog, queue } = &mut tcp.phase else { return false };
     let mut changed = false;
@@ -249,7 +246,7 @@ fn top_up(tcp: &mut Tcp, iface: &mut Ifaces) -> bool {
             if socket.listen(endpoint).is_err() {
                 break;
             }
-            queue.push(iface.add(on, socket));
+            queue.push(iface.add(id, on, socket));
             changed = true;
         }
     }
@@ -296,7 +293,7 @@ pub fn connect(stack: &mut Stack, id: SockId, remote: IpEndpoint) -> SysResult<b
         });
     }
     let local = socket.local_endpoint().unwrap_or(IpEndpoint { addr: remote.addr, port: 0 });
-    let handle = iface.add(route, socket);
+    let handle = iface.add(id, route, socket);
     tcp.phase = Phase::Conn(Conn {
         handle,
         bound: Some(bound),
@@ -348,7 +345,7 @@ pub fn accept(stack: &mut Stack, id: SockId) -> Option<SysResult<Tcp>> {
         return None;
     };
     let last = socket.state();
-    top_up(tcp, iface);
+    top_up(id, tcp, iface);
     Some(Ok(Tcp {
         phase: Phase::Conn(Conn {
             handle,
@@ -570,14 +567,15 @@ pub fn set_options(stack: &mut Stack, id: SockId, change: impl FnOnce(&mut TcpOp
     }
 }
 
-/// After each poll: finishes handshakes, turns resets into errors, keeps listeners
-/// stocked, and drops or resets orphans. Returns whether that made work for another poll.
-pub fn after_poll(stack: &mut Stack) -> bool {
+/// After each poll, for the sockets `ids` (those that may have changed, and every handshake
+/// under way): finishes handshakes, turns resets into errors, and keeps listeners stocked;
+/// then drops or resets orphans. Returns whether that made work for another poll.
+pub fn after_poll(stack: &mut Stack, ids: &BTreeSet<SockId>) -> bool {
     let mut more = false;
     let now = super::stack::now();
     let Stack { ifaces, tcp_ports, entries, orphans, .. } = stack;
-    for (&id, entry) in entries.iter_mut() {
-        let Proto::Tcp(tcp) = &mut entry.proto else { continue };
+    for &id in ids {
+        let Some(Proto::Tcp(tcp)) = entries.get_mut(&id).map(|e| &mut e.proto) else { continue };
         if let Phase::Conn(conn) = &mut tcp.phase {
             let state = ifaces.tcp_ref(conn.handle).state();
             let expired = conn.give_up_at.is_some_and(|at| now >= at);
@@ -616,7 +614,7 @@ pub fn after_poll(stack: &mut Stack) -> bool {
             }
             conn.last = state;
         }
-        more |= top_up(tcp, ifaces);
+        more |= top_up(id, tcp, ifaces);
     }
     orphans.retain(|&h| {
         let socket = ifaces.tcp_ref(h);
@@ -635,6 +633,14 @@ pub fn after_poll(stack: &mut Stack) -> bool {
 }
 
 impl Tcp {
+    /// Returns the smoltcp socket of the connection, if there is one.
+    pub fn handle(&self) -> Option<Handle> {
+        match &self.phase {
+            Phase::Conn(conn) => Some(conn.handle),
+            _ => None,
+        }
+    }
+
     /// Returns the socket's readiness, as Linux's `tcp_poll` computes it, and the numbers
     /// whose change should wake its waiters.
     pub fn observe(&self, iface: &Ifaces) -> (Readiness, [usize; 3]) {

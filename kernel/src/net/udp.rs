@@ -11,6 +11,7 @@
 //! No ICMP errors reach these sockets, so a connected socket never learns ECONNREFUSED.
 //! Every operation runs under the stack lock and never sleeps; `None` means "not yet".
 
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 use smoltcp::socket::udp::{self, SendError, UdpMetadata};
@@ -90,7 +91,7 @@ fn bind_to(
         );
         // The port is not 0, so smoltcp's bind cannot fail.
         let _ = socket.bind(IpListenEndpoint { addr, port });
-        udp.handles.push(iface.add(on, socket));
+        udp.handles.push(iface.add(id, on, socket));
     }
     udp.bound = Some((addr, port));
     Ok(())
@@ -253,11 +254,12 @@ pub fn set_reuse(stack: &mut Stack, id: SockId, reuse: Reuse) {
     parts(stack, id).0.reuse = reuse;
 }
 
-/// After each poll: a connected socket drops the datagrams from anyone but its peer.
-pub fn after_poll(stack: &mut Stack) -> bool {
+/// After each poll, for the sockets `ids` that may have changed: a connected socket drops
+/// the datagrams from anyone but its peer.
+pub fn after_poll(stack: &mut Stack, ids: &BTreeSet<SockId>) -> bool {
     let Stack { ifaces, entries, .. } = stack;
-    for entry in entries.values_mut() {
-        let Proto::Udp(udp) = &entry.proto else { continue };
+    for id in ids {
+        let Some(Proto::Udp(udp)) = entries.get(id).map(|e| &e.proto) else { continue };
         let Some(peer) = udp.peer else { continue };
         for &handle in &udp.handles {
             let socket = ifaces.udp(handle);

@@ -41,12 +41,16 @@ pub(crate) struct Meta {
     /// out mutably, or given a segment). While it is `Some` and not due, egress skips the
     /// socket without dispatching it.
     pub(crate) egress_hint: Option<(PollAt, u64)>,
+    /// cocoon patch: whether the socket may have changed since the application last asked
+    /// ([`crate::iface::Interface::drain_changed`]): it was touched, or dispatched.
+    pub(crate) changed: bool,
 }
 
 impl Meta {
     /// cocoon patch: forgets the egress hint: the socket may have something to send.
     pub(crate) fn touch(&mut self) {
         self.egress_hint = None;
+        self.changed = true;
     }
 
     /// cocoon patch: returns the socket's `poll_at` as last computed, if nothing touched the

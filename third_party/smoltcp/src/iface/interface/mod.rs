@@ -37,7 +37,7 @@ use super::fragmentation::{Fragmenter, FragmentsBuffer};
 
 #[cfg(any(feature = "medium-ethernet", feature = "medium-ieee802154"))]
 use super::neighbor::{Answer as NeighborAnswer, Cache as NeighborCache};
-use super::socket_set::SocketSet;
+use super::socket_set::{SocketHandle, SocketSet};
 use crate::config::{
     IFACE_MAX_ADDR_COUNT, IFACE_MAX_PREFIX_COUNT, IFACE_MAX_SIXLOWPAN_ADDRESS_CONTEXT_COUNT,
 };
@@ -634,6 +634,35 @@ impl Interface {
         res
     }
 
+    /// cocoon patch: calls `f` with each socket that may have changed since the last call
+    /// (reached through [`SocketSet::get_mut`] or `iter_mut`, given a packet, or dispatched),
+    /// and with when that socket next needs a poll if this poll already knows it (a TCP socket
+    /// dispatched since it was last touched), then forgets that they changed. Call it after
+    /// [`Interface::poll`], which dispatches every touched socket.
+    pub fn drain_changed(
+        &mut self,
+        timestamp: Instant,
+        sockets: &mut SocketSet<'_>,
+        mut f: impl FnMut(SocketHandle, Option<Option<Instant>>),
+    ) {
+        self.inner.now = timestamp;
+        let generation = self.inner.addr_generation;
+        for item in sockets.items_mut() {
+            if !item.meta.changed {
+                continue;
+            }
+            item.meta.changed = false;
+            let poll_at = item.meta.egress_hint(generation).map(|hint| {
+                match item.meta.poll_at(hint, |addr| self.inner.has_neighbor(&addr), timestamp) {
+                    PollAt::Ingress => None,
+                    PollAt::Time(instant) => Some(instant),
+                    PollAt::Now => Some(Instant::from_millis(0)),
+                }
+            });
+            f(item.meta.handle, poll_at);
+        }
+    }
+
     /// Return an _advisory wait time_ for calling [poll] the next time.
     /// The [Duration] returned is the time left to wait before calling [poll] next.
     /// It is harmless (but wastes energy) to call it before the [Duration] has passed,
@@ -828,9 +857,15 @@ impl Interface {
                 }),
             };
 
+            // cocoon patch: a dispatched TCP socket may have changed state on a timer (a
+            // retransmission that gave up, TIME-WAIT's end); any socket that sent has.
             #[cfg(feature = "socket-tcp")]
             if let Socket::Tcp(socket) = &item.socket {
                 item.meta.egress_hint = Some((socket.poll_at(&mut self.inner), generation));
+                item.meta.changed = true;
+            }
+            if neighbor_addr.is_some() {
+                item.meta.changed = true;
             }
 
             match result {

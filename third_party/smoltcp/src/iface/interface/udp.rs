@@ -25,11 +25,12 @@ impl InterfaceInner {
         ));
 
         #[cfg(feature = "socket-udp")]
-        for udp_socket in sockets
-            .items_mut()
-            .filter_map(|i| UdpSocket::downcast_mut(&mut i.socket))
-        {
+        for item in sockets.items_mut() {
+            let Some(udp_socket) = UdpSocket::downcast_mut(&mut item.socket) else {
+                continue;
+            };
             if udp_socket.accepts(self, &ip_repr, &udp_repr) {
+                item.meta.touch();
                 udp_socket.process(self, meta, &ip_repr, &udp_repr, udp_packet.payload());
                 return None;
             }
