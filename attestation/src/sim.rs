@@ -1,31 +1,21 @@
 //! Simulated evidence: a report shaped like a TEE's, signed by a published development key.
 //!
 //! For the simulated TEE the guest kernel offers on hardware without TDX or SNP. Anyone can
-//! forge it (the key is in `dev/sim-dev-key.pk8`), so verification is refused unless the
-//! caller opts in, and every verdict and token for it says `simulated`.
+//! forge it (the key is `ostd/tee-abi/dev/sim-dev-key.pk8`), so verification is refused
+//! unless the caller opts in, and every verdict and token for it says `simulated`.
 //!
-//! ```text
-//! offset size field
-//! 0x00   4    magic "SIMR"
-//! 0x04   4    version (u32 LE) = 1
-//! 0x08   1    debug (0 or 1)
-//! 0x09   7    reserved, zero
-//! 0x10   48   measurement
-//! 0x40   64   report_data
-//! 0x80   64   ECDSA P-256/SHA-256 signature over bytes 0x00..0x80, r ‖ s big-endian
-//! ```
+//! The layout (version 1, and version 2 with four measurement registers) is
+//! [`tee_abi::sim`]'s, the one the guest writes; the signature is checked here with `ring`,
+//! an ECDSA implementation other than the guest's.
 
 use std::fmt;
 use std::sync::OnceLock;
 
 use ring::signature::{self, EcdsaKeyPair, KeyPair as _};
+use tee_abi::sim::{DEV_KEY_PKCS8, SimFormatError, SimReportBody};
 
-const DEV_KEY_PKCS8: &[u8] = include_bytes!("../dev/sim-dev-key.pk8");
-const MAGIC: &[u8; 4] = b"SIMR";
-const SIGNED_LEN: usize = 0x80;
-
-/// Length of a simulated report.
-pub const SIM_REPORT_LEN: usize = 0xC0;
+/// Length of a simulated report without measurement registers (version 1).
+pub const SIM_REPORT_LEN: usize = tee_abi::sim::V1_LEN;
 
 /// A simulated report whose signature verified (and whose use was allowed).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +29,8 @@ pub struct VerifiedSimReport {
     pub measurement: [u8; 48],
     /// The report data.
     pub report_data: [u8; 64],
+    /// The four measurement registers (a version-2 report), in index order.
+    pub registers: Option<[[u8; 48]; 4]>,
     /// Whether the simulated guest runs in debug mode.
     pub debug: bool,
     _verified: (),
@@ -50,17 +42,9 @@ pub struct VerifiedSimReport {
 pub enum SimError {
     /// Simulated evidence was not enabled (`--allow-sim`).
     NotAllowed,
-    /// Wrong length.
-    Length {
-        /// Bytes received.
-        got: usize,
-    },
-    /// A header field is wrong.
-    Header {
-        /// The field.
-        field: &'static str,
-    },
-    /// The development key did not sign bytes 0x00..0x80.
+    /// The bytes are not a sim report (length, version or a header field).
+    Format(SimFormatError),
+    /// The development key did not sign the report.
     BadSignature,
 }
 
@@ -70,10 +54,9 @@ impl fmt::Display for SimError {
             Self::NotAllowed => {
                 f.write_str("simulated evidence is not accepted (start with --allow-sim)")
             }
-            Self::Length { got } => write!(f, "sim report is {got} bytes, not {SIM_REPORT_LEN}"),
-            Self::Header { field } => write!(f, "sim report field {field} is invalid"),
+            Self::Format(e) => e.fmt(f),
             Self::BadSignature => {
-                f.write_str("sim report signature (bytes 0x00..0x80) does not verify")
+                f.write_str("sim report signature (everything before it) does not verify")
             }
         }
     }
@@ -91,23 +74,14 @@ fn dev_key() -> Option<&'static EcdsaKeyPair> {
     .as_ref()
 }
 
-/// Builds and signs a simulated report with the development key.
+/// Builds and signs a simulated report (version 1: no registers) with the development key.
 pub fn sign_sim_report(measurement: &[u8; 48], report_data: &[u8; 64], debug: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(SIM_REPORT_LEN);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&1u32.to_le_bytes());
-    out.push(u8::from(debug));
-    out.extend_from_slice(&[0; 7]);
-    out.extend_from_slice(measurement);
-    out.extend_from_slice(report_data);
-    let rng = ring::rand::SystemRandom::new();
-    if let Some(sig) = dev_key().and_then(|k| k.sign(&rng, &out).ok()) {
-        out.extend_from_slice(sig.as_ref());
-    }
-    out
+    SimReportBody { measurement: *measurement, report_data: *report_data, registers: None, debug }
+        .sign()
 }
 
-/// Verifies a simulated report; `allowed` must be the operator's explicit opt-in.
+/// Verifies a simulated report of either version; `allowed` must be the operator's explicit
+/// opt-in.
 ///
 /// # Errors
 /// [`SimError::NotAllowed`] first, then structure and signature errors.
@@ -115,33 +89,13 @@ pub fn verify_sim_report(bytes: &[u8], allowed: bool) -> Result<VerifiedSimRepor
     if !allowed {
         return Err(SimError::NotAllowed);
     }
-    if bytes.len() != SIM_REPORT_LEN {
-        return Err(SimError::Length { got: bytes.len() });
-    }
-    let (signed, sig) = bytes.split_at(SIGNED_LEN);
-    if signed.get(0..4) != Some(MAGIC) {
-        return Err(SimError::Header { field: "magic" });
-    }
-    if signed.get(4..8) != Some(&1u32.to_le_bytes()[..]) {
-        return Err(SimError::Header { field: "version" });
-    }
-    let debug = match signed.get(8) {
-        Some(0) => false,
-        Some(1) => true,
-        _ => return Err(SimError::Header { field: "debug" }),
-    };
-    if signed.get(9..16) != Some(&[0u8; 7][..]) {
-        return Err(SimError::Header { field: "reserved" });
-    }
+    let parsed = tee_abi::sim::parse(bytes).map_err(SimError::Format)?;
     let public = dev_key().ok_or(SimError::BadSignature)?.public_key().as_ref();
     signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, public)
-        .verify(signed, sig)
+        .verify(parsed.signed, parsed.signature)
         .map_err(|_| SimError::BadSignature)?;
-    let mut measurement = [0u8; 48];
-    let mut report_data = [0u8; 64];
-    measurement.copy_from_slice(signed.get(0x10..0x40).unwrap_or(&[0; 48]));
-    report_data.copy_from_slice(signed.get(0x40..0x80).unwrap_or(&[0; 64]));
-    Ok(VerifiedSimReport { measurement, report_data, debug, _verified: () })
+    let SimReportBody { measurement, report_data, registers, debug } = parsed.body;
+    Ok(VerifiedSimReport { measurement, report_data, registers, debug, _verified: () })
 }
 
 #[cfg(test)]
@@ -159,11 +113,34 @@ mod test {
 
     #[test]
     fn every_single_byte_change_in_a_sim_report_is_rejected() {
-        let r = sign_sim_report(&[7; 48], &[9; 64], false);
-        for i in 0..r.len() {
-            let mut m = r.clone();
-            m[i] ^= 1;
-            assert!(verify_sim_report(&m, true).is_err(), "byte {i}");
+        let v1 = sign_sim_report(&[7; 48], &[9; 64], false);
+        let v2 = SimReportBody {
+            measurement: [7; 48],
+            report_data: [9; 64],
+            registers: Some([[1; 48], [2; 48], [3; 48], [4; 48]]),
+            debug: true,
         }
+        .sign();
+        for r in [v1, v2] {
+            assert!(verify_sim_report(&r, true).is_ok());
+            for i in 0..r.len() {
+                let mut m = r.clone();
+                m[i] ^= 1;
+                assert!(verify_sim_report(&m, true).is_err(), "byte {i} of {}", r.len());
+            }
+        }
+    }
+
+    #[test]
+    fn a_version_2_report_signed_by_the_guest_code_verifies_here_with_its_registers() {
+        let registers = [[1; 48], [2; 48], [3; 48], [4; 48]];
+        let body = SimReportBody {
+            measurement: [5; 48],
+            report_data: [6; 64],
+            registers: Some(registers),
+            debug: false,
+        };
+        let v = verify_sim_report(&body.sign(), true).unwrap();
+        assert_eq!((v.registers, v.report_data), (Some(registers), [6; 64]));
     }
 }

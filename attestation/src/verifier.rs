@@ -43,8 +43,9 @@ pub enum VerifiedEvidence {
     },
     /// An SNP report.
     Snp(Box<VerifiedSnpReport>),
-    /// A simulated report (only with `allow_sim`).
-    Sim(VerifiedSimReport),
+    /// A simulated report (only with `allow_sim`; boxed: with its registers it is larger
+    /// than the other variants).
+    Sim(Box<VerifiedSimReport>),
 }
 
 /// Why evidence failed verification.
@@ -108,7 +109,7 @@ pub fn verify_evidence(
                 .map_err(VerifyError::Snp)
         }
         TeeKind::Sim => verify_sim_report(&evidence.bytes, opts.allow_sim)
-            .map(VerifiedEvidence::Sim)
+            .map(|r| VerifiedEvidence::Sim(Box::new(r)))
             .map_err(VerifyError::Sim),
     }
 }
@@ -172,6 +173,9 @@ impl VerifiedEvidence {
             }
             Self::Sim(r) => {
                 m.insert("measurement", hex::encode(r.measurement));
+                for (i, register) in r.registers.iter().flatten().enumerate() {
+                    m.insert(["rtmr0", "rtmr1", "rtmr2", "rtmr3"][i], hex::encode(register));
+                }
             }
         }
         m

@@ -17,7 +17,10 @@
 //! - `insn`: decoding the instruction behind a #VE or #VC (MMIO, port I/O) into the access it
 //!   makes, and applying the host's answer to the registers.
 //! - `accept`: which 2 MiB chunks of firmware-unaccepted memory are accepted yet.
+//! - [`sim`]: the simulated TEE's report and measurement-register rule.
 #![no_std]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
+
+pub mod sim;
