@@ -218,7 +218,13 @@ fn string_form(
         OpKind::MemoryESEDI | OpKind::MemorySegESI => AddrSize::A32,
         _ => return Err(DecodeError::Invalid),
     };
-    let segment = match instruction.memory_segment() {
+    // ES:rDI cannot be overridden (iced-x86's `memory_segment` describes the seg:rSI
+    // operand, so it is asked only for OUTS).
+    let segment = match direction {
+        IoDirection::In => Register::ES,
+        IoDirection::Out => instruction.memory_segment(),
+    };
+    let segment = match segment {
         Register::ES => Segment::Es,
         Register::CS => Segment::Cs,
         Register::SS => Segment::Ss,
