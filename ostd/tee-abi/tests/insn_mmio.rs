@@ -1,6 +1,7 @@
 //! A hand-made corpus of MMIO instructions. Every byte string was encoded by hand from the
 //! Intel SDM (vol. 2: opcode maps, ModRM/SIB tables, REX, prefixes), and its expected
 //! access, destination and length written down the same way, not taken from a decoder.
+#![forbid(unsafe_code)]
 
 use tee_abi::insn::{
     DecodeError, Extend, Gpr, HighByte, MAX_INSN_LEN, MmioAccess, MmioInsn, Mnemonic, RegOperand,

@@ -1,6 +1,7 @@
 //! Port I/O: hand-encoded IN/OUT/INS/OUTS (Intel SDM vol. 2), the check against the exit's
 //! claim, and the register effects of single and string I/O, all expected values written by
 //! hand.
+#![forbid(unsafe_code)]
 
 use tee_abi::insn::{
     AddrSize, DecodeError, Gpr, IoDirection, Mnemonic, PortIn, PortIo, PortIoExit, PortIoInsn,
