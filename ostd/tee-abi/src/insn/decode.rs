@@ -28,7 +28,8 @@ pub enum DecodeError {
     /// the CPU would have raised #UD or #GP, not an exit, so the context is not what it seems.
     Invalid,
     /// A valid instruction that this crate does not emulate for this kind of exit (an ALU
-    /// operation on memory, a VEX- or EVEX-encoded move, a moffs MOV, ...).
+    /// operation on memory, a VEX-encoded move, a moffs MOV, ...). EVEX (AVX-512) encodings
+    /// are not decoded at all and come back as [`DecodeError::Invalid`].
     Unsupported {
         /// What the instruction is.
         mnemonic: Mnemonic,
