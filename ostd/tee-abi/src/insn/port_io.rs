@@ -163,9 +163,9 @@ const fn accumulator(size: Width) -> RegOperand {
 /// ([`DecodeError::Unsupported`]), or an INS/OUTS with REPNE (F2), which the SDM leaves
 /// undefined for them ([`DecodeError::Unsupported`] too).
 pub fn decode_port_io(bytes: &[u8]) -> Result<PortIoInsn, DecodeError> {
-    let (instruction, len) = decode_64(bytes)?;
     use Code as C;
     use IoDirection::{In, Out};
+    let (instruction, len) = decode_64(bytes)?;
     // iced-x86 keeps IN's immediate port in operand 1 and OUT's in operand 0.
     let imm = |index| match instruction.op_kind(index) {
         OpKind::Immediate8 => Ok(PortOperand::Immediate(instruction.immediate8())),
