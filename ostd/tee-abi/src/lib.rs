@@ -24,3 +24,4 @@
 extern crate alloc;
 
 pub mod sim;
+pub mod insn;
