@@ -318,7 +318,7 @@ pub enum HostVerdict {
 /// Dropping it unsettled disables the key: the request may have reached the PSP, and its
 /// sequence number can then never be used again.
 ///
-/// ```compile_fail
+/// ```compile_fail,E0499
 /// # use tee_abi::snp::guest_msg::{MsgType, Vmpck};
 /// # use tee_abi::snp::secrets::{VmpckIndex, VmpckKey};
 /// let mut vmpck = Vmpck::new(VmpckIndex::Vmpck0, VmpckKey::new([1; 32]).unwrap(), 0);

@@ -32,8 +32,9 @@ pub mod psc;
 
 pub mod cpuid_page;
 
+pub mod secrets;
+
 pub mod guest_msg;
 pub mod report;
-pub mod secrets;
 
 mod le;
