@@ -25,3 +25,4 @@ extern crate alloc;
 
 pub mod sim;
 pub mod insn;
+pub mod snp;
