@@ -21,3 +21,5 @@
 #![forbid(unsafe_code)]
 
 extern crate alloc;
+
+pub mod tdx;
