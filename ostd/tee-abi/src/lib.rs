@@ -22,4 +22,5 @@
 
 extern crate alloc;
 
+pub mod accept;
 pub mod tdx;
