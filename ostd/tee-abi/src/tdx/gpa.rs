@@ -28,9 +28,9 @@ impl Gpa {
         self.0
     }
 
-    /// Checks that the GPA is a multiple of `align` (a power of two), naming `field` if not.
+    /// Checks that the GPA is a multiple of `align`, naming `field` if not.
     pub fn check_aligned(self, field: &'static str, align: u64) -> Result<Self, TdxError> {
-        if self.0 & (align - 1) == 0 {
+        if self.0.is_multiple_of(align) {
             Ok(self)
         } else {
             Err(TdxError::Misaligned { field, value: self.0, align })

@@ -52,7 +52,7 @@ pub fn write_request(buffer: &mut [u8], tdreport: &[u8; TDREPORT_LEN]) -> Result
             field: "GetQuote buffer length",
             value: buffer.len() as u64,
             min: needed as u64,
-            max: u64::from(u32::MAX),
+            max: u64::MAX,
         });
     }
     buffer.fill(0);
@@ -127,12 +127,7 @@ pub fn get_quote(buffer: Gpa, len: u64, shared: SharedBit) -> Result<TdvmcallReg
     buffer.check_aligned(GPA, PAGE_SIZE_4K)?;
     let min = (QUOTE_HEADER_LEN + TDREPORT_LEN) as u64;
     if len < min {
-        return Err(TdxError::OutOfRange {
-            field: SIZE,
-            value: len,
-            min,
-            max: u64::from(u32::MAX),
-        });
+        return Err(TdxError::OutOfRange { field: SIZE, value: len, min, max: u64::MAX });
     }
     Gpa::new(len).check_aligned(SIZE, PAGE_SIZE_4K)?;
     // The whole buffer must stay in the shared half: its last byte is a shared GPA too.
