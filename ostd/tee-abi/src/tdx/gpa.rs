@@ -39,7 +39,7 @@ impl Gpa {
 }
 
 /// The GPA width of the TD: the only two values the TDX module defines (TDX Module ABI
-/// spec, TDG.VP.INFO, RCX[5:0] "GPAW": 48 or 52, following TD_PARAMS.EPTP.GPAW).
+/// spec, TDG.VP.INFO, RCX\[5:0\] "GPAW": 48 or 52, following TD_PARAMS.EPTP.GPAW).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GpaWidth {
     /// 48-bit GPAs (4-level Secure EPT); the shared bit is bit 47.
@@ -126,7 +126,7 @@ impl SharedBit {
     }
 }
 
-/// A Secure-EPT page level, as TDG.MEM.PAGE.ACCEPT takes it in RCX[2:0] (TDX Module ABI
+/// A Secure-EPT page level, as TDG.MEM.PAGE.ACCEPT takes it in RCX\[2:0\] (TDX Module ABI
 /// spec, TDG.MEM.PAGE.ACCEPT; "SEPT level": 0 = 4 KiB, 1 = 2 MiB, 2 = 1 GiB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PageLevel {

@@ -1,7 +1,7 @@
 //! MapGPA: asking the VMM to map a GPA range as shared or as private, resuming where the
 //! VMM says when it answers "retry".
 //!
-//! GHCI spec, TDG.VP.VMCALL<MapGPA>: R12 = start GPA, with the shared bit set to map the
+//! GHCI spec, `TDG.VP.VMCALL<MapGPA>`: R12 = start GPA, with the shared bit set to map the
 //! range shared and clear to map it private; R13 = size in bytes; both 4 KiB aligned. The
 //! VMM may do part of the range and answer TDG.VP.VMCALL_RETRY with R11 = the GPA to
 //! resume from. R11 is the VMM's word, so before it becomes the next start it must lie in

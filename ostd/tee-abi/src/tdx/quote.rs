@@ -1,7 +1,7 @@
 //! The GetQuote shared buffer: a TDREPORT goes out to the host's quoting service, a quote
 //! comes back in the same pages.
 //!
-//! GHCI spec, TDG.VP.VMCALL<GetQuote>, and Linux `drivers/virt/coco/tdx-guest/` (`struct
+//! GHCI spec, `TDG.VP.VMCALL<GetQuote>`, and Linux `drivers/virt/coco/tdx-guest/` (`struct
 //! tdx_quote_buf`): the buffer starts with a 24-byte header
 //!
 //! | offset | field   | size | written by |
@@ -118,7 +118,7 @@ pub fn parse_response(copy: &[u8]) -> Result<QuoteResponse<'_>, TdxError> {
     Ok(QuoteResponse::Ready(&copy[QUOTE_HEADER_LEN..QUOTE_HEADER_LEN + out_len as usize]))
 }
 
-/// TDG.VP.VMCALL<GetQuote>: R12 = the buffer's shared GPA, R13 = its size. Both are whole
+/// `TDG.VP.VMCALL<GetQuote>`: R12 = the buffer's shared GPA, R13 = its size. Both are whole
 /// 4 KiB pages: the buffer is a set of pages converted to shared with MapGPA.
 pub fn get_quote(buffer: Gpa, len: u64, shared: SharedBit) -> Result<TdvmcallRegs, TdxError> {
     const GPA: &str = "GetQuote R12 (buffer GPA)";

@@ -2,8 +2,8 @@
 //! the VCPU counts. The first TDCALL a TDX guest makes, since nothing about shared memory
 //! can be done before the shared bit is known.
 //!
-//! TDX Module ABI spec, TDG.VP.INFO outputs: RCX[5:0] GPAW (RCX[63:6] reserved), RDX
-//! ATTRIBUTES, R8[31:0] NUM_VCPUS and R8[63:32] MAX_VCPUS, R9[31:0] VCPU_INDEX, R10 and R11
+//! TDX Module ABI spec, TDG.VP.INFO outputs: RCX\[5:0\] GPAW (RCX\[63:6\] reserved), RDX
+//! ATTRIBUTES, R8\[31:0\] NUM_VCPUS and R8\[63:32\] MAX_VCPUS, R9\[31:0\] VCPU_INDEX, R10 and R11
 //! TDX 1.5 additions (R10 bit 0 SYS_RD: TDG.SYS.RD is available).
 
 use super::error::TdxError;

@@ -178,7 +178,7 @@ pub const fn vp_cpuidve_set(supervisor: bool, user: bool) -> TdcallRegs {
     regs
 }
 
-/// TDG.MEM.PAGE.ACCEPT: RCX[2:0] = level, RCX[51:12] = GPA of a private page aligned to
+/// TDG.MEM.PAGE.ACCEPT: RCX\[2:0\] = level, RCX\[51:12\] = GPA of a private page aligned to
 /// that level; every other bit reserved. React to the status with
 /// `accept_page::accept_outcome`.
 pub fn mem_page_accept(
@@ -199,7 +199,7 @@ pub fn mem_page_accept(
 /// the values a VM exit would have written to the VMCS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VeInfo {
-    /// RCX[31:0]: the VMX basic exit reason.
+    /// RCX\[31:0\]: the VMX basic exit reason.
     pub exit_reason: u32,
     /// RDX: the exit qualification.
     pub exit_qualification: u64,
@@ -207,9 +207,9 @@ pub struct VeInfo {
     pub guest_linear_address: u64,
     /// R9: the guest physical address.
     pub guest_physical_address: Gpa,
-    /// R10[31:0]: the VM-exit instruction length (undefined for EPT violations).
+    /// R10\[31:0\]: the VM-exit instruction length (undefined for EPT violations).
     pub instruction_length: u32,
-    /// R10[63:32]: the VM-exit instruction information.
+    /// R10\[63:32\]: the VM-exit instruction information.
     pub instruction_info: u32,
 }
 

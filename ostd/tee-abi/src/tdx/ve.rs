@@ -43,7 +43,7 @@ pub enum ExitReason {
 }
 
 impl ExitReason {
-    /// Decodes RCX[31:0] of TDG.VP.VEINFO.GET.
+    /// Decodes RCX\[31:0\] of TDG.VP.VEINFO.GET.
     pub fn from_raw(reason: u32) -> Result<Self, TdxError> {
         Ok(match reason {
             10 => Self::Cpuid,
@@ -135,16 +135,16 @@ pub enum VeOrigin {
 pub enum VeAction {
     /// CPUID: forward to the VMM only if [`cpuid_leaf_goes_to_vmm`], else answer zeros.
     Cpuid,
-    /// HLT: TDG.VP.VMCALL<Instruction.HLT>.
+    /// HLT: `TDG.VP.VMCALL<Instruction.HLT>`.
     Hlt,
-    /// IN/OUT (never string I/O): TDG.VP.VMCALL<Instruction.IO>.
+    /// IN/OUT (never string I/O): `TDG.VP.VMCALL<Instruction.IO>`.
     Io(IoQualification),
-    /// RDMSR: TDG.VP.VMCALL<Instruction.RDMSR>.
+    /// RDMSR: `TDG.VP.VMCALL<Instruction.RDMSR>`.
     Rdmsr,
-    /// WRMSR: TDG.VP.VMCALL<Instruction.WRMSR>.
+    /// WRMSR: `TDG.VP.VMCALL<Instruction.WRMSR>`.
     Wrmsr,
     /// MMIO to this shared GPA: decode the instruction at RIP for size, direction and
-    /// length, then TDG.VP.VMCALL<#VE.RequestMMIO>.
+    /// length, then `TDG.VP.VMCALL<#VE.RequestMMIO>`.
     Mmio {
         /// The shared GPA accessed.
         gpa: Gpa,
