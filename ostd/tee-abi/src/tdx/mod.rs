@@ -22,7 +22,8 @@
 //! the guest asks the VMM to remap them with MapGPA ([`map_gpa::MapGpa`], which checks the
 //! VMM's retry answers) and then maps the shared alias. To take pages back, MapGPA to
 //! private, then accept each page with TDG.MEM.PAGE.ACCEPT ([`tdcall::mem_page_accept`],
-//! reacting to its status with [`accept_page::accept_outcome`]). Memory the firmware left
+//! reacting to its status with [`accept_page::accept_outcome`]; for a whole range,
+//! [`accept_range::RangeAcceptor`] runs that loop). Memory the firmware left
 //! unaccepted at boot is tracked by [`crate::accept`] and accepted on first use through the
 //! same leaf.
 //!
@@ -41,6 +42,7 @@
 //! [`TdxError`] that names the field and the value.
 
 pub mod accept_page;
+pub mod accept_range;
 pub mod error;
 pub mod gpa;
 pub mod map_gpa;
