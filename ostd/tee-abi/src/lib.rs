@@ -26,3 +26,5 @@ extern crate alloc;
 pub mod sim;
 pub mod insn;
 pub mod snp;
+pub mod accept;
+pub mod tdx;
