@@ -12,19 +12,19 @@
 //! used as a length, an index or an address.
 //!
 //! # Modules
-//! - `tdx`: TDCALL and TDVMCALL leaves and register layouts, the shared bit from GPAW.
-//! - `snp`: the GHCB and its MSR protocol, page-state change, the CPUID page, guest messages.
-//! - `insn`: decoding the instruction behind a #VE or #VC (MMIO, port I/O) into the access it
-//!   makes, and applying the host's answer to the registers.
-//! - `accept`: which 2 MiB chunks of firmware-unaccepted memory are accepted yet.
+//! - [`tdx`]: TDCALL and TDVMCALL leaves and register layouts, the shared bit from GPAW.
+//! - [`snp`]: the GHCB and its MSR protocol, page-state change, the CPUID page, guest messages.
+//! - [`insn`]: decoding the instruction behind a #VE or #VC (MMIO, port I/O) into the access
+//!   it makes, and applying the host's answer to the registers.
+//! - [`accept`]: which 2 MiB chunks of firmware-unaccepted memory are accepted yet.
 //! - [`sim`]: the simulated TEE's report and measurement-register rule.
 #![no_std]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
-pub mod sim;
-pub mod insn;
-pub mod snp;
 pub mod accept;
+pub mod insn;
+pub mod sim;
+pub mod snp;
 pub mod tdx;

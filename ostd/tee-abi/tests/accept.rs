@@ -2,6 +2,7 @@
 //!
 //! Table bytes are laid out by hand from Linux's `struct efi_unaccepted_memory`
 //! (include/linux/efi.h): version u32, unit_size u32, phys_base u64, size u64, bitmap.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeSet;
 

@@ -2,6 +2,7 @@
 //! spec's (TDG.MEM.PAGE.ACCEPT): an accept at a level larger than the host's mapping of
 //! that page answers TDX_PAGE_SIZE_MISMATCH (0xC0000B0B00000000), a page accepted before
 //! answers TDX_PAGE_ALREADY_ACCEPTED (0x00000B0A00000000), anything else succeeds.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeSet;
 

@@ -1,5 +1,6 @@
 //! GPA width, shared bit and page levels (ABI spec: shared bit = GPAW - 1; SEPT levels 0/1/2
 //! = 4 KiB / 2 MiB / 1 GiB), and the error messages that name field and value.
+#![forbid(unsafe_code)]
 
 use tee_abi::accept::AcceptError;
 use tee_abi::tdx::TdxError;

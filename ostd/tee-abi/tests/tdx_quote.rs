@@ -1,5 +1,6 @@
 //! The GetQuote buffer, laid out by hand from the GHCI's and Linux's `struct tdx_quote_buf`
 //! (version u64, status u64, in_len u32, out_len u32, data).
+#![forbid(unsafe_code)]
 
 use tee_abi::tdx::TdxError;
 use tee_abi::tdx::gpa::{Gpa, GpaWidth};

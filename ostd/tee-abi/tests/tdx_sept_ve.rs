@@ -1,5 +1,6 @@
 //! The SEPT #VE decision, branch by branch against Linux's `disable_sept_ve()`
 //! (arch/x86/coco/tdx/tdx.c) and the TDCS values in `shared/tdx.h`.
+#![forbid(unsafe_code)]
 
 use tee_abi::tdx::sept_ve::{SeptVeDecision, SeptVePlan, decide_from_td_ctls, disable_write, plan};
 use tee_abi::tdx::td_info::TdAttributes;

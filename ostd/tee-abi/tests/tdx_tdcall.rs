@@ -2,6 +2,7 @@
 //!
 //! Expected values are written from the TDX Module ABI spec tables and Linux's
 //! `arch/x86/include/asm/shared/tdx.h` / `arch/x86/coco/tdx/tdx.c`, not from this crate.
+#![forbid(unsafe_code)]
 
 use tee_abi::tdx::TdxError;
 use tee_abi::tdx::accept_page::{AcceptOutcome, accept_outcome, largest_level};

@@ -1,5 +1,6 @@
 //! TDG.VP.VMCALL: sub-function numbers and register layouts from the GHCI spec (as Linux
 //! and `tdx-guest` use them), answers cut to size, and MapGPA's retry handling.
+#![forbid(unsafe_code)]
 
 use tee_abi::tdx::TdxError;
 use tee_abi::tdx::gpa::{Gpa, GpaWidth, SharedBit};

@@ -1,6 +1,7 @@
 //! #VE classification. Exit reasons are the VMX basic exit reasons (Intel SDM vol. 3,
 //! appendix C); the I/O exit qualification layout is the SDM's ("Exit Qualification for
 //! I/O Instructions"), as Linux's `VE_GET_IO_SIZE`/`VE_IS_IO_IN`/`VE_GET_PORT_NUM` read it.
+#![forbid(unsafe_code)]
 
 use tee_abi::tdx::TdxError;
 use tee_abi::tdx::gpa::{Gpa, GpaWidth, SharedBit};
