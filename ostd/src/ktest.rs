@@ -1,7 +1,7 @@
 //! In-kernel tests, registered with [`crate::ktest!`] into the `.ktests` linker section.
 //!
 //! [`run_all`] runs each on its own task, so a failing assertion (a panic) ends that test
-//! only. Filter with `ktest.filter=substring` on the command line.
+//! only. Filter with `ktest.filter=substring[,substring...]` on the command line.
 
 use core::sync::atomic::Ordering;
 
@@ -50,8 +50,10 @@ pub const COUNT_PREFIX: &str = "ktest: ";
 /// registered and selected, one line per test, and a final `N passed, N failed` line.
 pub fn run_all(filter: Option<&str>) -> KtestSummary {
     let mut summary = KtestSummary::default();
-    let matches =
-        |d: &&KtestDescriptor| filter.is_none_or(|f| d.module.contains(f) || d.name.contains(f));
+    // A comma-separated list of substrings: a test runs if its path contains any of them.
+    let matches = |d: &&KtestDescriptor| {
+        filter.is_none_or(|f| f.split(',').any(|f| d.module.contains(f) || d.name.contains(f)))
+    };
     let selected = descriptors().iter().filter(matches).count();
     crate::early_println!("{COUNT_PREFIX}{} registered, {selected} selected", descriptors().len());
     for test in descriptors().iter().filter(matches) {

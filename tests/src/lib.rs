@@ -12,6 +12,7 @@ pub mod net_services;
 pub mod power_cut;
 pub mod qemu;
 pub mod reference;
+pub mod sim_evidence;
 pub mod stress;
 pub mod trinity;
 pub mod unsafe_policy;

@@ -7,11 +7,25 @@
 //!   keeps the private/shared bookkeeping so the DMA discipline is checked in CI.
 //! - **None**: an ordinary VM.
 //!
-//! Memory conversion is the one primitive the rest of OSTD uses today (through
-//! `mm::dma`). The TDX (MapGPA + accept) and SNP (page-state change + PVALIDATE) paths are
-//! not written yet: on those platforms conversion fails loudly instead of pretending.
+//! # The platform surface
+//! One set of primitives, whichever platform was detected; the rest of the kernel never
+//! asks which:
+//! - memory conversion ([`convert_to_shared`], [`convert_to_private`]; OSTD-internal, used
+//!   by the shared pool in `mm::dma`);
+//! - measurement registers: [`extend_measurement`] and [`measurement_registers`] (RTMR0..3
+//!   on TDX; the simulated TEE's four; SNP has none);
+//! - evidence: [`report`] binds 64 bytes of report data into the platform's report, and
+//!   [`quote`] returns what a remote verifier checks (TDX: a quote; sim: its signed report).
+//!
+//! A primitive the platform does not have answers [`TeeError::Unsupported`]; one whose
+//! implementation is not written yet answers [`TeeError::NotImplemented`] and never
+//! pretends. The encodings and decisions of the TDX and SNP paths live in `tee-abi`, which
+//! is tested on the host.
 
 mod sim;
+mod tests;
+
+use alloc::vec::Vec;
 
 use core::arch::x86_64::__cpuid;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -58,8 +72,43 @@ impl core::fmt::Display for Platform {
 pub enum TeeError {
     /// This platform's implementation of the primitive does not exist yet.
     NotImplemented { platform: Platform, primitive: &'static str },
+    /// The platform has no such primitive (no TEE at all, or SNP's missing registers).
+    Unsupported { platform: Platform, primitive: &'static str },
     /// The range is not page-aligned.
     Unaligned(Paddr),
+}
+
+impl core::fmt::Display for TeeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        match self {
+            Self::NotImplemented { platform, primitive } => {
+                write!(f, "{primitive} is not implemented for {platform} yet")
+            }
+            Self::Unsupported { platform, primitive } => {
+                write!(f, "{platform} has no {primitive}")
+            }
+            Self::Unaligned(paddr) => write!(f, "{paddr:#x} is not page-aligned"),
+        }
+    }
+}
+
+/// A measurement register: 0 to 3 (RTMR0..3 on TDX; the simulated TEE has four too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MrIndex(u8);
+
+impl MrIndex {
+    /// How many registers there are.
+    pub const COUNT: usize = 4;
+
+    /// Returns register `index`, if there is one.
+    pub fn new(index: usize) -> Option<Self> {
+        (index < Self::COUNT).then_some(Self(index as u8))
+    }
+
+    /// Returns the index.
+    pub fn as_usize(self) -> usize {
+        usize::from(self.0)
+    }
 }
 
 static PLATFORM: Once<Platform> = Once::new();
@@ -83,6 +132,9 @@ pub(crate) fn init(info: &BootInfo) {
         (hw, _) => hw,
     };
     PLATFORM.call_once(|| chosen);
+    if chosen == Platform::Sim {
+        sim::init(info.cmdline.as_str().as_bytes());
+    }
 }
 
 fn detect() -> Platform {
@@ -136,6 +188,72 @@ pub(crate) fn convert_to_private(paddr: Paddr, count: usize) -> Result<(), TeeEr
     }
     TO_PRIVATE.fetch_add(count as u64, Ordering::Relaxed);
     Ok(())
+}
+
+/// Extends measurement register `index` with `digest`: the register becomes
+/// SHA-384(register ‖ digest), the rule of TDX's RTMRs.
+///
+/// # Errors
+/// [`TeeError::Unsupported`] without a TEE and on SNP (which has no such registers: the
+/// kernel keeps its own log there).
+pub fn extend_measurement(index: MrIndex, digest: &[u8; 48]) -> Result<(), TeeError> {
+    const WHAT: &str = "measurement registers";
+    match platform() {
+        Platform::Sim => {
+            sim::extend(index, digest);
+            Ok(())
+        }
+        p @ (Platform::None | Platform::SevSnp) => {
+            Err(TeeError::Unsupported { platform: p, primitive: WHAT })
+        }
+        p @ Platform::Tdx => Err(TeeError::NotImplemented { platform: p, primitive: WHAT }),
+    }
+}
+
+/// Returns the measurement registers, in index order.
+///
+/// # Errors
+/// As [`extend_measurement`].
+pub fn measurement_registers() -> Result<[[u8; 48]; MrIndex::COUNT], TeeError> {
+    const WHAT: &str = "measurement registers";
+    match platform() {
+        Platform::Sim => Ok(sim::registers()),
+        p @ (Platform::None | Platform::SevSnp) => {
+            Err(TeeError::Unsupported { platform: p, primitive: WHAT })
+        }
+        p @ Platform::Tdx => Err(TeeError::NotImplemented { platform: p, primitive: WHAT }),
+    }
+}
+
+/// Returns the platform's report binding `report_data`: under the simulated TEE, a signed
+/// version-2 sim report (with the measurement registers as they are now); under TDX, the
+/// TDREPORT; under SNP, the attestation report.
+///
+/// # Errors
+/// [`TeeError::Unsupported`] without a TEE.
+pub fn report(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
+    match platform() {
+        Platform::Sim => Ok(sim::report(report_data)),
+        p @ Platform::None => Err(TeeError::Unsupported { platform: p, primitive: "reports" }),
+        p @ (Platform::Tdx | Platform::SevSnp) => {
+            Err(TeeError::NotImplemented { platform: p, primitive: "reports" })
+        }
+    }
+}
+
+/// Returns the evidence a remote verifier checks for `report_data`: a quote under TDX (the
+/// TDREPORT signed by the quoting enclave); the signed report itself under the simulated TEE
+/// and SNP (whose reports are signed by the platform already).
+///
+/// # Errors
+/// As [`report`].
+pub fn quote(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
+    match platform() {
+        Platform::Tdx => {
+            Err(TeeError::NotImplemented { platform: Platform::Tdx, primitive: "quotes" })
+        }
+        _ => report(report_data),
+    }
 }
 
 /// Returns whether converting memory back to private takes it away from devices: true under

@@ -114,6 +114,13 @@ pub fn extend(old: &Register, digest: &Register) -> Register {
     hasher.finalize().into()
 }
 
+/// Returns the simulated launch measurement: SHA-384 of the kernel command line. Firmware
+/// measures the kernel, initrd and command line before it starts a real confidential guest;
+/// the simulated TEE sees only the command line, so that is what it stands for.
+pub fn launch_measurement(cmdline: &[u8]) -> [u8; 48] {
+    Sha384::digest(cmdline).into()
+}
+
 impl SimReportBody {
     /// Returns the report, version 2 (version 1 when it has no registers), signed with the
     /// development key.

@@ -63,13 +63,9 @@ fn main() -> ExitCode {
         }),
     );
     record(
-        "in-kernel DMA tests under tee=sim (release-build shared-pool check)",
-        ktests(
-            &elf,
-            "console=ttyS0 ktest tee=sim ktest.filter=mm::dma",
-            &["ostd/src/mm/dma"],
-            Vec::new(),
-        ),
+        "in-kernel tests under tee=sim: the release-build shared-pool check, measurement \
+         registers, and a report that attest verify --allow-sim affirms on the host",
+        sim_ktests_and_evidence(&elf, &scratch),
     );
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
     record(
@@ -403,6 +399,21 @@ fn ktests_with(
         })
         .map(|verdict| format!("{verdict} in {:.1} s", out.elapsed.as_secs_f64()))
         .map_err(|e| describe_failure(&out, &e))
+}
+
+/// The DMA and TEE-platform ktests under the simulated TEE, then the report they printed,
+/// checked by the verifier on the host (tests::sim_evidence).
+fn sim_ktests_and_evidence(elf: &Path, scratch: &Path) -> Result<String, String> {
+    let cmdline = "console=ttyS0 ktest tee=sim ktest.filter=mm::dma,tee::";
+    let in_source =
+        tests::ktests::count_in_tree(&[Path::new("ostd/src"), Path::new("kernel/src")])?;
+    let expected =
+        tests::ktests::count_in_tree(&[Path::new("ostd/src/mm/dma"), Path::new("ostd/src/tee")])?;
+    let out = boot(&BootSpec::pvh(elf, cmdline)).map_err(|e| format!("cannot start qemu: {e}"))?;
+    let verdict = tests::ktests::judge_selection(&out.output, out.succeeded(), in_source, expected)
+        .map_err(|e| describe_failure(&out, &e))?;
+    let evidence = tests::sim_evidence::check(&out.output, cmdline, scratch)?;
+    Ok(format!("{verdict} in {:.1} s; {evidence}", out.elapsed.as_secs_f64()))
 }
 
 /// Two fresh 8 MiB disks for the in-kernel virtio tests (`ktest.disk=pattern`: sector `k`

@@ -1,0 +1,49 @@
+//! The platform surface under the simulated TEE (`tee=sim`; the harness runs this module
+//! with it): measurement registers, and reports the verifier accepts.
+
+use alloc::string::String;
+
+use super::*;
+
+fn sim_or_skip(test: &str) -> bool {
+    let sim = platform() == Platform::Sim;
+    if !sim {
+        crate::early_println!("ktest {test}: skipped: needs tee=sim");
+    }
+    sim
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| alloc::format!("{b:02x}")).collect()
+}
+
+crate::ktest! {
+    fn measurement_registers_follow_the_rtmr_extend_rule() {
+        if !sim_or_skip("measurement_registers_follow_the_rtmr_extend_rule") {
+            return;
+        }
+        let index = MrIndex::new(3).unwrap();
+        let before = measurement_registers().unwrap();
+        extend_measurement(index, &[0x5a; 48]).unwrap();
+        let after = measurement_registers().unwrap();
+        assert_eq!(after[3], tee_abi::sim::extend(&before[3], &[0x5a; 48]));
+        assert_eq!(after[..3], before[..3], "only register 3 moved");
+        assert!(MrIndex::new(4).is_none());
+    }
+
+    fn a_sim_report_binds_the_report_data_and_the_registers() {
+        if !sim_or_skip("a_sim_report_binds_the_report_data_and_the_registers") {
+            return;
+        }
+        let data: [u8; 64] = core::array::from_fn(|i| i as u8);
+        extend_measurement(MrIndex::new(2).unwrap(), &[0x11; 48]).unwrap();
+        let bytes = report(&data).unwrap();
+        let parsed = tee_abi::sim::parse(&bytes).unwrap();
+        assert_eq!(parsed.body.report_data, data);
+        assert_eq!(parsed.body.registers, Some(measurement_registers().unwrap()));
+        assert_eq!(quote(&data).unwrap(), bytes, "the sim's quote is its signed report");
+        // The host checks this one with `attest verify --allow-sim` (tests/src/sim_evidence.rs).
+        crate::early_println!("sim-evidence report {}", hex(&bytes));
+        crate::early_println!("sim-evidence registers {}", hex(parsed.body.registers.unwrap().as_flattened()));
+    }
+}
