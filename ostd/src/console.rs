@@ -6,8 +6,8 @@
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use crate::io_port::Port;
 use log::{LevelFilter, Log, Metadata, Record};
-use x86_64::instructions::port::Port;
 
 use crate::sync::SpinLock;
 

@@ -27,6 +27,7 @@ pub mod bus;
 pub mod console;
 pub mod cpu;
 pub mod iommu;
+mod io_port;
 pub mod ktest;
 pub mod mm;
 mod panic;

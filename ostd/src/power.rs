@@ -3,7 +3,7 @@
 //! QEMU is started with `-device isa-debug-exit,iobase=0xf4,iosize=0x04`; writing `v` there
 //! makes QEMU exit with status `2v + 1`. The test harness maps the two codes below.
 
-use x86_64::instructions::port::Port;
+use crate::io_port::Port;
 
 /// The exit status of a run, as QEMU reports it to the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,6 +23,7 @@
 //! is tested on the host.
 
 mod sim;
+mod tdx;
 mod tests;
 
 use alloc::vec::Vec;
@@ -76,6 +77,16 @@ pub enum TeeError {
     Unsupported { platform: Platform, primitive: &'static str },
     /// The range is not page-aligned.
     Unaligned(Paddr),
+    /// No frame was free for the platform's buffer.
+    OutOfMemory,
+    /// The TDX module or the VMM refused, or answered what cannot be trusted.
+    Tdx(tee_abi::tdx::error::TdxError),
+}
+
+impl From<tee_abi::tdx::error::TdxError> for TeeError {
+    fn from(e: tee_abi::tdx::error::TdxError) -> Self {
+        Self::Tdx(e)
+    }
 }
 
 impl core::fmt::Display for TeeError {
@@ -88,6 +99,8 @@ impl core::fmt::Display for TeeError {
                 write!(f, "{platform} has no {primitive}")
             }
             Self::Unaligned(paddr) => write!(f, "{paddr:#x} is not page-aligned"),
+            Self::OutOfMemory => f.write_str("no memory for the TEE's buffer"),
+            Self::Tdx(e) => write!(f, "TDX: {e}"),
         }
     }
 }
@@ -132,8 +145,15 @@ pub(crate) fn init(info: &BootInfo) {
         (hw, _) => hw,
     };
     PLATFORM.call_once(|| chosen);
-    if chosen == Platform::Sim {
-        sim::init(info.cmdline.as_str().as_bytes());
+    match chosen {
+        Platform::Sim => sim::init(info.cmdline.as_str().as_bytes()),
+        Platform::Tdx => match tdx::init() {
+            Ok(td) => log::info!("tee: TDX, GPA width {:?}, {:?}", td.gpa_width, td.attributes),
+            // Without the shared bit nothing can be shared with the host: say so loudly; the
+            // first conversion fails with the same error.
+            Err(e) => log::error!("tee: TDG.VP.INFO failed: {e}"),
+        },
+        _ => {}
     }
 }
 
@@ -159,6 +179,24 @@ fn detect() -> Platform {
         }
     }
     Platform::None
+}
+
+/// Returns whether this guest runs under TDX, answering before [`init`] too (the console's
+/// first write comes earlier): CPUID leaf 0x21, which the TDX module answers itself without
+/// a #VE. Looked up once.
+pub(crate) fn is_tdx_early() -> bool {
+    static TDX: Once<bool> = Once::new();
+    *TDX.call_once(|| detect() == Platform::Tdx)
+}
+
+/// Port input through the VMM, for [`crate::io_port`] under TDX.
+pub(crate) fn tdx_io_read(size: tee_abi::tdx::tdvmcall::IoSize, port: u16) -> u32 {
+    tdx::io_read(size, port)
+}
+
+/// Port output through the VMM, for [`crate::io_port`] under TDX.
+pub(crate) fn tdx_io_write(size: tee_abi::tdx::tdvmcall::IoSize, port: u16, value: u32) {
+    tdx::io_write(size, port, value);
 }
 
 /// Makes `count` frames at `paddr` visible to the host.
@@ -203,10 +241,10 @@ pub fn extend_measurement(index: MrIndex, digest: &[u8; 48]) -> Result<(), TeeEr
             sim::extend(index, digest);
             Ok(())
         }
+        Platform::Tdx => tdx::extend(index, digest),
         p @ (Platform::None | Platform::SevSnp) => {
             Err(TeeError::Unsupported { platform: p, primitive: WHAT })
         }
-        p @ Platform::Tdx => Err(TeeError::NotImplemented { platform: p, primitive: WHAT }),
     }
 }
 
@@ -218,10 +256,10 @@ pub fn measurement_registers() -> Result<[[u8; 48]; MrIndex::COUNT], TeeError> {
     const WHAT: &str = "measurement registers";
     match platform() {
         Platform::Sim => Ok(sim::registers()),
+        Platform::Tdx => tdx::registers(),
         p @ (Platform::None | Platform::SevSnp) => {
             Err(TeeError::Unsupported { platform: p, primitive: WHAT })
         }
-        p @ Platform::Tdx => Err(TeeError::NotImplemented { platform: p, primitive: WHAT }),
     }
 }
 
@@ -234,10 +272,9 @@ pub fn measurement_registers() -> Result<[[u8; 48]; MrIndex::COUNT], TeeError> {
 pub fn report(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
     match platform() {
         Platform::Sim => Ok(sim::report(report_data)),
+        Platform::Tdx => tdx::report(report_data),
         p @ Platform::None => Err(TeeError::Unsupported { platform: p, primitive: "reports" }),
-        p @ (Platform::Tdx | Platform::SevSnp) => {
-            Err(TeeError::NotImplemented { platform: p, primitive: "reports" })
-        }
+        p @ Platform::SevSnp => Err(TeeError::NotImplemented { platform: p, primitive: "reports" }),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The legacy 8259 PICs: remapped away from the exception vectors, then fully masked.
 
-use x86_64::instructions::port::Port;
+use crate::io_port::Port;
 
 pub(super) fn disable() {
     // SAFETY: the 8259 command/data ports (0x20/0x21, 0xa0/0xa1) touch only the PICs. The

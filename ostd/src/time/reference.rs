@@ -5,7 +5,7 @@
 //! HPET main counter (MMIO named by the HPET table). What a window's numbers mean, and which
 //! windows to believe, is [`super::calibrate`]'s business.
 
-use x86_64::instructions::port::{Port, PortWriteOnly};
+use crate::io_port::Port;
 
 use super::calibrate::{Reference, Source, Window};
 use super::read_tsc;
@@ -41,7 +41,7 @@ impl Counter {
         let gate_before = unsafe {
             let before = gate.read();
             gate.write((before & !0x02) | 0x01);
-            PortWriteOnly::<u8>::new(0x43).write(0xb4);
+            Port::<u8>::new(0x43).write(0xb4);
             let mut channel2 = Port::<u8>::new(0x42);
             channel2.write(0);
             channel2.write(0);
@@ -107,7 +107,7 @@ impl Counter {
                 // SAFETY: as in `pit`: 0x43/0x42 reach only PIT channel 2. 0x80 latches
                 // channel 2's count, which then reads low byte first.
                 let count = unsafe {
-                    PortWriteOnly::<u8>::new(0x43).write(0x80);
+                    Port::<u8>::new(0x43).write(0x80);
                     let mut channel2 = Port::<u8>::new(0x42);
                     u16::from_le_bytes([channel2.read(), channel2.read()])
                 };

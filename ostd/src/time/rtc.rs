@@ -4,7 +4,7 @@
 //! point for `CLOCK_REALTIME`. Values are read until two reads agree (the RTC may be
 //! mid-update), and BCD is decoded when the status register says so.
 
-use x86_64::instructions::port::Port;
+use crate::io_port::Port;
 
 fn read_register(reg: u8) -> u8 {
     // SAFETY: ports 0x70/0x71 are the CMOS index/data pair; bit 7 of the index (NMI disable)

@@ -10,8 +10,8 @@
 
 use alloc::vec::Vec;
 
+use crate::io_port::Port;
 use spin::Once;
-use x86_64::instructions::port::Port;
 
 use crate::mm::{IoMem, WindowError};
 use crate::sync::SpinLock;

@@ -51,6 +51,7 @@ pub mod sept_ve;
 pub mod status;
 pub mod td_info;
 pub mod tdcall;
+pub mod tdreport;
 pub mod tdvmcall;
 pub mod ve;
 

@@ -1,0 +1,147 @@
+//! Intel TDX: runs the register sets `tee_abi::tdx` builds (and checks the answers with it)
+//! through the `tdx-guest` crate's TDCALL and TDG.VP.VMCALL stubs.
+//!
+//! Written to the TDX module ABI and GHCI specifications; not run here (no TDX hardware, and
+//! QEMU TCG does not emulate it). What runs on the host is `tee-abi`'s tests of every
+//! encoding used below.
+//!
+//! - Boot: TDG.VP.INFO gives the GPA width, hence the shared bit ([`init`]).
+//! - Measurement: TDG.MR.RTMR.EXTEND from a private, 64-byte-aligned buffer.
+//! - Reports: TDG.MR.REPORT into a private, 1024-byte-aligned buffer; the RTMRs are read
+//!   back from a report.
+//! - Port I/O: TDG.VP.VMCALL<Instruction.IO>, so that the console works before, and without,
+//!   a #VE handler.
+
+use alloc::vec::Vec;
+
+use spin::Once;
+use tee_abi::tdx::error::TdxError;
+use tee_abi::tdx::gpa::Gpa;
+use tee_abi::tdx::td_info::{TdInfo, decode_vp_info};
+use tee_abi::tdx::tdcall::{self, RtmrIndex, TdcallRegs};
+use tee_abi::tdx::tdreport::{self, TDREPORT_LEN};
+use tee_abi::tdx::tdvmcall::{self, IoSize, TdvmcallRegs};
+
+use super::{MrIndex, TeeError};
+use crate::mm::Frame;
+
+static INFO: Once<TdInfo> = Once::new();
+
+/// Runs one TDCALL with `regs` and returns the registers after it (RAX: the status).
+fn run(regs: TdcallRegs) -> TdcallRegs {
+    let mut args = tdx_guest::tdcall::TdcallArgs {
+        rax: regs.rax,
+        rcx: regs.rcx,
+        rdx: regs.rdx,
+        r8: regs.r8,
+        r9: regs.r9,
+        r10: regs.r10,
+        r11: regs.r11,
+        r12: regs.r12,
+        r13: regs.r13,
+    };
+    // SAFETY: only the leaves built in this file are run: VP.INFO (no memory), RTMR.EXTEND
+    // and MR.REPORT, whose GPAs are private frames owned by the caller for the call's
+    // duration (the module reads the extend data, and writes the report only inside the
+    // 1024 bytes of a frame nothing else uses). None changes the guest's memory map.
+    let status = unsafe { tdx_guest::tdcall::td_call_raw(&mut args) };
+    TdcallRegs {
+        rax: status,
+        rcx: args.rcx,
+        rdx: args.rdx,
+        r8: args.r8,
+        r9: args.r9,
+        r10: args.r10,
+        r11: args.r11,
+        r12: args.r12,
+        r13: args.r13,
+    }
+}
+
+/// Runs one TDG.VP.VMCALL with `regs` and returns the registers after it.
+fn vmcall(regs: TdvmcallRegs) -> TdvmcallRegs {
+    let mut args = tdx_guest::tdvmcall::TdVmcallArgs {
+        r10: regs.r10,
+        r11: regs.r11,
+        r12: regs.r12,
+        r13: regs.r13,
+        r14: regs.r14,
+        r15: regs.r15,
+        ..Default::default()
+    };
+    // SAFETY: only Instruction.IO is asked here (port numbers and values, no memory): the
+    // VMM can answer anything, and the answer is validated by tee-abi before use.
+    let status = unsafe { tdx_guest::tdvmcall::td_vmcall_raw(&mut args) };
+    TdvmcallRegs {
+        rax: status,
+        rcx: regs.rcx,
+        r10: args.r10,
+        r11: args.r11,
+        r12: args.r12,
+        r13: args.r13,
+        r14: args.r14,
+        r15: args.r15,
+    }
+}
+
+/// Asks the TDX module about this TD (TDG.VP.INFO) and keeps the answer: the GPA width,
+/// hence the shared bit, and the TD's attributes.
+pub(super) fn init() -> Result<&'static TdInfo, TdxError> {
+    if let Some(info) = INFO.get() {
+        return Ok(info);
+    }
+    let out = run(tdcall::vp_info());
+    out.check_success(tdcall::TdcallLeaf::VpInfo)?;
+    let info = decode_vp_info(&out)?;
+    Ok(INFO.call_once(|| info))
+}
+
+fn info() -> Result<&'static TdInfo, TdxError> {
+    init()
+}
+
+/// Extends RTMR `index` with `digest` (TDG.MR.RTMR.EXTEND).
+pub(super) fn extend(index: MrIndex, digest: &[u8; 48]) -> Result<(), TeeError> {
+    let shared = info()?.shared_bit();
+    let index = RtmrIndex::new(index.as_usize() as u64)?;
+    // A fresh private frame: page-aligned, so 64-byte aligned, and nobody else's.
+    let frame = Frame::alloc_zeroed().ok_or(TeeError::OutOfMemory)?;
+    frame.write_bytes(0, digest);
+    let regs = tdcall::mr_rtmr_extend(Gpa::new(frame.paddr()), index, shared)?;
+    Ok(run(regs).check_success(tdcall::TdcallLeaf::MrRtmrExtend)?)
+}
+
+/// Returns the TDREPORT binding `report_data` (TDG.MR.REPORT).
+pub(super) fn report(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
+    let shared = info()?.shared_bit();
+    // One private frame: the report at 0 (1024-aligned), the report data at 1024 (64-aligned).
+    let frame = Frame::alloc_zeroed().ok_or(TeeError::OutOfMemory)?;
+    frame.write_bytes(TDREPORT_LEN, report_data);
+    let base = frame.paddr();
+    let regs = tdcall::mr_report(Gpa::new(base), Gpa::new(base + TDREPORT_LEN as u64), shared)?;
+    run(regs).check_success(tdcall::TdcallLeaf::MrReport)?;
+    let mut report = alloc::vec![0u8; TDREPORT_LEN];
+    frame.read_bytes(0, &mut report);
+    Ok(report)
+}
+
+/// Returns RTMR0..3, read from a fresh TDREPORT.
+pub(super) fn registers() -> Result<[[u8; 48]; 4], TeeError> {
+    let bytes = report(&[0; 64])?;
+    let mut report = [0u8; TDREPORT_LEN];
+    report.copy_from_slice(&bytes);
+    Ok(tdreport::rtmrs(&report))
+}
+
+/// Reads `size` bytes from `port` through the VMM (Instruction.IO). A VMM that fails the
+/// call reads as all ones, what a read of an absent port gives.
+pub(crate) fn io_read(size: IoSize, port: u16) -> u32 {
+    let out = vmcall(tdvmcall::io_read(size, port));
+    tdvmcall::decode_io_read(size, &out).unwrap_or(size.mask() as u32)
+}
+
+/// Writes `value` (`size` bytes) to `port` through the VMM (Instruction.IO). A write the
+/// VMM refuses is dropped, as a write to an absent port is.
+pub(crate) fn io_write(size: IoSize, port: u16, value: u32) {
+    let _ = vmcall(tdvmcall::io_write(size, port, value));
+}
