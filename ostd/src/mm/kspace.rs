@@ -53,6 +53,38 @@ fn map_one(root: Paddr, va: Vaddr, pa: Paddr, hw: Hw, huge: bool) {
     }
 }
 
+/// Sets (`on`) or clears `alias` (an address bit declared with
+/// [`page_table::set_alias_bits`]: TDX's shared bit) in the direct map's entries for the
+/// `count` frames at `paddr`, splitting 2 MiB pages as needed, and flushes them. The frames
+/// must be RAM in the direct map.
+pub(crate) fn set_direct_map_alias(
+    paddr: Paddr,
+    count: usize,
+    alias: u64,
+    on: bool,
+) -> Result<(), page_table::WalkError> {
+    let root = KERNEL_ROOT.lock();
+    for i in 0..count as u64 {
+        let va = PHYS_OFFSET + paddr + i * PAGE_SIZE as u64;
+        let (mut entry, mut level) =
+            page_table::find_leaf(*root, va).ok_or(page_table::WalkError::HugePageInTheWay)?;
+        if level == 2 {
+            page_table::split_huge(entry)?;
+            page_table::flush(va);
+            (entry, level) =
+                page_table::find_leaf(*root, va).ok_or(page_table::WalkError::OutOfMemory)?;
+        }
+        if level != 1 {
+            // The direct map uses 4 KiB and 2 MiB pages only (init).
+            return Err(page_table::WalkError::HugePageInTheWay);
+        }
+        let value = entry.get();
+        entry.set(if on { value | alias } else { value & !alias });
+        page_table::flush(va);
+    }
+    Ok(())
+}
+
 pub(super) fn init(info: &BootInfo) {
     let root = page_table::alloc_table().unwrap_or_else(|| oom());
     // Every kernel-half slot must exist now: address spaces copy the kernel half once, when
@@ -200,6 +232,34 @@ crate::ktest! {
             flags.contains(PageFlags::WRITE) && !flags.contains(PageFlags::EXEC),
             "the stack is {flags:?}"
         );
+    }
+
+    fn a_direct_map_alias_splits_its_huge_page_and_comes_off_with_the_contents_intact() {
+        // TDX's conversion sets its shared bit this way. Here bit 46 stands in for it: set,
+        // it points the frame's entry past RAM, so nothing reads the frame until it is off.
+        const ALIAS: u64 = 1 << 46;
+        let frame = super::Frame::alloc_zeroed().unwrap();
+        let neighbour = super::Frame::alloc_zeroed().unwrap();
+        frame.write_bytes(100, b"kept");
+        neighbour.write_bytes(0, b"next");
+        let va = super::paddr_to_vaddr(frame.paddr());
+        super::page_table::set_alias_bits(ALIAS);
+        set_direct_map_alias(frame.paddr(), 1, ALIAS, true).unwrap();
+        let (entry, level) = page_table::find_leaf(kernel_root(), va).unwrap();
+        let with_alias = entry.get();
+        let frame_seen = entry.paddr();
+        set_direct_map_alias(frame.paddr(), 1, ALIAS, false).unwrap();
+        super::page_table::set_alias_bits(0);
+        assert_eq!(level, 1, "the entry is a 4 KiB one after the split");
+        assert_ne!(with_alias & ALIAS, 0, "the alias bit was set");
+        assert_eq!(frame_seen, frame.paddr(), "the entry's frame is read without the alias");
+        let (pa, flags) = page_table::translate(kernel_root(), va).unwrap();
+        assert_eq!((pa, flags), (frame.paddr(), PageFlags::READ | PageFlags::WRITE));
+        let mut got = [0u8; 4];
+        frame.read_bytes(100, &mut got);
+        assert_eq!(&got, b"kept");
+        neighbour.read_bytes(0, &mut got);
+        assert_eq!(&got, b"next");
     }
 
     fn direct_map_translates_to_the_physical_address() {

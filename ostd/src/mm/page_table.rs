@@ -41,6 +41,20 @@ pub enum PageAccess {
 
 const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 
+/// Address bits that select a platform's alias of a frame rather than a different frame:
+/// TDX's shared bit (bit 47 or 51, by the GPA width). Set once at boot by `tee`; entries
+/// report their frame with it cleared ([`EntryRef::paddr`]).
+static ALIAS_BITS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Declares `mask` (within the address bits) an alias selector, not part of frame addresses.
+pub(crate) fn set_alias_bits(mask: u64) {
+    ALIAS_BITS.store(mask & ADDR_MASK, core::sync::atomic::Ordering::Relaxed);
+}
+
+fn alias_bits() -> u64 {
+    ALIAS_BITS.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 pub(super) fn to_hw(flags: PageFlags) -> Hw {
     let mut hw = Hw::PRESENT;
     if flags.contains(PageFlags::WRITE) {
@@ -123,8 +137,9 @@ impl EntryRef {
         self.get() & Hw::PRESENT.bits() != 0
     }
 
+    /// Returns the frame (or table) the entry points at, without any alias bit.
     pub(super) fn paddr(self) -> Paddr {
-        self.get() & ADDR_MASK
+        self.get() & ADDR_MASK & !alias_bits()
     }
 
     pub(super) fn flags(self) -> Hw {
@@ -194,6 +209,23 @@ pub(super) fn find_leaf(root: Paddr, va: Vaddr) -> Option<(EntryRef, u32)> {
         table = entry.paddr();
     }
     None
+}
+
+/// Makes the 2 MiB leaf `entry` (at level 2) a table of 512 4 KiB leaves with the same
+/// frames and rights, so that one of them can change alone. The caller flushes the range.
+pub(super) fn split_huge(entry: EntryRef) -> Result<(), WalkError> {
+    let huge = entry.get();
+    debug_assert!(huge & Hw::HUGE_PAGE.bits() != 0);
+    let table = alloc_table().ok_or(WalkError::OutOfMemory)?;
+    // In a 2 MiB entry bit 12 is PAT and the frame starts at bit 21; in a 4 KiB entry bit 7
+    // (HUGE_PAGE there) is PAT. Neither PAT bit is used here.
+    let base = huge & ADDR_MASK & !0x1f_ffff;
+    let rights = huge & !ADDR_MASK & !Hw::HUGE_PAGE.bits();
+    for i in 0..ENTRIES {
+        EntryRef::at(table, i).set((base + (i * PAGE_SIZE) as u64) | rights);
+    }
+    entry.set(table | (Hw::PRESENT | Hw::WRITABLE).bits());
+    Ok(())
 }
 
 /// Returns the physical address `va` maps to under `root`, with the mapping's flags.

@@ -148,7 +148,10 @@ pub(crate) fn init(info: &BootInfo) {
     match chosen {
         Platform::Sim => sim::init(info.cmdline.as_str().as_bytes()),
         Platform::Tdx => match tdx::init() {
-            Ok(td) => log::info!("tee: TDX, GPA width {:?}, {:?}", td.gpa_width, td.attributes),
+            Ok(td) => {
+                crate::mm::set_alias_bits(td.shared_bit().mask());
+                log::info!("tee: TDX, GPA width {:?}, {:?}", td.gpa_width, td.attributes);
+            }
             // Without the shared bit nothing can be shared with the host: say so loudly; the
             // first conversion fails with the same error.
             Err(e) => log::error!("tee: TDG.VP.INFO failed: {e}"),
@@ -199,6 +202,16 @@ pub(crate) fn tdx_io_write(size: tee_abi::tdx::tdvmcall::IoSize, port: u16, valu
     tdx::io_write(size, port, value);
 }
 
+/// Returns the address bits a device address carries to reach shared memory: TDX's shared
+/// bit, 0 elsewhere (SNP's shared pages are the ones without the C-bit, which devices never
+/// see).
+pub(crate) fn device_alias() -> u64 {
+    match platform() {
+        Platform::Tdx => tdx::shared_mask(),
+        _ => 0,
+    }
+}
+
 /// Makes `count` frames at `paddr` visible to the host.
 pub(crate) fn convert_to_shared(paddr: Paddr, count: usize) -> Result<(), TeeError> {
     if paddr % crate::mm::PAGE_SIZE as u64 != 0 {
@@ -207,7 +220,8 @@ pub(crate) fn convert_to_shared(paddr: Paddr, count: usize) -> Result<(), TeeErr
     match platform() {
         Platform::None => {}
         Platform::Sim => sim::mark_shared(paddr, count),
-        p @ (Platform::Tdx | Platform::SevSnp) => {
+        Platform::Tdx => tdx::convert_to_shared(paddr, count)?,
+        p @ Platform::SevSnp => {
             return Err(TeeError::NotImplemented { platform: p, primitive: "convert to shared" });
         }
     }
@@ -220,7 +234,8 @@ pub(crate) fn convert_to_private(paddr: Paddr, count: usize) -> Result<(), TeeEr
     match platform() {
         Platform::None => {}
         Platform::Sim => sim::mark_private(paddr, count),
-        p @ (Platform::Tdx | Platform::SevSnp) => {
+        Platform::Tdx => tdx::convert_to_private(paddr, count)?,
+        p @ Platform::SevSnp => {
             return Err(TeeError::NotImplemented { platform: p, primitive: "convert to private" });
         }
     }

@@ -11,19 +11,24 @@
 //!   back from a report.
 //! - Port I/O: TDG.VP.VMCALL<Instruction.IO>, so that the console works before, and without,
 //!   a #VE handler.
+//! - Conversion: to shared, the direct map's entries get the shared bit, then MapGPA maps the
+//!   range shared; back to private, the bit goes, MapGPA maps it private, and every page is
+//!   accepted again (TDG.MEM.PAGE.ACCEPT), which also zeroes it.
 
 use alloc::vec::Vec;
 
 use spin::Once;
+use tee_abi::tdx::accept_range::RangeAcceptor;
 use tee_abi::tdx::error::TdxError;
 use tee_abi::tdx::gpa::Gpa;
+use tee_abi::tdx::map_gpa::{MapGpa, MapGpaStep, MapTarget};
 use tee_abi::tdx::td_info::{TdInfo, decode_vp_info};
 use tee_abi::tdx::tdcall::{self, RtmrIndex, TdcallRegs};
 use tee_abi::tdx::tdreport::{self, TDREPORT_LEN};
 use tee_abi::tdx::tdvmcall::{self, IoSize, TdvmcallRegs};
 
 use super::{MrIndex, TeeError};
-use crate::mm::Frame;
+use crate::mm::{Frame, PAGE_SIZE, Paddr};
 
 static INFO: Once<TdInfo> = Once::new();
 
@@ -43,7 +48,9 @@ fn run(regs: TdcallRegs) -> TdcallRegs {
     // SAFETY: only the leaves built in this file are run: VP.INFO (no memory), RTMR.EXTEND
     // and MR.REPORT, whose GPAs are private frames owned by the caller for the call's
     // duration (the module reads the extend data, and writes the report only inside the
-    // 1024 bytes of a frame nothing else uses). None changes the guest's memory map.
+    // 1024 bytes of a frame nothing else uses), and MEM.PAGE.ACCEPT, on frames the shared
+    // pool owns and has just unmapped from the host (`convert_to_private`): accepting
+    // zeroes them, and nothing holds a reference into them.
     let status = unsafe { tdx_guest::tdcall::td_call_raw(&mut args) };
     TdcallRegs {
         rax: status,
@@ -69,8 +76,11 @@ fn vmcall(regs: TdvmcallRegs) -> TdvmcallRegs {
         r15: regs.r15,
         ..Default::default()
     };
-    // SAFETY: only Instruction.IO is asked here (port numbers and values, no memory): the
-    // VMM can answer anything, and the answer is validated by tee-abi before use.
+    // SAFETY: only Instruction.IO (port numbers and values, no memory) and MapGPA are asked
+    // here. MapGPA names only frames the shared pool owns, whose direct-map entries already
+    // carry the shared bit (to shared: the host may then read and write them, and they hold
+    // nothing private) or no longer do (to private: they are accepted before use). The
+    // VMM's answers are validated by tee-abi before use.
     let status = unsafe { tdx_guest::tdvmcall::td_vmcall_raw(&mut args) };
     TdvmcallRegs {
         rax: status,
@@ -98,6 +108,11 @@ pub(super) fn init() -> Result<&'static TdInfo, TdxError> {
 
 fn info() -> Result<&'static TdInfo, TdxError> {
     init()
+}
+
+/// Returns the shared bit as a mask (0 if TDG.VP.INFO failed: then nothing converts).
+pub(super) fn shared_mask() -> u64 {
+    INFO.get().map_or(0, |info| info.shared_bit().mask())
 }
 
 /// Extends RTMR `index` with `digest` (TDG.MR.RTMR.EXTEND).
@@ -144,4 +159,50 @@ pub(crate) fn io_read(size: IoSize, port: u16) -> u32 {
 /// VMM refuses is dropped, as a write to an absent port is.
 pub(crate) fn io_write(size: IoSize, port: u16, value: u32) {
     let _ = vmcall(tdvmcall::io_write(size, port, value));
+}
+
+/// Makes the `count` frames at `paddr` shared with the host: the shared bit in their
+/// direct-map entries, then MapGPA. On failure the entries are put back.
+pub(super) fn convert_to_shared(paddr: Paddr, count: usize) -> Result<(), TeeError> {
+    let shared = info()?.shared_bit();
+    let mut map = MapGpa::new(Gpa::new(paddr), bytes(count), MapTarget::Shared, shared)?;
+    crate::mm::set_direct_map_alias(paddr, count, shared.mask(), true)
+        .map_err(|_| TeeError::OutOfMemory)?;
+    if let Err(e) = map_gpa(&mut map) {
+        let _ = crate::mm::set_direct_map_alias(paddr, count, shared.mask(), false);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Takes the `count` frames at `paddr` back: the shared bit leaves their direct-map
+/// entries, MapGPA maps them private, and each is accepted (zeroed) again. On failure the
+/// frames must not be used again (the pool keeps them out of the allocator).
+pub(super) fn convert_to_private(paddr: Paddr, count: usize) -> Result<(), TeeError> {
+    let shared = info()?.shared_bit();
+    let mut map = MapGpa::new(Gpa::new(paddr), bytes(count), MapTarget::Private, shared)?;
+    crate::mm::set_direct_map_alias(paddr, count, shared.mask(), false)
+        .map_err(|_| TeeError::OutOfMemory)?;
+    map_gpa(&mut map)?;
+    let end = paddr + bytes(count);
+    let mut acceptor = RangeAcceptor::new(Gpa::new(paddr), Gpa::new(end), shared)?;
+    while let Some(regs) = acceptor.next_call() {
+        acceptor.on_status(run(regs).status())?;
+    }
+    Ok(())
+}
+
+fn bytes(count: usize) -> u64 {
+    (count * PAGE_SIZE) as u64
+}
+
+/// Runs MapGPA until the VMM has mapped the whole range, or refuses.
+fn map_gpa(map: &mut MapGpa) -> Result<(), TeeError> {
+    let mut regs = map.regs();
+    loop {
+        match map.on_answer(&vmcall(regs))? {
+            MapGpaStep::Done => return Ok(()),
+            MapGpaStep::Again(next) => regs = next,
+        }
+    }
 }
