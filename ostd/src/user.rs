@@ -347,6 +347,12 @@ impl UserMode {
                 x86_64::instructions::interrupts::enable();
                 return ReturnReason::LegacySyscall;
             }
+            // Before interrupts come back on: the TDX module holds further #VEs until the
+            // handler has read this one's information.
+            if vector == crate::tee::ve_glue::VE_VECTOR && crate::tee::ve_glue::handle_user(ctx) {
+                x86_64::instructions::interrupts::enable();
+                continue;
+            }
             if vector >= 32 {
                 crate::trap::irq::dispatch(vector as u8);
                 crate::task::preempt_after_irq();

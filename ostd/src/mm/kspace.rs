@@ -30,6 +30,27 @@ const IO_SLOT: usize = 384;
 const _: () = assert!(IO_OFFSET == 0xffff_0000_0000_0000 | (IO_SLOT as u64) << 39);
 const _: () = assert!(IO_SLOT + IO_WINDOW_SLOTS as usize <= super::kstack::KSTACK_PML4_SLOT);
 
+/// The kernel's text (link addresses), set once at boot.
+static TEXT: spin::Once<core::ops::Range<Vaddr>> = spin::Once::new();
+
+/// Returns the kernel's text, by virtual address (empty before boot has mapped it).
+pub(crate) fn kernel_text() -> core::ops::Range<Vaddr> {
+    TEXT.get().cloned().unwrap_or(0..0)
+}
+
+/// Copies kernel text at `va` into `buf` (the #VE handler reads the instruction it emulates).
+///
+/// # Panics
+/// If `va..va + buf.len()` is not inside [`kernel_text`].
+pub(crate) fn read_kernel_text(va: Vaddr, buf: &mut [u8]) {
+    let text = kernel_text();
+    let end = va.checked_add(buf.len() as u64).expect("kernel text range wraps");
+    assert!(text.start <= va && end <= text.end, "{va:#x}+{} is not kernel text", buf.len());
+    // SAFETY: the range lies inside the kernel's text (checked above), which is mapped
+    // read-only from boot on and never changes or unmaps.
+    unsafe { core::ptr::copy_nonoverlapping(va as *const u8, buf.as_mut_ptr(), buf.len()) };
+}
+
 /// Returns how far the I/O window reaches: device and firmware ranges must end below this.
 pub(super) fn io_reach() -> u64 {
     *IO_REACH.get().unwrap_or(&0)
@@ -113,6 +134,7 @@ pub(super) fn init(info: &BootInfo) {
         &raw const __rodata_end as u64,
         &raw const __image_end as u64,
     );
+    TEXT.call_once(|| text..text_end);
     let to_phys = |va: u64| va - KERNEL_VMA + info.load_offset;
     let (read_only_start, read_only_end) = (to_phys(text), to_phys(rodata_end));
 

@@ -25,6 +25,7 @@
 mod sim;
 mod tdx;
 mod tests;
+pub(crate) mod ve_glue;
 
 use alloc::vec::Vec;
 

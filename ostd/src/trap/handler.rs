@@ -83,6 +83,9 @@ extern "C" fn ostd_trap_from_kernel(frame: &mut TrapFrame) {
                 frame.error_code
             );
         }
+        crate::tee::ve_glue::VE_VECTOR if crate::tee::platform() == crate::tee::Platform::Tdx => {
+            crate::tee::ve_glue::handle_kernel(frame);
+        }
         vector @ 32..=255 => {
             super::irq::dispatch(vector as u8);
             crate::task::preempt_after_irq();

@@ -15,6 +15,8 @@
 //!   range shared; back to private, the bit goes, MapGPA maps it private, and every page is
 //!   accepted again (TDG.MEM.PAGE.ACCEPT), which also zeroes it.
 
+pub(crate) mod ve;
+
 use alloc::vec::Vec;
 
 use spin::Once;
