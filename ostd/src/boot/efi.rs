@@ -82,6 +82,7 @@ pub(super) fn take_over(
             // reserved explicitly below, and the rest is free once boot services are gone.
             1..=4 | 7 => MemoryKind::Usable,
             9 => MemoryKind::AcpiReclaimable,
+            tee_abi::accept::EFI_UNACCEPTED_MEMORY_TYPE => MemoryKind::Unaccepted,
             _ => MemoryKind::Reserved,
         };
         memory.push(MemoryRegion {

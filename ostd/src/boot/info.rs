@@ -49,6 +49,10 @@ pub enum MemoryKind {
     Usable,
     /// ACPI tables the kernel may reclaim once it has read them.
     AcpiReclaimable,
+    /// RAM the firmware left unaccepted (EFI type 15, under TDX or SEV-SNP): usable once
+    /// accepted, which the frame allocator does a 2 MiB chunk at a time when it first hands
+    /// out a frame of it (`tee::accept`).
+    Unaccepted,
     /// Anything else: firmware, ACPI NVS, MMIO, bad memory.
     Reserved,
 }
@@ -109,7 +113,7 @@ impl MemoryMap {
     pub(crate) fn spans(&self) -> impl Iterator<Item = (PhysSpan, RegionUse)> + '_ {
         self.regions().iter().filter_map(|r| {
             let kind = match r.kind {
-                MemoryKind::Usable => RegionUse::Usable,
+                MemoryKind::Usable | MemoryKind::Unaccepted => RegionUse::Usable,
                 MemoryKind::AcpiReclaimable => RegionUse::AcpiReclaimable,
                 MemoryKind::Reserved => RegionUse::Reserved,
             };
@@ -119,7 +123,11 @@ impl MemoryMap {
 
     /// Returns the total bytes of usable RAM.
     pub fn usable_bytes(&self) -> u64 {
-        self.regions().iter().filter(|r| r.kind == MemoryKind::Usable).map(|r| r.range.len()).sum()
+        self.regions()
+            .iter()
+            .filter(|r| matches!(r.kind, MemoryKind::Usable | MemoryKind::Unaccepted))
+            .map(|r| r.range.len())
+            .sum()
     }
 }
 

@@ -82,8 +82,9 @@ extern "C" fn ostd_boot_entry(
     }
     crate::cpu::init_bsp();
     crate::trap::init();
-    crate::mm::init(info);
+    // The platform first: the frame allocator asks it which memory still needs accepting.
     crate::tee::init(info);
+    crate::mm::init(info);
     crate::time::init(info);
     crate::bus::init(info);
     crate::iommu::init();

@@ -3,18 +3,27 @@
 //! Both arrays are carved out of the first usable RAM region big enough to hold them and are
 //! reached through the direct map. A set bit means "free". Until the kernel page table is
 //! live, only frames below 4 GiB (which the boot page tables map) are handed out.
+//!
+//! Memory the firmware left unaccepted (TDX, SEV-SNP; or, under `tee=sim sim.unaccepted=`,
+//! a stand-in region) joins the allocator once the heap is up ([`add_unaccepted`]), tracked
+//! in a bitmap of 2 MiB chunks; [`alloc`] accepts a chunk the first time it hands out one of
+//! its frames, so boot does not grow with the size of memory.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use tee_abi::accept::UnacceptedMap;
+
 use super::phys_bounds::{PhysSpan, RegionUse, page_ceil};
 use super::{PAGE_SIZE, Paddr, frame_ref, paddr_to_vaddr};
-use crate::boot::{BootInfo, PhysRange};
+use crate::boot::{BootInfo, MemoryKind, PhysRange};
 use crate::sync::SpinLock;
 
 const FRAME: u64 = PAGE_SIZE as u64;
 /// Physical memory above this is ignored (and reported), bounding the bitmap at 1 MiB.
 const MAX_PADDR: u64 = 256 << 30;
 const EARLY_LIMIT: u64 = 4 << 30;
+/// How much unaccepted memory is accepted at once (Linux's unit too).
+const ACCEPT_UNIT: u64 = 2 << 20;
 
 /// # Invariants
 /// 1. `bitmap` has a bit for each frame below `nframes`; a set bit means the frame is free
@@ -29,6 +38,41 @@ struct FrameAllocator {
     free: usize,
     total: usize,
     limit: usize,
+    /// The 2 MiB chunks of unaccepted memory not accepted yet; `None` where there is none.
+    unaccepted: Option<UnacceptedMap>,
+    /// Where the allocator's own arrays live (never handed out).
+    home: PhysRange,
+}
+
+/// The stand-in for unaccepted memory under `tee=sim sim.unaccepted=MiB`: the first MiB of
+/// the largest usable region, in whole 2 MiB chunks. Fixed at [`init`].
+static SIM_UNACCEPTED: spin::Once<Option<PhysRange>> = spin::Once::new();
+
+/// Returns the memory that must be accepted before use: the firmware's unaccepted regions
+/// and the simulated stand-in, as whole pages below the allocator's ceiling.
+fn pending(info: &BootInfo) -> impl Iterator<Item = PhysRange> + '_ {
+    let firmware =
+        info.memory.regions().iter().filter(|r| r.kind == MemoryKind::Unaccepted).map(|r| r.range);
+    firmware
+        .chain(SIM_UNACCEPTED.get().copied().flatten())
+        .filter_map(|r| PhysSpan::from_bounds(r.start, r.end.min(MAX_PADDR))?.whole_pages())
+        .map(|span| PhysRange { start: span.start(), end: span.end() })
+}
+
+fn sim_stand_in(info: &BootInfo) -> Option<PhysRange> {
+    let bytes = crate::tee::sim_unaccepted_bytes();
+    if bytes == 0 {
+        return None;
+    }
+    let largest = info
+        .memory
+        .regions()
+        .iter()
+        .filter(|r| r.kind == MemoryKind::Usable)
+        .max_by_key(|r| r.range.len())?;
+    let start = largest.range.start.checked_next_multiple_of(ACCEPT_UNIT)?;
+    let end = start.checked_add(bytes)?.min(largest.range.end / ACCEPT_UNIT * ACCEPT_UNIT);
+    (start < end).then_some(PhysRange { start, end })
 }
 
 static ALLOCATOR: SpinLock<Option<FrameAllocator>> = SpinLock::new(None);
@@ -67,8 +111,16 @@ pub(super) fn init(info: &BootInfo) {
     let meta_bytes = nframes * 4;
     // At most 8 MiB + 256 MiB (MAX_PADDR), so rounding up cannot fail.
     let need = page_ceil((bitmap_bytes + meta_bytes) as u64).unwrap_or(u64::MAX);
-    let reserved =
-        |r: PhysRange| info.reserved.iter().any(|&res| !res.is_empty() && overlaps(r, res));
+    SIM_UNACCEPTED.call_once(|| sim_stand_in(info));
+    // Unaccepted memory is left out until `add_unaccepted`: the allocator's own arrays, and
+    // everything allocated before the heap exists, come from accepted RAM.
+    let blocked = |r: PhysRange| {
+        info.reserved
+            .iter()
+            .copied()
+            .chain(pending(info))
+            .find(|&res| !res.is_empty() && overlaps(r, res))
+    };
 
     // First fit below 4 GiB, stepping past reservations.
     let mut home = None;
@@ -77,7 +129,7 @@ pub(super) fn init(info: &BootInfo) {
         let limit = region.end().min(EARLY_LIMIT);
         while let Some(end) = start.checked_add(need).filter(|&end| end <= limit) {
             let candidate = PhysRange { start, end };
-            match info.reserved.iter().find(|&&res| !res.is_empty() && overlaps(candidate, res)) {
+            match blocked(candidate) {
                 // `res.end > start` (they overlap), so this always moves forward.
                 Some(res) => match page_ceil(res.end) {
                     Some(next) => start = next,
@@ -118,11 +170,13 @@ pub(super) fn init(info: &BootInfo) {
         free: 0,
         total: 0,
         limit: (EARLY_LIMIT / FRAME) as usize,
+        unaccepted: None,
+        home,
     };
     for region in usable() {
         for f in region.start() / FRAME..region.end() / FRAME {
             let frame = PhysRange { start: f * FRAME, end: (f + 1) * FRAME };
-            if !reserved(frame) && !overlaps(frame, home) {
+            if blocked(frame).is_none() && !overlaps(frame, home) {
                 a.set_free(f as usize, true);
                 a.free += 1;
             }
@@ -130,6 +184,65 @@ pub(super) fn init(info: &BootInfo) {
     }
     a.total = a.free;
     *ALLOCATOR.lock() = Some(a);
+}
+
+/// Adds the memory still to be accepted to the allocator, once the heap (for its bitmap) and
+/// the direct map (which maps it) exist. Pieces too small for a whole 2 MiB chunk are
+/// accepted now; the rest when first handed out.
+pub(super) fn add_unaccepted(info: &BootInfo) {
+    let ranges: alloc::vec::Vec<(u64, u64)> = pending(info).map(|r| (r.start, r.end)).collect();
+    if ranges.is_empty() {
+        return;
+    }
+    let (map, eager) = match UnacceptedMap::from_ranges(&ranges, ACCEPT_UNIT) {
+        Ok(built) => built,
+        Err(e) => {
+            log::error!("mm: unaccepted memory left unused: {e}");
+            return;
+        }
+    };
+    for &(start, end) in &ranges {
+        crate::tee::note_unaccepted(start, end);
+    }
+    for chunk in &eager {
+        accept_or_die(chunk.start, chunk.len());
+    }
+    let reserved =
+        |r: PhysRange| info.reserved.iter().any(|&res| !res.is_empty() && overlaps(r, res));
+    let mut guard = ALLOCATOR.lock();
+    let a = guard.as_mut().expect("frame allocator not initialised");
+    let mut added = 0;
+    for &(start, end) in &ranges {
+        for f in start / FRAME..(end / FRAME).min(a.nframes as u64) {
+            let frame = PhysRange { start: f * FRAME, end: (f + 1) * FRAME };
+            if !reserved(frame) && !overlaps(frame, a.home) && !a.is_free(f as usize) {
+                a.set_free(f as usize, true);
+                added += 1;
+            }
+        }
+    }
+    a.free += added;
+    a.total += added;
+    log::info!(
+        "mm: {} MiB of unaccepted memory, accepted 2 MiB at a time when first used",
+        added * PAGE_SIZE >> 20
+    );
+    a.unaccepted = Some(map);
+}
+
+/// Accepts `len` bytes at `start`. The host refusing is fatal, as on Linux: the memory is
+/// promised RAM that cannot be used, and nothing sensible can go on without it.
+fn accept_or_die(start: u64, len: u64) {
+    if let Err(e) = crate::tee::accept(start, len) {
+        panic!("cannot accept memory {start:#x}..{:#x}: {e}", start + len);
+    }
+}
+
+/// Returns how many bytes of memory are still unaccepted.
+pub fn unaccepted_bytes() -> u64 {
+    let guard = ALLOCATOR.lock();
+    let a = guard.as_ref().expect("frame allocator not initialised");
+    a.unaccepted.as_ref().map_or(0, |m| m.unaccepted_units() * m.unit_size())
 }
 
 pub(super) fn lift_early_limit() {
@@ -186,6 +299,12 @@ pub(super) fn alloc(count: usize) -> Option<Paddr> {
         return None;
     }
     let first = a.find(count)?;
+    if let Some(map) = a.unaccepted.as_mut() {
+        let (start, len) = (first as u64 * FRAME, count as u64 * FRAME);
+        // Cannot fail: the range is inside the bitmap's frames, far below u64::MAX.
+        let _ = map.take_each(start, len, |chunk| accept_or_die(chunk.start, chunk.len()));
+        crate::tee::check_accepted(start, len);
+    }
     for f in first..first + count {
         a.set_free(f, false);
         a.refcounts[f].store(1, Ordering::Relaxed);

@@ -159,7 +159,10 @@ pub(super) fn init(info: &BootInfo) {
     };
     map_range(0, 0x10_0000);
     for region in info.memory.regions() {
-        if matches!(region.kind, MemoryKind::Usable | MemoryKind::AcpiReclaimable) {
+        if matches!(
+            region.kind,
+            MemoryKind::Usable | MemoryKind::AcpiReclaimable | MemoryKind::Unaccepted
+        ) {
             map_range(region.range.start, region.range.end);
         }
     }

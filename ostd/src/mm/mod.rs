@@ -32,7 +32,7 @@ mod vm_space;
 pub mod dma;
 
 pub use frame::{Frame, Segment};
-pub use frame_alloc::{FrameStats, frame_stats};
+pub use frame_alloc::{FrameStats, frame_stats, unaccepted_bytes};
 pub use heap::heap_stats;
 pub use io_mem::IoMem;
 pub(crate) use kspace::{kernel_text, read_kernel_text, set_direct_map_alias};
@@ -94,4 +94,5 @@ pub(crate) fn init(info: &crate::boot::BootInfo) {
     heap::init();
     kspace::init(info);
     frame_alloc::lift_early_limit();
+    frame_alloc::add_unaccepted(info);
 }

@@ -6,7 +6,7 @@
 //! panic handler.
 
 /// Bytes reserved for the table; `ksyms` fails the build if the table outgrows it.
-const KSYMS_CAPACITY: usize = 256 * 1024;
+const KSYMS_CAPACITY: usize = 512 * 1024;
 
 #[used]
 #[unsafe(link_section = ".ksyms")]

@@ -203,6 +203,63 @@ pub(crate) fn tdx_io_write(size: tee_abi::tdx::tdvmcall::IoSize, port: u16, valu
     tdx::io_write(size, port, value);
 }
 
+/// Returns how much memory the simulated TEE should present as unaccepted
+/// (`sim.unaccepted=MiB` under `tee=sim`, at most 1 GiB), in bytes; 0 elsewhere.
+pub(crate) fn sim_unaccepted_bytes() -> u64 {
+    if platform() != Platform::Sim {
+        return 0;
+    }
+    let mib = crate::boot::boot_info()
+        .cmdline
+        .value("sim.unaccepted")
+        .and_then(|v| v.parse::<u64>().ok());
+    mib.unwrap_or(0).min(sim::MAX_UNACCEPTED_MIB) << 20
+}
+
+/// Tells the platform which memory starts out unaccepted (only the simulated TEE keeps
+/// track: it checks [`check_accepted`] against it).
+pub(crate) fn note_unaccepted(start: u64, end: u64) {
+    if platform() == Platform::Sim {
+        sim::note_unaccepted(start, end);
+    }
+}
+
+/// Accepts `len` bytes of memory at `start` (page-aligned): TDG.MEM.PAGE.ACCEPT under TDX;
+/// the simulated TEE's bookkeeping under sim.
+///
+/// # Errors
+/// What the platform answered; [`TeeError::NotImplemented`] on SNP (PVALIDATE is not written
+/// yet).
+pub(crate) fn accept(start: Paddr, len: u64) -> Result<(), TeeError> {
+    match platform() {
+        Platform::Tdx => tdx::accept(start, len),
+        Platform::Sim => {
+            sim::accept(start, len);
+            Ok(())
+        }
+        Platform::None => Ok(()),
+        p @ Platform::SevSnp => Err(TeeError::NotImplemented { platform: p, primitive: "accept" }),
+    }
+}
+
+/// Checks, under the simulated TEE, that memory about to be handed out was accepted: in
+/// every build, like the DMA check; a frame that was not is a fatal error naming it.
+///
+/// # Panics
+/// Under `tee=sim`, if a frame of `start..start + len` is still unaccepted.
+pub(crate) fn check_accepted(start: Paddr, len: u64) {
+    if platform() == Platform::Sim
+        && let Some(frame) = sim::first_unaccepted(start, len)
+    {
+        panic!("tee(sim): frame {frame:#x} was to be handed out before it was accepted");
+    }
+}
+
+/// Returns (2 MiB chunks the simulated TEE saw accepted, chunks it presented as unaccepted).
+pub fn sim_acceptance() -> (u64, u64) {
+    sim::acceptance()
+}
+
 /// Returns the address bits a device address carries to reach shared memory: TDX's shared
 /// bit, 0 elsewhere (SNP's shared pages are the ones without the C-bit, which devices never
 /// see).

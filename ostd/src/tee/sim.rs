@@ -1,7 +1,8 @@
 //! The simulated TEE: the private/shared bookkeeping (a set of shared frame numbers), four
-//! SHA-384 measurement registers with TDX's RTMR extend rule, and reports signed with the
+//! SHA-384 measurement registers with TDX's RTMR extend rule, reports signed with the
 //! published development key in the form `attest verify --allow-sim` accepts
-//! ([`tee_abi::sim`]).
+//! ([`tee_abi::sim`]), and a stand-in for unaccepted memory (`sim.unaccepted=MiB`): which of
+//! its 2 MiB chunks were accepted, so that handing out an unaccepted frame is caught.
 
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
@@ -16,6 +17,23 @@ use crate::sync::SpinLock;
 static SHARED: SpinLock<BTreeSet<u64>> = SpinLock::new(BTreeSet::new());
 static REGISTERS: SpinLock<[Register; REGISTER_COUNT]> = SpinLock::new([[0; 48]; REGISTER_COUNT]);
 static LAUNCH: Once<[u8; 48]> = Once::new();
+
+/// The most unaccepted memory the simulated TEE stands in for.
+pub(super) const MAX_UNACCEPTED_MIB: u64 = 1024;
+const CHUNK: u64 = 2 << 20;
+const CHUNKS: usize = (MAX_UNACCEPTED_MIB * (1 << 20) / CHUNK) as usize;
+
+/// The stand-in region and which of its chunks are accepted (a bitmap: this is used under
+/// the frame allocator's lock, where nothing may allocate).
+struct Unaccepted {
+    start: u64,
+    end: u64,
+    accepted: [u64; CHUNKS / 64],
+    accepted_chunks: u64,
+}
+
+static UNACCEPTED: SpinLock<Unaccepted> =
+    SpinLock::new(Unaccepted { start: 0, end: 0, accepted: [0; CHUNKS / 64], accepted_chunks: 0 });
 
 /// Records what a real TEE's firmware would have measured at launch.
 pub(super) fn init(cmdline: &[u8]) {
@@ -63,4 +81,47 @@ pub(super) fn report(report_data: &[u8; 64]) -> Vec<u8> {
         debug: false,
     };
     body.sign()
+}
+
+/// Records `start..end` (2 MiB aligned, at most [`MAX_UNACCEPTED_MIB`]) as the memory that
+/// stands in for unaccepted memory.
+pub(super) fn note_unaccepted(start: u64, end: u64) {
+    let mut u = UNACCEPTED.lock();
+    (u.start, u.end) = (start, end.min(start + CHUNKS as u64 * CHUNK));
+}
+
+/// Accepts `start..start + len`: marks the stand-in's chunks in it accepted.
+pub(super) fn accept(start: u64, len: u64) {
+    let mut u = UNACCEPTED.lock();
+    let end = start.saturating_add(len).min(u.end);
+    let mut at = start.max(u.start);
+    while at < end {
+        let chunk = ((at - u.start) / CHUNK) as usize;
+        if u.accepted[chunk / 64] & (1 << (chunk % 64)) == 0 {
+            u.accepted[chunk / 64] |= 1 << (chunk % 64);
+            u.accepted_chunks += 1;
+        }
+        at = u.start + (chunk as u64 + 1) * CHUNK;
+    }
+}
+
+/// Returns the first frame of `start..start + len` in the stand-in that was not accepted.
+pub(super) fn first_unaccepted(start: u64, len: u64) -> Option<u64> {
+    let u = UNACCEPTED.lock();
+    let end = start.saturating_add(len).min(u.end);
+    let mut at = start.max(u.start);
+    while at < end {
+        let chunk = ((at - u.start) / CHUNK) as usize;
+        if u.accepted[chunk / 64] & (1 << (chunk % 64)) == 0 {
+            return Some(at);
+        }
+        at += PAGE_SIZE as u64;
+    }
+    None
+}
+
+/// Returns (chunks accepted, chunks in the stand-in).
+pub(super) fn acceptance() -> (u64, u64) {
+    let u = UNACCEPTED.lock();
+    (u.accepted_chunks, (u.end - u.start) / CHUNK)
 }

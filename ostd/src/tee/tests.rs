@@ -46,4 +46,37 @@ crate::ktest! {
         crate::early_println!("sim-evidence report {}", hex(&bytes));
         crate::early_println!("sim-evidence registers {}", hex(parsed.body.registers.unwrap().as_flattened()));
     }
+
+    fn unaccepted_memory_is_accepted_a_chunk_at_a_time_as_it_is_handed_out() {
+        if !sim_or_skip("unaccepted_memory_is_accepted_a_chunk_at_a_time_as_it_is_handed_out") {
+            return;
+        }
+        let (accepted_at_start, chunks) = sim_acceptance();
+        if chunks == 0 {
+            crate::early_println!("ktest: skipped: needs sim.unaccepted=MiB");
+            return;
+        }
+        assert!(accepted_at_start < chunks, "boot accepted all {chunks} chunks up front");
+        let pending_at_start = crate::mm::unaccepted_bytes();
+        // Take frames until the allocator has reached fresh unaccepted memory; every frame
+        // it hands out passes the sim's release-build "was it accepted" check on the way.
+        let mut frames = alloc::vec::Vec::new();
+        while sim_acceptance().0 == accepted_at_start && frames.len() < 200_000 {
+            match crate::mm::Frame::alloc_zeroed() {
+                Some(frame) => frames.push(frame),
+                None => break,
+            }
+        }
+        let (accepted, _) = sim_acceptance();
+        assert!(accepted > accepted_at_start, "no chunk was accepted after {} frames", frames.len());
+        assert_eq!(
+            crate::mm::unaccepted_bytes(),
+            pending_at_start - (accepted - accepted_at_start) * (2 << 20),
+            "the allocator's bitmap and the platform disagree on what was accepted"
+        );
+        crate::early_println!(
+            "ktest: {accepted_at_start} of {chunks} chunks accepted at boot, {accepted} after {} frames",
+            frames.len()
+        );
+    }
 }

@@ -63,8 +63,9 @@ fn main() -> ExitCode {
         }),
     );
     record(
-        "in-kernel tests under tee=sim: the release-build shared-pool check, measurement \
-         registers, and a report that attest verify --allow-sim affirms on the host",
+        "in-kernel tests under tee=sim: the release-build shared-pool check, 256 MiB of \
+         unaccepted memory accepted lazily, measurement registers, and a report that attest \
+         verify --allow-sim affirms on the host",
         sim_ktests_and_evidence(&elf, &scratch),
     );
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
@@ -404,7 +405,7 @@ fn ktests_with(
 /// The DMA and TEE-platform ktests under the simulated TEE, then the report they printed,
 /// checked by the verifier on the host (tests::sim_evidence).
 fn sim_ktests_and_evidence(elf: &Path, scratch: &Path) -> Result<String, String> {
-    let cmdline = "console=ttyS0 ktest tee=sim ktest.filter=mm::dma,tee::";
+    let cmdline = "console=ttyS0 ktest tee=sim sim.unaccepted=256 ktest.filter=mm::dma,tee::";
     let in_source =
         tests::ktests::count_in_tree(&[Path::new("ostd/src"), Path::new("kernel/src")])?;
     let expected =

@@ -186,12 +186,7 @@ pub(super) fn convert_to_private(paddr: Paddr, count: usize) -> Result<(), TeeEr
     crate::mm::set_direct_map_alias(paddr, count, shared.mask(), false)
         .map_err(|_| TeeError::OutOfMemory)?;
     map_gpa(&mut map)?;
-    let end = paddr + bytes(count);
-    let mut acceptor = RangeAcceptor::new(Gpa::new(paddr), Gpa::new(end), shared)?;
-    while let Some(regs) = acceptor.next_call() {
-        acceptor.on_status(run(regs).status())?;
-    }
-    Ok(())
+    accept(paddr, bytes(count))
 }
 
 fn bytes(count: usize) -> u64 {
@@ -207,4 +202,16 @@ fn map_gpa(map: &mut MapGpa) -> Result<(), TeeError> {
             MapGpaStep::Again(next) => regs = next,
         }
     }
+}
+
+/// Accepts `len` bytes of private memory at `start` (TDG.MEM.PAGE.ACCEPT, the largest pages
+/// that fit, smaller where the host mapped smaller ones).
+pub(super) fn accept(start: Paddr, len: u64) -> Result<(), TeeError> {
+    let shared = info()?.shared_bit();
+    let end = start.checked_add(len).ok_or(TeeError::Unaligned(start))?;
+    let mut acceptor = RangeAcceptor::new(Gpa::new(start), Gpa::new(end), shared)?;
+    while let Some(regs) = acceptor.next_call() {
+        acceptor.on_status(run(regs).status())?;
+    }
+    Ok(())
 }

@@ -193,14 +193,26 @@ impl UnacceptedMap {
     /// map are skipped; contiguous units come back as one chunk. `start + len` past
     /// `u64::MAX` is an error, not a wrap to low memory.
     pub fn take(&mut self, start: u64, len: u64) -> Result<Vec<AcceptChunk>, AcceptError> {
+        let mut chunks = Vec::new();
+        self.take_each(start, len, |chunk| chunks.push(chunk))?;
+        Ok(chunks)
+    }
+
+    /// As [`Self::take`], handing each chunk to `f` instead of collecting them: it does not
+    /// allocate, so a frame allocator may call it under its own lock.
+    pub fn take_each(
+        &mut self,
+        start: u64,
+        len: u64,
+        mut f: impl FnMut(AcceptChunk),
+    ) -> Result<(), AcceptError> {
         let end = start
             .checked_add(len)
             .ok_or(AcceptError::Overflow { field: "accept request length", value: len })?;
-        let mut chunks = Vec::new();
         let low = start.max(self.phys_base);
         let high = end.min(self.end());
         if low >= high {
-            return Ok(chunks);
+            return Ok(());
         }
         let first = (low - self.phys_base) / self.unit_size;
         let last = (high - self.phys_base).div_ceil(self.unit_size);
@@ -215,12 +227,12 @@ impl UnacceptedMap {
                 self.clear(unit);
                 unit += 1;
             }
-            chunks.push(AcceptChunk {
+            f(AcceptChunk {
                 start: self.phys_base + run_start * self.unit_size,
                 end: self.phys_base + unit * self.unit_size,
             });
         }
-        Ok(chunks)
+        Ok(())
     }
 }
 
