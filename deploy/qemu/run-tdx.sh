@@ -14,7 +14,7 @@
 # What the guest does under TDX today (ostd/src/tee/tdx): TDG.VP.INFO at boot (the shared
 # bit), port I/O through TDG.VP.VMCALL (the console works from the first byte), the #VE
 # handler (CPUID, HLT, MSRs, port I/O, MMIO), shared-pool conversion (MapGPA, accept),
-# RTMR extend and TDREPORT. Not yet: lazy acceptance of unaccepted memory, GetQuote.
+# lazy acceptance of unaccepted memory, RTMR extend, TDREPORT and GetQuote.
 set -eu
 bz=$1
 shift

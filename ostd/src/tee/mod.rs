@@ -82,6 +82,8 @@ pub enum TeeError {
     OutOfMemory,
     /// The TDX module or the VMM refused, or answered what cannot be trusted.
     Tdx(tee_abi::tdx::error::TdxError),
+    /// The platform's service did not answer in time (a quote).
+    TimedOut,
 }
 
 impl From<tee_abi::tdx::error::TdxError> for TeeError {
@@ -102,6 +104,7 @@ impl core::fmt::Display for TeeError {
             Self::Unaligned(paddr) => write!(f, "{paddr:#x} is not page-aligned"),
             Self::OutOfMemory => f.write_str("no memory for the TEE's buffer"),
             Self::Tdx(e) => write!(f, "TDX: {e}"),
+            Self::TimedOut => f.write_str("the platform's service did not answer in time"),
         }
     }
 }
@@ -359,9 +362,7 @@ pub fn report(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
 /// As [`report`].
 pub fn quote(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
     match platform() {
-        Platform::Tdx => {
-            Err(TeeError::NotImplemented { platform: Platform::Tdx, primitive: "quotes" })
-        }
+        Platform::Tdx => tdx::quote::quote(report_data),
         _ => report(report_data),
     }
 }

@@ -7,6 +7,7 @@
 //!
 //! - Boot: TDG.VP.INFO gives the GPA width, hence the shared bit ([`init`]).
 //! - Measurement: TDG.MR.RTMR.EXTEND from a private, 64-byte-aligned buffer.
+//! - Quotes: GetQuote through a shared buffer, woken by the event-notify interrupt (`quote`).
 //! - Reports: TDG.MR.REPORT into a private, 1024-byte-aligned buffer; the RTMRs are read
 //!   back from a report.
 //! - Port I/O: TDG.VP.VMCALL<Instruction.IO>, so that the console works before, and without,
@@ -15,6 +16,7 @@
 //!   range shared; back to private, the bit goes, MapGPA maps it private, and every page is
 //!   accepted again (TDG.MEM.PAGE.ACCEPT), which also zeroes it.
 
+pub(crate) mod quote;
 pub(crate) mod ve;
 
 use alloc::vec::Vec;
@@ -78,8 +80,9 @@ fn vmcall(regs: TdvmcallRegs) -> TdvmcallRegs {
         r15: regs.r15,
         ..Default::default()
     };
-    // SAFETY: only Instruction.IO (port numbers and values, no memory) and MapGPA are asked
-    // here. MapGPA names only frames the shared pool owns, whose direct-map entries already
+    // SAFETY: only Instruction.IO (port numbers and values, no memory), SetupEventNotify
+    // (a vector), GetQuote (on a shared-pool buffer the host may read and write, copied out
+    // before use) and MapGPA are asked here. MapGPA names only frames the shared pool owns, whose direct-map entries already
     // carry the shared bit (to shared: the host may then read and write them, and they hold
     // nothing private) or no longer do (to private: they are accepted before use). The
     // VMM's answers are validated by tee-abi before use.
