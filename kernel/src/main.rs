@@ -10,6 +10,7 @@
 
 extern crate alloc;
 
+mod attest;
 mod banner;
 mod block;
 mod device;

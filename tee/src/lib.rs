@@ -43,6 +43,8 @@ pub mod eventlog;
 pub mod guid;
 pub mod snp;
 pub mod tdx;
+/// The simulated TEE's report (the guest's OSTD writes it, with the same crate).
+pub use tee_abi::sim;
 #[cfg(feature = "std")]
 pub mod tsm;
 

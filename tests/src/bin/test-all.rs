@@ -402,14 +402,18 @@ fn ktests_with(
         .map_err(|e| describe_failure(&out, &e))
 }
 
-/// The DMA and TEE-platform ktests under the simulated TEE, then the report they printed,
-/// checked by the verifier on the host (tests::sim_evidence).
+/// The DMA, TEE-platform and evidence ktests under the simulated TEE, then the report they
+/// printed, checked by the verifier on the host (tests::sim_evidence).
 fn sim_ktests_and_evidence(elf: &Path, scratch: &Path) -> Result<String, String> {
-    let cmdline = "console=ttyS0 ktest tee=sim sim.unaccepted=256 ktest.filter=mm::dma,tee::";
+    let cmdline =
+        "console=ttyS0 ktest tee=sim sim.unaccepted=256 ktest.filter=mm::dma,tee::,attest::";
     let in_source =
         tests::ktests::count_in_tree(&[Path::new("ostd/src"), Path::new("kernel/src")])?;
-    let expected =
-        tests::ktests::count_in_tree(&[Path::new("ostd/src/mm/dma"), Path::new("ostd/src/tee")])?;
+    let expected = tests::ktests::count_in_tree(&[
+        Path::new("ostd/src/mm/dma"),
+        Path::new("ostd/src/tee"),
+        Path::new("kernel/src/attest"),
+    ])?;
     let out = boot(&BootSpec::pvh(elf, cmdline)).map_err(|e| format!("cannot start qemu: {e}"))?;
     let verdict = tests::ktests::judge_selection(&out.output, out.succeeded(), in_source, expected)
         .map_err(|e| describe_failure(&out, &e))?;

@@ -1,0 +1,127 @@
+//! Evidence: what the platform returns for 64 bytes of report data, parsed with the types
+//! `attest verify` uses, and checked to bind the report data that was asked for.
+//!
+//! A TDX quote comes back from the host's quoting service through shared memory, and an
+//! SNP report through the host-relayed channel to the PSP: a host could hand back another
+//! guest's evidence, an old one, or bytes that are no evidence at all. So the bytes are
+//! parsed before anyone hands them on, and the report data inside must be the caller's.
+
+use alloc::vec::Vec;
+
+use ostd::tee::{Platform, TeeError};
+
+/// Evidence, as bytes (what a verifier is sent) and as what they say.
+#[derive(Debug)]
+pub enum Evidence {
+    /// A TDX quote (version 4 or 5).
+    Tdx {
+        /// The quote's bytes.
+        bytes: Vec<u8>,
+        /// The quote, parsed.
+        quote: alloc::boxed::Box<tee::tdx::Quote>,
+    },
+    /// An SNP attestation report.
+    Snp {
+        /// The report's bytes.
+        bytes: Vec<u8>,
+        /// The report, parsed.
+        report: alloc::boxed::Box<tee::snp::AttestationReport>,
+    },
+    /// A simulated report (development only; verifiers refuse it unless told otherwise).
+    Sim {
+        /// The report's bytes.
+        bytes: Vec<u8>,
+        /// The report, parsed.
+        report: tee::sim::SimReportBody,
+    },
+}
+
+/// Why no evidence came back.
+#[derive(Debug)]
+pub enum EvidenceError {
+    /// The platform could not produce it (or has no TEE).
+    Platform(TeeError),
+    /// What came back is not the platform's evidence format.
+    Malformed(&'static str),
+    /// The evidence binds other report data than was asked for: stale, or someone else's.
+    WrongReportData,
+}
+
+impl core::fmt::Display for EvidenceError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Platform(e) => write!(f, "{e}"),
+            Self::Malformed(what) => write!(f, "the platform returned a malformed {what}"),
+            Self::WrongReportData => f.write_str("the evidence binds other report data"),
+        }
+    }
+}
+
+impl Evidence {
+    /// Returns the report data the evidence binds.
+    pub fn report_data(&self) -> &[u8; 64] {
+        match self {
+            Self::Tdx { quote, .. } => quote.report_data(),
+            Self::Snp { report, .. } => &report.report_data,
+            Self::Sim { report, .. } => &report.report_data,
+        }
+    }
+
+    /// Returns the evidence's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Tdx { bytes, .. } | Self::Snp { bytes, .. } | Self::Sim { bytes, .. } => bytes,
+        }
+    }
+}
+
+/// Asks the platform for evidence binding `report_data`, and checks what comes back.
+pub fn collect(report_data: &[u8; 64]) -> Result<Evidence, EvidenceError> {
+    let bytes = ostd::tee::quote(report_data).map_err(EvidenceError::Platform)?;
+    let evidence = match ostd::tee::platform() {
+        Platform::Tdx => {
+            let checked = tee::tdx::QuoteBytes::new_checked(&bytes[..])
+                .map_err(|_| EvidenceError::Malformed("TDX quote"))?;
+            let quote = tee::tdx::Quote::parse(&checked)
+                .map_err(|_| EvidenceError::Malformed("TDX quote"))?;
+            Evidence::Tdx { bytes, quote: alloc::boxed::Box::new(quote) }
+        }
+        Platform::SevSnp => {
+            let report = tee::snp::AttestationReport::from_bytes(&bytes)
+                .map_err(|_| EvidenceError::Malformed("SNP report"))?;
+            Evidence::Snp { bytes, report: alloc::boxed::Box::new(report) }
+        }
+        Platform::Sim => {
+            let report =
+                tee::sim::parse(&bytes).map_err(|_| EvidenceError::Malformed("sim report"))?.body;
+            Evidence::Sim { bytes, report }
+        }
+        Platform::None => return Err(EvidenceError::Malformed("report from no TEE")),
+    };
+    if evidence.report_data() != report_data {
+        return Err(EvidenceError::WrongReportData);
+    }
+    Ok(evidence)
+}
+
+ostd::ktest! {
+    fn evidence_binds_the_report_data_asked_for() {
+        let data: [u8; 64] = core::array::from_fn(|i| 0xa0 ^ i as u8);
+        match ostd::tee::platform() {
+            Platform::None => {
+                assert!(matches!(
+                    collect(&data),
+                    Err(EvidenceError::Platform(TeeError::Unsupported { .. }))
+                ));
+            }
+            _ => {
+                let evidence = collect(&data).unwrap();
+                assert_eq!(evidence.report_data(), &data);
+                if let Evidence::Sim { report, .. } = &evidence {
+                    assert_eq!(report.registers, Some(ostd::tee::measurement_registers().unwrap()));
+                    assert_eq!(&tee::sim::parse(evidence.bytes()).unwrap().body, report);
+                }
+            }
+        }
+    }
+}

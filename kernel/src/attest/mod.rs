@@ -1,0 +1,5 @@
+//! Attestation in the guest: evidence from this machine's TEE, checked and typed with the
+//! verifier's own formats (`tee`). Linux's attestation interfaces (configfs-tsm,
+//! `/dev/tdx_guest`, `/dev/sev-guest`) will be built on it.
+
+pub mod evidence;
