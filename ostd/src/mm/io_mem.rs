@@ -62,7 +62,14 @@ impl IoMem {
         let image = PhysSpan::from_bounds(image.start, image.end).unwrap_or(PhysSpan::ALL);
         let reach = kspace::io_reach();
         let pages = check_window(paddr, len as u64, purpose, reach, image, info.memory.spans())?;
-        let vaddr = kspace::map_io(pages).ok_or(WindowError::NoPageTables { range: pages })?;
+        // Device registers are the host's: under TDX they are reached through the shared
+        // alias (Linux's ioremap maps MMIO decrypted); firmware tables stay private.
+        let alias = match purpose {
+            WindowPurpose::Device => crate::tee::mmio_alias(),
+            _ => 0,
+        };
+        let vaddr =
+            kspace::map_io(pages, alias).ok_or(WindowError::NoPageTables { range: pages })?;
         Ok(Self { paddr, vaddr: vaddr + (paddr - pages.start()), len })
     }
 

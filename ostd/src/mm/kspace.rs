@@ -76,8 +76,11 @@ fn map_one(root: Paddr, va: Vaddr, pa: Paddr, hw: Hw, huge: bool) {
 
 /// Sets (`on`) or clears `alias` (an address bit declared with
 /// [`page_table::set_alias_bits`]: TDX's shared bit) in the direct map's entries for the
-/// `count` frames at `paddr`, splitting 2 MiB pages as needed, and flushes them. The frames
-/// must be RAM in the direct map.
+/// `count` frames at `paddr`, and flushes them. The frames must be RAM in the direct map.
+///
+/// All or nothing: the 2 MiB pages over the range are split first, and only when every
+/// entry is a 4 KiB one does any bit change; a split that runs out of memory leaves every
+/// entry's alias as it was (the splits made stand: they map the same frames the same way).
 pub(crate) fn set_direct_map_alias(
     paddr: Paddr,
     count: usize,
@@ -85,23 +88,27 @@ pub(crate) fn set_direct_map_alias(
     on: bool,
 ) -> Result<(), page_table::WalkError> {
     let root = KERNEL_ROOT.lock();
+    let va_of = |i: u64| PHYS_OFFSET + paddr + i * PAGE_SIZE as u64;
     for i in 0..count as u64 {
-        let va = PHYS_OFFSET + paddr + i * PAGE_SIZE as u64;
-        let (mut entry, mut level) =
-            page_table::find_leaf(*root, va).ok_or(page_table::WalkError::HugePageInTheWay)?;
-        if level == 2 {
-            page_table::split_huge(entry)?;
+        let va = va_of(i);
+        match page_table::find_leaf(*root, va) {
+            Some((_, 1)) => {}
+            Some((entry, 2)) => {
+                page_table::split_huge(entry)?;
+                page_table::flush(va);
+            }
+            // The direct map uses 4 KiB and 2 MiB pages only (init); anything else is not RAM.
+            _ => return Err(page_table::WalkError::HugePageInTheWay),
+        }
+    }
+    for i in 0..count as u64 {
+        let va = va_of(i);
+        // Every entry is a present 4 KiB one now (checked above, under the same lock).
+        if let Some((entry, 1)) = page_table::find_leaf(*root, va) {
+            let value = entry.get();
+            entry.set(if on { value | alias } else { value & !alias });
             page_table::flush(va);
-            (entry, level) =
-                page_table::find_leaf(*root, va).ok_or(page_table::WalkError::OutOfMemory)?;
         }
-        if level != 1 {
-            // The direct map uses 4 KiB and 2 MiB pages only (init).
-            return Err(page_table::WalkError::HugePageInTheWay);
-        }
-        let value = entry.get();
-        entry.set(if on { value | alias } else { value & !alias });
-        page_table::flush(va);
     }
     Ok(())
 }
@@ -199,14 +206,15 @@ pub(super) fn copy_kernel_half(user_root: Paddr) {
 
 static IO_LOCK: SpinLock<()> = SpinLock::new(());
 
-/// Maps the physical pages `pages` uncached into the I/O window and returns the virtual
-/// address of `pages.start()`. Mapping the same range twice is harmless.
+/// Maps the physical pages `pages` uncached into the I/O window, with `alias` in the entries'
+/// addresses (TDX's shared bit for device memory, 0 for firmware tables), and returns the
+/// virtual address of `pages.start()`. Mapping the same range twice is harmless.
 ///
 /// `pages` comes from [`super::phys_bounds::check_window`], so it is page-aligned and below
 /// [`io_reach`]: every page lands in one of the I/O window's PML4 slots, made at boot, never
 /// in the slots above (the kernel stacks and the image). Returns `None` if that does not
 /// hold or page-table memory runs out.
-pub(super) fn map_io(pages: PhysSpan) -> Option<Vaddr> {
+pub(super) fn map_io(pages: PhysSpan, alias: u64) -> Option<Vaddr> {
     if pages.end() > io_reach() || pages.start() % PAGE_SIZE as u64 != 0 {
         return None;
     }
@@ -217,7 +225,7 @@ pub(super) fn map_io(pages: PhysSpan) -> Option<Vaddr> {
     while pa < pages.end() {
         let va = IO_OFFSET + pa;
         match page_table::walk(root, va, 1, true, Hw::PRESENT | Hw::WRITABLE) {
-            Ok(Some(entry)) if !entry.is_present() => entry.set(pa | hw.bits()),
+            Ok(Some(entry)) if !entry.is_present() => entry.set(pa | alias | hw.bits()),
             Ok(Some(_)) => {}
             _ => return None,
         }
@@ -268,13 +276,14 @@ crate::ktest! {
         frame.write_bytes(100, b"kept");
         neighbour.write_bytes(0, b"next");
         let va = super::paddr_to_vaddr(frame.paddr());
-        super::page_table::set_alias_bits(ALIAS);
+        let saved = super::page_table::alias_bits();
+        super::page_table::set_alias_bits(saved | ALIAS);
         set_direct_map_alias(frame.paddr(), 1, ALIAS, true).unwrap();
         let (entry, level) = page_table::find_leaf(kernel_root(), va).unwrap();
         let with_alias = entry.get();
         let frame_seen = entry.paddr();
         set_direct_map_alias(frame.paddr(), 1, ALIAS, false).unwrap();
-        super::page_table::set_alias_bits(0);
+        super::page_table::set_alias_bits(saved);
         assert_eq!(level, 1, "the entry is a 4 KiB one after the split");
         assert_ne!(with_alias & ALIAS, 0, "the alias bit was set");
         assert_eq!(frame_seen, frame.paddr(), "the entry's frame is read without the alias");

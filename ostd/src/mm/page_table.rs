@@ -51,7 +51,7 @@ pub(crate) fn set_alias_bits(mask: u64) {
     ALIAS_BITS.store(mask & ADDR_MASK, core::sync::atomic::Ordering::Relaxed);
 }
 
-fn alias_bits() -> u64 {
+pub(super) fn alias_bits() -> u64 {
     ALIAS_BITS.load(core::sync::atomic::Ordering::Relaxed)
 }
 

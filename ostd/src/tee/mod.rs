@@ -84,6 +84,9 @@ pub enum TeeError {
     Tdx(tee_abi::tdx::error::TdxError),
     /// The platform's service did not answer in time (a quote).
     TimedOut,
+    /// A conversion failed part way: the frames are neither private nor shared for sure, and
+    /// must never be used again (the shared pool leaks them).
+    Stranded,
 }
 
 impl From<tee_abi::tdx::error::TdxError> for TeeError {
@@ -105,6 +108,7 @@ impl core::fmt::Display for TeeError {
             Self::OutOfMemory => f.write_str("no memory for the TEE's buffer"),
             Self::Tdx(e) => write!(f, "TDX: {e}"),
             Self::TimedOut => f.write_str("the platform's service did not answer in time"),
+            Self::Stranded => f.write_str("a conversion failed part way; the memory is stranded"),
         }
     }
 }
@@ -154,6 +158,10 @@ pub(crate) fn init(info: &BootInfo) {
         Platform::Tdx => match tdx::init() {
             Ok(td) => {
                 crate::mm::set_alias_bits(td.shared_bit().mask());
+                // A TD whose host may make private pages pending under it must not run on.
+                if let Err(e) = tdx::settle_sept_ve() {
+                    panic!("tee: cannot turn SEPT #VE off: {e}");
+                }
                 log::info!("tee: TDX, GPA width {:?}, {:?}", td.gpa_width, td.attributes);
             }
             // Without the shared bit nothing can be shared with the host: say so loudly; the
@@ -263,10 +271,9 @@ pub fn sim_acceptance() -> (u64, u64) {
     sim::acceptance()
 }
 
-/// Returns the address bits a device address carries to reach shared memory: TDX's shared
-/// bit, 0 elsewhere (SNP's shared pages are the ones without the C-bit, which devices never
-/// see).
-pub(crate) fn device_alias() -> u64 {
+/// Returns the address bits that make a mapping of device memory (MMIO) reach the host:
+/// TDX's shared bit; 0 elsewhere. Firmware tables stay private.
+pub(crate) fn mmio_alias() -> u64 {
     match platform() {
         Platform::Tdx => tdx::shared_mask(),
         _ => 0,

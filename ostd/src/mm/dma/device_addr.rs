@@ -33,9 +33,9 @@ impl DeviceAddr {
     /// Under `tee=sim`, if any byte of the range is private memory or free in the pool.
     pub(super) fn new(paddr: Paddr, len: usize) -> Self {
         crate::tee::check_device_range(paddr, len, || pool::is_handed_out(paddr, len));
-        // Under TDX a device reaches shared memory through the shared alias of the GPA (as
-        // Linux's `phys_to_dma_unencrypted` sets the shared bit); elsewhere the alias is 0.
-        Self(paddr | crate::tee::device_alias())
+        // The plain guest-physical address, under TDX too: the VMM's devices see guest memory
+        // without the shared bit (Linux's x86 `phys_to_dma_unencrypted` adds none).
+        Self(paddr)
     }
 
     /// Returns the address as the number a descriptor or device register holds.

@@ -37,8 +37,14 @@ pub(super) fn alloc(count: usize) -> Result<Paddr, DmaError> {
     let segment = Segment::alloc_zeroed(frames).ok_or(DmaError::OutOfMemory)?;
     let (base, frames) = segment.into_raw();
     if let Err(e) = crate::tee::convert_to_shared(base, frames) {
+        if e == crate::tee::TeeError::Stranded {
+            // Part of the chunk may be the host's now: it is leaked, never reused.
+            log::warn!("dma: leaking {base:#x}+{frames} frames: {e}");
+            return Err(DmaError::Conversion(e));
+        }
         // SAFETY: `base, frames` came from `into_raw` just above, used once, and the
-        // conversion failed, so they are still private memory that nothing else references.
+        // conversion failed without stranding them (any error but `Stranded` leaves the
+        // frames private), so they are private memory that nothing else references.
         drop(unsafe { Segment::from_raw(base, frames) });
         return Err(DmaError::Conversion(e));
     }
@@ -112,6 +118,11 @@ pub(crate) fn shrink() -> usize {
                 // SAFETY: the chunk came from one `Segment::into_raw` in `alloc` (the pool's
                 // invariant) and is turned back into a segment here, once (above).
                 drop(unsafe { Segment::from_raw(base, frames) });
+            }
+            // Part way back: neither shared nor private for sure, so neither pool nor
+            // allocator may have the frames again.
+            Err(e @ crate::tee::TeeError::Stranded) => {
+                log::warn!("dma: leaking {base:#x}+{frames} frames: {e}");
             }
             // A page the host will not give back must never be reused as private memory.
             Err(e) => {

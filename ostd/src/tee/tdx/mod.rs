@@ -13,8 +13,10 @@
 //! - Port I/O: TDG.VP.VMCALL<Instruction.IO>, so that the console works before, and without,
 //!   a #VE handler.
 //! - Conversion: to shared, the direct map's entries get the shared bit, then MapGPA maps the
-//!   range shared; back to private, the bit goes, MapGPA maps it private, and every page is
-//!   accepted again (TDG.MEM.PAGE.ACCEPT), which also zeroes it.
+//!   range shared; back to private, MapGPA maps it private, every page is accepted again
+//!   (TDG.MEM.PAGE.ACCEPT), and only then does the bit leave the entries (Linux's order). A
+//!   conversion that fails part way strands the frames (`TeeError::Stranded`): leaked.
+//! - Boot also settles SEPT #VE (`settle_sept_ve`): off, or the TD does not run.
 
 pub(crate) mod quote;
 pub(crate) mod ve;
@@ -49,12 +51,16 @@ fn run(regs: TdcallRegs) -> TdcallRegs {
         r12: regs.r12,
         r13: regs.r13,
     };
-    // SAFETY: only the leaves built in this file are run: VP.INFO (no memory), RTMR.EXTEND
-    // and MR.REPORT, whose GPAs are private frames owned by the caller for the call's
-    // duration (the module reads the extend data, and writes the report only inside the
-    // 1024 bytes of a frame nothing else uses), and MEM.PAGE.ACCEPT, on frames the shared
-    // pool owns and has just unmapped from the host (`convert_to_private`): accepting
-    // zeroes them, and nothing holds a reference into them.
+    // SAFETY: only the leaves built in this module are run:
+    // - VP.INFO, VP.VEINFO.GET, VM.RD and VM.WR (TD_CTLS' pending-#VE bit): registers only;
+    // - RTMR.EXTEND and MR.REPORT, whose GPAs are private frames the caller owns for the
+    //   call (the module reads the 48 bytes of extend data, and writes the report only inside
+    //   the first 1024 bytes of a frame nothing else uses);
+    // - MEM.PAGE.ACCEPT, on frames nothing references: shared-pool frames just mapped back
+    //   to private (`convert_to_private`, whose direct-map entries still carry the shared
+    //   bit, so no private mapping is used until they are accepted), or free frames the
+    //   allocator accepts before handing them out (`frame_alloc`). Accepting changes only
+    //   their contents (zeroed where they were pending).
     let status = unsafe { tdx_guest::tdcall::td_call_raw(&mut args) };
     TdcallRegs {
         rax: status,
@@ -80,12 +86,15 @@ fn vmcall(regs: TdvmcallRegs) -> TdvmcallRegs {
         r15: regs.r15,
         ..Default::default()
     };
-    // SAFETY: only Instruction.IO (port numbers and values, no memory), SetupEventNotify
-    // (a vector), GetQuote (on a shared-pool buffer the host may read and write, copied out
-    // before use) and MapGPA are asked here. MapGPA names only frames the shared pool owns, whose direct-map entries already
-    // carry the shared bit (to shared: the host may then read and write them, and they hold
-    // nothing private) or no longer do (to private: they are accepted before use). The
-    // VMM's answers are validated by tee-abi before use.
+    // SAFETY: only these are asked here, none of which touches guest memory the VMM may not:
+    // - Instruction.CPUID/HLT/IO/RDMSR/WRMSR and #VE.RequestMMIO (the #VE handler's
+    //   emulation: registers and device addresses, no guest memory);
+    // - SetupEventNotifyInterrupt (a vector), GetQuote (on a shared-pool buffer the host may
+    //   read and write, copied out before use);
+    // - MapGPA, naming only frames the shared pool owns: to shared after their direct-map
+    //   entries carry the shared bit (they hold nothing private), to private before those
+    //   entries lose it (they are accepted before any private mapping is used).
+    // The VMM's answers are validated by tee-abi before use.
     let status = unsafe { tdx_guest::tdvmcall::td_vmcall_raw(&mut args) };
     TdvmcallRegs {
         rax: status,
@@ -109,6 +118,38 @@ pub(super) fn init() -> Result<&'static TdInfo, TdxError> {
     out.check_success(tdcall::TdcallLeaf::VpInfo)?;
     let info = decode_vp_info(&out)?;
     Ok(INFO.call_once(|| info))
+}
+
+/// Makes sure the host cannot make a private page pending and have the guest take a #VE at
+/// an arbitrary instruction ("SEPT #VE"), as Linux's `disable_sept_ve()` does: turn it off
+/// where the module lets the guest, refuse to run where it cannot be off (a debug TD runs on
+/// with a warning). `tee-abi`'s `sept_ve` makes the decisions.
+pub(super) fn settle_sept_ve() -> Result<(), TdxError> {
+    use tee_abi::tdx::sept_ve::{self, SeptVeDecision, SeptVePlan};
+    use tee_abi::tdx::tdcall::{TdcsField, decode_vm_rd, vm_rd};
+    let attributes = info()?.attributes;
+    // A module without CONFIG_FLAGS (TDX 1.0) fails the read: it reads as "not flexible".
+    let flags = decode_vm_rd(&run(vm_rd(TdcsField::CONFIG_FLAGS))).unwrap_or(0);
+    let decision = match sept_ve::plan(attributes, flags) {
+        SeptVePlan::Decided(decision) => decision,
+        SeptVePlan::ReadTdCtls => {
+            let td_ctls = decode_vm_rd(&run(vm_rd(TdcsField::TD_CTLS)))?;
+            sept_ve::decide_from_td_ctls(attributes, td_ctls)
+        }
+    };
+    match decision {
+        SeptVeDecision::AlreadyDisabled => {}
+        SeptVeDecision::Disable => {
+            run(sept_ve::disable_write()).check_success(tdcall::TdcallLeaf::VmWr)?;
+        }
+        SeptVeDecision::KeepForDebug | SeptVeDecision::MisconfiguredDebugTolerated => {
+            log::warn!("tdx: SEPT #VE stays on in this debug TD ({decision:?})");
+        }
+        SeptVeDecision::Misconfigured => {
+            panic!("TD misconfiguration: SEPT_VE_DISABLE must be set (ATTRIBUTES {attributes:?})")
+        }
+    }
+    Ok(())
 }
 
 fn info() -> Result<&'static TdInfo, TdxError> {
@@ -167,29 +208,39 @@ pub(crate) fn io_write(size: IoSize, port: u16, value: u32) {
 }
 
 /// Makes the `count` frames at `paddr` shared with the host: the shared bit in their
-/// direct-map entries, then MapGPA. On failure the entries are put back.
+/// direct-map entries (all or nothing), then MapGPA.
+///
+/// Errors keep the pool's contract: before MapGPA the entries are put back and the frames
+/// are private (any error but [`TeeError::Stranded`]); once MapGPA was asked, a failure may
+/// have converted part of the range, so the frames are [`TeeError::Stranded`]: in neither
+/// state, never to be used again.
 pub(super) fn convert_to_shared(paddr: Paddr, count: usize) -> Result<(), TeeError> {
     let shared = info()?.shared_bit();
     let mut map = MapGpa::new(Gpa::new(paddr), bytes(count), MapTarget::Shared, shared)?;
     crate::mm::set_direct_map_alias(paddr, count, shared.mask(), true)
         .map_err(|_| TeeError::OutOfMemory)?;
-    if let Err(e) = map_gpa(&mut map) {
-        let _ = crate::mm::set_direct_map_alias(paddr, count, shared.mask(), false);
-        return Err(e);
-    }
-    Ok(())
+    map_gpa(&mut map).map_err(|e| {
+        log::error!("tdx: MapGPA to shared of {paddr:#x}+{count} frames failed: {e}");
+        TeeError::Stranded
+    })
 }
 
-/// Takes the `count` frames at `paddr` back: the shared bit leaves their direct-map
-/// entries, MapGPA maps them private, and each is accepted (zeroed) again. On failure the
-/// frames must not be used again (the pool keeps them out of the allocator).
+/// Takes the `count` frames at `paddr` back, in Linux's order (`tdx_enc_status_changed`):
+/// MapGPA maps them private, each page is accepted again, and only then does the shared bit
+/// leave their direct-map entries, so that no private mapping ever points at a page the host
+/// still has. Any failure strands the frames ([`TeeError::Stranded`]): the pool leaks them.
 pub(super) fn convert_to_private(paddr: Paddr, count: usize) -> Result<(), TeeError> {
     let shared = info()?.shared_bit();
     let mut map = MapGpa::new(Gpa::new(paddr), bytes(count), MapTarget::Private, shared)?;
+    let stranded = |what: &str, e: TeeError| {
+        log::error!("tdx: {what} of {paddr:#x}+{count} frames back to private failed: {e}");
+        TeeError::Stranded
+    };
+    map_gpa(&mut map).map_err(|e| stranded("MapGPA", e))?;
+    accept(paddr, bytes(count)).map_err(|e| stranded("accepting", e))?;
+    // Every entry is a 4 KiB one since the conversion to shared split them: cannot fail.
     crate::mm::set_direct_map_alias(paddr, count, shared.mask(), false)
-        .map_err(|_| TeeError::OutOfMemory)?;
-    map_gpa(&mut map)?;
-    accept(paddr, bytes(count))
+        .map_err(|_| stranded("unmapping the shared alias", TeeError::OutOfMemory))
 }
 
 fn bytes(count: usize) -> u64 {
