@@ -30,6 +30,22 @@ const IO_SLOT: usize = 384;
 const _: () = assert!(IO_OFFSET == 0xffff_0000_0000_0000 | (IO_SLOT as u64) << 39);
 const _: () = assert!(IO_SLOT + IO_WINDOW_SLOTS as usize <= super::kstack::KSTACK_PML4_SLOT);
 
+/// Writes back and evicts the cache lines of the `count` frames at `paddr` (through the
+/// direct map), as Linux does before a TDX conversion (`tdx_cache_flush_required`): a line
+/// cached under the private key must not be written back over the page once it is shared.
+pub(crate) fn flush_cache_lines(paddr: Paddr, count: usize) {
+    const LINE: usize = 64;
+    let base = super::paddr_to_vaddr(paddr);
+    for offset in (0..count * PAGE_SIZE).step_by(LINE) {
+        // SAFETY: CLFLUSH only writes a line back and evicts it; it changes no memory
+        // contents, and the address is in the direct map (RAM the caller's frames hold), so
+        // it cannot fault.
+        unsafe { core::arch::x86_64::_mm_clflush((base + offset as u64) as *const u8) };
+    }
+    // SAFETY: a fence orders the flushes before the conversion that follows; no memory effect.
+    unsafe { core::arch::x86_64::_mm_mfence() };
+}
+
 /// The kernel's text (link addresses), set once at boot.
 static TEXT: spin::Once<core::ops::Range<Vaddr>> = spin::Once::new();
 
@@ -294,6 +310,15 @@ crate::ktest! {
         assert_eq!(&got, b"kept");
         neighbour.read_bytes(0, &mut got);
         assert_eq!(&got, b"next");
+    }
+
+    fn flushing_cache_lines_keeps_the_frames_contents() {
+        let frame = super::Frame::alloc_zeroed().unwrap();
+        frame.write_bytes(4000, b"line");
+        flush_cache_lines(frame.paddr(), 1);
+        let mut got = [0u8; 4];
+        frame.read_bytes(4000, &mut got);
+        assert_eq!(&got, b"line");
     }
 
     fn direct_map_translates_to_the_physical_address() {

@@ -217,6 +217,7 @@ pub(crate) fn io_write(size: IoSize, port: u16, value: u32) {
 pub(super) fn convert_to_shared(paddr: Paddr, count: usize) -> Result<(), TeeError> {
     let shared = info()?.shared_bit();
     let mut map = MapGpa::new(Gpa::new(paddr), bytes(count), MapTarget::Shared, shared)?;
+    crate::mm::flush_cache_lines(paddr, count);
     crate::mm::set_direct_map_alias(paddr, count, shared.mask(), true)
         .map_err(|_| TeeError::OutOfMemory)?;
     map_gpa(&mut map).map_err(|e| {
