@@ -51,7 +51,7 @@ fn run(regs: TdcallRegs) -> TdcallRegs {
         r12: regs.r12,
         r13: regs.r13,
     };
-    // SAFETY: only the leaves built in this module are run:
+    // Only the leaves built in this module are run:
     // - VP.INFO, VP.VEINFO.GET, VM.RD and VM.WR (TD_CTLS' pending-#VE bit): registers only;
     // - RTMR.EXTEND and MR.REPORT, whose GPAs are private frames the caller owns for the
     //   call (the module reads the 48 bytes of extend data, and writes the report only inside
@@ -61,6 +61,7 @@ fn run(regs: TdcallRegs) -> TdcallRegs {
     //   bit, so no private mapping is used until they are accepted), or free frames the
     //   allocator accepts before handing them out (`frame_alloc`). Accepting changes only
     //   their contents (zeroed where they were pending).
+    // SAFETY: every leaf run is one of those above, each naming only memory it may touch.
     let status = unsafe { tdx_guest::tdcall::td_call_raw(&mut args) };
     TdcallRegs {
         rax: status,
@@ -86,7 +87,7 @@ fn vmcall(regs: TdvmcallRegs) -> TdvmcallRegs {
         r15: regs.r15,
         ..Default::default()
     };
-    // SAFETY: only these are asked here, none of which touches guest memory the VMM may not:
+    // Only these are asked here, none of which touches guest memory the VMM may not:
     // - Instruction.CPUID/HLT/IO/RDMSR/WRMSR and #VE.RequestMMIO (the #VE handler's
     //   emulation: registers and device addresses, no guest memory);
     // - SetupEventNotifyInterrupt (a vector), GetQuote (on a shared-pool buffer the host may
@@ -95,6 +96,7 @@ fn vmcall(regs: TdvmcallRegs) -> TdvmcallRegs {
     //   entries carry the shared bit (they hold nothing private), to private before those
     //   entries lose it (they are accepted before any private mapping is used).
     // The VMM's answers are validated by tee-abi before use.
+    // SAFETY: every sub-function asked is one of those above, naming only shared memory.
     let status = unsafe { tdx_guest::tdvmcall::td_vmcall_raw(&mut args) };
     TdvmcallRegs {
         rax: status,
