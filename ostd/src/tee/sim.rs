@@ -90,34 +90,42 @@ pub(super) fn note_unaccepted(start: u64, end: u64) {
     (u.start, u.end) = (start, end.min(start + CHUNKS as u64 * CHUNK));
 }
 
+impl Unaccepted {
+    /// Returns, for each stand-in chunk that `start..start + len` touches, the chunk's index
+    /// and the first address of the range inside it.
+    fn chunks(&self, start: u64, len: u64) -> impl Iterator<Item = (usize, u64)> + use<> {
+        let (base, end) = (self.start, start.saturating_add(len).min(self.end));
+        let mut at = start.max(base);
+        core::iter::from_fn(move || {
+            (at < end).then(|| {
+                let chunk = ((at - base) / CHUNK) as usize;
+                let here = at;
+                at = base + (chunk as u64 + 1) * CHUNK;
+                (chunk, here)
+            })
+        })
+    }
+
+    fn is_accepted(&self, chunk: usize) -> bool {
+        self.accepted[chunk / 64] & (1 << (chunk % 64)) != 0
+    }
+}
+
 /// Accepts `start..start + len`: marks the stand-in's chunks in it accepted.
 pub(super) fn accept(start: u64, len: u64) {
     let mut u = UNACCEPTED.lock();
-    let end = start.saturating_add(len).min(u.end);
-    let mut at = start.max(u.start);
-    while at < end {
-        let chunk = ((at - u.start) / CHUNK) as usize;
-        if u.accepted[chunk / 64] & (1 << (chunk % 64)) == 0 {
+    for (chunk, _) in u.chunks(start, len) {
+        if !u.is_accepted(chunk) {
             u.accepted[chunk / 64] |= 1 << (chunk % 64);
             u.accepted_chunks += 1;
         }
-        at = u.start + (chunk as u64 + 1) * CHUNK;
     }
 }
 
 /// Returns the first frame of `start..start + len` in the stand-in that was not accepted.
 pub(super) fn first_unaccepted(start: u64, len: u64) -> Option<u64> {
     let u = UNACCEPTED.lock();
-    let end = start.saturating_add(len).min(u.end);
-    let mut at = start.max(u.start);
-    while at < end {
-        let chunk = ((at - u.start) / CHUNK) as usize;
-        if u.accepted[chunk / 64] & (1 << (chunk % 64)) == 0 {
-            return Some(at);
-        }
-        at += PAGE_SIZE as u64;
-    }
-    None
+    u.chunks(start, len).find(|&(chunk, _)| !u.is_accepted(chunk)).map(|(_, at)| at)
 }
 
 /// Returns (chunks accepted, chunks in the stand-in).
