@@ -111,6 +111,20 @@ pub enum NextPoll {
     Unknown,
 }
 
+impl NextPoll {
+    /// Returns when a poll is next needed for both `self` and `other`.
+    pub fn earliest(self, other: NextPoll) -> NextPoll {
+        match (self, other) {
+            (NextPoll::Unknown, _) | (_, NextPoll::Unknown) => NextPoll::Unknown,
+            (NextPoll::At(a), NextPoll::At(b)) => NextPoll::At(a.min(b)),
+            (NextPoll::At(at), NextPoll::OnActivity) | (NextPoll::OnActivity, NextPoll::At(at)) => {
+                NextPoll::At(at)
+            }
+            (NextPoll::OnActivity, NextPoll::OnActivity) => NextPoll::OnActivity,
+        }
+    }
+}
+
 impl Ifaces {
     /// Creates lo with 127.0.0.1/8 and ::1/128, up.
     pub fn new(now: Instant) -> Self {

@@ -109,8 +109,6 @@ pub struct Stack {
     /// The sockets to look at when the current poll ends: named by the socket call, or
     /// reported by smoltcp.
     changed: BTreeSet<SockId>,
-    /// Whether every socket must be looked at (a call that named none, or the net task's).
-    all_changed: bool,
     /// TCP sockets whose handshake may be under way: their give-up time is this stack's own
     /// timer, so every poll looks at them.
     connecting: BTreeSet<SockId>,
@@ -128,7 +126,6 @@ impl Stack {
             orphans: Vec::new(),
             next_id: 1,
             changed: BTreeSet::new(),
-            all_changed: false,
             connecting: BTreeSet::new(),
         }
     }
@@ -151,11 +148,14 @@ impl Stack {
     }
 
     /// Polls the interfaces, lets the protocols react (spare listeners, orphans, connected
-    /// UDP filters), and polls again while that made work. Returns the sockets to wake, and
-    /// the earliest time one of those that changed needs a poll (`None` inside: ask
-    /// [`Stack::poll_at_ns`]).
-    fn poll(&mut self) -> (Vec<Arc<Shared>>, Option<Option<u64>>) {
-        let mut next: Option<Option<Instant>> = Some(None);
+    /// UDP filters), and polls again while that made work. Looks at the sockets that changed,
+    /// or at every socket if `all`. Returns the sockets to wake, and when one of those that
+    /// changed next needs a poll.
+    fn poll(&mut self, all: bool) -> (Vec<Arc<Shared>>, NextPoll) {
+        if all {
+            self.changed.extend(self.entries.keys());
+        }
+        let mut next = NextPoll::OnActivity;
         for _ in 0..MAX_POLL_ROUNDS {
             if let Some(eth0) = &mut self.ifaces.eth0 {
                 eth0.device.begin_round();
@@ -165,15 +165,8 @@ impl Stack {
             let Self { ifaces, changed, .. } = self;
             ifaces.drain_changed(now, |id, when| {
                 changed.insert(id);
-                next = match (next, when) {
-                    (None, _) | (_, NextPoll::Unknown) => None,
-                    (Some(a), NextPoll::At(b)) => Some(Some(a.map_or(b, |a| a.min(b)))),
-                    (Some(a), NextPoll::OnActivity) => Some(a),
-                };
+                next = next.earliest(when);
             });
-            if self.all_changed {
-                self.changed.extend(self.entries.keys());
-            }
             let mut look: BTreeSet<SockId> = self.changed.clone();
             look.extend(&self.connecting);
             let mut more = super::tcp::after_poll(self, &look);
@@ -190,7 +183,7 @@ impl Stack {
         let connecting = core::mem::take(&mut self.connecting);
         for id in connecting {
             if let Some(at) = super::tcp::give_up_at(self, id) {
-                next = next.map(|a| Some(a.map_or(at, |a| a.min(at))));
+                next = next.earliest(NextPoll::At(at));
                 self.connecting.insert(id);
             }
         }
@@ -205,8 +198,7 @@ impl Stack {
                 woken.push(entry.shared.clone());
             }
         }
-        self.all_changed = false;
-        (woken, next.map(|at| at.map(instant_ns)))
+        (woken, next)
     }
 
     /// Returns when the stack next needs a poll (monotonic ns), if ever: asks every socket.
@@ -266,12 +258,16 @@ fn run_and_poll<R>(id: Option<SockId>, f: impl FnOnce(&mut Stack) -> R) -> R {
         let mut guard = STACK.lock();
         let stack = guard.get_or_insert_with(|| Stack::new(now()));
         let result = f(stack);
-        match id {
-            Some(id) => _ = stack.changed.insert(id),
-            None => stack.all_changed = true,
+        if let Some(id) = id {
+            stack.changed.insert(id);
         }
-        let (woken, next) = stack.poll();
-        (result, woken, next.unwrap_or_else(|| stack.poll_at_ns()))
+        let (woken, next) = stack.poll(id.is_none());
+        let poll_at = match next {
+            NextPoll::At(at) => Some(instant_ns(at)),
+            NextPoll::OnActivity => None,
+            NextPoll::Unknown => stack.poll_at_ns(),
+        };
+        (result, woken, poll_at)
     };
     for shared in woken {
         shared.wake();
@@ -291,8 +287,7 @@ pub fn poll_now() -> Option<u64> {
     let (woken, poll_at) = {
         let mut guard = STACK.lock();
         let stack = guard.get_or_insert_with(|| Stack::new(now()));
-        stack.all_changed = true;
-        (stack.poll().0, stack.poll_at_ns())
+        (stack.poll(true).0, stack.poll_at_ns())
     };
     for shared in woken {
         shared.wake();
