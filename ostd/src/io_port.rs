@@ -84,7 +84,7 @@ impl<T: PortValue> Port<T> {
     /// `x86_64::instructions::port::Port::read`).
     pub(crate) unsafe fn read(&mut self) -> T {
         if crate::tee::is_tdx_early() {
-            T::from_raw(crate::tee::tdx_io_read(T::SIZE, self.port))
+            T::from_raw(crate::tee::tdx::io_read(T::SIZE, self.port))
         } else {
             // SAFETY: forwarded from the caller.
             unsafe { T::read_native(self.port) }
@@ -98,7 +98,7 @@ impl<T: PortValue> Port<T> {
     /// point a DMA engine at memory).
     pub(crate) unsafe fn write(&mut self, value: T) {
         if crate::tee::is_tdx_early() {
-            crate::tee::tdx_io_write(T::SIZE, self.port, value.to_raw());
+            crate::tee::tdx::io_write(T::SIZE, self.port, value.to_raw());
         } else {
             // SAFETY: forwarded from the caller.
             unsafe { T::write_native(self.port, value) }

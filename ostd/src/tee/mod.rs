@@ -23,7 +23,7 @@
 //! is tested on the host.
 
 mod sim;
-mod tdx;
+pub(crate) mod tdx;
 mod tests;
 pub(crate) mod ve_glue;
 
@@ -202,16 +202,6 @@ fn detect() -> Platform {
 pub(crate) fn is_tdx_early() -> bool {
     static TDX: Once<bool> = Once::new();
     *TDX.call_once(|| detect() == Platform::Tdx)
-}
-
-/// Port input through the VMM, for [`crate::io_port`] under TDX.
-pub(crate) fn tdx_io_read(size: tee_abi::tdx::tdvmcall::IoSize, port: u16) -> u32 {
-    tdx::io_read(size, port)
-}
-
-/// Port output through the VMM, for [`crate::io_port`] under TDX.
-pub(crate) fn tdx_io_write(size: tee_abi::tdx::tdvmcall::IoSize, port: u16, value: u32) {
-    tdx::io_write(size, port, value);
 }
 
 /// Returns how much memory the simulated TEE should present as unaccepted
