@@ -97,6 +97,11 @@ fn overlaps(a: PhysRange, b: PhysRange) -> bool {
     a.start < b.end && b.start < a.end
 }
 
+/// Returns a range the boot reserved (the image, the initrd, boot data) that `r` overlaps.
+fn reservation(info: &BootInfo, r: PhysRange) -> Option<PhysRange> {
+    info.reserved.iter().copied().find(|&res| !res.is_empty() && overlaps(r, res))
+}
+
 pub(super) fn init(info: &BootInfo) {
     // The whole frames of each usable region below MAX_PADDR. The rounding is checked: a
     // region the memory map puts at the top of the address space must not wrap to frame 0.
@@ -114,13 +119,8 @@ pub(super) fn init(info: &BootInfo) {
     SIM_UNACCEPTED.call_once(|| sim_stand_in(info));
     // Unaccepted memory is left out until `add_unaccepted`: the allocator's own arrays, and
     // everything allocated before the heap exists, come from accepted RAM.
-    let blocked = |r: PhysRange| {
-        info.reserved
-            .iter()
-            .copied()
-            .chain(pending(info))
-            .find(|&res| !res.is_empty() && overlaps(r, res))
-    };
+    let blocked =
+        |r: PhysRange| reservation(info, r).or_else(|| pending(info).find(|&p| overlaps(r, p)));
 
     // First fit below 4 GiB, stepping past reservations.
     let mut home = None;
@@ -207,15 +207,16 @@ pub(super) fn add_unaccepted(info: &BootInfo) {
     for chunk in &eager {
         accept_or_die(chunk.start, chunk.len());
     }
-    let reserved =
-        |r: PhysRange| info.reserved.iter().any(|&res| !res.is_empty() && overlaps(r, res));
     let mut guard = ALLOCATOR.lock();
     let a = guard.as_mut().expect("frame allocator not initialised");
     let mut added = 0;
     for &(start, end) in &ranges {
         for f in start / FRAME..(end / FRAME).min(a.nframes as u64) {
             let frame = PhysRange { start: f * FRAME, end: (f + 1) * FRAME };
-            if !reserved(frame) && !overlaps(frame, a.home) && !a.is_free(f as usize) {
+            if reservation(info, frame).is_none()
+                && !overlaps(frame, a.home)
+                && !a.is_free(f as usize)
+            {
                 a.set_free(f as usize, true);
                 added += 1;
             }
