@@ -75,6 +75,14 @@ static void print_name(const char *what, int fd, int peer) {
            len, a.sin_port != 0);
 }
 
+/* Linux hands loopback segments and datagrams on from a softirq, which under load (from
+ * ksoftirqd) may run a moment after the sending call returns: wait until data, a FIN or a
+ * reset has arrived, so that what is printed next does not depend on timing. */
+static void wait_for_input(int fd) {
+    struct pollfd arrived = { .fd = fd, .events = POLLIN };
+    poll(&arrived, 1, 5000);
+}
+
 static void print_revents(const char *what, int fd, short events) {
     struct pollfd p = { fd, events, 0 };
     int n = poll(&p, 1, 0);
@@ -250,6 +258,7 @@ static void echo(void) {
            int_option(s, SOL_SOCKET, SO_ACCEPTCONN));
     print_revents("connected idle poll", s, POLLIN | POLLOUT | POLLRDHUP);
     report("client writes hello", write(c, "hello", 5));
+    wait_for_input(s);
     print_revents("server with data", s, POLLIN | POLLOUT | POLLRDHUP);
     char buf[64];
     int avail = -1;
@@ -349,6 +358,7 @@ static void shutdowns(void) {
     report("shutdown bad how", shutdown(c, 7));
     report("client SHUT_WR", shutdown(c, SHUT_WR));
     report("server reads EOF", read(s, buf, sizeof buf));
+    wait_for_input(s);
     print_revents("server after peer SHUT_WR", s, POLLIN | POLLOUT | POLLRDHUP);
     print_revents("client after own SHUT_WR", c, POLLIN | POLLOUT | POLLRDHUP);
     report("client sends after SHUT_WR", send(c, "x", 1, MSG_NOSIGNAL));
@@ -384,6 +394,7 @@ static void pipes_and_resets(void) {
     char buf[16];
     close(s);
     report("read after peer close", read(c, buf, sizeof buf));
+    wait_for_input(c);
     print_revents("after peer close", c, POLLIN | POLLOUT | POLLRDHUP);
     report("first write after peer close", write(c, "abc", 3));
     sigpipes = 0;
@@ -398,6 +409,7 @@ static void pipes_and_resets(void) {
     c = connected(server, &s);
     write(c, "unread", 6);
     close(s);
+    wait_for_input(c);
     print_revents("peer closed with unread data", c, POLLIN | POLLOUT | POLLRDHUP);
     report("read after reset", read(c, buf, sizeof buf));
     report("read again", read(c, buf, sizeof buf));
@@ -503,13 +515,6 @@ static void epolling(void) {
     close(c);
     close(s);
     close(server);
-}
-
-/* Linux may hand a loopback datagram on from a softirq a moment after sendto returns (under
- * load, from ksoftirqd): wait until it has arrived, so what follows does not depend on timing. */
-static void wait_for_input(int fd) {
-    struct pollfd arrived = { .fd = fd, .events = POLLIN };
-    poll(&arrived, 1, 5000);
 }
 
 static void datagrams(void) {
