@@ -3,6 +3,7 @@
 //! Only volatile, bounds-checked, fixed-width accesses exist: no references, so neither the
 //! compiler nor a caller can assume the bytes stay put between reads.
 
+use super::page_table::Visibility;
 use super::phys_bounds::{self, PhysSpan, WindowError, WindowPurpose, check_window};
 use super::{Paddr, Vaddr, kspace};
 
@@ -62,14 +63,14 @@ impl IoMem {
         let image = PhysSpan::from_bounds(image.start, image.end).unwrap_or(PhysSpan::ALL);
         let reach = kspace::io_reach();
         let pages = check_window(paddr, len as u64, purpose, reach, image, info.memory.spans())?;
-        // Device registers are the host's: under TDX they are reached through the shared
-        // alias (Linux's ioremap maps MMIO decrypted); firmware tables stay private.
-        let alias = match purpose {
-            WindowPurpose::Device => crate::tee::mmio_alias(),
-            _ => 0,
+        // Device registers are the host's: mapped shared (Linux's ioremap maps MMIO
+        // decrypted); firmware tables are the guest's (measured at launch) and stay private.
+        let visibility = match purpose {
+            WindowPurpose::Device => Visibility::Shared,
+            _ => Visibility::Private,
         };
         let vaddr =
-            kspace::map_io(pages, alias).ok_or(WindowError::NoPageTables { range: pages })?;
+            kspace::map_io(pages, visibility).ok_or(WindowError::NoPageTables { range: pages })?;
         Ok(Self { paddr, vaddr: vaddr + (paddr - pages.start()), len })
     }
 

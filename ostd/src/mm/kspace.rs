@@ -7,7 +7,7 @@
 
 use x86_64::structures::paging::PageTableFlags as Hw;
 
-use super::page_table::{self, EntryRef, PageFlags, to_hw};
+use super::page_table::{self, EntryRef, PageFlags, Visibility, to_hw};
 use super::phys_bounds::{IO_WINDOW_SLOTS, PhysSpan, WINDOW_SPAN, io_window_reach};
 use super::{IO_OFFSET, KERNEL_VMA, PAGE_SIZE, PHYS_OFFSET, Paddr, Vaddr};
 use crate::boot::{BootInfo, MemoryKind};
@@ -85,23 +85,26 @@ fn map_one(root: Paddr, va: Vaddr, pa: Paddr, hw: Hw, huge: bool) {
     let table_flags = Hw::PRESENT | Hw::WRITABLE;
     let level = if huge { 2 } else { 1 };
     match page_table::walk(root, va, level, true, table_flags) {
-        Ok(Some(entry)) => entry.set(pa | hw.bits() | if huge { Hw::HUGE_PAGE.bits() } else { 0 }),
+        Ok(Some(entry)) => entry.set(page_table::private_entry(
+            pa,
+            hw.bits() | if huge { Hw::HUGE_PAGE.bits() } else { 0 },
+        )),
         _ => oom(),
     }
 }
 
-/// Sets (`on`) or clears `alias` (an address bit declared with
-/// [`page_table::set_alias_bits`]: TDX's shared bit) in the direct map's entries for the
-/// `count` frames at `paddr`, and flushes them. The frames must be RAM in the direct map.
+/// Gives the direct map's entries for the `count` frames at `paddr` the address bits of
+/// `visibility` (see [`Visibility`]: TDX's shared bit, SEV-SNP's encryption bit), and flushes
+/// them. The frames must be RAM in the direct map.
 ///
 /// All or nothing: the 2 MiB pages over the range are split first, and only when every
 /// entry is a 4 KiB one does any bit change; a split that runs out of memory leaves every
-/// entry's alias as it was (the splits made stand: they map the same frames the same way).
-pub(crate) fn set_direct_map_alias(
+/// entry's visibility as it was (the splits made stand: they map the same frames the same
+/// way).
+pub(crate) fn set_direct_map_visibility(
     paddr: Paddr,
     count: usize,
-    alias: u64,
-    on: bool,
+    visibility: Visibility,
 ) -> Result<(), page_table::WalkError> {
     let root = KERNEL_ROOT.lock();
     let va_of = |i: u64| PHYS_OFFSET + paddr + i * PAGE_SIZE as u64;
@@ -121,8 +124,8 @@ pub(crate) fn set_direct_map_alias(
         let va = va_of(i);
         // Every entry is a present 4 KiB one now (checked above, under the same lock).
         if let Some((entry, 1)) = page_table::find_leaf(*root, va) {
-            let value = entry.get();
-            entry.set(if on { value | alias } else { value & !alias });
+            let bits = page_table::visibility_bits(visibility);
+            entry.set((entry.get() & !entry.visibility_bits()) | bits);
             page_table::flush(va);
         }
     }
@@ -139,7 +142,8 @@ pub(super) fn init(info: &BootInfo) {
     let io_slots = IO_SLOT..IO_SLOT + reach.div_ceil(WINDOW_SPAN) as usize;
     for slot in KERNEL_SLOTS.into_iter().chain(io_slots) {
         let table = page_table::alloc_table().unwrap_or_else(|| oom());
-        EntryRef::at_root(root, slot).set(table | (Hw::PRESENT | Hw::WRITABLE).bits());
+        EntryRef::at_root(root, slot)
+            .set(page_table::private_entry(table, (Hw::PRESENT | Hw::WRITABLE).bits()));
     }
 
     // The image's sections, by link address (virtual) and by where they really are (physical).
@@ -222,15 +226,15 @@ pub(super) fn copy_kernel_half(user_root: Paddr) {
 
 static IO_LOCK: SpinLock<()> = SpinLock::new(());
 
-/// Maps the physical pages `pages` uncached into the I/O window, with `alias` in the entries'
-/// addresses (TDX's shared bit for device memory, 0 for firmware tables), and returns the
+/// Maps the physical pages `pages` uncached into the I/O window, with `visibility` (shared for
+/// device memory, private for firmware tables), and returns the
 /// virtual address of `pages.start()`. Mapping the same range twice is harmless.
 ///
 /// `pages` comes from [`super::phys_bounds::check_window`], so it is page-aligned and below
 /// [`io_reach`]: every page lands in one of the I/O window's PML4 slots, made at boot, never
 /// in the slots above (the kernel stacks and the image). Returns `None` if that does not
 /// hold or page-table memory runs out.
-pub(super) fn map_io(pages: PhysSpan, alias: u64) -> Option<Vaddr> {
+pub(super) fn map_io(pages: PhysSpan, visibility: Visibility) -> Option<Vaddr> {
     if pages.end() > io_reach() || pages.start() % PAGE_SIZE as u64 != 0 {
         return None;
     }
@@ -241,7 +245,9 @@ pub(super) fn map_io(pages: PhysSpan, alias: u64) -> Option<Vaddr> {
     while pa < pages.end() {
         let va = IO_OFFSET + pa;
         match page_table::walk(root, va, 1, true, Hw::PRESENT | Hw::WRITABLE) {
-            Ok(Some(entry)) if !entry.is_present() => entry.set(pa | alias | hw.bits()),
+            Ok(Some(entry)) if !entry.is_present() => {
+                entry.set(pa | page_table::visibility_bits(visibility) | hw.bits())
+            }
             Ok(Some(_)) => {}
             _ => return None,
         }
@@ -283,26 +289,29 @@ crate::ktest! {
         );
     }
 
-    fn a_direct_map_alias_splits_its_huge_page_and_comes_off_with_the_contents_intact() {
+    fn a_shared_direct_map_entry_splits_its_huge_page_and_comes_back_with_the_contents_intact() {
         // TDX's conversion sets its shared bit this way. Here bit 46 stands in for it: set,
         // it points the frame's entry past RAM, so nothing reads the frame until it is off.
-        const ALIAS: u64 = 1 << 46;
+        const SHARED: u64 = 1 << 46;
         let frame = super::Frame::alloc_zeroed().unwrap();
         let neighbour = super::Frame::alloc_zeroed().unwrap();
         frame.write_bytes(100, b"kept");
         neighbour.write_bytes(0, b"next");
         let va = super::paddr_to_vaddr(frame.paddr());
-        let saved = super::page_table::alias_bits();
-        super::page_table::set_alias_bits(saved | ALIAS);
-        set_direct_map_alias(frame.paddr(), 1, ALIAS, true).unwrap();
+        let saved = (
+            page_table::visibility_bits(Visibility::Private),
+            page_table::visibility_bits(Visibility::Shared),
+        );
+        page_table::set_visibility_bits(saved.0, saved.1 | SHARED);
+        set_direct_map_visibility(frame.paddr(), 1, Visibility::Shared).unwrap();
         let (entry, level) = page_table::find_leaf(kernel_root(), va).unwrap();
-        let with_alias = entry.get();
+        let shared = entry.get();
         let frame_seen = entry.paddr();
-        set_direct_map_alias(frame.paddr(), 1, ALIAS, false).unwrap();
-        super::page_table::set_alias_bits(saved);
+        set_direct_map_visibility(frame.paddr(), 1, Visibility::Private).unwrap();
+        page_table::set_visibility_bits(saved.0, saved.1);
         assert_eq!(level, 1, "the entry is a 4 KiB one after the split");
-        assert_ne!(with_alias & ALIAS, 0, "the alias bit was set");
-        assert_eq!(frame_seen, frame.paddr(), "the entry's frame is read without the alias");
+        assert_ne!(shared & SHARED, 0, "the shared bit was set");
+        assert_eq!(frame_seen, frame.paddr(), "the entry's frame is read without the bit");
         let (pa, flags) = page_table::translate(kernel_root(), va).unwrap();
         assert_eq!((pa, flags), (frame.paddr(), PageFlags::READ | PageFlags::WRITE));
         let mut got = [0u8; 4];

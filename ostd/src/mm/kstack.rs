@@ -86,7 +86,9 @@ impl KernelStack {
         for i in 0..pages {
             let va = stack.bottom() + (i * PAGE_SIZE) as u64;
             match page_table::walk(root, va, 1, true, Hw::PRESENT | Hw::WRITABLE) {
-                Ok(Some(entry)) => entry.set((frames + (i * PAGE_SIZE) as u64) | rw.bits()),
+                Ok(Some(entry)) => {
+                    entry.set(page_table::private_entry(frames + (i * PAGE_SIZE) as u64, rw.bits()))
+                }
                 // Out of memory for a page table: `stack`'s drop unmaps what was mapped.
                 _ => {
                     drop(slots);

@@ -35,11 +35,13 @@ pub use frame::{Frame, Segment};
 pub use frame_alloc::{FrameStats, frame_stats, unaccepted_bytes};
 pub use heap::heap_stats;
 pub use io_mem::IoMem;
-pub(crate) use kspace::{flush_cache_lines, kernel_text, read_kernel_text, set_direct_map_alias};
+pub(crate) use kspace::{
+    flush_cache_lines, kernel_text, read_kernel_text, set_direct_map_visibility,
+};
 pub(crate) use kstack::in_area as in_kernel_stack_area;
 pub(crate) use kstack::{KSTACK_AREA, KernelStack};
 pub use page_table::PageFlags;
-pub(crate) use page_table::set_alias_bits;
+pub(crate) use page_table::{Visibility, set_visibility_bits};
 pub use phys_bounds::{PhysSpan, WindowError, WindowPurpose};
 pub(crate) use phys_bounds::{RegionUse, check_loaded};
 pub use vm_space::{PageFaultInfo, VmError, VmSpace};

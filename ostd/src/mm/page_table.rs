@@ -5,6 +5,8 @@
 //! (the kernel tree changes only during boot and under `kspace`'s lock; each `VmSpace`
 //! guards its own).
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use bitflags::bitflags;
 use x86_64::structures::paging::PageTableFlags as Hw;
 
@@ -41,18 +43,47 @@ pub enum PageAccess {
 
 const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 
-/// Address bits that select a platform's alias of a frame rather than a different frame:
-/// TDX's shared bit (bit 47 or 51, by the GPA width). Set once at boot by `tee`; entries
-/// report their frame with it cleared ([`EntryRef::paddr`]).
-static ALIAS_BITS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
-
-/// Declares `mask` (within the address bits) an alias selector, not part of frame addresses.
-pub(crate) fn set_alias_bits(mask: u64) {
-    ALIAS_BITS.store(mask & ADDR_MASK, core::sync::atomic::Ordering::Relaxed);
+/// Whose a mapped frame is on a confidential platform, which the entry's address says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Visibility {
+    /// The guest's own memory: SEV-SNP's encryption bit set, TDX's shared bit clear.
+    Private,
+    /// Memory the host may read and write (the shared pool, device MMIO): the encryption
+    /// bit clear, the shared bit set.
+    Shared,
 }
 
-pub(super) fn alias_bits() -> u64 {
-    ALIAS_BITS.load(core::sync::atomic::Ordering::Relaxed)
+/// The address bits each [`Visibility`] adds to an entry: (private, shared). Set once at
+/// boot by `tee`, before the kernel's page table is built; 0 and 0 without a TEE. At most
+/// one of them is non-zero: SEV-SNP's C-bit is the private one, TDX's shared bit (47 or 51,
+/// by the GPA width) the shared one. Entries report their frame with both cleared
+/// ([`EntryRef::paddr`]).
+static PRIVATE_BITS: AtomicU64 = AtomicU64::new(0);
+static SHARED_BITS: AtomicU64 = AtomicU64::new(0);
+
+/// Declares the address bits that make an entry private and shared (see [`Visibility`]);
+/// they select how a frame is reached, and are not part of frame addresses.
+pub(crate) fn set_visibility_bits(private: u64, shared: u64) {
+    PRIVATE_BITS.store(private & ADDR_MASK, Ordering::Relaxed);
+    SHARED_BITS.store(shared & ADDR_MASK, Ordering::Relaxed);
+}
+
+/// Returns the address bits of `visibility`.
+pub(super) fn visibility_bits(visibility: Visibility) -> u64 {
+    match visibility {
+        Visibility::Private => PRIVATE_BITS.load(Ordering::Relaxed),
+        Visibility::Shared => SHARED_BITS.load(Ordering::Relaxed),
+    }
+}
+
+fn all_visibility_bits() -> u64 {
+    PRIVATE_BITS.load(Ordering::Relaxed) | SHARED_BITS.load(Ordering::Relaxed)
+}
+
+/// The entry for a private frame (or table) at `paddr` with `hw`: every mapping of RAM the
+/// guest owns, and every page-table entry that points at a table.
+pub(super) fn private_entry(paddr: Paddr, hw: u64) -> u64 {
+    paddr | visibility_bits(Visibility::Private) | hw
 }
 
 pub(super) fn to_hw(flags: PageFlags) -> Hw {
@@ -137,9 +168,19 @@ impl EntryRef {
         self.get() & Hw::PRESENT.bits() != 0
     }
 
-    /// Returns the frame (or table) the entry points at, without any alias bit.
+    /// Returns the frame (or table) the entry points at, without the visibility bits.
     pub(super) fn paddr(self) -> Paddr {
-        self.get() & ADDR_MASK & !alias_bits()
+        self.get() & ADDR_MASK & !all_visibility_bits()
+    }
+
+    /// Keeps the entry's frame and visibility, with the rights and attributes `hw` instead.
+    pub(super) fn set_rights(self, hw: u64) {
+        self.set((self.get() & ADDR_MASK) | (hw & !ADDR_MASK));
+    }
+
+    /// Returns the entry's visibility bits (those of [`set_visibility_bits`]).
+    pub(super) fn visibility_bits(self) -> u64 {
+        self.get() & all_visibility_bits()
     }
 
     pub(super) fn flags(self) -> Hw {
@@ -182,7 +223,7 @@ pub(super) fn walk(
                 return Ok(None);
             }
             let new = alloc_table().ok_or(WalkError::OutOfMemory)?;
-            entry.set(new | table_flags.bits());
+            entry.set(private_entry(new, table_flags.bits()));
         } else if entry.flags().contains(Hw::HUGE_PAGE) {
             return Err(WalkError::HugePageInTheWay);
         } else if table_flags.contains(Hw::USER_ACCESSIBLE)
@@ -219,12 +260,14 @@ pub(super) fn split_huge(entry: EntryRef) -> Result<(), WalkError> {
     let table = alloc_table().ok_or(WalkError::OutOfMemory)?;
     // In a 2 MiB entry bit 12 is PAT and the frame starts at bit 21; in a 4 KiB entry bit 7
     // (HUGE_PAGE there) is PAT. Neither PAT bit is used here.
-    let base = huge & ADDR_MASK & !0x1f_ffff;
+    // The small pages keep the huge one's visibility bits, which lie above bit 21.
+    let base = entry.paddr() & !0x1f_ffff;
+    let visibility = entry.visibility_bits();
     let rights = huge & !ADDR_MASK & !Hw::HUGE_PAGE.bits();
     for i in 0..ENTRIES {
-        EntryRef::at(table, i).set((base + (i * PAGE_SIZE) as u64) | rights);
+        EntryRef::at(table, i).set((base + (i * PAGE_SIZE) as u64) | visibility | rights);
     }
-    entry.set(table | (Hw::PRESENT | Hw::WRITABLE).bits());
+    entry.set(private_entry(table, (Hw::PRESENT | Hw::WRITABLE).bits()));
     Ok(())
 }
 
@@ -241,7 +284,7 @@ pub(super) fn flush(va: Vaddr) {
 
 /// Returns the root table this CPU is using.
 pub(crate) fn current_root() -> Paddr {
-    x86_64::registers::control::Cr3::read().0.start_address().as_u64()
+    x86_64::registers::control::Cr3::read().0.start_address().as_u64() & !all_visibility_bits()
 }
 
 /// Switches this CPU to the tree at `root`.
@@ -252,7 +295,9 @@ pub(crate) fn current_root() -> Paddr {
 pub(super) unsafe fn activate(root: Paddr) {
     use x86_64::registers::control::{Cr3, Cr3Flags};
     use x86_64::structures::paging::PhysFrame;
-    let frame = PhysFrame::from_start_address(x86_64::PhysAddr::new(root))
+    // The root is private memory: under SEV-SNP CR3 carries the encryption bit, as Linux's
+    // does (`__sme_pa`).
+    let frame = PhysFrame::from_start_address(x86_64::PhysAddr::new(private_entry(root, 0)))
         .expect("unaligned page-table root");
     // SAFETY: the caller guarantees the tree is complete and keeps the kernel half mapped,
     // so the code, stack and data in use stay mapped across the switch.
@@ -349,5 +394,28 @@ pub(super) fn free_subtree(table: Paddr, level: u32, first: usize, last: usize) 
             frame_alloc::free(entry.paddr(), 1);
         }
         entry.set(0);
+    }
+}
+
+crate::ktest! {
+    fn the_private_bit_goes_into_every_entry_made_and_never_into_the_frame_read_back() {
+        // SEV-SNP's encryption bit, played by bit 46, in a scratch table nothing walks; with
+        // interrupts off, nothing else makes an entry while the bit is declared.
+        const C_BIT: u64 = 1 << 46;
+        let _irqs_off = crate::sync::disable_local_irqs();
+        let saved = (visibility_bits(Visibility::Private), visibility_bits(Visibility::Shared));
+        let table = alloc_table().expect("a frame for the scratch table");
+        set_visibility_bits(C_BIT, 0);
+        let entry = EntryRef::at(table, 3);
+        entry.set(private_entry(0x1234_5000, (Hw::PRESENT | Hw::WRITABLE).bits()));
+        let made = entry.get();
+        let frame = entry.paddr();
+        entry.set_rights(Hw::PRESENT.bits());
+        let protected = entry.get();
+        set_visibility_bits(saved.0, saved.1);
+        frame_alloc::free(table, 1);
+        assert_ne!(made & C_BIT, 0, "a private entry carries the bit");
+        assert_eq!(frame, 0x1234_5000, "the frame is read without it");
+        assert_eq!(protected, 0x1234_5000 | C_BIT | Hw::PRESENT.bits(), "new rights keep it");
     }
 }

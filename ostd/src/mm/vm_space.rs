@@ -162,7 +162,10 @@ impl VmSpace {
             return Err(VmError::AlreadyMapped(va));
         }
         // The entry takes over `frame`'s reference (invariant 2).
-        leaf.entry.set(frame.into_raw() | to_hw(flags | PageFlags::USER).bits());
+        leaf.entry.set(page_table::private_entry(
+            frame.into_raw(),
+            to_hw(flags | PageFlags::USER).bits(),
+        ));
         page_table::flush(va);
         Ok(())
     }
@@ -185,7 +188,7 @@ impl VmSpace {
         Self::check_page(va)?;
         let mut tree = self.lock();
         let leaf = tree.present(va).ok_or(VmError::NotMapped(va))?;
-        leaf.entry.set(leaf.entry.paddr() | to_hw(flags | PageFlags::USER).bits());
+        leaf.entry.set_rights(to_hw(flags | PageFlags::USER).bits());
         page_table::flush(va);
         Ok(())
     }
@@ -217,7 +220,7 @@ impl VmSpace {
         let tree = self.lock();
         let rights = to_hw(flags | PageFlags::USER).bits();
         page_table::for_each_leaf_in(tree.root, start, end, &mut |va, entry| {
-            entry.set(entry.paddr() | rights);
+            entry.set_rights(rights);
             page_table::flush(va);
         });
         Ok(())
@@ -302,7 +305,10 @@ impl VmSpace {
         let mut tree = self.lock();
         let leaf = tree.present(va).ok_or(VmError::NotMapped(va))?;
         let old = leaf.entry.paddr();
-        leaf.entry.set(frame.into_raw() | to_hw(flags | PageFlags::USER).bits());
+        leaf.entry.set(page_table::private_entry(
+            frame.into_raw(),
+            to_hw(flags | PageFlags::USER).bits(),
+        ));
         page_table::flush(va);
         // SAFETY: the entry held one counted reference to `old` that no `Frame` owns
         // (invariant 2); overwriting the entry under the lock hands it, once, to the result.

@@ -157,7 +157,7 @@ pub(crate) fn init(info: &BootInfo) {
         Platform::Sim => sim::init(info.cmdline.as_str().as_bytes()),
         Platform::Tdx => match tdx::init() {
             Ok(td) => {
-                crate::mm::set_alias_bits(td.shared_bit().mask());
+                crate::mm::set_visibility_bits(0, td.shared_bit().mask());
                 // A TD whose host may make private pages pending under it must not run on.
                 if let Err(e) = tdx::settle_sept_ve() {
                     panic!("tee: cannot turn SEPT #VE off: {e}");
@@ -259,15 +259,6 @@ pub(crate) fn check_accepted(start: Paddr, len: u64) {
 /// Returns (2 MiB chunks the simulated TEE saw accepted, chunks it presented as unaccepted).
 pub fn sim_acceptance() -> (u64, u64) {
     sim::acceptance()
-}
-
-/// Returns the address bits that make a mapping of device memory (MMIO) reach the host:
-/// TDX's shared bit; 0 elsewhere. Firmware tables stay private.
-pub(crate) fn mmio_alias() -> u64 {
-    match platform() {
-        Platform::Tdx => tdx::shared_mask(),
-        _ => 0,
-    }
 }
 
 /// Makes `count` frames at `paddr` visible to the host.

@@ -34,7 +34,7 @@ use tee_abi::tdx::tdreport::{self, TDREPORT_LEN};
 use tee_abi::tdx::tdvmcall::{self, IoSize, TdvmcallRegs};
 
 use super::{MrIndex, TeeError};
-use crate::mm::{Frame, PAGE_SIZE, Paddr};
+use crate::mm::{Frame, PAGE_SIZE, Paddr, Visibility};
 
 static INFO: Once<TdInfo> = Once::new();
 
@@ -158,11 +158,6 @@ fn info() -> Result<&'static TdInfo, TdxError> {
     init()
 }
 
-/// Returns the shared bit as a mask (0 if TDG.VP.INFO failed: then nothing converts).
-pub(super) fn shared_mask() -> u64 {
-    INFO.get().map_or(0, |info| info.shared_bit().mask())
-}
-
 /// Extends RTMR `index` with `digest` (TDG.MR.RTMR.EXTEND).
 pub(super) fn extend(index: MrIndex, digest: &[u8; 48]) -> Result<(), TeeError> {
     let shared = info()?.shared_bit();
@@ -220,7 +215,7 @@ pub(super) fn convert_to_shared(paddr: Paddr, count: usize) -> Result<(), TeeErr
     let shared = info()?.shared_bit();
     let mut map = MapGpa::new(Gpa::new(paddr), bytes(count), MapTarget::Shared, shared)?;
     crate::mm::flush_cache_lines(paddr, count);
-    crate::mm::set_direct_map_alias(paddr, count, shared.mask(), true)
+    crate::mm::set_direct_map_visibility(paddr, count, Visibility::Shared)
         .map_err(|_| TeeError::OutOfMemory)?;
     map_gpa(&mut map).map_err(|e| {
         log::error!("tdx: MapGPA to shared of {paddr:#x}+{count} frames failed: {e}");
@@ -242,7 +237,7 @@ pub(super) fn convert_to_private(paddr: Paddr, count: usize) -> Result<(), TeeEr
     map_gpa(&mut map).map_err(|e| stranded("MapGPA", e))?;
     accept(paddr, bytes(count)).map_err(|e| stranded("accepting", e))?;
     // Every entry is a 4 KiB one since the conversion to shared split them: cannot fail.
-    crate::mm::set_direct_map_alias(paddr, count, shared.mask(), false)
+    crate::mm::set_direct_map_visibility(paddr, count, Visibility::Private)
         .map_err(|_| stranded("unmapping the shared alias", TeeError::OutOfMemory))
 }
 
