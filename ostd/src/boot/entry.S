@@ -112,6 +112,34 @@ efi_handover64:
     mov r13, rsi                        /* EFI system table */
     mov r14, r8                         /* boot_params */
 
+    /* SEV-SNP: is it on, and which address bit is its encryption bit (the C-bit)? Asked
+     * here, under boot services, where the firmware's #VC handler still answers CPUID (SNP
+     * OVMF answers from the CPUID page the PSP checked at launch; tee::snp checks the bit
+     * against that page again). SEV_STATUS exists only where the SEV leaf says SEV does;
+     * elsewhere reading it would #GP. Only SNP is recorded: without SNP nothing is. */
+    mov eax, 0x80000000
+    cpuid
+    cmp eax, 0x8000001f
+    jb 7f
+    mov eax, 0x8000001f
+    cpuid
+    test eax, 2                         /* SEV supported */
+    jz 7f
+    mov r8d, ebx                        /* EBX[5:0]: the C-bit's position */
+    mov ecx, {msr_sev_status}
+    rdmsr
+    test eax, {sev_status_snp}
+    jz 7f
+    shl rdx, 32
+    or rax, rdx
+    mov [rip + boot_sev_status], rax
+    mov ecx, r8d
+    and ecx, 0x3f
+    mov eax, 1
+    shl rax, cl
+    mov [rip + boot_c_bit], rax
+7:
+
     /* Leave boot services here, before boot_common64 switches to our page tables. Boot
      * services (and the ExitBootServices notifications they run, such as OVMF's virtio
      * drivers resetting their devices through 64-bit BARs far above 4 GiB) assume the
@@ -181,6 +209,8 @@ boot_common64:
     /* rbx = load offset: where the image really is minus where it was linked. */
     lea rbx, [rip + __image_lma_start]
     sub rbx, KERNEL_LMA
+    /* r11 = the SEV-SNP C-bit (0 elsewhere), set in every entry: all of this is private. */
+    mov r11, [rip + boot_c_bit]
 
     /* Zero the boot page tables (they are NOLOAD and the firmware may have left anything). */
     lea rdi, [rip + boot_pml4]
@@ -197,6 +227,7 @@ boot_common64:
     mov rax, rcx
     shl rax, 21
     or rax, PTE_PRESENT + PTE_WRITABLE + PTE_HUGE
+    or rax, r11
     mov [rdi + rcx * 8], rax
     inc ecx
     cmp ecx, 4 * 512
@@ -208,21 +239,25 @@ boot_common64:
     shl rax, 12
     add rax, rdi
     or rax, PTE_PRESENT + PTE_WRITABLE
+    or rax, r11
     mov [rsi + rcx * 8], rax
     inc ecx
     cmp ecx, 4
     jne 3b
     lea rdi, [rip + boot_pml4]
     lea rax, [rsi + PTE_PRESENT + PTE_WRITABLE]
+    or rax, r11
     mov [rdi], rax                      /* PML4[0]: identity */
     mov [rdi + 256 * 8], rax            /* PML4[256]: direct map at 0xffff800000000000 */
 
     /* Higher half: PML4[511] -> boot_pdpt_high; [510] -> boot_pd_kernel -> boot_pt_kernel[..],
      * virtual 0xffffffff80000000 + p maps physical p + load offset, for p >= KERNEL_LMA. */
     lea rax, [rip + boot_pdpt_high + PTE_PRESENT + PTE_WRITABLE]
+    or rax, r11
     mov [rdi + 511 * 8], rax
     lea rsi, [rip + boot_pdpt_high]
     lea rax, [rip + boot_pd_kernel + PTE_PRESENT + PTE_WRITABLE]
+    or rax, r11
     mov [rsi + 510 * 8], rax
     lea rsi, [rip + boot_pd_kernel]
     lea rdi, [rip + boot_pt_kernel]
@@ -232,6 +267,7 @@ boot_common64:
     shl rax, 12
     add rax, rdi
     or rax, PTE_PRESENT + PTE_WRITABLE
+    or rax, r11
     mov [rsi + rcx * 8], rax
     inc ecx
     cmp ecx, KERNEL_PT_PAGES
@@ -242,10 +278,20 @@ boot_common64:
     shl rax, 12
     add rax, rbx
     or rax, PTE_PRESENT + PTE_WRITABLE
+    or rax, r11
     mov [rdi + rcx * 8], rax
     inc ecx
     cmp ecx, KERNEL_PT_PAGES * 512
     jne 5b
+    /* The boot GHCB is the one page the host shares: its higher-half entry has no C-bit.
+     * tee::snp makes the page itself shared before anything touches it (not even .bss
+     * zeroing does: it lives in .boot.bss). rdi still points at boot_pt_kernel. */
+    lea rax, [rip + boot_ghcb]
+    sub rax, rbx
+    shr rax, 12
+    mov rcx, r11
+    not rcx
+    and [rdi + rax * 8], rcx
 
     /* SSE for the prebuilt core: CR0.EM=0, CR0.MP=1, CR4.OSFXSR=1, CR4.OSXMMEXCPT=1. */
     mov rax, cr0
@@ -287,6 +333,13 @@ boot_common64:
 .balign 8
 boot_entry_tsc:
     .quad 0
+/* SEV_STATUS and the C-bit mask when SEV-SNP is on, zeros otherwise (read by tee::snp). */
+.global boot_sev_status
+boot_sev_status:
+    .quad 0
+.global boot_c_bit
+boot_c_bit:
+    .quad 0
 .balign 16
 boot_gdt:
     .quad 0
@@ -318,6 +371,11 @@ boot_pdpt_high: .skip 4096
 boot_pd_kernel: .skip 4096
 boot_pt_kernel: .skip KERNEL_PT_PAGES * 4096
 boot_page_tables_end:
+/* The first GHCB under SEV-SNP (tee::snp): page-aligned, outside .bss (zeroing .bss would
+ * write it while it is still private), mapped without the C-bit in the higher half. */
+.balign 4096
+.global boot_ghcb
+boot_ghcb:      .skip 4096
 /* Filled by efi_handover64 and read by efi.rs (the layout is in efi.rs, `exit_record`). */
 .balign 8
 efi_exit_record: .skip {exit_record_len}

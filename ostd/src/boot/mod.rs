@@ -34,6 +34,8 @@ core::arch::global_asm!(
     failed_get_memory_map = const efi::exit_record::GET_MEMORY_MAP,
     failed_exit_boot_services = const efi::exit_record::EXIT_BOOT_SERVICES,
     failed_signature = const efi::exit_record::BAD_SIGNATURE,
+    msr_sev_status = const tee_abi::snp::SEV_STATUS_MSR,
+    sev_status_snp = const tee_abi::snp::SEV_STATUS_SNP_ACTIVE,
 );
 
 static BOOT_INFO: Once<BootInfo> = Once::new();

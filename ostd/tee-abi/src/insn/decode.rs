@@ -47,6 +47,9 @@ pub enum DecodeError {
     /// The instruction names a register this crate has no slot for (never expected for the
     /// forms accepted; kept so the mapping can fail without a panic).
     UnexpectedRegister,
+    /// The memory operand has an FS or GS override, whose base the address computation
+    /// does not know (OSTD's MMIO accessors never use one).
+    SegmentOverride,
 }
 
 impl fmt::Display for DecodeError {
@@ -65,6 +68,9 @@ impl fmt::Display for DecodeError {
             DecodeError::NoMemoryOperand => f.write_str("instruction has no memory operand"),
             DecodeError::UnexpectedRegister => {
                 f.write_str("instruction names an unexpected register")
+            }
+            DecodeError::SegmentOverride => {
+                f.write_str("the memory operand has an FS or GS override")
             }
         }
     }
@@ -109,6 +115,12 @@ pub(crate) fn decode_64(bytes: &[u8]) -> Result<(Instruction, InsnLen), DecodeEr
         Ok(len @ 1..=15) => Ok((instruction, InsnLen(len))),
         _ => Err(DecodeError::Invalid),
     }
+}
+
+/// Decodes the instruction at the start of `bytes` and returns what it is and its length
+/// (for exits that touch registers only, whose emulation needs nothing more).
+pub fn decode_instruction(bytes: &[u8]) -> Result<(Mnemonic, InsnLen), DecodeError> {
+    decode_64(bytes).map(|(instruction, len)| (instruction.mnemonic(), len))
 }
 
 /// The register operand iced-x86 calls `register`, if it is a general-purpose register.

@@ -14,7 +14,7 @@
 //! String moves are refused ([`DecodeError::StringInstruction`]), as Linux's TDX guest
 //! does; so is anything else ([`DecodeError::Unsupported`]).
 
-use iced_x86::{Code, Instruction, OpKind};
+use iced_x86::{Code, Instruction, OpKind, Register};
 
 use super::decode::{DecodeError, InsnLen, decode_64, reg_operand};
 use super::regs::{RegOperand, Regs, Width};
@@ -125,6 +125,39 @@ pub fn decode_mmio(bytes: &[u8]) -> Result<MmioInsn, DecodeError> {
     let (instruction, len) = decode_64(bytes)?;
     let access = access_of(&instruction)?;
     Ok(MmioInsn { access, len })
+}
+
+/// Decodes the MMIO instruction at the start of `bytes` and computes the linear address of
+/// its memory operand from `regs` (`rip` at the instruction): what an SEV-SNP #VC for a
+/// nested page fault leaves the guest to find out, since that exit names no address.
+///
+/// Only DS, ES, SS and CS (whose base is 0 in 64-bit mode) are accepted: an FS or GS
+/// override would need the segment base, and OSTD's accessors never use one.
+///
+/// # Errors
+/// As [`decode_mmio`]; [`DecodeError::SegmentOverride`] for FS or GS.
+pub fn decode_mmio_with_address(bytes: &[u8], regs: &Regs) -> Result<(MmioInsn, u64), DecodeError> {
+    let (instruction, len) = decode_64(bytes)?;
+    let access = access_of(&instruction)?;
+    let memory_operand = (0..instruction.op_count())
+        .find(|&op| instruction.op_kind(op) == OpKind::Memory)
+        .ok_or(DecodeError::NoMemoryOperand)?;
+    if matches!(instruction.memory_segment(), Register::FS | Register::GS) {
+        return Err(DecodeError::SegmentOverride);
+    }
+    let address = if instruction.is_ip_rel_memory_operand() {
+        // The decoder ran at IP 0, so iced's displacement is the next instruction's offset
+        // plus disp32: adding RIP makes it the real target.
+        regs.rip.wrapping_add(instruction.memory_displacement64())
+    } else {
+        instruction
+            .virtual_address(memory_operand, 0, |register, _, _| match register {
+                Register::DS | Register::ES | Register::SS | Register::CS => Some(0),
+                other => reg_operand(other).ok().map(|operand| regs.read(operand)),
+            })
+            .ok_or(DecodeError::UnexpectedRegister)?
+    };
+    Ok((MmioInsn { access, len }, address))
 }
 
 fn access_of(instruction: &Instruction) -> Result<MmioAccess, DecodeError> {

@@ -45,11 +45,11 @@ mod port_io;
 mod regs;
 mod string_io;
 
-pub use decode::{DecodeError, InsnLen, MAX_INSN_LEN};
+pub use decode::{DecodeError, InsnLen, MAX_INSN_LEN, decode_instruction};
 pub use iced_x86::Mnemonic;
 pub use mmio::{
     Extend, MmioAccess, MmioInsn, MmioRead, MmioWrite, WriteValue, apply_read, decode_mmio,
-    value_to_write,
+    decode_mmio_with_address, value_to_write,
 };
 pub use port_io::{
     IoDirection, PortIn, PortIo, PortIoExit, PortIoInsn, PortIoMismatch, PortOperand, PortOut,

@@ -20,6 +20,9 @@
 //!   header, AES-256-GCM sealing under a VMPCK, and the sequence-number discipline that
 //!   disables a key for good when the host interferes.
 //! - [`report`]: the MSG_REPORT_REQ and MSG_REPORT_RSP payloads.
+//! - [`cc_blob`]: where the firmware put the secrets and CPUID pages.
+//! - [`vc`]: what the #VC handler emulates, and the check that RIP holds the instruction
+//!   the exit claims.
 //!
 //! OSTD executes VMGEXIT and PVALIDATE and owns the pages; this module only ever reads
 //! copies it is handed, and writes into buffers the caller then copies out.
@@ -36,5 +39,15 @@ pub mod secrets;
 
 pub mod guest_msg;
 pub mod report;
+
+pub mod cc_blob;
+pub mod vc;
+
+/// SEV_STATUS (AMD APM vol. 2, "SEV_STATUS MSR"): which SEV features are active for the guest.
+pub const SEV_STATUS_MSR: u32 = 0xc001_0131;
+/// SEV_STATUS bit 2: SEV-SNP is active.
+pub const SEV_STATUS_SNP_ACTIVE: u64 = 1 << 2;
+/// The GHCB MSR: the GHCB's address, or an MSR-protocol request and its answer.
+pub const GHCB_MSR: u32 = 0xc001_0130;
 
 mod le;
