@@ -1,10 +1,11 @@
 //! Port I/O that works on every platform: the `in`/`out` instructions on a plain VM and under
 //! the simulated TEE, TDG.VP.VMCALL<Instruction.IO> under TDX.
 //!
-//! Under TDX the instructions raise #VE, and the serial console is written long before any
-//! exception handler exists; asking the VMM directly needs no handler at all. (Under SEV-SNP
-//! they raise #VC, which needs the GHCB: not written yet, see `tee`.) The platform is looked
-//! up on every access, before `tee::init` too ([`crate::tee::is_tdx_early`]).
+//! Under TDX the instructions raise #VE, and under SEV-SNP #VC, while the serial console is
+//! written long before any exception handler exists; asking the host directly (TDVMCALL, or
+//! an IOIO exit through the GHCB `tee::snp` sets up before the console) needs no handler at
+//! all. The platform is looked up on every access, before `tee::init` too
+//! ([`crate::tee::is_tdx_early`], [`crate::tee::snp::active_at_boot`]).
 //!
 //! A drop-in for `x86_64::instructions::port::Port`, with the same safety contract.
 
@@ -85,6 +86,8 @@ impl<T: PortValue> Port<T> {
     pub(crate) unsafe fn read(&mut self) -> T {
         if crate::tee::is_tdx_early() {
             T::from_raw(crate::tee::tdx::io_read(T::SIZE, self.port))
+        } else if crate::tee::snp::active_at_boot() {
+            T::from_raw(crate::tee::snp::io_read(T::SIZE.bytes() as u8, self.port))
         } else {
             // SAFETY: forwarded from the caller.
             unsafe { T::read_native(self.port) }
@@ -99,6 +102,8 @@ impl<T: PortValue> Port<T> {
     pub(crate) unsafe fn write(&mut self, value: T) {
         if crate::tee::is_tdx_early() {
             crate::tee::tdx::io_write(T::SIZE, self.port, value.to_raw());
+        } else if crate::tee::snp::active_at_boot() {
+            crate::tee::snp::io_write(T::SIZE.bytes() as u8, self.port, value.to_raw());
         } else {
             // SAFETY: forwarded from the caller.
             unsafe { T::write_native(self.port, value) }

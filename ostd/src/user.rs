@@ -353,6 +353,14 @@ impl UserMode {
                 x86_64::instructions::interrupts::enable();
                 continue;
             }
+            if vector == crate::tee::ve_glue::VC_VECTOR
+                && crate::tee::ve_glue::handle_vc_user(ctx, |va, buf| {
+                    self.space.read_bytes(va, buf).is_ok()
+                })
+            {
+                x86_64::instructions::interrupts::enable();
+                continue;
+            }
             if vector >= 32 {
                 crate::trap::irq::dispatch(vector as u8);
                 crate::task::preempt_after_irq();

@@ -170,6 +170,21 @@ fn in_boot_map<T>(addr: u64, count: usize) -> bool {
 }
 
 fn find_rsdp(st: &SystemTable) -> Option<u64> {
+    find_table(st, ACPI_20_TABLE_GUID).or_else(|| find_table(st, ACPI_10_TABLE_GUID))
+}
+
+/// Returns the configuration table entry `guid` of the system table at `system_table`.
+pub(super) fn config_table(system_table: u64, guid: Guid) -> Option<u64> {
+    if !in_boot_map::<SystemTable>(system_table, 1) {
+        return None;
+    }
+    // SAFETY: as in `rsdp_from_system_table`: the firmware's system table, identity mapped
+    // (checked aligned and below 4 GiB), runtime-services data nothing writes now.
+    let st = unsafe { &*(system_table as *const SystemTable) };
+    (st.header.signature == SystemTable::SIGNATURE).then(|| find_table(st, guid)).flatten()
+}
+
+fn find_table(st: &SystemTable, guid: Guid) -> Option<u64> {
     let count = st.number_of_configuration_table_entries.min(256);
     if !in_boot_map::<uefi_raw::table::configuration::ConfigurationTable>(
         st.configuration_table as u64,
@@ -181,6 +196,5 @@ fn find_rsdp(st: &SystemTable) -> Option<u64> {
     // number), is aligned and in the identity-mapped first 4 GiB (checked), and stays valid after
     // ExitBootServices (UEFI 2.10, section 4.3); we copy two fields out of each entry.
     let tables = unsafe { core::slice::from_raw_parts(st.configuration_table, count) };
-    let find = |guid| tables.iter().find(|t| t.vendor_guid == guid).map(|t| t.vendor_table as u64);
-    find(ACPI_20_TABLE_GUID).or_else(|| find(ACPI_10_TABLE_GUID))
+    tables.iter().find(|t| t.vendor_guid == guid).map(|t| t.vendor_table as u64)
 }

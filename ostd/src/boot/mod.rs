@@ -62,6 +62,9 @@ extern "C" fn ostd_boot_entry(
     entry_tsc: u64,
 ) -> ! {
     crate::cpu::init_local();
+    // Before the console: under SEV-SNP its port writes need the GHCB this sets up.
+    let efi_system_table = (protocol == BOOT_PROTO_EFI_HANDOVER).then_some(arg1);
+    crate::tee::early_init(load_offset, efi_system_table);
     crate::console::init();
     let parsed = match protocol {
         BOOT_PROTO_PVH => pvh::parse(arg0, load_offset, entry_tsc),
@@ -144,6 +147,17 @@ impl core::fmt::Display for BootError {
 fn fatal(err: BootError) -> ! {
     crate::early_println!("FATAL: cannot boot: {err}");
     crate::power::exit_qemu(crate::power::ExitCode::Failure)
+}
+
+/// Returns the address of the EFI configuration table entry `guid` (in EFI's byte order)
+/// of `system_table`, if the firmware made one. Boot time only (the first 4 GiB mapped).
+pub(crate) fn efi_config_table(system_table: u64, guid: [u8; 16]) -> Option<u64> {
+    efi::config_table(system_table, uefi_raw::Guid::from_bytes(guid))
+}
+
+/// Copies `N` bytes of firmware memory at `paddr`. Boot time only (the first 4 GiB mapped).
+pub(crate) fn read_firmware<const N: usize>(paddr: u64) -> Option<[u8; N]> {
+    phys::read_array("firmware memory", paddr).ok()
 }
 
 /// Returns the initial ramdisk's bytes, if the loader gave one.

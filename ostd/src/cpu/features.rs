@@ -1,6 +1,6 @@
 //! CPU features the kernel cares about, read once with CPUID.
 
-use core::arch::x86_64::{__cpuid, __cpuid_count};
+use super::cpuid;
 use spin::Once;
 
 /// The CPU's identity and the features the kernel uses or reports.
@@ -74,12 +74,12 @@ pub(super) fn detect() {
             tsc_leaf_hz: None,
             phys_addr_bits: 36,
         };
-        let l0 = __cpuid(0);
+        let l0 = cpuid(0, 0);
         f.vendor[0..4].copy_from_slice(&l0.ebx.to_le_bytes());
         f.vendor[4..8].copy_from_slice(&l0.edx.to_le_bytes());
         f.vendor[8..12].copy_from_slice(&l0.ecx.to_le_bytes());
         let max = l0.eax;
-        let l1 = __cpuid(1);
+        let l1 = cpuid(1, 0);
         f.x2apic = l1.ecx & (1 << 21) != 0;
         f.tsc_deadline = l1.ecx & (1 << 24) != 0;
         f.xsave = l1.ecx & (1 << 26) != 0;
@@ -87,7 +87,7 @@ pub(super) fn detect() {
         f.rdrand = l1.ecx & (1 << 30) != 0;
         f.hypervisor = l1.ecx & (1 << 31) != 0;
         if max >= 7 {
-            let l7 = __cpuid_count(7, 0);
+            let l7 = cpuid(7, 0);
             f.fsgsbase = l7.ebx & 1 != 0;
             f.smep = l7.ebx & (1 << 7) != 0;
             f.rdseed = l7.ebx & (1 << 18) != 0;
@@ -95,30 +95,30 @@ pub(super) fn detect() {
             f.umip = l7.ecx & (1 << 2) != 0;
         }
         if max >= 0x15 {
-            let l15 = __cpuid(0x15);
+            let l15 = cpuid(0x15, 0);
             if l15.eax != 0 && l15.ebx != 0 && l15.ecx != 0 {
                 f.tsc_leaf_hz = Some(u64::from(l15.ecx) * u64::from(l15.ebx) / u64::from(l15.eax));
             }
         }
-        let ext_max = __cpuid(0x8000_0000).eax;
+        let ext_max = cpuid(0x8000_0000, 0).eax;
         if ext_max >= 0x8000_0001 {
-            let l81 = __cpuid(0x8000_0001);
+            let l81 = cpuid(0x8000_0001, 0);
             f.nx = l81.edx & (1 << 20) != 0;
             f.page1gb = l81.edx & (1 << 26) != 0;
         }
         if ext_max >= 0x8000_0004 {
             for (i, leaf) in (0x8000_0002..=0x8000_0004).enumerate() {
-                let r = __cpuid(leaf);
+                let r = cpuid(leaf, 0);
                 for (j, reg) in [r.eax, r.ebx, r.ecx, r.edx].into_iter().enumerate() {
                     f.brand[i * 16 + j * 4..][..4].copy_from_slice(&reg.to_le_bytes());
                 }
             }
         }
         if ext_max >= 0x8000_0007 {
-            f.invariant_tsc = __cpuid(0x8000_0007).edx & (1 << 8) != 0;
+            f.invariant_tsc = cpuid(0x8000_0007, 0).edx & (1 << 8) != 0;
         }
         if ext_max >= 0x8000_0008 {
-            f.phys_addr_bits = __cpuid(0x8000_0008).eax as u8;
+            f.phys_addr_bits = cpuid(0x8000_0008, 0).eax as u8;
         }
         f
     });

@@ -40,6 +40,18 @@ pub(crate) fn init_bsp() {
     protection::enable();
 }
 
+/// CPUID (`leaf`, `subleaf`): the instruction, or under SEV-SNP the answer of the CPUID page
+/// the PSP checked at launch (the instruction would raise a #VC, and its answer would be the
+/// host's).
+pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> core::arch::x86_64::CpuidResult {
+    if crate::tee::snp::active_at_boot() {
+        let r = crate::tee::snp::cpuid(leaf, subleaf);
+        core::arch::x86_64::CpuidResult { eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx }
+    } else {
+        core::arch::x86_64::__cpuid_count(leaf, subleaf)
+    }
+}
+
 /// Points GS at the bootstrap CPU's per-CPU block: the first thing the kernel does, since
 /// every lock counts its interrupt guard there.
 pub(crate) fn init_local() {

@@ -205,7 +205,19 @@ pub(super) fn init(info: &BootInfo) {
         } else {
             PageFlags::READ | PageFlags::WRITE
         };
-        map_one(root, va, to_phys(va), to_hw(flags), false);
+        if Some(va) == crate::tee::boot_shared_page() {
+            // SEV-SNP's boot GHCB stays the host's: mapped without the C-bit, as at boot.
+            match page_table::walk(root, va, 1, true, Hw::PRESENT | Hw::WRITABLE) {
+                Ok(Some(entry)) => entry.set(
+                    to_phys(va)
+                        | page_table::visibility_bits(Visibility::Shared)
+                        | to_hw(flags).bits(),
+                ),
+                _ => oom(),
+            }
+        } else {
+            map_one(root, va, to_phys(va), to_hw(flags), false);
+        }
         va += PAGE_SIZE as u64;
     }
 
@@ -214,6 +226,19 @@ pub(super) fn init(info: &BootInfo) {
     // addresses as the boot tables and the direct map over all RAM, so everything in use
     // stays mapped; it lives forever.
     unsafe { page_table::activate(root) };
+}
+
+/// Returns the physical address a device mapping of the I/O window at `va` reaches, if `va`
+/// is one (SEV-SNP's #VC handler turns an MMIO instruction's operand into the address the
+/// host emulates with this).
+pub(crate) fn device_paddr_of(va: Vaddr) -> Option<Paddr> {
+    let window = IO_OFFSET..IO_OFFSET.checked_add(io_reach())?;
+    if !window.contains(&va) {
+        return None;
+    }
+    let _guard = IO_LOCK.lock();
+    let (pa, flags) = page_table::translate(kernel_root(), va)?;
+    flags.contains(PageFlags::UNCACHED).then_some(pa)
 }
 
 /// Copies the kernel half of the root into a new user root.

@@ -36,7 +36,7 @@ pub use frame_alloc::{FrameStats, frame_stats, unaccepted_bytes};
 pub use heap::heap_stats;
 pub use io_mem::IoMem;
 pub(crate) use kspace::{
-    flush_cache_lines, kernel_text, read_kernel_text, set_direct_map_visibility,
+    device_paddr_of, flush_cache_lines, kernel_text, read_kernel_text, set_direct_map_visibility,
 };
 pub(crate) use kstack::in_area as in_kernel_stack_area;
 pub(crate) use kstack::{KSTACK_AREA, KernelStack};

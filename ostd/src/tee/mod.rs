@@ -23,6 +23,8 @@
 //! is tested on the host.
 
 mod sim;
+pub(crate) mod snp;
+pub use snp::{PvalidateError, SnpError};
 pub(crate) mod tdx;
 mod tests;
 pub(crate) mod ve_glue;
@@ -87,6 +89,8 @@ pub enum TeeError {
     /// A conversion failed part way: the frames are neither private nor shared for sure, and
     /// must never be used again (the shared pool leaks them).
     Stranded,
+    /// The SEV-SNP firmware or the host refused, or answered what cannot be trusted.
+    Snp(snp::SnpError),
 }
 
 impl From<tee_abi::tdx::error::TdxError> for TeeError {
@@ -109,6 +113,7 @@ impl core::fmt::Display for TeeError {
             Self::Tdx(e) => write!(f, "TDX: {e}"),
             Self::TimedOut => f.write_str("the platform's service did not answer in time"),
             Self::Stranded => f.write_str("a conversion failed part way; the memory is stranded"),
+            Self::Snp(e) => write!(f, "SNP: {e}"),
         }
     }
 }
@@ -142,6 +147,14 @@ pub fn platform() -> Platform {
     *PLATFORM.get().unwrap_or(&Platform::None)
 }
 
+/// Brings up what the console and CPUID need before anything else runs: under SEV-SNP the
+/// GHCB and the CPUID page (`snp::early_init`); nothing elsewhere.
+pub(crate) fn early_init(load_offset: u64, efi_system_table: Option<u64>) {
+    if snp::active_at_boot() {
+        snp::early_init(load_offset, efi_system_table);
+    }
+}
+
 pub(crate) fn init(info: &BootInfo) {
     let detected = detect();
     let chosen = match (detected, info.cmdline.value("tee")) {
@@ -168,11 +181,20 @@ pub(crate) fn init(info: &BootInfo) {
             // first conversion fails with the same error.
             Err(e) => log::error!("tee: TDG.VP.INFO failed: {e}"),
         },
+        Platform::SevSnp => {
+            let (private, shared) = snp::visibility_bits();
+            crate::mm::set_visibility_bits(private, shared);
+            log::info!("tee: SEV-SNP, C-bit {:#x}, CPUID page and GHCB in place", private);
+        }
         _ => {}
     }
 }
 
 fn detect() -> Platform {
+    // First: under SEV-SNP CPUID itself raises #VC (entry.S recorded SNP without it).
+    if snp::active_at_boot() {
+        return Platform::SevSnp;
+    }
     let max = __cpuid(0).eax;
     if max >= 0x21 {
         let r = __cpuid(0x21);
@@ -182,15 +204,6 @@ fn detect() -> Platform {
         sig[8..12].copy_from_slice(&r.ecx.to_le_bytes());
         if &sig == b"IntelTDX    " {
             return Platform::Tdx;
-        }
-    }
-    if __cpuid(0x8000_0000).eax >= 0x8000_001f && __cpuid(0x8000_001f).eax & 0b10 != 0 {
-        // SEV is supported; SEV_STATUS (MSR 0xc0010131) bit 2 says SNP is active for us.
-        let status = x86_64::registers::model_specific::Msr::new(0xc001_0131);
-        // SAFETY: SEV_STATUS exists whenever CPUID 0x8000001f reports SEV; reading it has
-        // no side effects.
-        if unsafe { status.read() } & (1 << 2) != 0 {
-            return Platform::SevSnp;
         }
     }
     Platform::None
@@ -229,17 +242,16 @@ pub(crate) fn note_unaccepted(start: u64, end: u64) {
 /// the simulated TEE's bookkeeping under sim.
 ///
 /// # Errors
-/// What the platform answered; [`TeeError::NotImplemented`] on SNP (PVALIDATE is not written
-/// yet).
+/// What the platform answered.
 pub(crate) fn accept(start: Paddr, len: u64) -> Result<(), TeeError> {
     match platform() {
         Platform::Tdx => tdx::accept(start, len),
+        Platform::SevSnp => snp::accept(start, len),
         Platform::Sim => {
             sim::accept(start, len);
             Ok(())
         }
         Platform::None => Ok(()),
-        p @ Platform::SevSnp => Err(TeeError::NotImplemented { platform: p, primitive: "accept" }),
     }
 }
 
@@ -270,9 +282,7 @@ pub(crate) fn convert_to_shared(paddr: Paddr, count: usize) -> Result<(), TeeErr
         Platform::None => {}
         Platform::Sim => sim::mark_shared(paddr, count),
         Platform::Tdx => tdx::convert_to_shared(paddr, count)?,
-        p @ Platform::SevSnp => {
-            return Err(TeeError::NotImplemented { platform: p, primitive: "convert to shared" });
-        }
+        Platform::SevSnp => snp::convert_to_shared(paddr, count)?,
     }
     TO_SHARED.fetch_add(count as u64, Ordering::Relaxed);
     Ok(())
@@ -284,9 +294,7 @@ pub(crate) fn convert_to_private(paddr: Paddr, count: usize) -> Result<(), TeeEr
         Platform::None => {}
         Platform::Sim => sim::mark_private(paddr, count),
         Platform::Tdx => tdx::convert_to_private(paddr, count)?,
-        p @ Platform::SevSnp => {
-            return Err(TeeError::NotImplemented { platform: p, primitive: "convert to private" });
-        }
+        Platform::SevSnp => snp::convert_to_private(paddr, count)?,
     }
     TO_PRIVATE.fetch_add(count as u64, Ordering::Relaxed);
     Ok(())
@@ -337,8 +345,8 @@ pub fn report(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
     match platform() {
         Platform::Sim => Ok(sim::report(report_data)),
         Platform::Tdx => tdx::report(report_data),
+        Platform::SevSnp => snp::report(report_data),
         p @ Platform::None => Err(TeeError::Unsupported { platform: p, primitive: "reports" }),
-        p @ Platform::SevSnp => Err(TeeError::NotImplemented { platform: p, primitive: "reports" }),
     }
 }
 
@@ -407,6 +415,12 @@ pub(crate) fn check_device_range(paddr: Paddr, len: usize, in_pool: impl FnOnce(
 /// simulated TEE checks; each is also a panic, so a count above zero means a test caught one).
 pub fn dma_violations() -> u64 {
     DMA_VIOLATIONS.load(Ordering::SeqCst)
+}
+
+/// Returns the higher-half page the kernel page table must map shared from boot on (SEV-SNP's
+/// boot GHCB), if there is one.
+pub(crate) fn boot_shared_page() -> Option<crate::mm::Vaddr> {
+    snp::boot_ghcb_vaddr()
 }
 
 /// Returns (frames converted to shared, frames converted back) since boot.

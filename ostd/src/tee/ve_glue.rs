@@ -1,5 +1,6 @@
-//! Hands a #VE (vector 20, TDX only) from the trap paths to the TDX handler, with the
-//! interrupted context's registers in the form `tee_abi::insn` works on.
+//! Hands a #VE (vector 20, TDX) or a #VC (vector 29, SEV-SNP) from the trap paths to the
+//! platform's handler, with the interrupted context's registers in the form `tee_abi::insn`
+//! works on, and the instruction bytes at RIP (kernel text, or a copy of user memory).
 
 use tee_abi::insn::Regs;
 use tee_abi::tdx::ve::VeOrigin;
@@ -9,6 +10,81 @@ use crate::user::UserContext;
 
 /// The #VE vector.
 pub(crate) const VE_VECTOR: u64 = 20;
+/// The #VC vector.
+pub(crate) const VC_VECTOR: u64 = 29;
+
+/// Emulates a #VC taken in kernel mode; one that cannot be emulated is a kernel bug (or a
+/// hostile host) and panics, naming why.
+pub(crate) fn handle_vc_kernel(frame: &mut TrapFrame) {
+    use tee_abi::snp::vc::VcOrigin;
+    let mut regs = regs_of(frame);
+    let result = match kernel_text_at(frame.rip) {
+        Some(bytes) => {
+            super::snp::vc::handle(&mut regs, frame.error_code, VcOrigin::Kernel, &bytes)
+        }
+        None => Err(super::snp::vc::VcError::NoInstruction(frame.rip)),
+    };
+    if let Err(e) = result {
+        panic!(
+            "#VC (exit {:#x}) in kernel at rip {:#x} cannot be emulated: {e}",
+            frame.error_code, frame.rip
+        );
+    }
+    write_back(&regs, frame);
+}
+
+/// Emulates a #VC taken in user mode (CPUID, RDTSC, RDTSCP only), reading the instruction
+/// with `read_user`; returns whether it was, so that the program goes on. Otherwise the
+/// kernel sees the exception.
+pub(crate) fn handle_vc_user(
+    ctx: &mut UserContext,
+    read_user: impl Fn(u64, &mut [u8]) -> bool,
+) -> bool {
+    use tee_abi::snp::vc::VcOrigin;
+    if super::platform() != super::Platform::SevSnp {
+        return false;
+    }
+    // The instruction may end near a page boundary: take what can be read, the decoder
+    // refuses one cut short.
+    let mut bytes = [0u8; tee_abi::insn::MAX_INSN_LEN];
+    let Some(len) = (1..=bytes.len()).rev().find(|&n| read_user(ctx.rip, &mut bytes[..n])) else {
+        return false;
+    };
+    let mut regs = user_regs(ctx);
+    if super::snp::vc::handle(&mut regs, ctx.error_code, VcOrigin::User, &bytes[..len]).is_err() {
+        return false;
+    }
+    // User-mode emulation touches RAX, RBX, RCX and RDX only, and moves RIP.
+    let [rax, rcx, rdx, rbx, ..] = regs.gprs;
+    (ctx.rax, ctx.rcx, ctx.rdx, ctx.rbx, ctx.rip) = (rax, rcx, rdx, rbx, regs.rip);
+    true
+}
+
+/// Copies the (up to) 15 bytes of kernel text at `rip`, or `None` outside the kernel's text
+/// (instructions are emulated for kernel code only from its text, which cannot change).
+pub(crate) fn kernel_text_at(rip: u64) -> Option<[u8; tee_abi::insn::MAX_INSN_LEN]> {
+    let text = crate::mm::kernel_text();
+    if rip < text.start || rip >= text.end {
+        return None;
+    }
+    let mut bytes = [0u8; tee_abi::insn::MAX_INSN_LEN];
+    // Bytes past the text's end read as zeros: the decoder stops at the instruction's end,
+    // and one that would run past the text is refused as truncated.
+    let available = (text.end - rip).min(bytes.len() as u64) as usize;
+    crate::mm::read_kernel_text(rip, &mut bytes[..available]);
+    Some(bytes)
+}
+
+fn user_regs(c: &UserContext) -> Regs {
+    Regs {
+        gprs: [
+            c.rax, c.rcx, c.rdx, c.rbx, c.rsp, c.rbp, c.rsi, c.rdi, c.r8, c.r9, c.r10, c.r11,
+            c.r12, c.r13, c.r14, c.r15,
+        ],
+        rip: c.rip,
+        rflags: c.rflags,
+    }
+}
 
 /// Emulates a #VE taken in kernel mode; one that cannot be emulated is a kernel bug (or a
 /// hostile VMM) and panics, naming why.
@@ -48,15 +124,7 @@ pub(crate) fn handle_user(ctx: &mut UserContext) -> bool {
     if super::platform() != super::Platform::Tdx {
         return false;
     }
-    let c = &*ctx;
-    let mut regs = Regs {
-        gprs: [
-            c.rax, c.rcx, c.rdx, c.rbx, c.rsp, c.rbp, c.rsi, c.rdi, c.r8, c.r9, c.r10, c.r11,
-            c.r12, c.r13, c.r14, c.r15,
-        ],
-        rip: c.rip,
-        rflags: c.rflags,
-    };
+    let mut regs = user_regs(ctx);
     if super::tdx::ve::handle(&mut regs, VeOrigin::User).is_err() {
         return false;
     }

@@ -11,7 +11,7 @@
 //! simply deschedule us mid-measurement: the clock is for scheduling and timestamps, never
 //! for security decisions.
 
-use core::arch::x86_64::__cpuid;
+use crate::cpu::cpuid;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use spin::Once;
@@ -129,9 +129,9 @@ fn measure(mut counter: Counter) -> Result<Estimate, Rejection> {
 
 /// Returns CPUID leaf 0x16's base frequency in Hz, if the leaf exists and reports one.
 fn cpuid16_base_hz() -> Option<u64> {
-    if __cpuid(0).eax < 0x16 {
+    if cpuid(0, 0).eax < 0x16 {
         return None;
     }
-    let mhz = __cpuid(0x16).eax & 0xffff;
+    let mhz = cpuid(0x16, 0).eax & 0xffff;
     (mhz != 0).then(|| u64::from(mhz) * 1_000_000)
 }

@@ -86,6 +86,11 @@ extern "C" fn ostd_trap_from_kernel(frame: &mut TrapFrame) {
         crate::tee::ve_glue::VE_VECTOR if crate::tee::platform() == crate::tee::Platform::Tdx => {
             crate::tee::ve_glue::handle_kernel(frame);
         }
+        crate::tee::ve_glue::VC_VECTOR
+            if crate::tee::platform() == crate::tee::Platform::SevSnp =>
+        {
+            crate::tee::ve_glue::handle_vc_kernel(frame);
+        }
         vector @ 32..=255 => {
             super::irq::dispatch(vector as u8);
             crate::task::preempt_after_irq();

@@ -8,9 +8,7 @@
 //!
 //! Not run here: QEMU TCG raises no #VE.
 
-use tee_abi::insn::{
-    self as mmio, DecodeError, Gpr, MAX_INSN_LEN, MmioAccess, RegOperand, Regs, Width,
-};
+use tee_abi::insn::{self as mmio, DecodeError, Gpr, MmioAccess, RegOperand, Regs, Width};
 use tee_abi::tdx::error::TdxError;
 use tee_abi::tdx::tdcall::{self, TdcallLeaf};
 use tee_abi::tdx::tdvmcall::{self, IoSize, MmioSize};
@@ -127,7 +125,8 @@ fn io_width(size: IoSize) -> Width {
 
 /// MMIO from kernel code: decode the instruction at RIP, ask the VMM, apply the answer.
 fn mmio(regs: &mut Regs, gpa: tee_abi::tdx::gpa::Gpa) -> Result<(), VeError> {
-    let bytes = kernel_text_at(regs.rip)?;
+    let bytes =
+        crate::tee::ve_glue::kernel_text_at(regs.rip).ok_or(VeError::RipOutsideText(regs.rip))?;
     let insn = mmio::decode_mmio(&bytes).map_err(VeError::Decode)?;
     let shared = info()?.shared_bit();
     let size = match insn.access.size() {
@@ -150,20 +149,4 @@ fn mmio(regs: &mut Regs, gpa: tee_abi::tdx::gpa::Gpa) -> Result<(), VeError> {
     }
     insn.len.advance_rip(regs);
     Ok(())
-}
-
-/// Copies the (up to) 15 bytes of kernel text at `rip`, refusing an address outside the
-/// kernel's text (MMIO is emulated for kernel code only, whose text cannot change).
-fn kernel_text_at(rip: u64) -> Result<[u8; MAX_INSN_LEN], VeError> {
-    let text = crate::mm::kernel_text();
-    let len = MAX_INSN_LEN as u64;
-    if rip < text.start || rip >= text.end {
-        return Err(VeError::RipOutsideText(rip));
-    }
-    let mut bytes = [0u8; MAX_INSN_LEN];
-    // Bytes past the text's end read as zeros: the decoder stops at the instruction's end,
-    // and one that would run past the text is refused as truncated.
-    let available = (text.end - rip).min(len) as usize;
-    crate::mm::read_kernel_text(rip, &mut bytes[..available]);
-    Ok(bytes)
 }

@@ -1,0 +1,104 @@
+//! Attestation reports from the PSP: MSG_REPORT_REQ sealed under VMPCK0, carried by the host
+//! in two shared pages (SNP firmware ABI, "Guest Messages"; GHCB spec, "SNP Guest Request").
+//!
+//! The key and its sequence count come from the secrets page (private, measured at launch),
+//! copied once. `tee_abi::snp::guest_msg` seals and opens the messages and keeps the sequence
+//! discipline: a response that fails authentication or carries the wrong sequence number
+//! disables the key for good, and so does a request that never got an answer, because the
+//! PSP may have consumed its sequence number (reusing it would reuse a GCM IV). Requests are
+//! serialised by a sleeping lock: the PSP may take milliseconds.
+
+use alloc::vec::Vec;
+
+use spin::Once;
+use tee_abi::snp::ghcb::{ExitCode, GhcbField, GhcbWriter};
+use tee_abi::snp::guest_msg::{HostVerdict, MSG_PAGE_SIZE, MsgType, Vmpck};
+use tee_abi::snp::report::{AttestationReport, KeySelect, ReportRequest};
+use tee_abi::snp::secrets::{SecretsPage, VmpckIndex};
+
+use super::{SnpError, ghcb};
+use crate::mm::dma::SharedBuffer;
+use crate::sync::Mutex;
+use crate::tee::TeeError;
+
+/// The key, and the two shared pages the host carries messages in (made at the first
+/// request: the shared pool does not exist at boot).
+struct Channel {
+    vmpck: Vmpck,
+    pages: Option<(SharedBuffer, SharedBuffer)>,
+}
+
+static CHANNEL: Once<Mutex<Channel>> = Once::new();
+
+/// Takes VMPCK0 and its sequence count from the secrets page (copied at boot: the page is
+/// firmware memory outside the kernel's direct map). Without a key, reports fail later with
+/// [`SnpError::NoVmpck`].
+pub(super) fn init(secrets: &SecretsPage) {
+    if let Some(key) = secrets.vmpck(VmpckIndex::Vmpck0) {
+        let count = secrets.seqno_count(VmpckIndex::Vmpck0);
+        let vmpck = Vmpck::new(VmpckIndex::Vmpck0, key.clone(), count);
+        CHANNEL.call_once(|| Mutex::new(Channel { vmpck, pages: None }));
+    }
+}
+
+/// How many times the host may answer "busy" before a request is given up (and its key
+/// disabled, since the PSP may yet process it).
+const BUSY_RETRIES: u32 = 100;
+
+fn shared_pages() -> Result<(SharedBuffer, SharedBuffer), TeeError> {
+    let page = || SharedBuffer::alloc(MSG_PAGE_SIZE).map_err(|_| TeeError::OutOfMemory);
+    let (request, response) = (page()?, page()?);
+    for buffer in [&request, &response] {
+        if buffer.device_addr().as_u64() % MSG_PAGE_SIZE as u64 != 0 {
+            return Err(TeeError::Unaligned(buffer.device_addr().as_u64()));
+        }
+    }
+    Ok((request, response))
+}
+
+/// Returns the attestation report binding `report_data` (VMPL 0, the default signing key).
+pub(super) fn report(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
+    let request = ReportRequest::new(*report_data, 0, KeySelect::Default)
+        .map_err(|e| TeeError::Snp(SnpError::Report(e)))?;
+    let payload = exchange(MsgType::ReportRequest, 1, &request.encode())?;
+    let report = AttestationReport::from_response(&payload)
+        .map_err(|e| TeeError::Snp(SnpError::Report(e)))?;
+    Ok(report.as_bytes().to_vec())
+}
+
+/// Seals `payload` as a `msg_type` request, has the host carry it to the PSP, and opens the
+/// answer.
+fn exchange(msg_type: MsgType, version: u8, payload: &[u8]) -> Result<Vec<u8>, TeeError> {
+    let mut channel = CHANNEL.get().ok_or(TeeError::Snp(SnpError::NoVmpck))?.lock();
+    if channel.pages.is_none() {
+        channel.pages = Some(shared_pages()?);
+    }
+    let Channel { vmpck, pages } = &mut *channel;
+    let (request_page, response_page) = pages.as_ref().ok_or(TeeError::OutOfMemory)?;
+    let mut page = alloc::boxed::Box::new([0u8; MSG_PAGE_SIZE]);
+    let msg_error = |e| TeeError::Snp(SnpError::GuestMessage(e));
+    let mut pending = vmpck.seal(msg_type, version, payload, &mut page).map_err(msg_error)?;
+    if request_page.write_from(0, &page[..]).is_err() {
+        pending.cancel_unsent();
+        return Err(TeeError::OutOfMemory);
+    }
+    let (req_gpa, rsp_gpa) =
+        (request_page.device_addr().as_u64(), response_page.device_addr().as_u64());
+    let mut busy = 0;
+    loop {
+        let ghcb_request = GhcbWriter::new(ExitCode::SnpGuestRequest, req_gpa, rsp_gpa);
+        // A host that breaks the GHCB protocol leaves the request's fate unknown: dropping
+        // `pending` unsettled disables the key.
+        let info2 = ghcb::exchange(&ghcb_request, |r| r.get(GhcbField::SwExitInfo2))?;
+        match pending.host_status(info2).map_err(msg_error)? {
+            HostVerdict::ResponseReady => break,
+            HostVerdict::Busy if busy < BUSY_RETRIES => busy += 1,
+            // Dropped unsettled: the key is disabled.
+            HostVerdict::Busy => return Err(TeeError::TimedOut),
+        }
+    }
+    // One copy of the host's page; the response is parsed from it alone.
+    response_page.read_into(0, &mut page[..]).map_err(|_| TeeError::OutOfMemory)?;
+    let opened = pending.open(&page).map_err(msg_error)?;
+    Ok(opened.as_bytes().to_vec())
+}
