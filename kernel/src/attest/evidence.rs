@@ -20,12 +20,15 @@ pub enum Evidence {
         /// The quote, parsed.
         quote: alloc::boxed::Box<tee::tdx::Quote>,
     },
-    /// An SNP attestation report.
+    /// An SNP attestation report, and the certificates the host handed out with it.
     Snp {
         /// The report's bytes.
         bytes: Vec<u8>,
         /// The report, parsed.
         report: alloc::boxed::Box<tee::snp::AttestationReport>,
+        /// The host's certificate table (VCEK, ASK, ARK), parsed and re-laid out, if it
+        /// gave one. Unverified: the verifier checks the chain and the report's signature.
+        certificates: Option<tee::snp::CertTable>,
     },
     /// A simulated report (development only; verifiers refuse it unless told otherwise).
     Sim {
@@ -67,6 +70,15 @@ impl Evidence {
         }
     }
 
+    /// Returns the certificate table that came with the evidence (SNP only, when the host
+    /// has one).
+    pub fn certificates(&self) -> Option<&tee::snp::CertTable> {
+        match self {
+            Self::Snp { certificates, .. } => certificates.as_ref(),
+            Self::Tdx { .. } | Self::Sim { .. } => None,
+        }
+    }
+
     /// Returns the evidence's bytes.
     pub fn bytes(&self) -> &[u8] {
         match self {
@@ -77,7 +89,8 @@ impl Evidence {
 
 /// Asks the platform for evidence binding `report_data`, and checks what comes back.
 pub fn collect(report_data: &[u8; 64]) -> Result<Evidence, EvidenceError> {
-    let bytes = ostd::tee::quote(report_data).map_err(EvidenceError::Platform)?;
+    let ostd::tee::Quote { evidence: bytes, certificates } =
+        ostd::tee::quote(report_data).map_err(EvidenceError::Platform)?;
     let evidence = match ostd::tee::platform() {
         Platform::Tdx => {
             let checked = tee::tdx::QuoteBytes::new_checked(&bytes[..])
@@ -89,7 +102,13 @@ pub fn collect(report_data: &[u8; 64]) -> Result<Evidence, EvidenceError> {
         Platform::SevSnp => {
             let report = tee::snp::AttestationReport::from_bytes(&bytes)
                 .map_err(|_| EvidenceError::Malformed("SNP report"))?;
-            Evidence::Snp { bytes, report: alloc::boxed::Box::new(report) }
+            // The host writes the table: parse it here (bounds, overlaps) so what is handed on
+            // is well formed; its contents are the verifier's to judge.
+            let certificates = certificates
+                .map(|table| tee::snp::CertTable::parse(&table))
+                .transpose()
+                .map_err(|_| EvidenceError::Malformed("SNP certificate table"))?;
+            Evidence::Snp { bytes, report: alloc::boxed::Box::new(report), certificates }
         }
         Platform::Sim => {
             let report =
@@ -117,6 +136,9 @@ ostd::ktest! {
             _ => {
                 let evidence = collect(&data).unwrap();
                 assert_eq!(evidence.report_data(), &data);
+                if !matches!(evidence, Evidence::Snp { .. }) {
+                    assert!(evidence.certificates().is_none(), "certificates come with SNP only");
+                }
                 if let Evidence::Sim { report, .. } = &evidence {
                     assert_eq!(report.registers, Some(ostd::tee::measurement_registers().unwrap()));
                     assert_eq!(&tee::sim::parse(evidence.bytes()).unwrap().body, report);

@@ -350,17 +350,31 @@ pub fn report(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
     }
 }
 
+/// What a remote verifier is sent for some report data.
+#[derive(Debug)]
+pub struct Quote {
+    /// The evidence: a TDX quote, an SNP attestation report, or a signed sim report.
+    pub evidence: Vec<u8>,
+    /// Under SNP, the certificate table the host handed out with the report (configfs-tsm's
+    /// `auxblob`: VCEK, ASK, ARK), exactly as the host wrote it: parse it before use.
+    /// `None` elsewhere, or when the host has none.
+    pub certificates: Option<Vec<u8>>,
+}
+
 /// Returns the evidence a remote verifier checks for `report_data`: a quote under TDX (the
-/// TDREPORT signed by the quoting enclave); the signed report itself under the simulated TEE
-/// and SNP (whose reports are signed by the platform already).
+/// TDREPORT signed by the quoting enclave); under SNP the attestation report (signed by the
+/// PSP already) with the host's certificates (an extended guest request); the signed report
+/// itself under the simulated TEE.
 ///
 /// # Errors
 /// As [`report`].
-pub fn quote(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
-    match platform() {
-        Platform::Tdx => tdx::quote::quote(report_data),
-        _ => report(report_data),
-    }
+pub fn quote(report_data: &[u8; 64]) -> Result<Quote, TeeError> {
+    let (evidence, certificates) = match platform() {
+        Platform::Tdx => (tdx::quote::quote(report_data)?, None),
+        Platform::SevSnp => snp::extended_report(report_data)?,
+        _ => (report(report_data)?, None),
+    };
+    Ok(Quote { evidence, certificates })
 }
 
 /// Returns whether converting memory back to private takes it away from devices: true under

@@ -322,6 +322,14 @@ pub(super) fn report(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
     guest_request::report(report_data)
 }
 
+/// Returns the report binding `report_data` and, if the host has one, its certificate
+/// table (copied out of the shared buffer once, not parsed here).
+pub(super) fn extended_report(
+    report_data: &[u8; 64],
+) -> Result<(Vec<u8>, Option<Vec<u8>>), TeeError> {
+    guest_request::extended_report(report_data)
+}
+
 /// Why an SNP primitive failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SnpError {

@@ -311,6 +311,15 @@ pub enum HostVerdict {
     /// The host was busy (SW_EXITINFO2[63:32] = 2): send the same request page again,
     /// unchanged, as Linux does; the sequence number stays reserved.
     Busy,
+    /// Extended requests only: the certificate buffer was too small (SW_EXITINFO2[63:32] =
+    /// 1, INVALID_LEN) and the host says it needs `pages_needed` pages (its RBX, untrusted).
+    /// The sequence number stays reserved: send the same request page again as a plain
+    /// guest request to settle it (Linux does the same: the PSP may have seen the request,
+    /// and its IV must never carry another plaintext).
+    CertificatesTooSmall {
+        /// How many 4 KiB pages the host claims its certificate table needs.
+        pages_needed: u64,
+    },
 }
 
 /// A sealed request that owns its sequence number until its response is opened.
@@ -347,11 +356,35 @@ impl PendingRequest<'_> {
     /// bits 63:32, 2 = busy; firmware error in bits 31:0). Any failure but busy disables
     /// the key: the request may have reached the PSP.
     pub fn host_status(&mut self, exit_info2: u64) -> Result<HostVerdict, GuestMsgError> {
+        self.status(exit_info2, None)
+    }
+
+    /// [`Self::host_status`] for an extended guest request (exit 0x8000_0012), whose host may
+    /// also answer that the certificate buffer is too small, with the pages it needs in RBX
+    /// (`rbx`, read from the GHCB after the exit; `None` if the host did not mark it valid,
+    /// which makes INVALID_LEN a failure like any other).
+    pub fn host_status_extended(
+        &mut self,
+        exit_info2: u64,
+        rbx: Option<u64>,
+    ) -> Result<HostVerdict, GuestMsgError> {
+        self.status(exit_info2, Some(rbx))
+    }
+
+    fn status(
+        &mut self,
+        exit_info2: u64,
+        extended_rbx: Option<Option<u64>>,
+    ) -> Result<HostVerdict, GuestMsgError> {
+        const VMM_ERROR_INVALID_LEN: u32 = 1;
         const VMM_ERROR_BUSY: u32 = 2;
         let (vmm_error, firmware_error) = ((exit_info2 >> 32) as u32, exit_info2 as u32);
-        match (vmm_error, firmware_error) {
-            (0, 0) => Ok(HostVerdict::ResponseReady),
-            (VMM_ERROR_BUSY, 0) => Ok(HostVerdict::Busy),
+        match (vmm_error, firmware_error, extended_rbx) {
+            (0, 0, _) => Ok(HostVerdict::ResponseReady),
+            (VMM_ERROR_BUSY, 0, _) => Ok(HostVerdict::Busy),
+            (VMM_ERROR_INVALID_LEN, 0, Some(Some(pages_needed))) => {
+                Ok(HostVerdict::CertificatesTooSmall { pages_needed })
+            }
             _ => {
                 self.fail();
                 Err(GuestMsgError::HostFailed { vmm_error, firmware_error })

@@ -302,3 +302,46 @@ fn seal_refuses_bad_arguments_without_using_a_seqno() {
     assert_eq!(pending.seqno(), 5);
     pending.cancel_unsent();
 }
+
+#[test]
+fn a_too_small_certificate_buffer_keeps_the_request_pending_for_a_plain_resend() {
+    let mut key = vmpck(0);
+    let mut page = [0u8; MSG_PAGE_SIZE];
+    let mut pending = key.seal(MsgType::ReportRequest, 1, &[0; 0x60], &mut page).unwrap();
+    assert_eq!(
+        pending.host_status_extended(1 << 32, Some(9)),
+        Ok(HostVerdict::CertificatesTooSmall { pages_needed: 9 })
+    );
+    // The same request, resent as a plain guest request, settles the sequence number.
+    assert_eq!(pending.host_status(0), Ok(HostVerdict::ResponseReady));
+    pending.open(&psp_response(2, 6, 1, &[])).unwrap();
+    assert!(!key.is_disabled());
+    assert_eq!(key.count(), 2);
+}
+
+#[test]
+fn invalid_len_is_a_failure_on_a_plain_request_or_without_the_host_s_page_count() {
+    for extended in [false, true] {
+        let mut key = vmpck(0);
+        let mut page = [0u8; MSG_PAGE_SIZE];
+        let mut pending = key.seal(MsgType::ReportRequest, 1, &[0; 0x60], &mut page).unwrap();
+        let verdict = if extended {
+            pending.host_status_extended(1 << 32, None)
+        } else {
+            pending.host_status(1 << 32)
+        };
+        assert_eq!(verdict, Err(GuestMsgError::HostFailed { vmm_error: 1, firmware_error: 0 }));
+        drop(pending);
+        assert!(key.is_disabled(), "extended: {extended}");
+    }
+}
+
+#[test]
+fn invalid_len_with_a_firmware_error_is_a_failure_even_when_extended() {
+    let mut key = vmpck(0);
+    let mut page = [0u8; MSG_PAGE_SIZE];
+    let mut pending = key.seal(MsgType::ReportRequest, 1, &[0; 0x60], &mut page).unwrap();
+    assert!(pending.host_status_extended((1 << 32) | 0x16, Some(4)).is_err());
+    drop(pending);
+    assert!(key.is_disabled());
+}
