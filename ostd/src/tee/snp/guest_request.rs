@@ -112,6 +112,26 @@ fn exchange(
     }
     let Channel { vmpck, pages } = &mut *channel;
     let pages = pages.as_ref().ok_or(TeeError::OutOfMemory)?;
+    let was_disabled = vmpck.is_disabled();
+    let result = exchange_on(vmpck, pages, msg_type, version, payload, certificates);
+    if vmpck.is_disabled() && !was_disabled {
+        // As Linux's sev-guest: loudly, once; no report can be had until the next boot.
+        match &result {
+            Err(e) => log::error!("tee: SNP VMPCK0 disabled for this boot after: {e}"),
+            Ok(_) => log::error!("tee: SNP VMPCK0 disabled for this boot"),
+        }
+    }
+    result
+}
+
+fn exchange_on(
+    vmpck: &mut Vmpck,
+    pages: &Pages,
+    msg_type: MsgType,
+    version: u8,
+    payload: &[u8],
+    certificates: bool,
+) -> Result<(Vec<u8>, Option<Vec<u8>>), TeeError> {
     let (request_page, response_page) = (&pages.request, &pages.response);
     let mut page = alloc::boxed::Box::new([0u8; MSG_PAGE_SIZE]);
     let msg_error = |e| TeeError::Snp(SnpError::GuestMessage(e));
