@@ -13,10 +13,11 @@
 # Azure DCasv5/ECasv5, GCP N2D confidential VMs with SEV-SNP (the cloud boots its own
 # firmware there).
 #
-# The kernel detects SNP (SEV_STATUS) today, and the SNP interface is written as tested logic
-# in ostd/tee-abi/src/snp (GHCB, page-state change, CPUID page, guest messages), but OSTD's
-# SNP paths (the GHCB, #VC, PVALIDATE, reports) are not written yet: the guest stops at its
-# first port write.
+# OSTD's SNP paths (ostd/src/tee/snp: C-bit, GHCB, CPUID page, #VC, PVALIDATE, page-state
+# change, guest requests) are written to AMD's GHCB and SNP firmware ABI specifications on
+# the host-tested logic of ostd/tee-abi/src/snp, and have never run. One vCPU: the kernel has
+# one GHCB. A failure before the console ends the guest with a GHCB termination request
+# (reason set 1, codes in ostd/src/tee/snp/mod.rs `fatal`), which KVM reports on the host.
 set -eu
 bz=$1
 shift
