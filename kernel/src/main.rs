@@ -51,6 +51,8 @@ fn kernel_main() -> ! {
     banner::print();
     time::init();
     let cmdline = &ostd::boot::boot_info().cmdline;
+    // Measured boot, event 1: before anything below acts on the command line.
+    attest::measure::command_line(cmdline.as_str());
     if cmdline.value("selftest") == Some("panic") {
         // Lets the test harness check the panic path: message, named backtrace, failure exit.
         panic!("deliberate panic requested by selftest=panic");
@@ -76,7 +78,11 @@ fn kernel_main() -> ! {
     if let Err(e) = fs::devfs::populate(&root) {
         log::error!("cannot create /dev: {e:?}");
     }
-    match ostd::boot::initrd_bytes() {
+    let initrd = ostd::boot::initrd_bytes();
+    if let Some(image) = initrd {
+        attest::measure::initramfs(image);
+    }
+    match initrd {
         Some(image) => match fs::initramfs::unpack(image, &root) {
             Ok(u) => log::info!(
                 "initramfs: {} entries, {} bytes{}",
@@ -117,6 +123,9 @@ fn kernel_main() -> ! {
         },
         _ => None,
     };
+    if disk_root.is_none() {
+        attest::measure::root("initramfs");
+    }
     let (root, candidates): (_, Vec<&str>) = match disk_root {
         Some(root) => {
             let inits =

@@ -5,7 +5,7 @@
 //! the guest sees them (`sim-evidence registers HEX`). Here `attest verify --allow-sim` (the
 //! real CLI) must affirm that report, and its measurements must be what the guest did,
 //! computed here independently: the launch measurement is SHA-384 of the command line the
-//! guest booted with, and register 2 went from zero to SHA-384(0^48 ‖ 0x11^48).
+//! guest booted with, and register 1 went from zero to SHA-384(0^48 ‖ 0x11^48).
 
 use std::path::Path;
 use std::process::Command;
@@ -62,10 +62,10 @@ pub fn check(console: &str, cmdline: &str, scratch: &Path) -> Result<String, Str
     if rtmrs != registers {
         return Err(format!("the report's registers {rtmrs} are not the guest's {registers}"));
     }
-    let rtmr2 =
+    let rtmr1 =
         hex::encode(Sha384::new().chain_update([0u8; 48]).chain_update([0x11u8; 48]).finalize());
-    if said("rtmr2") != rtmr2 {
-        return Err(format!("rtmr2 is {}, not SHA-384(0^48 ‖ 0x11^48) = {rtmr2}", said("rtmr2")));
+    if said("rtmr1") != rtmr1 {
+        return Err(format!("rtmr1 is {}, not SHA-384(0^48 ‖ 0x11^48) = {rtmr1}", said("rtmr1")));
     }
     Ok(format!("a {}-byte report affirmed by attest verify --allow-sim", report.len()))
 }

@@ -35,6 +35,8 @@ pub(crate) mod field {
     pub const FEATURE_INCOMPAT: usize = 96;
     pub const FEATURE_RO_COMPAT: usize = 100;
     pub const RESERVED_GDT_BLOCKS: usize = 206;
+    pub const UUID: usize = 104;
+    pub const VOLUME_NAME: usize = 120;
 }
 
 /// COMPAT features: an implementation that does not know them may still read and write.
@@ -108,6 +110,48 @@ pub struct Geometry {
     pub ro_compat: u32,
     /// Whether unknown RO_COMPAT features restrict us to reading.
     pub read_only: bool,
+}
+
+/// What names a filesystem rather than shapes it: `s_uuid` and `s_volume_name` (revision 1;
+/// both zero on revision 0). Measured boot records them as the root disk's identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VolumeIdentity {
+    /// `s_uuid`, as stored (RFC 4122 byte order, as `blkid` prints it).
+    pub uuid: [u8; 16],
+    /// `s_volume_name`, as stored (NUL-padded, not necessarily UTF-8).
+    pub label: [u8; 16],
+}
+
+impl VolumeIdentity {
+    /// Reads the identity of a superblock that [`Geometry::parse`] accepted.
+    pub fn of(sb: &[u8; SUPERBLOCK_SIZE]) -> Self {
+        let mut identity = Self { uuid: [0; 16], label: [0; 16] };
+        if le32(sb, field::REV_LEVEL) >= 1 {
+            identity.uuid.copy_from_slice(&sb[field::UUID..field::UUID + 16]);
+            identity.label.copy_from_slice(&sb[field::VOLUME_NAME..field::VOLUME_NAME + 16]);
+        }
+        identity
+    }
+
+    /// The label up to its first NUL, if it is UTF-8.
+    pub fn label_str(&self) -> Option<&str> {
+        let end = self.label.iter().position(|&b| b == 0).unwrap_or(self.label.len());
+        core::str::from_utf8(&self.label[..end]).ok()
+    }
+}
+
+impl core::fmt::Display for VolumeIdentity {
+    /// `uuid=8-4-4-4-12 label=NAME` (the label as `?` if it is not UTF-8).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("uuid=")?;
+        for (i, b) in self.uuid.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                f.write_str("-")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, " label={}", self.label_str().unwrap_or("?"))
+    }
 }
 
 impl Geometry {

@@ -308,3 +308,18 @@ mod superblock {
         assert!(matches!(Filesystem::open(v).err(), Some(Error::Corrupt { .. })));
     }
 }
+
+#[test]
+fn volume_identity_is_the_uuid_and_label_mke2fs_was_given() {
+    let s = Scratch::new("identity");
+    std::fs::create_dir_all(s.path("src")).unwrap();
+    let img = s.path("fs.img");
+    let uuid = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0ff";
+    mkfs(&s.path("src"), &img, 1024, "2M", &["-U", uuid, "-L", "cocoon-root"]);
+    let bytes = std::fs::read(&img).unwrap();
+    let sb: &[u8; ext2::superblock::SUPERBLOCK_SIZE] = bytes[1024..2048].try_into().unwrap();
+    ext2::superblock::Geometry::parse(sb, bytes.len() as u64).unwrap();
+    let identity = ext2::superblock::VolumeIdentity::of(sb);
+    assert_eq!(identity.to_string(), format!("uuid={uuid} label=cocoon-root"));
+    assert_eq!(identity.label_str(), Some("cocoon-root"));
+}

@@ -1,5 +1,6 @@
 //! Attestation in the guest: evidence from this machine's TEE, checked and typed with the
-//! verifier's own formats (`tee`). Linux's attestation interfaces (configfs-tsm,
+//! verifier's own formats (`tee`), and measured boot (`measure`). Linux's attestation interfaces (configfs-tsm,
 //! `/dev/tdx_guest`, `/dev/sev-guest`) will be built on it.
 
 pub mod evidence;
+pub mod measure;

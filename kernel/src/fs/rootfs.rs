@@ -7,7 +7,7 @@
 //! `/dev` (devtmpfs) mounted over the disk's `/dev`, and run `init=` or the first of
 //! `/sbin/init`, `/etc/init`, `/bin/init`, `/bin/sh` from it.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 
 use super::node::{Node, NodeKind};
@@ -60,6 +60,14 @@ pub fn mount_root(spec: &RootSpec) -> SysResult<Arc<Node>> {
     let memory_root = super::root();
     let start = Start { root: memory_root.clone(), dir: memory_root.clone() };
     let device = path::resolve(&start, &spec.device, true)?;
+    // Measured boot, event 3: the disk's identity, read before anything on it is used.
+    let volume = volume_identity(&device)?;
+    crate::attest::measure::root(&crate::attest::measure::disk_identity(
+        &spec.fstype,
+        &spec.device,
+        spec.read_only,
+        &volume,
+    ));
     super::mount::mount_disk(
         memory_root.clone(),
         &spec.fstype,
@@ -76,6 +84,26 @@ pub fn mount_root(spec: &RootSpec) -> SysResult<Arc<Node>> {
         _ => log::warn!("root: {} has no /dev directory; devtmpfs is not mounted", spec.device),
     }
     Ok(root)
+}
+
+/// Reads the superblock of the disk behind `device` and returns its UUID and label as text;
+/// errors as mounting would report them.
+fn volume_identity(device: &Node) -> SysResult<String> {
+    use ext2::superblock::{Geometry, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, VolumeIdentity};
+    let NodeKind::BlockDev(rdev) = device.kind() else { return Err(Errno::ENOTBLK) };
+    let disk = crate::block::by_rdev(rdev).ok_or(Errno::ENXIO)?;
+    // Whole device blocks around the superblock (at byte 1024, 1024 long).
+    let block = disk.logical_block_size() as u64;
+    let start = SUPERBLOCK_OFFSET / block * block;
+    let end = (SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE as u64).div_ceil(block) * block;
+    let mut bytes = alloc::vec![0u8; (end - start) as usize];
+    disk.read(start / crate::block::SECTOR_SIZE as u64, &mut bytes)?;
+    let at = (SUPERBLOCK_OFFSET - start) as usize;
+    let sb: &[u8; SUPERBLOCK_SIZE] =
+        bytes.get(at..at + SUPERBLOCK_SIZE).and_then(|b| b.try_into().ok()).ok_or(Errno::EIO)?;
+    Geometry::parse(sb, disk.sectors() * crate::block::SECTOR_SIZE as u64)
+        .map_err(|_| Errno::EINVAL)?;
+    Ok(VolumeIdentity::of(sb).to_string())
 }
 
 /// Explains a failed root mount the way Linux's "VFS: Cannot open root device" does.

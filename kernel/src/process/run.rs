@@ -414,6 +414,8 @@ pub fn start_init(
     let fs_context = super::FsContext { root: root.clone(), cwd: root.clone(), umask: 0o022 };
     let start = crate::fs::path::Start { root: root.clone(), dir: root.clone() };
     let node = crate::fs::path::resolve(&start, path, true)?;
+    // Measured boot, event 4: the program's bytes, before exec reads them.
+    crate::attest::measure::init_binary(path, |offset, buf| node.read_at(offset, buf))?;
     let open_exec = |p: &str| crate::fs::path::resolve(&start, p, true);
     let loaded =
         super::exec::load(&open_exec, node, path, argv.clone(), envp).map_err(|e| match e {

@@ -1,0 +1,206 @@
+//! Measured boot: before the kernel uses its command line, its initramfs, its root disk and
+//! the program it runs as init, it hashes each with SHA-384, extends the digest into the
+//! OS runtime register (RTMR2 under TDX, the simulated register 2 under `tee=sim`) and
+//! appends the event to a TCG2 crypto-agile event log, built with the types `tee/` parses.
+//! Replaying the log reproduces the register (`tee::eventlog::replay_rtmrs`).
+//!
+//! # The events
+//! Every event is `EV_IPL` (0xD) in CC MR index 3 (RTMR2; a CC event log numbers MRTD 0 and
+//! RTMR0..3 as 1..4). Its data is UTF-8 text, `cocoon.<what> <detail>`, for people and
+//! verifiers to name the event; the digest is SHA-384 of the bytes below, not of the text:
+//!
+//! | order | event data | SHA-384 of |
+//! |---|---|---|
+//! | 1 | `cocoon.cmdline <the command line>` | the command line as the kernel reads it: the loader's bytes up to the first NUL, at most 2048, tabs and newlines as spaces, other unprintable bytes as `?` (`ostd::boot::Cmdline`) |
+//! | 2 | `cocoon.initramfs <n> bytes` (only with one) | the initramfs image as loaded (compressed or not) |
+//! | 3 | `cocoon.root <identity>` | the identity text: `ext2 <device> ro\|rw uuid=… label=…` for a root disk (the superblock's `s_uuid` and `s_volume_name`, read before mounting), `initramfs` otherwise |
+//! | 4… | `cocoon.init <path>` | the file's bytes, read before exec (once per init the kernel tries) |
+//!
+//! So an operator predicts RTMR2 offline from the command line, the initramfs file and the
+//! disk's UUID and label: start at 48 zero bytes, and for each event in order
+//! `RTMR2 = SHA-384(RTMR2 ‖ digest)`.
+//!
+//! SEV-SNP has no runtime registers: there the log alone carries the measurements, and the
+//! attestation client binds the log's hash into the report data. Without a TEE the log is
+//! kept all the same (nothing can vouch for it).
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use ostd::sync::Mutex;
+use ostd::tee::MrIndex;
+use sha2::{Digest as _, Sha384};
+use tee::eventlog::{AlgorithmSize, Digest, EventLog, EventType, HashAlg, PcrEvent2, SpecIdEvent};
+
+/// The register the kernel's events extend (0-based, as OSTD numbers them): RTMR2.
+pub const REGISTER: usize = 2;
+
+/// The event type of every kernel event.
+pub const EVENT_TYPE: EventType = EventType::EV_IPL;
+
+static LOG: Mutex<Option<EventLog>> = Mutex::new(None);
+
+/// What the kernel measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum What {
+    /// The kernel command line.
+    CommandLine,
+    /// The initramfs image.
+    Initramfs,
+    /// The root filesystem's identity.
+    Root,
+    /// A program about to run as init.
+    Init,
+}
+
+impl What {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::CommandLine => "cocoon.cmdline",
+            Self::Initramfs => "cocoon.initramfs",
+            Self::Root => "cocoon.root",
+            Self::Init => "cocoon.init",
+        }
+    }
+}
+
+/// SHA-384, incrementally: for content read in pieces (an init binary from disk).
+#[derive(Default)]
+pub struct Hasher(Sha384);
+
+impl Hasher {
+    /// Adds `bytes`.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Returns the digest.
+    pub fn finish(self) -> [u8; 48] {
+        self.0.finalize().into()
+    }
+}
+
+/// Returns SHA-384 of `bytes`.
+pub fn sha384(bytes: &[u8]) -> [u8; 48] {
+    let mut h = Hasher::default();
+    h.update(bytes);
+    h.finish()
+}
+
+/// Measures `what`, described by `detail`, whose content hashes to `digest`: extends the
+/// register, then logs the event. A platform without registers (SNP, none) only logs; one
+/// that refuses the extend is reported and the event still logged, so the log says what
+/// the kernel saw even when the register cannot.
+pub fn measure(what: What, detail: &str, digest: [u8; 48]) {
+    let index = MrIndex::new(REGISTER).expect("REGISTER is below MrIndex::COUNT");
+    match ostd::tee::extend_measurement(index, &digest) {
+        Ok(()) | Err(ostd::tee::TeeError::Unsupported { .. }) => {}
+        Err(e) => log::error!("measure: extending RTMR{REGISTER} for {}: {e}", what.tag()),
+    }
+    let event = PcrEvent2 {
+        // CC MR index: MRTD is 0, RTMR n is n + 1.
+        pcr_index: REGISTER as u32 + 1,
+        event_type: EVENT_TYPE,
+        digests: vec![Digest { alg: HashAlg::SHA384, bytes: digest.to_vec() }],
+        event: format!("{} {detail}", what.tag()).into_bytes(),
+    };
+    LOG.lock().get_or_insert_with(new_log).events.push(event);
+}
+
+/// Returns the log so far, serialised (a Spec ID event first, SHA-384 only).
+pub fn log_bytes() -> Vec<u8> {
+    let mut log = LOG.lock();
+    log.get_or_insert_with(new_log).to_bytes().expect("kernel events are far below u32 sizes")
+}
+
+fn new_log() -> EventLog {
+    EventLog {
+        spec_id: SpecIdEvent {
+            pcr_index: 0,
+            sha1_digest: [0; 20],
+            platform_class: 0,
+            spec_version_minor: 0,
+            spec_version_major: 2,
+            spec_errata: 0,
+            uintn_size: 2,
+            algorithms: vec![AlgorithmSize { alg: HashAlg::SHA384, digest_size: 48 }],
+            vendor_info: Vec::new(),
+        },
+        events: Vec::new(),
+    }
+}
+
+/// Measures the command line (event 1).
+pub fn command_line(cmdline: &str) {
+    measure(What::CommandLine, cmdline, sha384(cmdline.as_bytes()));
+}
+
+/// Measures the initramfs image (event 2).
+pub fn initramfs(image: &[u8]) {
+    measure(What::Initramfs, &format!("{} bytes", image.len()), sha384(image));
+}
+
+/// Measures the root's identity (event 3): `identity` is both the detail and what is hashed.
+pub fn root(identity: &str) {
+    measure(What::Root, identity, sha384(identity.as_bytes()));
+}
+
+/// Measures the program at `path`, whose bytes `read_at` returns (event 4 on): the file is
+/// hashed 64 KiB at a time, to its end.
+///
+/// # Errors
+/// What `read_at` failed with; nothing is measured then (and the kernel does not run it).
+pub fn init_binary<E>(
+    path: &str,
+    mut read_at: impl FnMut(u64, &mut [u8]) -> Result<usize, E>,
+) -> Result<(), E> {
+    let mut hasher = Hasher::default();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut offset = 0u64;
+    loop {
+        let n = read_at(offset, &mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&chunk[..n]);
+        offset += n as u64;
+    }
+    measure(What::Init, path, hasher.finish());
+    Ok(())
+}
+
+/// The identity text of a root disk (`ext2 /dev/vda ro uuid=… label=…`).
+pub fn disk_identity(fstype: &str, device: &str, read_only: bool, volume: &str) -> String {
+    format!("{fstype} {device} {} {volume}", if read_only { "ro" } else { "rw" })
+}
+
+ostd::ktest! {
+    fn the_log_replays_to_the_register_and_names_each_event() {
+        // Whatever boot measured, plus two events of this test.
+        init_binary::<()>("/ktest/init", |offset, buf| {
+            let content = b"#!/bin/sh\necho measured\n";
+            let rest = content.get(offset as usize..).unwrap_or(&[]);
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            Ok(n)
+        })
+        .unwrap();
+        root("initramfs");
+        let log = EventLog::parse(&log_bytes()).unwrap();
+        let last = &log.events[log.events.len() - 2..];
+        assert_eq!(last[0].event, b"cocoon.init /ktest/init");
+        assert_eq!(
+            last[0].digest(HashAlg::SHA384).unwrap(),
+            &sha384(b"#!/bin/sh\necho measured\n")[..],
+            "a file read in pieces hashes as a whole"
+        );
+        assert_eq!(last[1].event, b"cocoon.root initramfs");
+        assert!(log.events.iter().all(|e| e.pcr_index == 3 && e.event_type == EVENT_TYPE));
+        if let Ok(registers) = ostd::tee::measurement_registers() {
+            let replayed = tee::eventlog::replay_rtmrs(&log).unwrap();
+            assert_eq!(replayed[REGISTER], registers[REGISTER], "the log replays to RTMR2");
+        }
+    }
+}
