@@ -31,7 +31,7 @@ use alloc::vec::Vec;
 
 use ostd::sync::Mutex;
 use ostd::tee::MrIndex;
-use sha2::{Digest as _, Sha384};
+use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use tee::eventlog::{AlgorithmSize, Digest, EventLog, EventType, HashAlg, PcrEvent2, SpecIdEvent};
 
 /// The register the kernel's events extend (0-based, as OSTD numbers them): RTMR2.
@@ -66,56 +66,108 @@ impl What {
     }
 }
 
-/// SHA-384, incrementally: for content read in pieces (an init binary from disk).
+/// The digests of one piece of content, incrementally (an init binary is read in pieces):
+/// SHA-384 always, and SHA-256 and SHA-512 for a firmware log that declares them too.
 #[derive(Default)]
-pub struct Hasher(Sha384);
+pub struct Hasher {
+    sha256: Sha256,
+    sha384: Sha384,
+    sha512: Sha512,
+}
+
+/// The digests of one piece of content.
+pub struct Digests {
+    sha256: [u8; 32],
+    sha384: [u8; 48],
+    sha512: [u8; 64],
+}
+
+impl Digests {
+    fn get(&self, alg: HashAlg) -> Option<&[u8]> {
+        match alg {
+            HashAlg::SHA256 => Some(&self.sha256),
+            HashAlg::SHA384 => Some(&self.sha384),
+            HashAlg::SHA512 => Some(&self.sha512),
+            _ => None,
+        }
+    }
+}
 
 impl Hasher {
     /// Adds `bytes`.
     pub fn update(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
+        self.sha256.update(bytes);
+        self.sha384.update(bytes);
+        self.sha512.update(bytes);
     }
 
-    /// Returns the digest.
-    pub fn finish(self) -> [u8; 48] {
-        self.0.finalize().into()
+    /// Returns the digests.
+    pub fn finish(self) -> Digests {
+        Digests {
+            sha256: self.sha256.finalize().into(),
+            sha384: self.sha384.finalize().into(),
+            sha512: self.sha512.finalize().into(),
+        }
     }
 }
 
-/// Returns SHA-384 of `bytes`.
-pub fn sha384(bytes: &[u8]) -> [u8; 48] {
+/// Returns the digests of `bytes`.
+pub fn digests(bytes: &[u8]) -> Digests {
     let mut h = Hasher::default();
     h.update(bytes);
     h.finish()
 }
 
-/// Measures `what`, described by `detail`, whose content hashes to `digest`: extends the
-/// register, then logs the event. A platform without registers (SNP, none) only logs; one
-/// that refuses the extend is reported and the event still logged, so the log says what
-/// the kernel saw even when the register cannot.
-pub fn measure(what: What, detail: &str, digest: [u8; 48]) {
+/// Measures `what`, described by `detail`, whose content has `digests`: extends the register
+/// with the SHA-384 digest, then logs the event. A platform without registers (SNP, none)
+/// only logs; one that refuses the extend is reported and the event still logged, so the
+/// log says what the kernel saw even when the register cannot.
+pub fn measure(what: What, detail: &str, digests: &Digests) {
     let index = MrIndex::new(REGISTER).expect("REGISTER is below MrIndex::COUNT");
-    match ostd::tee::extend_measurement(index, &digest) {
+    match ostd::tee::extend_measurement(index, &digests.sha384) {
         Ok(()) | Err(ostd::tee::TeeError::Unsupported { .. }) => {}
         Err(e) => log::error!("measure: extending RTMR{REGISTER} for {}: {e}", what.tag()),
     }
+    let mut log = LOG.lock();
+    let log = log.get_or_insert_with(new_log);
     let event = PcrEvent2 {
         // CC MR index: MRTD is 0, RTMR n is n + 1.
         pcr_index: REGISTER as u32 + 1,
         event_type: EVENT_TYPE,
-        digests: vec![Digest { alg: HashAlg::SHA384, bytes: digest.to_vec() }],
+        // Every algorithm the log declares ([`new_log`] keeps only logs whose algorithms
+        // `Digests` has).
+        digests: log
+            .spec_id
+            .algorithms
+            .iter()
+            .filter_map(|a| Some(Digest { alg: a.alg, bytes: digests.get(a.alg)?.to_vec() }))
+            .collect(),
         event: format!("{} {detail}", what.tag()).into_bytes(),
     };
-    LOG.lock().get_or_insert_with(new_log).events.push(event);
+    log.events.push(event);
 }
 
-/// Returns the log so far, serialised (a Spec ID event first, SHA-384 only).
+/// Returns the log so far, serialised: the firmware's events (if it left a CC event log the
+/// kernel can extend), then the kernel's.
 pub fn log_bytes() -> Vec<u8> {
     let mut log = LOG.lock();
     log.get_or_insert_with(new_log).to_bytes().expect("kernel events are far below u32 sizes")
 }
 
+/// Starts the log: from the firmware's CC event log (TDVF's CCEL) when there is one whose
+/// algorithms [`Digests`] covers, so one log replays every register; else afresh, with a
+/// Spec ID event that declares SHA-384 alone.
 fn new_log() -> EventLog {
+    if let Some(firmware) = ostd::bus::acpi::ccel() {
+        match EventLog::parse(&firmware.log) {
+            Ok(log) if log.spec_id.algorithms.iter().all(|a| digests(&[]).get(a.alg).is_some()) => {
+                return log;
+            }
+            Ok(_) => log::warn!("measure: the firmware's event log uses a hash the kernel lacks"),
+            Err(e) => log::warn!("measure: the firmware's event log does not parse: {e}"),
+        }
+        log::warn!("measure: the kernel's events start a log of their own");
+    }
     EventLog {
         spec_id: SpecIdEvent {
             pcr_index: 0,
@@ -134,17 +186,17 @@ fn new_log() -> EventLog {
 
 /// Measures the command line (event 1).
 pub fn command_line(cmdline: &str) {
-    measure(What::CommandLine, cmdline, sha384(cmdline.as_bytes()));
+    measure(What::CommandLine, cmdline, &digests(cmdline.as_bytes()));
 }
 
 /// Measures the initramfs image (event 2).
 pub fn initramfs(image: &[u8]) {
-    measure(What::Initramfs, &format!("{} bytes", image.len()), sha384(image));
+    measure(What::Initramfs, &format!("{} bytes", image.len()), &digests(image));
 }
 
 /// Measures the root's identity (event 3): `identity` is both the detail and what is hashed.
 pub fn root(identity: &str) {
-    measure(What::Root, identity, sha384(identity.as_bytes()));
+    measure(What::Root, identity, &digests(identity.as_bytes()));
 }
 
 /// Measures the program at `path`, whose bytes `read_at` returns (event 4 on): the file is
@@ -167,7 +219,7 @@ pub fn init_binary<E>(
         hasher.update(&chunk[..n]);
         offset += n as u64;
     }
-    measure(What::Init, path, hasher.finish());
+    measure(What::Init, path, &hasher.finish());
     Ok(())
 }
 
@@ -193,11 +245,13 @@ ostd::ktest! {
         assert_eq!(last[0].event, b"cocoon.init /ktest/init");
         assert_eq!(
             last[0].digest(HashAlg::SHA384).unwrap(),
-            &sha384(b"#!/bin/sh\necho measured\n")[..],
+            &digests(b"#!/bin/sh\necho measured\n").sha384[..],
             "a file read in pieces hashes as a whole"
         );
         assert_eq!(last[1].event, b"cocoon.root initramfs");
-        assert!(log.events.iter().all(|e| e.pcr_index == 3 && e.event_type == EVENT_TYPE));
+        let ours = log.events.iter().filter(|e| e.event.starts_with(b"cocoon."));
+        assert!(ours.clone().count() >= 3, "the command line, and this test's two");
+        assert!(ours.clone().all(|e| e.pcr_index == 3 && e.event_type == EVENT_TYPE));
         if let Ok(registers) = ostd::tee::measurement_registers() {
             let replayed = tee::eventlog::replay_rtmrs(&log).unwrap();
             assert_eq!(replayed[REGISTER], registers[REGISTER], "the log replays to RTMR2");

@@ -2,5 +2,6 @@
 //! verifier's own formats (`tee`), and measured boot (`measure`). Linux's attestation interfaces (configfs-tsm,
 //! `/dev/tdx_guest`, `/dev/sev-guest`) will be built on it.
 
+pub mod ccel;
 pub mod evidence;
 pub mod measure;

@@ -1,6 +1,7 @@
-//! sysfs: the few files programs read to learn the machine's shape. Today that is the CPU
-//! topology under /sys/devices/system/cpu (glibc's get_nprocs, stress-ng, lscpu) for the
-//! one CPU this kernel runs on; the tree is fixed at mount time and read-only.
+//! sysfs: the few files programs read to learn the machine's shape: the CPU topology under
+//! /sys/devices/system/cpu (glibc's get_nprocs, stress-ng, lscpu) for the one CPU this kernel
+//! runs on, and the CC event log where Linux shows it, /sys/firmware/acpi/tables/CCEL and
+//! data/CCEL (`crate::attest::ccel`). The tree is fixed at mount time and read-only.
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
@@ -30,6 +31,19 @@ impl Generated for Text {
     }
 }
 
+/// A file whose contents are computed at each open (root-only, as Linux's ACPI tables).
+struct Computed(fn() -> Vec<u8>);
+
+impl Generated for Computed {
+    fn read(&self) -> Vec<u8> {
+        (self.0)()
+    }
+}
+
+fn computed(contents: fn() -> Vec<u8>) -> Arc<Node> {
+    Node::new_generated(NodeKind::File, 0o400, ino(), Computed(contents))
+}
+
 fn ino() -> u64 {
     NEXT_INO.fetch_add(1, Ordering::Relaxed)
 }
@@ -55,8 +69,14 @@ pub fn new_root() -> Arc<Node> {
     ]);
     let system = dir(alloc::vec![("cpu", cpu)]);
     let devices = dir(alloc::vec![("system", system)]);
+    let tables = dir(alloc::vec![
+        ("CCEL", computed(crate::attest::ccel::table)),
+        ("data", dir(alloc::vec![("CCEL", computed(crate::attest::ccel::log))])),
+    ]);
+    let firmware = dir(alloc::vec![("acpi", dir(alloc::vec![("tables", tables)]))]);
     dir(alloc::vec![
         ("devices", devices),
+        ("firmware", firmware),
         ("fs", dir(alloc::vec![])),
         ("kernel", dir(alloc::vec![]))
     ])

@@ -1,6 +1,7 @@
 //! The few ACPI tables the core needs: MCFG (PCI ECAM), MADT (IOAPIC base), for TSC
-//! calibration FADT (the PM timer's port) and HPET (its MMIO base), and DMAR (the IOMMU;
-//! kept as a checked copy for [`crate::iommu`] to parse).
+//! calibration FADT (the PM timer's port) and HPET (its MMIO base), DMAR (the IOMMU; kept as
+//! a checked copy for [`crate::iommu`] to parse), and CCEL (the firmware's CC event log, with
+//! a copy of its log area, which measured boot extends).
 //!
 //! Not the `acpi` crate: it would bring a table-mapping handler trait and AML types for two
 //! lookups of a handful of fields. Tables are copied out of firmware memory through
@@ -35,8 +36,22 @@ struct Tables {
     pm_timer: Option<PmTimerBlock>,
     hpet_base: Option<u64>,
     dmar: Option<Vec<u8>>,
+    ccel: Option<FirmwareEventLog>,
     revision: u8,
 }
+
+/// The firmware's CC event log: the CCEL table and a copy of the log area it names.
+#[derive(Debug)]
+pub struct FirmwareEventLog {
+    /// The CCEL table (checksum verified), as the firmware made it.
+    pub table: Vec<u8>,
+    /// The log area's bytes (LAML of them from LASA, at most [`MAX_CCEL_LOG`]), copied once:
+    /// the firmware's events, then padding.
+    pub log: Vec<u8>,
+}
+
+/// The most of a firmware log area copied (TDVF reserves 64 KiB; the host sets LAML).
+pub const MAX_CCEL_LOG: usize = 1 << 20;
 
 /// The ACPI PM timer's I/O port, from FADT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +88,34 @@ pub(crate) fn hpet_base() -> Option<u64> {
 /// Returns a copy of the DMAR table (signature, length and checksum checked), if there is one.
 pub(crate) fn dmar() -> Option<&'static [u8]> {
     TABLES.get().and_then(|t| t.dmar.as_deref())
+}
+
+/// Returns the firmware's CC event log (TDVF's CCEL), if ACPI has one.
+pub fn ccel() -> Option<&'static FirmwareEventLog> {
+    TABLES.get().and_then(|t| t.ccel.as_ref())
+}
+
+/// Copies the log area a CCEL table names (LAML at offset 40, LASA at 48).
+fn copy_ccel(table: Vec<u8>) -> Option<FirmwareEventLog> {
+    let field = |at: usize| table.get(at..at + 8)?.try_into().ok().map(u64::from_le_bytes);
+    let (laml, lasa) = (field(40)?, field(48)?);
+    let len = match usize::try_from(laml) {
+        Ok(len) if len <= MAX_CCEL_LOG => len,
+        _ => {
+            log::warn!("acpi: CCEL log area of {laml} bytes is over {MAX_CCEL_LOG}; ignored");
+            return None;
+        }
+    };
+    let mem = match IoMem::map_firmware(lasa, len) {
+        Ok(mem) => mem,
+        Err(e) => {
+            log::warn!("acpi: CCEL log area at {lasa:#x}: {e}");
+            return None;
+        }
+    };
+    let mut log = alloc::vec![0u8; len];
+    mem.read_bytes(0, &mut log);
+    Some(FirmwareEventLog { table, log })
 }
 
 /// Returns the ACPI revision of the RSDP (0 when no ACPI was found).
@@ -193,6 +236,9 @@ pub(crate) fn init(info: &BootInfo) {
                 b"FACP" => tables.pm_timer = parse_fadt_pm_timer(&table),
                 b"HPET" => tables.hpet_base = parse_hpet_base(&table),
                 b"DMAR" if tables.dmar.is_none() => tables.dmar = Some(table),
+                b"CCEL" if tables.ccel.is_none() && table.len() == 56 => {
+                    tables.ccel = copy_ccel(table);
+                }
                 _ => {}
             }
         }
