@@ -45,7 +45,7 @@ pub(crate) fn init_bsp() {
 /// host's).
 pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> core::arch::x86_64::CpuidResult {
     if crate::tee::snp::active_at_boot() {
-        let r = crate::tee::snp::cpuid(leaf, subleaf);
+        let r = crate::tee::snp::kernel_cpuid(leaf, subleaf);
         core::arch::x86_64::CpuidResult { eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx }
     } else {
         core::arch::x86_64::__cpuid_count(leaf, subleaf)

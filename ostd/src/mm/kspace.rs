@@ -229,16 +229,20 @@ pub(super) fn init(info: &BootInfo) {
 }
 
 /// Returns the physical address a device mapping of the I/O window at `va` reaches, if `va`
-/// is one (SEV-SNP's #VC handler turns an MMIO instruction's operand into the address the
-/// host emulates with this).
+/// is one: uncached and shared (SEV-SNP's #VC handler turns an MMIO instruction's operand
+/// into the address the host emulates with this). A private mapping of firmware memory in the
+/// window is not one: a host that makes it fault must not see or supply its bytes (Linux's
+/// `vc_slow_virt_to_phys` refuses encrypted memory the same way).
 pub(crate) fn device_paddr_of(va: Vaddr) -> Option<Paddr> {
     let window = IO_OFFSET..IO_OFFSET.checked_add(io_reach())?;
     if !window.contains(&va) {
         return None;
     }
     let _guard = IO_LOCK.lock();
-    let (pa, flags) = page_table::translate(kernel_root(), va)?;
-    flags.contains(PageFlags::UNCACHED).then_some(pa)
+    let root = kernel_root();
+    let (pa, flags) = page_table::translate(root, va)?;
+    let shared = page_table::visibility_at(root, va) == Some(Visibility::Shared);
+    (flags.contains(PageFlags::UNCACHED) && shared).then_some(pa)
 }
 
 /// Copies the kernel half of the root into a new user root.

@@ -277,6 +277,20 @@ pub(super) fn translate(root: Paddr, va: Vaddr) -> Option<(Paddr, PageFlags)> {
     Some((leaf_target(entry.paddr(), va, level), from_hw(entry.flags())))
 }
 
+/// Returns the visibility the leaf mapping `va` has, if one maps it. Off a TEE both
+/// visibilities have no bits, and the answer is `Shared`.
+pub(super) fn visibility_at(root: Paddr, va: Vaddr) -> Option<Visibility> {
+    let (entry, _) = find_leaf(root, va)?;
+    let bits = entry.visibility_bits();
+    if bits == visibility_bits(Visibility::Shared) {
+        Some(Visibility::Shared)
+    } else if bits == visibility_bits(Visibility::Private) {
+        Some(Visibility::Private)
+    } else {
+        None
+    }
+}
+
 /// Invalidates the TLB entry for `va` on this CPU.
 pub(super) fn flush(va: Vaddr) {
     x86_64::instructions::tlb::flush(x86_64::VirtAddr::new_truncate(va));

@@ -2,7 +2,9 @@
 //! in two shared pages (SNP firmware ABI, "Guest Messages"; GHCB spec, "SNP Guest Request").
 //!
 //! The key and its sequence count come from the secrets page (private, measured at launch),
-//! copied once. `tee_abi::snp::guest_msg` seals and opens the messages and keeps the sequence
+//! copied once at boot and never written back: Linux also stores the count and wipes a
+//! disabled key in the page for a kernel it hands over to (kexec), and OSTD hands over to
+//! none; the copy is zeroized. `tee_abi::snp::guest_msg` seals and opens the messages and keeps the sequence
 //! discipline: a response that fails authentication or carries the wrong sequence number
 //! disables the key for good, and so does a request that never got an answer, because the
 //! PSP may have consumed its sequence number (reusing it would reuse a GCM IV). Requests are
@@ -52,9 +54,12 @@ pub(super) fn init(secrets: &SecretsPage) {
     }
 }
 
-/// How many times the host may answer "busy" before a request is given up (and its key
-/// disabled, since the PSP may yet process it).
-const BUSY_RETRIES: u32 = 100;
+/// How long to wait before resending a request the host called busy (it throttles guest
+/// requests), and for how many such waits in all: Linux's `SNP_REQ_RETRY_DELAY` (2 s) and
+/// `SNP_REQ_MAX_RETRY_DURATION` (60 s). Past that the request is given up, and its key
+/// disabled, since the PSP may yet process it.
+const BUSY_DELAY_MS: u64 = 2_000;
+const BUSY_RETRIES: u32 = 30;
 
 fn shared_pages() -> Result<Pages, TeeError> {
     let buffer = |len| SharedBuffer::alloc(len).map_err(|_| TeeError::OutOfMemory);
@@ -172,7 +177,11 @@ fn exchange_on(
         };
         match verdict.map_err(msg_error)? {
             HostVerdict::ResponseReady => break,
-            HostVerdict::Busy if busy < BUSY_RETRIES => busy += 1,
+            HostVerdict::Busy if busy < BUSY_RETRIES => {
+                busy += 1;
+                // The same sealed page goes again: its sequence number stays reserved.
+                crate::task::sleep_ms(BUSY_DELAY_MS);
+            }
             // Dropped unsettled: the key is disabled.
             HostVerdict::Busy => return Err(TeeError::TimedOut),
             HostVerdict::CertificatesTooSmall { pages_needed } => {

@@ -101,6 +101,30 @@ pub(super) unsafe fn pvalidate(
     }
 }
 
+/// Returns whether the guest runs at VMPL0, as Linux's `running_at_vmpl0` finds out: only
+/// VMPL0 may grant another VMPL rights to a page (RMPADJUST), so asking to give VMPL1 no
+/// rights to `vaddr` succeeds exactly there, and changes nothing a guest without lower VMPLs
+/// notices.
+///
+/// # Safety
+/// `vaddr` maps, privately, a validated 4 KiB page of this guest.
+pub(super) unsafe fn running_at_vmpl0(vaddr: Vaddr) -> bool {
+    let rax: u64;
+    // SAFETY: the caller's contract; RMPADJUST with target VMPL 1 and an empty permission
+    // mask only changes VMPL1's rights in the page's RMP entry.
+    unsafe {
+        asm!(
+            // RMPADJUST (F3 0F 01 FE), spelt as bytes for assemblers that predate it.
+            ".byte 0xf3, 0x0f, 0x01, 0xfe",
+            inout("rax") vaddr => rax,
+            in("rcx") 0u64,
+            in("rdx") 1u64,
+            options(nostack),
+        );
+    }
+    rax == 0
+}
+
 /// Asks the host to end the guest (MSR protocol termination request), and never returns:
 /// what is left when a check on the host's answers fails before anything else can report it.
 pub(super) fn terminate(reason: tee_abi::snp::msr_protocol::TerminationReason) -> ! {

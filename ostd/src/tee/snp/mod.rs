@@ -36,6 +36,7 @@ use tee_abi::snp::frame::{Gfn, PageStateOp};
 use tee_abi::snp::ghcb::{ExitCode, GhcbField, GhcbWriter};
 use tee_abi::snp::msr_protocol::{self, HypervisorFeatures, SevInfo, TerminationReason};
 use tee_abi::snp::psc::{PscPlan, PscProgress};
+use tee_abi::snp::sev_status;
 
 use super::TeeError;
 pub use hw::PvalidateError;
@@ -69,6 +70,9 @@ mod fatal {
     pub(super) const NO_SNP_SUPPORT: u8 = 0x12;
     pub(super) const NO_CC_BLOB: u8 = 0x13;
     pub(super) const BAD_CPUID_PAGE: u8 = 0x14;
+    pub(super) const CPUID: u8 = 0x15;
+    pub(super) const NOT_VMPL0: u8 = 0x16;
+    pub(super) const IMAGE_ABOVE_4G: u8 = 0x17;
 }
 
 fn die(code: u8) -> ! {
@@ -120,9 +124,27 @@ pub(crate) fn early_init(load_offset: u64, efi_system_table: Option<u64>) {
         die(fatal::NO_SNP_SUPPORT);
     }
 
+    // Features that need the guest's help (vTOM, restricted injection, Secure TSC, ...) and
+    // reserved bits: refuse, as Linux does, rather than misbehave later.
+    if sev_status::unsupported(read_boot_word(&raw const boot_sev_status)) != 0 {
+        hw::terminate(TerminationReason::SNP_UNSUPPORTED);
+    }
+
     let link = &raw const boot_ghcb as u64;
     let paddr = link + load_offset;
-    ghcb::init(KERNEL_VMA + link, paddr, PHYS_OFFSET + paddr);
+    // The boot page tables map the direct map's first 4 GiB only, and the GHCB page is
+    // validated and rescinded through it.
+    if paddr >= 1 << 32 {
+        die(fatal::IMAGE_ABOVE_4G);
+    }
+    let private_alias = PHYS_OFFSET + paddr;
+    // Under an SVSM (a lower VMPL) PVALIDATE faults and VMPCK0 is not ours: say so now.
+    // SAFETY: the page is the image's own, which the firmware validated when it loaded it,
+    // and nothing has rescinded it yet.
+    if !unsafe { hw::running_at_vmpl0(private_alias) } {
+        die(fatal::NOT_VMPL0);
+    }
+    ghcb::init(KERNEL_VMA + link, paddr, private_alias);
 
     let blob = efi_system_table
         .and_then(|st| crate::boot::efi_config_table(st, CC_BLOB_GUID))
@@ -157,19 +179,29 @@ pub(crate) fn visibility_bits() -> (u64, u64) {
     (c_bit(), 0)
 }
 
-/// Answers CPUID from the CPUID page, asking the host only for the per-vCPU fields.
-pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> CpuidRegs {
-    let Some(snp) = SNP.get() else { return CpuidRegs::default() };
+/// Answers CPUID from the CPUID page, asking the host only for the per-vCPU fields. A leaf
+/// the page lacks reads as zeros, as on a CPU without it (the page's own rule).
+///
+/// # Errors
+/// The page cannot size the XSAVE area asked for, or the host's per-vCPU answer was refused:
+/// never answered with zeros, which a program would trust (Linux terminates the guest).
+pub(crate) fn cpuid(leaf: u32, subleaf: u32) -> Result<CpuidRegs, SnpError> {
+    let Some(snp) = SNP.get() else { return Ok(CpuidRegs::default()) };
     let guest = guest_cpu_state();
     match snp.cpuid.lookup(leaf, subleaf, &guest) {
-        Ok(CpuidAnswer::Ready(regs)) => regs,
+        Ok(CpuidAnswer::Ready(regs)) => Ok(regs),
         Ok(CpuidAnswer::NeedsHost(fixup)) => {
-            let host = host_cpuid(fixup.leaf(), fixup.subleaf(), guest.xcr0).unwrap_or_default();
-            fixup.complete(host)
+            let host = host_cpuid(fixup.leaf(), fixup.subleaf(), guest.xcr0)?;
+            Ok(fixup.complete(host))
         }
-        // A leaf the page cannot answer reads as zeros, as on a CPU without it.
-        Err(_) => CpuidRegs::default(),
+        Err(e) => Err(SnpError::Cpuid(e)),
     }
+}
+
+/// [`cpuid`] for the kernel's own questions, which have no one to hand an error to: a failure
+/// ends the guest.
+pub(crate) fn kernel_cpuid(leaf: u32, subleaf: u32) -> CpuidRegs {
+    cpuid(leaf, subleaf).unwrap_or_else(|_| die(fatal::CPUID))
 }
 
 fn guest_cpu_state() -> GuestCpuState {
@@ -186,20 +218,21 @@ fn guest_cpu_state() -> GuestCpuState {
     }
 }
 
-fn host_cpuid(leaf: u32, subleaf: u32, xcr0: u64) -> Result<CpuidRegs, TeeError> {
+fn host_cpuid(leaf: u32, subleaf: u32, xcr0: u64) -> Result<CpuidRegs, SnpError> {
     let mut request = GhcbWriter::new(ExitCode::Cpuid, 0, 0);
     request
         .set(GhcbField::Rax, u64::from(leaf))
         .set(GhcbField::Rcx, u64::from(subleaf))
         .set(GhcbField::Xcr0, xcr0);
-    Ok(ghcb::exchange(&request, |r| {
+    ghcb::exchange(&request, |r| {
         Ok(CpuidRegs {
             eax: r.get(GhcbField::Rax)? as u32,
             ebx: r.get(GhcbField::Rbx)? as u32,
             ecx: r.get(GhcbField::Rcx)? as u32,
             edx: r.get(GhcbField::Rdx)? as u32,
         })
-    })?)
+    })
+    .map_err(SnpError::Ghcb)
 }
 
 /// Reads `size` bytes (1, 2 or 4) from `port` through the GHCB. A host that fails the
@@ -352,6 +385,8 @@ pub enum SnpError {
     Report(tee_abi::snp::report::ReportError),
     /// The firmware left no usable VMPCK0 in the secrets page.
     NoVmpck,
+    /// The CPUID page cannot answer (an XSAVE size it lacks).
+    Cpuid(tee_abi::snp::cpuid_page::CpuidError),
 }
 
 impl core::fmt::Display for SnpError {
@@ -363,6 +398,7 @@ impl core::fmt::Display for SnpError {
             Self::PageStateChangeStalled => f.write_str("the host stalled a page-state change"),
             Self::GuestMessage(e) => write!(f, "guest message: {e}"),
             Self::Report(e) => write!(f, "report: {e}"),
+            Self::Cpuid(e) => write!(f, "CPUID: {e}"),
             Self::NoVmpck => f.write_str("the secrets page holds no VMPCK0"),
         }
     }

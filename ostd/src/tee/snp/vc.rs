@@ -66,7 +66,8 @@ pub(crate) fn handle(
     let insn = check_instruction(action, bytes).map_err(VcError::Refused)?;
     match action {
         VcAction::Cpuid => {
-            let answer = super::cpuid(regs.gpr(Gpr::Rax) as u32, regs.gpr(Gpr::Rcx) as u32);
+            let answer = super::cpuid(regs.gpr(Gpr::Rax) as u32, regs.gpr(Gpr::Rcx) as u32)
+                .map_err(VcError::Host)?;
             set32(regs, Gpr::Rax, answer.eax.into());
             set32(regs, Gpr::Rbx, answer.ebx.into());
             set32(regs, Gpr::Rcx, answer.ecx.into());

@@ -237,7 +237,8 @@ impl Vmpck {
         Self { key: Some(key), index, count }
     }
 
-    /// The last sequence number used: OSTD stores it in the secrets page's OS area.
+    /// The last sequence number used (the secrets page's OS area keeps such a count for a
+    /// kernel that hands over to another; OSTD hands over to none and keeps it in memory).
     pub fn count(&self) -> u32 {
         self.count
     }
@@ -252,7 +253,8 @@ impl Vmpck {
         self.key.is_none()
     }
 
-    /// Disables the key for good and wipes it. OSTD also zeroes it in the secrets page.
+    /// Disables the key for good and wipes this copy of it (OSTD keeps no other: its copy
+    /// of the secrets page was zeroized at boot).
     pub fn disable(&mut self) {
         self.key = None;
     }

@@ -21,6 +21,7 @@
 //!   disables a key for good when the host interferes.
 //! - [`report`]: the MSG_REPORT_REQ and MSG_REPORT_RSP payloads.
 //! - [`cc_blob`]: where the firmware put the secrets and CPUID pages.
+//! - [`sev_status`]: which SEV features the guest refuses to run with.
 //! - [`vc`]: what the #VC handler emulates, and the check that RIP holds the instruction
 //!   the exit claims.
 //!
@@ -41,6 +42,7 @@ pub mod guest_msg;
 pub mod report;
 
 pub mod cc_blob;
+pub mod sev_status;
 pub mod vc;
 
 /// SEV_STATUS (AMD APM vol. 2, "SEV_STATUS MSR"): which SEV features are active for the guest.
