@@ -100,6 +100,7 @@ fn kernel_main() -> ! {
     net::init();
     wait::set_signal_check(process::registry::current_interrupted);
     fs::mount::register_filesystem("proc", process::procfs::new_root);
+    fs::mount::register_filesystem("configfs", attest::tsm::new_root);
     process::run::set_syscall_entries(process::run::SyscallEntries {
         native: syscall::dispatch,
         legacy: syscall::i386::dispatch,

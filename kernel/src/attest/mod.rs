@@ -5,3 +5,4 @@
 pub mod ccel;
 pub mod evidence;
 pub mod measure;
+pub mod tsm;

@@ -111,12 +111,30 @@ struct InMemoryFile {
     len: AtomicU64,
 }
 
-/// A node whose contents are computed when read (procfs): file text, a symlink target, or a
-/// directory's entries.
+/// A node whose contents are computed when read (procfs, sysfs, configfs): file text, a
+/// symlink target, or a directory's entries; some files take writes, and some directories
+/// make and remove their own entries (configfs groups).
 pub trait Generated: Send + Sync {
     /// Returns the file's contents or the symlink's target.
     fn read(&self) -> Vec<u8> {
         Vec::new()
+    }
+    /// Returns the file's contents, or why there are none to read ([`Node::read_at`] calls
+    /// this; the default is [`Generated::read`]).
+    fn try_read(&self) -> SysResult<Vec<u8>> {
+        Ok(self.read())
+    }
+    /// Takes a write of `buf` at `offset` (the default refuses: EACCES).
+    fn write(&self, _offset: u64, _buf: &[u8]) -> SysResult<usize> {
+        Err(Errno::EACCES)
+    }
+    /// Makes the directory `name` in this directory (mkdir(2); the default refuses).
+    fn mkdir(&self, _name: &str) -> SysResult<Arc<Node>> {
+        Err(Errno::EACCES)
+    }
+    /// Removes the directory `name` (rmdir(2); the default refuses).
+    fn rmdir(&self, _name: &str) -> SysResult<Arc<Node>> {
+        Err(Errno::EACCES)
     }
     /// Returns the directory's entries.
     fn entries(&self) -> Vec<(String, Arc<Node>)> {
@@ -405,6 +423,18 @@ impl Node {
             self.refresh()?;
             return Ok(node);
         }
+        if let Content::Generated(g) = &self.content {
+            check_name(name)?;
+            if self.kind != NodeKind::Dir {
+                return Err(Errno::ENOTDIR);
+            }
+            if self.lookup(name).is_ok() {
+                return Err(Errno::EEXIST);
+            }
+            let node = if kind == NodeKind::Dir { g.mkdir(name)? } else { Err(Errno::EACCES)? };
+            node.set_parent(self);
+            return Ok(node);
+        }
         let node = Node::new_of(kind, perm, symlink_target);
         // A fresh non-directory starts with nlink 1 from `new`; `link` counts the entry.
         if kind != NodeKind::Dir {
@@ -430,6 +460,15 @@ impl Node {
             }
             self.refresh()?;
             return Ok(child);
+        }
+        if let Content::Generated(g) = &self.content {
+            let child = self.lookup(name)?;
+            return match (child.kind == NodeKind::Dir, dir) {
+                (true, false) => Err(Errno::EISDIR),
+                (false, true) => Err(Errno::ENOTDIR),
+                (true, true) => g.rmdir(name),
+                (false, false) => Err(Errno::EACCES),
+            };
         }
         let mut entries = self.dir()?.lock();
         let child = entries.get(name).cloned().ok_or(Errno::ENOENT)?;
@@ -532,7 +571,7 @@ impl Node {
                 Ok(n)
             }
             Content::Generated(g) if self.kind == NodeKind::File => {
-                let data = g.read();
+                let data = g.try_read()?;
                 let start = (offset.min(data.len() as u64)) as usize;
                 let n = buf.len().min(data.len() - start);
                 buf[..n].copy_from_slice(&data[start..start + n]);
@@ -608,6 +647,7 @@ impl Node {
             }
             Content::Disk(_) if self.kind == NodeKind::Dir => Err(Errno::EISDIR),
             Content::Dir(_) => Err(Errno::EISDIR),
+            Content::Generated(g) if self.kind == NodeKind::File => g.write(offset, buf),
             Content::Generated(_) => Err(Errno::EACCES),
             _ => Err(Errno::EINVAL),
         }
@@ -639,6 +679,8 @@ impl Node {
             }
             Content::Disk(_) if self.kind == NodeKind::Dir => Err(Errno::EISDIR),
             Content::Dir(_) => Err(Errno::EISDIR),
+            // As sysfs and configfs: O_TRUNC on an attribute changes nothing.
+            Content::Generated(_) if self.kind == NodeKind::File => Ok(()),
             _ => Err(Errno::EINVAL),
         }
     }

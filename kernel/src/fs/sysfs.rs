@@ -78,6 +78,7 @@ pub fn new_root() -> Arc<Node> {
         ("devices", devices),
         ("firmware", firmware),
         ("fs", dir(alloc::vec![])),
-        ("kernel", dir(alloc::vec![]))
+        // The mount point of configfs (`crate::attest::tsm`).
+        ("kernel", dir(alloc::vec![("config", dir(alloc::vec![]))]))
     ])
 }
