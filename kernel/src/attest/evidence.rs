@@ -89,8 +89,13 @@ impl Evidence {
 
 /// Asks the platform for evidence binding `report_data`, and checks what comes back.
 pub fn collect(report_data: &[u8; 64]) -> Result<Evidence, EvidenceError> {
+    collect_at(report_data, 0)
+}
+
+/// [`collect`] at privilege level `privlevel` (SEV-SNP's VMPL; 0 elsewhere).
+pub fn collect_at(report_data: &[u8; 64], privlevel: u32) -> Result<Evidence, EvidenceError> {
     let ostd::tee::Quote { evidence: bytes, certificates } =
-        ostd::tee::quote(report_data).map_err(EvidenceError::Platform)?;
+        ostd::tee::quote_at(report_data, privlevel).map_err(EvidenceError::Platform)?;
     let evidence = match ostd::tee::platform() {
         Platform::Tdx => {
             let checked = tee::tdx::QuoteBytes::new_checked(&bytes[..])

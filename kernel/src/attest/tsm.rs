@@ -19,8 +19,8 @@
 //!
 //! Differences: Linux buffers a binary attribute's writes and stores them at close; here
 //! each write(2) stores (at its offset) and counts as a generation, which is the same for
-//! the usual single write. Only privilege level 0 is served (the others are refused at
-//! `outblob`, EINVAL), since OSTD asks for reports at VMPL 0 only.
+//! the usual single write. A privilege level above 0 is served under SNP (the report's VMPL)
+//! and refused elsewhere at `outblob` (EINVAL), where Linux hides the attribute.
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
@@ -29,9 +29,10 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostd::sync::Mutex;
-use ostd::tee::Platform;
+use ostd::tee::{Platform, TeeError};
 use spin::Once;
 
+use super::evidence::EvidenceError;
 use crate::error::{Errno, SysResult};
 use crate::fs::node::{Generated, Node, NodeKind};
 
@@ -154,14 +155,14 @@ impl Report {
             return Err(Errno::EINVAL);
         }
         if self.outblob.is_none() || self.read_generation != self.write_generation {
-            if self.privlevel != 0 {
-                return Err(Errno::EINVAL);
-            }
             let mut data = [0u8; INBLOB_MAX];
             data[..self.inblob.len()].copy_from_slice(&self.inblob);
-            let evidence = super::evidence::collect(&data).map_err(|e| {
+            let evidence = super::evidence::collect_at(&data, self.privlevel).map_err(|e| {
                 log::warn!("configfs-tsm: no evidence: {e}");
-                Errno::EIO
+                match e {
+                    EvidenceError::Platform(TeeError::Unsupported { .. }) => Errno::EINVAL,
+                    _ => Errno::EIO,
+                }
             })?;
             let auxblob = match evidence.certificates().map(|t| t.to_bytes()) {
                 Some(Ok(table)) => table,
@@ -303,6 +304,10 @@ ostd::ktest! {
         assert_eq!(file("privlevel").write_at(0, b"4").err(), Some(Errno::EINVAL));
         file("privlevel").write_at(0, b"0\n").unwrap();
         assert_eq!(read("generation").unwrap(), b"3\n");
+        if ostd::tee::platform() != Platform::SevSnp {
+            file("privlevel").write_at(0, b"2").unwrap();
+            assert_eq!(read("outblob").err(), Some(Errno::EINVAL), "level 2 is SNP's alone");
+        }
         assert_eq!(read("provider").unwrap(), alloc::format!("{}\n", provider().unwrap()).as_bytes());
         reports.unlink("ktest", true).unwrap();
         assert_eq!(reports.lookup("ktest").err(), Some(Errno::ENOENT));

@@ -369,9 +369,23 @@ pub struct Quote {
 /// # Errors
 /// As [`report`].
 pub fn quote(report_data: &[u8; 64]) -> Result<Quote, TeeError> {
-    let (evidence, certificates) = match platform() {
+    quote_at(report_data, 0)
+}
+
+/// [`quote`] for a report at privilege level `privlevel` (configfs-tsm's `privlevel`): SEV-SNP's
+/// VMPL, 0 to 3, which the PSP refuses below the guest's own; the other platforms have level 0
+/// alone.
+///
+/// # Errors
+/// As [`report`]; [`TeeError::Unsupported`] for a level other than 0 off SNP.
+pub fn quote_at(report_data: &[u8; 64], privlevel: u32) -> Result<Quote, TeeError> {
+    let platform = platform();
+    if privlevel != 0 && platform != Platform::SevSnp {
+        return Err(TeeError::Unsupported { platform, primitive: "privilege levels above 0" });
+    }
+    let (evidence, certificates) = match platform {
         Platform::Tdx => (tdx::quote::quote(report_data)?, None),
-        Platform::SevSnp => snp::extended_report(report_data)?,
+        Platform::SevSnp => snp::extended_report(report_data, privlevel)?,
         _ => (report(report_data)?, None),
     };
     Ok(Quote { evidence, certificates })

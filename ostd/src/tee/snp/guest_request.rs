@@ -78,23 +78,26 @@ fn shared_pages() -> Result<Pages, TeeError> {
 
 /// Returns the attestation report binding `report_data` (VMPL 0, the default signing key).
 pub(super) fn report(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
-    Ok(report_with(report_data, false)?.0)
+    Ok(report_with(report_data, 0, false)?.0)
 }
 
 /// Returns the attestation report binding `report_data` and the host's certificate table
 /// (an extended guest request), as copied out of the shared buffer: the caller parses it.
 /// `None` when the host has no certificates, or needs more room than [`CERTIFICATE_PAGES`].
+/// `vmpl` is the VMPL the report names (the PSP refuses one below the guest's own).
 pub(super) fn extended_report(
     report_data: &[u8; 64],
+    vmpl: u32,
 ) -> Result<(Vec<u8>, Option<Vec<u8>>), TeeError> {
-    report_with(report_data, true)
+    report_with(report_data, vmpl, true)
 }
 
 fn report_with(
     report_data: &[u8; 64],
+    vmpl: u32,
     certificates: bool,
 ) -> Result<(Vec<u8>, Option<Vec<u8>>), TeeError> {
-    let request = ReportRequest::new(*report_data, 0, KeySelect::Default)
+    let request = ReportRequest::new(*report_data, vmpl, KeySelect::Default)
         .map_err(|e| TeeError::Snp(SnpError::Report(e)))?;
     let (payload, table) = exchange(MsgType::ReportRequest, 1, &request.encode(), certificates)?;
     let report = AttestationReport::from_response(&payload)

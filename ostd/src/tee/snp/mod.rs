@@ -359,8 +359,9 @@ pub(super) fn report(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
 /// table (copied out of the shared buffer once, not parsed here).
 pub(super) fn extended_report(
     report_data: &[u8; 64],
+    vmpl: u32,
 ) -> Result<(Vec<u8>, Option<Vec<u8>>), TeeError> {
-    guest_request::extended_report(report_data)
+    guest_request::extended_report(report_data, vmpl)
 }
 
 /// Why an SNP primitive failed.
