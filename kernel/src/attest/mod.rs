@@ -4,5 +4,6 @@
 
 pub mod ccel;
 pub mod evidence;
+pub mod guest_dev;
 pub mod measure;
 pub mod tsm;

@@ -1,4 +1,5 @@
-//! Device files: /dev/null, zero, full, random, urandom, tty, console and ptmx.
+//! Device files: /dev/null, zero, full, random, urandom, tty, console and ptmx, and the
+//! platform's attestation device (`crate::attest::guest_dev`).
 //!
 //! Device nodes live in the ramfs like any other node (so `mknod` and `ls -l /dev` work);
 //! opening one maps its device number to the driver below.
@@ -46,6 +47,8 @@ pub fn path_of(rdev: u32) -> String {
     }
     match DEVICES.iter().find(|(_, r, _)| *r == rdev) {
         Some((name, _, _)) => alloc::format!("/dev/{name}"),
+        None if rdev == crate::attest::guest_dev::TDX_GUEST => String::from("/dev/tdx_guest"),
+        None if rdev == crate::attest::guest_dev::SEV_GUEST => String::from("/dev/sev-guest"),
         None => String::from("/dev/console"),
     }
 }
@@ -64,6 +67,15 @@ pub fn populate_dir(dev: &Arc<Node>) -> SysResult<()> {
     for &(name, rdev, perm) in DEVICES {
         if !dev.contains(name) {
             dev.create(name, NodeKind::CharDev(rdev), perm, "")?;
+        }
+    }
+    // The platform's attestation device, where it has one (crw------- as Linux's).
+    for (name, rdev) in [
+        ("tdx_guest", crate::attest::guest_dev::TDX_GUEST),
+        ("sev-guest", crate::attest::guest_dev::SEV_GUEST),
+    ] {
+        if crate::attest::guest_dev::present(rdev) && !dev.contains(name) {
+            dev.create(name, NodeKind::CharDev(rdev), 0o600, "")?;
         }
     }
     // Disks: brw------- root:root, as devtmpfs makes them (udev, where there is one, hands
@@ -90,6 +102,11 @@ pub fn open(rdev: u32, node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn F
         r if r == makedev(5, 2) => return crate::tty::pty::open_master(flags),
         r if major(r) == crate::tty::pty::PTS_MAJOR => {
             return crate::tty::pty::open_slave(minor(r), node, flags);
+        }
+        r if r == crate::attest::guest_dev::TDX_GUEST
+            || r == crate::attest::guest_dev::SEV_GUEST =>
+        {
+            return crate::attest::guest_dev::open(r, node, flags);
         }
         _ => return Err(Errno::ENXIO),
     };

@@ -99,6 +99,21 @@ impl From<tee_abi::tdx::error::TdxError> for TeeError {
     }
 }
 
+impl TeeError {
+    /// SEV-SNP's SW_EXITINFO2 for a guest request the host or the firmware refused (VMM error
+    /// in bits 63:32, firmware error in 31:0), which Linux's `/dev/sev-guest` hands back.
+    pub fn snp_exit_info2(&self) -> Option<u64> {
+        use tee_abi::snp::guest_msg::GuestMsgError;
+        match self {
+            Self::Snp(SnpError::GuestMessage(GuestMsgError::HostFailed {
+                vmm_error,
+                firmware_error,
+            })) => Some((u64::from(*vmm_error) << 32) | u64::from(*firmware_error)),
+            _ => None,
+        }
+    }
+}
+
 impl core::fmt::Display for TeeError {
     fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
         match self {
