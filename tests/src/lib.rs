@@ -7,6 +7,7 @@ pub mod cpython;
 pub mod debian_workout;
 pub mod ext2_disk;
 pub mod ktests;
+pub mod measured_boot;
 pub mod net_clients;
 pub mod net_services;
 pub mod power_cut;
