@@ -15,10 +15,10 @@
 //! - measurement registers: [`extend_measurement`] and [`measurement_registers`] (RTMR0..3
 //!   on TDX; the simulated TEE's four; SNP has none);
 //! - evidence: [`report`] binds 64 bytes of report data into the platform's report, and
-//!   [`quote`] returns what a remote verifier checks (TDX: a quote; sim: its signed report).
+//!   [`quote`] returns what a remote verifier checks (TDX: a quote; SNP: the report with the
+//!   host's certificates; sim: its signed report).
 //!
-//! A primitive the platform does not have answers [`TeeError::Unsupported`]; one whose
-//! implementation is not written yet answers [`TeeError::NotImplemented`] and never
+//! A primitive the platform does not have answers [`TeeError::Unsupported`] and never
 //! pretends. The encodings and decisions of the TDX and SNP paths live in `tee-abi`, which
 //! is tested on the host.
 
@@ -74,8 +74,6 @@ impl core::fmt::Display for Platform {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum TeeError {
-    /// This platform's implementation of the primitive does not exist yet.
-    NotImplemented { platform: Platform, primitive: &'static str },
     /// The platform has no such primitive (no TEE at all, or SNP's missing registers).
     Unsupported { platform: Platform, primitive: &'static str },
     /// The range is not page-aligned.
@@ -117,9 +115,6 @@ impl TeeError {
 impl core::fmt::Display for TeeError {
     fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
         match self {
-            Self::NotImplemented { platform, primitive } => {
-                write!(f, "{primitive} is not implemented for {platform} yet")
-            }
             Self::Unsupported { platform, primitive } => {
                 write!(f, "{platform} has no {primitive}")
             }
