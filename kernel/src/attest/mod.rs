@@ -6,4 +6,5 @@ pub mod ccel;
 pub mod evidence;
 pub mod guest_dev;
 pub mod measure;
+pub mod registers;
 pub mod tsm;

@@ -1,7 +1,8 @@
 //! sysfs: the few files programs read to learn the machine's shape: the CPU topology under
 //! /sys/devices/system/cpu (glibc's get_nprocs, stress-ng, lscpu) for the one CPU this kernel
 //! runs on, and the CC event log where Linux shows it, /sys/firmware/acpi/tables/CCEL and
-//! data/CCEL (`crate::attest::ccel`). The tree is fixed at mount time and read-only.
+//! data/CCEL (`crate::attest::ccel`), and the measurement registers under /sys/class/misc
+//! (`crate::attest::registers`). The tree is fixed at mount time and read-only.
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
@@ -74,7 +75,12 @@ pub fn new_root() -> Arc<Node> {
         ("data", dir(alloc::vec![("CCEL", computed(crate::attest::ccel::log))])),
     ]);
     let firmware = dir(alloc::vec![("acpi", dir(alloc::vec![("tables", tables)]))]);
+    // The platform's measurement registers (crate::attest::registers), where it shows them.
+    let misc: Vec<(&str, Arc<Node>)> =
+        crate::attest::registers::misc_device().into_iter().collect();
+    let class = dir(alloc::vec![("misc", dir(misc))]);
     dir(alloc::vec![
+        ("class", class),
         ("devices", devices),
         ("firmware", firmware),
         ("fs", dir(alloc::vec![])),
