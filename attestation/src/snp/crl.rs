@@ -112,8 +112,17 @@ mod test {
     use crate::snp::roots::builtin_roots;
 
     fn intel_pck_crl() -> AmdCrl {
-        let path =
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/tdx/go-tdx-guest/pckcrl");
+        // `COCOON_VECTORS` stands in for `shared/vectors` as in `tests/common`.
+        let dir = std::env::var_os("COCOON_VECTORS").map_or_else(
+            || {
+                std::path::PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../shared/vectors"
+                ))
+            },
+            std::path::PathBuf::from,
+        );
+        let path = dir.join("tdx/go-tdx-guest/pckcrl");
         AmdCrl::parse(&std::fs::read(path).unwrap(), "pckcrl").unwrap()
     }
 
