@@ -13,6 +13,7 @@
 //! - [`serve`]: the HTTP service (axum): challenge, attest, jwks, resource, metrics.
 //! - [`cli`]: `attest verify`, with its exit codes.
 //! - [`binding`]: the report-data construction that binds a nonce and runtime data.
+//! - [`x509`]: certificate rules checked here rather than trusted to the libraries.
 //!
 //! Parsing is `tee`'s job; this crate adds only signatures, chains, times and policy.
 #![forbid(unsafe_code)]
@@ -30,3 +31,4 @@ pub mod tdx;
 pub mod time;
 pub mod token;
 pub mod verifier;
+pub mod x509;
