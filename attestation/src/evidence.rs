@@ -7,11 +7,18 @@
 //! 3. Binary starting with a v4/v5 quote header whose TEE type is 0x81: a raw TDX quote.
 //! 4. Binary of exactly 1184 bytes: a raw SNP report.
 //! 5. Hex text (whitespace allowed) that decodes to 3 or 4.
+//!
+//! Recognised TDX quotes and SNP reports are then parsed with `tee`, whatever carried them:
+//! bytes that claim to be a quote or report but do not parse (truncated, an unsupported
+//! version) are bad input ([`EvidenceError::Malformed`]), reported before anything else is
+//! asked of the caller (such as TDX collateral). Only well-formed evidence reaches the
+//! verifier, whose failures are denials.
 
 use std::fmt;
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+use tee::ParseError;
 use tee::tsm::{TsmProvider, TsmReport};
 
 use crate::snp::{AmdCert, AmdCrl, CertError, certs_from_table, crls_from_table};
@@ -102,6 +109,15 @@ pub enum EvidenceError {
     },
     /// A certificate that came with the evidence does not parse.
     Cert(CertError),
+    /// Bytes recognised as a TDX quote or SNP report do not parse as one.
+    Malformed {
+        /// How they were recognised (`"raw TDX quote"`, `"evidence JSON"`, ...).
+        format: &'static str,
+        /// Which TEE's structure they claim to be.
+        tee: TeeKind,
+        /// What `tee` reported: the field, its offset, and what is wrong.
+        error: ParseError,
+    },
 }
 
 impl fmt::Display for EvidenceError {
@@ -116,6 +132,14 @@ impl fmt::Display for EvidenceError {
                 write!(f, "evidence field {field:?} is not base64: {reason}")
             }
             Self::Cert(e) => write!(f, "{e}"),
+            Self::Malformed { format, tee, error } => {
+                let what = match tee {
+                    TeeKind::Tdx => "TDX quote",
+                    TeeKind::Snp => "SNP report",
+                    TeeKind::Sim => "simulated report",
+                };
+                write!(f, "{format}: not a well-formed {what}: {error}")
+            }
         }
     }
 }
@@ -137,11 +161,39 @@ pub fn decode_b64(field: &'static str, text: &str) -> Result<Vec<u8>, EvidenceEr
 }
 
 impl Evidence {
-    /// Recognises and decodes `input` (see the module doc for the formats).
+    /// Recognises and decodes `input`, and parses the quote or report it carries (see the
+    /// module doc for the formats).
     ///
     /// # Errors
     /// [`EvidenceError`] naming the format and the field that is wrong.
     pub fn detect(input: &[u8]) -> Result<Self, EvidenceError> {
+        Self::recognise(input)?.well_formed()
+    }
+
+    /// Parses the quote or report with `tee`; the parsed value is dropped (the verifier
+    /// parses again, from the same bytes, as part of its checks).
+    fn well_formed(self) -> Result<Self, EvidenceError> {
+        use tee::snp::{AttestationReport, ReportBytes};
+        use tee::tdx::{Quote, QuoteBytes};
+        let parsed = match self.tee {
+            TeeKind::Tdx => {
+                QuoteBytes::new_checked(&self.bytes[..]).and_then(|q| Quote::parse(&q)).map(drop)
+            }
+            TeeKind::Snp => ReportBytes::new_checked(&self.bytes[..])
+                .and_then(|r| AttestationReport::parse(&r))
+                .map(drop),
+            // The simulated format is checked with its signature (`crate::sim`).
+            TeeKind::Sim => Ok(()),
+        };
+        match parsed {
+            Ok(()) => Ok(self),
+            Err(error) => {
+                Err(EvidenceError::Malformed { format: self.format, tee: self.tee, error })
+            }
+        }
+    }
+
+    fn recognise(input: &[u8]) -> Result<Self, EvidenceError> {
         let text = std::str::from_utf8(input).ok().map(str::trim);
         if let Some(t) = text.filter(|t| t.starts_with('{')) {
             let v: serde_json::Value = serde_json::from_str(t).map_err(|e| {
@@ -154,7 +206,7 @@ impl Evidence {
                     format: "evidence JSON",
                     reason: e.to_string(),
                 })?;
-                Self::from_doc(&doc)
+                Self::decode_doc(&doc)
             } else {
                 Err(EvidenceError::Json {
                     format: "evidence JSON",
@@ -231,11 +283,16 @@ impl Evidence {
         }
     }
 
-    /// Decodes this service's evidence document.
+    /// Decodes this service's evidence document and parses the quote or report in it.
     ///
     /// # Errors
-    /// [`EvidenceError`] naming the field that does not decode.
+    /// [`EvidenceError`] naming the field that does not decode, or
+    /// [`EvidenceError::Malformed`].
     pub fn from_doc(doc: &EvidenceDoc) -> Result<Self, EvidenceError> {
+        Self::decode_doc(doc)?.well_formed()
+    }
+
+    fn decode_doc(doc: &EvidenceDoc) -> Result<Self, EvidenceError> {
         let mut certs = Vec::new();
         let mut crls = Vec::new();
         if let Some(aux) = &doc.auxblob {
