@@ -4,9 +4,12 @@
 //! 1. JSON with `outblob` and `provider`: a Linux configfs-tsm report (`tee::tsm`); for
 //!    `sev_guest` the `auxblob` certificate table supplies the VCEK and chain.
 //! 2. JSON with `tee`: this service's own evidence document ([`EvidenceDoc`]).
-//! 3. Binary starting with a v4/v5 quote header whose TEE type is 0x81: a raw TDX quote.
-//! 4. Binary of exactly 1184 bytes: a raw SNP report.
-//! 5. Hex text (whitespace allowed) that decodes to 3 or 4.
+//! 3. JSON with `attestation_report`: Trustee's SNP evidence, as the Confidential Containers
+//!    attestation agent emits it (`crate::snp::TrusteeSnpEvidence`); `cert_chain` supplies
+//!    the VCEK or VLEK and chain.
+//! 4. Binary starting with a v4/v5 quote header whose TEE type is 0x81: a raw TDX quote.
+//! 5. Binary of exactly 1184 bytes: a raw SNP report.
+//! 6. Hex text (whitespace allowed) that decodes to 4 or 5.
 //!
 //! Recognised TDX quotes and SNP reports are then parsed with `tee`, whatever carried them:
 //! bytes that claim to be a quote or report but do not parse (truncated, an unsupported
@@ -21,7 +24,9 @@ use serde::{Deserialize, Serialize};
 use tee::ParseError;
 use tee::tsm::{TsmProvider, TsmReport};
 
-use crate::snp::{AmdCert, AmdCrl, CertError, certs_from_table, crls_from_table};
+use crate::snp::{
+    AmdCert, AmdCrl, CertError, TrusteeError, TrusteeSnpEvidence, certs_from_table, crls_from_table,
+};
 
 /// The TEE a piece of evidence comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,12 +212,14 @@ impl Evidence {
                     reason: e.to_string(),
                 })?;
                 Self::decode_doc(&doc)
+            } else if v.get("attestation_report").is_some() {
+                Self::from_trustee(t)
             } else {
                 Err(EvidenceError::Json {
                     format: "evidence JSON",
-                    reason:
-                        "neither configfs-tsm (outblob, provider) nor evidence JSON (tee, evidence)"
-                            .into(),
+                    reason: "neither configfs-tsm (outblob, provider), evidence JSON (tee, \
+                             evidence) nor Trustee SNP evidence (attestation_report)"
+                        .into(),
                 })
             };
         }
@@ -281,6 +288,15 @@ impl Evidence {
                 Err(json_err(format!("unknown provider {:?}", tsm.provider.trim_end())))
             }
         }
+    }
+
+    fn from_trustee(text: &str) -> Result<Self, EvidenceError> {
+        let format = "Trustee SNP evidence JSON";
+        let ev = TrusteeSnpEvidence::from_json(text).map_err(|e| match e {
+            TrusteeError::Cert(c) => EvidenceError::Cert(c),
+            other => EvidenceError::Json { format, reason: other.to_string() },
+        })?;
+        Ok(Self { certs: ev.certs, crls: ev.crls, ..Self::bare(TeeKind::Snp, ev.report, format) })
     }
 
     /// Decodes this service's evidence document and parses the quote or report in it.

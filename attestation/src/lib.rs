@@ -6,7 +6,8 @@
 //! - [`snp`]: SNP reports, verified against VCEK/VLEK chains to the built-in AMD roots.
 //! - [`eventlog`]: CC event log replay against a verified quote's RTMRs.
 //! - [`sim`]: simulated evidence signed by a published development key (opt-in only).
-//! - [`evidence`]: recognising raw quotes, raw reports, configfs-tsm JSON and evidence JSON.
+//! - [`evidence`]: recognising raw quotes, raw reports, configfs-tsm JSON, Trustee SNP JSON
+//!   and evidence JSON.
 //! - [`verifier`]: one entry point, evidence in, [`verifier::VerifiedEvidence`] out.
 //! - [`appraisal`]: policy and reference values → a [`appraisal::Verdict`] of claims.
 //! - [`token`]: EAR claims in ES256 JWTs (`ring`), JWKS, stateless nonces.
