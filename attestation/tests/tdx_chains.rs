@@ -125,6 +125,25 @@ fn a_changed_outer_algorithm_in_any_pck_chain_certificate_is_refused_naming_it()
 }
 
 #[test]
+fn a_changed_outer_algorithm_in_a_collateral_issuer_chain_is_refused_naming_it() {
+    let text = std::fs::read_to_string(vector("tdx/dcap-qvl/tdx_quote_collateral.json")).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut chain = json["qe_identity_issuer_chain"].as_str().unwrap().as_bytes().to_vec();
+    edit_pem_cert(&mut chain, 0, change_outer_algorithm);
+    json["qe_identity_issuer_chain"] = String::from_utf8(chain).unwrap().into();
+    let c = TdxCollateral::from_json(&json.to_string()).unwrap();
+    let e = verify_tdx_quote(&read("tdx/dcap-qvl/tdx_quote"), &c, at(IN_WINDOW)).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            TdxError::Chain(ChainError::AlgorithmMismatch { chain: "QE identity issuer chain", mismatch })
+                if mismatch.cert == "Intel SGX TCB Signing"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
 fn the_cli_denies_a_quote_whose_root_copy_differs_and_says_so() {
     let mut q = read("tdx/dcap-qvl/tdx_quote");
     edit_pem_cert(&mut q, 2, flip_signature);
