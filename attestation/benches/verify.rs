@@ -24,8 +24,19 @@ use base64::Engine as _;
 use sev::certs::snp::{Certificate, Chain, Verifiable, ca};
 use sev::parser::ByteParser;
 
+/// A file under `shared/vectors/`, or under `COCOON_VECTORS` if set (see `tests/common`).
 fn vector(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/")).join(rel)
+    std::env::var_os("COCOON_VECTORS")
+        .map_or_else(
+            || {
+                std::path::PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../shared/vectors"
+                ))
+            },
+            std::path::PathBuf::from,
+        )
+        .join(rel)
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {

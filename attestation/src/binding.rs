@@ -42,4 +42,38 @@ mod test {
         assert!(binds(&expected_report_data(b"n", b"key"), b"n", b"key"));
         assert!(!binds(&expected_report_data(b"n", b"key"), b"n", b"kez"));
     }
+
+    /// A 55-character nonce, as the service issues them.
+    const KAT_NONCE: &[u8] = b"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCk";
+    /// Runtime data that is not text, so no encoding step can hide in the construction.
+    const KAT_RUNTIME_DATA: &[u8] = b"\x00\x01\x02\xfe\xffruntime key";
+    /// From the shell, independently of this crate:
+    /// `printf '%s\x00\x01\x02\xfe\xffruntime key' "$NONCE" | sha512sum`
+    const KAT_REPORT_DATA: &str = "a8a1be767eb5fa6481c4a96c2fa4f68db73d63eb52d74ab4f7489eefc6f60e19\
+                                              6c342e35f6d7cfbcf5132bccfb9ac2fb0d86276ee64ead4b133272572502494d";
+
+    #[test]
+    fn nonce_and_non_empty_runtime_data_give_the_known_answer() {
+        assert_eq!(KAT_NONCE.len(), 55);
+        let mut concatenated = KAT_NONCE.to_vec();
+        concatenated.extend_from_slice(KAT_RUNTIME_DATA);
+        let independent: [u8; 64] = Sha512::digest(&concatenated).into();
+        assert_eq!(hex::encode(independent), KAT_REPORT_DATA);
+        assert_eq!(hex::encode(expected_report_data(KAT_NONCE, KAT_RUNTIME_DATA)), KAT_REPORT_DATA);
+        assert!(binds(&independent, KAT_NONCE, KAT_RUNTIME_DATA));
+    }
+
+    #[test]
+    fn one_changed_bit_of_runtime_data_or_nonce_breaks_the_binding() {
+        let kat: [u8; 64] = hex::decode(KAT_REPORT_DATA).unwrap().try_into().unwrap();
+        for i in 0..KAT_RUNTIME_DATA.len() {
+            let mut rd = KAT_RUNTIME_DATA.to_vec();
+            rd[i] ^= 0x01;
+            assert!(!binds(&kat, KAT_NONCE, &rd), "runtime data byte {i}");
+        }
+        let mut nonce = KAT_NONCE.to_vec();
+        nonce[54] ^= 0x01;
+        assert!(!binds(&kat, &nonce, KAT_RUNTIME_DATA));
+        assert!(!binds(&kat, KAT_NONCE, b""), "runtime data is part of the hash");
+    }
 }

@@ -4,17 +4,29 @@
 //! 1. JSON with `outblob` and `provider`: a Linux configfs-tsm report (`tee::tsm`); for
 //!    `sev_guest` the `auxblob` certificate table supplies the VCEK and chain.
 //! 2. JSON with `tee`: this service's own evidence document ([`EvidenceDoc`]).
-//! 3. Binary starting with a v4/v5 quote header whose TEE type is 0x81: a raw TDX quote.
-//! 4. Binary of exactly 1184 bytes: a raw SNP report.
-//! 5. Hex text (whitespace allowed) that decodes to 3 or 4.
+//! 3. JSON with `attestation_report`: Trustee's SNP evidence, as the Confidential Containers
+//!    attestation agent emits it (`crate::snp::TrusteeSnpEvidence`); `cert_chain` supplies
+//!    the VCEK or VLEK and chain.
+//! 4. Binary starting with a v4/v5 quote header whose TEE type is 0x81: a raw TDX quote.
+//! 5. Binary of exactly 1184 bytes: a raw SNP report.
+//! 6. Hex text (whitespace allowed) that decodes to 4 or 5.
+//!
+//! Recognised TDX quotes and SNP reports are then parsed with `tee`, whatever carried them:
+//! bytes that claim to be a quote or report but do not parse (truncated, an unsupported
+//! version) are bad input ([`EvidenceError::Malformed`]), reported before anything else is
+//! asked of the caller (such as TDX collateral). Only well-formed evidence reaches the
+//! verifier, whose failures are denials.
 
 use std::fmt;
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+use tee::ParseError;
 use tee::tsm::{TsmProvider, TsmReport};
 
-use crate::snp::{AmdCert, AmdCrl, CertError, certs_from_table, crls_from_table};
+use crate::snp::{
+    AmdCert, AmdCrl, CertError, TrusteeError, TrusteeSnpEvidence, certs_from_table, crls_from_table,
+};
 
 /// The TEE a piece of evidence comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +114,15 @@ pub enum EvidenceError {
     },
     /// A certificate that came with the evidence does not parse.
     Cert(CertError),
+    /// Bytes recognised as a TDX quote or SNP report do not parse as one.
+    Malformed {
+        /// How they were recognised (`"raw TDX quote"`, `"evidence JSON"`, ...).
+        format: &'static str,
+        /// Which TEE's structure they claim to be.
+        tee: TeeKind,
+        /// What `tee` reported: the field, its offset, and what is wrong.
+        error: ParseError,
+    },
 }
 
 impl fmt::Display for EvidenceError {
@@ -116,6 +137,14 @@ impl fmt::Display for EvidenceError {
                 write!(f, "evidence field {field:?} is not base64: {reason}")
             }
             Self::Cert(e) => write!(f, "{e}"),
+            Self::Malformed { format, tee, error } => {
+                let what = match tee {
+                    TeeKind::Tdx => "TDX quote",
+                    TeeKind::Snp => "SNP report",
+                    TeeKind::Sim => "simulated report",
+                };
+                write!(f, "{format}: not a well-formed {what}: {error}")
+            }
         }
     }
 }
@@ -137,11 +166,39 @@ pub fn decode_b64(field: &'static str, text: &str) -> Result<Vec<u8>, EvidenceEr
 }
 
 impl Evidence {
-    /// Recognises and decodes `input` (see the module doc for the formats).
+    /// Recognises and decodes `input`, and parses the quote or report it carries (see the
+    /// module doc for the formats).
     ///
     /// # Errors
     /// [`EvidenceError`] naming the format and the field that is wrong.
     pub fn detect(input: &[u8]) -> Result<Self, EvidenceError> {
+        Self::recognise(input)?.well_formed()
+    }
+
+    /// Parses the quote or report with `tee`; the parsed value is dropped (the verifier
+    /// parses again, from the same bytes, as part of its checks).
+    fn well_formed(self) -> Result<Self, EvidenceError> {
+        use tee::snp::{AttestationReport, ReportBytes};
+        use tee::tdx::{Quote, QuoteBytes};
+        let parsed = match self.tee {
+            TeeKind::Tdx => {
+                QuoteBytes::new_checked(&self.bytes[..]).and_then(|q| Quote::parse(&q)).map(drop)
+            }
+            TeeKind::Snp => ReportBytes::new_checked(&self.bytes[..])
+                .and_then(|r| AttestationReport::parse(&r))
+                .map(drop),
+            // The simulated format is checked with its signature (`crate::sim`).
+            TeeKind::Sim => Ok(()),
+        };
+        match parsed {
+            Ok(()) => Ok(self),
+            Err(error) => {
+                Err(EvidenceError::Malformed { format: self.format, tee: self.tee, error })
+            }
+        }
+    }
+
+    fn recognise(input: &[u8]) -> Result<Self, EvidenceError> {
         let text = std::str::from_utf8(input).ok().map(str::trim);
         if let Some(t) = text.filter(|t| t.starts_with('{')) {
             let v: serde_json::Value = serde_json::from_str(t).map_err(|e| {
@@ -154,13 +211,15 @@ impl Evidence {
                     format: "evidence JSON",
                     reason: e.to_string(),
                 })?;
-                Self::from_doc(&doc)
+                Self::decode_doc(&doc)
+            } else if v.get("attestation_report").is_some() {
+                Self::from_trustee(t)
             } else {
                 Err(EvidenceError::Json {
                     format: "evidence JSON",
-                    reason:
-                        "neither configfs-tsm (outblob, provider) nor evidence JSON (tee, evidence)"
-                            .into(),
+                    reason: "neither configfs-tsm (outblob, provider), evidence JSON (tee, \
+                             evidence) nor Trustee SNP evidence (attestation_report)"
+                        .into(),
                 })
             };
         }
@@ -231,11 +290,25 @@ impl Evidence {
         }
     }
 
-    /// Decodes this service's evidence document.
+    fn from_trustee(text: &str) -> Result<Self, EvidenceError> {
+        let format = "Trustee SNP evidence JSON";
+        let ev = TrusteeSnpEvidence::from_json(text).map_err(|e| match e {
+            TrusteeError::Cert(c) => EvidenceError::Cert(c),
+            other => EvidenceError::Json { format, reason: other.to_string() },
+        })?;
+        Ok(Self { certs: ev.certs, crls: ev.crls, ..Self::bare(TeeKind::Snp, ev.report, format) })
+    }
+
+    /// Decodes this service's evidence document and parses the quote or report in it.
     ///
     /// # Errors
-    /// [`EvidenceError`] naming the field that does not decode.
+    /// [`EvidenceError`] naming the field that does not decode, or
+    /// [`EvidenceError::Malformed`].
     pub fn from_doc(doc: &EvidenceDoc) -> Result<Self, EvidenceError> {
+        Self::decode_doc(doc)?.well_formed()
+    }
+
+    fn decode_doc(doc: &EvidenceDoc) -> Result<Self, EvidenceError> {
         let mut certs = Vec::new();
         let mut crls = Vec::new();
         if let Some(aux) = &doc.auxblob {

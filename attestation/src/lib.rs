@@ -6,13 +6,15 @@
 //! - [`snp`]: SNP reports, verified against VCEK/VLEK chains to the built-in AMD roots.
 //! - [`eventlog`]: CC event log replay against a verified quote's RTMRs.
 //! - [`sim`]: simulated evidence signed by a published development key (opt-in only).
-//! - [`evidence`]: recognising raw quotes, raw reports, configfs-tsm JSON and evidence JSON.
+//! - [`evidence`]: recognising raw quotes, raw reports, configfs-tsm JSON, Trustee SNP JSON
+//!   and evidence JSON.
 //! - [`verifier`]: one entry point, evidence in, [`verifier::VerifiedEvidence`] out.
 //! - [`appraisal`]: policy and reference values → a [`appraisal::Verdict`] of claims.
 //! - [`token`]: EAR claims in ES256 JWTs (`ring`), JWKS, stateless nonces.
 //! - [`serve`]: the HTTP service (axum): challenge, attest, jwks, resource, metrics.
 //! - [`cli`]: `attest verify`, with its exit codes.
 //! - [`binding`]: the report-data construction that binds a nonce and runtime data.
+//! - [`x509`]: certificate rules checked here rather than trusted to the libraries.
 //!
 //! Parsing is `tee`'s job; this crate adds only signatures, chains, times and policy.
 #![forbid(unsafe_code)]
@@ -30,3 +32,4 @@ pub mod tdx;
 pub mod time;
 pub mod token;
 pub mod verifier;
+pub mod x509;

@@ -283,6 +283,43 @@ mod sim {
     }
 
     #[test]
+    fn report_data_holding_the_known_answer_for_nonce_and_runtime_data_is_affirmed() {
+        // The report data is a literal from `printf '%s\x00\x01\x02\xfe\xffruntime key'
+        // "$NONCE" | sha512sum`, not computed by this crate: appraisal must agree with it.
+        let nonce = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCk";
+        let runtime_data = b"\x00\x01\x02\xfe\xffruntime key";
+        let kat = "a8a1be767eb5fa6481c4a96c2fa4f68db73d63eb52d74ab4f7489eefc6f60e19\
+                   6c342e35f6d7cfbcf5132bccfb9ac2fb0d86276ee64ead4b133272572502494d";
+        let d = scratch("sim-kat");
+        let p = write(&d, "p.json", r#"{"allow_simulated": true}"#);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let doc = |rd: &[u8]| {
+            let report =
+                sign_sim_report(&[0xAB; 48], &hex::decode(kat).unwrap().try_into().unwrap(), false);
+            serde_json::json!({
+                "tee": "sim",
+                "evidence": b64.encode(report),
+                "nonce": nonce,
+                "runtime_data": b64.encode(rd)
+            })
+            .to_string()
+        };
+        let ev = write(&d, "kat.json", &doc(runtime_data));
+        let (code, out) = attest(&["--evidence", &ev, "--allow-sim", "--policy", &p]);
+        assert_eq!(code, AFFIRMING, "{out}");
+        assert!(
+            out.contains(&format!(
+                "[ok  ] report_data: expected SHA-512(nonce ‖ runtime_data) = {kat}"
+            )),
+            "{out}"
+        );
+        let ev = write(&d, "kat-other.json", &doc(b"\x00\x01\x02\xfe\xffruntime kez"));
+        let (code, out) = attest(&["--evidence", &ev, "--allow-sim", "--policy", &p]);
+        assert_eq!(code, DENIED, "{out}");
+        assert!(out.contains("[FAIL] report_data"), "{out}");
+    }
+
+    #[test]
     fn report_data_bound_to_another_nonce_is_denied() {
         let d = scratch("sim-nonce");
         let p = write(&d, "p.json", r#"{"allow_simulated": true}"#);

@@ -115,6 +115,50 @@ mod bad_input {
         assert_eq!(code, BAD_INPUT);
     }
 
+    /// The dcap-qvl quote cut inside its certification data, written to a scratch file.
+    fn truncated_quote(dir: &std::path::Path) -> String {
+        let q = std::fs::read(vector("tdx/dcap-qvl/tdx_quote")).unwrap();
+        let p = dir.join("truncated_quote");
+        std::fs::write(&p, &q[..2000]).unwrap();
+        p.display().to_string()
+    }
+
+    #[test]
+    fn a_truncated_tdx_quote_without_collateral_exits_2_saying_truncated_not_collateral() {
+        let d = scratch("trunc-tdx");
+        let (code, out) = attest(&["--evidence", &truncated_quote(&d)]);
+        assert_eq!(code, BAD_INPUT, "{out}");
+        assert!(out.contains("raw TDX quote: not a well-formed TDX quote: truncated"), "{out}");
+        assert!(!out.contains("collateral"), "{out}");
+    }
+
+    #[test]
+    fn a_truncated_tdx_quote_with_collateral_exits_2() {
+        let d = scratch("trunc-tdx-coll");
+        let (code, out) = attest(&[
+            "--evidence",
+            &truncated_quote(&d),
+            "--collateral",
+            &v("tdx/dcap-qvl/tdx_quote_collateral.json"),
+            "--at",
+            "2025-07-01T00:00:00Z",
+        ]);
+        assert_eq!(code, BAD_INPUT, "{out}");
+        assert!(out.contains("truncated"), "{out}");
+    }
+
+    #[test]
+    fn a_truncated_tdx_quote_inside_evidence_json_exits_2() {
+        let d = scratch("trunc-tdx-doc");
+        let q = std::fs::read(vector("tdx/dcap-qvl/tdx_quote")).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&q[..700]);
+        let ev =
+            write(&d, "ev.json", &serde_json::json!({"tee": "tdx", "evidence": b64}).to_string());
+        let (code, out) = attest(&["--evidence", &ev]);
+        assert_eq!(code, BAD_INPUT, "{out}");
+        assert!(out.contains("evidence JSON: not a well-formed TDX quote: truncated"), "{out}");
+    }
+
     #[test]
     fn a_truncated_snp_report_exits_2() {
         let d = scratch("trunc");

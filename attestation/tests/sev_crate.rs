@@ -5,6 +5,11 @@
 //! `TCB_VERSION` words (report offsets 0x3A..0x3E, 0x182..0x186, 0x1E2..0x1E6, 0x1F2..0x1F6),
 //! and its `verify()` hashes its own re-encoding. A report with one of those signed bytes
 //! changed therefore still verifies under `sev`, while this crate rejects it.
+//!
+//! Finding: `sev`'s certificate link check verifies RSA-PSS-SHA384 whatever the subject's
+//! outer `signatureAlgorithm` says. That field is outside the signed bytes, so a VCEK with
+//! edited PSS parameters still links to its ASK under `sev`; this crate compares it with
+//! the signed copy first (`src/x509.rs`).
 #![forbid(unsafe_code)]
 
 mod common;
@@ -44,4 +49,23 @@ fn a_changed_reserved_tcb_byte_passes_sev_verify_but_not_ours() {
     let certs = certs_from_path(&vector("snp/trustee/test-vcek.der")).unwrap();
     let e = verify_snp_report(&m, &certs, at("2025-06-01T00:00:00Z")).unwrap_err();
     assert!(matches!(e, SnpError::ReportSignature { .. }), "{e}");
+}
+
+#[test]
+fn a_changed_outer_pss_parameter_passes_sevs_link_check_but_not_ours() {
+    use x509_cert::der::{Decode, Encode};
+    let der = read("snp/trustee/test-vcek.der");
+    let x = x509_cert::Certificate::from_der(&der).unwrap();
+    let alg = x.signature_algorithm.to_der().unwrap();
+    let outer = der.windows(alg.len()).rposition(|w| w == alg).unwrap();
+    // `[2] INTEGER saltLength` 48 -> 49, in the outer copy, outside tbsCertificate.
+    let salt = outer + alg.windows(5).position(|w| w == [0xa2, 3, 2, 1, 48]).unwrap();
+    let mut m = der.clone();
+    m[salt + 4] = 49;
+    let milan = &attestation::snp::builtin_roots()[0];
+    let ask = Certificate::from_der(&milan.ask.to_der()).unwrap();
+    let edited = Certificate::from_der(&m).unwrap();
+    assert!((&ask, &edited).verify().is_ok(), "sev links the edited VCEK to the ASK");
+    let ours = attestation::snp::AmdCert::parse(&m, "edited").unwrap();
+    assert!(milan.ask.check_signed(&ours).is_err());
 }

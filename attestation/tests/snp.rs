@@ -128,6 +128,23 @@ fn an_ark_from_the_evidence_that_is_not_built_in_is_rejected() {
 }
 
 #[test]
+fn an_ark_copy_in_the_auxblob_with_one_changed_signature_byte_is_rejected_by_name() {
+    let (report, certs) = veraison();
+    let edited: Vec<AmdCert> = certs
+        .iter()
+        .map(|c| {
+            let mut der = c.to_der();
+            if c.common_name() == "ARK-Genoa" {
+                *der.last_mut().unwrap() ^= 0x01; // in the RSA-PSS signature: still parses
+            }
+            AmdCert::parse(&der, "edited").unwrap()
+        })
+        .collect();
+    let e = verify_snp_report(&report, &edited, at("2025-06-01T00:00:00Z")).unwrap_err();
+    assert!(matches!(&e, SnpError::UntrustedCa { cert } if cert == "ARK-Genoa"), "{e}");
+}
+
+#[test]
 fn no_vcek_supplied_is_rejected_naming_the_missing_key() {
     let e = verify_snp_report(&milan_report(), &[], at("2025-06-01T00:00:00Z")).unwrap_err();
     assert_eq!(e.to_string(), "no VCEK certificate supplied");

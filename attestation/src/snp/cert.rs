@@ -11,6 +11,7 @@ use std::fmt;
 use x509_cert::der::{Decode, DecodePem};
 
 use crate::time::VerificationTime;
+use crate::x509::{AlgorithmMismatch, check_algorithms};
 
 /// OID of `id-ecPublicKey`: the VCEK and VLEK carry P-384 keys; AMD's CAs carry RSA keys.
 const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
@@ -60,6 +61,8 @@ pub enum CertError {
         /// What the check reported.
         reason: String,
     },
+    /// The outer `signatureAlgorithm` is not the one the issuer signed (RFC 5280 §4.1.1.2).
+    AlgorithmMismatch(AlgorithmMismatch),
 }
 
 impl fmt::Display for CertError {
@@ -79,6 +82,7 @@ impl fmt::Display for CertError {
             Self::BadSignature { issuer, subject, reason } => {
                 write!(f, "{issuer} did not sign {subject}: {reason}")
             }
+            Self::AlgorithmMismatch(e) => write!(f, "certificate {e}"),
         }
     }
 }
@@ -132,17 +136,7 @@ impl AmdCert {
 
     /// Returns the subject's common name (e.g. `SEV-VCEK`, `ARK-Milan`).
     pub fn common_name(&self) -> String {
-        self.x509
-            .tbs_certificate
-            .subject
-            .0
-            .iter()
-            .flat_map(|rdn| rdn.0.iter())
-            .filter(|atv| atv.oid.to_string() == "2.5.4.3")
-            .filter_map(|atv| std::str::from_utf8(atv.value.value()).ok())
-            .next_back()
-            .unwrap_or("?")
-            .to_owned()
+        crate::x509::common_name(&self.x509.tbs_certificate.subject)
     }
 
     /// Returns `true` if the key is an EC key: a VCEK or VLEK rather than an AMD CA.
@@ -202,12 +196,31 @@ impl AmdCert {
         Ok(())
     }
 
-    /// Checks that `self` signed `subject` (RSA-PSS with SHA-384).
+    /// Checks that the outer `signatureAlgorithm` equals `tbsCertificate.signature`.
+    ///
+    /// `sev` verifies RSA-PSS-SHA384 whatever the outer field says, and the field is not
+    /// signed, so without this an edited copy of it would pass (see [`crate::x509`]).
     ///
     /// # Errors
-    /// [`CertError::BadSignature`] naming both certificates.
+    /// [`CertError::AlgorithmMismatch`] naming the certificate and both identifiers.
+    pub fn check_algorithms(&self) -> Result<(), CertError> {
+        check_algorithms(
+            &self.common_name(),
+            &self.x509.signature_algorithm,
+            &self.x509.tbs_certificate.signature,
+        )
+        .map_err(CertError::AlgorithmMismatch)
+    }
+
+    /// Checks that `subject`'s algorithm fields agree and that `self` signed it (RSA-PSS with
+    /// SHA-384).
+    ///
+    /// # Errors
+    /// [`CertError::AlgorithmMismatch`], or [`CertError::BadSignature`] naming both
+    /// certificates.
     pub fn check_signed(&self, subject: &AmdCert) -> Result<(), CertError> {
         use sev::certs::snp::Verifiable;
+        subject.check_algorithms()?;
         (&self.sev, &subject.sev).verify().map_err(|e| CertError::BadSignature {
             issuer: self.common_name(),
             subject: subject.common_name(),

@@ -55,14 +55,21 @@ impl AmdCrl {
     /// `chain` is listed.
     ///
     /// # Errors
-    /// [`CertError::BadSignature`] (not signed by `ark`), [`CertError::OutsideValidity`]
-    /// (stale or not yet valid), [`CertError::Revoked`].
+    /// [`CertError::AlgorithmMismatch`] (outer and signed algorithm differ, RFC 5280
+    /// §5.1.1.2), [`CertError::BadSignature`] (not signed by `ark`),
+    /// [`CertError::OutsideValidity`] (stale or not yet valid), [`CertError::Revoked`].
     pub fn check(
         &self,
         ark: &AmdCert,
         at: VerificationTime,
         chain: &[&AmdCert],
     ) -> Result<(), CertError> {
+        crate::x509::check_algorithms(
+            &format!("CRL from {}", self.source),
+            &self.crl.signature_algorithm,
+            &self.crl.tbs_cert_list.signature,
+        )
+        .map_err(CertError::AlgorithmMismatch)?;
         let bad_sig = |reason: String| CertError::BadSignature {
             issuer: ark.common_name(),
             subject: format!("CRL from {}", self.source),
@@ -111,9 +118,21 @@ mod test {
     use super::*;
     use crate::snp::roots::builtin_roots;
 
+    /// `shared/vectors`, or `COCOON_VECTORS` as in `tests/common`.
+    fn vectors() -> std::path::PathBuf {
+        std::env::var_os("COCOON_VECTORS").map_or_else(
+            || {
+                std::path::PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../shared/vectors"
+                ))
+            },
+            std::path::PathBuf::from,
+        )
+    }
+
     fn intel_pck_crl() -> AmdCrl {
-        let path =
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/tdx/go-tdx-guest/pckcrl");
+        let path = vectors().join("tdx/go-tdx-guest/pckcrl");
         AmdCrl::parse(&std::fs::read(path).unwrap(), "pckcrl").unwrap()
     }
 
@@ -132,5 +151,23 @@ mod test {
             matches!(&e, CertError::BadSignature { issuer, .. } if issuer == "ARK-Milan"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_crl_whose_outer_algorithm_differs_from_the_signed_one_is_rejected_naming_it() {
+        let path = vectors().join("tdx/go-tdx-guest/pckcrl");
+        let mut der = std::fs::read(path).unwrap();
+        let crl = CertificateList::from_der(&der).unwrap();
+        let alg = crl.signature_algorithm.to_der().unwrap();
+        let last = der.windows(alg.len()).rposition(|w| w == alg).unwrap() + alg.len() - 1;
+        der[last] ^= 0x01; // ecdsa-with-SHA256 (…04 03 02) becomes …04 03 03, outside the TBS
+        let edited = AmdCrl::parse(&der, "edited pckcrl").unwrap();
+        let milan = &builtin_roots()[0];
+        let at = VerificationTime::parse_rfc3339("2023-06-20T00:00:00Z").unwrap();
+        let e = edited.check(&milan.ark, at, &[&milan.ask]).unwrap_err();
+        assert!(
+            matches!(&e, CertError::AlgorithmMismatch(m) if m.cert == "CRL from edited pckcrl")
+        );
+        assert!(e.to_string().contains("1.2.840.10045.4.3.3] differs"), "{e}");
     }
 }

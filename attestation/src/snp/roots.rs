@@ -37,7 +37,8 @@ impl AmdRoots {
     /// Checks that `ark` signs itself, `ask` and `asvk`, and returns the set.
     ///
     /// # Errors
-    /// [`CertError::BadSignature`] naming the link that failed.
+    /// [`CertError::AlgorithmMismatch`] or [`CertError::BadSignature`] naming the certificate
+    /// or link that failed.
     pub fn new(
         generation: Generation,
         ark: AmdCert,

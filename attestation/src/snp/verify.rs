@@ -8,14 +8,18 @@
 //!    checked with the `p384` crate against each candidate endorsement key. (`sev` re-encodes
 //!    its own parse of the report before hashing, so a byte it does not model would escape
 //!    the check; hashing the received bytes closes that gap.)
-//! 4. The key's chain: ARK (self-signed) → ASK (VCEK) or ASVK (VLEK) → key, with the
+//! 4. The key's certificate says, outside its signed part, the same signature algorithm as
+//!    inside it (RFC 5280 §4.1.1.2; `sev` does not look, see [`crate::x509`]).
+//! 5. The key's chain: ARK (self-signed) → ASK (VCEK) or ASVK (VLEK) → key, with the
 //!    built-in roots of the report's generation (or of each generation for a v2 report),
 //!    each link RSA-PSS-SHA384 via `sev`. The ARK links are checked once, when the roots
-//!    are built ([`AmdRoots::new`]); each report checks the ASK/ASVK → key link. ARK/ASK
-//!    certificates that came with the evidence must equal the built-in ones.
-//! 5. ARK, ASK/ASVK and the key are valid at the verification time.
-//! 6. Every CRL given is signed by the anchoring ARK, current, and lists none of the chain.
-//! 7. The key belongs to this report: its TCB extensions equal `reported_tcb`, and a VCEK's
+//!    are built ([`AmdRoots::new`], which applies step 4 to them too); each report checks
+//!    the ASK/ASVK → key link. ARK/ASK certificates that came with the evidence must equal
+//!    the built-in ones.
+//! 6. ARK, ASK/ASVK and the key are valid at the verification time.
+//! 7. Every CRL given has matching algorithm fields, is signed by the anchoring ARK, is
+//!    current, and lists none of the chain.
+//! 8. The key belongs to this report: its TCB extensions equal `reported_tcb`, and a VCEK's
 //!    hwID equals `chip_id` (unless the chip ID is masked to zero).
 
 use std::fmt;
@@ -51,6 +55,9 @@ pub enum SnpError {
         /// The common names of the keys tried.
         tried: Vec<String>,
     },
+    /// The endorsement key's certificate is not well formed (e.g. its outer and signed
+    /// signature algorithms differ); the inner error names the certificate.
+    BadCertificate(CertError),
     /// No built-in root chains to the endorsement key.
     Chain {
         /// One failure per generation tried.
@@ -91,6 +98,7 @@ impl fmt::Display for SnpError {
             Self::ReportSignature { tried } => {
                 write!(f, "SNP report signature (bytes 0..0x2A0) does not verify under {tried:?}")
             }
+            Self::BadCertificate(e) => write!(f, "SNP certificate rejected: {e}"),
             Self::Chain { errors } => {
                 f.write_str("endorsement key does not chain to a built-in AMD root:")?;
                 for (g, e) in errors {
@@ -151,7 +159,7 @@ pub fn verify_snp_report(
     verify_with_roots(report, certs, &[], at, builtin_roots())
 }
 
-/// Like [`verify_snp_report`], also checking `crls` (see the module doc, step 6).
+/// Like [`verify_snp_report`], also checking `crls` (see the module doc, step 7).
 ///
 /// # Errors
 /// As [`verify_snp_report`], plus [`SnpError::Crl`].
@@ -207,6 +215,9 @@ pub fn verify_with_roots(
         .ok_or_else(|| SnpError::ReportSignature {
             tried: keys.iter().map(|k| k.common_name()).collect(),
         })?;
+
+    // Step 4 on its own, so that the verdict names it rather than "does not chain".
+    vek.check_algorithms().map_err(SnpError::BadCertificate)?;
 
     let generations: Vec<&AmdRoots> = match report.generation() {
         Some(g) => roots.iter().filter(|r| r.generation == g).collect(),

@@ -3,11 +3,15 @@
 //! Order of checks, each with its own [`TdxError`] variant:
 //! 1. [`QuoteBytes::new_checked`] and [`Quote::parse`]: the bytes are a v4/v5 TD quote
 //!    (bytes after the quote are ignored, as `QuoteBytes::trailing` documents).
-//! 2. `dcap-qvl`, at the given [`VerificationTime`]: the PCK chain in the certification data
+//! 2. Every certificate in the quote's PCK chain and the collateral's issuer chains has the
+//!    same outer and signed signature algorithm ([`crate::tdx::ChainError`]).
+//! 3. `dcap-qvl`, at the given [`VerificationTime`]: the PCK chain in the certification data
 //!    reaches the built-in Intel SGX Root CA and no certificate in it is revoked; the TCB info
 //!    and QE identity are signed by Intel and valid at that time; the QE report is signed by
 //!    the PCK key and binds the attestation key; the attestation key signs header and body.
-//! 3. The TCB status is reported exactly ([`TcbStatus`]); this step accepts every status.
+//! 4. Every certificate in those chains that presents itself as the root is the trusted
+//!    root, byte for byte: `dcap-qvl` never reads the copies (see `chains.rs`).
+//! 5. The TCB status is reported exactly ([`TcbStatus`]); this step accepts every status.
 //!    Debug TDs also pass here: debug is a policy question, answered in appraisal.
 //!
 //! Only [`verify_tdx_quote`] creates a [`VerifiedTdxQuote`], and its private field keeps it so.
@@ -19,6 +23,7 @@ use dcap_qvl::verify::QuoteVerifier;
 use tee::ParseError;
 use tee::tdx::{Quote, QuoteBytes};
 
+use crate::tdx::chains::{ChainError, check_algorithms, check_root_copies};
 use crate::tdx::{TcbStatus, TdxCollateral};
 use crate::time::VerificationTime;
 
@@ -46,6 +51,9 @@ pub enum TdxError {
         /// What `dcap-qvl` reported.
         detail: String,
     },
+    /// A certificate in the PCK chain or a collateral issuer chain is refused before or
+    /// after `dcap-qvl`'s checks; the inner error names the chain and the certificate.
+    Chain(ChainError),
     /// A signature, certificate chain, CRL or identity check failed.
     Invalid {
         /// What failed, as `dcap-qvl` reports it (outermost context first).
@@ -65,6 +73,7 @@ impl fmt::Display for TdxError {
                 "TDX quote signatures valid, but no TCB level in the TCB info matches \
                  TEE TCB SVN {tee_tcb_svn} and the PCK's SVNs: {detail}"
             ),
+            Self::Chain(e) => write!(f, "TDX certificate refused: {e}"),
             Self::Invalid { detail } => write!(f, "TDX quote verification failed: {detail}"),
         }
     }
@@ -96,8 +105,9 @@ pub struct VerifiedTdxQuote {
 /// Verifies a TDX quote against collateral at time `at`, anchored at the Intel SGX Root CA.
 ///
 /// # Errors
-/// [`TdxError::Parse`] for malformed bytes, [`TdxError::Expired`] when something is outside
-/// its validity window at `at`, [`TdxError::Invalid`] for any other failed check.
+/// [`TdxError::Parse`] for malformed bytes, [`TdxError::Chain`] for a refused certificate,
+/// [`TdxError::Expired`] when something is outside its validity window at `at`,
+/// [`TdxError::Invalid`] for any other failed check.
 pub fn verify_tdx_quote(
     bytes: &[u8],
     collateral: &TdxCollateral,
@@ -119,6 +129,8 @@ pub fn verify_with_root(
 ) -> Result<VerifiedTdxQuote, TdxError> {
     let view = QuoteBytes::new_checked(bytes).map_err(TdxError::Parse)?;
     let quote = Quote::parse(&view).map_err(TdxError::Parse)?;
+    let pck_chain = quote.signature_data.certification.pck_cert_chain();
+    check_algorithms(pck_chain, collateral).map_err(TdxError::Chain)?;
     let claims = QuoteVerifier::new(root_ca_der.to_vec())
         .allow_debug(true)
         .verify_with_policy(
@@ -139,6 +151,7 @@ pub fn verify_with_root(
             detail: "dcap-qvl and tee disagree on the TD report body".to_owned(),
         });
     }
+    check_root_copies(pck_chain, collateral, root_ca_der).map_err(TdxError::Chain)?;
     Ok(VerifiedTdxQuote {
         quote,
         tcb_status: claims.tcb.status.into(),

@@ -6,9 +6,20 @@ pub mod http;
 
 use attestation::time::VerificationTime;
 
-/// Returns the path of a file under `shared/vectors/`.
+/// Returns the path of a file under `shared/vectors/` (a sibling of the project root), or
+/// under the directory `COCOON_VECTORS` names (for a worktree that is not a sibling of it).
 pub fn vector(rel: &str) -> std::path::PathBuf {
-    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/")).join(rel)
+    std::env::var_os("COCOON_VECTORS")
+        .map_or_else(
+            || {
+                std::path::PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../shared/vectors"
+                ))
+            },
+            std::path::PathBuf::from,
+        )
+        .join(rel)
 }
 
 /// Reads a file under `shared/vectors/`.

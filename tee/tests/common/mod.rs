@@ -1,12 +1,25 @@
 //! Helpers shared by the integration tests: reading the real-hardware vectors and hex literals.
 #![allow(dead_code, reason = "each test binary uses its own subset of the helpers")]
 
-/// Reads a file from `shared/vectors/` (a sibling of the project root).
+/// Reads a file from `shared/vectors/` (a sibling of the project root), or from the directory
+/// `COCOON_VECTORS` names (for a worktree that is not a sibling of `shared/`).
 #[macro_export]
 macro_rules! vector {
     ($path:literal) => {
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/", $path))
-            .expect(concat!("missing test vector ", $path))
+        std::fs::read(
+            std::env::var_os("COCOON_VECTORS")
+                .map_or_else(
+                    || {
+                        std::path::PathBuf::from(concat!(
+                            env!("CARGO_MANIFEST_DIR"),
+                            "/../../shared/vectors"
+                        ))
+                    },
+                    std::path::PathBuf::from,
+                )
+                .join($path),
+        )
+        .expect(concat!("missing test vector ", $path))
     };
 }
 
