@@ -46,6 +46,9 @@ pub async fn serve(state: Arc<AppState>, addr: SocketAddr, max_body: usize) -> s
 }
 
 #[cfg(test)]
+mod test_routes;
+
+#[cfg(test)]
 mod test {
     #[test]
     fn the_openapi_document_describes_every_primary_route() {

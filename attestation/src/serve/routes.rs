@@ -12,7 +12,8 @@
 //! Reasons: `malformed_json`, `unknown_tee`, `body_too_large`, `bad_evidence`,
 //! `nonce_missing`, `nonce_invalid`, `nonce_expired`, `nonce_replayed`, `busy`, `denied`,
 //! `token_missing`, `token_invalid`, `token_expired`, `token_not_affirming`,
-//! `resource_not_found`.
+//! `resource_not_found`; and, as 500, `no_randomness` (the OS random-number generator failed:
+//! no nonce is issued) and `internal`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -46,7 +47,19 @@ fn refuse(state: &AppState, code: StatusCode, error: &str, detail: impl Into<Str
 pub async fn challenge(State(state): Shared) -> Response {
     Metrics::inc(&state.metrics.challenges);
     let now = state.now();
-    let nonce = state.nonces.issue(now);
+    let nonce = match state.nonces.issue(now) {
+        Ok(n) => n,
+        Err(e) => {
+            // Never fall back to a predictable nonce: evidence could be made in advance.
+            eprintln!("attest serve: POST /challenge: {e}");
+            return refuse(
+                &state,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "no_randomness",
+                e.to_string(),
+            );
+        }
+    };
     Json(json!({
         "nonce": nonce,
         "extra-params": {"binding": "report_data = SHA-512(nonce || runtime_data)"}
