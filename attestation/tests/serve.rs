@@ -213,3 +213,21 @@ fn a_nonce_from_one_replica_is_accepted_by_another_and_expires_on_a_later_clock(
     let r = c.post("/attest", &sim_doc(&a.nonce(), false));
     assert_eq!((r.status, r.json()["error"].as_str()), (401, Some("nonce_expired")));
 }
+
+#[test]
+fn a_nonce_key_shorter_than_32_bytes_is_refused_naming_the_file_and_its_length() {
+    let d = scratch("shortkey");
+    for len in [0, 1, 31] {
+        let key = d.join(format!("nonce-{len}.key"));
+        std::fs::write(&key, vec![7u8; len]).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_attest"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--nonce-key"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("{}: {len} bytes", key.display())), "{stderr}");
+        assert!(stderr.contains("at least 32"), "{stderr}");
+    }
+}

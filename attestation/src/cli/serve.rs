@@ -34,7 +34,8 @@ pub struct ServeArgs {
     /// PKCS#8 P-256 token-signing key; share it between replicas (default: a fresh key).
     #[arg(long = "signing-key")]
     pub signing_key: Option<PathBuf>,
-    /// Nonce MAC key file; share it between replicas (default: a fresh random key).
+    /// Nonce MAC key file, at least 32 bytes; share it between replicas (default: a fresh
+    /// random key).
     #[arg(long = "nonce-key")]
     pub nonce_key: Option<PathBuf>,
     /// Directory of resources released at /kbs/v0/resource/<repo>/<type>/<tag>.
@@ -57,6 +58,9 @@ pub struct ServeArgs {
     pub replay_capacity: usize,
 }
 
+/// The shortest `--nonce-key` accepted: the HMAC-SHA256 output length (RFC 2104 §3).
+const MIN_NONCE_KEY_LEN: usize = 32;
+
 fn load(args: &ServeArgs) -> Result<AppState, String> {
     let inputs = AppraisalInputs::load(
         args.policy.as_ref(),
@@ -70,9 +74,23 @@ fn load(args: &ServeArgs) -> Result<AppState, String> {
     }
     .map_err(|e| format!("--signing-key: {e}"))?;
     let nonce_key = match &args.nonce_key {
-        Some(p) => read_flag_file(p, "--nonce-key")?,
+        Some(p) => {
+            let key = read_flag_file(p, "--nonce-key")?;
+            // HMAC-SHA256 is as strong as its key; a short or empty file (a truncated copy,
+            // `touch`) would let anyone mint nonces.
+            if key.len() < MIN_NONCE_KEY_LEN {
+                return Err(format!(
+                    "--nonce-key {}: {} bytes; at least {MIN_NONCE_KEY_LEN} random bytes are \
+                     needed (e.g. head -c 32 /dev/urandom > {})",
+                    p.display(),
+                    key.len(),
+                    p.display()
+                ));
+            }
+            key
+        }
         None => {
-            let mut k = vec![0u8; 32];
+            let mut k = vec![0u8; MIN_NONCE_KEY_LEN];
             ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut k)
                 .map_err(|_| "no OS randomness for the nonce key".to_owned())?;
             k
