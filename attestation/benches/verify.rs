@@ -109,7 +109,7 @@ fn load(report: &[u8], at: VerificationTime) {
         allow_sim: false,
         resource_dir: None,
         token_lifetime: 300,
-        fixed_time: Some(at),
+        verify_at: Some(at),
         metrics: Metrics::default(),
     });
     let rt =

@@ -88,6 +88,13 @@ impl Server {
     }
 }
 
+fn token_claims(token: &str) -> serde_json::Value {
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.split('.').nth(1).unwrap())
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
 fn sim_doc(nonce: &str, debug: bool) -> Vec<u8> {
     let rd = expected_report_data(nonce.as_bytes(), b"guest key");
     let report = sign_sim_report(&[0x5A; 48], &rd, debug);
@@ -111,10 +118,7 @@ fn sim_evidence_gets_a_simulated_token_that_releases_the_resource_once_per_nonce
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let token = r.json()["token"].as_str().unwrap().to_owned();
     assert_eq!(r.json()["verdict"]["simulated"], true);
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token.split('.').nth(1).unwrap())
-        .unwrap();
-    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    let claims = token_claims(&token);
     assert_eq!(claims["submods"]["sim"]["ear.status"], "affirming");
     assert_eq!(claims["submods"]["sim"]["x-attest.simulated"], true);
     assert_eq!(claims["eat_nonce"], nonce.as_str());
@@ -203,15 +207,35 @@ fn malformed_unknown_oversize_and_unissued_requests_get_their_reasons() {
 }
 
 #[test]
-fn a_nonce_from_one_replica_is_accepted_by_another_and_expires_on_a_later_clock() {
+fn a_nonce_from_one_replica_is_accepted_by_another_and_expires_on_the_real_clock() {
     let d = scratch("replicas");
-    let a = start(&d, "2025-06-01T00:00:00Z", &[]);
-    let b = start(&d, "2025-06-01T00:04:00Z", &[]);
-    let c = start(&d, "2025-06-01T01:00:00Z", &[]);
+    let a = start(&d, "2025-06-01T00:00:00Z", &["--nonce-lifetime", "1"]);
+    // The other replica's `--at` differs: it moves certificate checks, not nonce expiry.
+    let b = start(&d, "2025-06-01T01:00:00Z", &["--nonce-lifetime", "1"]);
     let r = b.post("/attest", &sim_doc(&a.nonce(), false));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let r = c.post("/attest", &sim_doc(&a.nonce(), false));
+    let stale = a.nonce();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let r = b.post("/attest", &sim_doc(&stale, false));
     assert_eq!((r.status, r.json()["error"].as_str()), (401, Some("nonce_expired")));
+}
+
+#[test]
+fn at_pins_only_verification_so_tokens_expire_in_the_future_and_the_replay_set_drains() {
+    let d = scratch("at");
+    let s = start(&d, "2025-06-01T00:00:00Z", &["--replay-capacity", "1", "--nonce-lifetime", "1"]);
+    let r = s.post("/attest", &sim_doc(&s.nonce(), false));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let claims = token_claims(r.json()["token"].as_str().unwrap());
+    assert!(claims["exp"].as_u64().unwrap() > now.as_secs(), "{claims}");
+    assert_eq!(r.json()["verdict"]["verified_at"], "2025-06-01T00:00:00Z");
+    // The one slot is taken until that nonce expires on the real clock; then it frees up.
+    let r = s.post("/attest", &sim_doc(&s.nonce(), false));
+    assert_eq!((r.status, r.json()["error"].as_str()), (503, Some("busy")));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let r = s.post("/attest", &sim_doc(&s.nonce(), false));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
 }
 
 #[test]

@@ -41,7 +41,8 @@ pub struct ServeArgs {
     /// Directory of resources released at /kbs/v0/resource/<repo>/<type>/<tag>.
     #[arg(long = "resource-dir")]
     pub resource_dir: Option<PathBuf>,
-    /// Pin the service clock (RFC 3339), for demos and tests against old vectors.
+    /// Check certificates, CRLs and collateral as of this RFC 3339 time (for demos against
+    /// old vectors); nonces, tokens and the replay set always use the real clock.
     #[arg(long)]
     pub at: Option<String>,
     /// Largest accepted request body, bytes.
@@ -96,7 +97,7 @@ fn load(args: &ServeArgs) -> Result<AppState, String> {
             k
         }
     };
-    let fixed_time = args
+    let verify_at = args
         .at
         .as_deref()
         .map(VerificationTime::parse_rfc3339)
@@ -113,7 +114,7 @@ fn load(args: &ServeArgs) -> Result<AppState, String> {
         allow_sim: args.allow_sim,
         resource_dir: args.resource_dir.clone(),
         token_lifetime: args.token_lifetime,
-        fixed_time,
+        verify_at,
         metrics: Metrics::default(),
     })
 }

@@ -46,8 +46,7 @@ fn refuse(state: &AppState, code: StatusCode, error: &str, detail: impl Into<Str
 /// `POST /challenge`: returns a fresh nonce and when it expires.
 pub async fn challenge(State(state): Shared) -> Response {
     Metrics::inc(&state.metrics.challenges);
-    let now = state.now();
-    let nonce = match state.nonces.issue(now) {
+    let nonce = match state.nonces.issue(state.clock()) {
         Ok(n) => n,
         Err(e) => {
             // Never fall back to a predictable nonce: evidence could be made in advance.
@@ -101,7 +100,7 @@ pub async fn attest(State(state): Shared, body: Result<Bytes, BytesRejection>) -
             return refuse(&state, StatusCode::BAD_REQUEST, "malformed_json", e.to_string());
         }
     };
-    let now = state.now();
+    let now = state.clock();
     let Some(nonce) = doc.nonce.clone() else {
         return refuse(
             &state,
@@ -129,17 +128,18 @@ pub async fn attest(State(state): Shared, body: Result<Bytes, BytesRejection>) -
     };
     let started = Instant::now();
     let st = Arc::clone(&state);
+    let at = state.verify_time();
     let verdict = tokio::task::spawn_blocking(move || {
         let opts = VerifyOptions {
             collateral: st.collateral.as_ref(),
             extra_certs: &st.certs,
             extra_crls: &st.crls,
-            at: now,
+            at,
             allow_sim: st.allow_sim,
         };
         let mut verdict = match verify_evidence(&evidence, opts) {
-            Ok(v) => appraise(&v, &evidence, &st.policy, &st.refs, now),
-            Err(e) => denied_unverified(Some(&evidence), &e, now),
+            Ok(v) => appraise(&v, &evidence, &st.policy, &st.refs, at),
+            Err(e) => denied_unverified(Some(&evidence), &e, at),
         };
         verdict.push(Claim::new(
             "nonce",
@@ -214,7 +214,7 @@ pub async fn resource(
             "Authorization: Bearer <token> required",
         );
     };
-    let claims = match state.signer.verify(token.trim(), state.now()) {
+    let claims = match state.signer.verify(token.trim(), state.clock()) {
         Ok(c) => c,
         Err(TokenError::Expired) => {
             return refuse(&state, StatusCode::UNAUTHORIZED, "token_expired", "token expired");

@@ -23,7 +23,7 @@ fn state(nonces: NonceIssuer) -> AppState {
         allow_sim: false,
         resource_dir: None,
         token_lifetime: 300,
-        fixed_time: None,
+        verify_at: None,
         metrics: Metrics::default(),
     }
 }
