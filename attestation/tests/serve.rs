@@ -204,6 +204,63 @@ fn malformed_unknown_oversize_and_unissued_requests_get_their_reasons() {
     assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("nonce_missing")));
     let r = s.post("/attest", &sim_doc("AAAA", false));
     assert_eq!((r.status, r.json()["error"].as_str()), (401, Some("nonce_invalid")));
+    let r = s.post("/attest", br#"{"tee": 5, "evidence": ""}"#);
+    assert_eq!(r.json()["detail"], r#""tee": 5 is not "tdx", "snp" or "sim""#);
+}
+
+#[test]
+fn a_body_not_declared_json_is_415_with_a_json_error() {
+    let d = scratch("media");
+    let s = start(&d, "2025-06-01T00:00:00Z", &[]);
+    let doc = sim_doc(&s.nonce(), false);
+    for headers in [&[][..], &[("Content-Type", "text/plain")][..]] {
+        let r = request(&s.addr, "POST", "/attest", headers, &doc);
+        assert_eq!((r.status, r.json()["error"].as_str()), (415, Some("unsupported_media_type")));
+    }
+    let r = request(&s.addr, "POST", "/challenge", &[("Content-Type", "text/plain")], b"{}");
+    assert_eq!((r.status, r.json()["error"].as_str()), (415, Some("unsupported_media_type")));
+    let json = [("Content-Type", "application/json; charset=utf-8")];
+    let r = request(&s.addr, "POST", "/attest", &json, &doc);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+}
+
+#[test]
+fn truncated_evidence_is_400_bad_evidence_and_the_challenge_says_when_it_expires() {
+    let d = scratch("truncated");
+    let s = start(&d, "2025-06-01T00:00:00Z", &[]);
+    let c = s.post("/challenge", b"");
+    let nonce = c.json()["nonce"].as_str().unwrap().to_owned();
+    let expires = attestation::time::VerificationTime::parse_rfc3339(
+        c.json()["expires_at"].as_str().unwrap(),
+    )
+    .unwrap();
+    let now = attestation::time::VerificationTime::now();
+    assert!((now.plus_secs(298)..=now.plus_secs(301)).contains(&expires), "{expires}");
+    let report = sign_sim_report(&[0x5A; 48], &expected_report_data(nonce.as_bytes(), b""), false);
+    let doc = json!({"tee": "sim", "evidence": B64.encode(&report[..100]), "nonce": nonce});
+    let r = s.post("/attest", doc.to_string().as_bytes());
+    assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("bad_evidence")));
+}
+
+#[test]
+fn a_signing_key_in_the_wrong_format_names_the_expected_one() {
+    let d = scratch("signkey");
+    let key = d.join("sec1.pem");
+    std::fs::write(&key, "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n")
+        .unwrap();
+    let junk = d.join("junk.der");
+    std::fs::write(&junk, b"not a key").unwrap();
+    for (path, why) in [(&key, "\"EC PRIVATE KEY\""), (&junk, "not DER-encoded PKCS#8")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_attest"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--signing-key"])
+            .arg(path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(why), "{stderr}");
+        assert!(stderr.contains("expected a PKCS#8 P-256 private key"), "{stderr}");
+    }
 }
 
 #[test]

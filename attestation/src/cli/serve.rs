@@ -8,7 +8,7 @@ use crate::cli::inputs::{AppraisalInputs, read_flag_file};
 use crate::cli::{EXIT_BAD_INPUT, EXIT_DENIED};
 use crate::serve::{AppState, Metrics, serve};
 use crate::time::VerificationTime;
-use crate::token::{NonceIssuer, TokenSigner};
+use crate::token::{NonceIssuer, TokenError, TokenSigner};
 
 /// Arguments of `attest serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -31,7 +31,8 @@ pub struct ServeArgs {
     /// Accept simulated evidence (tokens say `x-attest.simulated: true`).
     #[arg(long = "allow-sim")]
     pub allow_sim: bool,
-    /// PKCS#8 P-256 token-signing key; share it between replicas (default: a fresh key).
+    /// Token-signing key: PKCS#8 P-256, DER or PEM; share it between replicas (default: a
+    /// fresh key).
     #[arg(long = "signing-key")]
     pub signing_key: Option<PathBuf>,
     /// Nonce MAC key file, at least 32 bytes; share it between replicas (default: a fresh
@@ -59,6 +60,34 @@ pub struct ServeArgs {
     pub replay_capacity: usize,
 }
 
+/// What `--signing-key` must hold, for error messages.
+const SIGNING_KEY_FORMAT: &str = "a PKCS#8 P-256 private key, DER or PEM \
+     (-----BEGIN PRIVATE KEY-----), e.g. from `openssl genpkey -algorithm EC -pkeyopt \
+     ec_paramgen_curve:P-256 -out key.pem`";
+
+/// Loads `--signing-key`: PKCS#8 DER, or PKCS#8 PEM decoded to DER first.
+fn load_signing_key(path: &std::path::Path) -> Result<TokenSigner, String> {
+    let bytes = read_flag_file(path, "--signing-key")?;
+    let bad = |what: String| {
+        format!("--signing-key {}: {what}; expected {SIGNING_KEY_FORMAT}", path.display())
+    };
+    let der = if bytes.starts_with(b"-----BEGIN") {
+        let (label, der) =
+            pem_rfc7468::decode_vec(&bytes).map_err(|e| bad(format!("bad PEM: {e}")))?;
+        if label != "PRIVATE KEY" {
+            // SEC1 "EC PRIVATE KEY" is the usual mix-up: `openssl pkcs8 -topk8 -nocrypt` converts.
+            return Err(bad(format!("PEM label is {label:?}, not \"PRIVATE KEY\"")));
+        }
+        der
+    } else {
+        bytes
+    };
+    TokenSigner::from_pkcs8(&der).map_err(|e| match e {
+        TokenError::Key(why) => bad(why),
+        other => bad(other.to_string()),
+    })
+}
+
 /// The shortest `--nonce-key` accepted: the HMAC-SHA256 output length (RFC 2104 §3).
 const MIN_NONCE_KEY_LEN: usize = 32;
 
@@ -70,10 +99,9 @@ fn load(args: &ServeArgs) -> Result<AppState, String> {
         args.certs.as_ref(),
     )?;
     let signer = match &args.signing_key {
-        Some(p) => TokenSigner::from_pkcs8(&read_flag_file(p, "--signing-key")?),
-        None => TokenSigner::generate(),
-    }
-    .map_err(|e| format!("--signing-key: {e}"))?;
+        Some(p) => load_signing_key(p)?,
+        None => TokenSigner::generate().map_err(|e| format!("token signing key: {e}"))?,
+    };
     let nonce_key = match &args.nonce_key {
         Some(p) => {
             let key = read_flag_file(p, "--nonce-key")?;

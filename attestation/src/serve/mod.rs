@@ -65,4 +65,30 @@ mod test {
             assert!(doc["paths"].get(path).is_some(), "{path} undocumented");
         }
     }
+
+    #[test]
+    fn the_openapi_evidence_doc_lists_exactly_the_fields_the_server_accepts() {
+        // Every field filled, so serialization skips none: its keys are the accepted fields.
+        let full = crate::evidence::EvidenceDoc {
+            tee: crate::evidence::TeeKind::Snp,
+            evidence: "e".into(),
+            auxblob: Some("a".into()),
+            certs: vec!["c".into()],
+            crls: vec!["r".into()],
+            event_log: Some("l".into()),
+            nonce: Some("n".into()),
+            runtime_data: Some("d".into()),
+        };
+        let accepted: std::collections::BTreeSet<String> =
+            serde_json::to_value(&full).unwrap().as_object().unwrap().keys().cloned().collect();
+        let doc: serde_json::Value = serde_json::from_str(super::routes::OPENAPI).unwrap();
+        let documented: std::collections::BTreeSet<String> =
+            doc["components"]["schemas"]["EvidenceDoc"]["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+        assert_eq!(documented, accepted);
+    }
 }

@@ -9,7 +9,7 @@
 //! | `GET /kbs/v0/resource/{repo}/{type}/{tag}` | same | releases a resource to a valid, affirming token |
 //! | `GET /healthz`, `GET /metrics`, `GET /openapi.json` | | health, Prometheus, the API document |
 //!
-//! Reasons: `malformed_json`, `unknown_tee`, `body_too_large`, `bad_evidence`,
+//! Reasons: `unsupported_media_type` (415: the body is not `application/json`), `malformed_json`, `unknown_tee`, `body_too_large`, `bad_evidence`,
 //! `nonce_missing`, `nonce_invalid`, `nonce_expired`, `nonce_replayed`, `busy`, `denied`,
 //! `token_missing`, `token_invalid`, `token_expired`, `token_not_affirming`,
 //! `resource_not_found`; and, as 500, `no_randomness` (the OS random-number generator failed:
@@ -43,10 +43,34 @@ fn refuse(state: &AppState, code: StatusCode, error: &str, detail: impl Into<Str
     (code, Json(json!({"error": error, "detail": detail.into()}))).into_response()
 }
 
-/// `POST /challenge`: returns a fresh nonce and when it expires.
-pub async fn challenge(State(state): Shared) -> Response {
+/// Returns `true` if `Content-Type` is `application/json`, parameters (`; charset=utf-8`)
+/// allowed.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn not_json(state: &AppState, headers: &HeaderMap) -> Response {
+    let got = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let detail = match got {
+        Some(t) => format!("Content-Type is {t:?}; send application/json"),
+        None => "no Content-Type; send application/json".to_owned(),
+    };
+    refuse(state, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", detail)
+}
+
+/// `POST /challenge`: returns a fresh nonce and when it expires. The body (a KBS `Request`)
+/// is optional and unread, but if there is one it must be declared JSON.
+pub async fn challenge(State(state): Shared, headers: HeaderMap, body: Bytes) -> Response {
+    if !body.is_empty() && !is_json(&headers) {
+        return not_json(&state, &headers);
+    }
     Metrics::inc(&state.metrics.challenges);
-    let nonce = match state.nonces.issue(state.clock()) {
+    let now = state.clock();
+    let nonce = match state.nonces.issue(now) {
         Ok(n) => n,
         Err(e) => {
             // Never fall back to a predictable nonce: evidence could be made in advance.
@@ -61,13 +85,21 @@ pub async fn challenge(State(state): Shared) -> Response {
     };
     Json(json!({
         "nonce": nonce,
+        "expires_at": now.plus_secs(state.nonces.lifetime_secs()).to_string(),
         "extra-params": {"binding": "report_data = SHA-512(nonce || runtime_data)"}
     }))
     .into_response()
 }
 
 /// `POST /attest`: verifies and appraises evidence JSON; 200 with a token if affirming.
-pub async fn attest(State(state): Shared, body: Result<Bytes, BytesRejection>) -> Response {
+pub async fn attest(
+    State(state): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if !is_json(&headers) {
+        return not_json(&state, &headers);
+    }
     let body = match body {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -83,16 +115,13 @@ pub async fn attest(State(state): Shared, body: Result<Bytes, BytesRejection>) -
             return refuse(&state, StatusCode::BAD_REQUEST, "malformed_json", e.to_string());
         }
     };
-    match value.get("tee").and_then(Value::as_str) {
-        Some("tdx" | "snp" | "sim") => {}
-        other => {
-            return refuse(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "unknown_tee",
-                format!("tee {other:?} is not tdx, snp or sim"),
-            );
+    let unknown = |detail: String| refuse(&state, StatusCode::BAD_REQUEST, "unknown_tee", detail);
+    match value.get("tee") {
+        Some(Value::String(t)) if matches!(t.as_str(), "tdx" | "snp" | "sim") => {}
+        Some(other) => {
+            return unknown(format!("\"tee\": {other} is not \"tdx\", \"snp\" or \"sim\""));
         }
+        None => return unknown("no \"tee\" field (\"tdx\", \"snp\" or \"sim\")".to_owned()),
     }
     let doc: EvidenceDoc = match serde_json::from_value(value) {
         Ok(d) => d,
@@ -139,6 +168,8 @@ pub async fn attest(State(state): Shared, body: Result<Bytes, BytesRejection>) -
         };
         let mut verdict = match verify_evidence(&evidence, opts) {
             Ok(v) => appraise(&v, &evidence, &st.policy, &st.refs, at),
+            // Not evidence at all (truncated, bad header): a 400, as the CLI's exit 2.
+            Err(e) if e.is_malformed() => return Err(e.to_string()),
             Err(e) => denied_unverified(Some(&evidence), &e, at),
         };
         verdict.push(Claim::new(
@@ -147,18 +178,25 @@ pub async fn attest(State(state): Shared, body: Result<Bytes, BytesRejection>) -
             "fresh",
             true,
         ));
-        (verdict, evidence.runtime_data)
+        Ok((verdict, evidence.runtime_data))
     })
     .await;
     let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     state.metrics.verify_micros.fetch_add(micros, std::sync::atomic::Ordering::Relaxed);
-    let Ok((verdict, runtime_data)) = verdict else {
-        return refuse(
-            &state,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "verification task failed",
-        );
+    let (verdict, runtime_data) = match verdict {
+        Ok(Ok(v)) => v,
+        Ok(Err(malformed)) => {
+            return refuse(&state, StatusCode::BAD_REQUEST, "bad_evidence", malformed);
+        }
+        Err(e) => {
+            eprintln!("attest serve: POST /attest: verification task failed: {e}");
+            return refuse(
+                &state,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "verification task failed",
+            );
+        }
     };
     if verdict.status == Status::Denied {
         Metrics::inc(&state.metrics.denied);
@@ -223,16 +261,16 @@ pub async fn resource(
             return refuse(&state, StatusCode::UNAUTHORIZED, "token_invalid", e.to_string());
         }
     };
-    match ear_status(&claims) {
-        Some(("affirming", simulated)) if !simulated || state.allow_sim => {}
-        other => {
-            return refuse(
-                &state,
-                StatusCode::FORBIDDEN,
-                "token_not_affirming",
-                format!("token status {other:?}"),
-            );
+    let detail = match ear_status(&claims) {
+        Some(("affirming", simulated)) if !simulated || state.allow_sim => None,
+        Some(("affirming", _)) => {
+            Some("the token is for simulated evidence and --allow-sim is off".to_owned())
         }
+        Some((status, _)) => Some(format!("\"ear.status\" is \"{status}\", not \"affirming\"")),
+        None => Some("the token has no \"submods\" entry with an \"ear.status\"".to_owned()),
+    };
+    if let Some(detail) = detail {
+        return refuse(&state, StatusCode::FORBIDDEN, "token_not_affirming", detail);
     }
     let safe = |s: &str| {
         !s.is_empty()
