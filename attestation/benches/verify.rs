@@ -108,6 +108,7 @@ fn load(report: &[u8], at: VerificationTime) {
         crls: Vec::new(),
         allow_sim: false,
         resource_dir: None,
+        resource_policy: None,
         token_lifetime: 300,
         verify_at: Some(at),
         metrics: Metrics::default(),

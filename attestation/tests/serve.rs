@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use attestation::binding::expected_report_data;
+use attestation::release::TeePubKey;
+use attestation::release::jwe::{generate_guest_key, open_jwe};
 use attestation::sim::sign_sim_report;
 use base64::Engine as _;
 use common::http::{Reply, request};
@@ -41,6 +43,14 @@ fn start(dir: &Path, at: &str, extra: &[&str]) -> Server {
     std::fs::write(dir.join("nonce.key"), b"shared nonce key for both replicas").unwrap();
     std::fs::create_dir_all(dir.join("res/default/key")).unwrap();
     std::fs::write(dir.join("res/default/key/1"), b"the secret").unwrap();
+    let policy = dir.join("resources.json");
+    if !policy.exists() {
+        std::fs::write(
+            &policy,
+            r#"{"rules": [{"resource": "default/key/*", "allow_simulated": true}]}"#,
+        )
+        .unwrap();
+    }
     let mut child = Command::new(env!("CARGO_BIN_EXE_attest"))
         .args([
             "serve",
@@ -58,6 +68,8 @@ fn start(dir: &Path, at: &str, extra: &[&str]) -> Server {
         .arg(dir.join("nonce.key"))
         .arg("--resource-dir")
         .arg(dir.join("res"))
+        .arg("--resource-policy")
+        .arg(&policy)
         .arg("--certs")
         .arg(vector("snp/trustee"))
         .args(extra)
@@ -95,6 +107,17 @@ fn token_claims(token: &str) -> serde_json::Value {
     serde_json::from_slice(&payload).unwrap()
 }
 
+/// Sim evidence for `measurement` whose runtime data is `key` as a JWK.
+fn keyed_doc(nonce: &str, measurement: u8, key: &TeePubKey) -> Vec<u8> {
+    let runtime_data = key.to_jwk().to_string();
+    let rd = expected_report_data(nonce.as_bytes(), runtime_data.as_bytes());
+    let report = sign_sim_report(&[measurement; 48], &rd, false);
+    json!({"tee": "sim", "evidence": B64.encode(report), "nonce": nonce,
+           "runtime_data": B64.encode(&runtime_data)})
+    .to_string()
+    .into_bytes()
+}
+
 fn sim_doc(nonce: &str, debug: bool) -> Vec<u8> {
     let rd = expected_report_data(nonce.as_bytes(), b"guest key");
     let report = sign_sim_report(&[0x5A; 48], &rd, debug);
@@ -109,12 +132,13 @@ fn sim_doc(nonce: &str, debug: bool) -> Vec<u8> {
 }
 
 #[test]
-fn sim_evidence_gets_a_simulated_token_that_releases_the_resource_once_per_nonce() {
+fn sim_evidence_gets_a_token_whose_resource_only_the_guest_key_can_open() {
     let d = scratch("flow");
     let s = start(&d, "2025-06-01T00:00:00Z", &[]);
     assert_eq!(s.get("/healthz", None).status, 200);
+    let (guest, public) = generate_guest_key().unwrap();
     let nonce = s.nonce();
-    let r = s.post("/attest", &sim_doc(&nonce, false));
+    let r = s.post("/attest", &keyed_doc(&nonce, 0x5A, &public));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let token = r.json()["token"].as_str().unwrap().to_owned();
     assert_eq!(r.json()["verdict"]["simulated"], true);
@@ -122,11 +146,19 @@ fn sim_evidence_gets_a_simulated_token_that_releases_the_resource_once_per_nonce
     assert_eq!(claims["submods"]["sim"]["ear.status"], "affirming");
     assert_eq!(claims["submods"]["sim"]["x-attest.simulated"], true);
     assert_eq!(claims["eat_nonce"], nonce.as_str());
+    assert_eq!(claims["tee-pubkey"], public.to_jwk());
     let jwks = s.get("/jwks", None).json();
     assert_eq!(jwks["keys"][0]["alg"], "ES256");
 
+    // The resource is a JWE: the guest opens it; whoever stole the token cannot.
     let res = s.get("/kbs/v0/resource/default/key/1", Some(&token));
-    assert_eq!((res.status, res.body.as_slice()), (200, &b"the secret"[..]));
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    let jwe = res.json();
+    assert!(!String::from_utf8_lossy(&res.body).contains("the secret"));
+    assert_eq!(open_jwe(&jwe, &guest).unwrap(), b"the secret");
+    let (thief, _) = generate_guest_key().unwrap();
+    assert!(open_jwe(&jwe, &thief).is_err());
+
     assert_eq!(
         s.get("/kbs/v0/resource/default/key/2", Some(&token)).json()["error"],
         "resource_not_found"
@@ -139,12 +171,63 @@ fn sim_evidence_gets_a_simulated_token_that_releases_the_resource_once_per_nonce
         "token_invalid"
     );
 
-    let again = s.post("/attest", &sim_doc(&nonce, false));
+    // Replaying the evidence is refused; and it could only ever bind the guest's own key.
+    let again = s.post("/attest", &keyed_doc(&nonce, 0x5A, &public));
     assert_eq!((again.status, again.json()["error"].as_str()), (401, Some("nonce_replayed")));
     let metrics = String::from_utf8(s.get("/metrics", None).body).unwrap();
     assert!(metrics.contains("attest_requests_total{result=\"affirming\"} 1"), "{metrics}");
     let api = s.get("/openapi.json", None).json();
     assert_eq!(api["openapi"], "3.0.3");
+}
+
+#[test]
+fn a_token_reads_only_the_paths_the_resource_policy_gives_its_measurement() {
+    let d = scratch("scoped");
+    let rule = |path: &str, m: &str| json!({"resource": path, "allow_simulated": true, "measurements": {"measurement": m.repeat(48)}});
+    let policy = json!({"rules": [rule("default/key/1", "5a"), rule("default/key/2", "6b")]});
+    std::fs::write(d.join("resources.json"), policy.to_string()).unwrap();
+    let s = start(&d, "2025-06-01T00:00:00Z", &[]);
+    std::fs::write(d.join("res/default/key/2"), b"the other secret").unwrap();
+    let (a_key, a_pub) = generate_guest_key().unwrap();
+    let (b_key, b_pub) = generate_guest_key().unwrap();
+    let token = |m: u8, key: &TeePubKey| {
+        let r = s.post("/attest", &keyed_doc(&s.nonce(), m, key));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        r.json()["token"].as_str().unwrap().to_owned()
+    };
+    let (a, b) = (token(0x5A, &a_pub), token(0x6B, &b_pub));
+    let read =
+        |path: &str, t: &str| s.get(&format!("/kbs/v0/resource/default/key/{path}"), Some(t));
+    assert_eq!(open_jwe(&read("1", &a).json(), &a_key).unwrap(), b"the secret");
+    assert_eq!(open_jwe(&read("2", &b).json(), &b_key).unwrap(), b"the other secret");
+    for (path, t) in [("2", &a), ("1", &b)] {
+        let r = read(path, t);
+        assert_eq!((r.status, r.json()["error"].as_str()), (403, Some("resource_forbidden")));
+    }
+    // A path no rule names is forbidden, not "not found": refused tokens learn no paths.
+    let r = read("3", &a);
+    assert_eq!((r.status, r.json()["error"].as_str()), (403, Some("resource_forbidden")));
+}
+
+#[test]
+fn a_token_whose_runtime_data_names_no_key_gets_no_resource() {
+    let d = scratch("nokey");
+    let s = start(&d, "2025-06-01T00:00:00Z", &[]);
+    let r = s.post("/attest", &sim_doc(&s.nonce(), false));
+    let token = r.json()["token"].as_str().unwrap().to_owned();
+    let r = s.get("/kbs/v0/resource/default/key/1", Some(&token));
+    assert_eq!((r.status, r.json()["error"].as_str()), (403, Some("no_tee_pubkey")));
+}
+
+#[test]
+fn a_resource_dir_without_a_resource_policy_is_refused_at_start_up() {
+    let out = Command::new(env!("CARGO_BIN_EXE_attest"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--resource-dir", "/nonexistent"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--resource-dir needs --resource-policy"), "{stderr}");
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::cli::inputs::{AppraisalInputs, read_flag_file};
 use crate::cli::{EXIT_BAD_INPUT, EXIT_DENIED};
+use crate::release::ResourcePolicy;
 use crate::serve::{AppState, Metrics, serve};
 use crate::time::VerificationTime;
 use crate::token::{NonceIssuer, TokenError, TokenSigner};
@@ -39,9 +40,14 @@ pub struct ServeArgs {
     /// random key).
     #[arg(long = "nonce-key")]
     pub nonce_key: Option<PathBuf>,
-    /// Directory of resources released at /kbs/v0/resource/<repo>/<type>/<tag>.
+    /// Directory of resources released at /kbs/v0/resource/<repo>/<type>/<tag>, each
+    /// sealed to the guest's key; needs --resource-policy.
     #[arg(long = "resource-dir")]
     pub resource_dir: Option<PathBuf>,
+    /// Resource policy JSON: which verdicts and claims may read which resource path (see
+    /// `attestation::release::policy`).
+    #[arg(long = "resource-policy")]
+    pub resource_policy: Option<PathBuf>,
     /// Check certificates, CRLs and collateral as of this RFC 3339 time (for demos against
     /// old vectors); nonces, tokens and the replay set always use the real clock.
     #[arg(long)]
@@ -131,6 +137,24 @@ fn load(args: &ServeArgs) -> Result<AppState, String> {
         .map(VerificationTime::parse_rfc3339)
         .transpose()
         .map_err(|e| format!("--at: {e}"))?;
+    let resource_policy = match &args.resource_policy {
+        Some(p) => {
+            let text = String::from_utf8(read_flag_file(p, "--resource-policy")?)
+                .map_err(|_| format!("--resource-policy {}: not UTF-8", p.display()))?;
+            Some(
+                ResourcePolicy::from_json(&text)
+                    .map_err(|e| format!("--resource-policy {}: {e}", p.display()))?,
+            )
+        }
+        None => None,
+    };
+    if args.resource_dir.is_some() && resource_policy.is_none() {
+        // Fail closed: without a policy every affirming token would read every resource.
+        return Err("--resource-dir needs --resource-policy (which tokens may read which \
+                    path); to release every resource to every affirming token, use \
+                    {\"rules\": [{\"resource\": \"*/*/*\"}]}"
+            .to_owned());
+    }
     Ok(AppState {
         signer,
         nonces: NonceIssuer::new(&nonce_key, args.nonce_lifetime, args.replay_capacity),
@@ -141,6 +165,7 @@ fn load(args: &ServeArgs) -> Result<AppState, String> {
         crls: inputs.crls,
         allow_sim: args.allow_sim,
         resource_dir: args.resource_dir.clone(),
+        resource_policy,
         token_lifetime: args.token_lifetime,
         verify_at,
         metrics: Metrics::default(),

@@ -6,6 +6,7 @@
 //! `--nonce-key` are interchangeable.
 
 mod metrics;
+pub mod resource;
 pub mod routes;
 mod state;
 
@@ -30,7 +31,7 @@ pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .route("/healthz", get(routes::healthz))
         .route("/metrics", get(routes::metrics))
         .route("/openapi.json", get(routes::openapi))
-        .route("/kbs/v0/resource/{repo}/{kind}/{tag}", get(routes::resource))
+        .route("/kbs/v0/resource/{repo}/{kind}/{tag}", get(resource::resource))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }

@@ -6,39 +6,46 @@
 //! | `POST /challenge` | `POST /kbs/v0/auth` | issues a nonce |
 //! | `POST /attest` | `POST /kbs/v0/attest` | evidence JSON in, token out |
 //! | `GET /jwks` | | the token-signing key |
-//! | `GET /kbs/v0/resource/{repo}/{type}/{tag}` | same | releases a resource to a valid, affirming token |
+//! | `GET /kbs/v0/resource/{repo}/{type}/{tag}` | same | releases a resource, sealed to the token's key ([`super::resource`]) |
 //! | `GET /healthz`, `GET /metrics`, `GET /openapi.json` | | health, Prometheus, the API document |
 //!
-//! Reasons: `unsupported_media_type` (415: the body is not `application/json`), `malformed_json`, `unknown_tee`, `body_too_large`, `bad_evidence`,
-//! `nonce_missing`, `nonce_invalid`, `nonce_expired`, `nonce_replayed`, `busy`, `denied`,
-//! `token_missing`, `token_invalid`, `token_expired`, `token_not_affirming`,
-//! `resource_not_found`; and, as 500, `no_randomness` (the OS random-number generator failed:
-//! no nonce is issued) and `internal`.
+//! Reasons: `unsupported_media_type` (415: the body is not `application/json`),
+//! `malformed_json`, `unknown_tee`, `body_too_large`, `bad_evidence`, `nonce_missing`,
+//! `nonce_invalid`, `nonce_expired`, `nonce_replayed`, `busy`, `denied`; for resources
+//! `token_missing`, `token_invalid`, `token_expired`, `token_not_affirming`, `no_tee_pubkey`,
+//! `resource_forbidden`, `resource_not_found`; and, as 500, `no_randomness` (the OS
+//! random-number generator failed: no nonce is issued) and `internal`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::appraisal::{Claim, Status, appraise, denied_unverified};
 use crate::evidence::{Evidence, EvidenceDoc};
+use crate::release::TeePubKey;
 use crate::serve::metrics::Metrics;
 use crate::serve::state::AppState;
-use crate::token::{NonceError, TokenError, ear_claims, ear_status};
+use crate::token::{NonceError, ear_claims};
 use crate::verifier::{VerifyOptions, verify_evidence};
 
-type Shared = State<Arc<AppState>>;
+pub(super) type Shared = State<Arc<AppState>>;
 
 /// The checked-in OpenAPI document.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
-fn refuse(state: &AppState, code: StatusCode, error: &str, detail: impl Into<String>) -> Response {
+pub(super) fn refuse(
+    state: &AppState,
+    code: StatusCode,
+    error: &str,
+    detail: impl Into<String>,
+) -> Response {
     Metrics::inc(&state.metrics.rejected);
     (code, Json(json!({"error": error, "detail": detail.into()}))).into_response()
 }
@@ -155,6 +162,18 @@ pub async fn attest(
             return refuse(&state, StatusCode::BAD_REQUEST, "bad_evidence", e.to_string());
         }
     };
+    // A key the runtime data names must be usable: resources are released only sealed to it.
+    let tee_pubkey = match TeePubKey::from_runtime_data(&evidence.runtime_data) {
+        Ok(k) => k,
+        Err(e) => {
+            return refuse(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "bad_evidence",
+                format!("runtime_data: {e}"),
+            );
+        }
+    };
     let started = Instant::now();
     let st = Arc::clone(&state);
     let at = state.verify_time();
@@ -207,7 +226,11 @@ pub async fn attest(
             .into_response();
     }
     Metrics::inc(&state.metrics.affirming);
-    let claims = ear_claims(&verdict, Some(&nonce), &runtime_data, now, state.token_lifetime);
+    let mut claims = ear_claims(&verdict, Some(&nonce), &runtime_data, now, state.token_lifetime);
+    if let Some(key) = &tee_pubkey {
+        // As KBS's token does: the key resources for this token are sealed to.
+        claims["tee-pubkey"] = key.to_jwk();
+    }
     match state.signer.sign(&claims) {
         Ok(token) => Json(json!({"token": token, "verdict": verdict})).into_response(),
         Err(e) => refuse(&state, StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
@@ -232,66 +255,4 @@ pub async fn metrics(State(state): Shared) -> Response {
 /// `GET /openapi.json`.
 pub async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
-}
-
-/// `GET /kbs/v0/resource/{repo}/{type}/{tag}` with `Authorization: Bearer <token>`.
-pub async fn resource(
-    State(state): Shared,
-    Path((repo, kind, tag)): Path<(String, String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(token) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return refuse(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            "token_missing",
-            "Authorization: Bearer <token> required",
-        );
-    };
-    let claims = match state.signer.verify(token.trim(), state.clock()) {
-        Ok(c) => c,
-        Err(TokenError::Expired) => {
-            return refuse(&state, StatusCode::UNAUTHORIZED, "token_expired", "token expired");
-        }
-        Err(e) => {
-            return refuse(&state, StatusCode::UNAUTHORIZED, "token_invalid", e.to_string());
-        }
-    };
-    let detail = match ear_status(&claims) {
-        Some(("affirming", simulated)) if !simulated || state.allow_sim => None,
-        Some(("affirming", _)) => {
-            Some("the token is for simulated evidence and --allow-sim is off".to_owned())
-        }
-        Some((status, _)) => Some(format!("\"ear.status\" is \"{status}\", not \"affirming\"")),
-        None => Some("the token has no \"submods\" entry with an \"ear.status\"".to_owned()),
-    };
-    if let Some(detail) = detail {
-        return refuse(&state, StatusCode::FORBIDDEN, "token_not_affirming", detail);
-    }
-    let safe = |s: &str| {
-        !s.is_empty()
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            && !s.starts_with('.')
-    };
-    let path = state
-        .resource_dir
-        .as_ref()
-        .filter(|_| safe(&repo) && safe(&kind) && safe(&tag))
-        .map(|d| d.join(&repo).join(&kind).join(&tag));
-    match path.and_then(|p| std::fs::read(p).ok()) {
-        Some(bytes) => {
-            Metrics::inc(&state.metrics.resources);
-            ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
-        }
-        None => refuse(
-            &state,
-            StatusCode::NOT_FOUND,
-            "resource_not_found",
-            format!("no resource {repo}/{kind}/{tag}"),
-        ),
-    }
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::appraisal::{Policy, ReferenceValues};
+use crate::release::ResourcePolicy;
 use crate::serve::metrics::Metrics;
 use crate::snp::{AmdCert, AmdCrl};
 use crate::tdx::TdxCollateral;
@@ -30,6 +31,9 @@ pub struct AppState {
     pub allow_sim: bool,
     /// Directory of releasable resources (`<dir>/<repo>/<type>/<tag>`).
     pub resource_dir: Option<PathBuf>,
+    /// Which tokens may read which resource path (`--resource-policy`); `None` releases
+    /// nothing.
+    pub resource_policy: Option<ResourcePolicy>,
     /// Token lifetime in seconds.
     pub token_lifetime: u64,
     /// The time certificates, CRLs and collateral are checked at (`--at`, for demos against

@@ -22,6 +22,7 @@ fn state(nonces: NonceIssuer) -> AppState {
         crls: Vec::new(),
         allow_sim: false,
         resource_dir: None,
+        resource_policy: None,
         token_lifetime: 300,
         verify_at: None,
         metrics: Metrics::default(),
