@@ -19,10 +19,11 @@ use serde_json::json;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// A running server, killed on drop.
+/// A running server, killed on drop; its stderr (the logs) is collected line by line.
 struct Server {
     child: Child,
     addr: String,
+    logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Server {
@@ -72,15 +73,24 @@ fn start(dir: &Path, at: &str, extra: &[&str]) -> Server {
         .arg(&policy)
         .arg("--certs")
         .arg(vector("snp/trustee"))
+        .args(["--log-json"])
         .args(extra)
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr =
         line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
-    Server { child, addr }
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (sink, stderr) = (std::sync::Arc::clone(&logs), child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(l);
+        }
+    });
+    Server { child, addr, logs }
 }
 
 impl Server {
@@ -175,7 +185,10 @@ fn sim_evidence_gets_a_token_whose_resource_only_the_guest_key_can_open() {
     let again = s.post("/attest", &keyed_doc(&nonce, 0x5A, &public));
     assert_eq!((again.status, again.json()["error"].as_str()), (401, Some("nonce_replayed")));
     let metrics = String::from_utf8(s.get("/metrics", None).body).unwrap();
-    assert!(metrics.contains("attest_requests_total{result=\"affirming\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("attest_attestations_total{result=\"affirming\",reason=\"\"} 1"),
+        "{metrics}"
+    );
     let api = s.get("/openapi.json", None).json();
     assert_eq!(api["openapi"], "3.0.3");
 }
@@ -394,4 +407,58 @@ fn a_nonce_key_shorter_than_32_bytes_is_refused_naming_the_file_and_its_length()
         assert!(stderr.contains(&format!("{}: {len} bytes", key.display())), "{stderr}");
         assert!(stderr.contains("at least 32"), "{stderr}");
     }
+}
+
+impl Server {
+    /// Returns the JSON log lines so far, waiting briefly for the last to arrive.
+    fn log_lines(&self) -> Vec<serde_json::Value> {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let lines = self.logs.lock().unwrap();
+        lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+            .collect()
+    }
+}
+
+#[test]
+fn every_request_logs_one_line_and_refusals_are_counted_per_family_and_reason() {
+    let d = scratch("observe");
+    let s = start(&d, "2025-06-01T00:00:00Z", &[]);
+    let (_, public) = generate_guest_key().unwrap();
+    let nonce = s.nonce();
+    let token = s.post("/attest", &keyed_doc(&nonce, 0x5A, &public)).json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(s.post("/attest", &keyed_doc(&nonce, 0x5A, &public)).status, 401);
+    assert_eq!(s.get("/kbs/v0/resource/other/key/1", Some(&token)).status, 403);
+    let metrics = String::from_utf8(s.get("/metrics", None).body).unwrap();
+    for want in [
+        "attest_attestations_total{result=\"rejected\",reason=\"nonce_replayed\"} 1",
+        "attest_resource_requests_total{result=\"rejected\",reason=\"resource_forbidden\"} 1",
+        "attest_http_requests_total{route=\"/attest\",status=\"401\"} 1",
+        "attest_http_request_duration_seconds_count{route=\"/attest\"} 2",
+    ] {
+        assert!(metrics.contains(want), "{want} not in\n{metrics}");
+    }
+    assert!(!metrics.contains("attest_attestations_total{result=\"rejected\",reason=\"resource"));
+
+    let logs = s.log_lines();
+    let start_line =
+        logs.iter().find(|l| l["fields"]["message"] == "attest serve starting").unwrap();
+    assert_eq!(start_line["fields"]["allow_sim"], true);
+    assert!(logs.iter().any(|l| l["level"] == "WARN"
+        && l["fields"]["message"].as_str().unwrap().contains("--allow-sim is on")));
+    let requests: Vec<&serde_json::Value> =
+        logs.iter().filter(|l| l["fields"]["message"] == "request").collect();
+    assert_eq!(requests.len(), 5, "{requests:?}"); // challenge, 2 attest, resource, metrics
+    let attest = requests.iter().find(|l| l["fields"]["outcome"] == "affirming").unwrap();
+    assert_eq!(attest["fields"]["route"], "/attest");
+    assert_eq!(attest["fields"]["tee"], "sim");
+    assert_eq!(attest["fields"]["kid"].as_str().unwrap().len(), 16);
+    assert!(attest["fields"]["latency_ms"].as_f64().is_some());
+    let forbidden = requests.iter().find(|l| l["fields"]["status"] == 403).unwrap();
+    assert_eq!(forbidden["fields"]["reason"], "resource_forbidden");
+    assert_eq!(forbidden["fields"]["route"], "/kbs/v0/resource/{repo}/{kind}/{tag}");
 }

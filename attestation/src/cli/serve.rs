@@ -61,6 +61,9 @@ pub struct ServeArgs {
     /// Nonce lifetime, seconds.
     #[arg(long = "nonce-lifetime", default_value_t = 300)]
     pub nonce_lifetime: u64,
+    /// Log one JSON object per line (default: human-readable text); logs go to stderr.
+    #[arg(long = "log-json")]
+    pub log_json: bool,
     /// Used nonces remembered per replica (the replay set's bound).
     #[arg(long = "replay-capacity", default_value_t = 100_000)]
     pub replay_capacity: usize,
@@ -172,6 +175,39 @@ fn load(args: &ServeArgs) -> Result<AppState, String> {
     })
 }
 
+/// Logs the loaded configuration once at start-up, and warns about simulated evidence.
+fn log_configuration(args: &ServeArgs, state: &AppState) {
+    let path = |p: &Option<PathBuf>| p.as_ref().map_or("-".to_owned(), |p| p.display().to_string());
+    tracing::info!(
+        listen = %args.listen,
+        policy = path(&args.policy),
+        reference_values = path(&args.reference_values),
+        collateral = path(&args.collateral),
+        certs = path(&args.certs),
+        snp_certs_loaded = state.certs.len(),
+        snp_crls_loaded = state.crls.len(),
+        allow_sim = args.allow_sim,
+        signing_key = args.signing_key.as_ref().map_or("generated".to_owned(), |p| p.display().to_string()),
+        kid = state.signer.kid(),
+        nonce_key = args.nonce_key.as_ref().map_or("generated".to_owned(), |p| p.display().to_string()),
+        nonce_lifetime_s = args.nonce_lifetime,
+        token_lifetime_s = args.token_lifetime,
+        replay_capacity = args.replay_capacity,
+        resource_dir = path(&args.resource_dir),
+        resource_policy = path(&args.resource_policy),
+        resource_rules = state.resource_policy.as_ref().map_or(0, |p| p.rules.len()),
+        verify_at = state.verify_at.map_or("now".to_owned(), |t| t.to_string()),
+        max_body = args.max_body,
+        "attest serve starting"
+    );
+    if args.allow_sim {
+        tracing::warn!(
+            "--allow-sim is on: evidence signed by the PUBLISHED development key is accepted \
+             where the policy allows it; anyone can forge it. Never use this in production"
+        );
+    }
+}
+
 /// Runs `attest serve` until the process is stopped; returns the exit code on failure.
 pub fn run_serve(args: &ServeArgs) -> i32 {
     let state = match load(args) {
@@ -181,6 +217,10 @@ pub fn run_serve(args: &ServeArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
+    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false);
+    // Fails only if a subscriber is already set (a second run_serve in one process).
+    let _ = if args.log_json { logs.json().try_init() } else { logs.try_init() };
+    log_configuration(args, &state);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

@@ -6,6 +6,7 @@
 //! `--nonce-key` are interchangeable.
 
 mod metrics;
+mod observe;
 pub mod resource;
 pub mod routes;
 mod state;
@@ -17,7 +18,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-pub use metrics::Metrics;
+pub use metrics::{Family, Metrics};
 pub use state::AppState;
 
 /// Builds the router over `state`, refusing bodies larger than `max_body` bytes.
@@ -33,6 +34,7 @@ pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .route("/openapi.json", get(routes::openapi))
         .route("/kbs/v0/resource/{repo}/{kind}/{tag}", get(resource::resource))
         .layer(DefaultBodyLimit::max(max_body))
+        .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&state), observe::observe))
         .with_state(state)
 }
 

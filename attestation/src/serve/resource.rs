@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::release::{TeePubKey, seal_jwe};
-use crate::serve::metrics::Metrics;
+use crate::serve::observe::Outcome;
 use crate::serve::routes::{Shared, refuse};
 use crate::token::{TokenError, ear_status};
 
@@ -35,7 +35,6 @@ pub async fn resource(
         .and_then(|v| v.strip_prefix("Bearer "))
     else {
         return refuse(
-            &state,
             StatusCode::UNAUTHORIZED,
             "token_missing",
             "Authorization: Bearer <token> required",
@@ -44,10 +43,10 @@ pub async fn resource(
     let claims = match state.signer.verify(token.trim(), state.clock()) {
         Ok(c) => c,
         Err(TokenError::Expired) => {
-            return refuse(&state, StatusCode::UNAUTHORIZED, "token_expired", "token expired");
+            return refuse(StatusCode::UNAUTHORIZED, "token_expired", "token expired");
         }
         Err(e) => {
-            return refuse(&state, StatusCode::UNAUTHORIZED, "token_invalid", e.to_string());
+            return refuse(StatusCode::UNAUTHORIZED, "token_invalid", e.to_string());
         }
     };
     let detail = match ear_status(&claims) {
@@ -59,11 +58,10 @@ pub async fn resource(
         None => Some("the token has no \"submods\" entry with an \"ear.status\"".to_owned()),
     };
     if let Some(detail) = detail {
-        return refuse(&state, StatusCode::FORBIDDEN, "token_not_affirming", detail);
+        return refuse(StatusCode::FORBIDDEN, "token_not_affirming", detail);
     }
     let Some(key) = claims.get("tee-pubkey").and_then(|k| TeePubKey::from_jwk(k).ok()) else {
         return refuse(
-            &state,
             StatusCode::FORBIDDEN,
             "no_tee_pubkey",
             "the evidence's runtime_data named no P-256 tee-pubkey, and resources are released \
@@ -75,7 +73,6 @@ pub async fn resource(
         state.resource_policy.as_ref().and_then(|p| p.allows(&claims, [&repo, &kind, &tag]));
     if allowed.is_none() {
         return refuse(
-            &state,
             StatusCode::FORBIDDEN,
             "resource_forbidden",
             format!("no rule of the resource policy lets this token read {path}"),
@@ -92,22 +89,24 @@ pub async fn resource(
         .filter(|_| safe(&repo) && safe(&kind) && safe(&tag))
         .map(|d| d.join(&repo).join(&kind).join(&tag));
     let Some(bytes) = file.and_then(|p| std::fs::read(p).ok()) else {
-        return refuse(
-            &state,
-            StatusCode::NOT_FOUND,
-            "resource_not_found",
-            format!("no resource {path}"),
-        );
+        return refuse(StatusCode::NOT_FOUND, "resource_not_found", format!("no resource {path}"));
     };
     match seal_jwe(&bytes, &key) {
         Ok(jwe) => {
-            Metrics::inc(&state.metrics.resources);
-            ([(header::CONTENT_TYPE, "application/jose+json")], Json(jwe)).into_response()
+            let resp =
+                ([(header::CONTENT_TYPE, "application/jose+json")], Json(jwe)).into_response();
+            let tee = match ear_status(&claims).map(|_| &claims["submods"]) {
+                Some(s) if s.get("tdx").is_some() => "tdx",
+                Some(s) if s.get("snp").is_some() => "snp",
+                Some(s) if s.get("sim").is_some() => "sim",
+                _ => "",
+            };
+            Outcome::new("released", "").tee(tee).kid(state.signer.kid()).attach(resp)
         }
         Err(e) => {
-            eprintln!("attest serve: GET /kbs/v0/resource/{path}: {e}");
+            tracing::error!("GET /kbs/v0/resource/{path}: {e}");
             let status = StatusCode::INTERNAL_SERVER_ERROR;
-            refuse(&state, status, "internal", format!("sealing the resource failed: {e}"))
+            refuse(status, "internal", format!("sealing the resource failed: {e}"))
         }
     }
 }

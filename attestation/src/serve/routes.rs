@@ -28,9 +28,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::appraisal::{Claim, Status, appraise, denied_unverified};
+use crate::evidence::TeeKind;
 use crate::evidence::{Evidence, EvidenceDoc};
 use crate::release::TeePubKey;
-use crate::serve::metrics::Metrics;
+use crate::serve::observe::Outcome;
 use crate::serve::state::AppState;
 use crate::token::{NonceError, ear_claims};
 use crate::verifier::{VerifyOptions, verify_evidence};
@@ -40,14 +41,25 @@ pub(super) type Shared = State<Arc<AppState>>;
 /// The checked-in OpenAPI document.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
+/// Returns the refusal `{"error": reason, "detail": detail}` with its [`Outcome`] attached
+/// (the middleware logs and counts it).
 pub(super) fn refuse(
-    state: &AppState,
     code: StatusCode,
-    error: &str,
+    reason: &'static str,
     detail: impl Into<String>,
 ) -> Response {
-    Metrics::inc(&state.metrics.rejected);
-    (code, Json(json!({"error": error, "detail": detail.into()}))).into_response()
+    let result = if code.is_server_error() { "error" } else { "rejected" };
+    let resp = (code, Json(json!({"error": reason, "detail": detail.into()}))).into_response();
+    Outcome::new(result, reason).attach(resp)
+}
+
+/// Returns the `ear` submodule name of a TEE, for logs.
+fn tee_name(tee: TeeKind) -> &'static str {
+    match tee {
+        TeeKind::Tdx => "tdx",
+        TeeKind::Snp => "snp",
+        TeeKind::Sim => "sim",
+    }
 }
 
 /// Returns `true` if `Content-Type` is `application/json`, parameters (`; charset=utf-8`)
@@ -60,42 +72,37 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
-fn not_json(state: &AppState, headers: &HeaderMap) -> Response {
+fn not_json(headers: &HeaderMap) -> Response {
     let got = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let detail = match got {
         Some(t) => format!("Content-Type is {t:?}; send application/json"),
         None => "no Content-Type; send application/json".to_owned(),
     };
-    refuse(state, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", detail)
+    refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", detail)
 }
 
 /// `POST /challenge`: returns a fresh nonce and when it expires. The body (a KBS `Request`)
 /// is optional and unread, but if there is one it must be declared JSON.
 pub async fn challenge(State(state): Shared, headers: HeaderMap, body: Bytes) -> Response {
     if !body.is_empty() && !is_json(&headers) {
-        return not_json(&state, &headers);
+        return not_json(&headers);
     }
-    Metrics::inc(&state.metrics.challenges);
     let now = state.clock();
     let nonce = match state.nonces.issue(now) {
         Ok(n) => n,
         Err(e) => {
             // Never fall back to a predictable nonce: evidence could be made in advance.
-            eprintln!("attest serve: POST /challenge: {e}");
-            return refuse(
-                &state,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "no_randomness",
-                e.to_string(),
-            );
+            tracing::error!("POST /challenge: {e}");
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "no_randomness", e.to_string());
         }
     };
-    Json(json!({
+    let resp = Json(json!({
         "nonce": nonce,
         "expires_at": now.plus_secs(state.nonces.lifetime_secs()).to_string(),
         "extra-params": {"binding": "report_data = SHA-512(nonce || runtime_data)"}
     }))
-    .into_response()
+    .into_response();
+    Outcome::new("issued", "").attach(resp)
 }
 
 /// `POST /attest`: verifies and appraises evidence JSON; 200 with a token if affirming.
@@ -105,24 +112,24 @@ pub async fn attest(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if !is_json(&headers) {
-        return not_json(&state, &headers);
+        return not_json(&headers);
     }
     let body = match body {
         Ok(b) => b,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return refuse(&state, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.body_text());
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.body_text());
         }
         Err(e) => {
-            return refuse(&state, StatusCode::BAD_REQUEST, "malformed_json", e.body_text());
+            return refuse(StatusCode::BAD_REQUEST, "malformed_json", e.body_text());
         }
     };
     let value: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
-            return refuse(&state, StatusCode::BAD_REQUEST, "malformed_json", e.to_string());
+            return refuse(StatusCode::BAD_REQUEST, "malformed_json", e.to_string());
         }
     };
-    let unknown = |detail: String| refuse(&state, StatusCode::BAD_REQUEST, "unknown_tee", detail);
+    let unknown = |detail: String| refuse(StatusCode::BAD_REQUEST, "unknown_tee", detail);
     match value.get("tee") {
         Some(Value::String(t)) if matches!(t.as_str(), "tdx" | "snp" | "sim") => {}
         Some(other) => {
@@ -133,13 +140,12 @@ pub async fn attest(
     let doc: EvidenceDoc = match serde_json::from_value(value) {
         Ok(d) => d,
         Err(e) => {
-            return refuse(&state, StatusCode::BAD_REQUEST, "malformed_json", e.to_string());
+            return refuse(StatusCode::BAD_REQUEST, "malformed_json", e.to_string());
         }
     };
     let now = state.clock();
     let Some(nonce) = doc.nonce.clone() else {
         return refuse(
-            &state,
             StatusCode::BAD_REQUEST,
             "nonce_missing",
             "evidence JSON must carry the challenge nonce",
@@ -150,28 +156,23 @@ pub async fn attest(
             NonceError::Expired { .. } => "nonce_expired",
             NonceError::Replayed => "nonce_replayed",
             NonceError::ReplayCacheFull => {
-                return refuse(&state, StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string());
+                return refuse(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string());
             }
             _ => "nonce_invalid",
         };
-        return refuse(&state, StatusCode::UNAUTHORIZED, reason, e.to_string());
+        return refuse(StatusCode::UNAUTHORIZED, reason, e.to_string());
     }
     let evidence = match Evidence::from_doc(&doc) {
         Ok(e) => e,
         Err(e) => {
-            return refuse(&state, StatusCode::BAD_REQUEST, "bad_evidence", e.to_string());
+            return refuse(StatusCode::BAD_REQUEST, "bad_evidence", e.to_string());
         }
     };
     // A key the runtime data names must be usable: resources are released only sealed to it.
     let tee_pubkey = match TeePubKey::from_runtime_data(&evidence.runtime_data) {
         Ok(k) => k,
         Err(e) => {
-            return refuse(
-                &state,
-                StatusCode::BAD_REQUEST,
-                "bad_evidence",
-                format!("runtime_data: {e}"),
-            );
+            return refuse(StatusCode::BAD_REQUEST, "bad_evidence", format!("runtime_data: {e}"));
         }
     };
     let started = Instant::now();
@@ -200,40 +201,41 @@ pub async fn attest(
         Ok((verdict, evidence.runtime_data))
     })
     .await;
-    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    state.metrics.verify_micros.fetch_add(micros, std::sync::atomic::Ordering::Relaxed);
+    state.metrics.verified(started.elapsed());
     let (verdict, runtime_data) = match verdict {
         Ok(Ok(v)) => v,
         Ok(Err(malformed)) => {
-            return refuse(&state, StatusCode::BAD_REQUEST, "bad_evidence", malformed);
+            return refuse(StatusCode::BAD_REQUEST, "bad_evidence", malformed);
         }
         Err(e) => {
-            eprintln!("attest serve: POST /attest: verification task failed: {e}");
+            tracing::error!("POST /attest: verification task failed: {e}");
             return refuse(
-                &state,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "verification task failed",
             );
         }
     };
+    let tee = tee_name(doc.tee);
     if verdict.status == Status::Denied {
-        Metrics::inc(&state.metrics.denied);
-        return (
+        let resp = (
             StatusCode::FORBIDDEN,
             Json(json!({"error": "denied", "detail": "evidence denied", "verdict": verdict})),
         )
             .into_response();
+        return Outcome::new("denied", "denied").tee(tee).attach(resp);
     }
-    Metrics::inc(&state.metrics.affirming);
     let mut claims = ear_claims(&verdict, Some(&nonce), &runtime_data, now, state.token_lifetime);
     if let Some(key) = &tee_pubkey {
         // As KBS's token does: the key resources for this token are sealed to.
         claims["tee-pubkey"] = key.to_jwk();
     }
     match state.signer.sign(&claims) {
-        Ok(token) => Json(json!({"token": token, "verdict": verdict})).into_response(),
-        Err(e) => refuse(&state, StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        Ok(token) => {
+            let resp = Json(json!({"token": token, "verdict": verdict})).into_response();
+            Outcome::new("affirming", "").tee(tee).kid(state.signer.kid()).attach(resp)
+        }
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
     }
 }
 
