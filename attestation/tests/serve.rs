@@ -462,3 +462,43 @@ fn every_request_logs_one_line_and_refusals_are_counted_per_family_and_reason() 
     assert_eq!(forbidden["fields"]["reason"], "resource_forbidden");
     assert_eq!(forbidden["fields"]["route"], "/kbs/v0/resource/{repo}/{kind}/{tag}");
 }
+
+/// Runs `attest <args>` and returns (exit code, stdout).
+fn attest_tool(args: &[&str]) -> (i32, Vec<u8>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_attest")).args(args).output().unwrap();
+    (out.status.code().unwrap(), out.stdout)
+}
+
+#[test]
+fn the_development_tools_alone_take_a_guest_from_challenge_to_an_opened_secret() {
+    let d = scratch("tools");
+    let s = start(&d, "2025-06-01T00:00:00Z", &[]);
+    let (key, rd, ev, jwe) =
+        (d.join("guest.key"), d.join("rd.json"), d.join("ev.json"), d.join("res.jwe"));
+    let _ = std::fs::remove_file(&key);
+    let (code, jwk) = attest_tool(&["guest-key", "--out", key.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    std::fs::write(&rd, &jwk).unwrap();
+    // A second guest-key onto the same file refuses rather than losing the key.
+    assert_eq!(attest_tool(&["guest-key", "--out", key.to_str().unwrap()]).0, 2);
+    let nonce = s.nonce();
+    let (code, doc) =
+        attest_tool(&["sim-evidence", "--nonce", &nonce, "--runtime-data", rd.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    std::fs::write(&ev, &doc).unwrap();
+    let r = s.post("/attest", &doc);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let token = r.json()["token"].as_str().unwrap().to_owned();
+    std::fs::write(&jwe, s.get("/kbs/v0/resource/default/key/1", Some(&token)).body).unwrap();
+    let (code, plain) =
+        attest_tool(&["open-jwe", "--key", key.to_str().unwrap(), jwe.to_str().unwrap()]);
+    assert_eq!((code, plain.as_slice()), (0, &b"the secret"[..]));
+    let other = d.join("other.key");
+    let _ = std::fs::remove_file(&other);
+    attest_tool(&["guest-key", "--out", other.to_str().unwrap()]);
+    let (code, plain) =
+        attest_tool(&["open-jwe", "--key", other.to_str().unwrap(), jwe.to_str().unwrap()]);
+    assert_eq!((code, plain.len()), (1, 0));
+    let (code, _) = attest_tool(&["sim-evidence", "--nonce", "n", "--measurement", "abcd"]);
+    assert_eq!(code, 2);
+}
