@@ -119,8 +119,9 @@ fn load(report: &[u8], at: VerificationTime) {
         crls: Vec::new(),
         allow_sim: false,
         resource_dir: None,
+        resource_policy: None,
         token_lifetime: 300,
-        fixed_time: Some(at),
+        verify_at: Some(at),
         metrics: Metrics::default(),
     });
     let rt =

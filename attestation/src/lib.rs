@@ -11,6 +11,7 @@
 //! - [`verifier`]: one entry point, evidence in, [`verifier::VerifiedEvidence`] out.
 //! - [`appraisal`]: policy and reference values → a [`appraisal::Verdict`] of claims.
 //! - [`token`]: EAR claims in ES256 JWTs (`ring`), JWKS, stateless nonces.
+//! - [`release`]: the resource policy, and resources sealed (JWE) to the guest's key.
 //! - [`serve`]: the HTTP service (axum): challenge, attest, jwks, resource, metrics.
 //! - [`cli`]: `attest verify`, with its exit codes.
 //! - [`binding`]: the report-data construction that binds a nonce and runtime data.
@@ -25,6 +26,7 @@ pub mod binding;
 pub mod cli;
 pub mod eventlog;
 pub mod evidence;
+pub mod release;
 pub mod serve;
 pub mod sim;
 pub mod snp;

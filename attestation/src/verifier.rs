@@ -78,6 +78,21 @@ impl fmt::Display for VerifyError {
 
 impl std::error::Error for VerifyError {}
 
+impl VerifyError {
+    /// Returns `true` if the evidence bytes are not a well-formed quote or report at all
+    /// (truncated, wrong version, bad header), as opposed to well-formed evidence that
+    /// failed a check. The CLI exits 2 and the service answers `400 bad_evidence` for these:
+    /// there is nothing to appraise, so no verdict.
+    pub fn is_malformed(&self) -> bool {
+        matches!(
+            self,
+            Self::Tdx(TdxError::Parse(_))
+                | Self::Snp(SnpError::Parse(_))
+                | Self::Sim(SimError::Format(_))
+        )
+    }
+}
+
 /// Verifies `evidence` (see the module doc).
 ///
 /// # Errors

@@ -333,4 +333,16 @@ mod sim {
         assert_eq!(code, DENIED, "{out}");
         assert!(out.contains("[FAIL] report_data: expected SHA-512(nonce"), "{out}");
     }
+
+    #[test]
+    fn truncated_sim_evidence_in_evidence_json_is_bad_input_not_a_denial() {
+        let d = scratch("sim-truncated");
+        let report = sign_sim_report(&[0xAB; 48], &[0; 64], false);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let doc = serde_json::json!({"tee": "sim", "evidence": b64.encode(&report[..100])});
+        let ev = write(&d, "short.json", &doc.to_string());
+        let (code, out) = attest(&["--evidence", &ev, "--allow-sim"]);
+        assert_eq!(code, BAD_INPUT, "{out}");
+        assert!(out.contains("short.json"), "{out}");
+    }
 }

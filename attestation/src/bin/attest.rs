@@ -20,6 +20,12 @@ enum Command {
     Verify(attestation::cli::VerifyArgs),
     /// Serve the verifier over HTTP (loopback by default).
     Serve(attestation::cli::ServeArgs),
+    /// Development: print simulated evidence JSON bound to a nonce and runtime data.
+    SimEvidence(attestation::cli::SimEvidenceArgs),
+    /// Development: write a guest P-256 key and print its public JWK (the runtime data).
+    GuestKey(attestation::cli::GuestKeyArgs),
+    /// Development: decrypt a resource JWE with a key from `guest-key`.
+    OpenJwe(attestation::cli::OpenJweArgs),
 }
 
 fn main() {
@@ -27,6 +33,9 @@ fn main() {
     let code = match &cli.command {
         Command::Verify(args) => attestation::cli::run_verify(args),
         Command::Serve(args) => attestation::cli::run_serve(args),
+        Command::SimEvidence(args) => attestation::cli::run_sim_evidence(args),
+        Command::GuestKey(args) => attestation::cli::run_guest_key(args),
+        Command::OpenJwe(args) => attestation::cli::run_open_jwe(args),
     };
     std::process::exit(code);
 }

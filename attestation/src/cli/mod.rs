@@ -9,10 +9,14 @@
 //!
 //! `attest serve` exits 2 if its configuration cannot be loaded, 1 if it cannot bind.
 
+mod dev;
 mod inputs;
 mod serve;
 mod verify;
 
+pub use dev::{
+    GuestKeyArgs, OpenJweArgs, SimEvidenceArgs, run_guest_key, run_open_jwe, run_sim_evidence,
+};
 pub use serve::{ServeArgs, run_serve};
 pub use verify::{VerifyArgs, run_verify, verify_to_verdict};
 

@@ -104,6 +104,9 @@ pub fn verify_to_verdict(args: &VerifyArgs) -> Result<Verdict, String> {
     };
     Ok(match verify_evidence(&evidence, opts) {
         Ok(verified) => appraise(&verified, &evidence, &inputs.policy, &inputs.refs, at),
+        Err(e) if e.is_malformed() => {
+            return Err(format!("--evidence {}: {e}", args.evidence.display()));
+        }
         Err(e) => denied_unverified(Some(&evidence), &e, at),
     })
 }

@@ -6,6 +6,8 @@
 //! `--nonce-key` are interchangeable.
 
 mod metrics;
+mod observe;
+pub mod resource;
 pub mod routes;
 mod state;
 
@@ -16,7 +18,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-pub use metrics::Metrics;
+pub use metrics::{Family, Metrics};
 pub use state::AppState;
 
 /// Builds the router over `state`, refusing bodies larger than `max_body` bytes.
@@ -30,8 +32,9 @@ pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .route("/healthz", get(routes::healthz))
         .route("/metrics", get(routes::metrics))
         .route("/openapi.json", get(routes::openapi))
-        .route("/kbs/v0/resource/{repo}/{kind}/{tag}", get(routes::resource))
+        .route("/kbs/v0/resource/{repo}/{kind}/{tag}", get(resource::resource))
         .layer(DefaultBodyLimit::max(max_body))
+        .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&state), observe::observe))
         .with_state(state)
 }
 
@@ -44,6 +47,9 @@ pub async fn serve(state: Arc<AppState>, addr: SocketAddr, max_body: usize) -> s
     println!("listening on {}", listener.local_addr()?);
     axum::serve(listener, router(state, max_body)).await
 }
+
+#[cfg(test)]
+mod test_routes;
 
 #[cfg(test)]
 mod test {
@@ -61,5 +67,31 @@ mod test {
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} undocumented");
         }
+    }
+
+    #[test]
+    fn the_openapi_evidence_doc_lists_exactly_the_fields_the_server_accepts() {
+        // Every field filled, so serialization skips none: its keys are the accepted fields.
+        let full = crate::evidence::EvidenceDoc {
+            tee: crate::evidence::TeeKind::Snp,
+            evidence: "e".into(),
+            auxblob: Some("a".into()),
+            certs: vec!["c".into()],
+            crls: vec!["r".into()],
+            event_log: Some("l".into()),
+            nonce: Some("n".into()),
+            runtime_data: Some("d".into()),
+        };
+        let accepted: std::collections::BTreeSet<String> =
+            serde_json::to_value(&full).unwrap().as_object().unwrap().keys().cloned().collect();
+        let doc: serde_json::Value = serde_json::from_str(super::routes::OPENAPI).unwrap();
+        let documented: std::collections::BTreeSet<String> =
+            doc["components"]["schemas"]["EvidenceDoc"]["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+        assert_eq!(documented, accepted);
     }
 }

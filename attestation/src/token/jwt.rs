@@ -45,6 +45,17 @@ impl fmt::Display for TokenError {
 
 impl std::error::Error for TokenError {}
 
+/// Says in words why `ring` refused a PKCS#8 key (its own text is a Rust identifier).
+fn key_rejected(e: &ring::error::KeyRejected) -> String {
+    match e.to_string().as_str() {
+        "InvalidEncoding" => "not DER-encoded PKCS#8".to_owned(),
+        "WrongAlgorithm" => "a key for another algorithm or curve, not ECDSA P-256".to_owned(),
+        "VersionNotSupported" => "a PKCS#8 version other than 1".to_owned(),
+        "PublicKeyIsMissing" => "the public key is missing from the PKCS#8".to_owned(),
+        other => format!("rejected by ring: {other}"),
+    }
+}
+
 /// An ES256 signing key with its key id.
 pub struct TokenSigner {
     key: EcdsaKeyPair,
@@ -66,7 +77,7 @@ impl TokenSigner {
         let rng = SystemRandom::new();
         let key =
             EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
-                .map_err(|e| TokenError::Key(e.to_string()))?;
+                .map_err(|e| TokenError::Key(key_rejected(&e)))?;
         let digest = ring::digest::digest(&ring::digest::SHA256, key.public_key().as_ref());
         let kid = hex::encode(&digest.as_ref()[..8]);
         Ok(Self { key, kid })

@@ -6,4 +6,4 @@ pub mod nonce;
 
 pub use ear::{EAR_PROFILE, ear_claims, ear_status};
 pub use jwt::{TokenError, TokenSigner};
-pub use nonce::{NonceError, NonceIssuer};
+pub use nonce::{NoRandomness, NonceError, NonceIssuer};

@@ -20,6 +20,12 @@
 //! route a client's challenge and attest to one replica (session affinity) if that matters,
 //! and note that replaying captured evidence only yields a token bound to the original
 //! runtime data (the guest's key), which the replayer cannot use.
+//!
+//! # Randomness
+//! The 16 random bytes are what make a nonce unpredictable; the MAC only proves who issued
+//! it. If the OS random-number generator fails, [`NonceIssuer::issue`] returns
+//! [`NoRandomness`] and no nonce is issued at all: a predictable nonce would let evidence be
+//! made before the challenge.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -68,11 +74,38 @@ impl fmt::Display for NonceError {
 
 impl std::error::Error for NonceError {}
 
+/// The OS random-number generator failed, so no unpredictable nonce can be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoRandomness;
+
+impl fmt::Display for NoRandomness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the OS random-number generator failed; no nonce issued")
+    }
+}
+
+impl std::error::Error for NoRandomness {}
+
+/// Where the random part of a nonce comes from: the OS, or (in tests) a source that fails.
+/// `ring`'s `SecureRandom` is sealed, so a failing source needs a trait of our own.
+trait Entropy: Send + Sync {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), NoRandomness>;
+}
+
+struct OsEntropy(SystemRandom);
+
+impl Entropy for OsEntropy {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), NoRandomness> {
+        self.0.fill(buf).map_err(|_| NoRandomness)
+    }
+}
+
 /// Issues and checks nonces.
 pub struct NonceIssuer {
     key: hmac::Key,
     lifetime_secs: u64,
     capacity: usize,
+    entropy: Box<dyn Entropy>,
     /// Random part → expiry of every nonce used and not yet expired.
     seen: Mutex<HashMap<[u8; 16], u64>>,
 }
@@ -91,21 +124,28 @@ impl NonceIssuer {
             key: hmac::Key::new(hmac::HMAC_SHA256, key),
             lifetime_secs,
             capacity,
+            entropy: Box::new(OsEntropy(SystemRandom::new())),
             seen: Mutex::new(HashMap::new()),
         }
     }
 
+    /// Returns how long an issued nonce stays valid, in seconds.
+    pub fn lifetime_secs(&self) -> u64 {
+        self.lifetime_secs
+    }
+
     /// Issues a nonce valid until `now + lifetime`.
-    pub fn issue(&self, now: VerificationTime) -> String {
+    ///
+    /// # Errors
+    /// [`NoRandomness`] if the OS random-number generator fails (see the module doc).
+    pub fn issue(&self, now: VerificationTime) -> Result<String, NoRandomness> {
         let mut raw = [0u8; RAW_LEN];
         raw[0] = VERSION;
         raw[1..9].copy_from_slice(&now.plus_secs(self.lifetime_secs).unix().to_be_bytes());
-        // SystemRandom fails only if the OS has no randomness; a zero nonce would still be
-        // MACed and expiring, merely predictable.
-        let _ = SystemRandom::new().fill(&mut raw[9..25]);
+        self.entropy.fill(&mut raw[9..25])?;
         let tag = hmac::sign(&self.key, &raw[..25]);
         raw[25..].copy_from_slice(&tag.as_ref()[..MAC_LEN]);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
     }
 
     /// Checks a nonce and marks it used.
@@ -150,6 +190,20 @@ impl NonceIssuer {
 }
 
 #[cfg(test)]
+impl NonceIssuer {
+    /// Returns an issuer whose random-number generator always fails.
+    pub(crate) fn with_failing_rng(key: &[u8]) -> Self {
+        struct Broken;
+        impl Entropy for Broken {
+            fn fill(&self, _: &mut [u8]) -> Result<(), NoRandomness> {
+                Err(NoRandomness)
+            }
+        }
+        Self { entropy: Box::new(Broken), ..Self::new(key, 300, 10) }
+    }
+}
+
+#[cfg(test)]
 mod test {
     use super::*;
 
@@ -158,7 +212,7 @@ mod test {
     #[test]
     fn a_fresh_nonce_is_accepted_once_then_rejected_as_replayed() {
         let n = NonceIssuer::new(b"k", 300, 10);
-        let nonce = n.issue(T0);
+        let nonce = n.issue(T0).unwrap();
         assert_eq!(nonce.len(), 55);
         assert_eq!(n.consume(&nonce, T0.plus_secs(10)), Ok(()));
         assert_eq!(n.consume(&nonce, T0.plus_secs(11)), Err(NonceError::Replayed));
@@ -167,7 +221,7 @@ mod test {
     #[test]
     fn a_nonce_past_its_lifetime_is_rejected_as_expired() {
         let n = NonceIssuer::new(b"k", 300, 10);
-        let e = n.consume(&n.issue(T0), T0.plus_secs(301)).unwrap_err();
+        let e = n.consume(&n.issue(T0).unwrap(), T0.plus_secs(301)).unwrap_err();
         assert!(matches!(e, NonceError::Expired { .. }));
     }
 
@@ -176,7 +230,7 @@ mod test {
         let a = NonceIssuer::new(b"shared", 300, 10);
         let b = NonceIssuer::new(b"shared", 300, 10);
         let c = NonceIssuer::new(b"other", 300, 10);
-        let nonce = a.issue(T0);
+        let nonce = a.issue(T0).unwrap();
         assert_eq!(c.consume(&nonce, T0), Err(NonceError::BadMac));
         assert_eq!(b.consume(&nonce, T0), Ok(()));
     }
@@ -185,20 +239,26 @@ mod test {
     fn a_full_replay_set_fails_closed_until_entries_expire() {
         let n = NonceIssuer::new(b"k", 300, 2);
         for _ in 0..2 {
-            n.consume(&n.issue(T0), T0).unwrap();
+            n.consume(&n.issue(T0).unwrap(), T0).unwrap();
         }
-        assert_eq!(n.consume(&n.issue(T0), T0), Err(NonceError::ReplayCacheFull));
+        assert_eq!(n.consume(&n.issue(T0).unwrap(), T0), Err(NonceError::ReplayCacheFull));
         let later = T0.plus_secs(400);
-        assert_eq!(n.consume(&n.issue(later), later), Ok(()));
+        assert_eq!(n.consume(&n.issue(later).unwrap(), later), Ok(()));
     }
 
     #[test]
     fn a_changed_nonce_is_rejected() {
         let n = NonceIssuer::new(b"k", 300, 10);
-        let mut nonce = n.issue(T0).into_bytes();
+        let mut nonce = n.issue(T0).unwrap().into_bytes();
         nonce[20] = if nonce[20] == b'A' { b'B' } else { b'A' };
         let e = n.consume(std::str::from_utf8(&nonce).unwrap(), T0).unwrap_err();
         assert!(matches!(e, NonceError::BadMac | NonceError::Malformed), "{e}");
         assert_eq!(n.consume("short", T0), Err(NonceError::Malformed));
+    }
+
+    #[test]
+    fn a_failing_random_number_generator_issues_no_nonce() {
+        let n = NonceIssuer::with_failing_rng(b"k");
+        assert_eq!(n.issue(T0), Err(NoRandomness));
     }
 }
