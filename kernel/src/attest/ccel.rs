@@ -1,10 +1,13 @@
 //! The CC event log where Linux shows it: `/sys/firmware/acpi/tables/CCEL` (the ACPI table)
 //! and `/sys/firmware/acpi/tables/data/CCEL` (the log it points at).
 //!
-//! The log is one log: the firmware's events (TDVF's CCEL, when there is one) followed by the
-//! kernel's measured-boot events (`super::measure`), so that replaying it reproduces every
-//! runtime register. Linux's data/CCEL is the whole log area, padding included; here it is
-//! the log without padding (every TCG2 parser stops at the end of the data either way).
+//! The log is one log: under TDX the firmware's events (TDVF's CCEL, when `measure` could
+//! adopt it) followed by the kernel's measured-boot events (`super::measure`), so that
+//! replaying it reproduces the registers the firmware and the kernel extended; extends
+//! written to `rtmr3:sha384` from user space are not logged (as on Linux, whose tsm-mr
+//! leaves the log to user space). Linux's data/CCEL is the whole log area, padding included;
+//! here it is the log without padding (every TCG2 parser stops at the end of the data either
+//! way), so with a firmware table its LAML and LASA describe the firmware's area, not this.
 //!
 //! Without a firmware CCEL (`tee=sim`, SEV-SNP, no TEE) the table is the kernel's own:
 //! OEM ID "COCOON", CC type 0 (ACPI defines 1 for SEV and 2 for TDX; 0 claims neither), LASA

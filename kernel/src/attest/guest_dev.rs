@@ -14,6 +14,12 @@
 //! `/dev/sev-guest` (0xff, "no firmware call", when none was made), and for a certificate
 //! buffer too small, EIO with `vmm_error` 1 (INVALID_LEN) and the length needed written back
 //! into `certs_len`. Only `msg_version` 1 exists for reports, so others are EINVAL.
+//!
+//! Differences from Linux: a PSP that answers with a non-zero status (a VMPL below the
+//! guest's, say) is EIO here with `exitinfo2` 0xff, where Linux returns 0 and the raw
+//! response with its status, because OSTD refuses such a response before it reaches this
+//! file; and a host that needs more than OSTD's 16 KiB certificate buffer gives a report
+//! with an empty certificate table, where Linux returns EIO with INVALID_LEN.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -173,7 +179,9 @@ fn snp_report(cmd: u32, io: &SnpIoctl, mem: &UserMem, exitinfo2: &mut u64) -> Sy
     let vmpl = u32::from_le_bytes(req[64..68].try_into().unwrap_or_default());
     let certs_address = u64::from_le_bytes(req[96..104].try_into().unwrap_or_default());
     let certs_len = u32::from_le_bytes(req[104..108].try_into().unwrap_or_default());
-    if extended && (certs_len > CERTS_MAX || certs_len % 4096 != 0) {
+    // As Linux: a zero address or length asks for no certificates, and is not checked.
+    let wants_certs = extended && certs_address != 0 && certs_len != 0;
+    if wants_certs && (certs_len > CERTS_MAX || certs_len % 4096 != 0) {
         return Err(Errno::EINVAL);
     }
     let quote = ostd::tee::quote_at(&user_data, vmpl).map_err(|e| {
@@ -182,13 +190,14 @@ fn snp_report(cmd: u32, io: &SnpIoctl, mem: &UserMem, exitinfo2: &mut u64) -> Sy
         Errno::EIO
     })?;
     *exitinfo2 = 0;
-    // The certificates as the verifier reads them: parsed (bounds, overlaps), laid out anew.
-    let table: Vec<u8> = match quote.certificates.as_deref().map(tee::snp::CertTable::parse) {
-        Some(Ok(table)) => table.to_bytes().map_err(|_| Errno::EIO)?,
-        Some(Err(_)) => return Err(Errno::EIO),
-        None => Vec::new(),
-    };
-    if extended && certs_address != 0 && certs_len != 0 {
+    if wants_certs {
+        // The certificates as the verifier reads them: parsed (bounds, overlaps), laid out
+        // anew. A report without them is only what a plain request would have had.
+        let table: Vec<u8> = match quote.certificates.as_deref().map(tee::snp::CertTable::parse) {
+            Some(Ok(table)) => table.to_bytes().map_err(|_| Errno::EIO)?,
+            Some(Err(_)) => return Err(Errno::EIO),
+            None => Vec::new(),
+        };
         if table.len() > certs_len as usize {
             // Too small: say how much is needed, as Linux passes on the host's INVALID_LEN.
             *exitinfo2 = VMM_ERR_INVALID_LEN << 32;

@@ -11,7 +11,7 @@
 //!
 //! | order | event data | SHA-384 of |
 //! |---|---|---|
-//! | 1 | `cocoon.cmdline <the command line>` | the command line as the kernel reads it: the loader's bytes up to the first NUL, at most 2048, tabs and newlines as spaces, other unprintable bytes as `?` (`ostd::boot::Cmdline`) |
+//! | 1 | `cocoon.cmdline <the command line>` | the command line as the kernel reads it: the loader's bytes up to the first NUL, at most 2048, tabs, CRs and newlines as spaces, other unprintable bytes as `?` (`ostd::boot::Cmdline`) |
 //! | 2 | `cocoon.initramfs <n> bytes` (only with one) | the initramfs image as loaded (compressed or not) |
 //! | 3 | `cocoon.root <identity>` | the identity text: `ext2 <device> ro\|rw uuid=… label=…` for a root disk (the superblock's `s_uuid` and `s_volume_name`, read before mounting), `initramfs` otherwise |
 //! | 4… | `cocoon.init <path>` | the file's bytes, read before exec (once per init the kernel tries) |
@@ -119,17 +119,21 @@ pub fn digests(bytes: &[u8]) -> Digests {
 }
 
 /// Measures `what`, described by `detail`, whose content has `digests`: extends the register
-/// with the SHA-384 digest, then logs the event. A platform without registers (SNP, none)
-/// only logs; one that refuses the extend is reported and the event still logged, so the
-/// log says what the kernel saw even when the register cannot.
+/// with the SHA-384 digest and logs the event, both under the log's lock so that the log's
+/// order is the register's. A platform without registers (SNP, none) only logs.
+///
+/// # Panics
+/// If the platform refuses the extend: the kernel would otherwise go on to use something
+/// its register does not account for, and a verifier would be none the wiser. Measured boot
+/// fails closed.
 pub fn measure(what: What, detail: &str, digests: &Digests) {
     let index = MrIndex::new(REGISTER).expect("REGISTER is below MrIndex::COUNT");
-    match ostd::tee::extend_measurement(index, &digests.sha384) {
-        Ok(()) | Err(ostd::tee::TeeError::Unsupported { .. }) => {}
-        Err(e) => log::error!("measure: extending RTMR{REGISTER} for {}: {e}", what.tag()),
-    }
     let mut log = LOG.lock();
     let log = log.get_or_insert_with(new_log);
+    match ostd::tee::extend_measurement(index, &digests.sha384) {
+        Ok(()) | Err(ostd::tee::TeeError::Unsupported { .. }) => {}
+        Err(e) => panic!("measured boot: extending RTMR{REGISTER} for {} failed: {e}", what.tag()),
+    }
     let event = PcrEvent2 {
         // CC MR index: MRTD is 0, RTMR n is n + 1.
         pcr_index: REGISTER as u32 + 1,
@@ -154,16 +158,24 @@ pub fn log_bytes() -> Vec<u8> {
     log.get_or_insert_with(new_log).to_bytes().expect("kernel events are far below u32 sizes")
 }
 
-/// Starts the log: from the firmware's CC event log (TDVF's CCEL) when there is one whose
-/// algorithms [`Digests`] covers, so one log replays every register; else afresh, with a
-/// Spec ID event that declares SHA-384 alone.
+/// Starts the log: under TDX, from the firmware's CC event log (TDVF's CCEL, whose ACPI
+/// tables TDVF measured into RTMR0) when it has a SHA-384 bank and only banks [`Digests`]
+/// has, so one log replays every register; else afresh, with a Spec ID event that declares
+/// SHA-384 alone. Elsewhere a CCEL would be the host's word alone (SEV-SNP's ACPI tables are
+/// not measured, and it has no register to catch a planted log), so it is ignored.
 fn new_log() -> EventLog {
-    if let Some(firmware) = ostd::bus::acpi::ccel() {
+    let firmware = ostd::bus::acpi::ccel()
+        .filter(|_| ostd::tee::platform() == ostd::tee::Platform::Tdx)
+        .filter(|f| f.table.get(36) == Some(&tee::eventlog::CcelTable::CC_TYPE_TDX));
+    if let Some(firmware) = firmware {
+        let usable = |log: &EventLog| {
+            let algs = &log.spec_id.algorithms;
+            algs.iter().any(|a| a.alg == HashAlg::SHA384)
+                && algs.iter().all(|a| digests(&[]).get(a.alg).is_some())
+        };
         match EventLog::parse(&firmware.log) {
-            Ok(log) if log.spec_id.algorithms.iter().all(|a| digests(&[]).get(a.alg).is_some()) => {
-                return log;
-            }
-            Ok(_) => log::warn!("measure: the firmware's event log uses a hash the kernel lacks"),
+            Ok(log) if usable(&log) => return log,
+            Ok(_) => log::warn!("measure: the firmware's event log's hash banks do not fit"),
             Err(e) => log::warn!("measure: the firmware's event log does not parse: {e}"),
         }
         log::warn!("measure: the kernel's events start a log of their own");

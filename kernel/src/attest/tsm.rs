@@ -14,8 +14,8 @@
 //! As Linux: evidence is made at the first read after a write and then served from the cache
 //! until the next write, so every reader of one generation sees the same bytes (a reader
 //! that compares `generation` before and after knows it did); a write that would make the
-//! write count catch up with the read count by wrapping is EBUSY; requests run one at a
-//! time (a second waits). Without a TEE there is no provider and `mkdir` is ENXIO.
+//! write count catch up with the read count by wrapping is EBUSY; one report object's
+//! requests run one at a time (a second waits; OSTD serialises the platform's requests). Without a TEE there is no provider and `mkdir` is ENXIO.
 //!
 //! Differences: Linux buffers a binary attribute's writes and stores them at close; here
 //! each write(2) stores (at its offset) and counts as a generation, which is the same for
@@ -241,21 +241,24 @@ impl Generated for Attr {
     }
 }
 
-/// Parses an unsigned number the way Linux's `kstrtouint(s, 0)` does: decimal, `0x` hex or
-/// leading-`0` octal, one trailing newline allowed.
+/// Parses an unsigned number the way Linux's `kstrtouint(s, 0)` does: one optional leading
+/// `+`, then decimal, `0x` hex or leading-`0` octal digits, one trailing newline allowed.
 fn parse_uint(buf: &[u8]) -> Option<u32> {
     let s = core::str::from_utf8(buf).ok()?;
     let s = s.strip_suffix('\n').unwrap_or(s);
-    if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        return u32::from_str_radix(hex, 16).ok();
-    }
-    if s.len() > 1 && s.starts_with('0') {
-        return u32::from_str_radix(&s[1..], 8).ok();
-    }
-    if s.starts_with('+') || s.starts_with('-') {
+    let s = s.strip_prefix('+').unwrap_or(s);
+    let (digits, radix) = if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (hex, 16)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (&s[1..], 8)
+    } else {
+        (s, 10)
+    };
+    // `from_str_radix` takes a sign of its own; the kernel's parser does not, after a prefix.
+    if digits.is_empty() || !digits.bytes().all(|b| (b as char).is_digit(radix)) {
         return None;
     }
-    s.parse().ok()
+    u32::from_str_radix(digits, radix).ok()
 }
 
 ostd::ktest! {
@@ -267,6 +270,10 @@ ostd::ktest! {
         assert_eq!(parse_uint(b""), None);
         assert_eq!(parse_uint(b"-1"), None);
         assert_eq!(parse_uint(b"1 "), None);
+        assert_eq!(parse_uint(b"+2"), Some(2), "kstrtouint takes one leading +");
+        assert_eq!(parse_uint(b"0+7"), None);
+        assert_eq!(parse_uint(b"0x+3"), None);
+        assert_eq!(parse_uint(b"08"), None, "not octal");
     }
 
     fn a_report_object_serves_one_generation_s_evidence_until_the_next_write() {

@@ -371,6 +371,11 @@ impl Node {
         self.dir()?.lock().get(name).cloned().ok_or(Errno::ENOENT)
     }
 
+    /// Whether the node's contents are computed (procfs, sysfs, configfs).
+    pub fn is_generated(&self) -> bool {
+        matches!(self.content, Content::Generated(_))
+    }
+
     /// Links `child` into this directory as `name`.
     pub fn link(self: &Arc<Self>, name: &str, child: Arc<Node>) -> SysResult<()> {
         check_name(name)?;
@@ -679,8 +684,6 @@ impl Node {
             }
             Content::Disk(_) if self.kind == NodeKind::Dir => Err(Errno::EISDIR),
             Content::Dir(_) => Err(Errno::EISDIR),
-            // As sysfs and configfs: O_TRUNC on an attribute changes nothing.
-            Content::Generated(_) if self.kind == NodeKind::File => Ok(()),
             _ => Err(Errno::EINVAL),
         }
     }

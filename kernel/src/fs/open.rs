@@ -92,7 +92,12 @@ pub fn open_path(
             | if flags.writable() || flags.contains(OpenFlags::TRUNC) { MAY_WRITE } else { 0 };
         check_access(caller, &node, mask)?;
     }
-    if flags.contains(OpenFlags::TRUNC) && flags.writable() && node.kind() == NodeKind::File {
+    // As sysfs and configfs, O_TRUNC on a generated file (an attribute) changes nothing.
+    if flags.contains(OpenFlags::TRUNC)
+        && flags.writable()
+        && node.kind() == NodeKind::File
+        && !node.is_generated()
+    {
         node.truncate(0)?;
     }
     open_node(node, flags)

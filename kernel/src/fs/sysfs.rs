@@ -2,7 +2,8 @@
 //! /sys/devices/system/cpu (glibc's get_nprocs, stress-ng, lscpu) for the one CPU this kernel
 //! runs on, and the CC event log where Linux shows it, /sys/firmware/acpi/tables/CCEL and
 //! data/CCEL (`crate::attest::ccel`), and the measurement registers under /sys/class/misc
-//! (`crate::attest::registers`). The tree is fixed at mount time and read-only.
+//! (`crate::attest::registers`). The tree is fixed at mount time; only `rtmr3:sha384` takes
+//! writes.
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
