@@ -7,7 +7,10 @@
 //!   the guest: SHA-384 of the command line, of the initramfs file, of the init script, and
 //!   the root's identity;
 //! - the report binds the nonce (zero-padded to 64 bytes) and `attest verify --allow-sim`
-//!   affirms it.
+//!   affirms it;
+//! - bad input to configfs-tsm (reading outblob before inblob, reading write-only inblob, 65
+//!   bytes of inblob, privlevel 4, a second mkdir) is refused with Linux's errno and counts no
+//!   generation.
 
 use std::path::Path;
 use std::process::Command;
@@ -35,6 +38,21 @@ pub fn check(
             .ok_or_else(|| format!("the guest printed no `{tag}` line"))
     };
     let unhex = |tag: &str| hex::decode(line(tag)?).map_err(|e| format!("{tag}: {e}"));
+    // Bad input first: each refused with Linux's errno, none counted as a write.
+    for (what, expected) in [
+        ("bad input, outblob before inblob: ", "refused: Invalid argument"),
+        ("bad input, inblob read: ", "refused: Permission denied"),
+        ("bad input, inblob of 65 bytes: ", "refused: File too large"),
+        ("bad input, privlevel 4: ", "refused: Invalid argument"),
+        ("bad input, second mkdir: ", "refused: File exists"),
+        ("bad input, writes counted after refusals: ", "0"),
+        ("done, rmdir: ", "ok"),
+    ] {
+        let said = line(what)?;
+        if said != expected {
+            return Err(format!("configfs-tsm {what}{said:?}, expected {expected:?}"));
+        }
+    }
     if line("provider ")? != "cocoon_sim" {
         return Err(format!("provider is {:?}, not cocoon_sim", line("provider ")?));
     }
@@ -119,7 +137,8 @@ pub fn check(
         return Err(format!("attest verify did not affirm the outblob: {text}"));
     }
     Ok(format!(
-        "configfs-tsm outblob binds the nonce and is affirmed; data/CCEL ({} bytes, {} events) \
+        "configfs-tsm refuses 5 bad inputs with Linux's errnos; its outblob binds the nonce and \
+         is affirmed; data/CCEL ({} bytes, {} events) \
          replays to the report's four registers; each event's digest predicted on the host",
         log_bytes.len(),
         log.events.len()
