@@ -1,5 +1,6 @@
 //! The measurement registers where Linux shows them (tsm-mr, Linux 6.16):
-//! `/sys/class/misc/<device>/measurements/<MR>[:<hash>]`, each file the register's raw bytes.
+//! `/sys/devices/virtual/misc/<device>/measurements/<MR>[:<hash>]` (and through the link
+//! `/sys/class/misc/<device>`), each file the register's raw bytes.
 //!
 //! - Under TDX the device is `tdx_guest`, with Linux's files: `mrtd:sha384`, `mrconfigid`,
 //!   `mrowner`, `mrownerconfig` (from a TDREPORT) and `rtmr0:sha384`..`rtmr3:sha384`.
@@ -32,7 +33,8 @@ fn ino() -> u64 {
 /// The register user space may extend.
 const WRITABLE: usize = 3;
 
-/// Returns `(device, its directory)` for /sys/class/misc, if this platform shows registers.
+/// Returns `(device, its directory)` for /sys/devices/virtual/misc, if this platform shows
+/// registers.
 pub fn misc_device() -> Option<(&'static str, Arc<Node>)> {
     let (device, static_mrs): (_, &[(&str, StaticMr)]) = match ostd::tee::platform() {
         Platform::Tdx => (

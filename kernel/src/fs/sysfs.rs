@@ -1,8 +1,8 @@
 //! sysfs: the few files programs read to learn the machine's shape: the CPU topology under
 //! /sys/devices/system/cpu (glibc's get_nprocs, stress-ng, lscpu) for the one CPU this kernel
 //! runs on, and the CC event log where Linux shows it, /sys/firmware/acpi/tables/CCEL and
-//! data/CCEL (`crate::attest::ccel`), and the measurement registers under /sys/class/misc
-//! (`crate::attest::registers`). The tree is fixed at mount time; only `rtmr3:sha384` takes
+//! data/CCEL (`crate::attest::ccel`), and the measurement registers under
+//! /sys/devices/virtual/misc, linked from /sys/class/misc (`crate::attest::registers`). The tree is fixed at mount time; only `rtmr3:sha384` takes
 //! writes.
 
 use alloc::string::{String, ToString};
@@ -55,6 +55,19 @@ fn dir(entries: Vec<(&str, Arc<Node>)>) -> Arc<Node> {
     Node::new_generated(NodeKind::Dir, 0o555, ino(), Dir(entries))
 }
 
+/// A symbolic link to `target`.
+struct Link(String);
+
+impl Generated for Link {
+    fn read(&self) -> Vec<u8> {
+        self.0.as_bytes().to_vec()
+    }
+}
+
+fn link(target: String) -> Arc<Node> {
+    Node::new_generated(NodeKind::Symlink, 0o777, ino(), Link(target))
+}
+
 fn file(contents: &'static str) -> Arc<Node> {
     Node::new_generated(NodeKind::File, 0o444, ino(), Text(contents))
 }
@@ -70,16 +83,24 @@ pub fn new_root() -> Arc<Node> {
         ("present", file("0\n")),
     ]);
     let system = dir(alloc::vec![("cpu", cpu)]);
-    let devices = dir(alloc::vec![("system", system)]);
+    // The platform's measurement registers (crate::attest::registers), where it shows them:
+    // the device under devices/virtual/misc, and class/misc's link to it, as on Linux.
+    let device = crate::attest::registers::misc_device();
+    let virtual_misc: Vec<(&str, Arc<Node>)> = device.clone().into_iter().collect();
+    let class_misc: Vec<(&str, Arc<Node>)> = device
+        .into_iter()
+        .map(|(name, _)| (name, link(alloc::format!("../../devices/virtual/misc/{name}"))))
+        .collect();
+    let devices = dir(alloc::vec![
+        ("system", system),
+        ("virtual", dir(alloc::vec![("misc", dir(virtual_misc))]))
+    ]);
     let tables = dir(alloc::vec![
         ("CCEL", computed(crate::attest::ccel::table)),
         ("data", dir(alloc::vec![("CCEL", computed(crate::attest::ccel::log))])),
     ]);
     let firmware = dir(alloc::vec![("acpi", dir(alloc::vec![("tables", tables)]))]);
-    // The platform's measurement registers (crate::attest::registers), where it shows them.
-    let misc: Vec<(&str, Arc<Node>)> =
-        crate::attest::registers::misc_device().into_iter().collect();
-    let class = dir(alloc::vec![("misc", dir(misc))]);
+    let class = dir(alloc::vec![("misc", dir(class_misc))]);
     dir(alloc::vec![
         ("class", class),
         ("devices", devices),
