@@ -33,6 +33,9 @@ pub enum EventLogError {
     Parse(ParseError),
     /// The log cannot be replayed.
     Replay(ReplayError),
+    /// A log came with a report that has no registers to replay it to (a version-1 sim
+    /// report).
+    NoRegisters,
     /// A replayed register differs from the quote's.
     RtmrMismatch {
         /// Which RTMR (0..=3).
@@ -49,8 +52,14 @@ impl fmt::Display for EventLogError {
         match self {
             Self::Parse(e) => write!(f, "event log malformed: {e}"),
             Self::Replay(e) => write!(f, "event log cannot be replayed: {e}"),
+            Self::NoRegisters => {
+                f.write_str("an event log came with a report that has no registers (sim v1)")
+            }
             Self::RtmrMismatch { rtmr, quoted, replayed } => {
-                write!(f, "event log replays RTMR{rtmr} to {replayed}, but the quote has {quoted}")
+                write!(
+                    f,
+                    "event log replays RTMR{rtmr} to {replayed}, but the evidence has {quoted}"
+                )
             }
         }
     }
@@ -60,7 +69,8 @@ impl std::error::Error for EventLogError {}
 
 /// Parses `log` (padding after the last event allowed), replays it, and checks that each
 /// replayed RTMR equals `rtmrs`. Pass the RTMRs of a
-/// [`VerifiedTdxQuote`](crate::tdx::VerifiedTdxQuote): the log means nothing otherwise.
+/// [`VerifiedTdxQuote`](crate::tdx::VerifiedTdxQuote) or the registers of a verified sim
+/// report: the log means nothing otherwise.
 ///
 /// # Errors
 /// [`EventLogError`] naming the first mismatching register, or what failed to parse.

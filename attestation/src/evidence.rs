@@ -57,7 +57,7 @@ pub struct EvidenceDoc {
     /// SNP: CRLs (ARK-signed), each base64 DER or PEM text.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub crls: Vec<String>,
-    /// TDX: the CC event log (CCEL data), base64.
+    /// The CC event log, base64: TDX (the CCEL data) or sim (the kernel's data/CCEL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_log: Option<String>,
     /// The challenge nonce, exactly as issued.
@@ -79,7 +79,7 @@ pub struct Evidence {
     pub certs: Vec<AmdCert>,
     /// CRLs that came with it (SNP).
     pub crls: Vec<AmdCrl>,
-    /// The CC event log (TDX), if any.
+    /// The CC event log (TDX, or the kernel's under sim), if any.
     pub event_log: Option<Vec<u8>>,
     /// The nonce it claims to answer, if any.
     pub nonce: Option<String>,

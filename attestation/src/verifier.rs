@@ -43,9 +43,14 @@ pub enum VerifiedEvidence {
     },
     /// An SNP report.
     Snp(Box<VerifiedSnpReport>),
-    /// A simulated report (only with `allow_sim`; boxed: with its registers it is larger
-    /// than the other variants).
-    Sim(Box<VerifiedSimReport>),
+    /// A simulated report (only with `allow_sim`), with its replayed event log if one came
+    /// with it.
+    Sim {
+        /// The verified report (boxed: with its registers it is larger than the others).
+        report: Box<VerifiedSimReport>,
+        /// The events, if a log was supplied (it replayed to the report's registers).
+        events: Option<Vec<EventSummary>>,
+    },
 }
 
 /// Why evidence failed verification.
@@ -58,7 +63,7 @@ pub enum VerifyError {
     Tdx(TdxError),
     /// SNP verification failed.
     Snp(SnpError),
-    /// The TDX event log does not match the quote.
+    /// The event log does not match the quote's or the sim report's registers.
     EventLog(EventLogError),
     /// Simulated evidence was rejected.
     Sim(SimError),
@@ -123,9 +128,20 @@ pub fn verify_evidence(
                 .map(|r| VerifiedEvidence::Snp(Box::new(r)))
                 .map_err(VerifyError::Snp)
         }
-        TeeKind::Sim => verify_sim_report(&evidence.bytes, opts.allow_sim)
-            .map(|r| VerifiedEvidence::Sim(Box::new(r)))
-            .map_err(VerifyError::Sim),
+        TeeKind::Sim => {
+            let report =
+                verify_sim_report(&evidence.bytes, opts.allow_sim).map_err(VerifyError::Sim)?;
+            // The kernel's measured-boot log replays to the report's registers as TDX's CCEL
+            // does to the quote's; a version-1 report has none, so nothing could vouch for it.
+            let events = match (&evidence.event_log, &report.registers) {
+                (None, _) => None,
+                (Some(log), Some(registers)) => {
+                    Some(check_event_log(log, registers).map_err(VerifyError::EventLog)?)
+                }
+                (Some(_), None) => return Err(VerifyError::EventLog(EventLogError::NoRegisters)),
+            };
+            Ok(VerifiedEvidence::Sim { report: Box::new(report), events })
+        }
     }
 }
 
@@ -135,7 +151,7 @@ impl VerifiedEvidence {
         match self {
             Self::Tdx { .. } => TeeKind::Tdx,
             Self::Snp(_) => TeeKind::Snp,
-            Self::Sim(_) => TeeKind::Sim,
+            Self::Sim { .. } => TeeKind::Sim,
         }
     }
 
@@ -144,7 +160,7 @@ impl VerifiedEvidence {
         match self {
             Self::Tdx { quote, .. } => *quote.quote.report_data(),
             Self::Snp(r) => r.report.report_data,
-            Self::Sim(r) => r.report_data,
+            Self::Sim { report, .. } => report.report_data,
         }
     }
 
@@ -154,7 +170,7 @@ impl VerifiedEvidence {
         match self {
             Self::Tdx { quote, .. } => quote.quote.body.td10().td_attributes[0] & 1 != 0,
             Self::Snp(r) => r.report.policy.debug_allowed(),
-            Self::Sim(r) => r.debug,
+            Self::Sim { report, .. } => report.debug,
         }
     }
 
@@ -186,7 +202,7 @@ impl VerifiedEvidence {
                 m.insert("family_id", hex::encode(r.family_id));
                 m.insert("image_id", hex::encode(r.image_id));
             }
-            Self::Sim(r) => {
+            Self::Sim { report: r, .. } => {
                 m.insert("measurement", hex::encode(r.measurement));
                 for (i, register) in r.registers.iter().flatten().enumerate() {
                     m.insert(["rtmr0", "rtmr1", "rtmr2", "rtmr3"][i], hex::encode(register));

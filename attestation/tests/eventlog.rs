@@ -48,3 +48,62 @@ fn a_truncated_log_is_rejected_without_panicking() {
         assert!(check_event_log(&log[..len], &rtmrs()).is_err(), "len {len}");
     }
 }
+
+/// A simulated report whose registers are what `log` replays to (version 2), or none (v1).
+fn sim_evidence(log: &[u8], with_registers: bool) -> attestation::evidence::Evidence {
+    let parsed = tee::eventlog::EventLog::parse(log).unwrap();
+    let registers = tee::eventlog::replay_rtmrs(&parsed).unwrap();
+    let body = tee_abi::sim::SimReportBody {
+        measurement: [7; 48],
+        report_data: [0; 64],
+        registers: with_registers.then_some(registers),
+        debug: false,
+    };
+    attestation::evidence::Evidence {
+        tee: attestation::evidence::TeeKind::Sim,
+        bytes: body.sign(),
+        certs: Vec::new(),
+        crls: Vec::new(),
+        event_log: Some(log.to_vec()),
+        nonce: None,
+        runtime_data: Vec::new(),
+        format: "test",
+    }
+}
+
+fn verify_sim(evidence: &attestation::evidence::Evidence) -> Result<usize, String> {
+    let opts = attestation::verifier::VerifyOptions {
+        collateral: None,
+        extra_certs: &[],
+        extra_crls: &[],
+        at: common::at("2025-07-01T00:00:00Z"),
+        allow_sim: true,
+    };
+    match attestation::verifier::verify_evidence(evidence, opts) {
+        Ok(attestation::verifier::VerifiedEvidence::Sim { events, .. }) => {
+            Ok(events.map_or(0, |e| e.len()))
+        }
+        Ok(other) => Err(format!("not sim: {other:?}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[test]
+fn a_sim_report_s_log_replays_to_its_registers_and_a_changed_one_does_not() {
+    // The real CCEL vector stands in for the kernel's log: any crypto-agile SHA-384 log.
+    let log = read("ccel/go-tdx-guest/ccel_data.dat");
+    let events = verify_sim(&sim_evidence(&log, true)).unwrap();
+    assert!(events > 10);
+    let mut other = sim_evidence(&log, true);
+    let registers = tee::eventlog::replay_rtmrs(&tee::eventlog::EventLog::parse(&log).unwrap());
+    let listed = check_event_log(&log, &registers.unwrap()).unwrap();
+    let digest = hex::decode(&listed[5].sha384).unwrap();
+    let at = log.windows(48).position(|w| w == &digest[..]).unwrap();
+    let mut bad = log.clone();
+    bad[at] ^= 1;
+    other.event_log = Some(bad);
+    let e = verify_sim(&other).unwrap_err();
+    assert!(e.contains("replays RTMR"), "a changed log must not replay to the registers: {e}");
+    let e = verify_sim(&sim_evidence(&log, false)).unwrap_err();
+    assert!(e.contains("no registers"), "{e}");
+}

@@ -7,7 +7,8 @@
 //!   the guest: SHA-384 of the command line, of the initramfs file, of the init script, and
 //!   the root's identity;
 //! - the report binds the nonce (zero-padded to 64 bytes) and `attest verify --allow-sim`
-//!   affirms it;
+//!   affirms it with the log, which it replays itself and lists, and refuses it with one bit
+//!   of the initramfs event changed, naming RTMR2;
 //! - bad input to configfs-tsm (reading outblob before inblob, reading write-only inblob, 65
 //!   bytes of inblob, privlevel 4, a second mkdir) is refused with Linux's errno and counts no
 //!   generation.
@@ -112,33 +113,50 @@ pub fn check(
         }
     }
 
-    let evidence = scratch.join("measured-boot-evidence.json");
+    // The verifier replays the guest's log itself, and refuses one with a changed event.
     let policy = scratch.join("measured-boot-policy.json");
     std::fs::write(&policy, r#"{"allow_simulated": true}"#)
         .map_err(|e| format!("write policy: {e}"))?;
-    let doc = serde_json::json!({
-        "tee": "sim",
-        "evidence": base64::engine::general_purpose::STANDARD.encode(&report),
-    });
-    std::fs::write(&evidence, doc.to_string()).map_err(|e| format!("write evidence: {e}"))?;
-    let out = Command::new("cargo")
-        .args(["run", "-q", "-p", "attestation", "--bin", "attest", "--", "verify"])
-        .arg("--evidence")
-        .arg(&evidence)
-        .arg("--policy")
-        .arg(&policy)
-        .args(["--allow-sim", "--json"])
-        .output()
-        .map_err(|e| format!("cannot run attest: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let verdict: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("attest printed no verdict ({e}): {text}"))?;
-    if !out.status.success() || verdict["status"] != "affirming" {
-        return Err(format!("attest verify did not affirm the outblob: {text}"));
+    let verify = |log: &[u8], name: &str| -> Result<(bool, serde_json::Value, String), String> {
+        let evidence = scratch.join(name);
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let doc =
+            serde_json::json!({ "tee": "sim", "evidence": b64(&report), "event_log": b64(log) });
+        std::fs::write(&evidence, doc.to_string()).map_err(|e| format!("write evidence: {e}"))?;
+        let out = Command::new("cargo")
+            .args(["run", "-q", "-p", "attestation", "--bin", "attest", "--", "verify"])
+            .arg("--evidence")
+            .arg(&evidence)
+            .arg("--policy")
+            .arg(&policy)
+            .args(["--allow-sim", "--json"])
+            .output()
+            .map_err(|e| format!("cannot run attest: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let all = format!("{text}{}", String::from_utf8_lossy(&out.stderr));
+        let verdict = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        Ok((out.status.success(), verdict, all))
+    };
+    let (ok, verdict, text) = verify(&log_bytes, "measured-boot-evidence.json")?;
+    if !ok || verdict["status"] != "affirming" {
+        return Err(format!("attest verify did not affirm the outblob with its log: {text}"));
+    }
+    let listed = verdict["events"].as_array().map_or(0, Vec::len);
+    if listed != log.events.len() {
+        return Err(format!("the verdict lists {listed} events, the log has {}", log.events.len()));
+    }
+    // One bit of the initramfs event's digest changed: the log no longer replays to RTMR2.
+    let digest = log.events[1].digest(HashAlg::SHA384).unwrap_or_default().to_vec();
+    let at = log_bytes.windows(48).position(|w| w == &digest[..]).ok_or("no digest in the log")?;
+    let mut tampered = log_bytes.clone();
+    tampered[at] ^= 1;
+    let (ok, _, text) = verify(&tampered, "measured-boot-tampered.json")?;
+    if ok || !text.contains("RTMR2") {
+        return Err(format!("a changed initramfs event was not refused naming RTMR2: {text}"));
     }
     Ok(format!(
         "configfs-tsm refuses 5 bad inputs with Linux's errnos; its outblob binds the nonce and \
-         is affirmed; data/CCEL ({} bytes, {} events) \
+         is affirmed with its log, and refused naming RTMR2 with one event changed; data/CCEL ({} bytes, {} events) \
          replays to the report's four registers; each event's digest predicted on the host",
         log_bytes.len(),
         log.events.len()

@@ -154,13 +154,22 @@ pub fn appraise(
                 v.push(Claim::new("guest_svn", format!(">= {min}"), have.to_string(), have >= min));
             }
         }
-        VerifiedEvidence::Sim(_) => {
+        VerifiedEvidence::Sim { events, .. } => {
             v.push(Claim::new(
                 "simulated",
                 "hardware evidence, or a policy that allows simulated evidence",
                 "simulated evidence",
                 policy.allow_simulated,
             ));
+            if let Some(events) = events {
+                v.push(Claim::new(
+                    "event_log",
+                    "replays to the report's registers 0..3",
+                    format!("{} events replayed", events.len()),
+                    true,
+                ));
+                v.events = Some(events.clone());
+            }
         }
     }
     let debug = verified.debug();

@@ -126,7 +126,11 @@ impl fmt::Display for Verdict {
             }
         }
         if let Some(events) = &self.events {
-            writeln!(f, "event log ({} events, replayed to the quoted RTMRs):", events.len())?;
+            writeln!(
+                f,
+                "event log ({} events, replayed to the evidence's registers):",
+                events.len()
+            )?;
             for e in events {
                 writeln!(
                     f,
