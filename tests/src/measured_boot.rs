@@ -18,7 +18,33 @@ use std::process::Command;
 
 use base64::Engine as _;
 use sha2::{Digest, Sha384};
+
+use crate::qemu::{BootOutcome, BootSpec, boot};
 use tee::eventlog::{CcelTable, EventLog, HashAlg, replay_rtmrs};
+
+/// Boots a busybox image whose script (tests/tee/measured-boot.sh) reads configfs-tsm and
+/// the CC event log under `tee=sim`, and checks what it printed ([`check`]); `describe`
+/// words a failed boot with its output.
+pub fn run(
+    elf: &Path,
+    scratch: &Path,
+    describe: fn(&BootOutcome, &str) -> String,
+) -> Result<String, String> {
+    let work = std::path::absolute(scratch.join("measured-boot")).map_err(|e| format!("{e}"))?;
+    let image = work.join("image.cpio.gz");
+    crate::reference::build_busybox_image(Path::new("tests/tee/measured-boot.sh"), &work, &image)?;
+    let initramfs = std::fs::read(&image).map_err(|e| format!("read the image: {e}"))?;
+    let init = std::fs::read(work.join("root/init")).map_err(|e| format!("read /init: {e}"))?;
+    let cmdline = "console=ttyS0 quiet tee=sim";
+    let spec = BootSpec { initrd: Some(image.into()), ..BootSpec::pvh(elf, cmdline) };
+    let out = boot(&spec).map_err(|e| format!("cannot start qemu: {e}"))?;
+    if !out.output.contains(crate::reference::SCRIPT_END) {
+        return Err(describe(&out, "the script did not run to its end"));
+    }
+    check(&out.output, cmdline, &initramfs, &init, scratch)
+        .map(|summary| format!("{summary} in {:.1} s", out.elapsed.as_secs_f64()))
+        .map_err(|e| describe(&out, &e))
+}
 
 /// The nonce the script writes to `inblob`.
 pub const NONCE: &[u8] = b"cocoon-measured-boot-nonce";

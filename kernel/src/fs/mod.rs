@@ -25,6 +25,7 @@ pub mod ext2;
 pub mod fd_table;
 pub mod file;
 pub mod flock;
+pub mod generated;
 pub mod initramfs;
 pub mod mount;
 pub mod node;

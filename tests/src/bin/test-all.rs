@@ -72,7 +72,7 @@ fn main() -> ExitCode {
         "measured boot under tee=sim: configfs-tsm binds a nonce, /sys/firmware/acpi/tables/\
          data/CCEL replays to the report's registers, and each event's digest is predicted on \
          the host (command line, initramfs, root, init)",
-        measured_boot(&elf, &scratch),
+        tests::measured_boot::run(&elf, &scratch, describe_failure),
     );
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
     record(
@@ -425,25 +425,6 @@ fn sim_ktests_and_evidence(elf: &Path, scratch: &Path) -> Result<String, String>
         .map_err(|e| describe_failure(&out, &e))?;
     let evidence = tests::sim_evidence::check(&out.output, cmdline, scratch)?;
     Ok(format!("{verdict} in {:.1} s; {evidence}", out.elapsed.as_secs_f64()))
-}
-
-/// Boots a busybox image whose script reads configfs-tsm and the CC event log under
-/// `tee=sim`, and checks what it printed on the host (tests::measured_boot).
-fn measured_boot(elf: &Path, scratch: &Path) -> Result<String, String> {
-    let work = std::path::absolute(scratch.join("measured-boot")).map_err(|e| format!("{e}"))?;
-    let image = work.join("image.cpio.gz");
-    tests::reference::build_busybox_image(Path::new("tests/tee/measured-boot.sh"), &work, &image)?;
-    let initramfs = std::fs::read(&image).map_err(|e| format!("read the image: {e}"))?;
-    let init = std::fs::read(work.join("root/init")).map_err(|e| format!("read /init: {e}"))?;
-    let cmdline = "console=ttyS0 quiet tee=sim";
-    let spec = BootSpec { initrd: Some(image.into()), ..BootSpec::pvh(elf, cmdline) };
-    let out = boot(&spec).map_err(|e| format!("cannot start qemu: {e}"))?;
-    if !out.output.contains(tests::reference::SCRIPT_END) {
-        return Err(describe_failure(&out, "the script did not run to its end"));
-    }
-    tests::measured_boot::check(&out.output, cmdline, &initramfs, &init, scratch)
-        .map(|summary| format!("{summary} in {:.1} s", out.elapsed.as_secs_f64()))
-        .map_err(|e| describe_failure(&out, &e))
 }
 
 /// Two fresh 8 MiB disks for the in-kernel virtio tests (`ktest.disk=pattern`: sector `k`
