@@ -32,10 +32,9 @@ pub(super) fn write_ghcb_msr(value: u64) {
 
 /// Exits to the host (VMGEXIT), which answers through the GHCB MSR and the GHCB.
 pub(super) fn vmgexit() {
-    // SAFETY: `rep vmmcall` is VMGEXIT in an SEV-ES/SNP guest. The host may write only the
-    // memory it shares with us (the GHCB and shared-pool pages, which the compiler treats as
-    // memory it cannot see into: hence no `nomem`), and the registers the asm names none of
-    // (the VMSA is encrypted: the host cannot change our registers).
+    // Without `nomem`: the host may write the memory it shares with us (GHCB, shared pool).
+    // SAFETY: `rep vmmcall` is VMGEXIT in an SEV-ES/SNP guest; the host can change no register
+    // (the VMSA is encrypted) and only shared memory, which no Rust reference aliases.
     unsafe { asm!("rep vmmcall", options(nostack, preserves_flags)) }
 }
 
