@@ -14,9 +14,7 @@
 //!   generation.
 
 use std::path::Path;
-use std::process::Command;
 
-use base64::Engine as _;
 use sha2::{Digest, Sha384};
 
 use crate::qemu::{BootOutcome, BootSpec, boot};
@@ -140,33 +138,20 @@ pub fn check(
     }
 
     // The verifier replays the guest's log itself, and refuses one with a changed event.
-    let policy = scratch.join("measured-boot-policy.json");
-    std::fs::write(&policy, r#"{"allow_simulated": true}"#)
-        .map_err(|e| format!("write policy: {e}"))?;
-    let verify = |log: &[u8], name: &str| -> Result<(bool, serde_json::Value, String), String> {
-        let evidence = scratch.join(name);
-        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let b64 = crate::sim_evidence::base64_of;
+    let verify = |log: &[u8], name: &str| {
         let doc =
             serde_json::json!({ "tee": "sim", "evidence": b64(&report), "event_log": b64(log) });
-        std::fs::write(&evidence, doc.to_string()).map_err(|e| format!("write evidence: {e}"))?;
-        let out = Command::new("cargo")
-            .args(["run", "-q", "-p", "attestation", "--bin", "attest", "--", "verify"])
-            .arg("--evidence")
-            .arg(&evidence)
-            .arg("--policy")
-            .arg(&policy)
-            .args(["--allow-sim", "--json"])
-            .output()
-            .map_err(|e| format!("cannot run attest: {e}"))?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let all = format!("{text}{}", String::from_utf8_lossy(&out.stderr));
-        let verdict = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-        Ok((out.status.success(), verdict, all))
+        crate::sim_evidence::verify_sim(&doc, scratch, name)
     };
-    let (ok, verdict, text) = verify(&log_bytes, "measured-boot-evidence.json")?;
-    if !ok || verdict["status"] != "affirming" {
-        return Err(format!("attest verify did not affirm the outblob with its log: {text}"));
+    let verdict = verify(&log_bytes, "measured-boot-evidence.json")?;
+    if !verdict.affirmed {
+        return Err(format!(
+            "attest verify did not affirm the outblob with its log: {}",
+            verdict.text
+        ));
     }
+    let verdict = verdict.json;
     let listed = verdict["events"].as_array().map_or(0, Vec::len);
     if listed != log.events.len() {
         return Err(format!("the verdict lists {listed} events, the log has {}", log.events.len()));
@@ -176,9 +161,12 @@ pub fn check(
     let at = log_bytes.windows(48).position(|w| w == &digest[..]).ok_or("no digest in the log")?;
     let mut tampered = log_bytes.clone();
     tampered[at] ^= 1;
-    let (ok, _, text) = verify(&tampered, "measured-boot-tampered.json")?;
-    if ok || !text.contains("RTMR2") {
-        return Err(format!("a changed initramfs event was not refused naming RTMR2: {text}"));
+    let refused = verify(&tampered, "measured-boot-tampered.json")?;
+    if refused.exited_0 || !refused.text.contains("RTMR2") {
+        return Err(format!(
+            "a changed initramfs event was not refused naming RTMR2: {}",
+            refused.text
+        ));
     }
     Ok(format!(
         "configfs-tsm refuses 5 bad inputs with Linux's errnos; its outblob binds the nonce and \
