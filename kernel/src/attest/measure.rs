@@ -66,54 +66,74 @@ impl What {
     }
 }
 
+/// The hash banks a log may declare that the kernel computes; SHA-384 is always among a
+/// log's (`new_log`), since RTMR2 is extended with it.
+const BANKS: [HashAlg; 3] = [HashAlg::SHA256, HashAlg::SHA384, HashAlg::SHA512];
+
 /// The digests of one piece of content, incrementally (an init binary is read in pieces):
-/// SHA-384 always, and SHA-256 and SHA-512 for a firmware log that declares them too.
-#[derive(Default)]
+/// SHA-384 always, SHA-256 and SHA-512 only when the log declares them (a firmware log
+/// may), so boot hashes each measured byte once per bank the log has.
 pub struct Hasher {
-    sha256: Sha256,
+    sha256: Option<Sha256>,
     sha384: Sha384,
-    sha512: Sha512,
+    sha512: Option<Sha512>,
 }
 
 /// The digests of one piece of content.
 pub struct Digests {
-    sha256: [u8; 32],
+    sha256: Option<[u8; 32]>,
     sha384: [u8; 48],
-    sha512: [u8; 64],
+    sha512: Option<[u8; 64]>,
 }
 
 impl Digests {
     fn get(&self, alg: HashAlg) -> Option<&[u8]> {
         match alg {
-            HashAlg::SHA256 => Some(&self.sha256),
+            HashAlg::SHA256 => self.sha256.as_ref().map(|d| &d[..]),
             HashAlg::SHA384 => Some(&self.sha384),
-            HashAlg::SHA512 => Some(&self.sha512),
+            HashAlg::SHA512 => self.sha512.as_ref().map(|d| &d[..]),
             _ => None,
         }
     }
 }
 
 impl Hasher {
+    /// A hasher for the banks the log declares.
+    pub fn for_log() -> Self {
+        let mut log = LOG.lock();
+        let algs = &log.get_or_insert_with(new_log).spec_id.algorithms;
+        let has = |alg| algs.iter().any(|a| a.alg == alg);
+        Self {
+            sha256: has(HashAlg::SHA256).then(Sha256::new),
+            sha384: Sha384::new(),
+            sha512: has(HashAlg::SHA512).then(Sha512::new),
+        }
+    }
+
     /// Adds `bytes`.
     pub fn update(&mut self, bytes: &[u8]) {
-        self.sha256.update(bytes);
+        if let Some(h) = &mut self.sha256 {
+            h.update(bytes);
+        }
         self.sha384.update(bytes);
-        self.sha512.update(bytes);
+        if let Some(h) = &mut self.sha512 {
+            h.update(bytes);
+        }
     }
 
     /// Returns the digests.
     pub fn finish(self) -> Digests {
         Digests {
-            sha256: self.sha256.finalize().into(),
+            sha256: self.sha256.map(|h| h.finalize().into()),
             sha384: self.sha384.finalize().into(),
-            sha512: self.sha512.finalize().into(),
+            sha512: self.sha512.map(|h| h.finalize().into()),
         }
     }
 }
 
-/// Returns the digests of `bytes`.
+/// Returns the digests of `bytes` in the log's banks.
 pub fn digests(bytes: &[u8]) -> Digests {
-    let mut h = Hasher::default();
+    let mut h = Hasher::for_log();
     h.update(bytes);
     h.finish()
 }
@@ -138,8 +158,7 @@ pub fn measure(what: What, detail: &str, digests: &Digests) {
         // CC MR index: MRTD is 0, RTMR n is n + 1.
         pcr_index: REGISTER as u32 + 1,
         event_type: EVENT_TYPE,
-        // Every algorithm the log declares ([`new_log`] keeps only logs whose algorithms
-        // `Digests` has).
+        // Every algorithm the log declares (`Hasher::for_log` computed each of them).
         digests: log
             .spec_id
             .algorithms
@@ -159,8 +178,8 @@ pub fn log_bytes() -> Vec<u8> {
 }
 
 /// Starts the log: under TDX, from the firmware's CC event log (TDVF's CCEL, whose ACPI
-/// tables TDVF measured into RTMR0) when it has a SHA-384 bank and only banks [`Digests`]
-/// has, so one log replays every register; else afresh, with a Spec ID event that declares
+/// tables TDVF measured into RTMR0) when it has a SHA-384 bank and only banks in [`BANKS`],
+/// so one log replays every register; else afresh, with a Spec ID event that declares
 /// SHA-384 alone. Elsewhere a CCEL would be the host's word alone (SEV-SNP's ACPI tables are
 /// not measured, and it has no register to catch a planted log), so it is ignored.
 fn new_log() -> EventLog {
@@ -171,7 +190,7 @@ fn new_log() -> EventLog {
         let usable = |log: &EventLog| {
             let algs = &log.spec_id.algorithms;
             algs.iter().any(|a| a.alg == HashAlg::SHA384)
-                && algs.iter().all(|a| digests(&[]).get(a.alg).is_some())
+                && algs.iter().all(|a| BANKS.contains(&a.alg))
         };
         match EventLog::parse(&firmware.log) {
             Ok(log) if usable(&log) => return log,
@@ -220,7 +239,7 @@ pub fn init_binary<E>(
     path: &str,
     mut read_at: impl FnMut(u64, &mut [u8]) -> Result<usize, E>,
 ) -> Result<(), E> {
-    let mut hasher = Hasher::default();
+    let mut hasher = Hasher::for_log();
     let mut chunk = vec![0u8; 64 * 1024];
     let mut offset = 0u64;
     loop {
