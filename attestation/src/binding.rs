@@ -14,26 +14,34 @@
 //!   digest fills the field with nothing left to define.
 //!
 //! The comparison is constant-time in the digest (it is not secret, but this costs nothing).
+//!
+//! The functions are `attest_client::binding`'s: the guest's client computes the same
+//! bytes from the same code. Over the KBS protocol, Trustee's binding is accepted as well
+//! ([`trustee_report_data`]; see `crate::serve::kbs`).
 
-use sha2::{Digest, Sha512};
+pub use attest_client::binding::{expected_report_data, trustee_report_data};
 
-/// Returns the 64 bytes a guest must put in its report data for `nonce` and `runtime_data`.
-pub fn expected_report_data(nonce: &[u8], runtime_data: &[u8]) -> [u8; 64] {
-    let mut h = Sha512::new();
-    h.update(nonce);
-    h.update(runtime_data);
-    h.finalize().into()
+/// Which report-data constructions a piece of evidence may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Binding {
+    /// Only this project's, SHA-512(nonce ‖ runtime_data).
+    #[default]
+    Cocoon,
+    /// That, or Trustee's, SHA-384(runtime_data) ‖ 16 zero bytes: only for KBS runtime data
+    /// (`{"nonce", "tee-pubkey"}`) whose nonce the service has checked, so that it binds the
+    /// nonce too.
+    CocoonOrTrustee,
 }
 
 /// Returns `true` if `report_data` binds `nonce` and `runtime_data`.
 pub fn binds(report_data: &[u8; 64], nonce: &[u8], runtime_data: &[u8]) -> bool {
-    let want = expected_report_data(nonce, runtime_data);
-    want.iter().zip(report_data).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    attest_client::binding::equal(report_data, &expected_report_data(nonce, runtime_data))
 }
 
 #[cfg(test)]
 mod test {
     use super::*;
+    use sha2::{Digest as _, Sha512};
 
     #[test]
     fn binding_is_sha512_of_nonce_then_runtime_data() {

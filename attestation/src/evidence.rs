@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use tee::ParseError;
 use tee::tsm::{TsmProvider, TsmReport};
 
+use crate::binding::Binding;
 use crate::snp::{
     AmdCert, AmdCrl, CertError, TrusteeError, TrusteeSnpEvidence, certs_from_table, crls_from_table,
 };
@@ -85,6 +86,8 @@ pub struct Evidence {
     pub nonce: Option<String>,
     /// The runtime data bound with the nonce (empty if none).
     pub runtime_data: Vec<u8>,
+    /// Which report-data constructions may bind them.
+    pub binding: Binding,
     /// How it was recognised (for the verdict): `"raw TDX quote"`, `"configfs-tsm JSON"`, ...
     pub format: &'static str,
 }
@@ -246,6 +249,7 @@ impl Evidence {
             event_log: None,
             nonce: None,
             runtime_data: Vec::new(),
+            binding: Binding::Cocoon,
             format,
         }
     }
@@ -353,6 +357,7 @@ impl Evidence {
                 .map(|r| decode_b64("runtime_data", r))
                 .transpose()?
                 .unwrap_or_default(),
+            binding: Binding::Cocoon,
             format: "evidence JSON",
         })
     }

@@ -67,6 +67,7 @@ fn sim_evidence(log: &[u8], with_registers: bool) -> attestation::evidence::Evid
         event_log: Some(log.to_vec()),
         nonce: None,
         runtime_data: Vec::new(),
+        binding: attestation::binding::Binding::Cocoon,
         format: "test",
     }
 }

@@ -502,3 +502,99 @@ fn the_development_tools_alone_take_a_guest_from_challenge_to_an_opened_secret()
     let (code, _) = attest_tool(&["sim-evidence", "--nonce", "n", "--measurement", "abcd"]);
     assert_eq!(code, 2);
 }
+
+/// The KBS protocol as a Trustee client walks it, with Trustee's own message types: the
+/// runtime data bound under this project's binding and under Trustee's; the session cookie
+/// in place of the bearer token; and the refusals of a bad version, TEE or message.
+#[test]
+fn the_kbs_protocol_releases_a_resource_with_either_binding_and_the_session_cookie() {
+    use attest_client::binding::{expected_report_data as cocoon, trustee_report_data};
+    use attest_client::jwe::GuestKey;
+    use attest_client::kbs::runtime_data_bytes;
+    use kbs_types::{Attestation, Challenge, CompositeEvidence, Request, RuntimeData, Tee};
+
+    let d = scratch("kbs");
+    let s = start(&d, "2025-06-01T00:00:00Z", &[]);
+    let request = |tee: Tee, version: &str| {
+        let r = Request { version: version.into(), tee, extra_params: json!({}) };
+        s.post("/kbs/v0/auth", serde_json::to_string(&r).unwrap().as_bytes())
+    };
+    for (tee, version, reason) in
+        [(Tee::Sgx, "0.4.0", "unknown_tee"), (Tee::Sample, "0.5.0", "unsupported_version")]
+    {
+        let r = request(tee, version);
+        assert_eq!((r.status, r.json()["error"].as_str()), (400, Some(reason)));
+    }
+    let r = s.post("/kbs/v0/auth", br#"{"version": "0.4.0"}"#);
+    assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("malformed_json")));
+
+    for trustee_binding in [false, true] {
+        let reply = request(Tee::Sample, "0.4.0");
+        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+        let challenge: Challenge = serde_json::from_slice(&reply.body).unwrap();
+        let key = GuestKey::generate();
+        let runtime_data =
+            RuntimeData { nonce: challenge.nonce.clone(), tee_pubkey: key.tee_pubkey() };
+        let bytes = runtime_data_bytes(&runtime_data);
+        let report_data = if trustee_binding {
+            trustee_report_data(&bytes)
+        } else {
+            cocoon(challenge.nonce.as_bytes(), &bytes)
+        };
+        let report = sign_sim_report(&[0x5A; 48], &report_data, false);
+        let attestation = Attestation {
+            init_data: None,
+            runtime_data,
+            tee_evidence: CompositeEvidence {
+                primary_evidence: json!({"tee": "sim", "evidence": B64.encode(&report)}),
+                additional_evidence: String::new(),
+            },
+        };
+        let body = serde_json::to_vec(&attestation).unwrap();
+        let r = s.post("/kbs/v0/attest", &body);
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let token = r.json()["token"].as_str().unwrap().to_owned();
+        let cookie = r.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+        assert_eq!(cookie, format!("kbs-session-id={token}"));
+        assert_eq!(
+            token_claims(&token)["tee-pubkey"]["x"],
+            serde_json::to_value(key.tee_pubkey()).unwrap()["x"]
+        );
+
+        // Trustee's client presents the session cookie; the answer is its Response type.
+        let path = "/kbs/v0/resource/default/key/1";
+        let res = common::http::request(&s.addr, "GET", path, &[("Cookie", &cookie)], b"");
+        assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+        let _: kbs_types::Response = serde_json::from_slice(&res.body).unwrap();
+        assert_eq!(key.open(&res.json()).unwrap(), b"the secret");
+
+        // The same message again: the nonce is spent.
+        let again = s.post("/kbs/v0/attest", &body);
+        assert_eq!((again.status, again.json()["error"].as_str()), (401, Some("nonce_replayed")));
+    }
+
+    // Evidence bound to another key than the message names is denied on report_data.
+    let challenge: Challenge = serde_json::from_slice(&request(Tee::Sample, "0.4.0").body).unwrap();
+    let (bound, sent) = (GuestKey::generate(), GuestKey::generate());
+    let bound_rd = RuntimeData { nonce: challenge.nonce.clone(), tee_pubkey: bound.tee_pubkey() };
+    let report_data = cocoon(challenge.nonce.as_bytes(), &runtime_data_bytes(&bound_rd));
+    let report = sign_sim_report(&[0x5A; 48], &report_data, false);
+    let attestation = Attestation {
+        init_data: None,
+        runtime_data: RuntimeData { nonce: challenge.nonce, tee_pubkey: sent.tee_pubkey() },
+        tee_evidence: CompositeEvidence {
+            primary_evidence: json!({"tee": "sim", "evidence": B64.encode(&report)}),
+            additional_evidence: String::new(),
+        },
+    };
+    let r = s.post("/kbs/v0/attest", &serde_json::to_vec(&attestation).unwrap());
+    assert_eq!(r.status, 403, "{}", String::from_utf8_lossy(&r.body));
+    let failing: Vec<_> = r.json()["verdict"]["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(failing, ["report_data"]);
+}

@@ -4,7 +4,7 @@
 //! what the evidence says is acceptable, and records each decision as a [`Claim`].
 
 use crate::appraisal::{Claim, Policy, ReferenceValues, Status, Verdict};
-use crate::binding::expected_report_data;
+use crate::binding::{Binding, expected_report_data, trustee_report_data};
 use crate::evidence::{Evidence, TeeKind};
 use crate::time::VerificationTime;
 use crate::verifier::{VerifiedEvidence, VerifyError};
@@ -252,13 +252,15 @@ fn binding(v: &mut Verdict, verified: &VerifiedEvidence, evidence: &Evidence, po
     match &evidence.nonce {
         Some(nonce) => {
             let want = hex::encode(expected_report_data(nonce.as_bytes(), &evidence.runtime_data));
-            let ok = want == observed;
-            v.push(Claim::new(
-                "report_data",
-                format!("SHA-512(nonce ‖ runtime_data) = {want}"),
-                observed,
-                ok,
-            ));
+            let mut expected = format!("SHA-512(nonce ‖ runtime_data) = {want}");
+            let mut ok = want == observed;
+            if evidence.binding == Binding::CocoonOrTrustee {
+                let trustee = hex::encode(trustee_report_data(&evidence.runtime_data));
+                ok |= trustee == observed;
+                expected
+                    .push_str(&format!(", or Trustee's SHA-384(runtime_data) ‖ 0¹⁶ = {trustee}"));
+            }
+            v.push(Claim::new("report_data", expected, observed, ok));
         }
         None if policy.require_nonce => {
             v.push(Claim::new("report_data", "bound to a nonce", "evidence names no nonce", false));

@@ -109,7 +109,7 @@ impl TeePubKey {
 
     /// Returns the key as a JWK (the token's `tee-pubkey` claim).
     pub fn to_jwk(&self) -> Value {
-        json!({"kty": "EC", "crv": "P-256", "alg": "ECDH-ES",
+        json!({"kty": "EC", "crv": "P-256", "alg": attest_client::jwe::ALG,
                "x": B64URL.encode(&self.0[1..33]), "y": B64URL.encode(&self.0[33..])})
     }
 }

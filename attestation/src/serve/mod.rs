@@ -5,6 +5,7 @@
 //! nonce replay set (see [`crate::token::nonce`]); replicas that share `--signing-key` and
 //! `--nonce-key` are interchangeable.
 
+pub mod kbs;
 mod metrics;
 mod observe;
 pub mod resource;
@@ -25,9 +26,9 @@ pub use state::AppState;
 pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
     Router::new()
         .route("/challenge", post(routes::challenge))
-        .route("/kbs/v0/auth", post(routes::challenge))
+        .route("/kbs/v0/auth", post(kbs::auth))
         .route("/attest", post(routes::attest))
-        .route("/kbs/v0/attest", post(routes::attest))
+        .route("/kbs/v0/attest", post(kbs::attest))
         .route("/jwks", get(routes::jwks))
         .route("/healthz", get(routes::healthz))
         .route("/metrics", get(routes::metrics))

@@ -3,7 +3,8 @@
 //! In order, each refusal with its reason (as KBS: 401 unauthenticated, 403 not allowed,
 //! 404 absent; the policy is asked before the disk, so a refused token learns nothing about
 //! which paths exist):
-//! 1. `Authorization: Bearer <token>` missing → 401 `token_missing`; not ours or altered →
+//! 1. `Authorization: Bearer <token>` (or the `kbs-session-id` cookie that
+//!    `POST /kbs/v0/attest` set) missing → 401 `token_missing`; not ours or altered →
 //!    401 `token_invalid`; past `exp` → 401 `token_expired`;
 //! 2. not affirming (or simulated while `--allow-sim` is off) → 403 `token_not_affirming`;
 //! 3. no `tee-pubkey` claim (the evidence's runtime data named no key) → 403 `no_tee_pubkey`;
@@ -19,9 +20,27 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::release::{TeePubKey, seal_jwe};
+use crate::serve::kbs::SESSION_COOKIE;
 use crate::serve::observe::Outcome;
 use crate::serve::routes::{Shared, refuse};
 use crate::token::{TokenError, ear_status};
+
+/// Returns the token a request presents: `Authorization: Bearer`, else the KBS session
+/// cookie.
+fn presented_token(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    bearer.or_else(|| {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+    })
+}
 
 /// `GET /kbs/v0/resource/{repo}/{type}/{tag}` with `Authorization: Bearer <token>`.
 pub async fn resource(
@@ -29,15 +48,11 @@ pub async fn resource(
     Path((repo, kind, tag)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(token) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
+    let Some(token) = presented_token(&headers) else {
         return refuse(
             StatusCode::UNAUTHORIZED,
             "token_missing",
-            "Authorization: Bearer <token> required",
+            "Authorization: Bearer <token> (or the kbs-session-id cookie) required",
         );
     };
     let claims = match state.signer.verify(token.trim(), state.clock()) {

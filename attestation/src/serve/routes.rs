@@ -1,16 +1,16 @@
 //! HTTP handlers. Every refusal is a 4xx with
 //! `{"error": <machine-readable reason>, "detail": <text>}`.
 //!
-//! | route | KBS alias | does |
+//! | route | KBS protocol ([`super::kbs`]) | does |
 //! |---|---|---|
-//! | `POST /challenge` | `POST /kbs/v0/auth` | issues a nonce |
-//! | `POST /attest` | `POST /kbs/v0/attest` | evidence JSON in, token out |
+//! | `POST /challenge` | `POST /kbs/v0/auth` (a KBS `Request`) | issues a nonce |
+//! | `POST /attest` | `POST /kbs/v0/attest` (a KBS `Attestation`) | evidence JSON in, token out |
 //! | `GET /jwks` | | the token-signing key |
 //! | `GET /kbs/v0/resource/{repo}/{type}/{tag}` | same | releases a resource, sealed to the token's key ([`super::resource`]) |
 //! | `GET /healthz`, `GET /metrics`, `GET /openapi.json` | | health, Prometheus, the API document |
 //!
 //! Reasons: `unsupported_media_type` (415: the body is not `application/json`),
-//! `malformed_json`, `unknown_tee`, `body_too_large`, `bad_evidence`, `nonce_missing`,
+//! `malformed_json`, `unsupported_version` (KBS), `unknown_tee`, `body_too_large`, `bad_evidence`, `nonce_missing`,
 //! `nonce_invalid`, `nonce_expired`, `nonce_replayed`, `busy`, `denied`; for resources
 //! `token_missing`, `token_invalid`, `token_expired`, `token_not_affirming`, `no_tee_pubkey`,
 //! `resource_forbidden`, `resource_not_found`; and, as 500, `no_randomness` (the OS
@@ -27,7 +27,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::appraisal::{Claim, Status, appraise, denied_unverified};
+use crate::appraisal::{Claim, Status, Verdict, appraise, denied_unverified};
 use crate::evidence::TeeKind;
 use crate::evidence::{Evidence, EvidenceDoc};
 use crate::release::TeePubKey;
@@ -87,22 +87,63 @@ pub async fn challenge(State(state): Shared, headers: HeaderMap, body: Bytes) ->
     if !body.is_empty() && !is_json(&headers) {
         return not_json(&headers);
     }
-    let now = state.clock();
-    let nonce = match state.nonces.issue(now) {
-        Ok(n) => n,
-        Err(e) => {
-            // Never fall back to a predictable nonce: evidence could be made in advance.
-            tracing::error!("POST /challenge: {e}");
-            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "no_randomness", e.to_string());
-        }
+    let (nonce, expires_at) = match issue_nonce(&state) {
+        Ok(issued) => issued,
+        Err(refusal) => return refusal,
     };
     let resp = Json(json!({
         "nonce": nonce,
-        "expires_at": now.plus_secs(state.nonces.lifetime_secs()).to_string(),
+        "expires_at": expires_at,
         "extra-params": {"binding": "report_data = SHA-512(nonce || runtime_data)"}
     }))
     .into_response();
     Outcome::new("issued", "").attach(resp)
+}
+
+/// Mints a nonce; returns it and when it expires (RFC 3339), or the refusal.
+pub(super) fn issue_nonce(state: &AppState) -> Result<(String, String), Response> {
+    let now = state.clock();
+    match state.nonces.issue(now) {
+        Ok(n) => Ok((n, now.plus_secs(state.nonces.lifetime_secs()).to_string())),
+        Err(e) => {
+            // Never fall back to a predictable nonce: evidence could be made in advance.
+            tracing::error!("issuing a nonce: {e}");
+            Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "no_randomness", e.to_string()))
+        }
+    }
+}
+
+/// Accepts `nonce` once: issued here, unexpired, first use; or returns the refusal.
+pub(super) fn consume_nonce(state: &AppState, nonce: &str) -> Result<(), Response> {
+    let Err(e) = state.nonces.consume(nonce, state.clock()) else { return Ok(()) };
+    let reason = match e {
+        NonceError::Expired { .. } => "nonce_expired",
+        NonceError::Replayed => "nonce_replayed",
+        NonceError::ReplayCacheFull => {
+            return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()));
+        }
+        _ => "nonce_invalid",
+    };
+    Err(refuse(StatusCode::UNAUTHORIZED, reason, e.to_string()))
+}
+
+/// Reads a JSON request body, or returns the refusal (415 not JSON, 413, 400).
+pub(super) fn json_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Value, Response> {
+    if !is_json(headers) {
+        return Err(not_json(headers));
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.body_text()));
+        }
+        Err(e) => return Err(refuse(StatusCode::BAD_REQUEST, "malformed_json", e.body_text())),
+    };
+    serde_json::from_slice(&body)
+        .map_err(|e| refuse(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))
 }
 
 /// `POST /attest`: verifies and appraises evidence JSON; 200 with a token if affirming.
@@ -111,23 +152,9 @@ pub async fn attest(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if !is_json(&headers) {
-        return not_json(&headers);
-    }
-    let body = match body {
-        Ok(b) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.body_text());
-        }
-        Err(e) => {
-            return refuse(StatusCode::BAD_REQUEST, "malformed_json", e.body_text());
-        }
-    };
-    let value: Value = match serde_json::from_slice(&body) {
+    let value = match json_body(&headers, body) {
         Ok(v) => v,
-        Err(e) => {
-            return refuse(StatusCode::BAD_REQUEST, "malformed_json", e.to_string());
-        }
+        Err(refusal) => return refusal,
     };
     let unknown = |detail: String| refuse(StatusCode::BAD_REQUEST, "unknown_tee", detail);
     match value.get("tee") {
@@ -143,7 +170,6 @@ pub async fn attest(
             return refuse(StatusCode::BAD_REQUEST, "malformed_json", e.to_string());
         }
     };
-    let now = state.clock();
     let Some(nonce) = doc.nonce.clone() else {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -151,16 +177,8 @@ pub async fn attest(
             "evidence JSON must carry the challenge nonce",
         );
     };
-    if let Err(e) = state.nonces.consume(&nonce, now) {
-        let reason = match e {
-            NonceError::Expired { .. } => "nonce_expired",
-            NonceError::Replayed => "nonce_replayed",
-            NonceError::ReplayCacheFull => {
-                return refuse(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string());
-            }
-            _ => "nonce_invalid",
-        };
-        return refuse(StatusCode::UNAUTHORIZED, reason, e.to_string());
+    if let Err(refusal) = consume_nonce(&state, &nonce) {
+        return refusal;
     }
     let evidence = match Evidence::from_doc(&doc) {
         Ok(e) => e,
@@ -168,13 +186,39 @@ pub async fn attest(
             return refuse(StatusCode::BAD_REQUEST, "bad_evidence", e.to_string());
         }
     };
-    // A key the runtime data names must be usable: resources are released only sealed to it.
-    let tee_pubkey = match TeePubKey::from_runtime_data(&evidence.runtime_data) {
-        Ok(k) => k,
-        Err(e) => {
-            return refuse(StatusCode::BAD_REQUEST, "bad_evidence", format!("runtime_data: {e}"));
+    match verify_and_sign(state, evidence, nonce).await {
+        Ok(affirmed) => {
+            let resp =
+                Json(json!({"token": affirmed.token, "verdict": affirmed.verdict})).into_response();
+            affirmed.outcome.attach(resp)
         }
-    };
+        Err(refusal) => refusal,
+    }
+}
+
+/// What an affirming attestation gives.
+pub(super) struct Affirmed {
+    /// The signed token.
+    pub token: String,
+    /// The verdict it carries.
+    pub verdict: Verdict,
+    /// For the request log.
+    pub outcome: Outcome,
+}
+
+/// Verifies and appraises `evidence` (whose `nonce` has been consumed) and signs a token;
+/// or returns the refusal (400 malformed, 403 denied with the verdict).
+pub(super) async fn verify_and_sign(
+    state: Arc<AppState>,
+    evidence: Evidence,
+    nonce: String,
+) -> Result<Affirmed, Response> {
+    // A key the runtime data names must be usable: resources are released only sealed to it.
+    let tee_pubkey = TeePubKey::from_runtime_data(&evidence.runtime_data).map_err(|e| {
+        refuse(StatusCode::BAD_REQUEST, "bad_evidence", format!("runtime_data: {e}"))
+    })?;
+    let tee = tee_name(evidence.tee);
+    let now = state.clock();
     let started = Instant::now();
     let st = Arc::clone(&state);
     let at = state.verify_time();
@@ -205,25 +249,21 @@ pub async fn attest(
     let (verdict, runtime_data) = match verdict {
         Ok(Ok(v)) => v,
         Ok(Err(malformed)) => {
-            return refuse(StatusCode::BAD_REQUEST, "bad_evidence", malformed);
+            return Err(refuse(StatusCode::BAD_REQUEST, "bad_evidence", malformed));
         }
         Err(e) => {
-            tracing::error!("POST /attest: verification task failed: {e}");
-            return refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "verification task failed",
-            );
+            tracing::error!("verification task failed: {e}");
+            let status = StatusCode::INTERNAL_SERVER_ERROR;
+            return Err(refuse(status, "internal", "verification task failed"));
         }
     };
-    let tee = tee_name(doc.tee);
     if verdict.status == Status::Denied {
         let resp = (
             StatusCode::FORBIDDEN,
             Json(json!({"error": "denied", "detail": "evidence denied", "verdict": verdict})),
         )
             .into_response();
-        return Outcome::new("denied", "denied").tee(tee).attach(resp);
+        return Err(Outcome::new("denied", "denied").tee(tee).attach(resp));
     }
     let mut claims = ear_claims(&verdict, Some(&nonce), &runtime_data, now, state.token_lifetime);
     if let Some(key) = &tee_pubkey {
@@ -232,10 +272,10 @@ pub async fn attest(
     }
     match state.signer.sign(&claims) {
         Ok(token) => {
-            let resp = Json(json!({"token": token, "verdict": verdict})).into_response();
-            Outcome::new("affirming", "").tee(tee).kid(state.signer.kid()).attach(resp)
+            let outcome = Outcome::new("affirming", "").tee(tee).kid(state.signer.kid());
+            Ok(Affirmed { token, verdict, outcome })
         }
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        Err(e) => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())),
     }
 }
 

@@ -4,13 +4,23 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-/// A response: status code and body.
+/// A response: status code, header lines and body.
 pub struct Reply {
     pub status: u16,
+    pub head: String,
     pub body: Vec<u8>,
 }
 
 impl Reply {
+    /// Returns the value of the first header called `name` (any case).
+    #[allow(dead_code, reason = "not every test binary reads headers")]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!("status {} body {:?}: {e}", self.status, String::from_utf8_lossy(&self.body))
@@ -47,7 +57,7 @@ pub fn request(
     if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         body = dechunk(&body);
     }
-    Reply { status, body }
+    Reply { status, head, body }
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {

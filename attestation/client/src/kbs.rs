@@ -1,0 +1,50 @@
+//! The KBS protocol's request, challenge, attestation and response (RCAR), as Trustee's
+//! Key Broker Service speaks it (protocol 0.4.0, the `kbs-types` crate's messages):
+//!
+//! | step | guest → verifier | verifier → guest |
+//! |---|---|---|
+//! | request | `POST /kbs/v0/auth` `Request{version, tee, extra-params}` | `Challenge{nonce, extra-params}` |
+//! | attest | `POST /kbs/v0/attest` `Attestation{runtime-data{nonce, tee-pubkey}, tee-evidence}` | `{"token"}` |
+//! | response | `GET /kbs/v0/resource/<repo>/<type>/<tag>`, `Authorization: Bearer <token>` | a JWE sealed to `tee-pubkey` ([`crate::jwe`]) |
+//!
+//! The runtime data is hashed as bytes, so both ends must serialize it the same way:
+//! [`runtime_data_bytes`] is compact JSON with the keys sorted (what `serde_json` gives for a
+//! `Value`, and how Trustee's client builds it), so the verifier can rebuild the exact bytes
+//! from the parsed message.
+
+use kbs_types::RuntimeData;
+
+/// The protocol version this client speaks and the verifier answers.
+pub const PROTOCOL_VERSION: &str = "0.4.0";
+
+/// Returns the bytes of `runtime_data` that the report data binds: compact JSON with every
+/// object's keys in sorted order.
+///
+/// # Panics
+/// Never: the structure has only strings, which always serialize.
+pub fn runtime_data_bytes(runtime_data: &RuntimeData) -> Vec<u8> {
+    let value = serde_json::to_value(runtime_data).expect("runtime data is plain strings");
+    serde_json::to_vec(&value).expect("a JSON value serializes")
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn runtime_data_serializes_with_sorted_keys_and_no_spaces() {
+        let rd = RuntimeData {
+            nonce: "N".into(),
+            tee_pubkey: kbs_types::TeePubKey::EC {
+                crv: "P-256".into(),
+                alg: "ECDH-ES+A256KW".into(),
+                x: "X".into(),
+                y: "Y".into(),
+            },
+        };
+        assert_eq!(
+            String::from_utf8(runtime_data_bytes(&rd)).unwrap(),
+            r#"{"nonce":"N","tee-pubkey":{"alg":"ECDH-ES+A256KW","crv":"P-256","kty":"EC","x":"X","y":"Y"}}"#
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! The KBS protocol's request and attestation steps, as Trustee's KBS takes them (protocol
+//! 0.4.0, `kbs_types`' messages; the resource step is [`super::resource`]):
+//!
+//! - `POST /kbs/v0/auth` takes a `Request{version, tee, extra-params}` and answers a
+//!   `Challenge{nonce, extra-params}` (plus `expires_at`). The version must be 0.x with
+//!   x ≤ 4; the TEE `tdx`, `snp`, or `sample` (the development TEE, for which this service
+//!   takes its simulated evidence). An empty body is taken as a request too, as `/challenge`.
+//! - `POST /kbs/v0/attest` takes an `Attestation{runtime-data{nonce, tee-pubkey},
+//!   tee-evidence{primary_evidence, additional_evidence}}`. `runtime-data.nonce` is the
+//!   challenge (checked as `/attest` checks it); `primary_evidence` is any evidence this
+//!   service reads (its own evidence JSON, configfs-tsm JSON, Trustee's SNP JSON); the
+//!   runtime data it binds is [`attest_client::kbs::runtime_data_bytes`] of the message's
+//!   `runtime-data`, under this project's binding or Trustee's ([`Binding::CocoonOrTrustee`]).
+//!   The answer is `{"token", "verdict"}`, and the token is also set as the
+//!   `kbs-session-id` cookie, which [`super::resource`] accepts in place of a bearer token.
+//!
+//! The service stays stateless: the nonce authenticates itself, so no session is kept between
+//! the two steps, and the "session" cookie is the token itself.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kbs_types::{Attestation, Request, Tee};
+use serde_json::{Value, json};
+
+use crate::binding::Binding;
+use crate::evidence::Evidence;
+use crate::serve::observe::Outcome;
+use crate::serve::routes::{
+    Shared, consume_nonce, issue_nonce, json_body, refuse, verify_and_sign,
+};
+
+/// The cookie Trustee's KBS names its session with.
+pub const SESSION_COOKIE: &str = "kbs-session-id";
+
+/// The newest protocol minor version understood (0.4.0).
+const NEWEST_MINOR: u64 = 4;
+
+/// `POST /kbs/v0/auth`.
+pub async fn auth(
+    State(state): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if !body.as_ref().is_ok_and(Bytes::is_empty) {
+        let value = match json_body(&headers, body) {
+            Ok(v) => v,
+            Err(refusal) => return refusal,
+        };
+        let request: Request = match serde_json::from_value(value) {
+            Ok(r) => r,
+            Err(e) => {
+                let detail = format!("not a KBS Request {{version, tee, extra-params}}: {e}");
+                return refuse(StatusCode::BAD_REQUEST, "malformed_json", detail);
+            }
+        };
+        if let Err(detail) = check_version(&request.version) {
+            return refuse(StatusCode::BAD_REQUEST, "unsupported_version", detail);
+        }
+        if !matches!(request.tee, Tee::Tdx | Tee::Snp | Tee::Sample) {
+            let detail = format!(
+                "\"tee\": \"{}\" is not verified here (\"tdx\", \"snp\", or \"sample\" for the \
+                 simulated TEE)",
+                request.tee
+            );
+            return refuse(StatusCode::BAD_REQUEST, "unknown_tee", detail);
+        }
+    }
+    let (nonce, expires_at) = match issue_nonce(&state) {
+        Ok(issued) => issued,
+        Err(refusal) => return refusal,
+    };
+    let resp = Json(json!({"nonce": nonce, "extra-params": {}, "expires_at": expires_at}));
+    Outcome::new("issued", "").attach(resp.into_response())
+}
+
+/// Accepts protocol versions 0.0.0 to 0.4.x.
+fn check_version(version: &str) -> Result<(), String> {
+    let parts: Vec<Option<u64>> = version.split('.').map(|p| p.parse().ok()).collect();
+    match parts.as_slice() {
+        [Some(0), Some(minor), Some(_)] if *minor <= NEWEST_MINOR => Ok(()),
+        _ => Err(format!("protocol version {version:?} is not 0.x.y with x ≤ {NEWEST_MINOR}")),
+    }
+}
+
+/// `POST /kbs/v0/attest`.
+pub async fn attest(
+    State(state): Shared,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let value = match json_body(&headers, body) {
+        Ok(v) => v,
+        Err(refusal) => return refusal,
+    };
+    let attestation: Attestation = match serde_json::from_value(value) {
+        Ok(a) => a,
+        Err(e) => {
+            let detail = format!(
+                "not a KBS Attestation {{runtime-data {{nonce, tee-pubkey}}, tee-evidence}}: {e}"
+            );
+            return refuse(StatusCode::BAD_REQUEST, "malformed_json", detail);
+        }
+    };
+    let nonce = attestation.runtime_data.nonce.clone();
+    if let Err(refusal) = consume_nonce(&state, &nonce) {
+        return refusal;
+    }
+    let evidence = match evidence_of(&attestation) {
+        Ok(e) => e,
+        Err(detail) => return refuse(StatusCode::BAD_REQUEST, "bad_evidence", detail),
+    };
+    match verify_and_sign(state, evidence, nonce).await {
+        Ok(affirmed) => {
+            let mut resp =
+                Json(json!({"token": affirmed.token, "verdict": affirmed.verdict})).into_response();
+            let cookie = format!("{SESSION_COOKIE}={}; Path=/kbs/v0; HttpOnly", affirmed.token);
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                resp.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            affirmed.outcome.attach(resp)
+        }
+        Err(refusal) => refusal,
+    }
+}
+
+/// Reads the evidence of an attestation message and binds the message's runtime data to it.
+fn evidence_of(attestation: &Attestation) -> Result<Evidence, String> {
+    let primary = &attestation.tee_evidence.primary_evidence;
+    let text = match primary {
+        // A string is evidence in any form `attest verify` reads (hex, JSON text).
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut evidence =
+        Evidence::detect(text.as_bytes()).map_err(|e| format!("tee-evidence: {e}"))?;
+    let runtime_data = attest_client::kbs::runtime_data_bytes(&attestation.runtime_data);
+    if evidence.nonce.as_ref().is_some_and(|n| *n != attestation.runtime_data.nonce) {
+        return Err("tee-evidence names a nonce other than runtime-data's".into());
+    }
+    if !evidence.runtime_data.is_empty() && evidence.runtime_data != runtime_data {
+        return Err("tee-evidence carries runtime data other than runtime-data".into());
+    }
+    evidence.nonce = Some(attestation.runtime_data.nonce.clone());
+    evidence.runtime_data = runtime_data;
+    evidence.binding = Binding::CocoonOrTrustee;
+    Ok(evidence)
+}
+
+#[cfg(test)]
+mod test {
+    use super::check_version;
+
+    #[test]
+    fn versions_up_to_0_4_are_accepted_and_others_named() {
+        for v in ["0.1.0", "0.4.0", "0.4.7", "0.0.0"] {
+            assert_eq!(check_version(v), Ok(()), "{v}");
+        }
+        for v in ["0.5.0", "1.0.0", "0.4", "x", ""] {
+            assert!(check_version(v).unwrap_err().contains(&format!("{v:?}")), "{v}");
+        }
+    }
+}
