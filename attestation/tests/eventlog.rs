@@ -108,3 +108,49 @@ fn a_sim_report_s_log_replays_to_its_registers_and_a_changed_one_does_not() {
     let e = verify_sim(&sim_evidence(&log, false)).unwrap_err();
     assert!(e.contains("no registers"), "{e}");
 }
+
+#[test]
+fn a_register_off_its_reference_names_the_first_event_that_differs() {
+    use attestation::appraisal::{Policy, ReferenceEntry, ReferenceEvent, ReferenceValues};
+    let log = read("ccel/go-tdx-guest/ccel_data.dat");
+    let evidence = sim_evidence(&log, true);
+    let opts = attestation::verifier::VerifyOptions {
+        collateral: None,
+        extra_certs: &[],
+        extra_crls: &[],
+        at: common::at("2025-07-01T00:00:00Z"),
+        allow_sim: true,
+    };
+    let verified = attestation::verifier::verify_evidence(&evidence, opts).unwrap();
+    let registers = tee::eventlog::replay_rtmrs(&tee::eventlog::EventLog::parse(&log).unwrap());
+    let listed = check_event_log(&log, &registers.unwrap()).unwrap();
+    // RTMR1 (MR index 2): the reference expects its second event with another digest.
+    let rtmr1: Vec<_> = listed.iter().filter(|e| e.mr_index == 2).collect();
+    let mut events: Vec<ReferenceEvent> = rtmr1
+        .iter()
+        .map(|e| ReferenceEvent {
+            register: "rtmr1".into(),
+            description: e.description.clone(),
+            sha384: e.sha384.clone(),
+        })
+        .collect();
+    events[1].sha384 = "00".repeat(48);
+    let refs = ReferenceValues {
+        entries: vec![ReferenceEntry {
+            name: "expected build".into(),
+            tee: attestation::evidence::TeeKind::Sim,
+            values: [("rtmr1".to_owned(), "11".repeat(48))].into(),
+            events,
+        }],
+    };
+    let policy = Policy { allow_simulated: true, ..Policy::default() };
+    let at = common::at("2025-07-01T00:00:00Z");
+    let verdict = attestation::appraisal::appraise(&verified, &evidence, &policy, &refs, at);
+    let failing: Vec<_> = verdict.failing().map(|c| c.name.clone()).collect();
+    let event_claim = format!("event.rtmr1[1] (log event {})", rtmr1[1].index);
+    assert_eq!(failing, ["reference_values", "measurement.rtmr1", event_claim.as_str()]);
+    let claim = verdict.failed(&event_claim).unwrap();
+    assert!(claim.expected.contains(&"00".repeat(48)), "{claim:?}");
+    assert!(claim.observed.contains(&rtmr1[1].sha384), "{claim:?}");
+    assert!(claim.observed.contains(&format!("{:?}", rtmr1[1].description)), "{claim:?}");
+}

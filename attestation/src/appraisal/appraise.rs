@@ -243,8 +243,46 @@ fn reference_match(v: &mut Verdict, tee: TeeKind, policy: &Policy, refs: &Refere
                 have,
                 false,
             ));
+            if let Some(claim) = first_differing_event(best, reg, v.events.as_deref()) {
+                v.push(claim);
+            }
         }
     }
+}
+
+/// Names the first event of register `reg` where the log differs from what `entry` expects
+/// (`None` if the entry lists no events for it, or no log came with the evidence).
+fn first_differing_event(
+    entry: &crate::appraisal::ReferenceEntry,
+    reg: &str,
+    log: Option<&[crate::eventlog::EventSummary]>,
+) -> Option<Claim> {
+    // A CC event log numbers MRTD 0 and RTMR0..3 as 1..4.
+    let mr_index = reg.strip_prefix("rtmr")?.parse::<u32>().ok()? + 1;
+    let expected: Vec<_> = entry.events.iter().filter(|e| e.register == reg).collect();
+    if expected.is_empty() {
+        return None;
+    }
+    let observed: Vec<_> = log?.iter().filter(|e| e.mr_index == mr_index).collect();
+    let show = |d: &str, h: &str| format!("{d:?} with SHA-384 {h}");
+    for i in 0..expected.len().max(observed.len()) {
+        let (want, have) = (expected.get(i), observed.get(i));
+        let same = matches!((want, have), (Some(w), Some(h)) if w.sha384 == h.sha384);
+        if same {
+            continue;
+        }
+        let name = match have {
+            Some(h) => format!("event.{reg}[{i}] (log event {})", h.index),
+            None => format!("event.{reg}[{i}]"),
+        };
+        return Some(Claim::new(
+            name,
+            want.map_or("no event".to_owned(), |w| show(&w.description, &w.sha384)),
+            have.map_or("no event".to_owned(), |h| show(&h.description, &h.sha384)),
+            false,
+        ));
+    }
+    None
 }
 
 fn binding(v: &mut Verdict, verified: &VerifiedEvidence, evidence: &Evidence, policy: &Policy) {

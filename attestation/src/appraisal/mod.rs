@@ -8,5 +8,5 @@ mod verdict;
 
 pub use appraise::{appraise, denied_unverified};
 pub use policy::{MinSnpTcb, Policy};
-pub use reference::{ReferenceEntry, ReferenceValues};
+pub use reference::{ReferenceEntry, ReferenceEvent, ReferenceValues};
 pub use verdict::{Claim, Status, Verdict};

@@ -10,6 +10,14 @@
 //! ```
 //! An entry matches when every register it lists equals the observed value; registers it
 //! does not list are not constrained by it.
+//!
+//! An entry may also list the events it expects in the log, in order within each register
+//! (`images`' `reference-values` writes them for the kernel's measured boot):
+//! ```json
+//! "events": [{"register": "rtmr2", "description": "cocoon.initramfs 1234 bytes", "sha384": "<hex>"}]
+//! ```
+//! They constrain nothing by themselves (the register does); when the register differs and
+//! the evidence came with its log, the verdict names the first event that differs.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,6 +36,21 @@ pub struct ReferenceEntry {
     pub tee: TeeKind,
     /// Register name → expected hex value.
     pub values: BTreeMap<String, String>,
+    /// The events expected in the log, in order within each register.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<ReferenceEvent>,
+}
+
+/// One event an entry expects in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceEvent {
+    /// The register it extends (`rtmr0`..`rtmr3`).
+    pub register: String,
+    /// Its event data as text (`cocoon.initramfs 1234 bytes`).
+    pub description: String,
+    /// Its SHA-384 digest, hex.
+    pub sha384: String,
 }
 
 /// A set of reference entries.
@@ -57,6 +80,7 @@ impl ReferenceValues {
                 .into_iter()
                 .map(|mut e| {
                     e.values.values_mut().for_each(|v| *v = v.to_ascii_lowercase());
+                    e.events.iter_mut().for_each(|ev| ev.sha384 = ev.sha384.to_ascii_lowercase());
                     e
                 })
                 .collect(),

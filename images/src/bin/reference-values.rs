@@ -1,0 +1,72 @@
+//! `reference-values`: prints the reference entry (`attest serve --reference-values`) for a
+//! guest booted with the given command line, initramfs and init, predicted offline.
+//!
+//! ```text
+//! reference-values --name "build 42" --tee tdx --cmdline "console=ttyS0 quiet" \
+//!     --initramfs target/initramfs.cpio.gz --init /init=root/init
+//! ```
+
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use images::measurements::{Boot, events, reference_entry};
+
+#[derive(Parser)]
+#[command(about = "Predict the kernel's measured boot as a reference entry for attest serve")]
+struct Args {
+    /// What the entry is called in verdicts.
+    #[arg(long)]
+    name: String,
+    /// The TEE: tdx or sim (SEV-SNP has no runtime register).
+    #[arg(long, value_parser = ["tdx", "sim"])]
+    tee: String,
+    /// The kernel command line, exactly as given to the loader.
+    #[arg(long)]
+    cmdline: String,
+    /// The initramfs file, if the guest boots with one.
+    #[arg(long)]
+    initramfs: Option<PathBuf>,
+    /// The root's identity text (`initramfs`, or `ext2 /dev/vda ro uuid=… label=…`).
+    #[arg(long, default_value = "initramfs")]
+    root: String,
+    /// Each program the kernel runs as init, as PATH=FILE (path in the guest, file here).
+    #[arg(long, value_name = "PATH=FILE")]
+    init: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let run = || -> Result<String, String> {
+        let initramfs = args.initramfs.as_ref().map(read).transpose()?;
+        let mut inits = Vec::new();
+        for spec in &args.init {
+            let (path, file) =
+                spec.split_once('=').ok_or_else(|| format!("--init {spec:?} is not PATH=FILE"))?;
+            inits.push((path.to_owned(), read(&PathBuf::from(file))?));
+        }
+        let inits: Vec<(&str, &[u8])> = inits.iter().map(|(p, b)| (p.as_str(), &b[..])).collect();
+        let boot = Boot {
+            cmdline: args.cmdline.as_bytes(),
+            initramfs: initramfs.as_deref(),
+            root: &args.root,
+            inits: &inits,
+        };
+        let entry = reference_entry(&args.name, &args.tee, &events(&boot));
+        serde_json::to_string_pretty(&serde_json::json!({"entries": [entry]}))
+            .map_err(|e| e.to_string())
+    };
+    match run() {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("reference-values: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

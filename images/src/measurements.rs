@@ -1,0 +1,123 @@
+//! Predicting the kernel's measured boot offline: the events it logs and the register they
+//! extend (RTMR2 under TDX, sim register 2 under `tee=sim`), from the same inputs the guest
+//! is given. The kernel's side, and the table of what each event hashes, is
+//! `kernel/src/attest/measure.rs`; this is that table in code, for operators and tests.
+
+use sha2::{Digest as _, Sha384};
+
+/// One predicted event: its data (the text the log carries) and its SHA-384 digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// `cocoon.<what> <detail>`.
+    pub description: String,
+    /// SHA-384 of the measured bytes (not of the description).
+    pub sha384: [u8; 48],
+}
+
+/// What the guest boots with.
+pub struct Boot<'a> {
+    /// The command line as given to the loader (sanitised here as the kernel does).
+    pub cmdline: &'a [u8],
+    /// The initramfs file, if any.
+    pub initramfs: Option<&'a [u8]>,
+    /// The root's identity text: `initramfs`, or `ext2 <device> ro|rw uuid=… label=…`.
+    pub root: &'a str,
+    /// Each program the kernel runs as init, in order, with its path.
+    pub inits: &'a [(&'a str, &'a [u8])],
+}
+
+/// The longest command line the kernel keeps (`ostd::boot::Cmdline::CAPACITY`).
+const CMDLINE_CAPACITY: usize = 2048;
+
+/// Returns the command line as the kernel reads it: up to the first NUL, at most 2048 bytes,
+/// tab, CR and LF as spaces, any other byte outside printable ASCII as `?`.
+pub fn sanitised_cmdline(raw: &[u8]) -> String {
+    let raw = raw.split(|&b| b == 0).next().unwrap_or_default();
+    raw.iter()
+        .take(CMDLINE_CAPACITY)
+        .map(|&b| match b {
+            b'\t' | b'\n' | b'\r' => ' ',
+            0x20..=0x7e => char::from(b),
+            _ => '?',
+        })
+        .collect()
+}
+
+/// Returns the events the kernel logs for `boot`, in order.
+pub fn events(boot: &Boot<'_>) -> Vec<Event> {
+    let event = |description: String, bytes: &[u8]| Event {
+        description,
+        sha384: Sha384::digest(bytes).into(),
+    };
+    let cmdline = sanitised_cmdline(boot.cmdline);
+    let mut out = vec![event(format!("cocoon.cmdline {cmdline}"), cmdline.as_bytes())];
+    if let Some(image) = boot.initramfs {
+        out.push(event(format!("cocoon.initramfs {} bytes", image.len()), image));
+    }
+    out.push(event(format!("cocoon.root {}", boot.root), boot.root.as_bytes()));
+    for (path, bytes) in boot.inits {
+        out.push(event(format!("cocoon.init {path}"), bytes));
+    }
+    out
+}
+
+/// Returns the register the events extend to, from 48 zero bytes:
+/// `R = SHA-384(R ‖ digest)` for each event.
+pub fn register(events: &[Event]) -> [u8; 48] {
+    events.iter().fold([0u8; 48], |r, e| {
+        Sha384::new().chain_update(r).chain_update(e.sha384).finalize().into()
+    })
+}
+
+/// Returns a reference entry for `attest serve --reference-values`: the register and each
+/// event, so a denial can name the event that differs.
+pub fn reference_entry(name: &str, tee: &str, events: &[Event]) -> serde_json::Value {
+    let listed: Vec<_> = events
+        .iter()
+        .map(|e| {
+            serde_json::json!({"register": "rtmr2", "description": e.description,
+                               "sha384": hex::encode(e.sha384)})
+        })
+        .collect();
+    serde_json::json!({"name": name, "tee": tee,
+                       "values": {"rtmr2": hex::encode(register(events))},
+                       "events": listed})
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_sanitised_as_the_kernel_does() {
+        assert_eq!(sanitised_cmdline(b"a\tb\nc\x01d\0ignored"), "a b c?d");
+        assert_eq!(sanitised_cmdline(&[b'x'; 3000]).len(), 2048);
+    }
+
+    #[test]
+    fn the_register_is_the_fold_of_the_digests_in_order() {
+        let boot = Boot {
+            cmdline: b"quiet",
+            initramfs: Some(b"img"),
+            root: "initramfs",
+            inits: &[("/init", b"#!/bin/sh")],
+        };
+        let ev = events(&boot);
+        let names: Vec<_> = ev.iter().map(|e| e.description.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "cocoon.cmdline quiet",
+                "cocoon.initramfs 3 bytes",
+                "cocoon.root initramfs",
+                "cocoon.init /init"
+            ]
+        );
+        let mut r = [0u8; 48];
+        for e in &ev {
+            r = Sha384::new().chain_update(r).chain_update(e.sha384).finalize().into();
+        }
+        assert_eq!(register(&ev), r);
+        assert_ne!(register(&ev), register(&ev[..3]));
+    }
+}
