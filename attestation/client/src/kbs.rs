@@ -8,11 +8,12 @@
 //! | response | `GET /kbs/v0/resource/<repo>/<type>/<tag>`, `Authorization: Bearer <token>` | a JWE sealed to `tee-pubkey` ([`crate::jwe`]) |
 //!
 //! The runtime data is hashed as bytes, so both ends must serialize it the same way:
-//! [`runtime_data_bytes`] is compact JSON with the keys sorted (what `serde_json` gives for a
-//! `Value`, and how Trustee's client builds it), so the verifier can rebuild the exact bytes
-//! from the parsed message.
+//! [`runtime_data_bytes`] is compact JSON with the keys sorted (what Trustee's client gets
+//! from a `serde_json::Value` in its build), so the verifier can rebuild the exact bytes from
+//! the parsed message.
 
 use kbs_types::RuntimeData;
+use serde_json::Value;
 
 /// The protocol version this client speaks and the verifier answers.
 pub const PROTOCOL_VERSION: &str = "0.4.0";
@@ -20,11 +21,48 @@ pub const PROTOCOL_VERSION: &str = "0.4.0";
 /// Returns the bytes of `runtime_data` that the report data binds: compact JSON with every
 /// object's keys in sorted order.
 ///
+/// The keys are sorted here rather than left to `serde_json::Value`, whose order depends on
+/// whether some crate in the build enabled `serde_json/preserve_order`: the verifier and the
+/// guest are built with different dependency sets, and must still agree on these bytes.
+///
 /// # Panics
 /// Never: the structure has only strings, which always serialize.
 pub fn runtime_data_bytes(runtime_data: &RuntimeData) -> Vec<u8> {
     let value = serde_json::to_value(runtime_data).expect("runtime data is plain strings");
-    serde_json::to_vec(&value).expect("a JSON value serializes")
+    let mut out = String::new();
+    write_sorted(&value, &mut out);
+    out.into_bytes()
+}
+
+/// Writes `value` as compact JSON with object keys in sorted (byte) order.
+fn write_sorted(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_sorted(&map[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_sorted(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
 }
 
 #[cfg(test)]
