@@ -13,6 +13,7 @@ pub mod net_services;
 pub mod power_cut;
 pub mod qemu;
 pub mod reference;
+pub mod secret_release;
 pub mod sim_evidence;
 pub mod stress;
 pub mod trinity;

@@ -45,6 +45,9 @@ pub struct BootSpec {
     /// Attach QEMU's Intel IOMMU (`intel-iommu,intremap=off`); the disks (and the NIC) then
     /// require the driver to go through it (`iommu_platform=on`).
     pub iommu: bool,
+    /// Give the virtio devices `iommu_platform=on` (VIRTIO_F_ACCESS_PLATFORM) without an IOMMU,
+    /// as a confidential VM's host does: the kernel refuses devices without it under a TEE.
+    pub access_platform: bool,
     /// Attach a virtio-net NIC (modern only) on QEMU's user networking, slirp: the guest is
     /// 10.0.2.15/24, the gateway 10.0.2.2, and nothing outside is reachable but through slirp.
     pub nic: bool,
@@ -98,7 +101,7 @@ impl HostForward {
 
 /// Returns `-drive`/`-device` arguments for `disks`, in order. QEMU's option syntax separates
 /// fields with commas, and a comma inside a value is written twice.
-pub fn disk_args(disks: &[Disk], iommu: bool) -> Vec<OsString> {
+pub fn disk_args(disks: &[Disk], access_platform: bool) -> Vec<OsString> {
     let mut args = Vec::new();
     for (i, disk) in disks.iter().enumerate() {
         let mut drive = OsString::from("file=");
@@ -108,7 +111,7 @@ pub fn disk_args(disks: &[Disk], iommu: bool) -> Vec<OsString> {
             drive.push(",readonly=on");
         }
         let mut device = format!("virtio-blk-pci,drive=disk{i},disable-legacy=on");
-        if iommu {
+        if access_platform {
             device.push_str(",iommu_platform=on");
         }
         args.extend(["-drive".into(), drive, "-device".into(), device.into()]);
@@ -118,9 +121,9 @@ pub fn disk_args(disks: &[Disk], iommu: bool) -> Vec<OsString> {
 
 /// Returns the `-netdev`/`-device` arguments of the NIC [`BootSpec::nic`] asks for, with
 /// its `hostfwd` rules.
-pub fn nic_args(iommu: bool, forwards: &[HostForward]) -> Vec<OsString> {
+pub fn nic_args(access_platform: bool, forwards: &[HostForward]) -> Vec<OsString> {
     let mut device = String::from("virtio-net-pci,netdev=n0,disable-legacy=on");
-    if iommu {
+    if access_platform {
         device.push_str(",iommu_platform=on");
     }
     let mut netdev = String::from("user,id=n0");
@@ -145,6 +148,7 @@ impl BootSpec {
             icount: false,
             disks: Vec::new(),
             iommu: false,
+            access_platform: false,
             nic: false,
             host_forwards: Vec::new(),
             kill_on: None,
@@ -205,9 +209,10 @@ pub fn qemu_command(spec: &BootSpec) -> Command {
     if spec.iommu {
         cmd.args(["-device", "intel-iommu,intremap=off"]);
     }
-    cmd.args(disk_args(&spec.disks, spec.iommu));
+    let access_platform = spec.iommu || spec.access_platform;
+    cmd.args(disk_args(&spec.disks, access_platform));
     if spec.nic {
-        cmd.args(nic_args(spec.iommu, &spec.host_forwards));
+        cmd.args(nic_args(access_platform, &spec.host_forwards));
     }
     cmd.arg("-kernel").arg(&spec.kernel).arg("-append").arg(&spec.cmdline);
     if let Some(initrd) = &spec.initrd {

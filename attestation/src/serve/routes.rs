@@ -101,6 +101,7 @@ pub async fn challenge(State(state): Shared, headers: HeaderMap, body: Bytes) ->
 }
 
 /// Mints a nonce; returns it and when it expires (RFC 3339), or the refusal.
+#[allow(clippy::result_large_err, reason = "the error is the HTTP reply itself, sent at once")]
 pub(super) fn issue_nonce(state: &AppState) -> Result<(String, String), Response> {
     let now = state.clock();
     match state.nonces.issue(now) {
@@ -114,6 +115,7 @@ pub(super) fn issue_nonce(state: &AppState) -> Result<(String, String), Response
 }
 
 /// Accepts `nonce` once: issued here, unexpired, first use; or returns the refusal.
+#[allow(clippy::result_large_err, reason = "the error is the HTTP reply itself, sent at once")]
 pub(super) fn consume_nonce(state: &AppState, nonce: &str) -> Result<(), Response> {
     let Err(e) = state.nonces.consume(nonce, state.clock()) else { return Ok(()) };
     let reason = match e {
@@ -128,6 +130,7 @@ pub(super) fn consume_nonce(state: &AppState, nonce: &str) -> Result<(), Respons
 }
 
 /// Reads a JSON request body, or returns the refusal (415 not JSON, 413, 400).
+#[allow(clippy::result_large_err, reason = "the error is the HTTP reply itself, sent at once")]
 pub(super) fn json_body(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,

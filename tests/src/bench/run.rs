@@ -119,6 +119,7 @@ pub fn spec_for(
         icount: false,
         disks: Vec::new(),
         iommu: false,
+        access_platform: false,
         nic: false,
         host_forwards: Vec::new(),
         kill_on: None,

@@ -74,6 +74,12 @@ fn main() -> ExitCode {
          the host (command line, initramfs, root, init)",
         tests::measured_boot::run(&elf, &scratch, describe_failure),
     );
+    record(
+        "launch → attest → secret under tee=sim: cocoon-attest in the guest walks the KBS \
+         protocol with attest serve on the host and prints the secret; the same image with one \
+         byte changed is refused, naming measurement.rtmr2 and the cocoon.initramfs event",
+        tests::secret_release::run(&elf, &scratch, describe_failure),
+    );
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
     record(
         "bzImage under OVMF takes its command line and initrd",

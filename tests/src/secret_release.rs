@@ -1,0 +1,231 @@
+//! The chain a user walks, under `tee=sim`: launch as a (simulated) CVM → attest → a secret.
+//!
+//! The host starts `attest serve --allow-sim` with reference values it predicts for the
+//! image (`images::measurements`: RTMR2 and each event of the kernel's measured boot), a
+//! resource policy and a random secret. The guest (tests/tee/attest.sh) runs `cocoon-attest`,
+//! the project's static client, over a virtio-net NIC on slirp: the KBS protocol, configfs-tsm
+//! for the report, data/CCEL for the log. It must print the secret.
+//!
+//! Then the same image with one byte changed (a letter in a comment of the script inside the
+//! uncompressed cpio) boots: its log still replays to its registers, but RTMR2 is not the
+//! reference's, and the verdict the guest prints must name the claim (`measurement.rtmr2`,
+//! expected vs observed) and the event that differs (`cocoon.initramfs`, with the digests the
+//! host computes of both images). No secret may be printed.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use sha2::{Digest as _, Sha384};
+
+use crate::qemu::{BootOutcome, BootSpec, boot};
+
+/// The guest's command line (static addressing on slirp's network).
+const CMDLINE: &str = "console=ttyS0 quiet tee=sim ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off";
+
+/// The comment whose last letter the changed image flips.
+const VARIANT: &[u8] = b"# measured-boot variant: a";
+
+/// `attest serve`, killed on drop.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs both boots; `describe` words a failed boot with its output.
+pub fn run(
+    elf: &Path,
+    scratch: &Path,
+    describe: fn(&BootOutcome, &str) -> String,
+) -> Result<String, String> {
+    let work = std::path::absolute(scratch.join("secret-release")).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&work).map_err(|e| format!("mkdir {}: {e}", work.display()))?;
+    let client = cocoon_attest()?;
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("free port: {e}"))?
+        .port();
+
+    // The image, uncompressed so that one byte of it can be changed and it still unpacks.
+    let template = std::fs::read_to_string("tests/tee/attest.sh").map_err(|e| e.to_string())?;
+    let script = work.join("attest.sh");
+    let kbs = format!("http://10.0.2.2:{port}");
+    std::fs::write(&script, template.replace("@KBS@", &kbs)).map_err(|e| e.to_string())?;
+    let gz = work.join("image.cpio.gz");
+    crate::reference::build_image(&script, &[&client], &work, &gz)?;
+    let image = gunzip(&gz)?;
+    let init = std::fs::read(work.join("root/init")).map_err(|e| format!("read /init: {e}"))?;
+    let at = image.windows(VARIANT.len()).position(|w| w == VARIANT).ok_or("no variant line")?;
+    let mut changed = image.clone();
+    changed[at + VARIANT.len() - 1] = b'b';
+    let (good_path, changed_path) = (work.join("image.cpio"), work.join("changed.cpio"));
+    std::fs::write(&good_path, &image).map_err(|e| e.to_string())?;
+    std::fs::write(&changed_path, &changed).map_err(|e| e.to_string())?;
+
+    // The verifier, with the reference values predicted for the good image.
+    let inits: [(&str, &[u8]); 1] = [("/init", &init)];
+    let events = images::measurements::events(&images::measurements::Boot {
+        cmdline: CMDLINE.as_bytes(),
+        initramfs: Some(&image),
+        root: "initramfs",
+        inits: &inits,
+    });
+    let refs = serde_json::json!({"entries": [images::measurements::reference_entry(
+        "cocoon test image", "sim", &events)]});
+    let secret = hex::encode(random_bytes(16)?);
+    let _server = start_server(&work, port, &refs, &secret)?;
+
+    let spec = |initrd: &Path| BootSpec {
+        initrd: Some(initrd.into()),
+        nic: true,
+        access_platform: true,
+        ..BootSpec::pvh(elf, CMDLINE)
+    };
+    let good = boot(&spec(&good_path)).map_err(|e| format!("cannot start qemu: {e}"))?;
+    let said = |out: &BootOutcome, tag: &str| {
+        out.output.lines().find_map(|l| l.trim_end().strip_prefix(tag).map(str::to_owned))
+    };
+    if said(&good, "cocoon-attest exit ").as_deref() != Some("0")
+        || said(&good, "secret: ").as_deref() != Some(secret.as_str())
+    {
+        return Err(describe(&good, "the guest did not print the released secret"));
+    }
+
+    let denied = boot(&spec(&changed_path)).map_err(|e| format!("cannot start qemu: {e}"))?;
+    if said(&denied, "cocoon-attest exit ").as_deref() != Some("1")
+        || denied.output.contains(&secret)
+    {
+        return Err(describe(&denied, "the changed image was not refused (exit 1, no secret)"));
+    }
+    let rtmr2 = hex::encode(images::measurements::register(&events));
+    let claim = said(&denied, "said:   failing claim measurement.rtmr2: ")
+        .ok_or_else(|| describe(&denied, "the refusal names no measurement.rtmr2 claim"))?;
+    if !claim.starts_with(&format!("expected {rtmr2} (from \"cocoon test image\"), observed ")) {
+        return Err(describe(&denied, &format!("measurement.rtmr2 should expect {rtmr2}")));
+    }
+    let digest = |b: &[u8]| hex::encode(Sha384::digest(b));
+    let event = format!(
+        "expected \"cocoon.initramfs {n} bytes\" with SHA-384 {}, observed \"cocoon.initramfs {n} \
+         bytes\" with SHA-384 {}",
+        digest(&image),
+        digest(&changed),
+        n = image.len()
+    );
+    let named = said(&denied, "said:   failing claim event.rtmr2[1] (log event 1): ");
+    if named.as_deref() != Some(event.as_str()) {
+        return Err(describe(&denied, &format!("the refusal should name the event: {event}")));
+    }
+    Ok(format!(
+        "secret released in {:.1} s; the one-byte-changed image refused naming RTMR2 and \
+         cocoon.initramfs in {:.1} s",
+        good.elapsed.as_secs_f64(),
+        denied.elapsed.as_secs_f64()
+    ))
+}
+
+/// Starts `attest serve --allow-sim` on `port` with `refs`, releasing `secret` at
+/// `default/key/secret` to simulated evidence that matches them.
+fn start_server(
+    work: &Path,
+    port: u16,
+    refs: &serde_json::Value,
+    secret: &str,
+) -> Result<Server, String> {
+    let write = |name: &str, text: &str| {
+        let path = work.join(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
+        Ok::<PathBuf, String>(path)
+    };
+    let policy = write("policy.json", r#"{"allow_simulated": true}"#)?;
+    let refs = write("refs.json", &refs.to_string())?;
+    let rules = write(
+        "resources.json",
+        r#"{"rules": [{"resource": "default/key/secret", "allow_simulated": true}]}"#,
+    )?;
+    write("res/default/key/secret", secret)?;
+    let attest = cargo_binary("attestation", "attest", &[])?;
+    let mut child = Command::new(attest)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--allow-sim"])
+        .arg("--policy")
+        .arg(policy)
+        .arg("--reference-values")
+        .arg(refs)
+        .arg("--resource-dir")
+        .arg(work.join("res"))
+        .arg("--resource-policy")
+        .arg(rules)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start attest serve: {e}"))?;
+    let mut line = String::new();
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let _ = BufReader::new(stdout).read_line(&mut line);
+    let server = Server(child);
+    if !line.starts_with("listening on ") {
+        return Err(format!("attest serve did not start on port {port}: {line:?}"));
+    }
+    Ok(server)
+}
+
+/// Builds the guest's attestation client, static (glibc's `crt-static`), stripped.
+fn cocoon_attest() -> Result<PathBuf, String> {
+    cargo_binary(
+        "attest-client",
+        "cocoon-attest",
+        &[
+            "--release",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "--target-dir",
+            "target/guest",
+            "--config",
+            "build.rustflags=['-C', 'target-feature=+crt-static', '-C', 'strip=symbols']",
+        ],
+    )
+}
+
+/// Builds `bin` of `package` with `args` and returns the executable's path.
+fn cargo_binary(package: &str, bin: &str, args: &[&str]) -> Result<PathBuf, String> {
+    let out = Command::new("cargo")
+        .args(["build", "-q", "-p", package, "--bin", bin, "--message-format=json"])
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo build -p {package} --bin {bin} failed: {}", out.status));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["target"]["name"] == bin)
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| format!("cargo named no executable for {bin}"))
+}
+
+fn gunzip(path: &Path) -> Result<Vec<u8>, String> {
+    let out = Command::new("gzip")
+        .arg("-dc")
+        .arg(path)
+        .output()
+        .map_err(|e| format!("cannot run gzip: {e}"))?;
+    out.status.success().then_some(out.stdout).ok_or_else(|| format!("gzip -dc {}", path.display()))
+}
+
+fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
+    let mut bytes = vec![0u8; n];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").map_err(|e| e.to_string())?,
+        &mut bytes,
+    )
+    .map_err(|e| format!("/dev/urandom: {e}"))?;
+    Ok(bytes)
+}

@@ -1,0 +1,12 @@
+# Launch as a (simulated) CVM -> attest -> secret: cocoon-attest asks the host's `attest serve`
+# (reached through slirp as 10.0.2.2) for a nonce, binds it with a fresh key through
+# configfs-tsm, sends the report and the CC event log, and prints the resource released to it
+# (tests/src/secret_release.rs builds this image and checks the output).
+# The host changes the next line's last letter to make "the same image, one byte changed".
+# measured-boot variant: a
+mount -t sysfs sysfs /sys
+mount -t configfs none /sys/kernel/config
+cocoon-attest --kbs @KBS@ --resource default/key/secret > /tmp/secret 2> /tmp/stderr
+echo "cocoon-attest exit $?"
+sed 's/^/said: /' /tmp/stderr
+echo "secret: $(cat /tmp/secret)"
