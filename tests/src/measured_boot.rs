@@ -15,8 +15,6 @@
 
 use std::path::Path;
 
-use sha2::{Digest, Sha384};
-
 use crate::qemu::{BootOutcome, BootSpec, boot};
 use tee::eventlog::{CcelTable, EventLog, HashAlg, replay_rtmrs};
 
@@ -111,17 +109,19 @@ pub fn check(
             registers.map(hex::encode)
         ));
     }
-    let sha384 = |b: &[u8]| Sha384::digest(b).to_vec();
-    let expected: [(&str, Vec<u8>); 4] = [
-        (&format!("cocoon.cmdline {cmdline}"), sha384(cmdline.as_bytes())),
-        (&format!("cocoon.initramfs {} bytes", initramfs.len()), sha384(initramfs)),
-        ("cocoon.root initramfs", sha384(b"initramfs")),
-        ("cocoon.init /init", sha384(init)),
-    ];
+    // The host's prediction is `images`' (what operators use for reference values).
+    let inits: [(&str, &[u8]); 1] = [("/init", init)];
+    let expected = images::measurements::events(&images::measurements::Boot {
+        cmdline: cmdline.as_bytes(),
+        initramfs: Some(initramfs),
+        root: "initramfs",
+        inits: &inits,
+    });
     if log.events.len() != expected.len() {
         return Err(format!("the log has {} events, not {}", log.events.len(), expected.len()));
     }
-    for (i, (event, (data, digest))) in log.events.iter().zip(&expected).enumerate() {
+    for (i, (event, predicted)) in log.events.iter().zip(&expected).enumerate() {
+        let (data, digest) = (&predicted.description, &predicted.sha384);
         let said = String::from_utf8_lossy(&event.event);
         if said != *data
             || event.digest(HashAlg::SHA384) != Some(&digest[..])
