@@ -20,9 +20,10 @@
 //! disk's UUID and label: start at 48 zero bytes, and for each event in order
 //! `RTMR2 = SHA-384(RTMR2 ‖ digest)`.
 //!
-//! SEV-SNP has no runtime registers: there the log alone carries the measurements, and the
-//! attestation client binds the log's hash into the report data. Without a TEE the log is
-//! kept all the same (nothing can vouch for it).
+//! SEV-SNP has no runtime registers: there the log alone carries the measurements, and
+//! nothing binds it into the report yet (a kernel-side binding of the log's digest into the
+//! report data is open work), so a verifier must not trust an SNP log today; `attest`
+//! ignores one. Without a TEE the log is kept all the same (nothing can vouch for it).
 
 use alloc::format;
 use alloc::string::String;
