@@ -13,8 +13,6 @@
 //! - SHA-512 because both TDX `REPORTDATA` and SNP `REPORT_DATA` are exactly 64 bytes, so the
 //!   digest fills the field with nothing left to define.
 //!
-//! The comparison is constant-time in the digest (it is not secret, but this costs nothing).
-//!
 //! The functions are `attest_client::binding`'s: the guest's client computes the same
 //! bytes from the same code. Over the KBS protocol, Trustee's binding is accepted as well
 //! ([`trustee_report_data`]; see `crate::serve::kbs`).
@@ -22,20 +20,23 @@
 pub use attest_client::binding::{expected_report_data, trustee_report_data};
 
 /// Which report-data constructions a piece of evidence may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Binding {
     /// Only this project's, SHA-512(nonce ‖ runtime_data).
     #[default]
     Cocoon,
-    /// That, or Trustee's, SHA-384(runtime_data) ‖ 16 zero bytes: only for KBS runtime data
-    /// (`{"nonce", "tee-pubkey"}`) whose nonce the service has checked, so that it binds the
-    /// nonce too.
-    CocoonOrTrustee,
+    /// That, or Trustee's, SHA-384(R₃) ‖ 16 zero bytes, where R₃ is the KBS message's runtime
+    /// data as Trustee hashes it (`attest_client::kbs::trustee_runtime_data_bytes`), whose
+    /// nonce the service has checked, so that it binds the nonce too. KBS route only.
+    CocoonOrTrustee {
+        /// R₃.
+        trustee_runtime_data: Vec<u8>,
+    },
 }
 
 /// Returns `true` if `report_data` binds `nonce` and `runtime_data`.
 pub fn binds(report_data: &[u8; 64], nonce: &[u8], runtime_data: &[u8]) -> bool {
-    attest_client::binding::equal(report_data, &expected_report_data(nonce, runtime_data))
+    *report_data == expected_report_data(nonce, runtime_data)
 }
 
 #[cfg(test)]

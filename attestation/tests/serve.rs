@@ -510,7 +510,7 @@ fn the_development_tools_alone_take_a_guest_from_challenge_to_an_opened_secret()
 fn the_kbs_protocol_releases_a_resource_with_either_binding_and_the_session_cookie() {
     use attest_client::binding::{expected_report_data as cocoon, trustee_report_data};
     use attest_client::jwe::GuestKey;
-    use attest_client::kbs::runtime_data_bytes;
+    use attest_client::kbs::{runtime_data_bytes, trustee_runtime_data_bytes};
     use kbs_types::{Attestation, Challenge, CompositeEvidence, Request, RuntimeData, Tee};
 
     let d = scratch("kbs");
@@ -537,7 +537,16 @@ fn the_kbs_protocol_releases_a_resource_with_either_binding_and_the_session_cook
             RuntimeData { nonce: challenge.nonce.clone(), tee_pubkey: key.tee_pubkey() };
         let bytes = runtime_data_bytes(&runtime_data);
         let report_data = if trustee_binding {
-            trustee_report_data(&bytes)
+            // Trustee's R₃, spelled out here rather than taken from the function under test.
+            let jwk = serde_json::to_value(key.tee_pubkey()).unwrap();
+            let r3 = format!(
+                r#"{{"additional-evidence":"","nonce":"{}","tee-pubkey":{{"alg":"ECDH-ES+A256KW","crv":"P-256","kty":"EC","x":"{}","y":"{}"}}}}"#,
+                challenge.nonce,
+                jwk["x"].as_str().unwrap(),
+                jwk["y"].as_str().unwrap()
+            );
+            assert_eq!(trustee_runtime_data_bytes(&runtime_data, ""), r3.as_bytes());
+            trustee_report_data(r3.as_bytes())
         } else {
             cocoon(challenge.nonce.as_bytes(), &bytes)
         };
@@ -556,22 +565,46 @@ fn the_kbs_protocol_releases_a_resource_with_either_binding_and_the_session_cook
         let token = r.json()["token"].as_str().unwrap().to_owned();
         let cookie = r.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
         assert_eq!(cookie, format!("kbs-session-id={token}"));
-        assert_eq!(
-            token_claims(&token)["tee-pubkey"]["x"],
-            serde_json::to_value(key.tee_pubkey()).unwrap()["x"]
-        );
+        let (claimed, sent) =
+            (token_claims(&token), serde_json::to_value(key.tee_pubkey()).unwrap());
+        for member in ["kty", "crv", "x", "y"] {
+            assert_eq!(claimed["tee-pubkey"][member], sent[member], "{member}");
+        }
 
         // Trustee's client presents the session cookie; the answer is its Response type.
         let path = "/kbs/v0/resource/default/key/1";
         let res = common::http::request(&s.addr, "GET", path, &[("Cookie", &cookie)], b"");
         assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
-        let _: kbs_types::Response = serde_json::from_slice(&res.body).unwrap();
+        // Trustee's client re-serializes the header for the AAD: it must give the same bytes.
+        let parsed: kbs_types::Response = serde_json::from_slice(&res.body).unwrap();
+        let aad = parsed.protected.generate_aad().unwrap();
+        assert_eq!(aad, res.json()["protected"].as_str().unwrap().as_bytes());
         assert_eq!(key.open(&res.json()).unwrap(), b"the secret");
 
         // The same message again: the nonce is spent.
         let again = s.post("/kbs/v0/attest", &body);
         assert_eq!((again.status, again.json()["error"].as_str()), (401, Some("nonce_replayed")));
     }
+
+    // Evidence whose own document names another nonce than the message is bad evidence.
+    let challenge: Challenge = serde_json::from_slice(&request(Tee::Sample, "0.4.0").body).unwrap();
+    let key = GuestKey::generate();
+    let rd = RuntimeData { nonce: challenge.nonce.clone(), tee_pubkey: key.tee_pubkey() };
+    let report = sign_sim_report(
+        &[0x5A; 48],
+        &cocoon(challenge.nonce.as_bytes(), &runtime_data_bytes(&rd)),
+        false,
+    );
+    let attestation = Attestation {
+        init_data: None,
+        runtime_data: rd,
+        tee_evidence: CompositeEvidence {
+            primary_evidence: json!({"tee": "sim", "evidence": B64.encode(&report), "nonce": "other"}),
+            additional_evidence: String::new(),
+        },
+    };
+    let r = s.post("/kbs/v0/attest", &serde_json::to_vec(&attestation).unwrap());
+    assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("bad_evidence")));
 
     // Evidence bound to another key than the message names is denied on report_data.
     let challenge: Challenge = serde_json::from_slice(&request(Tee::Sample, "0.4.0").body).unwrap();

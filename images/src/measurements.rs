@@ -69,9 +69,18 @@ pub fn register(events: &[Event]) -> [u8; 48] {
     })
 }
 
-/// Returns a reference entry for `attest serve --reference-values`: the register and each
-/// event, so a denial can name the event that differs.
-pub fn reference_entry(name: &str, tee: &str, events: &[Event]) -> serde_json::Value {
+/// Returns a reference entry for `attest serve --reference-values`: `pinned` (the registers
+/// that identify the firmware and kernel, which the caller supplies), RTMR2 and each event,
+/// so a denial can name the event that differs.
+///
+/// RTMR2 alone identifies nothing: any kernel can extend it with the same digests. An entry
+/// must therefore pin what the firmware measured of the kernel too (see [`launch_values`]).
+pub fn reference_entry(
+    name: &str,
+    tee: &str,
+    pinned: &[(String, String)],
+    events: &[Event],
+) -> serde_json::Value {
     let listed: Vec<_> = events
         .iter()
         .map(|e| {
@@ -79,9 +88,29 @@ pub fn reference_entry(name: &str, tee: &str, events: &[Event]) -> serde_json::V
                                "sha384": hex::encode(e.sha384)})
         })
         .collect();
-    serde_json::json!({"name": name, "tee": tee,
-                       "values": {"rtmr2": hex::encode(register(events))},
-                       "events": listed})
+    let mut values = serde_json::Map::new();
+    for (register, value) in pinned {
+        values.insert(register.clone(), serde_json::Value::String(value.to_ascii_lowercase()));
+    }
+    values.insert("rtmr2".into(), hex::encode(register(events)).into());
+    serde_json::json!({"name": name, "tee": tee, "values": values, "events": listed})
+}
+
+/// The simulated TEE's launch measurement for `cmdline` (what its "firmware" measured:
+/// SHA-384 of the command line as the kernel reads it; `tee_abi::sim::launch_measurement`).
+pub fn sim_launch_measurement(cmdline: &[u8]) -> String {
+    hex::encode(Sha384::digest(sanitised_cmdline(cmdline).as_bytes()))
+}
+
+/// The registers a TEE's entry must pin besides RTMR2, by name: `measurement` for sim
+/// (predicted here), `mr_td`, `rtmr0` and `rtmr1` for TDX (from the firmware and the kernel
+/// image; an operator takes them from a known-good launch or a TDVF measurement tool).
+pub fn launch_values(tee: &str) -> &'static [&'static str] {
+    match tee {
+        "sim" => &["measurement"],
+        "tdx" => &["mr_td", "rtmr0", "rtmr1"],
+        _ => &[],
+    }
 }
 
 #[cfg(test)]
@@ -113,11 +142,11 @@ mod test {
                 "cocoon.init /init"
             ]
         );
-        let mut r = [0u8; 48];
-        for e in &ev {
-            r = Sha384::new().chain_update(r).chain_update(e.sha384).finalize().into();
-        }
-        assert_eq!(register(&ev), r);
+        // Independently, with Python's hashlib: fold SHA-384(r ‖ SHA-384(b)) from 48 zero
+        // bytes over b"quiet", b"img", b"initramfs", b"#!/bin/sh".
+        let want = "2f6c86c1ccab75f5171e25287a9b1af147eb082e9da91bfdf778689addd3d606\
+                    3e70b4708f303f28ac661f60ccdb5ea7";
+        assert_eq!(hex::encode(register(&ev)), want);
         assert_ne!(register(&ev), register(&ev[..3]));
     }
 }

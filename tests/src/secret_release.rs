@@ -1,8 +1,8 @@
 //! The chain a user walks, under `tee=sim`: launch as a (simulated) CVM → attest → a secret.
 //!
 //! The host starts `attest serve --allow-sim` with reference values it predicts for the
-//! image (`images::measurements`: RTMR2 and each event of the kernel's measured boot), a
-//! resource policy and a random secret. The guest (tests/tee/attest.sh) runs `cocoon-attest`,
+//! image (`images::measurements`: the launch measurement, RTMR2 and each event of the
+//! kernel's measured boot), a resource policy and a random secret. The guest (tests/tee/attest.sh) runs `cocoon-attest`,
 //! the project's static client, over a virtio-net NIC on slirp: the KBS protocol, configfs-tsm
 //! for the report, data/CCEL for the log. It must print the secret.
 //!
@@ -74,8 +74,10 @@ pub fn run(
         root: "initramfs",
         inits: &inits,
     });
+    let launch = images::measurements::sim_launch_measurement(CMDLINE.as_bytes());
+    let pinned = [("measurement".to_owned(), launch)];
     let refs = serde_json::json!({"entries": [images::measurements::reference_entry(
-        "cocoon test image", "sim", &events)]});
+        "cocoon test image", "sim", &pinned, &events)]});
     let secret = hex::encode(random_bytes(16)?);
     let _server = start_server(&work, port, &refs, &secret)?;
 

@@ -40,7 +40,8 @@ pub const ENC: &str = "A256GCM";
 pub enum JweError {
     /// A member is missing or malformed; names it.
     Malformed(&'static str),
-    /// The header names an algorithm other than [`ALG`] + [`ENC`]; says which.
+    /// The header names an algorithm other than [`ALG`] + [`ENC`], or a parameter this
+    /// opener does not implement; says which.
     Unsupported(String),
     /// The wrapped key or the tag does not verify: another key, or the JWE was changed.
     Decrypt,
@@ -142,6 +143,13 @@ impl GuestKey {
         let protected = jwe["protected"].as_str().ok_or(JweError::Malformed("protected"))?;
         let header: Value = serde_json::from_slice(&member("protected")?)
             .map_err(|_| JweError::Malformed("protected"))?;
+        // Parameters that would change the derivation or the plaintext's meaning (RFC 7516
+        // §4.1.11 `crit`, §4.1.3 `zip`; RFC 7518 §4.6.1 `apu`/`apv`) are not implemented, so a
+        // JWE that uses them is refused rather than misread.
+        if let Some(p) = ["crit", "zip", "apu", "apv"].into_iter().find(|p| header.get(p).is_some())
+        {
+            return Err(JweError::Unsupported(format!("header parameter \"{p}\"")));
+        }
         if header["alg"] != ALG || header["enc"] != ENC {
             return Err(JweError::Unsupported(format!(
                 "\"alg\": {}, \"enc\": {}",

@@ -29,9 +29,33 @@ pub const PROTOCOL_VERSION: &str = "0.4.0";
 /// Never: the structure has only strings, which always serialize.
 pub fn runtime_data_bytes(runtime_data: &RuntimeData) -> Vec<u8> {
     let value = serde_json::to_value(runtime_data).expect("runtime data is plain strings");
+    canonical_json(&value).into_bytes()
+}
+
+/// Returns the runtime data as Trustee's KBS and attesters hash it for protocol 0.4.0 (as
+/// read in Trustee's source; no Trustee program ran here): the `runtime-data` members plus
+/// `"additional-evidence"` (the message's `tee-evidence.additional_evidence`, `""` when there
+/// is none), compact, keys sorted.
+///
+/// # Panics
+/// Never: the structure has only strings, which always serialize.
+pub fn trustee_runtime_data_bytes(
+    runtime_data: &RuntimeData,
+    additional_evidence: &str,
+) -> Vec<u8> {
+    let mut value = serde_json::to_value(runtime_data).expect("runtime data is plain strings");
+    if let Value::Object(map) = &mut value {
+        map.insert("additional-evidence".into(), Value::String(additional_evidence.into()));
+    }
+    canonical_json(&value).into_bytes()
+}
+
+/// Returns `value` as compact JSON with every object's keys in sorted (byte) order, whatever
+/// order the `Value` keeps them in.
+pub fn canonical_json(value: &Value) -> String {
     let mut out = String::new();
-    write_sorted(&value, &mut out);
-    out.into_bytes()
+    write_sorted(value, &mut out);
+    out
 }
 
 /// Writes `value` as compact JSON with object keys in sorted (byte) order.

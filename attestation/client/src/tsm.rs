@@ -1,8 +1,8 @@
 //! A report from Linux's configfs-tsm (`Documentation/ABI/testing/configfs-tsm`): make a
 //! report directory, write the 64 bytes of report data to `inblob`, read `outblob` (the quote
-//! or report) and `auxblob` (SNP's certificate table), check that `generation` did not move
-//! in between (another writer would have changed what `outblob` answers), remove the
-//! directory.
+//! or report) and `auxblob` (SNP's certificate table), check that `generation` moved by
+//! exactly our one write (another writer would have changed what `outblob` answers), remove
+//! the directory.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -66,6 +66,14 @@ impl ReportDir {
         std::fs::read(&file).map_err(|e| TsmError::new(&file, "read", &e))
     }
 
+    fn generation(&self) -> Result<u64, TsmError> {
+        let text = self.read("generation")?;
+        String::from_utf8_lossy(&text)
+            .trim()
+            .parse()
+            .map_err(|_| TsmError::new(&self.0.join("generation"), "read", &"not a decimal count"))
+    }
+
     /// Returns `provider`: which TEE answers (`tdx_guest`, `sev_guest`, `cocoon_sim`).
     ///
     /// # Errors
@@ -80,17 +88,17 @@ impl ReportDir {
     /// [`TsmError`] naming the file: the TEE refused, or another writer changed the report
     /// while it was read.
     pub fn report(&self, report_data: &[u8; 64]) -> Result<TsmReport, TsmError> {
+        let before = self.generation()?;
         let inblob = self.0.join("inblob");
         std::fs::write(&inblob, report_data).map_err(|e| TsmError::new(&inblob, "write", &e))?;
-        let before = self.read("generation")?;
         let outblob = self.read("outblob")?;
         let auxblob = self.read("auxblob").ok().filter(|b| !b.is_empty());
-        let after = self.read("generation")?;
-        if before != after {
+        // Exactly our one write in between: otherwise `outblob` may answer another writer's
+        // `inblob` (the ABI's advice: compare `generation` around the write and the read).
+        let after = self.generation()?;
+        if after != before.wrapping_add(1) {
             let moved = format!(
-                "generation moved from {} to {} while the report was read (another writer)",
-                String::from_utf8_lossy(&before).trim(),
-                String::from_utf8_lossy(&after).trim()
+                "generation went from {before} to {after} around one write (another writer)"
             );
             return Err(TsmError::new(&self.0.join("generation"), "read", &moved));
         }

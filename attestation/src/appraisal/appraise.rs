@@ -292,11 +292,10 @@ fn binding(v: &mut Verdict, verified: &VerifiedEvidence, evidence: &Evidence, po
             let want = hex::encode(expected_report_data(nonce.as_bytes(), &evidence.runtime_data));
             let mut expected = format!("SHA-512(nonce ‖ runtime_data) = {want}");
             let mut ok = want == observed;
-            if evidence.binding == Binding::CocoonOrTrustee {
-                let trustee = hex::encode(trustee_report_data(&evidence.runtime_data));
+            if let Binding::CocoonOrTrustee { trustee_runtime_data } = &evidence.binding {
+                let trustee = hex::encode(trustee_report_data(trustee_runtime_data));
                 ok |= trustee == observed;
-                expected
-                    .push_str(&format!(", or Trustee's SHA-384(runtime_data) ‖ 0¹⁶ = {trustee}"));
+                expected.push_str(&format!(", or Trustee's SHA-384(R₃) ‖ 0¹⁶ = {trustee}"));
             }
             v.push(Claim::new("report_data", expected, observed, ok));
         }

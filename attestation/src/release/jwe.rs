@@ -37,6 +37,9 @@ pub enum JweError {
     NoRandomness,
     /// The recipient key is not a point on P-256.
     BadRecipientKey,
+    /// Key wrapping or AES-GCM refused its input (a 32-byte key and a plaintext under
+    /// 64 GiB never are).
+    Encrypt,
     /// Opening failed (the development tools and tests): the recipient's reason.
     Open(attest_client::jwe::JweError),
 }
@@ -46,6 +49,7 @@ impl fmt::Display for JweError {
         match self {
             Self::NoRandomness => f.write_str("the OS random-number generator failed"),
             Self::BadRecipientKey => f.write_str("tee-pubkey is not a point on P-256"),
+            Self::Encrypt => f.write_str("the resource could not be encrypted"),
             Self::Open(e) => write!(f, "{e}"),
         }
     }
@@ -72,18 +76,17 @@ pub fn seal_jwe(plaintext: &[u8], recipient: &TeePubKey) -> Result<Value, JweErr
     let mut cek = [0u8; 32];
     rng.fill(&mut cek).map_err(|_| JweError::NoRandomness)?;
     let mut encrypted_key = [0u8; 40];
-    aes_kw::KekAes256::from(kek)
-        .wrap(&cek, &mut encrypted_key)
-        .map_err(|_| JweError::BadRecipientKey)?;
+    aes_kw::KekAes256::from(kek).wrap(&cek, &mut encrypted_key).map_err(|_| JweError::Encrypt)?;
     let mut epk_jwk = epk.to_jwk();
     epk_jwk.as_object_mut().map(|o| o.remove("alg"));
     let header = json!({"alg": ALG, "enc": ENC, "epk": epk_jwk});
-    let protected = B64URL.encode(header.to_string());
+    // Keys sorted: Trustee's client does not use the received `protected` as the AAD but
+    // re-serializes the parsed header (`ProtectedHeader::generate_aad`), which sorts them.
+    let protected = B64URL.encode(attest_client::kbs::canonical_json(&header));
     let mut iv = [0u8; 12];
     rng.fill(&mut iv).map_err(|_| JweError::NoRandomness)?;
-    let key = UnboundKey::new(&AES_256_GCM, &cek)
-        .map(LessSafeKey::new)
-        .map_err(|_| JweError::NoRandomness)?;
+    let key =
+        UnboundKey::new(&AES_256_GCM, &cek).map(LessSafeKey::new).map_err(|_| JweError::Encrypt)?;
     let mut ciphertext = plaintext.to_vec();
     let tag = key
         .seal_in_place_separate_tag(
@@ -91,7 +94,7 @@ pub fn seal_jwe(plaintext: &[u8], recipient: &TeePubKey) -> Result<Value, JweErr
             Aad::from(protected.as_bytes()),
             &mut ciphertext,
         )
-        .map_err(|_| JweError::NoRandomness)?;
+        .map_err(|_| JweError::Encrypt)?;
     Ok(json!({
         "protected": protected,
         "encrypted_key": B64URL.encode(encrypted_key),

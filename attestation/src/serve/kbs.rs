@@ -2,15 +2,18 @@
 //! 0.4.0, `kbs_types`' messages; the resource step is [`super::resource`]):
 //!
 //! - `POST /kbs/v0/auth` takes a `Request{version, tee, extra-params}` and answers a
-//!   `Challenge{nonce, extra-params}` (plus `expires_at`). The version must be 0.x with
-//!   x ≤ 4; the TEE `tdx`, `snp`, or `sample` (the development TEE, for which this service
-//!   takes its simulated evidence). An empty body is taken as a request too, as `/challenge`.
+//!   `Challenge{nonce, extra-params}` (plus `expires_at`). The version must be 0.4.x; the
+//!   TEE `tdx`, `snp`, or `sample` (the development TEE, for which this service takes its
+//!   simulated evidence, under `--allow-sim` only). An empty body is taken as a request too,
+//!   as `/challenge`. The TEE named here is not held against the evidence (no session is
+//!   kept); the evidence names its own.
 //! - `POST /kbs/v0/attest` takes an `Attestation{runtime-data{nonce, tee-pubkey},
 //!   tee-evidence{primary_evidence, additional_evidence}}`. `runtime-data.nonce` is the
 //!   challenge (checked as `/attest` checks it); `primary_evidence` is any evidence this
 //!   service reads (its own evidence JSON, configfs-tsm JSON, Trustee's SNP JSON); the
 //!   runtime data it binds is [`attest_client::kbs::runtime_data_bytes`] of the message's
-//!   `runtime-data`, under this project's binding or Trustee's ([`Binding::CocoonOrTrustee`]).
+//!   `runtime-data` under this project's binding, or Trustee's form of it under Trustee's
+//!   ([`Binding::CocoonOrTrustee`]).
 //!   The answer is `{"token", "verdict"}`, and the token is also set as the
 //!   `kbs-session-id` cookie, which [`super::resource`] accepts in place of a bearer token.
 //!
@@ -36,8 +39,8 @@ use crate::serve::routes::{
 /// The cookie Trustee's KBS names its session with.
 pub const SESSION_COOKIE: &str = "kbs-session-id";
 
-/// The newest protocol minor version understood (0.4.0).
-const NEWEST_MINOR: u64 = 4;
+/// The protocol minor version understood (0.4).
+const MINOR: u64 = 4;
 
 /// `POST /kbs/v0/auth`.
 pub async fn auth(
@@ -60,6 +63,10 @@ pub async fn auth(
         if let Err(detail) = check_version(&request.version) {
             return refuse(StatusCode::BAD_REQUEST, "unsupported_version", detail);
         }
+        if request.tee == Tee::Sample && !state.allow_sim {
+            let detail = "\"tee\": \"sample\" (the simulated TEE) is taken only under --allow-sim";
+            return refuse(StatusCode::BAD_REQUEST, "unknown_tee", detail);
+        }
         if !matches!(request.tee, Tee::Tdx | Tee::Snp | Tee::Sample) {
             let detail = format!(
                 "\"tee\": \"{}\" is not verified here (\"tdx\", \"snp\", or \"sample\" for the \
@@ -77,12 +84,12 @@ pub async fn auth(
     Outcome::new("issued", "").attach(resp.into_response())
 }
 
-/// Accepts protocol versions 0.0.0 to 0.4.x.
+/// Accepts protocol versions 0.4.x: the message shapes (`CompositeEvidence`) are 0.4's.
 fn check_version(version: &str) -> Result<(), String> {
     let parts: Vec<Option<u64>> = version.split('.').map(|p| p.parse().ok()).collect();
     match parts.as_slice() {
-        [Some(0), Some(minor), Some(_)] if *minor <= NEWEST_MINOR => Ok(()),
-        _ => Err(format!("protocol version {version:?} is not 0.x.y with x ≤ {NEWEST_MINOR}")),
+        [Some(0), Some(MINOR), Some(_)] => Ok(()),
+        _ => Err(format!("protocol version {version:?} is not 0.{MINOR}.x")),
     }
 }
 
@@ -146,7 +153,12 @@ fn evidence_of(attestation: &Attestation) -> Result<Evidence, String> {
     }
     evidence.nonce = Some(attestation.runtime_data.nonce.clone());
     evidence.runtime_data = runtime_data;
-    evidence.binding = Binding::CocoonOrTrustee;
+    evidence.binding = Binding::CocoonOrTrustee {
+        trustee_runtime_data: attest_client::kbs::trustee_runtime_data_bytes(
+            &attestation.runtime_data,
+            &attestation.tee_evidence.additional_evidence,
+        ),
+    };
     Ok(evidence)
 }
 
@@ -155,11 +167,11 @@ mod test {
     use super::check_version;
 
     #[test]
-    fn versions_up_to_0_4_are_accepted_and_others_named() {
-        for v in ["0.1.0", "0.4.0", "0.4.7", "0.0.0"] {
+    fn versions_0_4_are_accepted_and_others_named() {
+        for v in ["0.4.0", "0.4.7"] {
             assert_eq!(check_version(v), Ok(()), "{v}");
         }
-        for v in ["0.5.0", "1.0.0", "0.4", "x", ""] {
+        for v in ["0.1.0", "0.5.0", "1.0.0", "0.4", "x", ""] {
             assert!(check_version(v).unwrap_err().contains(&format!("{v:?}")), "{v}");
         }
     }

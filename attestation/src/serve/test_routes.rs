@@ -52,3 +52,15 @@ async fn a_working_random_number_generator_issues_a_nonce() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["nonce"].as_str().map(str::len), Some(55));
 }
+
+#[tokio::test]
+async fn the_sample_tee_is_refused_at_auth_without_allow_sim() {
+    let request = r#"{"version": "0.4.0", "tee": "sample", "extra-params": {}}"#;
+    let req = Request::post("/kbs/v0/auth")
+        .header("Content-Type", "application/json")
+        .body(Body::from(request))
+        .unwrap();
+    let (status, body) = send(state(NonceIssuer::new(b"k", 300, 10)), req).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unknown_tee")));
+    assert!(body["detail"].as_str().unwrap().contains("--allow-sim"), "{body}");
+}

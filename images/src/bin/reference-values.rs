@@ -3,8 +3,12 @@
 //!
 //! ```text
 //! reference-values --name "build 42" --tee tdx --cmdline "console=ttyS0 quiet" \
-//!     --initramfs target/initramfs.cpio.gz --init /init=root/init
+//!     --initramfs target/initramfs.cpio.gz --init /init=root/init \
+//!     --pin mr_td=<hex> --pin rtmr0=<hex> --pin rtmr1=<hex>
 //! ```
+//! RTMR2 alone identifies nothing (any kernel can extend it with the same digests), so a TDX
+//! entry must pin MRTD, RTMR0 and RTMR1 too (`--pin`, from a known-good launch or a TDVF
+//! measurement tool); for `sim` the launch measurement is predicted here.
 
 #![forbid(unsafe_code)]
 
@@ -12,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use images::measurements::{Boot, events, reference_entry};
+use images::measurements::{Boot, events, launch_values, reference_entry, sim_launch_measurement};
 
 #[derive(Parser)]
 #[command(about = "Predict the kernel's measured boot as a reference entry for attest serve")]
@@ -32,9 +36,12 @@ struct Args {
     /// The root's identity text (`initramfs`, or `ext2 /dev/vda ro uuid=… label=…`).
     #[arg(long, default_value = "initramfs")]
     root: String,
-    /// Each program the kernel runs as init, as PATH=FILE (path in the guest, file here).
+    /// Each program the kernel tries as init, as PATH=FILE (path in the guest, file here).
     #[arg(long, value_name = "PATH=FILE")]
     init: Vec<String>,
+    /// A register the entry pins besides RTMR2, as NAME=HEX (TDX: mr_td, rtmr0, rtmr1).
+    #[arg(long, value_name = "NAME=HEX")]
+    pin: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -55,7 +62,30 @@ fn main() -> ExitCode {
             root: &args.root,
             inits: &inits,
         };
-        let entry = reference_entry(&args.name, &args.tee, &events(&boot));
+        let mut pinned = Vec::new();
+        for spec in &args.pin {
+            let (name, value) =
+                spec.split_once('=').ok_or_else(|| format!("--pin {spec:?} is not NAME=HEX"))?;
+            if value.len() != 96 || !value.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(format!("--pin {name}: {value:?} is not 48 bytes of hex"));
+            }
+            pinned.push((name.to_owned(), value.to_owned()));
+        }
+        if args.tee == "sim" {
+            pinned.push(("measurement".into(), sim_launch_measurement(args.cmdline.as_bytes())));
+        }
+        let missing: Vec<_> = launch_values(&args.tee)
+            .iter()
+            .filter(|r| !pinned.iter().any(|(name, _)| name == *r))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "a {} entry must pin {missing:?} too (--pin NAME=HEX): RTMR2 alone identifies \
+                 no kernel",
+                args.tee
+            ));
+        }
+        let entry = reference_entry(&args.name, &args.tee, &pinned, &events(&boot));
         serde_json::to_string_pretty(&serde_json::json!({"entries": [entry]}))
             .map_err(|e| e.to_string())
     };

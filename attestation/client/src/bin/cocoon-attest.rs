@@ -1,5 +1,16 @@
-//! `cocoon-attest`: attests this guest to a KBS-protocol verifier (`attest serve`, or
-//! Trustee's KBS) and prints the resource it releases.
+//! `cocoon-attest`: attests this guest to `attest serve` over the KBS protocol's messages
+//! and prints the resource it releases.
+//!
+//! Not (yet) a client of Trustee's KBS itself: that wants the session cookie kept between
+//! `auth` and `attest`, Trustee's report-data binding, and its own per-TEE evidence JSON.
+//!
+//! What the guest can and cannot tell: the resource is sealed to a key that never leaves
+//! this guest, so nobody else can read it. But the connection is plain HTTP and nothing
+//! authenticates the verifier, so a host that controls the network can answer in its place
+//! and seal a secret of its own choosing to the same public key; the guest cannot tell it
+//! from the real one. Until the verifier is authenticated (TLS with a CA pinned in the
+//! measured image), use released secrets only where a wrong one fails safely (a disk key
+//! that does not open the disk), never as something to trust.
 //!
 //! ```text
 //! cocoon-attest --kbs http://10.0.2.2:8080 --resource default/key/disk
