@@ -22,7 +22,8 @@ pub struct Boot<'a> {
     pub initramfs: Option<&'a [u8]>,
     /// The root's identity text: `initramfs`, or `ext2 <device> ro|rw uuid=… label=…`.
     pub root: &'a str,
-    /// Each program the kernel runs as init, in order, with its path.
+    /// Each program the kernel tries as init, in order, with its path (each is measured
+    /// before it is loaded, so one that then fails to run is logged too).
     pub inits: &'a [(&'a str, &'a [u8])],
 }
 
