@@ -33,9 +33,6 @@ pub enum EventLogError {
     Parse(ParseError),
     /// The log cannot be replayed.
     Replay(ReplayError),
-    /// A log came with a report that has no registers to replay it to (a version-1 sim
-    /// report).
-    NoRegisters,
     /// A replayed register differs from the quote's.
     RtmrMismatch {
         /// Which RTMR (0..=3).
@@ -52,9 +49,6 @@ impl fmt::Display for EventLogError {
         match self {
             Self::Parse(e) => write!(f, "event log malformed: {e}"),
             Self::Replay(e) => write!(f, "event log cannot be replayed: {e}"),
-            Self::NoRegisters => {
-                f.write_str("an event log came with a report that has no registers (sim v1)")
-            }
             Self::RtmrMismatch { rtmr, quoted, replayed } => {
                 write!(
                     f,

@@ -41,16 +41,53 @@ pub enum VerifiedEvidence {
         /// The events, if a log was supplied (it replayed to the quote's RTMRs).
         events: Option<Vec<EventSummary>>,
     },
-    /// An SNP report.
-    Snp(Box<VerifiedSnpReport>),
+    /// An SNP report, with the event log that came with it, replayed.
+    Snp {
+        /// The verified report.
+        report: Box<VerifiedSnpReport>,
+        /// The log, replayed; it is worth nothing until the report data is found to bind it
+        /// (appraisal checks that: [`BoundLog`]).
+        log: Option<BoundLog>,
+    },
     /// A simulated report (only with `allow_sim`), with its replayed event log if one came
     /// with it.
     Sim {
         /// The verified report (boxed: with its registers it is larger than the others).
         report: Box<VerifiedSimReport>,
-        /// The events, if a log was supplied (it replayed to the report's registers).
+        /// The events, if a log was supplied to a report with registers (it replayed to them).
         events: Option<Vec<EventSummary>>,
+        /// The log, if one was supplied to a report without registers (version 1, as under
+        /// `sim.registers=none`): as SNP's.
+        log: Option<BoundLog>,
     },
+}
+
+/// An event log that came with a report that has no runtime registers (SEV-SNP, a version-1
+/// sim report), replayed into RTMR0..3 as software registers.
+///
+/// Nothing vouches for it by itself: the kernel binds the log into the report data instead
+/// (`tee::eventlog::log_bound`), so appraisal trusts these registers and events only once
+/// the report data is found to be `log_bound_report_data(binding, log)`.
+#[derive(Debug, Clone)]
+pub struct BoundLog {
+    /// The log, as sent.
+    pub bytes: Vec<u8>,
+    /// RTMR0..3 as the log replays them.
+    pub registers: [[u8; 48]; 4],
+    /// The events.
+    pub events: Vec<EventSummary>,
+}
+
+impl BoundLog {
+    /// Parses and replays `log`.
+    ///
+    /// # Errors
+    /// [`EventLogError`] if it does not parse or replay.
+    pub fn replay(log: &[u8]) -> Result<Self, EventLogError> {
+        let parsed = tee::eventlog::EventLog::parse(log).map_err(EventLogError::Parse)?;
+        let registers = tee::eventlog::replay_rtmrs(&parsed).map_err(EventLogError::Replay)?;
+        Ok(Self { bytes: log.to_vec(), registers, events: crate::eventlog::summarize(&parsed) })
+    }
 }
 
 /// Why evidence failed verification.
@@ -124,23 +161,30 @@ pub fn verify_evidence(
             certs.extend_from_slice(opts.extra_certs);
             let mut crls = evidence.crls.clone();
             crls.extend_from_slice(opts.extra_crls);
-            verify_snp_report_with_crls(&evidence.bytes, &certs, &crls, opts.at)
-                .map(|r| VerifiedEvidence::Snp(Box::new(r)))
-                .map_err(VerifyError::Snp)
+            let report = verify_snp_report_with_crls(&evidence.bytes, &certs, &crls, opts.at)
+                .map_err(VerifyError::Snp)?;
+            let log = evidence.event_log.as_deref().map(BoundLog::replay).transpose();
+            Ok(VerifiedEvidence::Snp {
+                report: Box::new(report),
+                log: log.map_err(VerifyError::EventLog)?,
+            })
         }
         TeeKind::Sim => {
             let report =
                 verify_sim_report(&evidence.bytes, opts.allow_sim).map_err(VerifyError::Sim)?;
             // The kernel's measured-boot log replays to the report's registers as TDX's CCEL
-            // does to the quote's; a version-1 report has none, so nothing could vouch for it.
-            let events = match (&evidence.event_log, &report.registers) {
-                (None, _) => None,
+            // does to the quote's; a version-1 report has none, and then the report data
+            // binds the log, as under SNP.
+            let (events, log) = match (&evidence.event_log, &report.registers) {
+                (None, _) => (None, None),
                 (Some(log), Some(registers)) => {
-                    Some(check_event_log(log, registers).map_err(VerifyError::EventLog)?)
+                    (Some(check_event_log(log, registers).map_err(VerifyError::EventLog)?), None)
                 }
-                (Some(_), None) => return Err(VerifyError::EventLog(EventLogError::NoRegisters)),
+                (Some(log), None) => {
+                    (None, Some(BoundLog::replay(log).map_err(VerifyError::EventLog)?))
+                }
             };
-            Ok(VerifiedEvidence::Sim { report: Box::new(report), events })
+            Ok(VerifiedEvidence::Sim { report: Box::new(report), events, log })
         }
     }
 }
@@ -150,8 +194,17 @@ impl VerifiedEvidence {
     pub fn tee(&self) -> TeeKind {
         match self {
             Self::Tdx { .. } => TeeKind::Tdx,
-            Self::Snp(_) => TeeKind::Snp,
+            Self::Snp { .. } => TeeKind::Snp,
             Self::Sim { .. } => TeeKind::Sim,
+        }
+    }
+
+    /// Returns the event log that came with a report without runtime registers, replayed;
+    /// trust it only once the report data binds it (see [`BoundLog`]).
+    pub fn bound_log(&self) -> Option<&BoundLog> {
+        match self {
+            Self::Snp { log, .. } | Self::Sim { log, .. } => log.as_ref(),
+            Self::Tdx { .. } => None,
         }
     }
 
@@ -159,7 +212,7 @@ impl VerifiedEvidence {
     pub fn report_data(&self) -> [u8; 64] {
         match self {
             Self::Tdx { quote, .. } => *quote.quote.report_data(),
-            Self::Snp(r) => r.report.report_data,
+            Self::Snp { report: r, .. } => r.report.report_data,
             Self::Sim { report, .. } => report.report_data,
         }
     }
@@ -169,7 +222,7 @@ impl VerifiedEvidence {
     pub fn debug(&self) -> bool {
         match self {
             Self::Tdx { quote, .. } => quote.quote.body.td10().td_attributes[0] & 1 != 0,
-            Self::Snp(r) => r.report.policy.debug_allowed(),
+            Self::Snp { report: r, .. } => r.report.policy.debug_allowed(),
             Self::Sim { report, .. } => report.debug,
         }
     }
@@ -193,7 +246,7 @@ impl VerifiedEvidence {
                     m.insert(name, hex::encode(r));
                 }
             }
-            Self::Snp(r) => {
+            Self::Snp { report: r, .. } => {
                 let r = &r.report;
                 m.insert("measurement", hex::encode(r.measurement));
                 m.insert("host_data", hex::encode(r.host_data));

@@ -105,8 +105,68 @@ fn a_sim_report_s_log_replays_to_its_registers_and_a_changed_one_does_not() {
     other.event_log = Some(bad);
     let e = verify_sim(&other).unwrap_err();
     assert!(e.contains("replays RTMR"), "a changed log must not replay to the registers: {e}");
-    let e = verify_sim(&sim_evidence(&log, false)).unwrap_err();
-    assert!(e.contains("no registers"), "{e}");
+}
+
+/// A report without registers (SNP, a version-1 sim report): the log counts only once the
+/// report data binds it, `SHA-512(domain ‖ binding ‖ SHA-384(log))`; its replay then gives
+/// the registers reference values pin. One changed byte of the log, or a report that binds
+/// the nonce alone, leaves the log out and the report data refused.
+#[test]
+fn without_registers_the_log_counts_only_when_the_report_data_binds_it() {
+    use attestation::appraisal::{Policy, ReferenceValues, Status};
+    let log = read("ccel/go-tdx-guest/ccel_data.dat");
+    let nonce = "N".repeat(55);
+    let binding = attestation::binding::expected_report_data(nonce.as_bytes(), b"");
+    let appraise = |report_data: [u8; 64], sent_log: &[u8]| {
+        let body = tee_abi::sim::SimReportBody {
+            measurement: [7; 48],
+            report_data,
+            registers: None,
+            debug: false,
+        };
+        let mut evidence = sim_evidence(sent_log, false);
+        evidence.bytes = body.sign();
+        evidence.nonce = Some(nonce.clone());
+        let opts = attestation::verifier::VerifyOptions {
+            collateral: None,
+            extra_certs: &[],
+            extra_crls: &[],
+            at: common::at("2025-07-01T00:00:00Z"),
+            allow_sim: true,
+        };
+        let verified = attestation::verifier::verify_evidence(&evidence, opts).unwrap();
+        let policy = Policy { allow_simulated: true, ..Policy::default() };
+        let at = common::at("2025-07-01T00:00:00Z");
+        attestation::appraisal::appraise(
+            &verified,
+            &evidence,
+            &policy,
+            &ReferenceValues::default(),
+            at,
+        )
+    };
+    let bound = tee::eventlog::log_bound_report_data(&binding, &log);
+    let v = appraise(bound, &log);
+    assert_eq!(v.status, Status::Affirming, "{v}");
+    let replayed =
+        tee::eventlog::replay_rtmrs(&tee::eventlog::EventLog::parse(&log).unwrap()).unwrap();
+    assert_eq!(v.measurements["rtmr1"], hex::encode(replayed[1]));
+    assert!(v.events.as_ref().is_some_and(|e| e.len() > 10));
+
+    // One event's digest changed: the log still parses and replays, but is not the bound one.
+    let listed = check_event_log(&log, &replayed).unwrap();
+    let digest = hex::decode(&listed[5].sha384).unwrap();
+    let at = log.windows(48).position(|w| w == &digest[..]).unwrap();
+    let mut changed = log.clone();
+    changed[at] ^= 1;
+    let v = appraise(bound, &changed);
+    assert_eq!(v.failing().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["report_data"]);
+    assert!(!v.measurements.contains_key("rtmr1") && v.events.is_none(), "{v}");
+
+    // The nonce bound alone, with a log sent alongside: refused, the log unused.
+    let v = appraise(binding, &log);
+    assert_eq!(v.failing().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["report_data"]);
+    assert!(v.events.is_none());
 }
 
 #[test]

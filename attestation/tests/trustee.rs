@@ -94,7 +94,9 @@ fn every_real_report_in_trustee_json_verifies_like_the_raw_report() {
         let mut bare = Evidence::detect(&raw).unwrap();
         bare.certs = certs;
         let from_raw = verify(&bare);
-        let (VerifiedEvidence::Snp(a), VerifiedEvidence::Snp(b)) = (&from_json, &from_raw) else {
+        let (VerifiedEvidence::Snp { report: a, .. }, VerifiedEvidence::Snp { report: b, .. }) =
+            (&from_json, &from_raw)
+        else {
             panic!("{name}: not SNP");
         };
         assert_eq!((a.generation, a.signer), (b.generation, b.signer), "{name}");

@@ -11,6 +11,10 @@
 //! reference's, and the verdict the guest prints must name the claim (`measurement.rtmr2`,
 //! expected vs observed) and the event that differs (`cocoon.initramfs`, with the digests the
 //! host computes of both images). No secret may be printed.
+//!
+//! Both boots run twice: with the sim's registers (as TDX) and with `sim.registers=none` (as
+//! SEV-SNP, where the kernel binds its log into the report data and the verifier replays
+//! the log into the registers it appraises).
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -20,8 +24,20 @@ use sha2::{Digest as _, Sha384};
 
 use crate::qemu::{BootOutcome, BootSpec, boot};
 
-/// The guest's command line (static addressing on slirp's network).
-const CMDLINE: &str = "console=ttyS0 quiet tee=sim ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off";
+/// The two ways the guest boots, as (reference entry name, command line): with the sim's
+/// registers (as TDX), and without them (`sim.registers=none`, as SEV-SNP: the kernel binds
+/// its log into the report data instead, and the verifier replays it).
+const SCENARIOS: [(&str, &str); 2] = [
+    (
+        "cocoon test image",
+        "console=ttyS0 quiet tee=sim ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off",
+    ),
+    (
+        "cocoon test image, no registers",
+        "console=ttyS0 quiet tee=sim sim.registers=none \
+         ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off",
+    ),
+];
 
 /// The comment whose last letter the changed image flips.
 const VARIANT: &[u8] = b"# measured-boot variant: a";
@@ -66,67 +82,81 @@ pub fn run(
     std::fs::write(&good_path, &image).map_err(|e| e.to_string())?;
     std::fs::write(&changed_path, &changed).map_err(|e| e.to_string())?;
 
-    // The verifier, with the reference values predicted for the good image.
+    // The verifier, with the reference values predicted for the good image, booted each way.
     let inits: [(&str, &[u8]); 1] = [("/init", &init)];
-    let events = images::measurements::events(&images::measurements::Boot {
-        cmdline: CMDLINE.as_bytes(),
-        initramfs: Some(&image),
-        root: "initramfs",
-        inits: &inits,
-    });
-    let launch = images::measurements::sim_launch_measurement(CMDLINE.as_bytes());
-    let pinned = [("measurement".to_owned(), launch)];
-    let refs = serde_json::json!({"entries": [images::measurements::reference_entry(
-        "cocoon test image", "sim", &pinned, &events)]});
+    let mut entries = Vec::new();
+    let mut registers = Vec::new();
+    for (name, cmdline) in SCENARIOS {
+        let events = images::measurements::events(&images::measurements::Boot {
+            cmdline: cmdline.as_bytes(),
+            initramfs: Some(&image),
+            root: "initramfs",
+            inits: &inits,
+        });
+        let launch = images::measurements::sim_launch_measurement(cmdline.as_bytes());
+        let pinned = [("measurement".to_owned(), launch)];
+        entries.push(images::measurements::reference_entry(name, "sim", &pinned, &events));
+        registers.push(hex::encode(images::measurements::register(&events)));
+    }
+    let refs = serde_json::json!({ "entries": entries });
     let secret = hex::encode(random_bytes(16)?);
     let _server = start_server(&work, port, &refs, &secret)?;
 
-    let spec = |initrd: &Path| BootSpec {
-        initrd: Some(initrd.into()),
-        nic: true,
-        access_platform: true,
-        ..BootSpec::pvh(elf, CMDLINE)
-    };
-    let good = boot(&spec(&good_path)).map_err(|e| format!("cannot start qemu: {e}"))?;
-    let said = |out: &BootOutcome, tag: &str| {
-        out.output.lines().find_map(|l| l.trim_end().strip_prefix(tag).map(str::to_owned))
-    };
-    if said(&good, "cocoon-attest exit ").as_deref() != Some("0")
-        || said(&good, "secret: ").as_deref() != Some(secret.as_str())
-    {
-        return Err(describe(&good, "the guest did not print the released secret"));
+    let mut summary = Vec::new();
+    for ((name, cmdline), rtmr2) in SCENARIOS.into_iter().zip(&registers) {
+        let spec = |initrd: &Path| BootSpec {
+            initrd: Some(initrd.into()),
+            nic: true,
+            access_platform: true,
+            ..BootSpec::pvh(elf, cmdline)
+        };
+        let good = boot(&spec(&good_path)).map_err(|e| format!("cannot start qemu: {e}"))?;
+        if said(&good, "cocoon-attest exit ").as_deref() != Some("0")
+            || said(&good, "secret: ").as_deref() != Some(secret.as_str())
+        {
+            return Err(describe(&good, &format!("{name}: the guest printed no released secret")));
+        }
+        let denied = boot(&spec(&changed_path)).map_err(|e| format!("cannot start qemu: {e}"))?;
+        if said(&denied, "cocoon-attest exit ").as_deref() != Some("1")
+            || denied.output.contains(&secret)
+        {
+            let what = format!("{name}: the changed image was not refused (exit 1, no secret)");
+            return Err(describe(&denied, &what));
+        }
+        let claim =
+            said(&denied, "said:   failing claim measurement.rtmr2: ").ok_or_else(|| {
+                describe(&denied, &format!("{name}: the refusal names no measurement.rtmr2 claim"))
+            })?;
+        if !claim.starts_with(&format!("expected {rtmr2} (from {name:?}), observed ")) {
+            let what = format!("{name}: measurement.rtmr2 should expect {rtmr2}");
+            return Err(describe(&denied, &what));
+        }
+        let digest = |b: &[u8]| hex::encode(Sha384::digest(b));
+        let event = format!(
+            "expected \"cocoon.initramfs {n} bytes\" with SHA-384 {}, observed \"cocoon.initramfs \
+             {n} bytes\" with SHA-384 {}",
+            digest(&image),
+            digest(&changed),
+            n = image.len()
+        );
+        let named = said(&denied, "said:   failing claim event.rtmr2[1] (log event 1): ");
+        if named.as_deref() != Some(event.as_str()) {
+            let what = format!("{name}: the refusal should name the event: {event}");
+            return Err(describe(&denied, &what));
+        }
+        summary.push(format!(
+            "{name}: secret released in {:.1} s, the one-byte-changed image refused naming RTMR2 \
+             and cocoon.initramfs in {:.1} s",
+            good.elapsed.as_secs_f64(),
+            denied.elapsed.as_secs_f64()
+        ));
     }
+    Ok(summary.join("; "))
+}
 
-    let denied = boot(&spec(&changed_path)).map_err(|e| format!("cannot start qemu: {e}"))?;
-    if said(&denied, "cocoon-attest exit ").as_deref() != Some("1")
-        || denied.output.contains(&secret)
-    {
-        return Err(describe(&denied, "the changed image was not refused (exit 1, no secret)"));
-    }
-    let rtmr2 = hex::encode(images::measurements::register(&events));
-    let claim = said(&denied, "said:   failing claim measurement.rtmr2: ")
-        .ok_or_else(|| describe(&denied, "the refusal names no measurement.rtmr2 claim"))?;
-    if !claim.starts_with(&format!("expected {rtmr2} (from \"cocoon test image\"), observed ")) {
-        return Err(describe(&denied, &format!("measurement.rtmr2 should expect {rtmr2}")));
-    }
-    let digest = |b: &[u8]| hex::encode(Sha384::digest(b));
-    let event = format!(
-        "expected \"cocoon.initramfs {n} bytes\" with SHA-384 {}, observed \"cocoon.initramfs {n} \
-         bytes\" with SHA-384 {}",
-        digest(&image),
-        digest(&changed),
-        n = image.len()
-    );
-    let named = said(&denied, "said:   failing claim event.rtmr2[1] (log event 1): ");
-    if named.as_deref() != Some(event.as_str()) {
-        return Err(describe(&denied, &format!("the refusal should name the event: {event}")));
-    }
-    Ok(format!(
-        "secret released in {:.1} s; the one-byte-changed image refused naming RTMR2 and \
-         cocoon.initramfs in {:.1} s",
-        good.elapsed.as_secs_f64(),
-        denied.elapsed.as_secs_f64()
-    ))
+/// Returns the rest of the first console line that starts with `tag`.
+fn said(out: &BootOutcome, tag: &str) -> Option<String> {
+    out.output.lines().find_map(|l| l.trim_end().strip_prefix(tag).map(str::to_owned))
 }
 
 /// Starts `attest serve --allow-sim` on `port` with `refs`, releasing `secret` at

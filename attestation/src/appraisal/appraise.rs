@@ -8,6 +8,7 @@ use crate::binding::{Binding, expected_report_data, trustee_report_data};
 use crate::evidence::{Evidence, TeeKind};
 use crate::time::VerificationTime;
 use crate::verifier::{VerifiedEvidence, VerifyError};
+use tee::eventlog::log_bound_report_data;
 
 /// Builds the verdict for evidence that failed verification: one failing claim naming why.
 pub fn denied_unverified(
@@ -106,7 +107,7 @@ pub fn appraise(
                 v.events = Some(events.clone());
             }
         }
-        VerifiedEvidence::Snp(r) => {
+        VerifiedEvidence::Snp { report: r, .. } => {
             let signer = format!("{:?}", r.signer).to_uppercase();
             v.push(Claim::new(
                 "evidence",
@@ -185,8 +186,10 @@ pub fn appraise(
     };
     v.push(Claim::new("debug", expected, debug.to_string(), policy.debug_allowed || !debug));
     allowed_values(&mut v, policy);
-    reference_match(&mut v, verified.tee(), policy, refs);
+    // The binding first: where it vouches for a log (no runtime registers), the log's
+    // replayed registers become measurements the reference values can pin.
     binding(&mut v, verified, evidence, policy);
+    reference_match(&mut v, verified.tee(), policy, refs);
     v
 }
 
@@ -287,21 +290,53 @@ fn first_differing_event(
 
 fn binding(v: &mut Verdict, verified: &VerifiedEvidence, evidence: &Evidence, policy: &Policy) {
     let observed = hex::encode(verified.report_data());
-    match &evidence.nonce {
-        Some(nonce) => {
-            let want = hex::encode(expected_report_data(nonce.as_bytes(), &evidence.runtime_data));
-            let mut expected = format!("SHA-512(nonce ‖ runtime_data) = {want}");
-            let mut ok = want == observed;
-            if let Binding::CocoonOrTrustee { trustee_runtime_data } = &evidence.binding {
-                let trustee = hex::encode(trustee_report_data(trustee_runtime_data));
-                ok |= trustee == observed;
-                expected.push_str(&format!(", or Trustee's SHA-384(R₃) ‖ 0¹⁶ = {trustee}"));
-            }
-            v.push(Claim::new("report_data", expected, observed, ok));
-        }
-        None if policy.require_nonce => {
+    let log = verified.bound_log();
+    let Some(nonce) = &evidence.nonce else {
+        if policy.require_nonce {
             v.push(Claim::new("report_data", "bound to a nonce", "evidence names no nonce", false));
         }
-        None => {}
+        if log.is_some() {
+            v.push(Claim::new(
+                "event_log",
+                "bound by the report data (this TEE has no runtime registers)",
+                "not checked without the nonce: its events are not used",
+                true,
+            ));
+        }
+        return;
+    };
+    let mut candidates = vec![(
+        "SHA-512(nonce ‖ runtime_data)",
+        expected_report_data(nonce.as_bytes(), &evidence.runtime_data),
+    )];
+    if let Binding::CocoonOrTrustee { trustee_runtime_data } = &evidence.binding {
+        candidates.push(("Trustee's SHA-384(R₃) ‖ 0¹⁶", trustee_report_data(trustee_runtime_data)));
+    }
+    // What the report data must be: each binding, wrapped with the log where one is bound.
+    let wanted: Vec<(String, [u8; 64])> = candidates
+        .into_iter()
+        .map(|(how, want)| match log {
+            Some(log) => (
+                format!("SHA-512(log-bound domain ‖ {how} ‖ SHA-384(event log))"),
+                log_bound_report_data(&want, &log.bytes),
+            ),
+            None => (how.to_owned(), want),
+        })
+        .collect();
+    let ok = wanted.iter().any(|(_, want)| *want == verified.report_data());
+    let expected: Vec<String> =
+        wanted.iter().map(|(how, want)| format!("{how} = {}", hex::encode(want))).collect();
+    v.push(Claim::new("report_data", expected.join(", or "), observed, ok));
+    if let (Some(log), true) = (log, ok) {
+        v.push(Claim::new(
+            "event_log",
+            "bound by the report data (this TEE has no runtime registers)",
+            format!("{} events, replayed into software registers", log.events.len()),
+            true,
+        ));
+        for (name, register) in ["rtmr0", "rtmr1", "rtmr2", "rtmr3"].iter().zip(&log.registers) {
+            v.measurements.insert((*name).to_owned(), hex::encode(register));
+        }
+        v.events = Some(log.events.clone());
     }
 }

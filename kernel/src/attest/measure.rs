@@ -20,10 +20,12 @@
 //! disk's UUID and label: start at 48 zero bytes, and for each event in order
 //! `RTMR2 = SHA-384(RTMR2 ‖ digest)`.
 //!
-//! SEV-SNP has no runtime registers: there the log alone carries the measurements, and
-//! nothing binds it into the report yet (a kernel-side binding of the log's digest into the
-//! report data is open work), so a verifier must not trust an SNP log today; `attest`
-//! ignores one. Without a TEE the log is kept all the same (nothing can vouch for it).
+//! SEV-SNP has no runtime registers (nor does the simulated TEE under `sim.registers=none`,
+//! which plays that case in CI): there the log alone carries the measurements, and the
+//! kernel binds the log into every report it asks for instead (`super::evidence::collect_at`,
+//! `tee::eventlog::log_bound`). A verifier that finds the report data binding the log
+//! replays the log into software registers and appraises those. Without a TEE the log is
+//! kept all the same (nothing can vouch for it).
 
 use alloc::format;
 use alloc::string::String;

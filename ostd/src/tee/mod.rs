@@ -227,6 +227,18 @@ pub(crate) fn is_tdx_early() -> bool {
     *TDX.call_once(|| detect() == Platform::Tdx)
 }
 
+/// Returns whether the platform has runtime measurement registers the kernel can extend:
+/// TDX's RTMRs, and the simulated TEE's unless the command line says `sim.registers=none`
+/// (which plays SEV-SNP's case, so the register-less path runs under CI too). Not SEV-SNP,
+/// and not without a TEE.
+pub fn has_runtime_registers() -> bool {
+    match platform() {
+        Platform::Tdx => true,
+        Platform::Sim => crate::boot::boot_info().cmdline.value("sim.registers") != Some("none"),
+        Platform::SevSnp | Platform::None => false,
+    }
+}
+
 /// Returns how much memory the simulated TEE should present as unaccepted
 /// (`sim.unaccepted=MiB` under `tee=sim`, at most 1 GiB), in bytes; 0 elsewhere.
 pub(crate) fn sim_unaccepted_bytes() -> u64 {
@@ -319,6 +331,9 @@ pub(crate) fn convert_to_private(paddr: Paddr, count: usize) -> Result<(), TeeEr
 pub fn extend_measurement(index: MrIndex, digest: &[u8; 48]) -> Result<(), TeeError> {
     const WHAT: &str = "measurement registers";
     match platform() {
+        p @ Platform::Sim if !has_runtime_registers() => {
+            Err(TeeError::Unsupported { platform: p, primitive: WHAT })
+        }
         Platform::Sim => {
             sim::extend(index, digest);
             Ok(())
@@ -337,6 +352,9 @@ pub fn extend_measurement(index: MrIndex, digest: &[u8; 48]) -> Result<(), TeeEr
 pub fn measurement_registers() -> Result<[[u8; 48]; MrIndex::COUNT], TeeError> {
     const WHAT: &str = "measurement registers";
     match platform() {
+        p @ Platform::Sim if !has_runtime_registers() => {
+            Err(TeeError::Unsupported { platform: p, primitive: WHAT })
+        }
         Platform::Sim => Ok(sim::registers()),
         Platform::Tdx => tdx::registers(),
         p @ (Platform::None | Platform::SevSnp) => {
@@ -353,7 +371,7 @@ pub fn measurement_registers() -> Result<[[u8; 48]; MrIndex::COUNT], TeeError> {
 /// [`TeeError::Unsupported`] without a TEE.
 pub fn report(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
     match platform() {
-        Platform::Sim => Ok(sim::report(report_data)),
+        Platform::Sim => Ok(sim::report(report_data, has_runtime_registers())),
         Platform::Tdx => tdx::report(report_data),
         Platform::SevSnp => snp::report(report_data),
         p @ Platform::None => Err(TeeError::Unsupported { platform: p, primitive: "reports" }),

@@ -72,12 +72,13 @@ pub(super) fn registers() -> [Register; REGISTER_COUNT] {
     *REGISTERS.lock()
 }
 
-/// Returns a signed version-2 report binding `report_data` and the registers as they are now.
-pub(super) fn report(report_data: &[u8; 64]) -> Vec<u8> {
+/// Returns a signed report binding `report_data`: version 2 with the registers as they are
+/// now, or version 1 without them when `with_registers` is false (`sim.registers=none`).
+pub(super) fn report(report_data: &[u8; 64], with_registers: bool) -> Vec<u8> {
     let body = SimReportBody {
         measurement: LAUNCH.get().copied().unwrap_or([0; 48]),
         report_data: *report_data,
-        registers: Some(registers()),
+        registers: with_registers.then(registers),
         debug: false,
     };
     body.sign()

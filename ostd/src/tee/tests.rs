@@ -13,13 +13,22 @@ fn sim_or_skip(test: &str) -> bool {
     sim
 }
 
+/// As [`sim_or_skip`], and the registers on (not `sim.registers=none`).
+fn sim_registers_or_skip(test: &str) -> bool {
+    let on = sim_or_skip(test) && has_runtime_registers();
+    if platform() == Platform::Sim && !on {
+        crate::early_println!("ktest {test}: skipped: sim.registers=none");
+    }
+    on
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| alloc::format!("{b:02x}")).collect()
 }
 
 crate::ktest! {
     fn measurement_registers_follow_the_rtmr_extend_rule() {
-        if !sim_or_skip("measurement_registers_follow_the_rtmr_extend_rule") {
+        if !sim_registers_or_skip("measurement_registers_follow_the_rtmr_extend_rule") {
             return;
         }
         let index = MrIndex::new(3).unwrap();
@@ -32,7 +41,7 @@ crate::ktest! {
     }
 
     fn a_sim_report_binds_the_report_data_and_the_registers() {
-        if !sim_or_skip("a_sim_report_binds_the_report_data_and_the_registers") {
+        if !sim_registers_or_skip("a_sim_report_binds_the_report_data_and_the_registers") {
             return;
         }
         let data: [u8; 64] = core::array::from_fn(|i| i as u8);
@@ -49,6 +58,21 @@ crate::ktest! {
         // The host checks this one with `attest verify --allow-sim` (tests/src/sim_evidence.rs).
         crate::early_println!("sim-evidence report {}", hex(&bytes));
         crate::early_println!("sim-evidence registers {}", hex(parsed.body.registers.unwrap().as_flattened()));
+    }
+
+    fn without_registers_the_sim_refuses_extends_and_reports_version_1() {
+        if !sim_or_skip("without_registers_the_sim_refuses_extends_and_reports_version_1")
+            || has_runtime_registers()
+        {
+            return;
+        }
+        let refused = extend_measurement(MrIndex::new(1).unwrap(), &[0x11; 48]);
+        assert!(matches!(refused, Err(TeeError::Unsupported { .. })));
+        assert!(matches!(measurement_registers(), Err(TeeError::Unsupported { .. })));
+        let data = [0x42; 64];
+        let bytes = report(&data).unwrap();
+        let parsed = tee_abi::sim::parse(&bytes).unwrap();
+        assert_eq!((parsed.body.report_data, parsed.body.registers), (data, None));
     }
 
     fn unaccepted_memory_is_accepted_a_chunk_at_a_time_as_it_is_handed_out() {

@@ -75,9 +75,10 @@ fn main() -> ExitCode {
         tests::measured_boot::run(&elf, &scratch, describe_failure),
     );
     record(
-        "launch → attest → secret under tee=sim: cocoon-attest in the guest walks the KBS \
-         protocol with attest serve on the host and prints the secret; the same image with one \
-         byte changed is refused, naming measurement.rtmr2 and the cocoon.initramfs event",
+        "launch → attest → secret under tee=sim, with registers and without (as SNP: the log \
+         bound into the report data): cocoon-attest walks the KBS protocol with attest serve on \
+         the host and prints the secret; one byte changed in the image is refused, naming \
+         measurement.rtmr2 and the cocoon.initramfs event",
         tests::secret_release::run(&elf, &scratch, describe_failure),
     );
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
