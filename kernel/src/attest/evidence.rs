@@ -87,6 +87,21 @@ impl Evidence {
     }
 }
 
+/// Returns the report data the kernel asks the platform for when a program asks for
+/// `report_data`: the same where there are runtime registers; where there are none (SEV-SNP,
+/// `sim.registers=none`), `report_data` bound with the kernel's event log as it is now
+/// (`tee::eventlog::log_bound`). Every path that asks for a report on a program's behalf
+/// (configfs-tsm, `/dev/sev-guest`, `/dev/tdx_guest`) goes through here, so no program gets
+/// a report over report data of its own choosing there, which would let it vouch for a log
+/// it made up.
+pub fn requested_report_data(report_data: &[u8; 64]) -> [u8; 64] {
+    if ostd::tee::has_runtime_registers() {
+        *report_data
+    } else {
+        tee::eventlog::log_bound_report_data(report_data, &super::measure::log_bytes())
+    }
+}
+
 /// Asks the platform for evidence binding `report_data`, and checks what comes back.
 pub fn collect(report_data: &[u8; 64]) -> Result<Evidence, EvidenceError> {
     collect_at(report_data, 0)
@@ -99,11 +114,7 @@ pub fn collect(report_data: &[u8; 64]) -> Result<Evidence, EvidenceError> {
 /// `tee::eventlog::log_bound_report_data(report_data, log)`, not `report_data` itself (see
 /// that module for why and how a verifier checks it).
 pub fn collect_at(report_data: &[u8; 64], privlevel: u32) -> Result<Evidence, EvidenceError> {
-    let requested = if ostd::tee::has_runtime_registers() {
-        *report_data
-    } else {
-        tee::eventlog::log_bound_report_data(report_data, &super::measure::log_bytes())
-    };
+    let requested = requested_report_data(report_data);
     let report_data = &requested;
     let ostd::tee::Quote { evidence: bytes, certificates } =
         ostd::tee::quote_at(report_data, privlevel).map_err(EvidenceError::Platform)?;

@@ -120,6 +120,7 @@ impl FileLike for GuestDevice {
 fn tdx_get_report0(arg: u64, mem: &UserMem) -> SysResult<u64> {
     let mut report_data = [0u8; 64];
     mem.read(arg, &mut report_data)?;
+    let report_data = super::evidence::requested_report_data(&report_data);
     let tdreport = ostd::tee::report(&report_data).map_err(|e| {
         log::warn!("/dev/tdx_guest: {e}");
         Errno::EIO
@@ -184,6 +185,8 @@ fn snp_report(cmd: u32, io: &SnpIoctl, mem: &UserMem, exitinfo2: &mut u64) -> Sy
     if wants_certs && (certs_len > CERTS_MAX || certs_len % 4096 != 0) {
         return Err(Errno::EINVAL);
     }
+    // SNP has no runtime registers: the kernel binds its log into the report data.
+    let user_data = super::evidence::requested_report_data(&user_data);
     let quote = ostd::tee::quote_at(&user_data, vmpl).map_err(|e| {
         log::warn!("/dev/sev-guest: {e}");
         *exitinfo2 = e.snp_exit_info2().unwrap_or(*exitinfo2);
