@@ -72,14 +72,19 @@ fn sim_evidence(log: &[u8], with_registers: bool) -> attestation::evidence::Evid
     }
 }
 
-fn verify_sim(evidence: &attestation::evidence::Evidence) -> Result<usize, String> {
-    let opts = attestation::verifier::VerifyOptions {
+/// Verification options for simulated evidence, at a fixed time.
+fn sim_options() -> attestation::verifier::VerifyOptions<'static> {
+    attestation::verifier::VerifyOptions {
         collateral: None,
         extra_certs: &[],
         extra_crls: &[],
         at: common::at("2025-07-01T00:00:00Z"),
         allow_sim: true,
-    };
+    }
+}
+
+fn verify_sim(evidence: &attestation::evidence::Evidence) -> Result<usize, String> {
+    let opts = sim_options();
     match attestation::verifier::verify_evidence(evidence, opts) {
         Ok(attestation::verifier::VerifiedEvidence::Sim { events, .. }) => {
             Ok(events.map_or(0, |e| e.len()))
@@ -127,13 +132,7 @@ fn without_registers_the_log_counts_only_when_the_report_data_binds_it() {
         let mut evidence = sim_evidence(sent_log, false);
         evidence.bytes = body.sign();
         evidence.nonce = Some(nonce.clone());
-        let opts = attestation::verifier::VerifyOptions {
-            collateral: None,
-            extra_certs: &[],
-            extra_crls: &[],
-            at: common::at("2025-07-01T00:00:00Z"),
-            allow_sim: true,
-        };
+        let opts = sim_options();
         let verified = attestation::verifier::verify_evidence(&evidence, opts).unwrap();
         let policy = Policy { allow_simulated: true, ..Policy::default() };
         let at = common::at("2025-07-01T00:00:00Z");
@@ -174,13 +173,7 @@ fn a_register_off_its_reference_names_the_first_event_that_differs() {
     use attestation::appraisal::{Policy, ReferenceEntry, ReferenceEvent, ReferenceValues};
     let log = read("ccel/go-tdx-guest/ccel_data.dat");
     let evidence = sim_evidence(&log, true);
-    let opts = attestation::verifier::VerifyOptions {
-        collateral: None,
-        extra_certs: &[],
-        extra_crls: &[],
-        at: common::at("2025-07-01T00:00:00Z"),
-        allow_sim: true,
-    };
+    let opts = sim_options();
     let verified = attestation::verifier::verify_evidence(&evidence, opts).unwrap();
     let registers = tee::eventlog::replay_rtmrs(&tee::eventlog::EventLog::parse(&log).unwrap());
     let listed = check_event_log(&log, &registers.unwrap()).unwrap();
