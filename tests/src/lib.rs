@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cpython;
 pub mod debian_workout;
 pub mod ext2_disk;
+pub mod host_checks;
 pub mod ktests;
 pub mod measured_boot;
 pub mod net_clients;

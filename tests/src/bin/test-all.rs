@@ -11,6 +11,7 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use tests::host_checks;
 use tests::qemu::{BootOutcome, BootSpec, Disk, boot};
 
 const BANNER: &str = "cocoon 0.1.0: booted via";
@@ -45,9 +46,12 @@ fn main() -> ExitCode {
         checks.push(Check { name: name.into(), result });
     };
 
-    record("host tests (cargo test)", host_tests());
-    record("formatting (cargo fmt --all --check, rustfmt.toml)", formatting());
-    record("clippy on the host crates (-D warnings, Cargo.toml's [workspace.lints])", clippy());
+    record("host tests (cargo test)", host_checks::host_tests());
+    record("formatting (cargo fmt --all --check, rustfmt.toml)", host_checks::formatting());
+    record(
+        "clippy on the host crates (-D warnings, Cargo.toml's [workspace.lints])",
+        host_checks::clippy(),
+    );
     record(
         "in-kernel tests under PVH, with two virtio-blk disks and a virtio-net NIC on slirp",
         pattern_disks(&scratch).and_then(|disks| {
@@ -278,79 +282,6 @@ fn main() -> ExitCode {
 
 fn flag(args: &[String], name: &str) -> Option<PathBuf> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(PathBuf::from)
-}
-
-fn host_tests() -> Result<String, String> {
-    let status = Command::new("cargo")
-        .args(["test", "-q", "--workspace", "--exclude", "kernel", "--exclude", "ostd"])
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    status
-        .success()
-        .then(|| "all passed".to_string())
-        .ok_or_else(|| format!("cargo test exited with {status}"))
-}
-
-/// The tree is formatted as `rustfmt.toml` says (lines up to 100 columns).
-fn formatting() -> Result<String, String> {
-    let out = Command::new("cargo")
-        .args(["fmt", "--all", "--check"])
-        .output()
-        .map_err(|e| format!("cannot run cargo fmt: {e}"))?;
-    if out.status.success() {
-        return Ok("the tree is formatted".to_string());
-    }
-    let diff = String::from_utf8_lossy(&out.stdout);
-    let files: Vec<&str> =
-        diff.lines().filter_map(|l| l.strip_prefix("Diff in ")).take(10).collect();
-    Err(format!(
-        "cargo fmt --all --check exited with {} (run `cargo fmt --all`): {}{}",
-        out.status,
-        files.join("; "),
-        String::from_utf8_lossy(&out.stderr).trim()
-    ))
-}
-
-/// The host crates pass clippy's default lints and the workspace's own (`[workspace.lints]` in
-/// Cargo.toml) with no warning: every target of the default members, then tee, ext2 and
-/// tee-abi on their own, which checks them as the no_std libraries they are (in the workspace
-/// run other crates turn on their `std` features). The same runs as `make clippy`.
-fn clippy() -> Result<String, String> {
-    let host = ["--workspace", "--exclude", "kernel", "--exclude", "ostd", "--all-targets"];
-    let runs: [&[&str]; 4] =
-        [&host, &["-p", "tee", "--lib"], &["-p", "ext2", "--lib"], &["-p", "tee-abi", "--lib"]];
-    for run in runs {
-        let out = Command::new("cargo")
-            .args(["clippy", "-q", "--message-format=short"])
-            .args(run)
-            .args(["--", "-D", "warnings"])
-            .output()
-            .map_err(|e| format!("cannot run cargo clippy: {e}"))?;
-        if out.status.success() {
-            continue;
-        }
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if stderr.contains("no such command") {
-            return Err("clippy is not installed (rustup component add clippy)".to_string());
-        }
-        // Short-format diagnostics are one line each: `path:line:col: error: message`.
-        // A file shared by several targets reports the same finding more than once.
-        let mut found: Vec<&str> = Vec::new();
-        for line in stderr.lines().filter(|l| l.contains(": error: ")) {
-            if !found.contains(&line) {
-                found.push(line);
-            }
-        }
-        let shown = if found.is_empty() { vec![stderr.trim()] } else { found };
-        return Err(format!(
-            "cargo clippy {} -- -D warnings exited with {} ({} finding(s); first ones):\n      {}",
-            run.join(" "),
-            out.status,
-            shown.len(),
-            shown.iter().take(10).copied().collect::<Vec<_>>().join("\n      ")
-        ));
-    }
-    Ok("no warnings".to_string())
 }
 
 fn tail(out: &BootOutcome) -> String {
