@@ -10,11 +10,9 @@ use std::path::{Path, PathBuf};
 /// Where Linux mounts configfs-tsm's reports.
 pub const REPORTS: &str = "/sys/kernel/config/tsm/report";
 
-/// What the TEE returned for one `inblob`.
+/// What the TEE returned for one `inblob` (which TEE: [`ReportDir::provider`]).
 #[derive(Debug, Clone)]
 pub struct TsmReport {
-    /// `provider`: `tdx_guest`, `sev_guest`, or `cocoon_sim` under `tee=sim`.
-    pub provider: String,
     /// `outblob`: the TDX quote, SNP report or simulated report.
     pub outblob: Vec<u8>,
     /// `auxblob`, if the provider has one (SNP: the certificate table).
@@ -102,7 +100,7 @@ impl ReportDir {
             );
             return Err(TsmError::new(&self.0.join("generation"), "read", &moved));
         }
-        Ok(TsmReport { provider: self.provider()?, outblob, auxblob })
+        Ok(TsmReport { outblob, auxblob })
     }
 }
 

@@ -98,13 +98,7 @@ pub fn appraise(
                 ));
             }
             if let Some(events) = events {
-                v.push(Claim::new(
-                    "event_log",
-                    "replays to the quoted RTMR0..3",
-                    format!("{} events replayed", events.len()),
-                    true,
-                ));
-                v.events = Some(events.clone());
+                accept_log(&mut v, "replays to the quoted RTMR0..3", "replayed", events);
             }
         }
         VerifiedEvidence::Snp { report: r, .. } => {
@@ -163,13 +157,7 @@ pub fn appraise(
                 policy.allow_simulated,
             ));
             if let Some(events) = events {
-                v.push(Claim::new(
-                    "event_log",
-                    "replays to the report's registers 0..3",
-                    format!("{} events replayed", events.len()),
-                    true,
-                ));
-                v.events = Some(events.clone());
+                accept_log(&mut v, "replays to the report's registers 0..3", "replayed", events);
             }
         }
     }
@@ -328,15 +316,21 @@ fn binding(v: &mut Verdict, verified: &VerifiedEvidence, evidence: &Evidence, po
         wanted.iter().map(|(how, want)| format!("{how} = {}", hex::encode(want))).collect();
     v.push(Claim::new("report_data", expected.join(", or "), observed, ok));
     if let (Some(log), true) = (log, ok) {
-        v.push(Claim::new(
-            "event_log",
+        accept_log(
+            v,
             "bound by the report data (this TEE has no runtime registers)",
-            format!("{} events, replayed into software registers", log.events.len()),
-            true,
-        ));
+            "replayed into software registers",
+            &log.events,
+        );
         for (name, register) in ["rtmr0", "rtmr1", "rtmr2", "rtmr3"].iter().zip(&log.registers) {
             v.measurements.insert((*name).to_owned(), hex::encode(register));
         }
-        v.events = Some(log.events.clone());
     }
+}
+
+/// Records a log the evidence vouches for (`how`): the passing `event_log` claim, and its
+/// events in the verdict.
+fn accept_log(v: &mut Verdict, how: &str, done: &str, events: &[crate::eventlog::EventSummary]) {
+    v.push(Claim::new("event_log", how, format!("{} events {done}", events.len()), true));
+    v.events = Some(events.to_vec());
 }

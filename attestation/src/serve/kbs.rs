@@ -49,17 +49,11 @@ pub async fn auth(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if !body.as_ref().is_ok_and(Bytes::is_empty) {
-        let value = match json_body(&headers, body) {
-            Ok(v) => v,
-            Err(refusal) => return refusal,
-        };
-        let request: Request = match serde_json::from_value(value) {
-            Ok(r) => r,
-            Err(e) => {
-                let detail = format!("not a KBS Request {{version, tee, extra-params}}: {e}");
-                return refuse(StatusCode::BAD_REQUEST, "malformed_json", detail);
-            }
-        };
+        let request: Request =
+            match message(&headers, body, "a KBS Request {version, tee, extra-params}") {
+                Ok(r) => r,
+                Err(refusal) => return refusal,
+            };
         if let Err(detail) = check_version(&request.version) {
             return refuse(StatusCode::BAD_REQUEST, "unsupported_version", detail);
         }
@@ -84,6 +78,18 @@ pub async fn auth(
     Outcome::new("issued", "").attach(resp.into_response())
 }
 
+/// Reads a JSON body as the KBS message `T` (described by `shape` in the refusal), or returns
+/// the refusal: [`json_body`]'s, or 400 `malformed_json` naming what is wrong.
+#[allow(clippy::result_large_err, reason = "the error is the HTTP reply itself, sent at once")]
+fn message<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    shape: &str,
+) -> Result<T, Response> {
+    serde_json::from_value(json_body(headers, body)?)
+        .map_err(|e| refuse(StatusCode::BAD_REQUEST, "malformed_json", format!("not {shape}: {e}")))
+}
+
 /// Accepts protocol versions 0.4.x: the message shapes (`CompositeEvidence`) are 0.4's.
 fn check_version(version: &str) -> Result<(), String> {
     let parts: Vec<Option<u64>> = version.split('.').map(|p| p.parse().ok()).collect();
@@ -99,18 +105,10 @@ pub async fn attest(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let value = match json_body(&headers, body) {
-        Ok(v) => v,
-        Err(refusal) => return refusal,
-    };
-    let attestation: Attestation = match serde_json::from_value(value) {
+    let shape = "a KBS Attestation {runtime-data {nonce, tee-pubkey}, tee-evidence}";
+    let attestation: Attestation = match message(&headers, body, shape) {
         Ok(a) => a,
-        Err(e) => {
-            let detail = format!(
-                "not a KBS Attestation {{runtime-data {{nonce, tee-pubkey}}, tee-evidence}}: {e}"
-            );
-            return refuse(StatusCode::BAD_REQUEST, "malformed_json", detail);
-        }
+        Err(refusal) => return refusal,
     };
     let nonce = attestation.runtime_data.nonce.clone();
     if let Err(refusal) = consume_nonce(&state, &nonce) {

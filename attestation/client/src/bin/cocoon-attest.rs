@@ -124,7 +124,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     let runtime_data = RuntimeData { nonce: challenge.nonce.clone(), tee_pubkey: key.tee_pubkey() };
     let report_data =
         expected_report_data(challenge.nonce.as_bytes(), &runtime_data_bytes(&runtime_data));
-    let TsmReport { outblob, auxblob, .. } =
+    let TsmReport { outblob, auxblob } =
         dir.report(&report_data).map_err(|e| Failure::Local(e.to_string()))?;
     drop(dir);
 
