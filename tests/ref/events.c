@@ -68,10 +68,13 @@ static void timerfd_cases(void) {
     printf("disarmed read: %s\n", read(t, &n, 8) < 0 && errno == EAGAIN ? "EAGAIN" : "?");
     printf("short read: %s\n", read(t, &n, 4) < 0 && errno == EINVAL ? "EINVAL" : "?");
     printf("write: %s\n", write(t, &n, 8) < 0 && errno == EINVAL ? "EINVAL" : "?");
-    struct itimerspec its = { .it_value = { 0, 20 * 1000 * 1000 } }, old;
-    printf("settime: %d\n", timerfd_settime(t, 0, &its, NULL));
+    /* Armed far ahead first, so that a slow (emulated) machine cannot let it expire before
+     * timerfd_gettime looks; then re-armed at 20 ms for the expiry below. */
+    struct itimerspec far = { .it_value = { 60, 0 } }, its = { .it_value = { 0, 20 * 1000 * 1000 } }, old;
+    printf("settime: %d\n", timerfd_settime(t, 0, &far, NULL));
     timerfd_gettime(t, &old);
-    printf("armed: %d interval %ld\n", old.it_value.tv_sec == 0 && old.it_value.tv_nsec > 0, (long)old.it_interval.tv_nsec);
+    printf("armed: %d interval %ld\n", old.it_value.tv_sec > 0 && old.it_value.tv_sec <= 60, (long)old.it_interval.tv_nsec);
+    timerfd_settime(t, 0, &its, NULL);
     struct pollfd pfd = { .fd = t, .events = POLLIN };
     int ready = poll(&pfd, 1, 5000);
     printf("poll: %d revents %d\n", ready, pfd.revents);
