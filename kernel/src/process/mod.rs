@@ -402,7 +402,17 @@ impl Process {
 
     /// Ends the process: releases its files and memory, hands its children to init, and
     /// leaves a zombie for the parent to reap.
+    ///
+    /// Memory and files go first, as Linux's exit_mm and exit_files come before
+    /// exit_notify: a parent that reaps the child finds its System V attachments detached,
+    /// its pipe ends closed and its frames free.
     pub fn exit(self: &Arc<Self>, status: ExitStatus) {
+        if self.is_zombie() {
+            return;
+        }
+        self.vm().clear();
+        let files = core::mem::take(&mut *self.files.lock());
+        drop(files);
         {
             let mut s = self.exit_status.lock();
             if s.is_some() {
@@ -410,8 +420,6 @@ impl Process {
             }
             *s = Some(status);
         }
-        let files = core::mem::take(&mut *self.files.lock());
-        drop(files);
         let orphans = core::mem::take(&mut *self.children.lock());
         if let Some(init) = registry::get(1).filter(|init| init.pid != self.pid) {
             for child in orphans {

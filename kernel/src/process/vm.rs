@@ -435,6 +435,13 @@ impl Vm {
         }
     }
 
+    /// Empties the address space (the process exits): shared mappings are written back,
+    /// System V segments detached and frames freed now, not when the last reference to the
+    /// space goes.
+    pub fn clear(&self) {
+        self.unmap_range(0, ostd::mm::USER_END);
+    }
+
     /// Changes the protection of `start..end`, which must be fully mapped.
     pub fn protect(&self, start: u64, end: u64, prot: Prot) -> SysResult<()> {
         let mut areas = self.areas.lock();
