@@ -38,10 +38,15 @@ fn main() -> ExitCode {
     }
 
     let mut checks = Vec::new();
+    // Each check is evaluated just before it is recorded, so the time since the previous
+    // record is its own wall time (builds included): where the 30-minute budget goes.
+    let mut previous = std::time::Instant::now();
     let mut record = |name: &str, result: Result<String, String>| {
+        let took = previous.elapsed().as_secs();
+        previous = std::time::Instant::now();
         match &result {
-            Ok(detail) => println!("PASS  {name}: {detail}"),
-            Err(reason) => println!("FAIL  {name}: {reason}"),
+            Ok(detail) => println!("PASS  {name}: {detail} [{took} s]"),
+            Err(reason) => println!("FAIL  {name} [{took} s]: {reason}"),
         }
         checks.push(Check { name: name.into(), result });
     };
