@@ -4,9 +4,10 @@
 //! forge it (the key is `ostd/tee-abi/dev/sim-dev-key.pk8`), so verification is refused
 //! unless the caller opts in, and every verdict and token for it says `simulated`.
 //!
-//! The layout (version 1, and version 2 with four measurement registers) is
-//! [`tee_abi::sim`]'s, the one the guest writes; the signature is checked here with `ring`,
-//! an ECDSA implementation other than the guest's.
+//! The layouts are the guest's: [`tee_abi::sim`]'s (version 1, and version 2 with four
+//! measurement registers), and SNP's ATTESTATION_REPORT when the sim plays SEV-SNP
+//! ([`tee_abi::sim_snp`], parsed with `tee::snp` as real SNP evidence is). Signatures are
+//! checked here with `ring`, an ECDSA implementation other than the guest's.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -44,6 +45,9 @@ pub enum SimError {
     NotAllowed,
     /// The bytes are not a sim report (length, version or a header field).
     Format(SimFormatError),
+    /// The bytes are an SNP-layout sim report that does not parse, or whose header says
+    /// something the sim never signs (the field is named).
+    SnpLayout(String),
     /// The development key did not sign the report.
     BadSignature,
 }
@@ -55,6 +59,7 @@ impl fmt::Display for SimError {
                 f.write_str("simulated evidence is not accepted (start with --allow-sim)")
             }
             Self::Format(e) => e.fmt(f),
+            Self::SnpLayout(e) => write!(f, "SNP-layout sim report: {e}"),
             Self::BadSignature => {
                 f.write_str("sim report signature (everything before it) does not verify")
             }
@@ -89,6 +94,9 @@ pub fn verify_sim_report(bytes: &[u8], allowed: bool) -> Result<VerifiedSimRepor
     if !allowed {
         return Err(SimError::NotAllowed);
     }
+    if bytes.len() == tee_abi::sim_snp::REPORT_LEN {
+        return verify_snp_layout(bytes);
+    }
     let parsed = tee_abi::sim::parse(bytes).map_err(SimError::Format)?;
     let public = dev_key().ok_or(SimError::BadSignature)?.public_key().as_ref();
     signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, public)
@@ -96,6 +104,45 @@ pub fn verify_sim_report(bytes: &[u8], allowed: bool) -> Result<VerifiedSimRepor
         .map_err(|_| SimError::BadSignature)?;
     let SimReportBody { measurement, report_data, registers, debug } = parsed.body;
     Ok(VerifiedSimReport { measurement, report_data, registers, debug, _verified: () })
+}
+
+/// Verifies a report in SNP's layout (the sim playing SEV-SNP, [`tee_abi::sim_snp`]): parsed
+/// as real SNP evidence is, its signature checked with `ring` against the development P-384
+/// key where a real one's is checked against a VCEK.
+fn verify_snp_layout(bytes: &[u8]) -> Result<VerifiedSimReport, SimError> {
+    use tee::snp::{AttestationReport, ReportBytes, SigningKey};
+    let layout = |e: &dyn fmt::Display| SimError::SnpLayout(e.to_string());
+    let view = ReportBytes::new_checked(bytes).map_err(|e| layout(&e))?;
+    let report = AttestationReport::parse(&view).map_err(|e| layout(&e))?;
+    if report.signature_algo != AttestationReport::SIG_ALGO_ECDSA_P384_SHA384 {
+        return Err(layout(&format_args!("signature_algo {}", report.signature_algo)));
+    }
+    if report.key_info.signing_key() != SigningKey::Vcek {
+        return Err(layout(&"key_info names a key other than the VCEK the sim stands in for"));
+    }
+    let (Some(r), Some(s)) = (report.signature.r_be(), report.signature.s_be()) else {
+        return Err(SimError::BadSignature);
+    };
+    let fixed = [r, s].concat();
+    signature::UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, snp_layout_public_key())
+        .verify(view.signed_bytes(), &fixed)
+        .map_err(|_| SimError::BadSignature)?;
+    Ok(VerifiedSimReport {
+        measurement: report.measurement,
+        report_data: report.report_data,
+        registers: None,
+        debug: report.policy.debug_allowed(),
+        _verified: (),
+    })
+}
+
+/// The SNP-layout development key's public half, uncompressed SEC1.
+fn snp_layout_public_key() -> &'static [u8] {
+    static KEY: OnceLock<Vec<u8>> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let key = tee_abi::sim_snp::dev_key();
+        key.verifying_key().to_encoded_point(false).as_bytes().to_vec()
+    })
 }
 
 #[cfg(test)]
@@ -129,6 +176,30 @@ mod test {
                 assert!(verify_sim_report(&m, true).is_err(), "byte {i} of {}", r.len());
             }
         }
+    }
+
+    #[test]
+    fn an_snp_layout_report_verifies_and_every_single_byte_change_in_what_is_signed_fails() {
+        let body = tee_abi::sim_snp::SnpLayoutBody {
+            measurement: [5; 48],
+            report_data: [6; 64],
+            vmpl: 1,
+            debug: true,
+        };
+        let r = body.sign().unwrap();
+        assert_eq!(verify_sim_report(&r, false), Err(SimError::NotAllowed));
+        let v = verify_sim_report(&r, true).unwrap();
+        assert_eq!(
+            (v.measurement, v.report_data, v.registers, v.debug),
+            ([5; 48], [6; 64], None, true)
+        );
+        // Every byte up to the end of s (the reserved tail after it is not signed, on SNP too).
+        for i in 0..0x2A0 + 144 {
+            let mut m = r.clone();
+            m[i] ^= 1;
+            assert!(verify_sim_report(&m, true).is_err(), "byte {i:#x}");
+        }
+        assert!(matches!(verify_sim_report(&r[..0x49f], true), Err(SimError::Format(_))));
     }
 
     #[test]

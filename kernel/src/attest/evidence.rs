@@ -126,17 +126,9 @@ pub fn collect_at(report_data: &[u8; 64], privlevel: u32) -> Result<Evidence, Ev
                 .map_err(|_| EvidenceError::Malformed("TDX quote"))?;
             Evidence::Tdx { bytes, quote: alloc::boxed::Box::new(quote) }
         }
-        Platform::SevSnp => {
-            let report = tee::snp::AttestationReport::from_bytes(&bytes)
-                .map_err(|_| EvidenceError::Malformed("SNP report"))?;
-            // The host writes the table: parse it here (bounds, overlaps) so what is handed on
-            // is well formed; its contents are the verifier's to judge.
-            let certificates = certificates
-                .map(|table| tee::snp::CertTable::parse(&table))
-                .transpose()
-                .map_err(|_| EvidenceError::Malformed("SNP certificate table"))?;
-            Evidence::Snp { bytes, report: alloc::boxed::Box::new(report), certificates }
-        }
+        Platform::SevSnp => snp_evidence(bytes, certificates)?,
+        // Playing SNP, the sim reports in SNP's layout (signed with its published key).
+        Platform::Sim if ostd::tee::sim_plays_snp() => snp_evidence(bytes, certificates)?,
         Platform::Sim => {
             let report =
                 tee::sim::parse(&bytes).map_err(|_| EvidenceError::Malformed("sim report"))?.body;
@@ -148,6 +140,19 @@ pub fn collect_at(report_data: &[u8; 64], privlevel: u32) -> Result<Evidence, Ev
         return Err(EvidenceError::WrongReportData);
     }
     Ok(evidence)
+}
+
+/// An SNP report and the host's certificate table, parsed.
+fn snp_evidence(bytes: Vec<u8>, certificates: Option<Vec<u8>>) -> Result<Evidence, EvidenceError> {
+    let report = tee::snp::AttestationReport::from_bytes(&bytes)
+        .map_err(|_| EvidenceError::Malformed("SNP report"))?;
+    // The host writes the table: parse it here (bounds, overlaps) so what is handed on is
+    // well formed; its contents are the verifier's to judge.
+    let certificates = certificates
+        .map(|table| tee::snp::CertTable::parse(&table))
+        .transpose()
+        .map_err(|_| EvidenceError::Malformed("SNP certificate table"))?;
+    Ok(Evidence::Snp { bytes, report: alloc::boxed::Box::new(report), certificates })
 }
 
 ostd::ktest! {
@@ -168,6 +173,12 @@ ostd::ktest! {
                 assert_eq!(evidence.report_data(), if registers { &data } else { &bound });
                 if !matches!(evidence, Evidence::Snp { .. }) {
                     assert!(evidence.certificates().is_none(), "certificates come with SNP only");
+                }
+                if ostd::tee::sim_plays_snp() {
+                    let Evidence::Snp { report, certificates, .. } = &evidence else {
+                        panic!("the sim playing SNP gave {evidence:?}");
+                    };
+                    assert_eq!((report.vmpl, certificates.is_none()), (0, true));
                 }
                 if let Evidence::Sim { report, .. } = &evidence {
                     let expected = registers.then(|| ostd::tee::measurement_registers().unwrap());

@@ -4,8 +4,9 @@
 //!
 //! - `/dev/tdx_guest` (misc 10:125 here; Linux assigns it dynamically), under TDX only:
 //!   `TDX_CMD_GET_REPORT0` (`include/uapi/linux/tdx-guest.h`).
-//! - `/dev/sev-guest` (misc 10:126 here), under SEV-SNP only: `SNP_GET_REPORT` and
-//!   `SNP_GET_EXT_REPORT` (`include/uapi/linux/sev-guest.h`). `SNP_GET_DERIVED_KEY` is not
+//! - `/dev/sev-guest` (misc 10:126 here), under SEV-SNP, and under the simulated TEE when it
+//!   plays SNP (`tee=sim sim.registers=none`: reports in SNP's layout, no certificates):
+//!   `SNP_GET_REPORT` and `SNP_GET_EXT_REPORT` (`include/uapi/linux/sev-guest.h`). `SNP_GET_DERIVED_KEY` is not
 //!   served (ENOTTY): OSTD sends no key requests.
 //!
 //! Errors are Linux's: EFAULT for memory the caller cannot lend, EINVAL for null buffers,
@@ -77,7 +78,9 @@ pub fn present(rdev: u32) -> bool {
     match ostd::tee::platform() {
         Platform::Tdx => rdev == TDX_GUEST,
         Platform::SevSnp => rdev == SEV_GUEST,
-        Platform::Sim | Platform::None => false,
+        // Playing SNP, the sim speaks SNP's report layout, so tools can read it.
+        Platform::Sim => ostd::tee::sim_plays_snp() && rdev == SEV_GUEST,
+        Platform::None => false,
     }
 }
 
@@ -257,7 +260,8 @@ ostd::ktest! {
         let expected = match ostd::tee::platform() {
             Platform::Tdx => (true, false),
             Platform::SevSnp => (false, true),
-            _ => (false, false),
+            Platform::Sim => (false, ostd::tee::sim_plays_snp()),
+            Platform::None => (false, false),
         };
         assert_eq!((present(TDX_GUEST), present(SEV_GUEST)), expected);
     }

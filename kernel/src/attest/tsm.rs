@@ -302,7 +302,11 @@ ostd::ktest! {
         let first = read("outblob").unwrap();
         assert_eq!(read("outblob").unwrap(), first, "the cached evidence, not a new one");
         if ostd::tee::platform() == Platform::Sim {
-            let body = tee::sim::parse(&first).unwrap().body;
+            let report_data = if ostd::tee::sim_plays_snp() {
+                tee::snp::AttestationReport::from_bytes(&first).unwrap().report_data
+            } else {
+                tee::sim::parse(&first).unwrap().body.report_data
+            };
             let mut inblob = [0u8; 64];
             inblob[..32].fill(0x5a);
             // Without registers the kernel binds its log into the report data.
@@ -312,15 +316,19 @@ ostd::ktest! {
             } else {
                 tee::eventlog::log_bound_report_data(&inblob, &log)
             };
-            assert_eq!(body.report_data, expected, "the inblob, zero-padded (and log-bound)");
+            assert_eq!(report_data, expected, "the inblob, zero-padded (and log-bound)");
         }
         file("inblob").write_at(0, &[0x33; 64]).unwrap();
         assert_ne!(read("outblob").unwrap(), first, "a new write, new evidence");
         assert_eq!(file("privlevel").write_at(0, b"4").err(), Some(Errno::EINVAL));
         file("privlevel").write_at(0, b"0\n").unwrap();
         assert_eq!(read("generation").unwrap(), b"3\n");
-        if ostd::tee::platform() != Platform::SevSnp {
-            file("privlevel").write_at(0, b"2").unwrap();
+        file("privlevel").write_at(0, b"2").unwrap();
+        if ostd::tee::platform() == Platform::SevSnp || ostd::tee::sim_plays_snp() {
+            let evidence = read("outblob").unwrap();
+            let report = tee::snp::AttestationReport::from_bytes(&evidence).unwrap();
+            assert_eq!(report.vmpl, 2, "a report at the VMPL asked for");
+        } else {
             assert_eq!(read("outblob").err(), Some(Errno::EINVAL), "level 2 is SNP's alone");
         }
         assert_eq!(read("provider").unwrap(), alloc::format!("{}\n", provider().unwrap()).as_bytes());

@@ -364,14 +364,15 @@ pub fn measurement_registers() -> Result<[[u8; 48]; MrIndex::COUNT], TeeError> {
 }
 
 /// Returns the platform's report binding `report_data`: under the simulated TEE, a signed
-/// version-2 sim report (with the measurement registers as they are now); under TDX, the
-/// TDREPORT; under SNP, the attestation report.
+/// version-2 sim report (with the measurement registers as they are now), or when it plays
+/// SEV-SNP ([`sim_plays_snp`]) a report in SNP's layout signed with its development key;
+/// under TDX, the TDREPORT; under SNP, the attestation report.
 ///
 /// # Errors
 /// [`TeeError::Unsupported`] without a TEE.
 pub fn report(report_data: &[u8; 64]) -> Result<Vec<u8>, TeeError> {
     match platform() {
-        Platform::Sim => Ok(sim::report(report_data, has_runtime_registers())),
+        Platform::Sim => sim_report(report_data, 0),
         Platform::Tdx => tdx::report(report_data),
         Platform::SevSnp => snp::report(report_data),
         p @ Platform::None => Err(TeeError::Unsupported { platform: p, primitive: "reports" }),
@@ -408,15 +409,31 @@ pub fn quote(report_data: &[u8; 64]) -> Result<Quote, TeeError> {
 /// As [`report`]; [`TeeError::Unsupported`] for a level other than 0 off SNP.
 pub fn quote_at(report_data: &[u8; 64], privlevel: u32) -> Result<Quote, TeeError> {
     let platform = platform();
-    if privlevel != 0 && platform != Platform::SevSnp {
+    if privlevel != 0 && platform != Platform::SevSnp && !sim_plays_snp() {
         return Err(TeeError::Unsupported { platform, primitive: "privilege levels above 0" });
     }
     let (evidence, certificates) = match platform {
         Platform::Tdx => (tdx::quote::quote(report_data)?, None),
         Platform::SevSnp => snp::extended_report(report_data, privlevel)?,
-        _ => (report(report_data)?, None),
+        // The sim has no host to hand out certificates: its key is published instead.
+        Platform::Sim => (sim_report(report_data, privlevel)?, None),
+        Platform::None => (report(report_data)?, None),
     };
     Ok(Quote { evidence, certificates })
+}
+
+/// Returns whether the simulated TEE plays SEV-SNP (`tee=sim sim.registers=none`): no
+/// runtime registers, reports in SNP's layout at VMPL 0 to 3, and `/dev/sev-guest`.
+pub fn sim_plays_snp() -> bool {
+    platform() == Platform::Sim && !has_runtime_registers()
+}
+
+/// The sim's report at `privlevel`: any of SNP's four VMPLs when it plays SNP, 0 otherwise.
+fn sim_report(report_data: &[u8; 64], privlevel: u32) -> Result<Vec<u8>, TeeError> {
+    sim::report(report_data, has_runtime_registers(), privlevel).ok_or(TeeError::Unsupported {
+        platform: Platform::Sim,
+        primitive: if sim_plays_snp() { "VMPLs above 3" } else { "privilege levels above 0" },
+    })
 }
 
 /// Returns whether converting memory back to private takes it away from devices: true under

@@ -9,6 +9,7 @@ use alloc::vec::Vec;
 
 use spin::Once;
 use tee_abi::sim::{REGISTER_COUNT, Register, SimReportBody};
+use tee_abi::sim_snp::SnpLayoutBody;
 
 use super::MrIndex;
 use crate::mm::{PAGE_SIZE, Paddr};
@@ -72,15 +73,21 @@ pub(super) fn registers() -> [Register; REGISTER_COUNT] {
     *REGISTERS.lock()
 }
 
-/// Returns a signed report binding `report_data`: version 2 with the registers as they are
-/// now, or version 1 without them when `with_registers` is false (`sim.registers=none`).
-pub(super) fn report(report_data: &[u8; 64], with_registers: bool) -> Vec<u8> {
-    let body = SimReportBody {
-        measurement: LAUNCH.get().copied().unwrap_or([0; 48]),
-        report_data: *report_data,
-        registers: with_registers.then(registers),
-        debug: false,
-    };
+/// Returns a signed report binding `report_data`: with the registers as they are now, a
+/// version-2 sim report; without them (`sim.registers=none`, the sim playing SEV-SNP), a
+/// report in SNP's layout at `vmpl` ([`tee_abi::sim_snp`]), or `None` for a VMPL above 3.
+pub(super) fn report(report_data: &[u8; 64], with_registers: bool, vmpl: u32) -> Option<Vec<u8>> {
+    let measurement = LAUNCH.get().copied().unwrap_or([0; 48]);
+    if with_registers {
+        let body = SimReportBody {
+            measurement,
+            report_data: *report_data,
+            registers: Some(registers()),
+            debug: false,
+        };
+        return (vmpl == 0).then(|| body.sign());
+    }
+    let body = SnpLayoutBody { measurement, report_data: *report_data, vmpl, debug: false };
     body.sign()
 }
 

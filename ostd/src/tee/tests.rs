@@ -60,19 +60,25 @@ crate::ktest! {
         crate::early_println!("sim-evidence registers {}", hex(parsed.body.registers.unwrap().as_flattened()));
     }
 
-    fn without_registers_the_sim_refuses_extends_and_reports_version_1() {
-        if !sim_or_skip("without_registers_the_sim_refuses_extends_and_reports_version_1")
+    fn without_registers_the_sim_plays_snp_refuses_extends_and_reports_in_snp_s_layout() {
+        if !sim_or_skip("without_registers_the_sim_plays_snp_refuses_extends_and_reports_in_snp_s_layout")
             || has_runtime_registers()
         {
             return;
         }
+        assert!(sim_plays_snp());
         let refused = extend_measurement(MrIndex::new(1).unwrap(), &[0x11; 48]);
         assert!(matches!(refused, Err(TeeError::Unsupported { .. })));
         assert!(matches!(measurement_registers(), Err(TeeError::Unsupported { .. })));
         let data = [0x42; 64];
         let bytes = report(&data).unwrap();
-        let parsed = tee_abi::sim::parse(&bytes).unwrap();
-        assert_eq!((parsed.body.report_data, parsed.body.registers), (data, None));
+        // The layout's offsets (tee_abi::sim_snp; the host tests parse it with `tee::snp`).
+        assert_eq!(bytes.len(), tee_abi::sim_snp::REPORT_LEN);
+        assert_eq!((&bytes[0x50..0x90], &bytes[0x30..0x34]), (&data[..], &[0u8; 4][..]));
+        // Any of SNP's four VMPLs, as the PSP serves them; a fifth is refused.
+        let at_3 = quote_at(&data, 3).unwrap().evidence;
+        assert_eq!(&at_3[0x30..0x34], &3u32.to_le_bytes());
+        assert!(matches!(quote_at(&data, 4), Err(TeeError::Unsupported { .. })));
     }
 
     fn unaccepted_memory_is_accepted_a_chunk_at_a_time_as_it_is_handed_out() {

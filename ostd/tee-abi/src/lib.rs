@@ -18,6 +18,7 @@
 //!   it makes, and applying the host's answer to the registers.
 //! - [`accept`]: which 2 MiB chunks of firmware-unaccepted memory are accepted yet.
 //! - [`sim`]: the simulated TEE's report and measurement-register rule.
+//! - [`sim_snp`]: the simulated TEE's report in SEV-SNP's layout, when it plays SNP.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -26,5 +27,6 @@ extern crate alloc;
 pub mod accept;
 pub mod insn;
 pub mod sim;
+pub mod sim_snp;
 pub mod snp;
 pub mod tdx;
