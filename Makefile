@@ -32,7 +32,7 @@ QEMU_ARGS ?=
 NET ?= user
 export NET HOSTFWD
 
-.PHONY: all deps kernel kernel-elf bzimage initramfs run run-ovmf test test-debian host-test clippy clean
+.PHONY: all deps kernel kernel-elf bzimage initramfs run run-ovmf test test-debian tee-tools host-test clippy clean
 
 all: kernel
 
@@ -80,6 +80,11 @@ clippy:
 
 test: deps kernel initramfs
 	@cargo run -q -p tests --bin test-all -- --elf $(KERNEL_ELF) --bzimage $(KERNEL_BZIMAGE) --initramfs $(INITRAMFS)
+
+# Unmodified TEE tools in the guest under tee=sim (today virtee's snpguest against /dev/sev-guest,
+# the sim playing SEV-SNP); builds them from crates.io into target/tools first (minutes).
+tee-tools: deps kernel-elf
+	@cargo run -q -p tests --bin tee-tools -- $(KERNEL_ELF)
 
 # Debian's dynamically linked userland (bash, coreutils, python3) against Linux 6.1.
 test-debian: deps kernel-elf

@@ -14,6 +14,7 @@ cpio:cpio
 objcopy:binutils
 mke2fs:e2fsprogs
 musl-gcc:musl-tools
+/usr/include/linux/sev-guest.h:linux-libc-dev
 debootstrap:debootstrap
 /usr/sbin/ip:iproute2
 redis-benchmark:redis-tools

@@ -15,6 +15,7 @@ pub mod power_cut;
 pub mod qemu;
 pub mod reference;
 pub mod secret_release;
+pub mod sev_guest;
 pub mod sim_evidence;
 pub mod stress;
 pub mod trinity;

@@ -27,10 +27,14 @@ pub fn build_busybox_image(script: &Path, work: &Path, out: &Path) -> Result<(),
     build_image(script, &[], work, out)
 }
 
-/// Compiles a C test program with `musl-gcc -static` into `out`.
+/// Compiles a C test program with `musl-gcc -static` into `out`. Linux's UAPI headers
+/// (linux-libc-dev's `<linux/...>`) are searched after musl's own, so that a probe declares
+/// the kernel's structures and ioctl numbers with the kernel's header, not a copy of it.
 pub fn compile_static_c(source: &Path, out: &Path) -> Result<(), String> {
     let status = Command::new("musl-gcc")
-        .args(["-static", "-O2", "-o"])
+        .args(["-static", "-O2", "-pthread"])
+        .args(["-idirafter", "/usr/include", "-idirafter", "/usr/include/x86_64-linux-gnu"])
+        .arg("-o")
         .arg(out)
         .arg(source)
         .status()

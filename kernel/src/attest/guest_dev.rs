@@ -10,9 +10,11 @@
 //!   served (ENOTTY): OSTD sends no key requests.
 //!
 //! Errors are Linux's: EFAULT for memory the caller cannot lend, EINVAL for null buffers,
-//! a zero `msg_version` or a certificate length not in whole pages up to 16 KiB, ENOTTY for
-//! other commands, EIO when the platform refused, with SW_EXITINFO2 in `exitinfo2` for
-//! `/dev/sev-guest` (0xff, "no firmware call", when none was made), and for a certificate
+//! a zero `msg_version` (refused before `exitinfo2` is written back) or a certificate length
+//! not in whole pages up to 16 KiB, ENOTTY for other commands (on `/dev/sev-guest` after the
+//! argument is read, as there), EIO when the platform refused, with SW_EXITINFO2 in
+//! `exitinfo2` for `/dev/sev-guest` when it is not zero (0xff, "no firmware call", when none
+//! was made; a served request leaves the field as the caller set it), and for a certificate
 //! buffer too small, EIO with `vmm_error` 1 (INVALID_LEN) and the length needed written back
 //! into `certs_len`. Only `msg_version` 1 exists for reports, so others are EINVAL.
 //!
@@ -114,7 +116,8 @@ impl FileLike for GuestDevice {
     fn ioctl(&self, cmd: u32, arg: u64, mem: &UserMem) -> SysResult<u64> {
         match (self.rdev, cmd) {
             (TDX_GUEST, TDX_CMD_GET_REPORT0) => tdx_get_report0(arg, mem),
-            (SEV_GUEST, SNP_GET_REPORT | SNP_GET_EXT_REPORT) => snp_guest_request(cmd, arg, mem),
+            // As Linux, every command on /dev/sev-guest reads the argument first.
+            (SEV_GUEST, _) => snp_guest_request(cmd, arg, mem),
             _ => Err(Errno::ENOTTY),
         }
     }
@@ -160,14 +163,22 @@ fn snp_guest_request(cmd: u32, arg: u64, mem: &UserMem) -> SysResult<u64> {
     let mut raw = [0u8; SNP_IOCTL_SIZE];
     mem.read(arg, &mut raw)?;
     let io = SnpIoctl::decode(&raw);
-    // As Linux: the caller learns "no firmware call" unless one is made.
+    // As Linux: a zero version is refused before anything is written back.
+    if io.msg_version == 0 {
+        return Err(Errno::EINVAL);
+    }
+    // The caller learns "no firmware call" unless one is made.
     let mut exitinfo2 = NO_FW_CALL;
-    let result = if io.msg_version != 1 {
-        Err(Errno::EINVAL)
-    } else {
-        snp_report(cmd, &io, mem, &mut exitinfo2)
+    let result = match cmd {
+        SNP_GET_REPORT | SNP_GET_EXT_REPORT if io.msg_version != 1 => Err(Errno::EINVAL),
+        SNP_GET_REPORT | SNP_GET_EXT_REPORT => snp_report(cmd, &io, mem, &mut exitinfo2),
+        _ => Err(Errno::ENOTTY),
     };
-    mem.write(arg + 24, &exitinfo2.to_le_bytes())?;
+    // As Linux: exitinfo2 goes back only when it is not zero (a served request leaves the
+    // caller's field as it was).
+    if exitinfo2 != 0 {
+        mem.write(arg + 24, &exitinfo2.to_le_bytes())?;
+    }
     result
 }
 

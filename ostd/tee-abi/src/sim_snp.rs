@@ -21,6 +21,9 @@
 //! 0x048  4    key_info: 0 (signed by the "VCEK", chip key not masked)
 //! 0x050  64   report_data
 //! 0x090  48   measurement: the simulated launch measurement
+//! 0x1A0  64   chip_id: SHA-512 of "cocoon simulated SEV-SNP chip" ([`CHIP_ID_INPUT`]);
+//!             not zero, as zero means "masked" to readers of version-2 reports (`sev`
+//!             then refuses to tell the CPU generation), and not Turin's 8-byte form
 //! 0x2A0  72   signature r, little-endian, zero-extended
 //! 0x2E8  72   signature s, likewise; 368 reserved zero bytes follow
 //! ```
@@ -43,6 +46,9 @@ pub const VERSION: u32 = 2;
 pub const SIG_ALGO_ECDSA_P384_SHA384: u32 = 1;
 /// The highest VMPL.
 pub const MAX_VMPL: u32 = 3;
+
+/// What the sim's chip_id is the SHA-512 of.
+pub const CHIP_ID_INPUT: &[u8] = b"cocoon simulated SEV-SNP chip";
 
 /// Policy bit 16: SMT may be enabled.
 const POLICY_SMT: u64 = 1 << 16;
@@ -80,6 +86,7 @@ impl SnpLayoutBody {
         put(0x034, &SIG_ALGO_ECDSA_P384_SHA384.to_le_bytes());
         put(0x050, &self.report_data);
         put(0x090, &self.measurement);
+        put(0x1A0, &<sha2::Sha512 as sha2::Digest>::digest(CHIP_ID_INPUT));
         let signature: Signature = dev_key().sign(&report[..SIGNED_LEN]);
         let (r, s) = signature.split_bytes();
         for (field, big_endian) in [(SIGNED_LEN, r), (SIGNED_LEN + 72, s)] {
@@ -120,6 +127,9 @@ mod tests {
         assert_eq!((report.vmpl, report.signature_algo), (2, SIG_ALGO_ECDSA_P384_SHA384));
         assert!(report.policy.debug_allowed() && report.policy.smt_allowed());
         assert_eq!(report.key_info.signing_key(), tee::snp::SigningKey::Vcek);
+        let chip_id = <sha2::Sha512 as sha2::Digest>::digest(CHIP_ID_INPUT);
+        assert_eq!(report.chip_id[..], chip_id[..]);
+        assert!(report.chip_id[8..].iter().any(|&b| b != 0), "not Turin's 8-byte form");
         let plain = tee::snp::AttestationReport::from_bytes(&body(0, false).sign().unwrap());
         assert!(!plain.unwrap().policy.debug_allowed());
     }

@@ -90,6 +90,12 @@ fn main() -> ExitCode {
          measurement.rtmr2 and the cocoon.initramfs event",
         tests::secret_release::run(&elf, &scratch, describe_failure),
     );
+    record(
+        "/dev/sev-guest under tee=sim sim.registers=none (the sim playing SEV-SNP): bad ioctl \
+         arguments answered as Linux's driver answers them, reports in SNP's layout bound to \
+         the event log and affirmed by attest verify --allow-sim",
+        tests::sev_guest::run(&elf, &scratch, describe_failure, None),
+    );
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
     record(
         "bzImage under OVMF takes its command line and initrd",
