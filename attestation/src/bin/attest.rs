@@ -26,6 +26,8 @@ enum Command {
     GuestKey(attestation::cli::GuestKeyArgs),
     /// Development: decrypt a resource JWE with a key from `guest-key`.
     OpenJwe(attestation::cli::OpenJweArgs),
+    /// Development: write a throwaway CA and a server certificate for `serve --tls-cert`.
+    DevTls(attestation::cli::DevTlsArgs),
 }
 
 fn main() {
@@ -36,6 +38,7 @@ fn main() {
         Command::SimEvidence(args) => attestation::cli::run_sim_evidence(args),
         Command::GuestKey(args) => attestation::cli::run_guest_key(args),
         Command::OpenJwe(args) => attestation::cli::run_open_jwe(args),
+        Command::DevTls(args) => attestation::cli::run_dev_tls(args),
     };
     std::process::exit(code);
 }

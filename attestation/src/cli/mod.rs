@@ -10,6 +10,7 @@
 //! `attest serve` exits 2 if its configuration cannot be loaded, 1 if it cannot bind.
 
 mod dev;
+mod dev_tls;
 mod inputs;
 mod serve;
 mod verify;
@@ -17,6 +18,7 @@ mod verify;
 pub use dev::{
     GuestKeyArgs, OpenJweArgs, SimEvidenceArgs, run_guest_key, run_open_jwe, run_sim_evidence,
 };
+pub use dev_tls::{DevPki, DevTlsArgs, dev_pki, run_dev_tls, write_pki};
 pub use serve::{ServeArgs, run_serve};
 pub use verify::{VerifyArgs, run_verify, verify_to_verdict};
 

@@ -67,6 +67,13 @@ pub struct ServeArgs {
     /// Used nonces remembered per replica (the replay set's bound).
     #[arg(long = "replay-capacity", default_value_t = 100_000)]
     pub replay_capacity: usize,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key. Guests
+    /// check it against the CA in their image (`cocoon-attest --ca`).
+    #[arg(long = "tls-cert", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long = "tls-key", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// What `--signing-key` must hold, for error messages.
@@ -198,8 +205,16 @@ fn log_configuration(args: &ServeArgs, state: &AppState) {
         resource_rules = state.resource_policy.as_ref().map_or(0, |p| p.rules.len()),
         verify_at = state.verify_at.map_or("now".to_owned(), |t| t.to_string()),
         max_body = args.max_body,
+        tls = args.tls_cert.is_some(),
         "attest serve starting"
     );
+    if args.tls_cert.is_none() && !args.listen.ip().is_loopback() {
+        tracing::warn!(
+            "serving plain HTTP on a non-loopback address: guests cannot authenticate this \
+             verifier, so whoever controls the network can release secrets of its own \
+             choosing to them (give --tls-cert and --tls-key)"
+        );
+    }
     if args.allow_sim {
         tracing::warn!(
             "--allow-sim is on: evidence signed by the PUBLISHED development key is accepted \
@@ -228,7 +243,19 @@ pub fn run_serve(args: &ServeArgs) -> i32 {
             return EXIT_DENIED;
         }
     };
-    match runtime.block_on(serve(state, args.listen, args.max_body)) {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match crate::serve::tls::server_config(cert, key) {
+            Ok(config) => Some(config),
+            Err(msg) => {
+                eprintln!("attest serve: bad configuration: {msg}");
+                return EXIT_BAD_INPUT;
+            }
+        },
+        _ => None,
+    };
+    // The TLS configuration is read before the runtime starts, so a bad file is a bad
+    // configuration (exit 2) like the others, not a failure to serve.
+    match runtime.block_on(serve(state, args.listen, args.max_body, tls)) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("attest serve: {}: {e}", args.listen);

@@ -11,6 +11,7 @@ mod observe;
 pub mod resource;
 pub mod routes;
 mod state;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,14 +40,31 @@ pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .with_state(state)
 }
 
-/// Binds `addr`, prints `listening on <addr>` to stdout, and serves until the process ends.
+/// Binds `addr`, prints `listening on <addr>` (`listening on https://<addr>` with `tls`) to
+/// stdout, and serves until the process ends: plain HTTP, or HTTPS under `tls`
+/// ([`tls::server_config`]).
 ///
 /// # Errors
 /// The bind or accept error.
-pub async fn serve(state: Arc<AppState>, addr: SocketAddr, max_body: usize) -> std::io::Result<()> {
+pub async fn serve(
+    state: Arc<AppState>,
+    addr: SocketAddr,
+    max_body: usize,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("listening on {}", listener.local_addr()?);
-    axum::serve(listener, router(state, max_body)).await
+    let app = router(state, max_body);
+    match tls {
+        Some(config) => {
+            let listener = tls::TlsListener::new(listener, config)?;
+            println!("listening on https://{}", axum::serve::Listener::local_addr(&listener)?);
+            axum::serve(listener, app).await
+        }
+        None => {
+            println!("listening on {}", listener.local_addr()?);
+            axum::serve(listener, app).await
+        }
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,14 @@ fn main() -> ExitCode {
     let describe = |out: &tests::qemu::BootOutcome, what: &str| -> String {
         format!("{what}; guest output:\n{}", out.output)
     };
+    // Copied into the image at its own path, with the libraries ldd names: absolute.
+    let snpguest = match std::path::absolute(&snpguest) {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("tee-tools: {}: {e}", snpguest.display());
+            return ExitCode::FAILURE;
+        }
+    };
     match tests::sev_guest::run(&elf, scratch, describe, Some(&snpguest)) {
         Ok(summary) => {
             println!("PASS  snpguest {SNPGUEST_VERSION} and the ioctl probe: {summary}");
