@@ -15,6 +15,12 @@
 //! Both boots run twice: with the sim's registers (as TDX) and with `sim.registers=none` (as
 //! SEV-SNP, where the kernel binds its log into the report data and the verifier replays
 //! the log into the registers it appraises).
+//!
+//! The verifier speaks HTTPS with a certificate from a CA made for the run (`attest
+//! dev-tls`), and the image carries that CA (in its script, so the CA is measured with it).
+//! Last, the good image meets an impostor: a verifier on the same address with a certificate
+//! from another CA, ready to release a secret of its own to anyone. The guest must refuse to
+//! talk to it (exit 3, naming the certificate) and print no secret.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -67,10 +73,25 @@ pub fn run(
         .port();
 
     // The image, uncompressed so that one byte of it can be changed and it still unpacks.
+    let attest = cargo_binary("attestation", "attest", &[])?;
+    let (tls, impostor_tls) = (work.join("tls"), work.join("impostor-tls"));
+    for dir in [&tls, &impostor_tls] {
+        let made = Command::new(&attest)
+            .args(["dev-tls", "--name", "10.0.2.2", "--out-dir"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| format!("cannot run attest dev-tls: {e}"))?;
+        if !made.success() {
+            return Err(format!("attest dev-tls --out-dir {} failed: {made}", dir.display()));
+        }
+    }
+    let ca = std::fs::read_to_string(tls.join("ca.pem")).map_err(|e| e.to_string())?;
     let template = std::fs::read_to_string("tests/tee/attest.sh").map_err(|e| e.to_string())?;
     let script = work.join("attest.sh");
-    let kbs = format!("http://10.0.2.2:{port}");
-    std::fs::write(&script, template.replace("@KBS@", &kbs)).map_err(|e| e.to_string())?;
+    let kbs = format!("https://10.0.2.2:{port}");
+    let text = template.replace("@KBS@", &kbs).replace("@CA@\n", &ca);
+    std::fs::write(&script, text).map_err(|e| e.to_string())?;
     let gz = work.join("image.cpio.gz");
     crate::reference::build_image(&script, &[&client], &work, &gz)?;
     let image = gunzip(&gz)?;
@@ -100,7 +121,7 @@ pub fn run(
     }
     let refs = serde_json::json!({ "entries": entries });
     let secret = hex::encode(random_bytes(16)?);
-    let _server = start_server(&work, port, &refs, &secret)?;
+    let server = start_server(&attest, &work, port, &refs, &secret, &tls)?;
 
     let mut summary = Vec::new();
     for ((name, cmdline), rtmr2) in SCENARIOS.into_iter().zip(&registers) {
@@ -151,6 +172,38 @@ pub fn run(
             denied.elapsed.as_secs_f64()
         ));
     }
+
+    // The impostor: same address, another CA, a secret of its own for anyone.
+    drop(server);
+    let forged = hex::encode(random_bytes(16)?);
+    let allow_all = serde_json::json!({ "entries": [] });
+    let _impostor = start_server(&attest, &work, port, &allow_all, &forged, &impostor_tls)?;
+    let (name, cmdline) = SCENARIOS[0];
+    let spec = BootSpec {
+        initrd: Some(good_path.as_path().into()),
+        nic: true,
+        access_platform: true,
+        ..BootSpec::pvh(elf, cmdline)
+    };
+    let met = boot(&spec).map_err(|e| format!("cannot start qemu: {e}"))?;
+    let refused_certificate = met
+        .output
+        .lines()
+        .any(|l| l.starts_with("said: cocoon-attest: ") && l.contains("invalid peer certificate"));
+    if said(&met, "cocoon-attest exit ").as_deref() != Some("3")
+        || !refused_certificate
+        || met.output.contains(&forged)
+    {
+        let what = format!(
+            "{name}: the guest did not refuse a verifier whose certificate is from another CA \
+             (exit 3, 'invalid peer certificate', no secret)"
+        );
+        return Err(describe(&met, &what));
+    }
+    summary.push(format!(
+        "an impostor verifier (another CA, same address) refused by the guest in {:.1} s",
+        met.elapsed.as_secs_f64()
+    ));
     Ok(summary.join("; "))
 }
 
@@ -159,13 +212,16 @@ fn said(out: &BootOutcome, tag: &str) -> Option<String> {
     out.output.lines().find_map(|l| l.trim_end().strip_prefix(tag).map(str::to_owned))
 }
 
-/// Starts `attest serve --allow-sim` on `port` with `refs`, releasing `secret` at
-/// `default/key/secret` to simulated evidence that matches them.
+/// Starts `attest serve --allow-sim` on `port` over HTTPS with the certificate in `tls` (as
+/// `attest dev-tls` writes it) and with `refs`, releasing `secret` at `default/key/secret`
+/// to simulated evidence that matches them.
 fn start_server(
+    attest: &Path,
     work: &Path,
     port: u16,
     refs: &serde_json::Value,
     secret: &str,
+    tls: &Path,
 ) -> Result<Server, String> {
     let write = |name: &str, text: &str| {
         let path = work.join(name);
@@ -182,9 +238,12 @@ fn start_server(
         r#"{"rules": [{"resource": "default/key/secret", "allow_simulated": true}]}"#,
     )?;
     write("res/default/key/secret", secret)?;
-    let attest = cargo_binary("attestation", "attest", &[])?;
     let mut child = Command::new(attest)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--allow-sim"])
+        .arg("--tls-cert")
+        .arg(tls.join("server.pem"))
+        .arg("--tls-key")
+        .arg(tls.join("server-key.pem"))
         .arg("--policy")
         .arg(policy)
         .arg("--reference-values")

@@ -4,16 +4,15 @@
 //! Not (yet) a client of Trustee's KBS itself: that wants the session cookie kept between
 //! `auth` and `attest`, Trustee's report-data binding, and its own per-TEE evidence JSON.
 //!
-//! What the guest can and cannot tell: the resource is sealed to a key that never leaves
-//! this guest, so nobody else can read it. But the connection is plain HTTP and nothing
-//! authenticates the verifier, so a host that controls the network can answer in its place
-//! and seal a secret of its own choosing to the same public key; the guest cannot tell it
-//! from the real one. Until the verifier is authenticated (TLS with a CA pinned in the
-//! measured image), use released secrets only where a wrong one fails safely (a disk key
-//! that does not open the disk), never as something to trust.
+//! What the guest can tell: the resource is sealed to a key that never leaves this guest,
+//! so nobody else can read it; and the verifier is the one whose certificate chains to the
+//! CA in `--ca`, a file of the (measured) image, so a host that controls the network cannot
+//! answer in its place with a secret of its own choosing. Plain `http://` gives up the
+//! second, and is refused unless `--insecure-http` says so.
 //!
 //! ```text
-//! cocoon-attest --kbs http://10.0.2.2:8080 --resource default/key/disk
+//! cocoon-attest --kbs https://10.0.2.2:8443 --ca /etc/cocoon/verifier-ca.pem \
+//!     --resource default/key/disk
 //! ```
 //! 1. a fresh P-256 key; `POST /kbs/v0/auth` for a nonce;
 //! 2. runtime data `{"nonce", "tee-pubkey"}`; configfs-tsm `inblob` =
@@ -48,9 +47,17 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 #[derive(Parser)]
 #[command(version, about = "Attest this guest to a KBS-protocol verifier and fetch a resource")]
 struct Args {
-    /// The verifier's base URL (plain HTTP), e.g. http://10.0.2.2:8080.
+    /// The verifier's base URL, e.g. https://10.0.2.2:8443.
     #[arg(long)]
     kbs: String,
+    /// PEM file of the CA certificates the verifier's certificate must chain to (needed for
+    /// https://; no other roots are trusted).
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Allow an http:// verifier: nothing then authenticates it, so a host that controls
+    /// the network can release a secret of its own choosing to this guest.
+    #[arg(long = "insecure-http")]
+    insecure_http: bool,
     /// The resource to fetch: <repo>/<type>/<tag>.
     #[arg(long)]
     resource: String,
@@ -96,9 +103,6 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), Failure> {
     let base = args.kbs.trim_end_matches('/');
-    if !base.starts_with("http://") {
-        return Err(Failure::Usage(format!("--kbs {base:?} is not an http:// URL")));
-    }
     let segments: Vec<&str> = args.resource.split('/').collect();
     if segments.len() != 3 || segments.iter().any(|s| s.is_empty()) {
         return Err(Failure::Usage(format!(
@@ -106,7 +110,7 @@ fn run(args: &Args) -> Result<(), Failure> {
             args.resource
         )));
     }
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(args.timeout)).build();
+    let agent = agent(args, base)?;
     let dir = ReportDir::create(&args.reports).map_err(|e| Failure::Local(e.to_string()))?;
     let provider = dir.provider().map_err(|e| Failure::Local(e.to_string()))?;
     let (evidence_tee, kbs_tee) = match provider.as_str() {
@@ -164,6 +168,37 @@ fn run(args: &Args) -> Result<(), Failure> {
             .write_all(&secret)
             .map_err(|e| Failure::Local(format!("write the resource: {e}"))),
     }
+}
+
+/// The HTTP agent for `base`: over TLS trusting only `--ca`, or plain HTTP when the caller
+/// said `--insecure-http`.
+fn agent(args: &Args, base: &str) -> Result<ureq::Agent, Failure> {
+    let builder = ureq::AgentBuilder::new().timeout(Duration::from_secs(args.timeout));
+    if base.starts_with("https://") {
+        let Some(ca) = &args.ca else {
+            return Err(Failure::Usage(format!(
+                "--kbs {base:?} needs --ca: the PEM file of the verifier's CA, carried in the \
+                 measured image"
+            )));
+        };
+        let pem =
+            std::fs::read(ca).map_err(|e| Failure::Usage(format!("--ca {}: {e}", ca.display())))?;
+        let config = attest_client::tls::trusting(&pem)
+            .map_err(|e| Failure::Usage(format!("--ca {}: {e}", ca.display())))?;
+        return Ok(builder.tls_config(config).build());
+    }
+    if !base.starts_with("http://") {
+        return Err(Failure::Usage(format!("--kbs {base:?} is not an https:// or http:// URL")));
+    }
+    if !args.insecure_http {
+        return Err(Failure::Usage(format!(
+            "--kbs {base:?} is plain HTTP: nothing would authenticate the verifier, and a host \
+             that controls the network could release a secret of its own choosing to this \
+             guest. Use https:// with --ca, or say --insecure-http"
+        )));
+    }
+    eprintln!("cocoon-attest: warning: --insecure-http: the verifier is not authenticated");
+    Ok(builder.build())
 }
 
 /// POSTs `body` as JSON and reads a JSON answer.
