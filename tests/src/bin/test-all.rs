@@ -86,8 +86,9 @@ fn main() -> ExitCode {
     record(
         "launch → attest → secret under tee=sim, with registers and without (as SNP: the log \
          bound into the report data): cocoon-attest walks the KBS protocol with attest serve on \
-         the host and prints the secret; one byte changed in the image is refused, naming \
-         measurement.rtmr2 and the cocoon.initramfs event",
+         the host over HTTPS (the CA in the image) and prints the secret; one byte changed in \
+         the image is refused, naming measurement.rtmr2 and the cocoon.initramfs event; an \
+         impostor verifier with another CA's certificate is refused by the guest",
         tests::secret_release::run(&elf, &scratch, describe_failure),
     );
     record(
