@@ -57,7 +57,7 @@ impl RawEntry {
 }
 
 /// Returns the smallest `rec_len` for a name of `len` bytes (header + name, 4-aligned).
-fn rec_len_for(len: usize) -> usize {
+pub(crate) fn rec_len_for(len: usize) -> usize {
     (HEADER + len + 3) & !3
 }
 
@@ -97,6 +97,34 @@ pub(crate) fn parse_entry(
         return bad("directory entry has an empty name");
     }
     Ok(RawEntry { off, inode, rec_len, name_len, file_type })
+}
+
+/// An entry to write into a directory block.
+pub(crate) struct Entry<'a> {
+    /// Where in the block.
+    pub off: usize,
+    /// The inode it names (0 for unused space).
+    pub child: u32,
+    /// Its length, up to the next entry or the block end.
+    pub rec_len: usize,
+    /// The name (checked by the caller).
+    pub name: &'a [u8],
+    /// The type byte, written only with the `filetype` feature.
+    pub ty: FileType,
+}
+
+/// Writes entry `e` into `block`, which must have room for it at `e.off`.
+pub(crate) fn emit_entry(block: &mut [u8], e: Entry<'_>, filetype: bool) {
+    let off = e.off;
+    put32(block, off, e.child);
+    put16(block, off + 4, e.rec_len as u16);
+    if filetype {
+        block[off + 6] = e.name.len() as u8;
+        block[off + 7] = e.ty.dirent_type();
+    } else {
+        put16(block, off + 6, e.name.len() as u16);
+    }
+    block[off + HEADER..off + HEADER + e.name.len()].copy_from_slice(e.name);
 }
 
 /// Where an entry was found: its block, header, and the header before it in the block.
@@ -233,15 +261,8 @@ impl<D: BlockDevice> Filesystem<D> {
         name: &[u8],
         ty: FileType,
     ) {
-        put32(block, off, child);
-        put16(block, off + 4, rec_len as u16);
-        if self.geo.has_filetype() {
-            block[off + 6] = name.len() as u8;
-            block[off + 7] = ty.dirent_type();
-        } else {
-            put16(block, off + 6, name.len() as u16);
-        }
-        block[off + HEADER..off + HEADER + name.len()].copy_from_slice(name);
+        let filetype = self.geo.has_filetype();
+        emit_entry(block, Entry { off, child, rec_len, name, ty }, filetype);
     }
 
     /// Stamps a directory as changed: times, and the htree flag cleared (see module doc).

@@ -6,7 +6,7 @@
 //! counts do not exceed the group's size. [`Layout`] answers "is this block metadata?", which
 //! every block pointer read from an inode is checked against before data is read or written.
 
-use crate::bytes::{le16, le32, put16};
+use crate::bytes::{le16, le32, put16, put32};
 use crate::error::{Error, corrupt};
 use crate::superblock::Geometry;
 
@@ -88,6 +88,31 @@ impl GroupDesc {
             return bad("free inodes or directories count exceeds the group");
         }
         Ok(d)
+    }
+
+    /// Builds the descriptor of a new group (mkfs); [`GroupDesc::parse`] has not seen it, so
+    /// the caller validates the table by mounting it.
+    pub(crate) fn new(
+        block_bitmap: u32,
+        inode_bitmap: u32,
+        inode_table: u32,
+        free_blocks: u16,
+        free_inodes: u16,
+        used_dirs: u16,
+    ) -> Self {
+        let mut raw = [0u8; DESC_SIZE];
+        put32(&mut raw, field::BLOCK_BITMAP, block_bitmap);
+        put32(&mut raw, field::INODE_BITMAP, inode_bitmap);
+        put32(&mut raw, field::INODE_TABLE, inode_table);
+        GroupDesc {
+            block_bitmap,
+            inode_bitmap,
+            inode_table,
+            free_blocks,
+            free_inodes,
+            used_dirs,
+            raw,
+        }
     }
 
     /// Returns the on-disk bytes with the current counts.

@@ -14,6 +14,9 @@
 //!   `alloc` crate).
 //! - `dir`: directory blocks and entries.
 //! - `file`, `namespace`, `xattr`: the operations of [`Filesystem`].
+//! - [`format`]: making a new, empty filesystem (mkfs): [`Filesystem::format`] with
+//!   [`FormatParams`], reproducible byte for byte, for the image builder to fill through
+//!   the operations above.
 //!
 //! # The disk is untrusted
 //! An image may be crafted by whoever controls the host. Every value read from it is
@@ -44,6 +47,7 @@ pub mod dev;
 mod dir;
 pub mod error;
 mod file;
+pub mod format;
 mod fs;
 mod group;
 pub mod inode;
@@ -55,6 +59,7 @@ mod xattr;
 pub use dev::{BlockDevice, IoError};
 pub use dir::{DirEntry, NAME_MAX};
 pub use error::Error;
+pub use format::FormatParams;
 pub use fs::{Filesystem, StatFs};
 pub use group::GroupDesc;
 pub use inode::{FileType, InodeNo, Metadata};

@@ -14,7 +14,8 @@ pub const SUPERBLOCK_OFFSET: u64 = 1024;
 /// The size of the superblock.
 pub const SUPERBLOCK_SIZE: usize = 1024;
 
-const EXT2_MAGIC: u16 = 0xEF53;
+/// `s_magic`.
+pub(crate) const EXT2_MAGIC: u16 = 0xEF53;
 
 /// Field offsets in the superblock (Linux `struct ext2_super_block`).
 pub(crate) mod field {
@@ -26,17 +27,44 @@ pub(crate) mod field {
     pub const FIRST_DATA_BLOCK: usize = 20;
     pub const LOG_BLOCK_SIZE: usize = 24;
     pub const BLOCKS_PER_GROUP: usize = 32;
+    pub const LOG_FRAG_SIZE: usize = 28;
+    pub const FRAGS_PER_GROUP: usize = 36;
     pub const INODES_PER_GROUP: usize = 40;
+    pub const WTIME: usize = 48;
+    pub const MAX_MNT_COUNT: usize = 54;
     pub const MAGIC: usize = 56;
+    pub const STATE: usize = 58;
+    pub const ERRORS: usize = 60;
+    pub const LASTCHECK: usize = 64;
+    pub const CREATOR_OS: usize = 72;
     pub const REV_LEVEL: usize = 76;
     pub const FIRST_INO: usize = 84;
     pub const INODE_SIZE: usize = 88;
+    pub const BLOCK_GROUP_NR: usize = 90;
     pub const FEATURE_COMPAT: usize = 92;
     pub const FEATURE_INCOMPAT: usize = 96;
     pub const FEATURE_RO_COMPAT: usize = 100;
     pub const RESERVED_GDT_BLOCKS: usize = 206;
     pub const UUID: usize = 104;
     pub const VOLUME_NAME: usize = 120;
+    pub const MKFS_TIME: usize = 264;
+    pub const FLAGS: usize = 352;
+}
+
+/// Values of superblock fields that a new filesystem starts with (Linux `ext2_fs.h`).
+pub(crate) mod value {
+    /// `s_state`: unmounted cleanly.
+    pub const STATE_CLEAN: u16 = 1;
+    /// `s_errors`: on an error, carry on.
+    pub const ERRORS_CONTINUE: u16 = 1;
+    /// `s_creator_os`: Linux.
+    pub const OS_LINUX: u32 = 0;
+    /// `s_rev_level`: dynamic inode sizes and feature flags.
+    pub const DYNAMIC_REV: u32 = 1;
+    /// `s_max_mnt_count`: -1, no fsck forced by mount count (as mke2fs writes by default).
+    pub const NO_MAX_MNT_COUNT: u16 = 0xFFFF;
+    /// `s_flags`: directory hashes use signed chars (what mke2fs records on x86).
+    pub const FLAGS_SIGNED_HASH: u32 = 0x0001;
 }
 
 /// COMPAT features: an implementation that does not know them may still read and write.
@@ -290,20 +318,26 @@ impl Geometry {
 
     /// Returns whether group `g` carries a copy of the superblock and descriptor table.
     pub fn group_has_super(&self, g: u32) -> bool {
-        if g <= 1 || self.ro_compat & ro_compat::SPARSE_SUPER == 0 {
-            return true;
-        }
-        [3u64, 5, 7].iter().any(|&base| {
-            let (mut p, g) = (base, u64::from(g));
-            while p < g {
-                p *= base;
-            }
-            p == g
-        })
+        has_super_copy(g, self.ro_compat & ro_compat::SPARSE_SUPER != 0)
     }
 
     /// Returns the number of block pointers in an indirect block.
     pub fn ptrs_per_block(&self) -> u32 {
         self.block_size / 4
     }
+}
+
+/// Returns whether group `g` carries a copy of the superblock and descriptor table: every
+/// group, or with `sparse_super` only groups 0, 1 and powers of 3, 5 and 7.
+pub(crate) fn has_super_copy(g: u32, sparse_super: bool) -> bool {
+    if g <= 1 || !sparse_super {
+        return true;
+    }
+    [3u64, 5, 7].iter().any(|&base| {
+        let (mut p, g) = (base, u64::from(g));
+        while p < g {
+            p *= base;
+        }
+        p == g
+    })
 }
