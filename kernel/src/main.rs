@@ -127,6 +127,12 @@ fn kernel_main() -> ! {
     if disk_root.is_none() {
         attest::measure::root("initramfs");
     }
+    // A container image (`images build`): its spec says what pid 1 is, unless init= does.
+    if let Some(root) = disk_root.as_ref().filter(|_| cmdline.value("init").is_none())
+        && let Some(spec) = process::container::read_spec(root)
+    {
+        start_container(root.clone(), spec);
+    }
     let (root, candidates): (_, Vec<&str>) = match disk_root {
         Some(root) => {
             let inits =
@@ -156,13 +162,44 @@ fn kernel_main() -> ! {
         let mut argv = alloc::vec![path.to_string()];
         argv.extend(cmdline.init_args().map(String::from));
         argv.extend(extra_args.iter().cloned());
-        match process::run::start_init(root.clone(), path, argv, envp.clone()) {
+        let identity = process::run::InitIdentity::default();
+        match process::run::start_init(root.clone(), path, argv, envp.clone(), &identity) {
             Ok(()) => wait_for_init(),
             Err(e) => log::warn!("cannot run {path} as init: {e:?}"),
         }
     }
     log::error!("no init found (tried {}); powering off", candidates.join(", "));
     exit_qemu(ExitCode::Failure)
+}
+
+/// Starts the container `spec` read from `root` as pid 1 and waits for it; a spec that cannot
+/// be used powers off with a failure, naming why.
+fn start_container(
+    root: alloc::sync::Arc<fs::Node>,
+    spec: Result<(guest_image::container::ContainerSpec, Vec<u8>), String>,
+) -> ! {
+    let launch = spec.and_then(|(spec, bytes)| process::container::prepare(&root, spec, bytes));
+    let launch = match launch {
+        Ok(launch) => launch,
+        Err(e) => {
+            log::error!("container: {e}; powering off");
+            exit_qemu(ExitCode::Failure);
+        }
+    };
+    attest::measure::container_spec(&launch.spec_bytes);
+    let identity = process::run::InitIdentity {
+        cwd: Some(launch.cwd.clone()),
+        uid: launch.uid,
+        gid: launch.gid,
+        groups: launch.groups.clone(),
+    };
+    match process::run::start_init(root, &launch.program, launch.argv, launch.envp, &identity) {
+        Ok(()) => wait_for_init(),
+        Err(e) => {
+            log::error!("container: cannot run {}: {e:?}; powering off", launch.program);
+            exit_qemu(ExitCode::Failure)
+        }
+    }
 }
 
 /// Waits until pid 1 exits, then powers off with its verdict.

@@ -14,6 +14,7 @@
 //! | 1 | `cocoon.cmdline <the command line>` | the command line as the kernel reads it: the loader's bytes up to the first NUL, at most 2048, tabs, CRs and newlines as spaces, other unprintable bytes as `?` (`ostd::boot::Cmdline`) |
 //! | 2 | `cocoon.initramfs <n> bytes` (only with one) | the initramfs image as loaded (compressed or not) |
 //! | 3 | `cocoon.root <identity>` | the identity text: `ext2 <device> ro\|rw uuid=… label=…` for a root disk (the superblock's `s_uuid` and `s_volume_name`, read before mounting), `initramfs` otherwise |
+//! | (4) | `cocoon.container <n> bytes` (only for a container image) | the container's process spec (`guest_image::container::SPEC_PATH` on the root disk) as read, before it is used |
 //! | 4… | `cocoon.init <path>` | the file's bytes, read before exec (once per init the kernel tries) |
 //!
 //! So an operator predicts RTMR2 offline from the command line, the initramfs file and the
@@ -54,6 +55,8 @@ pub enum What {
     Initramfs,
     /// The root filesystem's identity.
     Root,
+    /// A container image's process spec.
+    Container,
     /// A program about to run as init.
     Init,
 }
@@ -64,6 +67,7 @@ impl What {
             Self::CommandLine => "cocoon.cmdline",
             Self::Initramfs => "cocoon.initramfs",
             Self::Root => "cocoon.root",
+            Self::Container => "cocoon.container",
             Self::Init => "cocoon.init",
         }
     }
@@ -231,6 +235,11 @@ pub fn initramfs(image: &[u8]) {
 /// Measures the root's identity (event 3): `identity` is both the detail and what is hashed.
 pub fn root(identity: &str) {
     measure(What::Root, identity, &digests(identity.as_bytes()));
+}
+
+/// Measures a container image's process spec, as read from the disk (before event 4).
+pub fn container_spec(spec: &[u8]) {
+    measure(What::Container, &format!("{} bytes", spec.len()), &digests(spec));
 }
 
 /// Measures the program at `path`, whose bytes `read_at` returns (event 4 on): the file is

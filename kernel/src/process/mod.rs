@@ -4,6 +4,7 @@
 //! the loop of [`run`]: enter user mode, handle what comes back, repeat.
 
 pub mod attrs;
+pub mod container;
 pub mod creds;
 pub mod elf;
 mod elf_map;

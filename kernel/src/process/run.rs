@@ -402,16 +402,32 @@ fn stop(process: &Process, sig: u32) {
     );
 }
 
-/// Creates pid 1 from `path` with `argv` and `envp`, on the console, with `root` as its root
-/// and working directory.
+/// Who pid 1 runs as, and where: root in `/` ([`InitIdentity::default`]), or what a
+/// container's spec says.
+#[derive(Default)]
+pub struct InitIdentity {
+    /// The working directory (`None`: the root).
+    pub cwd: Option<alloc::sync::Arc<crate::fs::Node>>,
+    /// Real, effective and saved user ID.
+    pub uid: u32,
+    /// Real, effective and saved group ID.
+    pub gid: u32,
+    /// Supplementary groups, sorted.
+    pub groups: alloc::vec::Vec<u32>,
+}
+
+/// Creates pid 1 from `path` with `argv` and `envp`, on the console, with `root` as its root,
+/// as `identity` says.
 pub fn start_init(
     root: alloc::sync::Arc<crate::fs::Node>,
     path: &str,
     argv: alloc::vec::Vec<String>,
     envp: alloc::vec::Vec<String>,
+    identity: &InitIdentity,
 ) -> Result<(), Errno> {
     use crate::fs::{self, OpenFlags};
-    let fs_context = super::FsContext { root: root.clone(), cwd: root.clone(), umask: 0o022 };
+    let cwd = identity.cwd.clone().unwrap_or_else(|| root.clone());
+    let fs_context = super::FsContext { root: root.clone(), cwd, umask: 0o022 };
     let start = crate::fs::path::Start { root: root.clone(), dir: root.clone() };
     let node = crate::fs::path::resolve(&start, path, true)?;
     // Measured boot, event 4: the program's bytes, before exec reads them.
@@ -435,6 +451,11 @@ pub fn start_init(
     }
     let process = Process::new(pid, alloc::sync::Weak::new(), loaded.vm.clone(), files, fs_context);
     process.set_program(loaded.comm, argv, crate::fs::path::real_path(&start, &loaded.exe));
+    process.update_creds(|c| {
+        (c.ruid, c.euid, c.suid) = (identity.uid, identity.uid, identity.uid);
+        (c.rgid, c.egid, c.sgid) = (identity.gid, identity.gid, identity.gid);
+    });
+    process.set_groups(identity.groups.clone());
     registry::insert(process.clone());
     crate::tty::set_foreground(pid);
     let mut ctx = UserContext::default();
