@@ -3,6 +3,8 @@
 //! crates.io into target/tools at a pinned version, run against `/dev/sev-guest` with the
 //! sim playing SEV-SNP, after the same ioctl probe `make test` runs (tests::sev_guest).
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
