@@ -4,8 +4,15 @@
 //! - [`ksyms`]: writes the symbol table the panic backtrace prints from into the image.
 //! - [`measurements`]: predicts the kernel's measured-boot events and RTMR2 offline
 //!   (`reference-values`, a reference entry for `attest serve`).
+//! - `images build`: [`oci`] reads a container image (OCI layout, docker-save tar, or a plain
+//!   directory), [`rootfs`] applies its layers and writes an ext2 root disk, and
+//!   [`container`] turns its config into the process the kernel starts as init.
 #![forbid(unsafe_code)]
 
+pub mod build;
 pub mod bzimage;
+pub mod container;
 pub mod ksyms;
 pub mod measurements;
+pub mod oci;
+pub mod rootfs;

@@ -1,0 +1,154 @@
+//! `images build`: a container image (or a root directory) becomes a bootable guest image:
+//! `rootfs.ext2` (the layers applied, the container's process spec at
+//! `guest_image::container::SPEC_PATH`, the mount points a runtime needs), `cmdline` (the
+//! kernel command line that boots it), and the kernel when one is given. Only files inside
+//! the output directory are written, and only once everything has been checked.
+
+use std::path::{Path, PathBuf};
+
+use guest_image::container::{ContainerSpec, SPEC_PATH};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::container::{Overrides, resolve};
+use crate::oci::{self, Input, manifest::RunConfig};
+use crate::rootfs::ext2_disk::{DiskParams, DiskSummary, write_disk};
+use crate::rootfs::host_dir::read_dir_tree;
+use crate::rootfs::tree::{Inode, Kind, Tree};
+
+/// What to build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// An OCI layout directory, an OCI or docker-save tar, or a root directory.
+    pub input: PathBuf,
+    /// Where the outputs go (created if missing).
+    pub out_dir: PathBuf,
+    /// The kernel to copy next to the disk, if any.
+    pub kernel: Option<PathBuf>,
+    /// The disk's size in bytes (default: the contents plus a margin).
+    pub size: Option<u64>,
+    /// Replacements for the image config's fields.
+    pub overrides: Overrides,
+    /// Words added to the kernel command line.
+    pub append: String,
+}
+
+/// What was built.
+#[derive(Debug, Clone)]
+pub struct BuildOutput {
+    /// The root disk.
+    pub disk: PathBuf,
+    /// The kernel command line that boots it (also in `cmdline`).
+    pub cmdline: String,
+    /// What the kernel will run as init.
+    pub spec: ContainerSpec,
+    /// The disk's size, inode count, UUID.
+    pub summary: DiskSummary,
+}
+
+/// The command line an image boots with, before `append`: the disk is the root, read-only.
+pub const BASE_CMDLINE: &str = "console=ttyS0 root=/dev/vda ro";
+
+/// Builds `opts`.
+///
+/// # Errors
+/// A message naming the file (or layer, or path in the image) and the reason.
+pub fn build(opts: &BuildOptions) -> Result<BuildOutput, String> {
+    let (mut tree, config) = match oci::read(&opts.input).map_err(|e| e.to_string())? {
+        Input::Image(image) => {
+            let bar = progress(image.layers.len() as u64, "applying layers");
+            let mut tree = Tree::new();
+            for (i, layer) in image.layers.iter().enumerate() {
+                bar.set_message(layer.name.clone());
+                tree.apply_layer(&layer.tar, i, &layer.name).map_err(|e| e.to_string())?;
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            (tree, image.config.config.clone())
+        }
+        Input::RootDir(dir) => (read_dir_tree(&dir)?, RunConfig::default()),
+    };
+    let spec = resolve(&config, &tree, &opts.overrides)?;
+    add_runtime_files(&mut tree, &spec)?;
+
+    std::fs::create_dir_all(&opts.out_dir)
+        .map_err(|e| format!("{}: {e}", opts.out_dir.display()))?;
+    let disk = opts.out_dir.join("rootfs.ext2");
+    let bar = progress(1, "writing rootfs.ext2");
+    let params = DiskParams { size: opts.size, label: "cocoon-root".into() };
+    let summary = write_disk(&tree, &disk, &params)?;
+    bar.finish_and_clear();
+    let cmdline = if opts.append.trim().is_empty() {
+        BASE_CMDLINE.to_string()
+    } else {
+        format!("{BASE_CMDLINE} {}", opts.append.trim())
+    };
+    write(&opts.out_dir.join("cmdline"), format!("{cmdline}\n").as_bytes())?;
+    if let Some(kernel) = &opts.kernel {
+        let to = opts.out_dir.join("kernel");
+        std::fs::copy(kernel, &to)
+            .map_err(|e| format!("{} → {}: {e}", kernel.display(), to.display()))?;
+    }
+    Ok(BuildOutput { disk, cmdline, spec, summary })
+}
+
+/// Adds what the kernel needs on the disk: the spec, and the mount points a runtime mounts
+/// on (`/proc`, `/sys`, `/dev`, `/tmp`) where the image has none. Their times are the
+/// image's newest, so the disk stays a function of the input.
+fn add_runtime_files(tree: &mut Tree, spec: &ContainerSpec) -> Result<(), String> {
+    let time = newest(tree);
+    let dir = |mode| Inode {
+        kind: Kind::Dir(Default::default()),
+        mode,
+        uid: 0,
+        gid: 0,
+        mtime: time,
+        xattrs: Default::default(),
+    };
+    for (path, mode) in [("/proc", 0o555), ("/sys", 0o555), ("/dev", 0o755), ("/tmp", 0o1777)] {
+        match tree.lookup(path).map(|id| &tree.inode(id).kind) {
+            Some(Kind::Dir(_)) => {}
+            Some(_) => return Err(format!("the image's {path} is not a directory")),
+            None => {
+                tree.add(path, dir(mode), usize::MAX, "images build").map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    tree.add("/.cocoon", dir(0o755), usize::MAX, "images build").map_err(|e| e.to_string())?;
+    let file = Inode {
+        kind: Kind::File(spec.encode()),
+        mode: 0o444,
+        uid: 0,
+        gid: 0,
+        mtime: time,
+        xattrs: Default::default(),
+    };
+    tree.add(SPEC_PATH, file, usize::MAX, "images build").map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn newest(tree: &Tree) -> u64 {
+    let mut newest = 0;
+    let mut stack = vec![tree.root()];
+    while let Some(id) = stack.pop() {
+        let inode = tree.inode(id);
+        newest = newest.max(inode.mtime);
+        if let Kind::Dir(entries) = &inode.kind {
+            stack.extend(entries.values().map(|e| e.inode));
+        }
+    }
+    newest
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {wide_msg}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(what.to_string());
+    bar
+}
