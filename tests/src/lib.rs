@@ -3,6 +3,7 @@
 
 pub mod bad_initrd;
 pub mod bench;
+pub mod container_boot;
 pub mod cpython;
 pub mod debian_workout;
 pub mod ext2_disk;

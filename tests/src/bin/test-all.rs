@@ -97,6 +97,11 @@ fn main() -> ExitCode {
          the event log and affirmed by attest verify --allow-sim",
         tests::sev_guest::run(&elf, &scratch, describe_failure, None),
     );
+    record(
+        "a container image boots: images build turns a 2-layer OCI image into an ext2 root disk, \
+         and the kernel starts its entrypoint with the config's Env, WorkingDir and User",
+        tests::container_boot::run(&elf, &scratch, describe_failure),
+    );
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
     record(
         "bzImage under OVMF takes its command line and initrd",
