@@ -17,6 +17,15 @@ ifeq ($(IMAGE),debian)
 RUN_DEPS := $(DEBIAN_DISK)
 RUN_ENV := DISK=$(DEBIAN_DISK) CMDLINE="$${CMDLINE:-console=ttyS0 root=/dev/vda rw init=/init$(if $(filter user,$(NET)), ip=dhcp)}"
 RUN_MEM := 2G
+else ifneq ($(filter oci:%,$(IMAGE)),)
+# make run IMAGE=oci:PATH boots a container image (an OCI layout directory or tar, a docker-save
+# tar, or a root directory): images build writes its root disk and command line into
+# target/oci-run, and the kernel starts its entrypoint (ENTRYPOINT= and CMD= override the
+# image's, as images build --entrypoint/--cmd).
+OCI_OUT := target/oci-run
+RUN_DEPS := oci-image
+RUN_ENV := DISK=$(OCI_OUT)/rootfs.ext2 DISK_RO=1 CMDLINE="$${CMDLINE:-$$(cat $(OCI_OUT)/cmdline)}"
+RUN_MEM := 1G
 else ifeq ($(IMAGE),debian-initramfs)
 RUN_DEPS := $(DEBIAN_IMAGE)
 RUN_ENV := INITRD=$${INITRD:-$(DEBIAN_IMAGE)}
@@ -51,6 +60,14 @@ bzimage: kernel-elf
 kernel: bzimage
 	@echo $(abspath $(KERNEL_ELF))
 	@echo $(abspath $(KERNEL_BZIMAGE))
+
+# IMAGE=oci:PATH's root disk (see the top of this file); always rebuilt, as the input may have
+# changed.
+.PHONY: oci-image
+oci-image:
+	@cargo run -q --release -p images --bin images -- build --input "$(patsubst oci:%,%,$(IMAGE))" \
+		--out $(OCI_OUT) $(if $(filter user,$(NET)),--append ip=dhcp) \
+		$(if $(ENTRYPOINT),--entrypoint "$(ENTRYPOINT)") $(foreach c,$(CMD),--cmd "$(c)")
 
 # The default image: Debian's static busybox with an interactive shell as init.
 initramfs: $(INITRAMFS)
