@@ -13,6 +13,7 @@ qemu-system-x86_64:qemu-system-x86
 cpio:cpio
 objcopy:binutils
 mke2fs:e2fsprogs
+veritysetup:cryptsetup-bin
 musl-gcc:musl-tools
 /usr/include/linux/sev-guest.h:linux-libc-dev
 debootstrap:debootstrap

@@ -1,5 +1,6 @@
 //! The formats `images build` writes into a guest image for the kernel to read, other than
-//! the filesystem itself (`ext2`): today the container's process spec ([`container`]).
+//! the filesystem itself (`ext2`): the container's process spec ([`container`]) and the root
+//! disk's hash tree ([`verity`]).
 //!
 //! `no_std` with `alloc`, no OSTD dependency: the kernel parses with this crate and the image
 //! builder writes with it, so the two cannot disagree, and host tests run the parser on
@@ -12,3 +13,4 @@
 extern crate alloc;
 
 pub mod container;
+pub mod verity;
