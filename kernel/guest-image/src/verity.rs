@@ -151,7 +151,7 @@ pub fn check_block(salt: &[u8], block: &[u8], parent: &[u8], slot: u64) -> bool 
 /// # Errors
 /// [`VerityError::BadParam`] if `data` is not whole blocks, is empty, or the salt is too long.
 pub fn build_tree(data: &[u8], salt: &[u8]) -> Result<(Vec<u8>, VerityParams), VerityError> {
-    if data.is_empty() || data.len() % BLOCK_SIZE != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(BLOCK_SIZE) {
         return Err(VerityError::BadParam("data is not a whole number of blocks"));
     }
     if salt.len() > MAX_SALT {
