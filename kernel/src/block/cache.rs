@@ -237,9 +237,19 @@ impl BlockCache {
             state.next_sequential = index + run as u64;
             run
         };
-        let frames = self.new_frames(run)?;
+        let mut frames = self.new_frames(run)?;
         let bytes: usize = (0..run as u64).map(|i| self.page_len(index + i)).sum();
-        self.device.read_frames(index * SECTORS_PER_PAGE, bytes, &frames)?;
+        if let Err(e) = self.device.read_frames(index * SECTORS_PER_PAGE, bytes, &frames) {
+            if run == 1 {
+                return Err(e);
+            }
+            // Readahead is a guess: a bad block further on (one a hash tree refused, say)
+            // must not fail the page that was asked for, as on Linux. Read that one alone.
+            frames.truncate(1);
+            let len = self.page_len(index);
+            self.device.read_frames(index * SECTORS_PER_PAGE, len, &frames)?;
+            self.state.lock().window = READAHEAD_MIN;
+        }
         let mut state = self.state.lock();
         for (i, frame) in frames.into_iter().enumerate() {
             let at = index + i as u64;
