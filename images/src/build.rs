@@ -1,7 +1,9 @@
 //! `images build`: a container image (or a root directory) becomes a bootable guest image:
 //! `rootfs.ext2` (the layers applied, the container's process spec at
-//! `guest_image::container::SPEC_PATH`, the mount points a runtime needs), `cmdline` (the
-//! kernel command line that boots it), and the kernel when one is given. Only files inside
+//! `guest_image::container::SPEC_PATH`, the mount points a runtime needs, and after the
+//! filesystem its hash tree in dm-verity's format), `cmdline` (the kernel command line that
+//! boots it, with the tree's root hash: `verity.root=`, `verity.salt=`,
+//! `verity.data_blocks=`), and the kernel when one is given. Only files inside
 //! the output directory are written, and only once everything has been checked.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +13,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::container::{Overrides, resolve};
 use crate::oci::{self, Input, manifest::RunConfig};
-use crate::rootfs::ext2_disk::{DiskParams, DiskSummary, write_disk};
+use guest_image::verity::build_tree;
+use sha2::{Digest as _, Sha256};
+
+use crate::rootfs::ext2_disk::{DiskParams, DiskSummary, make_disk, write_atomically};
 use crate::rootfs::host_dir::read_dir_tree;
 use crate::rootfs::tree::{Inode, Kind, Tree};
 
@@ -73,15 +78,26 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, String> {
     std::fs::create_dir_all(&opts.out_dir)
         .map_err(|e| format!("{}: {e}", opts.out_dir.display()))?;
     let disk = opts.out_dir.join("rootfs.ext2");
-    let bar = progress(1, "writing rootfs.ext2");
+    let bar = progress(2, "writing rootfs.ext2");
     let params = DiskParams { size: opts.size, label: "cocoon-root".into() };
-    let summary = write_disk(&tree, &disk, &params)?;
+    let (mut bytes, summary) = make_disk(&tree, &params)?;
+    bar.inc(1);
+    // The hash tree goes right after the filesystem; its root hash on the command line.
+    let salt: [u8; 32] =
+        Sha256::digest([&b"cocoon verity salt\0"[..], &summary.uuid].concat()).into();
+    let (hash_tree, verity) = build_tree(&bytes, &salt).map_err(|e| e.to_string())?;
+    bytes.extend_from_slice(&hash_tree);
+    write_atomically(&disk, &bytes)?;
     bar.finish_and_clear();
-    let cmdline = if opts.append.trim().is_empty() {
-        BASE_CMDLINE.to_string()
-    } else {
-        format!("{BASE_CMDLINE} {}", opts.append.trim())
-    };
+    let mut cmdline = format!(
+        "{BASE_CMDLINE} verity.root={} verity.salt={} verity.data_blocks={}",
+        hex::encode(verity.root),
+        hex::encode(&verity.salt),
+        verity.data_blocks
+    );
+    if !opts.append.trim().is_empty() {
+        cmdline = format!("{cmdline} {}", opts.append.trim());
+    }
     write(&opts.out_dir.join("cmdline"), format!("{cmdline}\n").as_bytes())?;
     if let Some(kernel) = &opts.kernel {
         let to = opts.out_dir.join("kernel");

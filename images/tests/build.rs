@@ -115,10 +115,37 @@ fn every_input_form_gives_the_same_disk_twice_and_e2fsck_finds_it_clean() {
 
     let fsck = Command::new("/sbin/e2fsck").arg("-fn").arg(&first.disk).output().unwrap();
     assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stdout));
-    assert_eq!(
-        std::fs::read_to_string(dir.join("out1/cmdline")).unwrap(),
-        "console=ttyS0 root=/dev/vda ro\n"
-    );
+    let cmdline = std::fs::read_to_string(dir.join("out1/cmdline")).unwrap();
+    assert!(cmdline.starts_with("console=ttyS0 root=/dev/vda ro verity.root="), "{cmdline}");
+
+    // The hash tree after the filesystem is dm-verity's: veritysetup checks the whole disk
+    // with the command line's parameters, and refuses it with one byte of a file changed.
+    let param = |key: &str| {
+        cmdline.split_whitespace().find_map(|w| w.strip_prefix(key)).unwrap().to_owned()
+    };
+    let (root, salt, blocks) =
+        (param("verity.root="), param("verity.salt="), param("verity.data_blocks="));
+    let verify = |disk: &Path| {
+        let offset = blocks.parse::<u64>().unwrap() * 4096;
+        Command::new("veritysetup")
+            .args(["verify", "--no-superblock", "--format=1", "--hash=sha256"])
+            .arg(format!("--salt={salt}"))
+            .arg(format!("--data-blocks={blocks}"))
+            .arg(format!("--hash-offset={offset}"))
+            .arg(disk)
+            .arg(disk)
+            .arg(&root)
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&first.disk);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let at = disk.windows(14).position(|w| w == b"print('hello')").unwrap();
+    let mut changed = disk.clone();
+    changed[at] ^= 1;
+    let changed_path = dir.join("changed.ext2");
+    std::fs::write(&changed_path, changed).unwrap();
+    assert!(!verify(&changed_path).status.success(), "a changed byte passed veritysetup");
 }
 
 #[test]

@@ -4,8 +4,10 @@
 //! build wrote. The kernel reads the container spec and starts the entrypoint itself: it
 //! must run as `app` (with the supplementary group /etc/group gives it), in the working
 //! directory, with the environment, with /proc, /sys and a writable /tmp mounted, and its
-//! exit status 0 must power the machine off cleanly. A disk whose spec says another version
-//! must stop the boot, naming the line.
+//! exit status 0 must power the machine off cleanly. The disk carries its hash tree and the
+//! command line its root hash: one byte changed in a file reads as EIO. A disk whose spec
+//! says another version (hashed anew, so only the spec is wrong) must stop the boot, naming
+//! the line.
 
 use std::path::Path;
 
@@ -17,13 +19,14 @@ use crate::qemu::{BootOutcome, BootSpec, Disk, boot};
 
 /// What the entrypoint prints, one fact per line; the check wants these lines exactly.
 /// The groups are runc's: those /etc/group lists the user in, without the primary group.
-const EXPECTED: [&str; 6] = [
+const EXPECTED: [&str; 7] = [
     "id: uid=1000(app) gid=1000(app) groups=10(wheel)",
     "cwd: /srv",
     "greeting: hello from the image",
     "pid 1: /bin/busybox",
     "mounts: proc sysfs tmpfs",
     "tmp: writable",
+    "message: a message read from the disk",
 ];
 
 /// Builds the image, boots it, checks the entrypoint's output.
@@ -54,31 +57,83 @@ pub fn run(
     if !booted.succeeded() {
         return Err(describe(&booted, "the entrypoint's exit 0 did not power off cleanly"));
     }
-    // The same disk with the spec's version changed: the kernel must refuse it, naming the
-    // file and the line, and power off with a failure rather than run anything.
-    let mut disk = std::fs::read(&out.disk).map_err(|e| e.to_string())?;
+    let disk = std::fs::read(&out.disk).map_err(|e| e.to_string())?;
+    let boot_disk = |name: &str, bytes: &[u8], cmdline: &str| {
+        let path = work.join(name);
+        std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
+        let spec = BootSpec { disks: vec![Disk::readonly(&path)], ..BootSpec::pvh(elf, cmdline) };
+        boot(&spec).map_err(|e| format!("cannot start qemu: {e}"))
+    };
+
+    // One byte of a file changed on the disk: the hash tree catches it on read (EIO), and
+    // the rest of the disk still reads.
+    let mut flipped = disk.clone();
+    let at = find(&flipped, MESSAGE)?;
+    flipped[at] ^= 0x20;
+    let caught = boot_disk("flipped.ext2", &flipped, &out.cmdline)?;
+    let eio = caught
+        .output
+        .lines()
+        .any(|l| l.trim_end() == "message: cat: read error: Input/output error");
+    if !eio
+        || !caught.output.contains("does not match the hash tree")
+        || !caught.output.contains("cwd: /srv")
+    {
+        return Err(describe(&caught, "a changed byte in /srv/message did not read as EIO"));
+    }
+
+    // A spec of another version, written by a builder that then hashed the disk anew (so
+    // the tree vouches for it): the kernel must refuse it naming the line, and run nothing.
+    let data_len = data_blocks(&out.cmdline)? * guest_image::verity::BLOCK_SIZE;
+    let mut data = disk.get(..data_len).ok_or("the disk is shorter than its data")?.to_vec();
     let magic = guest_image::container::MAGIC.as_bytes();
-    let at = disk.windows(magic.len()).position(|w| w == magic).ok_or("no spec on the disk")?;
-    disk[at + magic.len() - 1] = b'9';
-    let bad_disk = work.join("bad-spec.ext2");
-    std::fs::write(&bad_disk, disk).map_err(|e| e.to_string())?;
-    let refused = boot(&BootSpec {
-        disks: vec![Disk::readonly(&bad_disk)],
-        ..BootSpec::pvh(elf, &out.cmdline)
-    })
-    .map_err(|e| format!("cannot start qemu: {e}"))?;
+    let at = find(&data, magic)?;
+    data[at + magic.len() - 1] = b'9';
+    let salt = [0x5a; 32];
+    let (tree, params) =
+        guest_image::verity::build_tree(&data, &salt).map_err(|e| e.to_string())?;
+    data.extend_from_slice(&tree);
+    let base = out.cmdline.split(" verity.").next().unwrap_or_default();
+    let cmdline = format!(
+        "{base} verity.root={} verity.salt={} verity.data_blocks={} quiet",
+        hex::encode(params.root),
+        hex::encode(salt),
+        params.data_blocks
+    );
+    let refused = boot_disk("bad-spec.ext2", &data, &cmdline)?;
     let named = refused.output.contains("container: /.cocoon/container: line 1 is not");
     if refused.succeeded() || !named || refused.output.contains("greeting:") {
         return Err(describe(&refused, "a spec with another version was not refused by line"));
     }
     Ok(format!(
-        "a {} MiB disk from a 2-layer OCI image; the entrypoint ran as app (1000:1000, groups \
-         wheel) in /srv with its Env, /proc, /sys and /tmp, and powered off with its status in \
-         {:.1} s; a spec of another version refused naming its line",
+        "a {} MiB disk from a 2-layer OCI image, with its hash tree; the entrypoint ran as app \
+         (1000:1000, groups wheel) in /srv with its Env, /proc, /sys and /tmp, and powered off \
+         with its status in {:.1} s; one byte changed in a file read as EIO; a spec of another \
+         version refused naming its line",
         out.summary.size >> 20,
         booted.elapsed.as_secs_f64()
     ))
 }
+
+/// Where `what` first appears in `bytes`.
+fn find(bytes: &[u8], what: &[u8]) -> Result<usize, String> {
+    bytes
+        .windows(what.len())
+        .position(|w| w == what)
+        .ok_or_else(|| format!("{:?} is not on the disk", String::from_utf8_lossy(what)))
+}
+
+/// `verity.data_blocks=` of a command line.
+fn data_blocks(cmdline: &str) -> Result<usize, String> {
+    cmdline
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("verity.data_blocks="))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("no verity.data_blocks= in {cmdline:?}"))
+}
+
+/// A file only the entrypoint reads (so one byte of it can be changed).
+const MESSAGE: &[u8] = b"a message read from the disk";
 
 /// Busybox and its applet links in one layer; users, the app directory and a file the
 /// second layer deletes in another.
@@ -122,6 +177,7 @@ fn busybox_image() -> Result<NewImage, String> {
     add("etc/group", Regular, 0o644, 0, b"root:x:0:\nwheel:x:10:app\napp:x:1000:\n", None)?;
     add("srv/", Directory, 0o755, 1000, b"", None)?;
     add("srv/stale", Regular, 0o644, 1000, b"deleted by the top layer", None)?;
+    add("srv/message", Regular, 0o644, 1000, MESSAGE, None)?;
     let base = base.into_inner().map_err(|e| e.to_string())?;
     let mut top = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
@@ -134,6 +190,7 @@ fn busybox_image() -> Result<NewImage, String> {
                   echo \"pid 1: $(readlink /proc/1/exe)\"; \
                   echo \"mounts: $(awk '$2 == \"/proc\" || $2 == \"/sys\" || $2 == \"/tmp\" {print $3}' /proc/mounts | sort | tr '\\n' ' ' | sed 's/ $//')\"; \
                   touch /tmp/probe && echo 'tmp: writable'; \
+                  echo \"message: $(cat /srv/message 2>&1)\"; \
                   [ -e /srv/stale ] && echo 'whiteout ignored'; exit 0";
     Ok(NewImage {
         layers: vec![base, top],

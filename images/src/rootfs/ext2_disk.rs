@@ -4,8 +4,8 @@
 //! written in byte order of its names (so inode numbers follow), and every inode takes its
 //! times from the layer's `mtime`. The same tree gives the same bytes.
 //!
-//! The disk is built in memory and written out once (to a temporary name, then renamed), so
-//! a failure leaves no half-written image behind.
+//! The disk is built in memory ([`make_disk`]) and written out once (to a temporary name,
+//! then renamed), so a failure leaves no half-written image behind.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -43,9 +43,29 @@ const MIB: u64 = 1 << 20;
 /// Writes `tree` as an ext2 filesystem image at `path`.
 ///
 /// # Errors
-/// A message naming the path in the tree (or the file) that could not be written: a
-/// symlink target longer than a block, a disk too small for the contents, an I/O error.
+/// As [`make_disk`], and the file that could not be written.
 pub fn write_disk(tree: &Tree, path: &Path, params: &DiskParams) -> Result<DiskSummary, String> {
+    let (bytes, summary) = make_disk(tree, params)?;
+    write_atomically(path, &bytes)?;
+    Ok(summary)
+}
+
+/// Writes `bytes` to `path` through a temporary name, so that no half-written file is left.
+///
+/// # Errors
+/// The file that could not be written.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Makes `tree` into an ext2 filesystem image, in memory.
+///
+/// # Errors
+/// A message naming the path in the tree that could not be written: a symlink target
+/// longer than a block, a disk too small for the contents.
+pub fn make_disk(tree: &Tree, params: &DiskParams) -> Result<(Vec<u8>, DiskSummary), String> {
     let (inodes, data_blocks) = count(tree);
     let size = params.size.unwrap_or_else(|| estimate_size(inodes, data_blocks));
     if params.label.len() > 16 {
@@ -76,10 +96,7 @@ pub fn write_disk(tree: &Tree, path: &Path, params: &DiskParams) -> Result<DiskS
     let written = writer.written.len() + 1;
     fs.sync().map_err(|e| format!("writing the filesystem's metadata: {e:?}"))?;
     let bytes = fs.into_device();
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, &bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(DiskSummary { size, inodes: written, uuid, dropped_xattrs })
+    Ok((bytes, DiskSummary { size, inodes: written, uuid, dropped_xattrs }))
 }
 
 /// A disk big enough for `inodes` and `data_blocks` of 4 KiB: the contents, an eighth more

@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod file;
 pub mod mem;
+pub mod verity;
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -119,6 +120,21 @@ pub fn register_virtio(device: Arc<dyn BlockDevice>) -> (String, u32) {
     let index = disks.len() as u32;
     let name = virtio_name(index);
     let rdev = crate::fs::devfs::makedev(VIRTIO_BLK_MAJOR, index * MINORS_PER_DISK);
+    disks.push(Disk { name: name.clone(), rdev, device });
+    (name, rdev)
+}
+
+/// The major number of device-mapper disks (`dm-0`, ...; dynamic on Linux, 253 on Debian's
+/// 6.1 next to virtio's 254).
+pub const DM_MAJOR: u32 = 253;
+
+/// Registers a disk made from others (a [`verity::VerityDisk`]): `dm-0`, `dm-1`, ... in
+/// order. Returns its name and device number.
+pub fn register_mapped(device: Arc<dyn BlockDevice>) -> (String, u32) {
+    let mut disks = DISKS.lock();
+    let index = disks.iter().filter(|d| crate::fs::devfs::major(d.rdev) == DM_MAJOR).count() as u32;
+    let name = alloc::format!("dm-{index}");
+    let rdev = crate::fs::devfs::makedev(DM_MAJOR, index);
     disks.push(Disk { name: name.clone(), rdev, device });
     (name, rdev)
 }

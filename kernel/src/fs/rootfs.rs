@@ -23,6 +23,9 @@ pub struct RootSpec {
     pub fstype: String,
     /// Mount read-only (Linux's default; `rw` turns it off).
     pub read_only: bool,
+    /// The disk's hash tree, from `verity.root=` and its companions (or why they are
+    /// malformed): the root is then read through [`crate::block::verity::VerityDisk`].
+    pub verity: Option<Result<guest_image::verity::VerityParams, &'static str>>,
 }
 
 impl RootSpec {
@@ -42,6 +45,7 @@ impl RootSpec {
             device: String::from(device),
             fstype: String::from(cmdline.value("rootfstype").unwrap_or("ext2")),
             read_only,
+            verity: crate::block::verity::params_from_cmdline(cmdline),
         })
     }
 }
@@ -59,12 +63,16 @@ pub const ROOT_INITS: [&str; 4] = ["/sbin/init", "/etc/init", "/bin/init", "/bin
 pub fn mount_root(spec: &RootSpec) -> SysResult<Arc<Node>> {
     let memory_root = super::root();
     let start = Start { root: memory_root.clone(), dir: memory_root.clone() };
-    let device = path::resolve(&start, &spec.device, true)?;
+    let mut device = path::resolve(&start, &spec.device, true)?;
+    let mut device_name = spec.device.clone();
+    if let Some(verity) = &spec.verity {
+        (device, device_name) = verified(&memory_root, &device, verity, spec)?;
+    }
     // Measured boot, event 3: the disk's identity, read before anything on it is used.
     let volume = volume_identity(&device)?;
     crate::attest::measure::root(&crate::attest::measure::disk_identity(
         &spec.fstype,
-        &spec.device,
+        &device_name,
         spec.read_only,
         &volume,
     ));
@@ -73,7 +81,7 @@ pub fn mount_root(spec: &RootSpec) -> SysResult<Arc<Node>> {
         &spec.fstype,
         &device,
         spec.read_only,
-        &spec.device,
+        &device_name,
         "/",
     )?;
     let root = super::mount::cross(memory_root.clone());
@@ -84,6 +92,32 @@ pub fn mount_root(spec: &RootSpec) -> SysResult<Arc<Node>> {
         _ => log::warn!("root: {} has no /dev directory; devtmpfs is not mounted", spec.device),
     }
     Ok(root)
+}
+
+/// Puts `device` under its hash tree: registers the checked disk (`dm-0`) and returns its
+/// node in `/dev` and its path. The root must be read-only.
+fn verified(
+    memory_root: &Arc<Node>,
+    device: &Arc<Node>,
+    params: &Result<guest_image::verity::VerityParams, &'static str>,
+    spec: &RootSpec,
+) -> SysResult<(Arc<Node>, String)> {
+    let params = params.as_ref().map_err(|what| {
+        log::error!("root: bad {what}");
+        Errno::EINVAL
+    })?;
+    if !spec.read_only {
+        log::error!("root: a disk under verity.root= is read-only; drop `rw`");
+        return Err(Errno::EROFS);
+    }
+    let NodeKind::BlockDev(rdev) = device.kind() else { return Err(Errno::ENOTBLK) };
+    let inner = crate::block::by_rdev(rdev).ok_or(Errno::ENXIO)?;
+    let checked = crate::block::verity::VerityDisk::new(inner, params.clone())?;
+    let (name, _) = crate::block::register_mapped(Arc::new(checked));
+    super::devfs::populate(memory_root)?;
+    let node = memory_root.lookup("dev")?.lookup(&name)?;
+    log::info!("root: {} checked against its hash tree as /dev/{name}", spec.device);
+    Ok((node, alloc::format!("/dev/{name}")))
 }
 
 /// Reads the superblock of the disk behind `device` and returns its UUID and label as text;
