@@ -104,14 +104,19 @@ pub fn summarize(log: &EventLog) -> Vec<EventSummary> {
         .collect()
 }
 
-/// Returns the event data as text if it is printable ASCII (NULs trimmed), else its length.
+/// The longest event data shown as text: a kernel command line (2048 bytes on x86) with its
+/// event's prefix fits, so that a verdict shows the command line that differs, not its length.
+const MAX_TEXT: usize = 4096;
+
+/// Returns the event data as text if it is printable ASCII (NULs trimmed) and at most
+/// [`MAX_TEXT`] bytes, else its length.
 fn describe(data: &[u8]) -> String {
     let trimmed: &[u8] = {
         let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
         data.get(..end).unwrap_or_default()
     };
     let printable = !trimmed.is_empty()
-        && trimmed.len() <= 120
+        && trimmed.len() <= MAX_TEXT
         && trimmed.iter().all(|&b| b == b' ' || b.is_ascii_graphic());
     if printable {
         String::from_utf8_lossy(trimmed).into_owned()

@@ -3,13 +3,17 @@
 //! `guest_image::container::SPEC_PATH`, the mount points a runtime needs, and after the
 //! filesystem its hash tree in dm-verity's format), `cmdline` (the kernel command line that
 //! boots it, with the tree's root hash: `verity.root=`, `verity.salt=`,
-//! `verity.data_blocks=`), and the kernel when one is given. Only files inside
+//! `verity.data_blocks=`), `events.json` (the kernel's measured-boot events for it, predicted:
+//! command line, root identity, container spec, entrypoint, and RTMR2),
+//! `reference-values.json` (a `sim` entry for `attest serve`), and the kernel when one is
+//! given. Only files inside
 //! the output directory are written, and only once everything has been checked.
 
 use std::path::{Path, PathBuf};
 
 use guest_image::container::{ContainerSpec, SPEC_PATH};
 use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
 
 use crate::container::{Overrides, resolve};
 use crate::oci::{self, Input, manifest::RunConfig};
@@ -35,6 +39,8 @@ pub struct BuildOptions {
     pub overrides: Overrides,
     /// Words added to the kernel command line.
     pub append: String,
+    /// The reference entry's name (default: the input's file name).
+    pub name: Option<String>,
 }
 
 /// What was built.
@@ -75,10 +81,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, String> {
     let spec = resolve(&config, &tree, &opts.overrides)?;
     add_runtime_files(&mut tree, &spec)?;
 
-    std::fs::create_dir_all(&opts.out_dir)
-        .map_err(|e| format!("{}: {e}", opts.out_dir.display()))?;
-    let disk = opts.out_dir.join("rootfs.ext2");
-    let bar = progress(2, "writing rootfs.ext2");
+    let bar = progress(2, "making rootfs.ext2");
     let params = DiskParams { size: opts.size, label: "cocoon-root".into() };
     let (mut bytes, summary) = make_disk(&tree, &params)?;
     bar.inc(1);
@@ -87,7 +90,6 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, String> {
         Sha256::digest([&b"cocoon verity salt\0"[..], &summary.uuid].concat()).into();
     let (hash_tree, verity) = build_tree(&bytes, &salt).map_err(|e| e.to_string())?;
     bytes.extend_from_slice(&hash_tree);
-    write_atomically(&disk, &bytes)?;
     bar.finish_and_clear();
     let mut cmdline = format!(
         "{BASE_CMDLINE} verity.root={} verity.salt={} verity.data_blocks={}",
@@ -98,7 +100,32 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, String> {
     if !opts.append.trim().is_empty() {
         cmdline = format!("{cmdline} {}", opts.append.trim());
     }
+    // Everything is checked before anything is written.
+    let events = predicted_events(&tree, &spec, &bytes, &cmdline)?;
+    std::fs::create_dir_all(&opts.out_dir)
+        .map_err(|e| format!("{}: {e}", opts.out_dir.display()))?;
+    let disk = opts.out_dir.join("rootfs.ext2");
+    write_atomically(&disk, &bytes)?;
     write(&opts.out_dir.join("cmdline"), format!("{cmdline}\n").as_bytes())?;
+    let register = crate::measurements::register(&events);
+    let listed: Vec<_> = events
+        .iter()
+        .map(|e| json!({"description": e.description, "sha384": hex::encode(e.sha384)}))
+        .collect();
+    let doc = json!({"cmdline": cmdline, "rtmr2": hex::encode(register), "events": listed});
+    write(&opts.out_dir.join("events.json"), format!("{doc:#}\n").as_bytes())?;
+    // A reference entry for the simulated TEE, whose launch measurement is predicted too;
+    // a TDX entry must pin MRTD, RTMR0 and RTMR1 as well (`reference-values --pin`).
+    let name = opts.name.clone().unwrap_or_else(|| input_name(&opts.input));
+    let launch = crate::measurements::sim_launch_measurement(cmdline.as_bytes());
+    let entry = crate::measurements::reference_entry(
+        &name,
+        "sim",
+        &[("measurement".into(), launch)],
+        &events,
+    );
+    let refs = json!({"entries": [entry]});
+    write(&opts.out_dir.join("reference-values.json"), format!("{refs:#}\n").as_bytes())?;
     if let Some(kernel) = &opts.kernel {
         let to = opts.out_dir.join("kernel");
         std::fs::copy(kernel, &to)
@@ -140,6 +167,46 @@ fn add_runtime_files(tree: &mut Tree, spec: &ContainerSpec) -> Result<(), String
     };
     tree.add(SPEC_PATH, file, usize::MAX, "images build").map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// The kernel's measured-boot events for this image, booted with `cmdline` and no
+/// initramfs: the command line, the root's identity (the checked disk, `/dev/dm-0`, with the
+/// UUID and label of `disk`'s superblock), the container spec, and the program it runs.
+fn predicted_events(
+    tree: &Tree,
+    spec: &ContainerSpec,
+    disk: &[u8],
+    cmdline: &str,
+) -> Result<Vec<crate::measurements::Event>, String> {
+    use ext2::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, VolumeIdentity};
+    let at = SUPERBLOCK_OFFSET as usize;
+    let sb: &[u8; SUPERBLOCK_SIZE] = disk
+        .get(at..at + SUPERBLOCK_SIZE)
+        .and_then(|b| b.try_into().ok())
+        .ok_or("the disk has no superblock")?;
+    let root = format!("ext2 /dev/dm-0 ro {}", VolumeIdentity::of(sb));
+    let (program, bytes) = crate::container::program(spec, tree).ok_or_else(|| {
+        format!(
+            "the entrypoint {:?} is not a file in the image (nor in its PATH)",
+            String::from_utf8_lossy(&spec.args[0])
+        )
+    })?;
+    let spec_bytes = spec.encode();
+    let inits: [(&str, &[u8]); 1] = [(&program, &bytes)];
+    Ok(crate::measurements::events(&crate::measurements::Boot {
+        cmdline: cmdline.as_bytes(),
+        initramfs: None,
+        root: &root,
+        container_spec: Some(&spec_bytes),
+        inits: &inits,
+    }))
+}
+
+/// The input's file name, for the reference entry's name.
+fn input_name(input: &Path) -> String {
+    input
+        .file_name()
+        .map_or_else(|| input.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 fn newest(tree: &Tree) -> u64 {

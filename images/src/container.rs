@@ -162,3 +162,27 @@ fn read_text(tree: &Tree, path: &str) -> Option<String> {
         _ => None,
     }
 }
+
+/// The program the kernel runs for `spec` on `tree`, as it finds it: `args[0]` itself if it
+/// has a `/`, else the first directory of the spec's `PATH` holding a regular file of that
+/// name (symlinks followed); with the file's bytes (what measured boot hashes).
+pub fn program(spec: &ContainerSpec, tree: &Tree) -> Option<(String, Vec<u8>)> {
+    let name = String::from_utf8_lossy(spec.args.first()?).into_owned();
+    let file = |path: &str| match tree.resolve(path).map(|id| &tree.inode(id).kind) {
+        Some(Kind::File(bytes)) => Some(bytes.clone()),
+        _ => None,
+    };
+    if name.contains('/') {
+        return file(&name).map(|bytes| (name, bytes));
+    }
+    let path = spec
+        .env
+        .iter()
+        .find_map(|v| v.strip_prefix(b"PATH="))
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .unwrap_or_default();
+    path.split(':').filter(|d| d.starts_with('/')).find_map(|dir| {
+        let candidate = format!("{}/{name}", dir.trim_end_matches('/'));
+        file(&candidate).map(|bytes| (candidate, bytes))
+    })
+}

@@ -22,6 +22,8 @@ pub struct Boot<'a> {
     pub initramfs: Option<&'a [u8]>,
     /// The root's identity text: `initramfs`, or `ext2 <device> ro|rw uuid=… label=…`.
     pub root: &'a str,
+    /// A container image's process spec (`/.cocoon/container`), as on the disk.
+    pub container_spec: Option<&'a [u8]>,
     /// Each program the kernel tries as init, in order, with its path (each is measured
     /// before it is loaded, so one that then fails to run is logged too).
     pub inits: &'a [(&'a str, &'a [u8])],
@@ -56,6 +58,9 @@ pub fn events(boot: &Boot<'_>) -> Vec<Event> {
         out.push(event(format!("cocoon.initramfs {} bytes", image.len()), image));
     }
     out.push(event(format!("cocoon.root {}", boot.root), boot.root.as_bytes()));
+    if let Some(spec) = boot.container_spec {
+        out.push(event(format!("cocoon.container {} bytes", spec.len()), spec));
+    }
     for (path, bytes) in boot.inits {
         out.push(event(format!("cocoon.init {path}"), bytes));
     }
@@ -130,6 +135,7 @@ mod test {
             cmdline: b"quiet",
             initramfs: Some(b"img"),
             root: "initramfs",
+            container_spec: None,
             inits: &[("/init", b"#!/bin/sh")],
         };
         let ev = events(&boot);

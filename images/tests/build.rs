@@ -38,6 +38,7 @@ fn image(gzip: bool) -> NewImage {
         E::File("srv/app.py", b"print('hello')\n"),
         E::Link("bin/sh2", "bin/sh"),
         E::Symlink("usr/bin/python", "/usr/bin/python3"),
+        E::File("usr/bin/python3", b"not really python"),
     ]);
     let run = json!({
         "Entrypoint": ["/usr/bin/python", "-u"],
@@ -252,6 +253,16 @@ fn bad_inputs_are_refused_naming_the_file_and_the_reason_and_nothing_is_written(
     let e = refused(&dir.join("idle"));
     assert!(e.contains("no Entrypoint or Cmd"), "{e}");
 
+    // An entrypoint the image does not have (the boot would fail; the build says so).
+    let absent = NewImage {
+        layers: vec![layer(&[E::File("bin/sh", b"")])],
+        run: json!({"Entrypoint": ["/usr/bin/python3"]}),
+        gzip: false,
+    };
+    write_layout(&dir.join("absent"), &absent).unwrap();
+    let e = refused(&dir.join("absent"));
+    assert!(e.contains("\"/usr/bin/python3\" is not a file in the image"), "{e}");
+
     // Nothing was written beside the output directory.
     let names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -259,7 +270,7 @@ fn bad_inputs_are_refused_naming_the_file_and_the_reason_and_nothing_is_written(
         .collect();
     for name in names {
         assert!(
-            ["garbage.tar", "tampered", "no-config", "evil", "idle", "out"]
+            ["garbage.tar", "tampered", "no-config", "evil", "idle", "absent", "out"]
                 .contains(&name.as_str()),
             "{name}"
         );

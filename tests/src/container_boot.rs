@@ -15,6 +15,7 @@ use images::build::{BuildOptions, build};
 use images::oci::writer::{NewImage, write_layout};
 use serde_json::json;
 
+use crate::layer::Layer;
 use crate::qemu::{BootOutcome, BootSpec, Disk, boot};
 
 /// What the entrypoint prints, one fact per line; the check wants these lines exactly.
@@ -138,54 +139,22 @@ const MESSAGE: &[u8] = b"a message read from the disk";
 /// Busybox and its applet links in one layer; users, the app directory and a file the
 /// second layer deletes in another.
 fn busybox_image() -> Result<NewImage, String> {
-    let busybox = std::fs::read("/bin/busybox").map_err(|e| format!("/bin/busybox: {e}"))?;
-    let mut base = tar::Builder::new(Vec::new());
-    let mut add = |path: &str,
-                   kind: tar::EntryType,
-                   mode: u32,
-                   owner: u64,
-                   data: &[u8],
-                   link: Option<&str>| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(kind);
-        h.set_mode(mode);
-        h.set_uid(owner);
-        h.set_gid(owner);
-        h.set_mtime(1_700_000_000);
-        h.set_size(data.len() as u64);
-        match link {
-            Some(target) => base.append_link(&mut h, path, target),
-            None => base.append_data(&mut h, path, data),
-        }
-        .map_err(|e| format!("layer: {path}: {e}"))
-    };
-    use tar::EntryType::{Directory, Regular, Symlink};
-    add("bin/", Directory, 0o755, 0, b"", None)?;
-    add("bin/busybox", Regular, 0o755, 0, &busybox, None)?;
-    for applet in ["sh", "id", "cat", "echo", "readlink", "awk", "touch", "sed", "sort", "tr"] {
-        add(&format!("bin/{applet}"), Symlink, 0o777, 0, b"", Some("busybox"))?;
-    }
-    add("etc/", Directory, 0o755, 0, b"", None)?;
-    add(
-        "etc/passwd",
-        Regular,
-        0o644,
-        0,
-        b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/srv:/bin/sh\n",
-        None,
-    )?;
-    add("etc/group", Regular, 0o644, 0, b"root:x:0:\nwheel:x:10:app\napp:x:1000:\n", None)?;
-    add("srv/", Directory, 0o755, 1000, b"", None)?;
-    add("srv/stale", Regular, 0o644, 1000, b"deleted by the top layer", None)?;
-    add("srv/message", Regular, 0o644, 1000, MESSAGE, None)?;
-    let base = base.into_inner().map_err(|e| e.to_string())?;
-    let mut top = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_mode(0o644);
-    h.set_size(0);
-    h.set_mtime(1_700_000_000);
-    top.append_data(&mut h, "srv/.wh.stale", &[][..]).map_err(|e| e.to_string())?;
-    let top = top.into_inner().map_err(|e| e.to_string())?;
+    let applets = ["sh", "id", "cat", "echo", "readlink", "awk", "touch", "sed", "sort", "tr"];
+    let base = Layer::new()
+        .busybox(&applets)?
+        .dir("etc/", 0o755, 0)?
+        .file(
+            "etc/passwd",
+            0o644,
+            0,
+            b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/srv:/bin/sh\n",
+        )?
+        .file("etc/group", 0o644, 0, b"root:x:0:\nwheel:x:10:app\napp:x:1000:\n")?
+        .dir("srv/", 0o755, 1000)?
+        .file("srv/stale", 0o644, 1000, b"deleted by the top layer")?
+        .file("srv/message", 0o644, 1000, MESSAGE)?
+        .finish()?;
+    let top = Layer::new().file("srv/.wh.stale", 0o644, 0, b"")?.finish()?;
     let script = "echo \"id: $(id)\"; echo \"cwd: $(pwd)\"; echo \"greeting: $GREETING\"; \
                   echo \"pid 1: $(readlink /proc/1/exe)\"; \
                   echo \"mounts: $(awk '$2 == \"/proc\" || $2 == \"/sys\" || $2 == \"/tmp\" {print $3}' /proc/mounts | sort | tr '\\n' ' ' | sed 's/ $//')\"; \

@@ -3,12 +3,14 @@
 
 pub mod bad_initrd;
 pub mod bench;
+pub mod container_attest;
 pub mod container_boot;
 pub mod cpython;
 pub mod debian_workout;
 pub mod ext2_disk;
 pub mod host_checks;
 pub mod ktests;
+pub mod layer;
 pub mod measured_boot;
 pub mod net_clients;
 pub mod net_services;

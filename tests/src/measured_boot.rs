@@ -115,6 +115,7 @@ pub fn check(
         cmdline: cmdline.as_bytes(),
         initramfs: Some(initramfs),
         root: "initramfs",
+        container_spec: None,
         inits: &inits,
     });
     if log.events.len() != expected.len() {

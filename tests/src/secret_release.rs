@@ -49,7 +49,7 @@ const SCENARIOS: [(&str, &str); 2] = [
 const VARIANT: &[u8] = b"# measured-boot variant: a";
 
 /// `attest serve`, killed on drop.
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -76,15 +76,7 @@ pub fn run(
     let attest = cargo_binary("attestation", "attest", &[])?;
     let (tls, impostor_tls) = (work.join("tls"), work.join("impostor-tls"));
     for dir in [&tls, &impostor_tls] {
-        let made = Command::new(&attest)
-            .args(["dev-tls", "--name", "10.0.2.2", "--out-dir"])
-            .arg(dir)
-            .stdout(Stdio::null())
-            .status()
-            .map_err(|e| format!("cannot run attest dev-tls: {e}"))?;
-        if !made.success() {
-            return Err(format!("attest dev-tls --out-dir {} failed: {made}", dir.display()));
-        }
+        dev_tls(&attest, dir)?;
     }
     let ca = std::fs::read_to_string(tls.join("ca.pem")).map_err(|e| e.to_string())?;
     let template = std::fs::read_to_string("tests/tee/attest.sh").map_err(|e| e.to_string())?;
@@ -112,6 +104,7 @@ pub fn run(
             cmdline: cmdline.as_bytes(),
             initramfs: Some(&image),
             root: "initramfs",
+            container_spec: None,
             inits: &inits,
         });
         let launch = images::measurements::sim_launch_measurement(cmdline.as_bytes());
@@ -208,14 +201,14 @@ pub fn run(
 }
 
 /// Returns the rest of the first console line that starts with `tag`.
-fn said(out: &BootOutcome, tag: &str) -> Option<String> {
+pub(crate) fn said(out: &BootOutcome, tag: &str) -> Option<String> {
     out.output.lines().find_map(|l| l.trim_end().strip_prefix(tag).map(str::to_owned))
 }
 
 /// Starts `attest serve --allow-sim` on `port` over HTTPS with the certificate in `tls` (as
 /// `attest dev-tls` writes it) and with `refs`, releasing `secret` at `default/key/secret`
 /// to simulated evidence that matches them.
-fn start_server(
+pub(crate) fn start_server(
     attest: &Path,
     work: &Path,
     port: u16,
@@ -266,8 +259,23 @@ fn start_server(
     Ok(server)
 }
 
+/// Writes a throwaway CA and a certificate for 10.0.2.2 (the host, from the guest) into
+/// `dir` with `attest dev-tls`.
+pub(crate) fn dev_tls(attest: &Path, dir: &Path) -> Result<(), String> {
+    let made = Command::new(attest)
+        .args(["dev-tls", "--name", "10.0.2.2", "--out-dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run attest dev-tls: {e}"))?;
+    if !made.success() {
+        return Err(format!("attest dev-tls --out-dir {} failed: {made}", dir.display()));
+    }
+    Ok(())
+}
+
 /// Builds the guest's attestation client, static (glibc's `crt-static`), stripped.
-fn cocoon_attest() -> Result<PathBuf, String> {
+pub(crate) fn cocoon_attest() -> Result<PathBuf, String> {
     cargo_binary(
         "attest-client",
         "cocoon-attest",
@@ -284,7 +292,7 @@ fn cocoon_attest() -> Result<PathBuf, String> {
 }
 
 /// Builds `bin` of `package` with `args` and returns the executable's path.
-fn cargo_binary(package: &str, bin: &str, args: &[&str]) -> Result<PathBuf, String> {
+pub(crate) fn cargo_binary(package: &str, bin: &str, args: &[&str]) -> Result<PathBuf, String> {
     let out = Command::new("cargo")
         .args(["build", "-q", "-p", package, "--bin", bin, "--message-format=json"])
         .args(args)
@@ -311,7 +319,7 @@ fn gunzip(path: &Path) -> Result<Vec<u8>, String> {
     out.status.success().then_some(out.stdout).ok_or_else(|| format!("gzip -dc {}", path.display()))
 }
 
-fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
+pub(crate) fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
     let mut bytes = vec![0u8; n];
     std::io::Read::read_exact(
         &mut std::fs::File::open("/dev/urandom").map_err(|e| e.to_string())?,

@@ -5,7 +5,8 @@
 //!     [--entrypoint PROG] [--cmd ARG]... [--env K=V]... [--workdir DIR] [--user U[:G]]
 //!     [--size 512M] [--append "ip=dhcp"]
 //! ```
-//! Writes `rootfs.ext2`, `cmdline` (and `kernel`) into `--out`; boot them with
+//! Writes `rootfs.ext2`, `cmdline`, `events.json`, `reference-values.json` (and `kernel`)
+//! into `--out`; boot them with
 //! `make run DISK=OUT/rootfs.ext2 CMDLINE="$(cat OUT/cmdline)"`. Exit status: 0 built, 2 bad
 //! input (the message names the file and the reason), 1 anything else.
 
@@ -65,6 +66,10 @@ struct BuildArgs {
     /// Words added to the kernel command line (e.g. "ip=dhcp").
     #[arg(long, default_value = "")]
     append: String,
+    /// The name of the reference entry in reference-values.json (default: the input's
+    /// file name).
+    #[arg(long)]
+    name: Option<String>,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -93,6 +98,7 @@ fn main() -> ExitCode {
             user: args.user,
         },
         append: args.append,
+        name: args.name,
     };
     match build(&opts) {
         Ok(out) => {

@@ -36,6 +36,9 @@ struct Args {
     /// The root's identity text (`initramfs`, or `ext2 /dev/vda ro uuid=… label=…`).
     #[arg(long, default_value = "initramfs")]
     root: String,
+    /// A container image's process spec file (`/.cocoon/container` on its disk).
+    #[arg(long = "container-spec")]
+    container_spec: Option<PathBuf>,
     /// Each program the kernel tries as init, as PATH=FILE (path in the guest, file here).
     #[arg(long, value_name = "PATH=FILE")]
     init: Vec<String>,
@@ -56,10 +59,17 @@ fn main() -> ExitCode {
             inits.push((path.to_owned(), read(&PathBuf::from(file))?));
         }
         let inits: Vec<(&str, &[u8])> = inits.iter().map(|(p, b)| (p.as_str(), &b[..])).collect();
+        let container_spec = match &args.container_spec {
+            Some(path) => {
+                Some(std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?)
+            }
+            None => None,
+        };
         let boot = Boot {
             cmdline: args.cmdline.as_bytes(),
             initramfs: initramfs.as_deref(),
             root: &args.root,
+            container_spec: container_spec.as_deref(),
             inits: &inits,
         };
         let mut pinned = Vec::new();

@@ -154,6 +154,41 @@ impl Tree {
         Some(at)
     }
 
+    /// Looks `path` up as the kernel resolves it inside the image: symlinks followed (an
+    /// absolute target from the image's root, a relative one from its directory), at most
+    /// 40 of them, as Linux's limit; `None` if any part is missing or a loop.
+    pub fn resolve(&self, path: &str) -> Option<InodeId> {
+        let mut hops = 0;
+        self.resolve_from(self.root, path, &mut hops)
+    }
+
+    fn resolve_from(&self, start: InodeId, path: &str, hops: &mut u32) -> Option<InodeId> {
+        let mut at = if path.starts_with('/') { self.root } else { start };
+        // The directories walked, so that `..` can go back up (the root is its own parent).
+        let mut parents: Vec<InodeId> = Vec::new();
+        for name in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
+            if name == ".." {
+                at = parents.pop().unwrap_or(self.root);
+                continue;
+            }
+            let Kind::Dir(entries) = &self.inodes[at].kind else { return None };
+            let next = entries.get(name.as_bytes())?.inode;
+            if let Kind::Symlink(target) = &self.inodes[next].kind {
+                *hops += 1;
+                if *hops > 40 {
+                    return None;
+                }
+                let target = String::from_utf8_lossy(target).into_owned();
+                let dir = at;
+                at = self.resolve_from(dir, &target, hops)?;
+            } else {
+                parents.push(at);
+                at = next;
+            }
+        }
+        Some(at)
+    }
+
     /// Adds `inode` at `path` as layer `layer` would (creating missing parents as 0755
     /// root-owned directories, as runtimes do), and returns its id.
     ///

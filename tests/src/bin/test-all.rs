@@ -98,9 +98,16 @@ fn main() -> ExitCode {
         tests::sev_guest::run(&elf, &scratch, describe_failure, None),
     );
     record(
-        "a container image boots: images build turns a 2-layer OCI image into an ext2 root disk, \
-         and the kernel starts its entrypoint with the config's Env, WorkingDir and User",
+        "a container image boots: images build turns a 2-layer OCI image into an ext2 root disk \
+         with its hash tree, and the kernel starts its entrypoint with the config's Env, \
+         WorkingDir and User; a changed byte reads as EIO",
         tests::container_boot::run(&elf, &scratch, describe_failure),
+    );
+    record(
+        "a container image attests under tee=sim with the reference values images build \
+         predicted offline, and gets its secret; a changed command line is refused naming \
+         measurement.rtmr2 and the cocoon.cmdline event",
+        tests::container_attest::run(&elf, &scratch, describe_failure),
     );
     record("bzImage under OVMF reaches the banner", ovmf_banner(&bzimage));
     record(
