@@ -101,10 +101,20 @@ fn a_client_trusting_the_ca_gets_answers_and_others_fail_their_handshake() {
 fn a_client_that_connects_and_says_nothing_holds_up_nobody() {
     let dir = scratch("silent");
     let server = start(&dir);
-    let _silent: Vec<TcpStream> =
+    let silent: Vec<TcpStream> =
         (0..4).map(|_| TcpStream::connect(&server.addr).unwrap()).collect();
     // Handshakes run in tasks of their own: this one completes while the others wait.
     assert_eq!(healthz(&server.addr, "127.0.0.1", &dir.join("ca.pem")).unwrap(), "HTTP/1.1 200 OK");
+    // And it completed before the silent ones were given up on: each is still open (had the
+    // server waited out their handshakes first, it would have closed them, and a read would
+    // see the end of the stream rather than nothing yet).
+    for mut s in silent {
+        s.set_nonblocking(true).unwrap();
+        let mut byte = [0u8; 1];
+        let open =
+            matches!(s.read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+        assert!(open, "a silent client's connection was already closed");
+    }
 }
 
 #[test]

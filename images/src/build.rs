@@ -64,6 +64,9 @@ pub const BASE_CMDLINE: &str = "console=ttyS0 root=/dev/vda ro";
 /// # Errors
 /// A message naming the file (or layer, or path in the image) and the reason.
 pub fn build(opts: &BuildOptions) -> Result<BuildOutput, String> {
+    if let Some(kernel) = &opts.kernel {
+        std::fs::File::open(kernel).map_err(|e| format!("--kernel {}: {e}", kernel.display()))?;
+    }
     let (mut tree, config) = match oci::read(&opts.input).map_err(|e| e.to_string())? {
         Input::Image(image) => {
             let bar = progress(image.layers.len() as u64, "applying layers");

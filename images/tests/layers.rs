@@ -105,3 +105,79 @@ fn paths_that_leave_the_root_are_refused_naming_the_layer_and_the_path() {
         matches!(Tree::new().apply_layer(&corrupt, 0, "broken"), Err(TreeError::Tar { layer, .. }) if layer == "broken")
     );
 }
+
+#[test]
+fn whiteouts_and_opaque_markers_hide_only_the_layers_below_wherever_they_stand() {
+    let mut tree = Tree::new();
+    let below = layer(&[
+        E::File("a/d/old", b"below"),
+        E::File("b/keep", b"below"),
+        E::File("b/x", b"below"),
+    ]);
+    tree.apply_layer(&below, 0, "below").unwrap();
+    // This layer writes a/d/new and b/x, then (later in the tar) marks a/ opaque and b/x
+    // whited out: its own entries must stay, the lower ones go.
+    let top = layer(&[
+        E::File("a/d/new", b"this layer"),
+        E::File("b/x", b"this layer"),
+        E::File("a/.wh..wh..opq", b""),
+        E::File("b/.wh.x", b""),
+        E::File("nowhere/.wh.y", b""),
+    ]);
+    tree.apply_layer(&top, 1, "top").unwrap();
+    assert_eq!(file(&tree, "a/d/new").as_deref(), Some(&b"this layer"[..]));
+    assert_eq!(tree.lookup("a/d/old"), None);
+    assert_eq!(file(&tree, "b/x").as_deref(), Some(&b"this layer"[..]));
+    assert_eq!(file(&tree, "b/keep").as_deref(), Some(&b"below"[..]));
+    // A whiteout in a directory nobody made creates nothing.
+    assert_eq!(tree.lookup("nowhere"), None);
+}
+
+#[test]
+fn resolve_follows_symlinks_as_the_kernel_does() {
+    let mut tree = Tree::new();
+    let l = layer(&[
+        E::File("x/y/prog", b"P"),
+        E::File("x/b", b"B"),
+        E::Symlink("a", "/x/y"),
+        E::Symlink("x/y/rel", "../b"),
+        E::Symlink("loop1", "loop2"),
+        E::Symlink("loop2", "loop1"),
+    ]);
+    tree.apply_layer(&l, 0, "l").unwrap();
+    assert_eq!(tree.resolve("/a/prog"), tree.lookup("x/y/prog"));
+    // `..` after a symlinked directory is the target's parent, as on Linux.
+    assert_eq!(tree.resolve("/a/../b"), tree.lookup("x/b"));
+    assert_eq!(tree.resolve("/x/y/rel"), tree.lookup("x/b"));
+    assert_eq!(tree.resolve("/../../x/b"), tree.lookup("x/b"));
+    assert_eq!(tree.resolve("/loop1"), None);
+    assert_eq!(tree.resolve("/a/missing"), None);
+}
+
+#[test]
+fn names_that_are_not_utf8_and_devices_linux_cannot_number_are_refused() {
+    let mut raw = layer(&[E::File("aaaa", b"x")]);
+    raw[..4].copy_from_slice(b"caf\xe9");
+    let mut h = tar::Header::from_byte_slice(&raw[..512]).clone();
+    h.set_cksum();
+    raw[..512].copy_from_slice(h.as_bytes());
+    let err = Tree::new().apply_layer(&raw, 0, "latin1").unwrap_err();
+    assert!(
+        matches!(err, TreeError::Unsupported { ref what, .. } if what.contains("UTF-8")),
+        "{err}"
+    );
+
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Char);
+    h.set_mode(0o600);
+    h.set_size(0);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_device_major(5000).unwrap();
+    h.set_device_minor(1).unwrap();
+    b.append_data(&mut h, "dev/huge", &[][..]).unwrap();
+    let err = Tree::new().apply_layer(&b.into_inner().unwrap(), 0, "dev").unwrap_err();
+    assert!(err.to_string().contains("5000:1"), "{err}");
+}

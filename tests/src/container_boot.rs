@@ -6,8 +6,8 @@
 //! directory, with the environment, with /proc, /sys and a writable /tmp mounted, and its
 //! exit status 0 must power the machine off cleanly. The disk carries its hash tree and the
 //! command line its root hash: one byte changed in a file reads as EIO. A disk whose spec
-//! says another version (hashed anew, so only the spec is wrong) must stop the boot, naming
-//! the line.
+//! says another version, or names a program only root may run (hashed anew, so only the
+//! spec is wrong), must stop the boot, saying why.
 
 use std::path::Path;
 
@@ -83,34 +83,62 @@ pub fn run(
         return Err(describe(&caught, "a changed byte in /srv/message did not read as EIO"));
     }
 
-    // A spec of another version, written by a builder that then hashed the disk anew (so
-    // the tree vouches for it): the kernel must refuse it naming the line, and run nothing.
-    let data_len = data_blocks(&out.cmdline)? * guest_image::verity::BLOCK_SIZE;
-    let mut data = disk.get(..data_len).ok_or("the disk is shorter than its data")?.to_vec();
-    let magic = guest_image::container::MAGIC.as_bytes();
-    let at = find(&data, magic)?;
-    data[at + magic.len() - 1] = b'9';
-    let salt = [0x5a; 32];
-    let (tree, params) =
-        guest_image::verity::build_tree(&data, &salt).map_err(|e| e.to_string())?;
-    data.extend_from_slice(&tree);
-    let base = out.cmdline.split(" verity.").next().unwrap_or_default();
-    let cmdline = format!(
-        "{base} verity.root={} verity.salt={} verity.data_blocks={} quiet",
-        hex::encode(params.root),
-        hex::encode(salt),
-        params.data_blocks
-    );
-    let refused = boot_disk("bad-spec.ext2", &data, &cmdline)?;
-    let named = refused.output.contains("container: /.cocoon/container: line 1 is not");
-    if refused.succeeded() || !named || refused.output.contains("greeting:") {
-        return Err(describe(&refused, "a spec with another version was not refused by line"));
+    // Specs a builder got wrong, the disk hashed anew after the edit (so the tree vouches
+    // for it and only the spec is wrong): the kernel must refuse each, naming why, and run
+    // nothing. Another version; a program the container's user may not execute.
+    let rehashed = |from: &[u8], to: &[u8]| -> Result<(Vec<u8>, String), String> {
+        let data_len = data_blocks(&out.cmdline)? * guest_image::verity::BLOCK_SIZE;
+        let mut data = disk.get(..data_len).ok_or("the disk is shorter than its data")?.to_vec();
+        let at = find(&data, from)?;
+        data[at..at + to.len()].copy_from_slice(to);
+        let salt = [0x5a; 32];
+        let (tree, params) =
+            guest_image::verity::build_tree(&data, &salt).map_err(|e| e.to_string())?;
+        data.extend_from_slice(&tree);
+        let base = out.cmdline.split(" verity.").next().unwrap_or_default();
+        let cmdline = format!(
+            "{base} verity.root={} verity.salt={} verity.data_blocks={} quiet",
+            hex::encode(params.root),
+            hex::encode(salt),
+            params.data_blocks
+        );
+        Ok((data, cmdline))
+    };
+    let cases: [(&str, &[u8], &[u8], &str); 2] = [
+        (
+            "another version",
+            b"cocoon-container v1",
+            b"cocoon-container v9",
+            "container: /.cocoon/container: line 1 is not",
+        ),
+        (
+            "a root-only program",
+            b"arg /bin/sh",
+            b"arg /srv/x0",
+            "container: /srv/x0: uid 1000 may not execute it",
+        ),
+    ];
+    for (what, from, to, said) in cases {
+        let (data, cmdline) = rehashed(from, to)?;
+        let refused = boot_disk("bad-spec.ext2", &data, &cmdline)?;
+        if refused.succeeded()
+            || !refused.output.contains(said)
+            || refused.output.contains("greeting:")
+        {
+            return Err(describe(
+                &refused,
+                &format!("a spec with {what} was not refused ({said:?})"),
+            ));
+        }
+    }
+    if booted.output.contains("whiteout ignored") {
+        return Err(describe(&booted, "a file the top layer whited out is on the disk"));
     }
     Ok(format!(
         "a {} MiB disk from a 2-layer OCI image, with its hash tree; the entrypoint ran as app \
          (1000:1000, groups wheel) in /srv with its Env, /proc, /sys and /tmp, and powered off \
-         with its status in {:.1} s; one byte changed in a file read as EIO; a spec of another \
-         version refused naming its line",
+         with its status in {:.1} s; one byte changed in a file read as EIO; specs of another \
+         version and with a root-only program refused, naming why",
         out.summary.size >> 20,
         booted.elapsed.as_secs_f64()
     ))
@@ -153,6 +181,7 @@ fn busybox_image() -> Result<NewImage, String> {
         .dir("srv/", 0o755, 1000)?
         .file("srv/stale", 0o644, 1000, b"deleted by the top layer")?
         .file("srv/message", 0o644, 1000, MESSAGE)?
+        .file("srv/x0", 0o700, 0, b"#!/bin/sh\necho root only\n")?
         .finish()?;
     let top = Layer::new().file("srv/.wh.stale", 0o644, 0, b"")?.finish()?;
     let script = "echo \"id: $(id)\"; echo \"cwd: $(pwd)\"; echo \"greeting: $GREETING\"; \

@@ -8,9 +8,9 @@
 //! against a CA it carries in its measured image (`cocoon-attest --ca`), so the image's
 //! reference values also pin whom it trusts.
 //!
-//! Handshakes run in tasks of their own, at most [`HANDSHAKE_TIMEOUT`] each, and finished
-//! connections are handed to axum through a channel: a client that connects and never says
-//! hello holds up nobody else.
+//! Handshakes run in tasks of their own, at most [`HANDSHAKE_TIMEOUT`] each and
+//! [`MAX_HANDSHAKES`] at once, and finished connections are handed to axum through a
+//! channel: a client that connects and never says hello holds up nobody else.
 
 use std::io;
 use std::net::SocketAddr;
@@ -31,6 +31,10 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Finished handshakes waiting for axum to take them.
 const READY_QUEUE: usize = 64;
+
+/// Handshakes in progress at most; the accept loop waits for one to end beyond that, so
+/// clients that connect and stay silent hold at most this many descriptors.
+pub const MAX_HANDSHAKES: usize = 256;
 
 /// Builds the server's TLS configuration from a PEM certificate chain (leaf first) and a
 /// PEM private key (PKCS#8, SEC1 or PKCS#1).
@@ -73,8 +77,11 @@ impl TlsListener {
         let local = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(READY_QUEUE);
         let acceptor = TlsAcceptor::from(config);
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
         tokio::spawn(async move {
             loop {
+                // The semaphore is never closed, so this always yields a permit.
+                let Ok(slot) = slots.clone().acquire_owned().await else { return };
                 let (stream, peer) = match tcp.accept().await {
                     Ok(accepted) => accepted,
                     Err(e) => {
@@ -86,6 +93,7 @@ impl TlsListener {
                 };
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
+                    let _slot = slot;
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
                             let _ = tx.send((tls, peer)).await;

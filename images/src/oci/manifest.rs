@@ -279,11 +279,24 @@ fn check_digest(bytes: &[u8], digest: &str, size: Option<u64>, name: &str) -> Re
     Ok(())
 }
 
+/// The most a layer may unpack to: the build holds every layer in memory, so a small blob
+/// that inflates without end (a gzip bomb) is refused rather than followed.
+pub const MAX_LAYER_BYTES: u64 = 16 << 30;
+
+/// Every member of a gzip stream (a layer may be several concatenated), at most
+/// [`MAX_LAYER_BYTES`].
 fn gunzip(bytes: &[u8], name: &str) -> Result<Vec<u8>, OciError> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(MAX_LAYER_BYTES + 1)
         .read_to_end(&mut out)
         .map_err(|e| OciError::Tar { path: name.into(), error: format!("gzip: {e}") })?;
+    if out.len() as u64 > MAX_LAYER_BYTES {
+        return Err(OciError::Unsupported {
+            path: name.into(),
+            what: format!("a layer that unpacks to more than {} GiB", MAX_LAYER_BYTES >> 30),
+        });
+    }
     Ok(out)
 }
 

@@ -158,35 +158,39 @@ impl Tree {
     /// absolute target from the image's root, a relative one from its directory), at most
     /// 40 of them, as Linux's limit; `None` if any part is missing or a loop.
     pub fn resolve(&self, path: &str) -> Option<InodeId> {
+        // The directories from the root to where the walk is (the root is its own parent),
+        // and the components still to walk, a symlink's target spliced in where it stood.
+        let mut stack = vec![self.root];
+        let mut todo: Vec<Vec<u8>> = path.split('/').rev().map(|c| c.as_bytes().to_vec()).collect();
         let mut hops = 0;
-        self.resolve_from(self.root, path, &mut hops)
-    }
-
-    fn resolve_from(&self, start: InodeId, path: &str, hops: &mut u32) -> Option<InodeId> {
-        let mut at = if path.starts_with('/') { self.root } else { start };
-        // The directories walked, so that `..` can go back up (the root is its own parent).
-        let mut parents: Vec<InodeId> = Vec::new();
-        for name in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
-            if name == ".." {
-                at = parents.pop().unwrap_or(self.root);
-                continue;
-            }
-            let Kind::Dir(entries) = &self.inodes[at].kind else { return None };
-            let next = entries.get(name.as_bytes())?.inode;
-            if let Kind::Symlink(target) = &self.inodes[next].kind {
-                *hops += 1;
-                if *hops > 40 {
-                    return None;
+        while let Some(name) = todo.pop() {
+            match &name[..] {
+                b"" | b"." => continue,
+                b".." => {
+                    if stack.len() > 1 {
+                        stack.pop();
+                    }
+                    continue;
                 }
-                let target = String::from_utf8_lossy(target).into_owned();
-                let dir = at;
-                at = self.resolve_from(dir, &target, hops)?;
-            } else {
-                parents.push(at);
-                at = next;
+                _ => {}
+            }
+            let Kind::Dir(entries) = &self.inodes[*stack.last()?].kind else { return None };
+            let next = entries.get(&name)?.inode;
+            match &self.inodes[next].kind {
+                Kind::Symlink(target) => {
+                    hops += 1;
+                    if hops > 40 {
+                        return None;
+                    }
+                    if target.starts_with(b"/") {
+                        stack.truncate(1);
+                    }
+                    todo.extend(target.split(|&b| b == b'/').rev().map(<[u8]>::to_vec));
+                }
+                _ => stack.push(next),
             }
         }
-        Some(at)
+        stack.last().copied()
     }
 
     /// Adds `inode` at `path` as layer `layer` would (creating missing parents as 0755
@@ -219,34 +223,22 @@ impl Tree {
     /// # Errors
     /// [`TreeError`] naming the layer and the path.
     pub fn apply_layer(&mut self, tar: &[u8], layer: usize, from: &str) -> Result<(), TreeError> {
+        // Whiteouts and opaque markers first, wherever they stand in the tar: they hide what
+        // the layers below have, never what this one adds (OCI image spec, layer.md).
+        self.apply_whiteouts(tar, layer, from)?;
         let bad = |e: std::io::Error| TreeError::Tar { layer: from.into(), error: e.to_string() };
         let mut archive = tar::Archive::new(tar);
         for entry in archive.entries().map_err(bad)? {
             let mut entry = entry.map_err(bad)?;
-            let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let path = text(&entry.path_bytes(), from)?;
             let kind = entry.header().entry_type();
-            if kind.is_pax_global_extensions() {
-                continue;
-            }
-            // Whiteouts, opaque markers and hard links carry no metadata of their own.
             let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
-            if name.as_bytes() == OPAQUE {
-                let (dir, _) = self.parent_of(&path, layer, from)?;
-                if let Kind::Dir(entries) = &mut self.inodes[dir].kind {
-                    entries.retain(|_, e| e.layer >= layer);
-                }
+            if kind.is_pax_global_extensions() || name.as_bytes().starts_with(WHITEOUT) {
                 continue;
             }
-            if let Some(hidden) = name.as_bytes().strip_prefix(WHITEOUT) {
-                let (dir, _) = self.parent_of(&path, layer, from)?;
-                if let Kind::Dir(entries) = &mut self.inodes[dir].kind {
-                    entries.remove(hidden);
-                }
-                continue;
-            }
+            // Hard links carry no metadata of their own.
             if kind == tar::EntryType::Link {
-                let target = entry.link_name_bytes().unwrap_or_default();
-                let target = String::from_utf8_lossy(&target).into_owned();
+                let target = text(&entry.link_name_bytes().unwrap_or_default(), from)?;
                 self.hard_link(&path, &target, layer, from)?;
                 continue;
             }
@@ -260,6 +252,14 @@ impl Tree {
             let device = |h: &tar::Header| -> Result<(u32, u32), TreeError> {
                 let major = h.device_major().map_err(bad)?.unwrap_or(0);
                 let minor = h.device_minor().map_err(bad)?.unwrap_or(0);
+                // Linux's dev_t: 12 bits of major, 20 of minor.
+                if major >= 1 << 12 || minor >= 1 << 20 {
+                    return Err(TreeError::Unsupported {
+                        layer: from.into(),
+                        path: path.clone(),
+                        what: format!("device {major}:{minor} does not fit Linux's dev_t"),
+                    });
+                }
                 Ok((major, minor))
             };
             let (uid, gid) = (id32(uid, &path, from)?, id32(gid, &path, from)?);
@@ -267,7 +267,8 @@ impl Tree {
             let xattrs = xattrs(&mut entry).map_err(bad)?;
             let inode = match kind {
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
-                    let mut data = Vec::with_capacity(entry.size() as usize);
+                    // The header's size is the layer's word: no more than the tar holds.
+                    let mut data = Vec::with_capacity(entry.size().min(tar.len() as u64) as usize);
                     entry.read_to_end(&mut data).map_err(bad)?;
                     node(Kind::File(data), xattrs)
                 }
@@ -316,6 +317,37 @@ impl Tree {
             }
             _ => Err(format!("{path:?}: the parent is not a directory")),
         }
+    }
+
+    /// The first pass of [`Tree::apply_layer`]: `.wh.NAME` removes NAME, `.wh..wh..opq`
+    /// empties its directory, of what the layers below put there. A directory that does not
+    /// exist has nothing to hide (nothing is created for a whiteout).
+    fn apply_whiteouts(&mut self, tar: &[u8], layer: usize, from: &str) -> Result<(), TreeError> {
+        let bad = |e: std::io::Error| TreeError::Tar { layer: from.into(), error: e.to_string() };
+        let mut archive = tar::Archive::new(tar);
+        for entry in archive.entries().map_err(bad)? {
+            let entry = entry.map_err(bad)?;
+            let path = text(&entry.path_bytes(), from)?;
+            let parts = components(&path, from)?;
+            let Some((name, parents)) = parts.split_last() else { continue };
+            let hidden = if name.as_bytes() == OPAQUE {
+                None
+            } else if let Some(hidden) = name.as_bytes().strip_prefix(WHITEOUT) {
+                Some(hidden)
+            } else {
+                continue;
+            };
+            let Some(dir) = self.lookup(&parents.join("/")) else { continue };
+            if let Kind::Dir(entries) = &mut self.inodes[dir].kind {
+                match hidden {
+                    Some(hidden) => {
+                        entries.remove(hidden);
+                    }
+                    None => entries.retain(|_, e| e.layer >= layer),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Makes `path` a second name for the file at `target`.
@@ -414,6 +446,16 @@ impl Tree {
 
 fn directory(mode: u32, uid: u32, gid: u32, mtime: u64) -> Inode {
     Inode { kind: Kind::Dir(BTreeMap::new()), mode, uid, gid, mtime, xattrs: BTreeMap::new() }
+}
+
+/// A path from a layer as text; a name that is not UTF-8 is refused rather than merged with
+/// another under a replacement character.
+fn text(bytes: &[u8], from: &str) -> Result<String, TreeError> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| TreeError::Unsupported {
+        layer: from.into(),
+        path: String::from_utf8_lossy(bytes).into_owned(),
+        what: "a path that is not UTF-8".into(),
+    })
 }
 
 /// The components of a path inside the root (`./`, `/` and `.` dropped); `..` refused.

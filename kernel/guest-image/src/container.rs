@@ -19,7 +19,8 @@
 //! value; `arg` and `env` repeat in order, `cwd` and `user` appear exactly once, `groups` at
 //! most once. Values are bytes with `\\` for a backslash and `\n` for a newline (so any OCI
 //! string fits on one line); any other escape, an unknown keyword, a missing or repeated
-//! field, or a spec larger than [`MAX_SPEC_LEN`] is refused naming the line.
+//! field, a value that is not UTF-8 or holds a NUL, or a spec larger than [`MAX_SPEC_LEN`] is
+//! refused naming the line.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -75,6 +76,8 @@ pub enum SpecError {
     Missing(&'static str),
     /// Field `field` on line `line` (`cwd`, or the program) is empty, or `cwd` not absolute.
     BadValue { line: usize, field: &'static str },
+    /// A value on line `line` is not UTF-8, or holds a NUL (argv and envp are C strings).
+    NotText { line: usize },
 }
 
 impl fmt::Display for SpecError {
@@ -87,6 +90,7 @@ impl fmt::Display for SpecError {
             Self::BadNumber { line } => write!(f, "line {line}: not a 32-bit number"),
             Self::Repeated { line, field } => write!(f, "line {line}: a second `{field}`"),
             Self::Missing(field) => write!(f, "no `{field}` line"),
+            Self::NotText { line } => write!(f, "line {line}: not UTF-8, or a NUL in it"),
             Self::BadValue { line, field } => {
                 write!(f, "line {line}: `{field}` is empty or not absolute")
             }
@@ -142,6 +146,7 @@ impl ContainerSpec {
         }
         let (mut args, mut env) = (Vec::new(), Vec::new());
         let (mut cwd, mut user, mut groups) = (None, None, None);
+        let mut first_arg_line = None;
         for (line, text) in lines {
             if text.is_empty() {
                 continue;
@@ -149,8 +154,14 @@ impl ContainerSpec {
             let space = text.iter().position(|&b| b == b' ').ok_or(SpecError::BadLine { line })?;
             let (keyword, raw) = (&text[..space], &text[space + 1..]);
             let value = unescape(raw).ok_or(SpecError::BadEscape { line })?;
+            if value.contains(&0) || core::str::from_utf8(&value).is_err() {
+                return Err(SpecError::NotText { line });
+            }
             match keyword {
-                b"arg" => args.push(value),
+                b"arg" => {
+                    first_arg_line.get_or_insert(line);
+                    args.push(value);
+                }
                 b"env" => env.push(value),
                 b"cwd" => {
                     if cwd.is_some() {
@@ -186,7 +197,7 @@ impl ContainerSpec {
             return Err(SpecError::Missing("arg"));
         }
         if args[0].is_empty() {
-            return Err(SpecError::BadValue { line: 2, field: "arg" });
+            return Err(SpecError::BadValue { line: first_arg_line.unwrap_or(0), field: "arg" });
         }
         let cwd = cwd.ok_or(SpecError::Missing("cwd"))?;
         let (uid, gid) = user.ok_or(SpecError::Missing("user"))?;
@@ -212,7 +223,8 @@ fn unescape(raw: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Space-separated decimal u32s.
+/// Space-separated decimal ids, below `u32::MAX` (which Linux's set*id calls take as "no
+/// change", not as an id).
 fn numbers(value: &[u8], line: usize) -> Result<Vec<u32>, SpecError> {
     value
         .split(|&b| b == b' ')
@@ -220,7 +232,8 @@ fn numbers(value: &[u8], line: usize) -> Result<Vec<u32>, SpecError> {
             core::str::from_utf8(word)
                 .ok()
                 .filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|w| w.parse().ok())
+                .and_then(|w| w.parse::<u32>().ok())
+                .filter(|&id| id != u32::MAX)
                 .ok_or(SpecError::BadNumber { line })
         })
         .collect()
@@ -284,10 +297,19 @@ mod tests {
         }
         let huge = vec![b'a'; MAX_SPEC_LEN + 1];
         assert_eq!(ContainerSpec::parse(&huge), Err(SpecError::TooLarge(MAX_SPEC_LEN + 1)));
-        let empty_program = "cocoon-container v1\narg \ncwd /\nuser 0 0\n";
-        assert!(matches!(
+        let empty_program = "cocoon-container v1\ncwd /\narg \nuser 0 0\n";
+        assert_eq!(
             ContainerSpec::parse(empty_program.as_bytes()),
-            Err(SpecError::BadValue { .. })
-        ));
+            Err(SpecError::BadValue { line: 3, field: "arg" })
+        );
+        let minus_one = "cocoon-container v1\narg /x\ncwd /\nuser 4294967295 0\n";
+        assert_eq!(
+            ContainerSpec::parse(minus_one.as_bytes()),
+            Err(SpecError::BadNumber { line: 4 })
+        );
+        let nul = b"cocoon-container v1\narg /x\0y\ncwd /\nuser 0 0\n";
+        assert_eq!(ContainerSpec::parse(nul), Err(SpecError::NotText { line: 2 }));
+        let latin1 = b"cocoon-container v1\narg /x\ncwd /caf\xe9\nuser 0 0\n";
+        assert_eq!(ContainerSpec::parse(latin1), Err(SpecError::NotText { line: 3 }));
     }
 }

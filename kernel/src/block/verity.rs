@@ -9,8 +9,9 @@
 //! `cocoon.cmdline` event), so a verifier that checks the command line has checked every
 //! byte the guest will ever read from its root disk, without the guest hashing it at boot.
 //!
-//! Verified hash blocks are kept (at most the tree's size, 1/128 of the data); data blocks
-//! are verified on each read, and the page cache above keeps what was read.
+//! Verified hash blocks are kept, at most [`CACHED_HASH_BLOCKS`] (leaves are dropped first
+//! when it is full, and checked again from their parent when needed); data blocks are
+//! verified on each read, and the page cache above keeps what was read.
 
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -25,6 +26,14 @@ use crate::error::{Errno, SysResult};
 
 const SECTORS_PER_BLOCK: u64 = (BLOCK_SIZE / SECTOR_SIZE) as u64;
 
+/// Hash blocks kept verified (4 MiB): the upper levels of any tree, and the leaves of about
+/// 2 GiB of data.
+pub const CACHED_HASH_BLOCKS: usize = 1024;
+
+/// Bad blocks logged one by one; after that, only a count (a host that corrupts the whole
+/// disk does not fill the log or memory).
+const REPORTED_MAX: usize = 64;
+
 /// A disk whose reads are checked against a hash tree.
 pub struct VerityDisk {
     inner: Arc<dyn BlockDevice>,
@@ -32,7 +41,7 @@ pub struct VerityDisk {
     geometry: Geometry,
     /// Hash blocks already checked, by (level, index).
     verified: SpinLock<BTreeMap<(usize, u64), Arc<Vec<u8>>>>,
-    /// Blocks reported bad (each is logged once).
+    /// Blocks reported bad (each is logged once, up to [`REPORTED_MAX`]).
     reported: SpinLock<BTreeMap<u64, ()>>,
 }
 
@@ -43,14 +52,27 @@ impl VerityDisk {
     /// EINVAL if the parameters do not describe a tree, or the device is too small for it.
     pub fn new(inner: Arc<dyn BlockDevice>, params: VerityParams) -> SysResult<Self> {
         let geometry = Geometry::new(params.data_blocks).map_err(|_| Errno::EINVAL)?;
-        let needed = (geometry.data_blocks + geometry.hash_blocks()) * SECTORS_PER_BLOCK;
-        if inner.sectors() < needed || inner.logical_block_size() > BLOCK_SIZE {
+        // data_blocks comes from the command line: no arithmetic on it may wrap.
+        let needed = geometry
+            .data_blocks
+            .checked_add(geometry.hash_blocks())
+            .and_then(|blocks| blocks.checked_mul(SECTORS_PER_BLOCK));
+        let Some(needed) = needed.filter(|&n| n <= inner.sectors()) else {
             log::error!(
-                "verity: the disk has {} sectors, the data and its tree need {needed}",
-                inner.sectors()
+                "verity: the disk has {} sectors, fewer than {} data blocks and their tree need",
+                inner.sectors(),
+                geometry.data_blocks
             );
             return Err(Errno::EINVAL);
+        };
+        if inner.logical_block_size() > BLOCK_SIZE {
+            return Err(Errno::EINVAL);
         }
+        log::info!(
+            "verity: {} data blocks, tree of {} blocks, {needed} sectors",
+            geometry.data_blocks,
+            geometry.hash_blocks()
+        );
         let verified = SpinLock::new(BTreeMap::new());
         Ok(Self { inner, params, geometry, verified, reported: SpinLock::new(BTreeMap::new()) })
     }
@@ -82,7 +104,14 @@ impl VerityDisk {
             return Err(Errno::EIO);
         }
         let block = Arc::new(block);
-        self.verified.lock().insert((level, index), block.clone());
+        let mut verified = self.verified.lock();
+        if verified.len() >= CACHED_HASH_BLOCKS {
+            // Drop a leaf (the lowest level there is), keeping the levels above.
+            if let Some(&key) = verified.keys().next() {
+                verified.remove(&key);
+            }
+        }
+        verified.insert((level, index), block.clone());
         Ok(block)
     }
 
@@ -98,8 +127,14 @@ impl VerityDisk {
     }
 
     fn report(&self, block: u64, what: &str) {
-        if self.reported.lock().insert(block, ()).is_none() {
-            log::error!("verity: {what} block {block} does not match the hash tree: EIO");
+        let mut reported = self.reported.lock();
+        if reported.len() >= REPORTED_MAX || reported.contains_key(&block) {
+            return;
+        }
+        reported.insert(block, ());
+        log::error!("verity: {what} block {block} does not match the hash tree: EIO");
+        if reported.len() == REPORTED_MAX {
+            log::error!("verity: {REPORTED_MAX} bad blocks; no more are logged");
         }
     }
 }
@@ -110,7 +145,8 @@ impl BlockDevice for VerityDisk {
     }
 
     fn logical_block_size(&self) -> usize {
-        self.inner.logical_block_size()
+        // The unit checked: a smaller read would hash a whole block all the same.
+        BLOCK_SIZE
     }
 
     fn read_only(&self) -> bool {
@@ -118,6 +154,9 @@ impl BlockDevice for VerityDisk {
     }
 
     fn read(&self, sector: u64, buf: &mut [u8]) -> SysResult<()> {
+        if !buf.len().is_multiple_of(SECTOR_SIZE) {
+            return Err(Errno::EINVAL);
+        }
         let end = sector
             .checked_add((buf.len() / SECTOR_SIZE) as u64)
             .filter(|&end| end <= self.sectors())
@@ -161,10 +200,12 @@ pub fn params_from_cmdline(
         if salt.len() > guest_image::verity::MAX_SALT {
             return Err("verity.salt (at most 256 bytes)");
         }
+        // At most what 512-byte sector numbers can address, so no size computed from it wraps.
         let data_blocks = cmdline
             .value("verity.data_blocks")
-            .and_then(|n| n.parse().ok())
-            .ok_or("verity.data_blocks (a block count)")?;
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|&n| n >= 2 && n <= u64::MAX / SECTORS_PER_BLOCK / 2)
+            .ok_or("verity.data_blocks (a block count, at least 2)")?;
         Ok(VerityParams { root, salt, data_blocks })
     })())
 }
@@ -198,5 +239,37 @@ ostd::ktest! {
         assert_eq!(verity.read(6 * SECTORS_PER_BLOCK + 6, &mut part), Err(Errno::EIO));
         assert_eq!(verity.read(20 * SECTORS_PER_BLOCK, &mut part), Err(Errno::EIO), "past the data");
         assert_eq!(verity.write(0, &part), Err(Errno::EROFS));
+        assert_eq!(verity.read(0, &mut part[..100]), Err(Errno::EINVAL), "not whole sectors");
+    }
+
+    fn a_verity_disk_refuses_a_changed_hash_block_a_wrong_root_and_a_short_device() {
+        let data: Vec<u8> = (0..300 * BLOCK_SIZE).map(|i| (i % 241) as u8).collect();
+        let (tree, params) = guest_image::verity::build_tree(&data, b"s").unwrap();
+        let disk = |tree_change: Option<usize>, cut: usize| -> Arc<dyn BlockDevice> {
+            let mut bytes = data.clone();
+            bytes.extend_from_slice(&tree);
+            if let Some(at) = tree_change {
+                bytes[data.len() + at] ^= 1;
+            }
+            bytes.truncate(bytes.len() - cut);
+            Arc::new(super::mem::MemDisk::new(bytes, true))
+        };
+        let mut buf = vec![0u8; BLOCK_SIZE];
+        // The top block is first in the tree area; a leaf after it (300 blocks: 3 leaves).
+        let top_changed = VerityDisk::new(disk(Some(10), 0), params.clone()).unwrap();
+        assert_eq!(top_changed.read(0, &mut buf), Err(Errno::EIO));
+        let leaf_changed = VerityDisk::new(disk(Some(BLOCK_SIZE + 40), 0), params.clone()).unwrap();
+        assert_eq!(leaf_changed.read(0, &mut buf), Err(Errno::EIO), "block 0's leaf changed");
+        leaf_changed.read(200 * SECTORS_PER_BLOCK, &mut buf).unwrap();
+        let mut wrong_root = params.clone();
+        wrong_root.root[0] ^= 1;
+        assert_eq!(VerityDisk::new(disk(None, 0), wrong_root).unwrap().read(0, &mut buf), Err(Errno::EIO));
+        let mut wrong_salt = params.clone();
+        wrong_salt.salt = alloc::vec![b't'];
+        assert_eq!(VerityDisk::new(disk(None, 0), wrong_salt).unwrap().read(0, &mut buf), Err(Errno::EIO));
+        assert!(VerityDisk::new(disk(None, SECTOR_SIZE), params.clone()).is_err(), "short device");
+        let mut huge = params;
+        huge.data_blocks = u64::MAX / 2;
+        assert!(VerityDisk::new(disk(None, 0), huge).is_err(), "no wrapping size");
     }
 }

@@ -143,6 +143,9 @@ fn volume_identity(device: &Node) -> SysResult<String> {
 /// Explains a failed root mount the way Linux's "VFS: Cannot open root device" does.
 pub fn explain(spec: &RootSpec, e: Errno) -> String {
     let why = match e {
+        Errno::EINVAL | Errno::EROFS if spec.verity.is_some() => {
+            "its hash tree cannot be used (verity.* on the command line; the log says which)"
+        }
         Errno::ENOENT | Errno::ENXIO => "no such device (is the disk attached?)",
         Errno::ENOTBLK => "not a block device",
         Errno::ENODEV => "unknown filesystem type (only ext2 can be a root here)",

@@ -16,8 +16,10 @@ use alloc::vec::Vec;
 use guest_image::container::{ContainerSpec, SPEC_PATH};
 
 use crate::error::Errno;
-use crate::fs::Node;
 use crate::fs::path::{Start, resolve};
+use crate::fs::perm::MAY_EXEC;
+use crate::fs::{Node, NodeKind};
+use crate::process::creds::{Credentials, Identity};
 
 /// What pid 1 is started with.
 pub struct Launch {
@@ -39,28 +41,47 @@ pub struct Launch {
     pub spec_bytes: Vec<u8>,
 }
 
-/// Reads the spec from the root `root`; `None` if there is none (not a container image).
+/// Reads the spec from the root `root`; `None` only if the image has none (ENOENT: not a
+/// container image). Any other failure to look it up (EIO from a block the hash tree
+/// refused, say) is an error: falling back to another init on a disk that could not be read
+/// would run what the image's author never chose.
 ///
 /// # Errors
-/// A message naming what is wrong: unreadable, or the line the parser refused.
+/// A message naming what is wrong: unreadable, not a regular file, or the line the parser
+/// refused.
 pub fn read_spec(root: &Arc<Node>) -> Option<Result<(ContainerSpec, Vec<u8>), String>> {
     let start = Start { root: root.clone(), dir: root.clone() };
-    let node = resolve(&start, SPEC_PATH, false).ok()?;
-    let size = node.size();
-    if size > guest_image::container::MAX_SPEC_LEN as u64 {
-        return Some(Err(alloc::format!("{SPEC_PATH}: {size} bytes is too large")));
-    }
-    let mut bytes = alloc::vec![0u8; size as usize];
-    let read = match node.read_at(0, &mut bytes) {
-        Ok(n) => n,
+    let node = match resolve(&start, SPEC_PATH, false) {
+        Ok(node) => node,
+        Err(Errno::ENOENT) => return None,
         Err(e) => return Some(Err(alloc::format!("{SPEC_PATH}: {e:?}"))),
     };
-    bytes.truncate(read);
-    Some(
+    Some(read_whole(&node).and_then(|bytes| {
         ContainerSpec::parse(&bytes)
             .map(|spec| (spec, bytes))
-            .map_err(|e| alloc::format!("{SPEC_PATH}: {e}")),
-    )
+            .map_err(|e| alloc::format!("{SPEC_PATH}: {e}"))
+    }))
+}
+
+/// The whole of the regular file `node`, read until its end (a short read is not the end).
+fn read_whole(node: &Arc<Node>) -> Result<Vec<u8>, String> {
+    if node.kind() != crate::fs::NodeKind::File {
+        return Err(alloc::format!("{SPEC_PATH}: not a regular file"));
+    }
+    let size = node.size();
+    if size > guest_image::container::MAX_SPEC_LEN as u64 {
+        return Err(alloc::format!("{SPEC_PATH}: {size} bytes is too large"));
+    }
+    let mut bytes = alloc::vec![0u8; size as usize];
+    let mut done = 0;
+    while done < bytes.len() {
+        match node.read_at(done as u64, &mut bytes[done..]) {
+            Ok(0) => return Err(alloc::format!("{SPEC_PATH}: ended at {done} of {size} bytes")),
+            Ok(n) => done += n,
+            Err(e) => return Err(alloc::format!("{SPEC_PATH}: {e:?}")),
+        }
+    }
+    Ok(bytes)
 }
 
 /// Prepares pid 1 from `spec` on `root`: mounts `/proc`, `/sys` and `/tmp`, finds the
@@ -84,16 +105,40 @@ pub fn prepare(
             Err(_) => log::warn!("container: the image has no {dir}; {fstype} is not mounted"),
         }
     }
+    // The parser refused anything but UTF-8 without NULs, so this is exact.
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let argv: Vec<String> = spec.args.iter().map(|a| text(a)).collect();
     let envp: Vec<String> = spec.env.iter().map(|e| text(e)).collect();
-    let cwd_path = text(&spec.cwd);
-    let cwd = resolve(&start, &cwd_path, true)
-        .map_err(|e| alloc::format!("working directory {cwd_path}: {}", errno_text(e)))?;
-    let program = find_program(&start, &argv[0], &envp)?;
     let mut groups = spec.groups.clone();
     groups.sort_unstable();
     groups.dedup();
+    // What the container's user may do, checked before anything runs as root on its behalf.
+    let creds = Credentials {
+        ruid: spec.uid,
+        euid: spec.uid,
+        suid: spec.uid,
+        rgid: spec.gid,
+        egid: spec.gid,
+        sgid: spec.gid,
+    };
+    let identity = Identity { creds, groups: Arc::new(groups.clone()) };
+    let cwd_path = text(&spec.cwd);
+    let cwd = resolve(&start, &cwd_path, true)
+        .map_err(|e| alloc::format!("working directory {cwd_path}: {}", errno_text(e)))?;
+    if cwd.kind() != NodeKind::Dir {
+        return Err(alloc::format!("working directory {cwd_path}: not a directory"));
+    }
+    if !identity.may(&cwd, MAY_EXEC) {
+        return Err(alloc::format!(
+            "working directory {cwd_path}: uid {} may not enter it",
+            spec.uid
+        ));
+    }
+    let program = find_program(&start, &argv[0], &envp)?;
+    let node = resolve(&start, &program, true).map_err(|e| alloc::format!("{program}: {e:?}"))?;
+    if node.kind() != NodeKind::File || !identity.may(&node, MAY_EXEC) {
+        return Err(alloc::format!("{program}: uid {} may not execute it", spec.uid));
+    }
     Ok(Launch { program, argv, envp, cwd, uid: spec.uid, gid: spec.gid, groups, spec_bytes })
 }
 
