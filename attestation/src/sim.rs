@@ -34,6 +34,9 @@ pub struct VerifiedSimReport {
     pub registers: Option<[[u8; 48]; 4]>,
     /// Whether the simulated guest runs in debug mode.
     pub debug: bool,
+    /// The VMPL of an SNP-layout report (the sim playing SEV-SNP); `None` for the sim's own
+    /// layout, which has no privilege levels.
+    pub vmpl: Option<u32>,
     _verified: (),
 }
 
@@ -103,7 +106,7 @@ pub fn verify_sim_report(bytes: &[u8], allowed: bool) -> Result<VerifiedSimRepor
         .verify(parsed.signed, parsed.signature)
         .map_err(|_| SimError::BadSignature)?;
     let SimReportBody { measurement, report_data, registers, debug } = parsed.body;
-    Ok(VerifiedSimReport { measurement, report_data, registers, debug, _verified: () })
+    Ok(VerifiedSimReport { measurement, report_data, registers, debug, vmpl: None, _verified: () })
 }
 
 /// Verifies a report in SNP's layout (the sim playing SEV-SNP, [`tee_abi::sim_snp`]): parsed
@@ -132,6 +135,7 @@ fn verify_snp_layout(bytes: &[u8]) -> Result<VerifiedSimReport, SimError> {
         report_data: report.report_data,
         registers: None,
         debug: report.policy.debug_allowed(),
+        vmpl: Some(report.vmpl),
         _verified: (),
     })
 }

@@ -270,6 +270,27 @@ mod sim {
     }
 
     #[test]
+    fn an_snp_layout_sim_report_at_vmpl_3_is_denied_by_a_vmpl_0_policy_naming_the_claim() {
+        let d = scratch("sim-vmpl");
+        let body = tee_abi::sim_snp::SnpLayoutBody {
+            measurement: [0xAB; 48],
+            report_data: [0; 64],
+            vmpl: 3,
+            debug: false,
+        };
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let doc = serde_json::json!({"tee": "sim", "evidence": b64.encode(body.sign().unwrap())});
+        let ev = write(&d, "ev.json", &doc.to_string());
+        let vmpl0 = write(&d, "vmpl0.json", r#"{"allow_simulated": true, "allowed_vmpl": [0]}"#);
+        let any = write(&d, "any.json", r#"{"allow_simulated": true}"#);
+        let (code, out) = attest(&["--evidence", &ev, "--allow-sim", "--policy", &vmpl0]);
+        assert_eq!(code, DENIED, "{out}");
+        assert!(out.contains("[FAIL] vmpl: expected one of [0]"), "{out}");
+        let (code, out) = attest(&["--evidence", &ev, "--allow-sim", "--policy", &any]);
+        assert_eq!(code, AFFIRMING, "{out}");
+    }
+
+    #[test]
     fn debug_guest_is_denied_under_a_no_debug_policy_and_affirmed_under_a_debug_one() {
         let d = scratch("sim-debug");
         let ev = sim_evidence(&d, true, "n1", "n1");

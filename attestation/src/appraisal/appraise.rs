@@ -149,13 +149,22 @@ pub fn appraise(
                 v.push(Claim::new("guest_svn", format!(">= {min}"), have.to_string(), have >= min));
             }
         }
-        VerifiedEvidence::Sim { events, .. } => {
+        VerifiedEvidence::Sim { report, events, .. } => {
             v.push(Claim::new(
                 "simulated",
                 "hardware evidence, or a policy that allows simulated evidence",
                 "simulated evidence",
                 policy.allow_simulated,
             ));
+            // The sim playing SNP reports a VMPL: appraised as a real SNP report's.
+            if let (Some(vmpl), Some(list)) = (report.vmpl, &policy.allowed_vmpl) {
+                v.push(Claim::new(
+                    "vmpl",
+                    format!("one of {list:?}"),
+                    vmpl.to_string(),
+                    list.contains(&vmpl),
+                ));
+            }
             if let Some(events) = events {
                 accept_log(&mut v, "replays to the report's registers 0..3", "replayed", events);
             }
