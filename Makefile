@@ -99,6 +99,16 @@ clippy:
 test: deps kernel initramfs
 	@cargo run -q -p tests --bin test-all -- --elf $(KERNEL_ELF) --bzimage $(KERNEL_BZIMAGE) --initramfs $(INITRAMFS)
 
+# The verifier's container image (an OCI layout in target/attest-image, for deploy/k8s): the
+# attest binary built static, run as uid 65532, no base image. Push it with skopeo or crane.
+.PHONY: attest-image
+attest-image:
+	@cargo build -q --release -p attestation --bin attest --target $(KERNEL_TARGET) --target-dir target/static \
+		--config "build.rustflags=['-C','target-feature=+crt-static']"
+	@cargo run -q --release -p images --bin images -- pack \
+		--file target/static/$(KERNEL_TARGET)/release/attest:/usr/bin/attest \
+		--entrypoint /usr/bin/attest --user 65532:65532 --out target/attest-image
+
 # Unmodified TEE tools in the guest under tee=sim (today virtee's snpguest against /dev/sev-guest,
 # the sim playing SEV-SNP); builds them from crates.io into target/tools first (minutes).
 tee-tools: deps kernel-elf

@@ -33,6 +33,12 @@ for entry in $NEEDS; do
     case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
 done
 
+# python3 with venv and ensurepip (the Kubernetes-manifest check installs its validator from
+# PyPI into a virtualenv): Debian splits them into python3-venv.
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    missing="$missing python3-venv"
+fi
+
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

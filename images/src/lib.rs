@@ -7,6 +7,7 @@
 //! - `images build`: [`oci`] reads a container image (OCI layout, docker-save tar, or a plain
 //!   directory), [`rootfs`] applies its layers and writes an ext2 root disk, and
 //!   [`container`] turns its config into the process the kernel starts as init.
+//! - `images pack`: [`pack`] makes a small container image from host files (the verifier's).
 #![forbid(unsafe_code)]
 
 pub mod build;
@@ -15,4 +16,5 @@ pub mod container;
 pub mod ksyms;
 pub mod measurements;
 pub mod oci;
+pub mod pack;
 pub mod rootfs;

@@ -7,6 +7,7 @@ pub mod container_attest;
 pub mod container_boot;
 pub mod cpython;
 pub mod debian_workout;
+pub mod deploy_manifests;
 pub mod ext2_disk;
 pub mod host_checks;
 pub mod ktests;

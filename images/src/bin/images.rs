@@ -31,6 +31,24 @@ enum Command {
     /// An OCI layout (directory or tar), a docker-save tar, or a root directory → a bootable
     /// ext2 root disk, its command line, and the kernel.
     Build(BuildArgs),
+    /// A container image (OCI layout) from host files: no base image, one layer.
+    Pack(PackArgs),
+}
+
+#[derive(clap::Args)]
+struct PackArgs {
+    /// A host file and its absolute path in the image, as SRC:DEST (repeatable).
+    #[arg(long = "file", required = true)]
+    files: Vec<String>,
+    /// The entrypoint (repeat for its arguments).
+    #[arg(long = "entrypoint", required = true)]
+    entrypoint: Vec<String>,
+    /// The user it runs as (uid:gid).
+    #[arg(long)]
+    user: Option<String>,
+    /// The output directory (an OCI layout).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -84,7 +102,10 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 fn main() -> ExitCode {
-    let Command::Build(args) = Cli::parse().command;
+    let args = match Cli::parse().command {
+        Command::Build(args) => args,
+        Command::Pack(args) => return run_pack(args),
+    };
     let opts = BuildOptions {
         input: args.input,
         out_dir: args.out,
@@ -129,6 +150,33 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("images build: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_pack(args: PackArgs) -> ExitCode {
+    let mut files = Vec::new();
+    for spec in &args.files {
+        let Some((src, dest)) = spec.split_once(':') else {
+            eprintln!("images pack: --file {spec:?} is not SRC:DEST");
+            return ExitCode::from(2);
+        };
+        files.push((PathBuf::from(src), dest.to_string()));
+    }
+    let opts = images::pack::PackOptions {
+        files,
+        entrypoint: args.entrypoint,
+        user: args.user,
+        out: args.out.clone(),
+    };
+    match images::pack::pack(&opts) {
+        Ok(digest) => {
+            println!("{}: manifest {digest}", args.out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("images pack: {e}");
             ExitCode::from(2)
         }
     }

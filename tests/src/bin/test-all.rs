@@ -58,6 +58,10 @@ fn main() -> ExitCode {
         host_checks::clippy(),
     );
     record(
+        "the verifier's Kubernetes manifests (deploy/k8s) validate against Kubernetes' schemas",
+        tests::deploy_manifests::check(&scratch),
+    );
+    record(
         "in-kernel tests under PVH, with two virtio-blk disks and a virtio-net NIC on slirp",
         pattern_disks(&scratch).and_then(|disks| {
             ktests(&elf, "console=ttyS0 ktest ktest.disk=pattern ktest.net=user", &[], disks)
