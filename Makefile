@@ -114,6 +114,12 @@ attest-image:
 tee-tools: deps kernel-elf
 	@cargo run -q -p tests --bin tee-tools -- $(KERNEL_ELF)
 
+# Container images of Debian's python3 http.server and redis-server (images build from the
+# Debian root), booted with hostfwd and answering the host.
+.PHONY: test-containers
+test-containers: deps kernel-elf
+	@cargo run -q --release -p tests --bin container-services -- $(KERNEL_ELF)
+
 # Debian's dynamically linked userland (bash, coreutils, python3) against Linux 6.1.
 test-debian: deps kernel-elf
 	@cargo run -q -p tests --bin debian-ref -- $(KERNEL_ELF)

@@ -5,6 +5,7 @@ pub mod bad_initrd;
 pub mod bench;
 pub mod container_attest;
 pub mod container_boot;
+pub mod container_services;
 pub mod cpython;
 pub mod debian_workout;
 pub mod deploy_manifests;

@@ -41,7 +41,7 @@ struct PackArgs {
     #[arg(long = "file", required = true)]
     files: Vec<String>,
     /// The entrypoint (repeat for its arguments).
-    #[arg(long = "entrypoint", required = true)]
+    #[arg(long = "entrypoint", required = true, allow_hyphen_values = true)]
     entrypoint: Vec<String>,
     /// The user it runs as (uid:gid).
     #[arg(long)]
@@ -67,7 +67,7 @@ struct BuildArgs {
     #[arg(long)]
     entrypoint: Option<String>,
     /// Replace the image's Cmd (repeat for each argument).
-    #[arg(long = "cmd")]
+    #[arg(long = "cmd", allow_hyphen_values = true)]
     cmd: Vec<String>,
     /// Add or replace an environment variable (KEY=VALUE; repeatable).
     #[arg(long = "env")]
