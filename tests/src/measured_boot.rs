@@ -54,13 +54,8 @@ pub fn check(
     init: &[u8],
     scratch: &Path,
 ) -> Result<String, String> {
-    let line = |tag: &str| {
-        output
-            .lines()
-            .find_map(|l| l.trim_end().strip_prefix(tag).map(str::to_string))
-            .ok_or_else(|| format!("the guest printed no `{tag}` line"))
-    };
-    let unhex = |tag: &str| hex::decode(line(tag)?).map_err(|e| format!("{tag}: {e}"));
+    let line = |tag: &str| crate::reference::tagged_line(output, tag);
+    let unhex = |tag: &str| crate::reference::tagged_hex(output, tag);
     // Bad input first: each refused with Linux's errno, none counted as a write.
     for (what, expected) in [
         ("bad input, outblob before inblob: ", "refused: Invalid argument"),

@@ -381,6 +381,20 @@ pub fn boot_both(
     Ok((theirs, ours))
 }
 
+/// The rest of the first line of `output` that starts with `tag` (trailing space dropped),
+/// or an error naming the tag: how the tee scripts report values to the host.
+pub fn tagged_line(output: &str, tag: &str) -> Result<String, String> {
+    output
+        .lines()
+        .find_map(|l| l.trim_end().strip_prefix(tag).map(str::to_string))
+        .ok_or_else(|| format!("the guest printed no `{tag}` line"))
+}
+
+/// [`tagged_line`], hex-decoded.
+pub fn tagged_hex(output: &str, tag: &str) -> Result<Vec<u8>, String> {
+    hex::decode(tagged_line(output, tag)?).map_err(|e| format!("{tag}: {e}"))
+}
+
 /// The last `n` lines of `text`.
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();

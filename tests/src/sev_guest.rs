@@ -46,13 +46,8 @@ pub fn run(
 
 /// Checks the script's `output` (with `snpguest`'s part when `with_snpguest`).
 pub fn check(output: &str, scratch: &Path, with_snpguest: bool) -> Result<String, String> {
-    let line = |tag: &str| {
-        output
-            .lines()
-            .find_map(|l| l.trim_end().strip_prefix(tag).map(str::to_string))
-            .ok_or_else(|| format!("the guest printed no `{tag}` line"))
-    };
-    let unhex = |tag: &str| hex::decode(line(tag)?).map_err(|e| format!("{tag}: {e}"));
+    let line = |tag: &str| crate::reference::tagged_line(output, tag);
+    let unhex = |tag: &str| crate::reference::tagged_hex(output, tag);
     let failed: Vec<&str> = output.lines().filter(|l| l.starts_with("FAIL ")).collect();
     if !failed.is_empty() {
         return Err(format!("the probe's checks failed:\n{}", failed.join("\n")));
