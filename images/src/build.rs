@@ -141,7 +141,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, String> {
 /// on (`/proc`, `/sys`, `/dev`, `/tmp`) where the image has none. Their times are the
 /// image's newest, so the disk stays a function of the input.
 fn add_runtime_files(tree: &mut Tree, spec: &ContainerSpec) -> Result<(), String> {
-    let time = newest(tree);
+    let time = tree.newest_mtime();
     let dir = |mode| Inode {
         kind: Kind::Dir(Default::default()),
         mode,
@@ -210,19 +210,6 @@ fn input_name(input: &Path) -> String {
     input
         .file_name()
         .map_or_else(|| input.display().to_string(), |n| n.to_string_lossy().into_owned())
-}
-
-fn newest(tree: &Tree) -> u64 {
-    let mut newest = 0;
-    let mut stack = vec![tree.root()];
-    while let Some(id) = stack.pop() {
-        let inode = tree.inode(id);
-        newest = newest.max(inode.mtime);
-        if let Kind::Dir(entries) = &inode.kind {
-            stack.extend(entries.values().map(|e| e.inode));
-        }
-    }
-    newest
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {

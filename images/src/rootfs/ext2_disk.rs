@@ -74,7 +74,8 @@ pub fn make_disk(tree: &Tree, params: &DiskParams) -> Result<(Vec<u8>, DiskSumma
     let mut label = [0u8; 16];
     label[..params.label.len()].copy_from_slice(params.label.as_bytes());
     let uuid = tree_uuid(tree);
-    let time = newest_mtime(tree);
+    // The filesystem's own times: the newest in the tree, at most what ext2 holds.
+    let time = u32::try_from(tree.newest_mtime()).unwrap_or(u32::MAX);
     let format = FormatParams {
         block_size: BLOCK as u32,
         // Room for every inode, and a quarter more for what the guest creates.
@@ -218,13 +219,6 @@ fn count(tree: &Tree) -> (usize, u64) {
         };
     }
     (seen.len(), blocks)
-}
-
-/// The newest modification time in the tree (the filesystem's own times), at most `u32::MAX`.
-fn newest_mtime(tree: &Tree) -> u32 {
-    let mut newest = 0u64;
-    walk(tree, &mut |_, id| newest = newest.max(tree.inode(id).mtime));
-    u32::try_from(newest).unwrap_or(u32::MAX)
 }
 
 /// A UUID (RFC 9562 version 8: custom) from a SHA-256 of every path, its metadata and

@@ -144,6 +144,22 @@ impl Tree {
         &self.inodes[id]
     }
 
+    /// The newest modification time of any inode reachable from the root (0 for an empty
+    /// tree): the time the image's own additions and the filesystem take, so that the disk
+    /// is a function of its contents.
+    pub fn newest_mtime(&self) -> u64 {
+        let mut newest = 0;
+        let mut stack = vec![self.root];
+        while let Some(id) = stack.pop() {
+            let inode = &self.inodes[id];
+            newest = newest.max(inode.mtime);
+            if let Kind::Dir(entries) = &inode.kind {
+                stack.extend(entries.values().map(|e| e.inode));
+            }
+        }
+        newest
+    }
+
     /// Looks `path` up without following symlinks; `None` if any part is missing.
     pub fn lookup(&self, path: &str) -> Option<InodeId> {
         let mut at = self.root;
