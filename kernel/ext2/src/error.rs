@@ -56,6 +56,19 @@ pub enum Error {
     InvalidArgument(&'static str),
     /// The inode is not a symbolic link (`EINVAL` from `readlink`).
     NotSymlink,
+    /// The inode has no extended attribute of that name (`ENODATA`).
+    NoSuchAttribute,
+    /// The attribute name's prefix is not a namespace ext2 stores (`EOPNOTSUPP`).
+    UnknownAttributeNamespace,
+    /// The inode's attributes, with the one being set, do not fit in its one attribute
+    /// block (`ENOSPC`, as Linux's ext2 answers; it gives `ERANGE` when a single value is
+    /// larger than a block).
+    AttributesTooLarge {
+        /// Bytes the attribute block would need: header, entries, values.
+        needed: usize,
+        /// Bytes in a block.
+        block_size: usize,
+    },
 }
 
 impl From<IoError> for Error {
@@ -84,6 +97,15 @@ impl fmt::Display for Error {
             Error::ReadOnly => f.write_str("read-only filesystem"),
             Error::InvalidArgument(why) => write!(f, "invalid argument: {why}"),
             Error::NotSymlink => f.write_str("not a symbolic link"),
+            Error::NoSuchAttribute => f.write_str("no such extended attribute"),
+            Error::UnknownAttributeNamespace => {
+                f.write_str("extended attribute namespace not supported")
+            }
+            Error::AttributesTooLarge { needed, block_size } => write!(
+                f,
+                "extended attributes need {needed} bytes, more than the {block_size}-byte \
+                 attribute block holds"
+            ),
         }
     }
 }

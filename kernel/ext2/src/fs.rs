@@ -8,7 +8,8 @@
 //!
 //! The operations are spread over the files that own them: `file.rs` (read, write,
 //! truncate, readlink), `namespace.rs` (lookup, create, link, unlink, rename, ...),
-//! `dir.rs` (directory blocks), `bmap.rs` (block maps) and `alloc.rs` (bitmaps).
+//! `dir.rs` (directory blocks), `bmap.rs` (block maps), `bitmap.rs` (allocation) and
+//! `xattr/` (extended attributes).
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -18,7 +19,9 @@ use crate::dev::BlockDevice;
 use crate::error::{Error, corrupt};
 use crate::group::{DESC_SIZE, GroupDesc, Layout};
 use crate::inode::{FileType, INODE_RECORD, Inode, InodeNo, Metadata, mode as imode};
-use crate::superblock::{Geometry, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, field as sbf, ro_compat};
+use crate::superblock::{
+    Geometry, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, compat, field as sbf, ro_compat,
+};
 
 /// A mounted ext2 filesystem on the device `D`.
 ///
@@ -251,6 +254,24 @@ impl<D: BlockDevice> Filesystem<D> {
             self.geo.ro_compat |= ro_compat::LARGE_FILE;
             put32(&mut self.sb, sbf::FEATURE_RO_COMPAT, self.geo.ro_compat);
         }
+    }
+
+    /// Records that an inode has an extended-attribute block, setting the `ext_attr`
+    /// feature if needed (written by the next [`Filesystem::sync`]).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] on a revision 0 filesystem, which has no feature fields.
+    pub(crate) fn enable_ext_attr(&mut self) -> Result<(), Error> {
+        if self.geo.compat & compat::EXT_ATTR != 0 {
+            return Ok(());
+        }
+        let rev = crate::bytes::le32(&self.sb, sbf::REV_LEVEL);
+        if rev == 0 {
+            return Err(Error::Unsupported { what: "extended attributes on revision", value: 0 });
+        }
+        self.geo.compat |= compat::EXT_ATTR;
+        put32(&mut self.sb, sbf::FEATURE_COMPAT, self.geo.compat);
+        Ok(())
     }
 
     /// Returns the byte offset of inode `ino`'s slot.

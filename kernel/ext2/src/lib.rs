@@ -30,8 +30,9 @@
 //! INCOMPAT: only `filetype` (others refuse the mount). RO_COMPAT: `sparse_super`,
 //! `large_file` (others mount read-only). COMPAT features are ignored, as the format
 //! allows: `dir_index` directories are read linearly and lose their index flag when
-//! changed, `resize_inode`'s reserved blocks are left alone, and attribute blocks are only
-//! released with their last user.
+//! changed, and `resize_inode`'s reserved blocks are left alone. `ext_attr` is implemented:
+//! extended attributes are read and written in Linux's attribute blocks (`xattr`), and
+//! the feature is set with the first one.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]

@@ -69,6 +69,8 @@ pub(crate) mod value {
 
 /// COMPAT features: an implementation that does not know them may still read and write.
 pub(crate) mod compat {
+    /// Inodes may have an extended-attribute block (`i_file_acl`).
+    pub const EXT_ATTR: u32 = 0x0008;
     /// `s_reserved_gdt_blocks` follow each group descriptor table copy.
     pub const RESIZE_INODE: u32 = 0x0010;
 }
