@@ -3,7 +3,7 @@
 //!
 //! Each case takes a small mke2fs fixture, damages one to four places in the structures
 //! the crate parses (superblock, group descriptors, inode table, bitmaps, directory blocks,
-//! indirect blocks), mounts it, walks the whole tree reading every file, then tries a round
+//! indirect blocks, extended-attribute blocks), mounts it, walks the whole tree reading every file, then tries a round
 //! of writes. A watchdog aborts the run if one case stops making progress, naming the seed.
 //! Images that once broke the crate go in `tests/data/*.bin` and are replayed first.
 #![forbid(unsafe_code)]
@@ -61,7 +61,33 @@ fn fixture(s: &Scratch, block_size: u32, size: &str) -> (Vec<u8>, Vec<Region>) {
     std::os::unix::fs::symlink("x/".repeat(40), src.join("slow")).unwrap();
     std::fs::hard_link(src.join("small"), src.join("d/hard")).unwrap();
     let img = s.path(&format!("img{block_size}"));
-    mkfs(&src, &img, block_size, size, &[]);
+    mkfs(&src, &img, block_size, size, &["-I", "128"]);
+    let acl = s.path(&format!("acl{block_size}"));
+    // user::rw- user:7:r-- group::r-- mask::r-- other::---, as setxattr takes it.
+    let mut acl_value = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [(1u16, 6u16, 0u32), (2, 4, 7), (4, 4, 0), (0x10, 4, 0), (0x20, 0, 0)] {
+        acl_value
+            .extend(tag.to_le_bytes().iter().chain(&perm.to_le_bytes()).chain(&id.to_le_bytes()));
+    }
+    std::fs::write(&acl, acl_value).unwrap();
+    let script = s.path(&format!("xattrs{block_size}"));
+    std::fs::write(
+        &script,
+        format!(
+            "ea_set /small user.one 1\nea_set /small trusted.two twotwo\n\
+             ea_set -f {} /small system.posix_acl_access\nea_set /d security.x y\n",
+            acl.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(common::tool("debugfs"))
+        .arg("-w")
+        .arg("-f")
+        .arg(&script)
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("while "), "debugfs ea_set failed");
     let bytes = std::fs::read(&img).unwrap();
 
     let bs = block_size as usize;
@@ -110,6 +136,13 @@ fn fixture(s: &Scratch, block_size: u32, size: &str) -> (Vec<u8>, Vec<Region>) {
         }
     }
     assert!(regions.iter().filter(|r| r.name == "indirect block").count() >= 2);
+    for file in ["/small", "/d"] {
+        let stat = String::from_utf8(debugfs(&img, &format!("stat {file}"))).unwrap();
+        let acl = stat.lines().find_map(|l| l.strip_prefix("File ACL: ")).unwrap();
+        let b: usize = acl.split_whitespace().next().unwrap().parse().unwrap();
+        assert_ne!(b, 0, "{file} has no attribute block");
+        regions.push(Region { name: "attribute block", weight: 2, ..block_at(b) });
+    }
     (bytes, regions)
 }
 
@@ -167,6 +200,10 @@ fn exercise(img: Vec<u8>, progress: &AtomicU64) -> usize {
         let Ok(entries) = fs.read_dir(dir) else { continue };
         for e in entries.into_iter().take(500) {
             let _ = fs.lookup(dir, &e.name);
+            for name in fs.list_xattrs(e.ino).unwrap_or_default() {
+                let _ = fs.get_xattr(e.ino, &name);
+            }
+            let _ = fs.get_xattr(e.ino, b"system.posix_acl_access");
             let Ok(st) = fs.stat(e.ino) else { continue };
             match st.file_type {
                 FileType::Directory if e.name != b"." && e.name != b".." => stack.push(e.ino),
@@ -198,6 +235,8 @@ fn exercise(img: Vec<u8>, progress: &AtomicU64) -> usize {
         fs.mkdir(root, b"fuzz-dir", owner).and_then(|d| fs.symlink(d, b"l", &[b'y'; 100], owner));
     for (i, (dir, ino, name)) in files.iter().enumerate().take(40) {
         progress.fetch_add(1, Ordering::Relaxed);
+        let _ = fs.set_xattr(*ino, b"user.fuzz", &pattern(i as u32, 100));
+        let _ = fs.remove_xattr(*ino, b"user.one");
         let _ = match i % 5 {
             0 => fs.truncate(*ino, 1000),
             1 => fs.unlink(*dir, name),
