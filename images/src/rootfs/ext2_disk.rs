@@ -2,7 +2,9 @@
 //! kernel mounts it with), reproducibly: the filesystem is formatted with a UUID derived
 //! from the tree's contents and a time derived from its newest file, every directory is
 //! written in byte order of its names (so inode numbers follow), and every inode takes its
-//! times from the layer's `mtime`. The same tree gives the same bytes.
+//! times from the layer's `mtime`. Extended attributes go into each inode's attribute
+//! block in name order, so the block's bytes follow from the attributes too. The same
+//! tree gives the same bytes.
 //!
 //! The disk is built in memory ([`make_disk`]) and written out once (to a temporary name,
 //! then renamed), so a failure leaves no half-written image behind.
@@ -24,7 +26,10 @@ pub struct DiskSummary {
     pub inodes: usize,
     /// The filesystem UUID (from the tree's digest).
     pub uuid: [u8; 16],
-    /// Extended attributes not written, as `path: name` (the ext2 crate writes none yet).
+    /// Extended attributes ext2 cannot hold, not written, as `path: name: reason`: an
+    /// unknown namespace (only `user.`, `trusted.`, `security.` and `system.` are stored),
+    /// a malformed POSIX ACL, or more attributes than fit in the inode's one block (those
+    /// after the last that fits, in name order).
     pub dropped_xattrs: Vec<String>,
 }
 
@@ -170,9 +175,24 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Sets owner, permissions and times (all three from the tree's `mtime`).
+    /// Sets extended attributes, owner, permissions and times (all three from the tree's
+    /// `mtime`; last, because setting an attribute moves the change time).
     fn attrs(&mut self, ino: InodeNo, id: InodeId, path: &str) -> Result<(), String> {
         let inode = self.tree.inode(id);
+        for (name, value) in &inode.xattrs {
+            match self.fs.set_xattr(ino, name.as_bytes(), value) {
+                Ok(()) => {}
+                // An attribute ext2 cannot hold should not stop the image: it is left
+                // out and reported (`images build` warns about each one).
+                Err(
+                    e @ (ext2::Error::UnknownAttributeNamespace
+                    | ext2::Error::AttributesTooLarge { .. }
+                    | ext2::Error::NameTooLong
+                    | ext2::Error::InvalidArgument(_)),
+                ) => self.dropped.push(format!("{path}: {name}: {e}")),
+                Err(e) => return Err(format!("{path}: extended attribute {name}: {e}")),
+            }
+        }
         let time = u32::try_from(inode.mtime).unwrap_or(u32::MAX);
         let attr = SetAttr {
             perm: Some(inode.mode as u16),
@@ -183,9 +203,6 @@ impl Writer<'_> {
             ctime: Some(time),
         };
         self.fs.set_attr(ino, &attr).map_err(|e| format!("{path}: {e:?}"))?;
-        for name in inode.xattrs.keys() {
-            self.dropped.push(format!("{path}: {name}"));
-        }
         Ok(())
     }
 }
@@ -217,12 +234,14 @@ fn count(tree: &Tree) -> (usize, u64) {
             Kind::Symlink(target) if target.len() >= 60 => 1,
             _ => 0,
         };
+        // An inode with extended attributes has a block of them.
+        blocks += u64::from(!tree.inode(id).xattrs.is_empty());
     }
     (seen.len(), blocks)
 }
 
-/// A UUID (RFC 9562 version 8: custom) from a SHA-256 of every path, its metadata and
-/// contents, in walk order.
+/// A UUID (RFC 9562 version 8: custom) from a SHA-256 of every path, its metadata,
+/// contents and extended attributes, in walk order.
 fn tree_uuid(tree: &Tree) -> [u8; 16] {
     let mut h = Sha256::new();
     walk(tree, &mut |path, id| {
@@ -237,6 +256,13 @@ fn tree_uuid(tree: &Tree) -> [u8; 16] {
                 h.update(format!("{major}:{minor}"));
             }
             Kind::Dir(_) | Kind::Fifo => {}
+        }
+        // Hashed only when present, so trees without attributes keep their UUIDs.
+        for (name, value) in &inode.xattrs {
+            h.update(b"\0xattr ");
+            h.update(name);
+            h.update([0]);
+            h.update(Sha256::digest(value));
         }
     });
     let digest = h.finalize();
