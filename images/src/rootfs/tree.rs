@@ -174,39 +174,21 @@ impl Tree {
     /// absolute target from the image's root, a relative one from its directory), at most
     /// 40 of them, as Linux's limit; `None` if any part is missing or a loop.
     pub fn resolve(&self, path: &str) -> Option<InodeId> {
-        // The directories from the root to where the walk is (the root is its own parent),
-        // and the components still to walk, a symlink's target spliced in where it stood.
-        let mut stack = vec![self.root];
-        let mut todo: Vec<Vec<u8>> = path.split('/').rev().map(|c| c.as_bytes().to_vec()).collect();
-        let mut hops = 0;
-        while let Some(name) = todo.pop() {
-            match &name[..] {
-                b"" | b"." => continue,
-                b".." => {
-                    if stack.len() > 1 {
-                        stack.pop();
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-            let Kind::Dir(entries) = &self.inodes[*stack.last()?].kind else { return None };
-            let next = entries.get(&name)?.inode;
-            match &self.inodes[next].kind {
-                Kind::Symlink(target) => {
-                    hops += 1;
-                    if hops > 40 {
-                        return None;
-                    }
-                    if target.starts_with(b"/") {
-                        stack.truncate(1);
-                    }
-                    todo.extend(target.split(|&b| b == b'/').rev().map(<[u8]>::to_vec));
-                }
-                _ => stack.push(next),
-            }
-        }
-        stack.last().copied()
+        super::resolve::resolve(
+            self.root,
+            path.as_bytes(),
+            |dir, name| match &self.inodes[dir].kind {
+                Kind::Dir(entries) => entries.get(name).map(|e| e.inode),
+                _ => None,
+            },
+            |id| {
+                Some(match &self.inodes[id].kind {
+                    Kind::Dir(_) => super::resolve::Node::Dir,
+                    Kind::Symlink(target) => super::resolve::Node::Symlink(target.clone()),
+                    _ => super::resolve::Node::Other,
+                })
+            },
+        )
     }
 
     /// Adds `inode` at `path` as layer `layer` would (creating missing parents as 0755
