@@ -41,6 +41,42 @@ pub struct VerityParams {
     pub data_blocks: u64,
 }
 
+impl VerityParams {
+    /// Parses the command line's values: `verity.root=` (64 hex digits), `verity.salt=` (hex,
+    /// may be empty or absent) and `verity.data_blocks=` (at least 2, and few enough that
+    /// no byte or 512-byte sector offset computed from it wraps).
+    ///
+    /// # Errors
+    /// The parameter that is missing or malformed, with what it must be.
+    pub fn parse(
+        root: &str,
+        salt: Option<&str>,
+        data_blocks: Option<&str>,
+    ) -> Result<Self, &'static str> {
+        let root: [u8; DIGEST_SIZE] =
+            unhex(root).and_then(|r| r.try_into().ok()).ok_or("verity.root (64 hex digits)")?;
+        let salt = unhex(salt.unwrap_or("")).ok_or("verity.salt (hex)")?;
+        if salt.len() > MAX_SALT {
+            return Err("verity.salt (at most 256 bytes)");
+        }
+        let data_blocks = data_blocks
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|&n| n >= 2 && n <= u64::MAX / (BLOCK_SIZE as u64) / 2)
+            .ok_or("verity.data_blocks (a block count, at least 2)")?;
+        Ok(Self { root, salt, data_blocks })
+    }
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
+}
+
 /// Why parameters or a block were refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VerityError {
@@ -176,6 +212,23 @@ pub fn build_tree(data: &[u8], salt: &[u8]) -> Result<(Vec<u8>, VerityParams), V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_line_values_parse_and_bad_ones_are_named() {
+        let root = "ab".repeat(32);
+        let p = VerityParams::parse(&root, Some("00ff"), Some("9")).unwrap();
+        assert_eq!((p.root[0], p.salt.as_slice(), p.data_blocks), (0xab, &[0, 0xff][..], 9));
+        assert_eq!(VerityParams::parse(&root, None, Some("2")).unwrap().salt, b"");
+        let err = |r: &str, s, n| VerityParams::parse(r, s, n).unwrap_err();
+        assert_eq!(err(&root[2..], None, Some("9")), "verity.root (64 hex digits)");
+        assert_eq!(err(&"zz".repeat(32), None, Some("9")), "verity.root (64 hex digits)");
+        assert_eq!(err(&root, Some("abc"), Some("9")), "verity.salt (hex)");
+        let long_salt = "00".repeat(257);
+        assert_eq!(err(&root, Some(&long_salt), Some("9")), "verity.salt (at most 256 bytes)");
+        for n in [None, Some("1"), Some("-3"), Some("x"), Some("18446744073709551615")] {
+            assert_eq!(err(&root, None, n), "verity.data_blocks (a block count, at least 2)");
+        }
+    }
 
     #[test]
     fn levels_shrink_by_128_and_are_stored_top_first() {

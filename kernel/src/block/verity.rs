@@ -184,8 +184,8 @@ impl BlockDevice for VerityDisk {
     }
 }
 
-/// Reads `verity.root=` (64 hex digits), `verity.salt=` (hex, may be empty) and
-/// `verity.data_blocks=` from the command line; `None` without `verity.root=`.
+/// Reads `verity.root=`, `verity.salt=` and `verity.data_blocks=` from the command line
+/// ([`VerityParams::parse`]); `None` without `verity.root=`.
 ///
 /// # Errors
 /// The name of the parameter that is missing or malformed.
@@ -193,31 +193,11 @@ pub fn params_from_cmdline(
     cmdline: &ostd::boot::Cmdline,
 ) -> Option<Result<VerityParams, &'static str>> {
     let root = cmdline.value("verity.root")?;
-    Some((|| {
-        let root: [u8; 32] =
-            unhex(root).and_then(|r| r.try_into().ok()).ok_or("verity.root (64 hex digits)")?;
-        let salt = unhex(cmdline.value("verity.salt").unwrap_or("")).ok_or("verity.salt (hex)")?;
-        if salt.len() > guest_image::verity::MAX_SALT {
-            return Err("verity.salt (at most 256 bytes)");
-        }
-        // At most what 512-byte sector numbers can address, so no size computed from it wraps.
-        let data_blocks = cmdline
-            .value("verity.data_blocks")
-            .and_then(|n| n.parse::<u64>().ok())
-            .filter(|&n| n >= 2 && n <= u64::MAX / SECTORS_PER_BLOCK / 2)
-            .ok_or("verity.data_blocks (a block count, at least 2)")?;
-        Ok(VerityParams { root, salt, data_blocks })
-    })())
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| text.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect()
+    Some(VerityParams::parse(
+        root,
+        cmdline.value("verity.salt"),
+        cmdline.value("verity.data_blocks"),
+    ))
 }
 
 ostd::ktest! {
