@@ -103,31 +103,21 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, String> {
     if !opts.append.trim().is_empty() {
         cmdline = format!("{cmdline} {}", opts.append.trim());
     }
-    // Everything is checked before anything is written.
-    let events = predicted_events(&tree, &spec, &bytes, &cmdline)?;
+    // Everything is checked before anything is written. The events are predicted from the
+    // disk as `images measure` reads it, so the two cannot disagree.
+    let events = crate::measure::disk::kernel_events(&bytes, &cmdline)?;
+    let boot = crate::measure::KernelBoot { cmdline: cmdline.clone(), events };
     std::fs::create_dir_all(&opts.out_dir)
         .map_err(|e| format!("{}: {e}", opts.out_dir.display()))?;
     let disk = opts.out_dir.join("rootfs.ext2");
     write_atomically(&disk, &bytes)?;
     write(&opts.out_dir.join("cmdline"), format!("{cmdline}\n").as_bytes())?;
-    let register = crate::measurements::register(&events);
-    let listed: Vec<_> = events
-        .iter()
-        .map(|e| json!({"description": e.description, "sha384": hex::encode(e.sha384)}))
-        .collect();
-    let doc = json!({"cmdline": cmdline, "rtmr2": hex::encode(register), "events": listed});
+    let doc = crate::measure::events_document(&boot);
     write(&opts.out_dir.join("events.json"), format!("{doc:#}\n").as_bytes())?;
     // A reference entry for the simulated TEE, whose launch measurement is predicted too;
-    // a TDX entry must pin MRTD, RTMR0 and RTMR1 as well (`reference-values --pin`).
+    // `images measure` adds SNP's and TDX's.
     let name = opts.name.clone().unwrap_or_else(|| input_name(&opts.input));
-    let launch = crate::measurements::sim_launch_measurement(cmdline.as_bytes());
-    let entry = crate::measurements::reference_entry(
-        &name,
-        "sim",
-        &[("measurement".into(), launch)],
-        &events,
-    );
-    let refs = json!({"entries": [entry]});
+    let refs = json!({"entries": [crate::measure::sim_entry(&name, &boot)]});
     write(&opts.out_dir.join("reference-values.json"), format!("{refs:#}\n").as_bytes())?;
     if let Some(kernel) = &opts.kernel {
         let to = opts.out_dir.join("kernel");
@@ -170,39 +160,6 @@ fn add_runtime_files(tree: &mut Tree, spec: &ContainerSpec) -> Result<(), String
     };
     tree.add(SPEC_PATH, file, usize::MAX, "images build").map_err(|e| e.to_string())?;
     Ok(())
-}
-
-/// The kernel's measured-boot events for this image, booted with `cmdline` and no
-/// initramfs: the command line, the root's identity (the checked disk, `/dev/dm-0`, with the
-/// UUID and label of `disk`'s superblock), the container spec, and the program it runs.
-fn predicted_events(
-    tree: &Tree,
-    spec: &ContainerSpec,
-    disk: &[u8],
-    cmdline: &str,
-) -> Result<Vec<crate::measurements::Event>, String> {
-    use ext2::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, VolumeIdentity};
-    let at = SUPERBLOCK_OFFSET as usize;
-    let sb: &[u8; SUPERBLOCK_SIZE] = disk
-        .get(at..at + SUPERBLOCK_SIZE)
-        .and_then(|b| b.try_into().ok())
-        .ok_or("the disk has no superblock")?;
-    let root = format!("ext2 /dev/dm-0 ro {}", VolumeIdentity::of(sb));
-    let (program, bytes) = crate::container::program(spec, tree).ok_or_else(|| {
-        format!(
-            "the entrypoint {:?} is not a file in the image (nor in its PATH)",
-            String::from_utf8_lossy(&spec.args[0])
-        )
-    })?;
-    let spec_bytes = spec.encode();
-    let inits: [(&str, &[u8]); 1] = [(&program, &bytes)];
-    Ok(crate::measurements::events(&crate::measurements::Boot {
-        cmdline: cmdline.as_bytes(),
-        initramfs: None,
-        root: &root,
-        container_spec: Some(&spec_bytes),
-        inits: &inits,
-    }))
 }
 
 /// The input's file name, for the reference entry's name.

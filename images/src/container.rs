@@ -163,17 +163,29 @@ fn read_text(tree: &Tree, path: &str) -> Option<String> {
     }
 }
 
-/// The program the kernel runs for `spec` on `tree`, as it finds it: `args[0]` itself if it
-/// has a `/`, else the first directory of the spec's `PATH` holding a regular file of that
-/// name (symlinks followed); with the file's bytes (what measured boot hashes).
-pub fn program(spec: &ContainerSpec, tree: &Tree) -> Option<(String, Vec<u8>)> {
+/// Where [`program`] looks for the entrypoint: the tree being built, or a built disk.
+pub trait ImageFiles {
+    /// The contents of the regular file `path` resolves to (symlinks followed as the kernel
+    /// follows them), or `None` if it is missing or not a regular file.
+    fn regular_file(&self, path: &str) -> Option<Vec<u8>>;
+}
+
+impl ImageFiles for Tree {
+    fn regular_file(&self, path: &str) -> Option<Vec<u8>> {
+        match &self.inode(self.resolve(path)?).kind {
+            Kind::File(bytes) => Some(bytes.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The program the kernel runs for `spec` in `files`, as it finds it: `args[0]` itself if
+/// it has a `/`, else the first directory of the spec's `PATH` holding a regular file of
+/// that name (symlinks followed); with the file's bytes (what measured boot hashes).
+pub fn program(spec: &ContainerSpec, files: &impl ImageFiles) -> Option<(String, Vec<u8>)> {
     let name = String::from_utf8_lossy(spec.args.first()?).into_owned();
-    let file = |path: &str| match tree.resolve(path).map(|id| &tree.inode(id).kind) {
-        Some(Kind::File(bytes)) => Some(bytes.clone()),
-        _ => None,
-    };
     if name.contains('/') {
-        return file(&name).map(|bytes| (name, bytes));
+        return files.regular_file(&name).map(|bytes| (name, bytes));
     }
     let path = spec
         .env
@@ -183,6 +195,6 @@ pub fn program(spec: &ContainerSpec, tree: &Tree) -> Option<(String, Vec<u8>)> {
         .unwrap_or_default();
     path.split(':').filter(|d| d.starts_with('/')).find_map(|dir| {
         let candidate = format!("{}/{name}", dir.trim_end_matches('/'));
-        file(&candidate).map(|bytes| (candidate, bytes))
+        files.regular_file(&candidate).map(|bytes| (candidate, bytes))
     })
 }

@@ -7,6 +7,8 @@
 //! - `images build`: [`oci`] reads a container image (OCI layout, docker-save tar, or a plain
 //!   directory), [`rootfs`] applies its layers and writes an ext2 root disk, and
 //!   [`container`] turns its config into the process the kernel starts as init.
+//! - `images measure`: [`measure`] predicts, from a built image alone, the reference values
+//!   of a guest booting it: the kernel's events, SNP's launch digest, TDX's MRTD.
 //! - `images pack`: [`pack`] makes a small container image from host files (the verifier's).
 #![forbid(unsafe_code)]
 
@@ -14,6 +16,7 @@ pub mod build;
 pub mod bzimage;
 pub mod container;
 pub mod ksyms;
+pub mod measure;
 pub mod measurements;
 pub mod oci;
 pub mod pack;

@@ -6,7 +6,12 @@
 //!     [--size 512M] [--append "ip=dhcp"]
 //! ```
 //! Writes `rootfs.ext2`, `cmdline`, `events.json`, `reference-values.json` (and `kernel`)
-//! into `--out`; boot them with
+//! into `--out`. Then, for the reference values of a confidential launch of it:
+//! ```text
+//! images measure --image target/guest/python [--snp-ovmf OVMF.fd --vcpus 2 --vcpu-type EPYC-v4]
+//!     [--tdvf OVMF.inteltdx.fd --tdx-rtmr0 HEX --tdx-rtmr1 HEX] [--out reference-values.json]
+//! ```
+//! Boot them with
 //! `make run DISK=OUT/rootfs.ext2 CMDLINE="$(cat OUT/cmdline)"`. Exit status: 0 built, 2 bad
 //! input (the message names the file and the reason), 1 anything else.
 
@@ -33,6 +38,54 @@ enum Command {
     Build(BuildArgs),
     /// A container image (OCI layout) from host files: no base image, one layer.
     Pack(PackArgs),
+    /// From a built image alone: the reference values of a guest booting it (the kernel's
+    /// events, and the SNP launch digest or TDX MRTD for the given firmware).
+    Measure(MeasureArgs),
+}
+
+#[derive(clap::Args)]
+struct MeasureArgs {
+    /// The output directory of `images build` (its cmdline and rootfs.ext2).
+    #[arg(long)]
+    image: PathBuf,
+    /// The kernel the firmware loads (default: IMAGE/kernel); measured under SNP.
+    #[arg(long)]
+    kernel: Option<PathBuf>,
+    /// The entries' name (default: the image directory's name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Predict an SEV-SNP launch with this OVMF (an AmdSevX64 build, for kernel hashes).
+    #[arg(long)]
+    snp_ovmf: Option<PathBuf>,
+    /// SNP: vCPUs at launch.
+    #[arg(long, default_value_t = 1)]
+    vcpus: u32,
+    /// SNP: the vCPU model given to QEMU's -cpu.
+    #[arg(long, default_value = "EPYC-v4")]
+    vcpu_type: String,
+    /// SNP: SEV_FEATURES of each VMSA (hex).
+    #[arg(long, default_value = "0x1", value_parser = parse_hex_u64)]
+    guest_features: u64,
+    /// SNP: the VMM (only qemu is supported).
+    #[arg(long, default_value = "qemu")]
+    vmm: String,
+    /// Predict a TDX launch's MRTD with this TDVF (needs --tdx-rtmr0 and --tdx-rtmr1).
+    #[arg(long, requires_all = ["tdx_rtmr0", "tdx_rtmr1"])]
+    tdvf: Option<PathBuf>,
+    /// TDX: RTMR0 of a known-good launch of the same VMM, TDVF and machine shape (hex).
+    #[arg(long)]
+    tdx_rtmr0: Option<String>,
+    /// TDX: RTMR1 of a known-good launch of the same TDVF and kernel (hex).
+    #[arg(long)]
+    tdx_rtmr1: Option<String>,
+    /// Where to write the reference values (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn parse_hex_u64(s: &str) -> Result<u64, String> {
+    let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    u64::from_str_radix(digits, 16).map_err(|_| format!("{s:?} is not a hex number"))
 }
 
 #[derive(clap::Args)]
@@ -105,6 +158,7 @@ fn main() -> ExitCode {
     let args = match Cli::parse().command {
         Command::Build(args) => args,
         Command::Pack(args) => return run_pack(args),
+        Command::Measure(args) => return run_measure(args),
     };
     let opts = BuildOptions {
         input: args.input,
@@ -180,4 +234,37 @@ fn run_pack(args: PackArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn run_measure(args: MeasureArgs) -> ExitCode {
+    use images::measure::{MeasureOptions, TdxLaunch, measure, snp::SnpLaunch};
+    let snp = args.snp_ovmf.map(|ovmf| SnpLaunch {
+        ovmf,
+        vcpus: args.vcpus,
+        vcpu_type: args.vcpu_type,
+        guest_features: args.guest_features,
+        vmm: args.vmm,
+    });
+    let tdx = match (args.tdvf, args.tdx_rtmr0, args.tdx_rtmr1) {
+        (Some(tdvf), Some(rtmr0), Some(rtmr1)) => Some(TdxLaunch { tdvf, rtmr0, rtmr1 }),
+        _ => None,
+    };
+    let opts = MeasureOptions { image: args.image, kernel: args.kernel, name: args.name, snp, tdx };
+    let doc = match measure(&opts) {
+        Ok(doc) => format!("{doc:#}\n"),
+        Err(e) => {
+            eprintln!("images measure: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match &args.out {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, doc) {
+                eprintln!("images measure: {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+        }
+        None => print!("{doc}"),
+    }
+    ExitCode::SUCCESS
 }
