@@ -196,9 +196,7 @@ fn main() -> ExitCode {
             );
             println!("cmdline: {}", out.cmdline);
             for x in &s.dropped_xattrs {
-                eprintln!(
-                    "images build: warning: extended attribute not written (not supported yet): {x}"
-                );
+                eprintln!("images build: warning: extended attribute not written: {x}");
             }
             ExitCode::SUCCESS
         }

@@ -137,6 +137,10 @@ fn errno(e: Error) -> Errno {
         Error::FileTooLarge => Errno::EFBIG,
         Error::ReadOnly => Errno::EROFS,
         Error::InvalidArgument(_) | Error::NotSymlink => Errno::EINVAL,
+        // Extended attributes, as Linux's ext2 answers getxattr/setxattr.
+        Error::NoSuchAttribute => Errno::ENODATA,
+        Error::UnknownAttributeNamespace => Errno::ENOTSUP,
+        Error::AttributesTooLarge { .. } => Errno::ENOSPC,
         _ => Errno::EIO,
     }
 }
