@@ -148,13 +148,17 @@ impl FdTable {
         closed
     }
 
-    /// Closes every close-on-exec descriptor.
-    pub fn close_on_exec(&mut self) {
+    /// Closes every close-on-exec descriptor, returning the files.
+    pub fn close_on_exec(&mut self) -> Vec<Arc<dyn FileLike>> {
+        let mut closed = Vec::new();
         for slot in self.slots.iter_mut() {
-            if slot.as_ref().is_some_and(|e| e.cloexec) {
-                *slot = None;
+            if slot.as_ref().is_some_and(|e| e.cloexec)
+                && let Some(e) = slot.take()
+            {
+                closed.push(e.file);
             }
         }
+        closed
     }
 
     /// Returns the open descriptors.

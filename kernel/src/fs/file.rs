@@ -351,8 +351,12 @@ impl NodeFile {
 
 impl Drop for NodeFile {
     fn drop(&mut self) {
-        // The last descriptor of this open file description is gone: so is its flock.
-        super::flock::release(self.node.metadata().ino, self as *const Self as *const u8 as usize);
+        // The last descriptor of this open file description is gone: so are its flock and
+        // its OFD record locks.
+        let description = self as *const Self as *const u8 as usize;
+        super::flock::release(self.node.metadata().ino, description);
+        let node = Arc::as_ptr(&self.node) as usize;
+        super::record_lock::release(node, super::record_lock::Owner::Description(description));
     }
 }
 

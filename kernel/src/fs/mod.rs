@@ -35,6 +35,7 @@ pub mod path;
 pub mod perm;
 pub mod pipe;
 pub mod poll;
+pub mod record_lock;
 pub mod rootfs;
 pub mod stat;
 pub mod sysfs;

@@ -19,6 +19,7 @@ impl Process {
         self.vm().clear();
         let files = core::mem::take(&mut *self.files.lock());
         drop(files);
+        crate::fs::record_lock::release_process(self.pid);
         {
             let mut s = self.exit_status.lock();
             if s.is_some() {

@@ -441,6 +441,21 @@ impl Process {
         self.files.lock().remove(fd)
     }
 
+    /// What closing a descriptor does besides dropping it, once the table is unlocked: this
+    /// process's record locks on the file go, whichever descriptor held them (POSIX's rule,
+    /// Linux's `locks_remove_posix` in `filp_close`).
+    pub fn closed(&self, files: impl IntoIterator<Item = Arc<dyn FileLike>>) {
+        for file in files {
+            if let Some(node) = file.node() {
+                let node = Arc::as_ptr(node) as usize;
+                crate::fs::record_lock::release(
+                    node,
+                    crate::fs::record_lock::Owner::Process(self.pid),
+                );
+            }
+        }
+    }
+
     /// Runs `f` on the descriptor table, locked: for what changes several slots at once or
     /// must see them together (dup, fcntl, close_range, RLIMIT_NOFILE, SCM_RIGHTS).
     /// Files that leave the table should be returned from `f` and dropped after it.
@@ -739,7 +754,8 @@ impl Process {
     /// Forgets what execve does not keep: close-on-exec descriptors, caught
     /// dispositions, keep-caps (and non-dumpability), and the POSIX timers.
     pub fn reset_for_exec(&self) {
-        self.files.lock().close_on_exec();
+        let closed = self.files.lock().close_on_exec();
+        self.closed(closed);
         self.signals.lock().reset_for_exec();
         self.attrs.lock().reset_for_exec();
         *self.posix_timers.lock() = Default::default();

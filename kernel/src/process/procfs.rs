@@ -53,6 +53,7 @@ const GLOBAL: &[&str] = &[
     "cmdline",
     "sysvipc",
     "net",
+    "locks",
 ];
 
 impl Generated for Root {
@@ -95,6 +96,12 @@ impl Generated for Root {
                 )
             }),
             "sysvipc" => Node::new_generated(NodeKind::Dir, 0o555, ino, SysvIpc),
+            // The record locks (flock's whole-file locks are not listed yet).
+            "locks" => text(ino, || {
+                let mut out = String::new();
+                crate::fs::record_lock::proc_lines(&mut out, 1);
+                out
+            }),
             "net" => Node::new_generated(NodeKind::Dir, 0o555, ino, Net),
             pid => pid_dir(pid.parse().ok()?)?,
         })

@@ -48,7 +48,7 @@ pub fn sys_creat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// close(2).
 pub fn sys_close(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let file = ctx.process.remove_file(fd_arg(a[0]))?;
-    drop(file);
+    ctx.process.closed([file]);
     Ok(0)
 }
 
@@ -110,7 +110,7 @@ pub fn sys_dup2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         files.insert_at(new, f, false).map(Some)
     })?;
-    drop(replaced);
+    ctx.process.closed(replaced.flatten());
     Ok(new as u64)
 }
 
@@ -124,7 +124,7 @@ pub fn sys_dup3(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         let f = files.get(old)?;
         files.insert_at(new, f, flags != 0)
     })?;
-    drop(replaced);
+    ctx.process.closed(replaced);
     Ok(new as u64)
 }
 
@@ -135,14 +135,15 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const F_SETFD: u64 = 2;
     const F_GETFL: u64 = 3;
     const F_SETFL: u64 = 4;
-    const F_GETLK: u64 = 5;
-    const F_SETLK: u64 = 6;
-    const F_SETLKW: u64 = 7;
     const F_SETOWN: u64 = 8;
     const F_GETOWN: u64 = 9;
     const F_DUPFD_CLOEXEC: u64 = 1030;
     const F_SETPIPE_SZ: u64 = 1031;
     const F_GETPIPE_SZ: u64 = 1032;
+    // Record locks may sleep: not under the descriptor table's lock.
+    if super::record_lock::is_lock_command(a[1]) {
+        return super::record_lock::fcntl_lock(ctx, a);
+    }
     let fd = fd_arg(a[0]);
     ctx.process.with_files(|files| {
         let entry = files.entry(fd)?.clone();
@@ -165,8 +166,6 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
                 Ok(0)
             }
             F_GETOWN => Ok(i64::from(crate::fs::async_owner::owner(&entry.file)) as u64),
-            // Advisory locks: one process at a time holds them all.
-            F_GETLK | F_SETLK | F_SETLKW => Ok(0),
             F_GETPIPE_SZ => entry.file.pipe_size().map(|n| n as u64),
             F_SETPIPE_SZ => {
                 let size = usize::try_from(a[2] as i32).map_err(|_| Errno::EINVAL)?;
@@ -244,7 +243,7 @@ pub fn sys_close_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let closed = ctx
         .process
         .with_files(|files| files.close_range(first as usize, last as usize, cloexec_only));
-    drop(closed);
+    ctx.process.closed(closed);
     Ok(0)
 }
 

@@ -21,6 +21,7 @@ pub mod names;
 pub mod poll;
 pub mod prctl;
 pub mod process;
+pub mod record_lock;
 pub mod resources;
 pub mod sched;
 pub mod signal;

@@ -153,6 +153,12 @@ fn main() -> ExitCode {
         reference(&elf, "tests/ref/sysvshm.sh", &["tests/ref/sysvshm.c"]),
     );
     record(
+        "record-lock probe (fcntl POSIX and OFD locks: conflicts, splits, whence, EINVAL/\
+         EOVERFLOW/EBADF, release on any close, F_SETLKW, EDEADLK, EINTR, /proc/locks) matches \
+         Linux 6.1",
+        reference(&elf, "tests/ref/locks.sh", &["tests/ref/locks.c"]),
+    );
+    record(
         "mremap and sigtimedwait probe matches Linux 6.1",
         reference(&elf, "tests/ref/sigmem.sh", &["tests/ref/sigmem.c"]),
     );
