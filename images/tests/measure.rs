@@ -21,6 +21,14 @@ fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path)
 }
 
+/// An e2fsprogs tool's standard output for `disk` (which has the hash tree after the
+/// filesystem; the tools read only up to the superblock's block count).
+fn e2fs(tool: &str, args: &[&str], disk: &Path) -> Vec<u8> {
+    let out = std::process::Command::new(tool).args(args).arg(disk).output().unwrap();
+    assert!(out.status.success(), "{tool}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("images-measure-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -50,7 +58,8 @@ const SNP_CASES: &[SnpCase] = &[
         kernel: true,
         append: "console=ttyS0 loglevel=7",
         features: 0x21,
-        want: "803f691094946e42068aaa3a8f9e26a5c89f36f7b73ecfb28c653360fe4b3aba7e534442e7e1e17895dfe778d0228977",
+        want: "803f691094946e42068aaa3a8f9e26a5c89f36f7b73ecfb2\
+               8c653360fe4b3aba7e534442e7e1e17895dfe778d0228977",
     },
     SnpCase {
         name: "test_snp_guest_feature_snp_only",
@@ -60,7 +69,8 @@ const SNP_CASES: &[SnpCase] = &[
         kernel: true,
         append: "console=ttyS0 loglevel=7",
         features: 0x1,
-        want: "6d287813eb5222d770f75005c664e34c204f385ce832cc2ce7d0d6f354454362f390ef83a92046c042e706363b4b08fa",
+        want: "6d287813eb5222d770f75005c664e34c204f385ce832cc2c\
+               e7d0d6f354454362f390ef83a92046c042e706363b4b08fa",
     },
     SnpCase {
         name: "test_snp_without_kernel_feature_snp_only",
@@ -70,7 +80,8 @@ const SNP_CASES: &[SnpCase] = &[
         kernel: false,
         append: "",
         features: 0x1,
-        want: "19358ba9a7615534a9a1e2f0dfc29384dcd4dcb7062ff9c6013b26869a5fc6ecabe033c48dd6f6db5d6d76e7c5df632d",
+        want: "19358ba9a7615534a9a1e2f0dfc29384dcd4dcb7062ff9c6\
+               013b26869a5fc6ecabe033c48dd6f6db5d6d76e7c5df632d",
     },
     SnpCase {
         name: "test_snp_with_multiple_vcpus_feature_snp_only",
@@ -80,7 +91,8 @@ const SNP_CASES: &[SnpCase] = &[
         kernel: true,
         append: "",
         features: 0x1,
-        want: "5061fffb019493a903613d56d54b94912a1a2f9e4502385f5c194616753720a92441310ba6c4933de877c36e23046ad5",
+        want: "5061fffb019493a903613d56d54b94912a1a2f9e4502385f\
+               5c194616753720a92441310ba6c4933de877c36e23046ad5",
     },
     SnpCase {
         name: "test_snp_with_multiple_vcpus_default",
@@ -90,7 +102,8 @@ const SNP_CASES: &[SnpCase] = &[
         kernel: true,
         append: "",
         features: 0x21,
-        want: "4953b1fb416fa874980e8442b3706d345926d5f38879134e00813c5d7abcbe78eafe7b422907be0b4698e2414a631942",
+        want: "4953b1fb416fa874980e8442b3706d345926d5f38879134e\
+               00813c5d7abcbe78eafe7b422907be0b4698e2414a631942",
     },
     SnpCase {
         name: "test_snp_with_ovmfx64_without_kernel_feature_snp_only",
@@ -100,7 +113,8 @@ const SNP_CASES: &[SnpCase] = &[
         kernel: false,
         append: "",
         features: 0x1,
-        want: "da0296de8193586a5512078dcd719eccecbd87e2b825ad4148c44f665dc87df21e5b49e21523a9ad993afdb6a30b4005",
+        want: "da0296de8193586a5512078dcd719eccecbd87e2b825ad41\
+               48c44f665dc87df21e5b49e21523a9ad993afdb6a30b4005",
     },
 ];
 
@@ -215,6 +229,21 @@ fn tdx_firmware_that_lies_about_its_layout_is_refused_by_name() {
     // The GUIDed table's footer gone.
     let footer = image.len() - 32 - 16;
     assert!(err(&|b| b[footer] ^= 1).contains("GUIDed table"));
+    // An unmeasured section claiming nearly all of memory: refused before any hashing.
+    let sections = tdx::sections(&image).unwrap();
+    let temp = sections.iter().position(|s| s.section_type == 3).unwrap();
+    let huge = |b: &mut Vec<u8>| {
+        b[at + 16 + 32 * temp + 16..at + 16 + 32 * temp + 24]
+            .copy_from_slice(&0xFFFF_FFFF_0000_0000u64.to_le_bytes())
+    };
+    assert!(err(&huge).contains("pages"));
+    // PAGE.AUG, a measured section shorter than its memory, an unknown type.
+    assert!(err(&|b| b[at + 16 + 32 * temp + 28] |= 2).contains("PAGE.AUG"));
+    let bfv = sections.iter().position(|s| s.section_type == 0 && s.attributes & 1 == 1);
+    let bfv = at + 16 + 32 * bfv.unwrap();
+    assert!(err(&|b| b[bfv + 18] = b[bfv + 18].wrapping_add(1)).contains("fill its memory"));
+    assert!(err(&|b| b[bfv + 24] = 9).contains("unknown section type 9"));
+    assert!(err(&|b| b[at + 16 + 32 * temp + 4] = 1).contains("memory-only"));
     assert!(tdx::mrtd(&image[..40]).is_err());
     assert!(tdx::mrtd(&[]).is_err());
     assert!(tdx::mrtd(&vec![0u8; 4096]).unwrap_err().contains("GUIDed table"));
@@ -237,27 +266,43 @@ fn built_image(dir: &Path) -> PathBuf {
     out
 }
 
+/// The kernel's events for the image in `out`, worked out without the ext2 crate or
+/// `images::measure`: e2fsprogs reads the spec and the volume identity, and each event's
+/// digest is SHA-384 of what it names.
+fn independent_events(out: &Path) -> Vec<(String, [u8; 48])> {
+    let disk_path = out.join("rootfs.ext2");
+    let cmdline = std::fs::read_to_string(out.join("cmdline")).unwrap().trim_end().to_string();
+    let spec = e2fs("debugfs", &["-R", "cat /.cocoon/container"], &disk_path);
+    let header = String::from_utf8(e2fs("dumpe2fs", &["-h"], &disk_path)).unwrap();
+    let field = |name: &str| {
+        header.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap().to_string()
+    };
+    let root = format!(
+        "ext2 /dev/dm-0 ro uuid={} label={}",
+        field("Filesystem UUID:"),
+        field("Filesystem volume name:")
+    );
+    let want: Vec<(String, Vec<u8>)> = vec![
+        (format!("cocoon.cmdline {cmdline}"), cmdline.clone().into_bytes()),
+        (format!("cocoon.root {root}"), root.clone().into_bytes()),
+        (format!("cocoon.container {} bytes", spec.len()), spec.clone()),
+        // The program is the file the symlinks lead to, measured under the name PATH gave.
+        ("cocoon.init /usr/bin/sh".into(), b"\x7fELF not really busybox".to_vec()),
+    ];
+    assert!(String::from_utf8_lossy(&spec).starts_with("cocoon-container v1\n"));
+    want.iter()
+        .map(|(d, bytes)| (d.clone(), <[u8; 48]>::from(sha2::Sha384::digest(bytes))))
+        .collect()
+}
+
 #[test]
 fn the_kernel_events_read_back_from_a_built_image_are_the_predicted_ones() {
     let dir = scratch("read-back");
     let out = built_image(&dir);
     let boot = kernel_boot(&out).unwrap();
-    let predicted: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("events.json")).unwrap()).unwrap();
-    let listed: Vec<_> = predicted["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["description"].as_str().unwrap().to_string())
-        .collect();
-    let read: Vec<_> = boot.events.iter().map(|e| e.description.clone()).collect();
-    assert_eq!(read, listed);
-    // The program is the file the symlinks lead to, measured under the name PATH gave.
-    assert_eq!(read.last().unwrap(), "cocoon.init /usr/bin/sh");
-    assert_eq!(
-        boot.events.last().unwrap().sha384[..],
-        sha2::Sha384::digest(b"\x7fELF not really busybox")[..]
-    );
+    let want = independent_events(&out);
+    let got: Vec<_> = boot.events.iter().map(|e| (e.description.clone(), e.sha384)).collect();
+    assert_eq!(got, want);
 
     // One byte of the filesystem changed: the root hash no longer matches.
     let disk = std::fs::read(out.join("rootfs.ext2")).unwrap();
@@ -307,23 +352,41 @@ fn measure_writes_sim_snp_and_tdx_entries_and_tdx_needs_its_runtime_registers() 
     let entries = doc["entries"].as_array().unwrap();
     let tees: Vec<_> = entries.iter().map(|e| e["tee"].as_str().unwrap()).collect();
     assert_eq!(tees, ["sim", "snp", "tdx"]);
-    // The simulator's entry is the one `images build` wrote.
+    // The simulator's entry: its launch measurement is SHA-384 of the command line, RTMR2
+    // the fold of the events, each worked out here without images::measure.
+    let cmdline = std::fs::read_to_string(out.join("cmdline")).unwrap();
+    let events = independent_events(&out);
+    let rtmr2 = events.iter().fold([0u8; 48], |r, (_, d)| {
+        sha2::Sha384::new().chain_update(r).chain_update(d).finalize().into()
+    });
+    let sim_launch = hex::encode(sha2::Sha384::digest(cmdline.trim_end()));
+    let sim_values = json!({"measurement": sim_launch, "rtmr2": hex::encode(rtmr2)});
+    assert_eq!(entries[0]["values"], sim_values);
+    let listed: Vec<_> = events
+        .iter()
+        .map(|(d, h)| json!({"register": "rtmr2", "description": d, "sha384": hex::encode(h)}))
+        .collect();
+    assert_eq!(entries[0]["events"], json!(listed));
+    // What images build wrote is the same entry.
     let built: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("reference-values.json")).unwrap()).unwrap();
     assert_eq!(entries[0]["values"], built["entries"][0]["values"]);
-    // SNP: the firmware measured this kernel and this command line.
-    let cmdline = std::fs::read_to_string(out.join("cmdline")).unwrap();
+    // SNP: the firmware measured this kernel and this command line (another kernel gives
+    // another digest).
     let direct =
         DirectBoot { kernel: Some(kernel), initrd: None, append: Some(cmdline.trim_end().into()) };
     let digest = launch_digest(&snp_launch("ovmf_AmdSev_suffix.bin", 2, "qemu", 1), &direct);
     assert_eq!(entries[1]["values"]["measurement"], hex::encode(digest.unwrap()));
     assert_eq!(entries[1]["name"], "demo / snp ovmf_AmdSev_suffix.bin 2xEPYC-v4");
+    let other = DirectBoot { kernel: Some("/dev/null".into()), ..direct.clone() };
+    let other = launch_digest(&snp_launch("ovmf_AmdSev_suffix.bin", 2, "qemu", 1), &other);
+    assert_ne!(entries[1]["values"]["measurement"], hex::encode(other.unwrap()));
     // TDX: MRTD predicted, RTMR0 and RTMR1 as given, RTMR2 and its events from the disk.
     let values = &entries[2]["values"];
     assert_eq!(values["mr_td"].as_str().unwrap()[..8], *"7357a10d");
     assert_eq!(values["rtmr1"], rtmr(0xbb));
-    assert_eq!(values["rtmr2"], built["entries"][0]["values"]["rtmr2"]);
-    assert_eq!(entries[2]["events"], built["entries"][0]["events"]);
+    assert_eq!(values["rtmr2"], hex::encode(rtmr2));
+    assert_eq!(entries[2]["events"], json!(listed));
 
     // A register that is not 48 bytes of hex is refused by its flag's name.
     let mut bad = opts.clone();
@@ -344,4 +407,118 @@ fn measure_writes_sim_snp_and_tdx_entries_and_tdx_needs_its_runtime_registers() 
     let missing = run(&["measure", "--image", dir.join("nothing").to_str().unwrap()]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nothing/cmdline"));
+}
+
+#[test]
+fn snp_firmware_the_sev_crate_would_trip_on_is_refused_here() {
+    let good = std::fs::read(fixture("sev-snp-measure/ovmf_AmdSev_suffix.bin")).unwrap();
+    let dir = scratch("bad-ovmf");
+    let kernel = DirectBoot {
+        kernel: Some("/dev/null".into()),
+        initrd: None,
+        append: Some("console=ttyS0".into()),
+    };
+    let digest = |bytes: &[u8]| {
+        let path = dir.join("ovmf.fd");
+        std::fs::write(&path, bytes).unwrap();
+        let launch = SnpLaunch { ovmf: path, ..snp_launch("x", 1, "qemu", 1) };
+        launch_digest(&launch, &kernel)
+    };
+    assert!(digest(&good).is_ok());
+    let asev = good.windows(4).position(|w| w == b"ASEV").unwrap();
+    let edit = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut bad = good.clone();
+        f(&mut bad);
+        digest(&bad).unwrap_err()
+    };
+    assert!(edit(&|b| b[asev] = b'B').contains("ASEV"));
+    assert!(edit(&|b| b[asev + 12] = 0xff).contains("sections"));
+    assert!(
+        edit(&|b| b[asev + 4..asev + 8].copy_from_slice(&u32::MAX.to_le_bytes()))
+            .contains("does not fit")
+    );
+    assert!(edit(&|b| b[asev + 4] = 3).contains("does not fit"));
+    // The kernel-hashes section made two pages long (the crate asserts one).
+    let count = u32::from_le_bytes(good[asev + 12..asev + 16].try_into().unwrap()) as usize;
+    let hashes = (0..count)
+        .map(|i| asev + 16 + 12 * i)
+        .find(|&d| u32::from_le_bytes(good[d + 8..d + 12].try_into().unwrap()) == 0x10)
+        .unwrap();
+    assert!(edit(&|b| b[hashes + 5] = 0x20).contains("kernel hashes"));
+    assert!(digest(&good[..4000]).unwrap_err().contains("4 KiB pages"));
+    assert!(digest(&[]).is_err());
+    // White space QEMU would hash and the crate would trim.
+    let path = dir.join("good.fd");
+    std::fs::write(&path, &good).unwrap();
+    let launch = SnpLaunch { ovmf: path.clone(), ..snp_launch("x", 1, "qemu", 1) };
+    let spaced = DirectBoot { append: Some("console=ttyS0 ".into()), ..kernel.clone() };
+    assert!(launch_digest(&launch, &spaced).unwrap_err().contains("white space"));
+
+    // The binary aborts on a panic: a 10-byte file must be a clean exit 2.
+    let image = built_image(&dir);
+    std::fs::write(dir.join("ten"), [0u8; 10]).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_images"))
+        .args(["measure", "--image", image.to_str().unwrap(), "--kernel", "/dev/null"])
+        .arg("--snp-ovmf")
+        .arg(dir.join("ten"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn command_lines_the_kernel_would_read_otherwise_are_refused_naming_the_file() {
+    let dir = scratch("cmdlines");
+    let out = built_image(&dir);
+    let cmdline = std::fs::read_to_string(out.join("cmdline")).unwrap();
+    let line = cmdline.trim_end();
+    let root_word = line.split(' ').find(|w| w.starts_with("verity.root=")).unwrap();
+    let try_line = |text: String| {
+        std::fs::write(out.join("cmdline"), format!("{text}\n")).unwrap();
+        let r = kernel_boot(&out);
+        std::fs::write(out.join("cmdline"), &cmdline).unwrap();
+        r.unwrap_err()
+    };
+    let quoted = try_line(format!("{line} x=\"y {root_word}\""));
+    assert!(quoted.contains("cmdline") && quoted.contains("'\"'"), "{quoted}");
+    let long = try_line(format!("{line} pad={}", "p".repeat(2048)));
+    assert!(long.contains("2048"), "{long}");
+    assert!(try_line(format!("{line} {root_word}")).contains("twice"));
+    assert!(try_line(format!("{line} init=/bin/sh")).contains("init=/bin/sh"));
+    assert!(try_line(format!("{line} rw")).contains("\"rw\""));
+    assert!(try_line(format!("{line}\tquiet")).contains("rewrites"));
+    assert!(try_line(format!(" {line}")).contains("space"));
+    assert!(kernel_boot(&out).is_ok());
+    // images build refuses to predict such a boot as well.
+    let err = build(&BuildOptions {
+        input: dir.join("layout"),
+        out_dir: dir.join("init"),
+        append: "init=/bin/sh".into(),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(err.contains("init=/bin/sh"), "{err}");
+    assert!(!dir.join("init/rootfs.ext2").exists());
+}
+
+#[test]
+fn paths_resolve_as_the_kernel_resolves_them() {
+    use images::rootfs::tree::Tree;
+    let mut tree = Tree::new();
+    let tar = layer(&[
+        E::File("bin/busybox", b"x"),
+        E::Symlink("bin/sh", "busybox"),
+        E::Symlink("bin/loop", "loop"),
+        E::Symlink("up", "../../bin"),
+    ]);
+    tree.apply_layer(&tar, 0, "layer").unwrap();
+    let busybox = tree.resolve("/bin/busybox").unwrap();
+    assert_eq!(tree.resolve("/bin/sh"), Some(busybox));
+    assert_eq!(tree.resolve("/up/sh"), Some(busybox), "`..` at the root stays there");
+    assert_eq!(tree.resolve("/bin/./sh"), Some(busybox));
+    // Nothing may follow a file: ENOTDIR to the kernel.
+    for path in ["/bin/sh/", "/bin/busybox/.", "/bin/busybox/../busybox", "/bin/sh/x"] {
+        assert_eq!(tree.resolve(path), None, "{path}");
+    }
+    assert_eq!(tree.resolve("/bin/loop"), None, "a symlink loop ends after 40 links");
 }

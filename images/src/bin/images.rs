@@ -58,25 +58,25 @@ struct MeasureArgs {
     #[arg(long)]
     snp_ovmf: Option<PathBuf>,
     /// SNP: vCPUs at launch.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, requires = "snp_ovmf")]
     vcpus: u32,
     /// SNP: the vCPU model given to QEMU's -cpu.
-    #[arg(long, default_value = "EPYC-v4")]
+    #[arg(long, default_value = "EPYC-v4", requires = "snp_ovmf")]
     vcpu_type: String,
     /// SNP: SEV_FEATURES of each VMSA (hex).
-    #[arg(long, default_value = "0x1", value_parser = parse_hex_u64)]
+    #[arg(long, default_value = "0x1", value_parser = parse_hex_u64, requires = "snp_ovmf")]
     guest_features: u64,
     /// SNP: the VMM (only qemu is supported).
-    #[arg(long, default_value = "qemu")]
+    #[arg(long, default_value = "qemu", requires = "snp_ovmf")]
     vmm: String,
     /// Predict a TDX launch's MRTD with this TDVF (needs --tdx-rtmr0 and --tdx-rtmr1).
     #[arg(long, requires_all = ["tdx_rtmr0", "tdx_rtmr1"])]
     tdvf: Option<PathBuf>,
     /// TDX: RTMR0 of a known-good launch of the same VMM, TDVF and machine shape (hex).
-    #[arg(long)]
+    #[arg(long, requires = "tdvf")]
     tdx_rtmr0: Option<String>,
     /// TDX: RTMR1 of a known-good launch of the same TDVF and kernel (hex).
-    #[arg(long)]
+    #[arg(long, requires = "tdvf")]
     tdx_rtmr1: Option<String>,
     /// Where to write the reference values (default: standard output).
     #[arg(long)]

@@ -16,6 +16,7 @@
 //!   written without them.
 
 pub mod disk;
+pub mod ovmf;
 pub mod snp;
 pub mod tdx;
 
@@ -67,7 +68,8 @@ pub struct KernelBoot {
 pub fn kernel_boot(image: &Path) -> Result<KernelBoot, String> {
     let path = image.join("cmdline");
     let cmdline = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let cmdline = cmdline.trim_end_matches('\n').to_string();
+    let cmdline = cmdline.strip_suffix('\n').unwrap_or(&cmdline).to_string();
+    disk::check_cmdline(&cmdline).map_err(|e| format!("{}: {e}", path.display()))?;
     let path = image.join("rootfs.ext2");
     let disk = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let events =

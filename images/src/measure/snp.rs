@@ -69,8 +69,22 @@ pub fn launch_digest(launch: &SnpLaunch, boot: &DirectBoot) -> Result<[u8; 48], 
     }
     let guest_features = GuestFeatures::from_bytes(&launch.guest_features.to_le_bytes())
         .map_err(|e| format!("guest features: {e}"))?;
-    for file in [&Some(launch.ovmf.clone()), &boot.kernel, &boot.initrd].into_iter().flatten() {
+    for file in [&boot.kernel, &boot.initrd].into_iter().flatten() {
         std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    }
+    let ovmf = launch.ovmf.display();
+    // The crate indexes the firmware's tables unchecked (and this binary aborts on a
+    // panic): they are checked here first.
+    let image = std::fs::read(&launch.ovmf).map_err(|e| format!("{ovmf}: {e}"))?;
+    super::ovmf::check_snp_firmware(&image).map_err(|e| format!("{ovmf}: {e}"))?;
+    // QEMU hashes `-append` exactly; the crate trims it first.
+    if let Some(append) = &boot.append
+        && append.trim() != append
+    {
+        return Err(format!(
+            "the command line {append:?} starts or ends with white space, which QEMU would hash \
+             but the sev crate trims"
+        ));
     }
     let args = SnpMeasurementArgs {
         vcpus: launch.vcpus,
@@ -83,11 +97,8 @@ pub fn launch_digest(launch: &SnpLaunch, boot: &DirectBoot) -> Result<[u8; 48], 
         ovmf_hash_str: None,
         vmm_type: Some(VMMType::QEMU),
     };
-    let ovmf = launch.ovmf.display();
-    // The crate asserts on some malformed firmware; a bad file must be an error here.
-    let digest = std::panic::catch_unwind(|| snp_calc_launch_digest(args))
-        .map_err(|_| format!("{ovmf}: malformed SNP metadata (the sev crate gave up on it)"))?
-        .map_err(|e| format!("SNP launch digest of {ovmf}: {e}"))?;
+    let digest =
+        snp_calc_launch_digest(args).map_err(|e| format!("SNP launch digest of {ovmf}: {e}"))?;
     let bytes: Vec<u8> = digest.try_into().map_err(|e| format!("SNP launch digest: {e}"))?;
     bytes.try_into().map_err(|b: Vec<u8>| format!("SNP launch digest of {} bytes", b.len()))
 }

@@ -3,10 +3,12 @@
 //!
 //! The firmware says what to load in its TDX metadata (TDVF Design Guide, "TDVF Metadata"):
 //! a descriptor (`TDVF`, length, version 1, section count) found through OVMF's GUIDed
-//! table at the end of the image, then one 32-byte entry per section: file offset and size,
-//! guest-physical address and size, type, attributes. Attribute bit 0 (MR.EXTEND) asks the
-//! VMM to measure the section's contents; bit 1 (PAGE.AUG) says its pages are added later,
-//! at run time, and so are not measured at all.
+//! table at the end of the image ([`super::ovmf`]), then one 32-byte entry per section: file
+//! offset and size, guest-physical address and size, type, attributes. Attribute bit 0
+//! (MR.EXTEND) asks the VMM to measure the section's contents; bit 1 (PAGE.AUG) asks it to
+//! add the pages later, which VMMs disagree on, so such sections are refused. Sections are
+//! checked as QEMU checks them (types 0 to 3; firmware volumes with data, memory-only
+//! sections without), so a firmware QEMU would not launch gets no prediction.
 //!
 //! The TDX module's MRTD is a SHA-384 over what the VMM asked of it (TDX Module ABI,
 //! TDH.MEM.PAGE.ADD and TDH.MR.EXTEND): for each page added, a 128-byte block holding
@@ -22,27 +24,24 @@
 
 use sha2::{Digest as _, Sha384};
 
-/// OVMF's GUIDed table footer, `96b582de-1fb2-45f7-baea-a366c55a082d`, as stored (the
-/// first three fields little-endian).
-const TABLE_FOOTER_GUID: [u8; 16] = [
-    0xde, 0x82, 0xb5, 0x96, 0xb2, 0x1f, 0xf7, 0x45, 0xba, 0xea, 0xa3, 0x66, 0xc5, 0x5a, 0x08, 0x2d,
-];
 /// The table entry holding the TDX metadata's offset from the end of the image,
 /// `e47a6535-984a-4798-865e-4685a7bf8ec2`.
 const TDX_METADATA_OFFSET_GUID: [u8; 16] = [
     0x35, 0x65, 0x7a, 0xe4, 0x4a, 0x98, 0x98, 0x47, 0x86, 0x5e, 0x46, 0x85, 0xa7, 0xbf, 0x8e, 0xc2,
 ];
-/// The image's last 32 bytes follow the table (the reset vector's).
-const BYTES_AFTER_TABLE: usize = 32;
-/// A table entry's trailer: its length (u16) and GUID.
-const ENTRY_TRAILER: usize = 18;
-
 const PAGE_SIZE: u64 = 4096;
 const MR_EXTEND_GRANULARITY: u64 = 256;
 const ATTRIBUTE_MR_EXTEND: u32 = 1 << 0;
 const ATTRIBUTE_PAGE_AUG: u32 = 1 << 1;
-/// More sections than any TDVF has; bounds the work a hostile descriptor can ask for.
+/// More sections than any TDVF has.
 const MAX_SECTIONS: u32 = 64;
+/// 4 GiB of pages in all: more than any TDVF loads, few enough to hash in seconds.
+const MAX_PAGES: u64 = 1 << 20;
+/// The section types QEMU loads (hw/i386/tdvf.c); it refuses any other.
+const SECTION_BFV: u32 = 0;
+const SECTION_CFV: u32 = 1;
+const SECTION_TD_HOB: u32 = 2;
+const SECTION_TEMP_MEM: u32 = 3;
 
 /// One section of the TDX metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,12 +66,12 @@ pub struct TdvfSection {
 /// No GUIDed table, no TDX metadata entry in it, a descriptor or section that does not fit
 /// the image or breaks the rules above (each named).
 pub fn sections(image: &[u8]) -> Result<Vec<TdvfSection>, String> {
-    let entry = guided_table_entry(image, &TDX_METADATA_OFFSET_GUID)?
+    let entry = super::ovmf::guided_table_entry(image, &TDX_METADATA_OFFSET_GUID)?
         .ok_or("the firmware's GUIDed table has no TDX metadata entry (not a TDVF build?)")?;
+    // QEMU (hw/i386/tdvf.c) reads the offset from the entry's first four bytes.
     let offset = entry
-        .get(entry.len().saturating_sub(4)..)
-        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-        .map(u32::from_le_bytes)
+        .get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .ok_or("the TDX metadata entry is shorter than its 4-byte offset")?;
     let at = image
         .len()
@@ -95,7 +94,17 @@ pub fn sections(image: &[u8]) -> Result<Vec<TdvfSection>, String> {
     let table = image
         .get(at + 16..at + length as usize)
         .ok_or("the TDX metadata's sections run past the image")?;
-    table.chunks_exact(32).enumerate().map(|(i, raw)| section(image, i, raw)).collect()
+    let sections: Vec<TdvfSection> = table
+        .chunks_exact(32)
+        .enumerate()
+        .map(|(i, raw)| section(image, i, raw))
+        .collect::<Result<_, _>>()?;
+    // Each page costs a hash update: a descriptor may not ask for more than 4 GiB of them.
+    let pages: u64 = sections.iter().map(|s| s.memory_data_size / PAGE_SIZE).sum();
+    if pages > MAX_PAGES {
+        return Err(format!("the TDX metadata asks for {pages} pages (at most {MAX_PAGES})"));
+    }
+    Ok(sections)
 }
 
 fn section(image: &[u8], index: usize, raw: &[u8]) -> Result<TdvfSection, String> {
@@ -115,6 +124,21 @@ fn section(image: &[u8], index: usize, raw: &[u8]) -> Result<TdvfSection, String
     }
     if s.attributes & !(ATTRIBUTE_MR_EXTEND | ATTRIBUTE_PAGE_AUG) != 0 {
         return bad(&format!("unknown attributes {:#x}", s.attributes));
+    }
+    // QEMU adds a PAGE.AUG section's pages like any other; tools that matched live launches
+    // skip them. No TDVF sets the bit: until one does and a launch settles it, no guess.
+    if s.attributes & ATTRIBUTE_PAGE_AUG != 0 {
+        return bad("PAGE.AUG sections are not predicted (VMMs differ on them)");
+    }
+    match s.section_type {
+        SECTION_BFV | SECTION_CFV if s.raw_data_size == 0 => {
+            return bad("a firmware volume with no data");
+        }
+        SECTION_TD_HOB | SECTION_TEMP_MEM if s.raw_data_size != 0 => {
+            return bad("a memory-only section with data in the image");
+        }
+        SECTION_BFV | SECTION_CFV | SECTION_TD_HOB | SECTION_TEMP_MEM => {}
+        other => return bad(&format!("unknown section type {other} (QEMU loads 0 to 3)")),
     }
     if !s.memory_address.is_multiple_of(PAGE_SIZE) || !s.memory_data_size.is_multiple_of(PAGE_SIZE)
     {
@@ -141,9 +165,7 @@ pub fn mrtd(image: &[u8]) -> Result<[u8; 48], String> {
     for s in sections(image)? {
         for page in 0..s.memory_data_size / PAGE_SIZE {
             let gpa = s.memory_address + page * PAGE_SIZE;
-            if s.attributes & ATTRIBUTE_PAGE_AUG == 0 {
-                h.update(operation_block(b"MEM.PAGE.ADD", gpa));
-            }
+            h.update(operation_block(b"MEM.PAGE.ADD", gpa));
             if s.attributes & ATTRIBUTE_MR_EXTEND != 0 {
                 for chunk in 0..PAGE_SIZE / MR_EXTEND_GRANULARITY {
                     let offset = chunk * MR_EXTEND_GRANULARITY;
@@ -165,37 +187,6 @@ fn operation_block(name: &[u8], gpa: u64) -> [u8; 128] {
     block[..name.len()].copy_from_slice(name);
     block[16..24].copy_from_slice(&gpa.to_le_bytes());
     block
-}
-
-/// The data of the entry with `guid` in OVMF's GUIDed table, which ends 32 bytes before
-/// the image does: `[table length: u16][footer GUID]`, preceded by entries each ending in
-/// `[entry length: u16][GUID]` (the lengths count the trailers), read back to front.
-fn guided_table_entry<'a>(image: &'a [u8], guid: &[u8; 16]) -> Result<Option<&'a [u8]>, String> {
-    let footer_end = image.len().checked_sub(BYTES_AFTER_TABLE).ok_or("the image is too small")?;
-    let footer = footer_end.checked_sub(ENTRY_TRAILER).ok_or("the image is too small")?;
-    if image[footer + 2..footer_end] != TABLE_FOOTER_GUID {
-        return Err("the firmware has no OVMF GUIDed table (not an OVMF/TDVF image?)".into());
-    }
-    let table_len = usize::from(u16::from_le_bytes([image[footer], image[footer + 1]]));
-    let entries_len = table_len
-        .checked_sub(ENTRY_TRAILER)
-        .filter(|&n| n <= footer)
-        .ok_or_else(|| format!("the GUIDed table's length {table_len} does not fit the image"))?;
-    let start = footer - entries_len;
-    let mut end = footer;
-    while end > start {
-        let trailer = end.checked_sub(ENTRY_TRAILER).filter(|&t| t >= start);
-        let trailer = trailer.ok_or("a GUIDed table entry is cut off")?;
-        let len = usize::from(u16::from_le_bytes([image[trailer], image[trailer + 1]]));
-        if len < ENTRY_TRAILER || len > end - start {
-            return Err(format!("a GUIDed table entry has length {len}"));
-        }
-        if image[trailer + 2..end] == guid[..] {
-            return Ok(Some(&image[end - len..trailer]));
-        }
-        end -= len;
-    }
-    Ok(None)
 }
 
 fn le32(b: &[u8], at: usize) -> u32 {

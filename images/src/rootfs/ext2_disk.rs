@@ -28,8 +28,8 @@ pub struct DiskSummary {
     pub uuid: [u8; 16],
     /// Extended attributes ext2 cannot hold, not written, as `path: name: reason`: an
     /// unknown namespace (only `user.`, `trusted.`, `security.` and `system.` are stored),
-    /// a malformed POSIX ACL, or more attributes than fit in the inode's one block (those
-    /// after the last that fits, in name order).
+    /// a malformed POSIX ACL, or an attribute that no longer fits in the inode's one block
+    /// (tried in name order, so a smaller one after it may still fit).
     pub dropped_xattrs: Vec<String>,
 }
 

@@ -19,8 +19,8 @@ pub const MAX_SYMLINKS: usize = 40;
 /// Looks `path` up from `root`: symlinks followed (an absolute target from the root, a
 /// relative one from the link's directory), `..` at the root staying at the root.
 /// `lookup(dir, name)` finds an entry of directory `dir`; `node(id)` says what `id` is.
-/// `None` if a component is missing, a non-directory is walked through, or more than
-/// [`MAX_SYMLINKS`] links are followed.
+/// `None` if a component is missing, anything follows a non-directory (`file/`,
+/// `file/..`), or more than [`MAX_SYMLINKS`] links are followed.
 pub fn resolve<Id: Copy>(
     root: Id,
     path: &[u8],
@@ -33,6 +33,12 @@ pub fn resolve<Id: Copy>(
     let mut todo: Vec<Vec<u8>> = path.split(|&b| b == b'/').rev().map(<[u8]>::to_vec).collect();
     let mut hops = 0;
     while let Some(name) = todo.pop() {
+        // Any component after a non-directory, even `.`, `..` or the empty one a trailing
+        // slash leaves, is ENOTDIR to the kernel.
+        let dir = *stack.last()?;
+        if !matches!(node(dir)?, Node::Dir) {
+            return None;
+        }
         match &name[..] {
             b"" | b"." => continue,
             b".." => {
@@ -42,10 +48,6 @@ pub fn resolve<Id: Copy>(
                 continue;
             }
             _ => {}
-        }
-        let dir = *stack.last()?;
-        if !matches!(node(dir)?, Node::Dir) {
-            return None;
         }
         let next = lookup(dir, &name)?;
         match node(next)? {

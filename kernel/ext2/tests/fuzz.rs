@@ -3,9 +3,10 @@
 //!
 //! Each case takes a small mke2fs fixture, damages one to four places in the structures
 //! the crate parses (superblock, group descriptors, inode table, bitmaps, directory blocks,
-//! indirect blocks, extended-attribute blocks), mounts it, walks the whole tree reading every file, then tries a round
-//! of writes. A watchdog aborts the run if one case stops making progress, naming the seed.
-//! Images that once broke the crate go in `tests/data/*.bin` and are replayed first.
+//! indirect blocks, extended-attribute blocks), mounts it, walks the whole tree reading every
+//! file, then tries a round of writes. A watchdog aborts the run if one case stops making
+//! progress, naming the seed. Images that once broke the crate go in `tests/data/*.bin` and
+//! are replayed first.
 #![forbid(unsafe_code)]
 
 mod common;
