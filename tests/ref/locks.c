@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "probe.h"
@@ -305,6 +306,14 @@ int main(void) {
           10, self);
     close(a2);
     probe("after closing the dup", fd, F_OFD_GETLK, F_WRLCK, 200, 10, self);
+    /* flock is a lock of its own kind: listed as FLOCK, and no obstacle to record locks. */
+    int f1 = open(path, O_RDWR), f2 = open(path, O_RDWR);
+    printf("flock ex on f1: %s\n", err(flock(f1, LOCK_EX | LOCK_NB)));
+    printf("flock sh on f2: %s\n", err(flock(f2, LOCK_SH | LOCK_NB)));
+    printf("posix setlk wr over it: %s\n", err(lock(f2, F_SETLK, F_WRLCK, SEEK_SET, 0, 0)));
+    proc_locks("/proc/locks with flock", self);
+    close(f2);
+    close(f1);
     proc_locks("/proc/locks at the end", self);
 
     close(fd);

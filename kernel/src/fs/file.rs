@@ -354,8 +354,8 @@ impl Drop for NodeFile {
         // The last descriptor of this open file description is gone: so are its flock and
         // its OFD record locks.
         let description = self as *const Self as *const u8 as usize;
-        super::flock::release(self.node.metadata().ino, description);
         let node = Arc::as_ptr(&self.node) as usize;
+        super::flock::release(node, description);
         super::record_lock::release(node, super::record_lock::Owner::Description(description));
     }
 }

@@ -96,10 +96,10 @@ impl Generated for Root {
                 )
             }),
             "sysvipc" => Node::new_generated(NodeKind::Dir, 0o555, ino, SysvIpc),
-            // The record locks (flock's whole-file locks are not listed yet).
             "locks" => text(ino, || {
                 let mut out = String::new();
-                crate::fs::record_lock::proc_lines(&mut out, 1);
+                let next = crate::fs::record_lock::proc_lines(&mut out, 1);
+                crate::fs::flock::proc_lines(&mut out, next);
                 out
             }),
             "net" => Node::new_generated(NodeKind::Dir, 0o555, ino, Net),

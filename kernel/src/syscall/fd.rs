@@ -211,7 +211,7 @@ pub fn sys_memfd_create(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// flock(2): on files opened through the VFS (their open file description holds the lock).
 pub fn sys_flock(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    use crate::fs::flock::{Request, flock};
+    use crate::fs::flock::{FileKey, Request, flock};
     const LOCK_SH: u64 = 1;
     const LOCK_EX: u64 = 2;
     const LOCK_NB: u64 = 4;
@@ -224,9 +224,11 @@ pub fn sys_flock(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         _ => return Err(Errno::EINVAL),
     };
     let node = f.node().ok_or(Errno::EINVAL)?;
+    let stat = f.stat();
+    let key = FileKey { node: Arc::as_ptr(node) as usize, dev: stat.dev, ino: stat.ino };
     // The description's identity: the address of the open file, shared by dup and fork.
     let holder = Arc::as_ptr(&f) as *const u8 as usize;
-    flock(node.metadata().ino, holder, request, a[1] & LOCK_NB != 0)?;
+    flock(key, holder, ctx.process.pid(), request, a[1] & LOCK_NB != 0)?;
     Ok(0)
 }
 
