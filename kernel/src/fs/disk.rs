@@ -19,7 +19,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use ostd::sync::SpinLock;
 
 use super::node::{Metadata, Node, NodeKind};
-use crate::error::SysResult;
+use crate::error::{Errno, SysResult};
 
 /// An inode as the filesystem reports it.
 #[derive(Clone, Copy, Debug)]
@@ -53,6 +53,17 @@ pub struct DiskStatFs {
     pub free_files: u64,
     /// Whether the mount is read-only.
     pub read_only: bool,
+}
+
+/// What setxattr(2)'s flags ask when the attribute exists or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XattrMode {
+    /// Create or replace.
+    Any,
+    /// XATTR_CREATE: EEXIST if it exists.
+    Create,
+    /// XATTR_REPLACE: ENODATA if it does not.
+    Replace,
 }
 
 /// The operations of one mounted disk filesystem, by inode number. Each checks what the disk
@@ -116,6 +127,23 @@ pub trait DiskFs: Send + Sync {
     fn remount(&self, read_only: bool) -> SysResult<()>;
     /// Called at unmount, after the last sync.
     fn unmount(&self) {}
+    /// An inode's extended-attribute names (full, with their namespace prefix). A
+    /// filesystem that stores none has none.
+    fn list_xattrs(&self, _ino: u32) -> SysResult<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
+    /// One attribute's value (ENODATA if it has none of that name).
+    fn get_xattr(&self, _ino: u32, _name: &[u8]) -> SysResult<Vec<u8>> {
+        Err(Errno::ENOTSUP)
+    }
+    /// Sets an attribute, as `mode` allows (EEXIST, ENODATA), updating ctime.
+    fn set_xattr(&self, _ino: u32, _name: &[u8], _value: &[u8], _mode: XattrMode) -> SysResult<()> {
+        Err(Errno::ENOTSUP)
+    }
+    /// Removes an attribute (ENODATA if there is none of that name), updating ctime.
+    fn remove_xattr(&self, _ino: u32, _name: &[u8]) -> SysResult<()> {
+        Err(Errno::ENOTSUP)
+    }
 }
 
 /// One mounted disk filesystem and the nodes of its inodes in use.

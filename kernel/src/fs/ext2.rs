@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use ext2::{Error, FileType, Filesystem, InodeNo, Owner, SetAttr};
 use ostd::sync::{Mutex, SpinLock};
 
-use super::disk::{DiskFs, DiskMount, DiskStat, DiskStatFs};
+use super::disk::{DiskFs, DiskMount, DiskStat, DiskStatFs, XattrMode};
 use super::node::{Metadata, Node, NodeKind, Timespec};
 use crate::block::BlockDevice;
 use crate::block::cache::BlockCache;
@@ -311,6 +311,34 @@ impl DiskFs for Ext2 {
 
     fn release(&self, n: u32) -> SysResult<()> {
         self.change(|fs| fs.release_unlinked(ino(fs, n)?)).map(drop)
+    }
+
+    fn list_xattrs(&self, n: u32) -> SysResult<Vec<Vec<u8>>> {
+        self.look(|fs| fs.list_xattrs(ino(fs, n)?))
+    }
+
+    fn get_xattr(&self, n: u32, name: &[u8]) -> SysResult<Vec<u8>> {
+        self.look(|fs| fs.get_xattr(ino(fs, n)?, name))
+    }
+
+    fn set_xattr(&self, n: u32, name: &[u8], value: &[u8], mode: XattrMode) -> SysResult<()> {
+        self.change(|fs| {
+            let i = ino(fs, n)?;
+            let exists = match fs.get_xattr(i, name) {
+                Ok(_) => true,
+                Err(Error::NoSuchAttribute) => false,
+                Err(e) => return Err(e),
+            };
+            match mode {
+                XattrMode::Create if exists => Err(Error::Exists),
+                XattrMode::Replace if !exists => Err(Error::NoSuchAttribute),
+                _ => fs.set_xattr(i, name, value),
+            }
+        })
+    }
+
+    fn remove_xattr(&self, n: u32, name: &[u8]) -> SysResult<()> {
+        self.change(|fs| fs.remove_xattr(ino(fs, n)?, name))
     }
 
     fn statfs(&self) -> DiskStatFs {

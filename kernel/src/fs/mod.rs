@@ -40,6 +40,7 @@ pub mod rootfs;
 pub mod stat;
 pub mod sysfs;
 pub mod timerfd;
+pub mod xattr;
 
 pub use fd_table::FdTable;
 pub use file::{FileLike, OpenFlags};

@@ -224,7 +224,7 @@ impl Node {
     }
 
     /// Re-reads a disk inode's metadata after an operation changed it.
-    fn refresh(&self) -> SysResult<()> {
+    pub(super) fn refresh(&self) -> SysResult<()> {
         if let Content::Disk(d) = &self.content {
             *self.meta.lock() = d.refresh()?;
         }

@@ -215,52 +215,6 @@ pub fn sys_fallocate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-/// The file an xattr call names: a path (following symlinks or not) or, for the f* forms,
-/// an open descriptor. Looking it up first gives ENOENT/EBADF before ENOTSUP, as Linux does.
-fn xattr_target(ctx: &SyscallCtx, arg: u64, kind: XattrTarget) -> SysResult<()> {
-    match kind {
-        XattrTarget::Fd => file(ctx, fd_arg(arg)).map(|_| ()),
-        XattrTarget::Path { follow } => {
-            let path = path_arg(ctx, arg)?;
-            path::resolve(&ctx.process.start(), &path, follow).map(|_| ())
-        }
-    }
-}
-
-#[derive(Clone, Copy)]
-enum XattrTarget {
-    Path { follow: bool },
-    Fd,
-}
-
-fn xattr_kind(nr_in_family: u64) -> XattrTarget {
-    match nr_in_family {
-        0 => XattrTarget::Path { follow: true },
-        1 => XattrTarget::Path { follow: false },
-        _ => XattrTarget::Fd,
-    }
-}
-
-/// setxattr/getxattr/removexattr and their l*/f* forms: our filesystems keep no extended
-/// attributes, and say so with ENOTSUP (EOPNOTSUPP), as Linux 6.1's tmpfs does for user.*.
-pub fn sys_xattr_unsupported(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let nr = ctx.user.context().syscall_number();
-    let family_index = match nr {
-        188..=190 => nr - 188,
-        191..=193 => nr - 191,
-        _ => nr - 197,
-    };
-    xattr_target(ctx, a[0], xattr_kind(family_index))?;
-    Err(Errno::ENOTSUP)
-}
-
-/// listxattr/llistxattr/flistxattr: an empty list.
-pub fn sys_listxattr(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let nr = ctx.user.context().syscall_number();
-    xattr_target(ctx, a[0], xattr_kind(nr - 194))?;
-    Ok(0)
-}
-
 /// utimensat(2).
 pub fn sys_utimensat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let node = if a[1] == 0 {

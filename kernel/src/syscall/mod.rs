@@ -30,6 +30,7 @@ pub mod system;
 pub mod table;
 pub mod time;
 pub mod timer;
+pub mod xattr;
 
 use alloc::collections::BTreeSet;
 use alloc::sync::Arc;

@@ -159,6 +159,11 @@ fn main() -> ExitCode {
         reference(&elf, "tests/ref/locks.sh", &["tests/ref/locks.c"]),
     );
     record(
+        "extended-attribute probe on an ext2 disk (set/get/list/remove, the l- and f- forms, \
+         flags, sizes, namespaces, an unprivileged caller, tmpfs) matches Linux 6.1",
+        reference_with(&elf, "tests/ref/xattr.sh", &["tests/ref/xattr.c"], &[], RefDisk::Ext2),
+    );
+    record(
         "mremap and sigtimedwait probe matches Linux 6.1",
         reference(&elf, "tests/ref/sigmem.sh", &["tests/ref/sigmem.c"]),
     );
