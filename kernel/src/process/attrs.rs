@@ -16,6 +16,10 @@ pub struct Attrs {
     pub parent_death_signal: u32,
     /// PR_SET_TIMERSLACK, in nanoseconds.
     pub timer_slack_ns: u64,
+    /// personality(2)'s execution domain and flags: recorded and reported, inherited and
+    /// kept across execve; none of the flags changes behaviour here (ADDR_NO_RANDOMIZE, which
+    /// gdb sets, has nothing to turn off: user address spaces are not randomized).
+    pub personality: u32,
 }
 
 impl Default for Attrs {
@@ -26,6 +30,7 @@ impl Default for Attrs {
             no_new_privs: false,
             parent_death_signal: 0,
             timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
+            personality: 0,
         }
     }
 }

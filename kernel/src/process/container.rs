@@ -113,14 +113,7 @@ pub fn prepare(
     groups.sort_unstable();
     groups.dedup();
     // What the container's user may do, checked before anything runs as root on its behalf.
-    let creds = Credentials {
-        ruid: spec.uid,
-        euid: spec.uid,
-        suid: spec.uid,
-        rgid: spec.gid,
-        egid: spec.gid,
-        sgid: spec.gid,
-    };
+    let creds = Credentials::of(spec.uid, spec.gid);
     let identity = Identity { creds, groups: Arc::new(groups.clone()) };
     let cwd_path = text(&spec.cwd);
     let cwd = resolve(&start, &cwd_path, true)

@@ -31,14 +31,33 @@ pub struct Credentials {
     pub egid: u32,
     /// Saved set-group-ID.
     pub sgid: u32,
+    /// Filesystem UID: what file access checks and new files' owners use. It follows the
+    /// effective UID (every set*uid call sets it to the new one) unless setfsuid moves it.
+    pub fsuid: u32,
+    /// Filesystem GID, likewise for the group.
+    pub fsgid: u32,
 }
 
 impl Credentials {
     /// Returns whether these credentials may access a node with `meta` for `mask`
-    /// (MAY_READ | MAY_WRITE | MAY_EXEC), using the effective IDs and the supplementary
+    /// (MAY_READ | MAY_WRITE | MAY_EXEC), using the filesystem IDs and the supplementary
     /// `groups`.
     pub fn may(&self, groups: &[u32], meta: &Metadata, is_dir: bool, mask: u32) -> bool {
-        Self::check(self.euid, self.egid, groups, meta, is_dir, mask)
+        Self::check(self.fsuid, self.fsgid, groups, meta, is_dir, mask)
+    }
+
+    /// IDs all equal to `uid` and `gid`.
+    pub fn of(uid: u32, gid: u32) -> Self {
+        Self {
+            ruid: uid,
+            euid: uid,
+            suid: uid,
+            fsuid: uid,
+            rgid: gid,
+            egid: gid,
+            sgid: gid,
+            fsgid: gid,
+        }
     }
 
     /// The same check with the real IDs (access(2), faccessat(2) without AT_EACCESS).
@@ -106,8 +125,9 @@ impl Caller for FsCaller {
         self.identity.may(node, mask)
     }
 
+    /// The filesystem IDs, which own new files and decide ownership checks.
     fn effective_ids(&self) -> (u32, u32) {
-        (self.identity.creds.euid, self.identity.creds.egid)
+        (self.identity.creds.fsuid, self.identity.creds.fsgid)
     }
 
     fn umask(&self) -> u32 {
@@ -128,7 +148,7 @@ ostd::ktest! {
             ctime: Default::default(),
         };
         let user =
-            Credentials { ruid: 1000, euid: 1000, suid: 1000, rgid: 100, egid: 100, sgid: 100 };
+            Credentials::of(1000, 100);
         assert!(user.may(&[], &meta(0o600, 1000, 0), false, MAY_READ | MAY_WRITE));
         assert!(
             !user.may(&[], &meta(0o077, 1000, 100), false, MAY_READ),

@@ -473,6 +473,11 @@ impl Process {
         self.fs.lock().cwd = dir;
     }
 
+    /// Changes the root directory (chroot; the working directory stays where it is).
+    pub fn set_root(&self, dir: Arc<Node>) {
+        self.fs.lock().root = dir;
+    }
+
     /// Sets the umask (to `mask & 0o777`) and returns the old one.
     pub fn set_umask(&self, mask: u32) -> u32 {
         core::mem::replace(&mut self.fs.lock().umask, mask & 0o777)

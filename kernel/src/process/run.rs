@@ -5,6 +5,7 @@ use alloc::sync::Arc;
 
 use ostd::user::{ReturnReason, UserContext, UserMode};
 
+use super::creds::Credentials;
 use super::sigframe::{self, SigInfo};
 use super::signal::{self, DefaultAction};
 use super::{ExitStatus, Process, Thread, registry};
@@ -452,10 +453,7 @@ pub fn start_init(
     }
     let process = Process::new(pid, alloc::sync::Weak::new(), loaded.vm.clone(), files, fs_context);
     process.set_program(loaded.comm, argv, crate::fs::path::real_path(&start, &loaded.exe));
-    process.update_creds(|c| {
-        (c.ruid, c.euid, c.suid) = (identity.uid, identity.uid, identity.uid);
-        (c.rgid, c.egid, c.sgid) = (identity.gid, identity.gid, identity.gid);
-    });
+    process.update_creds(|c| *c = Credentials::of(identity.uid, identity.gid));
     process.set_groups(identity.groups.clone());
     registry::insert(process.clone());
     crate::tty::set_foreground(pid);

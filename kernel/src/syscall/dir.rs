@@ -43,6 +43,22 @@ pub fn sys_chdir(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
+/// chroot(2): as Linux checks it, the directory first (ENOENT, ENOTDIR, EACCES without
+/// search permission), then the privilege (EPERM unless root).
+pub fn sys_chroot(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let path = path_arg(ctx, a[0])?;
+    let node = path::resolve(&ctx.process.start(), &path, true)?;
+    if node.kind() != NodeKind::Dir {
+        return Err(Errno::ENOTDIR);
+    }
+    check_access(ctx, &node, MAY_EXEC)?;
+    if ctx.process.creds().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    ctx.process.set_root(node);
+    Ok(0)
+}
+
 /// fchdir(2).
 pub fn sys_fchdir(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let f = file(ctx, fd_arg(a[0]))?;

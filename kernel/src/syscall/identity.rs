@@ -47,6 +47,7 @@ pub fn sys_setresuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             (a[0] as u32, a[1] as u32, a[2] as u32),
             c.euid == 0,
         )?;
+        c.fsuid = c.euid;
         Ok(0)
     })
 }
@@ -59,6 +60,7 @@ pub fn sys_setresgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             (a[0] as u32, a[1] as u32, a[2] as u32),
             c.euid == 0,
         )?;
+        c.fsgid = c.egid;
         Ok(0)
     })
 }
@@ -81,6 +83,7 @@ fn set_one_id(ids: (u32, u32, u32), id: u32, privileged: bool) -> SysResult<(u32
 pub fn sys_setuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     ctx.process.update_creds(|c| {
         (c.ruid, c.euid, c.suid) = set_one_id((c.ruid, c.euid, c.suid), a[0] as u32, c.euid == 0)?;
+        c.fsuid = c.euid;
         Ok(0)
     })
 }
@@ -89,8 +92,35 @@ pub fn sys_setuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 pub fn sys_setgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     ctx.process.update_creds(|c| {
         (c.rgid, c.egid, c.sgid) = set_one_id((c.rgid, c.egid, c.sgid), a[0] as u32, c.euid == 0)?;
+        c.fsgid = c.egid;
         Ok(0)
     })
+}
+
+/// setfsuid(2): returns the filesystem UID it had; changes it to `uid` if that is the
+/// real, effective, saved or filesystem UID, or the caller is privileged (Linux answers
+/// every call, even a refused one or `-1`, with the old value).
+pub fn sys_setfsuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let uid = a[0] as u32;
+    Ok(u64::from(ctx.process.update_creds(|c| {
+        let old = c.fsuid;
+        if uid != u32::MAX && (c.euid == 0 || [c.ruid, c.euid, c.suid, c.fsuid].contains(&uid)) {
+            c.fsuid = uid;
+        }
+        old
+    })))
+}
+
+/// setfsgid(2), as setfsuid for the group.
+pub fn sys_setfsgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let gid = a[0] as u32;
+    Ok(u64::from(ctx.process.update_creds(|c| {
+        let old = c.fsgid;
+        if gid != u32::MAX && (c.euid == 0 || [c.rgid, c.egid, c.sgid, c.fsgid].contains(&gid)) {
+            c.fsgid = gid;
+        }
+        old
+    })))
 }
 
 /// Applies setreuid/setregid rules to one (real, effective, saved) triple. Unprivileged, the
@@ -120,6 +150,7 @@ pub fn sys_setreuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     ctx.process.update_creds(|c| {
         (c.ruid, c.euid, c.suid) =
             set_re_ids((c.ruid, c.euid, c.suid), a[0] as u32, a[1] as u32, c.euid == 0)?;
+        c.fsuid = c.euid;
         Ok(0)
     })
 }
@@ -129,6 +160,7 @@ pub fn sys_setregid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     ctx.process.update_creds(|c| {
         (c.rgid, c.egid, c.sgid) =
             set_re_ids((c.rgid, c.egid, c.sgid), a[0] as u32, a[1] as u32, c.euid == 0)?;
+        c.fsgid = c.egid;
         Ok(0)
     })
 }

@@ -176,3 +176,44 @@ pub fn sys_capset(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     Ok(0)
 }
+
+/// personality(2): returns the old persona; 0xffffffff only asks.
+pub fn sys_personality(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let persona = a[0] as u32;
+    let old = ctx.process.update_attrs(|attrs| {
+        let old = attrs.personality;
+        if persona != u32::MAX {
+            attrs.personality = persona;
+        }
+        old
+    });
+    Ok(u64::from(old))
+}
+
+/// getcpu(2): there is one CPU, on node 0. Either pointer may be null.
+pub fn sys_getcpu(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    for addr in [a[0], a[1]] {
+        if addr != 0 {
+            ctx.mem().write_u32(addr, 0)?;
+        }
+    }
+    Ok(0)
+}
+
+/// iopl(2): a level above 3 is EINVAL; any other is EPERM, even for root: a confidential
+/// guest gives no program the host's I/O ports.
+pub fn sys_iopl(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[0] as u32 > 3 { Err(Errno::EINVAL) } else { Err(Errno::EPERM) }
+}
+
+/// ioperm(2): a range past port 65535 is EINVAL; turning ports off is allowed (none is
+/// ever on), turning them on is EPERM, as for iopl.
+pub fn sys_ioperm(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const IO_BITMAP_BITS: u64 = 65536;
+    let (from, num) = (a[0], a[1]);
+    match from.checked_add(num) {
+        Some(end) if end > from && end <= IO_BITMAP_BITS => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    if a[2] as u32 == 0 { Ok(0) } else { Err(Errno::EPERM) }
+}

@@ -164,6 +164,11 @@ fn main() -> ExitCode {
         reference_with(&elf, "tests/ref/xattr.sh", &["tests/ref/xattr.c"], &[], RefDisk::Ext2),
     );
     record(
+        "small-calls probe (personality, getcpu, iopl/ioperm, setfsuid/setfsgid, chroot) \
+         matches Linux 6.1",
+        reference(&elf, "tests/ref/smallcalls.sh", &["tests/ref/smallcalls.c"]),
+    );
+    record(
         "mremap and sigtimedwait probe matches Linux 6.1",
         reference(&elf, "tests/ref/sigmem.sh", &["tests/ref/sigmem.c"]),
     );
