@@ -32,6 +32,7 @@ static const char *err(long r) {
     case EINTR: return "EINTR";
     case EOVERFLOW: return "EOVERFLOW";
     case EFAULT: return "EFAULT";
+    case ESRCH: return "ESRCH";
     default: return "other";
     }
 }
@@ -315,6 +316,37 @@ int main(void) {
     close(f2);
     close(f1);
     proc_locks("/proc/locks at the end", self);
+
+    /* The asynchronous-I/O owner and signal of a description (F_SETSIG, F_*OWN_EX). */
+    int o = open(path, O_RDWR), o2 = dup(o);
+    struct f_owner_ex ex = { .type = 9, .pid = 9 };
+    printf("getsig fresh: %d\n", fcntl(o, F_GETSIG));
+    printf("setsig 65: %s\n", err(fcntl(o, F_SETSIG, 65)));
+    const char *r = err(fcntl(o, F_SETSIG, SIGUSR1));
+    printf("setsig SIGUSR1: %s, getsig on the dup: %d\n", r, fcntl(o2, F_GETSIG));
+    printf("getown_ex fresh: %s", err(fcntl(o, F_GETOWN_EX, &ex)));
+    printf(" type %d pid %s\n", ex.type, ex.pid == 0 ? "0" : "other");
+    fcntl(o, F_SETOWN, self);
+    fcntl(o, F_GETOWN_EX, &ex);
+    printf("after setown pid: type %d pid %s\n", ex.type, ex.pid == self ? "self" : "other");
+    ex = (struct f_owner_ex){ .type = 3, .pid = self };
+    printf("setown_ex type 3: %s\n", err(fcntl(o, F_SETOWN_EX, &ex)));
+    ex = (struct f_owner_ex){ .type = F_OWNER_PID, .pid = 999999 };
+    printf("setown_ex missing pid: %s\n", err(fcntl(o, F_SETOWN_EX, &ex)));
+    ex = (struct f_owner_ex){ .type = F_OWNER_TID, .pid = gettid() };
+    r = err(fcntl(o, F_SETOWN_EX, &ex));
+    printf("setown_ex tid: %s, getown is the tid: %s\n", r,
+           fcntl(o2, F_GETOWN) == gettid() ? "yes" : "no");
+    ex = (struct f_owner_ex){ .type = F_OWNER_PGRP, .pid = getpgrp() };
+    r = err(fcntl(o, F_SETOWN_EX, &ex));
+    printf("setown_ex pgrp: %s, getown is -pgrp: %s\n", r,
+           fcntl(o, F_GETOWN) == -getpgrp() ? "yes" : "no");
+    printf("getown_ex bad pointer: %s\n", err(fcntl(o, F_GETOWN_EX, (void *)8)));
+    fcntl(o, F_SETOWN, 0);
+    fcntl(o, F_GETOWN_EX, &ex);
+    printf("after setown 0: type %d pid %d\n", ex.type, ex.pid);
+    close(o2);
+    close(o);
 
     close(fd);
     unlink(path);

@@ -1,13 +1,14 @@
-//! The owner F_SETOWN names for an open file description (`fcntl(2)` F_SETOWN/F_GETOWN).
+//! The owner and signal of an open file description's asynchronous I/O (`fcntl(2)`
+//! F_SETOWN/F_GETOWN, F_SETOWN_EX/F_GETOWN_EX, F_SETSIG/F_GETSIG).
 //!
-//! Linux keeps it in `struct file`, so a dup or a fork sees the same owner. Here it is a
-//! table keyed by the address of the open file, holding a `Weak` to it: while the entry
+//! Linux keeps them in `struct file`, so a dup or a fork sees the same owner. Here they are
+//! a table keyed by the address of the open file, holding a `Weak` to it: while the entry
 //! exists the address cannot be reused by another file, and an entry whose file is gone
-//! reads as "no owner" and is pruned on the next change.
+//! reads as the defaults and is pruned on the next change.
 //!
-//! Not yet: SIGIO. With O_ASYNC set (F_SETFL or FIOASYNC) the owner is recorded and
-//! reported, but no signal is sent when I/O becomes possible. nginx, for one, sets both on
-//! its master–worker channels and never depends on the signal.
+//! Not yet: SIGIO. With O_ASYNC set (F_SETFL or FIOASYNC) the owner and signal are recorded
+//! and reported, but no signal is sent when I/O becomes possible. nginx, for one, sets both
+//! on its master–worker channels and never depends on the signal.
 
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
@@ -16,28 +17,74 @@ use ostd::sync::SpinLock;
 
 use super::file::FileLike;
 
-/// The owner of each open file description that has one: a pid, or a process group as
-/// `-pgid`, as F_SETOWN takes it.
-static OWNERS: SpinLock<BTreeMap<usize, (Weak<dyn FileLike>, i32)>> =
+/// Who the owner is (F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnerKind {
+    /// One thread.
+    Thread = 0,
+    /// A process.
+    Process = 1,
+    /// A process group.
+    Group = 2,
+}
+
+/// A description's owner and signal. A description never given one reads as Linux's
+/// zeroed `f_owner`: a thread owner with id 0, signal 0 (SIGIO).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AsyncOwner {
+    /// What `id` names.
+    pub kind: OwnerKind,
+    /// The thread, process or group id (0: none).
+    pub id: i32,
+    /// F_SETSIG's signal (0: SIGIO).
+    pub signal: u32,
+}
+
+impl Default for AsyncOwner {
+    fn default() -> Self {
+        Self { kind: OwnerKind::Thread, id: 0, signal: 0 }
+    }
+}
+
+static OWNERS: SpinLock<BTreeMap<usize, (Weak<dyn FileLike>, AsyncOwner)>> =
     SpinLock::new(BTreeMap::new());
 
 fn key(file: &Arc<dyn FileLike>) -> usize {
     Arc::as_ptr(file) as *const u8 as usize
 }
 
-/// Records `owner` (0 clears it) for the open file description `file`.
-pub fn set_owner(file: &Arc<dyn FileLike>, owner: i32) {
+/// Returns `file`'s owner and signal.
+pub fn get(file: &Arc<dyn FileLike>) -> AsyncOwner {
+    let owners = OWNERS.lock();
+    owners
+        .get(&key(file))
+        .filter(|(weak, _)| weak.strong_count() > 0)
+        .map_or_else(AsyncOwner::default, |(_, o)| *o)
+}
+
+/// Changes `file`'s owner and signal through `f`.
+pub fn update(file: &Arc<dyn FileLike>, f: impl FnOnce(&mut AsyncOwner)) {
     let mut owners = OWNERS.lock();
     owners.retain(|_, (weak, _)| weak.strong_count() > 0);
-    if owner == 0 {
+    let mut owner = owners.get(&key(file)).map_or_else(AsyncOwner::default, |(_, o)| *o);
+    f(&mut owner);
+    if owner == AsyncOwner::default() {
         owners.remove(&key(file));
     } else {
         owners.insert(key(file), (Arc::downgrade(file), owner));
     }
 }
 
-/// Returns the owner of `file` (0: none).
+/// F_SETOWN: a process, a process group as `-pgid`, or none (0).
+pub fn set_owner(file: &Arc<dyn FileLike>, owner: i32) {
+    update(file, |o| {
+        (o.kind, o.id) =
+            if owner < 0 { (OwnerKind::Group, -owner) } else { (OwnerKind::Process, owner) };
+    });
+}
+
+/// F_GETOWN: the owner, a group as `-pgid` (0: none).
 pub fn owner(file: &Arc<dyn FileLike>) -> i32 {
-    let owners = OWNERS.lock();
-    owners.get(&key(file)).filter(|(weak, _)| weak.strong_count() > 0).map_or(0, |(_, o)| *o)
+    let o = get(file);
+    if o.kind == OwnerKind::Group { -o.id } else { o.id }
 }

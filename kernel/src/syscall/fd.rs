@@ -6,6 +6,7 @@ use alloc::sync::Arc;
 use super::SyscallCtx;
 use super::fs::{AT_FDCWD, caller, caller_at, fd_arg, file, path_arg};
 use crate::error::{Errno, SysResult};
+use crate::fs::async_owner::OwnerKind;
 use crate::fs::file::NodeFile;
 use crate::fs::perm::set_owner;
 use crate::fs::{FileLike, Node, NodeKind, OpenFlags, pipe};
@@ -140,9 +141,13 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const F_DUPFD_CLOEXEC: u64 = 1030;
     const F_SETPIPE_SZ: u64 = 1031;
     const F_GETPIPE_SZ: u64 = 1032;
-    // Record locks may sleep: not under the descriptor table's lock.
+    // Record locks may sleep, and these read or write user memory: not under the
+    // descriptor table's lock.
     if super::record_lock::is_lock_command(a[1]) {
         return super::record_lock::fcntl_lock(ctx, a);
+    }
+    if let Some(result) = async_io_command(ctx, a) {
+        return result;
     }
     let fd = fd_arg(a[0]);
     ctx.process.with_files(|files| {
@@ -175,6 +180,66 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             _ => Err(Errno::EINVAL),
         }
     })
+}
+
+/// fcntl's F_SETSIG, F_GETSIG, F_SETOWN_EX and F_GETOWN_EX; `None` for other commands.
+fn async_io_command(ctx: &SyscallCtx, a: [u64; 6]) -> Option<SysResult<u64>> {
+    const F_SETSIG: u64 = 10;
+    const F_GETSIG: u64 = 11;
+    const F_SETOWN_EX: u64 = 15;
+    const F_GETOWN_EX: u64 = 16;
+    use crate::fs::async_owner;
+    if !matches!(a[1], F_SETSIG | F_GETSIG | F_SETOWN_EX | F_GETOWN_EX) {
+        return None;
+    }
+    let file = match file(ctx, fd_arg(a[0])) {
+        Ok(file) => file,
+        Err(e) => return Some(Err(e)),
+    };
+    Some((|| match a[1] {
+        F_SETSIG => {
+            // Linux's valid_signal: 0 (SIGIO) to 64.
+            let signal = u32::try_from(a[2]).ok().filter(|&s| s <= 64).ok_or(Errno::EINVAL)?;
+            async_owner::update(&file, |o| o.signal = signal);
+            Ok(0)
+        }
+        F_GETSIG => Ok(u64::from(async_owner::get(&file).signal)),
+        F_SETOWN_EX => {
+            let (kind, id) = read_owner_ex(ctx, a[2])?;
+            async_owner::update(&file, |o| (o.kind, o.id) = (kind, id));
+            Ok(0)
+        }
+        _ => {
+            let o = async_owner::get(&file);
+            let mut raw = [0u8; 8];
+            raw[..4].copy_from_slice(&(o.kind as i32).to_le_bytes());
+            raw[4..].copy_from_slice(&o.id.to_le_bytes());
+            ctx.mem().write(a[2], &raw)?;
+            Ok(0)
+        }
+    })())
+}
+
+/// F_SETOWN_EX's `struct f_owner_ex { int type; pid_t pid; }`, checked as Linux's
+/// `f_setown_ex`: a known type (EINVAL), and an id that exists as one (ESRCH), or 0.
+fn read_owner_ex(ctx: &SyscallCtx, addr: u64) -> SysResult<(OwnerKind, i32)> {
+    use crate::process::registry;
+    let mut raw = [0u8; 8];
+    ctx.mem().read(addr, &mut raw)?;
+    let kind = i32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+    let id = i32::from_le_bytes([raw[4], raw[5], raw[6], raw[7]]);
+    let kind = match kind {
+        0 => OwnerKind::Thread,
+        1 => OwnerKind::Process,
+        2 => OwnerKind::Group,
+        _ => return Err(Errno::EINVAL),
+    };
+    // Linux looks the number up as any pid (find_vpid): a thread, process or group id.
+    let exists = id == 0
+        || (id > 0
+            && (registry::find_thread(id).is_some()
+                || registry::all().iter().any(|p| p.pgid() == id || p.sid() == id)));
+    if exists { Ok((kind, id)) } else { Err(Errno::ESRCH) }
 }
 
 /// F_SETOWN's check of its argument, as Linux's `f_setown`: a pid, or a process group as
