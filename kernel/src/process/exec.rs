@@ -176,6 +176,7 @@ fn load_elf(
             end: STACK_TOP,
             prot: Prot::READ | Prot::WRITE,
             shared: false,
+            locked: false,
         },
         false,
     )

@@ -327,13 +327,15 @@ fn status(p: &Process) -> String {
         (with_handler(|h| h > 1), with_handler(|h| h == 1), s.shared.pending)
     });
     let main = registry::thread_of(p.pid(), p.pid());
+    // Read apart: a lock guard in format!'s arguments would live through the whole call.
+    let locked_kb = p.vm().areas().locked_bytes(0, u64::MAX) / 1024;
     let Identity { creds, groups } = p.identity();
     // Linux separates the groups with spaces and always ends the list with one.
     let groups = groups.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(" ") + " ";
     format!(
         "Name:\t{}\nUmask:\t{:04o}\nState:\t{st} ({name})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\n\
          PPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\n\
-         Groups:\t{groups}\nVmSize:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\n\
+         Groups:\t{groups}\nVmSize:\t{:>8} kB\nVmLck:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\n\
          ShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n",
         p.comm(),
         p.fs_context().umask,
@@ -347,6 +349,7 @@ fn status(p: &Process) -> String {
         creds.sgid,
         creds.fsgid,
         vm_kb(p),
+        locked_kb,
         vm_kb(p),
         p.thread_count().max(1),
         main.as_ref().map_or(0, |t| t.with_signals(|t| t.private.pending)),

@@ -69,6 +69,9 @@ pub struct Area {
     pub prot: Prot,
     /// MAP_SHARED: writes are seen by every process mapping it (never copied on write).
     pub shared: bool,
+    /// mlock(2)ed (VM_LOCKED): counted against RLIMIT_MEMLOCK and shown as VmLck. Nothing
+    /// is ever paged out here, so the pages stay resident either way.
+    pub locked: bool,
 }
 
 /// The areas of one address space, plus the program break.
@@ -79,6 +82,8 @@ pub struct Areas {
     pub brk_start: u64,
     /// The current break.
     pub brk: u64,
+    /// mlockall(MCL_FUTURE): new mappings are locked.
+    pub lock_future: bool,
 }
 
 impl Areas {
@@ -103,7 +108,8 @@ impl Areas {
     pub fn insert(&mut self, area: Area) {
         debug_assert!(!self.overlaps(area.start, area.end));
         let mut merged = area;
-        let compatible = |a: &Area| a.prot == area.prot && a.shared == area.shared;
+        let compatible =
+            |a: &Area| a.prot == area.prot && a.shared == area.shared && a.locked == area.locked;
         if let Some((&key, before)) = self.map.range(..area.start).next_back() {
             if before.end == area.start && compatible(before) {
                 merged.start = before.start;
@@ -142,6 +148,47 @@ impl Areas {
             removed.push(Area { start: a.start.max(start), end: a.end.min(end), ..a });
         }
         removed
+    }
+
+    /// Locks or unlocks `start..end` (mlock, munlock), splitting areas at the edges. As
+    /// Linux's `apply_vma_lock_flags`, the mapped run from `start` is changed up to the first
+    /// hole, and then the answer is ENOMEM (nothing changes if `start` itself is unmapped).
+    pub fn set_locked(&mut self, start: u64, end: u64, locked: bool) -> SysResult<()> {
+        let mut at = start;
+        while at < end {
+            match self.find(at) {
+                Some(area) => at = area.end,
+                None => break,
+            }
+        }
+        let reached = at.min(end);
+        for piece in self.remove_range(start, reached) {
+            self.insert(Area { locked, ..piece });
+        }
+        if reached < end { Err(Errno::ENOMEM) } else { Ok(()) }
+    }
+
+    /// Locks or unlocks every area (mlockall MCL_CURRENT, munlockall).
+    pub fn set_all_locked(&mut self, locked: bool) {
+        let areas: alloc::vec::Vec<Area> = self.map.values().copied().collect();
+        self.map.clear();
+        for area in areas {
+            self.insert(Area { locked, ..area });
+        }
+    }
+
+    /// Bytes in locked areas, within `start..end`.
+    pub fn locked_bytes(&self, start: u64, end: u64) -> u64 {
+        self.map
+            .values()
+            .filter(|a| a.locked && a.end > start && a.start < end)
+            .map(|a| a.end.min(end) - a.start.max(start))
+            .sum()
+    }
+
+    /// Bytes mapped in all.
+    pub fn mapped_bytes(&self) -> u64 {
+        self.map.values().map(|a| a.end - a.start).sum()
     }
 
     /// Finds a free, page-aligned range of `len` bytes, preferring `hint`.
@@ -377,7 +424,10 @@ impl Vm {
         if !memory::user_may_take(FORK_HEADROOM) {
             return Err(Errno::ENOMEM);
         }
-        let areas = self.areas.lock().clone();
+        // Locks are not inherited (Linux clears VM_LOCKED and MCL_FUTURE in the child).
+        let mut areas = self.areas.lock().clone();
+        areas.set_all_locked(false);
+        areas.lock_future = false;
         let beyond_eof = self.beyond_eof.lock().clone();
         let shared_files = self.shared_files.lock().clone();
         let vm = Self::with(self.space.fork_cow()?, areas, beyond_eof, shared_files)?;
@@ -386,7 +436,7 @@ impl Vm {
 
     /// Records a new area (the range must be free); pages come on demand unless `populate`.
     /// If populating runs out of memory, the area is removed again and the answer is ENOMEM.
-    pub fn map_area(&self, area: Area, populate: bool) -> SysResult<()> {
+    pub fn map_area(&self, mut area: Area, populate: bool) -> SysResult<()> {
         if populate && !memory::user_may_take((area.end - area.start) as usize) {
             return Err(Errno::ENOMEM);
         }
@@ -395,6 +445,7 @@ impl Vm {
             if areas.is_full() {
                 return Err(Errno::ENOMEM);
             }
+            area.locked |= areas.lock_future;
             areas.insert(area);
         }
         if populate {
@@ -531,25 +582,43 @@ ostd::ktest! {
     fn adjacent_areas_with_the_same_rights_merge() {
         let mut a = Areas::default();
         let rw = Prot::READ | Prot::WRITE;
-        a.insert(Area { start: 0x1000, end: 0x2000, prot: rw, shared: false });
-        a.insert(Area { start: 0x3000, end: 0x4000, prot: rw, shared: false });
-        a.insert(Area { start: 0x2000, end: 0x3000, prot: rw, shared: false });
+        a.insert(Area { start: 0x1000, end: 0x2000, prot: rw, shared: false, locked: false });
+        a.insert(Area { start: 0x3000, end: 0x4000, prot: rw, shared: false, locked: false });
+        a.insert(Area { start: 0x2000, end: 0x3000, prot: rw, shared: false, locked: false });
         assert_eq!(
             a.iter().copied().collect::<Vec<_>>(),
-            [Area { start: 0x1000, end: 0x4000, prot: rw, shared: false }]
+            [Area { start: 0x1000, end: 0x4000, prot: rw, shared: false, locked: false }]
         );
-        a.insert(Area { start: 0x4000, end: 0x5000, prot: Prot::READ, shared: false });
-        a.insert(Area { start: 0x5000, end: 0x6000, prot: Prot::READ, shared: true });
+        a.insert(Area { start: 0x4000, end: 0x5000, prot: Prot::READ, shared: false, locked: false });
+        a.insert(Area { start: 0x5000, end: 0x6000, prot: Prot::READ, shared: true, locked: false });
         assert_eq!(a.iter().count(), 3, "different rights or kinds stay apart");
+    }
+
+    fn locking_splits_areas_counts_bytes_and_refuses_holes() {
+        let mut a = Areas::default();
+        let rw = Prot::READ | Prot::WRITE;
+        a.insert(Area { start: 0x1000, end: 0x9000, prot: rw, shared: false, locked: false });
+        a.set_locked(0x3000, 0x5000, true).unwrap();
+        assert_eq!(a.iter().count(), 3);
+        assert_eq!(a.locked_bytes(0, u64::MAX), 0x2000);
+        assert_eq!(a.locked_bytes(0x4000, 0x8000), 0x1000);
+        assert_eq!(a.set_locked(0xa000, 0xb000, true), Err(Errno::ENOMEM), "unmapped");
+        assert_eq!(a.locked_bytes(0, u64::MAX), 0x2000, "nothing changed");
+        assert_eq!(a.set_locked(0x8000, 0xa000, true), Err(Errno::ENOMEM), "a hole");
+        assert_eq!(a.locked_bytes(0, u64::MAX), 0x3000, "locked up to the hole, as Linux");
+        a.set_locked(0x1000, 0x9000, false).unwrap();
+        assert_eq!(a.iter().count(), 1, "unlocked pieces merge back");
+        a.set_all_locked(true);
+        assert_eq!(a.locked_bytes(0, u64::MAX), a.mapped_bytes());
     }
 }
 
 ostd::ktest! {
     fn areas_split_and_find_free_ranges() {
         let mut a = Areas::default();
-        a.insert(Area { start: 0x1000, end: 0x5000, prot: Prot::READ, shared: false });
+        a.insert(Area { start: 0x1000, end: 0x5000, prot: Prot::READ, shared: false, locked: false });
         let removed = a.remove_range(0x2000, 0x3000);
-        assert_eq!(removed, [Area { start: 0x2000, end: 0x3000, prot: Prot::READ, shared: false }]);
+        assert_eq!(removed, [Area { start: 0x2000, end: 0x3000, prot: Prot::READ, shared: false, locked: false }]);
         assert_eq!(a.find(0x1000).map(|x| x.end), Some(0x2000));
         assert_eq!(a.find(0x2000), None);
         assert_eq!(a.find(0x4fff).map(|x| x.start), Some(0x3000));
@@ -561,7 +630,7 @@ ostd::ktest! {
             "hints below mmap_min_addr are ignored"
         );
         assert_eq!(a.find_free(0x20_0000, 0x1000), Some(0x20_0000), "a free hint is honoured");
-        a.insert(Area { start: MMAP_TOP - 0x1000, end: MMAP_TOP, prot: Prot::READ, shared: false });
+        a.insert(Area { start: MMAP_TOP - 0x1000, end: MMAP_TOP, prot: Prot::READ, shared: false, locked: false });
         assert_eq!(a.find_free(0, 0x1000), Some(MMAP_TOP - 0x2000), "the next gap down");
         a.remove_range(MMAP_TOP - 0x1000, MMAP_TOP);
         assert_eq!(a.find_free(0, 0x1000), Some(MMAP_TOP - 0x1000));

@@ -52,7 +52,13 @@ pub fn sys_brk(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             return Ok(old);
         }
         vm.map_area(
-            Area { start: old_end, end: new_end, prot: Prot::READ | Prot::WRITE, shared: false },
+            Area {
+                start: old_end,
+                end: new_end,
+                prot: Prot::READ | Prot::WRITE,
+                shared: false,
+                locked: false,
+            },
             false,
         )?;
     } else if new_end < old_end {
@@ -138,7 +144,7 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     } else {
         vm.areas().find_free(addr & !(PAGE - 1), len).ok_or(Errno::ENOMEM)?
     };
-    let area = Area { start, end: start + len, prot, shared };
+    let area = Area { start, end: start + len, prot, shared, locked: false };
     // Files with a page cache map its frames; a private PROT_NONE mapping copies instead
     // (below), as do generated files.
     let cached = file.as_ref().filter(|n| n.has_page_cache() && (shared || !prot.is_empty()));
@@ -342,7 +348,13 @@ pub fn sys_mremap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let grow_end = old.checked_add(new_size).filter(|&e| e <= USER_END).ok_or(Errno::ENOMEM)?;
     if !vm.areas().overlaps(old_end, grow_end) {
         vm.map_area(
-            Area { start: old_end, end: grow_end, prot: area.prot, shared: area.shared },
+            Area {
+                start: old_end,
+                end: grow_end,
+                prot: area.prot,
+                shared: area.shared,
+                locked: area.locked,
+            },
             area.shared,
         )?;
         return Ok(old);
@@ -352,7 +364,13 @@ pub fn sys_mremap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let new = vm.areas().find_free(0, new_size).ok_or(Errno::ENOMEM)?;
     vm.map_area(
-        Area { start: new, end: new + new_size, prot: area.prot, shared: area.shared },
+        Area {
+            start: new,
+            end: new + new_size,
+            prot: area.prot,
+            shared: area.shared,
+            locked: area.locked,
+        },
         false,
     )?;
     for offset in (0..old_size).step_by(PAGE_SIZE) {

@@ -15,6 +15,7 @@ pub mod futex;
 pub mod i386;
 pub mod identity;
 pub mod ipc;
+pub mod mlock;
 pub mod mm;
 pub mod mount;
 pub mod names;

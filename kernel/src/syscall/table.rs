@@ -1,8 +1,8 @@
 //! The syscall table: every implemented syscall, by number, in one place.
 
 use super::{
-    Handler, dir, epoll, fd, file_io, file_meta, futex, identity, ipc, mm, mount, poll, prctl,
-    process, resources, sched, signal, socket, system, time, timer, xattr,
+    Handler, dir, epoll, fd, file_io, file_meta, futex, identity, ipc, mlock, mm, mount, poll,
+    prctl, process, resources, sched, signal, socket, system, time, timer, xattr,
 };
 
 /// One implemented syscall.
@@ -158,6 +158,10 @@ table! {
     146 sched_get_priority_max => sched::sys_sched_get_priority_max,
     147 sched_get_priority_min => sched::sys_sched_get_priority_min,
     148 sched_rr_get_interval => sched::sys_sched_rr_get_interval,
+    149 mlock => mlock::sys_mlock,
+    150 munlock => mlock::sys_munlock,
+    151 mlockall => mlock::sys_mlockall,
+    152 munlockall => mlock::sys_munlockall,
     157 prctl => prctl::sys_prctl,
     158 arch_prctl => process::sys_arch_prctl,
     160 setrlimit => resources::sys_setrlimit,
@@ -243,6 +247,7 @@ table! {
     318 getrandom => system::sys_getrandom,
     319 memfd_create => fd::sys_memfd_create,
     322 execveat => process::sys_execveat,
+    325 mlock2 => mlock::sys_mlock2,
     326 copy_file_range => file_io::sys_copy_file_range,
     327 preadv2 => file_io::sys_preadv,
     328 pwritev2 => file_io::sys_pwritev,

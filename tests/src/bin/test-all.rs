@@ -169,6 +169,11 @@ fn main() -> ExitCode {
         reference(&elf, "tests/ref/smallcalls.sh", &["tests/ref/smallcalls.c"]),
     );
     record(
+        "memory-locking probe (mlock/munlock/mlock2/mlockall, VmLck, holes, RLIMIT_MEMLOCK) \
+         matches Linux 6.1",
+        reference(&elf, "tests/ref/mlock.sh", &["tests/ref/mlock.c"]),
+    );
+    record(
         "mremap and sigtimedwait probe matches Linux 6.1",
         reference(&elf, "tests/ref/sigmem.sh", &["tests/ref/sigmem.c"]),
     );

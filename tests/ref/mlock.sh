@@ -1,0 +1,4 @@
+# Runs the memory-locking probe (tests/ref/mlock.c).
+/bin/mlock
+echo "exit $?"
+echo '==== SCRIPT END ===='
