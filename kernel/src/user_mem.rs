@@ -76,6 +76,14 @@ impl UserMem {
     /// Reads a NUL-terminated string of at most `max` bytes (not counting the NUL).
     /// Longer is `ENAMETOOLONG`; invalid UTF-8 is accepted byte-for-byte (lossy).
     pub fn read_cstring(&self, addr: u64, max: usize) -> SysResult<String> {
+        let bytes = self.read_cbytes(addr, max)?;
+        Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    }
+
+    /// Reads a NUL-terminated byte string of at most `max` bytes, as it is (ENAMETOOLONG if
+    /// longer): for names that are bytes, not text (extended attributes).
+    pub fn read_cbytes(&self, addr: u64, max: usize) -> SysResult<Vec<u8>> {
         let mut bytes = Vec::new();
         let mut at = addr;
         loop {
@@ -96,8 +104,7 @@ impl UserMem {
         if bytes.len() > max {
             return Err(Errno::ENAMETOOLONG);
         }
-        Ok(String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        Ok(bytes)
     }
 
     /// Reads a NULL-terminated array of string pointers (argv, envp), within Linux's limits.

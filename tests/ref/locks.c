@@ -317,6 +317,25 @@ int main(void) {
     close(f1);
     proc_locks("/proc/locks at the end", self);
 
+    /* An O_PATH descriptor locks nothing; a bad flock command is EINVAL before EBADF. */
+    int op = open(path, O_PATH);
+    printf("O_PATH setlk: %s\n", err(lock(op, F_SETLK, F_RDLCK, SEEK_SET, 0, 1)));
+    printf("O_PATH getlk: %s\n", err(lock(op, F_GETLK, F_RDLCK, SEEK_SET, 0, 1)));
+    printf("O_PATH flock: %s\n", err(flock(op, LOCK_SH | LOCK_NB)));
+    printf("O_PATH setsig: %s\n", err(fcntl(op, F_SETSIG, SIGUSR1)));
+    close(op);
+    printf("flock bad command on a bad fd: %s\n", err(flock(99, 77)));
+    /* Locks on a device go with its description too. */
+    int n1 = open("/dev/null", O_RDWR), n2 = open("/dev/null", O_RDWR);
+    printf("ofd lock /dev/null: %s\n", err(lock(n1, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 0)));
+    printf("flock /dev/null: %s\n", err(flock(n1, LOCK_EX | LOCK_NB)));
+    printf("second description, while held: %s %s\n",
+           err(lock(n2, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 0)), err(flock(n2, LOCK_EX | LOCK_NB)));
+    close(n1);
+    printf("after closing the first: %s ", err(lock(n2, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 0)));
+    printf("%s\n", err(flock(n2, LOCK_EX | LOCK_NB)));
+    close(n2);
+
     /* The asynchronous-I/O owner and signal of a description (F_SETSIG, F_*OWN_EX). */
     int o = open(path, O_RDWR), o2 = dup(o);
     struct f_owner_ex ex = { .type = 9, .pid = 9 };

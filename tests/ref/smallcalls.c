@@ -81,6 +81,7 @@ int main(void) {
 
     /* iopl, ioperm */
     printf("iopl 4: %s\n", err(syscall(SYS_iopl, 4)));
+    printf("iopl 0: %s\n", err(syscall(SYS_iopl, 0)));
     printf("ioperm past 65535: %s\n", err(syscall(SYS_ioperm, 65535, 2, 1)));
     printf("ioperm empty range: %s\n", err(syscall(SYS_ioperm, 0x80, 0, 1)));
     printf("ioperm off: %s\n", err(syscall(SYS_ioperm, 0x80, 1, 0)));
@@ -110,6 +111,7 @@ int main(void) {
         printf("unprivileged setfsuid 0 returns: %d\n", setfsuid(0));
         printf("query: %d\n", setfsuid(-1));
         printf("iopl 3: %s\n", err(syscall(SYS_iopl, 3)));
+        printf("iopl 0: %s\n", err(syscall(SYS_iopl, 0)));
         printf("ioperm on: %s\n", err(syscall(SYS_ioperm, 0x80, 1, 1)));
         printf("chroot unprivileged: %s\n", err(chroot("/tmp")));
         printf("chroot without search permission: %s\n", err(chroot("/tmp/closed")));

@@ -109,6 +109,20 @@ int main(int argc, char **argv) {
     printf("bad value pointer: %s\n", err(setxattr(f, "user.c", (char *)8, 4, 0)));
     printf("set trusted.t: %s\n", err(setxattr(f, "trusted.t", "T", 1, 0)));
     printf("set security.s: %s\n", err(setxattr(f, "security.s", "S", 1, 0)));
+    printf("both flags, existing: %s\n",
+           err(setxattr(f, "user.a", "x", 1, XATTR_CREATE | XATTR_REPLACE)));
+    printf("both flags, missing: %s\n",
+           err(setxattr(f, "user.nope", "x", 1, XATTR_CREATE | XATTR_REPLACE)));
+    printf("system.foo: %s\n", err(getxattr(f, "system.foo", buf, sizeof buf)));
+    printf("name byte 0xff: %s\n", err(setxattr(f, "user.\xff", "1", 1, 0)));
+    printf("name byte 0xfe: %s\n", err(setxattr(f, "user.\xfe", "22", 2, 0)));
+    printf("they differ: %zd %zd\n", getxattr(f, "user.\xff", buf, sizeof buf),
+           getxattr(f, "user.\xfe", buf, sizeof buf));
+    removexattr(f, "user.\xff");
+    removexattr(f, "user.\xfe");
+    int opath = open(f, O_PATH);
+    printf("fgetxattr on O_PATH: %s\n", err(fgetxattr(opath, "user.a", buf, sizeof buf)));
+    close(opath);
     printf("acl of a file without one: %s\n",
            err(getxattr(f, "system.posix_acl_access", buf, sizeof buf)));
     show_list("list", listxattr(f, buf, sizeof buf), buf);

@@ -100,6 +100,14 @@ struct GuestDevice {
     flags: SpinLock<OpenFlags>,
 }
 
+impl Drop for GuestDevice {
+    fn drop(&mut self) {
+        // The description's flock and OFD locks go with it.
+        let description = self as *const Self as *const u8 as usize;
+        crate::fs::file::release_description_locks(&self.node, description);
+    }
+}
+
 impl FileLike for GuestDevice {
     fn stat(&self) -> Stat {
         Stat::of_node(&self.node)

@@ -129,6 +129,14 @@ const BLKSSZGET: u32 = 0x1268;
 const BLKPBSZGET: u32 = 0x127b;
 const BLKGETSIZE64: u32 = 0x8008_1272;
 
+impl Drop for BlockFile {
+    fn drop(&mut self) {
+        // The description's flock and OFD locks go with it.
+        let description = self as *const Self as *const u8 as usize;
+        crate::fs::file::release_description_locks(&self.node, description);
+    }
+}
+
 impl FileLike for BlockFile {
     fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
         if !self.flags().readable() {

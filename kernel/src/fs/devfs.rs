@@ -127,6 +127,14 @@ struct Device {
     flags: SpinLock<OpenFlags>,
 }
 
+impl Drop for Device {
+    fn drop(&mut self) {
+        // The description's flock and OFD locks go with it.
+        let description = self as *const Self as *const u8 as usize;
+        crate::fs::file::release_description_locks(&self.node, description);
+    }
+}
+
 impl FileLike for Device {
     fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
         match self.kind {

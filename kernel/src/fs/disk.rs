@@ -64,6 +64,8 @@ pub enum XattrMode {
     Create,
     /// XATTR_REPLACE: ENODATA if it does not.
     Replace,
+    /// Both flags: EEXIST if it exists, ENODATA if it does not.
+    Neither,
 }
 
 /// The operations of one mounted disk filesystem, by inode number. Each checks what the disk

@@ -24,8 +24,7 @@ pub fn make_node(
         return Err(Errno::EEXIST);
     }
     check_dir_write(caller, &dir)?;
-    if matches!(kind, NodeKind::CharDev(_) | NodeKind::BlockDev(_)) && caller.effective_ids().0 != 0
-    {
+    if matches!(kind, NodeKind::CharDev(_) | NodeKind::BlockDev(_)) && caller.fs_ids().0 != 0 {
         return Err(Errno::EPERM);
     }
     let umask = if kind == NodeKind::Symlink { 0 } else { caller.umask() };

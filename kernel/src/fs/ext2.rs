@@ -330,8 +330,8 @@ impl DiskFs for Ext2 {
                 Err(e) => return Err(e),
             };
             match mode {
-                XattrMode::Create if exists => Err(Error::Exists),
-                XattrMode::Replace if !exists => Err(Error::NoSuchAttribute),
+                XattrMode::Create | XattrMode::Neither if exists => Err(Error::Exists),
+                XattrMode::Replace | XattrMode::Neither if !exists => Err(Error::NoSuchAttribute),
                 _ => fs.set_xattr(i, name, value),
             }
         })

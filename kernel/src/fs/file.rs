@@ -349,14 +349,18 @@ impl NodeFile {
     }
 }
 
+/// What the end of an open file description (its last descriptor closed) releases: its
+/// flock and its OFD record locks. Every file type with a node calls it from its `Drop`,
+/// with its own address (the description's identity, as the lock calls take it).
+pub fn release_description_locks(node: &Arc<Node>, description: usize) {
+    let node = super::record_lock::node_id(node);
+    super::flock::release(node, description);
+    super::record_lock::release(node, super::record_lock::Owner::Description(description));
+}
+
 impl Drop for NodeFile {
     fn drop(&mut self) {
-        // The last descriptor of this open file description is gone: so are its flock and
-        // its OFD record locks.
-        let description = self as *const Self as *const u8 as usize;
-        let node = Arc::as_ptr(&self.node) as usize;
-        super::flock::release(node, description);
-        super::record_lock::release(node, super::record_lock::Owner::Description(description));
+        release_description_locks(&self.node, self as *const Self as *const u8 as usize);
     }
 }
 

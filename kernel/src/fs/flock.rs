@@ -44,22 +44,22 @@ pub enum Request {
 /// conflicting lock to go unless `nonblocking` (EWOULDBLOCK); EINTR if a signal comes
 /// first.
 pub fn flock(
-    key: FileKey,
+    key: &FileKey,
     holder: usize,
     pid: i32,
     request: Request,
     nonblocking: bool,
 ) -> SysResult<()> {
     if request == Request::Unlock {
-        release(key.node, holder);
+        release(key.id(), holder);
         return Ok(());
     }
     // Converting first drops the old lock, as Linux does (the conversion is not atomic).
-    release(key.node, holder);
+    release(key.id(), holder);
     RELEASED.wait_until(|| {
         let mut locks = LOCKS.lock();
-        let h = locks.entry(key.node).or_insert_with(|| Holders {
-            key,
+        let h = locks.entry(key.id()).or_insert_with(|| Holders {
+            key: key.clone(),
             shared: Vec::new(),
             exclusive: None,
         });
@@ -121,22 +121,23 @@ pub fn proc_lines(out: &mut String, first: usize) -> usize {
 
 ostd::ktest! {
     fn flock_shares_readers_excludes_writers_and_releases() {
-        let key = FileKey { node: usize::MAX - 7, dev: 0, ino: 9 };
+        let file = || super::Node::new_of(super::NodeKind::File, 0o644, "");
+        let key = &FileKey { node: file(), dev: 0, ino: 9 };
         // Another file with the same inode number is another file.
-        let twin = FileKey { node: usize::MAX - 8, ..key };
+        let twin = &FileKey { node: file(), dev: 0, ino: 9 };
         flock(key, 1, 0, Request::Shared, true).unwrap();
         flock(key, 2, 0, Request::Shared, true).unwrap();
         assert_eq!(flock(key, 3, 0, Request::Exclusive, true), Err(Errno::EAGAIN));
         flock(twin, 3, 0, Request::Exclusive, true).unwrap();
-        release(twin.node, 3);
-        release(key.node, 1);
+        release(twin.id(), 3);
+        release(key.id(), 1);
         flock(key, 2, 0, Request::Unlock, true).unwrap();
         flock(key, 3, 0, Request::Exclusive, true).unwrap();
         assert_eq!(flock(key, 1, 0, Request::Shared, true), Err(Errno::EAGAIN));
         flock(key, 3, 0, Request::Exclusive, true).unwrap();
-        release(key.node, 3);
+        release(key.id(), 3);
         flock(key, 1, 0, Request::Shared, true).unwrap();
-        release(key.node, 1);
-        assert!(LOCKS.lock().is_empty());
+        release(key.id(), 1);
+        assert!(LOCKS.lock().get(&key.id()).is_none());
     }
 }

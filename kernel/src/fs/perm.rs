@@ -17,11 +17,15 @@ pub const MAY_EXEC: u32 = 1;
 
 /// The process asking for a filesystem operation, as the permission rules see it.
 pub trait Caller {
-    /// Returns whether the caller's effective IDs (and supplementary groups) grant `mask`
+    /// Returns whether the caller's filesystem IDs (and supplementary groups) grant `mask`
     /// (MAY_READ | MAY_WRITE | MAY_EXEC) on `node`.
     fn may(&self, node: &Node, mask: u32) -> bool;
-    /// Returns the effective UID and GID.
-    fn effective_ids(&self) -> (u32, u32);
+    /// Returns the filesystem UID and GID (the effective ones unless setfsuid moved them):
+    /// what owns new nodes and decides ownership and the filesystem capabilities.
+    fn fs_ids(&self) -> (u32, u32);
+    /// Whether the caller holds the capabilities that are not about files (CAP_SYS_ADMIN
+    /// and the like): its effective UID is 0.
+    fn privileged(&self) -> bool;
     /// Returns the file-mode creation mask.
     fn umask(&self) -> u32;
 }
@@ -39,9 +43,9 @@ pub fn check_dir_write(caller: &dyn Caller, dir: &Node) -> SysResult<()> {
 /// The sticky-bit rule: in a sticky directory only the owner of an entry (or of the
 /// directory, or root) may remove or rename it.
 pub fn check_sticky(caller: &dyn Caller, dir: &Node, victim: &Node) -> SysResult<()> {
-    let (euid, _) = caller.effective_ids();
+    let (fsuid, _) = caller.fs_ids();
     let (d, v) = (dir.metadata(), victim.metadata());
-    if d.perm & 0o1000 != 0 && euid != 0 && euid != v.uid && euid != d.uid {
+    if d.perm & 0o1000 != 0 && fsuid != 0 && fsuid != v.uid && fsuid != d.uid {
         Err(Errno::EPERM)
     } else {
         Ok(())
@@ -50,9 +54,9 @@ pub fn check_sticky(caller: &dyn Caller, dir: &Node, victim: &Node) -> SysResult
 
 /// Makes the caller the owner of a node it just created.
 pub fn set_owner(caller: &dyn Caller, node: &Node) {
-    let (euid, egid) = caller.effective_ids();
+    let (fsuid, fsgid) = caller.fs_ids();
     node.update_metadata(|m| {
-        m.uid = euid;
-        m.gid = egid;
+        m.uid = fsuid;
+        m.gid = fsgid;
     });
 }

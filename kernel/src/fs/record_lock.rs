@@ -22,24 +22,50 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
 
+use alloc::sync::Arc;
 use ostd::sync::{SpinLock, WaitQueue};
 
+use super::{FileLike, Node};
 use crate::error::{Errno, SysResult};
 
 /// The largest file offset (Linux's OFFSET_MAX): a range ending here runs to end of file.
 pub const OFFSET_MAX: i64 = i64::MAX;
 
-/// Which file: the node's identity while any lock on it exists (a lock's owner holds the
-/// file open, so the node stays), with its device and inode number for `/proc/locks`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which file: its node, held by the lock tables while any lock on it exists (so its address,
+/// the tables' key, cannot be another node's), with its device and inode number for
+/// `/proc/locks`.
+#[derive(Clone)]
 pub struct FileKey {
-    /// The node's address.
-    pub node: usize,
+    /// The node.
+    pub node: Arc<Node>,
     /// `st_dev`.
     pub dev: u64,
     /// `st_ino`.
     pub ino: u64,
 }
+
+impl FileKey {
+    /// The key of `file`'s node; `None` for a file with none.
+    pub fn of(file: &Arc<dyn FileLike>) -> Option<Self> {
+        let node = file.node()?.clone();
+        let stat = file.stat();
+        Some(Self { node, dev: stat.dev, ino: stat.ino })
+    }
+
+    /// The tables' key: the node's address.
+    pub fn id(&self) -> usize {
+        node_id(&self.node)
+    }
+}
+
+/// A node's address, as the lock tables know it.
+pub fn node_id(node: &Arc<Node>) -> usize {
+    Arc::as_ptr(node) as usize
+}
+
+/// At most this many record locks in all (ENOLCK beyond): each costs kernel memory, and
+/// Linux's cap (the memory cgroup) does not exist here.
+const MAX_LOCKS: usize = 100_000;
 
 /// Who holds a lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,9 +119,9 @@ struct FileLocks {
 }
 
 static LOCKS: SpinLock<BTreeMap<usize, FileLocks>> = SpinLock::new(BTreeMap::new());
-/// Processes asleep in F_SETLKW, and the owner of the lock each waits for (deadlock
-/// detection follows these).
-static WAITING: SpinLock<BTreeMap<i32, Owner>> = SpinLock::new(BTreeMap::new());
+/// Owners asleep in F_SETLKW on a process's lock, each with that process (one entry per
+/// sleeping thread; deadlock detection follows these edges, as Linux's blocked_hash).
+static WAITING: SpinLock<Vec<(Owner, Owner)>> = SpinLock::new(Vec::new());
 /// Woken whenever locks are released or narrowed.
 static CHANGED: WaitQueue = WaitQueue::new();
 /// Linux's MAX_DEADLK_ITERATIONS.
@@ -103,9 +129,9 @@ const MAX_DEADLOCK_CHAIN: usize = 10;
 
 /// F_GETLK: the first lock of another owner that would stop `owner` from taking `kind` on
 /// `[start, end]`, if any.
-pub fn test(key: FileKey, owner: Owner, kind: Kind, start: i64, end: i64) -> Option<Lock> {
+pub fn test(key: &FileKey, owner: Owner, kind: Kind, start: i64, end: i64) -> Option<Lock> {
     let locks = LOCKS.lock();
-    let file = locks.get(&key.node)?;
+    let file = locks.get(&key.id())?;
     file.locks.iter().find(|l| l.conflicts(owner, kind, start, end)).copied()
 }
 
@@ -113,7 +139,7 @@ pub fn test(key: FileKey, owner: Owner, kind: Kind, start: i64, end: i64) -> Opt
 /// for `None`, F_UNLCK). If another owner's lock is in the way: EAGAIN unless `wait`, else
 /// sleep until it is not (EINTR if a signal comes first, EDEADLK if it never would be).
 pub fn set(
-    key: FileKey,
+    key: &FileKey,
     owner: Owner,
     pid: i32,
     kind: Option<Kind>,
@@ -123,54 +149,87 @@ pub fn set(
 ) -> SysResult<()> {
     let Some(kind) = kind else {
         let mut locks = LOCKS.lock();
-        if let Some(file) = locks.get_mut(&key.node) {
+        if let Some(file) = locks.get_mut(&key.id()) {
             carve(&mut file.locks, owner, start, end);
             if file.locks.is_empty() {
-                locks.remove(&key.node);
+                locks.remove(&key.id());
             }
         }
         drop(locks);
         CHANGED.wake_all();
         return Ok(());
     };
+    // This wait's edge in WAITING, if it recorded one.
+    let mut edge: Option<(Owner, Owner)> = None;
+    let forget = |edge: &mut Option<(Owner, Owner)>| {
+        if let Some(e) = edge.take() {
+            let mut waiting = WAITING.lock();
+            if let Some(at) = waiting.iter().position(|&w| w == e) {
+                waiting.swap_remove(at);
+            }
+        }
+    };
     let result = CHANGED.wait_until(|| {
         let mut locks = LOCKS.lock();
-        let file = locks.entry(key.node).or_insert_with(|| FileLocks { key, locks: Vec::new() });
-        if let Some(blocker) = file.locks.iter().find(|l| l.conflicts(owner, kind, start, end)) {
+        if let Some(blocker) = locks
+            .get(&key.id())
+            .and_then(|f| f.locks.iter().find(|l| l.conflicts(owner, kind, start, end)))
+        {
             let blocker = blocker.owner;
             if !wait {
                 return Some(Err(Errno::EAGAIN));
             }
-            if let Owner::Process(me) = owner {
-                if would_deadlock(me, blocker) {
-                    return Some(Err(Errno::EDEADLK));
-                }
-                WAITING.lock().insert(me, blocker);
+            drop(locks);
+            forget(&mut edge);
+            // Only a process's wait can deadlock (Linux skips OFD requests), and only a
+            // process's lock is waited on in the graph.
+            if matches!(owner, Owner::Process(_)) && would_deadlock(owner, blocker) {
+                return Some(Err(Errno::EDEADLK));
+            }
+            if matches!(blocker, Owner::Process(_)) {
+                WAITING.lock().push((owner, blocker));
+                edge = Some((owner, blocker));
             }
             return crate::wait::not_ready(false);
         }
+        // Placing adds at most two locks (a split), counted against the cap first.
+        let total: usize = locks.values().map(|f| f.locks.len()).sum();
+        if total + 2 > MAX_LOCKS {
+            return Some(Err(Errno::ENOLCK));
+        }
+        let file = locks
+            .entry(key.id())
+            .or_insert_with(|| FileLocks { key: key.clone(), locks: Vec::new() });
         place(&mut file.locks, Lock { owner, kind, start, end, pid });
         Some(Ok(()))
     });
-    if let Owner::Process(me) = owner {
-        WAITING.lock().remove(&me);
-    }
+    forget(&mut edge);
     // A conversion from write to read, or a merge, may have freed part of a range.
     CHANGED.wake_all();
     result
 }
 
-/// Whether `me` waiting for `blocker` closes a cycle: `blocker` (a process) waits for an
-/// owner that waits ... for `me`.
-fn would_deadlock(me: i32, mut blocker: Owner) -> bool {
+/// Whether `me` waiting for `blocker` closes a cycle: `blocker` waits for an owner that
+/// waits ... for `me`, within Linux's MAX_DEADLK_ITERATIONS steps.
+fn would_deadlock(me: Owner, blocker: Owner) -> bool {
     let waiting = WAITING.lock();
+    let mut frontier = alloc::vec![blocker];
     for _ in 0..MAX_DEADLOCK_CHAIN {
-        let Owner::Process(p) = blocker else { return false };
-        match waiting.get(&p) {
-            Some(&Owner::Process(next)) if next == me => return true,
-            Some(&next) => blocker = next,
-            None => return false,
+        let mut next = Vec::new();
+        for &o in &frontier {
+            for &(waiter, on) in waiting.iter() {
+                if waiter == o {
+                    if on == me {
+                        return true;
+                    }
+                    next.push(on);
+                }
+            }
         }
+        if next.is_empty() {
+            return false;
+        }
+        frontier = next;
     }
     false
 }
@@ -282,7 +341,8 @@ pub fn proc_lines(out: &mut String, first: usize) -> usize {
 
 ostd::ktest! {
     fn record_locks_split_merge_conflict_and_release() {
-        let key = FileKey { node: usize::MAX - 3, dev: 0, ino: 1 };
+        let node = Node::new_of(super::NodeKind::File, 0o644, "");
+        let key = &FileKey { node, dev: 0, ino: 1 };
         let (a, b) = (Owner::Process(-10), Owner::Process(-11));
         set(key, a, 10, Some(Kind::Write), 0, 99, false).unwrap();
         // A read lock in the middle splits the write lock in three.
@@ -302,18 +362,18 @@ ostd::ktest! {
         set(key, a, 10, None, 10, 19, false).unwrap();
         assert_eq!(test(key, b, Kind::Write, 10, 19), None);
         assert!(test(key, b, Kind::Write, 9, 9).is_some());
-        release(key.node, a);
+        release(key.id(), a);
         assert_eq!(test(key, b, Kind::Write, 0, OFFSET_MAX), None);
-        assert!(LOCKS.lock().get(&key.node).is_none());
+        assert!(LOCKS.lock().get(&key.id()).is_none());
     }
 
     fn a_wait_that_would_close_a_cycle_is_a_deadlock() {
-        WAITING.lock().insert(-21, Owner::Process(-22));
-        WAITING.lock().insert(-22, Owner::Process(-20));
-        assert!(would_deadlock(-20, Owner::Process(-21)));
-        assert!(!would_deadlock(-23, Owner::Process(-21)));
-        assert!(!would_deadlock(-20, Owner::Description(5)));
-        WAITING.lock().remove(&-21);
-        WAITING.lock().remove(&-22);
+        let p = Owner::Process;
+        let edges = [(p(-21), p(-22)), (p(-22), p(-20)), (Owner::Description(7), p(-21))];
+        WAITING.lock().extend(edges);
+        assert!(would_deadlock(p(-20), p(-21)));
+        assert!(!would_deadlock(p(-23), p(-21)));
+        assert!(would_deadlock(p(-20), Owner::Description(7)), "through an OFD waiter");
+        WAITING.lock().retain(|e| !edges.contains(e));
     }
 }

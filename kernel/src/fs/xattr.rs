@@ -59,7 +59,7 @@ pub fn remove(caller: &dyn Caller, node: &Node, name: &[u8]) -> SysResult<()> {
 /// listxattr(2) returns them.
 pub fn list(caller: &dyn Caller, node: &Node) -> SysResult<Vec<u8>> {
     let Some(disk) = node.disk() else { return Ok(Vec::new()) };
-    let root = caller.effective_ids().0 == 0;
+    let root = caller.privileged();
     let mut out = Vec::new();
     for name in disk.mount().fs().list_xattrs(disk.ino())? {
         if name.starts_with(b"trusted.") && !root {
@@ -74,7 +74,14 @@ pub fn list(caller: &dyn Caller, node: &Node) -> SysResult<Vec<u8>> {
 /// Linux's `xattr_permission` and `cap_inode_setxattr`, in their order.
 fn permission(caller: &dyn Caller, node: &Node, name: &[u8], mask: u32) -> SysResult<()> {
     let write = mask & MAY_WRITE != 0;
-    let root = caller.effective_ids().0 == 0;
+    let root = caller.privileged();
+    // Of system.*, ext2 knows only the ACLs (Linux has no handler for the others there).
+    if name.starts_with(b"system.")
+        && name != b"system.posix_acl_access"
+        && name != b"system.posix_acl_default"
+    {
+        return Err(Errno::ENOTSUP);
+    }
     if name.starts_with(b"security.") || name.starts_with(b"system.") {
         // No check from the VFS; the capability rules want privilege to write security.*.
         return if write && name.starts_with(b"security.") && !root {
@@ -96,7 +103,7 @@ fn permission(caller: &dyn Caller, node: &Node, name: &[u8], mask: u32) -> SysRe
             return Err(if write { Errno::EPERM } else { Errno::ENODATA });
         }
         let meta = node.metadata();
-        let owner = caller.effective_ids().0 == meta.uid;
+        let owner = caller.fs_ids().0 == meta.uid;
         if kind == NodeKind::Dir && meta.perm & 0o1000 != 0 && write && !owner && !root {
             return Err(Errno::EPERM);
         }

@@ -1,7 +1,8 @@
 //! Credentials and the discretionary access check (owner/group/other bits).
 //!
-//! Root (effective UID 0) passes every check except executing a file with no execute bit,
-//! as on Linux without capabilities. A process is in its effective group and its
+//! File access is decided by the filesystem IDs (the effective ones unless setfsuid moved
+//! them): filesystem UID 0 passes every check except executing a file with no execute bit,
+//! as on Linux without capabilities. A process is in its filesystem group and its
 //! supplementary groups. [`Identity`] and [`FsCaller`] are snapshots a process hands out
 //! ([`Process::identity`](super::Process::identity),
 //! [`Process::fs_caller`](super::Process::fs_caller)), so that one check sees one set of IDs.
@@ -90,7 +91,7 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Returns whether the effective IDs and groups grant `mask` on `node`.
+    /// Returns whether the filesystem IDs and groups grant `mask` on `node`.
     pub fn may(&self, node: &Node, mask: u32) -> bool {
         let is_dir = node.kind() == NodeKind::Dir;
         self.creds.may(&self.groups, &node.metadata(), is_dir, mask)
@@ -126,8 +127,12 @@ impl Caller for FsCaller {
     }
 
     /// The filesystem IDs, which own new files and decide ownership checks.
-    fn effective_ids(&self) -> (u32, u32) {
+    fn fs_ids(&self) -> (u32, u32) {
         (self.identity.creds.fsuid, self.identity.creds.fsgid)
+    }
+
+    fn privileged(&self) -> bool {
+        self.identity.creds.euid == 0
     }
 
     fn umask(&self) -> u32 {

@@ -444,7 +444,7 @@ impl Process {
     /// What closing a descriptor does besides dropping it, once the table is unlocked: this
     /// process's record locks on the file go, whichever descriptor held them (POSIX's rule,
     /// Linux's `locks_remove_posix` in `filp_close`).
-    pub fn closed(&self, files: impl IntoIterator<Item = Arc<dyn FileLike>>) {
+    pub fn release_locks_after_close(&self, files: impl IntoIterator<Item = Arc<dyn FileLike>>) {
         for file in files {
             if let Some(node) = file.node() {
                 let node = Arc::as_ptr(node) as usize;
@@ -760,7 +760,7 @@ impl Process {
     /// dispositions, keep-caps (and non-dumpability), and the POSIX timers.
     pub fn reset_for_exec(&self) {
         let closed = self.files.lock().close_on_exec();
-        self.closed(closed);
+        self.release_locks_after_close(closed);
         self.signals.lock().reset_for_exec();
         self.attrs.lock().reset_for_exec();
         *self.posix_timers.lock() = Default::default();

@@ -49,7 +49,7 @@ pub fn sys_creat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// close(2).
 pub fn sys_close(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let file = ctx.process.remove_file(fd_arg(a[0]))?;
-    ctx.process.closed([file]);
+    ctx.process.release_locks_after_close([file]);
     Ok(0)
 }
 
@@ -111,7 +111,7 @@ pub fn sys_dup2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         files.insert_at(new, f, false).map(Some)
     })?;
-    ctx.process.closed(replaced.flatten());
+    ctx.process.release_locks_after_close(replaced.flatten());
     Ok(new as u64)
 }
 
@@ -125,7 +125,7 @@ pub fn sys_dup3(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         let f = files.get(old)?;
         files.insert_at(new, f, flags != 0)
     })?;
-    ctx.process.closed(replaced);
+    ctx.process.release_locks_after_close(replaced);
     Ok(new as u64)
 }
 
@@ -193,13 +193,15 @@ fn async_io_command(ctx: &SyscallCtx, a: [u64; 6]) -> Option<SysResult<u64>> {
         return None;
     }
     let file = match file(ctx, fd_arg(a[0])) {
+        Ok(file) if file.flags().contains(OpenFlags::PATH) => return Some(Err(Errno::EBADF)),
         Ok(file) => file,
         Err(e) => return Some(Err(e)),
     };
     Some((|| match a[1] {
         F_SETSIG => {
-            // Linux's valid_signal: 0 (SIGIO) to 64.
-            let signal = u32::try_from(a[2]).ok().filter(|&s| s <= 64).ok_or(Errno::EINVAL)?;
+            // Linux's valid_signal on the int argument: 0 (SIGIO) to 64.
+            let signal =
+                u32::try_from(a[2] as i32).ok().filter(|&s| s <= 64).ok_or(Errno::EINVAL)?;
             async_owner::update(&file, |o| o.signal = signal);
             Ok(0)
         }
@@ -281,19 +283,25 @@ pub fn sys_flock(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const LOCK_EX: u64 = 2;
     const LOCK_NB: u64 = 4;
     const LOCK_UN: u64 = 8;
-    let f = file(ctx, fd_arg(a[0]))?;
-    let request = match a[1] & !LOCK_NB {
+    // Linux's order: the command, then the descriptor, then its open mode.
+    let request = match a[1] as u32 as u64 & !LOCK_NB {
         LOCK_SH => Request::Shared,
         LOCK_EX => Request::Exclusive,
         LOCK_UN => Request::Unlock,
         _ => return Err(Errno::EINVAL),
     };
-    let node = f.node().ok_or(Errno::EINVAL)?;
-    let stat = f.stat();
-    let key = FileKey { node: Arc::as_ptr(node) as usize, dev: stat.dev, ino: stat.ino };
+    let f = file(ctx, fd_arg(a[0]))?;
+    // Neither readable nor writable: an O_PATH descriptor, which locks nothing.
+    if request != Request::Unlock && !f.flags().readable() && !f.flags().writable() {
+        return Err(Errno::EBADF);
+    }
+    if f.flags().contains(OpenFlags::PATH) {
+        return Err(Errno::EBADF);
+    }
+    let key = FileKey::of(&f).ok_or(Errno::EINVAL)?;
     // The description's identity: the address of the open file, shared by dup and fork.
     let holder = Arc::as_ptr(&f) as *const u8 as usize;
-    flock(key, holder, ctx.process.pid(), request, a[1] & LOCK_NB != 0)?;
+    flock(&key, holder, ctx.process.pid(), request, a[1] & LOCK_NB != 0)?;
     Ok(0)
 }
 
@@ -310,7 +318,7 @@ pub fn sys_close_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let closed = ctx
         .process
         .with_files(|files| files.close_range(first as usize, last as usize, cloexec_only));
-    ctx.process.closed(closed);
+    ctx.process.release_locks_after_close(closed);
     Ok(0)
 }
 

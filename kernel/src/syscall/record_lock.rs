@@ -8,8 +8,8 @@ use alloc::sync::Arc;
 use super::SyscallCtx;
 use super::fs::fd_arg;
 use crate::error::{Errno, SysResult};
-use crate::fs::FileLike;
 use crate::fs::record_lock::{self, FileKey, Kind, OFFSET_MAX, Owner};
+use crate::fs::{FileLike, OpenFlags};
 
 const F_GETLK: u64 = 5;
 const F_SETLK: u64 = 6;
@@ -47,64 +47,78 @@ pub fn fcntl_lock(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let l_len = i64::from_le_bytes(raw[16..24].try_into().map_err(|_| Errno::EINVAL)?);
     let l_pid = i32::from_le_bytes(raw[24..28].try_into().map_err(|_| Errno::EINVAL)?);
     let ofd = matches!(cmd, F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW);
-    if ofd && l_pid != 0 {
-        return Err(Errno::EINVAL);
+    // An O_PATH descriptor holds no file open for locking (Linux's fdget skips it).
+    if file.flags().contains(OpenFlags::PATH) {
+        return Err(Errno::EBADF);
     }
     // Files of the VFS hold locks. Linux also locks pipes and sockets; here they answer
     // EINVAL (nothing seen to lock them).
-    let Some(node) = file.node() else { return Err(Errno::EINVAL) };
-    let stat = file.stat();
-    let key = FileKey { node: Arc::as_ptr(node) as usize, dev: stat.dev, ino: stat.ino };
+    let key = FileKey::of(&file).ok_or(Errno::EINVAL)?;
     let owner = if ofd {
         // The description's identity, as flock's: shared by dup and fork.
         Owner::Description(Arc::as_ptr(&file) as *const u8 as usize)
     } else {
         Owner::Process(ctx.process.pid())
     };
-    let (start, end) = range(&file, l_whence, l_start, l_len)?;
-    match cmd {
-        F_GETLK | F_OFD_GETLK => {
-            let kind = match l_type {
-                F_RDLCK => Kind::Read,
-                F_WRLCK => Kind::Write,
-                _ => return Err(Errno::EINVAL),
-            };
-            match record_lock::test(key, owner, kind, start, end) {
-                // Only the type changes when nothing is in the way, as on Linux.
-                None => raw[0..2].copy_from_slice(&F_UNLCK.to_le_bytes()),
-                Some(lock) => {
-                    let t = if lock.kind == Kind::Write { F_WRLCK } else { F_RDLCK };
-                    let len = if lock.end == OFFSET_MAX { 0 } else { lock.end - lock.start + 1 };
-                    let pid = match lock.owner {
-                        Owner::Process(_) => lock.pid,
-                        Owner::Description(_) => -1,
-                    };
-                    raw[0..2].copy_from_slice(&t.to_le_bytes());
-                    raw[2..4].copy_from_slice(&SEEK_SET.to_le_bytes());
-                    raw[8..16].copy_from_slice(&lock.start.to_le_bytes());
-                    raw[16..24].copy_from_slice(&len.to_le_bytes());
-                    raw[24..28].copy_from_slice(&pid.to_le_bytes());
-                }
-            }
-            ctx.mem().write(a[2], &raw)?;
-            Ok(0)
+    let type_of = |t: i16| match t {
+        F_RDLCK => Ok(Some(Kind::Read)),
+        F_WRLCK => Ok(Some(Kind::Write)),
+        F_UNLCK => Ok(None),
+        _ => Err(Errno::EINVAL),
+    };
+    if matches!(cmd, F_GETLK | F_OFD_GETLK) {
+        // Linux's fcntl_getlk: the type, the range, then an OFD request's l_pid.
+        let kind = type_of(l_type)?.ok_or(Errno::EINVAL)?;
+        let (start, end) = range(&file, l_whence, l_start, l_len)?;
+        if ofd && l_pid != 0 {
+            return Err(Errno::EINVAL);
         }
-        _ => {
-            let flags = file.flags();
-            let kind = match l_type {
-                F_RDLCK if !flags.readable() => return Err(Errno::EBADF),
-                F_WRLCK if !flags.writable() => return Err(Errno::EBADF),
-                F_RDLCK => Some(Kind::Read),
-                F_WRLCK => Some(Kind::Write),
-                F_UNLCK => None,
-                _ => return Err(Errno::EINVAL),
-            };
-            let wait = matches!(cmd, F_SETLKW | F_OFD_SETLKW);
-            let pid = ctx.process.pid();
-            record_lock::set(key, owner, pid, kind, start, end, wait)?;
-            Ok(0)
+        match record_lock::test(&key, owner, kind, start, end) {
+            // Only the type changes when nothing is in the way, as on Linux.
+            None => raw[0..2].copy_from_slice(&F_UNLCK.to_le_bytes()),
+            Some(lock) => {
+                let t = if lock.kind == Kind::Write { F_WRLCK } else { F_RDLCK };
+                let len = if lock.end == OFFSET_MAX { 0 } else { lock.end - lock.start + 1 };
+                let pid = match lock.owner {
+                    Owner::Process(_) => lock.pid,
+                    Owner::Description(_) => -1,
+                };
+                raw[0..2].copy_from_slice(&t.to_le_bytes());
+                raw[2..4].copy_from_slice(&SEEK_SET.to_le_bytes());
+                raw[8..16].copy_from_slice(&lock.start.to_le_bytes());
+                raw[16..24].copy_from_slice(&len.to_le_bytes());
+                raw[24..28].copy_from_slice(&pid.to_le_bytes());
+            }
+        }
+        ctx.mem().write(a[2], &raw)?;
+        return Ok(0);
+    }
+    // Linux's fcntl_setlk: the range, the type, the open mode, then an OFD l_pid.
+    let (start, end) = range(&file, l_whence, l_start, l_len)?;
+    let kind = type_of(l_type)?;
+    let flags = file.flags();
+    match kind {
+        Some(Kind::Read) if !flags.readable() => return Err(Errno::EBADF),
+        Some(Kind::Write) if !flags.writable() => return Err(Errno::EBADF),
+        _ => {}
+    }
+    if ofd && l_pid != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let wait = matches!(cmd, F_SETLKW | F_OFD_SETLKW);
+    let pid = ctx.process.pid();
+    record_lock::set(&key, owner, pid, kind, start, end, wait)?;
+    // Another thread may have closed the descriptor while this one slept: the close found
+    // nothing to release, so the lock just placed would outlive every descriptor. Undo it,
+    // as Linux's fcntl_setlk does.
+    if kind.is_some() && !ofd {
+        let same = ctx.process.with_files(|files| files.get(fd_arg(a[0])).ok());
+        if !same.is_some_and(|f| Arc::ptr_eq(&f, &file)) {
+            record_lock::set(&key, owner, pid, None, start, end, false)?;
+            return Err(Errno::EBADF);
         }
     }
+    Ok(0)
 }
 
 /// The inclusive byte range `struct flock` names, as Linux's `flock_to_posix_lock`:

@@ -200,10 +200,15 @@ pub fn sys_getcpu(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-/// iopl(2): a level above 3 is EINVAL; any other is EPERM, even for root: a confidential
-/// guest gives no program the host's I/O ports.
+/// iopl(2): a level above 3 is EINVAL; level 0, the one every process has, is kept; any
+/// other is EPERM, even for root: a confidential guest gives no program the host's I/O
+/// ports.
 pub fn sys_iopl(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if a[0] as u32 > 3 { Err(Errno::EINVAL) } else { Err(Errno::EPERM) }
+    match a[0] as u32 {
+        0 => Ok(0),
+        1..=3 => Err(Errno::EPERM),
+        _ => Err(Errno::EINVAL),
+    }
 }
 
 /// ioperm(2): a range past port 65535 is EINVAL; turning ports off is allowed (none is

@@ -25,7 +25,14 @@ const XATTR_REPLACE: u64 = 2;
 fn target(ctx: &SyscallCtx, arg: u64, first: u64) -> SysResult<Arc<Node>> {
     let nr = ctx.user.context().syscall_number();
     match nr - first {
-        2 => file(ctx, fd_arg(arg))?.node().cloned().ok_or(Errno::ENOTSUP),
+        2 => {
+            let file = file(ctx, fd_arg(arg))?;
+            // An O_PATH descriptor names no open file here (Linux's fdget skips it).
+            if file.flags().contains(crate::fs::OpenFlags::PATH) {
+                return Err(Errno::EBADF);
+            }
+            file.node().cloned().ok_or(Errno::ENOTSUP)
+        }
         form => {
             let path = path_arg(ctx, arg)?;
             path::resolve(&ctx.process.start(), &path, form == 0)
@@ -34,22 +41,24 @@ fn target(ctx: &SyscallCtx, arg: u64, first: u64) -> SysResult<Arc<Node>> {
 }
 
 fn name_arg(ctx: &SyscallCtx, addr: u64) -> SysResult<Vec<u8>> {
-    let name = match ctx.mem().read_cstring(addr, NAME_MAX) {
+    let name = match ctx.mem().read_cbytes(addr, NAME_MAX) {
         Err(Errno::ENAMETOOLONG) => return Err(Errno::ERANGE),
         other => other?,
     };
     if name.is_empty() {
         return Err(Errno::ERANGE);
     }
-    Ok(name.into_bytes())
+    Ok(name)
 }
 
 /// setxattr(2), lsetxattr(2), fsetxattr(2).
 pub fn sys_setxattr(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let mode = match a[4] {
+    let mode = match a[4] as u32 as u64 {
         0 => XattrMode::Any,
         XATTR_CREATE => XattrMode::Create,
         XATTR_REPLACE => XattrMode::Replace,
+        // Both: EEXIST if it exists, ENODATA if not, as Linux's checks in that order give.
+        f if f == XATTR_CREATE | XATTR_REPLACE => XattrMode::Neither,
         _ => return Err(Errno::EINVAL),
     };
     let name = name_arg(ctx, a[1])?;

@@ -546,6 +546,8 @@ impl TerminalFile {
 
 impl Drop for TerminalFile {
     fn drop(&mut self) {
+        let description = self as *const Self as *const u8 as usize;
+        crate::fs::file::release_description_locks(&self.node, description);
         if let End::PtySlave(pty) = &self.end {
             pty.slave_closed();
         }
