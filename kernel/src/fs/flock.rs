@@ -106,13 +106,8 @@ pub fn proc_lines(out: &mut String, first: usize) -> usize {
     for h in locks.values() {
         let writers = h.exclusive.iter().map(|&(_, pid)| ("WRITE", pid));
         for (kind, pid) in writers.chain(h.shared.iter().map(|&(_, pid)| ("READ", pid))) {
-            let dev = h.key.dev as u32;
-            let (major, minor) = (super::devfs::major(dev), super::devfs::minor(dev));
-            let ino = h.key.ino;
-            let _ = writeln!(
-                out,
-                "{n}: FLOCK  ADVISORY  {kind} {pid} {major:02x}:{minor:02x}:{ino} 0 EOF"
-            );
+            let name = h.key.proc_name();
+            let _ = writeln!(out, "{n}: FLOCK  ADVISORY  {kind} {pid} {name} 0 EOF");
             n += 1;
         }
     }

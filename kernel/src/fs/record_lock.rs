@@ -56,6 +56,13 @@ impl FileKey {
     pub fn id(&self) -> usize {
         node_id(&self.node)
     }
+
+    /// The file as `/proc/locks` names it: `MAJ:MIN:INO`, the numbers in hex but the inode.
+    pub fn proc_name(&self) -> String {
+        let dev = self.dev as u32;
+        let (major, minor) = (super::devfs::major(dev), super::devfs::minor(dev));
+        alloc::format!("{major:02x}:{minor:02x}:{}", self.ino)
+    }
 }
 
 /// A node's address, as the lock tables know it.
@@ -324,13 +331,8 @@ pub fn proc_lines(out: &mut String, first: usize) -> usize {
                 Owner::Description(_) => ("OFDLCK", -1),
             };
             let kind = if l.kind == Kind::Write { "WRITE" } else { "READ" };
-            let dev = file.key.dev as u32;
-            let (major, minor) = (crate::fs::devfs::major(dev), crate::fs::devfs::minor(dev));
-            let _ = write!(
-                out,
-                "{n}: {class} ADVISORY  {kind} {pid} {major:02x}:{minor:02x}:{} {} ",
-                file.key.ino, l.start
-            );
+            let name = file.key.proc_name();
+            let _ = write!(out, "{n}: {class} ADVISORY  {kind} {pid} {name} {} ", l.start);
             let _ =
                 if l.end == OFFSET_MAX { writeln!(out, "EOF") } else { writeln!(out, "{}", l.end) };
             n += 1;

@@ -97,30 +97,32 @@ pub fn sys_setgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     })
 }
 
-/// setfsuid(2): returns the filesystem UID it had; changes it to `uid` if that is the
-/// real, effective, saved or filesystem UID, or the caller is privileged (Linux answers
-/// every call, even a refused one or `-1`, with the old value).
-pub fn sys_setfsuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let uid = a[0] as u32;
-    Ok(u64::from(ctx.process.update_creds(|c| {
-        let old = c.fsuid;
-        if uid != u32::MAX && (c.euid == 0 || [c.ruid, c.euid, c.suid, c.fsuid].contains(&uid)) {
-            c.fsuid = uid;
-        }
-        old
-    })))
+/// setfsuid/setfsgid's rule on one set of IDs (real, effective, saved, filesystem): the
+/// filesystem ID becomes `id` if that is one of the four or the caller is privileged; `-1`
+/// only asks. Returns the ID it had (Linux answers every call, even a refused one, with it).
+fn set_fs_id(ids: (u32, u32, u32, &mut u32), id: u32, privileged: bool) -> u64 {
+    let (real, effective, saved, fs) = ids;
+    let old = *fs;
+    if id != u32::MAX && (privileged || [real, effective, saved, old].contains(&id)) {
+        *fs = id;
+    }
+    u64::from(old)
 }
 
-/// setfsgid(2), as setfsuid for the group.
+/// setfsuid(2).
+pub fn sys_setfsuid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    Ok(ctx.process.update_creds(|c| {
+        let privileged = c.euid == 0;
+        set_fs_id((c.ruid, c.euid, c.suid, &mut c.fsuid), a[0] as u32, privileged)
+    }))
+}
+
+/// setfsgid(2).
 pub fn sys_setfsgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let gid = a[0] as u32;
-    Ok(u64::from(ctx.process.update_creds(|c| {
-        let old = c.fsgid;
-        if gid != u32::MAX && (c.euid == 0 || [c.rgid, c.egid, c.sgid, c.fsgid].contains(&gid)) {
-            c.fsgid = gid;
-        }
-        old
-    })))
+    Ok(ctx.process.update_creds(|c| {
+        let privileged = c.euid == 0;
+        set_fs_id((c.rgid, c.egid, c.sgid, &mut c.fsgid), a[0] as u32, privileged)
+    }))
 }
 
 /// Applies setreuid/setregid rules to one (real, effective, saved) triple. Unprivileged, the
