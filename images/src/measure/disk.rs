@@ -7,7 +7,7 @@
 //! `/.cocoon/container`, and the program it names, found on the spec's `PATH`.
 
 use ext2::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, VolumeIdentity};
-use ext2::{BlockDevice, FileType, Filesystem, InodeNo, IoError};
+use ext2::{FileType, Filesystem, InodeNo};
 use guest_image::container::{ContainerSpec, MAX_SPEC_LEN, SPEC_PATH};
 use guest_image::verity::{BLOCK_SIZE, VerityParams, build_tree};
 
@@ -22,6 +22,18 @@ use crate::rootfs::resolve::{Node, resolve};
 /// not the one the command line names, no container spec, an entrypoint the disk lacks.
 pub fn kernel_events(disk: &[u8], cmdline: &str) -> Result<Vec<Event>, String> {
     let verity = check_cmdline(cmdline)?;
+    events_for_checked(disk, cmdline, &verity)
+}
+
+/// [`kernel_events`] for a command line [`check_cmdline`] accepted, with what it returned.
+///
+/// # Errors
+/// What is wrong with the disk.
+pub fn events_for_checked(
+    disk: &[u8],
+    cmdline: &str,
+    verity: &VerityParams,
+) -> Result<Vec<Event>, String> {
     let data_len = usize::try_from(verity.data_blocks)
         .ok()
         .and_then(|n| n.checked_mul(BLOCK_SIZE))
@@ -129,37 +141,16 @@ pub fn check_cmdline(cmdline: &str) -> Result<VerityParams, String> {
         .map_err(|what| format!("the command line's {what} is malformed"))
 }
 
-/// The disk's bytes, read-only, for the ext2 crate.
-struct ReadOnlyDisk<'a>(&'a [u8]);
-
-impl BlockDevice for ReadOnlyDisk<'_> {
-    fn size(&self) -> u64 {
-        self.0.len() as u64
-    }
-
-    fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), IoError> {
-        let err = IoError { offset, len: buf.len() };
-        let start = usize::try_from(offset).map_err(|_| err)?;
-        let bytes = start.checked_add(buf.len()).and_then(|end| self.0.get(start..end));
-        buf.copy_from_slice(bytes.ok_or(err)?);
-        Ok(())
-    }
-
-    fn write(&mut self, offset: u64, buf: &[u8]) -> Result<(), IoError> {
-        Err(IoError { offset, len: buf.len() })
-    }
-}
-
 /// A built disk's filesystem, read-only.
 struct DiskFiles<'a> {
-    fs: Filesystem<ReadOnlyDisk<'a>>,
+    fs: Filesystem<&'a [u8]>,
     /// The filesystem's size in bytes.
     len: u64,
 }
 
 impl<'a> DiskFiles<'a> {
     fn open(data: &'a [u8]) -> Result<Self, String> {
-        let fs = Filesystem::open_read_only(ReadOnlyDisk(data))
+        let fs = Filesystem::open_read_only(data)
             .map_err(|e| format!("the disk's filesystem does not mount: {e:?}"))?;
         Ok(Self { fs, len: data.len() as u64 })
     }

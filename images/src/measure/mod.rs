@@ -69,11 +69,12 @@ pub fn kernel_boot(image: &Path) -> Result<KernelBoot, String> {
     let path = image.join("cmdline");
     let cmdline = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let cmdline = cmdline.strip_suffix('\n').unwrap_or(&cmdline).to_string();
-    disk::check_cmdline(&cmdline).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Checked first and on its own, so that its faults name the cmdline file.
+    let verity = disk::check_cmdline(&cmdline).map_err(|e| format!("{}: {e}", path.display()))?;
     let path = image.join("rootfs.ext2");
     let disk = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let events =
-        disk::kernel_events(&disk, &cmdline).map_err(|e| format!("{}: {e}", path.display()))?;
+    let events = disk::events_for_checked(&disk, &cmdline, &verity)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(KernelBoot { cmdline, events })
 }
 

@@ -83,7 +83,7 @@ pub fn check_snp_firmware(image: &[u8]) -> Result<(), String> {
         .ok_or("the firmware's GUIDed table has no SEV metadata entry (not an SEV build?)")?;
     let offset = entry
         .get(..4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .map(|b| le32(b, 0))
         .ok_or("the SEV metadata entry is shorter than its 4-byte offset")?;
     // The crate reads the offset as an i32 and subtracts it from the length.
     let at = usize::try_from(offset)
@@ -93,7 +93,6 @@ pub fn check_snp_firmware(image: &[u8]) -> Result<(), String> {
         .ok_or_else(|| format!("the SEV metadata offset {offset:#x} is outside the image"))?;
     let header =
         image.get(at..at + SEV_METADATA_HEADER).ok_or("the SEV metadata header is cut off")?;
-    let le32 = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
     if &header[..4] != b"ASEV" {
         return Err(format!("no ASEV metadata header at {at:#x}"));
     }
@@ -115,4 +114,9 @@ pub fn check_snp_firmware(image: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The little-endian u32 at `at` of `b` (the caller checked that it fits).
+pub(super) fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }

@@ -24,6 +24,8 @@
 
 use sha2::{Digest as _, Sha384};
 
+use super::ovmf::le32;
+
 /// The table entry holding the TDX metadata's offset from the end of the image,
 /// `e47a6535-984a-4798-865e-4685a7bf8ec2`.
 const TDX_METADATA_OFFSET_GUID: [u8; 16] = [
@@ -71,7 +73,7 @@ pub fn sections(image: &[u8]) -> Result<Vec<TdvfSection>, String> {
     // QEMU (hw/i386/tdvf.c) reads the offset from the entry's first four bytes.
     let offset = entry
         .get(..4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .map(|b| le32(b, 0))
         .ok_or("the TDX metadata entry is shorter than its 4-byte offset")?;
     let at = image
         .len()
@@ -187,10 +189,6 @@ fn operation_block(name: &[u8], gpa: u64) -> [u8; 128] {
     block[..name.len()].copy_from_slice(name);
     block[16..24].copy_from_slice(&gpa.to_le_bytes());
     block
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 fn le64(b: &[u8], at: usize) -> u64 {

@@ -62,6 +62,24 @@ impl BlockDevice for alloc::vec::Vec<u8> {
     }
 }
 
+/// An image held in memory that must not change (a disk checked against a hash before it
+/// is read): every write fails.
+impl BlockDevice for &[u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), IoError> {
+        let r = range_in(offset, buf.len(), self.len())?;
+        buf.copy_from_slice(&self[r]);
+        Ok(())
+    }
+
+    fn write(&mut self, offset: u64, buf: &[u8]) -> Result<(), IoError> {
+        Err(IoError { offset, len: buf.len() })
+    }
+}
+
 /// Lets a caller keep ownership of its device while a filesystem uses it.
 impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
     fn size(&self) -> u64 {
