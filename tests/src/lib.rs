@@ -17,6 +17,7 @@ pub mod measured_boot;
 pub mod net_clients;
 pub mod net_services;
 pub mod power_cut;
+pub mod probes;
 pub mod qemu;
 pub mod reference;
 pub mod secret_release;

@@ -9,9 +9,10 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use tests::host_checks;
+use tests::probes::{self, PROBES};
 use tests::qemu::{BootOutcome, BootSpec, Disk, boot};
 
 const BANNER: &str = "cocoon 0.1.0: booted via";
@@ -131,156 +132,14 @@ fn main() -> ExitCode {
         "console flood: 64 KiB typed at once is capped, and the shell survives",
         console_flood(&elf, &initramfs),
     );
-    record(
-        "busybox workout matches Linux 6.1 byte for byte",
-        reference(&elf, "tests/ref/busybox-basics.sh", &[]),
-    );
-    record(
-        "errno probe (bad pointers, fds, flags) matches Linux 6.1",
-        reference(&elf, "tests/ref/errno.sh", &["tests/ref/errno.c"]),
-    );
-    record(
-        "pthreads probe (clone threads, futex, join) matches Linux 6.1",
-        reference(&elf, "tests/ref/threads.sh", &["tests/ref/threads.c"]),
-    );
-    record(
-        "FIFO, eventfd, epoll and timerfd probe matches Linux 6.1",
-        reference(&elf, "tests/ref/events.sh", &["tests/ref/events.c"]),
-    );
-    record(
-        "System V shared memory probe (keys, attach at addresses, fork, IPC_STAT/SET/RMID while \
-         attached, SHM_INFO, /proc/sysvipc/shm) matches Linux 6.1",
-        reference(&elf, "tests/ref/sysvshm.sh", &["tests/ref/sysvshm.c"]),
-    );
-    record(
-        "record-lock probe (fcntl POSIX and OFD locks: conflicts, splits, whence, EINVAL/\
-         EOVERFLOW/EBADF, release on any close, F_SETLKW, EDEADLK, EINTR, /proc/locks) matches \
-         Linux 6.1",
-        reference(&elf, "tests/ref/locks.sh", &["tests/ref/locks.c"]),
-    );
-    record(
-        "extended-attribute probe on an ext2 disk (set/get/list/remove, the l- and f- forms, \
-         flags, sizes, namespaces, an unprivileged caller, tmpfs) matches Linux 6.1",
-        reference_with(&elf, "tests/ref/xattr.sh", &["tests/ref/xattr.c"], &[], RefDisk::Ext2),
-    );
-    record(
-        "small-calls probe (personality, getcpu, iopl/ioperm, setfsuid/setfsgid, chroot) \
-         matches Linux 6.1",
-        reference(&elf, "tests/ref/smallcalls.sh", &["tests/ref/smallcalls.c"]),
-    );
-    record(
-        "memory-locking probe (mlock/munlock/mlock2/mlockall, VmLck, holes, RLIMIT_MEMLOCK) \
-         matches Linux 6.1",
-        reference(&elf, "tests/ref/mlock.sh", &["tests/ref/mlock.c"]),
-    );
-    record(
-        "mremap and sigtimedwait probe matches Linux 6.1",
-        reference(&elf, "tests/ref/sigmem.sh", &["tests/ref/sigmem.c"]),
-    );
-    record(
-        "edge-of-range argument probe (centuries-long timeouts, wrapping ranges and stacks) \
-         matches Linux 6.1",
-        reference(&elf, "tests/ref/extremes.sh", &["tests/ref/extremes.c"]),
-    );
-    record(
-        "permission probe (uid/gid/mode, sticky, setuid) matches Linux 6.1",
-        reference(&elf, "tests/ref/perms.sh", &["tests/ref/perms.c"]),
-    );
-    record(
-        "file-operations probe (flock, pipe sizes, close_range, copy_file_range, splice, memfd, \
-         RLIMIT_NOFILE) matches Linux 6.1",
-        reference(&elf, "tests/ref/fileops.sh", &["tests/ref/fileops.c"]),
-    );
-    record(
-        "signal-target probe (SIGCONT/SIGSTOP/SIGKILL to self, children, stopped ones, thread and \
-         process groups, init; permissions) matches Linux 6.1",
-        reference(&elf, "tests/ref/sigtargets.sh", &["tests/ref/sigtargets.c"]),
-    );
-    record(
-        "running-out probe (address space, memory and the OOM killer, threads, argument space) \
-         matches Linux 6.1",
-        reference(&elf, "tests/ref/oom.sh", &["tests/ref/oom.c"]),
-    );
-    record(
-        "pidfd and /proc probe (pidfd_open, poll, pidfd_send_signal, waitid P_PIDFD, the exe link) \
-         matches Linux 6.1",
-        reference(&elf, "tests/ref/pidfd.sh", &["tests/ref/pidfd.c"]),
-    );
-    record(
-        "virtio disk probe (/dev/vda: stat, BLK* ioctls, seeks, reads and writes across sectors \
-         and the end, sha256 of the contents) matches Linux 6.1",
-        reference_with(&elf, "tests/ref/vdisk.sh", &["tests/ref/vdisk.c"], &[], RefDisk::Pattern),
-    );
-    record(
-        "ext2 workload (mount, create, append, rename, link, truncate, sparse and 200 MB files, \
-         unlink while open, shared mappings coherent with read/write in memory and on disk, \
-         sync, umount, read-only remount) matches Linux 6.1, and e2fsck and debugfs find the \
-         same clean tree on both disks",
-        reference_with(&elf, "tests/ref/ext2.sh", &["tests/ref/pagecache.c"], &[], RefDisk::Ext2),
-    );
+    for probe in PROBES {
+        record(probe.what, probes::check(&elf, probe));
+    }
     record(
         "unclean power-off: QEMU killed (SIGKILL) right after fsync returns on an ext2 disk, \
          and again after unsynced writes outgrew the cache; e2fsck -fy, then -fn clean, and the \
          fsynced files and new directory read back intact (Linux 6.1 too)",
         tests::power_cut::run(&std::env::current_dir().expect("a current directory"), &elf),
-    );
-    record(
-        "Unix socket probe (pairs, bind/connect/accept, SCM_RIGHTS, errnos) matches Linux 6.1",
-        reference(&elf, "tests/ref/sockets.sh", &["tests/ref/sockets.c"]),
-    );
-    record(
-        "inet socket probe over loopback (TCP listen/connect/accept/echo, non-blocking connect, \
-         ECONNREFUSED, EADDRINUSE, shutdown, EPIPE/SIGPIPE, resets; UDP send/recv, MSG_PEEK, \
-         MSG_TRUNC, the connected filter; names, options, timeouts, poll/epoll) matches Linux 6.1",
-        reference(&elf, "tests/ref/inet.sh", &["tests/ref/inet.c"]),
-    );
-    record(
-        "server-sockets probe (a dual-stack [::] listener holds the IPv4 port; a refused \
-         non-blocking connect under epoll: EPOLLOUT|ERR|HUP, then ECONNREFUSED and EPIPE) \
-         matches Linux 6.1",
-        reference(&elf, "tests/ref/servers.sh", &["tests/ref/servers.c"]),
-    );
-    record(
-        "network configuration probe on a virtio NIC (iproute2's and busybox's ip, ifconfig, \
-         route, /proc/net; addresses, links up and down, routes; interface ioctls and rtnetlink \
-         errnos; DNS through slirp) matches Linux 6.1",
-        reference_with(
-            &elf,
-            "tests/ref/netconf.sh",
-            &["tests/ref/netconf.c"],
-            &["/usr/sbin/ip"],
-            RefDisk::Nic,
-        ),
-    );
-    record(
-        "hostile-CPU probe (DF/AC across copies, faults and signals; single-step over SYSCALL; \
-         int3, int N, int 0x80; segment loads; XMM/x87 across signals, fork and edited frames) \
-         matches Linux 6.1",
-        reference(&elf, "tests/ref/hostile-cpu.sh", &["tests/ref/hostile-cpu.c"]),
-    );
-    record(
-        "hostile-pointer probe (kernel and non-canonical addresses in syscall arguments, iovecs, \
-         msghdrs, execve vectors; garbage and edited sigreturn frames) matches Linux 6.1",
-        reference(&elf, "tests/ref/hostile-ptr.sh", &["tests/ref/hostile-ptr.c"]),
-    );
-    record(
-        "hostile-ELF probe (a few hundred corrupted executables: errno, exit or signal) matches \
-         Linux 6.1",
-        reference(&elf, "tests/ref/badelf.sh", &["tests/ref/badelf.c"]),
-    );
-    record(
-        "dynamically linked Debian coreutils match Linux 6.1",
-        reference_with(&elf, "tests/ref/dynamic.sh", &[], DYNAMIC_PROGRAMS, RefDisk::None),
-    );
-    record(
-        "Debian's bash (arrays, process substitution, traps, wait -n) matches Linux 6.1",
-        reference_with(
-            &elf,
-            "tests/ref/bash.sh",
-            &[],
-            &["/usr/bin/bash", "/usr/bin/sort"],
-            RefDisk::None,
-        ),
     );
     for (name, spec, expect) in bad_input_cases(&elf, &scratch) {
         record(&format!("bad boot input: {name}"), expect_banner(&spec, expect));
@@ -527,117 +386,6 @@ fn stack_overflow_path(elf: &Path) -> Result<String, String> {
         return Err(describe_failure(&out, "the run did not end with the failure status"));
     }
     Ok("guard-page fault named as an overflow of task main, backtrace, failure status".into())
-}
-
-/// Debian programs (glibc, dynamically linked) that tests/ref/dynamic.sh runs.
-const DYNAMIC_PROGRAMS: &[&str] = &[
-    "/usr/bin/printf",
-    "/usr/bin/sort",
-    "/usr/bin/md5sum",
-    "/usr/bin/ls",
-    "/usr/bin/cat",
-    "/usr/bin/wc",
-    "/usr/bin/env",
-    "/usr/bin/stat",
-];
-
-fn reference(elf: &Path, script: &str, c_sources: &[&str]) -> Result<String, String> {
-    reference_with(elf, script, c_sources, &[], RefDisk::None)
-}
-
-/// Runs `script` (and its C probes, and Debian `host_programs`) under Linux and ours and
-/// compares the outputs; with `disk`, each kernel gets a fresh 8 MiB pattern disk (sector
-/// `k` starts with `k`) and the image carries Linux's virtio modules.
-fn reference_with(
-    elf: &Path,
-    script: &str,
-    c_sources: &[&str],
-    host_programs: &[&str],
-    disk: RefDisk,
-) -> Result<String, String> {
-    use tests::reference::{build_image_with_host_programs, compile_static_c, judge, linux_kernel};
-    let stem = Path::new(script).file_stem().and_then(|s| s.to_str()).unwrap_or("ref");
-    let work =
-        std::env::current_dir().map_err(|e| e.to_string())?.join("target/reference").join(stem);
-    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    tests::reference::require_probe_source(
-        Path::new(script),
-        &c_sources.iter().map(Path::new).collect::<Vec<_>>(),
-    )?;
-    let image = work.join("image.cpio.gz");
-    let mut binaries = Vec::new();
-    for source in c_sources {
-        let out = work.join(Path::new(source).file_stem().unwrap_or_default());
-        compile_static_c(Path::new(source), &out)?;
-        binaries.push(out);
-    }
-    let refs: Vec<&Path> = binaries.iter().map(|b| b.as_path()).collect();
-    let hosts: Vec<&Path> = host_programs.iter().map(Path::new).collect();
-    let cache = work.join("../../linux");
-    let linux = linux_kernel(&cache).or_else(|first| {
-        // A fresh machine may have no package lists yet.
-        let updated =
-            Command::new("apt-get").args(["update", "-qq"]).status().is_ok_and(|s| s.success());
-        if updated { linux_kernel(&cache) } else { Err(first) }
-    })?;
-    let modules = match disk {
-        RefDisk::None => Vec::new(),
-        RefDisk::Nic => {
-            tests::reference::linux_modules(&linux, &tests::reference::VIRTIO_NET_MODULES)?
-        }
-        RefDisk::Pattern | RefDisk::Ext2 => {
-            tests::reference::linux_modules(&linux, &tests::reference::VIRTIO_BLK_MODULES)?
-        }
-    };
-    build_image_with_host_programs(Path::new(script), &refs, &hosts, &modules, &work, &image)?;
-    // Each kernel gets a fresh copy of the disk: the scripts write to it.
-    if disk == RefDisk::Ext2 {
-        use tests::ext2_disk::{EXT2_BLOCK_SIZE, EXT2_SIZE, prepare_disks};
-        prepare_disks(&work, EXT2_BLOCK_SIZE, EXT2_SIZE, &["linux-disk.img", "our-disk.img"])?;
-    }
-    let fresh_disk = |name: &str| -> Result<Vec<Disk>, String> {
-        let path = work.join(name);
-        match disk {
-            RefDisk::None | RefDisk::Nic => return Ok(Vec::new()),
-            RefDisk::Pattern => tests::reference::write_pattern_disk(&path, 8 << 20)?,
-            RefDisk::Ext2 => {}
-        }
-        Ok(vec![Disk::writable(path)])
-    };
-    let (linux_disks, our_disks) = (fresh_disk("linux-disk.img")?, fresh_disk("our-disk.img")?);
-    let spec = |kernel: &Path, cmdline: &str, disks: Vec<Disk>| BootSpec {
-        initrd: Some(image.clone().into()),
-        timeout: std::time::Duration::from_secs(300),
-        disks,
-        nic: disk == RefDisk::Nic,
-        ..BootSpec::pvh(kernel, cmdline)
-    };
-    let theirs = boot(&spec(&linux, "console=ttyS0 panic=-1 quiet", linux_disks))
-        .map_err(|e| format!("cannot start qemu: {e}"))?;
-    let ours = boot(&spec(elf, "console=ttyS0 quiet", our_disks))
-        .map_err(|e| format!("cannot start qemu: {e}"))?;
-    // Complete runs (script end marker, every C probe's `checks: N`), nothing after the end
-    // marker and a clean power-off on ours, identical text.
-    let verdict = judge(&theirs, &ours, c_sources.len())?;
-    if disk == RefDisk::Ext2 {
-        // And what the two kernels left on their disks: both clean, the same files.
-        tests::ext2_disk::compare_disks(&work.join("linux-disk.img"), &work.join("our-disk.img"))?;
-        return Ok(format!("{verdict}; both disks pass e2fsck -fn and hold the same tree"));
-    }
-    Ok(verdict)
-}
-
-/// The disk a reference run attaches to both kernels.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum RefDisk {
-    None,
-    /// 8 MiB whose sector k starts with k (tests/ref/vdisk.sh).
-    Pattern,
-    /// An mke2fs image of the ext2 workload's tree (tests/ref/ext2.sh).
-    Ext2,
-    /// No disk: a virtio NIC on slirp instead, and Linux's virtio-net modules
-    /// (tests/ref/netconf.sh).
-    Nic,
 }
 
 fn ovmf_with_initrd(bzimage: &Path, scratch: &Path) -> Result<String, String> {

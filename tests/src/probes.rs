@@ -1,0 +1,384 @@
+//! The reference probes: each boots Linux 6.1 and our kernel in the same QEMU with the same
+//! busybox image (a script, the probe's own static C programs, Debian programs copied from the
+//! host with their libraries) and passes when the two outputs are identical. `make test` runs
+//! every entry of [`PROBES`]; `ref-run NAME KERNEL_ELF` runs one and shows the differences.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::qemu::{BootOutcome, BootSpec, Disk, boot};
+use crate::reference::{
+    VIRTIO_BLK_MODULES, VIRTIO_NET_MODULES, build_image_with_host_programs, compile_static_c,
+    judge, linux_kernel, linux_modules, require_probe_source, write_pattern_disk,
+};
+
+/// The device a probe's two kernels get (each its own fresh copy).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RefDisk {
+    /// Neither a disk nor a NIC.
+    None,
+    /// 8 MiB whose sector k starts with k (tests/ref/vdisk.sh); Linux gets its virtio-blk
+    /// modules.
+    Pattern,
+    /// An mke2fs image of the ext2 workload's tree (tests/ref/ext2.sh); afterwards both
+    /// disks must pass e2fsck and hold the same tree.
+    Ext2,
+    /// No disk: a virtio NIC on slirp instead, and Linux's virtio-net modules
+    /// (tests/ref/netconf.sh).
+    Nic,
+}
+
+/// One probe: what it shows (the line `make test` prints) and what it runs.
+pub struct Probe<'a> {
+    /// What a pass shows, as `make test` prints it.
+    pub what: &'a str,
+    /// The busybox script, tests/ref/NAME.sh; NAME names the probe.
+    pub script: &'a str,
+    /// C programs compiled statically and put in /bin under their stem's name.
+    pub c_sources: &'a [&'a str],
+    /// Debian programs from the host, with their shared libraries.
+    pub host_programs: &'a [&'a str],
+    /// The device each kernel gets.
+    pub disk: RefDisk,
+}
+
+impl Probe<'_> {
+    /// The script's stem: the probe's name, and its work directory's.
+    pub fn name(&self) -> &str {
+        Path::new(self.script).file_stem().and_then(|s| s.to_str()).unwrap_or("ref")
+    }
+}
+
+/// Debian programs (glibc, dynamically linked) that tests/ref/dynamic.sh runs.
+const DYNAMIC_PROGRAMS: &[&str] = &[
+    "/usr/bin/printf",
+    "/usr/bin/sort",
+    "/usr/bin/md5sum",
+    "/usr/bin/ls",
+    "/usr/bin/cat",
+    "/usr/bin/wc",
+    "/usr/bin/env",
+    "/usr/bin/stat",
+];
+
+/// Every probe `make test` runs, in order.
+pub const PROBES: &[Probe<'static>] = &[
+    Probe {
+        what: "busybox workout matches Linux 6.1 byte for byte",
+        script: "tests/ref/busybox-basics.sh",
+        c_sources: &[],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "errno probe (bad pointers, fds, flags) matches Linux 6.1",
+        script: "tests/ref/errno.sh",
+        c_sources: &["tests/ref/errno.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "pthreads probe (clone threads, futex, join) matches Linux 6.1",
+        script: "tests/ref/threads.sh",
+        c_sources: &["tests/ref/threads.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "FIFO, eventfd, epoll and timerfd probe matches Linux 6.1",
+        script: "tests/ref/events.sh",
+        c_sources: &["tests/ref/events.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "System V shared memory probe (keys, attach at addresses, fork, IPC_STAT/SET/RMID while \
+             attached, SHM_INFO, /proc/sysvipc/shm) matches Linux 6.1",
+        script: "tests/ref/sysvshm.sh",
+        c_sources: &["tests/ref/sysvshm.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "record-lock probe (fcntl POSIX and OFD locks: conflicts, splits, whence, EINVAL/\
+             EOVERFLOW/EBADF, release on any close, F_SETLKW, EDEADLK, EINTR, /proc/locks) matches \
+             Linux 6.1",
+        script: "tests/ref/locks.sh",
+        c_sources: &["tests/ref/locks.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "extended-attribute probe on an ext2 disk (set/get/list/remove, the l- and f- forms, \
+             flags, sizes, namespaces, an unprivileged caller, tmpfs) matches Linux 6.1",
+        script: "tests/ref/xattr.sh",
+        c_sources: &["tests/ref/xattr.c"],
+        host_programs: &[],
+        disk: RefDisk::Ext2,
+    },
+    Probe {
+        what: "small-calls probe (personality, getcpu, iopl/ioperm, setfsuid/setfsgid, chroot) \
+             matches Linux 6.1",
+        script: "tests/ref/smallcalls.sh",
+        c_sources: &["tests/ref/smallcalls.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "memory-locking probe (mlock/munlock/mlock2/mlockall, VmLck, holes, RLIMIT_MEMLOCK) \
+             matches Linux 6.1",
+        script: "tests/ref/mlock.sh",
+        c_sources: &["tests/ref/mlock.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "mremap and sigtimedwait probe matches Linux 6.1",
+        script: "tests/ref/sigmem.sh",
+        c_sources: &["tests/ref/sigmem.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "edge-of-range argument probe (centuries-long timeouts, wrapping ranges and stacks) \
+             matches Linux 6.1",
+        script: "tests/ref/extremes.sh",
+        c_sources: &["tests/ref/extremes.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "permission probe (uid/gid/mode, sticky, setuid) matches Linux 6.1",
+        script: "tests/ref/perms.sh",
+        c_sources: &["tests/ref/perms.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "file-operations probe (flock, pipe sizes, close_range, copy_file_range, splice, memfd, \
+             RLIMIT_NOFILE) matches Linux 6.1",
+        script: "tests/ref/fileops.sh",
+        c_sources: &["tests/ref/fileops.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "signal-target probe (SIGCONT/SIGSTOP/SIGKILL to self, children, stopped ones, thread and \
+             process groups, init; permissions) matches Linux 6.1",
+        script: "tests/ref/sigtargets.sh",
+        c_sources: &["tests/ref/sigtargets.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "running-out probe (address space, memory and the OOM killer, threads, argument space) \
+             matches Linux 6.1",
+        script: "tests/ref/oom.sh",
+        c_sources: &["tests/ref/oom.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "pidfd and /proc probe (pidfd_open, poll, pidfd_send_signal, waitid P_PIDFD, the exe link) \
+             matches Linux 6.1",
+        script: "tests/ref/pidfd.sh",
+        c_sources: &["tests/ref/pidfd.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "virtio disk probe (/dev/vda: stat, BLK* ioctls, seeks, reads and writes across sectors \
+             and the end, sha256 of the contents) matches Linux 6.1",
+        script: "tests/ref/vdisk.sh",
+        c_sources: &["tests/ref/vdisk.c"],
+        host_programs: &[],
+        disk: RefDisk::Pattern,
+    },
+    Probe {
+        what: "ext2 workload (mount, create, append, rename, link, truncate, sparse and 200 MB files, \
+             unlink while open, shared mappings coherent with read/write in memory and on disk, \
+             sync, umount, read-only remount) matches Linux 6.1, and e2fsck and debugfs find the \
+             same clean tree on both disks",
+        script: "tests/ref/ext2.sh",
+        c_sources: &["tests/ref/pagecache.c"],
+        host_programs: &[],
+        disk: RefDisk::Ext2,
+    },
+    Probe {
+        what: "Unix socket probe (pairs, bind/connect/accept, SCM_RIGHTS, errnos) matches Linux 6.1",
+        script: "tests/ref/sockets.sh",
+        c_sources: &["tests/ref/sockets.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "inet socket probe over loopback (TCP listen/connect/accept/echo, non-blocking connect, \
+             ECONNREFUSED, EADDRINUSE, shutdown, EPIPE/SIGPIPE, resets; UDP send/recv, MSG_PEEK, \
+             MSG_TRUNC, the connected filter; names, options, timeouts, poll/epoll) matches Linux 6.1",
+        script: "tests/ref/inet.sh",
+        c_sources: &["tests/ref/inet.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "server-sockets probe (a dual-stack [::] listener holds the IPv4 port; a refused \
+             non-blocking connect under epoll: EPOLLOUT|ERR|HUP, then ECONNREFUSED and EPIPE) \
+             matches Linux 6.1",
+        script: "tests/ref/servers.sh",
+        c_sources: &["tests/ref/servers.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "network configuration probe on a virtio NIC (iproute2's and busybox's ip, ifconfig, \
+             route, /proc/net; addresses, links up and down, routes; interface ioctls and rtnetlink \
+             errnos; DNS through slirp) matches Linux 6.1",
+        script: "tests/ref/netconf.sh",
+        c_sources: &["tests/ref/netconf.c"],
+        host_programs: &["/usr/sbin/ip"],
+        disk: RefDisk::Nic,
+    },
+    Probe {
+        what: "hostile-CPU probe (DF/AC across copies, faults and signals; single-step over SYSCALL; \
+             int3, int N, int 0x80; segment loads; XMM/x87 across signals, fork and edited frames) \
+             matches Linux 6.1",
+        script: "tests/ref/hostile-cpu.sh",
+        c_sources: &["tests/ref/hostile-cpu.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "hostile-pointer probe (kernel and non-canonical addresses in syscall arguments, iovecs, \
+             msghdrs, execve vectors; garbage and edited sigreturn frames) matches Linux 6.1",
+        script: "tests/ref/hostile-ptr.sh",
+        c_sources: &["tests/ref/hostile-ptr.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "hostile-ELF probe (a few hundred corrupted executables: errno, exit or signal) matches \
+             Linux 6.1",
+        script: "tests/ref/badelf.sh",
+        c_sources: &["tests/ref/badelf.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "dynamically linked Debian coreutils match Linux 6.1",
+        script: "tests/ref/dynamic.sh",
+        c_sources: &[],
+        host_programs: DYNAMIC_PROGRAMS,
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "Debian's bash (arrays, process substitution, traps, wait -n) matches Linux 6.1",
+        script: "tests/ref/bash.sh",
+        c_sources: &[],
+        host_programs: &["/usr/bin/bash", "/usr/bin/sort"],
+        disk: RefDisk::None,
+    },
+];
+
+/// The probe named `name` (its script's stem).
+pub fn find(name: &str) -> Option<&'static Probe<'static>> {
+    PROBES.iter().find(|p| p.name() == name)
+}
+
+/// Runs `probe` under both kernels in target/reference/NAME and judges the outputs.
+pub fn check(elf: &Path, probe: &Probe) -> Result<String, String> {
+    let work = std::env::current_dir()
+        .map_err(|e| e.to_string())?
+        .join("target/reference")
+        .join(probe.name());
+    let (linux, ours) = boot_both(elf, probe, &work)?;
+    verdict(probe, &work, &linux, &ours)
+}
+
+/// Builds the probe's image in `work` and boots Linux 6.1, then ours, each with its own
+/// fresh disk or NIC.
+pub fn boot_both(
+    elf: &Path,
+    probe: &Probe,
+    work: &Path,
+) -> Result<(BootOutcome, BootOutcome), String> {
+    std::fs::create_dir_all(work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    let sources: Vec<&Path> = probe.c_sources.iter().map(Path::new).collect();
+    require_probe_source(Path::new(probe.script), &sources)?;
+    let mut binaries = Vec::new();
+    for source in &sources {
+        let out = work.join(source.file_stem().ok_or("a C program needs a file name")?);
+        compile_static_c(source, &out)?;
+        binaries.push(out);
+    }
+    let binaries: Vec<&Path> = binaries.iter().map(PathBuf::as_path).collect();
+    let hosts: Vec<&Path> = probe.host_programs.iter().map(Path::new).collect();
+    let linux = cached_linux(&work.join("../../linux"))?;
+    let modules = match probe.disk {
+        RefDisk::None => Vec::new(),
+        RefDisk::Nic => linux_modules(&linux, &VIRTIO_NET_MODULES)?,
+        RefDisk::Pattern | RefDisk::Ext2 => linux_modules(&linux, &VIRTIO_BLK_MODULES)?,
+    };
+    let image = work.join("image.cpio.gz");
+    build_image_with_host_programs(
+        Path::new(probe.script),
+        &binaries,
+        &hosts,
+        &modules,
+        work,
+        &image,
+    )?;
+    // Each kernel gets a fresh copy of the disk: the scripts write to it.
+    if probe.disk == RefDisk::Ext2 {
+        use crate::ext2_disk::{EXT2_BLOCK_SIZE, EXT2_SIZE, prepare_disks};
+        prepare_disks(work, EXT2_BLOCK_SIZE, EXT2_SIZE, &["linux-disk.img", "our-disk.img"])?;
+    }
+    let disks = |name: &str| -> Result<Vec<Disk>, String> {
+        let path = work.join(name);
+        match probe.disk {
+            RefDisk::None | RefDisk::Nic => return Ok(Vec::new()),
+            RefDisk::Pattern => write_pattern_disk(&path, 8 << 20)?,
+            RefDisk::Ext2 => {}
+        }
+        Ok(vec![Disk::writable(path)])
+    };
+    let spec = |kernel: &Path, cmdline: &str, disks: Vec<Disk>| BootSpec {
+        initrd: Some(image.clone().into()),
+        timeout: Duration::from_secs(300),
+        disks,
+        nic: probe.disk == RefDisk::Nic,
+        ..BootSpec::pvh(kernel, cmdline)
+    };
+    let theirs = boot(&spec(&linux, "console=ttyS0 panic=-1 quiet", disks("linux-disk.img")?))
+        .map_err(|e| format!("cannot start qemu: {e}"))?;
+    let ours = boot(&spec(elf, "console=ttyS0 quiet", disks("our-disk.img")?))
+        .map_err(|e| format!("cannot start qemu: {e}"))?;
+    Ok((theirs, ours))
+}
+
+/// Complete runs (the script's end marker, every C probe's `checks: N`), nothing after the
+/// end marker and a clean power-off on ours, identical text; with an ext2 disk, both disks
+/// clean and holding the same tree.
+pub fn verdict(
+    probe: &Probe,
+    work: &Path,
+    linux: &BootOutcome,
+    ours: &BootOutcome,
+) -> Result<String, String> {
+    let verdict = judge(linux, ours, probe.c_sources.len())?;
+    if probe.disk == RefDisk::Ext2 {
+        crate::ext2_disk::compare_disks(&work.join("linux-disk.img"), &work.join("our-disk.img"))?;
+        return Ok(format!("{verdict}; both disks pass e2fsck -fn and hold the same tree"));
+    }
+    Ok(verdict)
+}
+
+/// Debian's Linux 6.1 kernel, downloaded once into `cache`.
+fn cached_linux(cache: &Path) -> Result<PathBuf, String> {
+    linux_kernel(cache).or_else(|first| {
+        // A fresh machine may have no package lists yet.
+        let updated =
+            Command::new("apt-get").args(["update", "-qq"]).status().is_ok_and(|s| s.success());
+        if updated { linux_kernel(cache) } else { Err(first) }
+    })
+}
