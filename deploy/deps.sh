@@ -18,6 +18,7 @@ musl-gcc:musl-tools
 /usr/include/linux/sev-guest.h:linux-libc-dev
 debootstrap:debootstrap
 /usr/sbin/ip:iproute2
+/usr/sbin/sysctl:procps
 redis-benchmark:redis-tools
 iperf3:iperf3
 "

@@ -23,6 +23,7 @@ mod page_span;
 mod process;
 mod random;
 mod syscall;
+mod sysctl;
 mod time;
 mod tty;
 mod user_mem;

@@ -31,10 +31,17 @@ pub fn alloc_user_frame() -> Option<Frame> {
     Frame::alloc_zeroed()
 }
 
+/// vm.overcommit_memory: 0, Linux's heuristic (a single commitment larger than all of RAM
+/// is refused), or 1, never refuse. Linux's 2 (strict accounting against a commit limit)
+/// is refused with EINVAL: nothing here counts committed memory, and accepting it would
+/// promise a limit that is not kept.
+pub static OVERCOMMIT_MEMORY: crate::sysctl::IntTunable = crate::sysctl::IntTunable::new(0, 0, 1);
+
 /// Returns whether a single commitment of `bytes` could ever be met: Linux's heuristic
-/// overcommit (vm.overcommit_memory=0) refuses one larger than all of RAM (there is no swap).
+/// overcommit (vm.overcommit_memory=0) refuses one larger than all of RAM (there is no
+/// swap); with vm.overcommit_memory=1 every one could.
 pub fn could_ever_fit(bytes: u64) -> bool {
-    bytes.div_ceil(PAGE_SIZE as u64) <= frame_stats().total as u64
+    OVERCOMMIT_MEMORY.get() == 1 || bytes.div_ceil(PAGE_SIZE as u64) <= frame_stats().total as u64
 }
 
 /// Allocates a zeroed kernel buffer of `len` bytes whose size a user chose (a message to

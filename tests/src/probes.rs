@@ -134,6 +134,17 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "/proc/sys probe (the tree, modes, values; writes as Linux's handlers read them: \
+               bases, white space, garbage, ranges, later offsets; the limits enforced: \
+               pipe-max-size, nr_open, pid_max, max_map_count, overcommit_memory, hostname; \
+               read-only files, chmod, an unprivileged writer; busybox's and procps' sysctl) \
+               matches Linux 6.1",
+        script: "tests/ref/sysctl.sh",
+        c_sources: &["tests/ref/sysctl.c"],
+        host_programs: &["/usr/sbin/sysctl"],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "mremap and sigtimedwait probe matches Linux 6.1",
         script: "tests/ref/sigmem.sh",
         c_sources: &["tests/ref/sigmem.c"],

@@ -7,7 +7,7 @@ use crate::error::{Errno, SysResult};
 /// Sets the permission bits of `node` to `mode` (chmod): only its owner or root may.
 pub fn chmod(caller: &dyn Caller, node: &Node, mode: u64) -> SysResult<()> {
     let (euid, _) = caller.fs_ids();
-    if euid != 0 && euid != node.metadata().uid {
+    if node.mode_binds_everyone() || euid != 0 && euid != node.metadata().uid {
         return Err(Errno::EPERM);
     }
     node.try_update_metadata(|m| m.perm = (mode as u32) & 0o7777)
@@ -16,6 +16,9 @@ pub fn chmod(caller: &dyn Caller, node: &Node, mode: u64) -> SysResult<()> {
 /// Changes the owner and group of `node` (chown); `u32::MAX` leaves one as it is. Root may
 /// set anything; the owner may only set the group, to its effective group.
 pub fn chown(caller: &dyn Caller, node: &Node, uid: u64, gid: u64) -> SysResult<()> {
+    if node.mode_binds_everyone() {
+        return Err(Errno::EPERM);
+    }
     let (euid, egid) = caller.fs_ids();
     let m = node.metadata();
     let uid_change = uid as u32 != u32::MAX && uid as u32 != m.uid;

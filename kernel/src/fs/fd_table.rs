@@ -10,8 +10,10 @@ use crate::error::{Errno, SysResult};
 pub const DEFAULT_NOFILE: usize = 1024;
 /// RLIMIT_NOFILE's default hard limit (Linux's INR_OPEN_MAX).
 pub const DEFAULT_NOFILE_HARD: usize = 4096;
-/// The ceiling even root cannot raise RLIMIT_NOFILE past (Linux's fs.nr_open).
-pub const NR_OPEN: usize = 1 << 20;
+/// The ceiling even root cannot raise RLIMIT_NOFILE past (Linux's fs.nr_open: from 64 to
+/// the largest multiple of 64 that is an int).
+pub static NR_OPEN: crate::sysctl::IntTunable =
+    crate::sysctl::IntTunable::new(1 << 20, 64, 2_147_483_584);
 
 /// One slot.
 #[derive(Clone)]

@@ -41,6 +41,12 @@ pub trait Generated: Send + Sync {
     fn lookup(&self, name: &str) -> Option<Arc<Node>> {
         self.entries().into_iter().find(|(n, _)| n == name).map(|(_, node)| node)
     }
+    /// Whether the node's mode binds root too and cannot be changed (chmod and chown answer
+    /// EPERM): /proc/sys, where Linux checks the mode bits alone (`sysctl_perm`) and
+    /// refuses attribute changes (`proc_sys_setattr`).
+    fn mode_binds_everyone(&self) -> bool {
+        false
+    }
     /// For /proc/[pid]/fd/N: the open file the link stands for ("magic link": opening it
     /// opens that file, whatever its textual target says).
     fn magic_file(&self) -> Option<Arc<dyn crate::fs::FileLike>> {

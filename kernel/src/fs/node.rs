@@ -337,6 +337,11 @@ impl Node {
         matches!(self.content, Content::Generated(_))
     }
 
+    /// Whether the mode binds root too and is fixed ([`Generated::mode_binds_everyone`]).
+    pub fn mode_binds_everyone(&self) -> bool {
+        matches!(&self.content, Content::Generated(g) if g.mode_binds_everyone())
+    }
+
     /// Links `child` into this directory as `name`.
     pub fn link(self: &Arc<Self>, name: &str, child: Arc<Node>) -> SysResult<()> {
         check_name(name)?;

@@ -15,8 +15,19 @@ use crate::fs::poll::FileWaitQueue;
 
 /// The capacity a pipe starts with (Linux's default, 16 pages); F_SETPIPE_SZ changes it.
 pub const PIPE_CAPACITY: usize = 65536;
-/// The largest capacity F_SETPIPE_SZ grants (Linux's fs.pipe-max-size).
-pub const PIPE_MAX_SIZE: usize = 1 << 20;
+/// The largest capacity F_SETPIPE_SZ grants an unprivileged caller (Linux's
+/// fs.pipe-max-size; /proc/sys stores only sizes [`round_size`] made).
+pub static PIPE_MAX_SIZE: crate::sysctl::IntTunable =
+    crate::sysctl::IntTunable::new(1 << 20, 4096, 1 << 31);
+
+/// A pipe size as F_SETPIPE_SZ and fs.pipe-max-size round it: at least a page, up to a
+/// power of two; `None` past 2^31 (Linux's `round_pipe_size`).
+pub fn round_size(size: u64) -> Option<usize> {
+    if size > 1 << 31 {
+        return None;
+    }
+    Some((size as usize).max(4096).next_power_of_two())
+}
 /// Writes this size or smaller are never interleaved with others.
 pub const PIPE_BUF: usize = 4096;
 
@@ -246,11 +257,10 @@ impl Pipe {
     /// F_SETPIPE_SZ: rounds `size` up to a power-of-two number of pages; EBUSY if the data
     /// already queued would not fit. Returns the new capacity.
     fn resize(&self, size: usize, privileged: bool) -> SysResult<usize> {
-        if size > PIPE_MAX_SIZE && !privileged {
+        let capacity = round_size(size as u64).ok_or(Errno::EINVAL)?;
+        if capacity > PIPE_MAX_SIZE.get_usize() && !privileged {
             return Err(Errno::EPERM);
         }
-        let capacity =
-            size.clamp(4096, 1 << 30).checked_next_power_of_two().ok_or(Errno::EINVAL)?;
         let mut s = self.state.lock();
         if s.buf.len() > capacity {
             return Err(Errno::EBUSY);

@@ -47,6 +47,11 @@ pub mod unix;
 mod unix_tests;
 mod virtio_phy;
 
+/// The largest listen backlog (Linux's net.core.somaxconn: 4096 unless set, from 0 to
+/// INT_MAX).
+pub static SOMAXCONN: crate::sysctl::IntTunable =
+    crate::sysctl::IntTunable::new(4096, 0, i32::MAX as i64);
+
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use config::{ETH0_INDEX, RT_SCOPE_UNIVERSE, RTPROT_BOOT, Route, V4Addr};

@@ -36,8 +36,6 @@ use crate::fs::file::Readiness;
 const RX_BUFFER: usize = 128 * 1024;
 /// Send buffer of a connection.
 const TX_BUFFER: usize = 64 * 1024;
-/// The largest backlog (Linux's net.core.somaxconn).
-const MAX_BACKLOG: usize = 4096;
 /// LISTEN sockets a listener keeps ready at most: each holds a connection's buffers.
 const SPARE_LISTENERS: usize = 2;
 /// The idle time before keep-alive probes (Linux's net.ipv4.tcp_keepalive_time).
@@ -192,7 +190,7 @@ pub fn bind(
 /// listen(2); an unbound socket is bound to `wildcard` on an ephemeral port first.
 pub fn listen(stack: &mut Stack, id: SockId, wildcard: Wildcard, backlog: i32) -> SysResult<()> {
     // A negative backlog reads as a huge unsigned one, which Linux caps at somaxconn.
-    let backlog = (backlog as u32 as usize).min(MAX_BACKLOG);
+    let backlog = (backlog as u32 as usize).min(super::SOMAXCONN.get_usize());
     let (tcp, iface, ports) = parts(stack, id);
     let bound = match &mut tcp.phase {
         Phase::Listening { backlog: old, .. } => {

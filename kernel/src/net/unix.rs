@@ -31,8 +31,6 @@ use crate::process::creds::MAY_WRITE;
 pub const QUEUE_CAPACITY: usize = 212_992;
 /// Datagrams a queue holds before senders wait (Linux's net.unix.max_dgram_qlen).
 const MAX_DATAGRAMS: usize = 10;
-/// The largest listen backlog (Linux's net.core.somaxconn).
-const MAX_BACKLOG: usize = 4096;
 
 /// One send: its bytes, the files passed with it (SCM_RIGHTS) and the sender's address.
 pub struct Message {
@@ -228,7 +226,7 @@ impl UnixSocket {
         if inner.local.is_none() || inner.peer.is_some() {
             return Err(Errno::EINVAL);
         }
-        let limit = (backlog.max(0) as usize).min(MAX_BACKLOG);
+        let limit = (backlog.max(0) as usize).min(super::SOMAXCONN.get_usize());
         match &mut inner.listening {
             Some((old, _)) => *old = limit,
             None => inner.listening = Some((limit, VecDeque::new())),

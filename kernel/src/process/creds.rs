@@ -17,6 +17,12 @@ use crate::fs::perm::Caller;
 
 pub use crate::fs::perm::{MAY_EXEC, MAY_READ, MAY_WRITE};
 
+/// The highest capability number Linux 6.1 knows (CAP_CHECKPOINT_RESTORE):
+/// kernel.cap_last_cap, and the bound of prctl's capability queries.
+pub const CAP_LAST_CAP: u64 = 40;
+/// The most supplementary groups a process may have (kernel.ngroups_max).
+pub const NGROUPS_MAX: u64 = 65536;
+
 /// A process's user and group IDs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Credentials {
@@ -70,6 +76,11 @@ impl Credentials {
         if uid == 0 {
             return mask & MAY_EXEC == 0 || is_dir || meta.perm & 0o111 != 0;
         }
+        Self::mode_grants(uid, gid, groups, meta, mask)
+    }
+
+    /// The mode bits alone: the owner's, the group's or the others' (root included).
+    fn mode_grants(uid: u32, gid: u32, groups: &[u32], meta: &Metadata, mask: u32) -> bool {
         let bits = if uid == meta.uid {
             meta.perm >> 6
         } else if gid == meta.gid || groups.contains(&meta.gid) {
@@ -93,14 +104,28 @@ pub struct Identity {
 impl Identity {
     /// Returns whether the filesystem IDs and groups grant `mask` on `node`.
     pub fn may(&self, node: &Node, mask: u32) -> bool {
+        let c = &self.creds;
+        if node.mode_binds_everyone() {
+            return Credentials::mode_grants(
+                c.fsuid,
+                c.fsgid,
+                &self.groups,
+                &node.metadata(),
+                mask,
+            );
+        }
         let is_dir = node.kind() == NodeKind::Dir;
-        self.creds.may(&self.groups, &node.metadata(), is_dir, mask)
+        c.may(&self.groups, &node.metadata(), is_dir, mask)
     }
 
     /// Returns whether the real IDs and groups grant `mask` on `node` (access(2)).
     pub fn may_real(&self, node: &Node, mask: u32) -> bool {
+        let c = &self.creds;
+        if node.mode_binds_everyone() {
+            return Credentials::mode_grants(c.ruid, c.rgid, &self.groups, &node.metadata(), mask);
+        }
         let is_dir = node.kind() == NodeKind::Dir;
-        self.creds.may_real(&self.groups, &node.metadata(), is_dir, mask)
+        c.may_real(&self.groups, &node.metadata(), is_dir, mask)
     }
 }
 

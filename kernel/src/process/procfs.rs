@@ -1,7 +1,7 @@
 //! procfs: what real programs read from /proc, generated on every read.
 //!
 //! Global files: meminfo, cpuinfo, uptime, loadavg, mounts, stat, version, filesystems,
-//! sysvipc/shm;
+//! sysvipc/shm, sys/ (the tunables, `crate::sysctl`);
 //! `self`; and per process: stat, status, cmdline, comm, exe, cwd, maps, fd/.
 //! Formats follow Linux 6.1's (fs/proc/array.c, meminfo.c) so ps, top and free parse them.
 
@@ -54,6 +54,7 @@ const GLOBAL: &[&str] = &[
     "sysvipc",
     "net",
     "locks",
+    "sys",
 ];
 
 impl Generated for Root {
@@ -103,6 +104,7 @@ impl Generated for Root {
                 out
             }),
             "net" => Node::new_generated(NodeKind::Dir, 0o555, ino, Net),
+            "sys" => crate::sysctl::new_root(),
             pid => pid_dir(pid.parse().ok()?)?,
         })
     }

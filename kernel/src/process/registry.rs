@@ -3,11 +3,12 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use ostd::sync::SpinLock;
 
 use super::{Pid, Process, Thread};
+use crate::error::{Errno, SysResult};
 
 struct Table {
     processes: BTreeMap<Pid, Arc<Process>>,
@@ -24,14 +25,41 @@ static TABLE: SpinLock<Table> = SpinLock::new(Table {
     next_pid: 1,
 });
 
-/// The largest PID (Linux's default pid_max).
-const PID_MAX: Pid = 32768;
+/// PIDs stay below this (Linux's kernel.pid_max: 32768 unless set, from RESERVED_PIDS + 1
+/// to PID_MAX_LIMIT).
+pub static PID_MAX: crate::sysctl::IntTunable =
+    crate::sysctl::IntTunable::new(32768, 301, 4 * 1024 * 1024);
+
+/// kernel.threads-max when set through /proc/sys (0: computed from memory).
+static THREADS_MAX_SET: AtomicUsize = AtomicUsize::new(0);
 
 /// The most tasks (processes and threads) that may exist at once: Linux's threads-max rule,
 /// kernel stacks taking at most an eighth of memory, and at least 20.
-fn threads_max() -> usize {
+pub fn threads_max() -> usize {
+    let set = THREADS_MAX_SET.load(Ordering::Relaxed);
+    if set != 0 {
+        return set;
+    }
     let memory = ostd::mm::frame_stats().total * ostd::mm::PAGE_SIZE;
-    (memory / (8 * ostd::task::KERNEL_STACK_BYTES)).max(20)
+    (memory / (8 * ostd::task::KERNEL_STACK_BYTES)).clamp(MIN_THREADS, MAX_THREADS)
+}
+
+/// Linux's MIN_THREADS and MAX_THREADS (FUTEX_TID_MASK): the computed default's range.
+const MIN_THREADS: usize = 20;
+const MAX_THREADS: usize = 0x3fff_ffff;
+
+/// Sets kernel.threads-max.
+///
+/// # Errors
+/// EINVAL outside `1..=MAX_THREADS` (Linux's `sysctl_max_threads`: a write may go below
+/// the default's floor).
+pub fn set_threads_max(value: i64) -> SysResult<()> {
+    let value = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
+    if !(1..=MAX_THREADS).contains(&value) {
+        return Err(Errno::EINVAL);
+    }
+    THREADS_MAX_SET.store(value, Ordering::Relaxed);
+    Ok(())
 }
 
 /// Allocates an unused PID, or `None` when PIDs or threads-max (fork and clone answer
@@ -42,9 +70,11 @@ pub fn alloc_pid() -> Option<Pid> {
     if t.processes.len() + t.tids.len() >= max_tasks {
         return None;
     }
-    for _ in 0..PID_MAX {
-        let pid = t.next_pid;
-        t.next_pid = if pid >= PID_MAX { 2 } else { pid + 1 };
+    let pid_max = PID_MAX.get() as Pid;
+    for _ in 0..pid_max {
+        // Past pid_max (perhaps just lowered), numbering starts again low.
+        let pid = if t.next_pid >= pid_max { 2 } else { t.next_pid };
+        t.next_pid = pid + 1;
         if !t.processes.contains_key(&pid) && !t.tids.contains(&pid) {
             return Some(pid);
         }

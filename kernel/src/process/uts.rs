@@ -6,6 +6,13 @@ use ostd::sync::SpinLock;
 
 use crate::error::{Errno, SysResult};
 
+/// uname's sysname (kernel.ostype).
+pub const SYSNAME: &str = "Linux";
+/// uname's release (kernel.osrelease): the Linux version whose ABI this kernel follows.
+pub const RELEASE: &str = "6.1.0-cocoon";
+/// uname's version (kernel.version).
+pub const VERSION: &str = "#1 SMP PREEMPT cocoon 0.1.0";
+
 /// The longest name, in bytes (Linux's `__NEW_UTS_LEN`); uname's fields have one byte more
 /// for the terminating NUL.
 pub const MAX_NAME: usize = 64;

@@ -27,8 +27,10 @@ pub const STACK_SIZE: u64 = 8 << 20;
 pub const MMAP_TOP: u64 = 0x7fff_f000_0000;
 /// The lowest address `mmap` hands out (vm.mmap_min_addr).
 pub const MMAP_MIN: u64 = 0x1_0000;
-/// vm.max_map_count's default.
-const MAX_MAP_COUNT: usize = 65_530;
+/// The most areas an address space may hold (Linux's vm.max_map_count: 65530 unless set,
+/// from 0 to INT_MAX).
+pub static MAX_MAP_COUNT: crate::sysctl::IntTunable =
+    crate::sysctl::IntTunable::new(65_530, 0, i32::MAX as i64);
 /// Free memory a fork needs beyond the kernel's reserve (for the child's page tables).
 const FORK_HEADROOM: usize = 256 * 1024;
 
@@ -128,7 +130,7 @@ impl Areas {
     /// Returns whether the address space holds as many areas as Linux allows
     /// (vm.max_map_count); a mapping that would add one more fails with ENOMEM.
     pub fn is_full(&self) -> bool {
-        self.map.len() >= MAX_MAP_COUNT
+        self.map.len() >= MAX_MAP_COUNT.get_usize()
     }
 
     /// Removes `start..end` from the record, splitting areas at the edges; returns the

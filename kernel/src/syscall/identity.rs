@@ -207,7 +207,7 @@ pub fn sys_getgroups(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 /// setgroups(2): root only; at most NGROUPS_MAX (65536) groups, kept sorted as Linux keeps them.
 pub fn sys_setgroups(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    const NGROUPS_MAX: u64 = 65536;
+    use crate::process::creds::NGROUPS_MAX;
     if a[0] as i32 > NGROUPS_MAX as i32 || (a[0] as i32) < 0 {
         return Err(Errno::EINVAL);
     }

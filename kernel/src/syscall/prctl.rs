@@ -22,8 +22,6 @@ const PR_SET_TIMERSLACK: u64 = 29;
 const PR_SET_NO_NEW_PRIVS: u64 = 38;
 const PR_GET_NO_NEW_PRIVS: u64 = 39;
 
-/// The highest capability number Linux 6.1 knows (CAP_CHECKPOINT_RESTORE).
-const CAP_LAST_CAP: u64 = 40;
 /// The length of a task name, with its terminating NUL.
 const TASK_COMM_LEN: usize = 16;
 
@@ -75,7 +73,7 @@ pub fn sys_prctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         PR_GET_SECCOMP => Ok(0),
         // Every capability is in the bounding set (none can be dropped from it yet).
         PR_CAPBSET_READ => {
-            if arg2 <= CAP_LAST_CAP {
+            if arg2 <= crate::process::creds::CAP_LAST_CAP {
                 Ok(1)
             } else {
                 Err(Errno::EINVAL)

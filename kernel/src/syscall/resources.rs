@@ -42,7 +42,7 @@ pub fn sys_prlimit64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         if resource == RLIMIT_NOFILE {
             let root = ctx.process.creds().euid == 0;
-            if nmax > NR_OPEN as u64 || (nmax > max && !root) {
+            if nmax > NR_OPEN.get() as u64 || (nmax > max && !root) {
                 return Err(Errno::EPERM);
             }
             target.with_files(|files| files.set_limit(ncur as usize, nmax as usize));

@@ -9,10 +9,10 @@ use crate::process::uts::{self, Which};
 pub fn sys_uname(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let (host, domain) = (uts::get(Which::Host), uts::get(Which::Domain));
     let fields: [&[u8]; 6] = [
-        b"Linux",
+        uts::SYSNAME.as_bytes(),
         host.as_bytes(),
-        b"6.1.0-cocoon",
-        b"#1 SMP PREEMPT cocoon 0.1.0",
+        uts::RELEASE.as_bytes(),
+        uts::VERSION.as_bytes(),
         b"x86_64",
         domain.as_bytes(),
     ];

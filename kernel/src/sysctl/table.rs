@@ -1,0 +1,183 @@
+//! The files of /proc/sys, sorted by path. Modes and ranges are Linux 6.1's.
+
+use alloc::format;
+use alloc::string::String;
+
+use super::{Entry, Value, one_integer, parse};
+use crate::error::{Errno, SysResult};
+use crate::process::uts::{self, Which};
+
+/// Every file, sorted by path.
+pub static ENTRIES: &[Entry] = &[
+    Entry { path: "fs/nr_open", mode: 0o644, value: Value::Int(&crate::fs::fd_table::NR_OPEN) },
+    Entry {
+        path: "fs/pipe-max-size",
+        mode: 0o644,
+        value: Value::Custom { read: pipe_max_size, write: set_pipe_max_size },
+    },
+    Entry { path: "kernel/cap_last_cap", mode: 0o444, value: Value::Computed(cap_last_cap) },
+    Entry {
+        path: "kernel/domainname",
+        mode: 0o644,
+        value: Value::Custom { read: domainname, write: set_domainname },
+    },
+    Entry {
+        path: "kernel/hostname",
+        mode: 0o644,
+        value: Value::Custom { read: hostname, write: set_hostname },
+    },
+    Entry { path: "kernel/ngroups_max", mode: 0o444, value: Value::Computed(ngroups_max) },
+    Entry { path: "kernel/osrelease", mode: 0o444, value: Value::Computed(osrelease) },
+    Entry { path: "kernel/ostype", mode: 0o444, value: Value::Computed(ostype) },
+    Entry {
+        path: "kernel/pid_max",
+        mode: 0o644,
+        value: Value::Int(&crate::process::registry::PID_MAX),
+    },
+    Entry { path: "kernel/random/boot_id", mode: 0o444, value: Value::Computed(boot_id) },
+    Entry { path: "kernel/random/entropy_avail", mode: 0o444, value: Value::Computed(pool_bits) },
+    Entry { path: "kernel/random/poolsize", mode: 0o444, value: Value::Computed(pool_bits) },
+    Entry { path: "kernel/random/uuid", mode: 0o444, value: Value::Computed(uuid) },
+    Entry {
+        path: "kernel/tainted",
+        mode: 0o644,
+        value: Value::Custom { read: tainted, write: add_taint },
+    },
+    Entry {
+        path: "kernel/threads-max",
+        mode: 0o644,
+        value: Value::Custom { read: threads_max, write: set_threads_max },
+    },
+    Entry { path: "kernel/version", mode: 0o444, value: Value::Computed(version) },
+    Entry { path: "net/core/somaxconn", mode: 0o644, value: Value::Int(&crate::net::SOMAXCONN) },
+    Entry {
+        path: "vm/max_map_count",
+        mode: 0o644,
+        value: Value::Int(&crate::process::vm::MAX_MAP_COUNT),
+    },
+    Entry {
+        path: "vm/overcommit_memory",
+        mode: 0o644,
+        value: Value::Int(&crate::memory::OVERCOMMIT_MEMORY),
+    },
+];
+
+fn line(value: impl core::fmt::Display) -> String {
+    format!("{value}\n")
+}
+
+fn pipe_max_size() -> String {
+    line(crate::fs::pipe::PIPE_MAX_SIZE.get())
+}
+
+/// Linux's `proc_dopipe_max_size`: an unsigned value, rounded up as F_SETPIPE_SZ rounds a
+/// pipe's size (to a power-of-two number of pages); past 2^31 it is EINVAL.
+fn set_pipe_max_size(buf: &[u8]) -> SysResult<usize> {
+    let (value, taken) = one_integer(buf, false)?;
+    let rounded = crate::fs::pipe::round_size(value as u64).ok_or(Errno::EINVAL)?;
+    crate::fs::pipe::PIPE_MAX_SIZE.set(rounded as i64)?;
+    Ok(taken)
+}
+
+fn cap_last_cap() -> String {
+    line(crate::process::creds::CAP_LAST_CAP)
+}
+
+fn ngroups_max() -> String {
+    line(crate::process::creds::NGROUPS_MAX)
+}
+
+fn osrelease() -> String {
+    line(uts::RELEASE)
+}
+
+fn ostype() -> String {
+    line(uts::SYSNAME)
+}
+
+fn version() -> String {
+    line(uts::VERSION)
+}
+
+fn uts_name(which: Which) -> String {
+    let name = uts::get(which);
+    line(String::from_utf8_lossy(name.as_bytes()))
+}
+
+fn hostname() -> String {
+    uts_name(Which::Host)
+}
+
+fn domainname() -> String {
+    uts_name(Which::Domain)
+}
+
+/// Linux's `proc_do_uts_string`: up to the first newline, cut to the name's size.
+fn set_uts_name(which: Which, buf: &[u8]) -> SysResult<usize> {
+    let (name, taken) = parse::string(buf, uts::MAX_NAME);
+    uts::set(which, name)?;
+    Ok(taken)
+}
+
+fn set_hostname(buf: &[u8]) -> SysResult<usize> {
+    set_uts_name(Which::Host, buf)
+}
+
+fn set_domainname(buf: &[u8]) -> SysResult<usize> {
+    set_uts_name(Which::Domain, buf)
+}
+
+/// A random UUID in the text form (version 4, as Linux's `generate_random_uuid`).
+fn random_uuid() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    crate::random::fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    b
+}
+
+fn uuid_text(b: &[u8; 16]) -> String {
+    let hex = |range: core::ops::Range<usize>| -> String {
+        b[range].iter().map(|x| format!("{x:02x}")).collect()
+    };
+    format!("{}-{}-{}-{}-{}\n", hex(0..4), hex(4..6), hex(6..8), hex(8..10), hex(10..16))
+}
+
+fn uuid() -> String {
+    uuid_text(&random_uuid())
+}
+
+/// The same UUID for the whole boot.
+fn boot_id() -> String {
+    static BOOT_ID: spin::Once<[u8; 16]> = spin::Once::new();
+    uuid_text(BOOT_ID.call_once(random_uuid))
+}
+
+/// entropy_avail and poolsize: Linux 5.18 and later report a full 256-bit pool, always.
+fn pool_bits() -> String {
+    line(256)
+}
+
+static TAINTED: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+fn tainted() -> String {
+    line(TAINTED.load(core::sync::atomic::Ordering::Relaxed))
+}
+
+/// Linux's `proc_taint`: taint flags are only ever added.
+fn add_taint(buf: &[u8]) -> SysResult<usize> {
+    let (value, taken) = one_integer(buf, false)?;
+    TAINTED.fetch_or(value as u64, core::sync::atomic::Ordering::Relaxed);
+    Ok(taken)
+}
+
+fn threads_max() -> String {
+    line(crate::process::registry::threads_max())
+}
+
+/// Linux's `sysctl_max_threads`: between 1 and FUTEX_TID_MASK.
+fn set_threads_max(buf: &[u8]) -> SysResult<usize> {
+    let (value, taken) = one_integer(buf, true)?;
+    crate::process::registry::set_threads_max(value)?;
+    Ok(taken)
+}
