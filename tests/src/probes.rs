@@ -324,7 +324,8 @@ pub fn boot_both(
     }
     let binaries: Vec<&Path> = binaries.iter().map(PathBuf::as_path).collect();
     let hosts: Vec<&Path> = probe.host_programs.iter().map(Path::new).collect();
-    let linux = cached_linux(&work.join("../../linux"))?;
+    let root = std::env::current_dir().map_err(|e| e.to_string())?;
+    let linux = cached_linux(&root.join("target/linux"))?;
     let modules = match probe.disk {
         RefDisk::None => Vec::new(),
         RefDisk::Nic => linux_modules(&linux, &VIRTIO_NET_MODULES)?,
