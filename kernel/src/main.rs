@@ -22,6 +22,7 @@ mod net;
 mod page_span;
 mod process;
 mod random;
+mod seccomp;
 mod syscall;
 mod sysctl;
 mod time;

@@ -145,6 +145,16 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "seccomp probe (seccomp(2)'s operations and errors; filters refused for length, \
+               privilege and each verifier rule; ERRNO, TRAP with SIGSYS's siginfo, KILL_THREAD, \
+               KILL_PROCESS, TRACE, USER_NOTIF, LOG; precedence; arguments, arch, int 0x80, LEN; \
+               fork, threads, execve, TSYNC; strict mode; /proc/self/status) matches Linux 6.1",
+        script: "tests/ref/seccomp.sh",
+        c_sources: &["tests/ref/seccomp.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "mremap and sigtimedwait probe matches Linux 6.1",
         script: "tests/ref/sigmem.sh",
         c_sources: &["tests/ref/sigmem.c"],

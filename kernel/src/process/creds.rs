@@ -20,6 +20,8 @@ pub use crate::fs::perm::{MAY_EXEC, MAY_READ, MAY_WRITE};
 /// The highest capability number Linux 6.1 knows (CAP_CHECKPOINT_RESTORE):
 /// kernel.cap_last_cap, and the bound of prctl's capability queries.
 pub const CAP_LAST_CAP: u64 = 40;
+/// Every capability, 0 to [`CAP_LAST_CAP`]: what root holds (and the bounding set).
+pub const ALL_CAPABILITIES: u64 = (1 << (CAP_LAST_CAP + 1)) - 1;
 /// The most supplementary groups a process may have (kernel.ngroups_max).
 pub const NGROUPS_MAX: u64 = 65536;
 

@@ -19,6 +19,7 @@ pub mod registry;
 pub mod run;
 pub mod sigframe;
 pub mod signal;
+mod thread;
 pub mod uts;
 pub mod vm;
 
@@ -36,6 +37,7 @@ use crate::fs::poll::FileWaitQueue;
 use crate::fs::{FdTable, FileLike, Node};
 use creds::{Credentials, FsCaller, Identity};
 use signal::{SigAction, SignalState, ThreadSignals};
+pub use thread::Thread;
 use vm::Vm;
 
 /// A process ID.
@@ -133,77 +135,6 @@ pub struct Process {
     nice: AtomicI32,
     /// What prctl(2) sets: keep-caps, dumpable, no-new-privs, the parent-death signal...
     attrs: SpinLock<attrs::Attrs>,
-}
-
-/// One thread of a process: its ID, its signal state and what it asked to be told at exit.
-pub struct Thread {
-    /// The thread ID (the PID for the first thread).
-    tid: Pid,
-    /// Its signal mask, alternate stack and thread-directed pending signals. Taken after
-    /// its process's `signals` when both are held.
-    signals: SpinLock<signal::ThreadSignals>,
-    /// The address `set_tid_address`/CLONE_CHILD_CLEARTID registered: zeroed and
-    /// futex-woken when the thread exits (how pthread_join learns of it).
-    clear_child_tid: SpinLock<u64>,
-}
-
-impl Thread {
-    /// Creates a thread record: nothing blocked, no alternate stack, nothing pending.
-    pub fn new(tid: Pid) -> Arc<Self> {
-        Self::with_state(tid, signal::ThreadSignals::default())
-    }
-
-    /// Creates the first thread of a forked child: `parent`'s mask and alternate stack,
-    /// nothing pending, no rt_sigsuspend mask to restore.
-    pub fn forked(tid: Pid, parent: &Thread) -> Arc<Self> {
-        let signals = signal::ThreadSignals {
-            saved_mask: None,
-            private: Default::default(),
-            ..*parent.signals.lock()
-        };
-        Self::with_state(tid, signals)
-    }
-
-    fn with_state(tid: Pid, signals: signal::ThreadSignals) -> Arc<Self> {
-        Arc::new(Self { tid, signals: SpinLock::new(signals), clear_child_tid: SpinLock::new(0) })
-    }
-
-    /// Returns the thread ID.
-    pub fn tid(&self) -> Pid {
-        self.tid
-    }
-
-    /// Runs `f` on the thread's signal state (mask, alternate stack, its own pending
-    /// signals), locked.
-    pub fn with_signals<R>(&self, f: impl FnOnce(&mut signal::ThreadSignals) -> R) -> R {
-        f(&mut self.signals.lock())
-    }
-
-    /// Returns the blocked signals.
-    pub fn blocked(&self) -> u64 {
-        self.signals.lock().blocked
-    }
-
-    /// Replaces the blocked signals (the caller has removed SIGKILL and SIGSTOP).
-    pub fn set_blocked(&self, mask: u64) {
-        self.signals.lock().blocked = mask;
-    }
-
-    /// Locks the signal state, for the delivery code in `run` and `signal`, which holds it
-    /// across several steps.
-    fn lock_signals(&self) -> SpinLockGuard<'_, signal::ThreadSignals> {
-        self.signals.lock()
-    }
-
-    /// Returns the address to clear at exit (0: none).
-    pub fn clear_child_tid(&self) -> u64 {
-        *self.clear_child_tid.lock()
-    }
-
-    /// Sets the address to clear at exit (set_tid_address, CLONE_CHILD_CLEARTID).
-    pub fn set_clear_child_tid(&self, addr: u64) {
-        *self.clear_child_tid.lock() = addr;
-    }
 }
 
 /// Where a process is in the stop/continue cycle, and what its parent still has to hear.

@@ -329,6 +329,8 @@ fn status(p: &Process) -> String {
         (with_handler(|h| h > 1), with_handler(|h| h == 1), s.shared.pending)
     });
     let main = registry::thread_of(p.pid(), p.pid());
+    let seccomp = main.as_ref().map(|t| t.seccomp()).unwrap_or_default();
+    let all_caps = crate::process::creds::ALL_CAPABILITIES;
     // Read apart: a lock guard in format!'s arguments would live through the whole call.
     let locked_kb = p.vm().areas().locked_bytes(0, u64::MAX) / 1024;
     let Identity { creds, groups } = p.identity();
@@ -338,7 +340,10 @@ fn status(p: &Process) -> String {
         "Name:\t{}\nUmask:\t{:04o}\nState:\t{st} ({name})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\n\
          PPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\n\
          Groups:\t{groups}\nVmSize:\t{:>8} kB\nVmLck:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\n\
-         ShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n",
+         ShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n\
+         CapInh:\t0000000000000000\nCapPrm:\t{caps:016x}\nCapEff:\t{caps:016x}\n\
+         CapBnd:\t{all_caps:016x}\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{}\nSeccomp:\t{}\n\
+         Seccomp_filters:\t{}\n",
         p.comm(),
         p.fs_context().umask,
         p.ppid(),
@@ -357,6 +362,10 @@ fn status(p: &Process) -> String {
         main.as_ref().map_or(0, |t| t.with_signals(|t| t.private.pending)),
         shared_pending,
         main.as_ref().map_or(0, |t| t.blocked()),
+        u8::from(p.attrs().no_new_privs),
+        seccomp.mode.number(),
+        seccomp.filter_count(),
+        caps = if creds.euid == 0 { all_caps } else { 0 },
         pid = p.pid(),
     )
 }

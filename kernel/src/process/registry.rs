@@ -15,6 +15,9 @@ struct Table {
     by_task: BTreeMap<u64, (Arc<Process>, Arc<Thread>, Arc<ostd::task::Task>)>,
     /// Thread IDs in use by threads other than a process's first.
     tids: alloc::collections::BTreeSet<Pid>,
+    /// Threads made by clone whose task has not started yet, by thread ID: they exist for
+    /// signals and seccomp's TSYNC from the moment clone returns.
+    starting: BTreeMap<Pid, (Arc<Process>, Arc<Thread>)>,
     next_pid: Pid,
 }
 
@@ -22,6 +25,7 @@ static TABLE: SpinLock<Table> = SpinLock::new(Table {
     processes: BTreeMap::new(),
     by_task: BTreeMap::new(),
     tids: alloc::collections::BTreeSet::new(),
+    starting: BTreeMap::new(),
     next_pid: 1,
 });
 
@@ -124,7 +128,14 @@ pub fn bind_current_task(p: Arc<Process>, thread: Arc<Thread>) {
     if task.attach(alloc::boxed::Box::new(binding)).is_err() {
         panic!("task {} already runs a thread", task.id());
     }
-    TABLE.lock().by_task.insert(task.id(), (p, thread, task));
+    let mut table = TABLE.lock();
+    table.starting.remove(&thread.tid);
+    table.by_task.insert(task.id(), (p, thread, task));
+}
+
+/// Records a thread clone just made, until its task starts ([`bind_current_task`]).
+pub fn add_starting_thread(p: &Arc<Process>, thread: &Arc<Thread>) {
+    TABLE.lock().starting.insert(thread.tid, (p.clone(), thread.clone()));
 }
 
 /// Forgets the current task's process.
@@ -157,24 +168,22 @@ struct Binding {
     bound: AtomicBool,
 }
 
-/// Returns thread `tid` of process `pid`, if it runs.
-pub fn thread_of(pid: Pid, tid: Pid) -> Option<Arc<Thread>> {
-    TABLE
-        .lock()
-        .by_task
-        .values()
-        .find(|(p, t, _)| p.pid() == pid && t.tid == tid)
-        .map(|(_, t, _)| t.clone())
+impl Table {
+    /// Every thread: running, then starting.
+    fn threads(&self) -> impl Iterator<Item = (&Arc<Process>, &Arc<Thread>)> {
+        let running = self.by_task.values().map(|(p, t, _)| (p, t));
+        running.chain(self.starting.values().map(|(p, t)| (p, t)))
+    }
 }
 
-/// Returns the process and record of thread `tid`, if it runs.
+/// Returns thread `tid` of process `pid`, if it runs or is starting.
+pub fn thread_of(pid: Pid, tid: Pid) -> Option<Arc<Thread>> {
+    TABLE.lock().threads().find(|(p, t)| p.pid() == pid && t.tid == tid).map(|(_, t)| t.clone())
+}
+
+/// Returns the process and record of thread `tid`, if it runs or is starting.
 pub fn find_thread(tid: Pid) -> Option<(Arc<Process>, Arc<Thread>)> {
-    TABLE
-        .lock()
-        .by_task
-        .values()
-        .find(|(_, t, _)| t.tid == tid)
-        .map(|(p, t, _)| (p.clone(), t.clone()))
+    TABLE.lock().threads().find(|(_, t)| t.tid == tid).map(|(p, t)| (p.clone(), t.clone()))
 }
 
 /// Returns the task running thread `tid`, if it runs.
@@ -182,15 +191,9 @@ pub fn task_of_thread(tid: Pid) -> Option<Arc<ostd::task::Task>> {
     TABLE.lock().by_task.values().find(|(_, t, _)| t.tid == tid).map(|(_, _, task)| task.clone())
 }
 
-/// Returns the running threads of process `pid`.
+/// Returns the threads of process `pid`, running or starting.
 pub fn threads_of(pid: Pid) -> Vec<Arc<Thread>> {
-    TABLE
-        .lock()
-        .by_task
-        .values()
-        .filter(|(p, _, _)| p.pid() == pid)
-        .map(|(_, t, _)| t.clone())
-        .collect()
+    TABLE.lock().threads().filter(|(p, _)| p.pid() == pid).map(|(_, t)| t.clone()).collect()
 }
 
 /// Returns the tasks running threads of process `pid`.

@@ -349,13 +349,15 @@ fn deliver_signals(
                         process.pid(),
                         user.context().rsp
                     );
-                    return Delivered::Exit(ExitStatus::Signaled(signal::SIGSEGV, true));
+                    return Delivered::Exit(ExitStatus::Signaled(signal::SIGSEGV, false));
                 }
             }
         }
         match signal::default_action(sig) {
             DefaultAction::Terminate => return Delivered::Exit(ExitStatus::Signaled(sig, false)),
-            DefaultAction::CoreDump => return Delivered::Exit(ExitStatus::Signaled(sig, true)),
+            // No core file is written, so the status claims none (Linux writes none either
+            // under the default RLIMIT_CORE of 0, and then reports no dump).
+            DefaultAction::CoreDump => return Delivered::Exit(ExitStatus::Signaled(sig, false)),
             DefaultAction::Stop => stop(process, sig),
             DefaultAction::Ignore | DefaultAction::Continue => continue,
         }

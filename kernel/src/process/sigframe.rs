@@ -51,14 +51,24 @@ pub struct SigInfo {
     /// For a signal raised by a CPU exception: (vector, error code), which the frame's
     /// sigcontext reports as `trapno` and `err` (Linux's thread.trap_nr and error_code).
     pub trap: Option<(u64, u64)>,
+    /// si_errno (seccomp's SIGSYS: the filter's data).
+    pub errno: i32,
+    /// For seccomp's SIGSYS: the call's number and audit arch (`addr` holds the address
+    /// after the system-call instruction: si_call_addr).
+    pub syscall: Option<(i32, u32)>,
 }
 
 impl SigInfo {
     fn to_bytes(self) -> [u8; 128] {
         let mut b = [0u8; 128];
         b[0..4].copy_from_slice(&self.signo.to_le_bytes());
+        b[4..8].copy_from_slice(&self.errno.to_le_bytes());
         b[8..12].copy_from_slice(&self.code.to_le_bytes());
-        if self.addr != 0 {
+        if let Some((nr, arch)) = self.syscall {
+            b[16..24].copy_from_slice(&self.addr.to_le_bytes());
+            b[24..28].copy_from_slice(&nr.to_le_bytes());
+            b[28..32].copy_from_slice(&arch.to_le_bytes());
+        } else if self.addr != 0 {
             b[16..24].copy_from_slice(&self.addr.to_le_bytes());
         } else if self.code == SI_TIMER || self.code == SI_QUEUE {
             b[16..20].copy_from_slice(&self.pid.to_le_bytes());

@@ -39,6 +39,8 @@ pub const SIGSTOP: u32 = 19;
 pub const SIGTSTP: u32 = 20;
 /// Window size change.
 pub const SIGWINCH: u32 = 28;
+/// Bad system call (seccomp).
+pub const SIGSYS: u32 = 31;
 /// SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU.
 pub const STOP_SIGNALS: u64 = (1 << (SIGSTOP - 1)) | (1 << (SIGTSTP - 1)) | (1 << 20) | (1 << 21);
 /// SA_NOCLDSTOP: no SIGCHLD when a child stops.

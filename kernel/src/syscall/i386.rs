@@ -61,6 +61,18 @@ const CALLS: &[(u32, u64)] = &[
 /// Runs the i386 call the registers name; see the module doc.
 pub fn dispatch(process: &Arc<Process>, thread: &Arc<Thread>, user: &mut UserMode) -> AfterSyscall {
     let saved = user.context().clone();
+    if thread.seccomp_on() {
+        // Filters see the i386 number, arch and argument registers, as on Linux.
+        let call = crate::seccomp::Call {
+            nr: saved.rax as i32,
+            arch: crate::seccomp::ARCH_I386,
+            instruction_pointer: saved.rip,
+            args: [saved.rbx, saved.rcx, saved.rdx, saved.rsi, saved.rdi, saved.rbp],
+        };
+        if let Some(after) = super::seccomp::judge(process, thread, user, &call) {
+            return after;
+        }
+    }
     let Some(&(_, nr)) =
         CALLS.iter().find(|&&(i386, _)| u64::from(i386) == saved.rax & 0xffff_ffff)
     else {
@@ -80,7 +92,7 @@ pub fn dispatch(process: &Arc<Process>, thread: &Arc<Thread>, user: &mut UserMod
             low(saved.rbp),
         );
     }
-    let flow = super::dispatch(process, thread, user);
+    let flow = super::execute(process, thread, user);
     // Only rax changes; the registers used to pass the arguments come back as they were.
     let ctx = user.context_mut();
     (ctx.rdi, ctx.rsi, ctx.rdx, ctx.r10, ctx.r8, ctx.r9) =

@@ -25,6 +25,7 @@ pub mod process;
 pub mod record_lock;
 pub mod resources;
 pub mod sched;
+pub mod seccomp;
 pub mod signal;
 pub mod socket;
 pub mod system;
@@ -68,8 +69,29 @@ pub type Handler = fn(&mut SyscallCtx, [u64; 6]) -> SysResult<u64>;
 
 static REPORTED_UNKNOWN: SpinLock<BTreeSet<u64>> = SpinLock::new(BTreeSet::new());
 
-/// Runs the syscall in the user context's registers and stores its result in rax.
+/// Runs the syscall in the user context's registers and stores its result in rax, unless
+/// the thread's seccomp filters stop it.
 pub fn dispatch(
+    process: &Arc<Process>,
+    thread: &Arc<crate::process::Thread>,
+    user: &mut UserMode,
+) -> AfterSyscall {
+    if thread.seccomp_on() {
+        let call = crate::seccomp::Call {
+            nr: user.context().syscall_number() as i32,
+            arch: crate::seccomp::ARCH_X86_64,
+            instruction_pointer: user.context().rip,
+            args: user.context().syscall_args(),
+        };
+        if let Some(after) = seccomp::judge(process, thread, user, &call) {
+            return after;
+        }
+    }
+    execute(process, thread, user)
+}
+
+/// Runs the syscall in the user context's registers (seccomp has allowed it).
+pub fn execute(
     process: &Arc<Process>,
     thread: &Arc<crate::process::Thread>,
     user: &mut UserMode,

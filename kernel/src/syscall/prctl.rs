@@ -16,6 +16,7 @@ const PR_SET_KEEPCAPS: u64 = 8;
 const PR_SET_NAME: u64 = 15;
 const PR_GET_NAME: u64 = 16;
 const PR_GET_SECCOMP: u64 = 21;
+const PR_SET_SECCOMP: u64 = 22;
 const PR_CAPBSET_READ: u64 = 23;
 const PR_GET_TIMERSLACK: u64 = 30;
 const PR_SET_TIMERSLACK: u64 = 29;
@@ -69,8 +70,8 @@ pub fn sys_prctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             ctx.mem().write(arg2, &raw)?;
             Ok(0)
         }
-        // No seccomp filters here: mode 0 (disabled) is the truth.
-        PR_GET_SECCOMP => Ok(0),
+        PR_GET_SECCOMP => Ok(u64::from(ctx.thread.seccomp().mode.number())),
+        PR_SET_SECCOMP => super::seccomp::prctl_set(ctx, arg2, a[2]),
         // Every capability is in the bounding set (none can be dropped from it yet).
         PR_CAPBSET_READ => {
             if arg2 <= crate::process::creds::CAP_LAST_CAP {

@@ -43,8 +43,10 @@ fn spawn_thread(
     }
     let tid = registry::alloc_tid().ok_or(Errno::EAGAIN)?;
     let thread = crate::process::Thread::new(tid);
-    // A new thread starts with its creator's mask and no alternate stack.
+    // A new thread starts with its creator's mask, no alternate stack, and its creator's
+    // seccomp filters.
     thread.set_blocked(ctx.thread.blocked());
+    thread.set_seccomp(ctx.thread.seccomp());
     let mem = ctx.mem();
     if flags & CLONE_PARENT_SETTID != 0 {
         mem.write_u32(parent_tid, tid as u32)?;
@@ -64,6 +66,7 @@ fn spawn_thread(
         regs.fs_base = tls;
     }
     ctx.process.add_thread();
+    registry::add_starting_thread(ctx.process, &thread);
     run::spawn(ctx.process.clone(), thread, regs);
     Ok(tid as u64)
 }
@@ -222,7 +225,7 @@ fn exec_node(
                 "pid {}: execve of {path} failed past the point of no return",
                 ctx.process.pid()
             );
-            ctx.exit = Some((ExitStatus::Signaled(signal::SIGSEGV, true), true));
+            ctx.exit = Some((ExitStatus::Signaled(signal::SIGSEGV, false), true));
             return Ok(0);
         }
     };

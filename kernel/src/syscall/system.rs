@@ -107,8 +107,7 @@ pub fn sys_reboot(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
 }
 
-/// The capability sets root holds (CAP_CHOWN..CAP_CHECKPOINT_RESTORE, Linux 6.1's 41).
-const ALL_CAPABILITIES: u64 = (1 << 41) - 1;
+use crate::process::creds::ALL_CAPABILITIES;
 const CAPABILITY_V1: u32 = 0x1998_0330;
 const CAPABILITY_V2: u32 = 0x2007_1026;
 const CAPABILITY_V3: u32 = 0x2008_0522;

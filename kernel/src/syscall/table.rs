@@ -2,7 +2,7 @@
 
 use super::{
     Handler, dir, epoll, fd, file_io, file_meta, futex, identity, ipc, mlock, mm, mount, poll,
-    prctl, process, resources, sched, signal, socket, system, time, timer, xattr,
+    prctl, process, resources, sched, seccomp, signal, socket, system, time, timer, xattr,
 };
 
 /// One implemented syscall.
@@ -244,6 +244,7 @@ table! {
     306 syncfs => file_io::sys_fsync,
     309 getcpu => system::sys_getcpu,
     316 renameat2 => dir::sys_renameat2,
+    317 seccomp => seccomp::sys_seccomp,
     318 getrandom => system::sys_getrandom,
     319 memfd_create => fd::sys_memfd_create,
     322 execveat => process::sys_execveat,
