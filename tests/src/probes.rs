@@ -155,6 +155,16 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "prctl probe (names, parent-death signal, dumpable, keep-caps, no-new-privs, \
+               capability queries, timer slack, timing, securebits, perf events, the TID \
+               address, THP_DISABLE, ambient capabilities, bad arguments and pointers; child \
+               subreapers adopting running and ended orphans) matches Linux 6.1",
+        script: "tests/ref/prctl.sh",
+        c_sources: &["tests/ref/prctl.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "mremap and sigtimedwait probe matches Linux 6.1",
         script: "tests/ref/sigmem.sh",
         c_sources: &["tests/ref/sigmem.c"],

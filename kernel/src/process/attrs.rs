@@ -20,6 +20,12 @@ pub struct Attrs {
     /// kept across execve; none of the flags changes behaviour here (ADDR_NO_RANDOMIZE, which
     /// gdb sets, has nothing to turn off: user address spaces are not randomized).
     pub personality: u32,
+    /// PR_SET_CHILD_SUBREAPER: orphaned descendants are handed to this process rather
+    /// than to init (not inherited by children).
+    pub child_subreaper: bool,
+    /// PR_SET_THP_DISABLE: recorded, inherited and kept across execve as Linux keeps it;
+    /// there are no transparent huge pages here to disable.
+    pub thp_disabled: bool,
 }
 
 impl Default for Attrs {
@@ -31,14 +37,17 @@ impl Default for Attrs {
             parent_death_signal: 0,
             timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
             personality: 0,
+            child_subreaper: false,
+            thp_disabled: false,
         }
     }
 }
 
 impl Attrs {
-    /// The attributes a forked child starts with: all inherited but the parent-death signal.
+    /// The attributes a forked child starts with: all inherited but the parent-death signal
+    /// and being a subreaper.
     pub fn for_child(&self) -> Self {
-        Self { parent_death_signal: 0, ..*self }
+        Self { parent_death_signal: 0, child_subreaper: false, ..*self }
     }
 
     /// What execve resets: keep-caps is cleared and the new image is dumpable again.

@@ -6,8 +6,8 @@ use alloc::sync::Arc;
 use super::{ExitStatus, Process, registry, sigframe, signal};
 
 impl Process {
-    /// Ends the process: releases its files and memory, hands its children to init, and
-    /// leaves a zombie for the parent to reap.
+    /// Ends the process: releases its files and memory, hands its children to their new
+    /// reaper, and leaves a zombie for the parent to reap.
     ///
     /// Memory and files go first, as Linux's exit_mm and exit_files come before
     /// exit_notify: a parent that reaps the child finds its System V attachments detached,
@@ -28,9 +28,9 @@ impl Process {
             *s = Some(status);
         }
         let orphans = core::mem::take(&mut *self.children.lock());
-        if let Some(init) = registry::get(1).filter(|init| init.pid != self.pid) {
+        if let Some(reaper) = self.reaper_for_orphans() {
             for child in orphans {
-                *child.parent.lock() = Arc::downgrade(&init);
+                *child.parent.lock() = Arc::downgrade(&reaper);
                 let death_signal = child.attrs.lock().parent_death_signal;
                 if death_signal != 0 {
                     signal::send_info(
@@ -42,31 +42,53 @@ impl Process {
                         },
                     );
                 }
-                let zombie = child.is_zombie();
-                init.add_child(child);
-                if zombie {
-                    init.child_wq.wake_all();
+                // A child that already ended is announced to its new parent, as Linux's
+                // reparent_leader does.
+                let ended = *child.exit_status.lock();
+                reaper.add_child(child.clone());
+                if let Some(child_status) = ended {
+                    child.tell_parent(&reaper, child_status);
                 }
             }
         }
         if let Some(parent) = self.parent() {
-            let (code, status) = match status {
-                ExitStatus::Exited(c) => (1, i32::from(c)),
-                ExitStatus::Signaled(s, false) => (2, s as i32),
-                ExitStatus::Signaled(s, true) => (3, s as i32),
-            };
-            signal::send_info(
-                &parent,
-                sigframe::SigInfo {
-                    signo: signal::SIGCHLD,
-                    code,
-                    pid: self.pid,
-                    uid: self.creds.lock().ruid,
-                    status,
-                    ..Default::default()
-                },
-            );
-            parent.child_wq.wake_all();
+            self.tell_parent(&parent, status);
         }
+    }
+
+    /// Who adopts this process's children: the nearest living ancestor that made itself a
+    /// child subreaper (PR_SET_CHILD_SUBREAPER), else init (Linux's find_new_reaper).
+    fn reaper_for_orphans(&self) -> Option<Arc<Process>> {
+        let mut ancestor = self.parent();
+        while let Some(a) = ancestor {
+            if a.pid == 1 {
+                break;
+            }
+            if a.attrs.lock().child_subreaper && a.exit_status.lock().is_none() {
+                return Some(a);
+            }
+            ancestor = a.parent();
+        }
+        registry::get(1).filter(|init| init.pid != self.pid)
+    }
+
+    /// Sends `parent` the SIGCHLD for this process's end, and wakes its waiters.
+    fn tell_parent(&self, parent: &Arc<Process>, status: ExitStatus) {
+        let (code, status) = match status {
+            ExitStatus::Exited(c) => (1, i32::from(c)),
+            ExitStatus::Signaled(s, false) => (2, s as i32),
+            ExitStatus::Signaled(s, true) => (3, s as i32),
+        };
+        let uid = self.creds.lock().ruid;
+        let info = sigframe::SigInfo {
+            signo: signal::SIGCHLD,
+            code,
+            pid: self.pid,
+            uid,
+            status,
+            ..Default::default()
+        };
+        signal::send_info(parent, info);
+        parent.child_wq.wake_all();
     }
 }

@@ -1,5 +1,5 @@
 //! prctl(2): the options programs use at start-up (setpriv, systemd's tools, trinity,
-//! language runtimes). Each decodes its arguments as Linux does and answers EINVAL for a bad
+//! language runtimes, container inits such as tini that make themselves child subreapers). Each decodes its arguments as Linux does and answers EINVAL for a bad
 //! one; options whose effect this kernel does not model answer EINVAL, as an unknown option
 //! does, rather than pretending to succeed.
 
@@ -22,6 +22,23 @@ const PR_GET_TIMERSLACK: u64 = 30;
 const PR_SET_TIMERSLACK: u64 = 29;
 const PR_SET_NO_NEW_PRIVS: u64 = 38;
 const PR_GET_NO_NEW_PRIVS: u64 = 39;
+const PR_SET_TIMING: u64 = 14;
+const PR_GET_TIMING: u64 = 13;
+const PR_GET_SECUREBITS: u64 = 27;
+const PR_TASK_PERF_EVENTS_DISABLE: u64 = 31;
+const PR_TASK_PERF_EVENTS_ENABLE: u64 = 32;
+const PR_SET_CHILD_SUBREAPER: u64 = 36;
+const PR_GET_CHILD_SUBREAPER: u64 = 37;
+const PR_GET_TID_ADDRESS: u64 = 40;
+const PR_SET_THP_DISABLE: u64 = 41;
+const PR_GET_THP_DISABLE: u64 = 42;
+const PR_CAP_AMBIENT: u64 = 47;
+const PR_CAP_AMBIENT_IS_SET: u64 = 1;
+const PR_CAP_AMBIENT_RAISE: u64 = 2;
+const PR_CAP_AMBIENT_LOWER: u64 = 3;
+const PR_CAP_AMBIENT_CLEAR_ALL: u64 = 4;
+/// PR_TIMING_STATISTICAL: the only process timing Linux has.
+const PR_TIMING_STATISTICAL: u64 = 0;
 
 /// The length of a task name, with its terminating NUL.
 const TASK_COMM_LEN: usize = 16;
@@ -100,6 +117,63 @@ pub fn sys_prctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             }
             Ok(u64::from(process.attrs().no_new_privs))
         }
+        PR_GET_TIMING => Ok(PR_TIMING_STATISTICAL),
+        PR_SET_TIMING => {
+            if arg2 == PR_TIMING_STATISTICAL {
+                Ok(0)
+            } else {
+                Err(Errno::EINVAL)
+            }
+        }
+        // No securebits are set, and nothing here sets them.
+        PR_GET_SECUREBITS => Ok(0),
+        // There are no perf events to enable or disable.
+        PR_TASK_PERF_EVENTS_DISABLE | PR_TASK_PERF_EVENTS_ENABLE => Ok(0),
+        PR_SET_CHILD_SUBREAPER => {
+            process.update_attrs(|a| a.child_subreaper = arg2 != 0);
+            Ok(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            let subreaper = u32::from(process.attrs().child_subreaper);
+            ctx.mem().write_u32(arg2, subreaper)?;
+            Ok(0)
+        }
+        PR_GET_TID_ADDRESS => {
+            let address = ctx.thread.clear_child_tid();
+            ctx.mem().write_u64(arg2, address)?;
+            Ok(0)
+        }
+        PR_SET_THP_DISABLE => {
+            if a[2..5].iter().any(|&x| x != 0) {
+                return Err(Errno::EINVAL);
+            }
+            process.update_attrs(|a| a.thp_disabled = arg2 != 0);
+            Ok(0)
+        }
+        PR_GET_THP_DISABLE => {
+            if a[1..5].iter().any(|&x| x != 0) {
+                return Err(Errno::EINVAL);
+            }
+            Ok(u64::from(process.attrs().thp_disabled))
+        }
+        PR_CAP_AMBIENT => ambient_capability(a),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// PR_CAP_AMBIENT, with Linux's checks. The ambient set is empty and stays so: raising a
+/// capability needs it in the inheritable set, which is empty here too (EPERM).
+fn ambient_capability(a: [u64; 6]) -> SysResult<u64> {
+    let (op, cap) = (a[1], a[2]);
+    if op == PR_CAP_AMBIENT_CLEAR_ALL {
+        return if a[2..5].iter().any(|&x| x != 0) { Err(Errno::EINVAL) } else { Ok(0) };
+    }
+    if cap > crate::process::creds::CAP_LAST_CAP || a[3] != 0 || a[4] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    match op {
+        PR_CAP_AMBIENT_IS_SET | PR_CAP_AMBIENT_LOWER => Ok(0),
+        PR_CAP_AMBIENT_RAISE => Err(Errno::EPERM),
         _ => Err(Errno::EINVAL),
     }
 }
