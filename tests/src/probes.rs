@@ -165,6 +165,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "futex probe (set/get_robust_list; robust mutexes whose owner thread or process \
+               ended give EOWNERDEAD, a waiter included; FUTEX_WAKE_OP's operations, \
+               comparisons and errors) matches Linux 6.1",
+        script: "tests/ref/futex.sh",
+        c_sources: &["tests/ref/futex.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "mremap and sigtimedwait probe matches Linux 6.1",
         script: "tests/ref/sigmem.sh",
         c_sources: &["tests/ref/sigmem.c"],

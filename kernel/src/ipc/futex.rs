@@ -134,6 +134,31 @@ pub fn wait(
     result
 }
 
+/// Changes the word at `uaddr` through `f` in one step (nothing else runs on this CPU
+/// meanwhile, and there is one CPU): `f` gets the old value and returns the new one, or
+/// `None` to leave it. Returns the old value if it was changed.
+///
+/// # Errors
+/// EINVAL if misaligned; EFAULT if the word cannot be read or written.
+pub fn update_word(
+    mem: &UserMem,
+    uaddr: u64,
+    f: impl FnOnce(u32) -> Option<u32>,
+) -> SysResult<Option<u32>> {
+    if uaddr % 4 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let _irq = ostd::sync::disable_local_irqs();
+    let old = mem.read_u32(uaddr)?;
+    match f(old) {
+        Some(new) => {
+            mem.write_u32(uaddr, new)?;
+            Ok(Some(old))
+        }
+        None => Ok(None),
+    }
+}
+
 /// Wakes up to `wake_n` waiters on `from` and moves up to `move_n` of the rest to `to`;
 /// returns how many were woken or moved.
 pub fn requeue(from: Key, to: Key, wake_n: usize, move_n: usize) -> usize {

@@ -222,6 +222,12 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
         process.set_group_exit(status);
         process.interrupt_sleep();
     }
+    // Locks it still holds are marked as its owner's death leaves them (before the TID word
+    // is cleared, as Linux's mm_release orders them).
+    let robust = thread.robust_list();
+    if robust != 0 {
+        crate::ipc::robust_futex::release_all(user.vm_space(), robust, thread.tid() as u32);
+    }
     // Tell pthread_join: zero the registered word and wake whoever waits on it.
     let clear = thread.clear_child_tid();
     if clear != 0 {

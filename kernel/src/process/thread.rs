@@ -19,6 +19,8 @@ pub struct Thread {
     /// The address `set_tid_address`/CLONE_CHILD_CLEARTID registered: zeroed and
     /// futex-woken when the thread exits (how pthread_join learns of it).
     clear_child_tid: SpinLock<u64>,
+    /// The head of its robust futex list (set_robust_list; 0: none), walked at its exit.
+    robust_list: SpinLock<u64>,
     /// Its seccomp mode and filters, copied to the threads and children it creates.
     seccomp: SpinLock<crate::seccomp::State>,
     /// Whether `seccomp` is anything but disabled: every call's check starts here.
@@ -49,6 +51,7 @@ impl Thread {
             tid,
             signals: SpinLock::new(signals),
             clear_child_tid: SpinLock::new(0),
+            robust_list: SpinLock::new(0),
             seccomp: SpinLock::new(crate::seccomp::State::default()),
             seccomp_on: AtomicBool::new(false),
         })
@@ -117,5 +120,15 @@ impl Thread {
     /// Sets the address to clear at exit (set_tid_address, CLONE_CHILD_CLEARTID).
     pub fn set_clear_child_tid(&self, addr: u64) {
         *self.clear_child_tid.lock() = addr;
+    }
+
+    /// Returns the head of the robust futex list (0: none).
+    pub fn robust_list(&self) -> u64 {
+        *self.robust_list.lock()
+    }
+
+    /// Registers the head of the robust futex list (set_robust_list; execve clears it).
+    pub fn set_robust_list(&self, head: u64) {
+        *self.robust_list.lock() = head;
     }
 }

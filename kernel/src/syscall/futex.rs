@@ -104,7 +104,61 @@ pub fn sys_futex(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             }
             Ok(futex::requeue(from, to, val as usize, timeout_or_val2 as u32 as usize) as u64)
         }
-        FUTEX_WAKE_OP => Err(Errno::ENOSYS),
+        FUTEX_WAKE_OP => {
+            let nr_wake2 = timeout_or_val2 as u32 as usize;
+            wake_op(ctx, uaddr, uaddr2, val as usize, nr_wake2, val3, private)
+        }
         _ => Err(Errno::ENOSYS),
     }
+}
+
+/// FUTEX_WAKE_OP: changes the word at `uaddr2` as `encoded` says, wakes up to `nr_wake`
+/// waiters on `uaddr`, and, if the word's old value passes the comparison `encoded` also
+/// holds, up to `nr_wake2` on `uaddr2`. Returns how many woke (Linux's futex_wake_op).
+fn wake_op(
+    ctx: &SyscallCtx,
+    uaddr: u64,
+    uaddr2: u64,
+    nr_wake: usize,
+    nr_wake2: usize,
+    encoded: u32,
+    private: bool,
+) -> SysResult<u64> {
+    let key1 = key(ctx, uaddr, private)?;
+    let key2 = key(ctx, uaddr2, private)?;
+    let sign_extend_12 = |v: u32| ((v << 20) as i32) >> 20;
+    let op = (encoded >> 28) & 7;
+    let cmp = (encoded >> 24) & 15;
+    let mut oparg = sign_extend_12(encoded >> 12);
+    let cmparg = sign_extend_12(encoded);
+    if encoded & (8 << 28) != 0 {
+        // FUTEX_OP_OPARG_SHIFT: the operand is a shift count (Linux keeps it to 0..=31).
+        oparg = 1i32.wrapping_shl((oparg & 31) as u32);
+    }
+    let oparg = oparg as u32;
+    let apply: fn(u32, u32) -> u32 = match op {
+        0 => |_, arg| arg,                     // FUTEX_OP_SET
+        1 => |old, arg| old.wrapping_add(arg), // FUTEX_OP_ADD
+        2 => |old, arg| old | arg,             // FUTEX_OP_OR
+        3 => |old, arg| old & !arg,            // FUTEX_OP_ANDN
+        4 => |old, arg| old ^ arg,             // FUTEX_OP_XOR
+        _ => return Err(Errno::ENOSYS),
+    };
+    let old = futex::update_word(&ctx.mem(), uaddr2, |old| Some(apply(old, oparg)))?
+        .unwrap_or_default() as i32;
+    // The comparison is checked after the change, as on Linux: a bad one still changed it.
+    let passes = match cmp {
+        0 => old == cmparg,
+        1 => old != cmparg,
+        2 => old < cmparg,
+        3 => old <= cmparg,
+        4 => old > cmparg,
+        5 => old >= cmparg,
+        _ => return Err(Errno::ENOSYS),
+    };
+    let mut woken = futex::wake(key1, nr_wake, BITSET_MATCH_ANY);
+    if passes {
+        woken += futex::wake(key2, nr_wake2, BITSET_MATCH_ANY);
+    }
+    Ok(woken as u64)
 }

@@ -229,8 +229,15 @@ fn exec_node(
             return Ok(0);
         }
     };
-    // The point of no return: the old image is gone from here on.
+    // The point of no return: the old image is gone from here on. Robust locks held in it
+    // are released first, as Linux's exec_mm_release does.
     let process = ctx.process;
+    let robust = ctx.thread.robust_list();
+    if robust != 0 {
+        let space = ctx.user.vm_space().clone();
+        crate::ipc::robust_futex::release_all(&space, robust, ctx.thread.tid() as u32);
+        ctx.thread.set_robust_list(0);
+    }
     ctx.user.set_vm_space(loaded.vm.space().clone());
     process.set_vm(loaded.vm);
     // Close-on-exec files, caught signals, POSIX timers and the alternate signal stack (it
@@ -350,8 +357,32 @@ pub fn sys_set_tid_address(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
 }
 
 /// set_robust_list(2): recorded nowhere until threads exist.
-pub fn sys_set_robust_list(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    if a[1] != 24 { Err(Errno::EINVAL) } else { Ok(0) }
+pub fn sys_set_robust_list(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if a[1] != crate::ipc::robust_futex::HEAD_LEN {
+        return Err(Errno::EINVAL);
+    }
+    ctx.thread.set_robust_list(a[0]);
+    Ok(0)
+}
+
+/// get_robust_list(2): a thread's list head, for itself (pid 0) or a thread of a process
+/// it could signal (Linux asks for ptrace read access: same real user, or root).
+pub fn sys_get_robust_list(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (tid, head_out, len_out) = (a[0] as i32, a[1], a[2]);
+    let head = if tid == 0 {
+        ctx.thread.robust_list()
+    } else {
+        let (process, thread) = registry::find_thread(tid).ok_or(Errno::ESRCH)?;
+        let (me, them) = (ctx.process.creds(), process.creds());
+        if me.euid != 0 && (me.ruid != them.ruid || me.ruid != them.euid || me.ruid != them.suid) {
+            return Err(Errno::EPERM);
+        }
+        thread.robust_list()
+    };
+    let mem = ctx.mem();
+    mem.write_u64(len_out, crate::ipc::robust_futex::HEAD_LEN)?;
+    mem.write_u64(head_out, head)?;
+    Ok(0)
 }
 
 /// gettid(2).

@@ -225,6 +225,7 @@ table! {
     270 pselect6 => poll::sys_pselect6,
     271 ppoll => poll::sys_ppoll,
     273 set_robust_list => process::sys_set_robust_list,
+    274 get_robust_list => process::sys_get_robust_list,
     275 splice => file_io::sys_splice,
     280 utimensat => file_meta::sys_utimensat,
     281 epoll_pwait => epoll::sys_epoll_pwait,
