@@ -1,7 +1,12 @@
 //! Inter-thread and inter-process communication that is not a file: futexes (robust ones
-//! too) and System V
-//! shared memory (System V semaphores and message queues would land here too).
+//! too) and System V IPC (shared memory, message queues and semaphores, with their
+//! identities and tunables).
 
 pub mod futex;
+pub mod ids;
+pub mod limits;
+pub mod msg;
 pub mod robust_futex;
+pub mod sem;
 pub mod shm;
+mod test;

@@ -21,6 +21,8 @@ use crate::error::{Errno, SysResult};
 use crate::fs::{Node, NodeKind};
 use crate::process::creds::Identity;
 
+use super::limits;
+
 pub const IPC_CREAT: u32 = 0o1000;
 pub const IPC_EXCL: u32 = 0o2000;
 /// SHM_NORESERVE (shmget): no commit check.
@@ -30,11 +32,7 @@ pub const SHM_DEST: u32 = 0o1000;
 /// Mode flag: SHM_LOCK was asked.
 pub const SHM_LOCKED: u32 = 0o2000;
 
-/// The limits of Linux's defaults (kernel.shmmax, shmall, shmmni; SHMMIN is 1).
-pub const SHMMAX: u64 = u64::MAX - (1 << 24);
-pub const SHMALL: u64 = u64::MAX - (1 << 24);
-pub const SHMMNI: u32 = 4096;
-const SEQ_MULTIPLIER: i32 = 32768;
+const SEQ_MULTIPLIER: i32 = limits::IPCMNI;
 const PAGE: u64 = ostd::mm::PAGE_SIZE as u64;
 
 /// A segment's identity and times, as IPC_STAT shows them.
@@ -94,8 +92,12 @@ impl Table {
 
     /// The next free index after the last one handed out, and the sequence number to use.
     fn next_index(&mut self) -> SysResult<u32> {
+        // Linux's ipc_addid: at most kernel.shmmni segments, indices below IPCMNI.
+        if self.by_index.len() >= limits::shmmni().clamp(0, limits::IPCMNI) as usize {
+            return Err(Errno::ENOSPC);
+        }
         let after = self.last_index.map_or(0, |i| i + 1);
-        let index = (after..SHMMNI)
+        let index = (after..SEQ_MULTIPLIER as u32)
             .chain(0..after)
             .find(|i| !self.by_index.contains_key(i))
             .ok_or(Errno::ENOSPC)?;
@@ -173,11 +175,11 @@ pub fn get(key: i32, size: u64, flags: u32, who: &Identity) -> SysResult<i32> {
             return Err(Errno::ENOENT);
         }
     }
-    if size < 1 || size > SHMMAX {
+    if size < 1 || size > limits::shmmax() {
         return Err(Errno::EINVAL);
     }
     let pages = size.div_ceil(PAGE);
-    if table.pages.checked_add(pages).is_none_or(|p| p > SHMALL) {
+    if table.pages.checked_add(pages).is_none_or(|p| p > limits::shmall()) {
         return Err(Errno::ENOSPC);
     }
     // Linux's heuristic overcommit: a segment larger than all of memory is refused.

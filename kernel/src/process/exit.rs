@@ -20,6 +20,7 @@ impl Process {
         let files = core::mem::take(&mut *self.files.lock());
         drop(files);
         crate::fs::record_lock::release_process(self.pid);
+        crate::ipc::sem::exit_process(self.pid);
         {
             let mut s = self.exit_status.lock();
             if s.is_some() {

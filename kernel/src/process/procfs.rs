@@ -1,7 +1,7 @@
 //! procfs: what real programs read from /proc, generated on every read.
 //!
 //! Global files: meminfo, cpuinfo, uptime, loadavg, mounts, stat, version, filesystems,
-//! sysvipc/shm, sys/ (the tunables, `crate::sysctl`);
+//! sysvipc/{msg,sem,shm}, sys/ (the tunables, `crate::sysctl`);
 //! `self`; and per process: stat, status, cmdline, comm, exe, cwd, maps, fd/.
 //! Formats follow Linux 6.1's (fs/proc/array.c, meminfo.c) so ps, top and free parse them.
 
@@ -132,15 +132,21 @@ impl Generated for Net {
     }
 }
 
-/// /proc/sysvipc: the System V IPC objects (shared memory so far).
+/// /proc/sysvipc: the System V IPC objects.
 struct SysvIpc;
 
 impl Generated for SysvIpc {
     fn entries(&self) -> Vec<(String, Arc<Node>)> {
         // Below PROC_INO_BASE: the numbers above it belong to the global files and to
-        // the per-process directories.
+        // the per-process directories (and /proc/net's files count down from - 2).
+        let msg = text(PROC_INO_BASE - 0x40, crate::ipc::msg::proc_listing);
+        let sem = text(PROC_INO_BASE - 0x41, crate::ipc::sem::proc_listing);
         let shm = text(PROC_INO_BASE - 1, crate::ipc::shm::proc_listing);
-        alloc::vec![(String::from("shm"), shm)]
+        alloc::vec![
+            (String::from("msg"), msg),
+            (String::from("sem"), sem),
+            (String::from("shm"), shm)
+        ]
     }
 }
 

@@ -62,9 +62,10 @@ fn restartable(nr: u64) -> bool {
 }
 
 /// Syscalls that never restart after any signal (they report EINTR): sleeps and polls,
-/// and rt_sigreturn, whose "result" is the interrupted code's rax, EINTR or not.
+/// semop and semtimedop (Linux's do_semtimedop returns EINTR itself), and rt_sigreturn,
+/// whose "result" is the interrupted code's rax, EINTR or not.
 fn never_restarts(nr: u64) -> bool {
-    matches!(nr, 7 | 15 | 23 | 35 | 230 | 270 | 271 | 34 | 130)
+    matches!(nr, 7 | 15 | 23 | 35 | 230 | 270 | 271 | 34 | 130 | 65 | 220)
 }
 
 fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {

@@ -1,13 +1,14 @@
-//! System V IPC syscalls: shared memory (shmget, shmat, shmdt, shmctl). The segments live in
+//! System V shared memory syscalls (shmget, shmat, shmdt, shmctl). The segments live in
 //! `ipc::shm`; this file reads and writes the user's structures (`struct shmid_ds`,
 //! `struct shminfo`, `struct shm_info`, x86-64 layouts) and maps attachments.
 
 use ostd::mm::{PAGE_SIZE, USER_END};
 
-use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
+use crate::ipc::limits;
 use crate::ipc::shm::{self, SegmentStat};
 use crate::process::vm::{Area, MMAP_MIN, Prot};
+use crate::syscall::SyscallCtx;
 
 const PAGE: u64 = PAGE_SIZE as u64;
 /// shmat flags.
@@ -122,8 +123,8 @@ pub fn sys_shmctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         IPC_INFO => {
             // struct shminfo: shmmax, shmmin, shmmni, shmseg, shmall, four unused words.
             let mut b = [0u8; 72];
-            let fields =
-                [shm::SHMMAX, 1, u64::from(shm::SHMMNI), u64::from(shm::SHMMNI), shm::SHMALL];
+            let mni = limits::shmmni() as u64;
+            let fields = [limits::shmmax(), 1, mni, mni, limits::shmall()];
             for (i, v) in fields.into_iter().enumerate() {
                 b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
             }
