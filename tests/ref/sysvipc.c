@@ -7,6 +7,7 @@
  * Build: musl-gcc -static -O2 -o sysvipc sysvipc.c */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +195,14 @@ static int body_complex(int unused) {
     (void)unused;
     struct sembuf s[2] = { { 0, -1, 0 }, { 1, 0, 0 } };
     return sop(g_id, s, 2);
+}
+
+/* A thread's SEM_UNDO belongs to its process: kept when the thread ends. */
+static void *thread_undo(void *arg) {
+    (void)arg;
+    struct sembuf u = { 0, 1, SEM_UNDO };
+    sop(g_id, &u, 1);
+    return NULL;
 }
 
 /* Runs `body` as uid/gid 65534 in a child and prints what it returned. */
@@ -675,6 +684,18 @@ static void semaphores(void) {
     code = reap(c);
     printf("undo past -32768: %s, value %ld\n", outcome(code), sctl(id, 2, GETVAL, 0));
     sctl(id, 2, SETVAL, 0);
+
+    sctl(id, 0, SETVAL, 0);
+    c = fork();
+    if (c == 0) {
+        pthread_t t;
+        pthread_create(&t, NULL, thread_undo, NULL);
+        pthread_join(t, NULL);
+        _exit(sctl(id, 0, GETVAL, 0));
+    }
+    code = reap(c);
+    printf("a thread's undo outlives the thread: %d, given back at exit: %ld\n", code,
+           sctl(id, 0, GETVAL, 0));
 
     /* Permissions, as an unprivileged user (mode 0640). */
     as_nobody("semget 0640", nb_semget, key);

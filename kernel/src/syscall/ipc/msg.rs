@@ -42,7 +42,11 @@ pub fn sys_msgsnd(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if size > limits::msgmax() as u64 || (size as i64) < 0 || id < 0 || mtype < 1 {
         return Err(Errno::EINVAL);
     }
-    let mut text = alloc::vec![0u8; size as usize];
+    // msgmax bounds the size, but root may raise it to INT_MAX: ENOMEM, as Linux's
+    // load_msg, rather than failing the kernel's allocator.
+    let mut text = alloc::vec::Vec::new();
+    text.try_reserve_exact(size as usize).map_err(|_| Errno::ENOMEM)?;
+    text.resize(size as usize, 0);
     mem.read(buf.wrapping_add(8), &mut text)?;
     let who = ctx.process.identity();
     msg::send(id, Message { mtype, text }, flags & IPC_NOWAIT != 0, &who, ctx.process.pid())?;

@@ -72,7 +72,12 @@ fn semtimedop(
     if nsops > limits::semopm().max(0) as u64 {
         return Err(Errno::E2BIG);
     }
-    let mut raw = alloc::vec![0u8; nsops as usize * SEMBUF_SIZE];
+    // SEMOPM bounds the count, but root may raise it to INT_MAX: ENOMEM, as Linux's
+    // kvmalloc, rather than failing the kernel's allocator.
+    let len = nsops as usize * SEMBUF_SIZE;
+    let mut raw = Vec::new();
+    raw.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    raw.resize(len, 0);
     ctx.mem().read(sops, &mut raw)?;
     let timeout_ns = match timeout {
         Some((sec, nsec)) if sec < 0 || !(0..1_000_000_000).contains(&nsec) => {
