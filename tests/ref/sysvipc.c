@@ -191,6 +191,16 @@ static int body_semop_alarm(int restart) {
     struct sembuf s = { 0, -1, 0 };
     return sop(g_id, &s, 1);
 }
+static int body_two_down(int unused) {
+    (void)unused;
+    struct sembuf s[2] = { { 0, -1, 0 }, { 1, -1, 0 } };
+    return sop(g_id, s, 2);
+}
+static int body_down_then_overflow(int unused) {
+    (void)unused;
+    struct sembuf s[2] = { { 0, -1, 0 }, { 1, 32767, 0 } };
+    return sop(g_id, s, 2);
+}
 static int body_complex(int unused) {
     (void)unused;
     struct sembuf s[2] = { { 0, -1, 0 }, { 1, 0, 0 } };
@@ -603,6 +613,32 @@ static void semaphores(void) {
     sctl(id, 1, SETVAL, 0);
     printf("complex waiter after SETVAL 0 on 1: %s\n", outcome(reap(a)));
     show_sems("values", id);
+    /* A single sleeper and a complex one share the set's list, first come first served. */
+    sctl(id, 0, SETVAL, 0);
+    sctl(id, 1, SETVAL, 1);
+    a = child_blocking(body_semop, -1);
+    b = child_blocking(body_two_down, 0);
+    sop(id, &up, 1);
+    pause_ms(100);
+    printf("single first, complex second, +1: single woken %d, complex asleep %d\n", ended(a), !ended(b));
+    sop(id, &up, 1);
+    printf("complex woken: %s\n", outcome(reap(b)));
+    sctl(id, 1, SETVAL, 1);
+    b = child_blocking(body_two_down, 0);
+    a = child_blocking(body_semop, -1);
+    sop(id, &up, 1);
+    pause_ms(100);
+    printf("complex first, single second, +1: complex woken %d, single asleep %d\n", ended(b), !ended(a));
+    sop(id, &up, 1);
+    printf("single woken: %s\n", outcome(reap(a)));
+    /* A sleeper whose retry fails gets the error. */
+    sctl(id, 1, SETVAL, 1);
+    a = child_blocking(body_down_then_overflow, 0);
+    sop(id, &up, 1);
+    woke = reap(a);
+    printf("retry past SEMVMX: %s\n", outcome(woke));
+    show_sems("values", id);
+    sctl(id, 0, SETVAL, 0);
     a = child_blocking(body_semop_alarm, 0);
     printf("semop, signal: %s\n", outcome(reap(a)));
     a = child_blocking(body_semop_alarm, 1);

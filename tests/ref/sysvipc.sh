@@ -10,7 +10,7 @@ S=$(ipcmk -S 3 | sed 's/[^0-9]//g')
 echo "queue $Q set $S"
 ipcs -q | sed 's/^0x[0-9a-f]*/KEY/'
 ipcs -s -c
-ipcs -s -p 2>&1 | head -3
+ipcs -q -p | awk '$1 ~ /^[0-9]+$/ { print $1, $2, "lspid set:", ($3 > 0), "lrpid set:", ($4 > 0); next } { print }'
 ipcs -q -i "$Q" | grep -v time
 ipcs -s -i "$S" | grep -v time
 ipcs -u
