@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,6 +37,8 @@ static const char *err(long r) {
     case ENOMEM: return "ENOMEM";
     case EFAULT: return "EFAULT";
     case EAGAIN: return "EAGAIN";
+    case ENOSPC: return "ENOSPC";
+    case ERANGE: return "ERANGE";
     default: return "other";
     }
 }
@@ -116,7 +122,9 @@ int main(void) {
     const char *fixed[] = {"fs/nr_open", "fs/pipe-max-size", "kernel/cap_last_cap", "kernel/ngroups_max",
                            "kernel/ostype", "kernel/pid_max", "kernel/hostname", "kernel/domainname",
                            "kernel/random/entropy_avail", "kernel/random/poolsize", "kernel/tainted",
-                           "net/core/somaxconn", "vm/max_map_count", "vm/overcommit_memory"};
+                           "net/core/somaxconn", "vm/max_map_count", "vm/overcommit_memory",
+                           "kernel/msgmax", "kernel/msgmnb", "kernel/msgmni", "kernel/sem",
+                           "kernel/shmall", "kernel/shmmax", "kernel/shmmni"};
     for (unsigned i = 0; i < sizeof fixed / sizeof *fixed; i++) show(fixed[i]);
     /* Values that do: their shape. */
     char boot[64], again[64], u1[64], u2[64];
@@ -268,6 +276,45 @@ int main(void) {
         printf("and under it again: %s\n", err(r));
         munmap(region, 4 * 4096);
     }
+    /* The System V IPC limits, and that they hold. */
+    put("kernel/msgmax", "-1");
+    put("kernel/msgmax", "100");
+    {
+        int q = msgget(IPC_PRIVATE, 0600);
+        struct { long type; char text[200]; } m = {1, {0}};
+        int r = msgsnd(q, &m, 101, IPC_NOWAIT);
+        printf("msgsnd of 101 bytes over msgmax 100: %s\n", err(r));
+        r = msgsnd(q, &m, 100, IPC_NOWAIT);
+        printf("msgsnd of 100 bytes: %s\n", err(r));
+        msgctl(q, IPC_RMID, NULL);
+    }
+    put("kernel/msgmax", "8192");
+    put("kernel/msgmni", "32769");
+    put("kernel/msgmni", "0");
+    {
+        int q = msgget(IPC_PRIVATE, 0600);
+        printf("msgget with msgmni 0: %s\n", err(q));
+    }
+    put("kernel/msgmni", "32000");
+    put("kernel/sem", "250 256000 32 128\n");
+    put("kernel/sem", "100");
+    put("kernel/sem", "1 2 3 40000");
+    {
+        int s = semget(IPC_PRIVATE, 2, 0600);
+        printf("semget of 2 with semmsl 1: %s\n", err(s));
+    }
+    put("kernel/sem", "32000 1024000000 500 32000");
+    put("kernel/shmmax", "18446744073709551615");
+    put("kernel/shmmax", "-1");
+    put("kernel/shmmax", "8192");
+    {
+        int s = shmget(IPC_PRIVATE, 8193, 0600);
+        printf("shmget of 8193 bytes over shmmax 8192: %s\n", err(s));
+    }
+    put("kernel/shmmax", "18446744073692774399");
+    put("kernel/shmmni", "32768");
+    put("kernel/shmmni", "32769");
+    put("kernel/shmmni", "4096");
     put("kernel/hostname", "cvm\n");
     uname(&un);
     printf("uname nodename: %s\n", un.nodename);

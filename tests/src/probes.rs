@@ -101,6 +101,16 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "System V message queue and semaphore probe (msgget/msgsnd/msgrcv/msgctl with type \
+               searches, MSG_COPY, blocking and EIDRM; semop/semtimedop/semctl with \
+               all-or-nothing operations, Linux's wake order, SEM_UNDO at exit; \
+               /proc/sysvipc/{msg,sem}; ipcs, ipcmk, ipcrm) matches Linux 6.1",
+        script: "tests/ref/sysvipc.sh",
+        c_sources: &["tests/ref/sysvipc.c"],
+        host_programs: &["/usr/bin/ipcs", "/usr/bin/ipcmk", "/usr/bin/ipcrm"],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "record-lock probe (fcntl POSIX and OFD locks: conflicts, splits, whence, EINVAL/\
              EOVERFLOW/EBADF, release on any close, F_SETLKW, EDEADLK, EINTR, /proc/locks) matches \
              Linux 6.1",
@@ -136,7 +146,8 @@ pub const PROBES: &[Probe<'static>] = &[
     Probe {
         what: "/proc/sys probe (the tree, modes, values; writes as Linux's handlers read them: \
                bases, white space, garbage, ranges, later offsets; the limits enforced: \
-               pipe-max-size, nr_open, pid_max, max_map_count, overcommit_memory, hostname; \
+               pipe-max-size, nr_open, pid_max, max_map_count, overcommit_memory, hostname, the \
+               System V IPC limits; \
                read-only files, chmod, an unprivileged writer; busybox's and procps' sysctl) \
                matches Linux 6.1",
         script: "tests/ref/sysctl.sh",

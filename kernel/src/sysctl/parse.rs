@@ -43,8 +43,40 @@ pub fn integers(buf: &[u8], count: usize, signed: bool) -> SysResult<(Vec<i64>, 
     Ok((values, at))
 }
 
+/// One unsigned long written to a file (Linux's `proc_doulongvec_minmax`: up to 2^64 - 1).
+///
+/// # Errors
+/// As [`integers`], and for a '-'.
+pub fn unsigned_long(buf: &[u8]) -> SysResult<(u64, usize)> {
+    let mut at = 0;
+    while at < buf.len() && is_space(buf[at]) {
+        at += 1;
+    }
+    if at == buf.len() {
+        return Err(Errno::EINVAL);
+    }
+    let (negative, magnitude, len) = number(&buf[at..], false)?;
+    debug_assert!(!negative);
+    at += len;
+    while at < buf.len() && is_space(buf[at]) {
+        at += 1;
+    }
+    Ok((magnitude, at))
+}
+
 /// One number at the start of `buf`, and its length.
 fn integer(buf: &[u8], signed: bool) -> SysResult<(i64, usize)> {
+    let (negative, magnitude, at) = number(buf, signed)?;
+    let value = if negative {
+        0i64.checked_sub_unsigned(magnitude).ok_or(Errno::EINVAL)?
+    } else {
+        i64::try_from(magnitude).map_err(|_| Errno::EINVAL)?
+    };
+    Ok((value, at))
+}
+
+/// One number's sign, magnitude and length at the start of `buf`.
+fn number(buf: &[u8], signed: bool) -> SysResult<(bool, u64, usize)> {
     let text = &buf[..buf.len().min(MAX_NUMBER)];
     let negative = text.first() == Some(&b'-');
     if negative && !signed {
@@ -75,12 +107,7 @@ fn integer(buf: &[u8], signed: bool) -> SysResult<(i64, usize)> {
     if at == MAX_NUMBER && buf.len() > MAX_NUMBER || at < buf.len() && !is_space(buf[at]) {
         return Err(Errno::EINVAL);
     }
-    let value = if negative {
-        0i64.checked_sub_unsigned(magnitude).ok_or(Errno::EINVAL)?
-    } else {
-        i64::try_from(magnitude).map_err(|_| Errno::EINVAL)?
-    };
-    Ok((value, at))
+    Ok((negative, magnitude, at))
 }
 
 /// A string written to a file holding one of at most `max` bytes: up to the first newline

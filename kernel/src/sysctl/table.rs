@@ -5,6 +5,7 @@ use alloc::string::String;
 
 use super::{Entry, Value, one_integer, parse};
 use crate::error::{Errno, SysResult};
+use crate::ipc::limits;
 use crate::process::uts::{self, Which};
 
 /// Every file, sorted by path.
@@ -26,6 +27,21 @@ pub static ENTRIES: &[Entry] = &[
         mode: 0o644,
         value: Value::Custom { read: hostname, write: set_hostname },
     },
+    Entry {
+        path: "kernel/msgmax",
+        mode: 0o644,
+        value: Value::Custom { read: msgmax, write: set_msgmax },
+    },
+    Entry {
+        path: "kernel/msgmnb",
+        mode: 0o644,
+        value: Value::Custom { read: msgmnb, write: set_msgmnb },
+    },
+    Entry {
+        path: "kernel/msgmni",
+        mode: 0o644,
+        value: Value::Custom { read: msgmni, write: set_msgmni },
+    },
     Entry { path: "kernel/ngroups_max", mode: 0o444, value: Value::Computed(ngroups_max) },
     Entry { path: "kernel/osrelease", mode: 0o444, value: Value::Computed(osrelease) },
     Entry { path: "kernel/ostype", mode: 0o444, value: Value::Computed(ostype) },
@@ -38,6 +54,22 @@ pub static ENTRIES: &[Entry] = &[
     Entry { path: "kernel/random/entropy_avail", mode: 0o444, value: Value::Computed(pool_bits) },
     Entry { path: "kernel/random/poolsize", mode: 0o444, value: Value::Computed(pool_bits) },
     Entry { path: "kernel/random/uuid", mode: 0o444, value: Value::Computed(uuid) },
+    Entry { path: "kernel/sem", mode: 0o644, value: Value::Custom { read: sem, write: set_sem } },
+    Entry {
+        path: "kernel/shmall",
+        mode: 0o644,
+        value: Value::Custom { read: shmall, write: set_shmall },
+    },
+    Entry {
+        path: "kernel/shmmax",
+        mode: 0o644,
+        value: Value::Custom { read: shmmax, write: set_shmmax },
+    },
+    Entry {
+        path: "kernel/shmmni",
+        mode: 0o644,
+        value: Value::Custom { read: shmmni, write: set_shmmni },
+    },
     Entry {
         path: "kernel/tainted",
         mode: 0o644,
@@ -179,5 +211,88 @@ fn threads_max() -> String {
 fn set_threads_max(buf: &[u8]) -> SysResult<usize> {
     let (value, taken) = one_integer(buf, true)?;
     crate::process::registry::set_threads_max(value)?;
+    Ok(taken)
+}
+
+// The System V IPC limits (`crate::ipc::limits` keeps and checks them).
+
+fn ipc_int(buf: &[u8], set: fn(i64) -> SysResult<()>) -> SysResult<usize> {
+    let (value, taken) = one_integer(buf, true)?;
+    set(value)?;
+    Ok(taken)
+}
+
+fn ipc_ulong(buf: &[u8], set: fn(u64)) -> SysResult<usize> {
+    let (value, taken) = parse::unsigned_long(buf)?;
+    set(value);
+    Ok(taken)
+}
+
+fn msgmax() -> String {
+    line(limits::msgmax())
+}
+
+fn set_msgmax(buf: &[u8]) -> SysResult<usize> {
+    ipc_int(buf, limits::set_msgmax)
+}
+
+fn msgmnb() -> String {
+    line(limits::msgmnb())
+}
+
+fn set_msgmnb(buf: &[u8]) -> SysResult<usize> {
+    ipc_int(buf, limits::set_msgmnb)
+}
+
+fn msgmni() -> String {
+    line(limits::msgmni())
+}
+
+fn set_msgmni(buf: &[u8]) -> SysResult<usize> {
+    ipc_int(buf, limits::set_msgmni)
+}
+
+fn shmmni() -> String {
+    line(limits::shmmni())
+}
+
+fn set_shmmni(buf: &[u8]) -> SysResult<usize> {
+    ipc_int(buf, limits::set_shmmni)
+}
+
+fn shmmax() -> String {
+    line(limits::shmmax())
+}
+
+fn set_shmmax(buf: &[u8]) -> SysResult<usize> {
+    ipc_ulong(buf, limits::set_shmmax)
+}
+
+fn shmall() -> String {
+    line(limits::shmall())
+}
+
+fn set_shmall(buf: &[u8]) -> SysResult<usize> {
+    ipc_ulong(buf, limits::set_shmall)
+}
+
+fn sem() -> String {
+    let [msl, mns, opm, mni] = limits::sem();
+    format!("{msl}\t{mns}\t{opm}\t{mni}\n")
+}
+
+/// kernel.sem, as Linux's `proc_ipc_sem_dointvec`: up to four values replace the first
+/// ones; a SEMMNI out of range is put back and the write fails with ERANGE
+/// (`sem_check_semmni`), the others staying set.
+fn set_sem(buf: &[u8]) -> SysResult<usize> {
+    let (written, taken) = parse::integers(buf, 4, true)?;
+    let old = limits::sem().map(i64::from);
+    let mut new = old;
+    new[..written.len()].copy_from_slice(&written);
+    if limits::set_sem(new).is_err() {
+        new[3] = old[3];
+        limits::set_sem(new)?;
+        return Err(Errno::ERANGE);
+    }
     Ok(taken)
 }
