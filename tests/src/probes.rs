@@ -185,6 +185,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "resource-limit probe (getrlimit/setrlimit/prlimit64: defaults, errors, who may \
+               raise or read what; /proc/self/limits; FSIZE, DATA, AS, NPROC, MEMLOCK and CPU \
+               enforced, with SIGXFSZ and SIGXCPU) matches Linux 6.1",
+        script: "tests/ref/rlimits.sh",
+        c_sources: &["tests/ref/rlimits.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "mremap and sigtimedwait probe matches Linux 6.1",
         script: "tests/ref/sigmem.sh",
         c_sources: &["tests/ref/sigmem.c"],

@@ -341,12 +341,29 @@ impl NodeFile {
 
     /// Writes the node at `offset`, through to the device if the file was opened O_DIRECT.
     fn write_node(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {
+        let buf = within_file_size_limit(&self.node, offset, buf)?;
         if self.check_direct(offset, buf.len())? {
             self.node.write_direct_at(offset, buf)
         } else {
             self.node.write_at(offset, buf)
         }
     }
+}
+
+/// RLIMIT_FSIZE as Linux's generic_write_check_limits applies it to a regular file: a write
+/// starting at or past the limit fails with EFBIG (and SIGXFSZ), one crossing it is cut
+/// short; an empty write is not checked.
+fn within_file_size_limit<'a>(node: &Node, offset: u64, buf: &'a [u8]) -> SysResult<&'a [u8]> {
+    if node.kind() != NodeKind::File || buf.is_empty() {
+        return Ok(buf);
+    }
+    let limit = crate::process::limits::file_size_limit();
+    if offset >= limit {
+        crate::process::limits::file_too_big();
+        return Err(Errno::EFBIG);
+    }
+    let room = usize::try_from(limit - offset).unwrap_or(usize::MAX);
+    Ok(&buf[..buf.len().min(room)])
 }
 
 /// What the end of an open file description (its last descriptor closed) releases: its

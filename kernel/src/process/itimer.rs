@@ -3,13 +3,15 @@
 //! ones. It sleeps until the earliest real-time deadline of any process (woken early when a
 //! timer is set: [`timers_changed`]), so alarms fire when due, not at the next tick. The
 //! CPU-time timers count the process's user (VIRTUAL) or total (PROF) CPU time, which
-//! advances only while it runs: while one is armed, the task also looks every tick.
+//! advances only while it runs: while one is armed, the task also looks every tick. The
+//! same look enforces RLIMIT_CPU: SIGXCPU past the soft limit (which then moves a second
+//! on, as Linux moves it), SIGKILL at the hard one.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostd::sync::WaitQueue;
 
-use super::{Process, registry, signal};
+use super::{Process, limits, registry, signal};
 use crate::time::timer::{self, Armed, reload};
 
 /// SIGVTALRM and SIGPROF, for ITIMER_VIRTUAL and ITIMER_PROF.
@@ -32,6 +34,25 @@ struct Due {
     posix: bool,
     /// ITIMER_VIRTUAL and ITIMER_PROF, with the CPU clock each was read at.
     cpu: [Option<u64>; 2],
+    /// RLIMIT_CPU passed: SIGXCPU (soft) or SIGKILL (hard).
+    cpu_limit: Option<u32>,
+}
+
+/// The signal RLIMIT_CPU calls for, if the process has used up its soft or hard limit.
+fn cpu_limit_signal(p: &Process) -> Option<u32> {
+    const NS: u64 = 1_000_000_000;
+    let limit = p.limit(limits::CPU);
+    if limit.soft == limits::RLIM_INFINITY {
+        return None;
+    }
+    let used = p.cpu_time().total_ns;
+    if limit.hard != limits::RLIM_INFINITY && used >= limit.hard.saturating_mul(NS) {
+        Some(signal::SIGKILL)
+    } else if used >= limit.soft.saturating_mul(NS) {
+        Some(signal::SIGXCPU)
+    } else {
+        None
+    }
 }
 
 fn due(p: &Process, now: u64) -> Option<Due> {
@@ -50,7 +71,13 @@ fn due(p: &Process, now: u64) -> Option<Due> {
             }
         }
     }
-    (real || posix || cpu.iter().any(Option::is_some)).then_some(Due { real, posix, cpu })
+    let cpu_limit = cpu_limit_signal(p);
+    (real || posix || cpu.iter().any(Option::is_some) || cpu_limit.is_some()).then_some(Due {
+        real,
+        posix,
+        cpu,
+        cpu_limit,
+    })
 }
 
 /// When the timer task must look again, given every process: the earliest real-time
@@ -63,7 +90,9 @@ fn next_look(processes: &[alloc::sync::Arc<Process>], now: u64) -> Option<u64> {
         .filter_map(|p| {
             let real = p.with_real_timer(|t| t.map(|(at, _)| at));
             let posix = super::posix_timer::next_deadline(p);
-            let cpu = p.with_cpu_timers(|t| t.iter().any(Option::is_some)).then_some(now + tick_ns);
+            let cpu_limited = p.limit(limits::CPU).soft != limits::RLIM_INFINITY;
+            let cpu = (p.with_cpu_timers(|t| t.iter().any(Option::is_some)) || cpu_limited)
+                .then_some(now + tick_ns);
             [real, posix, cpu].into_iter().flatten().min()
         })
         .min()
@@ -93,6 +122,12 @@ pub fn init() {
                 if d.real {
                     p.with_real_timer(|t| reload(t, now));
                     signal::send(&p, signal::SIGALRM);
+                }
+                if let Some(sig) = d.cpu_limit {
+                    if sig == signal::SIGXCPU {
+                        p.raise_cpu_soft_limit();
+                    }
+                    signal::send(&p, sig);
                 }
                 for (i, sig) in [SIGVTALRM, SIGPROF].into_iter().enumerate() {
                     if let Some(clock) = d.cpu[i] {

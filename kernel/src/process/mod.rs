@@ -11,6 +11,7 @@ mod elf_map;
 pub mod exec;
 mod exit;
 pub mod itimer;
+pub mod limits;
 pub mod oom;
 pub mod pidfd;
 pub mod posix_timer;
@@ -135,6 +136,8 @@ pub struct Process {
     nice: AtomicI32,
     /// What prctl(2) sets: keep-caps, dumpable, no-new-privs, the parent-death signal...
     attrs: SpinLock<attrs::Attrs>,
+    /// Resource limits (RLIMIT_NOFILE's are the descriptor table's).
+    limits: SpinLock<limits::Limits>,
 }
 
 /// Where a process is in the stop/continue cycle, and what its parent still has to hear.
@@ -189,6 +192,7 @@ impl Process {
             real_timer: SpinLock::new(None),
             nice: AtomicI32::new(0),
             attrs: SpinLock::new(attrs::Attrs::default()),
+            limits: SpinLock::new(limits::Limits::initial()),
             posix_timers: SpinLock::new(posix_timer::Timers::default()),
             exited_threads_cpu: SpinLock::new(ostd::task::CpuTime::default()),
             children_cpu: SpinLock::new(ostd::task::CpuTime::default()),
@@ -681,10 +685,49 @@ impl Process {
         *child.groups.lock() = self.groups.lock().clone();
         child.set_nice(self.nice());
         *child.attrs.lock() = self.attrs.lock().for_child();
+        *child.limits.lock() = self.limits.lock().clone();
         *child.comm.lock() = self.comm.lock().clone();
         *child.cmdline.lock() = self.cmdline.lock().clone();
         *child.exe.lock() = self.exe.lock().clone();
         child
+    }
+
+    /// Returns the limits of `resource` (below [`limits::COUNT`]; RLIMIT_NOFILE's from the
+    /// descriptor table).
+    pub fn limit(&self, resource: usize) -> limits::Limit {
+        if resource == limits::NOFILE {
+            let (soft, hard) = self.with_files(|files| files.limit());
+            return limits::Limit { soft: soft as u64, hard: hard as u64 };
+        }
+        self.limits.lock().get(resource)
+    }
+
+    /// Sets the limits of `resource` (not RLIMIT_NOFILE) under Linux's rules
+    /// ([`limits::Limits::set`]).
+    pub fn set_limit(
+        &self,
+        resource: usize,
+        new: limits::Limit,
+        privileged: bool,
+    ) -> SysResult<()> {
+        self.limits.lock().set(resource, new, privileged)
+    }
+
+    /// After SIGXCPU, RLIMIT_CPU's soft limit moves one second on (up to the hard one), so
+    /// the next comes a second later (Linux's check_process_timers).
+    pub fn raise_cpu_soft_limit(&self) {
+        let mut limits = self.limits.lock();
+        let limit = limits.get(limits::CPU);
+        if limit.soft < limit.hard {
+            // Within the hard limit: the rules cannot refuse it.
+            let _ = limits.set(limits::CPU, limits::Limit { soft: limit.soft + 1, ..limit }, true);
+        }
+    }
+
+    /// /proc/PID/limits.
+    pub fn limits_text(&self) -> String {
+        let nofile = self.limit(limits::NOFILE);
+        self.limits.lock().proc_text(nofile)
     }
 
     /// Forgets what execve does not keep: close-on-exec descriptors, caught

@@ -2,7 +2,7 @@
 //!
 //! Global files: meminfo, cpuinfo, uptime, loadavg, mounts, stat, version, filesystems,
 //! sysvipc/{msg,sem,shm}, sys/ (the tunables, `crate::sysctl`);
-//! `self`; and per process: stat, status, cmdline, comm, exe, cwd, maps, fd/.
+//! `self`; and per process: stat, status, cmdline, comm, exe, cwd, maps, limits, fd/.
 //! Formats follow Linux 6.1's (fs/proc/array.c, meminfo.c) so ps, top and free parse them.
 
 use alloc::boxed::Box;
@@ -242,7 +242,8 @@ fn owned_by_process(pid: i32, node: Arc<Node>) -> Arc<Node> {
 
 struct PidDir(i32);
 
-const PID_ENTRIES: &[&str] = &["cmdline", "comm", "cwd", "exe", "fd", "maps", "stat", "status"];
+const PID_ENTRIES: &[&str] =
+    &["cmdline", "comm", "cwd", "exe", "fd", "maps", "stat", "status", "limits"];
 
 impl Generated for PidDir {
     fn entries(&self) -> Vec<(String, Arc<Node>)> {
@@ -274,6 +275,7 @@ impl Generated for PidDir {
             "stat" => text(ino, with(stat_line)),
             "status" => text(ino, with(status)),
             "maps" => text(ino, with(maps)),
+            "limits" => text(ino, with(Process::limits_text)),
             "fd" => Node::new_generated(NodeKind::Dir, 0o500, ino, FdDir(pid)),
             _ => return None,
         })

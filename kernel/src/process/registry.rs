@@ -133,6 +133,18 @@ pub fn bind_current_task(p: Arc<Process>, thread: Arc<Thread>) {
     table.by_task.insert(task.id(), (p, thread, task));
 }
 
+/// The tasks (threads, and zombies not yet reaped) whose process's real user is `uid`:
+/// what RLIMIT_NPROC counts.
+pub fn tasks_of_user(uid: u32) -> usize {
+    let table = TABLE.lock();
+    table
+        .processes
+        .values()
+        .filter(|p| p.creds().ruid == uid)
+        .map(|p| p.thread_count().max(1))
+        .sum()
+}
+
 /// Records a thread clone just made, until its task starts ([`bind_current_task`]).
 pub fn add_starting_thread(p: &Arc<Process>, thread: &Arc<Thread>) {
     TABLE.lock().starting.insert(thread.tid, (p.clone(), thread.clone()));

@@ -39,6 +39,10 @@ pub const SIGSTOP: u32 = 19;
 pub const SIGTSTP: u32 = 20;
 /// Window size change.
 pub const SIGWINCH: u32 = 28;
+/// CPU time limit exceeded (RLIMIT_CPU).
+pub const SIGXCPU: u32 = 24;
+/// File size limit exceeded (RLIMIT_FSIZE).
+pub const SIGXFSZ: u32 = 25;
 /// Bad system call (seccomp).
 pub const SIGSYS: u32 = 31;
 /// SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU.

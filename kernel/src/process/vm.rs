@@ -89,6 +89,27 @@ pub struct Areas {
 }
 
 impl Areas {
+    /// Pages mapped in `start..end`.
+    pub fn pages_in(&self, start: u64, end: u64) -> u64 {
+        self.map
+            .values()
+            .filter(|a| a.start < end && start < a.end)
+            .map(|a| (a.end.min(end) - a.start.max(start)) / PAGE)
+            .sum()
+    }
+
+    /// Pages mapped in all, and in data mappings (private and writable, not the main
+    /// stack: Linux's total_vm and data_vm, which RLIMIT_AS and RLIMIT_DATA bound).
+    pub fn usage(&self) -> (u64, u64) {
+        let stack = (STACK_TOP - STACK_SIZE, STACK_TOP);
+        self.map.values().fold((0, 0), |(total, data), a| {
+            let pages = (a.end - a.start) / PAGE;
+            let in_stack = (a.end.min(stack.1).saturating_sub(a.start.max(stack.0))) / PAGE;
+            let is_data = a.prot.contains(Prot::WRITE) && !a.shared;
+            (total + pages, data + if is_data { pages - in_stack } else { 0 })
+        })
+    }
+
     /// Returns the area containing `addr`.
     pub fn find(&self, addr: u64) -> Option<Area> {
         self.map.range(..=addr).next_back().map(|(_, a)| *a).filter(|a| addr < a.end)

@@ -170,7 +170,15 @@ pub fn sys_truncate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EISDIR);
     }
     check_access(ctx, &node, MAY_WRITE)?;
-    node.truncate(a[1])?;
+    truncate(&node, a[1])
+}
+
+/// Truncates a regular file; growing it past RLIMIT_FSIZE fails (EFBIG and SIGXFSZ).
+fn truncate(node: &Node, size: u64) -> SysResult<u64> {
+    if node.kind() == NodeKind::File && size > node.size() {
+        crate::process::limits::check_file_growth(size)?;
+    }
+    node.truncate(size)?;
     Ok(0)
 }
 
@@ -183,8 +191,7 @@ pub fn sys_ftruncate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if !f.flags().writable() {
         return Err(Errno::EINVAL);
     }
-    f.node().ok_or(Errno::EINVAL)?.truncate(a[1])?;
-    Ok(0)
+    truncate(f.node().ok_or(Errno::EINVAL)?, a[1])
 }
 
 /// fallocate(2): mode 0 (allocate, growing the file) and FALLOC_FL_KEEP_SIZE; in-memory

@@ -1,5 +1,5 @@
 //! mlock, munlock, mlock2, mlockall, munlockall: which areas are locked, within
-//! RLIMIT_MEMLOCK (8 MiB, root exempt), as Linux's mm/mlock.c decides. Nothing is ever paged
+//! RLIMIT_MEMLOCK (root exempt), as Linux's mm/mlock.c decides. Nothing is ever paged
 //! out here, so a locked page is resident as any other; what locking changes is the count
 //! (VmLck in /proc/PID/status), the limit, and the errors.
 
@@ -7,8 +7,6 @@ use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 
 const PAGE: u64 = 4096;
-/// RLIMIT_MEMLOCK's default, as Linux 6.1 sets it (not changeable here yet).
-const MEMLOCK_LIMIT: u64 = 8 << 20;
 const MLOCK_ONFAULT: u64 = 1;
 const MCL_CURRENT: u64 = 1;
 const MCL_FUTURE: u64 = 2;
@@ -26,16 +24,30 @@ fn page_range(addr: u64, len: u64) -> SysResult<(u64, u64)> {
     Ok((start, end))
 }
 
+/// The caller's RLIMIT_MEMLOCK, or EPERM when it is 0 and the caller is not root (Linux's
+/// can_do_mlock); `None` for root, whom the limit does not bind.
+fn memlock_limit(ctx: &SyscallCtx) -> SysResult<Option<u64>> {
+    if ctx.process.creds().euid == 0 {
+        return Ok(None);
+    }
+    let limit = ctx.process.limit(crate::process::limits::MEMLOCK).soft;
+    if limit == 0 {
+        return Err(Errno::EPERM);
+    }
+    // Counted in whole pages, as Linux shifts it.
+    Ok(Some(limit & !(PAGE - 1)))
+}
+
 fn lock(ctx: &SyscallCtx, addr: u64, len: u64) -> SysResult<u64> {
     let (start, end) = page_range(addr, len)?;
-    let root = ctx.process.creds().euid == 0;
+    let limit = memlock_limit(ctx)?;
     let vm = ctx.process.vm();
     let mut areas = vm.areas();
-    if !root {
+    if let Some(limit) = limit {
         // What would be locked: all there is now, plus what this range adds.
         let already = areas.locked_bytes(0, u64::MAX);
         let adds = (end - start) - areas.locked_bytes(start, end);
-        if already + adds > MEMLOCK_LIMIT {
+        if already + adds > limit {
             return Err(Errno::ENOMEM);
         }
     }
@@ -79,11 +91,11 @@ pub fn sys_mlockall(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     {
         return Err(Errno::EINVAL);
     }
-    let root = ctx.process.creds().euid == 0;
+    let limit = memlock_limit(ctx)?;
     let vm = ctx.process.vm();
     let mut areas = vm.areas();
     if flags & MCL_CURRENT != 0 {
-        if !root && areas.mapped_bytes() > MEMLOCK_LIMIT {
+        if limit.is_some_and(|limit| areas.mapped_bytes() > limit) {
             return Err(Errno::ENOMEM);
         }
         areas.set_all_locked(true);

@@ -5,6 +5,7 @@ use ostd::mm::{PAGE_SIZE, USER_END};
 use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 use crate::fs::NodeKind;
+use crate::process::limits;
 use crate::process::vm::{Area, MMAP_MIN, Prot};
 
 const PAGE: u64 = PAGE_SIZE as u64;
@@ -46,8 +47,14 @@ pub fn sys_brk(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let (old_end, new_end) = (page_up(old).unwrap_or(old), page_up(want).ok_or(Errno::ENOMEM)?);
     if new_end > old_end {
-        if vm.areas().overlaps(old_end, new_end)
+        // RLIMIT_DATA bounds the heap (Linux's check_data_rlimit, without the data segment,
+        // which is not recorded apart from the heap), and RLIMIT_AS/DATA the pages added.
+        let heap_limit = ctx.process.limit(limits::DATA).soft;
+        let taken = vm.areas().overlaps(old_end, new_end);
+        if taken
             || !crate::memory::could_ever_fit(new_end - old_end)
+            || want - start > heap_limit
+            || !limits::may_expand(ctx.process, (new_end - old_end) / PAGE, true)
         {
             return Ok(old);
         }
@@ -113,6 +120,8 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ENOMEM);
     }
     let vm = ctx.process.vm();
+    // A private writable mapping counts against RLIMIT_DATA (Linux's is_data_mapping).
+    let data_mapping = !shared && prot.contains(Prot::WRITE);
     let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
     let start = if fixed {
         if addr == u64::MAX {
@@ -138,11 +147,22 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             if flags & MAP_FIXED_NOREPLACE != 0 {
                 return Err(Errno::EEXIST);
             }
+            // RLIMIT_AS and RLIMIT_DATA count what the mapping adds, before the old pages go.
+            let replaced = vm.areas().pages_in(addr, addr + len);
+            if !limits::may_expand(ctx.process, len / PAGE - replaced, data_mapping) {
+                return Err(Errno::ENOMEM);
+            }
             vm.unmap_range(addr, addr + len);
+        } else if !limits::may_expand(ctx.process, len / PAGE, data_mapping) {
+            return Err(Errno::ENOMEM);
         }
         addr
     } else {
-        vm.areas().find_free(addr & !(PAGE - 1), len).ok_or(Errno::ENOMEM)?
+        let start = vm.areas().find_free(addr & !(PAGE - 1), len).ok_or(Errno::ENOMEM)?;
+        if !limits::may_expand(ctx.process, len / PAGE, data_mapping) {
+            return Err(Errno::ENOMEM);
+        }
+        start
     };
     let area = Area { start, end: start + len, prot, shared, locked: false };
     // Files with a page cache map its frames; a private PROT_NONE mapping copies instead
@@ -346,6 +366,10 @@ pub fn sys_mremap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Ok(old);
     }
     let grow_end = old.checked_add(new_size).filter(|&e| e <= USER_END).ok_or(Errno::ENOMEM)?;
+    let data = area.prot.contains(Prot::WRITE) && !area.shared;
+    if !limits::may_expand(ctx.process, (new_size - old_size) / PAGE, data) {
+        return Err(Errno::ENOMEM);
+    }
     if !vm.areas().overlaps(old_end, grow_end) {
         vm.map_area(
             Area {

@@ -41,6 +41,9 @@ fn spawn_thread(
         // Threads with private fd tables or cwd are not modelled.
         return Err(Errno::EINVAL);
     }
+    if !crate::process::limits::may_create_task(ctx.process) {
+        return Err(Errno::EAGAIN);
+    }
     let tid = registry::alloc_tid().ok_or(Errno::EAGAIN)?;
     let thread = crate::process::Thread::new(tid);
     // A new thread starts with its creator's mask, no alternate stack, and its creator's
@@ -94,6 +97,9 @@ fn fork(
         return Err(Errno::ENOSYS);
     }
     let parent = ctx.process;
+    if !crate::process::limits::may_create_task(parent) {
+        return Err(Errno::EAGAIN);
+    }
     let pid = registry::alloc_pid().ok_or(Errno::EAGAIN)?;
     let vm = parent.vm().fork()?;
     let child = parent.fork_child(pid, vm);

@@ -3,56 +3,60 @@
 use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 
-const RLIM_INFINITY: u64 = u64::MAX;
+use crate::process::limits::{self, Limit};
 
-fn rlimit(resource: u64) -> SysResult<(u64, u64)> {
-    Ok(match resource {
-        3 => (8 << 20, RLIM_INFINITY), // STACK
-        6 => (4096, 4096),             // NPROC
-        4 => (0, RLIM_INFINITY),       // CORE
-        8 => (8 << 20, 8 << 20),       // MEMLOCK
-        0..=15 => (RLIM_INFINITY, RLIM_INFINITY),
-        _ => return Err(Errno::EINVAL),
-    })
-}
-
-const RLIMIT_NOFILE: u64 = 7;
-
-/// prlimit64(2): RLIMIT_NOFILE is kept and enforced (the descriptor table holds it); the
-/// other limits are reported and changes to them accepted but not enforced.
+/// prlimit64(2), in Linux's order: the new limits are read, the target found and the
+/// caller's right to it checked, then the resource and the change (do_prlimit), and the
+/// old limits written last.
 pub fn sys_prlimit64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    use crate::fs::fd_table::NR_OPEN;
-    let (pid, resource, new, old) = (a[0] as i32, a[1], a[2], a[3]);
+    let (pid, resource, new_addr, old_addr) = (a[0] as i32, a[1], a[2], a[3]);
+    let mem = ctx.mem();
+    let new = if new_addr != 0 {
+        Some(Limit { soft: mem.read_u64(new_addr)?, hard: mem.read_u64(new_addr + 8)? })
+    } else {
+        None
+    };
     let target = match pid {
         0 => ctx.process.clone(),
         p => crate::process::registry::get(p).ok_or(Errno::ESRCH)?,
     };
-    let (cur, max) = if resource == RLIMIT_NOFILE {
-        let (soft, hard) = target.with_files(|files| files.limit());
-        (soft as u64, hard as u64)
-    } else {
-        rlimit(resource)?
-    };
-    let mem = ctx.mem();
-    let requested =
-        if new != 0 { Some((mem.read_u64(new)?, mem.read_u64(new + 8)?)) } else { None };
-    if let Some((ncur, nmax)) = requested {
-        if ncur > nmax {
-            return Err(Errno::EINVAL);
-        }
-        if resource == RLIMIT_NOFILE {
-            let root = ctx.process.creds().euid == 0;
-            if nmax > NR_OPEN.get() as u64 || (nmax > max && !root) {
-                return Err(Errno::EPERM);
-            }
-            target.with_files(|files| files.set_limit(ncur as usize, nmax as usize));
+    let me = ctx.process.creds();
+    if !alloc::sync::Arc::ptr_eq(&target, ctx.process) && me.euid != 0 {
+        // Linux's check_prlimit_permission: the caller's real IDs are all of the target's.
+        let them = target.creds();
+        let same_user = [them.euid, them.suid, them.ruid].iter().all(|&u| u == me.ruid);
+        let same_group = [them.egid, them.sgid, them.rgid].iter().all(|&g| g == me.rgid);
+        if !(same_user && same_group) {
+            return Err(Errno::EPERM);
         }
     }
-    if old != 0 {
+    let resource =
+        usize::try_from(resource).ok().filter(|&r| r < limits::COUNT).ok_or(Errno::EINVAL)?;
+    let old = target.limit(resource);
+    if let Some(new) = new {
+        if new.soft > new.hard {
+            return Err(Errno::EINVAL);
+        }
+        let privileged = me.euid == 0;
+        if resource == limits::NOFILE {
+            if new.hard > crate::fs::fd_table::NR_OPEN.get() as u64 {
+                return Err(Errno::EPERM);
+            }
+            limits::check(old, new, privileged)?;
+            target.with_files(|files| files.set_limit(new.soft as usize, new.hard as usize));
+        } else {
+            target.set_limit(resource, new, privileged)?;
+            if resource == limits::CPU {
+                // The timer task now has a CPU-time limit to watch.
+                crate::process::itimer::timers_changed();
+            }
+        }
+    }
+    if old_addr != 0 {
         let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&cur.to_le_bytes());
-        b[8..].copy_from_slice(&max.to_le_bytes());
-        mem.write(old, &b)?;
+        b[..8].copy_from_slice(&old.soft.to_le_bytes());
+        b[8..].copy_from_slice(&old.hard.to_le_bytes());
+        mem.write(old_addr, &b)?;
     }
     Ok(0)
 }
