@@ -111,7 +111,7 @@ fn kernel_main() -> ! {
     // As Linux: the initramfs's own init first; only without one, the root= disk.
     let rdinit = cmdline.value("rdinit").unwrap_or("/init");
     let memory_root = fs::root();
-    let start = fs::path::Start { root: memory_root.clone(), dir: memory_root.clone() };
+    let start = fs::path::Start::kernel(&memory_root);
     let has_rdinit = fs::path::resolve(&start, rdinit, true).is_ok();
     let disk_root = match fs::rootfs::RootSpec::from_cmdline(cmdline) {
         Some(spec) if !has_rdinit => match fs::rootfs::mount_root(&spec) {

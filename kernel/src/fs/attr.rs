@@ -7,10 +7,16 @@ use crate::error::{Errno, SysResult};
 /// Sets the permission bits of `node` to `mode` (chmod): only its owner or root may.
 pub fn chmod(caller: &dyn Caller, node: &Node, mode: u64) -> SysResult<()> {
     let (euid, _) = caller.fs_ids();
-    if node.mode_binds_everyone() || euid != 0 && euid != node.metadata().uid {
+    let meta = node.metadata();
+    if node.mode_binds_everyone() || euid != 0 && euid != meta.uid {
         return Err(Errno::EPERM);
     }
-    node.try_update_metadata(|m| m.perm = (mode as u32) & 0o7777)
+    let mut perm = (mode as u32) & 0o7777;
+    // Outside the file's group, the set-group-ID bit is silently dropped (setattr_prepare).
+    if !caller.in_group(meta.gid) && !caller.privileged() {
+        perm &= !0o2000;
+    }
+    node.try_update_metadata(|m| m.perm = perm)
 }
 
 /// Changes the owner and group of `node` (chown); `u32::MAX` leaves one as it is. Root may
@@ -27,12 +33,22 @@ pub fn chown(caller: &dyn Caller, node: &Node, uid: u64, gid: u64) -> SysResult<
     if euid != 0 && (uid_change || !gid_ok || euid != m.uid) {
         return Err(Errno::EPERM);
     }
+    let is_dir = node.kind() == crate::fs::NodeKind::Dir;
     node.try_update_metadata(|m| {
         if uid as u32 != u32::MAX {
             m.uid = uid as u32;
         }
         if gid as u32 != u32::MAX {
             m.gid = gid as u32;
+        }
+        // chown of anything but a directory clears set-user-ID, and set-group-ID where
+        // group execute marks it as such (not mandatory locking), whoever calls and even
+        // when nothing changes (Linux's chown_common and notify_change).
+        if !is_dir {
+            m.perm &= !0o4000;
+            if m.perm & 0o2010 == 0o2010 {
+                m.perm &= !0o2000;
+            }
         }
     })
 }

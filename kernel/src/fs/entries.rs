@@ -29,7 +29,7 @@ pub fn make_node(
     }
     let umask = if kind == NodeKind::Symlink { 0 } else { caller.umask() };
     let node = dir.create(&name, kind, (mode as u32) & 0o7777 & !umask, target)?;
-    set_owner(caller, &node);
+    set_owner(caller, &dir, &node);
     Ok(node)
 }
 

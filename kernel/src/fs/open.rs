@@ -60,7 +60,7 @@ pub fn open_path(
                 let umask = caller.umask();
                 let node =
                     dir.create(&name, NodeKind::File, (mode as u32) & 0o7777 & !umask, "")?;
-                set_owner(caller, &node);
+                set_owner(caller, &dir, &node);
                 // A file the caller just created opens with the access it asked for,
                 // whatever mode it was given (as on Linux).
                 return open_node(node, flags);

@@ -24,6 +24,17 @@ pub struct Start {
     pub root: Arc<Node>,
     /// The directory relative paths start from.
     pub dir: Arc<Node>,
+    /// Who resolves: every directory the path passes through must grant them search
+    /// (execute) permission, else EACCES (Linux's may_lookup). `None`: the kernel itself
+    /// (mounting the root, starting init), which passes anywhere.
+    pub searcher: Option<Arc<dyn super::perm::Caller + Send + Sync>>,
+}
+
+impl Start {
+    /// A start for the kernel's own lookups, at `root`.
+    pub fn kernel(root: &Arc<Node>) -> Self {
+        Self { root: root.clone(), dir: root.clone(), searcher: None }
+    }
 }
 
 fn push_components(stack: &mut Vec<String>, path: &str) {
@@ -48,6 +59,11 @@ pub fn resolve(start: &Start, path: &str, follow_last: bool) -> SysResult<Arc<No
     while let Some(name) = stack.pop() {
         if current.kind() != NodeKind::Dir {
             return Err(Errno::ENOTDIR);
+        }
+        if let Some(searcher) = &start.searcher {
+            if !searcher.may(&current, super::perm::MAY_EXEC) {
+                return Err(Errno::EACCES);
+            }
         }
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
@@ -149,7 +165,7 @@ pub fn absolute_path(root: &Arc<Node>, node: &Arc<Node>) -> String {
 ostd::ktest! {
     fn path_resolution_handles_dots_symlinks_and_loops() {
         let root = Node::new_dir(0o755);
-        let start = Start { root: root.clone(), dir: root.clone() };
+        let start = Start::kernel(&root);
         let a = root.create("a", NodeKind::Dir, 0o755, "").unwrap();
         let f = a.create("f", NodeKind::File, 0o644, "").unwrap();
         root.create("to_a", NodeKind::Symlink, 0, "/a").unwrap();
@@ -185,7 +201,11 @@ pub fn real_path(start: &Start, path: &str) -> String {
         match dir.lookup(&name) {
             Ok(n) if n.kind() == NodeKind::Symlink => {
                 let target = n.readlink().unwrap_or_default();
-                let sub = Start { root: start.root.clone(), dir: dir.clone() };
+                let sub = Start {
+                    root: start.root.clone(),
+                    dir: dir.clone(),
+                    searcher: start.searcher.clone(),
+                };
                 match resolve_parent(&sub, &target) {
                     Ok((d, n2)) => {
                         dir = d;

@@ -28,6 +28,9 @@ pub trait Caller {
     fn privileged(&self) -> bool;
     /// Returns the file-mode creation mask.
     fn umask(&self) -> u32;
+    /// Whether `gid` is the caller's filesystem group or one of its supplementary groups
+    /// (Linux's in_group_p).
+    fn in_group(&self, gid: u32) -> bool;
 }
 
 /// Checks the caller's access to `node` (EACCES if denied).
@@ -52,11 +55,26 @@ pub fn check_sticky(caller: &dyn Caller, dir: &Node, victim: &Node) -> SysResult
     }
 }
 
-/// Makes the caller the owner of a node it just created.
-pub fn set_owner(caller: &dyn Caller, node: &Node) {
+const S_ISGID: u32 = 0o2000;
+const S_IXGRP: u32 = 0o010;
+
+/// Makes the caller the owner of a node it just created in `dir`. In a set-group-ID
+/// directory the node takes the directory's group, a new directory its set-group-ID bit
+/// too, and a group-executable set-group-ID file made by an outsider loses that bit
+/// (Linux's inode_init_owner and mode_strip_sgid).
+pub fn set_owner(caller: &dyn Caller, dir: &Node, node: &Node) {
     let (fsuid, fsgid) = caller.fs_ids();
+    let d = dir.metadata();
+    let inherits = d.perm & S_ISGID != 0;
+    let is_dir = node.kind() == super::node::NodeKind::Dir;
+    let outsider = !caller.in_group(d.gid) && !caller.privileged();
     node.update_metadata(|m| {
         m.uid = fsuid;
-        m.gid = fsgid;
+        m.gid = if inherits { d.gid } else { fsgid };
+        if inherits && is_dir {
+            m.perm |= S_ISGID;
+        } else if inherits && m.perm & (S_ISGID | S_IXGRP) == S_ISGID | S_IXGRP && outsider {
+            m.perm &= !S_ISGID;
+        }
     });
 }

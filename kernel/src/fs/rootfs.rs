@@ -62,7 +62,7 @@ pub const ROOT_INITS: [&str; 4] = ["/sbin/init", "/etc/init", "/bin/init", "/bin
 /// block device, and the mount's own errors (EINVAL: not a filesystem of that type).
 pub fn mount_root(spec: &RootSpec) -> SysResult<Arc<Node>> {
     let memory_root = super::root();
-    let start = Start { root: memory_root.clone(), dir: memory_root.clone() };
+    let start = Start::kernel(&memory_root);
     let mut device = path::resolve(&start, &spec.device, true)?;
     let mut device_name = spec.device.clone();
     if let Some(verity) = &spec.verity {

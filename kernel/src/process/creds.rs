@@ -144,7 +144,11 @@ pub struct FsCaller {
 impl FsCaller {
     /// Returns a path-resolution start at the working directory.
     pub fn start(&self) -> Start {
-        Start { root: self.fs.root.clone(), dir: self.fs.cwd.clone() }
+        Start {
+            root: self.fs.root.clone(),
+            dir: self.fs.cwd.clone(),
+            searcher: Some(alloc::sync::Arc::new(self.clone())),
+        }
     }
 }
 
@@ -164,6 +168,10 @@ impl Caller for FsCaller {
 
     fn umask(&self) -> u32 {
         self.fs.umask
+    }
+
+    fn in_group(&self, gid: u32) -> bool {
+        self.identity.creds.fsgid == gid || self.identity.groups.contains(&gid)
     }
 }
 

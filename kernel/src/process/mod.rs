@@ -254,10 +254,9 @@ impl Process {
         drop(old);
     }
 
-    /// Returns a path-resolution start at the cwd.
+    /// Returns a path-resolution start at the cwd, searching with the process's IDs.
     pub fn start(&self) -> Start {
-        let fs = self.fs.lock();
-        Start { root: fs.root.clone(), dir: fs.cwd.clone() }
+        self.fs_caller().start()
     }
 
     /// Returns the children.

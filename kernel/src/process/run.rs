@@ -439,7 +439,7 @@ pub fn start_init(
     use crate::fs::{self, OpenFlags};
     let cwd = identity.cwd.clone().unwrap_or_else(|| root.clone());
     let fs_context = super::FsContext { root: root.clone(), cwd, umask: 0o022 };
-    let start = crate::fs::path::Start { root: root.clone(), dir: root.clone() };
+    let start = crate::fs::path::Start::kernel(&root);
     let node = crate::fs::path::resolve(&start, path, true)?;
     // Measured boot, event 4: the program's bytes, before exec reads them.
     crate::attest::measure::init_binary(path, |offset, buf| node.read_at(offset, buf))?;

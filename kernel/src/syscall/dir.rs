@@ -79,7 +79,7 @@ fn mknod(
     target: &str,
 ) -> SysResult<u64> {
     let path = path_arg(ctx, path_addr)?;
-    make_node(ctx, &start_at(ctx, dirfd)?, &path, kind, mode, target).map(|_| 0)
+    make_node(ctx, &start_at(ctx, dirfd, &path)?, &path, kind, mode, target).map(|_| 0)
 }
 
 /// mkdir(2).
@@ -127,7 +127,7 @@ pub fn sys_symlink(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 
 fn unlink(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, dir: bool) -> SysResult<u64> {
     let path = path_arg(ctx, path_addr)?;
-    entries::unlink(&caller(ctx), &start_at(ctx, dirfd)?, &path, dir)?;
+    entries::unlink(&caller(ctx), &start_at(ctx, dirfd, &path)?, &path, dir)?;
     Ok(0)
 }
 
@@ -159,9 +159,12 @@ fn link(
 ) -> SysResult<u64> {
     let old_path = path_arg(ctx, old)?;
     let new_path = path_arg(ctx, new)?;
-    let node =
-        entries::link_source(&start_at(ctx, olddirfd)?, &old_path, flags & AT_SYMLINK_FOLLOW != 0)?;
-    entries::link(&caller(ctx), node, &start_at(ctx, newdirfd)?, &new_path)?;
+    let node = entries::link_source(
+        &start_at(ctx, olddirfd, &old_path)?,
+        &old_path,
+        flags & AT_SYMLINK_FOLLOW != 0,
+    )?;
+    entries::link(&caller(ctx), node, &start_at(ctx, newdirfd, &new_path)?, &new_path)?;
     Ok(0)
 }
 
@@ -189,8 +192,10 @@ fn rename(
     }
     let old_path = path_arg(ctx, old)?;
     let new_path = path_arg(ctx, new)?;
-    let (old_dir, old_name) = entries::parent_of_entry(&start_at(ctx, olddirfd)?, &old_path)?;
-    let (new_dir, new_name) = entries::parent_of_entry(&start_at(ctx, newdirfd)?, &new_path)?;
+    let (old_dir, old_name) =
+        entries::parent_of_entry(&start_at(ctx, olddirfd, &old_path)?, &old_path)?;
+    let (new_dir, new_name) =
+        entries::parent_of_entry(&start_at(ctx, newdirfd, &new_path)?, &new_path)?;
     entries::rename(
         &caller(ctx),
         &old_dir,
@@ -225,7 +230,7 @@ fn readlink(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, buf: u64, size: u64) -
     let target = if path == "/proc/self/exe" {
         ctx.process.exe()
     } else {
-        path::resolve(&start_at(ctx, dirfd)?, &path, false)?.readlink()?
+        path::resolve(&start_at(ctx, dirfd, &path)?, &path, false)?.readlink()?
     };
     let n = target.len().min(size as usize);
     ctx.mem().write(buf, &target.as_bytes()[..n])?;

@@ -46,6 +46,10 @@ pub fn sys_epoll_ctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let ep_file = epoll_file(ctx, epfd)?;
     let ep = ep_file.as_epoll().ok_or(Errno::EINVAL)?;
     let target = file(ctx, fd)?;
+    // An O_PATH descriptor is no file to these calls (Linux's fdget skips it).
+    if target.flags().contains(crate::fs::OpenFlags::PATH) {
+        return Err(Errno::EBADF);
+    }
     if fd == epfd {
         return Err(Errno::EINVAL);
     }

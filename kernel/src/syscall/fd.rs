@@ -8,7 +8,6 @@ use super::fs::{AT_FDCWD, caller, caller_at, fd_arg, file, path_arg};
 use crate::error::{Errno, SysResult};
 use crate::fs::async_owner::OwnerKind;
 use crate::fs::file::NodeFile;
-use crate::fs::perm::set_owner;
 use crate::fs::{FileLike, Node, NodeKind, OpenFlags, pipe};
 
 fn do_open(
@@ -19,12 +18,17 @@ fn do_open(
     mode: u64,
 ) -> SysResult<u64> {
     let path = path_arg(ctx, path_addr)?;
-    let flags = OpenFlags::from_bits_truncate(flags as u32);
+    let mut flags = OpenFlags::from_bits_truncate(flags as u32);
+    if flags.contains(OpenFlags::PATH) {
+        // O_PATH keeps only the flags that mean something to it (Linux's O_PATH_FLAGS):
+        // O_CREAT, O_TRUNC, O_LARGEFILE and the rest are dropped, not acted on.
+        flags &= OpenFlags::PATH | OpenFlags::DIRECTORY | OpenFlags::NOFOLLOW | OpenFlags::CLOEXEC;
+    }
     if flags.contains(OpenFlags::TMPFILE) {
         return Err(Errno::ENOTSUP);
     }
     // One snapshot of the caller's IDs, groups, root, cwd and umask serves the whole open.
-    let (caller, start) = caller_at(ctx, dirfd)?;
+    let (caller, start) = caller_at(ctx, dirfd, &path)?;
     let file = crate::fs::open::open_path(&caller, &start, &path, flags, mode)?;
     let fd = ctx.process.install_file(file, flags.contains(OpenFlags::CLOEXEC))?;
     Ok(fd as u64)
@@ -271,7 +275,12 @@ pub fn sys_memfd_create(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let node = Node::new_of(NodeKind::File, 0o777, "");
-    set_owner(&caller(ctx), &node);
+    // No directory holds it: the caller's filesystem IDs own it.
+    let (uid, gid) = crate::fs::perm::Caller::fs_ids(&caller(ctx));
+    node.update_metadata(|m| {
+        m.uid = uid;
+        m.gid = gid;
+    });
     let file: Arc<dyn FileLike> = Arc::new(NodeFile::new(node, OpenFlags::RDWR));
     ctx.process.install_file(file, a[1] & MFD_CLOEXEC != 0).map(|fd| fd as u64)
 }

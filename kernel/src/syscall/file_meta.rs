@@ -33,7 +33,8 @@ fn stat_path(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, flags: u64) -> SysRes
             file(ctx, dirfd)?.stat()
         });
     }
-    let node = path::resolve(&start_at(ctx, dirfd)?, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    let node =
+        path::resolve(&start_at(ctx, dirfd, &path)?, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
     Ok(Stat::of_node(&node))
 }
 
@@ -73,7 +74,8 @@ fn access(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -
         return Err(Errno::EINVAL);
     }
     let path = path_arg(ctx, path_addr)?;
-    let node = path::resolve(&start_at(ctx, dirfd)?, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    let node =
+        path::resolve(&start_at(ctx, dirfd, &path)?, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
     const AT_EACCESS: u64 = 0x200;
     let identity = ctx.process.identity();
     let ok = if flags & AT_EACCESS != 0 {
@@ -116,7 +118,7 @@ pub fn sys_fchmod(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// fchmodat(2).
 pub fn sys_fchmodat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let path = path_arg(ctx, a[1])?;
-    chmod_node(ctx, &*path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, true)?, a[2])
+    chmod_node(ctx, &*path::resolve(&start_at(ctx, fd_arg(a[0]), &path)?, &path, true)?, a[2])
 }
 
 fn chown_node(ctx: &SyscallCtx, node: &Node, uid: u64, gid: u64) -> SysResult<u64> {
@@ -132,7 +134,11 @@ pub fn sys_fchownat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     chown_node(
         ctx,
-        &*path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, a[4] & AT_SYMLINK_NOFOLLOW == 0)?,
+        &*path::resolve(
+            &start_at(ctx, fd_arg(a[0]), &path)?,
+            &path,
+            a[4] & AT_SYMLINK_NOFOLLOW == 0,
+        )?,
         a[2],
         a[3],
     )
@@ -228,7 +234,7 @@ pub fn sys_utimensat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         file(ctx, fd_arg(a[0]))?.node().ok_or(Errno::EINVAL)?.clone()
     } else {
         let path = path_arg(ctx, a[1])?;
-        path::resolve(&start_at(ctx, fd_arg(a[0]))?, &path, a[3] & AT_SYMLINK_NOFOLLOW == 0)?
+        path::resolve(&start_at(ctx, fd_arg(a[0]), &path)?, &path, a[3] & AT_SYMLINK_NOFOLLOW == 0)?
     };
     let now = crate::time::realtime();
     let mut times = [now, now];

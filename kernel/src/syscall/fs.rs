@@ -28,14 +28,16 @@ pub fn path_arg(ctx: &SyscallCtx, addr: u64) -> SysResult<String> {
     ctx.mem().read_cstring(addr, PATH_MAX)
 }
 
-/// Returns where a `*at` call resolves from.
-pub fn start_at(ctx: &SyscallCtx, dirfd: i32) -> SysResult<Start> {
-    start_from(ctx, ctx.process.start(), dirfd)
+/// Returns where a `*at` call resolves `path` from.
+pub fn start_at(ctx: &SyscallCtx, dirfd: i32, path: &str) -> SysResult<Start> {
+    start_from(ctx, ctx.process.start(), dirfd, path)
 }
 
-/// Returns where a `*at` call resolves from, given the start at the working directory.
-fn start_from(ctx: &SyscallCtx, mut start: Start, dirfd: i32) -> SysResult<Start> {
-    if dirfd != AT_FDCWD {
+/// Returns where a `*at` call resolves `path` from, given the start at the working
+/// directory: `dirfd` matters only to a relative path (an absolute one ignores it, even a
+/// bad one, as Linux's path_init does).
+fn start_from(ctx: &SyscallCtx, mut start: Start, dirfd: i32, path: &str) -> SysResult<Start> {
+    if dirfd != AT_FDCWD && !path.starts_with('/') {
         let file = ctx.process.file(dirfd)?;
         let node = file.node().ok_or(Errno::ENOTDIR)?.clone();
         if node.kind() != NodeKind::Dir {
@@ -54,9 +56,9 @@ pub fn caller(ctx: &SyscallCtx) -> FsCaller {
 
 /// Returns the caller (as [`caller`]) and where its `*at` call resolves from: the
 /// working directory of that same snapshot, or `dirfd`.
-pub fn caller_at(ctx: &SyscallCtx, dirfd: i32) -> SysResult<(FsCaller, Start)> {
+pub fn caller_at(ctx: &SyscallCtx, dirfd: i32, path: &str) -> SysResult<(FsCaller, Start)> {
     let caller = caller(ctx);
-    let start = start_from(ctx, caller.start(), dirfd)?;
+    let start = start_from(ctx, caller.start(), dirfd, path)?;
     Ok((caller, start))
 }
 

@@ -189,7 +189,7 @@ pub fn sys_execveat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         let file = ctx.process.file(dirfd)?;
         (file.node().ok_or(Errno::EACCES)?.clone(), alloc::format!("/dev/fd/{dirfd}"))
     } else {
-        let start = crate::syscall::fs::start_at(ctx, dirfd)?;
+        let start = crate::syscall::fs::start_at(ctx, dirfd, &path)?;
         let node = path::resolve(&start, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
         if node.kind() == NodeKind::Symlink {
             return Err(Errno::ELOOP);
