@@ -153,13 +153,7 @@ impl Epoll {
                 continue;
             }
             let r = file.readiness();
-            let mut ev = 0;
-            if r.readable && x.events & EPOLLIN != 0 {
-                ev |= EPOLLIN;
-            }
-            if r.writable && x.events & EPOLLOUT != 0 {
-                ev |= EPOLLOUT;
-            }
+            let mut ev = u32::from(r.data_bits()) & x.events;
             if r.hangup {
                 ev |= EPOLLHUP | (x.events & EPOLLRDHUP);
             }
@@ -214,8 +208,7 @@ impl Epoll {
                         return false;
                     }
                     let r = f.readiness();
-                    (r.readable && x.events & EPOLLIN != 0)
-                        || (r.writable && x.events & EPOLLOUT != 0)
+                    u32::from(r.data_bits()) & x.events != 0
                         || r.hangup
                         || r.error
                         || (r.read_hangup && x.events & EPOLLRDHUP != 0)

@@ -94,6 +94,12 @@ impl FileLike for EventFd {
 
     fn readiness(&self) -> Readiness {
         let c = *self.count.lock();
-        Readiness { readable: c > 0, writable: c < MAX, hangup: false, ..Readiness::default() }
+        Readiness {
+            readable: c > 0,
+            writable: c < MAX,
+            hangup: false,
+            plain: true,
+            ..Readiness::default()
+        }
     }
 }

@@ -183,6 +183,27 @@ pub struct Readiness {
     pub read_hangup: bool,
     /// An error is pending (POLLERR): SO_ERROR would report it.
     pub error: bool,
+    /// Reading and writing are reported as POLLIN and POLLOUT only, without POLLRDNORM and
+    /// POLLWRNORM (Linux's eventfd, timerfd and pidfd; pipes, sockets, terminals and
+    /// regular files report both).
+    pub plain: bool,
+}
+
+/// POLLRDNORM and POLLWRNORM: "normal data", which most files report beside POLLIN and
+/// POLLOUT (the same bits in epoll's EPOLLRDNORM and EPOLLWRNORM).
+pub const POLLRDNORM: u16 = 0x40;
+pub const POLLWRNORM: u16 = 0x100;
+
+impl Readiness {
+    /// The input and output bits poll(2) and epoll would report before masking by what was
+    /// asked: POLLIN (and POLLRDNORM) when readable, POLLOUT (and POLLWRNORM) when writable.
+    pub fn data_bits(&self) -> u16 {
+        let normal = |bit: u16| if self.plain { 0 } else { bit };
+        use super::poll::{POLLIN, POLLOUT};
+        let input = if self.readable { POLLIN | normal(POLLRDNORM) } else { 0 };
+        let output = if self.writable { POLLOUT | normal(POLLWRNORM) } else { 0 };
+        input | output
+    }
 }
 
 /// An open file.

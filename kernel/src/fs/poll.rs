@@ -119,12 +119,7 @@ pub fn poll(
                     match file_of(fd) {
                         Ok(f) => {
                             let r = f.readiness();
-                            if r.readable && events & POLLIN != 0 {
-                                revents |= POLLIN;
-                            }
-                            if r.writable && events & POLLOUT != 0 {
-                                revents |= POLLOUT;
-                            }
+                            revents |= r.data_bits() & events;
                             if r.read_hangup && events & POLLRDHUP != 0 {
                                 revents |= POLLRDHUP;
                             }

@@ -156,7 +156,13 @@ impl FileLike for TimerFd {
     fn readiness(&self) -> Readiness {
         let mut s = self.state.lock();
         s.catch_up(crate::time::monotonic_ns());
-        Readiness { readable: s.ticks > 0, writable: false, hangup: false, ..Readiness::default() }
+        Readiness {
+            readable: s.ticks > 0,
+            writable: false,
+            hangup: false,
+            plain: true,
+            ..Readiness::default()
+        }
     }
 
     fn as_any(&self) -> Option<&dyn core::any::Any> {

@@ -651,6 +651,7 @@ impl Tcp {
                     hangup: true,
                     read_hangup: *done,
                     error,
+                    plain: false,
                 };
                 (r, [0, 0, 0])
             }

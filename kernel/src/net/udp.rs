@@ -285,6 +285,7 @@ impl Udp {
             hangup: self.shut_rd && self.shut_wr,
             read_hangup: self.shut_rd,
             error: false,
+            plain: false,
         };
         (r, [usize::from(can_recv), usize::from(can_send), 0])
     }

@@ -51,7 +51,13 @@ impl FileLike for PidFd {
 
     fn readiness(&self) -> Readiness {
         let exited = self.process.is_zombie();
-        Readiness { readable: exited, writable: false, hangup: exited, ..Readiness::default() }
+        Readiness {
+            readable: exited,
+            writable: false,
+            hangup: exited,
+            plain: true,
+            ..Readiness::default()
+        }
     }
 
     fn as_any(&self) -> Option<&dyn core::any::Any> {

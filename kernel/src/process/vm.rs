@@ -289,6 +289,9 @@ impl Vm {
                     return Err(());
                 }
                 if area.shared && !info.present {
+                    if past_shared_file_end(&files_for_handler.lock(), info.addr) {
+                        return Err(());
+                    }
                     if let Some(frame) = shared_file_page(&files_for_handler.lock(), info.addr) {
                         let frame = frame.map_err(|_| {
                             starved_for_handler.store(true, Ordering::Relaxed);
@@ -324,6 +327,7 @@ impl Vm {
     /// rather than SIGSEGV).
     pub fn is_beyond_eof(&self, addr: u64) -> bool {
         self.beyond_eof.lock().iter().any(|&(s, e)| s <= addr && addr < e)
+            || past_shared_file_end(&self.shared_files.lock(), addr)
     }
 
     /// Forgets the past-the-end ranges within `start..end`, keeping the parts outside it.
@@ -548,6 +552,14 @@ impl Drop for Vm {
 
 /// Returns the page-cache frame for `addr` if it lies in a shared mapping of an in-memory
 /// file, inside the file (the fault handler maps it; see [`crate::fs::Node::in_memory_page`]).
+/// Whether `addr` lies in a shared file mapping on a page wholly past the file's current
+/// end: an access there is SIGBUS, as on Linux (System V segments have no end to pass).
+fn past_shared_file_end(maps: &[SharedFileMap], addr: u64) -> bool {
+    maps.iter().find(|m| m.start <= addr && addr < m.end).is_some_and(|m| {
+        m.shm.is_none() && m.offset + (addr & !(PAGE - 1)) - m.start >= m.node.size()
+    })
+}
+
 fn shared_file_page(maps: &[SharedFileMap], addr: u64) -> Option<SysResult<Frame>> {
     let m = maps.iter().find(|m| m.start <= addr && addr < m.end)?;
     let index = (m.offset + (addr & !(PAGE - 1)) - m.start) / PAGE;
