@@ -1,6 +1,7 @@
 //! Changing a node's attributes (mode, owner, timestamps), with the rules for who may.
 
 use super::node::{Node, Timespec};
+use super::notify::vfs as notify;
 use super::perm::Caller;
 use crate::error::{Errno, SysResult};
 
@@ -16,7 +17,9 @@ pub fn chmod(caller: &dyn Caller, node: &Node, mode: u64) -> SysResult<()> {
     if !caller.in_group(meta.gid) && !caller.privileged() {
         perm &= !0o2000;
     }
-    node.try_update_metadata(|m| m.perm = perm)
+    node.try_update_metadata(|m| m.perm = perm)?;
+    notify::attributes_changed(node);
+    Ok(())
 }
 
 /// Changes the owner and group of `node` (chown); `u32::MAX` leaves one as it is. Root may
@@ -34,6 +37,7 @@ pub fn chown(caller: &dyn Caller, node: &Node, uid: u64, gid: u64) -> SysResult<
         return Err(Errno::EPERM);
     }
     let is_dir = node.kind() == crate::fs::NodeKind::Dir;
+    let old_perm = node.metadata().perm;
     node.try_update_metadata(|m| {
         if uid as u32 != u32::MAX {
             m.uid = uid as u32;
@@ -50,7 +54,13 @@ pub fn chown(caller: &dyn Caller, node: &Node, uid: u64, gid: u64) -> SysResult<
                 m.perm &= !0o2000;
             }
         }
-    })
+    })?;
+    // Linux sends nothing when nothing changes (chown(path, -1, -1) of a file with no
+    // set-ID bit to clear).
+    if uid as u32 != u32::MAX || gid as u32 != u32::MAX || node.metadata().perm != old_perm {
+        notify::attributes_changed(node);
+    }
+    Ok(())
 }
 
 /// Sets the access and modification times of `node` (utimensat); `None` leaves one as it is.
@@ -62,5 +72,7 @@ pub fn set_times(node: &Node, atime: Option<Timespec>, mtime: Option<Timespec>) 
         if let Some(t) = mtime {
             m.mtime = t;
         }
-    })
+    })?;
+    notify::times_set(node, atime.is_some(), mtime.is_some());
+    Ok(())
 }

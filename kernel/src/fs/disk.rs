@@ -330,3 +330,38 @@ impl Drop for DiskInode {
         }
     }
 }
+
+/// Moves `old_dir/old_name` to `new_dir/new_name` on a disk filesystem (the checks of
+/// [`super::entries::rename`] done); both directories must be on the same one (EXDEV).
+pub fn rename_on_disk(
+    old_dir: &Arc<Node>,
+    old_name: &str,
+    new_dir: &Arc<Node>,
+    new_name: &str,
+) -> SysResult<()> {
+    super::node::check_name(new_name)?;
+    let (Some(from), Some(to)) = (old_dir.disk(), new_dir.disk()) else {
+        return Err(Errno::EXDEV);
+    };
+    if !Arc::ptr_eq(from.mount(), to.mount()) {
+        return Err(Errno::EXDEV);
+    }
+    if to.is_removed() {
+        return Err(Errno::ENOENT);
+    }
+    let node = old_dir.lookup(old_name)?;
+    let replaced = new_dir.lookup(new_name).ok();
+    from.mount().fs().rename(from.ino(), old_name, to.ino(), new_name)?;
+    if node.kind() == NodeKind::Dir {
+        node.set_parent(new_dir);
+    }
+    if let Some(r) = replaced {
+        match r.disk() {
+            Some(rd) if r.kind() == NodeKind::Dir => rd.mark_removed(&r),
+            _ => r.refresh()?,
+        }
+    }
+    node.refresh()?;
+    old_dir.refresh()?;
+    new_dir.refresh()
+}

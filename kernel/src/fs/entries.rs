@@ -5,6 +5,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 
 use super::node::{Node, NodeKind};
+use super::notify::vfs as notify;
 use super::path::{self, Start};
 use super::perm::{Caller, check_dir_write, check_sticky, set_owner};
 use crate::error::{Errno, SysResult};
@@ -30,6 +31,7 @@ pub fn make_node(
     let umask = if kind == NodeKind::Symlink { 0 } else { caller.umask() };
     let node = dir.create(&name, kind, (mode as u32) & 0o7777 & !umask, target)?;
     set_owner(caller, &dir, &node);
+    notify::created(&dir, &name, &node);
     Ok(node)
 }
 
@@ -51,7 +53,8 @@ pub fn unlink(caller: &dyn Caller, start: &Start, path: &str, dir: bool) -> SysR
     }
     check_dir_write(caller, &parent)?;
     check_sticky(caller, &parent, &victim)?;
-    parent.unlink(&name, dir)?;
+    let removed = parent.unlink(&name, dir)?;
+    notify::removed(&parent, &name, &removed);
     Ok(())
 }
 
@@ -71,7 +74,8 @@ pub fn link(caller: &dyn Caller, node: Arc<Node>, start: &Start, path: &str) -> 
         return Err(Errno::EEXIST);
     }
     check_dir_write(caller, &dir)?;
-    dir.link(&name, node)?;
+    dir.link(&name, node.clone())?;
+    notify::linked(&dir, &name, &node);
     Ok(())
 }
 
@@ -89,11 +93,12 @@ pub fn rename(
     check_dir_write(caller, old_dir)?;
     check_dir_write(caller, new_dir)?;
     check_sticky(caller, old_dir, &node)?;
-    if let Ok(existing) = new_dir.lookup(new_name) {
+    let existing = new_dir.lookup(new_name).ok();
+    if let Some(existing) = &existing {
         if noreplace {
             return Err(Errno::EEXIST);
         }
-        if Arc::ptr_eq(&existing, &node) {
+        if Arc::ptr_eq(existing, &node) {
             return Ok(());
         }
         match (node.kind() == NodeKind::Dir, existing.kind() == NodeKind::Dir) {
@@ -118,8 +123,23 @@ pub fn rename(
         }
     }
     if old_dir.disk().is_some() || new_dir.disk().is_some() {
-        return super::node::rename_on_disk(old_dir, old_name, new_dir, new_name);
+        super::disk::rename_on_disk(old_dir, old_name, new_dir, new_name)?;
+    } else {
+        rename_in_memory(old_dir, old_name, new_dir, new_name, &node)?;
     }
+    notify::renamed((old_dir, old_name), (new_dir, new_name), &node, existing.as_ref());
+    Ok(())
+}
+
+/// The in-memory half of [`rename`]: moves the entry and fixes the link counts (a replaced
+/// directory has none left).
+fn rename_in_memory(
+    old_dir: &Arc<Node>,
+    old_name: &str,
+    new_dir: &Arc<Node>,
+    new_name: &str,
+    node: &Arc<Node>,
+) -> SysResult<()> {
     old_dir.detach_entry(old_name)?;
     let replaced = new_dir.replace_entry(new_name, node.clone())?;
     if node.kind() == NodeKind::Dir && !Arc::ptr_eq(old_dir, new_dir) {
@@ -131,8 +151,11 @@ pub fn rename(
     if let Some(r) = replaced {
         if r.kind() != NodeKind::Dir {
             r.update_metadata(|m| m.nlink = m.nlink.saturating_sub(1));
-        } else if Arc::ptr_eq(old_dir, new_dir) {
-            new_dir.update_metadata(|m| m.nlink -= 1);
+        } else {
+            r.update_metadata(|m| m.nlink = 0);
+            if Arc::ptr_eq(old_dir, new_dir) {
+                new_dir.update_metadata(|m| m.nlink -= 1);
+            }
         }
     }
     Ok(())

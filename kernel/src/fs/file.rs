@@ -11,6 +11,7 @@ use bitflags::bitflags;
 use ostd::sync::{Mutex, SpinLock};
 
 use super::node::{Node, NodeKind, Timespec};
+use super::notify::vfs as notify;
 use crate::error::{Errno, SysResult};
 use crate::user_mem::UserMem;
 
@@ -309,6 +310,7 @@ fn listing_order(a: &str, b: &str) -> core::cmp::Ordering {
 impl NodeFile {
     /// Opens `node` with `flags`.
     pub fn new(node: Arc<Node>, flags: OpenFlags) -> Self {
+        node.note_opened();
         Self {
             node,
             offset: Mutex::new(0),
@@ -399,6 +401,10 @@ pub fn release_description_locks(node: &Arc<Node>, description: usize) {
 impl Drop for NodeFile {
     fn drop(&mut self) {
         release_description_locks(&self.node, self as *const Self as *const u8 as usize);
+        self.node.note_closed();
+        if !self.flags().contains(OpenFlags::PATH) {
+            notify::closed(&self.node, self.flags().writable());
+        }
     }
 }
 
@@ -413,6 +419,10 @@ impl FileLike for NodeFile {
         let mut offset = self.offset.lock();
         let n = self.read_node(*offset, buf)?;
         *offset += n as u64;
+        drop(offset);
+        if n > 0 {
+            notify::accessed(&self.node);
+        }
         Ok(n)
     }
 
@@ -426,6 +436,10 @@ impl FileLike for NodeFile {
         }
         let n = self.write_node(*offset, buf)?;
         *offset += n as u64;
+        drop(offset);
+        if n > 0 {
+            notify::modified(&self.node);
+        }
         Ok(n)
     }
 
@@ -433,14 +447,22 @@ impl FileLike for NodeFile {
         if !self.flags().readable() {
             return Err(Errno::EBADF);
         }
-        self.read_node(offset, buf)
+        let n = self.read_node(offset, buf)?;
+        if n > 0 {
+            notify::accessed(&self.node);
+        }
+        Ok(n)
     }
 
     fn write_at(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {
         if !self.flags().writable() {
             return Err(Errno::EBADF);
         }
-        self.write_node(offset, buf)
+        let n = self.write_node(offset, buf)?;
+        if n > 0 {
+            notify::modified(&self.node);
+        }
+        Ok(n)
     }
 
     fn seek(&self, off: i64, whence: u32) -> SysResult<u64> {
@@ -529,6 +551,8 @@ impl FileLike for NodeFile {
         if out.is_empty() && *offset < total {
             return Err(Errno::EINVAL); // the buffer cannot hold even one entry
         }
+        drop((offset, cursor));
+        notify::accessed(&self.node);
         Ok(out)
     }
 }

@@ -9,6 +9,7 @@
 //! - [`open`], [`entries`], [`attr`], [`perm`]: opening paths; creating, linking, removing
 //!   and renaming entries; changing attributes; and who may do each.
 //! - [`async_owner`]: the owner F_SETOWN names for an open file.
+//! - [`notify`]: inotify; the operations above tell it what happened.
 //! - [`stat`], [`copy`]: the statx/statfs records; copying between open files.
 //! - [`initramfs`]: unpacks the boot loader's gzip'd cpio into the root.
 
@@ -29,6 +30,7 @@ pub mod generated;
 pub mod initramfs;
 pub mod mount;
 pub mod node;
+pub mod notify;
 pub mod open;
 pub mod page_cache;
 pub mod path;

@@ -163,6 +163,12 @@ pub fn mountpoint_of(root: &Arc<Node>) -> Option<Arc<Node>> {
     MOUNTS.lock().iter().rev().find(|m| Arc::ptr_eq(&m.root, root)).map(|m| m.point.clone())
 }
 
+/// Whether `node` is the root of a mounted filesystem (which has no parent to report
+/// inotify events to, as a Linux mount's root dentry has none).
+pub fn is_mount_root(node: &Node) -> bool {
+    MOUNTS.lock().iter().any(|m| core::ptr::eq(Arc::as_ptr(&m.root), node))
+}
+
 /// Returns the table.
 pub fn list() -> Vec<Mount> {
     MOUNTS.lock().clone()

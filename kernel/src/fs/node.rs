@@ -9,7 +9,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use ostd::sync::{Mutex, SpinLock};
 
@@ -117,7 +117,13 @@ pub struct Node {
     kind: NodeKind,
     meta: SpinLock<Metadata>,
     content: Content,
+    /// A directory's parent; for any other node, the directory it was last linked into or
+    /// looked up in (where inotify reports events on it to, as Linux reports them to the
+    /// parent of the dentry used).
     parent: SpinLock<Weak<Node>>,
+    /// How many open file descriptions ([`super::file::NodeFile`]) refer to the node: a
+    /// removed node is gone for inotify (IN_DELETE_SELF) only once the last one closes.
+    opens: AtomicUsize,
     /// A regular file's pages: all its data for an in-memory file, the mapped pages for a
     /// disk file ([`PageCache`]).
     pages: PageCache,
@@ -152,6 +158,7 @@ impl Node {
             }),
             content,
             parent: SpinLock::new(Weak::new()),
+            opens: AtomicUsize::new(0),
             pages: PageCache::new(),
         })
     }
@@ -198,6 +205,7 @@ impl Node {
             meta: SpinLock::new(meta),
             content: Content::Disk(disk),
             parent: SpinLock::new(Weak::new()),
+            opens: AtomicUsize::new(0),
             pages: PageCache::new(),
         })
     }
@@ -301,6 +309,45 @@ impl Node {
         self.parent.lock().upgrade().unwrap_or_else(|| self.clone())
     }
 
+    /// Returns the directory a node other than a directory was last linked into or looked
+    /// up in, if it still exists (it may no longer hold the node).
+    pub fn linked_parent(&self) -> Option<Arc<Node>> {
+        self.parent.lock().upgrade()
+    }
+
+    /// Returns a name `child` has in this directory (the first in name order if it has
+    /// several), by looking through the entries: only inotify asks, and only when this
+    /// directory is watched.
+    pub fn name_of(&self, child: &Node) -> Option<String> {
+        match &self.content {
+            Content::Dir(entries) => {
+                let named = entries.lock();
+                named.iter().find(|(_, n)| core::ptr::eq(&***n, child)).map(|(k, _)| k.clone())
+            }
+            Content::Disk(d) if self.kind == NodeKind::Dir => {
+                let target = same_disk(d, child).ok()?;
+                let listing = d.mount().fs().read_dir(d.ino()).ok()?;
+                listing.into_iter().find(|(_, ino)| *ino == target).map(|(name, _)| name)
+            }
+            _ => None,
+        }
+    }
+
+    /// Counts an open file description of the node.
+    pub fn note_opened(&self) {
+        self.opens.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts the end of an open file description of the node; returns how many remain.
+    pub fn note_closed(&self) -> usize {
+        self.opens.fetch_sub(1, Ordering::Relaxed) - 1
+    }
+
+    /// Returns whether any open file description refers to the node.
+    pub fn is_open(&self) -> bool {
+        self.opens.load(Ordering::Relaxed) != 0
+    }
+
     fn dir(&self) -> SysResult<&Mutex<BTreeMap<String, Arc<Node>>>> {
         match &self.content {
             Content::Dir(entries) => Ok(entries),
@@ -318,6 +365,8 @@ impl Node {
             let child = d.mount().node(d.mount().fs().lookup(d.ino(), name)?)?;
             if child.kind == NodeKind::Dir {
                 child.set_parent(self);
+            } else {
+                *child.parent.lock() = Arc::downgrade(self);
             }
             return Ok(child);
         }
@@ -361,8 +410,8 @@ impl Node {
         if entries.contains_key(name) {
             return Err(Errno::EEXIST);
         }
+        *child.parent.lock() = Arc::downgrade(self);
         if child.kind == NodeKind::Dir {
-            *child.parent.lock() = Arc::downgrade(self);
             self.update_metadata(|m| m.nlink += 1);
         } else {
             child.update_metadata(|m| m.nlink += 1);
@@ -453,6 +502,8 @@ impl Node {
         drop(entries);
         if child.kind == NodeKind::Dir {
             self.update_metadata(|m| m.nlink -= 1);
+            // A removed directory has no links left (fstat on an open one shows 0).
+            child.update_metadata(|m| m.nlink = 0);
         } else {
             child.update_metadata(|m| m.nlink = m.nlink.saturating_sub(1));
         }
@@ -500,9 +551,7 @@ impl Node {
         if self.disk().is_some() || node.disk().is_some() {
             return Err(Errno::EXDEV);
         }
-        if node.kind == NodeKind::Dir {
-            *node.parent.lock() = Arc::downgrade(self);
-        }
+        *node.parent.lock() = Arc::downgrade(self);
         let old = self.dir()?.lock().insert(String::from(name), node);
         self.touch_mtime();
         Ok(old)
@@ -637,6 +686,7 @@ impl Node {
                 f.len.store(len, Ordering::Release);
                 drop(order);
                 self.touch_mtime();
+                super::notify::vfs::truncated(self);
                 Ok(())
             }
             Content::Disk(d) if self.kind == NodeKind::File => {
@@ -644,6 +694,7 @@ impl Node {
                 let result = d.mount().fs().truncate(d.ino(), len);
                 if result.is_ok() {
                     self.pages.truncate(len.min(old));
+                    super::notify::vfs::truncated(self);
                 }
                 self.refresh()?;
                 result
@@ -729,41 +780,6 @@ fn read_disk_page(d: &DiskInode, index: u64) -> SysResult<ostd::mm::Frame> {
     Ok(frame)
 }
 
-/// Moves `old_dir/old_name` to `new_dir/new_name` on a disk filesystem (the checks of
-/// [`super::entries::rename`] done); both directories must be on the same one (EXDEV).
-pub fn rename_on_disk(
-    old_dir: &Arc<Node>,
-    old_name: &str,
-    new_dir: &Arc<Node>,
-    new_name: &str,
-) -> SysResult<()> {
-    check_name(new_name)?;
-    let (Some(from), Some(to)) = (old_dir.disk(), new_dir.disk()) else {
-        return Err(Errno::EXDEV);
-    };
-    if !Arc::ptr_eq(from.mount(), to.mount()) {
-        return Err(Errno::EXDEV);
-    }
-    if to.is_removed() {
-        return Err(Errno::ENOENT);
-    }
-    let node = old_dir.lookup(old_name)?;
-    let replaced = new_dir.lookup(new_name).ok();
-    from.mount().fs().rename(from.ino(), old_name, to.ino(), new_name)?;
-    if node.kind == NodeKind::Dir {
-        node.set_parent(new_dir);
-    }
-    if let Some(r) = replaced {
-        match r.disk() {
-            Some(rd) if r.kind == NodeKind::Dir => rd.mark_removed(&r),
-            _ => r.refresh()?,
-        }
-    }
-    node.refresh()?;
-    old_dir.refresh()?;
-    new_dir.refresh()
-}
-
 /// Returns the inode number of `child` for a link in directory `dir`: it must live on the
 /// same disk filesystem (EXDEV otherwise).
 fn same_disk(dir: &DiskInode, child: &Node) -> SysResult<u32> {
@@ -773,7 +789,7 @@ fn same_disk(dir: &DiskInode, child: &Node) -> SysResult<u32> {
     }
 }
 
-fn check_name(name: &str) -> SysResult<()> {
+pub(super) fn check_name(name: &str) -> SysResult<()> {
     if name.is_empty() || name == "." || name == ".." || name.contains('/') {
         return Err(Errno::EINVAL);
     }

@@ -4,6 +4,7 @@
 use alloc::sync::Arc;
 
 use super::file::NodeFile;
+use super::notify::vfs as notify;
 use super::path::{self, Start};
 use super::perm::{Caller, MAY_READ, MAY_WRITE, check_access, check_dir_write, set_owner};
 use super::{FileLike, Node, NodeKind, OpenFlags, devfs, pipe};
@@ -23,7 +24,13 @@ pub fn open_node(node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn FileLik
             pipe::open_fifo(node.metadata().ino, flags)
         }
         NodeKind::Socket if !flags.contains(OpenFlags::PATH) => Err(Errno::ENXIO),
-        _ => Ok(Arc::new(NodeFile::new(node, flags))),
+        _ => {
+            let file = Arc::new(NodeFile::new(node.clone(), flags));
+            if !flags.contains(OpenFlags::PATH) {
+                notify::opened(&node);
+            }
+            Ok(file)
+        }
     }
 }
 
@@ -61,6 +68,7 @@ pub fn open_path(
                 let node =
                     dir.create(&name, NodeKind::File, (mode as u32) & 0o7777 & !umask, "")?;
                 set_owner(caller, &dir, &node);
+                notify::created(&dir, &name, &node);
                 // A file the caller just created opens with the access it asked for,
                 // whatever mode it was given (as on Linux).
                 return open_node(node, flags);

@@ -41,7 +41,9 @@ pub fn set(
     }
     let disk = node.disk().ok_or(Errno::ENOTSUP)?;
     disk.mount().fs().set_xattr(disk.ino(), name, value, mode)?;
-    node.refresh()
+    node.refresh()?;
+    super::notify::vfs::attributes_changed(node);
+    Ok(())
 }
 
 /// Removes attribute `name` of `node`.
@@ -52,7 +54,9 @@ pub fn remove(caller: &dyn Caller, node: &Node, name: &[u8]) -> SysResult<()> {
     }
     let disk = node.disk().ok_or(Errno::ENOTSUP)?;
     disk.mount().fs().remove_xattr(disk.ino(), name)?;
-    node.refresh()
+    node.refresh()?;
+    super::notify::vfs::attributes_changed(node);
+    Ok(())
 }
 
 /// The names of `node`'s attributes the caller may see, each ending in a NUL, as

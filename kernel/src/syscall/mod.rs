@@ -14,6 +14,7 @@ pub mod fs;
 pub mod futex;
 pub mod i386;
 pub mod identity;
+pub mod inotify;
 pub mod ipc;
 pub mod mlock;
 pub mod mm;

@@ -1,8 +1,8 @@
 //! The syscall table: every implemented syscall, by number, in one place.
 
 use super::{
-    Handler, dir, epoll, fd, file_io, file_meta, futex, identity, ipc, mlock, mm, mount, poll,
-    prctl, process, resources, sched, seccomp, signal, socket, system, time, timer, xattr,
+    Handler, dir, epoll, fd, file_io, file_meta, futex, identity, inotify, ipc, mlock, mm, mount,
+    poll, prctl, process, resources, sched, seccomp, signal, socket, system, time, timer, xattr,
 };
 
 /// One implemented syscall.
@@ -218,6 +218,9 @@ table! {
     233 epoll_ctl => epoll::sys_epoll_ctl,
     234 tgkill => signal::sys_tgkill,
     247 waitid => process::sys_waitid,
+    253 inotify_init => inotify::sys_inotify_init,
+    254 inotify_add_watch => inotify::sys_inotify_add_watch,
+    255 inotify_rm_watch => inotify::sys_inotify_rm_watch,
     257 openat => fd::sys_openat,
     258 mkdirat => dir::sys_mkdirat,
     259 mknodat => dir::sys_mknodat,
@@ -247,6 +250,7 @@ table! {
     291 epoll_create1 => epoll::sys_epoll_create1,
     292 dup3 => fd::sys_dup3,
     293 pipe2 => fd::sys_pipe2,
+    294 inotify_init1 => inotify::sys_inotify_init1,
     295 preadv => file_io::sys_preadv,
     296 pwritev => file_io::sys_pwritev,
     302 prlimit64 => resources::sys_prlimit64,
