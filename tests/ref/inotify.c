@@ -7,7 +7,10 @@
  * write, read, close, chmod, chown, utimes, truncate, link, symlink, mknod, rename within
  * and across directories with one cookie, unlink, rmdir, getdents), IN_ISDIR, DELETE_SELF
  * and MOVE_SELF, coalescing of identical events, IN_ONESHOT, IN_MASK_ADD, IN_EXCL_UNLINK,
- * IN_Q_OVERFLOW, and EMFILE past max_user_instances.
+ * IN_Q_OVERFLOW, and EMFILE past max_user_instances; events from the other syscalls that
+ * reach the same operations (readv, writev, sendfile, copy_file_range, the f* and l*
+ * attribute calls, O_PATH), epoll/select readiness, F_SETFL, and a large read on a
+ * blocking instance that must return what is queued.
  * Deterministic output only: cookies are printed as "new" or "same", never their values.
  * Build: musl-gcc -static -O2 -o inotify inotify.c */
 #define _GNU_SOURCE
@@ -19,8 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <dirent.h>
@@ -387,6 +395,137 @@ static void unlinked(void) {
     close(fd);
 }
 
+static void on_alarm(int sig) { (void)sig; }
+
+/* The same operations reached through other syscalls, readiness, and the watched
+ * directory's own events. */
+static void variety(void) {
+    int fd = inotify_init1(IN_NONBLOCK);
+    char sub[256], f[300], g[300], l[300], moved[300];
+    path_of(sub, "var");
+    mkdir(sub, 0755);
+    snprintf(f, sizeof f, "%s/f", sub);
+    snprintf(g, sizeof g, "%s/g", sub);
+    snprintf(l, sizeof l, "%s/l", sub);
+    int w = open(f, O_CREAT | O_RDWR, 0644);
+    write(w, "0123456789", 10);
+    int o = open(g, O_CREAT | O_RDWR, 0644);
+    symlink("f", l);
+    show("add with an unknown bit too", inotify_add_watch(fd, f, IN_ALL_EVENTS | 0x10000));
+    show("add with an unknown bit, bad fd", inotify_add_watch(99, f, IN_MODIFY | 0x10000));
+    show("add f", inotify_add_watch(fd, f, IN_ALL_EVENTS));
+    /* g, the copies' destination, is watched by a second instance: Linux reports a
+     * splice's writes as they happen and the read at the end, so one queue watching both
+     * files would see MODIFY, ACCESS, MODIFY where ours sees ACCESS, MODIFY. */
+    int out = inotify_init1(IN_NONBLOCK);
+    int gwd = inotify_add_watch(out, g, IN_ALL_EVENTS);
+    int lwd = inotify_add_watch(fd, l, IN_ALL_EVENTS | IN_DONT_FOLLOW);
+    printf("watches: g=%d l=%d\n", gwd, lwd);
+
+    char a[4], b[4];
+    struct iovec iov[2] = { { a, 3 }, { b, 3 } };
+    preadv(w, iov, 2, 0);
+    drain("preadv two iovecs", fd);
+    pwritev(w, iov, 2, 0);
+    drain("pwritev two iovecs", fd);
+    off_t off = 0;
+    sendfile(o, w, &off, 4);
+    drain("sendfile f to g", fd);
+    drain("sendfile, g's instance", out);
+    loff_t in_off = 0, out_off = 0;
+    show("copy_file_range", copy_file_range(w, &in_off, o, &out_off, 5, 0));
+    drain("copy_file_range f to g", fd);
+    drain("copy_file_range, g's instance", out);
+    fchmod(w, 0640);
+    fchown(w, 0, 0);
+    drain("fchmod, fchown", fd);
+    struct timespec ts[2] = { { 5, 0 }, { 6, 0 } };
+    futimens(w, ts);
+    drain("futimens", fd);
+    show("fallocate", fallocate(w, 0, 0, 100));
+    drain("fallocate growing", fd);
+    lchown(l, 0, 0);
+    drain("lchown the symlink", fd);
+    int p = open(f, O_PATH);
+    close(p);
+    drain("O_PATH open and close", fd);
+    show("mkdirat existing", mkdirat(AT_FDCWD, f, 0755));
+    show("renameat2 NOREPLACE", syscall(SYS_renameat2, AT_FDCWD, f, AT_FDCWD, g, 1));
+    show("linkat existing", linkat(AT_FDCWD, f, AT_FDCWD, g, 0));
+    show("unlink missing", unlink("/tmp/in/var/missing"));
+    drain("failed calls", fd);
+    close(w);
+    close(o);
+    drain("closes", fd);
+    drain("closes, g's instance", out);
+    close(out);
+
+    /* The directory's own watch, and its parent's. */
+    int pwd = inotify_add_watch(fd, dir, IN_ATTRIB | IN_MOVE);
+    int swd = inotify_add_watch(fd, sub, IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF);
+    printf("watches: parent=%d dir=%d\n", pwd, swd);
+    chmod(sub, 0700);
+    drain("chmod the watched dir", fd);
+    path_of(moved, "var2");
+    rename(sub, moved);
+    drain("rename the watched dir", fd);
+    rename(moved, sub);
+    drain("and back", fd);
+
+    /* Readiness: epoll and select see the queue; F_SETFL turns blocking off and on. */
+    int ep = epoll_create1(0);
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    struct epoll_event got;
+    show("epoll empty", epoll_wait(ep, &got, 1, 0));
+    chmod(sub, 0755);
+    show("epoll after an event", epoll_wait(ep, &got, 1, 0));
+    printf("  events=0x%x\n", got.events);
+    show("epoll again (edge)", epoll_wait(ep, &got, 1, 0));
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(fd, &rd);
+    struct timeval zero = { 0, 0 };
+    show("select ready", select(fd + 1, &rd, NULL, NULL, &zero));
+    drain("the event", fd);
+    FD_ZERO(&rd);
+    FD_SET(fd, &rd);
+    show("select empty", select(fd + 1, &rd, NULL, NULL, &zero));
+    close(ep);
+    int dupfd = dup(fd);
+    close(fd);
+    fcntl(dupfd, F_SETFL, 0);
+    printf("F_SETFL 0: O_NONBLOCK=%d\n", !!(fcntl(dupfd, F_GETFL) & O_NONBLOCK));
+    fcntl(dupfd, F_SETFL, O_NONBLOCK);
+    chmod(sub, 0700);
+    drain("through a dup, closed original", dupfd);
+    show("read again", read(dupfd, moved, sizeof moved));
+    close(dupfd);
+}
+
+/* A large read on a blocking instance returns what is queued (4096 records, 64 KiB) at
+ * once rather than waiting for more. */
+static void large_read(void) {
+    int fd = inotify_init();
+    char f[256];
+    path_of(f, "large");
+    int w = open(f, O_CREAT | O_RDWR, 0644);
+    inotify_add_watch(fd, f, IN_MODIFY | IN_ACCESS);
+    char c = 0;
+    for (int i = 0; i < 4096; i++) {
+        if (i % 2) pread(w, &c, 1, 0);
+        else pwrite(w, &c, 1, 0);
+    }
+    struct sigaction sa = { .sa_handler = on_alarm };
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(10);
+    static char buf[200000] __attribute__((aligned(8)));
+    show("read 200000 with 65536 queued", read(fd, buf, sizeof buf));
+    alarm(0);
+    close(w);
+    close(fd);
+}
+
 /* IN_ONESHOT and IN_MASK_ADD. */
 static void oneshot(void) {
     int fd = inotify_init1(IN_NONBLOCK);
@@ -572,6 +711,8 @@ int main(void) {
     errors();
     operations();
     unlinked();
+    variety();
+    large_read();
     oneshot();
     overflow();
     blocking();

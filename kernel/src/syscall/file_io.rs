@@ -129,7 +129,9 @@ fn read_into_user(
         };
         mem.write(buf + done as u64, &chunk[..n])?;
         done += n;
-        if n < want {
+        // A pipe, socket or inotify instance with nothing more to give returns what it
+        // gave (as Linux's reads do) instead of blocking for the next chunk.
+        if n < want || !f.readiness().readable {
             break;
         }
     }

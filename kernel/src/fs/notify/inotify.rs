@@ -70,9 +70,13 @@ impl Inotify {
 }
 
 /// The checks inotify_add_watch makes on `mask` before it looks at the descriptor: EINVAL
-/// for a mask with no inotify bit at all.
+/// for a bit inotify does not know, or for no bit at all.
 pub fn check_watch_mask(mask: u32) -> SysResult<()> {
-    if mask & ALL_INOTIFY_BITS == 0 { Err(Errno::EINVAL) } else { Ok(()) }
+    if mask & !ALL_INOTIFY_BITS != 0 || mask & ALL_INOTIFY_BITS == 0 {
+        Err(Errno::EINVAL)
+    } else {
+        Ok(())
+    }
 }
 
 /// The checks inotify_add_watch makes on `mask` once the descriptor is known to be open:

@@ -11,10 +11,17 @@
 //! Every function returns at once while no node is watched: the common case costs one
 //! atomic load.
 //!
-//! Differences from Linux: a file's directory is the one it was last linked into or looked
-//! up in (Linux uses the dentry the caller went through, which differs only for a file
-//! with hard links in several directories); exec and mmap send nothing; IN_UNMOUNT is
-//! never sent.
+//! Differences from Linux:
+//! - A file's directory is the one it was last linked into or looked up in (Linux uses the
+//!   dentry the caller went through, which differs only for a file with hard links in
+//!   several directories).
+//! - Reads and writes are reported by the open file, once per piece the syscall layer
+//!   moves: a transfer over 64 KiB, or over several iovecs, sends one event per piece. In
+//!   one queue consecutive identical events merge, as on Linux, but a file watched with
+//!   its directory alternates two events that do not. sendfile, copy_file_range and splice
+//!   report each piece's read then its write; Linux reports the writes, then one read.
+//! - exec and mmap send nothing (Linux: IN_OPEN and IN_CLOSE_NOWRITE for exec); IN_UNMOUNT
+//!   is never sent.
 
 use alloc::string::String;
 use alloc::sync::Arc;
