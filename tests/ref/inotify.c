@@ -7,7 +7,7 @@
  * write, read, close, chmod, chown, utimes, truncate, link, symlink, mknod, rename within
  * and across directories with one cookie, unlink, rmdir, getdents), IN_ISDIR, DELETE_SELF
  * and MOVE_SELF, coalescing of identical events, IN_ONESHOT, IN_MASK_ADD, IN_EXCL_UNLINK,
- * IN_Q_OVERFLOW, and EMFILE past max_user_instances; events from the other syscalls that
+ * IN_Q_OVERFLOW, IN_UNMOUNT, and EMFILE past max_user_instances; events from the other syscalls that
  * reach the same operations (readv, writev, sendfile, copy_file_range, the f* and l*
  * attribute calls, O_PATH), epoll/select readiness, F_SETFL, and a large read on a
  * blocking instance that must return what is queued.
@@ -24,6 +24,7 @@
 #include <sys/inotify.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/uio.h>
@@ -526,6 +527,25 @@ static void large_read(void) {
     close(fd);
 }
 
+/* Unmounting a tmpfs ends the watches on it: IN_UNMOUNT, IN_IGNORED. Two instances, so
+ * that each queue's order is fixed. */
+static void unmount(void) {
+    char mnt[256], f[300];
+    path_of(mnt, "mnt");
+    mkdir(mnt, 0755);
+    show("mount tmpfs", mount("tmpfs", mnt, "tmpfs", 0, NULL));
+    snprintf(f, sizeof f, "%s/f", mnt);
+    close(open(f, O_CREAT | O_WRONLY, 0644));
+    int a = inotify_init1(IN_NONBLOCK), b = inotify_init1(IN_NONBLOCK);
+    printf("watches: root=%d file=%d\n", inotify_add_watch(a, mnt, IN_CREATE),
+           inotify_add_watch(b, f, IN_MODIFY));
+    show("umount", umount(mnt));
+    drain("the root's instance", a);
+    drain("the file's instance", b);
+    close(a);
+    close(b);
+}
+
 /* IN_ONESHOT and IN_MASK_ADD. */
 static void oneshot(void) {
     int fd = inotify_init1(IN_NONBLOCK);
@@ -713,6 +733,7 @@ int main(void) {
     unlinked();
     variety();
     large_read();
+    unmount();
     oneshot();
     overflow();
     blocking();

@@ -241,9 +241,11 @@ impl DiskMount {
         self.dev
     }
 
-    /// Returns whether any inode of this mount other than `root` is in use (EBUSY at unmount).
+    /// Returns whether any inode of this mount other than `root` is in use (EBUSY at
+    /// unmount); an inotify watch alone does not count, as on Linux.
     pub fn busy(&self, root: &Arc<Node>) -> bool {
-        self.nodes.lock().values().filter_map(Weak::upgrade).any(|n| !Arc::ptr_eq(&n, root))
+        let nodes: Vec<Arc<Node>> = self.nodes.lock().values().filter_map(Weak::upgrade).collect();
+        nodes.iter().any(|n| !Arc::ptr_eq(n, root) && !super::notify::vfs::only_watched(n))
     }
 
     fn free_released(&self) {

@@ -401,10 +401,11 @@ pub fn release_description_locks(node: &Arc<Node>, description: usize) {
 impl Drop for NodeFile {
     fn drop(&mut self) {
         release_description_locks(&self.node, self as *const Self as *const u8 as usize);
-        self.node.note_closed();
         if !self.flags().contains(OpenFlags::PATH) {
             notify::closed(&self.node, self.flags().writable());
         }
+        self.node.note_closed();
+        notify::released(&self.node);
     }
 }
 

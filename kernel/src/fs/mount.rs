@@ -72,6 +72,9 @@ pub fn umount(root: &Arc<Node>) -> SysResult<()> {
     let i = mounts.iter().rposition(|m| Arc::ptr_eq(&m.root, root)).ok_or(Errno::EINVAL)?;
     mounts.remove(i);
     drop(mounts);
+    if mounted_at == 1 {
+        super::notify::vfs::unmounted(root);
+    }
     if let Some(disk) = last_of_disk {
         disk.mount().fs().unmount();
     }

@@ -20,16 +20,15 @@
 //!   one queue consecutive identical events merge, as on Linux, but a file watched with
 //!   its directory alternates two events that do not. sendfile, copy_file_range and splice
 //!   report each piece's read then its write; Linux reports the writes, then one read.
-//! - exec and mmap send nothing (Linux: IN_OPEN and IN_CLOSE_NOWRITE for exec); IN_UNMOUNT
-//!   is never sent.
+//! - exec and mmap send nothing (Linux: IN_OPEN and IN_CLOSE_NOWRITE for exec).
 
 use alloc::string::String;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::event::{
-    IN_ACCESS, IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_CREATE, IN_DELETE, IN_DELETE_SELF,
-    IN_ISDIR, IN_MODIFY, IN_MOVE_SELF, IN_MOVED_FROM, IN_MOVED_TO, IN_OPEN,
+    IN_ACCESS, IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_CREATE, IN_DELETE, IN_ISDIR,
+    IN_MODIFY, IN_MOVE_SELF, IN_MOVED_FROM, IN_MOVED_TO, IN_OPEN,
 };
 use super::watches::{self, Subject};
 use crate::fs::{Node, NodeKind};
@@ -86,7 +85,7 @@ fn to_node(node: &Node, mask: u32) {
 /// Ends the node's watches if it is gone: no links and no open file.
 fn end_if_gone(node: &Node) {
     if unlinked(node) && !node.is_open() {
-        watches::node_gone(node, IN_DELETE_SELF);
+        watches::node_gone(node);
     }
 }
 
@@ -127,14 +126,52 @@ pub fn opened(node: &Node) {
     to_node_and_directory(node, IN_OPEN, true);
 }
 
-/// An open file of the node was closed (its description's end, after
-/// [`Node::note_closed`]); `wrote` if it was open for writing.
+/// An open file of the node was closed; `wrote` if it was open for writing.
 pub fn closed(node: &Node, wrote: bool) {
+    to_node_and_directory(node, if wrote { IN_CLOSE_WRITE } else { IN_CLOSE_NOWRITE }, true);
+}
+
+/// An open file description of the node ended (after [`Node::note_closed`]): the node is
+/// gone if it has no links left and that was its last.
+pub fn released(node: &Node) {
+    if watches::any() {
+        end_if_gone(node);
+    }
+}
+
+/// The filesystem whose root is `root` was unmounted: watches on its nodes end with
+/// IN_UNMOUNT and IN_IGNORED.
+pub fn unmounted(root: &Node) {
     if !watches::any() {
         return;
     }
-    to_node_and_directory(node, if wrote { IN_CLOSE_WRITE } else { IN_CLOSE_NOWRITE }, true);
-    end_if_gone(node);
+    match root.disk() {
+        Some(disk) => watches::unmounted(|node| {
+            node.disk().is_some_and(|d| Arc::ptr_eq(d.mount(), disk.mount()))
+        }),
+        None => watches::unmounted(|node| is_below(node, root)),
+    }
+}
+
+/// Whether `node` is `root` or below it, by its recorded parents.
+fn is_below(node: &Node, root: &Node) -> bool {
+    let mut at = None::<Arc<Node>>;
+    for _ in 0..crate::fs::path::PATH_MAX {
+        let current = at.as_deref().unwrap_or(node);
+        if core::ptr::eq(current, root) {
+            return true;
+        }
+        match current.linked_parent() {
+            Some(parent) if !core::ptr::eq(Arc::as_ptr(&parent), current) => at = Some(parent),
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Whether an unmount may ignore this reference to `node`: only watches hold it otherwise.
+pub fn only_watched(node: &Arc<Node>) -> bool {
+    watches::any() && watches::holds_only(node)
 }
 
 /// `node` was created as `dir/name` (creat, mkdir, mknod, symlink, bind).

@@ -16,13 +16,13 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use ostd::sync::{SpinLock, SpinLockGuard};
 
 use super::event::{
-    Event, IN_ALL_EVENTS, IN_EXCL_UNLINK, IN_IGNORED, IN_MASK_ADD, IN_MASK_CREATE, IN_ONESHOT,
-    WATCH_BITS,
+    Event, IN_ALL_EVENTS, IN_DELETE_SELF, IN_EXCL_UNLINK, IN_IGNORED, IN_ISDIR, IN_MASK_ADD,
+    IN_MASK_CREATE, IN_ONESHOT, IN_UNMOUNT, WATCH_BITS,
 };
 use super::limits;
 use super::queue::EventQueue;
 use crate::error::{Errno, SysResult};
-use crate::fs::Node;
+use crate::fs::{Node, NodeKind};
 
 /// One watch, as its node's entry lists it.
 struct Watch {
@@ -132,6 +132,17 @@ impl Table {
                 WATCHED_NODES.store(self.nodes.len(), Ordering::Relaxed);
                 self.released.push(gone.node);
             }
+        }
+    }
+
+    /// Ends every watch on the node `id` with IN_IGNORED.
+    fn end_watches(&mut self, id: usize) {
+        let watches: Vec<(usize, i32)> = match self.nodes.get(&id) {
+            Some(e) => e.watches.iter().map(|w| (queue_id_of(w), w.wd)).collect(),
+            None => return,
+        };
+        for (queue, wd) in watches {
+            self.remove(queue, wd, true);
         }
     }
 
@@ -275,18 +286,37 @@ pub(super) fn deliver_named(dir: &Node, mask: u32, cookie: u32, name: &str) {
 
 /// The node is gone: IN_DELETE_SELF on each of its watches that asks for it, then every
 /// watch on it ends with IN_IGNORED.
-pub(super) fn node_gone(node: &Node, delete_self: u32) {
+pub(super) fn node_gone(node: &Node) {
     let id = node_id(node);
     let mut table = lock();
     table.detached.remove(&id);
-    table.deliver(id, delete_self, 0, None, false);
-    let watches: Vec<(usize, i32)> = match table.nodes.get(&id) {
-        Some(e) => e.watches.iter().map(|w| (queue_id_of(w), w.wd)).collect(),
-        None => return,
-    };
-    for (queue, wd) in watches {
-        table.remove(queue, wd, true);
+    table.deliver(id, IN_DELETE_SELF, 0, None, false);
+    table.end_watches(id);
+}
+
+/// The filesystem holding the watched nodes for which `on_it` holds was unmounted: each of
+/// their watches gets IN_UNMOUNT (whatever its mask; with IN_ISDIR on a directory) and
+/// IN_IGNORED.
+pub(super) fn unmounted(on_it: impl Fn(&Node) -> bool) {
+    let mut table = lock();
+    let ids: Vec<usize> =
+        table.nodes.iter().filter(|(_, e)| on_it(&e.node)).map(|(&id, _)| id).collect();
+    for id in ids {
+        if let Some(entry) = table.nodes.get(&id) {
+            let dir_bit = if entry.node.kind() == NodeKind::Dir { IN_ISDIR } else { 0 };
+            for w in &entry.watches {
+                let mask = IN_UNMOUNT | dir_bit;
+                w.queue.push(Event { wd: w.wd, mask, cookie: 0, name: None });
+            }
+        }
+        table.end_watches(id);
     }
+}
+
+/// Whether the watch table holds the only reference to `node` besides the caller's one
+/// (an unmount is not kept busy by watches, as on Linux).
+pub(super) fn holds_only(node: &Arc<Node>) -> bool {
+    Arc::strong_count(node) == 2 && is_watched(node)
 }
 
 /// Remembers `name` as the last name of `node`, just removed from a watched directory
