@@ -21,6 +21,7 @@ debootstrap:debootstrap
 /usr/sbin/sysctl:procps
 redis-benchmark:redis-tools
 iperf3:iperf3
+inotifywait:inotify-tools
 "
 
 missing=""
