@@ -354,9 +354,7 @@ pub fn rename_on_disk(
     let node = old_dir.lookup(old_name)?;
     let replaced = new_dir.lookup(new_name).ok();
     from.mount().fs().rename(from.ino(), old_name, to.ino(), new_name)?;
-    if node.kind() == NodeKind::Dir {
-        node.set_parent(new_dir);
-    }
+    node.set_parent(new_dir);
     if let Some(r) = replaced {
         match r.disk() {
             Some(rd) if r.kind() == NodeKind::Dir => rd.mark_removed(&r),

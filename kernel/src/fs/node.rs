@@ -247,7 +247,8 @@ impl Node {
         }
     }
 
-    /// Sets the parent a generated directory reports for `..`.
+    /// Sets the node's parent: the directory a directory reports for `..`, and the one any
+    /// node was last linked into or looked up in (see [`Node::linked_parent`]).
     pub fn set_parent(&self, parent: &Arc<Node>) {
         *self.parent.lock() = Arc::downgrade(parent);
         if let Content::Disk(d) = &self.content {
@@ -309,8 +310,8 @@ impl Node {
         self.parent.lock().upgrade().unwrap_or_else(|| self.clone())
     }
 
-    /// Returns the directory a node other than a directory was last linked into or looked
-    /// up in, if it still exists (it may no longer hold the node).
+    /// Returns the directory the node was last linked into or looked up in (a directory's
+    /// parent), if it still exists; it may no longer hold the node.
     pub fn linked_parent(&self) -> Option<Arc<Node>> {
         self.parent.lock().upgrade()
     }
@@ -338,9 +339,9 @@ impl Node {
         self.opens.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts the end of an open file description of the node; returns how many remain.
-    pub fn note_closed(&self) -> usize {
-        self.opens.fetch_sub(1, Ordering::Relaxed) - 1
+    /// Counts the end of an open file description of the node.
+    pub fn note_closed(&self) {
+        self.opens.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Returns whether any open file description refers to the node.
@@ -363,11 +364,7 @@ impl Node {
                 return Err(Errno::ENOTDIR);
             }
             let child = d.mount().node(d.mount().fs().lookup(d.ino(), name)?)?;
-            if child.kind == NodeKind::Dir {
-                child.set_parent(self);
-            } else {
-                *child.parent.lock() = Arc::downgrade(self);
-            }
+            child.set_parent(self);
             return Ok(child);
         }
         if let Content::Generated(g) = &self.content {
@@ -400,6 +397,7 @@ impl Node {
                 return Err(Errno::ENOENT);
             }
             d.mount().fs().link(target, d.ino(), name)?;
+            child.set_parent(self);
             child.refresh()?;
             return self.refresh();
         }
@@ -437,9 +435,7 @@ impl Node {
             }
             let ino = d.mount().fs().create(d.ino(), name, kind, perm, symlink_target)?;
             let node = d.mount().node(ino)?;
-            if kind == NodeKind::Dir {
-                node.set_parent(self);
-            }
+            node.set_parent(self);
             self.refresh()?;
             return Ok(node);
         }

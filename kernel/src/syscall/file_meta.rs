@@ -222,6 +222,10 @@ pub fn sys_fallocate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ENOTSUP);
     }
     let end = offset.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    // ext2 has no fallocate in Linux: EOPNOTSUPP once every other check passed.
+    if node.disk().is_some() {
+        return Err(Errno::ENOTSUP);
+    }
     if mode & FALLOC_FL_KEEP_SIZE == 0 && end > node.size() {
         node.truncate(end)?;
     }
