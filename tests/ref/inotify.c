@@ -32,6 +32,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <dirent.h>
 #include <unistd.h>
 #include "probe.h"
@@ -40,6 +41,8 @@
 #define IN_MASK_CREATE 0x10000000
 #endif
 
+/* Where the probe works: /tmp/in (tmpfs), or the directory given (on another filesystem,
+ * where only the event sections run). */
 static const char *dir = "/tmp/in";
 
 static const char *err(long r) {
@@ -59,6 +62,7 @@ static const char *err(long r) {
     case ENOTTY: return "ENOTTY";
     case ESPIPE: return "ESPIPE";
     case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
     default: return "other";
     }
 }
@@ -447,13 +451,17 @@ static void variety(void) {
     drain("fallocate growing", fd);
     lchown(l, 0, 0);
     drain("lchown the symlink", fd);
+    /* user. attributes: EOPNOTSUPP on tmpfs (Linux 6.1), IN_ATTRIB on ext2. */
+    show("setxattr", setxattr(f, "user.a", "1", 1, 0));
+    show("removexattr", removexattr(f, "user.a"));
+    drain("setxattr, removexattr", fd);
     int p = open(f, O_PATH);
     close(p);
     drain("O_PATH open and close", fd);
     show("mkdirat existing", mkdirat(AT_FDCWD, f, 0755));
     show("renameat2 NOREPLACE", syscall(SYS_renameat2, AT_FDCWD, f, AT_FDCWD, g, 1));
     show("linkat existing", linkat(AT_FDCWD, f, AT_FDCWD, g, 0));
-    show("unlink missing", unlink("/tmp/in/var/missing"));
+    show("unlink missing", unlink("/nonexistent/missing"));
     drain("failed calls", fd);
     close(w);
     close(o);
@@ -726,7 +734,16 @@ static void watch_limit(void) {
     waitpid(child, NULL, 0);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1) {
+        dir = argv[1];
+        mkdir(dir, 0755);
+        operations();
+        unlinked();
+        variety();
+        oneshot();
+        return probe_end();
+    }
     mkdir(dir, 0755);
     errors();
     operations();
