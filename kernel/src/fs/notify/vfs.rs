@@ -47,10 +47,7 @@ fn unlinked(node: &Node) -> bool {
 
 /// The directory holding `node` and its name there, if that directory is watched.
 fn watched_parent(node: &Node) -> Option<(Arc<Node>, String)> {
-    let parent = match node.disk().and_then(|d| d.parent()) {
-        Some(dir) if node.kind() == NodeKind::Dir => dir,
-        _ => node.linked_parent()?,
-    };
+    let parent = node.linked_parent()?;
     if core::ptr::eq(Arc::as_ptr(&parent), node) || crate::fs::mount::is_mount_root(node) {
         return None;
     }
