@@ -31,6 +31,13 @@ struct Watch {
     mask: u32,
 }
 
+impl Watch {
+    /// The instance the watch belongs to, as the table knows it.
+    fn queue_id(&self) -> usize {
+        queue_id(&self.queue)
+    }
+}
+
 /// A watched node and its watches (never empty while in the table).
 struct WatchedNode {
     node: Arc<Node>,
@@ -52,7 +59,6 @@ struct DetachedName {
     name: alloc::string::String,
 }
 
-#[derive(Default)]
 struct Table {
     nodes: BTreeMap<usize, WatchedNode>,
     instances: BTreeMap<usize, Descriptors>,
@@ -121,7 +127,7 @@ impl Table {
         let owner = descriptors.owner;
         limits::release_watch(owner);
         let Some(entry) = self.nodes.get_mut(&id) else { return };
-        if let Some(i) = entry.watches.iter().position(|w| queue_id_of(w) == queue_id) {
+        if let Some(i) = entry.watches.iter().position(|w| w.queue_id() == queue_id) {
             let watch = entry.watches.remove(i);
             if tell {
                 watch.queue.push(Event { wd, mask: IN_IGNORED, cookie: 0, name: None });
@@ -138,7 +144,7 @@ impl Table {
     /// Ends every watch on the node `id` with IN_IGNORED.
     fn end_watches(&mut self, id: usize) {
         let watches: Vec<(usize, i32)> = match self.nodes.get(&id) {
-            Some(e) => e.watches.iter().map(|w| (queue_id_of(w), w.wd)).collect(),
+            Some(e) => e.watches.iter().map(|w| (w.queue_id(), w.wd)).collect(),
             None => return,
         };
         for (queue, wd) in watches {
@@ -156,17 +162,13 @@ impl Table {
             }
             w.queue.push(Event { wd: w.wd, mask, cookie, name: name.map(Into::into) });
             if w.mask & IN_ONESHOT != 0 {
-                spent.push((queue_id_of(w), w.wd));
+                spent.push((w.queue_id(), w.wd));
             }
         }
         for (queue, wd) in spent {
             self.remove(queue, wd, true);
         }
     }
-}
-
-fn queue_id_of(w: &Watch) -> usize {
-    queue_id(&w.queue)
 }
 
 /// Registers a new instance, charged to `owner`.
@@ -197,10 +199,8 @@ pub(super) fn remove_instance(queue: &EventQueue) {
 pub(super) fn add(queue: &Arc<EventQueue>, node: &Arc<Node>, mask: u32) -> SysResult<i32> {
     let (qid, id) = (queue_id(queue), node_id(node));
     let mut table = lock();
-    if let Some(w) = table
-        .nodes
-        .get_mut(&id)
-        .and_then(|e| e.watches.iter_mut().find(|w| queue_id(&w.queue) == qid))
+    if let Some(w) =
+        table.nodes.get_mut(&id).and_then(|e| e.watches.iter_mut().find(|w| w.queue_id() == qid))
     {
         if mask & IN_MASK_CREATE != 0 {
             return Err(Errno::EEXIST);
