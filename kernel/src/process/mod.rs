@@ -20,6 +20,7 @@ pub mod registry;
 pub mod run;
 pub mod sigframe;
 pub mod signal;
+pub mod signalfd;
 mod thread;
 pub mod uts;
 pub mod vm;
@@ -321,9 +322,9 @@ impl Process {
         }
         let (blocked, private) = thread.map_or((0, 0), |t| {
             let t = t.signals.lock();
-            (t.blocked, t.private.pending)
+            (t.blocked, t.private.pending())
         });
-        let pending = self.signals.lock().shared.pending | private;
+        let pending = self.signals.lock().shared.pending() | private;
         pending & !blocked != 0 || pending & (1 << (signal::SIGKILL - 1)) != 0
     }
 
@@ -558,7 +559,7 @@ impl Process {
 
     /// Returns the process-directed pending signals.
     pub fn shared_pending(&self) -> u64 {
-        self.signals.lock().shared.pending
+        self.signals.lock().shared.pending()
     }
 
     /// Returns whether the process is stopped (job control).

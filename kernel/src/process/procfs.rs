@@ -334,7 +334,7 @@ fn status(p: &Process) -> String {
                 .filter(|(_, a)| pick(a.handler))
                 .fold(0u64, |m, (i, _)| m | 1 << i)
         };
-        (with_handler(|h| h > 1), with_handler(|h| h == 1), s.shared.pending)
+        (with_handler(|h| h > 1), with_handler(|h| h == 1), s.shared.pending())
     });
     let main = registry::thread_of(p.pid(), p.pid());
     let seccomp = main.as_ref().map(|t| t.seccomp()).unwrap_or_default();
@@ -367,7 +367,7 @@ fn status(p: &Process) -> String {
         locked_kb,
         vm_kb(p),
         p.thread_count().max(1),
-        main.as_ref().map_or(0, |t| t.with_signals(|t| t.private.pending)),
+        main.as_ref().map_or(0, |t| t.with_signals(|t| t.private.pending())),
         shared_pending,
         main.as_ref().map_or(0, |t| t.blocked()),
         u8::from(p.attrs().no_new_privs),

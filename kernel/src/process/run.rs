@@ -291,6 +291,7 @@ fn deliver_signals(
     // rt_sigsuspend's mask to put back, taken on the first pass (under the locks that pass
     // takes anyway: this runs before every return to user mode).
     let mut saved_mask: Option<Option<u64>> = None;
+    let mut built_frame = false;
     let still_pending = loop {
         let (sig, action, info, oldmask) = {
             // The thread's own signals first, then the process's (as Linux dequeues them).
@@ -300,12 +301,12 @@ fn deliver_signals(
             let Some(info) =
                 t.private.take_deliverable(blocked).or_else(|| s.shared.take_deliverable(blocked))
             else {
-                break t.private.pending | s.shared.pending != 0;
+                break t.private.pending() | s.shared.pending() != 0;
             };
             (info.signo, s.actions[(info.signo - 1) as usize], info, saved.unwrap_or(blocked))
         };
-        if info.code == sigframe::SI_TIMER {
-            super::posix_timer::signal_taken(process, info.pid);
+        if let Some(timer) = info.timer_id() {
+            super::posix_timer::signal_taken(process, timer);
         }
         if action.handler == signal::SIG_IGN && sig != signal::SIGKILL {
             continue;
@@ -346,9 +347,12 @@ fn deliver_signals(
                     if action.flags & signal::SA_RESETHAND != 0 {
                         s.actions[(sig - 1) as usize] = signal::SigAction::default();
                     }
-                    // One handler frame at a time; further signals wait for the next return
-                    // to user mode.
-                    return Delivered::MayHaveMore;
+                    // Every signal still deliverable gets its frame too, each below the
+                    // last, as Linux's exit-to-user loop builds them: the last one built runs
+                    // first. Those frames save the mask as it is now, not rt_sigsuspend's.
+                    saved_mask = Some(None);
+                    built_frame = true;
+                    continue;
                 }
                 Err(e) => {
                     log::info!(
@@ -381,7 +385,7 @@ fn deliver_signals(
         ctx.rip -= 2;
         ctx.rax = nr;
     }
-    if still_pending { Delivered::MayHaveMore } else { Delivered::NothingPending }
+    if still_pending || built_frame { Delivered::MayHaveMore } else { Delivered::NothingPending }
 }
 
 /// Stops the process (job control) until SIGCONT or SIGKILL, telling the parent.

@@ -56,15 +56,32 @@ pub struct SigInfo {
     /// For seccomp's SIGSYS: the call's number and audit arch (`addr` holds the address
     /// after the system-call instruction: si_call_addr).
     pub syscall: Option<(i32, u32)>,
+    /// The union after si_code (bytes 16..48 of a siginfo), exactly as a program wrote it
+    /// for rt_sigqueueinfo: reported back verbatim, whatever its layout.
+    pub sent_fields: Option<[u8; SENT_FIELDS_SIZE]>,
 }
 
+/// The size of the union that `kernel_siginfo` carries (Linux's `__ARCH_SI_PREAMBLE`
+/// leaves 16 bytes before it; the siginfo user space sees is 128 bytes, the rest zeros).
+pub const SENT_FIELDS_SIZE: usize = 32;
+
 impl SigInfo {
-    fn to_bytes(self) -> [u8; 128] {
+    /// Returns the ID of the POSIX timer whose expiry this is, if the kernel sent it (one a
+    /// program forged with rt_sigqueueinfo names no timer of ours).
+    pub fn timer_id(&self) -> Option<i32> {
+        (self.code == SI_TIMER && self.sent_fields.is_none()).then_some(self.pid)
+    }
+
+    /// Returns the `siginfo_t` a handler, sigtimedwait or signalfd sees (Linux's
+    /// copy_siginfo_to_user: the kernel's 48 bytes, then zeros).
+    pub fn to_bytes(self) -> [u8; 128] {
         let mut b = [0u8; 128];
         b[0..4].copy_from_slice(&self.signo.to_le_bytes());
         b[4..8].copy_from_slice(&self.errno.to_le_bytes());
         b[8..12].copy_from_slice(&self.code.to_le_bytes());
-        if let Some((nr, arch)) = self.syscall {
+        if let Some(fields) = self.sent_fields {
+            b[16..16 + SENT_FIELDS_SIZE].copy_from_slice(&fields);
+        } else if let Some((nr, arch)) = self.syscall {
             b[16..24].copy_from_slice(&self.addr.to_le_bytes());
             b[24..28].copy_from_slice(&nr.to_le_bytes());
             b[28..32].copy_from_slice(&arch.to_le_bytes());

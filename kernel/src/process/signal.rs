@@ -4,8 +4,11 @@
 //! ignore); handlers are recorded by `rt_sigaction` and reported back, and running them
 //! (the rt_sigframe) comes next. SIGKILL and SIGSTOP cannot be caught or ignored.
 
+use alloc::collections::VecDeque;
+
 use super::sigframe::SigInfo;
 use super::{Process, Thread, registry};
+use crate::error::{Errno, SysResult};
 
 /// Interrupt (^C).
 pub const SIGINT: u32 = 2;
@@ -105,50 +108,107 @@ const INIT_PID: i32 = 1;
 /// si_code of SIGCHLD for a child that continued.
 const CLD_CONTINUED: i32 = 6;
 
-/// Signals sent and not yet taken, with what each sender said. Standard signals do not
-/// queue: a second send of a pending one only updates its details.
-#[derive(Clone, Copy, Debug)]
-pub struct SigQueue {
-    /// Bit n-1 for signal n.
-    pub pending: u64,
-    /// What each pending signal's sender said about it, indexed by signal number - 1.
-    pub info: [SigInfo; NSIG as usize],
+/// The first real-time signal (the kernel's SIGRTMIN; libc keeps 32 and 33 for itself).
+pub const SIGRTMIN: u32 = 32;
+/// The most signals one queue holds with their details: Linux bounds them per user by
+/// RLIMIT_SIGPENDING, which is not modelled here, so each queue gets a fixed share.
+pub const MAX_QUEUED: usize = 1024;
+/// Faults the thread raised itself: taken before any other pending signal, as Linux's
+/// `next_signal` takes them (SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV, SIGSYS).
+const SYNCHRONOUS: u64 = (1 << (SIGILL - 1))
+    | (1 << (SIGTRAP - 1))
+    | (1 << (SIGBUS - 1))
+    | (1 << (SIGFPE - 1))
+    | (1 << (SIGSEGV - 1))
+    | (1 << (SIGSYS - 1));
+
+/// What [`SigQueue::add`] did with a signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Queued {
+    /// Pending, with its details (or it already was: a standard signal does not queue twice).
+    Yes,
+    /// The queue is full: pending, but whoever takes it learns only its number (SI_USER).
+    WithoutDetails,
+    /// The queue is full and a real-time signal from a user is refused (EAGAIN).
+    Refused,
 }
 
-impl Default for SigQueue {
-    fn default() -> Self {
-        Self { pending: 0, info: [SigInfo::default(); NSIG as usize] }
-    }
+/// Signals sent and not yet taken, as Linux's `struct sigpending`: a bit per pending signal
+/// and, in arrival order, the details of each instance. A standard signal is pending at
+/// most once (a second send while pending is dropped); real-time signals queue, and are
+/// taken in the order they came.
+#[derive(Clone, Debug, Default)]
+pub struct SigQueue {
+    /// Bit n-1 for signal n.
+    pending: u64,
+    /// The instances with their details, oldest first (at most [`MAX_QUEUED`]).
+    queued: VecDeque<SigInfo>,
 }
 
 impl SigQueue {
-    /// Marks `info.signo` pending.
-    pub fn add(&mut self, info: SigInfo) {
-        self.pending |= 1u64 << (info.signo - 1);
-        self.info[(info.signo - 1) as usize] = info;
+    /// Returns the pending signals (bit n-1 for signal n).
+    pub fn pending(&self) -> u64 {
+        self.pending
+    }
+
+    /// Makes `info.signo` pending, as Linux's `__send_signal_locked` does.
+    pub fn add(&mut self, info: SigInfo) -> Queued {
+        let bit = 1u64 << (info.signo - 1);
+        if info.signo < SIGRTMIN && self.pending & bit != 0 {
+            return Queued::Yes;
+        }
+        if self.queued.len() < MAX_QUEUED {
+            self.queued.push_back(info);
+        } else if info.signo >= SIGRTMIN && info.code != SI_USER && info.code != SI_KERNEL {
+            return Queued::Refused;
+        } else {
+            self.pending |= bit;
+            return Queued::WithoutDetails;
+        }
+        self.pending |= bit;
+        Queued::Yes
     }
 
     /// Forgets the signals in `set`.
     pub fn discard(&mut self, set: u64) {
         self.pending &= !set;
+        self.queued.retain(|info| (1u64 << (info.signo - 1)) & set == 0);
     }
 
-    /// Takes the lowest pending signal in `set`, with its details.
+    /// Takes a pending signal in `set` (a fault first, then the lowest number) with its
+    /// oldest details; the signal stays pending while more instances are queued.
     pub fn take_in(&mut self, set: u64) -> Option<SigInfo> {
-        let ready = self.pending & set;
+        let mut ready = self.pending & set;
         if ready == 0 {
             return None;
         }
+        if ready & SYNCHRONOUS != 0 {
+            ready &= SYNCHRONOUS;
+        }
         let sig = ready.trailing_zeros() + 1;
-        self.pending &= !(1u64 << (sig - 1));
-        Some(SigInfo { signo: sig, ..self.info[(sig - 1) as usize] })
+        let mut same =
+            self.queued.iter().enumerate().filter(|(_, i)| i.signo == sig).map(|(n, _)| n);
+        let (first, more) = (same.next(), same.next().is_some());
+        if !more {
+            self.pending &= !(1u64 << (sig - 1));
+        }
+        // Without details (the queue was full), the signal reads as sent by kill from no one.
+        let info = first.and_then(|n| self.queued.remove(n));
+        Some(info.unwrap_or(SigInfo { signo: sig, code: SI_USER, ..SigInfo::default() }))
     }
 
-    /// Takes the lowest pending signal not in `blocked` (SIGKILL/SIGSTOP ignore the mask).
+    /// Takes a pending signal not in `blocked` (SIGKILL/SIGSTOP ignore the mask).
     pub fn take_deliverable(&mut self, blocked: u64) -> Option<SigInfo> {
         self.take_in(!blocked | UNBLOCKABLE)
     }
 }
+
+/// si_code of kill(2).
+pub const SI_USER: i32 = 0;
+/// si_code of a signal the kernel sends.
+pub const SI_KERNEL: i32 = 0x80;
+/// si_code of tkill(2)/tgkill(2).
+pub const SI_TKILL: i32 = -6;
 
 /// SIGKILL and SIGSTOP: no mask blocks them.
 pub const UNBLOCKABLE: u64 = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
@@ -170,7 +230,7 @@ impl Default for SignalState {
 
 /// One thread's signal state: what it blocks, its alternate stack, and the signals sent to
 /// it alone (tgkill, faults), which only it can take.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ThreadSignals {
     /// Blocked signals (bit n-1 for signal n).
     pub blocked: u64,
@@ -244,9 +304,19 @@ pub fn send_info(process: &Process, info: SigInfo) {
 
 /// Marks a signal pending for `thread` alone (tgkill), or for the whole process if `None`.
 pub fn send_to(process: &Process, thread: Option<&Thread>, info: SigInfo) {
+    // Only a user's real-time signal is ever refused, and only rt_sigqueueinfo reports it.
+    let _ = queue_to(process, thread, info);
+}
+
+/// Marks a signal pending for `thread` alone, or for the whole process if `None`, and wakes
+/// it. A signal that would be ignored is dropped (Ok).
+///
+/// # Errors
+/// EAGAIN if the queue is full and the signal is a user's real-time one (sigqueue(3)).
+pub fn queue_to(process: &Process, thread: Option<&Thread>, info: SigInfo) -> SysResult<()> {
     let sig = info.signo;
     if sig == 0 || sig > NSIG || process.is_zombie() {
-        return;
+        return Ok(());
     }
     if sig == SIGCONT {
         resume(process);
@@ -266,20 +336,24 @@ pub fn send_to(process: &Process, thread: Option<&Thread>, info: SigInfo) {
         let ignored = action.handler == SIG_IGN
             || (action.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
         if ignored && sig != SIGKILL && sig != SIGSTOP && receiver.unwrap_or(0) & bit == 0 {
-            return;
+            return Ok(());
         }
         // Init is unkillable from inside: a signal it has no handler for never reaches it,
         // SIGKILL and SIGSTOP included (Linux's SIGNAL_UNKILLABLE). Faults it raises itself
         // are forced and do not come through here.
         if process.pid() == INIT_PID && action.handler == SIG_DFL {
-            return;
+            return Ok(());
         }
-        match thread {
+        let queued = match thread {
             Some(t) => t.lock_signals().private.add(info),
             None => s.shared.add(info),
+        };
+        if queued == Queued::Refused {
+            return Err(Errno::EAGAIN);
         }
     }
     process.interrupt_sleep();
+    Ok(())
 }
 
 /// What SIGCONT does on arrival, whatever its disposition: resumes a stopped process (telling

@@ -36,10 +36,12 @@ impl Thread {
     /// Creates the first thread of a forked child: `parent`'s mask and alternate stack,
     /// nothing pending, no rt_sigsuspend mask to restore.
     pub fn forked(tid: Pid, parent: &Thread) -> Arc<Self> {
+        let (blocked, altstack) = parent.with_signals(|s| (s.blocked, s.altstack));
         let signals = signal::ThreadSignals {
+            blocked,
             saved_mask: None,
+            altstack,
             private: Default::default(),
-            ..*parent.signals.lock()
         };
         let thread = Self::with_state(tid, signals);
         thread.set_seccomp(parent.seccomp());

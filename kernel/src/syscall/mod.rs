@@ -28,6 +28,8 @@ pub mod resources;
 pub mod sched;
 pub mod seccomp;
 pub mod signal;
+pub mod signalfd;
+pub mod sigqueue;
 pub mod socket;
 pub mod system;
 pub mod table;

@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 use crate::process::sigframe::SigInfo;
-use crate::process::signal::{self, NSIG, SIGKILL, SIGSTOP, SigAction};
+use crate::process::signal::{self, NSIG, SI_TKILL, SI_USER, SIGKILL, SIGSTOP, SigAction};
 use crate::process::{Process, registry, run};
 
 /// kill(2).
@@ -45,11 +45,6 @@ pub fn sys_kill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     if reached_any || pid == -1 { Ok(0) } else { Err(Errno::EPERM) }
 }
-
-/// si_code of kill(2).
-const SI_USER: i32 = 0;
-/// si_code of tkill(2)/tgkill(2); glibc's setxid handler insists on it.
-const SI_TKILL: i32 = -6;
 
 fn sender_info(ctx: &SyscallCtx, sig: u32, code: i32) -> crate::process::sigframe::SigInfo {
     crate::process::sigframe::SigInfo {
@@ -285,9 +280,9 @@ pub fn sys_rt_sigpending(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[1] > 8 {
         return Err(Errno::EINVAL);
     }
-    let pending = ctx
-        .process
-        .with_signal_states(ctx.thread, |s, t| (s.shared.pending | t.private.pending) & t.blocked);
+    let pending = ctx.process.with_signal_states(ctx.thread, |s, t| {
+        (s.shared.pending() | t.private.pending()) & t.blocked
+    });
     ctx.mem().write(a[0], &pending.to_le_bytes()[..a[1] as usize])?;
     Ok(0)
 }
@@ -337,8 +332,8 @@ pub fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
                 t.private.take_in(set).or_else(|| s.shared.take_in(set))
             });
             if let Some(info) = taken {
-                if info.code == crate::process::sigframe::SI_TIMER {
-                    crate::process::posix_timer::signal_taken(&process, info.pid);
+                if let Some(timer) = info.timer_id() {
+                    crate::process::posix_timer::signal_taken(&process, timer);
                 }
                 return Some(Ok((info.signo, info)));
             }
@@ -349,12 +344,7 @@ pub fn sys_rt_sigtimedwait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     .unwrap_or(Err(Errno::EAGAIN))?;
     let (sig, info) = taken;
     if info_addr != 0 {
-        let mut b = [0u8; 128];
-        b[0..4].copy_from_slice(&sig.to_le_bytes());
-        b[8..12].copy_from_slice(&info.code.to_le_bytes());
-        b[16..20].copy_from_slice(&info.pid.to_le_bytes());
-        b[24..28].copy_from_slice(&info.status.to_le_bytes());
-        mem.write(info_addr, &b)?;
+        mem.write(info_addr, &info.to_bytes())?;
     }
     Ok(u64::from(sig))
 }

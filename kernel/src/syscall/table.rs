@@ -2,7 +2,8 @@
 
 use super::{
     Handler, dir, epoll, fd, file_io, file_meta, futex, identity, inotify, ipc, mlock, mm, mount,
-    poll, prctl, process, resources, sched, seccomp, signal, socket, system, time, timer, xattr,
+    poll, prctl, process, resources, sched, seccomp, signal, signalfd, sigqueue, socket, system,
+    time, timer, xattr,
 };
 
 /// One implemented syscall.
@@ -150,6 +151,7 @@ table! {
     126 capset => system::sys_capset,
     127 rt_sigpending => signal::sys_rt_sigpending,
     128 rt_sigtimedwait => signal::sys_rt_sigtimedwait,
+    129 rt_sigqueueinfo => sigqueue::sys_rt_sigqueueinfo,
     130 rt_sigsuspend => signal::sys_rt_sigsuspend,
     131 sigaltstack => signal::sys_sigaltstack,
     133 mknod => dir::sys_mknod,
@@ -240,12 +242,14 @@ table! {
     275 splice => file_io::sys_splice,
     280 utimensat => file_meta::sys_utimensat,
     281 epoll_pwait => epoll::sys_epoll_pwait,
+    282 signalfd => signalfd::sys_signalfd,
     283 timerfd_create => timer::sys_timerfd_create,
     284 eventfd => fd::sys_eventfd,
     285 fallocate => file_meta::sys_fallocate,
     286 timerfd_settime => timer::sys_timerfd_settime,
     287 timerfd_gettime => timer::sys_timerfd_gettime,
     288 accept4 => socket::sys_accept4,
+    289 signalfd4 => signalfd::sys_signalfd4,
     290 eventfd2 => fd::sys_eventfd2,
     291 epoll_create1 => epoll::sys_epoll_create1,
     292 dup3 => fd::sys_dup3,
@@ -253,6 +257,7 @@ table! {
     294 inotify_init1 => inotify::sys_inotify_init1,
     295 preadv => file_io::sys_preadv,
     296 pwritev => file_io::sys_pwritev,
+    297 rt_tgsigqueueinfo => sigqueue::sys_rt_tgsigqueueinfo,
     302 prlimit64 => resources::sys_prlimit64,
     306 syncfs => file_io::sys_fsync,
     309 getcpu => system::sys_getcpu,
