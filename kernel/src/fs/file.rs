@@ -279,6 +279,9 @@ pub trait FileLike: Send + Sync {
     fn as_any(&self) -> Option<&dyn core::any::Any> {
         None
     }
+    /// Called at every close of a descriptor of this file by process `closer` (Linux's
+    /// f_op->flush): a message queue ends that process's notification request.
+    fn flush(&self, _closer: crate::process::Pid) {}
     /// Returns the socket behind this file, for the socket calls (ENOTSOCK otherwise).
     fn into_socket(self: Arc<Self>) -> Option<crate::net::socket::Socket> {
         None

@@ -1,10 +1,11 @@
-//! Inter-thread and inter-process communication that is not a file: futexes (robust ones
-//! too) and System V IPC (shared memory, message queues and semaphores, with their
-//! identities and tunables).
+//! Inter-thread and inter-process communication: futexes (robust ones too), System V IPC
+//! (shared memory, message queues and semaphores, with their identities and tunables), and
+//! POSIX message queues (named queues opened as descriptors).
 
 pub mod futex;
 pub mod ids;
 pub mod limits;
+pub mod mqueue;
 pub mod msg;
 pub mod robust_futex;
 pub mod sem;

@@ -125,6 +125,9 @@ pub struct Process {
     real_timer: SpinLock<Option<(u64, u64)>>,
     /// POSIX timers (timer_create).
     posix_timers: SpinLock<posix_timer::Timers>,
+    /// How many times it ran execve (Linux's self_exec_id): what was asked of the kernel
+    /// before an execve (a message queue's notification) is not delivered after it.
+    execs: core::sync::atomic::AtomicU64,
     /// CPU time of threads that have exited.
     exited_threads_cpu: SpinLock<CpuTime>,
     /// CPU time of reaped children (and theirs): RUSAGE_CHILDREN, times()'s cutime/cstime.
@@ -195,6 +198,7 @@ impl Process {
             attrs: SpinLock::new(attrs::Attrs::default()),
             limits: SpinLock::new(limits::Limits::initial()),
             posix_timers: SpinLock::new(posix_timer::Timers::default()),
+            execs: core::sync::atomic::AtomicU64::new(0),
             exited_threads_cpu: SpinLock::new(ostd::task::CpuTime::default()),
             children_cpu: SpinLock::new(ostd::task::CpuTime::default()),
             cpu_timers: SpinLock::new([None, None]),
@@ -376,11 +380,12 @@ impl Process {
         self.files.lock().remove(fd)
     }
 
-    /// What closing a descriptor does besides dropping it, once the table is unlocked: this
-    /// process's record locks on the file go, whichever descriptor held them (POSIX's rule,
-    /// Linux's `locks_remove_posix` in `filp_close`).
-    pub fn release_locks_after_close(&self, files: impl IntoIterator<Item = Arc<dyn FileLike>>) {
+    /// What closing a descriptor does besides dropping it, once the table is unlocked (Linux's
+    /// `filp_close`): the file is told who closed it (`flush`), and this process's record
+    /// locks on the file go, whichever descriptor held them (POSIX's rule).
+    pub fn after_close(&self, files: impl IntoIterator<Item = Arc<dyn FileLike>>) {
         for file in files {
+            file.flush(self.pid);
             if let Some(node) = file.node() {
                 let node = Arc::as_ptr(node) as usize;
                 crate::fs::record_lock::release(
@@ -734,9 +739,15 @@ impl Process {
     /// dispositions, keep-caps (and non-dumpability), and the POSIX timers.
     pub fn reset_for_exec(&self) {
         let closed = self.files.lock().close_on_exec();
-        self.release_locks_after_close(closed);
+        self.after_close(closed);
         self.signals.lock().reset_for_exec();
         self.attrs.lock().reset_for_exec();
         *self.posix_timers.lock() = Default::default();
+        self.execs.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many times it ran execve.
+    pub fn exec_generation(&self) -> u64 {
+        self.execs.load(core::sync::atomic::Ordering::Relaxed)
     }
 }

@@ -55,10 +55,11 @@ pub fn spawn(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
 }
 
 /// Syscalls that Linux restarts after a handler with SA_RESTART (ERESTARTSYS), rather than
-/// failing with EINTR: reads, writes, waits, opens, and waits for file locks (fcntl's
-/// F_SETLKW and flock, the only commands of theirs that can be interrupted).
+/// failing with EINTR: reads, writes, waits, opens, waits for file locks (fcntl's
+/// F_SETLKW and flock, the only commands of theirs that can be interrupted), and message
+/// queue sends and receives.
 fn restartable(nr: u64) -> bool {
-    matches!(nr, 0 | 1 | 2 | 17 | 18 | 19 | 20 | 61 | 72 | 73 | 257 | 247)
+    matches!(nr, 0 | 1 | 2 | 17 | 18 | 19 | 20 | 61 | 72 | 73 | 257 | 247 | 242 | 243)
 }
 
 /// Syscalls that never restart after any signal (they report EINTR): sleeps and polls,

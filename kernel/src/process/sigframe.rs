@@ -29,6 +29,9 @@ const RED_ZONE: u64 = 128;
 pub const SI_TIMER: i32 = -2;
 /// si_code of sigqueue(3).
 pub const SI_QUEUE: i32 = -1;
+/// si_code of a message queue's notification (mq_notify): `pid`, `uid` and `value` are
+/// the sender's PID and real UID and the value the receiver asked for.
+pub const SI_MESGQ: i32 = -3;
 
 /// What the handler is told about the signal.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,7 +90,7 @@ impl SigInfo {
             b[28..32].copy_from_slice(&arch.to_le_bytes());
         } else if self.addr != 0 {
             b[16..24].copy_from_slice(&self.addr.to_le_bytes());
-        } else if self.code == SI_TIMER || self.code == SI_QUEUE {
+        } else if matches!(self.code, SI_TIMER | SI_QUEUE | SI_MESGQ) {
             b[16..20].copy_from_slice(&self.pid.to_le_bytes());
             b[20..24].copy_from_slice(&self.uid.to_le_bytes());
             b[24..32].copy_from_slice(&self.value.to_le_bytes());

@@ -53,7 +53,7 @@ pub fn sys_creat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// close(2).
 pub fn sys_close(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let file = ctx.process.remove_file(fd_arg(a[0]))?;
-    ctx.process.release_locks_after_close([file]);
+    ctx.process.after_close([file]);
     Ok(0)
 }
 
@@ -115,7 +115,7 @@ pub fn sys_dup2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         files.insert_at(new, f, false).map(Some)
     })?;
-    ctx.process.release_locks_after_close(replaced.flatten());
+    ctx.process.after_close(replaced.flatten());
     Ok(new as u64)
 }
 
@@ -129,7 +129,7 @@ pub fn sys_dup3(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         let f = files.get(old)?;
         files.insert_at(new, f, flags != 0)
     })?;
-    ctx.process.release_locks_after_close(replaced);
+    ctx.process.after_close(replaced);
     Ok(new as u64)
 }
 
@@ -327,7 +327,7 @@ pub fn sys_close_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let closed = ctx
         .process
         .with_files(|files| files.close_range(first as usize, last as usize, cloexec_only));
-    ctx.process.release_locks_after_close(closed);
+    ctx.process.after_close(closed);
     Ok(0)
 }
 

@@ -19,6 +19,7 @@ pub mod ipc;
 pub mod mlock;
 pub mod mm;
 pub mod mount;
+pub mod mqueue;
 pub mod names;
 pub mod poll;
 pub mod prctl;

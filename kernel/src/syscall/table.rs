@@ -2,8 +2,8 @@
 
 use super::{
     Handler, dir, epoll, fd, file_io, file_meta, futex, identity, inotify, ipc, mlock, mm, mount,
-    poll, prctl, process, resources, sched, seccomp, signal, signalfd, sigqueue, socket, system,
-    time, timer, xattr,
+    mqueue, poll, prctl, process, resources, sched, seccomp, signal, signalfd, sigqueue, socket,
+    system, time, timer, xattr,
 };
 
 /// One implemented syscall.
@@ -219,6 +219,12 @@ table! {
     232 epoll_wait => epoll::sys_epoll_wait,
     233 epoll_ctl => epoll::sys_epoll_ctl,
     234 tgkill => signal::sys_tgkill,
+    240 mq_open => mqueue::sys_mq_open,
+    241 mq_unlink => mqueue::sys_mq_unlink,
+    242 mq_timedsend => mqueue::sys_mq_timedsend,
+    243 mq_timedreceive => mqueue::sys_mq_timedreceive,
+    244 mq_notify => mqueue::sys_mq_notify,
+    245 mq_getsetattr => mqueue::sys_mq_getsetattr,
     247 waitid => process::sys_waitid,
     253 inotify_init => inotify::sys_inotify_init,
     254 inotify_add_watch => inotify::sys_inotify_add_watch,

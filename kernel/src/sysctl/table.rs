@@ -6,10 +6,20 @@ use alloc::string::String;
 use super::{Entry, Value, one_integer, parse};
 use crate::error::{Errno, SysResult};
 use crate::ipc::limits;
+use crate::ipc::mqueue::limits as mqueue;
 use crate::process::uts::{self, Which};
 
 /// Every file, sorted by path.
 pub static ENTRIES: &[Entry] = &[
+    Entry { path: "fs/mqueue/msg_default", mode: 0o644, value: Value::Int(&mqueue::MSG_DEFAULT) },
+    Entry { path: "fs/mqueue/msg_max", mode: 0o644, value: Value::Int(&mqueue::MSG_MAX) },
+    Entry {
+        path: "fs/mqueue/msgsize_default",
+        mode: 0o644,
+        value: Value::Int(&mqueue::MSGSIZE_DEFAULT),
+    },
+    Entry { path: "fs/mqueue/msgsize_max", mode: 0o644, value: Value::Int(&mqueue::MSGSIZE_MAX) },
+    Entry { path: "fs/mqueue/queues_max", mode: 0o644, value: Value::Int(&mqueue::QUEUES_MAX) },
     Entry { path: "fs/nr_open", mode: 0o644, value: Value::Int(&crate::fs::fd_table::NR_OPEN) },
     Entry {
         path: "fs/pipe-max-size",
