@@ -9,6 +9,9 @@ busybox sysctl -w vm.max_map_count=oops; echo "busybox sysctl -w bad: $?"
 /usr/sbin/sysctl -w vm.max_map_count=65530 kernel.hostname=sysctl-test
 /usr/sbin/sysctl -n kernel.hostname vm.overcommit_memory
 /usr/sbin/sysctl -w vm.overcommit_memory=7; echo "sysctl -w out of range: $?"
+/usr/sbin/sysctl fs.inotify.max_queued_events fs.inotify.max_user_instances
+/usr/sbin/sysctl -w fs.inotify.max_user_instances=-1; echo "inotify instances -1: $?"
+/usr/sbin/sysctl -w fs.inotify.max_user_instances=2147483648; echo "inotify instances 2^31: $?"
 /usr/sbin/sysctl no.such.key; echo "sysctl unknown key: $?"
 printf 'kernel.hostname = from-a-file\n# a comment\nnet.core.somaxconn=2048\n' > /tmp/s.conf
 /usr/sbin/sysctl -p /tmp/s.conf; echo "sysctl -p: $?"

@@ -5,12 +5,28 @@ use alloc::string::String;
 
 use super::{Entry, Value, one_integer, parse};
 use crate::error::{Errno, SysResult};
+use crate::fs::notify::limits as inotify;
 use crate::ipc::limits;
 use crate::ipc::mqueue::limits as mqueue;
 use crate::process::uts::{self, Which};
 
 /// Every file, sorted by path.
 pub static ENTRIES: &[Entry] = &[
+    Entry {
+        path: "fs/inotify/max_queued_events",
+        mode: 0o644,
+        value: Value::Int(&inotify::MAX_QUEUED_EVENTS),
+    },
+    Entry {
+        path: "fs/inotify/max_user_instances",
+        mode: 0o644,
+        value: Value::Int(&inotify::MAX_USER_INSTANCES),
+    },
+    Entry {
+        path: "fs/inotify/max_user_watches",
+        mode: 0o644,
+        value: Value::Int(&inotify::MAX_USER_WATCHES),
+    },
     Entry { path: "fs/mqueue/msg_default", mode: 0o644, value: Value::Int(&mqueue::MSG_DEFAULT) },
     Entry { path: "fs/mqueue/msg_max", mode: 0o644, value: Value::Int(&mqueue::MSG_MAX) },
     Entry {

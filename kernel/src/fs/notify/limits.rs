@@ -4,57 +4,24 @@
 //! inotify_init is charged for the instance and for every watch added to it.
 
 use alloc::collections::BTreeMap;
-use core::sync::atomic::{AtomicU32, Ordering};
-
 use ostd::sync::SpinLock;
 
 use crate::error::{Errno, SysResult};
+use crate::sysctl::IntTunable;
 
-/// Events an instance queues before the rest are lost (IN_Q_OVERFLOW); an instance keeps
-/// the value it was created with.
-static MAX_QUEUED_EVENTS: AtomicU32 = AtomicU32::new(16384);
-/// Instances one user may have.
-static MAX_USER_INSTANCES: AtomicU32 = AtomicU32::new(128);
-/// Watches one user may have. Linux derives it from memory (1% of RAM at about 1 KiB per
-/// watch, at least 8192): 8192 in a 512 MiB guest.
-static MAX_USER_WATCHES: AtomicU32 = AtomicU32::new(8192);
+/// fs.inotify.max_queued_events: events an instance queues before the rest are lost
+/// (IN_Q_OVERFLOW); an instance keeps the value it was created with. Writes take 0 to
+/// INT_MAX, as Linux's proc_dointvec_minmax here.
+pub static MAX_QUEUED_EVENTS: IntTunable = IntTunable::new(16384, 0, i32::MAX as i64);
+/// fs.inotify.max_user_instances: instances one user may have.
+pub static MAX_USER_INSTANCES: IntTunable = IntTunable::new(128, 0, i32::MAX as i64);
+/// fs.inotify.max_user_watches: watches one user may have. Linux derives it from memory
+/// (1% of RAM at about 1 KiB per watch, at least 8192): 8192 in a 512 MiB guest.
+pub static MAX_USER_WATCHES: IntTunable = IntTunable::new(8192, 0, i32::MAX as i64);
 
 /// Returns max_queued_events.
 pub fn max_queued_events() -> u32 {
-    MAX_QUEUED_EVENTS.load(Ordering::Relaxed)
-}
-
-/// Returns max_user_instances.
-pub fn max_user_instances() -> u32 {
-    MAX_USER_INSTANCES.load(Ordering::Relaxed)
-}
-
-/// Returns max_user_watches.
-pub fn max_user_watches() -> u32 {
-    MAX_USER_WATCHES.load(Ordering::Relaxed)
-}
-
-/// A value a sysctl write gives: Linux takes 0 to INT_MAX (EINVAL otherwise).
-fn checked(value: i64) -> SysResult<u32> {
-    u32::try_from(value).ok().filter(|&v| v <= i32::MAX as u32).ok_or(Errno::EINVAL)
-}
-
-/// Sets max_queued_events (for instances created from now on).
-pub fn set_max_queued_events(value: i64) -> SysResult<()> {
-    MAX_QUEUED_EVENTS.store(checked(value)?, Ordering::Relaxed);
-    Ok(())
-}
-
-/// Sets max_user_instances.
-pub fn set_max_user_instances(value: i64) -> SysResult<()> {
-    MAX_USER_INSTANCES.store(checked(value)?, Ordering::Relaxed);
-    Ok(())
-}
-
-/// Sets max_user_watches.
-pub fn set_max_user_watches(value: i64) -> SysResult<()> {
-    MAX_USER_WATCHES.store(checked(value)?, Ordering::Relaxed);
-    Ok(())
+    MAX_QUEUED_EVENTS.get() as u32
 }
 
 /// What one user holds.
@@ -70,7 +37,7 @@ static USAGE: SpinLock<BTreeMap<u32, Usage>> = SpinLock::new(BTreeMap::new());
 pub(super) fn charge_instance(uid: u32) -> SysResult<()> {
     let mut usage = USAGE.lock();
     let user = usage.entry(uid).or_default();
-    if user.instances >= max_user_instances() {
+    if user.instances as usize >= MAX_USER_INSTANCES.get_usize() {
         return Err(Errno::EMFILE);
     }
     user.instances += 1;
@@ -81,7 +48,7 @@ pub(super) fn charge_instance(uid: u32) -> SysResult<()> {
 pub(super) fn charge_watch(uid: u32) -> SysResult<()> {
     let mut usage = USAGE.lock();
     let user = usage.entry(uid).or_default();
-    if user.watches >= max_user_watches() {
+    if user.watches as usize >= MAX_USER_WATCHES.get_usize() {
         return Err(Errno::ENOSPC);
     }
     user.watches += 1;
@@ -110,15 +77,14 @@ fn release(uid: u32, f: impl FnOnce(&mut Usage)) {
 
 ostd::ktest! {
     fn inotify_limits_take_zero_to_int_max() {
-        let before = max_user_instances();
-        assert_eq!(set_max_user_instances(-1), Err(Errno::EINVAL));
-        assert_eq!(set_max_user_watches(i64::from(i32::MAX) + 1), Err(Errno::EINVAL));
-        assert_eq!(set_max_queued_events(i64::from(u32::MAX)), Err(Errno::EINVAL));
-        assert_eq!(max_user_instances(), before, "a refused value changes nothing");
-        assert_eq!(set_max_user_instances(i64::from(i32::MAX)), Ok(()));
-        assert_eq!(max_user_instances(), i32::MAX as u32);
-        assert_eq!(set_max_user_instances(0), Ok(()));
-        assert_eq!(max_user_instances(), 0);
-        set_max_user_instances(i64::from(before)).unwrap();
+        let before = MAX_USER_INSTANCES.get();
+        assert_eq!(MAX_USER_INSTANCES.set(-1), Err(Errno::EINVAL));
+        assert_eq!(MAX_USER_WATCHES.set(i64::from(i32::MAX) + 1), Err(Errno::EINVAL));
+        assert_eq!(MAX_QUEUED_EVENTS.set(i64::from(u32::MAX)), Err(Errno::EINVAL));
+        assert_eq!(MAX_USER_INSTANCES.get(), before, "a refused value changes nothing");
+        assert_eq!(MAX_USER_INSTANCES.set(i64::from(i32::MAX)), Ok(()));
+        assert_eq!(MAX_USER_INSTANCES.set(0), Ok(()));
+        assert_eq!(charge_instance(u32::MAX), Err(Errno::EMFILE), "0 instances allowed");
+        MAX_USER_INSTANCES.set(before).unwrap();
     }
 }
