@@ -194,6 +194,41 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "signalfd probe (signalfd/signalfd4, queued real-time signals, rt_sigqueueinfo and \
+             rt_tgsigqueueinfo: errors, records, blocking reads, poll/epoll, fork, permissions) \
+             matches Linux 6.1",
+        script: "tests/ref/signalfd.sh",
+        c_sources: &["tests/ref/signalfd.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "POSIX message queue probe (mq_open and its errors, fs.mqueue limits, the \
+             RLIMIT_MSGQUEUE budget, priorities, timeouts, wake order, mq_notify, the descriptor \
+             as a file) matches Linux 6.1",
+        script: "tests/ref/mqueue.sh",
+        c_sources: &["tests/ref/mqueue.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "inotify probe on tmpfs (errors, records, the events of every VFS operation, \
+             oneshot, overflow, limits, blocking reads, unmount) and Debian's inotifywait matches \
+             Linux 6.1",
+        script: "tests/ref/inotify.sh",
+        c_sources: &["tests/ref/inotify.c"],
+        host_programs: &["/usr/bin/inotifywait"],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "inotify probe on an ext2 disk (the event sections, extended attributes' IN_ATTRIB, \
+             IN_UNMOUNT under inotifywait) matches Linux 6.1",
+        script: "tests/ref/inotify-ext2.sh",
+        c_sources: &["tests/ref/inotify.c"],
+        host_programs: &["/usr/bin/inotifywait"],
+        disk: RefDisk::Ext2,
+    },
+    Probe {
         what: "mremap and sigtimedwait probe matches Linux 6.1",
         script: "tests/ref/sigmem.sh",
         c_sources: &["tests/ref/sigmem.c"],
