@@ -360,6 +360,11 @@ static void operations(void) {
     int vwd = inotify_add_watch(fd, victim, IN_ALL_EVENTS);
     printf("victim watch: %d\n", vwd);
     drain("create the victim", fd);
+    /* RENAME_EXCHANGE: Linux reports two moves, each with its own cookie. */
+    show("exchange across dirs", syscall(SYS_renameat2, AT_FDCWD, h, AT_FDCWD, victim, 2));
+    drain("exchange across dirs", fd);
+    show("exchange back", syscall(SYS_renameat2, AT_FDCWD, victim, AT_FDCWD, h, 2));
+    drain("exchange back", fd);
     rename(h, victim);
     drain("rename over the victim", fd);
     unlink(victim);

@@ -229,6 +229,16 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::Ext2,
     },
     Probe {
+        what: "corners probe (set-group-ID directories, chown and chmod's set-ID rules, search \
+             permission, mknod, renameat2's NOREPLACE and EXCHANGE, SIGBUS past a mapped file's \
+             end, F_GETFL, *at with an absolute path, select's remaining time, POLLRDNORM, \
+             /dev/zero mappings) matches Linux 6.1",
+        script: "tests/ref/corners.sh",
+        c_sources: &["tests/ref/corners.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "mremap and sigtimedwait probe matches Linux 6.1",
         script: "tests/ref/sigmem.sh",
         c_sources: &["tests/ref/sigmem.c"],

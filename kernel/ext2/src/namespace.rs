@@ -319,6 +319,74 @@ impl<D: BlockDevice> Filesystem<D> {
         Ok(())
     }
 
+    /// Swaps the entries `a_name` in `a_dir` and `b_name` in `b_dir`, each name keeping its
+    /// place and taking the other's inode (`renameat2`'s RENAME_EXCHANGE, which Linux's ext4
+    /// driver gives ext2 disks). A directory that changes parent takes its `..` along.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if either is missing, [`Error::InvalidArgument`] if a directory
+    /// would end up below itself, [`Error::TooManyLinks`] if a parent would hold too many
+    /// subdirectories.
+    pub fn exchange(
+        &mut self,
+        (a_dir, a_name): (InodeNo, &[u8]),
+        (b_dir, b_name): (InodeNo, &[u8]),
+    ) -> Result<(), Error> {
+        self.writable()?;
+        check_name(a_name)?;
+        check_name(b_name)?;
+        let a = self.lookup(a_dir, a_name)?;
+        let b = self.lookup(b_dir, b_name)?;
+        if a == b {
+            return Ok(());
+        }
+        let a_type = self.read_inode(a)?.file_type();
+        let b_type = self.read_inode(b)?.file_type();
+        let (a_is_dir, b_is_dir) = (a_type == FileType::Directory, b_type == FileType::Directory);
+        // Subdirectories that move from a_dir to b_dir (negative: the other way).
+        let moved = if a_dir == b_dir { 0 } else { i16::from(a_is_dir) - i16::from(b_is_dir) };
+        if a_dir != b_dir {
+            if a_is_dir {
+                self.check_not_ancestor(a, b_dir)?;
+            }
+            if b_is_dir {
+                self.check_not_ancestor(b, a_dir)?;
+            }
+            let gaining = if moved > 0 { b_dir } else { a_dir };
+            if moved != 0 && self.read_inode(gaining)?.links >= LINK_MAX {
+                return Err(Error::TooManyLinks);
+            }
+        }
+        self.retarget_entry(b_dir, b_name, a, a_type)?;
+        self.retarget_entry(a_dir, a_name, b, b_type)?;
+        if a_dir != b_dir {
+            if a_is_dir {
+                self.retarget_entry(a, b"..", b_dir, FileType::Directory)?;
+            }
+            if b_is_dir {
+                self.retarget_entry(b, b"..", a_dir, FileType::Directory)?;
+            }
+        }
+        let now = self.now;
+        for ino in [a, b] {
+            self.update_inode(ino, |i| {
+                i.ctime = now;
+                Ok(())
+            })?;
+        }
+        if moved != 0 {
+            self.update_inode(a_dir, |i| {
+                i.links = i.links.saturating_add_signed(-moved);
+                Ok(())
+            })?;
+            self.update_inode(b_dir, |i| {
+                i.links = i.links.saturating_add_signed(moved);
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
     /// Changes owner, permissions or times of `ino`.
     ///
     /// # Errors

@@ -257,6 +257,39 @@ fn directories_can_be_replaced_and_moved_up() {
 }
 
 #[test]
+fn exchange_swaps_entries_and_moves_directories_parents() {
+    let (_s, img) = fixture(1024, &[]);
+    let mut fs = open_rw(&img);
+    let root = fs.root();
+    let a = resolve(&fs, "/a").unwrap();
+    let b = resolve(&fs, "/a/b").unwrap();
+    let one = resolve(&fs, "/one").unwrap();
+    let empty = resolve(&fs, "/empty").unwrap();
+    let links = |fs: &Filesystem<File>, ino| fs.stat(ino).unwrap().links;
+    let (root_links, a_links) = (links(&fs, root), links(&fs, a));
+    // A directory below a and a file in the root trade places.
+    fs.exchange((a, b"b"), (root, b"one")).unwrap();
+    assert_eq!(resolve(&fs, "/one").unwrap(), b);
+    assert_eq!(resolve(&fs, "/a/b").unwrap(), one);
+    assert_eq!(fs.lookup(b, b"..").unwrap(), root);
+    assert_eq!(links(&fs, root), root_links + 1);
+    assert_eq!(links(&fs, a), a_links - 1);
+    // Two directories in one parent; the same inode twice; a directory and its own child.
+    fs.exchange((root, b"empty"), (root, b"one")).unwrap();
+    assert_eq!(resolve(&fs, "/one").unwrap(), empty);
+    fs.exchange((root, b"one"), (root, b"one")).unwrap();
+    let c = resolve(&fs, "/empty/c").unwrap();
+    assert!(matches!(fs.exchange((root, b"empty"), (b, b"c")), Err(Error::InvalidArgument(_))));
+    assert_eq!(fs.exchange((root, b"none"), (root, b"one")), Err(Error::NotFound));
+    assert_eq!(resolve(&fs, "/empty/c").unwrap(), c, "a refused exchange changes nothing");
+    fs.sync().unwrap();
+    drop(fs);
+    fsck_clean(&img);
+    assert_eq!(cat(&img, "/a/b"), b"one");
+    assert_eq!(cat(&img, "/empty/double"), pattern(1, 300 * 1024));
+}
+
+#[test]
 fn an_unlinked_file_stays_readable_until_released() {
     let (_s, img) = fixture(1024, &[]);
     let mut fs = open_rw(&img);

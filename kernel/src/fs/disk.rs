@@ -95,6 +95,8 @@ pub trait DiskFs: Send + Sync {
     fn unlink(&self, dir: u32, name: &str, is_dir: bool) -> SysResult<()>;
     /// Moves `src_dir/src_name` to `dst_dir/dst_name`, replacing what is there.
     fn rename(&self, src_dir: u32, src_name: &str, dst_dir: u32, dst_name: &str) -> SysResult<()>;
+    /// Swaps `a_dir/a_name` and `b_dir/b_name` (RENAME_EXCHANGE).
+    fn exchange(&self, a: (u32, &str), b: (u32, &str)) -> SysResult<()>;
     /// Reads file data.
     fn read(&self, ino: u32, offset: u64, buf: &mut [u8]) -> SysResult<usize>;
     /// Reads file data straight from the device, leaving no copy in any cache (O_DIRECT);
@@ -335,6 +337,27 @@ impl Drop for DiskInode {
 
 /// Moves `old_dir/old_name` to `new_dir/new_name` on a disk filesystem (the checks of
 /// [`super::entries::rename`] done); both directories must be on the same one (EXDEV).
+/// Swaps two entries of one disk filesystem (RENAME_EXCHANGE) and refreshes the nodes:
+/// EXDEV across filesystems.
+pub fn exchange_on_disk(
+    (a_dir, a_name, a): (&Arc<Node>, &str, &Arc<Node>),
+    (b_dir, b_name, b): (&Arc<Node>, &str, &Arc<Node>),
+) -> SysResult<()> {
+    let (Some(first), Some(second)) = (a_dir.disk(), b_dir.disk()) else {
+        return Err(Errno::EXDEV);
+    };
+    if !Arc::ptr_eq(first.mount(), second.mount()) {
+        return Err(Errno::EXDEV);
+    }
+    first.mount().fs().exchange((first.ino(), a_name), (second.ino(), b_name))?;
+    a.set_parent(b_dir);
+    b.set_parent(a_dir);
+    for node in [a, b, a_dir, b_dir] {
+        node.refresh()?;
+    }
+    Ok(())
+}
+
 pub fn rename_on_disk(
     old_dir: &Arc<Node>,
     old_name: &str,

@@ -109,18 +109,8 @@ pub fn rename(
         }
     }
     // A directory may not move below itself.
-    if node.kind() == NodeKind::Dir {
-        let mut d = new_dir.clone();
-        loop {
-            if Arc::ptr_eq(&d, &node) {
-                return Err(Errno::EINVAL);
-            }
-            let p = d.parent();
-            if Arc::ptr_eq(&p, &d) {
-                break;
-            }
-            d = p;
-        }
+    if is_within(new_dir, &node) {
+        return Err(Errno::EINVAL);
     }
     if old_dir.disk().is_some() || new_dir.disk().is_some() {
         super::disk::rename_on_disk(old_dir, old_name, new_dir, new_name)?;
@@ -128,6 +118,77 @@ pub fn rename(
         rename_in_memory(old_dir, old_name, new_dir, new_name, &node)?;
     }
     notify::renamed((old_dir, old_name), (new_dir, new_name), &node, existing.as_ref());
+    Ok(())
+}
+
+/// Whether `dir` is `node` or lies below it (only a directory has anything below it).
+fn is_within(dir: &Arc<Node>, node: &Arc<Node>) -> bool {
+    if node.kind() != NodeKind::Dir {
+        return false;
+    }
+    let mut d = dir.clone();
+    loop {
+        if Arc::ptr_eq(&d, node) {
+            return true;
+        }
+        let p = d.parent();
+        if Arc::ptr_eq(&p, &d) {
+            return false;
+        }
+        d = p;
+    }
+}
+
+/// Swaps two existing entries, each keeping its name (renameat2's RENAME_EXCHANGE), in
+/// Linux's order: both must exist (ENOENT); the same node twice is done at once; write
+/// permission on both directories and the sticky rule for both nodes; neither may end up
+/// below itself (EINVAL).
+pub fn exchange(
+    caller: &dyn Caller,
+    (old_dir, old_name): (&Arc<Node>, &str),
+    (new_dir, new_name): (&Arc<Node>, &str),
+) -> SysResult<()> {
+    let first = old_dir.lookup(old_name)?;
+    let second = new_dir.lookup(new_name)?;
+    if Arc::ptr_eq(&first, &second) {
+        return Ok(());
+    }
+    check_dir_write(caller, old_dir)?;
+    check_dir_write(caller, new_dir)?;
+    check_sticky(caller, old_dir, &first)?;
+    check_sticky(caller, new_dir, &second)?;
+    if is_within(new_dir, &first) || is_within(old_dir, &second) {
+        return Err(Errno::EINVAL);
+    }
+    if old_dir.disk().is_some() || new_dir.disk().is_some() {
+        super::disk::exchange_on_disk((old_dir, old_name, &first), (new_dir, new_name, &second))?;
+    } else {
+        exchange_in_memory((old_dir, old_name, &first), (new_dir, new_name, &second))?;
+    }
+    // Linux reports an exchange as two moves, each with its own cookie.
+    notify::renamed((old_dir, old_name), (new_dir, new_name), &first, None);
+    notify::renamed((new_dir, new_name), (old_dir, old_name), &second, None);
+    Ok(())
+}
+
+/// The in-memory half of [`exchange`]: swaps the entries and fixes the parents' link counts.
+fn exchange_in_memory(
+    (old_dir, old_name, first): (&Arc<Node>, &str, &Arc<Node>),
+    (new_dir, new_name, second): (&Arc<Node>, &str, &Arc<Node>),
+) -> SysResult<()> {
+    old_dir.detach_entry(old_name)?;
+    new_dir.detach_entry(new_name)?;
+    old_dir.replace_entry(old_name, second.clone())?;
+    new_dir.replace_entry(new_name, first.clone())?;
+    // A directory's ".." moves with it: each parent counts the subdirectories it now holds.
+    if !Arc::ptr_eq(old_dir, new_dir) {
+        let links = |n: &Node| i64::from(n.kind() == NodeKind::Dir);
+        let moved = links(first) - links(second);
+        old_dir.update_metadata(|m| m.nlink = (i64::from(m.nlink) - moved) as _);
+        new_dir.update_metadata(|m| m.nlink = (i64::from(m.nlink) + moved) as _);
+    }
+    first.update_metadata(|_| {});
+    second.update_metadata(|_| {});
     Ok(())
 }
 

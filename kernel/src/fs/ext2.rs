@@ -246,6 +246,17 @@ impl DiskFs for Ext2 {
         })
     }
 
+    fn exchange(
+        &self,
+        (a_dir, a_name): (u32, &str),
+        (b_dir, b_name): (u32, &str),
+    ) -> SysResult<()> {
+        self.change(|fs| {
+            let (a, b) = (ino(fs, a_dir)?, ino(fs, b_dir)?);
+            fs.exchange((a, a_name.as_bytes()), (b, b_name.as_bytes()))
+        })
+    }
+
     fn read(&self, n: u32, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
         self.look(|fs| fs.read(ino(fs, n)?, offset, buf))
     }

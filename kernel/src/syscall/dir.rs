@@ -187,7 +187,11 @@ fn rename(
     flags: u64,
 ) -> SysResult<u64> {
     const RENAME_NOREPLACE: u64 = 1;
-    if flags & !RENAME_NOREPLACE != 0 {
+    const RENAME_EXCHANGE: u64 = 2;
+    // RENAME_WHITEOUT (overlay filesystems' marker) is not supported: EINVAL, as ext2 gives.
+    if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0
+        || flags & RENAME_EXCHANGE != 0 && flags & RENAME_NOREPLACE != 0
+    {
         return Err(Errno::EINVAL);
     }
     let old_path = path_arg(ctx, old)?;
@@ -196,6 +200,10 @@ fn rename(
         entries::parent_of_entry(&start_at(ctx, olddirfd, &old_path)?, &old_path)?;
     let (new_dir, new_name) =
         entries::parent_of_entry(&start_at(ctx, newdirfd, &new_path)?, &new_path)?;
+    if flags & RENAME_EXCHANGE != 0 {
+        entries::exchange(&caller(ctx), (&old_dir, &old_name), (&new_dir, &new_name))?;
+        return Ok(0);
+    }
     entries::rename(
         &caller(ctx),
         &old_dir,

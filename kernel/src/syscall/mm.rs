@@ -30,6 +30,9 @@ const MAP_KNOWN: u64 = 0x3
     | 0x40000 /* HUGETLB */
     | MAP_FIXED_NOREPLACE;
 
+/// /dev/zero's device number (major 1, minor 5).
+const DEV_ZERO: u32 = crate::fs::devfs::makedev(1, 5);
+
 fn page_up(len: u64) -> Option<u64> {
     len.checked_add(PAGE - 1).map(|l| l & !(PAGE - 1))
 }
@@ -88,7 +91,21 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let len = page_up(len).filter(|&l| l <= USER_END).ok_or(Errno::ENOMEM)?;
     let prot = Prot::from_bits_truncate(prot as u32);
     let shared = kind != MAP_PRIVATE;
-    let anonymous = flags & MAP_ANONYMOUS != 0;
+    let mut anonymous = flags & MAP_ANONYMOUS != 0;
+    if !anonymous {
+        // /dev/zero maps as anonymous memory (Linux's mmap_zero): shared among the
+        // processes the mapping is forked into if MAP_SHARED, private otherwise. The
+        // descriptor's access mode still decides, as for any file.
+        let f = ctx.process.file(fd)?;
+        if f.node().is_some_and(|n| n.kind() == NodeKind::CharDev(DEV_ZERO)) {
+            if !f.flags().readable()
+                || (shared && prot.contains(Prot::WRITE) && !f.flags().writable())
+            {
+                return Err(Errno::EACCES);
+            }
+            anonymous = true;
+        }
+    }
     let file = if anonymous && shared {
         // Linux backs shared anonymous memory with an unnamed in-memory file (shmem): its
         // pages come as they are touched, and every process the mapping is forked into
