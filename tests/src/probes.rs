@@ -239,6 +239,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "priority-inheritance futex probe (LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI: \
+             errors and the words they leave, hand-over, owners that end, a handler during the \
+             wait, a lock shared by two processes, musl's PI mutexes) matches Linux 6.1",
+        script: "tests/ref/pifutex.sh",
+        c_sources: &["tests/ref/pifutex.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "mremap and sigtimedwait probe matches Linux 6.1",
         script: "tests/ref/sigmem.sh",
         c_sources: &["tests/ref/sigmem.c"],

@@ -1,4 +1,5 @@
-//! Inter-thread and inter-process communication: futexes (robust ones too), System V IPC
+//! Inter-thread and inter-process communication: futexes (robust and priority-inheritance
+//! ones too), System V IPC
 //! (shared memory, message queues and semaphores, with their identities and tunables), and
 //! POSIX message queues (named queues opened as descriptors).
 
@@ -7,6 +8,7 @@ pub mod ids;
 pub mod limits;
 pub mod mqueue;
 pub mod msg;
+pub mod pi_futex;
 pub mod robust_futex;
 pub mod sem;
 pub mod shm;

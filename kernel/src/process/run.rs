@@ -62,6 +62,15 @@ fn restartable(nr: u64) -> bool {
     matches!(nr, 0 | 1 | 2 | 17 | 18 | 19 | 20 | 61 | 72 | 73 | 257 | 247 | 242 | 243)
 }
 
+/// Calls that restart after a handler whether or not it asked (Linux's ERESTARTNOINTR):
+/// futex's LOCK_PI and LOCK_PI2, whose caller cannot tell an interruption from a timeout.
+/// `ctx` still holds the call's arguments (the kernel changed only rax).
+fn always_restarts(nr: u64, ctx: &UserContext) -> bool {
+    const FUTEX: u64 = 202;
+    const CMD_MASK: u64 = 0x7f; // without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME
+    nr == FUTEX && matches!(ctx.rsi & CMD_MASK, 6 | 13)
+}
+
 /// Syscalls that never restart after any signal (they report EINTR): sleeps and polls,
 /// semop and semtimedop (Linux's do_semtimedop returns EINTR itself), and rt_sigreturn,
 /// whose "result" is the interrupted code's rax, EINTR or not.
@@ -230,6 +239,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
     if robust != 0 {
         crate::ipc::robust_futex::release_all(user.vm_space(), robust, thread.tid() as u32);
     }
+    crate::ipc::pi_futex::owner_exited(thread.tid() as u32);
     // Tell pthread_join: zero the registered word and wake whoever waits on it.
     let clear = thread.clear_child_tid();
     if clear != 0 {
@@ -315,7 +325,9 @@ fn deliver_signals(
         if action.handler > signal::SIG_IGN && sig != signal::SIGKILL && sig != signal::SIGSTOP {
             let ctx = user.context_mut();
             if let Some(nr) = restart.take() {
-                if action.flags & signal::SA_RESTART != 0 && restartable(nr) {
+                if action.flags & signal::SA_RESTART != 0 && restartable(nr)
+                    || always_restarts(nr, ctx)
+                {
                     ctx.rip -= 2;
                     ctx.rax = nr;
                 }

@@ -1,17 +1,25 @@
-//! futex(2): WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAIT_BITSET, WAKE_BITSET; private or shared.
-//! Decodes the operation and its timeout; the waiting and waking are `crate::ipc::futex`.
+//! futex(2): WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, and the
+//! priority-inheritance locks LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI; private or shared.
+//! Decodes the operation and its timeout; the waiting and waking are `crate::ipc::futex`,
+//! the locks `crate::ipc::pi_futex`. The requeue-to-PI pair (WAIT_REQUEUE_PI,
+//! CMP_REQUEUE_PI), which glibc's condition variables stopped using in 2.25, is ENOSYS.
 
 use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 use crate::ipc::futex::{self, BITSET_MATCH_ANY, Key};
+use crate::ipc::pi_futex;
 
 const FUTEX_WAIT: u64 = 0;
 const FUTEX_WAKE: u64 = 1;
 const FUTEX_REQUEUE: u64 = 3;
 const FUTEX_CMP_REQUEUE: u64 = 4;
 const FUTEX_WAKE_OP: u64 = 5;
+const FUTEX_LOCK_PI: u64 = 6;
+const FUTEX_UNLOCK_PI: u64 = 7;
+const FUTEX_TRYLOCK_PI: u64 = 8;
 const FUTEX_WAIT_BITSET: u64 = 9;
 const FUTEX_WAKE_BITSET: u64 = 10;
+const FUTEX_LOCK_PI2: u64 = 13;
 const FUTEX_PRIVATE_FLAG: u64 = 128;
 const FUTEX_CLOCK_REALTIME: u64 = 256;
 
@@ -31,6 +39,25 @@ enum Timeout {
     AbsoluteRealtime,
 }
 
+/// Reads the timeout at `addr` (none if 0) as a monotonic deadline in ns.
+fn deadline(ctx: &SyscallCtx, addr: u64, kind: Timeout) -> SysResult<Option<u64>> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let ns = crate::time::timespec_ns(super::decode::read_timespec(&ctx.mem(), addr)?);
+    Ok(Some(match kind {
+        Timeout::Relative => crate::time::monotonic_ns().saturating_add(ns),
+        Timeout::AbsoluteMonotonic => ns,
+        Timeout::AbsoluteRealtime => {
+            let now = crate::time::realtime();
+            let now_ns = (now.sec.max(0) as u64)
+                .saturating_mul(1_000_000_000)
+                .saturating_add(now.nsec as u64);
+            crate::time::monotonic_ns().saturating_add(ns.saturating_sub(now_ns))
+        }
+    }))
+}
+
 fn wait(
     ctx: &SyscallCtx,
     uaddr: u64,
@@ -40,28 +67,19 @@ fn wait(
     private: bool,
     kind: Timeout,
 ) -> SysResult<u64> {
+    // The timeout is read and checked first (Linux's sys_futex), then the bitset and the
+    // word's address.
+    let deadline = deadline(ctx, timeout.unwrap_or(0), kind)?;
     if bitset == 0 {
         return Err(Errno::EINVAL);
     }
     let key = key(ctx, uaddr, private)?;
-    let deadline = match timeout {
-        None => None,
-        Some(addr) => {
-            let ns = crate::time::timespec_ns(super::decode::read_timespec(&ctx.mem(), addr)?);
-            Some(match kind {
-                Timeout::Relative => crate::time::monotonic_ns().saturating_add(ns),
-                Timeout::AbsoluteMonotonic => ns,
-                Timeout::AbsoluteRealtime => {
-                    let now = crate::time::realtime();
-                    let now_ns = (now.sec.max(0) as u64)
-                        .saturating_mul(1_000_000_000)
-                        .saturating_add(now.nsec as u64);
-                    crate::time::monotonic_ns().saturating_add(ns.saturating_sub(now_ns))
-                }
-            })
-        }
-    };
     futex::wait(&ctx.mem(), key, uaddr, val, deadline, bitset)
+}
+
+/// The caller's thread ID, as a PI futex word names its owner.
+fn caller_tid(ctx: &SyscallCtx) -> u32 {
+    ctx.thread.tid() as u32
 }
 
 /// futex(2).
@@ -71,7 +89,7 @@ pub fn sys_futex(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let private = op & FUTEX_PRIVATE_FLAG != 0;
     let realtime = op & FUTEX_CLOCK_REALTIME != 0;
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
-    if realtime && !matches!(cmd, FUTEX_WAIT_BITSET) {
+    if realtime && !matches!(cmd, FUTEX_WAIT_BITSET | FUTEX_LOCK_PI2) {
         return Err(Errno::ENOSYS);
     }
     match cmd {
@@ -107,6 +125,34 @@ pub fn sys_futex(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         FUTEX_WAKE_OP => {
             let nr_wake2 = timeout_or_val2 as u32 as usize;
             wake_op(ctx, uaddr, uaddr2, val as usize, nr_wake2, val3, private)
+        }
+        FUTEX_LOCK_PI | FUTEX_LOCK_PI2 => {
+            // LOCK_PI's timeout is an absolute CLOCK_REALTIME time; LOCK_PI2's is
+            // CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME.
+            let kind = if cmd == FUTEX_LOCK_PI || realtime {
+                Timeout::AbsoluteRealtime
+            } else {
+                Timeout::AbsoluteMonotonic
+            };
+            let deadline = deadline(ctx, timeout_or_val2, kind)?;
+            let key = key(ctx, uaddr, private)?;
+            pi_futex::lock(&ctx.mem(), key, uaddr, caller_tid(ctx), deadline)?;
+            Ok(0)
+        }
+        FUTEX_TRYLOCK_PI => {
+            let key = key(ctx, uaddr, private)?;
+            pi_futex::try_lock(&ctx.mem(), key, uaddr, caller_tid(ctx))?;
+            Ok(0)
+        }
+        FUTEX_UNLOCK_PI => {
+            // Linux reads the word and checks its owner before it looks at the address's
+            // alignment (a misaligned word not ours is EPERM).
+            if !pi_futex::owned_by(ctx.mem().read_u32(uaddr)?, caller_tid(ctx)) {
+                return Err(Errno::EPERM);
+            }
+            let key = key(ctx, uaddr, private)?;
+            pi_futex::unlock(&ctx.mem(), key, uaddr, caller_tid(ctx))?;
+            Ok(0)
         }
         _ => Err(Errno::ENOSYS),
     }

@@ -244,6 +244,7 @@ fn exec_node(
         crate::ipc::robust_futex::release_all(&space, robust, ctx.thread.tid() as u32);
         ctx.thread.set_robust_list(0);
     }
+    crate::ipc::pi_futex::owner_exited(ctx.thread.tid() as u32);
     ctx.user.set_vm_space(loaded.vm.space().clone());
     process.set_vm(loaded.vm);
     // Close-on-exec files, caught signals, POSIX timers and the alternate signal stack (it

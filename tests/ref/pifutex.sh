@@ -1,0 +1,4 @@
+# Runs the priority-inheritance futex probe (tests/ref/pifutex.c).
+/bin/pifutex
+echo "exit $?"
+echo '==== SCRIPT END ===='
