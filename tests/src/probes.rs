@@ -248,6 +248,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "tee and vmsplice probe (errors in Linux's order, duplicated data, partial \
+             lengths, waits, EPIPE with SIGPIPE, FIFOs, vectors, more than a pipe holds) \
+             matches Linux 6.1",
+        script: "tests/ref/splice.sh",
+        c_sources: &["tests/ref/splice.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "mremap and sigtimedwait probe matches Linux 6.1",
         script: "tests/ref/sigmem.sh",
         c_sources: &["tests/ref/sigmem.c"],

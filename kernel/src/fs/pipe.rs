@@ -160,6 +160,10 @@ impl Drop for FifoRdwr {
 }
 
 impl FileLike for FifoRdwr {
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
+    }
+
     fn pipe_size(&self) -> SysResult<usize> {
         Ok(self.pipe.state.lock().capacity)
     }
@@ -329,7 +333,118 @@ impl Pipe {
     }
 }
 
+/// The pipe behind a pipe end or a FIFO, for the calls that work on pipes themselves
+/// (tee, vmsplice) rather than through read and write.
+pub struct PipeHandle(Arc<Pipe>);
+
+/// The pipe behind `file`, if it is a pipe end or a FIFO opened O_RDWR.
+pub fn pipe_of(file: &dyn FileLike) -> Option<PipeHandle> {
+    let any = file.as_any()?;
+    if let Some(end) = any.downcast_ref::<PipeEnd>() {
+        return Some(PipeHandle(end.pipe.clone()));
+    }
+    any.downcast_ref::<FifoRdwr>().map(|f| PipeHandle(f.pipe.clone()))
+}
+
+impl PipeHandle {
+    /// Whether both handles name one pipe.
+    pub fn same(&self, other: &PipeHandle) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Waits until the pipe holds data: true then, false if it is empty with no writer
+    /// left; EAGAIN if `nonblocking` and it would wait, EINTR on a signal (Linux's
+    /// splice_from_pipe_next and link_ipipe_prep).
+    pub fn wait_for_data(&self, nonblocking: bool) -> SysResult<bool> {
+        let pipe = &self.0;
+        pipe.readable.wait_until(|| {
+            let s = pipe.state.lock();
+            if !s.buf.is_empty() {
+                Some(Ok(true))
+            } else if s.writers == 0 {
+                Some(Ok(false))
+            } else if nonblocking {
+                Some(Err(Errno::EAGAIN))
+            } else if crate::wait::signal_pending() {
+                Some(Err(Errno::EINTR))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Waits until the pipe has room (Linux's wait_for_space): EPIPE once no reader is
+    /// left (the caller raises SIGPIPE), EAGAIN if `nonblocking` and it would wait, EINTR on
+    /// a signal.
+    pub fn wait_for_space(&self, nonblocking: bool) -> SysResult<()> {
+        let pipe = &self.0;
+        pipe.writable.wait_until(|| {
+            let s = pipe.state.lock();
+            if s.readers == 0 {
+                Some(Err(Errno::EPIPE))
+            } else if s.buf.len() < s.capacity {
+                Some(Ok(()))
+            } else if nonblocking {
+                Some(Err(Errno::EAGAIN))
+            } else if crate::wait::signal_pending() {
+                Some(Err(Errno::EINTR))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// The room left, in bytes.
+    pub fn space(&self) -> usize {
+        let s = self.0.state.lock();
+        s.capacity.saturating_sub(s.buf.len())
+    }
+
+    /// Appends what fits of `data` without waiting; returns how much went in.
+    pub fn push(&self, data: &[u8]) -> usize {
+        let mut s = self.0.state.lock();
+        let n = data.len().min(s.capacity.saturating_sub(s.buf.len()));
+        s.buf.extend(&data[..n]);
+        drop(s);
+        if n > 0 {
+            self.0.readable.wake_all();
+        }
+        n
+    }
+
+    /// Takes up to `max` bytes without waiting.
+    pub fn pull(&self, max: usize) -> alloc::vec::Vec<u8> {
+        let mut s = self.0.state.lock();
+        let n = max.min(s.buf.len());
+        let taken = s.buf.drain(..n).collect();
+        drop(s);
+        if n > 0 {
+            self.0.writable.wake_all();
+        }
+        taken
+    }
+
+    /// tee(2)'s copy: duplicates up to `len` bytes at the front of this pipe into `out`
+    /// (consuming nothing here), after waiting for data here and room there. Returns the
+    /// bytes copied: 0 if this pipe is empty with no writer left.
+    pub fn tee_into(&self, out: &PipeHandle, len: usize, nonblocking: bool) -> SysResult<usize> {
+        if !self.wait_for_data(nonblocking)? {
+            return Ok(0);
+        }
+        out.wait_for_space(nonblocking)?;
+        let copy: alloc::vec::Vec<u8> = {
+            let s = self.0.state.lock();
+            s.buf.iter().take(len.min(out.space())).copied().collect()
+        };
+        Ok(out.push(&copy))
+    }
+}
+
 impl FileLike for PipeEnd {
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
+    }
+
     fn pipe_size(&self) -> SysResult<usize> {
         Ok(self.pipe.state.lock().capacity)
     }

@@ -360,7 +360,7 @@ pub fn sys_copy_file_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
 
 /// The common tail of copy_file_range, splice and sendfile: each side at its `loff_t *` if given
 /// (updated afterwards), else at its file position.
-fn copy_at_user_offsets(
+pub(super) fn copy_at_user_offsets(
     ctx: &SyscallCtx,
     input: &Arc<dyn FileLike>,
     in_ptr: u64,
@@ -378,32 +378,6 @@ fn copy_at_user_offsets(
         mem.write_u64(out_ptr, off)?;
     }
     Ok(done as u64)
-}
-
-/// splice(2): one end must be a pipe, and a pipe end takes no offset (ESPIPE). Data is copied
-/// through the kernel rather than moved page by page.
-pub fn sys_splice(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    const SPLICE_F_ALL: u64 = 0xf;
-    let (in_ptr, out_ptr, count, flags) = (a[1], a[3], a[4] as usize, a[5]);
-    if flags & !SPLICE_F_ALL != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let (input, out) = (file(ctx, fd_arg(a[0]))?, file(ctx, fd_arg(a[2]))?);
-    if !input.flags().readable() || !out.flags().writable() {
-        return Err(Errno::EBADF);
-    }
-    let is_pipe = |f: &Arc<dyn FileLike>| f.pipe_size().is_ok();
-    let (in_pipe, out_pipe) = (is_pipe(&input), is_pipe(&out));
-    if !in_pipe && !out_pipe {
-        return Err(Errno::EINVAL);
-    }
-    if (in_pipe && in_ptr != 0) || (out_pipe && out_ptr != 0) {
-        return Err(Errno::ESPIPE);
-    }
-    if out.flags().contains(OpenFlags::APPEND) && !out_pipe {
-        return Err(Errno::EINVAL);
-    }
-    copy_at_user_offsets(ctx, &input, in_ptr, &out, out_ptr, count)
 }
 
 /// sync(2): writes every disk filesystem back.

@@ -32,6 +32,7 @@ pub mod signal;
 pub mod signalfd;
 pub mod sigqueue;
 pub mod socket;
+pub mod splice;
 pub mod system;
 pub mod table;
 pub mod time;

@@ -3,7 +3,7 @@
 use super::{
     Handler, dir, epoll, fd, file_io, file_meta, futex, identity, inotify, ipc, mlock, mm, mount,
     mqueue, poll, prctl, process, resources, sched, seccomp, signal, signalfd, sigqueue, socket,
-    system, time, timer, xattr,
+    splice, system, time, timer, xattr,
 };
 
 /// One implemented syscall.
@@ -245,7 +245,9 @@ table! {
     271 ppoll => poll::sys_ppoll,
     273 set_robust_list => process::sys_set_robust_list,
     274 get_robust_list => process::sys_get_robust_list,
-    275 splice => file_io::sys_splice,
+    275 splice => splice::sys_splice,
+    276 tee => splice::sys_tee,
+    278 vmsplice => splice::sys_vmsplice,
     280 utimensat => file_meta::sys_utimensat,
     281 epoll_pwait => epoll::sys_epoll_pwait,
     282 signalfd => signalfd::sys_signalfd,
