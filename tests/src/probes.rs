@@ -257,6 +257,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "adjtimex probe (adjtimex, clock_adjtime and settimeofday: the NTP state after \
+             boot, each mode read back, the checks in Linux's order, clock steps, the \
+             timezone) matches Linux 6.1",
+        script: "tests/ref/adjtime.sh",
+        c_sources: &["tests/ref/adjtime.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "mremap and sigtimedwait probe matches Linux 6.1",
         script: "tests/ref/sigmem.sh",
         c_sources: &["tests/ref/sigmem.c"],

@@ -52,10 +52,14 @@ pub fn sys_clock_settime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let t = read_timespec(&ctx.mem(), a[1])?;
+    if t.sec >= crate::time::clock::SETTOD_SEC_MAX {
+        return Err(Errno::EINVAL);
+    }
     if ctx.process.creds().euid != 0 {
         return Err(Errno::EPERM);
     }
     crate::time::set_realtime_ns(t.sec.saturating_mul(1_000_000_000).saturating_add(t.nsec));
+    crate::time::ntp::clear();
     Ok(0)
 }
 
@@ -79,9 +83,82 @@ pub fn sys_gettimeofday(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         write_timeval(&ctx.mem(), a[0], crate::time::realtime())?;
     }
     if a[1] != 0 {
-        ctx.mem().write(a[1], &[0u8; 8])?;
+        let (west, dst) = crate::time::clock::timezone();
+        let mut tz = [0u8; 8];
+        tz[..4].copy_from_slice(&west.to_le_bytes());
+        tz[4..].copy_from_slice(&dst.to_le_bytes());
+        ctx.mem().write(a[1], &tz)?;
     }
     Ok(0)
+}
+
+/// settimeofday(2), in Linux's order: the time is read (EFAULT) and its microseconds
+/// checked (EINVAL), the timezone read, the time's range checked, then the caller's right
+/// (EPERM), the timezone's range (±15 hours), and the clock set.
+pub fn sys_settimeofday(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let mem = ctx.mem();
+    let time = if a[0] != 0 {
+        let (sec, usec) = (mem.read_u64(a[0])? as i64, mem.read_u64(a[0] + 8)? as i64);
+        if !(0..=1_000_000).contains(&usec) {
+            return Err(Errno::EINVAL);
+        }
+        Some((sec, usec * 1000))
+    } else {
+        None
+    };
+    let zone = if a[1] != 0 {
+        let mut tz = [0u8; 8];
+        mem.read(a[1], &mut tz)?;
+        let field = |i: usize| i32::from_le_bytes([tz[i], tz[i + 1], tz[i + 2], tz[i + 3]]);
+        Some((field(0), field(4)))
+    } else {
+        None
+    };
+    if let Some((sec, nsec)) = time {
+        if sec < 0 || nsec >= 1_000_000_000 || sec >= crate::time::clock::SETTOD_SEC_MAX {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if ctx.process.creds().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    if let Some((west, dst)) = zone {
+        crate::time::clock::set_timezone(west, dst)?;
+    }
+    if let Some((sec, nsec)) = time {
+        crate::time::set_realtime_ns(sec * 1_000_000_000 + nsec);
+        crate::time::ntp::clear();
+    }
+    Ok(0)
+}
+
+/// adjtimex(2): the NTP state of CLOCK_REALTIME, read (modes 0) or changed by root.
+pub fn sys_adjtimex(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    adjtime_at(ctx, a[0], 0)
+}
+
+/// clock_adjtime(2): the struct is read first (EFAULT); then adjtimex for CLOCK_REALTIME,
+/// EOPNOTSUPP for the clocks that cannot be adjusted, EINVAL for an unknown one.
+pub fn sys_clock_adjtime(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    adjtime_at(ctx, a[1], a[0] as i32)
+}
+
+/// Reads a `struct timex` at `addr` (EFAULT), adjusts `clock`, and writes it back.
+fn adjtime_at(ctx: &SyscallCtx, addr: u64, clock: i32) -> SysResult<u64> {
+    use crate::time::ntp::{TIMEX_SIZE, Timex};
+    let mem = ctx.mem();
+    let mut raw = [0u8; TIMEX_SIZE];
+    mem.read(addr, &mut raw)?;
+    match clock {
+        0 => {}
+        1..=9 | 11 => return Err(Errno::ENOTSUP),
+        _ => return Err(Errno::EINVAL),
+    }
+    let mut tx = Timex::parse(&raw);
+    let state = crate::time::ntp::adjust(&mut tx, ctx.process.creds().euid == 0)?;
+    tx.store(&mut raw);
+    mem.write(addr, &raw)?;
+    Ok(state as u64)
 }
 
 /// time(2).

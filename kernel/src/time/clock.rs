@@ -19,6 +19,28 @@ pub fn init() {
     );
 }
 
+/// The timezone settimeofday records and gettimeofday reports (minutes west of Greenwich,
+/// and the obsolete DST flag): nothing in the kernel uses it, as on Linux.
+static TIMEZONE: ostd::sync::SpinLock<(i32, i32)> = ostd::sync::SpinLock::new((0, 0));
+
+/// Returns the recorded timezone (tz_minuteswest, tz_dsttime).
+pub fn timezone() -> (i32, i32) {
+    *TIMEZONE.lock()
+}
+
+/// Records the timezone: EINVAL beyond ±15 hours, as Linux checks it.
+pub fn set_timezone(minutes_west: i32, dst: i32) -> SysResult<()> {
+    if !(-15 * 60..=15 * 60).contains(&minutes_west) {
+        return Err(Errno::EINVAL);
+    }
+    *TIMEZONE.lock() = (minutes_west, dst);
+    Ok(())
+}
+
+/// The first second CLOCK_REALTIME may not be set to (Linux's TIME_SETTOD_SEC_MAX: 30 years
+/// of uptime short of the largest ktime).
+pub const SETTOD_SEC_MAX: i64 = 9_223_372_036 - 946_080_000;
+
 /// Sets CLOCK_REALTIME to `ns` since the epoch (clock_settime, settimeofday).
 pub fn set_realtime_ns(ns: i64) {
     BOOT_EPOCH_NS.store(ns - monotonic_ns() as i64, Ordering::Relaxed);
