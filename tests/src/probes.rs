@@ -266,6 +266,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "openat2 probe (open_how's size and argument checks, and RESOLVE_BENEATH, \
+             IN_ROOT, NO_SYMLINKS, NO_MAGICLINKS, NO_XDEV and CACHED on paths, symlinks, \
+             magic links and mounts) matches Linux 6.1",
+        script: "tests/ref/openat2.sh",
+        c_sources: &["tests/ref/openat2.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "mremap and sigtimedwait probe matches Linux 6.1",
         script: "tests/ref/sigmem.sh",
         c_sources: &["tests/ref/sigmem.c"],

@@ -4,13 +4,73 @@
 //! `.` stays, `..` goes up (never above the root). A symlink is followed wherever it appears
 //! before the last component, and at the last one when the caller asks; more than
 //! [`MAX_SYMLINKS`] follows in one resolution is `ELOOP`, as on Linux.
+//!
+//! openat2(2) may narrow a resolution ([`Scope`]): no mount crossings, no symlinks or no
+//! magic links, or nothing outside the starting directory (BENEATH fails a way out with
+//! EXDEV; IN_ROOT makes the starting directory the root, so a way out stays inside).
 
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use bitflags::bitflags;
+
 use super::node::{NAME_MAX, Node, NodeKind};
 use crate::error::{Errno, SysResult};
+
+bitflags! {
+    /// openat2's RESOLVE_* restrictions on a resolution.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Scope: u64 {
+        /// No crossing of a mount point, either way (EXDEV).
+        const NO_XDEV = 0x01;
+        /// No /proc/PID/fd/N-style magic link (ELOOP).
+        const NO_MAGICLINKS = 0x02;
+        /// No symlink at all (ELOOP).
+        const NO_SYMLINKS = 0x04;
+        /// Nothing outside the starting directory: an absolute path, an absolute symlink or
+        /// `..` out of it is EXDEV.
+        const BENEATH = 0x08;
+        /// The starting directory is the root (the caller makes it `Start::root`).
+        const IN_ROOT = 0x10;
+        /// Only what needs no I/O (everything here is cached but a disk's blocks; accepted).
+        const CACHED = 0x20;
+    }
+}
+
+impl Scope {
+    /// BENEATH or IN_ROOT: the lookup is confined to a directory.
+    pub fn confined(self) -> bool {
+        self.intersects(Self::BENEATH | Self::IN_ROOT)
+    }
+
+    /// What following a magic link costs under this scope, if it is refused (Linux's
+    /// nd_jump_link: ELOOP before EXDEV).
+    pub fn refuses_magic_link(self) -> Option<Errno> {
+        if self.intersects(Self::NO_MAGICLINKS | Self::NO_SYMLINKS) {
+            Some(Errno::ELOOP)
+        } else if self.confined() {
+            Some(Errno::EXDEV)
+        } else {
+            None
+        }
+    }
+}
+
+/// The root of the mounted filesystem `node` lies in.
+fn mount_root_of(node: &Arc<Node>) -> Arc<Node> {
+    let mut n = node.clone();
+    loop {
+        if super::mount::is_mount_root(&n) {
+            return n;
+        }
+        let p = n.parent();
+        if Arc::ptr_eq(&p, &n) {
+            return n;
+        }
+        n = p;
+    }
+}
 
 /// The most symlinks one resolution follows (Linux: 40).
 pub const MAX_SYMLINKS: usize = 40;
@@ -28,12 +88,14 @@ pub struct Start {
     /// (execute) permission, else EACCES (Linux's may_lookup). `None`: the kernel itself
     /// (mounting the root, starting init), which passes anywhere.
     pub searcher: Option<Arc<dyn super::perm::Caller + Send + Sync>>,
+    /// openat2's restrictions (none for every other call).
+    pub scope: Scope,
 }
 
 impl Start {
     /// A start for the kernel's own lookups, at `root`.
     pub fn kernel(root: &Arc<Node>) -> Self {
-        Self { root: root.clone(), dir: root.clone(), searcher: None }
+        Self { root: root.clone(), dir: root.clone(), searcher: None, scope: Scope::empty() }
     }
 }
 
@@ -52,6 +114,12 @@ pub fn resolve(start: &Start, path: &str, follow_last: bool) -> SysResult<Arc<No
         return Err(Errno::ENAMETOOLONG);
     }
     let must_be_dir = path.ends_with('/');
+    let scope = start.scope;
+    if path.starts_with('/') && scope.contains(Scope::BENEATH) {
+        return Err(Errno::EXDEV);
+    }
+    // BENEATH's fence: the starting directory (IN_ROOT's is the root itself).
+    let fence = scope.contains(Scope::BENEATH).then(|| start.dir.clone());
     let mut current = if path.starts_with('/') { start.root.clone() } else { start.dir.clone() };
     let mut stack = Vec::new();
     push_components(&mut stack, path);
@@ -70,15 +138,29 @@ pub fn resolve(start: &Start, path: &str, follow_last: bool) -> SysResult<Arc<No
         }
         let next = match name.as_str() {
             "." => current.clone(),
+            ".." if fence.as_ref().is_some_and(|f| Arc::ptr_eq(&current, f)) => {
+                return Err(Errno::EXDEV);
+            }
             ".." if Arc::ptr_eq(&current, &start.root) => current.clone(),
             ".." => match super::mount::mountpoint_of(&current) {
+                Some(_) if scope.contains(Scope::NO_XDEV) => return Err(Errno::EXDEV),
                 Some(point) => point.parent(),
                 None => current.parent(),
             },
-            _ => super::mount::cross(current.lookup(&name)?),
+            _ => {
+                let found = current.lookup(&name)?;
+                let crossed = super::mount::cross(found.clone());
+                if scope.contains(Scope::NO_XDEV) && !Arc::ptr_eq(&crossed, &found) {
+                    return Err(Errno::EXDEV);
+                }
+                crossed
+            }
         };
         let is_last = stack.is_empty();
         if next.kind() == NodeKind::Symlink && (!is_last || follow_last || must_be_dir) {
+            if scope.contains(Scope::NO_SYMLINKS) {
+                return Err(Errno::ELOOP);
+            }
             follows += 1;
             if follows > MAX_SYMLINKS {
                 return Err(Errno::ELOOP);
@@ -86,11 +168,23 @@ pub fn resolve(start: &Start, path: &str, follow_last: bool) -> SysResult<Arc<No
             // /proc/[pid]/fd/N is a "magic link": it leads to the open file itself, whatever
             // its name (it may have none left).
             if let Some(node) = next.magic_file().and_then(|f| f.node().cloned()) {
+                if let Some(refused) = scope.refuses_magic_link() {
+                    return Err(refused);
+                }
                 current = node;
                 continue;
             }
             let target = next.readlink()?;
             if target.starts_with('/') {
+                // Linux's nd_jump_root: out of a BENEATH scope, or onto another mount.
+                if scope.contains(Scope::BENEATH) {
+                    return Err(Errno::EXDEV);
+                }
+                if scope.contains(Scope::NO_XDEV)
+                    && !Arc::ptr_eq(&mount_root_of(&current), &mount_root_of(&start.root))
+                {
+                    return Err(Errno::EXDEV);
+                }
                 current = start.root.clone();
             }
             push_components(&mut stack, &target);
@@ -205,6 +299,7 @@ pub fn real_path(start: &Start, path: &str) -> String {
                     root: start.root.clone(),
                     dir: dir.clone(),
                     searcher: start.searcher.clone(),
+                    scope: start.scope,
                 };
                 match resolve_parent(&sub, &target) {
                     Ok((d, n2)) => {

@@ -148,6 +148,7 @@ impl FsCaller {
             root: self.fs.root.clone(),
             dir: self.fs.cwd.clone(),
             searcher: Some(alloc::sync::Arc::new(self.clone())),
+            scope: crate::fs::path::Scope::empty(),
         }
     }
 }

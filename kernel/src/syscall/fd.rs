@@ -29,9 +29,95 @@ fn do_open(
     }
     // One snapshot of the caller's IDs, groups, root, cwd and umask serves the whole open.
     let (caller, start) = caller_at(ctx, dirfd, &path)?;
-    let file = crate::fs::open::open_path(&caller, &start, &path, flags, mode)?;
+    install_opened(ctx, &caller, &start, &path, flags, mode)
+}
+
+/// Opens `path` from `start` for `caller` and installs the file: the end of every open.
+fn install_opened(
+    ctx: &SyscallCtx,
+    caller: &crate::process::creds::FsCaller,
+    start: &crate::fs::path::Start,
+    path: &str,
+    flags: OpenFlags,
+    mode: u64,
+) -> SysResult<u64> {
+    let file = crate::fs::open::open_path(caller, start, path, flags, mode)?;
     let fd = ctx.process.install_file(file, flags.contains(OpenFlags::CLOEXEC))?;
     Ok(fd as u64)
+}
+
+/// openat2(2): openat with every argument checked (unknown flags, a mode without O_CREAT,
+/// O_PATH with other flags are EINVAL, not ignored) and the resolution narrowed by
+/// `struct open_how`'s RESOLVE_* flags ([`crate::fs::path::Scope`]).
+pub fn sys_openat2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    use crate::fs::path::Scope;
+    const OPEN_HOW_SIZE: u64 = 24;
+    const VALID_FLAGS: u64 = 0o37777703;
+    const PATH_FLAGS: u64 = 0o10000000 | 0o200000 | 0o400000; // O_PATH, O_DIRECTORY, O_NOFOLLOW
+    const TMPFILE: u64 = 0o20000000;
+    const TMPFILE_MASK: u64 = TMPFILE | 0o200000 | 0o100; // with O_DIRECTORY, without O_CREAT
+    let (dirfd, path_addr, how, size) = (fd_arg(a[0]), a[1], a[2], a[3]);
+    if size < OPEN_HOW_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    let mem = ctx.mem();
+    let (flags, mode, resolve) =
+        (mem.read_u64(how)?, mem.read_u64(how + 8)?, mem.read_u64(how + 16)?);
+    // A larger struct from a newer program is fine if what we do not know is zero.
+    let mut rest = alloc::vec![0u8; (size - OPEN_HOW_SIZE) as usize];
+    mem.read(how + OPEN_HOW_SIZE, &mut rest)?;
+    if rest.iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let cloexec = u64::from(OpenFlags::CLOEXEC.bits());
+    let checked = flags & !cloexec;
+    if checked & !VALID_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let scope = Scope::from_bits(resolve).ok_or(Errno::EINVAL)?;
+    if scope.contains(Scope::BENEATH | Scope::IN_ROOT) {
+        return Err(Errno::EINVAL);
+    }
+    let creates = checked & (u64::from(OpenFlags::CREAT.bits()) | TMPFILE) != 0;
+    if (creates && mode & !0o7777 != 0) || (!creates && mode != 0) {
+        return Err(Errno::EINVAL);
+    }
+    if checked & TMPFILE != 0 && (checked & TMPFILE_MASK != TMPFILE | 0o200000 || checked & 3 == 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    if checked & u64::from(OpenFlags::PATH.bits()) != 0 && checked & !PATH_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if scope.contains(Scope::CACHED) && checked & (0o1000 | 0o100 | TMPFILE) != 0 {
+        return Err(Errno::EAGAIN);
+    }
+    let path = path_arg(ctx, path_addr)?;
+    let flags = OpenFlags::from_bits_truncate(flags as u32);
+    if flags.contains(OpenFlags::TMPFILE) {
+        return Err(Errno::ENOTSUP);
+    }
+    let (caller, mut start) = if scope.contains(Scope::IN_ROOT) {
+        // The directory is the root, for an absolute path too.
+        let caller = super::fs::caller(ctx);
+        let mut start = caller.start();
+        if dirfd != AT_FDCWD {
+            let node = file(ctx, dirfd)?.node().ok_or(Errno::ENOTDIR)?.clone();
+            if node.kind() != NodeKind::Dir {
+                return Err(Errno::ENOTDIR);
+            }
+            start.dir = node;
+        }
+        start.root = start.dir.clone();
+        (caller, start)
+    } else {
+        caller_at(ctx, dirfd, &path)?
+    };
+    start.scope = scope;
+    install_opened(ctx, &caller, &start, &path, flags, mode)
 }
 
 /// open(2).

@@ -285,6 +285,7 @@ table! {
     424 pidfd_send_signal => signal::sys_pidfd_send_signal,
     434 pidfd_open => process::sys_pidfd_open,
     436 close_range => fd::sys_close_range,
+    437 openat2 => fd::sys_openat2,
     439 faccessat2 => file_meta::sys_faccessat,
 }
 
