@@ -275,6 +275,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "memory-calls probe (madvise's advice and checks per area, MAP_FIXED_NOREPLACE, \
+             MAP_POPULATE, MAP_NORESERVE, MAP_GROWSDOWN, MAP_SHARED_VALIDATE, mincore, msync, \
+             remap_file_pages) matches Linux 6.1",
+        script: "tests/ref/memcalls.sh",
+        c_sources: &["tests/ref/memcalls.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "mremap and sigtimedwait probe matches Linux 6.1",
         script: "tests/ref/sigmem.sh",
         c_sources: &["tests/ref/sigmem.c"],

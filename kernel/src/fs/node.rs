@@ -627,6 +627,26 @@ impl Node {
         self.write_at_with(offset, buf, false)
     }
 
+    /// Zeroes `len` bytes from `offset`, within the file (its size stays): fallocate's
+    /// FALLOC_FL_PUNCH_HOLE and madvise's MADV_REMOVE on an in-memory file. The pages stay
+    /// allocated, since a mapping elsewhere may hold them and there is no reverse map to
+    /// take them back from it; they read as zeros everywhere. EOPNOTSUPP for other nodes.
+    pub fn punch_hole(&self, offset: u64, len: u64) -> SysResult<()> {
+        let Content::File(f) = &self.content else { return Err(Errno::ENOTSUP) };
+        let order = f.order.lock();
+        let end = offset.saturating_add(len).min(f.len.load(Ordering::Acquire));
+        let zeros = [0u8; 4096];
+        let mut at = offset;
+        while at < end {
+            let n = (end - at).min(zeros.len() as u64) as usize;
+            self.pages.write_cached(at, &zeros[..n]);
+            at += n as u64;
+        }
+        drop(order);
+        self.touch_mtime();
+        Ok(())
+    }
+
     /// [`Node::write_at`] for a file opened O_DIRECT: a disk file's data is on the device
     /// when this returns.
     pub fn write_direct_at(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {

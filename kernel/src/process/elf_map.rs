@@ -240,7 +240,7 @@ impl<'a> Mapper<'a> {
     fn map_file(&self, start: u64, len: u64, off: u64, prot: Prot) -> Result<(), ()> {
         let end = start + len;
         self.vm.unmap_range(start, end);
-        self.vm.areas().insert(Area { start, end, prot, shared: false, locked: false });
+        self.vm.areas().insert(Area { file: true, ..Area::anonymous(start, end, prot) });
         let first = off / PAGE;
         let in_file = (self.cache.len() as u64).saturating_sub(first).min(len / PAGE);
         if !prot.is_empty() {
@@ -269,13 +269,7 @@ impl<'a> Mapper<'a> {
         if exec {
             prot |= Prot::EXEC;
         }
-        self.vm.areas().insert(Area {
-            start,
-            end: start + len,
-            prot,
-            shared: false,
-            locked: false,
-        });
+        self.vm.areas().insert(Area::anonymous(start, start + len, prot));
         Ok(())
     }
 

@@ -171,13 +171,7 @@ fn load_elf(
     let vm = Vm::new()?;
     // The point of no return, for Linux: from here on a failure kills the process.
     vm.map_area(
-        Area {
-            start: STACK_TOP - STACK_SIZE,
-            end: STACK_TOP,
-            prot: Prot::READ | Prot::WRITE,
-            shared: false,
-            locked: false,
-        },
+        Area::anonymous(STACK_TOP - STACK_SIZE, STACK_TOP, Prot::READ | Prot::WRITE),
         false,
     )
     .map_err(|_| ExecError::Fatal)?;

@@ -74,6 +74,29 @@ pub struct Area {
     /// mlock(2)ed (VM_LOCKED): counted against RLIMIT_MEMLOCK and shown as VmLck. Nothing
     /// is ever paged out here, so the pages stay resident either way.
     pub locked: bool,
+    /// Backed by a file or by shared memory (Linux's vm_file), as opposed to private
+    /// anonymous memory: madvise's FREE, REMOVE and WIPEONFORK care.
+    pub file: bool,
+    /// madvise(MADV_DONTFORK): a child made by fork does not get it (VM_DONTCOPY).
+    pub dont_fork: bool,
+    /// madvise(MADV_WIPEONFORK): a child made by fork gets it zero-filled (VM_WIPEONFORK).
+    pub wipe_on_fork: bool,
+}
+
+impl Area {
+    /// A private anonymous area with no advice.
+    pub fn anonymous(start: u64, end: u64, prot: Prot) -> Self {
+        Self {
+            start,
+            end,
+            prot,
+            shared: false,
+            locked: false,
+            file: false,
+            dont_fork: false,
+            wipe_on_fork: false,
+        }
+    }
 }
 
 /// The areas of one address space, plus the program break.
@@ -131,8 +154,7 @@ impl Areas {
     pub fn insert(&mut self, area: Area) {
         debug_assert!(!self.overlaps(area.start, area.end));
         let mut merged = area;
-        let compatible =
-            |a: &Area| a.prot == area.prot && a.shared == area.shared && a.locked == area.locked;
+        let compatible = |a: &Area| Area { start: area.start, end: area.end, ..*a } == area;
         if let Some((&key, before)) = self.map.range(..area.start).next_back() {
             if before.end == area.start && compatible(before) {
                 merged.start = before.start;
@@ -189,6 +211,15 @@ impl Areas {
             self.insert(Area { locked, ..piece });
         }
         if reached < end { Err(Errno::ENOMEM) } else { Ok(()) }
+    }
+
+    /// Changes the areas within `start..end` through `change` (madvise's flags), splitting
+    /// them at the edges; holes are skipped.
+    pub fn change_range(&mut self, start: u64, end: u64, change: impl Fn(&mut Area)) {
+        for mut piece in self.remove_range(start, end) {
+            change(&mut piece);
+            self.insert(piece);
+        }
     }
 
     /// Locks or unlocks every area (mlockall MCL_CURRENT, munlockall).
@@ -262,6 +293,9 @@ struct SharedFileMap {
     offset: u64,
     /// The System V segment this maps, if it is one (counts as one attachment).
     shm: Option<crate::ipc::shm::Attachment>,
+    /// A MAP_PRIVATE mapping, recorded only so that madvise(MADV_DONTNEED) can bring the
+    /// file's pages back: nothing is written back, and faults do not look here.
+    private: bool,
 }
 
 impl Vm {
@@ -347,7 +381,29 @@ impl Vm {
     /// Records that `start..end` maps `node` from `offset`, shared: its writes go back to
     /// the file (see [`Vm::write_back`]).
     pub fn add_shared_file(&self, start: u64, end: u64, node: Arc<crate::fs::Node>, offset: u64) {
-        self.shared_files.lock().push(SharedFileMap { start, end, node, offset, shm: None });
+        let map = SharedFileMap { start, end, node, offset, shm: None, private: false };
+        self.shared_files.lock().push(map);
+    }
+
+    /// Records that `start..end` maps `node` from `offset`, private (see
+    /// [`SharedFileMap::private`]).
+    pub fn add_private_file(&self, start: u64, end: u64, node: Arc<crate::fs::Node>, offset: u64) {
+        let map = SharedFileMap { start, end, node, offset, shm: None, private: true };
+        self.shared_files.lock().push(map);
+    }
+
+    /// The file a private mapping maps at `addr`, and the file offset there.
+    pub fn private_file_at(&self, addr: u64) -> Option<(Arc<crate::fs::Node>, u64)> {
+        let maps = self.shared_files.lock();
+        let m = maps.iter().rev().find(|m| m.private && m.start <= addr && addr < m.end)?;
+        Some((m.node.clone(), m.offset + (addr - m.start)))
+    }
+
+    /// The file a shared mapping maps at `addr`, and the file offset there.
+    pub fn shared_file_at(&self, addr: u64) -> Option<(Arc<crate::fs::Node>, u64)> {
+        let maps = self.shared_files.lock();
+        let m = maps.iter().rev().find(|m| !m.private && m.start <= addr && addr < m.end)?;
+        Some((m.node.clone(), m.offset + (addr - m.start)))
     }
 
     /// Records that `start..end` maps System V segment `attachment`, whose file is `node`.
@@ -358,7 +414,8 @@ impl Vm {
         node: Arc<crate::fs::Node>,
         attachment: crate::ipc::shm::Attachment,
     ) {
-        let map = SharedFileMap { start, end, node, offset: 0, shm: Some(attachment) };
+        let map =
+            SharedFileMap { start, end, node, offset: 0, shm: Some(attachment), private: false };
         self.shared_files.lock().push(map);
     }
 
@@ -393,7 +450,7 @@ impl Vm {
             .shared_files
             .lock()
             .iter()
-            .filter(|m| m.start < end && start < m.end)
+            .filter(|m| !m.private && m.start < end && start < m.end)
             .cloned()
             .collect();
         let mut buf = alloc::vec![0u8; PAGE_SIZE];
@@ -458,6 +515,17 @@ impl Vm {
         let beyond_eof = self.beyond_eof.lock().clone();
         let shared_files = self.shared_files.lock().clone();
         let vm = Self::with(self.space.fork_cow()?, areas, beyond_eof, shared_files)?;
+        // madvise's fork advice: DONTFORK areas are not the child's; WIPEONFORK ones come to
+        // it empty (private anonymous memory: its pages fault in zeroed).
+        let advised: Vec<Area> =
+            vm.areas().iter().filter(|a| a.dont_fork || a.wipe_on_fork).copied().collect();
+        for area in advised {
+            if area.dont_fork {
+                vm.unmap_range(area.start, area.end);
+            } else {
+                let _ = vm.space().unmap_range(area.start, area.end);
+            }
+        }
         Ok(vm)
     }
 
@@ -555,13 +623,13 @@ impl Drop for Vm {
 /// Whether `addr` lies in a shared file mapping on a page wholly past the file's current
 /// end: an access there is SIGBUS, as on Linux (System V segments have no end to pass).
 fn past_shared_file_end(maps: &[SharedFileMap], addr: u64) -> bool {
-    maps.iter().find(|m| m.start <= addr && addr < m.end).is_some_and(|m| {
+    maps.iter().find(|m| !m.private && m.start <= addr && addr < m.end).is_some_and(|m| {
         m.shm.is_none() && m.offset + (addr & !(PAGE - 1)) - m.start >= m.node.size()
     })
 }
 
 fn shared_file_page(maps: &[SharedFileMap], addr: u64) -> Option<SysResult<Frame>> {
-    let m = maps.iter().find(|m| m.start <= addr && addr < m.end)?;
+    let m = maps.iter().find(|m| !m.private && m.start <= addr && addr < m.end)?;
     let index = (m.offset + (addr & !(PAGE - 1)) - m.start) / PAGE;
     m.node.in_memory_page(index)
 }
@@ -617,22 +685,22 @@ ostd::ktest! {
     fn adjacent_areas_with_the_same_rights_merge() {
         let mut a = Areas::default();
         let rw = Prot::READ | Prot::WRITE;
-        a.insert(Area { start: 0x1000, end: 0x2000, prot: rw, shared: false, locked: false });
-        a.insert(Area { start: 0x3000, end: 0x4000, prot: rw, shared: false, locked: false });
-        a.insert(Area { start: 0x2000, end: 0x3000, prot: rw, shared: false, locked: false });
+        a.insert(Area::anonymous(0x1000, 0x2000, rw));
+        a.insert(Area::anonymous(0x3000, 0x4000, rw));
+        a.insert(Area::anonymous(0x2000, 0x3000, rw));
         assert_eq!(
             a.iter().copied().collect::<Vec<_>>(),
-            [Area { start: 0x1000, end: 0x4000, prot: rw, shared: false, locked: false }]
+            [Area::anonymous(0x1000, 0x4000, rw)]
         );
-        a.insert(Area { start: 0x4000, end: 0x5000, prot: Prot::READ, shared: false, locked: false });
-        a.insert(Area { start: 0x5000, end: 0x6000, prot: Prot::READ, shared: true, locked: false });
+        a.insert(Area::anonymous(0x4000, 0x5000, Prot::READ));
+        a.insert(Area { shared: true, ..Area::anonymous(0x5000, 0x6000, Prot::READ) });
         assert_eq!(a.iter().count(), 3, "different rights or kinds stay apart");
     }
 
     fn locking_splits_areas_counts_bytes_and_refuses_holes() {
         let mut a = Areas::default();
         let rw = Prot::READ | Prot::WRITE;
-        a.insert(Area { start: 0x1000, end: 0x9000, prot: rw, shared: false, locked: false });
+        a.insert(Area::anonymous(0x1000, 0x9000, rw));
         a.set_locked(0x3000, 0x5000, true).unwrap();
         assert_eq!(a.iter().count(), 3);
         assert_eq!(a.locked_bytes(0, u64::MAX), 0x2000);
@@ -651,9 +719,9 @@ ostd::ktest! {
 ostd::ktest! {
     fn areas_split_and_find_free_ranges() {
         let mut a = Areas::default();
-        a.insert(Area { start: 0x1000, end: 0x5000, prot: Prot::READ, shared: false, locked: false });
+        a.insert(Area::anonymous(0x1000, 0x5000, Prot::READ));
         let removed = a.remove_range(0x2000, 0x3000);
-        assert_eq!(removed, [Area { start: 0x2000, end: 0x3000, prot: Prot::READ, shared: false, locked: false }]);
+        assert_eq!(removed, [Area::anonymous(0x2000, 0x3000, Prot::READ)]);
         assert_eq!(a.find(0x1000).map(|x| x.end), Some(0x2000));
         assert_eq!(a.find(0x2000), None);
         assert_eq!(a.find(0x4fff).map(|x| x.start), Some(0x3000));
@@ -665,7 +733,7 @@ ostd::ktest! {
             "hints below mmap_min_addr are ignored"
         );
         assert_eq!(a.find_free(0x20_0000, 0x1000), Some(0x20_0000), "a free hint is honoured");
-        a.insert(Area { start: MMAP_TOP - 0x1000, end: MMAP_TOP, prot: Prot::READ, shared: false, locked: false });
+        a.insert(Area::anonymous(MMAP_TOP - 0x1000, MMAP_TOP, Prot::READ));
         assert_eq!(a.find_free(0, 0x1000), Some(MMAP_TOP - 0x2000), "the next gap down");
         a.remove_range(MMAP_TOP - 0x1000, MMAP_TOP);
         assert_eq!(a.find_free(0, 0x1000), Some(MMAP_TOP - 0x1000));

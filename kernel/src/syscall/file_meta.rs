@@ -200,12 +200,34 @@ pub fn sys_ftruncate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     truncate(f.node().ok_or(Errno::EINVAL)?, a[1])
 }
 
-/// fallocate(2): mode 0 (allocate, growing the file) and FALLOC_FL_KEEP_SIZE; in-memory
-/// files have nothing to reserve, and the other modes (punching holes, ...) are not offered.
+/// fallocate(2): mode 0 (allocate, growing the file), FALLOC_FL_KEEP_SIZE and
+/// FALLOC_FL_PUNCH_HOLE (zeroes, see `Node::punch_hole`) on in-memory files, which have
+/// nothing to reserve; the other modes are EOPNOTSUPP, as tmpfs answers.
 pub fn sys_fallocate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    const FALLOC_FL_KEEP_SIZE: u64 = 1;
+    const FALLOC_FL_KEEP_SIZE: u64 = 0x01;
+    const FALLOC_FL_PUNCH_HOLE: u64 = 0x02;
+    const FALLOC_FL_COLLAPSE_RANGE: u64 = 0x08;
+    const FALLOC_FL_ZERO_RANGE: u64 = 0x10;
+    const FALLOC_FL_INSERT_RANGE: u64 = 0x20;
+    const FALLOC_FL_UNSHARE_RANGE: u64 = 0x40;
+    const SUPPORTED_MASK: u64 = 0x7f;
     let (mode, offset, len) = (a[1], a[2] as i64, a[3] as i64);
+    // Linux's vfs_fallocate, in its order.
     if offset < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if mode & !SUPPORTED_MASK != 0
+        || mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)
+            == FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE
+        || (mode & FALLOC_FL_PUNCH_HOLE != 0 && mode & FALLOC_FL_KEEP_SIZE == 0)
+    {
+        return Err(Errno::ENOTSUP);
+    }
+    let alone = |flag: u64, allowed: u64| mode & flag != 0 && mode & !(flag | allowed) != 0;
+    if alone(FALLOC_FL_COLLAPSE_RANGE, 0)
+        || alone(FALLOC_FL_INSERT_RANGE, 0)
+        || alone(FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_KEEP_SIZE)
+    {
         return Err(Errno::EINVAL);
     }
     let f = file(ctx, fd_arg(a[0]))?;
@@ -215,18 +237,19 @@ pub fn sys_fallocate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let node = f.node().ok_or(Errno::ESPIPE)?.clone();
     match node.kind() {
         NodeKind::File => {}
+        NodeKind::Fifo => return Err(Errno::ESPIPE),
         NodeKind::Dir => return Err(Errno::EISDIR),
         _ => return Err(Errno::ENODEV),
     }
-    if mode & !FALLOC_FL_KEEP_SIZE != 0 {
-        return Err(Errno::ENOTSUP);
-    }
     let end = offset.checked_add(len).ok_or(Errno::EFBIG)? as u64;
-    // ext2 has no fallocate in Linux: EOPNOTSUPP once every other check passed.
-    if node.disk().is_some() {
+    // ext2 has no fallocate in Linux, and tmpfs (shmem_fallocate) only KEEP_SIZE and
+    // PUNCH_HOLE: EOPNOTSUPP once every other check passed.
+    if node.disk().is_some() || mode & !(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE) != 0 {
         return Err(Errno::ENOTSUP);
     }
-    if mode & FALLOC_FL_KEEP_SIZE == 0 && end > node.size() {
+    if mode & FALLOC_FL_PUNCH_HOLE != 0 {
+        node.punch_hole(offset as u64, len as u64)?;
+    } else if mode & FALLOC_FL_KEEP_SIZE == 0 && end > node.size() {
         node.truncate(end)?;
     }
     Ok(0)

@@ -1,4 +1,5 @@
-//! Memory syscalls: brk, mmap, munmap, mprotect, madvise, mremap.
+//! Memory syscalls: brk, mmap, munmap, mprotect, msync, mincore, mremap and
+//! remap_file_pages (madvise is `madvise.rs`).
 
 use ostd::mm::{PAGE_SIZE, USER_END};
 
@@ -16,10 +17,12 @@ const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_NORESERVE: u64 = 0x4000;
 const MAP_POPULATE: u64 = 0x8000;
 const MAP_FIXED_NOREPLACE: u64 = 0x100000;
+const MAP_SHARED: u64 = 0x01;
+const MAP_GROWSDOWN: u64 = 0x100;
 const MAP_KNOWN: u64 = 0x3
     | MAP_FIXED
     | MAP_ANONYMOUS
-    | 0x100 /* GROWSDOWN */
+    | MAP_GROWSDOWN
     | 0x800 /* DENYWRITE */
     | 0x1000 /* EXECUTABLE */
     | 0x2000 /* LOCKED */
@@ -61,16 +64,7 @@ pub fn sys_brk(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         {
             return Ok(old);
         }
-        vm.map_area(
-            Area {
-                start: old_end,
-                end: new_end,
-                prot: Prot::READ | Prot::WRITE,
-                shared: false,
-                locked: false,
-            },
-            false,
-        )?;
+        vm.map_area(Area::anonymous(old_end, new_end, Prot::READ | Prot::WRITE), false)?;
     } else if new_end < old_end {
         vm.unmap_range(new_end, old_end);
     }
@@ -92,6 +86,13 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let prot = Prot::from_bits_truncate(prot as u32);
     let shared = kind != MAP_PRIVATE;
     let mut anonymous = flags & MAP_ANONYMOUS != 0;
+    // Anonymous memory is MAP_SHARED or MAP_PRIVATE, not MAP_SHARED_VALIDATE, and a shared
+    // one cannot grow down (Linux's do_mmap).
+    if anonymous
+        && (kind == MAP_SHARED_VALIDATE || kind == MAP_SHARED && flags & MAP_GROWSDOWN != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
     if !anonymous {
         // /dev/zero maps as anonymous memory (Linux's mmap_zero): shared among the
         // processes the mapping is forked into if MAP_SHARED, private otherwise. The
@@ -181,10 +182,25 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         start
     };
-    let area = Area { start, end: start + len, prot, shared, locked: false };
+    let area = Area { shared, file: file.is_some(), ..Area::anonymous(start, start + len, prot) };
+    install(&vm, area, file.as_ref(), offset, flags & MAP_POPULATE != 0)?;
+    Ok(start)
+}
+
+/// Puts `area` in place, mapping `file` from `offset` if there is one (mmap's last step,
+/// and remap_file_pages'): page-cache frames where the file has a cache, else a copy of its
+/// contents; anonymous pages come on demand unless `populate`.
+fn install(
+    vm: &crate::process::vm::Vm,
+    area: Area,
+    file: Option<&alloc::sync::Arc<crate::fs::Node>>,
+    offset: u64,
+    populate: bool,
+) -> SysResult<()> {
+    let (start, len, prot, shared) = (area.start, area.end - area.start, area.prot, area.shared);
     // Files with a page cache map its frames; a private PROT_NONE mapping copies instead
     // (below), as do generated files.
-    let cached = file.as_ref().filter(|n| n.has_page_cache() && (shared || !prot.is_empty()));
+    let cached = file.filter(|n| n.has_page_cache() && (shared || !prot.is_empty()));
     if let Some(node) = cached {
         vm.map_area(area, false)?;
         if shared {
@@ -195,19 +211,20 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             // read now, since reading may sleep.
             vm.add_shared_file(start, start + len, node.clone(), offset);
             if node.disk().is_some() {
-                map_file_pages(&vm, node, area, offset, prot)?;
+                map_file_pages(vm, node, area, offset, prot)?;
             }
         } else {
             // A private mapping maps the same frames read-only, as exec does: the first
             // store copies the page (the cache's own reference keeps the frame from being
             // taken over).
-            map_file_pages(&vm, node, area, offset, prot - Prot::WRITE)?;
+            map_file_pages(vm, node, area, offset, prot - Prot::WRITE)?;
+            vm.add_private_file(start, start + len, node.clone(), offset);
         }
-        return Ok(start);
+        return Ok(());
     }
     // The contents of other file mappings (generated files, private PROT_NONE) are copied
     // now.
-    let populate = file.is_some() || flags & MAP_POPULATE != 0;
+    let populate = file.is_some() || populate;
     vm.map_area(area, populate)?;
     if let Some(node) = file {
         if shared {
@@ -223,7 +240,7 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             frame.write_bytes(0, &buf[..n]);
         }
     }
-    Ok(start)
+    Ok(())
 }
 
 /// Maps the page-cache frames of `node` from `offset` into `area` with `prot`, up to the end
@@ -278,37 +295,6 @@ pub fn sys_mprotect(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-/// madvise(2): DONTNEED drops private pages (they refault as zeros); the rest are hints.
-pub fn sys_madvise(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    const MADV_DONTNEED: u64 = 4;
-    let (addr, len, advice) = (a[0], a[1], a[2]);
-    if addr % PAGE != 0 {
-        return Err(Errno::EINVAL);
-    }
-    // A range that wraps past 2^64 is EINVAL, as on Linux.
-    let end = page_up(len).and_then(|len| addr.checked_add(len)).ok_or(Errno::EINVAL)?;
-    let vm = ctx.process.vm();
-    // The parts of [addr, end) that are mapped, and whether they are private.
-    let parts: alloc::vec::Vec<(u64, u64, bool)> = vm
-        .areas()
-        .iter()
-        .filter(|a| a.start < end && a.end > addr)
-        .map(|a| (a.start.max(addr), a.end.min(end), !a.shared))
-        .collect();
-    if advice == MADV_DONTNEED {
-        for &(start, stop, private) in &parts {
-            if private {
-                // Only the pages present are visited: the range may span the address space.
-                let _ = vm.space().unmap_range(start, stop);
-            }
-        }
-    }
-    let mapped: u64 = parts.iter().map(|&(start, stop, _)| stop - start).sum();
-    let hole = mapped < end - addr;
-    // Linux applies the advice to what is mapped, then reports an unmapped part as ENOMEM.
-    if hole { Err(Errno::ENOMEM) } else { Ok(0) }
-}
-
 /// Checks that [addr, addr+len) is page-aligned at its start and wholly mapped (ENOMEM
 /// names an unmapped page, as Linux's msync and mincore do). Returns the length in pages.
 fn mapped_range(ctx: &SyscallCtx, addr: u64, len: u64) -> SysResult<u64> {
@@ -340,7 +326,13 @@ pub fn sys_msync(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let pages = mapped_range(ctx, a[0], a[1])?;
-    ctx.process.vm().write_back(a[0], a[0] + pages * PAGE);
+    let end = a[0] + pages * PAGE;
+    // MS_INVALIDATE would discard what a locked area holds: EBUSY (Linux's msync).
+    let vm = ctx.process.vm();
+    if flags & MS_INVALIDATE != 0 && vm.areas().locked_bytes(a[0], end) > 0 {
+        return Err(Errno::EBUSY);
+    }
+    vm.write_back(a[0], end);
     Ok(0)
 }
 
@@ -388,32 +380,14 @@ pub fn sys_mremap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ENOMEM);
     }
     if !vm.areas().overlaps(old_end, grow_end) {
-        vm.map_area(
-            Area {
-                start: old_end,
-                end: grow_end,
-                prot: area.prot,
-                shared: area.shared,
-                locked: area.locked,
-            },
-            area.shared,
-        )?;
+        vm.map_area(Area { start: old_end, end: grow_end, ..area }, area.shared)?;
         return Ok(old);
     }
     if flags & MREMAP_MAYMOVE == 0 {
         return Err(Errno::ENOMEM);
     }
     let new = vm.areas().find_free(0, new_size).ok_or(Errno::ENOMEM)?;
-    vm.map_area(
-        Area {
-            start: new,
-            end: new + new_size,
-            prot: area.prot,
-            shared: area.shared,
-            locked: area.locked,
-        },
-        false,
-    )?;
+    vm.map_area(Area { start: new, end: new + new_size, ..area }, false)?;
     for offset in (0..old_size).step_by(PAGE_SIZE) {
         if let Some((_, flags)) = vm.space().translate(old + offset) {
             let frame = vm.space().unmap(old + offset)?;
@@ -422,4 +396,24 @@ pub fn sys_mremap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     vm.unmap_range(old, old_end);
     Ok(new)
+}
+
+/// remap_file_pages(2), which Linux 6.1 emulates by mapping the file again: the pages of
+/// the shared file mapping at `start` are replaced by the file's pages from page `pgoff`,
+/// with the area's rights (prot must be 0). EINVAL for anything else, as Linux answers: a
+/// range that wraps, a start outside a shared mapping, or a range past its area.
+pub fn sys_remap_file_pages(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let (start, size, prot, pgoff) = (a[0] & !(PAGE - 1), a[1] & !(PAGE - 1), a[2], a[3]);
+    if prot != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = start.checked_add(size).filter(|&e| e > start).ok_or(Errno::EINVAL)?;
+    pgoff.checked_add(size / PAGE).ok_or(Errno::EINVAL)?;
+    let offset = pgoff.checked_mul(PAGE).ok_or(Errno::EINVAL)?;
+    let vm = ctx.process.vm();
+    let area = vm.areas().find(start).filter(|a| a.shared && end <= a.end).ok_or(Errno::EINVAL)?;
+    let (node, _) = vm.shared_file_at(start).ok_or(Errno::EINVAL)?;
+    vm.unmap_range(start, end);
+    install(&vm, Area { start, end, ..area }, Some(&node), offset, true)?;
+    Ok(0)
 }

@@ -16,6 +16,7 @@ pub mod i386;
 pub mod identity;
 pub mod inotify;
 pub mod ipc;
+pub mod madvise;
 pub mod mlock;
 pub mod mm;
 pub mod mount;

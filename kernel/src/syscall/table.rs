@@ -1,9 +1,9 @@
 //! The syscall table: every implemented syscall, by number, in one place.
 
 use super::{
-    Handler, dir, epoll, fd, file_io, file_meta, futex, identity, inotify, ipc, mlock, mm, mount,
-    mqueue, poll, prctl, process, resources, sched, seccomp, signal, signalfd, sigqueue, socket,
-    splice, system, time, timer, xattr,
+    Handler, dir, epoll, fd, file_io, file_meta, futex, identity, inotify, ipc, madvise, mlock, mm,
+    mount, mqueue, poll, prctl, process, resources, sched, seccomp, signal, signalfd, sigqueue,
+    socket, splice, system, time, timer, xattr,
 };
 
 /// One implemented syscall.
@@ -53,7 +53,7 @@ table! {
     25 mremap => mm::sys_mremap,
     26 msync => mm::sys_msync,
     27 mincore => mm::sys_mincore,
-    28 madvise => mm::sys_madvise,
+    28 madvise => madvise::sys_madvise,
     29 shmget => ipc::shm::sys_shmget,
     30 shmat => ipc::shm::sys_shmat,
     31 shmctl => ipc::shm::sys_shmctl,
@@ -204,6 +204,7 @@ table! {
     203 sched_setaffinity => sched::sys_sched_setaffinity,
     204 sched_getaffinity => sched::sys_sched_getaffinity,
     213 epoll_create => epoll::sys_epoll_create,
+    216 remap_file_pages => mm::sys_remap_file_pages,
     217 getdents64 => dir::sys_getdents64,
     218 set_tid_address => process::sys_set_tid_address,
     220 semtimedop => ipc::sem::sys_semtimedop,

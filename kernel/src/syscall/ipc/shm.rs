@@ -83,7 +83,8 @@ pub fn sys_shmat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if exec {
         prot |= Prot::EXEC;
     }
-    vm.map_area(Area { start, end: start + len, prot, shared: true, locked: false }, false)?;
+    let area = Area { shared: true, file: true, ..Area::anonymous(start, start + len, prot) };
+    vm.map_area(area, false)?;
     vm.add_shm(start, start + len, target.node, target.attachment);
     Ok(start)
 }
