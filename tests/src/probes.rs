@@ -284,6 +284,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "files, times and scheduling probe (mknod kinds and rights, utimensat/utime/utimes \
+             edge cases and permissions, preadv2/pwritev2 flags, statfs per filesystem, \
+             sched_* policies and rights, getrusage and times of children) matches Linux 6.1",
+        script: "tests/ref/filecalls.sh",
+        c_sources: &["tests/ref/filecalls.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "mremap and sigtimedwait probe matches Linux 6.1",
         script: "tests/ref/sigmem.sh",
         c_sources: &["tests/ref/sigmem.c"],

@@ -63,8 +63,38 @@ pub fn chown(caller: &dyn Caller, node: &Node, uid: u64, gid: u64) -> SysResult<
     Ok(())
 }
 
-/// Sets the access and modification times of `node` (utimensat); `None` leaves one as it is.
-pub fn set_times(node: &Node, atime: Option<Timespec>, mtime: Option<Timespec>) -> SysResult<()> {
+/// One of the two times utimensat sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewTime {
+    /// The current time (UTIME_NOW).
+    Now,
+    /// Left as it is (UTIME_OMIT).
+    Omit,
+    /// This time.
+    At(Timespec),
+}
+
+/// Sets the access and modification times of `node` (utimensat and its elders), with
+/// Linux's rules (vfs_utimes, notify_change): `None`, or both times "now", is a touch,
+/// allowed to the owner, root, or anyone who may write the file (else EACCES); explicit
+/// times only to the owner or root (else EPERM).
+pub fn set_times(caller: &dyn Caller, node: &Node, times: Option<[NewTime; 2]>) -> SysResult<()> {
+    let times = times.filter(|t| *t != [NewTime::Now, NewTime::Now]);
+    let (fsuid, _) = caller.fs_ids();
+    let owner = fsuid == node.metadata().uid || caller.privileged();
+    if !owner {
+        match times {
+            Some(_) => return Err(Errno::EPERM),
+            None => super::perm::check_access(caller, node, super::perm::MAY_WRITE)?,
+        }
+    }
+    let now = crate::time::realtime();
+    let pick = |t: NewTime| match t {
+        NewTime::Now => Some(now),
+        NewTime::Omit => None,
+        NewTime::At(at) => Some(at),
+    };
+    let [atime, mtime] = times.unwrap_or([NewTime::Now, NewTime::Now]).map(pick);
     node.try_update_metadata(|m| {
         if let Some(t) = atime {
             m.atime = t;

@@ -82,3 +82,15 @@ fn disk_statfs_bytes(s: &super::disk::DiskStatFs, dev: u64) -> [u8; 120] {
     put(80, ST_VALID | if s.read_only { ST_RDONLY } else { 0 });
     b
 }
+
+/// `struct statfs` of one of Linux's internal filesystems (pipefs, sockfs, anon_inodefs),
+/// as simple_statfs fills it: the magic number, the page size and NAME_MAX, nothing else.
+pub fn internal_statfs_bytes(magic: u32) -> [u8; 120] {
+    let mut b = [0u8; 120];
+    let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put(0, u64::from(magic));
+    put(8, 4096); // f_bsize
+    put(64, 255); // f_namelen
+    put(72, 4096); // f_frsize
+    b
+}

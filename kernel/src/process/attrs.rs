@@ -26,6 +26,13 @@ pub struct Attrs {
     /// PR_SET_THP_DISABLE: recorded, inherited and kept across execve as Linux keeps it;
     /// there are no transparent huge pages here to disable.
     pub thp_disabled: bool,
+    /// The scheduling policy sched_setscheduler chose among the normal ones (SCHED_OTHER,
+    /// SCHED_BATCH, SCHED_IDLE: real-time ones are refused). One CPU runs every task in
+    /// turn, so it changes no decision; it is reported back and inherited, as Linux does.
+    pub sched_policy: u32,
+    /// SCHED_RESET_ON_FORK: a child starts without it (and, on Linux, out of a real-time
+    /// policy, which never applies here).
+    pub sched_reset_on_fork: bool,
 }
 
 impl Default for Attrs {
@@ -39,6 +46,8 @@ impl Default for Attrs {
             personality: 0,
             child_subreaper: false,
             thp_disabled: false,
+            sched_policy: 0,
+            sched_reset_on_fork: false,
         }
     }
 }
@@ -47,7 +56,12 @@ impl Attrs {
     /// The attributes a forked child starts with: all inherited but the parent-death signal
     /// and being a subreaper.
     pub fn for_child(&self) -> Self {
-        Self { parent_death_signal: 0, child_subreaper: false, ..*self }
+        Self {
+            parent_death_signal: 0,
+            child_subreaper: false,
+            sched_reset_on_fork: false,
+            ..*self
+        }
     }
 
     /// What execve resets: keep-caps is cleared and the new image is dumpable again.

@@ -17,33 +17,6 @@ pub fn read_timespec(mem: &UserMem, addr: u64) -> SysResult<Timespec> {
     Ok(t)
 }
 
-/// A file time as utimensat(2) takes it: a `struct timespec` whose nanoseconds may instead
-/// say "now" or "leave it".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileTime {
-    /// UTIME_NOW.
-    Now,
-    /// UTIME_OMIT.
-    Omit,
-    /// A time, which may be before 1970 (negative seconds).
-    At(Timespec),
-}
-
-/// Reads utimensat's `struct timespec` at `addr`: EFAULT if unreadable, EINVAL if the
-/// nanoseconds are neither UTIME_NOW, UTIME_OMIT nor in 0..1e9. Unlike a timeout, the
-/// seconds may be negative.
-pub fn read_file_time(mem: &UserMem, addr: u64) -> SysResult<FileTime> {
-    const UTIME_NOW: i64 = (1 << 30) - 1;
-    const UTIME_OMIT: i64 = (1 << 30) - 2;
-    let (sec, nsec) = (mem.read_u64(addr)? as i64, mem.read_u64(addr + 8)? as i64);
-    match nsec {
-        UTIME_NOW => Ok(FileTime::Now),
-        UTIME_OMIT => Ok(FileTime::Omit),
-        0..=999_999_999 => Ok(FileTime::At(Timespec { sec, nsec })),
-        _ => Err(Errno::EINVAL),
-    }
-}
-
 /// Reads a `struct timeval` at `addr` as a [`Timespec`] (microseconds times 1000): EFAULT if
 /// unreadable, EINVAL if the seconds are negative or the microseconds outside 0..1e6.
 pub fn read_timeval(mem: &UserMem, addr: u64) -> SysResult<Timespec> {

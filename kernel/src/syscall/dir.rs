@@ -101,6 +101,8 @@ pub fn sys_mknodat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         0o020000 => NodeKind::CharDev(a[3] as u32),
         0o060000 => NodeKind::BlockDev(a[3] as u32),
         0o140000 => NodeKind::Socket,
+        // Directories are mkdir's (Linux's may_mknod).
+        0o040000 => return Err(Errno::EPERM),
         _ => return Err(Errno::EINVAL),
     };
     mknod(ctx, fd_arg(a[0]), a[1], kind, mode, "")

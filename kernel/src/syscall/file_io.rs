@@ -231,24 +231,72 @@ pub fn sys_writev(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     write_vectored(ctx, &f, a[1], a[2], None)
 }
 
-/// preadv(2) and preadv2(2) (flags: only RWF_HIPRI, a hint, is accepted); an offset of -1
-/// in preadv2 means the file position, as readv.
+/// preadv(2): the offset must not be negative (its high half, a[4], is for 32-bit callers).
 pub fn sys_preadv(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let f = file(ctx, fd_arg(a[0]))?;
-    read_vectored(ctx, &f, a[1], a[2], vectored_offset(a[3], a[5])?)
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    sys_preadv2(ctx, [a[0], a[1], a[2], a[3], 0, 0])
 }
 
-/// pwritev(2) and pwritev2(2).
+/// preadv2(2): an offset of -1 means the file position, as readv; the flags are hints.
+pub fn sys_preadv2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    check_rw_flags(a[5])?;
+    read_vectored(ctx, &f, a[1], a[2], vectored_offset(a[3])?)
+}
+
+/// pwritev(2): as preadv.
 pub fn sys_pwritev(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let f = file(ctx, fd_arg(a[0]))?;
-    write_vectored(ctx, &f, a[1], a[2], vectored_offset(a[3], a[5])?)
+    if (a[3] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    sys_pwritev2(ctx, [a[0], a[1], a[2], a[3], 0, 0])
 }
 
-fn vectored_offset(offset: u64, flags: u64) -> SysResult<Option<u64>> {
-    const RWF_HIPRI: u64 = 1;
-    if flags & !RWF_HIPRI != 0 {
+/// pwritev2(2): an offset of -1 means the file position; RWF_APPEND writes at the end,
+/// RWF_DSYNC/RWF_SYNC make a disk file's data durable before the call returns.
+pub fn sys_pwritev2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let f = file(ctx, fd_arg(a[0]))?;
+    let flags = a[5];
+    check_rw_flags(flags)?;
+    let mut offset = vectored_offset(a[3])?;
+    // RWF_APPEND: this write goes to the end of a regular file, whatever the offset; a
+    // write at the file position leaves the position after it (Linux's IOCB_APPEND).
+    let append = flags & RWF_APPEND != 0 && f.node().is_some_and(|n| n.kind() == NodeKind::File);
+    if append {
+        offset = f.node().map(|n| n.size());
+    }
+    let written = write_vectored(ctx, &f, a[1], a[2], offset)?;
+    if append && a[3] as i64 == -1 {
+        f.seek(0, 2 /* SEEK_END */)?;
+    }
+    if flags & (RWF_DSYNC | RWF_SYNC) != 0 {
+        if let Some(disk) = f.node().and_then(|n| n.disk()) {
+            disk.mount().sync()?;
+        }
+    }
+    Ok(written)
+}
+
+/// preadv2/pwritev2's per-call flags.
+const RWF_HIPRI: u64 = 0x01;
+const RWF_DSYNC: u64 = 0x02;
+const RWF_SYNC: u64 = 0x04;
+const RWF_NOWAIT: u64 = 0x08;
+const RWF_APPEND: u64 = 0x10;
+
+/// Checks preadv2/pwritev2 flags as Linux's kiocb_set_rw_flags: unknown ones, and
+/// RWF_NOWAIT (no file here can promise not to block), are EOPNOTSUPP.
+fn check_rw_flags(flags: u64) -> SysResult<()> {
+    let known = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND;
+    if flags & !known != 0 || flags & RWF_NOWAIT != 0 {
         return Err(Errno::ENOTSUP);
     }
+    Ok(())
+}
+
+fn vectored_offset(offset: u64) -> SysResult<Option<u64>> {
     match offset as i64 {
         -1 => Ok(None),
         o if o < 0 => Err(Errno::EINVAL),

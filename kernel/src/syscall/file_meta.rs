@@ -255,31 +255,6 @@ pub fn sys_fallocate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-/// utimensat(2).
-pub fn sys_utimensat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let node = if a[1] == 0 {
-        file(ctx, fd_arg(a[0]))?.node().ok_or(Errno::EINVAL)?.clone()
-    } else {
-        let path = path_arg(ctx, a[1])?;
-        path::resolve(&start_at(ctx, fd_arg(a[0]), &path)?, &path, a[3] & AT_SYMLINK_NOFOLLOW == 0)?
-    };
-    let now = crate::time::realtime();
-    let mut times = [now, now];
-    let mut omit = [false, false];
-    if a[2] != 0 {
-        let mem = ctx.mem();
-        for (i, t) in times.iter_mut().enumerate() {
-            match super::decode::read_file_time(&mem, a[2] + 16 * i as u64)? {
-                super::decode::FileTime::Now => {}
-                super::decode::FileTime::Omit => omit[i] = true,
-                super::decode::FileTime::At(at) => *t = at,
-            }
-        }
-    }
-    attr::set_times(&node, (!omit[0]).then_some(times[0]), (!omit[1]).then_some(times[1]))?;
-    Ok(0)
-}
-
 /// statfs(2).
 pub fn sys_statfs(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let path = path_arg(ctx, a[0])?;
@@ -293,7 +268,21 @@ pub fn sys_fstatfs(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let f = file(ctx, fd_arg(a[0]))?;
     let bytes = match f.node() {
         Some(node) => statfs_bytes(node),
-        None => statfs_bytes(&Node::new_dir(0)),
+        None => {
+            // Files with no node live on Linux's internal filesystems: pipefs, sockfs, or
+            // the anonymous-inode one (eventfd, epoll, timerfd...).
+            const PIPEFS_MAGIC: u32 = 0x5049_5045;
+            const SOCKFS_MAGIC: u32 = 0x534f_434b;
+            const ANON_INODE_FS_MAGIC: u32 = 0x0904_1934;
+            let magic = if f.pipe_size().is_ok() {
+                PIPEFS_MAGIC
+            } else if f.clone().into_socket().is_some() {
+                SOCKFS_MAGIC
+            } else {
+                ANON_INODE_FS_MAGIC
+            };
+            crate::fs::stat::internal_statfs_bytes(magic)
+        }
     };
     ctx.mem().write(a[1], &bytes)?;
     Ok(0)

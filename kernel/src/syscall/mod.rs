@@ -38,6 +38,7 @@ pub mod system;
 pub mod table;
 pub mod time;
 pub mod timer;
+pub mod utimes;
 pub mod xattr;
 
 use alloc::collections::BTreeSet;

@@ -3,6 +3,7 @@
 //! value (getpriority, setpriority). There is one CPU and one policy, SCHED_OTHER.
 
 use super::SyscallCtx;
+use crate::process::Process;
 use crate::error::{Errno, SysResult};
 
 /// sched_yield(2).
@@ -17,14 +18,14 @@ pub fn sys_sched_getaffinity(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64
     if size < 8 || size % 8 != 0 {
         return Err(Errno::EINVAL);
     }
-    affinity_target(a[0])?;
+    affinity_target(ctx, a[0])?;
     ctx.mem().write_u64(a[2], 1)?;
     Ok(8)
 }
 
 /// sched_setaffinity(2): the mask must include the one CPU there is.
 pub fn sys_sched_setaffinity(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    affinity_target(a[0])?;
+    affinity_target(ctx, a[0])?;
     if a[1] == 0 {
         return Err(Errno::EINVAL);
     }
@@ -35,18 +36,17 @@ pub fn sys_sched_setaffinity(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64
 
 /// The task sched_{get,set}affinity name: unlike the other sched_* calls, Linux does not
 /// check for a negative pid first, so one is simply not found (ESRCH).
-fn affinity_target(pid: u64) -> SysResult<()> {
-    if (pid as i32) < 0 { Err(Errno::ESRCH) } else { scheduling_target(pid) }
+fn affinity_target(ctx: &SyscallCtx, pid: u64) -> SysResult<()> {
+    if (pid as i32) < 0 { Err(Errno::ESRCH) } else { scheduling_target(ctx, pid).map(drop) }
 }
 
 /// The process a sched_* call names (0 = the caller); ESRCH if there is none.
-fn scheduling_target(pid: u64) -> SysResult<()> {
+fn scheduling_target(ctx: &SyscallCtx, pid: u64) -> SysResult<alloc::sync::Arc<Process>> {
     match pid as i32 {
         p if p < 0 => Err(Errno::EINVAL),
-        0 => Ok(()),
+        0 => Ok(ctx.process.clone()),
         p => crate::process::registry::get(p)
             .or_else(|| crate::process::registry::find_thread(p).map(|(p, _)| p))
-            .map(|_| ())
             .ok_or(Errno::ESRCH),
     }
 }
@@ -57,46 +57,74 @@ const SCHED_RR: u64 = 2;
 const SCHED_BATCH: u64 = 3;
 const SCHED_IDLE: u64 = 5;
 
-/// sched_getscheduler(2): every task is SCHED_OTHER.
-pub fn sys_sched_getscheduler(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    scheduling_target(a[0])?;
-    Ok(SCHED_OTHER)
+/// SCHED_RESET_ON_FORK, or-ed into a policy.
+const SCHED_RESET_ON_FORK: u64 = 0x4000_0000;
+
+/// sched_getscheduler(2): the policy set (with SCHED_RESET_ON_FORK if asked).
+pub fn sys_sched_getscheduler(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let attrs = scheduling_target(ctx, a[0])?.attrs();
+    let reset = if attrs.sched_reset_on_fork { SCHED_RESET_ON_FORK } else { 0 };
+    Ok(u64::from(attrs.sched_policy) | reset)
 }
 
-/// sched_getparam(2): priority 0, as for every SCHED_OTHER task.
+/// sched_getparam(2): priority 0, as for every task under a normal policy.
 pub fn sys_sched_getparam(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if a[1] == 0 {
         return Err(Errno::EINVAL);
     }
-    scheduling_target(a[0])?;
+    scheduling_target(ctx, a[0])?;
     ctx.mem().write_u32(a[1], 0)?;
     Ok(0)
 }
 
-/// sched_setscheduler(2) and sched_setparam(2): only the normal policies (priority 0) are
-/// offered; real-time ones are refused with EPERM, as for a task without CAP_SYS_NICE.
+/// sched_setscheduler(2): only the normal policies (priority 0) are offered; real-time
+/// ones are refused with EPERM, as for a task without CAP_SYS_NICE (nothing here could run
+/// a task ahead of the others).
 pub fn sys_sched_setscheduler(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     set_scheduler(ctx, a[0], Some(a[1]), a[2])
 }
 
-/// sched_setparam(2).
+/// sched_setparam(2): the priority under the current policy.
 pub fn sys_sched_setparam(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     set_scheduler(ctx, a[0], None, a[1])
 }
 
+/// Linux's do_sched_setscheduler and __sched_setscheduler, in order: the argument (EINVAL,
+/// EFAULT), the target (ESRCH), the policy and priority (EINVAL), then the right to change
+/// it (EPERM: another user's task, leaving SCHED_IDLE without CAP_SYS_NICE, real time).
 fn set_scheduler(ctx: &SyscallCtx, pid: u64, policy: Option<u64>, param: u64) -> SysResult<u64> {
     if param == 0 || (pid as i32) < 0 {
         return Err(Errno::EINVAL);
     }
     let priority = ctx.mem().read_u32(param)? as i32;
-    scheduling_target(pid)?;
-    let policy = policy.unwrap_or(SCHED_OTHER) & !0x4000_0000; // SCHED_RESET_ON_FORK
+    let target = scheduling_target(ctx, pid)?;
+    let current = target.attrs();
+    let reset = policy.map(|p| p & SCHED_RESET_ON_FORK != 0);
+    let policy = policy.map_or(u64::from(current.sched_policy), |p| p & !SCHED_RESET_ON_FORK);
     match policy {
-        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE if priority == 0 => Ok(0),
-        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE => Err(Errno::EINVAL),
-        SCHED_FIFO | SCHED_RR if (1..=99).contains(&priority) => Err(Errno::EPERM),
-        _ => Err(Errno::EINVAL),
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE if priority == 0 => {}
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE => return Err(Errno::EINVAL),
+        SCHED_FIFO | SCHED_RR if (1..=99).contains(&priority) => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
     }
+    let me = ctx.process.creds();
+    if me.euid != 0 {
+        let theirs = target.creds();
+        if me.euid != theirs.euid && me.euid != theirs.ruid {
+            return Err(Errno::EPERM);
+        }
+        // Leaving SCHED_IDLE takes CAP_SYS_NICE (RLIMIT_NICE is 0).
+        if u64::from(current.sched_policy) == SCHED_IDLE && policy != SCHED_IDLE {
+            return Err(Errno::EPERM);
+        }
+    }
+    target.update_attrs(|a| {
+        a.sched_policy = policy as u32;
+        if let Some(reset) = reset {
+            a.sched_reset_on_fork = reset;
+        }
+    });
+    Ok(0)
 }
 
 /// sched_get_priority_max(2).
@@ -119,7 +147,7 @@ pub fn sys_sched_get_priority_min(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResu
 
 /// sched_rr_get_interval(2): the scheduler's time slice (one timer tick).
 pub fn sys_sched_rr_get_interval(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    scheduling_target(a[0])?;
+    scheduling_target(ctx, a[0])?;
     let slice_ns = 1_000_000_000 / u64::from(ostd::time::hz());
     super::decode::write_timespec(
         &ctx.mem(),

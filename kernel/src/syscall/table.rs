@@ -3,7 +3,7 @@
 use super::{
     Handler, dir, epoll, fd, file_io, file_meta, futex, identity, inotify, ipc, madvise, mlock, mm,
     mount, mqueue, poll, prctl, process, resources, sched, seccomp, signal, signalfd, sigqueue,
-    socket, splice, system, time, timer, xattr,
+    socket, splice, system, time, timer, utimes, xattr,
 };
 
 /// One implemented syscall.
@@ -154,6 +154,7 @@ table! {
     129 rt_sigqueueinfo => sigqueue::sys_rt_sigqueueinfo,
     130 rt_sigsuspend => signal::sys_rt_sigsuspend,
     131 sigaltstack => signal::sys_sigaltstack,
+    132 utime => utimes::sys_utime,
     133 mknod => dir::sys_mknod,
     135 personality => system::sys_personality,
     137 statfs => file_meta::sys_statfs,
@@ -222,6 +223,7 @@ table! {
     232 epoll_wait => epoll::sys_epoll_wait,
     233 epoll_ctl => epoll::sys_epoll_ctl,
     234 tgkill => signal::sys_tgkill,
+    235 utimes => utimes::sys_utimes,
     240 mq_open => mqueue::sys_mq_open,
     241 mq_unlink => mqueue::sys_mq_unlink,
     242 mq_timedsend => mqueue::sys_mq_timedsend,
@@ -236,6 +238,7 @@ table! {
     258 mkdirat => dir::sys_mkdirat,
     259 mknodat => dir::sys_mknodat,
     260 fchownat => file_meta::sys_fchownat,
+    261 futimesat => utimes::sys_futimesat,
     262 newfstatat => file_meta::sys_newfstatat,
     263 unlinkat => dir::sys_unlinkat,
     264 renameat => dir::sys_renameat,
@@ -251,7 +254,7 @@ table! {
     275 splice => splice::sys_splice,
     276 tee => splice::sys_tee,
     278 vmsplice => splice::sys_vmsplice,
-    280 utimensat => file_meta::sys_utimensat,
+    280 utimensat => utimes::sys_utimensat,
     281 epoll_pwait => epoll::sys_epoll_pwait,
     282 signalfd => signalfd::sys_signalfd,
     283 timerfd_create => timer::sys_timerfd_create,
@@ -280,8 +283,8 @@ table! {
     322 execveat => process::sys_execveat,
     325 mlock2 => mlock::sys_mlock2,
     326 copy_file_range => file_io::sys_copy_file_range,
-    327 preadv2 => file_io::sys_preadv,
-    328 pwritev2 => file_io::sys_pwritev,
+    327 preadv2 => file_io::sys_preadv2,
+    328 pwritev2 => file_io::sys_pwritev2,
     332 statx => file_meta::sys_statx,
     424 pidfd_send_signal => signal::sys_pidfd_send_signal,
     434 pidfd_open => process::sys_pidfd_open,
