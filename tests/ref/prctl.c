@@ -62,12 +62,13 @@ static void orphan_test(const char *what, int subreaper, int already_ended) {
     fflush(stdout);
     pid_t child = fork();
     if (child == 0) {
+        pid_t middle = getpid();
         pid_t grandchild = fork();
         if (grandchild == 0) {
             if (already_ended) _exit(42);
             close(fds[0]);
             /* Wait for the middle process to go, then report the new parent. */
-            while (getppid() == child) usleep(1000);
+            while (getppid() == middle) usleep(1000);
             pid_t ppid = getppid();
             write(fds[1], &ppid, sizeof ppid);
             _exit(43);

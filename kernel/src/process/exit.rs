@@ -21,13 +21,9 @@ impl Process {
         drop(files);
         crate::fs::record_lock::release_process(self.pid);
         crate::ipc::sem::exit_process(self.pid);
-        {
-            let mut s = self.exit_status.lock();
-            if s.is_some() {
-                return;
-            }
-            *s = Some(status);
-        }
+        // The children go to their new parent before this process becomes a zombie its
+        // parent could reap, as Linux's exit_notify orders it: a parent that reaps this
+        // one and then waits for an adopted orphan must find it already its own.
         let orphans = core::mem::take(&mut *self.children.lock());
         if let Some(reaper) = self.reaper_for_orphans() {
             for child in orphans {
@@ -51,6 +47,13 @@ impl Process {
                     child.tell_parent(&reaper, child_status);
                 }
             }
+        }
+        {
+            let mut s = self.exit_status.lock();
+            if s.is_some() {
+                return;
+            }
+            *s = Some(status);
         }
         if let Some(parent) = self.parent() {
             self.tell_parent(&parent, status);
