@@ -194,6 +194,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "dnotify probe (fcntl F_NOTIFY: errors, DN_MULTISHOT alone, one-shot and \
+             multi-shot requests, the events of each operation, F_SETSIG's siginfo and plain \
+             SIGIO, the end of a request at close) matches Linux 6.1",
+        script: "tests/ref/dnotify.sh",
+        c_sources: &["tests/ref/dnotify.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "signalfd probe (signalfd/signalfd4, queued real-time signals, rt_sigqueueinfo and \
              rt_tgsigqueueinfo: errors, records, blocking reads, poll/epoll, fork, permissions) \
              matches Linux 6.1",

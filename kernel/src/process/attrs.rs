@@ -56,12 +56,7 @@ impl Attrs {
     /// The attributes a forked child starts with: all inherited but the parent-death signal
     /// and being a subreaper.
     pub fn for_child(&self) -> Self {
-        Self {
-            parent_death_signal: 0,
-            child_subreaper: false,
-            sched_reset_on_fork: false,
-            ..*self
-        }
+        Self { parent_death_signal: 0, child_subreaper: false, sched_reset_on_fork: false, ..*self }
     }
 
     /// What execve resets: keep-caps is cleared and the new image is dumpable again.

@@ -386,6 +386,7 @@ impl Process {
     pub fn after_close(&self, files: impl IntoIterator<Item = Arc<dyn FileLike>>) {
         for file in files {
             file.flush(self.pid);
+            crate::fs::notify::dnotify::flush(&file, self.pid);
             if let Some(node) = file.node() {
                 let node = Arc::as_ptr(node) as usize;
                 crate::fs::record_lock::release(

@@ -228,6 +228,7 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const F_SETFL: u64 = 4;
     const F_SETOWN: u64 = 8;
     const F_GETOWN: u64 = 9;
+    const F_NOTIFY: u64 = 1026;
     const F_DUPFD_CLOEXEC: u64 = 1030;
     const F_SETPIPE_SZ: u64 = 1031;
     const F_GETPIPE_SZ: u64 = 1032;
@@ -262,6 +263,13 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             }
             F_GETOWN => Ok(i64::from(crate::fs::async_owner::owner(&entry.file)) as u64),
             F_GETPIPE_SZ => entry.file.pipe_size().map(|n| n as u64),
+            F_NOTIFY => {
+                if entry.file.flags().contains(OpenFlags::PATH) {
+                    return Err(Errno::EBADF);
+                }
+                crate::fs::notify::dnotify::request(&entry.file, fd, ctx.process.pid(), a[2] as u32)
+                    .map(|()| 0)
+            }
             F_SETPIPE_SZ => {
                 let size = usize::try_from(a[2] as i32).map_err(|_| Errno::EINVAL)?;
                 let privileged = ctx.process.creds().euid == 0;

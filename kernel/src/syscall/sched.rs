@@ -3,8 +3,8 @@
 //! value (getpriority, setpriority). There is one CPU and one policy, SCHED_OTHER.
 
 use super::SyscallCtx;
-use crate::process::Process;
 use crate::error::{Errno, SysResult};
+use crate::process::Process;
 
 /// sched_yield(2).
 pub fn sys_sched_yield(_ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {

@@ -212,6 +212,9 @@ pub fn renamed(old: (&Node, &str), new: (&Node, &str), node: &Node, replaced: Op
     if !watches::any() {
         return;
     }
+    // Linux 6.1 first reports FS_RENAME to the old directory, which only dnotify hears
+    // (as a DN_RENAME of its own).
+    super::dnotify::event(old.0, IN_MOVED_FROM);
     let cookie = next_cookie();
     let dir_bit = is_dir_bit(node);
     watches::deliver_named(old.0, IN_MOVED_FROM | dir_bit, cookie, old.1);

@@ -79,7 +79,7 @@ static WATCHED_NODES: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether any node is watched at all.
 pub(super) fn any() -> bool {
-    WATCHED_NODES.load(Ordering::Relaxed) != 0
+    WATCHED_NODES.load(Ordering::Relaxed) != 0 || super::dnotify::any()
 }
 
 fn node_id(node: &Node) -> usize {
@@ -254,7 +254,7 @@ pub(super) fn remove(queue: &EventQueue, wd: i32) -> SysResult<()> {
 
 /// Whether `node` has a watch.
 pub(super) fn is_watched(node: &Node) -> bool {
-    any() && lock().nodes.contains_key(&node_id(node))
+    any() && (lock().nodes.contains_key(&node_id(node)) || super::dnotify::registered(node))
 }
 
 /// What an event is about, for [`deliver`].
@@ -276,12 +276,22 @@ pub(super) fn deliver(subject: &Subject, mask: u32, cookie: u32) {
         table.deliver(node_id(dir), mask, cookie, Some(name), subject.unlinked);
     }
     table.deliver(node_id(subject.node), mask, cookie, None, subject.unlinked);
+    drop(table);
+    // dnotify hears of a directory's entries and of the directory itself (Linux's
+    // dnotify_handle_event takes events with a parent, or on a directory).
+    if let Some((dir, _)) = subject.parent {
+        super::dnotify::event(dir, mask);
+    }
+    if subject.node.kind() == crate::fs::NodeKind::Dir {
+        super::dnotify::event(subject.node, mask);
+    }
 }
 
 /// Queues an event with a name on the watches of directory `dir` (an entry created,
 /// removed or moved).
 pub(super) fn deliver_named(dir: &Node, mask: u32, cookie: u32, name: &str) {
     lock().deliver(node_id(dir), mask, cookie, Some(name), false);
+    super::dnotify::event(dir, mask);
 }
 
 /// The node is gone: IN_DELETE_SELF on each of its watches that asks for it, then every
