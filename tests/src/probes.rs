@@ -111,6 +111,16 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "ptrace probe (TRACEME and the exec SIGTRAP, PEEK/POKE, GETREGS/SETREGS, syscall \
+             stops with TRACESYSGOOD and GET_SYSCALL_INFO, signal injection and suppression, \
+             fork/exec/exit events, ATTACH/SEIZE/INTERRUPT/DETACH, TracerPid, single-step, \
+             EXITKILL, errors) matches Linux 6.1",
+        script: "tests/ref/ptrace.sh",
+        c_sources: &["tests/ref/ptrace.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "record-lock probe (fcntl POSIX and OFD locks: conflicts, splits, whence, EINVAL/\
              EOVERFLOW/EBADF, release on any close, F_SETLKW, EDEADLK, EINTR, /proc/locks) matches \
              Linux 6.1",

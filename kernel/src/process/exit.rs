@@ -16,6 +16,7 @@ impl Process {
         if self.is_zombie() {
             return;
         }
+        super::ptrace::control::tracer_exited(self);
         self.vm().clear();
         let files = core::mem::take(&mut *self.files.lock());
         drop(files);
@@ -55,6 +56,9 @@ impl Process {
             }
             *s = Some(status);
         }
+        if super::ptrace::control::hold_exit(self, status) {
+            return;
+        }
         if let Some(parent) = self.parent() {
             self.tell_parent(&parent, status);
         }
@@ -77,7 +81,7 @@ impl Process {
     }
 
     /// Sends `parent` the SIGCHLD for this process's end, and wakes its waiters.
-    fn tell_parent(&self, parent: &Arc<Process>, status: ExitStatus) {
+    pub(super) fn tell_parent(&self, parent: &Arc<Process>, status: ExitStatus) {
         let (code, status) = match status {
             ExitStatus::Exited(c) => (1, i32::from(c)),
             ExitStatus::Signaled(s, false) => (2, s as i32),

@@ -16,6 +16,7 @@ pub mod oom;
 pub mod pidfd;
 pub mod posix_timer;
 pub mod procfs;
+pub mod ptrace;
 pub mod registry;
 pub mod run;
 pub mod sigframe;
@@ -142,6 +143,8 @@ pub struct Process {
     attrs: SpinLock<attrs::Attrs>,
     /// Resource limits (RLIMIT_NOFILE's are the descriptor table's).
     limits: SpinLock<limits::Limits>,
+    /// ptrace: its tracer and stop as a tracee, its tracees as a tracer.
+    trace: ptrace::TraceCell,
 }
 
 /// Where a process is in the stop/continue cycle, and what its parent still has to hear.
@@ -202,6 +205,7 @@ impl Process {
             exited_threads_cpu: SpinLock::new(ostd::task::CpuTime::default()),
             children_cpu: SpinLock::new(ostd::task::CpuTime::default()),
             cpu_timers: SpinLock::new([None, None]),
+            trace: ptrace::TraceCell::default(),
         })
     }
 
@@ -321,7 +325,7 @@ impl Process {
     /// (any thread's, judged by an empty mask, if `None`), or the process is being torn
     /// down by exit_group.
     pub fn has_signal_for(&self, thread: Option<&Thread>) -> bool {
-        if self.group_exit.is_completed() {
+        if self.group_exit.is_completed() || ptrace::stop::trap_requested(self) {
             return true;
         }
         let (blocked, private) = thread.map_or((0, 0), |t| {
@@ -577,6 +581,22 @@ impl Process {
     pub fn mark_stopped(&self, sig: u32) {
         *self.stop.lock() =
             StopState { stopped_by: Some(sig), stop_unreported: true, continue_unreported: false };
+    }
+
+    /// Returns the signal that job-stopped the process, if it is stopped.
+    pub fn stopped_by(&self) -> Option<u32> {
+        self.stop.lock().stopped_by
+    }
+
+    /// Stops the process by `sig` for its tracer, which hears of it by its own road (the
+    /// parent's wait does not report it).
+    pub fn mark_stopped_quietly(&self, sig: u32) {
+        self.stop.lock().stopped_by = Some(sig);
+    }
+
+    /// Ends a stop its tracer ended (PTRACE_CONT from a group stop), reporting nothing.
+    pub fn mark_continued_quietly(&self) {
+        self.stop.lock().stopped_by = None;
     }
 
     /// Ends a stop (SIGCONT arrived): returns whether the process was stopped, in which

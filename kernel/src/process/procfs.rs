@@ -286,6 +286,8 @@ impl Generated for PidDir {
 fn state(p: &Process) -> (char, &'static str) {
     if p.is_zombie() {
         ('Z', "zombie")
+    } else if super::ptrace::control::in_stop(p) {
+        ('t', "tracing stop")
     } else if registry::current().is_some_and(|c| c.pid() == p.pid()) {
         ('R', "running")
     } else {
@@ -346,7 +348,7 @@ fn status(p: &Process) -> String {
     let groups = groups.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(" ") + " ";
     format!(
         "Name:\t{}\nUmask:\t{:04o}\nState:\t{st} ({name})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\n\
-         PPid:\t{}\nTracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\n\
+         PPid:\t{}\nTracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\n\
          Groups:\t{groups}\nVmSize:\t{:>8} kB\nVmLck:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\n\
          ShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n\
          CapInh:\t0000000000000000\nCapPrm:\t{caps:016x}\nCapEff:\t{caps:016x}\n\
@@ -355,6 +357,7 @@ fn status(p: &Process) -> String {
         p.comm(),
         p.fs_context().umask,
         p.ppid(),
+        super::ptrace::control::tracer_pid(p),
         creds.ruid,
         creds.euid,
         creds.suid,

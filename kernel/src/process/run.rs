@@ -6,6 +6,8 @@ use alloc::sync::Arc;
 use ostd::user::{ReturnReason, UserContext, UserMode};
 
 use super::creds::Credentials;
+use super::ptrace::SyscallStop;
+use super::ptrace::stop as ptrace_stop;
 use super::sigframe::{self, SigInfo};
 use super::signal::{self, DefaultAction};
 use super::{ExitStatus, Process, Thread, registry};
@@ -94,28 +96,68 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
     // make a signal deliverable when none is pending. So a plain system call returns to user
     // mode without taking the signal locks (Linux's TIF_SIGPENDING plays this part).
     let mut attention = true;
+    // The syscall number as the last entry saw it (-1 after a fault or an interrupt): what
+    // a tracer reads as orig_rax, and may change at a syscall-entry stop.
+    let mut orig_rax = u64::MAX;
     let (status, whole_group) = loop {
         if attention || interrupted.is_some() {
             if let Some(status) = process.group_exit_status() {
                 break (status, true);
             }
-            match deliver_signals(&process, &thread, &mut user, interrupted.take()) {
+            match deliver_signals(&process, &thread, &mut user, interrupted.take(), &mut orig_rax) {
                 Delivered::Exit(status) => break (status, true),
                 Delivered::NothingPending => attention = false,
                 Delivered::MayHaveMore => attention = true,
             }
+            ptrace_stop::requested_trap(&process, &thread, &mut user, &mut orig_rax);
         }
         let reason = user.execute();
         if !matches!(reason, ReturnReason::Syscall) {
             attention = true;
+            orig_rax = u64::MAX;
         }
         match reason {
             ReturnReason::Syscall => {
-                let nr = user.context().syscall_number();
-                match (entries.native)(&process, &thread, &mut user) {
-                    AfterSyscall::Return => {}
-                    AfterSyscall::ExitThread(status) => break (status, false),
-                    AfterSyscall::ExitGroup(status) => break (status, true),
+                let mut nr = user.context().syscall_number();
+                orig_rax = nr;
+                let traced = ptrace_stop::is_traced(&process);
+                // The tracer sees the call before it runs, and may change or skip it: -1 as
+                // the number skips it, leaving rax as the tracer set it (-ENOSYS first).
+                let mut skip = false;
+                if traced && ptrace_stop::wants_syscall_stops(&process) {
+                    user.context_mut().rax = (-(Errno::ENOSYS as i64)) as u64;
+                    let alive = ptrace_stop::syscall_stop(
+                        &process,
+                        &thread,
+                        &mut user,
+                        &mut orig_rax,
+                        SyscallStop::Entry,
+                    );
+                    nr = orig_rax;
+                    skip = !alive || nr == u64::MAX;
+                    if !skip {
+                        user.context_mut().rax = nr;
+                    }
+                }
+                if !skip {
+                    match (entries.native)(&process, &thread, &mut user) {
+                        AfterSyscall::Return => {}
+                        AfterSyscall::ExitThread(status) => break (status, false),
+                        AfterSyscall::ExitGroup(status) => break (status, true),
+                    }
+                }
+                if traced {
+                    attention = true;
+                    ptrace_stop::pending_event(&process, &thread, &mut user, &mut orig_rax);
+                    if ptrace_stop::wants_syscall_stops(&process) {
+                        ptrace_stop::syscall_stop(
+                            &process,
+                            &thread,
+                            &mut user,
+                            &mut orig_rax,
+                            SyscallStop::Exit,
+                        );
+                    }
                 }
                 // A user copy inside the call found no frame (it answered EFAULT): make room
                 // before the program goes on.
@@ -229,6 +271,9 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
             }
         }
     };
+    if process.group_exit_status().is_none() {
+        ptrace_stop::exit_stop(&process, &thread, &mut user, &mut orig_rax, status);
+    }
     if whole_group {
         process.set_group_exit(status);
         process.interrupt_sleep();
@@ -297,6 +342,7 @@ fn deliver_signals(
     thread: &Thread,
     user: &mut UserMode,
     interrupted: Option<u64>,
+    orig_rax: &mut u64,
 ) -> Delivered {
     let mut restart = interrupted;
     // rt_sigsuspend's mask to put back, taken on the first pass (under the locks that pass
@@ -319,6 +365,21 @@ fn deliver_signals(
         if let Some(timer) = info.timer_id() {
             super::posix_timer::signal_taken(process, timer);
         }
+        // A tracer sees every signal but SIGKILL before it is delivered, and may change or
+        // suppress it; one the mask now blocks waits (Linux requeues it).
+        let (sig, action, info) = if sig != signal::SIGKILL && ptrace_stop::is_traced(process) {
+            let Some(info) = ptrace_stop::signal_stop(process, thread, user, orig_rax, info) else {
+                continue;
+            };
+            let bit = 1u64 << (info.signo - 1);
+            if thread.blocked() & bit & !signal::UNBLOCKABLE != 0 {
+                thread.with_signals(|t| t.private.add(info));
+                continue;
+            }
+            (info.signo, process.sig_action(info.signo), info)
+        } else {
+            (sig, action, info)
+        };
         if action.handler == signal::SIG_IGN && sig != signal::SIGKILL {
             continue;
         }
@@ -382,6 +443,9 @@ fn deliver_signals(
             // No core file is written, so the status claims none (Linux writes none either
             // under the default RLIMIT_CORE of 0, and then reports no dump).
             DefaultAction::CoreDump => return Delivered::Exit(ExitStatus::Signaled(sig, false)),
+            DefaultAction::Stop if ptrace_stop::is_traced(process) => {
+                ptrace_stop::group_stop(process, thread, user, orig_rax, sig);
+            }
             DefaultAction::Stop => stop(process, sig),
             DefaultAction::Ignore | DefaultAction::Continue => continue,
         }
@@ -424,7 +488,8 @@ fn stop(process: &Process, sig: u32) {
     crate::wait::until_signal_or_deadline(
         || {
             let killed = process.shared_pending() & (1 << (signal::SIGKILL - 1)) != 0;
-            (!process.is_stopped() || killed).then_some(())
+            // A tracer attached meanwhile takes the stop over (`ptrace_stop::requested_trap`).
+            (!process.is_stopped() || killed || ptrace_stop::trap_requested(process)).then_some(())
         },
         None,
     );

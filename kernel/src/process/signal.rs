@@ -335,7 +335,14 @@ pub fn queue_to(process: &Process, thread: Option<&Thread>, info: SigInfo) -> Sy
         let action = s.actions[(sig - 1) as usize];
         let ignored = action.handler == SIG_IGN
             || (action.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
-        if ignored && sig != SIGKILL && sig != SIGSTOP && receiver.unwrap_or(0) & bit == 0 {
+        // A tracer sees even ignored signals (Linux's sig_ignored).
+        let traced = super::ptrace::stop::is_traced(process);
+        if ignored
+            && !traced
+            && sig != SIGKILL
+            && sig != SIGSTOP
+            && receiver.unwrap_or(0) & bit == 0
+        {
             return Ok(());
         }
         // Init is unkillable from inside: a signal it has no handler for never reaches it,

@@ -11,7 +11,7 @@ use crate::error::{Errno, SysResult};
 use crate::fs::NodeKind;
 use crate::fs::path;
 use crate::process::signal;
-use crate::process::{ExitStatus, JobChange, Process, exec, registry, run};
+use crate::process::{ExitStatus, JobChange, Process, exec, ptrace, registry, run};
 
 const CLONE_VM: u64 = 0x100;
 const CLONE_FS: u64 = 0x200;
@@ -136,6 +136,14 @@ fn fork(
     }
     parent.add_child(child.clone());
     registry::insert(child.clone());
+    let event = if flags & CLONE_VFORK != 0 {
+        ptrace::Event::Vfork
+    } else if flags & 0xff != u64::from(signal::SIGCHLD) {
+        ptrace::Event::Clone
+    } else {
+        ptrace::Event::Fork
+    };
+    ptrace::control::on_fork(parent, &child, event);
     run::spawn(child, child_thread, regs);
     Ok(pid as u64)
 }
@@ -257,6 +265,7 @@ fn exec_node(
     regs.rip = loaded.entry;
     regs.rsp = loaded.stack_pointer;
     *ctx.user.context_mut() = regs;
+    ptrace::stop::after_exec(process, ctx.thread);
     Ok(0)
 }
 
@@ -291,14 +300,18 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     };
     let found = me.wait_for_children(|| {
         let children: alloc::vec::Vec<_> =
-            me.children().into_iter().filter(|c| matches(c)).collect();
+            waitable(me).into_iter().filter(|c| matches(c)).collect();
         if children.is_empty() {
             return Some(Err(Errno::ECHILD));
         }
-        if let Some(z) = children.iter().find(|c| c.is_zombie()) {
+        if let Some(z) = children.iter().find(|c| c.is_zombie() && ptrace::control::may_reap(me, c))
+        {
             return Some(Ok(Some((z.clone(), None))));
         }
         for c in &children {
+            if let Some(code) = ptrace::control::take_stop_report(me, c, false) {
+                return Some(Ok(Some((c.clone(), Some((code << 8) | 0x7f)))));
+            }
             match c.take_job_change(options & WUNTRACED != 0, options & WCONTINUED != 0, false) {
                 Some(JobChange::Stopped(sig)) => {
                     return Some(Ok(Some((c.clone(), Some((sig << 8) | 0x7f)))));
@@ -328,11 +341,31 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         stored = ctx.mem().write(rusage, &crate::syscall::resources::rusage_bytes(usage));
     }
     if job_status.is_none() {
-        me.remove_child(child.pid());
-        me.absorb_child_cpu(&child);
-        registry::remove(child.pid());
+        reap(me, &child);
     }
     stored.map(|()| child.pid() as u64)
+}
+
+/// The processes `me` may wait for: its children and its tracees.
+fn waitable(me: &Arc<Process>) -> alloc::vec::Vec<Arc<Process>> {
+    let mut all = me.children();
+    for tracee in ptrace::control::tracees(me) {
+        if !all.iter().any(|c| c.pid() == tracee.pid()) {
+            all.push(tracee);
+        }
+    }
+    all
+}
+
+/// Collects `child`'s exit: a child is reaped; a tracee that is not a child goes back to
+/// its parent, who hears of its end now.
+fn reap(me: &Arc<Process>, child: &Arc<Process>) {
+    ptrace::control::exit_collected(me, child);
+    if child.parent().is_some_and(|p| p.pid() == me.pid()) {
+        me.remove_child(child.pid());
+        me.absorb_child_cpu(child);
+        registry::remove(child.pid());
+    }
 }
 
 /// pidfd_open(2): a descriptor for process `pid` (close-on-exec, as Linux makes it).
@@ -507,12 +540,14 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     // (child, si_code, si_status)
     let found = me.wait_for_children(|| {
         let children: alloc::vec::Vec<_> =
-            me.children().into_iter().filter(|c| matches(c)).collect();
+            waitable(me).into_iter().filter(|c| matches(c)).collect();
         if children.is_empty() {
             return Some(Err(Errno::ECHILD));
         }
         if options & WEXITED != 0 {
-            if let Some(z) = children.iter().find(|c| c.is_zombie()) {
+            if let Some(z) =
+                children.iter().find(|c| c.is_zombie() && ptrace::control::may_reap(me, c))
+            {
                 let (code, status) = match z.exit_status() {
                     Some(ExitStatus::Exited(c)) => (1, i32::from(c)),
                     Some(ExitStatus::Signaled(s, false)) => (2, s as i32),
@@ -524,6 +559,9 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         let (stops, continues) = (options & WSTOPPED != 0, options & WCONTINUED != 0);
         for c in &children {
+            if let Some(code) = ptrace::control::take_stop_report(me, c, options & WNOWAIT != 0) {
+                return Some(Ok(Some((c.clone(), 4i32, code as i32, false))));
+            }
             match c.take_job_change(stops, continues, options & WNOWAIT != 0) {
                 Some(JobChange::Stopped(sig)) => {
                     return Some(Ok(Some((c.clone(), 5i32, sig as i32, false))));
@@ -549,9 +587,7 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         info[16..20].copy_from_slice(&child.pid().to_le_bytes());
         info[24..28].copy_from_slice(&status.to_le_bytes());
         if *exited && options & WNOWAIT == 0 {
-            me.remove_child(child.pid());
-            me.absorb_child_cpu(child);
-            registry::remove(child.pid());
+            reap(me, child);
         }
     }
     if infop != 0 {

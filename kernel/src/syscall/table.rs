@@ -2,8 +2,8 @@
 
 use super::{
     Handler, dir, epoll, fd, file_io, file_meta, futex, identity, inotify, ipc, madvise, mlock, mm,
-    mount, mqueue, poll, prctl, process, resources, sched, seccomp, signal, signalfd, sigqueue,
-    socket, splice, system, time, timer, utimes, xattr,
+    mount, mqueue, poll, prctl, process, ptrace, resources, sched, seccomp, signal, signalfd,
+    sigqueue, socket, splice, system, time, timer, utimes, xattr,
 };
 
 /// One implemented syscall.
@@ -125,6 +125,7 @@ table! {
     98 getrusage => resources::sys_getrusage,
     99 sysinfo => system::sys_sysinfo,
     100 times => time::sys_times,
+    101 ptrace => ptrace::sys_ptrace,
     102 getuid => identity::sys_getuid,
     104 getgid => identity::sys_getgid,
     105 setuid => identity::sys_setuid,

@@ -1,0 +1,524 @@
+/* ptrace checked against Linux: PTRACE_TRACEME and the SIGTRAP after exec, PEEK/POKE of
+ * data and of the user area, GETREGS/SETREGS (a syscall's argument and result changed),
+ * syscall stops with TRACESYSGOOD and PTRACE_GET_SYSCALL_INFO, signal-delivery stops
+ * (injected, suppressed, replaced), fork/exec/exit events with GETEVENTMSG, ATTACH and
+ * SEIZE/INTERRUPT on a sleeping child, /proc/PID/status TracerPid, single-stepping, the
+ * tracer's exit (with and without EXITKILL) and the errors. Prints only what is the same
+ * on both kernels (no addresses, no pids).
+ * Build: musl-gcc -static -O2 -o ptrace ptrace.c */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "probe.h"
+
+#ifndef PTRACE_GET_SYSCALL_INFO
+#define PTRACE_GET_SYSCALL_INFO 0x420e
+#endif
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+
+struct syscall_info {
+    uint8_t op;
+    uint8_t pad[3];
+    uint32_t arch;
+    uint64_t ip, sp;
+    union {
+        struct { uint64_t nr, args[6]; } entry;
+        struct { int64_t rval; uint8_t is_error; } exit;
+    };
+};
+
+/* A word the tracer reads and changes in the traced copy of this program. */
+volatile uint64_t magic = 0x1122334455667788ull;
+
+static const char *err(long r) {
+    if (r >= 0) return "ok";
+    switch (errno) {
+    case EINVAL: return "EINVAL";
+    case EPERM: return "EPERM";
+    case EFAULT: return "EFAULT";
+    case ESRCH: return "ESRCH";
+    case EIO: return "EIO";
+    case ECHILD: return "ECHILD";
+    case EBUSY: return "EBUSY";
+    default: return "other";
+    }
+}
+
+static long pt(long req, pid_t pid, long addr, long data) {
+    errno = 0;
+    return syscall(SYS_ptrace, req, pid, addr, data);
+}
+
+/* Waits for `pid` and prints what happened, as Linux encodes it. Returns the status. */
+static int wait_show(const char *what, pid_t pid) {
+    int status = 0;
+    pid_t got = waitpid(pid, &status, __WALL);
+    if (got != pid) {
+        printf("%s: waitpid %s\n", what, err(got));
+        return -1;
+    }
+    if (WIFSTOPPED(status))
+        printf("%s: stopped sig %d event %d (status %#x)\n", what, WSTOPSIG(status), status >> 16,
+               status);
+    else if (WIFEXITED(status))
+        printf("%s: exited %d\n", what, WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        printf("%s: killed by %d\n", what, WTERMSIG(status));
+    else
+        printf("%s: status %#x\n", what, status);
+    return status;
+}
+
+static void show_siginfo(const char *what, pid_t pid, pid_t who) {
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    long r = pt(PTRACE_GETSIGINFO, pid, 0, (long)&si);
+    if (r < 0) {
+        printf("%s: GETSIGINFO %s\n", what, err(r));
+        return;
+    }
+    printf("%s: siginfo signo %d code %#x pid is %s\n", what, si.si_signo, si.si_code,
+           si.si_pid == who ? "tracee" : si.si_pid == getpid() ? "tracer" : si.si_pid ? "other" : "0");
+}
+
+static pid_t status_tracer(pid_t pid, char *state, size_t n) {
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = 0;
+    char *t = strstr(buf, "TracerPid:");
+    char *s = strstr(buf, "State:");
+    if (s && state) {
+        s += 6;
+        while (*s == '\t' || *s == ' ') s++;
+        size_t i = 0;
+        while (s[i] && s[i] != '\n' && i + 1 < n) { state[i] = s[i]; i++; }
+        state[i] = 0;
+    }
+    return t ? atoi(t + 10) : -1;
+}
+
+/* ---- the programs the traced children exec ---- */
+
+static int exec_child(void) {
+    char buf[64];
+    long pid = syscall(SYS_getpid);
+    int n = snprintf(buf, sizeof buf, "child: getpid says %s, magic %#llx\n",
+                     pid == 12345 ? "12345" : "its pid", (unsigned long long)magic);
+    syscall(SYS_write, 1, buf, n);
+    syscall(SYS_write, 1, "hello\n", 6);
+    syscall(SYS_write, 1, "\n", 1);
+    return 3;
+}
+
+static void run_self(const char *mode) {
+    char *argv[] = {"ptrace", (char *)mode, NULL};
+    char *envp[] = {NULL};
+    execve("/proc/self/exe", argv, envp);
+    _exit(99);
+}
+
+/* ---- checks ---- */
+
+static void traceme_and_syscalls(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        long r1 = pt(PTRACE_TRACEME, 0, 0, 0);
+        long r2 = pt(PTRACE_TRACEME, 0, 0, 0);
+        printf("child: TRACEME %s, again %s\n", err(r1), err(r2));
+        fflush(stdout);
+        run_self("exec-child");
+    }
+    wait_show("after exec", pid);
+    show_siginfo("exec trap", pid, pid);
+    struct user_regs_struct regs;
+    long r = pt(PTRACE_GETREGS, pid, 0, (long)&regs);
+    printf("GETREGS %s: orig_rax %lld rax %lld\n", err(r), (long long)regs.orig_rax,
+           (long long)regs.rax);
+    long word = 0;
+    r = pt(PTRACE_PEEKDATA, pid, (long)&magic, (long)&word);
+    printf("PEEKDATA %s: %#lx\n", err(r), word);
+    r = pt(PTRACE_PEEKTEXT, pid, 0, (long)&word);
+    printf("PEEKTEXT at 0: %s\n", err(r));
+    r = pt(PTRACE_POKEDATA, pid, (long)&magic, 0x5566);
+    printf("POKEDATA %s\n", err(r));
+    r = pt(PTRACE_POKEDATA, pid, 8, 0x5566);
+    printf("POKEDATA at 8: %s\n", err(r));
+    r = pt(PTRACE_PEEKUSER, pid, offsetof(struct user_regs_struct, orig_rax), (long)&word);
+    printf("PEEKUSER orig_rax %s: %ld\n", err(r), word);
+    r = pt(PTRACE_PEEKUSER, pid, offsetof(struct user_regs_struct, cs), (long)&word);
+    printf("PEEKUSER cs %s: %#lx\n", err(r), word);
+    r = pt(PTRACE_PEEKUSER, pid, 3, (long)&word);
+    printf("PEEKUSER unaligned: %s\n", err(r));
+    r = pt(PTRACE_PEEKUSER, pid, sizeof(struct user), (long)&word);
+    printf("PEEKUSER at libc's sizeof(struct user): %s\n", err(r));
+    r = pt(PTRACE_PEEKUSER, pid, sizeof(struct user) + 16, (long)&word);
+    printf("PEEKUSER past the kernel's struct user: %s\n", err(r));
+    r = pt(PTRACE_PEEKUSER, pid, offsetof(struct user, u_debugreg), (long)&word);
+    printf("PEEKUSER debugreg0 %s: %ld\n", err(r), word);
+    r = pt(PTRACE_POKEUSER, pid, offsetof(struct user_regs_struct, cs), 0x30);
+    printf("POKEUSER cs 0x30: %s\n", err(r));
+    r = pt(PTRACE_POKEUSER, pid, offsetof(struct user, u_tsize), 0);
+    printf("POKEUSER u_tsize: %s\n", err(r));
+    r = pt(PTRACE_SETOPTIONS, pid, 0, 0x80000000);
+    printf("SETOPTIONS bad: %s\n", err(r));
+    r = pt(0x9999, pid, 0, 0);
+    printf("unknown request: %s\n", err(r));
+    r = pt(PTRACE_CONT, pid, 0, 65);
+    printf("CONT with signal 65: %s\n", err(r));
+    r = pt(PTRACE_INTERRUPT, pid, 0, 0);
+    printf("INTERRUPT without SEIZE: %s\n", err(r));
+    struct syscall_info si;
+    r = pt(PTRACE_GET_SYSCALL_INFO, pid, sizeof si, (long)&si);
+    printf("GET_SYSCALL_INFO outside a syscall stop: %ld op %d arch %#x\n", r, si.op, si.arch);
+    r = pt(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD);
+    printf("SETOPTIONS TRACESYSGOOD %s\n", err(r));
+    /* Follow the syscalls: print each one's number at entry; change getpid's result and
+     * write's length. */
+    int writes = 0;
+    for (int n = 0; n < 64; n++) {
+        pt(PTRACE_SYSCALL, pid, 0, 0);
+        int status;
+        if (waitpid(pid, &status, 0) != pid) break;
+        if (!WIFSTOPPED(status)) {
+            printf("syscalls: ended, %s %d\n", WIFEXITED(status) ? "exit" : "signal",
+                   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+            return;
+        }
+        if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
+            printf("syscalls: stop %#x\n", status);
+            continue;
+        }
+        memset(&si, 0, sizeof si);
+        long size = pt(PTRACE_GET_SYSCALL_INFO, pid, sizeof si, (long)&si);
+        unsigned long msg = 0;
+        pt(PTRACE_GETEVENTMSG, pid, 0, (long)&msg);
+        pt(PTRACE_GETREGS, pid, 0, (long)&regs);
+        if (si.op == 1) {
+            printf("entry %lld (size %ld, msg %lu, args match %s)\n", (long long)si.entry.nr, size,
+                   msg, si.entry.args[0] == regs.rdi && si.entry.args[2] == regs.rdx ? "yes" : "no");
+            if (si.entry.nr == SYS_write && ++writes == 2) {
+                regs.rdx = 3;
+                r = pt(PTRACE_SETREGS, pid, 0, (long)&regs);
+                printf("  SETREGS write count 6 -> 3: %s\n", err(r));
+            }
+            if (si.entry.nr == SYS_write && writes == 3) {
+                r = pt(PTRACE_POKEUSER, pid, offsetof(struct user_regs_struct, orig_rax), -1);
+                printf("  POKEUSER orig_rax -1 (skip the call): %s\n", err(r));
+            }
+        } else if (si.op == 2) {
+            if (si.exit.rval == pid)
+                printf("exit: its pid (size %ld, msg %lu)\n", size, msg);
+            else
+                printf("exit %s%lld (size %ld, msg %lu)\n", si.exit.is_error ? "error " : "",
+                       (long long)si.exit.rval, size, msg);
+            if (regs.orig_rax == SYS_getpid) {
+                regs.rax = 12345;
+                r = pt(PTRACE_SETREGS, pid, 0, (long)&regs);
+                printf("  SETREGS getpid result -> 12345: %s\n", err(r));
+            }
+        } else {
+            printf("syscall stop op %d\n", si.op);
+        }
+    }
+    pt(PTRACE_KILL, pid, 0, 0);
+    wait_show("runaway", pid);
+}
+
+static void on_usr1(int sig) { (void)sig; static const char m[] = "child: SIGUSR1 handler\n"; write(1, m, sizeof m - 1); }
+static void on_usr2(int sig) { (void)sig; static const char m[] = "child: SIGUSR2 handler\n"; write(1, m, sizeof m - 1); }
+
+static void signals(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGUSR1, on_usr1);
+        signal(SIGUSR2, on_usr2);
+        pt(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        write(1, "child: after SIGSTOP\n", 21);
+        kill(getpid(), SIGUSR1); /* injected as is */
+        kill(getpid(), SIGUSR2); /* suppressed */
+        write(1, "child: after suppressed SIGUSR2\n", 32);
+        kill(getpid(), SIGUSR1); /* replaced by SIGUSR2 */
+        signal(SIGINT, SIG_IGN);
+        kill(getpid(), SIGINT); /* ignored, but the tracer sees it */
+        write(1, "child: after ignored SIGINT\n", 28);
+        kill(getpid(), SIGUSR1); /* replaced by SIGTERM: fatal */
+        write(1, "child: not reached\n", 19);
+        _exit(0);
+    }
+    wait_show("raise(SIGSTOP)", pid);
+    show_siginfo("SIGSTOP", pid, pid);
+    long r = pt(PTRACE_CONT, pid, 0, 0);
+    printf("CONT suppressing SIGSTOP: %s\n", err(r));
+    wait_show("kill SIGUSR1", pid);
+    show_siginfo("SIGUSR1", pid, pid);
+    pt(PTRACE_CONT, pid, 0, SIGUSR1);
+    wait_show("kill SIGUSR2", pid);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("kill SIGUSR1 again", pid);
+    pt(PTRACE_CONT, pid, 0, SIGUSR2);
+    wait_show("ignored SIGINT", pid);
+    show_siginfo("SIGINT", pid, pid);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("SIGUSR1 to replace", pid);
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    si.si_signo = SIGUSR1;
+    si.si_code = SI_QUEUE;
+    si.si_pid = 4242;
+    r = pt(PTRACE_SETSIGINFO, pid, 0, (long)&si);
+    printf("SETSIGINFO %s\n", err(r));
+    memset(&si, 0, sizeof si);
+    pt(PTRACE_GETSIGINFO, pid, 0, (long)&si);
+    printf("GETSIGINFO after SETSIGINFO: signo %d code %d pid %d\n", si.si_signo, si.si_code,
+           si.si_pid);
+    pt(PTRACE_CONT, pid, 0, SIGTERM);
+    wait_show("SIGTERM injected", pid);
+}
+
+static void events(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        pt(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        pid_t g = fork();
+        if (g == 0) _exit(7);
+        int st;
+        waitpid(g, &st, 0);
+        printf("child: its child exited %d\n", WEXITSTATUS(st));
+        fflush(stdout);
+        run_self("exit5");
+    }
+    wait_show("raise(SIGSTOP)", pid);
+    long r = pt(PTRACE_SETOPTIONS, pid, 0,
+                PTRACE_O_TRACEFORK | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT);
+    printf("SETOPTIONS fork|exec|exit: %s\n", err(r));
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("fork", pid);
+    unsigned long msg = 0;
+    r = pt(PTRACE_GETEVENTMSG, pid, 0, (long)&msg);
+    pid_t g = (pid_t)msg;
+    printf("GETEVENTMSG %s: new pid is %s\n", err(r), g > pid ? "above the child's" : "odd");
+    wait_show("new child", g);
+    show_siginfo("new child", g, 0);
+    char state[64];
+    pid_t tracer = status_tracer(g, state, sizeof state);
+    printf("new child TracerPid is %s, State %s\n", tracer == getpid() ? "me" : "other", state);
+    pt(PTRACE_CONT, g, 0, 0);
+    wait_show("new child exit event", g);
+    pt(PTRACE_GETEVENTMSG, g, 0, (long)&msg);
+    printf("exit event message %#lx\n", msg);
+    pt(PTRACE_CONT, g, 0, 0);
+    wait_show("new child (traced, not mine)", g);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("its child's end", pid);
+    show_siginfo("SIGCHLD", pid, g);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("exec", pid);
+    pt(PTRACE_GETEVENTMSG, pid, 0, (long)&msg);
+    printf("exec event message is %s\n", (pid_t)msg == pid ? "its pid" : "other");
+    show_siginfo("exec event", pid, pid);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("exit event", pid);
+    pt(PTRACE_GETEVENTMSG, pid, 0, (long)&msg);
+    printf("exit event message %#lx\n", msg);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("end", pid);
+}
+
+/* A child that sleeps in read() until the parent writes a byte, then exits with it. */
+static pid_t sleeper(int fds[2]) {
+    if (pipe(fds) < 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[1]);
+        unsigned char c = 0;
+        long n = read(fds[0], &c, 1);
+        _exit(n == 1 ? c : 100);
+    }
+    close(fds[0]);
+    usleep(100000);
+    return pid;
+}
+
+static void attach_seize(void) {
+    int fds[2];
+    pid_t pid = sleeper(fds);
+    char state[64];
+    printf("before ATTACH: TracerPid %d\n", status_tracer(pid, NULL, 0));
+    long r = pt(PTRACE_ATTACH, pid, 0, 0);
+    printf("ATTACH %s\n", err(r));
+    wait_show("attached", pid);
+    show_siginfo("attach stop", pid, pid);
+    pid_t tracer = status_tracer(pid, state, sizeof state);
+    printf("TracerPid is %s, State %s\n", tracer == getpid() ? "me" : "other", state);
+    r = pt(PTRACE_ATTACH, pid, 0, 0);
+    printf("ATTACH again: %s\n", err(r));
+    r = pt(PTRACE_SEIZE, pid, 0, 0);
+    printf("SEIZE a tracee: %s\n", err(r));
+    r = pt(PTRACE_DETACH, pid, 0, 0);
+    printf("DETACH %s\n", err(r));
+    r = pt(PTRACE_CONT, pid, 0, 0);
+    printf("CONT after DETACH: %s\n", err(r));
+    usleep(50000);
+    printf("after DETACH: TracerPid %d\n", status_tracer(pid, NULL, 0));
+    write(fds[1], "\x21", 1);
+    wait_show("detached sleeper", pid);
+    close(fds[1]);
+
+    pid = sleeper(fds);
+    r = pt(PTRACE_SEIZE, pid, 1, 0);
+    printf("SEIZE with addr: %s\n", err(r));
+    r = pt(PTRACE_SEIZE, pid, 0, 0x40000000);
+    printf("SEIZE bad options: %s\n", err(r));
+    r = pt(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD);
+    printf("SEIZE %s\n", err(r));
+    int status;
+    r = waitpid(pid, &status, WNOHANG | __WALL);
+    printf("after SEIZE, waitpid WNOHANG: %ld\n", r);
+    r = pt(PTRACE_GETREGS, pid, 0, (long)&status);
+    printf("GETREGS on a running tracee: %s\n", err(r));
+    r = pt(PTRACE_INTERRUPT, pid, 0, 0);
+    printf("INTERRUPT %s\n", err(r));
+    wait_show("interrupted", pid);
+    show_siginfo("interrupt stop", pid, pid);
+    pt(PTRACE_SYSCALL, pid, 0, 0);
+    wait_show("restarted read, entry", pid);
+    struct user_regs_struct regs;
+    pt(PTRACE_GETREGS, pid, 0, (long)&regs);
+    printf("syscall %lld\n", (long long)regs.orig_rax);
+    pt(PTRACE_SYSCALL, pid, 0, 0);
+    write(fds[1], "\x22", 1);
+    wait_show("read, exit", pid);
+    pt(PTRACE_GETREGS, pid, 0, (long)&regs);
+    printf("read returned %lld\n", (long long)regs.rax);
+    r = pt(PTRACE_DETACH, pid, 0, 0);
+    printf("DETACH %s\n", err(r));
+    wait_show("seized sleeper", pid);
+    close(fds[1]);
+}
+
+static void single_step(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        pt(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        volatile int x = 0;
+        for (int i = 0; i < 100; i++) x += i;
+        _exit(x == 4950 ? 0 : 1);
+    }
+    wait_show("raise(SIGSTOP)", pid);
+    struct user_regs_struct regs;
+    pt(PTRACE_GETREGS, pid, 0, (long)&regs);
+    unsigned long long rip = regs.rip;
+    int moved = 0, traps = 0;
+    for (int i = 0; i < 5; i++) {
+        pt(PTRACE_SINGLESTEP, pid, 0, 0);
+        int status;
+        waitpid(pid, &status, 0);
+        if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP) traps++;
+        pt(PTRACE_GETREGS, pid, 0, (long)&regs);
+        if (regs.rip != rip) moved++;
+        rip = regs.rip;
+    }
+    printf("SINGLESTEP: %d SIGTRAP stops, rip moved %d times, TF seen %s\n", traps, moved,
+           regs.eflags & 0x100 ? "yes" : "no");
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("stepped child", pid);
+}
+
+static void tracer_exit(int exitkill) {
+    int fds[2];
+    pid_t pid = sleeper(fds);
+    pid_t tracer = fork();
+    if (tracer == 0) {
+        long r = pt(PTRACE_SEIZE, pid, 0, exitkill ? PTRACE_O_EXITKILL : 0);
+        pt(PTRACE_INTERRUPT, pid, 0, 0);
+        int st;
+        waitpid(pid, &st, __WALL);
+        _exit(r == 0 && WIFSTOPPED(st) ? 0 : 1);
+    }
+    wait_show(exitkill ? "tracer with EXITKILL" : "tracer", tracer);
+    usleep(50000);
+    printf("tracee's TracerPid after its tracer exited: %d\n", status_tracer(pid, NULL, 0));
+    write(fds[1], "\x23", 1);
+    wait_show("its tracee", pid);
+    close(fds[1]);
+}
+
+static void errors(void) {
+    long r = pt(PTRACE_ATTACH, getpid(), 0, 0);
+    printf("ATTACH self: %s\n", err(r));
+    r = pt(PTRACE_ATTACH, 999999, 0, 0);
+    printf("ATTACH no such pid: %s\n", err(r));
+    r = pt(PTRACE_ATTACH, 0, 0, 0);
+    printf("ATTACH pid 0: %s\n", err(r));
+    int fds[2];
+    pid_t pid = sleeper(fds);
+    r = pt(PTRACE_CONT, pid, 0, 0);
+    printf("CONT a child not traced: %s\n", err(r));
+    r = pt(PTRACE_KILL, pid, 0, 0);
+    printf("KILL a child not traced: %s\n", err(r));
+    pid_t nobody = fork();
+    if (nobody == 0) {
+        if (setgid(65534) || setuid(65534)) _exit(9);
+        long a = pt(PTRACE_ATTACH, getppid(), 0, 0);
+        int e1 = errno;
+        long b = pt(PTRACE_ATTACH, 1, 0, 0);
+        int e2 = errno;
+        long c = pt(PTRACE_SEIZE, pid, 0, 0);
+        int e3 = errno;
+        _exit((a < 0 && e1 == EPERM ? 1 : 0) | (b < 0 && e2 == EPERM ? 2 : 0) |
+              (c < 0 && e3 == EPERM ? 4 : 0));
+    }
+    int st;
+    waitpid(nobody, &st, 0);
+    printf("as nobody, EPERM attaching to root's process, init, root's child: %#x\n",
+           WEXITSTATUS(st));
+    r = pt(PTRACE_ATTACH, pid, 0, 0);
+    printf("ATTACH %s\n", err(r));
+    wait_show("attached", pid);
+    r = pt(PTRACE_KILL, pid, 0, 0);
+    printf("KILL %s\n", err(r));
+    wait_show("killed tracee", pid);
+    close(fds[1]);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "exec-child") == 0) return exec_child();
+    if (argc > 1 && strcmp(argv[1], "exit5") == 0) return 5;
+    setvbuf(stdout, NULL, _IONBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    printf("== TRACEME, exec, PEEK/POKE, syscall stops\n");
+    traceme_and_syscalls();
+    printf("== signal-delivery stops\n");
+    signals();
+    printf("== fork, exec and exit events\n");
+    events();
+    printf("== ATTACH and SEIZE a sleeping child\n");
+    attach_seize();
+    printf("== single-step\n");
+    single_step();
+    printf("== the tracer exits\n");
+    tracer_exit(0);
+    tracer_exit(1);
+    printf("== errors\n");
+    errors();
+    return probe_end();
+}
