@@ -22,6 +22,7 @@ debootstrap:debootstrap
 redis-benchmark:redis-tools
 iperf3:iperf3
 inotifywait:inotify-tools
+/usr/bin/strace:strace
 "
 
 missing=""

@@ -114,10 +114,10 @@ pub const PROBES: &[Probe<'static>] = &[
         what: "ptrace probe (TRACEME and the exec SIGTRAP, PEEK/POKE, GETREGS/SETREGS, syscall \
              stops with TRACESYSGOOD and GET_SYSCALL_INFO, signal injection and suppression, \
              fork/exec/exit events, ATTACH/SEIZE/INTERRUPT/DETACH, TracerPid, single-step, \
-             EXITKILL, errors) matches Linux 6.1",
+             EXITKILL, errors; Debian's strace -f on a program and its child) matches Linux 6.1",
         script: "tests/ref/ptrace.sh",
-        c_sources: &["tests/ref/ptrace.c"],
-        host_programs: &[],
+        c_sources: &["tests/ref/ptrace.c", "tests/ref/stracee.c"],
+        host_programs: &["/usr/bin/strace"],
         disk: RefDisk::None,
     },
     Probe {
