@@ -39,6 +39,8 @@ struct syscall_info {
     };
 };
 
+static struct user_regs_struct status_scratch;
+
 /* A word the tracer reads and changes in the traced copy of this program. */
 volatile uint64_t magic = 0x1122334455667788ull;
 
@@ -292,6 +294,49 @@ static void signals(void) {
     wait_show("SIGTERM injected", pid);
 }
 
+static pid_t sleeper(int fds[2]);
+
+static void group_stops(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        pt(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        write(1, "child: after its group stop\n", 28);
+        _exit(0);
+    }
+    wait_show("raise(SIGSTOP)", pid);
+    pt(PTRACE_CONT, pid, 0, SIGSTOP);
+    wait_show("group stop", pid);
+    show_siginfo("group stop", pid, pid);
+    long r = pt(PTRACE_LISTEN, pid, 0, 0);
+    printf("LISTEN without SEIZE: %s\n", err(r));
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("after the group stop", pid);
+
+    int fds[2];
+    pid = sleeper(fds);
+    r = pt(PTRACE_SEIZE, pid, 0, 0);
+    printf("SEIZE %s\n", err(r));
+    kill(pid, SIGSTOP);
+    wait_show("SIGSTOP to a seized tracee", pid);
+    pt(PTRACE_CONT, pid, 0, SIGSTOP);
+    wait_show("seized group stop", pid);
+    show_siginfo("seized group stop", pid, pid);
+    r = pt(PTRACE_LISTEN, pid, 0, 0);
+    printf("LISTEN %s\n", err(r));
+    r = pt(PTRACE_GETREGS, pid, 0, (long)&status_scratch);
+    printf("GETREGS while listening: %s\n", err(r));
+    kill(pid, SIGCONT);
+    wait_show("after SIGCONT", pid);
+    show_siginfo("after SIGCONT", pid, getpid());
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("SIGCONT delivery", pid);
+    pt(PTRACE_CONT, pid, 0, 0);
+    write(fds[1], "\x24", 1);
+    wait_show("seized sleeper", pid);
+    close(fds[1]);
+}
+
 static void events(void) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -338,6 +383,33 @@ static void events(void) {
     wait_show("exit event", pid);
     pt(PTRACE_GETEVENTMSG, pid, 0, (long)&msg);
     printf("exit event message %#lx\n", msg);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("end", pid);
+}
+
+static void vfork_event(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        pt(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        pid_t g = vfork();
+        if (g == 0) _exit(6);
+        int st;
+        waitpid(g, &st, 0);
+        _exit(WEXITSTATUS(st) + 10);
+    }
+    wait_show("raise(SIGSTOP)", pid);
+    pt(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEVFORK);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("vfork", pid);
+    unsigned long msg = 0;
+    pt(PTRACE_GETEVENTMSG, pid, 0, (long)&msg);
+    pid_t g = (pid_t)msg;
+    wait_show("vfork child", g);
+    pt(PTRACE_CONT, g, 0, 0);
+    wait_show("vfork child end", g);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("its child's end", pid);
     pt(PTRACE_CONT, pid, 0, 0);
     wait_show("end", pid);
 }
@@ -509,8 +581,12 @@ int main(int argc, char **argv) {
     traceme_and_syscalls();
     printf("== signal-delivery stops\n");
     signals();
+    printf("== group stops\n");
+    group_stops();
     printf("== fork, exec and exit events\n");
     events();
+    printf("== vfork event\n");
+    vfork_event();
     printf("== ATTACH and SEIZE a sleeping child\n");
     attach_seize();
     printf("== single-step\n");

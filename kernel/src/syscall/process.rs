@@ -154,8 +154,9 @@ pub fn sys_fork(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
 }
 
 /// vfork(2): a fork whose child has its own copy-on-write memory (allowed by POSIX).
+/// A tracer that asked for PTRACE_O_TRACEVFORK hears of it as a vfork.
 pub fn sys_vfork(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    fork(ctx, u64::from(signal::SIGCHLD), 0, 0, 0, 0)
+    fork(ctx, CLONE_VM | CLONE_VFORK | u64::from(signal::SIGCHLD), 0, 0, 0, 0)
 }
 
 /// clone(2): process-style clones; thread flags return ENOSYS for now.
