@@ -266,9 +266,10 @@ static void signals(void) {
     }
     wait_show("raise(SIGSTOP)", pid);
     show_siginfo("SIGSTOP", pid, pid);
+    /* The child prints as soon as it runs: report the call after its next stop. */
     long r = pt(PTRACE_CONT, pid, 0, 0);
-    printf("CONT suppressing SIGSTOP: %s\n", err(r));
     wait_show("kill SIGUSR1", pid);
+    printf("CONT suppressing SIGSTOP: %s\n", err(r));
     show_siginfo("SIGUSR1", pid, pid);
     pt(PTRACE_CONT, pid, 0, SIGUSR1);
     wait_show("kill SIGUSR2", pid);
@@ -335,6 +336,30 @@ static void group_stops(void) {
     write(fds[1], "\x24", 1);
     wait_show("seized sleeper", pid);
     close(fds[1]);
+}
+
+/* A signal given with PTRACE_SYSCALL at a syscall stop is sent to the tracee (from the
+ * kernel), and comes back as a signal-delivery stop. */
+static void signal_at_syscall_stop(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        pt(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    wait_show("raise(SIGSTOP)", pid);
+    struct user_regs_struct regs;
+    pt(PTRACE_SYSCALL, pid, 0, 0);
+    wait_show("entry", pid);
+    pt(PTRACE_GETREGS, pid, 0, (long)&regs);
+    printf("syscall %lld\n", (long long)regs.orig_rax);
+    pt(PTRACE_SYSCALL, pid, 0, SIGUSR2);
+    wait_show("exit", pid);
+    pt(PTRACE_SYSCALL, pid, 0, 0);
+    wait_show("then", pid);
+    show_siginfo("then", pid, pid);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("end", pid);
 }
 
 static void events(void) {
@@ -581,6 +606,8 @@ int main(int argc, char **argv) {
     traceme_and_syscalls();
     printf("== signal-delivery stops\n");
     signals();
+    printf("== a signal given at a syscall stop\n");
+    signal_at_syscall_stop();
     printf("== group stops\n");
     group_stops();
     printf("== fork, exec and exit events\n");

@@ -64,6 +64,12 @@ pub fn stop(
     orig_rax: &mut u64,
     kind: StopKind,
 ) -> Outcome {
+    // One stop at a time per process: another thread's stop must end before this one is
+    // published (tracing is per process).
+    crate::wait::until_signal_or_deadline(
+        || (killed(process, thread) || process.trace.lock().stop.is_none()).then_some(()),
+        None,
+    );
     if killed(process, thread) {
         return Outcome::Killed;
     }
@@ -115,6 +121,10 @@ pub fn stop(
         t.step = answer.map_or(Step::Continue, |r| r.step);
         (siginfo.flatten(), was_stepping)
     };
+    if process.thread_count() > 1 {
+        // Another thread may wait to publish its own stop (above).
+        process.interrupt_sleep();
+    }
     let ctx = user.context_mut();
     match answer {
         Some(r) if r.step == Step::Single => ctx.rflags |= TF,
@@ -187,7 +197,19 @@ pub fn syscall_stop(
         message: Some(message),
         syscall: which,
     };
-    !matches!(stop(process, thread, user, orig_rax, kind), Outcome::Killed)
+    match stop(process, thread, user, orig_rax, kind) {
+        Outcome::Killed => false,
+        Outcome::Resumed(resume, _) if resume.sig != 0 => {
+            // Linux sends the signal a tracer resumed a syscall stop with (from the kernel).
+            signal::send_to(
+                process,
+                Some(thread),
+                SigInfo { signo: resume.sig, code: signal::SI_KERNEL, ..SigInfo::default() },
+            );
+            true
+        }
+        _ => true,
+    }
 }
 
 /// Stops for `event` with `message`; `sig` is SIGTRAP, or for a group stop's event stop
