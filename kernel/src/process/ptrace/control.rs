@@ -26,10 +26,17 @@ pub fn tracees(tracer: &Process) -> Vec<Arc<Process>> {
     tracer.trace.tracees.lock().clone()
 }
 
-/// Links `tracee` to `tracer` (the tracee's record is already checked free).
-fn link(tracer: &Arc<Process>, tracee: &Arc<Process>, seized: bool, options: u32) {
+/// Links `tracee` to `tracer`.
+///
+/// # Errors
+/// EPERM if it is traced already (checked and linked in one step: two tracers racing to
+/// attach cannot both win).
+fn link(tracer: &Arc<Process>, tracee: &Arc<Process>, seized: bool, options: u32) -> SysResult<()> {
     {
         let mut t = tracee.trace.lock();
+        if t.tracer().is_some() {
+            return Err(Errno::EPERM);
+        }
         t.clear();
         t.tracer = Arc::downgrade(tracer);
         t.seized = seized;
@@ -37,6 +44,7 @@ fn link(tracer: &Arc<Process>, tracee: &Arc<Process>, seized: bool, options: u32
         tracee.trace.set_traced(true);
     }
     tracer.trace.tracees.lock().push(tracee.clone());
+    Ok(())
 }
 
 /// Unlinks `tracee` from whoever traces it.
@@ -59,11 +67,7 @@ fn unlink(tracee: &Process) {
 /// EPERM if it is traced already (or has no parent).
 pub fn trace_me(me: &Arc<Process>) -> SysResult<()> {
     let parent = me.parent().ok_or(Errno::EPERM)?;
-    if me.trace.lock().tracer().is_some() {
-        return Err(Errno::EPERM);
-    }
-    link(&parent, me, false, 0);
-    Ok(())
+    link(&parent, me, false, 0)
 }
 
 /// Returns whether `tracer` may trace `target` (Linux's __ptrace_may_access, as
@@ -90,10 +94,7 @@ pub fn attach(tracer: &Arc<Process>, pid: Pid, seize: bool, options: u32) -> Sys
     if target.pid() == tracer.pid() || !may_access(tracer, &target) || target.is_zombie() {
         return Err(Errno::EPERM);
     }
-    if target.trace.lock().tracer().is_some() {
-        return Err(Errno::EPERM);
-    }
-    link(tracer, &target, seize, options);
+    link(tracer, &target, seize, options)?;
     if !seize {
         // Linux's send_sig_info(SIGSTOP, SEND_SIG_PRIV): from the kernel.
         signal::send_info(
@@ -115,12 +116,13 @@ pub fn attach(tracer: &Arc<Process>, pid: Pid, seize: bool, options: u32) -> Sys
 /// ESRCH if `pid` is not its tracee, or is not stopped.
 pub fn tracee(tracer: &Process, pid: Pid, running_ok: bool) -> SysResult<Arc<Process>> {
     let tracee = tracees(tracer).into_iter().find(|p| p.pid() == pid).ok_or(Errno::ESRCH)?;
-    let t = tracee.trace.lock();
-    let stopped = t.stop.as_ref().is_some_and(|_| t.resume.is_none());
+    let stopped = {
+        let t = tracee.trace.lock();
+        t.stop.is_some() && t.resume.is_none()
+    };
     if !running_ok && (!stopped || tracee.is_zombie()) {
         return Err(Errno::ESRCH);
     }
-    drop(t);
     Ok(tracee)
 }
 
@@ -186,7 +188,9 @@ pub fn on_fork(parent: &Arc<Process>, child: &Arc<Process>, event: Event) {
         (t.tracer(), t.seized, t.options)
     };
     let Some(tracer) = tracer.filter(|_| options & option != 0) else { return };
-    link(&tracer, child, seized, options);
+    if link(&tracer, child, seized, options).is_err() {
+        return; // A new child is nobody's tracee yet.
+    }
     if seized {
         child.trace.lock().trap_requested = true;
     } else {
@@ -220,20 +224,24 @@ pub fn take_stop_report(tracer: &Process, tracee: &Process, keep: bool) -> Optio
 /// Whether `waiter` may collect `process`'s exit: its tracer, or its parent once no other
 /// tracer holds it.
 pub fn may_reap(waiter: &Process, process: &Process) -> bool {
-    let t = process.trace.lock();
-    match t.tracer() {
-        Some(tracer) if t.exit_held => tracer.pid() == waiter.pid(),
-        _ => process.parent().is_some_and(|p| p.pid() == waiter.pid()),
+    let holder = {
+        let t = process.trace.lock();
+        t.tracer().filter(|_| t.exit_held)
+    };
+    match holder {
+        Some(tracer) => tracer.pid() == waiter.pid(),
+        None => process.parent().is_some_and(|p| p.pid() == waiter.pid()),
     }
 }
 
 /// Called as `process` becomes a zombie: returns true if its parent must not hear of it
 /// yet (its tracer is someone else, and is told instead).
 pub fn hold_exit(process: &Process, status: ExitStatus) -> bool {
+    let parent = process.parent().map_or(0, |p| p.pid());
     let tracer = {
         let mut t = process.trace.lock();
         let Some(tracer) = t.tracer() else { return false };
-        if process.parent().is_some_and(|p| p.pid() == tracer.pid()) {
+        if parent == tracer.pid() {
             return false;
         }
         t.exit_held = true;

@@ -292,8 +292,9 @@ pub fn group_stop(
     while let Outcome::Resumed(Resume { listen: true, .. }, _) = outcome {
         crate::wait::until_signal_or_deadline(
             || {
+                let continued = !process.is_stopped();
                 let t = process.trace.lock();
-                (!process.is_stopped() || t.trap_requested || t.tracer().is_none()).then_some(())
+                (continued || t.trap_requested || t.tracer().is_none()).then_some(())
             },
             None,
         );
@@ -332,8 +333,9 @@ pub fn requested_trap(process: &Process, thread: &Thread, user: &mut UserMode, o
     while let Outcome::Resumed(Resume { listen: true, .. }, _) = outcome {
         crate::wait::until_signal_or_deadline(
             || {
+                let stopped = process.is_stopped();
                 let t = process.trace.lock();
-                (process.is_stopped() || t.trap_requested || t.tracer().is_none()).then_some(())
+                (stopped || t.trap_requested || t.tracer().is_none()).then_some(())
             },
             None,
         );
