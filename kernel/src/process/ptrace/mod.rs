@@ -16,6 +16,7 @@ pub mod control;
 pub mod remote_mem;
 pub mod state;
 pub mod stop;
+mod test;
 pub mod user_area;
 
 pub use state::{Event, Resume, Step, SyscallStop, TraceCell};
