@@ -511,6 +511,28 @@ static void attach_seize(void) {
     close(fds[1]);
 }
 
+/* PTRACE_INTERRUPT of a child in pause(): the call goes on after the stop. */
+static void interrupt_pause(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        pause();
+        _exit(50);
+    }
+    usleep(100000);
+    long r = pt(PTRACE_SEIZE, pid, 0, 0);
+    printf("SEIZE %s\n", err(r));
+    pt(PTRACE_INTERRUPT, pid, 0, 0);
+    wait_show("interrupted in pause", pid);
+    pt(PTRACE_CONT, pid, 0, 0);
+    usleep(100000);
+    int status;
+    r = waitpid(pid, &status, WNOHANG | __WALL);
+    printf("still in pause after CONT: %s\n", r == 0 ? "yes" : "no");
+    pt(PTRACE_DETACH, pid, 0, 0);
+    kill(pid, SIGKILL);
+    wait_show("paused child", pid);
+}
+
 static void single_step(void) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -616,6 +638,8 @@ int main(int argc, char **argv) {
     vfork_event();
     printf("== ATTACH and SEIZE a sleeping child\n");
     attach_seize();
+    printf("== INTERRUPT in pause()\n");
+    interrupt_pause();
     printf("== single-step\n");
     single_step();
     printf("== the tracer exits\n");

@@ -165,7 +165,13 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                     let _ = super::oom::out_of_memory(&process);
                     attention = true;
                 }
-                if user.context().rax == (-(Errno::EINTR as i64)) as u64 && !never_restarts(nr) {
+                // pause() woken only for a tracer's stop (PTRACE_INTERRUPT) goes back to
+                // sleep once the tracer lets it go, as Linux's ERESTARTNOHAND does when no
+                // handler ran.
+                let paused_for_tracer = nr == 34 && ptrace_stop::trap_requested(&process);
+                if user.context().rax == (-(Errno::EINTR as i64)) as u64
+                    && (!never_restarts(nr) || paused_for_tracer)
+                {
                     interrupted = Some(nr);
                 }
             }
