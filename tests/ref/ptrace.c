@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "probe.h"
 
@@ -533,6 +534,26 @@ static void interrupt_pause(void) {
     wait_show("paused child", pid);
 }
 
+/* PTRACE_INTERRUPT of a child in nanosleep(): the sleep goes on after the stop. */
+static void interrupt_nanosleep(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec ts = {0, 400000000};
+        int r = nanosleep(&ts, NULL);
+        _exit(r == 0 ? 51 : 52);
+    }
+    usleep(100000);
+    long r = pt(PTRACE_SEIZE, pid, 0, 0);
+    printf("SEIZE %s\n", err(r));
+    pt(PTRACE_INTERRUPT, pid, 0, 0);
+    wait_show("interrupted in nanosleep", pid);
+    pt(PTRACE_CONT, pid, 0, 0);
+    int status;
+    r = waitpid(pid, &status, WNOHANG | __WALL);
+    printf("still asleep right after CONT: %s\n", r == 0 ? "yes" : "no");
+    wait_show("sleeper (51: nanosleep returned 0)", pid);
+}
+
 static void single_step(void) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -640,6 +661,8 @@ int main(int argc, char **argv) {
     attach_seize();
     printf("== INTERRUPT in pause()\n");
     interrupt_pause();
+    printf("== INTERRUPT in nanosleep()\n");
+    interrupt_nanosleep();
     printf("== single-step\n");
     single_step();
     printf("== the tracer exits\n");

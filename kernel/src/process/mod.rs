@@ -325,7 +325,12 @@ impl Process {
     /// (any thread's, judged by an empty mask, if `None`), or the process is being torn
     /// down by exit_group.
     pub fn has_signal_for(&self, thread: Option<&Thread>) -> bool {
-        if self.group_exit.is_completed() || ptrace::stop::trap_requested(self) {
+        self.has_real_signal_for(thread) || ptrace::stop::trap_requested(self)
+    }
+
+    /// As [`Process::has_signal_for`], leaving out a stop a tracer asked for.
+    pub fn has_real_signal_for(&self, thread: Option<&Thread>) -> bool {
+        if self.group_exit.is_completed() {
             return true;
         }
         let (blocked, private) = thread.map_or((0, 0), |t| {

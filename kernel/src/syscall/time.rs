@@ -192,9 +192,23 @@ pub fn sys_times(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 /// Sleeps until monotonic `deadline`; EINTR if a signal comes first.
-fn sleep_until_ns(ctx: &SyscallCtx, deadline: u64) -> SysResult<()> {
-    let process = ctx.process.clone();
-    crate::time::sleep_until_ns(deadline, || process.has_pending_signal())
+/// A tracer's PTRACE_INTERRUPT stops the sleeper where it is, and the sleep goes on to the
+/// same deadline (Linux restarts it with the time left).
+fn sleep_until_ns(ctx: &mut SyscallCtx, deadline: u64) -> SysResult<()> {
+    let nr = ctx.user.context().syscall_number();
+    loop {
+        let process = ctx.process.clone();
+        match crate::time::sleep_until_ns(deadline, || process.has_pending_signal()) {
+            Err(Errno::EINTR)
+                if crate::process::ptrace::stop::trap_in_sleep(
+                    ctx.process,
+                    ctx.thread,
+                    ctx.user,
+                    nr,
+                ) => {}
+            result => return result,
+        }
+    }
 }
 
 /// nanosleep(2).

@@ -348,6 +348,18 @@ pub fn requested_trap(process: &Process, thread: &Thread, user: &mut UserMode, o
     }
 }
 
+/// Takes a stop a tracer asked for in the middle of a sleep Linux would restart with the
+/// time left (nanosleep), as if on the way out, so that the call can sleep on. Returns
+/// false if there was none to take, or a signal is pending too (the call ends with EINTR).
+pub fn trap_in_sleep(process: &Process, thread: &Thread, user: &mut UserMode, nr: u64) -> bool {
+    if !trap_requested(process) || process.has_real_signal_for(Some(thread)) {
+        return false;
+    }
+    let mut orig_rax = nr;
+    requested_trap(process, thread, user, &mut orig_rax);
+    true
+}
+
 /// Whether a stop was requested (a blocking call returns early so the stop can happen).
 pub fn trap_requested(process: &Process) -> bool {
     is_traced(process) && process.trace.lock().trap_requested
