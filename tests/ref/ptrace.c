@@ -8,6 +8,7 @@
  * Build: musl-gcc -static -O2 -o ptrace ptrace.c */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -554,6 +555,32 @@ static void interrupt_nanosleep(void) {
     wait_show("sleeper (51: nanosleep returned 0)", pid);
 }
 
+static void *thread_body(void *arg) {
+    (void)arg;
+    write(1, "child's thread: runs\n", 21);
+    return (void *)7;
+}
+
+/* A traced process with a second thread (not traced without PTRACE_O_TRACECLONE): the
+ * tracer sees the main thread's signal stop, and the process runs to its end. */
+static void threaded_tracee(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        pt(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        pthread_t t;
+        void *ret = NULL;
+        if (pthread_create(&t, NULL, thread_body, NULL) == 0) pthread_join(t, &ret);
+        raise(SIGUSR1);
+        _exit((int)(long)ret);
+    }
+    wait_show("raise(SIGSTOP)", pid);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("raise(SIGUSR1) after the thread", pid);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("threaded tracee", pid);
+}
+
 static void single_step(void) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -663,6 +690,8 @@ int main(int argc, char **argv) {
     interrupt_pause();
     printf("== INTERRUPT in nanosleep()\n");
     interrupt_nanosleep();
+    printf("== a threaded tracee\n");
+    threaded_tracee();
     printf("== single-step\n");
     single_step();
     printf("== the tracer exits\n");

@@ -325,7 +325,9 @@ impl Process {
     /// (any thread's, judged by an empty mask, if `None`), or the process is being torn
     /// down by exit_group.
     pub fn has_signal_for(&self, thread: Option<&Thread>) -> bool {
-        self.has_real_signal_for(thread) || ptrace::stop::trap_requested(self)
+        // A tracer's stop request interrupts the main thread alone (the tracee).
+        let tracee = thread.is_none_or(|t| t.tid == self.pid);
+        self.has_real_signal_for(thread) || (tracee && ptrace::stop::trap_requested(self))
     }
 
     /// As [`Process::has_signal_for`], leaving out a stop a tracer asked for.

@@ -120,7 +120,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
             ReturnReason::Syscall => {
                 let mut nr = user.context().syscall_number();
                 orig_rax = nr;
-                let traced = ptrace_stop::is_traced(&process);
+                let traced = ptrace_stop::is_traced_thread(&process, &thread);
                 // The tracer sees the call before it runs, and may change or skip it: -1 as
                 // the number skips it, leaving rax as the tracer set it (-ENOSYS first).
                 let mut skip = false;
@@ -168,7 +168,9 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                 // pause() woken only for a tracer's stop (PTRACE_INTERRUPT) goes back to
                 // sleep once the tracer lets it go, as Linux's ERESTARTNOHAND does when no
                 // handler ran.
-                let paused_for_tracer = nr == 34 && ptrace_stop::trap_requested(&process);
+                let paused_for_tracer = nr == 34
+                    && ptrace_stop::is_traced_thread(&process, &thread)
+                    && ptrace_stop::trap_requested(&process);
                 if user.context().rax == (-(Errno::EINTR as i64)) as u64
                     && (!never_restarts(nr) || paused_for_tracer)
                 {
@@ -277,7 +279,7 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
             }
         }
     };
-    if process.group_exit_status().is_none() {
+    if process.group_exit_status().is_none() && ptrace_stop::is_traced_thread(&process, &thread) {
         ptrace_stop::exit_stop(&process, &thread, &mut user, &mut orig_rax, status);
     }
     if whole_group {
@@ -373,7 +375,9 @@ fn deliver_signals(
         }
         // A tracer sees every signal but SIGKILL before it is delivered, and may change or
         // suppress it; one the mask now blocks waits (Linux requeues it).
-        let (sig, action, info) = if sig != signal::SIGKILL && ptrace_stop::is_traced(process) {
+        let (sig, action, info) = if sig != signal::SIGKILL
+            && ptrace_stop::is_traced_thread(process, thread)
+        {
             let Some(info) = ptrace_stop::signal_stop(process, thread, user, orig_rax, info) else {
                 continue;
             };
@@ -449,10 +453,10 @@ fn deliver_signals(
             // No core file is written, so the status claims none (Linux writes none either
             // under the default RLIMIT_CORE of 0, and then reports no dump).
             DefaultAction::CoreDump => return Delivered::Exit(ExitStatus::Signaled(sig, false)),
-            DefaultAction::Stop if ptrace_stop::is_traced(process) => {
+            DefaultAction::Stop if ptrace_stop::is_traced_thread(process, thread) => {
                 ptrace_stop::group_stop(process, thread, user, orig_rax, sig);
             }
-            DefaultAction::Stop => stop(process, sig),
+            DefaultAction::Stop => stop(process, thread, sig),
             DefaultAction::Ignore | DefaultAction::Continue => continue,
         }
     };
@@ -472,7 +476,7 @@ fn deliver_signals(
 }
 
 /// Stops the process (job control) until SIGCONT or SIGKILL, telling the parent.
-fn stop(process: &Process, sig: u32) {
+fn stop(process: &Process, thread: &Thread, sig: u32) {
     process.mark_stopped(sig);
     if let Some(parent) = process.parent() {
         if parent.sig_action(signal::SIGCHLD).flags & signal::SA_NOCLDSTOP == 0 {
@@ -495,7 +499,9 @@ fn stop(process: &Process, sig: u32) {
         || {
             let killed = process.shared_pending() & (1 << (signal::SIGKILL - 1)) != 0;
             // A tracer attached meanwhile takes the stop over (`ptrace_stop::requested_trap`).
-            (!process.is_stopped() || killed || ptrace_stop::trap_requested(process)).then_some(())
+            let taken_over = ptrace_stop::is_traced_thread(process, thread)
+                && ptrace_stop::trap_requested(process);
+            (!process.is_stopped() || killed || taken_over).then_some(())
         },
         None,
     );

@@ -45,6 +45,12 @@ pub fn is_traced(process: &Process) -> bool {
     process.trace.is_traced()
 }
 
+/// Returns whether `thread` is the one that makes `process`'s stops: tracing is per
+/// process, and its main thread is the tracee (the others run on untraced).
+pub fn is_traced_thread(process: &Process, thread: &Thread) -> bool {
+    thread.tid() == process.pid() && is_traced(process)
+}
+
 /// Returns whether SIGKILL (or a group exit) is waiting for `thread` of `process`.
 fn killed(process: &Process, thread: &Thread) -> bool {
     let bit = 1u64 << (signal::SIGKILL - 1);
@@ -306,12 +312,16 @@ pub fn group_stop(
         outcome = event_stop(process, thread, user, orig_rax, Event::Stop, sig, None);
     }
     process.mark_continued_quietly();
+    if process.thread_count() > 1 {
+        // Its other threads sleep in the job-control stop until they see it end.
+        process.interrupt_sleep();
+    }
 }
 
 /// The stop PTRACE_INTERRUPT (or a seized new child, or attaching to a stopped process)
 /// asked for, if one did.
 pub fn requested_trap(process: &Process, thread: &Thread, user: &mut UserMode, orig_rax: &mut u64) {
-    if !is_traced(process) {
+    if !is_traced_thread(process, thread) {
         return;
     }
     {
@@ -352,7 +362,10 @@ pub fn requested_trap(process: &Process, thread: &Thread, user: &mut UserMode, o
 /// time left (nanosleep), as if on the way out, so that the call can sleep on. Returns
 /// false if there was none to take, or a signal is pending too (the call ends with EINTR).
 pub fn trap_in_sleep(process: &Process, thread: &Thread, user: &mut UserMode, nr: u64) -> bool {
-    if !trap_requested(process) || process.has_real_signal_for(Some(thread)) {
+    if !is_traced_thread(process, thread)
+        || !trap_requested(process)
+        || process.has_real_signal_for(Some(thread))
+    {
         return false;
     }
     let mut orig_rax = nr;
@@ -367,7 +380,7 @@ pub fn trap_requested(process: &Process) -> bool {
 
 /// The event a system call raised (fork, exec), reported as it returns.
 pub fn pending_event(process: &Process, thread: &Thread, user: &mut UserMode, orig_rax: &mut u64) {
-    if !is_traced(process) {
+    if !is_traced_thread(process, thread) {
         return;
     }
     let Some((event, message)) = process.trace.lock().pending_event.take() else { return };
