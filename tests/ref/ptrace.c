@@ -67,8 +67,12 @@ static long pt(long req, pid_t pid, long addr, long data) {
 
 /* Waits for `pid` and prints what happened, as Linux encodes it. Returns the status. */
 static int wait_show(const char *what, pid_t pid) {
-    int status = 0;
-    pid_t got = waitpid(pid, &status, __WALL);
+    int status = 0, flags = __WALL;
+    if (pid < 0) { /* -pid: that child, with WUNTRACED */
+        pid = -pid;
+        flags |= WUNTRACED;
+    }
+    pid_t got = waitpid(pid, &status, flags);
     if (got != pid) {
         printf("%s: waitpid %s\n", what, err(got));
         return -1;
@@ -362,6 +366,48 @@ static void signal_at_syscall_stop(void) {
     show_siginfo("then", pid, pid);
     pt(PTRACE_CONT, pid, 0, 0);
     wait_show("end", pid);
+}
+
+/* Detaching from a group stop leaves the process stopped until SIGCONT; a parent that is
+ * not the tracer hears of the group stop. */
+static void detach_in_group_stop(void) {
+    int fds[2];
+    pid_t pid = sleeper(fds);
+    pt(PTRACE_ATTACH, pid, 0, 0);
+    wait_show("attached", pid);
+    pt(PTRACE_CONT, pid, 0, SIGSTOP);
+    wait_show("group stop", pid);
+    long r = pt(PTRACE_DETACH, pid, 0, 0);
+    printf("DETACH in the group stop: %s\n", err(r));
+    usleep(100000);
+    char state[64];
+    status_tracer(pid, state, sizeof state);
+    printf("after DETACH: State %s\n", state);
+    kill(pid, SIGCONT);
+    usleep(100000);
+    status_tracer(pid, state, sizeof state);
+    printf("after SIGCONT: State %s\n", state);
+    write(fds[1], "\x25", 1);
+    wait_show("sleeper", pid);
+    close(fds[1]);
+
+    pid = sleeper(fds);
+    pid_t tracer = fork();
+    if (tracer == 0) {
+        int ok = pt(PTRACE_ATTACH, pid, 0, 0) == 0;
+        int st;
+        ok = ok && waitpid(pid, &st, 0) == pid && st == 0x137f;
+        ok = ok && pt(PTRACE_CONT, pid, 0, SIGSTOP) == 0;
+        ok = ok && waitpid(pid, &st, 0) == pid && st == 0x137f;
+        ok = ok && pt(PTRACE_DETACH, pid, 0, 0) == 0;
+        _exit(ok ? 0 : 1);
+    }
+    wait_show("its tracer, a sibling", tracer);
+    wait_show("sleeper, as its parent sees it (WUNTRACED)", -pid);
+    kill(pid, SIGCONT);
+    write(fds[1], "\x26", 1);
+    wait_show("sleeper", pid);
+    close(fds[1]);
 }
 
 static void events(void) {
@@ -680,6 +726,8 @@ int main(int argc, char **argv) {
     signal_at_syscall_stop();
     printf("== group stops\n");
     group_stops();
+    printf("== DETACH in a group stop\n");
+    detach_in_group_stop();
     printf("== fork, exec and exit events\n");
     events();
     printf("== vfork event\n");

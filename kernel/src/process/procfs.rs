@@ -288,6 +288,8 @@ fn state(p: &Process) -> (char, &'static str) {
         ('Z', "zombie")
     } else if super::ptrace::control::in_stop(p) {
         ('t', "tracing stop")
+    } else if p.is_stopped() {
+        ('T', "stopped")
     } else if registry::current().is_some_and(|c| c.pid() == p.pid()) {
         ('R', "running")
     } else {

@@ -454,7 +454,10 @@ fn deliver_signals(
             // under the default RLIMIT_CORE of 0, and then reports no dump).
             DefaultAction::CoreDump => return Delivered::Exit(ExitStatus::Signaled(sig, false)),
             DefaultAction::Stop if ptrace_stop::is_traced_thread(process, thread) => {
-                ptrace_stop::group_stop(process, thread, user, orig_rax, sig);
+                if ptrace_stop::group_stop(process, thread, user, orig_rax, sig) {
+                    // Let go in the stop: it stays stopped until SIGCONT, as on Linux.
+                    wait_while_stopped(process, thread);
+                }
             }
             DefaultAction::Stop => stop(process, thread, sig),
             DefaultAction::Ignore | DefaultAction::Continue => continue,
@@ -478,6 +481,13 @@ fn deliver_signals(
 /// Stops the process (job control) until SIGCONT or SIGKILL, telling the parent.
 fn stop(process: &Process, thread: &Thread, sig: u32) {
     process.mark_stopped(sig);
+    tell_parent_stopped(process, sig);
+    wait_while_stopped(process, thread);
+}
+
+/// Tells the parent that the process stopped by `sig`: SIGCHLD with CLD_STOPPED (unless it
+/// asked for none), and a wake-up for its wait.
+pub(super) fn tell_parent_stopped(process: &Process, sig: u32) {
     if let Some(parent) = process.parent() {
         if parent.sig_action(signal::SIGCHLD).flags & signal::SA_NOCLDSTOP == 0 {
             signal::send_info(
@@ -494,6 +504,11 @@ fn stop(process: &Process, thread: &Thread, sig: u32) {
         }
         parent.wake_child_waiters();
     }
+}
+
+/// Sleeps while the process is job-stopped: until SIGCONT, SIGKILL, or a tracer taking the
+/// stop over.
+fn wait_while_stopped(process: &Process, thread: &Thread) {
     // SIGCONT and SIGKILL wake the thread wherever it sleeps (`Process::interrupt_sleep`).
     crate::wait::until_signal_or_deadline(
         || {

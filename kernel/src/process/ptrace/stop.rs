@@ -279,15 +279,26 @@ pub fn signal_stop(
 
 /// A traced process's group stop (SIGSTOP and the like reached their default action): a
 /// stop the tracer hears of and ends. With PTRACE_LISTEN it stays stopped until SIGCONT,
-/// then stops again for the tracer (an event stop with SIGTRAP).
+/// then stops again for the tracer (an event stop with SIGTRAP). A parent that is not the
+/// tracer hears of the stop as of any other.
+///
+/// Returns true if the tracer let it go (detached, or exited) during the stop: it is then
+/// still stopped, until SIGCONT.
 pub fn group_stop(
     process: &Process,
     thread: &Thread,
     user: &mut UserMode,
     orig_rax: &mut u64,
     sig: u32,
-) {
-    process.mark_stopped_quietly(sig);
+) -> bool {
+    let parent = process.parent().map(|p| p.pid());
+    let tracer = process.trace.lock().tracer().map(|t| t.pid());
+    if parent.is_some() && parent != tracer {
+        process.mark_stopped(sig);
+        crate::process::run::tell_parent_stopped(process, sig);
+    } else {
+        process.mark_stopped_quietly(sig);
+    }
     let seized = process.trace.lock().seized;
     let mut outcome = if seized {
         event_stop(process, thread, user, orig_rax, Event::Stop, sig, None)
@@ -311,11 +322,15 @@ pub fn group_stop(
         let sig = if process.is_stopped() { sig } else { signal::SIGTRAP };
         outcome = event_stop(process, thread, user, orig_rax, Event::Stop, sig, None);
     }
+    if !is_traced(process) && process.is_stopped() && !killed(process, thread) {
+        return true;
+    }
     process.mark_continued_quietly();
     if process.thread_count() > 1 {
         // Its other threads sleep in the job-control stop until they see it end.
         process.interrupt_sleep();
     }
+    false
 }
 
 /// The stop PTRACE_INTERRUPT (or a seized new child, or attaching to a stopped process)
@@ -333,7 +348,13 @@ pub fn requested_trap(process: &Process, thread: &Thread, user: &mut UserMode, o
     }
     if let Some(sig) = process.stopped_by() {
         // Attached while job-stopped: the stop goes on as a group stop the tracer sees.
-        group_stop(process, thread, user, orig_rax, sig);
+        if group_stop(process, thread, user, orig_rax, sig) {
+            // Let go again: back to the job-control stop it was in.
+            crate::wait::until_signal_or_deadline(
+                || (!process.is_stopped() || killed(process, thread)).then_some(()),
+                None,
+            );
+        }
         return;
     }
     let mut outcome =
