@@ -297,6 +297,17 @@ static void signals(void) {
     pt(PTRACE_GETSIGINFO, pid, 0, (long)&si);
     printf("GETSIGINFO after SETSIGINFO: signo %d code %d pid %d\n", si.si_signo, si.si_code,
            si.si_pid);
+    uint64_t mask = 0;
+    r = pt(0x420a /* PTRACE_GETSIGMASK */, pid, 8, (long)&mask);
+    printf("GETSIGMASK %s: %#llx\n", err(r), (unsigned long long)mask);
+    r = pt(0x420a, pid, 4, (long)&mask);
+    printf("GETSIGMASK of 4 bytes: %s\n", err(r));
+    mask = ~0ull;
+    r = pt(0x420b /* PTRACE_SETSIGMASK */, pid, 8, (long)&mask);
+    pt(0x420a, pid, 8, (long)&mask);
+    printf("SETSIGMASK all %s: now %#llx\n", err(r), (unsigned long long)mask);
+    mask = 0;
+    pt(0x420b, pid, 8, (long)&mask);
     pt(PTRACE_CONT, pid, 0, SIGTERM);
     wait_show("SIGTERM injected", pid);
 }

@@ -38,6 +38,8 @@ const PTRACE_SETREGSET: u64 = 0x4205;
 const PTRACE_SEIZE: u64 = 0x4206;
 const PTRACE_INTERRUPT: u64 = 0x4207;
 const PTRACE_LISTEN: u64 = 0x4208;
+const PTRACE_GETSIGMASK: u64 = 0x420a;
+const PTRACE_SETSIGMASK: u64 = 0x420b;
 const PTRACE_GET_SYSCALL_INFO: u64 = 0x420e;
 
 /// Register sets for GETREGSET/SETREGSET.
@@ -175,6 +177,21 @@ pub fn sys_ptrace(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
                 return Err(Errno::EIO);
             }
             control::resume(&tracee, Resume { sig: 0, step: Step::Continue, listen: true });
+            Ok(0)
+        }
+        PTRACE_GETSIGMASK | PTRACE_SETSIGMASK => {
+            // addr is the size of the set: the kernel's sigset_t, 8 bytes.
+            if addr != 8 {
+                return Err(Errno::EINVAL);
+            }
+            let thread = crate::process::registry::thread_of(tracee.pid(), tracee.pid())
+                .ok_or(Errno::ESRCH)?;
+            if request == PTRACE_GETSIGMASK {
+                ctx.mem().write_u64(data, thread.blocked())?;
+            } else {
+                let mask = ctx.mem().read_u64(data)? & !signal::UNBLOCKABLE;
+                thread.set_blocked(mask);
+            }
             Ok(0)
         }
         PTRACE_GET_SYSCALL_INFO => {
