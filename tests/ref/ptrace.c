@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include "probe.h"
@@ -686,6 +687,60 @@ static void tracer_exit(int exitkill) {
     close(fds[1]);
 }
 
+static long vm_rw(int write, pid_t pid, const struct iovec *l, unsigned long ln,
+                  const struct iovec *r, unsigned long rn, unsigned long flags) {
+    errno = 0;
+    return syscall(write ? SYS_process_vm_writev : SYS_process_vm_readv, pid, l, ln, r, rn, flags);
+}
+
+static void process_vm(void) {
+    int fds[2];
+    pid_t pid = sleeper(fds);
+    uint64_t word = 0;
+    uint32_t halves[2] = {0, 0};
+    struct iovec l = {&word, 8}, r = {(void *)&magic, 8};
+    long n = vm_rw(0, pid, &l, 1, &r, 1, 0);
+    printf("process_vm_readv %s %ld: %#llx\n", err(n), n, (unsigned long long)word);
+    struct iovec l2[2] = {{&halves[0], 4}, {&halves[1], 4}};
+    n = vm_rw(0, pid, l2, 2, &r, 1, 0);
+    printf("into two halves %s %ld: %#x %#x\n", err(n), n, halves[0], halves[1]);
+    n = vm_rw(0, pid, &l, 1, &r, 1, 1);
+    printf("flags 1: %s\n", err(n));
+    n = vm_rw(0, 999999, &l, 1, &r, 1, 0);
+    printf("no such pid: %s\n", err(n));
+    struct iovec empty = {&word, 0};
+    n = vm_rw(0, 999999, &empty, 1, &r, 1, 0);
+    printf("nothing to copy, no such pid: %s %ld\n", err(n), n);
+    struct iovec r0 = {(void *)8, 8};
+    n = vm_rw(0, pid, &l, 1, &r0, 1, 0);
+    printf("remote address 8: %s\n", err(n));
+    uint64_t two[2] = {0, 0};
+    struct iovec l16 = {two, 16}, rpart[2] = {{(void *)&magic, 8}, {(void *)8, 8}};
+    n = vm_rw(0, pid, &l16, 1, rpart, 2, 0);
+    printf("then a bad remote element: %s %ld\n", err(n), n);
+    n = vm_rw(0, pid, &l, 1025, &r, 1, 0);
+    printf("1025 local elements: %s\n", err(n));
+    word = 0x99;
+    n = vm_rw(1, pid, &l, 1, &r, 1, 0);
+    word = 0;
+    vm_rw(0, pid, &l, 1, &r, 1, 0);
+    printf("process_vm_writev %s %ld: now %#llx, here still %#llx\n", err(n), n,
+           (unsigned long long)word, (unsigned long long)magic);
+    struct iovec rtext = {(void *)&process_vm, 8};
+    n = vm_rw(1, pid, &l, 1, &rtext, 1, 0);
+    printf("process_vm_writev to its text: %s\n", err(n));
+    pid_t nobody = fork();
+    if (nobody == 0) {
+        if (setgid(65534) || setuid(65534)) _exit(9);
+        long m = vm_rw(0, pid, &l, 1, &r, 1, 0);
+        _exit(m < 0 && errno == EPERM ? 0 : 1);
+    }
+    wait_show("as nobody, EPERM reading root's process (0: yes)", nobody);
+    write(fds[1], "\x27", 1);
+    wait_show("sleeper", pid);
+    close(fds[1]);
+}
+
 static void errors(void) {
     long r = pt(PTRACE_ATTACH, getpid(), 0, 0);
     printf("ATTACH self: %s\n", err(r));
@@ -756,6 +811,8 @@ int main(int argc, char **argv) {
     printf("== the tracer exits\n");
     tracer_exit(0);
     tracer_exit(1);
+    printf("== process_vm_readv and process_vm_writev\n");
+    process_vm();
     printf("== errors\n");
     errors();
     return probe_end();

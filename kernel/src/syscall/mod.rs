@@ -25,6 +25,7 @@ pub mod names;
 pub mod poll;
 pub mod prctl;
 pub mod process;
+pub mod process_vm;
 pub mod ptrace;
 pub mod record_lock;
 pub mod resources;

@@ -2,8 +2,8 @@
 
 use super::{
     Handler, dir, epoll, fd, file_io, file_meta, futex, identity, inotify, ipc, madvise, mlock, mm,
-    mount, mqueue, poll, prctl, process, ptrace, resources, sched, seccomp, signal, signalfd,
-    sigqueue, socket, splice, system, time, timer, utimes, xattr,
+    mount, mqueue, poll, prctl, process, process_vm, ptrace, resources, sched, seccomp, signal,
+    signalfd, sigqueue, socket, splice, system, time, timer, utimes, xattr,
 };
 
 /// One implemented syscall.
@@ -277,6 +277,8 @@ table! {
     305 clock_adjtime => time::sys_clock_adjtime,
     306 syncfs => file_io::sys_fsync,
     309 getcpu => system::sys_getcpu,
+    310 process_vm_readv => process_vm::sys_process_vm_readv,
+    311 process_vm_writev => process_vm::sys_process_vm_writev,
     316 renameat2 => dir::sys_renameat2,
     317 seccomp => seccomp::sys_seccomp,
     318 getrandom => system::sys_getrandom,

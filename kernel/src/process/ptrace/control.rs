@@ -73,7 +73,7 @@ pub fn trace_me(me: &Arc<Process>) -> SysResult<()> {
 /// Returns whether `tracer` may trace `target` (Linux's __ptrace_may_access, as
 /// PTRACE_MODE_ATTACH_REALCREDS): root may; others only a dumpable process whose user and
 /// group IDs are all the caller's real ones.
-fn may_access(tracer: &Process, target: &Process) -> bool {
+pub fn may_access(tracer: &Process, target: &Process) -> bool {
     let (me, them) = (tracer.creds(), target.creds());
     if me.euid == 0 {
         return true;

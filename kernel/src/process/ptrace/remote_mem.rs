@@ -1,9 +1,10 @@
 //! Reading and writing another process's memory (PEEKDATA, POKEDATA), through its frames
 //! rather than its page tables: its address space need not be the active one.
 //!
-//! As Linux's FOLL_FORCE, a write goes through write protection: a page the tracee may
-//! not write (its text, or a copy-on-write page shared with another process) is first
+//! As Linux's FOLL_FORCE, a ptrace write goes through write protection: a page the tracee
+//! may not write (its text, or a copy-on-write page shared with another process) is first
 //! replaced by a private copy, so that a breakpoint lands in the tracee alone.
+//! process_vm_writev writes only where the process itself could ([`write_page_as_owner`]).
 
 use ostd::mm::{PAGE_SIZE, PageAccess, PageFaultInfo, PageFlags, VmSpace};
 
@@ -61,5 +62,31 @@ pub fn write(space: &VmSpace, addr: u64, buf: &[u8]) -> SysResult<()> {
         }
         done += n;
     }
+    Ok(())
+}
+
+/// Copies `buf` (within one page) into `space` at `addr` as the owner's own write would:
+/// a copy-on-write page is copied first, a page it may not write is refused.
+///
+/// # Errors
+/// EFAULT if the page is not mapped writable (or cannot be faulted in).
+pub fn write_page_as_owner(space: &VmSpace, addr: u64, buf: &[u8]) -> SysResult<()> {
+    let (page, offset) = (addr & !(PAGE - 1), (addr % PAGE) as usize);
+    if offset + buf.len() > PAGE_SIZE {
+        return Err(Errno::EFAULT);
+    }
+    let writable = |space: &VmSpace| {
+        space.translate(page).is_some_and(|(_, flags)| flags.contains(PageFlags::WRITE))
+    };
+    if !writable(space) {
+        let present = space.translate(page).is_some();
+        let info = PageFaultInfo { addr: page, access: PageAccess::Write, present, user: true };
+        space.handle_page_fault(&info).map_err(|()| Errno::EFAULT)?;
+        if !writable(space) {
+            return Err(Errno::EFAULT);
+        }
+    }
+    let frame = space.clone_frame_at(page).ok_or(Errno::EFAULT)?;
+    frame.write_bytes(offset, buf);
     Ok(())
 }
