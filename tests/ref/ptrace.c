@@ -19,6 +19,9 @@
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -422,6 +425,59 @@ static void detach_in_group_stop(void) {
     close(fds[1]);
 }
 
+/* SECCOMP_RET_TRACE: the tracer that asked for PTRACE_O_TRACESECCOMP stops the call,
+ * reads the filter's data, and runs it as another call or skips it. */
+static void seccomp_trace(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sock_filter code[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE | 0x42),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {4, code};
+        pt(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGSTOP);
+        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) _exit(90);
+        long a = syscall(SYS_getppid);
+        long b = syscall(SYS_getppid);
+        long c = syscall(SYS_getppid);
+        printf("child: getppid as getpid %s, skipped %ld, untraced %s\n",
+               a == getpid() ? "is its pid" : "other", b, c == -1 && errno == ENOSYS ? "ENOSYS" : "other");
+        fflush(stdout);
+        _exit(0);
+    }
+    wait_show("raise(SIGSTOP)", pid);
+    pt(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESECCOMP | PTRACE_O_TRACESYSGOOD);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("seccomp stop", pid);
+    unsigned long msg = 0;
+    pt(PTRACE_GETEVENTMSG, pid, 0, (long)&msg);
+    struct {
+        struct syscall_info i;
+        uint32_t ret_data;
+    } si;
+    memset(&si, 0, sizeof si);
+    long size = pt(PTRACE_GET_SYSCALL_INFO, pid, sizeof si, (long)&si);
+    struct user_regs_struct regs;
+    pt(PTRACE_GETREGS, pid, 0, (long)&regs);
+    printf("message %#lx; syscall info size %ld op %d nr %lld data %#x; rax %lld orig_rax %lld\n",
+           msg, size, si.i.op, (long long)si.i.entry.nr, *(uint32_t *)((char *)&si + 80),
+           (long long)regs.rax, (long long)regs.orig_rax);
+    regs.orig_rax = SYS_getpid;
+    pt(PTRACE_SETREGS, pid, 0, (long)&regs);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("seccomp stop again", pid);
+    pt(PTRACE_GETREGS, pid, 0, (long)&regs);
+    regs.orig_rax = -1;
+    regs.rax = 777;
+    pt(PTRACE_SETREGS, pid, 0, (long)&regs);
+    pt(PTRACE_SETOPTIONS, pid, 0, 0);
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("seccomp tracee", pid);
+}
+
 static void events(void) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -794,6 +850,8 @@ int main(int argc, char **argv) {
     group_stops();
     printf("== DETACH in a group stop\n");
     detach_in_group_stop();
+    printf("== SECCOMP_RET_TRACE\n");
+    seccomp_trace();
     printf("== fork, exec and exit events\n");
     events();
     printf("== vfork event\n");

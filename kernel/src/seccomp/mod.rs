@@ -144,9 +144,12 @@ impl Call {
 pub enum Verdict {
     /// It runs (ALLOW, LOG).
     Allow,
-    /// It fails with this errno without running (ERRNO; TRACE and USER_NOTIF with no
-    /// tracer or listener: ENOSYS).
+    /// It fails with this errno without running (ERRNO; USER_NOTIF with no listener:
+    /// ENOSYS).
     Fail(u32),
+    /// The tracer decides (TRACE, with this data for PTRACE_GETEVENTMSG); without one that
+    /// asked for PTRACE_O_TRACESECCOMP it fails with ENOSYS.
+    Trace(u32),
     /// It does not run; SIGSYS is forced on the thread with this reason in si_errno.
     Trap(u32),
     /// The thread dies of SIGSYS (the process, if it is the last thread).
@@ -186,7 +189,8 @@ pub fn check(state: &State, call: &Call) -> Verdict {
                 }
                 RET_ERRNO => Verdict::Fail(data.min(MAX_ERRNO)),
                 RET_TRAP => Verdict::Trap(data),
-                RET_TRACE | RET_USER_NOTIF => Verdict::Fail(Errno::ENOSYS as u32),
+                RET_TRACE => Verdict::Trace(data),
+                RET_USER_NOTIF => Verdict::Fail(Errno::ENOSYS as u32),
                 RET_KILL_PROCESS => Verdict::KillProcess,
                 // KILL_THREAD, and any action Linux does not know.
                 _ => Verdict::KillThread,

@@ -195,7 +195,7 @@ pub fn sys_ptrace(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             Ok(0)
         }
         PTRACE_GET_SYSCALL_INFO => {
-            let info = control::with_stop(&tracee, |s, _| syscall_info(s))?;
+            let info = control::with_stop(&tracee, |s, t| syscall_info(s, t.message))?;
             let len = (addr as usize).min(info.1);
             ctx.mem().write(data, &info.0[..len])?;
             Ok(info.1 as u64)
@@ -251,10 +251,11 @@ fn regset(
 
 /// Builds `struct ptrace_syscall_info` for the stop; returns it with the length Linux
 /// reports (the part that means something for this kind of stop).
-fn syscall_info(stop: &Stop) -> ([u8; 88], usize) {
+fn syscall_info(stop: &Stop, message: u64) -> ([u8; 88], usize) {
     const OP_NONE: u8 = 0;
     const OP_ENTRY: u8 = 1;
     const OP_EXIT: u8 = 2;
+    const OP_SECCOMP: u8 = 3;
     let mut b = [0u8; 88];
     b[4..8].copy_from_slice(&AUDIT_ARCH_X86_64.to_le_bytes());
     b[8..16].copy_from_slice(&stop.regs.rip.to_le_bytes());
@@ -269,6 +270,15 @@ fn syscall_info(stop: &Stop) -> ([u8; 88], usize) {
                 b[32 + i * 8..40 + i * 8].copy_from_slice(&arg.to_le_bytes());
             }
             (b, 80)
+        }
+        SyscallStop::Seccomp => {
+            b[0] = OP_SECCOMP;
+            b[24..32].copy_from_slice(&stop.orig_rax.to_le_bytes());
+            for (i, arg) in stop.regs.syscall_args().iter().enumerate() {
+                b[32 + i * 8..40 + i * 8].copy_from_slice(&arg.to_le_bytes());
+            }
+            b[80..84].copy_from_slice(&(message as u32).to_le_bytes());
+            (b, 84)
         }
         SyscallStop::Exit if sysgood => {
             b[0] = OP_EXIT;

@@ -154,6 +154,27 @@ pub fn judge(
             user.context_mut().set_syscall_return((-i64::from(errno)) as u64);
             Some(AfterSyscall::Return)
         }
+        Verdict::Trace(data) => {
+            // The tracer may let the call run, change it (checked again by the filters) or
+            // skip it (number -1, rax as it left it).
+            let Some(nr) = crate::process::ptrace::stop::seccomp_stop(process, thread, user, data)
+            else {
+                return Some(AfterSyscall::Return);
+            };
+            let again = Call {
+                nr: nr as i32,
+                arch: call.arch,
+                instruction_pointer: call.instruction_pointer,
+                args: user.context().syscall_args(),
+            };
+            match seccomp::check(&state, &again) {
+                Verdict::Allow => {
+                    user.context_mut().rax = nr;
+                    None
+                }
+                _ => Some(AfterSyscall::Return),
+            }
+        }
         Verdict::Trap(reason) => {
             // The call does not run; rax keeps its number (Linux's syscall_rollback).
             let info = SigInfo {

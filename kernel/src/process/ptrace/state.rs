@@ -58,6 +58,8 @@ pub enum Event {
     Exec = 4,
     /// The tracee is about to exit.
     Exit = 6,
+    /// A seccomp filter returned SECCOMP_RET_TRACE.
+    Seccomp = 7,
     /// PTRACE_INTERRUPT, a seized tracee's group stop, or a seized new child.
     Stop = 128,
 }
@@ -71,6 +73,8 @@ pub enum SyscallStop {
     Entry,
     /// After it ran.
     Exit,
+    /// A seccomp filter's SECCOMP_RET_TRACE, before the call runs.
+    Seccomp,
 }
 
 /// How the tracer let the tracee go on.

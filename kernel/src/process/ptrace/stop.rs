@@ -218,6 +218,37 @@ pub fn syscall_stop(
     }
 }
 
+/// The stop for a seccomp filter's SECCOMP_RET_TRACE with `data` (the event message).
+/// Returns the syscall number to run, as the tracer left it; `None` if the call does not
+/// run: it was skipped (-1), SIGKILL came, or no tracer asked for the event (ENOSYS then,
+/// as Linux answers).
+pub fn seccomp_stop(
+    process: &Process,
+    thread: &Thread,
+    user: &mut UserMode,
+    data: u32,
+) -> Option<u64> {
+    let enosys = (-(crate::error::Errno::ENOSYS as i64)) as u64;
+    let nr = user.context().syscall_number();
+    user.context_mut().rax = enosys;
+    if !is_traced_thread(process, thread) || !has_option(process, state::O_TRACESECCOMP) {
+        return None;
+    }
+    let code = signal::SIGTRAP | (Event::Seccomp as u32) << 8;
+    let kind = StopKind {
+        code,
+        siginfo: Some(trap_info(process, code)),
+        message: Some(u64::from(data)),
+        syscall: SyscallStop::Seccomp,
+    };
+    let mut orig_rax = nr;
+    match stop(process, thread, user, &mut orig_rax, kind) {
+        Outcome::Killed => None,
+        _ if orig_rax == u64::MAX => None,
+        _ => Some(orig_rax),
+    }
+}
+
 /// Stops for `event` with `message`; `sig` is SIGTRAP, or for a group stop's event stop
 /// the stopping signal.
 pub fn event_stop(
