@@ -167,10 +167,15 @@ pub fn judge(
                 instruction_pointer: call.instruction_pointer,
                 args: user.context().syscall_args(),
             };
+            // Linux's recheck_after_trace: TRACE again lets it run (no second stop).
             match seccomp::check(&state, &again) {
-                Verdict::Allow => {
+                Verdict::Allow | Verdict::Trace(_) => {
                     user.context_mut().rax = nr;
                     None
+                }
+                Verdict::Fail(errno) => {
+                    user.context_mut().set_syscall_return((-i64::from(errno)) as u64);
+                    Some(AfterSyscall::Return)
                 }
                 _ => Some(AfterSyscall::Return),
             }
