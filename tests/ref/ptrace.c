@@ -521,6 +521,12 @@ static void events(void) {
     printf("exec event message is %s\n", (pid_t)msg == pid ? "its pid" : "other");
     show_siginfo("exec event", pid, pid);
     pt(PTRACE_CONT, pid, 0, 0);
+    /* waitid reports a ptrace stop even without WSTOPPED, with the whole code. */
+    siginfo_t wi;
+    memset(&wi, 0, sizeof wi);
+    long wr = waitid(P_PID, pid, &wi, WEXITED | WNOWAIT | __WALL);
+    printf("waitid WEXITED|WNOWAIT: %s, si_code %d si_status %#x pid is %s\n", err(wr), wi.si_code,
+           wi.si_status, wi.si_pid == pid ? "tracee" : "other");
     wait_show("exit event", pid);
     pt(PTRACE_GETEVENTMSG, pid, 0, (long)&msg);
     printf("exit event message %#lx\n", msg);
