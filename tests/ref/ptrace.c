@@ -832,6 +832,14 @@ static void errors(void) {
     waitpid(nobody, &st, 0);
     printf("as nobody, EPERM attaching to root's process, init, root's child: %#x\n",
            WEXITSTATUS(st));
+    pid_t zombie = fork();
+    if (zombie == 0) _exit(0);
+    usleep(100000);
+    r = pt(PTRACE_ATTACH, zombie, 0, 0);
+    printf("ATTACH a zombie: %s\n", err(r));
+    r = pt(PTRACE_SEIZE, zombie, 0, 0);
+    printf("SEIZE a zombie: %s\n", err(r));
+    wait_show("zombie", zombie);
     r = pt(PTRACE_ATTACH, pid, 0, 0);
     printf("ATTACH %s\n", err(r));
     wait_show("attached", pid);
