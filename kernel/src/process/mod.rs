@@ -1,4 +1,5 @@
-//! Processes: identity, memory, files, signals, and the lifecycle (fork, exec, exit, wait).
+//! Processes: identity, memory, files, signals, the lifecycle (fork, exec, exit, wait), and
+//! tracing ([`ptrace`]).
 //!
 //! Each process runs on one ostd task (threads come with `clone(CLONE_THREAD)` later), in
 //! the loop of [`run`]: enter user mode, handle what comes back, repeat.
