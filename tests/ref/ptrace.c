@@ -478,6 +478,52 @@ static void seccomp_trace(void) {
     wait_show("seccomp tracee", pid);
 }
 
+/* PTRACE_PEEKSIGINFO: the tracee's queued signals, without taking them. */
+static void peek_siginfo(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, 40);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        union sigval v1 = {.sival_int = 101}, v2 = {.sival_int = 102};
+        sigqueue(getpid(), 40, v1);
+        sigqueue(getpid(), 40, v2);
+        pt(PTRACE_TRACEME, 0, 0, 0);
+        raise(SIGUSR1);
+        _exit(0);
+    }
+    wait_show("raise(SIGUSR1)", pid);
+    struct { uint64_t off; uint32_t flags; int32_t nr; } args = {0, 1, 8};
+    siginfo_t infos[8];
+    memset(infos, 0, sizeof infos);
+    long n = pt(0x4209 /* PTRACE_PEEKSIGINFO */, pid, (long)&args, (long)infos);
+    printf("PEEKSIGINFO shared: %ld", n);
+    for (long i = 0; i < n && i < 8; i++)
+        printf(" [signo %d code %d value %d]", infos[i].si_signo, infos[i].si_code,
+               infos[i].si_value.sival_int);
+    printf("\n");
+    args.off = 1;
+    n = pt(0x4209, pid, (long)&args, (long)infos);
+    printf("from index 1: %ld, value %d\n", n, infos[0].si_value.sival_int);
+    args.off = 5;
+    n = pt(0x4209, pid, (long)&args, (long)infos);
+    printf("from index 5: %ld\n", n);
+    args.off = 0;
+    args.flags = 0;
+    n = pt(0x4209, pid, (long)&args, (long)infos);
+    printf("the thread's own: %ld\n", n);
+    args.flags = 2;
+    n = pt(0x4209, pid, (long)&args, (long)infos);
+    printf("flags 2: %s\n", err(n));
+    args.flags = 1;
+    args.nr = -1;
+    n = pt(0x4209, pid, (long)&args, (long)infos);
+    printf("nr -1: %s\n", err(n));
+    pt(PTRACE_CONT, pid, 0, 0);
+    wait_show("end", pid);
+}
+
 static void events(void) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -864,6 +910,8 @@ int main(int argc, char **argv) {
     group_stops();
     printf("== DETACH in a group stop\n");
     detach_in_group_stop();
+    printf("== PEEKSIGINFO\n");
+    peek_siginfo();
     printf("== SECCOMP_RET_TRACE\n");
     seccomp_trace();
     printf("== fork, exec and exit events\n");

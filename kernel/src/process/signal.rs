@@ -151,6 +151,11 @@ impl SigQueue {
         self.pending
     }
 
+    /// Returns the queued instances with their details, oldest first (PTRACE_PEEKSIGINFO).
+    pub fn queued(&self) -> impl Iterator<Item = &SigInfo> {
+        self.queued.iter()
+    }
+
     /// Makes `info.signo` pending, as Linux's `__send_signal_locked` does.
     pub fn add(&mut self, info: SigInfo) -> Queued {
         let bit = 1u64 << (info.signo - 1);

@@ -38,6 +38,7 @@ const PTRACE_SETREGSET: u64 = 0x4205;
 const PTRACE_SEIZE: u64 = 0x4206;
 const PTRACE_INTERRUPT: u64 = 0x4207;
 const PTRACE_LISTEN: u64 = 0x4208;
+const PTRACE_PEEKSIGINFO: u64 = 0x4209;
 const PTRACE_GETSIGMASK: u64 = 0x420a;
 const PTRACE_SETSIGMASK: u64 = 0x420b;
 const PTRACE_GET_SYSCALL_INFO: u64 = 0x420e;
@@ -179,6 +180,7 @@ pub fn sys_ptrace(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             control::resume(&tracee, Resume { sig: 0, step: Step::Continue, listen: true });
             Ok(0)
         }
+        PTRACE_PEEKSIGINFO => peek_siginfo(ctx, &tracee, addr, data),
         PTRACE_GETSIGMASK | PTRACE_SETSIGMASK => {
             // addr is the size of the set: the kernel's sigset_t, 8 bytes.
             if addr != 8 {
@@ -202,6 +204,43 @@ pub fn sys_ptrace(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         _ => Err(Errno::EIO),
     }
+}
+
+/// PTRACE_PEEKSIGINFO: copies queued siginfos (the thread's own, or with
+/// PTRACE_PEEKSIGINFO_SHARED the process's) from index `off` on, at most `nr` of them, and
+/// returns how many it copied.
+fn peek_siginfo(
+    ctx: &mut SyscallCtx,
+    tracee: &crate::process::Process,
+    args: u64,
+    out: u64,
+) -> SysResult<u64> {
+    const SHARED: u32 = 1;
+    let mem = ctx.mem();
+    let mut raw = [0u8; 16];
+    mem.read(args, &mut raw)?;
+    let off = u64::from_le_bytes(raw[0..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let flags = u32::from_le_bytes(raw[8..12].try_into().map_err(|_| Errno::EFAULT)?);
+    let nr = i32::from_le_bytes(raw[12..16].try_into().map_err(|_| Errno::EFAULT)?);
+    if flags & !SHARED != 0 || nr < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let infos: alloc::vec::Vec<SigInfo> = if flags & SHARED != 0 {
+        tracee.with_signals(|s| s.shared.queued().copied().collect())
+    } else {
+        let thread =
+            crate::process::registry::thread_of(tracee.pid(), tracee.pid()).ok_or(Errno::ESRCH)?;
+        thread.with_signals(|t| t.private.queued().copied().collect())
+    };
+    let mut copied = 0u64;
+    for info in infos.iter().skip(off.min(usize::MAX as u64) as usize).take(nr as usize) {
+        let at = out.checked_add(copied * 128).ok_or(Errno::EFAULT)?;
+        if let Err(e) = mem.write(at, &info.to_bytes()) {
+            return if copied == 0 { Err(e) } else { Ok(copied) };
+        }
+        copied += 1;
+    }
+    Ok(copied)
 }
 
 /// GETREGSET and SETREGSET: NT_PRSTATUS (the registers) and NT_PRFPREG (the FXSAVE area),
