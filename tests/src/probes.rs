@@ -213,6 +213,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "clone probe (clone3's struct and argument checks, exit signals with __WALL and \
+             __WCLONE, CLONE_PIDFD, CLONE_PARENT, CLONE_VFORK's wait, CLONE_CLEAR_SIGHAND, \
+             set_tid, refusals) matches Linux 6.1",
+        script: "tests/ref/clone.sh",
+        c_sources: &["tests/ref/clone.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "signalfd probe (signalfd/signalfd4, queued real-time signals, rt_sigqueueinfo and \
              rt_tgsigqueueinfo: errors, records, blocking reads, poll/epoll, fork, permissions) \
              matches Linux 6.1",

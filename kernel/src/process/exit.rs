@@ -17,6 +17,7 @@ impl Process {
             return;
         }
         super::ptrace::control::tracer_exited(self);
+        self.release_vfork_parent();
         self.vm().clear();
         let files = core::mem::take(&mut *self.files.lock());
         drop(files);
@@ -29,6 +30,9 @@ impl Process {
         if let Some(reaper) = self.reaper_for_orphans() {
             for child in orphans {
                 *child.parent.lock() = Arc::downgrade(&reaper);
+                // An adopted child signals its new parent with SIGCHLD, whatever clone
+                // chose (Linux's reparent_leader).
+                child.set_exit_signal(signal::SIGCHLD);
                 let death_signal = child.attrs.lock().parent_death_signal;
                 if death_signal != 0 {
                     signal::send_info(
@@ -88,15 +92,13 @@ impl Process {
             ExitStatus::Signaled(s, true) => (3, s as i32),
         };
         let uid = self.creds.lock().ruid;
-        let info = sigframe::SigInfo {
-            signo: signal::SIGCHLD,
-            code,
-            pid: self.pid,
-            uid,
-            status,
-            ..Default::default()
-        };
-        signal::send_info(parent, info);
+        // The child's exit signal: SIGCHLD, clone's choice, or none at all (0).
+        let signo = self.exit_signal();
+        if signo != 0 {
+            let info =
+                sigframe::SigInfo { signo, code, pid: self.pid, uid, status, ..Default::default() };
+            signal::send_info(parent, info);
+        }
         parent.child_wq.wake_all();
     }
 }

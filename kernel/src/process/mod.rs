@@ -25,6 +25,7 @@ pub mod signal;
 pub mod signalfd;
 mod thread;
 pub mod uts;
+pub mod vfork;
 pub mod vm;
 
 use alloc::string::String;
@@ -146,6 +147,11 @@ pub struct Process {
     limits: SpinLock<limits::Limits>,
     /// ptrace: its tracer and stop as a tracee, its tracees as a tracer.
     trace: ptrace::TraceCell,
+    /// The signal its parent gets when it ends (clone's exit signal; SIGCHLD for fork, 0
+    /// for none). A child with another is a "clone child" for wait's __WCLONE.
+    exit_signal: core::sync::atomic::AtomicU32,
+    /// A vfork parent sleeping until this child executes a program or ends.
+    vfork_parent: SpinLock<Option<Arc<vfork::VforkDone>>>,
 }
 
 /// Where a process is in the stop/continue cycle, and what its parent still has to hear.
@@ -207,6 +213,8 @@ impl Process {
             children_cpu: SpinLock::new(ostd::task::CpuTime::default()),
             cpu_timers: SpinLock::new([None, None]),
             trace: ptrace::TraceCell::default(),
+            exit_signal: core::sync::atomic::AtomicU32::new(signal::SIGCHLD),
+            vfork_parent: SpinLock::new(None),
         })
     }
 

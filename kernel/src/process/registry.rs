@@ -86,6 +86,24 @@ pub fn alloc_pid() -> Option<Pid> {
     None
 }
 
+/// pid_max: PIDs are below it.
+pub fn pid_max() -> Pid {
+    PID_MAX.get() as Pid
+}
+
+/// Takes `pid` for a new process (clone3's set_tid): EEXIST if a process or thread has it,
+/// EAGAIN past threads-max.
+pub fn claim_pid(pid: Pid) -> SysResult<Pid> {
+    let t = TABLE.lock();
+    if t.processes.len() + t.tids.len() >= threads_max() {
+        return Err(Errno::EAGAIN);
+    }
+    if t.processes.contains_key(&pid) || t.tids.contains(&pid) {
+        return Err(Errno::EEXIST);
+    }
+    Ok(pid)
+}
+
 /// Adds a process.
 pub fn insert(p: Arc<Process>) {
     TABLE.lock().processes.insert(p.pid(), p);

@@ -4,6 +4,7 @@
 //! boot prints how many there are. An unknown number returns `ENOSYS` and is logged once
 //! with its Linux name.
 
+pub mod clone;
 pub mod decode;
 pub mod dir;
 pub mod epoll;

@@ -1,5 +1,6 @@
-//! Process lifecycle syscalls: fork/clone, execve, exit, wait, pids, process groups and
-//! sessions, pidfd_open, arch_prctl. Signals are `signal.rs`, IDs `identity.rs`.
+//! Process lifecycle syscalls: execve, exit, wait, pids, process groups and sessions,
+//! pidfd_open, arch_prctl. fork and clone are `clone.rs`, signals `signal.rs`, IDs
+//! `identity.rs`.
 
 use alloc::sync::Arc;
 
@@ -11,159 +12,7 @@ use crate::error::{Errno, SysResult};
 use crate::fs::NodeKind;
 use crate::fs::path;
 use crate::process::signal;
-use crate::process::{ExitStatus, JobChange, Process, exec, ptrace, registry, run};
-
-const CLONE_VM: u64 = 0x100;
-const CLONE_FS: u64 = 0x200;
-const CLONE_FILES: u64 = 0x400;
-const CLONE_SIGHAND: u64 = 0x800;
-const CLONE_VFORK: u64 = 0x4000;
-const CLONE_THREAD: u64 = 0x10000;
-const CLONE_SETTLS: u64 = 0x80000;
-const CLONE_PARENT_SETTID: u64 = 0x100000;
-const CLONE_CHILD_CLEARTID: u64 = 0x200000;
-const CLONE_CHILD_SETTID: u64 = 0x1000000;
-
-/// Starts a new thread in the caller's process (clone with CLONE_THREAD).
-fn spawn_thread(
-    ctx: &mut SyscallCtx,
-    flags: u64,
-    stack: u64,
-    parent_tid: u64,
-    child_tid: u64,
-    tls: u64,
-) -> SysResult<u64> {
-    const REQUIRED: u64 = CLONE_VM | CLONE_SIGHAND;
-    if flags & REQUIRED != REQUIRED {
-        return Err(Errno::EINVAL);
-    }
-    if flags & (CLONE_FS | CLONE_FILES) != CLONE_FS | CLONE_FILES {
-        // Threads with private fd tables or cwd are not modelled.
-        return Err(Errno::EINVAL);
-    }
-    if !crate::process::limits::may_create_task(ctx.process) {
-        return Err(Errno::EAGAIN);
-    }
-    let tid = registry::alloc_tid().ok_or(Errno::EAGAIN)?;
-    let thread = crate::process::Thread::new(tid);
-    // A new thread starts with its creator's mask, no alternate stack, and its creator's
-    // seccomp filters.
-    thread.set_blocked(ctx.thread.blocked());
-    thread.set_seccomp(ctx.thread.seccomp());
-    let mem = ctx.mem();
-    if flags & CLONE_PARENT_SETTID != 0 {
-        mem.write_u32(parent_tid, tid as u32)?;
-    }
-    if flags & CLONE_CHILD_SETTID != 0 {
-        mem.write_u32(child_tid, tid as u32)?;
-    }
-    if flags & CLONE_CHILD_CLEARTID != 0 {
-        thread.set_clear_child_tid(child_tid);
-    }
-    let mut regs: UserContext = ctx.user.context().clone();
-    regs.rax = 0;
-    if stack != 0 {
-        regs.rsp = stack;
-    }
-    if flags & CLONE_SETTLS != 0 {
-        regs.fs_base = tls;
-    }
-    ctx.process.add_thread();
-    registry::add_starting_thread(ctx.process, &thread);
-    run::spawn(ctx.process.clone(), thread, regs);
-    Ok(tid as u64)
-}
-
-fn fork(
-    ctx: &mut SyscallCtx,
-    flags: u64,
-    stack: u64,
-    parent_tid: u64,
-    child_tid: u64,
-    tls: u64,
-) -> SysResult<u64> {
-    if flags & CLONE_THREAD != 0 {
-        return spawn_thread(ctx, flags, stack, parent_tid, child_tid, tls);
-    }
-    if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
-        return Err(Errno::EINVAL);
-    }
-    if flags & (CLONE_SIGHAND | CLONE_FS | CLONE_FILES) != 0
-        || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0)
-    {
-        // Processes that share memory or tables without being threads are not modelled;
-        // CLONE_VM|CLONE_VFORK (posix_spawn) gets a copy-on-write child, which it cannot tell
-        // apart.
-        return Err(Errno::ENOSYS);
-    }
-    let parent = ctx.process;
-    if !crate::process::limits::may_create_task(parent) {
-        return Err(Errno::EAGAIN);
-    }
-    let pid = registry::alloc_pid().ok_or(Errno::EAGAIN)?;
-    let vm = parent.vm().fork()?;
-    let child = parent.fork_child(pid, vm);
-    let child_thread = crate::process::Thread::forked(pid, ctx.thread);
-    if flags & CLONE_CHILD_CLEARTID != 0 {
-        child_thread.set_clear_child_tid(child_tid);
-    }
-    if flags & CLONE_PARENT_SETTID != 0 {
-        ctx.mem().write_u32(parent_tid, pid as u32)?;
-    }
-    let mut regs: UserContext = ctx.user.context().clone();
-    regs.rax = 0;
-    if stack != 0 {
-        regs.rsp = stack;
-    }
-    if flags & CLONE_SETTLS != 0 {
-        regs.fs_base = tls;
-    }
-    if flags & CLONE_CHILD_SETTID != 0 {
-        // The child's memory is a copy-on-write twin: write its TID there through its own
-        // address space before it runs.
-        // Not preemptible meanwhile: switching back in restores the task's own space (the
-        // parent's), and the write would then fail (EFAULT from fork, seen with bash).
-        let mem = crate::user_mem::UserMem::new(child.vm().space().clone());
-        let space = child.vm().space().clone();
-        let result = {
-            let _stay = ostd::task::preempt_disabled();
-            space.activate();
-            let result = mem.write_u32(child_tid, pid as u32);
-            ctx.user.vm_space().activate();
-            result
-        };
-        result?;
-    }
-    parent.add_child(child.clone());
-    registry::insert(child.clone());
-    let event = if flags & CLONE_VFORK != 0 {
-        ptrace::Event::Vfork
-    } else if flags & 0xff != u64::from(signal::SIGCHLD) {
-        ptrace::Event::Clone
-    } else {
-        ptrace::Event::Fork
-    };
-    ptrace::control::on_fork(parent, &child, event);
-    run::spawn(child, child_thread, regs);
-    Ok(pid as u64)
-}
-
-/// fork(2).
-pub fn sys_fork(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    fork(ctx, u64::from(signal::SIGCHLD), 0, 0, 0, 0)
-}
-
-/// vfork(2): a fork whose child has its own copy-on-write memory (allowed by POSIX).
-/// A tracer that asked for PTRACE_O_TRACEVFORK hears of it as a vfork.
-pub fn sys_vfork(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    fork(ctx, CLONE_VM | CLONE_VFORK | u64::from(signal::SIGCHLD), 0, 0, 0, 0)
-}
-
-/// clone(2): process-style clones; thread flags return ENOSYS for now.
-pub fn sys_clone(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    // x86-64 argument order: flags, stack, parent_tid, child_tid, tls.
-    fork(ctx, a[0], a[1], a[2], a[3], a[4])
-}
+use crate::process::{ExitStatus, JobChange, Process, exec, ptrace, registry};
 
 /// execve(2).
 pub fn sys_execve(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
@@ -245,8 +94,9 @@ fn exec_node(
         }
     };
     // The point of no return: the old image is gone from here on. Robust locks held in it
-    // are released first, as Linux's exec_mm_release does.
+    // are released first, as Linux's exec_mm_release does, and a vfork parent goes on.
     let process = ctx.process;
+    process.release_vfork_parent();
     let robust = ctx.thread.robust_list();
     if robust != 0 {
         let space = ctx.user.vm_space().clone();
@@ -288,7 +138,7 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const WUNTRACED: u64 = 2;
     const WCONTINUED: u64 = 8;
     const VALID: u64 = 1 | 2 | 8 | 0x2000_0000 | 0x4000_0000 | 0x8000_0000;
-    let (pid, status_addr, options, rusage) = (a[0] as i32, a[1], a[2], a[3]);
+    let (pid, status_addr, options, rusage) = (a[0] as i32, a[1], u64::from(a[2] as u32), a[3]);
     if options & !VALID != 0 || pid == i32::MIN {
         return Err(Errno::EINVAL);
     }
@@ -301,7 +151,7 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     };
     let found = me.wait_for_children(|| {
         let children: alloc::vec::Vec<_> =
-            waitable(me).into_iter().filter(|c| matches(c)).collect();
+            waitable(me, options).into_iter().filter(|c| matches(c)).collect();
         if children.is_empty() {
             return Some(Err(Errno::ECHILD));
         }
@@ -348,9 +198,19 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 /// The processes `me` may wait for: its children and its tracees.
-fn waitable(me: &Arc<Process>) -> alloc::vec::Vec<Arc<Process>> {
-    let mut all = me.children();
-    for tracee in ptrace::control::tracees(me) {
+fn waitable(me: &Arc<Process>, options: u64) -> alloc::vec::Vec<Arc<Process>> {
+    const WCLONE: u64 = 0x8000_0000;
+    const WALL: u64 = 0x4000_0000;
+    let tracees = ptrace::control::tracees(me);
+    // Linux's eligible_child: every child with __WALL, a tracee always; else a child whose
+    // exit signal is SIGCHLD, or with __WCLONE one whose signal is another ("clone child").
+    let eligible = |c: &Arc<Process>| {
+        options & WALL != 0
+            || tracees.iter().any(|t| t.pid() == c.pid())
+            || (c.exit_signal() != signal::SIGCHLD) == (options & WCLONE != 0)
+    };
+    let mut all: alloc::vec::Vec<_> = me.children().into_iter().filter(|c| eligible(c)).collect();
+    for tracee in tracees {
         if !all.iter().any(|c| c.pid() == tracee.pid()) {
             all.push(tracee);
         }
@@ -513,7 +373,7 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const WEXITED: u64 = 4;
     const WCONTINUED: u64 = 8;
     const WNOWAIT: u64 = 0x0100_0000;
-    let (idtype, id, infop, options) = (a[0], a[1] as i32, a[2], a[3]);
+    let (idtype, id, infop, options) = (a[0], a[1] as i32, a[2], u64::from(a[3] as u32));
     if options & !(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | 0xe000_0000) != 0
         || options & (WEXITED | WSTOPPED | WCONTINUED) == 0
     {
@@ -541,7 +401,7 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     // (child, si_code, si_status)
     let found = me.wait_for_children(|| {
         let children: alloc::vec::Vec<_> =
-            waitable(me).into_iter().filter(|c| matches(c)).collect();
+            waitable(me, options).into_iter().filter(|c| matches(c)).collect();
         if children.is_empty() {
             return Some(Err(Errno::ECHILD));
         }

@@ -1,9 +1,9 @@
 //! The syscall table: every implemented syscall, by number, in one place.
 
 use super::{
-    Handler, dir, epoll, fd, file_io, file_meta, futex, identity, inotify, ipc, madvise, mlock, mm,
-    mount, mqueue, poll, prctl, process, process_vm, ptrace, resources, sched, seccomp, signal,
-    signalfd, sigqueue, socket, splice, system, time, timer, utimes, xattr,
+    Handler, clone, dir, epoll, fd, file_io, file_meta, futex, identity, inotify, ipc, madvise,
+    mlock, mm, mount, mqueue, poll, prctl, process, process_vm, ptrace, resources, sched, seccomp,
+    signal, signalfd, sigqueue, socket, splice, system, time, timer, utimes, xattr,
 };
 
 /// One implemented syscall.
@@ -81,9 +81,9 @@ table! {
     53 socketpair => socket::sys_socketpair,
     54 setsockopt => socket::sys_setsockopt,
     55 getsockopt => socket::sys_getsockopt,
-    56 clone => process::sys_clone,
-    57 fork => process::sys_fork,
-    58 vfork => process::sys_vfork,
+    56 clone => clone::sys_clone,
+    57 fork => clone::sys_fork,
+    58 vfork => clone::sys_vfork,
     59 execve => process::sys_execve,
     60 exit => process::sys_exit,
     61 wait4 => process::sys_wait4,
@@ -291,6 +291,7 @@ table! {
     332 statx => file_meta::sys_statx,
     424 pidfd_send_signal => signal::sys_pidfd_send_signal,
     434 pidfd_open => process::sys_pidfd_open,
+    435 clone3 => clone::sys_clone3,
     436 close_range => fd::sys_close_range,
     437 openat2 => fd::sys_openat2,
     439 faccessat2 => file_meta::sys_faccessat,

@@ -1,0 +1,73 @@
+//! What clone's process-level options leave on the child: the signal its parent gets when
+//! it ends, and vfork's promise that the parent sleeps until the child has executed a
+//! program or ended (Linux's vfork_done).
+//!
+//! The vfork child here runs in a copy-on-write copy of its parent's memory, not in that
+//! memory itself: the wait keeps Linux's order of events, and a child's stores stay its own.
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use ostd::sync::WaitQueue;
+
+use super::Process;
+
+/// The parent's side of a vfork: set once the child let it go.
+pub struct VforkDone {
+    done: AtomicBool,
+    wq: WaitQueue,
+}
+
+impl VforkDone {
+    /// Sleeps until the child executes a program or ends; a signal for the parent ends the
+    /// sleep early (Linux's wait is killable: here any signal, and the child runs on in its
+    /// own memory either way).
+    pub fn wait(&self) {
+        self.wq.wait_until(|| {
+            (self.done.load(Ordering::Acquire) || crate::wait::signal_pending()).then_some(())
+        });
+    }
+}
+
+impl Process {
+    /// The signal the parent gets when this process ends (0: none).
+    pub fn exit_signal(&self) -> u32 {
+        self.exit_signal.load(Ordering::Relaxed)
+    }
+
+    /// Sets the signal the parent gets when this process ends.
+    pub fn set_exit_signal(&self, sig: u32) {
+        self.exit_signal.store(sig, Ordering::Relaxed);
+    }
+
+    /// Gives this (new, not yet running) child another parent (CLONE_PARENT).
+    pub fn set_parent(&self, parent: &Arc<Process>) {
+        *self.parent.lock() = Arc::downgrade(parent);
+    }
+
+    /// CLONE_CLEAR_SIGHAND: caught signals go back to their default action; ignored ones
+    /// stay ignored (Linux's flush_signal_handlers).
+    pub fn reset_caught_signals(&self) {
+        let mut s = self.signals.lock();
+        for action in s.actions.iter_mut() {
+            if action.handler > super::signal::SIG_IGN {
+                *action = super::signal::SigAction::default();
+            }
+        }
+    }
+
+    /// Makes this (new) child a vfork child: returns what its parent waits on.
+    pub fn start_vfork(&self) -> Arc<VforkDone> {
+        let done = Arc::new(VforkDone { done: AtomicBool::new(false), wq: WaitQueue::new() });
+        *self.vfork_parent.lock() = Some(done.clone());
+        done
+    }
+
+    /// The child executed a program or is ending: its vfork parent, if any, goes on.
+    pub fn release_vfork_parent(&self) {
+        if let Some(done) = self.vfork_parent.lock().take() {
+            done.done.store(true, Ordering::Release);
+            done.wq.wake_all();
+        }
+    }
+}
