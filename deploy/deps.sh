@@ -23,6 +23,7 @@ redis-benchmark:redis-tools
 iperf3:iperf3
 inotifywait:inotify-tools
 /usr/bin/strace:strace
+/sbin/losetup:mount
 "
 
 missing=""

@@ -75,6 +75,7 @@ fn kernel_main() -> ! {
     }
     log::info!("{} syscalls implemented", syscall::table::TABLE.len());
     device::probe();
+    block::loopback::init();
 
     let root = fs::root();
     if let Err(e) = fs::devfs::populate(&root) {

@@ -30,6 +30,7 @@ pub struct BlockFile {
 impl BlockFile {
     /// Opens `device` through its device node `node`.
     pub fn new(device: Arc<dyn BlockDevice>, node: Arc<Node>, flags: OpenFlags) -> Self {
+        device.hold();
         Self { device, node, offset: Mutex::new(0), flags: SpinLock::new(flags) }
     }
 
@@ -134,6 +135,7 @@ impl Drop for BlockFile {
         // The description's flock and OFD locks go with it.
         let description = self as *const Self as *const u8 as usize;
         crate::fs::file::release_description_locks(&self.node, description);
+        self.device.release();
     }
 }
 
@@ -202,7 +204,12 @@ impl FileLike for BlockFile {
             BLKSSZGET | BLKPBSZGET => mem.write_u32(arg, block)?,
             BLKROGET => mem.write_u32(arg, u32::from(self.device.read_only()))?,
             BLKFLSBUF => self.device.flush()?,
-            _ => return Err(Errno::ENOTTY),
+            // A loop device's own ioctls that name no descriptor.
+            _ => {
+                let no_fd = |_| Err(Errno::EBADF);
+                return super::loopback::ioctl(self, cmd, arg, mem, &no_fd)
+                    .unwrap_or(Err(Errno::ENOTTY));
+            }
         }
         Ok(0)
     }

@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod file;
+pub mod loopback;
 pub mod mem;
 pub mod verity;
 
@@ -41,6 +42,13 @@ pub trait BlockDevice: Send + Sync {
     fn write(&self, sector: u64, buf: &[u8]) -> SysResult<()>;
     /// Makes every completed write durable.
     fn flush(&self) -> SysResult<()>;
+
+    /// Notes a user that keeps the device open beyond a file: a mounted filesystem.
+    fn hold(&self) {}
+
+    /// Notes that a user [`BlockDevice::hold`] counted is done with the device (a loop
+    /// device set to clear itself detaches when the last one is).
+    fn release(&self) {}
 
     /// Reads `bytes` (whole sectors) from `sector` into `frames`, a page to a frame (the last
     /// may be filled only in part). A driver that can copy from its device straight into
@@ -137,6 +145,16 @@ pub fn register_mapped(device: Arc<dyn BlockDevice>) -> (String, u32) {
     let rdev = crate::fs::devfs::makedev(DM_MAJOR, index);
     disks.push(Disk { name: name.clone(), rdev, device });
     (name, rdev)
+}
+
+/// Registers a disk a driver names and numbers itself (`loop0` at 7:0).
+pub fn register_named(name: String, rdev: u32, device: Arc<dyn BlockDevice>) {
+    DISKS.lock().push(Disk { name, rdev, device });
+}
+
+/// Forgets the disk with device number `rdev` (a removed loop device).
+pub fn unregister(rdev: u32) {
+    DISKS.lock().retain(|d| d.rdev != rdev);
 }
 
 /// Linux's virtio_blk names: vda..vdz, then vdaa..vdzz, and so on.

@@ -7,6 +7,7 @@ use crate::error::{Errno, SysResult};
 
 /// Sets the permission bits of `node` to `mode` (chmod): only its owner or root may.
 pub fn chmod(caller: &dyn Caller, node: &Node, mode: u64) -> SysResult<()> {
+    super::mount::require_writable(node)?;
     let (euid, _) = caller.fs_ids();
     let meta = node.metadata();
     if node.mode_binds_everyone() || euid != 0 && euid != meta.uid {
@@ -25,6 +26,7 @@ pub fn chmod(caller: &dyn Caller, node: &Node, mode: u64) -> SysResult<()> {
 /// Changes the owner and group of `node` (chown); `u32::MAX` leaves one as it is. Root may
 /// set anything; the owner may only set the group, to its effective group.
 pub fn chown(caller: &dyn Caller, node: &Node, uid: u64, gid: u64) -> SysResult<()> {
+    super::mount::require_writable(node)?;
     if node.mode_binds_everyone() {
         return Err(Errno::EPERM);
     }
@@ -80,6 +82,8 @@ pub enum NewTime {
 /// times only to the owner or root (else EPERM).
 pub fn set_times(caller: &dyn Caller, node: &Node, times: Option<[NewTime; 2]>) -> SysResult<()> {
     let times = times.filter(|t| *t != [NewTime::Now, NewTime::Now]);
+    // A read-only mount answers first (Linux's mnt_want_write comes before the checks).
+    super::mount::require_writable(node)?;
     let (fsuid, _) = caller.fs_ids();
     let owner = fsuid == node.metadata().uid || caller.privileged();
     if !owner {

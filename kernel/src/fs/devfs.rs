@@ -38,6 +38,7 @@ pub const DEVICES: &[(&str, u32, u32)] = &[
     ("tty", makedev(5, 0), 0o666),
     ("console", makedev(5, 1), 0o600),
     ("ptmx", makedev(5, 2), 0o666),
+    ("loop-control", crate::block::loopback::LOOP_CONTROL, 0o600),
 ];
 
 /// The path a device is known by (what /proc/PID/fd shows for it).
@@ -91,6 +92,23 @@ pub fn populate_dir(dev: &Arc<Node>) -> SysResult<()> {
     Ok(())
 }
 
+/// Adds the node of a disk that appeared after boot (a loop device) to /dev, as devtmpfs
+/// shows it: brw------- root:root.
+pub fn add_disk_node(name: &str, rdev: u32) {
+    if let Ok(dev) = super::root().lookup("dev") {
+        if !dev.contains(name) {
+            let _ = dev.create(name, NodeKind::BlockDev(rdev), 0o600, "");
+        }
+    }
+}
+
+/// Removes the node `name` from /dev (a removed loop device).
+pub fn remove_node(name: &str) {
+    if let Ok(dev) = super::root().lookup("dev") {
+        let _ = dev.unlink(name, false);
+    }
+}
+
 /// Opens the device with number `rdev`.
 pub fn open(rdev: u32, node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
     let kind = match rdev {
@@ -100,6 +118,9 @@ pub fn open(rdev: u32, node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn F
         r if r == makedev(1, 8) || r == makedev(1, 9) => Kind::Random,
         r if r == makedev(5, 0) || r == makedev(5, 1) => return Ok(crate::tty::open(node, flags)),
         r if r == makedev(5, 2) => return crate::tty::pty::open_master(flags),
+        r if r == crate::block::loopback::LOOP_CONTROL => {
+            return Ok(crate::block::loopback::open_control(node, flags));
+        }
         r if major(r) == crate::tty::pty::PTS_MAJOR => {
             return crate::tty::pty::open_slave(minor(r), node, flags);
         }

@@ -24,6 +24,7 @@ pub fn make_node(
     if dir.contains(&name) {
         return Err(Errno::EEXIST);
     }
+    super::mount::require_writable(&dir)?;
     check_dir_write(caller, &dir)?;
     if matches!(kind, NodeKind::CharDev(_) | NodeKind::BlockDev(_)) && caller.fs_ids().0 != 0 {
         return Err(Errno::EPERM);
@@ -47,6 +48,7 @@ pub fn unlink(caller: &dyn Caller, start: &Start, path: &str, dir: bool) -> SysR
     if dir && path.trim_end_matches('/').ends_with("/.") || name == "." {
         return Err(Errno::EINVAL);
     }
+    super::mount::require_writable(&parent)?;
     let victim = parent.lookup(&name)?;
     if path.ends_with('/') && !dir && victim.kind() != NodeKind::Dir {
         return Err(Errno::ENOTDIR);
@@ -73,6 +75,7 @@ pub fn link(caller: &dyn Caller, node: Arc<Node>, start: &Start, path: &str) -> 
     if dir.contains(&name) {
         return Err(Errno::EEXIST);
     }
+    super::mount::require_writable(&dir)?;
     check_dir_write(caller, &dir)?;
     dir.link(&name, node.clone())?;
     notify::linked(&dir, &name, &node);
@@ -89,6 +92,7 @@ pub fn rename(
     new_name: &str,
     noreplace: bool,
 ) -> SysResult<()> {
+    super::mount::require_writable(old_dir)?;
     let node = old_dir.lookup(old_name)?;
     check_dir_write(caller, old_dir)?;
     check_dir_write(caller, new_dir)?;

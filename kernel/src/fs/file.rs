@@ -297,6 +297,9 @@ pub struct NodeFile {
     /// not make it skip others, as a position index would.
     dir_cursor: SpinLock<Option<alloc::string::String>>,
     flags: SpinLock<OpenFlags>,
+    /// The count of files open for writing on the node's mount that this file is one of
+    /// (a remount read-only is EBUSY meanwhile).
+    _write_access: Option<super::mount::WriteAccess>,
 }
 
 /// The order getdents lists a directory in: numeric names first, by value (/proc, fd/),
@@ -314,11 +317,14 @@ impl NodeFile {
     /// Opens `node` with `flags`.
     pub fn new(node: Arc<Node>, flags: OpenFlags) -> Self {
         node.note_opened();
+        let writes = flags.writable() && !flags.contains(OpenFlags::PATH);
+        let write_access = if writes { super::mount::write_access(&node) } else { None };
         Self {
             node,
             offset: Mutex::new(0),
             dir_cursor: SpinLock::new(None),
             flags: SpinLock::new(flags),
+            _write_access: write_access,
         }
     }
 }

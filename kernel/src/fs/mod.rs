@@ -29,6 +29,8 @@ pub mod flock;
 pub mod generated;
 pub mod initramfs;
 pub mod mount;
+pub mod mount_flags;
+pub mod mount_show;
 pub mod node;
 pub mod notify;
 pub mod open;
@@ -42,6 +44,7 @@ pub mod rootfs;
 pub mod stat;
 pub mod sysfs;
 pub mod timerfd;
+pub mod tmpfs;
 pub mod xattr;
 
 pub use fd_table::FdTable;

@@ -3,15 +3,23 @@
 //! Path resolution crosses into a mounted root when it reaches a mountpoint, and back out
 //! (to the mountpoint's parent) on `..` from that root. The table is also what
 //! /proc/mounts prints.
+//!
+//! Each mount carries its own [`MountFlags`]; the mount a node is on is the nearest mounted
+//! root above it ([`flags_of`]). A bind mount shares its nodes with the mount it was made
+//! from, so it is found through them too: flags differing between the two views of one
+//! directory are not told apart.
 
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use ostd::sync::SpinLock;
 
 use super::disk::DiskMount;
+use super::mount_flags::MountFlags;
 use super::node::{Node, NodeKind};
+use super::tmpfs::Tmpfs;
 use crate::error::{Errno, SysResult};
 
 /// One mounted filesystem.
@@ -27,7 +35,33 @@ pub struct Mount {
     pub source: String,
     /// The path it was mounted at, as given.
     pub target: String,
+    /// The per-mount flags.
+    pub flags: MountFlags,
+    /// Its mount ID (mountinfo's first field).
+    pub id: u32,
+    /// The ID of the mount it sits on (0 for one on the in-memory root).
+    pub parent_id: u32,
+    /// Where its root lies inside its filesystem ("/" unless it is a bind mount of a
+    /// subdirectory).
+    pub root_path: String,
+    /// The tmpfs instance it shows, with its options and counts.
+    pub tmpfs: Option<Arc<Tmpfs>>,
+    /// Files open for writing through it (Linux's mnt_writers): a remount read-only is
+    /// EBUSY while there are any.
+    pub writers: Arc<AtomicUsize>,
 }
+
+impl Mount {
+    /// The filesystem's own options, as /proc/mounts prints them after the per-mount ones
+    /// (tmpfs: size, nr_inodes, mode, uid, gid where not the defaults).
+    pub fn fs_options(&self) -> String {
+        self.tmpfs.as_ref().map(|t| t.options()).unwrap_or_default()
+    }
+}
+
+/// The next mount ID: Linux numbers its mounts from 1 in the order they are made; the values
+/// differ between systems anyway.
+static NEXT_ID: AtomicU32 = AtomicU32::new(20);
 
 static MOUNTS: SpinLock<Vec<Mount>> = SpinLock::new(Vec::new());
 
@@ -41,29 +75,241 @@ pub fn register_filesystem(name: &'static str, new_root: fn() -> Arc<Node>) {
     REGISTERED.lock().push((name, new_root));
 }
 
-/// Mounts `root` over `point`.
+/// Mounts `root` over `point` with the default flags.
 pub fn mount(point: Arc<Node>, root: Arc<Node>, fstype: &str, source: &str, target: &str) {
+    attach(point, root, fstype, source, target, MountFlags::default(), None);
+}
+
+/// Mounts `root` over `point` with `flags`; `tmpfs` is the instance a tmpfs mount shows.
+fn attach(
+    point: Arc<Node>,
+    root: Arc<Node>,
+    fstype: &str,
+    source: &str,
+    target: &str,
+    flags: MountFlags,
+    tmpfs: Option<Arc<Tmpfs>>,
+) -> u32 {
     root.set_parent(&point.parent());
+    let parent_id = mount_of(&point).map_or(1, |m| m.id);
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     MOUNTS.lock().push(Mount {
         point,
         root,
         fstype: String::from(fstype),
         source: String::from(source),
         target: String::from(target),
+        flags,
+        id,
+        parent_id,
+        root_path: String::from("/"),
+        tmpfs,
+        writers: Arc::new(AtomicUsize::new(0)),
     });
+    id
+}
+
+/// Returns the mount `node` is on: the nearest mounted root above it (the last mounted
+/// there, as resolution finds it), or `None` on the in-memory root filesystem.
+pub fn mount_of(node: &Node) -> Option<Mount> {
+    let mut current: Option<Arc<Node>> = None;
+    for _ in 0..4096 {
+        let here: &Node = current.as_deref().unwrap_or(node);
+        if let Some(disk) = here.disk() {
+            // Every inode of a disk knows its disk: its mount is the one of that disk.
+            let mounts = MOUNTS.lock();
+            return mounts
+                .iter()
+                .rev()
+                .find(|m| m.root.disk().is_some_and(|d| Arc::ptr_eq(d.mount(), disk.mount())))
+                .cloned();
+        }
+        {
+            let mounts = MOUNTS.lock();
+            if let Some(m) = mounts.iter().rev().find(|m| core::ptr::eq(Arc::as_ptr(&m.root), here))
+            {
+                return Some(m.clone());
+            }
+        }
+        let parent = here.linked_parent()?;
+        if core::ptr::eq(Arc::as_ptr(&parent), here) {
+            return None;
+        }
+        current = Some(parent);
+    }
+    None
+}
+
+/// Returns the flags of the mount `node` is on.
+pub fn flags_of(node: &Node) -> MountFlags {
+    mount_of(node).map(|m| m.flags).unwrap_or_default()
+}
+
+/// Checks that `node` may change: EROFS on a read-only mount or a read-only disk
+/// filesystem (Linux's mnt_want_write, asked once per changing operation).
+pub fn require_writable(node: &Node) -> SysResult<()> {
+    if flags_of(node).read_only {
+        return Err(Errno::EROFS);
+    }
+    if node.disk().is_some_and(|d| d.mount().fs().statfs().read_only) {
+        return Err(Errno::EROFS);
+    }
+    Ok(())
+}
+
+/// Checks that `node` may be executed: EACCES on a noexec mount (Linux's path_noexec).
+pub fn require_executable(node: &Node) -> SysResult<()> {
+    if flags_of(node).noexec {
+        return Err(Errno::EACCES);
+    }
+    Ok(())
+}
+
+/// A file's hold on its mount's write count, for as long as it is open for writing.
+pub struct WriteAccess(Arc<AtomicUsize>);
+
+impl Drop for WriteAccess {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts a file opened for writing on `node`'s mount until the returned value is dropped.
+pub fn write_access(node: &Node) -> Option<WriteAccess> {
+    let m = mount_of(node)?;
+    m.writers.fetch_add(1, Ordering::Relaxed);
+    Some(WriteAccess(m.writers))
+}
+
+/// Changes the flags of the mount whose root is `root` (mount(2) with MS_REMOUNT): the
+/// filesystem itself follows a change to read-only, unless `bind_only` (MS_BIND), which
+/// changes the mount alone.
+///
+/// # Errors
+/// EINVAL if `root` is not a mounted root; EBUSY to go read-only while a file is open for
+/// writing on it; the disk filesystem's own errors.
+pub fn remount(root: &Arc<Node>, ms_flags: u64, bind_only: bool, data: &str) -> SysResult<()> {
+    // The in-memory root is no entry of the table: it has nothing to change.
+    if Arc::ptr_eq(root, &super::root()) && mountpoint_of(root).is_none() {
+        return Ok(());
+    }
+    let current = MOUNTS
+        .lock()
+        .iter()
+        .rev()
+        .find(|m| Arc::ptr_eq(&m.root, root))
+        .cloned()
+        .ok_or(Errno::EINVAL)?;
+    let flags = current.flags.remounted(ms_flags);
+    if !bind_only {
+        if let Some(t) = &current.tmpfs {
+            t.reconfigure(data)?;
+        }
+        if flags.read_only
+            && !current.flags.read_only
+            && current.writers.load(Ordering::Relaxed) != 0
+        {
+            return Err(Errno::EBUSY);
+        }
+        if let Some(disk) = root.disk() {
+            disk.mount().fs().remount(flags.read_only)?;
+        }
+    }
+    let mut mounts = MOUNTS.lock();
+    for m in mounts.iter_mut().filter(|m| Arc::ptr_eq(&m.root, root)) {
+        if bind_only && m.id != current.id {
+            continue;
+        }
+        m.flags = flags;
+    }
+    Ok(())
+}
+
+/// Mounts the directory `source` again on `dir` (MS_BIND): the same nodes, seen from a
+/// second place. With `recursive` (MS_REC), the mounts below `source` come along.
+pub fn bind(source: Arc<Node>, dir: Arc<Node>, target: &str, recursive: bool) -> SysResult<()> {
+    let origin = mount_of(&source);
+    let (fstype, src, tmpfs) = match &origin {
+        Some(m) => (m.fstype.clone(), m.source.clone(), m.tmpfs.clone()),
+        None => (String::from("rootfs"), String::from("rootfs"), None),
+    };
+    let root_path = match &origin {
+        Some(m) if !Arc::ptr_eq(&m.root, &source) => super::path::absolute_path(&m.root, &source),
+        Some(_) => String::from("/"),
+        None => super::path::absolute_path(&super::root(), &source),
+    };
+    let flags = origin.as_ref().map(|m| m.flags).unwrap_or_default();
+    let submounts: Vec<Mount> = if recursive {
+        list().into_iter().filter(|m| is_below(&m.point, &source)).collect()
+    } else {
+        Vec::new()
+    };
+    let id = attach(dir, source.clone(), &fstype, &src, target, flags, tmpfs);
+    if let Some(m) = MOUNTS.lock().iter_mut().find(|m| m.id == id) {
+        m.root_path = root_path;
+    }
+    for sub in submounts {
+        let rel = super::path::absolute_path(&source, &sub.point);
+        let sub_target = alloc::format!("{}{}", target.trim_end_matches('/'), rel);
+        attach(sub.point, sub.root, &sub.fstype, &sub.source, &sub_target, sub.flags, sub.tmpfs);
+    }
+    Ok(())
+}
+
+/// Whether `node` lies in the tree below `top` (or is it), following parents.
+fn is_below(node: &Arc<Node>, top: &Arc<Node>) -> bool {
+    let mut current = node.clone();
+    for _ in 0..4096 {
+        if Arc::ptr_eq(&current, top) {
+            return true;
+        }
+        let parent = match mountpoint_of(&current) {
+            Some(point) => point,
+            None => current.parent(),
+        };
+        if Arc::ptr_eq(&parent, &current) {
+            return false;
+        }
+        current = parent;
+    }
+    false
+}
+
+/// How umount2(2) goes about it.
+#[derive(Clone, Copy, Default)]
+pub struct UmountMode {
+    /// MNT_DETACH: take the mount out of the tree now, whatever still uses it.
+    pub lazy: bool,
 }
 
 /// Unmounts whatever is mounted with root `root` (as resolution of the target finds it).
 /// A disk filesystem mounted nowhere else is written back first, and refused with EBUSY while
-/// any of its files is in use (open, a working directory, a running program), as on Linux.
-pub fn umount(root: &Arc<Node>) -> SysResult<()> {
+/// any of its files is in use (open, a working directory, a running program), as on Linux;
+/// so is a tmpfs, and any mount with others mounted below it. A lazy unmount skips the
+/// checks.
+pub fn umount(root: &Arc<Node>, mode: UmountMode) -> SysResult<()> {
     let mounted_at = MOUNTS.lock().iter().filter(|m| Arc::ptr_eq(&m.root, root)).count();
     if mounted_at == 0 {
         return Err(Errno::EINVAL);
     }
+    if !mode.lazy {
+        // (is_below takes the table's lock itself: the table is copied first.)
+        let has_submounts =
+            list().iter().any(|m| !Arc::ptr_eq(&m.root, root) && is_below(&m.point, root));
+        if has_submounts {
+            return Err(Errno::EBUSY);
+        }
+        let tmpfs_root = MOUNTS
+            .lock()
+            .iter()
+            .any(|m| Arc::ptr_eq(&m.root, root) && m.tmpfs.is_some() && m.root_path == "/");
+        if tmpfs_root && mounted_at == 1 && super::tmpfs::tree_in_use(root) {
+            return Err(Errno::EBUSY);
+        }
+    }
     let last_of_disk = root.disk().filter(|_| mounted_at == 1);
     if let Some(disk) = last_of_disk {
-        if disk.mount().busy(root) {
+        if !mode.lazy && disk.mount().busy(root) {
             return Err(Errno::EBUSY);
         }
         disk.mount().sync()?;
@@ -77,6 +323,9 @@ pub fn umount(root: &Arc<Node>) -> SysResult<()> {
     }
     if let Some(disk) = last_of_disk {
         disk.mount().fs().unmount();
+        if let Some(device) = crate::block::by_rdev(disk.mount().dev() as u32) {
+            device.release();
+        }
     }
     Ok(())
 }
@@ -132,7 +381,7 @@ pub fn mount_disk(
     dir: Arc<Node>,
     fstype: &str,
     device: &Node,
-    read_only: bool,
+    flags: MountFlags,
     source: &str,
     target: &str,
 ) -> SysResult<()> {
@@ -141,8 +390,12 @@ pub fn mount_disk(
     }
     let NodeKind::BlockDev(rdev) = device.kind() else { return Err(Errno::ENOTBLK) };
     let disk = crate::block::by_rdev(rdev).ok_or(Errno::ENXIO)?;
-    let root = super::ext2::mount(disk, rdev, read_only)?;
-    mount(dir, root, fstype, source, target);
+    let root = super::ext2::mount(disk.clone(), rdev, flags.read_only)?;
+    // A read-only disk (a loop device attached read-only) mounts read-only, as Linux does
+    // with a warning.
+    let flags = MountFlags { read_only: flags.read_only || disk.read_only(), ..flags };
+    disk.hold();
+    attach(dir, root, fstype, source, target, flags, None);
     Ok(())
 }
 
@@ -177,10 +430,24 @@ pub fn list() -> Vec<Mount> {
     MOUNTS.lock().clone()
 }
 
-/// Mounts a new filesystem of type `fstype` on the directory `dir` (mount(2) without
-/// MS_REMOUNT or MS_BIND): devtmpfs fills `dir` with the device nodes; tmpfs and ramfs are
-/// what every directory already is. Other filesystems do not exist yet (ENODEV).
+/// Mounts a new filesystem of type `fstype` on the directory `dir` with default flags.
 pub fn mount_new(dir: Arc<Node>, fstype: &str, source: &str, target: &str) -> SysResult<()> {
+    mount_new_with(dir, fstype, source, target, MountFlags::default(), "")
+}
+
+/// Mounts a new filesystem of type `fstype` on the directory `dir` (mount(2) without
+/// MS_REMOUNT or MS_BIND), with `flags` and the filesystem options `data`: devtmpfs fills
+/// `dir` with the device nodes; tmpfs and ramfs are fresh in-memory trees. Other
+/// filesystems do not exist yet (ENODEV).
+pub fn mount_new_with(
+    dir: Arc<Node>,
+    fstype: &str,
+    source: &str,
+    target: &str,
+    flags: MountFlags,
+    data: &str,
+) -> SysResult<()> {
+    let mut tmpfs = None;
     let root = match fstype {
         "devtmpfs" => {
             super::devfs::populate_dir(&dir)?;
@@ -188,7 +455,13 @@ pub fn mount_new(dir: Arc<Node>, fstype: &str, source: &str, target: &str) -> Sy
         }
         "sysfs" => super::sysfs::new_root(),
         "devpts" => crate::tty::pty::devpts_root(),
-        "tmpfs" | "ramfs" => Node::new_dir(0o1777),
+        "tmpfs" => {
+            let instance = Tmpfs::new(data)?;
+            let root = instance.new_root()?;
+            tmpfs = Some(instance);
+            root
+        }
+        "ramfs" => Node::new_dir(0o755),
         other => {
             let registered = REGISTERED
                 .lock()
@@ -198,10 +471,6 @@ pub fn mount_new(dir: Arc<Node>, fstype: &str, source: &str, target: &str) -> Sy
             registered.ok_or(Errno::ENODEV)?()
         }
     };
-    if !Arc::ptr_eq(&root, &dir) {
-        mount(dir, root, fstype, source, target);
-    } else {
-        mount(dir.clone(), dir, fstype, source, target);
-    }
+    attach(dir, root, fstype, source, target, flags, tmpfs);
     Ok(())
 }

@@ -15,6 +15,7 @@ use ostd::sync::{Mutex, SpinLock};
 
 use super::disk::DiskInode;
 use super::page_cache::{PageCache, new_file_page};
+use super::tmpfs::Tmpfs;
 use crate::error::{Errno, SysResult};
 
 /// What kind of file a node is.
@@ -127,6 +128,8 @@ pub struct Node {
     /// A regular file's pages: all its data for an in-memory file, the mapped pages for a
     /// disk file ([`PageCache`]).
     pages: PageCache,
+    /// The tmpfs whose limits the node counts against, if it was made in one.
+    tmpfs: spin::Once<Arc<Tmpfs>>,
 }
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1);
@@ -160,6 +163,7 @@ impl Node {
             parent: SpinLock::new(Weak::new()),
             opens: AtomicUsize::new(0),
             pages: PageCache::new(),
+            tmpfs: spin::Once::new(),
         })
     }
 
@@ -207,6 +211,7 @@ impl Node {
             parent: SpinLock::new(Weak::new()),
             opens: AtomicUsize::new(0),
             pages: PageCache::new(),
+            tmpfs: spin::Once::new(),
         })
     }
 
@@ -451,7 +456,14 @@ impl Node {
             node.set_parent(self);
             return Ok(node);
         }
+        if self.dir()?.lock().contains_key(name) {
+            return Err(Errno::EEXIST);
+        }
         let node = Node::new_of(kind, perm, symlink_target);
+        if let Some(fs) = self.tmpfs.get() {
+            fs.charge_inode()?;
+            node.tmpfs.call_once(|| fs.clone());
+        }
         // A fresh non-directory starts with nlink 1 from `new`; `link` counts the entry.
         if kind != NodeKind::Dir {
             node.update_metadata(|m| m.nlink = 0);
@@ -661,7 +673,19 @@ impl Node {
                     .filter(|&e| e <= MAX_FILE_SIZE)
                     .ok_or(Errno::EFBIG)?;
                 let order = f.order.lock();
-                self.pages.write_allocating(offset, buf, new_file_page)?;
+                let (buf, end) = match self.tmpfs.get() {
+                    Some(fs) => {
+                        let fits = fs.fitting_len(&self.pages, offset, buf.len())?;
+                        (&buf[..fits], offset + fits as u64)
+                    }
+                    None => (buf, end),
+                };
+                let before = self.pages.len();
+                let written = self.pages.write_allocating(offset, buf, new_file_page);
+                if let Some(fs) = self.tmpfs.get() {
+                    fs.count_blocks(before, self.pages.len());
+                }
+                written?;
                 f.len.fetch_max(end, Ordering::Release);
                 drop(order);
                 self.touch_mtime();
@@ -698,7 +722,11 @@ impl Node {
                     return Err(Errno::EFBIG);
                 }
                 let order = f.order.lock();
+                let before = self.pages.len();
                 self.pages.truncate(len.min(f.len.load(Ordering::Acquire)));
+                if let Some(fs) = self.tmpfs.get() {
+                    fs.count_blocks(before, self.pages.len());
+                }
                 f.len.store(len, Ordering::Release);
                 drop(order);
                 self.touch_mtime();
@@ -772,11 +800,27 @@ impl Node {
         Ok(Arc::new(frames))
     }
 
+    /// Makes the node the root of tmpfs `fs`, counted against its inode limit.
+    pub fn make_tmpfs_root(&self, fs: &Arc<Tmpfs>) -> SysResult<()> {
+        fs.charge_inode()?;
+        self.tmpfs.call_once(|| fs.clone());
+        Ok(())
+    }
+
     fn touch_mtime(&self) {
         let t = now();
         let mut m = self.meta.lock();
         m.mtime = t;
         m.ctime = t;
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // A tmpfs node gives back its inode and its pages.
+        if let Some(fs) = self.tmpfs.get() {
+            fs.release_inode(self.pages.len());
+        }
     }
 }
 

@@ -69,6 +69,7 @@ pub fn open_path(
                 if path.ends_with('/') {
                     return Err(Errno::EISDIR);
                 }
+                super::mount::require_writable(&dir)?;
                 check_dir_write(caller, &dir)?;
                 let umask = caller.umask();
                 let node =
@@ -95,11 +96,12 @@ pub fn open_path(
     }
     let changes = flags.writable() || flags.contains(OpenFlags::TRUNC);
     if changes && node.kind() == NodeKind::File && !flags.contains(OpenFlags::PATH) {
-        if let Some(disk) = node.disk() {
-            if disk.mount().fs().statfs().read_only {
-                return Err(Errno::EROFS);
-            }
-        }
+        super::mount::require_writable(&node)?;
+    }
+    // A device node on a nodev mount does not open (Linux's may_open_dev), whoever asks.
+    let device = matches!(node.kind(), NodeKind::CharDev(_) | NodeKind::BlockDev(_));
+    if device && !flags.contains(OpenFlags::PATH) && super::mount::flags_of(&node).nodev {
+        return Err(Errno::EACCES);
     }
     if !flags.contains(OpenFlags::PATH) {
         let mask = if flags.readable() { MAY_READ } else { 0 }

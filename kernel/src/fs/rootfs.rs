@@ -80,7 +80,7 @@ pub fn mount_root(spec: &RootSpec) -> SysResult<Arc<Node>> {
         memory_root.clone(),
         &spec.fstype,
         &device,
-        spec.read_only,
+        super::mount_flags::MountFlags { read_only: spec.read_only, ..Default::default() },
         &device_name,
         "/",
     )?;

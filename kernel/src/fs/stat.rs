@@ -31,15 +31,47 @@ impl Stat {
     }
 }
 
+/// `f_flags` of `struct statfs`: ST_VALID and the mount's flags (Linux's flags_by_mnt).
+fn statfs_flags(node: &Node, read_only_fs: bool) -> u64 {
+    use super::mount_flags::Atime;
+    const ST_RDONLY: u64 = 1;
+    const ST_NOSUID: u64 = 2;
+    const ST_NODEV: u64 = 4;
+    const ST_NOEXEC: u64 = 8;
+    const ST_VALID: u64 = 0x20;
+    const ST_NOATIME: u64 = 1024;
+    const ST_NODIRATIME: u64 = 2048;
+    const ST_RELATIME: u64 = 4096;
+    let f = super::mount::flags_of(node);
+    let bit = |set: bool, v: u64| if set { v } else { 0 };
+    ST_VALID
+        | bit(f.read_only || read_only_fs, ST_RDONLY)
+        | bit(f.nosuid, ST_NOSUID)
+        | bit(f.nodev, ST_NODEV)
+        | bit(f.noexec, ST_NOEXEC)
+        | match f.atime {
+            Atime::Relative => ST_RELATIME,
+            Atime::Never => ST_NOATIME,
+            Atime::Strict => 0,
+            Atime::RelativeNoDir => ST_NODIRATIME | ST_RELATIME,
+        }
+}
+
 /// Returns the 120-byte `struct statfs` for the filesystem holding `node`.
 pub fn statfs_bytes(node: &Node) -> [u8; 120] {
     if let Some(disk) = node.disk() {
-        return disk_statfs_bytes(&disk.mount().fs().statfs(), disk.mount().dev());
+        let s = disk.mount().fs().statfs();
+        let flags = statfs_flags(node, s.read_only);
+        return disk_statfs_bytes(&s, disk.mount().dev(), flags);
     }
     // Every directory is in one ramfs; report it as tmpfs does (f_type TMPFS_MAGIC),
-    // with the free RAM as free blocks.
+    // with the free RAM as free blocks, or a tmpfs's own limits where it was given them.
     const TMPFS_MAGIC: u64 = 0x0102_1994;
     let frames = ostd::mm::frame_stats();
+    let (total, free, files, ffree) = match super::mount::mount_of(node).and_then(|m| m.tmpfs) {
+        Some(t) => t.statfs_counts(),
+        None => (frames.total as u64, frames.free as u64, frames.total as u64, frames.free as u64),
+    };
     let mut b = [0u8; 120];
     let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
     put(
@@ -51,22 +83,20 @@ pub fn statfs_bytes(node: &Node) -> [u8; 120] {
         },
     );
     put(8, 4096); // f_bsize
-    put(16, frames.total as u64); // f_blocks
-    put(24, frames.free as u64); // f_bfree
-    put(32, frames.free as u64); // f_bavail
-    put(40, frames.total as u64); // f_files
-    put(48, frames.free as u64); // f_ffree
+    put(16, total); // f_blocks
+    put(24, free); // f_bfree
+    put(32, free); // f_bavail
+    put(40, files); // f_files
+    put(48, ffree); // f_ffree
     put(64, 255); // f_namelen
     put(72, 4096); // f_frsize
+    put(80, statfs_flags(node, false));
     b
 }
 
-/// `struct statfs` of a disk filesystem, with Linux's `f_flags` (ST_VALID, and ST_RDONLY on a
-/// read-only mount) and an `f_fsid` made from the device number, as ext2 derives it from
-/// its UUID (any value unique per mount serves).
-fn disk_statfs_bytes(s: &super::disk::DiskStatFs, dev: u64) -> [u8; 120] {
-    const ST_RDONLY: u64 = 1;
-    const ST_VALID: u64 = 0x20;
+/// `struct statfs` of a disk filesystem, with Linux's `f_flags` and an `f_fsid` made from
+/// the device number, as ext2 derives it from its UUID (any value unique per mount serves).
+fn disk_statfs_bytes(s: &super::disk::DiskStatFs, dev: u64, flags: u64) -> [u8; 120] {
     let mut b = [0u8; 120];
     let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
     put(0, s.magic);
@@ -79,7 +109,7 @@ fn disk_statfs_bytes(s: &super::disk::DiskStatFs, dev: u64) -> [u8; 120] {
     put(56, dev);
     put(64, 255);
     put(72, s.block_size);
-    put(80, ST_VALID | if s.read_only { ST_RDONLY } else { 0 });
+    put(80, flags);
     b
 }
 

@@ -35,6 +35,7 @@ pub fn set(
     value: &[u8],
     mode: XattrMode,
 ) -> SysResult<()> {
+    super::mount::require_writable(node)?;
     permission(caller, node, name, MAY_WRITE)?;
     if name.starts_with(b"system.") {
         return Err(Errno::ENOTSUP);
@@ -48,6 +49,7 @@ pub fn set(
 
 /// Removes attribute `name` of `node`.
 pub fn remove(caller: &dyn Caller, node: &Node, name: &[u8]) -> SysResult<()> {
+    super::mount::require_writable(node)?;
     permission(caller, node, name, MAY_WRITE)?;
     if name.starts_with(b"system.") {
         return Err(Errno::ENOTSUP);

@@ -187,17 +187,7 @@ fn cpuinfo() -> String {
 }
 
 fn mounts() -> String {
-    let mounts = crate::fs::mount::list();
-    // The in-memory rootfs is hidden once a disk is mounted over it as `/` (Linux shows
-    // only what the reader's root can reach).
-    let disk_root = mounts.iter().any(|m| m.target == "/");
-    let mut s = String::from(if disk_root { "" } else { "rootfs / rootfs rw 0 0\n" });
-    for m in mounts {
-        let read_only = m.root.disk().is_some_and(|d| d.mount().fs().statfs().read_only);
-        let mode = if read_only { "ro" } else { "rw" };
-        s.push_str(&format!("{} {} {} {mode},relatime 0 0\n", m.source, m.target, m.fstype));
-    }
-    s
+    crate::fs::mount_show::mounts_text()
 }
 
 fn stat() -> String {
@@ -242,8 +232,19 @@ fn owned_by_process(pid: i32, node: Arc<Node>) -> Arc<Node> {
 
 struct PidDir(i32);
 
-const PID_ENTRIES: &[&str] =
-    &["cmdline", "comm", "cwd", "exe", "fd", "maps", "stat", "status", "limits"];
+const PID_ENTRIES: &[&str] = &[
+    "cmdline",
+    "comm",
+    "cwd",
+    "exe",
+    "fd",
+    "maps",
+    "stat",
+    "status",
+    "limits",
+    "mounts",
+    "mountinfo",
+];
 
 impl Generated for PidDir {
     fn entries(&self) -> Vec<(String, Arc<Node>)> {
@@ -276,6 +277,8 @@ impl Generated for PidDir {
             "status" => text(ino, with(status)),
             "maps" => text(ino, with(maps)),
             "limits" => text(ino, with(Process::limits_text)),
+            "mounts" => text(ino, mounts),
+            "mountinfo" => text(ino, crate::fs::mount_show::mountinfo_text),
             "fd" => Node::new_generated(NodeKind::Dir, 0o500, ino, FdDir(pid)),
             _ => return None,
         })

@@ -179,6 +179,12 @@ pub fn sys_ioctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             let privileged = ctx.process.creds().euid == 0;
             crate::net::ioctl::interface_ioctl(cmd, a[2], &ctx.mem(), inet, privileged)
         }
+        // LOOP_SET_FD and LOOP_CONFIGURE name the backing file by descriptor.
+        cmd if crate::block::loopback::takes_fd(cmd) => {
+            let fd_file = |fd: i32| ctx.process.file(fd);
+            crate::block::loopback::ioctl(&*f, cmd, a[2], &ctx.mem(), &fd_file)
+                .unwrap_or(Err(Errno::ENOTTY))
+        }
         cmd => f.ioctl(cmd, a[2], &ctx.mem()),
     }
 }

@@ -77,6 +77,18 @@ fn access(ctx: &SyscallCtx, dirfd: i32, path_addr: u64, mode: u64, flags: u64) -
     let node =
         path::resolve(&start_at(ctx, dirfd, &path)?, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
     const AT_EACCESS: u64 = 0x200;
+    const W_OK: u64 = 2;
+    const X_OK: u64 = 1;
+    // A read-only mount refuses W_OK for what it would refuse to change (devices, fifos
+    // and sockets stay writable), before the permission bits are looked at; a noexec one
+    // refuses X_OK on regular files (Linux's sb_permission and do_faccessat).
+    if mode & X_OK != 0 && node.kind() == NodeKind::File {
+        crate::fs::mount::require_executable(&node)?;
+    }
+    if mode & W_OK != 0 && matches!(node.kind(), NodeKind::File | NodeKind::Dir | NodeKind::Symlink)
+    {
+        crate::fs::mount::require_writable(&node)?;
+    }
     let identity = ctx.process.identity();
     let ok = if flags & AT_EACCESS != 0 {
         identity.may(&node, mode as u32)
@@ -175,6 +187,10 @@ pub fn sys_truncate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if node.kind() == NodeKind::Dir {
         return Err(Errno::EISDIR);
     }
+    if node.kind() != NodeKind::File {
+        return Err(Errno::EINVAL);
+    }
+    crate::fs::mount::require_writable(&node)?;
     check_access(ctx, &node, MAY_WRITE)?;
     truncate(&node, a[1])
 }

@@ -126,6 +126,10 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         {
             return Err(Errno::EACCES);
         }
+        // A file on a noexec mount never maps executable (Linux's do_mmap: EPERM).
+        if prot.contains(Prot::EXEC) && crate::fs::mount::flags_of(&node).noexec {
+            return Err(Errno::EPERM);
+        }
         Some(node)
     };
     // An anonymous mapping's offset means nothing (Linux ignores it).

@@ -6,54 +6,88 @@ use super::SyscallCtx;
 use super::fs::path_arg;
 use crate::error::{Errno, SysResult};
 use crate::fs::NodeKind;
+use crate::fs::mount::{self, UmountMode};
+use crate::fs::mount_flags::{MountFlags, ms};
 use crate::fs::path::{self, PATH_MAX};
 
-/// mount(2): devtmpfs fills the target with the device nodes; tmpfs and ramfs are what every
-/// directory already is. Other filesystems do not exist yet (ENODEV).
+/// The most option text mount(2) reads (Linux copies one page).
+const MAX_DATA: usize = 4095;
+
+/// mount(2): a new filesystem (tmpfs with its options, ext2 from a block device, devtmpfs,
+/// sysfs, ...), MS_REMOUNT to change a mount's flags, MS_BIND (with MS_REC) to show a
+/// directory in a second place.
 pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    let flags = a[3];
     let target = path_arg(ctx, a[1])?;
     let fstype = if a[2] != 0 { ctx.mem().read_cstring(a[2], 64)? } else { String::new() };
+    let data = if a[4] != 0 { ctx.mem().read_cstring(a[4], MAX_DATA)? } else { String::new() };
     let dir = path::resolve(&ctx.process.start(), &target, true)?;
     // Mounting needs CAP_SYS_ADMIN (root here), checked after the path, as Linux does.
     require_mount_privilege(ctx)?;
+    if flags & ms::REMOUNT != 0 {
+        // Only a mount's root can be remounted (EINVAL elsewhere, as Linux's do_remount).
+        mount::remount(&dir, flags, flags & ms::BIND != 0, &data)?;
+        return Ok(0);
+    }
+    if flags & ms::BIND != 0 {
+        let source =
+            if a[0] != 0 { ctx.mem().read_cstring(a[0], PATH_MAX)? } else { String::new() };
+        let from = path::resolve(&ctx.process.start(), &source, true)?;
+        if from.kind() != NodeKind::Dir || dir.kind() != NodeKind::Dir {
+            return Err(Errno::ENOTDIR);
+        }
+        mount::bind(from, dir, &target, flags & ms::REC != 0)?;
+        return Ok(0);
+    }
     if dir.kind() != NodeKind::Dir {
         return Err(Errno::ENOTDIR);
     }
-    const MS_REMOUNT: u64 = 32;
-    const MS_BIND: u64 = 4096;
-    const MS_RDONLY: u64 = 1;
-    if a[3] & MS_REMOUNT != 0 {
-        // A disk filesystem really changes between read-only and read-write; the in-memory
-        // ones have nothing to change.
-        if let Some(disk) = dir.disk() {
-            disk.mount().fs().remount(a[3] & MS_RDONLY != 0)?;
-        }
-        return Ok(0);
-    }
-    if a[3] & MS_BIND != 0 {
-        return Ok(0);
+    if fstype.is_empty() {
+        return Err(Errno::EINVAL);
     }
     let source =
         if a[0] != 0 { ctx.mem().read_cstring(a[0], PATH_MAX)? } else { String::from("none") };
-    if crate::fs::mount::is_disk_filesystem(&fstype) {
+    let mount_flags = MountFlags::from_ms(flags);
+    if mount::is_disk_filesystem(&fstype) {
         if a[0] == 0 {
             return Err(Errno::EINVAL);
         }
         let device = path::resolve(&ctx.process.start(), &source, true)?;
-        let read_only = a[3] & MS_RDONLY != 0;
-        crate::fs::mount::mount_disk(dir, &fstype, &device, read_only, &source, &target)?;
+        // A device node on a nodev mount is no device to mount from (Linux's lookup_bdev
+        // then fails with EACCES).
+        if mount::flags_of(&device).nodev {
+            return Err(Errno::EACCES);
+        }
+        mount::mount_disk(dir, &fstype, &device, mount_flags, &source, &target)?;
         return Ok(0);
     }
-    crate::fs::mount::mount_new(dir, &fstype, &source, &target)?;
+    mount::mount_new_with(dir, &fstype, &source, &target, mount_flags, &data)?;
     Ok(0)
 }
 
-/// umount2(2).
+/// umount2(2): MNT_DETACH unmounts at once whatever still uses the mount; MNT_FORCE changes
+/// nothing for the filesystems here (none has an umount_begin), as on Linux for tmpfs.
 pub fn sys_umount2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    const MNT_FORCE: u64 = 1;
+    const MNT_DETACH: u64 = 2;
+    const MNT_EXPIRE: u64 = 4;
+    const UMOUNT_NOFOLLOW: u64 = 8;
+    let flags = a[1];
+    if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MNT_EXPIRE != 0 && flags & (MNT_FORCE | MNT_DETACH) != 0 {
+        return Err(Errno::EINVAL);
+    }
     let target = path_arg(ctx, a[0])?;
-    let root = path::resolve(&ctx.process.start(), &target, true)?;
+    let root = path::resolve(&ctx.process.start(), &target, flags & UMOUNT_NOFOLLOW == 0)?;
     require_mount_privilege(ctx)?;
-    crate::fs::mount::umount(&root)?;
+    if flags & MNT_EXPIRE != 0 {
+        // The first MNT_EXPIRE only marks the mount (EAGAIN); nothing expires here.
+        mount::mountpoint_of(&root).ok_or(Errno::EINVAL)?;
+        return Err(Errno::EAGAIN);
+    }
+    mount::umount(&root, UmountMode { lazy: flags & MNT_DETACH != 0 })?;
     Ok(0)
 }
 

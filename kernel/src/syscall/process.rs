@@ -71,6 +71,7 @@ fn exec_node(
         return Err(Errno::EACCES);
     }
     crate::syscall::fs::check_access(ctx, &node, crate::process::creds::MAY_EXEC)?;
+    crate::fs::mount::require_executable(&node)?;
     // Interpreters (`#!` and PT_INTERP) are opened as Linux's open_exec does.
     let open_exec = |p: &str| {
         let node = path::resolve(&start, p, true)?;
@@ -78,8 +79,10 @@ fn exec_node(
             return Err(Errno::EACCES);
         }
         crate::syscall::fs::check_access(ctx, &node, crate::process::creds::MAY_EXEC)?;
+        crate::fs::mount::require_executable(&node)?;
         Ok(node)
     };
+    let program = node.clone();
     let loaded = match exec::load(&open_exec, node, &path, argv.clone(), envp) {
         Ok(loaded) => loaded,
         Err(exec::ExecError::Refused(e)) => return Err(e),
@@ -112,12 +115,34 @@ fn exec_node(
     let no_altstack = crate::process::signal::ThreadSignals::default().altstack;
     ctx.thread.with_signals(|s| s.altstack = no_altstack);
     process.set_program(loaded.comm, argv, crate::fs::path::real_path(&start, &loaded.exe));
+    take_set_ids(process, &program);
     let mut regs = UserContext::default();
     regs.rip = loaded.entry;
     regs.rsp = loaded.stack_pointer;
     *ctx.user.context_mut() = regs;
     ptrace::stop::after_exec(process, ctx.thread);
     Ok(0)
+}
+
+/// Gives the process the identity a set-user-ID or set-group-ID program carries (unless its
+/// mount is nosuid or the process has no_new_privs), and makes the saved and filesystem IDs
+/// the effective ones, as Linux's execve does for every program.
+fn take_set_ids(process: &Process, program: &crate::fs::Node) {
+    let meta = program.metadata();
+    let honoured = !crate::fs::mount::flags_of(program).nosuid && !process.attrs().no_new_privs;
+    process.update_creds(|c| {
+        if honoured && meta.perm & 0o4000 != 0 {
+            c.euid = meta.uid;
+        }
+        // Set-group-ID without group execute marks mandatory locking, not a set-ID program.
+        if honoured && meta.perm & 0o2010 == 0o2010 {
+            c.egid = meta.gid;
+        }
+        c.suid = c.euid;
+        c.fsuid = c.euid;
+        c.sgid = c.egid;
+        c.fsgid = c.egid;
+    });
 }
 
 /// exit(2): ends the calling thread (and the process, if it was the last).

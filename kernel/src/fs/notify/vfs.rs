@@ -166,6 +166,11 @@ fn is_below(node: &Node, root: &Node) -> bool {
     false
 }
 
+/// How many references to `node` the watch table holds (an unmount ignores them).
+pub fn watch_references(node: &Node) -> usize {
+    usize::from(watches::is_watched(node))
+}
+
 /// Whether an unmount may ignore this reference to `node`: only watches hold it otherwise.
 pub fn only_watched(node: &Arc<Node>) -> bool {
     watches::any() && watches::holds_only(node)

@@ -1,0 +1,62 @@
+//! The mount table as text: /proc/mounts and /proc/PID/mountinfo, in Linux's formats
+//! (fs/proc_namespace.c: show_vfsmnt and show_mountinfo).
+
+use alloc::format;
+use alloc::string::String;
+
+use super::mount::{self, Mount};
+
+/// The per-mount options then the filesystem's, as /proc/mounts shows them.
+fn mounts_options(m: &Mount) -> String {
+    format!("{}{}", m.flags.describe(), m.fs_options())
+}
+
+/// The super-block options mountinfo shows after the filesystem type and source: "ro" or
+/// "rw", then the filesystem's own.
+fn super_options(m: &Mount) -> String {
+    let read_only =
+        m.flags.read_only || m.root.disk().is_some_and(|d| d.mount().fs().statfs().read_only);
+    format!("{}{}", if read_only { "ro" } else { "rw" }, m.fs_options())
+}
+
+/// The text of /proc/mounts: one line per mount, "source target type options 0 0".
+pub fn mounts_text() -> String {
+    let mounts = mount::list();
+    // The in-memory rootfs is hidden once a disk is mounted over it as `/` (Linux shows
+    // only what the reader's root can reach).
+    let disk_root = mounts.iter().any(|m| m.target == "/");
+    let mut s = String::from(if disk_root { "" } else { "rootfs / rootfs rw 0 0\n" });
+    for m in &mounts {
+        let options = mounts_options(m);
+        s.push_str(&format!("{} {} {} {options} 0 0\n", m.source, m.target, m.fstype));
+    }
+    s
+}
+
+/// The text of /proc/PID/mountinfo: "ID PARENT MAJOR:MINOR ROOT POINT OPTIONS - TYPE SOURCE
+/// SUPER-OPTIONS" per mount (no propagation fields: every mount here is private).
+pub fn mountinfo_text() -> String {
+    let mounts = mount::list();
+    let disk_root = mounts.iter().any(|m| m.target == "/");
+    let mut s = String::from(if disk_root { "" } else { "1 1 0:1 / / rw - rootfs rootfs rw\n" });
+    for m in &mounts {
+        let dev = m.root.dev() as u32;
+        let (major, minor) = if m.root.disk().is_some() {
+            (super::devfs::major(dev), super::devfs::minor(dev))
+        } else {
+            (0, m.id)
+        };
+        s.push_str(&format!(
+            "{} {} {major}:{minor} {} {} {} - {} {} {}\n",
+            m.id,
+            m.parent_id,
+            m.root_path,
+            m.target,
+            m.flags.describe(),
+            m.fstype,
+            m.source,
+            super_options(m)
+        ));
+    }
+    s
+}
