@@ -27,6 +27,9 @@ pub enum RefDisk {
     /// No disk: a virtio NIC on slirp instead, and Linux's virtio-net modules
     /// (tests/ref/netconf.sh).
     Nic,
+    /// No disk; Linux gets its loop module, which our kernel has built in
+    /// (tests/ref/mounts.sh).
+    Loop,
 }
 
 /// One probe: what it shows (the line `make test` prints) and what it runs.
@@ -452,6 +455,17 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "mount probe (per-mount flags: read-only tmpfs and EROFS in Linux's order, remount \
+             and EBUSY, nosuid, nodev, noexec; bind mounts; tmpfs size/nr_inodes/mode/uid/gid with \
+             ENOSPC and statfs; umount EBUSY, MNT_DETACH; /proc/mounts and mountinfo lines; loop \
+             devices through /dev/loop-control and their ioctls; an ext2 image made by mke2fs, \
+             attached by losetup and mount -o loop) matches Linux 6.1",
+        script: "tests/ref/mounts.sh",
+        c_sources: &["tests/ref/mounts.c"],
+        host_programs: &["/sbin/mke2fs", "/sbin/losetup"],
+        disk: RefDisk::Loop,
+    },
+    Probe {
         what: "dynamically linked Debian coreutils match Linux 6.1",
         script: "tests/ref/dynamic.sh",
         c_sources: &[],
@@ -504,6 +518,7 @@ pub fn boot_both(
     let linux = cached_linux(&root.join("target/linux"))?;
     let modules = match probe.disk {
         RefDisk::None => Vec::new(),
+        RefDisk::Loop => linux_modules(&linux, &["drivers/block/loop"])?,
         RefDisk::Nic => linux_modules(&linux, &VIRTIO_NET_MODULES)?,
         RefDisk::Pattern | RefDisk::Ext2 => linux_modules(&linux, &VIRTIO_BLK_MODULES)?,
     };
@@ -524,7 +539,7 @@ pub fn boot_both(
     let disks = |name: &str| -> Result<Vec<Disk>, String> {
         let path = work.join(name);
         match probe.disk {
-            RefDisk::None | RefDisk::Nic => return Ok(Vec::new()),
+            RefDisk::None | RefDisk::Nic | RefDisk::Loop => return Ok(Vec::new()),
             RefDisk::Pattern => write_pattern_disk(&path, 8 << 20)?,
             RefDisk::Ext2 => {}
         }

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     let [_, script, elf, extra @ ..] = args.as_slice() else {
         eprintln!(
             "usage: ref-run NAME KERNEL_ELF\n       ref-run SCRIPT KERNEL_ELF [--disk | --ext2 | \
-             --nic] [C_PROGRAM.c | /host/program ...]"
+             --nic | --loop] [C_PROGRAM.c | /host/program ...]"
         );
         return ExitCode::from(2);
     };
@@ -40,6 +40,8 @@ fn main() -> ExitCode {
                 RefDisk::Pattern
             } else if device("--nic") {
                 RefDisk::Nic
+            } else if device("--loop") {
+                RefDisk::Loop
             } else {
                 RefDisk::None
             };
