@@ -300,6 +300,17 @@ static void bind_mounts(void) {
     CHECK("umount bind", umount("/mnt/bind"));
     CHECK("gone from the bind point", access("/mnt/bind/f", F_OK));
     CHECK("kept in the source", access("/mnt/src/sub/g", F_OK));
+    mkdir("/mnt/src/sub/inner", 0755);
+    mkdir("/mnt/rbind", 0755);
+    CHECK("mount below the source", mount("inner", "/mnt/src/sub/inner", "tmpfs", 0, NULL));
+    write_file("/mnt/src/sub/inner/deep", "deep\n");
+    CHECK("MS_BIND|MS_REC", mount("/mnt/src/sub", "/mnt/rbind", NULL, MS_BIND | MS_REC, NULL));
+    CHECK("the mount below shows through", access("/mnt/rbind/inner/deep", F_OK));
+    CHECK("umount2 MNT_DETACH of the recursive bind", umount2("/mnt/rbind", MNT_DETACH));
+    CHECK("gone from the recursive bind", access("/mnt/rbind/inner/deep", F_OK));
+    CHECK("still below the source", access("/mnt/src/sub/inner/deep", F_OK));
+    CHECK("umount src with a mount below", umount("/mnt/src"));
+    CHECK("umount the mount below", umount("/mnt/src/sub/inner"));
     CHECK("umount src", umount("/mnt/src"));
 }
 
@@ -368,7 +379,6 @@ static void umounting(void) {
     mkdir("/mnt/busy/inner", 0755);
     CHECK("mount inner", mount("inner", "/mnt/busy/inner", "tmpfs", 0, NULL));
     CHECK("umount with a mount below", umount("/mnt/busy"));
-    CHECK("umount inner", umount("/mnt/busy/inner"));
     CHECK("umount2 bad flags", umount2("/mnt/busy", 0x100));
     CHECK("umount2 MNT_EXPIRE|MNT_DETACH", umount2("/mnt/busy", MNT_EXPIRE | MNT_DETACH));
     CHECK("umount of a non-mountpoint", umount("/mnt"));
@@ -379,6 +389,7 @@ static void umounting(void) {
     printf("read after detach: %zd %s", read(fd, buf, sizeof buf - 1), buf);
     close(fd);
     CHECK("gone after detach", access("/mnt/busy/f", F_OK));
+    CHECK("the mount below went with it", access("/mnt/busy/inner", F_OK));
     CHECK("umount again", umount("/mnt/busy"));
     CHECK("mount unknown type", mount("x", "/mnt/busy", "nosuchfs", 0, NULL));
     CHECK("mount on a missing dir", mount("x", "/mnt/missing", "tmpfs", 0, NULL));
@@ -466,8 +477,23 @@ static void loop_devices(void) {
     info.lo_flags = 0;
     CHECK("SET_STATUS64 clearing autoclear", ioctl(lo, LOOP_SET_STATUS64, &info));
     show_status("cleared", lo);
+    int lo1 = open("/dev/loop1", O_RDWR), lo2 = open("/dev/loop2", O_RDWR);
+    int lo5 = open("/dev/loop5", O_RDWR);
+    CHECK("SET_FD loop1 to an unbound loop5", ioctl(lo1, LOOP_SET_FD, lo5));
+    CHECK("SET_FD loop1 to loop0", ioctl(lo1, LOOP_SET_FD, lo));
+    CHECK("SET_FD loop2 to loop1", ioctl(lo2, LOOP_SET_FD, lo1));
+    memset(block, 0, sizeof block);
+    pread(lo2, block, 4, 512);
+    printf("loop2 sector 1: %.4s\n", block);
+    CHECK("CLR_FD loop2", ioctl(lo2, LOOP_CLR_FD, 0));
+    CHECK("CLR_FD loop1", ioctl(lo1, LOOP_CLR_FD, 0));
+    close(lo1);
+    close(lo2);
+    close(lo5);
+    show_status("loop0 with only this file open", lo);
     CHECK("CLR_FD", ioctl(lo, LOOP_CLR_FD, 0));
     show_status("after CLR_FD", lo);
+    CHECK("SET_FD to itself", ioctl(lo, LOOP_SET_FD, lo));
     CHECK("SET_STATUS64 unbound", ioctl(lo, LOOP_SET_STATUS64, &info));
 
     struct loop_config config;

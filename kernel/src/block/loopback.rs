@@ -23,6 +23,8 @@ pub const LOOP_MAJOR: u32 = 7;
 pub const LOOP_CONTROL: u32 = makedev(10, 237);
 /// How many devices exist from the start (CONFIG_BLK_DEV_LOOP_MIN_COUNT on Debian).
 const INITIAL_DEVICES: u32 = 8;
+/// The longest chain of loop devices backed by loop devices that binding follows.
+const MAX_CHAIN: usize = 64;
 /// The highest device index (Linux's minors for loop are 20 bits).
 const MAX_INDEX: u32 = (1 << 20) - 1;
 
@@ -97,15 +99,24 @@ impl LoopDevice {
         if self.is_bound() {
             return Err(Errno::EBUSY);
         }
-        let node = file.node().ok_or(Errno::EINVAL)?;
-        if !matches!(node.kind(), NodeKind::File | NodeKind::BlockDev(_)) {
-            return Err(Errno::EINVAL);
-        }
-        // A device cannot be backed by itself, or by a loop device that leads back to it.
-        if let NodeKind::BlockDev(rdev) = node.kind() {
-            if major(rdev) == LOOP_MAJOR && minor(rdev) == self.index {
-                return Err(Errno::EINVAL);
+        // A device cannot be backed by itself (EBADF), or by an unbound loop device, which
+        // could later lead back to it (its reads would recurse without end): Linux's
+        // loop_validate_file follows the chain of loop devices to the file at its end.
+        let mut next = file.node().ok_or(Errno::EINVAL)?.clone();
+        for _ in 0..=MAX_CHAIN {
+            let NodeKind::BlockDev(rdev) = next.kind() else { break };
+            if major(rdev) != LOOP_MAJOR {
+                break;
             }
+            if minor(rdev) == self.index {
+                return Err(Errno::EBADF);
+            }
+            let inner = device(minor(rdev)).ok_or(Errno::EINVAL)?;
+            let backing = inner.backing.lock().as_ref().map(|b| b.file.clone());
+            next = backing.ok_or(Errno::EINVAL)?.node().ok_or(Errno::EINVAL)?.clone();
+        }
+        if !matches!(next.kind(), NodeKind::File | NodeKind::BlockDev(_)) {
+            return Err(Errno::EINVAL);
         }
         let mut backing = self.backing.lock();
         if backing.is_some() {
@@ -240,7 +251,14 @@ impl BlockDevice for LoopDevice {
     fn sectors(&self) -> u64 {
         let backing = self.backing.lock();
         let Some(b) = backing.as_ref() else { return 0 };
-        let size = (b.file.stat().size.max(0) as u64).saturating_sub(b.offset);
+        // A disk's file has no size of its own in its inode here: the disk says.
+        let file_size = match b.file.node().map(|n| n.kind()) {
+            Some(NodeKind::BlockDev(rdev)) => {
+                super::by_rdev(rdev).map_or(0, |d| d.sectors().saturating_mul(SECTOR_SIZE as u64))
+            }
+            _ => b.file.stat().size.max(0) as u64,
+        };
+        let size = file_size.saturating_sub(b.offset);
         let size = if b.sizelimit != 0 { size.min(b.sizelimit) } else { size };
         size / SECTOR_SIZE as u64
     }

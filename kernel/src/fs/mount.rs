@@ -226,8 +226,9 @@ pub fn remount(root: &Arc<Node>, ms_flags: u64, bind_only: bool, data: &str) -> 
 }
 
 /// Mounts the directory `source` again on `dir` (MS_BIND): the same nodes, seen from a
-/// second place. With `recursive` (MS_REC), the mounts below `source` come along.
-pub fn bind(source: Arc<Node>, dir: Arc<Node>, target: &str, recursive: bool) -> SysResult<()> {
+/// second place. Mounts are found by the directory they cover, so those below `source` show
+/// through the bind with or without MS_REC (Linux shows them only with it).
+pub fn bind(source: Arc<Node>, dir: Arc<Node>, target: &str) -> SysResult<()> {
     let origin = mount_of(&source);
     let (fstype, src, tmpfs) = match &origin {
         Some(m) => (m.fstype.clone(), m.source.clone(), m.tmpfs.clone()),
@@ -239,40 +240,11 @@ pub fn bind(source: Arc<Node>, dir: Arc<Node>, target: &str, recursive: bool) ->
         None => super::path::absolute_path(&super::root(), &source),
     };
     let flags = origin.as_ref().map(|m| m.flags).unwrap_or_default();
-    let submounts: Vec<Mount> = if recursive {
-        list().into_iter().filter(|m| is_below(&m.point, &source)).collect()
-    } else {
-        Vec::new()
-    };
-    let id = attach(dir, source.clone(), &fstype, &src, target, flags, tmpfs);
+    let id = attach(dir, source, &fstype, &src, target, flags, tmpfs);
     if let Some(m) = MOUNTS.lock().iter_mut().find(|m| m.id == id) {
         m.root_path = root_path;
     }
-    for sub in submounts {
-        let rel = super::path::absolute_path(&source, &sub.point);
-        let sub_target = alloc::format!("{}{}", target.trim_end_matches('/'), rel);
-        attach(sub.point, sub.root, &sub.fstype, &sub.source, &sub_target, sub.flags, sub.tmpfs);
-    }
     Ok(())
-}
-
-/// Whether `node` lies in the tree below `top` (or is it), following parents.
-fn is_below(node: &Arc<Node>, top: &Arc<Node>) -> bool {
-    let mut current = node.clone();
-    for _ in 0..4096 {
-        if Arc::ptr_eq(&current, top) {
-            return true;
-        }
-        let parent = match mountpoint_of(&current) {
-            Some(point) => point,
-            None => current.parent(),
-        };
-        if Arc::ptr_eq(&parent, &current) {
-            return false;
-        }
-        current = parent;
-    }
-    false
 }
 
 /// How umount2(2) goes about it.
@@ -288,36 +260,44 @@ pub struct UmountMode {
 /// so is a tmpfs, and any mount with others mounted below it. A lazy unmount skips the
 /// checks.
 pub fn umount(root: &Arc<Node>, mode: UmountMode) -> SysResult<()> {
-    let mounted_at = MOUNTS.lock().iter().filter(|m| Arc::ptr_eq(&m.root, root)).count();
-    if mounted_at == 0 {
-        return Err(Errno::EINVAL);
-    }
+    // (Only the ID is kept through the checks: a copy of the entry would hold the root.)
+    let (id, whole_tmpfs) = MOUNTS
+        .lock()
+        .iter()
+        .rev()
+        .find(|m| Arc::ptr_eq(&m.root, root))
+        .map(|m| (m.id, m.tmpfs.is_some() && m.root_path == "/"))
+        .ok_or(Errno::EINVAL)?;
     if !mode.lazy {
-        // (is_below takes the table's lock itself: the table is copied first.)
-        let has_submounts =
-            list().iter().any(|m| !Arc::ptr_eq(&m.root, root) && is_below(&m.point, root));
-        if has_submounts {
+        let mounted_at = MOUNTS.lock().iter().filter(|m| Arc::ptr_eq(&m.root, root)).count();
+        if MOUNTS.lock().iter().any(|m| m.parent_id == id) {
             return Err(Errno::EBUSY);
         }
-        let tmpfs_root = MOUNTS
-            .lock()
-            .iter()
-            .any(|m| Arc::ptr_eq(&m.root, root) && m.tmpfs.is_some() && m.root_path == "/");
-        if tmpfs_root && mounted_at == 1 && super::tmpfs::tree_in_use(root) {
+        if whole_tmpfs && mounted_at == 1 && super::tmpfs::tree_in_use(root) {
+            return Err(Errno::EBUSY);
+        }
+        if root.disk().is_some_and(|disk| mounted_at == 1 && disk.mount().busy(root)) {
             return Err(Errno::EBUSY);
         }
     }
+    let target = MOUNTS.lock().iter().find(|m| m.id == id).cloned().ok_or(Errno::EINVAL)?;
+    detach(&target)
+}
+
+/// Takes `mount` out of the table, with the mounts on it (a lazy unmount's subtree): a disk
+/// filesystem mounted nowhere else is written back and let go of.
+fn detach(mount: &Mount) -> SysResult<()> {
+    let children: Vec<Mount> = list().into_iter().filter(|m| m.parent_id == mount.id).collect();
+    for child in children.iter().rev() {
+        detach(child)?;
+    }
+    let root = &mount.root;
+    let mounted_at = list().iter().filter(|m| Arc::ptr_eq(&m.root, root)).count();
     let last_of_disk = root.disk().filter(|_| mounted_at == 1);
     if let Some(disk) = last_of_disk {
-        if !mode.lazy && disk.mount().busy(root) {
-            return Err(Errno::EBUSY);
-        }
         disk.mount().sync()?;
     }
-    let mut mounts = MOUNTS.lock();
-    let i = mounts.iter().rposition(|m| Arc::ptr_eq(&m.root, root)).ok_or(Errno::EINVAL)?;
-    mounts.remove(i);
-    drop(mounts);
+    MOUNTS.lock().retain(|m| m.id != mount.id);
     if mounted_at == 1 {
         super::notify::vfs::unmounted(root);
     }

@@ -24,8 +24,6 @@ pub mod ms {
     pub const NODIRATIME: u64 = 2048;
     /// MS_BIND.
     pub const BIND: u64 = 4096;
-    /// MS_REC.
-    pub const REC: u64 = 16384;
     /// MS_RELATIME.
     pub const RELATIME: u64 = 1 << 21;
     /// MS_STRICTATIME.

@@ -36,7 +36,7 @@ pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         if from.kind() != NodeKind::Dir || dir.kind() != NodeKind::Dir {
             return Err(Errno::ENOTDIR);
         }
-        mount::bind(from, dir, &target, flags & ms::REC != 0)?;
+        mount::bind(from, dir, &target)?;
         return Ok(0);
     }
     if dir.kind() != NodeKind::Dir {
