@@ -43,8 +43,10 @@ md5sum < /mnt/e/dir/numbers
 cd /mnt/e && echo data > f && mkdir d full && echo x > full/x && ln -s f l && mknod null c 1 3
 cd /
 exec 3>> /mnt/e/hello
-# (busybox's exit status here is 255 on Linux and 111 on ours, from something other than
-# the remount, which fails with EBUSY on both: only its message is compared.)
+# (The remount fails with EBUSY on both; busybox then tries a mount.ext2 helper, and its
+# exit status is 255 on Linux, 111 here: its spawn() learns of the helper's failed exec
+# through memory a vfork child shares with its parent, which our vfork does not share.
+# Only the message is compared.)
 mount -o remount,ro /mnt/e 2>&1 || echo "remount ro while open for writing: failed"
 exec 3>&-
 mount -o remount,ro /mnt/e
