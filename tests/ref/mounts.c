@@ -368,10 +368,18 @@ static void tmpfs_options(void) {
     statfs_line("no inodes", "/mnt/lim", 1);
     CHECK("unlink", unlink("/mnt/lim/b"));
     CHECK("create after unlink", close(open("/mnt/lim/d", O_CREAT | O_WRONLY, 0644)));
+    CHECK("remount size=4k (below use)", mount(NULL, "/mnt/lim", NULL, MS_REMOUNT, "size=4k"));
+    CHECK("remount nr_inodes=2 (below use)", mount(NULL, "/mnt/lim", NULL, MS_REMOUNT, "nr_inodes=2"));
     CHECK("remount size=32k", mount(NULL, "/mnt/lim", NULL, MS_REMOUNT, "size=32k"));
     show_mounts("remounted size");
     statfs_line("remounted", "/mnt/lim", 1);
     CHECK("umount", umount("/mnt/lim"));
+    CHECK("mount without limits", mount("lim", "/mnt/lim", "tmpfs", 0, "size=0,nr_inodes=0"));
+    statfs_line("unlimited", "/mnt/lim", 1);
+    show_mounts("unlimited");
+    CHECK("remount size=1m (no limit before)", mount(NULL, "/mnt/lim", NULL, MS_REMOUNT, "size=1m"));
+    CHECK("remount nr_inodes=10 (no limit before)", mount(NULL, "/mnt/lim", NULL, MS_REMOUNT, "nr_inodes=10"));
+    CHECK("umount unlimited", umount("/mnt/lim"));
 }
 
 static void umounting(void) {

@@ -145,9 +145,20 @@ impl Tmpfs {
 
     /// Applies a remount's options: size and nr_inodes may change; mode, uid and gid are
     /// ignored on remount, as Linux ignores them.
+    ///
+    /// # Errors
+    /// EINVAL for a limit below what is in use, or a limit on a tmpfs that had none (Linux:
+    /// "Cannot retroactively limit size"), besides the option errors.
     pub fn reconfigure(&self, data: &str) -> SysResult<()> {
         let current = *self.options.lock();
         let new = parse(current, data, true)?;
+        let tightened =
+            |old: u64, new: u64, used: u64| new != old && new != 0 && (old == 0 || used > new);
+        if tightened(current.max_blocks, new.max_blocks, self.blocks.load(Ordering::Relaxed))
+            || tightened(current.max_inodes, new.max_inodes, self.inodes.load(Ordering::Relaxed))
+        {
+            return Err(Errno::EINVAL);
+        }
         *self.options.lock() = new;
         Ok(())
     }
