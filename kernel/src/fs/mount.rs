@@ -109,6 +109,47 @@ fn attach(
     id
 }
 
+/// Whether `dir` is the root of a mount, as remounting, moving and changing propagation need
+/// (the in-memory root counts: it is Linux's rootfs).
+pub fn is_mounted_root(dir: &Arc<Node>) -> bool {
+    Arc::ptr_eq(dir, &super::root()) || MOUNTS.lock().iter().any(|m| Arc::ptr_eq(&m.root, dir))
+}
+
+/// Moves the mount whose root is `source` to `dir` (MS_MOVE).
+///
+/// # Errors
+/// EINVAL if `source` is no mounted root (or is the in-memory root); ELOOP to move a mount
+/// below itself.
+pub fn move_mount(source: &Arc<Node>, dir: Arc<Node>, target: &str) -> SysResult<()> {
+    let id = MOUNTS
+        .lock()
+        .iter()
+        .rev()
+        .find(|m| Arc::ptr_eq(&m.root, source))
+        .map(|m| m.id)
+        .ok_or(Errno::EINVAL)?;
+    // Walk up from the new place, across mounts: meeting the mount moved is a loop.
+    let mut current = dir.clone();
+    for _ in 0..4096 {
+        if Arc::ptr_eq(&current, source) {
+            return Err(Errno::ELOOP);
+        }
+        let up = mountpoint_of(&current).map_or_else(|| current.parent(), |point| point.parent());
+        if Arc::ptr_eq(&up, &current) {
+            break;
+        }
+        current = up;
+    }
+    let parent_id = mount_of(&dir).map_or(1, |m| m.id);
+    source.set_parent(&dir.parent());
+    if let Some(m) = MOUNTS.lock().iter_mut().find(|m| m.id == id) {
+        m.point = dir;
+        m.target = String::from(target);
+        m.parent_id = parent_id;
+    }
+    Ok(())
+}
+
 /// Returns the mount `node` is on: the nearest mounted root above it (the last mounted
 /// there, as resolution finds it), or `None` on the in-memory root filesystem.
 pub fn mount_of(node: &Node) -> Option<Mount> {

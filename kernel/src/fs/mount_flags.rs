@@ -24,6 +24,14 @@ pub mod ms {
     pub const NODIRATIME: u64 = 2048;
     /// MS_BIND.
     pub const BIND: u64 = 4096;
+    /// MS_MOVE.
+    pub const MOVE: u64 = 8192;
+    /// MS_REC.
+    pub const REC: u64 = 16384;
+    /// MS_SILENT.
+    pub const SILENT: u64 = 32768;
+    /// MS_UNBINDABLE, MS_PRIVATE, MS_SLAVE, MS_SHARED: the propagation types.
+    pub const PROPAGATION: u64 = (1 << 17) | (1 << 18) | (1 << 19) | (1 << 20);
     /// MS_RELATIME.
     pub const RELATIME: u64 = 1 << 21;
     /// MS_STRICTATIME.

@@ -14,8 +14,9 @@ use crate::fs::path::{self, PATH_MAX};
 const MAX_DATA: usize = 4095;
 
 /// mount(2): a new filesystem (tmpfs with its options, ext2 from a block device, devtmpfs,
-/// sysfs, ...), MS_REMOUNT to change a mount's flags, MS_BIND (with MS_REC) to show a
-/// directory in a second place.
+/// sysfs, ...), MS_REMOUNT to change a mount's flags, MS_BIND (MS_REC or not) to show a
+/// directory in a second place, MS_MOVE to move a mount, and the propagation types (every
+/// mount stays private).
 pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let flags = a[3];
     let target = path_arg(ctx, a[1])?;
@@ -27,6 +28,28 @@ pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if flags & ms::REMOUNT != 0 {
         // Only a mount's root can be remounted (EINVAL elsewhere, as Linux's do_remount).
         mount::remount(&dir, flags, flags & ms::BIND != 0, &data)?;
+        return Ok(0);
+    }
+    if flags & ms::BIND == 0 && flags & ms::PROPAGATION != 0 {
+        // Exactly one propagation type (MS_REC and MS_SILENT aside), on a mount's root.
+        // Every mount here is private and stays so: there is nothing to propagate to.
+        let kind = flags & !(ms::REC | ms::SILENT);
+        if kind & !ms::PROPAGATION != 0 || !kind.is_power_of_two() {
+            return Err(Errno::EINVAL);
+        }
+        if !mount::is_mounted_root(&dir) {
+            return Err(Errno::EINVAL);
+        }
+        return Ok(0);
+    }
+    if flags & ms::MOVE != 0 {
+        let source =
+            if a[0] != 0 { ctx.mem().read_cstring(a[0], PATH_MAX)? } else { String::new() };
+        let from = path::resolve(&ctx.process.start(), &source, true)?;
+        if from.kind() != dir.kind() {
+            return Err(Errno::ENOTDIR);
+        }
+        mount::move_mount(&from, dir, &target)?;
         return Ok(0);
     }
     if flags & ms::BIND != 0 {
