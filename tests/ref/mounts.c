@@ -48,6 +48,7 @@ static const char *err(long r) {
     case EOPNOTSUPP: return "EOPNOTSUPP";
     case ENOTEMPTY: return "ENOTEMPTY";
     case EAGAIN: return "EAGAIN";
+    case ELOOP: return "ELOOP";
     case ENOSYS: return "ENOSYS";
     default: return "other";
     }
@@ -365,6 +366,7 @@ static void tmpfs_options(void) {
     CHECK("create 4 (past nr_inodes)", open("/mnt/lim/d", O_CREAT | O_WRONLY, 0644));
     CHECK("mkdir past nr_inodes", mkdir("/mnt/lim/e", 0755));
     CHECK("symlink past nr_inodes", symlink("b", "/mnt/lim/s"));
+    CHECK("link past nr_inodes", link("/mnt/lim/b", "/mnt/lim/hl"));
     statfs_line("no inodes", "/mnt/lim", 1);
     CHECK("unlink", unlink("/mnt/lim/b"));
     CHECK("create after unlink", close(open("/mnt/lim/d", O_CREAT | O_WRONLY, 0644)));
@@ -373,6 +375,11 @@ static void tmpfs_options(void) {
     CHECK("remount size=32k", mount(NULL, "/mnt/lim", NULL, MS_REMOUNT, "size=32k"));
     show_mounts("remounted size");
     statfs_line("remounted", "/mnt/lim", 1);
+    CHECK("remount nr_inodes=8", mount(NULL, "/mnt/lim", NULL, MS_REMOUNT, "nr_inodes=8"));
+    CHECK("link (an inode more)", link("/mnt/lim/d", "/mnt/lim/hl"));
+    statfs_line("linked", "/mnt/lim", 1);
+    CHECK("unlink one name", unlink("/mnt/lim/d"));
+    statfs_line("one name left", "/mnt/lim", 1);
     CHECK("umount", umount("/mnt/lim"));
     CHECK("mount without limits", mount("lim", "/mnt/lim", "tmpfs", 0, "size=0,nr_inodes=0"));
     statfs_line("unlimited", "/mnt/lim", 1);

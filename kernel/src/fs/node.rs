@@ -413,6 +413,11 @@ impl Node {
         if entries.contains_key(name) {
             return Err(Errno::EEXIST);
         }
+        // Each further name of a tmpfs file costs an inode, as on Linux (shmem_link).
+        let extra_name = child.kind != NodeKind::Dir && child.metadata().nlink > 0;
+        if let Some(fs) = child.tmpfs.get().filter(|_| extra_name) {
+            fs.charge_inode()?;
+        }
         *child.parent.lock() = Arc::downgrade(self);
         if child.kind == NodeKind::Dir {
             self.update_metadata(|m| m.nlink += 1);
@@ -513,6 +518,9 @@ impl Node {
             // A removed directory has no links left (fstat on an open one shows 0).
             child.update_metadata(|m| m.nlink = 0);
         } else {
+            if let Some(fs) = child.tmpfs.get().filter(|_| child.metadata().nlink > 1) {
+                fs.release_inode(0);
+            }
             child.update_metadata(|m| m.nlink = m.nlink.saturating_sub(1));
         }
         self.touch_mtime();
