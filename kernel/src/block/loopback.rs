@@ -485,3 +485,31 @@ impl FileLike for Control {
         *self.flags.lock()
     }
 }
+
+ostd::ktest! {
+    fn a_loop_device_reads_and_writes_its_file_within_offset_and_sizelimit() {
+        use crate::fs::file::NodeFile;
+        let node = crate::fs::Node::new_of(NodeKind::File, 0o644, "");
+        let data: Vec<u8> = (0..8 * SECTOR_SIZE).map(|i| (i / SECTOR_SIZE) as u8).collect();
+        node.write_at(0, &data).unwrap();
+        let file: Arc<dyn FileLike> = Arc::new(NodeFile::new(node.clone(), OpenFlags::RDWR));
+        let device = LoopDevice::new(99);
+        assert_eq!(device.sectors(), 0, "an unbound device is empty");
+        let mut info = [0u8; INFO_SIZE];
+        info[24..32].copy_from_slice(&(SECTOR_SIZE as u64).to_le_bytes()); // lo_offset
+        info[32..40].copy_from_slice(&(4 * SECTOR_SIZE as u64).to_le_bytes()); // lo_sizelimit
+        device.bind(file.clone(), Some((&info, 0)), true).unwrap();
+        assert_eq!(device.sectors(), 4);
+        let mut sector = [0u8; SECTOR_SIZE];
+        device.read(0, &mut sector).unwrap();
+        assert!(sector.iter().all(|&b| b == 1), "sector 0 is the file's sector 1");
+        device.write(1, &[9u8; SECTOR_SIZE]).unwrap();
+        let mut back = [0u8; SECTOR_SIZE];
+        node.read_at(2 * SECTOR_SIZE as u64, &mut back).unwrap();
+        assert!(back.iter().all(|&b| b == 9), "a write lands at offset + sector");
+        assert_eq!(device.bind(file, None, true), Err(Errno::EBUSY));
+        device.clear().unwrap();
+        assert_eq!(device.sectors(), 0);
+        assert_eq!(device.clear(), Err(Errno::ENXIO));
+    }
+}
