@@ -441,6 +441,16 @@ static void umounting(void) {
     CHECK("MS_PRIVATE|MS_NOSUID", mount(NULL, "/mnt/mv2", NULL, MS_PRIVATE | MS_NOSUID, NULL));
     CHECK("MS_PRIVATE on a non-root", mount(NULL, "/mnt/mv2/sub", NULL, MS_PRIVATE, NULL));
     CHECK("umount moved", umount("/mnt/mv2"));
+    mkdir("/mnt/a b", 0755);
+    CHECK("mount at a name with a space", mount("x y\\z", "/mnt/a b", "tmpfs", 0, NULL));
+    show_mounts("escaped");
+    show_mountinfo("escaped");
+    CHECK("umount it", umount("/mnt/a b"));
+    mkdir("/mnt/rel", 0755);
+    chdir("/");
+    CHECK("mount at a relative path", mount("rel", "mnt//rel/", "tmpfs", 0, NULL));
+    show_mounts("relative");
+    CHECK("umount it", umount("mnt/rel"));
     CHECK("mount unknown type", mount("x", "/mnt/busy", "nosuchfs", 0, NULL));
     CHECK("mount on a missing dir", mount("x", "/mnt/missing", "tmpfs", 0, NULL));
     CHECK("mount ext2 from a non-device", mount("/mnt", "/mnt/busy", "ext2", 0, NULL));

@@ -6,6 +6,19 @@ use alloc::string::String;
 
 use super::mount::{self, Mount};
 
+/// Escapes space, tab, newline and backslash as `\ooo`, as Linux's seq_escape does for the
+/// fields of these files (a mount point named "a b" shows as `a\040b`).
+fn escaped(field: &str) -> String {
+    let mut s = String::with_capacity(field.len());
+    for c in field.chars() {
+        match c {
+            ' ' | '\t' | '\n' | '\\' => s.push_str(&format!("\\{:03o}", c as u32)),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
 /// The per-mount options then the filesystem's, as /proc/mounts shows them.
 fn mounts_options(m: &Mount) -> String {
     format!("{}{}", m.flags.describe(), m.fs_options())
@@ -28,7 +41,8 @@ pub fn mounts_text() -> String {
     let mut s = String::from(if disk_root { "" } else { "rootfs / rootfs rw 0 0\n" });
     for m in &mounts {
         let options = mounts_options(m);
-        s.push_str(&format!("{} {} {} {options} 0 0\n", m.source, m.target, m.fstype));
+        let (source, target) = (escaped(&m.source), escaped(&m.target));
+        s.push_str(&format!("{source} {target} {} {options} 0 0\n", escaped(&m.fstype)));
     }
     s
 }
@@ -50,11 +64,11 @@ pub fn mountinfo_text() -> String {
             "{} {} {major}:{minor} {} {} {} - {} {} {}\n",
             m.id,
             m.parent_id,
-            m.root_path,
-            m.target,
+            escaped(&m.root_path),
+            escaped(&m.target),
             m.flags.describe(),
-            m.fstype,
-            m.source,
+            escaped(&m.fstype),
+            escaped(&m.source),
             super_options(m)
         ));
     }

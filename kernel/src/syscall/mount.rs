@@ -22,9 +22,12 @@ pub fn sys_mount(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let target = path_arg(ctx, a[1])?;
     let fstype = if a[2] != 0 { ctx.mem().read_cstring(a[2], 64)? } else { String::new() };
     let data = if a[4] != 0 { ctx.mem().read_cstring(a[4], MAX_DATA)? } else { String::new() };
-    let dir = path::resolve(&ctx.process.start(), &target, true)?;
+    let start = ctx.process.start();
+    let dir = path::resolve(&start, &target, true)?;
     // Mounting needs CAP_SYS_ADMIN (root here), checked after the path, as Linux does.
     require_mount_privilege(ctx)?;
+    // The table keeps where the mount is, not how the caller spelled it ("mnt//x/").
+    let target = path::absolute_path(&start.root, &dir);
     if flags & ms::REMOUNT != 0 {
         // Only a mount's root can be remounted (EINVAL elsewhere, as Linux's do_remount).
         mount::remount(&dir, flags, flags & ms::BIND != 0, &data)?;
