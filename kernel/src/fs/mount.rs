@@ -33,13 +33,13 @@ pub struct Mount {
     pub fstype: String,
     /// The source argument of mount(2).
     pub source: String,
-    /// The path it was mounted at, as given.
+    /// The absolute path of the directory it covers (as the table shows it).
     pub target: String,
     /// The per-mount flags.
     pub flags: MountFlags,
     /// Its mount ID (mountinfo's first field).
     pub id: u32,
-    /// The ID of the mount it sits on (0 for one on the in-memory root).
+    /// The ID of the mount it sits on (1, the in-memory root's, for one on that).
     pub parent_id: u32,
     /// Where its root lies inside its filesystem ("/" unless it is a bind mount of a
     /// subdirectory).
@@ -243,14 +243,14 @@ pub fn remount(root: &Arc<Node>, ms_flags: u64, bind_only: bool, data: &str) -> 
         .ok_or(Errno::EINVAL)?;
     let flags = current.flags.remounted(ms_flags);
     if !bind_only {
-        if let Some(t) = &current.tmpfs {
-            t.reconfigure(data)?;
-        }
         if flags.read_only
             && !current.flags.read_only
             && current.writers.load(Ordering::Relaxed) != 0
         {
             return Err(Errno::EBUSY);
+        }
+        if let Some(t) = &current.tmpfs {
+            t.reconfigure(data)?;
         }
         if let Some(disk) = root.disk() {
             disk.mount().fs().remount(flags.read_only)?;
