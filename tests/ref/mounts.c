@@ -441,6 +441,18 @@ static void umounting(void) {
     CHECK("MS_PRIVATE|MS_NOSUID", mount(NULL, "/mnt/mv2", NULL, MS_PRIVATE | MS_NOSUID, NULL));
     CHECK("MS_PRIVATE on a non-root", mount(NULL, "/mnt/mv2/sub", NULL, MS_PRIVATE, NULL));
     CHECK("umount moved", umount("/mnt/mv2"));
+    mkdir("/mnt/st", 0755);
+    CHECK("mount st1", mount("st1", "/mnt/st", "tmpfs", 0, NULL));
+    write_file("/mnt/st/first", "1\n");
+    CHECK("mount st2 over it", mount("st2", "/mnt/st", "tmpfs", 0, NULL));
+    CHECK("the first hidden", access("/mnt/st/first", F_OK));
+    write_file("/mnt/st/second", "2\n");
+    show_mounts("stacked");
+    CHECK("umount the top", umount("/mnt/st"));
+    CHECK("the first back", access("/mnt/st/first", F_OK));
+    CHECK("the second gone", access("/mnt/st/second", F_OK));
+    CHECK("umount the first", umount("/mnt/st"));
+    CHECK("umount with none left", umount("/mnt/st"));
     mkdir("/mnt/a b", 0755);
     CHECK("mount at a name with a space", mount("x y\\z", "/mnt/a b", "tmpfs", 0, NULL));
     show_mounts("escaped");

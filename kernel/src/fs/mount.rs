@@ -426,13 +426,19 @@ pub fn is_disk_filesystem(fstype: &str) -> bool {
     fstype == "ext2"
 }
 
-/// Returns the root mounted over `node`, or `node` itself.
+/// Returns the root mounted over `node`, or `node` itself; of mounts stacked on one
+/// directory (each over the root of the one before), the top one.
 pub fn cross(node: Arc<Node>) -> Arc<Node> {
     let mounts = MOUNTS.lock();
-    match mounts.iter().rev().find(|m| Arc::ptr_eq(&m.point, &node)) {
-        Some(m) => m.root.clone(),
-        None => node,
+    let mut current = node;
+    // A mount over its own point (devtmpfs on /dev) ends the climb; so does the table's end.
+    for _ in 0..=mounts.len() {
+        match mounts.iter().rev().find(|m| Arc::ptr_eq(&m.point, &current)) {
+            Some(m) if !Arc::ptr_eq(&m.root, &current) => current = m.root.clone(),
+            _ => break,
+        }
     }
+    current
 }
 
 /// Returns the mountpoint of a mounted root.
