@@ -338,9 +338,12 @@ static void tmpfs_options(void) {
     CHECK("mount bad mode", mount("lim", "/mnt/lim", "tmpfs", 0, "mode=9"));
     CHECK("mount size=16k,nr_inodes=4,mode=750,uid=1000,gid=100",
           mount("lim", "/mnt/lim", "tmpfs", 0, "size=16k,nr_inodes=4,mode=750,uid=1000,gid=100"));
-    struct stat st;
+    struct stat st, above;
     stat("/mnt/lim", &st);
     printf("root: mode %o uid %d gid %d\n", st.st_mode, (int)st.st_uid, (int)st.st_gid);
+    stat("/mnt", &above);
+    printf("its own device: %s, major %d\n", st.st_dev != above.st_dev ? "yes" : "no",
+           major(st.st_dev));
     show_mounts("limits");
     statfs_line("empty", "/mnt/lim", 1);
     int fd = open("/mnt/lim/data", O_WRONLY | O_CREAT, 0644);

@@ -55,7 +55,7 @@ pub fn mountinfo_text() -> String {
     let mut s = String::from(if disk_root { "" } else { "1 1 0:1 / / rw - rootfs rootfs rw\n" });
     for m in &mounts {
         let dev = m.root.dev() as u32;
-        let (major, minor) = if m.root.disk().is_some() {
+        let (major, minor) = if m.root.disk().is_some() || m.tmpfs.is_some() {
             (super::devfs::major(dev), super::devfs::minor(dev))
         } else {
             (0, m.id)

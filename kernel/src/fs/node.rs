@@ -223,8 +223,12 @@ impl Node {
         }
     }
 
-    /// Returns `st_dev`: the disk's device number, or 1 for the in-memory filesystems.
+    /// Returns `st_dev`: the disk's device number, a tmpfs's own anonymous one, or 1 for the
+    /// other in-memory filesystems.
     pub fn dev(&self) -> u64 {
+        if let Some(fs) = self.tmpfs.get() {
+            return u64::from(fs.dev());
+        }
         self.disk().map_or(1, |d| d.mount().dev())
     }
 

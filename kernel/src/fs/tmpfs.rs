@@ -7,7 +7,7 @@
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use ostd::mm::PAGE_SIZE;
 use ostd::sync::SpinLock;
@@ -39,8 +39,15 @@ fn defaults() -> Options {
     Options { max_blocks: half, max_inodes: half, mode: 0o1777, uid: 0, gid: 0 }
 }
 
+/// The next anonymous device number's minor (major 0, as Linux's get_anon_bdev gives
+/// filesystems without a disk; the values differ between systems).
+static NEXT_ANON_MINOR: AtomicU32 = AtomicU32::new(40);
+
 /// One mounted tmpfs.
 pub struct Tmpfs {
+    /// Its device number (`st_dev` of its files): programs tell filesystems apart by it
+    /// (`mountpoint`, `find -xdev`).
+    dev: u32,
     options: SpinLock<Options>,
     /// Pages its files hold.
     blocks: AtomicU64,
@@ -56,6 +63,7 @@ impl Tmpfs {
     pub fn new(data: &str) -> SysResult<Arc<Self>> {
         let options = parse(defaults(), data, false)?;
         Ok(Arc::new(Self {
+            dev: super::devfs::makedev(0, NEXT_ANON_MINOR.fetch_add(1, Ordering::Relaxed)),
             options: SpinLock::new(options),
             blocks: AtomicU64::new(0),
             inodes: AtomicU64::new(0),
@@ -72,6 +80,11 @@ impl Tmpfs {
         });
         root.make_tmpfs_root(self)?;
         Ok(root)
+    }
+
+    /// Returns its device number.
+    pub fn dev(&self) -> u32 {
+        self.dev
     }
 
     /// Counts a new node: ENOSPC once nr_inodes are in use (Linux's shmem_reserve_inode).
