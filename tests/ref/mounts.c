@@ -49,6 +49,7 @@ static const char *err(long r) {
     case ENOTEMPTY: return "ENOTEMPTY";
     case EAGAIN: return "EAGAIN";
     case ELOOP: return "ELOOP";
+    case EXDEV: return "EXDEV";
     case ENOSYS: return "ENOSYS";
     default: return "other";
     }
@@ -371,6 +372,13 @@ static void tmpfs_options(void) {
     CHECK("symlink past nr_inodes", symlink("b", "/mnt/lim/s"));
     CHECK("link past nr_inodes", link("/mnt/lim/b", "/mnt/lim/hl"));
     statfs_line("no inodes", "/mnt/lim", 1);
+    mkdir("/mnt/other", 0755);
+    mount("other", "/mnt/other", "tmpfs", 0, NULL);
+    CHECK("link to another tmpfs", link("/mnt/lim/data", "/mnt/other/x"));
+    CHECK("rename to another tmpfs", rename("/mnt/lim/data", "/mnt/other/x"));
+    CHECK("rename out to the root filesystem", rename("/mnt/lim/data", "/mnt/x"));
+    CHECK("rename of a missing file to another tmpfs", rename("/mnt/lim/missing", "/mnt/other/x"));
+    umount("/mnt/other");
     CHECK("unlink", unlink("/mnt/lim/b"));
     CHECK("create after unlink", close(open("/mnt/lim/d", O_CREAT | O_WRONLY, 0644)));
     CHECK("remount size=4k (below use)", mount(NULL, "/mnt/lim", NULL, MS_REMOUNT, "size=4k"));

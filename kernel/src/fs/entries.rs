@@ -76,6 +76,9 @@ pub fn link(caller: &dyn Caller, node: Arc<Node>, start: &Start, path: &str) -> 
         return Err(Errno::EEXIST);
     }
     super::mount::require_writable(&dir)?;
+    if !node.same_filesystem(&dir) {
+        return Err(Errno::EXDEV);
+    }
     check_dir_write(caller, &dir)?;
     dir.link(&name, node.clone())?;
     notify::linked(&dir, &name, &node);
@@ -92,6 +95,9 @@ pub fn rename(
     new_name: &str,
     noreplace: bool,
 ) -> SysResult<()> {
+    if !old_dir.same_filesystem(new_dir) {
+        return Err(Errno::EXDEV);
+    }
     super::mount::require_writable(old_dir)?;
     let node = old_dir.lookup(old_name)?;
     check_dir_write(caller, old_dir)?;

@@ -812,6 +812,19 @@ impl Node {
         Ok(Arc::new(frames))
     }
 
+    /// Whether `other` lives on the same filesystem: the same disk, the same tmpfs, or both
+    /// on the other in-memory ones (links and renames across filesystems are EXDEV).
+    pub fn same_filesystem(&self, other: &Node) -> bool {
+        match (self.disk(), other.disk()) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a.mount(), b.mount()),
+            (None, None) => match (self.tmpfs.get(), other.tmpfs.get()) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (a, b) => a.is_none() && b.is_none(),
+            },
+            _ => false,
+        }
+    }
+
     /// Makes the node the root of tmpfs `fs`, counted against its inode limit.
     pub fn make_tmpfs_root(&self, fs: &Arc<Tmpfs>) -> SysResult<()> {
         fs.charge_inode()?;
