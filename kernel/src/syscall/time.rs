@@ -235,7 +235,9 @@ pub fn sys_clock_nanosleep(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     let ns = crate::time::timespec_ns(t);
     let deadline = if a[1] & TIMER_ABSTIME != 0 {
         let now_clock = if clock == 0 { crate::time::realtime() } else { crate::time::monotonic() };
-        let now_ns = (now_clock.sec as u64).saturating_mul(1_000_000_000) + now_clock.nsec as u64;
+        let now_ns = (now_clock.sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(now_clock.nsec as u64);
         crate::time::monotonic_ns().saturating_add(ns.saturating_sub(now_ns))
     } else {
         crate::time::monotonic_ns().saturating_add(ns)

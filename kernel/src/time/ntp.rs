@@ -271,7 +271,8 @@ fn apply(s: &mut State, tx: &Timex) {
         s.esterror = tx.esterror;
     }
     if tx.modes & ADJ_TIMECONST != 0 {
-        let constant = if s.status & STA_NANO == 0 { tx.constant + 4 } else { tx.constant };
+        let constant =
+            if s.status & STA_NANO == 0 { tx.constant.saturating_add(4) } else { tx.constant };
         s.constant = constant.clamp(0, MAXTC);
     }
     if tx.modes & ADJ_TAI != 0 && (0..=MAX_TAI_OFFSET).contains(&tx.constant) {

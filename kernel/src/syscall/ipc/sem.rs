@@ -83,7 +83,9 @@ fn semtimedop(
         Some((sec, nsec)) if sec < 0 || !(0..1_000_000_000).contains(&nsec) => {
             return Err(Errno::EINVAL);
         }
-        Some((sec, nsec)) => Some((sec as u64).saturating_mul(1_000_000_000) + nsec as u64),
+        Some((sec, nsec)) => {
+            Some((sec as u64).saturating_mul(1_000_000_000).saturating_add(nsec as u64))
+        }
         None => None,
     };
     let ops: Vec<SemOp> = raw
