@@ -14,9 +14,11 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use ostd::sync::{Mutex, SpinLock};
 
 use super::disk::DiskInode;
-use super::page_cache::{PageCache, new_file_page};
+use super::page_cache::PageCache;
 use super::tmpfs::Tmpfs;
 use crate::error::{Errno, SysResult};
+
+mod data;
 
 /// What kind of file a node is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -597,221 +599,6 @@ impl Node {
         }
     }
 
-    /// Reads file data at `offset`.
-    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
-        match &self.content {
-            Content::File(f) => {
-                let size = f.len.load(Ordering::Acquire);
-                let n = buf.len().min(size.saturating_sub(offset) as usize);
-                // A page never written is a hole.
-                self.pages.read(offset, &mut buf[..n], |_, hole| {
-                    hole.fill(0);
-                    Ok(())
-                })?;
-                Ok(n)
-            }
-            Content::Generated(g) if self.kind == NodeKind::File => {
-                let data = g.try_read()?;
-                let start = (offset.min(data.len() as u64)) as usize;
-                let n = buf.len().min(data.len() - start);
-                buf[..n].copy_from_slice(&data[start..start + n]);
-                Ok(n)
-            }
-            Content::Disk(d) if self.kind == NodeKind::File => {
-                let n = buf.len().min(d.size().saturating_sub(offset) as usize);
-                self.pages.read(offset, &mut buf[..n], |at, out| disk_read_exact(d, at, out))?;
-                Ok(n)
-            }
-            Content::Dir(_) => Err(Errno::EISDIR),
-            Content::Generated(_) | Content::Disk(_) if self.kind == NodeKind::Dir => {
-                Err(Errno::EISDIR)
-            }
-            _ => Err(Errno::EINVAL),
-        }
-    }
-
-    /// Reads file data at `offset` for a file opened O_DIRECT: a disk file's bytes come
-    /// straight from the device and stay in no cache, unless pages of the file are mapped
-    /// (their page cache may hold bytes newer than the disk), in which case, and for every
-    /// other kind of file, this is [`Node::read_at`].
-    pub fn read_direct_at(&self, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
-        match &self.content {
-            Content::Disk(d) if self.kind == NodeKind::File && self.pages.is_empty() => {
-                let n = buf.len().min(d.size().saturating_sub(offset) as usize);
-                let got = d.mount().fs().read_direct(d.ino(), offset, &mut buf[..n])?;
-                buf[got.min(n)..n].fill(0);
-                Ok(n)
-            }
-            _ => self.read_at(offset, buf),
-        }
-    }
-
-    /// Writes file data at `offset`, growing the file (with a hole) as needed.
-    pub fn write_at(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {
-        self.write_at_with(offset, buf, false)
-    }
-
-    /// Zeroes `len` bytes from `offset`, within the file (its size stays): fallocate's
-    /// FALLOC_FL_PUNCH_HOLE and madvise's MADV_REMOVE on an in-memory file. The pages stay
-    /// allocated, since a mapping elsewhere may hold them and there is no reverse map to
-    /// take them back from it; they read as zeros everywhere. EOPNOTSUPP for other nodes.
-    pub fn punch_hole(&self, offset: u64, len: u64) -> SysResult<()> {
-        let Content::File(f) = &self.content else { return Err(Errno::ENOTSUP) };
-        let order = f.order.lock();
-        let end = offset.saturating_add(len).min(f.len.load(Ordering::Acquire));
-        let zeros = [0u8; 4096];
-        let mut at = offset;
-        while at < end {
-            let n = (end - at).min(zeros.len() as u64) as usize;
-            self.pages.write_cached(at, &zeros[..n]);
-            at += n as u64;
-        }
-        drop(order);
-        self.touch_mtime();
-        Ok(())
-    }
-
-    /// [`Node::write_at`] for a file opened O_DIRECT: a disk file's data is on the device
-    /// when this returns.
-    pub fn write_direct_at(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {
-        self.write_at_with(offset, buf, true)
-    }
-
-    fn write_at_with(&self, offset: u64, buf: &[u8], direct: bool) -> SysResult<usize> {
-        match &self.content {
-            Content::File(f) => {
-                let end = offset
-                    .checked_add(buf.len() as u64)
-                    .filter(|&e| e <= MAX_FILE_SIZE)
-                    .ok_or(Errno::EFBIG)?;
-                let order = f.order.lock();
-                let (buf, end) = match self.tmpfs.get() {
-                    Some(fs) => {
-                        let fits = fs.fitting_len(&self.pages, offset, buf.len())?;
-                        (&buf[..fits], offset + fits as u64)
-                    }
-                    None => (buf, end),
-                };
-                let before = self.pages.len();
-                let written = self.pages.write_allocating(offset, buf, new_file_page);
-                if let Some(fs) = self.tmpfs.get() {
-                    fs.count_blocks(before, self.pages.len());
-                }
-                written?;
-                f.len.fetch_max(end, Ordering::Release);
-                drop(order);
-                self.touch_mtime();
-                Ok(buf.len())
-            }
-            Content::Disk(d) if self.kind == NodeKind::File => {
-                let fs = d.mount().fs();
-                let written = if direct {
-                    fs.write_direct(d.ino(), offset, buf)
-                } else {
-                    fs.write(d.ino(), offset, buf)
-                };
-                if let Ok(n) = written {
-                    self.pages.write_cached(offset, &buf[..n]);
-                }
-                // Even a failed write may have allocated blocks or changed the size.
-                self.refresh()?;
-                written
-            }
-            Content::Disk(_) if self.kind == NodeKind::Dir => Err(Errno::EISDIR),
-            Content::Dir(_) => Err(Errno::EISDIR),
-            Content::Generated(g) if self.kind == NodeKind::File => g.write(offset, buf),
-            Content::Generated(_) => Err(Errno::EACCES),
-            _ => Err(Errno::EINVAL),
-        }
-    }
-
-    /// Sets the file length. Growing leaves a hole; shrinking drops the pages past the end
-    /// and zeroes the rest of the last one (mappings of them keep their frames).
-    pub fn truncate(&self, len: u64) -> SysResult<()> {
-        match &self.content {
-            Content::File(f) => {
-                if len > MAX_FILE_SIZE {
-                    return Err(Errno::EFBIG);
-                }
-                let order = f.order.lock();
-                let before = self.pages.len();
-                self.pages.truncate(len.min(f.len.load(Ordering::Acquire)));
-                if let Some(fs) = self.tmpfs.get() {
-                    fs.count_blocks(before, self.pages.len());
-                }
-                f.len.store(len, Ordering::Release);
-                drop(order);
-                self.touch_mtime();
-                super::notify::vfs::truncated(self);
-                Ok(())
-            }
-            Content::Disk(d) if self.kind == NodeKind::File => {
-                let old = d.size();
-                let result = d.mount().fs().truncate(d.ino(), len);
-                if result.is_ok() {
-                    self.pages.truncate(len.min(old));
-                    super::notify::vfs::truncated(self);
-                }
-                self.refresh()?;
-                result
-            }
-            Content::Disk(_) if self.kind == NodeKind::Dir => Err(Errno::EISDIR),
-            Content::Dir(_) => Err(Errno::EISDIR),
-            _ => Err(Errno::EINVAL),
-        }
-    }
-
-    /// Returns whether the file's data goes through its page cache (an in-memory or disk
-    /// regular file; not a generated one), so [`Node::page`] works.
-    pub fn has_page_cache(&self) -> bool {
-        match &self.content {
-            Content::File(_) => true,
-            Content::Disk(_) => self.kind == NodeKind::File,
-            _ => false,
-        }
-    }
-
-    /// Returns page `index` of a regular file from its page cache, reading it (disk) or
-    /// making it (a hole in memory) if needed: the frame a shared mapping maps.
-    pub fn page(&self, index: u64) -> SysResult<ostd::mm::Frame> {
-        match &self.content {
-            Content::File(_) => self.pages.get_or_fill(index, new_file_page),
-            Content::Disk(d) if self.kind == NodeKind::File => {
-                self.pages.get_or_fill(index, || read_disk_page(d, index))
-            }
-            _ => Err(Errno::EINVAL),
-        }
-    }
-
-    /// Returns page `index` of an in-memory file for the page-fault handler of a shared
-    /// mapping: `None` for a disk file (its pages are mapped at mmap time, since reading
-    /// them may sleep) or a page past the end of the file. Never sleeps.
-    pub fn in_memory_page(&self, index: u64) -> Option<SysResult<ostd::mm::Frame>> {
-        let Content::File(f) = &self.content else { return None };
-        let pages = f.len.load(Ordering::Acquire).div_ceil(ostd::mm::PAGE_SIZE as u64);
-        (index < pages).then(|| self.pages.get_or_fill(index, new_file_page))
-    }
-
-    /// Returns the file's contents as frames of its page cache, one per page (the last
-    /// zero-padded past the end).
-    ///
-    /// The frames are the file's own: map them read-only, copy-on-write for private
-    /// writable mappings (the cache's reference keeps the count above one).
-    pub fn page_frames(&self) -> SysResult<Arc<Vec<ostd::mm::Frame>>> {
-        let pages = self.size().div_ceil(ostd::mm::PAGE_SIZE as u64);
-        let frames = match &self.content {
-            Content::File(_) => self.pages.pages(pages, |_| new_file_page())?,
-            Content::Disk(d) if self.kind == NodeKind::File => {
-                if !crate::memory::user_may_take(pages as usize * ostd::mm::PAGE_SIZE) {
-                    return Err(Errno::ENOMEM);
-                }
-                self.pages.pages(pages, |i| read_disk_page(d, i))?
-            }
-            _ => return Err(Errno::EINVAL),
-        };
-        Ok(Arc::new(frames))
-    }
-
     /// Whether `other` lives on the same filesystem: the same disk, the same tmpfs, or both
     /// on the other in-memory ones (links and renames across filesystems are EXDEV).
     pub fn same_filesystem(&self, other: &Node) -> bool {
@@ -847,22 +634,6 @@ impl Drop for Node {
             fs.release_inode(self.pages.len());
         }
     }
-}
-
-/// Fills `out` with a disk file's bytes at `offset` (zeros past its end).
-fn disk_read_exact(d: &DiskInode, offset: u64, out: &mut [u8]) -> SysResult<()> {
-    let n = d.mount().fs().read(d.ino(), offset, out)?;
-    out[n..].fill(0);
-    Ok(())
-}
-
-/// Reads page `index` of a disk file into a new frame.
-fn read_disk_page(d: &DiskInode, index: u64) -> SysResult<ostd::mm::Frame> {
-    let mut buf = alloc::vec![0u8; ostd::mm::PAGE_SIZE];
-    disk_read_exact(d, index * ostd::mm::PAGE_SIZE as u64, &mut buf)?;
-    let frame = crate::memory::alloc_user_frame().ok_or(Errno::ENOMEM)?;
-    frame.write_bytes(0, &buf);
-    Ok(frame)
 }
 
 /// Returns the inode number of `child` for a link in directory `dir`: it must live on the
