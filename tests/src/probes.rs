@@ -225,6 +225,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "namespaces probe (/proc/PID/ns links and nsfs files, the ioctl_ns queries, \
+             unshare and setns with their errors, UTS, IPC and mount namespaces made by unshare \
+             and clone: host names, System V and POSIX IPC objects, mounts) matches Linux 6.1",
+        script: "tests/ref/namespaces.sh",
+        c_sources: &["tests/ref/namespaces.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "signalfd probe (signalfd/signalfd4, queued real-time signals, rt_sigqueueinfo and \
              rt_tgsigqueueinfo: errors, records, blocking reads, poll/epoll, fork, permissions) \
              matches Linux 6.1",

@@ -18,6 +18,7 @@ use ostd::sync::SpinLock;
 
 use super::disk::DiskMount;
 use super::mount_flags::MountFlags;
+use super::mount_ns::{MountNamespace, mounted_anywhere};
 use super::node::{Node, NodeKind};
 use super::tmpfs::Tmpfs;
 use crate::error::{Errno, SysResult};
@@ -63,7 +64,15 @@ impl Mount {
 /// differ between systems anyway.
 static NEXT_ID: AtomicU32 = AtomicU32::new(20);
 
-static MOUNTS: SpinLock<Vec<Mount>> = SpinLock::new(Vec::new());
+/// A fresh mount ID.
+pub(super) fn next_id() -> u32 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The caller's mount table.
+fn table() -> Arc<MountNamespace> {
+    super::mount_ns::current()
+}
 
 /// Filesystem types whose code lives outside fs/ (procfs is the process subsystem's view of
 /// itself), by name, with the function that makes a fresh root. Registered at boot, so fs
@@ -92,8 +101,8 @@ fn attach(
 ) -> u32 {
     root.set_parent(&point.parent());
     let parent_id = mount_of(&point).map_or(1, |m| m.id);
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    MOUNTS.lock().push(Mount {
+    let id = next_id();
+    table().lock().push(Mount {
         point,
         root,
         fstype: String::from(fstype),
@@ -112,7 +121,7 @@ fn attach(
 /// Whether `dir` is the root of a mount, as remounting, moving and changing propagation need
 /// (the in-memory root counts: it is Linux's rootfs).
 pub fn is_mounted_root(dir: &Arc<Node>) -> bool {
-    Arc::ptr_eq(dir, &super::root()) || MOUNTS.lock().iter().any(|m| Arc::ptr_eq(&m.root, dir))
+    Arc::ptr_eq(dir, &super::root()) || table().lock().iter().any(|m| Arc::ptr_eq(&m.root, dir))
 }
 
 /// Moves the mount whose root is `source` to `dir` (MS_MOVE).
@@ -121,7 +130,7 @@ pub fn is_mounted_root(dir: &Arc<Node>) -> bool {
 /// EINVAL if `source` is no mounted root (or is the in-memory root); ELOOP to move a mount
 /// below itself.
 pub fn move_mount(source: &Arc<Node>, dir: Arc<Node>, target: &str) -> SysResult<()> {
-    let id = MOUNTS
+    let id = table()
         .lock()
         .iter()
         .rev()
@@ -142,7 +151,7 @@ pub fn move_mount(source: &Arc<Node>, dir: Arc<Node>, target: &str) -> SysResult
     }
     let parent_id = mount_of(&dir).map_or(1, |m| m.id);
     source.set_parent(&dir.parent());
-    if let Some(m) = MOUNTS.lock().iter_mut().find(|m| m.id == id) {
+    if let Some(m) = table().lock().iter_mut().find(|m| m.id == id) {
         m.point = dir;
         m.target = String::from(target);
         m.parent_id = parent_id;
@@ -158,7 +167,8 @@ pub fn mount_of(node: &Node) -> Option<Mount> {
         let here: &Node = current.as_deref().unwrap_or(node);
         if let Some(disk) = here.disk() {
             // Every inode of a disk knows its disk: its mount is the one of that disk.
-            let mounts = MOUNTS.lock();
+            let ns = table();
+            let mounts = ns.lock();
             return mounts
                 .iter()
                 .rev()
@@ -166,7 +176,8 @@ pub fn mount_of(node: &Node) -> Option<Mount> {
                 .cloned();
         }
         {
-            let mounts = MOUNTS.lock();
+            let ns = table();
+            let mounts = ns.lock();
             if let Some(m) = mounts.iter().rev().find(|m| core::ptr::eq(Arc::as_ptr(&m.root), here))
             {
                 return Some(m.clone());
@@ -234,7 +245,7 @@ pub fn remount(root: &Arc<Node>, ms_flags: u64, bind_only: bool, data: &str) -> 
     if Arc::ptr_eq(root, &super::root()) && mountpoint_of(root).is_none() {
         return Ok(());
     }
-    let current = MOUNTS
+    let current = table()
         .lock()
         .iter()
         .rev()
@@ -256,7 +267,8 @@ pub fn remount(root: &Arc<Node>, ms_flags: u64, bind_only: bool, data: &str) -> 
             disk.mount().fs().remount(flags.read_only)?;
         }
     }
-    let mut mounts = MOUNTS.lock();
+    let ns = table();
+    let mut mounts = ns.lock();
     for m in mounts.iter_mut().filter(|m| Arc::ptr_eq(&m.root, root)) {
         if bind_only && m.id != current.id {
             continue;
@@ -282,7 +294,7 @@ pub fn bind(source: Arc<Node>, dir: Arc<Node>, target: &str) -> SysResult<()> {
     };
     let flags = origin.as_ref().map(|m| m.flags).unwrap_or_default();
     let id = attach(dir, source, &fstype, &src, target, flags, tmpfs);
-    if let Some(m) = MOUNTS.lock().iter_mut().find(|m| m.id == id) {
+    if let Some(m) = table().lock().iter_mut().find(|m| m.id == id) {
         m.root_path = root_path;
     }
     Ok(())
@@ -302,7 +314,7 @@ pub struct UmountMode {
 /// checks.
 pub fn umount(root: &Arc<Node>, mode: UmountMode) -> SysResult<()> {
     // (Only the ID is kept through the checks: a copy of the entry would hold the root.)
-    let (id, whole_tmpfs) = MOUNTS
+    let (id, whole_tmpfs) = table()
         .lock()
         .iter()
         .rev()
@@ -310,8 +322,8 @@ pub fn umount(root: &Arc<Node>, mode: UmountMode) -> SysResult<()> {
         .map(|m| (m.id, m.tmpfs.is_some() && m.root_path == "/"))
         .ok_or(Errno::EINVAL)?;
     if !mode.lazy {
-        let mounted_at = MOUNTS.lock().iter().filter(|m| Arc::ptr_eq(&m.root, root)).count();
-        if MOUNTS.lock().iter().any(|m| m.parent_id == id) {
+        let mounted_at = mounted_anywhere(root);
+        if table().lock().iter().any(|m| m.parent_id == id) {
             return Err(Errno::EBUSY);
         }
         if whole_tmpfs && mounted_at == 1 && super::tmpfs::tree_in_use(root) {
@@ -321,7 +333,7 @@ pub fn umount(root: &Arc<Node>, mode: UmountMode) -> SysResult<()> {
             return Err(Errno::EBUSY);
         }
     }
-    let target = MOUNTS.lock().iter().find(|m| m.id == id).cloned().ok_or(Errno::EINVAL)?;
+    let target = table().lock().iter().find(|m| m.id == id).cloned().ok_or(Errno::EINVAL)?;
     detach(&target)
 }
 
@@ -332,23 +344,33 @@ fn detach(mount: &Mount) -> SysResult<()> {
     for child in children.iter().rev() {
         detach(child)?;
     }
-    let root = &mount.root;
-    let mounted_at = list().iter().filter(|m| Arc::ptr_eq(&m.root, root)).count();
-    let last_of_disk = root.disk().filter(|_| mounted_at == 1);
-    if let Some(disk) = last_of_disk {
+    let last = mounted_anywhere(&mount.root) == 1;
+    if let Some(disk) = mount.root.disk().filter(|_| last) {
+        // A disk that cannot be written back stays mounted.
         disk.mount().sync()?;
     }
-    MOUNTS.lock().retain(|m| m.id != mount.id);
-    if mounted_at == 1 {
-        super::notify::vfs::unmounted(root);
+    table().lock().retain(|m| m.id != mount.id);
+    if last {
+        let_go(mount);
     }
-    if let Some(disk) = last_of_disk {
+    Ok(())
+}
+
+/// Lets go of the filesystem of `mount`, mounted nowhere any more: a disk filesystem is
+/// written back and its device released; watchers of its files hear that it went.
+pub(super) fn let_go(mount: &Mount) {
+    let root = &mount.root;
+    let disk = root.disk();
+    if let Some(Err(e)) = disk.map(|disk| disk.mount().sync()) {
+        log::warn!("writing back {} as its last mount goes: {e:?}", mount.source);
+    }
+    super::notify::vfs::unmounted(root);
+    if let Some(disk) = disk {
         disk.mount().fs().unmount();
         if let Some(device) = crate::block::by_rdev(disk.mount().dev() as u32) {
             device.release();
         }
     }
-    Ok(())
 }
 
 /// How often the writeback task writes changed disk filesystems back: Linux writes dirty data
@@ -382,7 +404,7 @@ pub fn sync_all() -> SysResult<()> {
 /// Returns each mounted disk filesystem once (a disk mounted in two places is one).
 fn mounted_disks() -> Vec<Arc<DiskMount>> {
     let mut disks: Vec<Arc<DiskMount>> = Vec::new();
-    for m in MOUNTS.lock().iter() {
+    for m in super::mount_ns::all_mounts() {
         if let Some(disk) = m.root.disk() {
             if !disks.iter().any(|d| Arc::ptr_eq(d, disk.mount())) {
                 disks.push(disk.mount().clone());
@@ -429,7 +451,8 @@ pub fn is_disk_filesystem(fstype: &str) -> bool {
 /// Returns the root mounted over `node`, or `node` itself; of mounts stacked on one
 /// directory (each over the root of the one before), the top one.
 pub fn cross(node: Arc<Node>) -> Arc<Node> {
-    let mounts = MOUNTS.lock();
+    let ns = table();
+    let mounts = ns.lock();
     let mut current = node;
     // A mount over its own point (devtmpfs on /dev) ends the climb; so does the table's end.
     for _ in 0..=mounts.len() {
@@ -443,18 +466,18 @@ pub fn cross(node: Arc<Node>) -> Arc<Node> {
 
 /// Returns the mountpoint of a mounted root.
 pub fn mountpoint_of(root: &Arc<Node>) -> Option<Arc<Node>> {
-    MOUNTS.lock().iter().rev().find(|m| Arc::ptr_eq(&m.root, root)).map(|m| m.point.clone())
+    table().lock().iter().rev().find(|m| Arc::ptr_eq(&m.root, root)).map(|m| m.point.clone())
 }
 
 /// Whether `node` is the root of a mounted filesystem (which has no parent to report
 /// inotify events to, as a Linux mount's root dentry has none).
 pub fn is_mount_root(node: &Node) -> bool {
-    MOUNTS.lock().iter().any(|m| core::ptr::eq(Arc::as_ptr(&m.root), node))
+    table().lock().iter().any(|m| core::ptr::eq(Arc::as_ptr(&m.root), node))
 }
 
 /// Returns the table.
 pub fn list() -> Vec<Mount> {
-    MOUNTS.lock().clone()
+    table().lock().clone()
 }
 
 /// Mounts a new filesystem of type `fstype` on the directory `dir` with default flags.

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod limits;
 pub mod mqueue;
 pub mod msg;
+pub mod namespace;
 pub mod pi_futex;
 pub mod robust_futex;
 pub mod sem;

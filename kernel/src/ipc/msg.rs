@@ -17,7 +17,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use ostd::sync::{SpinLock, WaitQueue};
+use ostd::sync::WaitQueue;
 
 use super::ids::{Ids, IpcObject, Perm};
 use super::limits;
@@ -193,7 +193,7 @@ impl Queue {
     }
 }
 
-struct Table {
+pub(super) struct Table {
     ids: Ids<Queue>,
     /// What each woken receiver gets, by its token.
     results: BTreeMap<u64, SysResult<Message>>,
@@ -203,13 +203,12 @@ struct Table {
     bytes: u64,
 }
 
-static TABLE: SpinLock<Table> = SpinLock::new(Table {
-    ids: Ids::new(),
-    results: BTreeMap::new(),
-    next_token: 0,
-    messages: 0,
-    bytes: 0,
-});
+impl Table {
+    /// An empty table (a new IPC namespace's).
+    pub(super) const fn new() -> Self {
+        Self { ids: Ids::new(), results: BTreeMap::new(), next_token: 0, messages: 0, bytes: 0 }
+    }
+}
 
 fn now() -> i64 {
     crate::time::realtime().sec
@@ -217,7 +216,8 @@ fn now() -> i64 {
 
 /// msgget: the queue with `key` (a new one for IPC_PRIVATE or with IPC_CREAT).
 pub fn get(key: i32, flags: u32, who: &Identity) -> SysResult<i32> {
-    let mut table = TABLE.lock();
+    let ns = super::namespace::current();
+    let mut table = ns.msg.lock();
     if let Some(id) = table.ids.lookup(key, flags, who, |_| Ok(()))? {
         return Ok(id);
     }
@@ -237,7 +237,7 @@ pub fn get(key: i32, flags: u32, who: &Identity) -> SysResult<i32> {
 
 /// The wait queue of queue `id` (EINVAL if there is none).
 fn sleepers_of(id: i32) -> SysResult<Arc<WaitQueue>> {
-    Ok(TABLE.lock().ids.get(id)?.changed.clone())
+    Ok(super::namespace::current().msg.lock().ids.get(id)?.changed.clone())
 }
 
 /// msgsnd, once the message is read: queues `msg` (or hands it to a waiting receiver), as
@@ -249,7 +249,8 @@ pub fn send(id: i32, msg: Message, nowait: bool, who: &Identity, pid: i32) -> Sy
     let mut slept = false;
     let mut woken: Option<Arc<WaitQueue>> = None;
     let result = changed.wait_until(|| {
-        let mut guard = TABLE.lock();
+        let ns = super::namespace::current();
+        let mut guard = ns.msg.lock();
         let table = &mut *guard;
         let queue = match table.ids.get_mut(id) {
             Ok(q) if Arc::ptr_eq(&q.changed, &changed) => q,
@@ -309,7 +310,8 @@ pub fn receive(id: i32, req: &Receive, who: &Identity, pid: i32) -> SysResult<Me
     let mut waiting: Option<u64> = None;
     let mut woken: Option<Arc<WaitQueue>> = None;
     let result = changed.wait_until(|| {
-        let mut guard = TABLE.lock();
+        let ns = super::namespace::current();
+        let mut guard = ns.msg.lock();
         let table = &mut *guard;
         if let Some(token) = waiting {
             match table.results.remove(&token) {
@@ -380,7 +382,8 @@ pub fn stat(
     check_read: bool,
     who: &Identity,
 ) -> SysResult<QueueStat> {
-    let table = TABLE.lock();
+    let ns = super::namespace::current();
+    let table = ns.msg.lock();
     let queue =
         if by_index { table.ids.at_index(id_or_index)? } else { table.ids.get(id_or_index)? };
     if check_read && !queue.stat.perm.may(who, 0o444) {
@@ -392,7 +395,8 @@ pub fn stat(
 /// IPC_SET: owner, permission bits and byte limit (EPERM unless owner, creator or root;
 /// EPERM for a limit above msgmnb unless root). Sleepers look again under the new rules.
 pub fn set(id: i32, uid: u32, gid: u32, mode: u32, qbytes: u64, who: &Identity) -> SysResult<()> {
-    let mut guard = TABLE.lock();
+    let ns = super::namespace::current();
+    let mut guard = ns.msg.lock();
     let table = &mut *guard;
     let queue = table.ids.get_mut(id)?;
     if !queue.stat.perm.owned_by(who) {
@@ -413,7 +417,8 @@ pub fn set(id: i32, uid: u32, gid: u32, mode: u32, qbytes: u64, who: &Identity) 
 
 /// IPC_RMID: removes the queue and its messages; its sleepers get EIDRM.
 pub fn remove(id: i32, who: &Identity) -> SysResult<()> {
-    let mut guard = TABLE.lock();
+    let ns = super::namespace::current();
+    let mut guard = ns.msg.lock();
     let table = &mut *guard;
     if !table.ids.get(id)?.stat.perm.owned_by(who) {
         return Err(Errno::EPERM);
@@ -437,7 +442,8 @@ pub struct Usage {
 
 /// The figures MSG_INFO reports.
 pub fn usage() -> Usage {
-    let table = TABLE.lock();
+    let ns = super::namespace::current();
+    let table = ns.msg.lock();
     Usage {
         queues: table.ids.len() as u32,
         messages: table.messages,
@@ -452,7 +458,8 @@ pub fn proc_listing() -> String {
         "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  \
          cgid      stime      rtime      ctime\n",
     );
-    let queues: Vec<QueueStat> = TABLE.lock().ids.iter().map(|q| q.stat).collect();
+    let queues: Vec<QueueStat> =
+        super::namespace::current().msg.lock().ids.iter().map(|q| q.stat).collect();
     for s in queues {
         let p = s.perm;
         out.push_str(&format!(

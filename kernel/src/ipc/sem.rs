@@ -22,7 +22,7 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use ostd::sync::{SpinLock, TimedOut, WaitQueue};
+use ostd::sync::{TimedOut, WaitQueue};
 
 use super::ids::{Ids, IpcObject, Perm};
 use super::limits::{self, SEMVMX};
@@ -316,7 +316,7 @@ impl SemSet {
     }
 }
 
-struct Table {
+pub(super) struct Table {
     ids: Ids<SemSet>,
     /// Semaphores in all sets (SEMMNS bounds it).
     used_sems: i64,
@@ -331,12 +331,12 @@ impl Table {
     }
 }
 
-static TABLE: SpinLock<Table> = SpinLock::new(Table {
-    ids: Ids::new(),
-    used_sems: 0,
-    finished: BTreeMap::new(),
-    next_token: 0,
-});
+impl Table {
+    /// An empty table (a new IPC namespace's).
+    pub(super) const fn new() -> Self {
+        Self { ids: Ids::new(), used_sems: 0, finished: BTreeMap::new(), next_token: 0 }
+    }
+}
 
 fn now() -> i64 {
     crate::time::realtime().sec
@@ -349,7 +349,8 @@ pub fn get(key: i32, nsems: i32, flags: u32, who: &Identity) -> SysResult<i32> {
     if nsems < 0 || nsems > limits::semmsl() {
         return Err(Errno::EINVAL);
     }
-    let mut table = TABLE.lock();
+    let ns = super::namespace::current();
+    let mut table = ns.sem.lock();
     let bigger = |s: &SemSet| if nsems as u64 > s.stat.nsems { Err(Errno::EINVAL) } else { Ok(()) };
     if let Some(id) = table.ids.lookup(key, flags, who, bigger)? {
         return Ok(id);
@@ -397,7 +398,8 @@ pub fn semop(
     let undo = ops.iter().any(|o| o.flags & SEM_UNDO != 0);
     let alter = ops.iter().any(|o| o.op != 0);
     let (changed, token) = {
-        let mut guard = TABLE.lock();
+        let ns = super::namespace::current();
+        let mut guard = ns.sem.lock();
         let table = &mut *guard;
         let set = table.ids.get_mut(id)?;
         if u64::from(max) >= set.stat.nsems {
@@ -436,7 +438,8 @@ pub fn semop(
         }
     };
     let give_up = |error: Errno| {
-        let mut table = TABLE.lock();
+        let ns = super::namespace::current();
+        let mut table = ns.sem.lock();
         if let Some(result) = table.finished.remove(&token) {
             return result;
         }
@@ -447,7 +450,7 @@ pub fn semop(
     };
     let outcome = changed.wait_until_or_deadline(
         || {
-            if let Some(result) = TABLE.lock().finished.remove(&token) {
+            if let Some(result) = super::namespace::current().sem.lock().finished.remove(&token) {
                 return Some(result);
             }
             crate::wait::signal_pending().then_some(Err(Errno::EINTR))
@@ -479,19 +482,21 @@ fn checked<'a>(
 /// The number of semaphores of set `id`, once `who` may read (or, with `write`, set)
 /// them: what GETALL and SETALL copy.
 pub fn size_for(id: i32, write: bool, who: &Identity) -> SysResult<usize> {
-    Ok(checked(&mut TABLE.lock().ids, id, write, who)?.sems.len())
+    Ok(checked(&mut super::namespace::current().sem.lock().ids, id, write, who)?.sems.len())
 }
 
 /// GETALL: every value.
 pub fn values(id: i32, who: &Identity) -> SysResult<Vec<u16>> {
-    let mut table = TABLE.lock();
+    let ns = super::namespace::current();
+    let mut table = ns.sem.lock();
     let set = checked(&mut table.ids, id, false, who)?;
     Ok(set.sems.iter().map(|s| s.value as u16).collect())
 }
 
 /// GETVAL, GETPID, GETNCNT and GETZCNT of semaphore `semnum` (EINVAL past the set).
 pub fn query(id: i32, semnum: i32, what: Query, who: &Identity) -> SysResult<i32> {
-    let mut table = TABLE.lock();
+    let ns = super::namespace::current();
+    let mut table = ns.sem.lock();
     let set = checked(&mut table.ids, id, false, who)?;
     let n = usize::try_from(semnum).ok().filter(|&n| n < set.sems.len()).ok_or(Errno::EINVAL)?;
     Ok(match what {
@@ -517,7 +522,8 @@ pub fn set_all(id: i32, values: &[u16], who: &Identity, pid: i32) -> SysResult<(
     if values.iter().any(|&v| i32::from(v) > SEMVMX) {
         return Err(Errno::ERANGE);
     }
-    let mut guard = TABLE.lock();
+    let ns = super::namespace::current();
+    let mut guard = ns.sem.lock();
     let table = &mut *guard;
     let set = checked(&mut table.ids, id, true, who).map_err(|e| match e {
         Errno::EINVAL => Errno::EIDRM,
@@ -543,7 +549,8 @@ pub fn set_value(id: i32, semnum: i32, value: i32, who: &Identity, pid: i32) -> 
     if !(0..=SEMVMX).contains(&value) {
         return Err(Errno::ERANGE);
     }
-    let mut guard = TABLE.lock();
+    let ns = super::namespace::current();
+    let mut guard = ns.sem.lock();
     let table = &mut *guard;
     let set = table.ids.get_mut(id)?;
     let n = usize::try_from(semnum).ok().filter(|&n| n < set.sems.len()).ok_or(Errno::EINVAL)?;
@@ -582,7 +589,8 @@ pub fn stat(
     check_read: bool,
     who: &Identity,
 ) -> SysResult<SetStat> {
-    let table = TABLE.lock();
+    let ns = super::namespace::current();
+    let table = ns.sem.lock();
     let set =
         if by_index { table.ids.at_index(id_or_index)? } else { table.ids.get(id_or_index)? };
     if check_read && !set.stat.perm.may(who, 0o444) {
@@ -593,7 +601,8 @@ pub fn stat(
 
 /// IPC_SET: owner and permission bits (EPERM unless owner, creator or root).
 pub fn set(id: i32, uid: u32, gid: u32, mode: u32, who: &Identity) -> SysResult<()> {
-    let mut table = TABLE.lock();
+    let ns = super::namespace::current();
+    let mut table = ns.sem.lock();
     let set = table.ids.get_mut(id)?;
     if !set.stat.perm.owned_by(who) {
         return Err(Errno::EPERM);
@@ -606,7 +615,8 @@ pub fn set(id: i32, uid: u32, gid: u32, mode: u32, who: &Identity) -> SysResult<
 /// IPC_RMID: removes the set (EPERM unless owner, creator or root); its sleepers get EIDRM
 /// and its undo adjustments go with it.
 pub fn remove(id: i32, who: &Identity) -> SysResult<()> {
-    let mut guard = TABLE.lock();
+    let ns = super::namespace::current();
+    let mut guard = ns.sem.lock();
     let table = &mut *guard;
     if !table.ids.get(id)?.stat.perm.owned_by(who) {
         return Err(Errno::EPERM);
@@ -624,7 +634,8 @@ pub fn remove(id: i32, who: &Identity) -> SysResult<()> {
 /// Applies the undo adjustments of thread group `pid`, which exited, to every set (values
 /// clamped to 0..=SEMVMX, as Linux's exit_sem), letting sleepers through.
 pub fn exit_process(pid: i32) {
-    let mut guard = TABLE.lock();
+    let ns = super::namespace::current();
+    let mut guard = ns.sem.lock();
     let table = &mut *guard;
     let mut woken = Vec::new();
     let mut done = Finished::new();
@@ -656,7 +667,8 @@ pub struct Usage {
 
 /// The figures SEM_INFO reports.
 pub fn usage() -> Usage {
-    let table = TABLE.lock();
+    let ns = super::namespace::current();
+    let table = ns.sem.lock();
     Usage {
         sets: table.ids.len() as i32,
         sems: table.used_sems as i32,
@@ -669,7 +681,8 @@ pub fn proc_listing() -> String {
     let mut out = String::from(
         "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n",
     );
-    let sets: Vec<SetStat> = TABLE.lock().ids.iter().map(|s| s.stat).collect();
+    let sets: Vec<SetStat> =
+        super::namespace::current().sem.lock().ids.iter().map(|s| s.stat).collect();
     for s in sets {
         let p = s.perm;
         out.push_str(&format!(

@@ -17,6 +17,7 @@ use alloc::sync::Arc;
 
 use ostd::sync::SpinLock;
 
+use super::namespace::IpcNamespace;
 use crate::error::{Errno, SysResult};
 use crate::fs::{Node, NodeKind};
 use crate::process::creds::Identity;
@@ -69,7 +70,7 @@ impl Segment {
     }
 }
 
-struct Table {
+pub(super) struct Table {
     by_index: BTreeMap<u32, Arc<Segment>>,
     /// The index handed out last (indices go up cyclically from it).
     last_index: Option<u32>,
@@ -120,8 +121,12 @@ impl Table {
     }
 }
 
-static TABLE: SpinLock<Table> =
-    SpinLock::new(Table { by_index: BTreeMap::new(), last_index: None, seq: 0, pages: 0 });
+impl Table {
+    /// An empty table (a new IPC namespace's).
+    pub(super) const fn new() -> Self {
+        Self { by_index: BTreeMap::new(), last_index: None, seq: 0, pages: 0 }
+    }
+}
 
 fn now() -> i64 {
     crate::time::realtime().sec
@@ -155,7 +160,8 @@ fn owns(who: &Identity, s: &SegmentStat) -> bool {
 /// shmget: the segment with `key` (a new one for IPC_PRIVATE or with IPC_CREAT), checked
 /// in Linux's order: EEXIST, then EINVAL for a segment smaller than `size`, then EACCES.
 pub fn get(key: i32, size: u64, flags: u32, who: &Identity) -> SysResult<i32> {
-    let mut table = TABLE.lock();
+    let ns = super::namespace::current();
+    let mut table = ns.shm.lock();
     if key != 0 {
         let found = table.by_index.values().find(|s| s.state.lock().key == key);
         if let Some(seg) = found {
@@ -210,17 +216,19 @@ pub fn get(key: i32, size: u64, flags: u32, who: &Identity) -> SysResult<i32> {
 /// One mapping of a segment. Creating one (attach, fork, a split mapping) counts an
 /// attachment and stamps the attach time; dropping one (detach, munmap, exit) uncounts it,
 /// stamps the detach time, and frees a removed segment with its last attachment.
-pub struct Attachment(Arc<Segment>);
+pub struct Attachment(Arc<Segment>, Arc<IpcNamespace>);
 
 impl Attachment {
-    fn new(seg: Arc<Segment>) -> Self {
+    /// An attachment of `seg`, a segment of `ns` (which the attachment keeps, so that the
+    /// last detach removes a removed segment from its own table whoever detaches it).
+    fn new(seg: Arc<Segment>, ns: Arc<IpcNamespace>) -> Self {
         {
             let mut s = seg.state.lock();
             s.nattch += 1;
             s.atime = now();
             s.lpid = current_pid();
         }
-        Self(seg)
+        Self(seg, ns)
     }
 
     /// Whether `self` and `other` attach the same segment.
@@ -236,13 +244,13 @@ impl Attachment {
 
 impl Clone for Attachment {
     fn clone(&self) -> Self {
-        Self::new(self.0.clone())
+        Self::new(self.0.clone(), self.1.clone())
     }
 }
 
 impl Drop for Attachment {
     fn drop(&mut self) {
-        let mut table = TABLE.lock();
+        let mut table = self.1.shm.lock();
         let gone = {
             let mut s = self.0.state.lock();
             s.nattch -= 1;
@@ -266,8 +274,9 @@ pub struct AttachTarget {
 /// shmat's checks: EINVAL for an unknown ID, EACCES without read (and `write`, and `exec`)
 /// permission. A segment removed while attached can still be attached, as on Linux.
 pub fn attach(id: i32, write: bool, exec: bool, who: &Identity) -> SysResult<AttachTarget> {
+    let ns = super::namespace::current();
     let seg = {
-        let table = TABLE.lock();
+        let table = ns.shm.lock();
         let seg = table.by_id(id)?;
         let requested = 0o444 | if write { 0o222 } else { 0 } | if exec { 0o111 } else { 0 };
         if !may(who, &seg.state.lock(), requested) {
@@ -276,7 +285,7 @@ pub fn attach(id: i32, write: bool, exec: bool, who: &Identity) -> SysResult<Att
         seg.clone()
     };
     let node = seg.node.clone();
-    let attachment = Attachment::new(seg);
+    let attachment = Attachment::new(seg, ns);
     Ok(AttachTarget { node, len: attachment.mapped_len(), attachment })
 }
 
@@ -288,7 +297,8 @@ pub fn stat(
     check_read: bool,
     who: &Identity,
 ) -> SysResult<SegmentStat> {
-    let table = TABLE.lock();
+    let ns = super::namespace::current();
+    let table = ns.shm.lock();
     let seg = if by_index {
         u32::try_from(id_or_index).ok().and_then(|i| table.by_index.get(&i)).ok_or(Errno::EINVAL)?
     } else {
@@ -303,7 +313,8 @@ pub fn stat(
 
 /// IPC_SET: new owner and permission bits (EPERM unless the owner, creator or root).
 pub fn set(id: i32, uid: u32, gid: u32, mode: u32, who: &Identity) -> SysResult<()> {
-    let table = TABLE.lock();
+    let ns = super::namespace::current();
+    let table = ns.shm.lock();
     let mut s = table.by_id(id)?.state.lock();
     if !owns(who, &s) {
         return Err(Errno::EPERM);
@@ -320,7 +331,8 @@ pub fn set(id: i32, uid: u32, gid: u32, mode: u32, who: &Identity) -> SysResult<
 /// IPC_RMID: frees the segment now, or, while attached, marks it SHM_DEST and gives it key
 /// IPC_PRIVATE (so shmget no longer finds it) until its last attachment goes.
 pub fn remove(id: i32, who: &Identity) -> SysResult<()> {
-    let mut table = TABLE.lock();
+    let ns = super::namespace::current();
+    let mut table = ns.shm.lock();
     let seg = table.by_id(id)?.clone();
     let free_now = {
         let mut s = seg.state.lock();
@@ -340,7 +352,8 @@ pub fn remove(id: i32, who: &Identity) -> SysResult<()> {
 
 /// SHM_LOCK / SHM_UNLOCK: only a flag here (nothing is ever swapped).
 pub fn set_locked(id: i32, locked: bool, who: &Identity) -> SysResult<()> {
-    let table = TABLE.lock();
+    let ns = super::namespace::current();
+    let table = ns.shm.lock();
     let mut s = table.by_id(id)?.state.lock();
     if !owns(who, &s) {
         return Err(Errno::EPERM);
@@ -360,7 +373,8 @@ pub struct Usage {
 
 /// The figures SHM_INFO reports.
 pub fn usage() -> Usage {
-    let table = TABLE.lock();
+    let ns = super::namespace::current();
+    let table = ns.shm.lock();
     Usage {
         used_ids: table.by_index.len() as u32,
         total_pages: table.pages,
@@ -376,7 +390,8 @@ pub fn proc_listing() -> String {
          cuid  cgid      atime      dtime      ctime                   rss                  \
          swap\n",
     );
-    let table = TABLE.lock();
+    let ns = super::namespace::current();
+    let table = ns.shm.lock();
     for seg in table.by_index.values() {
         let s = *seg.state.lock();
         out.push_str(&format!(

@@ -13,6 +13,7 @@ pub mod exec;
 mod exit;
 pub mod itimer;
 pub mod limits;
+pub mod namespaces;
 pub mod oom;
 pub mod pidfd;
 pub mod posix_timer;
@@ -152,6 +153,8 @@ pub struct Process {
     exit_signal: core::sync::atomic::AtomicU32,
     /// A vfork parent sleeping until this child executes a program or ends.
     vfork_parent: SpinLock<Option<Arc<vfork::VforkDone>>>,
+    /// Its UTS, IPC and mount namespaces.
+    namespaces: SpinLock<namespaces::Namespaces>,
 }
 
 /// Where a process is in the stop/continue cycle, and what its parent still has to hear.
@@ -215,6 +218,7 @@ impl Process {
             trace: ptrace::TraceCell::default(),
             exit_signal: core::sync::atomic::AtomicU32::new(signal::SIGCHLD),
             vfork_parent: SpinLock::new(None),
+            namespaces: SpinLock::new(namespaces::Namespaces::initial()),
         })
     }
 
@@ -731,7 +735,24 @@ impl Process {
         *child.comm.lock() = self.comm.lock().clone();
         *child.cmdline.lock() = self.cmdline.lock().clone();
         *child.exe.lock() = self.exe.lock().clone();
+        *child.namespaces.lock() = self.namespaces();
         child
+    }
+
+    /// Returns its namespaces.
+    pub fn namespaces(&self) -> namespaces::Namespaces {
+        self.namespaces.lock().clone()
+    }
+
+    /// Returns its mount namespace (what every path resolution asks, so without copying
+    /// the others).
+    pub fn mount_namespace(&self) -> Arc<crate::fs::mount_ns::MountNamespace> {
+        self.namespaces.lock().mnt.clone()
+    }
+
+    /// Moves it into `namespaces` (unshare, setns, a clone's new namespaces).
+    pub fn set_namespaces(&self, namespaces: namespaces::Namespaces) {
+        *self.namespaces.lock() = namespaces;
     }
 
     /// Returns the limits of `resource` (below [`limits::COUNT`]; RLIMIT_NOFILE's from the

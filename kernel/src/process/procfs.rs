@@ -2,7 +2,7 @@
 //!
 //! Global files: meminfo, cpuinfo, uptime, loadavg, mounts, stat, version, filesystems,
 //! sysvipc/{msg,sem,shm}, sys/ (the tunables, `crate::sysctl`);
-//! `self`; and per process: stat, status, cmdline, comm, exe, cwd, maps, limits, fd/.
+//! `self`; and per process: stat, status, cmdline, comm, exe, cwd, maps, limits, fd/, ns/.
 //! Formats follow Linux 6.1's (fs/proc/array.c, meminfo.c) so ps, top and free parse them.
 
 use alloc::boxed::Box;
@@ -14,6 +14,7 @@ use alloc::vec::Vec;
 use super::creds::Identity;
 use super::{Process, registry};
 use crate::fs::node::{Generated, Node, NodeKind};
+use crate::fs::nsfs::NsType;
 
 const PROC_INO_BASE: u64 = 0xf000_0000;
 
@@ -244,6 +245,7 @@ const PID_ENTRIES: &[&str] = &[
     "limits",
     "mounts",
     "mountinfo",
+    "ns",
 ];
 
 impl Generated for PidDir {
@@ -280,6 +282,7 @@ impl Generated for PidDir {
             "mounts" => text(ino, mounts),
             "mountinfo" => text(ino, crate::fs::mount_show::mountinfo_text),
             "fd" => Node::new_generated(NodeKind::Dir, 0o500, ino, FdDir(pid)),
+            "ns" => Node::new_generated(NodeKind::Dir, 0o511, ino, NsDir(pid)),
             _ => return None,
         })
         .map(|node| owned_by_process(pid, node))
@@ -435,6 +438,10 @@ impl Generated for FdDir {
             }
             None => format!("pipe:[{}]", file.stat().ino),
         };
+        let target = match crate::fs::nsfs::ns_file_of(&*file) {
+            Some(ns) => crate::fs::nsfs::link_text(ns.ns_type(), ns.inum()),
+            None => target,
+        };
         Some(Node::new_generated(
             NodeKind::Symlink,
             0o777,
@@ -457,5 +464,51 @@ impl Generated for FdLink {
 
     fn magic_file(&self) -> Option<Arc<dyn crate::fs::FileLike>> {
         Some(self.file.clone())
+    }
+}
+
+/// /proc/[pid]/ns: a link per namespace kind, `pid_for_children` and `time_for_children`
+/// too (the same namespaces here: none of those kinds is ever divided).
+struct NsDir(i32);
+
+const NS_ENTRIES: &[(&str, NsType)] = &[
+    ("cgroup", NsType::Cgroup),
+    ("ipc", NsType::Ipc),
+    ("mnt", NsType::Mnt),
+    ("net", NsType::Net),
+    ("pid", NsType::Pid),
+    ("pid_for_children", NsType::Pid),
+    ("time", NsType::Time),
+    ("time_for_children", NsType::Time),
+    ("user", NsType::User),
+    ("uts", NsType::Uts),
+];
+
+impl Generated for NsDir {
+    fn entries(&self) -> Vec<(String, Arc<Node>)> {
+        NS_ENTRIES.iter().filter_map(|&(n, _)| Some((n.to_string(), self.lookup(n)?))).collect()
+    }
+
+    fn lookup(&self, name: &str) -> Option<Arc<Node>> {
+        let index = NS_ENTRIES.iter().position(|&(n, _)| n == name)?;
+        let file = registry::get(self.0)?.namespaces().file(NS_ENTRIES[index].1);
+        let ino = PROC_INO_BASE + ((self.0 as u64) << 8) + 0x70 + index as u64;
+        Some(owned_by_process(
+            self.0,
+            Node::new_generated(NodeKind::Symlink, 0o777, ino, NsLink(file)),
+        ))
+    }
+}
+
+/// /proc/[pid]/ns/NAME: reads as `NAME:[inode]`, opens as the namespace.
+struct NsLink(Arc<crate::fs::nsfs::NsFile>);
+
+impl Generated for NsLink {
+    fn read(&self) -> Vec<u8> {
+        crate::fs::nsfs::link_text(self.0.ns_type(), self.0.inum()).into_bytes()
+    }
+
+    fn magic_file(&self) -> Option<Arc<dyn crate::fs::FileLike>> {
+        Some(self.0.clone())
     }
 }

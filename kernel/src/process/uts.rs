@@ -1,6 +1,8 @@
 //! The host and domain names that uname(2) reports and sethostname(2)/setdomainname(2)
-//! change. One set for the machine (there are no UTS namespaces yet); both start as
-//! "(none)", as Linux's do before anything names the machine.
+//! change, per UTS namespace: both start as "(none)", as Linux's do before anything names
+//! the machine, and a new namespace starts with a copy of its creator's.
+
+use alloc::sync::Arc;
 
 use ostd::sync::SpinLock;
 
@@ -42,8 +44,54 @@ impl UtsName {
     }
 }
 
-static HOSTNAME: SpinLock<UtsName> = SpinLock::new(UtsName::none());
-static DOMAINNAME: SpinLock<UtsName> = SpinLock::new(UtsName::none());
+/// A UTS namespace.
+pub struct UtsNamespace {
+    inum: u64,
+    host: SpinLock<UtsName>,
+    domain: SpinLock<UtsName>,
+}
+
+impl UtsNamespace {
+    /// Its inode number (/proc/PID/ns/uts).
+    pub fn inum(&self) -> u64 {
+        self.inum
+    }
+
+    /// A new namespace with this one's names (CLONE_NEWUTS).
+    pub fn copy(&self) -> Arc<Self> {
+        Arc::new(Self {
+            inum: crate::fs::nsfs::alloc_inum(),
+            host: SpinLock::new(*self.host.lock()),
+            domain: SpinLock::new(*self.domain.lock()),
+        })
+    }
+
+    fn slot(&self, which: Which) -> &SpinLock<UtsName> {
+        match which {
+            Which::Host => &self.host,
+            Which::Domain => &self.domain,
+        }
+    }
+}
+
+/// The namespace the machine starts with.
+pub fn initial() -> Arc<UtsNamespace> {
+    static INITIAL: spin::Once<Arc<UtsNamespace>> = spin::Once::new();
+    INITIAL
+        .call_once(|| {
+            Arc::new(UtsNamespace {
+                inum: crate::fs::nsfs::NsType::Uts.initial_inum(),
+                host: SpinLock::new(UtsName::none()),
+                domain: SpinLock::new(UtsName::none()),
+            })
+        })
+        .clone()
+}
+
+/// The caller's namespace (the initial one outside any process).
+fn current() -> Arc<UtsNamespace> {
+    super::registry::current().map_or_else(initial, |p| p.namespaces().uts)
+}
 
 /// Which name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,19 +100,12 @@ pub enum Which {
     Domain,
 }
 
-fn slot(which: Which) -> &'static SpinLock<UtsName> {
-    match which {
-        Which::Host => &HOSTNAME,
-        Which::Domain => &DOMAINNAME,
-    }
-}
-
-/// Returns the current name.
+/// Returns the name in the caller's namespace.
 pub fn get(which: Which) -> UtsName {
-    *slot(which).lock()
+    *current().slot(which).lock()
 }
 
-/// Replaces the name.
+/// Replaces the name in the caller's namespace.
 ///
 /// # Errors
 /// EINVAL if `name` is longer than [`MAX_NAME`] bytes.
@@ -74,6 +115,6 @@ pub fn set(which: Which, name: &[u8]) -> SysResult<()> {
     }
     let mut bytes = [0u8; MAX_NAME];
     bytes[..name.len()].copy_from_slice(name);
-    *slot(which).lock() = UtsName { bytes, len: name.len() };
+    *current().slot(which).lock() = UtsName { bytes, len: name.len() };
     Ok(())
 }

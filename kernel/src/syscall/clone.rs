@@ -7,15 +7,18 @@
 //! program or ends), the exit signal, CLONE_PARENT, CLONE_PIDFD, CLONE_CLEAR_SIGHAND,
 //! clone3's set_tid (root only, the PID must be free), and the TID and TLS options.
 //!
+//! New UTS, IPC and mount namespaces for a new process (`crate::process::namespaces`);
+//! the other namespace flags are EPERM without privilege and EINVAL with it, as from a Linux
+//! built without that namespace.
+//!
 //! What is not: processes that share memory, descriptors, filesystem context or signal
-//! handlers without being threads (ENOSYS), and namespaces: a namespace flag is EPERM
-//! without privilege and EINVAL with it, as from a Linux built without that namespace.
+//! handlers without being threads (ENOSYS), and threads with namespaces of their own.
 
 use ostd::user::UserContext;
 
 use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
-use crate::process::{ptrace, registry, run, signal};
+use crate::process::{namespaces, ptrace, registry, run, signal};
 
 const CSIGNAL: u64 = 0xff;
 const CLONE_NEWTIME: u64 = 0x80;
@@ -28,6 +31,7 @@ const CLONE_VFORK: u64 = 0x4000;
 const CLONE_PARENT: u64 = 0x8000;
 const CLONE_THREAD: u64 = 0x10000;
 const CLONE_NEWNS: u64 = 0x20000;
+const CLONE_SYSVSEM: u64 = 0x40000;
 const CLONE_SETTLS: u64 = 0x80000;
 const CLONE_PARENT_SETTID: u64 = 0x100000;
 const CLONE_CHILD_CLEARTID: u64 = 0x200000;
@@ -204,7 +208,17 @@ fn clone(ctx: &mut SyscallCtx, args: CloneArgs) -> SysResult<u64> {
         return Err(Errno::EBADF);
     }
     if flags & NAMESPACES != 0 {
-        return Err(if ctx.process.creds().euid == 0 { Errno::EINVAL } else { Errno::EPERM });
+        // copy_namespaces: privilege, then what is built (a new thread keeps its
+        // process's namespaces here), then the SysV undo list's conflict.
+        if ctx.process.creds().euid != 0 {
+            return Err(Errno::EPERM);
+        }
+        if flags & NAMESPACES & !namespaces::SUPPORTED != 0 || flags & CLONE_THREAD != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if flags & (CLONE_NEWIPC | CLONE_SYSVSEM) == CLONE_NEWIPC | CLONE_SYSVSEM {
+            return Err(Errno::EINVAL);
+        }
     }
     if let Some(tid) = args.set_tid {
         let pid_max = crate::process::registry::pid_max();
@@ -303,6 +317,9 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
         child.set_parent(&parent);
     }
     child.set_exit_signal(exit_signal);
+    if flags & NAMESPACES != 0 {
+        child.set_namespaces(caller.namespaces().unshared(flags & NAMESPACES));
+    }
     if flags & CLONE_CLEAR_SIGHAND != 0 {
         child.reset_caught_signals();
     }

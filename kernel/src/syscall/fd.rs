@@ -185,6 +185,9 @@ pub fn sys_ioctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             crate::block::loopback::ioctl(&*f, cmd, a[2], &ctx.mem(), &fd_file)
                 .unwrap_or(Err(Errno::ENOTTY))
         }
+        cmd if crate::fs::nsfs::ns_file_of(&*f).is_some() => {
+            super::namespaces::ns_ioctl(ctx, &f, cmd, a[2])
+        }
         cmd => f.ioctl(cmd, a[2], &ctx.mem()),
     }
 }

@@ -23,6 +23,7 @@ pub mod mm;
 pub mod mount;
 pub mod mqueue;
 pub mod names;
+pub mod namespaces;
 pub mod poll;
 pub mod prctl;
 pub mod process;

@@ -2,8 +2,8 @@
 
 use super::{
     Handler, clone, dir, epoll, fd, file_io, file_meta, futex, identity, inotify, ipc, madvise,
-    mlock, mm, mount, mqueue, poll, prctl, process, process_vm, ptrace, resources, sched, seccomp,
-    signal, signalfd, sigqueue, socket, splice, system, time, timer, utimes, xattr,
+    mlock, mm, mount, mqueue, namespaces, poll, prctl, process, process_vm, ptrace, resources,
+    sched, seccomp, signal, signalfd, sigqueue, socket, splice, system, time, timer, utimes, xattr,
 };
 
 /// One implemented syscall.
@@ -250,6 +250,7 @@ table! {
     269 faccessat => file_meta::sys_faccessat,
     270 pselect6 => poll::sys_pselect6,
     271 ppoll => poll::sys_ppoll,
+    272 unshare => namespaces::sys_unshare,
     273 set_robust_list => process::sys_set_robust_list,
     274 get_robust_list => process::sys_get_robust_list,
     275 splice => splice::sys_splice,
@@ -276,6 +277,7 @@ table! {
     302 prlimit64 => resources::sys_prlimit64,
     305 clock_adjtime => time::sys_clock_adjtime,
     306 syncfs => file_io::sys_fsync,
+    308 setns => namespaces::sys_setns,
     309 getcpu => system::sys_getcpu,
     310 process_vm_readv => process_vm::sys_process_vm_readv,
     311 process_vm_writev => process_vm::sys_process_vm_writev,

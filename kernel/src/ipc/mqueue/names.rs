@@ -2,11 +2,8 @@
 //! its internal mqueue mount (mode 1777, owned by root), so a name follows that
 //! directory's rules. mq_open and mq_unlink hand the name without its leading '/'.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
-
-use ostd::sync::SpinLock;
 
 use super::queue::{Capacity, MessageQueue, Owner};
 use crate::error::{Errno, SysResult};
@@ -18,8 +15,6 @@ const NAME_MAX: usize = 255;
 const O_ACCMODE: u32 = 0o3;
 const O_CREAT: u32 = 0o100;
 const O_EXCL: u32 = 0o200;
-
-static NAMES: SpinLock<BTreeMap<String, Arc<MessageQueue>>> = SpinLock::new(BTreeMap::new());
 
 /// Linux's lookup_one_len, then simple_lookup: EACCES for an empty name, "." and "..",
 /// or a name with a '/' in it (the directory is flat); ENAMETOOLONG past NAME_MAX. (An
@@ -54,7 +49,8 @@ pub struct OpenRequest {
 /// access mode 3, EACCES without the permission the access mode needs.
 pub fn open(name: &str, req: &OpenRequest, who: &Identity) -> SysResult<Arc<MessageQueue>> {
     check_name(name)?;
-    let mut names = NAMES.lock();
+    let ns = crate::ipc::namespace::current();
+    let mut names = ns.mq_names.lock();
     let Some(queue) = names.get(name) else {
         if req.oflag & O_CREAT == 0 {
             return Err(Errno::ENOENT);
@@ -87,7 +83,8 @@ pub fn open(name: &str, req: &OpenRequest, who: &Identity) -> SysResult<Arc<Mess
 pub fn unlink(name: &str, who: &Identity) -> SysResult<()> {
     check_name(name)?;
     let removed = {
-        let mut names = NAMES.lock();
+        let ns = crate::ipc::namespace::current();
+        let mut names = ns.mq_names.lock();
         let queue = names.get(name).ok_or(Errno::ENOENT)?;
         let fsuid = who.creds.fsuid;
         if fsuid != 0 && fsuid != queue.owner().uid {

@@ -1,0 +1,105 @@
+//! The namespaces a process lives in (Linux's nsproxy, with the mount namespace that hangs
+//! off it): unshare(2) and clone's CLONE_NEW* flags give a process new ones, setns(2)
+//! moves it into another's, and /proc/PID/ns/ names them.
+//!
+//! Made here: UTS (host and domain name, `uts.rs`), IPC (`crate::ipc::namespace`) and
+//! mount (`crate::fs::mount_ns`). The PID, network, user, cgroup and time namespaces are
+//! the machine's one each: /proc/PID/ns shows them, and asking for a new one is EINVAL, as
+//! from a Linux built without them.
+
+use alloc::sync::Arc;
+use core::any::Any;
+
+use super::uts::{self, UtsNamespace};
+use crate::error::{Errno, SysResult};
+use crate::fs::mount_ns::{self, MountNamespace};
+use crate::fs::nsfs::{NsFile, NsType};
+use crate::ipc::namespace::{self as ipc_ns, IpcNamespace};
+
+/// The namespaces of one process.
+#[derive(Clone)]
+pub struct Namespaces {
+    /// Host and domain name.
+    pub uts: Arc<UtsNamespace>,
+    /// System V IPC and POSIX message queues.
+    pub ipc: Arc<IpcNamespace>,
+    /// The mount table.
+    pub mnt: Arc<MountNamespace>,
+}
+
+/// The one namespace of a kind that is never divided here, so that /proc/PID/ns and setns
+/// have something to name.
+struct MachineWide;
+
+/// The flags unshare(2) and clone(2) accept for the namespaces made here.
+pub const SUPPORTED: u64 =
+    NsType::Uts.clone_flag() | NsType::Ipc.clone_flag() | NsType::Mnt.clone_flag();
+
+/// Every CLONE_NEW* flag.
+pub const ALL_FLAGS: u64 = {
+    let mut all = 0;
+    let mut i = 0;
+    while i < NsType::ALL.len() {
+        all |= NsType::ALL[i].clone_flag();
+        i += 1;
+    }
+    all
+};
+
+impl Namespaces {
+    /// The namespaces the machine starts with (pid 1's).
+    pub fn initial() -> Self {
+        Self { uts: uts::initial(), ipc: ipc_ns::initial(), mnt: mount_ns::initial() }
+    }
+
+    /// A copy with new namespaces for the CLONE_NEW* `flags` (only [`SUPPORTED`] ones: the
+    /// caller checks). A new UTS namespace starts with the old names, a new mount
+    /// namespace with a copy of the table, a new IPC namespace empty.
+    pub fn unshared(&self, flags: u64) -> Self {
+        let mut new = self.clone();
+        if flags & NsType::Uts.clone_flag() != 0 {
+            new.uts = self.uts.copy();
+        }
+        if flags & NsType::Ipc.clone_flag() != 0 {
+            new.ipc = IpcNamespace::new();
+        }
+        if flags & NsType::Mnt.clone_flag() != 0 {
+            new.mnt = self.mnt.copy();
+        }
+        new
+    }
+
+    /// The namespace of kind `ty` as an open nsfs file (opening /proc/PID/ns/NAME).
+    pub fn file(&self, ty: NsType) -> Arc<NsFile> {
+        let (inum, ns): (u64, Arc<dyn Any + Send + Sync>) = match ty {
+            NsType::Uts => (self.uts.inum(), self.uts.clone()),
+            NsType::Ipc => (self.ipc.inum(), self.ipc.clone()),
+            NsType::Mnt => (self.mnt.inum(), self.mnt.clone()),
+            other => (other.initial_inum(), Arc::new(MachineWide)),
+        };
+        NsFile::new(ty, inum, ns)
+    }
+
+    /// These namespaces with the one `file` names in place of the same kind (setns).
+    ///
+    /// # Errors
+    /// EINVAL if the file names a kind that is the machine's one here (there is nothing to
+    /// move into).
+    pub fn entered(&self, file: &NsFile) -> SysResult<Self> {
+        let mut new = self.clone();
+        let ns = file.namespace();
+        match file.ns_type() {
+            NsType::Uts => new.uts = ns.downcast::<UtsNamespace>().map_err(|_| Errno::EINVAL)?,
+            NsType::Ipc => new.ipc = ns.downcast::<IpcNamespace>().map_err(|_| Errno::EINVAL)?,
+            NsType::Mnt => new.mnt = ns.downcast::<MountNamespace>().map_err(|_| Errno::EINVAL)?,
+            // Joining the one there is changes nothing.
+            _ => {}
+        }
+        Ok(new)
+    }
+}
+
+/// Lets path resolution find the caller's mount table (called once at boot).
+pub fn init() {
+    mount_ns::set_current_hook(|| super::registry::current().map(|p| p.mount_namespace()));
+}
