@@ -234,6 +234,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "PID namespace probe (unshare and clone with CLONE_NEWPID, numbers inside: getpid, \
+             getppid, fork, wait, waitid, kill's si_pid; init's protection and its end taking the \
+             namespace down; /proc mounted inside; NSpid; NS_GET_PARENT; setns) matches Linux 6.1",
+        script: "tests/ref/pidns.sh",
+        c_sources: &["tests/ref/pidns.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "signalfd probe (signalfd/signalfd4, queued real-time signals, rt_sigqueueinfo and \
              rt_tgsigqueueinfo: errors, records, blocking reads, poll/epoll, fork, permissions) \
              matches Linux 6.1",

@@ -27,6 +27,15 @@ impl Process {
         // parent could reap, as Linux's exit_notify orders it: a parent that reaps this
         // one and then waits for an adopted orphan must find it already its own.
         let orphans = core::mem::take(&mut *self.children.lock());
+        // The init of a PID namespace takes everything in it down with it.
+        for global in super::pid_ns::close_if_init(self.pid) {
+            if let Some(p) = registry::get(global) {
+                signal::send_info(
+                    &p,
+                    sigframe::SigInfo { signo: signal::SIGKILL, ..Default::default() },
+                );
+            }
+        }
         if let Some(reaper) = self.reaper_for_orphans() {
             for child in orphans {
                 *child.parent.lock() = Arc::downgrade(&reaper);
@@ -39,7 +48,7 @@ impl Process {
                         &child,
                         sigframe::SigInfo {
                             signo: death_signal,
-                            pid: self.pid,
+                            pid: child.nr_for(self.pid),
                             ..Default::default()
                         },
                     );
@@ -68,12 +77,15 @@ impl Process {
         }
     }
 
-    /// Who adopts this process's children: the nearest living ancestor that made itself a
-    /// child subreaper (PR_SET_CHILD_SUBREAPER), else init (Linux's find_new_reaper).
+    /// Who adopts this process's children: the nearest living ancestor below its PID
+    /// namespace's init that made itself a child subreaper (PR_SET_CHILD_SUBREAPER), else
+    /// that init (Linux's find_new_reaper). The children of a namespace's init, killed with
+    /// it, go to the machine's init, which reaps them.
     fn reaper_for_orphans(&self) -> Option<Arc<Process>> {
+        let ns_init = self.pid_ns().init().filter(|&init| init != self.pid).unwrap_or(1);
         let mut ancestor = self.parent();
         while let Some(a) = ancestor {
-            if a.pid == 1 {
+            if a.pid == ns_init || a.pid == 1 {
                 break;
             }
             if a.attrs.lock().child_subreaper && a.exit_status.lock().is_none() {
@@ -81,7 +93,9 @@ impl Process {
             }
             ancestor = a.parent();
         }
-        registry::get(1).filter(|init| init.pid != self.pid)
+        registry::get(ns_init)
+            .filter(|init| init.pid != self.pid && !init.is_zombie())
+            .or_else(|| registry::get(1).filter(|init| init.pid != self.pid))
     }
 
     /// Sends `parent` the SIGCHLD for this process's end, and wakes its waiters.
@@ -95,8 +109,8 @@ impl Process {
         // The child's exit signal: SIGCHLD, clone's choice, or none at all (0).
         let signo = self.exit_signal();
         if signo != 0 {
-            let info =
-                sigframe::SigInfo { signo, code, pid: self.pid, uid, status, ..Default::default() };
+            let pid = parent.nr_for(self.pid);
+            let info = sigframe::SigInfo { signo, code, pid, uid, status, ..Default::default() };
             signal::send_info(parent, info);
         }
         parent.child_wq.wake_all();

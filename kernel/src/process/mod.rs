@@ -15,6 +15,7 @@ pub mod itimer;
 pub mod limits;
 pub mod namespaces;
 pub mod oom;
+pub mod pid_ns;
 pub mod pidfd;
 pub mod posix_timer;
 pub mod procfs;
@@ -742,6 +743,26 @@ impl Process {
     /// Returns its namespaces.
     pub fn namespaces(&self) -> namespaces::Namespaces {
         self.namespaces.lock().clone()
+    }
+
+    /// Returns the PID namespace it lives in (the one its numbers are read in).
+    pub fn pid_ns(&self) -> Arc<pid_ns::PidNamespace> {
+        self.namespaces.lock().pid.clone()
+    }
+
+    /// Its own number, as its PID namespace calls it.
+    pub fn pid_seen(&self) -> Pid {
+        pid_ns::nr_in(self.pid, &self.pid_ns()).unwrap_or(self.pid)
+    }
+
+    /// What this process calls task `global` (0 if it cannot see it).
+    pub fn nr_for(&self, global: Pid) -> Pid {
+        pid_ns::nr_in(global, &self.pid_ns()).unwrap_or(0)
+    }
+
+    /// The task this process calls `nr` (its machine-wide number), if it can see one.
+    pub fn global_for(&self, nr: Pid) -> Option<Pid> {
+        pid_ns::global_in(nr, &self.pid_ns())
     }
 
     /// Returns its mount namespace (what every path resolution asks, so without copying

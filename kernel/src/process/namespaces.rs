@@ -2,14 +2,15 @@
 //! off it): unshare(2) and clone's CLONE_NEW* flags give a process new ones, setns(2)
 //! moves it into another's, and /proc/PID/ns/ names them.
 //!
-//! Made here: UTS (host and domain name, `uts.rs`), IPC (`crate::ipc::namespace`) and
-//! mount (`crate::fs::mount_ns`). The PID, network, user, cgroup and time namespaces are
-//! the machine's one each: /proc/PID/ns shows them, and asking for a new one is EINVAL, as
-//! from a Linux built without them.
+//! Made here: UTS (host and domain name, `uts.rs`), IPC (`crate::ipc::namespace`), mount
+//! (`crate::fs::mount_ns`) and PID (`pid_ns.rs`). The network, user, cgroup and time
+//! namespaces are the machine's one each: /proc/PID/ns shows them, and asking for a new one
+//! is EINVAL, as from a Linux built without them.
 
 use alloc::sync::Arc;
 use core::any::Any;
 
+use super::pid_ns::{self, PidNamespace};
 use super::uts::{self, UtsNamespace};
 use crate::error::{Errno, SysResult};
 use crate::fs::mount_ns::{self, MountNamespace};
@@ -25,6 +26,11 @@ pub struct Namespaces {
     pub ipc: Arc<IpcNamespace>,
     /// The mount table.
     pub mnt: Arc<MountNamespace>,
+    /// The PID namespace it lives in (fixed for its life).
+    pub pid: Arc<PidNamespace>,
+    /// The PID namespace its children will live in (CLONE_NEWPID by unshare or setns
+    /// changes this one only).
+    pub pid_for_children: Arc<PidNamespace>,
 }
 
 /// The one namespace of a kind that is never divided here, so that /proc/PID/ns and setns
@@ -32,8 +38,10 @@ pub struct Namespaces {
 struct MachineWide;
 
 /// The flags unshare(2) and clone(2) accept for the namespaces made here.
-pub const SUPPORTED: u64 =
-    NsType::Uts.clone_flag() | NsType::Ipc.clone_flag() | NsType::Mnt.clone_flag();
+pub const SUPPORTED: u64 = NsType::Uts.clone_flag()
+    | NsType::Ipc.clone_flag()
+    | NsType::Mnt.clone_flag()
+    | NsType::Pid.clone_flag();
 
 /// Every CLONE_NEW* flag.
 pub const ALL_FLAGS: u64 = {
@@ -49,14 +57,31 @@ pub const ALL_FLAGS: u64 = {
 impl Namespaces {
     /// The namespaces the machine starts with (pid 1's).
     pub fn initial() -> Self {
-        Self { uts: uts::initial(), ipc: ipc_ns::initial(), mnt: mount_ns::initial() }
+        Self {
+            uts: uts::initial(),
+            ipc: ipc_ns::initial(),
+            mnt: mount_ns::initial(),
+            pid: pid_ns::root(),
+            pid_for_children: pid_ns::root(),
+        }
     }
 
     /// A copy with new namespaces for the CLONE_NEW* `flags` (only [`SUPPORTED`] ones: the
     /// caller checks). A new UTS namespace starts with the old names, a new mount
-    /// namespace with a copy of the table, a new IPC namespace empty.
-    pub fn unshared(&self, flags: u64) -> Self {
+    /// namespace with a copy of the table, a new IPC namespace empty; a new PID namespace
+    /// is for the children (the caller stays where it is).
+    ///
+    /// # Errors
+    /// EINVAL for a new PID namespace when the children's is already another than the
+    /// caller's own (Linux's copy_pid_ns); ENOSPC past the nesting limit.
+    pub fn unshared(&self, flags: u64) -> SysResult<Self> {
         let mut new = self.clone();
+        if flags & NsType::Pid.clone_flag() != 0 {
+            if !Arc::ptr_eq(&self.pid, &self.pid_for_children) {
+                return Err(Errno::EINVAL);
+            }
+            new.pid_for_children = self.pid.new_child()?;
+        }
         if flags & NsType::Uts.clone_flag() != 0 {
             new.uts = self.uts.copy();
         }
@@ -66,7 +91,13 @@ impl Namespaces {
         if flags & NsType::Mnt.clone_flag() != 0 {
             new.mnt = self.mnt.copy();
         }
-        new
+        Ok(new)
+    }
+
+    /// The namespaces of a child made with these: the same, except that the child lives in
+    /// the PID namespace `home`, which is also its children's.
+    pub fn for_child(&self, home: Arc<PidNamespace>) -> Self {
+        Self { pid: home.clone(), pid_for_children: home, ..self.clone() }
     }
 
     /// The namespace of kind `ty` as an open nsfs file (opening /proc/PID/ns/NAME).
@@ -75,16 +106,24 @@ impl Namespaces {
             NsType::Uts => (self.uts.inum(), self.uts.clone()),
             NsType::Ipc => (self.ipc.inum(), self.ipc.clone()),
             NsType::Mnt => (self.mnt.inum(), self.mnt.clone()),
+            NsType::Pid => (self.pid.inum(), self.pid.clone()),
             other => (other.initial_inum(), Arc::new(MachineWide)),
         };
         NsFile::new(ty, inum, ns)
     }
 
-    /// These namespaces with the one `file` names in place of the same kind (setns).
+    /// The PID namespace of its future children as an open nsfs file
+    /// (/proc/PID/ns/pid_for_children).
+    pub fn pid_for_children_file(&self) -> Arc<NsFile> {
+        let ns = self.pid_for_children.clone();
+        NsFile::new(NsType::Pid, ns.inum(), ns)
+    }
+
+    /// These namespaces with the one `file` names in place of the same kind (setns); a PID
+    /// namespace becomes the children's.
     ///
     /// # Errors
-    /// EINVAL if the file names a kind that is the machine's one here (there is nothing to
-    /// move into).
+    /// EINVAL for a PID namespace that is neither the caller's nor below it.
     pub fn entered(&self, file: &NsFile) -> SysResult<Self> {
         let mut new = self.clone();
         let ns = file.namespace();
@@ -92,6 +131,13 @@ impl Namespaces {
             NsType::Uts => new.uts = ns.downcast::<UtsNamespace>().map_err(|_| Errno::EINVAL)?,
             NsType::Ipc => new.ipc = ns.downcast::<IpcNamespace>().map_err(|_| Errno::EINVAL)?,
             NsType::Mnt => new.mnt = ns.downcast::<MountNamespace>().map_err(|_| Errno::EINVAL)?,
+            NsType::Pid => {
+                let pid = ns.downcast::<PidNamespace>().map_err(|_| Errno::EINVAL)?;
+                if !self.pid.contains(&pid) {
+                    return Err(Errno::EINVAL);
+                }
+                new.pid_for_children = pid;
+            }
             // Joining the one there is changes nothing.
             _ => {}
         }

@@ -12,6 +12,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::creds::Identity;
+use super::pid_ns::{self, PidNamespace};
 use super::{Process, registry};
 use crate::fs::node::{Generated, Node, NodeKind};
 use crate::fs::nsfs::NsType;
@@ -34,12 +35,16 @@ fn symlink(ino: u64, f: impl Fn() -> String + Send + Sync + 'static) -> Arc<Node
     Node::new_generated(NodeKind::Symlink, 0o777, ino, Text(Box::new(f)))
 }
 
-/// Creates the root of a procfs instance.
+/// Creates the root of a procfs instance: it shows the processes of the mounting process's
+/// PID namespace (and those below), under that namespace's numbers, as Linux's proc does.
 pub fn new_root() -> Arc<Node> {
-    Node::new_generated(NodeKind::Dir, 0o555, PROC_INO_BASE, Root)
+    let ns = registry::current().map_or_else(pid_ns::root, |p| p.pid_ns());
+    Node::new_generated(NodeKind::Dir, 0o555, PROC_INO_BASE, Root { ns })
 }
 
-struct Root;
+struct Root {
+    ns: Arc<PidNamespace>,
+}
 
 const GLOBAL: &[&str] = &[
     "cpuinfo",
@@ -62,7 +67,10 @@ impl Generated for Root {
     fn entries(&self) -> Vec<(String, Arc<Node>)> {
         let mut out: Vec<(String, Arc<Node>)> = registry::all()
             .into_iter()
-            .filter_map(|p| Some((p.pid().to_string(), pid_dir(p.pid())?)))
+            .filter_map(|p| {
+                let nr = pid_ns::nr_in(p.pid(), &self.ns)?;
+                Some((nr.to_string(), pid_dir(p.pid(), &self.ns)?))
+            })
             .collect();
         out.extend(GLOBAL.iter().filter_map(|&name| Some((name.to_string(), self.lookup(name)?))));
         out
@@ -71,9 +79,13 @@ impl Generated for Root {
     fn lookup(&self, name: &str) -> Option<Arc<Node>> {
         let ino = PROC_INO_BASE + 1 + GLOBAL.iter().position(|&g| g == name).unwrap_or(0) as u64;
         Some(match name {
-            "self" => symlink(ino, || {
-                registry::current().map_or(String::from("0"), |p| p.pid().to_string())
-            }),
+            "self" => {
+                let ns = self.ns.clone();
+                symlink(ino, move || {
+                    let me = registry::current().and_then(|p| pid_ns::nr_in(p.pid(), &ns));
+                    me.map_or(String::from("0"), |nr| nr.to_string())
+                })
+            }
             "meminfo" => text(ino, meminfo),
             "cpuinfo" => text(ino, cpuinfo),
             "uptime" => text(ino, || {
@@ -106,7 +118,7 @@ impl Generated for Root {
             }),
             "net" => Node::new_generated(NodeKind::Dir, 0o555, ino, Net),
             "sys" => crate::sysctl::new_root(),
-            pid => pid_dir(pid.parse().ok()?)?,
+            nr => pid_dir(pid_ns::global_in(nr.parse().ok()?, &self.ns)?, &self.ns)?,
         })
     }
 }
@@ -209,11 +221,13 @@ pub fn pid_of_dir(node: &Node) -> Option<i32> {
         .then_some((offset >> 8) as i32)
 }
 
-fn pid_dir(pid: i32) -> Option<Arc<Node>> {
+/// /proc/PID for process `pid` (machine-wide number), as a procfs of namespace `ns` shows it.
+fn pid_dir(pid: i32, ns: &Arc<PidNamespace>) -> Option<Arc<Node>> {
     registry::get(pid)?;
+    let dir = PidDir { pid, ns: ns.clone() };
     Some(owned_by_process(
         pid,
-        Node::new_generated(NodeKind::Dir, 0o555, PROC_INO_BASE + ((pid as u64) << 8), PidDir(pid)),
+        Node::new_generated(NodeKind::Dir, 0o555, PROC_INO_BASE + ((pid as u64) << 8), dir),
     ))
 }
 
@@ -231,7 +245,11 @@ fn owned_by_process(pid: i32, node: Arc<Node>) -> Arc<Node> {
     node
 }
 
-struct PidDir(i32);
+struct PidDir {
+    pid: i32,
+    /// The namespace of the procfs it is in, whose numbers it shows.
+    ns: Arc<PidNamespace>,
+}
 
 const PID_ENTRIES: &[&str] = &[
     "cmdline",
@@ -254,13 +272,18 @@ impl Generated for PidDir {
     }
 
     fn lookup(&self, name: &str) -> Option<Arc<Node>> {
-        let pid = self.0;
+        let pid = self.pid;
         let ino = PROC_INO_BASE
             + ((pid as u64) << 8)
             + 1
             + PID_ENTRIES.iter().position(|&e| e == name)? as u64;
         let with = move |f: fn(&Process) -> String| {
             move || registry::get(pid).map_or_else(String::new, |p| f(&p))
+        };
+        let ns = self.ns.clone();
+        let with_ns = move |f: fn(&Process, &PidNamespace) -> String| {
+            let ns = ns.clone();
+            move || registry::get(pid).map_or_else(String::new, |p| f(&p, &ns))
         };
         Some(match name {
             "cmdline" => {
@@ -275,8 +298,8 @@ impl Generated for PidDir {
                     crate::fs::path::absolute_path(&fs.root, &fs.cwd)
                 }),
             ),
-            "stat" => text(ino, with(stat_line)),
-            "status" => text(ino, with(status)),
+            "stat" => text(ino, with_ns(stat_line)),
+            "status" => text(ino, with_ns(status)),
             "maps" => text(ino, with(maps)),
             "limits" => text(ino, with(Process::limits_text)),
             "mounts" => text(ino, mounts),
@@ -312,18 +335,19 @@ fn ticks(ns: u64) -> u64 {
     ns / 10_000_000
 }
 
-fn stat_line(p: &Process) -> String {
+fn stat_line(p: &Process, ns: &PidNamespace) -> String {
+    let nr = |global: i32| pid_ns::nr_in(global, ns).unwrap_or(0);
     let (st, _) = state(p);
     let (cpu, children) = (p.cpu_time(), p.children_cpu_time());
     let nice = p.nice();
     format!(
         "{} ({}) {st} {} {} {} 0 -1 4194304 0 0 0 0 {} {} {} {} {} {nice} {} 0 0 {} 0 \
          18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-        p.pid(),
+        nr(p.pid()),
         p.comm(),
-        p.ppid(),
-        p.pgid(),
-        p.sid(),
+        nr(p.ppid()),
+        nr(p.pgid()),
+        nr(p.sid()),
         ticks(cpu.user_ns),
         ticks(cpu.system_ns()),
         ticks(children.user_ns),
@@ -334,7 +358,14 @@ fn stat_line(p: &Process) -> String {
     )
 }
 
-fn status(p: &Process) -> String {
+fn status(p: &Process, ns: &PidNamespace) -> String {
+    let nr = |global: i32| pid_ns::nr_in(global, ns).unwrap_or(0);
+    // Each number in every namespace from the procfs's down to the process's own.
+    let levels = pid_ns::levels_from(p.pid(), ns);
+    let chain = |global: i32| {
+        let numbers = levels.iter().map(|n| pid_ns::nr_in(global, n).unwrap_or(0).to_string());
+        numbers.collect::<Vec<_>>().join("\t")
+    };
     let (st, name) = state(p);
     let (caught, ignored, shared_pending) = p.with_signals(|s| {
         let with_handler = |pick: fn(u64) -> bool| {
@@ -357,15 +388,15 @@ fn status(p: &Process) -> String {
     format!(
         "Name:\t{}\nUmask:\t{:04o}\nState:\t{st} ({name})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\n\
          PPid:\t{}\nTracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\n\
-         Groups:\t{groups}\nVmSize:\t{:>8} kB\nVmLck:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\n\
+         Groups:\t{groups}\nNStgid:\t{ns_pids}\nNSpid:\t{ns_pids}\nNSpgid:\t{}\nNSsid:\t{}\nVmSize:\t{:>8} kB\nVmLck:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\n\
          ShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n\
          CapInh:\t0000000000000000\nCapPrm:\t{caps:016x}\nCapEff:\t{caps:016x}\n\
          CapBnd:\t{all_caps:016x}\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{}\nSeccomp:\t{}\n\
          Seccomp_filters:\t{}\n",
         p.comm(),
         p.fs_context().umask,
-        p.ppid(),
-        super::ptrace::control::tracer_pid(p),
+        nr(p.ppid()),
+        nr(super::ptrace::control::tracer_pid(p)),
         creds.ruid,
         creds.euid,
         creds.suid,
@@ -384,8 +415,11 @@ fn status(p: &Process) -> String {
         u8::from(p.attrs().no_new_privs),
         seccomp.mode.number(),
         seccomp.filter_count(),
+        chain(p.pgid()),
+        chain(p.sid()),
         caps = if creds.euid == 0 { all_caps } else { 0 },
-        pid = p.pid(),
+        pid = nr(p.pid()),
+        ns_pids = chain(p.pid()),
     )
 }
 
@@ -491,7 +525,11 @@ impl Generated for NsDir {
 
     fn lookup(&self, name: &str) -> Option<Arc<Node>> {
         let index = NS_ENTRIES.iter().position(|&(n, _)| n == name)?;
-        let file = registry::get(self.0)?.namespaces().file(NS_ENTRIES[index].1);
+        let namespaces = registry::get(self.0)?.namespaces();
+        let file = match NS_ENTRIES[index].0 {
+            "pid_for_children" => namespaces.pid_for_children_file(),
+            _ => namespaces.file(NS_ENTRIES[index].1),
+        };
         let ino = PROC_INO_BASE + ((self.0 as u64) << 8) + 0x70 + index as u64;
         Some(owned_by_process(
             self.0,

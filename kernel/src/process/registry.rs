@@ -114,6 +114,7 @@ pub fn remove(pid: Pid) {
     // Dropped after the table's lock is released: the last reference to a process drops
     // its address space, which may write files back (sleeping locks).
     let removed = TABLE.lock().processes.remove(&pid);
+    super::pid_ns::detach(pid);
     drop(removed);
 }
 
@@ -137,6 +138,7 @@ pub fn alloc_tid() -> Option<Pid> {
 /// Releases a thread ID.
 pub fn free_tid(tid: Pid) {
     TABLE.lock().tids.remove(&tid);
+    super::pid_ns::detach(tid);
 }
 
 /// Records that the current task runs `thread` of `p`.

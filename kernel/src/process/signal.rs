@@ -352,8 +352,14 @@ pub fn queue_to(process: &Process, thread: Option<&Thread>, info: SigInfo) -> Sy
         }
         // Init is unkillable from inside: a signal it has no handler for never reaches it,
         // SIGKILL and SIGSTOP included (Linux's SIGNAL_UNKILLABLE). Faults it raises itself
-        // are forced and do not come through here.
-        if process.pid() == INIT_PID && action.handler == SIG_DFL {
+        // are forced and do not come through here. A PID namespace's init is the same to
+        // its namespace, but SIGKILL and SIGSTOP from a sender outside (which it sees as
+        // PID 0) reach it.
+        let from_outside = info.code == SI_USER && info.pid == 0 && process.pid() != INIT_PID;
+        if super::pid_ns::is_init(process.pid())
+            && action.handler == SIG_DFL
+            && !(from_outside && (sig == SIGKILL || sig == SIGSTOP))
+        {
             return Ok(());
         }
         let queued = match thread {

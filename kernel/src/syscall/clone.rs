@@ -18,7 +18,8 @@ use ostd::user::UserContext;
 
 use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
-use crate::process::{namespaces, ptrace, registry, run, signal};
+use crate::process::pid_ns::{self, PidNamespace};
+use crate::process::{Pid, namespaces, ptrace, registry, run, signal};
 
 const CSIGNAL: u64 = 0xff;
 const CLONE_NEWTIME: u64 = 0x80;
@@ -272,6 +273,15 @@ fn spawn_thread(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
         return Err(Errno::EAGAIN);
     }
     let tid = registry::alloc_tid().ok_or(Errno::EAGAIN)?;
+    let ns = ctx.process.pid_ns();
+    let numbers = match Numbers::attach(tid, &ns) {
+        Ok(numbers) => numbers,
+        Err(e) => {
+            registry::free_tid(tid);
+            return Err(e);
+        }
+    };
+    let tid_seen = pid_ns::nr_in(tid, &ns).unwrap_or(tid);
     let thread = crate::process::Thread::new(tid);
     // A new thread starts with its creator's mask, no alternate stack, and its creator's
     // seccomp filters.
@@ -279,10 +289,10 @@ fn spawn_thread(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     thread.set_seccomp(ctx.thread.seccomp());
     let mem = ctx.mem();
     if flags & CLONE_PARENT_SETTID != 0 {
-        mem.write_u32(args.parent_tid, tid as u32)?;
+        mem.write_u32(args.parent_tid, tid_seen as u32)?;
     }
     if flags & CLONE_CHILD_SETTID != 0 {
-        mem.write_u32(args.child_tid, tid as u32)?;
+        mem.write_u32(args.child_tid, tid_seen as u32)?;
     }
     if flags & CLONE_CHILD_CLEARTID != 0 {
         thread.set_clear_child_tid(args.child_tid);
@@ -290,8 +300,9 @@ fn spawn_thread(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     let regs = child_registers(ctx, args);
     ctx.process.add_thread();
     registry::add_starting_thread(ctx.process, &thread);
+    numbers.keep();
     run::spawn(ctx.process.clone(), thread, regs);
-    Ok(tid as u64)
+    Ok(tid_seen as u64)
 }
 
 /// Starts a new process: a copy-on-write copy of the caller.
@@ -311,15 +322,20 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
         Some(tid) => registry::claim_pid(tid)?,
         None => registry::alloc_pid().ok_or(Errno::EAGAIN)?,
     };
+    // The child's namespaces, and its numbers in its PID namespace and those above.
+    let namespaces = caller.namespaces().unshared(flags & NAMESPACES)?;
+    let home = namespaces.pid_for_children.clone();
+    let numbers = Numbers::attach(pid, &home)?;
     let vm = caller.vm().fork()?;
     let child = caller.fork_child(pid, vm);
     if parent.pid() != caller.pid() {
         child.set_parent(&parent);
     }
     child.set_exit_signal(exit_signal);
-    if flags & NAMESPACES != 0 {
-        child.set_namespaces(caller.namespaces().unshared(flags & NAMESPACES));
-    }
+    child.set_namespaces(namespaces.for_child(home.clone()));
+    // What the caller and the child call the child.
+    let pid_seen = pid_ns::nr_in(pid, &caller.pid_ns()).unwrap_or(0);
+    let pid_own = pid_ns::nr_in(pid, &home).unwrap_or(pid);
     if flags & CLONE_CLEAR_SIGHAND != 0 {
         child.reset_caught_signals();
     }
@@ -340,7 +356,7 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
         None
     };
     if flags & CLONE_PARENT_SETTID != 0 {
-        ctx.mem().write_u32(args.parent_tid, pid as u32)?;
+        ctx.mem().write_u32(args.parent_tid, pid_seen as u32)?;
     }
     let regs = child_registers(ctx, args);
     if flags & CLONE_CHILD_SETTID != 0 {
@@ -353,7 +369,7 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
         let result = {
             let _stay = ostd::task::preempt_disabled();
             space.activate();
-            let result = mem.write_u32(args.child_tid, pid as u32);
+            let result = mem.write_u32(args.child_tid, pid_own as u32);
             ctx.user.vm_space().activate();
             result
         };
@@ -367,6 +383,7 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     let vfork = (flags & CLONE_VFORK != 0).then(|| child.start_vfork());
     parent.add_child(child.clone());
     registry::insert(child.clone());
+    numbers.keep();
     let event = if flags & CLONE_VFORK != 0 {
         ptrace::Event::Vfork
     } else if exit_signal != signal::SIGCHLD {
@@ -383,5 +400,28 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     if let Some(done) = vfork.filter(|_| !traced) {
         done.wait();
     }
-    Ok(pid as u64)
+    Ok(pid_seen as u64)
+}
+
+/// A new task's numbers in its PID namespaces, given back unless the task comes to exist
+/// ([`Numbers::keep`]): a clone that fails half-way leaves no number taken.
+struct Numbers(Option<Pid>);
+
+impl Numbers {
+    fn attach(global: Pid, home: &alloc::sync::Arc<PidNamespace>) -> SysResult<Self> {
+        pid_ns::attach(global, home)?;
+        Ok(Self(Some(global)))
+    }
+
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Numbers {
+    fn drop(&mut self) {
+        if let Some(global) = self.0 {
+            pid_ns::detach(global);
+        }
+    }
 }

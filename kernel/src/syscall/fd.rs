@@ -265,12 +265,17 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
                 Ok(0)
             }
             F_SETOWN => {
-                let owner = a[2] as i32;
+                // Kept as a machine-wide number; the caller's namespace numbers it.
+                let owner = owner_global(ctx, a[2] as i32)?;
                 check_owner_exists(owner)?;
                 crate::fs::async_owner::set_owner(&entry.file, owner);
                 Ok(0)
             }
-            F_GETOWN => Ok(i64::from(crate::fs::async_owner::owner(&entry.file)) as u64),
+            F_GETOWN => {
+                let owner = crate::fs::async_owner::owner(&entry.file);
+                let seen = owner.signum() * ctx.process.nr_for(owner.abs());
+                Ok(i64::from(seen) as u64)
+            }
             F_GETPIPE_SZ => entry.file.pipe_size().map(|n| n as u64),
             F_NOTIFY => {
                 if entry.file.flags().contains(OpenFlags::PATH) {
@@ -349,6 +354,16 @@ fn read_owner_ex(ctx: &SyscallCtx, addr: u64) -> SysResult<(OwnerKind, i32)> {
             && (registry::find_thread(id).is_some()
                 || registry::all().iter().any(|p| p.pgid() == id || p.sid() == id)));
     if exists { Ok((kind, id)) } else { Err(Errno::ESRCH) }
+}
+
+/// The machine-wide number of an owner the caller names as `owner` (a pid, or `-pgid`):
+/// ESRCH for one it cannot see; 0 and `i32::MIN` stay as they are for the checks.
+fn owner_global(ctx: &SyscallCtx, owner: i32) -> SysResult<i32> {
+    if owner == 0 || owner == i32::MIN {
+        return Ok(owner);
+    }
+    let global = ctx.process.global_for(owner.abs()).ok_or(Errno::ESRCH)?;
+    Ok(owner.signum() * global)
 }
 
 /// F_SETOWN's check of its argument, as Linux's `f_setown`: a pid, or a process group as

@@ -13,6 +13,7 @@ use crate::error::{Errno, SysResult};
 use crate::fs::FileLike;
 use crate::fs::nsfs::{self, NsFile, NsType};
 use crate::process::namespaces::{self, Namespaces};
+use crate::process::pid_ns::PidNamespace;
 
 const CLONE_VM: u64 = 0x100;
 const CLONE_FS: u64 = 0x200;
@@ -84,7 +85,7 @@ pub fn sys_unshare(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         // The undo adjustments belong to the old namespace's sets (Linux's exit_sem).
         crate::ipc::sem::exit_process(ctx.process.pid());
     }
-    let new = ctx.process.namespaces().unshared(wanted);
+    let new = ctx.process.namespaces().unshared(wanted)?;
     ctx.process.set_namespaces(new);
     Ok(0)
 }
@@ -161,9 +162,21 @@ pub fn ns_ioctl(ctx: &SyscallCtx, file: &Arc<dyn FileLike>, cmd: u32, arg: u64) 
             let user = ctx.process.namespaces().file(NsType::User);
             Ok(ctx.process.install_file(user, true)? as u64)
         }
-        // Only PID and user namespaces have parents; the machine's have none to show.
+        // Only PID and user namespaces have parents, shown if the caller's own PID
+        // namespace is the parent or above it (pidns_get_parent); the machine's user
+        // namespace has none.
         NS_GET_PARENT => match ns.ns_type() {
-            NsType::Pid | NsType::User => Err(Errno::EPERM),
+            NsType::Pid => {
+                let pid_ns =
+                    ns.namespace().downcast::<PidNamespace>().map_err(|_| Errno::EINVAL)?;
+                let parent = pid_ns.parent().cloned().ok_or(Errno::EPERM)?;
+                if !ctx.process.pid_ns().contains(&parent) {
+                    return Err(Errno::EPERM);
+                }
+                let file = NsFile::new(NsType::Pid, parent.inum(), parent);
+                Ok(ctx.process.install_file(file, true)? as u64)
+            }
+            NsType::User => Err(Errno::EPERM),
             _ => Err(Errno::EINVAL),
         },
         NS_GET_NSTYPE => Ok(ns.ns_type().clone_flag()),

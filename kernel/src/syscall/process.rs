@@ -168,11 +168,13 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let me = ctx.process;
+    // Numbers are the caller's PID namespace's; one it cannot see matches no child.
+    let named = if pid > 0 || pid < -1 { me.global_for(pid.abs()) } else { None };
     let matches = |c: &Arc<Process>| match pid {
-        p if p > 0 => c.pid() == p,
+        p if p > 0 => Some(c.pid()) == named,
         -1 => true,
         0 => c.pgid() == me.pgid(),
-        p => c.pgid() == -p,
+        _ => Some(c.pgid()) == named,
     };
     let found = me.wait_for_children(|| {
         let children: alloc::vec::Vec<_> =
@@ -216,10 +218,12 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         let usage = child.cpu_time() + child.children_cpu_time();
         stored = ctx.mem().write(rusage, &crate::syscall::resources::rusage_bytes(usage));
     }
+    // Numbered before the reaping gives the number back.
+    let seen = me.nr_for(child.pid());
     if job_status.is_none() {
         reap(me, &child);
     }
-    stored.map(|()| child.pid() as u64)
+    stored.map(|()| seen as u64)
 }
 
 /// The processes `me` may wait for: its children and its tracees.
@@ -261,25 +265,26 @@ pub fn sys_pidfd_open(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if flags & !PIDFD_NONBLOCK != 0 || pid <= 0 {
         return Err(Errno::EINVAL);
     }
-    let process = registry::get(pid).ok_or(Errno::ESRCH)?;
+    let process = ctx.process.global_for(pid).and_then(registry::get).ok_or(Errno::ESRCH)?;
     let file = crate::process::pidfd::PidFd::new(process, flags & PIDFD_NONBLOCK != 0);
     ctx.process.install_file(file, true).map(|fd| fd as u64)
 }
 
 /// getpid(2).
 pub fn sys_getpid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(ctx.process.pid() as u64)
+    Ok(ctx.process.pid_seen() as u64)
 }
 
 /// getppid(2).
 pub fn sys_getppid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(ctx.process.ppid() as u64)
+    // 0 for a parent outside the caller's PID namespace (its init's).
+    Ok(ctx.process.nr_for(ctx.process.ppid()) as u64)
 }
 
 /// set_tid_address(2).
 pub fn sys_set_tid_address(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     ctx.thread.set_clear_child_tid(a[0]);
-    Ok(ctx.thread.tid() as u64)
+    Ok(ctx.process.nr_for(ctx.thread.tid()) as u64)
 }
 
 /// set_robust_list(2): recorded nowhere until threads exist.
@@ -298,7 +303,8 @@ pub fn sys_get_robust_list(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     let head = if tid == 0 {
         ctx.thread.robust_list()
     } else {
-        let (process, thread) = registry::find_thread(tid).ok_or(Errno::ESRCH)?;
+        let global = ctx.process.global_for(tid).ok_or(Errno::ESRCH)?;
+        let (process, thread) = registry::find_thread(global).ok_or(Errno::ESRCH)?;
         let (me, them) = (ctx.process.creds(), process.creds());
         if me.euid != 0 && (me.ruid != them.ruid || me.ruid != them.euid || me.ruid != them.suid) {
             return Err(Errno::EPERM);
@@ -313,7 +319,7 @@ pub fn sys_get_robust_list(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
 
 /// gettid(2).
 pub fn sys_gettid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(ctx.thread.tid() as u64)
+    Ok(ctx.process.nr_for(ctx.thread.tid()) as u64)
 }
 
 /// setpgid(2).
@@ -322,28 +328,30 @@ pub fn sys_setpgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if pgid < 0 {
         return Err(Errno::EINVAL);
     }
-    let target = if pid == 0 || pid == ctx.process.pid() {
-        ctx.process.clone()
+    let me = ctx.process;
+    let pid = if pid == 0 { me.pid() } else { me.global_for(pid).ok_or(Errno::ESRCH)? };
+    let target = if pid == me.pid() {
+        me.clone()
     } else {
-        ctx.process.children().into_iter().find(|c| c.pid() == pid).ok_or(Errno::ESRCH)?
+        me.children().into_iter().find(|c| c.pid() == pid).ok_or(Errno::ESRCH)?
     };
     if target.sid() == target.pid() {
         return Err(Errno::EPERM);
     }
-    target.set_pgid(if pgid == 0 { target.pid() } else { pgid });
+    let pgid = if pgid == 0 { target.pid() } else { me.global_for(pgid).ok_or(Errno::EPERM)? };
+    target.set_pgid(pgid);
     Ok(0)
 }
 
 /// getpgid(2).
 pub fn sys_getpgid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let pid = a[0] as i32;
-    let p = if pid == 0 { ctx.process.clone() } else { registry::get(pid).ok_or(Errno::ESRCH)? };
-    Ok(p.pgid() as u64)
+    let p = by_number(ctx, a[0] as i32)?;
+    Ok(ctx.process.nr_for(p.pgid()) as u64)
 }
 
 /// getpgrp(2).
 pub fn sys_getpgrp(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
-    Ok(ctx.process.pgid() as u64)
+    Ok(ctx.process.nr_for(ctx.process.pgid()) as u64)
 }
 
 /// setsid(2).
@@ -357,14 +365,21 @@ pub fn sys_setsid(ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EPERM);
     }
     me.set_sid();
-    Ok(me.pid() as u64)
+    Ok(me.pid_seen() as u64)
 }
 
 /// getsid(2).
 pub fn sys_getsid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    let pid = a[0] as i32;
-    let p = if pid == 0 { ctx.process.clone() } else { registry::get(pid).ok_or(Errno::ESRCH)? };
-    Ok(p.sid() as u64)
+    let p = by_number(ctx, a[0] as i32)?;
+    Ok(ctx.process.nr_for(p.sid()) as u64)
+}
+
+/// The process the caller calls `pid` (itself for 0): ESRCH if it sees none.
+fn by_number(ctx: &SyscallCtx, pid: i32) -> SysResult<Arc<Process>> {
+    if pid == 0 {
+        return Ok(ctx.process.clone());
+    }
+    ctx.process.global_for(pid).and_then(registry::get).ok_or(Errno::ESRCH)
 }
 
 /// arch_prctl(2).
@@ -410,14 +425,17 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     // of file is EBADF, as in Linux's pidfd_get_pid.
     let (idtype, id) = if idtype == P_PIDFD {
         let file = me.file(id)?;
-        (P_PID, crate::process::pidfd::process_of(&*file).ok_or(Errno::EBADF)?.pid())
+        (P_PID, Some(crate::process::pidfd::process_of(&*file).ok_or(Errno::EBADF)?.pid()))
+    } else if id > 0 {
+        // Numbers are the caller's PID namespace's; one it cannot see matches no child.
+        (idtype, me.global_for(id))
     } else {
-        (idtype, id)
+        (idtype, Some(id))
     };
     let matches = |c: &Arc<Process>| match idtype {
         P_ALL => true,
-        P_PID => c.pid() == id,
-        P_PGID => c.pgid() == if id == 0 { me.pgid() } else { id },
+        P_PID => Some(c.pid()) == id,
+        P_PGID => Some(c.pgid()) == if id == Some(0) { Some(me.pgid()) } else { id },
         _ => false,
     };
     if idtype > P_PGID {
@@ -470,7 +488,7 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if let Some((child, code, status, exited)) = &found {
         info[0..4].copy_from_slice(&signal::SIGCHLD.to_le_bytes());
         info[8..12].copy_from_slice(&code.to_le_bytes());
-        info[16..20].copy_from_slice(&child.pid().to_le_bytes());
+        info[16..20].copy_from_slice(&me.nr_for(child.pid()).to_le_bytes());
         info[24..28].copy_from_slice(&status.to_le_bytes());
         if *exited && options & WNOWAIT == 0 {
             reap(me, child);

@@ -33,7 +33,12 @@ fn transfer(ctx: &mut SyscallCtx, a: [u64; 6], write: bool) -> SysResult<u64> {
     if local.iter().all(|&(_, len)| len == 0) {
         return Ok(0);
     }
-    let target = registry::get(pid).filter(|_| pid > 0).ok_or(Errno::ESRCH)?;
+    let target = ctx
+        .process
+        .global_for(pid)
+        .filter(|_| pid > 0)
+        .and_then(registry::get)
+        .ok_or(Errno::ESRCH)?;
     if !control::may_access(ctx.process, &target) {
         return Err(Errno::EPERM);
     }

@@ -18,7 +18,9 @@ pub fn sys_prlimit64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     };
     let target = match pid {
         0 => ctx.process.clone(),
-        p => crate::process::registry::get(p).ok_or(Errno::ESRCH)?,
+        p => {
+            ctx.process.global_for(p).and_then(crate::process::registry::get).ok_or(Errno::ESRCH)?
+        }
     };
     let me = ctx.process.creds();
     if !alloc::sync::Arc::ptr_eq(&target, ctx.process) && me.euid != 0 {

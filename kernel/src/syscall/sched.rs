@@ -45,9 +45,12 @@ fn scheduling_target(ctx: &SyscallCtx, pid: u64) -> SysResult<alloc::sync::Arc<P
     match pid as i32 {
         p if p < 0 => Err(Errno::EINVAL),
         0 => Ok(ctx.process.clone()),
-        p => crate::process::registry::get(p)
-            .or_else(|| crate::process::registry::find_thread(p).map(|(p, _)| p))
-            .ok_or(Errno::ESRCH),
+        p => {
+            let global = ctx.process.global_for(p).ok_or(Errno::ESRCH)?;
+            crate::process::registry::get(global)
+                .or_else(|| crate::process::registry::find_thread(global).map(|(p, _)| p))
+                .ok_or(Errno::ESRCH)
+        }
     }
 }
 
@@ -172,10 +175,14 @@ fn priority_targets(
     let all = registry::all().into_iter().filter(|p| !p.is_zombie());
     let targets: alloc::vec::Vec<_> = match which {
         PRIO_PROCESS if who == 0 => alloc::vec![ctx.process.clone()],
-        PRIO_PROCESS => all.filter(|p| p.pid() == who).collect(),
+        PRIO_PROCESS => {
+            let global = ctx.process.global_for(who);
+            all.filter(|p| Some(p.pid()) == global).collect()
+        }
         PRIO_PGRP => {
-            let pgrp = if who == 0 { ctx.process.pgid() } else { who };
-            all.filter(|p| p.pgid() == pgrp).collect()
+            let pgrp =
+                if who == 0 { Some(ctx.process.pgid()) } else { ctx.process.global_for(who) };
+            all.filter(|p| Some(p.pgid()) == pgrp).collect()
         }
         PRIO_USER => {
             let uid = if who == 0 { ctx.process.creds().ruid } else { who as u32 };

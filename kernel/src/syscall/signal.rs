@@ -17,15 +17,23 @@ pub fn sys_kill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let sig = sig as u32;
+    let me = ctx.process;
+    // Numbers are the caller's PID namespace's: it reaches only what it can see.
+    let visible = |p: &Arc<Process>| me.nr_for(p.pid()) != 0;
     let targets: alloc::vec::Vec<Arc<Process>> = match pid {
         // A zombie can still be named (Linux answers 0 until it is reaped); the signal is lost.
-        p if p > 0 => alloc::vec![registry::get(p).ok_or(Errno::ESRCH)?],
-        0 => registry::all().into_iter().filter(|p| p.pgid() == ctx.process.pgid()).collect(),
+        p if p > 0 => {
+            alloc::vec![me.global_for(p).and_then(registry::get).ok_or(Errno::ESRCH)?]
+        }
+        0 => registry::all().into_iter().filter(|p| p.pgid() == me.pgid() && visible(p)).collect(),
         -1 => registry::all()
             .into_iter()
-            .filter(|p| p.pid() != 1 && p.pid() != ctx.process.pid())
+            .filter(|p| visible(p) && me.nr_for(p.pid()) != 1 && p.pid() != me.pid())
             .collect(),
-        p => registry::all().into_iter().filter(|q| q.pgid() == -p).collect(),
+        p => match me.global_for(-p) {
+            Some(pgid) => registry::all().into_iter().filter(|q| q.pgid() == pgid).collect(),
+            None => alloc::vec::Vec::new(),
+        },
     };
     if targets.is_empty() {
         return Err(Errno::ESRCH);
@@ -33,24 +41,30 @@ pub fn sys_kill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     // SI_USER, with the sender's PID and UID (what sigwaitinfo and SA_SIGINFO handlers see).
     // As on Linux, a signal to a group succeeds if it reached any member; kill(-1, sig)
     // succeeds whenever there was anyone to try.
-    let info = sender_info(ctx, sig, SI_USER);
     let mut reached_any = false;
     for t in targets {
         if signal::may_send(ctx.process, &t, sig) {
             reached_any = true;
             if sig != 0 {
-                signal::send_info(&t, info);
+                signal::send_info(&t, sender_info(ctx, sig, SI_USER, &t));
             }
         }
     }
     if reached_any || pid == -1 { Ok(0) } else { Err(Errno::EPERM) }
 }
 
-fn sender_info(ctx: &SyscallCtx, sig: u32, code: i32) -> crate::process::sigframe::SigInfo {
+/// The siginfo of a signal the caller sends `target`: its PID as the target's namespace
+/// sees it (0 from outside it).
+fn sender_info(
+    ctx: &SyscallCtx,
+    sig: u32,
+    code: i32,
+    target: &Process,
+) -> crate::process::sigframe::SigInfo {
     crate::process::sigframe::SigInfo {
         signo: sig,
         code,
-        pid: ctx.process.pid(),
+        pid: target.nr_for(ctx.process.pid()),
         uid: ctx.process.creds().ruid,
         status: 0,
         ..Default::default()
@@ -82,7 +96,7 @@ pub fn sys_pidfd_send_signal(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64
         return Err(Errno::EPERM);
     }
     if sig != 0 {
-        signal::send_info(&process, sender_info(ctx, sig as u32, SI_USER));
+        signal::send_info(&process, sender_info(ctx, sig as u32, SI_USER, &process));
     }
     Ok(0)
 }
@@ -106,16 +120,20 @@ pub fn sys_tkill(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 }
 
 fn signal_thread(ctx: &SyscallCtx, tgid: Option<i32>, tid: i32, sig: u32) -> SysResult<u64> {
-    let (process, thread) =
-        registry::find_thread(tid).filter(|(p, _)| !p.is_zombie()).ok_or(Errno::ESRCH)?;
-    if tgid.is_some_and(|tgid| tgid != process.pid()) {
+    let me = ctx.process;
+    let (process, thread) = me
+        .global_for(tid)
+        .and_then(registry::find_thread)
+        .filter(|(p, _)| !p.is_zombie())
+        .ok_or(Errno::ESRCH)?;
+    if tgid.is_some_and(|tgid| me.global_for(tgid) != Some(process.pid())) {
         return Err(Errno::ESRCH);
     }
     if !signal::may_send(ctx.process, &process, sig) {
         return Err(Errno::EPERM);
     }
     if sig != 0 {
-        signal::send_to(&process, Some(&thread), sender_info(ctx, sig, SI_TKILL));
+        signal::send_to(&process, Some(&thread), sender_info(ctx, sig, SI_TKILL, &process));
     }
     Ok(0)
 }

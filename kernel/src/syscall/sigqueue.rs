@@ -19,8 +19,9 @@ pub fn sys_rt_sigqueueinfo(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     let (pid, sig) = (a[0] as i32, a[1] as i32);
     let info = read_siginfo(ctx, sig, a[2])?;
     forbid_impersonation(ctx, &info, pid)?;
-    let process = registry::get(pid)
-        .or_else(|| registry::find_thread(pid).map(|(p, _)| p))
+    let global = ctx.process.global_for(pid).ok_or(Errno::ESRCH)?;
+    let process = registry::get(global)
+        .or_else(|| registry::find_thread(global).map(|(p, _)| p))
         .ok_or(Errno::ESRCH)?;
     let sig = valid_signal(sig)?;
     check_permission(ctx, &process, &info)?;
@@ -38,8 +39,11 @@ pub fn sys_rt_tgsigqueueinfo(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64
         return Err(Errno::EINVAL);
     }
     forbid_impersonation(ctx, &info, tid)?;
-    let (process, thread): (_, alloc::sync::Arc<Thread>) = registry::find_thread(tid)
-        .filter(|(p, _)| p.pid() == tgid && !p.is_zombie())
+    let me = ctx.process;
+    let (process, thread): (_, alloc::sync::Arc<Thread>) = me
+        .global_for(tid)
+        .and_then(registry::find_thread)
+        .filter(|(p, _)| Some(p.pid()) == me.global_for(tgid) && !p.is_zombie())
         .ok_or(Errno::ESRCH)?;
     let sig = valid_signal(sig)?;
     check_permission(ctx, &process, &info)?;
@@ -112,7 +116,11 @@ fn known_layout(sig: u32, code: i32) -> bool {
 /// which carry source details the kernel vouches for, unless it signals itself.
 fn forbid_impersonation(ctx: &SyscallCtx, info: &SigInfo, target: i32) -> SysResult<()> {
     let forged = info.code >= 0 || info.code == SI_TKILL;
-    if forged && ctx.thread.tid() != target { Err(Errno::EPERM) } else { Ok(()) }
+    if forged && ctx.process.nr_for(ctx.thread.tid()) != target {
+        Err(Errno::EPERM)
+    } else {
+        Ok(())
+    }
 }
 
 /// Returns `sig` if it is 0 (a probe) or a signal number (EINVAL otherwise).

@@ -135,7 +135,7 @@ pub fn sys_capget(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let target = if pid == 0 {
         ctx.process.clone()
     } else {
-        crate::process::registry::get(pid).ok_or(Errno::ESRCH)?
+        ctx.process.global_for(pid).and_then(crate::process::registry::get).ok_or(Errno::ESRCH)?
     };
     if a[1] == 0 {
         return Ok(0);

@@ -90,7 +90,8 @@ pub fn may_access(tracer: &Process, target: &Process) -> bool {
 /// ESRCH if there is no such process; EPERM for the caller itself, a process it may not
 /// trace, one traced already, or one that has exited.
 pub fn attach(tracer: &Arc<Process>, pid: Pid, seize: bool, options: u32) -> SysResult<()> {
-    let target = registry::get(pid).filter(|_| pid > 0).ok_or(Errno::ESRCH)?;
+    let target =
+        tracer.global_for(pid).filter(|_| pid > 0).and_then(registry::get).ok_or(Errno::ESRCH)?;
     if target.pid() == tracer.pid() || !may_access(tracer, &target) || target.is_zombie() {
         return Err(Errno::EPERM);
     }
