@@ -24,6 +24,8 @@ iperf3:iperf3
 inotifywait:inotify-tools
 /usr/bin/strace:strace
 /sbin/losetup:mount
+/usr/bin/unshare:util-linux
+/usr/bin/nsenter:util-linux
 "
 
 missing=""

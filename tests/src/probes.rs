@@ -243,6 +243,14 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "util-linux's unshare and nsenter (UTS, PID with --mount-proc, mount and IPC \
+             namespaces, joining a running process's) give the same output as on Linux 6.1",
+        script: "tests/ref/nstools.sh",
+        c_sources: &[],
+        host_programs: &["/usr/bin/unshare", "/usr/bin/nsenter"],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "signalfd probe (signalfd/signalfd4, queued real-time signals, rt_sigqueueinfo and \
              rt_tgsigqueueinfo: errors, records, blocking reads, poll/epoll, fork, permissions) \
              matches Linux 6.1",
