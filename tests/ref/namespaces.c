@@ -350,18 +350,22 @@ static void ipc(void) {
 #define DIR_A "/tmp/ns-a"
 #define DIR_B "/tmp/ns-b"
 
-static int mounted(const char *dir) {
-    FILE *f = fopen("/proc/self/mounts", "r");
+static int mounted_in(const char *table, const char *dir) {
+    FILE *f = fopen(table, "r");
     if (!f) return -1;
     char line[512];
     int found = 0;
     size_t len = strlen(dir);
     while (fgets(line, sizeof line, f)) {
-        char *target = strchr(line, ' ');
-        if (target && strncmp(target + 1, dir, len) == 0 && target[1 + len] == ' ') found++;
+        char *at = strstr(line, dir);
+        if (at && at > line && at[-1] == ' ' && at[len] == ' ') found++;
     }
     fclose(f);
     return found;
+}
+
+static int mounted(const char *dir) {
+    return mounted_in("/proc/self/mounts", dir);
 }
 
 static int outer_mnt_fd;
@@ -372,6 +376,11 @@ static void mnt_child(void) {
     int fd = open(DIR_A "/f", O_CREAT | O_WRONLY, 0600);
     printf("child: file in A %s, mounted A %d B %d\n", err(fd), mounted(DIR_A), mounted(DIR_B));
     close(fd);
+    char table[64];
+    snprintf(table, sizeof table, "/proc/%d/mountinfo", getppid());
+    int parent_a = mounted_in(table, DIR_A);
+    snprintf(table, sizeof table, "/proc/%d/mountinfo", getpid());
+    printf("child: parent's mountinfo has A %d, own has A %d\n", parent_a, mounted_in(table, DIR_A));
     printf("child: sees B's file %s\n", err(access(DIR_B "/g", F_OK)));
     printf("child: umount B %s\n", err(umount(DIR_B)));
     printf("child: B's file after umount %s, mounted B %d\n", err(access(DIR_B "/g", F_OK)),

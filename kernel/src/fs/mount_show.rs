@@ -4,7 +4,8 @@
 use alloc::format;
 use alloc::string::String;
 
-use super::mount::{self, Mount};
+use super::mount::Mount;
+use super::mount_ns::MountNamespace;
 
 /// Escapes space, tab, newline and backslash as `\ooo`, as Linux's seq_escape does for the
 /// fields of these files (a mount point named "a b" shows as `a\040b`).
@@ -32,9 +33,10 @@ fn super_options(m: &Mount) -> String {
     format!("{}{}", if read_only { "ro" } else { "rw" }, m.fs_options())
 }
 
-/// The text of /proc/mounts: one line per mount, "source target type options 0 0".
-pub fn mounts_text() -> String {
-    let mounts = mount::list();
+/// The text of /proc/mounts: one line per mount of namespace `ns`, "source target type
+/// options 0 0".
+pub fn mounts_text(ns: &MountNamespace) -> String {
+    let mounts = ns.lock().clone();
     // The in-memory rootfs is hidden once a disk is mounted over it as `/` (Linux shows
     // only what the reader's root can reach).
     let disk_root = mounts.iter().any(|m| m.target == "/");
@@ -48,9 +50,10 @@ pub fn mounts_text() -> String {
 }
 
 /// The text of /proc/PID/mountinfo: "ID PARENT MAJOR:MINOR ROOT POINT OPTIONS - TYPE SOURCE
-/// SUPER-OPTIONS" per mount (no propagation fields: every mount here is private).
-pub fn mountinfo_text() -> String {
-    let mounts = mount::list();
+/// SUPER-OPTIONS" per mount of namespace `ns` (no propagation fields: every mount here is
+/// private).
+pub fn mountinfo_text(ns: &MountNamespace) -> String {
+    let mounts = ns.lock().clone();
     let disk_root = mounts.iter().any(|m| m.target == "/");
     let mut s = String::from(if disk_root { "" } else { "1 1 0:1 / / rw - rootfs rootfs rw\n" });
     for m in &mounts {

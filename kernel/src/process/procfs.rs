@@ -199,8 +199,9 @@ fn cpuinfo() -> String {
     )
 }
 
+/// /proc/mounts: the reader's mount namespace's (/proc/self/mounts through the link).
 fn mounts() -> String {
-    crate::fs::mount_show::mounts_text()
+    crate::fs::mount_show::mounts_text(&crate::fs::mount_ns::current())
 }
 
 fn stat() -> String {
@@ -302,8 +303,12 @@ impl Generated for PidDir {
             "status" => text(ino, with_ns(status)),
             "maps" => text(ino, with(maps)),
             "limits" => text(ino, with(Process::limits_text)),
-            "mounts" => text(ino, mounts),
-            "mountinfo" => text(ino, crate::fs::mount_show::mountinfo_text),
+            "mounts" => {
+                text(ino, with(|p| crate::fs::mount_show::mounts_text(&p.mount_namespace())))
+            }
+            "mountinfo" => {
+                text(ino, with(|p| crate::fs::mount_show::mountinfo_text(&p.mount_namespace())))
+            }
             "fd" => Node::new_generated(NodeKind::Dir, 0o500, ino, FdDir(pid)),
             "ns" => Node::new_generated(NodeKind::Dir, 0o511, ino, NsDir(pid)),
             _ => return None,
