@@ -4,7 +4,8 @@
  * mount namespaces divide: the host name (uname, /proc/sys/kernel/hostname), System V
  * message queues, semaphores and shared memory and POSIX message queues (keys, IDs,
  * /proc/sysvipc), and mounts (a tmpfs mounted or unmounted in a child's namespace, seen or
- * not by its parent; setns back moves the working directory to the root). Namespaces made
+ * not by its parent; setns back moves the working directory to the root), and the network
+ * (a new one's lo is down without an address; its own ports and abstract Unix names). Namespaces made
  * with clone(2) too. Only namespaces this kernel builds are asked for.
  * Build: musl-gcc -static -O2 -o namespaces namespaces.c */
 #define _GNU_SOURCE
@@ -18,6 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stddef.h>
 #include <sys/ipc.h>
 #include <sys/mount.h>
 #include <sys/msg.h>
@@ -46,6 +53,10 @@ static const char *err(long r) {
     case EFAULT: return "EFAULT";
     case EEXIST: return "EEXIST";
     case ENOSYS: return "ENOSYS";
+    case ENETUNREACH: return "ENETUNREACH";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EADDRINUSE: return "EADDRINUSE";
     default: return "other";
     }
 }
@@ -409,6 +420,99 @@ static void mnt(void) {
     close(outer_mnt_fd);
 }
 
+
+static int outer_net_fd;
+static int outer_port;
+
+static int tcp_to(int port) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int r = connect(s, (struct sockaddr *)&a, sizeof a);
+    const char *e = err(r);
+    close(s);
+    return r == 0 ? 0 : (strcmp(e, "ENETUNREACH") == 0 ? 1 : strcmp(e, "ECONNREFUSED") == 0 ? 2 : 3);
+}
+
+static const char *connect_result(int port) {
+    static const char *names[] = {"ok", "ENETUNREACH", "ECONNREFUSED", "other"};
+    return names[tcp_to(port)];
+}
+
+static void lo_flags(const char *who) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr = {0};
+    strcpy(ifr.ifr_name, "lo");
+    int r = ioctl(s, SIOCGIFFLAGS, &ifr);
+    printf("%s: lo flags %s up %d\n", who, err(r), (ifr.ifr_flags & IFF_UP) != 0);
+    strcpy(ifr.ifr_name, "eth0");
+    printf("%s: eth0 %s\n", who, err(ioctl(s, SIOCGIFFLAGS, &ifr)));
+    close(s);
+}
+
+static void net_child(void) {
+    unsigned long long before = self_ns("net");
+    const char *unshared = err(unshare(CLONE_NEWNET));
+    printf("child: unshare(NEWNET) %s, net link changed %d\n", unshared, self_ns("net") != before);
+    lo_flags("child");
+    printf("child: connect to 127.0.0.1 %s\n", connect_result(outer_port));
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(outer_port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    printf("child: bind 127.0.0.1 before lo is up %s\n", err(bind(s, (struct sockaddr *)&a, sizeof a)));
+    close(s);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr = {0};
+    strcpy(ifr.ifr_name, "lo");
+    ioctl(u, SIOCGIFFLAGS, &ifr);
+    ifr.ifr_flags |= IFF_UP;
+    printf("child: lo up %s\n", err(ioctl(u, SIOCSIFFLAGS, &ifr)));
+    close(u);
+    lo_flags("child");
+    printf("child: connect to the parent's port %s\n", connect_result(outer_port));
+    s = socket(AF_INET, SOCK_STREAM, 0);
+    printf("child: bind the parent's port %s\n", err(bind(s, (struct sockaddr *)&a, sizeof a)));
+    const char *listened = err(listen(s, 1));
+    printf("child: listen %s, connect %s\n", listened, connect_result(outer_port));
+    close(s);
+    int un = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un ua = {.sun_family = AF_UNIX};
+    memcpy(ua.sun_path, "\0nsprobe", 8);
+    socklen_t ulen = offsetof(struct sockaddr_un, sun_path) + 8;
+    printf("child: connect to the parent's abstract name %s\n",
+           err(connect(un, (struct sockaddr *)&ua, ulen)));
+    close(un);
+    un = socket(AF_UNIX, SOCK_STREAM, 0);
+    printf("child: bind the same abstract name %s\n", err(bind(un, (struct sockaddr *)&ua, ulen)));
+    close(un);
+    printf("child: setns(outer net) %s\n", err(setns(outer_net_fd, CLONE_NEWNET)));
+    printf("child: back outside, connect %s\n", connect_result(outer_port));
+}
+
+static void net(void) {
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(l, (struct sockaddr *)&a, sizeof a);
+    listen(l, 8);
+    socklen_t len = sizeof a;
+    getsockname(l, (struct sockaddr *)&a, &len);
+    outer_port = ntohs(a.sin_port);
+    int un = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un ua = {.sun_family = AF_UNIX};
+    memcpy(ua.sun_path, "\0nsprobe", 8);
+    printf("parent: abstract bind %s listen %s\n",
+           err(bind(un, (struct sockaddr *)&ua, offsetof(struct sockaddr_un, sun_path) + 8)),
+           err(listen(un, 1)));
+    outer_net_fd = open("/proc/self/ns/net", O_RDONLY);
+    run_child(net_child);
+    lo_flags("parent");
+    printf("parent: connect to own port %s\n", connect_result(outer_port));
+    close(outer_net_fd);
+    close(l);
+    close(un);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     links();
@@ -417,5 +521,6 @@ int main(void) {
     uts();
     ipc();
     mnt();
+    net();
     return probe_end();
 }

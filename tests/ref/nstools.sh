@@ -17,6 +17,8 @@ ls /tmp/private
 grep -c " /tmp/private " /proc/self/mounts
 echo "== ipc"
 unshare --ipc sh -c 'ls /proc/sysvipc; wc -l < /proc/sysvipc/msg'
+echo "== net"
+unshare --net sh -c '/bin/busybox ip link show; /bin/busybox ip link set lo up; /bin/busybox ip addr show lo'
 echo "== nsenter"
 rm -f /tmp/target-pid
 unshare --uts sh -c 'hostname boxed; echo $$ > /tmp/target-pid; exec sleep 30' &

@@ -41,6 +41,10 @@ pub struct V4Addr {
 }
 
 impl V4Addr {
+    /// lo's 127.0.0.1/8.
+    pub const LOOPBACK: Self =
+        Self { local: [127, 0, 0, 1], prefix_len: 8, broadcast: None, dynamic: false };
+
     /// Returns the subnet's mask, as a big-endian number.
     pub fn mask(&self) -> u32 {
         prefix_mask(self.prefix_len)
@@ -134,10 +138,8 @@ impl Default for NetConfig {
 impl NetConfig {
     /// lo up with 127.0.0.1/8; no eth0.
     pub fn new() -> Self {
-        let lo_addr =
-            V4Addr { local: [127, 0, 0, 1], prefix_len: 8, broadcast: None, dynamic: false };
         Self {
-            lo: LinkConf { up: true, was_up: true, addrs: alloc::vec![lo_addr] },
+            lo: LinkConf { up: true, was_up: true, addrs: alloc::vec![V4Addr::LOOPBACK] },
             eth0: None,
             routes: Vec::new(),
         }
@@ -180,6 +182,11 @@ impl NetConfig {
     /// [`ConfigError::NoDevice`].
     pub fn set_up(&mut self, index: u32, up: bool) -> Result<(), ConfigError> {
         let link = self.link_mut(index)?;
+        // Linux gives loopback 127.0.0.1/8 whenever it comes up (inetdev_event), which is
+        // how a new network namespace's lo gets it.
+        if index == LO_INDEX && up && !link.addrs.iter().any(|a| a.local == [127, 0, 0, 1]) {
+            link.addrs.push(V4Addr::LOOPBACK);
+        }
         link.up = up;
         link.was_up |= up;
         if !up {

@@ -73,6 +73,8 @@ pub struct InetSocket {
     /// IPV6_V6ONLY (AF_INET6 only): no v4-mapped addresses.
     v6_only: SpinLock<bool>,
     ino: u64,
+    /// The network namespace whose stack holds it, kept alive while it is open.
+    _namespace: Option<Arc<crate::net::namespace::NetNamespace>>,
 }
 
 impl InetSocket {
@@ -121,6 +123,7 @@ impl InetSocket {
             linger: SpinLock::new(Linger::default()),
             v6_only: SpinLock::new(false),
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            _namespace: crate::net::namespace::of_socket(id),
         })
     }
 
@@ -271,7 +274,7 @@ impl InetSocket {
                 return Err(Errno::EINPROGRESS);
             }
             // Asked again: how the earlier attempt ended, or EALREADY while it goes on.
-            return stack::peek(|s| tcp::connect_result(s, self.id))
+            return stack::peek_socket(self.id, |s| tcp::connect_result(s, self.id))
                 .unwrap_or(Err(Errno::EALREADY));
         }
         // Linux waits for a connection with the send timeout; at its end, EINPROGRESS.
@@ -393,7 +396,7 @@ impl InetSocket {
 
     /// Returns the bound address (getsockname).
     pub fn local_addr(&self) -> SockAddr {
-        let (addr, port) = stack::peek(|s| {
+        let (addr, port) = stack::peek_socket(self.id, |s| {
             if self.is_tcp() {
                 tcp::local_endpoint(s, self.id)
             } else {
@@ -405,7 +408,7 @@ impl InetSocket {
 
     /// Returns the peer's address (getpeername; ENOTCONN without one).
     pub fn peer_addr(&self) -> SysResult<SockAddr> {
-        let peer = stack::peek(|s| {
+        let peer = stack::peek_socket(self.id, |s| {
             if self.is_tcp() {
                 tcp::peer_endpoint(s, self.id)
             } else {
@@ -417,7 +420,7 @@ impl InetSocket {
 
     /// Returns whether listen(2) was called (SO_ACCEPTCONN).
     pub fn is_listening(&self) -> bool {
-        self.is_tcp() && stack::peek(|s| tcp::is_listening(s, self.id))
+        self.is_tcp() && stack::peek_socket(self.id, |s| tcp::is_listening(s, self.id))
     }
 
     /// Takes the pending error (SO_ERROR).
@@ -437,8 +440,12 @@ impl InetSocket {
             return match flag {
                 SockFlag::NoDelay => Err(Errno::ENOPROTOOPT),
                 SockFlag::ReuseAddr | SockFlag::ReusePort => {
-                    let reuse = with_reuse(stack::peek(|s| udp_reuse(s, self.id)), flag, on);
-                    stack::peek(|s| udp::set_reuse(s, self.id, reuse));
+                    let reuse = with_reuse(
+                        stack::peek_socket(self.id, |s| udp_reuse(s, self.id)),
+                        flag,
+                        on,
+                    );
+                    stack::peek_socket(self.id, |s| udp::set_reuse(s, self.id, reuse));
                     Ok(())
                 }
                 SockFlag::KeepAlive => Ok(()),
@@ -464,13 +471,17 @@ impl InetSocket {
         if !self.is_tcp() {
             return match flag {
                 SockFlag::NoDelay => Err(Errno::ENOPROTOOPT),
-                SockFlag::ReuseAddr => Ok(stack::peek(|s| udp_reuse(s, self.id)).addr),
-                SockFlag::ReusePort => Ok(stack::peek(|s| udp_reuse(s, self.id)).port),
+                SockFlag::ReuseAddr => {
+                    Ok(stack::peek_socket(self.id, |s| udp_reuse(s, self.id)).addr)
+                }
+                SockFlag::ReusePort => {
+                    Ok(stack::peek_socket(self.id, |s| udp_reuse(s, self.id)).port)
+                }
                 SockFlag::KeepAlive => unreachable!("answered above"),
             };
         }
         let mut options = TcpOptions::default();
-        stack::peek(|s| tcp::set_options(s, self.id, |o| options = *o));
+        stack::peek_socket(self.id, |s| tcp::set_options(s, self.id, |o| options = *o));
         Ok(match flag {
             SockFlag::ReuseAddr => options.reuse.addr,
             SockFlag::ReusePort => options.reuse.port,
@@ -504,7 +515,7 @@ impl InetSocket {
             return Err(Errno::ENOPROTOOPT);
         }
         let mut options = TcpOptions::default();
-        stack::peek(|s| tcp::set_options(s, self.id, |o| options = *o));
+        stack::peek_socket(self.id, |s| tcp::set_options(s, self.id, |o| options = *o));
         Ok(options.user_timeout_ms)
     }
 
@@ -612,8 +623,10 @@ impl FileLike for InetSocket {
 
     fn ioctl(&self, cmd: u32, arg: u64, mem: &UserMem) -> SysResult<u64> {
         let (unread, unsent) = match cmd {
-            FIONREAD | SIOCOUTQ if self.is_tcp() => stack::peek(|s| tcp::queued(s, self.id))?,
-            FIONREAD => (stack::peek(|s| udp::next_size(s, self.id)), 0),
+            FIONREAD | SIOCOUTQ if self.is_tcp() => {
+                stack::peek_socket(self.id, |s| tcp::queued(s, self.id))?
+            }
+            FIONREAD => (stack::peek_socket(self.id, |s| udp::next_size(s, self.id)), 0),
             SIOCOUTQ => (0, 0),
             _ => return Err(Errno::ENOTTY),
         };

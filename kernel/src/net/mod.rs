@@ -31,6 +31,7 @@ pub mod ioctl;
 pub mod ipconfig;
 mod links;
 mod lo;
+pub mod namespace;
 pub mod netlink;
 #[allow(dead_code, reason = "the host tests use the whole codec; the kernel only part of it")]
 mod netlink_proto;

@@ -13,7 +13,11 @@
 //! one of them needs a poll earlier than it planned. [`with`] (for a closure that names no
 //! socket) and the net task's own polls look at everything.
 //!
-//! Locking: [`STACK`] is a spin lock, so it may be taken inside a wait queue's condition
+//! Each network namespace has a stack of its own (`super::namespace`): a socket's calls
+//! go to the stack it was made in ([`with_socket`], [`peek_socket`]), configuration and new
+//! sockets to the caller's ([`with`], [`peek`], [`configure`]).
+//!
+//! Locking: a stack's lock is a spin lock, so it may be taken inside a wait queue's condition
 //! (which runs with interrupts off) and by `readiness()`'s callers; nothing that sleeps runs
 //! under it, and user memory is never touched under it (the socket calls copy first).
 //! Each socket's [`Shared`] part (its snapshot and wait queue) is reachable without it.
@@ -27,6 +31,7 @@ use ostd::sync::SpinLock;
 use smoltcp::time::Instant;
 
 use super::iface::{AttachError, Handle, Ifaces, NextPoll};
+use super::namespace::{self, NetNamespace, SERIAL_SHIFT};
 use smoltcp::wire::IpAddress;
 
 use super::port::{PortAddr, PortError, PortTable};
@@ -42,8 +47,6 @@ pub type SockId = u64;
 
 /// The most rounds one poll makes while the protocols' reactions make more work.
 const MAX_POLL_ROUNDS: usize = 16;
-
-static STACK: SpinLock<Option<Stack>> = SpinLock::new(None);
 
 /// The part of an inet socket that waiters and pollers reach without the stack lock.
 pub struct Shared {
@@ -115,16 +118,24 @@ pub struct Stack {
 }
 
 impl Stack {
-    fn new(now: Instant) -> Self {
+    /// The stack of namespace `ns`: lo up with its addresses in the initial one, down and
+    /// without any in another (Linux's loopback_net_init); socket ids from the namespace's
+    /// range.
+    fn new(now: Instant, ns: &NetNamespace) -> Self {
         let mut seed = [0u8; 4];
         crate::random::fill(&mut seed);
+        let mut ifaces = Ifaces::new(now);
+        if !ns.is_initial() {
+            ifaces.config.lo = super::config::LinkConf::default();
+            ifaces.sync();
+        }
         Self {
-            ifaces: Ifaces::new(now),
+            ifaces,
             tcp_ports: PortTable::new(true, u16::from_le_bytes([seed[0], seed[1]])),
             udp_ports: PortTable::new(false, u16::from_le_bytes([seed[2], seed[3]])),
             entries: BTreeMap::new(),
             orphans: Vec::new(),
-            next_id: 1,
+            next_id: (ns.serial() << SERIAL_SHIFT) + 1,
             changed: BTreeSet::new(),
             connecting: BTreeSet::new(),
         }
@@ -234,29 +245,36 @@ pub fn now() -> Instant {
     Instant::from_micros((ostd::time::monotonic_ns() / 1000) as i64)
 }
 
-/// Brings the stack up: lo, with its addresses.
+/// Brings the initial namespace's stack up: lo, with its addresses.
 pub fn init() {
-    let mut stack = STACK.lock();
+    let ns = namespace::initial();
+    let mut stack = ns.stack.lock();
     if stack.is_none() {
-        *stack = Some(Stack::new(now()));
+        *stack = Some(Stack::new(now(), &ns));
     }
 }
 
-/// Runs `f` on the stack for socket `id`, then polls it and wakes the sockets whose state
+/// The namespace socket `id` lives in (the initial one for an id no namespace has: the
+/// stack then knows no such socket).
+fn socket_ns(id: SockId) -> Arc<NetNamespace> {
+    namespace::of_socket(id).unwrap_or_else(namespace::initial)
+}
+
+/// Runs `f` on the stack of socket `id`, then polls it and wakes the sockets whose state
 /// moved. `f` may change other sockets only through smoltcp, or by creating them.
 pub fn with_socket<R>(id: SockId, f: impl FnOnce(&mut Stack) -> R) -> R {
-    run_and_poll(Some(id), f)
+    run_and_poll(&socket_ns(id), Some(id), f)
 }
 
-/// Runs `f` on the stack, then polls it and looks at every socket.
+/// Runs `f` on the caller's stack, then polls it and looks at every socket.
 pub fn with<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
-    run_and_poll(None, f)
+    run_and_poll(&namespace::current(), None, f)
 }
 
-fn run_and_poll<R>(id: Option<SockId>, f: impl FnOnce(&mut Stack) -> R) -> R {
+fn run_and_poll<R>(ns: &NetNamespace, id: Option<SockId>, f: impl FnOnce(&mut Stack) -> R) -> R {
     let (result, woken, poll_at) = {
-        let mut guard = STACK.lock();
-        let stack = guard.get_or_insert_with(|| Stack::new(now()));
+        let mut guard = ns.stack.lock();
+        let stack = guard.get_or_insert_with(|| Stack::new(now(), ns));
         let result = f(stack);
         if let Some(id) = id {
             stack.changed.insert(id);
@@ -276,23 +294,41 @@ fn run_and_poll<R>(id: Option<SockId>, f: impl FnOnce(&mut Stack) -> R) -> R {
     result
 }
 
-/// Runs `f` on the stack without polling it.
-pub fn peek<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
-    let mut guard = STACK.lock();
-    f(guard.get_or_insert_with(|| Stack::new(now())))
+/// Runs `f` on the stack of namespace `ns` without polling it.
+fn peek_in<R>(ns: &NetNamespace, f: impl FnOnce(&mut Stack) -> R) -> R {
+    let mut guard = ns.stack.lock();
+    f(guard.get_or_insert_with(|| Stack::new(now(), ns)))
 }
 
-/// Polls the stack (the net task's work). Returns when it next needs a poll.
+/// Runs `f` on the caller's stack without polling it.
+pub fn peek<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
+    peek_in(&namespace::current(), f)
+}
+
+/// Runs `f` on the stack of socket `id` without polling it.
+pub fn peek_socket<R>(id: SockId, f: impl FnOnce(&mut Stack) -> R) -> R {
+    peek_in(&socket_ns(id), f)
+}
+
+/// Polls every namespace's stack (the net task's work). Returns when one next needs a
+/// poll.
 pub fn poll_now() -> Option<u64> {
-    let (woken, poll_at) = {
-        let mut guard = STACK.lock();
-        let stack = guard.get_or_insert_with(|| Stack::new(now()));
-        (stack.poll(true).0, stack.poll_at_ns())
-    };
-    for shared in woken {
-        shared.wake();
+    let mut earliest: Option<u64> = None;
+    for ns in namespace::all() {
+        let (woken, poll_at) = {
+            let mut guard = ns.stack.lock();
+            let Some(stack) = guard.as_mut() else { continue };
+            (stack.poll(true).0, stack.poll_at_ns())
+        };
+        for shared in woken {
+            shared.wake();
+        }
+        earliest = match (earliest, poll_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
-    poll_at
+    earliest
 }
 
 /// Attaches eth0 on `phy`, down and without addresses.
@@ -300,7 +336,7 @@ pub fn poll_now() -> Option<u64> {
 /// # Errors
 /// See [`AttachError`].
 pub fn attach_eth0(phy: VirtioPhy) -> Result<(), AttachError> {
-    peek(|s| s.ifaces.attach_eth0(phy, now()))
+    peek_in(&namespace::initial(), |s| s.ifaces.attach_eth0(phy, now()))
 }
 
 /// Changes the interfaces' configuration with `f`, then makes smoltcp follow it and polls
@@ -316,7 +352,7 @@ pub fn configure<R>(f: impl FnOnce(&mut Ifaces) -> R) -> R {
 /// Removes eth0, and the connections still finishing on it. The sockets that live on it
 /// must be closed first. For the tests that share the NIC with the driver's own tests.
 pub fn detach_eth0() {
-    peek(|s| {
+    peek_in(&namespace::initial(), |s| {
         s.orphans.retain(|h| h.iface != super::iface::IfaceId::Eth0);
         s.ifaces.detach_eth0();
     });

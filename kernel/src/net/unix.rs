@@ -80,7 +80,9 @@ impl Queue {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum NameKey {
     Node(usize),
-    Abstract(Vec<u8>),
+    /// An abstract name, in the network namespace with this serial number (each has its
+    /// own abstract names, as on Linux).
+    Abstract(u64, Vec<u8>),
 }
 
 static NAMES: SpinLock<BTreeMap<NameKey, Weak<UnixSocket>>> = SpinLock::new(BTreeMap::new());
@@ -204,7 +206,7 @@ impl UnixSocket {
                     .map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
                 (NameKey::Node(Arc::as_ptr(&node) as usize), Some(node))
             }
-            UnixAddr::Abstract(name) => (NameKey::Abstract(name.clone()), None),
+            UnixAddr::Abstract(name) => (NameKey::Abstract(net_serial(), name.clone()), None),
             UnixAddr::Unnamed => unreachable!("autobind chose a name"),
         };
         let mut names = NAMES.lock();
@@ -693,7 +695,12 @@ fn lookup_node(node: &Arc<Node>) -> Option<Arc<UnixSocket>> {
 
 /// The socket bound to abstract name `name`, if any.
 fn lookup_abstract(name: &[u8]) -> Option<Arc<UnixSocket>> {
-    NAMES.lock().get(&NameKey::Abstract(name.to_vec())).and_then(Weak::upgrade)
+    NAMES.lock().get(&NameKey::Abstract(net_serial(), name.to_vec())).and_then(Weak::upgrade)
+}
+
+/// The caller's network namespace, whose abstract names it sees.
+fn net_serial() -> u64 {
+    super::namespace::current().serial()
 }
 
 impl FileLike for UnixSocket {

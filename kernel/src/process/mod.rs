@@ -765,6 +765,11 @@ impl Process {
         pid_ns::global_in(nr, &self.pid_ns())
     }
 
+    /// Returns its network namespace (what every new socket asks).
+    pub fn net_namespace(&self) -> Arc<crate::net::namespace::NetNamespace> {
+        self.namespaces.lock().net.clone()
+    }
+
     /// Returns its mount namespace (what every path resolution asks, so without copying
     /// the others).
     pub fn mount_namespace(&self) -> Arc<crate::fs::mount_ns::MountNamespace> {

@@ -3,9 +3,9 @@
 //! moves it into another's, and /proc/PID/ns/ names them.
 //!
 //! Made here: UTS (host and domain name, `uts.rs`), IPC (`crate::ipc::namespace`), mount
-//! (`crate::fs::mount_ns`) and PID (`pid_ns.rs`). The network, user, cgroup and time
-//! namespaces are the machine's one each: /proc/PID/ns shows them, and asking for a new one
-//! is EINVAL, as from a Linux built without them.
+//! (`crate::fs::mount_ns`), PID (`pid_ns.rs`) and network (`crate::net::namespace`). The
+//! user, cgroup and time namespaces are the machine's one each: /proc/PID/ns shows them,
+//! and asking for a new one is EINVAL, as from a Linux built without them.
 
 use alloc::sync::Arc;
 use core::any::Any;
@@ -16,6 +16,7 @@ use crate::error::{Errno, SysResult};
 use crate::fs::mount_ns::{self, MountNamespace};
 use crate::fs::nsfs::{NsFile, NsType};
 use crate::ipc::namespace::{self as ipc_ns, IpcNamespace};
+use crate::net::namespace::{self as net_ns, NetNamespace};
 
 /// The namespaces of one process.
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub struct Namespaces {
     pub mnt: Arc<MountNamespace>,
     /// The PID namespace it lives in (fixed for its life).
     pub pid: Arc<PidNamespace>,
+    /// The network stack.
+    pub net: Arc<NetNamespace>,
     /// The PID namespace its children will live in (CLONE_NEWPID by unshare or setns
     /// changes this one only).
     pub pid_for_children: Arc<PidNamespace>,
@@ -41,7 +44,8 @@ struct MachineWide;
 pub const SUPPORTED: u64 = NsType::Uts.clone_flag()
     | NsType::Ipc.clone_flag()
     | NsType::Mnt.clone_flag()
-    | NsType::Pid.clone_flag();
+    | NsType::Pid.clone_flag()
+    | NsType::Net.clone_flag();
 
 /// Every CLONE_NEW* flag.
 pub const ALL_FLAGS: u64 = {
@@ -62,6 +66,7 @@ impl Namespaces {
             ipc: ipc_ns::initial(),
             mnt: mount_ns::initial(),
             pid: pid_ns::root(),
+            net: net_ns::initial(),
             pid_for_children: pid_ns::root(),
         }
     }
@@ -91,6 +96,9 @@ impl Namespaces {
         if flags & NsType::Mnt.clone_flag() != 0 {
             new.mnt = self.mnt.copy();
         }
+        if flags & NsType::Net.clone_flag() != 0 {
+            new.net = net_ns::new();
+        }
         Ok(new)
     }
 
@@ -107,6 +115,7 @@ impl Namespaces {
             NsType::Ipc => (self.ipc.inum(), self.ipc.clone()),
             NsType::Mnt => (self.mnt.inum(), self.mnt.clone()),
             NsType::Pid => (self.pid.inum(), self.pid.clone()),
+            NsType::Net => (self.net.inum(), self.net.clone()),
             other => (other.initial_inum(), Arc::new(MachineWide)),
         };
         NsFile::new(ty, inum, ns)
@@ -131,6 +140,7 @@ impl Namespaces {
             NsType::Uts => new.uts = ns.downcast::<UtsNamespace>().map_err(|_| Errno::EINVAL)?,
             NsType::Ipc => new.ipc = ns.downcast::<IpcNamespace>().map_err(|_| Errno::EINVAL)?,
             NsType::Mnt => new.mnt = ns.downcast::<MountNamespace>().map_err(|_| Errno::EINVAL)?,
+            NsType::Net => new.net = ns.downcast::<NetNamespace>().map_err(|_| Errno::EINVAL)?,
             NsType::Pid => {
                 let pid = ns.downcast::<PidNamespace>().map_err(|_| Errno::EINVAL)?;
                 if !self.pid.contains(&pid) {
