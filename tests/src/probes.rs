@@ -251,6 +251,14 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "pivot_root probe (its errors, a pivot from a chroot in a mount namespace: the root \
+             and working directory move, the old root at put_old until unmounted) matches Linux 6.1",
+        script: "tests/ref/pivot.sh",
+        c_sources: &["tests/ref/pivot.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "signalfd probe (signalfd/signalfd4, queued real-time signals, rt_sigqueueinfo and \
              rt_tgsigqueueinfo: errors, records, blocking reads, poll/epoll, fork, permissions) \
              matches Linux 6.1",

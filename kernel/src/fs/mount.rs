@@ -159,6 +159,77 @@ pub fn move_mount(source: &Arc<Node>, dir: Arc<Node>, target: &str) -> SysResult
     Ok(())
 }
 
+/// Whether `node` is `ancestor` or lies below it, across mounts.
+pub fn is_below(node: &Arc<Node>, ancestor: &Arc<Node>) -> bool {
+    let mut current = node.clone();
+    for _ in 0..4096 {
+        if Arc::ptr_eq(&current, ancestor) {
+            return true;
+        }
+        let up = mountpoint_of(&current).map_or_else(|| current.parent(), |point| point.parent());
+        if Arc::ptr_eq(&up, &current) {
+            return false;
+        }
+        current = up;
+    }
+    false
+}
+
+/// pivot_root(2) in the caller's mount namespace: the mount whose root is `new` takes the
+/// place of the one whose root is `root` (the caller's root), which moves to `put_old`.
+/// Returns nothing to do for the processes: the caller moves the roots and working
+/// directories that were `root` to `new`.
+///
+/// # Errors
+/// Linux's order: EBUSY if `new` or `put_old` is on the root's own mount; EINVAL if the
+/// root is no mount's root or is the in-memory root filesystem (which is attached nowhere,
+/// as Linux's rootfs), if `new` is no mount's root, if `put_old` is not at or below `new`,
+/// or `new` not below the root.
+pub fn pivot_root(root: &Arc<Node>, new: &Arc<Node>, put_old: &Arc<Node>) -> SysResult<()> {
+    let id_of = |m: Option<Mount>| m.map(|m| m.id);
+    let root_mount = id_of(mount_of(root));
+    if id_of(mount_of(new)) == root_mount || id_of(mount_of(put_old)) == root_mount {
+        return Err(Errno::EBUSY);
+    }
+    let entry_of =
+        |n: &Arc<Node>| table().lock().iter().rev().find(|m| Arc::ptr_eq(&m.root, n)).cloned();
+    let (Some(old_root), Some(new_root)) = (entry_of(root), entry_of(new)) else {
+        return Err(Errno::EINVAL);
+    };
+    if !is_below(put_old, new) || !is_below(new, root) {
+        return Err(Errno::EINVAL);
+    }
+    let put_old_parent = id_of(mount_of(put_old)).unwrap_or(new_root.id);
+    {
+        let ns = table();
+        let mut mounts = ns.lock();
+        for m in mounts.iter_mut() {
+            if m.id == new_root.id {
+                m.point = old_root.point.clone();
+                m.parent_id = old_root.parent_id;
+            } else if m.id == old_root.id {
+                m.point = put_old.clone();
+                m.parent_id = put_old_parent;
+            }
+        }
+    }
+    new.set_parent(&old_root.point.parent());
+    root.set_parent(&put_old.parent());
+    // The table names mounts as the new root sees them.
+    let below: Vec<(u32, String)> = list()
+        .iter()
+        .filter(|m| is_below(&m.root, new))
+        .map(|m| (m.id, super::path::absolute_path(new, &m.root)))
+        .collect();
+    let ns = table();
+    for m in ns.lock().iter_mut() {
+        if let Some((_, target)) = below.iter().find(|(id, _)| *id == m.id) {
+            m.target = if m.id == new_root.id { String::from("/") } else { target.clone() };
+        }
+    }
+    Ok(())
+}
+
 /// Returns the mount `node` is on: the nearest mounted root above it (the last mounted
 /// there, as resolution finds it), or `None` on the in-memory root filesystem.
 pub fn mount_of(node: &Node) -> Option<Mount> {

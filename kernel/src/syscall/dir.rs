@@ -22,7 +22,16 @@ pub fn sys_getdents64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// getcwd(2).
 pub fn sys_getcwd(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let fs = ctx.process.fs_context();
-    let mut p = path::absolute_path(&fs.root, &fs.cwd).into_bytes();
+    // A working directory the root cannot reach (left outside by chroot) is shown from the
+    // machine's root after "(unreachable)", as Linux does (libc then reports ENOENT).
+    let mut p = if crate::fs::mount::is_below(&fs.cwd, &fs.root) {
+        path::absolute_path(&fs.root, &fs.cwd).into_bytes()
+    } else {
+        let top = crate::fs::mount::cross(crate::fs::root());
+        let mut p = b"(unreachable)".to_vec();
+        p.extend_from_slice(path::absolute_path(&top, &fs.cwd).as_bytes());
+        p
+    };
     p.push(0);
     if p.len() > a[1] as usize {
         return Err(Errno::ERANGE);

@@ -1,4 +1,4 @@
-//! mount(2) and umount2(2).
+//! mount(2), umount2(2) and pivot_root(2).
 
 use alloc::string::String;
 
@@ -124,4 +124,38 @@ fn require_mount_privilege(ctx: &SyscallCtx) -> SysResult<()> {
         return Err(Errno::EPERM);
     }
     Ok(())
+}
+
+/// pivot_root(2): the mount at `new_root` becomes the caller's root (and that of every
+/// process of its mount namespace whose root was the old one, working directories too, as
+/// Linux's chroot_fs_refs), and the old root moves to `put_old`.
+pub fn sys_pivot_root(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    require_mount_privilege(ctx)?;
+    let start = ctx.process.start();
+    let new_path = path_arg(ctx, a[0])?;
+    let new = path::resolve(&start, &new_path, true)?;
+    if new.kind() != NodeKind::Dir {
+        return Err(Errno::ENOTDIR);
+    }
+    let old_path = path_arg(ctx, a[1])?;
+    let put_old = path::resolve(&start, &old_path, true)?;
+    if put_old.kind() != NodeKind::Dir {
+        return Err(Errno::ENOTDIR);
+    }
+    let root = ctx.process.fs_context().root;
+    mount::pivot_root(&root, &new, &put_old)?;
+    let namespace = ctx.process.mount_namespace();
+    for p in crate::process::registry::all() {
+        if !alloc::sync::Arc::ptr_eq(&p.mount_namespace(), &namespace) {
+            continue;
+        }
+        let fs = p.fs_context();
+        if alloc::sync::Arc::ptr_eq(&fs.root, &root) {
+            p.set_root(new.clone());
+        }
+        if alloc::sync::Arc::ptr_eq(&fs.cwd, &root) {
+            p.set_cwd(new.clone());
+        }
+    }
+    Ok(0)
 }

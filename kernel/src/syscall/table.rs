@@ -173,6 +173,7 @@ table! {
     150 munlock => mlock::sys_munlock,
     151 mlockall => mlock::sys_mlockall,
     152 munlockall => mlock::sys_munlockall,
+    155 pivot_root => mount::sys_pivot_root,
     157 prctl => prctl::sys_prctl,
     158 arch_prctl => process::sys_arch_prctl,
     159 adjtimex => time::sys_adjtimex,
