@@ -154,8 +154,11 @@ pub struct Process {
     exit_signal: core::sync::atomic::AtomicU32,
     /// A vfork parent sleeping until this child executes a program or ends.
     vfork_parent: SpinLock<Option<Arc<vfork::VforkDone>>>,
-    /// Its UTS, IPC and mount namespaces.
+    /// Its namespaces.
     namespaces: SpinLock<namespaces::Namespaces>,
+    /// Its own number in its PID namespace (getpid's answer, kept for speed: it never
+    /// changes).
+    own_nr: AtomicI32,
 }
 
 /// Where a process is in the stop/continue cycle, and what its parent still has to hear.
@@ -220,6 +223,7 @@ impl Process {
             exit_signal: core::sync::atomic::AtomicU32::new(signal::SIGCHLD),
             vfork_parent: SpinLock::new(None),
             namespaces: SpinLock::new(namespaces::Namespaces::initial()),
+            own_nr: AtomicI32::new(pid),
         })
     }
 
@@ -752,7 +756,7 @@ impl Process {
 
     /// Its own number, as its PID namespace calls it.
     pub fn pid_seen(&self) -> Pid {
-        pid_ns::nr_in(self.pid, &self.pid_ns()).unwrap_or(self.pid)
+        self.own_nr.load(Ordering::Relaxed)
     }
 
     /// What this process calls task `global` (0 if it cannot see it).
@@ -778,6 +782,8 @@ impl Process {
 
     /// Moves it into `namespaces` (unshare, setns, a clone's new namespaces).
     pub fn set_namespaces(&self, namespaces: namespaces::Namespaces) {
+        let own = pid_ns::nr_in(self.pid, &namespaces.pid).unwrap_or(self.pid);
+        self.own_nr.store(own, Ordering::Relaxed);
         *self.namespaces.lock() = namespaces;
     }
 
