@@ -3,8 +3,8 @@
 
 use super::SyscallCtx;
 use super::fs::{
-    AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, caller, check_access, fd_arg, file, path_arg,
-    start_at,
+    AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, caller, check_access, fd_arg, file, node_at,
+    path_arg, start_at,
 };
 use crate::error::{Errno, SysResult};
 use crate::fs::file::Stat;
@@ -140,20 +140,8 @@ fn chown_node(ctx: &SyscallCtx, node: &Node, uid: u64, gid: u64) -> SysResult<u6
 /// fchownat(2).
 pub fn sys_fchownat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let path = path_arg(ctx, a[1])?;
-    if path.is_empty() && a[4] & AT_EMPTY_PATH != 0 {
-        let f = file(ctx, fd_arg(a[0]))?;
-        return chown_node(ctx, f.node().ok_or(Errno::EINVAL)?, a[2], a[3]);
-    }
-    chown_node(
-        ctx,
-        &*path::resolve(
-            &start_at(ctx, fd_arg(a[0]), &path)?,
-            &path,
-            a[4] & AT_SYMLINK_NOFOLLOW == 0,
-        )?,
-        a[2],
-        a[3],
-    )
+    let node = node_at(ctx, fd_arg(a[0]), &path, a[4], Errno::EINVAL)?;
+    chown_node(ctx, &node, a[2], a[3])
 }
 
 /// chown(2).

@@ -48,6 +48,27 @@ fn start_from(ctx: &SyscallCtx, mut start: Start, dirfd: i32, path: &str) -> Sys
     Ok(start)
 }
 
+/// The node a `*at` call names: with an empty `path` and AT_EMPTY_PATH in `flags`, the
+/// one `dirfd` is open on (the working directory for AT_FDCWD; `no_node` for a descriptor
+/// without one, whose errno differs between calls on Linux); otherwise `path` resolved
+/// from `dirfd`, a final symlink followed unless AT_SYMLINK_NOFOLLOW.
+pub fn node_at(
+    ctx: &SyscallCtx,
+    dirfd: i32,
+    path: &str,
+    flags: u64,
+    no_node: Errno,
+) -> SysResult<alloc::sync::Arc<crate::fs::Node>> {
+    if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        if dirfd == AT_FDCWD {
+            return Ok(ctx.process.start().dir);
+        }
+        return ctx.process.file(dirfd)?.node().cloned().ok_or(no_node);
+    }
+    let start = start_at(ctx, dirfd, path)?;
+    crate::fs::path::resolve(&start, path, flags & AT_SYMLINK_NOFOLLOW == 0)
+}
+
 /// Returns the caller of this syscall, for the filesystem's permission rules: its IDs,
 /// supplementary groups, root, working directory and umask, read together.
 pub fn caller(ctx: &SyscallCtx) -> FsCaller {

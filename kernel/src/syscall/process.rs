@@ -35,25 +35,18 @@ fn exec_arrays(
 /// execveat(2): the program is `path` from `dirfd`, or with AT_EMPTY_PATH the file `dirfd`
 /// itself (how glibc's fexecve runs an open file).
 pub fn sys_execveat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
-    const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
-    const AT_EMPTY_PATH: u64 = 0x1000;
+    use crate::syscall::fs::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, node_at};
     let (dirfd, flags) = (a[0] as i32, a[4]);
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
     let path = path_arg(ctx, a[1])?;
     let (argv, envp) = exec_arrays(ctx, a[2], a[3])?;
-    let (node, name) = if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
-        let file = ctx.process.file(dirfd)?;
-        (file.node().ok_or(Errno::EACCES)?.clone(), alloc::format!("/dev/fd/{dirfd}"))
-    } else {
-        let start = crate::syscall::fs::start_at(ctx, dirfd, &path)?;
-        let node = path::resolve(&start, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?;
-        if node.kind() == NodeKind::Symlink {
-            return Err(Errno::ELOOP);
-        }
-        (node, path)
-    };
+    let node = node_at(ctx, dirfd, &path, flags, Errno::EACCES)?;
+    if node.kind() == NodeKind::Symlink {
+        return Err(Errno::ELOOP);
+    }
+    let name = if path.is_empty() { alloc::format!("/dev/fd/{dirfd}") } else { path };
     exec_node(ctx, node, name, argv, envp)
 }
 

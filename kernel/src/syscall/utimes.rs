@@ -4,11 +4,13 @@
 //! descriptor, then the times' validity, then who may (`fs::attr::set_times`).
 
 use super::SyscallCtx;
-use super::fs::{AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, caller, fd_arg, file, path_arg};
+use super::fs::{
+    AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, caller, fd_arg, file, node_at, path_arg,
+};
 use crate::error::{Errno, SysResult};
+use crate::fs::Node;
 use crate::fs::attr::{self, NewTime};
 use crate::fs::node::Timespec;
-use crate::fs::{Node, path};
 
 const UTIME_NOW: i64 = (1 << 30) - 1;
 const UTIME_OMIT: i64 = (1 << 30) - 2;
@@ -46,22 +48,11 @@ fn set(
             return Err(Errno::EINVAL);
         }
         let path = path_arg(ctx, path_addr)?;
-        if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
-            let at =
-                if dirfd == AT_FDCWD { ctx.process.start().dir } else { file_node(ctx, dirfd)? };
-            at
-        } else {
-            let start = super::fs::start_at(ctx, dirfd, &path)?;
-            path::resolve(&start, &path, flags & AT_SYMLINK_NOFOLLOW == 0)?
-        }
+        node_at(ctx, dirfd, &path, flags, Errno::EINVAL)?
     };
     let times = times.map(checked).transpose()?;
     attr::set_times(&caller(ctx), &node, times)?;
     Ok(0)
-}
-
-fn file_node(ctx: &SyscallCtx, fd: i32) -> SysResult<alloc::sync::Arc<Node>> {
-    file(ctx, fd)?.node().cloned().ok_or(Errno::EINVAL)
 }
 
 /// Reads two `struct timespec`s (EFAULT).
