@@ -127,6 +127,22 @@ impl<T: IpcObject> Ids<T> {
         self.by_index.get(&index_of(id)).ok_or(Errno::EINVAL)
     }
 
+    /// What IPC_STAT (by ID) or a *_STAT command (by index) reads: EINVAL if nothing is
+    /// there, EACCES without read permission unless `check_read` is off (*_STAT_ANY).
+    pub fn readable(
+        &self,
+        id_or_index: i32,
+        by_index: bool,
+        check_read: bool,
+        who: &Identity,
+    ) -> SysResult<&T> {
+        let obj = if by_index { self.at_index(id_or_index)? } else { self.get(id_or_index)? };
+        if check_read && !obj.perm().may(who, 0o444) {
+            return Err(Errno::EACCES);
+        }
+        Ok(obj)
+    }
+
     /// Linux's ipcget for a key: `Some(id)` of the existing object with `key` once it passed
     /// the checks, in Linux's order (EEXIST for IPC_CREAT | IPC_EXCL, then the kind's own
     /// `more_checks`, then EACCES for the mode bits of `flags`); `None` if a new object

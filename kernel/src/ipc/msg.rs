@@ -384,12 +384,7 @@ pub fn stat(
 ) -> SysResult<QueueStat> {
     let ns = super::namespace::current();
     let table = ns.msg.lock();
-    let queue =
-        if by_index { table.ids.at_index(id_or_index)? } else { table.ids.get(id_or_index)? };
-    if check_read && !queue.stat.perm.may(who, 0o444) {
-        return Err(Errno::EACCES);
-    }
-    Ok(queue.stat)
+    Ok(table.ids.readable(id_or_index, by_index, check_read, who)?.stat)
 }
 
 /// IPC_SET: owner, permission bits and byte limit (EPERM unless owner, creator or root;

@@ -591,12 +591,7 @@ pub fn stat(
 ) -> SysResult<SetStat> {
     let ns = super::namespace::current();
     let table = ns.sem.lock();
-    let set =
-        if by_index { table.ids.at_index(id_or_index)? } else { table.ids.get(id_or_index)? };
-    if check_read && !set.stat.perm.may(who, 0o444) {
-        return Err(Errno::EACCES);
-    }
-    Ok(set.stat)
+    Ok(table.ids.readable(id_or_index, by_index, check_read, who)?.stat)
 }
 
 /// IPC_SET: owner and permission bits (EPERM unless owner, creator or root).

@@ -17,6 +17,7 @@ use alloc::sync::Arc;
 
 use ostd::sync::SpinLock;
 
+use super::ids::Perm;
 use super::namespace::IpcNamespace;
 use crate::error::{Errno, SysResult};
 use crate::fs::{Node, NodeKind};
@@ -39,14 +40,9 @@ const PAGE: u64 = ostd::mm::PAGE_SIZE as u64;
 /// A segment's identity and times, as IPC_STAT shows them.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SegmentStat {
-    pub key: i32,
-    pub id: i32,
-    pub uid: u32,
-    pub gid: u32,
-    pub cuid: u32,
-    pub cgid: u32,
-    /// Permission bits, with SHM_DEST and SHM_LOCKED.
-    pub mode: u32,
+    /// Key, ID, owner, creator and mode (permission bits, with SHM_DEST and SHM_LOCKED),
+    /// under the rules every System V object follows.
+    pub perm: Perm,
     pub size: u64,
     pub atime: i64,
     pub dtime: i64,
@@ -85,7 +81,7 @@ impl Table {
             return Err(Errno::EINVAL);
         }
         let seg = self.by_index.get(&((id % SEQ_MULTIPLIER) as u32)).ok_or(Errno::EINVAL)?;
-        if seg.state.lock().id != id {
+        if seg.state.lock().perm.id != id {
             return Err(Errno::EINVAL);
         }
         Ok(seg)
@@ -136,34 +132,13 @@ fn current_pid() -> i32 {
     crate::process::registry::current().map_or(0, |p| p.pid())
 }
 
-/// Linux's ipcperms: the owner's, the group's or the others' bits of `mode`, chosen by the
-/// caller's effective IDs against the owner *and* the creator; root passes.
-fn may(who: &Identity, s: &SegmentStat, requested: u32) -> bool {
-    let requested = (requested >> 6 | requested >> 3 | requested) & 7;
-    let (uid, gid) = (who.creds.euid, who.creds.egid);
-    let in_group = |g: u32| gid == g || who.groups.contains(&g);
-    let granted = if uid == s.uid || uid == s.cuid {
-        s.mode >> 6
-    } else if in_group(s.gid) || in_group(s.cgid) {
-        s.mode >> 3
-    } else {
-        s.mode
-    };
-    uid == 0 || requested & !granted & 7 == 0
-}
-
-/// Whether `who` owns or created the segment (or is root): IPC_SET, IPC_RMID, SHM_LOCK.
-fn owns(who: &Identity, s: &SegmentStat) -> bool {
-    who.creds.euid == 0 || who.creds.euid == s.uid || who.creds.euid == s.cuid
-}
-
 /// shmget: the segment with `key` (a new one for IPC_PRIVATE or with IPC_CREAT), checked
 /// in Linux's order: EEXIST, then EINVAL for a segment smaller than `size`, then EACCES.
 pub fn get(key: i32, size: u64, flags: u32, who: &Identity) -> SysResult<i32> {
     let ns = super::namespace::current();
     let mut table = ns.shm.lock();
     if key != 0 {
-        let found = table.by_index.values().find(|s| s.state.lock().key == key);
+        let found = table.by_index.values().find(|s| s.state.lock().perm.key == key);
         if let Some(seg) = found {
             if flags & IPC_CREAT != 0 && flags & IPC_EXCL != 0 {
                 return Err(Errno::EEXIST);
@@ -172,10 +147,10 @@ pub fn get(key: i32, size: u64, flags: u32, who: &Identity) -> SysResult<i32> {
             if s.size < size {
                 return Err(Errno::EINVAL);
             }
-            if !may(who, &s, flags) {
+            if !s.perm.may(who, flags) {
                 return Err(Errno::EACCES);
             }
-            return Ok(s.id);
+            return Ok(s.perm.id);
         }
         if flags & IPC_CREAT == 0 {
             return Err(Errno::ENOENT);
@@ -195,22 +170,12 @@ pub fn get(key: i32, size: u64, flags: u32, who: &Identity) -> SysResult<i32> {
     let index = table.next_index()?;
     let node = Node::new_of(NodeKind::File, 0o600, "");
     node.truncate(size)?;
-    let stat = SegmentStat {
-        key,
-        id: table.seq * SEQ_MULTIPLIER + index as i32,
-        uid: who.creds.euid,
-        gid: who.creds.egid,
-        cuid: who.creds.euid,
-        cgid: who.creds.egid,
-        mode: flags & 0o777,
-        size,
-        ctime: now(),
-        cpid: current_pid(),
-        ..SegmentStat::default()
-    };
+    let perm = Perm { id: table.seq * SEQ_MULTIPLIER + index as i32, ..Perm::new(key, flags, who) };
+    let stat =
+        SegmentStat { perm, size, ctime: now(), cpid: current_pid(), ..SegmentStat::default() };
     table.by_index.insert(index, Arc::new(Segment { index, node, state: SpinLock::new(stat) }));
     table.pages += pages;
-    Ok(stat.id)
+    Ok(stat.perm.id)
 }
 
 /// One mapping of a segment. Creating one (attach, fork, a split mapping) counts an
@@ -256,7 +221,7 @@ impl Drop for Attachment {
             s.nattch -= 1;
             s.dtime = now();
             s.lpid = current_pid();
-            s.nattch == 0 && s.mode & SHM_DEST != 0
+            s.nattch == 0 && s.perm.mode & SHM_DEST != 0
         };
         if gone {
             table.remove(&self.0);
@@ -279,7 +244,7 @@ pub fn attach(id: i32, write: bool, exec: bool, who: &Identity) -> SysResult<Att
         let table = ns.shm.lock();
         let seg = table.by_id(id)?;
         let requested = 0o444 | if write { 0o222 } else { 0 } | if exec { 0o111 } else { 0 };
-        if !may(who, &seg.state.lock(), requested) {
+        if !seg.state.lock().perm.may(who, requested) {
             return Err(Errno::EACCES);
         }
         seg.clone()
@@ -305,7 +270,7 @@ pub fn stat(
         table.by_id(id_or_index)?
     };
     let s = *seg.state.lock();
-    if check_read && !may(who, &s, 0o444) {
+    if check_read && !s.perm.may(who, 0o444) {
         return Err(Errno::EACCES);
     }
     Ok(s)
@@ -316,14 +281,10 @@ pub fn set(id: i32, uid: u32, gid: u32, mode: u32, who: &Identity) -> SysResult<
     let ns = super::namespace::current();
     let table = ns.shm.lock();
     let mut s = table.by_id(id)?.state.lock();
-    if !owns(who, &s) {
+    if !s.perm.owned_by(who) {
         return Err(Errno::EPERM);
     }
-    if uid == u32::MAX || gid == u32::MAX {
-        return Err(Errno::EINVAL);
-    }
-    (s.uid, s.gid) = (uid, gid);
-    s.mode = (s.mode & !0o777) | (mode & 0o777);
+    s.perm.update(uid, gid, mode)?;
     s.ctime = now();
     Ok(())
 }
@@ -336,11 +297,11 @@ pub fn remove(id: i32, who: &Identity) -> SysResult<()> {
     let seg = table.by_id(id)?.clone();
     let free_now = {
         let mut s = seg.state.lock();
-        if !owns(who, &s) {
+        if !s.perm.owned_by(who) {
             return Err(Errno::EPERM);
         }
-        s.mode |= SHM_DEST;
-        s.key = 0;
+        s.perm.mode |= SHM_DEST;
+        s.perm.key = 0;
         s.ctime = now();
         s.nattch == 0
     };
@@ -355,10 +316,11 @@ pub fn set_locked(id: i32, locked: bool, who: &Identity) -> SysResult<()> {
     let ns = super::namespace::current();
     let table = ns.shm.lock();
     let mut s = table.by_id(id)?.state.lock();
-    if !owns(who, &s) {
+    if !s.perm.owned_by(who) {
         return Err(Errno::EPERM);
     }
-    s.mode = if locked { s.mode | SHM_LOCKED } else { s.mode & !SHM_LOCKED };
+    let mode = s.perm.mode;
+    s.perm.mode = if locked { mode | SHM_LOCKED } else { mode & !SHM_LOCKED };
     Ok(())
 }
 
@@ -397,17 +359,17 @@ pub fn proc_listing() -> String {
         out.push_str(&format!(
             "{:>10} {:>10}  {:>4o} {:>21} {:>5} {:>5}  {:>5} {:>5} {:>5} {:>5} {:>5} {:>10} \
              {:>10} {:>10} {:>21} {:>21}\n",
-            s.key,
-            s.id,
-            s.mode,
+            s.perm.key,
+            s.perm.id,
+            s.perm.mode,
             s.size,
             s.cpid,
             s.lpid,
             s.nattch,
-            s.uid,
-            s.gid,
-            s.cuid,
-            s.cgid,
+            s.perm.uid,
+            s.perm.gid,
+            s.perm.cuid,
+            s.perm.cgid,
             s.atime,
             s.dtime,
             s.ctime,

@@ -111,7 +111,7 @@ pub fn sys_shmctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             let by_index = cmd != IPC_STAT;
             let s = shm::stat(id, by_index, cmd != SHM_STAT_ANY, &who)?;
             mem.write(buf, &shmid_ds_bytes(&s))?;
-            Ok(if by_index { s.id as u64 } else { 0 })
+            Ok(if by_index { s.perm.id as u64 } else { 0 })
         }
         IPC_SET => {
             let uid = mem.read_u32(buf + 4)?;
@@ -151,12 +151,12 @@ pub fn sys_shmctl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// two unused words), then segsz, atime, dtime, ctime, cpid, lpid, nattch.
 fn shmid_ds_bytes(s: &SegmentStat) -> [u8; 112] {
     let mut b = [0u8; 112];
-    let words32 = [s.key as u32, s.uid, s.gid, s.cuid, s.cgid, s.mode];
+    let p = &s.perm;
+    let words32 = [p.key as u32, p.uid, p.gid, p.cuid, p.cgid, p.mode];
     for (i, v) in words32.into_iter().enumerate() {
         b[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
     }
-    let seq = (s.id / 32768) as u16;
-    b[24..26].copy_from_slice(&seq.to_le_bytes());
+    b[24..26].copy_from_slice(&p.seq().to_le_bytes());
     let words64 = [s.size, s.atime as u64, s.dtime as u64, s.ctime as u64];
     for (i, v) in words64.into_iter().enumerate() {
         b[48 + i * 8..56 + i * 8].copy_from_slice(&v.to_le_bytes());
