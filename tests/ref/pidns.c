@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -36,6 +37,7 @@ static const char *err(long r) {
     case ENOMEM: return "ENOMEM";
     case ECHILD: return "ECHILD";
     case EBADF: return "EBADF";
+    case EDEADLK: return "EDEADLK";
     default: return "other";
     }
 }
@@ -114,6 +116,14 @@ static void init_main(int report, int hold, int go) {
     sigaction(SIGUSR1, &sa, NULL);
     printf("init: kill(1, SIGTERM) %s, still here\n", err(kill(1, SIGTERM)));
     printf("init: kill(1, 0) %s, kill(2, 0) %s\n", err(kill(1, 0)), err(kill(2, 0)));
+    /* A PI futex word holds the owner's TID as this namespace numbers it. */
+    static unsigned lock_word;
+    long locked = syscall(SYS_futex, &lock_word, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0);
+    printf("init: TRYLOCK_PI %s, word %u\n", err(locked), lock_word);
+    long again = syscall(SYS_futex, &lock_word, FUTEX_TRYLOCK_PI, 0, NULL, NULL, 0);
+    printf("init: TRYLOCK_PI again %s\n", err(again));
+    long unlocked = syscall(SYS_futex, &lock_word, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
+    printf("init: UNLOCK_PI %s, word %u\n", err(unlocked), lock_word);
     int turn[2];
     pipe(turn);
     pid_t h = fork();

@@ -17,6 +17,9 @@
 //! and writes its own TID into the word itself (the dead owner's address space may not map
 //! the word where the waiter's does), keeping FUTEX_OWNER_DIED if a robust list set it:
 //! Linux's exit_pi_state_list and fixup_pi_state_owner.
+//!
+//! Words hold thread IDs as the threads' PID namespace numbers them ([`Tid::seen`]); the
+//! kernel's own records name threads by their machine-wide numbers ([`Tid::global`]).
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
@@ -42,8 +45,17 @@ const HANDED: u8 = 1;
 /// The owner ended: the waiter is to write its own TID into the word.
 const ORPHANED: u8 = 2;
 
+/// A thread, by both its numbers.
+#[derive(Clone, Copy, Debug)]
+pub struct Tid {
+    /// Its machine-wide number (the kernel's records).
+    pub global: u32,
+    /// Its number in its PID namespace (what lock words hold).
+    pub seen: u32,
+}
+
 struct Waiter {
-    tid: u32,
+    tid: Tid,
     outcome: AtomicU8,
     sleep: WaitQueue,
 }
@@ -51,7 +63,7 @@ struct Waiter {
 /// What the kernel knows of a lock someone waits for.
 struct PiState {
     /// The thread the word named when the first waiter came, then each one the lock was
-    /// handed to (the kernel's record, kept across owner deaths).
+    /// handed to (the kernel's record, kept across owner deaths), by machine-wide number.
     owner: u32,
     /// The waiters, first come first.
     waiters: VecDeque<Arc<Waiter>>,
@@ -67,16 +79,31 @@ enum Attempt {
 
 /// FUTEX_TRYLOCK_PI: takes the lock if it is free (or its owner died and left it
 /// ownerless). EDEADLK if the caller owns it, EAGAIN if someone else does.
-pub fn try_lock(mem: &UserMem, key: Key, uaddr: u64, tid: u32) -> SysResult<()> {
-    lock_or_queue(mem, key, uaddr, tid, false).map(|_| ())
+/// `owner_of` gives the machine-wide number of a live thread the caller's namespace calls
+/// by a number a word holds.
+pub fn try_lock(
+    mem: &UserMem,
+    key: Key,
+    uaddr: u64,
+    tid: Tid,
+    owner_of: &dyn Fn(u32) -> Option<u32>,
+) -> SysResult<()> {
+    lock_or_queue(mem, key, uaddr, tid, false, owner_of).map(|_| ())
 }
 
 /// FUTEX_LOCK_PI and LOCK_PI2: takes the lock, waiting until it is handed over or the
 /// `deadline` (monotonic ns) passes (ETIMEDOUT). EDEADLK if the caller owns it already;
 /// ESRCH if the word names a thread that does not exist; EINTR when a signal comes (the
 /// caller restarts the call after any handler, as Linux's ERESTARTNOINTR).
-pub fn lock(mem: &UserMem, key: Key, uaddr: u64, tid: u32, deadline: Option<u64>) -> SysResult<()> {
-    let waiter = match lock_or_queue(mem, key, uaddr, tid, true)? {
+pub fn lock(
+    mem: &UserMem,
+    key: Key,
+    uaddr: u64,
+    tid: Tid,
+    owner_of: &dyn Fn(u32) -> Option<u32>,
+    deadline: Option<u64>,
+) -> SysResult<()> {
+    let waiter = match lock_or_queue(mem, key, uaddr, tid, true, owner_of)? {
         Attempt::Taken => return Ok(()),
         Attempt::Queued(waiter) => waiter,
     };
@@ -111,12 +138,19 @@ pub fn lock(mem: &UserMem, key: Key, uaddr: u64, tid: u32, deadline: Option<u64>
 /// Takes the lock free, or queues `tid` behind its owner (if `wait`), all under the states'
 /// lock with interrupts off, so no release falls between the look at the word and the
 /// queueing.
-fn lock_or_queue(mem: &UserMem, key: Key, uaddr: u64, tid: u32, wait: bool) -> SysResult<Attempt> {
+fn lock_or_queue(
+    mem: &UserMem,
+    key: Key,
+    uaddr: u64,
+    tid: Tid,
+    wait: bool,
+    owner_of: &dyn Fn(u32) -> Option<u32>,
+) -> SysResult<Attempt> {
     let _irq = ostd::sync::disable_local_irqs();
     let mut states = STATES.lock();
     let word = mem.read_u32(uaddr)?;
     let owner = word & TID_MASK;
-    if owner == tid {
+    if owner == tid.seen {
         return Err(Errno::EDEADLK);
     }
     if let Some(state) = states.get_mut(&key) {
@@ -133,15 +167,13 @@ fn lock_or_queue(mem: &UserMem, key: Key, uaddr: u64, tid: u32, wait: bool) -> S
     if owner == 0 {
         // Free, or ownerless after its owner died (the bit stays, for the new owner to
         // see: glibc's EOWNERDEAD).
-        update_word(mem, uaddr, |old| Some(old & OWNER_DIED | tid))?;
+        update_word(mem, uaddr, |old| Some(old & OWNER_DIED | tid.seen))?;
         return Ok(Attempt::Taken);
     }
     // Linux marks the word before it looks for the owner: a failed try, or an owner that
     // does not exist, leaves FUTEX_WAITERS set (the owner's release then comes here).
     update_word(mem, uaddr, |old| Some(old | WAITERS))?;
-    if crate::process::registry::find_thread(owner as i32).is_none() {
-        return Err(Errno::ESRCH);
-    }
+    let Some(owner) = owner_of(owner) else { return Err(Errno::ESRCH) };
     if !wait {
         return Err(Errno::EAGAIN);
     }
@@ -150,7 +182,7 @@ fn lock_or_queue(mem: &UserMem, key: Key, uaddr: u64, tid: u32, wait: bool) -> S
     Ok(Attempt::Queued(waiter))
 }
 
-fn new_waiter(tid: u32) -> Arc<Waiter> {
+fn new_waiter(tid: Tid) -> Arc<Waiter> {
     Arc::new(Waiter { tid, outcome: AtomicU8::new(WAITING), sleep: WaitQueue::new() })
 }
 
@@ -162,10 +194,10 @@ fn take_over_orphan(
     states: &mut BTreeMap<Key, PiState>,
     key: Key,
     uaddr: u64,
-    tid: u32,
+    tid: Tid,
 ) -> SysResult<()> {
     let others = states.get_mut(&key).map(|state| {
-        state.owner = tid;
+        state.owner = tid.global;
         !state.waiters.is_empty()
     });
     if others == Some(false) {
@@ -173,7 +205,7 @@ fn take_over_orphan(
     }
     // The lock is ours whatever the word holds now; a word we cannot write is the
     // program's own undoing (Linux's fixup gives up the same way).
-    update_word(mem, uaddr, |_| Some(OWNER_DIED | WAITERS | tid)).map(|_| ())
+    update_word(mem, uaddr, |_| Some(OWNER_DIED | WAITERS | tid.seen)).map(|_| ())
 }
 
 /// Whether the lock word `word` names thread `tid` as its owner.
@@ -183,10 +215,10 @@ pub fn owned_by(word: u32, tid: u32) -> bool {
 
 /// FUTEX_UNLOCK_PI: gives the lock `tid` holds to the first waiter (the word then names it,
 /// with FUTEX_WAITERS), or frees it (0) if nobody waits. EPERM if `tid` does not own it.
-pub fn unlock(mem: &UserMem, key: Key, uaddr: u64, tid: u32) -> SysResult<()> {
+pub fn unlock(mem: &UserMem, key: Key, uaddr: u64, tid: Tid) -> SysResult<()> {
     let _irq = ostd::sync::disable_local_irqs();
     let mut states = STATES.lock();
-    if !owned_by(mem.read_u32(uaddr)?, tid) {
+    if !owned_by(mem.read_u32(uaddr)?, tid.seen) {
         return Err(Errno::EPERM);
     }
     let Some(state) = states.get_mut(&key) else {
@@ -198,8 +230,8 @@ pub fn unlock(mem: &UserMem, key: Key, uaddr: u64, tid: u32) -> SysResult<()> {
         update_word(mem, uaddr, |_| Some(0))?;
         return Ok(());
     };
-    update_word(mem, uaddr, |_| Some(WAITERS | next.tid))?;
-    state.owner = next.tid;
+    update_word(mem, uaddr, |_| Some(WAITERS | next.tid.seen))?;
+    state.owner = next.tid.global;
     if state.waiters.is_empty() {
         states.remove(&key);
     }
@@ -208,8 +240,8 @@ pub fn unlock(mem: &UserMem, key: Key, uaddr: u64, tid: u32) -> SysResult<()> {
     Ok(())
 }
 
-/// Thread `tid` is ending: each lock it owned with waiters goes to its first waiter, which
-/// takes it over (see [`take_over_orphan`]).
+/// Thread `tid` (machine-wide number) is ending: each lock it owned with waiters goes to its
+/// first waiter, which takes it over (see [`take_over_orphan`]).
 pub fn owner_exited(tid: u32) {
     let _irq = ostd::sync::disable_local_irqs();
     let mut states = STATES.lock();
@@ -217,7 +249,7 @@ pub fn owner_exited(tid: u32) {
         if let Some(next) = state.waiters.pop_front() {
             // Until it runs, the lock is the orphan's: record it so a second death of
             // the same TID number cannot hand it on twice.
-            state.owner = next.tid;
+            state.owner = next.tid.global;
             next.outcome.store(ORPHANED, Ordering::Release);
             next.sleep.wake_all();
         }

@@ -290,7 +290,9 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
     // is cleared, as Linux's mm_release orders them).
     let robust = thread.robust_list();
     if robust != 0 {
-        crate::ipc::robust_futex::release_all(user.vm_space(), robust, thread.tid() as u32);
+        // Lock words hold the TID the thread's PID namespace gives it.
+        let seen = process.nr_for(thread.tid()) as u32;
+        crate::ipc::robust_futex::release_all(user.vm_space(), robust, seen);
     }
     crate::ipc::pi_futex::owner_exited(thread.tid() as u32);
     // Tell pthread_join: zero the registered word and wake whoever waits on it.

@@ -77,9 +77,19 @@ fn wait(
     futex::wait(&ctx.mem(), key, uaddr, val, deadline, bitset)
 }
 
-/// The caller's thread ID, as a PI futex word names its owner.
-fn caller_tid(ctx: &SyscallCtx) -> u32 {
-    ctx.thread.tid() as u32
+/// The caller's thread, as PI futexes know it: its machine-wide number, and the one its
+/// PID namespace gives it (what a lock word holds).
+fn caller_tid(ctx: &SyscallCtx) -> pi_futex::Tid {
+    let global = ctx.thread.tid();
+    pi_futex::Tid { global: global as u32, seen: ctx.process.nr_for(global) as u32 }
+}
+
+/// The machine-wide number of the live thread the caller calls `seen` (a lock word's owner).
+fn owner_of<'a>(ctx: &'a SyscallCtx<'_>) -> impl Fn(u32) -> Option<u32> + 'a {
+    move |seen| {
+        let global = ctx.process.global_for(seen as i32)?;
+        crate::process::registry::find_thread(global).map(|_| global as u32)
+    }
 }
 
 /// futex(2).
@@ -136,18 +146,18 @@ pub fn sys_futex(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             };
             let deadline = deadline(ctx, timeout_or_val2, kind)?;
             let key = key(ctx, uaddr, private)?;
-            pi_futex::lock(&ctx.mem(), key, uaddr, caller_tid(ctx), deadline)?;
+            pi_futex::lock(&ctx.mem(), key, uaddr, caller_tid(ctx), &owner_of(ctx), deadline)?;
             Ok(0)
         }
         FUTEX_TRYLOCK_PI => {
             let key = key(ctx, uaddr, private)?;
-            pi_futex::try_lock(&ctx.mem(), key, uaddr, caller_tid(ctx))?;
+            pi_futex::try_lock(&ctx.mem(), key, uaddr, caller_tid(ctx), &owner_of(ctx))?;
             Ok(0)
         }
         FUTEX_UNLOCK_PI => {
             // Linux reads the word and checks its owner before it looks at the address's
             // alignment (a misaligned word not ours is EPERM).
-            if !pi_futex::owned_by(ctx.mem().read_u32(uaddr)?, caller_tid(ctx)) {
+            if !pi_futex::owned_by(ctx.mem().read_u32(uaddr)?, caller_tid(ctx).seen) {
                 return Err(Errno::EPERM);
             }
             let key = key(ctx, uaddr, private)?;

@@ -96,7 +96,8 @@ fn exec_node(
     let robust = ctx.thread.robust_list();
     if robust != 0 {
         let space = ctx.user.vm_space().clone();
-        crate::ipc::robust_futex::release_all(&space, robust, ctx.thread.tid() as u32);
+        let seen = ctx.process.nr_for(ctx.thread.tid()) as u32;
+        crate::ipc::robust_futex::release_all(&space, robust, seen);
         ctx.thread.set_robust_list(0);
     }
     crate::ipc::pi_futex::owner_exited(ctx.thread.tid() as u32);
