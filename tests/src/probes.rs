@@ -133,6 +133,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "file-lease probe (fcntl F_SETLEASE/F_GETLEASE: errors, conflicting opens, breaks by \
+             open and truncate with SIGIO or F_SETSIG's signal, O_NONBLOCK, downgrade, unlock, \
+             lease-break-time, /proc/locks) matches Linux 6.1",
+        script: "tests/ref/leases.sh",
+        c_sources: &["tests/ref/leases.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "extended-attribute probe on an ext2 disk (set/get/list/remove, the l- and f- forms, \
              flags, sizes, namespaces, an unprivileged caller, tmpfs) matches Linux 6.1",
         script: "tests/ref/xattr.sh",

@@ -6,8 +6,9 @@
 //! exists the address cannot be reused by another file, and an entry whose file is gone
 //! reads as the defaults and is pruned on the next change.
 //!
-//! Not yet: SIGIO. With O_ASYNC set (F_SETFL or FIOASYNC) the owner and signal are recorded
-//! and reported, but no signal is sent when I/O becomes possible. nginx, for one, sets both
+//! The owner gets message signals ([`send_message_signal`]) from dnotify and lease breaks.
+//! Not yet: SIGIO for I/O. With O_ASYNC set (F_SETFL or FIOASYNC) the owner and signal are
+//! recorded and reported, but no signal is sent when I/O becomes possible. nginx, for one, sets both
 //! on its master–worker channels and never depends on the signal.
 
 use alloc::collections::BTreeMap;
@@ -16,6 +17,12 @@ use alloc::sync::{Arc, Weak};
 use ostd::sync::SpinLock;
 
 use super::file::FileLike;
+
+/// SIGIO (SIGPOLL), the default signal.
+const SIGIO: u32 = 29;
+/// si_code of a SIGIO-style signal for a message (POLL_MSG), and its band.
+const POLL_MSG: i32 = 3;
+const BAND_MSG: u64 = 0x001 | 0x040 | 0x400; // POLLIN | POLLRDNORM | POLLMSG
 
 /// Who the owner is (F_OWNER_TID, F_OWNER_PID, F_OWNER_PGRP).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,4 +94,43 @@ pub fn set_owner(file: &Arc<dyn FileLike>, owner: i32) {
 pub fn owner(file: &Arc<dyn FileLike>) -> i32 {
     let o = get(file);
     if o.kind == OwnerKind::Group { -o.id } else { o.id }
+}
+
+/// Linux's send_sigio for a message: SIGIO with no details, or F_SETSIG's signal with
+/// POLL_MSG, the band and the descriptor, to the owner (a thread, a process, or every
+/// process of a group).
+pub fn send_message_signal(file: &Arc<dyn FileLike>, fd: i32) {
+    use crate::process::sigframe::{SENT_FIELDS_SIZE, SigInfo};
+    use crate::process::{registry, signal};
+    let owner = get(file);
+    let info = if owner.signal == 0 {
+        SigInfo { signo: SIGIO, code: signal::SI_KERNEL, ..Default::default() }
+    } else {
+        let mut fields = [0u8; SENT_FIELDS_SIZE];
+        fields[0..8].copy_from_slice(&BAND_MSG.to_le_bytes());
+        fields[8..12].copy_from_slice(&fd.to_le_bytes());
+        SigInfo {
+            signo: owner.signal,
+            code: POLL_MSG,
+            sent_fields: Some(fields),
+            ..Default::default()
+        }
+    };
+    match owner.kind {
+        OwnerKind::Process => {
+            if let Some(p) = registry::get(owner.id) {
+                signal::send_info(&p, info);
+            }
+        }
+        OwnerKind::Thread => {
+            if let Some((p, t)) = registry::find_thread(owner.id) {
+                signal::send_to(&p, Some(&t), info);
+            }
+        }
+        OwnerKind::Group => {
+            for p in registry::all().into_iter().filter(|p| p.pgid() == owner.id) {
+                signal::send_info(&p, info);
+            }
+        }
+    }
 }

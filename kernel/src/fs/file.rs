@@ -316,7 +316,7 @@ fn listing_order(a: &str, b: &str) -> core::cmp::Ordering {
 impl NodeFile {
     /// Opens `node` with `flags`.
     pub fn new(node: Arc<Node>, flags: OpenFlags) -> Self {
-        node.note_opened();
+        node.note_opened(flags);
         let writes = flags.writable() && !flags.contains(OpenFlags::PATH);
         let write_access = if writes { super::mount::write_access(&node) } else { None };
         Self {
@@ -399,12 +399,13 @@ fn within_file_size_limit<'a>(node: &Node, offset: u64, buf: &'a [u8]) -> SysRes
 }
 
 /// What the end of an open file description (its last descriptor closed) releases: its
-/// flock and its OFD record locks. Every file type with a node calls it from its `Drop`,
+/// flock, its OFD record locks and its lease. Every file type with a node calls it from its `Drop`,
 /// with its own address (the description's identity, as the lock calls take it).
 pub fn release_description_locks(node: &Arc<Node>, description: usize) {
     let node = super::record_lock::node_id(node);
     super::flock::release(node, description);
     super::record_lock::release(node, super::record_lock::Owner::Description(description));
+    super::lease::release(node, description);
 }
 
 impl Drop for NodeFile {
@@ -413,7 +414,7 @@ impl Drop for NodeFile {
         if !self.flags().contains(OpenFlags::PATH) {
             notify::closed(&self.node, self.flags().writable());
         }
-        self.node.note_closed();
+        self.node.note_closed(self.flags());
         notify::released(&self.node);
     }
 }

@@ -9,6 +9,7 @@
 //! - [`open`], [`entries`], [`attr`], [`perm`]: opening paths; creating, linking, removing
 //!   and renaming entries; changing attributes; and who may do each.
 //! - [`async_owner`]: the owner F_SETOWN names for an open file.
+//! - [`flock`], [`record_lock`], [`lease`]: advisory locks and leases on files.
 //! - [`notify`]: inotify; the operations above tell it what happened.
 //! - [`stat`], [`copy`]: the statx/statfs records; copying between open files.
 //! - [`initramfs`]: unpacks the boot loader's gzip'd cpio into the root.
@@ -28,6 +29,7 @@ pub mod file;
 pub mod flock;
 pub mod generated;
 pub mod initramfs;
+pub mod lease;
 pub mod mount;
 pub mod mount_flags;
 pub mod mount_ns;

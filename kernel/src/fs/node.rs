@@ -127,6 +127,11 @@ pub struct Node {
     /// How many open file descriptions ([`super::file::NodeFile`]) refer to the node: a
     /// removed node is gone for inotify (IN_DELETE_SELF) only once the last one closes.
     opens: AtomicUsize,
+    /// Of those, the ones open read-only and the ones open for writing (Linux's
+    /// i_readcount and i_writecount): a lease may be taken only when no other open
+    /// conflicts with it ([`super::lease`]).
+    read_only_opens: AtomicUsize,
+    write_opens: AtomicUsize,
     /// A regular file's pages: all its data for an in-memory file, the mapped pages for a
     /// disk file ([`PageCache`]).
     pages: PageCache,
@@ -164,6 +169,8 @@ impl Node {
             content,
             parent: SpinLock::new(Weak::new()),
             opens: AtomicUsize::new(0),
+            read_only_opens: AtomicUsize::new(0),
+            write_opens: AtomicUsize::new(0),
             pages: PageCache::new(),
             tmpfs: spin::Once::new(),
         })
@@ -212,6 +219,8 @@ impl Node {
             content: Content::Disk(disk),
             parent: SpinLock::new(Weak::new()),
             opens: AtomicUsize::new(0),
+            read_only_opens: AtomicUsize::new(0),
+            write_opens: AtomicUsize::new(0),
             pages: PageCache::new(),
             tmpfs: spin::Once::new(),
         })
@@ -345,14 +354,38 @@ impl Node {
         }
     }
 
-    /// Counts an open file description of the node.
-    pub fn note_opened(&self) {
+    /// Counts an open file description of the node, opened with `flags`.
+    pub fn note_opened(&self, flags: super::OpenFlags) {
         self.opens.fetch_add(1, Ordering::Relaxed);
+        if let Some(count) = self.access_count(flags) {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
-    /// Counts the end of an open file description of the node.
-    pub fn note_closed(&self) {
+    /// Counts the end of an open file description of the node, opened with `flags`.
+    pub fn note_closed(&self, flags: super::OpenFlags) {
         self.opens.fetch_sub(1, Ordering::Relaxed);
+        if let Some(count) = self.access_count(flags) {
+            count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The counter of open file descriptions with the access mode of `flags` (none for
+    /// O_PATH).
+    fn access_count(&self, flags: super::OpenFlags) -> Option<&AtomicUsize> {
+        if flags.writable() {
+            Some(&self.write_opens)
+        } else if flags.readable() {
+            Some(&self.read_only_opens)
+        } else {
+            None
+        }
+    }
+
+    /// Returns how many open file descriptions have the node open read-only, and how
+    /// many for writing.
+    pub fn open_counts(&self) -> (usize, usize) {
+        (self.read_only_opens.load(Ordering::Relaxed), self.write_opens.load(Ordering::Relaxed))
     }
 
     /// Returns whether any open file description refers to the node.

@@ -108,6 +108,11 @@ pub fn open_path(
             | if flags.writable() || flags.contains(OpenFlags::TRUNC) { MAY_WRITE } else { 0 };
         check_access(caller, &node, mask)?;
     }
+    // A conflicting lease is broken, and given up or timed out, before the open goes on
+    // (Linux's break_lease in do_dentry_open, before handle_truncate).
+    if node.kind() == NodeKind::File && !flags.contains(OpenFlags::PATH) {
+        super::lease::break_for_open(&node, flags)?;
+    }
     // As sysfs and configfs, O_TRUNC on a generated file (an attribute) changes nothing.
     if flags.contains(OpenFlags::TRUNC)
         && flags.writable()

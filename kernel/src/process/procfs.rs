@@ -113,7 +113,8 @@ impl Generated for Root {
             "locks" => text(ino, || {
                 let mut out = String::new();
                 let next = crate::fs::record_lock::proc_lines(&mut out, 1);
-                crate::fs::flock::proc_lines(&mut out, next);
+                let next = crate::fs::flock::proc_lines(&mut out, next);
+                crate::fs::lease::proc_lines(&mut out, next);
                 out
             }),
             "net" => Node::new_generated(NodeKind::Dir, 0o555, ino, Net),

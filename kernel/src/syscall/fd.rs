@@ -249,6 +249,9 @@ pub fn sys_fcntl(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if let Some(result) = async_io_command(ctx, a) {
         return result;
     }
+    if let Some(result) = lease_command(ctx, a) {
+        return result;
+    }
     let fd = fd_arg(a[0]);
     ctx.process.with_files(|files| {
         let entry = files.entry(fd)?.clone();
@@ -332,6 +335,34 @@ fn async_io_command(ctx: &SyscallCtx, a: [u64; 6]) -> Option<SysResult<u64>> {
             Ok(0)
         }
     })())
+}
+
+/// fcntl's F_SETLEASE and F_GETLEASE; `None` for other commands.
+fn lease_command(ctx: &SyscallCtx, a: [u64; 6]) -> Option<SysResult<u64>> {
+    const F_SETLEASE: u64 = 1024;
+    const F_GETLEASE: u64 = 1025;
+    use crate::fs::lease;
+    use crate::fs::perm::Caller as _;
+    if !matches!(a[1], F_SETLEASE | F_GETLEASE) {
+        return None;
+    }
+    let fd = fd_arg(a[0]);
+    let file = match file(ctx, fd) {
+        Ok(file) if file.flags().contains(OpenFlags::PATH) => return Some(Err(Errno::EBADF)),
+        Ok(file) => file,
+        Err(e) => return Some(Err(e)),
+    };
+    if a[1] == F_GETLEASE {
+        return Some(Ok(lease::get(&file)));
+    }
+    let caller = super::fs::caller(ctx);
+    let who = lease::Requester {
+        pid: ctx.process.pid(),
+        fsuid: caller.fs_ids().0,
+        privileged: caller.privileged(),
+    };
+    // Linux compares the whole long: no truncation to an int.
+    Some(lease::set(&file, fd, &who, a[2]).map(|()| 0))
 }
 
 /// F_SETOWN_EX's `struct f_owner_ex { int type; pid_t pid; }`, checked as Linux's

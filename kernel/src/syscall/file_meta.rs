@@ -180,6 +180,7 @@ pub fn sys_truncate(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     crate::fs::mount::require_writable(&node)?;
     check_access(ctx, &node, MAY_WRITE)?;
+    crate::fs::lease::break_for_open(&node, crate::fs::OpenFlags::WRONLY)?;
     truncate(&node, a[1])
 }
 

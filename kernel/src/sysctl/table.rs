@@ -27,6 +27,16 @@ pub static ENTRIES: &[Entry] = &[
         mode: 0o644,
         value: Value::Int(&inotify::MAX_USER_WATCHES),
     },
+    Entry {
+        path: "fs/lease-break-time",
+        mode: 0o644,
+        value: Value::Int(&crate::fs::lease::LEASE_BREAK_TIME),
+    },
+    Entry {
+        path: "fs/leases-enable",
+        mode: 0o644,
+        value: Value::Int(&crate::fs::lease::LEASES_ENABLE),
+    },
     Entry { path: "fs/mqueue/msg_default", mode: 0o644, value: Value::Int(&mqueue::MSG_DEFAULT) },
     Entry { path: "fs/mqueue/msg_max", mode: 0o644, value: Value::Int(&mqueue::MSG_MAX) },
     Entry {

@@ -30,12 +30,6 @@ const DN_RENAME: u32 = 0x10;
 const DN_ATTRIB: u32 = 0x20;
 const DN_MULTISHOT: u32 = 0x8000_0000;
 
-/// SIGIO (SIGPOLL), the default signal.
-const SIGIO: u32 = 29;
-/// si_code of a SIGIO-style signal for a message (POLL_MSG), and its band.
-const POLL_MSG: i32 = 3;
-const BAND_MSG: u64 = 0x001 | 0x040 | 0x400; // POLLIN | POLLRDNORM | POLLMSG
-
 /// One directory descriptor's request.
 struct Registration {
     file: Weak<dyn FileLike>,
@@ -152,45 +146,6 @@ pub(super) fn event(dir: &Node, mask: u32) {
         recount(&dirs);
     }
     for (file, fd) in fired {
-        signal_owner(&file, fd);
-    }
-}
-
-/// Linux's send_sigio for a message: SIGIO with no details, or F_SETSIG's signal with
-/// POLL_MSG, the band and the descriptor, to the owner (a thread, a process, or every
-/// process of a group).
-fn signal_owner(file: &Arc<dyn FileLike>, fd: i32) {
-    use crate::process::sigframe::{SENT_FIELDS_SIZE, SigInfo};
-    use crate::process::{registry, signal};
-    let owner = async_owner::get(file);
-    let info = if owner.signal == 0 {
-        SigInfo { signo: SIGIO, code: signal::SI_KERNEL, ..Default::default() }
-    } else {
-        let mut fields = [0u8; SENT_FIELDS_SIZE];
-        fields[0..8].copy_from_slice(&BAND_MSG.to_le_bytes());
-        fields[8..12].copy_from_slice(&fd.to_le_bytes());
-        SigInfo {
-            signo: owner.signal,
-            code: POLL_MSG,
-            sent_fields: Some(fields),
-            ..Default::default()
-        }
-    };
-    match owner.kind {
-        OwnerKind::Process => {
-            if let Some(p) = registry::get(owner.id) {
-                signal::send_info(&p, info);
-            }
-        }
-        OwnerKind::Thread => {
-            if let Some((p, t)) = registry::find_thread(owner.id) {
-                signal::send_to(&p, Some(&t), info);
-            }
-        }
-        OwnerKind::Group => {
-            for p in registry::all().into_iter().filter(|p| p.pgid() == owner.id) {
-                signal::send_info(&p, info);
-            }
-        }
+        async_owner::send_message_signal(&file, fd);
     }
 }
