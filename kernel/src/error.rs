@@ -72,6 +72,7 @@ pub enum Errno {
     ECONNREFUSED = 111,
     EALREADY = 114,
     EINPROGRESS = 115,
+    ESTALE = 116,
     EUCLEAN = 117,
 }
 

@@ -133,6 +133,14 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "file-handle probe (name_to_handle_at and open_by_handle_at on tmpfs and ext2: \
+             sizes, types, EOVERFLOW, EPERM, ESTALE, mount ids; acct records) matches Linux 6.1",
+        script: "tests/ref/handles.sh",
+        c_sources: &["tests/ref/handles.c"],
+        host_programs: &[],
+        disk: RefDisk::Ext2,
+    },
+    Probe {
         what: "file-lease probe (fcntl F_SETLEASE/F_GETLEASE: errors, conflicting opens, breaks by \
              open and truncate with SIGIO or F_SETSIG's signal, O_NONBLOCK, downgrade, unlock, \
              lease-break-time, /proc/locks) matches Linux 6.1",

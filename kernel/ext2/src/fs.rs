@@ -193,6 +193,18 @@ impl<D: BlockDevice> Filesystem<D> {
         })
     }
 
+    /// Returns the generation number of `ino` (what NFS and file handles tell its
+    /// incarnations apart by), or `None` if the inode is not in use: no links, and freed
+    /// (a deletion time) or never used (mode 0), as Linux's `ext2_iget` refuses it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the inode cannot be read.
+    pub fn generation(&self, ino: InodeNo) -> Result<Option<u32>, Error> {
+        let i = self.read_inode(ino)?;
+        let free = i.links == 0 && (i.mode == 0 || i.dtime != 0);
+        Ok(if free { None } else { Some(i.generation) })
+    }
+
     /// Returns the filesystem-wide counts.
     pub fn statfs(&self) -> StatFs {
         StatFs {

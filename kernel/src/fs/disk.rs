@@ -118,6 +118,12 @@ pub trait DiskFs: Send + Sync {
     fn readlink(&self, ino: u32) -> SysResult<String>;
     /// Stores permissions, owners and times from `meta`.
     fn set_attr(&self, ino: u32, meta: &Metadata) -> SysResult<()>;
+    /// The generation number of inode `ino` for a file handle: ESTALE for a number that
+    /// is out of range, reserved or not in use. A filesystem without handles answers
+    /// EOPNOTSUPP.
+    fn generation(&self, _ino: u32) -> SysResult<u32> {
+        Err(Errno::ENOTSUP)
+    }
     /// Frees an inode that has no names and is no longer open.
     fn release(&self, ino: u32) -> SysResult<()>;
     /// Reports the filesystem's counts.
@@ -224,6 +230,13 @@ impl DiskMount {
         nodes.retain(|_, weak| weak.strong_count() > 0);
         nodes.insert(ino, Arc::downgrade(&node));
         Ok(node)
+    }
+
+    /// Returns the generation of inode `ino` for a file handle, once the inodes whose last
+    /// node went are freed (a closed, deleted file's handle is stale).
+    pub fn handle_generation(&self, ino: u32) -> SysResult<u32> {
+        self.free_released();
+        self.fs.generation(ino)
     }
 
     /// Writes everything back (sync, fsync, syncfs, unmount).

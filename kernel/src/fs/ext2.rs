@@ -190,6 +190,20 @@ impl DiskFs for Ext2 {
         })
     }
 
+    fn generation(&self, n: u32) -> SysResult<u32> {
+        // Linux's ext2_nfs_get_inode: the reserved inodes but the root are stale too.
+        const FIRST_INO: u32 = 11;
+        const ROOT_INO: u32 = 2;
+        if n < FIRST_INO && n != ROOT_INO {
+            return Err(Errno::ESTALE);
+        }
+        let generation = self.look(|fs| match fs.inode_no(n) {
+            Ok(ino) => fs.generation(ino),
+            Err(_) => Ok(None),
+        })?;
+        generation.ok_or(Errno::ESTALE)
+    }
+
     fn lookup(&self, dir: u32, name: &str) -> SysResult<u32> {
         self.look(|fs| fs.lookup(ino(fs, dir)?, name.as_bytes())).map(InodeNo::get)
     }

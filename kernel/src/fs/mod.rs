@@ -28,6 +28,7 @@ pub mod fd_table;
 pub mod file;
 pub mod flock;
 pub mod generated;
+pub mod handle;
 pub mod initramfs;
 pub mod lease;
 pub mod mount;

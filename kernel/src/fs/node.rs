@@ -354,6 +354,11 @@ impl Node {
         }
     }
 
+    /// Returns the tmpfs the node was made in, if any.
+    pub fn tmpfs(&self) -> Option<&Arc<Tmpfs>> {
+        self.tmpfs.get()
+    }
+
     /// Counts an open file description of the node, opened with `flags`.
     pub fn note_opened(&self, flags: super::OpenFlags) {
         self.opens.fetch_add(1, Ordering::Relaxed);

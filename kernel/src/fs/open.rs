@@ -85,6 +85,16 @@ pub fn open_path(
     } else {
         path::resolve(start, path, follow)?
     };
+    open_existing(caller, node, flags)
+}
+
+/// Opens a node that exists, found by a path or a file handle: the checks open(2) makes on
+/// it, breaking leases, and O_TRUNC.
+pub fn open_existing(
+    caller: &dyn Caller,
+    node: Arc<Node>,
+    flags: OpenFlags,
+) -> SysResult<Arc<dyn FileLike>> {
     if node.kind() == NodeKind::Symlink && !flags.contains(OpenFlags::PATH) {
         return Err(Errno::ELOOP);
     }

@@ -13,6 +13,7 @@ pub mod file_io;
 pub mod file_meta;
 pub mod fs;
 pub mod futex;
+pub mod handle;
 pub mod i386;
 pub mod identity;
 pub mod inotify;

@@ -1,9 +1,10 @@
 //! The syscall table: every implemented syscall, by number, in one place.
 
 use super::{
-    Handler, clone, dir, epoll, fd, file_io, file_meta, futex, identity, inotify, ipc, madvise,
-    mlock, mm, mount, mqueue, namespaces, poll, prctl, process, process_vm, ptrace, resources,
-    sched, seccomp, signal, signalfd, sigqueue, socket, splice, system, time, timer, utimes, xattr,
+    Handler, clone, dir, epoll, fd, file_io, file_meta, futex, handle, identity, inotify, ipc,
+    madvise, mlock, mm, mount, mqueue, namespaces, poll, prctl, process, process_vm, ptrace,
+    resources, sched, seccomp, signal, signalfd, sigqueue, socket, splice, system, time, timer,
+    utimes, xattr,
 };
 
 /// One implemented syscall.
@@ -276,6 +277,8 @@ table! {
     296 pwritev => file_io::sys_pwritev,
     297 rt_tgsigqueueinfo => sigqueue::sys_rt_tgsigqueueinfo,
     302 prlimit64 => resources::sys_prlimit64,
+    303 name_to_handle_at => handle::sys_name_to_handle_at,
+    304 open_by_handle_at => handle::sys_open_by_handle_at,
     305 clock_adjtime => time::sys_clock_adjtime,
     306 syncfs => file_io::sys_fsync,
     308 setns => namespaces::sys_setns,

@@ -1,0 +1,218 @@
+/* File handles checked against Linux: name_to_handle_at (EOVERFLOW with the needed size
+ * written back, EINVAL for a size over MAX_HANDLE_SZ or bad flags, EFAULT, EOPNOTSUPP on
+ * proc, AT_EMPTY_PATH, the mount id) and open_by_handle_at (EPERM unprivileged, EINVAL,
+ * EBADF, ESTALE for a changed generation, another filesystem or a deleted file, the handle
+ * type ext2 checks and tmpfs ignores, directories, O_PATH) on a tmpfs and on ext2: the
+ * handle sizes and types, and whether the inode number sits where Linux puts it, not the
+ * random generation. Then acct(2): EPERM unprivileged, the path errors, and the records
+ * (struct acct_v3) written at each exit while accounting is on.
+ * Build: musl-gcc -static -O2 -o handles handles.c */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "probe.h"
+
+struct handle {
+    unsigned int handle_bytes;
+    int handle_type;
+    unsigned char f_handle[128];
+};
+
+static const char *err(long r) {
+    if (r != -1) return "ok";
+    switch (errno) {
+    case EINVAL: return "EINVAL";
+    case EPERM: return "EPERM";
+    case EFAULT: return "EFAULT";
+    case EBADF: return "EBADF";
+    case ESTALE: return "ESTALE";
+    case EOVERFLOW: return "EOVERFLOW";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EISDIR: return "EISDIR";
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case ENOTDIR: return "ENOTDIR";
+    default: return "other";
+    }
+}
+
+static long to_handle(int dirfd, const char *path, struct handle *h, int *mount_id, int flags) {
+    return syscall(SYS_name_to_handle_at, dirfd, path, h, mount_id, flags);
+}
+
+static long by_handle(int mount_fd, struct handle *h, int flags) {
+    return syscall(SYS_open_by_handle_at, mount_fd, h, flags);
+}
+
+static uint32_t word(const struct handle *h, int i) {
+    uint32_t w;
+    memcpy(&w, h->f_handle + 4 * i, 4);
+    return w;
+}
+
+/* The mount id /proc/self/mountinfo gives the mount at `point` (the last listed). */
+static int mountinfo_id(const char *point) {
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    char line[512], mp[256];
+    int id, found = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%d %*d %*s %*s %255s", &id, mp) == 2 && !strcmp(mp, point)) found = id;
+    }
+    if (f) fclose(f);
+    return found;
+}
+
+static void check_fs(const char *dir, int ext2) {
+    char file[256], sub[256];
+    snprintf(file, sizeof file, "%s/hfile", dir);
+    snprintf(sub, sizeof sub, "%s/hdir", dir);
+    printf("== %s\n", ext2 ? "ext2" : "tmpfs");
+    unlink(file);
+    rmdir(sub);
+    int w = open(file, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    write(w, "handle", 6);
+    close(w);
+    mkdir(sub, 0755);
+    struct stat st;
+    stat(file, &st);
+
+    struct handle h;
+    int mid = -1;
+    h.handle_bytes = 0;
+    const char *r = err(to_handle(AT_FDCWD, file, &h, &mid, 0));
+    printf("size 0: %s needed %u type %d mount id matches %d\n", r, h.handle_bytes, h.handle_type,
+           mid == mountinfo_id(dir));
+    h.handle_bytes = 4;
+    r = err(to_handle(AT_FDCWD, file, &h, &mid, 0));
+    printf("size 4: %s needed %u type %d\n", r, h.handle_bytes, h.handle_type);
+    h.handle_bytes = 6;
+    r = err(to_handle(AT_FDCWD, file, &h, &mid, 0));
+    printf("size 6: %s needed %u\n", r, h.handle_bytes);
+    h.handle_bytes = 129;
+    printf("size 129: %s\n", err(to_handle(AT_FDCWD, file, &h, &mid, 0)));
+    h.handle_bytes = 128;
+    printf("bad flags: %s\n", err(to_handle(AT_FDCWD, file, &h, &mid, 1)));
+    printf("bad handle pointer: %s\n", err(to_handle(AT_FDCWD, file, (void *)8, &mid, 0)));
+    printf("missing file: %s\n", err(to_handle(AT_FDCWD, "/tmp/no/such", &h, &mid, 0)));
+    h.handle_bytes = 128;
+    mid = -1;
+    r = err(to_handle(AT_FDCWD, file, &h, &mid, 0));
+    printf("size 128: %s", r);
+    uint64_t ino = ext2 ? word(&h, 0) : word(&h, 1) | (uint64_t)word(&h, 2) << 32;
+    printf(" bytes %u type %d inode number in place %d mount id matches %d\n", h.handle_bytes,
+           h.handle_type, ino == st.st_ino, mid == mountinfo_id(dir));
+    struct handle again = {.handle_bytes = 128};
+    int fd = open(file, O_RDONLY);
+    r = err(to_handle(fd, "", &again, &mid, AT_EMPTY_PATH));
+    printf("AT_EMPTY_PATH: %s same handle %d\n", r, again.handle_bytes == h.handle_bytes &&
+                                    !memcmp(again.f_handle, h.f_handle, h.handle_bytes));
+    close(fd);
+    struct handle dh = {.handle_bytes = 128};
+    r = err(to_handle(AT_FDCWD, sub, &dh, &mid, 0));
+    printf("directory: %s bytes %u type %d\n", r, dh.handle_bytes, dh.handle_type);
+
+    int mfd = open(dir, O_RDONLY | O_DIRECTORY);
+    fd = by_handle(mfd, &h, O_RDONLY);
+    char buf[16] = "";
+    struct stat fst;
+    fstat(fd, &fst);
+    int got = (int)read(fd, buf, sizeof buf);
+    printf("open_by_handle_at O_RDONLY: %s reads \"%.*s\" same inode %d\n", err(fd), got, buf,
+           fst.st_ino == st.st_ino);
+    close(fd);
+    fd = by_handle(mfd, &h, O_WRONLY | O_APPEND);
+    long wrote = write(fd, "!", 1);
+    printf("O_WRONLY|O_APPEND: %s writes %ld\n", err(fd), wrote);
+    close(fd);
+    fd = by_handle(mfd, &h, O_PATH);
+    printf("O_PATH: %s\n", err(fd));
+    close(fd);
+    fd = by_handle(mfd, &dh, O_RDONLY | O_DIRECTORY);
+    printf("directory O_RDONLY|O_DIRECTORY: %s\n", err(fd));
+    close(fd);
+    printf("directory O_RDWR: %s\n", err(by_handle(mfd, &dh, O_RDWR)));
+    printf("file O_DIRECTORY: %s\n", err(by_handle(mfd, &h, O_RDONLY | O_DIRECTORY)));
+    printf("bad mount fd: %s\n", err(by_handle(99, &h, O_RDONLY)));
+    int proc = open("/proc", O_RDONLY | O_DIRECTORY);
+    printf("mount fd on proc: %s\n", err(by_handle(proc, &h, O_RDONLY)));
+    close(proc);
+    chdir(dir);
+    fd = by_handle(AT_FDCWD, &h, O_RDONLY);
+    printf("AT_FDCWD in the filesystem: %s\n", err(fd));
+    close(fd);
+    chdir("/");
+    struct handle bad = h;
+    bad.handle_bytes = 0;
+    printf("handle_bytes 0: %s\n", err(by_handle(mfd, &bad, O_RDONLY)));
+    bad.handle_bytes = 129;
+    printf("handle_bytes 129: %s\n", err(by_handle(mfd, &bad, O_RDONLY)));
+    printf("bad handle pointer: %s\n", err(by_handle(mfd, (void *)8, O_RDONLY)));
+    bad = h;
+    bad.handle_type = 99;
+    fd = by_handle(mfd, &bad, O_RDONLY);
+    printf("handle_type 99: %s\n", err(fd));
+    if (fd >= 0) close(fd);
+    bad = h;
+    bad.handle_bytes = 4;
+    printf("handle cut to 4 bytes: %s\n", err(by_handle(mfd, &bad, O_RDONLY)));
+    bad = h;
+    bad.f_handle[ext2 ? 4 : 0] ^= 0x5a;
+    printf("generation changed: %s\n", err(by_handle(mfd, &bad, O_RDONLY)));
+
+    pid_t child = fork();
+    if (child == 0) {
+        setuid(65534);
+        struct handle mine = {.handle_bytes = 128};
+        printf("as nobody: name_to_handle_at %s", err(to_handle(AT_FDCWD, file, &mine, &mid, 0)));
+        printf(", open_by_handle_at %s\n", err(by_handle(mfd, &h, O_RDONLY)));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+
+    unlink(file);
+    printf("deleted file: %s\n", err(by_handle(mfd, &h, O_RDONLY)));
+    rmdir(sub);
+    close(mfd);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    mkdir("/tmp/hdl", 0755);
+    printf("mount tmpfs: %s\n", err(mount("tmpfs", "/tmp/hdl", "tmpfs", 0, "")));
+    check_fs("/tmp/hdl", 0);
+    if (argv[1]) check_fs(argv[1], 1);
+
+    struct handle h = {.handle_bytes = 128};
+    int mid;
+    printf("proc file: %s\n", err(to_handle(AT_FDCWD, "/proc/version", &h, &mid, 0)));
+    /* A tmpfs handle on the ext2 filesystem, and the other way round. */
+    struct handle t = {.handle_bytes = 128}, e = {.handle_bytes = 128};
+    int w = open("/tmp/hdl/cross", O_CREAT | O_RDWR, 0644);
+    close(w);
+    to_handle(AT_FDCWD, "/tmp/hdl/cross", &t, &mid, 0);
+    if (argv[1]) {
+        char p[256];
+        snprintf(p, sizeof p, "%s/cross", argv[1]);
+        close(open(p, O_CREAT | O_RDWR, 0644));
+        to_handle(AT_FDCWD, p, &e, &mid, 0);
+        int tm = open("/tmp/hdl", O_RDONLY | O_DIRECTORY), em = open(argv[1], O_RDONLY | O_DIRECTORY);
+        printf("tmpfs handle on ext2: %s\n", err(by_handle(em, &t, O_RDONLY)));
+        printf("ext2 handle on tmpfs: %s\n", err(by_handle(tm, &e, O_RDONLY)));
+        close(tm);
+        close(em);
+        unlink(p);
+    }
+    unlink("/tmp/hdl/cross");
+    printf("umount: %s\n", err(umount("/tmp/hdl")));
+    return probe_end();
+}
