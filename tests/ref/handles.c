@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -185,6 +187,79 @@ static void check_fs(const char *dir, int ext2) {
     close(mfd);
 }
 
+/* struct acct_v3 (linux/acct.h). */
+struct acct_v3 {
+    char ac_flag, ac_version;
+    uint16_t ac_tty;
+    uint32_t ac_exitcode, ac_uid, ac_gid, ac_pid, ac_ppid, ac_btime;
+    float ac_etime;
+    uint16_t ac_utime, ac_stime, ac_mem, ac_io, ac_rw, ac_minflt, ac_majflt, ac_swaps;
+    char ac_comm[16];
+};
+
+static long acct_(const char *path) {
+    return syscall(SYS_acct, path);
+}
+
+/* A child named `name` that ends by `how`: an exit code, -1 for nobody's exit(0), or -2
+ * for SIGKILL. Returns its pid, reaped. */
+static pid_t accounted(const char *name, int how) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_NAME, name);
+        if (how == -1) {
+            setgid(65534);
+            setuid(65534);
+            _exit(0);
+        }
+        if (how == -2) raise(SIGKILL);
+        _exit(how);
+    }
+    waitpid(pid, NULL, 0);
+    return pid;
+}
+
+static void check_acct(void) {
+    const char *log = "/tmp/acct.log";
+    printf("== acct\n");
+    pid_t child = fork();
+    if (child == 0) {
+        setuid(65534);
+        printf("acct as nobody: %s\n", err(acct_(log)));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    printf("acct(NULL) while off: %s\n", err(acct_(NULL)));
+    printf("acct of a missing file: %s\n", err(acct_("/tmp/no/such")));
+    printf("acct of a directory: %s\n", err(acct_("/tmp")));
+    printf("acct of /dev/null: %s\n", err(acct_("/dev/null")));
+    printf("acct of a bad pointer: %s\n", err(acct_((void *)8)));
+    close(open(log, O_CREAT | O_TRUNC | O_WRONLY, 0600));
+    printf("acct on: %s\n", err(acct_(log)));
+    pid_t pids[3];
+    pids[0] = accounted("acct-exit3", 3);
+    pids[1] = accounted("acct-nobody", -1);
+    pids[2] = accounted("acct-killed", -2);
+    printf("acct off: %s\n", err(acct_(NULL)));
+    accounted("acct-after", 0);
+    struct stat st;
+    stat(log, &st);
+    printf("file size %lld: %lld records, remainder %lld\n", (long long)st.st_size,
+           (long long)st.st_size / 64, (long long)st.st_size % 64);
+    int fd = open(log, O_RDONLY);
+    struct acct_v3 r;
+    for (int i = 0; i < 4 && read(fd, &r, sizeof r) == sizeof r; i++) {
+        /* The last record is the caller's own, written when accounting stops. */
+        pid_t pid = i < 3 ? pids[i] : getpid(), ppid = i < 3 ? getpid() : getppid();
+        printf("record: version %d comm %.16s exitcode %u uid %u gid %u AXSIG %d pid %d ppid %d\n",
+               r.ac_version, r.ac_comm, r.ac_exitcode, r.ac_uid, r.ac_gid, !!(r.ac_flag & 0x10),
+               r.ac_pid == (uint32_t)pid, r.ac_ppid == (uint32_t)ppid);
+    }
+    close(fd);
+    unlink(log);
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     mkdir("/tmp/hdl", 0755);
@@ -214,5 +289,6 @@ int main(int argc, char **argv) {
     }
     unlink("/tmp/hdl/cross");
     printf("umount: %s\n", err(umount("/tmp/hdl")));
+    check_acct();
     return probe_end();
 }

@@ -10,6 +10,7 @@
 //!   and renaming entries; changing attributes; and who may do each.
 //! - [`async_owner`]: the owner F_SETOWN names for an open file.
 //! - [`flock`], [`record_lock`], [`lease`]: advisory locks and leases on files.
+//! - [`handle`]: file handles (name_to_handle_at/open_by_handle_at) for tmpfs and ext2.
 //! - [`notify`]: inotify; the operations above tell it what happened.
 //! - [`stat`], [`copy`]: the statx/statfs records; copying between open files.
 //! - [`initramfs`]: unpacks the boot loader's gzip'd cpio into the root.

@@ -69,6 +69,8 @@ impl Process {
             }
             *s = Some(status);
         }
+        // Linux's acct_process: the record is written before the parent hears of the exit.
+        super::acct::process_exited(self, status);
         if super::ptrace::control::hold_exit(self, status) {
             return;
         }

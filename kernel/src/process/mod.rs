@@ -4,6 +4,7 @@
 //! Each process runs on one ostd task (threads come with `clone(CLONE_THREAD)` later), in
 //! the loop of [`run`]: enter user mode, handle what comes back, repeat.
 
+pub mod acct;
 pub mod attrs;
 pub mod container;
 pub mod creds;

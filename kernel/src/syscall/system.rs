@@ -221,3 +221,19 @@ pub fn sys_ioperm(_ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     if a[2] as u32 == 0 { Ok(0) } else { Err(Errno::EPERM) }
 }
+
+/// acct(2): root only (CAP_SYS_PACCT); a path turns BSD process accounting on into that
+/// file, NULL turns it off.
+pub fn sys_acct(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
+    if ctx.process.creds().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    if a[0] == 0 {
+        let caller = super::fs::caller(ctx);
+        return crate::process::acct::set(ctx.process, &caller, &ctx.process.start(), None)
+            .map(|()| 0);
+    }
+    let path = super::fs::path_arg(ctx, a[0])?;
+    let (caller, start) = super::fs::caller_at(ctx, super::fs::AT_FDCWD, &path)?;
+    crate::process::acct::set(ctx.process, &caller, &start, Some(&path)).map(|()| 0)
+}

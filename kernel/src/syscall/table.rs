@@ -181,6 +181,7 @@ table! {
     160 setrlimit => resources::sys_setrlimit,
     161 chroot => dir::sys_chroot,
     162 sync => file_io::sys_sync,
+    163 acct => system::sys_acct,
     164 settimeofday => time::sys_settimeofday,
     165 mount => mount::sys_mount,
     166 umount2 => mount::sys_umount2,
