@@ -118,12 +118,41 @@ static void proc_locks(const char *what, ino_t ino) {
         }
         char *colon = strrchr(dev, ':');
         int same = colon && strtoull(colon + 1, NULL, 10) == (unsigned long long)ino;
-        printf("%s: %s %s %s self %d file %d %lld %s\n", what, cls, state, kind, pid == getpid(),
-               same, start, end);
+        /* The text after the number up to the pid, spacing and all. */
+        char *text = strchr(line, ' ') + 1, *after = strstr(text, kind) + strlen(kind) + 1;
+        printf("%s: [%.*s] self %d file %d %lld %s\n", what, (int)(after - text), text,
+               pid == getpid(), same, start, end);
         n++;
     }
     fclose(f);
     if (n == 0) printf("%s: no lease\n", what);
+}
+
+/* Waits (at most 5 s) until /proc/locks lists a blocked opener, and prints its line. */
+static void breaker(const char *what, pid_t opener) {
+    for (int tries = 0; tries < 500; tries++) {
+        FILE *f = fopen("/proc/locks", "r");
+        char line[256];
+        while (f && fgets(line, sizeof line, f)) {
+            char cls[16], state[16], kind[16], dev[64], end[32];
+            long long id, start;
+            int pid;
+            if (sscanf(line, "%lld: -> %15s %15s %15s %d %63s %lld %31s", &id, cls, state, kind,
+                       &pid, dev, &start, end) == 8) {
+                /* The text up to the pid, spacing and all. */
+                char *arrow = strstr(line, "->"), *digits = strstr(line, " <none>");
+                while (digits && digits > arrow && digits[-1] >= '0' && digits[-1] <= '9') digits--;
+                int upto = arrow && digits ? (int)(digits - arrow) : 0;
+                printf("%s: [%.*s] opener %d %s %lld %s\n", what, upto, arrow ? arrow : "", pid == opener,
+                       dev, start, end);
+                fclose(f);
+                return;
+            }
+        }
+        if (f) fclose(f);
+        usleep(10000);
+    }
+    printf("%s: no blocked opener listed\n", what);
 }
 
 static void sysctl(const char *name, const char *value) {
@@ -242,6 +271,9 @@ int main(void) {
     child = opener(O_RDONLY);
     expect_signal("break by a reader", rd);
     printf("F_GETLEASE while breaking: %s\n", type(fcntl(rd, F_GETLEASE)));
+    breaker("blocked reader in /proc/locks", child);
+    proc_locks("with a blocked reader", st.st_ino);
+    printf("F_WRLCK again while a reader waits: %s\n", err(fcntl(rd, F_SETLEASE, F_WRLCK)));
     printf("F_SETLEASE F_RDLCK: %s\n", err(fcntl(rd, F_SETLEASE, F_RDLCK)));
     reap("blocked reader", child);
     printf("F_GETLEASE after: %s\n", type(fcntl(rd, F_GETLEASE)));
@@ -249,6 +281,7 @@ int main(void) {
     child = opener(O_WRONLY);
     expect_signal("break by a writer", rd);
     printf("F_GETLEASE while breaking: %s\n", type(fcntl(rd, F_GETLEASE)));
+    breaker("blocked writer in /proc/locks", child);
     printf("F_SETLEASE F_UNLCK: %s\n", err(fcntl(rd, F_SETLEASE, F_UNLCK)));
     reap("blocked writer", child);
     printf("F_GETSIG after: %d\n", fcntl(rd, F_GETSIG));

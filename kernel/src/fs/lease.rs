@@ -94,11 +94,25 @@ impl Lease {
     }
 }
 
-/// The leases on one file, in the order they were taken.
+/// The leases on one file, in the order they were taken, and the opens waiting for them.
 struct FileLeases {
     key: FileKey,
     leases: Vec<Lease>,
+    breakers: Vec<Breaker>,
 }
+
+/// An open (or truncate) asleep until the leases it broke give way: `/proc/locks` lists it
+/// under the file's first lease, as Linux lists the blocked request.
+struct Breaker {
+    /// Tells this sleeper's entry from another's.
+    token: u64,
+    /// The opener's process.
+    pid: i32,
+    want_write: bool,
+}
+
+/// The next [`Breaker::token`].
+static NEXT_BREAKER: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 /// Leases by file (its node's address).
 static LEASES: SpinLock<BTreeMap<usize, FileLeases>> = SpinLock::new(BTreeMap::new());
@@ -230,9 +244,11 @@ fn set_locked(
     after: &mut AfterChange,
 ) -> SysResult<()> {
     let description = Arc::as_ptr(file) as *const u8 as usize;
-    let entry = table
-        .entry(key.id())
-        .or_insert_with(|| FileLeases { key: key.clone(), leases: Vec::new() });
+    let entry = table.entry(key.id()).or_insert_with(|| FileLeases {
+        key: key.clone(),
+        leases: Vec::new(),
+        breakers: Vec::new(),
+    });
     let leases = &mut entry.leases;
     time_out(leases, now(), after);
     let mine = leases.iter().position(|l| l.description == description);
@@ -312,6 +328,19 @@ pub fn get(file: &Arc<dyn FileLike>) -> u64 {
 /// EWOULDBLOCK if a lease is in the way and `flags` has O_NONBLOCK; EINTR if a signal
 /// comes while waiting.
 pub fn break_for_open(node: &Arc<super::Node>, flags: OpenFlags) -> SysResult<()> {
+    if !LEASES.lock().contains_key(&node_id(node)) {
+        return Ok(());
+    }
+    // The opener is one of the file's readers or writers while it breaks and waits, as in
+    // Linux (the holder cannot take a write lease back meanwhile).
+    node.count_access(flags, true);
+    let result = break_leases(node, flags);
+    node.count_access(flags, false);
+    result
+}
+
+/// [`break_for_open`] once the file has leases.
+fn break_leases(node: &Arc<super::Node>, flags: OpenFlags) -> SysResult<()> {
     let id = node_id(node);
     let want_write = flags.contains(OpenFlags::WRONLY) || flags.contains(OpenFlags::RDWR);
     let mut after = AfterChange::default();
@@ -369,6 +398,11 @@ pub fn break_for_open(node: &Arc<super::Node>, flags: OpenFlags) -> SysResult<()
         if flags.contains(OpenFlags::NONBLOCK) {
             return Err(Errno::EAGAIN);
         }
+        let token = NEXT_BREAKER.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        if let Some(file) = LEASES.lock().get_mut(&id) {
+            let pid = crate::process::registry::current().map_or(0, |p| p.pid());
+            file.breakers.push(Breaker { token, pid, want_write });
+        }
         let waited = CHANGED.wait_until_or_deadline(
             || {
                 let mut after = AfterChange::default();
@@ -382,6 +416,9 @@ pub fn break_for_open(node: &Arc<super::Node>, flags: OpenFlags) -> SysResult<()
             },
             (deadline != NEVER).then_some(deadline),
         );
+        if let Some(file) = LEASES.lock().get_mut(&id) {
+            file.breakers.retain(|b| b.token != token);
+        }
         if let Ok(result) = waited {
             return result;
         }
@@ -404,7 +441,11 @@ pub fn release(node: usize, description: usize) {
 
 /// The lease lines of `/proc/locks`, numbered from `first`, as Linux prints them:
 /// `N: LEASE  ACTIVE    WRITE PID MAJ:MIN:INO 0 EOF` (`BREAKING  ` and the target type
-/// while broken). Returns the next number.
+/// while broken), each waiting opener under the file's first lease as
+/// `N: -> LEASE  BREAKER   READ PID <none>:0 0 EOF`. Returns the next number.
+///
+/// Not as Linux: openers that conflict with one another (a writer waiting after a reader)
+/// are listed side by side, where Linux nests the later one under the earlier.
 pub fn proc_lines(out: &mut String, first: usize) -> usize {
     let table = LEASES.lock();
     let mut n = first;
@@ -418,6 +459,13 @@ pub fn proc_lines(out: &mut String, first: usize) -> usize {
             };
             let name = file.key.proc_name();
             let _ = writeln!(out, "{n}: LEASE  {state}{kind} {} {name} 0 EOF", l.pid);
+            if core::ptr::eq(l, &file.leases[0]) {
+                for b in &file.breakers {
+                    let kind = if b.want_write { "WRITE" } else { "READ" };
+                    let _ =
+                        writeln!(out, "{n}: -> LEASE  BREAKER   {kind} {} <none>:0 0 EOF", b.pid);
+                }
+            }
             n += 1;
         }
     }

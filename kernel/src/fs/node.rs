@@ -362,28 +362,30 @@ impl Node {
     /// Counts an open file description of the node, opened with `flags`.
     pub fn note_opened(&self, flags: super::OpenFlags) {
         self.opens.fetch_add(1, Ordering::Relaxed);
-        if let Some(count) = self.access_count(flags) {
-            count.fetch_add(1, Ordering::Relaxed);
-        }
+        self.count_access(flags, true);
     }
 
     /// Counts the end of an open file description of the node, opened with `flags`.
     pub fn note_closed(&self, flags: super::OpenFlags) {
         self.opens.fetch_sub(1, Ordering::Relaxed);
-        if let Some(count) = self.access_count(flags) {
-            count.fetch_sub(1, Ordering::Relaxed);
-        }
+        self.count_access(flags, false);
     }
 
-    /// The counter of open file descriptions with the access mode of `flags` (none for
-    /// O_PATH).
-    fn access_count(&self, flags: super::OpenFlags) -> Option<&AtomicUsize> {
-        if flags.writable() {
-            Some(&self.write_opens)
+    /// Counts one more (`opened`) or one less reader or writer, as `flags` has the node
+    /// open (nothing for O_PATH). An open that waits for a lease to break counts already,
+    /// as Linux's do_dentry_open counts it before break_lease.
+    pub(super) fn count_access(&self, flags: super::OpenFlags, opened: bool) {
+        let count = if flags.writable() {
+            &self.write_opens
         } else if flags.readable() {
-            Some(&self.read_only_opens)
+            &self.read_only_opens
         } else {
-            None
+            return;
+        };
+        if opened {
+            count.fetch_add(1, Ordering::Relaxed);
+        } else {
+            count.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
