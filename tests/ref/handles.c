@@ -252,8 +252,10 @@ static void check_acct(void) {
     for (int i = 0; i < 4 && read(fd, &r, sizeof r) == sizeof r; i++) {
         /* The last record is the caller's own, written when accounting stops. */
         pid_t pid = i < 3 ? pids[i] : getpid(), ppid = i < 3 ? getpid() : getppid();
-        printf("record: version %d comm %.16s exitcode %u uid %u gid %u AXSIG %d pid %d ppid %d\n",
-               r.ac_version, r.ac_comm, r.ac_exitcode, r.ac_uid, r.ac_gid, !!(r.ac_flag & 0x10),
+        printf("record: version %d comm %.16s exitcode %u uid %u gid %u AFORK %d AXSIG %d pid %d "
+               "ppid %d\n",
+               r.ac_version, r.ac_comm, r.ac_exitcode, r.ac_uid, r.ac_gid, r.ac_flag & 1,
+               !!(r.ac_flag & 0x10),
                r.ac_pid == (uint32_t)pid, r.ac_ppid == (uint32_t)ppid);
     }
     close(fd);
@@ -269,7 +271,22 @@ int main(int argc, char **argv) {
 
     struct handle h = {.handle_bytes = 128};
     int mid;
-    printf("proc file: %s\n", err(to_handle(AT_FDCWD, "/proc/version", &h, &mid, 0)));
+    /* The initramfs root and devtmpfs are tmpfs-like; sysfs and proc have no handles. */
+    const char *others[] = {"/bin/handles", "/", "/dev/null", "/sys/kernel", "/proc/version"};
+    for (int i = 0; i < 5; i++) {
+        h.handle_bytes = 128;
+        const char *r = err(to_handle(AT_FDCWD, others[i], &h, &mid, 0));
+        printf("%s: %s bytes %u type %d\n", others[i], r, h.handle_bytes, h.handle_type);
+    }
+    h.handle_bytes = 128;
+    to_handle(AT_FDCWD, "/dev/null", &h, &mid, 0);
+    int devfd = open("/dev", O_RDONLY | O_DIRECTORY), rootfd = open("/", O_RDONLY | O_DIRECTORY);
+    int fd = by_handle(devfd, &h, O_WRONLY);
+    printf("/dev/null by handle: %s writes %ld\n", err(fd), fd < 0 ? -1L : (long)write(fd, "x", 1));
+    close(fd);
+    printf("/dev/null's handle on /: %s\n", err(by_handle(rootfd, &h, O_WRONLY)));
+    close(devfd);
+    close(rootfd);
     /* A tmpfs handle on the ext2 filesystem, and the other way round. */
     struct handle t = {.handle_bytes = 128}, e = {.handle_bytes = 128};
     int w = open("/tmp/hdl/cross", O_CREAT | O_RDWR, 0644);

@@ -8,9 +8,10 @@
 //! - tmpfs: type 1 too, 12 bytes: the generation, then the 64-bit inode number in two halves
 //!   (`shmem_encode_fh`). As shmem hashes an inode when a handle of it is first made, a node
 //!   is entered in a table here then, with a random generation; a node that has lost its
-//!   last name, or is gone, is stale.
+//!   last name, or is gone, is stale. The in-memory root filesystem and devtmpfs are shmem
+//!   in Linux too (the initramfs rootfs is a tmpfs), and have the same handles.
 //!
-//! Other filesystems (the in-memory root, proc, sysfs, devices) have none: EOPNOTSUPP.
+//! Other filesystems (proc, sysfs, devpts, ramfs) have none: EOPNOTSUPP.
 
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
@@ -27,8 +28,26 @@ pub const MAX_HANDLE_SZ: usize = 128;
 const FILEID_INO32_GEN: i32 = 1;
 
 /// Tmpfs nodes a handle was made of, by inode number (unique across the in-memory nodes),
-/// with the generation their handles carry.
-static TMPFS_HANDLES: SpinLock<BTreeMap<u64, (Weak<Node>, u32)>> = SpinLock::new(BTreeMap::new());
+/// with the generation their handles carry and their filesystem ([`shmem_fs`]).
+static TMPFS_HANDLES: SpinLock<BTreeMap<u64, (Weak<Node>, u32, usize)>> =
+    SpinLock::new(BTreeMap::new());
+
+/// Which shmem-like filesystem an in-memory node is on, as an identity to compare: its
+/// tmpfs instance, the devtmpfs mount, or the in-memory root (0); `None` for a node of
+/// another filesystem.
+fn shmem_fs(node: &Node) -> Option<usize> {
+    if let Some(fs) = node.tmpfs() {
+        return Some(Arc::as_ptr(fs) as usize);
+    }
+    if node.disk().is_some() || node.is_generated() {
+        return None;
+    }
+    match super::mount::mount_of(node) {
+        None => Some(0),
+        Some(m) if m.fstype == "devtmpfs" => Some(Arc::as_ptr(&m.root) as usize),
+        Some(_) => None,
+    }
+}
 
 /// A file handle: its type and its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,20 +71,18 @@ pub fn encode(node: &Arc<Node>) -> SysResult<Handle> {
         bytes.extend_from_slice(&generation.to_le_bytes());
         return Ok(Handle { kind: FILEID_INO32_GEN, bytes });
     }
-    if node.tmpfs().is_none() {
-        return Err(Errno::ENOTSUP);
-    }
+    let fs = shmem_fs(node).ok_or(Errno::ENOTSUP)?;
     let ino = node.metadata().ino;
     let generation = {
         let mut table = TMPFS_HANDLES.lock();
         match table.get(&ino) {
-            Some((weak, generation)) if weak.strong_count() > 0 => *generation,
+            Some((weak, generation, _)) if weak.strong_count() > 0 => *generation,
             _ => {
-                table.retain(|_, (weak, _)| weak.strong_count() > 0);
+                table.retain(|_, (weak, _, _)| weak.strong_count() > 0);
                 let mut random = [0u8; 4];
                 crate::random::fill(&mut random);
                 let generation = u32::from_le_bytes(random);
-                table.insert(ino, (Arc::downgrade(node), generation));
+                table.insert(ino, (Arc::downgrade(node), generation, fs));
                 generation
             }
         }
@@ -108,20 +125,20 @@ pub fn decode(on: &Node, kind: i32, bytes: &[u8]) -> SysResult<Arc<Node>> {
     }
     // shmem_fh_to_dentry looks at three words, whatever the type says.
     let (Some(fs), Some(generation), Some(low), Some(high)) =
-        (on.tmpfs(), word(0), word(1), word(2))
+        (shmem_fs(on), word(0), word(1), word(2))
     else {
         return Err(Errno::ESTALE);
     };
     let ino = u64::from(high) << 32 | u64::from(low);
-    let node = {
+    let (node, node_fs) = {
         let table = TMPFS_HANDLES.lock();
-        let (weak, g) = table.get(&ino).ok_or(Errno::ESTALE)?;
+        let (weak, g, node_fs) = table.get(&ino).ok_or(Errno::ESTALE)?;
         if *g != generation {
             return Err(Errno::ESTALE);
         }
-        weak.upgrade().ok_or(Errno::ESTALE)?
+        (weak.upgrade().ok_or(Errno::ESTALE)?, *node_fs)
     };
-    let same_fs = node.tmpfs().is_some_and(|t| Arc::ptr_eq(t, fs));
+    let same_fs = node_fs == fs;
     // A node with no name left has no dentry for shmem_find_alias to find. (A removed
     // directory keeps one link, its ".", until it goes.)
     let named = node.metadata().nlink > u32::from(node.kind() == NodeKind::Dir)

@@ -2,17 +2,18 @@
 //! `struct acct_v3` record (64 bytes) to the accounting file, as Linux's kernel/acct.c.
 //!
 //! Kept small: the record has the version, the exit code (a wait status), the real user
-//! and group, the pid and the parent's, the command name and the AXSIG/ACORE flags. Not
-//! yet: the controlling terminal, the start and elapsed times (the exit time stands for
-//! the start, elapsed is 0), CPU times, memory and I/O counts (0), and the AFORK and ASU
-//! flags. Linux's suspension of accounting when the disk runs low on space is not done
+//! and group, the pid and the parent's, the command name and the AFORK/AXSIG/ACORE flags.
+//! Not yet: the controlling terminal, the start and elapsed times (the exit time stands
+//! for the start, elapsed is 0), CPU times, memory and I/O counts (0), and the ASU flag
+//! (Linux sets it once any capability check passed on superuser privileges). Linux's suspension of accounting when the disk runs low on space is not done
 //! either.
 
+use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 
-use ostd::sync::Mutex;
+use ostd::sync::{Mutex, SpinLock};
 
-use super::{ExitStatus, Process};
+use super::{ExitStatus, Pid, Process};
 use crate::error::{Errno, SysResult};
 use crate::fs::perm::Caller;
 use crate::fs::{FileLike, NodeKind, OpenFlags};
@@ -21,6 +22,8 @@ use crate::fs::{FileLike, NodeKind, OpenFlags};
 pub const RECORD_SIZE: usize = 64;
 /// ACCT_VERSION, little-endian (ACCT_BYTEORDER 0).
 const ACCT_VERSION: u8 = 3;
+/// ac_flag: the process forked and did not execve since.
+const AFORK: u8 = 0x01;
 /// ac_flag: the process dumped core.
 const ACORE: u8 = 0x08;
 /// ac_flag: the process was killed by a signal.
@@ -28,6 +31,14 @@ const AXSIG: u8 = 0x10;
 
 /// The accounting file while accounting is on.
 static ACCOUNTING: Mutex<Option<Arc<dyn FileLike>>> = Mutex::new(None);
+/// The live processes that ran execve (Linux clears PF_FORKNOEXEC there): the others'
+/// records carry AFORK.
+static EXECUTED: SpinLock<BTreeSet<Pid>> = SpinLock::new(BTreeSet::new());
+
+/// Notes that process `pid` replaced its program (execve).
+pub fn program_replaced(pid: Pid) {
+    EXECUTED.lock().insert(pid);
+}
 
 /// acct(path): writes records to `path` from now on, opened for appending as `caller`;
 /// acct(NULL) (`None`): stops. The file given up gets a last record, of `process` (the
@@ -55,31 +66,33 @@ pub fn set(
     };
     let old = core::mem::replace(&mut *ACCOUNTING.lock(), new);
     if let Some(old) = old {
-        append(&old, process, ExitStatus::Exited(0));
+        let executed = EXECUTED.lock().contains(&process.pid());
+        append(&old, process, ExitStatus::Exited(0), executed);
     }
     Ok(())
 }
 
 /// Appends the record of `process`, which ended with `status`, if accounting is on.
 pub(super) fn process_exited(process: &Process, status: ExitStatus) {
+    let executed = EXECUTED.lock().remove(&process.pid());
     let Some(file) = ACCOUNTING.lock().clone() else { return };
-    append(&file, process, status);
+    append(&file, process, status, executed);
 }
 
-fn append(file: &Arc<dyn FileLike>, process: &Process, status: ExitStatus) {
-    if let Err(e) = file.write(&record(process, status)) {
+fn append(file: &Arc<dyn FileLike>, process: &Process, status: ExitStatus, executed: bool) {
+    if let Err(e) = file.write(&record(process, status, executed)) {
         log::debug!("acct: record of {} not written: {e:?}", process.pid());
     }
 }
 
-/// The `struct acct_v3` of `process`.
-fn record(process: &Process, status: ExitStatus) -> [u8; RECORD_SIZE] {
+/// The `struct acct_v3` of `process` (`executed`: it ran execve since its fork).
+fn record(process: &Process, status: ExitStatus, executed: bool) -> [u8; RECORD_SIZE] {
     let mut r = [0u8; RECORD_SIZE];
     r[0] = match status {
         ExitStatus::Signaled(_, true) => AXSIG | ACORE,
         ExitStatus::Signaled(_, false) => AXSIG,
         ExitStatus::Exited(_) => 0,
-    };
+    } | if executed { 0 } else { AFORK };
     r[1] = ACCT_VERSION;
     let creds = process.creds();
     let now = crate::time::clock::realtime().sec.clamp(0, i64::from(u32::MAX)) as u32;

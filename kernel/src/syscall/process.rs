@@ -109,6 +109,7 @@ fn exec_node(
     let no_altstack = crate::process::signal::ThreadSignals::default().altstack;
     ctx.thread.with_signals(|s| s.altstack = no_altstack);
     process.set_program(loaded.comm, argv, crate::fs::path::real_path(&start, &loaded.exe));
+    crate::process::acct::program_replaced(process.pid());
     take_set_ids(process, &program);
     let mut regs = UserContext::default();
     regs.rip = loaded.entry;
