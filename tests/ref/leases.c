@@ -203,6 +203,14 @@ int main(void) {
     printf("F_SETLEASE on a pipe: %s\n", err(fcntl(pipes[0], F_SETLEASE, F_RDLCK)));
     close(pipes[0]);
     close(pipes[1]);
+    int procfile = open("/proc/version", O_RDONLY);
+    printf("F_SETLEASE on /proc/version: %s\n", err(fcntl(procfile, F_SETLEASE, F_RDLCK)));
+    printf("F_GETLEASE there: %s\n", type(fcntl(procfile, F_GETLEASE)));
+    fcntl(procfile, F_SETLEASE, F_UNLCK);
+    close(procfile);
+    int devnull = open("/dev/null", O_RDONLY);
+    printf("F_SETLEASE on /dev/null: %s\n", err(fcntl(devnull, F_SETLEASE, F_RDLCK)));
+    close(devnull);
     int opath = open(path, O_PATH);
     printf("F_SETLEASE on O_PATH: %s\n", err(fcntl(opath, F_SETLEASE, F_RDLCK)));
     printf("F_GETLEASE on O_PATH: %s\n", err(fcntl(opath, F_GETLEASE)));

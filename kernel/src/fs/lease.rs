@@ -206,7 +206,7 @@ pub fn set(file: &Arc<dyn FileLike>, fd: i32, who: &Requester, arg: u64) -> SysR
     if node.metadata().uid != who.fsuid && !who.privileged {
         return Err(Errno::EACCES);
     }
-    if node.kind() != NodeKind::File || node.is_generated() {
+    if node.kind() != NodeKind::File {
         return Err(Errno::EINVAL);
     }
     let key = FileKey::of(file).ok_or(Errno::EINVAL)?;
