@@ -471,3 +471,34 @@ pub fn proc_lines(out: &mut String, first: usize) -> usize {
     }
     n
 }
+
+ostd::ktest! {
+    fn a_write_lease_is_broken_to_read_then_gone_and_ends_with_its_file() {
+        use super::file::NodeFile;
+        let node = super::Node::new_of(NodeKind::File, 0o644, "");
+        let holder: Arc<dyn FileLike> = Arc::new(NodeFile::new(node.clone(), OpenFlags::empty()));
+        let who = Requester { pid: 0, fsuid: 0, privileged: true };
+        assert_eq!(set(&holder, 3, &who, 7), Err(Errno::EINVAL));
+        assert_eq!(set(&holder, 3, &who, F_UNLCK), Err(Errno::EAGAIN));
+        set(&holder, 3, &who, F_WRLCK).unwrap();
+        assert_eq!(get(&holder), F_WRLCK);
+        // Another reader open at the same time: no write lease for it.
+        let other: Arc<dyn FileLike> = Arc::new(NodeFile::new(node.clone(), OpenFlags::empty()));
+        assert_eq!(set(&other, 4, &who, F_WRLCK), Err(Errno::EAGAIN));
+        drop(other);
+        let nonblocking_read = OpenFlags::NONBLOCK;
+        assert_eq!(break_for_open(&node, nonblocking_read), Err(Errno::EAGAIN));
+        assert_eq!(get(&holder), F_RDLCK, "a downgrade is pending");
+        set(&holder, 3, &who, F_RDLCK).unwrap();
+        assert_eq!(break_for_open(&node, nonblocking_read), Ok(()));
+        let nonblocking_write = OpenFlags::NONBLOCK | OpenFlags::WRONLY;
+        assert_eq!(break_for_open(&node, nonblocking_write), Err(Errno::EAGAIN));
+        assert_eq!(get(&holder), F_UNLCK, "an unlock is pending");
+        let mut lines = String::new();
+        proc_lines(&mut lines, 1);
+        assert!(lines.contains("LEASE  BREAKING  UNLCK 0 "), "{lines}");
+        drop(holder);
+        assert!(LEASES.lock().get(&node_id(&node)).is_none());
+        assert_eq!(break_for_open(&node, nonblocking_write), Ok(()));
+    }
+}
