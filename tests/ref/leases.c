@@ -60,6 +60,50 @@ static pid_t opener(int flags) {
     return pid;
 }
 
+static void expect_signal(const char *what, int fd);
+static void no_signal(const char *what);
+static void breaker(const char *what, pid_t opener);
+static void reap(const char *what, pid_t pid);
+
+static void on_usr1(int s) { (void)s; }
+
+/* As opener, with a SIGUSR1 handler installed first: SA_RESTART if `restart`. */
+static pid_t interruptible_opener(int flags, int restart) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0};
+        sigaction(SIGUSR1, &sa, NULL);
+        long r = flags == -1 ? truncate(path, 0) : open(path, flags);
+        _exit(code(r));
+    }
+    return pid;
+}
+
+/* A blocked opener or truncate, interrupted by a signal: EINTR, or (SA_RESTART) waiting
+ * again until the lease is given up. */
+static void interrupted(const char *what, int fd, int flags, int restart) {
+    char label[128];
+    printf("F_RDLCK: %s\n", err(fcntl(fd, F_SETLEASE, F_RDLCK)));
+    pid_t child = interruptible_opener(flags, restart);
+    expect_signal(what, fd);
+    snprintf(label, sizeof label, "%s, blocked", what);
+    breaker(label, child);
+    kill(child, SIGUSR1);
+    if (restart) {
+        /* The restarted call waits again: listed again once the handler has run. */
+        usleep(100000);
+        snprintf(label, sizeof label, "%s, restarted", what);
+        breaker(label, child);
+        no_signal("no second break signal");
+        printf("F_SETLEASE F_UNLCK: %s\n", err(fcntl(fd, F_SETLEASE, F_UNLCK)));
+        reap(what, child);
+    } else {
+        reap(what, child);
+        printf("F_GETLEASE after: %s\n", type(fcntl(fd, F_GETLEASE)));
+        printf("F_SETLEASE F_UNLCK: %s\n", err(fcntl(fd, F_SETLEASE, F_UNLCK)));
+    }
+}
+
 static void reap(const char *what, pid_t pid) {
     int status;
     waitpid(pid, &status, 0);
@@ -302,6 +346,12 @@ int main(void) {
     printf("F_GETLEASE while breaking: %s\n", type(fcntl(rd, F_GETLEASE)));
     printf("F_SETLEASE F_UNLCK: %s\n", err(fcntl(rd, F_SETLEASE, F_UNLCK)));
     reap("blocked truncate", child);
+
+    /* A signal interrupts a waiting open or truncate; SA_RESTART restarts it. */
+    interrupted("open interrupted", rd, O_WRONLY, 0);
+    interrupted("open with SA_RESTART", rd, O_WRONLY, 1);
+    interrupted("truncate interrupted", rd, -1, 0);
+    interrupted("truncate with SA_RESTART", rd, -1, 1);
 
     /* The holder's own conflicting open breaks its lease too. */
     printf("F_WRLCK: %s\n", err(fcntl(rd, F_SETLEASE, F_WRLCK)));

@@ -57,11 +57,15 @@ pub fn spawn(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
 }
 
 /// Syscalls that Linux restarts after a handler with SA_RESTART (ERESTARTSYS), rather than
-/// failing with EINTR: reads, writes, waits, opens, waits for file locks (fcntl's
-/// F_SETLKW and flock, the only commands of theirs that can be interrupted), and message
-/// queue sends and receives.
+/// failing with EINTR: reads, writes, waits, opens (creat and open_by_handle_at too) and
+/// truncate (waiting for a lease to break), waits for file locks (fcntl's F_SETLKW and
+/// flock, the only commands of theirs that can be interrupted), and message queue sends and
+/// receives.
 fn restartable(nr: u64) -> bool {
-    matches!(nr, 0 | 1 | 2 | 17 | 18 | 19 | 20 | 61 | 72 | 73 | 257 | 247 | 242 | 243)
+    matches!(
+        nr,
+        0 | 1 | 2 | 17 | 18 | 19 | 20 | 61 | 72 | 73 | 76 | 85 | 257 | 304 | 247 | 242 | 243
+    )
 }
 
 /// Calls that restart after a handler whether or not it asked (Linux's ERESTARTNOINTR):
