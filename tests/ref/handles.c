@@ -260,6 +260,16 @@ static void check_acct(void) {
     }
     close(fd);
     unlink(log);
+
+    /* Unmounting the accounting file's filesystem stops accounting. */
+    mkdir("/tmp/acctfs", 0755);
+    mount("tmpfs", "/tmp/acctfs", "tmpfs", 0, "");
+    close(open("/tmp/acctfs/log", O_CREAT | O_WRONLY, 0600));
+    printf("acct on a tmpfs: %s\n", err(acct_("/tmp/acctfs/log")));
+    accounted("acct-tmpfs", 0);
+    printf("umount it: %s\n", err(umount("/tmp/acctfs")));
+    printf("acct(NULL) after: %s\n", err(acct_(NULL)));
+    rmdir("/tmp/acctfs");
 }
 
 int main(int argc, char **argv) {

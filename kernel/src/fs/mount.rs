@@ -392,6 +392,9 @@ pub fn umount(root: &Arc<Node>, mode: UmountMode) -> SysResult<()> {
         .find(|m| Arc::ptr_eq(&m.root, root))
         .map(|m| (m.id, m.tmpfs.is_some() && m.root_path == "/"))
         .ok_or(Errno::EINVAL)?;
+    // The accounting file does not keep its mount busy (Linux's fs_pin): unmounting stops
+    // accounting first.
+    crate::process::acct::stop_on_unmount(id);
     if !mode.lazy {
         let mounted_at = mounted_anywhere(root);
         if table().lock().iter().any(|m| m.parent_id == id) {

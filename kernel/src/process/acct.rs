@@ -66,10 +66,33 @@ pub fn set(
     };
     let old = core::mem::replace(&mut *ACCOUNTING.lock(), new);
     if let Some(old) = old {
-        let executed = EXECUTED.lock().contains(&process.pid());
-        append(&old, process, ExitStatus::Exited(0), executed);
+        last_record(&old, process);
     }
     Ok(())
+}
+
+/// Stops accounting if its file is on mount `mount_id`, which is being unmounted: in
+/// Linux the accounting file pins its mount without keeping it busy, and the unmount ends
+/// accounting (with the unmounting process's record, as acct(NULL) writes one).
+pub fn stop_on_unmount(mount_id: u32) {
+    let on_it = {
+        let accounting = ACCOUNTING.lock();
+        let node = accounting.as_ref().and_then(|f| f.node().cloned());
+        node.and_then(|n| crate::fs::mount::mount_of(&n)).is_some_and(|m| m.id == mount_id)
+    };
+    if !on_it {
+        return;
+    }
+    let old = ACCOUNTING.lock().take();
+    if let (Some(old), Some(process)) = (old, super::registry::current()) {
+        last_record(&old, &process);
+    }
+}
+
+/// Writes the record of `process`, still running, to the file accounting leaves.
+fn last_record(file: &Arc<dyn FileLike>, process: &Process) {
+    let executed = EXECUTED.lock().contains(&process.pid());
+    append(file, process, ExitStatus::Exited(0), executed);
 }
 
 /// Appends the record of `process`, which ended with `status`, if accounting is on.
