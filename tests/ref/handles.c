@@ -2,7 +2,8 @@
  * written back, EINVAL for a size over MAX_HANDLE_SZ or bad flags, EFAULT, EOPNOTSUPP on
  * proc, AT_EMPTY_PATH, the mount id) and open_by_handle_at (EPERM unprivileged, EINVAL,
  * EBADF, ESTALE for a changed generation, another filesystem or a deleted file, the handle
- * type ext2 checks and tmpfs ignores, directories, O_PATH) on a tmpfs and on ext2: the
+ * type ext2 checks and tmpfs ignores, directories, O_PATH, a lease on the file) on a tmpfs
+ * and on ext2, the in-memory root and devtmpfs: the
  * handle sizes and types, and whether the inode number sits where Linux puts it, not the
  * random generation. Then acct(2): EPERM unprivileged, the path errors, and the records
  * (struct acct_v3) written at each exit while accounting is on.
@@ -180,6 +181,18 @@ static void check_fs(const char *dir, int ext2) {
         _exit(0);
     }
     waitpid(child, NULL, 0);
+
+    /* A lease on this filesystem's file, broken by a non-blocking writer. */
+    signal(SIGIO, SIG_IGN);
+    int leased = open(file, O_RDONLY);
+    printf("F_SETLEASE F_WRLCK: %s\n", err(fcntl(leased, F_SETLEASE, F_WRLCK)));
+    child = fork();
+    if (child == 0) _exit(open(file, O_WRONLY | O_NONBLOCK) < 0 && errno == EWOULDBLOCK);
+    int status;
+    waitpid(child, &status, 0);
+    printf("writer with O_NONBLOCK gets EWOULDBLOCK: %d\n", WEXITSTATUS(status));
+    printf("F_GETLEASE: %d\n", fcntl(leased, F_GETLEASE));
+    close(leased);
 
     unlink(file);
     printf("deleted file: %s\n", err(by_handle(mfd, &h, O_RDONLY)));

@@ -382,6 +382,22 @@ int main(void) {
     close(rd);
     printf("F_GETLEASE through a dup: %s\n", type(fcntl(dup, F_GETLEASE)));
     proc_locks("dup kept", st.st_ino);
+    /* A forked child shares the description, and so the lease. */
+    pid_t sharer = fork();
+    if (sharer == 0) {
+        int seen = fcntl(dup, F_GETLEASE);
+        long r = fcntl(dup, F_SETLEASE, F_WRLCK);
+        _exit(seen == F_RDLCK && r == 0 ? 0 : 1);
+    }
+    int status;
+    waitpid(sharer, &status, 0);
+    printf("child saw F_RDLCK and upgraded it: %d\n", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    printf("F_GETLEASE after the child's F_WRLCK: %s\n", type(fcntl(dup, F_GETLEASE)));
+    printf("owner is still us: %d\n", fcntl(dup, F_GETOWN) == getpid());
+    proc_locks("after the child", st.st_ino);
+    reap("child opens O_RDONLY|O_NONBLOCK", opener(O_RDONLY | O_NONBLOCK));
+    expect_signal("break of the shared lease", dup);
+    printf("F_SETLEASE F_RDLCK: %s\n", err(fcntl(dup, F_SETLEASE, F_RDLCK)));
     close(dup);
     proc_locks("description closed", st.st_ino);
     reap("child opens O_WRONLY|O_NONBLOCK", opener(O_WRONLY | O_NONBLOCK));
