@@ -3,10 +3,10 @@
  * proc, AT_EMPTY_PATH, the mount id) and open_by_handle_at (EPERM unprivileged, EINVAL,
  * EBADF, ESTALE for a changed generation, another filesystem or a deleted file, the handle
  * type ext2 checks and tmpfs ignores, directories, O_PATH, a lease on the file) on a tmpfs
- * and on ext2, the in-memory root and devtmpfs: the
- * handle sizes and types, and whether the inode number sits where Linux puts it, not the
- * random generation. Then acct(2): EPERM unprivileged, the path errors, and the records
- * (struct acct_v3) written at each exit while accounting is on.
+ * and on ext2, then on the in-memory root and devtmpfs: the handle sizes and types, and
+ * whether the inode number sits where Linux puts it, not the random generation. Then
+ * acct(2): EPERM unprivileged, the path errors, the records (struct acct_v3) written at
+ * each exit while accounting is on and by acct(NULL), and an unmount ending accounting.
  * Build: musl-gcc -static -O2 -o handles handles.c */
 #define _GNU_SOURCE
 #include <errno.h>
