@@ -299,6 +299,25 @@ int main(void) {
     printf("a second F_RDLCK from another description: %s\n", err(fcntl(other, F_SETLEASE, F_RDLCK)));
     printf("then F_WRLCK there: %s\n", err(fcntl(other, F_SETLEASE, F_WRLCK)));
     printf("its F_UNLCK: %s\n", err(fcntl(other, F_SETLEASE, F_UNLCK)));
+    /* A second read lease, a child's: /proc/locks lists both. */
+    int ready[2], done[2];
+    pipe(ready);
+    pipe(done);
+    pid_t second = fork();
+    if (second == 0) {
+        int mine = open(path, O_RDONLY);
+        char c = fcntl(mine, F_SETLEASE, F_RDLCK) == 0 ? 'y' : 'n';
+        write(ready[1], &c, 1);
+        read(done[0], &c, 1);
+        _exit(0);
+    }
+    char answer = 0;
+    read(ready[0], &answer, 1);
+    printf("a child's read lease: %c\n", answer);
+    proc_locks("two read leases", st.st_ino);
+    write(done[1], "x", 1);
+    waitpid(second, NULL, 0);
+    proc_locks("the child gone", st.st_ino);
     reap("child opens O_RDONLY", opener(O_RDONLY));
     no_signal("after a reader");
     reap("child opens O_WRONLY|O_NONBLOCK", opener(O_WRONLY | O_NONBLOCK));

@@ -62,6 +62,8 @@ struct Lease {
     fd: i32,
     /// The process that took it (`/proc/locks`).
     pid: i32,
+    /// When it was taken, in the order of all leases (`/proc/locks` lists the newest first).
+    taken: u64,
     kind: Kind,
     /// A writer broke the lease: it goes at this monotonic time, if not given up before
     /// (Linux's FL_UNLOCK_PENDING and fl_break_time).
@@ -113,6 +115,8 @@ struct Breaker {
 
 /// The next [`Breaker::token`].
 static NEXT_BREAKER: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+/// The next [`Lease::taken`].
+static NEXT_LEASE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 /// Leases by file (its node's address).
 static LEASES: SpinLock<BTreeMap<usize, FileLeases>> = SpinLock::new(BTreeMap::new());
@@ -293,6 +297,7 @@ fn set_locked(
         file: Arc::downgrade(file),
         fd,
         pid,
+        taken: NEXT_LEASE.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
         kind,
         unlock_at: None,
         downgrade_at: None,
@@ -439,7 +444,8 @@ pub fn release(node: usize, description: usize) {
     }
 }
 
-/// The lease lines of `/proc/locks`, numbered from `first`, as Linux prints them:
+/// The lease lines of `/proc/locks`, numbered from `first`, the newest first, as Linux
+/// prints them:
 /// `N: LEASE  ACTIVE    WRITE PID MAJ:MIN:INO 0 EOF` (`BREAKING  ` and the target type
 /// while broken), each waiting opener under the file's first lease as
 /// `N: -> LEASE  BREAKER   READ PID <none>:0 0 EOF`. Returns the next number.
@@ -448,26 +454,27 @@ pub fn release(node: usize, description: usize) {
 /// are listed side by side, where Linux nests the later one under the earlier.
 pub fn proc_lines(out: &mut String, first: usize) -> usize {
     let table = LEASES.lock();
+    let mut all: Vec<(&FileLeases, &Lease)> =
+        table.values().flat_map(|f| f.leases.iter().map(move |l| (f, l))).collect();
+    all.sort_by(|a, b| b.1.taken.cmp(&a.1.taken));
     let mut n = first;
-    for file in table.values() {
-        for l in &file.leases {
-            let state = if l.breaking() { "BREAKING  " } else { "ACTIVE    " };
-            let kind = match l.target() {
-                F_WRLCK => "WRITE",
-                F_RDLCK => "READ",
-                _ => "UNLCK",
-            };
-            let name = file.key.proc_name();
-            let _ = writeln!(out, "{n}: LEASE  {state}{kind} {} {name} 0 EOF", l.pid);
-            if core::ptr::eq(l, &file.leases[0]) {
-                for b in &file.breakers {
-                    let kind = if b.want_write { "WRITE" } else { "READ" };
-                    let _ =
-                        writeln!(out, "{n}: -> LEASE  BREAKER   {kind} {} <none>:0 0 EOF", b.pid);
-                }
+    for (file, l) in all {
+        let state = if l.breaking() { "BREAKING  " } else { "ACTIVE    " };
+        let kind = match l.target() {
+            F_WRLCK => "WRITE",
+            F_RDLCK => "READ",
+            _ => "UNLCK",
+        };
+        let name = file.key.proc_name();
+        let _ = writeln!(out, "{n}: LEASE  {state}{kind} {} {name} 0 EOF", l.pid);
+        // Linux queues a waiting opener on the file's first (oldest) lease.
+        if core::ptr::eq(l, &file.leases[0]) {
+            for b in &file.breakers {
+                let kind = if b.want_write { "WRITE" } else { "READ" };
+                let _ = writeln!(out, "{n}: -> LEASE  BREAKER   {kind} {} <none>:0 0 EOF", b.pid);
             }
-            n += 1;
         }
+        n += 1;
     }
     n
 }
