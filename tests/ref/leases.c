@@ -172,31 +172,40 @@ static void proc_locks(const char *what, ino_t ino) {
     if (n == 0) printf("%s: no lease\n", what);
 }
 
-/* Waits (at most 5 s) until /proc/locks lists a blocked opener, and prints its line. */
-static void breaker(const char *what, pid_t opener) {
-    for (int tries = 0; tries < 500; tries++) {
+/* Waits (at most 5 s) until /proc/locks lists `count` blocked openers, and prints their
+ * lines; `opener` is the first one's pid. */
+static void breakers(const char *what, pid_t opener, int count) {
+    char lines[4][160];
+    int n = 0;
+    for (int tries = 0; tries < 500 && n < count; tries++) {
         FILE *f = fopen("/proc/locks", "r");
         char line[256];
-        while (f && fgets(line, sizeof line, f)) {
+        n = 0;
+        while (f && fgets(line, sizeof line, f) && n < 4) {
+            char *arrow = strstr(line, "->");
+            if (!arrow) continue;
             char cls[16], state[16], kind[16], dev[64], end[32];
-            long long id, start;
+            long long start;
             int pid;
-            if (sscanf(line, "%lld: -> %15s %15s %15s %d %63s %lld %31s", &id, cls, state, kind,
-                       &pid, dev, &start, end) == 8) {
-                /* The text up to the pid, spacing and all. */
-                char *arrow = strstr(line, "->"), *digits = strstr(line, " <none>");
-                while (digits && digits > arrow && digits[-1] >= '0' && digits[-1] <= '9') digits--;
-                int upto = arrow && digits ? (int)(digits - arrow) : 0;
-                printf("%s: [%.*s] opener %d %s %lld %s\n", what, upto, arrow ? arrow : "", pid == opener,
-                       dev, start, end);
-                fclose(f);
-                return;
-            }
+            if (sscanf(arrow, "-> %15s %15s %15s %d %63s %lld %31s", cls, state, kind, &pid, dev,
+                       &start, end) != 7)
+                continue;
+            /* The text from the number's end up to the pid, spacing and all. */
+            char *from = strchr(line, ':') + 1, *digits = strstr(line, " <none>");
+            while (digits && digits > arrow && digits[-1] >= '0' && digits[-1] <= '9') digits--;
+            int upto = digits ? (int)(digits - from) : 0;
+            snprintf(lines[n++], sizeof lines[0], "[%.*s] first opener %d %s %lld %s", upto, from,
+                     pid == opener, dev, start, end);
         }
         if (f) fclose(f);
-        usleep(10000);
+        if (n < count) usleep(10000);
     }
-    printf("%s: no blocked opener listed\n", what);
+    if (n < count) printf("%s: %d blocked openers listed\n", what, n);
+    for (int i = 0; i < n && n >= count; i++) printf("%s: %s\n", what, lines[i]);
+}
+
+static void breaker(const char *what, pid_t opener) {
+    breakers(what, opener, 1);
 }
 
 static void sysctl(const char *name, const char *value) {
@@ -357,6 +366,18 @@ int main(void) {
     reap("blocked writer", child);
     printf("F_GETSIG after: %d\n", fcntl(rd, F_GETSIG));
     printf("owner after: %d\n", fcntl(rd, F_GETOWN));
+
+    /* Two waiting readers are both listed under the lease (in an order that varies on
+     * Linux: a reader waiting for a downgrade re-queues at every tick). */
+    printf("F_WRLCK: %s\n", err(fcntl(rd, F_SETLEASE, F_WRLCK)));
+    pid_t first = opener(O_RDONLY);
+    expect_signal("break by a reader", rd);
+    breaker("one waiting", first);
+    pid_t second_reader = opener(O_RDONLY);
+    breakers("two readers waiting", -1, 2);
+    printf("F_SETLEASE F_UNLCK: %s\n", err(fcntl(rd, F_SETLEASE, F_UNLCK)));
+    reap("first reader", first);
+    reap("second reader", second_reader);
 
     /* truncate(2) breaks a lease as a writer. */
     printf("F_RDLCK: %s\n", err(fcntl(rd, F_SETLEASE, F_RDLCK)));

@@ -448,10 +448,8 @@ pub fn release(node: usize, description: usize) {
 /// prints them:
 /// `N: LEASE  ACTIVE    WRITE PID MAJ:MIN:INO 0 EOF` (`BREAKING  ` and the target type
 /// while broken), each waiting opener under the file's first lease as
-/// `N: -> LEASE  BREAKER   READ PID <none>:0 0 EOF`. Returns the next number.
-///
-/// Not as Linux: openers that conflict with one another (a writer waiting after a reader)
-/// are listed side by side, where Linux nests the later one under the earlier.
+/// `N: -> LEASE  BREAKER   READ PID <none>:0 0 EOF`, nested as [`waiting_tree`] says.
+/// Returns the next number.
 pub fn proc_lines(out: &mut String, first: usize) -> usize {
     let table = LEASES.lock();
     let mut all: Vec<(&FileLeases, &Lease)> =
@@ -469,9 +467,14 @@ pub fn proc_lines(out: &mut String, first: usize) -> usize {
         let _ = writeln!(out, "{n}: LEASE  {state}{kind} {} {name} 0 EOF", l.pid);
         // Linux queues a waiting opener on the file's first (oldest) lease.
         if core::ptr::eq(l, &file.leases[0]) {
-            for b in &file.breakers {
+            for (depth, b) in waiting_tree(&file.breakers) {
                 let kind = if b.want_write { "WRITE" } else { "READ" };
-                let _ = writeln!(out, "{n}: -> LEASE  BREAKER   {kind} {} <none>:0 0 EOF", b.pid);
+                let indent = depth - 1;
+                let _ = writeln!(
+                    out,
+                    "{n}: {:indent$}-> LEASE  BREAKER   {kind} {} <none>:0 0 EOF",
+                    "", b.pid
+                );
             }
         }
         n += 1;
@@ -479,7 +482,48 @@ pub fn proc_lines(out: &mut String, first: usize) -> usize {
     n
 }
 
+/// The waiting openers in the order and at the depth `/proc/locks` shows them: Linux's
+/// `__locks_insert_block` queues a waiter under the first one already waiting that it
+/// conflicts with (one of them opens for writing), repeatedly, else under the lease, and
+/// the listing walks that tree depth first. Depth 1 is directly under the lease. (Linux's
+/// readers waiting for a downgrade wake and queue again at every tick, so the order among
+/// them varies there; here they keep the order they came in.)
+fn waiting_tree(breakers: &[Breaker]) -> Vec<(usize, &Breaker)> {
+    // Each waiter's children, by index; `None` is the lease.
+    let mut children: BTreeMap<Option<usize>, Vec<usize>> = BTreeMap::new();
+    for (i, waiter) in breakers.iter().enumerate() {
+        let mut blocker = None;
+        while let Some(&c) = children
+            .get(&blocker)
+            .and_then(|kids| kids.iter().find(|&&c| breakers[c].want_write || waiter.want_write))
+        {
+            blocker = Some(c);
+        }
+        children.entry(blocker).or_default().push(i);
+    }
+    let mut order = Vec::new();
+    let mut stack: Vec<(usize, usize)> =
+        children.get(&None).map_or(Vec::new(), |k| k.iter().rev().map(|&c| (1, c)).collect());
+    while let Some((depth, i)) = stack.pop() {
+        order.push((depth, &breakers[i]));
+        if let Some(kids) = children.get(&Some(i)) {
+            stack.extend(kids.iter().rev().map(|&c| (depth + 1, c)));
+        }
+    }
+    order
+}
+
 ostd::ktest! {
+    fn a_waiting_writer_queues_under_the_reader_before_it() {
+        let b = |token, want_write| Breaker { token, pid: token as i32, want_write };
+        let waiting = [b(1, false), b(2, false), b(3, true), b(4, false)];
+        let order: Vec<(usize, u64)> =
+            waiting_tree(&waiting).into_iter().map(|(d, w)| (d, w.token)).collect();
+        // 3 conflicts with 1 (goes under it); 4 conflicts with none of 1 and 2 but 1's
+        // child is not looked at: under the lease.
+        assert_eq!(order, [(1, 1), (2, 3), (1, 2), (1, 4)]);
+    }
+
     fn a_write_lease_is_broken_to_read_then_gone_and_ends_with_its_file() {
         use super::file::NodeFile;
         let node = super::Node::new_of(NodeKind::File, 0o644, "");
