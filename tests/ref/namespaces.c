@@ -299,8 +299,26 @@ static int count_lines(const char *path) {
 
 static int outer_ipc_fd;
 
+static long read_long(const char *path) {
+    char buf[32] = "";
+    int fd = open(path, O_RDONLY);
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    return n > 0 ? strtol(buf, NULL, 10) : -1;
+}
+
+static void write_text(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY);
+    write(fd, text, strlen(text));
+    close(fd);
+}
+
 static void ipc_child(void) {
     printf("child: unshare(NEWIPC) %s\n", err(unshare(CLONE_NEWIPC)));
+    long msgmax = read_long("/proc/sys/kernel/msgmax");
+    printf("child: kernel.msgmax %ld (the default), shmmni %ld\n", msgmax,
+           read_long("/proc/sys/kernel/shmmni"));
+    write_text("/proc/sys/kernel/shmmni", "77");
     printf("child: msgget(KEY1) %s\n", err(msgget(KEY1, 0)));
     printf("child: shmget(KEY1) %s\n", err(shmget(KEY1, 0, 0)));
     printf("child: semget(KEY1) %s\n", err(semget(KEY1, 0, 0)));
@@ -340,7 +358,16 @@ static void ipc(void) {
     int lines[3] = {count_lines("/proc/sysvipc/msg"), count_lines("/proc/sysvipc/shm"),
                     count_lines("/proc/sysvipc/sem")};
     outer_ipc_fd = open("/proc/self/ns/ipc", O_RDONLY);
+    long msgmax = read_long("/proc/sys/kernel/msgmax");
+    long shmmni = read_long("/proc/sys/kernel/shmmni");
+    write_text("/proc/sys/kernel/msgmax", "1234");
     printf("ipc child status %d\n", run_child(ipc_child));
+    long msgmax_now = read_long("/proc/sys/kernel/msgmax");
+    printf("parent: kernel.msgmax %ld, shmmni unchanged %d\n", msgmax_now,
+           read_long("/proc/sys/kernel/shmmni") == shmmni);
+    char text[32];
+    snprintf(text, sizeof text, "%ld", msgmax);
+    write_text("/proc/sys/kernel/msgmax", text);
     printf("parent: msgget(KEY1) %s, msgget(KEY2) %s\n", err(msgget(KEY1, 0)),
            err(msgget(KEY2, 0)));
     printf("parent: /proc/sysvipc unchanged %d %d %d\n",

@@ -5,8 +5,9 @@
 //! then mean objects of its namespace only. A segment stays attached across the switch
 //! (its attachments remember their namespace); when the last process leaves a namespace,
 //! its objects go with it (a segment still attached lives until its last detach).
-//! The tunables (kernel.msgmax and the others) stay machine-wide here, where Linux keeps
-//! a copy per namespace.
+//! Each has its own System V tunables (kernel.msgmax and the others), from the defaults;
+//! POSIX message queues' (fs.mqueue.*) stay machine-wide here, where Linux keeps them per
+//! namespace too.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -14,6 +15,7 @@ use alloc::sync::Arc;
 
 use ostd::sync::SpinLock;
 
+use super::limits::IpcLimits;
 use super::mqueue::queue::MessageQueue;
 use super::{msg, sem, shm};
 use crate::fs::nsfs::{self, NsType};
@@ -25,6 +27,8 @@ pub struct IpcNamespace {
     pub(super) sem: SpinLock<sem::Table>,
     pub(super) shm: SpinLock<shm::Table>,
     pub(super) mq_names: SpinLock<BTreeMap<String, Arc<MessageQueue>>>,
+    /// kernel.msgmax and the other System V tunables.
+    pub(super) limits: IpcLimits,
 }
 
 impl IpcNamespace {
@@ -35,6 +39,7 @@ impl IpcNamespace {
             sem: SpinLock::new(sem::Table::new()),
             shm: SpinLock::new(shm::Table::new()),
             mq_names: SpinLock::new(BTreeMap::new()),
+            limits: IpcLimits::new(),
         })
     }
 
