@@ -225,6 +225,54 @@ static void as_nobody(void) {
     printf("  soft above hard: %s\n", err(r));
 }
 
+/* RLIMIT_SIGPENDING: queued signals counted per real user; sigqueue and tgkill beyond the
+ * limit are EAGAIN for a real-time signal, a standard one stays pending without details;
+ * kill is not held back. In a user of its own, so nothing else is counted. */
+static void pending_signals(void) {
+    if (setresgid(4242, 4242, 4242) || setresuid(4242, 4242, 4242)) {
+        printf("  setresuid failed\n");
+        return;
+    }
+    set(RLIMIT_SIGPENDING, 10, 10);
+    sigset_t set_;
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGRTMIN + 1);
+    sigaddset(&set_, SIGRTMIN + 2);
+    sigaddset(&set_, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set_, NULL);
+    int ok = 0, again = 0, other = 0;
+    for (int i = 0; i < 14; i++) {
+        union sigval v = {.sival_int = i};
+        if (sigqueue(getpid(), SIGRTMIN + 1, v) == 0) ok++;
+        else if (errno == EAGAIN) again++;
+        else other++;
+    }
+    printf("  sigqueue x14: ok %d, EAGAIN %d, other %d\n", ok, again, other);
+    long t = syscall(SYS_tgkill, getpid(), getpid(), SIGRTMIN + 1);
+    printf("  tgkill over the limit: %s\n", err(t));
+    int kills = 0;
+    for (int i = 0; i < 3; i++) kills += kill(getpid(), SIGRTMIN + 2) == 0;
+    printf("  kill x3 over the limit: %d ok\n", kills);
+    union sigval v = {.sival_int = 99};
+    printf("  sigqueue SIGUSR1 over the limit: %s\n", err(sigqueue(getpid(), SIGUSR1, v)));
+    struct timespec zero = {0, 0};
+    siginfo_t si;
+    int got[3] = {0, 0, 0}, usr1_code = -99, usr1_value = -99;
+    int sig;
+    while ((sig = sigtimedwait(&set_, &si, &zero)) > 0) {
+        if (sig == SIGRTMIN + 1) got[0]++;
+        else if (sig == SIGRTMIN + 2) got[1]++;
+        else if (sig == SIGUSR1) {
+            got[2]++;
+            usr1_code = si.si_code;
+            usr1_value = si.si_value.sival_int;
+        }
+    }
+    printf("  taken: RT+1 %d, RT+2 %d, SIGUSR1 %d (code %d value %d)\n", got[0], got[1], got[2],
+           usr1_code, usr1_value);
+    printf("  sigqueue after they were taken: %s\n", err(sigqueue(getpid(), SIGRTMIN + 1, v)));
+}
+
 int main(void) {
     /* Fixed the two that depend on memory, so that everything below is deterministic. */
     set(RLIMIT_NPROC, 1000, 1000);
@@ -288,5 +336,6 @@ int main(void) {
     in_child("MEMLOCK", memlock);
     in_child("CPU soft limit, no handler", cpu_soft);
     in_child("CPU soft and hard limits", cpu_hard);
+    in_child("SIGPENDING", pending_signals);
     return probe_end();
 }

@@ -3,9 +3,10 @@
 //! Linux's do_prlimit allows. RLIMIT_NOFILE lives in the descriptor table, which enforces
 //! it; the rest live here and are enforced where the resource is taken: FSIZE by file
 //! writes and truncation, DATA and AS by mmap, brk and mremap, NPROC by fork and clone,
-//! MEMLOCK by mlock, CPU by the CPU-time tick. CORE is kept (no core file is ever
-//! written); STACK is kept but the main stack's size is fixed; RSS and LOCKS, as on Linux,
-//! limit nothing; SIGPENDING, MSGQUEUE, NICE, RTPRIO and RTTIME are kept but not enforced.
+//! MEMLOCK by mlock, CPU by the CPU-time tick, SIGPENDING by the signal queues, MSGQUEUE by
+//! POSIX message queues. CORE is kept (no core file is ever written); STACK is kept but the
+//! main stack's size is fixed; RSS and LOCKS, as on Linux, limit nothing; NICE, RTPRIO and
+//! RTTIME are kept but not enforced.
 
 use alloc::format;
 use alloc::string::String;

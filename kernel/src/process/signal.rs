@@ -1,12 +1,12 @@
-//! Signals: numbers, dispositions, and sending.
-//!
-//! Today a signal is delivered by its default action (terminate, ignore, stop is treated as
-//! ignore); handlers are recorded by `rt_sigaction` and reported back, and running them
-//! (the rt_sigframe) comes next. SIGKILL and SIGSTOP cannot be caught or ignored.
+//! Signals: numbers, dispositions, and sending: the pending sets and queues of processes
+//! and threads, with RLIMIT_SIGPENDING counted per real user as Linux counts it. Delivery
+//! (default actions and handler frames) is `run.rs` and `sigframe.rs`.
 
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeMap, VecDeque};
 
-use super::sigframe::SigInfo;
+use ostd::sync::SpinLock;
+
+use super::sigframe::{SI_TIMER, SigInfo};
 use super::{Process, Thread, registry};
 use crate::error::{Errno, SysResult};
 
@@ -110,9 +110,9 @@ const CLD_CONTINUED: i32 = 6;
 
 /// The first real-time signal (the kernel's SIGRTMIN; libc keeps 32 and 33 for itself).
 pub const SIGRTMIN: u32 = 32;
-/// The most signals one queue holds with their details: Linux bounds them per user by
-/// RLIMIT_SIGPENDING, which is not modelled here, so each queue gets a fixed share.
-pub const MAX_QUEUED: usize = 1024;
+/// The most signals one queue holds with their details, whatever RLIMIT_SIGPENDING allows
+/// (kill's signals are not bounded by it on Linux either; this bounds their memory).
+pub const MAX_QUEUED: usize = 1 << 16;
 /// Faults the thread raised itself: taken before any other pending signal, as Linux's
 /// `next_signal` takes them (SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV, SIGSYS).
 const SYNCHRONOUS: u64 = (1 << (SIGILL - 1))
@@ -133,6 +133,59 @@ pub enum Queued {
     Refused,
 }
 
+/// Queued signal instances per real user of the processes they wait in: what
+/// RLIMIT_SIGPENDING bounds (Linux's per-user sigpending count).
+static QUEUED_BY_USER: SpinLock<BTreeMap<u32, usize>> = SpinLock::new(BTreeMap::new());
+
+fn queued_by(user: u32) -> usize {
+    QUEUED_BY_USER.lock().get(&user).copied().unwrap_or(0)
+}
+
+/// One queued instance with its details, counted against the user it is charged to (none
+/// for the kernel's own, which no limit holds back) for as long as it exists: cloned with
+/// a forked queue, dropped when taken or discarded.
+#[derive(Debug)]
+struct Entry {
+    info: SigInfo,
+    user: Option<u32>,
+}
+
+impl Entry {
+    fn new(info: SigInfo, user: Option<u32>) -> Self {
+        if let Some(user) = user {
+            *QUEUED_BY_USER.lock().entry(user).or_insert(0) += 1;
+        }
+        Self { info, user }
+    }
+}
+
+impl Clone for Entry {
+    fn clone(&self) -> Self {
+        Self::new(self.info, self.user)
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        let Some(user) = self.user else { return };
+        let mut counts = QUEUED_BY_USER.lock();
+        if let Some(n) = counts.get_mut(&user) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&user);
+            }
+        }
+    }
+}
+
+/// Who a signal is charged to when it queues: the receiving process's real user and its
+/// RLIMIT_SIGPENDING.
+#[derive(Clone, Copy, Debug)]
+pub struct Charge {
+    pub user: u32,
+    pub limit: u64,
+}
+
 /// Signals sent and not yet taken, as Linux's `struct sigpending`: a bit per pending signal
 /// and, in arrival order, the details of each instance. A standard signal is pending at
 /// most once (a second send while pending is dropped); real-time signals queue, and are
@@ -142,7 +195,7 @@ pub struct SigQueue {
     /// Bit n-1 for signal n.
     pending: u64,
     /// The instances with their details, oldest first (at most [`MAX_QUEUED`]).
-    queued: VecDeque<SigInfo>,
+    queued: VecDeque<Entry>,
 }
 
 impl SigQueue {
@@ -153,17 +206,29 @@ impl SigQueue {
 
     /// Returns the queued instances with their details, oldest first (PTRACE_PEEKSIGINFO).
     pub fn queued(&self) -> impl Iterator<Item = &SigInfo> {
-        self.queued.iter()
+        self.queued.iter().map(|e| &e.info)
     }
 
-    /// Makes `info.signo` pending, as Linux's `__send_signal_locked` does.
+    /// Makes `info.signo` pending, a signal the kernel raises itself (charged to no one).
     pub fn add(&mut self, info: SigInfo) -> Queued {
+        self.add_charged(info, None)
+    }
+
+    /// Makes `info.signo` pending, as Linux's `__send_signal_locked` does: its details
+    /// queue unless `charge`'s user has RLIMIT_SIGPENDING instances queued already and the
+    /// signal is one the limit holds (Linux's override_rlimit: every real-time signal, and a
+    /// standard one from sigqueue, tkill or the like, whose si_code is negative; a POSIX
+    /// timer's signal is its own, never held back).
+    pub fn add_charged(&mut self, info: SigInfo, charge: Option<Charge>) -> Queued {
         let bit = 1u64 << (info.signo - 1);
         if info.signo < SIGRTMIN && self.pending & bit != 0 {
             return Queued::Yes;
         }
-        if self.queued.len() < MAX_QUEUED {
-            self.queued.push_back(info);
+        let held_back = info.code != SI_TIMER && (info.signo >= SIGRTMIN || info.code < 0);
+        let within_limit =
+            charge.is_none_or(|c| !held_back || (queued_by(c.user) as u64) < c.limit);
+        if self.queued.len() < MAX_QUEUED && within_limit {
+            self.queued.push_back(Entry::new(info, charge.map(|c| c.user)));
         } else if info.signo >= SIGRTMIN && info.code != SI_USER && info.code != SI_KERNEL {
             return Queued::Refused;
         } else {
@@ -177,7 +242,7 @@ impl SigQueue {
     /// Forgets the signals in `set`.
     pub fn discard(&mut self, set: u64) {
         self.pending &= !set;
-        self.queued.retain(|info| (1u64 << (info.signo - 1)) & set == 0);
+        self.queued.retain(|e| (1u64 << (e.info.signo - 1)) & set == 0);
     }
 
     /// Takes a pending signal in `set` (a fault first, then the lowest number) with its
@@ -192,13 +257,13 @@ impl SigQueue {
         }
         let sig = ready.trailing_zeros() + 1;
         let mut same =
-            self.queued.iter().enumerate().filter(|(_, i)| i.signo == sig).map(|(n, _)| n);
+            self.queued.iter().enumerate().filter(|(_, e)| e.info.signo == sig).map(|(n, _)| n);
         let (first, more) = (same.next(), same.next().is_some());
         if !more {
             self.pending &= !(1u64 << (sig - 1));
         }
         // Without details (the queue was full), the signal reads as sent by kill from no one.
-        let info = first.and_then(|n| self.queued.remove(n));
+        let info = first.and_then(|n| self.queued.remove(n)).map(|e| e.info);
         Some(info.unwrap_or(SigInfo { signo: sig, code: SI_USER, ..SigInfo::default() }))
     }
 
@@ -335,6 +400,8 @@ pub fn queue_to(process: &Process, thread: Option<&Thread>, info: SigInfo) -> Sy
         None => registry::thread_of(process.pid(), process.pid()).map(|t| t.blocked()),
     };
     let bit = 1u64 << (sig - 1);
+    let charge =
+        Charge { user: process.creds().ruid, limit: process.limit(super::limits::SIGPENDING).soft };
     {
         let mut s = process.lock_signals();
         let action = s.actions[(sig - 1) as usize];
@@ -363,8 +430,8 @@ pub fn queue_to(process: &Process, thread: Option<&Thread>, info: SigInfo) -> Sy
             return Ok(());
         }
         let queued = match thread {
-            Some(t) => t.lock_signals().private.add(info),
-            None => s.shared.add(info),
+            Some(t) => t.lock_signals().private.add_charged(info, Some(charge)),
+            None => s.shared.add_charged(info, Some(charge)),
         };
         if queued == Queued::Refused {
             return Err(Errno::EAGAIN);

@@ -133,7 +133,8 @@ fn signal_thread(ctx: &SyscallCtx, tgid: Option<i32>, tid: i32, sig: u32) -> Sys
         return Err(Errno::EPERM);
     }
     if sig != 0 {
-        signal::send_to(&process, Some(&thread), sender_info(ctx, sig, SI_TKILL, &process));
+        // A real-time signal past RLIMIT_SIGPENDING is EAGAIN, as from sigqueue.
+        signal::queue_to(&process, Some(&thread), sender_info(ctx, sig, SI_TKILL, &process))?;
     }
     Ok(0)
 }
