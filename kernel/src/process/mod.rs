@@ -745,49 +745,6 @@ impl Process {
         child
     }
 
-    /// Returns its namespaces.
-    pub fn namespaces(&self) -> namespaces::Namespaces {
-        self.namespaces.lock().clone()
-    }
-
-    /// Returns the PID namespace it lives in (the one its numbers are read in).
-    pub fn pid_ns(&self) -> Arc<pid_ns::PidNamespace> {
-        self.namespaces.lock().pid.clone()
-    }
-
-    /// Its own number, as its PID namespace calls it.
-    pub fn pid_seen(&self) -> Pid {
-        self.own_nr.load(Ordering::Relaxed)
-    }
-
-    /// What this process calls task `global` (0 if it cannot see it).
-    pub fn nr_for(&self, global: Pid) -> Pid {
-        pid_ns::nr_in(global, &self.pid_ns()).unwrap_or(0)
-    }
-
-    /// The task this process calls `nr` (its machine-wide number), if it can see one.
-    pub fn global_for(&self, nr: Pid) -> Option<Pid> {
-        pid_ns::global_in(nr, &self.pid_ns())
-    }
-
-    /// Returns its network namespace (what every new socket asks).
-    pub fn net_namespace(&self) -> Arc<crate::net::namespace::NetNamespace> {
-        self.namespaces.lock().net.clone()
-    }
-
-    /// Returns its mount namespace (what every path resolution asks, so without copying
-    /// the others).
-    pub fn mount_namespace(&self) -> Arc<crate::fs::mount_ns::MountNamespace> {
-        self.namespaces.lock().mnt.clone()
-    }
-
-    /// Moves it into `namespaces` (unshare, setns, a clone's new namespaces).
-    pub fn set_namespaces(&self, namespaces: namespaces::Namespaces) {
-        let own = pid_ns::nr_in(self.pid, &namespaces.pid).unwrap_or(self.pid);
-        self.own_nr.store(own, Ordering::Relaxed);
-        *self.namespaces.lock() = namespaces;
-    }
-
     /// Returns the limits of `resource` (below [`limits::COUNT`]; RLIMIT_NOFILE's from the
     /// descriptor table).
     pub fn limit(&self, resource: usize) -> limits::Limit {
