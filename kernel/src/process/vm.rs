@@ -392,18 +392,31 @@ impl Vm {
         self.shared_files.lock().push(map);
     }
 
-    /// The file a private mapping maps at `addr`, and the file offset there.
-    pub fn private_file_at(&self, addr: u64) -> Option<(Arc<crate::fs::Node>, u64)> {
+    /// The file a private (or a shared) mapping maps at `addr`, and the file offset there.
+    pub fn file_at(&self, addr: u64, private: bool) -> Option<(Arc<crate::fs::Node>, u64)> {
         let maps = self.shared_files.lock();
-        let m = maps.iter().rev().find(|m| m.private && m.start <= addr && addr < m.end)?;
+        let m =
+            maps.iter().rev().find(|m| m.private == private && m.start <= addr && addr < m.end)?;
         Some((m.node.clone(), m.offset + (addr - m.start)))
     }
 
-    /// The file a shared mapping maps at `addr`, and the file offset there.
-    pub fn shared_file_at(&self, addr: u64) -> Option<(Arc<crate::fs::Node>, u64)> {
+    /// The private (or shared) file mappings over `start..end`, oldest first (a later one
+    /// over the same pages is the one in force): each one's part of the range, its file,
+    /// and the file offset where that part begins.
+    pub fn files_in(
+        &self,
+        start: u64,
+        end: u64,
+        private: bool,
+    ) -> alloc::vec::Vec<(u64, u64, Arc<crate::fs::Node>, u64)> {
         let maps = self.shared_files.lock();
-        let m = maps.iter().rev().find(|m| !m.private && m.start <= addr && addr < m.end)?;
-        Some((m.node.clone(), m.offset + (addr - m.start)))
+        maps.iter()
+            .filter(|m| m.private == private && m.start < end && start < m.end)
+            .map(|m| {
+                let (from, to) = (m.start.max(start), m.end.min(end));
+                (from, to, m.node.clone(), m.offset + (from - m.start))
+            })
+            .collect()
     }
 
     /// Records that `start..end` maps System V segment `attachment`, whose file is `node`.

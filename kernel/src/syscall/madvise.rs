@@ -80,10 +80,14 @@ fn advise(ctx: &SyscallCtx, piece: &Area, advice: u64) -> SysResult<()> {
             if !piece.shared {
                 let _ = vm.space().unmap_range(start, end);
                 if piece.file {
-                    for page in (start..end).step_by(PAGE_SIZE) {
-                        let Some((node, at)) = vm.private_file_at(page) else { continue };
-                        if at < node.size() {
-                            vm.map_page(page, node.page(at / PAGE)?, piece.prot - Prot::WRITE)?;
+                    for (from, to, node, offset) in vm.files_in(start, end, true) {
+                        let size = node.size();
+                        for page in (from..to).step_by(PAGE_SIZE) {
+                            let at = offset + (page - from);
+                            if at < size {
+                                let frame = node.page(at / PAGE)?;
+                                vm.map_page(page, frame, piece.prot - Prot::WRITE)?;
+                            }
                         }
                     }
                 }
@@ -101,7 +105,7 @@ fn advise(ctx: &SyscallCtx, piece: &Area, advice: u64) -> SysResult<()> {
             if !piece.shared || !piece.prot.contains(Prot::WRITE) {
                 return Err(Errno::EACCES);
             }
-            let (node, offset) = vm.shared_file_at(start).ok_or(Errno::EINVAL)?;
+            let (node, offset) = vm.file_at(start, false).ok_or(Errno::EINVAL)?;
             node.punch_hole(offset, end - start)?;
         }
         MADV_DONTFORK | MADV_DOFORK => {

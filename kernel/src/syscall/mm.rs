@@ -416,7 +416,7 @@ pub fn sys_remap_file_pages(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64>
     let offset = pgoff.checked_mul(PAGE).ok_or(Errno::EINVAL)?;
     let vm = ctx.process.vm();
     let area = vm.areas().find(start).filter(|a| a.shared && end <= a.end).ok_or(Errno::EINVAL)?;
-    let (node, _) = vm.shared_file_at(start).ok_or(Errno::EINVAL)?;
+    let (node, _) = vm.file_at(start, false).ok_or(Errno::EINVAL)?;
     vm.unmap_range(start, end);
     install(&vm, Area { start, end, ..area }, Some(&node), offset, true)?;
     Ok(0)
