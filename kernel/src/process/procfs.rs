@@ -394,7 +394,7 @@ fn status(p: &Process, ns: &PidNamespace) -> String {
     format!(
         "Name:\t{}\nUmask:\t{:04o}\nState:\t{st} ({name})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\n\
          PPid:\t{}\nTracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\n\
-         Groups:\t{groups}\nNStgid:\t{ns_pids}\nNSpid:\t{ns_pids}\nNSpgid:\t{}\nNSsid:\t{}\nVmSize:\t{:>8} kB\nVmLck:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\n\
+         Groups:\t{groups}\nNStgid:\t{ns_pids}\nNSpid:\t{ns_pids}\nNSpgid:\t{ns_pgid}\nNSsid:\t{ns_sid}\nVmSize:\t{:>8} kB\nVmLck:\t{:>8} kB\nVmRSS:\t{:>8} kB\nThreads:\t{}\nSigPnd:\t{:016x}\n\
          ShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n\
          CapInh:\t0000000000000000\nCapPrm:\t{caps:016x}\nCapEff:\t{caps:016x}\n\
          CapBnd:\t{all_caps:016x}\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{}\nSeccomp:\t{}\n\
@@ -421,9 +421,9 @@ fn status(p: &Process, ns: &PidNamespace) -> String {
         u8::from(p.attrs().no_new_privs),
         seccomp.mode.number(),
         seccomp.filter_count(),
-        chain(p.pgid()),
-        chain(p.sid()),
         caps = if creds.euid == 0 { all_caps } else { 0 },
+        ns_pgid = chain(p.pgid()),
+        ns_sid = chain(p.sid()),
         pid = nr(p.pid()),
         ns_pids = chain(p.pid()),
     )
