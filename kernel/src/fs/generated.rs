@@ -21,6 +21,16 @@ pub trait Generated: Send + Sync {
     fn try_read(&self) -> SysResult<Vec<u8>> {
         Ok(self.read())
     }
+    /// Reads the file at `offset` into `buf` ([`Node::read_at`] calls this; the default
+    /// slices [`Generated::try_read`]'s text, files whose offsets are no text positions, such
+    /// as /proc/PID/mem's addresses, answer themselves).
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
+        let data = self.try_read()?;
+        let start = (offset.min(data.len() as u64)) as usize;
+        let n = buf.len().min(data.len() - start);
+        buf[..n].copy_from_slice(&data[start..start + n]);
+        Ok(n)
+    }
     /// Takes a write of `buf` at `offset` (the default refuses: EACCES).
     fn write(&self, _offset: u64, _buf: &[u8]) -> SysResult<usize> {
         Err(Errno::EACCES)

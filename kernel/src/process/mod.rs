@@ -19,6 +19,7 @@ pub mod oom;
 pub mod pid_ns;
 pub mod pidfd;
 pub mod posix_timer;
+mod proc_mem;
 pub mod procfs;
 pub mod ptrace;
 pub mod registry;

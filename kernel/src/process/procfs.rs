@@ -2,7 +2,8 @@
 //!
 //! Global files: meminfo, cpuinfo, uptime, loadavg, mounts, stat, version, filesystems,
 //! sysvipc/{msg,sem,shm}, sys/ (the tunables, `crate::sysctl`);
-//! `self`; and per process: stat, status, cmdline, comm, exe, cwd, maps, limits, fd/, ns/.
+//! `self`; and per process: stat, status, cmdline, comm, exe, cwd, maps, mem, limits, fd/,
+//! ns/, task/TID/ (the same files again, per thread).
 //! Formats follow Linux 6.1's (fs/proc/array.c, meminfo.c) so ps, top and free parse them.
 
 use alloc::boxed::Box;
@@ -226,7 +227,7 @@ pub fn pid_of_dir(node: &Node) -> Option<i32> {
 /// /proc/PID for process `pid` (machine-wide number), as a procfs of namespace `ns` shows it.
 fn pid_dir(pid: i32, ns: &Arc<PidNamespace>) -> Option<Arc<Node>> {
     registry::get(pid)?;
-    let dir = PidDir { pid, ns: ns.clone() };
+    let dir = PidDir { pid, thread: false, ns: ns.clone() };
     Some(owned_by_process(
         pid,
         Node::new_generated(NodeKind::Dir, 0o555, PROC_INO_BASE + ((pid as u64) << 8), dir),
@@ -247,8 +248,11 @@ fn owned_by_process(pid: i32, node: Arc<Node>) -> Arc<Node> {
     node
 }
 
+/// /proc/PID, or with `thread` /proc/PID/task/TID: the same files, which describe the
+/// process (no "task" inside a thread's directory).
 struct PidDir {
     pid: i32,
+    thread: bool,
     /// The namespace of the procfs it is in, whose numbers it shows.
     ns: Arc<PidNamespace>,
 }
@@ -260,6 +264,8 @@ const PID_ENTRIES: &[&str] = &[
     "exe",
     "fd",
     "maps",
+    "mem",
+    "task",
     "stat",
     "status",
     "limits",
@@ -275,6 +281,9 @@ impl Generated for PidDir {
 
     fn lookup(&self, name: &str) -> Option<Arc<Node>> {
         let pid = self.pid;
+        if self.thread && name == "task" {
+            return None;
+        }
         let ino = PROC_INO_BASE
             + ((pid as u64) << 8)
             + 1
@@ -303,6 +312,7 @@ impl Generated for PidDir {
             "stat" => text(ino, with_ns(stat_line)),
             "status" => text(ino, with_ns(status)),
             "maps" => text(ino, with(maps)),
+            "mem" => Node::new_generated(NodeKind::File, 0o600, ino, super::proc_mem::ProcMem(pid)),
             "limits" => text(ino, with(Process::limits_text)),
             "mounts" => {
                 text(ino, with(|p| crate::fs::mount_show::mounts_text(&p.mount_namespace())))
@@ -312,9 +322,43 @@ impl Generated for PidDir {
             }
             "fd" => Node::new_generated(NodeKind::Dir, 0o500, ino, FdDir(pid)),
             "ns" => Node::new_generated(NodeKind::Dir, 0o511, ino, NsDir(pid)),
+            "task" => {
+                Node::new_generated(NodeKind::Dir, 0o555, ino, TaskDir { pid, ns: self.ns.clone() })
+            }
             _ => return None,
         })
         .map(|node| owned_by_process(pid, node))
+    }
+}
+
+/// /proc/PID/task: a directory per thread, named by its TID as the procfs's PID namespace
+/// numbers it (gdb opens /proc/PID/task/TID/mem).
+struct TaskDir {
+    pid: i32,
+    ns: Arc<PidNamespace>,
+}
+
+impl Generated for TaskDir {
+    fn entries(&self) -> Vec<(String, Arc<Node>)> {
+        registry::threads_of(self.pid)
+            .iter()
+            .filter_map(|t| {
+                let name = pid_ns::nr_in(t.tid(), &self.ns)?.to_string();
+                Some((name.clone(), self.lookup(&name)?))
+            })
+            .collect()
+    }
+
+    fn lookup(&self, name: &str) -> Option<Arc<Node>> {
+        let tid = pid_ns::global_in(name.parse().ok()?, &self.ns)?;
+        registry::threads_of(self.pid).iter().find(|t| t.tid() == tid)?;
+        let node = Node::new_generated(
+            NodeKind::Dir,
+            0o555,
+            PROC_INO_BASE + ((tid as u64) << 8),
+            PidDir { pid: self.pid, thread: true, ns: self.ns.clone() },
+        );
+        Some(owned_by_process(self.pid, node))
     }
 }
 

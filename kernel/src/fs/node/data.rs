@@ -24,13 +24,7 @@ impl Node {
                 })?;
                 Ok(n)
             }
-            Content::Generated(g) if self.kind == NodeKind::File => {
-                let data = g.try_read()?;
-                let start = (offset.min(data.len() as u64)) as usize;
-                let n = buf.len().min(data.len() - start);
-                buf[..n].copy_from_slice(&data[start..start + n]);
-                Ok(n)
-            }
+            Content::Generated(g) if self.kind == NodeKind::File => g.read_at(offset, buf),
             Content::Disk(d) if self.kind == NodeKind::File => {
                 let n = buf.len().min(d.size().saturating_sub(offset) as usize);
                 self.pages.read(offset, &mut buf[..n], |at, out| disk_read_exact(d, at, out))?;
