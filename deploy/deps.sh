@@ -23,6 +23,7 @@ redis-benchmark:redis-tools
 iperf3:iperf3
 inotifywait:inotify-tools
 /usr/bin/strace:strace
+/usr/bin/gdb:gdb
 /sbin/losetup:mount
 /usr/bin/unshare:util-linux
 /usr/bin/nsenter:util-linux

@@ -65,6 +65,80 @@ const DYNAMIC_PROGRAMS: &[&str] = &[
     "/usr/bin/stat",
 ];
 
+/// Debian's gdb and what it reads at start: its Python modules (/usr/share/gdb) and the part
+/// of Python's standard library that its embedded interpreter imports (`PYTHONVERBOSE=1 gdb
+/// -batch` lists them; gdb's host charset in the C locale is ASCII), with their compiled caches
+/// so that the guest does not compile them. os.py and lib-dynload (one small module in it) are
+/// the landmarks by which Python finds its library: without them it warns at start. gdb
+/// converts names to UTF-32 with iconv, which loads glibc's converter.
+const GDB_FILES: &[&str] = &[
+    "/usr/bin/gdb",
+    "/usr/share/gdb",
+    "/usr/lib/python3.11/lib-dynload/_typing.cpython-311-x86_64-linux-gnu.so",
+    "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules",
+    "/usr/lib/x86_64-linux-gnu/gconv/UTF-32.so",
+    "/usr/lib/python3.11/encodings/__init__.py",
+    "/usr/lib/python3.11/encodings/__pycache__/__init__.cpython-311.pyc",
+    "/usr/lib/python3.11/encodings/aliases.py",
+    "/usr/lib/python3.11/encodings/__pycache__/aliases.cpython-311.pyc",
+    "/usr/lib/python3.11/encodings/ascii.py",
+    "/usr/lib/python3.11/encodings/__pycache__/ascii.cpython-311.pyc",
+    "/usr/lib/python3.11/encodings/utf_8.py",
+    "/usr/lib/python3.11/encodings/__pycache__/utf_8.cpython-311.pyc",
+    "/usr/lib/python3.11/collections/__init__.py",
+    "/usr/lib/python3.11/collections/__pycache__/__init__.cpython-311.pyc",
+    "/usr/lib/python3.11/collections/abc.py",
+    "/usr/lib/python3.11/collections/__pycache__/abc.cpython-311.pyc",
+    "/usr/lib/python3.11/importlib/__init__.py",
+    "/usr/lib/python3.11/importlib/__pycache__/__init__.cpython-311.pyc",
+    "/usr/lib/python3.11/re/__init__.py",
+    "/usr/lib/python3.11/re/__pycache__/__init__.cpython-311.pyc",
+    "/usr/lib/python3.11/re/_casefix.py",
+    "/usr/lib/python3.11/re/__pycache__/_casefix.cpython-311.pyc",
+    "/usr/lib/python3.11/re/_compiler.py",
+    "/usr/lib/python3.11/re/__pycache__/_compiler.cpython-311.pyc",
+    "/usr/lib/python3.11/re/_constants.py",
+    "/usr/lib/python3.11/re/__pycache__/_constants.cpython-311.pyc",
+    "/usr/lib/python3.11/re/_parser.py",
+    "/usr/lib/python3.11/re/__pycache__/_parser.cpython-311.pyc",
+    "/usr/lib/python3.11/os.py",
+    "/usr/lib/python3.11/__pycache__/os.cpython-311.pyc",
+    "/usr/lib/python3.11/_weakrefset.py",
+    "/usr/lib/python3.11/__pycache__/_weakrefset.cpython-311.pyc",
+    "/usr/lib/python3.11/contextlib.py",
+    "/usr/lib/python3.11/__pycache__/contextlib.cpython-311.pyc",
+    "/usr/lib/python3.11/copy.py",
+    "/usr/lib/python3.11/__pycache__/copy.cpython-311.pyc",
+    "/usr/lib/python3.11/copyreg.py",
+    "/usr/lib/python3.11/__pycache__/copyreg.cpython-311.pyc",
+    "/usr/lib/python3.11/enum.py",
+    "/usr/lib/python3.11/__pycache__/enum.cpython-311.pyc",
+    "/usr/lib/python3.11/functools.py",
+    "/usr/lib/python3.11/__pycache__/functools.cpython-311.pyc",
+    "/usr/lib/python3.11/keyword.py",
+    "/usr/lib/python3.11/__pycache__/keyword.cpython-311.pyc",
+    "/usr/lib/python3.11/linecache.py",
+    "/usr/lib/python3.11/__pycache__/linecache.cpython-311.pyc",
+    "/usr/lib/python3.11/operator.py",
+    "/usr/lib/python3.11/__pycache__/operator.cpython-311.pyc",
+    "/usr/lib/python3.11/reprlib.py",
+    "/usr/lib/python3.11/__pycache__/reprlib.cpython-311.pyc",
+    "/usr/lib/python3.11/textwrap.py",
+    "/usr/lib/python3.11/__pycache__/textwrap.cpython-311.pyc",
+    "/usr/lib/python3.11/token.py",
+    "/usr/lib/python3.11/__pycache__/token.cpython-311.pyc",
+    "/usr/lib/python3.11/tokenize.py",
+    "/usr/lib/python3.11/__pycache__/tokenize.cpython-311.pyc",
+    "/usr/lib/python3.11/traceback.py",
+    "/usr/lib/python3.11/__pycache__/traceback.cpython-311.pyc",
+    "/usr/lib/python3.11/types.py",
+    "/usr/lib/python3.11/__pycache__/types.cpython-311.pyc",
+    "/usr/lib/python3.11/warnings.py",
+    "/usr/lib/python3.11/__pycache__/warnings.cpython-311.pyc",
+    "/usr/lib/python3.11/weakref.py",
+    "/usr/lib/python3.11/__pycache__/weakref.cpython-311.pyc",
+];
+
 /// Every probe `make test` runs, in order.
 pub const PROBES: &[Probe<'static>] = &[
     Probe {
@@ -121,6 +195,14 @@ pub const PROBES: &[Probe<'static>] = &[
         script: "tests/ref/ptrace.sh",
         c_sources: &["tests/ref/ptrace.c", "tests/ref/stracee.c"],
         host_programs: &["/usr/bin/strace"],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "Debian's gdb on a -g program (break on main, print a variable, next, a breakpoint \
+             in a callee, bt, finish, registers, a watchpoint) matches Linux 6.1",
+        script: "tests/ref/gdb.sh",
+        c_sources: &["tests/ref/gdbee.c"],
+        host_programs: GDB_FILES,
         disk: RefDisk::None,
     },
     Probe {

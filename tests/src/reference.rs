@@ -31,9 +31,12 @@ pub fn build_busybox_image(script: &Path, work: &Path, out: &Path) -> Result<(),
 /// (linux-libc-dev's `<linux/...>`) are searched after musl's own, so that a probe declares
 /// the kernel's structures and ioctl numbers with the kernel's header, not a copy of it.
 pub fn compile_static_c(source: &Path, out: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(source)
+        .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
     let status = Command::new("musl-gcc")
         .args(["-static", "-O2", "-pthread"])
         .args(["-idirafter", "/usr/include", "-idirafter", "/usr/include/x86_64-linux-gnu"])
+        .args(extra_compiler_flags(&text))
         .arg("-o")
         .arg(out)
         .arg(source)
@@ -43,6 +46,16 @@ pub fn compile_static_c(source: &Path, out: &Path) -> Result<(), String> {
         .success()
         .then_some(())
         .ok_or_else(|| format!("musl-gcc {} failed: {status}", source.display()))
+}
+
+/// The flags a source asks for on a line `// musl-gcc flags: ...` (tests/ref/gdbee.c wants
+/// `-g -O0` for a debugger), after the usual ones so that they win.
+fn extra_compiler_flags(source: &str) -> Vec<&str> {
+    source
+        .lines()
+        .filter_map(|line| line.strip_prefix("// musl-gcc flags:"))
+        .flat_map(str::split_whitespace)
+        .collect()
 }
 
 /// Builds an image like [`build_busybox_image`], with `extra` files copied to `/bin/NAME`.
@@ -58,9 +71,44 @@ pub fn shared_libraries(program: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(text.split_whitespace().filter(|w| w.starts_with('/')).map(PathBuf::from).collect())
 }
 
+/// Returns every file under the host directory `dir` (following symlinks), sorted.
+fn host_tree_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| format!("read {}: {e}", dir.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| format!("read {}: {e}", dir.display()))?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Copies the target of `from` (ld.so and libraries are symlinks on Debian) to `to` with its
+/// modification time, which Python compares with the one its compiled `__pycache__` files
+/// record (a newer source is compiled again, at every start in a read-only guest).
+fn copy_keeping_mtime(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::copy(from, to).map_err(|e| format!("copy {}: {e}", from.display()))?;
+    let modified = std::fs::metadata(from)
+        .and_then(|m| m.modified())
+        .map_err(|e| format!("stat {}: {e}", from.display()))?;
+    std::fs::File::options()
+        .write(true)
+        .open(to)
+        .and_then(|f| f.set_modified(modified))
+        .map_err(|e| format!("set the time of {}: {e}", to.display()))
+}
+
 /// Builds an image like [`build_image`], plus host programs (dynamically linked Debian
-/// binaries) at their own paths, with the libraries `ldd` says they need, and Linux kernel
-/// modules in `/lib/ref-modules` (for a script to `insmod` under Linux).
+/// binaries) at their own paths, with the libraries `ldd` says they need (a directory is copied
+/// whole: data files such as /usr/share/gdb), and Linux kernel modules in `/lib/ref-modules` (for a script to `insmod` under Linux).
 pub fn build_image_with_host_programs(
     script: &Path,
     extra: &[&Path],
@@ -96,7 +144,11 @@ pub fn build_image_with_host_programs(
     }
     for program in host_programs {
         let mut files = vec![program.to_path_buf()];
-        files.extend(shared_libraries(program)?);
+        if program.is_dir() {
+            files = host_tree_files(program)?;
+        } else {
+            files.extend(shared_libraries(program)?);
+        }
         for file in files {
             let dest = root.join(
                 file.strip_prefix("/")
@@ -106,8 +158,7 @@ pub fn build_image_with_host_programs(
                 std::fs::create_dir_all(dir)
                     .map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
             }
-            // Copy the target of symlinks (ld.so and libraries are links on Debian).
-            std::fs::copy(&file, &dest).map_err(|e| format!("copy {}: {e}", file.display()))?;
+            copy_keeping_mtime(&file, &dest)?;
         }
     }
     let init = format!(
