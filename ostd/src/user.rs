@@ -14,11 +14,16 @@ use x86_64::registers::model_specific::FsBase;
 use crate::mm::{PageFaultInfo, USER_END, VmSpace};
 use crate::trap::exception_name;
 
+mod debug_regs;
+pub use debug_regs::{DR6_RESERVED, DR6_SINGLE_STEP, DebugRegisters};
+
 /// The FS base last loaded on this (the only) CPU; u64::MAX forces the first write.
 static LAST_FS_BASE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(u64::MAX);
 
 const EXIT_SYSCALL: u64 = 1;
 const EXIT_TRAP: u64 = 2;
+/// The debug exception (#DB): single-step, hardware breakpoints, int1.
+const DEBUG_VECTOR: u64 = 1;
 
 /// RFLAGS bits user code may set: CF PF AF ZF SF TF DF OF AC ID (not IF, IOPL, NT, VM...).
 const USER_RFLAGS_MASK: u64 = 0x0025_0fd5;
@@ -125,6 +130,11 @@ pub struct UserContext {
     exit_kind: u64,
     /// The FS base (user TLS pointer), loaded on every entry to user mode.
     pub fs_base: u64,
+    /// The hardware breakpoints and watchpoints user code runs with.
+    pub debug: DebugRegisters,
+    /// What the last debug exception reported (DR6 in positive polarity: [`DR6_SINGLE_STEP`]
+    /// and bit i for breakpoint i that fired), set on every debug exception from user mode.
+    pub debug_status: u64,
 }
 
 // The layout is shared with trap/entry.S.
@@ -164,6 +174,8 @@ impl Default for UserContext {
             fault_addr: 0,
             exit_kind: 0,
             fs_base: 0,
+            debug: DebugRegisters { addr: [0; 4], control: 0 },
+            debug_status: 0,
         }
     }
 }
@@ -319,12 +331,20 @@ impl UserMode {
                 FsBase::write(x86_64::VirtAddr::new(ctx.fs_base));
             }
             let entered = crate::time::monotonic_ns();
+            // The user's breakpoints are on only between here and the return below.
+            let armed = debug_regs::arm(&ctx.debug);
             // rip, rsp and fs_base are user addresses and rflags is sanitised, so iretq cannot
             // fault in the kernel and user code runs with IF set at CPL 3. The kernel state
             // the entry clobbers is restored by `return_from_user` before we resume.
             // SAFETY: interrupts are off (the entry code requires it); `ctx` is a live,
             // exclusively borrowed UserContext whose layout matches entry.S (asserted above).
             unsafe { ostd_enter_user(ctx) };
+            if armed {
+                debug_regs::disarm();
+            }
+            if ctx.exit_kind == EXIT_TRAP && ctx.trap_vector == DEBUG_VECTOR {
+                ctx.debug_status = debug_regs::take_status(&ctx.debug, &mut ctx.rflags);
+            }
             // Back from user mode with interrupts still off. User code can change the FS
             // base behind the kernel's back: loading any selector into FS (even a null one,
             // on Intel and QEMU) reloads the base from the descriptor. Keep what the CPU has,

@@ -46,6 +46,19 @@ pub fn set_syscall_entries(entries: SyscallEntries) {
 
 /// si_code of a signal the kernel raised itself (a CPU exception without a finer code).
 const SI_KERNEL: i32 = 0x80;
+
+/// The si_code of a debug trap's SIGTRAP from what DR6 reported (Linux's get_si_code):
+/// TRAP_TRACE (2) for a single step, TRAP_HWBKPT (4) for a hardware breakpoint, else
+/// TRAP_BRKPT (1).
+fn debug_trap_code(status: u64) -> i32 {
+    if status & ostd::user::DR6_SINGLE_STEP != 0 {
+        2
+    } else if status & 0xf != 0 {
+        4
+    } else {
+        1
+    }
+}
 /// The end of the user address space as Linux 6.1 reports faults (TASK_SIZE_MAX: the last
 /// canonical page is kept unmapped).
 const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
@@ -249,8 +262,9 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
                 let (sig, code, at_rip) = match vector {
                     0 => (signal::SIGFPE, 1, true), // FPE_INTDIV
                     16 | 19 => (signal::SIGFPE, 0, true),
-                    // Single-step (user code has no debug registers): TRAP_TRACE.
-                    1 => (signal::SIGTRAP, 2, true),
+                    // A debug trap, as Linux's get_si_code reads DR6: single-step is
+                    // TRAP_TRACE, a hardware breakpoint TRAP_HWBKPT, else (int1) TRAP_BRKPT.
+                    1 => (signal::SIGTRAP, debug_trap_code(user.context().debug_status), true),
                     // int3 (do_int3_user): a plain force_sig, SI_KERNEL.
                     3 => (signal::SIGTRAP, SI_KERNEL, false),
                     6 => (signal::SIGILL, 2, true),   // ILL_ILLOPN

@@ -255,6 +255,10 @@ fn child_registers(ctx: &SyscallCtx, args: &CloneArgs) -> UserContext {
     if args.flags & CLONE_SETTLS != 0 {
         regs.fs_base = args.tls;
     }
+    // A tracer's hardware breakpoints belong to the thread it set them in (Linux's
+    // copy_thread clears ptrace_bps).
+    regs.debug = ostd::user::DebugRegisters::default();
+    regs.debug_status = 0;
     regs
 }
 

@@ -13,6 +13,7 @@
 //! traced here are single-threaded; Linux traces each thread).
 
 pub mod control;
+pub mod debug_regs;
 pub mod remote_mem;
 pub mod state;
 pub mod stop;

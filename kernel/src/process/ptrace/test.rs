@@ -1,4 +1,5 @@
-//! In-kernel tests of the register view a tracer gets (struct user, user_regs_struct).
+//! In-kernel tests of the register view a tracer gets (struct user, user_regs_struct, the
+//! debug registers).
 
 use ostd::user::UserContext;
 
@@ -38,7 +39,10 @@ ostd::ktest! {
         assert_eq!(poke_user(&mut ctx, &mut orig, CS, 0x33), Ok(()));
         assert_eq!(poke_user(&mut ctx, &mut orig, FS_BASE, 0xffff_8000_0000_0000), Err(Errno::EIO));
         assert_eq!(poke_user(&mut ctx, &mut orig, 736, 0), Err(Errno::EIO)); // u_tsize
-        assert_eq!(poke_user(&mut ctx, &mut orig, DEBUGREG0, 1), Err(Errno::EINVAL));
+        assert_eq!(
+            poke_user(&mut ctx, &mut orig, DEBUGREG0, 0xffff_ffff_8100_0000),
+            Err(Errno::EINVAL)
+        );
         assert_eq!(poke_user(&mut ctx, &mut orig, ORIG_RAX, u64::MAX), Ok(()));
         assert_eq!(orig, u64::MAX);
     }
@@ -68,5 +72,33 @@ ostd::ktest! {
         let mut orig = 0;
         assert_eq!(set_regs(&mut copy, &mut orig, &bytes), Ok(()));
         assert_eq!(regs_bytes(&copy, orig), bytes);
+    }
+
+    fn debug_registers_read_as_linux_shows_them_and_dr4_dr5_take_no_writes() {
+        let mut ctx = UserContext::default();
+        let mut orig = 0;
+        assert_eq!(peek_user(&ctx, 0, DEBUGREG0 + 6 * 8), Ok(0xffff_0ff0));
+        assert_eq!(poke_user(&mut ctx, &mut orig, DEBUGREG0 + 4 * 8, 0), Err(Errno::EIO));
+        assert_eq!(poke_user(&mut ctx, &mut orig, DEBUGREG0 + 5 * 8, 0), Err(Errno::EIO));
+        assert_eq!(poke_user(&mut ctx, &mut orig, DEBUGREG0 + 6 * 8, 0), Ok(()));
+        assert_eq!(peek_user(&ctx, 0, DEBUGREG0 + 6 * 8), Ok(0));
+    }
+
+    fn dr7_is_all_or_nothing_and_refuses_misaligned_io_and_long_execute_breakpoints() {
+        let mut ctx = UserContext::default();
+        let mut orig = 0;
+        let dr7 = DEBUGREG0 + 7 * 8;
+        assert_eq!(poke_user(&mut ctx, &mut orig, DEBUGREG0, 0x1001), Ok(()));
+        // Slot 0, write, 4 bytes at an odd address.
+        assert_eq!(poke_user(&mut ctx, &mut orig, dr7, 0xd_0001), Err(Errno::EINVAL));
+        assert_eq!(peek_user(&ctx, 0, dr7), Ok(0));
+        assert_eq!(poke_user(&mut ctx, &mut orig, dr7, 0x2_0001), Err(Errno::EINVAL)); // I/O
+        assert_eq!(poke_user(&mut ctx, &mut orig, dr7, 0xc_0001), Err(Errno::EINVAL));
+        assert_eq!(poke_user(&mut ctx, &mut orig, DEBUGREG0, 0x1000), Ok(()));
+        assert_eq!(poke_user(&mut ctx, &mut orig, dr7, 0xd_0001), Ok(()));
+        assert_eq!(ctx.debug.control, 0xd_0001);
+        // Enabled, the slot's address must stay aligned to its length.
+        assert_eq!(poke_user(&mut ctx, &mut orig, DEBUGREG0, 0x1002), Err(Errno::EINVAL));
+        assert_eq!(ctx.debug.addr[0], 0x1000);
     }
 }

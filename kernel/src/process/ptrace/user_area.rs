@@ -4,6 +4,7 @@
 
 use ostd::user::UserContext;
 
+use super::debug_regs;
 use crate::error::{Errno, SysResult};
 
 /// sizeof(struct user_regs_struct): 27 registers.
@@ -137,7 +138,8 @@ pub fn set_regs(ctx: &mut UserContext, orig_rax: &mut u64, bytes: &[u8]) -> SysR
     Ok(())
 }
 
-/// PEEKUSER: the word at `offset` in `struct user` (the registers; zeros elsewhere).
+/// PEEKUSER: the word at `offset` in `struct user` (the registers, the debug registers;
+/// zeros elsewhere).
 ///
 /// # Errors
 /// EIO if `offset` is unaligned or past the structure.
@@ -148,16 +150,17 @@ pub fn peek_user(ctx: &UserContext, orig_rax: u64, offset: u64) -> SysResult<u64
     if offset < REGS_SIZE as u64 {
         return Ok(get(ctx, orig_rax, (offset / 8) as usize));
     }
-    // The debug registers read as zero: no watchpoint is ever set.
+    if (DEBUGREG_OFFSET..DEBUGREG_OFFSET + 64).contains(&offset) {
+        return Ok(debug_regs::get(ctx, ((offset - DEBUGREG_OFFSET) / 8) as usize));
+    }
     Ok(0)
 }
 
-/// POKEUSER: sets the word at `offset` in `struct user` (a register, or a debug register,
-/// which only takes zero here).
+/// POKEUSER: sets the word at `offset` in `struct user` (a register or a debug register).
 ///
 /// # Errors
 /// EIO if `offset` is unaligned, past the structure or outside both areas, or the value is
-/// refused.
+/// refused; EINVAL for a breakpoint Linux would not register (see [`debug_regs::set`]).
 pub fn poke_user(
     ctx: &mut UserContext,
     orig_rax: &mut u64,
@@ -171,8 +174,7 @@ pub fn poke_user(
         return set(ctx, orig_rax, (offset / 8) as usize, value);
     }
     if (DEBUGREG_OFFSET..DEBUGREG_OFFSET + 64).contains(&offset) {
-        // Hardware watchpoints are not offered: only clearing one is accepted.
-        return if value == 0 { Ok(()) } else { Err(Errno::EINVAL) };
+        return debug_regs::set(ctx, ((offset - DEBUGREG_OFFSET) / 8) as usize, value);
     }
     Err(Errno::EIO)
 }
