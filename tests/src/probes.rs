@@ -198,10 +198,12 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
-        what: "Debian's gdb on a -g program (break on main, print a variable, next, a breakpoint \
-             in a callee, bt, finish, registers, a watchpoint) matches Linux 6.1",
+        what: "Debian's gdb on a -g program (break on main, print a variable, next, a hardware \
+             breakpoint in a callee, bt, finish, registers, hardware write and read watchpoints, \
+             a software one) and what it relies on (debug registers through POKEUSER, DR6, \
+             TRAP_HWBKPT, /proc/PID/mem, /proc/PID/task) matches Linux 6.1",
         script: "tests/ref/gdb.sh",
-        c_sources: &["tests/ref/gdbee.c"],
+        c_sources: &["tests/ref/gdbee.c", "tests/ref/debugregs.c"],
         host_programs: GDB_FILES,
         disk: RefDisk::None,
     },
