@@ -1,9 +1,12 @@
 # Debian's gdb on a small program (tests/ref/gdbee.c, built with -g -O0): break on main, print
 # a local and step over a line, a hardware breakpoint in a callee, a backtrace, finish with
 # the value returned, a register, the breakpoint table, a hardware watchpoint on a global
-# (debug registers: DR0-DR3 and DR7 through PTRACE_POKEUSER, DR6 read back), a read
-# watchpoint, a software watchpoint (gdb single-steps), then the program runs to its end. gdb
-# reads and writes the program through /proc/PID/task/TID/mem. The PID differs: named.
+# (debug registers: DR0-DR3 and DR7 through PTRACE_POKEUSER, DR6 read back), a software
+# watchpoint (gdb single-steps), a read watchpoint, $_siginfo, disassembly, info proc, a
+# call of the program's function from gdb, a syscall catchpoint, then the program runs to its
+# end; and gdb following a shell's child through fork and exec. gdb reads and writes the
+# program through /proc/PID/task/TID/mem. PIDs differ between kernels: named. First the
+# ptrace and procfs calls gdb relies on, one by one (tests/ref/debugregs.c).
 /bin/debugregs
 echo "exit $?"
 cd /tmp
@@ -13,7 +16,16 @@ gdb -batch -nx -ex 'break main' -ex run -ex 'print x' -ex next -ex 'print x' \
     -ex 'info breakpoints' -ex 'watch counter' -ex continue -ex 'delete 3' \
     -ex 'set can-use-hw-watchpoints 0' -ex 'watch counter' -ex continue \
     -ex 'set can-use-hw-watchpoints 1' -ex 'delete 4' -ex 'rwatch counter' -ex continue \
-    -ex 'print counter' -ex delete -ex continue /bin/gdbee > /tmp/gdb.out 2>&1
+    -ex 'print counter' -ex 'print $_siginfo.si_code' -ex 'x/2i $pc' -ex 'info proc' \
+    -ex delete -ex 'print square(3)' -ex 'catch syscall writev' -ex continue -ex continue \
+    -ex delete -ex continue /bin/gdbee > /tmp/gdb.out 2>&1
+echo "gdb exit $?"
+sed -E -e 's/process [0-9]+/process PID/g' /tmp/gdb.out
+# A shell that starts a child: gdb hears of the fork (PTRACE_O_TRACEFORK/VFORK) and follows
+# the child, which execs.
+gdb -batch -nx -ex 'catch fork' -ex 'catch vfork' -ex 'catch exec' -ex 'set follow-fork-mode child' \
+    -ex run -ex continue -ex 'info inferiors' -ex continue \
+    --args /bin/busybox sh -c '/bin/gdbee > /dev/null; echo shell done' > /tmp/gdb.out 2>&1
 echo "gdb exit $?"
 sed -E -e 's/process [0-9]+/process PID/g' /tmp/gdb.out
 echo '==== SCRIPT END ===='

@@ -200,8 +200,9 @@ pub const PROBES: &[Probe<'static>] = &[
     Probe {
         what: "Debian's gdb on a -g program (break on main, print a variable, next, a hardware \
              breakpoint in a callee, bt, finish, registers, hardware write and read watchpoints, \
-             a software one) and what it relies on (debug registers through POKEUSER, DR6, \
-             TRAP_HWBKPT, /proc/PID/mem, /proc/PID/task) matches Linux 6.1",
+             a software one, $_siginfo, x/i, info proc, an inferior call, catch syscall; \
+             following a fork and an exec) and what it relies on (debug registers through \
+             POKEUSER, DR6, TRAP_HWBKPT, /proc/PID/mem, /proc/PID/task) matches Linux 6.1",
         script: "tests/ref/gdb.sh",
         c_sources: &["tests/ref/gdbee.c", "tests/ref/debugregs.c"],
         host_programs: GDB_FILES,
