@@ -288,6 +288,8 @@ fn build_stack(
     words.push(at(execfn_off));
     words.push(AT_NULL);
     words.push(0);
+    let auxv_start = 3 + argv.len() + envp.len();
+    vm.set_saved_auxv(words[auxv_start..].iter().flat_map(|w| w.to_le_bytes()).collect());
     let sp = (strings_start - 8 * words.len() as u64) & !15;
     let total = STACK_TOP - sp;
     if total > STACK_SIZE / 4 {

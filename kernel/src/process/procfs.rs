@@ -2,8 +2,8 @@
 //!
 //! Global files: meminfo, cpuinfo, uptime, loadavg, mounts, stat, version, filesystems,
 //! sysvipc/{msg,sem,shm}, sys/ (the tunables, `crate::sysctl`);
-//! `self`; and per process: stat, status, cmdline, comm, exe, cwd, maps, mem, limits, fd/,
-//! ns/, task/TID/ (the same files again, per thread).
+//! `self`; and per process: auxv, stat, status, cmdline, comm, exe, cwd, maps, mem, limits,
+//! fd/, ns/, task/TID/ (the same files again, per thread).
 //! Formats follow Linux 6.1's (fs/proc/array.c, meminfo.c) so ps, top and free parse them.
 
 use alloc::boxed::Box;
@@ -258,6 +258,7 @@ struct PidDir {
 }
 
 const PID_ENTRIES: &[&str] = &[
+    "auxv",
     "cmdline",
     "comm",
     "cwd",
@@ -313,6 +314,8 @@ impl Generated for PidDir {
             "status" => text(ino, with_ns(status)),
             "maps" => text(ino, with(maps)),
             "mem" => Node::new_generated(NodeKind::File, 0o600, ino, super::proc_mem::ProcMem(pid)),
+            // Mode 0400 as on Linux, which also asks for ptrace read access.
+            "auxv" => Node::new_generated(NodeKind::File, 0o400, ino, Auxv(pid)),
             "limits" => text(ino, with(Process::limits_text)),
             "mounts" => {
                 text(ino, with(|p| crate::fs::mount_show::mounts_text(&p.mount_namespace())))
@@ -328,6 +331,16 @@ impl Generated for PidDir {
             _ => return None,
         })
         .map(|node| owned_by_process(pid, node))
+    }
+}
+
+/// /proc/PID/auxv: the auxiliary vector exec gave the process (gdb reads AT_ENTRY and AT_PHDR
+/// there to find where a position-independent program was loaded).
+struct Auxv(i32);
+
+impl Generated for Auxv {
+    fn read(&self) -> Vec<u8> {
+        registry::get(self.0).map_or_else(Vec::new, |p| p.vm().saved_auxv())
     }
 }
 

@@ -281,6 +281,9 @@ pub struct Vm {
     /// Ranges of private file mappings that lie past the end of their file: touching them
     /// is SIGBUS (the fault handler refuses them, [`Vm::is_beyond_eof`] tells why).
     beyond_eof: Arc<SpinLock<Vec<(u64, u64)>>>,
+    /// The auxiliary vector exec gave the program (Linux's mm->saved_auxv), as the bytes
+    /// /proc/PID/auxv shows: (type, value) pairs ending with AT_NULL.
+    saved_auxv: SpinLock<Vec<u8>>,
 }
 
 /// One MAP_SHARED mapping of a file.
@@ -341,7 +344,24 @@ impl Vm {
                 })
             },
         ));
-        Ok(Arc::new(Self { space: Arc::new(space), areas, shared_files, starved, beyond_eof }))
+        Ok(Arc::new(Self {
+            space: Arc::new(space),
+            areas,
+            shared_files,
+            starved,
+            beyond_eof,
+            saved_auxv: SpinLock::new(Vec::new()),
+        }))
+    }
+
+    /// Records the auxiliary vector exec wrote on the stack.
+    pub fn set_saved_auxv(&self, auxv: Vec<u8>) {
+        *self.saved_auxv.lock() = auxv;
+    }
+
+    /// Returns the auxiliary vector exec gave the program (empty before any exec).
+    pub fn saved_auxv(&self) -> Vec<u8> {
+        self.saved_auxv.lock().clone()
     }
 
     /// Returns whether a fault failed for want of memory since the last call, and forgets it.
@@ -528,6 +548,7 @@ impl Vm {
         let beyond_eof = self.beyond_eof.lock().clone();
         let shared_files = self.shared_files.lock().clone();
         let vm = Self::with(self.space.fork_cow()?, areas, beyond_eof, shared_files)?;
+        vm.set_saved_auxv(self.saved_auxv());
         // madvise's fork advice: DONTFORK areas are not the child's; WIPEONFORK ones come to
         // it empty (private anonymous memory: its pages fault in zeroed).
         let advised: Vec<Area> =
