@@ -4,7 +4,7 @@
  * instruction breakpoint firing (SIGTRAP with TRAP_HWBKPT, DR6 saying which, the instruction
  * breakpoint not firing again on resume), DR6 after a single step, int1's TRAP_BRKPT; and
  * /proc/PID/mem (reads, writes into data and text, EIO at an unmapped address, a read cut
- * at the end of a mapping) and /proc/PID/task. Prints only what is the same on both kernels (no addresses).
+ * at the end of a mapping), /proc/PID/task and /proc/PID/auxv. Prints only what is the same on both kernels (no addresses).
  * Build: musl-gcc -static -O2 -o debugregs debugregs.c */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -212,6 +213,23 @@ static void proc_mem(pid_t pid) {
     r = pread(fd, &word, sizeof word, (off_t)(uintptr_t)&watched);
     printf("pread /proc/PID/task/TID/mem: %ld, %u\n", r, word);
     close(fd);
+    /* The child runs this same program: its entry point and program headers are ours. */
+    snprintf(path, sizeof path, "/proc/%d/auxv", pid);
+    fd = open(path, O_RDONLY);
+    unsigned long auxv[128];
+    memset(auxv, 0, sizeof auxv);
+    r = read(fd, auxv, sizeof auxv);
+    close(fd);
+    int entry = 0, phdr = 0, pagesz = 0, ends = 0;
+    for (long i = 0; i + 1 < r / 8; i += 2) {
+        if (auxv[i] == AT_ENTRY) entry = auxv[i + 1] == getauxval(AT_ENTRY);
+        if (auxv[i] == AT_PHDR) phdr = auxv[i + 1] == getauxval(AT_PHDR);
+        if (auxv[i] == AT_PAGESZ) pagesz = auxv[i + 1] == 4096;
+        if (auxv[i] == AT_NULL) ends = i + 2 == r / 8;
+    }
+    printf("/proc/PID/auxv: %s, AT_ENTRY %s, AT_PHDR %s, AT_PAGESZ %s, ends with AT_NULL %s\n",
+           r > 0 && r % 16 == 0 ? "pairs" : "odd size", entry ? "ours" : "other",
+           phdr ? "ours" : "other", pagesz ? "4096" : "other", ends ? "yes" : "no");
 }
 
 static volatile int trap_code = -1;

@@ -28,4 +28,11 @@ gdb -batch -nx -ex 'catch fork' -ex 'catch vfork' -ex 'catch exec' -ex 'set foll
     --args /bin/busybox sh -c '/bin/gdbee > /dev/null; echo shell done' > /tmp/gdb.out 2>&1
 echo "gdb exit $?"
 sed -E -e 's/process [0-9]+/process PID/g' /tmp/gdb.out
+# A position-independent, dynamically linked Debian program: gdb relocates it by AT_ENTRY
+# from /proc/PID/auxv, follows the dynamic loader's list of libraries and resolves a pending
+# breakpoint in libc. Where the libraries land may differ: addresses named.
+gdb -batch -nx -ex 'set breakpoint pending on' -ex 'break execvp' -ex run -ex 'bt 1' \
+    -ex 'info sharedlibrary' -ex continue --args /usr/bin/env -i /bin/true > /tmp/gdb.out 2>&1
+echo "gdb exit $?"
+sed -E -e 's/process [0-9]+/process PID/g' -e 's/0x[0-9a-f]+/ADDR/g' /tmp/gdb.out
 echo '==== SCRIPT END ===='

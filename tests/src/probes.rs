@@ -65,14 +65,17 @@ const DYNAMIC_PROGRAMS: &[&str] = &[
     "/usr/bin/stat",
 ];
 
-/// Debian's gdb and what it reads at start: its Python modules (/usr/share/gdb) and the part
-/// of Python's standard library that its embedded interpreter imports (`PYTHONVERBOSE=1 gdb
-/// -batch` lists them; gdb's host charset in the C locale is ASCII), with their compiled caches
-/// so that the guest does not compile them. os.py and lib-dynload (one small module in it) are
-/// the landmarks by which Python finds its library: without them it warns at start. gdb
-/// converts names to UTF-32 with iconv, which loads glibc's converter.
+/// Debian's gdb (and env, a small position-independent program for it to debug) and what gdb
+/// reads at start: its Python modules (/usr/share/gdb) and the part of Python's standard
+/// library that its embedded interpreter imports (`PYTHONVERBOSE=1 gdb -batch` lists them;
+/// __future__ is for libc's auto-loaded gdb script; gdb's host charset in the C locale is
+/// ASCII), with their compiled caches so that the guest does not compile them. os.py and
+/// lib-dynload (one small module in it) are the landmarks by which Python finds its library:
+/// without them it warns at start. gdb converts names to UTF-32 with iconv, which loads
+/// glibc's converter.
 const GDB_FILES: &[&str] = &[
     "/usr/bin/gdb",
+    "/usr/bin/env",
     "/usr/share/gdb",
     "/usr/lib/python3.11/lib-dynload/_typing.cpython-311-x86_64-linux-gnu.so",
     "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules",
@@ -101,6 +104,8 @@ const GDB_FILES: &[&str] = &[
     "/usr/lib/python3.11/re/__pycache__/_constants.cpython-311.pyc",
     "/usr/lib/python3.11/re/_parser.py",
     "/usr/lib/python3.11/re/__pycache__/_parser.cpython-311.pyc",
+    "/usr/lib/python3.11/__future__.py",
+    "/usr/lib/python3.11/__pycache__/__future__.cpython-311.pyc",
     "/usr/lib/python3.11/os.py",
     "/usr/lib/python3.11/__pycache__/os.cpython-311.pyc",
     "/usr/lib/python3.11/_weakrefset.py",
@@ -201,8 +206,9 @@ pub const PROBES: &[Probe<'static>] = &[
         what: "Debian's gdb on a -g program (break on main, print a variable, next, a hardware \
              breakpoint in a callee, bt, finish, registers, hardware write and read watchpoints, \
              a software one, $_siginfo, x/i, info proc, an inferior call, catch syscall; \
-             following a fork and an exec) and what it relies on (debug registers through \
-             POKEUSER, DR6, TRAP_HWBKPT, /proc/PID/mem, /proc/PID/task) matches Linux 6.1",
+             following a fork and an exec; a pending breakpoint in a PIE Debian program's libc) \
+             and what it relies on (debug registers through POKEUSER, DR6, TRAP_HWBKPT, \
+             /proc/PID/mem, /proc/PID/task, /proc/PID/auxv) matches Linux 6.1",
         script: "tests/ref/gdb.sh",
         c_sources: &["tests/ref/gdbee.c", "tests/ref/debugregs.c"],
         host_programs: GDB_FILES,
