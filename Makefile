@@ -88,13 +88,14 @@ host-test:
 	cargo test --workspace --exclude kernel --exclude ostd
 
 # What make test's clippy check runs: the host crates, then tee, ext2, tee-abi and guest-image alone as no_std
-# libraries.
+# libraries, then OSTD and the kernel.
 clippy:
 	cargo clippy --workspace --exclude kernel --exclude ostd --all-targets -- -D warnings
 	cargo clippy -p tee --lib -- -D warnings
 	cargo clippy -p ext2 --lib -- -D warnings
 	cargo clippy -p tee-abi --lib -- -D warnings
 	cargo clippy -p guest-image --lib -- -D warnings
+	cargo clippy -p ostd -p kernel -- -D warnings
 
 test: deps kernel initramfs
 	@cargo run -q -p tests --bin test-all -- --elf $(KERNEL_ELF) --bzimage $(KERNEL_BZIMAGE) --initramfs $(INITRAMFS)

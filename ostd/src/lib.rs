@@ -8,7 +8,7 @@
 //! 1. `boot`     — the entry paths (PVH, EFI handover) hand over a [`boot::BootInfo`].
 //! 2. `console`  — COM1, wired to `log`, usable from the first line of Rust.
 //! 3. `cpu`      — GDT, TSS, per-CPU area, feature detection, protection switches (WP, NX,
-//!               SMEP, SMAP, UMIP); `trap` — the IDT and trampolines.
+//!    SMEP, SMAP, UMIP); `trap` — the IDT and trampolines.
 //! 4. `mm`       — frame allocator, heap, the kernel page table with its direct map.
 //! 5. `time`     — PIC masked, IOAPIC, local APIC timer, TSC clock.
 //! 6. `task`     — the scheduler; then the kernel's `main` runs as the first task.

@@ -124,7 +124,7 @@ crate::ktest! {
             match user.execute() {
                 ReturnReason::Syscall if user.context().syscall_number() == 1000 => {
                     // Kernel code that uses SSE registers heavily, between entry and exit.
-                    let text = alloc::format!("{:.6} {:.3}", 3.14159265f64 * 2.5, 1.0f64 / 3.0);
+                    let text = alloc::format!("{:.6} {:.3}", core::f64::consts::PI * 2.5, 1.0f64 / 3.0);
                     assert_eq!(text, "7.853982 0.333");
                     user.context_mut().set_syscall_return(0);
                 }

@@ -38,15 +38,18 @@ pub fn formatting() -> Result<String, String> {
 /// The host crates pass clippy's default lints and the workspace's own (`[workspace.lints]` in
 /// Cargo.toml) with no warning: every target of the default members, then tee, ext2,
 /// tee-abi and guest-image on their own, which checks them as the no_std libraries they are (in the workspace
-/// run other crates turn on their `std` features). The same runs as `make clippy`.
+/// run other crates turn on their `std` features), then OSTD and the kernel (clippy's default
+/// set: they are not in `[workspace.lints]`). The same runs as `make clippy`.
 pub fn clippy() -> Result<String, String> {
     let host = ["--workspace", "--exclude", "kernel", "--exclude", "ostd", "--all-targets"];
-    let runs: [&[&str]; 5] = [
+    let runs: [&[&str]; 6] = [
         &host,
         &["-p", "tee", "--lib"],
         &["-p", "ext2", "--lib"],
         &["-p", "tee-abi", "--lib"],
         &["-p", "guest-image", "--lib"],
+        // The kernel and OSTD: clippy's default set, with the same -D warnings.
+        &["-p", "ostd", "-p", "kernel"],
     ];
     for run in runs {
         let out = Command::new("cargo")

@@ -12,6 +12,10 @@ use ostd::tee::{Platform, TeeError};
 
 /// Evidence, as bytes (what a verifier is sent) and as what they say.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "made once per attestation request and moved once: boxing buys nothing"
+)]
 pub enum Evidence {
     /// A TDX quote (version 4 or 5).
     Tdx {

@@ -156,7 +156,7 @@ impl BlockCache {
     /// As [`BlockCache::read`].
     pub fn read_uncached(&self, offset: u64, buf: &mut [u8]) -> SysResult<()> {
         let sector = SECTOR_SIZE as u64;
-        if offset % sector != 0 || buf.len() as u64 % sector != 0 {
+        if !offset.is_multiple_of(sector) || !(buf.len() as u64).is_multiple_of(sector) {
             return self.read(offset, buf);
         }
         if offset.checked_add(buf.len() as u64).is_none_or(|end| end > self.bytes) {

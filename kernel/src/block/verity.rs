@@ -34,13 +34,16 @@ pub const CACHED_HASH_BLOCKS: usize = 1024;
 /// disk does not fill the log or memory).
 const REPORTED_MAX: usize = 64;
 
+/// A checked hash block's bytes, shared with the readers that use it.
+type HashBlock = Arc<Vec<u8>>;
+
 /// A disk whose reads are checked against a hash tree.
 pub struct VerityDisk {
     inner: Arc<dyn BlockDevice>,
     params: VerityParams,
     geometry: Geometry,
     /// Hash blocks already checked, by (level, index).
-    verified: SpinLock<BTreeMap<(usize, u64), Arc<Vec<u8>>>>,
+    verified: SpinLock<BTreeMap<(usize, u64), HashBlock>>,
     /// Blocks reported bad (each is logged once, up to [`REPORTED_MAX`]).
     reported: SpinLock<BTreeMap<u64, ()>>,
 }

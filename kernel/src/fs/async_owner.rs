@@ -53,8 +53,10 @@ impl Default for AsyncOwner {
     }
 }
 
-static OWNERS: SpinLock<BTreeMap<usize, (Weak<dyn FileLike>, AsyncOwner)>> =
-    SpinLock::new(BTreeMap::new());
+/// An open file description, weakly, with its owner.
+type Owned = (Weak<dyn FileLike>, AsyncOwner);
+
+static OWNERS: SpinLock<BTreeMap<usize, Owned>> = SpinLock::new(BTreeMap::new());
 
 fn key(file: &Arc<dyn FileLike>) -> usize {
     Arc::as_ptr(file) as *const u8 as usize

@@ -95,10 +95,10 @@ pub fn populate_dir(dev: &Arc<Node>) -> SysResult<()> {
 /// Adds the node of a disk that appeared after boot (a loop device) to /dev, as devtmpfs
 /// shows it: brw------- root:root.
 pub fn add_disk_node(name: &str, rdev: u32) {
-    if let Ok(dev) = super::root().lookup("dev") {
-        if !dev.contains(name) {
-            let _ = dev.create(name, NodeKind::BlockDev(rdev), 0o600, "");
-        }
+    if let Ok(dev) = super::root().lookup("dev")
+        && !dev.contains(name)
+    {
+        let _ = dev.create(name, NodeKind::BlockDev(rdev), 0o600, "");
     }
 }
 

@@ -98,7 +98,7 @@ pub struct Stat {
 
 impl Stat {
     /// Returns the 144-byte Linux layout.
-    pub fn to_bytes(&self) -> [u8; 144] {
+    pub fn to_bytes(self) -> [u8; 144] {
         let mut b = [0u8; 144];
         let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
         put(0, &self.dev.to_le_bytes());
@@ -351,7 +351,7 @@ impl NodeFile {
         if !self.is_direct() {
             return Ok(false);
         }
-        if len > 0 && (offset | len as u64) % DIRECT_ALIGN != 0 {
+        if len > 0 && !(offset | len as u64).is_multiple_of(DIRECT_ALIGN) {
             return Err(Errno::EINVAL);
         }
         Ok(true)

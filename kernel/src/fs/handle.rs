@@ -29,8 +29,10 @@ const FILEID_INO32_GEN: i32 = 1;
 
 /// Tmpfs nodes a handle was made of, by inode number (unique across the in-memory nodes),
 /// with the generation their handles carry and their filesystem ([`shmem_fs`]).
-static TMPFS_HANDLES: SpinLock<BTreeMap<u64, (Weak<Node>, u32, usize)>> =
-    SpinLock::new(BTreeMap::new());
+static TMPFS_HANDLES: SpinLock<BTreeMap<u64, HandledNode>> = SpinLock::new(BTreeMap::new());
+
+/// A node a handle was made of (weakly), its handles' generation, its filesystem.
+type HandledNode = (Weak<Node>, u32, usize);
 
 /// Which shmem-like filesystem an in-memory node is on, as an identity to compare: its
 /// tmpfs instance, the devtmpfs mount, or the in-memory root (0); `None` for a node of

@@ -454,7 +454,7 @@ pub fn proc_lines(out: &mut String, first: usize) -> usize {
     let table = LEASES.lock();
     let mut all: Vec<(&FileLeases, &Lease)> =
         table.values().flat_map(|f| f.leases.iter().map(move |l| (f, l))).collect();
-    all.sort_by(|a, b| b.1.taken.cmp(&a.1.taken));
+    all.sort_by_key(|b| core::cmp::Reverse(b.1.taken));
     let mut n = first;
     for (file, l) in all {
         let state = if l.breaking() { "BREAKING  " } else { "ACTIVE    " };

@@ -77,7 +77,10 @@ fn table() -> Arc<MountNamespace> {
 /// Filesystem types whose code lives outside fs/ (procfs is the process subsystem's view of
 /// itself), by name, with the function that makes a fresh root. Registered at boot, so fs
 /// does not import the subsystems above it.
-static REGISTERED: SpinLock<Vec<(&'static str, fn() -> Arc<Node>)>> = SpinLock::new(Vec::new());
+static REGISTERED: SpinLock<Vec<(&'static str, NewRoot)>> = SpinLock::new(Vec::new());
+
+/// What makes a fresh root of a registered filesystem.
+type NewRoot = fn() -> Arc<Node>;
 
 /// Makes `name` mountable: `mount -t name` gets the root `new_root` returns.
 pub fn register_filesystem(name: &'static str, new_root: fn() -> Arc<Node>) {
@@ -479,10 +482,10 @@ pub fn sync_all() -> SysResult<()> {
 fn mounted_disks() -> Vec<Arc<DiskMount>> {
     let mut disks: Vec<Arc<DiskMount>> = Vec::new();
     for m in super::mount_ns::all_mounts() {
-        if let Some(disk) = m.root.disk() {
-            if !disks.iter().any(|d| Arc::ptr_eq(d, disk.mount())) {
-                disks.push(disk.mount().clone());
-            }
+        if let Some(disk) = m.root.disk()
+            && !disks.iter().any(|d| Arc::ptr_eq(d, disk.mount()))
+        {
+            disks.push(disk.mount().clone());
         }
     }
     disks

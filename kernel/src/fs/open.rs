@@ -45,16 +45,16 @@ pub fn open_path(
 ) -> SysResult<Arc<dyn FileLike>> {
     let follow = !flags.contains(OpenFlags::NOFOLLOW);
     // /proc/[pid]/fd/N (and /dev/fd/N through it) opens the file itself, like Linux's magic links.
-    if follow {
-        if let Some(file) = path::resolve(start, path, false).ok().and_then(|n| n.magic_file()) {
-            if start.scope.contains(path::Scope::NO_SYMLINKS) {
-                return Err(Errno::ELOOP);
-            }
-            if let Some(refused) = start.scope.refuses_magic_link() {
-                return Err(refused);
-            }
-            return Ok(file);
+    if follow
+        && let Some(file) = path::resolve(start, path, false).ok().and_then(|n| n.magic_file())
+    {
+        if start.scope.contains(path::Scope::NO_SYMLINKS) {
+            return Err(Errno::ELOOP);
         }
+        if let Some(refused) = start.scope.refuses_magic_link() {
+            return Err(refused);
+        }
+        return Ok(file);
     }
     let node = if flags.contains(OpenFlags::CREAT) {
         let (dir, name) = path::resolve_parent(start, path)

@@ -115,10 +115,10 @@ impl PageCache {
         let mut pages = self.pages.lock();
         let gone: Vec<Frame> = pages.split_off(&keep).into_values().collect();
         let tail = (size % PAGE_SIZE as u64) as usize;
-        if tail != 0 {
-            if let Some(frame) = pages.get(&(size / PAGE_SIZE as u64)) {
-                frame.write_bytes(tail, &[0u8; PAGE_SIZE][tail..]);
-            }
+        if tail != 0
+            && let Some(frame) = pages.get(&(size / PAGE_SIZE as u64))
+        {
+            frame.write_bytes(tail, &[0u8; PAGE_SIZE][tail..]);
         }
         drop(pages);
         drop(gone);

@@ -128,10 +128,10 @@ pub fn resolve(start: &Start, path: &str, follow_last: bool) -> SysResult<Arc<No
         if current.kind() != NodeKind::Dir {
             return Err(Errno::ENOTDIR);
         }
-        if let Some(searcher) = &start.searcher {
-            if !searcher.may(&current, super::perm::MAY_EXEC) {
-                return Err(Errno::EACCES);
-            }
+        if let Some(searcher) = &start.searcher
+            && !searcher.may(&current, super::perm::MAY_EXEC)
+        {
+            return Err(Errno::EACCES);
         }
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);

@@ -120,7 +120,7 @@ pub fn open_fifo(ino: u64, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
         }
     };
     // Wait for the other side (the end is open meanwhile, so two openers meet).
-    if !(read && write) && !nonblocking {
+    if !(nonblocking || read && write) {
         let want_writers = read;
         let queue = if want_writers { &pipe.readable } else { &pipe.writable };
         queue.wait_until(|| {

@@ -6,7 +6,7 @@ use super::node::{Node, NodeKind};
 
 impl Stat {
     /// Returns the 256-byte `struct statx` with the basic fields (STATX_BASIC_STATS).
-    pub fn to_statx_bytes(&self) -> [u8; 256] {
+    pub fn to_statx_bytes(self) -> [u8; 256] {
         let st = self;
         let mut b = [0u8; 256];
         let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);

@@ -256,7 +256,7 @@ fn memparse(value: &str) -> SysResult<u64> {
         "e" | "E" => 60,
         _ => return Err(Errno::EINVAL),
     };
-    Ok(n.checked_shl(shift).filter(|v| v >> shift == n).ok_or(Errno::EINVAL)?)
+    n.checked_shl(shift).filter(|v| v >> shift == n).ok_or(Errno::EINVAL)
 }
 
 /// Whether anything but the tree itself holds a node of the tree under the mounted root

@@ -36,7 +36,7 @@ static WAITERS: SpinLock<BTreeMap<Key, Vec<Arc<Waiter>>>> = SpinLock::new(BTreeM
 /// Returns the key of the futex word at `uaddr` in `space` (EINVAL if misaligned, EFAULT if
 /// unmapped): private futexes are keyed by the space, shared ones by the word's frame.
 pub fn key(space: &Arc<VmSpace>, mem: &UserMem, uaddr: u64, private: bool) -> SysResult<Key> {
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     if private {
@@ -145,7 +145,7 @@ pub fn update_word(
     uaddr: u64,
     f: impl FnOnce(u32) -> Option<u32>,
 ) -> SysResult<Option<u32>> {
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let _irq = ostd::sync::disable_local_irqs();

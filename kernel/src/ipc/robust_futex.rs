@@ -64,7 +64,7 @@ fn owner_died(
     pi: bool,
     pending: bool,
 ) -> bool {
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return false;
     }
     let Ok(value) = mem.read_u32(uaddr) else { return false };

@@ -649,10 +649,10 @@ impl Drop for UnixSocket {
         }
         // Nobody will read this queue again; a stream peer also gets EOF.
         self.rx.close();
-        if self.kind.connection_oriented() {
-            if let Some((peer, _)) = &inner.peer {
-                peer.close();
-            }
+        if self.kind.connection_oriented()
+            && let Some((peer, _)) = &inner.peer
+        {
+            peer.close();
         }
         // Connections queued on a listener that never accepted them are reset.
         if let Some((_, queue)) = inner.listening.take() {

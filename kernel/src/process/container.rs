@@ -50,7 +50,7 @@ pub struct Launch {
 /// A message naming what is wrong: unreadable, not a regular file, or the line the parser
 /// refused.
 pub fn read_spec(root: &Arc<Node>) -> Option<Result<(ContainerSpec, Vec<u8>), String>> {
-    let start = Start::kernel(&root);
+    let start = Start::kernel(root);
     let node = match resolve(&start, SPEC_PATH, false) {
         Ok(node) => node,
         Err(Errno::ENOENT) => return None,
@@ -94,7 +94,7 @@ pub fn prepare(
     spec: ContainerSpec,
     spec_bytes: Vec<u8>,
 ) -> Result<Launch, String> {
-    let start = Start::kernel(&root);
+    let start = Start::kernel(root);
     for (dir, fstype) in [("/proc", "proc"), ("/sys", "sysfs"), ("/tmp", "tmpfs")] {
         match resolve(&start, dir, true) {
             Ok(node) => {

@@ -15,6 +15,7 @@
 //! - the interpreter is mapped the older way Debian's 6.1 kept for `load_elf_interp`: file
 //!   parts first, then `padzero` at the highest file end (which must be writable) and one
 //!   anonymous range up to the highest memory end.
+//!
 //! Pages of a mapping past the end of the file are SIGBUS when touched, as on Linux.
 //! Memory for a writable private mapping or a bss larger than all RAM is refused, as Linux's
 //! overcommit heuristic does.

@@ -31,12 +31,12 @@ static DYING: SpinLock<Option<Dying>> = SpinLock::new(None);
 /// the caller lets the access fail instead.
 pub fn out_of_memory(requester: &Process) -> bool {
     let dying = DYING.lock().as_ref().map(|d| d.pid);
-    if let Some(pid) = dying {
-        if let Some(victim) = registry::get(pid).filter(|p| !p.is_zombie()) {
-            report_if_stuck(&victim);
-            ostd::task::sleep_ms(10);
-            return true;
-        }
+    if let Some(pid) = dying
+        && let Some(victim) = registry::get(pid).filter(|p| !p.is_zombie())
+    {
+        report_if_stuck(&victim);
+        ostd::task::sleep_ms(10);
+        return true;
     }
     let Some((victim, resident)) = largest_process() else {
         // Only init is left and it cannot be killed: let it see the fault.

@@ -10,9 +10,12 @@ use ostd::sync::SpinLock;
 use super::{Pid, Process, Thread};
 use crate::error::{Errno, SysResult};
 
+/// A running thread: its process, its record and its task.
+type Running = (Arc<Process>, Arc<Thread>, Arc<ostd::task::Task>);
+
 struct Table {
     processes: BTreeMap<Pid, Arc<Process>>,
-    by_task: BTreeMap<u64, (Arc<Process>, Arc<Thread>, Arc<ostd::task::Task>)>,
+    by_task: BTreeMap<u64, Running>,
     /// Thread IDs in use by threads other than a process's first.
     tids: alloc::collections::BTreeSet<Pid>,
     /// Threads made by clone whose task has not started yet, by thread ID: they exist for

@@ -415,13 +415,12 @@ fn deliver_signals(
         }
         if action.handler > signal::SIG_IGN && sig != signal::SIGKILL && sig != signal::SIGSTOP {
             let ctx = user.context_mut();
-            if let Some(nr) = restart.take() {
-                if action.flags & signal::SA_RESTART != 0 && restartable(nr)
-                    || always_restarts(nr, ctx)
-                {
-                    ctx.rip -= 2;
-                    ctx.rax = nr;
-                }
+            if let Some(nr) = restart.take()
+                && (action.flags & signal::SA_RESTART != 0 && restartable(nr)
+                    || always_restarts(nr, ctx))
+            {
+                ctx.rip -= 2;
+                ctx.rax = nr;
             }
             let mem = UserMem::new(user.vm_space().clone());
             let (on_altstack, (base, size, disabled)) = {

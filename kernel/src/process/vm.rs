@@ -155,17 +155,18 @@ impl Areas {
         debug_assert!(!self.overlaps(area.start, area.end));
         let mut merged = area;
         let compatible = |a: &Area| Area { start: area.start, end: area.end, ..*a } == area;
-        if let Some((&key, before)) = self.map.range(..area.start).next_back() {
-            if before.end == area.start && compatible(before) {
-                merged.start = before.start;
-                self.map.remove(&key);
-            }
+        if let Some((&key, before)) = self.map.range(..area.start).next_back()
+            && before.end == area.start
+            && compatible(before)
+        {
+            merged.start = before.start;
+            self.map.remove(&key);
         }
-        if let Some(after) = self.map.get(&area.end).copied() {
-            if compatible(&after) {
-                merged.end = after.end;
-                self.map.remove(&area.end);
-            }
+        if let Some(after) = self.map.get(&area.end).copied()
+            && compatible(&after)
+        {
+            merged.end = after.end;
+            self.map.remove(&area.end);
         }
         self.map.insert(merged.start, merged);
     }

@@ -32,7 +32,10 @@ fn check_direct_buffer(
     len: usize,
     read_at: Option<Option<u64>>,
 ) -> SysResult<()> {
-    if len == 0 || !crate::fs::file::is_direct(&**f) || buf % crate::fs::file::DIRECT_ALIGN == 0 {
+    if len == 0
+        || !crate::fs::file::is_direct(&**f)
+        || buf.is_multiple_of(crate::fs::file::DIRECT_ALIGN)
+    {
         return Ok(());
     }
     if let (Some(at), Some(node)) = (read_at, f.node()) {
@@ -271,10 +274,10 @@ pub fn sys_pwritev2(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if append && a[3] as i64 == -1 {
         f.seek(0, 2 /* SEEK_END */)?;
     }
-    if flags & (RWF_DSYNC | RWF_SYNC) != 0 {
-        if let Some(disk) = f.node().and_then(|n| n.disk()) {
-            disk.mount().sync()?;
-        }
+    if flags & (RWF_DSYNC | RWF_SYNC) != 0
+        && let Some(disk) = f.node().and_then(|n| n.disk())
+    {
+        disk.mount().sync()?;
     }
     Ok(written)
 }

@@ -302,7 +302,7 @@ pub fn sys_mprotect(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// Checks that [addr, addr+len) is page-aligned at its start and wholly mapped (ENOMEM
 /// names an unmapped page, as Linux's msync and mincore do). Returns the length in pages.
 fn mapped_range(ctx: &SyscallCtx, addr: u64, len: u64) -> SysResult<u64> {
-    if addr % PAGE != 0 {
+    if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     let len = page_up(len).ok_or(Errno::ENOMEM)?;

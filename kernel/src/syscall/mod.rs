@@ -124,19 +124,19 @@ pub fn execute(
             Err(Errno::ENOSYS)
         }
     };
-    if let Some(comm) = strace_target() {
-        if process.comm() == comm {
-            log::info!(
-                "[{}] {}({:#x}, {:#x}, {:#x}, {:#x}) = {:?}",
-                process.pid(),
-                names::name(nr).unwrap_or("?"),
-                args[0],
-                args[1],
-                args[2],
-                args[3],
-                result
-            );
-        }
+    if let Some(comm) = strace_target()
+        && process.comm() == comm
+    {
+        log::info!(
+            "[{}] {}({:#x}, {:#x}, {:#x}, {:#x}) = {:?}",
+            process.pid(),
+            names::name(nr).unwrap_or("?"),
+            args[0],
+            args[1],
+            args[2],
+            args[3],
+            result
+        );
     }
     match ctx.exit {
         Some((status, true)) => return AfterSyscall::ExitGroup(status),

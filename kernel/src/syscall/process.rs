@@ -164,7 +164,7 @@ pub fn sys_wait4(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     }
     let me = ctx.process;
     // Numbers are the caller's PID namespace's; one it cannot see matches no child.
-    let named = if pid > 0 || pid < -1 { me.global_for(pid.abs()) } else { None };
+    let named = if !(-1..=0).contains(&pid) { me.global_for(pid.abs()) } else { None };
     let matches = |c: &Arc<Process>| match pid {
         p if p > 0 => Some(c.pid()) == named,
         -1 => true,
@@ -443,18 +443,17 @@ pub fn sys_waitid(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         if children.is_empty() {
             return Some(Err(Errno::ECHILD));
         }
-        if options & WEXITED != 0 {
-            if let Some(z) =
+        if options & WEXITED != 0
+            && let Some(z) =
                 children.iter().find(|c| c.is_zombie() && ptrace::control::may_reap(me, c))
-            {
-                let (code, status) = match z.exit_status() {
-                    Some(ExitStatus::Exited(c)) => (1, i32::from(c)),
-                    Some(ExitStatus::Signaled(s, false)) => (2, s as i32),
-                    Some(ExitStatus::Signaled(s, true)) => (3, s as i32),
-                    None => (1, 0),
-                };
-                return Some(Ok(Some((z.clone(), code as i32, status, true))));
-            }
+        {
+            let (code, status) = match z.exit_status() {
+                Some(ExitStatus::Exited(c)) => (1, i32::from(c)),
+                Some(ExitStatus::Signaled(s, false)) => (2, s as i32),
+                Some(ExitStatus::Signaled(s, true)) => (3, s as i32),
+                None => (1, 0),
+            };
+            return Some(Ok(Some((z.clone(), code, status, true))));
         }
         let (stops, continues) = (options & WSTOPPED != 0, options & WCONTINUED != 0);
         for c in &children {

@@ -15,7 +15,7 @@ pub fn sys_sched_yield(_ctx: &mut SyscallCtx, _a: [u64; 6]) -> SysResult<u64> {
 /// sched_getaffinity(2): one CPU.
 pub fn sys_sched_getaffinity(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let size = a[1] as usize;
-    if size < 8 || size % 8 != 0 {
+    if size < 8 || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     affinity_target(ctx, a[0])?;

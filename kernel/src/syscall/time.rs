@@ -114,10 +114,10 @@ pub fn sys_settimeofday(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     } else {
         None
     };
-    if let Some((sec, nsec)) = time {
-        if sec < 0 || nsec >= 1_000_000_000 || sec >= crate::time::clock::SETTOD_SEC_MAX {
-            return Err(Errno::EINVAL);
-        }
+    if let Some((sec, nsec)) = time
+        && (sec < 0 || nsec >= 1_000_000_000 || sec >= crate::time::clock::SETTOD_SEC_MAX)
+    {
+        return Err(Errno::EINVAL);
     }
     if ctx.process.creds().euid != 0 {
         return Err(Errno::EPERM);

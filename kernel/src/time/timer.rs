@@ -30,13 +30,11 @@ pub fn remaining(deadline: Option<u64>, now: u64) -> u64 {
 /// the next deadline (none for a one-shot timer).
 pub fn expire(at: u64, interval: u64, now: u64) -> (u64, Option<u64>) {
     let mut expiries = 1u64;
-    let next = if interval > 0 {
-        expiries += (now - at) / interval;
+    let next = now.saturating_sub(at).checked_div(interval).map(|more| {
+        expiries += more;
         // A program may set an interval of centuries: saturate, never wrap.
-        Some(at.saturating_add(expiries.saturating_mul(interval)))
-    } else {
-        None
-    };
+        at.saturating_add(expiries.saturating_mul(interval))
+    });
     (expiries, next)
 }
 

@@ -528,10 +528,10 @@ impl TerminalFile {
     /// process group in the foreground (as on Linux).
     fn open(end: End, node: Arc<Node>, flags: OpenFlags, kept: OpenFlags) -> Arc<dyn FileLike> {
         let file = Self { end, node, flags: SpinLock::new(kept) };
-        if !flags.contains(OpenFlags::NOCTTY) {
-            if let Some(p) = crate::process::registry::current().filter(|p| p.sid() == p.pid()) {
-                file.terminal().set_foreground(p.pgid());
-            }
+        if !flags.contains(OpenFlags::NOCTTY)
+            && let Some(p) = crate::process::registry::current().filter(|p| p.sid() == p.pid())
+        {
+            file.terminal().set_foreground(p.pgid());
         }
         Arc::new(file)
     }

@@ -165,7 +165,7 @@ fn rsdp_from_system_table(system_table: u64) -> Result<Option<u64>, BootError> {
 fn in_boot_map<T>(addr: u64, count: usize) -> bool {
     let len = (size_of::<T>() as u64).saturating_mul(count as u64);
     addr != 0
-        && addr % align_of::<T>() as u64 == 0
+        && addr.is_multiple_of(align_of::<T>() as u64)
         && addr.checked_add(len).is_some_and(|end| end <= 4 << 30)
 }
 

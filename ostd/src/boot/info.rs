@@ -90,11 +90,12 @@ impl MemoryMap {
         if region.range.is_empty() {
             return;
         }
-        if let Some(last) = self.regions[..self.len].last_mut() {
-            if last.kind == region.kind && last.range.end == region.range.start {
-                last.range.end = region.range.end;
-                return;
-            }
+        if let Some(last) = self.regions[..self.len].last_mut()
+            && last.kind == region.kind
+            && last.range.end == region.range.start
+        {
+            last.range.end = region.range.end;
+            return;
         }
         if self.len == Self::CAPACITY {
             self.dropped += 1;

@@ -31,9 +31,11 @@ pub(super) fn parse(
         paddr => {
             let mut raw = [0u8; Cmdline::CAPACITY + 1];
             // A command line near the end of the mapped area is read only as far as it goes.
-            let len = (super::phys::read("command line", paddr, &mut raw).is_ok())
-                .then_some(raw.len())
-                .unwrap_or(0);
+            let len = if super::phys::read("command line", paddr, &mut raw).is_ok() {
+                raw.len()
+            } else {
+                0
+            };
             Cmdline::from_raw(&raw[..len])
         }
     };

@@ -59,7 +59,7 @@ pub(crate) fn init() {
     let base = &raw mut BSP as u64;
     // SAFETY: writing our own block's address into its first field before anything reads
     // it; nothing else references the static.
-    unsafe { (*(&raw mut BSP)).self_ptr = base };
+    unsafe { BSP.self_ptr = base };
     GsBase::write(VirtAddr::new(base));
     KernelGsBase::write(VirtAddr::new(0));
 }

@@ -77,7 +77,7 @@ impl DmaFault {
     /// one the source id (bits 15:0), the reason (39:32), the type (62: 1 = read) and F (63).
     fn decode(lo: u64, hi: u64) -> Option<Self> {
         let source = hi as u16;
-        (hi >> 63 != 0).then(|| Self {
+        (hi >> 63 != 0).then_some(Self {
             device: PciAddress {
                 bus: (source >> 8) as u8,
                 device: (source >> 3) as u8 & 0x1f,

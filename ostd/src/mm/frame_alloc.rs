@@ -226,7 +226,7 @@ pub(super) fn add_unaccepted(info: &BootInfo) {
     a.total += added;
     log::info!(
         "mm: {} MiB of unaccepted memory, accepted 2 MiB at a time when first used",
-        added * PAGE_SIZE >> 20
+        (added * PAGE_SIZE) >> 20
     );
     a.unaccepted = Some(map);
 }
@@ -272,7 +272,7 @@ impl FrameAllocator {
             let mut run = 0;
             let mut f = from;
             while f < to {
-                if count == 1 && self.bitmap[f / 64] == 0 && f % 64 == 0 {
+                if count == 1 && self.bitmap[f / 64] == 0 && f.is_multiple_of(64) {
                     f += 64; // a whole word of used frames
                     continue;
                 }

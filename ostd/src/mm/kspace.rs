@@ -176,7 +176,7 @@ pub(super) fn init(info: &BootInfo) {
         let end = end.min(WINDOW_SPAN);
         let mut pa = start & !(PAGE_SIZE as u64 - 1);
         while pa < end {
-            let huge = pa % HUGE == 0
+            let huge = pa.is_multiple_of(HUGE)
                 && pa + HUGE <= end
                 && (pa + HUGE <= read_only_start || pa >= read_only_end);
             let hw = if (read_only_start..read_only_end).contains(&pa) { ro } else { rw };
@@ -264,7 +264,7 @@ static IO_LOCK: SpinLock<()> = SpinLock::new(());
 /// in the slots above (the kernel stacks and the image). Returns `None` if that does not
 /// hold or page-table memory runs out.
 pub(super) fn map_io(pages: PhysSpan, visibility: Visibility) -> Option<Vaddr> {
-    if pages.end() > io_reach() || pages.start() % PAGE_SIZE as u64 != 0 {
+    if pages.end() > io_reach() || !pages.start().is_multiple_of(PAGE_SIZE as u64) {
         return None;
     }
     let _guard = IO_LOCK.lock();

@@ -119,7 +119,7 @@ impl KernelStack {
     /// # Safety
     /// No code may be running on this stack (it is new, and not yet switched to).
     pub(crate) unsafe fn write_word(&self, offset: usize, value: u64) {
-        assert!(offset + 8 <= self.pages * PAGE_SIZE && offset % 8 == 0);
+        assert!(offset + 8 <= self.pages * PAGE_SIZE && offset.is_multiple_of(8));
         let ptr = (paddr_to_vaddr(self.frames) + offset as u64) as *mut u64;
         // SAFETY: in bounds and aligned (asserted) in frames this value owns (invariant 1);
         // nothing runs on the stack (the caller's promise), so no one else reads or writes it.

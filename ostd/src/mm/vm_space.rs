@@ -147,7 +147,7 @@ impl VmSpace {
     }
 
     fn check_page(va: Vaddr) -> Result<(), VmError> {
-        if va % PAGE_SIZE as u64 != 0 || va >= USER_END {
+        if !va.is_multiple_of(PAGE_SIZE as u64) || va >= USER_END {
             return Err(VmError::BadAddress(va));
         }
         Ok(())
@@ -236,7 +236,7 @@ impl VmSpace {
 
     fn check_range(start: Vaddr, end: Vaddr) -> Result<(), VmError> {
         Self::check_page(start)?;
-        if end % PAGE_SIZE as u64 != 0 || end > USER_END || end < start {
+        if !end.is_multiple_of(PAGE_SIZE as u64) || end > USER_END || end < start {
             return Err(VmError::BadAddress(end));
         }
         Ok(())
@@ -331,6 +331,10 @@ impl VmSpace {
     }
 
     /// Resolves a fault through the installed handler.
+    #[allow(
+        clippy::result_unit_err,
+        reason = "the trap path only needs to know whether the fault was resolved"
+    )]
     pub fn handle_page_fault(&self, info: &PageFaultInfo) -> Result<(), ()> {
         let handler = self.fault_handler.lock().clone();
         match handler {

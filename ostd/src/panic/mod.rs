@@ -44,7 +44,7 @@ fn print_backtrace(stack: Option<(u64, u64)>) {
 pub(crate) fn print_backtrace_from(mut rbp: u64, (lo, hi): (u64, u64)) {
     crate::console::emergency_print(format_args!("backtrace:\n"));
     for depth in 0..32 {
-        if rbp % 8 != 0 || rbp < lo || rbp.checked_add(16).is_none_or(|end| end > hi) {
+        if !rbp.is_multiple_of(8) || rbp < lo || rbp.checked_add(16).is_none_or(|end| end > hi) {
             break;
         }
         let frame = rbp as *const u64;

@@ -37,6 +37,10 @@ struct TaskSlot {
 }
 
 impl TaskSlot {
+    #[allow(
+        clippy::declare_interior_mutable_const,
+        reason = "only the initializer of the per-CPU slot array: each slot is its own copy"
+    )]
     const EMPTY: Self = Self { ptr: AtomicPtr::new(ptr::null_mut()) };
 
     /// Puts `task` in the slot and returns what it held.
@@ -178,10 +182,10 @@ fn switch_away(requeue_current: bool) {
     let next_rsp = unsafe { (*next.context.get()).rsp };
     // A task with a user address space gets it back; kernel-only tasks run in whatever
     // space is loaded (the kernel half is the same in all of them).
-    if let Some(space) = next.vm_space.lock().as_ref() {
-        if !space.is_active() {
-            space.activate();
-        }
+    if let Some(space) = next.vm_space.lock().as_ref()
+        && !space.is_active()
+    {
+        space.activate();
     }
     // From here until the switch, nothing may ask for the current task.
     let previous = CURRENT.replace(Some(next));
@@ -259,10 +263,10 @@ pub fn interrupt(task: &Arc<Task>) {
 
 /// Called on every timer tick, in interrupt context.
 pub(crate) fn timer_tick() {
-    if let Some(current) = CURRENT.running() {
-        if scheduler().tick(&current) {
-            NEED_RESCHED.store(true, Ordering::Relaxed);
-        }
+    if let Some(current) = CURRENT.running()
+        && scheduler().tick(&current)
+    {
+        NEED_RESCHED.store(true, Ordering::Relaxed);
     }
     TICK_WQ.wake_all();
 }

@@ -297,7 +297,7 @@ pub fn sim_acceptance() -> (u64, u64) {
 
 /// Makes `count` frames at `paddr` visible to the host.
 pub(crate) fn convert_to_shared(paddr: Paddr, count: usize) -> Result<(), TeeError> {
-    if paddr % crate::mm::PAGE_SIZE as u64 != 0 {
+    if !paddr.is_multiple_of(crate::mm::PAGE_SIZE as u64) {
         return Err(TeeError::Unaligned(paddr));
     }
     match platform() {

@@ -49,7 +49,7 @@ impl DebugRegisters {
     fn hardware_control(&self) -> u64 {
         let mut dr7 = self.control & DR7_LOADABLE;
         for i in 0..4 {
-            if self.access(i) == 2 || self.addr[i] >= crate::mm::USER_END as u64 {
+            if self.access(i) == 2 || self.addr[i] >= crate::mm::USER_END {
                 dr7 &= !(3 << (2 * i));
             }
         }

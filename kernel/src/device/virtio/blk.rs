@@ -127,10 +127,9 @@ impl VirtioBlk {
         let config = read_config(&device, features).map_err(|e| err(&e))?;
 
         let completions = Arc::new(WaitQueue::new());
-        let irq = IrqLine::alloc().ok().map(|line| {
+        let irq = IrqLine::alloc().ok().inspect(|line| {
             let woken = completions.clone();
             line.on_active(move || woken.wake_all());
-            line
         });
         let want_irq = irq.is_some();
         let (size, has_irq) = match device.setup_queue(QUEUE, irq) {

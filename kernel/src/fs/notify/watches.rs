@@ -133,11 +133,11 @@ impl Table {
                 watch.queue.push(Event { wd, mask: IN_IGNORED, cookie: 0, name: None });
             }
         }
-        if entry.watches.is_empty() {
-            if let Some(gone) = self.nodes.remove(&id) {
-                WATCHED_NODES.store(self.nodes.len(), Ordering::Relaxed);
-                self.released.push(gone.node);
-            }
+        if entry.watches.is_empty()
+            && let Some(gone) = self.nodes.remove(&id)
+        {
+            WATCHED_NODES.store(self.nodes.len(), Ordering::Relaxed);
+            self.released.push(gone.node);
         }
     }
 

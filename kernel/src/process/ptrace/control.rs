@@ -276,10 +276,11 @@ pub fn exit_collected(waiter: &Process, process: &Process) {
         core::mem::replace(&mut t.exit_held, false)
     };
     unlink(process);
-    if held && process.parent().is_none_or(|p| p.pid() != waiter.pid()) {
-        if let (Some(parent), Some(status)) = (process.parent(), process.exit_status()) {
-            process.tell_parent(&parent, status);
-        }
+    if held
+        && process.parent().is_none_or(|p| p.pid() != waiter.pid())
+        && let (Some(parent), Some(status)) = (process.parent(), process.exit_status())
+    {
+        process.tell_parent(&parent, status);
     }
 }
 

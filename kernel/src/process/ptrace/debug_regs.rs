@@ -79,7 +79,7 @@ fn check(addr: &[u64; 4], control: u64, i: usize) -> SysResult<()> {
         (_, 3) => 4,
         _ => 8,
     };
-    if access != 0 && addr[i] % len != 0 {
+    if access != 0 && !addr[i].is_multiple_of(len) {
         return Err(Errno::EINVAL);
     }
     check_range(addr[i], len)

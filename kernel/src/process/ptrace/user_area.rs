@@ -144,7 +144,7 @@ pub fn set_regs(ctx: &mut UserContext, orig_rax: &mut u64, bytes: &[u8]) -> SysR
 /// # Errors
 /// EIO if `offset` is unaligned or past the structure.
 pub fn peek_user(ctx: &UserContext, orig_rax: u64, offset: u64) -> SysResult<u64> {
-    if offset % 8 != 0 || offset >= USER_SIZE {
+    if !offset.is_multiple_of(8) || offset >= USER_SIZE {
         return Err(Errno::EIO);
     }
     if offset < REGS_SIZE as u64 {
@@ -167,7 +167,7 @@ pub fn poke_user(
     offset: u64,
     value: u64,
 ) -> SysResult<()> {
-    if offset % 8 != 0 || offset >= USER_SIZE {
+    if !offset.is_multiple_of(8) || offset >= USER_SIZE {
         return Err(Errno::EIO);
     }
     if offset < REGS_SIZE as u64 {

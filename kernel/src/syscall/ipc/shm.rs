@@ -92,7 +92,7 @@ pub fn sys_shmat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// shmdt(2).
 pub fn sys_shmdt(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let addr = a[0];
-    if addr % PAGE != 0 || !ctx.process.vm().detach_shm(addr) {
+    if !addr.is_multiple_of(PAGE) || !ctx.process.vm().detach_shm(addr) {
         return Err(Errno::EINVAL);
     }
     Ok(0)

@@ -75,7 +75,7 @@ pub fn has_ecam() -> bool {
 impl PciAddress {
     fn check(&self, offset: u16) {
         assert!(
-            self.device < 32 && self.function < 8 && offset % 4 == 0,
+            self.device < 32 && self.function < 8 && offset.is_multiple_of(4),
             "bad PCI address {self:?}+{offset:#x}"
         );
     }

@@ -389,7 +389,7 @@ impl VirtioPciDevice {
         let cfg = self.device_cfg.as_ref().ok_or(out_of_range)?;
         let align = N.min(4);
         let end = offset.checked_add(N).ok_or(out_of_range)?;
-        if end > cfg.len() || offset % align != 0 {
+        if end > cfg.len() || !offset.is_multiple_of(align) {
             return Err(out_of_range);
         }
         for _ in 0..CONFIG_TRIES {

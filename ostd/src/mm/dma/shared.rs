@@ -217,7 +217,7 @@ impl SharedBuffer {
 
     fn check_aligned(&self, offset: usize, size: usize) -> Result<*mut u8, DmaError> {
         let ptr = self.check(offset, size)?;
-        if (ptr as usize) % size != 0 {
+        if !(ptr as usize).is_multiple_of(size) {
             return Err(DmaError::Misaligned { offset, align: size });
         }
         Ok(ptr)

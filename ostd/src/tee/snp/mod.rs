@@ -148,7 +148,7 @@ pub(crate) fn early_init(load_offset: u64, efi_system_table: Option<u64>) {
 
     let blob = efi_system_table
         .and_then(|st| crate::boot::efi_config_table(st, CC_BLOB_GUID))
-        .and_then(|paddr| crate::boot::read_firmware::<CC_BLOB_SIZE>(paddr))
+        .and_then(crate::boot::read_firmware::<CC_BLOB_SIZE>)
         .and_then(|bytes| CcBlob::parse(&bytes).ok())
         .unwrap_or_else(|| die(fatal::NO_CC_BLOB));
     let cpuid = crate::boot::read_firmware::<CPUID_PAGE_SIZE>(blob.cpuid_paddr)
@@ -287,7 +287,7 @@ pub(super) fn convert_to_private(paddr: Paddr, count: usize) -> Result<(), TeeEr
 /// have swapped it (Linux treats it the same).
 pub(super) fn accept(start: Paddr, len: u64) -> Result<(), TeeError> {
     const HUGE: u64 = 2 << 20;
-    if start % PAGE_SIZE as u64 != 0 || len % PAGE_SIZE as u64 != 0 {
+    if !start.is_multiple_of(PAGE_SIZE as u64) || !len.is_multiple_of(PAGE_SIZE as u64) {
         return Err(TeeError::Unaligned(start));
     }
     let gfn = Gfn::containing(start).ok_or(TeeError::Unaligned(start))?;
@@ -295,7 +295,7 @@ pub(super) fn accept(start: Paddr, len: u64) -> Result<(), TeeError> {
     let end = start + len;
     let mut pa = start;
     while pa < end {
-        let huge = pa % HUGE == 0 && end - pa >= HUGE;
+        let huge = pa.is_multiple_of(HUGE) && end - pa >= HUGE;
         // SAFETY: the range is the caller's: free frames the allocator is about to hand out,
         // or shared-pool frames coming back, none in use; their contents are not trusted.
         match unsafe { hw::pvalidate(PHYS_OFFSET + pa, huge, true) } {
