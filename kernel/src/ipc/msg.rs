@@ -142,8 +142,10 @@ impl Queue {
                     found = Some(at);
                 }
                 Search::LessEqual(_) => {}
-                Search::Number(n) if n == at as i64 => {
-                    return Some(at);
+                Search::Number(n) => {
+                    if n == at as i64 {
+                        return Some(at);
+                    }
                 }
                 s if s.matches(msg.mtype) => return Some(at),
                 _ => {}

@@ -196,13 +196,15 @@ fn check_classic(pc: usize, len: usize, insn: &Insn) -> SysResult<()> {
         c if (c == LD | MEM || c == LDX | MEM || c == ST || c == STX) && insn.k >= MEM_WORDS => {
             return Err(Errno::EINVAL);
         }
-        c if c == JMP | JA && insn.k as usize >= len - pc - 1 => {
-            return Err(Errno::EINVAL);
+        c if c == JMP | JA => {
+            if insn.k as usize >= len - pc - 1 {
+                return Err(Errno::EINVAL);
+            }
         }
-        c if is_conditional_jump(c)
-            && (pc + usize::from(insn.jt) + 1 >= len || pc + usize::from(insn.jf) + 1 >= len) =>
-        {
-            return Err(Errno::EINVAL);
+        c if is_conditional_jump(c) => {
+            if pc + usize::from(insn.jt) + 1 >= len || pc + usize::from(insn.jf) + 1 >= len {
+                return Err(Errno::EINVAL);
+            }
         }
         _ => {}
     }
@@ -250,8 +252,10 @@ fn check_memory_use(insns: &[Insn]) -> SysResult<()> {
         valid &= masks[pc];
         match insn.code {
             c if c == ST || c == STX => valid |= 1 << insn.k,
-            c if (c == LD | MEM || c == LDX | MEM) && valid & (1 << insn.k) == 0 => {
-                return Err(Errno::EINVAL);
+            c if c == LD | MEM || c == LDX | MEM => {
+                if valid & (1 << insn.k) == 0 {
+                    return Err(Errno::EINVAL);
+                }
             }
             c if c == JMP | JA => {
                 masks[pc + 1 + insn.k as usize] &= valid;

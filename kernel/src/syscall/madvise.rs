@@ -93,8 +93,10 @@ fn advise(ctx: &SyscallCtx, piece: &Area, advice: u64) -> SysResult<()> {
                 }
             }
         }
-        MADV_FREE if (piece.locked || piece.file) => {
-            return Err(Errno::EINVAL);
+        MADV_FREE => {
+            if piece.locked || piece.file {
+                return Err(Errno::EINVAL);
+            }
         }
         MADV_REMOVE => {
             if piece.locked || !piece.file {
@@ -117,8 +119,10 @@ fn advise(ctx: &SyscallCtx, piece: &Area, advice: u64) -> SysResult<()> {
             vm.areas().change_range(start, end, |a| a.wipe_on_fork = true);
         }
         MADV_KEEPONFORK => vm.areas().change_range(start, end, |a| a.wipe_on_fork = false),
-        MADV_COLD | MADV_PAGEOUT if piece.locked => {
-            return Err(Errno::EINVAL);
+        MADV_COLD | MADV_PAGEOUT => {
+            if piece.locked {
+                return Err(Errno::EINVAL);
+            }
         }
         MADV_POPULATE_READ | MADV_POPULATE_WRITE => {
             let needed = if advice == MADV_POPULATE_WRITE { Prot::WRITE } else { Prot::READ };
