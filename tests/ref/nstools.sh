@@ -5,7 +5,7 @@ echo "== uts"
 unshare --uts sh -c 'hostname inner; hostname; cat /proc/sys/kernel/hostname'
 hostname
 echo "== pid"
-unshare --pid --fork --mount-proc sh -c 'echo "pid $$ ppid $PPID"; ls /proc | grep -E "^[0-9]+$" | sort -n | tr "\n" " "; echo; grep -E "^(Pid|PPid|NSpid)" /proc/self/status; sh -c "echo inner child \$\$"'
+unshare --pid --fork --mount-proc sh -c 'echo "pid $$ ppid $PPID"; echo /proc/[0-9]*; grep -E "^(Pid|PPid|NSpid)" /proc/self/status; sh -c "echo inner child \$\$"'
 echo "unshare --pid rc $?"
 echo "== pid, exit code"
 unshare --pid --fork sh -c 'exit 5'
