@@ -187,8 +187,9 @@ fn session(
     ours: bool,
 ) -> Result<Session, String> {
     let start = Instant::now();
-    let ports = |guest| HostForward::to_guest_port(guest).map_err(|e| format!("free port: {e}"));
-    let (httpd, nginx, redis) = (ports(HTTPD_PORT)?, ports(NGINX_PORT)?, ports(REDIS_PORT)?);
+    let ports = HostForward::to_guest_ports(&[HTTPD_PORT, NGINX_PORT, REDIS_PORT])
+        .map_err(|e| format!("free port: {e}"))?;
+    let (httpd, nginx, redis) = (ports[0], ports[1], ports[2]);
     let spec = BootSpec {
         initrd: Some(image.into()),
         memory: "2G".into(),

@@ -94,8 +94,22 @@ impl HostForward {
     /// not collide. The port is free when this returns; another program could take it before
     /// QEMU binds it, and QEMU then fails to start and says so on stderr.
     pub fn to_guest_port(guest: u16) -> std::io::Result<Self> {
-        let probe = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-        Ok(Self { host: probe.local_addr()?.port(), guest })
+        Ok(Self::to_guest_ports(&[guest])?[0])
+    }
+
+    /// [`HostForward::to_guest_port`] for several guest ports at once, on distinct host
+    /// ports: each probe listener is held until all are picked (one at a time, the host's
+    /// kernel may hand the same free port out twice, and QEMU then refuses the second rule).
+    pub fn to_guest_ports(guests: &[u16]) -> std::io::Result<Vec<Self>> {
+        let probes = guests
+            .iter()
+            .map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        guests
+            .iter()
+            .zip(&probes)
+            .map(|(&guest, probe)| Ok(Self { host: probe.local_addr()?.port(), guest }))
+            .collect()
     }
 }
 
