@@ -183,3 +183,39 @@ pub fn may_create_task(process: &super::Process) -> bool {
         || creds.euid == 0
         || (super::registry::tasks_of_user(creds.ruid) as u64) < process.limit(NPROC).soft
 }
+
+/// A process's limits.
+impl super::Process {
+    /// Returns the limits of `resource` (below [`COUNT`]; RLIMIT_NOFILE's from the
+    /// descriptor table).
+    pub fn limit(&self, resource: usize) -> Limit {
+        if resource == NOFILE {
+            let (soft, hard) = self.with_files(|files| files.limit());
+            return Limit { soft: soft as u64, hard: hard as u64 };
+        }
+        self.limits.lock().get(resource)
+    }
+
+    /// Sets the limits of `resource` (not RLIMIT_NOFILE) under Linux's rules
+    /// ([`Limits::set`]).
+    pub fn set_limit(&self, resource: usize, new: Limit, privileged: bool) -> SysResult<()> {
+        self.limits.lock().set(resource, new, privileged)
+    }
+
+    /// After SIGXCPU, RLIMIT_CPU's soft limit moves one second on (up to the hard one), so
+    /// the next comes a second later (Linux's check_process_timers).
+    pub fn raise_cpu_soft_limit(&self) {
+        let mut limits = self.limits.lock();
+        let limit = limits.get(CPU);
+        if limit.soft < limit.hard {
+            // Within the hard limit: the rules cannot refuse it.
+            let _ = limits.set(CPU, Limit { soft: limit.soft + 1, ..limit }, true);
+        }
+    }
+
+    /// /proc/PID/limits.
+    pub fn limits_text(&self) -> String {
+        let nofile = self.limit(NOFILE);
+        self.limits.lock().proc_text(nofile)
+    }
+}

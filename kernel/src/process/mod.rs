@@ -746,44 +746,6 @@ impl Process {
         child
     }
 
-    /// Returns the limits of `resource` (below [`limits::COUNT`]; RLIMIT_NOFILE's from the
-    /// descriptor table).
-    pub fn limit(&self, resource: usize) -> limits::Limit {
-        if resource == limits::NOFILE {
-            let (soft, hard) = self.with_files(|files| files.limit());
-            return limits::Limit { soft: soft as u64, hard: hard as u64 };
-        }
-        self.limits.lock().get(resource)
-    }
-
-    /// Sets the limits of `resource` (not RLIMIT_NOFILE) under Linux's rules
-    /// ([`limits::Limits::set`]).
-    pub fn set_limit(
-        &self,
-        resource: usize,
-        new: limits::Limit,
-        privileged: bool,
-    ) -> SysResult<()> {
-        self.limits.lock().set(resource, new, privileged)
-    }
-
-    /// After SIGXCPU, RLIMIT_CPU's soft limit moves one second on (up to the hard one), so
-    /// the next comes a second later (Linux's check_process_timers).
-    pub fn raise_cpu_soft_limit(&self) {
-        let mut limits = self.limits.lock();
-        let limit = limits.get(limits::CPU);
-        if limit.soft < limit.hard {
-            // Within the hard limit: the rules cannot refuse it.
-            let _ = limits.set(limits::CPU, limits::Limit { soft: limit.soft + 1, ..limit }, true);
-        }
-    }
-
-    /// /proc/PID/limits.
-    pub fn limits_text(&self) -> String {
-        let nofile = self.limit(limits::NOFILE);
-        self.limits.lock().proc_text(nofile)
-    }
-
     /// Forgets what execve does not keep: close-on-exec descriptors, caught
     /// dispositions, keep-caps (and non-dumpability), and the POSIX timers.
     pub fn reset_for_exec(&self) {

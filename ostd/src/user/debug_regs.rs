@@ -65,10 +65,10 @@ pub(super) fn arm(regs: &DebugRegisters) -> bool {
         return false;
     }
     let [a0, a1, a2, a3] = regs.addr;
-    // SAFETY: loading debug registers changes no memory and no Rust-visible state. The
-    // addresses of enabled slots are user addresses (checked in `hardware_control`), and DR7
-    // leaves general detect off, so no kernel instruction traps; `disarm` clears DR7 before
-    // any kernel code that may touch user memory runs.
+    // Enabled slots hold user addresses (checked in `hardware_control`); `disarm` clears DR7
+    // before any kernel code that may touch user memory runs.
+    // SAFETY: loading debug registers changes no memory and no Rust-visible state, and DR7
+    // leaves general detect off, so no kernel instruction traps on them.
     unsafe {
         core::arch::asm!(
             "mov dr0, {a0}",
