@@ -140,17 +140,9 @@ pub fn move_mount(source: &Arc<Node>, dir: Arc<Node>, target: &str) -> SysResult
         .find(|m| Arc::ptr_eq(&m.root, source))
         .map(|m| m.id)
         .ok_or(Errno::EINVAL)?;
-    // Walk up from the new place, across mounts: meeting the mount moved is a loop.
-    let mut current = dir.clone();
-    for _ in 0..4096 {
-        if Arc::ptr_eq(&current, source) {
-            return Err(Errno::ELOOP);
-        }
-        let up = mountpoint_of(&current).map_or_else(|| current.parent(), |point| point.parent());
-        if Arc::ptr_eq(&up, &current) {
-            break;
-        }
-        current = up;
+    // Moving a mount below itself would make a loop.
+    if is_below(&dir, source) {
+        return Err(Errno::ELOOP);
     }
     let parent_id = mount_of(&dir).map_or(1, |m| m.id);
     source.set_parent(&dir.parent());
