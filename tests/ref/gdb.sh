@@ -25,9 +25,13 @@ sed -E -e 's/process [0-9]+/process PID/g' /tmp/gdb.out
 # the child, which execs.
 gdb -batch -nx -ex 'catch fork' -ex 'catch vfork' -ex 'catch exec' -ex 'set follow-fork-mode child' \
     -ex run -ex continue -ex 'info inferiors' -ex continue \
-    --args /bin/busybox sh -c '/bin/gdbee > /dev/null; echo shell done' > /tmp/gdb.out 2>&1
+    --args /bin/busybox sh -c '/bin/gdbee > /dev/null; echo shell done > /tmp/shell.out' > /tmp/gdb.out 2>&1
 echo "gdb exit $?"
 sed -E -e 's/process [0-9]+/process PID/g' /tmp/gdb.out
+# The detached shell and gdb both wake when the child ends, so which of them writes first is a
+# race under either kernel: the shell writes its own file, read once it is there.
+while [ ! -s /tmp/shell.out ]; do sleep 0.1; done
+cat /tmp/shell.out
 # A position-independent, dynamically linked Debian program: gdb relocates it by AT_ENTRY
 # from /proc/PID/auxv, follows the dynamic loader's list of libraries and resolves a pending
 # breakpoint in libc. Where the libraries land may differ: addresses named.
