@@ -109,6 +109,7 @@ fn kernel_main() -> ! {
     net::init();
     wait::set_signal_check(process::registry::current_interrupted);
     process::namespaces::init();
+    fs::mount_busy::set_holders_hook(process::registry::any_holds);
     fs::mount::register_filesystem("proc", process::procfs::new_root);
     fs::mount::register_filesystem("configfs", attest::tsm::new_root);
     process::run::set_syscall_entries(process::run::SyscallEntries {

@@ -480,6 +480,55 @@ static void umounting(void) {
     show_mounts("none left");
 }
 
+/* Generated and other in-memory filesystems are busy while a file on them is open or a
+ * process works in them, as a disk or a tmpfs is. */
+static void busy_pseudo(const char *type, const char *dir, const char *inside, int open_flags) {
+    char what[96];
+    mkdir(dir, 0755);
+    snprintf(what, sizeof what, "mount %s", type);
+    CHECK(what, mount(type, dir, type, 0, NULL));
+    if (strcmp(type, "ramfs") == 0) write_file(inside, "ram\n");
+    int fd = open(inside, open_flags);
+    snprintf(what, sizeof what, "open %s", inside + strlen(dir));
+    printf("%s: %s\n", what, fd < 0 ? err(-1) : "ok");
+    snprintf(what, sizeof what, "umount %s with a file open", type);
+    CHECK(what, umount(dir));
+    close(fd);
+    int ready[2];
+    pipe(ready);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char byte = chdir(dir) == 0 ? 'y' : 'n';
+        write(ready[1], &byte, 1);
+        pause();
+        _exit(0);
+    }
+    char byte = 0;
+    read(ready[0], &byte, 1);
+    printf("child in %s: %c\n", type, byte);
+    snprintf(what, sizeof what, "umount %s with a working directory in it", type);
+    CHECK(what, umount(dir));
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(ready[0]);
+    close(ready[1]);
+    snprintf(what, sizeof what, "umount %s", type);
+    CHECK(what, umount(dir));
+}
+
+static void pseudo_umounts(void) {
+    busy_pseudo("proc", "/mnt/pproc", "/mnt/pproc/self/status", O_RDONLY);
+    busy_pseudo("sysfs", "/mnt/psys", "/mnt/psys/devices", O_RDONLY | O_DIRECTORY);
+    busy_pseudo("devpts", "/mnt/ppts", "/mnt/ppts/ptmx", O_RDWR | O_NOCTTY);
+    busy_pseudo("ramfs", "/mnt/pram", "/mnt/pram/f", O_RDONLY);
+    CHECK("mount proc again", mount("proc", "/mnt/pproc", "proc", 0, NULL));
+    int fd = open("/mnt/pproc/self/stat", O_RDONLY);
+    CHECK("umount2 MNT_DETACH of proc with a file open", umount2("/mnt/pproc", MNT_DETACH));
+    char buf[8] = {0};
+    printf("read after detach: %s\n", read(fd, buf, 1) == 1 ? "ok" : err(-1));
+    close(fd);
+}
+
 static int loop_status(int fd, struct loop_info64 *info) {
     memset(info, 0, sizeof *info);
     return ioctl(fd, LOOP_GET_STATUS64, info);
@@ -615,6 +664,7 @@ int main(int argc, char **argv) {
     bind_mounts();
     tmpfs_options();
     umounting();
+    pseudo_umounts();
     loop_devices();
     return probe_end();
 }

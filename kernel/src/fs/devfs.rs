@@ -117,7 +117,7 @@ pub fn open(rdev: u32, node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn F
         r if r == makedev(1, 7) => Kind::Full,
         r if r == makedev(1, 8) || r == makedev(1, 9) => Kind::Random,
         r if r == makedev(5, 0) || r == makedev(5, 1) => return Ok(crate::tty::open(node, flags)),
-        r if r == makedev(5, 2) => return crate::tty::pty::open_master(flags),
+        r if r == makedev(5, 2) => return crate::tty::pty::open_master(node, flags),
         r if r == crate::block::loopback::LOOP_CONTROL => {
             return Ok(crate::block::loopback::open_control(node, flags));
         }

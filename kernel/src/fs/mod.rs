@@ -33,6 +33,7 @@ pub mod handle;
 pub mod initramfs;
 pub mod lease;
 pub mod mount;
+pub mod mount_busy;
 pub mod mount_flags;
 pub mod mount_ns;
 pub mod mount_show;

@@ -103,6 +103,7 @@ fn attach(
     tmpfs: Option<Arc<Tmpfs>>,
 ) -> u32 {
     root.set_parent(&point.parent());
+    root.number_generated_fs();
     let parent_id = mount_of(&point).map_or(1, |m| m.id);
     let id = next_id();
     table().lock().push(Mount {
@@ -231,6 +232,13 @@ pub fn mount_of(node: &Node) -> Option<Mount> {
     let mut current: Option<Arc<Node>> = None;
     for _ in 0..4096 {
         let here: &Node = current.as_deref().unwrap_or(node);
+        let generated_fs = here.generated_fs();
+        if generated_fs != 0 {
+            // A generated node's parents are gone: its instance names its mounted root.
+            let ns = table();
+            let mounts = ns.lock();
+            return mounts.iter().rev().find(|m| m.root.generated_fs() == generated_fs).cloned();
+        }
         if let Some(disk) = here.disk() {
             // Every inode of a disk knows its disk: its mount is the one of that disk.
             let ns = table();
@@ -374,10 +382,10 @@ pub struct UmountMode {
 }
 
 /// Unmounts whatever is mounted with root `root` (as resolution of the target finds it).
-/// A disk filesystem mounted nowhere else is written back first, and refused with EBUSY while
-/// any of its files is in use (open, a working directory, a running program), as on Linux;
-/// so is a tmpfs, and any mount with others mounted below it. A lazy unmount skips the
-/// checks.
+/// A disk filesystem mounted nowhere else is written back first. A filesystem mounted
+/// nowhere else is refused with EBUSY while any of its files is in use (open, a working
+/// directory, a running program), as on Linux, and any mount with others mounted below it
+/// ([`super::mount_busy`]). A lazy unmount skips the checks.
 pub fn umount(root: &Arc<Node>, mode: UmountMode) -> SysResult<()> {
     // (Only the ID is kept through the checks: a copy of the entry would hold the root.)
     let (id, whole_tmpfs) = table()
@@ -391,14 +399,9 @@ pub fn umount(root: &Arc<Node>, mode: UmountMode) -> SysResult<()> {
     // accounting first.
     crate::process::acct::stop_on_unmount(id);
     if !mode.lazy {
-        let mounted_at = mounted_anywhere(root);
-        if table().lock().iter().any(|m| m.parent_id == id) {
-            return Err(Errno::EBUSY);
-        }
-        if whole_tmpfs && mounted_at == 1 && super::tmpfs::tree_in_use(root) {
-            return Err(Errno::EBUSY);
-        }
-        if root.disk().is_some_and(|disk| mounted_at == 1 && disk.mount().busy(root)) {
+        let has_mounts_below = table().lock().iter().any(|m| m.parent_id == id);
+        let target = super::mount_busy::Target { id, root, whole_tmpfs };
+        if super::mount_busy::in_use(&target, has_mounts_below) {
             return Err(Errno::EBUSY);
         }
     }

@@ -9,7 +9,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use ostd::sync::{Mutex, SpinLock};
 
@@ -137,7 +137,15 @@ pub struct Node {
     pages: PageCache,
     /// The tmpfs whose limits the node counts against, if it was made in one.
     tmpfs: spin::Once<Arc<Tmpfs>>,
+    /// For a generated node (procfs, sysfs...), the instance of its filesystem: its mounted
+    /// root's number, passed down at each lookup; 0 until then. Generated nodes are made
+    /// afresh and keep no parent alive, so this, not a walk up, finds their mount
+    /// (Linux's inode->i_sb).
+    generated_fs: AtomicU32,
 }
+
+/// The next number for a mounted generated filesystem ([`Node::generated_fs`]).
+static NEXT_GENERATED_FS: AtomicU32 = AtomicU32::new(1);
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1);
 
@@ -173,6 +181,7 @@ impl Node {
             write_opens: AtomicUsize::new(0),
             pages: PageCache::new(),
             tmpfs: spin::Once::new(),
+            generated_fs: AtomicU32::new(0),
         })
     }
 
@@ -223,6 +232,7 @@ impl Node {
             write_opens: AtomicUsize::new(0),
             pages: PageCache::new(),
             tmpfs: spin::Once::new(),
+            generated_fs: AtomicU32::new(0),
         })
     }
 
@@ -271,6 +281,7 @@ impl Node {
     /// node was last linked into or looked up in (see [`Node::linked_parent`]).
     pub fn set_parent(&self, parent: &Arc<Node>) {
         *self.parent.lock() = Arc::downgrade(parent);
+        self.inherit_generated_fs(parent);
         if let Content::Disk(d) = &self.content {
             d.set_parent(parent.clone());
         }
@@ -434,6 +445,36 @@ impl Node {
         matches!(self.content, Content::Generated(_))
     }
 
+    /// The instance of the generated filesystem the node belongs to (0 for other nodes, and
+    /// for generated ones not reached from a mounted root).
+    pub fn generated_fs(&self) -> u32 {
+        self.generated_fs.load(Ordering::Relaxed)
+    }
+
+    /// Numbers a generated root as a filesystem instance of its own, when it is mounted (a
+    /// root mounted again keeps its number: the mounts show one instance).
+    pub fn number_generated_fs(&self) {
+        if self.is_generated() {
+            let fresh = NEXT_GENERATED_FS.fetch_add(1, Ordering::Relaxed);
+            let _ =
+                self.generated_fs.compare_exchange(0, fresh, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes `dir`'s instance, if this node is generated and has none yet: a magic link's
+    /// target (a /proc/PID/cwd) is no generated node and stays on its own filesystem.
+    fn inherit_generated_fs(&self, dir: &Node) {
+        let instance = dir.generated_fs();
+        if instance != 0 && self.is_generated() {
+            let _ = self.generated_fs.compare_exchange(
+                0,
+                instance,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
     /// Whether the mode binds root too and is fixed ([`Generated::mode_binds_everyone`]).
     pub fn mode_binds_everyone(&self) -> bool {
         matches!(&self.content, Content::Generated(g) if g.mode_binds_everyone())
@@ -590,7 +631,14 @@ impl Node {
             return Ok(out);
         }
         if let Content::Generated(g) = &self.content {
-            return if self.kind == NodeKind::Dir { Ok(g.entries()) } else { Err(Errno::ENOTDIR) };
+            if self.kind != NodeKind::Dir {
+                return Err(Errno::ENOTDIR);
+            }
+            let entries = g.entries();
+            for (_, child) in &entries {
+                child.inherit_generated_fs(self);
+            }
+            return Ok(entries);
         }
         Ok(self.dir()?.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }

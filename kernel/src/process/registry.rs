@@ -131,6 +131,24 @@ pub fn all() -> Vec<Arc<Process>> {
     TABLE.lock().processes.values().cloned().collect()
 }
 
+/// Whether any process holds a node that `pick` picks: an open file, its working or root
+/// directory, or a file it maps, its program among them (umount's busy check asks).
+pub fn any_holds(pick: &dyn Fn(&crate::fs::Node) -> bool) -> bool {
+    all().iter().any(|p| {
+        let fs = p.fs_context();
+        let open: Vec<Arc<crate::fs::Node>> = p.with_files(|files| {
+            files.fds().filter_map(|(_, entry)| entry.file.node().cloned()).collect()
+        });
+        let vm = p.vm();
+        let mapped =
+            [true, false].into_iter().flat_map(|private| vm.files_in(0, u64::MAX, private));
+        pick(&fs.cwd)
+            || pick(&fs.root)
+            || open.iter().any(|node| pick(node))
+            || mapped.into_iter().any(|(_, _, node, _)| pick(&node))
+    })
+}
+
 /// Allocates a thread ID (from the PID space, which it shares).
 pub fn alloc_tid() -> Option<Pid> {
     let tid = alloc_pid()?;

@@ -93,8 +93,8 @@ pub struct Pty {
 
 static PTYS: SpinLock<BTreeMap<u32, Weak<Pty>>> = SpinLock::new(BTreeMap::new());
 
-/// Opens /dev/ptmx: a new pair, returning its master.
-pub fn open_master(flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
+/// Opens /dev/ptmx (`node`, a devtmpfs or devpts node): a new pair, returning its master.
+pub fn open_master(node: Arc<Node>, flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
     let mut ptys = PTYS.lock();
     let index = (0..MAX_PTYS)
         .find(|i| ptys.get(i).is_none_or(|w| w.strong_count() == 0))
@@ -115,6 +115,7 @@ pub fn open_master(flags: OpenFlags) -> SysResult<Arc<dyn FileLike>> {
     ptys.insert(index, Arc::downgrade(&pty));
     Ok(Arc::new(Master {
         pty,
+        node,
         flags: SpinLock::new(flags & (OpenFlags::NONBLOCK | OpenFlags::RDWR)),
     }))
 }
@@ -147,6 +148,8 @@ impl Pty {
 /// The master side.
 struct Master {
     pty: Arc<Pty>,
+    /// The ptmx node it was opened through (which keeps its filesystem busy).
+    node: Arc<Node>,
     flags: SpinLock<OpenFlags>,
 }
 
@@ -213,6 +216,10 @@ impl FileLike for Master {
             blksize: 1024,
             ..Stat::default()
         }
+    }
+
+    fn node(&self) -> Option<&Arc<Node>> {
+        Some(&self.node)
     }
 
     fn flags(&self) -> OpenFlags {
@@ -313,7 +320,7 @@ impl Generated for DevptsRoot {
 
 ostd::ktest! {
     fn pty_master_and_slave_talk_through_the_line_discipline() {
-        let master = open_master(OpenFlags::RDWR | OpenFlags::NONBLOCK).unwrap();
+        let master = open_master(devpts_root(), OpenFlags::RDWR | OpenFlags::NONBLOCK).unwrap();
         let index =
             PTYS.lock().iter().rev().find(|(_, w)| w.strong_count() > 0).map(|(i, _)| *i).unwrap();
         assert_eq!(
