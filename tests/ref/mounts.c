@@ -529,6 +529,54 @@ static void pseudo_umounts(void) {
     close(fd);
 }
 
+/* A chrooted process sees only the mounts at or below its root, named from it: the jail's
+ * own mount as "/" (Linux skips what its root cannot reach). */
+static void chroot_view(void) {
+    mkdir("/mnt/jail", 0755);
+    CHECK("mount the jail", mount("jail", "/mnt/jail", "tmpfs", 0, NULL));
+    mkdir("/mnt/jail/proc", 0755);
+    mkdir("/mnt/jail/tmp", 0755);
+    mkdir("/mnt/jail/tmp/deep", 0755);
+    CHECK("mount proc in it", mount("proc", "/mnt/jail/proc", "proc", 0, NULL));
+    CHECK("mount tmp in it", mount("jt", "/mnt/jail/tmp", "tmpfs", 0, NULL));
+    mkdir("/mnt/jail/tmp/deep", 0755);
+    CHECK("mount deep in it", mount("jd", "/mnt/jail/tmp/deep", "tmpfs", MS_NOSUID, NULL));
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (chroot("/mnt/jail") != 0 || chdir("/") != 0) _exit(1);
+        char line[512];
+        FILE *f = fopen("/proc/mounts", "r");
+        printf("-- /proc/mounts in the jail\n");
+        while (f && fgets(line, sizeof line, f)) printf("%s", line);
+        if (f) fclose(f);
+        f = fopen("/proc/self/mountinfo", "r");
+        printf("-- mountinfo in the jail\n");
+        while (f && fgets(line, sizeof line, f)) {
+            char *p = line;
+            for (int i = 0; i < 3 && p; i++) p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+            if (!p) continue;
+            char root[128], point[128], opts[128];
+            sscanf(p, "%127s %127s %127s", root, point, opts);
+            char *tail = strstr(p, " - ");
+            printf("%s %s %s%s", root, point, opts, tail ? tail : "\n");
+        }
+        if (f) fclose(f);
+        /* Below the jail's root: a subdirectory of a mount as the root. */
+        if (chroot("/tmp") != 0) _exit(2);
+        f = fopen("/proc/mounts", "r");
+        printf("-- /proc/mounts from /tmp (proc is out of reach: %s)\n", f ? "open" : err(-1));
+        if (f) fclose(f);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    printf("jail child: %d\n", WEXITSTATUS(status));
+    CHECK("umount deep", umount("/mnt/jail/tmp/deep"));
+    CHECK("umount tmp", umount("/mnt/jail/tmp"));
+    CHECK("umount proc", umount("/mnt/jail/proc"));
+    CHECK("umount the jail", umount("/mnt/jail"));
+}
+
 static int loop_status(int fd, struct loop_info64 *info) {
     memset(info, 0, sizeof *info);
     return ioctl(fd, LOOP_GET_STATUS64, info);
@@ -665,6 +713,7 @@ int main(int argc, char **argv) {
     tmpfs_options();
     umounting();
     pseudo_umounts();
+    chroot_view();
     loop_devices();
     return probe_end();
 }

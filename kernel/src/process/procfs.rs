@@ -15,6 +15,7 @@ use alloc::vec::Vec;
 use super::creds::Identity;
 use super::pid_ns::{self, PidNamespace};
 use super::{Process, registry};
+use crate::fs::mount_show;
 use crate::fs::node::{Generated, Node, NodeKind};
 use crate::fs::nsfs::NsType;
 
@@ -203,7 +204,8 @@ fn cpuinfo() -> String {
 
 /// /proc/mounts: the reader's mount namespace's (/proc/self/mounts through the link).
 fn mounts() -> String {
-    crate::fs::mount_show::mounts_text(&crate::fs::mount_ns::current())
+    let root = registry::current().map_or_else(crate::fs::root, |p| p.fs_context().root);
+    crate::fs::mount_show::mounts_text(&crate::fs::mount_ns::current(), &root)
 }
 
 fn stat() -> String {
@@ -317,12 +319,14 @@ impl Generated for PidDir {
             // Mode 0400 as on Linux, which also asks for ptrace read access.
             "auxv" => Node::new_generated(NodeKind::File, 0o400, ino, Auxv(pid)),
             "limits" => text(ino, with(Process::limits_text)),
-            "mounts" => {
-                text(ino, with(|p| crate::fs::mount_show::mounts_text(&p.mount_namespace())))
-            }
-            "mountinfo" => {
-                text(ino, with(|p| crate::fs::mount_show::mountinfo_text(&p.mount_namespace())))
-            }
+            "mounts" => text(
+                ino,
+                with(|p| mount_show::mounts_text(&p.mount_namespace(), &p.fs_context().root)),
+            ),
+            "mountinfo" => text(
+                ino,
+                with(|p| mount_show::mountinfo_text(&p.mount_namespace(), &p.fs_context().root)),
+            ),
             "fd" => Node::new_generated(NodeKind::Dir, 0o500, ino, FdDir(pid)),
             "ns" => Node::new_generated(NodeKind::Dir, 0o511, ino, NsDir(pid)),
             "task" => {
