@@ -2,9 +2,12 @@
 //! identical QEMU flags, runs A/B/A/B, and prints the ratio table (see README, "Benchmarks").
 //!
 //! Usage: `bench --linux VMLINUZ --ours ELF --initrd IMAGE [--out JSON] [--runs N]
-//! [--mem-rounds N] [--mem MiB] [--icount] [--fio-root DIR] [--fio-runs N] [--net-runs N]
-//! [--only micro,mem,fio,net]`. It never fails on a speed; it fails only if it cannot run.
-//! `--icount` makes the guest clock count instructions (`BootSpec::icount`). `--fio-root` is
+//! [--mem-rounds N] [--mem MiB] [--icount] [--linux-bounce] [--fio-root DIR] [--fio-runs N]
+//! [--net-runs N] [--only micro,mem,fio,net]`. It never fails on a speed; it fails only if it
+//! cannot run. `--icount` makes the guest clock count instructions (`BootSpec::icount`).
+//! `--linux-bounce` makes Linux's storage boots bounce every DMA as a confidential guest's
+//! Linux does (`swiotlb=force`, virtio with VIRTIO_F_ACCESS_PLATFORM), where ours always
+//! bounces through its shared pool: the price of that discipline, taken out of the ratio. `--fio-root` is
 //! tests/bench/fetch-fio.sh's tree: without it the storage rows are left out. `--only` runs
 //! some of the four groups: the micro runs (with boot_to_init), the minimum-memory
 //! bisection, the storage rows, the network rows (tests::bench::net: the Debian image with
@@ -39,6 +42,8 @@ struct Options {
     mem_mib: u32,
     /// Guest time counts guest instructions (`BootSpec::icount`).
     icount: bool,
+    /// Linux's storage boots bounce their DMA through swiotlb, as in a confidential guest.
+    linux_bounce: bool,
     /// fio and its libraries (tests/bench/fetch-fio.sh), for the storage rows.
     fio_root: Option<PathBuf>,
     /// Storage boots per kernel.
@@ -65,6 +70,7 @@ fn parse_args() -> Result<Options, String> {
         mem_rounds: 5,
         mem_mib: 512,
         icount: false,
+        linux_bounce: false,
         fio_root: None,
         fio_runs: 3,
         net_runs: 3,
@@ -74,6 +80,10 @@ fn parse_args() -> Result<Options, String> {
     while let Some(flag) = args.next() {
         if flag == "--icount" {
             o.icount = true;
+            continue;
+        }
+        if flag == "--linux-bounce" {
+            o.linux_bounce = true;
             continue;
         }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
@@ -404,6 +414,12 @@ fn run_fio(
         fio::TEST_DISK_SIZE,
         disks.tree.display()
     );
+    if o.linux_bounce {
+        eprintln!(
+            "bench: --linux-bounce: Linux bounces every DMA through swiotlb (swiotlb=force, \
+             virtio with ACCESS_PLATFORM), as a confidential guest's Linux does"
+        );
+    }
     if o.icount {
         eprintln!(
             "bench: -icount: fio's rates are in guest time, which advances by instructions and \
@@ -413,10 +429,13 @@ fn run_fio(
     for i in 1..=o.fio_runs {
         for k in kernels {
             let test_disk = disks.fresh_test_disk()?;
+            let bounce = o.linux_bounce && !k.ours;
+            let extra = if bounce { "benchmode=fio swiotlb=force" } else { "benchmode=fio" };
             let spec = BootSpec {
                 icount: o.icount,
                 disks: vec![Disk::writable(test_disk), Disk::readonly(&disks.tree)],
-                ..run::spec_for(k, &o.initrd, o.mem_mib, "benchmode=fio", FIO_TIMEOUT)
+                access_platform: bounce,
+                ..run::spec_for(k, &o.initrd, o.mem_mib, extra, FIO_TIMEOUT)
             };
             let b = run::boot_timed(&spec)
                 .map_err(|e| format!("cannot start qemu-system-x86_64: {e}"))?;
