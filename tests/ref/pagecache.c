@@ -66,6 +66,34 @@ static void probe_dir(const char *dir) {
 	struct stat st;
 	fstat(fd, &st);
 	printf("size: %ld\n", (long)st.st_size);
+	/* A shared mapping only read leaves the file's times alone (nothing is written back);
+	 * a store made before an mprotect to read-only still reaches the file, which stays on
+	 * the disk for the host's comparison of both disks' trees. */
+	close(fd);
+	fd = open(path, O_RDWR);
+	struct stat before, after;
+	fstat(fd, &before);
+	sleep(1);
+	char *r = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	printf("read through a shared mapping: %.5s\n", r);
+	munmap(r, 4096);
+	fstat(fd, &after);
+	printf("its mtime: %s\n",
+	       before.st_mtim.tv_sec == after.st_mtim.tv_sec && before.st_mtim.tv_nsec == after.st_mtim.tv_nsec
+	               ? "unchanged" : "changed");
+	close(fd);
+	snprintf(path, sizeof path, "%s/pagecache.kept", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ftruncate(fd, 4096);
+	r = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	memcpy(r, "stored, then mprotected", 23);
+	printf("mprotect read-only: %s\n", err(mprotect(r, 4096, PROT_READ)));
+	printf("munmap: %s\n", err(munmap(r, 4096)));
+	memset(buf, 0, sizeof buf);
+	printf("pread: %ld %.23s\n", (long)pread(fd, buf, 23, 0), buf);
+	close(fd);
+	snprintf(path, sizeof path, "%s/pagecache.data", dir);
+	fd = open(path, O_RDONLY);
 	/* A private mapping's stores stay private. */
 	char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	p[0] = 'X';

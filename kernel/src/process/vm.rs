@@ -489,10 +489,12 @@ impl Vm {
             .collect();
         let mut buf = alloc::vec![0u8; PAGE_SIZE];
         // An in-memory file's mapped pages are its data already; a disk file's go back to
-        // the filesystem (the page cache keeps the same frames).
-        for m in maps.into_iter().filter(|m| m.node.disk().is_some()) {
-            for page in (m.start.max(start)..m.end.min(end)).step_by(PAGE_SIZE) {
-                let Some(frame) = self.space.clone_frame_at(page) else { continue };
+        // the filesystem (the page cache keeps the same frames), those written since the last
+        // write-back only: an unchanged page is not written (nor the file's times changed).
+        // Newest first: where mappings were laid over each other, the page is the newest's.
+        for m in maps.into_iter().rev().filter(|m| m.node.disk().is_some()) {
+            let dirty = self.space.take_dirty(m.start.max(start), m.end.min(end));
+            for (page, frame) in dirty.unwrap_or_default() {
                 let file_offset = m.offset + (page - m.start);
                 let size = m.node.size();
                 if file_offset >= size {

@@ -173,9 +173,36 @@ impl EntryRef {
         self.get() & ADDR_MASK & !all_visibility_bits()
     }
 
-    /// Keeps the entry's frame and visibility, with the rights and attributes `hw` instead.
+    /// Keeps the entry's frame, visibility and the accessed and dirty bits the MMU set, with
+    /// the rights and attributes `hw` instead. Atomic against the MMU, which may set the dirty
+    /// bit through another CPU's cached translation between a read and a write of the entry:
+    /// a store to a shared file mapping must not be forgotten by its write-back.
     pub(super) fn set_rights(self, hw: u64) {
-        self.set((self.get() & ADDR_MASK) | (hw & !ADDR_MASK));
+        let kept_by_mmu = Hw::ACCESSED.bits() | Hw::DIRTY.bits();
+        let _ = self.atomic().fetch_update(Ordering::AcqRel, Ordering::Acquire, |old| {
+            Some((old & (ADDR_MASK | kept_by_mmu)) | (hw & !ADDR_MASK & !kept_by_mmu))
+        });
+    }
+
+    /// Clears the dirty bit; returns whether it was set. The caller flushes the translation,
+    /// so that the next store through it sets the bit again.
+    pub(super) fn take_dirty(self) -> bool {
+        let old = self.atomic().fetch_and(!Hw::DIRTY.bits(), Ordering::AcqRel);
+        old & Hw::DIRTY.bits() != 0
+    }
+
+    /// Sets the dirty bit, as a store through the entry would (a write that reached the
+    /// frame another way).
+    pub(super) fn mark_dirty(self) {
+        self.atomic().fetch_or(Hw::DIRTY.bits(), Ordering::AcqRel);
+    }
+
+    fn atomic(&self) -> &AtomicU64 {
+        // SAFETY: the pointer is an aligned, in-bounds entry of a live table page (invariant),
+        // which stays live while the caller holds the tree's lock (module contract) and so
+        // outlives this borrow of `self`. The MMU updates entries with atomic operations, and
+        // this module's plain accesses are volatile and made only under the same lock.
+        unsafe { AtomicU64::from_ptr(self.0) }
     }
 
     /// Returns the entry's visibility bits (those of [`set_visibility_bits`]).

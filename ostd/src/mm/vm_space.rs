@@ -23,6 +23,7 @@
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::marker::PhantomData;
 
 use x86_64::structures::paging::PageTableFlags as Hw;
@@ -226,6 +227,38 @@ impl VmSpace {
         Ok(())
     }
 
+    /// Returns the pages in `start..end` (page-aligned, within user space) written through
+    /// this space since they were mapped or last returned here, each with a new reference to
+    /// its frame, and forgets that they were: the dirty bits a shared file mapping's
+    /// write-back asks for.
+    pub fn take_dirty(&self, start: Vaddr, end: Vaddr) -> Result<Vec<(Vaddr, Frame)>, VmError> {
+        Self::check_range(start, end)?;
+        let tree = self.lock();
+        let mut dirty = Vec::new();
+        page_table::for_each_leaf_in(tree.root, start, end, &mut |va, entry| {
+            if entry.take_dirty() {
+                page_table::flush(va);
+                // SAFETY: the entry is present (the walk visits only present leaves), so it
+                // holds a counted reference to its frame (invariant 2), alive while the
+                // tree's lock is held.
+                dirty.push((va, unsafe { Frame::clone_raw(entry.paddr()) }));
+            }
+        });
+        Ok(dirty)
+    }
+
+    /// Records a write to the page at `va` made through its frame rather than this space
+    /// (a tracer's, or another process's), so that [`VmSpace::take_dirty`] reports it.
+    pub fn mark_dirty(&self, va: Vaddr) {
+        if va >= USER_END {
+            return;
+        }
+        let mut tree = self.lock();
+        if let Some(leaf) = tree.present(va & !(PAGE_SIZE as u64 - 1)) {
+            leaf.entry.mark_dirty();
+        }
+    }
+
     /// Returns how many user pages are mapped (the resident set, shared pages included).
     pub fn resident_pages(&self) -> usize {
         let tree = self.lock();
@@ -413,6 +446,21 @@ crate::ktest! {
         let mut buf = [0u8; 11];
         child.clone_frame_at(0x40_0000).unwrap().read_bytes(0, &mut buf);
         assert_eq!(&buf, b"parent data");
+    }
+
+    fn take_dirty_reports_each_written_page_once_and_protect_keeps_the_mark() {
+        let space = VmSpace::new().unwrap();
+        for va in [0x60_0000, 0x60_1000, 0x60_2000] {
+            space.map(va, Frame::alloc_zeroed().unwrap(), PageFlags::READ | PageFlags::WRITE).unwrap();
+        }
+        assert!(space.take_dirty(0x60_0000, 0x60_3000).unwrap().is_empty(), "nothing written yet");
+        space.mark_dirty(0x60_1abc);
+        space.protect(0x60_1000, PageFlags::READ).unwrap();
+        let dirty = space.take_dirty(0x60_0000, 0x60_3000).unwrap();
+        assert_eq!(dirty.iter().map(|(va, _)| *va).collect::<Vec<_>>(), [0x60_1000]);
+        assert_eq!(dirty[0].1.ref_count(), 2, "the mapping and the returned frame");
+        assert!(space.take_dirty(0x60_0000, 0x60_3000).unwrap().is_empty(), "taken once");
+        assert_eq!(space.translate(0x60_1000).map(|(_, f)| f.contains(PageFlags::WRITE)), Some(false));
     }
 
     fn clone_frame_at_takes_a_new_reference_and_the_mapping_keeps_its_own() {

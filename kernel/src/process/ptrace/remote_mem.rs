@@ -52,8 +52,10 @@ pub fn write(space: &VmSpace, addr: u64, buf: &[u8]) -> SysResult<()> {
         let frame = frame_at(space, page, PageAccess::Read)?;
         let (_, flags) = space.translate(page).ok_or(Errno::EIO)?;
         if flags.contains(PageFlags::WRITE) {
-            // Writable by the tracee: its own page, or a shared mapping's.
+            // Writable by the tracee: its own page, or a shared mapping's (whose write-back
+            // must hear of it).
             frame.write_bytes(offset, &buf[done..done + n]);
+            space.mark_dirty(page);
         } else {
             let copy = crate::memory::alloc_user_frame().ok_or(Errno::EIO)?;
             copy.copy_from(&frame);
@@ -88,5 +90,6 @@ pub fn write_page_as_owner(space: &VmSpace, addr: u64, buf: &[u8]) -> SysResult<
     }
     let frame = space.clone_frame_at(page).ok_or(Errno::EFAULT)?;
     frame.write_bytes(offset, buf);
+    space.mark_dirty(page);
     Ok(())
 }
