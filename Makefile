@@ -128,6 +128,14 @@ test-debian: deps kernel-elf
 clean:
 	cargo clean
 
+# The instruction-counting QEMU plugin (README, "Profiling under TCG"): COCOON_PROFILE=DIR on
+# any test or bench command loads it into every boot; profile-report reads what it writes.
+.PHONY: profile-plugin
+profile-plugin: target/profile/libtbprof.so
+target/profile/libtbprof.so: tests/profile/tbprof.c
+	@mkdir -p target/profile
+	gcc -O2 -Wall -Wextra -shared -fPIC -o $@ $<
+
 # Benchmarks against Linux (README, "Benchmarks"): Debian's cloud kernel (cached under
 # target/bench/linux), Debian's fio with its libraries (target/bench/fio-package, for the storage
 # rows), the benchmark initramfs, then the A/B runner. BENCH_ARGS is passed on.

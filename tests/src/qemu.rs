@@ -197,6 +197,22 @@ impl BootOutcome {
     }
 }
 
+/// The environment variable that profiles every boot: `COCOON_PROFILE=DIR` loads the
+/// instruction-counting plugin (tests/profile/tbprof.c, built by `make profile-plugin`), which
+/// writes DIR/tbprof.PID when QEMU ends; `profile-report` reads it (README, "Profiling under
+/// TCG").
+pub const PROFILE_ENV: &str = "COCOON_PROFILE";
+
+/// The `-plugin` arguments [`PROFILE_ENV`] asks for (none when it is unset).
+fn profile_args() -> Vec<OsString> {
+    let Some(dir) = std::env::var_os(PROFILE_ENV) else { return Vec::new() };
+    let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/profile/libtbprof.so");
+    let mut arg = plugin.into_os_string();
+    arg.push(",out=");
+    arg.push(dir);
+    vec!["-plugin".into(), arg]
+}
+
 /// The QEMU command for `spec` (TCG, `-cpu max`, serial on stdio, isa-debug-exit), built in
 /// one place so that tests, the interactive session and benchmarks boot with identical flags.
 pub fn qemu_command(spec: &BootSpec) -> Command {
@@ -232,6 +248,7 @@ pub fn qemu_command(spec: &BootSpec) -> Command {
     if let Some(initrd) = &spec.initrd {
         cmd.arg("-initrd").arg(initrd);
     }
+    cmd.args(profile_args());
     cmd
 }
 
