@@ -431,6 +431,16 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "requeue-to-PI futex probe (FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI: errors, \
+             plain wakes refusing such waiters, a free lock taken for the first waiter, waiters \
+             queued behind the owner and handed the lock by UNLOCK_PI, timeouts and signals \
+             before and after the requeue, EDEADLK, ESRCH) matches Linux 6.1",
+        script: "tests/ref/requeuepi.sh",
+        c_sources: &["tests/ref/requeuepi.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "tee and vmsplice probe (errors in Linux's order, duplicated data, partial \
              lengths, waits, EPIPE with SIGPIPE, FIFOs, vectors, more than a pipe holds) \
              matches Linux 6.1",
