@@ -17,13 +17,27 @@ pub fn text(vm: &Vm, root: &Arc<Node>) -> String {
     // areas' lock is a spin lock the fault handler takes.
     let areas: Vec<Area> = vm.areas().iter().cloned().collect();
     let mut s = String::new();
+    // A file mapped several times (a program's segments) is named once: naming it reads
+    // its directory.
+    let mut named: Vec<(*const Node, String)> = Vec::new();
     for a in &areas {
-        line(&mut s, a, root);
+        let name = a.mapped.as_ref().map(|m| {
+            match named.iter().find(|(n, _)| core::ptr::eq(*n, &*m.node)) {
+                Some((_, path)) => path.clone(),
+                None => {
+                    let path = m.path(root);
+                    named.push((Arc::as_ptr(&m.node), path.clone()));
+                    path
+                }
+            }
+        });
+        line(&mut s, a, name);
     }
     s
 }
 
-fn line(s: &mut String, a: &Area, root: &Arc<Node>) {
+/// Appends the line of area `a`; `file_path` names its file, if it maps one.
+fn line(s: &mut String, a: &Area, file_path: Option<String>) {
     let flag = |p: Prot, c: char| if a.prot.contains(p) { c } else { '-' };
     let (offset, (major, minor, ino)) =
         a.mapped.as_ref().map_or((0, (0, 0, 0)), |m| (m.offset, m.device_and_inode()));
@@ -41,10 +55,11 @@ fn line(s: &mut String, a: &Area, root: &Arc<Node>) {
         minor,
         ino,
     ));
-    let name = match &a.mapped {
-        Some(m) => Some(m.path(root)),
-        // Linux's is_stack: the area holding the stack pointer exec started the program with.
+    let name = match file_path {
+        Some(path) => Some(path),
+        // brk's areas (Linux names the area over start_brk..brk).
         None if a.heap => Some(String::from("[heap]")),
+        // Linux's is_stack: the area holding the stack pointer exec started the program with.
         None if a.start < STACK_TOP && STACK_TOP <= a.end => Some(String::from("[stack]")),
         None => None,
     };
