@@ -3,7 +3,7 @@
  * a file mapping (the offset of each piece), a private and a shared anonymous area (Linux
  * names the shared one "/dev/zero (deleted)"), a file unlinked while mapped ("(deleted)"),
  * a System V segment, mremap moving or growing a file mapping, the heap after brk, the
- * stack and the program's own segments.
+ * stack and the program's own segments; PR_SET_VMA_ANON_NAME is EINVAL.
  * Deterministic output only: every test mapping goes inside a PROT_NONE reservation of its
  * own, so its lines are found by address and printed with addresses relative to the
  * reservation; device and inode numbers are printed as whether they match stat(2). The
@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -184,6 +185,15 @@ static void anonymous(void) {
              0);
     printf("shared anonymous: %s\n", ok(p));
     show_range("shanon", r, 6 * PG, NULL);
+
+    /* PR_SET_VMA_ANON_NAME would show [anon:NAME]: Debian's 6.1 has no CONFIG_ANON_VMA_NAME
+     * (EINVAL), nor has this kernel. */
+    r = reserve(6);
+    p = mmap(r + PG, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+             0);
+    long named = prctl(0x53564d41, 0, (unsigned long)r + PG, 2 * PG, (unsigned long)"probe name");
+    printf("PR_SET_VMA_ANON_NAME: %s\n", named == 0 ? "ok" : strerror(errno));
+    show_range("named", r, 6 * PG, NULL);
 
     int id = shmget(IPC_PRIVATE, 2 * PG, IPC_CREAT | 0600);
     r = reserve(6);
