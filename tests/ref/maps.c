@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "probe.h"
 
@@ -151,6 +152,34 @@ static void file_mappings(void) {
     show_range("merged", r, 10 * PG, &st);
     printf("munmap second page: %d\n", munmap(r + 3 * PG, PG));
     show_range("unmapped", r, 10 * PG, &st);
+
+    /* Paths are relative to the reader's root: a child that reads this process's maps
+     * after a chroot to /tmp sees /maps-file (and the program, outside its root, whole). */
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/maps", (int)getppid());
+        int mfd = open(path, O_RDONLY);
+        int rooted = chroot("/tmp") == 0 && chdir("/") == 0;
+        ssize_t n = mfd < 0 ? -1 : read(mfd, maps, sizeof maps - 1);
+        maps[n > 0 ? n : 0] = 0;
+        int inside = 0, outside = 0;
+        for (char *l = maps; *l;) {
+            char *nl = strchr(l, '\n');
+            if (!nl) break;
+            *nl = 0;
+            size_t len = strlen(l);
+            inside |= len >= 10 && !strcmp(l + len - 10, "/maps-file") && !strstr(l, "/tmp/");
+            outside |= len >= 10 && !strcmp(l + len - 10, " /bin/maps");
+            l = nl + 1;
+        }
+        printf("chrooted reader: chroot %s, /maps-file %s, /bin/maps %s\n", rooted ? "ok" : "failed",
+               inside ? "seen" : "not seen", outside ? "seen" : "not seen");
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
 
     /* mremap: the moved (or grown) mapping keeps its file offset. */
     p = mmap(NULL, 2 * PG, PROT_READ, MAP_PRIVATE, fd, 3 * PG);
