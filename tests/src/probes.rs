@@ -412,11 +412,31 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "/proc/PID/maps probe (file mappings private and shared at an offset, mprotect \
+             and munmap splits, mremap, anonymous and shared anonymous areas, an unlinked file, \
+             a System V segment, [heap] after brk, [stack], the program's segments: offsets, \
+             devices, inodes, names and their column) matches Linux 6.1",
+        script: "tests/ref/maps.sh",
+        c_sources: &["tests/ref/maps.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "priority-inheritance futex probe (LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI: \
              errors and the words they leave, hand-over, owners that end, a handler during the \
              wait, a lock shared by two processes, musl's PI mutexes) matches Linux 6.1",
         script: "tests/ref/pifutex.sh",
         c_sources: &["tests/ref/pifutex.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
+        what: "requeue-to-PI futex probe (FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI: errors, \
+             plain wakes refusing such waiters, a free lock taken for the first waiter, waiters \
+             queued behind the owner and handed the lock by UNLOCK_PI, timeouts and signals \
+             before and after the requeue, EDEADLK, ESRCH) matches Linux 6.1",
+        script: "tests/ref/requeuepi.sh",
+        c_sources: &["tests/ref/requeuepi.c"],
         host_programs: &[],
         disk: RefDisk::None,
     },

@@ -23,15 +23,41 @@ pub const BITSET_MATCH_ANY: u32 = u32::MAX;
 /// (0 = private space id | 1 = physical, address)
 pub type Key = (u64, u64);
 
-struct Waiter {
+/// One thread waiting on a futex word.
+pub(super) struct Waiter {
     key: SpinLock<Key>,
     bitset: u32,
-    woken: AtomicBool,
+    /// Woken (for a FUTEX_WAIT_REQUEUE_PI waiter: given the PI lock by the requeue).
+    pub(super) woken: AtomicBool,
     /// Where this waiter's thread sleeps: a wake touches only the threads it picked.
-    sleep: WaitQueue,
+    pub(super) sleep: WaitQueue,
+    /// A FUTEX_WAIT_REQUEUE_PI waiter's side (see [`super::requeue_pi`]); plain wakes and
+    /// requeues refuse such a waiter (EINVAL), as Linux's do.
+    pub(super) requeue_pi: Option<super::requeue_pi::Target>,
 }
 
-static WAITERS: SpinLock<BTreeMap<Key, Vec<Arc<Waiter>>>> = SpinLock::new(BTreeMap::new());
+impl Waiter {
+    /// A waiter on `key` that wakes for `bitset`, a FUTEX_WAIT_REQUEUE_PI one if
+    /// `requeue_pi` says where it is to be requeued.
+    pub(super) fn new(
+        key: Key,
+        bitset: u32,
+        requeue_pi: Option<super::requeue_pi::Target>,
+    ) -> Self {
+        Self {
+            key: SpinLock::new(key),
+            bitset,
+            woken: AtomicBool::new(false),
+            sleep: WaitQueue::new(),
+            requeue_pi,
+        }
+    }
+}
+
+/// The waiters of each futex, first come first. Lock order: this, then the PI futexes'
+/// states (`pi_futex`), never the other way.
+pub(super) static WAITERS: SpinLock<BTreeMap<Key, Vec<Arc<Waiter>>>> =
+    SpinLock::new(BTreeMap::new());
 
 /// Returns the key of the futex word at `uaddr` in `space` (EINVAL if misaligned, EFAULT if
 /// unmapped): private futexes are keyed by the space, shared ones by the word's frame.
@@ -50,33 +76,42 @@ pub fn key(space: &Arc<VmSpace>, mem: &UserMem, uaddr: u64, private: bool) -> Sy
     Ok((1, paddr))
 }
 
-/// Wakes up to `n` waiters on `key` whose bitset meets `bitset`; returns how many.
-pub fn wake(key: Key, n: usize, bitset: u32) -> usize {
+/// Wakes up to `n` waiters on `key` whose bitset meets `bitset`; returns how many. EINVAL
+/// when it meets a FUTEX_WAIT_REQUEUE_PI waiter before it is done (the ones before it are
+/// woken all the same, as by Linux's futex_wake).
+pub fn wake(key: Key, n: usize, bitset: u32) -> SysResult<usize> {
     let mut map = WAITERS.lock();
-    let Some(list) = map.get_mut(&key) else { return 0 };
-    let mut woken = 0;
+    let Some(list) = map.get_mut(&key) else { return Ok(0) };
+    let (mut woken, mut refused) = (0, false);
     list.retain(|w| {
-        if woken < n && w.bitset & bitset != 0 {
-            w.woken.store(true, Ordering::Release);
-            w.sleep.wake_all();
-            woken += 1;
-            false
-        } else {
-            true
+        if woken >= n || refused {
+            return true;
         }
+        if w.requeue_pi.is_some() {
+            refused = true;
+            return true;
+        }
+        if w.bitset & bitset == 0 {
+            return true;
+        }
+        w.woken.store(true, Ordering::Release);
+        w.sleep.wake_all();
+        woken += 1;
+        false
     });
     if list.is_empty() {
         map.remove(&key);
     }
-    woken
+    if refused { Err(Errno::EINVAL) } else { Ok(woken) }
 }
 
 /// Wakes one waiter at a user address in the current address space (CLONE_CHILD_CLEARTID).
 pub fn wake_address(space: &Arc<ostd::mm::VmSpace>, uaddr: u64) {
     let private = (Arc::as_ptr(space) as u64) << 1;
-    wake((private, uaddr), 1, BITSET_MATCH_ANY);
+    // A FUTEX_WAIT_REQUEUE_PI waiter there is not woken (EINVAL), as on Linux.
+    let _ = wake((private, uaddr), 1, BITSET_MATCH_ANY);
     if let Some((paddr, _)) = space.translate(uaddr) {
-        wake((1, paddr), 1, BITSET_MATCH_ANY);
+        let _ = wake((1, paddr), 1, BITSET_MATCH_ANY);
     }
 }
 
@@ -91,12 +126,7 @@ pub fn wait(
     deadline: Option<u64>,
     bitset: u32,
 ) -> SysResult<u64> {
-    let waiter = Arc::new(Waiter {
-        key: SpinLock::new(key),
-        bitset,
-        woken: AtomicBool::new(false),
-        sleep: WaitQueue::new(),
-    });
+    let waiter = Arc::new(Waiter::new(key, bitset, None));
     {
         // The value check and the queueing are one step: interrupts are off inside.
         let _irq = ostd::sync::disable_local_irqs();
@@ -160,13 +190,17 @@ pub fn update_word(
 }
 
 /// Wakes up to `wake_n` waiters on `from` and moves up to `move_n` of the rest to `to`;
-/// returns how many were woken or moved.
-pub fn requeue(from: Key, to: Key, wake_n: usize, move_n: usize) -> usize {
-    let woken = wake(from, wake_n, BITSET_MATCH_ANY);
+/// returns how many were woken or moved. EINVAL at a FUTEX_WAIT_REQUEUE_PI waiter (the ones
+/// before it are woken or moved all the same).
+pub fn requeue(from: Key, to: Key, wake_n: usize, move_n: usize) -> SysResult<usize> {
+    let woken = wake(from, wake_n, BITSET_MATCH_ANY)?;
     let mut map = WAITERS.lock();
+    let mut refused = false;
     let moving: Vec<Arc<Waiter>> = match map.get_mut(&from) {
         Some(list) => {
-            let n = move_n.min(list.len());
+            let plain = list.iter().take_while(|w| w.requeue_pi.is_none()).count();
+            refused = plain < move_n.min(list.len());
+            let n = move_n.min(plain);
             list.drain(..n).collect()
         }
         None => Vec::new(),
@@ -179,5 +213,5 @@ pub fn requeue(from: Key, to: Key, wake_n: usize, move_n: usize) -> usize {
         *w.key.lock() = to;
         map.entry(to).or_default().push(w);
     }
-    woken + moved
+    if refused { Err(Errno::EINVAL) } else { Ok(woken + moved) }
 }

@@ -10,6 +10,7 @@ pub mod mqueue;
 pub mod msg;
 pub mod namespace;
 pub mod pi_futex;
+pub mod requeue_pi;
 pub mod robust_futex;
 pub mod sem;
 pub mod shm;

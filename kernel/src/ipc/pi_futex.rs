@@ -54,7 +54,7 @@ pub struct Tid {
     pub seen: u32,
 }
 
-struct Waiter {
+pub(super) struct Waiter {
     tid: Tid,
     outcome: AtomicU8,
     sleep: WaitQueue,
@@ -107,6 +107,20 @@ pub fn lock(
         Attempt::Taken => return Ok(()),
         Attempt::Queued(waiter) => waiter,
     };
+    wait_handed(mem, key, uaddr, tid, &waiter, deadline)
+}
+
+/// Waits as `waiter`, queued on the lock at `uaddr`, until the lock is handed over (or its
+/// owner ends: the waiter takes it over), a signal comes (EINTR) or the `deadline` passes
+/// (ETIMEDOUT); a waiter that gives up leaves the queue.
+pub(super) fn wait_handed(
+    mem: &UserMem,
+    key: Key,
+    uaddr: u64,
+    tid: Tid,
+    waiter: &Arc<Waiter>,
+    deadline: Option<u64>,
+) -> SysResult<()> {
     let check = || {
         if waiter.outcome.load(Ordering::Acquire) != WAITING {
             Some(Ok(()))
@@ -125,7 +139,7 @@ pub fn lock(
         ORPHANED => take_over_orphan(mem, &mut states, key, uaddr, tid),
         _ => {
             if let Some(state) = states.get_mut(&key) {
-                state.waiters.retain(|w| !Arc::ptr_eq(w, &waiter));
+                state.waiters.retain(|w| !Arc::ptr_eq(w, waiter));
                 if state.waiters.is_empty() {
                     states.remove(&key);
                 }
@@ -180,6 +194,67 @@ fn lock_or_queue(
     let waiter = new_waiter(tid);
     states.insert(key, PiState { owner, waiters: VecDeque::from([waiter.clone()]) });
     Ok(Attempt::Queued(waiter))
+}
+
+/// FUTEX_CMP_REQUEUE_PI's attempt to take the lock at `uaddr` for its first waiter `tid`
+/// (Linux's futex_lock_pi_atomic on that waiter's behalf). Returns true if the lock was
+/// free and is now `tid`'s (with FUTEX_WAITERS if `set_waiters`: more waiters are about to
+/// be queued behind it), false if it has an owner, whose record then exists for
+/// [`proxy_queue`] (FUTEX_WAITERS set). EDEADLK if `tid` owns it already, ESRCH if the
+/// word names a thread that does not exist (FUTEX_WAITERS left set), EFAULT.
+/// The caller holds the futex waiters' lock with interrupts off.
+pub(super) fn proxy_lock(
+    mem: &UserMem,
+    key: Key,
+    uaddr: u64,
+    tid: Tid,
+    set_waiters: bool,
+    owner_of: &dyn Fn(u32) -> Option<u32>,
+) -> SysResult<bool> {
+    let mut states = STATES.lock();
+    let word = mem.read_u32(uaddr)?;
+    let owner = word & TID_MASK;
+    if owner == tid.seen {
+        return Err(Errno::EDEADLK);
+    }
+    if states.contains_key(&key) {
+        return Ok(false);
+    }
+    if owner == 0 {
+        let waiters = if set_waiters { WAITERS } else { 0 };
+        update_word(mem, uaddr, |old| Some(old & OWNER_DIED | tid.seen | waiters))?;
+        if set_waiters {
+            states.insert(key, PiState { owner: tid.global, waiters: VecDeque::new() });
+        }
+        return Ok(true);
+    }
+    update_word(mem, uaddr, |old| Some(old | WAITERS))?;
+    let owner = owner_of(owner).ok_or(Errno::ESRCH)?;
+    states.insert(key, PiState { owner, waiters: VecDeque::new() });
+    Ok(false)
+}
+
+/// Queues `tid` on the lock at `key` for FUTEX_CMP_REQUEUE_PI (Linux's
+/// rt_mutex_start_proxy_lock): the lock's owner hands it over at its unlock. EDEADLK if
+/// `tid` is that owner; EINVAL if the lock has no record ([`proxy_lock`] makes it).
+pub(super) fn proxy_queue(key: Key, tid: Tid) -> SysResult<Arc<Waiter>> {
+    let mut states = STATES.lock();
+    let state = states.get_mut(&key).ok_or(Errno::EINVAL)?;
+    if state.owner == tid.global {
+        return Err(Errno::EDEADLK);
+    }
+    let waiter = new_waiter(tid);
+    state.waiters.push_back(waiter.clone());
+    Ok(waiter)
+}
+
+/// Forgets the record of the lock at `key` if nobody waits for it (after a requeue that
+/// queued nobody behind a lock it took).
+pub(super) fn forget_if_unwaited(key: Key) {
+    let mut states = STATES.lock();
+    if states.get(&key).is_some_and(|s| s.waiters.is_empty()) {
+        states.remove(&key);
+    }
 }
 
 fn new_waiter(tid: Tid) -> Arc<Waiter> {

@@ -201,6 +201,12 @@ impl Attachment {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
+    /// The segment's key and id (/proc/PID/maps names an attachment by them).
+    pub fn key_and_id(&self) -> (i32, i32) {
+        let s = self.0.state.lock();
+        (s.perm.key, s.perm.id)
+    }
+
     /// The length an attachment maps: the segment's size in whole pages.
     pub fn mapped_len(&self) -> u64 {
         self.0.state.lock().size.div_ceil(PAGE) * PAGE

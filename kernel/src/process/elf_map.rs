@@ -31,7 +31,7 @@ use object::elf::{ET_DYN, ET_EXEC, PF_R, PF_W, PF_X, PT_LOAD};
 use ostd::mm::{Frame, PAGE_SIZE, PageFlags, USER_END};
 
 use super::elf::{Ehdr, Phdr};
-use super::vm::{Area, Prot, Vm};
+use super::vm::{Area, MappedFile, Prot, Vm};
 use crate::fs::Node;
 
 const PAGE: u64 = PAGE_SIZE as u64;
@@ -140,15 +140,17 @@ enum Placement {
 struct Mapper<'a> {
     vm: &'a Vm,
     cache: Arc<Vec<Frame>>,
+    /// The file, as its areas remember it (from offset 0).
+    file: MappedFile,
     /// Usable RAM, in bytes: the overcommit limit for one allocation.
     ram: u64,
 }
 
 impl<'a> Mapper<'a> {
-    fn new(vm: &'a Vm, node: &Node) -> Result<Self, ()> {
+    fn new(vm: &'a Vm, node: &Arc<Node>) -> Result<Self, ()> {
         let cache = node.page_frames().map_err(|_| ())?;
         let ram = ostd::mm::frame_stats().total as u64 * PAGE;
-        Ok(Self { vm, cache, ram })
+        Ok(Self { vm, cache, file: MappedFile::named(node, 0), ram })
     }
 
     /// Maps the file part of segment `ph` at `addr` (Linux's `elf_map`); `total_size`, for
@@ -241,7 +243,8 @@ impl<'a> Mapper<'a> {
     fn map_file(&self, start: u64, len: u64, off: u64, prot: Prot) -> Result<(), ()> {
         let end = start + len;
         self.vm.unmap_range(start, end);
-        self.vm.areas().insert(Area { file: true, ..Area::anonymous(start, end, prot) });
+        let mapped = Some(self.file.advanced(off));
+        self.vm.areas().insert(Area { file: true, mapped, ..Area::anonymous(start, end, prot) });
         let first = off / PAGE;
         let in_file = (self.cache.len() as u64).saturating_sub(first).min(len / PAGE);
         if !prot.is_empty() {
@@ -316,7 +319,7 @@ fn segment_fits(start: u64, ph: &Phdr) -> bool {
 /// alignment when it has an interpreter, as Linux places PIE programs).
 pub fn load_main(
     vm: &Vm,
-    node: &Node,
+    node: &Arc<Node>,
     ehdr: &Ehdr,
     phdrs: &[Phdr],
     has_interp: bool,
@@ -377,7 +380,7 @@ pub fn load_main(
 
 /// Maps the interpreter (`load_elf_interp`); returns its load address (AT_BASE). An
 /// ET_DYN interpreter goes near [`INTERP_BASE`], an ET_EXEC one at its own addresses.
-pub fn load_interp(vm: &Vm, node: &Node, ehdr: &Ehdr, phdrs: &[Phdr]) -> Result<u64, ()> {
+pub fn load_interp(vm: &Vm, node: &Arc<Node>, ehdr: &Ehdr, phdrs: &[Phdr]) -> Result<u64, ()> {
     let ty = ehdr.e_type.get(LE);
     if ty != ET_EXEC && ty != ET_DYN {
         return Err(());

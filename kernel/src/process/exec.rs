@@ -157,7 +157,7 @@ fn open_interp(open_exec: &OpenExec, node: &Node, phdrs: &[Phdr]) -> SysResult<O
 
 fn load_elf(
     open_exec: &OpenExec,
-    node: &Node,
+    node: &Arc<Node>,
     head: &[u8],
     path: &str,
     argv: Vec<String>,

@@ -491,21 +491,9 @@ fn status(p: &Process, ns: &PidNamespace) -> String {
 }
 
 fn maps(p: &Process) -> String {
-    let vm = p.vm();
-    let areas: Vec<_> = vm.areas().iter().copied().collect();
-    let mut s = String::new();
-    for a in areas {
-        let r = if a.prot.contains(crate::process::vm::Prot::READ) { 'r' } else { '-' };
-        let w = if a.prot.contains(crate::process::vm::Prot::WRITE) { 'w' } else { '-' };
-        let x = if a.prot.contains(crate::process::vm::Prot::EXEC) { 'x' } else { '-' };
-        let share = if a.shared { 's' } else { 'p' };
-        let name = if a.end == crate::process::vm::STACK_TOP { "[stack]" } else { "" };
-        s.push_str(&format!(
-            "{:08x}-{:08x} {r}{w}{x}{share} 00000000 00:00 0 {name}\n",
-            a.start, a.end
-        ));
-    }
-    s
+    // Paths are relative to the reader's root, as Linux's d_path.
+    let root = registry::current().map_or_else(|| p.fs_context().root, |r| r.fs_context().root);
+    crate::process::vm::maps::text(&p.vm(), &root)
 }
 
 struct FdDir(i32);

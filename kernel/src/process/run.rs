@@ -82,12 +82,13 @@ fn restartable(nr: u64) -> bool {
 }
 
 /// Calls that restart after a handler whether or not it asked (Linux's ERESTARTNOINTR):
-/// futex's LOCK_PI and LOCK_PI2, whose caller cannot tell an interruption from a timeout.
+/// futex's LOCK_PI and LOCK_PI2, whose caller cannot tell an interruption from a timeout,
+/// and WAIT_REQUEUE_PI before its requeue (after it, the call ends with EAGAIN instead).
 /// `ctx` still holds the call's arguments (the kernel changed only rax).
 fn always_restarts(nr: u64, ctx: &UserContext) -> bool {
     const FUTEX: u64 = 202;
     const CMD_MASK: u64 = 0x7f; // without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME
-    nr == FUTEX && matches!(ctx.rsi & CMD_MASK, 6 | 13)
+    nr == FUTEX && matches!(ctx.rsi & CMD_MASK, 6 | 11 | 13)
 }
 
 /// Syscalls that never restart after any signal (they report EINTR): sleeps and polls,

@@ -11,12 +11,18 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use bitflags::bitflags;
-use ostd::mm::{Frame, PAGE_SIZE, PageAccess, PageFaultInfo, PageFlags, VmError, VmSpace};
+use ostd::mm::{Frame, PAGE_SIZE, PageAccess, PageFaultInfo, VmError, VmSpace};
 use ostd::sync::SpinLock;
 
 use crate::error::{Errno, SysResult};
 use crate::memory;
+
+mod area;
+pub mod mapped_file;
+pub mod maps;
+
+pub use area::{Area, Prot};
+pub use mapped_file::{MapName, MappedFile};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 /// The top of the main thread's stack.
@@ -33,71 +39,6 @@ pub static MAX_MAP_COUNT: crate::sysctl::IntTunable =
     crate::sysctl::IntTunable::new(65_530, 0, i32::MAX as i64);
 /// Free memory a fork needs beyond the kernel's reserve (for the child's page tables).
 const FORK_HEADROOM: usize = 256 * 1024;
-
-bitflags! {
-    /// `PROT_*`.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub struct Prot: u32 {
-        /// PROT_READ.
-        const READ = 1;
-        /// PROT_WRITE.
-        const WRITE = 2;
-        /// PROT_EXEC.
-        const EXEC = 4;
-    }
-}
-
-impl Prot {
-    fn page_flags(self) -> PageFlags {
-        let mut f = PageFlags::READ;
-        if self.contains(Prot::WRITE) {
-            f |= PageFlags::WRITE;
-        }
-        if self.contains(Prot::EXEC) {
-            f |= PageFlags::EXEC;
-        }
-        f
-    }
-}
-
-/// One mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Area {
-    /// First byte (page-aligned).
-    pub start: u64,
-    /// One past the last byte (page-aligned).
-    pub end: u64,
-    /// Access rights.
-    pub prot: Prot,
-    /// MAP_SHARED: writes are seen by every process mapping it (never copied on write).
-    pub shared: bool,
-    /// mlock(2)ed (VM_LOCKED): counted against RLIMIT_MEMLOCK and shown as VmLck. Nothing
-    /// is ever paged out here, so the pages stay resident either way.
-    pub locked: bool,
-    /// Backed by a file or by shared memory (Linux's vm_file), as opposed to private
-    /// anonymous memory: madvise's FREE, REMOVE and WIPEONFORK care.
-    pub file: bool,
-    /// madvise(MADV_DONTFORK): a child made by fork does not get it (VM_DONTCOPY).
-    pub dont_fork: bool,
-    /// madvise(MADV_WIPEONFORK): a child made by fork gets it zero-filled (VM_WIPEONFORK).
-    pub wipe_on_fork: bool,
-}
-
-impl Area {
-    /// A private anonymous area with no advice.
-    pub fn anonymous(start: u64, end: u64, prot: Prot) -> Self {
-        Self {
-            start,
-            end,
-            prot,
-            shared: false,
-            locked: false,
-            file: false,
-            dont_fork: false,
-            wipe_on_fork: false,
-        }
-    }
-}
 
 /// The areas of one address space, plus the program break.
 #[derive(Clone, Debug, Default)]
@@ -135,7 +76,7 @@ impl Areas {
 
     /// Returns the area containing `addr`.
     pub fn find(&self, addr: u64) -> Option<Area> {
-        self.map.range(..=addr).next_back().map(|(_, a)| *a).filter(|a| addr < a.end)
+        self.map.range(..=addr).next_back().map(|(_, a)| a.clone()).filter(|a| addr < a.end)
     }
 
     /// Returns whether any area overlaps `start..end`.
@@ -153,17 +94,15 @@ impl Areas {
     /// that a program mapping page after page holds one area, not millions.
     pub fn insert(&mut self, area: Area) {
         debug_assert!(!self.overlaps(area.start, area.end));
-        let mut merged = area;
-        let compatible = |a: &Area| Area { start: area.start, end: area.end, ..*a } == area;
+        let mut merged = area.clone();
         if let Some((&key, before)) = self.map.range(..area.start).next_back()
-            && before.end == area.start
-            && compatible(before)
+            && before.continued_by(&area)
         {
-            merged.start = before.start;
+            merged = before.piece(before.start, area.end);
             self.map.remove(&key);
         }
-        if let Some(after) = self.map.get(&area.end).copied()
-            && compatible(&after)
+        if let Some(after) = self.map.get(&area.end)
+            && area.continued_by(after)
         {
             merged.end = after.end;
             self.map.remove(&area.end);
@@ -186,12 +125,12 @@ impl Areas {
         for key in hits {
             let Some(a) = self.map.remove(&key) else { continue };
             if a.start < start {
-                self.map.insert(a.start, Area { end: start, ..a });
+                self.map.insert(a.start, a.piece(a.start, start));
             }
             if a.end > end {
-                self.map.insert(end, Area { start: end, ..a });
+                self.map.insert(end, a.piece(end, a.end));
             }
-            removed.push(Area { start: a.start.max(start), end: a.end.min(end), ..a });
+            removed.push(a.piece(a.start.max(start), a.end.min(end)));
         }
         removed
     }
@@ -225,8 +164,7 @@ impl Areas {
 
     /// Locks or unlocks every area (mlockall MCL_CURRENT, munlockall).
     pub fn set_all_locked(&mut self, locked: bool) {
-        let areas: alloc::vec::Vec<Area> = self.map.values().copied().collect();
-        self.map.clear();
+        let areas = core::mem::take(&mut self.map).into_values();
         for area in areas {
             self.insert(Area { locked, ..area });
         }
@@ -555,7 +493,7 @@ impl Vm {
         // madvise's fork advice: DONTFORK areas are not the child's; WIPEONFORK ones come to
         // it empty (private anonymous memory: its pages fault in zeroed).
         let advised: Vec<Area> =
-            vm.areas().iter().filter(|a| a.dont_fork || a.wipe_on_fork).copied().collect();
+            vm.areas().iter().filter(|a| a.dont_fork || a.wipe_on_fork).cloned().collect();
         for area in advised {
             if area.dont_fork {
                 vm.unmap_range(area.start, area.end);
@@ -578,7 +516,7 @@ impl Vm {
                 return Err(Errno::ENOMEM);
             }
             area.locked |= areas.lock_future;
-            areas.insert(area);
+            areas.insert(area.clone());
         }
         if populate {
             for page in (area.start..area.end).step_by(PAGE_SIZE) {
@@ -726,7 +664,7 @@ ostd::ktest! {
         a.insert(Area::anonymous(0x3000, 0x4000, rw));
         a.insert(Area::anonymous(0x2000, 0x3000, rw));
         assert_eq!(
-            a.iter().copied().collect::<Vec<_>>(),
+            a.iter().cloned().collect::<Vec<_>>(),
             [Area::anonymous(0x1000, 0x4000, rw)]
         );
         a.insert(Area::anonymous(0x4000, 0x5000, Prot::READ));

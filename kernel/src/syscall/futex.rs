@@ -1,13 +1,13 @@
 //! futex(2): WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, and the
 //! priority-inheritance locks LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI; private or shared.
 //! Decodes the operation and its timeout; the waiting and waking are `crate::ipc::futex`,
-//! the locks `crate::ipc::pi_futex`. The requeue-to-PI pair (WAIT_REQUEUE_PI,
-//! CMP_REQUEUE_PI), which glibc's condition variables stopped using in 2.25, is ENOSYS.
+//! the locks `crate::ipc::pi_futex`, the requeue-to-PI pair (WAIT_REQUEUE_PI,
+//! CMP_REQUEUE_PI) `crate::ipc::requeue_pi`.
 
 use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 use crate::ipc::futex::{self, BITSET_MATCH_ANY, Key};
-use crate::ipc::pi_futex;
+use crate::ipc::{pi_futex, requeue_pi};
 
 const FUTEX_WAIT: u64 = 0;
 const FUTEX_WAKE: u64 = 1;
@@ -19,6 +19,8 @@ const FUTEX_UNLOCK_PI: u64 = 7;
 const FUTEX_TRYLOCK_PI: u64 = 8;
 const FUTEX_WAIT_BITSET: u64 = 9;
 const FUTEX_WAKE_BITSET: u64 = 10;
+const FUTEX_WAIT_REQUEUE_PI: u64 = 11;
+const FUTEX_CMP_REQUEUE_PI: u64 = 12;
 const FUTEX_LOCK_PI2: u64 = 13;
 const FUTEX_PRIVATE_FLAG: u64 = 128;
 const FUTEX_CLOCK_REALTIME: u64 = 256;
@@ -99,7 +101,7 @@ pub fn sys_futex(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let private = op & FUTEX_PRIVATE_FLAG != 0;
     let realtime = op & FUTEX_CLOCK_REALTIME != 0;
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
-    if realtime && !matches!(cmd, FUTEX_WAIT_BITSET | FUTEX_LOCK_PI2) {
+    if realtime && !matches!(cmd, FUTEX_WAIT_BITSET | FUTEX_WAIT_REQUEUE_PI | FUTEX_LOCK_PI2) {
         return Err(Errno::ENOSYS);
     }
     match cmd {
@@ -116,13 +118,13 @@ pub fn sys_futex(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             wait(ctx, uaddr, val, timeout, val3, private, kind)
         }
         FUTEX_WAKE => {
-            Ok(futex::wake(key(ctx, uaddr, private)?, val as usize, BITSET_MATCH_ANY) as u64)
+            Ok(futex::wake(key(ctx, uaddr, private)?, val as usize, BITSET_MATCH_ANY)? as u64)
         }
         FUTEX_WAKE_BITSET => {
             if val3 == 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(futex::wake(key(ctx, uaddr, private)?, val as usize, val3) as u64)
+            Ok(futex::wake(key(ctx, uaddr, private)?, val as usize, val3)? as u64)
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
             let from = key(ctx, uaddr, private)?;
@@ -130,7 +132,7 @@ pub fn sys_futex(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             if cmd == FUTEX_CMP_REQUEUE && ctx.mem().read_u32(uaddr)? != val3 {
                 return Err(Errno::EAGAIN);
             }
-            Ok(futex::requeue(from, to, val as usize, timeout_or_val2 as u32 as usize) as u64)
+            Ok(futex::requeue(from, to, val as usize, timeout_or_val2 as u32 as usize)? as u64)
         }
         FUTEX_WAKE_OP => {
             let nr_wake2 = timeout_or_val2 as u32 as usize;
@@ -148,6 +150,43 @@ pub fn sys_futex(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             let key = key(ctx, uaddr, private)?;
             pi_futex::lock(&ctx.mem(), key, uaddr, caller_tid(ctx), &owner_of(ctx), deadline)?;
             Ok(0)
+        }
+        FUTEX_WAIT_REQUEUE_PI => {
+            // An absolute timeout, CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME; then the
+            // checks in Linux's futex_wait_requeue_pi order: the same address, the PI word's
+            // key, the plain word's key and value.
+            let kind =
+                if realtime { Timeout::AbsoluteRealtime } else { Timeout::AbsoluteMonotonic };
+            let deadline = deadline(ctx, timeout_or_val2, kind)?;
+            if uaddr == uaddr2 {
+                return Err(Errno::EINVAL);
+            }
+            let key2 = key(ctx, uaddr2, private)?;
+            let key1 = key(ctx, uaddr, private)?;
+            let tid = caller_tid(ctx);
+            requeue_pi::wait_requeue_pi(&ctx.mem(), key1, uaddr, val, key2, uaddr2, tid, deadline)
+        }
+        FUTEX_CMP_REQUEUE_PI => {
+            // Linux's futex_requeue: counts are ints; only one waiter may be woken.
+            let (nr_wake, nr_requeue) = (val as i32, timeout_or_val2 as u32 as i32);
+            if nr_wake < 0 || nr_requeue < 0 || uaddr == uaddr2 || nr_wake != 1 {
+                return Err(Errno::EINVAL);
+            }
+            let key1 = key(ctx, uaddr, private)?;
+            let key2 = key(ctx, uaddr2, private)?;
+            if key1 == key2 {
+                return Err(Errno::EINVAL);
+            }
+            requeue_pi::cmp_requeue_pi(
+                &ctx.mem(),
+                key1,
+                uaddr,
+                val3,
+                key2,
+                uaddr2,
+                i64::from(nr_requeue),
+                &owner_of(ctx),
+            )
         }
         FUTEX_TRYLOCK_PI => {
             let key = key(ctx, uaddr, private)?;
@@ -212,9 +251,9 @@ fn wake_op(
         5 => old >= cmparg,
         _ => return Err(Errno::ENOSYS),
     };
-    let mut woken = futex::wake(key1, nr_wake, BITSET_MATCH_ANY);
+    let mut woken = futex::wake(key1, nr_wake, BITSET_MATCH_ANY)?;
     if passes {
-        woken += futex::wake(key2, nr_wake2, BITSET_MATCH_ANY);
+        woken += futex::wake(key2, nr_wake2, BITSET_MATCH_ANY)?;
     }
     Ok(woken as u64)
 }

@@ -56,7 +56,7 @@ pub fn sys_madvise(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         .areas()
         .iter()
         .filter(|area| area.start < end && area.end > addr)
-        .map(|area| Area { start: area.start.max(addr), end: area.end.min(end), ..*area })
+        .map(|area| area.piece(area.start.max(addr), area.end.min(end)))
         .collect();
     for piece in &pieces {
         advise(ctx, piece, advice)?;

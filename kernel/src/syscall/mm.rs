@@ -7,7 +7,7 @@ use super::SyscallCtx;
 use crate::error::{Errno, SysResult};
 use crate::fs::NodeKind;
 use crate::process::limits;
-use crate::process::vm::{Area, MMAP_MIN, Prot};
+use crate::process::vm::{Area, MMAP_MIN, MapName, MappedFile, Prot};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 const MAP_PRIVATE: u64 = 0x02;
@@ -64,7 +64,9 @@ pub fn sys_brk(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         {
             return Ok(old);
         }
-        vm.map_area(Area::anonymous(old_end, new_end, Prot::READ | Prot::WRITE), false)?;
+        let heap =
+            Area { heap: true, ..Area::anonymous(old_end, new_end, Prot::READ | Prot::WRITE) };
+        vm.map_area(heap, false)?;
     } else if new_end < old_end {
         vm.unmap_range(new_end, old_end);
     }
@@ -186,7 +188,15 @@ pub fn sys_mmap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         }
         start
     };
-    let area = Area { shared, file: file.is_some(), ..Area::anonymous(start, start + len, prot) };
+    let mapped = file.as_ref().map(|node| {
+        if anonymous {
+            MappedFile { node: node.clone(), offset: 0, name: MapName::SharedAnonymous }
+        } else {
+            MappedFile::named(node, offset)
+        }
+    });
+    let area =
+        Area { shared, file: file.is_some(), mapped, ..Area::anonymous(start, start + len, prot) };
     install(&vm, area, file.as_ref(), offset, flags & MAP_POPULATE != 0)?;
     Ok(start)
 }
@@ -206,7 +216,7 @@ fn install(
     // (below), as do generated files.
     let cached = file.filter(|n| n.has_page_cache() && (shared || !prot.is_empty()));
     if let Some(node) = cached {
-        vm.map_area(area, false)?;
+        vm.map_area(area.clone(), false)?;
         if shared {
             // A shared mapping maps the file's own pages (its page cache), so stores through
             // it, read(), write() and every other shared mapping of the file agree. An
@@ -384,14 +394,14 @@ pub fn sys_mremap(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::ENOMEM);
     }
     if !vm.areas().overlaps(old_end, grow_end) {
-        vm.map_area(Area { start: old_end, end: grow_end, ..area }, area.shared)?;
+        vm.map_area(area.piece(old_end, grow_end), area.shared)?;
         return Ok(old);
     }
     if flags & MREMAP_MAYMOVE == 0 {
         return Err(Errno::ENOMEM);
     }
     let new = vm.areas().find_free(0, new_size).ok_or(Errno::ENOMEM)?;
-    vm.map_area(Area { start: new, end: new + new_size, ..area }, false)?;
+    vm.map_area(area.moved_to(old, new, new + new_size), false)?;
     for offset in (0..old_size).step_by(PAGE_SIZE) {
         if let Some((_, flags)) = vm.space().translate(old + offset) {
             let frame = vm.space().unmap(old + offset)?;
@@ -418,6 +428,7 @@ pub fn sys_remap_file_pages(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64>
     let area = vm.areas().find(start).filter(|a| a.shared && end <= a.end).ok_or(Errno::EINVAL)?;
     let (node, _) = vm.file_at(start, false).ok_or(Errno::EINVAL)?;
     vm.unmap_range(start, end);
-    install(&vm, Area { start, end, ..area }, Some(&node), offset, true)?;
+    let mapped = area.mapped.as_ref().map(|m| MappedFile { offset, ..m.clone() });
+    install(&vm, Area { mapped, ..area.piece(start, end) }, Some(&node), offset, true)?;
     Ok(0)
 }

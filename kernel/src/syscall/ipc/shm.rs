@@ -7,7 +7,7 @@ use ostd::mm::{PAGE_SIZE, USER_END};
 use crate::error::{Errno, SysResult};
 use crate::ipc::limits;
 use crate::ipc::shm::{self, SegmentStat};
-use crate::process::vm::{Area, MMAP_MIN, Prot};
+use crate::process::vm::{Area, MMAP_MIN, MapName, MappedFile, Prot};
 use crate::syscall::SyscallCtx;
 
 const PAGE: u64 = PAGE_SIZE as u64;
@@ -83,7 +83,11 @@ pub fn sys_shmat(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if exec {
         prot |= Prot::EXEC;
     }
-    let area = Area { shared: true, file: true, ..Area::anonymous(start, start + len, prot) };
+    let (key, id) = target.attachment.key_and_id();
+    let name = MapName::SysV { key, id };
+    let mapped = Some(MappedFile { node: target.node.clone(), offset: 0, name });
+    let area =
+        Area { shared: true, file: true, mapped, ..Area::anonymous(start, start + len, prot) };
     vm.map_area(area, false)?;
     vm.add_shm(start, start + len, target.node, target.attachment);
     Ok(start)
