@@ -60,6 +60,10 @@ impl DebugRegisters {
 /// Loads `regs` into DR0-DR3 and DR7 if they enable anything; returns whether they did
 /// (then [`disarm`] must run on the way back, before any other kernel code).
 pub(super) fn arm(regs: &DebugRegisters) -> bool {
+    // Nearly every entry to user mode has no slot enabled: one test, not the slot walk.
+    if regs.control & 0xff == 0 {
+        return false;
+    }
     let dr7 = regs.hardware_control();
     if dr7 == 0 {
         return false;
