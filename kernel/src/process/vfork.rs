@@ -48,12 +48,7 @@ impl Process {
     /// CLONE_CLEAR_SIGHAND: caught signals go back to their default action; ignored ones
     /// stay ignored (Linux's flush_signal_handlers).
     pub fn reset_caught_signals(&self) {
-        let mut s = self.signals.lock();
-        for action in s.actions.iter_mut() {
-            if action.handler > super::signal::SIG_IGN {
-                *action = super::signal::SigAction::default();
-            }
-        }
+        self.signals.lock().reset_caught();
     }
 
     /// Makes this (new) child a vfork child: returns what its parent waits on.

@@ -4,15 +4,18 @@
 //! What is modelled: threads (CLONE_THREAD with CLONE_VM|CLONE_SIGHAND|CLONE_FS|
 //! CLONE_FILES), processes with a copy-on-write copy of the caller (fork; vfork and
 //! CLONE_VM|CLONE_VFORK get a copy too, and the caller sleeps until the child executes a
-//! program or ends), the exit signal, CLONE_PARENT, CLONE_PIDFD, CLONE_CLEAR_SIGHAND,
-//! clone3's set_tid (root only, the PID must be free), and the TID and TLS options.
+//! program or ends), processes that share the caller's memory (CLONE_VM without
+//! CLONE_VFORK), descriptor table (CLONE_FILES), filesystem context (CLONE_FS) or signal
+//! dispositions (CLONE_SIGHAND) without being its threads (`crate::process::tables`), the
+//! exit signal, CLONE_PARENT, CLONE_PIDFD, CLONE_CLEAR_SIGHAND, clone3's set_tid (root
+//! only, the PID must be free), and the TID and TLS options.
 //!
 //! New UTS, IPC and mount namespaces for a new process (`crate::process::namespaces`);
 //! the other namespace flags are EPERM without privilege and EINVAL with it, as from a Linux
 //! built without that namespace.
 //!
-//! What is not: processes that share memory, descriptors, filesystem context or signal
-//! handlers without being threads (ENOSYS), and threads with namespaces of their own.
+//! What is not: threads with namespaces, descriptor tables or filesystem contexts of their
+//! own.
 
 use ostd::user::UserContext;
 
@@ -233,14 +236,6 @@ fn clone(ctx: &mut SyscallCtx, args: CloneArgs) -> SysResult<u64> {
     if flags & CLONE_THREAD != 0 {
         return spawn_thread(ctx, &args);
     }
-    if flags & (CLONE_SIGHAND | CLONE_FS | CLONE_FILES) != 0
-        || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0)
-    {
-        // Processes that share memory or tables without being threads are not modelled;
-        // CLONE_VM|CLONE_VFORK (posix_spawn) gets a copy-on-write child, which it cannot tell
-        // apart once it has executed its program.
-        return Err(Errno::ENOSYS);
-    }
     spawn_process(ctx, &args)
 }
 
@@ -309,7 +304,8 @@ fn spawn_thread(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     Ok(tid_seen as u64)
 }
 
-/// Starts a new process: a copy-on-write copy of the caller.
+/// Starts a new process: a copy-on-write copy of the caller, or one that shares its memory
+/// and tables as the flags ask.
 fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     let flags = args.flags;
     let caller = ctx.process;
@@ -330,8 +326,20 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     let namespaces = caller.namespaces().unshared(flags & NAMESPACES)?;
     let home = namespaces.pid_for_children.clone();
     let numbers = Numbers::attach(pid, &home)?;
-    let vm = caller.vm().fork()?;
-    let child = caller.fork_child(pid, vm);
+    // CLONE_VM|CLONE_VFORK (vfork, posix_spawn) gets a copy-on-write child, which its
+    // caller cannot tell apart from a shared space: the caller sleeps until the child has
+    // executed its program or ended.
+    let vm = if flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 {
+        None
+    } else {
+        Some(caller.vm().fork()?)
+    };
+    let share = crate::process::Sharing {
+        files: flags & CLONE_FILES != 0,
+        fs: flags & CLONE_FS != 0,
+        sighand: flags & CLONE_SIGHAND != 0,
+    };
+    let child = caller.fork_child(pid, vm, share);
     if parent.pid() != caller.pid() {
         child.set_parent(&parent);
     }

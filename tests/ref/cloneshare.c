@@ -1,0 +1,485 @@
+/* Processes that share tables without being threads, checked against Linux: clone's
+ * CLONE_FILES (descriptors opened, closed, dup'ed and marked close-on-exec in one are seen
+ * by the other; execve copies the table before closing its close-on-exec descriptors),
+ * CLONE_FS (cwd, umask and chroot shared; setns into a mount namespace refused while
+ * shared), CLONE_SIGHAND (dispositions shared, masks and pending signals not; execve
+ * copies them before resetting the caught ones), CLONE_VM without CLONE_VFORK (stores,
+ * mmap and munmap seen by the other; the exit or execve of one leaves the other's memory),
+ * unshare(2) of the shared tables, /proc/PID/fd of a sharing child, and the flag checks.
+ * The two processes take turns through waitpid and pipes. Deterministic output only.
+ * Build: musl-gcc -static -O2 -o cloneshare cloneshare.c */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "probe.h"
+
+#define STACK_SIZE (64 * 1024)
+
+static const char *err(long r) {
+    if (r >= 0) return "ok";
+    switch (errno) {
+    case EINVAL: return "EINVAL";
+    case EPERM: return "EPERM";
+    case EBADF: return "EBADF";
+    case EFAULT: return "EFAULT";
+    case ENOSYS: return "ENOSYS";
+    case ENOENT: return "ENOENT";
+    default: return "other";
+    }
+}
+
+/* What a child reports: written by the child, printed by the parent after waitpid. */
+static char *report;
+static char *self_path;
+
+/* Runs `fn(arg)` in a new process made with `flags` (exit signal SIGCHLD) on a stack of
+ * its own; returns its PID. */
+static pid_t spawn(int (*fn)(void *), void *arg, int flags) {
+    char *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    fflush(stdout);
+    return clone(fn, stack + STACK_SIZE, flags | SIGCHLD, arg);
+}
+
+/* Waits for `pid`; returns its exit code (or 128 + the signal). */
+static int reap(pid_t pid) {
+    int st;
+    if (waitpid(pid, &st, 0) != pid) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void say(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(report + strlen(report), 4096 - strlen(report), fmt, ap);
+    va_end(ap);
+}
+
+static int getfd(int fd) {
+    int r = fcntl(fd, F_GETFD);
+    return r < 0 ? -errno : r;
+}
+
+/* ---- the flag checks ---- */
+
+static void flag_checks(void) {
+    struct { const char *name; long flags; } cases[] = {
+        {"CLONE_SIGHAND without CLONE_VM", CLONE_SIGHAND},
+        {"CLONE_THREAD without CLONE_SIGHAND", CLONE_THREAD | CLONE_VM},
+        {"CLONE_NEWNS|CLONE_FS", CLONE_NEWNS | CLONE_FS},
+        {"CLONE_NEWUSER|CLONE_FS", CLONE_NEWUSER | CLONE_FS},
+        {"CLONE_THREAD|CLONE_SIGHAND without CLONE_VM", CLONE_THREAD | CLONE_SIGHAND},
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        long r = syscall(SYS_clone, cases[i].flags | SIGCHLD, 0, 0, 0, 0);
+        if (r == 0) _exit(0);
+        printf("clone %s: %s\n", cases[i].name, err(r));
+    }
+}
+
+/* ---- CLONE_FILES ---- */
+
+struct files_arg { int go[2], done[2]; int closed, kept; };
+
+/* Waits for the parent's turn, then reports what it sees of the parent's changes, then
+ * makes its own. */
+static int files_child(void *p) {
+    struct files_arg *a = p;
+    char c;
+    if (read(a->go[0], &c, 1) != 1) return 1;
+    say("child sees parent's close: %s; parent's cloexec flag: %d\n",
+        getfd(a->closed) == -EBADF ? "EBADF" : "open", getfd(a->kept));
+    int fd = open("/dev/null", O_RDONLY);
+    dup2(fd, 40);
+    fcntl(40, F_SETFD, FD_CLOEXEC);
+    close(a->kept);
+    say("child opened %d and dup2'ed it to %d\n", fd, 40);
+    return 0;
+}
+
+static void files_checks(void) {
+    struct files_arg a;
+    pipe(a.go);
+    a.closed = open("/dev/null", O_RDONLY);
+    a.kept = open("/dev/null", O_RDONLY);
+    report[0] = 0;
+    pid_t pid = spawn(files_child, &a, CLONE_FILES);
+    /* The parent's turn: open one, close one, mark another close-on-exec. */
+    int opened = open("/dev/zero", O_RDONLY);
+    close(a.closed);
+    fcntl(a.kept, F_SETFD, FD_CLOEXEC);
+    char path[64], link[64] = "";
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, opened);
+    ssize_t n = readlink(path, link, sizeof link - 1);
+    printf("CLONE_FILES: the child's /proc/PID/fd shows the parent's new fd: %s %s\n",
+           err(n), n > 0 ? link : "");
+    write(a.go[1], "g", 1);
+    int code = reap(pid);
+    printf("CLONE_FILES: child exit %d; child said:\n%s", code, report);
+    printf("CLONE_FILES: parent sees child's dup2 to 40: %s, its flags %d\n",
+           getfd(40) >= 0 ? "open" : "EBADF", getfd(40));
+    printf("CLONE_FILES: parent sees child's close of %d: %s\n", a.kept,
+           getfd(a.kept) == -EBADF ? "EBADF" : "open");
+    close(40);
+    close(opened);
+    close(a.go[0]);
+    close(a.go[1]);
+}
+
+/* With shared memory too, the child's report comes back. */
+static void files_vm_checks(void) {
+    struct files_arg a;
+    pipe(a.go);
+    a.closed = open("/dev/null", O_RDONLY);
+    a.kept = open("/dev/null", O_RDONLY);
+    report[0] = 0;
+    pid_t pid = spawn(files_child, &a, CLONE_FILES | CLONE_VM);
+    close(a.closed);
+    fcntl(a.kept, F_SETFD, FD_CLOEXEC);
+    write(a.go[1], "g", 1);
+    int code = reap(pid);
+    printf("CLONE_FILES|CLONE_VM: child exit %d; child said:\n%s", code, report);
+    close(40);
+    close(a.go[0]);
+    close(a.go[1]);
+}
+
+/* execve in a process whose table is shared: the table is copied first, and only the copy
+ * loses its close-on-exec descriptors. */
+static int exec_child(void *p) {
+    char **argv = p;
+    execv(self_path, argv);
+    return 99;
+}
+
+static void files_exec_checks(void) {
+    int cloexec = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int plain = open("/dev/null", O_RDONLY);
+    char a1[16], a2[16];
+    snprintf(a1, sizeof a1, "%d", cloexec);
+    snprintf(a2, sizeof a2, "%d", plain);
+    char *argv[] = {self_path, "exec-files", a1, a2, NULL};
+    pid_t pid = spawn(exec_child, argv, CLONE_FILES);
+    int code = reap(pid);
+    printf("CLONE_FILES execve: child exit %d (1 cloexec closed, 2 plain open, 4 own table)\n",
+           code);
+    printf("CLONE_FILES execve: parent's cloexec fd: %s, flags %d\n",
+           getfd(cloexec) >= 0 ? "open" : "EBADF", getfd(cloexec));
+    printf("CLONE_FILES execve: parent's fd 50 after the child's dup2 there: %s\n",
+           getfd(50) >= 0 ? "open" : "EBADF");
+    close(cloexec);
+    close(plain);
+}
+
+/* The program the execve above runs. */
+static int exec_files_main(char **argv) {
+    int cloexec = atoi(argv[2]), plain = atoi(argv[3]);
+    int code = 0;
+    if (getfd(cloexec) == -EBADF) code |= 1;
+    if (getfd(plain) >= 0) code |= 2;
+    /* Its own table now: what it opens the parent does not see. */
+    if (dup2(0, 50) == 50) code |= 4;
+    return code;
+}
+
+/* ---- unshare(CLONE_FILES) ---- */
+
+static int unshare_files_child(void *p) {
+    int *fd = p;
+    say("child unshare(CLONE_FILES): %s\n", err(unshare(CLONE_FILES)));
+    close(*fd);
+    return 0;
+}
+
+static void unshare_files_checks(void) {
+    int fd = open("/dev/null", O_RDONLY);
+    report[0] = 0;
+    pid_t pid = spawn(unshare_files_child, &fd, CLONE_FILES | CLONE_VM);
+    int code = reap(pid);
+    printf("unshare CLONE_FILES: child exit %d; %s", code, report);
+    printf("unshare CLONE_FILES: parent's fd after the child closed its copy: %s\n",
+           getfd(fd) >= 0 ? "open" : "EBADF");
+    close(fd);
+}
+
+/* ---- CLONE_FS ---- */
+
+static int fs_child(void *p) {
+    (void)p;
+    chdir("/tmp");
+    umask(027);
+    return 0;
+}
+
+static int fs_unshare_child(void *p) {
+    (void)p;
+    say("child unshare(CLONE_FS): %s\n", err(unshare(CLONE_FS)));
+    chdir("/proc");
+    umask(077);
+    return 0;
+}
+
+static int fs_setns_child(void *p) {
+    (void)p;
+    int ns = open("/proc/self/ns/mnt", O_RDONLY);
+    say("child setns(CLONE_NEWNS) sharing its fs: %s\n", err(setns(ns, CLONE_NEWNS)));
+    close(ns);
+    return 0;
+}
+
+static int fs_chroot_child(void *p) {
+    return chroot(p) == 0 ? 0 : 1;
+}
+
+static void fs_checks(void) {
+    char cwd[256];
+    chdir("/");
+    umask(022);
+    pid_t pid = spawn(fs_child, NULL, 0);
+    reap(pid);
+    getcwd(cwd, sizeof cwd);
+    mode_t old = umask(022);
+    printf("no CLONE_FS: parent cwd %s, umask %03o\n", cwd, old);
+    pid = spawn(fs_child, NULL, CLONE_FS);
+    reap(pid);
+    getcwd(cwd, sizeof cwd);
+    old = umask(022);
+    printf("CLONE_FS: parent cwd %s, umask %03o\n", cwd, old);
+    report[0] = 0;
+    pid = spawn(fs_unshare_child, NULL, CLONE_FS | CLONE_VM);
+    reap(pid);
+    getcwd(cwd, sizeof cwd);
+    old = umask(022);
+    printf("CLONE_FS then unshare: %sparent cwd %s, umask %03o\n", report, cwd, old);
+    report[0] = 0;
+    pid = spawn(fs_setns_child, NULL, CLONE_FS | CLONE_VM);
+    reap(pid);
+    int ns = open("/proc/self/ns/mnt", O_RDONLY);
+    printf("CLONE_FS: %sparent setns(CLONE_NEWNS) after the child ended: %s\n", report,
+           err(setns(ns, CLONE_NEWNS)));
+    close(ns);
+    chdir("/");
+    /* chroot in a helper process, so that this one keeps its root. */
+    mkdir("/tmp/cs_root", 0755);
+    close(open("/tmp/cs_root/marker", O_CREAT | O_WRONLY, 0644));
+    fflush(stdout);
+    pid_t helper = fork();
+    if (helper == 0) {
+        pid_t c = spawn(fs_chroot_child, "/tmp/cs_root", CLONE_FS);
+        int code = reap(c);
+        _exit(code == 0 && access("/marker", F_OK) == 0 ? 0 : 1);
+    }
+    printf("CLONE_FS: the child's chroot is the parent's: %s\n",
+           reap(helper) == 0 ? "yes" : "no");
+    unlink("/tmp/cs_root/marker");
+    rmdir("/tmp/cs_root");
+}
+
+/* ---- CLONE_SIGHAND ---- */
+
+static void on_usr1(int sig) { (void)sig; }
+
+static int sighand_child(void *p) {
+    (void)p;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGUSR2, &sa, NULL);
+    /* Its mask and its pending signals are its own. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGURG);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    kill(getpid(), SIGURG);
+    say("child unshare(CLONE_SIGHAND): %s, unshare(CLONE_VM): %s\n",
+        err(unshare(CLONE_SIGHAND)), err(unshare(CLONE_VM)));
+    return 0;
+}
+
+static void sighand_checks(void) {
+    struct sigaction sa;
+    report[0] = 0;
+    pid_t pid = spawn(sighand_child, NULL, CLONE_SIGHAND | CLONE_VM);
+    int code = reap(pid);
+    printf("CLONE_SIGHAND: child exit %d; %s", code, report);
+    sigaction(SIGUSR1, NULL, &sa);
+    printf("CLONE_SIGHAND: parent's SIGUSR1 is the child's handler: %s\n",
+           sa.sa_handler == on_usr1 ? "yes" : "no");
+    sigaction(SIGUSR2, NULL, &sa);
+    printf("CLONE_SIGHAND: parent's SIGUSR2 ignored: %s\n", sa.sa_handler == SIG_IGN ? "yes" : "no");
+    sigset_t set;
+    sigprocmask(SIG_BLOCK, NULL, &set);
+    printf("CLONE_SIGHAND: parent blocks SIGURG: %s\n", sigismember(&set, SIGURG) ? "yes" : "no");
+    sigpending(&set);
+    printf("CLONE_SIGHAND: parent has SIGURG pending: %s\n", sigismember(&set, SIGURG) ? "yes" : "no");
+    /* execve in a process sharing dispositions: its copy is reset, the parent's is not. */
+    char *argv[] = {self_path, "exec-sighand", NULL};
+    pid = spawn(exec_child, argv, CLONE_SIGHAND | CLONE_VM);
+    code = reap(pid);
+    printf("CLONE_SIGHAND execve: child exit %d (1 SIGUSR1 default, 2 SIGUSR2 ignored)\n", code);
+    sigaction(SIGUSR1, NULL, &sa);
+    printf("CLONE_SIGHAND execve: parent's SIGUSR1 still handled: %s\n",
+           sa.sa_handler == on_usr1 ? "yes" : "no");
+    signal(SIGUSR1, SIG_DFL);
+    signal(SIGUSR2, SIG_DFL);
+    printf("unshare(CLONE_SIGHAND) with the child gone: %s\n", err(unshare(CLONE_SIGHAND)));
+}
+
+static int exec_sighand_main(void) {
+    struct sigaction sa;
+    int code = 0;
+    sigaction(SIGUSR1, NULL, &sa);
+    if (sa.sa_handler == SIG_DFL) code |= 1;
+    sigaction(SIGUSR2, NULL, &sa);
+    if (sa.sa_handler == SIG_IGN) code |= 2;
+    return code;
+}
+
+/* ---- CLONE_VM ---- */
+
+static volatile int shared_value;
+static char *volatile child_map;
+static char *parent_map;
+
+static int vm_child(void *p) {
+    (void)p;
+    shared_value = 42;
+    char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    m[0] = 'c';
+    child_map = m;
+    munmap(parent_map, 4096);
+    say("child unshare(CLONE_VM): %s\n", err(unshare(CLONE_VM)));
+    return 0;
+}
+
+static int vm_exec_child(void *p) {
+    shared_value = 7;
+    return exec_child(p);
+}
+
+static int vm_wait_child(void *p) {
+    char c;
+    read(*(int *)p, &c, 1);
+    return 0;
+}
+
+/* Returns the VmSize line of /proc/`pid`/status, read without allocating. */
+static const char *vm_size(const char *pid) {
+    static char buf[2][4096];
+    static int which;
+    char path[64];
+    char *b = buf[which++ & 1];
+    snprintf(path, sizeof path, "/proc/%s/status", pid);
+    int fd = open(path, O_RDONLY);
+    ssize_t n = read(fd, b, 4095);
+    close(fd);
+    b[n > 0 ? n : 0] = 0;
+    char *line = strstr(b, "VmSize:");
+    if (!line) return "none";
+    *strchr(line, '\n') = 0;
+    return line;
+}
+
+/* The child of a process that ends first: it goes on with the memory they shared. */
+static int vm_orphan_child(void *p) {
+    int *fds = p;
+    char c;
+    close(fds[1]);
+    /* EOF once the parent has ended (its copy of the write end goes with it). */
+    read(fds[0], &c, 1);
+    shared_value = 5;
+    child_map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    child_map[0] = (char)(shared_value + 1);
+    char out = child_map[0];
+    write(fds[2], &out, 1);
+    return 0;
+}
+
+static void vm_checks(void) {
+    int pipefd[2];
+    parent_map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    parent_map[0] = 'p';
+    report[0] = 0;
+    shared_value = 0;
+    pid_t pid = spawn(vm_child, NULL, CLONE_VM);
+    int code = reap(pid);
+    printf("CLONE_VM: child exit %d; %s", code, report);
+    printf("CLONE_VM: parent sees the child's store: %d\n", shared_value);
+    printf("CLONE_VM: parent reads the child's mmap: %c\n", child_map ? child_map[0] : '?');
+    pipe(pipefd);
+    printf("CLONE_VM: parent's page after the child's munmap: %s\n",
+           err(write(pipefd[1], parent_map, 1)));
+    printf("unshare(CLONE_VM) with the child gone: %s\n", err(unshare(CLONE_VM)));
+    /* /proc/PID/status of a child sharing the memory shows the same space. */
+    int go[2];
+    pipe(go);
+    pid = spawn(vm_wait_child, &go[0], CLONE_VM);
+    char child_pid[16];
+    snprintf(child_pid, sizeof child_pid, "%d", pid);
+    const char *mine = vm_size("self"), *theirs = vm_size(child_pid);
+    printf("CLONE_VM: the child's VmSize is the parent's: %s\n",
+           strcmp(mine, theirs) == 0 ? "yes" : "no");
+    write(go[1], "g", 1);
+    reap(pid);
+    close(go[0]);
+    close(go[1]);
+    /* The child executes a program: the parent's memory stays. */
+    char *argv[] = {self_path, "exit3", NULL};
+    shared_value = 0;
+    pid = spawn(vm_exec_child, argv, CLONE_VM);
+    code = reap(pid);
+    printf("CLONE_VM execve: child exit %d; parent sees %d, its page %c\n", code, shared_value,
+           child_map[0]);
+    /* The parent ends first: a helper clones a child sharing its memory and exits. */
+    int fds[3], res[2];
+    pipe(fds);
+    pipe(res);
+    fds[2] = res[1];
+    fflush(stdout);
+    pid_t helper = fork();
+    if (helper == 0) {
+        close(res[0]);
+        spawn(vm_orphan_child, fds, CLONE_VM);
+        _exit(0);
+    }
+    close(fds[0]);
+    close(fds[1]);
+    close(res[1]);
+    reap(helper);
+    char c = 0;
+    ssize_t n = read(res[0], &c, 1);
+    printf("CLONE_VM: the child after its parent ended: read %zd, value %d\n", n, c);
+    close(res[0]);
+    close(pipefd[0]);
+    close(pipefd[1]);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "exec-files") == 0) return exec_files_main(argv);
+    if (argc > 1 && strcmp(argv[1], "exec-sighand") == 0) return exec_sighand_main();
+    if (argc > 1 && strcmp(argv[1], "exit3") == 0) return 3;
+    self_path = argv[0];
+    report = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    flag_checks();
+    files_checks();
+    files_vm_checks();
+    files_exec_checks();
+    unshare_files_checks();
+    fs_checks();
+    sighand_checks();
+    vm_checks();
+    return probe_end();
+}
