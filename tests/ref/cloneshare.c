@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -191,6 +192,30 @@ static int exec_files_main(char **argv) {
     /* Its own table now: what it opens the parent does not see. */
     if (dup2(0, 50) == 50) code |= 4;
     return code;
+}
+
+/* RLIMIT_NOFILE stays each process's own over a shared table. */
+static int nofile_child(void *p) {
+    (void)p;
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = 10;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+    say("child RLIMIT_NOFILE %ld: dup2 to 20 %s, F_DUPFD from 15 %s\n", (long)rl.rlim_cur,
+        err(dup2(0, 20)), err(fcntl(0, F_DUPFD, 15)));
+    return 0;
+}
+
+static void nofile_checks(void) {
+    struct rlimit rl;
+    report[0] = 0;
+    pid_t pid = spawn(nofile_child, NULL, CLONE_FILES | CLONE_VM);
+    int code = reap(pid);
+    getrlimit(RLIMIT_NOFILE, &rl);
+    printf("CLONE_FILES RLIMIT_NOFILE: child exit %d; %sparent's soft limit %ld, dup2 to 20 %s\n",
+           code, report, (long)rl.rlim_cur, err(dup2(0, 20)));
+    close(20);
 }
 
 /* ---- unshare(CLONE_FILES) ---- */
@@ -477,6 +502,7 @@ int main(int argc, char **argv) {
     files_checks();
     files_vm_checks();
     files_exec_checks();
+    nofile_checks();
     unshare_files_checks();
     fs_checks();
     sighand_checks();

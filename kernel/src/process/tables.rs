@@ -169,7 +169,7 @@ impl Process {
     /// Installs `file` at the lowest free descriptor and returns it (EMFILE past
     /// RLIMIT_NOFILE).
     pub fn install_file(&self, file: Arc<dyn FileLike>, cloexec: bool) -> SysResult<i32> {
-        self.files.with(|files| files.insert(file, cloexec))
+        self.with_files(|files| files.insert(file, cloexec))
     }
 
     /// Installs two files at the two lowest free descriptors, or neither (pipe2,
@@ -180,7 +180,7 @@ impl Process {
         second: Arc<dyn FileLike>,
         cloexec: bool,
     ) -> SysResult<(i32, i32)> {
-        self.files.with(|files| {
+        self.with_files(|files| {
             let a = files.insert(first, cloexec)?;
             match files.insert(second, cloexec) {
                 Ok(b) => Ok((a, b)),
@@ -218,8 +218,16 @@ impl Process {
     /// Runs `f` on the descriptor table, locked: for what changes several slots at once or
     /// must see them together (dup, fcntl, close_range, RLIMIT_NOFILE, SCM_RIGHTS).
     /// Files that leave the table should be returned from `f` and dropped after it.
+    ///
+    /// The table bounds its descriptors by this process's RLIMIT_NOFILE, which is the
+    /// process's own even when the table is shared (as Linux passes the caller's limit to
+    /// alloc_fd).
     pub fn with_files<R>(&self, f: impl FnOnce(&mut FdTable) -> R) -> R {
-        self.files.with(f)
+        let nofile = self.limit(super::limits::NOFILE);
+        self.files.with(|files| {
+            files.set_limit(nofile.soft as usize, nofile.hard as usize);
+            f(files)
+        })
     }
 
     /// Returns the root, working directory and umask.
