@@ -95,10 +95,12 @@ pub struct FsContext {
 /// 3. `files` before `creds` (fcntl's F_SETPIPE_SZ asks for privilege with the table held,
 ///    inside [`Process::with_files`]).
 ///
-/// `files` and `fs` are each two locks, the process's slot then the table in it, which
-/// other processes may share ([`tables::SharedTable`], clone's CLONE_FILES and CLONE_FS);
-/// `signals` holds the dispositions, which other processes may share (CLONE_SIGHAND), behind
-/// a lock of their own, taken last ([`signal::SigActions`]).
+/// `files` and `fs` are each two locks, the process's slot (read-write) then the table in
+/// it, which other processes may share ([`tables::SharedTable`], clone's CLONE_FILES and
+/// CLONE_FS); `signals` holds the dispositions, which other processes may share
+/// (CLONE_SIGHAND), behind a lock of their own taken inside it ([`signal::SigActions`]).
+/// The `limits` lock is taken alone before `files` ([`Process::with_files`] reads
+/// RLIMIT_NOFILE first).
 ///
 /// Every other lock is taken alone (fork also holds one of the parent's while it fills the
 /// same field of a child no one else can reach yet).

@@ -298,12 +298,15 @@ pub struct SignalState {
 /// shares them.
 ///
 /// Locking: the table's lock is taken last, inside the process's signal state
-/// (`Process::signals`), and nothing is locked while it is held.
-pub struct SigActions(Arc<SpinLock<[SigAction; NSIG as usize]>>);
+/// (`Process::signals`, the only way to reach it), and nothing is locked while it is held.
+/// So interrupts are always off when it is taken (that outer lock is an interrupt-disabling
+/// [`SpinLock`]), and a plain spin lock does: sigaction and delivery pay no second
+/// interrupt guard.
+pub struct SigActions(Arc<spin::Mutex<[SigAction; NSIG as usize]>>);
 
 impl Default for SigActions {
     fn default() -> Self {
-        Self(Arc::new(SpinLock::new([SigAction::default(); NSIG as usize])))
+        Self(Arc::new(spin::Mutex::new([SigAction::default(); NSIG as usize])))
     }
 }
 
@@ -315,7 +318,7 @@ impl core::fmt::Debug for SigActions {
 
 impl Clone for SigActions {
     fn clone(&self) -> Self {
-        Self(Arc::new(SpinLock::new(self.all())))
+        Self(Arc::new(spin::Mutex::new(self.all())))
     }
 }
 

@@ -21,55 +21,70 @@ use crate::fs::{FdTable, FileLike, Node};
 
 /// A process's slot for a table other processes may share.
 ///
-/// Locking: the slot's lock, then the table's; the table's lock is the last taken (except
-/// what the caller's closure takes, see the order on [`super::Process`]).
+/// Locking: the slot's read-write lock, then the table's spin lock, taken last (except what
+/// the caller's closure takes, see the order on [`super::Process`]). The slot's lock is
+/// read on every use and written only when the slot gets another table (execve, unshare,
+/// exit), so a descriptor lookup costs the table's lock and a reader count, not a second
+/// interrupt-disabling lock. It is never taken in interrupt context, and a writer does not
+/// disable interrupts while it waits: a reader preempted on the writer's CPU gets to finish.
 pub(super) struct SharedTable<T> {
-    slot: SpinLock<Arc<SpinLock<T>>>,
+    slot: spin::RwLock<Arc<SpinLock<T>>>,
 }
 
 impl<T: Clone> SharedTable<T> {
     /// A slot holding a table of its own.
     pub(super) fn new(table: T) -> Self {
-        Self { slot: SpinLock::new(Arc::new(SpinLock::new(table))) }
+        Self::holding(Arc::new(SpinLock::new(table)))
+    }
+
+    fn holding(table: Arc<SpinLock<T>>) -> Self {
+        Self { slot: spin::RwLock::new(table) }
     }
 
     /// Runs `f` on the table, locked.
     #[inline]
     pub(super) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let slot = self.slot.lock();
+        let slot = self.slot.read();
         let mut table = slot.lock();
         f(&mut table)
     }
 
     /// A slot for a new process: the same table (shared) or a copy of it.
     pub(super) fn for_child(&self, share: bool) -> Self {
-        let slot = self.slot.lock();
-        if share {
-            Self { slot: SpinLock::new(slot.clone()) }
-        } else {
-            Self::new(slot.lock().clone())
-        }
+        let slot = self.slot.read();
+        if share { Self::holding(slot.clone()) } else { Self::new(slot.lock().clone()) }
     }
 
     /// Returns whether another process holds the same table.
     pub(super) fn is_shared(&self) -> bool {
-        Arc::strong_count(&self.slot.lock()) > 1
+        Arc::strong_count(&self.slot.read()) > 1
+    }
+
+    /// Puts `table` in the slot and returns the table it held, for the caller to drop after
+    /// the locks: the last reference to a descriptor table closes its files, which may sleep.
+    fn replace(&self, table: Arc<SpinLock<T>>) -> Arc<SpinLock<T>> {
+        core::mem::replace(&mut *self.slot.write(), table)
     }
 
     /// Empties the slot (the process exits): the table goes with the last process that held
-    /// it, when the returned reference is dropped (after the locks, as closing files may
-    /// sleep).
+    /// it, when the returned reference is dropped.
     pub(super) fn detach(&self, empty: T) -> Arc<SpinLock<T>> {
-        core::mem::replace(&mut *self.slot.lock(), Arc::new(SpinLock::new(empty)))
+        self.replace(Arc::new(SpinLock::new(empty)))
     }
 
-    /// Gives this slot a copy of the table of its own if it shares it (unshare(2), execve).
+    /// Gives this slot a copy of the table of its own if it shares it (unshare(2), execve,
+    /// exit). Only the slot's own process replaces its table, so the copy is of the table
+    /// still in the slot.
     pub(super) fn unshare(&self) {
-        let mut slot = self.slot.lock();
-        if Arc::strong_count(&slot) > 1 {
-            let copy = slot.lock().clone();
-            *slot = Arc::new(SpinLock::new(copy));
-        }
+        let copy = {
+            let slot = self.slot.read();
+            if Arc::strong_count(&slot) == 1 {
+                return;
+            }
+            slot.lock().clone()
+        };
+        let old = self.replace(Arc::new(SpinLock::new(copy)));
+        drop(old);
     }
 }
 
