@@ -311,6 +311,36 @@ static void fs_checks(void) {
     rmdir("/tmp/cs_root");
 }
 
+/* A set-user-ID program run by a process that shares its fs with another gains nothing. */
+static int setuid_exec_child(void *p) {
+    char *argv[] = {p, "euid", NULL};
+    execv(p, argv);
+    return 99;
+}
+
+static void setuid_checks(void) {
+    const char *copy = "/tmp/cs_suid";
+    char buf[65536];
+    int in = open(self_path, O_RDONLY), out = open(copy, O_CREAT | O_TRUNC | O_WRONLY, 0755);
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0) write(out, buf, n);
+    close(in);
+    close(out);
+    chmod(copy, 04755);
+    fflush(stdout);
+    pid_t helper = fork();
+    if (helper == 0) {
+        if (setresuid(1000, 1000, 1000) != 0) _exit(90);
+        int alone = reap(spawn(setuid_exec_child, (void *)copy, 0));
+        int shared = reap(spawn(setuid_exec_child, (void *)copy, CLONE_FS));
+        _exit(alone * 16 + shared);
+    }
+    int code = reap(helper);
+    printf("set-user-ID root program as uid 1000: euid 0 alone: %d, sharing its fs: %d\n",
+           code / 16, code % 16);
+    unlink(copy);
+}
+
 /* ---- CLONE_SIGHAND ---- */
 
 static void on_usr1(int sig) { (void)sig; }
@@ -495,6 +525,7 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "exec-files") == 0) return exec_files_main(argv);
     if (argc > 1 && strcmp(argv[1], "exec-sighand") == 0) return exec_sighand_main();
     if (argc > 1 && strcmp(argv[1], "exit3") == 0) return 3;
+    if (argc > 1 && strcmp(argv[1], "euid") == 0) return geteuid() == 0;
     self_path = argv[0];
     report = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -505,6 +536,7 @@ int main(int argc, char **argv) {
     nofile_checks();
     unshare_files_checks();
     fs_checks();
+    setuid_checks();
     sighand_checks();
     vm_checks();
     return probe_end();
