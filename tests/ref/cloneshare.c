@@ -202,8 +202,10 @@ static int nofile_child(void *p) {
     rl.rlim_cur = 10;
     setrlimit(RLIMIT_NOFILE, &rl);
     getrlimit(RLIMIT_NOFILE, &rl);
+    const char *dup2_result = err(dup2(0, 20));
+    const char *dupfd_result = err(fcntl(0, F_DUPFD, 15));
     say("child RLIMIT_NOFILE %ld: dup2 to 20 %s, F_DUPFD from 15 %s\n", (long)rl.rlim_cur,
-        err(dup2(0, 20)), err(fcntl(0, F_DUPFD, 15)));
+        dup2_result, dupfd_result);
     return 0;
 }
 
@@ -236,6 +238,25 @@ static void unshare_files_checks(void) {
     printf("unshare CLONE_FILES: parent's fd after the child closed its copy: %s\n",
            getfd(fd) >= 0 ? "open" : "EBADF");
     close(fd);
+}
+
+/* close_range in a process sharing its table: CLOSE_RANGE_UNSHARE closes in a copy. */
+static int close_range_child(void *p) {
+    int *fds = p;
+    const char *plain = err(syscall(SYS_close_range, fds[0], fds[0], 0));
+    const char *unshared = err(syscall(SYS_close_range, fds[1], fds[1], 2));
+    say("child close_range: %s, with CLOSE_RANGE_UNSHARE: %s\n", plain, unshared);
+    return 0;
+}
+
+static void close_range_checks(void) {
+    int fds[2] = {open("/dev/null", O_RDONLY), open("/dev/null", O_RDONLY)};
+    report[0] = 0;
+    int code = reap(spawn(close_range_child, fds, CLONE_FILES | CLONE_VM));
+    printf("close_range: child exit %d; %sparent's fds: plain %s, unshared %s\n", code, report,
+           getfd(fds[0]) >= 0 ? "open" : "EBADF", getfd(fds[1]) >= 0 ? "open" : "EBADF");
+    close(fds[0]);
+    close(fds[1]);
 }
 
 /* ---- CLONE_FS ---- */
@@ -358,8 +379,9 @@ static int sighand_child(void *p) {
     sigaddset(&set, SIGURG);
     sigprocmask(SIG_BLOCK, &set, NULL);
     kill(getpid(), SIGURG);
-    say("child unshare(CLONE_SIGHAND): %s, unshare(CLONE_VM): %s\n",
-        err(unshare(CLONE_SIGHAND)), err(unshare(CLONE_VM)));
+    const char *sighand = err(unshare(CLONE_SIGHAND));
+    const char *vm = err(unshare(CLONE_VM));
+    say("child unshare(CLONE_SIGHAND): %s, unshare(CLONE_VM): %s\n", sighand, vm);
     return 0;
 }
 
@@ -535,6 +557,7 @@ int main(int argc, char **argv) {
     files_exec_checks();
     nofile_checks();
     unshare_files_checks();
+    close_range_checks();
     fs_checks();
     setuid_checks();
     sighand_checks();
