@@ -432,6 +432,9 @@ static char *parent_map;
 
 static int vm_child(void *p) {
     (void)p;
+    stack_t ss;
+    sigaltstack(NULL, &ss);
+    say("child's alternate signal stack disabled: %s\n", ss.ss_flags & SS_DISABLE ? "yes" : "no");
     shared_value = 42;
     char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     m[0] = 'c';
@@ -486,6 +489,8 @@ static int vm_orphan_child(void *p) {
 
 static void vm_checks(void) {
     int pipefd[2];
+    stack_t ss = {.ss_sp = malloc(SIGSTKSZ), .ss_size = SIGSTKSZ};
+    sigaltstack(&ss, NULL);
     parent_map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     parent_map[0] = 'p';
     report[0] = 0;
@@ -541,6 +546,8 @@ static void vm_checks(void) {
     close(res[0]);
     close(pipefd[0]);
     close(pipefd[1]);
+    ss.ss_flags = SS_DISABLE;
+    sigaltstack(&ss, NULL);
 }
 
 int main(int argc, char **argv) {

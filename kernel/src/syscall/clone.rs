@@ -329,11 +329,8 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     // CLONE_VM|CLONE_VFORK (vfork, posix_spawn) gets a copy-on-write child, which its
     // caller cannot tell apart from a shared space: the caller sleeps until the child has
     // executed its program or ended.
-    let vm = if flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 {
-        None
-    } else {
-        Some(caller.vm().fork()?)
-    };
+    let shares_vm = flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0;
+    let vm = if shares_vm { None } else { Some(caller.vm().fork()?) };
     let share = crate::process::Sharing {
         files: flags & CLONE_FILES != 0,
         fs: flags & CLONE_FS != 0,
@@ -352,6 +349,12 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
         child.reset_caught_signals();
     }
     let child_thread = crate::process::Thread::forked(pid, ctx.thread);
+    if shares_vm {
+        // Its stack would be the caller's alternate signal stack too, in the memory they
+        // share (Linux's copy_process resets it for CLONE_VM without CLONE_VFORK).
+        let no_altstack = signal::ThreadSignals::default().altstack;
+        child_thread.with_signals(|s| s.altstack = no_altstack);
+    }
     if flags & CLONE_CHILD_CLEARTID != 0 {
         child_thread.set_clear_child_tid(args.child_tid);
     }
