@@ -550,6 +550,31 @@ static void vm_checks(void) {
     sigaltstack(&ss, NULL);
 }
 
+/* ---- vfork: the child runs in the parent's memory, which sleeps until it lets go ---- */
+
+static volatile int vfork_value, handler_saw = -1;
+
+static void on_usr1_vfork(int sig) {
+    (void)sig;
+    handler_saw = vfork_value;
+}
+
+static void vfork_checks(void) {
+    signal(SIGUSR1, on_usr1_vfork);
+    fflush(stdout);
+    pid_t pid = vfork();
+    if (pid == 0) {
+        vfork_value = 1;
+        kill(getppid(), SIGUSR1);
+        vfork_value = 2;
+        _exit(0);
+    }
+    int code = reap(pid);
+    printf("vfork: child exit %d; parent sees the child's store: %d; its signal's handler ran "
+           "after the child: saw %d\n", code, vfork_value, handler_saw);
+    signal(SIGUSR1, SIG_DFL);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "exec-files") == 0) return exec_files_main(argv);
     if (argc > 1 && strcmp(argv[1], "exec-sighand") == 0) return exec_sighand_main();
@@ -569,5 +594,6 @@ int main(int argc, char **argv) {
     setuid_checks();
     sighand_checks();
     vm_checks();
+    vfork_checks();
     return probe_end();
 }

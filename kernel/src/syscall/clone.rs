@@ -2,10 +2,10 @@
 //! Linux's kernel_clone and copy_process.
 //!
 //! What is modelled: threads (CLONE_THREAD with CLONE_VM|CLONE_SIGHAND|CLONE_FS|
-//! CLONE_FILES), processes with a copy-on-write copy of the caller (fork; vfork and
-//! CLONE_VM|CLONE_VFORK get a copy too, and the caller sleeps until the child executes a
-//! program or ends), processes that share the caller's memory (CLONE_VM without
-//! CLONE_VFORK), descriptor table (CLONE_FILES), filesystem context (CLONE_FS) or signal
+//! CLONE_FILES), processes with a copy-on-write copy of the caller (fork), vfork children
+//! (CLONE_VM|CLONE_VFORK: the caller sleeps until the child executes a program or ends; a
+//! traced caller's child gets a copy-on-write copy and the caller does not wait), processes
+//! that share the caller's memory (CLONE_VM), descriptor table (CLONE_FILES), filesystem context (CLONE_FS) or signal
 //! dispositions (CLONE_SIGHAND) without being its threads (`crate::process::tables`), the
 //! exit signal, CLONE_PARENT, CLONE_PIDFD, CLONE_CLEAR_SIGHAND, clone3's set_tid (root
 //! only, the PID must be free), and the TID and TLS options.
@@ -326,10 +326,12 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     let namespaces = caller.namespaces().unshared(flags & NAMESPACES)?;
     let home = namespaces.pid_for_children.clone();
     let numbers = Numbers::attach(pid, &home)?;
-    // CLONE_VM|CLONE_VFORK (vfork, posix_spawn) gets a copy-on-write child, which its
-    // caller cannot tell apart from a shared space: the caller sleeps until the child has
-    // executed its program or ended.
-    let shares_vm = flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0;
+    // CLONE_VM shares the caller's memory, vfork's too (the caller sleeps until the child
+    // has executed its program or ended). The vfork child of a traced caller gets a
+    // copy-on-write copy instead: that caller does not wait (below), and two processes must
+    // not run on one stack.
+    let traced = ptrace::stop::is_traced(caller);
+    let shares_vm = flags & CLONE_VM != 0 && (flags & CLONE_VFORK == 0 || !traced);
     let vm = if shares_vm { None } else { Some(caller.vm().fork()?) };
     let share = crate::process::Sharing {
         files: flags & CLONE_FILES != 0,
@@ -349,7 +351,7 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
         child.reset_caught_signals();
     }
     let child_thread = crate::process::Thread::forked(pid, ctx.thread);
-    if shares_vm {
+    if flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 {
         // Its stack would be the caller's alternate signal stack too, in the memory they
         // share (Linux's copy_process resets it for CLONE_VM without CLONE_VFORK).
         let no_altstack = signal::ThreadSignals::default().altstack;
@@ -407,13 +409,12 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
         ptrace::Event::Fork
     };
     ptrace::control::on_fork(caller, &child, event);
-    let traced = ptrace::stop::is_traced(caller);
     run::spawn(child, child_thread, regs);
     // A traced caller reports its vfork event first, at its return to user mode, and does
     // not wait after it (no PTRACE_EVENT_VFORK_DONE here): a tracer waiting for that event
     // would otherwise wait for a child it has not let run.
     if let Some(done) = vfork.filter(|_| !traced) {
-        done.wait();
+        done.wait(caller);
     }
     Ok(pid_seen as u64)
 }
