@@ -48,7 +48,8 @@ static char *self_path;
 /* Runs `fn(arg)` in a new process made with `flags` (exit signal SIGCHLD) on a stack of
  * its own; returns its PID. */
 static pid_t spawn(int (*fn)(void *), void *arg, int flags) {
-    char *stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *stack =
+        mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     fflush(stdout);
     return clone(fn, stack + STACK_SIZE, flags | SIGCHLD, arg);
 }
@@ -395,12 +396,14 @@ static void sighand_checks(void) {
     printf("CLONE_SIGHAND: parent's SIGUSR1 is the child's handler: %s\n",
            sa.sa_handler == on_usr1 ? "yes" : "no");
     sigaction(SIGUSR2, NULL, &sa);
-    printf("CLONE_SIGHAND: parent's SIGUSR2 ignored: %s\n", sa.sa_handler == SIG_IGN ? "yes" : "no");
+    printf("CLONE_SIGHAND: parent's SIGUSR2 ignored: %s\n",
+           sa.sa_handler == SIG_IGN ? "yes" : "no");
     sigset_t set;
     sigprocmask(SIG_BLOCK, NULL, &set);
     printf("CLONE_SIGHAND: parent blocks SIGURG: %s\n", sigismember(&set, SIGURG) ? "yes" : "no");
     sigpending(&set);
-    printf("CLONE_SIGHAND: parent has SIGURG pending: %s\n", sigismember(&set, SIGURG) ? "yes" : "no");
+    printf("CLONE_SIGHAND: parent has SIGURG pending: %s\n",
+           sigismember(&set, SIGURG) ? "yes" : "no");
     /* execve in a process sharing dispositions: its copy is reset, the parent's is not. */
     char *argv[] = {self_path, "exec-sighand", NULL};
     pid = spawn(exec_child, argv, CLONE_SIGHAND | CLONE_VM);

@@ -160,7 +160,12 @@ impl Process {
     pub fn set_vm(&self, vm: Arc<Vm>) {
         // The old space is dropped after the lock is released: dropping it writes shared
         // file mappings back, which takes sleeping locks.
-        let old = core::mem::replace(&mut *self.vm.lock(), VmUse::new(vm));
+        let mut old = core::mem::replace(&mut *self.vm.lock(), VmUse::new(vm));
+        // Its last user leaving: a process that shared it and has ended but is not reaped
+        // still holds it, so it is emptied now rather than when that one is reaped.
+        if old.release() && Arc::strong_count(old.vm()) > 1 {
+            old.vm().clear();
+        }
         drop(old);
     }
 

@@ -5,10 +5,11 @@
 //! CLONE_FILES), processes with a copy-on-write copy of the caller (fork), vfork children
 //! (CLONE_VM|CLONE_VFORK: the caller sleeps until the child executes a program or ends; a
 //! traced caller's child gets a copy-on-write copy and the caller does not wait), processes
-//! that share the caller's memory (CLONE_VM), descriptor table (CLONE_FILES), filesystem context (CLONE_FS) or signal
-//! dispositions (CLONE_SIGHAND) without being its threads (`crate::process::tables`), the
-//! exit signal, CLONE_PARENT, CLONE_PIDFD, CLONE_CLEAR_SIGHAND, clone3's set_tid (root
-//! only, the PID must be free), and the TID and TLS options.
+//! that share the caller's memory (CLONE_VM), descriptor table (CLONE_FILES), filesystem
+//! context (CLONE_FS) or signal dispositions (CLONE_SIGHAND) without being its threads
+//! (`crate::process::tables`), the exit signal, CLONE_PARENT, CLONE_PIDFD,
+//! CLONE_CLEAR_SIGHAND, clone3's set_tid (root only, the PID must be free), and the TID and
+//! TLS options.
 //!
 //! New UTS, IPC and mount namespaces for a new process (`crate::process::namespaces`);
 //! the other namespace flags are EPERM without privilege and EINVAL with it, as from a Linux
@@ -377,7 +378,7 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     }
     let regs = child_registers(ctx, args);
     if flags & CLONE_CHILD_SETTID != 0 {
-        // The child's memory is a copy-on-write twin: write its TID there through its own
+        // The child's memory may be a copy-on-write twin: write its TID there through its own
         // address space before it runs.
         // Not preemptible meanwhile: switching back in restores the task's own space (the
         // parent's), and the write would then fail (EFAULT from fork, seen with bash).
