@@ -286,3 +286,38 @@ impl Process {
         }
     }
 }
+
+ostd::ktest! {
+    fn a_shared_table_is_one_table_until_a_sharer_unshares_it() {
+        let first = SharedTable::new(1u32);
+        let copy = first.for_child(false);
+        let shared = first.for_child(true);
+        assert!(first.is_shared() && shared.is_shared() && !copy.is_shared());
+        first.with(|v| *v = 2);
+        assert_eq!((shared.with(|v| *v), copy.with(|v| *v)), (2, 1));
+        // The one that unshares takes a copy; the other keeps the table, no longer shared.
+        shared.unshare();
+        shared.with(|v| *v = 3);
+        assert_eq!((first.with(|v| *v), shared.with(|v| *v)), (2, 3));
+        assert!(!first.is_shared() && !shared.is_shared());
+        // Emptying a slot (exit) leaves the other sharer's table alone.
+        let again = first.for_child(true);
+        drop(again.detach(0));
+        assert_eq!(first.with(|v| *v), 2);
+        assert!(!first.is_shared());
+    }
+
+    fn an_address_space_counts_its_users_until_the_last_leaves() {
+        let Ok(vm) = Vm::new() else { panic!("no memory for an address space") };
+        let mut parent = VmUse::new(vm);
+        let mut child = parent.share();
+        assert!(parent.is_shared() && child.is_shared());
+        assert!(!child.release(), "the parent still uses it");
+        assert!(!child.release(), "a process is counted once");
+        assert!(!parent.is_shared());
+        assert!(parent.release(), "the last user empties it");
+        // A clone that failed half-way drops its use uncounted-for.
+        let failed = VmUse::new(parent.vm().clone()).share();
+        drop(failed);
+    }
+}
