@@ -367,6 +367,11 @@ static void setuid_checks(void) {
 
 static void on_usr1(int sig) { (void)sig; }
 
+static int exit_at_once(void *p) {
+    (void)p;
+    return 0;
+}
+
 static int sighand_child(void *p) {
     (void)p;
     struct sigaction sa = {0};
@@ -415,6 +420,17 @@ static void sighand_checks(void) {
     signal(SIGUSR1, SIG_DFL);
     signal(SIGUSR2, SIG_DFL);
     printf("unshare(CLONE_SIGHAND) with the child gone: %s\n", err(unshare(CLONE_SIGHAND)));
+    /* The dispositions stay shared with an ended child until it is reaped, even if a pidfd
+     * still names it. */
+    pid = spawn(exit_at_once, NULL, CLONE_SIGHAND | CLONE_VM);
+    int pidfd = syscall(SYS_pidfd_open, pid, 0);
+    siginfo_t info;
+    waitid(P_PID, pid, &info, WEXITED | WNOWAIT);
+    printf("unshare(CLONE_SIGHAND) with the child ended: %s\n", err(unshare(CLONE_SIGHAND)));
+    reap(pid);
+    printf("unshare(CLONE_SIGHAND) with the child reaped, its pidfd open: %s\n",
+           err(unshare(CLONE_SIGHAND)));
+    close(pidfd);
 }
 
 static int exec_sighand_main(void) {

@@ -524,6 +524,12 @@ impl Process {
         self.signals.lock().actions.is_shared()
     }
 
+    /// Stops sharing the dispositions as the process is reaped (Linux's __cleanup_sighand
+    /// in release_task): it keeps a copy of its own.
+    fn release_sighand(&self) {
+        self.signals.lock().actions.unshare();
+    }
+
     /// Returns the process-directed pending signals.
     pub fn shared_pending(&self) -> u64 {
         self.signals.lock().shared.pending()
