@@ -37,6 +37,7 @@ static const char *err(long r) {
     case EFAULT: return "EFAULT";
     case ENOSYS: return "ENOSYS";
     case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
     default: return "other";
     }
 }
@@ -594,6 +595,65 @@ static void vfork_checks(void) {
     signal(SIGUSR1, SIG_DFL);
 }
 
+/* ---- kcmp: what a child shares, as the kernel compares it ---- */
+
+static int kcmp_wait_child(void *p) {
+    char c;
+    read(*(int *)p, &c, 1);
+    return 0;
+}
+
+static const char *same(long r) {
+    if (r < 0) return err(r);
+    return r == 0 ? "same" : r <= 2 ? "differ" : "other";
+}
+
+static void kcmp_checks(void) {
+    struct { const char *name; int flags; } cases[] = {
+        {"fork", 0},
+        {"CLONE_FILES|CLONE_FS", CLONE_FILES | CLONE_FS},
+        {"CLONE_VM|CLONE_SIGHAND", CLONE_VM | CLONE_SIGHAND},
+    };
+    const char *kinds[] = {"vm", "files", "fs", "sighand"};
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int go[2];
+        pipe(go);
+        pid_t pid = spawn(kcmp_wait_child, &go[0], cases[i].flags);
+        pid_t me = getpid();
+        char line[256];
+        int at = snprintf(line, sizeof line, "kcmp %s:", cases[i].name);
+        for (int k = 0; k < 4; k++)
+            at += snprintf(line + at, sizeof line - at, " %s %s", kinds[k],
+                           same(syscall(SYS_kcmp, me, pid, k + 1, 0, 0)));
+        printf("%s\n", line);
+        write(go[1], "g", 1);
+        reap(pid);
+        close(go[0]);
+        close(go[1]);
+    }
+    int fd = open("/dev/null", O_RDONLY), dupd = dup(fd), other = open("/dev/null", O_RDONLY);
+    pid_t me = getpid();
+    printf("kcmp file: dup %s, another open %s, bad fd %s\n",
+           same(syscall(SYS_kcmp, me, me, 0, fd, dupd)),
+           same(syscall(SYS_kcmp, me, me, 0, fd, other)),
+           same(syscall(SYS_kcmp, me, me, 0, fd, 999)));
+    printf("kcmp errors: bad type %s, no such pid %s\n", same(syscall(SYS_kcmp, me, me, 99, 0, 0)),
+           same(syscall(SYS_kcmp, me, 999999, 1, 0, 0)));
+    long a = syscall(SYS_kcmp, me, 1, 2, 0, 0), b = syscall(SYS_kcmp, 1, me, 2, 0, 0);
+    printf("kcmp order: antisymmetric %s\n",
+           (a == 1 && b == 2) || (a == 2 && b == 1) ? "yes" : "no");
+    fflush(stdout);
+    pid_t helper = fork();
+    if (helper == 0) {
+        if (setresuid(1000, 1000, 1000) != 0) _exit(90);
+        _exit(syscall(SYS_kcmp, getpid(), 1, 1, 0, 0) < 0 && errno == EPERM ? 1 : 0);
+    }
+    printf("kcmp as uid 1000 on init: EPERM %s\n", reap(helper) == 1 ? "yes" : "no");
+    close(fd);
+    close(dupd);
+    close(other);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "exec-files") == 0) return exec_files_main(argv);
     if (argc > 1 && strcmp(argv[1], "exec-sighand") == 0) return exec_sighand_main();
@@ -614,5 +674,6 @@ int main(int argc, char **argv) {
     sighand_checks();
     vm_checks();
     vfork_checks();
+    kcmp_checks();
     return probe_end();
 }

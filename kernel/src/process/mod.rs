@@ -524,6 +524,11 @@ impl Process {
         self.signals.lock().actions.is_shared()
     }
 
+    /// Returns the identity of the dispositions (kcmp's KCMP_SIGHAND).
+    pub fn sighand_id(&self) -> usize {
+        self.signals.lock().actions.id()
+    }
+
     /// Stops sharing the dispositions as the process is reaped (Linux's __cleanup_sighand
     /// in release_task): it keeps a copy of its own.
     fn release_sighand(&self) {

@@ -359,6 +359,11 @@ impl SigActions {
         }
     }
 
+    /// Returns their identity (the same for every process that shares them).
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.0) as *const u8 as usize
+    }
+
     /// Returns whether another process shares them.
     pub fn is_shared(&self) -> bool {
         Arc::strong_count(&self.0) > 1

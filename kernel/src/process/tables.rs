@@ -55,6 +55,11 @@ impl<T: Clone> SharedTable<T> {
         if share { Self::holding(slot.clone()) } else { Self::new(slot.lock().clone()) }
     }
 
+    /// Returns the identity of the table in the slot (the same for every sharer).
+    pub(super) fn id(&self) -> usize {
+        Arc::as_ptr(&*self.slot.read()) as *const u8 as usize
+    }
+
     /// Returns whether another process holds the same table.
     pub(super) fn is_shared(&self) -> bool {
         Arc::strong_count(&self.slot.read()) > 1
@@ -248,6 +253,16 @@ impl Process {
             files.set_limit(nofile.soft as usize, nofile.hard as usize);
             f(files)
         })
+    }
+
+    /// Returns the identity of the descriptor table (kcmp's KCMP_FILES).
+    pub fn files_id(&self) -> usize {
+        self.files.id()
+    }
+
+    /// Returns the identity of the filesystem context (kcmp's KCMP_FS).
+    pub fn fs_id(&self) -> usize {
+        self.fs.id()
     }
 
     /// Returns the root, working directory and umask.
