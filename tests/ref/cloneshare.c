@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -603,6 +604,19 @@ static int kcmp_wait_child(void *p) {
     return 0;
 }
 
+/* The thread says it runs on `thread_up`, and waits on `thread_go`. */
+static int thread_up[2], thread_go[2];
+static volatile pid_t thread_tid;
+
+static void *kcmp_thread(void *p) {
+    char c;
+    (void)p;
+    thread_tid = gettid();
+    write(thread_up[1], "t", 1);
+    read(thread_go[0], &c, 1);
+    return NULL;
+}
+
 static const char *same(long r) {
     if (r < 0) return err(r);
     return r == 0 ? "same" : r <= 2 ? "differ" : "other";
@@ -642,6 +656,20 @@ static void kcmp_checks(void) {
     long a = syscall(SYS_kcmp, me, 1, 2, 0, 0), b = syscall(SYS_kcmp, 1, me, 2, 0, 0);
     printf("kcmp order: antisymmetric %s\n",
            (a == 1 && b == 2) || (a == 2 && b == 1) ? "yes" : "no");
+    /* A thread is named by its TID. */
+    pthread_t t;
+    char c;
+    pipe(thread_up);
+    pipe(thread_go);
+    pthread_create(&t, NULL, kcmp_thread, NULL);
+    read(thread_up[0], &c, 1);
+    printf("kcmp with a thread's TID: vm %s\n", same(syscall(SYS_kcmp, me, thread_tid, 1, 0, 0)));
+    write(thread_go[1], "g", 1);
+    pthread_join(t, NULL);
+    close(thread_go[0]);
+    close(thread_go[1]);
+    close(thread_up[0]);
+    close(thread_up[1]);
     fflush(stdout);
     pid_t helper = fork();
     if (helper == 0) {

@@ -30,8 +30,12 @@ static COOKIES: spin::Once<[[u64; 2]; KCMP_TYPES]> = spin::Once::new();
 /// kcmp(2).
 pub fn sys_kcmp(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let (pid1, pid2, kind, idx1, idx2) = (a[0] as i32, a[1] as i32, a[2] as u32, a[3], a[4]);
+    // A task: a process, or one of its threads by its TID (Linux's find_task_by_vpid).
     let find = |pid: i32| {
-        ctx.process.global_for(pid).filter(|_| pid > 0).and_then(registry::get).ok_or(Errno::ESRCH)
+        let global = ctx.process.global_for(pid).filter(|_| pid > 0).ok_or(Errno::ESRCH)?;
+        registry::get(global)
+            .or_else(|| registry::find_thread(global).map(|(process, _)| process))
+            .ok_or(Errno::ESRCH)
     };
     let (p1, p2) = (find(pid1)?, find(pid2)?);
     if !control::may_access(ctx.process, &p1) || !control::may_access(ctx.process, &p2) {
