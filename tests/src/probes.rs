@@ -367,6 +367,15 @@ pub const PROBES: &[Probe<'static>] = &[
         disk: RefDisk::None,
     },
     Probe {
+        what: "cloneshare probe (processes that share descriptors, filesystem context, signal \
+             dispositions or memory without being threads: CLONE_FILES, CLONE_FS, CLONE_SIGHAND, \
+             CLONE_VM; execve and unshare(2) taking copies; /proc/PID/fd) matches Linux 6.1",
+        script: "tests/ref/cloneshare.sh",
+        c_sources: &["tests/ref/cloneshare.c"],
+        host_programs: &[],
+        disk: RefDisk::None,
+    },
+    Probe {
         what: "signalfd probe (signalfd/signalfd4, queued real-time signals, rt_sigqueueinfo and \
              rt_tgsigqueueinfo: errors, records, blocking reads, poll/epoll, fork, permissions) \
              matches Linux 6.1",

@@ -18,9 +18,16 @@ impl Process {
         }
         super::ptrace::control::tracer_exited(self);
         self.release_vfork_parent();
-        self.vm().clear();
-        let files = core::mem::take(&mut *self.files.lock());
+        // The memory and the descriptors go with the last process that uses them (another
+        // may share them: CLONE_VM, CLONE_FILES).
+        if let Some(vm) = self.release_vm() {
+            vm.clear();
+        }
+        let files = self.files.detach(crate::fs::FdTable::default());
         drop(files);
+        // A filesystem context shared with others stops counting this process (Linux's
+        // exit_fs): setns into a mount namespace is theirs to make again.
+        self.fs.unshare();
         crate::fs::record_lock::release_process(self.pid);
         crate::ipc::sem::exit_process(self.pid);
         // The children go to their new parent before this process becomes a zombie its

@@ -1,7 +1,9 @@
 //! Resource limits (getrlimit, setrlimit, prlimit64, /proc/PID/limits): each process's
 //! soft and hard limit per resource, inherited by fork and kept across execve, changed as
-//! Linux's do_prlimit allows. RLIMIT_NOFILE lives in the descriptor table, which enforces
-//! it; the rest live here and are enforced where the resource is taken: FSIZE by file
+//! Linux's do_prlimit allows. RLIMIT_NOFILE is enforced by the descriptor table, which the
+//! process hands its limit with each use (a table may be shared by processes with
+//! different limits, clone's CLONE_FILES); the rest are enforced where the resource is
+//! taken: FSIZE by file
 //! writes and truncation, DATA and AS by mmap, brk and mremap, NPROC by fork and clone,
 //! MEMLOCK by mlock, CPU by the CPU-time tick, SIGPENDING by the signal queues, MSGQUEUE by
 //! POSIX message queues. CORE is kept (no core file is ever written); STACK is kept but the
@@ -78,7 +80,7 @@ impl Limits {
     }
 
     /// Sets the limits of `resource` as Linux's do_prlimit does (RLIMIT_NOFILE's ceiling,
-    /// fs.nr_open, is the caller's to check: its table holds that limit).
+    /// fs.nr_open, is the caller's to check).
     ///
     /// # Errors
     /// EINVAL if the soft limit is above the hard one; EPERM if the hard limit would rise
@@ -89,8 +91,8 @@ impl Limits {
         Ok(())
     }
 
-    /// /proc/PID/limits, in Linux's layout (`nofile` from the descriptor table).
-    pub fn proc_text(&self, nofile: Limit) -> String {
+    /// /proc/PID/limits, in Linux's layout.
+    pub fn proc_text(&self) -> String {
         const ROWS: [(&str, &str); COUNT] = [
             ("Max cpu time", "seconds"),
             ("Max file size", "bytes"),
@@ -115,7 +117,7 @@ impl Limits {
         let mut out =
             format!("{:<25} {:<20} {:<20} {:<10}\n", "Limit", "Soft Limit", "Hard Limit", "Units");
         for (i, (name, unit)) in ROWS.iter().enumerate() {
-            let limit = if i == NOFILE { nofile } else { self.0[i] };
+            let limit = self.0[i];
             out += &format!("{name:<25} {:<20} {:<20} ", value(limit.soft), value(limit.hard));
             if !unit.is_empty() {
                 out += &format!("{unit:<10}");
@@ -186,18 +188,13 @@ pub fn may_create_task(process: &super::Process) -> bool {
 
 /// A process's limits.
 impl super::Process {
-    /// Returns the limits of `resource` (below [`COUNT`]; RLIMIT_NOFILE's from the
-    /// descriptor table).
+    /// Returns the limits of `resource` (below [`COUNT`]).
     pub fn limit(&self, resource: usize) -> Limit {
-        if resource == NOFILE {
-            let (soft, hard) = self.with_files(|files| files.limit());
-            return Limit { soft: soft as u64, hard: hard as u64 };
-        }
         self.limits.lock().get(resource)
     }
 
-    /// Sets the limits of `resource` (not RLIMIT_NOFILE) under Linux's rules
-    /// ([`Limits::set`]).
+    /// Sets the limits of `resource` under Linux's rules ([`Limits::set`]; RLIMIT_NOFILE's
+    /// ceiling, fs.nr_open, is the caller's to check).
     pub fn set_limit(&self, resource: usize, new: Limit, privileged: bool) -> SysResult<()> {
         self.limits.lock().set(resource, new, privileged)
     }
@@ -215,7 +212,6 @@ impl super::Process {
 
     /// /proc/PID/limits.
     pub fn limits_text(&self) -> String {
-        let nofile = self.limit(NOFILE);
-        self.limits.lock().proc_text(nofile)
+        self.limits.lock().proc_text()
     }
 }

@@ -27,6 +27,7 @@ pub mod run;
 pub mod sigframe;
 pub mod signal;
 pub mod signalfd;
+mod tables;
 mod thread;
 pub mod uts;
 pub mod vfork;
@@ -40,12 +41,12 @@ use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use ostd::sync::{SpinLock, SpinLockGuard};
 use ostd::task::CpuTime;
 
-use crate::error::SysResult;
 use crate::fs::path::Start;
 use crate::fs::poll::FileWaitQueue;
-use crate::fs::{FdTable, FileLike, Node};
+use crate::fs::{FdTable, Node};
 use creds::{Credentials, FsCaller, Identity};
 use signal::{SigAction, SignalState, ThreadSignals};
+pub use tables::Sharing;
 pub use thread::Thread;
 use vm::Vm;
 
@@ -94,6 +95,13 @@ pub struct FsContext {
 /// 3. `files` before `creds` (fcntl's F_SETPIPE_SZ asks for privilege with the table held,
 ///    inside [`Process::with_files`]).
 ///
+/// `files` and `fs` are each two locks, the process's slot (read-write) then the table in
+/// it, which other processes may share ([`tables::SharedTable`], clone's CLONE_FILES and
+/// CLONE_FS); `signals` holds the dispositions, which other processes may share
+/// (CLONE_SIGHAND), behind a lock of their own taken inside it ([`signal::SigActions`]).
+/// The `limits` lock is taken alone before `files` ([`Process::with_files`] reads
+/// RLIMIT_NOFILE first).
+///
 /// Every other lock is taken alone (fork also holds one of the parent's while it fills the
 /// same field of a child no one else can reach yet).
 pub struct Process {
@@ -102,11 +110,12 @@ pub struct Process {
     children: SpinLock<Vec<Arc<Process>>>,
     pgid: AtomicI32,
     sid: AtomicI32,
-    vm: SpinLock<Arc<Vm>>,
-    /// Open files.
-    files: SpinLock<FdTable>,
-    /// Root, cwd, umask.
-    fs: SpinLock<FsContext>,
+    /// The address space, which other processes may share (CLONE_VM).
+    vm: SpinLock<tables::VmUse>,
+    /// Open files (shared with other processes after CLONE_FILES).
+    files: tables::SharedTable<FdTable>,
+    /// Root, cwd, umask (shared with other processes after CLONE_FS).
+    fs: tables::SharedTable<FsContext>,
     /// Dispositions and process-directed pending signals.
     signals: SpinLock<SignalState>,
     exit_status: SpinLock<Option<ExitStatus>>,
@@ -192,6 +201,19 @@ impl Process {
         files: FdTable,
         fs: FsContext,
     ) -> Arc<Self> {
+        let (vm, files, fs) =
+            (tables::VmUse::new(vm), tables::SharedTable::new(files), tables::SharedTable::new(fs));
+        Self::with_tables(pid, parent, vm, files, fs)
+    }
+
+    /// Creates a process with these tables (maybe shared with other processes).
+    fn with_tables(
+        pid: Pid,
+        parent: Weak<Process>,
+        vm: tables::VmUse,
+        files: tables::SharedTable<FdTable>,
+        fs: tables::SharedTable<FsContext>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             pid,
             parent: SpinLock::new(parent),
@@ -199,8 +221,8 @@ impl Process {
             pgid: AtomicI32::new(pid),
             sid: AtomicI32::new(pid),
             vm: SpinLock::new(vm),
-            files: SpinLock::new(files),
-            fs: SpinLock::new(fs),
+            files,
+            fs,
             signals: SpinLock::new(SignalState::default()),
             exit_status: SpinLock::new(None),
             child_wq: FileWaitQueue::new(),
@@ -268,19 +290,6 @@ impl Process {
     pub fn set_sid(&self) {
         self.sid.store(self.pid, Ordering::Relaxed);
         self.pgid.store(self.pid, Ordering::Relaxed);
-    }
-
-    /// Returns the memory.
-    pub fn vm(&self) -> Arc<Vm> {
-        self.vm.lock().clone()
-    }
-
-    /// Replaces the memory (execve).
-    pub fn set_vm(&self, vm: Arc<Vm>) {
-        // The old space is dropped after the lock is released: dropping it writes shared
-        // file mappings back, which takes sleeping locks.
-        let old = core::mem::replace(&mut *self.vm.lock(), vm);
-        drop(old);
     }
 
     /// Returns a path-resolution start at the cwd, searching with the process's IDs.
@@ -373,89 +382,6 @@ impl Process {
     }
 }
 
-/// The descriptor table and the filesystem context.
-impl Process {
-    /// Returns the open file behind descriptor `fd` (EBADF if none).
-    pub fn file(&self, fd: i32) -> SysResult<Arc<dyn FileLike>> {
-        self.files.lock().get(fd)
-    }
-
-    /// Installs `file` at the lowest free descriptor and returns it (EMFILE past
-    /// RLIMIT_NOFILE).
-    pub fn install_file(&self, file: Arc<dyn FileLike>, cloexec: bool) -> SysResult<i32> {
-        self.files.lock().insert(file, cloexec)
-    }
-
-    /// Installs two files at the two lowest free descriptors, or neither (pipe2,
-    /// socketpair).
-    pub fn install_file_pair(
-        &self,
-        first: Arc<dyn FileLike>,
-        second: Arc<dyn FileLike>,
-        cloexec: bool,
-    ) -> SysResult<(i32, i32)> {
-        let mut files = self.files.lock();
-        let a = files.insert(first, cloexec)?;
-        match files.insert(second, cloexec) {
-            Ok(b) => Ok((a, b)),
-            Err(e) => {
-                let _ = files.remove(a);
-                Err(e)
-            }
-        }
-    }
-
-    /// Takes the file out of descriptor `fd` (EBADF if none); the caller drops it once the
-    /// table is unlocked.
-    pub fn remove_file(&self, fd: i32) -> SysResult<Arc<dyn FileLike>> {
-        self.files.lock().remove(fd)
-    }
-
-    /// What closing a descriptor does besides dropping it, once the table is unlocked (Linux's
-    /// `filp_close`): the file is told who closed it (`flush`), and this process's record
-    /// locks on the file go, whichever descriptor held them (POSIX's rule).
-    pub fn after_close(&self, files: impl IntoIterator<Item = Arc<dyn FileLike>>) {
-        for file in files {
-            file.flush(self.pid);
-            crate::fs::notify::dnotify::flush(&file, self.pid);
-            if let Some(node) = file.node() {
-                let node = Arc::as_ptr(node) as usize;
-                crate::fs::record_lock::release(
-                    node,
-                    crate::fs::record_lock::Owner::Process(self.pid),
-                );
-            }
-        }
-    }
-
-    /// Runs `f` on the descriptor table, locked: for what changes several slots at once or
-    /// must see them together (dup, fcntl, close_range, RLIMIT_NOFILE, SCM_RIGHTS).
-    /// Files that leave the table should be returned from `f` and dropped after it.
-    pub fn with_files<R>(&self, f: impl FnOnce(&mut FdTable) -> R) -> R {
-        f(&mut self.files.lock())
-    }
-
-    /// Returns the root, working directory and umask.
-    pub fn fs_context(&self) -> FsContext {
-        self.fs.lock().clone()
-    }
-
-    /// Changes the working directory.
-    pub fn set_cwd(&self, dir: Arc<Node>) {
-        self.fs.lock().cwd = dir;
-    }
-
-    /// Changes the root directory (chroot; the working directory stays where it is).
-    pub fn set_root(&self, dir: Arc<Node>) {
-        self.fs.lock().root = dir;
-    }
-
-    /// Sets the umask (to `mask & 0o777`) and returns the old one.
-    pub fn set_umask(&self, mask: u32) -> u32 {
-        core::mem::replace(&mut self.fs.lock().umask, mask & 0o777)
-    }
-}
-
 /// Who the process is: user and group IDs, supplementary groups.
 impl Process {
     /// Returns the user and group IDs.
@@ -491,7 +417,7 @@ impl Process {
     pub fn fs_caller(&self) -> FsCaller {
         let creds = self.creds.lock();
         let groups = self.groups.lock().clone();
-        let fs = self.fs.lock().clone();
+        let fs = self.fs.with(|fs| fs.clone());
         FsCaller { identity: Identity { creds: *creds, groups }, fs }
     }
 }
@@ -581,17 +507,32 @@ impl Process {
 
     /// Returns the disposition of `sig` (1..=64).
     pub fn sig_action(&self, sig: u32) -> SigAction {
-        self.signals.lock().actions[(sig - 1) as usize]
+        self.signals.lock().actions.get(sig)
     }
 
     /// Returns the disposition of `sig` (1..=64), replacing it with `new` if given.
     pub fn swap_sig_action(&self, sig: u32, new: Option<SigAction>) -> SigAction {
-        let mut s = self.signals.lock();
-        let old = s.actions[(sig - 1) as usize];
-        if let Some(new) = new {
-            s.actions[(sig - 1) as usize] = new;
+        let s = self.signals.lock();
+        match new {
+            Some(new) => s.actions.replace(sig, new),
+            None => s.actions.get(sig),
         }
-        old
+    }
+
+    /// Returns whether another process shares the dispositions (CLONE_SIGHAND).
+    pub fn shares_sighand(&self) -> bool {
+        self.signals.lock().actions.is_shared()
+    }
+
+    /// Returns the identity of the dispositions (kcmp's KCMP_SIGHAND).
+    pub fn sighand_id(&self) -> usize {
+        self.signals.lock().actions.id()
+    }
+
+    /// Stops sharing the dispositions as the process is reaped (Linux's __cleanup_sighand
+    /// in release_task): it keeps a copy of its own.
+    fn release_sighand(&self) {
+        self.signals.lock().actions.unshare();
     }
 
     /// Returns the process-directed pending signals.
@@ -719,20 +660,30 @@ impl Process {
 
 /// Fork and exec.
 impl Process {
-    /// Creates the child fork(2) makes, as process `pid` with memory `vm`: in this
-    /// process's group and session, with copies of its descriptors, filesystem context,
-    /// dispositions (nothing pending), IDs, groups, nice value and names, and the
-    /// attributes a child inherits. It is not in the table and not running yet.
-    pub fn fork_child(self: &Arc<Self>, pid: Pid, vm: Arc<Vm>) -> Arc<Process> {
-        let files = self.files.lock().clone();
-        let fs = self.fs.lock().clone();
-        let child = Process::new(pid, Arc::downgrade(self), vm, files, fs);
+    /// Creates the child fork(2) makes, as process `pid` with memory `vm` (this process's,
+    /// shared, if `None`): in this process's group and session, with its descriptors,
+    /// filesystem context and dispositions (nothing pending), copied or shared as `share`
+    /// says, copies of its IDs, groups, nice value and names, and the attributes a child
+    /// inherits. It is not in the table and not running yet.
+    pub fn fork_child(
+        self: &Arc<Self>,
+        pid: Pid,
+        vm: Option<Arc<Vm>>,
+        share: Sharing,
+    ) -> Arc<Process> {
+        let vm = match vm {
+            Some(vm) => tables::VmUse::new(vm),
+            None => self.vm.lock().share(),
+        };
+        let files = self.files.for_child(share.files);
+        let fs = self.fs.for_child(share.fs);
+        let child = Process::with_tables(pid, Arc::downgrade(self), vm, files, fs);
         child.set_pgid(self.pgid());
         child.set_session(self.sid());
         {
-            let mut s = self.signals.lock().clone();
-            s.shared = Default::default();
-            *child.signals.lock() = s;
+            let s = self.signals.lock();
+            let actions = if share.sighand { s.actions.share() } else { s.actions.clone() };
+            *child.signals.lock() = SignalState { actions, shared: Default::default() };
         }
         *child.creds.lock() = *self.creds.lock();
         *child.groups.lock() = self.groups.lock().clone();
@@ -747,11 +698,18 @@ impl Process {
     }
 
     /// Forgets what execve does not keep: close-on-exec descriptors, caught
-    /// dispositions, keep-caps (and non-dumpability), and the POSIX timers.
+    /// dispositions, keep-caps (and non-dumpability), and the POSIX timers. A descriptor
+    /// table or dispositions shared with other processes are copied first, and the copy
+    /// changed (Linux's unshare_files and unshare_sighand).
     pub fn reset_for_exec(&self) {
-        let closed = self.files.lock().close_on_exec();
+        self.files.unshare();
+        let closed = self.files.with(|files| files.close_on_exec());
         self.after_close(closed);
-        self.signals.lock().reset_for_exec();
+        {
+            let mut s = self.signals.lock();
+            s.actions.unshare();
+            s.reset_for_exec();
+        }
         self.attrs.lock().reset_for_exec();
         *self.posix_timers.lock() = Default::default();
         self.execs.fetch_add(1, core::sync::atomic::Ordering::Relaxed);

@@ -59,6 +59,17 @@ pub fn out_of_memory(requester: &Process) -> bool {
     *DYING.lock() =
         Some(Dying { pid: victim.pid(), since: crate::time::monotonic_ns(), reported: false });
     signal::send(&victim, signal::SIGKILL);
+    // Its memory comes back only once every process using it has ended: the others that
+    // share it (clone's CLONE_VM) die with it, init excepted, as Linux's oom_kill_process
+    // has them.
+    if victim.shares_vm() {
+        let vm = victim.vm();
+        for p in registry::all() {
+            if p.pid() != 1 && p.pid() != victim.pid() && Arc::ptr_eq(&p.vm(), &vm) {
+                signal::send(&p, signal::SIGKILL);
+            }
+        }
+    }
     if victim.pid() != requester.pid() {
         ostd::task::sleep_ms(10);
     }

@@ -437,6 +437,7 @@ fn status(p: &Process, ns: &PidNamespace) -> String {
     let (caught, ignored, shared_pending) = p.with_signals(|s| {
         let with_handler = |pick: fn(u64) -> bool| {
             s.actions
+                .all()
                 .iter()
                 .enumerate()
                 .filter(|(_, a)| pick(a.handler))

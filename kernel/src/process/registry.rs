@@ -118,6 +118,11 @@ pub fn remove(pid: Pid) {
     // its address space, which may write files back (sleeping locks).
     let removed = TABLE.lock().processes.remove(&pid);
     super::pid_ns::detach(pid);
+    if let Some(process) = &removed {
+        // Reaped: dispositions it shared are the others' alone now, whoever still holds
+        // this process (a pidfd), as Linux's release_task drops its sighand.
+        process.release_sighand();
+    }
     drop(removed);
 }
 

@@ -340,11 +340,11 @@ fn run(process: Arc<Process>, thread: Arc<Thread>, context: UserContext) {
 pub(crate) fn synchronous(process: &Process, thread: &Thread, info: SigInfo) {
     let sig = info.signo;
     {
-        let (mut s, mut t) = process.lock_signal_states(thread);
+        let (s, mut t) = process.lock_signal_states(thread);
         let bit = 1u64 << (sig - 1);
-        let action = s.actions[(sig - 1) as usize];
+        let action = s.actions.get(sig);
         if t.blocked & bit != 0 || action.handler == signal::SIG_IGN {
-            s.actions[(sig - 1) as usize] = signal::SigAction::default();
+            s.actions.replace(sig, signal::SigAction::default());
             t.blocked &= !bit;
         }
         t.private.add(info);
@@ -389,7 +389,7 @@ fn deliver_signals(
             else {
                 break t.private.pending() | s.shared.pending() != 0;
             };
-            (info.signo, s.actions[(info.signo - 1) as usize], info, saved.unwrap_or(blocked))
+            (info.signo, s.actions.get(info.signo), info, saved.unwrap_or(blocked))
         };
         if let Some(timer) = info.timer_id() {
             super::posix_timer::signal_taken(process, timer);
@@ -447,9 +447,9 @@ fn deliver_signals(
                         block |= 1u64 << (sig - 1);
                     }
                     thread.lock_signals().blocked |= block & !signal::UNBLOCKABLE;
-                    let mut s = process.lock_signals();
+                    let s = process.lock_signals();
                     if action.flags & signal::SA_RESETHAND != 0 {
-                        s.actions[(sig - 1) as usize] = signal::SigAction::default();
+                        s.actions.replace(sig, signal::SigAction::default());
                     }
                     // Every signal still deliverable gets its frame too, each below the
                     // last, as Linux's exit-to-user loop builds them: the last one built runs

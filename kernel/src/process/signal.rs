@@ -3,6 +3,7 @@
 //! (default actions and handler frames) is `run.rs` and `sigframe.rs`.
 
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::Arc;
 
 use ostd::sync::SpinLock;
 
@@ -284,17 +285,88 @@ pub const SI_TKILL: i32 = -6;
 pub const UNBLOCKABLE: u64 = (1u64 << (SIGKILL - 1)) | (1u64 << (SIGSTOP - 1));
 
 /// A process's signal state.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct SignalState {
-    /// Dispositions, indexed by signal number - 1.
-    pub actions: [SigAction; NSIG as usize],
+    /// Dispositions (shared with other processes after clone's CLONE_SIGHAND).
+    pub actions: SigActions,
     /// Process-directed signals (kill): any thread that does not block one takes it.
     pub shared: SigQueue,
 }
 
-impl Default for SignalState {
+/// A process's signal dispositions, which other processes may share (clone's
+/// CLONE_SIGHAND, Linux's sighand_struct). Cloning copies them; [`SigActions::share`]
+/// shares them.
+///
+/// Locking: the table's lock is taken last, inside the process's signal state
+/// (`Process::signals`, the only way to reach it), and nothing is locked while it is held.
+/// So interrupts are always off when it is taken (that outer lock is an interrupt-disabling
+/// [`SpinLock`]), and a plain spin lock does: sigaction and delivery pay no second
+/// interrupt guard.
+pub struct SigActions(Arc<spin::Mutex<[SigAction; NSIG as usize]>>);
+
+impl Default for SigActions {
     fn default() -> Self {
-        Self { actions: [SigAction::default(); NSIG as usize], shared: SigQueue::default() }
+        Self(Arc::new(spin::Mutex::new([SigAction::default(); NSIG as usize])))
+    }
+}
+
+impl core::fmt::Debug for SigActions {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.all().iter()).finish()
+    }
+}
+
+impl Clone for SigActions {
+    fn clone(&self) -> Self {
+        Self(Arc::new(spin::Mutex::new(self.all())))
+    }
+}
+
+impl SigActions {
+    /// Returns the disposition of `sig` (1..=64).
+    pub fn get(&self, sig: u32) -> SigAction {
+        self.0.lock()[(sig - 1) as usize]
+    }
+
+    /// Sets the disposition of `sig` (1..=64) and returns the old one.
+    pub fn replace(&self, sig: u32, new: SigAction) -> SigAction {
+        core::mem::replace(&mut self.0.lock()[(sig - 1) as usize], new)
+    }
+
+    /// Returns every disposition, indexed by signal number - 1.
+    pub fn all(&self) -> [SigAction; NSIG as usize] {
+        *self.0.lock()
+    }
+
+    /// Resets every handled signal to its default action (ignored ones stay ignored).
+    fn reset_caught(&self) {
+        for a in self.0.lock().iter_mut() {
+            if a.handler > SIG_IGN {
+                *a = SigAction::default();
+            }
+        }
+    }
+
+    /// The same dispositions, shared (CLONE_SIGHAND).
+    pub fn share(&self) -> Self {
+        Self(self.0.clone())
+    }
+
+    /// Takes a copy of its own if another process shares them (execve's unshare_sighand).
+    pub fn unshare(&mut self) {
+        if Arc::strong_count(&self.0) > 1 {
+            *self = self.clone();
+        }
+    }
+
+    /// Returns their identity (the same for every process that shares them).
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.0) as *const u8 as usize
+    }
+
+    /// Returns whether another process shares them.
+    pub fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.0) > 1
     }
 }
 
@@ -338,11 +410,13 @@ pub const SA_RESTART: u64 = 0x1000_0000;
 impl SignalState {
     /// Resets caught signals to default, as `execve` does (ignored stay ignored).
     pub fn reset_for_exec(&mut self) {
-        for a in self.actions.iter_mut() {
-            if a.handler != SIG_IGN {
-                *a = SigAction::default();
-            }
-        }
+        self.actions.reset_caught();
+    }
+
+    /// Resets caught signals to default, as clone's CLONE_CLEAR_SIGHAND does (Linux's
+    /// flush_signal_handlers; ignored stay ignored).
+    pub fn reset_caught(&mut self) {
+        self.actions.reset_caught();
     }
 }
 
@@ -404,7 +478,7 @@ pub fn queue_to(process: &Process, thread: Option<&Thread>, info: SigInfo) -> Sy
         Charge { user: process.creds().ruid, limit: process.limit(super::limits::SIGPENDING).soft };
     {
         let mut s = process.lock_signals();
-        let action = s.actions[(sig - 1) as usize];
+        let action = s.actions.get(sig);
         let ignored = action.handler == SIG_IGN
             || (action.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
         // A tracer sees even ignored signals (Linux's sig_ignored).

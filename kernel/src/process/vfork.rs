@@ -2,8 +2,8 @@
 //! it ends, and vfork's promise that the parent sleeps until the child has executed a
 //! program or ended (Linux's vfork_done).
 //!
-//! The vfork child here runs in a copy-on-write copy of its parent's memory, not in that
-//! memory itself: the wait keeps Linux's order of events, and a child's stores stay its own.
+//! The vfork child runs in its parent's memory, on its stack (unless the parent is traced:
+//! see `crate::syscall::clone`), so the parent must not run until the child let it go.
 
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -19,12 +19,15 @@ pub struct VforkDone {
 }
 
 impl VforkDone {
-    /// Sleeps until the child executes a program or ends; a signal for the parent ends the
-    /// sleep early (Linux's wait is killable: here any signal, and the child runs on in its
-    /// own memory either way).
-    pub fn wait(&self) {
+    /// Sleeps until the child executes a program or ends. Only a fatal signal for `parent`
+    /// ends the sleep early (Linux's killable wait): other signals wait for the child, whose
+    /// stack they would share.
+    pub fn wait(&self, parent: &Process) {
+        let sigkill = 1u64 << (super::signal::SIGKILL - 1);
         self.wq.wait_until(|| {
-            (self.done.load(Ordering::Acquire) || crate::wait::signal_pending()).then_some(())
+            let fatal =
+                parent.group_exit_status().is_some() || parent.shared_pending() & sigkill != 0;
+            (self.done.load(Ordering::Acquire) || fatal).then_some(())
         });
     }
 }
@@ -48,12 +51,7 @@ impl Process {
     /// CLONE_CLEAR_SIGHAND: caught signals go back to their default action; ignored ones
     /// stay ignored (Linux's flush_signal_handlers).
     pub fn reset_caught_signals(&self) {
-        let mut s = self.signals.lock();
-        for action in s.actions.iter_mut() {
-            if action.handler > super::signal::SIG_IGN {
-                *action = super::signal::SigAction::default();
-            }
-        }
+        self.signals.lock().reset_caught();
     }
 
     /// Makes this (new) child a vfork child: returns what its parent waits on.

@@ -2,17 +2,21 @@
 //! Linux's kernel_clone and copy_process.
 //!
 //! What is modelled: threads (CLONE_THREAD with CLONE_VM|CLONE_SIGHAND|CLONE_FS|
-//! CLONE_FILES), processes with a copy-on-write copy of the caller (fork; vfork and
-//! CLONE_VM|CLONE_VFORK get a copy too, and the caller sleeps until the child executes a
-//! program or ends), the exit signal, CLONE_PARENT, CLONE_PIDFD, CLONE_CLEAR_SIGHAND,
-//! clone3's set_tid (root only, the PID must be free), and the TID and TLS options.
+//! CLONE_FILES), processes with a copy-on-write copy of the caller (fork), vfork children
+//! (CLONE_VM|CLONE_VFORK: the caller sleeps until the child executes a program or ends; a
+//! traced caller's child gets a copy-on-write copy and the caller does not wait), processes
+//! that share the caller's memory (CLONE_VM), descriptor table (CLONE_FILES), filesystem
+//! context (CLONE_FS) or signal dispositions (CLONE_SIGHAND) without being its threads
+//! (`crate::process::tables`), the exit signal, CLONE_PARENT, CLONE_PIDFD,
+//! CLONE_CLEAR_SIGHAND, clone3's set_tid (root only, the PID must be free), and the TID and
+//! TLS options.
 //!
 //! New UTS, IPC and mount namespaces for a new process (`crate::process::namespaces`);
 //! the other namespace flags are EPERM without privilege and EINVAL with it, as from a Linux
 //! built without that namespace.
 //!
-//! What is not: processes that share memory, descriptors, filesystem context or signal
-//! handlers without being threads (ENOSYS), and threads with namespaces of their own.
+//! What is not: threads with namespaces, descriptor tables or filesystem contexts of their
+//! own.
 
 use ostd::user::UserContext;
 
@@ -233,14 +237,6 @@ fn clone(ctx: &mut SyscallCtx, args: CloneArgs) -> SysResult<u64> {
     if flags & CLONE_THREAD != 0 {
         return spawn_thread(ctx, &args);
     }
-    if flags & (CLONE_SIGHAND | CLONE_FS | CLONE_FILES) != 0
-        || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0)
-    {
-        // Processes that share memory or tables without being threads are not modelled;
-        // CLONE_VM|CLONE_VFORK (posix_spawn) gets a copy-on-write child, which it cannot tell
-        // apart once it has executed its program.
-        return Err(Errno::ENOSYS);
-    }
     spawn_process(ctx, &args)
 }
 
@@ -309,7 +305,8 @@ fn spawn_thread(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     Ok(tid_seen as u64)
 }
 
-/// Starts a new process: a copy-on-write copy of the caller.
+/// Starts a new process: a copy-on-write copy of the caller, or one that shares its memory
+/// and tables as the flags ask.
 fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     let flags = args.flags;
     let caller = ctx.process;
@@ -330,8 +327,19 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     let namespaces = caller.namespaces().unshared(flags & NAMESPACES)?;
     let home = namespaces.pid_for_children.clone();
     let numbers = Numbers::attach(pid, &home)?;
-    let vm = caller.vm().fork()?;
-    let child = caller.fork_child(pid, vm);
+    // CLONE_VM shares the caller's memory, vfork's too (the caller sleeps until the child
+    // has executed its program or ended). The vfork child of a traced caller gets a
+    // copy-on-write copy instead: that caller does not wait (below), and two processes must
+    // not run on one stack.
+    let traced = ptrace::stop::is_traced(caller);
+    let shares_vm = flags & CLONE_VM != 0 && (flags & CLONE_VFORK == 0 || !traced);
+    let vm = if shares_vm { None } else { Some(caller.vm().fork()?) };
+    let share = crate::process::Sharing {
+        files: flags & CLONE_FILES != 0,
+        fs: flags & CLONE_FS != 0,
+        sighand: flags & CLONE_SIGHAND != 0,
+    };
+    let child = caller.fork_child(pid, vm, share);
     if parent.pid() != caller.pid() {
         child.set_parent(&parent);
     }
@@ -344,6 +352,12 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
         child.reset_caught_signals();
     }
     let child_thread = crate::process::Thread::forked(pid, ctx.thread);
+    if flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 {
+        // Its stack would be the caller's alternate signal stack too, in the memory they
+        // share (Linux's copy_process resets it for CLONE_VM without CLONE_VFORK).
+        let no_altstack = signal::ThreadSignals::default().altstack;
+        child_thread.with_signals(|s| s.altstack = no_altstack);
+    }
     if flags & CLONE_CHILD_CLEARTID != 0 {
         child_thread.set_clear_child_tid(args.child_tid);
     }
@@ -364,7 +378,7 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
     }
     let regs = child_registers(ctx, args);
     if flags & CLONE_CHILD_SETTID != 0 {
-        // The child's memory is a copy-on-write twin: write its TID there through its own
+        // The child's memory may be a copy-on-write twin: write its TID there through its own
         // address space before it runs.
         // Not preemptible meanwhile: switching back in restores the task's own space (the
         // parent's), and the write would then fail (EFAULT from fork, seen with bash).
@@ -396,13 +410,12 @@ fn spawn_process(ctx: &mut SyscallCtx, args: &CloneArgs) -> SysResult<u64> {
         ptrace::Event::Fork
     };
     ptrace::control::on_fork(caller, &child, event);
-    let traced = ptrace::stop::is_traced(caller);
     run::spawn(child, child_thread, regs);
     // A traced caller reports its vfork event first, at its return to user mode, and does
     // not wait after it (no PTRACE_EVENT_VFORK_DONE here): a tracer waiting for that event
     // would otherwise wait for a child it has not let run.
     if let Some(done) = vfork.filter(|_| !traced) {
-        done.wait();
+        done.wait(caller);
     }
     Ok(pid_seen as u64)
 }

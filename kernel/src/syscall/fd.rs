@@ -463,8 +463,9 @@ pub fn sys_flock(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(0)
 }
 
-/// close_range(2). CLOSE_RANGE_UNSHARE is accepted as is: descriptor tables are never
-/// shared between processes here.
+/// close_range(2). CLOSE_RANGE_UNSHARE gives a process that shares its table with other
+/// processes (clone's CLONE_FILES) a copy first, and closes there; the threads of a process
+/// share its one table here (Linux would give the calling thread a copy of its own).
 pub fn sys_close_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     const CLOSE_RANGE_UNSHARE: u64 = 2;
     const CLOSE_RANGE_CLOEXEC: u64 = 4;
@@ -473,6 +474,9 @@ pub fn sys_close_range(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         return Err(Errno::EINVAL);
     }
     let cloexec_only = flags & CLOSE_RANGE_CLOEXEC != 0;
+    if flags & CLOSE_RANGE_UNSHARE != 0 {
+        ctx.process.unshare_tables(true, false);
+    }
     let closed = ctx
         .process
         .with_files(|files| files.close_range(first as usize, last as usize, cloexec_only));

@@ -18,6 +18,7 @@ pub mod i386;
 pub mod identity;
 pub mod inotify;
 pub mod ipc;
+pub mod kcmp;
 pub mod madvise;
 pub mod mlock;
 pub mod mm;

@@ -59,16 +59,30 @@ pub fn sys_unshare(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     if flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_VM) != 0 && !single {
         return Err(Errno::EINVAL);
     }
-    // A thread's own descriptor table or filesystem context is not modelled: alone in its
-    // process, it has them already.
+    // Dispositions or memory shared with another process cannot be unshared (Linux's
+    // check_unshare_flags: sighand->count, current_is_single_threaded).
+    if flags & (CLONE_SIGHAND | CLONE_VM) != 0 && ctx.process.shares_sighand() {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_VM != 0 && ctx.process.shares_vm() {
+        return Err(Errno::EINVAL);
+    }
+    // A thread's own descriptor table or filesystem context is not modelled: its process's
+    // are shared by all its threads.
     if flags & (CLONE_FS | CLONE_FILES) != 0 && !single {
         return Err(Errno::EINVAL);
     }
+    // A process that shares its descriptor table or filesystem context with others (clone's
+    // CLONE_FILES, CLONE_FS) takes copies of its own, once nothing else can fail (Linux's
+    // unshare_fd and unshare_fs, installed at the end of ksys_unshare).
+    let unshare_tables =
+        || ctx.process.unshare_tables(flags & CLONE_FILES != 0, flags & CLONE_FS != 0);
     let wanted = flags & namespaces::ALL_FLAGS;
     if wanted == 0 {
         if flags & CLONE_SYSVSEM != 0 {
             crate::ipc::sem::exit_process(ctx.process.pid());
         }
+        unshare_tables();
         return Ok(0);
     }
     if wanted & NsType::User.clone_flag() != 0 {
@@ -86,6 +100,7 @@ pub fn sys_unshare(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
         crate::ipc::sem::exit_process(ctx.process.pid());
     }
     let new = ctx.process.namespaces().unshared(wanted)?;
+    unshare_tables();
     ctx.process.set_namespaces(new);
     Ok(0)
 }
@@ -129,8 +144,11 @@ fn check_install(ctx: &SyscallCtx, ns: &NsFile) -> SysResult<()> {
     match ns.ns_type() {
         // userns_install: joining the namespace one is in is refused.
         NsType::User => Err(Errno::EINVAL),
-        // mntns_install: a filesystem context shared with other tasks cannot move.
-        NsType::Mnt if ctx.process.thread_count() != 1 => Err(Errno::EINVAL),
+        // mntns_install: a filesystem context shared with other tasks (threads, or
+        // processes after CLONE_FS) cannot move.
+        NsType::Mnt if ctx.process.thread_count() != 1 || ctx.process.shares_fs() => {
+            Err(Errno::EINVAL)
+        }
         _ => Ok(()),
     }
 }

@@ -122,16 +122,27 @@ fn exec_node(
 /// Gives the process the identity a set-user-ID or set-group-ID program carries (unless its
 /// mount is nosuid or the process has no_new_privs), and makes the saved and filesystem IDs
 /// the effective ones, as Linux's execve does for every program.
+///
+/// A process that shares its filesystem context with another (clone's CLONE_FS) gets no
+/// new identity unless it is privileged: the other could move the program's root or working
+/// directory under it (Linux's LSM_UNSAFE_SHARE, cap_bprm_creds_from_file's downgrade).
 fn take_set_ids(process: &Process, program: &crate::fs::Node) {
     let meta = program.metadata();
     let honoured = !crate::fs::mount::flags_of(program).nosuid && !process.attrs().no_new_privs;
+    let unsafe_share = process.shares_fs();
     process.update_creds(|c| {
+        let (old_ruid, old_rgid, privileged) = (c.ruid, c.rgid, c.euid == 0);
         if honoured && meta.perm & 0o4000 != 0 {
             c.euid = meta.uid;
         }
         // Set-group-ID without group execute marks mandatory locking, not a set-ID program.
         if honoured && meta.perm & 0o2010 == 0o2010 {
             c.egid = meta.gid;
+        }
+        let is_setid = c.euid != old_ruid || c.egid != old_rgid;
+        if is_setid && unsafe_share && !privileged {
+            c.euid = old_ruid;
+            c.egid = old_rgid;
         }
         c.suid = c.euid;
         c.fsuid = c.euid;

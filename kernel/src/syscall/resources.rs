@@ -40,18 +40,13 @@ pub fn sys_prlimit64(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             return Err(Errno::EINVAL);
         }
         let privileged = me.euid == 0;
-        if resource == limits::NOFILE {
-            if new.hard > crate::fs::fd_table::NR_OPEN.get() as u64 {
-                return Err(Errno::EPERM);
-            }
-            limits::check(old, new, privileged)?;
-            target.with_files(|files| files.set_limit(new.soft as usize, new.hard as usize));
-        } else {
-            target.set_limit(resource, new, privileged)?;
-            if resource == limits::CPU {
-                // The timer task now has a CPU-time limit to watch.
-                crate::process::itimer::timers_changed();
-            }
+        if resource == limits::NOFILE && new.hard > crate::fs::fd_table::NR_OPEN.get() as u64 {
+            return Err(Errno::EPERM);
+        }
+        target.set_limit(resource, new, privileged)?;
+        if resource == limits::CPU {
+            // The timer task now has a CPU-time limit to watch.
+            crate::process::itimer::timers_changed();
         }
     }
     if old_addr != 0 {

@@ -2,7 +2,7 @@
 
 use super::{
     Handler, clone, dir, epoll, fd, file_io, file_meta, futex, handle, identity, inotify, ipc,
-    madvise, mlock, mm, mount, mqueue, namespaces, poll, prctl, process, process_vm, ptrace,
+    kcmp, madvise, mlock, mm, mount, mqueue, namespaces, poll, prctl, process, process_vm, ptrace,
     resources, sched, seccomp, signal, signalfd, sigqueue, socket, splice, system, time, timer,
     utimes, xattr,
 };
@@ -286,6 +286,7 @@ table! {
     309 getcpu => system::sys_getcpu,
     310 process_vm_readv => process_vm::sys_process_vm_readv,
     311 process_vm_writev => process_vm::sys_process_vm_writev,
+    312 kcmp => kcmp::sys_kcmp,
     316 renameat2 => dir::sys_renameat2,
     317 seccomp => seccomp::sys_seccomp,
     318 getrandom => system::sys_getrandom,
