@@ -435,12 +435,14 @@ static void fp_across_fork(void) {
     int same = 0;
     for (int r = 0; r < 16; r++)
         same += memcmp(xmm_in + 16 * r, xmm_out + 16 * r, 16) == 0;
+    /* The parent prints after the child has ended: the two would race for the line order. */
+    if (pid != 0)
+        waitpid(pid, NULL, 0);
     printf("FP across fork (%s): xmm %d/16, MXCSR %#x, x87 %d\n", pid == 0 ? "child" : "parent", same, mxcsr_after,
            x87_out[0] > 3.14159L && x87_out[0] < 3.1416L);
     fflush(stdout);
     if (pid == 0)
         _exit(0);
-    waitpid(pid, NULL, 0);
 }
 
 /* The handler edits the FP state (or the pointer to it) in its frame before returning. */
