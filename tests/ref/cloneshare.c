@@ -413,9 +413,20 @@ static void sighand_checks(void) {
            sigismember(&set, SIGURG) ? "yes" : "no");
     /* execve in a process sharing dispositions: its copy is reset, the parent's is not. */
     char *argv[] = {self_path, "exec-sighand", NULL};
+    /* Flags and masks go at execve too, on ignored and default signals alike. */
+    struct sigaction flagged = {0};
+    flagged.sa_handler = SIG_IGN;
+    flagged.sa_flags = SA_RESTART;
+    sigaddset(&flagged.sa_mask, SIGTERM);
+    sigaction(SIGUSR2, &flagged, NULL);
+    flagged.sa_handler = SIG_DFL;
+    flagged.sa_flags = SA_NOCLDSTOP | SA_RESTART;
+    sigaction(SIGCHLD, &flagged, NULL);
     pid = spawn(exec_child, argv, CLONE_SIGHAND | CLONE_VM);
     code = reap(pid);
-    printf("CLONE_SIGHAND execve: child exit %d (1 SIGUSR1 default, 2 SIGUSR2 ignored)\n", code);
+    printf("CLONE_SIGHAND execve: child exit %d (1 SIGUSR1 default, 2 SIGUSR2 ignored, 4 its flags "
+           "and mask cleared, 8 SIGCHLD's too)\n", code);
+    signal(SIGCHLD, SIG_DFL);
     sigaction(SIGUSR1, NULL, &sa);
     printf("CLONE_SIGHAND execve: parent's SIGUSR1 still handled: %s\n",
            sa.sa_handler == on_usr1 ? "yes" : "no");
@@ -442,6 +453,9 @@ static int exec_sighand_main(void) {
     if (sa.sa_handler == SIG_DFL) code |= 1;
     sigaction(SIGUSR2, NULL, &sa);
     if (sa.sa_handler == SIG_IGN) code |= 2;
+    if (sa.sa_flags == 0 && sigisemptyset(&sa.sa_mask)) code |= 4;
+    sigaction(SIGCHLD, NULL, &sa);
+    if (sa.sa_handler == SIG_DFL && sa.sa_flags == 0 && sigisemptyset(&sa.sa_mask)) code |= 8;
     return code;
 }
 

@@ -338,12 +338,17 @@ impl SigActions {
         *self.0.lock()
     }
 
-    /// Resets every handled signal to its default action (ignored ones stay ignored).
+    /// Resets every disposition as Linux's flush_signal_handlers(t, 0) does: a handled or
+    /// default signal gets the default action, an ignored one stays ignored, and every
+    /// entry loses its flags, mask and restorer (an SA_NOCLDSTOP on a default SIGCHLD does
+    /// not survive execve).
     fn reset_caught(&self) {
         for a in self.0.lock().iter_mut() {
-            if a.handler > SIG_IGN {
-                *a = SigAction::default();
-            }
+            let ignored = a.handler == SIG_IGN;
+            *a = SigAction {
+                handler: if ignored { SIG_IGN } else { SIG_DFL },
+                ..SigAction::default()
+            };
         }
     }
 

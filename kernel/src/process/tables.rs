@@ -78,17 +78,19 @@ impl<T: Clone> SharedTable<T> {
     }
 
     /// Gives this slot a copy of the table of its own if it shares it (unshare(2), execve,
-    /// exit). Only the slot's own process replaces its table, so the copy is of the table
-    /// still in the slot.
+    /// exit). The copy is made under the slot's write lock: another thread of the process
+    /// that installs a descriptor meanwhile does it in the table that is copied, not in one
+    /// that the slot is about to leave.
     pub(super) fn unshare(&self) {
-        let copy = {
-            let slot = self.slot.read();
+        let old = {
+            let mut slot = self.slot.write();
             if Arc::strong_count(&slot) == 1 {
                 return;
             }
-            slot.lock().clone()
+            let copy = slot.lock().clone();
+            core::mem::replace(&mut *slot, Arc::new(SpinLock::new(copy)))
         };
-        let old = self.replace(Arc::new(SpinLock::new(copy)));
+        // Dropped after the lock: the other sharers still hold the table.
         drop(old);
     }
 }
