@@ -198,10 +198,10 @@ impl EntryRef {
     }
 
     fn atomic(&self) -> &AtomicU64 {
-        // SAFETY: the pointer is an aligned, in-bounds entry of a live table page (invariant),
-        // which stays live while the caller holds the tree's lock (module contract) and so
-        // outlives this borrow of `self`. The MMU updates entries with atomic operations, and
-        // this module's plain accesses are volatile and made only under the same lock.
+        // The MMU updates entries with atomic operations; this module's plain accesses are
+        // volatile and made only under the tree's lock, which the caller holds.
+        // SAFETY: an aligned, in-bounds entry of a live table page (invariant), live while
+        // the caller holds the tree's lock (module contract), so for this borrow of `self`.
         unsafe { AtomicU64::from_ptr(self.0) }
     }
 
