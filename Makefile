@@ -87,14 +87,11 @@ run-ovmf: deps bzimage $(RUN_DEPS)
 host-test:
 	cargo test --workspace --exclude kernel --exclude ostd
 
-# What make test's clippy check runs: the host crates, then tee, ext2, tee-abi and guest-image alone as no_std
-# libraries, then OSTD and the kernel.
+# What make test's clippy check runs: the host crates, then tee, ext2, tee-abi and guest-image without
+# them, as no_std libraries, then OSTD and the kernel.
 clippy:
 	cargo clippy --workspace --exclude kernel --exclude ostd --all-targets -- -D warnings
-	cargo clippy -p tee --lib -- -D warnings
-	cargo clippy -p ext2 --lib -- -D warnings
-	cargo clippy -p tee-abi --lib -- -D warnings
-	cargo clippy -p guest-image --lib -- -D warnings
+	cargo clippy -p tee -p ext2 -p tee-abi -p guest-image --lib -- -D warnings
 	cargo clippy -p ostd -p kernel -- -D warnings
 
 test: deps kernel initramfs

@@ -307,10 +307,10 @@ fn watchdog(progress: Arc<AtomicU64>, limit: Duration) {
 fn hostile_images_never_panic_or_hang() {
     let progress = Arc::new(AtomicU64::new(0));
     watchdog(progress.clone(), Duration::from_secs(20));
-    let start = Instant::now();
+    // A fixed number of cases, not a time: how fast they run never decides the test (the
+    // watchdog catches a case that hangs).
     fuzz(1024, "1M", 0x5eed_0001, 3000, &progress);
     fuzz(4096, "2M", 0x5eed_0002, 1500, &progress);
-    assert!(start.elapsed() < Duration::from_secs(60), "fuzzing took {:?}", start.elapsed());
 }
 
 #[test]
