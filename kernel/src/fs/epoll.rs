@@ -3,13 +3,19 @@
 //! something happened to the file since the last report (its `readiness_changes` count
 //! moved; files without a count are reported as level-triggered ones are). EPOLLONESHOT
 //! disarms after one report, until EPOLL_CTL_MOD.
+//!
+//! A wait asks only the files that may have changed: those on the instance's ready list
+//! ([`super::epoll_ready`]), marked by their wait queues' wake-ups, and those that cannot
+//! mark it (asked every time, as Linux asks a file without a wait queue). When every file
+//! marks it, waiters sleep on the list's own queue, so other files' wake-ups leave them be.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 
 use ostd::sync::SpinLock;
 
+use super::epoll_ready::ReadyList;
 use super::file::{FileLike, OpenFlags, ReadinessChanges, Stat};
 use crate::error::{Errno, SysResult};
 
@@ -40,6 +46,31 @@ struct Interest {
     /// For EPOLLET: the file's `readiness_changes` counts at the last report (`None`: not
     /// reported since it was added or modified).
     reported_at: Option<ReadinessChanges>,
+    /// Whether the file marks the ready list ([`FileLike::watch_readiness`]); if not, its
+    /// key is in [`Interests::unwatched`].
+    watched: bool,
+}
+
+/// The interests by descriptor, and the descriptors of those whose file cannot mark the
+/// ready list.
+#[derive(Default)]
+struct Interests {
+    by_fd: BTreeMap<i32, Interest>,
+    unwatched: BTreeSet<i32>,
+}
+
+impl Interests {
+    /// Drops `fd`'s interest, undoing its file's watch.
+    fn remove(&mut self, fd: i32, ready: &ReadyList) -> Option<Interest> {
+        let x = self.by_fd.remove(&fd)?;
+        self.unwatched.remove(&fd);
+        if x.watched
+            && let Some(file) = x.file.upgrade()
+        {
+            file.unwatch_readiness(ready, fd);
+        }
+        Some(x)
+    }
 }
 
 impl Interest {
@@ -62,14 +93,19 @@ impl Interest {
 
 /// An epoll instance.
 pub struct Epoll {
-    interests: SpinLock<BTreeMap<i32, Interest>>,
+    interests: SpinLock<Interests>,
+    ready: Arc<ReadyList>,
     flags: OpenFlags,
 }
 
 impl Epoll {
     /// Creates an empty instance.
     pub fn new(flags: OpenFlags) -> Arc<Self> {
-        Arc::new(Self { interests: SpinLock::new(BTreeMap::new()), flags })
+        Arc::new(Self {
+            interests: SpinLock::new(Interests::default()),
+            ready: ReadyList::new(),
+            flags,
+        })
     }
 
     /// Whether `target` is this instance or is watched by it, directly or through nested
@@ -87,7 +123,7 @@ impl Epoll {
             return true;
         }
         let watched: Vec<Arc<dyn FileLike>> =
-            self.interests.lock().values().filter_map(|x| x.file.upgrade()).collect();
+            self.interests.lock().by_fd.values().filter_map(|x| x.file.upgrade()).collect();
         watched
             .iter()
             .filter_map(|f| f.as_epoll())
@@ -102,50 +138,105 @@ impl Epoll {
         let same_file = |x: &Interest| {
             x.file.upgrade().is_some_and(|f| core::ptr::addr_eq(Arc::as_ptr(&f), Arc::as_ptr(file)))
         };
-        if i.get(&fd).is_some_and(same_file) {
+        if i.by_fd.get(&fd).is_some_and(same_file) {
             return Err(Errno::EEXIST);
         }
-        i.insert(
-            fd,
-            Interest { file: Arc::downgrade(file), events, data, armed: true, reported_at: None },
-        );
+        i.remove(fd, &self.ready);
+        let watched = file.watch_readiness(&self.ready, fd);
+        if !watched {
+            i.unwatched.insert(fd);
+        }
+        let interest = Interest {
+            file: Arc::downgrade(file),
+            events,
+            data,
+            armed: true,
+            reported_at: None,
+            watched,
+        };
+        i.by_fd.insert(fd, interest);
+        // Linux looks at a new interest's file at once.
+        self.ready.mark(fd);
         Ok(())
     }
 
     /// Whether `fd` was added with EPOLLEXCLUSIVE.
     pub fn is_exclusive(&self, fd: i32) -> bool {
-        self.interests.lock().get(&fd).is_some_and(|x| x.events & EPOLLEXCLUSIVE != 0)
+        self.interests.lock().by_fd.get(&fd).is_some_and(|x| x.events & EPOLLEXCLUSIVE != 0)
     }
 
     /// EPOLL_CTL_MOD.
     pub fn modify(&self, fd: i32, events: u32, data: u64) -> SysResult<()> {
         let mut i = self.interests.lock();
-        let x = i.get_mut(&fd).filter(|x| x.file.strong_count() > 0).ok_or(Errno::ENOENT)?;
+        let x = i.by_fd.get_mut(&fd).filter(|x| x.file.strong_count() > 0).ok_or(Errno::ENOENT)?;
         x.events = events;
         x.data = data;
         x.armed = true;
         x.reported_at = None;
+        // As at EPOLL_CTL_ADD, the file is looked at again with the new events.
+        self.ready.mark(fd);
         Ok(())
     }
 
     /// EPOLL_CTL_DEL.
     pub fn delete(&self, fd: i32) -> SysResult<()> {
         // An interest left by a closed file is gone for Linux already.
-        let removed = self.interests.lock().remove(&fd);
+        let removed = self.interests.lock().remove(fd, &self.ready);
         removed.filter(|x| x.file.strong_count() > 0).map(drop).ok_or(Errno::ENOENT)
+    }
+
+    /// epoll_wait: waits until an interest is ready and returns up to `max` (events, data)
+    /// pairs, `Ok(empty)` once the monotonic clock reaches `deadline_ns`, or EINTR when
+    /// `interrupted` says so (asked at every wake-up).
+    pub fn wait(
+        &self,
+        max: usize,
+        deadline_ns: Option<u64>,
+        interrupted: impl Fn() -> bool,
+    ) -> SysResult<Vec<(u32, u64)>> {
+        loop {
+            // On the list's own queue only while every file marks it; an interest added
+            // meanwhile that cannot mark it sends the waiter to the pollers' queue.
+            let own_queue = self.interests.lock().unwatched.is_empty();
+            let cond = || {
+                if own_queue && !self.interests.lock().unwatched.is_empty() {
+                    return Some(None);
+                }
+                let ready = self.collect_ready(max);
+                if !ready.is_empty() {
+                    Some(Some(Ok(ready)))
+                } else {
+                    interrupted().then_some(Some(Err(Errno::EINTR)))
+                }
+            };
+            let outcome = if own_queue {
+                self.ready.wait_queue().wait_until_or_deadline(cond, deadline_ns).ok()
+            } else {
+                super::poll::wait_for_readiness(cond, deadline_ns)
+            };
+            match outcome {
+                Some(Some(result)) => return result,
+                Some(None) => continue,
+                None => return Ok(Vec::new()),
+            }
+        }
     }
 
     /// Returns up to `max` ready (events, data) pairs, without blocking.
     pub fn collect_ready(&self, max: usize) -> Vec<(u32, u64)> {
         let mut out = Vec::new();
-        // Interests whose file has closed are dropped as the walk meets them (Linux drops them
-        // at the close): pruning the whole table first cost a second walk per wait.
-        let mut closed = Vec::new();
         let mut i = self.interests.lock();
-        for (&fd, x) in i.iter_mut() {
-            if out.len() == max {
-                break;
-            }
+        let mut look = self.ready.take();
+        look.extend(i.unwatched.iter().copied());
+        let mut look = look.into_iter();
+        // Level-triggered interests just reported are asked again next time (Linux puts
+        // them back on its ready list): their file may still be ready without a new wake-up.
+        let mut again = Vec::new();
+        let mut closed = Vec::new();
+        for fd in look.by_ref() {
+            let Some(x) = i.by_fd.get_mut(&fd) else { continue };
+            // Interests whose file has closed are dropped as they are met (Linux drops them
+            // at the close).
             let Some(file) = x.file.upgrade() else {
                 closed.push(fd);
                 continue;
@@ -159,29 +250,45 @@ impl Epoll {
             if !x.has_new_edge(changes) {
                 continue;
             }
-            let r = file.readiness();
-            let mut ev = u32::from(r.data_bits()) & x.events;
-            if r.hangup {
-                ev |= EPOLLHUP | (x.events & EPOLLRDHUP);
-            }
-            if r.read_hangup {
-                ev |= x.events & (EPOLLIN | EPOLLRDHUP);
-            }
-            if r.error {
-                ev |= EPOLLERR;
-            }
+            let ev = x.ready_events(&*file);
             if ev != 0 {
                 out.push((ev, x.data));
                 x.reported_at = changes;
                 if x.events & EPOLLONESHOT != 0 {
                     x.armed = false;
+                } else if x.events & EPOLLET == 0 && x.watched {
+                    again.push(fd);
+                }
+                if out.len() == max {
+                    break;
                 }
             }
         }
         for fd in closed {
-            i.remove(&fd);
+            i.remove(fd, &self.ready);
         }
+        // What a full answer left unasked waits for the next call. Put back under the
+        // interests' lock, so another waiter never finds the list without them.
+        self.ready.put_back(again.into_iter().chain(look));
         out
+    }
+}
+
+impl Interest {
+    /// The events of `file` this interest reports now (0: none).
+    fn ready_events(&self, file: &dyn FileLike) -> u32 {
+        let r = file.readiness();
+        let mut ev = u32::from(r.data_bits()) & self.events;
+        if r.hangup {
+            ev |= EPOLLHUP | (self.events & EPOLLRDHUP);
+        }
+        if r.read_hangup {
+            ev |= self.events & (EPOLLIN | EPOLLRDHUP);
+        }
+        if r.error {
+            ev |= EPOLLERR;
+        }
+        ev
     }
 }
 
@@ -209,20 +316,78 @@ impl FileLike for Epoll {
 }
 
 impl Epoll {
+    /// Whether no interest is ready (what [`Epoll::collect_ready`] would find), without
+    /// reporting or taking anything off the list.
     fn collect_ready_peek(&self) -> bool {
         let i = self.interests.lock();
-        !i.values().any(|x| {
-            x.armed
-                && x.file.upgrade().is_some_and(|f| {
-                    if !x.has_new_edge(f.readiness_changes()) {
-                        return false;
-                    }
-                    let r = f.readiness();
-                    u32::from(r.data_bits()) & x.events != 0
-                        || r.hangup
-                        || r.error
-                        || (r.read_hangup && x.events & EPOLLRDHUP != 0)
-                })
-        })
+        let look = self.ready.take();
+        let none = !look.iter().chain(i.unwatched.iter()).any(|fd| {
+            i.by_fd.get(fd).is_some_and(|x| {
+                x.armed
+                    && x.file.upgrade().is_some_and(|f| {
+                        x.has_new_edge(f.readiness_changes()) && x.ready_events(&*f) != 0
+                    })
+            })
+        });
+        self.ready.put_back(look);
+        none
+    }
+}
+
+ostd::ktest! {
+    fn epoll_asks_only_marked_files_and_loses_no_event() {
+        use super::pipe::new_pipe;
+        let ep = Epoll::new(OpenFlags::empty());
+        let (r1, w1) = new_pipe(OpenFlags::NONBLOCK);
+        let (r2, w2) = new_pipe(OpenFlags::NONBLOCK);
+        let (r1, w1, r2): (Arc<dyn FileLike>, Arc<dyn FileLike>, Arc<dyn FileLike>) =
+            (r1, w1, r2);
+        ep.add(3, &r1, EPOLLIN, 30).unwrap();
+        ep.add(4, &r2, EPOLLIN | EPOLLET, 40).unwrap();
+        // Pipes mark the list: nothing is asked at every wait.
+        assert!(ep.interests.lock().unwatched.is_empty());
+        assert_eq!(ep.collect_ready(8), []);
+        assert!(ep.ready.take().is_empty(), "nothing ready, nothing left on the list");
+        w1.write(b"a").unwrap();
+        w2.write(b"b").unwrap();
+        // Level-triggered: reported while ready; the full answer's rest waits its turn.
+        assert_eq!(ep.collect_ready(1), [(EPOLLIN, 30)]);
+        assert_eq!(ep.collect_ready(8), [(EPOLLIN, 30), (EPOLLIN, 40)]);
+        // Edge-triggered: once per write.
+        assert_eq!(ep.collect_ready(8), [(EPOLLIN, 30)]);
+        w2.write(b"c").unwrap();
+        assert_eq!(ep.collect_ready(8), [(EPOLLIN, 30), (EPOLLIN, 40)]);
+        let mut buf = [0u8; 4];
+        r1.read(&mut buf).unwrap();
+        assert_eq!(ep.collect_ready(8), []);
+        // EPOLL_CTL_MOD looks again at once, here with the edge forgotten.
+        ep.modify(4, EPOLLIN, 41).unwrap();
+        assert_eq!(ep.collect_ready(8), [(EPOLLIN, 41)]);
+        // After EPOLL_CTL_DEL the pipe no longer marks the list.
+        ep.delete(4).unwrap();
+        ep.delete(3).unwrap();
+        let _ = ep.ready.take();
+        w1.write(b"d").unwrap();
+        w2.write(b"e").unwrap();
+        assert!(ep.ready.take().is_empty());
+        assert_eq!(ep.delete(3), Err(Errno::ENOENT));
+        // A file that cannot mark the list is asked at every wait.
+        struct AlwaysReady;
+        impl FileLike for AlwaysReady {
+            fn stat(&self) -> Stat {
+                Stat::default()
+            }
+            fn flags(&self) -> OpenFlags {
+                OpenFlags::RDWR
+            }
+        }
+        let plain: Arc<dyn FileLike> = Arc::new(AlwaysReady);
+        ep.add(5, &plain, EPOLLIN | EPOLLET, 50).unwrap();
+        assert_eq!(ep.interests.lock().unwatched.iter().copied().collect::<Vec<_>>(), [5]);
+        assert_eq!(ep.collect_ready(8), [(EPOLLIN, 50)]);
+        assert_eq!(ep.collect_ready(8), [(EPOLLIN, 50)], "no counts: reported while ready");
+        ep.delete(5).unwrap();
+        assert!(ep.interests.lock().unwatched.is_empty());
+        assert_eq!(ep.collect_ready(8), []);
     }
 }

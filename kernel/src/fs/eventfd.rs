@@ -6,6 +6,7 @@ use ostd::sync::SpinLock;
 
 use super::file::{FileLike, OpenFlags, Readiness, ReadinessChanges, Stat};
 use crate::error::{Errno, SysResult};
+use crate::fs::epoll_ready::ReadyList;
 use crate::fs::poll::FileWaitQueue;
 
 /// EFD_SEMAPHORE: each read takes 1.
@@ -90,6 +91,15 @@ impl FileLike for EventFd {
 
     fn readiness_changes(&self) -> Option<ReadinessChanges> {
         Some(ReadinessChanges::both(self.changed.wakes()))
+    }
+
+    fn watch_readiness(&self, list: &Arc<ReadyList>, key: i32) -> bool {
+        self.changed.watch(list, key);
+        true
+    }
+
+    fn unwatch_readiness(&self, list: &ReadyList, key: i32) {
+        self.changed.unwatch(list, key);
     }
 
     fn readiness(&self) -> Readiness {

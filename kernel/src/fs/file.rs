@@ -10,6 +10,7 @@ use alloc::vec::Vec;
 use bitflags::bitflags;
 use ostd::sync::{Mutex, SpinLock};
 
+use super::epoll_ready::ReadyList;
 use super::node::{Node, NodeKind, Timespec};
 use super::notify::vfs as notify;
 use crate::error::{Errno, SysResult};
@@ -261,6 +262,14 @@ pub trait FileLike: Send + Sync {
     fn readiness_changes(&self) -> Option<ReadinessChanges> {
         None
     }
+    /// Has every wake-up of the file's wait queues (every possible change of its readiness)
+    /// mark `key` on `list`, an epoll instance's ready list; returns whether the file can.
+    /// Files that cannot (the default) are asked at every `epoll_wait` instead.
+    fn watch_readiness(&self, _list: &Arc<ReadyList>, _key: i32) -> bool {
+        false
+    }
+    /// Undoes [`FileLike::watch_readiness`].
+    fn unwatch_readiness(&self, _list: &ReadyList, _key: i32) {}
     /// Returns an epoll instance behind this file, for epoll_ctl/epoll_wait.
     fn as_epoll(&self) -> Option<&super::epoll::Epoll> {
         None

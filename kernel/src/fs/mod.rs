@@ -23,6 +23,7 @@ pub mod devfs;
 pub mod disk;
 pub mod entries;
 pub mod epoll;
+pub mod epoll_ready;
 pub mod eventfd;
 pub mod ext2;
 pub mod fd_table;

@@ -11,6 +11,7 @@ use ostd::sync::SpinLock;
 
 use super::file::{FileLike, OpenFlags, Readiness, ReadinessChanges, Stat};
 use crate::error::{Errno, SysResult};
+use crate::fs::epoll_ready::ReadyList;
 use crate::fs::poll::FileWaitQueue;
 
 /// The capacity a pipe starts with (Linux's default, 16 pages); F_SETPIPE_SZ changes it.
@@ -193,6 +194,17 @@ impl FileLike for FifoRdwr {
             input: self.pipe.readable.wakes(),
             output: self.pipe.writable.wakes(),
         })
+    }
+
+    fn watch_readiness(&self, list: &Arc<ReadyList>, key: i32) -> bool {
+        self.pipe.readable.watch(list, key);
+        self.pipe.writable.watch(list, key);
+        true
+    }
+
+    fn unwatch_readiness(&self, list: &ReadyList, key: i32) {
+        self.pipe.readable.unwatch(list, key);
+        self.pipe.writable.unwatch(list, key);
     }
 
     fn readiness(&self) -> Readiness {
@@ -485,6 +497,17 @@ impl FileLike for PipeEnd {
             input: self.pipe.readable.wakes(),
             output: self.pipe.writable.wakes(),
         })
+    }
+
+    fn watch_readiness(&self, list: &Arc<ReadyList>, key: i32) -> bool {
+        self.pipe.readable.watch(list, key);
+        self.pipe.writable.watch(list, key);
+        true
+    }
+
+    fn unwatch_readiness(&self, list: &ReadyList, key: i32) {
+        self.pipe.readable.unwatch(list, key);
+        self.pipe.writable.unwatch(list, key);
     }
 
     fn readiness(&self) -> Readiness {

@@ -14,6 +14,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostd::sync::WaitQueue;
 
+use super::epoll_ready::{ReadyList, Watchers};
 use super::{FdTable, FileLike};
 use crate::error::{Errno, SysResult};
 
@@ -49,6 +50,8 @@ pub struct FileWaitQueue {
     /// How many times it was woken: edge-triggered epoll reports a ready file again only
     /// after one of its queues was woken (see [`FileLike::readiness_changes`]).
     wakes: AtomicU64,
+    /// The epoll interests to mark at each wake-up (see [`super::epoll_ready`]).
+    watchers: Watchers,
 }
 
 impl Default for FileWaitQueue {
@@ -60,7 +63,7 @@ impl Default for FileWaitQueue {
 impl FileWaitQueue {
     /// Creates an empty queue.
     pub const fn new() -> Self {
-        Self { queue: WaitQueue::new(), wakes: AtomicU64::new(0) }
+        Self { queue: WaitQueue::new(), wakes: AtomicU64::new(0), watchers: Watchers::new() }
     }
 
     /// Sleeps until `cond` returns `Some` (see [`WaitQueue::wait_until`]).
@@ -83,12 +86,24 @@ impl FileWaitQueue {
         self.wakes.load(Ordering::Acquire)
     }
 
-    /// Wakes every sleeper, and the pollers.
+    /// Wakes every sleeper, marks the epoll interests that watch the queue, and wakes the
+    /// pollers.
     pub fn wake_all(&self) {
         // Counted before the wake-up, so a poller woken by it sees the new count.
         self.wakes.fetch_add(1, Ordering::AcqRel);
         self.queue.wake_all();
+        self.watchers.notify();
         notify_readiness();
+    }
+
+    /// Has each wake-up mark `key` on `list` (an epoll interest in the file).
+    pub fn watch(&self, list: &Arc<ReadyList>, key: i32) {
+        self.watchers.add(list, key);
+    }
+
+    /// Undoes [`FileWaitQueue::watch`].
+    pub fn unwatch(&self, list: &ReadyList, key: i32) {
+        self.watchers.remove(list, key);
     }
 }
 

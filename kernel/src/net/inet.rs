@@ -27,6 +27,7 @@ use super::stack::{self, Proto, Shared, SockId, Stack};
 use super::tcp::{self, Tcp, TcpOptions};
 use super::udp::{self, Udp};
 use crate::error::{Errno, SysResult};
+use crate::fs::epoll_ready::ReadyList;
 use crate::fs::file::{FileLike, OpenFlags, Readiness, ReadinessChanges, Stat};
 use crate::user_mem::UserMem;
 
@@ -619,6 +620,15 @@ impl FileLike for InetSocket {
 
     fn readiness_changes(&self) -> Option<ReadinessChanges> {
         Some(ReadinessChanges::both(self.shared.generation()))
+    }
+
+    fn watch_readiness(&self, list: &Arc<ReadyList>, key: i32) -> bool {
+        self.shared.wq.watch(list, key);
+        true
+    }
+
+    fn unwatch_readiness(&self, list: &ReadyList, key: i32) {
+        self.shared.wq.unwatch(list, key);
     }
 
     fn ioctl(&self, cmd: u32, arg: u64, mem: &UserMem) -> SysResult<u64> {

@@ -106,18 +106,7 @@ pub fn sys_epoll_wait(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let ep = ep_file.as_epoll().ok_or(Errno::EINVAL)?;
     let deadline = (timeout >= 0).then(|| crate::time::monotonic_ns() + timeout as u64 * 1_000_000);
     let process = ctx.process.clone();
-    let ready = crate::fs::poll::wait_for_readiness(
-        || {
-            let r = ep.collect_ready(max as usize);
-            if !r.is_empty() {
-                Some(Ok(r))
-            } else {
-                process.has_pending_signal().then_some(Err(Errno::EINTR))
-            }
-        },
-        deadline,
-    )
-    .unwrap_or(Ok(alloc::vec::Vec::new()))?;
+    let ready = ep.wait(max as usize, deadline, || process.has_pending_signal())?;
     let mut out = alloc::vec::Vec::with_capacity(ready.len() * 12);
     for (ev, data) in &ready {
         out.extend_from_slice(&ev.to_le_bytes());
