@@ -1,10 +1,14 @@
 /*
  * Sockets, after lmbench's lat_unix, bw_unix, lat_tcp and bw_tcp: a child echoes (latency) or
  * sinks (bandwidth) over a Unix stream socketpair or a TCP connection on 127.0.0.1.
+ * tcp_epoll_50 is our own, in the shape of redis-benchmark against redis-server: 50 TCP
+ * connections over loopback, one request in flight on each, both ends waiting in
+ * level-triggered epoll; its figure is the time per request.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -118,6 +122,101 @@ static double bandwidth(int tcp)
 	return median(bw, 3);
 }
 
+#define CONNS 50
+
+/* The client side of tcp_epoll_50: its connections and the epoll instance watching them. */
+struct epoll_clients {
+	int fd[CONNS];
+	int ep;
+};
+
+/* Runs `n` requests, keeping one in flight on each connection. */
+static int b_epoll50(void *ctx, uint64_t n)
+{
+	struct epoll_clients *c = ctx;
+	uint64_t sent = 0, done = 0;
+	int w = 0;
+	for (int i = 0; i < CONNS && sent < n; i++, sent++)
+		if (write(c->fd[i], &w, sizeof w) != sizeof w)
+			return -1;
+	struct epoll_event ev[CONNS];
+	while (done < n) {
+		int k = epoll_wait(c->ep, ev, CONNS, -1);
+		if (k < 0)
+			return -1;
+		for (int j = 0; j < k; j++) {
+			int fd = ev[j].data.fd;
+			if (read(fd, &w, sizeof w) != sizeof w)
+				return -1;
+			done++;
+			if (sent < n) {
+				if (write(fd, &w, sizeof w) != sizeof w)
+					return -1;
+				sent++;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Adds `fd` to `ep` for input, level-triggered. */
+static int watch(int ep, int fd)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.fd = fd };
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+}
+
+static double epoll50(void)
+{
+	struct epoll_clients c;
+	int server[CONNS];
+	for (int i = 0; i < CONNS; i++) {
+		int sv[2];
+		if (connect_pair(1, sv) < 0)
+			return -1;
+		c.fd[i] = sv[0];
+		server[i] = sv[1];
+	}
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		/* The server: echoes each request until every client has closed. */
+		int ep = epoll_create1(0), open = CONNS, w;
+		for (int i = 0; i < CONNS; i++)
+			if (close(c.fd[i]) < 0 || watch(ep, server[i]) < 0)
+				_exit(1);
+		struct epoll_event ev[CONNS];
+		while (open > 0) {
+			int k = epoll_wait(ep, ev, CONNS, -1);
+			if (k < 0)
+				_exit(1);
+			for (int j = 0; j < k; j++) {
+				int fd = ev[j].data.fd;
+				if (read(fd, &w, sizeof w) != sizeof w) {
+					epoll_ctl(ep, EPOLL_CTL_DEL, fd, 0);
+					close(fd);
+					open--;
+				} else if (write(fd, &w, sizeof w) != sizeof w) {
+					_exit(1);
+				}
+			}
+		}
+		_exit(0);
+	}
+	c.ep = epoll_create1(0);
+	for (int i = 0; i < CONNS; i++)
+		if (close(server[i]) < 0 || watch(c.ep, c.fd[i]) < 0)
+			return -1;
+	double us = measure_us(b_epoll50, &c);
+	for (int i = 0; i < CONNS; i++)
+		close(c.fd[i]);
+	close(c.ep);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? us : -1;
+}
+
 static void one(const char *name, const char *unit, double v)
 {
 	if (v < 0)
@@ -132,4 +231,5 @@ void bench_sock(void)
 	one("unix_bandwidth", "MB/s", bandwidth(0));
 	one("tcp_latency", "us", latency(1));
 	one("tcp_bandwidth", "MB/s", bandwidth(1));
+	one("tcp_epoll_50", "us", epoll50());
 }

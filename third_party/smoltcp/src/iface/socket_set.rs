@@ -27,7 +27,7 @@ pub(crate) struct Item<'a> {
 /// A handle, identifying a socket in an Interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct SocketHandle(usize);
+pub struct SocketHandle(pub(crate) usize);
 
 impl fmt::Display for SocketHandle {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -43,6 +43,60 @@ impl fmt::Display for SocketHandle {
 #[derive(Debug)]
 pub struct SocketSet<'a> {
     sockets: ManagedSlice<'a, SocketStorage<'a>>,
+    /// cocoon patch: the slots egress must visit: every socket but a TCP socket whose egress
+    /// hint is `Ingress` (it has nothing to send until touched). Egress clears a TCP
+    /// socket's bit when it finds that hint, and [`SocketSet::touch`] sets it again, so a
+    /// poll walks the sockets with work instead of the whole set.
+    pub(crate) attention: SlotBits,
+    /// cocoon patch: the address generation the `attention` bits were kept for; a new one
+    /// ends every hint, so every slot needs attention again.
+    pub(crate) attention_generation: u64,
+    /// cocoon patch: the slots whose `meta.changed` is set, for `Interface::drain_changed`.
+    pub(crate) changed: SlotBits,
+    /// cocoon patch: the slot (plus one; 0: none) of the TCP socket that last took a segment
+    /// with an ACK, by a hash of the segment's addresses and ports. Only a hint: the socket
+    /// it names is asked `accepts` like any other.
+    pub(crate) tcp_ingress: [u32; TCP_INGRESS_SLOTS],
+}
+
+/// cocoon patch: the size of [`SocketSet::tcp_ingress`].
+pub(crate) const TCP_INGRESS_SLOTS: usize = 256;
+
+/// cocoon patch: one bit per slot of a [`SocketSet`].
+#[derive(Debug, Default)]
+pub(crate) struct SlotBits {
+    words: alloc::vec::Vec<u64>,
+}
+
+impl SlotBits {
+    pub(crate) fn set(&mut self, index: usize) {
+        let word = index / 64;
+        if self.words.len() <= word {
+            self.words.resize(word + 1, 0);
+        }
+        self.words[word] |= 1 << (index % 64);
+    }
+
+    pub(crate) fn clear(&mut self, index: usize) {
+        if let Some(word) = self.words.get_mut(index / 64) {
+            *word &= !(1 << (index % 64));
+        }
+    }
+
+    /// The number of 64-slot words.
+    pub(crate) fn words(&self) -> usize {
+        self.words.len()
+    }
+
+    /// The bits of slots `64 * word..64 * word + 64`.
+    pub(crate) fn word(&self, word: usize) -> u64 {
+        self.words.get(word).copied().unwrap_or(0)
+    }
+
+    /// Takes the bits of one word, leaving it clear.
+    pub(crate) fn take_word(&mut self, word: usize) -> u64 {
+        self.words.get_mut(word).map_or(0, core::mem::take)
+    }
 }
 
 impl<'a> SocketSet<'a> {
@@ -52,7 +106,53 @@ impl<'a> SocketSet<'a> {
         SocketsT: Into<ManagedSlice<'a, SocketStorage<'a>>>,
     {
         let sockets = sockets.into();
-        SocketSet { sockets }
+        let mut set = SocketSet {
+            sockets,
+            attention: SlotBits::default(),
+            attention_generation: 0,
+            changed: SlotBits::default(),
+            tcp_ingress: [0; TCP_INGRESS_SLOTS],
+        };
+        for index in 0..set.sockets.len() {
+            if set.sockets[index].inner.is_some() {
+                set.attention.set(index);
+            }
+        }
+        set
+    }
+
+    /// cocoon patch: forgets the egress hint of the socket in slot `index` (it may have
+    /// something to send) and records that it may have changed.
+    pub(crate) fn touch(&mut self, index: usize) {
+        if let Some(item) = self.sockets.get_mut(index).and_then(|s| s.inner.as_mut()) {
+            item.meta.touch();
+            self.attention.set(index);
+            self.changed.set(index);
+        }
+    }
+
+    /// cocoon patch: the socket in slot `index`, if there is one.
+    pub(crate) fn item_mut_at(&mut self, index: usize) -> Option<&mut Item<'a>> {
+        self.sockets.get_mut(index).and_then(|s| s.inner.as_mut())
+    }
+
+    /// cocoon patch: the socket in slot `index`, if there is one.
+    pub(crate) fn item_at(&self, index: usize) -> Option<&Item<'a>> {
+        self.sockets.get(index).and_then(|s| s.inner.as_ref())
+    }
+
+    /// cocoon patch: if the addresses changed since the `attention` bits were kept (a new
+    /// `generation`), every socket needs attention again.
+    pub(crate) fn renew_attention(&mut self, generation: u64) {
+        if self.attention_generation == generation {
+            return;
+        }
+        self.attention_generation = generation;
+        for index in 0..self.sockets.len() {
+            if self.sockets[index].inner.is_some() {
+                self.attention.set(index);
+            }
+        }
     }
 
     /// Add a socket to the set, and return its handle.
@@ -73,21 +173,22 @@ impl<'a> SocketSet<'a> {
 
         let socket = socket.upcast();
 
-        for (index, slot) in self.sockets.iter_mut().enumerate() {
-            if slot.inner.is_none() {
-                return put(index, slot, socket);
-            }
-        }
-
-        match &mut self.sockets {
-            ManagedSlice::Borrowed(_) => panic!("adding a socket to a full SocketSet"),
-            #[cfg(feature = "alloc")]
-            ManagedSlice::Owned(sockets) => {
-                sockets.push(SocketStorage { inner: None });
-                let index = sockets.len() - 1;
-                put(index, &mut sockets[index], socket)
-            }
-        }
+        let free = self.sockets.iter().position(|slot| slot.inner.is_none());
+        let handle = match free {
+            Some(index) => put(index, &mut self.sockets[index], socket),
+            None => match &mut self.sockets {
+                ManagedSlice::Borrowed(_) => panic!("adding a socket to a full SocketSet"),
+                #[cfg(feature = "alloc")]
+                ManagedSlice::Owned(sockets) => {
+                    sockets.push(SocketStorage { inner: None });
+                    let index = sockets.len() - 1;
+                    put(index, &mut sockets[index], socket)
+                }
+            },
+        };
+        // cocoon patch: a new socket has no egress hint yet.
+        self.attention.set(handle.0);
+        handle
     }
 
     /// Get a socket from the set by its handle, as mutable.
@@ -110,9 +211,9 @@ impl<'a> SocketSet<'a> {
     /// This function may panic if the handle does not belong to this socket set
     /// or the socket has the wrong type.
     pub fn get_mut<T: AnySocket<'a>>(&mut self, handle: SocketHandle) -> &mut T {
+        self.touch(handle.0);
         match self.sockets[handle.0].inner.as_mut() {
             Some(item) => {
-                item.meta.touch();
                 T::downcast_mut(&mut item.socket)
                     .expect("handle refers to a socket of a wrong type")
             }
@@ -126,6 +227,8 @@ impl<'a> SocketSet<'a> {
     /// This function may panic if the handle does not belong to this socket set.
     pub fn remove(&mut self, handle: SocketHandle) -> Socket<'a> {
         net_trace!("[{}]: removing", handle.0);
+        self.attention.clear(handle.0);
+        self.changed.clear(handle.0);
         match self.sockets[handle.0].inner.take() {
             Some(item) => item.socket,
             None => panic!("handle does not refer to a valid socket"),
@@ -139,10 +242,10 @@ impl<'a> SocketSet<'a> {
 
     /// Get a mutable iterator to the inner sockets.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (SocketHandle, &mut Socket<'a>)> {
-        self.items_mut().map(|i| {
-            i.meta.touch();
-            (i.meta.handle, &mut i.socket)
-        })
+        for index in 0..self.sockets.len() {
+            self.touch(index);
+        }
+        self.items_mut().map(|i| (i.meta.handle, &mut i.socket))
     }
 
     /// Iterate every socket in this set.

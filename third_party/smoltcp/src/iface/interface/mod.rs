@@ -605,26 +605,41 @@ impl Interface {
         }
 
         let generation = self.inner.addr_generation;
-        #[allow(unused_mut)]
-        let mut res = sockets
-            .items()
-            .filter_map(|item| {
-                let socket_poll_at = match (&item.socket, item.meta.egress_hint(generation)) {
-                    #[cfg(feature = "socket-tcp")]
-                    (Socket::Tcp(_), Some(hint)) => hint,
-                    _ => item.socket.poll_at(&mut self.inner),
-                };
-                match item.meta.poll_at(
-                    socket_poll_at,
-                    |ip_addr| self.inner.has_neighbor(&ip_addr),
-                    timestamp,
-                ) {
-                    PollAt::Ingress => None,
-                    PollAt::Time(instant) => Some(instant),
-                    PollAt::Now => Some(Instant::from_millis(0)),
+        let mut res: Option<Instant> = None;
+        let mut consider = |item: &super::socket_set::Item<'_>| {
+            let socket_poll_at = match (&item.socket, item.meta.egress_hint(generation)) {
+                #[cfg(feature = "socket-tcp")]
+                (Socket::Tcp(_), Some(hint)) => hint,
+                _ => item.socket.poll_at(&mut self.inner),
+            };
+            let at = match item.meta.poll_at(
+                socket_poll_at,
+                |ip_addr| self.inner.has_neighbor(&ip_addr),
+                timestamp,
+            ) {
+                PollAt::Ingress => return,
+                PollAt::Time(instant) => instant,
+                PollAt::Now => Instant::from_millis(0),
+            };
+            res = Some(res.map_or(at, |r| r.min(at)));
+        };
+        // cocoon patch: a slot outside the attention set holds a TCP socket waiting for a
+        // segment (hint `Ingress`), which asks for no poll: while the bits are of the current
+        // address generation, only the slots in the set are asked.
+        if sockets.attention_generation == generation {
+            for word in 0..sockets.attention.words() {
+                let mut bits = sockets.attention.word(word);
+                while bits != 0 {
+                    let index = word * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    if let Some(item) = sockets.item_at(index) {
+                        consider(item);
+                    }
                 }
-            })
-            .min();
+            }
+        } else {
+            sockets.items().for_each(consider);
+        }
 
         #[cfg(feature = "proto-ipv6-slaac")]
         if self.inner.slaac_enabled {
@@ -647,19 +662,27 @@ impl Interface {
     ) {
         self.inner.now = timestamp;
         let generation = self.inner.addr_generation;
-        for item in sockets.items_mut() {
-            if !item.meta.changed {
-                continue;
-            }
-            item.meta.changed = false;
-            let poll_at = item.meta.egress_hint(generation).map(|hint| {
-                match item.meta.poll_at(hint, |addr| self.inner.has_neighbor(&addr), timestamp) {
-                    PollAt::Ingress => None,
-                    PollAt::Time(instant) => Some(instant),
-                    PollAt::Now => Some(Instant::from_millis(0)),
+        // The slots with `meta.changed` set are those of `sockets.changed`.
+        for word in 0..sockets.changed.words() {
+            let mut bits = sockets.changed.take_word(word);
+            while bits != 0 {
+                let index = word * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let Some(item) = sockets.item_mut_at(index) else { continue };
+                if !item.meta.changed {
+                    continue;
                 }
-            });
-            f(item.meta.handle, poll_at);
+                item.meta.changed = false;
+                let poll_at = item.meta.egress_hint(generation).map(|hint| {
+                    match item.meta.poll_at(hint, |addr| self.inner.has_neighbor(&addr), timestamp)
+                    {
+                        PollAt::Ingress => None,
+                        PollAt::Time(instant) => Some(instant),
+                        PollAt::Now => Some(Instant::from_millis(0)),
+                    }
+                });
+                f(item.meta.handle, poll_at);
+            }
         }
     }
 
@@ -755,31 +778,76 @@ impl Interface {
     ) -> PollResult {
         let _caps = device.capabilities();
 
+        let mut result = PollResult::None;
+        let generation = self.inner.addr_generation;
+        let now = self.inner.now;
+        // cocoon patch: only the slots that need attention are visited (SocketSet::attention);
+        // a TCP socket found with nothing to send until touched leaves the set.
+        sockets.renew_attention(generation);
+        let mut exhausted = false;
+        for word in 0..sockets.attention.words() {
+            if exhausted {
+                break;
+            }
+            let mut bits = sockets.attention.word(word);
+            while bits != 0 {
+                let index = word * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                match self.socket_egress_one(device, sockets, index, generation, now) {
+                    Egress::Idle => sockets.attention.clear(index),
+                    Egress::Kept => {}
+                    Egress::Sent => {
+                        sockets.changed.set(index);
+                        result = PollResult::SocketStateChanged;
+                    }
+                    Egress::Changed => sockets.changed.set(index),
+                    Egress::Exhausted => {
+                        sockets.changed.set(index);
+                        exhausted = true;
+                        break;
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    /// cocoon patch: egress for the socket in slot `index` (the body of upstream's loop over
+    /// every socket).
+    fn socket_egress_one(
+        &mut self,
+        device: &mut (impl Device + ?Sized),
+        sockets: &mut SocketSet<'_>,
+        index: usize,
+        generation: u64,
+        now: Instant,
+    ) -> Egress {
         enum EgressError {
             Exhausted,
             Dispatch,
         }
 
-        let mut result = PollResult::None;
-        let generation = self.inner.addr_generation;
-        let now = self.inner.now;
-        for item in sockets.items_mut() {
-            // cocoon patch: a TCP socket untouched since its last dispatch, whose timers are
-            // not due, has nothing to send: skip it rather than dispatch it.
+        let Some(item) = sockets.item_mut_at(index) else {
+            return Egress::Idle;
+        };
+        {
+            // A TCP socket untouched since its last dispatch, whose timers are not due, has
+            // nothing to send: skip it rather than dispatch it.
             match (&item.socket, item.meta.egress_hint(generation)) {
                 #[cfg(feature = "socket-tcp")]
-                (Socket::Tcp(_), Some(PollAt::Ingress)) => continue,
+                (Socket::Tcp(_), Some(PollAt::Ingress)) => return Egress::Idle,
                 #[cfg(feature = "socket-tcp")]
-                (Socket::Tcp(_), Some(PollAt::Time(at))) if at > now => continue,
+                (Socket::Tcp(_), Some(PollAt::Time(at))) if at > now => return Egress::Kept,
                 _ => {}
             }
             if !item
                 .meta
                 .egress_permitted(self.inner.now, |ip_addr| self.inner.has_neighbor(&ip_addr))
             {
-                continue;
+                return Egress::Kept;
             }
 
+            let mut sent = false;
             let mut neighbor_addr = None;
             let mut respond = |inner: &mut InterfaceInner, meta: PacketMeta, response: Packet| {
                 neighbor_addr = Some(response.ip_repr().dst_addr());
@@ -792,7 +860,7 @@ impl Interface {
                     .dispatch_ip(t, meta, response, &mut self.fragmenter)
                     .map_err(|_| EgressError::Dispatch)?;
 
-                result = PollResult::SocketStateChanged;
+                sent = true;
 
                 Ok(())
             };
@@ -857,19 +925,25 @@ impl Interface {
                 }),
             };
 
-            // cocoon patch: a dispatched TCP socket may have changed state on a timer (a
-            // retransmission that gave up, TIME-WAIT's end); any socket that sent has.
+            // A dispatched TCP socket may have changed state on a timer (a retransmission
+            // that gave up, TIME-WAIT's end); any socket that sent has.
+            let mut changed = false;
+            let mut idle = false;
             #[cfg(feature = "socket-tcp")]
             if let Socket::Tcp(socket) = &item.socket {
-                item.meta.egress_hint = Some((socket.poll_at(&mut self.inner), generation));
+                let hint = socket.poll_at(&mut self.inner);
+                idle = hint == PollAt::Ingress;
+                item.meta.egress_hint = Some((hint, generation));
                 item.meta.changed = true;
+                changed = true;
             }
             if neighbor_addr.is_some() {
                 item.meta.changed = true;
+                changed = true;
             }
 
             match result {
-                Err(EgressError::Exhausted) => break, // Device buffer full.
+                Err(EgressError::Exhausted) => Egress::Exhausted, // Device buffer full.
                 Err(EgressError::Dispatch) => {
                     // `NeighborCache` already takes care of rate limiting the neighbor discovery
                     // requests from the socket. However, without an additional rate limiting
@@ -879,12 +953,30 @@ impl Interface {
                         self.inner.now,
                         neighbor_addr.expect("non-IP response packet"),
                     );
+                    if changed { Egress::Changed } else { Egress::Kept }
                 }
-                Ok(()) => {}
+                Ok(()) if sent => Egress::Sent,
+                // Only a TCP socket whose hint says it waits for a segment leaves the set.
+                Ok(()) if idle => Egress::Idle,
+                Ok(()) if changed => Egress::Changed,
+                Ok(()) => Egress::Kept,
             }
         }
-        result
     }
+}
+
+/// cocoon patch: what egress did with one socket.
+enum Egress {
+    /// A TCP socket with nothing to send until it is touched: it leaves the attention set.
+    Idle,
+    /// Nothing sent; it stays in the attention set.
+    Kept,
+    /// It sent (its state may have changed).
+    Sent,
+    /// Nothing sent, but its state may have changed (a TCP socket was dispatched).
+    Changed,
+    /// The device had no room: egress ends for this round.
+    Exhausted,
 }
 
 impl InterfaceInner {

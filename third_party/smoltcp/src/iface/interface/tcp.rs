@@ -29,16 +29,39 @@ impl InterfaceInner {
             &self.caps.checksum
         ));
 
-        for item in sockets.items_mut() {
-            let Some(tcp_socket) = Socket::downcast_mut(&mut item.socket) else {
-                continue;
-            };
-            if tcp_socket.accepts(self, &ip_repr, &tcp_repr) {
-                item.meta.touch();
-                return tcp_socket
-                    .process(self, &ip_repr, &tcp_repr)
-                    .map(|(ip, tcp)| Packet::new(ip, IpPayload::Tcp(tcp)));
+        // cocoon patch: a segment with an ACK can only be taken by a socket of its exact
+        // 4-tuple (a listener refuses it), and live sockets do not share one: the socket
+        // that took the last such segment of this hash is asked first, and the walk over
+        // every socket is left for a miss.
+        let cache = (tcp_repr.ack_number.is_some())
+            .then(|| tcp_ingress_slot(&ip_repr, &tcp_repr));
+        let mut taken = None;
+        let mut process = |item: &mut crate::iface::socket_set::Item<'_>| {
+            let tcp_socket = Socket::downcast_mut(&mut item.socket)?;
+            if !tcp_socket.accepts(self, &ip_repr, &tcp_repr) {
+                return None;
             }
+            let reply = tcp_socket
+                .process(self, &ip_repr, &tcp_repr)
+                .map(|(ip, tcp)| Packet::new(ip, IpPayload::Tcp(tcp)));
+            Some((item.meta.handle, reply))
+        };
+        if let Some(slot) = cache {
+            let hinted = sockets.tcp_ingress[slot].checked_sub(1);
+            if let Some(item) = hinted.and_then(|index| sockets.item_mut_at(index as usize)) {
+                taken = process(item);
+            }
+        }
+        if taken.is_none() {
+            taken = sockets.items_mut().find_map(&mut process);
+        }
+        // The socket that took the segment is touched (its egress hint ends).
+        if let Some((handle, reply)) = taken {
+            if let Some(slot) = cache {
+                sockets.tcp_ingress[slot] = u32::try_from(handle.0 + 1).unwrap_or(0);
+            }
+            sockets.touch(handle.0);
+            return reply;
         }
 
         if tcp_repr.control == TcpControl::Rst
@@ -56,4 +79,18 @@ impl InterfaceInner {
             Some(Packet::new(ip, IpPayload::Tcp(tcp)))
         }
     }
+}
+
+/// cocoon patch: the slot of `SocketSet::tcp_ingress` for a segment's addresses and ports.
+fn tcp_ingress_slot(ip_repr: &IpRepr, tcp_repr: &TcpRepr) -> usize {
+    let mut h = u32::from(tcp_repr.src_port).wrapping_mul(0x9e37_79b1)
+        ^ u32::from(tcp_repr.dst_port).wrapping_mul(0x85eb_ca6b);
+    let addr = match ::core::net::IpAddr::from(ip_repr.src_addr()) {
+        ::core::net::IpAddr::V4(a) => u128::from(a.to_bits()),
+        ::core::net::IpAddr::V6(a) => a.to_bits(),
+    };
+    for word in [addr as u32, (addr >> 32) as u32, (addr >> 64) as u32, (addr >> 96) as u32] {
+        h = (h ^ word).wrapping_mul(0x0100_0193);
+    }
+    (h >> 24) as usize % crate::iface::socket_set::TCP_INGRESS_SLOTS
 }

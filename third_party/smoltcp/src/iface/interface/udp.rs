@@ -25,13 +25,21 @@ impl InterfaceInner {
         ));
 
         #[cfg(feature = "socket-udp")]
-        for item in sockets.items_mut() {
-            let Some(udp_socket) = UdpSocket::downcast_mut(&mut item.socket) else {
-                continue;
-            };
-            if udp_socket.accepts(self, &ip_repr, &udp_repr) {
-                item.meta.touch();
-                udp_socket.process(self, meta, &ip_repr, &udp_repr, udp_packet.payload());
+        {
+            let mut taken = None;
+            for item in sockets.items_mut() {
+                let Some(udp_socket) = UdpSocket::downcast_mut(&mut item.socket) else {
+                    continue;
+                };
+                if udp_socket.accepts(self, &ip_repr, &udp_repr) {
+                    udp_socket.process(self, meta, &ip_repr, &udp_repr, udp_packet.payload());
+                    taken = Some(item.meta.handle);
+                    break;
+                }
+            }
+            // cocoon patch: the socket that took the datagram is touched.
+            if let Some(handle) = taken {
+                sockets.touch(handle.0);
                 return None;
             }
         }
