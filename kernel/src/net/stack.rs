@@ -35,7 +35,7 @@ use super::namespace::{self, NetNamespace, SERIAL_SHIFT};
 use smoltcp::wire::IpAddress;
 
 use super::port::{PortAddr, PortError, PortTable};
-use super::tcp::Tcp;
+use super::tcp::{self, Tcp};
 use super::udp::Udp;
 use super::virtio_phy::VirtioPhy;
 use crate::error::Errno;
@@ -110,8 +110,12 @@ pub struct Stack {
     pub orphans: Vec<Handle>,
     next_id: SockId,
     /// The sockets to look at when the current poll ends: named by the socket call, or
-    /// reported by smoltcp.
-    changed: BTreeSet<SockId>,
+    /// reported by smoltcp. A vector (duplicates allowed, sorted out by the poll) whose
+    /// capacity is kept from poll to poll: a set cost an allocation per insertion.
+    changed: Vec<SockId>,
+    /// The sockets the protocols look at after each round of a poll (scratch, kept for its
+    /// capacity).
+    look: Vec<SockId>,
     /// TCP sockets whose handshake may be under way: their give-up time is this stack's own
     /// timer, so every poll looks at them.
     connecting: BTreeSet<SockId>,
@@ -136,7 +140,8 @@ impl Stack {
             entries: BTreeMap::new(),
             orphans: Vec::new(),
             next_id: (ns.serial() << SERIAL_SHIFT) + 1,
-            changed: BTreeSet::new(),
+            changed: Vec::new(),
+            look: Vec::new(),
             connecting: BTreeSet::new(),
         }
     }
@@ -167,6 +172,7 @@ impl Stack {
             self.changed.extend(self.entries.keys());
         }
         let mut next = NextPoll::OnActivity;
+        let mut look = core::mem::take(&mut self.look);
         for _ in 0..MAX_POLL_ROUNDS {
             if let Some(eth0) = &mut self.ifaces.eth0 {
                 eth0.device.begin_round();
@@ -175,11 +181,18 @@ impl Stack {
             self.ifaces.poll(now);
             let Self { ifaces, changed, .. } = self;
             ifaces.drain_changed(now, |id, when| {
-                changed.insert(id);
+                changed.push(id);
                 next = next.earliest(when);
             });
-            let mut look: BTreeSet<SockId> = self.changed.clone();
-            look.extend(&self.connecting);
+            self.changed.sort_unstable();
+            self.changed.dedup();
+            look.clear();
+            look.extend_from_slice(&self.changed);
+            if !self.connecting.is_empty() {
+                look.extend(&self.connecting);
+                look.sort_unstable();
+                look.dedup();
+            }
             let mut more = super::tcp::after_poll(self, &look);
             more |= super::udp::after_poll(self, &look);
             more |= super::dhcp::after_poll(&mut self.ifaces);
@@ -189,18 +202,21 @@ impl Stack {
                 break;
             }
         }
+        self.look = look;
         // Handshakes under way stay looked at until they end; their give-up times count.
-        self.connecting.extend(self.changed.iter().copied());
-        let connecting = core::mem::take(&mut self.connecting);
-        for id in connecting {
-            if let Some(at) = super::tcp::give_up_at(self, id) {
+        let mut connecting = core::mem::take(&mut self.connecting);
+        connecting.extend(self.changed.iter().filter(|&&id| tcp::give_up_at(self, id).is_some()));
+        connecting.retain(|&id| match tcp::give_up_at(self, id) {
+            Some(at) => {
                 next = next.earliest(NextPoll::At(at));
-                self.connecting.insert(id);
+                true
             }
-        }
+            None => false,
+        });
+        self.connecting = connecting;
         let mut woken = Vec::new();
         let Self { ifaces, entries, changed, .. } = self;
-        for id in core::mem::take(changed) {
+        for id in changed.drain(..) {
             let Some(entry) = entries.get_mut(&id) else { continue };
             let seen = observe(&entry.proto, ifaces);
             if entry.seen != Some(seen) {
@@ -277,7 +293,7 @@ fn run_and_poll<R>(ns: &NetNamespace, id: Option<SockId>, f: impl FnOnce(&mut St
         let stack = guard.get_or_insert_with(|| Stack::new(now(), ns));
         let result = f(stack);
         if let Some(id) = id {
-            stack.changed.insert(id);
+            stack.changed.push(id);
         }
         let (woken, next) = stack.poll(id.is_none());
         let poll_at = match next {

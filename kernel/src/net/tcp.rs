@@ -19,7 +19,6 @@
 //! Every operation here runs under the stack lock and never sleeps: one that cannot finish
 //! yet answers `None`, and the socket layer ([`super::inet`]) decides whether to wait.
 
-use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 use smoltcp::socket::tcp::{self, ConnectError, State};
@@ -568,7 +567,7 @@ pub fn set_options(stack: &mut Stack, id: SockId, change: impl FnOnce(&mut TcpOp
 /// After each poll, for the sockets `ids` (those that may have changed, and every handshake
 /// under way): finishes handshakes, turns resets into errors, and keeps listeners stocked;
 /// then drops or resets orphans. Returns whether that made work for another poll.
-pub fn after_poll(stack: &mut Stack, ids: &BTreeSet<SockId>) -> bool {
+pub fn after_poll(stack: &mut Stack, ids: &[SockId]) -> bool {
     let mut more = false;
     let now = super::stack::now();
     let Stack { ifaces, tcp_ports, entries, orphans, .. } = stack;

@@ -11,7 +11,6 @@
 //! No ICMP errors reach these sockets, so a connected socket never learns ECONNREFUSED.
 //! Every operation runs under the stack lock and never sleeps; `None` means "not yet".
 
-use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 use smoltcp::socket::udp::{self, SendError, UdpMetadata};
@@ -256,7 +255,7 @@ pub fn set_reuse(stack: &mut Stack, id: SockId, reuse: Reuse) {
 
 /// After each poll, for the sockets `ids` that may have changed: a connected socket drops
 /// the datagrams from anyone but its peer.
-pub fn after_poll(stack: &mut Stack, ids: &BTreeSet<SockId>) -> bool {
+pub fn after_poll(stack: &mut Stack, ids: &[SockId]) -> bool {
     let Stack { ifaces, entries, .. } = stack;
     for id in ids {
         let Some(Proto::Udp(udp)) = entries.get(id).map(|e| &e.proto) else { continue };
