@@ -48,11 +48,8 @@ const RECYCLED_CLASSES: usize = (RECYCLED_MAX_SHIFT - RECYCLED_MIN_SHIFT + 1) as
 /// The size class (log2 of the block size) the buddy allocator serves `layout` from, as it
 /// computes it itself (buddy_system_allocator 0.11's `Heap::alloc`/`dealloc`).
 fn size_class(layout: Layout) -> u32 {
-    let size = layout
-        .size()
-        .next_power_of_two()
-        .max(layout.align())
-        .max(core::mem::size_of::<usize>());
+    let size =
+        layout.size().next_power_of_two().max(layout.align()).max(core::mem::size_of::<usize>());
     size.trailing_zeros()
 }
 
