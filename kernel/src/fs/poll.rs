@@ -2,11 +2,12 @@
 //! wake-up asks every watched file for its readiness until one is ready, the deadline
 //! (monotonic ns) passes, or a signal is pending (EINTR).
 //!
-//! Pollers sleep on one queue, which every change that can make a file ready wakes: the
-//! files' own wait queues are [`FileWaitQueue`]s, which wake it too, and other sources
-//! (timers, child exits) call [`notify_readiness`]. One queue for all pollers is simple and
-//! loses no wake-up; if many pollers ever watch unrelated files, per-file observer lists
-//! are the next step.
+//! A poller whose files can all say when their readiness changes (pipes, eventfds, inet
+//! sockets: [`FileLike::watch_readiness`]) sleeps on a queue of its own, which only those
+//! files' wake-ups wake ([`wait_for_files`]). The others sleep on one queue shared by all,
+//! which every change that can make a file ready wakes: the files' own wait queues are
+//! [`FileWaitQueue`]s, which wake it too, and other sources (timers, child exits) call
+//! [`notify_readiness`]. So an idle server's poll is not woken by every packet of another.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -41,6 +42,39 @@ pub fn wait_for_readiness<R>(
     deadline_ns: Option<u64>,
 ) -> Option<R> {
     READINESS.wait_until_or_deadline(cond, deadline_ns).ok()
+}
+
+/// As [`wait_for_readiness`], for a caller whose answer depends only on `files`: when every
+/// one of them can mark a ready list ([`FileLike::watch_readiness`]), the caller sleeps on
+/// that list's queue, woken by their wake-ups alone; otherwise by every readiness change.
+pub fn wait_for_files<R>(
+    files: &[Arc<dyn FileLike>],
+    mut cond: impl FnMut() -> Option<R>,
+    deadline_ns: Option<u64>,
+) -> Option<R> {
+    // Most calls find a file ready at once, and need no registration.
+    if let Some(answer) = cond() {
+        return Some(answer);
+    }
+    let list = ReadyList::new();
+    let mut watching = 0;
+    for (key, file) in files.iter().enumerate() {
+        if !file.watch_readiness(&list, key as i32) {
+            break;
+        }
+        watching += 1;
+    }
+    // A change between the look above and the registration is seen by the wait's own first
+    // look, which comes after it.
+    let answer = if watching == files.len() {
+        list.wait_queue().wait_until_or_deadline(cond, deadline_ns).ok()
+    } else {
+        wait_for_readiness(cond, deadline_ns)
+    };
+    for (key, file) in files.iter().enumerate().take(watching) {
+        file.unwatch_readiness(&list, key as i32);
+    }
+    answer
 }
 
 /// The wait queue of a pollable file (a pipe's readers, a socket's writers): waking it also
@@ -124,7 +158,10 @@ pub fn poll(
     fds: &mut [PollFd],
     deadline: Option<u64>,
 ) -> SysResult<u64> {
-    let answer = wait_for_readiness(
+    let files: Vec<Arc<dyn FileLike>> =
+        fds.iter().filter(|e| e.fd >= 0).filter_map(|e| file_of(e.fd).ok()).collect();
+    let answer = wait_for_files(
+        &files,
         || {
             let mut count = 0u64;
             for entry in fds.iter_mut() {
@@ -206,7 +243,9 @@ pub fn select_watched(
 /// output sets, and them.
 pub fn select(watched: SelectWatched, deadline: Option<u64>) -> SysResult<(u64, [Vec<u8>; 3])> {
     let SelectWatched { bytes, watched } = watched;
-    let answer = wait_for_readiness(
+    let files: Vec<Arc<dyn FileLike>> = watched.iter().map(|(_, _, f)| f.clone()).collect();
+    let answer = wait_for_files(
+        &files,
         || {
             let mut out =
                 [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
