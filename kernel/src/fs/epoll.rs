@@ -155,8 +155,11 @@ impl Epoll {
             watched,
         };
         i.by_fd.insert(fd, interest);
-        // Linux looks at a new interest's file at once.
+        // Linux looks at a new interest's file at once, waking the instance's waiters
+        // (those on the pollers' queue too: an instance with a file that cannot mark the
+        // list, and pollers of this instance, sleep there).
         self.ready.mark(fd);
+        super::poll::notify_readiness();
         Ok(())
     }
 
@@ -175,6 +178,7 @@ impl Epoll {
         x.reported_at = None;
         // As at EPOLL_CTL_ADD, the file is looked at again with the new events.
         self.ready.mark(fd);
+        super::poll::notify_readiness();
         Ok(())
     }
 

@@ -38,6 +38,12 @@ pub fn out_of_memory(requester: &Process) -> bool {
         ostd::task::sleep_ms(10);
         return true;
     }
+    // The heap's kept blocks may hold chunks of frames: they go back before anyone dies.
+    let trimmed = ostd::mm::heap_trim();
+    if trimmed > 0 {
+        log::info!("Out of memory: the kernel heap gave back {} kB", trimmed * 4);
+        return true;
+    }
     let Some((victim, resident)) = largest_process() else {
         // Only init is left and it cannot be killed: let it see the fault.
         log::error!("Out of memory: no killable process (pid {} needs a page)", requester.pid());

@@ -53,6 +53,15 @@ fn size_class(layout: Layout) -> u32 {
     size.trailing_zeros()
 }
 
+/// The layout the buddy allocators are asked for in place of `layout`: its whole size class.
+/// A kept block is handed out again for any layout of its class, so the buddy's own count of
+/// requested bytes (`user`, which a free of another size would drift and could wrap) is
+/// kept in whole blocks.
+fn buddy_layout(layout: Layout) -> Layout {
+    let size = 1usize << size_class(layout);
+    Layout::from_size_align(size, size).unwrap_or(layout)
+}
+
 /// Returns whether `layout` is served by whole pages rather than by a chunk.
 fn is_large(layout: Layout) -> bool {
     layout.size() >= LARGE_BYTES && layout.align() <= PAGE_SIZE
@@ -149,6 +158,7 @@ impl Chunks {
         if let Some(block) = self.recycled.take(size_class(layout)) {
             return Some(block);
         }
+        let layout = buddy_layout(layout);
         let order = (self.hint..self.len).chain(0..self.hint.min(self.len));
         for i in order {
             let was_empty = self.chunks[i].heap.stats_alloc_actual() == 0;
@@ -177,6 +187,18 @@ impl Chunks {
         if unsafe { self.recycled.keep(ptr, size_class(layout)) } {
             return;
         }
+        // SAFETY: as above; not kept, it goes back to its chunk.
+        unsafe { self.give_back(ptr, layout) };
+    }
+
+    /// Returns a block to the buddy allocator of its chunk, and the chunk to the frame
+    /// allocator if that left it empty (beyond the spares).
+    ///
+    /// # Safety
+    /// `ptr` came from [`Chunks::alloc`] with a layout of `layout`'s size class, and is given
+    /// back once.
+    unsafe fn give_back(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        let layout = buddy_layout(layout);
         let addr = ptr.as_ptr() as usize;
         // The last chunk starting at or below `addr` is the one holding it.
         let i = self.chunks[..self.len].partition_point(|c| c.start <= addr).wrapping_sub(1);
@@ -243,6 +265,24 @@ static HEAP: KernelHeap = KernelHeap {
         empty: 0,
     }),
 };
+
+/// Gives every freed block the heap kept for reuse back to its chunk, and the chunks that
+/// left empty (beyond the spares) to the frame allocator: a kept block keeps its chunk in
+/// use, so after a burst a few of them could hold many chunks. Called when memory runs
+/// short. Returns how many frames went back.
+pub fn heap_trim() -> usize {
+    let mut c = HEAP.chunks.lock();
+    let before = c.len;
+    for class in RECYCLED_MIN_SHIFT..=RECYCLED_MAX_SHIFT {
+        let Ok(layout) = Layout::from_size_align(1 << class, 1 << class) else { continue };
+        while let Some(block) = c.recycled.take(class) {
+            // SAFETY: a kept block of `class` came from a chunk's buddy allocator and nothing
+            // refers to it (`Recycled`'s invariant); taken off its list, it is given back once.
+            unsafe { c.give_back(block, layout) };
+        }
+    }
+    (before - c.len) * CHUNK_FRAMES
+}
 
 /// Heap usage figures, in bytes, for small allocations (large ones are whole pages of the
 /// frame allocator's and show in its counts).
@@ -336,6 +376,9 @@ crate::ktest! {
         use alloc::vec::Vec;
         // No other task allocates meanwhile (one CPU, no preemption with interrupts off).
         let _irqs = crate::sync::disable_local_irqs();
+        // The 128-byte list emptied first (its blocks held here), so that a free is kept.
+        let held: Vec<Box<[u8; 128]>> =
+            (0..RECYCLED_CLASS_BYTES / 128).map(|_| Box::new([0u8; 128])).collect();
         // A freed block comes back for the next allocation of its class, whatever its size
         // within the class, with the caller's new contents intact.
         let first = Box::new([0x11u8; 100]);
@@ -354,6 +397,10 @@ crate::ktest! {
         let list = HEAP.chunks.lock().recycled.counts[(11 - RECYCLED_MIN_SHIFT) as usize];
         assert_eq!(list, RECYCLED_CLASS_BYTES / 2048, "the 2 KiB list is not full");
         drop(again);
+        drop(held);
+        // Trimmed, no block is kept.
+        heap_trim();
+        assert!(HEAP.chunks.lock().recycled.counts.iter().all(|&n| n == 0));
     }
 
     fn a_large_allocation_takes_its_pages_from_the_frame_allocator_and_gives_them_back() {

@@ -33,7 +33,7 @@ pub mod dma;
 
 pub use frame::{Frame, Segment};
 pub use frame_alloc::{FrameStats, frame_stats, unaccepted_bytes};
-pub use heap::heap_stats;
+pub use heap::{heap_stats, heap_trim};
 pub use io_mem::IoMem;
 pub(crate) use kspace::{
     device_paddr_of, flush_cache_lines, kernel_text, read_kernel_text, set_direct_map_visibility,

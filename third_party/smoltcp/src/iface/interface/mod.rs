@@ -795,6 +795,10 @@ impl Interface {
                 bits &= bits - 1;
                 match self.socket_egress_one(device, sockets, index, generation, now) {
                     Egress::Idle => sockets.attention.clear(index),
+                    Egress::IdleChanged => {
+                        sockets.attention.clear(index);
+                        sockets.changed.set(index);
+                    }
                     Egress::Kept => {}
                     Egress::Sent => {
                         sockets.changed.set(index);
@@ -956,8 +960,9 @@ impl Interface {
                     if changed { Egress::Changed } else { Egress::Kept }
                 }
                 Ok(()) if sent => Egress::Sent,
-                // Only a TCP socket whose hint says it waits for a segment leaves the set.
-                Ok(()) if idle => Egress::Idle,
+                // Only a TCP socket whose hint says it waits for a segment leaves the set
+                // (reported as changed: dispatched, it may have closed on a timer).
+                Ok(()) if idle => Egress::IdleChanged,
                 Ok(()) if changed => Egress::Changed,
                 Ok(()) => Egress::Kept,
             }
@@ -969,6 +974,8 @@ impl Interface {
 enum Egress {
     /// A TCP socket with nothing to send until it is touched: it leaves the attention set.
     Idle,
+    /// As `Idle`, after a dispatch that may have changed its state (a timer closed it).
+    IdleChanged,
     /// Nothing sent; it stays in the attention set.
     Kept,
     /// It sent (its state may have changed).

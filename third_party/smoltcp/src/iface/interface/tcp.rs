@@ -49,7 +49,22 @@ impl InterfaceInner {
         if let Some(slot) = cache {
             let hinted = sockets.tcp_ingress[slot].checked_sub(1);
             if let Some(item) = hinted.and_then(|index| sockets.item_mut_at(index as usize)) {
-                taken = process(item);
+                // A socket closing after its application closed it (an orphan finishing its
+                // FIN exchange, or TIME-WAIT) may share its 4-tuple with a new connection
+                // on the same port: for those the walk decides, as upstream.
+                let closing = Socket::downcast_mut(&mut item.socket).is_some_and(|t| {
+                    matches!(
+                        t.state(),
+                        crate::socket::tcp::State::FinWait1
+                            | crate::socket::tcp::State::FinWait2
+                            | crate::socket::tcp::State::Closing
+                            | crate::socket::tcp::State::TimeWait
+                            | crate::socket::tcp::State::LastAck
+                    )
+                });
+                if !closing {
+                    taken = process(item);
+                }
             }
         }
         if taken.is_none() {
