@@ -197,14 +197,12 @@ impl FileLike for FifoRdwr {
     }
 
     fn watch_readiness(&self, list: &Arc<ReadyList>, key: i32) -> bool {
-        self.pipe.readable.watch(list, key);
-        self.pipe.writable.watch(list, key);
+        self.pipe.watch(list, key);
         true
     }
 
     fn unwatch_readiness(&self, list: &ReadyList, key: i32) {
-        self.pipe.readable.unwatch(list, key);
-        self.pipe.writable.unwatch(list, key);
+        self.pipe.unwatch(list, key);
     }
 
     fn readiness(&self) -> Readiness {
@@ -265,6 +263,19 @@ impl PipeEnd {
 }
 
 impl Pipe {
+    /// Has the wake-ups of both queues (data, room, an end opened or closed) mark `key` on
+    /// `list`: every change of either end's readiness.
+    fn watch(&self, list: &Arc<ReadyList>, key: i32) {
+        self.readable.watch(list, key);
+        self.writable.watch(list, key);
+    }
+
+    /// Undoes [`Pipe::watch`].
+    fn unwatch(&self, list: &ReadyList, key: i32) {
+        self.readable.unwatch(list, key);
+        self.writable.unwatch(list, key);
+    }
+
     /// What fstat says of either end (a FIFO inode of the pipe filesystem, as on Linux).
     fn stat(&self) -> Stat {
         Stat { ino: self.ino, mode: 0o010600, nlink: 1, blksize: 4096, dev: 12, ..Stat::default() }
@@ -500,14 +511,12 @@ impl FileLike for PipeEnd {
     }
 
     fn watch_readiness(&self, list: &Arc<ReadyList>, key: i32) -> bool {
-        self.pipe.readable.watch(list, key);
-        self.pipe.writable.watch(list, key);
+        self.pipe.watch(list, key);
         true
     }
 
     fn unwatch_readiness(&self, list: &ReadyList, key: i32) {
-        self.pipe.readable.unwatch(list, key);
-        self.pipe.writable.unwatch(list, key);
+        self.pipe.unwatch(list, key);
     }
 
     fn readiness(&self) -> Readiness {
