@@ -47,15 +47,14 @@ pub fn wait_for_readiness<R>(
 /// As [`wait_for_readiness`], for a caller whose answer depends only on `files`: when every
 /// one of them can mark a ready list ([`FileLike::watch_readiness`]), the caller sleeps on
 /// that list's queue, woken by their wake-ups alone; otherwise by every readiness change.
+/// The caller has looked once already and found nothing (most calls find a file ready at
+/// once, and then need neither the files gathered nor a registration); a change between
+/// that look and the registration is seen by the wait's own first look, which follows it.
 pub fn wait_for_files<R>(
     files: &[Arc<dyn FileLike>],
-    mut cond: impl FnMut() -> Option<R>,
+    cond: impl FnMut() -> Option<R>,
     deadline_ns: Option<u64>,
 ) -> Option<R> {
-    // Most calls find a file ready at once, and need no registration.
-    if let Some(answer) = cond() {
-        return Some(answer);
-    }
     let list = ReadyList::new();
     let mut watching = 0;
     for (key, file) in files.iter().enumerate() {
@@ -64,8 +63,6 @@ pub fn wait_for_files<R>(
         }
         watching += 1;
     }
-    // A change between the look above and the registration is seen by the wait's own first
-    // look, which comes after it.
     let answer = if watching == files.len() {
         list.wait_queue().wait_until_or_deadline(cond, deadline_ns).ok()
     } else {
@@ -158,48 +155,54 @@ pub fn poll(
     fds: &mut [PollFd],
     deadline: Option<u64>,
 ) -> SysResult<u64> {
+    if let Some(answer) = poll_look(&file_of, fds) {
+        return answer;
+    }
     let files: Vec<Arc<dyn FileLike>> =
         fds.iter().filter(|e| e.fd >= 0).filter_map(|e| file_of(e.fd).ok()).collect();
-    let answer = wait_for_files(
-        &files,
-        || {
-            let mut count = 0u64;
-            for entry in fds.iter_mut() {
-                let (fd, events) = (entry.fd, entry.events);
-                let mut revents = 0u16;
-                if fd >= 0 {
-                    match file_of(fd) {
-                        Ok(f) => {
-                            let r = f.readiness();
-                            revents |= r.data_bits() & events;
-                            if r.read_hangup && events & POLLRDHUP != 0 {
-                                revents |= POLLRDHUP;
-                            }
-                            if r.hangup {
-                                revents |= POLLHUP;
-                            }
-                            if r.error {
-                                revents |= POLLERR;
-                            }
-                        }
-                        Err(_) => revents = POLLNVAL,
-                    }
-                }
-                entry.revents = revents;
-                if revents != 0 {
-                    count += 1;
-                }
-            }
-            if count > 0 {
-                Some(Ok(count))
-            } else {
-                crate::wait::signal_pending().then_some(Err(Errno::EINTR))
-            }
-        },
-        deadline,
-    );
+    let answer = wait_for_files(&files, || poll_look(&file_of, fds), deadline);
     // At the deadline every entry's `revents` is 0, from the last look.
     answer.unwrap_or(Ok(0))
+}
+
+/// One look of [`poll`] at its entries: the count of entries with events, EINTR if none
+/// has and a signal is pending, else `None`.
+fn poll_look(
+    file_of: &impl Fn(i32) -> SysResult<Arc<dyn FileLike>>,
+    fds: &mut [PollFd],
+) -> Option<SysResult<u64>> {
+    let mut count = 0u64;
+    for entry in fds.iter_mut() {
+        let (fd, events) = (entry.fd, entry.events);
+        let mut revents = 0u16;
+        if fd >= 0 {
+            match file_of(fd) {
+                Ok(f) => {
+                    let r = f.readiness();
+                    revents |= r.data_bits() & events;
+                    if r.read_hangup && events & POLLRDHUP != 0 {
+                        revents |= POLLRDHUP;
+                    }
+                    if r.hangup {
+                        revents |= POLLHUP;
+                    }
+                    if r.error {
+                        revents |= POLLERR;
+                    }
+                }
+                Err(_) => revents = POLLNVAL,
+            }
+        }
+        entry.revents = revents;
+        if revents != 0 {
+            count += 1;
+        }
+    }
+    if count > 0 {
+        Some(Ok(count))
+    } else {
+        crate::wait::signal_pending().then_some(Err(Errno::EINTR))
+    }
 }
 
 /// The descriptors a select(2) watches, with which of the three sets name each: looked up
@@ -242,37 +245,41 @@ pub fn select_watched(
 /// select: waits for the descriptors in `watched`. Returns how many bits are set in the
 /// output sets, and them.
 pub fn select(watched: SelectWatched, deadline: Option<u64>) -> SysResult<(u64, [Vec<u8>; 3])> {
-    let SelectWatched { bytes, watched } = watched;
-    let files: Vec<Arc<dyn FileLike>> = watched.iter().map(|(_, _, f)| f.clone()).collect();
-    let answer = wait_for_files(
-        &files,
-        || {
-            let mut out =
-                [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
-            let mut count = 0u64;
-            for (fd, wanted, file) in &watched {
-                let r = file.readiness();
-                for (i, ready) in
-                    // As Linux's POLLIN_SET and POLLOUT_SET: an error is both.
-                    [r.readable || r.hangup || r.error, r.writable || r.error, false]
-                            .into_iter()
-                            .enumerate()
-                {
-                    if ready && wanted[i] {
-                        out[i][fd / 8] |= 1 << (fd % 8);
-                        count += 1;
-                    }
-                }
-            }
-            if count > 0 {
-                Some(Ok((count, out)))
-            } else {
-                crate::wait::signal_pending().then_some(Err(Errno::EINTR))
-            }
-        },
-        deadline,
-    );
+    if let Some(answer) = select_look(&watched) {
+        return answer;
+    }
+    let files: Vec<Arc<dyn FileLike>> = watched.watched.iter().map(|(_, _, f)| f.clone()).collect();
+    let answer = wait_for_files(&files, || select_look(&watched), deadline);
+    let bytes = watched.bytes;
     answer.unwrap_or_else(|| {
         Ok((0, [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]]))
     })
+}
+
+/// One look of [`select`] at its descriptors: the bits set and the output sets, EINTR if
+/// none is ready and a signal is pending, else `None`.
+fn select_look(watched: &SelectWatched) -> Option<SysResult<(u64, [Vec<u8>; 3])>> {
+    let SelectWatched { bytes, watched } = watched;
+    let bytes = *bytes;
+    let mut out = [alloc::vec![0u8; bytes], alloc::vec![0u8; bytes], alloc::vec![0u8; bytes]];
+    let mut count = 0u64;
+    for (fd, wanted, file) in watched {
+        let r = file.readiness();
+        for (i, ready) in
+            // As Linux's POLLIN_SET and POLLOUT_SET: an error is both.
+            [r.readable || r.hangup || r.error, r.writable || r.error, false]
+                .into_iter()
+                .enumerate()
+        {
+            if ready && wanted[i] {
+                out[i][fd / 8] |= 1 << (fd % 8);
+                count += 1;
+            }
+        }
+    }
+    if count > 0 {
+        Some(Ok((count, out)))
+    } else {
+        crate::wait::signal_pending().then_some(Err(Errno::EINTR))
+    }
 }
