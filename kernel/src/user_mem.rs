@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use ostd::mm::dma::{DmaStream, FromDevice, ToDevice, UserDmaError};
 use ostd::mm::{PAGE_SIZE, VmSpace};
 
 use crate::error::{Errno, SysResult};
@@ -47,6 +48,45 @@ impl UserMem {
             return Ok(());
         }
         self.space.write_bytes(addr, buf).map_err(|_| Errno::EFAULT)
+    }
+
+    /// Copies `len` bytes a device wrote into `bounce` at `offset` to user address `addr`
+    /// (an O_DIRECT read: one copy, from the shared pool to the caller).
+    pub fn write_from_device(
+        &self,
+        addr: u64,
+        bounce: &DmaStream<FromDevice>,
+        offset: usize,
+        len: usize,
+    ) -> SysResult<()> {
+        match bounce.sync_from_device_to_user(offset, &self.space, addr, len) {
+            Ok(()) => Ok(()),
+            Err(UserDmaError::User(_)) => Err(Errno::EFAULT),
+            // The caller's offsets lie inside its own buffer: a kernel bug, not the user's.
+            Err(UserDmaError::Dma(e)) => {
+                log::error!("a direct read's bounce range is wrong: {e:?}");
+                Err(Errno::EIO)
+            }
+        }
+    }
+
+    /// Copies `len` bytes from user address `addr` into `bounce` at `offset`, for a device
+    /// to read (an O_DIRECT write: one copy, from the caller to the shared pool).
+    pub fn read_to_device(
+        &self,
+        addr: u64,
+        bounce: &DmaStream<ToDevice>,
+        offset: usize,
+        len: usize,
+    ) -> SysResult<()> {
+        match bounce.sync_to_device_from_user(offset, &self.space, addr, len) {
+            Ok(()) => Ok(()),
+            Err(UserDmaError::User(_)) => Err(Errno::EFAULT),
+            Err(UserDmaError::Dma(e)) => {
+                log::error!("a direct write's bounce range is wrong: {e:?}");
+                Err(Errno::EIO)
+            }
+        }
     }
 
     /// Reads a little-endian u64.

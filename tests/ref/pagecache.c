@@ -179,6 +179,22 @@ static void direct_io(const char *dir) {
 	pwrite(fd, buf, 4096, 0);
 	printf("mapping sees the direct write: %c%c\n", map[0], map[4095]);
 	munmap(map, 8192);
+	/* A direct read into a shared mapping of another file on the same disk, whose pages
+	 * are not cached: the copy faults them in from the disk while the read is under way. */
+	char other_path[256];
+	snprintf(other_path, sizeof other_path, "%s/direct.mapped", dir);
+	int other = open(other_path, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0644);
+	memset(buf, 'O', 8192);
+	printf("direct write of the mapped file: %ld\n", (long)pwrite(other, buf, 8192, 0));
+	char *into = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, other, 0);
+	got = pread(fd, into, 8192, 0);
+	printf("direct read into its mapping: %ld %c%c\n", got, into[0], into[8191]);
+	munmap(into, 8192);
+	close(other);
+	printf("unlink the mapped file: %s\n", err(unlink(other_path)));
+	char *none = mmap(NULL, 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	printf("direct read into PROT_NONE memory: %s\n", err(pread(fd, none, 4096, 0)));
+	munmap(none, 8192);
 	/* read() with the file position: a short read at the end leaves it unaligned. */
 	lseek(fd, 5 * mib, SEEK_SET);
 	long at_end = read(fd, back, 4096);

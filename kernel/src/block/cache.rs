@@ -29,7 +29,7 @@ use alloc::vec::Vec;
 use ostd::mm::{Frame, PAGE_SIZE};
 use ostd::sync::SpinLock;
 
-use super::{BlockDevice, SECTOR_SIZE};
+use super::{BlockDevice, ReadTarget, SECTOR_SIZE};
 use crate::error::{Errno, SysResult};
 
 /// Pages read by a miss that does not continue the previous one.
@@ -147,27 +147,44 @@ impl BlockCache {
         })
     }
 
-    /// Fills `buf` with the bytes at `offset` straight from the device, bypassing the cache
-    /// (direct I/O): cached pages in the range that are dirty are written back first, so the
-    /// device holds the newest bytes. A range that is not in whole sectors goes through the
-    /// cache instead.
+    /// Reads `len` bytes at `offset` straight from the device into `target` at `at`,
+    /// bypassing the cache (direct I/O; a user target gets them with one copy, from the
+    /// driver's bounce buffers): cached pages in the range that are dirty are written back
+    /// first, so the device holds the newest bytes. A range that is not in whole sectors
+    /// goes through the cache instead.
     ///
     /// # Errors
     /// As [`BlockCache::read`].
-    pub fn read_uncached(&self, offset: u64, buf: &mut [u8]) -> SysResult<()> {
+    pub fn read_uncached_to(
+        &self,
+        offset: u64,
+        len: usize,
+        target: &mut ReadTarget<'_>,
+        at: usize,
+    ) -> SysResult<()> {
         let sector = SECTOR_SIZE as u64;
-        if !offset.is_multiple_of(sector) || !(buf.len() as u64).is_multiple_of(sector) {
-            return self.read(offset, buf);
+        if !offset.is_multiple_of(sector) || !(len as u64).is_multiple_of(sector) {
+            return match target {
+                ReadTarget::Kernel(buf) => {
+                    let end = at.checked_add(len).filter(|&e| e <= buf.len()).ok_or(Errno::EIO)?;
+                    self.read(offset, &mut buf[at..end])
+                }
+                ReadTarget::User { .. } => {
+                    let mut data = alloc::vec![0u8; len];
+                    self.read(offset, &mut data)?;
+                    target.put(at, &data)
+                }
+            };
         }
-        if offset.checked_add(buf.len() as u64).is_none_or(|end| end > self.bytes) {
+        if offset.checked_add(len as u64).is_none_or(|end| end > self.bytes) {
             return Err(Errno::EIO);
         }
         let first = offset / PAGE_SIZE as u64;
-        let last = (offset + buf.len() as u64).div_ceil(PAGE_SIZE as u64);
+        let last = (offset + len as u64).div_ceil(PAGE_SIZE as u64);
         if self.state.lock().pages.range(first..last).any(|(_, p)| p.dirty) {
             self.write_back_range(first, last)?;
         }
-        self.device.read(offset / sector, buf)
+        self.device.read_to(offset / sector, len, target, at)
     }
 
     /// Writes the dirty cached pages holding bytes `offset..offset + len` to the device (an

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod file;
 pub mod loopback;
 pub mod mem;
+pub mod target;
 pub mod verity;
 
 use alloc::string::String;
@@ -18,6 +19,7 @@ use ostd::mm::{Frame, PAGE_SIZE};
 use ostd::sync::SpinLock;
 
 use crate::error::SysResult;
+pub use target::ReadTarget;
 
 /// The unit of [`BlockDevice`] addresses: 512 bytes, whatever the device's own block size
 /// (Linux's `sector_t`).
@@ -49,6 +51,27 @@ pub trait BlockDevice: Send + Sync {
     /// Notes that a user [`BlockDevice::hold`] counted is done with the device (a loop
     /// device set to clear itself detaches when the last one is).
     fn release(&self) {}
+
+    /// Reads `bytes` (whole sectors) from `sector` into `target` at `at`. A driver that
+    /// bounces overrides this to copy straight from its bounce buffers into the target, with
+    /// later requests in flight meanwhile; by default the bytes pass through a buffer (none
+    /// for a kernel target).
+    fn read_to(
+        &self,
+        sector: u64,
+        bytes: usize,
+        target: &mut ReadTarget<'_>,
+        at: usize,
+    ) -> SysResult<()> {
+        if let ReadTarget::Kernel(buf) = target {
+            let end = at.checked_add(bytes).filter(|&e| e <= buf.len());
+            let Some(end) = end else { return Err(crate::error::Errno::EIO) };
+            return self.read(sector, &mut buf[at..end]);
+        }
+        let mut data = alloc::vec![0u8; bytes];
+        self.read(sector, &mut data)?;
+        target.put(at, &data)
+    }
 
     /// Reads `bytes` (whole sectors) from `sector` into `frames`, a page to a frame (the last
     /// may be filled only in part). A driver that can copy from its device straight into

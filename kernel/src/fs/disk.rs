@@ -19,6 +19,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use ostd::sync::SpinLock;
 
 use super::node::{Metadata, Node, NodeKind};
+use crate::block::ReadTarget;
 use crate::error::{Errno, SysResult};
 
 /// An inode as the filesystem reports it.
@@ -99,10 +100,18 @@ pub trait DiskFs: Send + Sync {
     fn exchange(&self, a: (u32, &str), b: (u32, &str)) -> SysResult<()>;
     /// Reads file data.
     fn read(&self, ino: u32, offset: u64, buf: &mut [u8]) -> SysResult<usize>;
-    /// Reads file data straight from the device, leaving no copy in any cache (O_DIRECT);
-    /// returns the bytes read. A filesystem without a direct path reads as [`DiskFs::read`].
-    fn read_direct(&self, ino: u32, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
-        self.read(ino, offset, buf)
+    /// Reads `target.len()` bytes of file data at `offset` straight from the device into
+    /// `target`, leaving no copy in any cache (O_DIRECT); returns the bytes read. No lock of
+    /// the filesystem may be held while bytes go into a user target (a fault there may read
+    /// this filesystem). A filesystem without a direct path reads as [`DiskFs::read`].
+    fn read_direct(&self, ino: u32, offset: u64, target: &mut ReadTarget<'_>) -> SysResult<usize> {
+        if let ReadTarget::Kernel(buf) = target {
+            return self.read(ino, offset, buf);
+        }
+        let mut data = alloc::vec![0u8; target.len()];
+        let n = self.read(ino, offset, &mut data)?;
+        target.put(0, &data[..n])?;
+        Ok(n)
     }
     /// Writes file data, growing the file.
     fn write(&self, ino: u32, offset: u64, buf: &[u8]) -> SysResult<usize>;

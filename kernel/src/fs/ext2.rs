@@ -13,10 +13,11 @@ use alloc::vec::Vec;
 use ext2::{Error, FileType, Filesystem, InodeNo, Owner, SetAttr};
 use ostd::sync::{Mutex, SpinLock};
 
+use super::direct_reads::DirectReads;
 use super::disk::{DiskFs, DiskMount, DiskStat, DiskStatFs, XattrMode};
 use super::node::{Metadata, Node, NodeKind, Timespec};
-use crate::block::BlockDevice;
 use crate::block::cache::BlockCache;
+use crate::block::{BlockDevice, ReadTarget};
 use crate::error::{Errno, SysResult};
 
 /// `f_type` of ext2 (and ext3/ext4) in `statfs`.
@@ -43,6 +44,8 @@ impl ext2::BlockDevice for CachedDisk {
 struct Ext2 {
     fs: Mutex<Filesystem<CachedDisk>>,
     cache: Arc<BlockCache>,
+    /// The files with direct reads in flight (whose blocks a truncate must not free yet).
+    direct_reads: DirectReads,
     /// The disk's device number, so that a disk is mounted once.
     rdev: u32,
 }
@@ -80,7 +83,7 @@ pub fn mount(device: Arc<dyn BlockDevice>, rdev: u32, read_only: bool) -> SysRes
         }
     })?;
     fs.keep_unlinked(true);
-    let ext2 = Arc::new(Ext2 { fs: Mutex::new(fs), cache, rdev });
+    let ext2 = Arc::new(Ext2 { fs: Mutex::new(fs), cache, direct_reads: DirectReads::new(), rdev });
     let root = DiskMount::new(ext2, u64::from(rdev)).root()?;
     super::mount::start_writeback();
     let mut mounted = MOUNTED.lock();
@@ -101,13 +104,18 @@ impl Ext2 {
         f: impl FnOnce(&mut Filesystem<CachedDisk>) -> Result<T, Error>,
     ) -> SysResult<T> {
         let mut fs = self.fs.lock();
-        fs.set_time(crate::time::realtime().sec.clamp(0, i64::from(u32::MAX)) as u32);
+        fs.set_time(now());
         f(&mut fs).map_err(errno)
     }
 
     fn look<T>(&self, f: impl FnOnce(&Filesystem<CachedDisk>) -> Result<T, Error>) -> SysResult<T> {
         f(&self.fs.lock()).map_err(errno)
     }
+}
+
+/// The time ext2 stamps on a change: seconds, clamped to its 32-bit field.
+fn now() -> u32 {
+    crate::time::realtime().sec.clamp(0, i64::from(u32::MAX)) as u32
 }
 
 /// Checks an inode number the VFS hands back (it came from this filesystem).
@@ -275,20 +283,25 @@ impl DiskFs for Ext2 {
         self.look(|fs| fs.read(ino(fs, n)?, offset, buf))
     }
 
-    fn read_direct(&self, n: u32, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
-        // The lock stays held while the device reads, so no truncate frees the blocks (and
-        // no write reuses them) in between.
-        let fs = self.fs.lock();
-        let runs = fs.data_runs(ino(&fs, n).map_err(errno)?, offset, buf.len() as u64);
+    fn read_direct(&self, n: u32, offset: u64, target: &mut ReadTarget<'_>) -> SysResult<usize> {
+        // The runs are found under the lock, which is then let go: the copies into a user
+        // target may fault in a page of a file on this filesystem. The guard, taken under
+        // the lock, keeps the blocks the file's until the device has read them: a truncate
+        // waits for it, and nothing else frees an open file's blocks.
+        let (runs, _guard) = {
+            let fs = self.fs.lock();
+            let runs = fs.data_runs(ino(&fs, n).map_err(errno)?, offset, target.len() as u64);
+            (runs.map_err(errno)?, self.direct_reads.enter(n))
+        };
         let mut read = 0;
-        for run in runs.map_err(errno)? {
+        for run in runs {
             let start = (run.file_offset - offset) as usize;
-            let out = &mut buf[start..start + run.len as usize];
+            let len = run.len as usize;
             match run.disk_offset {
-                None => out.fill(0),
-                Some(at) => self.cache.read_uncached(at, out)?,
+                None => target.zero(start, len)?,
+                Some(at) => self.cache.read_uncached_to(at, len, target, start)?,
             }
-            read = start + out.len();
+            read = start + len;
         }
         Ok(read)
     }
@@ -314,7 +327,18 @@ impl DiskFs for Ext2 {
     }
 
     fn truncate(&self, n: u32, len: u64) -> SysResult<()> {
-        self.change(|fs| fs.truncate(ino(fs, n)?, len))
+        // Not while a direct read of the file still has the device reading blocks it would
+        // free (the check is under the lock, which direct reads take their guard under).
+        loop {
+            let mut fs = self.fs.lock();
+            if !self.direct_reads.busy(n) {
+                fs.set_time(now());
+                let file = ino(&fs, n).map_err(errno)?;
+                return fs.truncate(file, len).map_err(errno);
+            }
+            drop(fs);
+            self.direct_reads.wait_idle(n);
+        }
     }
 
     fn readlink(&self, n: u32) -> SysResult<String> {

@@ -13,6 +13,7 @@ use ostd::sync::{Mutex, SpinLock};
 use super::epoll_ready::ReadyList;
 use super::node::{Node, NodeKind, Timespec};
 use super::notify::vfs as notify;
+use crate::block::ReadTarget;
 use crate::error::{Errno, SysResult};
 use crate::user_mem::UserMem;
 
@@ -222,6 +223,17 @@ pub trait FileLike: Send + Sync {
     fn read_at(&self, _offset: u64, _buf: &mut [u8]) -> SysResult<usize> {
         Err(Errno::ESPIPE)
     }
+    /// Reads into `target` (at `offset`, or at the current offset and moving it), from
+    /// where the data arrives: an O_DIRECT disk file reads straight from the device's bounce
+    /// buffers into user memory, one copy instead of two. `None` for files without such a
+    /// path; the caller then reads through a kernel buffer.
+    fn read_direct_to(
+        &self,
+        _offset: Option<u64>,
+        _target: &mut ReadTarget<'_>,
+    ) -> Option<SysResult<usize>> {
+        None
+    }
     /// Writes at `offset` without moving the offset.
     fn write_at(&self, _offset: u64, _buf: &[u8]) -> SysResult<usize> {
         Err(Errno::ESPIPE)
@@ -374,7 +386,7 @@ impl NodeFile {
             return Ok(0);
         }
         if self.check_direct(offset, buf.len())? {
-            self.node.read_direct_at(offset, buf)
+            self.node.read_direct_at(offset, &mut ReadTarget::Kernel(buf))
         } else {
             self.node.read_at(offset, buf)
         }
@@ -472,6 +484,38 @@ impl FileLike for NodeFile {
             notify::accessed(&self.node);
         }
         Ok(n)
+    }
+
+    fn read_direct_to(
+        &self,
+        offset: Option<u64>,
+        target: &mut ReadTarget<'_>,
+    ) -> Option<SysResult<usize>> {
+        if !self.is_direct() {
+            return None;
+        }
+        let read = |at: u64, target: &mut ReadTarget<'_>| {
+            if !self.flags().readable() {
+                return Err(Errno::EBADF);
+            }
+            // As `read_node`: at or past the end, nothing is read before alignment is checked.
+            if at >= self.node.size() {
+                return Ok(0);
+            }
+            self.check_direct(at, target.len())?;
+            self.node.read_direct_at(at, target)
+        };
+        let n = match offset {
+            Some(at) => read(at, target),
+            None => {
+                let mut position = self.offset.lock();
+                read(*position, target).inspect(|&n| *position += n as u64)
+            }
+        };
+        if n.as_ref().is_ok_and(|&n| n > 0) {
+            notify::accessed(&self.node);
+        }
+        Some(n)
     }
 
     fn write_at(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {

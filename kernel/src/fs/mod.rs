@@ -20,6 +20,7 @@ pub mod attr;
 pub mod copy;
 pub mod cpio;
 pub mod devfs;
+pub mod direct_reads;
 pub mod disk;
 pub mod entries;
 pub mod epoll;

@@ -8,9 +8,11 @@ use ostd::sync::SpinLock;
 
 use super::SyscallCtx;
 use super::fs::{fd_arg, file, iovecs};
+use crate::block::ReadTarget;
 use crate::error::{Errno, SysResult};
 use crate::fs::copy::{IO_CHUNK, copy_between};
 use crate::fs::{FileLike, NodeKind, OpenFlags};
+use crate::user_mem::UserMem;
 
 /// read(2).
 pub fn sys_read(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
@@ -115,6 +117,12 @@ fn read_into_user(
     }
     check_direct_buffer(f, buf, len, Some(offset))?;
     let mem = ctx.mem();
+    if len > 0
+        && crate::fs::file::is_direct(&**f)
+        && let Some(read) = read_direct_into_user(f, &mem, buf, len, offset)
+    {
+        return read;
+    }
     let mut small = [0u8; SMALL_IO];
     let mut large = SpareBuffer::take();
     let chunk = bounce_buffer(f, &mut small, &mut large, len);
@@ -146,6 +154,32 @@ fn read_into_user(
         };
     }
     Ok(done as u64)
+}
+
+/// An O_DIRECT read: the device's bounce buffers are copied straight into the caller's
+/// memory, a device request's worth at a time. `None` if the file has no such path.
+fn read_direct_into_user(
+    f: &Arc<dyn FileLike>,
+    mem: &UserMem,
+    buf: u64,
+    len: usize,
+    offset: Option<u64>,
+) -> Option<SysResult<u64>> {
+    let mut done = 0usize;
+    while done < len {
+        let want = (len - done).min(DIRECT_CHUNK);
+        let mut target = ReadTarget::User { mem, addr: buf + done as u64, len: want };
+        let n = match f.read_direct_to(offset.map(|o| o + done as u64), &mut target)? {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Some(Err(e)),
+            Err(_) => break,
+        };
+        done += n;
+        if n < want {
+            break;
+        }
+    }
+    Some(Ok(done as u64))
 }
 
 fn write_from_user(

@@ -145,3 +145,27 @@ pub(super) fn copy_to_user(dst: Vaddr, src: &[u8]) -> usize {
     // which no Rust reference in the kernel points into.
     unsafe { copy(dst as *mut u8, src.as_ptr(), src.len()) }
 }
+
+/// Copies `len` bytes from kernel memory at `src` to user `dst`; returns the bytes not
+/// copied (0 on success).
+///
+/// # Safety
+/// `dst..dst + len` is user space of the active address space; `src..src + len` is kernel
+/// memory readable for the whole call.
+pub(super) unsafe fn copy_to_user_raw(dst: Vaddr, src: *const u8, len: usize) -> usize {
+    debug_assert!(is_user_range(dst, len));
+    // SAFETY: the caller's contract is `copy`'s, with the user range on the destination side.
+    unsafe { copy(dst as *mut u8, src, len) }
+}
+
+/// Copies `len` bytes from user `src` to kernel memory at `dst`; returns the bytes not
+/// copied (0 on success).
+///
+/// # Safety
+/// `src..src + len` is user space of the active address space; `dst..dst + len` is kernel
+/// memory writable for the whole call that no Rust reference points into.
+pub(super) unsafe fn copy_from_user_raw(dst: *mut u8, src: Vaddr, len: usize) -> usize {
+    debug_assert!(is_user_range(src, len));
+    // SAFETY: the caller's contract is `copy`'s, with the user range on the source side.
+    unsafe { copy(dst, src as *const u8, len) }
+}

@@ -394,6 +394,48 @@ impl VmSpace {
         }
     }
 
+    /// Copies `len` bytes from kernel memory at `src` to user memory at `va`, as
+    /// [`VmSpace::write_bytes`] does, for a source no Rust reference may cover (the shared
+    /// pool, which the host may change meanwhile).
+    ///
+    /// # Safety
+    /// `src..src + len` must be readable kernel memory for the whole call and lie outside
+    /// user space.
+    pub(crate) unsafe fn write_bytes_from_raw(
+        &self,
+        va: Vaddr,
+        src: *const u8,
+        len: usize,
+    ) -> Result<(), VmError> {
+        self.check_copy(va, len)?;
+        // SAFETY: `va..va + len` is user space of this space, which is active (checked);
+        // `src` is readable kernel memory (the caller's contract).
+        match unsafe { user_copy::copy_to_user_raw(va, src, len) } {
+            0 => Ok(()),
+            left => Err(VmError::Fault(va + (len - left) as u64)),
+        }
+    }
+
+    /// Copies `len` bytes of user memory at `va` to kernel memory at `dst`, as
+    /// [`VmSpace::read_bytes`] does, for a destination no Rust reference may cover.
+    ///
+    /// # Safety
+    /// `dst..dst + len` must be writable kernel memory for the whole call, outside user
+    /// space, that no Rust reference points into.
+    pub(crate) unsafe fn read_bytes_into_raw(
+        &self,
+        va: Vaddr,
+        dst: *mut u8,
+        len: usize,
+    ) -> Result<(), VmError> {
+        self.check_copy(va, len)?;
+        // SAFETY: as in `write_bytes_from_raw`, the other way round.
+        match unsafe { user_copy::copy_from_user_raw(dst, va, len) } {
+            0 => Ok(()),
+            left => Err(VmError::Fault(va + (len - left) as u64)),
+        }
+    }
+
     fn check_copy(&self, va: Vaddr, len: usize) -> Result<(), VmError> {
         if !user_copy::is_user_range(va, len) {
             return Err(VmError::BadAddress(va));

@@ -25,7 +25,7 @@ use super::blk_proto::{
     self, BlkConfig, CONFIG_LEN, Features, HEADER_LEN, RequestHeader, SECTOR_SIZE, SectorRange,
     Status,
 };
-use crate::block::{BlockDevice, FrameRun};
+use crate::block::{BlockDevice, FrameRun, ReadTarget};
 use crate::error::{Errno, SysResult};
 
 /// The one request queue (virtio-blk's queue 0).
@@ -37,6 +37,12 @@ const MAX_REQUEST_BYTES: u32 = 1 << 20;
 /// The most write requests one write-back keeps posted at once (the device may work on them
 /// together; each holds three descriptors and its bounce buffer).
 const WRITES_IN_FLIGHT: usize = 32;
+/// The most one request of a large read carries: small enough that the device fills the
+/// next pieces while the driver copies one out (QEMU does the device's work on another
+/// thread), large enough to keep the requests few.
+const READ_PIECE: usize = 256 << 10;
+/// How many pieces of one read are posted at once (a megabyte in all).
+const READS_IN_FLIGHT: usize = 4;
 
 /// A virtio disk.
 pub struct VirtioBlk {
@@ -164,26 +170,30 @@ impl VirtioBlk {
         self.state.lock().device.address().to_string()
     }
 
-    /// Runs one request: data out (a write), data in (a read), or neither (flush).
-    fn request(&self, header: RequestHeader, data: Data<'_>) -> SysResult<()> {
-        let (chain, drain) = self.chain(header, data)?;
+    /// Runs one request: data out (a write), data in (a read, taken out of the bounce
+    /// buffer by `drain`), or neither (flush).
+    fn request(
+        &self,
+        header: RequestHeader,
+        data: Data<'_>,
+        drain: Option<&mut Drain<'_>>,
+    ) -> SysResult<()> {
+        let chain = self.chain(header, data)?;
         let ticket = self.submit(chain)?;
         let used = self.wait_for(ticket)?;
-        self.finish(used, drain)
+        let read = self.finish(used)?;
+        if let (Some(drain), Some(read)) = (drain, read) {
+            drain(&read).map_err(|_| Errno::EIO)?;
+        }
+        Ok(())
     }
 
     /// Builds a request's chain: header, data (filled now if it goes out), status byte.
-    /// Returns it with the closure that takes data in out of it afterwards.
-    fn chain<'a>(
-        &self,
-        header: RequestHeader,
-        data: Data<'a>,
-    ) -> SysResult<(Vec<DmaBuffer>, Option<&'a mut Drain<'a>>)> {
+    fn chain(&self, header: RequestHeader, data: Data<'_>) -> SysResult<Vec<DmaBuffer>> {
         let io = |_| Errno::EIO;
         let head = DmaStream::<ToDevice>::alloc(HEADER_LEN).map_err(|_| Errno::ENOMEM)?;
         head.sync_to_device(0, &header.encode()).map_err(io)?;
         let mut chain = vec![DmaBuffer::ToDevice(head)];
-        let mut drain = None;
         match data {
             Data::None => {}
             Data::Out(len, fill) => {
@@ -191,15 +201,14 @@ impl VirtioBlk {
                 fill(&out).map_err(io)?;
                 chain.push(DmaBuffer::ToDevice(out));
             }
-            Data::In(len, copy_out) => {
+            Data::In(len) => {
                 let buf = DmaStream::<FromDevice>::alloc(len).map_err(|_| Errno::ENOMEM)?;
                 chain.push(DmaBuffer::FromDevice(buf));
-                drain = Some(copy_out);
             }
         }
         let status = DmaStream::<FromDevice>::alloc(1).map_err(|_| Errno::ENOMEM)?;
         chain.push(DmaBuffer::FromDevice(status));
-        Ok((chain, drain))
+        Ok(chain)
     }
 
     /// Posts `chain`, waiting for room if the queue is full; returns its ticket.
@@ -255,11 +264,12 @@ impl VirtioBlk {
         }
     }
 
-    /// Checks a finished chain's status byte and copies the data the device read.
-    fn finish(&self, used: UsedChain, drain: Option<&mut Drain<'_>>) -> SysResult<()> {
+    /// Checks a finished chain's status byte; returns the bounce buffer the device read
+    /// into, for a read.
+    fn finish(&self, used: UsedChain) -> SysResult<Option<DmaStream<FromDevice>>> {
+        // header, [data], status
         let mut buffers = used.buffers.into_iter().skip(1);
-        let data = if drain.is_some() { buffers.next() } else { None };
-        let Some(DmaBuffer::FromDevice(status)) = buffers.last() else {
+        let Some(DmaBuffer::FromDevice(status)) = buffers.next_back() else {
             return Err(Errno::EIO);
         };
         let mut byte = [0u8];
@@ -273,10 +283,10 @@ impl VirtioBlk {
                 return Err(Errno::EIO);
             }
         }
-        if let (Some(drain), Some(DmaBuffer::FromDevice(data))) = (drain, data) {
-            drain(&data).map_err(|_| Errno::EIO)?;
+        match buffers.next() {
+            Some(DmaBuffer::FromDevice(read)) => Ok(Some(read)),
+            _ => Ok(None),
         }
-        Ok(())
     }
 
     /// The sectors of one request starting at `sector`, at most `bytes` long.
@@ -285,15 +295,18 @@ impl VirtioBlk {
         SectorRange::new(sector, count, &self.config).map_err(|_| Errno::EIO)
     }
 
+    /// The most data one request carries: whole blocks (a device's `size_max` need not be
+    /// a multiple of its block size, and a request of part of a sector would shift the rest).
     fn request_bytes(&self) -> usize {
-        self.config.size_max().min(MAX_REQUEST_BYTES) as usize
+        let block = self.config.block_size();
+        (self.config.size_max().min(MAX_REQUEST_BYTES) / block * block) as usize
     }
 
     /// Waits for the posted write `ticket` and checks it; the first failure is kept in
     /// `result`.
     fn collect_write(&self, ticket: Option<u64>, result: &mut SysResult<()>) {
         if let Some(ticket) = ticket {
-            let done = self.wait_for(ticket).and_then(|used| self.finish(used, None));
+            let done = self.wait_for(ticket).and_then(|used| self.finish(used)).map(drop);
             if result.is_ok() {
                 *result = done;
             }
@@ -318,8 +331,8 @@ enum Data<'a> {
     None,
     /// `len` bytes for the device, put into the bounce buffer by the closure.
     Out(usize, &'a Fill<'a>),
-    /// `len` bytes from the device, taken out of the bounce buffer by the closure.
-    In(usize, &'a mut Drain<'a>),
+    /// `len` bytes from the device.
+    In(usize),
 }
 
 /// The requests a transfer of `bytes` at `sector` to or from `frames` is cut into, `pages`
@@ -377,15 +390,46 @@ impl BlockDevice for VirtioBlk {
     }
 
     fn read(&self, sector: u64, buf: &mut [u8]) -> SysResult<()> {
-        let step = self.request_bytes();
-        for (i, chunk) in buf.chunks_mut(step).enumerate() {
-            let first = sector + (i * step / SECTOR_SIZE as usize) as u64;
-            let range = self.range(first, chunk.len())?;
-            let len = chunk.len();
-            let mut copy_out = |s: &DmaStream<FromDevice>| s.sync_from_device(0, chunk);
-            self.request(RequestHeader::read(&range), Data::In(len, &mut copy_out))?;
+        let bytes = buf.len();
+        self.read_to(sector, bytes, &mut ReadTarget::Kernel(buf), 0)
+    }
+
+    /// Cuts the read into pieces of at most [`READ_PIECE`] and keeps up to
+    /// [`READS_IN_FLIGHT`] posted: the device fills the next pieces while the oldest is
+    /// copied out of its bounce buffer into the target. Every posted piece is collected,
+    /// even after a failure, so none is left behind.
+    fn read_to(
+        &self,
+        sector: u64,
+        bytes: usize,
+        target: &mut ReadTarget<'_>,
+        at: usize,
+    ) -> SysResult<()> {
+        let piece = self.request_bytes().min(READ_PIECE);
+        let mut in_flight = alloc::collections::VecDeque::new();
+        let mut posted = 0;
+        let mut result = Ok(());
+        loop {
+            while result.is_ok() && posted < bytes && in_flight.len() < READS_IN_FLIGHT {
+                let len = (bytes - posted).min(piece);
+                let first = sector + (posted / SECTOR_SIZE as usize) as u64;
+                let submitted = self.range(first, len).and_then(|range| {
+                    self.submit(self.chain(RequestHeader::read(&range), Data::In(len))?)
+                });
+                match submitted {
+                    Ok(ticket) => in_flight.push_back((ticket, posted, len)),
+                    Err(e) => result = Err(e),
+                }
+                posted += len;
+            }
+            let Some((ticket, done, len)) = in_flight.pop_front() else { break };
+            let read = self.wait_for(ticket).and_then(|used| self.finish(used));
+            result = result.and_then(|()| match read? {
+                Some(read) => target.put_bounced(at + done, &read, 0, len),
+                None => Err(Errno::EIO),
+            });
         }
-        Ok(())
+        result
     }
 
     fn write(&self, sector: u64, buf: &[u8]) -> SysResult<()> {
@@ -397,7 +441,7 @@ impl BlockDevice for VirtioBlk {
             let first = sector + (i * step / SECTOR_SIZE as usize) as u64;
             let range = self.range(first, chunk.len())?;
             let fill = |s: &DmaStream<ToDevice>| s.sync_to_device(0, chunk);
-            self.request(RequestHeader::write(&range), Data::Out(chunk.len(), &fill))?;
+            self.request(RequestHeader::write(&range), Data::Out(chunk.len(), &fill), None)?;
         }
         Ok(())
     }
@@ -413,7 +457,7 @@ impl BlockDevice for VirtioBlk {
                 frame_pieces(group, len)
                     .try_for_each(|(f, at, n)| s.sync_from_device_to_frame(at, f, 0, n))
             };
-            self.request(RequestHeader::read(&range), Data::In(len, &mut copy_out))?;
+            self.request(RequestHeader::read(&range), Data::In(len), Some(&mut copy_out))?;
         }
         Ok(())
     }
@@ -447,8 +491,7 @@ impl BlockDevice for VirtioBlk {
                         frame_pieces(group, len)
                             .try_for_each(|(f, at, n)| s.sync_to_device_from_frame(at, f, 0, n))
                     };
-                    let (chain, _) =
-                        self.chain(RequestHeader::write(&range), Data::Out(len, &fill))?;
+                    let chain = self.chain(RequestHeader::write(&range), Data::Out(len, &fill))?;
                     self.submit(chain)
                 });
                 match posted {
@@ -474,7 +517,7 @@ impl BlockDevice for VirtioBlk {
             // Without VIRTIO_BLK_F_FLUSH the device writes through (§5.2.5).
             return Ok(());
         }
-        self.request(RequestHeader::flush(), Data::None)
+        self.request(RequestHeader::flush(), Data::None, None)
     }
 }
 

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 use super::{Content, MAX_FILE_SIZE, Node, NodeKind};
+use crate::block::ReadTarget;
 use crate::error::{Errno, SysResult};
 use crate::fs::disk::DiskInode;
 use crate::fs::page_cache::new_file_page;
@@ -42,15 +43,24 @@ impl Node {
     /// straight from the device and stay in no cache, unless pages of the file are mapped
     /// (their page cache may hold bytes newer than the disk), in which case, and for every
     /// other kind of file, this is [`Node::read_at`].
-    pub fn read_direct_at(&self, offset: u64, buf: &mut [u8]) -> SysResult<usize> {
+    pub fn read_direct_at(&self, offset: u64, target: &mut ReadTarget<'_>) -> SysResult<usize> {
         match &self.content {
             Content::Disk(d) if self.kind == NodeKind::File && self.pages.is_empty() => {
-                let n = buf.len().min(d.size().saturating_sub(offset) as usize);
-                let got = d.mount().fs().read_direct(d.ino(), offset, &mut buf[..n])?;
-                buf[got.min(n)..n].fill(0);
+                let n = target.len().min(d.size().saturating_sub(offset) as usize);
+                let mut within = target.prefix(n);
+                let got = d.mount().fs().read_direct(d.ino(), offset, &mut within)?.min(n);
+                within.zero(got, n - got)?;
                 Ok(n)
             }
-            _ => self.read_at(offset, buf),
+            _ => match target {
+                ReadTarget::Kernel(buf) => self.read_at(offset, buf),
+                ReadTarget::User { .. } => {
+                    let mut data = alloc::vec![0u8; target.len()];
+                    let n = self.read_at(offset, &mut data)?;
+                    target.put(0, &data[..n])?;
+                    Ok(n)
+                }
+            },
         }
     }
 

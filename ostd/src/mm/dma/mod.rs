@@ -29,7 +29,7 @@ mod stream;
 pub use coherent::DmaCoherent;
 pub use device_addr::DeviceAddr;
 pub use pool::{PoolStats, pool_stats};
-pub use shared::{DmaError, SharedBuffer};
+pub use shared::{DmaError, SharedBuffer, UserDmaError};
 pub use stream::{Bidirectional, DmaDirection, DmaStream, FromDevice, ToDevice};
 
 mod tests;

@@ -2,7 +2,7 @@
 
 use super::device_addr::DeviceAddr;
 use super::pool;
-use crate::mm::{Frame, PAGE_SIZE, Paddr, paddr_to_vaddr};
+use crate::mm::{Frame, PAGE_SIZE, Paddr, Vaddr, VmError, VmSpace, paddr_to_vaddr};
 use crate::tee::TeeError;
 
 /// Why a DMA operation failed.
@@ -28,6 +28,15 @@ pub enum DmaError {
         /// The alignment it needed.
         align: usize,
     },
+}
+
+/// Why a copy between shared memory and user memory failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserDmaError {
+    /// The range is not inside the shared buffer.
+    Dma(DmaError),
+    /// The user range could not be reached.
+    User(VmError),
 }
 
 /// Copies `len` bytes from `src` to `dst` with [`crate::rt::copy_forward`], reading each source byte
@@ -73,6 +82,17 @@ impl SharedBuffer {
         let buffer = Self { paddr, frames, len };
         buffer.fill_zero();
         Ok(buffer)
+    }
+
+    /// Allocates `len` bytes (rounded up to whole pages) of shared memory without zeroing
+    /// it: it holds what earlier transfers left there. Every byte of the pool is the host's
+    /// to read already (frames are zeroed when they join it, see [`pool`]), so a buffer that
+    /// is filled or read back only in part shows nothing the host does not have. For bounce
+    /// buffers, which a transfer fills before it is used: zeroing a megabyte costs as much as
+    /// copying it.
+    pub(super) fn alloc_unzeroed(len: usize) -> Result<Self, DmaError> {
+        let frames = len.div_ceil(PAGE_SIZE).max(1);
+        Ok(Self { paddr: pool::alloc(frames)?, frames, len })
     }
 
     /// Returns the size in bytes.
@@ -168,6 +188,51 @@ impl SharedBuffer {
         // SAFETY: as in `read_into_frame`, the other way round.
         unsafe { copy_once(dst, src, len) };
         Ok(())
+    }
+
+    /// Copies `len` bytes at `offset` out of shared memory to user address `va` of `space`
+    /// (a read straight from a device's bounce buffer into the caller's memory).
+    ///
+    /// A user page that faults in the middle of a 64-byte block makes that block's bytes be
+    /// read again, one at a time, so the host may see part of a block read twice. That is
+    /// harmless here: the bytes go to user memory, which the kernel never interprets, and
+    /// they are the device's data whichever read the user gets.
+    ///
+    /// # Errors
+    /// [`UserDmaError::Dma`] unless the range lies inside the buffer;
+    /// [`UserDmaError::User`] for a user range that is not user space, an inactive space, or
+    /// a page that cannot be made writable (bytes before it may have been copied).
+    pub fn read_into_user(
+        &self,
+        offset: usize,
+        space: &VmSpace,
+        va: Vaddr,
+        len: usize,
+    ) -> Result<(), UserDmaError> {
+        let src = self.check(offset, len).map_err(UserDmaError::Dma)?;
+        // SAFETY: `src..src + len` is in bounds (checked) of pool memory owned by this buffer
+        // (invariant), mapped in the direct map, and is not user memory.
+        unsafe { space.write_bytes_from_raw(va, src, len) }.map_err(UserDmaError::User)
+    }
+
+    /// Copies `len` bytes from user address `va` of `space` into shared memory at `offset`
+    /// (a write straight from the caller's memory into a device's bounce buffer). A fault
+    /// in a 64-byte block writes that block's bytes again; the device reads them only after
+    /// the copy.
+    ///
+    /// # Errors
+    /// As [`SharedBuffer::read_into_user`].
+    pub fn write_from_user(
+        &self,
+        offset: usize,
+        space: &VmSpace,
+        va: Vaddr,
+        len: usize,
+    ) -> Result<(), UserDmaError> {
+        let dst = self.check(offset, len).map_err(UserDmaError::Dma)?;
+        // SAFETY: as in `read_into_user`, the other way round: `dst` is writable pool memory
+        // of this buffer, not user memory.
+        unsafe { space.read_bytes_into_raw(va, dst, len) }.map_err(UserDmaError::User)
     }
 
     /// Copies a little-endian `u32` out of shared memory.

@@ -3,8 +3,8 @@
 use core::marker::PhantomData;
 
 use super::device_addr::DeviceAddr;
-use super::shared::{DmaError, SharedBuffer};
-use crate::mm::Frame;
+use super::shared::{DmaError, SharedBuffer, UserDmaError};
+use crate::mm::{Frame, Vaddr, VmSpace};
 
 /// Which way a stream's data flows.
 pub trait DmaDirection: sealed::Sealed {
@@ -48,9 +48,12 @@ pub struct DmaStream<D: DmaDirection> {
 }
 
 impl<D: DmaDirection> DmaStream<D> {
-    /// Allocates a bounce buffer of `len` bytes in the shared pool.
+    /// Allocates a bounce buffer of `len` bytes in the shared pool. It is not zeroed: it
+    /// holds what earlier transfers left in the pool, all of it the host's to see already
+    /// (see [`SharedBuffer`]'s `alloc_unzeroed`). Fill what the device is to read; copy out
+    /// only what it wrote.
     pub fn alloc(len: usize) -> Result<Self, DmaError> {
-        Ok(Self { bounce: SharedBuffer::alloc(len)?, _direction: PhantomData })
+        Ok(Self { bounce: SharedBuffer::alloc_unzeroed(len)?, _direction: PhantomData })
     }
 
     /// Returns the address to give the device.
@@ -98,6 +101,38 @@ impl<D: DmaDirection> DmaStream<D> {
     ) -> Result<(), DmaError> {
         const { assert!(D::FROM_DEVICE, "this stream's device never writes") };
         self.bounce.read_into_frame(offset, frame, frame_offset, len)
+    }
+
+    /// Copies `len` bytes of private user memory at `va` of `space` into the bounce buffer
+    /// at `offset`, for the device to read (an O_DIRECT write with one copy).
+    ///
+    /// # Errors
+    /// As [`SharedBuffer::write_from_user`].
+    pub fn sync_to_device_from_user(
+        &self,
+        offset: usize,
+        space: &VmSpace,
+        va: Vaddr,
+        len: usize,
+    ) -> Result<(), UserDmaError> {
+        const { assert!(D::TO_DEVICE, "this stream's device never reads") };
+        self.bounce.write_from_user(offset, space, va, len)
+    }
+
+    /// Copies `len` bytes the device wrote at `offset` to user memory at `va` of `space`
+    /// (an O_DIRECT read with one copy).
+    ///
+    /// # Errors
+    /// As [`SharedBuffer::read_into_user`].
+    pub fn sync_from_device_to_user(
+        &self,
+        offset: usize,
+        space: &VmSpace,
+        va: Vaddr,
+        len: usize,
+    ) -> Result<(), UserDmaError> {
+        const { assert!(D::FROM_DEVICE, "this stream's device never writes") };
+        self.bounce.read_into_user(offset, space, va, len)
     }
 
     /// Copies what the device wrote at `offset` into private `data`.

@@ -1,0 +1,102 @@
+//! Where a read's bytes go: a kernel buffer, or the caller's memory for an O_DIRECT read,
+//! which a driver that bounces through the shared pool reaches with one copy instead of two
+//! (bounce buffer to kernel buffer, kernel buffer to user).
+
+use ostd::mm::dma::{DmaStream, FromDevice};
+
+use crate::error::{Errno, SysResult};
+use crate::user_mem::UserMem;
+
+/// The destination of a read of `len()` bytes; offsets are from its start.
+pub enum ReadTarget<'a> {
+    /// A kernel buffer.
+    Kernel(&'a mut [u8]),
+    /// `len` bytes of the calling process's memory from `addr`. Copies into it may fault in
+    /// pages, which may read files: hold no filesystem or device lock while putting bytes
+    /// here.
+    User { mem: &'a UserMem, addr: u64, len: usize },
+}
+
+impl ReadTarget<'_> {
+    /// The bytes the target holds.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Kernel(buf) => buf.len(),
+            Self::User { len, .. } => *len,
+        }
+    }
+
+    /// The first `n` bytes of the target (all of it if it is shorter).
+    pub fn prefix(&mut self, n: usize) -> ReadTarget<'_> {
+        match self {
+            Self::Kernel(buf) => {
+                let n = n.min(buf.len());
+                ReadTarget::Kernel(&mut buf[..n])
+            }
+            Self::User { mem, addr, len } => {
+                ReadTarget::User { mem, addr: *addr, len: n.min(*len) }
+            }
+        }
+    }
+
+    /// EIO (a caller's bug, logged) unless `at..at + len` lies inside the target.
+    fn check(&self, at: usize, len: usize) -> SysResult<()> {
+        if at.checked_add(len).is_some_and(|end| end <= self.len()) {
+            return Ok(());
+        }
+        log::error!("a read put {len} bytes at {at} into a target of {}", self.len());
+        Err(Errno::EIO)
+    }
+
+    /// Copies `bytes` to `at`.
+    pub fn put(&mut self, at: usize, bytes: &[u8]) -> SysResult<()> {
+        self.check(at, bytes.len())?;
+        match self {
+            Self::Kernel(buf) => {
+                buf[at..at + bytes.len()].copy_from_slice(bytes);
+                Ok(())
+            }
+            Self::User { mem, addr, .. } => mem.write(*addr + at as u64, bytes),
+        }
+    }
+
+    /// Copies `len` bytes a device wrote into `bounce` at `from` to `at`.
+    pub fn put_bounced(
+        &mut self,
+        at: usize,
+        bounce: &DmaStream<FromDevice>,
+        from: usize,
+        len: usize,
+    ) -> SysResult<()> {
+        self.check(at, len)?;
+        match self {
+            Self::Kernel(buf) => {
+                bounce.sync_from_device(from, &mut buf[at..at + len]).map_err(|_| Errno::EIO)
+            }
+            Self::User { mem, addr, .. } => {
+                mem.write_from_device(*addr + at as u64, bounce, from, len)
+            }
+        }
+    }
+
+    /// Fills `len` bytes at `at` with zeros (a hole in a file).
+    pub fn zero(&mut self, at: usize, len: usize) -> SysResult<()> {
+        self.check(at, len)?;
+        match self {
+            Self::Kernel(buf) => {
+                buf[at..at + len].fill(0);
+                Ok(())
+            }
+            Self::User { mem, addr, .. } => {
+                const ZEROS: [u8; 4096] = [0; 4096];
+                let mut done = 0;
+                while done < len {
+                    let n = (len - done).min(ZEROS.len());
+                    mem.write(*addr + (at + done) as u64, &ZEROS[..n])?;
+                    done += n;
+                }
+                Ok(())
+            }
+        }
+    }
+}
