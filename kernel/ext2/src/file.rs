@@ -109,6 +109,70 @@ impl<D: BlockDevice> Filesystem<D> {
         }
     }
 
+    /// Makes room for a write of `len` bytes at `offset` in regular file `ino` whose data
+    /// the caller puts on the device itself (direct I/O): allocates the blocks under the
+    /// range, zeroing each new block the range does not cover whole (so no stale disk
+    /// contents become readable), and returns where the bytes go, in file order. The size
+    /// and times wait for [`Filesystem::finish_direct_write`], once the data is on the
+    /// device. The runs cover less than `len` only if the disk filled up.
+    ///
+    /// # Errors
+    /// As [`Filesystem::write`].
+    pub fn direct_write_runs(
+        &mut self,
+        ino: InodeNo,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<DataRun>, Error> {
+        self.writable()?;
+        let mut inode = self.regular(ino)?;
+        let end = offset.checked_add(len).ok_or(Error::FileTooLarge)?;
+        if end > self.max_file_size() {
+            return Err(Error::FileTooLarge);
+        }
+        let bs = u64::from(self.geo.block_size);
+        let mut done = 0;
+        let mut failed = None;
+        while done < len {
+            let pos = offset + done;
+            let chunk = (bs - pos % bs).min(len - done);
+            match self.bmap_alloc(ino, &mut inode, pos / bs) {
+                Ok((b, fresh)) => {
+                    if fresh && chunk != bs {
+                        let zero = self.block_buf();
+                        self.write_block(b, &zero)?;
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            done += chunk;
+        }
+        // Written even on failure: blocks allocated before it hang off the inode.
+        self.write_inode(ino, &inode)?;
+        match failed {
+            Some(e) if done == 0 => Err(e),
+            _ => self.runs(ino, &inode, offset, done),
+        }
+    }
+
+    /// Ends a direct write that put its data on the device up to byte `end` of regular file
+    /// `ino`: the file grows to `end` if it is shorter, and its times are stamped.
+    ///
+    /// # Errors
+    /// As [`Filesystem::write`].
+    pub fn finish_direct_write(&mut self, ino: InodeNo, end: u64) -> Result<(), Error> {
+        self.writable()?;
+        let mut inode = self.regular(ino)?;
+        inode.size = inode.size.max(end);
+        inode.mtime = self.now;
+        inode.ctime = self.now;
+        self.note_file_size(inode.size);
+        self.write_inode(ino, &inode)
+    }
+
     /// Sets regular file `ino`'s size: shrinking frees the blocks past the end, growing
     /// leaves a hole.
     ///

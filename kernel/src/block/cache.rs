@@ -29,7 +29,7 @@ use alloc::vec::Vec;
 use ostd::mm::{Frame, PAGE_SIZE};
 use ostd::sync::SpinLock;
 
-use super::{BlockDevice, ReadTarget, SECTOR_SIZE};
+use super::{BlockDevice, ReadTarget, SECTOR_SIZE, WriteData};
 use crate::error::{Errno, SysResult};
 
 /// Pages read by a miss that does not continue the previous one.
@@ -185,6 +185,49 @@ impl BlockCache {
             self.write_back_range(first, last)?;
         }
         self.device.read_to(offset / sector, len, target, at)
+    }
+
+    /// A buffer for a direct write of `len` bytes (see [`BlockDevice::prepare_write`]).
+    pub fn prepare_write(&self, len: usize) -> SysResult<WriteData> {
+        self.device.prepare_write(len)
+    }
+
+    /// Writes `len` bytes at `offset` from `data` at `from` straight to the device,
+    /// bypassing the cache (a direct write, whose bytes were copied into `data` before the
+    /// caller took its lock). Dirty cached pages in the range are written back first and the
+    /// pages the range touches are dropped after, so the cache never holds bytes older than
+    /// the device's; the caller's lock keeps anyone from changing them in between. A range
+    /// not in whole sectors is written through the cache (private bytes only).
+    ///
+    /// # Errors
+    /// As [`BlockCache::write_back_bytes`], and the device's.
+    pub fn write_uncached_from(
+        &self,
+        offset: u64,
+        len: usize,
+        data: &WriteData,
+        from: usize,
+    ) -> SysResult<()> {
+        let sector = SECTOR_SIZE as u64;
+        if !offset.is_multiple_of(sector) || !(len as u64).is_multiple_of(sector) {
+            return self.write(offset, data.memory(from, len)?);
+        }
+        if offset.checked_add(len as u64).is_none_or(|end| end > self.bytes) {
+            return Err(Errno::EIO);
+        }
+        let first = offset / PAGE_SIZE as u64;
+        let last = (offset + len as u64).div_ceil(PAGE_SIZE as u64);
+        if self.state.lock().pages.range(first..last).any(|(_, p)| p.dirty) {
+            self.write_back_range(first, last)?;
+        }
+        let written = self.device.write_prepared(offset / sector, len, data, from);
+        // Dropped even after a failure: the device may hold some of the new bytes.
+        let mut state = self.state.lock();
+        let keys: Vec<u64> = state.pages.range(first..last).map(|(&k, _)| k).collect();
+        let gone: Vec<CachedPage> = keys.iter().filter_map(|k| state.pages.remove(k)).collect();
+        drop(state);
+        drop(gone);
+        written
     }
 
     /// Writes the dirty cached pages holding bytes `offset..offset + len` to the device (an

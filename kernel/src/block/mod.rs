@@ -8,7 +8,7 @@ pub mod cache;
 pub mod file;
 pub mod loopback;
 pub mod mem;
-pub mod target;
+pub mod transfer;
 pub mod verity;
 
 use alloc::string::String;
@@ -19,7 +19,7 @@ use ostd::mm::{Frame, PAGE_SIZE};
 use ostd::sync::SpinLock;
 
 use crate::error::SysResult;
-pub use target::ReadTarget;
+pub use transfer::{ReadTarget, WriteData};
 
 /// The unit of [`BlockDevice`] addresses: 512 bytes, whatever the device's own block size
 /// (Linux's `sector_t`).
@@ -71,6 +71,23 @@ pub trait BlockDevice: Send + Sync {
         let mut data = alloc::vec![0u8; bytes];
         self.read(sector, &mut data)?;
         target.put(at, &data)
+    }
+
+    /// A buffer for a direct write of `len` bytes, for [`WriteData::fill_from_user`] and then
+    /// [`BlockDevice::write_prepared`]: a bounce buffer where the driver bounces.
+    fn prepare_write(&self, len: usize) -> SysResult<WriteData> {
+        Ok(WriteData::Memory(alloc::vec![0u8; len]))
+    }
+
+    /// Writes `bytes` (whole sectors) at `sector` from `data` at `from`.
+    fn write_prepared(
+        &self,
+        sector: u64,
+        bytes: usize,
+        data: &WriteData,
+        from: usize,
+    ) -> SysResult<()> {
+        self.write(sector, data.memory(from, bytes)?)
     }
 
     /// Reads `bytes` (whole sectors) from `sector` into `frames`, a page to a frame (the last

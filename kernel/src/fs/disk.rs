@@ -19,7 +19,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use ostd::sync::SpinLock;
 
 use super::node::{Metadata, Node, NodeKind};
-use crate::block::ReadTarget;
+use crate::block::{ReadTarget, WriteData};
 use crate::error::{Errno, SysResult};
 
 /// An inode as the filesystem reports it.
@@ -120,6 +120,17 @@ pub trait DiskFs: Send + Sync {
     /// [`DiskFs::write`].
     fn write_direct(&self, ino: u32, offset: u64, buf: &[u8]) -> SysResult<usize> {
         self.write(ino, offset, buf)
+    }
+    /// A buffer for a direct write of `len` bytes from user memory, to be filled before
+    /// [`DiskFs::write_prepared`] takes any lock (the device's bounce buffer where it has
+    /// one, so that the bytes are copied once). `None` if the filesystem has no such path.
+    fn prepare_write(&self, _len: usize) -> Option<SysResult<WriteData>> {
+        None
+    }
+    /// Writes the bytes of `data` (from [`DiskFs::prepare_write`]) at `offset`, straight to
+    /// the device; the file grows to cover what reached it. Returns the bytes written.
+    fn write_prepared(&self, ino: u32, offset: u64, data: &WriteData) -> SysResult<usize> {
+        self.write_direct(ino, offset, data.memory(0, data.len())?)
     }
     /// Sets a file's length.
     fn truncate(&self, ino: u32, len: u64) -> SysResult<()>;

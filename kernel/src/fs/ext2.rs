@@ -17,7 +17,7 @@ use super::direct_reads::DirectReads;
 use super::disk::{DiskFs, DiskMount, DiskStat, DiskStatFs, XattrMode};
 use super::node::{Metadata, Node, NodeKind, Timespec};
 use crate::block::cache::BlockCache;
-use crate::block::{BlockDevice, ReadTarget};
+use crate::block::{BlockDevice, ReadTarget, WriteData};
 use crate::error::{Errno, SysResult};
 
 /// `f_type` of ext2 (and ext3/ext4) in `statfs`.
@@ -324,6 +324,41 @@ impl DiskFs for Ext2 {
             }
         }
         Ok(written)
+    }
+
+    fn prepare_write(&self, len: usize) -> Option<SysResult<WriteData>> {
+        Some(self.cache.prepare_write(len))
+    }
+
+    fn write_prepared(&self, n: u32, offset: u64, data: &WriteData) -> SysResult<usize> {
+        // All under the lock: a reader never sees the new blocks before their bytes are on
+        // the device, and the cache's copies of them are dropped before anyone reads them.
+        let mut fs = self.fs.lock();
+        fs.set_time(now());
+        let file = ino(&fs, n).map_err(errno)?;
+        let runs = fs.direct_write_runs(file, offset, data.len() as u64).map_err(errno)?;
+        let mut written = 0;
+        let mut result = Ok(());
+        for run in &runs {
+            let from = (run.file_offset - offset) as usize;
+            let Some(at) = run.disk_offset else {
+                log::error!("ext2: a direct write's run at {} is a hole", run.file_offset);
+                result = Err(Errno::EIO);
+                break;
+            };
+            if let Err(e) = self.cache.write_uncached_from(at, run.len as usize, data, from) {
+                result = Err(e);
+                break;
+            }
+            written = from + run.len as usize;
+        }
+        if written > 0 {
+            fs.finish_direct_write(file, offset + written as u64).map_err(errno)?;
+        }
+        match result {
+            Err(e) if written == 0 => Err(e),
+            _ => Ok(written),
+        }
     }
 
     fn truncate(&self, n: u32, len: u64) -> SysResult<()> {

@@ -234,6 +234,19 @@ pub trait FileLike: Send + Sync {
     ) -> Option<SysResult<usize>> {
         None
     }
+    /// Writes `len` bytes of user memory at `addr` (at `offset`, or at the current offset
+    /// and moving it), copied once: an O_DIRECT disk file copies them into the device's
+    /// bounce buffer before it takes any lock. `None` for files without such a path; the
+    /// caller then writes through a kernel buffer.
+    fn write_direct_from(
+        &self,
+        _offset: Option<u64>,
+        _mem: &UserMem,
+        _addr: u64,
+        _len: usize,
+    ) -> Option<SysResult<usize>> {
+        None
+    }
     /// Writes at `offset` without moving the offset.
     fn write_at(&self, _offset: u64, _buf: &[u8]) -> SysResult<usize> {
         Err(Errno::ESPIPE)
@@ -407,8 +420,13 @@ impl NodeFile {
 /// starting at or past the limit fails with EFBIG (and SIGXFSZ), one crossing it is cut
 /// short; an empty write is not checked.
 fn within_file_size_limit<'a>(node: &Node, offset: u64, buf: &'a [u8]) -> SysResult<&'a [u8]> {
-    if node.kind() != NodeKind::File || buf.is_empty() {
-        return Ok(buf);
+    file_size_room(node, offset, buf.len()).map(|len| &buf[..len])
+}
+
+/// [`within_file_size_limit`] for a write of `len` bytes: how many of them may be written.
+fn file_size_room(node: &Node, offset: u64, len: usize) -> SysResult<usize> {
+    if node.kind() != NodeKind::File || len == 0 {
+        return Ok(len);
     }
     let limit = crate::process::limits::file_size_limit();
     if offset >= limit {
@@ -416,7 +434,7 @@ fn within_file_size_limit<'a>(node: &Node, offset: u64, buf: &'a [u8]) -> SysRes
         return Err(Errno::EFBIG);
     }
     let room = usize::try_from(limit - offset).unwrap_or(usize::MAX);
-    Ok(&buf[..buf.len().min(room)])
+    Ok(len.min(room))
 }
 
 /// What the end of an open file description (its last descriptor closed) releases: its
@@ -484,6 +502,49 @@ impl FileLike for NodeFile {
             notify::accessed(&self.node);
         }
         Ok(n)
+    }
+
+    fn write_direct_from(
+        &self,
+        offset: Option<u64>,
+        mem: &UserMem,
+        addr: u64,
+        len: usize,
+    ) -> Option<SysResult<usize>> {
+        if !self.is_direct() || !self.flags().writable() {
+            return None;
+        }
+        let write = |at: u64| -> Option<SysResult<usize>> {
+            let len = match file_size_room(&self.node, at, len) {
+                Ok(len) => len,
+                Err(e) => return Some(Err(e)),
+            };
+            if let Err(e) = self.check_direct(at, len) {
+                return Some(Err(e));
+            }
+            let mut data = match self.node.prepare_direct_write(len)? {
+                Ok(data) => data,
+                Err(e) => return Some(Err(e)),
+            };
+            Some(
+                data.fill_from_user(mem, addr)
+                    .and_then(|()| self.node.write_prepared_at(at, &data)),
+            )
+        };
+        let n = match offset {
+            Some(at) => write(at)?,
+            None => {
+                let mut position = self.offset.lock();
+                if self.flags().contains(OpenFlags::APPEND) {
+                    *position = self.node.size();
+                }
+                write(*position)?.inspect(|&n| *position += n as u64)
+            }
+        };
+        if n.as_ref().is_ok_and(|&n| n > 0) {
+            notify::modified(&self.node);
+        }
+        Some(n)
     }
 
     fn read_direct_to(

@@ -108,6 +108,29 @@ impl PageCache {
         }
     }
 
+    /// Reads bytes `offset..offset + len` of the pages that are cached again with `read`,
+    /// leaving the others alone: a disk file's direct write, whose bytes went to the device
+    /// without passing through memory the kernel may read.
+    pub fn reload_cached(
+        &self,
+        offset: u64,
+        len: usize,
+        mut read: impl FnMut(u64, &mut [u8]) -> SysResult<()>,
+    ) -> SysResult<()> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = [0u8; PAGE_SIZE];
+        for p in page_pieces(offset, len) {
+            if let Some(frame) = self.get(p.index) {
+                let out = &mut bytes[..p.range.len()];
+                read(offset + p.range.start as u64, out)?;
+                frame.write_bytes(p.within, out);
+            }
+        }
+        Ok(())
+    }
+
     /// Makes the cache match a file of `size` bytes: pages wholly past the end go, and the
     /// part of the last page past the end is zeroed (so growing the file again reads zeros).
     pub fn truncate(&self, size: u64) {

@@ -182,6 +182,34 @@ fn read_direct_into_user(
     Some(Ok(done as u64))
 }
 
+/// An O_DIRECT write: the caller's memory is copied straight into the device's bounce
+/// buffer, a device request's worth at a time. `None` if the file has no such path.
+fn write_direct_from_user(
+    f: &Arc<dyn FileLike>,
+    mem: &UserMem,
+    buf: u64,
+    len: usize,
+    offset: Option<u64>,
+) -> Option<SysResult<u64>> {
+    let mut done = 0usize;
+    while done < len {
+        let want = (len - done).min(DIRECT_CHUNK);
+        let at = offset.map(|o| o + done as u64);
+        let n = match f.write_direct_from(at, mem, buf + done as u64, want) {
+            None if done == 0 => return None,
+            None => break,
+            Some(Ok(n)) => n,
+            Some(Err(e)) if done == 0 => return Some(Err(e)),
+            Some(Err(_)) => break,
+        };
+        done += n;
+        if n < want {
+            break;
+        }
+    }
+    Some(Ok(done as u64))
+}
+
 fn write_from_user(
     ctx: &SyscallCtx,
     f: &Arc<dyn FileLike>,
@@ -191,6 +219,12 @@ fn write_from_user(
 ) -> SysResult<u64> {
     check_direct_buffer(f, buf, len, None)?;
     let mem = ctx.mem();
+    if len > 0
+        && crate::fs::file::is_direct(&**f)
+        && let Some(written) = write_direct_from_user(f, &mem, buf, len, offset)
+    {
+        return written;
+    }
     let mut small = [0u8; SMALL_IO];
     let mut large = SpareBuffer::take();
     let chunk = bounce_buffer(f, &mut small, &mut large, len);

@@ -25,7 +25,7 @@ use super::blk_proto::{
     self, BlkConfig, CONFIG_LEN, Features, HEADER_LEN, RequestHeader, SECTOR_SIZE, SectorRange,
     Status,
 };
-use crate::block::{BlockDevice, FrameRun, ReadTarget};
+use crate::block::{BlockDevice, FrameRun, ReadTarget, WriteData};
 use crate::error::{Errno, SysResult};
 
 /// The one request queue (virtio-blk's queue 0).
@@ -201,6 +201,9 @@ impl VirtioBlk {
                 fill(&out).map_err(io)?;
                 chain.push(DmaBuffer::ToDevice(out));
             }
+            Data::Part(buffer, offset, len) => {
+                chain.push(DmaBuffer::ToDeviceShared { buffer, offset, len });
+            }
             Data::In(len) => {
                 let buf = DmaStream::<FromDevice>::alloc(len).map_err(|_| Errno::ENOMEM)?;
                 chain.push(DmaBuffer::FromDevice(buf));
@@ -331,6 +334,8 @@ enum Data<'a> {
     None,
     /// `len` bytes for the device, put into the bounce buffer by the closure.
     Out(usize, &'a Fill<'a>),
+    /// `len` bytes for the device at an offset of a bounce buffer filled before.
+    Part(Arc<DmaStream<ToDevice>>, usize, usize),
     /// `len` bytes from the device.
     In(usize),
 }
@@ -460,6 +465,56 @@ impl BlockDevice for VirtioBlk {
             self.request(RequestHeader::read(&range), Data::In(len), Some(&mut copy_out))?;
         }
         Ok(())
+    }
+
+    fn prepare_write(&self, len: usize) -> SysResult<WriteData> {
+        let bounce = DmaStream::<ToDevice>::alloc(len).map_err(|_| Errno::ENOMEM)?;
+        Ok(WriteData::Bounce(Arc::new(bounce)))
+    }
+
+    /// Sends the prepared bounce buffer's bytes in requests of at most
+    /// [`Self::request_bytes`], up to [`WRITES_IN_FLIGHT`] posted; every posted one is
+    /// collected, even after a failure.
+    fn write_prepared(
+        &self,
+        sector: u64,
+        bytes: usize,
+        data: &WriteData,
+        from: usize,
+    ) -> SysResult<()> {
+        if self.config.read_only() {
+            return Err(Errno::EPERM);
+        }
+        let WriteData::Bounce(bounce) = data else {
+            return self.write(sector, data.memory(from, bytes)?);
+        };
+        let step = self.request_bytes();
+        let mut in_flight = alloc::collections::VecDeque::new();
+        let mut result = Ok(());
+        let mut done = 0;
+        while done < bytes {
+            let len = (bytes - done).min(step);
+            let first = sector + (done / SECTOR_SIZE as usize) as u64;
+            let posted = self.range(first, len).and_then(|range| {
+                let part = Data::Part(bounce.clone(), from + done, len);
+                self.submit(self.chain(RequestHeader::write(&range), part)?)
+            });
+            match posted {
+                Ok(ticket) => in_flight.push_back(ticket),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+            done += len;
+            if in_flight.len() >= WRITES_IN_FLIGHT {
+                self.collect_write(in_flight.pop_front(), &mut result);
+            }
+        }
+        while !in_flight.is_empty() {
+            self.collect_write(in_flight.pop_front(), &mut result);
+        }
+        result
     }
 
     fn write_frames(&self, sector: u64, bytes: usize, frames: &[Frame]) -> SysResult<()> {

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 use super::{Content, MAX_FILE_SIZE, Node, NodeKind};
-use crate::block::ReadTarget;
+use crate::block::{ReadTarget, WriteData};
 use crate::error::{Errno, SysResult};
 use crate::fs::disk::DiskInode;
 use crate::fs::page_cache::new_file_page;
@@ -93,6 +93,30 @@ impl Node {
     /// when this returns.
     pub fn write_direct_at(&self, offset: u64, buf: &[u8]) -> SysResult<usize> {
         self.write_at_with(offset, buf, true)
+    }
+
+    /// A buffer for a direct write of `len` bytes at the caller's user memory, to fill before
+    /// [`Node::write_prepared_at`]: `None` unless this is a disk file with no mapped pages
+    /// and its filesystem has a path that copies the bytes once.
+    pub fn prepare_direct_write(&self, len: usize) -> Option<SysResult<WriteData>> {
+        match &self.content {
+            Content::Disk(d) if self.kind == NodeKind::File && self.pages.is_empty() => {
+                d.mount().fs().prepare_write(len)
+            }
+            _ => None,
+        }
+    }
+
+    /// Writes `data` (from [`Node::prepare_direct_write`]) at `offset`, straight to the
+    /// device. Pages mapped meanwhile are read again where the write covers them.
+    pub fn write_prepared_at(&self, offset: u64, data: &WriteData) -> SysResult<usize> {
+        let Content::Disk(d) = &self.content else { return Err(Errno::EINVAL) };
+        let written = d.mount().fs().write_prepared(d.ino(), offset, data);
+        // Even a failed write may have allocated blocks or changed the size.
+        self.refresh()?;
+        let n = written?;
+        self.pages.reload_cached(offset, n, |at, out| disk_read_exact(d, at, out))?;
+        Ok(n)
     }
 
     fn write_at_with(&self, offset: u64, buf: &[u8], direct: bool) -> SysResult<usize> {

@@ -9,6 +9,7 @@
 //! posted.
 
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{Ordering, fence};
 
@@ -31,6 +32,18 @@ pub enum DmaBuffer {
         /// The bytes the device is told about, from the start.
         len: usize,
     },
+    /// The device reads `len` bytes at `offset` of a buffer that other chains may use too:
+    /// one bounce buffer, filled once, whose parts go to different places (a direct write
+    /// whose file blocks lie in several runs on the disk). The range must lie inside the
+    /// buffer, or the chain is refused.
+    ToDeviceShared {
+        /// The buffer.
+        buffer: Arc<DmaStream<ToDevice>>,
+        /// Where the device's part starts.
+        offset: usize,
+        /// The bytes of the part.
+        len: usize,
+    },
     /// The device writes it (data read, a status byte).
     FromDevice(DmaStream<FromDevice>),
 }
@@ -46,6 +59,12 @@ impl DmaBuffer {
                     return Err(QueueError::BadChain("a prefix longer than its buffer"));
                 }
                 (buffer.device_addr(), *len, false)
+            }
+            Self::ToDeviceShared { buffer, offset, len } => {
+                let addr = buffer
+                    .device_addr_at(*offset, *len)
+                    .map_err(|_| QueueError::BadChain("a shared part outside its buffer"))?;
+                (addr, *len, false)
             }
             Self::FromDevice(b) => (b.device_addr(), b.len(), true),
         };

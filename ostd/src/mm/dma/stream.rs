@@ -61,6 +61,14 @@ impl<D: DmaDirection> DmaStream<D> {
         self.bounce.device_addr()
     }
 
+    /// Returns the address to give the device for `len` bytes at `offset`.
+    ///
+    /// # Errors
+    /// [`DmaError::OutOfBounds`] unless the range lies inside the buffer.
+    pub fn device_addr_at(&self, offset: usize, len: usize) -> Result<DeviceAddr, DmaError> {
+        self.bounce.device_addr_at(offset, len)
+    }
+
     /// Returns the size in bytes.
     pub fn len(&self) -> usize {
         self.bounce.len()

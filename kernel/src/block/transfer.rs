@@ -1,8 +1,12 @@
-//! Where a read's bytes go: a kernel buffer, or the caller's memory for an O_DIRECT read,
-//! which a driver that bounces through the shared pool reaches with one copy instead of two
-//! (bounce buffer to kernel buffer, kernel buffer to user).
+//! Where a transfer's bytes go and come from, so that O_DIRECT costs one copy where a driver
+//! bounces through the shared pool: a read copies from the bounce buffers straight into the
+//! caller's memory ([`ReadTarget`]), a write copies the caller's memory straight into bounce
+//! buffers before any lock is taken ([`WriteData`]).
 
-use ostd::mm::dma::{DmaStream, FromDevice};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use ostd::mm::dma::{DmaStream, FromDevice, ToDevice};
 
 use crate::error::{Errno, SysResult};
 use crate::user_mem::UserMem;
@@ -96,6 +100,50 @@ impl ReadTarget<'_> {
                     done += n;
                 }
                 Ok(())
+            }
+        }
+    }
+}
+
+/// The bytes of a direct write, copied in from the caller before any filesystem or device
+/// lock is taken (the copy may fault in a page of a file on the same disk). A device makes
+/// it ([`super::BlockDevice::prepare_write`]): a bounce buffer in the shared pool if it
+/// bounces, private memory otherwise.
+pub enum WriteData {
+    /// A bounce buffer the device reads from; parts of it may go to several places.
+    Bounce(Arc<DmaStream<ToDevice>>),
+    /// Private memory.
+    Memory(Vec<u8>),
+}
+
+impl WriteData {
+    /// The bytes held.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Bounce(b) => b.len(),
+            Self::Memory(v) => v.len(),
+        }
+    }
+
+    /// Fills the whole buffer from user address `addr` (EFAULT if any of it is not readable).
+    pub fn fill_from_user(&mut self, mem: &UserMem, addr: u64) -> SysResult<()> {
+        match self {
+            Self::Bounce(b) => mem.read_to_device(addr, b, 0, b.len()),
+            Self::Memory(v) => mem.read(addr, v),
+        }
+    }
+
+    /// The private bytes `from..from + len`, for a device that does not bounce (EIO, a
+    /// caller's bug, for a bounce buffer, which is never read back: the host may have
+    /// changed it).
+    pub fn memory(&self, from: usize, len: usize) -> SysResult<&[u8]> {
+        match self {
+            Self::Memory(v) if from.checked_add(len).is_some_and(|end| end <= v.len()) => {
+                Ok(&v[from..from + len])
+            }
+            _ => {
+                log::error!("a direct write asked for private bytes {from}+{len} it does not have");
+                Err(Errno::EIO)
             }
         }
     }
