@@ -27,10 +27,11 @@ pub struct DataRun {
 }
 
 /// The leaf of pointers last read: which one (the `i_block` slot and the indexes above the
-/// leaf) and its pointers.
+/// leaf) and its raw bytes (`None`: a hole above it, so every pointer in it is 0). A pointer
+/// is decoded when it is used: a small read uses one pointer of a leaf of 1024.
 struct Leaf {
     key: (usize, [u32; 2]),
-    ptrs: Vec<u32>,
+    raw: Option<Vec<u8>>,
 }
 
 impl<D: BlockDevice> Filesystem<D> {
@@ -101,18 +102,18 @@ impl<D: BlockDevice> Filesystem<D> {
                     }
                     ptr = self.read_ptr(self.check_block(ptr, ino)?, i)?;
                 }
-                let ptrs = if ptr == 0 {
-                    alloc::vec![0; self.geo.ptrs_per_block() as usize]
+                let raw = if ptr == 0 {
+                    None
                 } else {
                     let mut raw = self.block_buf();
                     self.read_block(self.check_block(ptr, ino)?, &mut raw)?;
-                    (0..raw.len() / 4).map(|i| le32(&raw, 4 * i)).collect()
+                    Some(raw)
                 };
-                leaf.insert(Leaf { key, ptrs })
+                leaf.insert(Leaf { key, raw })
             }
         };
-        let ptrs = &leaf.ptrs;
-        match ptrs[path.idx[above] as usize] {
+        // `path` keeps the index below the pointers a block holds.
+        match leaf.raw.as_deref().map_or(0, |raw| le32(raw, 4 * path.idx[above] as usize)) {
             0 => Ok(None),
             b => self.check_block(b, ino).map(Some),
         }
