@@ -179,11 +179,7 @@ impl BlockCache {
         if offset.checked_add(len as u64).is_none_or(|end| end > self.bytes) {
             return Err(Errno::EIO);
         }
-        let first = offset / PAGE_SIZE as u64;
-        let last = (offset + len as u64).div_ceil(PAGE_SIZE as u64);
-        if self.state.lock().pages.range(first..last).any(|(_, p)| p.dirty) {
-            self.write_back_range(first, last)?;
-        }
+        self.write_back_dirty_bytes(offset, len)?;
         self.device.read_to(offset / sector, len, target, at)
     }
 
@@ -215,11 +211,7 @@ impl BlockCache {
         if offset.checked_add(len as u64).is_none_or(|end| end > self.bytes) {
             return Err(Errno::EIO);
         }
-        let first = offset / PAGE_SIZE as u64;
-        let last = (offset + len as u64).div_ceil(PAGE_SIZE as u64);
-        if self.state.lock().pages.range(first..last).any(|(_, p)| p.dirty) {
-            self.write_back_range(first, last)?;
-        }
+        let (first, last) = self.write_back_dirty_bytes(offset, len)?;
         let written = self.device.write_prepared(offset / sector, len, data, from);
         // Dropped even after a failure: the device may hold some of the new bytes.
         let mut state = self.state.lock();
@@ -228,6 +220,17 @@ impl BlockCache {
         drop(state);
         drop(gone);
         written
+    }
+
+    /// Before a transfer that bypasses the cache: writes back the dirty cached pages holding
+    /// bytes `offset..offset + len` (if any); returns the range of page indices they span.
+    fn write_back_dirty_bytes(&self, offset: u64, len: usize) -> SysResult<(u64, u64)> {
+        let first = offset / PAGE_SIZE as u64;
+        let last = (offset + len as u64).div_ceil(PAGE_SIZE as u64);
+        if self.state.lock().pages.range(first..last).any(|(_, p)| p.dirty) {
+            self.write_back_range(first, last)?;
+        }
+        Ok((first, last))
     }
 
     /// Writes the dirty cached pages holding bytes `offset..offset + len` to the device (an

@@ -165,21 +165,10 @@ fn read_direct_into_user(
     len: usize,
     offset: Option<u64>,
 ) -> Option<SysResult<u64>> {
-    let mut done = 0usize;
-    while done < len {
-        let want = (len - done).min(DIRECT_CHUNK);
+    in_direct_chunks(len, |done, want| {
         let mut target = ReadTarget::User { mem, addr: buf + done as u64, len: want };
-        let n = match f.read_direct_to(offset.map(|o| o + done as u64), &mut target)? {
-            Ok(n) => n,
-            Err(e) if done == 0 => return Some(Err(e)),
-            Err(_) => break,
-        };
-        done += n;
-        if n < want {
-            break;
-        }
-    }
-    Some(Ok(done as u64))
+        f.read_direct_to(offset.map(|o| o + done as u64), &mut target)
+    })
 }
 
 /// An O_DIRECT write: the caller's memory is copied straight into the device's bounce
@@ -191,11 +180,23 @@ fn write_direct_from_user(
     len: usize,
     offset: Option<u64>,
 ) -> Option<SysResult<u64>> {
+    in_direct_chunks(len, |done, want| {
+        f.write_direct_from(offset.map(|o| o + done as u64), mem, buf + done as u64, want)
+    })
+}
+
+/// Moves `len` bytes in pieces of at most [`DIRECT_CHUNK`] with `step(done, want)`, which
+/// returns the bytes it moved. Stops at a short piece; an error after some bytes moved ends
+/// the transfer with what moved, as Linux's reads and writes do. `None` if the file has no
+/// direct path (known at the first piece; later, the bytes moved so far are the result).
+fn in_direct_chunks(
+    len: usize,
+    mut step: impl FnMut(usize, usize) -> Option<SysResult<usize>>,
+) -> Option<SysResult<u64>> {
     let mut done = 0usize;
     while done < len {
         let want = (len - done).min(DIRECT_CHUNK);
-        let at = offset.map(|o| o + done as u64);
-        let n = match f.write_direct_from(at, mem, buf + done as u64, want) {
+        let n = match step(done, want) {
             None if done == 0 => return None,
             None => break,
             Some(Ok(n)) => n,
