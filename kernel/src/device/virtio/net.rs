@@ -357,7 +357,9 @@ impl VirtioNet {
         // before DRIVER_OK, and notified after (§3.1.1: no notification before DRIVER_OK):
         // one notification for all of them.
         for _ in 0..rx_size {
-            let buffer = DmaStream::<FromDevice>::alloc(BUFFER_LEN)
+            // Zeroed: QEMU leaves the header's `num_buffers` unwritten without MRG_RXBUF, and
+            // the header check reads it (0 or 1). A buffer keeps its zero there when reused.
+            let buffer = DmaStream::<FromDevice>::alloc_zeroed(BUFFER_LEN)
                 .map_err(|e| err(&alloc::format!("receive buffers: {e:?}")))?;
             device
                 .post(RECEIVE_QUEUE, vec![DmaBuffer::FromDevice(buffer)])

@@ -56,6 +56,13 @@ impl<D: DmaDirection> DmaStream<D> {
         Ok(Self { bounce: SharedBuffer::alloc_unzeroed(len)?, _direction: PhantomData })
     }
 
+    /// Allocates a bounce buffer of `len` bytes in the shared pool, zeroed: for a buffer that
+    /// a device may leave partly unwritten where the driver still reads (virtio-net's
+    /// `num_buffers`, which QEMU writes only with mergeable receive buffers).
+    pub fn alloc_zeroed(len: usize) -> Result<Self, DmaError> {
+        Ok(Self { bounce: SharedBuffer::alloc(len)?, _direction: PhantomData })
+    }
+
     /// Returns the address to give the device.
     pub fn device_addr(&self) -> DeviceAddr {
         self.bounce.device_addr()
