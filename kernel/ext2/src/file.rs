@@ -110,11 +110,13 @@ impl<D: BlockDevice> Filesystem<D> {
     }
 
     /// Makes room for a write of `len` bytes at `offset` in regular file `ino` whose data
-    /// the caller puts on the device itself (direct I/O): allocates the blocks under the
-    /// range, zeroing each new block the range does not cover whole (so no stale disk
-    /// contents become readable), and returns where the bytes go, in file order. The size
-    /// and times wait for [`Filesystem::finish_direct_write`], once the data is on the
-    /// device. The runs cover less than `len` only if the disk filled up.
+    /// the caller puts on the device itself (direct I/O), and returns where the bytes go, in
+    /// file order. Blocks are allocated only past the end of the file, as Linux's ext2 does
+    /// for direct I/O: a hole inside the file gives `None`, and the caller writes through the
+    /// cache instead (a new block there would show its old contents to readers if the write
+    /// failed before filling it). A new block the write covers only in part is zeroed. The
+    /// size and times wait for [`Filesystem::finish_direct_write`]. The runs cover less than
+    /// `len` only if the disk filled up.
     ///
     /// # Errors
     /// As [`Filesystem::write`].
@@ -123,12 +125,16 @@ impl<D: BlockDevice> Filesystem<D> {
         ino: InodeNo,
         offset: u64,
         len: u64,
-    ) -> Result<Vec<DataRun>, Error> {
+    ) -> Result<Option<Vec<DataRun>>, Error> {
         self.writable()?;
         let mut inode = self.regular(ino)?;
         let end = offset.checked_add(len).ok_or(Error::FileTooLarge)?;
         if end > self.max_file_size() {
             return Err(Error::FileTooLarge);
+        }
+        let inside = len.min(inode.size.saturating_sub(offset));
+        if self.runs(ino, &inode, offset, inside)?.iter().any(|r| r.disk_offset.is_none()) {
+            return Ok(None);
         }
         let bs = u64::from(self.geo.block_size);
         let mut done = 0;
@@ -140,7 +146,10 @@ impl<D: BlockDevice> Filesystem<D> {
                 Ok((b, fresh)) => {
                     if fresh && chunk != bs {
                         let zero = self.block_buf();
-                        self.write_block(b, &zero)?;
+                        if let Err(e) = self.write_block(b, &zero) {
+                            failed = Some(e);
+                            break;
+                        }
                     }
                 }
                 Err(e) => {
@@ -154,19 +163,30 @@ impl<D: BlockDevice> Filesystem<D> {
         self.write_inode(ino, &inode)?;
         match failed {
             Some(e) if done == 0 => Err(e),
-            _ => self.runs(ino, &inode, offset, done),
+            _ => self.runs(ino, &inode, offset, done).map(Some),
         }
     }
 
-    /// Ends a direct write that put its data on the device up to byte `end` of regular file
-    /// `ino`: the file grows to `end` if it is shorter, and its times are stamped.
+    /// Ends a direct write of regular file `ino` that meant to fill up to byte `planned` and
+    /// put its data on the device up to byte `end`: the file grows to `end` if it is shorter,
+    /// its times are stamped, and if the write fell short, the blocks it allocated past the
+    /// new end are freed (they hold whatever the disk held before).
     ///
     /// # Errors
     /// As [`Filesystem::write`].
-    pub fn finish_direct_write(&mut self, ino: InodeNo, end: u64) -> Result<(), Error> {
+    pub fn finish_direct_write(
+        &mut self,
+        ino: InodeNo,
+        end: u64,
+        planned: u64,
+    ) -> Result<(), Error> {
         self.writable()?;
         let mut inode = self.regular(ino)?;
         inode.size = inode.size.max(end);
+        let size = inode.size;
+        if end < planned && planned > size {
+            self.shrink(ino, &mut inode, size)?;
+        }
         inode.mtime = self.now;
         inode.ctime = self.now;
         self.note_file_size(inode.size);

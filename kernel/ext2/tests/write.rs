@@ -338,7 +338,7 @@ fn direct_writes_allocate_runs_that_the_caller_fills() {
         let file = fs.create(root, b"direct", OWNER).unwrap();
         // 300 KiB from 512 bytes in: a partly covered first block, indirect blocks.
         let (offset, data) = (512u64, pattern(7, 300 * 1024));
-        let runs = fs.direct_write_runs(file, offset, data.len() as u64).unwrap();
+        let runs = fs.direct_write_runs(file, offset, data.len() as u64).unwrap().unwrap();
         assert_eq!(fs.stat(file).unwrap().size, 0, "the size waits for the data");
         let mut at = offset;
         for run in &runs {
@@ -351,20 +351,31 @@ fn direct_writes_allocate_runs_that_the_caller_fills() {
             at += run.len;
         }
         assert_eq!(at, offset + data.len() as u64, "runs do not cover the write");
-        fs.finish_direct_write(file, at).unwrap();
+        fs.finish_direct_write(file, at, at).unwrap();
         fs.sync().unwrap();
         let mut want = vec![0u8; offset as usize];
         want.extend_from_slice(&data);
-        assert_eq!(read_all(&fs, file), want, "{block_size}-byte blocks");
+        assert!(read_all(&fs, file) == want, "{block_size}-byte blocks: other bytes read back");
         // Overwriting allocated blocks needs no new ones and keeps the size.
         let free = fs.statfs().free_blocks;
-        let again = fs.direct_write_runs(file, 0, 4096).unwrap();
+        let again = fs.direct_write_runs(file, 0, 4096).unwrap().unwrap();
         assert!(again.iter().all(|r| r.disk_offset.is_some()));
-        fs.finish_direct_write(file, 4096).unwrap();
+        fs.finish_direct_write(file, 4096, 4096).unwrap();
         assert_eq!(fs.statfs().free_blocks, free);
         assert_eq!(fs.stat(file).unwrap().size, at);
+        // A write that reached the device with none of its bytes gives back the blocks it
+        // allocated past the end; the size stays.
+        let failed = fs.direct_write_runs(file, at, 64 * 1024).unwrap().unwrap();
+        assert!(fs.statfs().free_blocks < free, "{failed:?} allocated nothing");
+        fs.finish_direct_write(file, at, at + 64 * 1024).unwrap();
+        assert_eq!(fs.statfs().free_blocks, free, "the unfilled blocks were not freed");
+        assert_eq!(fs.stat(file).unwrap().size, at);
+        // A hole inside the file is left to the cached path.
+        fs.truncate(file, at + 1024 * 1024).unwrap();
+        assert_eq!(fs.direct_write_runs(file, at + 512 * 1024, 4096).unwrap(), None);
+        fs.truncate(file, at).unwrap();
         drop(fs);
         fsck_clean(&img);
-        assert_eq!(cat(&img, "/direct"), want);
+        assert!(cat(&img, "/direct") == want, "debugfs reads other bytes");
     }
 }

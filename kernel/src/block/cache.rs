@@ -21,13 +21,14 @@
 //! Callers serialise their calls (a filesystem holds its own lock around each operation).
 //! The spin lock here guards the page map and is never held across device I/O.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use hashbrown::HashMap;
 use ostd::mm::{Frame, PAGE_SIZE};
-use ostd::sync::SpinLock;
+use ostd::sync::{Mutex, SpinLock};
 
 use super::{BlockDevice, ReadTarget, SECTOR_SIZE, WriteData};
 use crate::error::{Errno, SysResult};
@@ -47,10 +48,18 @@ pub struct BlockCache {
     /// The disk's size in bytes (whole sectors).
     bytes: u64,
     state: SpinLock<State>,
+    /// Held by a write-back from the moment it takes its pages' dirty marks until the device
+    /// has them, and by a write that bypasses the cache around its write-back, transfer and
+    /// drop of the pages: otherwise a write-back of older bytes (from a direct read's
+    /// preparation, say, which runs without the filesystem's lock) could reach the device
+    /// after a direct write of the same blocks.
+    writeback: Mutex<()>,
 }
 
 struct State {
-    pages: BTreeMap<u64, CachedPage>,
+    pages: HashMap<u64, CachedPage, PageHash>,
+    /// The indices of the dirty pages, in order: write-back sends adjacent ones together.
+    dirty: BTreeSet<u64>,
     /// Counts accesses; each page remembers the count at its last use (for eviction).
     clock: u64,
     /// The page after the last run a miss read: a miss there is sequential.
@@ -60,8 +69,44 @@ struct State {
 
 struct CachedPage {
     frame: Frame,
-    dirty: bool,
     last_use: u64,
+}
+
+/// Hashes a page index for [`State::pages`]: splitmix64's finalizer, so that every bit of
+/// the hash depends on every bit of the index (the table takes its slot from the low bits and
+/// a tag from the high ones). Page indices come from the disk's block pointers, which the host
+/// may choose: a crafted image can make lookups slow, never wrong.
+#[derive(Clone, Copy, Default)]
+struct PageHash;
+
+/// The [`core::hash::Hasher`] of [`PageHash`]: it takes one `u64`.
+#[derive(Default)]
+struct PageHasher(u64);
+
+impl core::hash::BuildHasher for PageHash {
+    type Hasher = PageHasher;
+    fn build_hasher(&self) -> PageHasher {
+        PageHasher(0)
+    }
+}
+
+impl core::hash::Hasher for PageHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, index: u64) {
+        let mut z = index.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.0 = z ^ (z >> 31);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Counts for tests and statistics.
@@ -81,11 +126,13 @@ impl BlockCache {
             device,
             bytes,
             state: SpinLock::new(State {
-                pages: BTreeMap::new(),
+                pages: HashMap::with_hasher(PageHash),
+                dirty: BTreeSet::new(),
                 clock: 0,
                 next_sequential: u64::MAX,
                 window: READAHEAD_MIN,
             }),
+            writeback: Mutex::new(()),
         }
     }
 
@@ -102,10 +149,7 @@ impl BlockCache {
     /// Returns how many pages are held, and how many of them are dirty.
     pub fn stats(&self) -> CacheStats {
         let state = self.state.lock();
-        CacheStats {
-            pages: state.pages.len(),
-            dirty: state.pages.values().filter(|p| p.dirty).count(),
-        }
+        CacheStats { pages: state.pages.len(), dirty: state.dirty.len() }
     }
 
     /// Fills `buf` with the bytes at `offset`.
@@ -142,7 +186,7 @@ impl BlockCache {
             let mut state = self.state.lock();
             let page = state.touch(index).ok_or(Errno::EIO)?;
             page.frame.write_bytes(within, &buf[range]);
-            page.dirty = true;
+            state.dirty.insert(index);
             Ok(())
         })
     }
@@ -163,23 +207,21 @@ impl BlockCache {
         at: usize,
     ) -> SysResult<()> {
         let sector = SECTOR_SIZE as u64;
-        if !offset.is_multiple_of(sector) || !(len as u64).is_multiple_of(sector) {
-            return match target {
-                ReadTarget::Kernel(buf) => {
-                    let end = at.checked_add(len).filter(|&e| e <= buf.len()).ok_or(Errno::EIO)?;
-                    self.read(offset, &mut buf[at..end])
-                }
-                ReadTarget::User { .. } => {
-                    let mut data = alloc::vec![0u8; len];
-                    self.read(offset, &mut data)?;
-                    target.put(at, &data)
-                }
-            };
-        }
         if offset.checked_add(len as u64).is_none_or(|end| end > self.bytes) {
             return Err(Errno::EIO);
         }
         self.write_back_dirty_bytes(offset, len)?;
+        if !offset.is_multiple_of(sector) || !(len as u64).is_multiple_of(sector) {
+            // Whole sectors around the range, still from the device: through the cache, a
+            // readahead without the filesystem's lock could put back pages a direct write
+            // has just replaced. The disk is whole sectors, so the rounded range fits.
+            let start = offset - offset % sector;
+            let end = (offset + len as u64).next_multiple_of(sector);
+            let mut sectors = vec![0u8; (end - start) as usize];
+            self.device.read(start / sector, &mut sectors)?;
+            let from = (offset - start) as usize;
+            return target.put(at, &sectors[from..from + len]);
+        }
         self.device.read_to(offset / sector, len, target, at)
     }
 
@@ -211,26 +253,29 @@ impl BlockCache {
         if offset.checked_add(len as u64).is_none_or(|end| end > self.bytes) {
             return Err(Errno::EIO);
         }
-        let (first, last) = self.write_back_dirty_bytes(offset, len)?;
+        let (first, last) =
+            (offset / PAGE_SIZE as u64, (offset + len as u64).div_ceil(PAGE_SIZE as u64));
+        let _writeback = self.writeback.lock();
+        self.write_back_runs(first, last)?;
         let written = self.device.write_prepared(offset / sector, len, data, from);
         // Dropped even after a failure: the device may hold some of the new bytes.
+        // The range is at most one direct transfer (a megabyte): look each page up.
         let mut state = self.state.lock();
-        let keys: Vec<u64> = state.pages.range(first..last).map(|(&k, _)| k).collect();
-        let gone: Vec<CachedPage> = keys.iter().filter_map(|k| state.pages.remove(k)).collect();
+        let gone: Vec<CachedPage> = (first..last).filter_map(|i| state.pages.remove(&i)).collect();
         drop(state);
         drop(gone);
         written
     }
 
-    /// Before a transfer that bypasses the cache: writes back the dirty cached pages holding
-    /// bytes `offset..offset + len` (if any); returns the range of page indices they span.
-    fn write_back_dirty_bytes(&self, offset: u64, len: usize) -> SysResult<(u64, u64)> {
+    /// Before a read that bypasses the cache: writes back the dirty cached pages holding
+    /// bytes `offset..offset + len`, if there are any.
+    fn write_back_dirty_bytes(&self, offset: u64, len: usize) -> SysResult<()> {
         let first = offset / PAGE_SIZE as u64;
         let last = (offset + len as u64).div_ceil(PAGE_SIZE as u64);
-        if self.state.lock().pages.range(first..last).any(|(_, p)| p.dirty) {
+        if self.state.lock().dirty.range(first..last).next().is_some() {
             self.write_back_range(first, last)?;
         }
-        Ok((first, last))
+        Ok(())
     }
 
     /// Writes the dirty cached pages holding bytes `offset..offset + len` to the device (an
@@ -342,8 +387,13 @@ impl BlockCache {
     fn shrink(&self) -> SysResult<()> {
         self.write_back()?;
         let mut state = self.state.lock();
-        let mut ages: Vec<(u64, u64)> =
-            state.pages.iter().filter(|(_, p)| !p.dirty).map(|(&i, p)| (p.last_use, i)).collect();
+        let dirty = &state.dirty;
+        let mut ages: Vec<(u64, u64)> = state
+            .pages
+            .iter()
+            .filter(|(i, _)| !dirty.contains(i))
+            .map(|(&i, p)| (p.last_use, i))
+            .collect();
         ages.sort_unstable();
         let drop_count = state.pages.len().div_ceil(4);
         for &(_, index) in ages.iter().take(drop_count) {
@@ -359,6 +409,12 @@ impl BlockCache {
 
     /// Writes the dirty pages with indices in `first..last` to the disk.
     fn write_back_range(&self, first: u64, last: u64) -> SysResult<()> {
+        let _writeback = self.writeback.lock();
+        self.write_back_runs(first, last)
+    }
+
+    /// [`BlockCache::write_back_range`] for a caller that holds [`BlockCache::writeback`].
+    fn write_back_runs(&self, first: u64, last: u64) -> SysResult<()> {
         let runs = self.state.lock().dirty_runs(first, last);
         if runs.is_empty() {
             return Ok(());
@@ -377,8 +433,8 @@ impl BlockCache {
             let mut state = self.state.lock();
             for (first, frames) in &runs {
                 for i in 0..frames.len() as u64 {
-                    if let Some(page) = state.pages.get_mut(&(first + i)) {
-                        page.dirty = true;
+                    if state.pages.contains_key(&(first + i)) {
+                        state.dirty.insert(first + i);
                     }
                 }
             }
@@ -391,7 +447,12 @@ impl BlockCache {
 impl State {
     fn insert(&mut self, index: u64, frame: Frame, dirty: bool) {
         self.clock += 1;
-        self.pages.insert(index, CachedPage { frame, dirty, last_use: self.clock });
+        self.pages.insert(index, CachedPage { frame, last_use: self.clock });
+        if dirty {
+            self.dirty.insert(index);
+        } else {
+            self.dirty.remove(&index);
+        }
     }
 
     fn touch(&mut self, index: u64) -> Option<&mut CachedPage> {
@@ -407,8 +468,10 @@ impl State {
     /// again.
     fn dirty_runs(&mut self, first: u64, last: u64) -> Vec<(u64, Vec<Frame>)> {
         let mut runs: Vec<(u64, Vec<Frame>)> = Vec::new();
-        for (&index, page) in self.pages.range_mut(first..last).filter(|(_, p)| p.dirty) {
-            page.dirty = false;
+        let taken: Vec<u64> = self.dirty.range(first..last).copied().collect();
+        for index in taken {
+            self.dirty.remove(&index);
+            let Some(page) = self.pages.get(&index) else { continue };
             match runs.last_mut() {
                 Some((first, frames))
                     if *first + frames.len() as u64 == index && frames.len() < WRITEBACK_RUN =>

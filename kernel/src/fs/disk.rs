@@ -128,9 +128,11 @@ pub trait DiskFs: Send + Sync {
         None
     }
     /// Writes the bytes of `data` (from [`DiskFs::prepare_write`]) at `offset`, straight to
-    /// the device; the file grows to cover what reached it. Returns the bytes written.
-    fn write_prepared(&self, ino: u32, offset: u64, data: &WriteData) -> SysResult<usize> {
-        self.write_direct(ino, offset, data.memory(0, data.len())?)
+    /// the device; the file grows to cover what reached it. Returns the bytes written, or
+    /// `None` if the filesystem cannot write this range so (a hole inside the file): the
+    /// caller then writes it through the cache with [`DiskFs::write_direct`].
+    fn write_prepared(&self, ino: u32, offset: u64, data: &WriteData) -> SysResult<Option<usize>> {
+        self.write_direct(ino, offset, data.memory(0, data.len())?).map(Some)
     }
     /// Sets a file's length.
     fn truncate(&self, ino: u32, len: u64) -> SysResult<()>;

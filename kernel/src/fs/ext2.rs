@@ -330,13 +330,16 @@ impl DiskFs for Ext2 {
         Some(self.cache.prepare_write(len))
     }
 
-    fn write_prepared(&self, n: u32, offset: u64, data: &WriteData) -> SysResult<usize> {
+    fn write_prepared(&self, n: u32, offset: u64, data: &WriteData) -> SysResult<Option<usize>> {
         // All under the lock: a reader never sees the new blocks before their bytes are on
         // the device, and the cache's copies of them are dropped before anyone reads them.
         let mut fs = self.fs.lock();
         fs.set_time(now());
         let file = ino(&fs, n).map_err(errno)?;
-        let runs = fs.direct_write_runs(file, offset, data.len() as u64).map_err(errno)?;
+        let planned = data.len() as u64;
+        let Some(runs) = fs.direct_write_runs(file, offset, planned).map_err(errno)? else {
+            return Ok(None);
+        };
         let mut written = 0;
         let mut result = Ok(());
         for run in &runs {
@@ -352,12 +355,12 @@ impl DiskFs for Ext2 {
             }
             written = from + run.len as usize;
         }
-        if written > 0 {
-            fs.finish_direct_write(file, offset + written as u64).map_err(errno)?;
-        }
+        // Also after a failure: blocks allocated past what reached the device are freed.
+        let end = offset + written as u64;
+        fs.finish_direct_write(file, end, offset + planned).map_err(errno)?;
         match result {
             Err(e) if written == 0 => Err(e),
-            _ => Ok(written),
+            _ => Ok(Some(written)),
         }
     }
 

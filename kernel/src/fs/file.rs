@@ -522,14 +522,26 @@ impl FileLike for NodeFile {
             if let Err(e) = self.check_direct(at, len) {
                 return Some(Err(e));
             }
-            let mut data = match self.node.prepare_direct_write(len)? {
-                Ok(data) => data,
-                Err(e) => return Some(Err(e)),
+            // Through a kernel buffer and the cache where the one-copy path does not serve
+            // (mapped pages, a hole inside the file): the bytes are read from the caller
+            // again, since a bounce buffer is never read back.
+            let through_cache = || {
+                let mut buf = alloc::vec![0u8; len];
+                mem.read(addr, &mut buf)?;
+                self.node.write_direct_at(at, &buf)
             };
-            Some(
-                data.fill_from_user(mem, addr)
-                    .and_then(|()| self.node.write_prepared_at(at, &data)),
-            )
+            let Some(prepared) = self.node.prepare_direct_write(len) else {
+                return Some(through_cache());
+            };
+            let written = prepared.and_then(|mut data| {
+                data.fill_from_user(mem, addr)?;
+                self.node.write_prepared_at(at, &data)
+            });
+            Some(match written {
+                Ok(Some(n)) => Ok(n),
+                Ok(None) => through_cache(),
+                Err(e) => Err(e),
+            })
         };
         let n = match offset {
             Some(at) => write(at)?,

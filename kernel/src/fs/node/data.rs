@@ -108,15 +108,17 @@ impl Node {
     }
 
     /// Writes `data` (from [`Node::prepare_direct_write`]) at `offset`, straight to the
-    /// device. Pages mapped meanwhile are read again where the write covers them.
-    pub fn write_prepared_at(&self, offset: u64, data: &WriteData) -> SysResult<usize> {
+    /// device; `None` if the filesystem leaves this range to [`Node::write_direct_at`] (a
+    /// hole inside the file). Pages mapped meanwhile are read again where the write covers
+    /// them.
+    pub fn write_prepared_at(&self, offset: u64, data: &WriteData) -> SysResult<Option<usize>> {
         let Content::Disk(d) = &self.content else { return Err(Errno::EINVAL) };
         let written = d.mount().fs().write_prepared(d.ino(), offset, data);
         // Even a failed write may have allocated blocks or changed the size.
         self.refresh()?;
-        let n = written?;
+        let Some(n) = written? else { return Ok(None) };
         self.pages.reload_cached(offset, n, |at, out| disk_read_exact(d, at, out))?;
-        Ok(n)
+        Ok(Some(n))
     }
 
     fn write_at_with(&self, offset: u64, buf: &[u8], direct: bool) -> SysResult<usize> {
