@@ -194,8 +194,8 @@ impl BlockCache {
     /// Reads `len` bytes at `offset` straight from the device into `target` at `at`,
     /// bypassing the cache (direct I/O; a user target gets them with one copy, from the
     /// driver's bounce buffers): cached pages in the range that are dirty are written back
-    /// first, so the device holds the newest bytes. A range that is not in whole sectors
-    /// goes through the cache instead.
+    /// first, so the device holds the newest bytes. A range that is not in whole sectors is
+    /// read in the whole sectors around it, still from the device.
     ///
     /// # Errors
     /// As [`BlockCache::read`].

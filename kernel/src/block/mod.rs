@@ -63,14 +63,7 @@ pub trait BlockDevice: Send + Sync {
         target: &mut ReadTarget<'_>,
         at: usize,
     ) -> SysResult<()> {
-        if let ReadTarget::Kernel(buf) = target {
-            let end = at.checked_add(bytes).filter(|&e| e <= buf.len());
-            let Some(end) = end else { return Err(crate::error::Errno::EIO) };
-            return self.read(sector, &mut buf[at..end]);
-        }
-        let mut data = alloc::vec![0u8; bytes];
-        self.read(sector, &mut data)?;
-        target.put(at, &data)
+        target.fill_with(at, bytes, |buf| self.read(sector, buf).map(|()| bytes)).map(drop)
     }
 
     /// A buffer for a direct write of `len` bytes, for [`WriteData::fill_from_user`] and then

@@ -52,6 +52,28 @@ impl ReadTarget<'_> {
         Err(Errno::EIO)
     }
 
+    /// Fills bytes `at..at + len` with `read`, which is handed a buffer of `len` bytes and
+    /// returns how many it filled: the kernel target's own memory, or for a user target a
+    /// buffer copied out afterwards (for a source that cannot reach user memory itself).
+    /// Returns what `read` returned.
+    pub fn fill_with(
+        &mut self,
+        at: usize,
+        len: usize,
+        read: impl FnOnce(&mut [u8]) -> SysResult<usize>,
+    ) -> SysResult<usize> {
+        self.check(at, len)?;
+        match self {
+            Self::Kernel(buf) => read(&mut buf[at..at + len]),
+            Self::User { .. } => {
+                let mut data = alloc::vec![0u8; len];
+                let n = read(&mut data)?.min(len);
+                self.put(at, &data[..n])?;
+                Ok(n)
+            }
+        }
+    }
+
     /// Copies `bytes` to `at`.
     pub fn put(&mut self, at: usize, bytes: &[u8]) -> SysResult<()> {
         self.check(at, bytes.len())?;

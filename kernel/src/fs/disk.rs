@@ -105,13 +105,8 @@ pub trait DiskFs: Send + Sync {
     /// the filesystem may be held while bytes go into a user target (a fault there may read
     /// this filesystem). A filesystem without a direct path reads as [`DiskFs::read`].
     fn read_direct(&self, ino: u32, offset: u64, target: &mut ReadTarget<'_>) -> SysResult<usize> {
-        if let ReadTarget::Kernel(buf) = target {
-            return self.read(ino, offset, buf);
-        }
-        let mut data = alloc::vec![0u8; target.len()];
-        let n = self.read(ino, offset, &mut data)?;
-        target.put(0, &data[..n])?;
-        Ok(n)
+        let len = target.len();
+        target.fill_with(0, len, |buf| self.read(ino, offset, buf))
     }
     /// Writes file data, growing the file.
     fn write(&self, ino: u32, offset: u64, buf: &[u8]) -> SysResult<usize>;

@@ -52,15 +52,10 @@ impl Node {
                 within.zero(got, n - got)?;
                 Ok(n)
             }
-            _ => match target {
-                ReadTarget::Kernel(buf) => self.read_at(offset, buf),
-                ReadTarget::User { .. } => {
-                    let mut data = alloc::vec![0u8; target.len()];
-                    let n = self.read_at(offset, &mut data)?;
-                    target.put(0, &data[..n])?;
-                    Ok(n)
-                }
-            },
+            _ => {
+                let len = target.len();
+                target.fill_with(0, len, |buf| self.read_at(offset, buf))
+            }
         }
     }
 
