@@ -342,46 +342,54 @@ impl InetSocket {
 
     /// recv(2) and friends.
     pub fn receive(&self, max: usize, flags: IoFlags) -> SysResult<Received> {
+        let mut data = Vec::new();
+        let got = self.receive_to(max, flags, &mut |bytes| data.extend_from_slice(bytes))?;
+        Ok(Received {
+            full_len: got.full_len.unwrap_or(data.len()),
+            truncated: got.full_len.is_some_and(|full| full > data.len()),
+            data,
+            rights: Vec::new(),
+            from: got.from,
+        })
+    }
+
+    /// Receives up to `max` bytes, handing them to `put` in order (TCP: in the pieces the
+    /// receive ring holds them, so nothing is copied twice on the way).
+    fn receive_to(
+        &self,
+        max: usize,
+        flags: IoFlags,
+        put: &mut dyn FnMut(&[u8]),
+    ) -> SysResult<ReceivedFrom> {
         let nonblocking = flags.nonblocking || self.nonblocking();
         let timeout = self.timeout(false);
-        let mut out = Received {
-            data: Vec::new(),
-            full_len: 0,
-            rights: Vec::new(),
-            from: None,
-            truncated: false,
-        };
         if !self.is_tcp() {
             let got = self.wait(nonblocking, timeout, Errno::EAGAIN, |s| {
                 udp::receive(s, self.id, max, flags.peek)
             })?;
-            if let Some(d) = got {
-                out.truncated = d.full_len > d.data.len();
-                out.full_len = d.full_len;
-                out.data = d.data;
-                out.from = Some(self.sockaddr(Some(d.from.addr), d.from.port));
-            }
-            return Ok(out);
+            let Some(d) = got else { return Ok(ReceivedFrom { full_len: Some(0), from: None }) };
+            put(&d.data);
+            let from = Some(self.sockaddr(Some(d.from.addr), d.from.port));
+            return Ok(ReceivedFrom { full_len: Some(d.full_len), from });
         }
+        let mut got = 0;
         loop {
-            let room = max - out.data.len();
+            let room = max - got;
             let step = self.wait(nonblocking, timeout, Errno::EAGAIN, |s| {
-                tcp::receive(s, self.id, room, flags.peek)
+                tcp::receive(s, self.id, room, flags.peek, put)
             });
             match step {
-                Ok(bytes) => {
-                    let eof = bytes.is_empty();
-                    out.data.extend_from_slice(&bytes);
-                    if eof || !flags.wait_all || flags.peek || out.data.len() >= max {
+                Ok(n) => {
+                    got += n;
+                    if n == 0 || !flags.wait_all || flags.peek || got >= max {
                         break;
                     }
                 }
-                Err(_) if !out.data.is_empty() => break,
+                Err(_) if got > 0 => break,
                 Err(e) => return Err(e),
             }
         }
-        out.full_len = out.data.len();
-        Ok(out)
+        Ok(ReceivedFrom { full_len: None, from: None })
     }
 
     /// shutdown(2).
@@ -590,11 +598,23 @@ impl Drop for InetSocket {
     }
 }
 
+/// What [`InetSocket::receive_to`] learned besides the bytes.
+struct ReceivedFrom {
+    /// A datagram's full length (`Some(0)` when a UDP socket was shut down with nothing
+    /// queued); `None` for a stream, whose length is what was received.
+    full_len: Option<usize>,
+    /// A datagram's sender.
+    from: Option<SockAddr>,
+}
+
 impl FileLike for InetSocket {
     fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
-        let got = self.receive(buf.len(), IoFlags::default())?;
-        buf[..got.data.len()].copy_from_slice(&got.data);
-        Ok(got.data.len())
+        let mut filled = 0;
+        self.receive_to(buf.len(), IoFlags::default(), &mut |bytes| {
+            buf[filled..filled + bytes.len()].copy_from_slice(bytes);
+            filled += bytes.len();
+        })?;
+        Ok(filled)
     }
 
     fn write(&self, buf: &[u8]) -> SysResult<usize> {

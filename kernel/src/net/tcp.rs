@@ -385,15 +385,20 @@ pub fn send(stack: &mut Stack, id: SockId, data: &[u8]) -> Option<SysResult<usiz
     }
 }
 
-/// Receives (or with `peek`, copies) up to `max` bytes. An empty result is end of file
-/// (or `max` is 0 and data is queued: Linux waits for data even then). `None` when there is
-/// nothing yet.
+/// Receives (or with `peek`, copies) up to `max` bytes, handing them to `put` in order, in
+/// as many pieces as the receive ring holds them (a wrapped ring gives two). Returns how many
+/// bytes `put` got; 0 is end of file (or `max` is 0 and data is queued: Linux waits for data
+/// even then). `None` when there is nothing yet.
+///
+/// The bytes go from the ring straight to the caller's buffer: no buffer of their own is
+/// allocated or zeroed here.
 pub fn receive(
     stack: &mut Stack,
     id: SockId,
     max: usize,
     peek: bool,
-) -> Option<SysResult<Vec<u8>>> {
+    put: &mut dyn FnMut(&[u8]),
+) -> Option<SysResult<usize>> {
     let (tcp, iface, _) = parts(stack, id);
     let Phase::Conn(conn) = &tcp.phase else {
         if let Some(e) = tcp.so_error.take() {
@@ -407,28 +412,34 @@ pub fn receive(
     let socket = iface.tcp(conn.handle);
     let queued = socket.recv_queue();
     if queued > 0 {
-        let mut out = alloc::vec![0u8; queued.min(max)];
-        let n = if peek {
-            socket.peek_slice(&mut out).unwrap_or(0)
-        } else {
-            // The ring may wrap: a second call takes what the first left.
-            let mut n = 0;
-            while n < out.len() {
-                match socket.recv_slice(&mut out[n..]) {
-                    Ok(0) | Err(_) => break,
-                    Ok(k) => n += k,
-                }
+        let want = queued.min(max);
+        if peek {
+            // Rare (MSG_PEEK), and smoltcp peeks across the ring's wrap only into a slice.
+            let mut copy = alloc::vec![0u8; want];
+            let n = socket.peek_slice(&mut copy).unwrap_or(0);
+            put(&copy[..n]);
+            return Some(Ok(n));
+        }
+        // The ring may wrap: a second call takes what the first left.
+        let mut n = 0;
+        while n < want {
+            let step = socket.recv(|ring| {
+                let take = ring.len().min(want - n);
+                put(&ring[..take]);
+                (take, take)
+            });
+            match step {
+                Ok(0) | Err(_) => break,
+                Ok(k) => n += k,
             }
-            n
-        };
-        out.truncate(n);
-        return Some(Ok(out));
+        }
+        return Some(Ok(n));
     }
     if let Some(e) = tcp.so_error.take() {
         return Some(Err(e));
     }
     if tcp.shut_rd || !socket.may_recv() {
-        return Some(Ok(Vec::new()));
+        return Some(Ok(0));
     }
     None
 }
