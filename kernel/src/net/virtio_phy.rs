@@ -14,7 +14,6 @@
 //! LISTEN socket after the first two, and smoltcp answers those SYNs with RST.
 
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
@@ -22,7 +21,7 @@ use smoltcp::wire::{
     EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, Ipv6Packet, TcpPacket,
 };
 
-use crate::device::virtio::net::VirtioNet;
+use crate::device::virtio::net::{ReceivedFrame, VirtioNet};
 
 /// The largest Ethernet frame, header included, without FCS.
 const MAX_FRAME: usize = 1514;
@@ -57,7 +56,7 @@ impl VirtioPhy {
 }
 
 impl phy::Device for VirtioPhy {
-    type RxToken<'a> = FrameRxToken;
+    type RxToken<'a> = FrameRxToken<'a>;
     type TxToken<'a> = FrameTxToken<'a>;
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -67,13 +66,13 @@ impl phy::Device for VirtioPhy {
         caps
     }
 
-    fn receive(&mut self, _now: Instant) -> Option<(FrameRxToken, FrameTxToken<'_>)> {
+    fn receive(&mut self, _now: Instant) -> Option<(FrameRxToken<'_>, FrameTxToken<'_>)> {
         if self.took_connection_request {
             return None;
         }
         let frame = self.nic.receive()?;
         self.took_connection_request = is_connection_request(&frame);
-        Some((FrameRxToken { frame }, FrameTxToken { nic: &self.nic }))
+        Some((FrameRxToken { frame, nic: &self.nic }, FrameTxToken { nic: &self.nic }))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<FrameTxToken<'_>> {
@@ -100,14 +99,17 @@ pub(super) fn is_connection_request(frame: &[u8]) -> bool {
     segment.is_ok_and(|tcp| tcp.syn() && !tcp.ack())
 }
 
-/// A received frame.
-pub struct FrameRxToken {
-    frame: Vec<u8>,
+/// A received frame, whose buffer goes back to the driver once smoltcp is done with it.
+pub struct FrameRxToken<'a> {
+    frame: ReceivedFrame,
+    nic: &'a Arc<VirtioNet>,
 }
 
-impl phy::RxToken for FrameRxToken {
+impl phy::RxToken for FrameRxToken<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.frame)
+        let result = f(&self.frame);
+        self.nic.recycle(self.frame);
+        result
     }
 }
 

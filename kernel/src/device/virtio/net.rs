@@ -5,9 +5,10 @@
 //!
 //! Receive: every entry of the receive queue holds one [`BUFFER_LEN`] buffer, posted at start
 //! and reposted as soon as its frame is copied out, so no DMA memory is allocated per frame. A
-//! round takes at most [`RX_BUDGET`] completions off the ring, copies each frame once into a
-//! private `Vec`, checks it ([`RxFrame::parse`]), and reposts the buffers with one
-//! notification. A round that hits the budget mutes the queue's interrupt (the caller comes
+//! round takes at most [`RX_BUDGET`] completions off the ring, checks each header
+//! ([`RxFrame::parse`]), copies each frame once into a private [`ReceivedFrame`], and reposts
+//! the buffers with one notification. Private frames are recycled too
+//! ([`VirtioNet::recycle`]): a frame costs one copy, not an allocation and a zeroing as well. A round that hits the budget mutes the queue's interrupt (the caller comes
 //! back for the rest anyway); the round that finds the ring empty turns it back on.
 //!
 //! Transmit: a free list of bounce buffers. [`VirtioNet::transmit`] copies the zero header and
@@ -26,6 +27,7 @@
 //! queue; they never take the device lock. Without a receive interrupt, waits look at the
 //! device every millisecond. Locking: one `SpinLock` over the device and both queues, as in virtio-blk.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
@@ -49,6 +51,8 @@ use super::net_proto::{
 /// The most frames one receive round takes off the ring. A host that floods the guest gets
 /// this many per round, then the caller's other work runs: no livelock.
 pub const RX_BUDGET: usize = 64;
+/// The most private frame buffers kept for reuse: two rounds' worth.
+const SPARE_FRAMES: usize = 2 * RX_BUDGET;
 /// The most transmit buffers (fewer if the transmit queue is smaller).
 const TX_BUFFERS: usize = 128;
 /// How often a device without the interrupt a waiter needs is looked at.
@@ -99,6 +103,24 @@ pub struct Readiness {
     pub can_transmit: bool,
 }
 
+/// A received frame (Ethernet header first, no FCS): private bytes, copied once out of the
+/// shared pool and checked. Give it back with [`VirtioNet::recycle`] when done, so that its
+/// buffer serves the next frame.
+pub struct ReceivedFrame {
+    /// [`MAX_FRAME_LEN`] bytes, of which the first `len` are the frame.
+    buffer: Box<[u8]>,
+    /// In `MIN_FRAME_LEN..=MAX_FRAME_LEN`.
+    len: usize,
+}
+
+impl core::ops::Deref for ReceivedFrame {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.buffer[..self.len]
+    }
+}
+
 /// A virtio network device.
 pub struct VirtioNet {
     mac: Mac,
@@ -124,7 +146,10 @@ struct State {
     device: VirtioPciDevice,
     /// Frames copied out and checked, oldest first; at most one round's worth (a round runs
     /// only when it is empty).
-    received: VecDeque<Vec<u8>>,
+    received: VecDeque<ReceivedFrame>,
+    /// Buffers of frames given back, for the next rounds (at most [`SPARE_FRAMES`]); each is
+    /// [`MAX_FRAME_LEN`] bytes.
+    spare_frames: Vec<Box<[u8]>>,
     /// Transmit buffers not with the device.
     tx_free: Vec<DmaStream<ToDevice>>,
     /// Whether the receive queue's interrupt is on (off while a round left frames behind).
@@ -197,18 +222,25 @@ impl State {
             Err(e) => Err(alloc::format!("{e:?}")),
         };
         let copied = frame.and_then(|frame| {
-            let mut bytes = vec![0u8; frame.len()];
-            // In bounds: the frame lies inside BUFFER_LEN (RxFrame's invariant).
-            buffer
-                .sync_from_device(frame.range().start, &mut bytes)
-                .map_err(|e| alloc::format!("{e:?}"))?;
-            Ok(bytes)
+            let mut bytes = self
+                .spare_frames
+                .pop()
+                .unwrap_or_else(|| vec![0u8; MAX_FRAME_LEN].into_boxed_slice());
+            // In bounds: the frame lies inside BUFFER_LEN (RxFrame's invariant), and is at
+            // most MAX_FRAME_LEN bytes.
+            match buffer.sync_from_device(frame.range().start, &mut bytes[..frame.len()]) {
+                Ok(()) => Ok(ReceivedFrame { buffer: bytes, len: frame.len() }),
+                Err(e) => {
+                    self.spare_frames.push(bytes);
+                    Err(alloc::format!("{e:?}"))
+                }
+            }
         });
         match copied {
-            Ok(bytes) => {
+            Ok(frame) => {
                 self.counters.rx_packets += 1;
-                self.counters.rx_bytes += bytes.len() as u64;
-                self.received.push_back(bytes);
+                self.counters.rx_bytes += frame.len() as u64;
+                self.received.push_back(frame);
             }
             Err(why) => {
                 self.counters.rx_errors += 1;
@@ -304,6 +336,7 @@ impl State {
         }
         self.counters.rx_dropped += self.received.len() as u64;
         self.received.clear();
+        self.spare_frames = Vec::new();
         self.link_up = false;
         self.failed = Some(why);
     }
@@ -384,6 +417,7 @@ impl VirtioNet {
         let state = State {
             device,
             received: VecDeque::new(),
+            spare_frames: Vec::new(),
             tx_free,
             rx_interrupts: true,
             tx_waiting: false,
@@ -428,13 +462,22 @@ impl VirtioNet {
         state.link_up && state.failed.is_none()
     }
 
-    /// Returns the next received frame (Ethernet header first, no FCS), if any.
-    pub fn receive(&self) -> Option<Vec<u8>> {
+    /// Returns the next received frame, if any.
+    pub fn receive(&self) -> Option<ReceivedFrame> {
         let mut state = self.state.lock();
         if state.received.is_empty() {
             state.receive_round();
         }
         state.received.pop_front()
+    }
+
+    /// Takes back a frame [`Self::receive`] returned, to hold a later one. (A frame dropped
+    /// instead is only freed.)
+    pub fn recycle(&self, frame: ReceivedFrame) {
+        let mut state = self.state.lock();
+        if state.spare_frames.len() < SPARE_FRAMES && state.failed.is_none() {
+            state.spare_frames.push(frame.buffer);
+        }
     }
 
     /// Sends `frame` (Ethernet header first, no FCS): copies it into a free transmit buffer
