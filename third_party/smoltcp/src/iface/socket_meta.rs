@@ -146,6 +146,7 @@ mod tests {
         Meta {
             handle: SocketHandle::default(),
             neighbor_state: NeighborState::Active,
+            ..Meta::default()
         }
     }
 

@@ -3,6 +3,7 @@ use managed::ManagedSlice;
 
 use super::socket_meta::Meta;
 use crate::socket::{AnySocket, Socket};
+use crate::time::Instant;
 
 /// Opaque struct with space for storing one socket.
 ///
@@ -53,6 +54,13 @@ pub struct SocketSet<'a> {
     pub(crate) attention_generation: u64,
     /// cocoon patch: the slots whose `meta.changed` is set, for `Interface::drain_changed`.
     pub(crate) changed: SlotBits,
+    /// cocoon patch: TCP sockets taken out of `attention` because their egress hint is a time
+    /// still to come (a retransmission or TIME-WAIT timer): egress does not visit them until
+    /// `timed_due`, when they all rejoin `attention`. Touching one puts it back at once.
+    pub(crate) timed: SlotBits,
+    /// cocoon patch: no socket in `timed` needs egress before this; `None` when `timed` is
+    /// empty. A lower bound: a socket touched and dispatched since may now wait longer.
+    pub(crate) timed_due: Option<Instant>,
     /// cocoon patch: the slot (plus one; 0: none) of the TCP socket that last took a segment
     /// with an ACK, by a hash of the segment's addresses and ports. Only a hint: the socket
     /// it names is asked `accepts` like any other.
@@ -93,6 +101,17 @@ impl SlotBits {
         self.words.get(word).copied().unwrap_or(0)
     }
 
+    /// Sets the bits `bits` in one word.
+    pub(crate) fn set_word(&mut self, word: usize, bits: u64) {
+        if bits == 0 {
+            return;
+        }
+        if self.words.len() <= word {
+            self.words.resize(word + 1, 0);
+        }
+        self.words[word] |= bits;
+    }
+
     /// Takes the bits of one word, leaving it clear.
     pub(crate) fn take_word(&mut self, word: usize) -> u64 {
         self.words.get_mut(word).map_or(0, core::mem::take)
@@ -111,6 +130,8 @@ impl<'a> SocketSet<'a> {
             attention: SlotBits::default(),
             attention_generation: 0,
             changed: SlotBits::default(),
+            timed: SlotBits::default(),
+            timed_due: None,
             tcp_ingress: [0; TCP_INGRESS_SLOTS],
         };
         for index in 0..set.sockets.len() {
@@ -152,6 +173,27 @@ impl<'a> SocketSet<'a> {
             if self.sockets[index].inner.is_some() {
                 self.attention.set(index);
             }
+        }
+    }
+
+    /// cocoon patch: takes the socket in slot `index` out of `attention` until `at`, when its
+    /// egress hint says it next has something to do.
+    pub(crate) fn park_until(&mut self, index: usize, at: Instant) {
+        self.attention.clear(index);
+        self.timed.set(index);
+        self.timed_due = Some(self.timed_due.map_or(at, |due| due.min(at)));
+    }
+
+    /// cocoon patch: once `timed_due` has come, every parked socket rejoins `attention`
+    /// (egress then parks again those whose time is still to come).
+    pub(crate) fn unpark_due(&mut self, now: Instant) {
+        if self.timed_due.is_none_or(|due| due > now) {
+            return;
+        }
+        self.timed_due = None;
+        for word in 0..self.timed.words() {
+            let bits = self.timed.take_word(word);
+            self.attention.set_word(word, bits);
         }
     }
 
@@ -229,6 +271,7 @@ impl<'a> SocketSet<'a> {
         net_trace!("[{}]: removing", handle.0);
         self.attention.clear(handle.0);
         self.changed.clear(handle.0);
+        self.timed.clear(handle.0);
         match self.sockets[handle.0].inner.take() {
             Some(item) => item.socket,
             None => panic!("handle does not refer to a valid socket"),

@@ -640,6 +640,10 @@ impl Interface {
         } else {
             sockets.items().for_each(consider);
         }
+        // cocoon patch: the sockets parked until their timers are due.
+        if let Some(due) = sockets.timed_due {
+            res = Some(res.map_or(due, |r| r.min(due)));
+        }
 
         #[cfg(feature = "proto-ipv6-slaac")]
         if self.inner.slaac_enabled {
@@ -784,6 +788,7 @@ impl Interface {
         // cocoon patch: only the slots that need attention are visited (SocketSet::attention);
         // a TCP socket found with nothing to send until touched leaves the set.
         sockets.renew_attention(generation);
+        sockets.unpark_due(now);
         let mut exhausted = false;
         for word in 0..sockets.attention.words() {
             if exhausted {
@@ -800,6 +805,7 @@ impl Interface {
                         sockets.changed.set(index);
                     }
                     Egress::Kept => {}
+                    Egress::Waiting(at) => sockets.park_until(index, at),
                     Egress::Sent => {
                         sockets.changed.set(index);
                         result = PollResult::SocketStateChanged;
@@ -841,7 +847,7 @@ impl Interface {
                 #[cfg(feature = "socket-tcp")]
                 (Socket::Tcp(_), Some(PollAt::Ingress)) => return Egress::Idle,
                 #[cfg(feature = "socket-tcp")]
-                (Socket::Tcp(_), Some(PollAt::Time(at))) if at > now => return Egress::Kept,
+                (Socket::Tcp(_), Some(PollAt::Time(at))) if at > now => return Egress::Waiting(at),
                 _ => {}
             }
             if !item
@@ -978,6 +984,9 @@ enum Egress {
     IdleChanged,
     /// Nothing sent; it stays in the attention set.
     Kept,
+    /// A TCP socket with nothing to send before its timer at this time, or until it is
+    /// touched: it waits outside the attention set (`SocketSet::park_until`).
+    Waiting(Instant),
     /// It sent (its state may have changed).
     Sent,
     /// Nothing sent, but its state may have changed (a TCP socket was dispatched).

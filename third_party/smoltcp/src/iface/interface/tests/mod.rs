@@ -299,3 +299,66 @@ pub fn tcp_listen_drops_unspecified_src() {
     assert_eq!(reply, None);
     assert!(sockets.get_mut::<tcp::Socket>(handle).is_listening());
 }
+
+/// cocoon patch: a TCP socket whose only work is a timer leaves the attention set
+/// (`SocketSet::park_until`), and still meets its timer: the SYN is sent again at the
+/// retransmission time, `poll_at` says when, and touching the socket brings it back at once.
+#[test]
+#[cfg(all(feature = "medium-ip", feature = "socket-tcp", feature = "proto-ipv4"))]
+fn tcp_timer_of_a_parked_socket_still_fires() {
+    use crate::socket::tcp;
+    use crate::wire::{IpEndpoint, Ipv4Packet, TcpPacket};
+
+    let (mut iface, mut sockets, mut device) = setup(Medium::Ip);
+    let socket = tcp::Socket::new(
+        tcp::SocketBuffer::new(vec![0; 1024]),
+        tcp::SocketBuffer::new(vec![0; 1024]),
+    );
+    let handle = sockets.add(socket);
+    let remote = IpEndpoint::new(IpAddress::v4(192, 168, 1, 2), 80);
+    sockets
+        .get_mut::<tcp::Socket>(handle)
+        .connect(iface.context(), remote, 49152)
+        .unwrap();
+    let syns = |device: &mut crate::tests::TestingDevice, now| {
+        recv_all(device, now)
+            .iter()
+            .filter(|frame| {
+                let ip = Ipv4Packet::new_checked(&frame[..]).unwrap();
+                let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+                tcp.syn() && !tcp.ack()
+            })
+            .count()
+    };
+
+    // The first SYN goes out; nobody answers. The next pass finds only a timer: parked.
+    let start = Instant::from_millis(0);
+    iface.poll(start, &mut device, &mut sockets);
+    assert_eq!(syns(&mut device, start), 1);
+    iface.poll(start, &mut device, &mut sockets);
+    assert_eq!(sockets.attention.word(0) & (1 << handle.0), 0, "parked");
+    let due = sockets.timed_due.expect("a parked socket has a due time");
+    assert!(due > start);
+    assert_eq!(iface.poll_at(start, &sockets), Some(due));
+
+    // Before the timer nothing is sent; at it, the SYN again.
+    let before = due - crate::time::Duration::from_millis(1);
+    iface.poll(before, &mut device, &mut sockets);
+    assert_eq!(syns(&mut device, before), 0);
+    iface.poll(due, &mut device, &mut sockets);
+    assert_eq!(syns(&mut device, due), 1, "the retransmission timer fired while parked");
+
+    // Touching a parked socket returns it to the attention set at once.
+    iface.poll(due, &mut device, &mut sockets);
+    assert_eq!(sockets.attention.word(0) & (1 << handle.0), 0, "parked again");
+    sockets.get_mut::<tcp::Socket>(handle).abort();
+    iface.poll(due, &mut device, &mut sockets);
+    let resets = recv_all(&mut device, due)
+        .iter()
+        .filter(|frame| {
+            let ip = Ipv4Packet::new_checked(&frame[..]).unwrap();
+            TcpPacket::new_checked(ip.payload()).unwrap().rst()
+        })
+        .count();
+    assert_eq!(resets, 1, "the abort's RST is sent by the next poll, not at the timer");
+}
