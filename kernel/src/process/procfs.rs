@@ -208,12 +208,19 @@ fn mounts() -> String {
     crate::fs::mount_show::mounts_text(&crate::fs::mount_ns::current(), &root)
 }
 
+/// /proc/stat. The CPU line counts user, kernel and idle time in USER_HZ (100 Hz) ticks, as
+/// top and vmstat read them; nice, iowait, irq, softirq, steal and guest time stay 0 (the
+/// kernel's interrupt time is in `system`).
 fn stat() -> String {
-    let ticks = crate::time::monotonic_ns() / 10_000_000;
+    let usage = ostd::task::cpu_usage();
+    let tick = |ns: u64| ns / 10_000_000;
+    let (user, system, idle) = (tick(usage.user_ns), tick(usage.system_ns), tick(usage.idle_ns));
     let boot = crate::time::realtime().sec - (crate::time::monotonic_ns() / 1_000_000_000) as i64;
+    let cpu = format!("{user} 0 {system} {idle} 0 0 0 0 0 0");
     format!(
-        "cpu  0 0 0 {ticks} 0 0 0 0 0 0\ncpu0 0 0 0 {ticks} 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime \
-         {boot}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
+        "cpu  {cpu}\ncpu0 {cpu}\nintr 0\nctxt {}\nbtime {boot}\nprocesses {}\nprocs_running 1\n\
+         procs_blocked 0\n",
+        usage.context_switches,
         registry::all().len()
     )
 }

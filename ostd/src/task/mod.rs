@@ -14,7 +14,8 @@ mod scheduler;
 mod task;
 
 pub use processor::{
-    JoinHandle, KERNEL_STACK_BYTES, PreemptGuard, current, current_if_any, interrupt,
+    CpuUsage, JoinHandle, KERNEL_STACK_BYTES, PreemptGuard, cpu_usage, current, current_if_any,
+    interrupt,
     preempt_disabled, sleep_ms, sleep_until, spawn, wait_ticks_until, yield_now,
 };
 pub use scheduler::{RoundRobin, Scheduler};

@@ -74,6 +74,8 @@ static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 /// while nobody waits for that): checked at each preemption point.
 static RESCHED_AT: AtomicU64 = AtomicU64::new(u64::MAX);
 static PREEMPT_DISABLED: AtomicU32 = AtomicU32::new(0);
+/// Switches from one task to another since boot (/proc/stat's `ctxt`).
+static CONTEXT_SWITCHES: AtomicU64 = AtomicU64::new(0);
 static TICK_WQ: WaitQueue = WaitQueue::new();
 
 fn scheduler() -> &'static dyn Scheduler {
@@ -173,6 +175,7 @@ fn switch_away(requeue_current: bool) {
     if Arc::ptr_eq(&next, &current) {
         return;
     }
+    CONTEXT_SWITCHES.fetch_add(1, Ordering::Relaxed);
     let now = crate::time::monotonic_ns();
     current.leave_cpu(now);
     next.on_cpu_since.store(now, Ordering::Relaxed);
@@ -314,6 +317,28 @@ pub fn sleep_until(deadline_ns: u64) {
 /// Sleeps for at least `ms` milliseconds.
 pub fn sleep_ms(ms: u64) {
     sleep_until(crate::time::monotonic_ns().saturating_add(ms.saturating_mul(1_000_000)));
+}
+
+/// How the CPU's time since boot divides, as /proc/stat's first line counts it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuUsage {
+    /// Nanoseconds in user mode, all tasks together.
+    pub user_ns: u64,
+    /// Nanoseconds in the kernel: on behalf of tasks, and in interrupts.
+    pub system_ns: u64,
+    /// Nanoseconds with nothing to run (the idle task, halted or about to be).
+    pub idle_ns: u64,
+    /// Switches from one task to another (the idle task counts as one).
+    pub context_switches: u64,
+}
+
+/// Returns how the CPU's time since boot divides into user, kernel and idle time.
+pub fn cpu_usage() -> CpuUsage {
+    let now = crate::time::monotonic_ns();
+    let idle_ns = IDLE.get().map_or(0, |idle| idle.cpu_time().total_ns).min(now);
+    let user_ns = super::task::all_user_ns().min(now - idle_ns);
+    let context_switches = CONTEXT_SWITCHES.load(Ordering::Relaxed);
+    CpuUsage { user_ns, system_ns: now - idle_ns - user_ns, idle_ns, context_switches }
 }
 
 fn idle_loop() {

@@ -84,6 +84,13 @@ impl core::ops::Add for CpuTime {
 unsafe impl Sync for Task {}
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// The user-mode time of every task there has been (ns): /proc/stat's `user`.
+static ALL_USER_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Returns the user-mode time of every task so far, the exited ones included (ns).
+pub(super) fn all_user_ns() -> u64 {
+    ALL_USER_NS.load(Ordering::Relaxed)
+}
 
 impl Task {
     pub(super) fn new(
@@ -159,6 +166,7 @@ impl Task {
     /// Adds time spent in user mode (measured around each entry to it).
     pub(crate) fn add_user_ns(&self, ns: u64) {
         self.user_ns.fetch_add(ns, Ordering::Relaxed);
+        ALL_USER_NS.fetch_add(ns, Ordering::Relaxed);
     }
 
     /// Returns the task's unique ID.

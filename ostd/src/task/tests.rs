@@ -9,6 +9,24 @@ use crate::sync::{Mutex, SpinLock, WaitQueue};
 static INSIDE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 crate::ktest! {
+    fn cpu_usage_counts_busy_time_idle_time_and_switches() {
+        let before = super::cpu_usage();
+        // Busy for 2 ms: no idle time can pass (this task stays runnable throughout).
+        let start = crate::time::monotonic_ns();
+        while crate::time::monotonic_ns() < start + 2_000_000 {
+            core::hint::spin_loop();
+        }
+        let busy = super::cpu_usage();
+        assert_eq!(busy.idle_ns, before.idle_ns, "idle time passed while a task spun");
+        let worked = |u: super::CpuUsage| u.user_ns + u.system_ns;
+        assert!(worked(busy) - worked(before) >= 2_000_000, "{before:?} -> {busy:?}");
+        // Sleeping 2 ms with nothing else to run is idle time, reached by switching away.
+        super::sleep_ms(2);
+        let slept = super::cpu_usage();
+        assert!(slept.idle_ns > busy.idle_ns, "{busy:?} -> {slept:?}");
+        assert!(slept.context_switches >= busy.context_switches + 2, "{busy:?} -> {slept:?}");
+    }
+
     fn two_kernel_threads_interleave_by_yielding() {
         let log = Arc::new(SpinLock::new(Vec::new()));
         let handles: Vec<_> = ["a", "b"]
