@@ -21,6 +21,7 @@ use ostd::sync::SpinLock;
 use super::addr::{SockAddr, UnixAddr};
 use super::socket::{Credentials, IoFlags, Linger, Received, SockType, Socket, SocketCaller};
 use crate::error::{Errno, SysResult};
+use crate::fs::epoll_ready::ReadyList;
 use crate::fs::file::{FileLike, OpenFlags, Readiness, ReadinessChanges, Stat};
 use crate::fs::node::Node;
 use crate::fs::poll::FileWaitQueue;
@@ -104,6 +105,30 @@ struct Inner {
     linger: Linger,
     send_buffer: usize,
     receive_buffer: usize,
+    /// The epoll interests watching this socket ([`FileLike::watch_readiness`]). Their
+    /// wake-ups come from three queues: our receive queue, our listener queue, and the
+    /// peer's receive queue (room to send), which changes at connect: [`Inner::set_peer`]
+    /// moves them to the new one.
+    watches: Vec<(Weak<ReadyList>, i32)>,
+}
+
+impl Inner {
+    /// Connects to `queue` (the peer's receive queue), moving the epoll watches of the old
+    /// peer's queue, if any, to it. Connecting changes what the socket reports (room to
+    /// send is now the peer's), so each watch is marked for a new look.
+    fn set_peer(&mut self, queue: Arc<Queue>, addr: UnixAddr) {
+        self.watches.retain(|(list, _)| list.strong_count() > 0);
+        for (list, key) in &self.watches {
+            if let Some(list) = list.upgrade() {
+                if let Some((old, _)) = &self.peer {
+                    old.writable.unwatch(&list, *key);
+                }
+                queue.writable.watch(&list, *key);
+                list.mark(*key);
+            }
+        }
+        self.peer = Some((queue, addr));
+    }
 }
 
 /// A Unix-domain socket.
@@ -148,7 +173,7 @@ impl UnixSocket {
 
     fn connect_to(&self, peer: &UnixSocket, peer_addr: UnixAddr, peer_cred: Credentials) {
         let mut inner = self.inner.lock();
-        inner.peer = Some((peer.rx.clone(), peer_addr));
+        inner.set_peer(peer.rx.clone(), peer_addr);
         inner.peer_cred = Some(peer_cred);
     }
 
@@ -257,7 +282,7 @@ impl UnixSocket {
         if !self.kind.connection_oriented() {
             // Connecting a datagram socket only sets its default destination.
             let mut inner = self.inner.lock();
-            inner.peer = Some((target.rx.clone(), target_addr));
+            inner.set_peer(target.rx.clone(), target_addr);
             inner.peer_cred = Some(target.creator);
             return Ok(());
         }
@@ -767,6 +792,27 @@ impl FileLike for UnixSocket {
             hangup: self.kind.connection_oriented() && connected && rx_closed && peer_closed,
             ..Readiness::default()
         }
+    }
+
+    fn watch_readiness(&self, list: &Arc<ReadyList>, key: i32) -> bool {
+        let mut inner = self.inner.lock();
+        self.rx.readable.watch(list, key);
+        self.incoming.watch(list, key);
+        if let Some((peer, _)) = &inner.peer {
+            peer.writable.watch(list, key);
+        }
+        inner.watches.push((Arc::downgrade(list), key));
+        true
+    }
+
+    fn unwatch_readiness(&self, list: &ReadyList, key: i32) {
+        let mut inner = self.inner.lock();
+        self.rx.readable.unwatch(list, key);
+        self.incoming.unwatch(list, key);
+        if let Some((peer, _)) = &inner.peer {
+            peer.writable.unwatch(list, key);
+        }
+        inner.watches.retain(|(l, k)| !(*k == key && core::ptr::eq(l.as_ptr(), list)));
     }
 
     fn into_socket(self: Arc<Self>) -> Option<Socket> {

@@ -8,6 +8,28 @@ use super::socket::{Credentials, IoFlags, SockType};
 use super::unix::{QUEUE_CAPACITY, UnixSocket};
 
 ostd::ktest! {
+    fn unix_socket_marks_an_epoll_ready_list_for_data_and_for_room() {
+        use crate::fs::epoll_ready::ReadyList;
+        let (a, b) = UnixSocket::pair(SockType::Stream, true, Credentials::default());
+        let list = ReadyList::new();
+        assert!(a.watch_readiness(&list, 7), "Unix sockets can mark a ready list");
+        // Data for `a` arrives in its own queue.
+        b.write(b"ping").unwrap();
+        assert!(list.take().contains(&7), "data for a marks its key");
+        // Room to send is the peer's queue: fill it, then let b read.
+        let chunk = [0u8; 4096];
+        while a.write(&chunk).is_ok() {}
+        list.take();
+        let mut buf = [0u8; 4096];
+        b.read(&mut buf).unwrap();
+        assert!(list.take().contains(&7), "room in the peer's queue marks a's key");
+        // Unwatched, nothing marks it any more.
+        a.unwatch_readiness(&list, 7);
+        b.write(b"pong").unwrap();
+        b.read(&mut buf).unwrap();
+        assert!(list.take().is_empty(), "an unwatched socket marks nothing");
+    }
+
     fn unix_stream_pair_carries_bytes_and_reports_eof_and_epipe() {
         let me = Credentials::default();
         let (a, b) = UnixSocket::pair(SockType::Stream, true, me);

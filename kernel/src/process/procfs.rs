@@ -453,6 +453,8 @@ fn status(p: &Process, ns: &PidNamespace) -> String {
         (with_handler(|h| h > 1), with_handler(|h| h == 1), s.shared.pending())
     });
     let main = registry::thread_of(p.pid(), p.pid());
+    // The thread group leader's, as Linux's /proc/PID/status shows.
+    let switches = registry::task_of(p.pid(), p.pid()).map_or((0, 0), |t| t.context_switches());
     let seccomp = main.as_ref().map(|t| t.seccomp()).unwrap_or_default();
     let all_caps = crate::process::creds::ALL_CAPABILITIES;
     // Read apart: a lock guard in format!'s arguments would live through the whole call.
@@ -467,7 +469,7 @@ fn status(p: &Process, ns: &PidNamespace) -> String {
          ShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n\
          CapInh:\t0000000000000000\nCapPrm:\t{caps:016x}\nCapEff:\t{caps:016x}\n\
          CapBnd:\t{all_caps:016x}\nCapAmb:\t0000000000000000\nNoNewPrivs:\t{}\nSeccomp:\t{}\n\
-         Seccomp_filters:\t{}\n",
+         Seccomp_filters:\t{}\nvoluntary_ctxt_switches:\t{}\nnonvoluntary_ctxt_switches:\t{}\n",
         p.comm(),
         p.fs_context().umask,
         nr(p.ppid()),
@@ -490,6 +492,8 @@ fn status(p: &Process, ns: &PidNamespace) -> String {
         u8::from(p.attrs().no_new_privs),
         seccomp.mode.number(),
         seccomp.filter_count(),
+        switches.0,
+        switches.1,
         caps = if creds.euid == 0 { all_caps } else { 0 },
         ns_pgid = chain(p.pgid()),
         ns_sid = chain(p.sid()),

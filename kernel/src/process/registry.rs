@@ -254,6 +254,16 @@ pub fn threads_of(pid: Pid) -> Vec<Arc<Thread>> {
     TABLE.lock().threads().filter(|(p, _)| p.pid() == pid).map(|(_, t)| t.clone()).collect()
 }
 
+/// Returns the task running thread `tid` of process `pid`.
+pub fn task_of(pid: Pid, tid: Pid) -> Option<Arc<ostd::task::Task>> {
+    TABLE
+        .lock()
+        .by_task
+        .values()
+        .find(|(p, t, _)| p.pid() == pid && t.tid == tid)
+        .map(|(_, _, task)| task.clone())
+}
+
 /// Returns the tasks running threads of process `pid`.
 pub fn tasks_of(pid: Pid) -> Vec<Arc<ostd::task::Task>> {
     TABLE

@@ -15,8 +15,7 @@ mod task;
 
 pub use processor::{
     CpuUsage, JoinHandle, KERNEL_STACK_BYTES, PreemptGuard, cpu_usage, current, current_if_any,
-    interrupt,
-    preempt_disabled, sleep_ms, sleep_until, spawn, wait_ticks_until, yield_now,
+    interrupt, preempt_disabled, sleep_ms, sleep_until, spawn, wait_ticks_until, yield_now,
 };
 pub use scheduler::{RoundRobin, Scheduler};
 pub use task::{CpuTime, Task, TaskState};

@@ -176,6 +176,11 @@ fn switch_away(requeue_current: bool) {
         return;
     }
     CONTEXT_SWITCHES.fetch_add(1, Ordering::Relaxed);
+    if current.state() == TaskState::Runnable {
+        current.forced_switches.fetch_add(1, Ordering::Relaxed);
+    } else {
+        current.voluntary_switches.fetch_add(1, Ordering::Relaxed);
+    }
     let now = crate::time::monotonic_ns();
     current.leave_cpu(now);
     next.on_cpu_since.store(now, Ordering::Relaxed);

@@ -49,6 +49,9 @@ pub struct Task {
     pub(super) on_cpu_since: AtomicU64,
     /// How long its last stint on the CPU lasted (ns): short for a task that mostly waits.
     pub(super) last_stint_ns: AtomicU64,
+    /// Times it left the CPU to wait, and times it was switched out while still runnable.
+    pub(super) voluntary_switches: AtomicU64,
+    pub(super) forced_switches: AtomicU64,
     /// Set by `interrupt`: user mode should hand the task back to the kernel.
     interrupt_requested: AtomicBool,
     /// What the kernel attached to the task (which thread of which process it runs).
@@ -115,6 +118,8 @@ impl Task {
             user_ns: AtomicU64::new(0),
             on_cpu_since: AtomicU64::new(0),
             last_stint_ns: AtomicU64::new(0),
+            voluntary_switches: AtomicU64::new(0),
+            forced_switches: AtomicU64::new(0),
             interrupt_requested: AtomicBool::new(false),
             attached: spin::Once::new(),
         }
@@ -161,6 +166,15 @@ impl Task {
         let stint = now.saturating_sub(self.on_cpu_since.load(Ordering::Relaxed));
         self.cpu_ns.fetch_add(stint, Ordering::Relaxed);
         self.last_stint_ns.store(stint, Ordering::Relaxed);
+    }
+
+    /// Returns how many times it left the CPU to wait (voluntary) and how many times it was
+    /// switched out while it could have gone on (forced), as /proc/PID/status counts them.
+    pub fn context_switches(&self) -> (u64, u64) {
+        (
+            self.voluntary_switches.load(Ordering::Relaxed),
+            self.forced_switches.load(Ordering::Relaxed),
+        )
     }
 
     /// Adds time spent in user mode (measured around each entry to it).
