@@ -2,8 +2,8 @@
 //! wake-up asks every watched file for its readiness until one is ready, the deadline
 //! (monotonic ns) passes, or a signal is pending (EINTR).
 //!
-//! A poller whose files can all say when their readiness changes (pipes, eventfds, inet
-//! sockets: [`FileLike::watch_readiness`]) sleeps on a queue of its own, which only those
+//! A poller whose files can all say when their readiness changes (pipes, eventfds, inet and
+//! Unix sockets: [`FileLike::watch_readiness`]) sleeps on a queue of its own, which only those
 //! files' wake-ups wake ([`wait_for_files`]). The others sleep on one queue shared by all,
 //! which every change that can make a file ready wakes: the files' own wait queues are
 //! [`FileWaitQueue`]s, which wake it too, and other sources (timers, child exits) call

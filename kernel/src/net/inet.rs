@@ -376,7 +376,7 @@ impl InetSocket {
         loop {
             let room = max - got;
             let step = self.wait(nonblocking, timeout, Errno::EAGAIN, |s| {
-                tcp::receive(s, self.id, room, flags.peek, put)
+                tcp::receive(s, self.id, room, flags.peek, got > 0, put)
             });
             match step {
                 Ok(n) => {

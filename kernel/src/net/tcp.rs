@@ -390,18 +390,23 @@ pub fn send(stack: &mut Stack, id: SockId, data: &[u8]) -> Option<SysResult<usiz
 /// bytes `put` got; 0 is end of file (or `max` is 0 and data is queued: Linux waits for data
 /// even then). `None` when there is nothing yet.
 ///
-/// The bytes go from the ring straight to the caller's buffer: no buffer of their own is
-/// allocated or zeroed here.
+/// With `after_data` (this call already received bytes: MSG_WAITALL) a connection error is
+/// reported but kept for the next call, as Linux keeps `sk_err` once it has copied bytes.
+///
+/// The bytes go from the ring straight to the caller's buffer (MSG_PEEK, which is rare, copies
+/// through a buffer of its own: smoltcp peeks across the ring's wrap only into a slice).
 pub fn receive(
     stack: &mut Stack,
     id: SockId,
     max: usize,
     peek: bool,
+    after_data: bool,
     put: &mut dyn FnMut(&[u8]),
 ) -> Option<SysResult<usize>> {
     let (tcp, iface, _) = parts(stack, id);
+    let take_error = |tcp: &mut Tcp| if after_data { tcp.so_error } else { tcp.so_error.take() };
     let Phase::Conn(conn) = &tcp.phase else {
-        if let Some(e) = tcp.so_error.take() {
+        if let Some(e) = take_error(tcp) {
             return Some(Err(e));
         }
         return Some(Err(Errno::ENOTCONN));
@@ -435,7 +440,7 @@ pub fn receive(
         }
         return Some(Ok(n));
     }
-    if let Some(e) = tcp.so_error.take() {
+    if let Some(e) = take_error(tcp) {
         return Some(Err(e));
     }
     if tcp.shut_rd || !socket.may_recv() {

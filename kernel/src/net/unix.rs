@@ -110,6 +110,9 @@ struct Inner {
     /// peer's receive queue (room to send), which changes at connect: [`Inner::set_peer`]
     /// moves them to the new one.
     watches: Vec<(Weak<ReadyList>, i32)>,
+    /// Connects so far: part of the socket's output change count, since a new peer's queue
+    /// has a wake count of its own (an edge-triggered EPOLLOUT must see the move).
+    peer_changes: u64,
 }
 
 impl Inner {
@@ -128,6 +131,7 @@ impl Inner {
             }
         }
         self.peer = Some((queue, addr));
+        self.peer_changes += 1;
     }
 }
 
@@ -672,6 +676,15 @@ impl Drop for UnixSocket {
                 names.remove(key);
             }
         }
+        // The peer's queue outlives us (a datagram target): its wake-ups no longer concern
+        // the epoll instances that watched us.
+        if let Some((peer, _)) = &inner.peer {
+            for (list, key) in &inner.watches {
+                if let Some(list) = list.upgrade() {
+                    peer.writable.unwatch(&list, *key);
+                }
+            }
+        }
         // Nobody will read this queue again; a stream peer also gets EOF.
         self.rx.close();
         if self.kind.connection_oriented()
@@ -755,10 +768,13 @@ impl FileLike for UnixSocket {
     fn readiness_changes(&self) -> Option<ReadinessChanges> {
         // Input arrives in its own queue (data, or the peer's close) or as a connection;
         // room comes when the peer's receiver reads from the peer's queue.
-        let peer = self.inner.lock().peer.as_ref().map(|(q, _)| q.clone());
+        let (peer, peer_changes) = {
+            let inner = self.inner.lock();
+            (inner.peer.as_ref().map(|(q, _)| q.clone()), inner.peer_changes)
+        };
         Some(ReadinessChanges {
             input: self.rx.readable.wakes() + self.incoming.wakes(),
-            output: peer.map_or(0, |q| q.writable.wakes()),
+            output: peer.map_or(0, |q| q.writable.wakes()) + peer_changes,
         })
     }
 
@@ -801,6 +817,10 @@ impl FileLike for UnixSocket {
         if let Some((peer, _)) = &inner.peer {
             peer.writable.watch(list, key);
         }
+        // Closed epoll instances leave dead entries; each (list, key) is kept once.
+        inner.watches.retain(|(l, k)| {
+            l.strong_count() > 0 && !(*k == key && core::ptr::eq(l.as_ptr(), Arc::as_ptr(list)))
+        });
         inner.watches.push((Arc::downgrade(list), key));
         true
     }

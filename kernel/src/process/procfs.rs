@@ -209,8 +209,8 @@ fn mounts() -> String {
 }
 
 /// /proc/stat. The CPU line counts user, kernel and idle time in USER_HZ (100 Hz) ticks, as
-/// top and vmstat read them; nice, iowait, irq, softirq, steal and guest time stay 0 (the
-/// kernel's interrupt time is in `system`).
+/// top and vmstat read them; nice, iowait, irq, softirq, steal and guest time stay 0.
+/// Interrupts count where they land: in `system` while a task runs, in `idle` while none does.
 fn stat() -> String {
     let usage = ostd::task::cpu_usage();
     let tick = |ns: u64| ns / 10_000_000;

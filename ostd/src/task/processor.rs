@@ -329,9 +329,11 @@ pub fn sleep_ms(ms: u64) {
 pub struct CpuUsage {
     /// Nanoseconds in user mode, all tasks together.
     pub user_ns: u64,
-    /// Nanoseconds in the kernel: on behalf of tasks, and in interrupts.
+    /// Nanoseconds in the kernel on behalf of tasks (interrupts taken while they ran
+    /// included).
     pub system_ns: u64,
-    /// Nanoseconds with nothing to run (the idle task, halted or about to be).
+    /// Nanoseconds with nothing to run (the idle task, halted or about to be; interrupts
+    /// taken meanwhile included).
     pub idle_ns: u64,
     /// Switches from one task to another (the idle task counts as one).
     pub context_switches: u64,
