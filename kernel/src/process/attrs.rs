@@ -14,7 +14,9 @@ pub struct Attrs {
     pub no_new_privs: bool,
     /// PR_SET_PDEATHSIG: the signal this process gets when its parent exits (0: none).
     pub parent_death_signal: u32,
-    /// PR_SET_TIMERSLACK, in nanoseconds.
+    /// PR_SET_TIMERSLACK, in nanoseconds: how much later than asked a timed futex wait or a
+    /// nanosleep may end, as Linux's hrtimers give it (the timer fires at the end of that
+    /// range). Real-time policies, which Linux gives no slack, are refused here.
     pub timer_slack_ns: u64,
     /// personality(2)'s execution domain and flags: recorded and reported, inherited and
     /// kept across execve; none of the flags changes behaviour here (ADDR_NO_RANDOMIZE, which

@@ -76,6 +76,10 @@ fn wait(
         return Err(Errno::EINVAL);
     }
     let key = key(ctx, uaddr, private)?;
+    // Linux's futex timer ends anywhere up to the timer slack past the timeout, and at its
+    // end unless another timer fires first: a waker gets that long to come.
+    let slack = ctx.process.attrs().timer_slack_ns;
+    let deadline = deadline.map(|d| d.saturating_add(slack));
     futex::wait(&ctx.mem(), key, uaddr, val, deadline, bitset)
 }
 

@@ -191,10 +191,12 @@ pub fn sys_times(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     Ok(clock_ticks(crate::time::monotonic_ns()))
 }
 
-/// Sleeps until monotonic `deadline`; EINTR if a signal comes first.
+/// Sleeps until monotonic `deadline` plus the caller's timer slack (Linux's nanosleep timer
+/// ends there, unless another timer fires first); EINTR if a signal comes first.
 /// A tracer's PTRACE_INTERRUPT stops the sleeper where it is, and the sleep goes on to the
 /// same deadline (Linux restarts it with the time left).
 fn sleep_until_ns(ctx: &mut SyscallCtx, deadline: u64) -> SysResult<()> {
+    let deadline = deadline.saturating_add(ctx.process.attrs().timer_slack_ns);
     let nr = ctx.user.context().syscall_number();
     loop {
         let process = ctx.process.clone();
