@@ -36,6 +36,9 @@ const MAX_DATAGRAMS: usize = 10;
 /// One send: its bytes, the files passed with it (SCM_RIGHTS) and the sender's address.
 pub struct Message {
     pub data: Vec<u8>,
+    /// Bytes of `data` a stream reader has already taken (a partial read moves this rather
+    /// than the bytes behind it).
+    read: usize,
     pub rights: Vec<Arc<dyn FileLike>>,
     pub from: UnixAddr,
 }
@@ -430,7 +433,7 @@ impl UnixSocket {
                 }
                 let refused =
                     if self.kind == SockType::Dgram { Errno::ECONNREFUSED } else { Errno::EPIPE };
-                let mut message = Some(Message { data: data.to_vec(), rights, from });
+                let mut message = Some(Message { data: data.to_vec(), read: 0, rights, from });
                 queue.writable.wait_until(|| {
                     let mut s = queue.state.lock();
                     if s.closed {
@@ -454,6 +457,21 @@ impl UnixSocket {
 
     /// Receives up to `max` bytes.
     pub fn receive(&self, max: usize, flags: IoFlags) -> SysResult<Received> {
+        let mut data = Vec::new();
+        let mut out = self.receive_to(max, flags, &mut |bytes| data.extend_from_slice(bytes))?;
+        out.data = data;
+        Ok(out)
+    }
+
+    /// Receives up to `max` bytes, handing them to `put` in order, straight from the queued
+    /// messages. The returned [`Received`] has no `data`: its bytes went to `put`, and
+    /// `full_len` counts them (a datagram's: its whole length).
+    fn receive_to(
+        &self,
+        max: usize,
+        flags: IoFlags,
+        put: &mut dyn FnMut(&[u8]),
+    ) -> SysResult<Received> {
         let nonblocking = flags.nonblocking || self.nonblocking();
         if self.kind.connection_oriented()
             && self.inner.lock().peer.is_none()
@@ -473,26 +491,29 @@ impl UnixSocket {
             from: None,
             truncated: false,
         };
+        let mut got = 0;
         loop {
-            let got = queue.readable.wait_until(|| {
+            let took = queue.readable.wait_until(|| {
                 let mut s = queue.state.lock();
                 if s.messages.is_empty() {
-                    return if s.closed || (flags.wait_all && !out.data.is_empty() && nonblocking) {
+                    return if s.closed || (flags.wait_all && got > 0 && nonblocking) {
                         Some(Ok(false))
-                    } else if nonblocking || (!out.data.is_empty() && !flags.wait_all) {
-                        Some(if out.data.is_empty() { Err(Errno::EAGAIN) } else { Ok(false) })
+                    } else if nonblocking || (got > 0 && !flags.wait_all) {
+                        Some(if got == 0 { Err(Errno::EAGAIN) } else { Ok(false) })
                     } else if crate::wait::signal_pending() {
-                        Some(if out.data.is_empty() { Err(Errno::EINTR) } else { Ok(false) })
+                        Some(if got == 0 { Err(Errno::EINTR) } else { Ok(false) })
                     } else {
                         None
                     };
                 }
-                Some(Ok(take(&mut s, self.kind, max - out.data.len(), flags.peek, &mut out)))
+                let n = take(&mut s, self.kind, max - got, flags.peek, &mut out, put);
+                got += n.bytes;
+                Some(Ok(n.any))
             })?;
             queue.writable.wake_all();
-            let more = got
+            let more = took
                 && self.kind == SockType::Stream
-                && out.data.len() < max
+                && got < max
                 && out.rights.is_empty()
                 && !flags.peek;
             if !more {
@@ -501,6 +522,9 @@ impl UnixSocket {
             if !flags.wait_all && queue.state.lock().messages.is_empty() {
                 break;
             }
+        }
+        if self.kind == SockType::Stream {
+            out.full_len = got;
         }
         Ok(out)
     }
@@ -569,7 +593,22 @@ impl UnixSocket {
 
 /// Moves one message's worth (datagram) or up to `room` bytes (stream) from the queue into
 /// `out`. Returns whether anything was taken.
-fn take(s: &mut QueueState, kind: SockType, room: usize, peek: bool, out: &mut Received) -> bool {
+/// What one [`take`] did: whether it took a message's worth, and how many bytes it handed on.
+struct Took {
+    any: bool,
+    bytes: usize,
+}
+
+/// Takes (or with `peek`, copies) up to `room` bytes from the queue, handing them to `put`;
+/// a datagram's length, sender and files go into `out`, a stream message's files too.
+fn take(
+    s: &mut QueueState,
+    kind: SockType,
+    room: usize,
+    peek: bool,
+    out: &mut Received,
+    put: &mut dyn FnMut(&[u8]),
+) -> Took {
     match kind {
         SockType::Stream => {
             let mut taken = 0;
@@ -579,8 +618,9 @@ fn take(s: &mut QueueState, kind: SockType, room: usize, peek: bool, out: &mut R
                 // Files travel with the first byte of their message; a read stops after them
                 // so they reach the caller that got those bytes.
                 let carries_rights = !m.rights.is_empty();
-                let n = (room - taken).min(m.data.len());
-                out.data.extend_from_slice(&m.data[..n]);
+                let unread = &m.data[m.read..];
+                let n = (room - taken).min(unread.len());
+                put(&unread[..n]);
                 if peek {
                     if carries_rights {
                         out.rights.extend(m.rights.iter().cloned());
@@ -588,8 +628,8 @@ fn take(s: &mut QueueState, kind: SockType, room: usize, peek: bool, out: &mut R
                     index += 1;
                 } else {
                     out.rights.append(&mut m.rights);
-                    m.data.drain(..n);
-                    if m.data.is_empty() {
+                    m.read += n;
+                    if m.read == m.data.len() {
                         s.messages.remove(index);
                     }
                     s.bytes -= n;
@@ -599,8 +639,7 @@ fn take(s: &mut QueueState, kind: SockType, room: usize, peek: bool, out: &mut R
                     break;
                 }
             }
-            out.full_len = out.data.len();
-            taken > 0 || room == 0
+            Took { any: taken > 0 || room == 0, bytes: taken }
         }
         SockType::Dgram | SockType::Seqpacket | SockType::Raw => {
             let m = if peek { None } else { s.messages.pop_front() };
@@ -612,7 +651,7 @@ fn take(s: &mut QueueState, kind: SockType, room: usize, peek: bool, out: &mut R
                 }
             };
             let n = room.min(data.len());
-            out.data.extend_from_slice(&data[..n]);
+            put(&data[..n]);
             out.full_len = data.len();
             out.truncated = n < data.len();
             out.rights = rights;
@@ -620,7 +659,7 @@ fn take(s: &mut QueueState, kind: SockType, room: usize, peek: bool, out: &mut R
             if let Some(m) = &m {
                 s.bytes -= m.data.len();
             }
-            true
+            Took { any: true, bytes: n }
         }
     }
 }
@@ -648,6 +687,7 @@ fn send_stream(
             s.bytes += n;
             s.messages.push_back(Message {
                 data: data[sent..sent + n].to_vec(),
+                read: 0,
                 rights: rights.take().unwrap_or_default(),
                 from: from.clone(),
             });
@@ -743,9 +783,12 @@ fn net_serial() -> u64 {
 
 impl FileLike for UnixSocket {
     fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
-        let got = self.receive(buf.len(), IoFlags::default())?;
-        buf[..got.data.len()].copy_from_slice(&got.data);
-        Ok(got.data.len())
+        let mut filled = 0;
+        self.receive_to(buf.len(), IoFlags::default(), &mut |bytes| {
+            buf[filled..filled + bytes.len()].copy_from_slice(bytes);
+            filled += bytes.len();
+        })?;
+        Ok(filled)
     }
 
     fn write(&self, buf: &[u8]) -> SysResult<usize> {

@@ -8,6 +8,22 @@ use super::socket::{Credentials, IoFlags, SockType};
 use super::unix::{QUEUE_CAPACITY, UnixSocket};
 
 ostd::ktest! {
+    fn unix_stream_reads_resume_inside_a_message_and_across_messages() {
+        let (a, b) = UnixSocket::pair(SockType::Stream, true, Credentials::default());
+        a.write(b"hello").unwrap();
+        a.write(b"world").unwrap();
+        let mut buf = [0u8; 16];
+        assert_eq!(b.read(&mut buf[..3]).unwrap(), 3);
+        assert_eq!(&buf[..3], b"hel");
+        assert_eq!(b.read(&mut buf[..4]).unwrap(), 4, "the rest of one message and the next");
+        assert_eq!(&buf[..4], b"lowo");
+        let peeked = b.receive(16, IoFlags { peek: true, ..IoFlags::default() }).unwrap();
+        assert_eq!(peeked.data, b"rld", "a peek starts where the last read stopped");
+        assert_eq!(b.read(&mut buf).unwrap(), 3);
+        assert_eq!(&buf[..3], b"rld");
+        assert_eq!(b.read(&mut buf).unwrap_err(), Errno::EAGAIN);
+    }
+
     fn unix_socket_marks_an_epoll_ready_list_for_data_and_for_room() {
         use crate::fs::epoll_ready::ReadyList;
         let (a, b) = UnixSocket::pair(SockType::Stream, true, Credentials::default());
