@@ -101,6 +101,21 @@ pub struct IoFlags {
     pub wait_all: bool,
 }
 
+/// read(2) on a socket whose receive hands its bytes to a sink: runs `receive` with a sink
+/// that fills `buf` from its start, and returns how many bytes it put there. (`receive` never
+/// hands on more than `buf.len()` bytes.)
+pub fn read_with<R>(
+    buf: &mut [u8],
+    receive: impl FnOnce(&mut dyn FnMut(&[u8])) -> SysResult<R>,
+) -> SysResult<usize> {
+    let mut filled = 0;
+    receive(&mut |bytes| {
+        buf[filled..filled + bytes.len()].copy_from_slice(bytes);
+        filled += bytes.len();
+    })?;
+    Ok(filled)
+}
+
 /// What a receive produced.
 pub struct Received {
     /// Bytes copied into the caller's buffer.

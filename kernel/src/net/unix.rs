@@ -783,12 +783,8 @@ fn net_serial() -> u64 {
 
 impl FileLike for UnixSocket {
     fn read(&self, buf: &mut [u8]) -> SysResult<usize> {
-        let mut filled = 0;
-        self.receive_to(buf.len(), IoFlags::default(), &mut |bytes| {
-            buf[filled..filled + bytes.len()].copy_from_slice(bytes);
-            filled += bytes.len();
-        })?;
-        Ok(filled)
+        let max = buf.len();
+        super::socket::read_with(buf, |put| self.receive_to(max, IoFlags::default(), put))
     }
 
     fn write(&self, buf: &[u8]) -> SysResult<usize> {
