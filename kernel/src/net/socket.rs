@@ -102,12 +102,17 @@ pub struct IoFlags {
 }
 
 /// read(2) on a socket whose receive hands its bytes to a sink: runs `receive` with a sink
-/// that fills `buf` from its start, and returns how many bytes it put there. (`receive` never
-/// hands on more than `buf.len()` bytes.)
+/// that fills `buf` from its start, and returns how many bytes it put there (`receive` never
+/// hands on more than `buf.len()` bytes). A read of no bytes returns 0 at once.
 pub fn read_with<R>(
     buf: &mut [u8],
     receive: impl FnOnce(&mut dyn FnMut(&[u8])) -> SysResult<R>,
 ) -> SysResult<usize> {
+    // Linux's sock_read_iter answers a read of no bytes at once, before the protocol: it
+    // neither waits nor takes a datagram.
+    if buf.is_empty() {
+        return Ok(0);
+    }
     let mut filled = 0;
     receive(&mut |bytes| {
         buf[filled..filled + bytes.len()].copy_from_slice(bytes);

@@ -591,8 +591,6 @@ impl UnixSocket {
     }
 }
 
-/// Moves one message's worth (datagram) or up to `room` bytes (stream) from the queue into
-/// `out`. Returns whether anything was taken.
 /// What one [`take`] did: whether it took a message's worth, and how many bytes it handed on.
 struct Took {
     any: bool,
@@ -671,6 +669,11 @@ fn send_stream(
     from: UnixAddr,
     nonblocking: bool,
 ) -> SysResult<usize> {
+    // Linux's unix_stream_sendmsg sends nothing for no bytes (files included) and says 0;
+    // an empty message would read as end of file at the other end.
+    if data.is_empty() {
+        return Ok(0);
+    }
     let mut sent = 0;
     let mut rights = Some(rights);
     loop {
@@ -813,7 +816,9 @@ impl FileLike for UnixSocket {
         };
         Some(ReadinessChanges {
             input: self.rx.readable.wakes() + self.incoming.wakes(),
-            output: peer.map_or(0, |q| q.writable.wakes()) + peer_changes,
+            // Each connect moves to a new queue with a count of its own: the connects count
+            // above it, so the sum only grows (a queue would need 2^32 wake-ups to wrap it).
+            output: (peer_changes << 32).wrapping_add(peer.map_or(0, |q| q.writable.wakes())),
         })
     }
 

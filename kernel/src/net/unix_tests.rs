@@ -8,6 +8,20 @@ use super::socket::{Credentials, IoFlags, SockType};
 use super::unix::{QUEUE_CAPACITY, UnixSocket};
 
 ostd::ktest! {
+    fn unix_reads_and_writes_of_no_bytes_move_nothing() {
+        let me = Credentials::default();
+        // A read of no bytes neither waits nor takes a datagram (Linux's sock_read_iter).
+        let (a, b) = UnixSocket::pair(SockType::Dgram, true, me);
+        a.write(b"x").unwrap();
+        assert_eq!(b.read(&mut []).unwrap(), 0);
+        let mut buf = [0u8; 4];
+        assert_eq!(b.read(&mut buf).unwrap(), 1, "the datagram is still there");
+        // A stream write of no bytes sends nothing: the reader must not see end of file.
+        let (a, b) = UnixSocket::pair(SockType::Stream, true, me);
+        assert_eq!(a.write(b"").unwrap(), 0);
+        assert_eq!(b.read(&mut buf).unwrap_err(), Errno::EAGAIN);
+    }
+
     fn unix_stream_reads_resume_inside_a_message_and_across_messages() {
         let (a, b) = UnixSocket::pair(SockType::Stream, true, Credentials::default());
         a.write(b"hello").unwrap();

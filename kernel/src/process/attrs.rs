@@ -37,6 +37,17 @@ pub struct Attrs {
     pub sched_reset_on_fork: bool,
 }
 
+impl Attrs {
+    /// How much later than its deadline a timed futex wait or a nanosleep ends: the timer
+    /// slack, but never past the next tick. (Linux's timer fires at the end of its range
+    /// unless an earlier timer interrupt, the tick at the latest, finds its start passed; so
+    /// a huge PR_SET_TIMERSLACK does not make a sleep endless.)
+    pub fn applied_timer_slack_ns(&self) -> u64 {
+        let tick_ns = 1_000_000_000 / u64::from(ostd::time::hz().max(1));
+        self.timer_slack_ns.min(tick_ns)
+    }
+}
+
 impl Default for Attrs {
     fn default() -> Self {
         Self {

@@ -78,7 +78,7 @@ fn wait(
     let key = key(ctx, uaddr, private)?;
     // Linux's futex timer ends anywhere up to the timer slack past the timeout, and at its
     // end unless another timer fires first: a waker gets that long to come.
-    let slack = ctx.process.attrs().timer_slack_ns;
+    let slack = ctx.process.attrs().applied_timer_slack_ns();
     let deadline = deadline.map(|d| d.saturating_add(slack));
     futex::wait(&ctx.mem(), key, uaddr, val, deadline, bitset)
 }
@@ -165,6 +165,9 @@ pub fn sys_futex(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             if uaddr == uaddr2 {
                 return Err(Errno::EINVAL);
             }
+            // With the timer slack, as a plain timed wait.
+            let slack = ctx.process.attrs().applied_timer_slack_ns();
+            let deadline = deadline.map(|d| d.saturating_add(slack));
             let key2 = key(ctx, uaddr2, private)?;
             let key1 = key(ctx, uaddr, private)?;
             let tid = caller_tid(ctx);

@@ -196,7 +196,7 @@ pub fn sys_times(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
 /// A tracer's PTRACE_INTERRUPT stops the sleeper where it is, and the sleep goes on to the
 /// same deadline (Linux restarts it with the time left).
 fn sleep_until_ns(ctx: &mut SyscallCtx, deadline: u64) -> SysResult<()> {
-    let deadline = deadline.saturating_add(ctx.process.attrs().timer_slack_ns);
+    let deadline = deadline.saturating_add(ctx.process.attrs().applied_timer_slack_ns());
     let nr = ctx.user.context().syscall_number();
     loop {
         let process = ctx.process.clone();
@@ -235,7 +235,8 @@ pub fn sys_clock_nanosleep(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     }
     let t = read_timespec(&ctx.mem(), a[2])?;
     let ns = crate::time::timespec_ns(t);
-    let deadline = if a[1] & TIMER_ABSTIME != 0 {
+    let absolute = a[1] & TIMER_ABSTIME != 0;
+    let deadline = if absolute {
         let now_clock = if clock == 0 { crate::time::realtime() } else { crate::time::monotonic() };
         let now_ns = (now_clock.sec as u64)
             .saturating_mul(1_000_000_000)
@@ -244,5 +245,11 @@ pub fn sys_clock_nanosleep(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     } else {
         crate::time::monotonic_ns().saturating_add(ns)
     };
-    sleep_until_ns(ctx, deadline).map(|()| 0)
+    let result = sleep_until_ns(ctx, deadline);
+    // A relative sleep cut short tells the time left, as nanosleep does.
+    if result.is_err() && !absolute && a[3] != 0 {
+        let left = deadline.saturating_sub(crate::time::monotonic_ns());
+        write_timespec(&ctx.mem(), a[3], ns_timespec(left))?;
+    }
+    result.map(|()| 0)
 }
