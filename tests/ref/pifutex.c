@@ -277,6 +277,9 @@ static void signal_while_waiting(void) {
     until_waiters(&word);
     pthread_kill(t, SIGUSR1);
     for (int i = 0; i < 20000 && !handled; i++) usleep(1000);
+    /* The handler ran; its LOCK_PI restarts and queues again. Give it time to (a host that
+     * stalls the guest for a millisecond must not let the unlock below find no waiter). */
+    usleep(20000);
     printf("handler ran while it waited: %d\n", handled);
     futex(&word, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL);
     pthread_join(t, NULL);
