@@ -45,6 +45,7 @@ mod tcp;
 mod test;
 mod udp;
 pub mod unix;
+mod unix_queue;
 mod unix_tests;
 mod virtio_phy;
 

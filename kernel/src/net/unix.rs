@@ -18,8 +18,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use ostd::sync::SpinLock;
 
-use super::addr::{SockAddr, UnixAddr};
+use super::addr::UnixAddr;
 use super::socket::{Credentials, IoFlags, Linger, Received, SockType, Socket, SocketCaller};
+use super::unix_queue::{QUEUE_CAPACITY, Queue};
 use crate::error::{Errno, SysResult};
 use crate::fs::epoll_ready::ReadyList;
 use crate::fs::file::{FileLike, OpenFlags, Readiness, ReadinessChanges, Stat};
@@ -27,58 +28,6 @@ use crate::fs::node::Node;
 use crate::fs::poll::FileWaitQueue;
 use crate::fs::{NodeKind, entries, path, perm};
 use crate::process::creds::MAY_WRITE;
-
-/// Bytes a queue holds before senders wait (Linux's default socket buffer size).
-pub const QUEUE_CAPACITY: usize = 212_992;
-/// Datagrams a queue holds before senders wait (Linux's net.unix.max_dgram_qlen).
-const MAX_DATAGRAMS: usize = 10;
-
-/// One send: its bytes, the files passed with it (SCM_RIGHTS) and the sender's address.
-pub struct Message {
-    pub data: Vec<u8>,
-    /// Bytes of `data` a stream reader has already taken (a partial read moves this rather
-    /// than the bytes behind it).
-    read: usize,
-    pub rights: Vec<Arc<dyn FileLike>>,
-    pub from: UnixAddr,
-}
-
-struct QueueState {
-    messages: VecDeque<Message>,
-    bytes: usize,
-    /// No more data will come and none may be sent: the connection is shut down in this
-    /// direction, or its receiver is gone.
-    closed: bool,
-}
-
-/// A socket's receive queue.
-pub struct Queue {
-    state: SpinLock<QueueState>,
-    /// Receivers wait here for data.
-    readable: FileWaitQueue,
-    /// Senders wait here for room.
-    writable: FileWaitQueue,
-}
-
-impl Queue {
-    fn new() -> Arc<Self> {
-        Arc::new(Self {
-            state: SpinLock::new(QueueState { messages: VecDeque::new(), bytes: 0, closed: false }),
-            readable: FileWaitQueue::new(),
-            writable: FileWaitQueue::new(),
-        })
-    }
-
-    fn close(&self) {
-        self.state.lock().closed = true;
-        self.readable.wake_all();
-        self.writable.wake_all();
-    }
-
-    fn is_closed(&self) -> bool {
-        self.state.lock().closed
-    }
-}
 
 /// Where a bound socket is registered: its filesystem node, or its abstract name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -425,32 +374,10 @@ impl UnixSocket {
             return Err(Errno::EPIPE);
         }
         match self.kind {
-            SockType::Stream => send_stream(&queue, data, rights, from, nonblocking),
+            SockType::Stream => queue.send_stream(data, rights, from, nonblocking),
             // Unix sockets are never SOCK_RAW (socket(2) refuses it).
             SockType::Dgram | SockType::Seqpacket | SockType::Raw => {
-                if data.len() > QUEUE_CAPACITY {
-                    return Err(Errno::EMSGSIZE);
-                }
-                let refused =
-                    if self.kind == SockType::Dgram { Errno::ECONNREFUSED } else { Errno::EPIPE };
-                let mut message = Some(Message { data: data.to_vec(), read: 0, rights, from });
-                queue.writable.wait_until(|| {
-                    let mut s = queue.state.lock();
-                    if s.closed {
-                        return Some(Err(refused));
-                    }
-                    let full = s.bytes + data.len() > QUEUE_CAPACITY
-                        || (self.kind == SockType::Dgram && s.messages.len() >= MAX_DATAGRAMS);
-                    if full && !s.messages.is_empty() {
-                        return crate::wait::not_ready(nonblocking);
-                    }
-                    let m = message.take().expect("sent once");
-                    s.bytes += m.data.len();
-                    s.messages.push_back(m);
-                    Some(Ok(()))
-                })?;
-                queue.readable.wake_all();
-                Ok(data.len())
+                queue.send_message(self.kind, data, rights, from, nonblocking)
             }
         }
     }
@@ -483,50 +410,7 @@ impl UnixSocket {
                 Errno::ENOTCONN
             });
         }
-        let queue = &self.rx;
-        let mut out = Received {
-            data: Vec::new(),
-            full_len: 0,
-            rights: Vec::new(),
-            from: None,
-            truncated: false,
-        };
-        let mut got = 0;
-        loop {
-            let took = queue.readable.wait_until(|| {
-                let mut s = queue.state.lock();
-                if s.messages.is_empty() {
-                    return if s.closed || (flags.wait_all && got > 0 && nonblocking) {
-                        Some(Ok(false))
-                    } else if nonblocking || (got > 0 && !flags.wait_all) {
-                        Some(if got == 0 { Err(Errno::EAGAIN) } else { Ok(false) })
-                    } else if crate::wait::signal_pending() {
-                        Some(if got == 0 { Err(Errno::EINTR) } else { Ok(false) })
-                    } else {
-                        None
-                    };
-                }
-                let n = take(&mut s, self.kind, max - got, flags.peek, &mut out, put);
-                got += n.bytes;
-                Some(Ok(n.any))
-            })?;
-            queue.writable.wake_all();
-            let more = took
-                && self.kind == SockType::Stream
-                && got < max
-                && out.rights.is_empty()
-                && !flags.peek;
-            if !more {
-                break;
-            }
-            if !flags.wait_all && queue.state.lock().messages.is_empty() {
-                break;
-            }
-        }
-        if self.kind == SockType::Stream {
-            out.full_len = got;
-        }
-        Ok(out)
+        self.rx.receive_to(self.kind, max, flags, nonblocking, put)
     }
 
     /// Whether bind(2) has named this socket.
@@ -591,125 +475,6 @@ impl UnixSocket {
     }
 }
 
-/// What one [`take`] did: whether it took a message's worth, and how many bytes it handed on.
-struct Took {
-    any: bool,
-    bytes: usize,
-}
-
-/// Takes (or with `peek`, copies) up to `room` bytes from the queue, handing them to `put`;
-/// a datagram's length, sender and files go into `out`, a stream message's files too.
-fn take(
-    s: &mut QueueState,
-    kind: SockType,
-    room: usize,
-    peek: bool,
-    out: &mut Received,
-    put: &mut dyn FnMut(&[u8]),
-) -> Took {
-    match kind {
-        SockType::Stream => {
-            let mut taken = 0;
-            let mut index = 0;
-            while taken < room && index < s.messages.len() {
-                let m = &mut s.messages[index];
-                // Files travel with the first byte of their message; a read stops after them
-                // so they reach the caller that got those bytes.
-                let carries_rights = !m.rights.is_empty();
-                let unread = &m.data[m.read..];
-                let n = (room - taken).min(unread.len());
-                put(&unread[..n]);
-                if peek {
-                    if carries_rights {
-                        out.rights.extend(m.rights.iter().cloned());
-                    }
-                    index += 1;
-                } else {
-                    out.rights.append(&mut m.rights);
-                    m.read += n;
-                    if m.read == m.data.len() {
-                        s.messages.remove(index);
-                    }
-                    s.bytes -= n;
-                }
-                taken += n;
-                if carries_rights {
-                    break;
-                }
-            }
-            Took { any: taken > 0 || room == 0, bytes: taken }
-        }
-        SockType::Dgram | SockType::Seqpacket | SockType::Raw => {
-            let m = if peek { None } else { s.messages.pop_front() };
-            let (data, rights, from) = match &m {
-                Some(m) => (&m.data, m.rights.clone(), m.from.clone()),
-                None => {
-                    let front = s.messages.front().expect("caller checked non-empty");
-                    (&front.data, front.rights.clone(), front.from.clone())
-                }
-            };
-            let n = room.min(data.len());
-            put(&data[..n]);
-            out.full_len = data.len();
-            out.truncated = n < data.len();
-            out.rights = rights;
-            out.from = source_addr(from);
-            if let Some(m) = &m {
-                s.bytes -= m.data.len();
-            }
-            Took { any: true, bytes: n }
-        }
-    }
-}
-
-fn send_stream(
-    queue: &Queue,
-    data: &[u8],
-    rights: Vec<Arc<dyn FileLike>>,
-    from: UnixAddr,
-    nonblocking: bool,
-) -> SysResult<usize> {
-    // Linux's unix_stream_sendmsg sends nothing for no bytes (files included) and says 0;
-    // an empty message would read as end of file at the other end.
-    if data.is_empty() {
-        return Ok(0);
-    }
-    let mut sent = 0;
-    let mut rights = Some(rights);
-    loop {
-        let step = queue.writable.wait_until(|| {
-            let mut s = queue.state.lock();
-            if s.closed {
-                return Some(Err(Errno::EPIPE));
-            }
-            let room = QUEUE_CAPACITY.saturating_sub(s.bytes);
-            if room == 0 {
-                return crate::wait::not_ready(nonblocking);
-            }
-            let n = room.min(data.len() - sent);
-            s.bytes += n;
-            s.messages.push_back(Message {
-                data: data[sent..sent + n].to_vec(),
-                read: 0,
-                rights: rights.take().unwrap_or_default(),
-                from: from.clone(),
-            });
-            Some(Ok(n))
-        });
-        match step {
-            Ok(n) => {
-                sent += n;
-                queue.readable.wake_all();
-                if sent == data.len() {
-                    return Ok(sent);
-                }
-            }
-            Err(e) if sent == 0 => return Err(e),
-            Err(_) => return Ok(sent),
-        }
-    }
-}
-
 impl Drop for UnixSocket {
     fn drop(&mut self) {
         let inner = &mut *self.inner.lock();
@@ -739,15 +504,6 @@ impl Drop for UnixSocket {
         if let Some((_, queue)) = inner.listening.take() {
             drop(queue);
         }
-    }
-}
-
-/// Returns the address recvfrom reports for a message from `from`: an unnamed sender has
-/// none at all (length 0), unlike getsockname and accept, which report the bare family.
-fn source_addr(from: UnixAddr) -> Option<SockAddr> {
-    match from {
-        UnixAddr::Unnamed => None,
-        named => Some(SockAddr::Unix(named)),
     }
 }
 
@@ -832,16 +588,11 @@ impl FileLike for UnixSocket {
                 ..Readiness::default()
             };
         }
-        let (rx_data, rx_closed) = {
-            let s = self.rx.state.lock();
-            (!s.messages.is_empty(), s.closed)
-        };
+        let (rx_data, rx_closed) = self.rx.input_state();
         let (writable, peer_closed) = match &inner.peer {
             Some((q, _)) => {
-                let s = q.state.lock();
-                let room = s.bytes < QUEUE_CAPACITY
-                    && (self.kind != SockType::Dgram || s.messages.len() < MAX_DATAGRAMS);
-                (room || s.closed, s.closed)
+                let (room, closed) = q.output_state(self.kind);
+                (room || closed, closed)
             }
             None => (!self.kind.connection_oriented(), false),
         };

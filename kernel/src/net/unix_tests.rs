@@ -5,7 +5,8 @@ use crate::error::Errno;
 use crate::fs::file::FileLike;
 
 use super::socket::{Credentials, IoFlags, SockType};
-use super::unix::{QUEUE_CAPACITY, UnixSocket};
+use super::unix::UnixSocket;
+use super::unix_queue::QUEUE_CAPACITY;
 
 ostd::ktest! {
     fn unix_reads_and_writes_of_no_bytes_move_nothing() {
