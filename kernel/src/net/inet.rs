@@ -342,35 +342,36 @@ impl InetSocket {
 
     /// recv(2) and friends.
     pub fn receive(&self, max: usize, flags: IoFlags) -> SysResult<Received> {
-        let mut data = Vec::new();
-        let got = self.receive_to(max, flags, &mut |bytes| data.extend_from_slice(bytes))?;
-        Ok(Received {
-            full_len: got.full_len.unwrap_or(data.len()),
-            truncated: got.full_len.is_some_and(|full| full > data.len()),
-            data,
-            rights: Vec::new(),
-            from: got.from,
-        })
+        super::socket::receive_with(|put| self.receive_to(max, flags, put))
     }
 
     /// Receives up to `max` bytes, handing them to `put` in order (TCP: in the pieces the
-    /// receive ring holds them, so nothing is copied twice on the way).
+    /// receive ring holds them, so nothing is copied twice on the way). The returned
+    /// [`Received`] has no `data`: its bytes went to `put`, and `full_len` counts them (a
+    /// datagram's: its whole length).
     fn receive_to(
         &self,
         max: usize,
         flags: IoFlags,
         put: &mut dyn FnMut(&[u8]),
-    ) -> SysResult<ReceivedFrom> {
+    ) -> SysResult<Received> {
+        let received = |full_len: usize, truncated: bool, from: Option<SockAddr>| Received {
+            data: Vec::new(),
+            full_len,
+            rights: Vec::new(),
+            from,
+            truncated,
+        };
         let nonblocking = flags.nonblocking || self.nonblocking();
         let timeout = self.timeout(false);
         if !self.is_tcp() {
             let got = self.wait(nonblocking, timeout, Errno::EAGAIN, |s| {
                 udp::receive(s, self.id, max, flags.peek)
             })?;
-            let Some(d) = got else { return Ok(ReceivedFrom { full_len: Some(0), from: None }) };
+            let Some(d) = got else { return Ok(received(0, false, None)) };
             put(&d.data);
             let from = Some(self.sockaddr(Some(d.from.addr), d.from.port));
-            return Ok(ReceivedFrom { full_len: Some(d.full_len), from });
+            return Ok(received(d.full_len, d.full_len > d.data.len(), from));
         }
         let mut got = 0;
         loop {
@@ -389,7 +390,7 @@ impl InetSocket {
                 Err(e) => return Err(e),
             }
         }
-        Ok(ReceivedFrom { full_len: None, from: None })
+        Ok(received(got, false, None))
     }
 
     /// shutdown(2).
@@ -596,15 +597,6 @@ impl Drop for InetSocket {
             |s| if is_tcp { tcp::close(s, id, reset) } else { udp::close(s, id) },
         );
     }
-}
-
-/// What [`InetSocket::receive_to`] learned besides the bytes.
-struct ReceivedFrom {
-    /// A datagram's full length (`Some(0)` when a UDP socket was shut down with nothing
-    /// queued); `None` for a stream, whose length is what was received.
-    full_len: Option<usize>,
-    /// A datagram's sender.
-    from: Option<SockAddr>,
 }
 
 impl FileLike for InetSocket {

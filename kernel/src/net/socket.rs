@@ -121,6 +121,17 @@ pub fn read_with<R>(
     Ok(filled)
 }
 
+/// recv(2) on a socket whose receive hands its bytes to a sink: runs `receive` with a sink
+/// that collects them, and returns its [`Received`] with them as `data`.
+pub fn receive_with(
+    receive: impl FnOnce(&mut dyn FnMut(&[u8])) -> SysResult<Received>,
+) -> SysResult<Received> {
+    let mut data = Vec::new();
+    let mut out = receive(&mut |bytes| data.extend_from_slice(bytes))?;
+    out.data = data;
+    Ok(out)
+}
+
 /// What a receive produced.
 pub struct Received {
     /// Bytes copied into the caller's buffer.

@@ -384,10 +384,7 @@ impl UnixSocket {
 
     /// Receives up to `max` bytes.
     pub fn receive(&self, max: usize, flags: IoFlags) -> SysResult<Received> {
-        let mut data = Vec::new();
-        let mut out = self.receive_to(max, flags, &mut |bytes| data.extend_from_slice(bytes))?;
-        out.data = data;
-        Ok(out)
+        super::socket::receive_with(|put| self.receive_to(max, flags, put))
     }
 
     /// Receives up to `max` bytes, handing them to `put` in order, straight from the queued
