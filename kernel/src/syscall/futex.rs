@@ -60,6 +60,14 @@ fn deadline(ctx: &SyscallCtx, addr: u64, kind: Timeout) -> SysResult<Option<u64>
     }))
 }
 
+/// A timed wait's deadline as Linux's futex timer keeps it: its timer ends anywhere up to the
+/// caller's timer slack past the timeout, and at that end unless another timer fires first, so
+/// a waker gets that long to come. (PI lock timeouts get none, as in Linux.)
+fn with_timer_slack(ctx: &SyscallCtx, deadline: Option<u64>) -> Option<u64> {
+    let slack = ctx.process.attrs().applied_timer_slack_ns();
+    deadline.map(|d| d.saturating_add(slack))
+}
+
 fn wait(
     ctx: &SyscallCtx,
     uaddr: u64,
@@ -76,10 +84,7 @@ fn wait(
         return Err(Errno::EINVAL);
     }
     let key = key(ctx, uaddr, private)?;
-    // Linux's futex timer ends anywhere up to the timer slack past the timeout, and at its
-    // end unless another timer fires first: a waker gets that long to come.
-    let slack = ctx.process.attrs().applied_timer_slack_ns();
-    let deadline = deadline.map(|d| d.saturating_add(slack));
+    let deadline = with_timer_slack(ctx, deadline);
     futex::wait(&ctx.mem(), key, uaddr, val, deadline, bitset)
 }
 
@@ -165,9 +170,7 @@ pub fn sys_futex(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
             if uaddr == uaddr2 {
                 return Err(Errno::EINVAL);
             }
-            // With the timer slack, as a plain timed wait.
-            let slack = ctx.process.attrs().applied_timer_slack_ns();
-            let deadline = deadline.map(|d| d.saturating_add(slack));
+            let deadline = with_timer_slack(ctx, deadline);
             let key2 = key(ctx, uaddr2, private)?;
             let key1 = key(ctx, uaddr, private)?;
             let tid = caller_tid(ctx);

@@ -218,10 +218,16 @@ pub fn sys_nanosleep(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> {
     let t = read_timespec(&ctx.mem(), a[0])?;
     let ns = crate::time::timespec_ns(t);
     let deadline = crate::time::monotonic_ns().saturating_add(ns);
+    sleep_telling_time_left(ctx, deadline, a[1])
+}
+
+/// Sleeps until `deadline` ([`sleep_until_ns`]); if a signal cuts it short and `remain` is
+/// not 0, writes the time left there, as nanosleep and a relative clock_nanosleep do.
+fn sleep_telling_time_left(ctx: &mut SyscallCtx, deadline: u64, remain: u64) -> SysResult<u64> {
     let result = sleep_until_ns(ctx, deadline);
-    if result.is_err() && a[1] != 0 {
+    if result.is_err() && remain != 0 {
         let left = deadline.saturating_sub(crate::time::monotonic_ns());
-        write_timespec(&ctx.mem(), a[1], ns_timespec(left))?;
+        write_timespec(&ctx.mem(), remain, ns_timespec(left))?;
     }
     result.map(|()| 0)
 }
@@ -245,11 +251,6 @@ pub fn sys_clock_nanosleep(ctx: &mut SyscallCtx, a: [u64; 6]) -> SysResult<u64> 
     } else {
         crate::time::monotonic_ns().saturating_add(ns)
     };
-    let result = sleep_until_ns(ctx, deadline);
-    // A relative sleep cut short tells the time left, as nanosleep does.
-    if result.is_err() && !absolute && a[3] != 0 {
-        let left = deadline.saturating_sub(crate::time::monotonic_ns());
-        write_timespec(&ctx.mem(), a[3], ns_timespec(left))?;
-    }
-    result.map(|()| 0)
+    // Only a relative sleep cut short tells the time left.
+    sleep_telling_time_left(ctx, deadline, if absolute { 0 } else { a[3] })
 }

@@ -8,8 +8,9 @@
 //! round takes at most [`RX_BUDGET`] completions off the ring, checks each header
 //! ([`RxFrame::parse`]), copies each frame once into a private [`ReceivedFrame`], and reposts
 //! the buffers with one notification. Private frames are recycled too
-//! ([`VirtioNet::recycle`]): a frame costs one copy, not an allocation and a zeroing as well. A round that hits the budget mutes the queue's interrupt (the caller comes
-//! back for the rest anyway); the round that finds the ring empty turns it back on.
+//! ([`VirtioNet::recycle`]): a frame costs one copy, not an allocation and a zeroing as well.
+//! A round that hits the budget mutes the queue's interrupt (the caller comes back for the
+//! rest anyway); the round that finds the ring empty turns it back on.
 //!
 //! Transmit: a free list of bounce buffers. [`VirtioNet::transmit`] copies the zero header and
 //! the frame into one, posts it as a one-descriptor chain and notifies; buffers come back from
